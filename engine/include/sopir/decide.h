@@ -1,0 +1,143 @@
+// The decision core: procedure + case + command -> transition or refusal.
+//
+// decide() and decide_lifecycle() are pure. They read no database and no
+// clock: the caller passes the case as it was read and the time the step
+// happened. The same functions serve the CLI, batch imports, the timer pass,
+// scenario tests and the auditors' replay, so every rule is enforced in
+// exactly one place.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "sopir/procedure.h"
+#include "sopir/value.h"
+
+namespace sopir {
+
+// A case's lifecycle, independent of its procedure (lifecycle.h).
+enum class Status { kActive, kOnHold, kClosed };
+const char* to_string(Status status);  // "active", "on_hold", "closed"
+std::optional<Status> status_from_string(std::string_view text);
+
+struct Actor {
+  std::string id;
+  std::vector<std::string> roles;  // database roles of this staff member
+};
+
+// The case as the caller read it.
+struct CaseSnapshot {
+  std::string id;
+  int state = -1;                 // index into Procedure::states
+  Status status = Status::kActive;
+  std::vector<Value> data;        // by field index; size == fields.size()
+  // Who fired which procedure event on this case so far (event index,
+  // actor id), oldest first: the four-eyes rule reads it.
+  std::vector<std::pair<int, std::string>> fired;
+  std::optional<DateTime> due_at;
+};
+
+// A procedure step someone asks for.
+struct Command {
+  std::string event;
+  Actor actor;
+  // Field values as typed (command line, CSV, scenario file): checked and
+  // converted against the field's type by decide().
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string reason;
+  bool override = false;  // force past a false guard (needs an override role and a reason)
+  DateTime at;            // when the step happened: today()/now(), deadlines
+};
+
+enum class RefusalKind {
+  kUnknownEvent,    // the procedure has no such event
+  kNotInState,      // the event cannot be fired from the current state
+  kRole,            // the actor has none of the roles that may fire it
+  kGuard,           // the `when:` guard is false
+  kMissingField,    // a `requires:` field has no value
+  kBadInput,        // unknown field, field not taken here, wrong type, out of bounds
+  kFourEyes,        // the actor fired an event named in `distinct_from`
+  kReasonRequired,  // a reason must be written
+  kOnHold,          // the case is on hold
+  kClosed,          // the case is closed
+  kOverride,        // override asked for but not allowed to this actor/transition
+  kLifecycle,       // a lifecycle move not possible now (resume an active case, ...)
+};
+const char* to_string(RefusalKind kind);  // "unknown-event", "not-in-state", "role", ...
+
+struct Refusal {
+  RefusalKind kind;
+  std::string message;  // full sentence(s) a staff member can act on
+};
+
+struct FieldChange {
+  int field = -1;
+  Value before;
+  Value after;
+};
+
+struct Transition {
+  int transition = -1;  // index into Procedure::transitions
+  int event = -1;
+  int from = -1;
+  int to = -1;
+  std::string role;     // the actor's role that allowed it
+  bool overridden = false;  // fired past a false guard
+  std::string guard_explanation;  // when overridden: why the guard was false
+  std::vector<FieldChange> changes;  // inputs then `set:`, only real changes
+  std::optional<DateTime> due_at;    // deadline of the target state, from `at`
+  bool closes_case = false;          // the target state is terminal
+};
+
+using Decision = std::variant<Transition, Refusal>;
+
+// Decides one procedure step. Never throws for anything the caller or the
+// procedure got wrong; that is a Refusal.
+Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const Command& command);
+
+// Opening a case: checks the opening inputs (the procedure's `open:`
+// section) and returns the initial state's transition (from == -1).
+Decision decide_open(const Procedure& procedure, const Actor& actor,
+                     const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at);
+
+enum class LifecycleEvent { kHold, kResume, kClose, kReopen };
+const char* to_string(LifecycleEvent event);  // "hold", "resume", "close", "reopen"
+
+struct LifecycleCommand {
+  LifecycleEvent event;
+  Actor actor;
+  std::string reason;  // close: a closure reason id; reopen, hold: free text
+  DateTime at;
+};
+
+struct LifecycleTransition {
+  Status from;
+  Status to;
+  std::string role;
+  int state_to = -1;  // procedure state after the move (reopen may move it)
+  // Deadline after the move: a hold pauses the clock; resume shifts the due
+  // time by the time spent on hold (`hold_started` from the caller).
+  std::optional<DateTime> due_at;
+};
+
+using LifecycleDecision = std::variant<LifecycleTransition, Refusal>;
+
+// `hold_started`: when the current hold began (needed for kResume).
+LifecycleDecision decide_lifecycle(const Procedure& procedure, const CaseSnapshot& snapshot,
+                                   const LifecycleCommand& command,
+                                   std::optional<DateTime> hold_started = std::nullopt);
+
+// For `case why` and `case show`: every event of the current state with the
+// decision it would get now, with no inputs and no reason given.
+struct EventCheck {
+  std::string event;
+  bool possible = false;       // would pass except for inputs and a reason still to give
+  std::optional<Refusal> refusal;  // why not, when not possible
+};
+std::vector<EventCheck> check_events(const Procedure& procedure, const CaseSnapshot& snapshot,
+                                     const Actor& actor, DateTime at);
+
+}  // namespace sopir

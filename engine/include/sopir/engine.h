@@ -1,0 +1,147 @@
+// The case runtime: the one way a program changes cases.
+//
+// Engine ties the pieces together: it loads the pinned procedure of a case
+// from the store, asks decide() (pure) what the step does, and writes the
+// result through the Store in one transaction. Time and case ids come in
+// through small interfaces so tests can fix them.
+//
+// Errors: sopir::Error. A step the procedure's rules refuse throws kRefused
+// with the refusal's message (refusal_kind() tells which rule); unknown
+// cases, staff or procedures kNotFound; a lost race kConflict; storage
+// failures kStorage. Nothing is written when anything throws.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sopir/decide.h"
+#include "sopir/loader.h"
+#include "sopir/procedure.h"
+#include "sopir/store.h"
+
+namespace sopir {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual DateTime now() = 0;
+};
+std::shared_ptr<Clock> system_clock();
+
+// Short, typeable case ids: 6 characters of Crockford base32 (no I, L, O,
+// U), shown as "K7F-3QX". Input is case-insensitive and may omit the dash.
+class IdSource {
+ public:
+  virtual ~IdSource() = default;
+  virtual std::string next() = 0;
+};
+std::shared_ptr<IdSource> random_ids();
+// "k7f3qx" / "K7F-3QX" / "k7f 3qx" -> "K7F-3QX"; nullopt when not an id.
+std::optional<std::string> normalize_case_id(std::string_view text);
+
+// A refusal carried as an Error (kind kRefused).
+class RefusedError : public Error {
+ public:
+  explicit RefusedError(Refusal refusal)
+      : Error(ErrorKind::kRefused, refusal.message), refusal_(std::move(refusal)) {}
+  RefusalKind refusal_kind() const { return refusal_.kind; }
+  const Refusal& refusal() const { return refusal_; }
+
+ private:
+  Refusal refusal_;
+};
+
+struct OpenRequest {
+  std::string sop_id;
+  std::string actor;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string note;
+  std::optional<DateTime> at;  // occurred-at; default: the clock
+};
+
+struct StepRequest {
+  std::string case_id;
+  std::string event;
+  std::string actor;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string reason, note;
+  std::optional<DateTime> at;
+  bool override = false;
+};
+
+struct LifecycleRequest {
+  std::string case_id;
+  LifecycleEvent event;
+  std::string actor;
+  std::string reason, note;
+  std::optional<DateTime> at;
+};
+
+struct StepResult {
+  CaseRecord after;
+  LogEntry entry;
+};
+
+// A case with everything needed to show it.
+struct CaseView {
+  CaseRecord record;
+  ProcedurePtr procedure;
+  CaseSnapshot snapshot;
+  std::vector<EventCheck> checks;  // for the actor asked about
+};
+
+struct TickReport {
+  std::vector<StepResult> fired;         // on_deadline events fired
+  std::vector<CaseRecord> overdue;       // still overdue afterwards
+  std::vector<std::string> failures;     // cases whose deadline event was refused, and why
+};
+
+class Engine {
+ public:
+  Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock = system_clock(),
+         std::shared_ptr<IdSource> ids = random_ids());
+
+  Store& store() { return *store_; }
+  Clock& clock() { return *clock_; }
+
+  // Validates (strictly unless `strict` is false) and publishes a procedure
+  // file. Throws kRefused listing the errors when it does not validate.
+  PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
+  PublishedProcedure publish_source(const std::string& source, const std::string& name,
+                                    const std::string& actor, bool strict = true);
+
+  // The compiled procedure of a version (cached; kNotFound if unknown).
+  ProcedurePtr procedure(const std::string& sha256);
+  ProcedurePtr current_procedure(const std::string& sop_id);
+
+  // The acting staff member; kNotFound when unknown, kRefused when inactive.
+  Actor actor(const std::string& staff_id);
+
+  StepResult open_case(const OpenRequest& request);
+  StepResult advance(const StepRequest& request);
+  StepResult lifecycle(const LifecycleRequest& request);
+
+  // The timer pass: fires each due `on_deadline` event as the actor
+  // "system" and lists overdue cases, as of clock().now().
+  TickReport tick();
+
+  CaseView view(const std::string& case_id, const std::string& actor);
+  // The case id as stored, from what a person typed; kNotFound (with a
+  // "did you mean" when close) otherwise.
+  std::string resolve_case_id(const std::string& typed);
+
+  // Typed values of a case (by field index) under its procedure.
+  static std::vector<Value> decode_data(const Procedure& procedure, const CaseRecord& record);
+
+ private:
+  std::unique_ptr<Store> store_;
+  std::shared_ptr<Clock> clock_;
+  std::shared_ptr<IdSource> ids_;
+  std::map<std::string, ProcedurePtr> compiled_;
+};
+
+}  // namespace sopir

@@ -1,0 +1,58 @@
+// Loading and checking SOP files.
+//
+// The loader reads one YAML file (one procedure), reports every problem it
+// finds in one pass, and, when there are no errors, compiles the procedure
+// (procedure.h). It never throws for problems in the file: they come back as
+// diagnostics. It throws sopir::Error (kNotFound) only when a file cannot be
+// read.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sopir/procedure.h"
+
+namespace sopir {
+
+enum class Severity { kError, kWarning };
+
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  std::string code;     // stable id, e.g. "unknown-key", "unreachable-state"
+  std::string file;
+  int line = 0;         // 1-based; 0 when the problem has no single place
+  int column = 0;       // 1-based
+  std::string message;  // one sentence, may end with "did you mean 'x'?"
+  std::string source_line;  // the line of the file the position points into
+
+  // "file:line:col: error: message" then, when there is a position, the
+  // source line and a caret under the column.
+  std::string format() const;
+};
+
+struct LoadOptions {
+  bool strict = false;  // lint warnings become errors
+};
+
+struct LoadResult {
+  ProcedurePtr procedure;  // null when there are errors
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+
+  bool ok() const { return procedure != nullptr; }
+  size_t error_count() const;
+  size_t warning_count() const;
+};
+
+// Loads from a file on disk; `file` is used in messages as given.
+LoadResult load_procedure_file(const std::string& file, const LoadOptions& options = {});
+
+// Loads from text already in memory; `name` stands for the file in messages.
+LoadResult load_procedure_string(std::string_view text, const std::string& name,
+                                 const LoadOptions& options = {});
+
+// Throws sopir::Error (kRefused) with every error formatted when the load
+// failed; returns the procedure otherwise.
+ProcedurePtr expect_procedure(const LoadResult& result);
+
+}  // namespace sopir

@@ -1,0 +1,141 @@
+// A compiled procedure: the immutable, integer-indexed form of one SOP file.
+//
+// The loader (loader.h) is the only producer. Names of states, events,
+// fields and roles are resolved to indices once; guard and `set`
+// expressions are parsed and type-checked once. A Procedure never changes
+// after loading, so one instance may be shared by any number of threads.
+// Its source text and SHA-256 stay with it: a case pins its procedure by
+// that hash.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sopir/value.h"
+
+namespace sopir {
+
+class Expr;  // a parsed, type-checked expression (engine/src/expr.h)
+
+// Where something was written in the YAML source; 1-based, 0 when unknown.
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+// A label or description: one text per language ("en", "id", ...). A plain
+// YAML string is stored under the key "" and serves every language.
+struct Text {
+  std::map<std::string, std::string> by_lang;
+
+  // The text for `lang`, else English, else the plain text, else any; ""
+  // when there is none.
+  std::string get(std::string_view lang) const;
+  bool empty() const { return by_lang.empty(); }
+};
+
+struct FieldDef {
+  std::string id;
+  Type type = Type::kString;
+  std::vector<std::string> values;  // enum values, in declared order
+  bool pii = false;                  // personal data: masked, erasable, hashed salted
+  std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
+  std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
+  Text label;
+  SourcePos pos;
+};
+
+struct StateDef {
+  std::string id;
+  Text label;
+  Text description;  // the SOP text staff read at this step
+  bool initial = false;
+  bool terminal = false;
+  std::optional<Duration> deadline;  // time allowed in this state
+  int on_deadline = -1;              // event index fired by the timer pass, or -1
+  SourcePos pos;
+};
+
+struct Assignment {
+  int field = -1;
+  std::shared_ptr<const Expr> expr;  // evaluates to the field's type
+  std::string text;                  // as written, for messages and diagrams
+};
+
+struct TransitionDef {
+  int index = -1;                    // position in Procedure::transitions
+  int event = -1;                    // index into Procedure::events
+  std::vector<int> from;             // state indices ("*" already expanded)
+  int to = -1;
+  std::shared_ptr<const Expr> guard;  // null: always allowed
+  std::string guard_text;
+  std::vector<int> roles;            // who may fire it (role indices)
+  std::vector<int> requires_fields;  // must hold a value after inputs are applied
+  std::vector<int> accepts_fields;   // may be given as inputs (requires are too)
+  std::vector<Assignment> set;       // applied after inputs
+  bool reason_required = false;
+  std::vector<int> distinct_from;    // four-eyes: event indices
+  std::vector<int> override_roles;   // may force it past a false guard, with a reason
+  Text label;
+  Text description;
+  SourcePos pos;
+};
+
+struct ClosureReason {
+  std::string id;
+  Text label;
+};
+
+struct Procedure {
+  std::string id;  // slug, e.g. "tppo-victim-care"
+  int version = 0;
+  Text title;
+  Text description;
+
+  std::vector<std::string> roles;
+  std::vector<FieldDef> fields;
+  std::vector<StateDef> states;
+  std::vector<std::string> events;  // every event named by a transition, first use first
+  std::vector<TransitionDef> transitions;
+  std::vector<ClosureReason> closure_reasons;
+  int initial_state = -1;
+
+  // Opening a case: fields that must / may be given. When `open_declared` is
+  // false the procedure has no `open:` section and any field may be given.
+  bool open_declared = false;
+  std::vector<int> open_requires;
+  std::vector<int> open_accepts;
+
+  // Case lifecycle permissions (role indices). `reopen_to` is where a case
+  // that finished in a terminal state goes when reopened; -1: not allowed.
+  std::vector<int> hold_roles, resume_roles, close_roles, reopen_roles;
+  int reopen_to = -1;
+  // Roles that may see `pii` fields unmasked.
+  std::vector<int> pii_roles;
+
+  std::string file;    // as given to the loader, for messages
+  std::string source;  // the exact bytes loaded
+  std::string sha256;  // lowercase hex of SHA-256(source)
+
+  // transitions_from[state] = indices of transitions leaving it, file order.
+  std::vector<std::vector<int>> transitions_from;
+
+  // Name lookups; -1 when absent.
+  int state_index(std::string_view id) const;
+  int event_index(std::string_view id) const;
+  int field_index(std::string_view id) const;
+  int role_index(std::string_view id) const;
+
+  // Names of the events that can leave `state` (file order, no repeats).
+  std::vector<std::string> events_from(int state) const;
+  std::vector<std::string> state_ids() const;
+  std::vector<std::string> field_ids() const;
+};
+
+using ProcedurePtr = std::shared_ptr<const Procedure>;
+
+}  // namespace sopir

@@ -1,0 +1,188 @@
+// Storage behind a small interface.
+//
+// SQLite (open_sqlite_store) is the embedded default; a server database for
+// a national view is planned, so no SQL or SQLite detail leaves the
+// implementation. A Store is used by one thread at a time; several processes
+// may open the same database file at once.
+//
+// Every method throws sopir::Error on failure: kStorage when the database
+// cannot be read or written, kNotFound for unknown ids, kConflict when a
+// write lost a race (see append).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sopir/decide.h"
+#include "sopir/value.h"
+
+namespace sopir {
+
+struct StaffMember {
+  std::string id;
+  std::string name;
+  std::vector<std::string> roles;
+  bool active = true;
+};
+
+struct PublishedProcedure {
+  std::string sop_id;
+  int version = 0;
+  std::string sha256;
+  std::string source;
+  std::string file;
+  DateTime published_at;
+  std::string published_by;
+  bool current = false;  // the version new cases are opened under
+  int64_t cases = 0;     // cases pinned to this version
+};
+
+// A field value as stored: the canonical text (format_value) and, for
+// `pii` fields, the salt and digest that enter the hash chain in its place.
+// An erased value has `erased` set and empty `text`; its digest stays.
+struct StoredValue {
+  std::string field;
+  bool missing = true;
+  std::string text;
+  bool pii = false;
+  std::string salt;    // hex, pii only
+  std::string digest;  // hex SHA-256(salt || text), pii only
+  bool erased = false;
+};
+
+struct CaseRecord {
+  std::string id;
+  std::string sop_id;
+  std::string sha256;    // the pinned procedure version
+  std::string state;     // state id
+  Status status = Status::kActive;
+  std::vector<StoredValue> data;  // every field with a value
+  int64_t version = 0;   // bumped by every append: optimistic concurrency
+  int64_t last_seq = 0;  // case_seq of its newest log row
+  DateTime opened_at;
+  std::optional<DateTime> due_at;
+  std::optional<DateTime> hold_started;
+  std::string closure_reason;
+  std::string parent_case;  // the case whose step opened this one, if any
+};
+
+enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer };
+const char* to_string(LogKind kind);  // "open", "procedure", "override", "lifecycle", "timer"
+std::optional<LogKind> log_kind_from_string(std::string_view text);
+
+// One row of the append-only transition log.
+struct LogEntry {
+  int64_t seq = 0;        // global, assigned by the store
+  std::string case_id;
+  int64_t case_seq = 0;   // 1, 2, ... per case, assigned by the store
+  std::string sha256;     // procedure version the step ran under
+  LogKind kind = LogKind::kProcedure;
+  std::string event;      // procedure event id, or hold/resume/close/reopen/open
+  std::string from_state, to_state;   // "" for open's from
+  std::string from_status, to_status;  // lifecycle status before/after
+  std::string actor, role;
+  DateTime occurred_at;   // when it happened (may be earlier: a paper form)
+  DateTime recorded_at;   // the system clock at write time
+  std::string note, reason;
+  std::vector<std::pair<std::string, std::string>> inputs;  // as given
+  // Field changes: before and after as StoredValue (pii: salted digests).
+  struct Change {
+    StoredValue before, after;
+  };
+  std::vector<Change> changes;
+  std::optional<DateTime> due_at;  // case due time after the step
+  std::string prev_hash, hash;     // assigned by the store
+};
+
+// Canonical bytes of a log row for the hash chain: every field above but
+// seq's hash itself, with `pii` values replaced by their digests.
+// hash = hex(SHA-256(prev_hash || canonical_encoding(entry))).
+std::string canonical_encoding(const LogEntry& entry);
+std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
+
+struct CaseFilter {
+  std::optional<std::string> sop_id, state;
+  std::optional<Status> status;
+  std::optional<DateTime> due_before;  // overdue: due_before = now
+  std::optional<std::string> linked_to;
+  int64_t limit = 0;  // 0: no limit
+};
+
+struct LogFilter {
+  std::optional<std::string> case_id, sop_id, actor, event, state;
+  std::optional<LogKind> kind;
+  std::optional<DateTime> since, until;  // on occurred_at
+  std::optional<int64_t> after_seq;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `body` in one write transaction (serialised against other
+  // processes): everything it writes commits together or not at all. Nested
+  // calls join the outer transaction.
+  virtual void transaction(const std::function<void()>& body) = 0;
+
+  // Procedures (content-addressed by SHA-256 of the source). Publishing the
+  // same source again changes nothing and returns the existing row;
+  // a different source for the same sop id becomes version max+1 and current.
+  virtual PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
+                                     const std::string& source, const std::string& file,
+                                     const std::string& actor, DateTime at) = 0;
+  virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;
+  virtual std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) = 0;
+  virtual std::vector<PublishedProcedure> procedures() = 0;  // every version, with case counts
+
+  // Staff.
+  virtual void add_staff(const StaffMember& member) = 0;  // kConflict if the id exists
+  virtual std::optional<StaffMember> staff(const std::string& id) = 0;
+  virtual std::vector<StaffMember> all_staff() = 0;
+  virtual void set_staff_active(const std::string& id, bool active) = 0;
+
+  // Cases.
+  virtual bool case_exists(const std::string& id) = 0;
+  virtual std::optional<CaseRecord> find_case(const std::string& id) = 0;
+  virtual std::vector<CaseRecord> cases(const CaseFilter& filter) = 0;
+  virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
+
+  // Inserts a new case row and its first log row (kind kOpen) atomically.
+  // Assigns seq, case_seq (1), prev_hash and hash into `entry`.
+  virtual void create_case(const CaseRecord& record, LogEntry& entry) = 0;
+
+  // Appends one log row and replaces the case row, atomically, only if the
+  // stored case still has version `expected_version`; otherwise throws
+  // kConflict ("case X changed since you read it") and writes nothing.
+  // `record.version` must be expected_version + 1.
+  virtual void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) = 0;
+
+  // The log, oldest first. `visit` returns false to stop early.
+  virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;
+  virtual std::vector<LogEntry> history(const std::string& case_id) = 0;
+  // (seq, hash) of the newest row; (0, "") for an empty log.
+  virtual std::pair<int64_t, std::string> chain_head() = 0;
+
+  // Access log: who looked at which case's personal data, when.
+  virtual void record_access(const std::string& actor, const std::string& case_id,
+                             const std::string& what, DateTime at) = 0;
+};
+
+struct StoreOptions {
+  bool create = false;     // create the file and schema if missing
+  bool read_only = false;  // audit: open read-only; no write ever reaches the file
+  int busy_timeout_ms = 5000;
+  bool synchronous_full = true;  // a reported transition survives a power cut
+};
+
+// Opens (or with options.create, creates) a sopir database. Throws kStorage
+// for a file that is not a sopir database, one from a newer sopir
+// (schema version above ours), or one that cannot be opened; kNotFound when
+// the file does not exist and create is false. ":memory:" opens a throwaway
+// in-memory database.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options);
+
+}  // namespace sopir

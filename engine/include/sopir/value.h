@@ -1,0 +1,93 @@
+// Typed values of case fields and guard expressions.
+//
+// A Value is missing (std::monostate) or one of the field types a procedure
+// can declare. Times are UTC: a Date counts days since 1970-01-01, a DateTime
+// seconds since 1970-01-01T00:00:00Z, a Duration seconds. Enum values are
+// held as their text. Every function here is pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sopir {
+
+enum class Type { kString, kInt, kBool, kDate, kDateTime, kEnum, kDuration };
+
+struct Date {
+  int64_t days = 0;
+  friend bool operator==(Date a, Date b) { return a.days == b.days; }
+  friend bool operator<(Date a, Date b) { return a.days < b.days; }
+};
+struct DateTime {
+  int64_t seconds = 0;
+  friend bool operator==(DateTime a, DateTime b) { return a.seconds == b.seconds; }
+  friend bool operator<(DateTime a, DateTime b) { return a.seconds < b.seconds; }
+};
+struct Duration {
+  int64_t seconds = 0;
+  friend bool operator==(Duration a, Duration b) { return a.seconds == b.seconds; }
+  friend bool operator<(Duration a, Duration b) { return a.seconds < b.seconds; }
+};
+
+// Index order is part of the contract (std::variant::index is used in
+// canonical encodings): missing, bool, int, text (string and enum), date,
+// datetime, duration.
+using Value = std::variant<std::monostate, bool, int64_t, std::string, Date, DateTime, Duration>;
+
+inline bool is_missing(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+
+// "string", "int", "bool", "date", "datetime", "enum", "duration".
+const char* type_name(Type type);
+std::optional<Type> type_from_name(std::string_view name);
+
+// Canonical text of a value, the form parse_* accept back:
+// "" (missing), "true", "42", text as is, "2026-11-29", "2026-11-29T08:30:00Z",
+// durations in their largest exact unit ("7d", "36h", "90m", "45s", "0s").
+std::string format_value(const Value& value);
+std::string format_date(Date date);
+std::string format_datetime(DateTime time);
+std::string format_duration(Duration duration);
+
+// Parsers return std::nullopt on anything they do not accept in full.
+// Durations: one or more <digits><unit> with units w d h m s ("24h", "1d12h").
+std::optional<Duration> parse_duration(std::string_view text);
+// Dates: YYYY-MM-DD, a real calendar day.
+std::optional<Date> parse_date(std::string_view text);
+// Date-times: YYYY-MM-DD, then 'T' or ' ', HH:MM[:SS], then nothing (UTC),
+// 'Z', or an offset +HH:MM / -HH:MM. A bare date means its midnight UTC.
+std::optional<DateTime> parse_datetime(std::string_view text);
+std::optional<int64_t> parse_int(std::string_view text);
+// true/false, also yes/no, ya/tidak (Indonesian), 1/0; case-insensitive.
+std::optional<bool> parse_bool(std::string_view text);
+
+// Calendar helpers.
+Date date_of(DateTime time);
+DateTime start_of(Date date);
+
+// Parses `text` as a value of `type` (enum values checked against
+// `enum_values`). On failure returns std::nullopt and sets `*accepted` to a
+// short description of what would be accepted, e.g. "a date like 2026-11-29"
+// or "one of: overstay, illegal_entry, drugs".
+std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum_values,
+                                 std::string_view text, std::string* accepted);
+
+// Describes what a field of this type accepts (the text parse_typed puts in
+// *accepted).
+std::string accepted_forms(Type type, const std::vector<std::string>& enum_values);
+
+// Ordering of two present values of the same alternative; nullopt when they
+// cannot be ordered (missing, different alternatives, or bools).
+std::optional<int> compare_values(const Value& a, const Value& b);
+
+// Levenshtein distance, for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+// The candidate nearest to `word` when it is close enough to be a likely
+// typo (distance at most 2, or at most a third of the word's length);
+// std::nullopt otherwise.
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace sopir

@@ -1,0 +1,325 @@
+#include "sopir/value.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <limits>
+
+#include "sopir/error.h"
+
+namespace sopir {
+
+const char* to_string(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kRefused: return "refused";
+    case ErrorKind::kUsage: return "usage";
+    case ErrorKind::kNotFound: return "not found";
+    case ErrorKind::kConflict: return "conflict";
+    case ErrorKind::kStorage: return "storage";
+  }
+  return "error";
+}
+
+namespace {
+
+constexpr const char* kTypeNames[] = {"string", "int", "bool", "date", "datetime", "enum", "duration"};
+
+// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+bool read_digits(std::string_view text, size_t pos, size_t count, int* out) {
+  if (pos + count > text.size()) return false;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+    value = value * 10 + (text[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+unsigned days_in_month(int64_t y, unsigned m) {
+  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+const char* type_name(Type type) { return kTypeNames[static_cast<int>(type)]; }
+
+std::optional<Type> type_from_name(std::string_view name) {
+  for (int i = 0; i < 7; ++i) {
+    if (name == kTypeNames[i]) return static_cast<Type>(i);
+  }
+  return std::nullopt;
+}
+
+std::string format_date(Date date) {
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(date.days, &y, &m, &d);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  return buf;
+}
+
+std::string format_datetime(DateTime time) {
+  int64_t days = time.seconds / 86400;
+  int64_t rest = time.seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    --days;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "T%02lld:%02lld:%02lldZ", static_cast<long long>(rest / 3600),
+                static_cast<long long>(rest / 60 % 60), static_cast<long long>(rest % 60));
+  return format_date(Date{days}) + buf;
+}
+
+std::string format_duration(Duration duration) {
+  static const std::pair<int64_t, char> kUnits[] = {
+      {604800, 'w'}, {86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+  const int64_t s = duration.seconds;
+  if (s == 0) return "0s";
+  for (const auto& [size, unit] : kUnits) {
+    // Weeks only when they read naturally; "14d" is what SOPs write.
+    if (unit == 'w') continue;
+    if (s % size == 0) return std::to_string(s / size) + unit;
+  }
+  return std::to_string(s) + "s";
+}
+
+std::string format_value(const Value& value) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return ""; }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(int64_t i) const { return std::to_string(i); }
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(Date d) const { return format_date(d); }
+    std::string operator()(DateTime t) const { return format_datetime(t); }
+    std::string operator()(Duration d) const { return format_duration(d); }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (n > std::numeric_limits<int64_t>::max() / 10 - 10) return std::nullopt;
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (i == start || i == text.size()) return std::nullopt;
+    int64_t unit = 0;
+    switch (text[i]) {
+      case 'w': unit = 604800; break;
+      case 'd': unit = 86400; break;
+      case 'h': unit = 3600; break;
+      case 'm': unit = 60; break;
+      case 's': unit = 1; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    if (n > (std::numeric_limits<int64_t>::max() - total) / unit) return std::nullopt;
+    total += n * unit;
+  }
+  return Duration{total};
+}
+
+std::optional<Date> parse_date(std::string_view text) {
+  int y, m, d;
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (!read_digits(text, 0, 4, &y) || !read_digits(text, 5, 2, &m) || !read_digits(text, 8, 2, &d))
+    return std::nullopt;
+  if (m < 1 || m > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, m)) return std::nullopt;
+  return Date{days_from_civil(y, m, d)};
+}
+
+std::optional<DateTime> parse_datetime(std::string_view text) {
+  if (text.size() < 10) return std::nullopt;
+  auto date = parse_date(text.substr(0, 10));
+  if (!date) return std::nullopt;
+  int64_t seconds = date->days * 86400;
+  if (text.size() == 10) return DateTime{seconds};
+  if (text[10] != 'T' && text[10] != ' ') return std::nullopt;
+  int hh, mm, ss = 0;
+  if (!read_digits(text, 11, 2, &hh) || text.size() < 16 || text[13] != ':' ||
+      !read_digits(text, 14, 2, &mm))
+    return std::nullopt;
+  size_t pos = 16;
+  if (pos < text.size() && text[pos] == ':') {
+    if (!read_digits(text, 17, 2, &ss)) return std::nullopt;
+    pos = 19;
+  }
+  if (hh > 23 || mm > 59 || ss > 59) return std::nullopt;
+  seconds += hh * 3600 + mm * 60 + ss;
+  std::string_view zone = text.substr(pos);
+  if (zone.empty() || zone == "Z") return DateTime{seconds};
+  int oh, om;
+  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':' ||
+      !read_digits(zone, 1, 2, &oh) || !read_digits(zone, 4, 2, &om) || oh > 23 || om > 59)
+    return std::nullopt;
+  const int64_t offset = oh * 3600 + om * 60;
+  return DateTime{zone[0] == '+' ? seconds - offset : seconds + offset};
+}
+
+std::optional<int64_t> parse_int(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  size_t i = 0;
+  bool negative = false;
+  if (text[0] == '-' || text[0] == '+') {
+    negative = text[0] == '-';
+    i = 1;
+    if (text.size() == 1) return std::nullopt;
+  }
+  int64_t value = 0;
+  for (; i < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  return negative ? -value : value;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  const std::string t = lower(text);
+  if (t == "true" || t == "yes" || t == "ya" || t == "1") return true;
+  if (t == "false" || t == "no" || t == "tidak" || t == "0") return false;
+  return std::nullopt;
+}
+
+Date date_of(DateTime time) {
+  int64_t days = time.seconds / 86400;
+  if (time.seconds % 86400 < 0) --days;
+  return Date{days};
+}
+
+DateTime start_of(Date date) { return DateTime{date.days * 86400}; }
+
+std::string accepted_forms(Type type, const std::vector<std::string>& enum_values) {
+  switch (type) {
+    case Type::kString: return "any text";
+    case Type::kInt: return "a whole number like 42";
+    case Type::kBool: return "true or false (also yes/no, ya/tidak)";
+    case Type::kDate: return "a date like 2026-11-29";
+    case Type::kDateTime: return "a date and time like 2026-11-29T08:30 (UTC) or 2026-11-29T15:30+07:00";
+    case Type::kDuration: return "a duration like 24h, 7d or 1d12h";
+    case Type::kEnum: {
+      std::string out = "one of: ";
+      for (size_t i = 0; i < enum_values.size(); ++i) out += (i ? ", " : "") + enum_values[i];
+      return out;
+    }
+  }
+  return "";
+}
+
+std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum_values,
+                                 std::string_view text, std::string* accepted) {
+  std::optional<Value> out;
+  switch (type) {
+    case Type::kString: out = std::string(text); break;
+    case Type::kInt:
+      if (auto v = parse_int(text)) out = *v;
+      break;
+    case Type::kBool:
+      if (auto v = parse_bool(text)) out = *v;
+      break;
+    case Type::kDate:
+      if (auto v = parse_date(text)) out = *v;
+      break;
+    case Type::kDateTime:
+      if (auto v = parse_datetime(text)) out = *v;
+      break;
+    case Type::kDuration:
+      if (auto v = parse_duration(text)) out = *v;
+      break;
+    case Type::kEnum:
+      if (std::find(enum_values.begin(), enum_values.end(), text) != enum_values.end())
+        out = std::string(text);
+      break;
+  }
+  if (!out && accepted) *accepted = accepted_forms(type, enum_values);
+  return out;
+}
+
+std::optional<int> compare_values(const Value& a, const Value& b) {
+  if (a.index() != b.index() || is_missing(a) || std::holds_alternative<bool>(a)) return std::nullopt;
+  return std::visit(
+      [&](const auto& x) -> std::optional<int> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, bool>) {
+          return std::nullopt;
+        } else {
+          const auto& y = std::get<T>(b);
+          return x < y ? -1 : (y < x ? 1 : 0);
+        }
+      },
+      a);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      const size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                  std::tolower(static_cast<unsigned char>(b[j - 1]))
+                              ? 0
+                              : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_distance = std::numeric_limits<size_t>::max();
+  for (const auto& candidate : candidates) {
+    const size_t d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  if (!best || best_distance == 0 || best_distance > limit) return std::nullopt;
+  return best;
+}
+
+}  // namespace sopir

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sopir needs to build, test and run.
+# Only what is missing is installed; run as root or with sudo available.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config python3
+  libyaml-cpp-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev
+  catch2 libcli11-dev nlohmann-json3-dev libssl-dev libedit-dev
+  graphviz sqlite3
+)
+if [[ "${1:-}" == "--test" ]]; then
+  # Tests also fuzz (clang, libFuzzer) and drive the shell through tmux.
+  packages+=(clang libclang-rt-14-dev tmux)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  echo "Installing: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
