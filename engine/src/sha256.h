@@ -1,0 +1,29 @@
+// SHA-256 and random bytes, through OpenSSL.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sopir {
+
+// Lowercase hex SHA-256 of `data`.
+std::string sha256_hex(std::string_view data);
+
+// Incremental hashing for long inputs.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view data);
+  std::string hex_digest();  // finishes; the object may not be updated after
+
+ private:
+  void* ctx_;
+};
+
+// `bytes` cryptographically random bytes as lowercase hex (salts).
+std::string random_hex(size_t bytes);
+
+}  // namespace sopir
