@@ -14,7 +14,7 @@
 
 namespace {
 
-const char* kYaml = R"(sop: bench-twelve
+const char* kYaml = R"yaml(sop: bench-twelve
 version: 1
 title: Twelve states
 roles: [worker, supervisor]
@@ -50,7 +50,7 @@ transitions:
   - {event: next, from: s9, to: s12, roles: [worker]}
   - {event: next, from: s10, to: s12, roles: [worker]}
   - {event: next, from: s11, to: s12, roles: [worker]}
-)";
+)yaml";
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
