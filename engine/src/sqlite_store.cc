@@ -818,6 +818,13 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int bu
   } catch (const SQLite::Exception& e) {
     if (e.getErrorCode() != SQLITE_CANTOPEN && e.getErrorCode() != SQLITE_READONLY) throw;
   }
+  // Immutable mode ignores the -wal file: refuse rather than show a stale log.
+  struct stat wal;
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    throw storage_error("cannot open " + path + " read-only: its write-ahead log " + path +
+                        "-wal holds recent writes, and the directory is not writable, so SQLite "
+                        "cannot read them; open it once with write access (which folds the log "
+                        "into the file) or copy both files to a writable directory");
   auto db = std::make_unique<SQLite::Database>(immutable_uri(path), SQLite::OPEN_READONLY | SQLite::OPEN_URI,
                                                busy_timeout_ms);
   *identity = read_identity(*db);
