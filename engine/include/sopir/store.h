@@ -108,15 +108,20 @@ struct CaseFilter {
   std::optional<std::string> sop_id, state;
   std::optional<Status> status;
   std::optional<DateTime> due_before;  // overdue: due_before = now
-  std::optional<std::string> linked_to;
+  std::optional<std::string> linked_to;  // its child cases and its parent
   int64_t limit = 0;  // 0: no limit
 };
+// cases() returns matches ordered by opened_at (by due_at when due_before
+// is set), then id.
+
 
 struct LogFilter {
   std::optional<std::string> case_id, sop_id, actor, event, state;
   std::optional<LogKind> kind;
-  std::optional<DateTime> since, until;  // on occurred_at
+  std::optional<DateTime> since, until;  // on occurred_at: since <= t < until
   std::optional<int64_t> after_seq;
+  // `state` matches rows whose from_state or to_state is it; every set
+  // member must match.
 };
 
 class Store {
@@ -151,7 +156,13 @@ class Store {
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.
-  // Assigns seq, case_seq (1), prev_hash and hash into `entry`.
+  // Assigns seq, case_seq (1), prev_hash and hash into `entry` (and
+  // case_id, when empty). kConflict if the id is taken; kNotFound for an
+  // unpublished sha256 or a missing parent_case.
+  // For both create_case and append: the store writes the case row's
+  // last_seq as the case_seq it assigned; pii values must carry a digest
+  // (kUsage otherwise); when they throw nothing is written and the fields
+  // the store assigns keep their old values.
   virtual void create_case(const CaseRecord& record, LogEntry& entry) = 0;
 
   // Appends one log row and replaces the case row, atomically, only if the
@@ -162,7 +173,7 @@ class Store {
 
   // The log, oldest first. `visit` returns false to stop early.
   virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;
-  virtual std::vector<LogEntry> history(const std::string& case_id) = 0;
+  virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
   // (seq, hash) of the newest row; (0, "") for an empty log.
   virtual std::pair<int64_t, std::string> chain_head() = 0;
 
