@@ -98,8 +98,9 @@ struct LogEntry {
   std::string prev_hash, hash;     // assigned by the store
 };
 
-// Canonical bytes of a log row for the hash chain: every field above but
-// seq's hash itself, with `pii` values replaced by their digests.
+// Canonical bytes of a log row for the hash chain: every field above except
+// seq, prev_hash and hash, with `pii` values replaced by their salt and
+// digest (docs/SCHEMA.md spells out the bytes).
 // hash = hex(SHA-256(prev_hash || canonical_encoding(entry))).
 std::string canonical_encoding(const LogEntry& entry);
 std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
@@ -113,7 +114,6 @@ struct CaseFilter {
 };
 // cases() returns matches ordered by opened_at (by due_at when due_before
 // is set), then id.
-
 
 struct LogFilter {
   std::optional<std::string> case_id, sop_id, actor, event, state;
@@ -130,7 +130,8 @@ class Store {
 
   // Runs `body` in one write transaction (serialised against other
   // processes): everything it writes commits together or not at all. Nested
-  // calls join the outer transaction.
+  // calls join the outer transaction; an exception leaving a nested call
+  // undoes that call's writes (a savepoint) and propagates.
   virtual void transaction(const std::function<void()>& body) = 0;
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
