@@ -126,8 +126,8 @@ class Checker {
 
   std::string slice(const Syn& s) const {
     std::string_view v = text_.substr(s.begin, s.end - s.begin);
-    if (v.size() > 60) return std::string(v.substr(0, 57)) + "...";
-    return std::string(v);
+    if (v.size() > 60) return printable(v.substr(0, 57)) + "...";
+    return printable(v);
   }
 
   static std::string type_word(const Operand& o) {
@@ -187,7 +187,7 @@ class Checker {
   }
 
   void not_a_value(const Syn& s, const Operand& en) {
-    std::string m = "'" + s.text + "' is not a value of " + (en.owner.empty() ? "this field" : en.owner) +
+    std::string m = "'" + printable(s.text) + "' is not a value of " + (en.owner.empty() ? "this field" : en.owner) +
                     " (one of: " + join(*en.values) + ")";
     if (auto near = nearest(s.text, *en.values)) m += "; did you mean '" + *near + "'?";
     error(s.begin, m);

@@ -7,6 +7,7 @@
 // show as *** so personal data never reaches a message.
 #include <algorithm>
 
+#include "expr_syntax.h"
 #include "expr_tree.h"
 
 namespace sopir {
@@ -143,7 +144,9 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
   }
   Explainer explainer(expr, fields, context);
   result.value = explainer.truth(expr.root);
-  if (!result.value) result.explanation = explainer.explain(expr.root);
+  // Text from the expression and the case may hold any bytes; the
+  // explanation is one line of valid UTF-8.
+  if (!result.value) result.explanation = printable(explainer.explain(expr.root));
   return result;
 }
 

@@ -74,8 +74,8 @@ class Parser {
   std::string describe(const Token& t) const {
     if (t.kind == TokenKind::kEnd) return "the end of the expression";
     std::string_view s = text_.substr(t.begin, t.end - t.begin);
-    if (s.size() > 30) return "'" + std::string(s.substr(0, 30)) + "...'";
-    return "'" + std::string(s) + "'";
+    if (s.size() > 30) return "'" + printable(s.substr(0, 30)) + "...'";
+    return "'" + printable(s) + "'";
   }
 
   // Called on every token that opens a nested level.

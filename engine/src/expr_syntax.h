@@ -39,6 +39,10 @@ struct Token {
   Duration duration_value;
 };
 
+// `text` made safe for a one-line message (and for JSON): control bytes
+// become '?', bytes that are not valid UTF-8 become U+FFFD.
+std::string printable(std::string_view text);
+
 // Splits `text` into tokens, always ending with kEnd. A lexical error
 // becomes a kError token (and lexing stops there).
 std::vector<Token> lex_expr(std::string_view text);

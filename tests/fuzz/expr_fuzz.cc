@@ -3,8 +3,8 @@
 // evaluated over several cases (empty, typical, extreme and wrongly typed
 // values), explained, and printed. Invariants checked beyond "no crash":
 // the canonical text parses back to the same canonical text, guard_holds
-// agrees with evaluate_guard, a false guard has an explanation, and pii
-// values never appear in one.
+// agrees with evaluate_guard, a false guard has an explanation, pii
+// values never appear in one, and messages are printable UTF-8.
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "expr.h"
+#include "expr_syntax.h"
 #include "sopir/value.h"
 
 namespace {
@@ -94,6 +95,7 @@ void exercise(const Expr& expr, Type target, const std::vector<std::string>& tar
       check(fast == slow.value, "guard_holds agrees with evaluate_guard");
       check(slow.value == slow.explanation.empty(), "a false guard is explained");
       check(slow.explanation.find(kSecret) == std::string::npos, "pii stays out of explanations");
+      check(printable(slow.explanation) == slow.explanation, "explanations are printable UTF-8");
     }
   }
 }
@@ -112,6 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const ExprError& e : parsed.errors) {
       check(e.offset <= size, "error offsets inside the text");
       check(!e.message.empty(), "errors have messages");
+      check(printable(e.message) == e.message, "error messages are printable UTF-8");
     }
     if (parsed.expr) exercise(*parsed.expr, target, target_enum);
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "expr.h"
+#include "expr_syntax.h"
 #include "expr_tree.h"
 
 using namespace sopir;
@@ -526,4 +527,16 @@ TEST_CASE("expr: constant expressions for plain `set:` literals") {
   CHECK(fields_read(*when).empty());
   auto yes = constant_expr(true, Type::kBool);
   CHECK(guard_holds(*yes, Case().context()));
+}
+
+TEST_CASE("expr: messages stay printable whatever the bytes") {
+  CHECK(first_error("age == 1 'a\x01\xff'") ==
+        "9: unexpected ''a?\xEF\xBF\xBD'' after a complete expression; join conditions with 'and' or 'or'");
+  CHECK(first_error("category == 'dr\nugs'") ==
+        "12: 'dr?ugs' is not a value of category (one of: overstay, illegal_entry, drugs); did you mean 'drugs'?");
+  Case c;
+  c.set(kNote, std::string("line one\nline two \xc3\xbc \xc3"));
+  CHECK(why("note == 'x'", c) == "note == 'x' is false (note = 'line one?line two \xc3\xbc \xEF\xBF\xBD')");
+  CHECK(printable("ok \xe2\x82\xac \xed\xa0\x80 \xf4\x90\x80\x80") ==
+        "ok \xe2\x82\xac \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }
