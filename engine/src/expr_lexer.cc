@@ -123,6 +123,7 @@ class Lexer {
     bool all_digits = true;
     for (size_t i = word[0] == '-' ? 1 : 0; i < word.size(); ++i) all_digits &= is_digit(word[i]);
     if (all_digits) return integer(begin, word, shown);
+    if (word.size() > 10 && word[4] == '-' && word[7] == '-' && word[10] == 'T') return datetime(begin);
     if (word.size() == 10 && word[4] == '-' && word[7] == '-' && word[0] != '-') {
       Token t = make(TokenKind::kDate, begin);
       if (auto d = parse_date(word)) {
@@ -141,6 +142,23 @@ class Lexer {
     return error(begin, "'" + shown +
                             "' is not a number, a date (like 2026-11-29) or a duration (like 24h, "
                             "14d or 1d12h; units w d h m s)");
+  }
+
+  // 2026-11-29T08:30, seconds, 'Z' or an offset +07:00 optional.
+  Token datetime(size_t begin) {
+    while (!at_end() && (is_digit(peek()) || peek() == ':' || peek() == '+' || peek() == '-' ||
+                         peek() == 'Z')) {
+      ++pos_;
+    }
+    const std::string_view word = text_.substr(begin, pos_ - begin);
+    if (auto t = parse_datetime(word)) {
+      Token token = make(TokenKind::kDateTime, begin);
+      token.datetime_value = *t;
+      return token;
+    }
+    const std::string shown = word.size() > 40 ? std::string(word.substr(0, 40)) + "..." : std::string(word);
+    return error(begin, "'" + shown + "' is not a date and time; write it like 2026-11-29T08:30, "
+                        "2026-11-29T08:30:00Z or 2026-11-29T15:30+07:00");
   }
 
   Token integer(size_t begin, std::string_view word, const std::string& shown) {

@@ -205,6 +205,7 @@ class Parser {
         out.is_string = true;
         return out;
       case TokenKind::kDate: out.value = t.date_value; return out;
+      case TokenKind::kDateTime: out.value = t.datetime_value; return out;
       case TokenKind::kDuration: out.value = t.duration_value; return out;
       case TokenKind::kLParen: return parse_parens(t);
       case TokenKind::kName: return parse_name(t);

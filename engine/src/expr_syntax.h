@@ -22,6 +22,7 @@ enum class TokenKind {
   kInt,       // int_value
   kString,    // text (escapes decoded)
   kDate,      // date_value
+  kDateTime,  // datetime_value
   kDuration,  // duration_value
   kName,      // text; also the keywords and/or/not/in/true/false/null
   kEq, kNe, kLt, kLe, kGt, kGe,
@@ -36,6 +37,7 @@ struct Token {
   std::string text;
   int64_t int_value = 0;
   Date date_value;
+  DateTime datetime_value;
   Duration duration_value;
 };
 
@@ -48,7 +50,7 @@ std::string printable(std::string_view text);
 std::vector<Token> lex_expr(std::string_view text);
 
 enum class SynKind {
-  kLiteral,  // value (int, text, bool, date, duration) or null
+  kLiteral,  // value (int, text, bool, date, datetime, duration) or null
   kName,     // text
   kCall,     // text(kids...)
   kNot,      // not kids[0]

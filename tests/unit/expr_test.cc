@@ -136,6 +136,8 @@ TEST_CASE("expr: canonical text shows precedence and normalised spelling") {
       {"age == 1 or age == 2 or age == 3", "age == 1 or age == 2 or age == 3"},
       {"age == 1 and (age == 2 and age == 3)", "age == 1 and (age == 2 and age == 3)"},
       {"true", "true"},
+      {"arrived_at < 2026-03-01T08:30", "arrived_at < 2026-03-01T08:30:00Z"},
+      {"arrived_at < 2026-03-01T15:30+07:00", "arrived_at < 2026-03-01T08:30:00Z"},
   };
   for (const Row& row : rows) {
     auto e = ok(row.text);
@@ -199,6 +201,8 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
       {"consent_date < 2021-02-29", "15: '2021-02-29' is not a calendar date; dates are written like 2026-11-29"},
       {"stay_limit > 3x", "13: '3x' is not a number, a date (like 2026-11-29) or a duration (like 24h, 14d or "
                           "1d12h; units w d h m s)"},
+      {"arrived_at < 2026-03-01T25:00", "13: '2026-03-01T25:00' is not a date and time; write it like "
+                                        "2026-11-29T08:30, 2026-11-29T08:30:00Z or 2026-11-29T15:30+07:00"},
       {"note == 'open", "8: this text is never closed; add the closing '"},
       {"note == 'a\\nb'", "10: unknown escape in text; write \\' for ', \\\" for \" and \\\\ for \\"},
       // syntax
@@ -303,6 +307,7 @@ TEST_CASE("expr: set targets") {
     CHECK(std::get<Date>(evaluate(*ok("today()", Type::kDate), c.context())) == date("2026-03-10"));
     CHECK(std::get<Date>(evaluate(*ok("consent_date", Type::kDate), c.context())) == date("2026-01-05"));
     CHECK(std::get<DateTime>(evaluate(*ok("now()", Type::kDateTime), c.context())) == fixed_now());
+    CHECK(std::get<DateTime>(evaluate(*ok("2026-03-10T08:00:00Z", Type::kDateTime), c.context())) == fixed_now());
     CHECK(std::get<int64_t>(evaluate(*ok("days_since(consent_date)", Type::kInt), c.context())) == 64);
     CHECK(std::get<std::string>(evaluate(*ok("'checked'", Type::kString), c.context())) == "checked");
     CHECK(std::get<Duration>(evaluate(*ok("14d", Type::kDuration), c.context())).seconds == 14 * 86400);
