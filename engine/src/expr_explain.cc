@@ -41,8 +41,10 @@ class Explainer {
       case NodeKind::kField:
         if (is_missing(field_value(node.index))) return name(node.index) + " has no value";
         return name(node.index) + " is false";
-      case NodeKind::kConst: return "the condition is always false";
-      default: break;
+      case NodeKind::kConst:
+        return "the condition is always false";
+      default:
+        break;
     }
     return node_text(expr_, n, fields_) + " is false" + seen(n);
   }
@@ -112,7 +114,8 @@ class Explainer {
         if (is_missing(v)) return add(text, text + " has no value");
         return add(text, text + " = " + (reads_pii(n) ? std::string("***") : shown(v)));
       }
-      default: return;
+      default:
+        return;
     }
   }
 

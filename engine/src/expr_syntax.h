@@ -25,10 +25,21 @@ enum class TokenKind {
   kDateTime,  // datetime_value
   kDuration,  // duration_value
   kName,      // text; also the keywords and/or/not/in/true/false/null
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kAndAnd, kOrOr, kBang,
-  kLParen, kRParen, kLBracket, kRBracket, kComma,
-  kError,     // text holds the message
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAndAnd,
+  kOrOr,
+  kBang,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kError,  // text holds the message
 };
 
 struct Token {
@@ -67,7 +78,7 @@ struct Syn {
   CompareOp op = CompareOp::kEq;
   bool negated = false;
   bool is_null = false;
-  bool is_string = false;     // a quoted literal
+  bool is_string = false;  // a quoted literal
   std::string text;
   Value value;
   std::vector<Syn> kids;

@@ -21,7 +21,8 @@ using namespace sopir;
 
 constexpr const char* kSecret = "Secret Person Name";
 
-FieldDef make_field(const char* id, Type type, std::vector<std::string> values = {}, bool pii = false) {
+FieldDef make_field(const char* id, Type type, std::vector<std::string> values = {},
+                    bool pii = false) {
   FieldDef f;
   f.id = id;
   f.type = type;
@@ -105,10 +106,11 @@ void exercise(const Expr& expr, Type target, const std::vector<std::string>& tar
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   static const std::vector<std::string> kStatuses = {"ok", "needs_review", "drugs"};
-  static const Type kTargets[] = {Type::kBool, Type::kInt,      Type::kString, Type::kDate,
+  static const Type kTargets[] = {Type::kBool,     Type::kInt,  Type::kString,  Type::kDate,
                                   Type::kDateTime, Type::kEnum, Type::kDuration};
   for (Type target : kTargets) {
-    const std::vector<std::string>& target_enum = target == Type::kEnum ? kStatuses : std::vector<std::string>{};
+    const std::vector<std::string>& target_enum =
+        target == Type::kEnum ? kStatuses : std::vector<std::string>{};
     ParsedExpr parsed = parse_expr(text, fields(), target, target_enum);
     check((parsed.expr != nullptr) == parsed.errors.empty(), "an expression or errors, not both");
     for (const ExprError& e : parsed.errors) {
