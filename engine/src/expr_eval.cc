@@ -18,12 +18,6 @@ std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
   return days;
 }
 
-int64_t utf8_length(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 const Value& Evaluator::field(int index) const {
@@ -66,7 +60,7 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       Value s;
       const Value& v = value(node.a, s);
       const std::string* text = std::get_if<std::string>(&v);
-      scratch = text ? utf8_length(*text) : int64_t{0};
+      scratch = text ? text_length(*text) : int64_t{0};
       return scratch;
     }
     default:
