@@ -251,6 +251,8 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
                                                  const CaseSnapshot& snapshot,
                                                  const Command& command, const Inputs& inputs) {
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
+  // Whoever may override a transition may also fire it when overriding.
+  if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
   if (role.empty()) {
     return Attempt{kStageRole,
                    {RefusalKind::kRole, "event '" + p.events[t.event] + "' may be done by " +

@@ -92,6 +92,20 @@ std::vector<LogEntry::Change> apply_to_record(const Procedure& p,
   return out;
 }
 
+// Inputs as the log keeps them: personal data never enters the log as text
+// outside its salted change record, so pii inputs are kept as "<pii>" and
+// an auditor's replay takes their value from the change.
+constexpr char kPiiInput[] = "<pii>";
+std::vector<std::pair<std::string, std::string>> logged_inputs(
+    const Procedure& p, const std::vector<std::pair<std::string, std::string>>& inputs) {
+  auto out = inputs;
+  for (auto& [field, text] : out) {
+    const int index = p.field_index(field);
+    if (index >= 0 && p.fields[index].pii) text = kPiiInput;
+  }
+  return out;
+}
+
 [[noreturn]] void throw_refusal(const std::string& case_id, Refusal refusal) {
   if (!case_id.empty()) refusal.message = "case " + case_id + ": " + refusal.message;
   throw RefusedError(std::move(refusal));
@@ -291,7 +305,7 @@ StepResult Engine::open_case(const OpenRequest& request) {
   entry.to_status = to_string(record.status);
   entry.role = t.role;
   entry.note = request.note;
-  entry.inputs = request.inputs;
+  entry.inputs = logged_inputs(*p, request.inputs);
   entry.changes = apply_to_record(*p, t.changes, record);
   entry.due_at = record.due_at;
   store_->create_case(record, entry);
@@ -332,7 +346,7 @@ StepResult Engine::advance(const StepRequest& request) {
   entry.role = t.role;
   entry.note = request.note;
   entry.reason = t.overridden && request.reason.empty() ? t.guard_explanation : request.reason;
-  entry.inputs = request.inputs;
+  entry.inputs = logged_inputs(*p, request.inputs);
   entry.changes = apply_to_record(*p, t.changes, after);
   entry.due_at = after.due_at;
   store_->append(after, record->version, entry);
