@@ -406,8 +406,10 @@ int run_case_history(Context& ctx, Args& a) {
   const bool can_see = actor_can_see_pii(*p, engine.actor(actor_id));
   auto entries = engine.store().history(id);
   if (can_see) engine.store().record_access(actor_id, id, "case history", engine.clock().now());
+  // The log keeps no personal data among the inputs as given (the engine
+  // replaces it); changes carry it, shown only to pii_visible_to roles.
   auto input_text = [&](const std::pair<std::string, std::string>& in) {
-    return field_is_pii(*p, in.first) && !can_see ? std::string(kMask) : in.second;
+    return field_is_pii(*p, in.first) ? std::string(kMask) : in.second;
   };
   if (ctx.options.json) {
     json list = json::array();

@@ -99,6 +99,7 @@ int run_sop_validate(Context& ctx, Args& a) {
     ctx.out << json{{"ok", errors == 0}, {"errors", errors}, {"warnings", warnings},
                     {"files", files}}.dump(2)
             << "\n";
+    if (errors > 0) ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
   } else if (errors > 0 || warnings > 0) {
     ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
   }

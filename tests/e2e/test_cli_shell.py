@@ -25,8 +25,11 @@ class Script(SopirTest):
             r = self.run_sopir(stdin=f.read())
         self.assertEqual(r.code, 0, r)
         self.assertIn('"state": "approved"', r.out)
+        second = self.open_case()
+        path = self.write("round2.txt", script.replace(case_id.lower(), second))
         r = self.ok("shell", path)
         self.assertEqual(r.err, "")
+        self.assertIn('"state": "approved"', r.out)
 
     def test_script_stops_at_first_error_with_line(self):
         case_id = self.open_case()
@@ -101,12 +104,13 @@ class Interactive(SopirTest):
         os.write(fd, ("use %s\r" % case_id).encode())
         self.read_until(fd, "budi %s> " % case_id)
         # Tab completes the one event budi can fire now: review.
+        # (the terminal redraws only the completed suffix)
         os.write(fd, b"case adv\t")
-        self.read_until(fd, "advance")
+        self.read_until(fd, "ance ")
         os.write(fd, b"rev\t")
-        self.read_until(fd, "review")
+        self.read_until(fd, "iew ")
         os.write(fd, b"--no\t")
-        self.read_until(fd, "--note")
+        self.read_until(fd, "te ")
         os.write(fd, b" hi\r")
         self.read_until(fd, "reviewed")
         os.write(fd, b"case show --json\r")
