@@ -49,7 +49,15 @@ struct EvalContext {
   DateTime now;                                // today() is date_of(now)
 };
 
+// The expression's value. For a guard that is a bool, except that a guard
+// which is just a bool field (or days_since of a missing date, in `set`)
+// yields the missing value when the field has none; use guard_holds or
+// evaluate_guard for a guard's verdict. Never allocates for guards.
 Value evaluate(const Expr& expr, const EvalContext& context);
+
+// The verdict of a guard (an expression parsed with target Type::kBool);
+// missing reads as false. Allocation-free: the one for hot loops.
+bool guard_holds(const Expr& expr, const EvalContext& context);
 
 // A guard's verdict. When false, `explanation` names the smallest part that
 // made it false with the values it saw, in words staff understand, e.g.

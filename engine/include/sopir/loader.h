@@ -27,13 +27,22 @@ struct Diagnostic {
   std::string source_line;  // the line of the file the position points into
 
   // "file:line:col: error: message" then, when there is a position, the
-  // source line and a caret under the column.
+  // source line and a caret under the column; every line ends with '\n'.
+  // Without a position: "file: error: message\n".
   std::string format() const;
 };
+
+// The diagnostics formatted one after another (what a user sees).
+std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics);
 
 struct LoadOptions {
   bool strict = false;  // lint warnings become errors
 };
+
+// Files larger than this are refused before parsing.
+inline constexpr size_t kMaxProcedureBytes = 1 << 20;
+// Deeper YAML nesting (block or flow) is refused before parsing.
+inline constexpr int kMaxYamlDepth = 64;
 
 struct LoadResult {
   ProcedurePtr procedure;  // null when there are errors
