@@ -291,4 +291,36 @@ VerifyReport verify(Store& store, const VerifyOptions& options, const ProgressFn
   return Verifier(store, options, progress).run();
 }
 
+ReplayReport replay_proposed(Store& store, const Procedure& proposed) {
+  ReplayReport report;
+  report.sop_id = proposed.id;
+  CaseFilter filter;
+  filter.sop_id = proposed.id;
+  for (const CaseRecord& record : store.cases(filter)) {
+    const std::vector<LogEntry> history = store.history(record.id);
+    ++report.cases;
+    const CaseReplay replay = replay_case(proposed, history);
+    for (size_t i = 0; i < history.size(); ++i) {
+      const LogEntry& e = history[i];
+      const StepReplay& s = replay.steps[i];
+      ++report.steps;
+      if (s.verdict == Verdict::kUnverifiable) ++report.unverifiable_steps;
+      if (s.verdict != Verdict::kRefused && s.verdict != Verdict::kDiffers) continue;
+      // Differences in due times or set values alone are not a different route.
+      if (s.verdict == Verdict::kDiffers && s.decided_to == e.to_state) continue;
+      ReplayDifference d;
+      d.case_id = record.id;
+      d.seq = e.seq;
+      d.case_seq = e.case_seq;
+      d.event = e.event;
+      d.recorded_to = e.to_state;
+      d.refused = s.verdict == Verdict::kRefused;
+      d.proposed_to = d.refused ? "" : s.decided_to;
+      d.message = d.refused ? s.message : "would go to '" + s.decided_to + "' instead of '" + e.to_state + "'";
+      report.differences.push_back(std::move(d));
+    }
+  }
+  return report;
+}
+
 }  // namespace sopir::audit

@@ -338,6 +338,84 @@ TEST_CASE_METHOD(AuditFixture, "erased personal data is not flagged", "[audit]")
   CHECK(r.unverifiable_steps > 0);
 }
 
+TEST_CASE_METHOD(AuditFixture, "replay with the same procedure finds nothing; a stricter one lists refusals",
+                 "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  const auto same = audit::replay_proposed(*store, *testing::load_or_fail(testing::kCareYaml));
+  CHECK(same.cases == 3);
+  CHECK(same.differences.empty());
+  // Proposed: stabilise needs a supervisor now (dewi, a worker, did it on case A).
+  std::string stricter = testing::kCareYaml;
+  const std::string from = "{event: stabilise, from: emergency, to: care, roles: [worker]}";
+  stricter.replace(stricter.find(from), from.size(), "{event: stabilise, from: emergency, to: care, roles: [supervisor]}");
+  const auto r = audit::replay_proposed(*store, *testing::load_or_fail(stricter.c_str()));
+  REQUIRE(r.differences.size() == 1);
+  CHECK(r.differences[0].case_id == a_);
+  CHECK(r.differences[0].refused);
+  CHECK(r.differences[0].event == "stabilise");
+}
+
+TEST_CASE_METHOD(AuditFixture, "CSV export: BOM, header, quoting, masked personal data", "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  std::ostringstream out;
+  audit::ExportOptions options;
+  options.format = audit::Format::kCsv;
+  LogFilter filter;
+  filter.case_id = b_;
+  CHECK(audit::export_log(*store, filter, options, out) == 5);
+  const std::string csv = out.str();
+  CHECK(csv.rfind("\xEF\xBB\xBFseq,case_id,", 0) == 0);
+  CHECK(csv.find("Ani Contoh") == std::string::npos);
+  CHECK(csv.find("full_name: (none) -> ***") != std::string::npos);
+  CHECK(csv.find("\r\n") != std::string::npos);
+  // The override's reason holds no comma; the note of the open does not either:
+  // the changes cell of the screen step holds "; " and is not quoted, the
+  // table format names every step.
+  std::ostringstream story;
+  audit::export_case(*store, b_, audit::ExportOptions{}, story);
+  CHECK(story.str().find("OVERRIDE") != std::string::npos);
+  CHECK(story.str().find("when risk == low and consent == true") != std::string::npos);
+  CHECK(story.str().find("consent given on paper") != std::string::npos);
+}
+
+TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records the access first", "[audit]") {
+  build();
+  auto reader = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  auto writer = open_sqlite_store(db_.path(), StoreOptions{});
+  audit::RevealAccess access{Actor{"rina", {"worker"}}, writer.get(), *parse_datetime("2026-04-01T10:00:00Z"),
+                             "audit case --reveal"};
+  audit::ExportOptions options;
+  options.reveal = &access;
+  std::ostringstream out;
+  CHECK_THROWS_AS(audit::export_case(*reader, b_, options, out), Error);
+  CHECK(out.str().empty());
+  access.actor = Actor{"budi", {"supervisor"}};
+  audit::export_case(*reader, b_, options, out);
+  CHECK(out.str().find("Ani Contoh") != std::string::npos);
+  SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM access_log WHERE actor = 'budi' AND case_id = '" + b_ + "'")
+            .getInt() == 1);
+}
+
+TEST_CASE_METHOD(AuditFixture, "the report counts states, stays, breaches and closures", "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  audit::ReportOptions options;
+  options.now = clock_->now();
+  std::ostringstream text;
+  audit::report_text(*store, options, text);
+  INFO(text.str());
+  CHECK(text.str().find("Procedure test-care") != std::string::npos);
+  CHECK(text.str().find("declined") != std::string::npos);
+  CHECK(text.str().find("system") != std::string::npos);  // the timer's step
+  std::ostringstream html;
+  audit::report_html(*store, options, html);
+  CHECK(html.str().find("<svg class=\"diagram\"") != std::string::npos);
+  CHECK(html.str().find("http") == std::string::npos);  // self-contained
+}
+
 TEST_CASE("anchors parse and refuse bad text", "[audit]") {
   const std::string hash(64, 'b');
   auto a = audit::parse_anchor("12:" + hash);
