@@ -4,6 +4,7 @@
 // personal data: it opens a second, writable connection for that access row
 // only, and is refused on a read-only copy.
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -49,7 +50,12 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
   std::string dir = ctx.options.db;
   const size_t slash = dir.rfind('/');
   dir = slash == std::string::npos ? "." : dir.substr(0, slash == 0 ? 1 : slash);
-  if (::access(ctx.options.db.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0)
+  // The mode bits as well as access(): root may write anything, but a copy
+  // marked read-only (chmod 0444) is meant to stay unchanged.
+  struct stat info {};
+  const bool marked_read_only =
+      ::stat(ctx.options.db.c_str(), &info) == 0 && (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+  if (marked_read_only || ::access(ctx.options.db.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0)
     throw refused("--reveal records who looked at personal data in the database's access log, so it needs a "
                   "writable database; " + ctx.options.db +
                   " is read-only. Run without --reveal (personal data stays masked), or ask the data "
