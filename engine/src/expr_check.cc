@@ -531,4 +531,18 @@ ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields
   return result;
 }
 
+std::shared_ptr<const Expr> constant_expr(const Value& value, Type type) {
+  auto expr = std::make_shared<Expr>();
+  expr->consts.push_back(value);
+  ExprNode n;
+  n.kind = NodeKind::kConst;
+  n.type = type;
+  n.index = 0;
+  n.is_null = is_missing(value);
+  n.enum_value = type == Type::kEnum;
+  expr->nodes.push_back(n);
+  expr->root = 0;
+  return expr;
+}
+
 }  // namespace sopir

@@ -513,3 +513,17 @@ TEST_CASE("expr: nesting is limited and junk never crashes") {
     CHECK(parse(std::string("note == '\0\xff'", 12)).errors.empty());
   }
 }
+
+TEST_CASE("expr: constant expressions for plain `set:` literals") {
+  auto text = constant_expr(std::string("Checked by supervisor, it's fine"), Type::kString);
+  CHECK(std::get<std::string>(evaluate(*text, Case().context())) == "Checked by supervisor, it's fine");
+  CHECK(to_string(*text, fields()) == "'Checked by supervisor, it\\'s fine'");
+  auto status = constant_expr(std::string("needs_review"), Type::kEnum);
+  CHECK(to_string(*status, fields()) == "needs_review");
+  auto when = constant_expr(date("2026-01-01"), Type::kDate);
+  CHECK(std::get<Date>(evaluate(*when, Case().context())) == date("2026-01-01"));
+  CHECK(to_string(*when, fields()) == "2026-01-01");
+  CHECK(fields_read(*when).empty());
+  auto yes = constant_expr(true, Type::kBool);
+  CHECK(guard_holds(*yes, Case().context()));
+}
