@@ -95,6 +95,9 @@ struct LogEntry {
   };
   std::vector<Change> changes;
   std::optional<DateTime> due_at;  // case due time after the step
+  // The case this step opened (on the parent's row) or the case whose step
+  // opened this one (on a child's open row); empty when none.
+  std::string linked_case;
   std::string prev_hash, hash;     // assigned by the store
 };
 
