@@ -1,2 +1,68 @@
-// Placeholder until the runtime lands.
-int main() { return 0; }
+// Embedding sopir: open a database, publish a procedure, add staff, open a
+// case and walk it to a terminal state, then print its history.
+//
+//   embed_example WORKFLOWS_DIR [DB_PATH]
+//
+// Uses only the public headers in engine/include/sopir.
+#include <iostream>
+#include <string>
+
+#include "sopir/engine.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: embed_example WORKFLOWS_DIR [DB_PATH]\n";
+    return 2;
+  }
+  const std::string workflows = argv[1];
+  const std::string db = argc > 2 ? argv[2] : ":memory:";
+  try {
+    sopir::StoreOptions options;
+    options.create = true;
+    sopir::Engine engine(sopir::open_sqlite_store(db, options));
+
+    // Staff are records of the database; the first administrator is added
+    // directly through the store, everything after through the engine.
+    engine.store().add_staff({"admin", "Administrator", {"admin", "policy"}, true});
+    engine.store().add_staff({"ayu", "Ayu Contoh", {"shelter_staff"}, true});
+    engine.store().add_staff({"bayu", "Bayu Contoh", {"supervisor"}, true});
+    engine.store().add_staff({"citra", "Citra Contoh", {"logistics"}, true});
+
+    auto published = engine.publish(workflows + "/aid-distribution.yaml", "admin");
+    std::cout << "published " << published.sop_id << " v" << published.version << " ("
+              << published.sha256.substr(0, 12) << ")\n";
+
+    auto opened = engine.open_case({"aid-distribution", "ayu",
+                                    {{"item", "hygiene_kit"}, {"quantity_requested", "120"},
+                                     {"destination", "Shelter Example A"}},
+                                    "request from the night shift", std::nullopt});
+    const std::string id = opened.after.id;
+    std::cout << "opened case " << id << " in state " << opened.after.state << "\n";
+
+    auto step = [&](const std::string& event, const std::string& actor,
+                    std::vector<std::pair<std::string, std::string>> inputs) {
+      sopir::StepRequest request;
+      request.case_id = id;
+      request.event = event;
+      request.actor = actor;
+      request.inputs = std::move(inputs);
+      auto result = engine.advance(request);
+      std::cout << actor << " did " << event << " -> " << result.after.state << " ("
+                << sopir::to_string(result.after.status) << ")\n";
+    };
+    step("approve", "bayu", {{"quantity_approved", "120"}});
+    step("dispatch", "citra", {{"quantity_dispatched", "120"}});
+    step("confirm_receipt", "ayu", {{"quantity_received", "120"}});
+
+    for (const auto& entry : engine.store().history(id)) {
+      std::cout << entry.case_seq << ". " << sopir::format_datetime(entry.occurred_at) << " "
+                << entry.actor << " " << entry.event << " " << entry.from_state << " -> "
+                << entry.to_state << "  hash " << entry.hash.substr(0, 12) << "\n";
+    }
+    auto final_case = engine.store().find_case(id);
+    return final_case && final_case->status == sopir::Status::kClosed ? 0 : 1;
+  } catch (const sopir::Error& e) {
+    std::cerr << "embed_example: " << e.message() << "\n";
+    return sopir::exit_code(e.kind());
+  }
+}

@@ -2,6 +2,7 @@
 //
 // The language is small on purpose (policy staff write it):
 //   literals   42  'text'  "text"  true  false  null  2020-08-15  24h  14d
+//              2020-08-15T08:30:00Z (also without seconds/Z, or +07:00)
 //   names      field ids; a bare name that is not a field but is a value of
 //              the enum being compared with is read as that enum value
 //   operators  == != < <= > >=   and or not (also && || !)   x in [a, b]
@@ -12,7 +13,20 @@
 // with a missing operand are false; days_since(missing) is missing;
 // len(missing) is 0; `not` inverts the boolean result as computed.
 //
+// A bool field without a value reads as false where a condition is needed
+// (so `not consented` holds when consented is missing).
+//
+// Type rules, checked by parse_expr: == and != need both sides of one type
+// (null allowed on either side); < <= > >= order ints, dates, datetimes
+// and durations only (not text, bool or enum); an enum compares with an
+// enum field sharing a value, a bare name or a quoted text that is one of
+// its values; `in` follows ==; and/or/not take conditions. days_since()
+// counts whole days (rounded down) from its date or datetime to now;
+// len() counts characters (UTF-8 code points). At most kMaxExprDepth (64)
+// levels of parentheses, lists, calls and `not`.
+//
 // Everything here is pure: the clock comes in through EvalContext.
+// Internals: expr_tree.h (compiled form), expr_syntax.h (lexer, parser).
 #pragma once
 
 #include <memory>
@@ -43,6 +57,11 @@ struct ParsedExpr {
 // `set:` value the field's type (with `target_enum` its values for kEnum).
 ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields, Type target,
                       const std::vector<std::string>& target_enum = {});
+
+// An expression that always yields `value`, of type `type`: for a `set:`
+// value the loader read as a plain literal of the field's type (e.g. text
+// that is not an expression). An enum value prints bare in to_string.
+std::shared_ptr<const Expr> constant_expr(const Value& value, Type type);
 
 struct EvalContext {
   const std::vector<Value>* fields = nullptr;  // by field index

@@ -35,10 +35,16 @@ const Value& Evaluator::field(int index) const {
 const Value& Evaluator::value(int n, Value& scratch) const {
   const ExprNode& node = expr_.nodes[n];
   switch (node.kind) {
-    case NodeKind::kConst: return expr_.consts[node.index];
-    case NodeKind::kField: return field(node.index);
-    case NodeKind::kToday: scratch = date_of(context_.now); return scratch;
-    case NodeKind::kNow: scratch = context_.now; return scratch;
+    case NodeKind::kConst:
+      return expr_.consts[node.index];
+    case NodeKind::kField:
+      return field(node.index);
+    case NodeKind::kToday:
+      scratch = date_of(context_.now);
+      return scratch;
+    case NodeKind::kNow:
+      scratch = context_.now;
+      return scratch;
     case NodeKind::kDaysSince: {
       Value s;
       const Value& v = value(node.a, s);
@@ -63,14 +69,17 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       scratch = text ? utf8_length(*text) : int64_t{0};
       return scratch;
     }
-    default: scratch = truth(n); return scratch;
+    default:
+      scratch = truth(n);
+      return scratch;
   }
 }
 
 bool Evaluator::truth(int n) const {
   const ExprNode& node = expr_.nodes[n];
   switch (node.kind) {
-    case NodeKind::kNot: return !truth(node.a);
+    case NodeKind::kNot:
+      return !truth(node.a);
     case NodeKind::kAnd:
       for (int i = 0; i < node.count; ++i) {
         if (!truth(expr_.lists[node.first + i])) return false;
@@ -81,9 +90,12 @@ bool Evaluator::truth(int n) const {
         if (truth(expr_.lists[node.first + i])) return true;
       }
       return false;
-    case NodeKind::kCompare: return compare(node);
-    case NodeKind::kIn: return in_list(node) != node.negated;
-    case NodeKind::kHas: return !is_missing(field(node.index));
+    case NodeKind::kCompare:
+      return compare(node);
+    case NodeKind::kIn:
+      return in_list(node) != node.negated;
+    case NodeKind::kHas:
+      return !is_missing(field(node.index));
     default: {
       Value s;
       const Value& v = value(n, s);
@@ -98,17 +110,24 @@ bool Evaluator::compare(const ExprNode& node) const {
   const Value& a = value(node.a, sa);
   const Value& b = value(node.b, sb);
   switch (node.op) {
-    case CompareOp::kEq: return a == b;
-    case CompareOp::kNe: return !(a == b);
-    default: break;
+    case CompareOp::kEq:
+      return a == b;
+    case CompareOp::kNe:
+      return !(a == b);
+    default:
+      break;
   }
   const std::optional<int> order = compare_values(a, b);
   if (!order) return false;
   switch (node.op) {
-    case CompareOp::kLt: return *order < 0;
-    case CompareOp::kLe: return *order <= 0;
-    case CompareOp::kGt: return *order > 0;
-    default: return *order >= 0;
+    case CompareOp::kLt:
+      return *order < 0;
+    case CompareOp::kLe:
+      return *order <= 0;
+    case CompareOp::kGt:
+      return *order > 0;
+    default:
+      return *order >= 0;
   }
 }
 

@@ -49,6 +49,9 @@ struct Command {
   std::vector<std::pair<std::string, std::string>> inputs;
   std::string reason;
   bool override = false;  // force past a false guard (needs an override role and a reason)
+  // Fired by the timer pass for the current state's `on_deadline` event: the
+  // procedure itself authorises it, so roles and four-eyes do not apply.
+  bool timer = false;
   DateTime at;            // when the step happened: today()/now(), deadlines
 };
 
@@ -134,8 +137,10 @@ LifecycleDecision decide_lifecycle(const Procedure& procedure, const CaseSnapsho
 // decision it would get now, with no inputs and no reason given.
 struct EventCheck {
   std::string event;
-  bool possible = false;       // would pass except for inputs and a reason still to give
-  std::optional<Refusal> refusal;  // why not, when not possible
+  // True when this actor may fire it now, possibly after giving the fields
+  // or the reason that `refusal` then names (kMissingField, kReasonRequired).
+  bool possible = false;
+  std::optional<Refusal> refusal;  // why not (or what is still to give)
 };
 std::vector<EventCheck> check_events(const Procedure& procedure, const CaseSnapshot& snapshot,
                                      const Actor& actor, DateTime at);

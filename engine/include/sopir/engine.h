@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sopir/decide.h"
+#include "sopir/error.h"
 #include "sopir/loader.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"

@@ -20,16 +20,19 @@ enum class Type { kString, kInt, kBool, kDate, kDateTime, kEnum, kDuration };
 struct Date {
   int64_t days = 0;
   friend bool operator==(Date a, Date b) { return a.days == b.days; }
+  friend bool operator!=(Date a, Date b) { return a.days != b.days; }
   friend bool operator<(Date a, Date b) { return a.days < b.days; }
 };
 struct DateTime {
   int64_t seconds = 0;
   friend bool operator==(DateTime a, DateTime b) { return a.seconds == b.seconds; }
+  friend bool operator!=(DateTime a, DateTime b) { return a.seconds != b.seconds; }
   friend bool operator<(DateTime a, DateTime b) { return a.seconds < b.seconds; }
 };
 struct Duration {
   int64_t seconds = 0;
   friend bool operator==(Duration a, Duration b) { return a.seconds == b.seconds; }
+  friend bool operator!=(Duration a, Duration b) { return a.seconds != b.seconds; }
   friend bool operator<(Duration a, Duration b) { return a.seconds < b.seconds; }
 };
 

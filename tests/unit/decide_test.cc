@@ -1,0 +1,262 @@
+// decide(), decide_open() and decide_lifecycle(): tables of decisions.
+#include "sopir/decide.h"
+
+#include <catch2/catch.hpp>
+
+#include "lifecycle.h"
+#include "test_procedures.h"
+
+namespace sopir {
+namespace {
+
+using Inputs = std::vector<std::pair<std::string, std::string>>;
+
+const DateTime kAt = *parse_datetime("2026-03-02T08:00:00Z");
+
+class DecideFixture {
+ protected:
+  DecideFixture() : p_(testing::load_or_fail(testing::kCareYaml)) {}
+
+  CaseSnapshot at_state(const std::string& state, Inputs data = {}) const {
+    CaseSnapshot s;
+    s.id = "ABC-123";
+    s.state = p_->state_index(state);
+    REQUIRE(s.state >= 0);
+    s.data.resize(p_->fields.size());
+    for (const auto& [field, text] : data) {
+      const FieldDef& f = p_->fields[p_->field_index(field)];
+      s.data[p_->field_index(field)] = *parse_typed(f.type, f.values, text, nullptr);
+    }
+    return s;
+  }
+
+  Decision fire(const CaseSnapshot& s, const std::string& event, const Actor& actor,
+                Inputs inputs = {}, std::string reason = "", bool override = false) const {
+    Command c;
+    c.event = event;
+    c.actor = actor;
+    c.inputs = std::move(inputs);
+    c.reason = std::move(reason);
+    c.override = override;
+    c.at = kAt;
+    return decide(*p_, s, c);
+  }
+
+  std::string target(const Decision& d) const {
+    if (auto* r = std::get_if<Refusal>(&d)) FAIL("refused: " << r->message);
+    return p_->states[std::get<Transition>(d).to].id;
+  }
+
+  static const Refusal& refusal(const Decision& d) {
+    if (!std::holds_alternative<Refusal>(d)) FAIL("expected a refusal");
+    return std::get<Refusal>(d);
+  }
+
+  ProcedurePtr p_;
+  Actor worker_{"rina", {"worker"}};
+  Actor worker2_{"dewi", {"worker"}};
+  Actor supervisor_{"budi", {"supervisor"}};
+};
+
+TEST_CASE_METHOD(DecideFixture, "a step moves the case, applies inputs and set, sets the deadline",
+                 "[decide]") {
+  Decision d = fire(at_state("intake"), "screen", worker_, {{"age", "34"}});
+  REQUIRE(target(d) == "screening");
+  const Transition& t = std::get<Transition>(d);
+  CHECK(t.role == "worker");
+  CHECK_FALSE(t.overridden);
+  CHECK_FALSE(t.closes_case);
+  REQUIRE(t.changes.size() == 2);
+  CHECK(p_->fields[t.changes[0].field].id == "age");
+  CHECK(std::get<int64_t>(t.changes[0].after) == 34);
+  CHECK(p_->fields[t.changes[1].field].id == "screened_on");
+  CHECK(format_value(t.changes[1].after) == "2026-03-02");
+  REQUIRE(t.due_at);
+  CHECK(format_datetime(*t.due_at) == "2026-03-09T08:00:00Z");
+}
+
+TEST_CASE_METHOD(DecideFixture, "refusals name the rule and what would be accepted", "[decide]") {
+  struct Row {
+    const char* state;
+    const char* event;
+    int actor;  // 0 worker, 1 supervisor
+    Inputs inputs;
+    RefusalKind kind;
+    const char* message;
+  };
+  const Row rows[] = {
+      {"intake", "screen", 0, {}, RefusalKind::kMissingField,
+       "event 'screen' needs a value for age (give with --set FIELD=VALUE)"},
+      {"intake", "screen", 1, {{"age", "30"}}, RefusalKind::kRole,
+       "event 'screen' may be done by worker; budi has roles supervisor"},
+      {"intake", "screen", 0, {{"age", "thirty"}}, RefusalKind::kBadInput,
+       "age: 'thirty' is not a whole number like 42"},
+      {"intake", "screen", 0, {{"age", "130"}}, RefusalKind::kBadInput,
+       "age: '130' must be at most 120"},
+      {"intake", "screen", 0, {{"agee", "30"}}, RefusalKind::kBadInput,
+       "procedure 'test-care' has no field 'agee'; did you mean 'age'?"},
+      {"intake", "screen", 0, {{"age", "30"}, {"risk", "high"}}, RefusalKind::kBadInput,
+       "field 'risk' is not taken by event 'screen'; it takes: age, full_name"},
+      {"screening", "assess", 0, {{"risk", "hihg"}}, RefusalKind::kBadInput,
+       "risk: 'hihg' is not one of: low, high; did you mean 'high'?"},
+      {"intake", "screan", 0, {}, RefusalKind::kUnknownEvent,
+       "procedure 'test-care' has no event 'screan'; did you mean 'screen'? (possible now: screen, "
+       "escalate)"},
+      {"intake", "assess", 0, {}, RefusalKind::kNotInState,
+       "event 'assess' is not possible in state 'intake' (Intake); possible now: screen, escalate"},
+      {"escalated", "back", 1, {}, RefusalKind::kReasonRequired,
+       "event 'back' needs a written reason (give it with --reason TEXT)"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.state << " " << row.event);
+    const Refusal& r = refusal(fire(at_state(row.state), row.event, row.actor ? supervisor_ : worker_,
+                                    row.inputs));
+    CHECK(to_string(r.kind) == std::string(to_string(row.kind)));
+    CHECK(r.message == row.message);
+  }
+}
+
+TEST_CASE_METHOD(DecideFixture, "guards route the event and explain a false guard", "[decide]") {
+  CHECK(target(fire(at_state("screening"), "assess", worker_, {{"risk", "high"}})) == "emergency");
+  CHECK(target(fire(at_state("screening"), "assess", worker_, {{"risk", "low"}, {"consent", "yes"}})) ==
+        "care");
+  const Refusal& r =
+      refusal(fire(at_state("screening"), "assess", worker_, {{"risk", "low"}, {"consent", "no"}}));
+  CHECK(r.kind == RefusalKind::kGuard);
+  CHECK_THAT(r.message, Catch::Contains("consent"));
+  CHECK_THAT(r.message, Catch::Contains("false"));
+}
+
+TEST_CASE_METHOD(DecideFixture, "an override needs an override role and a reason", "[decide]") {
+  const auto s = at_state("screening", {{"risk", "low"}, {"consent", "false"}});
+  CHECK(refusal(fire(s, "assess", worker_, {}, "urgent", true)).kind == RefusalKind::kOverride);
+  CHECK(refusal(fire(s, "assess", supervisor_, {}, "", true)).kind == RefusalKind::kReasonRequired);
+  Decision d = fire(s, "assess", supervisor_, {}, "guardian unreachable, child at risk", true);
+  REQUIRE(target(d) == "care");
+  CHECK(std::get<Transition>(d).overridden);
+  CHECK(std::get<Transition>(d).role == "supervisor");
+  // Without asking for an override the refusal says one is possible.
+  CHECK_THAT(refusal(fire(s, "assess", supervisor_, {}, "")).message,
+             Catch::Contains("you may override"));
+}
+
+TEST_CASE_METHOD(DecideFixture, "four-eyes: the approver must not be the writer", "[decide]") {
+  auto s = at_state("plan_review", {{"plan", "return home"}});
+  s.fired = {{p_->event_index("write_plan"), "budi"}};
+  const Refusal& r = refusal(fire(s, "approve_plan", supervisor_));
+  CHECK(r.kind == RefusalKind::kFourEyes);
+  CHECK(r.message ==
+        "four-eyes rule: 'approve_plan' must be done by someone other than whoever did "
+        "'write_plan' on this case, and budi did it");
+  s.fired = {{p_->event_index("write_plan"), "rina"}};
+  Decision d = fire(s, "approve_plan", supervisor_);
+  CHECK(target(d) == "done");
+  CHECK(std::get<Transition>(d).closes_case);
+  CHECK_FALSE(std::get<Transition>(d).due_at);
+}
+
+TEST_CASE_METHOD(DecideFixture, "hold and closed cases refuse procedure events", "[decide]") {
+  auto s = at_state("intake");
+  s.status = Status::kOnHold;
+  CHECK(refusal(fire(s, "screen", worker_, {{"age", "30"}})).kind == RefusalKind::kOnHold);
+  s.status = Status::kClosed;
+  CHECK(refusal(fire(s, "screen", worker_, {{"age", "30"}})).kind == RefusalKind::kClosed);
+}
+
+TEST_CASE_METHOD(DecideFixture, "the timer fires only the state's on_deadline event", "[decide]") {
+  Command c;
+  c.actor = Actor{"system", {}};
+  c.timer = true;
+  c.at = kAt;
+  c.event = "escalate";
+  CHECK(target(decide(*p_, at_state("intake"), c)) == "escalated");
+  c.event = "screen";
+  CHECK(std::holds_alternative<Refusal>(decide(*p_, at_state("intake"), c)));
+}
+
+TEST_CASE_METHOD(DecideFixture, "opening a case checks the open section", "[decide]") {
+  Decision d = decide_open(*p_, worker_, {{"full_name", "Siti Contoh"}}, kAt);
+  REQUIRE(std::holds_alternative<Transition>(d));
+  CHECK(p_->states[std::get<Transition>(d).to].id == "intake");
+  CHECK(format_datetime(*std::get<Transition>(d).due_at) == "2026-03-03T08:00:00Z");
+  CHECK(refusal(decide_open(*p_, worker_, {{"risk", "low"}}, kAt)).message ==
+        "field 'risk' is not taken when opening a case; it takes: full_name, age");
+  CHECK(refusal(decide_open(*p_, Actor{"x", {"cook"}}, {}, kAt)).kind == RefusalKind::kRole);
+}
+
+TEST_CASE_METHOD(DecideFixture, "check_events lists what this actor can do now", "[decide]") {
+  auto checks = check_events(*p_, at_state("intake"), worker_, kAt);
+  REQUIRE(checks.size() == 2);
+  CHECK(checks[0].event == "screen");
+  CHECK(checks[0].possible);  // needs age, which can be given
+  CHECK(checks[0].refusal->kind == RefusalKind::kMissingField);
+  CHECK(checks[1].event == "escalate");
+  CHECK_FALSE(checks[1].possible);
+  CHECK(checks[1].refusal->kind == RefusalKind::kRole);
+}
+
+TEST_CASE("the lifecycle machine has exactly its table's moves", "[lifecycle]") {
+  using E = LifecycleEvent;
+  using S = Status;
+  struct Row {
+    S from;
+    E event;
+    std::optional<S> to;
+  };
+  const Row rows[] = {
+      {S::kActive, E::kHold, S::kOnHold},   {S::kActive, E::kResume, std::nullopt},
+      {S::kActive, E::kClose, S::kClosed},  {S::kActive, E::kReopen, std::nullopt},
+      {S::kOnHold, E::kHold, std::nullopt}, {S::kOnHold, E::kResume, S::kActive},
+      {S::kOnHold, E::kClose, S::kClosed},  {S::kOnHold, E::kReopen, std::nullopt},
+      {S::kClosed, E::kHold, std::nullopt}, {S::kClosed, E::kResume, std::nullopt},
+      {S::kClosed, E::kClose, std::nullopt}, {S::kClosed, E::kReopen, S::kActive},
+  };
+  for (const Row& row : rows) {
+    INFO(to_string(row.from) << " " << to_string(row.event));
+    CHECK(lifecycle_next(row.from, row.event) == row.to);
+  }
+}
+
+TEST_CASE_METHOD(DecideFixture, "lifecycle moves: roles, reasons, paused deadlines, reopen",
+                 "[lifecycle]") {
+  auto s = at_state("screening");
+  s.due_at = DateTime{kAt.seconds + 86400};
+  LifecycleCommand hold{LifecycleEvent::kHold, worker_, "", kAt};
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, hold)).kind == RefusalKind::kReasonRequired);
+  hold.reason = "person in hospital";
+  auto held = decide_lifecycle(*p_, s, hold);
+  REQUIRE(std::holds_alternative<LifecycleTransition>(held));
+  CHECK(std::get<LifecycleTransition>(held).to == Status::kOnHold);
+
+  // Three days on hold push the deadline three days later.
+  s.status = Status::kOnHold;
+  LifecycleCommand resume{LifecycleEvent::kResume, worker_, "", DateTime{kAt.seconds + 3 * 86400}};
+  auto resumed = decide_lifecycle(*p_, s, resume, kAt);
+  REQUIRE(std::holds_alternative<LifecycleTransition>(resumed));
+  CHECK(std::get<LifecycleTransition>(resumed).due_at->seconds == kAt.seconds + 4 * 86400);
+
+  s.status = Status::kActive;
+  LifecycleCommand close{LifecycleEvent::kClose, worker_, "needs_met", kAt};
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, close)).kind == RefusalKind::kRole);
+  close.actor = supervisor_;
+  close.reason = "needs-met";
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, close)).message ==
+        "'needs-met' is not a closure reason of 'test-care'; did you mean 'needs_met'? (one of: "
+        "needs_met, declined)");
+  close.reason = "needs_met";
+  CHECK(std::get<LifecycleTransition>(decide_lifecycle(*p_, s, close)).to == Status::kClosed);
+
+  auto finished = at_state("done");
+  finished.status = Status::kClosed;
+  LifecycleCommand reopen{LifecycleEvent::kReopen, supervisor_, "", kAt};
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, finished, reopen)).kind ==
+        RefusalKind::kReasonRequired);
+  reopen.reason = "new information from the family";
+  auto reopened = decide_lifecycle(*p_, finished, reopen);
+  REQUIRE(std::holds_alternative<LifecycleTransition>(reopened));
+  CHECK(p_->states[std::get<LifecycleTransition>(reopened).state_to].id == "care");
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, resume)).kind == RefusalKind::kLifecycle);
+}
+
+}  // namespace
+}  // namespace sopir

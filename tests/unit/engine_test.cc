@@ -1,0 +1,196 @@
+// The runtime over a real (in-memory or temporary) SQLite store, with an
+// injected clock: opening, advancing, pinning, deadlines, lifecycle.
+#include "sopir/engine.h"
+
+#include <catch2/catch.hpp>
+
+#include "test_procedures.h"
+
+namespace sopir {
+namespace {
+
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(DateTime t) : now_(t) {}
+  DateTime now() override { return now_; }
+  void advance(Duration d) { now_.seconds += d.seconds; }
+
+ private:
+  DateTime now_;
+};
+
+class EngineFixture {
+ protected:
+  EngineFixture()
+      : clock_(std::make_shared<FixedClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
+        engine_(open_sqlite_store(":memory:", StoreOptions{true}), clock_) {
+    engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+    engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+    engine_.store().add_staff({"dewi", "Dewi Contoh", {"worker"}, true});
+    engine_.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
+    engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+  }
+
+  std::string open(std::vector<std::pair<std::string, std::string>> inputs = {}) {
+    return engine_.open_case({"test-care", "rina", std::move(inputs), "", std::nullopt}).after.id;
+  }
+
+  StepResult step(const std::string& id, const std::string& event, const std::string& actor,
+                  std::vector<std::pair<std::string, std::string>> inputs = {},
+                  std::string reason = "") {
+    StepRequest r;
+    r.case_id = id;
+    r.event = event;
+    r.actor = actor;
+    r.inputs = std::move(inputs);
+    r.reason = std::move(reason);
+    return engine_.advance(r);
+  }
+
+  std::shared_ptr<FixedClock> clock_;
+  Engine engine_;
+};
+
+TEST_CASE_METHOD(EngineFixture, "a case walks to its end and every step is logged", "[engine]") {
+  const std::string id = open({{"full_name", "Siti Contoh"}});
+  CHECK(normalize_case_id(id) == id);
+  step(id, "screen", "rina", {{"age", "31"}});
+  step(id, "assess", "rina", {{"risk", "high"}});
+  step(id, "stabilise", "dewi");
+  step(id, "write_plan", "budi", {{"plan", "return to family"}});
+  CHECK_THROWS_AS(step(id, "approve_plan", "budi"), RefusedError);
+  engine_.store().add_staff({"sari", "Sari Contoh", {"supervisor"}, true});
+  auto last = step(id, "approve_plan", "sari");
+  CHECK(last.after.state == "done");
+  CHECK(last.after.status == Status::kClosed);
+
+  auto history = engine_.store().history(id);
+  REQUIRE(history.size() == 6);
+  CHECK(history[0].kind == LogKind::kOpen);
+  CHECK(history[5].event == "approve_plan");
+  CHECK(history[5].role == "supervisor");
+  for (size_t i = 1; i < history.size(); ++i) CHECK(history[i].prev_hash == history[i - 1].hash);
+  // Personal data enters the log as a salted digest beside the value.
+  REQUIRE(history[0].changes.size() == 1);
+  CHECK(history[0].changes[0].after.pii);
+  CHECK(history[0].changes[0].after.digest.size() == 64);
+}
+
+TEST_CASE_METHOD(EngineFixture, "a refused step writes nothing", "[engine]") {
+  const std::string id = open();
+  const auto before = engine_.store().chain_head();
+  try {
+    step(id, "screen", "budi", {{"age", "31"}});
+    FAIL("expected a refusal");
+  } catch (const RefusedError& e) {
+    CHECK(e.refusal_kind() == RefusalKind::kRole);
+    CHECK(e.message() == "case " + id +
+                             ": event 'screen' may be done by worker; budi has roles supervisor");
+  }
+  CHECK(engine_.store().chain_head() == before);
+  CHECK(engine_.store().find_case(id)->version == 1);
+}
+
+TEST_CASE_METHOD(EngineFixture, "unknown cases, staff and procedures are not found", "[engine]") {
+  CHECK_THROWS_WITH(engine_.actor("rinna"), "unknown staff member 'rinna'; did you mean 'rina'?");
+  CHECK_THROWS_AS(engine_.current_procedure("test-cure"), Error);
+  CHECK_THROWS_WITH(engine_.current_procedure("test-cure"),
+                    "no procedure 'test-cure' is published; did you mean 'test-care'?");
+  try {
+    step("ZZZ-ZZZ", "screen", "rina");
+    FAIL("expected not found");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kNotFound);
+  }
+  engine_.store().set_staff_active("dewi", false);
+  CHECK_THROWS_WITH(engine_.actor("dewi"), "staff member 'dewi' is deactivated");
+}
+
+TEST_CASE_METHOD(EngineFixture, "case ids are typeable", "[engine]") {
+  const std::string id = open();
+  std::string typed = id;
+  typed.erase(3, 1);
+  for (auto& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  CHECK(engine_.resolve_case_id(typed) == id);
+  CHECK(normalize_case_id("k7f 3qx") == "K7F-3QX");
+  CHECK(normalize_case_id("K7F-3QXX") == std::nullopt);
+}
+
+TEST_CASE_METHOD(EngineFixture, "a case keeps the procedure version it was opened under",
+                 "[engine]") {
+  const std::string old_case = open();
+  // Version 2 renames the first event; old cases keep the old rules.
+  std::string v2 = testing::kCareYaml;
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  v2.replace(v2.find("event: screen"), 13, "event: triage");
+  engine_.publish_source(v2, "care-v2.yaml", "admin", false);
+  const std::string new_case = open();
+  CHECK(engine_.store().find_case(old_case)->sha256 != engine_.store().find_case(new_case)->sha256);
+  CHECK_NOTHROW(step(old_case, "screen", "rina", {{"age", "40"}}));
+  CHECK_THROWS_AS(step(new_case, "screen", "rina", {{"age", "40"}}), RefusedError);
+  CHECK_NOTHROW(step(new_case, "triage", "rina", {{"age", "40"}}));
+}
+
+TEST_CASE_METHOD(EngineFixture, "the timer pass fires due on_deadline events", "[engine]") {
+  const std::string id = open();
+  const std::string other = open();
+  step(other, "screen", "rina", {{"age", "22"}});
+  CHECK(engine_.tick().fired.empty());
+  clock_->advance(*parse_duration("25h"));
+  TickReport report = engine_.tick();
+  REQUIRE(report.fired.size() == 1);
+  CHECK(report.fired[0].after.id == id);
+  CHECK(report.fired[0].after.state == "escalated");
+  CHECK(report.fired[0].entry.kind == LogKind::kTimer);
+  CHECK(report.fired[0].entry.actor == "system");
+  CHECK(report.overdue.empty());
+  // The screened case is due after 7 days and has no timer event: overdue.
+  clock_->advance(*parse_duration("7d"));
+  report = engine_.tick();
+  CHECK(report.fired.empty());
+  REQUIRE(report.overdue.size() == 1);
+  CHECK(report.overdue[0].id == other);
+}
+
+TEST_CASE_METHOD(EngineFixture, "a hold pauses the deadline clock", "[engine]") {
+  const std::string id = open();
+  const DateTime due = *engine_.store().find_case(id)->due_at;
+  engine_.lifecycle({id, LifecycleEvent::kHold, "rina", "in hospital", "", std::nullopt});
+  clock_->advance(*parse_duration("3d"));
+  CHECK(engine_.tick().fired.empty());  // on hold: no timer
+  CHECK_THROWS_AS(step(id, "screen", "rina", {{"age", "30"}}), RefusedError);
+  auto resumed = engine_.lifecycle({id, LifecycleEvent::kResume, "rina", "", "", std::nullopt});
+  CHECK(resumed.after.due_at->seconds == due.seconds + 3 * 86400);
+  CHECK(resumed.entry.kind == LogKind::kLifecycle);
+  CHECK(resumed.entry.event == "resume");
+}
+
+TEST_CASE_METHOD(EngineFixture, "close needs a listed reason and an allowed role; reopen", "[engine]") {
+  const std::string id = open();
+  CHECK_THROWS_AS(engine_.lifecycle({id, LifecycleEvent::kClose, "rina", "needs_met", "", {}}),
+                  RefusedError);
+  auto closed = engine_.lifecycle({id, LifecycleEvent::kClose, "budi", "declined", "", {}});
+  CHECK(closed.after.status == Status::kClosed);
+  CHECK(closed.after.closure_reason == "declined");
+  CHECK_THROWS_AS(step(id, "screen", "rina", {{"age", "30"}}), RefusedError);
+  auto reopened =
+      engine_.lifecycle({id, LifecycleEvent::kReopen, "budi", "came back to the shelter", "", {}});
+  CHECK(reopened.after.status == Status::kActive);
+  CHECK(reopened.after.state == "intake");
+  CHECK_NOTHROW(step(id, "screen", "rina", {{"age", "30"}}));
+}
+
+TEST_CASE_METHOD(EngineFixture, "publishing needs admin or policy; a broken file is refused",
+                 "[engine]") {
+  CHECK_THROWS_AS(engine_.publish_source(testing::kCareYaml, "care.yaml", "rina"), Error);
+  try {
+    engine_.publish_source("sop: x\nversion: one\n", "broken.yaml", "admin");
+    FAIL("expected refusal");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kRefused);
+    CHECK_THAT(e.message(), Catch::Contains("broken.yaml:2:"));
+  }
+}
+
+}  // namespace
+}  // namespace sopir
