@@ -520,10 +520,13 @@ void Builder::read_state(const Entry& e) {
   if (auto it = keys.find("deadline"); it != keys.end()) {
     if (auto d = scalar(it->second, "deadline of " + where)) {
       auto duration = parse_duration(*d);
-      if (!duration || duration->seconds <= 0) {
+      if (!duration) {
         error("bad-duration", value_pos(it->second),
               "deadline of " + where + " is " + quoted(*d) +
                   "; expected a duration like 24h, 7d or 1d12h (units w d h m s)");
+      } else if (duration->seconds <= 0) {
+        error("bad-duration", value_pos(it->second),
+              "deadline of " + where + " is " + quoted(*d) + "; a deadline must be longer than 0s");
       } else {
         s.deadline = *duration;
       }

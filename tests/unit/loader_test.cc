@@ -388,3 +388,31 @@ transitions:
 }
 
 }  // namespace sopir
+
+namespace sopir {
+
+TEST_CASE("shipped workflows load under strict with no diagnostics", "[loader][workflows]") {
+  const std::string dir = std::string(SOPIR_SOURCE_DIR) + "/workflows";
+  std::vector<std::string> files;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* entry = readdir(d)) {
+      const std::string name = entry->d_name;
+      const bool yaml = name.size() > 5 && name.substr(name.size() - 5) == ".yaml";
+      const bool scenario = name.find(".test.") != std::string::npos;
+      if (yaml && !scenario) files.push_back(dir + "/" + name);
+    }
+    closedir(d);
+  }
+  if (files.empty()) {
+    WARN("no workflows/*.yaml in this tree");
+    return;
+  }
+  for (const auto& file : files) {
+    const LoadResult r = load_procedure_file(file, LoadOptions{true});
+    INFO(file << "\n" << format_diagnostics(r.diagnostics));
+    CHECK(r.ok());
+    CHECK(r.diagnostics.empty());
+  }
+}
+
+}  // namespace sopir
