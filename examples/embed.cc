@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
 
     auto opened = engine.open_case({"aid-distribution", "ayu",
                                     {{"item", "hygiene_kit"}, {"quantity_requested", "120"},
-                                     {"destination", "Shelter Example A"}},
+                                     {"shelter_name", "Shelter Contoh Nunukan"}},
                                     "request from the night shift", std::nullopt});
     const std::string id = opened.after.id;
     std::cout << "opened case " << id << " in state " << opened.after.state << "\n";
@@ -50,9 +50,12 @@ int main(int argc, char** argv) {
       std::cout << actor << " did " << event << " -> " << result.after.state << " ("
                 << sopir::to_string(result.after.status) << ")\n";
     };
-    step("approve", "bayu", {{"quantity_approved", "120"}});
-    step("dispatch", "citra", {{"quantity_dispatched", "120"}});
-    step("confirm_receipt", "ayu", {{"quantity_received", "120"}});
+    step("submit", "ayu", {{"needed_by", "2026-12-05"}});
+    step("approve", "bayu", {{"approved_quantity", "120"}});
+    step("dispatch", "citra",
+         {{"dispatched_quantity", "120"}, {"dispatched_on", "2026-12-01"}, {"waybill_number", "SJ-0001"}});
+    step("confirm_receipt", "ayu",
+         {{"quantity_received", "120"}, {"received_on", "2026-12-02"}, {"received_by", "Ayu Contoh"}});
 
     for (const auto& entry : engine.store().history(id)) {
       std::cout << entry.case_seq << ". " << sopir::format_datetime(entry.occurred_at) << " "

@@ -109,7 +109,7 @@ bool matches_pattern(const std::string& pattern, const std::string& text) {
 // Checks bounds and pattern of a parsed value; "" when fine.
 std::string check_bounds(const FieldDef& field, const Value& value) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
-    const auto length = static_cast<int64_t>(text->size());
+    const int64_t length = text_length(*text);
     const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
     const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
     if (min && length < *min) return "must be at least " + std::to_string(*min) + " characters long";
@@ -168,7 +168,7 @@ std::optional<Refusal> read_inputs(const Procedure& p,
 }
 
 // How far a candidate got; higher is further. Used to pick the refusal.
-enum Stage { kStageRole, kStageInputs, kStageMissing, kStageGuard, kStageFourEyes, kStageReason };
+enum Stage { kStageRole, kStageInputs, kStageGuard, kStageMissing, kStageFourEyes, kStageReason };
 
 struct Attempt {
   Stage stage;
@@ -246,6 +246,25 @@ std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at) {
   return DateTime{at.seconds + p.states[state].deadline->seconds};
 }
 
+// The actor may fire none of the candidates: say who may, over all of them.
+Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const Command& command) {
+  std::vector<int> roles, override_roles;
+  for (const TransitionDef* t : candidates) {
+    for (int r : t->roles)
+      if (!contains(roles, r)) roles.push_back(r);
+    for (int r : t->override_roles)
+      if (!contains(override_roles, r)) override_roles.push_back(r);
+  }
+  const std::string override_role = matching_role(p, command.actor, override_roles);
+  std::string message = "event '" + p.events[candidates[0]->event] + "' may be done by " +
+                        join(role_names(p, roles), " or ") + "; " + command.actor.id + " has " +
+                        actor_roles(command.actor);
+  if (!override_role.empty())
+    message += " (as " + override_role + " you may override it with --override and a written reason)";
+  return Refusal{RefusalKind::kRole, message};
+}
+
 // One candidate transition against the command: a transition or how far it got.
 std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
                                                  const CaseSnapshot& snapshot,
@@ -253,22 +272,29 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
-  if (role.empty()) {
-    return Attempt{kStageRole,
-                   {RefusalKind::kRole, "event '" + p.events[t.event] + "' may be done by " +
-                                            join(role_names(p, t.roles), " or ") + "; " +
-                                            command.actor.id + " has " + actor_roles(command.actor)}};
-  }
+  if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
   if (auto a = check_input_fields(p, t, inputs)) return *a;
   std::vector<Value> working = snapshot.data;
   for (const auto& [field, value] : inputs.values) working[field] = value;
-  if (auto a = check_required(p, t, working)) return *a;
+  // The guard picks the branch, so it is checked before this branch's
+  // required fields; but a guard that is false only because it reads a
+  // required field nobody gave yet is reported as that missing field.
+  auto missing = check_required(p, t, working);
+  if (missing && t.guard) {
+    const auto read = fields_read(*t.guard);
+    const bool guard_reads_missing = std::any_of(read.begin(), read.end(), [&](int f) {
+      return contains(t.requires_fields, f) && is_missing(working[f]);
+    });
+    if (guard_reads_missing) return *missing;
+  }
 
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const GuardResult verdict = evaluate_guard(*t.guard, p.fields, EvalContext{&working, command.at});
-    if (!verdict.value) {
+    const EvalContext context{&working, command.at};
+    // The explanation is only built when the guard is false.
+    if (!guard_holds(*t.guard, context)) {
+      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
         std::string message = "the rule for '" + p.events[t.event] + "' does not hold: " +
@@ -292,6 +318,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
       guard_explanation = verdict.explanation;
     }
   }
+  if (missing) return *missing;
   if (!command.timer) {
     if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
   }
@@ -361,14 +388,17 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     auto& attempt = std::get<Attempt>(result);
     if (!best || attempt.stage > best->stage) best = std::move(attempt);
   }
+  if (best->stage == kStageRole && candidates.size() > 1) return role_refusal(p, candidates, command);
   return best->refusal;
 }
 
 Decision decide_open(const Procedure& p, const Actor& actor,
-                     const std::vector<std::pair<std::string, std::string>>& raw, DateTime at) {
+                     const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
+                     bool by_handoff) {
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
-  const std::string role = matching_role(p, actor, all_roles);
+  std::string role = matching_role(p, actor, all_roles);
+  if (role.empty() && by_handoff) role = "hand-off";
   if (role.empty()) {
     return Refusal{RefusalKind::kRole, "opening a case of '" + p.id + "' needs one of the roles " +
                                            join(p.roles) + "; " + actor.id + " has " +

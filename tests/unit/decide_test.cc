@@ -47,7 +47,7 @@ class DecideFixture {
     return p_->states[std::get<Transition>(d).to].id;
   }
 
-  static const Refusal& refusal(const Decision& d) {
+  static Refusal refusal(const Decision& d) {
     if (!std::holds_alternative<Refusal>(d)) FAIL("expected a refusal");
     return std::get<Refusal>(d);
   }

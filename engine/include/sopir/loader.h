@@ -17,6 +17,19 @@ namespace sopir {
 
 enum class Severity { kError, kWarning };
 
+// Diagnostic codes (stable; tests and tools may match on them).
+//   Reading: too-large, binary, bad-character, not-utf8, tab-indent, too-deep,
+//     several-documents, yaml-syntax, empty-file, not-a-map, duplicate-key.
+//   Structure (errors): unknown-key, missing-key, bad-key, bad-value, bad-id,
+//     duplicate-id, unknown-state, unknown-field, unknown-role, unknown-event,
+//     no-initial-state, several-initial-states, bad-guard, bad-set,
+//     bad-duration, bad-enum-value, bad-bound, bad-pattern.
+//   Lint (warnings; errors under strict): unreachable-state, dead-end-state,
+//     no-terminal-path, overlapping-guards, no-roles, unset-field-read,
+//     unused-field, unused-role, terminal-with-exits, missing-language.
+//   Also: too-many-problems (the rest were dropped), internal.
+// Lint runs only when there are no errors: its findings on a half-read
+// procedure would mislead.
 struct Diagnostic {
   Severity severity = Severity::kError;
   std::string code;     // stable id, e.g. "unknown-key", "unreachable-state"
@@ -27,13 +40,22 @@ struct Diagnostic {
   std::string source_line;  // the line of the file the position points into
 
   // "file:line:col: error: message" then, when there is a position, the
-  // source line and a caret under the column.
+  // source line and a caret under the column; every line ends with '\n'.
+  // Without a position: "file: error: message\n".
   std::string format() const;
 };
+
+// The diagnostics formatted one after another (what a user sees).
+std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics);
 
 struct LoadOptions {
   bool strict = false;  // lint warnings become errors
 };
+
+// Files larger than this are refused before parsing.
+inline constexpr size_t kMaxProcedureBytes = 1 << 20;
+// Deeper YAML nesting (block or flow) is refused before parsing.
+inline constexpr int kMaxYamlDepth = 64;
 
 struct LoadResult {
   ProcedurePtr procedure;  // null when there are errors

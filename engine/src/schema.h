@@ -1,0 +1,29 @@
+// The SQLite schema of a sopir database and its forward migrations.
+//
+// A sopir database carries PRAGMA application_id = kApplicationId and
+// PRAGMA user_version = the number of migrations applied. docs/SCHEMA.md
+// documents the result for auditors.
+#pragma once
+
+#include <cstdint>
+
+namespace SQLite {
+class Database;
+}
+
+namespace sopir::schema {
+
+// "SOPR" in ASCII: marks an SQLite file as a sopir database.
+constexpr int32_t kApplicationId = 0x534F5052;
+
+// The newest schema version this build knows (the number of migrations).
+int latest_version();
+
+// Brings `db` from its user_version up to latest_version(), each step in
+// order, all inside one BEGIN IMMEDIATE transaction that also sets
+// application_id and user_version. A no-op when already current (checked
+// again under the write lock, so concurrent openers migrate once). Throws
+// SQLite::Exception; the caller adds context.
+void migrate(SQLite::Database& db);
+
+}  // namespace sopir::schema

@@ -1,0 +1,865 @@
+// The SQLite Store (open_sqlite_store): schema checks on open, the write
+// transaction discipline, and the mapping between rows and store.h types.
+// Every SQLiteCpp or JSON exception is caught here and rethrown as
+// sopir::Error naming the database file and the case or procedure.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schema.h"
+#include "sha256.h"
+#include "sopir/error.h"
+#include "sopir/store.h"
+
+namespace sopir {
+
+namespace {
+
+using json = nlohmann::json;
+
+Status status_from_text(const std::string& text) {
+  if (auto status = status_from_string(text)) return *status;
+  throw storage_error("unknown case status '" + text + "' in the database");
+}
+
+// Personal text to store beside a row: (digest, text).
+using PersonalTexts = std::vector<std::pair<std::string, std::string>>;
+
+void check_value(const StoredValue& value) {
+  if (value.pii && !value.missing && value.digest.empty())
+    throw usage_error("personal value of field '" + value.field +
+                      "' has no digest: salt and hash it before storing it");
+}
+
+// A stored value as JSON. Personal values keep salt and digest only; their
+// text goes to `texts` (the personal_text table), so it can be erased.
+json value_to_json(const StoredValue& value, PersonalTexts* texts) {
+  check_value(value);
+  json out = {{"field", value.field}, {"missing", value.missing}};
+  if (value.pii) {
+    out["pii"] = true;
+    out["salt"] = value.salt;
+    out["digest"] = value.digest;
+    if (!value.missing && !value.erased) texts->emplace_back(value.digest, value.text);
+  } else {
+    out["text"] = value.text;
+  }
+  return out;
+}
+
+// Reads an optional int64 column (NULL -> nullopt).
+std::optional<DateTime> time_column(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return DateTime{column.getInt64()};
+}
+
+void bind_time(SQLite::Statement& stmt, int index, const std::optional<DateTime>& time) {
+  if (time) {
+    stmt.bind(index, static_cast<int64_t>(time->seconds));
+  } else {
+    stmt.bind(index);
+  }
+}
+
+void bind_text_or_null(SQLite::Statement& stmt, int index, const std::string& text) {
+  if (text.empty()) {
+    stmt.bind(index);
+  } else {
+    stmt.bind(index, text);
+  }
+}
+
+// Resets a cached statement on entry and on every way out, so a statement
+// is never left mid-query holding a read snapshot.
+class Use {
+ public:
+  explicit Use(SQLite::Statement& stmt) : stmt_(stmt) { stmt_.tryReset(); }
+  ~Use() { stmt_.tryReset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  SQLite::Statement* operator->() { return &stmt_; }
+  SQLite::Statement& operator*() { return stmt_; }
+
+ private:
+  SQLite::Statement& stmt_;
+};
+
+constexpr const char* kCaseColumns =
+    "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
+    "hold_started, closure_reason, parent_case";
+constexpr const char* kLogColumns =
+    "seq, case_id, case_seq, sha256, kind, event, from_state, to_state, from_status, to_status, "
+    "actor, role, occurred_at, recorded_at, note, reason, inputs, changes, due_at, prev_hash, hash";
+constexpr const char* kProcedureColumns =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
+    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256)";
+
+std::string sql(const std::string& head, const char* columns, const std::string& tail) {
+  return head + columns + tail;
+}
+
+// A description of an SQLite failure a person can act on.
+std::string describe(const SQLite::Exception& e, int busy_timeout_ms) {
+  switch (e.getErrorCode()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the database is busy: another process kept it locked for more than " +
+             std::to_string(busy_timeout_ms) + " ms";
+    case SQLITE_READONLY:
+      return "the database cannot be written (read-only file or directory): " + std::string(e.what());
+    case SQLITE_FULL: return "the disk is full";
+    case SQLITE_NOTADB: return "not an SQLite database (" + std::string(e.what()) + ")";
+    case SQLITE_CORRUPT: return "the database file is damaged (" + std::string(e.what()) + ")";
+    case SQLITE_CANTOPEN: return "cannot open the database file (" + std::string(e.what()) + ")";
+    default: return e.what();
+  }
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db, bool read_only,
+              int busy_timeout_ms)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        read_only_(read_only),
+        busy_timeout_ms_(busy_timeout_ms),
+        begin_(*db_, "BEGIN IMMEDIATE"),
+        commit_(*db_, "COMMIT"),
+        savepoint_(*db_, "SAVEPOINT sopir_nested"),
+        release_(*db_, "RELEASE sopir_nested"),
+        head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
+        case_version_(*db_, "SELECT version, last_seq FROM cases WHERE id = ?"),
+        case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
+        find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
+        history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
+        insert_log_(*db_,
+                    "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, "
+                    "to_state, from_status, to_status, actor, role, occurred_at, recorded_at, note, "
+                    "reason, inputs, changes, due_at, prev_hash, hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+        update_case_(*db_,
+                     "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
+                     "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
+                     "closure_reason = ?12, parent_case = ?13 WHERE id = ?1"),
+        insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)"),
+        personal_text_(*db_, "SELECT text FROM personal_text WHERE digest = ?"),
+        procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
+        current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
+                                     " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")) {}
+
+  void transaction(const std::function<void()>& body) override {
+    guard("transaction", [&] { write("a transaction", body); });
+  }
+
+  PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
+                             const std::string& source, const std::string& file,
+                             const std::string& actor, DateTime at) override {
+    return guard("publish procedure " + sop_id, [&] {
+      if (sop_id.empty() || sha256.empty()) throw usage_error("publish needs a sop id and a sha256");
+      std::optional<PublishedProcedure> result;
+      write("publishing a procedure", [&] {
+        if (auto existing = procedure_by_hash_locked(sha256)) {
+          if (existing->sop_id != sop_id)
+            throw conflict("this source (sha256 " + sha256 + ") is already published as procedure " +
+                           existing->sop_id + " version " + std::to_string(existing->version) +
+                           ", not " + sop_id);
+          result = std::move(existing);
+          return;
+        }
+        SQLite::Statement max(*db_, "SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = ?");
+        max.bind(1, sop_id);
+        max.executeStep();
+        const int version = max.getColumn(0).getInt() + 1;
+        SQLite::Statement demote(*db_, "UPDATE procedures SET current = 0 WHERE sop_id = ? AND current = 1");
+        demote.bind(1, sop_id);
+        demote.exec();
+        SQLite::Statement insert(*db_,
+                                 "INSERT INTO procedures (sop_id, version, sha256, source, file, "
+                                 "published_at, published_by, current) VALUES (?, ?, ?, ?, ?, ?, ?, 1)");
+        insert.bind(1, sop_id);
+        insert.bind(2, version);
+        insert.bind(3, sha256);
+        insert.bind(4, source);
+        insert.bind(5, file);
+        insert.bind(6, static_cast<int64_t>(at.seconds));
+        insert.bind(7, actor);
+        insert.exec();
+        result = procedure_by_hash_locked(sha256);
+      });
+      return *result;
+    });
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
+    return guard("read procedure " + sha256, [&] { return procedure_by_hash_locked(sha256); });
+  }
+
+  std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
+    return guard("read procedure " + sop_id, [&]() -> std::optional<PublishedProcedure> {
+      Use stmt(current_procedure_);
+      stmt->bind(1, sop_id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_procedure(*stmt);
+    });
+  }
+
+  std::vector<PublishedProcedure> procedures() override {
+    return guard("list procedures", [&] {
+      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumns,
+                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
+      std::vector<PublishedProcedure> out;
+      while (stmt.executeStep()) out.push_back(read_procedure(stmt));
+      return out;
+    });
+  }
+
+  void add_staff(const StaffMember& member) override {
+    guard("add staff member " + member.id, [&] {
+      if (member.id.empty()) throw usage_error("a staff member needs an id");
+      write("adding a staff member", [&] {
+        SQLite::Statement exists(*db_, "SELECT 1 FROM staff WHERE id = ?");
+        exists.bind(1, member.id);
+        if (exists.executeStep()) throw conflict("staff id " + member.id + " is already taken");
+        SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active) VALUES (?, ?, ?, ?)");
+        insert.bind(1, member.id);
+        insert.bind(2, member.name);
+        insert.bind(3, json(member.roles).dump());
+        insert.bind(4, member.active ? 1 : 0);
+        insert.exec();
+      });
+    });
+  }
+
+  std::optional<StaffMember> staff(const std::string& id) override {
+    return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
+      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?");
+      stmt.bind(1, id);
+      if (!stmt.executeStep()) return std::nullopt;
+      return read_staff(stmt);
+    });
+  }
+
+  std::vector<StaffMember> all_staff() override {
+    return guard("list staff", [&] {
+      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff ORDER BY id");
+      std::vector<StaffMember> out;
+      while (stmt.executeStep()) out.push_back(read_staff(stmt));
+      return out;
+    });
+  }
+
+  void set_staff_active(const std::string& id, bool active) override {
+    guard("update staff member " + id, [&] {
+      write("updating a staff member", [&] {
+        SQLite::Statement update(*db_, "UPDATE staff SET active = ? WHERE id = ?");
+        update.bind(1, active ? 1 : 0);
+        update.bind(2, id);
+        if (update.exec() == 0) throw not_found("no staff member with id " + id);
+      });
+    });
+  }
+
+  bool case_exists(const std::string& id) override {
+    return guard("look up case " + id, [&] { return case_exists_locked(id); });
+  }
+
+  std::optional<CaseRecord> find_case(const std::string& id) override {
+    return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
+      Use stmt(find_case_);
+      stmt->bind(1, id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_case(*stmt);
+    });
+  }
+
+  std::vector<CaseRecord> cases(const CaseFilter& filter) override {
+    return guard("list cases", [&] {
+      std::string where;
+      std::vector<std::pair<bool, std::string>> params;  // (is_int, value)
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      if (filter.sop_id) add("sop_id = ?"), params.emplace_back(false, *filter.sop_id);
+      if (filter.state) add("state = ?"), params.emplace_back(false, *filter.state);
+      if (filter.status) add("status = ?"), params.emplace_back(false, to_string(*filter.status));
+      if (filter.due_before)
+        add("due_at IS NOT NULL AND due_at < ?"),
+            params.emplace_back(true, std::to_string(filter.due_before->seconds));
+      if (filter.linked_to) {
+        add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
+        params.emplace_back(false, *filter.linked_to);
+        params.emplace_back(false, *filter.linked_to);
+      }
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + where +
+                          (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
+      if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
+      SQLite::Statement stmt(*db_, query);
+      for (size_t i = 0; i < params.size(); ++i) {
+        const int index = static_cast<int>(i + 1);
+        if (params[i].first) {
+          stmt.bind(index, static_cast<int64_t>(std::stoll(params[i].second)));
+        } else {
+          stmt.bind(index, params[i].second);
+        }
+      }
+      std::vector<CaseRecord> out;
+      while (stmt.executeStep()) out.push_back(read_case(stmt));
+      return out;
+    });
+  }
+
+  std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
+    return guard("list case ids", [&] {
+      // A range scan on the primary key: ids >= prefix, stopping at the
+      // first id that no longer starts with it.
+      SQLite::Statement stmt(*db_, "SELECT id FROM cases WHERE id >= ? ORDER BY id");
+      stmt.bind(1, prefix);
+      std::vector<std::string> out;
+      while ((limit <= 0 || static_cast<int64_t>(out.size()) < limit) && stmt.executeStep()) {
+        std::string id = stmt.getColumn(0).getString();
+        if (id.compare(0, prefix.size(), prefix) != 0) break;
+        out.push_back(std::move(id));
+      }
+      return out;
+    });
+  }
+
+  void create_case(const CaseRecord& record, LogEntry& entry) override {
+    guard("open case " + record.id, [&] {
+      if (record.id.empty()) throw usage_error("a new case needs an id");
+      if (entry.kind != LogKind::kOpen)
+        throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
+                          to_string(entry.kind));
+      claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        write("opening a case", [&] {
+          if (case_exists_locked(record.id)) throw conflict("case id " + record.id + " is already taken");
+          if (!procedure_by_hash_locked(record.sha256))
+            throw not_found("no published procedure with sha256 " + record.sha256);
+          if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
+            throw not_found("parent case " + record.parent_case + " does not exist");
+          entry.case_seq = 1;
+          write_case(insert_case_, record, 1);
+          insert_log(entry);
+        });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
+    guard("append to case " + record.id, [&] {
+      if (record.version != expected_version + 1)
+        throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
+                          " (expected version + 1), not " + std::to_string(record.version));
+      claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] {
+          int64_t last_seq = 0;
+          {
+            Use stmt(case_version_);
+            stmt->bind(1, record.id);
+            if (!stmt->executeStep()) throw not_found("no case " + record.id);
+            const int64_t version = stmt->getColumn(0).getInt64();
+            last_seq = stmt->getColumn(1).getInt64();
+            if (version != expected_version)
+              throw conflict("case " + record.id + " changed since you read it (now version " +
+                             std::to_string(version) + ", you read version " +
+                             std::to_string(expected_version) + "); read it again");
+          }
+          entry.case_seq = last_seq + 1;
+          insert_log(entry);
+          write_case(update_case_, record, entry.case_seq);
+        });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
+    guard("read the log", [&] {
+      std::string where;
+      std::vector<std::pair<bool, std::string>> params;
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      auto text = [&](const std::string& value) { params.emplace_back(false, value); };
+      auto number = [&](int64_t value) { params.emplace_back(true, std::to_string(value)); };
+      if (filter.case_id) add("case_id = ?"), text(*filter.case_id);
+      if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
+      if (filter.actor) add("actor = ?"), text(*filter.actor);
+      if (filter.event) add("event = ?"), text(*filter.event);
+      if (filter.state) add("(from_state = ? OR to_state = ?)"), text(*filter.state), text(*filter.state);
+      if (filter.kind) add("kind = ?"), text(to_string(*filter.kind));
+      if (filter.since) add("occurred_at >= ?"), number(filter.since->seconds);
+      if (filter.until) add("occurred_at < ?"), number(filter.until->seconds);
+      if (filter.after_seq) add("seq > ?"), number(*filter.after_seq);
+      SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq");
+      for (size_t i = 0; i < params.size(); ++i) {
+        const int index = static_cast<int>(i + 1);
+        if (params[i].first) {
+          stmt.bind(index, static_cast<int64_t>(std::stoll(params[i].second)));
+        } else {
+          stmt.bind(index, params[i].second);
+        }
+      }
+      while (stmt.executeStep()) {
+        if (!visit(read_log(stmt))) break;
+      }
+    });
+  }
+
+  std::vector<LogEntry> history(const std::string& case_id) override {
+    return guard("read the history of case " + case_id, [&] {
+      std::vector<LogEntry> out;
+      {
+        Use stmt(history_);
+        stmt->bind(1, case_id);
+        while (stmt->executeStep()) out.push_back(read_log(*stmt));
+      }
+      if (out.empty() && !case_exists_locked(case_id)) throw not_found("no case " + case_id);
+      return out;
+    });
+  }
+
+  std::pair<int64_t, std::string> chain_head() override {
+    return guard("read the chain head", [&] { return read_head(); });
+  }
+
+  void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
+                     DateTime at) override {
+    guard("record access to case " + case_id, [&] {
+      write("recording an access", [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO access_log (actor, case_id, what, at) VALUES (?, ?, ?, ?)");
+        insert.bind(1, actor);
+        insert.bind(2, case_id);
+        insert.bind(3, what);
+        insert.bind(4, static_cast<int64_t>(at.seconds));
+        insert.exec();
+      });
+    });
+  }
+
+ private:
+  // The values the store assigns into a LogEntry, put back when a write fails.
+  struct Assigned {
+    explicit Assigned(const LogEntry& e) : seq(e.seq), case_seq(e.case_seq), prev(e.prev_hash), hash(e.hash) {}
+    void restore(LogEntry& e) const {
+      e.seq = seq;
+      e.case_seq = case_seq;
+      e.prev_hash = prev;
+      e.hash = hash;
+    }
+    int64_t seq, case_seq;
+    std::string prev, hash;
+  };
+
+  // Runs `f`, turning SQLite and JSON failures into Error with context.
+  template <typename F>
+  auto guard(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const SQLite::Exception& e) {
+      throw storage_error("database " + path_ + ": " + what + ": " + describe(e, busy_timeout_ms_));
+    } catch (const json::exception& e) {
+      throw storage_error("database " + path_ + ": " + what + ": damaged JSON in a row: " + e.what());
+    }
+  }
+
+  // Runs `body` as a write transaction: BEGIN IMMEDIATE (so writers of
+  // several processes take turns) at the outermost level, a savepoint when
+  // nested, so an exception undoes exactly the writes of the level it
+  // leaves.
+  template <typename F>
+  void write(const char* what, F&& body) {
+    if (read_only_)
+      throw storage_error("database " + path_ + " is open read-only; " + what + " needs write access");
+    if (depth_ > 0) {
+      const auto head = head_;
+      Use(savepoint_)->exec();
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        head_ = head;
+        // Not cached: on this path SQLite may already have rolled back.
+        db_->tryExec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
+        throw;
+      }
+      --depth_;
+      Use(release_)->exec();
+      return;
+    }
+    Use(begin_)->exec();
+    depth_ = 1;
+    head_.reset();
+    try {
+      body();
+      Use(commit_)->exec();
+    } catch (...) {
+      depth_ = 0;
+      head_.reset();
+      db_->tryExec("ROLLBACK");  // SQLite may have rolled back already
+      throw;
+    }
+    depth_ = 0;
+    head_.reset();
+  }
+
+  static void claim_case_id(const CaseRecord& record, LogEntry& entry) {
+    if (entry.case_id.empty()) entry.case_id = record.id;
+    if (entry.case_id != record.id)
+      throw usage_error("the log row is for case " + entry.case_id + " but the case row is " + record.id);
+  }
+
+  bool case_exists_locked(const std::string& id) {
+    Use stmt(case_exists_);
+    stmt->bind(1, id);
+    return stmt->executeStep();
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash_locked(const std::string& sha256) {
+    Use stmt(procedure_by_hash_);
+    stmt->bind(1, sha256);
+    if (!stmt->executeStep()) return std::nullopt;
+    return read_procedure(*stmt);
+  }
+
+  std::pair<int64_t, std::string> read_head() {
+    Use stmt(head_stmt_);
+    if (!stmt->executeStep()) return {0, ""};
+    return {stmt->getColumn(0).getInt64(), stmt->getColumn(1).getString()};
+  }
+
+  // Inserts the log row: assigns prev_hash, hash and seq into `entry`.
+  // Inside a write transaction the head is cached: we hold the write lock.
+  void insert_log(LogEntry& entry) {
+    if (!head_) head_ = read_head();
+    entry.prev_hash = head_->second;
+    entry.hash = chain_hash(entry.prev_hash, entry);
+    PersonalTexts texts;
+    json changes = json::array();
+    for (const auto& change : entry.changes)
+      changes.push_back({{"before", value_to_json(change.before, &texts)},
+                         {"after", value_to_json(change.after, &texts)}});
+    json inputs = json::array();
+    for (const auto& [name, value] : entry.inputs) inputs.push_back({name, value});
+    Use stmt(insert_log_);
+    stmt->bind(1, entry.case_id);
+    stmt->bind(2, static_cast<int64_t>(entry.case_seq));
+    stmt->bind(3, entry.sha256);
+    stmt->bind(4, to_string(entry.kind));
+    stmt->bind(5, entry.event);
+    stmt->bind(6, entry.from_state);
+    stmt->bind(7, entry.to_state);
+    stmt->bind(8, entry.from_status);
+    stmt->bind(9, entry.to_status);
+    stmt->bind(10, entry.actor);
+    stmt->bind(11, entry.role);
+    stmt->bind(12, static_cast<int64_t>(entry.occurred_at.seconds));
+    stmt->bind(13, static_cast<int64_t>(entry.recorded_at.seconds));
+    stmt->bind(14, entry.note);
+    stmt->bind(15, entry.reason);
+    stmt->bind(16, inputs.dump());
+    stmt->bind(17, changes.dump());
+    bind_time(*stmt, 18, entry.due_at);
+    stmt->bind(19, entry.prev_hash);
+    stmt->bind(20, entry.hash);
+    stmt->exec();
+    entry.seq = db_->getLastInsertRowid();
+    head_ = std::make_pair(entry.seq, entry.hash);
+    store_texts(texts);
+  }
+
+  // Inserts or updates (by the statement given) the case row; last_seq is
+  // the case_seq of the log row written with it.
+  void write_case(SQLite::Statement& statement, const CaseRecord& record, int64_t last_seq) {
+    PersonalTexts texts;
+    json data = json::array();
+    for (const auto& value : record.data) data.push_back(value_to_json(value, &texts));
+    Use stmt(statement);
+    stmt->bind(1, record.id);
+    stmt->bind(2, record.sop_id);
+    stmt->bind(3, record.sha256);
+    stmt->bind(4, record.state);
+    stmt->bind(5, to_string(record.status));
+    stmt->bind(6, data.dump());
+    stmt->bind(7, static_cast<int64_t>(record.version));
+    stmt->bind(8, static_cast<int64_t>(last_seq));
+    stmt->bind(9, static_cast<int64_t>(record.opened_at.seconds));
+    bind_time(*stmt, 10, record.due_at);
+    bind_time(*stmt, 11, record.hold_started);
+    stmt->bind(12, record.closure_reason);
+    bind_text_or_null(*stmt, 13, record.parent_case);
+    stmt->exec();
+    store_texts(texts);
+  }
+
+  void store_texts(const PersonalTexts& texts) {
+    for (const auto& [digest, text] : texts) {
+      Use stmt(insert_text_);
+      stmt->bind(1, digest);
+      stmt->bind(2, text);
+      stmt->exec();
+    }
+  }
+
+  StoredValue value_from_json(const json& j) {
+    StoredValue value;
+    value.field = j.at("field").get<std::string>();
+    value.missing = j.at("missing").get<bool>();
+    value.pii = j.value("pii", false);
+    if (!value.pii) {
+      value.text = j.value("text", std::string());
+      return value;
+    }
+    value.salt = j.value("salt", std::string());
+    value.digest = j.value("digest", std::string());
+    if (value.missing) return value;
+    Use stmt(personal_text_);
+    stmt->bind(1, value.digest);
+    if (stmt->executeStep() && !stmt->getColumn(0).isNull()) {
+      value.text = stmt->getColumn(0).getString();
+    } else {
+      value.erased = true;
+    }
+    return value;
+  }
+
+  CaseRecord read_case(SQLite::Statement& stmt) {
+    CaseRecord record;
+    record.id = stmt.getColumn(0).getString();
+    record.sop_id = stmt.getColumn(1).getString();
+    record.sha256 = stmt.getColumn(2).getString();
+    record.state = stmt.getColumn(3).getString();
+    record.status = status_from_text(stmt.getColumn(4).getString());
+    for (const auto& value : json::parse(stmt.getColumn(5).getString())) record.data.push_back(value_from_json(value));
+    record.version = stmt.getColumn(6).getInt64();
+    record.last_seq = stmt.getColumn(7).getInt64();
+    record.opened_at = DateTime{stmt.getColumn(8).getInt64()};
+    record.due_at = time_column(stmt.getColumn(9));
+    record.hold_started = time_column(stmt.getColumn(10));
+    record.closure_reason = stmt.getColumn(11).getString();
+    record.parent_case = stmt.getColumn(12).getString();  // NULL reads as ""
+    return record;
+  }
+
+  LogEntry read_log(SQLite::Statement& stmt) {
+    LogEntry entry;
+    entry.seq = stmt.getColumn(0).getInt64();
+    entry.case_id = stmt.getColumn(1).getString();
+    entry.case_seq = stmt.getColumn(2).getInt64();
+    entry.sha256 = stmt.getColumn(3).getString();
+    const std::string kind = stmt.getColumn(4).getString();
+    const auto parsed = log_kind_from_string(kind);
+    if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(entry.seq));
+    entry.kind = *parsed;
+    entry.event = stmt.getColumn(5).getString();
+    entry.from_state = stmt.getColumn(6).getString();
+    entry.to_state = stmt.getColumn(7).getString();
+    entry.from_status = stmt.getColumn(8).getString();
+    entry.to_status = stmt.getColumn(9).getString();
+    entry.actor = stmt.getColumn(10).getString();
+    entry.role = stmt.getColumn(11).getString();
+    entry.occurred_at = DateTime{stmt.getColumn(12).getInt64()};
+    entry.recorded_at = DateTime{stmt.getColumn(13).getInt64()};
+    entry.note = stmt.getColumn(14).getString();
+    entry.reason = stmt.getColumn(15).getString();
+    for (const auto& pair : json::parse(stmt.getColumn(16).getString()))
+      entry.inputs.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    for (const auto& change : json::parse(stmt.getColumn(17).getString()))
+      entry.changes.push_back({value_from_json(change.at("before")), value_from_json(change.at("after"))});
+    entry.due_at = time_column(stmt.getColumn(18));
+    entry.prev_hash = stmt.getColumn(19).getString();
+    entry.hash = stmt.getColumn(20).getString();
+    return entry;
+  }
+
+  static PublishedProcedure read_procedure(SQLite::Statement& stmt) {
+    PublishedProcedure p;
+    p.sop_id = stmt.getColumn(0).getString();
+    p.version = stmt.getColumn(1).getInt();
+    p.sha256 = stmt.getColumn(2).getString();
+    p.source = stmt.getColumn(3).getString();
+    p.file = stmt.getColumn(4).getString();
+    p.published_at = DateTime{stmt.getColumn(5).getInt64()};
+    p.published_by = stmt.getColumn(6).getString();
+    p.current = stmt.getColumn(7).getInt() != 0;
+    p.cases = stmt.getColumn(8).getInt64();
+    return p;
+  }
+
+  static StaffMember read_staff(SQLite::Statement& stmt) {
+    StaffMember m;
+    m.id = stmt.getColumn(0).getString();
+    m.name = stmt.getColumn(1).getString();
+    m.roles = json::parse(stmt.getColumn(2).getString()).get<std::vector<std::string>>();
+    m.active = stmt.getColumn(3).getInt() != 0;
+    return m;
+  }
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;  // declared first: outlives the statements
+  bool read_only_;
+  int busy_timeout_ms_;
+  int depth_ = 0;  // nesting of write transactions
+  // (seq, hash) of the newest row, cached while we hold the write lock.
+  std::optional<std::pair<int64_t, std::string>> head_;
+  SQLite::Statement begin_, commit_, savepoint_, release_;
+  SQLite::Statement head_stmt_, case_version_, case_exists_, find_case_, history_;
+  SQLite::Statement insert_log_, insert_case_, update_case_, insert_text_, personal_text_;
+  SQLite::Statement procedure_by_hash_, current_procedure_;
+};
+
+// ---------------------------------------------------------------------------
+// Opening.
+
+// Creates an empty file readable and writable by its owner only; SQLite
+// gives its -wal and -shm files the same mode.
+void create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return;  // another process created it first
+    throw storage_error("cannot create database " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+// file: URI of a path, for the immutable read-only fallback.
+std::string immutable_uri(const std::string& path) {
+  std::string out = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 15];
+      out += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "?immutable=1";
+}
+
+struct Identity {
+  int application_id = 0;
+  int user_version = 0;
+  int64_t objects = 0;
+};
+
+Identity read_identity(SQLite::Database& db) {
+  Identity id;
+  id.application_id = db.execAndGet("PRAGMA application_id").getInt();
+  id.user_version = db.execAndGet("PRAGMA user_version").getInt();
+  id.objects = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64();
+  return id;
+}
+
+// Checks the file is a sopir database this build can use. Returns true for
+// an empty database that should get the schema.
+bool check_identity(const Identity& id, const std::string& path, const StoreOptions& options,
+                    bool memory) {
+  if (id.application_id == 0 && id.user_version == 0 && id.objects == 0) {
+    if (memory || (options.create && !options.read_only)) return true;
+    throw storage_error(path + " is an empty SQLite database, not a sopir database" +
+                        std::string(options.read_only ? "" : " (open it with create to set it up)"));
+  }
+  if (id.application_id != schema::kApplicationId)
+    throw storage_error(path + " is an SQLite database but not a sopir database (application_id " +
+                        std::to_string(id.application_id) + "; sopir databases have " +
+                        std::to_string(schema::kApplicationId) + ")");
+  if (id.user_version > schema::latest_version())
+    throw storage_error(path + " was written by a newer sopir (schema " + std::to_string(id.user_version) +
+                        ", this sopir knows up to " + std::to_string(schema::latest_version()) + ")");
+  if (id.user_version < schema::latest_version() && options.read_only)
+    throw storage_error(path + " has schema " + std::to_string(id.user_version) + " and needs upgrading to " +
+                        std::to_string(schema::latest_version()) +
+                        "; open it once with write access to upgrade it");
+  return id.user_version < schema::latest_version();
+}
+
+// Opens read-only. A WAL database needs its -shm file; when that cannot be
+// created (a read-only directory), fall back to SQLite's immutable mode,
+// which reads the main file only, takes no locks and writes nothing.
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int busy_timeout_ms,
+                                                 Identity* identity) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, busy_timeout_ms);
+    *identity = read_identity(*db);
+    return db;
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() != SQLITE_CANTOPEN && e.getErrorCode() != SQLITE_READONLY) throw;
+  }
+  // Immutable mode ignores the -wal file: refuse rather than show a stale log.
+  struct stat wal;
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    throw storage_error("cannot open " + path + " read-only: its write-ahead log " + path +
+                        "-wal holds recent writes, and the directory is not writable, so SQLite "
+                        "cannot read them; open it once with write access (which folds the log "
+                        "into the file) or copy both files to a writable directory");
+  auto db = std::make_unique<SQLite::Database>(immutable_uri(path), SQLite::OPEN_READONLY | SQLite::OPEN_URI,
+                                               busy_timeout_ms);
+  *identity = read_identity(*db);
+  return db;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
+  if (path.empty()) throw usage_error("no database path given");
+  const bool memory = path == ":memory:";
+  if (!memory) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) {
+      if (errno != ENOENT) throw storage_error("cannot open database " + path + ": " + std::strerror(errno));
+      if (!options.create || options.read_only) throw not_found("no sopir database at " + path);
+      create_private_file(path);
+    } else if (S_ISDIR(info.st_mode)) {
+      throw storage_error(path + " is a directory, not a sopir database");
+    }
+  }
+  try {
+    std::unique_ptr<SQLite::Database> db;
+    Identity identity;
+    if (options.read_only) {
+      db = open_read_only(path, options.busy_timeout_ms, &identity);
+    } else {
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                              options.busy_timeout_ms);
+      identity = read_identity(*db);
+    }
+    const bool needs_schema = check_identity(identity, path, options, memory);
+    if (options.read_only) {
+      db->exec("PRAGMA query_only = ON");
+    } else {
+      db->exec("PRAGMA foreign_keys = ON");
+      db->exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+      if (mode != "wal" && !memory)
+        throw storage_error("database " + path + ": cannot switch to WAL journal mode (got " + mode + ")");
+      if (needs_schema) schema::migrate(*db);
+    }
+    return std::make_unique<SqliteStore>(path, std::move(db), options.read_only, options.busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() == SQLITE_NOTADB)
+      throw storage_error(path + " is not a sopir database: it is not an SQLite file at all");
+    throw storage_error("cannot open database " + path + ": " + describe(e, options.busy_timeout_ms));
+  }
+}
+
+}  // namespace sopir

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""The editor schema (workflows/sop.schema.json) accepts every shipped procedure and the
+annotated example in workflows/README.md, and rejects typical mistakes.
+
+Needs the Debian packages python3-yaml and python3-jsonschema (scripts/deps.sh --test).
+The engine's loader remains the authority; this keeps the schema in step with the files.
+"""
+import copy
+import json
+import os
+import pathlib
+import re
+import sys
+
+try:
+    import jsonschema
+    import yaml
+except ImportError as e:  # a clear failure, not a silent skip
+    sys.exit("test_workflow_schema: %s; install python3-yaml and python3-jsonschema "
+             "(bash scripts/deps.sh --test)" % e)
+
+SOURCE = pathlib.Path(os.environ.get("SOPIR_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+WORKFLOWS = SOURCE / "workflows"
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """Reads dates as text, as yaml-cpp and the VS Code YAML extension do."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text):
+    return yaml.load(text, Loader=Yaml12Loader)
+
+
+def errors(validator, doc):
+    return ["%s at /%s" % (e.message, "/".join(map(str, e.absolute_path)))
+            for e in validator.iter_errors(doc)]
+
+
+def main():
+    failures = []
+    schema = json.loads((WORKFLOWS / "sop.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+
+    documents = {}
+    procedures = sorted(p for p in WORKFLOWS.glob("*.yaml") if not p.name.endswith(".test.yaml"))
+    if len(procedures) < 3:
+        failures.append("expected at least 3 procedures in %s, found %d" % (WORKFLOWS, len(procedures)))
+    for path in procedures:
+        documents[path.name] = load_yaml(path.read_text())
+    readme = (WORKFLOWS / "README.md").read_text()
+    example = re.search(r"<!-- example-procedure -->\n```yaml\n(.*?)```", readme, re.S)
+    if not example:
+        failures.append("README.md: no ```yaml block after <!-- example-procedure -->")
+    else:
+        documents["README.md example"] = load_yaml(example.group(1))
+
+    for name, doc in documents.items():
+        for message in errors(validator, doc):
+            failures.append("%s: %s" % (name, message))
+
+    # Every test file names a procedure that exists next to it.
+    for path in sorted(WORKFLOWS.glob("*.test.yaml")):
+        test = load_yaml(path.read_text())
+        target = WORKFLOWS / str(test.get("procedure", ""))
+        if not target.is_file():
+            failures.append("%s: procedure %r not found" % (path.name, test.get("procedure")))
+
+    # The schema must catch typical mistakes (so that this test can fail).
+    base = documents.get("aid-distribution.yaml")
+    mistakes = {
+        "bad procedure id": lambda d: d.__setitem__("sop", "Aid Distribution"),
+        "bad duration": lambda d: d["states"]["requested"].__setitem__("deadline", "2 days"),
+        "enum without values": lambda d: d["fields"]["item"].pop("values"),
+        "unknown field type": lambda d: d["fields"]["item"].__setitem__("type", "text"),
+        "unknown transition key": lambda d: d["transitions"][0].__setitem__("rolse", ["supervisor"]),
+        "unknown state key": lambda d: d["states"]["requested"].__setitem__("deadlin", "2d"),
+        "unknown top-level key": lambda d: d.__setitem__("stats", {}),
+        "bad reason": lambda d: d["transitions"][0].__setitem__("reason", "maybe"),
+        "empty roles": lambda d: d["transitions"][0].__setitem__("roles", []),
+        "text not a string": lambda d: d.__setitem__("title", {"en": 1}),
+        "pattern on an int": lambda d: d["fields"]["quantity_requested"].__setitem__("pattern", "[0-9]+"),
+        "values on a string": lambda d: d["fields"]["shelter_name"].__setitem__("values", ["a"]),
+        "missing version": lambda d: d.pop("version"),
+        "version 0": lambda d: d.__setitem__("version", 0),
+        "bad from": lambda d: d["transitions"][0].__setitem__("from", "**"),
+    }
+    if base is not None:
+        for name, mutate in mistakes.items():
+            doc = copy.deepcopy(base)
+            mutate(doc)
+            if not errors(validator, doc):
+                failures.append("schema accepted a mistake: %s" % name)
+
+    for f in failures:
+        print("FAIL", f)
+    print("%d document(s) checked, %d mistake(s) tried, %d failure(s)"
+          % (len(documents), len(mistakes), len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
