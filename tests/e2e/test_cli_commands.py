@@ -39,6 +39,18 @@ class FreshDatabase(SopirTest):
         self.assertIn(5, [d["line"] for d in doc["files"][0]["diagnostics"]])
         self.assertFalse(os.path.exists(self.db))
 
+    def test_diagram(self):
+        r = self.ok("sop", "diagram", self.aid)
+        self.assertIn("stateDiagram", r.out)
+        r = self.ok("sop", "diagram", self.aid, "--format", "dot", "--lang", "id")
+        self.assertIn("digraph", r.out)
+        self.assertIn("Diajukan", r.out)
+        if os.path.exists("/usr/bin/dot"):
+            r = self.ok("sop", "diagram", self.aid, "--format", "svg")
+            self.assertIn("<svg", r.out)
+        r = self.fails(2, "sop", "diagram", self.aid, "--format", "png")
+        self.assertIn("mermaid, dot or svg", r.err)
+
     def test_show_from_file_in_both_languages(self):
         r = self.ok("sop", "show", self.aid, "--lang", "id")
         self.assertIn("Bantuan barang", r.out)
