@@ -164,5 +164,30 @@ class Commands(SopirTest):
         self.assertNotIn("Wati", open(log).read())
 
 
+class ShippedWorkflows(SopirTest):
+    """The procedures shipped in workflows/ validate strictly, publish, show
+    and draw through the CLI."""
+
+    def files(self):
+        root = os.environ.get("SOPIR_SOURCE_DIR",
+                              os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+        folder = os.path.join(root, "workflows")
+        names = sorted(f for f in os.listdir(folder) if f.endswith(".yaml") and ".test." not in f)
+        self.assertGreaterEqual(len(names), 3)
+        return [os.path.join(folder, n) for n in names]
+
+    def test_validate_publish_show(self):
+        files = self.files()
+        doc = self.ok("sop", "validate", "--strict", "--json", *files).json()
+        self.assertTrue(doc["ok"], doc)
+        doc = self.ok("--as", "admin", "sop", "publish", "--json", *files).json()
+        sops = [p["sop"] for p in doc["published"]]
+        self.assertEqual(len(sops), len(files))
+        for sop in sops:
+            self.assertIn("stateDiagram", self.ok("sop", "diagram", sop).out)
+            shown = self.ok("sop", "show", sop, "--json", "--lang", "id").json()
+            self.assertEqual(shown["sop"], sop)
+
+
 if __name__ == "__main__":
     main()
