@@ -168,7 +168,9 @@ std::optional<Refusal> read_inputs(const Procedure& p,
 }
 
 // How far a candidate got; higher is further. Used to pick the refusal.
-enum Stage { kStageRole, kStageInputs, kStageGuard, kStageMissing, kStageFourEyes, kStageReason };
+// Four-eyes is about who acts, like the role, so it is checked before what
+// is given.
+enum Stage { kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissing, kStageReason };
 
 struct Attempt {
   Stage stage;
@@ -273,6 +275,9 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
   if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
+  if (!command.timer) {
+    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
+  }
   if (auto a = check_input_fields(p, t, inputs)) return *a;
   std::vector<Value> working = snapshot.data;
   for (const auto& [field, value] : inputs.values) working[field] = value;
@@ -319,9 +324,6 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     }
   }
   if (missing) return *missing;
-  if (!command.timer) {
-    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
-  }
   if ((t.reason_required || overridden) && command.reason.empty()) {
     return Attempt{kStageReason,
                    {RefusalKind::kReasonRequired,
