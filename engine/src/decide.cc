@@ -229,9 +229,9 @@ std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& 
 // result. Only real changes are kept.
 std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* t,
                                        const std::vector<Value>& before, std::vector<Value>& working,
-                                       DateTime at) {
+                                       DateTime at, const std::vector<LinkedCase>* children) {
   if (t) {
-    const EvalContext context{&working, at};
+    const EvalContext context{&working, at, children};
     for (const auto& assignment : t->set) {
       working[assignment.field] = evaluate(*assignment.expr, context);
     }
@@ -296,7 +296,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const EvalContext context{&working, command.at};
+    const EvalContext context{&working, command.at, &snapshot.children};
     // The explanation is only built when the guard is false.
     if (!guard_holds(*t.guard, context)) {
       const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
@@ -339,7 +339,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.role = role;
   out.overridden = overridden;
   out.guard_explanation = guard_explanation;
-  out.changes = apply_changes(p, &t, snapshot.data, working, command.at);
+  out.changes = apply_changes(p, &t, snapshot.data, working, command.at, &snapshot.children);
   out.due_at = due_for(p, t.to, command.at);
   out.closes_case = p.states[t.to].terminal;
   return out;
@@ -431,7 +431,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   Transition out;
   out.to = p.initial_state;
   out.role = role;
-  out.changes = apply_changes(p, nullptr, before, working, at);
+  out.changes = apply_changes(p, nullptr, before, working, at, nullptr);
   out.due_at = due_for(p, p.initial_state, at);
   out.closes_case = p.states[p.initial_state].terminal;
   return out;
