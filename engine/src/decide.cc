@@ -266,9 +266,11 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
 }
 
 // One candidate transition against the command: a transition or how far it got.
+// `guard_seen`, when not null, receives the guard's outcome.
 std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
                                                  const CaseSnapshot& snapshot,
-                                                 const Command& command, const Inputs& inputs) {
+                                                 const Command& command, const Inputs& inputs,
+                                                 DecisionTrace::Guard* guard_seen) {
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
@@ -292,6 +294,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   std::string guard_explanation;
   if (t.guard) {
     const GuardResult verdict = evaluate_guard(*t.guard, p.fields, EvalContext{&working, command.at});
+    if (guard_seen) *guard_seen = verdict.value ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
     if (!verdict.value) {
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
@@ -352,7 +355,8 @@ Refusal status_refusal(const CaseSnapshot& snapshot) {
 
 }  // namespace
 
-Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command) {
+Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
+                DecisionTrace* trace) {
   if (snapshot.status != Status::kActive) return status_refusal(snapshot);
   const int event = p.event_index(command.event);
   const std::vector<std::string> possible = p.events_from(snapshot.state);
@@ -381,8 +385,14 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
   std::optional<Attempt> best;
   for (const TransitionDef* t : candidates) {
-    auto result = try_transition(p, *t, snapshot, command, inputs);
-    if (auto* transition = std::get_if<Transition>(&result)) return std::move(*transition);
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
+    if (trace) trace->candidates.push_back({t->index, guard});
+    if (auto* transition = std::get_if<Transition>(&result)) {
+      if (trace) trace->fired.push_back(t->index);
+      return std::move(*transition);
+    }
     auto& attempt = std::get<Attempt>(result);
     if (!best || attempt.stage > best->stage) best = std::move(attempt);
   }
