@@ -1,7 +1,46 @@
 // sopir: the command-line front end. Only this program prints and exits.
-#include <iostream>
+//
+// real_main reads the global options, then dispatches through the command
+// table (commands.cc). Errors end here: the message goes to stderr and the
+// error's kind becomes the exit code (0 done, 1 refused, 2 usage,
+// 3 not found, 4 conflict, 5 storage).
+#include <unistd.h>
 
-int main() {
-  std::cerr << "sopir: not built yet\n";
-  return 2;
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "sopir/error.h"
+
+namespace {
+
+int real_main(int argc, char** argv) {
+  using namespace sopir::cli;
+  std::vector<std::string> words(argv + 1, argv + argc);
+  Options options;
+  try {
+    extract_global_options(words, options);
+    finish_options(options);
+  } catch (const sopir::Error& e) {
+    std::cerr << "sopir: error: " << e.message() << "\n";
+    return sopir::exit_code(e.kind());
+  }
+  Context ctx(options, std::cout, std::cerr);
+  try {
+    if (words.empty()) return run_shell_loop(ctx, "");
+    return dispatch(ctx, words);
+  } catch (const sopir::Error& e) {
+    std::cout.flush();
+    std::cerr << "sopir: " << (e.kind() == sopir::ErrorKind::kRefused ? "refused: " : "error: ")
+              << e.message() << "\n";
+    return sopir::exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "sopir: error: " << e.what() << "\n";
+    return sopir::exit_code(sopir::ErrorKind::kStorage);
+  }
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return real_main(argc, argv); }

@@ -1,0 +1,143 @@
+// The sopir program's shared pieces: global options, the parsed arguments of
+// one command, the per-invocation context, and the command table.
+//
+// Only src/ prints or exits. Command functions write to Context::out / err
+// and report failure by throwing sopir::Error (its kind gives the exit code)
+// or by returning a non-zero exit code after printing what went wrong.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sopir/engine.h"
+
+namespace CLI {
+class App;
+}
+
+namespace sopir::cli {
+
+// Options that apply to every command (ninja's BuildConfig/Options).
+struct Options {
+  std::string db;        // --db, else $SOPIR_DB, else ./sopir.db
+  std::string actor;     // --as, else $SOPIR_ACTOR
+  bool json = false;     // --json: one JSON document on stdout
+  std::string lang;      // --lang id|en, else from $LANG
+  bool color = false;    // stdout is a terminal and NO_COLOR is unset
+  int width = 100;       // terminal width for tables
+};
+
+// Everything any command can be given; each command's `define` binds the
+// options it takes to these members.
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::string> sets;   // --set FIELD=VALUE
+  std::vector<std::string> roles;  // --role
+  std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
+      batch, prefix;
+  bool strict = false, override = false, overdue = false, partial = false, man = false;
+};
+
+// Per-invocation state. In the shell one Context lives for the session.
+class Context {
+ public:
+  Context(Options options, std::ostream& out, std::ostream& err);
+  ~Context();
+
+  Options options;
+  std::ostream& out;
+  std::ostream& err;
+  std::string current_case;  // shell: `use CASE`
+  bool in_shell = false;
+
+  // Opens the database on first use (kNotFound with a hint to run `sopir
+  // init` when it does not exist) and starts logging beside it.
+  Engine& engine();
+  bool has_engine() const { return engine_ != nullptr; }
+  void close_engine() { engine_.reset(); }
+  // The acting staff member: usage error when none was given.
+  const std::string& actor_id() const;
+  // Translates an English UI string to the chosen language.
+  std::string tr(const std::string& english) const;
+  bool indonesian() const { return options.lang == "id"; }
+
+ private:
+  std::unique_ptr<Engine> engine_;
+};
+
+using DefineFn = void (*)(CLI::App& app, Args& args);
+using RunFn = int (*)(Context& ctx, Args& args);
+
+struct Command {
+  const char* path;     // "case open"
+  const char* summary;  // one line
+  const char* usage;    // "case open SOP [--set F=V ...]"
+  const char* example;  // a runnable example
+  DefineFn define;
+  RunFn run;
+  bool needs_db;
+  bool hidden;  // helpers for completion scripts
+};
+
+// The one command table (commands.cc).
+const std::vector<Command>& commands();
+// Runs one command line (without the program name; global options already
+// removed). Throws sopir::Error; returns the exit code otherwise.
+int dispatch(Context& ctx, std::vector<std::string> words);
+
+// Splits global options (--db, --as, --json, --lang) out of `words`.
+void extract_global_options(std::vector<std::string>& words, Options& options);
+// Fills defaults from the environment and the terminal.
+void finish_options(Options& options);
+
+// Command implementations (cmd_*.cc).
+int run_init(Context&, Args&);
+int run_tick(Context&, Args&);
+int run_staff_add(Context&, Args&);
+int run_staff_list(Context&, Args&);
+int run_staff_deactivate(Context&, Args&);
+int run_sop_validate(Context&, Args&);
+int run_sop_show(Context&, Args&);
+int run_sop_diagram(Context&, Args&);
+int run_sop_publish(Context&, Args&);
+int run_sop_list(Context&, Args&);
+int run_case_open(Context&, Args&);
+int run_case_list(Context&, Args&);
+int run_case_show(Context&, Args&);
+int run_case_why(Context&, Args&);
+int run_case_advance(Context&, Args&);
+int run_case_hold(Context&, Args&);
+int run_case_resume(Context&, Args&);
+int run_case_close(Context&, Args&);
+int run_case_reopen(Context&, Args&);
+int run_case_history(Context&, Args&);
+int run_case_ids(Context&, Args&);
+int run_case_import(Context&, Args&);
+int run_advance_batch(Context&, Args&);
+int run_help(Context&, Args&);
+int run_completion(Context&, Args&);
+int run_shell(Context&, Args&);
+
+// Help text of one command (its options from the table's define function).
+std::string command_help(const Command& command);
+std::string man_page();
+std::string bash_completion();
+// Options a command takes ("--set", "--note", ...), for completion.
+std::vector<std::string> command_options(const Command& command);
+const Command* find_command(const std::string& path);
+
+// Shared helpers (util.cc).
+std::optional<DateTime> parse_at(const std::string& text);  // usage error when bad
+std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<std::string>& sets);
+// The case a command is about: the given word, else the shell's current case.
+std::string case_arg(Context& ctx, const std::string& given);
+bool actor_can_see_pii(const Procedure& procedure, const Actor& actor);
+std::string status_label(Context& ctx, Status status);
+
+// The shell (shell.cc): interactive when stdin is a terminal, else a script.
+int run_shell_loop(Context& ctx, const std::string& script_name);
+
+}  // namespace sopir::cli

@@ -1,0 +1,175 @@
+// init, staff and tick: setting up a database, managing who may act, and
+// the timer pass.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+
+namespace sopir::cli {
+namespace {
+
+using nlohmann::json;
+
+bool valid_staff_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+json staff_json(const StaffMember& m) {
+  return {{"id", m.id}, {"name", m.name}, {"roles", m.roles}, {"active", m.active}};
+}
+
+// Staff management is for database administrators only.
+void require_admin(Context& ctx, const char* what) {
+  Actor actor = ctx.engine().actor(ctx.actor_id());
+  if (std::find(actor.roles.begin(), actor.roles.end(), "admin") == actor.roles.end()) {
+    throw refused(std::string("only an admin may ") + what + "; " + actor.id +
+                  " has roles: " + (actor.roles.empty() ? "none" : [&] {
+                    std::string s;
+                    for (const auto& r : actor.roles) s += (s.empty() ? "" : ", ") + r;
+                    return s;
+                  }()));
+  }
+}
+
+}  // namespace
+
+int run_init(Context& ctx, Args& a) {
+  const std::string& db = ctx.options.db;
+  struct stat st {};
+  if (db != ":memory:" && stat(db.c_str(), &st) == 0) {
+    throw conflict("a database already exists at " + db + "; nothing was changed");
+  }
+  std::string admin = a.admin.empty() ? "admin" : a.admin;
+  if (!valid_staff_id(admin)) {
+    throw usage_error("--admin '" + admin + "' is not a staff id; use letters a-z, digits, _ . -");
+  }
+  StoreOptions options;
+  options.create = true;
+  auto store = open_sqlite_store(db, options);
+  StaffMember member{admin, a.name.empty() ? "Administrator" : a.name, {"admin", "policy"}, true};
+  store->add_staff(member);
+  store.reset();
+  if (ctx.options.json) {
+    ctx.out << json{{"database", db}, {"admin", staff_json(member)}}.dump(2) << "\n";
+  } else {
+    ctx.out << "created " << db << " with administrator " << admin << " (roles admin, policy)\n";
+  }
+  return 0;
+}
+
+int run_staff_add(Context& ctx, Args& a) {
+  require_admin(ctx, "add staff");
+  const std::string& id = a.positional.at(0);
+  if (a.positional.size() > 1) throw usage_error("staff add takes one id; give roles with --role");
+  if (!valid_staff_id(id) || id == "system") {
+    throw usage_error("'" + id + "' is not a usable staff id; use letters a-z, digits, _ . - "
+                      "(and not 'system', which fires timer events)");
+  }
+  for (const auto& r : a.roles) {
+    if (r.empty()) throw usage_error("--role has an empty role name");
+  }
+  StaffMember member{id, a.name, a.roles, true};
+  ctx.engine().store().add_staff(member);
+  spdlog::info("staff add {} by {}", id, ctx.options.actor);
+  if (ctx.options.json) {
+    ctx.out << json{{"staff", staff_json(member)}}.dump(2) << "\n";
+  } else {
+    ctx.out << "added " << id << "\n";
+  }
+  return 0;
+}
+
+int run_staff_list(Context& ctx, Args&) {
+  auto staff = ctx.engine().store().all_staff();
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& m : staff) list.push_back(staff_json(m));
+    ctx.out << json{{"staff", list}}.dump(2) << "\n";
+    return 0;
+  }
+  Table table({ctx.tr("Id"), ctx.tr("Name"), ctx.tr("Roles"), ctx.tr("Active")});
+  for (const auto& m : staff) {
+    std::string roles;
+    for (const auto& r : m.roles) roles += (roles.empty() ? "" : ", ") + r;
+    table.add({m.id, m.name, roles, ctx.tr(m.active ? "yes" : "no")});
+  }
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  return 0;
+}
+
+int run_staff_deactivate(Context& ctx, Args& a) {
+  if (a.positional.size() != 1) throw usage_error("staff deactivate takes one staff id");
+  require_admin(ctx, "deactivate staff");
+  const std::string& id = a.positional[0];
+  auto member = ctx.engine().store().staff(id);
+  if (!member) {
+    std::vector<std::string> ids;
+    for (const auto& m : ctx.engine().store().all_staff()) ids.push_back(m.id);
+    std::string message = "no staff member '" + id + "'";
+    if (auto near = nearest(id, ids)) message += "; did you mean " + *near + "?";
+    throw not_found(message);
+  }
+  if (id == ctx.options.actor) throw refused("you cannot deactivate yourself; ask another admin");
+  ctx.engine().store().set_staff_active(id, false);
+  member->active = false;
+  spdlog::info("staff deactivate {} by {}", id, ctx.options.actor);
+  if (ctx.options.json) {
+    ctx.out << json{{"staff", staff_json(*member)}}.dump(2) << "\n";
+  } else {
+    ctx.out << "deactivated " << id << "\n";
+  }
+  return 0;
+}
+
+int run_tick(Context& ctx, Args&) {
+  TickReport report = ctx.engine().tick();
+  spdlog::info("tick: {} fired, {} overdue, {} failed", report.fired.size(), report.overdue.size(),
+               report.failures.size());
+  if (ctx.options.json) {
+    json fired = json::array(), overdue = json::array();
+    for (const auto& f : report.fired) {
+      fired.push_back({{"case", f.entry.case_id},
+                       {"event", f.entry.event},
+                       {"from", f.entry.from_state},
+                       {"to", f.entry.to_state}});
+    }
+    for (const auto& c : report.overdue) {
+      overdue.push_back({{"case", c.id},
+                         {"sop", c.sop_id},
+                         {"state", c.state},
+                         {"due_at", c.due_at ? json(format_datetime(*c.due_at)) : json()}});
+    }
+    ctx.out << json{{"fired", fired}, {"overdue", overdue}, {"failures", report.failures}}.dump(2)
+            << "\n";
+    return 0;
+  }
+  ctx.out << ctx.tr("Fired") << ": " << report.fired.size() << "\n";
+  if (!report.fired.empty()) {
+    Table t({ctx.tr("Case"), ctx.tr("Event"), ctx.tr("From"), ctx.tr("To")});
+    for (const auto& f : report.fired) {
+      t.add({f.entry.case_id, f.entry.event, f.entry.from_state, f.entry.to_state});
+    }
+    t.print(ctx.out, ctx.options.width, ctx.options.color);
+  }
+  ctx.out << ctx.tr("Overdue") << ": " << report.overdue.size() << "\n";
+  if (!report.overdue.empty()) {
+    Table t({ctx.tr("Case"), ctx.tr("Procedure"), ctx.tr("State"), ctx.tr("Due")});
+    for (const auto& c : report.overdue) {
+      t.add({c.id, c.sop_id, c.state, c.due_at ? format_datetime(*c.due_at) : ""});
+    }
+    t.print(ctx.out, ctx.options.width, ctx.options.color);
+  }
+  for (const auto& f : report.failures) ctx.err << "sopir: tick: " << f << "\n";
+  return 0;
+}
+
+}  // namespace sopir::cli

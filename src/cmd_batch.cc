@@ -1,0 +1,241 @@
+// case import and case advance --batch: many rows, one transaction, all or
+// nothing unless --partial, and a per-row report of what was refused.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "csv.h"
+#include "output.h"
+#include "sopir/error.h"
+
+namespace sopir::cli {
+namespace {
+
+using nlohmann::json;
+
+struct RowResult {
+  int line = 0;
+  bool ok = false;
+  std::string case_id;
+  std::string detail;  // "opened", "approve: a -> b"
+  std::optional<Error> error;
+};
+
+// Thrown inside the transaction to roll it back when a row failed.
+struct RollBack {};
+
+class Progress {
+ public:
+  Progress(size_t total, bool enabled) : total_(total), enabled_(enabled && total > 1) {}
+  void step(size_t done, std::ostream& err) {
+    if (!enabled_) return;
+    const int width = 30;
+    int filled = static_cast<int>(width * done / total_);
+    err << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
+        << "/" << total_ << std::flush;
+    if (done == total_) err << "\r" << std::string(width + 24, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  size_t total_;
+  bool enabled_;
+};
+
+// Runs every row through `apply` inside one transaction. Storage failures
+// and conflicts abort the whole batch even under --partial.
+std::vector<RowResult> run_rows(Context& ctx, const std::vector<CsvRecord>& rows, bool partial,
+                                const std::function<RowResult(const CsvRecord&)>& apply,
+                                bool* committed) {
+  std::vector<RowResult> results;
+  Progress progress(rows.size(), stderr_is_terminal());
+  *committed = false;
+  try {
+    ctx.engine().store().transaction([&] {
+      results.clear();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        RowResult r;
+        try {
+          r = apply(rows[i]);
+          r.ok = true;
+        } catch (const Error& e) {
+          if (e.kind() == ErrorKind::kStorage || e.kind() == ErrorKind::kConflict) throw;
+          r.ok = false;
+          r.error = e;
+        }
+        r.line = rows[i].line;
+        results.push_back(std::move(r));
+        progress.step(i + 1, ctx.err);
+      }
+      bool failed = std::any_of(results.begin(), results.end(),
+                                [](const RowResult& r) { return !r.ok; });
+      if (failed && !partial) throw RollBack{};
+    });
+    *committed = true;
+  } catch (const RollBack&) {
+    *committed = false;
+  }
+  return results;
+}
+
+int report(Context& ctx, const std::string& file, const std::vector<RowResult>& results,
+           bool committed, const char* verb) {
+  size_t good = 0;
+  const Error* first = nullptr;
+  for (const auto& r : results) {
+    if (r.ok) {
+      ++good;
+    } else if (!first) {
+      first = &*r.error;
+    }
+  }
+  const size_t written = committed ? good : 0;
+  if (ctx.options.json) {
+    json rows = json::array();
+    for (const auto& r : results) {
+      json row = {{"line", r.line}, {"ok", r.ok}, {"case", r.case_id.empty() ? json() : json(r.case_id)}};
+      if (r.error) {
+        row["error"] = {{"kind", to_string(r.error->kind())}, {"message", r.error->message()}};
+      }
+      rows.push_back(row);
+    }
+    ctx.out << json{{"file", file},
+                    {"ok", first == nullptr},
+                    {"committed", committed},
+                    {"written", written},
+                    {"refused", results.size() - good},
+                    {"rows", rows}}
+                   .dump(2)
+            << "\n";
+  } else {
+    for (const auto& r : results) {
+      if (r.ok) {
+        if (committed) ctx.out << file << ":" << r.line << ": " << r.case_id << " " << r.detail << "\n";
+      } else {
+        ctx.err << file << ":" << r.line << ": "
+                << (r.error->kind() == ErrorKind::kRefused ? "refused: " : "error: ")
+                << r.error->message() << "\n";
+      }
+    }
+    if (first == nullptr) {
+      ctx.out << verb << " " << written << " row(s)\n";
+    } else if (committed) {
+      ctx.err << (results.size() - good) << " of " << results.size() << " row(s) refused; "
+              << written << " written (--partial)\n";
+    } else {
+      ctx.err << (results.size() - good) << " of " << results.size()
+              << " row(s) refused; nothing was written (fix them, or use --partial to write "
+                 "the good rows)\n";
+    }
+  }
+  return first ? exit_code(first->kind()) : 0;
+}
+
+size_t column(const std::vector<std::string>& header, const std::string& name) {
+  return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+}
+
+std::string cell(const CsvRecord& row, size_t index) {
+  return index < row.cells.size() ? row.cells[index] : std::string();
+}
+
+void check_width(const CsvRecord& row, size_t width) {
+  if (row.cells.size() != width) {
+    throw usage_error("this row has " + std::to_string(row.cells.size()) + " cells, the header has " +
+                      std::to_string(width));
+  }
+}
+
+}  // namespace
+
+int run_case_import(Context& ctx, Args& a) {
+  if (a.positional.size() != 1) throw usage_error("case import takes one CSV file");
+  const std::string& file = a.positional[0];
+  const std::string actor = ctx.actor_id();
+  auto records = read_csv_file(file);
+  if (records.empty()) throw usage_error(file + " is empty; it needs a header row of field names");
+  const std::vector<std::string> header = records.front().cells;
+  records.erase(records.begin());
+  ProcedurePtr p = ctx.engine().current_procedure(a.sop);
+  for (const auto& name : header) {
+    if (name == "note" || name == "at" || p->field_index(name) >= 0) continue;
+    std::string message = file + ":1: column '" + name + "' is not a field of " + p->id;
+    if (auto near = nearest(name, p->field_ids())) message += "; did you mean " + *near + "?";
+    std::string fields;
+    for (const auto& f : p->field_ids()) fields += (fields.empty() ? "" : ", ") + f;
+    throw usage_error(message + "\ncolumns may be: note, at, " + fields);
+  }
+  const size_t note_col = column(header, "note"), at_col = column(header, "at");
+  bool committed = false;
+  auto results = run_rows(ctx, records, a.partial, [&](const CsvRecord& row) {
+    check_width(row, header.size());
+    OpenRequest request;
+    request.sop_id = a.sop;
+    request.actor = actor;
+    for (size_t c = 0; c < header.size(); ++c) {
+      if (c == note_col || c == at_col || row.cells[c].empty()) continue;
+      request.inputs.emplace_back(header[c], row.cells[c]);
+    }
+    request.note = cell(row, note_col);
+    request.at = parse_at(cell(row, at_col));
+    StepResult r = ctx.engine().open_case(request);
+    RowResult out;
+    out.case_id = r.after.id;
+    out.detail = "opened (" + r.after.state + ")";
+    return out;
+  }, &committed);
+  spdlog::info("case import {}: {} rows, committed={} by {}", file, results.size(), committed, actor);
+  return report(ctx, file, results, committed, "opened");
+}
+
+int run_advance_batch(Context& ctx, Args& a) {
+  if (!a.positional.empty() || !a.sets.empty() || !a.note.empty() || !a.reason.empty() ||
+      !a.at.empty() || a.override) {
+    throw usage_error("with --batch, everything comes from the CSV file: columns case, event, "
+                      "and optionally reason, note, at and field names");
+  }
+  const std::string actor = ctx.actor_id();
+  if (actor == "system") throw refused("'system' is the timer's identity; act as yourself");
+  auto records = read_csv_file(a.batch);
+  if (records.empty()) throw usage_error(a.batch + " is empty; it needs a header row: case,event,...");
+  const std::vector<std::string> header = records.front().cells;
+  records.erase(records.begin());
+  const size_t case_col = column(header, "case"), event_col = column(header, "event");
+  if (case_col == header.size() || event_col == header.size()) {
+    throw usage_error(a.batch + ":1: the header needs columns 'case' and 'event' (then optionally "
+                      "reason, note, at and field names)");
+  }
+  const size_t reason_col = column(header, "reason"), note_col = column(header, "note"),
+               at_col = column(header, "at");
+  bool committed = false;
+  auto results = run_rows(ctx, records, a.partial, [&](const CsvRecord& row) {
+    check_width(row, header.size());
+    StepRequest request;
+    request.actor = actor;
+    request.case_id = ctx.engine().resolve_case_id(cell(row, case_col));
+    request.event = cell(row, event_col);
+    request.reason = cell(row, reason_col);
+    request.note = cell(row, note_col);
+    request.at = parse_at(cell(row, at_col));
+    for (size_t c = 0; c < header.size(); ++c) {
+      if (c == case_col || c == event_col || c == reason_col || c == note_col || c == at_col ||
+          row.cells[c].empty()) {
+        continue;
+      }
+      request.inputs.emplace_back(header[c], row.cells[c]);
+    }
+    RowResult out;
+    out.case_id = request.case_id;
+    StepResult r = ctx.engine().advance(request);
+    out.detail = r.entry.event + ": " + r.entry.from_state + " -> " + r.entry.to_state;
+    return out;
+  }, &committed);
+  spdlog::info("case advance --batch {}: {} rows, committed={} by {}", a.batch, results.size(),
+               committed, actor);
+  return report(ctx, a.batch, results, committed, "advanced");
+}
+
+}  // namespace sopir::cli

@@ -1,0 +1,481 @@
+// case open / list / show / why / advance / hold / resume / close / reopen /
+// history / ids: what shelter staff do all day.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+
+namespace sopir::cli {
+namespace {
+
+using nlohmann::json;
+
+const char kMask[] = "***";
+
+json time_json(const std::optional<DateTime>& t) {
+  return t ? json(format_datetime(*t)) : json();
+}
+
+bool overdue(const CaseRecord& c, DateTime now) {
+  return c.status == Status::kActive && c.due_at && *c.due_at < now;
+}
+
+json case_json(const CaseRecord& c, DateTime now) {
+  return {{"id", c.id},
+          {"sop", c.sop_id},
+          {"sha256", c.sha256},
+          {"state", c.state},
+          {"status", to_string(c.status)},
+          {"opened_at", format_datetime(c.opened_at)},
+          {"due_at", time_json(c.due_at)},
+          {"overdue", overdue(c, now)},
+          {"closure_reason", c.closure_reason.empty() ? json() : json(c.closure_reason)},
+          {"parent_case", c.parent_case.empty() ? json() : json(c.parent_case)}};
+}
+
+// The acting staff member; the timer's own identity is not for people.
+std::string acting(Context& ctx) {
+  const std::string& id = ctx.actor_id();
+  if (id == "system") {
+    throw refused("'system' is the timer's identity and cannot be used with --as; act as yourself");
+  }
+  return id;
+}
+
+const StateDef& state_of(const Procedure& p, const std::string& id) {
+  int i = p.state_index(id);
+  if (i < 0) throw storage_error("state '" + id + "' is not in procedure " + p.id);
+  return p.states[static_cast<size_t>(i)];
+}
+
+// The label of `event` as fired from `state` (first matching transition).
+std::string event_label(const Procedure& p, int state, const std::string& event, const std::string& lang) {
+  if (state >= 0) {
+    for (int t : p.transitions_from[static_cast<size_t>(state)]) {
+      const auto& def = p.transitions[static_cast<size_t>(t)];
+      if (p.events[static_cast<size_t>(def.event)] == event) return def.label.get(lang);
+    }
+  }
+  return "";
+}
+
+bool field_is_pii(const Procedure& p, const std::string& field) {
+  int i = p.field_index(field);
+  return i >= 0 && p.fields[static_cast<size_t>(i)].pii;
+}
+
+std::string shown(const StoredValue& v, bool can_see) {
+  if (v.missing) return "";
+  if (v.erased) return "(erased)";
+  if (v.pii && !can_see) return kMask;
+  return v.text;
+}
+
+// Prints a finished step in one line, or its JSON document.
+void report_step(Context& ctx, const StepResult& r) {
+  if (ctx.options.json) {
+    ctx.out << json{{"case", r.after.id},
+                    {"event", r.entry.event},
+                    {"kind", to_string(r.entry.kind)},
+                    {"from", r.entry.from_state},
+                    {"to", r.entry.to_state},
+                    {"from_status", r.entry.from_status},
+                    {"status", to_string(r.after.status)},
+                    {"due_at", time_json(r.after.due_at)},
+                    {"seq", r.entry.seq},
+                    {"case_seq", r.entry.case_seq}}
+                   .dump(2)
+            << "\n";
+    return;
+  }
+  ProcedurePtr p = ctx.engine().procedure(r.after.sha256);
+  const StateDef& to = state_of(*p, r.after.state);
+  ctx.out << r.after.id << ": " << r.entry.event << ": ";
+  if (!r.entry.from_state.empty() && r.entry.from_state != r.entry.to_state) {
+    ctx.out << r.entry.from_state << " -> ";
+  }
+  ctx.out << to.id << " (" << to.label.get(ctx.options.lang) << "), "
+          << status_label(ctx, r.after.status);
+  if (r.after.due_at && r.after.status == Status::kActive) {
+    ctx.out << ", " << ctx.tr("Due") << " " << format_datetime(*r.after.due_at);
+  }
+  ctx.out << "\n";
+}
+
+}  // namespace
+
+int run_case_open(Context& ctx, Args& a) {
+  if (a.positional.size() != 1) throw usage_error("case open takes one SOP id, e.g. case open aid-distribution");
+  OpenRequest request;
+  request.sop_id = a.positional[0];
+  request.actor = acting(ctx);
+  request.inputs = parse_sets(a.sets);
+  request.note = a.note;
+  request.at = parse_at(a.at);
+  StepResult r = ctx.engine().open_case(request);
+  spdlog::info("case {} opened ({}) by {}", r.after.id, r.after.sop_id, request.actor);
+  if (ctx.in_shell) ctx.current_case = r.after.id;
+  if (ctx.options.json) {
+    ctx.out << json{{"case", r.after.id},
+                    {"sop", r.after.sop_id},
+                    {"state", r.after.state},
+                    {"status", to_string(r.after.status)},
+                    {"due_at", time_json(r.after.due_at)}}
+                   .dump(2)
+            << "\n";
+  } else {
+    ctx.out << r.after.id << "\n";
+  }
+  return 0;
+}
+
+int run_case_list(Context& ctx, Args& a) {
+  if (!a.positional.empty()) throw usage_error("case list takes only options; see `sopir help case list`");
+  Engine& engine = ctx.engine();
+  CaseFilter filter;
+  const DateTime now = engine.clock().now();
+  if (!a.sop.empty()) filter.sop_id = a.sop;
+  if (!a.state.empty()) filter.state = a.state;
+  if (!a.status.empty()) {
+    filter.status = status_from_string(a.status);
+    if (!filter.status) {
+      throw usage_error("--status '" + a.status + "' is not a status; give active, on_hold or closed");
+    }
+  }
+  if (a.overdue) {
+    filter.due_before = now;
+    if (!filter.status) filter.status = Status::kActive;
+  }
+  if (!a.due_within.empty()) {
+    auto within = parse_duration(a.due_within);
+    if (!within) throw usage_error("--due-within '" + a.due_within + "' is not a duration; give e.g. 7d, 36h, 1d12h");
+    DateTime limit{now.seconds + within->seconds};
+    if (!filter.due_before || limit < *filter.due_before) filter.due_before = limit;
+    if (!filter.status) filter.status = Status::kActive;
+  }
+  if (!a.linked_to.empty()) filter.linked_to = engine.resolve_case_id(a.linked_to);
+  auto cases = engine.store().cases(filter);
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& c : cases) list.push_back(case_json(c, now));
+    ctx.out << json{{"count", cases.size()}, {"cases", list}}.dump(2) << "\n";
+    return 0;
+  }
+  if (cases.empty()) {
+    ctx.out << ctx.tr("No cases.") << "\n";
+    return 0;
+  }
+  Table table({ctx.tr("Case"), ctx.tr("Procedure"), ctx.tr("State"), ctx.tr("Status"),
+               ctx.tr("Due"), ctx.tr("Opened")});
+  for (const auto& c : cases) {
+    std::string due = c.due_at ? format_datetime(*c.due_at) : "";
+    if (overdue(c, now)) due += " (" + ctx.tr("overdue") + ")";
+    table.add({c.id, c.sop_id, c.state, status_label(ctx, c.status), due,
+               format_date(date_of(c.opened_at))});
+  }
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  return 0;
+}
+
+int run_case_show(Context& ctx, Args& a) {
+  if (a.positional.size() > 1) throw usage_error("case show takes one case id");
+  const std::string actor_id = acting(ctx);
+  Engine& engine = ctx.engine();
+  const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  CaseView view = engine.view(id, actor_id);
+  const Procedure& p = *view.procedure;
+  const CaseRecord& c = view.record;
+  const Actor actor = engine.actor(actor_id);
+  const bool can_see = actor_can_see_pii(p, actor);
+  const DateTime now = engine.clock().now();
+  const std::string& lang = ctx.options.lang;
+  const StateDef& state = state_of(p, c.state);
+
+  bool has_pii = false;
+  for (const auto& v : c.data) has_pii = has_pii || (v.pii && !v.missing && !v.erased);
+  if (has_pii && can_see) engine.store().record_access(actor_id, c.id, "case show", now);
+  spdlog::info("case {} shown to {}", c.id, actor_id);
+
+  if (ctx.options.json) {
+    json doc = case_json(c, now);
+    doc["state_label"] = state.label.get(lang);
+    doc["guidance"] = state.description.get(lang);
+    doc["sop_version"] = p.version;
+    doc["sop_title"] = p.title.get(lang);
+    json data = json::object(), masked = json::array();
+    for (const auto& f : p.fields) {
+      auto it = std::find_if(c.data.begin(), c.data.end(),
+                             [&](const StoredValue& v) { return v.field == f.id; });
+      if (it == c.data.end() || it->missing) continue;
+      if (it->pii && !can_see && !it->erased) masked.push_back(f.id);
+      data[f.id] = it->erased ? json() : json(shown(*it, can_see));
+    }
+    doc["data"] = data;
+    doc["masked"] = masked;
+    json events = json::array();
+    for (const auto& check : view.checks) {
+      events.push_back({{"event", check.event},
+                        {"label", event_label(p, view.snapshot.state, check.event, lang)},
+                        {"possible", check.possible},
+                        {"refusal_kind", check.refusal ? json(to_string(check.refusal->kind)) : json()},
+                        {"message", check.refusal ? json(check.refusal->message) : json()}});
+    }
+    doc["events"] = events;
+    ctx.out << doc.dump(2) << "\n";
+    return 0;
+  }
+  const bool color = ctx.options.color;
+  ctx.out << paint(color, Tone::kBold, ctx.tr("Case") + " " + c.id) << "  " << p.title.get(lang)
+          << " (" << p.id << " v" << p.version << ")\n";
+  ctx.out << ctx.tr("State") << ": " << state.label.get(lang) << " [" << state.id << "]\n";
+  ctx.out << ctx.tr("Status") << ": " << status_label(ctx, c.status);
+  if (!c.closure_reason.empty()) ctx.out << " (" << c.closure_reason << ")";
+  ctx.out << "\n";
+  if (c.due_at && c.status != Status::kClosed) {
+    ctx.out << ctx.tr("Due") << ": " << format_datetime(*c.due_at);
+    if (overdue(c, now)) ctx.out << " " << paint(color, Tone::kBad, "(" + ctx.tr("overdue") + ")");
+    ctx.out << "\n";
+  }
+  std::string guidance = state.description.get(lang);
+  if (!guidance.empty()) ctx.out << "\n" << ctx.tr("Guidance") << ":\n" << guidance << "\n";
+  Table data({ctx.tr("Field"), ctx.tr("Value")});
+  for (const auto& f : p.fields) {
+    auto it = std::find_if(c.data.begin(), c.data.end(),
+                           [&](const StoredValue& v) { return v.field == f.id; });
+    if (it == c.data.end() || it->missing) continue;
+    std::string label = f.label.get(lang);
+    data.add({label.empty() ? f.id : label + " (" + f.id + ")", shown(*it, can_see)});
+  }
+  if (!data.empty()) {
+    ctx.out << "\n";
+    data.print(ctx.out, ctx.options.width, color);
+  }
+  ctx.out << "\n" << ctx.tr("Events you can fire now") << ":";
+  bool any = false;
+  for (const auto& check : view.checks) {
+    if (!check.possible) continue;
+    any = true;
+    ctx.out << "\n  " << paint(color, Tone::kGood, check.event);
+    std::string label = event_label(p, view.snapshot.state, check.event, lang);
+    if (!label.empty()) ctx.out << " - " << label;
+    if (check.refusal) ctx.out << paint(color, Tone::kDim, " (" + check.refusal->message + ")");
+  }
+  if (!any) ctx.out << " " << ctx.tr("none");
+  ctx.out << "\n";
+  return 0;
+}
+
+int run_case_why(Context& ctx, Args& a) {
+  // With a current case in the shell, one word is the event; otherwise the
+  // first word is the case.
+  std::string typed_case, event;
+  const auto& pos = a.positional;
+  if (pos.size() > 2) throw usage_error("case why takes CASE [EVENT]");
+  if (pos.size() == 2) {
+    typed_case = pos[0];
+    event = pos[1];
+  } else if (pos.size() == 1 && !ctx.current_case.empty()) {
+    event = pos[0];
+  } else if (pos.size() == 1) {
+    typed_case = pos[0];
+  }
+  const std::string actor_id = acting(ctx);
+  const std::string id = case_arg(ctx, typed_case);
+  CaseView view = ctx.engine().view(id, actor_id);
+  const Procedure& p = *view.procedure;
+  std::vector<EventCheck> checks = view.checks;
+  if (!event.empty()) {
+    auto it = std::find_if(checks.begin(), checks.end(),
+                           [&](const EventCheck& c) { return c.event == event; });
+    if (it == checks.end()) {
+      std::vector<std::string> here;
+      for (const auto& c : checks) here.push_back(c.event);
+      std::string message;
+      if (p.event_index(event) < 0) {
+        message = "procedure " + p.id + " has no event '" + event + "'";
+        if (auto near = nearest(event, p.events)) message += "; did you mean " + *near + "?";
+      } else {
+        message = "event '" + event + "' cannot be fired from state " + view.record.state;
+      }
+      std::string list;
+      for (const auto& h : here) list += (list.empty() ? "" : ", ") + h;
+      throw refused(message + "; from " + view.record.state + " the events are: " +
+                    (list.empty() ? "none" : list));
+    }
+    checks = {*it};
+  }
+  if (ctx.options.json) {
+    json events = json::array();
+    for (const auto& c : checks) {
+      events.push_back({{"event", c.event},
+                        {"possible", c.possible},
+                        {"refusal_kind", c.refusal ? json(to_string(c.refusal->kind)) : json()},
+                        {"message", c.refusal ? json(c.refusal->message) : json()}});
+    }
+    ctx.out << json{{"case", id},
+                    {"state", view.record.state},
+                    {"status", to_string(view.record.status)},
+                    {"actor", actor_id},
+                    {"events", events}}
+                   .dump(2)
+            << "\n";
+    return 0;
+  }
+  if (checks.empty()) {
+    ctx.out << id << ": " << ctx.tr("none") << " (" << view.record.state << ", "
+            << status_label(ctx, view.record.status) << ")\n";
+    return 0;
+  }
+  Table table({ctx.tr("Event"), ctx.tr("Can fire"), ctx.tr("Why not")});
+  for (const auto& c : checks) {
+    std::string can = c.possible ? ctx.tr("yes") : ctx.tr("no");
+    table.add({c.event, can, c.refusal ? c.refusal->message : ""});
+  }
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  return 0;
+}
+
+int run_case_advance(Context& ctx, Args& a) {
+  std::string typed_case, event;
+  const auto& pos = a.positional;
+  if (pos.size() == 2) {
+    typed_case = pos[0];
+    event = pos[1];
+  } else if (pos.size() == 1 && !ctx.current_case.empty()) {
+    event = pos[0];
+  } else {
+    throw usage_error(ctx.in_shell
+                          ? "case advance takes CASE EVENT, or just EVENT after `use CASE`"
+                          : "case advance takes CASE EVENT, e.g. case advance K7F-3QX approve");
+  }
+  StepRequest request;
+  request.actor = acting(ctx);
+  request.case_id = case_arg(ctx, typed_case);
+  request.event = event;
+  request.inputs = parse_sets(a.sets);
+  request.note = a.note;
+  request.reason = a.reason;
+  request.at = parse_at(a.at);
+  request.override = a.override;
+  StepResult r = ctx.engine().advance(request);
+  spdlog::info("case {} {} {} -> {} by {}{}", r.after.id, r.entry.event, r.entry.from_state,
+               r.entry.to_state, request.actor, request.override ? " (override)" : "");
+  report_step(ctx, r);
+  return 0;
+}
+
+namespace {
+
+int lifecycle(Context& ctx, Args& a, LifecycleEvent event) {
+  if (a.positional.size() > 1) {
+    throw usage_error(std::string("case ") + to_string(event) + " takes one case id");
+  }
+  LifecycleRequest request;
+  request.actor = acting(ctx);
+  request.case_id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  request.event = event;
+  request.reason = a.reason;
+  request.note = a.note;
+  request.at = parse_at(a.at);
+  StepResult r = ctx.engine().lifecycle(request);
+  spdlog::info("case {} {} by {}", r.after.id, to_string(event), request.actor);
+  report_step(ctx, r);
+  return 0;
+}
+
+}  // namespace
+
+int run_case_hold(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEvent::kHold); }
+int run_case_resume(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEvent::kResume); }
+int run_case_close(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEvent::kClose); }
+int run_case_reopen(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEvent::kReopen); }
+
+int run_case_history(Context& ctx, Args& a) {
+  if (a.positional.size() > 1) throw usage_error("case history takes one case id");
+  const std::string actor_id = acting(ctx);
+  Engine& engine = ctx.engine();
+  const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  auto record = engine.store().find_case(id);
+  if (!record) throw not_found("no case '" + id + "'");
+  ProcedurePtr p = engine.procedure(record->sha256);
+  const bool can_see = actor_can_see_pii(*p, engine.actor(actor_id));
+  auto entries = engine.store().history(id);
+  if (can_see) engine.store().record_access(actor_id, id, "case history", engine.clock().now());
+  // The log keeps no personal data among the inputs as given (the engine
+  // replaces it); changes carry it, shown only to pii_visible_to roles.
+  auto input_text = [&](const std::pair<std::string, std::string>& in) {
+    return field_is_pii(*p, in.first) ? std::string(kMask) : in.second;
+  };
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& e : entries) {
+      json changes = json::array(), inputs = json::object();
+      for (const auto& ch : e.changes) {
+        changes.push_back({{"field", ch.after.field.empty() ? ch.before.field : ch.after.field},
+                           {"before", ch.before.missing ? json() : json(shown(ch.before, can_see))},
+                           {"after", ch.after.missing ? json() : json(shown(ch.after, can_see))}});
+      }
+      for (const auto& in : e.inputs) inputs[in.first] = input_text(in);
+      list.push_back({{"seq", e.seq},
+                      {"case_seq", e.case_seq},
+                      {"kind", to_string(e.kind)},
+                      {"event", e.event},
+                      {"from_state", e.from_state},
+                      {"to_state", e.to_state},
+                      {"from_status", e.from_status},
+                      {"to_status", e.to_status},
+                      {"actor", e.actor},
+                      {"role", e.role},
+                      {"occurred_at", format_datetime(e.occurred_at)},
+                      {"recorded_at", format_datetime(e.recorded_at)},
+                      {"note", e.note},
+                      {"reason", e.reason},
+                      {"inputs", inputs},
+                      {"changes", changes},
+                      {"sha256", e.sha256},
+                      {"hash", e.hash}});
+    }
+    ctx.out << json{{"case", id}, {"entries", list}}.dump(2) << "\n";
+    return 0;
+  }
+  Table table({"#", ctx.tr("When"), ctx.tr("Actor"), ctx.tr("Event"), ctx.tr("State"),
+               ctx.tr("Note")});
+  for (const auto& e : entries) {
+    std::string move = e.from_state.empty() || e.from_state == e.to_state
+                           ? e.to_state
+                           : e.from_state + " -> " + e.to_state;
+    if (e.from_status != e.to_status && !e.from_status.empty()) {
+      move += " (" + ctx.tr(e.to_status) + ")";
+    }
+    std::string text = e.note;
+    if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + ctx.tr("Reason") + ": " + e.reason;
+    for (const auto& ch : e.changes) {
+      const StoredValue& after = ch.after;
+      text += (text.empty() ? "" : "; ") + after.field + "=" + shown(after, can_see);
+    }
+    std::string event = e.event;
+    if (e.kind == LogKind::kOverride) event += " (override)";
+    if (e.kind == LogKind::kTimer) event += " (timer)";
+    table.add({std::to_string(e.case_seq), format_datetime(e.occurred_at), e.actor, event, move,
+               text});
+  }
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  return 0;
+}
+
+int run_case_ids(Context& ctx, Args& a) {
+  std::string prefix;
+  for (char c : a.prefix) {
+    if (c != '-' && c != ' ') prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (prefix.size() > 3) prefix.insert(3, "-");
+  for (const auto& id : ctx.engine().store().case_ids(prefix, 200)) ctx.out << id << "\n";
+  return 0;
+}
+
+}  // namespace sopir::cli

@@ -1,0 +1,279 @@
+// sop validate / show / diagram / publish / list: working with procedure
+// files and the versions published in the database.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+#include "sopir/loader.h"
+
+namespace sopir::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+  return out;
+}
+
+std::vector<std::string> names(const std::vector<int>& indices,
+                               const std::vector<std::string>& table) {
+  std::vector<std::string> out;
+  for (int i : indices) out.push_back(table[static_cast<size_t>(i)]);
+  return out;
+}
+
+std::vector<std::string> field_names(const Procedure& p, const std::vector<int>& indices) {
+  std::vector<std::string> out;
+  for (int i : indices) out.push_back(p.fields[static_cast<size_t>(i)].id);
+  return out;
+}
+
+std::vector<std::string> state_names(const Procedure& p, const std::vector<int>& indices) {
+  std::vector<std::string> out;
+  for (int i : indices) out.push_back(p.states[static_cast<size_t>(i)].id);
+  return out;
+}
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// A file on disk, else the current published version of that SOP id.
+ProcedurePtr procedure_arg(Context& ctx, const std::string& what) {
+  if (is_file(what)) {
+    LoadResult result = load_procedure_file(what);
+    if (!result.ok()) {
+      for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
+    }
+    return expect_procedure(result);
+  }
+  if (what.find('/') != std::string::npos || what.find(".y") != std::string::npos) {
+    throw not_found("no file " + what);
+  }
+  return ctx.engine().current_procedure(what);
+}
+
+json diagnostic_json(const Diagnostic& d) {
+  return {{"severity", d.severity == Severity::kError ? "error" : "warning"},
+          {"code", d.code},
+          {"file", d.file},
+          {"line", d.line},
+          {"column", d.column},
+          {"message", d.message}};
+}
+
+}  // namespace
+
+int run_sop_validate(Context& ctx, Args& a) {
+  LoadOptions options;
+  options.strict = a.strict;
+  json files = json::array();
+  size_t errors = 0, warnings = 0;
+  for (const std::string& file : a.positional) {
+    LoadResult result = load_procedure_file(file, options);
+    errors += result.error_count();
+    warnings += result.warning_count();
+    if (ctx.options.json) {
+      json diags = json::array();
+      for (const auto& d : result.diagnostics) diags.push_back(diagnostic_json(d));
+      files.push_back({{"file", file},
+                       {"ok", result.ok()},
+                       {"sop", result.ok() ? json(result.procedure->id) : json()},
+                       {"errors", result.error_count()},
+                       {"warnings", result.warning_count()},
+                       {"diagnostics", diags}});
+    } else {
+      for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
+      if (result.ok()) ctx.out << file << ": ok (" << result.procedure->id << ")\n";
+    }
+  }
+  if (ctx.options.json) {
+    ctx.out << json{{"ok", errors == 0}, {"errors", errors}, {"warnings", warnings},
+                    {"files", files}}.dump(2)
+            << "\n";
+    if (errors > 0) ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
+  } else if (errors > 0 || warnings > 0) {
+    ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
+  }
+  return errors == 0 ? 0 : exit_code(ErrorKind::kRefused);
+}
+
+int run_sop_show(Context& ctx, Args& a) {
+  ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
+  const std::string& lang = ctx.options.lang;
+  auto deadline = [](const StateDef& s) {
+    return s.deadline ? format_duration(*s.deadline) : std::string();
+  };
+  auto on_deadline = [&](const StateDef& s) {
+    return s.on_deadline >= 0 ? p->events[static_cast<size_t>(s.on_deadline)] : std::string();
+  };
+  if (ctx.options.json) {
+    json states = json::array(), transitions = json::array(), fields = json::array(),
+         reasons = json::array();
+    for (const auto& s : p->states) {
+      states.push_back({{"id", s.id},
+                        {"label", s.label.get(lang)},
+                        {"description", s.description.get(lang)},
+                        {"initial", s.initial},
+                        {"terminal", s.terminal},
+                        {"deadline", s.deadline ? json(deadline(s)) : json()},
+                        {"on_deadline", s.on_deadline >= 0 ? json(on_deadline(s)) : json()}});
+    }
+    for (const auto& t : p->transitions) {
+      transitions.push_back({{"event", p->events[static_cast<size_t>(t.event)]},
+                             {"label", t.label.get(lang)},
+                             {"from", state_names(*p, t.from)},
+                             {"to", p->states[static_cast<size_t>(t.to)].id},
+                             {"when", t.guard_text.empty() ? json() : json(t.guard_text)},
+                             {"roles", names(t.roles, p->roles)},
+                             {"requires", field_names(*p, t.requires_fields)},
+                             {"accepts", field_names(*p, t.accepts_fields)},
+                             {"reason_required", t.reason_required},
+                             {"distinct_from", names(t.distinct_from, p->events)},
+                             {"override_roles", names(t.override_roles, p->roles)}});
+    }
+    for (const auto& f : p->fields) {
+      fields.push_back({{"id", f.id},
+                        {"type", type_name(f.type)},
+                        {"values", f.values},
+                        {"pii", f.pii},
+                        {"label", f.label.get(lang)}});
+    }
+    for (const auto& r : p->closure_reasons) {
+      reasons.push_back({{"id", r.id}, {"label", r.label.get(lang)}});
+    }
+    ctx.out << json{{"sop", p->id},
+                    {"version", p->version},
+                    {"title", p->title.get(lang)},
+                    {"sha256", p->sha256},
+                    {"roles", p->roles},
+                    {"states", states},
+                    {"transitions", transitions},
+                    {"fields", fields},
+                    {"closure_reasons", reasons},
+                    {"pii_visible_to", names(p->pii_roles, p->roles)}}
+                   .dump(2)
+            << "\n";
+    return 0;
+  }
+  const bool color = ctx.options.color;
+  const int width = ctx.options.width;
+  ctx.out << paint(color, Tone::kBold, p->title.get(lang)) << "  (" << p->id << " v" << p->version
+          << ", sha256 " << p->sha256.substr(0, 12) << ")\n";
+  if (!p->description.empty()) ctx.out << p->description.get(lang) << "\n";
+  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("States")) << "\n";
+  Table states({ctx.tr("Id"), ctx.tr("Label"), ctx.tr("Deadline"), ctx.tr("Guidance")});
+  for (const auto& s : p->states) {
+    std::string id = s.id;
+    if (s.initial) id += " (" + ctx.tr("Initial") + ")";
+    if (s.terminal) id += " (" + ctx.tr("Terminal") + ")";
+    std::string dl = deadline(s);
+    if (!on_deadline(s).empty()) dl += " -> " + on_deadline(s);
+    states.add({id, s.label.get(lang), dl, s.description.get(lang)});
+  }
+  states.print(ctx.out, width, color);
+  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Transitions")) << "\n";
+  Table trans({ctx.tr("Event"), ctx.tr("From"), ctx.tr("To"), ctx.tr("Roles"), ctx.tr("Guard"),
+               ctx.tr("Requires")});
+  for (const auto& t : p->transitions) {
+    std::string ev = p->events[static_cast<size_t>(t.event)];
+    if (t.reason_required) ev += " (" + ctx.tr("Reason") + ")";
+    std::string from = t.from.size() == p->states.size() ? "*" : join(state_names(*p, t.from));
+    trans.add({ev, from, p->states[static_cast<size_t>(t.to)].id, join(names(t.roles, p->roles)),
+               t.guard_text, join(field_names(*p, t.requires_fields))});
+  }
+  trans.print(ctx.out, width, color);
+  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Fields")) << "\n";
+  Table fields({ctx.tr("Id"), ctx.tr("Type"), ctx.tr("Label")});
+  for (const auto& f : p->fields) {
+    std::string type = type_name(f.type);
+    if (!f.values.empty()) type += ": " + join(f.values, " | ");
+    if (f.pii) type += " (" + ctx.tr("personal data") + ")";
+    fields.add({f.id, type, f.label.get(lang)});
+  }
+  fields.print(ctx.out, width, color);
+  ctx.out << "\n" << ctx.tr("Roles") << ": " << join(p->roles) << "\n";
+  if (!p->closure_reasons.empty()) {
+    std::vector<std::string> ids;
+    for (const auto& r : p->closure_reasons) ids.push_back(r.id);
+    ctx.out << ctx.tr("Closure reasons") << ": " << join(ids) << "\n";
+  }
+  return 0;
+}
+
+int run_sop_diagram(Context& ctx, Args& a) {
+  (void)ctx;
+  (void)a;
+  throw usage_error(
+      "sop diagram is not available in this build yet: the diagram renderer (engine/src/diagram.h) "
+      "has not landed");
+}
+
+int run_sop_publish(Context& ctx, Args& a) {
+  const std::string& actor = ctx.actor_id();
+  std::vector<PublishedProcedure> published;
+  ctx.engine().store().transaction([&] {
+    for (const std::string& file : a.positional) {
+      try {
+        published.push_back(ctx.engine().publish(file, actor));
+      } catch (const Error& e) {
+        throw e.with_context(file);
+      }
+    }
+  });
+  for (const auto& p : published) {
+    spdlog::info("sop publish {} v{} {} by {}", p.sop_id, p.version, p.sha256, actor);
+  }
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& p : published) {
+      list.push_back({{"sop", p.sop_id}, {"version", p.version}, {"sha256", p.sha256},
+                      {"file", p.file}, {"current", p.current}});
+    }
+    ctx.out << json{{"published", list}}.dump(2) << "\n";
+  } else {
+    for (const auto& p : published) {
+      ctx.out << "published " << p.sop_id << " version " << p.version << " (sha256 "
+              << p.sha256.substr(0, 12) << ")\n";
+    }
+  }
+  return 0;
+}
+
+int run_sop_list(Context& ctx, Args&) {
+  auto all = ctx.engine().store().procedures();
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& p : all) {
+      list.push_back({{"sop", p.sop_id},
+                      {"version", p.version},
+                      {"sha256", p.sha256},
+                      {"current", p.current},
+                      {"cases", p.cases},
+                      {"file", p.file},
+                      {"published_at", format_datetime(p.published_at)},
+                      {"published_by", p.published_by}});
+    }
+    ctx.out << json{{"procedures", list}}.dump(2) << "\n";
+    return 0;
+  }
+  Table table({ctx.tr("Procedure"), ctx.tr("Version"), ctx.tr("Current"), ctx.tr("Cases"),
+               ctx.tr("Published"), "sha256"});
+  for (const auto& p : all) {
+    table.add({p.sop_id, std::to_string(p.version), ctx.tr(p.current ? "yes" : "no"),
+               std::to_string(p.cases), format_datetime(p.published_at) + " " + p.published_by,
+               p.sha256.substr(0, 12)});
+  }
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  return 0;
+}
+
+}  // namespace sopir::cli

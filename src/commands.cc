@@ -1,0 +1,501 @@
+// The command table, each command's options, and dispatch through the
+// table; help, the man page and the bash completion script are generated
+// from the same table.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+#include "sopir/value.h"
+
+namespace sopir::cli {
+namespace {
+
+void def_none(CLI::App&, Args&) {}
+
+void add_json_note(CLI::App& app) {
+  app.footer("Global options: --db PATH, --as STAFF, --json, --lang id|en (see `sopir help`).");
+}
+
+void def_init(CLI::App& app, Args& a) {
+  app.add_option("--admin", a.admin, "id of the first administrator (default: admin)");
+  app.add_option("--name", a.name, "full name of the first administrator");
+}
+void def_staff_add(CLI::App& app, Args& a) {
+  app.add_option("id", a.positional, "staff id (a short login name)")->required();
+  app.add_option("--name", a.name, "full name")->required();
+  app.add_option("--role", a.roles, "role(s), comma-separated or repeated")
+      ->required()->delimiter(',');
+}
+void def_one_id(CLI::App& app, Args& a) {
+  app.add_option("id", a.positional, "the id");
+}
+void def_files(CLI::App& app, Args& a) {
+  app.add_option("files", a.positional, "SOP YAML files")->required();
+}
+void def_validate(CLI::App& app, Args& a) {
+  def_files(app, a);
+  app.add_flag("--strict", a.strict, "treat lint warnings as errors");
+}
+void def_show_sop(CLI::App& app, Args& a) {
+  app.add_option("file", a.positional, "an SOP YAML file, or the id of a published SOP")
+      ->required();
+}
+void def_diagram(CLI::App& app, Args& a) {
+  def_show_sop(app, a);
+  app.add_option("--format", a.format, "mermaid, dot or svg (default: mermaid)");
+}
+void def_case_open(CLI::App& app, Args& a) {
+  app.add_option("sop", a.positional, "id of a published SOP")->required();
+  app.add_option("--set", a.sets, "FIELD=VALUE, repeatable");
+  app.add_option("--note", a.note, "free text kept with the step");
+  app.add_option("--at", a.at, "when it happened, e.g. 2026-03-01T09:30 (default: now)");
+}
+void def_case_list(CLI::App& app, Args& a) {
+  app.add_option("--sop", a.sop, "only cases of this SOP");
+  app.add_option("--state", a.state, "only cases in this state");
+  app.add_option("--status", a.status, "active, on_hold or closed");
+  app.add_flag("--overdue", a.overdue, "only cases past their due time");
+  app.add_option("--due-within", a.due_within, "only cases due within this time, e.g. 7d");
+  app.add_option("--linked-to", a.linked_to, "only cases opened from this case");
+}
+void def_case_id(CLI::App& app, Args& a) {
+  app.add_option("case", a.positional, "case id (default in the shell: the current case)");
+}
+void def_case_why(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, "[CASE] [EVENT]");
+}
+void def_case_advance(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, "CASE EVENT (in the shell with a current case: EVENT)");
+  app.add_option("--set", a.sets, "FIELD=VALUE, repeatable");
+  app.add_option("--note", a.note, "free text kept with the step");
+  app.add_option("--reason", a.reason, "why (required by some steps)");
+  app.add_option("--at", a.at, "when it happened (default: now)");
+  app.add_flag("--override", a.override, "force past a false condition (needs a reason)");
+  app.add_option("--batch", a.batch, "CSV file: case,event[,reason,note,at,FIELD...]");
+  app.add_flag("--partial", a.partial, "with --batch: commit the rows that pass");
+}
+void def_case_lifecycle(CLI::App& app, Args& a) {
+  def_case_id(app, a);
+  app.add_option("--reason", a.reason, "why");
+  app.add_option("--note", a.note, "free text kept with the step");
+  app.add_option("--at", a.at, "when it happened (default: now)");
+}
+void def_case_import(CLI::App& app, Args& a) {
+  app.add_option("file", a.positional, "CSV file: a header row of field names (plus note, at)")
+      ->required();
+  app.add_option("--sop", a.sop, "the SOP every row opens a case of")->required();
+  app.add_flag("--partial", a.partial, "commit the rows that pass, report the others");
+}
+void def_case_ids(CLI::App& app, Args& a) {
+  app.add_option("--prefix", a.prefix, "only ids starting with this");
+}
+void def_help(CLI::App& app, Args& a) {
+  app.add_option("command", a.positional, "a command, e.g. case open");
+  app.add_flag("--man", a.man, "print a man page (troff)");
+}
+void def_completion(CLI::App& app, Args& a) {
+  app.add_option("shell", a.positional, "bash")->required();
+}
+void def_shell(CLI::App& app, Args& a) {
+  app.add_option("script", a.positional, "a file of commands to run (default: stdin)");
+}
+
+int run_advance_or_batch(Context& ctx, Args& a) {
+  if (!a.batch.empty()) return run_advance_batch(ctx, a);
+  if (a.partial) throw usage_error("--partial only goes with --batch FILE.csv");
+  return run_case_advance(ctx, a);
+}
+
+const std::vector<Command> kCommands = {
+    {"init", "create the database with a first administrator", "init [--admin ID --name NAME]",
+     "sopir --db shelter.db init --admin rina --name 'Rina Wulandari'", def_init, run_init, false,
+     false},
+    {"sop validate", "check SOP files; print every problem", "sop validate FILE... [--strict]",
+     "sopir sop validate workflows/*.yaml --strict", def_validate, run_sop_validate, false, false},
+    {"sop show", "states, transitions, roles and fields of an SOP", "sop show FILE|SOP",
+     "sopir sop show workflows/aid-distribution.yaml --lang id", def_show_sop, run_sop_show, false,
+     false},
+    {"sop diagram", "draw an SOP as mermaid, dot or svg",
+     "sop diagram FILE|SOP [--format mermaid|dot|svg]",
+     "sopir sop diagram aid.yaml --format svg > aid.svg", def_diagram, run_sop_diagram, false,
+     false},
+    {"sop publish", "publish SOP files (strictly checked) for new cases (admin or policy)", "sop publish FILE...",
+     "sopir --as rina sop publish workflows/aid-distribution.yaml", def_files, run_sop_publish,
+     true, false},
+    {"sop list", "published SOPs, their versions and cases", "sop list", "sopir sop list --json",
+     def_none, run_sop_list, true, false},
+    // `sop test` and `sop paths` are being written by another developer.
+    {"staff add", "add a staff member (admins only)", "staff add ID --name NAME --role R[,R...]",
+     "sopir --as rina staff add budi --name 'Budi Santoso' --role case_worker", def_staff_add,
+     run_staff_add, true, false},
+    {"staff list", "staff members and their roles", "staff list", "sopir staff list", def_none,
+     run_staff_list, true, false},
+    {"staff deactivate", "stop a staff member from acting (admins only)", "staff deactivate ID",
+     "sopir --as rina staff deactivate budi", def_one_id, run_staff_deactivate, true, false},
+    {"case open", "open a new case; prints its id",
+     "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
+     "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
+     def_case_open, run_case_open, true, false},
+    {"case list", "cases, filtered",
+     "case list [--sop ID] [--state S] [--status active|on_hold|closed] [--overdue] "
+     "[--due-within 7d] [--linked-to CASE]",
+     "sopir case list --overdue", def_case_list, run_case_list, true, false},
+    {"case show", "a case: its step, guidance, data and what you can do now", "case show CASE",
+     "sopir --as budi case show K7F-3QX", def_case_id, run_case_show, true, false},
+    {"case why", "for each event: can you fire it now, and if not why", "case why CASE [EVENT]",
+     "sopir --as budi case why K7F-3QX approve", def_case_why, run_case_why, true, false},
+    {"case advance", "fire an event of the procedure on a case",
+     "case advance CASE EVENT [--set F=V ...] [--note T] [--reason T] [--at TIME] [--override]\n"
+     "case advance --batch FILE.csv [--partial]",
+     "sopir --as siti case advance K7F-3QX approve --set approved_quantity=2",
+     def_case_advance, run_advance_or_batch, true, false},
+    {"case hold", "put a case on hold (pauses its deadline)", "case hold CASE --reason TEXT",
+     "sopir --as siti case hold K7F-3QX --reason 'waiting for documents'", def_case_lifecycle,
+     run_case_hold, true, false},
+    {"case resume", "resume a case on hold", "case resume CASE",
+     "sopir --as siti case resume K7F-3QX", def_case_lifecycle, run_case_resume, true, false},
+    {"case close", "close a case administratively", "case close CASE --reason CLOSURE_REASON",
+     "sopir --as siti case close K7F-3QX --reason needs_met", def_case_lifecycle, run_case_close,
+     true, false},
+    {"case reopen", "reopen a closed case", "case reopen CASE --reason TEXT",
+     "sopir --as siti case reopen K7F-3QX --reason 'new request'", def_case_lifecycle,
+     run_case_reopen, true, false},
+    {"case history", "every recorded step of a case", "case history CASE",
+     "sopir --as budi case history K7F-3QX", def_case_id, run_case_history, true, false},
+    {"case import", "open one case per CSV row, all or nothing",
+     "case import FILE.csv --sop SOP [--partial]",
+     "sopir --as budi case import arrivals.csv --sop aid-distribution", def_case_import,
+     run_case_import, true, false},
+    {"case ids", "case ids starting with a prefix (for completion)", "case ids [--prefix P]",
+     "sopir case ids --prefix K7", def_case_ids, run_case_ids, true, true},
+    {"tick", "fire due deadline events; list overdue cases", "tick", "sopir tick", def_none,
+     run_tick, true, false},
+    {"help", "list commands, or explain one", "help [COMMAND] [--man]", "sopir help case advance",
+     def_help, run_help, false, false},
+    {"completion", "print a shell completion script", "completion bash",
+     "sopir completion bash > /etc/bash_completion.d/sopir", def_completion, run_completion,
+     false, false},
+    {"shell", "interactive shell (or run a script of commands)", "shell [SCRIPT]",
+     "sopir shell < morning.txt", def_shell, run_shell, false, false},
+};
+
+std::vector<std::string> split_words(const std::string& path) {
+  std::istringstream in(path);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+std::unique_ptr<CLI::App> make_app(const Command& command, Args& args) {
+  auto app = std::make_unique<CLI::App>(command.summary, std::string("sopir ") + command.path);
+  app->allow_extras(true);
+  command.define(*app, args);
+  add_json_note(*app);
+  return app;
+}
+
+std::vector<std::string> option_names(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* opt : app.get_options()) {
+    for (const auto& l : opt->get_lnames()) names.push_back("--" + l);
+    for (const auto& s : opt->get_snames()) names.push_back("-" + s);
+  }
+  return names;
+}
+
+// Parses `words` into `args`; unknown options get a "did you mean".
+// Returns false when help was asked for (and printed).
+bool parse_args(Context& ctx, const Command& command, std::vector<std::string> words, Args& args) {
+  auto app = make_app(command, args);
+  std::reverse(words.begin(), words.end());
+  try {
+    app->parse(words);
+  } catch (const CLI::CallForHelp&) {
+    ctx.out << command_help(command);
+    return false;
+  } catch (const CLI::ParseError& e) {
+    throw usage_error(std::string(e.what()) + "\nusage: sopir " + command.usage +
+                      "\n(see `sopir help " + command.path + "`)");
+  }
+  for (const std::string& extra : app->remaining()) {
+    if (!extra.empty() && extra[0] == '-') {
+      std::string message = "unknown option " + extra + " for `" + command.path + "`";
+      std::string name = extra.substr(0, extra.find('='));
+      if (auto near = nearest(name, option_names(*app))) message += "; did you mean " + *near + "?";
+      message += "\nusage: sopir " + std::string(command.usage);
+      throw usage_error(message);
+    }
+    throw usage_error("unexpected argument '" + extra + "' for `" + command.path +
+                      "`\nusage: sopir " + command.usage);
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() { return kCommands; }
+
+const Command* find_command(const std::string& path) {
+  for (const Command& c : kCommands) {
+    if (path == c.path) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> command_options(const Command& command) {
+  Args args;
+  auto app = make_app(command, args);
+  std::vector<std::string> names;
+  for (const std::string& n : option_names(*app)) {
+    if (n.rfind("--", 0) == 0) names.push_back(n);
+  }
+  return names;
+}
+
+std::string command_help(const Command& command) {
+  Args args;
+  auto app = make_app(command, args);
+  std::ostringstream out;
+  out << "usage: sopir " << command.usage << "\n\n" << command.summary << "\n\n";
+  std::string formatted = app->help();
+  // CLI11's help starts with the description and a Usage line we already gave.
+  size_t options = formatted.find("Positionals:");
+  if (options == std::string::npos) options = formatted.find("Options:");
+  if (options != std::string::npos) out << formatted.substr(options);
+  out << "\nExample:\n  " << command.example << "\n";
+  return out.str();
+}
+
+int dispatch(Context& ctx, std::vector<std::string> words) {
+  if (words.empty()) throw usage_error("no command given; try `sopir help`");
+  // Longest table path matching the leading words.
+  const Command* best = nullptr;
+  size_t best_len = 0;
+  for (const Command& c : kCommands) {
+    auto path = split_words(c.path);
+    if (path.size() > words.size() || path.size() <= best_len) continue;
+    if (std::equal(path.begin(), path.end(), words.begin())) {
+      best = &c;
+      best_len = path.size();
+    }
+  }
+  if (best == nullptr) {
+    std::vector<std::string> groups, subs;
+    for (const Command& c : kCommands) {
+      if (c.hidden) continue;
+      auto path = split_words(c.path);
+      groups.push_back(path[0]);
+      if (path.size() > 1 && path[0] == words[0]) subs.push_back(path[1]);
+    }
+    if (!subs.empty()) {
+      std::string what = words.size() > 1 ? "unknown command `" + words[0] + " " + words[1] + "`"
+                                          : "`" + words[0] + "` needs a subcommand";
+      if (words.size() > 1) {
+        if (auto near = nearest(words[1], subs)) what += "; did you mean `" + words[0] + " " + *near + "`?";
+      }
+      std::string list;
+      for (const auto& s : subs) list += (list.empty() ? "" : ", ") + s;
+      throw usage_error(what + "\n" + words[0] + " commands: " + list);
+    }
+    std::string what = "unknown command `" + words[0] + "`";
+    if (auto near = nearest(words[0], groups)) what += "; did you mean `" + *near + "`?";
+    throw usage_error(what + "\n(`sopir help` lists the commands)");
+  }
+  words.erase(words.begin(), words.begin() + static_cast<long>(best_len));
+  Args args;
+  if (!parse_args(ctx, *best, words, args)) return 0;
+  return best->run(ctx, args);
+}
+
+void extract_global_options(std::vector<std::string>& words, Options& options) {
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    auto take = [&](const std::string& name, std::string& into) {
+      if (w == name) {
+        if (i + 1 >= words.size()) throw usage_error(name + " needs a value");
+        into = words[++i];
+        return true;
+      }
+      if (w.rfind(name + "=", 0) == 0) {
+        into = w.substr(name.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    if (w == "--") {
+      rest.insert(rest.end(), words.begin() + static_cast<long>(i), words.end());
+      break;
+    }
+    if (take("--db", options.db) || take("--as", options.actor) || take("--lang", options.lang)) {
+      continue;
+    }
+    if (w == "--json") {
+      options.json = true;
+      continue;
+    }
+    rest.push_back(w);
+  }
+  words = rest;
+  if (!options.lang.empty() && options.lang != "id" && options.lang != "en") {
+    throw usage_error("--lang takes id or en, not '" + options.lang + "'");
+  }
+}
+
+void finish_options(Options& options) {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  if (options.db.empty()) options.db = env("SOPIR_DB");
+  if (options.db.empty()) options.db = "sopir.db";
+  if (options.actor.empty()) options.actor = env("SOPIR_ACTOR");
+  if (options.lang.empty()) options.lang = env("LANG").rfind("id", 0) == 0 ? "id" : "en";
+  options.color = !options.json && want_color();
+  options.width = terminal_width();
+}
+
+std::string man_page() {
+  std::ostringstream m;
+  auto esc = [](std::string s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\\') out += "\\e";
+      else if (c == '-') out += "\\-";
+      else out += c;
+    }
+    if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out = "\\&" + out;
+    return out;
+  };
+  m << ".TH SOPIR 1 \"\" \"sopir\" \"User Commands\"\n"
+    << ".SH NAME\nsopir \\- run shelter standard operating procedures case by case\n"
+    << ".SH SYNOPSIS\n.B sopir\n[\\-\\-db PATH] [\\-\\-as STAFF] [\\-\\-json] [\\-\\-lang id|en] "
+       "COMMAND [ARGS...]\n"
+    << ".SH DESCRIPTION\nsopir keeps cases moving through published SOPs and records every step "
+       "in an append\\-only, hash\\-chained log. With no command on a terminal it starts an "
+       "interactive shell.\n"
+    << ".SH COMMANDS\n";
+  for (const Command& c : kCommands) {
+    if (c.hidden) continue;
+    m << ".SS " << esc(c.path) << "\n" << esc(c.summary) << ".\n.PP\n.B sopir " << esc(c.usage)
+      << "\n";
+    Args args;
+    auto app = make_app(c, args);
+    for (const CLI::Option* opt : app->get_options()) {
+      if (opt->get_lnames().empty() || opt->get_lnames()[0] == "help") continue;
+      m << ".TP\n.B \\-\\-" << esc(opt->get_lnames()[0]) << "\n" << esc(opt->get_description())
+        << "\n";
+    }
+    m << ".PP\nExample:\n.nf\n" << esc(c.example) << "\n.fi\n";
+  }
+  m << ".SH GLOBAL OPTIONS\n"
+    << ".TP\n.B \\-\\-db PATH\nthe database (else $SOPIR_DB, else ./sopir.db)\n"
+    << ".TP\n.B \\-\\-as STAFF\nwho is acting (else $SOPIR_ACTOR)\n"
+    << ".TP\n.B \\-\\-json\none JSON document on stdout\n"
+    << ".TP\n.B \\-\\-lang id|en\nlanguage of labels (else from $LANG)\n"
+    << ".SH EXIT STATUS\n0 done; 1 refused by the procedure's rules or invalid input; 2 usage "
+       "error; 3 not found; 4 conflict; 5 storage problem.\n"
+    << ".SH ENVIRONMENT\nSOPIR_DB, SOPIR_ACTOR, SOPIR_LOG (off|error|warn|info|debug), LANG, "
+       "NO_COLOR.\n";
+  return m.str();
+}
+
+std::string bash_completion() {
+  std::ostringstream s;
+  std::vector<std::string> groups;
+  s << "# bash completion for sopir (generated by `sopir completion bash`)\n"
+    << "_sopir() {\n"
+    << "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+    << "  local words=() w i=1\n"
+    << "  while [ $i -lt $COMP_CWORD ]; do w=${COMP_WORDS[i]}\n"
+    << "    case $w in --db|--as|--lang) i=$((i+2)); continue;; -*) ;; *) words+=(\"$w\");; esac\n"
+    << "    i=$((i+1)); done\n"
+    << "  local cmd=\"${words[0]} ${words[1]}\" opts=\"\"\n"
+    << "  case \"${words[0]}\" in\n";
+  for (const Command& c : kCommands) {
+    auto path = split_words(c.path);
+    if (std::find(groups.begin(), groups.end(), path[0]) == groups.end()) groups.push_back(path[0]);
+  }
+  for (const std::string& g : groups) {
+    std::string subs, cases;
+    for (const Command& c : kCommands) {
+      auto path = split_words(c.path);
+      if (path[0] != g) continue;
+      std::string opts;
+      for (const auto& o : command_options(c)) opts += o + " ";
+      if (path.size() > 1) {
+        if (!c.hidden) subs += path[1] + " ";
+        cases += "      " + path[1] + ") opts=\"" + opts + "\";;\n";
+      } else {
+        cases += "      *) opts=\"" + opts + "\";;\n";
+      }
+    }
+    s << "    " << g << ")\n";
+    if (!subs.empty()) {
+      s << "      if [ ${#words[@]} -lt 2 ]; then COMPREPLY=($(compgen -W \"" << subs
+        << "\" -- \"$cur\")); return; fi\n";
+    }
+    s << "      case \"${words[1]}\" in\n" << cases << "      esac;;\n";
+  }
+  std::string all;
+  for (const auto& g : groups) all += g + " ";
+  s << "    *) COMPREPLY=($(compgen -W \"" << all << "--db --as --json --lang\" -- \"$cur\")); return;;\n"
+    << "  esac\n"
+    << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
+    << "  case \"$cmd\" in\n"
+    << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
+       "\"case reopen\"|\"case history\")\n"
+    << "      COMPREPLY=($(sopir case ids --prefix \"$cur\" 2>/dev/null));;\n"
+    << "    *) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
+    << "  esac\n"
+    << "}\ncomplete -F _sopir sopir\n";
+  return s.str();
+}
+
+int run_help(Context& ctx, Args& args) {
+  if (args.man) {
+    ctx.out << man_page();
+    return 0;
+  }
+  if (!args.positional.empty()) {
+    std::string path;
+    for (const auto& w : args.positional) path += (path.empty() ? "" : " ") + w;
+    if (const Command* c = find_command(path)) {
+      ctx.out << command_help(*c);
+      return 0;
+    }
+    std::vector<std::string> names;
+    for (const Command& c : kCommands) names.push_back(c.path);
+    std::string message = "no command `" + path + "`";
+    if (auto near = nearest(path, names)) message += "; did you mean `" + *near + "`?";
+    throw usage_error(message + "\n(`sopir help` lists the commands)");
+  }
+  Table table({ctx.tr("Command"), ctx.tr("What it does")});
+  for (const Command& c : kCommands) {
+    if (!c.hidden) table.add({c.path, c.summary});
+  }
+  ctx.out << "usage: sopir [--db PATH] [--as STAFF] [--json] [--lang id|en] COMMAND ...\n\n";
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  if (ctx.in_shell) {
+    ctx.out << "\nIn the shell also: as STAFF, use CASE (use - to forget), exit. Commands about a "
+               "case take the current case when none is given.\n";
+  }
+  ctx.out << "\n`sopir help COMMAND` explains one. Exit codes: 0 done, 1 refused, 2 usage, "
+             "3 not found, 4 conflict, 5 storage.\n";
+  return 0;
+}
+
+int run_completion(Context& ctx, Args& args) {
+  if (args.positional[0] != "bash") {
+    throw usage_error("completion scripts exist for: bash (not '" + args.positional[0] + "')");
+  }
+  ctx.out << bash_completion();
+  return 0;
+}
+
+}  // namespace sopir::cli

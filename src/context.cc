@@ -1,0 +1,118 @@
+// Context: the database opened on first use, logging beside it, the actor,
+// and the shared little parsers every command uses.
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ostream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+
+namespace sopir::cli {
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+// Logging goes to <db>.log only, never stdout, and never holds field values.
+void start_logging(const std::string& db) {
+  const char* env = std::getenv("SOPIR_LOG");
+  std::string level = env && *env ? env : "info";
+  auto parsed = spdlog::level::from_str(level);
+  if (level != "off" && parsed == spdlog::level::off) {
+    throw usage_error("SOPIR_LOG takes off, error, warn, info or debug, not '" + level + "'");
+  }
+  if (parsed == spdlog::level::off || db == ":memory:") {
+    spdlog::set_level(spdlog::level::off);
+    return;
+  }
+  try {
+    auto logger = spdlog::get("sopir");
+    if (!logger) logger = spdlog::basic_logger_mt("sopir", db + ".log");
+    logger->set_level(parsed);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  } catch (const spdlog::spdlog_ex&) {
+    // A read-only directory must not stop staff from working; run unlogged.
+    spdlog::set_level(spdlog::level::off);
+  }
+}
+
+}  // namespace
+
+Context::Context(Options opts, std::ostream& o, std::ostream& e)
+    : options(std::move(opts)), out(o), err(e) {}
+Context::~Context() = default;
+
+Engine& Context::engine() {
+  if (engine_) return *engine_;
+  if (options.db != ":memory:" && !file_exists(options.db)) {
+    throw not_found("no database at " + options.db +
+                    "; create one with `sopir init`, or give --db PATH (or set SOPIR_DB)");
+  }
+  start_logging(options.db);
+  StoreOptions store_options;
+  engine_ = std::make_unique<Engine>(open_sqlite_store(options.db, store_options));
+  return *engine_;
+}
+
+const std::string& Context::actor_id() const {
+  if (options.actor.empty()) {
+    throw usage_error("who is acting? give --as STAFF (or set SOPIR_ACTOR; in the shell: as STAFF)");
+  }
+  return options.actor;
+}
+
+std::string Context::tr(const std::string& english) const {
+  return indonesian() ? translate_id(english) : english;
+}
+
+std::optional<DateTime> parse_at(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto at = parse_datetime(text);
+  if (!at) {
+    throw usage_error("--at '" + text +
+                      "' is not a time; give e.g. 2026-03-01, 2026-03-01T09:30 or "
+                      "2026-03-01T09:30+07:00");
+  }
+  return at;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<std::string>& sets) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& s : sets) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw usage_error("--set '" + s + "' needs the form FIELD=VALUE, e.g. --set quantity=2");
+    }
+    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string case_arg(Context& ctx, const std::string& given) {
+  std::string typed = given.empty() ? ctx.current_case : given;
+  if (typed.empty()) {
+    throw usage_error(ctx.in_shell ? "which case? give its id, or `use CASE` first"
+                                   : "which case? give its id, e.g. K7F-3QX");
+  }
+  return ctx.engine().resolve_case_id(typed);
+}
+
+bool actor_can_see_pii(const Procedure& procedure, const Actor& actor) {
+  for (int r : procedure.pii_roles) {
+    const std::string& role = procedure.roles[static_cast<size_t>(r)];
+    if (std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end()) return true;
+  }
+  return false;
+}
+
+std::string status_label(Context& ctx, Status status) { return ctx.tr(to_string(status)); }
+
+}  // namespace sopir::cli

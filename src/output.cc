@@ -1,0 +1,191 @@
+// Tables, colour and translations for the sopir program.
+#include "output.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <ostream>
+
+namespace sopir::cli {
+
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+int terminal_width() {
+  if (!stdout_is_terminal()) return 100;
+  winsize size{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) return size.ws_col;
+  return 100;
+}
+
+bool want_color() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return stdout_is_terminal() && (no_color == nullptr || *no_color == '\0');
+}
+
+std::string paint(bool color, Tone tone, const std::string& text) {
+  if (!color || tone == Tone::kPlain) return text;
+  const char* code = "";
+  switch (tone) {
+    case Tone::kBold: code = "1"; break;
+    case Tone::kGood: code = "32"; break;
+    case Tone::kBad: code = "31"; break;
+    case Tone::kDim: code = "2"; break;
+    case Tone::kPlain: break;
+  }
+  return std::string("\x1b[") + code + "m" + text + "\x1b[0m";
+}
+
+size_t display_width(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+namespace {
+
+// Splits `text` into lines of at most `width` display columns, at spaces
+// when possible, at a UTF-8 boundary otherwise.
+std::vector<std::string> wrap(const std::string& text, size_t width) {
+  std::vector<std::string> lines;
+  std::string rest = text;
+  for (size_t nl; (nl = rest.find('\n')) != std::string::npos;) {
+    auto head = wrap(rest.substr(0, nl), width);
+    lines.insert(lines.end(), head.begin(), head.end());
+    rest = rest.substr(nl + 1);
+  }
+  while (display_width(rest) > width) {
+    // Byte offset of the width-th code point.
+    size_t cut = 0, cols = 0;
+    while (cut < rest.size() && cols < width) {
+      ++cut;
+      while (cut < rest.size() && (static_cast<unsigned char>(rest[cut]) & 0xC0) == 0x80) ++cut;
+      ++cols;
+    }
+    size_t space = rest.rfind(' ', cut);
+    if (space != std::string::npos && space > 0) cut = space;
+    lines.push_back(rest.substr(0, cut));
+    rest = rest.substr(cut);
+    if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+  }
+  lines.push_back(rest);
+  return lines;
+}
+
+}  // namespace
+
+void Table::print(std::ostream& out, int width, bool color) const {
+  const size_t n = headers_.size();
+  std::vector<size_t> w(n, 0);
+  for (size_t c = 0; c < n; ++c) w[c] = display_width(headers_[c]);
+  for (const auto& row : rows_) {
+    for (size_t c = 0; c < n && c < row.size(); ++c) {
+      for (const auto& line : wrap(row[c], 100000)) w[c] = std::max(w[c], display_width(line));
+    }
+  }
+  // Shrink the widest columns until the table fits (2 spaces between).
+  const size_t budget = width > static_cast<int>(2 * n) ? width - 2 * (n - 1) : n * 4;
+  auto total = [&] {
+    size_t t = 0;
+    for (size_t x : w) t += x;
+    return t;
+  };
+  while (total() > budget) {
+    auto widest = std::max_element(w.begin(), w.end());
+    if (*widest <= 6) break;
+    --*widest;
+  }
+  auto emit = [&](const std::vector<std::string>& row, bool header) {
+    std::vector<std::vector<std::string>> cells(n);
+    size_t height = 1;
+    for (size_t c = 0; c < n; ++c) {
+      cells[c] = wrap(c < row.size() ? row[c] : "", w[c]);
+      height = std::max(height, cells[c].size());
+    }
+    for (size_t line = 0; line < height; ++line) {
+      std::string text;
+      for (size_t c = 0; c < n; ++c) {
+        std::string cell = line < cells[c].size() ? cells[c][line] : "";
+        const bool last = c + 1 == n;
+        std::string padded = cell;
+        if (!last) padded += std::string(w[c] - std::min(w[c], display_width(cell)) + 2, ' ');
+        text += header ? paint(color, Tone::kBold, padded) : padded;
+      }
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+      out << text << '\n';
+    }
+  };
+  emit(headers_, true);
+  for (const auto& row : rows_) emit(row, false);
+}
+
+std::string translate_id(const std::string& english) {
+  static const std::map<std::string, std::string> kId = {
+      {"Case", "Kasus"},
+      {"Procedure", "Prosedur"},
+      {"State", "Tahap"},
+      {"Status", "Status"},
+      {"Due", "Tenggat"},
+      {"Opened", "Dibuka"},
+      {"Field", "Isian"},
+      {"Value", "Nilai"},
+      {"Event", "Peristiwa"},
+      {"Can fire", "Bisa dijalankan"},
+      {"Why not", "Alasan tidak bisa"},
+      {"yes", "ya"},
+      {"no", "tidak"},
+      {"active", "aktif"},
+      {"on_hold", "ditunda"},
+      {"closed", "ditutup"},
+      {"overdue", "terlambat"},
+      {"Guidance", "Panduan"},
+      {"Data", "Data"},
+      {"Events you can fire now", "Peristiwa yang bisa Anda jalankan sekarang"},
+      {"none", "tidak ada"},
+      {"When", "Waktu"},
+      {"Actor", "Petugas"},
+      {"From", "Dari"},
+      {"To", "Ke"},
+      {"Note", "Catatan"},
+      {"Reason", "Alasan"},
+      {"Roles", "Peran"},
+      {"Name", "Nama"},
+      {"Active", "Aktif"},
+      {"Label", "Label"},
+      {"Type", "Jenis"},
+      {"Id", "Id"},
+      {"Version", "Versi"},
+      {"Cases", "Kasus"},
+      {"Current", "Berlaku"},
+      {"Published", "Diterbitkan"},
+      {"Initial", "Awal"},
+      {"Terminal", "Akhir"},
+      {"Deadline", "Tenggat"},
+      {"Guard", "Syarat"},
+      {"Requires", "Wajib diisi"},
+      {"Accepts", "Boleh diisi"},
+      {"States", "Tahap"},
+      {"Transitions", "Perpindahan"},
+      {"Fields", "Isian"},
+      {"Closure reasons", "Alasan penutupan"},
+      {"personal data", "data pribadi"},
+      {"Opened case", "Kasus dibuka"},
+      {"Fired", "Dijalankan"},
+      {"Overdue", "Terlambat"},
+      {"No cases.", "Tidak ada kasus."},
+      {"now in", "sekarang di"},
+      {"Line", "Baris"},
+      {"Result", "Hasil"},
+      {"ok", "ok"},
+      {"refused", "ditolak"},
+  };
+  auto it = kId.find(english);
+  return it == kId.end() ? english : it->second;
+}
+
+}  // namespace sopir::cli

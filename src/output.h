@@ -1,0 +1,40 @@
+// Output helpers for people: tables sized to the terminal, colour when it is
+// wanted, and the Indonesian translations of the program's own labels.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace sopir::cli {
+
+// Width of the terminal on stdout (TIOCGWINSZ), else 100.
+int terminal_width();
+bool stdout_is_terminal();
+bool stderr_is_terminal();
+// Colour only on a terminal with NO_COLOR unset.
+bool want_color();
+
+enum class Tone { kPlain, kBold, kGood, kBad, kDim };
+std::string paint(bool color, Tone tone, const std::string& text);
+
+// A plain text table: columns shrink to fit `width`, long cells wrap.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  bool empty() const { return rows_.empty(); }
+  void print(std::ostream& out, int width, bool color) const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// The Indonesian for an English UI string; the English when none is known.
+std::string translate_id(const std::string& english);
+
+// Display width of UTF-8 text (code points; good enough for Latin script).
+size_t display_width(const std::string& text);
+
+}  // namespace sopir::cli

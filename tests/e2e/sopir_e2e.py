@@ -1,0 +1,214 @@
+"""Helpers for the end-to-end tests of the sopir binary (python3 stdlib only).
+
+Each test_*.py imports this file from its own directory, makes a temporary
+directory with a small procedure written here, and runs the real binary
+(env SOPIR_BIN, else build/sopir beside the source tree).
+"""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sopir_bin():
+    path = os.environ.get("SOPIR_BIN")
+    if path:
+        return path
+    return os.path.join(HERE, "..", "..", "build", "sopir")
+
+
+# A small aid procedure exercising every rule the CLI must report.
+AID_YAML = """\
+sop: aid
+version: 1
+title: {en: Relief items, id: Bantuan barang}
+roles: [shelter_staff, supervisor]
+fields:
+  item:
+    type: enum
+    values: [hygiene_kit, food_pack]
+    label: {en: Item, id: Barang}
+  quantity:
+    type: int
+    min: 1
+    max: 100
+    label: {en: Quantity, id: Jumlah}
+  full_name:
+    type: string
+    pii: true
+    label: {en: Full name, id: Nama lengkap}
+  approved_quantity:
+    type: int
+    min: 1
+    label: {en: Approved quantity, id: Jumlah disetujui}
+states:
+  requested:
+    label: {en: Requested, id: Diajukan}
+    description: {en: Check the request with the person., id: Periksa permintaan bersama orangnya.}
+    initial: true
+    deadline: 2d
+    on_deadline: escalate
+  reviewed:
+    label: {en: Reviewed, id: Ditinjau}
+    description: {en: A second person approves., id: Orang kedua menyetujui.}
+  escalated:
+    label: {en: Escalated, id: Dieskalasi}
+    description: {en: The supervisor decides., id: Supervisor memutuskan.}
+  approved:
+    label: {en: Approved, id: Disetujui}
+    description: {en: Hand the items over., id: Serahkan barangnya.}
+  delivered:
+    label: {en: Delivered, id: Diserahkan}
+    description: {en: Done., id: Selesai.}
+    terminal: true
+  rejected:
+    label: {en: Rejected, id: Ditolak}
+    description: {en: Done., id: Selesai.}
+    terminal: true
+transitions:
+  - event: review
+    from: requested
+    to: reviewed
+    roles: [shelter_staff, supervisor]
+    label: {en: Review, id: Tinjau}
+  - event: escalate
+    from: requested
+    to: escalated
+    roles: [supervisor]
+    label: {en: Escalate, id: Eskalasi}
+  - event: approve
+    from: [reviewed, escalated]
+    to: approved
+    when: quantity <= 50
+    roles: [supervisor]
+    requires: [approved_quantity]
+    distinct_from: [review]
+    override: {roles: [supervisor]}
+    label: {en: Approve, id: Setujui}
+  - event: reject
+    from: [reviewed, escalated]
+    to: rejected
+    roles: [supervisor]
+    reason: required
+    label: {en: Reject, id: Tolak}
+  - event: deliver
+    from: approved
+    to: delivered
+    roles: [shelter_staff, supervisor]
+    label: {en: Deliver, id: Serahkan}
+closure_reasons:
+  - needs_met
+  - {id: declined, label: {en: Declined further help, id: Menolak bantuan lanjutan}}
+open:
+  requires: [item, quantity]
+  accepts: [full_name]
+lifecycle:
+  hold: [shelter_staff, supervisor]
+  resume: [shelter_staff, supervisor]
+  close: [supervisor]
+  reopen: [supervisor]
+  reopen_to: reviewed
+pii_visible_to: [supervisor]
+"""
+
+BROKEN_YAML = """\
+sop: broken
+version: 1
+title: Broken
+roles: [staff]
+staets: {}
+"""
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return "exit %d\nstdout:\n%s\nstderr:\n%s" % (self.code, self.out, self.err)
+
+
+class SopirTest(unittest.TestCase):
+    """A temp dir with a database (admin `admin`) and staff:
+    budi (shelter_staff), siti (supervisor, shelter_staff), tono (supervisor)."""
+
+    publish = True
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.db = os.path.join(self.dir, "test.db")
+        self.aid = self.write("aid.yaml", AID_YAML)
+        if self.publish:
+            self.ok("init", "--admin", "admin", "--name", "Ani Admin")
+            self.ok("--as", "admin", "sop", "publish", self.aid)
+            self.ok("--as", "admin", "staff", "add", "budi", "--name", "Budi Contoh", "--role", "shelter_staff")
+            self.ok("--as", "admin", "staff", "add", "siti", "--name", "Siti Contoh",
+                    "--role", "supervisor,shelter_staff")
+            self.ok("--as", "admin", "staff", "add", "tono", "--name", "Tono Contoh", "--role", "supervisor")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        for k in ("SOPIR_ACTOR", "SOPIR_DB", "LANG", "LC_ALL"):
+            env.pop(k, None)
+        env["SOPIR_DB"] = self.db
+        env["NO_COLOR"] = "1"
+        if extra:
+            env.update(extra)
+        return env
+
+    def run_sopir(self, *args, stdin=None, env=None):
+        proc = subprocess.run([sopir_bin()] + list(args), input=stdin, capture_output=True,
+                              text=True, env=self.env(env), cwd=self.dir, timeout=60)
+        return Result(proc)
+
+    def ok(self, *args, **kw):
+        r = self.run_sopir(*args, **kw)
+        self.assertEqual(r.code, 0, r)
+        return r
+
+    def fails(self, code, *args, **kw):
+        r = self.run_sopir(*args, **kw)
+        self.assertEqual(r.code, code, r)
+        self.assertTrue(r.err.strip(), "a refusal must say why on stderr: %r" % r)
+        return r
+
+    def dump(self):
+        proc = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout
+
+    def refused_unchanged(self, code, *args, **kw):
+        """Runs a command that must fail with `code` and change nothing."""
+        before = self.dump()
+        r = self.fails(code, *args, **kw)
+        self.assertEqual(before, self.dump(), "the database changed on a refused command")
+        return r
+
+    def open_case(self, actor="budi", *extra):
+        r = self.ok("--as", actor, "case", "open", "aid", "--set", "item=hygiene_kit",
+                    "--set", "quantity=5", "--set", "full_name=Wati Contoh", *extra)
+        case_id = r.out.strip()
+        self.assertRegex(case_id, r"^[0-9A-Z]{3}-[0-9A-Z]{3}$")
+        return case_id
+
+
+def main():
+    unittest.main(verbosity=2)

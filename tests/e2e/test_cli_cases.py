@@ -1,0 +1,228 @@
+"""sopir case commands: every refusal kind, JSON documents, exit codes, and
+the database left unchanged by anything refused."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main  # noqa: E402
+
+
+class Cases(SopirTest):
+    def test_open_json_and_show(self):
+        doc = self.ok("--as", "budi", "case", "open", "aid", "--set", "item=food_pack",
+                      "--set", "quantity=3", "--set", "full_name=Wati Contoh", "--json").json()
+        case_id = doc["case"]
+        self.assertEqual(doc["state"], "requested")
+        self.assertEqual(doc["status"], "active")
+        self.assertIsNotNone(doc["due_at"])
+        # budi may not see personal data; siti (supervisor) may.
+        show = self.ok("--as", "budi", "case", "show", case_id, "--json").json()
+        self.assertEqual(show["id"], case_id)
+        self.assertEqual(show["state"], "requested")
+        self.assertEqual(show["data"]["full_name"], "***")
+        self.assertEqual(show["masked"], ["full_name"])
+        self.assertEqual(show["data"]["quantity"], "3")
+        self.assertEqual(show["guidance"], "Check the request with the person.")
+        events = {e["event"]: e for e in show["events"]}
+        self.assertTrue(events["review"]["possible"])
+        self.assertFalse(events["escalate"]["possible"])
+        show = self.ok("--as", "siti", "case", "show", case_id, "--json").json()
+        self.assertEqual(show["data"]["full_name"], "Wati Contoh")
+        text = self.ok("--as", "budi", "case", "show", case_id).out
+        self.assertIn("***", text)
+        self.assertNotIn("Wati", text)
+        self.assertIn("review", text)
+        text = self.ok("--as", "budi", "--lang", "id", "case", "show", case_id).out
+        self.assertIn("Diajukan", text)
+        self.assertIn("Periksa permintaan bersama orangnya.", text)
+        self.assertIn("Tahap", text)
+
+    def test_case_id_typed_loosely(self):
+        case_id = self.open_case()
+        loose = case_id.replace("-", "").lower()
+        doc = self.ok("--as", "budi", "case", "show", loose, "--json").json()
+        self.assertEqual(doc["id"], case_id)
+        r = self.fails(3, "--as", "budi", "case", "show", "ZZZ-ZZZ")
+        self.assertIn("no case", r.err)
+
+    def test_full_path_and_history(self):
+        case_id = self.open_case()
+        doc = self.ok("--as", "budi", "case", "advance", case_id, "review", "--json").json()
+        self.assertEqual((doc["from"], doc["to"]), ("requested", "reviewed"))
+        doc = self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set",
+                      "approved_quantity=5", "--note", "ok", "--json").json()
+        self.assertEqual(doc["to"], "approved")
+        doc = self.ok("--as", "budi", "case", "advance", case_id, "deliver", "--json").json()
+        self.assertEqual(doc["to"], "delivered")
+        self.assertEqual(doc["status"], "closed")
+        hist = self.ok("--as", "budi", "case", "history", case_id, "--json").json()
+        self.assertEqual([e["event"] for e in hist["entries"]], ["open", "review", "approve", "deliver"])
+        opened = hist["entries"][0]
+        self.assertEqual(opened["inputs"]["full_name"], "***")
+        self.assertEqual(hist["entries"][2]["actor"], "tono")
+        self.assertEqual(hist["entries"][2]["note"], "ok")
+        hist = self.ok("--as", "siti", "case", "history", case_id, "--json").json()
+        # The log keeps no personal data in its inputs; the change shows it
+        # to a role in pii_visible_to.
+        self.assertEqual(hist["entries"][0]["inputs"]["full_name"], "***")
+        change = [c for c in hist["entries"][0]["changes"] if c["field"] == "full_name"][0]
+        self.assertEqual(change["after"], "Wati Contoh")
+        text = self.ok("--as", "budi", "case", "history", case_id).out
+        self.assertIn("approve", text)
+        self.assertNotIn("Wati", text)
+
+    def test_refusal_role(self):
+        case_id = self.open_case()
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "escalate")
+        self.assertIn("supervisor", r.err)
+
+    def test_refusal_guard_and_override(self):
+        case_id = self.ok("--as", "budi", "case", "open", "aid", "--set", "item=food_pack",
+                          "--set", "quantity=80").out.strip()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
+                                   "--set", "approved_quantity=80")
+        self.assertIn("quantity", r.err)
+        # override needs a reason
+        self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
+                               "--set", "approved_quantity=80", "--override")
+        doc = self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set",
+                      "approved_quantity=80", "--override", "--reason", "flood emergency",
+                      "--json").json()
+        self.assertEqual(doc["kind"], "override")
+
+    def test_refusal_missing_field(self):
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve")
+        self.assertIn("approved_quantity", r.err)
+
+    def test_refusal_bad_input(self):
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
+                                   "--set", "approved_quantity=lots")
+        self.assertIn("approved_quantity", r.err)
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
+                                   "--set", "aproved_quantity=3")
+        self.assertIn("approved_quantity", r.err)  # did you mean
+        self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve",
+                               "--set", "approved_quantity")
+        self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve",
+                               "--at", "yesterday")
+        self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "--sett", "x=1")
+        r = self.refused_unchanged(1, "--as", "budi", "case", "open", "aid", "--set", "item=car",
+                                   "--set", "quantity=1")
+        self.assertIn("hygiene_kit", r.err)
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "aprove")
+        self.assertIn("approve", r.err)
+
+    def test_refusal_four_eyes(self):
+        case_id = self.open_case()
+        self.ok("--as", "siti", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "siti", "case", "advance", case_id, "approve",
+                                   "--set", "approved_quantity=5")
+        self.assertIn("review", r.err)
+
+    # check_events (engine/src/decide.cc) reports the missing input before the
+    # four-eyes rule, so `case why` says "yes" where `case advance` refuses.
+    # Reported to the lead; this turns into an unexpected success once fixed.
+    @unittest.expectedFailure
+    def test_why_reports_four_eyes(self):
+        case_id = self.open_case()
+        self.ok("--as", "siti", "case", "advance", case_id, "review")
+        why = self.ok("--as", "siti", "case", "why", case_id, "approve", "--json").json()
+        self.assertFalse(why["events"][0]["possible"])
+        self.assertEqual(why["events"][0]["refusal_kind"], "four-eyes")
+
+    def test_refusal_reason_required(self):
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "reject")
+        self.assertIn("reason", r.err)
+        self.ok("--as", "tono", "case", "advance", case_id, "reject", "--reason", "duplicate request")
+
+    def test_refusal_not_in_state(self):
+        case_id = self.open_case()
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "deliver")
+        self.assertIn("requested", r.err)
+
+    def test_hold_resume_and_refusal_on_hold(self):
+        case_id = self.open_case()
+        self.refused_unchanged(1, "--as", "budi", "case", "resume", case_id)
+        doc = self.ok("--as", "budi", "case", "hold", case_id, "--reason", "waiting", "--json").json()
+        self.assertEqual(doc["status"], "on_hold")
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "review")
+        self.assertIn("hold", r.err)
+        doc = self.ok("--as", "budi", "case", "list", "--status", "on_hold", "--json").json()
+        self.assertEqual([c["id"] for c in doc["cases"]], [case_id])
+        self.ok("--as", "budi", "case", "resume", case_id)
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+
+    def test_close_reopen_and_refusal_closed(self):
+        case_id = self.open_case()
+        self.refused_unchanged(1, "--as", "budi", "case", "close", case_id, "--reason", "needs_met")
+        self.refused_unchanged(1, "--as", "tono", "case", "close", case_id, "--reason", "bored")
+        doc = self.ok("--as", "tono", "case", "close", case_id, "--reason", "declined", "--json").json()
+        self.assertEqual(doc["status"], "closed")
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "review")
+        self.assertIn("closed", r.err)
+        doc = self.ok("--as", "tono", "case", "reopen", case_id, "--reason", "came back", "--json").json()
+        self.assertEqual(doc["status"], "active")
+
+    def test_why_lists_each_event(self):
+        case_id = self.open_case()
+        doc = self.ok("--as", "budi", "case", "why", case_id, "--json").json()
+        events = {e["event"]: e for e in doc["events"]}
+        self.assertEqual(set(events), {"review", "escalate"})
+        self.assertTrue(events["review"]["possible"])
+        self.assertEqual(events["escalate"]["refusal_kind"], "role")
+        text = self.ok("--as", "budi", "case", "why", case_id).out
+        self.assertIn("escalate", text)
+        r = self.fails(1, "--as", "budi", "case", "why", case_id, "reviw")
+        self.assertIn("did you mean review", r.err)
+
+    def test_list_filters(self):
+        a = self.open_case()
+        b = self.open_case("budi", "--at", "2020-01-01T08:00")
+        doc = self.ok("case", "list", "--json").json()
+        self.assertEqual({c["id"] for c in doc["cases"]}, {a, b})
+        self.assertEqual(doc["count"], 2)
+        doc = self.ok("case", "list", "--overdue", "--json").json()
+        self.assertEqual([c["id"] for c in doc["cases"]], [b])
+        self.assertTrue(doc["cases"][0]["overdue"])
+        doc = self.ok("case", "list", "--due-within", "7d", "--json").json()
+        self.assertEqual({c["id"] for c in doc["cases"]}, {a, b})
+        doc = self.ok("case", "list", "--state", "reviewed", "--json").json()
+        self.assertEqual(doc["cases"], [])
+        self.fails(2, "case", "list", "--status", "open")
+        self.fails(2, "case", "list", "--due-within", "soon")
+        self.assertIn(a, self.ok("case", "list").out)
+
+    def test_tick_fires_deadline_events(self):
+        late = self.open_case("budi", "--at", "2020-01-01T08:00")
+        fresh = self.open_case()
+        doc = self.ok("tick", "--json").json()
+        self.assertEqual([f["case"] for f in doc["fired"]], [late])
+        self.assertEqual(doc["fired"][0]["event"], "escalate")
+        show = self.ok("--as", "budi", "case", "show", late, "--json").json()
+        self.assertEqual(show["state"], "escalated")
+        show = self.ok("--as", "budi", "case", "show", fresh, "--json").json()
+        self.assertEqual(show["state"], "requested")
+        self.ok("tick")
+
+    def test_system_actor_is_not_for_people(self):
+        case_id = self.open_case()
+        self.refused_unchanged(1, "--as", "system", "case", "advance", case_id, "escalate")
+
+    def test_unknown_sop_and_actor(self):
+        r = self.refused_unchanged(3, "--as", "budi", "case", "open", "aidd", "--set", "item=food_pack")
+        self.assertIn("did you mean", r.err)
+        r = self.refused_unchanged(3, "--as", "bdi", "case", "open", "aid", "--set", "item=food_pack")
+        self.assertIn("budi", r.err)
+        self.refused_unchanged(2, "case", "open", "aid", "--set", "item=food_pack")
+
+
+if __name__ == "__main__":
+    main()

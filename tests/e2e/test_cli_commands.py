@@ -1,0 +1,156 @@
+"""sopir: init, help, sop, staff, exit codes and usage errors."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import BROKEN_YAML, SopirTest, main  # noqa: E402
+
+
+class FreshDatabase(SopirTest):
+    publish = False
+
+    def test_init_creates_and_refuses_twice(self):
+        r = self.ok("init", "--admin", "rina", "--name", "Rina Contoh", "--json")
+        doc = r.json()
+        self.assertEqual(doc["admin"]["id"], "rina")
+        self.assertEqual(sorted(doc["admin"]["roles"]), ["admin", "policy"])
+        self.assertTrue(os.path.exists(self.db))
+        before = self.dump()
+        r = self.fails(4, "init")
+        self.assertIn("already exists", r.err)
+        self.assertEqual(before, self.dump())
+
+    def test_no_database_is_not_found(self):
+        r = self.fails(3, "--as", "x", "case", "list")
+        self.assertIn("sopir init", r.err)
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_validate_needs_no_database(self):
+        aid = self.aid
+        r = self.ok("sop", "validate", aid)
+        self.assertIn("ok", r.out)
+        broken = self.write("broken.yaml", BROKEN_YAML)
+        r = self.fails(1, "sop", "validate", aid, broken)
+        self.assertIn("broken.yaml:5:", r.err)
+        r = self.fails(1, "sop", "validate", broken, "--json")
+        doc = r.json()
+        self.assertFalse(doc["ok"])
+        self.assertGreaterEqual(doc["errors"], 1)
+        self.assertEqual(doc["files"][0]["diagnostics"][0]["line"], 5)
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_show_from_file_in_both_languages(self):
+        r = self.ok("sop", "show", self.aid, "--lang", "id")
+        self.assertIn("Bantuan barang", r.out)
+        self.assertIn("Diajukan", r.out)
+        self.assertIn("Tahap", r.out)
+        r = self.ok("sop", "show", self.aid, env={"LANG": "en_US.UTF-8"})
+        self.assertIn("Relief items", r.out)
+        self.assertIn("Requested", r.out)
+        r = self.ok("sop", "show", self.aid, env={"LANG": "id_ID.UTF-8"})
+        self.assertIn("Diajukan", r.out)
+        doc = self.ok("sop", "show", self.aid, "--json").json()
+        self.assertEqual(doc["sop"], "aid")
+        self.assertEqual([s["id"] for s in doc["states"]][:2], ["requested", "reviewed"])
+        approve = [t for t in doc["transitions"] if t["event"] == "approve"][0]
+        self.assertEqual(approve["requires"], ["approved_quantity"])
+        self.assertEqual(approve["when"], "quantity <= 50")
+
+
+class Commands(SopirTest):
+    def test_help_lists_every_command_and_explains_one(self):
+        r = self.ok("help")
+        for name in ("case open", "case advance", "sop validate", "staff add", "tick"):
+            self.assertIn(name, r.out)
+        r = self.ok("help", "case", "open")
+        self.assertIn("--set", r.out)
+        self.assertIn("Example", r.out)
+        r = self.ok("case", "advance", "--help")
+        self.assertIn("--override", r.out)
+        r = self.fails(2, "help", "case", "opne")
+        self.assertIn("did you mean `case open`", r.err)
+
+    def test_man_page_and_completion(self):
+        r = self.ok("help", "--man")
+        self.assertTrue(r.out.startswith(".TH SOPIR 1"))
+        self.assertIn(".SS case advance", r.out)
+        r = self.ok("completion", "bash")
+        self.assertIn("complete -F _sopir sopir", r.out)
+        self.assertIn("case ids --prefix", r.out)
+        self.fails(2, "completion", "tcsh")
+
+    def test_unknown_command_and_option(self):
+        r = self.fails(2, "csae", "list")
+        self.assertIn("did you mean `case`", r.err)
+        r = self.fails(2, "case", "lsit")
+        self.assertIn("did you mean `case list`", r.err)
+        r = self.fails(2, "case", "list", "--overdeu")
+        self.assertIn("did you mean --overdue", r.err)
+        r = self.fails(2, "--lang", "fr", "help")
+        self.assertIn("id or en", r.err)
+
+    def test_publish_needs_admin_or_policy(self):
+        before = self.dump()
+        r = self.fails(1, "--as", "budi", "sop", "publish", self.aid)
+        self.assertIn("admin or policy", r.err)
+        self.assertEqual(before, self.dump())
+        self.fails(2, "sop", "publish", self.aid)  # nobody acting
+        broken = self.write("broken.yaml", BROKEN_YAML)
+        r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", broken)
+        self.assertIn("broken.yaml", r.err)
+
+    def test_publish_new_version_and_list(self):
+        doc = self.ok("sop", "list", "--json").json()
+        self.assertEqual(len(doc["procedures"]), 1)
+        self.assertEqual(doc["procedures"][0]["sop"], "aid")
+        self.assertEqual(doc["procedures"][0]["cases"], 0)
+        self.open_case()
+        v2 = self.write("aid2.yaml", open(self.aid).read().replace("version: 1", "version: 2"))
+        doc = self.ok("--as", "admin", "sop", "publish", v2, "--json").json()
+        self.assertEqual(doc["published"][0]["version"], 2)
+        doc = self.ok("sop", "list", "--json").json()
+        versions = {p["version"]: p for p in doc["procedures"]}
+        self.assertEqual(versions[1]["cases"], 1)
+        self.assertTrue(versions[2]["current"])
+        self.assertFalse(versions[1]["current"])
+        r = self.ok("sop", "list")
+        self.assertIn("aid", r.out)
+
+    def test_show_published_sop_by_id(self):
+        r = self.ok("sop", "show", "aid")
+        self.assertIn("approve", r.out)
+        r = self.fails(3, "sop", "show", "aidd")
+        self.assertIn("did you mean", r.err)
+
+    def test_staff(self):
+        doc = self.ok("staff", "list", "--json").json()
+        ids = {m["id"]: m for m in doc["staff"]}
+        self.assertEqual(set(ids), {"admin", "budi", "siti", "tono"})
+        self.assertEqual(ids["siti"]["roles"], ["supervisor", "shelter_staff"])
+        r = self.refused_unchanged(1, "--as", "budi", "staff", "add", "eko", "--name", "Eko", "--role", "x")
+        self.assertIn("only an admin", r.err)
+        self.refused_unchanged(4, "--as", "admin", "staff", "add", "budi", "--name", "B", "--role", "x")
+        self.refused_unchanged(2, "--as", "admin", "staff", "add", "Bad Id", "--name", "B", "--role", "x")
+        self.refused_unchanged(2, "--as", "admin", "staff", "add", "eko", "--name", "Eko")
+        r = self.refused_unchanged(3, "--as", "admin", "staff", "deactivate", "bdi")
+        self.assertIn("did you mean budi", r.err)
+        self.ok("--as", "admin", "staff", "deactivate", "budi")
+        doc = self.ok("staff", "list", "--json").json()
+        self.assertFalse([m for m in doc["staff"] if m["id"] == "budi"][0]["active"])
+        r = self.refused_unchanged(1, "--as", "budi", "case", "open", "aid", "--set", "item=food_pack",
+                                   "--set", "quantity=1")
+        self.assertIn("deactivated", r.err)
+
+    def test_log_file_beside_database_without_field_values(self):
+        self.open_case()
+        log = self.db + ".log"
+        self.assertTrue(os.path.exists(log))
+        text = open(log).read()
+        self.assertIn("opened", text)
+        self.assertNotIn("Wati", text)
+        self.open_case("budi")
+        self.assertNotIn("Wati", open(log).read())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""sopir shell: scripts (stop at the first error with FILE:LINE and its exit
+code) and the interactive shell through a pty, with Tab completion."""
+import os
+import pty
+import select
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main, sopir_bin  # noqa: E402
+
+
+class Script(SopirTest):
+    def test_script_runs_lines_and_uses_current_case(self):
+        case_id = self.open_case()
+        script = ("# morning round\n"
+                  "as budi\n"
+                  "use %s\n"
+                  "case advance review --note 'checked together'\n"
+                  "as tono\n"
+                  "case advance approve --set approved_quantity=2\n"
+                  "case show --json\n" % case_id.lower())
+        path = self.write("round.txt", script)
+        with open(path) as f:
+            r = self.run_sopir(stdin=f.read())
+        self.assertEqual(r.code, 0, r)
+        self.assertIn('"state": "approved"', r.out)
+        second = self.open_case()
+        path = self.write("round2.txt", script.replace(case_id.lower(), second))
+        r = self.ok("shell", path)
+        self.assertEqual(r.err, "")
+        self.assertIn('"state": "approved"', r.out)
+
+    def test_script_stops_at_first_error_with_line(self):
+        case_id = self.open_case()
+        path = self.write("bad.txt", "as budi\n\nuse %s\ncase advance escalate\ncase advance review\n" % case_id)
+        before = self.dump()
+        r = self.run_sopir("shell", path)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("bad.txt:4: refused:", r.err)
+        self.assertEqual(before, self.dump())  # line 5 never ran
+        # piped on stdin from a file: the file's name is used
+        with open(path) as f:
+            proc = __import__("subprocess").run([sopir_bin()], stdin=f, capture_output=True,
+                                                text=True, env=self.env(), cwd=self.dir)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("bad.txt:4:", proc.stderr)
+        r = self.run_sopir(stdin="as budi\ncase show ZZZ-ZZZ\n")
+        self.assertEqual(r.code, 3, r)
+        self.assertIn("<stdin>:2:", r.err)
+        r = self.run_sopir(stdin="case lsit\n")
+        self.assertEqual(r.code, 2, r)
+        self.assertIn("<stdin>:1:", r.err)
+
+
+class Interactive(SopirTest):
+    def spawn(self):
+        pid, fd = pty.fork()
+        if pid == 0:
+            env = self.env({"TERM": "xterm", "SOPIR_ACTOR": "budi"})
+            os.chdir(self.dir)
+            os.execve(sopir_bin(), [sopir_bin()], env)
+        self.addCleanup(self.reap, pid, fd)
+        return pid, fd
+
+    def reap(self, pid, fd):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+    def read_until(self, fd, needle, timeout=10):
+        buf = b""
+        end = time.time() + timeout
+        while time.time() < end:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+                if needle.encode() in buf:
+                    return buf.decode(errors="replace")
+        self.fail("did not see %r in %r" % (needle, buf.decode(errors="replace")))
+
+    def test_prompt_errors_and_tab_completion(self):
+        case_id = self.open_case()
+        pid, fd = self.spawn()
+        self.read_until(fd, "test.db budi> ")
+        os.write(fd, b"case lsit\r")
+        self.read_until(fd, "did you mean `case list`")
+        self.read_until(fd, "test.db budi> ")  # an error never ends the session
+        os.write(fd, ("use %s\r" % case_id).encode())
+        self.read_until(fd, "budi %s> " % case_id)
+        # Tab completes the one event budi can fire now: review.
+        # (the terminal redraws only the completed suffix)
+        os.write(fd, b"case adv\t")
+        self.read_until(fd, "ance ")
+        os.write(fd, b"rev\t")
+        self.read_until(fd, "iew ")
+        os.write(fd, b"--no\t")
+        self.read_until(fd, "te ")
+        os.write(fd, b" hi\r")
+        self.read_until(fd, "reviewed")
+        os.write(fd, b"case show --json\r")
+        self.read_until(fd, '"state": "reviewed"')
+        os.write(fd, b"\x04")  # Ctrl-D
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.WEXITSTATUS(status), 0)
+        self.assertTrue(os.path.exists(self.db + ".history"))
+
+
+if __name__ == "__main__":
+    main()
