@@ -39,6 +39,8 @@ struct Args {
   std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
       batch, prefix;
   bool strict = false, override = false, overdue = false, partial = false, man = false;
+  double min_coverage = 0;  // sop test --min-coverage
+  bool as_tests = false;    // sop paths --as-tests
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -104,6 +106,10 @@ int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);
 int run_sop_publish(Context&, Args&);
 int run_sop_list(Context&, Args&);
+int run_sop_test(Context&, Args&);   // cmd_sop_test.cc
+int run_sop_paths(Context&, Args&);  // cmd_sop_test.cc
+void define_sop_test(CLI::App& app, Args& args);
+void define_sop_paths(CLI::App& app, Args& args);
 int run_case_open(Context&, Args&);
 int run_case_list(Context&, Args&);
 int run_case_show(Context&, Args&);

@@ -344,6 +344,23 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   return out;
 }
 
+// For a trace only: the candidates after the chosen one are tried too (their
+// results discarded) so that coverage sees what their guards said in this
+// situation; without it the second of two complementary branches could
+// never be seen false.
+void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const TransitionDef* chosen, const CaseSnapshot& snapshot,
+                     const Command& command, const Inputs& inputs, DecisionTrace* trace) {
+  auto it = std::find(candidates.begin(), candidates.end(), chosen);
+  for (++it; it != candidates.end(); ++it) {
+    const TransitionDef* t = *it;
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    try_transition(p, *t, snapshot, command, inputs, &guard);
+    trace->candidates.push_back({t->index, guard});
+  }
+}
+
 Refusal status_refusal(const CaseSnapshot& snapshot) {
   if (snapshot.status == Status::kClosed)
     return {RefusalKind::kClosed,
@@ -390,7 +407,10 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
     if (trace) trace->candidates.push_back({t->index, guard});
     if (auto* transition = std::get_if<Transition>(&result)) {
-      if (trace) trace->fired.push_back(t->index);
+      if (trace) {
+        trace->fired.push_back(t->index);
+        trace_remaining(p, candidates, t, snapshot, command, inputs, trace);
+      }
       return std::move(*transition);
     }
     auto& attempt = std::get<Attempt>(result);

@@ -40,10 +40,10 @@ std::string join(const Keys& words) {
   return out;
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 std::string suggestion(const std::string& word, const Keys& candidates) {
-  if (auto near = nearest(word, candidates)) return "; did you mean " + quoted(*near) + "?";
+  if (auto near = nearest(word, candidates)) return "; did you mean " + in_quotes(*near) + "?";
   if (candidates.empty() || candidates.size() > 15) return "";
   return "; expected one of: " + join(candidates);
 }
@@ -90,13 +90,13 @@ class Reader {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(it->first, "unknown key " + quoted(key) + " in " + where + suggestion(key, allowed));
+        error(it->first, "unknown key " + in_quotes(key) + " in " + where + suggestion(key, allowed));
         continue;
       }
       out.emplace(key, std::make_pair(it->first, it->second));
     }
     for (const auto& key : required) {
-      if (!out.count(key)) error(node, where + " needs " + quoted(key));
+      if (!out.count(key)) error(node, where + " needs " + in_quotes(key));
     }
     return out;
   }
@@ -114,7 +114,7 @@ class Reader {
     if (!text) return std::nullopt;
     auto value = parse_datetime(*text);
     if (!value)
-      error(node, what + ": " + quoted(*text) + " is not " + accepted_forms(Type::kDateTime, {}));
+      error(node, what + ": " + in_quotes(*text) + " is not " + accepted_forms(Type::kDateTime, {}));
     return value;
   }
 
@@ -138,7 +138,7 @@ class ScenarioParser {
     auto id = r_.scalar(node, "as");
     if (!id) return;
     if (!c_.staff.count(*id)) {
-      r_.error(node, "unknown staff member " + quoted(*id) + " in `as`" + suggestion(*id, c_.staff_ids) +
+      r_.error(node, "unknown staff member " + in_quotes(*id) + " in `as`" + suggestion(*id, c_.staff_ids) +
                          " (declare them under `staff:`)");
       return;
     }
@@ -154,7 +154,7 @@ class ScenarioParser {
       auto name = r_.scalar(it->first, "a field name");
       if (!name) continue;
       if (is_null(it->second)) {
-        r_.error(it->second, "`set` gives no value for " + quoted(*name) +
+        r_.error(it->second, "`set` gives no value for " + in_quotes(*name) +
                                  " (leave the field out instead)");
         continue;
       }
@@ -180,12 +180,12 @@ class ScenarioParser {
         if (!text) continue;
         out->refused = refusal_kind_from_string(*text);
         if (!out->refused)
-          r_.error(v, "unknown refusal " + quoted(*text) + suggestion(*text, refusal_kind_names()));
+          r_.error(v, "unknown refusal " + in_quotes(*text) + suggestion(*text, refusal_kind_names()));
       } else if (key == "state") {
         auto text = r_.scalar(v, "state");
         if (!text) continue;
         if (p && p->state_index(*text) < 0) {
-          r_.error(v, "procedure '" + p->id + "' has no state " + quoted(*text) +
+          r_.error(v, "procedure '" + p->id + "' has no state " + in_quotes(*text) +
                           suggestion(*text, p->state_ids()));
           continue;
         }
@@ -195,7 +195,7 @@ class ScenarioParser {
         if (!text) continue;
         out->status = status_from_string(*text);
         if (!out->status)
-          r_.error(v, "unknown status " + quoted(*text) + "; expected one of: active, on_hold, closed");
+          r_.error(v, "unknown status " + in_quotes(*text) + "; expected one of: active, on_hold, closed");
       } else if (key == "due") {
         out->check_due = true;
         if (!is_null(v)) out->due = r_.datetime(v, "due");
@@ -205,7 +205,7 @@ class ScenarioParser {
         auto text = r_.scalar(v, "fired");
         if (!text) continue;
         if (p && p->event_index(*text) < 0) {
-          r_.error(v, "procedure '" + p->id + "' has no event " + quoted(*text) +
+          r_.error(v, "procedure '" + p->id + "' has no event " + in_quotes(*text) +
                           suggestion(*text, p->events));
           continue;
         }
@@ -227,7 +227,7 @@ class ScenarioParser {
       if (!name || !p) continue;
       const int index = p->field_index(*name);
       if (index < 0) {
-        r_.error(it->first, "procedure '" + p->id + "' has no field " + quoted(*name) +
+        r_.error(it->first, "procedure '" + p->id + "' has no field " + in_quotes(*name) +
                                 suggestion(*name, p->field_ids()));
         continue;
       }
@@ -241,7 +241,7 @@ class ScenarioParser {
       std::string accepted;
       auto value = parse_typed(field.type, field.values, *text, &accepted);
       if (!value) {
-        r_.error(it->second, *name + ": " + quoted(*text) + " is not " + accepted);
+        r_.error(it->second, *name + ": " + in_quotes(*text) + " is not " + accepted);
         continue;
       }
       out->fields.emplace_back(index, std::move(*value));
@@ -304,7 +304,7 @@ class ScenarioParser {
         const YAML::Node& v = keys->at("override").second;
         auto text = r_.scalar(v, "override");
         auto flag = text ? parse_bool(*text) : std::nullopt;
-        if (text && !flag) r_.error(v, "override: " + quoted(*text) + " is not true or false");
+        if (text && !flag) r_.error(v, "override: " + in_quotes(*text) + " is not true or false");
         out->override = flag.value_or(false);
       }
     } else if (kind == "tick") {
@@ -483,7 +483,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
               r.error(v, "a staff id may not be empty");
             } else if (std::find(context.staff_ids.begin(), context.staff_ids.end(), *id) !=
                        context.staff_ids.end()) {
-              r.error(v, "staff id " + quoted(*id) + " is declared twice");
+              r.error(v, "staff id " + in_quotes(*id) + " is declared twice");
             } else {
               m.id = *id;
             }
@@ -502,7 +502,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
               if (!text) continue;
               if (context.procedure && context.procedure->role_index(*text) < 0) {
                 r.error(role, "procedure '" + context.procedure->id + "' has no role " +
-                                  quoted(*text) + suggestion(*text, context.procedure->roles));
+                                  in_quotes(*text) + suggestion(*text, context.procedure->roles));
                 continue;
               }
               m.roles.push_back(*text);
@@ -530,7 +530,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
         parser.scenario(node, file.clock, &file.scenarios.back());
         const std::string& n = file.scenarios.back().name;
         if (!n.empty() && !names.insert(n).second)
-          r.error(node["name"] ? node["name"] : node, "two scenarios are named " + quoted(n) +
+          r.error(node["name"] ? node["name"] : node, "two scenarios are named " + in_quotes(n) +
                                                           "; names must be unique in a file");
       }
     }

@@ -38,7 +38,7 @@ class SequentialIds : public IdSource {
   int n_ = 0;
 };
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 std::string due_text(const std::optional<DateTime>& due) {
   return due ? format_datetime(*due) : "none";
@@ -58,7 +58,7 @@ std::string without_case_prefix(const std::string& message, const std::string& c
 void compare(const Procedure& p, const CaseRecord& record, const ScenarioExpect& e,
              std::vector<std::string>* differences) {
   if (e.state && *e.state != record.state)
-    differences->push_back("state: expected " + quoted(*e.state) + ", got " + quoted(record.state));
+    differences->push_back("state: expected " + in_quotes(*e.state) + ", got " + in_quotes(record.state));
   if (e.status && *e.status != record.status)
     differences->push_back(std::string("status: expected ") + to_string(*e.status) + ", got " +
                            to_string(record.status));
@@ -239,7 +239,7 @@ class ScenarioRunner {
     const CaseRecord after = *engine.store().find_case(case_id);
     if (step.expect.refused) {
       differences->push_back(std::string("expected refused: ") + to_string(*step.expect.refused) +
-                             ", but the step succeeded (now in state " + quoted(after.state) + ", " +
+                             ", but the step succeeded (now in state " + in_quotes(after.state) + ", " +
                              to_string(after.status) + ")");
       return;
     }

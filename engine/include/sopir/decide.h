@@ -111,7 +111,10 @@ struct DecisionTrace {
     int transition = -1;  // index into Procedure::transitions
     Guard guard = Guard::kNone;
   };
-  std::vector<Candidate> candidates;  // every candidate tried, in order
+  // Every candidate tried, in order. With a trace, the candidates after the
+  // chosen one are tried as well (results discarded), so that the guards of
+  // the branches not taken are seen too.
+  std::vector<Candidate> candidates;
   std::vector<int> fired;             // transitions a decision chose
 };
 
