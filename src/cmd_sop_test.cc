@@ -140,8 +140,17 @@ int run_sop_test(Context& ctx, Args& a) {
   bool ok = true;
   json files = json::array();
   int scenarios = 0, failed = 0;
+  std::vector<std::string> problems;  // said on stderr at the end
   for (const std::string& file : a.positional) {
-    ScenarioLoad load = load_scenario_file(file);
+    ScenarioLoad load;
+    try {
+      load = load_scenario_file(file);
+    } catch (const Error& e) {
+      Diagnostic d;
+      d.file = file;
+      d.message = e.message();
+      load.diagnostics.push_back(d);
+    }
     if (!load.ok()) {
       ok = false;
       if (ctx.options.json) {
@@ -157,12 +166,21 @@ int run_sop_test(Context& ctx, Args& a) {
         ctx.out << paint(ctx.options.color, Tone::kBold, file) << ": "
                 << paint(ctx.options.color, Tone::kBad, "FAIL") << " (the test file has errors)\n";
       }
+      problems.push_back(file + ": the test file has errors");
       continue;
     }
     ScenarioReport report = run_scenarios(*load.file);
     scenarios += static_cast<int>(report.results.size());
     failed += report.failed();
-    if (!report.all_passed() || report.coverage.percent() < a.min_coverage) ok = false;
+    if (!report.all_passed()) {
+      ok = false;
+      problems.push_back(file + ": " + std::to_string(report.failed()) + " scenario(s) failed");
+    }
+    if (report.coverage.percent() < a.min_coverage) {
+      ok = false;
+      problems.push_back(file + ": coverage " + percent_text(report.coverage.percent()) +
+                         " is below the minimum " + percent_text(a.min_coverage));
+    }
     if (ctx.options.json) {
       files.push_back(report_json(report, a.min_coverage));
     } else {
@@ -176,6 +194,7 @@ int run_sop_test(Context& ctx, Args& a) {
     ctx.out << "total: " << scenarios << " scenario(s), " << failed << " failed"
             << (ok ? "" : "; not ok") << "\n";
   }
+  for (const auto& problem : problems) ctx.err << problem << "\n";
   return ok ? 0 : exit_code(ErrorKind::kRefused);
 }
 

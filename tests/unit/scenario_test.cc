@@ -332,6 +332,7 @@ TEST_CASE("the shipped scenario files pass with full coverage", "[scenario][work
                 << (r.differences.empty() ? "" : r.differences[0]));
       CHECK(r.passed);
     }
+    CHECK(report.coverage.percent() == Approx(100.0));
   }
 }
 
