@@ -10,8 +10,9 @@ packages=(
   graphviz sqlite3
 )
 if [[ "${1:-}" == "--test" ]]; then
-  # Tests also fuzz (clang, libFuzzer) and drive the shell through tmux.
-  packages+=(clang libclang-rt-14-dev tmux)
+  # Tests also fuzz (clang, libFuzzer), check the JSON Schema of the format
+  # (python3-yaml, python3-jsonschema) and open the HTML report in Chromium.
+  packages+=(clang libclang-rt-14-dev python3-yaml python3-jsonschema chromium)
 fi
 
 missing=()

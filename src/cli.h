@@ -39,8 +39,12 @@ struct Args {
   std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
       batch, prefix;
   bool strict = false, override = false, overdue = false, partial = false, man = false;
-  double min_coverage = 0;  // sop test --min-coverage
-  bool as_tests = false;    // sop paths --as-tests
+  // audit (cmd_audit.cc)
+  std::string case_id, actor_filter, event, kind, since, until, anchor, html;
+  bool reveal = false;
+  // sop test / sop paths (cmd_sop_test.cc)
+  double min_coverage = 0;
+  bool as_tests = false;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -126,6 +130,19 @@ int run_advance_batch(Context&, Args&);
 int run_help(Context&, Args&);
 int run_completion(Context&, Args&);
 int run_shell(Context&, Args&);
+// audit commands (cmd_audit.cc): their own option definitions and runners;
+// they open the database read-only themselves (needs_db is false).
+void def_audit_log(CLI::App&, Args&);
+void def_audit_case(CLI::App&, Args&);
+void def_audit_verify(CLI::App&, Args&);
+void def_audit_replay(CLI::App&, Args&);
+void def_audit_report(CLI::App&, Args&);
+int run_audit_log(Context&, Args&);
+int run_audit_case(Context&, Args&);
+int run_audit_verify(Context&, Args&);
+int run_audit_anchor(Context&, Args&);
+int run_audit_replay(Context&, Args&);
+int run_audit_report(Context&, Args&);
 
 // Help text of one command (its options from the table's define function).
 std::string command_help(const Command& command);

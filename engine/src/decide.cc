@@ -109,7 +109,7 @@ bool matches_pattern(const std::string& pattern, const std::string& text) {
 // Checks bounds and pattern of a parsed value; "" when fine.
 std::string check_bounds(const FieldDef& field, const Value& value) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
-    const auto length = static_cast<int64_t>(text->size());
+    const int64_t length = text_length(*text);
     const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
     const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
     if (min && length < *min) return "must be at least " + std::to_string(*min) + " characters long";
@@ -293,9 +293,12 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const GuardResult verdict = evaluate_guard(*t.guard, p.fields, EvalContext{&working, command.at});
-    if (guard_seen) *guard_seen = verdict.value ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
-    if (!verdict.value) {
+    const EvalContext context{&working, command.at};
+    // The explanation is only built when the guard is false.
+    const bool holds = guard_holds(*t.guard, context);
+    if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
+    if (!holds) {
+      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
         std::string message = "the rule for '" + p.events[t.event] + "' does not hold: " +

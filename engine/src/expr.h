@@ -2,6 +2,7 @@
 //
 // The language is small on purpose (policy staff write it):
 //   literals   42  'text'  "text"  true  false  null  2020-08-15  24h  14d
+//              2020-08-15T08:30:00Z (also without seconds/Z, or +07:00)
 //   names      field ids; a bare name that is not a field but is a value of
 //              the enum being compared with is read as that enum value
 //   operators  == != < <= > >=   and or not (also && || !)   x in [a, b]

@@ -50,13 +50,20 @@ std::string join(const std::vector<std::string>& items) {
 // "an int", "a date", ...: for sentences.
 std::string a_type(Type type) {
   switch (type) {
-    case Type::kString: return "text";
-    case Type::kInt: return "an int";
-    case Type::kBool: return "a bool (true or false)";
-    case Type::kDate: return "a date";
-    case Type::kDateTime: return "a datetime";
-    case Type::kEnum: return "an enum value";
-    case Type::kDuration: return "a duration";
+    case Type::kString:
+      return "text";
+    case Type::kInt:
+      return "an int";
+    case Type::kBool:
+      return "a bool (true or false)";
+    case Type::kDate:
+      return "a date";
+    case Type::kDateTime:
+      return "a datetime";
+    case Type::kEnum:
+      return "an enum value";
+    case Type::kDuration:
+      return "a duration";
   }
   return "a value";
 }
@@ -67,12 +74,18 @@ bool orderable(Type t) {
 
 const char* op_text(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "==";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
+    case CompareOp::kEq:
+      return "==";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
   }
   return "?";
 }
@@ -92,8 +105,9 @@ class Checker {
         out_->root = o.node;
         return;
       }
-      return error(root.begin, "a guard must be a condition that is true or false, like age >= 18; " +
-                                   slice(root) + " is " + a_kind(o));
+      return error(root.begin,
+                   "a guard must be a condition that is true or false, like age >= 18; " +
+                       slice(root) + " is " + a_kind(o));
     }
     Operand want;
     want.cat = Cat::kTyped;
@@ -106,7 +120,8 @@ class Checker {
     if (o.cat == Cat::kBare) return unknown_field(*o.syn);
     const Type got = o.cat == Cat::kText ? Type::kString : o.type;
     if (o.cat == Cat::kNull || got != target) {
-      return error(root.begin, "expected " + a_type(target) + ", but " + slice(root) + " is " + a_kind(o));
+      return error(root.begin,
+                   "expected " + a_type(target) + ", but " + slice(root) + " is " + a_kind(o));
     }
     if (target == Type::kEnum && o.values != &target_enum) {
       std::vector<std::string> extra;
@@ -114,31 +129,38 @@ class Checker {
         if (!contains(target_enum, v)) extra.push_back(v);
       }
       if (!extra.empty()) {
-        return error(root.begin, slice(root) + " may hold values this field does not allow: " + join(extra) +
-                                     " (allowed: " + join(target_enum) + ")");
+        return error(root.begin, slice(root) + " may hold values this field does not allow: " +
+                                     join(extra) + " (allowed: " + join(target_enum) + ")");
       }
     }
     out_->root = o.node;
   }
 
  private:
-  void error(size_t offset, std::string message) { errors_->push_back({offset, std::move(message)}); }
+  void error(size_t offset, std::string message) {
+    errors_->push_back({offset, std::move(message)});
+  }
 
   std::string slice(const Syn& s) const {
     std::string_view v = text_.substr(s.begin, s.end - s.begin);
-    if (v.size() > 60) return std::string(v.substr(0, 57)) + "...";
-    return std::string(v);
+    if (v.size() > 60) return printable(v.substr(0, 57)) + "...";
+    return printable(v);
   }
 
   static std::string type_word(const Operand& o) {
     switch (o.cat) {
-      case Cat::kText: return "text";
-      case Cat::kNull: return "null";
-      default: return type_name(o.type);
+      case Cat::kText:
+        return "text";
+      case Cat::kNull:
+        return "null";
+      default:
+        return type_name(o.type);
     }
   }
   // "age (int)"
-  std::string described(const Operand& o) const { return slice(*o.syn) + " (" + type_word(o) + ")"; }
+  std::string described(const Operand& o) const {
+    return slice(*o.syn) + " (" + type_word(o) + ")";
+  }
   static std::string a_kind(const Operand& o) {
     if (o.cat == Cat::kNull) return "null";
     if (o.cat == Cat::kText) return "text";
@@ -187,8 +209,9 @@ class Checker {
   }
 
   void not_a_value(const Syn& s, const Operand& en) {
-    std::string m = "'" + s.text + "' is not a value of " + (en.owner.empty() ? "this field" : en.owner) +
-                    " (one of: " + join(*en.values) + ")";
+    std::string m = "'" + printable(s.text) + "' is not a value of " +
+                    (en.owner.empty() ? "this field" : en.owner) + " (one of: " + join(*en.values) +
+                    ")";
     if (auto near = nearest(s.text, *en.values)) m += "; did you mean '" + *near + "'?";
     error(s.begin, m);
   }
@@ -230,25 +253,38 @@ class Checker {
 
   static Type value_type(const Value& v) {
     switch (v.index()) {
-      case 1: return Type::kBool;
-      case 2: return Type::kInt;
-      case 3: return Type::kString;
-      case 4: return Type::kDate;
-      case 5: return Type::kDateTime;
-      default: return Type::kDuration;
+      case 1:
+        return Type::kBool;
+      case 2:
+        return Type::kInt;
+      case 3:
+        return Type::kString;
+      case 4:
+        return Type::kDate;
+      case 5:
+        return Type::kDateTime;
+      default:
+        return Type::kDuration;
     }
   }
 
   Operand check(const Syn& s) {
     switch (s.kind) {
-      case SynKind::kLiteral: return literal(s);
-      case SynKind::kName: return name(s);
-      case SynKind::kCall: return call(s);
-      case SynKind::kNot: return negation(s);
+      case SynKind::kLiteral:
+        return literal(s);
+      case SynKind::kName:
+        return name(s);
+      case SynKind::kCall:
+        return call(s);
+      case SynKind::kNot:
+        return negation(s);
       case SynKind::kAnd:
-      case SynKind::kOr: return chain(s);
-      case SynKind::kCompare: return compare(s);
-      case SynKind::kIn: return in_list(s);
+      case SynKind::kOr:
+        return chain(s);
+      case SynKind::kCompare:
+        return compare(s);
+      case SynKind::kIn:
+        return in_list(s);
     }
     return bad();
   }
@@ -303,7 +339,8 @@ class Checker {
       return -1;
     }
     if (o.cat == Cat::kTyped && o.type == Type::kBool) return o.node;
-    error(s.begin, what + " needs conditions (true or false), but " + slice(s) + " is " + a_kind(o));
+    error(s.begin,
+          what + " needs conditions (true or false), but " + slice(s) + " is " + a_kind(o));
     return -1;
   }
 
@@ -365,22 +402,25 @@ class Checker {
     const bool ordering = s.op != CompareOp::kEq && s.op != CompareOp::kNe;
     const std::string op = op_text(s.op);
     if (l.cat == Cat::kNull && r.cat == Cat::kNull) {
-      error(s.op_offset, "comparing null with null says nothing; compare a field with null, like "
-                         "consent_date == null");
+      error(s.op_offset,
+            "comparing null with null says nothing; compare a field with null, like "
+            "consent_date == null");
       return bad();
     }
     if (ordering && (l.cat == Cat::kNull || r.cat == Cat::kNull)) {
-      error(s.op_offset, "'" + op + "' cannot be used with null; to test for a missing value write "
-                         "x == null or x != null, or has(x)");
+      error(s.op_offset, "'" + op +
+                             "' cannot be used with null; to test for a missing value write "
+                             "x == null or x != null, or has(x)");
       return bad();
     }
     if (!comparable(l, r)) return bad();
     if (ordering && l.cat != Cat::kNull) {
       const Type t = l.cat == Cat::kText ? Type::kString : l.type;
       if (!orderable(t)) {
-        error(s.op_offset, "'" + op + "' cannot order " + described(l) +
-                               "; only ints, dates, datetimes and durations have an order (use == or "
-                               "!=, or 'in')");
+        error(s.op_offset,
+              "'" + op + "' cannot order " + described(l) +
+                  "; only ints, dates, datetimes and durations have an order (use == or "
+                  "!=, or 'in')");
         return bad();
       }
     }
@@ -398,7 +438,8 @@ class Checker {
       unknown_field(*x.syn);
       x = bad();
     } else if (x.cat == Cat::kNull) {
-      error(s.kids[0].begin, "null cannot be looked up in a list; write x == null to test for a missing value");
+      error(s.kids[0].begin,
+            "null cannot be looked up in a list; write x == null to test for a missing value");
       x = bad();
     }
     std::vector<int> items;
@@ -410,8 +451,9 @@ class Checker {
         continue;
       }
       if (e.cat == Cat::kNull) {
-        error(e.syn->begin, "null cannot be in the list after 'in'; test for a missing value with "
-                            "x == null");
+        error(e.syn->begin,
+              "null cannot be in the list after 'in'; test for a missing value with "
+              "x == null");
         ok = false;
         continue;
       }
@@ -480,8 +522,9 @@ class Checker {
 
   Operand one_arg_call(const Syn& s) {
     const bool days = s.text == "days_since";
-    const std::string usage = days ? "days_since() takes one date or datetime, like days_since(arrival_date)"
-                                   : "len() takes one text, like len(note)";
+    const std::string usage =
+        days ? "days_since() takes one date or datetime, like days_since(arrival_date)"
+             : "len() takes one text, like len(note)";
     if (s.kids.size() != 1) {
       error(s.begin, usage);
       return bad();
@@ -496,8 +539,9 @@ class Checker {
     const bool ok = a.cat != Cat::kNull &&
                     (days ? (t == Type::kDate || t == Type::kDateTime) : t == Type::kString);
     if (!ok) {
-      error(s.kids[0].begin, std::string(days ? "days_since() needs a date or datetime" : "len() needs text") +
-                                 ", but " + slice(s.kids[0]) + " is " + a_kind(a));
+      error(s.kids[0].begin,
+            std::string(days ? "days_since() needs a date or datetime" : "len() needs text") +
+                ", but " + slice(s.kids[0]) + " is " + a_kind(a));
       return bad();
     }
     ExprNode n;
@@ -527,7 +571,8 @@ ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields
   auto expr = std::make_shared<Expr>();
   Checker(text, fields, expr.get(), &result.errors).check_root(root, target, target_enum);
   if (result.errors.empty() && expr->root >= 0) result.expr = std::move(expr);
-  if (!result.expr && result.errors.empty()) result.errors.push_back({0, "the expression could not be checked"});
+  if (!result.expr && result.errors.empty())
+    result.errors.push_back({0, "the expression could not be checked"});
   return result;
 }
 

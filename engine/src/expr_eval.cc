@@ -18,12 +18,6 @@ std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
   return days;
 }
 
-int64_t utf8_length(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace
 
 const Value& Evaluator::field(int index) const {
@@ -35,10 +29,16 @@ const Value& Evaluator::field(int index) const {
 const Value& Evaluator::value(int n, Value& scratch) const {
   const ExprNode& node = expr_.nodes[n];
   switch (node.kind) {
-    case NodeKind::kConst: return expr_.consts[node.index];
-    case NodeKind::kField: return field(node.index);
-    case NodeKind::kToday: scratch = date_of(context_.now); return scratch;
-    case NodeKind::kNow: scratch = context_.now; return scratch;
+    case NodeKind::kConst:
+      return expr_.consts[node.index];
+    case NodeKind::kField:
+      return field(node.index);
+    case NodeKind::kToday:
+      scratch = date_of(context_.now);
+      return scratch;
+    case NodeKind::kNow:
+      scratch = context_.now;
+      return scratch;
     case NodeKind::kDaysSince: {
       Value s;
       const Value& v = value(node.a, s);
@@ -60,17 +60,20 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       Value s;
       const Value& v = value(node.a, s);
       const std::string* text = std::get_if<std::string>(&v);
-      scratch = text ? utf8_length(*text) : int64_t{0};
+      scratch = text ? text_length(*text) : int64_t{0};
       return scratch;
     }
-    default: scratch = truth(n); return scratch;
+    default:
+      scratch = truth(n);
+      return scratch;
   }
 }
 
 bool Evaluator::truth(int n) const {
   const ExprNode& node = expr_.nodes[n];
   switch (node.kind) {
-    case NodeKind::kNot: return !truth(node.a);
+    case NodeKind::kNot:
+      return !truth(node.a);
     case NodeKind::kAnd:
       for (int i = 0; i < node.count; ++i) {
         if (!truth(expr_.lists[node.first + i])) return false;
@@ -81,9 +84,12 @@ bool Evaluator::truth(int n) const {
         if (truth(expr_.lists[node.first + i])) return true;
       }
       return false;
-    case NodeKind::kCompare: return compare(node);
-    case NodeKind::kIn: return in_list(node) != node.negated;
-    case NodeKind::kHas: return !is_missing(field(node.index));
+    case NodeKind::kCompare:
+      return compare(node);
+    case NodeKind::kIn:
+      return in_list(node) != node.negated;
+    case NodeKind::kHas:
+      return !is_missing(field(node.index));
     default: {
       Value s;
       const Value& v = value(n, s);
@@ -98,17 +104,24 @@ bool Evaluator::compare(const ExprNode& node) const {
   const Value& a = value(node.a, sa);
   const Value& b = value(node.b, sb);
   switch (node.op) {
-    case CompareOp::kEq: return a == b;
-    case CompareOp::kNe: return !(a == b);
-    default: break;
+    case CompareOp::kEq:
+      return a == b;
+    case CompareOp::kNe:
+      return !(a == b);
+    default:
+      break;
   }
   const std::optional<int> order = compare_values(a, b);
   if (!order) return false;
   switch (node.op) {
-    case CompareOp::kLt: return *order < 0;
-    case CompareOp::kLe: return *order <= 0;
-    case CompareOp::kGt: return *order > 0;
-    default: return *order >= 0;
+    case CompareOp::kLt:
+      return *order < 0;
+    case CompareOp::kLe:
+      return *order <= 0;
+    case CompareOp::kGt:
+      return *order > 0;
+    default:
+      return *order >= 0;
   }
 }
 

@@ -7,6 +7,7 @@
 // show as *** so personal data never reaches a message.
 #include <algorithm>
 
+#include "expr_syntax.h"
 #include "expr_tree.h"
 
 namespace sopir {
@@ -40,8 +41,10 @@ class Explainer {
       case NodeKind::kField:
         if (is_missing(field_value(node.index))) return name(node.index) + " has no value";
         return name(node.index) + " is false";
-      case NodeKind::kConst: return "the condition is always false";
-      default: break;
+      case NodeKind::kConst:
+        return "the condition is always false";
+      default:
+        break;
     }
     return node_text(expr_, n, fields_) + " is false" + seen(n);
   }
@@ -111,7 +114,8 @@ class Explainer {
         if (is_missing(v)) return add(text, text + " has no value");
         return add(text, text + " = " + (reads_pii(n) ? std::string("***") : shown(v)));
       }
-      default: return;
+      default:
+        return;
     }
   }
 
@@ -143,7 +147,9 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
   }
   Explainer explainer(expr, fields, context);
   result.value = explainer.truth(expr.root);
-  if (!result.value) result.explanation = explainer.explain(expr.root);
+  // Text from the expression and the case may hold any bytes; the
+  // explanation is one line of valid UTF-8.
+  if (!result.value) result.explanation = printable(explainer.explain(expr.root));
   return result;
 }
 

@@ -44,8 +44,8 @@ class Lexer {
 
  private:
   void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
       ++pos_;
   }
 
@@ -80,15 +80,24 @@ class Lexer {
     if (is_digit(c) || (c == '-' && !at_end(1) && is_digit(peek(1)))) return number();
     switch (c) {
       case '\'':
-      case '"': return string(c);
-      case '(': return op(TokenKind::kLParen, 1);
-      case ')': return op(TokenKind::kRParen, 1);
-      case '[': return op(TokenKind::kLBracket, 1);
-      case ']': return op(TokenKind::kRBracket, 1);
-      case ',': return op(TokenKind::kComma, 1);
-      case '<': return peek(1) == '=' ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);
-      case '>': return peek(1) == '=' ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
-      case '!': return peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
+      case '"':
+        return string(c);
+      case '(':
+        return op(TokenKind::kLParen, 1);
+      case ')':
+        return op(TokenKind::kRParen, 1);
+      case '[':
+        return op(TokenKind::kLBracket, 1);
+      case ']':
+        return op(TokenKind::kRBracket, 1);
+      case ',':
+        return op(TokenKind::kComma, 1);
+      case '<':
+        return peek(1) == '=' ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);
+      case '>':
+        return peek(1) == '=' ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
+      case '!':
+        return peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
       case '=':
         if (peek(1) == '=') return op(TokenKind::kEq, 2);
         return error(begin, "'=' alone is not an operator; use '==' to compare");
@@ -98,7 +107,8 @@ class Lexer {
       case '|':
         if (peek(1) == '|') return op(TokenKind::kOrOr, 2);
         return error(begin, "'|' alone is not an operator; use 'or' (or '||')");
-      default: break;
+      default:
+        break;
     }
     return error(begin, "unexpected " + describe_byte(c) +
                             "; expected a field, a value like 42, 'text', 2026-11-29 or 14d, "
@@ -119,17 +129,21 @@ class Lexer {
     ++pos_;  // a digit or the leading '-'
     while (!at_end() && (is_word(peek()) || peek() == '-')) ++pos_;
     const std::string_view word = text_.substr(begin, pos_ - begin);
-    const std::string shown = word.size() > 40 ? std::string(word.substr(0, 40)) + "..." : std::string(word);
+    const std::string shown =
+        word.size() > 40 ? std::string(word.substr(0, 40)) + "..." : std::string(word);
     bool all_digits = true;
     for (size_t i = word[0] == '-' ? 1 : 0; i < word.size(); ++i) all_digits &= is_digit(word[i]);
     if (all_digits) return integer(begin, word, shown);
+    if (word.size() > 10 && word[4] == '-' && word[7] == '-' && word[10] == 'T')
+      return datetime(begin);
     if (word.size() == 10 && word[4] == '-' && word[7] == '-' && word[0] != '-') {
       Token t = make(TokenKind::kDate, begin);
       if (auto d = parse_date(word)) {
         t.date_value = *d;
         return t;
       }
-      return error(begin, "'" + shown + "' is not a calendar date; dates are written like 2026-11-29");
+      return error(begin,
+                   "'" + shown + "' is not a calendar date; dates are written like 2026-11-29");
     }
     if (word[0] != '-') {
       if (auto d = parse_duration(word)) {
@@ -141,6 +155,25 @@ class Lexer {
     return error(begin, "'" + shown +
                             "' is not a number, a date (like 2026-11-29) or a duration (like 24h, "
                             "14d or 1d12h; units w d h m s)");
+  }
+
+  // 2026-11-29T08:30, seconds, 'Z' or an offset +07:00 optional.
+  Token datetime(size_t begin) {
+    while (!at_end() &&
+           (is_digit(peek()) || peek() == ':' || peek() == '+' || peek() == '-' || peek() == 'Z')) {
+      ++pos_;
+    }
+    const std::string_view word = text_.substr(begin, pos_ - begin);
+    if (auto t = parse_datetime(word)) {
+      Token token = make(TokenKind::kDateTime, begin);
+      token.datetime_value = *t;
+      return token;
+    }
+    const std::string shown =
+        word.size() > 40 ? std::string(word.substr(0, 40)) + "..." : std::string(word);
+    return error(begin, "'" + shown +
+                            "' is not a date and time; write it like 2026-11-29T08:30, "
+                            "2026-11-29T08:30:00Z or 2026-11-29T15:30+07:00");
   }
 
   Token integer(size_t begin, std::string_view word, const std::string& shown) {
@@ -198,7 +231,56 @@ class Lexer {
   size_t pos_ = 0;
 };
 
+// Length of the valid UTF-8 sequence starting at text[i], 0 if invalid.
+size_t utf8_sequence(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) {
+    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u;
+  };
+  const unsigned c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned b = byte(i + k);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return n;
+}
+
 }  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = utf8_sequence(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else if (n == 1) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      out += c < 0x20 || c == 0x7f ? '?' : text[i];
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
 
 std::vector<Token> lex_expr(std::string_view text) { return Lexer(text).run(); }
 

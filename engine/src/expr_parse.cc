@@ -20,7 +20,9 @@ struct SyntaxError {
   ExprError error;
 };
 
-bool is_keyword(const Token& t, const char* word) { return t.kind == TokenKind::kName && t.text == word; }
+bool is_keyword(const Token& t, const char* word) {
+  return t.kind == TokenKind::kName && t.text == word;
+}
 
 bool is_compare(TokenKind k) {
   return k == TokenKind::kEq || k == TokenKind::kNe || k == TokenKind::kLt || k == TokenKind::kLe ||
@@ -29,18 +31,25 @@ bool is_compare(TokenKind k) {
 
 CompareOp compare_op(TokenKind k) {
   switch (k) {
-    case TokenKind::kEq: return CompareOp::kEq;
-    case TokenKind::kNe: return CompareOp::kNe;
-    case TokenKind::kLt: return CompareOp::kLt;
-    case TokenKind::kLe: return CompareOp::kLe;
-    case TokenKind::kGt: return CompareOp::kGt;
-    default: return CompareOp::kGe;
+    case TokenKind::kEq:
+      return CompareOp::kEq;
+    case TokenKind::kNe:
+      return CompareOp::kNe;
+    case TokenKind::kLt:
+      return CompareOp::kLt;
+    case TokenKind::kLe:
+      return CompareOp::kLe;
+    case TokenKind::kGt:
+      return CompareOp::kGt;
+    default:
+      return CompareOp::kGe;
   }
 }
 
 class Parser {
  public:
-  Parser(std::string_view text, std::vector<Token> tokens) : text_(text), tokens_(std::move(tokens)) {}
+  Parser(std::string_view text, std::vector<Token> tokens)
+      : text_(text), tokens_(std::move(tokens)) {}
 
   Syn parse() {
     if (peek().kind == TokenKind::kEnd) {
@@ -74,14 +83,15 @@ class Parser {
   std::string describe(const Token& t) const {
     if (t.kind == TokenKind::kEnd) return "the end of the expression";
     std::string_view s = text_.substr(t.begin, t.end - t.begin);
-    if (s.size() > 30) return "'" + std::string(s.substr(0, 30)) + "...'";
-    return "'" + std::string(s) + "'";
+    if (s.size() > 30) return "'" + printable(s.substr(0, 30)) + "...'";
+    return "'" + printable(s) + "'";
   }
 
   // Called on every token that opens a nested level.
   void enter(const Token& t) {
     if (++depth_ > kMaxExprDepth) {
-      fail(t.begin, "the expression is nested too deeply (more than " + std::to_string(kMaxExprDepth) +
+      fail(t.begin, "the expression is nested too deeply (more than " +
+                        std::to_string(kMaxExprDepth) +
                         " levels of parentheses, lists, function calls or 'not'); split it into "
                         "simpler conditions");
     }
@@ -95,7 +105,8 @@ class Parser {
   Syn parse_or() { return parse_chain(SynKind::kOr, "or", TokenKind::kOrOr); }
 
   Syn parse_chain(SynKind kind, const char* word, TokenKind symbol) {
-    Syn first = kind == SynKind::kOr ? parse_chain(SynKind::kAnd, "and", TokenKind::kAndAnd) : parse_not();
+    Syn first =
+        kind == SynKind::kOr ? parse_chain(SynKind::kAnd, "and", TokenKind::kAndAnd) : parse_not();
     if (!is_keyword(peek(), word) && peek().kind != symbol) return first;
     Syn chain;
     chain.kind = kind;
@@ -104,8 +115,9 @@ class Parser {
     chain.kids.push_back(std::move(first));
     while (is_keyword(peek(), word) || peek().kind == symbol) {
       take();
-      chain.kids.push_back(kind == SynKind::kOr ? parse_chain(SynKind::kAnd, "and", TokenKind::kAndAnd)
-                                                : parse_not());
+      chain.kids.push_back(kind == SynKind::kOr
+                               ? parse_chain(SynKind::kAnd, "and", TokenKind::kAndAnd)
+                               : parse_not());
     }
     chain.end = chain.kids.back().end;
     return chain;
@@ -167,8 +179,8 @@ class Parser {
     check_token();
     const Token& open = peek();
     if (open.kind != TokenKind::kLBracket) {
-      fail(open.begin, "expected '[' after 'in', as in category in [overstay, drugs]; found " +
-                           describe(open));
+      fail(open.begin,
+           "expected '[' after 'in', as in category in [overstay, drugs]; found " + describe(open));
     }
     take();
     enter(open);
@@ -198,21 +210,34 @@ class Parser {
     out.begin = out.op_offset = t.begin;
     out.end = t.end;
     switch (t.kind) {
-      case TokenKind::kInt: out.value = t.int_value; return out;
+      case TokenKind::kInt:
+        out.value = t.int_value;
+        return out;
       case TokenKind::kString:
         out.value = t.text;
         out.text = t.text;
         out.is_string = true;
         return out;
-      case TokenKind::kDate: out.value = t.date_value; return out;
-      case TokenKind::kDuration: out.value = t.duration_value; return out;
-      case TokenKind::kLParen: return parse_parens(t);
-      case TokenKind::kName: return parse_name(t);
-      default: break;
+      case TokenKind::kDate:
+        out.value = t.date_value;
+        return out;
+      case TokenKind::kDateTime:
+        out.value = t.datetime_value;
+        return out;
+      case TokenKind::kDuration:
+        out.value = t.duration_value;
+        return out;
+      case TokenKind::kLParen:
+        return parse_parens(t);
+      case TokenKind::kName:
+        return parse_name(t);
+      default:
+        break;
     }
     if (t.kind == TokenKind::kEnd) fail(t.begin, "the expression ends too early; expected a value");
-    fail(t.begin, "expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found " +
-                      describe(t));
+    fail(t.begin,
+         "expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found " +
+             describe(t));
   }
 
   Syn parse_parens(const Token& open) {
@@ -263,7 +288,8 @@ class Parser {
     check_token();
     if (peek().kind != TokenKind::kRParen) {
       if (peek().kind == TokenKind::kEnd) fail(open.begin, "this '(' is never closed; add ')'");
-      fail(peek().begin, "expected ',' or ')' in the call of " + t.text + "(), found " + describe(peek()));
+      fail(peek().begin,
+           "expected ',' or ')' in the call of " + t.text + "(), found " + describe(peek()));
     }
     out.end = take().end;
     leave();

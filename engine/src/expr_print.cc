@@ -11,29 +11,41 @@ constexpr int kOrPrec = 1, kAndPrec = 2, kNotPrec = 3, kComparePrec = 4, kPrimar
 
 int precedence(NodeKind kind) {
   switch (kind) {
-    case NodeKind::kOr: return kOrPrec;
-    case NodeKind::kAnd: return kAndPrec;
-    case NodeKind::kNot: return kNotPrec;
+    case NodeKind::kOr:
+      return kOrPrec;
+    case NodeKind::kAnd:
+      return kAndPrec;
+    case NodeKind::kNot:
+      return kNotPrec;
     case NodeKind::kCompare:
-    case NodeKind::kIn: return kComparePrec;
-    default: return kPrimaryPrec;
+    case NodeKind::kIn:
+      return kComparePrec;
+    default:
+      return kPrimaryPrec;
   }
 }
 
 const char* op_text(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "==";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
+    case CompareOp::kEq:
+      return "==";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
   }
   return "?";
 }
 
 bool is_keyword(const std::string& s) {
-  return s == "and" || s == "or" || s == "not" || s == "in" || s == "true" || s == "false" || s == "null";
+  return s == "and" || s == "or" || s == "not" || s == "in" || s == "true" || s == "false" ||
+         s == "null";
 }
 
 bool is_identifier(const std::string& s) {
@@ -59,7 +71,8 @@ class Printer {
 
  private:
   std::string field_name(int index) const {
-    if (index < 0 || static_cast<size_t>(index) >= fields_.size()) return "field#" + std::to_string(index);
+    if (index < 0 || static_cast<size_t>(index) >= fields_.size())
+      return "field#" + std::to_string(index);
     return fields_[index].id;
   }
 
@@ -91,20 +104,32 @@ class Printer {
 
   std::string bare(const ExprNode& node) const {
     switch (node.kind) {
-      case NodeKind::kConst: return constant(node);
-      case NodeKind::kField: return field_name(node.index);
-      case NodeKind::kNot: return "not " + print(node.a, kNotPrec);
-      case NodeKind::kAnd: return list(node, " and ", kNotPrec);
-      case NodeKind::kOr: return list(node, " or ", kAndPrec);
+      case NodeKind::kConst:
+        return constant(node);
+      case NodeKind::kField:
+        return field_name(node.index);
+      case NodeKind::kNot:
+        return "not " + print(node.a, kNotPrec);
+      case NodeKind::kAnd:
+        return list(node, " and ", kNotPrec);
+      case NodeKind::kOr:
+        return list(node, " or ", kAndPrec);
       case NodeKind::kCompare:
-        return print(node.a, kPrimaryPrec) + " " + op_text(node.op) + " " + print(node.b, kPrimaryPrec);
+        return print(node.a, kPrimaryPrec) + " " + op_text(node.op) + " " +
+               print(node.b, kPrimaryPrec);
       case NodeKind::kIn:
-        return print(node.a, kPrimaryPrec) + (node.negated ? " not in [" : " in [") + list(node, ", ", 0) + "]";
-      case NodeKind::kHas: return "has(" + field_name(node.index) + ")";
-      case NodeKind::kToday: return "today()";
-      case NodeKind::kNow: return "now()";
-      case NodeKind::kDaysSince: return "days_since(" + print(node.a, 0) + ")";
-      case NodeKind::kLen: return "len(" + print(node.a, 0) + ")";
+        return print(node.a, kPrimaryPrec) + (node.negated ? " not in [" : " in [") +
+               list(node, ", ", 0) + "]";
+      case NodeKind::kHas:
+        return "has(" + field_name(node.index) + ")";
+      case NodeKind::kToday:
+        return "today()";
+      case NodeKind::kNow:
+        return "now()";
+      case NodeKind::kDaysSince:
+        return "days_since(" + print(node.a, 0) + ")";
+      case NodeKind::kLen:
+        return "len(" + print(node.a, 0) + ")";
     }
     return "?";
   }
@@ -124,7 +149,8 @@ std::string quote_text(const std::string& text) {
   return out + "'";
 }
 
-std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fields, int min_precedence) {
+std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fields,
+                      int min_precedence) {
   return Printer(expr, fields).print(n, min_precedence);
 }
 

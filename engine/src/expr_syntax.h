@@ -22,12 +22,24 @@ enum class TokenKind {
   kInt,       // int_value
   kString,    // text (escapes decoded)
   kDate,      // date_value
+  kDateTime,  // datetime_value
   kDuration,  // duration_value
   kName,      // text; also the keywords and/or/not/in/true/false/null
-  kEq, kNe, kLt, kLe, kGt, kGe,
-  kAndAnd, kOrOr, kBang,
-  kLParen, kRParen, kLBracket, kRBracket, kComma,
-  kError,     // text holds the message
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAndAnd,
+  kOrOr,
+  kBang,
+  kLParen,
+  kRParen,
+  kLBracket,
+  kRBracket,
+  kComma,
+  kError,  // text holds the message
 };
 
 struct Token {
@@ -36,15 +48,20 @@ struct Token {
   std::string text;
   int64_t int_value = 0;
   Date date_value;
+  DateTime datetime_value;
   Duration duration_value;
 };
+
+// `text` made safe for a one-line message (and for JSON): control bytes
+// become '?', bytes that are not valid UTF-8 become U+FFFD.
+std::string printable(std::string_view text);
 
 // Splits `text` into tokens, always ending with kEnd. A lexical error
 // becomes a kError token (and lexing stops there).
 std::vector<Token> lex_expr(std::string_view text);
 
 enum class SynKind {
-  kLiteral,  // value (int, text, bool, date, duration) or null
+  kLiteral,  // value (int, text, bool, date, datetime, duration) or null
   kName,     // text
   kCall,     // text(kids...)
   kNot,      // not kids[0]
@@ -61,7 +78,7 @@ struct Syn {
   CompareOp op = CompareOp::kEq;
   bool negated = false;
   bool is_null = false;
-  bool is_string = false;     // a quoted literal
+  bool is_string = false;  // a quoted literal
   std::string text;
   Value value;
   std::vector<Syn> kids;

@@ -37,13 +37,13 @@ enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 struct ExprNode {
   NodeKind kind = NodeKind::kConst;
   CompareOp op = CompareOp::kEq;
-  bool negated = false;     // kIn written as `not in`
-  bool enum_value = false;  // kConst that is an enum value (printed bare when it can be)
-  Type type = Type::kBool;  // result type (kConst null: see is_null)
-  bool is_null = false;     // the literal `null`
-  int a = -1, b = -1;       // operands
-  int index = -1;           // constant or field index
-  int first = 0, count = 0; // children in Expr::lists
+  bool negated = false;      // kIn written as `not in`
+  bool enum_value = false;   // kConst that is an enum value (printed bare when it can be)
+  Type type = Type::kBool;   // result type (kConst null: see is_null)
+  bool is_null = false;      // the literal `null`
+  int a = -1, b = -1;        // operands
+  int index = -1;            // constant or field index
+  int first = 0, count = 0;  // children in Expr::lists
 };
 
 class Expr {
@@ -82,7 +82,8 @@ class Evaluator {
 
 // Canonical text of node `n` (expr_print.cc); `min_precedence` decides
 // parentheses (0: none needed).
-std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fields, int min_precedence = 0);
+std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fields,
+                      int min_precedence = 0);
 // Text literal in canonical quoted form: 'it\'s'.
 std::string quote_text(const std::string& text);
 

@@ -27,21 +27,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// Status as stored (the same words as to_string(Status) in decide.h; kept
-// local so the store does not depend on the decision module).
-const char* status_text(Status status) {
-  switch (status) {
-    case Status::kActive: return "active";
-    case Status::kOnHold: return "on_hold";
-    case Status::kClosed: return "closed";
-  }
-  return "active";
-}
-
 Status status_from_text(const std::string& text) {
-  if (text == "on_hold") return Status::kOnHold;
-  if (text == "closed") return Status::kClosed;
-  if (text == "active") return Status::kActive;
+  if (auto status = status_from_string(text)) return *status;
   throw storage_error("unknown case status '" + text + "' in the database");
 }
 
@@ -304,7 +291,7 @@ class SqliteStore final : public Store {
       auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
       if (filter.sop_id) add("sop_id = ?"), params.emplace_back(false, *filter.sop_id);
       if (filter.state) add("state = ?"), params.emplace_back(false, *filter.state);
-      if (filter.status) add("status = ?"), params.emplace_back(false, status_text(*filter.status));
+      if (filter.status) add("status = ?"), params.emplace_back(false, to_string(*filter.status));
       if (filter.due_before)
         add("due_at IS NOT NULL AND due_at < ?"),
             params.emplace_back(true, std::to_string(filter.due_before->seconds));
@@ -610,7 +597,7 @@ class SqliteStore final : public Store {
     stmt->bind(2, record.sop_id);
     stmt->bind(3, record.sha256);
     stmt->bind(4, record.state);
-    stmt->bind(5, status_text(record.status));
+    stmt->bind(5, to_string(record.status));
     stmt->bind(6, data.dump());
     stmt->bind(7, static_cast<int64_t>(record.version));
     stmt->bind(8, static_cast<int64_t>(last_seq));

@@ -82,6 +82,11 @@ std::optional<Type> type_from_name(std::string_view name) {
 }
 
 std::string format_date(Date date) {
+  // Dates come from parse_date (years 0000-9999); anything far outside is
+  // shown clamped rather than overflowing the calendar arithmetic.
+  constexpr int64_t kLimit = 1'000'000'000;
+  if (date.days > kLimit) date.days = kLimit;
+  if (date.days < -kLimit) date.days = -kLimit;
   int64_t y;
   unsigned m, d;
   civil_from_days(date.days, &y, &m, &d);
@@ -196,7 +201,7 @@ std::optional<DateTime> parse_datetime(std::string_view text) {
 }
 
 std::optional<int64_t> parse_int(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
+  if (text.empty() || text.size() > 20) return std::nullopt;
   size_t i = 0;
   bool negative = false;
   if (text[0] == '-' || text[0] == '+') {
@@ -204,12 +209,17 @@ std::optional<int64_t> parse_int(std::string_view text) {
     i = 1;
     if (text.size() == 1) return std::nullopt;
   }
+  // Accumulate negatively: the int64 range has one more negative value.
   int64_t value = 0;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   for (; i < text.size(); ++i) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
-    value = value * 10 + (text[i] - '0');
+    const int digit = text[i] - '0';
+    if (value < (kMin + digit) / 10) return std::nullopt;
+    value = value * 10 - digit;
   }
-  return negative ? -value : value;
+  if (!negative && value == kMin) return std::nullopt;
+  return negative ? value : -value;
 }
 
 std::optional<bool> parse_bool(std::string_view text) {
@@ -217,6 +227,12 @@ std::optional<bool> parse_bool(std::string_view text) {
   if (t == "true" || t == "yes" || t == "ya" || t == "1") return true;
   if (t == "false" || t == "no" || t == "tidak" || t == "0") return false;
   return std::nullopt;
+}
+
+int64_t text_length(std::string_view text) {
+  int64_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
 }
 
 Date date_of(DateTime time) {

@@ -3,8 +3,8 @@
 // evaluated over several cases (empty, typical, extreme and wrongly typed
 // values), explained, and printed. Invariants checked beyond "no crash":
 // the canonical text parses back to the same canonical text, guard_holds
-// agrees with evaluate_guard, a false guard has an explanation, and pii
-// values never appear in one.
+// agrees with evaluate_guard, a false guard has an explanation, pii
+// values never appear in one, and messages are printable UTF-8.
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "expr.h"
+#include "expr_syntax.h"
 #include "sopir/value.h"
 
 namespace {
@@ -20,7 +21,8 @@ using namespace sopir;
 
 constexpr const char* kSecret = "Secret Person Name";
 
-FieldDef make_field(const char* id, Type type, std::vector<std::string> values = {}, bool pii = false) {
+FieldDef make_field(const char* id, Type type, std::vector<std::string> values = {},
+                    bool pii = false) {
   FieldDef f;
   f.id = id;
   f.type = type;
@@ -94,6 +96,7 @@ void exercise(const Expr& expr, Type target, const std::vector<std::string>& tar
       check(fast == slow.value, "guard_holds agrees with evaluate_guard");
       check(slow.value == slow.explanation.empty(), "a false guard is explained");
       check(slow.explanation.find(kSecret) == std::string::npos, "pii stays out of explanations");
+      check(printable(slow.explanation) == slow.explanation, "explanations are printable UTF-8");
     }
   }
 }
@@ -103,15 +106,17 @@ void exercise(const Expr& expr, Type target, const std::vector<std::string>& tar
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   static const std::vector<std::string> kStatuses = {"ok", "needs_review", "drugs"};
-  static const Type kTargets[] = {Type::kBool, Type::kInt,      Type::kString, Type::kDate,
+  static const Type kTargets[] = {Type::kBool,     Type::kInt,  Type::kString,  Type::kDate,
                                   Type::kDateTime, Type::kEnum, Type::kDuration};
   for (Type target : kTargets) {
-    const std::vector<std::string>& target_enum = target == Type::kEnum ? kStatuses : std::vector<std::string>{};
+    const std::vector<std::string>& target_enum =
+        target == Type::kEnum ? kStatuses : std::vector<std::string>{};
     ParsedExpr parsed = parse_expr(text, fields(), target, target_enum);
     check((parsed.expr != nullptr) == parsed.errors.empty(), "an expression or errors, not both");
     for (const ExprError& e : parsed.errors) {
       check(e.offset <= size, "error offsets inside the text");
       check(!e.message.empty(), "errors have messages");
+      check(printable(e.message) == e.message, "error messages are printable UTF-8");
     }
     if (parsed.expr) exercise(*parsed.expr, target, target_enum);
   }

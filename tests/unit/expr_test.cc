@@ -1,11 +1,12 @@
 // Guard and `set` expressions: parsing, type errors (exact message and
 // offset), evaluation incl. missing values, explanations, printing.
-#include <catch2/catch.hpp>
+#include "expr.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "expr.h"
+#include "expr_syntax.h"
 #include "expr_tree.h"
 
 using namespace sopir;
@@ -24,23 +25,36 @@ FieldDef field(std::string id, Type type, std::vector<std::string> values = {}, 
 // Invented fields of a shelter intake procedure.
 const std::vector<FieldDef>& fields() {
   static const std::vector<FieldDef> kFields = {
-      field("age", Type::kInt),                                                   // 0
-      field("category", Type::kEnum, {"overstay", "illegal_entry", "drugs"}),     // 1
-      field("prior_category", Type::kEnum, {"overstay", "drugs", "other"}),       // 2
-      field("risk", Type::kEnum, {"low", "medium", "high"}),                      // 3
-      field("consent_date", Type::kDate),                                         // 4
-      field("arrived_at", Type::kDateTime),                                       // 5
-      field("stay_limit", Type::kDuration),                                       // 6
-      field("full_name", Type::kString, {}, true),                                // 7
-      field("note", Type::kString),                                               // 8
-      field("consented", Type::kBool),                                            // 9
-      field("nik", Type::kString, {}, true),                                      // 10
+      field("age", Type::kInt),                                                // 0
+      field("category", Type::kEnum, {"overstay", "illegal_entry", "drugs"}),  // 1
+      field("prior_category", Type::kEnum, {"overstay", "drugs", "other"}),    // 2
+      field("risk", Type::kEnum, {"low", "medium", "high"}),                   // 3
+      field("consent_date", Type::kDate),                                      // 4
+      field("arrived_at", Type::kDateTime),                                    // 5
+      field("stay_limit", Type::kDuration),                                    // 6
+      field("full_name", Type::kString, {}, true),                             // 7
+      field("note", Type::kString),                                            // 8
+      field("consented", Type::kBool),                                         // 9
+      field("nik", Type::kString, {}, true),                                   // 10
   };
   return kFields;
 }
-enum { kAge, kCategory, kPrior, kRisk, kConsentDate, kArrivedAt, kStayLimit, kFullName, kNote, kConsented, kNik };
+enum {
+  kAge,
+  kCategory,
+  kPrior,
+  kRisk,
+  kConsentDate,
+  kArrivedAt,
+  kStayLimit,
+  kFullName,
+  kNote,
+  kConsented,
+  kNik
+};
 
-ParsedExpr parse(std::string_view text, Type target = Type::kBool, const std::vector<std::string>& values = {}) {
+ParsedExpr parse(std::string_view text, Type target = Type::kBool,
+                 const std::vector<std::string>& values = {}) {
   return parse_expr(text, fields(), target, values);
 }
 
@@ -130,11 +144,15 @@ TEST_CASE("expr: canonical text shows precedence and normalised spelling") {
       {"age > -5", "age > -5"},
       {"age != null", "age != null"},
       {"null == note", "null == note"},
-      {"days_since(consent_date) >= 14 and len(note) < 200", "days_since(consent_date) >= 14 and len(note) < 200"},
-      {"arrived_at <= now() and consent_date <= today()", "arrived_at <= now() and consent_date <= today()"},
+      {"days_since(consent_date) >= 14 and len(note) < 200",
+       "days_since(consent_date) >= 14 and len(note) < 200"},
+      {"arrived_at <= now() and consent_date <= today()",
+       "arrived_at <= now() and consent_date <= today()"},
       {"age == 1 or age == 2 or age == 3", "age == 1 or age == 2 or age == 3"},
       {"age == 1 and (age == 2 and age == 3)", "age == 1 and (age == 2 and age == 3)"},
       {"true", "true"},
+      {"arrived_at < 2026-03-01T08:30", "arrived_at < 2026-03-01T08:30:00Z"},
+      {"arrived_at < 2026-03-01T15:30+07:00", "arrived_at < 2026-03-01T08:30:00Z"},
   };
   for (const Row& row : rows) {
     auto e = ok(row.text);
@@ -148,10 +166,10 @@ TEST_CASE("expr: canonical text shows precedence and normalised spelling") {
 TEST_CASE("expr: precedence decides evaluation") {
   Case c;
   c.set(kAge, int64_t{20}).set(kConsented, false);
-  CHECK(holds("age >= 18 or consented and age < 0", c));   // or binds looser than and
+  CHECK(holds("age >= 18 or consented and age < 0", c));  // or binds looser than and
   CHECK_FALSE(holds("(age >= 18 or consented) and age < 0", c));
-  CHECK(holds("not consented and age == 20", c));            // not binds tighter than and
-  CHECK(holds("not age == 21", c));                          // not is looser than comparison
+  CHECK(holds("not consented and age == 20", c));  // not binds tighter than and
+  CHECK(holds("not age == 21", c));                // not is looser than comparison
   CHECK(holds("! consented || false", c));
   CHECK(holds("age == 20 && !(age == 21)", c));
 }
@@ -185,77 +203,105 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
       {"age = 18", "4: '=' alone is not an operator; use '==' to compare"},
       {"age > 1 & consented", "8: '&' alone is not an operator; use 'and' (or '&&')"},
       {"age > 1 | consented", "8: '|' alone is not an operator; use 'or' (or '||')"},
-      {"age # 1", "4: unexpected '#'; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an "
-                  "operator, or '('"},
-      {"note == \xff", "8: unexpected byte 0xFF; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an "
-                       "operator, or '('"},
+      {"age # 1",
+       "4: unexpected '#'; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an "
+       "operator, or '('"},
+      {"note == \xff",
+       "8: unexpected byte 0xFF; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an "
+       "operator, or '('"},
       {"age > 9223372036854775808",
-       "6: the number 9223372036854775808 is too large (whole numbers go from -9223372036854775808 to "
+       "6: the number 9223372036854775808 is too large (whole numbers go from -9223372036854775808 "
+       "to "
        "9223372036854775807)"},
       {"age > -9223372036854775809",
-       "6: the number -9223372036854775809 is too small (whole numbers go from -9223372036854775808 to "
+       "6: the number -9223372036854775809 is too small (whole numbers go from "
+       "-9223372036854775808 to "
        "9223372036854775807)"},
-      {"consent_date < 2021-02-29", "15: '2021-02-29' is not a calendar date; dates are written like 2026-11-29"},
-      {"stay_limit > 3x", "13: '3x' is not a number, a date (like 2026-11-29) or a duration (like 24h, 14d or "
-                          "1d12h; units w d h m s)"},
+      {"consent_date < 2021-02-29",
+       "15: '2021-02-29' is not a calendar date; dates are written like 2026-11-29"},
+      {"stay_limit > 3x",
+       "13: '3x' is not a number, a date (like 2026-11-29) or a duration (like 24h, 14d or "
+       "1d12h; units w d h m s)"},
+      {"arrived_at < 2026-03-01T25:00",
+       "13: '2026-03-01T25:00' is not a date and time; write it like "
+       "2026-11-29T08:30, 2026-11-29T08:30:00Z or 2026-11-29T15:30+07:00"},
       {"note == 'open", "8: this text is never closed; add the closing '"},
-      {"note == 'a\\nb'", "10: unknown escape in text; write \\' for ', \\\" for \" and \\\\ for \\"},
+      {"note == 'a\\nb'",
+       "10: unknown escape in text; write \\' for ', \\\" for \" and \\\\ for \\"},
       // syntax
       {"age >= ", "7: the expression ends too early; expected a value"},
       {"(age >= 1", "0: this '(' is never closed; add ')'"},
       {"age >= 1)", "8: this ')' has no matching '('"},
-      {"age >= 1 consented", "9: unexpected 'consented' after a complete expression; join conditions with "
-                             "'and' or 'or'"},
+      {"age >= 1 consented",
+       "9: unexpected 'consented' after a complete expression; join conditions with "
+       "'and' or 'or'"},
       {"1 < age < 5", "8: comparisons cannot be chained; write a < b and b < c"},
       {"age == not consented", "7: expected a value, found the keyword 'not'"},
-      {"category in drugs", "12: expected '[' after 'in', as in category in [overstay, drugs]; found 'drugs'"},
+      {"category in drugs",
+       "12: expected '[' after 'in', as in category in [overstay, drugs]; found 'drugs'"},
       {"category in []", "13: the list after 'in' is empty; give at least one value"},
       {"category in [drugs", "12: this '[' is never closed; add ']'"},
       {"category in [drugs overstay]", "19: expected ',' or ']' in the list, found 'overstay'"},
       {"has(note", "3: this '(' is never closed; add ')'"},
       {"and", "0: expected a value, found the keyword 'and'"},
-      {"age >= )", "7: expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found ')'"},
+      {"age >= )",
+       "7: expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found ')'"},
       // names
       {"agee >= 18", "0: unknown field 'agee'; did you mean 'age'?"},
       {"zzzzzzzz >= 18",
-       "0: unknown field 'zzzzzzzz' (the fields are: age, category, prior_category, risk, consent_date, "
+       "0: unknown field 'zzzzzzzz' (the fields are: age, category, prior_category, risk, "
+       "consent_date, "
        "arrived_at, stay_limit, full_name, note, consented, nik)"},
       {"category == ovrstay",
-       "12: 'ovrstay' is not a value of category (one of: overstay, illegal_entry, drugs); did you mean "
+       "12: 'ovrstay' is not a value of category (one of: overstay, illegal_entry, drugs); did you "
+       "mean "
        "'overstay'?"},
       {"category == 'ovrstay'",
-       "12: 'ovrstay' is not a value of category (one of: overstay, illegal_entry, drugs); did you mean "
+       "12: 'ovrstay' is not a value of category (one of: overstay, illegal_entry, drugs); did you "
+       "mean "
        "'overstay'?"},
       {"category in [overstay, smuggling]",
        "23: 'smuggling' is not a value of category (one of: overstay, illegal_entry, drugs)"},
-      {"age == overstay", "7: unknown field 'overstay' (the fields are: age, category, prior_category, risk, "
-                          "consent_date, arrived_at, stay_limit, full_name, note, consented, nik)"},
+      {"age == overstay",
+       "7: unknown field 'overstay' (the fields are: age, category, prior_category, risk, "
+       "consent_date, arrived_at, stay_limit, full_name, note, consented, nik)"},
       // types
       {"age >= '18'", "7: cannot compare age (int) with '18' (text)"},
       {"note == 18", "8: cannot compare note (string) with 18 (int)"},
-      {"consent_date < arrived_at", "15: cannot compare consent_date (date) with arrived_at (datetime)"},
+      {"consent_date < arrived_at",
+       "15: cannot compare consent_date (date) with arrived_at (datetime)"},
       {"stay_limit > 14", "13: cannot compare stay_limit (duration) with 14 (int)"},
-      {"category == risk", "12: cannot compare category with risk: they have no value in common (overstay, "
-                           "illegal_entry, drugs / low, medium, high)"},
+      {"category == risk",
+       "12: cannot compare category with risk: they have no value in common (overstay, "
+       "illegal_entry, drugs / low, medium, high)"},
       {"category == note", "12: cannot compare category (enum) with note (string)"},
-      {"category < drugs", "9: '<' cannot order category (enum); only ints, dates, datetimes and durations have "
-                           "an order (use == or !=, or 'in')"},
-      {"note >= 'a'", "5: '>=' cannot order note (string); only ints, dates, datetimes and durations have an "
-                      "order (use == or !=, or 'in')"},
-      {"consented > false", "10: '>' cannot order consented (bool); only ints, dates, datetimes and durations "
-                            "have an order (use == or !=, or 'in')"},
-      {"age < null", "4: '<' cannot be used with null; to test for a missing value write x == null or x != "
-                     "null, or has(x)"},
-      {"null == null", "5: comparing null with null says nothing; compare a field with null, like consent_date "
-                       "== null"},
+      {"category < drugs",
+       "9: '<' cannot order category (enum); only ints, dates, datetimes and durations have "
+       "an order (use == or !=, or 'in')"},
+      {"note >= 'a'",
+       "5: '>=' cannot order note (string); only ints, dates, datetimes and durations have an "
+       "order (use == or !=, or 'in')"},
+      {"consented > false",
+       "10: '>' cannot order consented (bool); only ints, dates, datetimes and durations "
+       "have an order (use == or !=, or 'in')"},
+      {"age < null",
+       "4: '<' cannot be used with null; to test for a missing value write x == null or x != "
+       "null, or has(x)"},
+      {"null == null",
+       "5: comparing null with null says nothing; compare a field with null, like consent_date "
+       "== null"},
       {"age in [1, '2']", "11: cannot compare age (int) with '2' (text)"},
-      {"age in [1, null]", "11: null cannot be in the list after 'in'; test for a missing value with x == null"},
-      {"null in [1]", "0: null cannot be looked up in a list; write x == null to test for a missing value"},
+      {"age in [1, null]",
+       "11: null cannot be in the list after 'in'; test for a missing value with x == null"},
+      {"null in [1]",
+       "0: null cannot be looked up in a list; write x == null to test for a missing value"},
       {"age and consented", "0: 'and' needs conditions (true or false), but age is an int"},
       {"consented or note", "13: 'or' needs conditions (true or false), but note is text"},
       {"not category", "4: 'not' needs conditions (true or false), but category is an enum value"},
-      {"age", "0: a guard must be a condition that is true or false, like age >= 18; age is an int"},
-      {"null", "0: a guard must be a condition that is true or false, like age >= 18; null is null"},
+      {"age",
+       "0: a guard must be a condition that is true or false, like age >= 18; age is an int"},
+      {"null",
+       "0: a guard must be a condition that is true or false, like age >= 18; null is null"},
       // functions
       {"has(agee)", "4: unknown field 'agee'; did you mean 'age'?"},
       {"has('note')", "4: has() takes a field name, like has(consent_date)"},
@@ -263,13 +309,17 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
       {"has()", "0: has() takes exactly one field name, like has(consent_date)"},
       {"today(1) == consent_date", "6: today() takes no arguments"},
       {"days_since(age) > 3", "11: days_since() needs a date or datetime, but age is an int"},
-      {"days_since() > 3", "0: days_since() takes one date or datetime, like days_since(arrival_date)"},
+      {"days_since() > 3",
+       "0: days_since() takes one date or datetime, like days_since(arrival_date)"},
       {"len(age) > 3", "4: len() needs text, but age is an int"},
       {"len(category) > 3", "4: len() needs text, but category is an enum value"},
-      {"day_since(consent_date) > 3", "0: unknown function 'day_since'; did you mean 'days_since'?"},
-      {"frobnicate() > 3", "0: unknown function 'frobnicate'; the functions are has(field), today(), now(), "
-                           "days_since(date), len(text)"},
-      {"days_since(consent_date) > 1d", "27: cannot compare days_since(consent_date) (int) with 1d (duration)"},
+      {"day_since(consent_date) > 3",
+       "0: unknown function 'day_since'; did you mean 'days_since'?"},
+      {"frobnicate() > 3",
+       "0: unknown function 'frobnicate'; the functions are has(field), today(), now(), "
+       "days_since(date), len(text)"},
+      {"days_since(consent_date) > 1d",
+       "27: cannot compare days_since(consent_date) (int) with 1d (duration)"},
   };
   for (const Row& row : rows) {
     CHECK(first_error(row.text) == row.error);
@@ -291,7 +341,8 @@ TEST_CASE("expr: NUL inside an expression is an error, not the end") {
   REQUIRE(p.errors.size() == 1);
   CHECK(p.errors[0].offset == 8);
   CHECK(p.errors[0].message ==
-        "unexpected byte 0x00; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an operator, or '('");
+        "unexpected byte 0x00; expected a field, a value like 42, 'text', 2026-11-29 or 14d, an "
+        "operator, or '('");
 }
 
 TEST_CASE("expr: set targets") {
@@ -300,18 +351,25 @@ TEST_CASE("expr: set targets") {
     Case c;
     c.set(kConsentDate, date("2026-01-05"));
     CHECK(std::get<Date>(evaluate(*ok("today()", Type::kDate), c.context())) == date("2026-03-10"));
-    CHECK(std::get<Date>(evaluate(*ok("consent_date", Type::kDate), c.context())) == date("2026-01-05"));
+    CHECK(std::get<Date>(evaluate(*ok("consent_date", Type::kDate), c.context())) ==
+          date("2026-01-05"));
     CHECK(std::get<DateTime>(evaluate(*ok("now()", Type::kDateTime), c.context())) == fixed_now());
-    CHECK(std::get<int64_t>(evaluate(*ok("days_since(consent_date)", Type::kInt), c.context())) == 64);
-    CHECK(std::get<std::string>(evaluate(*ok("'checked'", Type::kString), c.context())) == "checked");
-    CHECK(std::get<Duration>(evaluate(*ok("14d", Type::kDuration), c.context())).seconds == 14 * 86400);
+    CHECK(std::get<DateTime>(evaluate(*ok("2026-03-10T08:00:00Z", Type::kDateTime), c.context())) ==
+          fixed_now());
+    CHECK(std::get<int64_t>(evaluate(*ok("days_since(consent_date)", Type::kInt), c.context())) ==
+          64);
+    CHECK(std::get<std::string>(evaluate(*ok("'checked'", Type::kString), c.context())) ==
+          "checked");
+    CHECK(std::get<Duration>(evaluate(*ok("14d", Type::kDuration), c.context())).seconds ==
+          14 * 86400);
     CHECK(std::get<bool>(evaluate(*ok("age > 3 or true", Type::kBool), c.context())));
   }
   SECTION("enum targets take a value of the target enum, bare or quoted") {
     auto e = ok("needs_review", Type::kEnum, statuses);
     CHECK(std::get<std::string>(evaluate(*e, Case().context())) == "needs_review");
     CHECK(to_string(*e, fields()) == "needs_review");
-    CHECK(std::get<std::string>(evaluate(*ok("'ok'", Type::kEnum, statuses), Case().context())) == "ok");
+    CHECK(std::get<std::string>(evaluate(*ok("'ok'", Type::kEnum, statuses), Case().context())) ==
+          "ok");
     CHECK(first_error("nedds_review", Type::kEnum, statuses) ==
           "0: 'nedds_review' is not a value of this field (one of: ok, needs_review); did you mean "
           "'needs_review'?");
@@ -320,17 +378,21 @@ TEST_CASE("expr: set targets") {
     const std::vector<std::string> wide = {"overstay", "illegal_entry", "drugs", "other"};
     Case c;
     c.set(kCategory, std::string("drugs"));
-    CHECK(std::get<std::string>(evaluate(*ok("category", Type::kEnum, wide), c.context())) == "drugs");
+    CHECK(std::get<std::string>(evaluate(*ok("category", Type::kEnum, wide), c.context())) ==
+          "drugs");
     CHECK(first_error("prior_category", Type::kEnum, {"overstay", "drugs"}) ==
-          "0: prior_category may hold values this field does not allow: other (allowed: overstay, drugs)");
+          "0: prior_category may hold values this field does not allow: other (allowed: overstay, "
+          "drugs)");
   }
   SECTION("type mismatches") {
     CHECK(first_error("age", Type::kDate) == "0: expected a date, but age is an int");
-    CHECK(first_error("'2026-01-01'", Type::kDate) == "0: expected a date, but '2026-01-01' is text");
+    CHECK(first_error("'2026-01-01'", Type::kDate) ==
+          "0: expected a date, but '2026-01-01' is text");
     CHECK(first_error("now()", Type::kDate) == "0: expected a date, but now() is a datetime");
     CHECK(first_error("null", Type::kInt) == "0: expected an int, but null is null");
     CHECK(first_error("zzz_status", Type::kString) ==
-          "0: unknown field 'zzz_status' (the fields are: age, category, prior_category, risk, consent_date, "
+          "0: unknown field 'zzz_status' (the fields are: age, category, prior_category, risk, "
+          "consent_date, "
           "arrived_at, stay_limit, full_name, note, consented, nik)");
   }
 }
@@ -436,15 +498,19 @@ TEST_CASE("expr: explanations name the smallest failing part") {
       {"age >= 18", "age >= 18 is false (age = 16)"},
       {"has(consent_date)", "has(consent_date) is false (consent_date has no value)"},
       {"has(consent_date) and age >= 18", "has(consent_date) is false (consent_date has no value)"},
-      {"age < 18 and (category == overstay and age > 0)", "category == overstay is false (category = drugs)"},
+      {"age < 18 and (category == overstay and age > 0)",
+       "category == overstay is false (category = drugs)"},
       {"age >= 18 or has(consent_date)",
        "age >= 18 is false (age = 16) and has(consent_date) is false (consent_date has no value)"},
       {"consented", "consented is false"},
       {"has(note) and not has(note)", "not has(note) is false (note = 'it\\'s late')"},
-      {"consent_date <= today()", "consent_date <= today() is false (consent_date has no value, today() = 2026-03-10)"},
+      {"consent_date <= today()",
+       "consent_date <= today() is false (consent_date has no value, today() = 2026-03-10)"},
       {"days_since(arrived_at) >= 3",
-       "days_since(arrived_at) >= 3 is false (arrived_at = 2026-03-08T10:00:00Z, days_since(arrived_at) = 1)"},
-      {"category in [overstay, illegal_entry]", "category in [overstay, illegal_entry] is false (category = drugs)"},
+       "days_since(arrived_at) >= 3 is false (arrived_at = 2026-03-08T10:00:00Z, "
+       "days_since(arrived_at) = 1)"},
+      {"category in [overstay, illegal_entry]",
+       "category in [overstay, illegal_entry] is false (category = drugs)"},
       {"false", "the condition is always false"},
       // pii: never the value, not even computed from it
       {"full_name == 'Budi Contoh'", "full_name == 'Budi Contoh' is false (full_name = ***)"},
@@ -481,8 +547,9 @@ TEST_CASE("expr: nesting is limited and junk never crashes") {
     const std::string ok64 = std::string(63, '(') + "age == 1" + std::string(63, ')');
     CHECK(parse(ok64).errors.empty());
     const std::string deep = std::string(65, '(') + "age == 1" + std::string(65, ')');
-    CHECK(first_error(deep) == "64: the expression is nested too deeply (more than 64 levels of parentheses, "
-                               "lists, function calls or 'not'); split it into simpler conditions");
+    CHECK(first_error(deep) ==
+          "64: the expression is nested too deeply (more than 64 levels of parentheses, "
+          "lists, function calls or 'not'); split it into simpler conditions");
     std::string nots;
     for (int i = 0; i < 100; ++i) nots += "not ";
     CHECK(first_error(nots + "consented").find("nested too deeply") != std::string::npos);
@@ -497,10 +564,35 @@ TEST_CASE("expr: nesting is limited and junk never crashes") {
     CHECK(guard_holds(*e, c.context()));
   }
   SECTION("junk") {
-    const char* junk[] = {"\xc3\x28", "'\xff\xfe'", "((((", "))))", "[[", "]", ",", "!!!", "&&", "||",
-                          "age ==", "== age", "in", "not", "has(", "has)", "'", "\"", "\\", "--1", "1-",
-                          "2020-13-01", "99999999999999999999999999999", "1d1", "-1d", "age in [,]",
-                          "age in [1,]", "today(", "x(y(z("};
+    const char* junk[] = {"\xc3\x28",
+                          "'\xff\xfe'",
+                          "((((",
+                          "))))",
+                          "[[",
+                          "]",
+                          ",",
+                          "!!!",
+                          "&&",
+                          "||",
+                          "age ==",
+                          "== age",
+                          "in",
+                          "not",
+                          "has(",
+                          "has)",
+                          "'",
+                          "\"",
+                          "\\",
+                          "--1",
+                          "1-",
+                          "2020-13-01",
+                          "99999999999999999999999999999",
+                          "1d1",
+                          "-1d",
+                          "age in [,]",
+                          "age in [1,]",
+                          "today(",
+                          "x(y(z("};
     for (const char* j : junk) {
       INFO(j);
       ParsedExpr p = parse(j);
@@ -516,7 +608,8 @@ TEST_CASE("expr: nesting is limited and junk never crashes") {
 
 TEST_CASE("expr: constant expressions for plain `set:` literals") {
   auto text = constant_expr(std::string("Checked by supervisor, it's fine"), Type::kString);
-  CHECK(std::get<std::string>(evaluate(*text, Case().context())) == "Checked by supervisor, it's fine");
+  CHECK(std::get<std::string>(evaluate(*text, Case().context())) ==
+        "Checked by supervisor, it's fine");
   CHECK(to_string(*text, fields()) == "'Checked by supervisor, it\\'s fine'");
   auto status = constant_expr(std::string("needs_review"), Type::kEnum);
   CHECK(to_string(*status, fields()) == "needs_review");
@@ -526,4 +619,20 @@ TEST_CASE("expr: constant expressions for plain `set:` literals") {
   CHECK(fields_read(*when).empty());
   auto yes = constant_expr(true, Type::kBool);
   CHECK(guard_holds(*yes, Case().context()));
+}
+
+TEST_CASE("expr: messages stay printable whatever the bytes") {
+  CHECK(first_error("age == 1 'a\x01\xff'") ==
+        "9: unexpected ''a?\xEF\xBF\xBD'' after a complete expression; join conditions with 'and' "
+        "or 'or'");
+  CHECK(first_error("category == 'dr\nugs'") ==
+        "12: 'dr?ugs' is not a value of category (one of: overstay, illegal_entry, drugs); did you "
+        "mean 'drugs'?");
+  Case c;
+  c.set(kNote, std::string("line one\nline two \xc3\xbc \xc3"));
+  CHECK(why("note == 'x'", c) ==
+        "note == 'x' is false (note = 'line one?line two \xc3\xbc \xEF\xBF\xBD')");
+  CHECK(printable("ok \xe2\x82\xac \xed\xa0\x80 \xf4\x90\x80\x80") ==
+        "ok \xe2\x82\xac \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD "
+        "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }

@@ -362,7 +362,7 @@ TEST_CASE("a text file is not a sopir database") {
   CHECK(file_bytes(path) == before);
 }
 
-TEST_CASE("an empty file needs create; a directory is refused") {
+TEST_CASE("an empty file needs create, and a directory is refused") {
   TempDir dir;
   const std::string path = dir.file("empty.db");
   std::ofstream(path).close();
@@ -819,7 +819,7 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
   CHECK(visited == 2);
 }
 
-TEST_CASE_METHOD(StoreFixture, "access is recorded; auditors' views show ISO times") {
+TEST_CASE_METHOD(StoreFixture, "access is recorded, and auditors' views show ISO times") {
   open_case("V-1");
   store->record_access("auditor1", "V-1", "show personal data", DateTime{1790000000});
   SQLite::Database raw(path);
@@ -898,7 +898,7 @@ TEST_CASE_METHOD(StoreFixture, "a read-only open of a 0444 file reads and never 
 // ---------------------------------------------------------------------------
 // Several processes, and crashes.
 
-TEST_CASE_METHOD(StoreFixture, "two processes append at once; every reported append is recorded once") {
+TEST_CASE_METHOD(StoreFixture, "two processes append at once, and every reported append is recorded once") {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back("MP-" + std::to_string(i));

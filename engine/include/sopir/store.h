@@ -98,8 +98,9 @@ struct LogEntry {
   std::string prev_hash, hash;     // assigned by the store
 };
 
-// Canonical bytes of a log row for the hash chain: every field above but
-// seq's hash itself, with `pii` values replaced by their digests.
+// Canonical bytes of a log row for the hash chain: every field above except
+// seq, prev_hash and hash, with `pii` values replaced by their salt and
+// digest (docs/SCHEMA.md spells out the bytes).
 // hash = hex(SHA-256(prev_hash || canonical_encoding(entry))).
 std::string canonical_encoding(const LogEntry& entry);
 std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
@@ -108,15 +109,19 @@ struct CaseFilter {
   std::optional<std::string> sop_id, state;
   std::optional<Status> status;
   std::optional<DateTime> due_before;  // overdue: due_before = now
-  std::optional<std::string> linked_to;
+  std::optional<std::string> linked_to;  // its child cases and its parent
   int64_t limit = 0;  // 0: no limit
 };
+// cases() returns matches ordered by opened_at (by due_at when due_before
+// is set), then id.
 
 struct LogFilter {
   std::optional<std::string> case_id, sop_id, actor, event, state;
   std::optional<LogKind> kind;
-  std::optional<DateTime> since, until;  // on occurred_at
+  std::optional<DateTime> since, until;  // on occurred_at: since <= t < until
   std::optional<int64_t> after_seq;
+  // `state` matches rows whose from_state or to_state is it; every set
+  // member must match.
 };
 
 class Store {
@@ -125,7 +130,8 @@ class Store {
 
   // Runs `body` in one write transaction (serialised against other
   // processes): everything it writes commits together or not at all. Nested
-  // calls join the outer transaction.
+  // calls join the outer transaction; an exception leaving a nested call
+  // undoes that call's writes (a savepoint) and propagates.
   virtual void transaction(const std::function<void()>& body) = 0;
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
@@ -151,7 +157,13 @@ class Store {
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.
-  // Assigns seq, case_seq (1), prev_hash and hash into `entry`.
+  // Assigns seq, case_seq (1), prev_hash and hash into `entry` (and
+  // case_id, when empty). kConflict if the id is taken; kNotFound for an
+  // unpublished sha256 or a missing parent_case.
+  // For both create_case and append: the store writes the case row's
+  // last_seq as the case_seq it assigned; pii values must carry a digest
+  // (kUsage otherwise); when they throw nothing is written and the fields
+  // the store assigns keep their old values.
   virtual void create_case(const CaseRecord& record, LogEntry& entry) = 0;
 
   // Appends one log row and replaces the case row, atomically, only if the
@@ -162,7 +174,7 @@ class Store {
 
   // The log, oldest first. `visit` returns false to stop early.
   virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;
-  virtual std::vector<LogEntry> history(const std::string& case_id) = 0;
+  virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
   // (seq, hash) of the newest row; (0, "") for an empty log.
   virtual std::pair<int64_t, std::string> chain_head() = 0;
 

@@ -67,6 +67,10 @@ std::optional<int64_t> parse_int(std::string_view text);
 // true/false, also yes/no, ya/tidak (Indonesian), 1/0; case-insensitive.
 std::optional<bool> parse_bool(std::string_view text);
 
+// Length of a text in characters (UTF-8 code points), as `len()` and the
+// `min`/`max` bounds of string fields count it.
+int64_t text_length(std::string_view text);
+
 // Calendar helpers.
 Date date_of(DateTime time);
 DateTime start_of(Date date);

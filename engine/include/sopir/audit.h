@@ -1,0 +1,173 @@
+// The auditors' layer: read-only checks and exports over a sopir database.
+//
+// Auditors (internal oversight, donors, inspectors) ask three questions:
+// what happened to this person, was every step allowed by the procedure in
+// force at the time, and has anyone changed the record since. Everything
+// here reads the Store only; nothing writes, with one exception the caller
+// controls: revealing personal data records the access through a second,
+// writable Store the caller passes in (see RevealAccess).
+//
+// Functions write their text to a caller's std::ostream; they never print to
+// the terminal themselves. Errors: sopir::Error (kStorage for an unreadable
+// database, kNotFound for an unknown case, kUsage for bad options).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sopir/decide.h"
+#include "sopir/procedure.h"
+#include "sopir/store.h"
+
+namespace sopir::audit {
+
+// ---------------------------------------------------------------------------
+// verify
+
+enum class FindingKind {
+  kChainHash,        // a row's content no longer matches its stored hash
+  kChainLink,        // a row's prev_hash is not the previous row's hash
+  kSeqGap,           // seq numbers missing: rows deleted
+  kPiiDigest,        // personal text no longer matches its salted digest
+  kProcedureMissing, // the pinned procedure version is not in the database or does not load
+  kCaseSeqGap,       // a case's step numbers (case_seq) have a gap
+  kStepRefused,      // the procedure would not have allowed a recorded step
+  kStepDiffers,      // allowed, but the recorded outcome differs from the rules'
+  kCaseRow,          // a case row disagrees with its log
+  kAnchorMissing,    // the anchored row is gone
+  kAnchorMismatch,   // the anchored row has a different hash now
+  kAnchorTruncated,  // the log ends before the anchored row
+};
+// "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
+// "case-seq-gap", "step-refused", "step-differs", "case-row",
+// "anchor-missing", "anchor-mismatch", "anchor-truncated".
+const char* to_string(FindingKind kind);
+
+struct Finding {
+  FindingKind kind;
+  int64_t seq = 0;       // the log row concerned, 0 when none
+  std::string case_id;   // the case concerned, "" when none
+  std::string message;   // one or two sentences an auditor understands
+};
+
+// A (seq, hash) pair written down earlier (`sopir audit anchor`), e.g. in a
+// donor report: later verification proves the log still holds that row.
+struct Anchor {
+  int64_t seq = 0;
+  std::string hash;
+};
+// "SEQ:HASH" (hash: 64 hex digits). Throws kUsage explaining the form.
+Anchor parse_anchor(const std::string& text);
+std::string format_anchor(const Anchor& anchor);  // "SEQ:HASH"
+
+struct VerifyOptions {
+  std::optional<Anchor> anchor;
+  bool chain = true;   // recompute the hash chain
+  bool replay = true;  // replay every case through its pinned procedure
+};
+
+struct VerifyProgress {
+  const char* phase;  // "chain" or "replay"
+  int64_t done = 0;
+  int64_t total = 0;  // an estimate; 0 when unknown
+};
+using ProgressFn = std::function<void(const VerifyProgress&)>;
+
+struct VerifyReport {
+  std::vector<Finding> findings;  // empty: clean
+  int64_t rows = 0;               // log rows read
+  int64_t cases = 0;              // cases replayed
+  int64_t steps = 0;              // steps replayed
+  // Steps whose inputs included personal data that has since been erased:
+  // they cannot be re-decided and are not flagged.
+  int64_t unverifiable_steps = 0;
+  Anchor head;                    // the chain head seen
+  bool clean() const { return findings.empty(); }
+};
+
+// Checks the whole database (see docs/AUDIT.md for every finding kind).
+VerifyReport verify(Store& store, const VerifyOptions& options, const ProgressFn& progress = {});
+
+// The current chain head, to write down as an anchor.
+Anchor anchor(Store& store);
+
+// ---------------------------------------------------------------------------
+// replay with a proposed procedure
+
+struct ReplayDifference {
+  std::string case_id;
+  int64_t seq = 0;
+  int64_t case_seq = 0;
+  std::string event;
+  std::string recorded_to;   // the state the step went to
+  std::string proposed_to;   // where the proposed version sends it; "" when refused
+  bool refused = false;
+  std::string message;       // the refusal message, or what differs
+};
+
+struct ReplayReport {
+  std::string sop_id;
+  int64_t cases = 0;
+  int64_t steps = 0;
+  int64_t unverifiable_steps = 0;
+  std::vector<ReplayDifference> differences;
+};
+
+// Runs the recorded steps of every case of `proposed.id` through `proposed`.
+ReplayReport replay_proposed(Store& store, const Procedure& proposed);
+
+// ---------------------------------------------------------------------------
+// log and case exports
+
+enum class Format { kTable, kCsv, kJsonl };
+// "table", "csv", "jsonl"; throws kUsage naming the accepted ones.
+Format parse_format(const std::string& text);
+
+// Personal data is shown as "***" unless revealed. Revealing needs an actor
+// with a role in the procedure's pii_visible_to; each case whose personal
+// data is shown gets one access row (Store::record_access) in `access_log`,
+// written before anything is shown. `access_log` must be writable; audit
+// reads come from the read-only store.
+struct RevealAccess {
+  Actor actor;
+  Store* access_log = nullptr;
+  DateTime now;
+  std::string what;  // e.g. "audit log --reveal"
+};
+
+struct ExportOptions {
+  Format format = Format::kTable;
+  const RevealAccess* reveal = nullptr;  // null: mask
+};
+
+// The log rows matching `filter`, oldest first. CSV: UTF-8 with a BOM, CRLF
+// line ends, RFC 4180 quoting, one header row, ISO-8601 UTC times.
+// Returns the number of rows written.
+int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& options,
+                   std::ostream& out);
+
+// One case told step by step: who, when (occurred and recorded), the rule
+// that allowed it, field changes, overrides and their reasons.
+void export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+                 std::ostream& out);
+
+// ---------------------------------------------------------------------------
+// report
+
+struct ReportOptions {
+  DateTime now;                  // "still overdue now"
+  std::optional<std::string> sop_id;  // one procedure only
+};
+// Per procedure: cases per state, time in states (median, 90th percentile),
+// deadline breaches per state and staff member, steps per staff member per
+// ISO week, closure reasons.
+void report_text(Store& store, const ReportOptions& options, std::ostream& out);
+// The same as one self-contained HTML page (inline CSS and SVG, no network),
+// with each procedure's diagram coloured by the cases waiting in each state.
+void report_html(Store& store, const ReportOptions& options, std::ostream& out);
+
+}  // namespace sopir::audit

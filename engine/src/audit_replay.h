@@ -1,0 +1,56 @@
+// Replaying one case's recorded log through a procedure (internal to audit).
+//
+// The snapshot is rebuilt from the *recorded* steps (state, status, data
+// from the recorded changes, who fired what, due time), and each recorded
+// step is re-decided under `procedure` with the recorded actor, role,
+// inputs, reason and time. Because the record drives the snapshot, one
+// tampered step gives one verdict, not a cascade. Pure: no store, no clock.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sopir/decide.h"
+#include "sopir/procedure.h"
+#include "sopir/store.h"
+
+namespace sopir::audit_internal {
+
+enum class Verdict {
+  kAllowed,       // the rules allow it with exactly the recorded outcome
+  kRefused,       // the rules refuse it
+  kDiffers,       // the rules allow it but the outcome differs from the record
+  kUnverifiable,  // needs personal data that has been erased
+};
+
+struct StepReplay {
+  Verdict verdict = Verdict::kAllowed;
+  int transition = -1;          // the transition that allowed it (procedure steps)
+  std::string role;             // the role the rules matched
+  std::string decided_to;       // where the rules send it ("" when refused)
+  std::string message;          // refusal message, or the differences
+  bool sequence_gap = false;    // steps before this one are missing
+  int64_t expected_case_seq = 0;
+};
+
+// The case as its log leaves it.
+struct ReplayedCase {
+  std::string state;
+  Status status = Status::kActive;
+  std::map<std::string, StoredValue> data;  // field id -> latest recorded value
+  std::optional<DateTime> due_at, hold_started;
+  std::string closure_reason;
+  int64_t last_case_seq = 0;
+  int64_t steps = 0;
+};
+
+struct CaseReplay {
+  std::vector<StepReplay> steps;  // one per history entry, same order
+  ReplayedCase end;
+};
+
+CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history);
+
+}  // namespace sopir::audit_internal

@@ -1,0 +1,430 @@
+// The audit layer: verify finds every kind of tampering (and nothing on a
+// clean database), replay with a proposed procedure, exports and reveal.
+// Databases are built through the Engine with a fixed clock, then tampered
+// with through raw SQL, as someone with the file and the sqlite3 shell would.
+#include "sopir/audit.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "sopir/engine.h"
+#include "test_procedures.h"
+
+namespace sopir {
+namespace {
+
+using audit::FindingKind;
+
+class AuditClock : public Clock {
+ public:
+  explicit AuditClock(DateTime t) : now_(t) {}
+  DateTime now() override { return now_; }
+  void advance(int64_t seconds) { now_.seconds += seconds; }
+
+ private:
+  DateTime now_;
+};
+
+// A database file in a fresh temporary directory, removed afterwards.
+class TempDb {
+ public:
+  TempDb() {
+    char pattern[] = "/tmp/sopir-audit-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    path_ = dir_ + "/audit.db";
+  }
+  ~TempDb() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+class AuditFixture {
+ protected:
+  AuditFixture() {
+    clock_ = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+    engine_ = std::make_unique<Engine>(open_sqlite_store(db_.path(), StoreOptions{true}), clock_);
+    Store& s = engine_->store();
+    s.add_staff({"admin", "Admin Contoh", {"admin"}, true});
+    s.add_staff({"rina", "Rina Contoh", {"worker"}, true});
+    s.add_staff({"dewi", "Dewi Contoh", {"worker"}, true});
+    s.add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
+    s.add_staff({"sari", "Sari Contoh", {"supervisor"}, true});
+    engine_->publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+  }
+
+  StepResult step(const std::string& id, const std::string& event, const std::string& actor,
+                  std::vector<std::pair<std::string, std::string>> inputs = {}, std::string reason = "",
+                  bool override = false) {
+    clock_->advance(3600);
+    StepRequest r;
+    r.case_id = id;
+    r.event = event;
+    r.actor = actor;
+    r.inputs = std::move(inputs);
+    r.reason = std::move(reason);
+    r.override = override;
+    return engine_->advance(r);
+  }
+
+  std::string open(std::vector<std::pair<std::string, std::string>> inputs) {
+    clock_->advance(60);
+    return engine_->open_case({"test-care", "rina", std::move(inputs), "arrived by bus", std::nullopt})
+        .after.id;
+  }
+
+  // Case A walks to the end (four-eyes respected); case B is overridden,
+  // held and resumed; case C is escalated by the timer and closed.
+  void build() {
+    a_ = open({{"full_name", "Siti Contoh"}, {"age", "31"}});
+    step(a_, "screen", "rina", {{"age", "31"}});
+    step(a_, "assess", "rina", {{"risk", "high"}});
+    step(a_, "stabilise", "dewi");
+    step(a_, "write_plan", "budi", {{"plan", "return to family"}});
+    step(a_, "approve_plan", "sari");
+
+    b_ = open({{"full_name", "Ani Contoh"}});
+    step(b_, "screen", "dewi", {{"age", "19"}, {"full_name", "Ani Contoh"}});
+    step(b_, "assess", "budi", {{"risk", "low"}}, "consent given on paper", true);
+    clock_->advance(600);
+    engine_->lifecycle({b_, LifecycleEvent::kHold, "budi", "waiting for documents", "", std::nullopt});
+    clock_->advance(7200);
+    engine_->lifecycle({b_, LifecycleEvent::kResume, "budi", "", "", std::nullopt});
+
+    c_ = open({});
+    clock_->advance(2 * 86400);
+    engine_->tick();
+    clock_->advance(600);
+    engine_->lifecycle({c_, LifecycleEvent::kClose, "budi", "declined", "", std::nullopt});
+  }
+
+  audit::VerifyReport verify(std::optional<audit::Anchor> anchor = std::nullopt) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    audit::VerifyOptions options;
+    options.anchor = anchor;
+    return audit::verify(*store, options);
+  }
+
+  // Raw SQL on the file, as a tamperer would.
+  void sql(const std::string& statements) {
+    SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
+    db.exec(statements);
+  }
+  static constexpr const char* kDropTriggers =
+      "DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;";
+
+  int64_t seq_of(const std::string& case_id, int case_seq) {
+    SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT seq FROM transitions WHERE case_id = ? AND case_seq = ?");
+    q.bind(1, case_id);
+    q.bind(2, case_seq);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).getInt64();
+  }
+
+  TempDb db_;
+  std::shared_ptr<AuditClock> clock_;
+  std::unique_ptr<Engine> engine_;
+  std::string a_, b_, c_;
+};
+
+bool has_finding(const audit::VerifyReport& r, FindingKind kind, int64_t seq, const std::string& case_id = "") {
+  for (const auto& f : r.findings) {
+    if (f.kind == kind && f.seq == seq && (case_id.empty() || f.case_id == case_id)) return true;
+  }
+  return false;
+}
+
+std::string describe(const audit::VerifyReport& r) {
+  std::string out;
+  for (const auto& f : r.findings)
+    out += std::string(audit::to_string(f.kind)) + " seq " + std::to_string(f.seq) + " case " + f.case_id +
+           ": " + f.message + "\n";
+  return out;
+}
+
+TEST_CASE_METHOD(AuditFixture, "verify reports nothing on a clean database", "[audit]") {
+  build();
+  const auto report = verify();
+  INFO(describe(report));
+  CHECK(report.clean());
+  CHECK(report.rows == 14);
+  CHECK(report.cases == 3);
+  CHECK(report.steps == 14);
+  CHECK(report.unverifiable_steps == 0);
+  const auto head = engine_->store().chain_head();
+  CHECK(report.head.seq == head.first);
+  // With the current head as anchor it is still clean.
+  CHECK(verify(audit::Anchor{head.first, head.second}).clean());
+}
+
+TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the chain at that row",
+                 "[audit]") {
+  build();
+  const int64_t seq = seq_of(a_, 3);  // assess by rina
+  SECTION("note") {
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET note = 'nothing happened' WHERE seq = " +
+        std::to_string(seq));
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
+    CHECK(r.findings.size() == 1);
+  }
+  SECTION("actor") {
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET actor = 'dewi' WHERE seq = " +
+        std::to_string(seq));
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
+  }
+  SECTION("target state") {
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET to_state = 'care' WHERE seq = " +
+        std::to_string(seq));
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
+    CHECK(has_finding(r, FindingKind::kStepDiffers, seq, a_));
+  }
+  SECTION("a row rewritten with its hash recomputed breaks the link of the next row") {
+    // Rewrite row `seq` and recompute its own hash: the next row still names the old one.
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    LogEntry e = store->history(a_)[2];
+    store.reset();
+    e.note = "rewritten";
+    const std::string forged = chain_hash(e.prev_hash, e);
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET note = 'rewritten', hash = '" + forged +
+        "' WHERE seq = " + std::to_string(seq));
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(has_finding(r, FindingKind::kChainLink, seq + 1));
+    CHECK_FALSE(has_finding(r, FindingKind::kChainHash, seq));
+  }
+}
+
+TEST_CASE_METHOD(AuditFixture, "a deleted row is a seq gap, a broken link and a case step gap", "[audit]") {
+  build();
+  const int64_t seq = seq_of(a_, 4);  // stabilise by dewi
+  sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq = " + std::to_string(seq));
+  const auto r = verify();
+  INFO(describe(r));
+  CHECK(has_finding(r, FindingKind::kSeqGap, seq + 1));
+  CHECK(has_finding(r, FindingKind::kChainLink, seq + 1));
+  CHECK(has_finding(r, FindingKind::kCaseSeqGap, seq + 1, a_));
+}
+
+TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden step is refused by replay",
+                 "[audit]") {
+  // Case A stops at plan_review; budi wrote the plan. The forger appends
+  // budi approving his own plan (four-eyes), recomputing the chain.
+  a_ = open({{"age", "40"}});
+  step(a_, "screen", "rina", {{"age", "40"}});
+  step(a_, "assess", "rina", {{"risk", "high"}});
+  step(a_, "stabilise", "dewi");
+  step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  auto head = store->chain_head();
+  LogEntry forged = store->history(a_).back();
+  store.reset();
+  forged.case_seq += 1;
+  forged.kind = LogKind::kProcedure;
+  forged.event = "approve_plan";
+  forged.from_state = "plan_review";
+  forged.to_state = "done";
+  forged.from_status = "active";
+  forged.to_status = "closed";
+  forged.actor = "budi";
+  forged.role = "supervisor";
+  forged.inputs.clear();
+  forged.changes.clear();
+  forged.due_at.reset();
+  forged.note = "";
+  forged.prev_hash = head.second;
+  forged.hash = chain_hash(forged.prev_hash, forged);
+  const int64_t seq = head.first + 1;
+  SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
+  SQLite::Statement insert(db,
+                           "INSERT INTO transitions (seq, case_id, case_seq, sha256, kind, event, from_state, "
+                           "to_state, from_status, to_status, actor, role, occurred_at, recorded_at, note, "
+                           "reason, inputs, changes, due_at, prev_hash, hash) VALUES (?, ?, ?, ?, 'procedure', "
+                           "'approve_plan', 'plan_review', 'done', 'active', 'closed', 'budi', 'supervisor', "
+                           "?, ?, '', ?, '[]', '[]', NULL, ?, ?)");
+  insert.bind(1, seq);
+  insert.bind(2, a_);
+  insert.bind(3, forged.case_seq);
+  insert.bind(4, forged.sha256);
+  insert.bind(5, static_cast<int64_t>(forged.occurred_at.seconds));
+  insert.bind(6, static_cast<int64_t>(forged.recorded_at.seconds));
+  insert.bind(7, forged.reason);
+  insert.bind(8, forged.prev_hash);
+  insert.bind(9, forged.hash);
+  insert.exec();
+  db.exec("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
+          std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
+  const auto r = verify();
+  INFO(describe(r));
+  CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  CHECK_FALSE(has_finding(r, FindingKind::kChainHash, seq));
+  CHECK_FALSE(has_finding(r, FindingKind::kChainLink, seq));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].message.find("four-eyes") != std::string::npos);
+}
+
+TEST_CASE_METHOD(AuditFixture, "truncated newest rows are found against an anchor", "[audit]") {
+  build();
+  const auto head = engine_->store().chain_head();
+  const audit::Anchor anchor{head.first, head.second};
+  // Remove the newest two rows (case C's timer step and close) and put the
+  // case row back as it was, so only the anchor can tell.
+  sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq > " + std::to_string(head.first - 2) +
+      "; UPDATE cases SET state = 'intake', status = 'active', version = 1, last_seq = 1, "
+      "closure_reason = '', due_at = (SELECT due_at FROM transitions WHERE case_id = '" + c_ +
+      "' AND case_seq = 1) WHERE id = '" + c_ + "'");
+  const auto without = verify();
+  INFO(describe(without));
+  CHECK(without.clean());
+  const auto r = verify(anchor);
+  INFO(describe(r));
+  CHECK(has_finding(r, FindingKind::kAnchorTruncated, head.first));
+  SECTION("a rewritten chain is found by the anchor's hash") {
+    const auto mid = verify(audit::Anchor{head.first - 3, std::string(64, 'a')});
+    CHECK(has_finding(mid, FindingKind::kAnchorMismatch, head.first - 3));
+  }
+}
+
+TEST_CASE_METHOD(AuditFixture, "a case row edited behind the engine's back disagrees with its log", "[audit]") {
+  build();
+  SECTION("state") {
+    sql("UPDATE cases SET state = 'done' WHERE id = '" + b_ + "'");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == FindingKind::kCaseRow);
+    CHECK(r.findings[0].case_id == b_);
+  }
+  SECTION("data value") {
+    sql("UPDATE cases SET data = replace(data, '\"text\":\"19\"', '\"text\":\"12\"') WHERE id = '" + b_ + "'");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == FindingKind::kCaseRow);
+    CHECK(r.findings[0].message.find("age") != std::string::npos);
+  }
+}
+
+TEST_CASE_METHOD(AuditFixture, "changed personal text no longer matches its digest", "[audit]") {
+  build();
+  sql("UPDATE personal_text SET text = 'Someone Else' WHERE text = 'Ani Contoh'");
+  const auto r = verify();
+  INFO(describe(r));
+  CHECK(has_finding(r, FindingKind::kPiiDigest, seq_of(b_, 1), b_));
+}
+
+TEST_CASE_METHOD(AuditFixture, "erased personal data is not flagged", "[audit]") {
+  build();
+  sql("UPDATE personal_text SET text = NULL");
+  const auto r = verify();
+  INFO(describe(r));
+  CHECK(r.clean());
+  CHECK(r.unverifiable_steps > 0);
+}
+
+TEST_CASE_METHOD(AuditFixture, "replay with the same procedure finds nothing; a stricter one lists refusals",
+                 "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  const auto same = audit::replay_proposed(*store, *testing::load_or_fail(testing::kCareYaml));
+  CHECK(same.cases == 3);
+  CHECK(same.differences.empty());
+  // Proposed: stabilise needs a supervisor now (dewi, a worker, did it on case A).
+  std::string stricter = testing::kCareYaml;
+  const std::string from = "{event: stabilise, from: emergency, to: care, roles: [worker]}";
+  stricter.replace(stricter.find(from), from.size(), "{event: stabilise, from: emergency, to: care, roles: [supervisor]}");
+  const auto r = audit::replay_proposed(*store, *testing::load_or_fail(stricter.c_str()));
+  REQUIRE(r.differences.size() == 1);
+  CHECK(r.differences[0].case_id == a_);
+  CHECK(r.differences[0].refused);
+  CHECK(r.differences[0].event == "stabilise");
+}
+
+TEST_CASE_METHOD(AuditFixture, "CSV export: BOM, header, quoting, masked personal data", "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  std::ostringstream out;
+  audit::ExportOptions options;
+  options.format = audit::Format::kCsv;
+  LogFilter filter;
+  filter.case_id = b_;
+  CHECK(audit::export_log(*store, filter, options, out) == 5);
+  const std::string csv = out.str();
+  CHECK(csv.rfind("\xEF\xBB\xBFseq,case_id,", 0) == 0);
+  CHECK(csv.find("Ani Contoh") == std::string::npos);
+  CHECK(csv.find("full_name: (none) -> ***") != std::string::npos);
+  CHECK(csv.find("\r\n") != std::string::npos);
+  // The override's reason holds no comma; the note of the open does not either:
+  // the changes cell of the screen step holds "; " and is not quoted, the
+  // table format names every step.
+  std::ostringstream story;
+  audit::export_case(*store, b_, audit::ExportOptions{}, story);
+  CHECK(story.str().find("OVERRIDE") != std::string::npos);
+  CHECK(story.str().find("when risk == low and consent == true") != std::string::npos);
+  CHECK(story.str().find("consent given on paper") != std::string::npos);
+}
+
+TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records the access first", "[audit]") {
+  build();
+  auto reader = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  auto writer = open_sqlite_store(db_.path(), StoreOptions{});
+  audit::RevealAccess access{Actor{"rina", {"worker"}}, writer.get(), *parse_datetime("2026-04-01T10:00:00Z"),
+                             "audit case --reveal"};
+  audit::ExportOptions options;
+  options.reveal = &access;
+  std::ostringstream out;
+  CHECK_THROWS_AS(audit::export_case(*reader, b_, options, out), Error);
+  CHECK(out.str().empty());
+  access.actor = Actor{"budi", {"supervisor"}};
+  audit::export_case(*reader, b_, options, out);
+  CHECK(out.str().find("Ani Contoh") != std::string::npos);
+  SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM access_log WHERE actor = 'budi' AND case_id = '" + b_ + "'")
+            .getInt() == 1);
+}
+
+TEST_CASE_METHOD(AuditFixture, "the report counts states, stays, breaches and closures", "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  audit::ReportOptions options;
+  options.now = clock_->now();
+  std::ostringstream text;
+  audit::report_text(*store, options, text);
+  INFO(text.str());
+  CHECK(text.str().find("Procedure test-care") != std::string::npos);
+  CHECK(text.str().find("declined") != std::string::npos);
+  CHECK(text.str().find("system") != std::string::npos);  // the timer's step
+  std::ostringstream html;
+  audit::report_html(*store, options, html);
+  CHECK(html.str().find("<svg class=\"diagram\"") != std::string::npos);
+  CHECK(html.str().find("http") == std::string::npos);  // self-contained
+}
+
+TEST_CASE("anchors parse and refuse bad text", "[audit]") {
+  const std::string hash(64, 'b');
+  auto a = audit::parse_anchor("12:" + hash);
+  CHECK(a.seq == 12);
+  CHECK(audit::format_anchor(a) == "12:" + hash);
+  CHECK_THROWS_AS(audit::parse_anchor("12"), Error);
+  CHECK_THROWS_AS(audit::parse_anchor("x:" + hash), Error);
+  CHECK_THROWS_AS(audit::parse_anchor("12:abc"), Error);
+}
+
+}  // namespace
+}  // namespace sopir
