@@ -268,9 +268,11 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
 }
 
 // One candidate transition against the command: a transition or how far it got.
+// `guard_seen`, when not null, receives the guard's outcome.
 std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
                                                  const CaseSnapshot& snapshot,
-                                                 const Command& command, const Inputs& inputs) {
+                                                 const Command& command, const Inputs& inputs,
+                                                 DecisionTrace::Guard* guard_seen) {
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
@@ -298,7 +300,9 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   if (t.guard) {
     const EvalContext context{&working, command.at, &snapshot.children};
     // The explanation is only built when the guard is false.
-    if (!guard_holds(*t.guard, context)) {
+    const bool holds = guard_holds(*t.guard, context);
+    if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
+    if (!holds) {
       const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
@@ -345,6 +349,23 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   return out;
 }
 
+// For a trace only: the candidates after the chosen one are tried too (their
+// results discarded) so that coverage sees what their guards said in this
+// situation; without it the second of two complementary branches could
+// never be seen false.
+void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const TransitionDef* chosen, const CaseSnapshot& snapshot,
+                     const Command& command, const Inputs& inputs, DecisionTrace* trace) {
+  auto it = std::find(candidates.begin(), candidates.end(), chosen);
+  for (++it; it != candidates.end(); ++it) {
+    const TransitionDef* t = *it;
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    try_transition(p, *t, snapshot, command, inputs, &guard);
+    trace->candidates.push_back({t->index, guard});
+  }
+}
+
 Refusal status_refusal(const CaseSnapshot& snapshot) {
   if (snapshot.status == Status::kClosed)
     return {RefusalKind::kClosed,
@@ -356,7 +377,8 @@ Refusal status_refusal(const CaseSnapshot& snapshot) {
 
 }  // namespace
 
-Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command) {
+Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
+                DecisionTrace* trace) {
   if (snapshot.status != Status::kActive) return status_refusal(snapshot);
   const int event = p.event_index(command.event);
   const std::vector<std::string> possible = p.events_from(snapshot.state);
@@ -385,8 +407,17 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
   std::optional<Attempt> best;
   for (const TransitionDef* t : candidates) {
-    auto result = try_transition(p, *t, snapshot, command, inputs);
-    if (auto* transition = std::get_if<Transition>(&result)) return std::move(*transition);
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
+    if (trace) trace->candidates.push_back({t->index, guard});
+    if (auto* transition = std::get_if<Transition>(&result)) {
+      if (trace) {
+        trace->fired.push_back(t->index);
+        trace_remaining(p, candidates, t, snapshot, command, inputs, trace);
+      }
+      return std::move(*transition);
+    }
     auto& attempt = std::get<Attempt>(result);
     if (!best || attempt.stage > best->stage) best = std::move(attempt);
   }

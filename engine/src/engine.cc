@@ -426,7 +426,7 @@ StepResult Engine::advance(const StepRequest& request) {
   command.reason = request.reason;
   command.override = request.override;
   command.at = request.at.value_or(now);
-  Decision decision = decide(*p, before, command);
+  Decision decision = decide(*p, before, command, request.trace);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const Transition& t = std::get<Transition>(decision);
 
@@ -532,12 +532,15 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   return StepResult{after, entry, {}};
 }
 
-TickReport Engine::tick() {
+TickReport Engine::tick(DecisionTrace* trace) {
   TickReport report;
   const DateTime now = clock_->now();
   CaseFilter filter;
   filter.status = Status::kActive;
-  filter.due_before = now;
+  // A deadline is reached at its due time (workflows/README.md: "a due time
+  // at or before T"); the store's due_before is strict, and times are whole
+  // seconds, so ask for due times before now + 1s.
+  filter.due_before = DateTime{now.seconds + 1};
   for (const auto& record : store_->cases(filter)) {
     ProcedurePtr p = procedure(record.sha256);
     const int state = p->state_index(record.state);
@@ -547,6 +550,7 @@ TickReport Engine::tick() {
     step.event = p->events[p->states[state].on_deadline];
     step.timer = true;
     step.note = "deadline of " + record.state + " passed";
+    step.trace = trace;
     try {
       report.fired.push_back(advance(step));
     } catch (const Error& e) {

@@ -80,6 +80,9 @@ struct StepRequest {
   // "system". Only tick() (and programs embedding the engine that run their
   // own timer) set it; no staff member can act as "system".
   bool timer = false;
+  // Optional: receives what decide() looked at (scenario-test coverage),
+  // also when the step is refused.
+  DecisionTrace* trace = nullptr;
 };
 
 struct LifecycleRequest {
@@ -147,8 +150,9 @@ class Engine {
   StepResult lifecycle(const LifecycleRequest& request);
 
   // The timer pass: fires each due `on_deadline` event as the actor
-  // "system" and lists overdue cases, as of clock().now().
-  TickReport tick();
+  // "system" and lists overdue cases, as of clock().now(). `trace`, when
+  // given, collects what decide() looked at for every event tried.
+  TickReport tick(DecisionTrace* trace = nullptr);
 
   CaseView view(const std::string& case_id, const std::string& actor);
   // The case id as stored, from what a person typed; kNotFound (with a
