@@ -233,7 +233,11 @@ int run_case_show(Context& ctx, Args& a) {
     ctx.out << "\n";
   }
   std::string guidance = state.description.get(lang);
-  if (!guidance.empty()) ctx.out << "\n" << ctx.tr("Guidance") << ":\n" << guidance << "\n";
+  if (!guidance.empty()) {
+    ctx.out << "\n" << ctx.tr("Guidance") << ":\n";
+    for (const auto& line : wrap(guidance, static_cast<size_t>(std::max(ctx.options.width, 40))))
+      ctx.out << line << "\n";
+  }
   Table data({ctx.tr("Field"), ctx.tr("Value")});
   for (const auto& f : p.fields) {
     auto it = std::find_if(c.data.begin(), c.data.end(),
