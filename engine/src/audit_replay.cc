@@ -129,7 +129,9 @@ void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
 bool restore_inputs(const Procedure& p, const LogEntry& e, const Rebuilt& r,
                     std::vector<std::pair<std::string, std::string>>* inputs) {
   *inputs = e.inputs;
-  for (auto& [name, text] : *inputs) {
+  for (auto& input : *inputs) {
+    const std::string& name = input.first;
+    std::string& text = input.second;
     if (text != kPiiInput) continue;
     auto it = std::find_if(e.changes.begin(), e.changes.end(),
                            [&](const LogEntry::Change& c) { return c.after.field == name; });
