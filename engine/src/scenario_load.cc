@@ -130,6 +130,9 @@ struct FileContext {
   // The procedure under test and those its hand-offs open, by id.
   std::map<std::string, const Procedure*> procedures;
   Keys linked_ids;  // the hand-off targets only
+  // Hand-off targets that did not load (already reported): steps naming
+  // them, and staff roles, are not checked further.
+  std::set<std::string> unloaded;
   std::map<std::string, const StaffMember*> staff;
   Keys staff_ids;
 };
@@ -220,6 +223,7 @@ class ScenarioParser {
         if (is_null(v)) continue;
         auto text = r_.scalar(v, "opened");
         if (!text) continue;
+        if (c_.unloaded.count(*text)) continue;
         if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
           r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
                           (c_.linked_ids.empty()
@@ -273,6 +277,7 @@ class ScenarioParser {
     auto id = r_.scalar(node, "case");
     if (!id) return c_.procedure;
     auto it = c_.procedures.find(*id);
+    if (c_.unloaded.count(*id)) return nullptr;
     if (it == c_.procedures.end()) {
       Keys known;
       for (const auto& entry : c_.procedures) known.push_back(entry.first);
@@ -534,13 +539,17 @@ class LinkedProcedures {
         if (!std::filesystem::exists(beside, ignored)) {
           r_.error(at_, where + ", but there is no " + beside +
                             "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
+          unloaded_.insert(id);
           continue;
         }
         target = load(beside, at_);
-        if (!target) continue;
-        if (target->id != id) {
+        if (target && target->id != id) {
           r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
                             "; name the right file under `procedures:`");
+          target = nullptr;
+        }
+        if (!target) {
+          unloaded_.insert(id);
           continue;
         }
       }
@@ -549,14 +558,16 @@ class LinkedProcedures {
     }
   }
 
-  // Reports listed procedures no hand-off opens, and hand-offs that would
-  // not pass the publishing checks (publishing targets first, as the runner does).
+  // Reports listed procedures no hand-off opens, and, once every target
+  // loaded, hand-offs that would not pass the publishing checks (publishing
+  // targets first, as the runner does).
   void check(const Procedure& main) {
     for (const auto& [id, listed] : listed_) {
       if (!listed.used)
         r_.error(listed.node, "procedure " + in_quotes(id) + " is not opened by any hand-off of " +
                                   in_quotes(main.id) + "; remove it from `procedures:`");
     }
+    if (!unloaded_.empty()) return;
     std::map<std::string, ProcedurePtr> published;
     const ProcedureLookup lookup = [&](const std::string& id) -> ProcedurePtr {
       auto it = published.find(id);
@@ -575,6 +586,7 @@ class LinkedProcedures {
   }
 
   const std::vector<ProcedurePtr>& order() const { return order_; }
+  const std::set<std::string>& unloaded() const { return unloaded_; }
 
  private:
   struct Listed {
@@ -603,6 +615,7 @@ class LinkedProcedures {
   std::vector<Diagnostic>* diagnostics_;
   std::map<std::string, Listed> listed_;
   std::set<std::string> visited_;
+  std::set<std::string> unloaded_;
   std::vector<ProcedurePtr> order_;
 };
 
@@ -659,6 +672,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
     linked.walk(*file.procedure, file.procedure->id);
     linked.check(*file.procedure);
     file.linked = linked.order();
+    context.unloaded = linked.unloaded();
     for (const auto& p : file.linked) {
       context.procedures[p->id] = p.get();
       context.linked_ids.push_back(p->id);
@@ -705,7 +719,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
             for (const auto& role : roles) {
               auto text = r.scalar(role, "a role");
               if (!text) continue;
-              if (context.procedure && !has_role(context, *text)) {
+              if (context.procedure && context.unloaded.empty() && !has_role(context, *text)) {
                 r.error(role, no_role_message(context, *text));
                 continue;
               }
