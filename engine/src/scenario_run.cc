@@ -227,31 +227,16 @@ class ScenarioRunner {
     return cases.back().id;
   }
 
-  // The timer pass of a tick step, case by case as Engine::tick() does it
-  // (active cases due at or before now, whose state has on_deadline), so
-  // that only decisions about the procedure under test reach the trace.
-  // Returns what fired per case id; refusals go to `failures`.
+  // The timer pass of a tick step; only decisions about the procedure under
+  // test reach the trace. Returns what fired per case id; refusals go to
+  // `failures`.
   std::map<std::string, StepResult> timer_pass(Engine& engine, std::vector<std::string>* failures) {
+    TickReport report = engine.tick([&](const CaseRecord& record) -> DecisionTrace* {
+      return record.sop_id == file_.procedure->id ? trace_ : nullptr;
+    });
     std::map<std::string, StepResult> fired;
-    CaseFilter filter;
-    filter.status = Status::kActive;
-    filter.due_before = DateTime{engine.clock().now().seconds + 1};
-    for (const auto& record : engine.store().cases(filter)) {
-      ProcedurePtr p = engine.procedure(record.sha256);
-      const int state = p->state_index(record.state);
-      if (state < 0 || p->states[state].on_deadline < 0) continue;
-      StepRequest step;
-      step.case_id = record.id;
-      step.event = p->events[p->states[state].on_deadline];
-      step.timer = true;
-      step.note = "deadline of " + record.state + " passed";
-      step.trace = record.sop_id == file_.procedure->id ? trace_ : nullptr;
-      try {
-        fired.emplace(record.id, engine.advance(step));
-      } catch (const Error& e) {
-        failures->push_back(e.message());
-      }
-    }
+    for (auto& result : report.fired) fired.emplace(result.after.id, std::move(result));
+    *failures = std::move(report.failures);
     return fired;
   }
 
