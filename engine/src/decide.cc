@@ -393,10 +393,12 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 }
 
 Decision decide_open(const Procedure& p, const Actor& actor,
-                     const std::vector<std::pair<std::string, std::string>>& raw, DateTime at) {
+                     const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
+                     bool by_handoff) {
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
-  const std::string role = matching_role(p, actor, all_roles);
+  std::string role = matching_role(p, actor, all_roles);
+  if (role.empty() && by_handoff) role = "hand-off";
   if (role.empty()) {
     return Refusal{RefusalKind::kRole, "opening a case of '" + p.id + "' needs one of the roles " +
                                            join(p.roles) + "; " + actor.id + " has " +

@@ -29,6 +29,32 @@ std::string caret_line(std::string_view line, int column) {
   return out;
 }
 
+// The source line as it is safe to print: bytes that are not valid UTF-8 and
+// control characters other than tab become '?', one for one, so the caret
+// still lines up.
+std::string printable(std::string_view line) {
+  std::string out;
+  for (size_t i = 0; i < line.size();) {
+    const unsigned char c = static_cast<unsigned char>(line[i]);
+    size_t length = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    bool valid = length > 0 && i + length <= line.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80;
+    }
+    if (!valid) {
+      out += '?';
+      ++i;
+    } else if (length == 1 && ((c < 0x20 && c != '\t') || c == 0x7F)) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(line.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Diagnostic::format() const {
@@ -89,7 +115,7 @@ void DiagnosticSink::report(Severity severity, std::string code, SourcePos pos,
   d.line = pos.line;
   d.column = pos.line > 0 ? std::max(pos.column, 1) : 0;
   d.message = std::move(message);
-  if (source_ && d.line > 0) d.source_line = std::string(source_->line(d.line));
+  if (source_ && d.line > 0) d.source_line = printable(source_->line(d.line));
   diagnostics_.push_back(std::move(d));
 }
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <random>
 
+#include "expr.h"
+#include "handoff.h"
 #include "sha256.h"
 
 namespace sopir {
@@ -39,6 +41,12 @@ class RandomIds : public IdSource {
  private:
   std::mt19937_64 engine_;
 };
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
+  return out;
+}
 
 bool has_role(const Actor& actor, std::string_view role) {
   return std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end();
@@ -137,26 +145,50 @@ Engine::Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock,
 
 PublishedProcedure Engine::publish(const std::string& file, const std::string& actor_id,
                                    bool strict) {
-  const Actor who = actor(actor_id);
-  if (!has_role(who, "admin") && !has_role(who, "policy"))
-    throw refused("publishing a procedure needs the role admin or policy; " + who.id + " has " +
-                  (who.roles.empty() ? "none" : "other roles"));
   LoadOptions options;
   options.strict = strict;
-  ProcedurePtr procedure = expect_procedure(load_procedure_file(file, options));
-  return store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
-                         clock_->now());
+  return publish_loaded(load_procedure_file(file, options), file, actor_id);
 }
 
 PublishedProcedure Engine::publish_source(const std::string& source, const std::string& name,
                                           const std::string& actor_id, bool strict) {
-  const Actor who = actor(actor_id);
-  if (!has_role(who, "admin") && !has_role(who, "policy"))
-    throw refused("publishing a procedure needs the role admin or policy");
   LoadOptions options;
   options.strict = strict;
-  ProcedurePtr procedure = expect_procedure(load_procedure_string(source, name, options));
-  return store_->publish(procedure->id, procedure->sha256, procedure->source, name, who.id,
+  return publish_loaded(load_procedure_string(source, name, options), name, actor_id);
+}
+
+PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::string& file,
+                                          const std::string& actor_id) {
+  const Actor who = actor(actor_id);
+  if (!has_role(who, "admin") && !has_role(who, "policy"))
+    throw refused("publishing a procedure needs the role admin or policy; " + who.id + " has " +
+                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+  ProcedurePtr procedure = expect_procedure(loaded);
+  // Hand-offs are checked against what is published: this procedure's own,
+  // and those of published procedures that hand off to it (its new version
+  // must still fit them).
+  const ProcedureLookup lookup = [&](const std::string& id) -> ProcedurePtr {
+    if (id == procedure->id) return procedure;
+    auto published = store_->current_procedure(id);
+    return published ? this->procedure(published->sha256) : nullptr;
+  };
+  std::vector<std::string> problems = check_handoffs(*procedure, lookup);
+  for (const auto& other : store_->procedures()) {
+    if (!other.current || other.sop_id == procedure->id) continue;
+    ProcedurePtr parent = this->procedure(other.sha256);
+    const bool hands_to_it = std::any_of(
+        parent->transitions.begin(), parent->transitions.end(),
+        [&](const TransitionDef& t) { return t.opens && t.opens->sop == procedure->id; });
+    if (!hands_to_it) continue;
+    for (auto& problem : check_handoffs(*parent, lookup))
+      problems.push_back(problem + " (published " + parent->id + " hands off to " + procedure->id + ")");
+  }
+  if (!problems.empty()) {
+    std::string message = file + ": cannot publish: hand-offs do not fit";
+    for (const auto& problem : problems) message += "\n  " + problem;
+    throw refused(message);
+  }
+  return store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
                          clock_->now());
 }
 
@@ -228,35 +260,22 @@ std::string Engine::resolve_case_id(const std::string& typed) {
 
 namespace {
 
-CaseSnapshot snapshot_of(const Procedure& p, const CaseRecord& record, Store& store,
-                         bool need_history) {
-  CaseSnapshot snapshot;
-  snapshot.id = record.id;
-  snapshot.state = p.state_index(record.state);
-  if (snapshot.state < 0)
-    throw storage_error("case " + record.id + " is in state '" + record.state +
-                        "', which its procedure does not have");
-  snapshot.status = record.status;
-  snapshot.data = Engine::decode_data(p, record);
-  snapshot.due_at = record.due_at;
-  if (need_history) {
-    for (const auto& entry : store.history(record.id)) {
-      if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
-      const int event = p.event_index(entry.event);
-      if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
-    }
-  }
-  return snapshot;
-}
+// Whether a decision from the case's state needs its history (four-eyes)
+// or the cases it opened (has_child, child_closed guards).
+struct SnapshotNeeds {
+  bool history = false;
+  bool children = false;
+};
 
-// Whether any transition out of the case's state has a four-eyes rule.
-bool needs_history(const Procedure& p, const CaseRecord& record) {
-  const int state = p.state_index(record.state);
-  if (state < 0) return false;
+SnapshotNeeds needs_of(const Procedure& p, int state) {
+  SnapshotNeeds needs;
+  if (state < 0) return needs;
   for (int t : p.transitions_from[state]) {
-    if (!p.transitions[t].distinct_from.empty()) return true;
+    const TransitionDef& def = p.transitions[t];
+    needs.history = needs.history || !def.distinct_from.empty();
+    needs.children = needs.children || (def.guard && !children_read(*def.guard).empty());
   }
-  return false;
+  return needs;
 }
 
 LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime at, DateTime now) {
@@ -273,30 +292,64 @@ LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime
 
 }  // namespace
 
-StepResult Engine::open_case(const OpenRequest& request) {
-  const Actor who = actor(request.actor);
-  ProcedurePtr p = current_procedure(request.sop_id);
-  const DateTime now = clock_->now();
-  const DateTime at = request.at.value_or(now);
-  Decision decision = decide_open(*p, who, request.inputs, at);
+CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
+  CaseSnapshot snapshot;
+  snapshot.id = record.id;
+  snapshot.state = p.state_index(record.state);
+  if (snapshot.state < 0)
+    throw storage_error("case " + record.id + " is in state '" + record.state +
+                        "', which its procedure does not have");
+  snapshot.status = record.status;
+  snapshot.data = decode_data(p, record);
+  snapshot.due_at = record.due_at;
+  const SnapshotNeeds needs = needs_of(p, snapshot.state);
+  if (needs.history) {
+    for (const auto& entry : store_->history(record.id)) {
+      if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
+      const int event = p.event_index(entry.event);
+      if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
+    }
+  }
+  if (needs.children) {
+    CaseFilter filter;
+    filter.linked_to = record.id;
+    for (const auto& linked : store_->cases(filter)) {
+      if (linked.parent_case == record.id)
+        snapshot.children.push_back({linked.id, linked.sop_id, linked.status});
+    }
+  }
+  return snapshot;
+}
+
+std::string Engine::new_case_id() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::string id = ids_->next();
+    if (!store_->case_exists(id)) return id;
+  }
+  throw conflict("could not find a free case id; try again");
+}
+
+Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
+                                  const std::vector<std::pair<std::string, std::string>>& inputs,
+                                  const std::string& note, DateTime at, DateTime now,
+                                  bool by_handoff) {
+  Decision decision = decide_open(p, who, inputs, at, by_handoff);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal("", *refusal);
   const Transition& t = std::get<Transition>(decision);
 
-  CaseRecord record;
-  for (int attempt = 0; attempt < 20 && record.id.empty(); ++attempt) {
-    std::string id = ids_->next();
-    if (!store_->case_exists(id)) record.id = id;
-  }
-  if (record.id.empty()) throw conflict("could not find a free case id; try again");
-  record.sop_id = p->id;
-  record.sha256 = p->sha256;
-  record.state = p->states[t.to].id;
+  Opening out;
+  CaseRecord& record = out.record;
+  record.id = new_case_id();
+  record.sop_id = p.id;
+  record.sha256 = p.sha256;
+  record.state = p.states[t.to].id;
   record.status = t.closes_case ? Status::kClosed : Status::kActive;
   record.version = 1;
   record.opened_at = at;
   record.due_at = t.due_at;
 
-  LogEntry entry = base_entry(record, who.id, at, now);
+  LogEntry& entry = out.entry;
+  entry = base_entry(record, who.id, at, now);
   entry.kind = LogKind::kOpen;
   entry.event = "open";
   entry.from_state = "";
@@ -304,13 +357,22 @@ StepResult Engine::open_case(const OpenRequest& request) {
   entry.to_state = record.state;
   entry.to_status = to_string(record.status);
   entry.role = t.role;
-  entry.note = request.note;
-  entry.inputs = logged_inputs(*p, request.inputs);
-  entry.changes = apply_to_record(*p, t.changes, record);
+  entry.note = note;
+  entry.inputs = logged_inputs(p, inputs);
+  entry.changes = apply_to_record(p, t.changes, record);
   entry.due_at = record.due_at;
-  store_->create_case(record, entry);
-  record.last_seq = entry.case_seq;
-  return StepResult{record, entry};
+  return out;
+}
+
+StepResult Engine::open_case(const OpenRequest& request) {
+  const Actor who = actor(request.actor);
+  ProcedurePtr p = current_procedure(request.sop_id);
+  const DateTime now = clock_->now();
+  Opening opening = plan_open(*p, who, request.inputs, request.note, request.at.value_or(now), now,
+                              false);
+  store_->create_case(opening.record, opening.entry);
+  opening.record.last_seq = opening.entry.case_seq;
+  return StepResult{opening.record, opening.entry, {}};
 }
 
 StepResult Engine::advance(const StepRequest& request) {
@@ -321,14 +383,14 @@ StepResult Engine::advance(const StepRequest& request) {
   auto record = store_->find_case(id);
   if (!record) throw not_found("no case '" + id + "'");
   ProcedurePtr p = procedure(record->sha256);
-  const CaseSnapshot snapshot = snapshot_of(*p, *record, *store_, needs_history(*p, *record));
+  const CaseSnapshot before = snapshot(*p, *record);
   const DateTime now = clock_->now();
   command.event = request.event;
   command.inputs = request.inputs;
   command.reason = request.reason;
   command.override = request.override;
   command.at = request.at.value_or(now);
-  Decision decision = decide(*p, snapshot, command);
+  Decision decision = decide(*p, before, command);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const Transition& t = std::get<Transition>(decision);
 
@@ -349,9 +411,52 @@ StepResult Engine::advance(const StepRequest& request) {
   entry.inputs = logged_inputs(*p, request.inputs);
   entry.changes = apply_to_record(*p, t.changes, after);
   entry.due_at = after.due_at;
-  store_->append(after, record->version, entry);
+
+  const TransitionDef& def = p->transitions[t.transition];
+  if (!def.opens) {
+    store_->append(after, record->version, entry);
+    after.last_seq = entry.case_seq;
+    return StepResult{after, entry, {}};
+  }
+  // A hand-off: the step and the case it opens commit together.
+  Opening child = plan_handoff(*p, def, after, command.actor, command.at, now);
+  entry.linked_case = child.record.id;
+  child.record.parent_case = id;
+  child.entry.linked_case = id;
+  store_->transaction([&] {
+    store_->append(after, record->version, entry);
+    store_->create_case(child.record, child.entry);
+  });
   after.last_seq = entry.case_seq;
-  return StepResult{after, entry};
+  child.record.last_seq = child.entry.case_seq;
+  return StepResult{after, entry, {StepResult::Opened{child.record, child.entry}}};
+}
+
+Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def,
+                                     const CaseRecord& parent, const Actor& who, DateTime at,
+                                     DateTime now) {
+  const HandOff& h = *def.opens;
+  auto published = store_->current_procedure(h.sop);
+  if (!published)
+    throw refused("case " + parent.id + ": '" + p.events[def.event] + "' hands the case on to '" +
+                  h.sop + "', which is not published in this database; publish it first");
+  ProcedurePtr target = procedure(published->sha256);
+  const std::vector<Value> data = decode_data(p, parent);
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (const auto& [to_field, from_index] : h.copy) {
+    if (!is_missing(data[from_index])) inputs.emplace_back(to_field, format_value(data[from_index]));
+  }
+  inputs.insert(inputs.end(), h.set.begin(), h.set.end());
+  const std::string note = "opened by case " + parent.id + " (" + p.id + ", " +
+                           p.events[def.event] + ")";
+  try {
+    return plan_open(*target, who, inputs, note, at, now, true);
+  } catch (const RefusedError& e) {
+    Refusal refusal = e.refusal();
+    refusal.message = "case " + parent.id + ": the hand-off to '" + h.sop + "' was refused: " +
+                      refusal.message;
+    throw RefusedError(std::move(refusal));
+  }
 }
 
 StepResult Engine::lifecycle(const LifecycleRequest& request) {
@@ -360,10 +465,10 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   auto record = store_->find_case(id);
   if (!record) throw not_found("no case '" + id + "'");
   ProcedurePtr p = procedure(record->sha256);
-  const CaseSnapshot snapshot = snapshot_of(*p, *record, *store_, false);
+  const CaseSnapshot current = snapshot(*p, *record);
   const DateTime now = clock_->now();
   LifecycleCommand command{request.event, who, request.reason, request.at.value_or(now)};
-  LifecycleDecision decision = decide_lifecycle(*p, snapshot, command, record->hold_started);
+  LifecycleDecision decision = decide_lifecycle(*p, current, command, record->hold_started);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const LifecycleTransition& t = std::get<LifecycleTransition>(decision);
 
@@ -388,7 +493,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   entry.due_at = after.due_at;
   store_->append(after, record->version, entry);
   after.last_seq = entry.case_seq;
-  return StepResult{after, entry};
+  return StepResult{after, entry, {}};
 }
 
 TickReport Engine::tick() {
@@ -423,7 +528,10 @@ CaseView Engine::view(const std::string& case_id, const std::string& actor_id) {
   CaseView out;
   out.record = *record;
   out.procedure = procedure(record->sha256);
-  out.snapshot = snapshot_of(*out.procedure, *record, *store_, needs_history(*out.procedure, *record));
+  out.snapshot = snapshot(*out.procedure, *record);
+  CaseFilter filter;
+  filter.linked_to = id;
+  out.linked = store_->cases(filter);
   if (!actor_id.empty()) {
     out.checks = check_events(*out.procedure, out.snapshot, actor(actor_id), clock_->now());
   }

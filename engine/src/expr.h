@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sopir/decide.h"
 #include "sopir/procedure.h"
 #include "sopir/value.h"
 
@@ -66,6 +67,8 @@ std::shared_ptr<const Expr> constant_expr(const Value& value, Type type);
 struct EvalContext {
   const std::vector<Value>* fields = nullptr;  // by field index
   DateTime now;                                // today() is date_of(now)
+  // Cases this case opened (has_child, child_closed); null reads as none.
+  const std::vector<LinkedCase>* children = nullptr;
 };
 
 // The expression's value. For a guard that is a bool, except that a guard
@@ -91,6 +94,9 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
 
 // Field indices the expression reads (lint: read before set).
 std::vector<int> fields_read(const Expr& expr);
+
+// Procedure ids named by has_child()/child_closed() in the expression.
+std::vector<std::string> children_read(const Expr& expr);
 
 // Canonical text of the expression (diagrams, messages).
 std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields);

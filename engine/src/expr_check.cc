@@ -488,11 +488,14 @@ class Checker {
     }
     if (f == "has") return has(s);
     if (f == "days_since" || f == "len") return one_arg_call(s);
+    if (f == "has_child" || f == "child_closed") return child_call(s);
     std::string m = "unknown function '" + f + "'";
-    if (auto near = nearest(f, {"has", "today", "now", "days_since", "len"})) {
+    if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "has_child",
+                                "child_closed"})) {
       m += "; did you mean '" + *near + "'?";
     } else {
-      m += "; the functions are has(field), today(), now(), days_since(date), len(text)";
+      m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
+           "has_child('sop'), child_closed('sop')";
     }
     error(s.begin, m);
     for (const Syn& kid : s.kids) check(kid);  // report problems inside too
@@ -517,6 +520,29 @@ class Checker {
     ExprNode n;
     n.kind = NodeKind::kHas;
     n.index = index;
+    return typed(s, Type::kBool, add(n));
+  }
+
+  // has_child('sop-id') / child_closed('sop-id'): about cases this case
+  // opened by hand-offs. The argument is a procedure id in quotes.
+  Operand child_call(const Syn& s) {
+    const std::string usage = s.text + "() takes one procedure id in quotes, like " + s.text +
+                              "('tppo-victim-care')";
+    if (s.kids.size() != 1) {
+      error(s.begin, usage);
+      return bad();
+    }
+    const Syn& arg = s.kids[0];
+    const std::string* sop =
+        arg.kind == SynKind::kLiteral && arg.is_string ? std::get_if<std::string>(&arg.value) : nullptr;
+    if (!sop) {
+      error(arg.begin, usage);
+      return bad();
+    }
+    ExprNode n;
+    n.kind = s.text == "has_child" ? NodeKind::kHasChild : NodeKind::kChildClosed;
+    n.index = static_cast<int>(out_->consts.size());
+    out_->consts.push_back(*sop);
     return typed(s, Type::kBool, add(n));
   }
 

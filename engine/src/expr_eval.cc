@@ -90,6 +90,19 @@ bool Evaluator::truth(int n) const {
       return in_list(node) != node.negated;
     case NodeKind::kHas:
       return !is_missing(field(node.index));
+    case NodeKind::kHasChild:
+    case NodeKind::kChildClosed: {
+      const auto& sop = std::get<std::string>(expr_.consts[node.index]);
+      bool any = false, all_closed = true;
+      if (context_.children) {
+        for (const LinkedCase& child : *context_.children) {
+          if (child.sop_id != sop) continue;
+          any = true;
+          all_closed = all_closed && child.status == Status::kClosed;
+        }
+      }
+      return node.kind == NodeKind::kHasChild ? any : any && all_closed;
+    }
     default: {
       Value s;
       const Value& v = value(n, s);
@@ -153,6 +166,16 @@ std::vector<int> fields_read(const Expr& expr) {
         std::find(out.begin(), out.end(), node.index) == out.end()) {
       out.push_back(node.index);
     }
+  }
+  return out;
+}
+
+std::vector<std::string> children_read(const Expr& expr) {
+  std::vector<std::string> out;
+  for (const ExprNode& node : expr.nodes) {
+    if (node.kind != NodeKind::kHasChild && node.kind != NodeKind::kChildClosed) continue;
+    const auto& sop = std::get<std::string>(expr.consts[node.index]);
+    if (std::find(out.begin(), out.end(), sop) == out.end()) out.push_back(sop);
   }
   return out;
 }

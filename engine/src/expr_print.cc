@@ -130,6 +130,10 @@ class Printer {
         return "days_since(" + print(node.a, 0) + ")";
       case NodeKind::kLen:
         return "len(" + print(node.a, 0) + ")";
+      case NodeKind::kHasChild:
+        return "has_child(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
+      case NodeKind::kChildClosed:
+        return "child_closed(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
     }
     return "?";
   }

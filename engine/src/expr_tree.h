@@ -30,6 +30,8 @@ enum class NodeKind : uint8_t {
   kNow,        // now
   kDaysSince,  // whole days from a (date or datetime) to now
   kLen,        // length of text a in characters
+  kHasChild,   // a case of procedure consts[index] was opened by this one
+  kChildClosed,  // ... and every such case is closed
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };

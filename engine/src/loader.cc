@@ -41,8 +41,17 @@ LoadResult load_procedure_string(std::string_view text, const std::string& name,
   auto procedure = std::make_shared<Procedure>();
   SourceMap map;
   if (auto root = read_yaml(source, sink)) {
-    build_procedure(*root, source, sink, procedure.get(), &map);
-    if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink);
+    // yaml-cpp throws on misuse (a missing key read as a value, a bad
+    // conversion); none should escape the walk, but if one does it becomes
+    // a diagnostic, never a crash.
+    try {
+      build_procedure(*root, source, sink, procedure.get(), &map);
+      if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink);
+    } catch (const YAML::Exception& e) {
+      sink.error("yaml-syntax", position_of(e.mark), "YAML could not be read here: " + e.msg);
+    } catch (const std::exception& e) {
+      sink.error("internal", SourcePos{}, std::string("the loader failed: ") + e.what());
+    }
   }
   result.diagnostics = sink.take(options.strict);
   if (result.error_count() == 0) {

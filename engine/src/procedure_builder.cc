@@ -520,10 +520,13 @@ void Builder::read_state(const Entry& e) {
   if (auto it = keys.find("deadline"); it != keys.end()) {
     if (auto d = scalar(it->second, "deadline of " + where)) {
       auto duration = parse_duration(*d);
-      if (!duration || duration->seconds <= 0) {
+      if (!duration) {
         error("bad-duration", value_pos(it->second),
               "deadline of " + where + " is " + quoted(*d) +
                   "; expected a duration like 24h, 7d or 1d12h (units w d h m s)");
+      } else if (duration->seconds <= 0) {
+        error("bad-duration", value_pos(it->second),
+              "deadline of " + where + " is " + quoted(*d) + "; a deadline must be longer than 0s");
       } else {
         s.deadline = *duration;
       }
@@ -575,8 +578,12 @@ void Builder::read_transition(const Entry& e, int index) {
     return;
   }
   // Name the transition by its event when it has one.
-  const YAML::Node& node = e.value;
-  if (auto ev = node["event"]; ev.IsScalar()) where = "transition " + quoted(ev.Scalar());
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == "event" && it->second.IsScalar()) {
+      where = "transition " + quoted(it->second.Scalar());
+      break;
+    }
+  }
   auto keys = keyed(e, kTransitionKeys, where);
   for (const char* required : {"event", "from", "to"}) {
     if (!keys.count(required)) {
@@ -728,7 +735,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     for (const auto& err : parsed.errors) {
       const size_t at = literal ? start : source_.scalar_byte(start, *text, err.offset);
       std::string message = "in set " + name + ": " + err.message;
-      if (!literal) message += " (a value for a " + std::string(type_name(f.type)) + " field is " + accepted + ")";
+      if (!literal) message += " (" + name + " takes " + accepted + ")";
       error("bad-set", source_.position(at), message);
     }
     assignment.expr = parsed.expr;

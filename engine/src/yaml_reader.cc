@@ -116,6 +116,8 @@ class LayoutScan {
         block_parent_ = -1;
       }
       if (blank) return true;
+      if (indent == 0 && flow_ == 0 && !document_marker(n, line)) return false;
+      seen_content_ = true;
       if (flow_ == 0) {
         if (first != indent) {
           sink_.error("tab-indent", SourcePos{n, static_cast<int>(indent) + 1},
@@ -163,6 +165,22 @@ class LayoutScan {
     return true;
   }
 
+  // `---` starts a document and `...` ends one; a file holds one document,
+  // so content after `...` or a `---` after content is refused.
+  bool document_marker(int n, std::string_view line) {
+    const auto marker = [&](std::string_view m) {
+      return line.substr(0, 3) == m && (line.size() == 3 || is_space(line[3]));
+    };
+    const bool start = marker("---"), end = marker("...");
+    if ((start && seen_content_) || (ended_ && !end)) {
+      sink_.error("several-documents", SourcePos{n, 1},
+                  "a second YAML document starts here; one file holds one procedure");
+      return false;
+    }
+    if (end) ended_ = true;
+    return true;
+  }
+
   // Moves past the rest of a quoted scalar on this line; leaves quote_ set
   // when it continues on the next. Returns the index after the closing quote.
   size_t skip_quoted(std::string_view line, size_t i) {
@@ -198,6 +216,8 @@ class LayoutScan {
   char prev_ = 0;
   int line_indent_ = 0;
   int block_parent_ = -1;
+  bool seen_content_ = false;  // anything but comments and a leading ---
+  bool ended_ = false;         // a `...` was seen
 };
 
 std::string describe(const YAML::Node& node) {
@@ -248,9 +268,12 @@ bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
 std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink) {
   if (!check_bytes(source, sink)) return std::nullopt;
   if (!LayoutScan(source, sink).run()) return std::nullopt;
-  std::vector<YAML::Node> documents;
+  // YAML::LoadAll can loop forever on some malformed input (yaml-cpp 0.7);
+  // Load reads the first document only, and the layout scan above has
+  // already refused a second one.
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(source.text()));
+    root = YAML::Load(std::string(source.text()));
   } catch (const YAML::Exception& e) {
     sink.error("yaml-syntax", position_of(e.mark), "YAML syntax: " + e.msg);
     return std::nullopt;
@@ -258,19 +281,12 @@ std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& si
     sink.error("yaml-syntax", SourcePos{}, std::string("YAML could not be read: ") + e.what());
     return std::nullopt;
   }
-  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull() &&
-                            documents[0].Mark().is_null())) {
+  if (root.IsNull() && root.Mark().is_null()) {
     sink.error("empty-file", SourcePos{},
                "the file holds no procedure (it is empty or only comments); expected a map "
                "starting with 'sop:'");
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    sink.error("several-documents", position_of(documents[1].Mark()),
-               "a second YAML document starts here; one file holds one procedure");
-    return std::nullopt;
-  }
-  const YAML::Node& root = documents[0];
   if (!root.IsMap()) {
     sink.error("not-a-map", position_of(root.Mark()),
                "the top level is " + describe(root) +

@@ -28,6 +28,13 @@ struct Actor {
   std::vector<std::string> roles;  // database roles of this staff member
 };
 
+// A case linked to this one by a hand-off (`opens:` in the procedure).
+struct LinkedCase {
+  std::string id;
+  std::string sop_id;
+  Status status = Status::kActive;
+};
+
 // The case as the caller read it.
 struct CaseSnapshot {
   std::string id;
@@ -38,6 +45,9 @@ struct CaseSnapshot {
   // actor id), oldest first: the four-eyes rule reads it.
   std::vector<std::pair<int, std::string>> fired;
   std::optional<DateTime> due_at;
+  // Cases this case opened by hand-offs: guards such as
+  // child_closed('tppo-victim-care') read them.
+  std::vector<LinkedCase> children;
 };
 
 // A procedure step someone asks for.
@@ -103,8 +113,12 @@ Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const 
 
 // Opening a case: checks the opening inputs (the procedure's `open:`
 // section) and returns the initial state's transition (from == -1).
+// `by_handoff`: another procedure's step opens it (`opens:`), which
+// authorises the actor even without a role of this procedure (role
+// "hand-off").
 Decision decide_open(const Procedure& procedure, const Actor& actor,
-                     const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at);
+                     const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at,
+                     bool by_handoff = false);
 
 enum class LifecycleEvent { kHold, kResume, kClose, kReopen };
 const char* to_string(LifecycleEvent event);  // "hold", "resume", "close", "reopen"

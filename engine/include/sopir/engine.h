@@ -85,6 +85,12 @@ struct LifecycleRequest {
 struct StepResult {
   CaseRecord after;
   LogEntry entry;
+  // The case a hand-off opened in the same transaction (`opens:`), if any.
+  struct Opened {
+    CaseRecord record;
+    LogEntry entry;
+  };
+  std::optional<Opened> opened;
 };
 
 // A case with everything needed to show it.
@@ -92,6 +98,7 @@ struct CaseView {
   CaseRecord record;
   ProcedurePtr procedure;
   CaseSnapshot snapshot;
+  std::vector<CaseRecord> linked;  // its parent and the cases it opened
   std::vector<EventCheck> checks;  // for the actor asked about
 };
 
@@ -139,6 +146,21 @@ class Engine {
   static std::vector<Value> decode_data(const Procedure& procedure, const CaseRecord& record);
 
  private:
+  PublishedProcedure publish_loaded(const LoadResult& loaded, const std::string& file,
+                                    const std::string& actor_id);
+  // A new case and its open log row, decided and built but not yet written.
+  struct Opening {
+    CaseRecord record;
+    LogEntry entry;
+  };
+  Opening plan_open(const Procedure& procedure, const Actor& actor,
+                    const std::vector<std::pair<std::string, std::string>>& inputs,
+                    const std::string& note, DateTime at, DateTime now, bool by_handoff);
+  Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
+                       const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
+  std::string new_case_id();
+  CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);
+
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;
   std::shared_ptr<IdSource> ids_;

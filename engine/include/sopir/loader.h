@@ -17,6 +17,19 @@ namespace sopir {
 
 enum class Severity { kError, kWarning };
 
+// Diagnostic codes (stable; tests and tools may match on them).
+//   Reading: too-large, binary, bad-character, not-utf8, tab-indent, too-deep,
+//     several-documents, yaml-syntax, empty-file, not-a-map, duplicate-key.
+//   Structure (errors): unknown-key, missing-key, bad-key, bad-value, bad-id,
+//     duplicate-id, unknown-state, unknown-field, unknown-role, unknown-event,
+//     no-initial-state, several-initial-states, bad-guard, bad-set,
+//     bad-duration, bad-enum-value, bad-bound, bad-pattern.
+//   Lint (warnings; errors under strict): unreachable-state, dead-end-state,
+//     no-terminal-path, overlapping-guards, no-roles, unset-field-read,
+//     unused-field, unused-role, terminal-with-exits, missing-language.
+//   Also: too-many-problems (the rest were dropped), internal.
+// Lint runs only when there are no errors: its findings on a half-read
+// procedure would mislead.
 struct Diagnostic {
   Severity severity = Severity::kError;
   std::string code;     // stable id, e.g. "unknown-key", "unreachable-state"

@@ -66,6 +66,17 @@ struct Assignment {
   std::string text;                  // as written, for messages and diagrams
 };
 
+// A hand-off: the transition also opens a case in another procedure, in the
+// same transaction, with values copied from this case (`opens:`).
+struct HandOff {
+  std::string sop;  // the procedure the new case follows
+  // (field of the new case, field index in this procedure) to copy.
+  std::vector<std::pair<std::string, int>> copy;
+  // (field of the new case, value as text) to give it as well.
+  std::vector<std::pair<std::string, std::string>> set;
+  SourcePos pos;
+};
+
 struct TransitionDef {
   int index = -1;                    // position in Procedure::transitions
   int event = -1;                    // index into Procedure::events
@@ -80,6 +91,7 @@ struct TransitionDef {
   bool reason_required = false;
   std::vector<int> distinct_from;    // four-eyes: event indices
   std::vector<int> override_roles;   // may force it past a false guard, with a reason
+  std::optional<HandOff> opens;      // a case this step opens in another procedure
   Text label;
   Text description;
   SourcePos pos;

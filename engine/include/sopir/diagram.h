@@ -1,0 +1,24 @@
+// Diagrams of a compiled procedure, as text for other tools to draw.
+//
+// States are labelled in the chosen language (falling back as Text::get
+// does, then to the state id); each edge carries its event, its guard in
+// canonical form, and the roles that may fire it (or "system" for a timer
+// event without roles). The initial state is marked by an arrow from a start
+// point; terminal states by an arrow to an end point (Mermaid) or a double
+// border (dot). Pure functions: no I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sopir/procedure.h"
+
+namespace sopir {
+
+// Mermaid `stateDiagram-v2` text.
+std::string to_mermaid(const Procedure& procedure, std::string_view lang = "en");
+
+// Graphviz dot text (a digraph), ready for `dot -Tsvg`.
+std::string to_dot(const Procedure& procedure, std::string_view lang = "en");
+
+}  // namespace sopir
