@@ -133,7 +133,11 @@ constexpr const char* kLogColumns =
     "seq, case_id, case_seq, sha256, kind, event, from_state, to_state, from_status, to_status, "
     "actor, role, occurred_at, recorded_at, note, reason, inputs, changes, due_at, linked_case, prev_hash, "
     "hash";
+// Single-procedure lookups (on every step's path) do not count cases: the
+// count walks an index entry per case. procedures() counts.
 constexpr const char* kProcedureColumns =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0";
+constexpr const char* kProcedureColumnsCounted =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
     "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256)";
 
@@ -188,6 +192,8 @@ class SqliteStore final : public Store {
                      "closure_reason = ?12, parent_case = ?13 WHERE id = ?1"),
         insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)"),
         personal_text_(*db_, "SELECT text FROM personal_text WHERE digest = ?"),
+        staff_(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?"),
+        procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
         procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
         current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
                                      " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")) {}
@@ -250,7 +256,7 @@ class SqliteStore final : public Store {
 
   std::vector<PublishedProcedure> procedures() override {
     return guard("list procedures", [&] {
-      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumns,
+      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
                                        " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
       while (stmt.executeStep()) out.push_back(read_procedure(stmt));
@@ -277,10 +283,10 @@ class SqliteStore final : public Store {
 
   std::optional<StaffMember> staff(const std::string& id) override {
     return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
-      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?");
-      stmt.bind(1, id);
-      if (!stmt.executeStep()) return std::nullopt;
-      return read_staff(stmt);
+      Use stmt(staff_);
+      stmt->bind(1, id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_staff(*stmt);
     });
   }
 
@@ -378,7 +384,7 @@ class SqliteStore final : public Store {
       try {
         write("opening a case", [&] {
           if (case_exists_locked(record.id)) throw conflict("case id " + record.id + " is already taken");
-          if (!procedure_by_hash_locked(record.sha256))
+          if (!procedure_exists_locked(record.sha256))
             throw not_found("no published procedure with sha256 " + record.sha256);
           if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
             throw not_found("parent case " + record.parent_case + " does not exist");
@@ -628,6 +634,12 @@ class SqliteStore final : public Store {
     return stmt->executeStep();
   }
 
+  bool procedure_exists_locked(const std::string& sha256) {
+    Use stmt(procedure_exists_);
+    stmt->bind(1, sha256);
+    return stmt->executeStep();
+  }
+
   std::optional<PublishedProcedure> procedure_by_hash_locked(const std::string& sha256) {
     Use stmt(procedure_by_hash_);
     stmt->bind(1, sha256);
@@ -849,7 +861,8 @@ class SqliteStore final : public Store {
   std::optional<std::pair<int64_t, std::string>> head_;
   SQLite::Statement begin_, commit_, savepoint_, release_;
   SQLite::Statement head_stmt_, case_version_, case_exists_, find_case_, history_;
-  SQLite::Statement insert_log_, insert_case_, update_case_, insert_text_, personal_text_;
+  SQLite::Statement insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_,
+      procedure_exists_;
   SQLite::Statement procedure_by_hash_, current_procedure_;
 };
 
@@ -975,6 +988,9 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
       db->exec("PRAGMA query_only = ON");
     } else {
       db->exec("PRAGMA foreign_keys = ON");
+      // Savepoint journals (one per nested transaction, e.g. per imported
+      // row) in memory: in a temporary file they cost ~30 writes per row.
+      db->exec("PRAGMA temp_store = MEMORY");
       db->exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
       const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
       if (mode != "wal" && !memory)

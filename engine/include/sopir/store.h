@@ -39,7 +39,7 @@ struct PublishedProcedure {
   DateTime published_at;
   std::string published_by;
   bool current = false;  // the version new cases are opened under
-  int64_t cases = 0;     // cases pinned to this version
+  int64_t cases = 0;     // cases pinned to this version (procedures() only; 0 elsewhere)
 };
 
 // A field value as stored: the canonical text (format_value) and, for
