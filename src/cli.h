@@ -42,6 +42,9 @@ struct Args {
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false;
+  // sop test / sop paths (cmd_sop_test.cc)
+  double min_coverage = 0;
+  bool as_tests = false;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -107,6 +110,10 @@ int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);
 int run_sop_publish(Context&, Args&);
 int run_sop_list(Context&, Args&);
+int run_sop_test(Context&, Args&);   // cmd_sop_test.cc
+int run_sop_paths(Context&, Args&);  // cmd_sop_test.cc
+void define_sop_test(CLI::App& app, Args& args);
+void define_sop_paths(CLI::App& app, Args& args);
 int run_case_open(Context&, Args&);
 int run_case_list(Context&, Args&);
 int run_case_show(Context&, Args&);

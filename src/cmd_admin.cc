@@ -16,28 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-bool valid_staff_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
-}
-
 json staff_json(const StaffMember& m) {
   return {{"id", m.id}, {"name", m.name}, {"roles", m.roles}, {"active", m.active}};
-}
-
-// Staff management is for database administrators only.
-void require_admin(Context& ctx, const char* what) {
-  Actor actor = ctx.engine().actor(ctx.actor_id());
-  if (std::find(actor.roles.begin(), actor.roles.end(), "admin") == actor.roles.end()) {
-    throw refused(std::string("only an admin may ") + what + "; " + actor.id +
-                  " has roles: " + (actor.roles.empty() ? "none" : [&] {
-                    std::string s;
-                    for (const auto& r : actor.roles) s += (s.empty() ? "" : ", ") + r;
-                    return s;
-                  }()));
-  }
 }
 
 }  // namespace
@@ -67,18 +47,10 @@ int run_init(Context& ctx, Args& a) {
 }
 
 int run_staff_add(Context& ctx, Args& a) {
-  require_admin(ctx, "add staff");
   const std::string& id = a.positional.at(0);
   if (a.positional.size() > 1) throw usage_error("staff add takes one id; give roles with --role");
-  if (!valid_staff_id(id) || id == "system") {
-    throw usage_error("'" + id + "' is not a usable staff id; use letters a-z, digits, _ . - "
-                      "(and not 'system', which fires timer events)");
-  }
-  for (const auto& r : a.roles) {
-    if (r.empty()) throw usage_error("--role has an empty role name");
-  }
   StaffMember member{id, a.name, a.roles, true};
-  ctx.engine().store().add_staff(member);
+  ctx.engine().add_staff(ctx.actor_id(), member);
   spdlog::info("staff add {} by {}", id, ctx.options.actor);
   if (ctx.options.json) {
     ctx.out << json{{"staff", staff_json(member)}}.dump(2) << "\n";
@@ -108,22 +80,11 @@ int run_staff_list(Context& ctx, Args&) {
 
 int run_staff_deactivate(Context& ctx, Args& a) {
   if (a.positional.size() != 1) throw usage_error("staff deactivate takes one staff id");
-  require_admin(ctx, "deactivate staff");
   const std::string& id = a.positional[0];
-  auto member = ctx.engine().store().staff(id);
-  if (!member) {
-    std::vector<std::string> ids;
-    for (const auto& m : ctx.engine().store().all_staff()) ids.push_back(m.id);
-    std::string message = "no staff member '" + id + "'";
-    if (auto near = nearest(id, ids)) message += "; did you mean " + *near + "?";
-    throw not_found(message);
-  }
-  if (id == ctx.options.actor) throw refused("you cannot deactivate yourself; ask another admin");
-  ctx.engine().store().set_staff_active(id, false);
-  member->active = false;
+  ctx.engine().deactivate_staff(ctx.actor_id(), id);
   spdlog::info("staff deactivate {} by {}", id, ctx.options.actor);
   if (ctx.options.json) {
-    ctx.out << json{{"staff", staff_json(*member)}}.dump(2) << "\n";
+    ctx.out << json{{"staff", staff_json(*ctx.engine().store().staff(id))}}.dump(2) << "\n";
   } else {
     ctx.out << "deactivated " << id << "\n";
   }

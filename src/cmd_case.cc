@@ -38,15 +38,6 @@ json case_json(const CaseRecord& c, DateTime now) {
           {"parent_case", c.parent_case.empty() ? json() : json(c.parent_case)}};
 }
 
-// The acting staff member; the timer's own identity is not for people.
-std::string acting(Context& ctx) {
-  const std::string& id = ctx.actor_id();
-  if (id == "system") {
-    throw refused("'system' is the timer's identity and cannot be used with --as; act as yourself");
-  }
-  return id;
-}
-
 const StateDef& state_of(const Procedure& p, const std::string& id) {
   int i = p.state_index(id);
   if (i < 0) throw storage_error("state '" + id + "' is not in procedure " + p.id);
@@ -113,7 +104,7 @@ int run_case_open(Context& ctx, Args& a) {
   if (a.positional.size() != 1) throw usage_error("case open takes one SOP id, e.g. case open aid-distribution");
   OpenRequest request;
   request.sop_id = a.positional[0];
-  request.actor = acting(ctx);
+  request.actor = ctx.actor_id();
   request.inputs = parse_sets(a.sets);
   request.note = a.note;
   request.at = parse_at(a.at);
@@ -184,7 +175,7 @@ int run_case_list(Context& ctx, Args& a) {
 
 int run_case_show(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error("case show takes one case id");
-  const std::string actor_id = acting(ctx);
+  const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
   const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
   CaseView view = engine.view(id, actor_id);
@@ -284,7 +275,7 @@ int run_case_why(Context& ctx, Args& a) {
   } else if (pos.size() == 1) {
     typed_case = pos[0];
   }
-  const std::string actor_id = acting(ctx);
+  const std::string actor_id = ctx.actor_id();
   const std::string id = case_arg(ctx, typed_case);
   CaseView view = ctx.engine().view(id, actor_id);
   const Procedure& p = *view.procedure;
@@ -354,7 +345,7 @@ int run_case_advance(Context& ctx, Args& a) {
                           : "case advance takes CASE EVENT, e.g. case advance K7F-3QX approve");
   }
   StepRequest request;
-  request.actor = acting(ctx);
+  request.actor = ctx.actor_id();
   request.case_id = case_arg(ctx, typed_case);
   request.event = event;
   request.inputs = parse_sets(a.sets);
@@ -376,7 +367,7 @@ int lifecycle(Context& ctx, Args& a, LifecycleEvent event) {
     throw usage_error(std::string("case ") + to_string(event) + " takes one case id");
   }
   LifecycleRequest request;
-  request.actor = acting(ctx);
+  request.actor = ctx.actor_id();
   request.case_id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
   request.event = event;
   request.reason = a.reason;
@@ -397,7 +388,7 @@ int run_case_reopen(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleE
 
 int run_case_history(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error("case history takes one case id");
-  const std::string actor_id = acting(ctx);
+  const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
   const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
   auto record = engine.store().find_case(id);

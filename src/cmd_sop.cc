@@ -2,6 +2,10 @@
 // files and the versions published in the database.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -9,6 +13,7 @@
 #include "cli.h"
 #include "output.h"
 #include "sopir/error.h"
+#include "sopir/diagram.h"
 #include "sopir/loader.h"
 
 namespace sopir::cli {
@@ -209,12 +214,50 @@ int run_sop_show(Context& ctx, Args& a) {
   return 0;
 }
 
+namespace {
+
+// Runs Graphviz on dot text and returns the SVG.
+std::string dot_to_svg(const std::string& dot) {
+  char path[] = "/tmp/sopir-diagram-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) throw storage_error("cannot create a temporary file for the diagram");
+  bool written = write(fd, dot.data(), dot.size()) == static_cast<ssize_t>(dot.size());
+  close(fd);
+  std::string svg;
+  int status = -1;
+  if (written) {
+    std::string command = std::string("/usr/bin/dot -Tsvg '") + path + "' 2>/dev/null";
+    if (FILE* pipe = popen(command.c_str(), "r")) {
+      char buffer[4096];
+      for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) svg.append(buffer, n);
+      status = pclose(pipe);
+    }
+  }
+  unlink(path);
+  if (status != 0 || svg.empty()) {
+    throw usage_error("could not run /usr/bin/dot -Tsvg (is graphviz installed?); "
+                      "--format dot or mermaid print the text instead");
+  }
+  return svg;
+}
+
+}  // namespace
+
 int run_sop_diagram(Context& ctx, Args& a) {
-  (void)ctx;
-  (void)a;
-  throw usage_error(
-      "sop diagram is not available in this build yet: the diagram renderer (engine/src/diagram.h) "
-      "has not landed");
+  const std::string format = a.format.empty() ? "mermaid" : a.format;
+  if (format != "mermaid" && format != "dot" && format != "svg") {
+    throw usage_error("--format '" + format + "' is not known; give mermaid, dot or svg");
+  }
+  ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
+  const std::string& lang = ctx.options.lang;
+  if (format == "mermaid") {
+    ctx.out << to_mermaid(*p, lang);
+  } else if (format == "dot") {
+    ctx.out << to_dot(*p, lang);
+  } else {
+    ctx.out << dot_to_svg(to_dot(*p, lang));
+  }
+  return 0;
 }
 
 int run_sop_publish(Context& ctx, Args& a) {

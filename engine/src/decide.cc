@@ -168,7 +168,9 @@ std::optional<Refusal> read_inputs(const Procedure& p,
 }
 
 // How far a candidate got; higher is further. Used to pick the refusal.
-enum Stage { kStageRole, kStageInputs, kStageGuard, kStageMissing, kStageFourEyes, kStageReason };
+// Four-eyes is about who acts, like the role, so it is checked before what
+// is given.
+enum Stage { kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissing, kStageReason };
 
 struct Attempt {
   Stage stage;
@@ -227,9 +229,9 @@ std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& 
 // result. Only real changes are kept.
 std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* t,
                                        const std::vector<Value>& before, std::vector<Value>& working,
-                                       DateTime at) {
+                                       DateTime at, const std::vector<LinkedCase>* children) {
   if (t) {
-    const EvalContext context{&working, at};
+    const EvalContext context{&working, at, children};
     for (const auto& assignment : t->set) {
       working[assignment.field] = evaluate(*assignment.expr, context);
     }
@@ -266,13 +268,18 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
 }
 
 // One candidate transition against the command: a transition or how far it got.
+// `guard_seen`, when not null, receives the guard's outcome.
 std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
                                                  const CaseSnapshot& snapshot,
-                                                 const Command& command, const Inputs& inputs) {
+                                                 const Command& command, const Inputs& inputs,
+                                                 DecisionTrace::Guard* guard_seen) {
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
   if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
+  if (!command.timer) {
+    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
+  }
   if (auto a = check_input_fields(p, t, inputs)) return *a;
   std::vector<Value> working = snapshot.data;
   for (const auto& [field, value] : inputs.values) working[field] = value;
@@ -291,9 +298,11 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const EvalContext context{&working, command.at};
+    const EvalContext context{&working, command.at, &snapshot.children};
     // The explanation is only built when the guard is false.
-    if (!guard_holds(*t.guard, context)) {
+    const bool holds = guard_holds(*t.guard, context);
+    if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
+    if (!holds) {
       const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
@@ -319,9 +328,6 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     }
   }
   if (missing) return *missing;
-  if (!command.timer) {
-    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
-  }
   if ((t.reason_required || overridden) && command.reason.empty()) {
     return Attempt{kStageReason,
                    {RefusalKind::kReasonRequired,
@@ -337,10 +343,27 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.role = role;
   out.overridden = overridden;
   out.guard_explanation = guard_explanation;
-  out.changes = apply_changes(p, &t, snapshot.data, working, command.at);
+  out.changes = apply_changes(p, &t, snapshot.data, working, command.at, &snapshot.children);
   out.due_at = due_for(p, t.to, command.at);
   out.closes_case = p.states[t.to].terminal;
   return out;
+}
+
+// For a trace only: the candidates after the chosen one are tried too (their
+// results discarded) so that coverage sees what their guards said in this
+// situation; without it the second of two complementary branches could
+// never be seen false.
+void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const TransitionDef* chosen, const CaseSnapshot& snapshot,
+                     const Command& command, const Inputs& inputs, DecisionTrace* trace) {
+  auto it = std::find(candidates.begin(), candidates.end(), chosen);
+  for (++it; it != candidates.end(); ++it) {
+    const TransitionDef* t = *it;
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    try_transition(p, *t, snapshot, command, inputs, &guard);
+    trace->candidates.push_back({t->index, guard});
+  }
 }
 
 Refusal status_refusal(const CaseSnapshot& snapshot) {
@@ -354,7 +377,8 @@ Refusal status_refusal(const CaseSnapshot& snapshot) {
 
 }  // namespace
 
-Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command) {
+Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
+                DecisionTrace* trace) {
   if (snapshot.status != Status::kActive) return status_refusal(snapshot);
   const int event = p.event_index(command.event);
   const std::vector<std::string> possible = p.events_from(snapshot.state);
@@ -383,8 +407,17 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
   std::optional<Attempt> best;
   for (const TransitionDef* t : candidates) {
-    auto result = try_transition(p, *t, snapshot, command, inputs);
-    if (auto* transition = std::get_if<Transition>(&result)) return std::move(*transition);
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
+    if (trace) trace->candidates.push_back({t->index, guard});
+    if (auto* transition = std::get_if<Transition>(&result)) {
+      if (trace) {
+        trace->fired.push_back(t->index);
+        trace_remaining(p, candidates, t, snapshot, command, inputs, trace);
+      }
+      return std::move(*transition);
+    }
     auto& attempt = std::get<Attempt>(result);
     if (!best || attempt.stage > best->stage) best = std::move(attempt);
   }
@@ -429,7 +462,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   Transition out;
   out.to = p.initial_state;
   out.role = role;
-  out.changes = apply_changes(p, nullptr, before, working, at);
+  out.changes = apply_changes(p, nullptr, before, working, at, nullptr);
   out.due_at = due_for(p, p.initial_state, at);
   out.closes_case = p.states[p.initial_state].terminal;
   return out;

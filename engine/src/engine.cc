@@ -218,6 +218,8 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
 Actor Engine::actor(const std::string& staff_id) {
   if (staff_id.empty())
     throw usage_error("say who is acting: --as STAFF or the SOPIR_ACTOR environment variable");
+  if (staff_id == "system")
+    throw refused("'system' is the timer pass, not a staff member; act as yourself (--as STAFF)");
   auto member = store_->staff(staff_id);
   if (!member) {
     std::vector<std::string> ids;
@@ -228,6 +230,40 @@ Actor Engine::actor(const std::string& staff_id) {
   }
   if (!member->active) throw refused("staff member '" + staff_id + "' is deactivated");
   return Actor{member->id, member->roles};
+}
+
+bool valid_staff_id(std::string_view id) {
+  if (id.empty() || id.size() > 64 || id == "system") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+namespace {
+void require_admin(const Actor& who) {
+  if (!has_role(who, "admin"))
+    throw refused("managing staff needs the role admin; " + who.id + " has " +
+                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+}
+}  // namespace
+
+void Engine::add_staff(const std::string& admin, const StaffMember& member) {
+  require_admin(actor(admin));
+  if (!valid_staff_id(member.id))
+    throw usage_error("'" + member.id +
+                      "' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
+                      "(like ayu or ayu.lestari), and not 'system', which fires timer events");
+  if (member.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
+  if (member.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
+  store_->add_staff(member);
+}
+
+void Engine::deactivate_staff(const std::string& admin, const std::string& staff_id) {
+  const Actor who = actor(admin);
+  require_admin(who);
+  if (staff_id == who.id) throw refused("you cannot deactivate yourself; ask another administrator");
+  actor(staff_id);  // kNotFound with "did you mean", or kRefused when already inactive
+  store_->set_staff_active(staff_id, false);
 }
 
 std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record) {
@@ -378,8 +414,8 @@ StepResult Engine::open_case(const OpenRequest& request) {
 StepResult Engine::advance(const StepRequest& request) {
   const std::string id = resolve_case_id(request.case_id);
   Command command;
-  command.actor = request.actor == "system" ? Actor{"system", {}} : actor(request.actor);
-  command.timer = request.actor == "system";
+  command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
+  command.timer = request.timer;
   auto record = store_->find_case(id);
   if (!record) throw not_found("no case '" + id + "'");
   ProcedurePtr p = procedure(record->sha256);
@@ -390,7 +426,7 @@ StepResult Engine::advance(const StepRequest& request) {
   command.reason = request.reason;
   command.override = request.override;
   command.at = request.at.value_or(now);
-  Decision decision = decide(*p, before, command);
+  Decision decision = decide(*p, before, command, request.trace);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const Transition& t = std::get<Transition>(decision);
 
@@ -496,12 +532,15 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   return StepResult{after, entry, {}};
 }
 
-TickReport Engine::tick() {
+TickReport Engine::tick(DecisionTrace* trace) {
   TickReport report;
   const DateTime now = clock_->now();
   CaseFilter filter;
   filter.status = Status::kActive;
-  filter.due_before = now;
+  // A deadline is reached at its due time (workflows/README.md: "a due time
+  // at or before T"); the store's due_before is strict, and times are whole
+  // seconds, so ask for due times before now + 1s.
+  filter.due_before = DateTime{now.seconds + 1};
   for (const auto& record : store_->cases(filter)) {
     ProcedurePtr p = procedure(record.sha256);
     const int state = p->state_index(record.state);
@@ -509,8 +548,9 @@ TickReport Engine::tick() {
     StepRequest step;
     step.case_id = record.id;
     step.event = p->events[p->states[state].on_deadline];
-    step.actor = "system";
+    step.timer = true;
     step.note = "deadline of " + record.state + " passed";
+    step.trace = trace;
     try {
       report.fired.push_back(advance(step));
     } catch (const Error& e) {

@@ -25,8 +25,10 @@ const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "patter
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline"};
 const Keys kTransitionKeys = {"event",         "from",     "to",       "when",  "roles",
                               "requires",      "accepts",  "set",      "reason",
-                              "distinct_from", "override", "label",    "description"};
+                              "distinct_from", "override", "label",    "description",
+                              "opens"};
 const Keys kOverrideKeys = {"roles"};
+const Keys kOpensKeys = {"sop", "copy", "set"};
 const Keys kOpenKeys = {"requires", "accepts"};
 const Keys kLifecycleKeys = {"hold", "resume", "close", "reopen", "reopen_to"};
 const Keys kClosureKeys = {"id", "label"};
@@ -125,6 +127,7 @@ class Builder {
   void collect_events(const Entry& e);
   void read_transitions(const Entry& e);
   void read_transition(const Entry& e, int index);
+  void read_opens(const Entry& e, TransitionDef& t, const std::string& where);
   void read_guard(const Entry& e, TransitionDef& t);
   void read_set(const Entry& e, TransitionDef& t);
   void read_state_timers();
@@ -654,11 +657,66 @@ void Builder::read_transition(const Entry& e, int index) {
       error("missing-key", pos(it->second.key), "override of " + where + " has no 'roles'");
     }
   }
+  if (auto it = keys.find("opens"); it != keys.end()) read_opens(it->second, t, where);
   if (auto it = keys.find("label"); it != keys.end()) t.label = text(it->second, "label of " + where);
   if (auto it = keys.find("description"); it != keys.end()) {
     t.description = text(it->second, "description of " + where);
   }
   p_.transitions.push_back(std::move(t));
+}
+
+// opens: {sop: ID, copy: [field, ...] or {their_field: our_field}, set: {their_field: value}}
+// What only the other procedure can tell (its fields, its open: section) is
+// checked when publishing (engine/src/handoff.cc).
+void Builder::read_opens(const Entry& e, TransitionDef& t, const std::string& where) {
+  const std::string what = "opens of " + where;
+  auto o = keyed(e, kOpensKeys, what);
+  HandOff h;
+  h.pos = pos(e.key);
+  if (auto it = o.find("sop"); it != o.end()) {
+    if (auto sop = scalar(it->second, "sop of " + what)) {
+      if (!std::regex_match(*sop, sop_slug())) {
+        error("bad-id", value_pos(it->second),
+              "sop of " + what + " is " + quoted(*sop) + "; a procedure id is a slug like tppo-victim-care");
+      }
+      h.sop = *sop;
+    }
+  } else if (e.value.IsMap()) {
+    error("missing-key", pos(e.key), what + " has no 'sop': name the procedure the new case follows");
+  }
+  if (auto it = o.find("copy"); it != o.end()) {
+    const YAML::Node& copy = it->second.value;
+    if (copy.IsSequence()) {
+      for (int f : resolve(it->second, "copy of " + what, "field", field_ids(), "unknown-field"))
+        h.copy.emplace_back(p_.fields[f].id, f);
+    } else if (copy.IsMap()) {
+      for (auto& c : entries(copy, "copy of " + what)) {
+        auto ours = scalar(c, "copy " + c.key.Scalar());
+        if (!ours) continue;
+        const int f = p_.field_index(*ours);
+        if (f < 0) {
+          error("unknown-field", value_pos(c),
+                "unknown field " + quoted(*ours) + " in copy of " + what +
+                    suggestion(*ours, field_ids(), "no fields are declared"));
+          continue;
+        }
+        h.copy.emplace_back(c.key.Scalar(), f);
+      }
+    } else if (!copy.IsNull()) {
+      error("bad-value", value_pos(it->second),
+            "copy of " + what + " must be a list of fields, or a map of their field to ours");
+    }
+  }
+  if (auto it = o.find("set"); it != o.end()) {
+    if (it->second.value.IsMap()) {
+      for (auto& s : entries(it->second.value, "set of " + what)) {
+        if (auto value = scalar(s, "set " + s.key.Scalar())) h.set.emplace_back(s.key.Scalar(), *value);
+      }
+    } else if (!it->second.value.IsNull()) {
+      error("bad-value", value_pos(it->second), "set of " + what + " must be a map of field to value");
+    }
+  }
+  t.opens = std::move(h);
 }
 
 void Builder::read_guard(const Entry& e, TransitionDef& t) {
@@ -680,21 +738,6 @@ namespace {
 bool is_identifier(const std::string& s) {
   static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
   return std::regex_match(s, re);
-}
-
-// Expression text for a literal value, for parse_expr to turn into an Expr.
-std::string literal_text(const Value& v, Type type) {
-  if (type == Type::kString || type == Type::kEnum) {
-    const std::string& s = std::get<std::string>(v);
-    if (type == Type::kEnum) return s;  // a bare enum value reads as that value
-    std::string out = "'";
-    for (char c : s) {
-      if (c == '\'' || c == '\\') out += '\\';
-      out += c;
-    }
-    return out + "'";
-  }
-  return format_value(v);
 }
 
 }  // namespace
@@ -722,20 +765,24 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     std::string accepted;
     const size_t start = static_cast<size_t>(std::max(a.value.Mark().pos, 0));
     std::optional<Value> literal = parse_typed(f.type, f.values, *text, &accepted);
-    std::string expr_text = *text;
-    if (literal) {
-      expr_text = literal_text(*literal, f.type);
-    } else if (f.type == Type::kEnum && is_identifier(*text) && p_.field_index(*text) < 0) {
+    if (!literal && f.type == Type::kEnum && is_identifier(*text) && p_.field_index(*text) < 0) {
       error("bad-enum-value", value_pos(a),
             quoted(*text) + " is not a value of enum field " + quoted(name) +
                 suggestion(*text, f.values, ""));
       continue;
     }
-    ParsedExpr parsed = parse_expr(expr_text, p_.fields, f.type, f.values);
+    if (literal) {
+      // A plain value of the field's type: no expression to parse, so enum
+      // values that look like field names or are not identifiers stay values.
+      assignment.expr = constant_expr(*literal, f.type);
+      t.set.push_back(std::move(assignment));
+      continue;
+    }
+    ParsedExpr parsed = parse_expr(*text, p_.fields, f.type, f.values);
     for (const auto& err : parsed.errors) {
-      const size_t at = literal ? start : source_.scalar_byte(start, *text, err.offset);
-      std::string message = "in set " + name + ": " + err.message;
-      if (!literal) message += " (" + name + " takes " + accepted + ")";
+      const size_t at = source_.scalar_byte(start, *text, err.offset);
+      std::string message = "in set " + name + ": " + err.message + " (" + name + " takes " +
+                            accepted + ")";
       error("bad-set", source_.position(at), message);
     }
     assignment.expr = parsed.expr;

@@ -125,10 +125,7 @@ class Cases(SopirTest):
                                    "--set", "approved_quantity=5")
         self.assertIn("review", r.err)
 
-    # check_events (engine/src/decide.cc) reports the missing input before the
-    # four-eyes rule, so `case why` says "yes" where `case advance` refuses.
-    # Reported to the lead; this turns into an unexpected success once fixed.
-    @unittest.expectedFailure
+    # `case why` must say what `case advance` would: four-eyes before inputs.
     def test_why_reports_four_eyes(self):
         case_id = self.open_case()
         self.ok("--as", "siti", "case", "advance", case_id, "review")

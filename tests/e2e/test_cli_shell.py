@@ -1,7 +1,7 @@
 """sopir shell: scripts (stop at the first error with FILE:LINE and its exit
 code) and the interactive shell through a pty, with Tab completion."""
 import os
-import pty
+import subprocess
 import select
 import sys
 import time
@@ -55,69 +55,74 @@ class Script(SopirTest):
 
 class Interactive(SopirTest):
     def spawn(self):
-        pid, fd = pty.fork()
-        if pid == 0:
-            env = self.env({"TERM": "xterm", "SOPIR_ACTOR": "budi"})
-            os.chdir(self.dir)
-            os.execve(sopir_bin(), [sopir_bin()], env)
-        self.addCleanup(self.reap, pid, fd)
-        return pid, fd
+        master, slave = os.openpty()
+        env = self.env({"TERM": "xterm", "SOPIR_ACTOR": "budi"})
+        proc = subprocess.Popen([sopir_bin()], stdin=slave, stdout=slave, stderr=slave,
+                                env=env, cwd=self.dir, start_new_session=True)
+        os.close(slave)
+        self.addCleanup(self.reap, proc, master)
+        return proc, master
 
-    def reap(self, pid, fd):
+    def reap(self, proc, fd):
         try:
             os.close(fd)
         except OSError:
             pass
-        try:
-            os.kill(pid, 9)
-        except OSError:
-            pass
-        try:
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
-    def read_until(self, fd, needle, timeout=10):
-        buf = b""
+    def send(self, fd, data):
+        # libedit flushes pending input when it switches the terminal to raw
+        # mode after drawing the prompt: give it a moment first.
+        time.sleep(0.3)
+        os.write(fd, data)
+
+    def read_until(self, fd, needle, timeout=20):
+        """Reads until `needle` appears; keeps what came after it for the
+        next call (expect-style), so no output is lost between calls."""
+        buf = getattr(self, "_pending", b"")
         end = time.time() + timeout
-        while time.time() < end:
+        while needle.encode() not in buf and time.time() < end:
             ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
                 try:
                     chunk = os.read(fd, 4096)
-                except OSError:
+                except OSError as e:
+                    buf += ("<%s>" % e).encode()
                     break
                 if not chunk:
                     break
                 buf += chunk
-                if needle.encode() in buf:
-                    return buf.decode(errors="replace")
-        self.fail("did not see %r in %r" % (needle, buf.decode(errors="replace")))
+        at = buf.find(needle.encode())
+        if at < 0:
+            self.fail("did not see %r in %r" % (needle, buf.decode(errors="replace")))
+        self._pending = buf[at + len(needle):]
+        return buf[:at + len(needle)].decode(errors="replace")
 
     def test_prompt_errors_and_tab_completion(self):
         case_id = self.open_case()
-        pid, fd = self.spawn()
+        proc, fd = self.spawn()
         self.read_until(fd, "test.db budi> ")
-        os.write(fd, b"case lsit\r")
+        self.send(fd, b"case lsit\r")
         self.read_until(fd, "did you mean `case list`")
         self.read_until(fd, "test.db budi> ")  # an error never ends the session
-        os.write(fd, ("use %s\r" % case_id).encode())
+        self.send(fd, ("use %s\r" % case_id).encode())
         self.read_until(fd, "budi %s> " % case_id)
         # Tab completes the one event budi can fire now: review.
         # (the terminal redraws only the completed suffix)
-        os.write(fd, b"case adv\t")
+        self.send(fd, b"case adv\t")
         self.read_until(fd, "ance ")
-        os.write(fd, b"rev\t")
+        self.send(fd, b"rev\t")
         self.read_until(fd, "iew ")
-        os.write(fd, b"--no\t")
+        self.send(fd, b"--no\t")
         self.read_until(fd, "te ")
-        os.write(fd, b" hi\r")
+        self.send(fd, b" hi\r")
         self.read_until(fd, "reviewed")
-        os.write(fd, b"case show --json\r")
+        self.send(fd, b"case show --json\r")
         self.read_until(fd, '"state": "reviewed"')
-        os.write(fd, b"\x04")  # Ctrl-D
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(os.WEXITSTATUS(status), 0)
+        self.send(fd, b"\x04")  # Ctrl-D
+        self.assertEqual(proc.wait(timeout=20), 0)
         self.assertTrue(os.path.exists(self.db + ".history"))
 
 

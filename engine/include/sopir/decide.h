@@ -107,9 +107,32 @@ struct Transition {
 
 using Decision = std::variant<Transition, Refusal>;
 
+// What decide() looked at, for scenario-test coverage: filled only when the
+// caller passes one (decide() allocates nothing for it otherwise). Entries
+// are appended, so one trace can collect several decisions.
+struct DecisionTrace {
+  enum class Guard : unsigned char {
+    kNone,        // the transition has no guard
+    kTrue,        // the guard was evaluated and held
+    kFalse,       // the guard was evaluated and did not hold (also when overridden)
+    kNotReached,  // an earlier check (role, inputs, a missing required field) stopped first
+  };
+  struct Candidate {
+    int transition = -1;  // index into Procedure::transitions
+    Guard guard = Guard::kNone;
+  };
+  // Every candidate tried, in order. With a trace, the candidates after the
+  // chosen one are tried as well (results discarded), so that the guards of
+  // the branches not taken are seen too.
+  std::vector<Candidate> candidates;
+  std::vector<int> fired;             // transitions a decision chose
+};
+
 // Decides one procedure step. Never throws for anything the caller or the
-// procedure got wrong; that is a Refusal.
-Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const Command& command);
+// procedure got wrong; that is a Refusal. `trace`, when given, records each
+// candidate transition tried with its guard outcome and the one chosen.
+Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const Command& command,
+                DecisionTrace* trace = nullptr);
 
 // Opening a case: checks the opening inputs (the procedure's `open:`
 // section) and returns the initial state's transition (from == -1).

@@ -44,6 +44,10 @@ std::shared_ptr<IdSource> random_ids();
 // "k7f3qx" / "K7F-3QX" / "k7f 3qx" -> "K7F-3QX"; nullopt when not an id.
 std::optional<std::string> normalize_case_id(std::string_view text);
 
+// Staff ids: lowercase letters, digits, '_', '.', '-', at most 64, not
+// "system" (the timer pass).
+bool valid_staff_id(std::string_view id);
+
 // A refusal carried as an Error (kind kRefused).
 class RefusedError : public Error {
  public:
@@ -67,11 +71,18 @@ struct OpenRequest {
 struct StepRequest {
   std::string case_id;
   std::string event;
-  std::string actor;
+  std::string actor;  // a staff id; ignored when `timer` is set
   std::vector<std::pair<std::string, std::string>> inputs;
   std::string reason, note;
   std::optional<DateTime> at;
   bool override = false;
+  // The timer pass firing the state's on_deadline event as the actor
+  // "system". Only tick() (and programs embedding the engine that run their
+  // own timer) set it; no staff member can act as "system".
+  bool timer = false;
+  // Optional: receives what decide() looked at (scenario-test coverage),
+  // also when the step is refused.
+  DecisionTrace* trace = nullptr;
 };
 
 struct LifecycleRequest {
@@ -129,13 +140,19 @@ class Engine {
   // The acting staff member; kNotFound when unknown, kRefused when inactive.
   Actor actor(const std::string& staff_id);
 
+  // Staff administration, by an active staff member with the role admin.
+  // Ids are slugs ([a-z0-9_.-]); "system" is reserved for the timer.
+  void add_staff(const std::string& admin, const StaffMember& member);
+  void deactivate_staff(const std::string& admin, const std::string& staff_id);
+
   StepResult open_case(const OpenRequest& request);
   StepResult advance(const StepRequest& request);
   StepResult lifecycle(const LifecycleRequest& request);
 
   // The timer pass: fires each due `on_deadline` event as the actor
-  // "system" and lists overdue cases, as of clock().now().
-  TickReport tick();
+  // "system" and lists overdue cases, as of clock().now(). `trace`, when
+  // given, collects what decide() looked at for every event tried.
+  TickReport tick(DecisionTrace* trace = nullptr);
 
   CaseView view(const std::string& case_id, const std::string& actor);
   // The case id as stored, from what a person typed; kNotFound (with a

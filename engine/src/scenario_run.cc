@@ -1,0 +1,302 @@
+// Running scenario tests: each scenario on its own in-memory database,
+// through the real Engine, with a clock the steps set. Coverage comes from
+// the DecisionTrace that decide() fills for every step.
+#include <algorithm>
+
+#include "sopir/engine.h"
+#include "sopir/error.h"
+#include "sopir/scenario.h"
+
+namespace sopir {
+
+namespace {
+
+// The staff member who publishes the procedure into each scenario's
+// database; not a valid staff id in a scenario file ('~' is never typed).
+constexpr char kPublisher[] = "~scenario-publisher";
+
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(DateTime at) : at_(at) {}
+  DateTime now() override { return at_; }
+  void set(DateTime at) { at_ = at; }
+
+ private:
+  DateTime at_;
+};
+
+// Case ids in a scenario are predictable so messages are too.
+class SequentialIds : public IdSource {
+ public:
+  std::string next() override {
+    ++n_;
+    std::string digits = std::to_string(n_ % 1000);
+    return "TST-" + std::string(3 - digits.size(), '0') + digits;
+  }
+
+ private:
+  int n_ = 0;
+};
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+std::string due_text(const std::optional<DateTime>& due) {
+  return due ? format_datetime(*due) : "none";
+}
+
+std::string value_text(const Value& v) { return is_missing(v) ? "no value" : format_value(v); }
+
+// Refusal messages from the Engine start with "case ID: "; in a scenario
+// there is one case, so that is noise.
+std::string without_case_prefix(const std::string& message, const std::string& case_id) {
+  const std::string prefix = "case " + case_id + ": ";
+  if (!case_id.empty() && message.rfind(prefix, 0) == 0) return message.substr(prefix.size());
+  return message;
+}
+
+// Compares the case with an expectation (all keys but refused and fired).
+void compare(const Procedure& p, const CaseRecord& record, const ScenarioExpect& e,
+             std::vector<std::string>* differences) {
+  if (e.state && *e.state != record.state)
+    differences->push_back("state: expected " + in_quotes(*e.state) + ", got " + in_quotes(record.state));
+  if (e.status && *e.status != record.status)
+    differences->push_back(std::string("status: expected ") + to_string(*e.status) + ", got " +
+                           to_string(record.status));
+  if (e.check_due && e.due != record.due_at)
+    differences->push_back("due: expected " + due_text(e.due) + ", got " + due_text(record.due_at));
+  if (!e.fields.empty()) {
+    const std::vector<Value> data = Engine::decode_data(p, record);
+    for (const auto& [field, expected] : e.fields) {
+      if (data[field] != expected)
+        differences->push_back("field " + p.fields[field].id + ": expected " + value_text(expected) +
+                               ", got " + value_text(data[field]));
+    }
+  }
+}
+
+// What a refused step must not have changed.
+void compare_unchanged(const CaseRecord& before, const CaseRecord& after,
+                       std::vector<std::string>* differences) {
+  std::vector<std::string> what;
+  if (before.state != after.state) what.push_back("state " + before.state + " -> " + after.state);
+  if (before.status != after.status)
+    what.push_back(std::string("status ") + to_string(before.status) + " -> " + to_string(after.status));
+  if (before.due_at != after.due_at)
+    what.push_back("due " + due_text(before.due_at) + " -> " + due_text(after.due_at));
+  bool data_changed = before.data.size() != after.data.size();
+  for (size_t i = 0; !data_changed && i < before.data.size(); ++i) {
+    data_changed = before.data[i].field != after.data[i].field ||
+                   before.data[i].text != after.data[i].text ||
+                   before.data[i].missing != after.data[i].missing;
+  }
+  if (data_changed) what.push_back("field values");
+  if (before.version != after.version) what.push_back("a step was recorded");
+  if (what.empty()) return;
+  std::string text;
+  for (size_t i = 0; i < what.size(); ++i) text += (i ? ", " : "") + what[i];
+  differences->push_back("the case changed although the step was refused: " + text);
+}
+
+class ScenarioRunner {
+ public:
+  ScenarioRunner(const ScenarioFile& file, DecisionTrace* trace) : file_(file), trace_(trace) {}
+
+  ScenarioResult run(const Scenario& scenario) {
+    ScenarioResult result;
+    result.name = scenario.name;
+    result.line = scenario.line;
+    auto clock = std::make_shared<FixedClock>(scenario.clock);
+    StoreOptions options;
+    options.create = true;
+    options.synchronous_full = false;
+    Engine engine(open_sqlite_store(":memory:", options), clock, std::make_shared<SequentialIds>());
+    engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true});
+    for (const auto& member : file_.staff) engine.store().add_staff(member);
+    engine.publish_source(file_.procedure->source, file_.procedure->file, kPublisher, false);
+    const Procedure& p = *file_.procedure;
+
+    std::string case_id;
+    auto fail = [&](int number, const ScenarioStep& step, std::vector<std::string> differences) {
+      result.passed = false;
+      result.step = number;
+      result.step_text = step.text;
+      result.step_line = step.line;
+      result.differences = std::move(differences);
+      return result;
+    };
+
+    // Step 0: open.
+    {
+      const ScenarioStep& open = scenario.open;
+      if (open.at) clock->set(*open.at);
+      std::vector<std::string> differences;
+      try {
+        OpenRequest request;
+        request.sop_id = p.id;
+        request.actor = open.actor;
+        request.inputs = open.inputs;
+        StepResult opened = engine.open_case(request);
+        case_id = opened.after.id;
+        if (open.expect.refused)
+          differences.push_back(std::string("expected refused: ") + to_string(*open.expect.refused) +
+                                ", but the case was opened");
+        compare(p, opened.after, open.expect, &differences);
+      } catch (const RefusedError& e) {
+        refusal_differences(open.expect, e, &differences);
+      } catch (const Error& e) {
+        differences.push_back("error: " + e.message());
+      }
+      if (!differences.empty()) return fail(0, open, std::move(differences));
+      if (open.expect.refused) return result;
+    }
+
+    for (size_t i = 0; i < scenario.steps.size(); ++i) {
+      const ScenarioStep& step = scenario.steps[i];
+      std::vector<std::string> differences;
+      try {
+        run_step(engine, *clock, p, case_id, step, &differences);
+      } catch (const Error& e) {
+        differences.push_back("error: " + without_case_prefix(e.message(), case_id));
+      }
+      if (!differences.empty()) return fail(static_cast<int>(i + 1), step, std::move(differences));
+    }
+
+    if (scenario.has_final) {
+      std::vector<std::string> differences;
+      compare(p, *engine.store().find_case(case_id), scenario.final_expect, &differences);
+      if (!differences.empty()) {
+        ScenarioStep end;
+        end.text = scenario.final_text;
+        end.line = scenario.final_line;
+        fail(static_cast<int>(scenario.steps.size() + 1), end, std::move(differences));
+        result.at_end = true;
+      }
+    }
+    return result;
+  }
+
+ private:
+  void refusal_differences(const ScenarioExpect& expect, const RefusedError& e,
+                           std::vector<std::string>* differences, const std::string& case_id = "") {
+    const std::string got = to_string(e.refusal_kind());
+    const std::string message = without_case_prefix(e.message(), case_id);
+    if (!expect.refused) {
+      differences->push_back("expected the step to succeed, got refused: " + got + ": " + message);
+    } else if (*expect.refused != e.refusal_kind()) {
+      differences->push_back(std::string("expected refused: ") + to_string(*expect.refused) +
+                             ", got refused: " + got + ": " + message);
+    }
+  }
+
+  void run_step(Engine& engine, FixedClock& clock, const Procedure& p, const std::string& case_id,
+                const ScenarioStep& step, std::vector<std::string>* differences) {
+    if (step.at) clock.set(*step.at);
+    const CaseRecord before = *engine.store().find_case(case_id);
+    if (step.kind == StepKind::kTick) {
+      TickReport report = engine.tick(trace_);
+      std::optional<std::string> fired;
+      for (const auto& r : report.fired) {
+        if (r.after.id == case_id) fired = r.entry.event;
+      }
+      for (const auto& failure : report.failures)
+        differences->push_back("the timer's event was refused: " + without_case_prefix(failure, case_id));
+      if (step.expect.check_fired && step.expect.fired != fired)
+        differences->push_back("fired: expected " + step.expect.fired.value_or("nothing") + ", got " +
+                               fired.value_or("nothing"));
+      compare(p, *engine.store().find_case(case_id), step.expect, differences);
+      return;
+    }
+    try {
+      if (step.kind == StepKind::kEvent) {
+        StepRequest request;
+        request.case_id = case_id;
+        request.event = step.event;
+        request.actor = step.actor;
+        request.inputs = step.inputs;
+        request.reason = step.reason;
+        request.override = step.override;
+        request.trace = trace_;
+        engine.advance(request);
+      } else {
+        LifecycleRequest request;
+        request.case_id = case_id;
+        request.event = step.kind == StepKind::kHold     ? LifecycleEvent::kHold
+                        : step.kind == StepKind::kResume ? LifecycleEvent::kResume
+                        : step.kind == StepKind::kClose  ? LifecycleEvent::kClose
+                                                         : LifecycleEvent::kReopen;
+        request.actor = step.actor;
+        request.reason = step.reason;
+        engine.lifecycle(request);
+      }
+    } catch (const RefusedError& e) {
+      refusal_differences(step.expect, e, differences, case_id);
+      if (!differences->empty()) return;
+      const CaseRecord after = *engine.store().find_case(case_id);
+      compare_unchanged(before, after, differences);
+      compare(p, after, step.expect, differences);
+      return;
+    }
+    const CaseRecord after = *engine.store().find_case(case_id);
+    if (step.expect.refused) {
+      differences->push_back(std::string("expected refused: ") + to_string(*step.expect.refused) +
+                             ", but the step succeeded (now in state " + in_quotes(after.state) + ", " +
+                             to_string(after.status) + ")");
+      return;
+    }
+    compare(p, after, step.expect, differences);
+  }
+
+  const ScenarioFile& file_;
+  DecisionTrace* trace_;
+};
+
+Coverage coverage_of(const Procedure& p, const DecisionTrace& trace) {
+  Coverage c;
+  for (const auto& t : p.transitions) {
+    Coverage::Item item;
+    item.transition = t.index;
+    item.guarded = t.guard != nullptr;
+    c.transitions.push_back(item);
+  }
+  for (int t : trace.fired) c.transitions[t].fired = true;
+  for (const auto& candidate : trace.candidates) {
+    auto& item = c.transitions[candidate.transition];
+    if (candidate.guard == DecisionTrace::Guard::kTrue) item.guard_true = true;
+    if (candidate.guard == DecisionTrace::Guard::kFalse) item.guard_false = true;
+  }
+  for (const auto& item : c.transitions) {
+    c.total += 1 + (item.guarded ? 2 : 0);
+    c.covered += (item.fired ? 1 : 0) + (item.guard_true ? 1 : 0) + (item.guard_false ? 1 : 0);
+  }
+  return c;
+}
+
+}  // namespace
+
+bool ScenarioReport::all_passed() const { return failed() == 0; }
+
+int ScenarioReport::failed() const {
+  return static_cast<int>(std::count_if(results.begin(), results.end(),
+                                        [](const ScenarioResult& r) { return !r.passed; }));
+}
+
+ScenarioReport run_scenarios(const ScenarioFile& file) {
+  ScenarioReport report;
+  report.file = file.file;
+  report.procedure = file.procedure;
+  DecisionTrace trace;
+  ScenarioRunner runner(file, &trace);
+  for (const auto& scenario : file.scenarios) report.results.push_back(runner.run(scenario));
+  report.coverage = coverage_of(*file.procedure, trace);
+  return report;
+}
+
+std::string describe_transition(const Procedure& p, int index) {
+  const TransitionDef& t = p.transitions[index];
+  std::string from;
+  for (size_t i = 0; i < t.from.size(); ++i) from += (i ? ", " : "") + p.states[t.from[i]].id;
+  return p.events[t.event] + ": " + from + " -> " + p.states[t.to].id +
+         (t.pos.line > 0 ? " (line " + std::to_string(t.pos.line) + ")" : "");
+}
+
+}  // namespace sopir

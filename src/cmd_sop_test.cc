@@ -1,0 +1,253 @@
+// sop test / sop paths: running a procedure's scenario tests with coverage,
+// and listing the paths a case can take (or writing them as a starting
+// scenario file). The work is done by engine/include/sopir/scenario.h; this
+// file only formats it.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "output.h"
+#include "sopir/error.h"
+#include "sopir/loader.h"
+#include "sopir/scenario.h"
+
+namespace sopir::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string percent_text(double percent) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", percent);
+  return buffer;
+}
+
+std::string step_label(const ScenarioResult& r) {
+  if (r.at_end) return "at the end (line " + std::to_string(r.step_line) + ")";
+  if (r.step == 0) return "step 0, open (line " + std::to_string(r.step_line) + ")";
+  return "step " + std::to_string(r.step) + " (line " + std::to_string(r.step_line) + ")";
+}
+
+json transition_json(const Procedure& p, const Coverage::Item& item) {
+  const TransitionDef& t = p.transitions[static_cast<size_t>(item.transition)];
+  json from = json::array();
+  for (int s : t.from) from.push_back(p.states[static_cast<size_t>(s)].id);
+  json out = {{"event", p.events[static_cast<size_t>(t.event)]},
+              {"from", from},
+              {"to", p.states[static_cast<size_t>(t.to)].id},
+              {"line", t.pos.line},
+              {"fired", item.fired}};
+  if (item.guarded) {
+    out["when"] = t.guard_text;
+    out["guard_true"] = item.guard_true;
+    out["guard_false"] = item.guard_false;
+  }
+  return out;
+}
+
+json report_json(const ScenarioReport& report, double min_coverage) {
+  json scenarios = json::array();
+  for (const auto& r : report.results) {
+    json s = {{"name", r.name}, {"line", r.line}, {"ok", r.passed}};
+    if (!r.passed) {
+      s["step"] = r.step;
+      s["at_end"] = r.at_end;
+      s["step_text"] = r.step_text;
+      s["step_line"] = r.step_line;
+      s["differences"] = r.differences;
+    }
+    scenarios.push_back(s);
+  }
+  const Procedure& p = *report.procedure;
+  json transitions = json::array();
+  for (const auto& item : report.coverage.transitions) transitions.push_back(transition_json(p, item));
+  const Coverage& c = report.coverage;
+  return {{"file", report.file},
+          {"sop", p.id},
+          {"ok", report.all_passed() && c.percent() >= min_coverage},
+          {"passed", static_cast<int>(report.results.size()) - report.failed()},
+          {"failed", report.failed()},
+          {"scenarios", scenarios},
+          {"coverage",
+           {{"covered", c.covered}, {"total", c.total}, {"percent", c.percent()},
+            {"transitions", transitions}}}};
+}
+
+void print_report(Context& ctx, const ScenarioReport& report, double min_coverage) {
+  const bool color = ctx.options.color;
+  std::ostream& out = ctx.out;
+  out << paint(color, Tone::kBold, report.file) << " (" << report.procedure->id << ")\n";
+  for (const auto& r : report.results) {
+    if (r.passed) {
+      out << "  " << paint(color, Tone::kGood, "ok  ") << "  " << r.name << "\n";
+      continue;
+    }
+    out << "  " << paint(color, Tone::kBad, "FAIL") << "  " << r.name << " (line " << r.line << ")\n";
+    out << "        " << step_label(r) << ": " << r.step_text << "\n";
+    for (const auto& d : r.differences) out << "          " << d << "\n";
+  }
+  const int total = static_cast<int>(report.results.size());
+  out << total << " scenario(s): " << total - report.failed() << " passed, " << report.failed()
+      << " failed\n";
+
+  const Procedure& p = *report.procedure;
+  const Coverage& c = report.coverage;
+  out << "coverage: " << c.covered << "/" << c.total << " (" << percent_text(c.percent()) << ")";
+  if (min_coverage > 0)
+    out << (c.percent() >= min_coverage ? ", at least " : ", below the minimum ")
+        << percent_text(min_coverage);
+  out << "\n";
+  bool heading = false;
+  for (const auto& item : c.transitions) {
+    if (item.fired) continue;
+    if (!heading) out << "  transitions no scenario fired:\n";
+    heading = true;
+    out << "    " << describe_transition(p, item.transition) << "\n";
+  }
+  heading = false;
+  for (const auto& item : c.transitions) {
+    if (!item.guarded || (item.guard_true && item.guard_false)) continue;
+    if (!heading) out << "  guard outcomes no scenario saw:\n";
+    heading = true;
+    const TransitionDef& t = p.transitions[static_cast<size_t>(item.transition)];
+    std::string missing = !item.guard_true && !item.guard_false
+                              ? "neither true nor false"
+                              : (item.guard_true ? "false" : "true");
+    out << "    " << describe_transition(p, item.transition) << ": when " << t.guard_text
+        << " was never " << missing << "\n";
+  }
+}
+
+}  // namespace
+
+void define_sop_test(CLI::App& app, Args& a) {
+  app.add_option("files", a.positional, "scenario test files (NAME.test.yaml)")->required();
+  app.add_option("--min-coverage", a.min_coverage,
+                 "fail when coverage (transitions fired, guards seen true and false) is below N percent")
+      ->check(CLI::Range(0.0, 100.0));
+}
+
+void define_sop_paths(CLI::App& app, Args& a) {
+  app.add_option("file", a.positional, "an SOP YAML file")->required();
+  app.add_flag("--as-tests", a.as_tests, "write the paths as a starting scenario test file");
+}
+
+int run_sop_test(Context& ctx, Args& a) {
+  bool ok = true;
+  json files = json::array();
+  int scenarios = 0, failed = 0;
+  std::vector<std::string> problems;  // said on stderr at the end
+  for (const std::string& file : a.positional) {
+    ScenarioLoad load;
+    try {
+      load = load_scenario_file(file);
+    } catch (const Error& e) {
+      Diagnostic d;
+      d.file = file;
+      d.message = e.message();
+      load.diagnostics.push_back(d);
+    }
+    if (!load.ok()) {
+      ok = false;
+      if (ctx.options.json) {
+        json diags = json::array();
+        for (const auto& d : load.diagnostics) {
+          diags.push_back({{"severity", d.severity == Severity::kError ? "error" : "warning"},
+                           {"file", d.file}, {"line", d.line}, {"column", d.column},
+                           {"message", d.message}});
+        }
+        files.push_back({{"file", file}, {"ok", false}, {"diagnostics", diags}});
+      } else {
+        ctx.err << format_diagnostics(load.diagnostics);
+        ctx.out << paint(ctx.options.color, Tone::kBold, file) << ": "
+                << paint(ctx.options.color, Tone::kBad, "FAIL") << " (the test file has errors)\n";
+      }
+      problems.push_back(file + ": the test file has errors");
+      continue;
+    }
+    ScenarioReport report = run_scenarios(*load.file);
+    scenarios += static_cast<int>(report.results.size());
+    failed += report.failed();
+    if (!report.all_passed()) {
+      ok = false;
+      problems.push_back(file + ": " + std::to_string(report.failed()) + " scenario(s) failed");
+    }
+    if (report.coverage.percent() < a.min_coverage) {
+      ok = false;
+      problems.push_back(file + ": coverage " + percent_text(report.coverage.percent()) +
+                         " is below the minimum " + percent_text(a.min_coverage));
+    }
+    if (ctx.options.json) {
+      files.push_back(report_json(report, a.min_coverage));
+    } else {
+      print_report(ctx, report, a.min_coverage);
+    }
+  }
+  if (ctx.options.json) {
+    ctx.out << json{{"ok", ok}, {"scenarios", scenarios}, {"failed", failed}, {"files", files}}.dump(2)
+            << "\n";
+  } else if (a.positional.size() > 1) {
+    ctx.out << "total: " << scenarios << " scenario(s), " << failed << " failed"
+            << (ok ? "" : "; not ok") << "\n";
+  }
+  for (const auto& problem : problems) ctx.err << problem << "\n";
+  return ok ? 0 : exit_code(ErrorKind::kRefused);
+}
+
+int run_sop_paths(Context& ctx, Args& a) {
+  const std::string& file = a.positional.at(0);
+  LoadResult result = load_procedure_file(file);
+  if (!result.ok()) ctx.err << format_diagnostics(result.diagnostics);
+  ProcedurePtr p = expect_procedure(result);
+  PathList paths = procedure_paths(*p);
+  if (a.as_tests) {
+    // Written to stand next to the procedure: NAME.test.yaml.
+    ctx.out << paths_as_tests(*p, paths, std::filesystem::path(file).filename().string());
+    if (paths.truncated)
+      ctx.err << "note: only the first " << paths.paths.size() << " paths were written\n";
+    return 0;
+  }
+  auto state = [&](int s) { return p->states[static_cast<size_t>(s)].id; };
+  if (ctx.options.json) {
+    json list = json::array();
+    for (const auto& path : paths.paths) {
+      json steps = json::array();
+      for (const auto& s : path.steps) {
+        steps.push_back({{"event", p->events[static_cast<size_t>(s.event)]},
+                         {"state", state(s.state)},
+                         {"again", s.again}});
+      }
+      list.push_back({{"loop", path.has_loop}, {"steps", steps}});
+    }
+    ctx.out << json{{"sop", p->id},
+                    {"initial", state(p->initial_state)},
+                    {"truncated", paths.truncated},
+                    {"paths", list}}
+                   .dump(2)
+            << "\n";
+    return 0;
+  }
+  ctx.out << p->id << ": " << paths.paths.size() << " path(s) from '" << state(p->initial_state)
+          << "' to an end state (a state appears at most twice on one path; "
+          << "'(again)' marks a loop back)\n";
+  int number = 0;
+  for (const auto& path : paths.paths) {
+    std::string line = std::to_string(++number) + ". " + state(p->initial_state);
+    for (const auto& s : path.steps) {
+      line += " --" + p->events[static_cast<size_t>(s.event)] + "--> " + state(s.state);
+      if (s.again) line += " (again)";
+    }
+    if (path.has_loop) line += "  [loop]";
+    ctx.out << line << "\n";
+  }
+  if (paths.truncated)
+    ctx.out << "(stopped after " << paths.paths.size()
+            << " paths; there are more. Paths without loops are listed first.)\n";
+  return 0;
+}
+
+}  // namespace sopir::cli

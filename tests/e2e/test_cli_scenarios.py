@@ -1,0 +1,115 @@
+"""sopir sop test / sop paths: output, exit codes, --json, --min-coverage, --as-tests."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main  # noqa: E402
+
+PROCEDURE = """\
+sop: tiny-review
+version: 1
+title: Tiny review
+roles: [worker, lead]
+fields:
+  note: {type: string, min: 3}
+  score: {type: int, min: 0, max: 10}
+states:
+  start: {initial: true}
+  review: {deadline: 2d, on_deadline: remind}
+  done: {terminal: true}
+transitions:
+  - {event: submit, from: start, to: review, roles: [worker], requires: [score]}
+  - {event: accept, from: review, to: done, roles: [lead], when: score > 0, distinct_from: [submit]}
+  - {event: send_back, from: review, to: start, roles: [lead], reason: required}
+  - {event: remind, from: review, to: review, roles: [lead]}
+open:
+  requires: [note]
+"""
+
+HEADER = """\
+procedure: review.yaml
+clock: 2026-03-02T08:00:00Z
+staff:
+  - {id: wati, name: Wati Contoh, roles: [worker]}
+  - {id: lina, name: Lina Contoh, roles: [lead]}
+scenarios:
+"""
+
+PASSING = HEADER + """\
+  - name: accepted after a reminder
+    open: {as: wati, set: {note: abc}}
+    steps:
+      - {event: submit, as: wati, set: {score: 4}, expect: {due: 2026-03-04T08:00:00Z}}
+      - {tick: 2026-03-04T08:00:00Z, expect: {fired: remind}}
+      - {event: accept, as: lina, expect: {state: done, status: closed}}
+"""
+
+FAILING = PASSING + """\
+  - name: wrong expectation
+    open: {as: wati, set: {note: abc}}
+    steps:
+      - {event: submit, as: wati, set: {score: 0}}
+      - {event: accept, as: lina, expect: {refused: role}}
+"""
+
+
+class ScenarioCommands(SopirTest):
+    publish = False
+
+    def setUp(self):
+        super().setUp()
+        self.write("review.yaml", PROCEDURE)
+
+    def test_passing_file_with_coverage(self):
+        path = self.write("review.test.yaml", PASSING)
+        r = self.ok("sop", "test", path)
+        self.assertIn("ok    accepted after a reminder", r.out)
+        self.assertIn("coverage: 4/6 (66.7%)", r.out)
+        self.assertIn("send_back: review -> start (line 15)", r.out)
+        self.assertIn("when score > 0 was never false", r.out)
+        r = self.fails(1, "sop", "test", path, "--min-coverage", "70")
+        self.assertIn("below the minimum 70.0%", r.out)
+        self.assertIn("coverage 66.7% is below the minimum 70.0%", r.err)
+        self.assertFalse(os.path.exists(self.db))
+
+    def test_failure_is_reported_with_the_step(self):
+        path = self.write("review.test.yaml", FAILING)
+        r = self.fails(1, "sop", "test", path)
+        self.assertIn("FAIL  wrong expectation (line 13)", r.out)
+        self.assertIn("step 2 (line 17): {event: accept, as: lina, expect: {refused: role}}", r.out)
+        self.assertIn("expected refused: role, got refused: guard: the rule for 'accept' does not hold",
+                      r.out)
+        doc = self.fails(1, "sop", "test", path, "--json").json()
+        self.assertFalse(doc["ok"])
+        self.assertEqual(doc["failed"], 1)
+        failed = doc["files"][0]["scenarios"][1]
+        self.assertEqual(failed["step"], 2)
+        self.assertFalse(failed["ok"])
+        self.assertEqual(doc["files"][0]["coverage"]["total"], 6)
+
+    def test_malformed_file_is_located(self):
+        path = self.write("review.test.yaml", HEADER + "  - name: x\n    opne: {as: wati}\n")
+        r = self.fails(1, "sop", "test", path)
+        self.assertIn("review.test.yaml:8:5: error: unknown key 'opne' in a scenario; did you mean 'open'?",
+                      r.err)
+        r = self.fails(1, "sop", "test", os.path.join(self.dir, "nothing.test.yaml"))
+        self.assertIn("cannot read scenario file", r.err)
+
+    def test_paths_and_as_tests(self):
+        procedure = os.path.join(self.dir, "review.yaml")
+        r = self.ok("sop", "paths", procedure)
+        self.assertIn("3 path(s) from 'start'", r.out)
+        self.assertIn("1. start --submit--> review --accept--> done\n", r.out)
+        self.assertIn("--send_back--> start (again) --submit--> review (again) --accept--> done  [loop]",
+                      r.out)
+        doc = self.ok("sop", "paths", procedure, "--json").json()
+        self.assertEqual(len(doc["paths"]), 3)
+        self.assertTrue(doc["paths"][2]["loop"])
+        generated = self.ok("sop", "paths", procedure, "--as-tests").out
+        path = self.write("review.test.yaml", generated)
+        r = self.ok("sop", "test", path)
+        self.assertIn("3 scenario(s): 3 passed, 0 failed", r.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+// Scenario tests: loading (with located errors), running through the real
+// Engine (each kind of difference), coverage, paths and --as-tests.
+#include "sopir/scenario.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace sopir {
+namespace {
+
+// A small procedure with a guard, four-eyes, a required reason, a deadline
+// whose timer event loops back, and a cycle (send_back).
+const char* kReviewYaml = R"yaml(sop: tiny-review
+version: 1
+title: Tiny review
+roles: [worker, lead]
+fields:
+  note: {type: string, min: 3}
+  score: {type: int, min: 0, max: 10}
+  checked_on: {type: date}
+states:
+  start: {initial: true}
+  review: {deadline: 2d, on_deadline: remind}
+  done: {terminal: true}
+transitions:
+  - {event: submit, from: start, to: review, roles: [worker], requires: [score]}
+  - {event: accept, from: review, to: done, roles: [lead], when: score > 0,
+     distinct_from: [submit], set: {checked_on: today()}}
+  - {event: send_back, from: review, to: start, roles: [lead], reason: required}
+  - {event: remind, from: review, to: review, roles: [lead]}
+open:
+  requires: [note]
+)yaml";
+
+// A directory holding the procedure, where test files are "written".
+class ScenarioFixture {
+ protected:
+  ScenarioFixture() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sopir-scenario-test-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "review.yaml") << kReviewYaml;
+  }
+  ~ScenarioFixture() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  std::string name() const { return (dir_ / "review.test.yaml").string(); }
+
+  // The file header plus the scenarios given.
+  static std::string file(const std::string& scenarios) {
+    return "procedure: review.yaml\n"
+           "clock: 2026-03-02T08:00:00Z\n"
+           "staff:\n"
+           "  - {id: wati, name: Wati Contoh, roles: [worker]}\n"
+           "  - {id: lina, name: Lina Contoh, roles: [lead]}\n"
+           "  - {id: mira, name: Mira Contoh, roles: [worker, lead]}\n"
+           "scenarios:\n" +
+           scenarios;
+  }
+
+  ScenarioFile load(const std::string& text) {
+    ScenarioLoad loaded = load_scenario_string(text, name());
+    INFO(format_diagnostics(loaded.diagnostics));
+    REQUIRE(loaded.ok());
+    return *loaded.file;
+  }
+
+  // Runs one scenario that must fail; its result.
+  ScenarioResult failing(const std::string& scenario) {
+    ScenarioReport report = run_scenarios(load(file(scenario)));
+    REQUIRE(report.results.size() == 1);
+    REQUIRE_FALSE(report.results[0].passed);
+    return report.results[0];
+  }
+
+  std::filesystem::path dir_;
+};
+
+const char* kHappy = R"(  - name: submitted, reminded by the timer, accepted
+    open: {as: wati, set: {note: first try}, expect: {state: start, status: active, due: null}}
+    steps:
+      - {event: submit, as: wati, set: {score: 4}, expect: {state: review, due: 2026-03-04T08:00:00Z}}
+      - {event: accept, as: wati, expect: {refused: role}}
+      - {tick: 2026-03-03T08:00:00Z, expect: {fired: null}}
+      - {tick: 2026-03-04T08:00:00Z, expect: {fired: remind, state: review, due: 2026-03-06T08:00:00Z}}
+      - {event: accept, as: lina, at: 2026-03-05T10:00:00Z, expect: {state: done, status: closed}}
+    expect: {state: done, fields: {score: 4, checked_on: 2026-03-05, note: first try}}
+)";
+
+TEST_CASE_METHOD(ScenarioFixture, "a passing scenario file passes", "[scenario]") {
+  ScenarioReport report = run_scenarios(load(file(kHappy)));
+  REQUIRE(report.results.size() == 1);
+  INFO((report.results[0].differences.empty() ? "" : report.results[0].differences[0]));
+  CHECK(report.results[0].passed);
+  CHECK(report.all_passed());
+  CHECK(report.results[0].name == "submitted, reminded by the timer, accepted");
+}
+
+TEST_CASE_METHOD(ScenarioFixture, "coverage counts fired transitions and guard outcomes",
+                 "[scenario]") {
+  // 4 transitions, one guarded: 4 + 2 items.
+  ScenarioReport report = run_scenarios(load(file(kHappy)));
+  const Coverage& c = report.coverage;
+  CHECK(c.total == 6);
+  // submit, accept, remind fired; accept's guard seen true only. The role
+  // refusal of wati stopped before the guard: not counted.
+  CHECK(c.covered == 4);
+  CHECK(c.transitions[1].guard_true);
+  CHECK_FALSE(c.transitions[1].guard_false);
+  CHECK_FALSE(c.transitions[2].fired);
+  CHECK(describe_transition(*report.procedure, 2) == "send_back: review -> start (line 17)");
+
+  report = run_scenarios(load(file(std::string(kHappy) + R"(  - name: a zero score is sent back
+    open: {as: mira, set: {note: second}}
+    steps:
+      - {event: submit, as: wati, set: {score: 0}}
+      - {event: accept, as: lina, expect: {refused: guard}}
+      - {event: send_back, as: mira, reason: Score missing its evidence, expect: {state: start, due: null}}
+)")));
+  CHECK(report.all_passed());
+  CHECK(report.coverage.covered == 6);
+  CHECK(report.coverage.percent() == Approx(100.0));
+}
+
+TEST_CASE_METHOD(ScenarioFixture, "each kind of difference has its message", "[scenario]") {
+  const std::string open = "    open: {as: wati, set: {note: abc}}\n    steps:\n";
+  SECTION("expected a refusal, the step succeeded") {
+    auto r = failing("  - name: x\n" + open + "      - {event: submit, as: wati, set: {score: 3}, expect: {refused: role}}\n");
+    CHECK(r.step == 1);
+    CHECK(r.step_line == 11);
+    CHECK(r.step_text == "{event: submit, as: wati, set: {score: 3}, expect: {refused: role}}");
+    CHECK(r.differences == std::vector<std::string>{
+                               "expected refused: role, but the step succeeded (now in state "
+                               "'review', active)"});
+  }
+  SECTION("another refusal than expected") {
+    auto r = failing("  - name: x\n" + open + "      - {event: submit, as: lina, set: {score: 3}, expect: {refused: guard}}\n");
+    CHECK(r.differences == std::vector<std::string>{
+                               "expected refused: guard, got refused: role: event 'submit' may be "
+                               "done by worker; lina has roles lead"});
+  }
+  SECTION("a refusal where success was expected") {
+    auto r = failing("  - name: x\n" + open + "      - {event: submit, as: wati}\n");
+    CHECK(r.differences == std::vector<std::string>{
+                               "expected the step to succeed, got refused: missing-field: event "
+                               "'submit' needs a value for score (give with --set FIELD=VALUE)"});
+  }
+  SECTION("state, status, due and fields") {
+    auto r = failing("  - name: x\n" + open +
+                     "      - {event: submit, as: wati, set: {score: 3}, expect: {state: done, "
+                     "status: closed, due: 2026-03-03T08:00:00Z, fields: {score: 4, checked_on: "
+                     "2026-03-02, note: abc}}}\n");
+    CHECK(r.differences == std::vector<std::string>{
+                               "state: expected 'done', got 'review'",
+                               "status: expected closed, got active",
+                               "due: expected 2026-03-03T08:00:00Z, got 2026-03-04T08:00:00Z",
+                               "field score: expected 4, got 3",
+                               "field checked_on: expected 2026-03-02, got no value"});
+  }
+  SECTION("what the timer fired") {
+    auto r = failing("  - name: x\n" + open +
+                     "      - {event: submit, as: wati, set: {score: 3}}\n"
+                     "      - {tick: 2026-03-04T07:59:59Z, expect: {fired: remind}}\n");
+    CHECK(r.step == 2);
+    CHECK(r.differences == std::vector<std::string>{"fired: expected remind, got nothing"});
+  }
+  SECTION("the scenario's final expect") {
+    auto r = failing("  - name: x\n" + open +
+                     "      - {event: submit, as: wati, set: {score: 3}}\n"
+                     "    expect: {state: start}\n");
+    CHECK(r.at_end);
+    CHECK(r.step == 2);
+    CHECK(r.step_text == "expect: {state: start}");
+    CHECK(r.differences == std::vector<std::string>{"state: expected 'start', got 'review'"});
+  }
+  SECTION("opening") {
+    auto r = failing("  - name: x\n    open: {as: wati, set: {note: ab}, expect: {state: start}}\n");
+    CHECK(r.step == 0);
+    CHECK(r.differences == std::vector<std::string>{
+                               "expected the step to succeed, got refused: bad-input: note: 'ab' "
+                               "must be at least 3 characters long"});
+  }
+  SECTION("a refused step may still expect the state it stays in") {
+    auto r = failing("  - name: x\n" + open +
+                     "      - {event: accept, as: lina, expect: {refused: not-in-state, state: review}}\n");
+    CHECK(r.differences == std::vector<std::string>{"state: expected 'review', got 'start'"});
+  }
+}
+
+TEST_CASE_METHOD(ScenarioFixture, "expected refusals pass and leave the case unchanged",
+                 "[scenario]") {
+  ScenarioReport report = run_scenarios(load(file(R"(  - name: every refusal kind it can produce
+    open: {as: wati, set: {note: abc}}
+    steps:
+      - {event: submit, as: wati, set: {score: 11}, expect: {refused: bad-input, state: start}}
+      - {event: sbumit, as: wati, expect: {refused: unknown-event}}
+      - {event: submit, as: wati, set: {score: 0}}
+      - {event: accept, as: mira, override: true, expect: {refused: override}}
+      - {event: accept, as: lina, expect: {refused: guard}}
+      - {event: send_back, as: lina, expect: {refused: reason}}
+      - {resume: {as: lina}, expect: {refused: lifecycle}}
+      - {hold: {as: lina, reason: waiting}, expect: {status: on_hold}}
+      - {event: send_back, as: lina, reason: r, expect: {refused: on-hold}}
+      - {resume: {as: lina}, expect: {status: active}}
+      - {close: {as: lina, reason: whatever}, expect: {refused: bad-input}}
+  - name: four-eyes
+    open: {as: mira, set: {note: abc}}
+    steps:
+      - {event: submit, as: mira, set: {score: 5}}
+      - {event: accept, as: mira, expect: {refused: four-eyes, state: review, fields: {checked_on: null}}}
+      - {event: accept, as: lina, expect: {state: done}}
+      - {event: submit, as: wati, expect: {refused: closed}}
+)")));
+  for (const auto& r : report.results) {
+    INFO(r.name << ": " << (r.differences.empty() ? "" : r.differences[0]));
+    CHECK(r.passed);
+  }
+}
+
+TEST_CASE("refusal kind names match the README's list", "[scenario]") {
+  std::ifstream in(std::string(SOPIR_SOURCE_DIR) + "/workflows/README.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string readme = text.str();
+  const auto row = readme.find("| `refused` |");
+  REQUIRE(row != std::string::npos);
+  const std::string line = readme.substr(row, readme.find('\n', row) - row);
+  std::set<std::string> listed;
+  const std::regex code("`([a-z-]+)`");
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), code); it != std::sregex_iterator(); ++it)
+    listed.insert((*it)[1]);
+  listed.erase("refused");
+  const auto names = refusal_kind_names();
+  CHECK(listed == std::set<std::string>(names.begin(), names.end()));
+  CHECK(refusal_kind_from_string("reason") == RefusalKind::kReasonRequired);
+  CHECK_FALSE(refusal_kind_from_string("reason-required"));
+}
+
+TEST_CASE_METHOD(ScenarioFixture, "problems in the test file are located", "[scenario]") {
+  auto errors = [&](const std::string& text) {
+    ScenarioLoad loaded = load_scenario_string(text, name());
+    CHECK_FALSE(loaded.ok());
+    return format_diagnostics(loaded.diagnostics);
+  };
+  CHECK(errors(file("  - name: x\n    open: {as: wati, set: {note: abc}}\n    steps:\n"
+                    "      - {evnt: submit, as: wati}\n")) ==
+        name() + ":11:9: error: a step needs one of: event, hold, resume, close, reopen, tick\n"
+                 "      - {evnt: submit, as: wati}\n"
+                 "        ^\n" +
+            name() + ":11:10: error: unknown key 'evnt' in a step; did you mean 'event'?\n"
+                     "      - {evnt: submit, as: wati}\n"
+                     "         ^\n");
+  CHECK(errors(file("  - name: x\n    open: {as: wato, set: {note: abc}}\n")) ==
+        name() + ":9:16: error: unknown staff member 'wato' in `as`; did you mean 'wati'? "
+                 "(declare them under `staff:`)\n"
+                 "    open: {as: wato, set: {note: abc}}\n"
+                 "               ^\n");
+  CHECK(errors(file("  - name: x\n    open: {as: wati, set: {note: abc}}\n    steps:\n"
+                    "      - {tick: 2026-03-01T00:00:00Z}\n")) ==
+        name() + ":11:16: error: 2026-03-01T00:00:00Z is earlier than the clock "
+                 "(2026-03-02T08:00:00Z); the clock never goes back\n"
+                 "      - {tick: 2026-03-01T00:00:00Z}\n"
+                 "               ^\n");
+  const std::string more = errors(file(
+      "  - name: x\n    open: {as: wati, set: {note: abc}}\n    steps:\n"
+      "      - {event: submit, as: wati, expect: {refused: roles, state: reveiw, fields: {score: ten}}}\n"));
+  CHECK_THAT(more, Catch::Contains("unknown refusal 'roles'; did you mean 'role'?"));
+  CHECK_THAT(more, Catch::Contains("procedure 'tiny-review' has no state 'reveiw'; did you mean 'review'?"));
+  CHECK_THAT(more, Catch::Contains("score: 'ten' is not a whole number"));
+  CHECK_THAT(errors("procedure: missing.yaml\nclock: 2026-03-02T08:00:00Z\nstaff: []\nscenarios: []\n"),
+             Catch::Contains(":1:12: error: cannot read the procedure"));
+}
+
+TEST_CASE("paths of a procedure with a cycle", "[scenario]") {
+  ProcedurePtr p = expect_procedure(load_procedure_string(kReviewYaml, "review.yaml"));
+  PathList list = procedure_paths(*p);
+  CHECK_FALSE(list.truncated);
+  std::vector<std::string> shown;
+  for (const auto& path : list.paths) {
+    std::string line = p->states[p->initial_state].id;
+    for (const auto& s : path.steps)
+      line += " " + p->events[s.event] + " " + p->states[s.state].id + (s.again ? "*" : "");
+    shown.push_back(line + (path.has_loop ? " [loop]" : ""));
+  }
+  CHECK(shown == std::vector<std::string>{
+                     "start submit review accept done",
+                     "start submit review send_back start* submit review* accept done [loop]",
+                     "start submit review remind review* accept done [loop]"});
+  PathOptions small;
+  small.max_paths = 2;
+  list = procedure_paths(*p, small);
+  CHECK(list.truncated);
+  CHECK(list.paths.size() == 2);
+  small.max_visits = 1;
+  small.max_paths = 100;
+  CHECK(procedure_paths(*p, small).paths.size() == 1);
+}
+
+TEST_CASE_METHOD(ScenarioFixture, "paths written as tests load and pass", "[scenario]") {
+  ProcedurePtr p = expect_procedure(load_procedure_string(kReviewYaml, "review.yaml"));
+  const std::string text = paths_as_tests(*p, procedure_paths(*p), "review.yaml");
+  CHECK_THAT(text, Catch::Contains("# when: score > 0"));
+  ScenarioLoad loaded = load_scenario_string(text, name());
+  INFO(text << format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  CHECK(loaded.file->scenarios.size() == 3);
+  ScenarioReport report = run_scenarios(*loaded.file);
+  for (const auto& r : report.results) {
+    INFO(r.name << ": " << r.step_text << ": " << (r.differences.empty() ? "" : r.differences[0]));
+    CHECK(r.passed);
+  }
+  CHECK(report.coverage.transitions[0].fired);
+  CHECK(report.coverage.transitions[2].fired);
+}
+
+TEST_CASE("the shipped scenario files pass with full coverage", "[scenario][workflows]") {
+  for (const char* name : {"aid-distribution", "pmi-debarkation", "tppo-victim-care"}) {
+    const std::string path = std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + ".test.yaml";
+    ScenarioLoad loaded = load_scenario_file(path);
+    INFO(format_diagnostics(loaded.diagnostics));
+    REQUIRE(loaded.ok());
+    ScenarioReport report = run_scenarios(*loaded.file);
+    for (const auto& r : report.results) {
+      INFO(path << ": " << r.name << ": step " << r.step << " " << r.step_text << ": "
+                << (r.differences.empty() ? "" : r.differences[0]));
+      CHECK(r.passed);
+    }
+    CHECK(report.coverage.percent() == Approx(100.0));
+  }
+}
+
+}  // namespace
+}  // namespace sopir
