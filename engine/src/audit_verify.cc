@@ -91,56 +91,67 @@ class Verifier {
     if (progress_ && (done % 4096 == 0 || done == total)) progress_(VerifyProgress{phase, done, total});
   }
 
-  // One pass in seq order: every row's hash, its link to the row before,
-  // seq gaps, personal digests; collects case ids for the replay.
+  // One pass in seq order over the stored bytes (Store::scan_chain): every
+  // row's hash, its link to the row before, seq gaps, personal digests;
+  // collects case ids for the replay.
   void chain_pass(int64_t total) {
     int64_t previous_seq = 0;
     std::string previous_hash;
-    store_.scan_log(LogFilter{}, [&](const LogEntry& e) {
+    Sha256 hasher;
+    store_.scan_chain([&](const ChainRow& r) {
       ++report_.rows;
-      log_cases_.insert(e.case_id);
-      if (options_.anchor && e.seq == options_.anchor->seq) anchor_hash_ = e.hash;
-      if (options_.chain) check_row(e, previous_seq, previous_hash);
-      previous_seq = e.seq;
-      previous_hash = e.hash;
+      if (options_.replay) {
+        // Rows of one case usually come together: skip the set lookup then.
+        if (r.case_id != last_case_) {
+          last_case_.assign(r.case_id.data(), r.case_id.size());
+          log_cases_.insert(last_case_);
+        }
+      }
+      if (options_.anchor && r.seq == options_.anchor->seq) anchor_hash_ = std::string(r.hash);
+      if (options_.chain) check_row(r, previous_seq, previous_hash, hasher);
+      previous_seq = r.seq;
+      previous_hash.assign(r.hash.data(), r.hash.size());
       tick("chain", report_.rows, total);
       return true;
     });
   }
 
-  void check_row(const LogEntry& e, int64_t previous_seq, const std::string& previous_hash) {
-    if (e.seq != previous_seq + 1) {
-      const int64_t first = previous_seq + 1, last = e.seq - 1;
-      add(FindingKind::kSeqGap, e.seq, e.case_id,
+  void check_row(const ChainRow& r, int64_t previous_seq, const std::string& previous_hash,
+                 Sha256& hasher) {
+    if (r.seq != previous_seq + 1) {
+      const int64_t first = previous_seq + 1, last = r.seq - 1;
+      add(FindingKind::kSeqGap, r.seq, std::string(r.case_id),
           (first == last ? "log row " + std::to_string(first) + " is missing"
                          : "log rows " + std::to_string(first) + " to " + std::to_string(last) +
                                " are missing") +
               " (deleted): the log jumps from row " + std::to_string(previous_seq) + " to row " +
-              std::to_string(e.seq));
+              std::to_string(r.seq));
     }
-    if (e.prev_hash != previous_hash) {
-      add(FindingKind::kChainLink, e.seq, e.case_id,
-          row(e.seq) + " (case " + e.case_id + ") does not follow the row before it: it names " +
-              short_hash(e.prev_hash) + " as the previous hash but " +
+    const std::string case_id(r.case_id);
+    if (r.prev_hash != previous_hash) {
+      add(FindingKind::kChainLink, r.seq, case_id,
+          row(r.seq) + " (case " + case_id + ") does not follow the row before it: it names " +
+              short_hash(std::string(r.prev_hash)) + " as the previous hash but " +
               (previous_seq == 0 ? std::string("it is the first row, whose previous hash is empty")
                                  : row(previous_seq) + " has hash " + short_hash(previous_hash)) +
               "; a row was removed, inserted or rewritten there");
     }
-    const std::string recomputed = chain_hash(e.prev_hash, e);
-    if (recomputed != e.hash) {
-      add(FindingKind::kChainHash, e.seq, e.case_id,
-          row(e.seq) + " (case " + e.case_id + ", step " + std::to_string(e.case_seq) +
-              ") was changed after it was written: its stored hash " + short_hash(e.hash) +
+    hasher.reset();
+    hasher.update(r.prev_hash);
+    hasher.update(r.encoding);
+    const std::string recomputed = hasher.hex_digest();
+    if (recomputed != r.hash) {
+      add(FindingKind::kChainHash, r.seq, case_id,
+          row(r.seq) + " (case " + case_id + ", step " + std::to_string(r.case_seq) +
+              ") was changed after it was written: its stored hash " + short_hash(std::string(r.hash)) +
               " does not match its content (recomputed " + short_hash(recomputed) + ")");
     }
-    for (const auto& change : e.changes) {
-      for (const StoredValue* v : {&change.before, &change.after}) {
-        if (!v->pii || v->missing || v->erased) continue;
-        if (sha256_hex(v->salt + v->text) != v->digest)
-          add(FindingKind::kPiiDigest, e.seq, e.case_id,
-              "the personal value of field " + v->field + " in " + row(e.seq) + " (case " + e.case_id +
-                  ") no longer matches its salted digest: its text was changed after it was written");
-      }
+    for (const StoredValue& v : *r.personal) {
+      if (!v.pii || v.missing || v.erased) continue;
+      if (sha256_hex(v.salt + v.text) != v.digest)
+        add(FindingKind::kPiiDigest, r.seq, case_id,
+            "the personal value of field " + v.field + " in " + row(r.seq) + " (case " + case_id +
+                ") no longer matches its salted digest: its text was changed after it was written");
     }
   }
 
@@ -281,7 +292,8 @@ class Verifier {
   const ProgressFn& progress_;
   ProcedureCache procedures_;
   VerifyReport report_;
-  std::set<std::string> log_cases_;
+  std::unordered_set<std::string> log_cases_;
+  std::string last_case_;
   std::optional<std::string> anchor_hash_;
 };
 

@@ -1,9 +1,12 @@
 // The hash chain over the transition log: log kinds as text, the canonical
-// encoding of a log row, and the chained hash. docs/SCHEMA.md describes the
+// encoding of a log row (over its columns as stored), and the chained hash. docs/SCHEMA.md describes the
 // encoding byte for byte so an auditor can recompute it independently.
+#include <charconv>
 #include <string>
 #include <string_view>
 
+#include "chain.h"
+#include "log_json.h"
 #include "sha256.h"
 #include "sopir/store.h"
 
@@ -19,27 +22,20 @@ constexpr std::string_view kEncodingTag = "sopir-log-v1";
 // Appends one field as "<decimal byte length>:<bytes>". Length prefixes make
 // the encoding unambiguous whatever bytes the fields hold.
 void put(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, field.size()).ptr;
+  out.append(digits, end);
   out += ':';
   out.append(field.data(), field.size());
 }
 
-void put_int(std::string& out, int64_t value) { put(out, std::to_string(value)); }
-void put_flag(std::string& out, bool value) { put(out, value ? "1" : "0"); }
-
-// A personal (`pii`) value enters with its salt and digest only, so erasing
-// its text later leaves every hash verifiable.
-void put_value(std::string& out, const StoredValue& value) {
-  put(out, value.field);
-  put_flag(out, value.missing);
-  put_flag(out, value.pii);
-  if (value.pii) {
-    put(out, value.salt);
-    put(out, value.digest);
-  } else {
-    put(out, value.text);
-  }
+void put_int(std::string& out, int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  put(out, std::string_view(digits, static_cast<size_t>(end - digits)));
 }
+
+void put_flag(std::string& out, bool value) { put(out, value ? "1" : "0"); }
 
 }  // namespace
 
@@ -55,38 +51,57 @@ std::optional<LogKind> log_kind_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-std::string canonical_encoding(const LogEntry& entry) {
-  std::string out;
-  out.reserve(512);
+void encode_columns(const LogColumns& row, std::string& out) {
   put(out, kEncodingTag);
-  put(out, entry.case_id);
-  put_int(out, entry.case_seq);
-  put(out, entry.sha256);
-  put(out, to_string(entry.kind));
-  put(out, entry.event);
-  put(out, entry.from_state);
-  put(out, entry.to_state);
-  put(out, entry.from_status);
-  put(out, entry.to_status);
-  put(out, entry.actor);
-  put(out, entry.role);
-  put_int(out, entry.occurred_at.seconds);
-  put_int(out, entry.recorded_at.seconds);
-  put(out, entry.note);
-  put(out, entry.reason);
-  put_int(out, static_cast<int64_t>(entry.inputs.size()));
-  for (const auto& [name, value] : entry.inputs) {
-    put(out, name);
-    put(out, value);
-  }
-  put_int(out, static_cast<int64_t>(entry.changes.size()));
-  for (const auto& change : entry.changes) {
-    put_value(out, change.before);
-    put_value(out, change.after);
-  }
+  put(out, row.case_id);
+  put_int(out, row.case_seq);
+  put(out, row.sha256);
+  put(out, row.kind);
+  put(out, row.event);
+  put(out, row.from_state);
+  put(out, row.to_state);
+  put(out, row.from_status);
+  put(out, row.to_status);
+  put(out, row.actor);
+  put(out, row.role);
+  put_int(out, row.occurred_at);
+  put_int(out, row.recorded_at);
+  put(out, row.note);
+  put(out, row.reason);
+  put(out, row.inputs);
+  put(out, row.changes);
   // A due time is present ("1") with its seconds, or absent ("0").
-  put_flag(out, entry.due_at.has_value());
-  if (entry.due_at) put_int(out, entry.due_at->seconds);
+  put_flag(out, row.due_at.has_value());
+  if (row.due_at) put_int(out, *row.due_at);
+  put(out, row.linked_case);
+}
+
+std::string canonical_encoding(const LogEntry& entry) {
+  const std::string inputs = log_json::inputs(entry.inputs);
+  const std::string changes = log_json::changes(entry.changes);
+  LogColumns row;
+  row.case_id = entry.case_id;
+  row.case_seq = entry.case_seq;
+  row.sha256 = entry.sha256;
+  row.kind = to_string(entry.kind);
+  row.event = entry.event;
+  row.from_state = entry.from_state;
+  row.to_state = entry.to_state;
+  row.from_status = entry.from_status;
+  row.to_status = entry.to_status;
+  row.actor = entry.actor;
+  row.role = entry.role;
+  row.occurred_at = entry.occurred_at.seconds;
+  row.recorded_at = entry.recorded_at.seconds;
+  row.note = entry.note;
+  row.reason = entry.reason;
+  row.inputs = inputs;
+  row.changes = changes;
+  if (entry.due_at) row.due_at = entry.due_at->seconds;
+  row.linked_case = entry.linked_case;
+  std::string out;
+  out.reserve(256 + inputs.size() + changes.size() + entry.note.size() + entry.reason.size());
+  encode_columns(row, out);
   return out;
 }
 

@@ -281,8 +281,13 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
   }
   if (auto a = check_input_fields(p, t, inputs)) return *a;
-  std::vector<Value> working = snapshot.data;
-  for (const auto& [field, value] : inputs.values) working[field] = value;
+  // The data with the inputs applied: a copy only when there are inputs.
+  std::vector<Value> with_inputs;
+  if (!inputs.values.empty()) {
+    with_inputs = snapshot.data;
+    for (const auto& [field, value] : inputs.values) with_inputs[field] = value;
+  }
+  const std::vector<Value>& working = inputs.values.empty() ? snapshot.data : with_inputs;
   // The guard picks the branch, so it is checked before this branch's
   // required fields; but a guard that is false only because it reads a
   // required field nobody gave yet is reported as that missing field.
@@ -340,10 +345,14 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.event = t.event;
   out.from = snapshot.state;
   out.to = t.to;
-  out.role = role;
+  out.role = std::move(role);
   out.overridden = overridden;
-  out.guard_explanation = guard_explanation;
-  out.changes = apply_changes(p, &t, snapshot.data, working, command.at, &snapshot.children);
+  out.guard_explanation = std::move(guard_explanation);
+  // Without inputs or `set:` nothing changes.
+  if (!inputs.values.empty() || !t.set.empty()) {
+    std::vector<Value> changed = inputs.values.empty() ? snapshot.data : std::move(with_inputs);
+    out.changes = apply_changes(p, &t, snapshot.data, changed, command.at, &snapshot.children);
+  }
   out.due_at = due_for(p, t.to, command.at);
   out.closes_case = p.states[t.to].terminal;
   return out;
@@ -381,22 +390,27 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
                 DecisionTrace* trace) {
   if (snapshot.status != Status::kActive) return status_refusal(snapshot);
   const int event = p.event_index(command.event);
-  const std::vector<std::string> possible = p.events_from(snapshot.state);
-  const std::string possible_text =
-      possible.empty() ? "no event is possible there" : "possible now: " + join(possible);
+  // For refusal messages only: not built on the way to a transition.
+  auto possible_text = [&] {
+    const std::vector<std::string> possible = p.events_from(snapshot.state);
+    return possible.empty() ? std::string("no event is possible there")
+                            : "possible now: " + join(possible);
+  };
   if (event < 0) {
     std::string message = "procedure '" + p.id + "' has no event '" + command.event + "'";
     if (auto guess = nearest(command.event, p.events)) message += "; did you mean '" + *guess + "'?";
-    return Refusal{RefusalKind::kUnknownEvent, message + " (" + possible_text + ")"};
+    return Refusal{RefusalKind::kUnknownEvent, message + " (" + possible_text() + ")"};
   }
   std::vector<const TransitionDef*> candidates;
+  candidates.reserve(p.transitions_from[snapshot.state].size());
   for (int t : p.transitions_from[snapshot.state]) {
     if (p.transitions[t].event == event) candidates.push_back(&p.transitions[t]);
   }
   if (candidates.empty()) {
     std::string message = "event '" + command.event + "' is not possible in state " +
-                          state_name(p, snapshot.state) + "; " + possible_text;
-    if (auto guess = nearest(command.event, possible)) message += " (did you mean '" + *guess + "'?)";
+                          state_name(p, snapshot.state) + "; " + possible_text();
+    if (auto guess = nearest(command.event, p.events_from(snapshot.state)))
+      message += " (did you mean '" + *guess + "'?)";
     return Refusal{RefusalKind::kNotInState, message};
   }
   if (command.timer && p.states[snapshot.state].on_deadline != event) {

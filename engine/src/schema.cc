@@ -85,6 +85,7 @@ CREATE TABLE transitions (
   inputs       TEXT    NOT NULL,  -- JSON array of [name, text] pairs, as given
   changes      TEXT    NOT NULL,  -- JSON array of {"before": value, "after": value}
   due_at       INTEGER,
+  linked_case  TEXT    NOT NULL DEFAULT '',  -- case opened by this step / whose step opened this case
   prev_hash    TEXT    NOT NULL,
   hash         TEXT    NOT NULL,
   UNIQUE (case_id, case_seq)
@@ -120,7 +121,7 @@ SELECT t.seq, t.case_id, t.case_seq,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.occurred_at, 'unixepoch') AS occurred_at,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.recorded_at, 'unixepoch') AS recorded_at,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.due_at, 'unixepoch') AS due_at,
-       t.note, t.reason, t.inputs, t.changes, t.sha256, t.prev_hash, t.hash
+       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.sha256, t.prev_hash, t.hash
 FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
 
 CREATE VIEW cases_view AS

@@ -21,8 +21,22 @@ std::string to_hex(const unsigned char* bytes, size_t n) {
 }
 }  // namespace
 
+namespace {
+// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up
+// again on every init, which costs more than hashing a log row.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md ? md : EVP_sha256();
+}
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+  if (!ctx_) throw storage_error("cannot initialise SHA-256 (OpenSSL)");
+  reset();
+}
+
+void Sha256::reset() {
+  if (EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1)
     throw storage_error("cannot initialise SHA-256 (OpenSSL)");
 }
 

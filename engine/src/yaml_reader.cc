@@ -53,23 +53,25 @@ bool check_bytes(const SourceText& source, DiagnosticSink& sink) {
   const std::string_view text = source.text();
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    const std::string where = "byte offset " + std::to_string(i);
+    // Built only for a message: this loop runs once per byte of every
+    // procedure loaded.
+    auto where = [i] { return "byte offset " + std::to_string(i); };
     if (c == 0) {
       sink.error("binary", source.position(i),
-                 "the file looks binary: NUL byte at " + where +
+                 "the file looks binary: NUL byte at " + where() +
                      "; a procedure is UTF-8 text");
       return false;
     }
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
       sink.error("bad-character", source.position(i),
-                 "control character " + hex_byte(c) + " at " + where +
+                 "control character " + hex_byte(c) + " at " + where() +
                      "; a procedure is plain UTF-8 text (tabs and line breaks only)");
       return false;
     }
     const size_t length = utf8_sequence(text, i);
     if (length == 0) {
       sink.error("not-utf8", source.position(i),
-                 "invalid UTF-8 at " + where + " (byte " + hex_byte(c) +
+                 "invalid UTF-8 at " + where() + " (byte " + hex_byte(c) +
                      "); save the file as UTF-8");
       return false;
     }

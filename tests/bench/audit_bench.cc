@@ -1,7 +1,8 @@
 // Audit benchmark: builds a database through the Engine (100,000 cases and
 // 1,000,000 log rows; --quick: 10,000 and 100,000), then measures
-//   - verify's chain part in rows/s beside the bare SHA-256 chain hashing of
-//     the same rows (the baseline, measured in the same run),
+//   - verify's chain part in rows/s beside raw SHA-256 of the same bytes
+//     (prev_hash || canonical encoding of every row; the baseline, measured
+//     in the same run),
 //   - `audit log --case` latency,
 //   - the report's time.
 // Targets: chain >= 1,000,000 rows/s, log --case < 50 ms, report < 10 s.
@@ -14,7 +15,9 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "sha256.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 
@@ -96,17 +99,29 @@ int main(int argc, char** argv) {
   ro.read_only = true;
   auto store = open_sqlite_store(path, ro);
 
-  // Baseline: SHA-256 chain hashing of the same rows (encoding + hash only).
+  // Baseline: raw SHA-256 of the same bytes (prev_hash || encoding of every
+  // row), copied out in batches and hashed back to back, so only hashing is
+  // timed.
   double hash_s = 0;
-  int64_t rows = 0;
-  store->scan_log(LogFilter{}, [&](const LogEntry& e) {
-    auto t = Timer::now();
-    const std::string h = chain_hash(e.prev_hash, e);
-    hash_s += seconds_since(t);
-    rows += h.size() == 64;
-    return true;
-  });
-
+  int64_t rows = 0, bytes = 0;
+  {
+    std::vector<std::string> batch;
+    auto hash_batch = [&] {
+      auto t = Timer::now();
+      for (const std::string& b : batch) rows += sha256_hex(b).size() == 64;
+      hash_s += seconds_since(t);
+      batch.clear();
+    };
+    store->scan_chain([&](const ChainRow& r) {
+      std::string b(r.prev_hash);
+      b.append(r.encoding.data(), r.encoding.size());
+      bytes += static_cast<int64_t>(b.size());
+      batch.push_back(std::move(b));
+      if (batch.size() == 8192) hash_batch();
+      return true;
+    });
+    hash_batch();
+  }
   audit::VerifyOptions chain_only;
   chain_only.replay = false;
   auto t = Timer::now();
@@ -135,10 +150,12 @@ int main(int argc, char** argv) {
 
   std::printf("audit_bench%s: %d cases, %lld log rows (built in %.1f s)\n", quick ? " --quick" : "", cases,
               static_cast<long long>(report.rows), build_s);
-  std::printf("  verify chain:      %10.0f rows/s  (%.2f s, %s)\n", report.rows / chain_s, chain_s,
-              report.clean() ? "clean" : "FINDINGS");
-  std::printf("  baseline SHA-256:  %10.0f rows/s  (encoding + hashing the same %lld rows, %.2f s)\n",
-              rows / hash_s, static_cast<long long>(rows), hash_s);
+  std::printf("  verify chain:      %10.0f rows/s  (%.2f s, %s; target >= 1,000,000)\n",
+              report.rows / chain_s, chain_s, report.clean() ? "clean" : "FINDINGS");
+  std::printf("  baseline SHA-256:  %10.0f rows/s  (raw SHA-256 of the same %lld rows' bytes, %.0f MB/s, "
+              "%.2f s)\n",
+              rows / hash_s, static_cast<long long>(rows), bytes / hash_s / 1e6, hash_s);
+  std::printf("  ratio chain/SHA-256: %.2f\n", (report.rows / chain_s) / (rows / hash_s));
   std::printf("  verify full (chain + replay): %.2f s, %s\n", full_s, full.clean() ? "clean" : "FINDINGS");
   std::printf("  log --case:        median %.2f ms, max %.2f ms  (target < 50 ms)\n",
               latencies[latencies.size() / 2], latencies.back());

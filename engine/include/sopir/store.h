@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sopir/decide.h"
@@ -38,7 +39,7 @@ struct PublishedProcedure {
   DateTime published_at;
   std::string published_by;
   bool current = false;  // the version new cases are opened under
-  int64_t cases = 0;     // cases pinned to this version
+  int64_t cases = 0;     // cases pinned to this version (procedures() only; 0 elsewhere)
 };
 
 // A field value as stored: the canonical text (format_value) and, for
@@ -102,8 +103,11 @@ struct LogEntry {
 };
 
 // Canonical bytes of a log row for the hash chain: every field above except
-// seq, prev_hash and hash, with `pii` values replaced by their salt and
-// digest (docs/SCHEMA.md spells out the bytes).
+// seq, prev_hash and hash, in a fixed order, with inputs and changes as the
+// exact JSON text the store writes for them (where `pii` values carry only
+// their salt and digest, never their text). The same bytes follow from the
+// row's stored columns without decoding them (Store::scan_chain);
+// docs/SCHEMA.md spells them out.
 // hash = hex(SHA-256(prev_hash || canonical_encoding(entry))).
 std::string canonical_encoding(const LogEntry& entry);
 std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
@@ -125,6 +129,20 @@ struct LogFilter {
   std::optional<int64_t> after_seq;
   // `state` matches rows whose from_state or to_state is it; every set
   // member must match.
+};
+
+// A log row as stored, for checking the hash chain without decoding it.
+// The views are valid during the visit call only.
+struct ChainRow {
+  int64_t seq = 0;
+  std::string_view case_id;
+  int64_t case_seq = 0;
+  std::string_view prev_hash, hash;
+  std::string_view encoding;  // canonical_encoding of the row, from its stored columns
+  // The row's personal (`pii`) change values with their text (erased ones
+  // flagged), so their digests can be checked; empty for rows without any
+  // (the common case: only such rows are decoded).
+  const std::vector<StoredValue>* personal = nullptr;
 };
 
 class Store {
@@ -177,6 +195,9 @@ class Store {
 
   // The log, oldest first. `visit` returns false to stop early.
   virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;
+  // The whole log, oldest first, as stored bytes: no JSON decoding except
+  // for rows holding personal values. `visit` returns false to stop early.
+  virtual void scan_chain(const std::function<bool(const ChainRow&)>& visit) = 0;
   virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
   // (seq, hash) of the newest row; (0, "") for an empty log.
   virtual std::pair<int64_t, std::string> chain_head() = 0;

@@ -1,0 +1,346 @@
+// CLI benchmark: the sopir program, start to exit, beside SQLite doing the
+// same writes, in the same run, on the same files.
+//
+//   (a) one `sopir case advance` process against a database of 100,000 cases
+//       (--quick: 10,000) beside one `sqlite3` process doing the same INSERT
+//       of the log row and UPDATE of the case row; median of 20 runs each,
+//       interleaved. Target: sopir at most 2x sqlite3.
+//   (b) `sopir case import` of 10,000 cases (--quick: 1,000) beside raw
+//       SQLite (SQLiteCpp) inserting the same rows in one transaction, each
+//       on its own copy of the database. Target: baseline/sopir >= 0.5.
+//
+// The procedure is the largest shipped one (tppo-victim-care.yaml), so each
+// sopir process pays for loading a real procedure. The baseline rows carry
+// correct hashes, and the chain of every file is verified at the end.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "log_json.h"
+#include "sopir/audit.h"
+#include "sopir/engine.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace sopir;
+using Timer = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+constexpr const char* kSop = "tppo-victim-care";
+constexpr int kRuns = 20;
+
+double seconds_since(Timer::time_point start) {
+  return std::chrono::duration<double>(Timer::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs a program to its exit, output discarded; returns wall seconds.
+double run(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  const auto start = Timer::now();
+  pid_t pid = 0;
+  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) {
+    std::perror(args[0]);
+    std::exit(2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double elapsed = seconds_since(start);
+  posix_spawn_file_actions_destroy(&actions);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "cli_bench: %s failed (status %d)\n", argv[0].c_str(), status);
+    for (const auto& a : argv) std::fprintf(stderr, "  %s\n", a.substr(0, 200).c_str());
+    std::exit(2);
+  }
+  return elapsed;
+}
+
+class FixedClock : public Clock {
+ public:
+  DateTime now() override { return DateTime{t_ += 7}; }
+
+ private:
+  int64_t t_ = 1767225600;  // 2026-01-01
+};
+
+std::string quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string time_or_null(const std::optional<DateTime>& t) {
+  return t ? std::to_string(t->seconds) : std::string("NULL");
+}
+
+// Builds the database: staff, the procedure, `cases` cases open in
+// screening. Returns their ids.
+std::vector<std::string> build(const std::string& path, int cases) {
+  StoreOptions options;
+  options.create = true;
+  options.synchronous_full = false;  // building only; the measured runs use sopir's defaults
+  Engine engine(open_sqlite_store(path, options), std::make_shared<FixedClock>());
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+  engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true});
+  engine.publish(std::string(SOPIR_SOURCE_DIR) + "/workflows/tppo-victim-care.yaml", "admin", false);
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<size_t>(cases));
+  const int batch = 2000;
+  for (int first = 0; first < cases; first += batch) {
+    engine.store().transaction([&] {
+      for (int c = first; c < std::min(cases, first + batch); ++c) {
+        OpenRequest r;
+        r.sop_id = kSop;
+        r.actor = "cw";
+        r.inputs = {{"full_name", "Orang Contoh " + std::to_string(c)},
+                    {"is_child", "false"},
+                    {"referral_source", "ngo"},
+                    {"age", std::to_string(18 + c % 50)}};
+        ids.push_back(engine.open_case(r).after.id);
+      }
+    });
+  }
+  return ids;
+}
+
+// The SQL of the same step sopir just wrote for `done_id`, applied to case
+// `id`: the log row (correctly chained) and the case row.
+std::string same_step_sql(Store& store, const std::string& done_id, const std::string& id) {
+  LogEntry e = store.history(done_id).back();
+  const CaseRecord before = *store.find_case(id);
+  e.case_id = id;
+  e.case_seq = before.last_seq + 1;
+  e.recorded_at.seconds += 1;
+  const auto head = store.chain_head();
+  e.prev_hash = head.second;
+  e.hash = chain_hash(e.prev_hash, e);
+  CaseRecord after = before;
+  after.state = e.to_state;
+  after.version += 1;
+  after.last_seq = e.case_seq;
+  after.due_at = e.due_at;
+  for (const auto& change : e.changes) {
+    auto it = std::find_if(after.data.begin(), after.data.end(),
+                           [&](const StoredValue& v) { return v.field == change.after.field; });
+    if (it != after.data.end()) {
+      *it = change.after;
+    } else {
+      after.data.push_back(change.after);
+    }
+  }
+  std::ostringstream sql;
+  sql << "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; BEGIN IMMEDIATE; "
+      << "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, to_state, "
+         "from_status, to_status, actor, role, occurred_at, recorded_at, note, reason, inputs, "
+         "changes, due_at, linked_case, prev_hash, hash) VALUES ("
+      << quote(e.case_id) << ", " << e.case_seq << ", " << quote(e.sha256) << ", "
+      << quote(to_string(e.kind)) << ", " << quote(e.event) << ", " << quote(e.from_state) << ", "
+      << quote(e.to_state) << ", " << quote(e.from_status) << ", " << quote(e.to_status) << ", "
+      << quote(e.actor) << ", " << quote(e.role) << ", " << e.occurred_at.seconds << ", "
+      << e.recorded_at.seconds << ", " << quote(e.note) << ", " << quote(e.reason) << ", "
+      << quote(log_json::inputs(e.inputs)) << ", " << quote(log_json::changes(e.changes)) << ", "
+      << time_or_null(e.due_at) << ", " << quote(e.linked_case) << ", " << quote(e.prev_hash) << ", "
+      << quote(e.hash) << "); "
+      << "UPDATE cases SET state = " << quote(after.state) << ", status = "
+      << quote(to_string(after.status)) << ", data = " << quote(log_json::values(after.data))
+      << ", version = " << after.version << ", last_seq = " << after.last_seq
+      << ", due_at = " << time_or_null(after.due_at) << " WHERE id = " << quote(id)
+      << " AND version = " << before.version << "; COMMIT;";
+  return sql.str();
+}
+
+bool chain_clean(const std::string& path) {
+  StoreOptions ro;
+  ro.read_only = true;
+  auto store = open_sqlite_store(path, ro);
+  audit::VerifyOptions options;
+  options.replay = false;
+  return audit::verify(*store, options).clean();
+}
+
+// The rows sopir's import wrote into `from` (log rows after `after_seq`,
+// their case rows, personal texts after rowid `after_text`), inserted into
+// `to` with SQLiteCpp in one transaction; returns the seconds taken.
+double raw_insert(const std::string& from, const std::string& to, int64_t after_seq, int64_t after_text) {
+  // Read everything first (not timed): the rows as sopir stored them.
+  std::vector<std::vector<std::string>> log_rows, case_rows, texts;
+  {
+    SQLite::Database db(from, SQLite::OPEN_READONLY);
+    SQLite::Statement logs(db,
+                           "SELECT case_id, case_seq, sha256, kind, event, from_state, to_state, "
+                           "from_status, to_status, actor, role, occurred_at, recorded_at, note, "
+                           "reason, inputs, changes, coalesce(due_at, ''), linked_case, prev_hash, "
+                           "hash FROM transitions WHERE seq > ? ORDER BY seq");
+    logs.bind(1, static_cast<int64_t>(after_seq));
+    while (logs.executeStep()) {
+      std::vector<std::string> row;
+      for (int i = 0; i < 21; ++i) row.push_back(logs.getColumn(i).getString());
+      log_rows.push_back(std::move(row));
+    }
+    SQLite::Statement cases(db,
+                            "SELECT id, sop_id, sha256, state, status, data, version, last_seq, "
+                            "opened_at, coalesce(due_at, ''), closure_reason FROM cases WHERE id IN "
+                            "(SELECT case_id FROM transitions WHERE seq > ?) ORDER BY id");
+    cases.bind(1, static_cast<int64_t>(after_seq));
+    while (cases.executeStep()) {
+      std::vector<std::string> row;
+      for (int i = 0; i < 11; ++i) row.push_back(cases.getColumn(i).getString());
+      case_rows.push_back(std::move(row));
+    }
+    SQLite::Statement personal(db, "SELECT digest, text FROM personal_text WHERE rowid > ? ORDER BY rowid");
+    personal.bind(1, static_cast<int64_t>(after_text));
+    while (personal.executeStep())
+      texts.push_back({personal.getColumn(0).getString(), personal.getColumn(1).getString()});
+  }
+  auto bind_row = [](SQLite::Statement& stmt, const std::vector<std::string>& row,
+                     const std::vector<int>& integer, const std::vector<int>& nullable) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      const bool is_int = std::find(integer.begin(), integer.end(), i) != integer.end();
+      const bool is_nullable = std::find(nullable.begin(), nullable.end(), i) != nullable.end();
+      if (is_nullable && row[i].empty()) {
+        stmt.bind(index);
+      } else if (is_int) {
+        stmt.bind(index, static_cast<int64_t>(std::stoll(row[i])));
+      } else {
+        stmt.bind(index, row[i]);
+      }
+    }
+  };
+  const auto start = Timer::now();
+  SQLite::Database db(to, SQLite::OPEN_READWRITE);
+  db.exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
+  db.exec("BEGIN IMMEDIATE");
+  SQLite::Statement insert_case(db,
+                                "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, "
+                                "last_seq, opened_at, due_at, closure_reason) VALUES "
+                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement insert_log(db,
+                               "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, "
+                               "from_state, to_state, from_status, to_status, actor, role, "
+                               "occurred_at, recorded_at, note, reason, inputs, changes, due_at, "
+                               "linked_case, prev_hash, hash) VALUES "
+                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement insert_text(db, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)");
+  std::sort(case_rows.begin(), case_rows.end(), [&](const auto& a, const auto& b) { return a[0] < b[0]; });
+  std::vector<size_t> case_of(log_rows.size());
+  for (size_t i = 0; i < log_rows.size(); ++i) {
+    // Case row first (the log row references it), then its log row.
+    auto it = std::lower_bound(case_rows.begin(), case_rows.end(), log_rows[i][0],
+                               [](const auto& row, const std::string& id) { return row[0] < id; });
+    insert_case.reset();
+    bind_row(insert_case, *it, {6, 7, 8}, {9});
+    insert_case.exec();
+    insert_log.reset();
+    bind_row(insert_log, log_rows[i], {1, 11, 12}, {17});
+    insert_log.exec();
+  }
+  for (const auto& t : texts) {
+    insert_text.reset();
+    insert_text.bind(1, t[0]);
+    insert_text.bind(2, t[1]);
+    insert_text.exec();
+  }
+  db.exec("COMMIT");
+  return seconds_since(start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const int cases = quick ? 10000 : 100000;
+  const int import_rows = quick ? 1000 : 10000;
+  char dir_template[] = "/tmp/sopir-cli-bench-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  const std::string db = dir + "/big.db";
+  const std::string sopir = SOPIR_BIN;
+
+  auto t = Timer::now();
+  const std::vector<std::string> ids = build(db, cases);
+  const double build_s = seconds_since(t);
+
+  // Copies for the import part, taken before any measured write.
+  const std::string import_sopir = dir + "/import-sopir.db", import_raw = dir + "/import-raw.db";
+  fs::copy_file(db, import_sopir);
+  fs::copy_file(db, import_raw);
+
+  // (a) advance: sopir and sqlite3 alternate, each on a fresh case.
+  std::vector<double> sopir_s, sqlite_s;
+  StoreOptions plain;
+  for (int i = 0; i < kRuns; ++i) {
+    const std::string& a = ids[static_cast<size_t>(2 * i)];
+    const std::string& b = ids[static_cast<size_t>(2 * i + 1)];
+    sopir_s.push_back(run({sopir, "--db", db, "--as", "cw", "case", "advance", a, "record_screening",
+                           "--set", "trafficking_status=possible_victim", "--set",
+                           "deciding_organisation=ngo"}));
+    std::string sql;
+    {
+      auto store = open_sqlite_store(db, plain);
+      sql = same_step_sql(*store, a, b);
+    }
+    sqlite_s.push_back(run({"/usr/bin/sqlite3", "-init", "/dev/null", "-batch", db, sql}));
+  }
+  const double sopir_med = median(sopir_s), sqlite_med = median(sqlite_s);
+
+  // (b) import.
+  const std::string csv = dir + "/arrivals.csv";
+  {
+    std::ofstream out(csv);
+    out << "full_name,is_child,referral_source,age,note\n";
+    for (int i = 0; i < import_rows; ++i)
+      out << "Pendatang Contoh " << i << ",false,police," << 20 + i % 40 << ",arrived by ship\n";
+  }
+  int64_t head_before = 0, text_before = 0;
+  {
+    SQLite::Database copy(import_sopir, SQLite::OPEN_READONLY);
+    head_before = copy.execAndGet("SELECT coalesce(max(seq), 0) FROM transitions").getInt64();
+    text_before = copy.execAndGet("SELECT coalesce(max(rowid), 0) FROM personal_text").getInt64();
+  }
+  const double import_s =
+      run({sopir, "--db", import_sopir, "--as", "cw", "case", "import", csv, "--sop", kSop});
+  const double raw_s = raw_insert(import_sopir, import_raw, head_before, text_before);
+
+  const bool clean = chain_clean(db) && chain_clean(import_sopir) && chain_clean(import_raw);
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) < 0) load[0] = -1;
+
+  std::printf("cli_bench%s: %d cases (built in %.1f s), load average %.2f\n", quick ? " --quick" : "",
+              cases, build_s, load[0]);
+  std::printf("  (a) one case advance, process start to exit, median of %d:\n", kRuns);
+  std::printf("      sopir   %7.1f ms\n", sopir_med * 1000);
+  std::printf("      sqlite3 %7.1f ms  (same INSERT + UPDATE, baseline)\n", sqlite_med * 1000);
+  std::printf("      ratio   %7.2fx  (target <= 2x)\n", sopir_med / sqlite_med);
+  std::printf("  (b) case import of %d cases, one transaction:\n", import_rows);
+  std::printf("      sopir       %7.3f s  (%.0f cases/s, process start to exit)\n", import_s,
+              import_rows / import_s);
+  std::printf("      raw SQLite  %7.3f s  (same rows, SQLiteCpp, baseline)\n", raw_s);
+  std::printf("      ratio baseline/sopir %.2f  (target >= 0.5)\n", raw_s / import_s);
+  std::printf("  hash chains: %s\n", clean ? "clean" : "BROKEN");
+  fs::remove_all(dir);
+  return clean ? 0 : 1;
+}

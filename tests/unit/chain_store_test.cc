@@ -1,0 +1,299 @@
+// The hash chain from the stored bytes: Store::scan_chain rebuilds the same
+// canonical encoding as canonical_encoding() of the decoded row, the store's
+// JSON writer round-trips, and tampering any stored column breaks the hash.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "log_json.h"
+#include "sha256.h"
+#include "sopir/error.h"
+#include "sopir/store.h"
+
+using namespace sopir;
+
+namespace {
+
+class TempFile {
+ public:
+  TempFile() {
+    char pattern[] = "/tmp/sopir-chain-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    path_ = dir_ + "/chain.db";
+  }
+  ~TempFile() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+StoredValue plain(std::string field, std::string text) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = text.empty();
+  v.text = std::move(text);
+  return v;
+}
+
+StoredValue personal(std::string field, std::string text) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = false;
+  v.pii = true;
+  v.salt = random_hex(16);
+  v.digest = sha256_hex(v.salt + text);
+  v.text = std::move(text);
+  return v;
+}
+
+const std::string kSha(64, 'c');
+
+// Two cases: a parent whose step opened a child (linked both ways), with
+// personal values, awkward text (quotes, backslash, newline, control bytes,
+// non-ASCII) and due times.
+void build(Store& store) {
+  store.publish("p", kSha, "sop: p", "p.yaml", "admin", DateTime{1});
+  CaseRecord parent;
+  parent.id = "PAR-001";
+  parent.sop_id = "p";
+  parent.sha256 = kSha;
+  parent.state = "new";
+  parent.version = 1;
+  parent.opened_at = DateTime{100};
+  parent.data = {personal("name", "Wulan Contoh"), plain("town", "Kota \"Baru\"")};
+  LogEntry open;
+  open.kind = LogKind::kOpen;
+  open.sha256 = kSha;
+  open.event = "open";
+  open.to_state = "new";
+  open.to_status = "active";
+  open.actor = "rina";
+  open.role = "worker";
+  open.occurred_at = DateTime{100};
+  open.recorded_at = DateTime{101};
+  open.note = "line one\nline two\t\x01 end \\ \"q\"";
+  open.inputs = {{"name", "<pii>"}, {"town", "Kota \"Baru\" — Jawa Timur"}};
+  open.changes = {{StoredValue{"name", true, "", true, "", "", false}, parent.data[0]},
+                  {plain("town", ""), parent.data[1]}};
+  open.changes[0].before.salt = "";
+  open.due_at = DateTime{86500};
+  store.create_case(parent, open);
+
+  CaseRecord child = parent;
+  child.id = "CHI-002";
+  child.parent_case = parent.id;
+  child.data = {plain("town", "Surabaya")};
+  LogEntry child_open = open;
+  child_open.case_id.clear();
+  child_open.note = "opened by PAR-001's referral";
+  child_open.inputs = {};
+  child_open.changes = {{plain("town", ""), plain("town", "Surabaya")}};
+  child_open.due_at.reset();
+  child_open.linked_case = parent.id;
+  store.create_case(child, child_open);
+
+  CaseRecord next = parent;
+  next.state = "referred";
+  next.version = 2;
+  LogEntry step;
+  step.kind = LogKind::kProcedure;
+  step.sha256 = kSha;
+  step.event = "refer";
+  step.from_state = "new";
+  step.to_state = "referred";
+  step.from_status = "active";
+  step.to_status = "active";
+  step.actor = "budi";
+  step.role = "supervisor";
+  step.occurred_at = DateTime{200};
+  step.recorded_at = DateTime{260};
+  step.reason = "needs shelter";
+  step.inputs = {{"town", "Surabaya"}};
+  step.changes = {{parent.data[1], plain("town", "Surabaya")}};
+  step.linked_case = child.id;
+  store.append(next, 1, step);
+}
+
+struct Stored {
+  int64_t seq;
+  std::string prev_hash, hash, encoding;
+  size_t personal;
+};
+
+std::vector<Stored> chain_rows(Store& store) {
+  std::vector<Stored> out;
+  store.scan_chain([&](const ChainRow& r) {
+    out.push_back({r.seq, std::string(r.prev_hash), std::string(r.hash), std::string(r.encoding),
+                   r.personal->size()});
+    return true;
+  });
+  return out;
+}
+
+bool row_verifies(const Stored& r) { return sha256_hex(r.prev_hash + r.encoding) == r.hash; }
+
+}  // namespace
+
+TEST_CASE("scan_chain's bytes equal canonical_encoding of the decoded rows", "[chain]") {
+  TempFile file;
+  auto store = open_sqlite_store(file.path(), StoreOptions{true});
+  build(*store);
+  std::vector<LogEntry> decoded;
+  store->scan_log(LogFilter{}, [&](const LogEntry& e) {
+    decoded.push_back(e);
+    return true;
+  });
+  const auto rows = chain_rows(*store);
+  REQUIRE(rows.size() == 3);
+  REQUIRE(decoded.size() == 3);
+  std::string previous;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    INFO("row " << rows[i].seq);
+    CHECK(rows[i].seq == decoded[i].seq);
+    CHECK(rows[i].encoding == canonical_encoding(decoded[i]));
+    CHECK(chain_hash(decoded[i].prev_hash, decoded[i]) == rows[i].hash);
+    CHECK(row_verifies(rows[i]));
+    CHECK(rows[i].prev_hash == previous);
+    previous = rows[i].hash;
+  }
+  CHECK(decoded[1].linked_case == "PAR-001");
+  CHECK(decoded[2].linked_case == "CHI-002");
+  CHECK(decoded[0].note == "line one\nline two\t\x01 end \\ \"q\"");
+  CHECK(decoded[0].inputs[1].second == "Kota \"Baru\" — Jawa Timur");
+  // Only the first row holds personal values; they come with their text.
+  CHECK(rows[0].personal == 2);
+  CHECK(rows[1].personal == 0);
+  CHECK(rows[0].encoding.find("Wulan") == std::string::npos);
+}
+
+TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
+  TempFile file;
+  {
+    auto store = open_sqlite_store(file.path(), StoreOptions{true});
+    build(*store);
+  }
+  const auto before = chain_rows(*open_sqlite_store(file.path(), StoreOptions{}));
+  {
+    SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
+    CHECK(db.exec("UPDATE personal_text SET text = NULL") == 1);
+  }
+  auto store = open_sqlite_store(file.path(), StoreOptions{});
+  const auto after = chain_rows(*store);
+  REQUIRE(after.size() == before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    CHECK(after[i].encoding == before[i].encoding);
+    CHECK(row_verifies(after[i]));
+  }
+  store->scan_log(LogFilter{}, [&](const LogEntry& e) {
+    CHECK(chain_hash(e.prev_hash, e) == e.hash);
+    return true;
+  });
+}
+
+TEST_CASE("tampering any stored column breaks that row's hash", "[chain]") {
+  // (edit, whether it changes what the row says: a layout-only change of
+  // the JSON is caught from the stored bytes but decodes to the same row).
+  const std::pair<const char*, bool> edits[] = {
+      {"note = note || '.'", true},
+      {"actor = 'dewi'", true},
+      {"to_state = 'closed'", true},
+      {"inputs = '[[\"town\",\"Malang\"]]'", true},
+      {"changes = replace(changes, 'Surabaya', 'Malang')", true},
+      {"changes = replace(changes, '\"missing\":false', '\"missing\": false')", false},
+      {"linked_case = ''", true},
+      {"due_at = 5", true},
+      {"occurred_at = occurred_at + 1", true},
+      {"reason = ''", true},
+      {"kind = 'override'", true},
+  };
+  for (const auto& [edit, meaning] : edits) {
+    INFO(edit);
+    TempFile file;
+    {
+      auto store = open_sqlite_store(file.path(), StoreOptions{true});
+      build(*store);
+    }
+    {
+      SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
+      db.exec("DROP TRIGGER transitions_no_update");
+      CHECK(db.exec(std::string("UPDATE transitions SET ") + edit + " WHERE seq = 3") == 1);
+    }
+    auto store = open_sqlite_store(file.path(), StoreOptions{});
+    const auto rows = chain_rows(*store);
+    REQUIRE(rows.size() == 3);
+    CHECK(row_verifies(rows[0]));
+    CHECK(row_verifies(rows[1]));
+    CHECK_FALSE(row_verifies(rows[2]));
+    // The decoded path agrees.
+    store->scan_log(LogFilter{}, [&](const LogEntry& e) {
+      if (e.seq == 3) CHECK((chain_hash(e.prev_hash, e) != e.hash) == meaning);
+      return true;
+    });
+  }
+}
+
+TEST_CASE("the store's JSON writer round-trips through a JSON parser", "[chain]") {
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"a", "plain"}, {"q\"uote", "back\\slash"}, {"ctl", std::string("\x01\x1f\n\r\t\b\f", 7)},
+      {"utf8", "Đà Nẵng — ✓"}, {"", ""}};
+  const auto parsed = nlohmann::json::parse(log_json::inputs(inputs));
+  REQUIRE(parsed.size() == inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    CHECK(parsed[i][0].get<std::string>() == inputs[i].first);
+    CHECK(parsed[i][1].get<std::string>() == inputs[i].second);
+  }
+  CHECK(log_json::inputs({}) == "[]");
+  CHECK(log_json::changes({}) == "[]");
+  StoredValue v = personal("name", "Ayu Contoh");
+  const auto value = nlohmann::json::parse(log_json::values({v, plain("k", "x")}));
+  CHECK(value[0]["pii"] == true);
+  CHECK(value[0]["digest"] == v.digest);
+  CHECK_FALSE(value[0].contains("text"));
+  CHECK(value[1]["text"] == "x");
+  CHECK(log_json::values({plain("k", "x")}) == R"([{"field":"k","missing":false,"text":"x"}])");
+}
+
+TEST_CASE("valid_utf8 accepts UTF-8 and refuses other bytes", "[chain]") {
+  CHECK(log_json::valid_utf8(""));
+  CHECK(log_json::valid_utf8("ascii"));
+  CHECK(log_json::valid_utf8("Đà Nẵng ✓ \xF0\x9F\x98\x80"));
+  CHECK_FALSE(log_json::valid_utf8("\xFF"));
+  CHECK_FALSE(log_json::valid_utf8("\xC3"));              // truncated
+  CHECK_FALSE(log_json::valid_utf8("\xC0\xAF"));          // overlong '/'
+  CHECK_FALSE(log_json::valid_utf8("\xED\xA0\x80"));      // surrogate
+  CHECK_FALSE(log_json::valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  CHECK_FALSE(log_json::valid_utf8("a\x80z"));
+}
+
+TEST_CASE("the store refuses input text that is not UTF-8", "[chain]") {
+  auto store = open_sqlite_store(":memory:", StoreOptions{true});
+  store->publish("p", kSha, "sop: p", "p.yaml", "admin", DateTime{1});
+  CaseRecord record;
+  record.id = "BAD-001";
+  record.sop_id = "p";
+  record.sha256 = kSha;
+  record.state = "new";
+  record.version = 1;
+  LogEntry open;
+  open.kind = LogKind::kOpen;
+  open.sha256 = kSha;
+  open.event = "open";
+  open.to_state = "new";
+  open.inputs = {{"town", "Kota \xFF"}};
+  try {
+    store->create_case(record, open);
+    FAIL("accepted text that is not UTF-8");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kUsage);
+    CHECK(std::string(e.what()).find("not valid UTF-8") != std::string::npos);
+  }
+  CHECK_FALSE(store->case_exists("BAD-001"));
+  CHECK(open.hash.empty());
+}
