@@ -257,8 +257,8 @@ TEST_CASE_METHOD(LinkedCases, "a parent step the children did not allow then is 
 TEST_CASE_METHOD(LinkedCases, "audit case --with-linked tells the linked cases in time order",
                  "[audit][links]") {
   const auto [parent, child] = handoff();
-  step(child, "discharge", "sari", {}, kT3);
-  step(parent, "remind", "rina", {}, kT2);  // happened before the discharge, recorded after
+  step(parent, "remind", "rina", {}, kT3);
+  step(child, "discharge", "sari", {}, kT2);  // happened before the reminder, recorded after it
   audit::ExportOptions options;
   options.with_linked = true;
   options.format = audit::Format::kJsonl;
@@ -276,8 +276,8 @@ TEST_CASE_METHOD(LinkedCases, "audit case --with-linked tells the linked cases i
     }
     INFO("from " << from << "\n" << out.str());
     CHECK(rows == std::vector<std::pair<std::string, std::string>>{
-                      {parent, "open"}, {parent, "refer"}, {child, "open"}, {parent, "remind"},
-                      {child, "discharge"}});
+                      {parent, "open"}, {parent, "refer"}, {child, "open"}, {child, "discharge"},
+                      {parent, "remind"}});
     CHECK(links == std::vector<std::string>{"", child, parent, "", ""});
   }
   std::ostringstream table;
@@ -288,13 +288,14 @@ TEST_CASE_METHOD(LinkedCases, "audit case --with-linked tells the linked cases i
   CHECK_THAT(text, Catch::Contains("[" + parent + " 2] refer"));
   CHECK_THAT(text, Catch::Contains("link:     opened case " + child));
   CHECK_THAT(text, Catch::Contains("link:     opened by case " + parent));
-  CHECK(text.find("[" + parent + " 3] remind") < text.find("[" + child + " 2] discharge"));
+  CHECK(text.find("[" + child + " 2] discharge") < text.find("[" + parent + " 3] remind"));
 
   std::ostringstream csv;
   options.format = audit::Format::kCsv;
   audit::export_case(engine_.store(), parent, options, csv);
-  CHECK_THAT(csv.str(), Catch::Contains(",linked_case,rule,hash\r\n"));
-  CHECK(std::count(csv.str().begin(), csv.str().end(), '\n') == 6);
+  const std::string csv_text = csv.str();
+  CHECK_THAT(csv_text, Catch::Contains(",linked_case,rule,hash\r\n"));
+  CHECK(std::count(csv_text.begin(), csv_text.end(), '\n') == 6);
 }
 
 TEST_CASE_METHOD(LinkedCases, "--with-linked follows parents up and children down, not siblings",
