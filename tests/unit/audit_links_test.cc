@@ -298,7 +298,7 @@ TEST_CASE_METHOD(LinkedCases, "audit case --with-linked tells the linked cases i
   CHECK(std::count(csv_text.begin(), csv_text.end(), '\n') == 6);
 }
 
-TEST_CASE_METHOD(LinkedCases, "--with-linked follows parents up and children down, not siblings",
+TEST_CASE_METHOD(LinkedCases, "the linked story follows parents up and children down, not siblings",
                  "[audit][links]") {
   const auto [parent, child] = handoff();
   const auto [other, other_child] = handoff();
