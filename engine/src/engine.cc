@@ -413,6 +413,16 @@ StepResult Engine::open_case(const OpenRequest& request) {
 
 StepResult Engine::advance(const StepRequest& request) {
   const std::string id = resolve_case_id(request.case_id);
+  // Read, decide and write in one write transaction, so that nothing
+  // decide() saw (the case, its history, the cases it opened, whose status
+  // the case row's version does not cover) changes before the step is
+  // recorded.
+  std::optional<StepResult> result;
+  store_->transaction([&] { result = advance_in_transaction(id, request); });
+  return std::move(*result);
+}
+
+StepResult Engine::advance_in_transaction(const std::string& id, const StepRequest& request) {
   Command command;
   command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
   command.timer = request.timer;

@@ -178,6 +178,7 @@ class Engine {
   Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
                        const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
   std::string new_case_id();
+  StepResult advance_in_transaction(const std::string& case_id, const StepRequest& request);
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);
 
   std::unique_ptr<Store> store_;
