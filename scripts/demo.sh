@@ -16,12 +16,22 @@ export SOPIR_DB=$db
 if [[ ! -f $db ]]; then
   echo "Creating the demo database $db (all people in it are invented)"
   $sopir init --admin admin --name "Admin Demo"
-  $sopir --as admin staff add ayu --name "Ayu Lestari (contoh)" --role reception_officer,shelter_staff,case_worker
+  $sopir --as admin staff add ayu --name "Ayu Lestari (contoh)" --role reception_officer,shelter_staff,case_worker,registration_officer
   $sopir --as admin staff add bayu --name "Bayu Saputra (contoh)" --role supervisor
   $sopir --as admin staff add citra --name "Citra Dewi (contoh)" --role health_officer,health_worker,logistics
-  $sopir --as admin staff add dimas --name "Dimas Pratama (contoh)" --role social_worker,escort_officer,psychologist,legal_officer
-  $sopir --as admin sop publish workflows/aid-distribution.yaml workflows/pmi-debarkation.yaml \
-    workflows/tppo-victim-care.yaml
+  $sopir --as admin staff add dimas --name "Dimas Pratama (contoh)" --role social_worker,escort_officer,psychologist,legal_officer,monitoring_officer
+  # Order matters: a procedure that hands cases on (opens:) is published after its targets
+  # (pmi-departure-monitoring -> pmi-debarkation -> tppo-victim-care).
+  $sopir --as admin sop publish workflows/aid-distribution.yaml workflows/tppo-victim-care.yaml \
+    workflows/pmi-debarkation.yaml workflows/pmi-departure-monitoring.yaml
+  $sopir --as ayu case open pmi-departure-monitoring --set full_name="Sekar Ayu (contoh)" \
+    --set nik=3300000000000011 --set birth_date=1996-04-12 --set sex=female \
+    --set home_address="Dusun Contoh RT 02, Desa Contoh" --set home_province=jawa_tengah \
+    --set family_contact_name="Parmi (contoh)" --set family_contact_phone="+62 812 0000 0101" \
+    --set destination_country=malaysia --set job_sector=domestic_work \
+    --set employer_name="Keluarga Contoh" --set placement_agency="PT Contoh Jaya Abadi" \
+    --set contract_end_date=2028-01-31 --set planned_departure=2026-12-20 \
+    --note "registered at the pre-departure orientation"
   $sopir --as ayu case open pmi-debarkation --set full_name="Sri Wahyuni (contoh)" \
     --set notice_source=consulate --set debarkation_point=nunukan --set expected_arrival=2026-12-01 \
     --note "list from the consulate in Tawau"

@@ -5,32 +5,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+start=$SECONDS
+phase() { echo "== $* (at $((SECONDS - start)) s)"; }
 
 bash scripts/deps.sh --test
 
-echo "== build (RelWithDebInfo)"
+phase "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
-echo "== tests"
+phase "tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== build (ASan + UBSan)"
+phase "build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSOPIR_SANITIZE=ON -DSOPIR_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
-echo "== tests under sanitizers"
+phase "tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 if [[ -f tests/fuzz/CMakeLists.txt ]]; then
-  echo "== fuzz (short, bounded)"
+  phase "fuzz (short, bounded)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DSOPIR_FUZZ=ON -DSOPIR_BENCH=OFF >/dev/null
   cmake --build build-fuzz -j "$jobs" --target fuzzers
   bash tests/fuzz/run.sh build-fuzz 30
 fi
 
-echo "== benchmarks (quick mode: figures only, targets are for full runs)"
+phase "benchmarks (quick mode: figures only, targets are for full runs)"
 for b in build/tests/bench/*_bench; do
   [[ -x "$b" ]] && "$b" --quick
 done
-echo "all tests passed"
+phase "all tests passed"

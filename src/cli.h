@@ -41,7 +41,7 @@ struct Args {
   bool strict = false, override = false, overdue = false, partial = false, man = false;
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
-  bool reveal = false;
+  bool reveal = false, with_linked = false;
   // sop test / sop paths (cmd_sop_test.cc)
   double min_coverage = 0;
   bool as_tests = false;

@@ -84,6 +84,8 @@ void def_audit_log(CLI::App& app, Args& a) {
 void def_audit_case(CLI::App& app, Args& a) {
   app.add_option("case", a.positional, "case id")->required();
   app.add_option("--format", a.format, "table (default), csv or jsonl");
+  app.add_flag("--with-linked", a.with_linked,
+               "also the cases linked by hand-offs (its parents, the cases it opened), in time order");
   app.add_flag("--reveal", a.reveal, "show personal data (allowed roles only; recorded)");
 }
 
@@ -136,9 +138,10 @@ int run_audit_case(Context& ctx, Args& a) {
   if (!id || !store->case_exists(*id)) throw not_found("no case '" + typed + "' in " + ctx.options.db);
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
+  options.with_linked = a.with_linked;
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
-    reveal = prepare_reveal(ctx, *store, "audit case --reveal");
+    reveal = prepare_reveal(ctx, *store, a.with_linked ? "audit case --with-linked --reveal" : "audit case --reveal");
     options.reveal = &reveal->access;
   }
   audit::export_case(*store, *id, options, ctx.out);

@@ -70,6 +70,12 @@ std::string shown(const StoredValue& v, bool can_see) {
 // Prints a finished step in one line, or its JSON document.
 void report_step(Context& ctx, const StepResult& r) {
   if (ctx.options.json) {
+    json opened;  // null unless a hand-off opened a case
+    if (r.opened) {
+      const CaseRecord& c = r.opened->record;
+      opened = {{"case", c.id}, {"sop", c.sop_id}, {"state", c.state}, {"status", to_string(c.status)},
+                {"seq", r.opened->entry.seq}};
+    }
     ctx.out << json{{"case", r.after.id},
                     {"event", r.entry.event},
                     {"kind", to_string(r.entry.kind)},
@@ -79,7 +85,8 @@ void report_step(Context& ctx, const StepResult& r) {
                     {"status", to_string(r.after.status)},
                     {"due_at", time_json(r.after.due_at)},
                     {"seq", r.entry.seq},
-                    {"case_seq", r.entry.case_seq}}
+                    {"case_seq", r.entry.case_seq},
+                    {"opened", opened}}
                    .dump(2)
             << "\n";
     return;
@@ -96,6 +103,44 @@ void report_step(Context& ctx, const StepResult& r) {
     ctx.out << ", " << ctx.tr("Due") << " " << format_datetime(*r.after.due_at);
   }
   ctx.out << "\n";
+  if (r.opened) {
+    // A hand-off opened a case in the same step: say which.
+    const CaseRecord& c = r.opened->record;
+    ctx.out << ctx.tr("Opened case") << " " << c.id << " (" << c.sop_id << ", " << c.state << ")\n";
+  }
+}
+
+// The parent and the children of a case among the cases linked to it.
+struct Links {
+  const CaseRecord* parent = nullptr;
+  std::vector<const CaseRecord*> children;
+};
+Links split_links(const CaseRecord& c, const std::vector<CaseRecord>& linked) {
+  Links out;
+  for (const auto& other : linked) {
+    if (other.id == c.parent_case) out.parent = &other;
+    else if (other.parent_case == c.id) out.children.push_back(&other);
+  }
+  return out;
+}
+
+json linked_json(const CaseRecord& c) {
+  return {{"id", c.id},
+          {"sop", c.sop_id},
+          {"state", c.state},
+          {"status", to_string(c.status)},
+          {"opened_at", format_datetime(c.opened_at)}};
+}
+
+// "ABC-DEF  child-care  admitted  active"
+std::string linked_line(Context& ctx, const CaseRecord& c) {
+  return c.id + "  " + c.sop_id + "  " + c.state + "  " + status_label(ctx, c.status);
+}
+
+// "opened case X" / "opened by case X" for a log row with a link.
+std::string link_words(Context& ctx, const LogEntry& e) {
+  if (e.linked_case.empty()) return "";
+  return ctx.tr(e.kind == LogKind::kOpen ? "opened by case" : "opened case") + " " + e.linked_case;
 }
 
 }  // namespace
@@ -190,6 +235,7 @@ int run_case_show(Context& ctx, Args& a) {
   bool has_pii = false;
   for (const auto& v : c.data) has_pii = has_pii || (v.pii && !v.missing && !v.erased);
   if (has_pii && can_see) engine.store().record_access(actor_id, c.id, "case show", now);
+  const Links links = split_links(c, view.linked);
   spdlog::info("case {} shown to {}", c.id, actor_id);
 
   if (ctx.options.json) {
@@ -217,6 +263,10 @@ int run_case_show(Context& ctx, Args& a) {
                         {"message", check.refusal ? json(check.refusal->message) : json()}});
     }
     doc["events"] = events;
+    doc["parent"] = links.parent ? linked_json(*links.parent) : json();
+    json children = json::array();
+    for (const CaseRecord* child : links.children) children.push_back(linked_json(*child));
+    doc["children"] = children;
     ctx.out << doc.dump(2) << "\n";
     return 0;
   }
@@ -232,8 +282,19 @@ int run_case_show(Context& ctx, Args& a) {
     if (overdue(c, now)) ctx.out << " " << paint(color, Tone::kBad, "(" + ctx.tr("overdue") + ")");
     ctx.out << "\n";
   }
+  if (links.parent) ctx.out << ctx.tr("Opened by case") << ": " << linked_line(ctx, *links.parent) << "\n";
+  if (!c.parent_case.empty() && !links.parent)
+    ctx.out << ctx.tr("Opened by case") << ": " << c.parent_case << "\n";
+  if (!links.children.empty()) {
+    ctx.out << ctx.tr("Cases it opened") << ":\n";
+    for (const CaseRecord* child : links.children) ctx.out << "  " << linked_line(ctx, *child) << "\n";
+  }
   std::string guidance = state.description.get(lang);
-  if (!guidance.empty()) ctx.out << "\n" << ctx.tr("Guidance") << ":\n" << guidance << "\n";
+  if (!guidance.empty()) {
+    ctx.out << "\n" << ctx.tr("Guidance") << ":\n";
+    for (const auto& line : wrap(guidance, static_cast<size_t>(std::max(ctx.options.width, 40))))
+      ctx.out << line << "\n";
+  }
   Table data({ctx.tr("Field"), ctx.tr("Value")});
   for (const auto& f : p.fields) {
     auto it = std::find_if(c.data.begin(), c.data.end(),
@@ -428,6 +489,7 @@ int run_case_history(Context& ctx, Args& a) {
                       {"reason", e.reason},
                       {"inputs", inputs},
                       {"changes", changes},
+                      {"linked_case", e.linked_case.empty() ? json() : json(e.linked_case)},
                       {"sha256", e.sha256},
                       {"hash", e.hash}});
     }
@@ -443,7 +505,8 @@ int run_case_history(Context& ctx, Args& a) {
     if (e.from_status != e.to_status && !e.from_status.empty()) {
       move += " (" + ctx.tr(e.to_status) + ")";
     }
-    std::string text = e.note;
+    std::string text = link_words(ctx, e);
+    if (!e.note.empty()) text += (text.empty() ? "" : "; ") + e.note;
     if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + ctx.tr("Reason") + ": " + e.reason;
     for (const auto& ch : e.changes) {
       const StoredValue& after = ch.after;

@@ -188,7 +188,7 @@ const std::vector<Command> kCommands = {
      "sopir audit log --sop aid-distribution --format csv > log.csv", def_audit_log, run_audit_log,
      false, false},
     {"audit case", "one case told step by step, with the rule that allowed each step",
-     "audit case ID [--format table|csv|jsonl] [--reveal]", "sopir audit case K7F-3QX",
+     "audit case ID [--with-linked] [--format table|csv|jsonl] [--reveal]", "sopir audit case K7F-3QX --with-linked",
      def_audit_case, run_audit_case, false, false},
     {"audit verify", "check the hash chain, replay every case, check an anchor (exit 1 on findings)",
      "audit verify [--anchor SEQ:HASH]", "sopir audit verify --anchor 1523:3f1a...",

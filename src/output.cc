@@ -47,8 +47,6 @@ size_t display_width(const std::string& text) {
   return n;
 }
 
-namespace {
-
 // Splits `text` into lines of at most `width` display columns, at spaces
 // when possible, at a UTF-8 boundary otherwise.
 std::vector<std::string> wrap(const std::string& text, size_t width) {
@@ -76,6 +74,8 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
   lines.push_back(rest);
   return lines;
 }
+
+namespace {
 
 }  // namespace
 
@@ -175,6 +175,10 @@ std::string translate_id(const std::string& english) {
       {"Closure reasons", "Alasan penutupan"},
       {"personal data", "data pribadi"},
       {"Opened case", "Kasus dibuka"},
+      {"Opened by case", "Dibuka oleh kasus"},
+      {"Cases it opened", "Kasus yang dibukanya"},
+      {"opened case", "membuka kasus"},
+      {"opened by case", "dibuka oleh kasus"},
       {"Fired", "Dijalankan"},
       {"Overdue", "Terlambat"},
       {"No cases.", "Tidak ada kasus."},

@@ -34,6 +34,10 @@ class Table {
 // The Indonesian for an English UI string; the English when none is known.
 std::string translate_id(const std::string& english);
 
+// Splits `text` into lines of at most `width` display columns, at spaces
+// when possible.
+std::vector<std::string> wrap(const std::string& text, size_t width);
+
 // Display width of UTF-8 text (code points; good enough for Latin script).
 size_t display_width(const std::string& text);
 

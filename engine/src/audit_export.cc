@@ -7,6 +7,7 @@
 #include <set>
 
 #include "audit_common.h"
+#include "audit_links.h"
 #include "audit_replay.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
@@ -61,7 +62,7 @@ const std::vector<std::string>& columns(bool with_rule) {
       "seq",        "case_id",    "case_seq",    "sop_id",      "procedure_version", "kind",
       "event",      "from_state", "to_state",    "from_status", "to_status",         "actor",
       "role",       "occurred_at", "recorded_at", "due_at",     "reason",            "note",
-      "inputs",     "changes",    "hash"};
+      "inputs",     "changes",    "linked_case", "hash"};
   static const std::vector<std::string> kWithRule = [] {
     auto c = kBase;
     c.insert(c.end() - 1, "rule");
@@ -95,6 +96,12 @@ std::string changes_text(const LogEntry& e, bool reveal) {
     out += (out.empty() ? "" : "; ") + c.after.field + ": " + before + " -> " + after;
   }
   return out;
+}
+
+// A row's link in words: the case its step opened, or the case that opened it.
+std::string link_text(const LogEntry& e) {
+  if (e.linked_case.empty()) return "";
+  return (e.kind == LogKind::kOpen ? "opened by case " : "opened case ") + e.linked_case;
 }
 
 class Exporter {
@@ -166,6 +173,7 @@ class Exporter {
                                       e.note,
                                       inputs_text(e, reveal),
                                       changes_text(e, reveal),
+                                      e.linked_case,
                                       e.hash};
     if (with_rule_) cells.insert(cells.end() - 1, rule);
     const auto& cols = columns(with_rule_);
@@ -203,6 +211,8 @@ class Exporter {
         std::string detail = cells[19];
         if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
         if (!e.note.empty()) detail += (detail.empty() ? "" : "; ") + std::string("note: ") + e.note;
+        if (!e.linked_case.empty())
+          detail += (detail.empty() ? "" : "; ") + link_text(e);
         if (with_rule_ && !rule.empty()) detail += (detail.empty() ? "" : "; ") + std::string("rule: ") + rule;
         out_ << detail << "\n";
         break;
@@ -282,59 +292,139 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
   return exporter.rows_;
 }
 
-void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
-  auto record = store.find_case(case_id);
-  std::vector<LogEntry> history = store.history(case_id);  // kNotFound for an unknown case
-  Exporter exporter(store, options, out);
-  if (options.reveal) exporter.prepare_reveal({case_id});
-  const std::string pinned = record ? record->sha256 : (history.empty() ? "" : history.front().sha256);
+namespace {
+
+// One case's log with what the auditor's replay says about each step.
+struct CaseStory {
+  std::string id;
+  std::optional<CaseRecord> record;
+  std::vector<LogEntry> history;
+  std::string pinned;
+  ProcedurePtr procedure;  // null when it cannot be loaded (`why`)
   std::string why;
-  ProcedurePtr p = exporter.procedures_.get(pinned, &why);
   CaseReplay replay;
-  if (p) replay = replay_case(*p, history);
+};
+
+CaseStory load_story(Store& store, ProcedureCache& procedures, const std::string& case_id) {
+  CaseStory story;
+  story.id = case_id;
+  story.record = store.find_case(case_id);
+  story.history = store.history(case_id);  // kNotFound for an unknown case
+  story.pinned = story.record ? story.record->sha256
+                              : (story.history.empty() ? "" : story.history.front().sha256);
+  story.procedure = procedures.get(story.pinned, &story.why);
+  if (story.procedure) {
+    std::vector<ChildTimeline> children;
+    if (reads_children(*story.procedure)) children = child_timelines(store, children_of(store, case_id));
+    story.replay = replay_case(*story.procedure, story.history, children);
+  }
+  return story;
+}
+
+std::string rule_of(const CaseStory& story, size_t i) {
+  return story.procedure ? rule_text(*story.procedure, story.history[i], story.replay.steps[i]) : "";
+}
+
+// "Case K7F-3QX  procedure x version 2" and, when its row exists, where it is now.
+void case_heading(const CaseStory& story, ProcedureCache& procedures, const std::string& indent,
+                  std::ostream& out) {
+  const PublishedProcedure* pub = procedures.published(story.pinned);
+  out << indent << "Case " << story.id;
+  if (pub) out << "  procedure " << pub->sop_id << " version " << pub->version;
+  out << "\n";
+  if (const auto& record = story.record) {
+    out << indent << "Now: " << record->state << " (" << to_string(record->status) << ")";
+    if (record->due_at) out << ", due " << format_datetime(*record->due_at);
+    if (!record->closure_reason.empty()) out << ", closed: " << record->closure_reason;
+    out << "\n" << indent << "Opened: " << format_datetime(record->opened_at);
+    if (!record->parent_case.empty()) out << " by case " << record->parent_case;
+    out << "\n";
+  }
+  if (!story.procedure) out << indent << "(the procedure cannot be loaded: " << story.why << ")\n";
+}
+
+// One step told in words; `title` starts its first line.
+void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title, std::ostream& out) {
+  const LogEntry& e = story.history[i];
+  out << "\n" << title << e.event;
+  if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
+  if (e.kind == LogKind::kTimer) out << "  (timer)";
+  out << "   " << (e.from_state.empty() ? "" : e.from_state + " -> ") << e.to_state;
+  if (e.from_status != e.to_status)
+    out << "  [" << (e.from_status.empty() ? "" : e.from_status + " -> ") << e.to_status << "]";
+  out << "\n   who:      " << e.actor << " as " << e.role;
+  out << "\n   when:     " << format_datetime(e.occurred_at) << " (recorded " << format_datetime(e.recorded_at)
+      << ")";
+  if (story.procedure) {
+    const StepReplay& s = story.replay.steps[i];
+    out << "\n   rule:     " << rule_text(*story.procedure, e, s);
+    if (s.verdict == Verdict::kRefused)
+      out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
+    if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;
+  }
+  if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
+  for (const auto& c : e.changes) {
+    out << "\n   set:      " << c.after.field << " = " << (c.after.missing ? "(none)" : value_text(c.after, reveal));
+    if (!c.before.missing) out << "  (was " << value_text(c.before, reveal) << ")";
+  }
+  if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
+  if (!e.note.empty()) out << "\n   note:     " << e.note;
+  if (e.due_at) out << "\n   due:      " << format_datetime(*e.due_at);
+  out << "\n";
+}
+
+void export_family(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+  const std::vector<CaseRecord> family = linked_family(store, case_id);
+  Exporter exporter(store, options, out);
+  std::vector<std::string> ids;
+  for (const auto& c : family) ids.push_back(c.id);
+  if (options.reveal) exporter.prepare_reveal(ids);
+  std::vector<CaseStory> stories;
+  for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, id));
+  // Every step of every case, in the order things happened.
+  std::vector<std::pair<size_t, size_t>> steps;  // (story, step)
+  for (size_t c = 0; c < stories.size(); ++c)
+    for (size_t i = 0; i < stories[c].history.size(); ++i) steps.emplace_back(c, i);
+  std::stable_sort(steps.begin(), steps.end(), [&](const auto& a, const auto& b) {
+    const LogEntry& x = stories[a.first].history[a.second];
+    const LogEntry& y = stories[b.first].history[b.second];
+    if (x.occurred_at.seconds != y.occurred_at.seconds) return x.occurred_at.seconds < y.occurred_at.seconds;
+    return x.seq < y.seq;
+  });
+  if (options.format != Format::kTable) {
+    exporter.header(true);
+    for (const auto& [c, i] : steps) exporter.row(stories[c].history[i], rule_of(stories[c], i));
+    return;
+  }
+  out << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
+      << (stories.size() == 1 ? "" : "s") << ", " << steps.size() << " steps in the order they happened)\n";
+  for (const CaseStory& story : stories) {
+    out << "\n";
+    case_heading(story, exporter.procedures_, "  ", out);
+  }
+  for (const auto& [c, i] : steps) {
+    const CaseStory& story = stories[c];
+    const std::string title = "[" + story.id + " " + std::to_string(story.history[i].case_seq) + "] ";
+    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, out);
+  }
+}
+
+}  // namespace
+
+void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+  if (options.with_linked) return export_family(store, case_id, options, out);
+  Exporter exporter(store, options, out);
+  const CaseStory story = load_story(store, exporter.procedures_, case_id);
+  if (options.reveal) exporter.prepare_reveal({case_id});
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;
-    const PublishedProcedure* pub = exporter.procedures_.published(pinned);
-    out << "Case " << case_id;
-    if (pub) out << "  procedure " << pub->sop_id << " version " << pub->version;
-    out << "\n";
-    if (record) {
-      out << "Now: " << record->state << " (" << to_string(record->status) << ")";
-      if (record->due_at) out << ", due " << format_datetime(*record->due_at);
-      if (!record->closure_reason.empty()) out << ", closed: " << record->closure_reason;
-      out << "\nOpened: " << format_datetime(record->opened_at) << "\n";
-    }
-    if (!p) out << "(the procedure cannot be loaded: " << why << ")\n";
-    for (size_t i = 0; i < history.size(); ++i) {
-      const LogEntry& e = history[i];
-      out << "\n" << e.case_seq << ". " << e.event;
-      if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
-      if (e.kind == LogKind::kTimer) out << "  (timer)";
-      out << "   " << (e.from_state.empty() ? "" : e.from_state + " -> ") << e.to_state;
-      if (e.from_status != e.to_status) out << "  [" << (e.from_status.empty() ? "" : e.from_status + " -> ") << e.to_status << "]";
-      out << "\n   who:      " << e.actor << " as " << e.role;
-      out << "\n   when:     " << format_datetime(e.occurred_at) << " (recorded " << format_datetime(e.recorded_at)
-          << ")";
-      if (p) {
-        const StepReplay& s = replay.steps[i];
-        out << "\n   rule:     " << rule_text(*p, e, s);
-        if (s.verdict == Verdict::kRefused) out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
-        if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;
-      }
-      for (const auto& c : e.changes) {
-        out << "\n   set:      " << c.after.field << " = " << (c.after.missing ? "(none)" : value_text(c.after, reveal));
-        if (!c.before.missing) out << "  (was " << value_text(c.before, reveal) << ")";
-      }
-      if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
-      if (!e.note.empty()) out << "\n   note:     " << e.note;
-      if (e.due_at) out << "\n   due:      " << format_datetime(*e.due_at);
-      out << "\n";
-    }
+    case_heading(story, exporter.procedures_, "", out);
+    for (size_t i = 0; i < story.history.size(); ++i)
+      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", out);
     return;
   }
   exporter.header(true);
-  for (size_t i = 0; i < history.size(); ++i)
-    exporter.row(history[i], p ? rule_text(*p, history[i], replay.steps[i]) : "");
+  for (size_t i = 0; i < story.history.size(); ++i) exporter.row(story.history[i], rule_of(story, i));
 }
 
 }  // namespace sopir::audit

@@ -2,6 +2,7 @@
 #include "audit_replay.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "sha256.h"
 
@@ -129,7 +130,9 @@ void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
 bool restore_inputs(const Procedure& p, const LogEntry& e, const Rebuilt& r,
                     std::vector<std::pair<std::string, std::string>>* inputs) {
   *inputs = e.inputs;
-  for (auto& [name, text] : *inputs) {
+  for (auto& input : *inputs) {
+    const std::string& name = input.first;
+    std::string& text = input.second;
     if (text != kPiiInput) continue;
     auto it = std::find_if(e.changes.begin(), e.changes.end(),
                            [&](const LogEntry::Change& c) { return c.after.field == name; });
@@ -151,7 +154,8 @@ bool any_unknown(const Rebuilt& r) {
   return std::find(r.unknown.begin(), r.unknown.end(), true) != r.unknown.end();
 }
 
-StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r) {
+StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
+                       const std::vector<ChildTimeline>& children) {
   StepReplay out;
   const bool opening = e.kind == LogKind::kOpen;
   if (!opening && e.from_state != r.end.state)
@@ -168,6 +172,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r) {
   snapshot.data = r.data;
   snapshot.fired = r.fired;
   snapshot.due_at = r.end.due_at;
+  snapshot.children = children_before(children, e.seq);
   if (!opening && snapshot.state < 0) {
     out.verdict = Verdict::kRefused;
     out.message = "the case was in state '" + r.end.state + "', which procedure '" + p.id +
@@ -198,7 +203,9 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r) {
     }
     Decision decision;
     if (opening) {
-      decision = decide_open(p, actor, inputs, e.occurred_at);
+      // A case opened by another case's step (a hand-off) was authorised by
+      // that step; the link itself is checked separately (audit_links.h).
+      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty());
     } else {
       Command command;
       command.event = e.event;
@@ -283,18 +290,33 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r) {
 
 }  // namespace
 
-CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history) {
+std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& children, int64_t seq) {
+  std::vector<LinkedCase> out;
+  for (const ChildTimeline& child : children) {
+    const auto after = std::find_if(child.statuses.begin(), child.statuses.end(),
+                                    [&](const auto& row) { return row.first >= seq; });
+    if (after == child.statuses.begin()) continue;  // not yet opened
+    out.push_back({child.id, child.sop_id, std::prev(after)->second});
+  }
+  return out;
+}
+
+CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
+                       const std::vector<ChildTimeline>& children) {
   CaseReplay out;
   Rebuilt rebuilt(procedure);
   int64_t expected = 1;
   for (const LogEntry& entry : history) {
-    StepReplay step = replay_step(procedure, entry, rebuilt);
+    StepReplay step = replay_step(procedure, entry, rebuilt, children);
     if (entry.case_seq != expected) {
       step.sequence_gap = true;
       step.expected_case_seq = expected;
     }
     expected = entry.case_seq + 1;
     apply_recorded(procedure, entry, rebuilt);
+    const bool opens = step.transition >= 0 && procedure.transitions[step.transition].opens;
+    if (entry.kind != LogKind::kOpen && (opens || !entry.linked_case.empty()))
+      step.data_after = rebuilt.end.data;
     out.steps.push_back(std::move(step));
   }
   out.end = std::move(rebuilt.end);

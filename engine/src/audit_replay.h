@@ -33,6 +33,10 @@ struct StepReplay {
   std::string message;          // refusal message, or the differences
   bool sequence_gap = false;    // steps before this one are missing
   int64_t expected_case_seq = 0;
+  // The case's values after this step (field id -> value as recorded), kept
+  // only for steps that open or claim to open another case: a hand-off
+  // copies them.
+  std::optional<std::map<std::string, StoredValue>> data_after;
 };
 
 // The case as its log leaves it.
@@ -51,6 +55,23 @@ struct CaseReplay {
   ReplayedCase end;
 };
 
-CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history);
+// A case opened by a hand-off, as its own log tells it: what has_child()
+// and child_closed() guards of its parent saw at each point of the log.
+struct ChildTimeline {
+  std::string id;
+  std::string sop_id;
+  // (seq, status after that row), oldest first; the first is its open row.
+  std::vector<std::pair<int64_t, Status>> statuses;
+};
+
+// The children as they were just before log row `seq`: those opened by an
+// earlier row, each with the status its last row before `seq` left.
+std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& children, int64_t seq);
+
+// `children`: the cases this case opened (needed when the procedure's
+// guards read them); their rows give has_child()/child_closed() the state
+// of the children at each replayed step.
+CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
+                       const std::vector<ChildTimeline>& children = {});
 
 }  // namespace sopir::audit_internal

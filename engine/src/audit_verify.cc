@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "audit_common.h"
+#include "audit_links.h"
 #include "audit_replay.h"
 #include "sha256.h"
 #include "sopir/audit.h"
@@ -29,6 +30,9 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kAnchorMissing: return "anchor-missing";
     case FindingKind::kAnchorMismatch: return "anchor-mismatch";
     case FindingKind::kAnchorTruncated: return "anchor-truncated";
+    case FindingKind::kLinkMissing: return "link-missing";
+    case FindingKind::kLinkUnknown: return "link-unknown";
+    case FindingKind::kLinkValues: return "link-values";
   }
   return "?";
 }
@@ -175,6 +179,16 @@ class Verifier {
 
   void replay_pass() {
     std::vector<CaseRecord> cases = store_.cases(CaseFilter{});
+    // Who opened whom, from the hashed log (the open rows), not from the
+    // case rows, which anyone with the file could change.
+    LogFilter opens;
+    opens.kind = LogKind::kOpen;
+    store_.scan_log(opens, [&](const LogEntry& e) {
+      if (e.linked_case.empty()) return true;
+      const PublishedProcedure* pub = procedures_.published(e.sha256);
+      children_[e.linked_case].push_back({e.case_id, pub ? pub->sop_id : "", Status::kActive});
+      return true;
+    });
     std::set<std::string> with_row;
     const int64_t total = static_cast<int64_t>(cases.size());
     int64_t done = 0;
@@ -186,6 +200,7 @@ class Verifier {
     for (const std::string& id : log_cases_) {
       if (!with_row.count(id)) replay_one(id, nullptr);
     }
+    for (Finding& f : links_.findings()) report_.findings.push_back(std::move(f));
   }
 
   void replay_one(const std::string& id, const CaseRecord* record) {
@@ -194,6 +209,7 @@ class Verifier {
     if (history.empty()) {
       add(FindingKind::kCaseRow, 0, id, "case " + id + " has a case row but no log rows: it was written "
                                             "behind the engine's back or its log was deleted");
+      links_.add_unreplayed(record, history);
       return;
     }
     if (!record)
@@ -205,6 +221,7 @@ class Verifier {
     if (!p) {
       add(FindingKind::kProcedureMissing, history.front().seq, id,
           "case " + id + " cannot be replayed: " + why);
+      links_.add_unreplayed(record, history);
       return;
     }
     ++report_.cases;
@@ -214,7 +231,11 @@ class Verifier {
             step_name(e) + " is recorded under procedure version " + short_hash(e.sha256) +
                 " but the case is pinned to " + short_hash(pinned));
     }
-    const CaseReplay replay = replay_case(*p, history);
+    std::vector<ChildTimeline> children;
+    if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
+      children = child_timelines(store_, it->second);
+    const CaseReplay replay = replay_case(*p, history, children);
+    links_.add_case(record, history, p, replay);
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
       const StepReplay& s = replay.steps[i];
@@ -295,6 +316,8 @@ class Verifier {
   std::unordered_set<std::string> log_cases_;
   std::string last_case_;
   std::optional<std::string> anchor_hash_;
+  std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
+  LinkChecker links_;
 };
 
 }  // namespace
@@ -311,7 +334,9 @@ ReplayReport replay_proposed(Store& store, const Procedure& proposed) {
   for (const CaseRecord& record : store.cases(filter)) {
     const std::vector<LogEntry> history = store.history(record.id);
     ++report.cases;
-    const CaseReplay replay = replay_case(proposed, history);
+    std::vector<ChildTimeline> children;
+    if (reads_children(proposed)) children = child_timelines(store, children_of(store, record.id));
+    const CaseReplay replay = replay_case(proposed, history, children);
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
       const StepReplay& s = replay.steps[i];

@@ -532,7 +532,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   return StepResult{after, entry, {}};
 }
 
-TickReport Engine::tick(DecisionTrace* trace) {
+TickReport Engine::tick(const TraceFor& trace_for) {
   TickReport report;
   const DateTime now = clock_->now();
   CaseFilter filter;
@@ -550,7 +550,7 @@ TickReport Engine::tick(DecisionTrace* trace) {
     step.event = p->events[p->states[state].on_deadline];
     step.timer = true;
     step.note = "deadline of " + record.state + " passed";
-    step.trace = trace;
+    step.trace = trace_for ? trace_for(record) : nullptr;
     try {
       report.fired.push_back(advance(step));
     } catch (const Error& e) {

@@ -72,24 +72,6 @@ bool orderable(Type t) {
   return t == Type::kInt || t == Type::kDate || t == Type::kDateTime || t == Type::kDuration;
 }
 
-const char* op_text(CompareOp op) {
-  switch (op) {
-    case CompareOp::kEq:
-      return "==";
-    case CompareOp::kNe:
-      return "!=";
-    case CompareOp::kLt:
-      return "<";
-    case CompareOp::kLe:
-      return "<=";
-    case CompareOp::kGt:
-      return ">";
-    case CompareOp::kGe:
-      return ">=";
-  }
-  return "?";
-}
-
 class Checker {
  public:
   Checker(std::string_view text, const std::vector<FieldDef>& fields, Expr* out,

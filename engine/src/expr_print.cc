@@ -4,6 +4,25 @@
 #include "expr_tree.h"
 
 namespace sopir {
+
+const char* op_text(CompareOp op) {
+  switch (op) {
+    case CompareOp::kEq:
+      return "==";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
+  }
+  return "?";
+}
+
 namespace {
 
 // Binding strength, loosest first.
@@ -23,24 +42,6 @@ int precedence(NodeKind kind) {
     default:
       return kPrimaryPrec;
   }
-}
-
-const char* op_text(CompareOp op) {
-  switch (op) {
-    case CompareOp::kEq:
-      return "==";
-    case CompareOp::kNe:
-      return "!=";
-    case CompareOp::kLt:
-      return "<";
-    case CompareOp::kLe:
-      return "<=";
-    case CompareOp::kGt:
-      return ">";
-    case CompareOp::kGe:
-      return ">=";
-  }
-  return "?";
 }
 
 bool is_keyword(const std::string& s) {

@@ -36,6 +36,9 @@ enum class NodeKind : uint8_t {
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 
+// "==", "!=", "<", ... as written in expressions (expr_print.cc).
+const char* op_text(CompareOp op);
+
 struct ExprNode {
   NodeKind kind = NodeKind::kConst;
   CompareOp op = CompareOp::kEq;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "handoff.h"
 #include "sopir/error.h"
 #include "sopir/scenario.h"
 #include "source_text.h"
@@ -126,6 +127,12 @@ bool is_null(const YAML::Node& node) { return node.IsNull(); }
 
 struct FileContext {
   const Procedure* procedure = nullptr;  // null when it did not load
+  // The procedure under test and those its hand-offs open, by id.
+  std::map<std::string, const Procedure*> procedures;
+  Keys linked_ids;  // the hand-off targets only
+  // Hand-off targets that did not load (already reported): steps naming
+  // them, and staff roles, are not checked further.
+  std::set<std::string> unloaded;
   std::map<std::string, const StaffMember*> staff;
   Keys staff_ids;
 };
@@ -164,15 +171,16 @@ class ScenarioParser {
   }
 
   // `expect:`; `kind` says which keys are allowed.
+  // `p` is the procedure of the case the expectation is about.
   enum class ExpectKind { kStep, kTick, kOpen, kFinal };
-  void expect(const YAML::Node& node, ExpectKind kind, ScenarioExpect* out) {
+  void expect(const YAML::Node& node, ExpectKind kind, const Procedure* p, ScenarioExpect* out) {
     Keys allowed = {"state", "status", "fields", "due"};
     if (kind != ExpectKind::kFinal) allowed.insert(allowed.begin(), "refused");
     if (kind == ExpectKind::kTick) allowed.push_back("fired");
+    if (kind == ExpectKind::kStep || kind == ExpectKind::kTick) allowed.push_back("opened");
     const std::string where = kind == ExpectKind::kFinal ? "a scenario's expect" : "expect";
     auto keys = r_.map(node, where, allowed, {});
     if (!keys) return;
-    const Procedure* p = c_.procedure;
     for (const auto& [key, entry] : *keys) {
       const YAML::Node& v = entry.second;
       if (key == "refused") {
@@ -210,18 +218,33 @@ class ScenarioParser {
           continue;
         }
         out->fired = *text;
+      } else if (key == "opened") {
+        out->check_opened = true;
+        if (is_null(v)) continue;
+        auto text = r_.scalar(v, "opened");
+        if (!text) continue;
+        if (c_.unloaded.count(*text)) continue;
+        if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
+          r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
+                          (c_.linked_ids.empty()
+                               ? std::string("; the procedure under test has no hand-offs (opens:)")
+                               : suggestion(*text, c_.linked_ids)));
+          continue;
+        }
+        out->opened = *text;
       } else if (key == "fields") {
-        fields(v, out);
+        fields(v, p, out);
       }
     }
+    if (out->refused && keys->count("opened"))
+      r_.error(keys->at("opened").first, "a refused step opens no case; leave out `opened`");
   }
 
-  void fields(const YAML::Node& node, ScenarioExpect* out) {
+  void fields(const YAML::Node& node, const Procedure* p, ScenarioExpect* out) {
     if (!node.IsMap()) {
       r_.error(node, "`fields` must be a map of field: value");
       return;
     }
-    const Procedure* p = c_.procedure;
     for (auto it = node.begin(); it != node.end(); ++it) {
       auto name = r_.scalar(it->first, "a field name");
       if (!name || !p) continue;
@@ -248,6 +271,26 @@ class ScenarioParser {
     }
   }
 
+  // `case: ID`: the procedure under test or one its hand-offs open. Returns
+  // the procedure (the one under test when `node` names none we know).
+  const Procedure* case_of(const YAML::Node& node, std::string* out) {
+    auto id = r_.scalar(node, "case");
+    if (!id) return c_.procedure;
+    auto it = c_.procedures.find(*id);
+    if (c_.unloaded.count(*id)) return nullptr;
+    if (it == c_.procedures.end()) {
+      Keys known;
+      for (const auto& entry : c_.procedures) known.push_back(entry.first);
+      if (c_.procedure)
+        r_.error(node, "`case` names " + in_quotes(*id) +
+                           ", which is neither the procedure under test nor one its hand-offs "
+                           "open" + suggestion(*id, known));
+      return c_.procedure;
+    }
+    if (c_.procedure && *id != c_.procedure->id) *out = *id;
+    return it->second;
+  }
+
   // A lifecycle step's inner map: {as: P, reason: ...}.
   void lifecycle(const YAML::Node& node, const std::string& verb, bool reason_allowed,
                  ScenarioStep* step) {
@@ -268,9 +311,11 @@ class ScenarioParser {
     static const Keys kinds = {"event", "hold", "resume", "close", "reopen", "tick"};
     auto keys = r_.map(node, "a step",
                        {"event", "as", "set", "reason", "override", "hold", "resume", "close",
-                        "reopen", "tick", "at", "expect"},
+                        "reopen", "tick", "at", "case", "expect"},
                        {});
     if (!keys) return;
+    const Procedure* target = c_.procedure;
+    if (keys->count("case")) target = case_of(keys->at("case").second, &out->case_sop);
     Keys present;
     for (const auto& k : kinds)
       if (keys->count(k)) present.push_back(k);
@@ -327,7 +372,7 @@ class ScenarioParser {
     advance_clock(time_node, out->at, clock);
     if (keys->count("expect")) {
       expect(keys->at("expect").second, kind == "tick" ? ExpectKind::kTick : ExpectKind::kStep,
-             &out->expect);
+             target, &out->expect);
       if (kind == "tick" && out->expect.refused)
         r_.error(keys->at("expect").second,
                  "a tick is not refused; to check that nothing fired write `fired: null`");
@@ -370,7 +415,7 @@ class ScenarioParser {
           advance_clock(k->at("at").second, out->open.at, &clock);
         }
         if (k->count("expect")) {
-          expect(k->at("expect").second, ExpectKind::kOpen, &out->open.expect);
+          expect(k->at("expect").second, ExpectKind::kOpen, c_.procedure, &out->open.expect);
           const ScenarioExpect& e = out->open.expect;
           if (e.refused && (e.state || e.status || e.check_due || !e.fields.empty()))
             r_.error(k->at("expect").second,
@@ -397,7 +442,7 @@ class ScenarioParser {
       out->has_final = true;
       out->final_line = position_of(e.Mark()).line;
       out->final_text = "expect: " + one_line(e);
-      expect(e, ExpectKind::kFinal, &out->final_expect);
+      expect(e, ExpectKind::kFinal, c_.procedure, &out->final_expect);
       if (out->open.expect.refused)
         r_.error(e, "opening is expected to be refused, so there is no case to check at the end");
     }
@@ -414,6 +459,165 @@ std::string resolve_procedure(const std::string& test_file, const std::string& r
   const auto dir = std::filesystem::path(test_file).parent_path();
   return dir.empty() ? ref : (dir / path).lexically_normal().string();
 }
+
+bool has_role(const FileContext& c, const std::string& role) {
+  return std::any_of(c.procedures.begin(), c.procedures.end(),
+                     [&](const auto& entry) { return entry.second->role_index(role) >= 0; });
+}
+
+std::string no_role_message(const FileContext& c, const std::string& role) {
+  if (c.procedures.size() <= 1)
+    return "procedure '" + c.procedure->id + "' has no role " + in_quotes(role) +
+           suggestion(role, c.procedure->roles);
+  Keys roles;
+  std::string ids;
+  for (const auto& [id, p] : c.procedures) {
+    ids += (ids.empty() ? "" : ", ") + id;
+    for (const auto& r : p->roles)
+      if (std::find(roles.begin(), roles.end(), r) == roles.end()) roles.push_back(r);
+  }
+  return "no procedure of this scenario (" + ids + ") has a role " + in_quotes(role) +
+         suggestion(role, roles);
+}
+
+LoadResult load_strict(const std::string& file) {
+  LoadOptions strict;
+  strict.strict = true;
+  return load_procedure_file(file, strict);
+}
+
+// The procedures the one under test hands cases on to, transitively: each
+// named under `procedures:` (matched by its id) or found as <id>.yaml beside
+// the procedure that hands off. Problems are reported at the `procedures:`
+// entry, or at the `procedure:` value for files found beside.
+class LinkedProcedures {
+ public:
+  LinkedProcedures(Reader& r, const YAML::Node& procedure_node, const std::string& test_file,
+                   std::vector<Diagnostic>* diagnostics)
+      : r_(r), at_(procedure_node), test_file_(test_file), diagnostics_(diagnostics) {}
+
+  // `procedures: [file, ...]`, relative to the test file.
+  void add_listed(const YAML::Node& list, const Procedure& main) {
+    if (!list.IsSequence()) {
+      r_.error(list, "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
+      return;
+    }
+    for (const auto& entry : list) {
+      auto ref = r_.scalar(entry, "a procedure file");
+      if (!ref) continue;
+      ProcedurePtr p = load(resolve_procedure(test_file_, *ref), entry);
+      if (!p) continue;
+      if (p->id == main.id) {
+        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) +
+                            ", the procedure under test; list only the procedures its hand-offs open");
+      } else if (listed_.count(p->id)) {
+        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) + ", which " +
+                            listed_.at(p->id).procedure->file + " already is");
+      } else {
+        listed_.emplace(p->id, Listed{p, entry, false});
+      }
+    }
+  }
+
+  // Follows the hand-offs of `from`, depth first; a target comes before the
+  // procedure that opens it.
+  void walk(const Procedure& from, const std::string& main_id) {
+    for (const auto& t : from.transitions) {
+      if (!t.opens) continue;
+      const std::string& id = t.opens->sop;
+      if (id == main_id || !visited_.insert(id).second) continue;  // a loop: the publish check says so
+      ProcedurePtr target;
+      const std::string where = in_quotes(from.id) + " hands cases on to " + in_quotes(id) + " (" +
+                                from.file + ":" + std::to_string(t.opens->pos.line) + ")";
+      if (auto it = listed_.find(id); it != listed_.end()) {
+        it->second.used = true;
+        target = it->second.procedure;
+      } else {
+        const auto dir = std::filesystem::path(from.file).parent_path();
+        const std::string beside = (dir / (id + ".yaml")).lexically_normal().string();
+        std::error_code ignored;
+        if (!std::filesystem::exists(beside, ignored)) {
+          r_.error(at_, where + ", but there is no " + beside +
+                            "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
+          unloaded_.insert(id);
+          continue;
+        }
+        target = load(beside, at_);
+        if (target && target->id != id) {
+          r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
+                            "; name the right file under `procedures:`");
+          target = nullptr;
+        }
+        if (!target) {
+          unloaded_.insert(id);
+          continue;
+        }
+      }
+      walk(*target, main_id);
+      order_.push_back(target);
+    }
+  }
+
+  // Reports listed procedures no hand-off opens, and, once every target
+  // loaded, hand-offs that would not pass the publishing checks (publishing
+  // targets first, as the runner does).
+  void check(const Procedure& main) {
+    for (const auto& [id, listed] : listed_) {
+      if (!listed.used)
+        r_.error(listed.node, "procedure " + in_quotes(id) + " is not opened by any hand-off of " +
+                                  in_quotes(main.id) + "; remove it from `procedures:`");
+    }
+    if (!unloaded_.empty()) return;
+    std::map<std::string, ProcedurePtr> published;
+    const ProcedureLookup lookup = [&](const std::string& id) -> ProcedurePtr {
+      auto it = published.find(id);
+      return it == published.end() ? nullptr : it->second;
+    };
+    auto check_one = [&](const Procedure& p, const YAML::Node& node) {
+      for (const auto& problem : check_handoffs(p, lookup))
+        r_.error(node, "procedure " + in_quotes(p.id) + " cannot be published: " + problem);
+    };
+    for (const auto& p : order_) {
+      auto it = listed_.find(p->id);
+      check_one(*p, it == listed_.end() ? at_ : it->second.node);
+      published[p->id] = p;
+    }
+    check_one(main, at_);
+  }
+
+  const std::vector<ProcedurePtr>& order() const { return order_; }
+  const std::set<std::string>& unloaded() const { return unloaded_; }
+
+ private:
+  struct Listed {
+    ProcedurePtr procedure;
+    YAML::Node node;
+    bool used = false;
+  };
+
+  ProcedurePtr load(const std::string& file, const YAML::Node& node) {
+    try {
+      LoadResult loaded = load_strict(file);
+      diagnostics_->insert(diagnostics_->end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
+      if (!loaded.ok())
+        r_.error(node, "procedure " + file + " has " + std::to_string(loaded.error_count()) +
+                           " problem(s) under --strict (listed below); fix them first");
+      return loaded.procedure;
+    } catch (const Error&) {
+      r_.error(node, "cannot read the procedure " + file + " (the path is relative to this test file)");
+      return nullptr;
+    }
+  }
+
+  Reader& r_;
+  YAML::Node at_;
+  std::string test_file_;
+  std::vector<Diagnostic>* diagnostics_;
+  std::map<std::string, Listed> listed_;
+  std::set<std::string> visited_;
+  std::set<std::string> unloaded_;
+  std::vector<ProcedurePtr> order_;
+};
 
 }  // namespace
 
@@ -437,20 +641,20 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
 
   auto root = read_yaml(source, sink);
   std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> keys;
-  if (root) keys = r.map(*root, "a scenario file", {"procedure", "clock", "staff", "scenarios"},
-                         {"procedure", "clock", "staff", "scenarios"});
+  if (root)
+    keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios"},
+                 {"procedure", "clock", "staff", "scenarios"});
   if (keys && keys->count("procedure")) {
     const YAML::Node& v = keys->at("procedure").second;
     if (auto ref = r.scalar(v, "procedure")) {
       file.procedure_file = resolve_procedure(name, *ref);
       try {
-        LoadOptions strict;
-        strict.strict = true;
-        LoadResult loaded = load_procedure_file(file.procedure_file, strict);
+        LoadResult loaded = load_strict(file.procedure_file);
         procedure_diagnostics = loaded.diagnostics;
         if (loaded.ok()) {
           file.procedure = loaded.procedure;
           context.procedure = file.procedure.get();
+          context.procedures[file.procedure->id] = file.procedure.get();
         } else {
           r.error(v, "procedure " + file.procedure_file + " has " +
                          std::to_string(loaded.error_count()) +
@@ -461,6 +665,21 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
                        " (the path is relative to this test file)");
       }
     }
+  }
+  if (file.procedure) {
+    LinkedProcedures linked(r, keys->at("procedure").second, name, &procedure_diagnostics);
+    if (keys->count("procedures")) linked.add_listed(keys->at("procedures").second, *file.procedure);
+    linked.walk(*file.procedure, file.procedure->id);
+    linked.check(*file.procedure);
+    file.linked = linked.order();
+    context.unloaded = linked.unloaded();
+    for (const auto& p : file.linked) {
+      context.procedures[p->id] = p.get();
+      context.linked_ids.push_back(p->id);
+    }
+  } else if (keys && keys->count("procedures") && !keys->at("procedures").second.IsSequence()) {
+    r.error(keys->at("procedures").second,
+            "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
   }
   if (keys && keys->count("clock")) {
     if (auto t = r.datetime(keys->at("clock").second, "clock")) file.clock = *t;
@@ -500,9 +719,8 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
             for (const auto& role : roles) {
               auto text = r.scalar(role, "a role");
               if (!text) continue;
-              if (context.procedure && context.procedure->role_index(*text) < 0) {
-                r.error(role, "procedure '" + context.procedure->id + "' has no role " +
-                                  in_quotes(*text) + suggestion(*text, context.procedure->roles));
+              if (context.procedure && context.unloaded.empty() && !has_role(context, *text)) {
+                r.error(role, no_role_message(context, *text));
                 continue;
               }
               m.roles.push_back(*text);

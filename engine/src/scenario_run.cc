@@ -1,7 +1,9 @@
 // Running scenario tests: each scenario on its own in-memory database,
 // through the real Engine, with a clock the steps set. Coverage comes from
-// the DecisionTrace that decide() fills for every step.
+// the DecisionTrace that decide() fills for every step on a case of the
+// procedure under test (steps on cases its hand-offs opened are not traced).
 #include <algorithm>
+#include <map>
 
 #include "sopir/engine.h"
 #include "sopir/error.h"
@@ -46,8 +48,22 @@ std::string due_text(const std::optional<DateTime>& due) {
 
 std::string value_text(const Value& v) { return is_missing(v) ? "no value" : format_value(v); }
 
+// What a step's hand-off opened, against `expect: {opened: ...}`.
+void compare_opened(const ScenarioExpect& e, const std::optional<StepResult::Opened>& opened,
+                    std::vector<std::string>* differences) {
+  if (!e.check_opened) return;
+  const std::optional<std::string> got =
+      opened ? std::optional<std::string>(opened->record.sop_id) : std::nullopt;
+  if (got == e.opened) return;
+  const std::string what =
+      got ? "a case of " + in_quotes(*got) + " (" + opened->record.id + ")" : "none";
+  differences->push_back("opened: expected " +
+                         (e.opened ? "a case of " + in_quotes(*e.opened) : std::string("none")) +
+                         ", got " + what);
+}
+
 // Refusal messages from the Engine start with "case ID: "; in a scenario
-// there is one case, so that is noise.
+// the step already says which case, so that is noise.
 std::string without_case_prefix(const std::string& message, const std::string& case_id) {
   const std::string prefix = "case " + case_id + ": ";
   if (!case_id.empty() && message.rfind(prefix, 0) == 0) return message.substr(prefix.size());
@@ -112,6 +128,9 @@ class ScenarioRunner {
     Engine engine(open_sqlite_store(":memory:", options), clock, std::make_shared<SequentialIds>());
     engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true});
     for (const auto& member : file_.staff) engine.store().add_staff(member);
+    // Hand-off targets first: publishing checks that they are there.
+    for (const auto& linked : file_.linked)
+      engine.publish_source(linked->source, linked->file, kPublisher, false);
     engine.publish_source(file_.procedure->source, file_.procedure->file, kPublisher, false);
     const Procedure& p = *file_.procedure;
 
@@ -153,10 +172,12 @@ class ScenarioRunner {
     for (size_t i = 0; i < scenario.steps.size(); ++i) {
       const ScenarioStep& step = scenario.steps[i];
       std::vector<std::string> differences;
+      std::string target = case_id;
       try {
-        run_step(engine, *clock, p, case_id, step, &differences);
+        target = case_for(engine, p, case_id, step, &differences);
+        if (!target.empty()) run_step(engine, *clock, target, step, &differences);
       } catch (const Error& e) {
-        differences.push_back("error: " + without_case_prefix(e.message(), case_id));
+        differences.push_back("error: " + without_case_prefix(e.message(), target));
       }
       if (!differences.empty()) return fail(static_cast<int>(i + 1), step, std::move(differences));
     }
@@ -188,24 +209,63 @@ class ScenarioRunner {
     }
   }
 
-  void run_step(Engine& engine, FixedClock& clock, const Procedure& p, const std::string& case_id,
+  // The case a step acts on: the scenario's own, or with `case: ID` the
+  // newest case of ID in this scenario's database (one a hand-off opened).
+  // Empty, with a difference, when there is none yet.
+  std::string case_for(Engine& engine, const Procedure& own, const std::string& own_case,
+                       const ScenarioStep& step, std::vector<std::string>* differences) {
+    if (step.case_sop.empty() || step.case_sop == own.id) return own_case;
+    CaseFilter filter;
+    filter.sop_id = step.case_sop;
+    const std::vector<CaseRecord> cases = engine.store().cases(filter);
+    if (cases.empty()) {
+      differences->push_back("no case of " + in_quotes(step.case_sop) +
+                             " has been opened in this scenario yet (a step whose hand-off opens "
+                             "one must come first)");
+      return "";
+    }
+    return cases.back().id;
+  }
+
+  // The timer pass of a tick step; only decisions about the procedure under
+  // test reach the trace. Returns what fired per case id; refusals go to
+  // `failures`.
+  std::map<std::string, StepResult> timer_pass(Engine& engine, std::vector<std::string>* failures) {
+    TickReport report = engine.tick([&](const CaseRecord& record) -> DecisionTrace* {
+      return record.sop_id == file_.procedure->id ? trace_ : nullptr;
+    });
+    std::map<std::string, StepResult> fired;
+    for (auto& result : report.fired) fired.emplace(result.after.id, std::move(result));
+    *failures = std::move(report.failures);
+    return fired;
+  }
+
+  void run_step(Engine& engine, FixedClock& clock, const std::string& case_id,
                 const ScenarioStep& step, std::vector<std::string>* differences) {
     if (step.at) clock.set(*step.at);
     const CaseRecord before = *engine.store().find_case(case_id);
+    const ProcedurePtr procedure = engine.procedure(before.sha256);
+    const Procedure& p = *procedure;
     if (step.kind == StepKind::kTick) {
-      TickReport report = engine.tick(trace_);
+      std::vector<std::string> failures;
+      const auto fired_by_case = timer_pass(engine, &failures);
       std::optional<std::string> fired;
-      for (const auto& r : report.fired) {
-        if (r.after.id == case_id) fired = r.entry.event;
+      std::optional<StepResult::Opened> opened;
+      if (auto it = fired_by_case.find(case_id); it != fired_by_case.end()) {
+        fired = it->second.entry.event;
+        opened = it->second.opened;
       }
-      for (const auto& failure : report.failures)
+      for (const auto& failure : failures)
         differences->push_back("the timer's event was refused: " + without_case_prefix(failure, case_id));
       if (step.expect.check_fired && step.expect.fired != fired)
         differences->push_back("fired: expected " + step.expect.fired.value_or("nothing") + ", got " +
                                fired.value_or("nothing"));
+      compare_opened(step.expect, opened, differences);
       compare(p, *engine.store().find_case(case_id), step.expect, differences);
       return;
     }
+    const bool traced = before.sop_id == file_.procedure->id;
+    std::optional<StepResult::Opened> opened;
     try {
       if (step.kind == StepKind::kEvent) {
         StepRequest request;
@@ -215,8 +275,8 @@ class ScenarioRunner {
         request.inputs = step.inputs;
         request.reason = step.reason;
         request.override = step.override;
-        request.trace = trace_;
-        engine.advance(request);
+        request.trace = traced ? trace_ : nullptr;
+        opened = engine.advance(request).opened;
       } else {
         LifecycleRequest request;
         request.case_id = case_id;
@@ -243,6 +303,7 @@ class ScenarioRunner {
                              to_string(after.status) + ")");
       return;
     }
+    compare_opened(step.expect, opened, differences);
     compare(p, after, step.expect, differences);
   }
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -320,8 +321,245 @@ TEST_CASE_METHOD(ScenarioFixture, "paths written as tests load and pass", "[scen
   CHECK(report.coverage.transitions[2].fired);
 }
 
+// Hand-offs: a parent procedure that opens a case of a child procedure and
+// waits for it. The child has more transitions than the parent, so a child
+// decision that leaked into the coverage trace would show (or overflow).
+const char* kParentYaml = R"yaml(sop: parent-intake
+version: 1
+title: Intake
+roles: [worker]
+fields:
+  full_name: {type: string, pii: true}
+  age: {type: int}
+states:
+  screening: {initial: true}
+  referred: {}
+  done: {terminal: true}
+transitions:
+  - {event: refer, from: screening, to: referred, roles: [worker], requires: [age],
+     opens: {sop: child-care, copy: [full_name, age], set: {source: intake}}}
+  - {event: finish, from: referred, to: done, roles: [worker], when: "child_closed('child-care')"}
+  - {event: release, from: screening, to: done, roles: [worker]}
+open:
+  requires: [full_name]
+)yaml";
+
+const char* kChildYaml = R"yaml(sop: child-care
+version: 1
+title: Care
+roles: [carer]
+fields:
+  full_name: {type: string, pii: true}
+  age: {type: int}
+  source: {type: enum, values: [intake, police]}
+states:
+  admitted: {initial: true, deadline: 1d, on_deadline: review}
+  reviewed: {}
+  closed: {terminal: true}
+transitions:
+  - {event: review, from: admitted, to: reviewed, roles: [carer]}
+  - {event: note, from: [admitted, reviewed], to: reviewed, roles: [carer]}
+  - {event: move, from: reviewed, to: admitted, roles: [carer]}
+  - {event: discharge, from: [admitted, reviewed], to: closed, roles: [carer]}
+open:
+  requires: [full_name, source]
+  accepts: [age]
+)yaml";
+
+class HandoffScenarioFixture : public ScenarioFixture {
+ protected:
+  HandoffScenarioFixture() {
+    std::ofstream(dir_ / "parent.yaml") << kParentYaml;
+    std::ofstream(dir_ / "child-care.yaml") << kChildYaml;
+  }
+
+  std::string parent_name() const { return (dir_ / "parent.test.yaml").string(); }
+
+  static std::string parent_file(const std::string& scenarios, const std::string& extra = "") {
+    return "procedure: parent.yaml\n" + extra +
+           "clock: 2026-03-02T08:00:00Z\n"
+           "staff:\n"
+           "  - {id: rina, name: Rina Contoh, roles: [worker]}\n"
+           "  - {id: sari, name: Sari Contoh, roles: [carer]}\n"
+           "scenarios:\n" +
+           scenarios;
+  }
+
+  ScenarioLoad load_parent(const std::string& text) { return load_scenario_string(text, parent_name()); }
+
+  ScenarioReport run_parent(const std::string& text) {
+    ScenarioLoad loaded = load_parent(text);
+    INFO(format_diagnostics(loaded.diagnostics));
+    REQUIRE(loaded.ok());
+    return run_scenarios(*loaded.file);
+  }
+
+  std::string errors(const std::string& text) {
+    ScenarioLoad loaded = load_parent(text);
+    CHECK_FALSE(loaded.ok());
+    return format_diagnostics(loaded.diagnostics);
+  }
+};
+
+const char* kReferred = R"(  - name: referred, cared for, finished
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: refer, as: rina, set: {age: 27}, expect: {state: referred, opened: child-care}}
+      - {event: finish, as: rina, expect: {refused: guard}}
+      - {event: note, as: sari, case: child-care,
+         expect: {state: reviewed, status: active, fields: {full_name: Wati Contoh, age: 27, source: intake}}}
+      - {event: discharge, as: sari, case: child-care, expect: {state: closed, status: closed, opened: null}}
+      - {event: finish, as: rina, expect: {state: done, status: closed}}
+    expect: {state: done, fields: {age: 27}}
+)";
+
+TEST_CASE_METHOD(HandoffScenarioFixture, "hand-off targets beside the procedure are published first",
+                 "[scenario][handoff]") {
+  ScenarioLoad loaded = load_parent(parent_file(kReferred));
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.file->linked.size() == 1);
+  CHECK(loaded.file->linked[0]->id == "child-care");
+  CHECK(loaded.file->scenarios[0].steps[2].case_sop == "child-care");
+  CHECK(loaded.file->scenarios[0].steps[0].case_sop.empty());
+  ScenarioReport report = run_scenarios(*loaded.file);
+  REQUIRE(report.results.size() == 1);
+  INFO((report.results[0].differences.empty() ? "" : report.results[0].differences[0]));
+  CHECK(report.results[0].passed);
+  // Only the parent counts: 3 transitions, finish guarded (+2). refer and
+  // finish fired, finish's guard seen both ways; release not fired.
+  CHECK(report.coverage.transitions.size() == 3);
+  CHECK(report.coverage.total == 5);
+  CHECK(report.coverage.covered == 4);
+  CHECK_FALSE(report.coverage.transitions[2].fired);
+}
+
+TEST_CASE_METHOD(HandoffScenarioFixture, "a tick fires the deadline of a case a hand-off opened",
+                 "[scenario][handoff]") {
+  ScenarioReport report = run_parent(parent_file(R"(  - name: the child's timer
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: refer, as: rina, set: {age: 27}}
+      - {tick: 2026-03-03T07:00:00Z, case: child-care, expect: {fired: null, state: admitted, due: 2026-03-03T08:00:00Z}}
+      - {tick: 2026-03-03T08:00:00Z, case: child-care, expect: {fired: review, state: reviewed, due: null}}
+      - {tick: 2026-03-04T08:00:00Z, expect: {fired: null, state: referred}}
+      - {event: move, as: sari, case: child-care, expect: {state: admitted}}
+      - {event: discharge, as: sari, case: child-care}
+      - {event: finish, as: rina, expect: {state: done}}
+)"));
+  REQUIRE(report.results.size() == 1);
+  INFO(report.results[0].step_text << ": "
+                                   << (report.results[0].differences.empty() ? "" : report.results[0].differences[0]));
+  CHECK(report.results[0].passed);
+  // The child's timer event and moves are not in the parent's coverage.
+  CHECK(report.coverage.covered == 3);  // refer, finish, finish's guard true
+}
+
+TEST_CASE_METHOD(HandoffScenarioFixture, "differences about hand-offs", "[scenario][handoff]") {
+  ScenarioReport report = run_parent(parent_file(R"(  - name: a step on the child before there is one
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: note, as: sari, case: child-care}
+  - name: expected a hand-off that did not happen
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: release, as: rina, expect: {opened: child-care}}
+  - name: a hand-off where none was expected
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: refer, as: rina, set: {age: 27}, expect: {opened: null}}
+  - name: the child's state is checked on the child
+    open: {as: rina, set: {full_name: Wati Contoh}}
+    steps:
+      - {event: refer, as: rina, set: {age: 27}}
+      - {event: discharge, as: rina, case: child-care, expect: {state: closed}}
+)"));
+  REQUIRE(report.results.size() == 4);
+  for (const auto& r : report.results) CHECK_FALSE(r.passed);
+  REQUIRE(report.results[0].differences.size() == 1);
+  CHECK_THAT(report.results[0].differences[0],
+             Catch::Contains("no case of 'child-care' has been opened in this scenario yet"));
+  REQUIRE(report.results[1].differences.size() == 1);
+  CHECK(report.results[1].differences[0] == "opened: expected a case of 'child-care', got none");
+  REQUIRE(report.results[2].differences.size() == 1);
+  CHECK(report.results[2].differences[0] == "opened: expected none, got a case of 'child-care' (TST-002)");
+  REQUIRE(report.results[3].differences.size() == 1);
+  CHECK_THAT(report.results[3].differences[0],
+             Catch::Contains("expected the step to succeed, got refused: role"));
+  CHECK_THAT(report.results[3].differences[0], Catch::Contains("carer"));
+  CHECK_THAT(report.results[3].differences[0], !Catch::Contains("case TST-002:"));
+}
+
+TEST_CASE_METHOD(HandoffScenarioFixture, "hand-off mistakes in the test file are located",
+                 "[scenario][handoff]") {
+  const std::string one_step = "  - name: x\n    open: {as: rina, set: {full_name: Wati Contoh}}\n"
+                               "    steps:\n      - ";
+  CHECK_THAT(errors(parent_file(one_step + "{event: note, as: sari, case: child-car}\n")),
+             Catch::Contains(":10:39: error: `case` names 'child-car', which is neither the procedure "
+                             "under test nor one its hand-offs open; did you mean 'child-care'?"));
+  CHECK_THAT(errors(parent_file(one_step + "{event: refer, as: rina, set: {age: 3}, expect: {opened: child}}\n")),
+             Catch::Contains("no hand-off of this scenario opens a case of 'child'; expected one of: child-care"));
+  CHECK_THAT(errors(parent_file(one_step + "{event: refer, as: rina, expect: {refused: missing-field, opened: child-care}}\n")),
+             Catch::Contains("a refused step opens no case; leave out `opened`"));
+  // Expectations are read against the procedure of the case named.
+  CHECK_THAT(errors(parent_file(one_step + "{event: note, as: sari, case: child-care, expect: {state: referred}}\n")),
+             Catch::Contains("procedure 'child-care' has no state 'referred'"));
+  CHECK_THAT(errors(parent_file(one_step + "{event: refer, as: rina, expect: {state: admitted}}\n")),
+             Catch::Contains("procedure 'parent-intake' has no state 'admitted'"));
+  CHECK_THAT(errors(parent_file(one_step + "{event: refer, as: sari, expect: {fields: {source: intake}}}\n")),
+             Catch::Contains("procedure 'parent-intake' has no field 'source'"));
+  // Staff roles may come from any procedure of the scenario, and no other.
+  CHECK_THAT(errors("procedure: parent.yaml\nclock: 2026-03-02T08:00:00Z\nstaff:\n"
+                    "  - {id: rina, name: Rina Contoh, roles: [carr]}\nscenarios: []\n"),
+             Catch::Contains(":4:43: error: no procedure of this scenario (child-care, parent-intake) has a "
+                             "role 'carr'; did you mean 'carer'?"));
+  // `opened` is for steps only.
+  CHECK_THAT(errors(parent_file("  - name: x\n    open: {as: rina, set: {full_name: Wati Contoh}}\n"
+                                "    expect: {opened: child-care}\n")),
+             Catch::Contains("unknown key 'opened' in a scenario's expect"));
+
+  // The target file is not beside the procedure: say where it was looked for.
+  std::filesystem::create_directories(dir_ / "other");
+  std::filesystem::rename(dir_ / "child-care.yaml", dir_ / "other" / "care.yaml");
+  const std::string missing = errors(parent_file(kReferred));
+  CHECK_THAT(missing, Catch::Contains(":1:12: error: 'parent-intake' hands cases on to 'child-care' ("));
+  CHECK_THAT(missing, Catch::Contains("parent.yaml:14), but there is no "));
+  CHECK_THAT(missing, Catch::Contains("child-care.yaml; name the file of procedure 'child-care' under "
+                                      "`procedures:`"));
+  // Nothing else follows from that one problem (no publishing check, no
+  // complaint about the child's roles or the steps on the child).
+  CHECK(std::count(missing.begin(), missing.end(), '^') == 1);
+  // ... and `procedures:` names it.
+  ScenarioReport report = run_parent(parent_file(kReferred, "procedures: [other/care.yaml]\n"));
+  CHECK(report.all_passed());
+  // A listed procedure no hand-off opens, a missing one, the one under test.
+  std::ofstream(dir_ / "other" / "spare.yaml") << kReviewYaml;
+  const std::string listed =
+      errors(parent_file(kReferred, "procedures: [other/care.yaml, other/spare.yaml, nope.yaml, parent.yaml]\n"));
+  CHECK_THAT(listed, Catch::Contains(":2:31: error: procedure 'tiny-review' is not opened by any hand-off "
+                                     "of 'parent-intake'; remove it from `procedures:`"));
+  CHECK_THAT(listed, Catch::Contains(":2:49: error: cannot read the procedure"));
+  CHECK_THAT(listed, Catch::Contains(":2:60: error: parent.yaml is procedure 'parent-intake', the "
+                                    "procedure under test"));
+}
+
+TEST_CASE_METHOD(HandoffScenarioFixture, "hand-offs that would not publish fail the test file",
+                 "[scenario][handoff]") {
+  std::string child = kChildYaml;
+  child.replace(child.find("age: {type: int}"), 16, "age: {type: string}");
+  std::ofstream(dir_ / "child-care.yaml", std::ios::trunc) << child;
+  CHECK_THAT(errors(parent_file(kReferred)),
+             Catch::Contains(":1:12: error: procedure 'parent-intake' cannot be published: " +
+                             (dir_ / "parent.yaml").string() +
+                             ":14:6: cannot copy age (int) into child-care.age (string)"));
+  // A target with problems of its own.
+  std::ofstream(dir_ / "child-care.yaml", std::ios::trunc) << "sop: child-care\nversion: 0\n";
+  CHECK_THAT(errors(parent_file(kReferred)), Catch::Contains("child-care.yaml has "));
+}
+
 TEST_CASE("the shipped scenario files pass with full coverage", "[scenario][workflows]") {
-  for (const char* name : {"aid-distribution", "pmi-debarkation", "tppo-victim-care"}) {
+  for (const char* name :
+       {"aid-distribution", "pmi-debarkation", "tppo-victim-care", "pmi-departure-monitoring"}) {
     const std::string path = std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + ".test.yaml";
     ScenarioLoad loaded = load_scenario_file(path);
     INFO(format_diagnostics(loaded.diagnostics));

@@ -41,10 +41,14 @@ enum class FindingKind {
   kAnchorMissing,    // the anchored row is gone
   kAnchorMismatch,   // the anchored row has a different hash now
   kAnchorTruncated,  // the log ends before the anchored row
+  kLinkMissing,      // half a hand-off: a child without the parent step that opened it, or the reverse
+  kLinkUnknown,      // a row claims a link to a case that does not exist or that its rule does not open
+  kLinkValues,       // a child was opened with values other than its parent's hand-off gives
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
-// "anchor-missing", "anchor-mismatch", "anchor-truncated".
+// "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
+// "link-unknown", "link-values".
 const char* to_string(FindingKind kind);
 
 struct Finding {
@@ -142,6 +146,11 @@ struct RevealAccess {
 struct ExportOptions {
   Format format = Format::kTable;
   const RevealAccess* reveal = nullptr;  // null: mask
+  // export_case only: tell the story across hand-offs. The case's parents
+  // (up to the first), the case and every case it opened, recursively; all
+  // their steps in one list in time order (occurred_at, then seq), each row
+  // naming its case.
+  bool with_linked = false;
 };
 
 // The log rows matching `filter`, oldest first. CSV: UTF-8 with a BOM, CRLF
@@ -151,7 +160,8 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
                    std::ostream& out);
 
 // One case told step by step: who, when (occurred and recorded), the rule
-// that allowed it, field changes, overrides and their reasons.
+// that allowed it, field changes, overrides and their reasons, and the case
+// a step opened or whose step opened it (CSV and JSON lines: `linked_case`).
 void export_case(Store& store, const std::string& case_id, const ExportOptions& options,
                  std::ostream& out);
 

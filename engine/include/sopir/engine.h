@@ -150,9 +150,11 @@ class Engine {
   StepResult lifecycle(const LifecycleRequest& request);
 
   // The timer pass: fires each due `on_deadline` event as the actor
-  // "system" and lists overdue cases, as of clock().now(). `trace`, when
-  // given, collects what decide() looked at for every event tried.
-  TickReport tick(DecisionTrace* trace = nullptr);
+  // "system" and lists overdue cases, as of clock().now().
+  // `trace_for` may pick, per case, a DecisionTrace to fill (scenario-test
+  // coverage traces only the procedure under test); null: no trace.
+  using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
+  TickReport tick(const TraceFor& trace_for = {});
 
   CaseView view(const std::string& case_id, const std::string& actor);
   // The case id as stored, from what a person typed; kNotFound (with a

@@ -12,6 +12,14 @@
 // the first difference, plus which transitions and guard outcomes no
 // scenario exercised.
 //
+// Hand-offs: when the procedure under test opens cases in other procedures
+// (`opens:`), those procedures are loaded too (named under `procedures:`, or
+// found as <sop-id>.yaml beside the procedure that hands off), transitively,
+// and published first in each scenario's database. A step's `case:` names
+// the procedure whose newest case in the scenario it acts on; `expect:
+// {opened: ID}` checks that a step's hand-off opened a case of ID. Coverage
+// counts only the procedure under test.
+//
 // Nothing here prints; the CLI (src/cmd_sop_test.cc) formats the results.
 #pragma once
 
@@ -45,6 +53,8 @@ struct ScenarioExpect {
   std::optional<DateTime> due;  // with check_due: nullopt means "no deadline"
   bool check_fired = false;
   std::optional<std::string> fired;  // with check_fired: nullopt means "nothing fired"
+  bool check_opened = false;
+  std::optional<std::string> opened;  // with check_opened: a procedure id; nullopt: "none"
 };
 
 enum class StepKind { kOpen, kEvent, kHold, kResume, kClose, kReopen, kTick };
@@ -56,6 +66,9 @@ struct ScenarioStep {
   std::vector<std::pair<std::string, std::string>> inputs;  // `set`, as staff would type them
   std::string reason;
   bool override = false;
+  // `case:`: the procedure whose newest case in the scenario this step acts
+  // on (and its expect checks); empty: the scenario's own case.
+  std::string case_sop;
   std::optional<DateTime> at;  // `at:`, or the time of a tick
   ScenarioExpect expect;
   std::string text;  // the step as written, on one line
@@ -78,6 +91,9 @@ struct ScenarioFile {
   std::string file;            // as given
   std::string procedure_file;  // path of the procedure, as resolved
   ProcedurePtr procedure;
+  // The procedures the one under test hands cases on to, directly or through
+  // each other, in publishing order (targets first).
+  std::vector<ProcedurePtr> linked;
   DateTime clock;
   std::vector<StaffMember> staff;
   std::vector<Scenario> scenarios;
@@ -90,7 +106,8 @@ struct ScenarioLoad {
 };
 
 // Reads a scenario file from disk (kNotFound when it cannot be read) and the
-// procedure it names, relative to the file's directory.
+// procedure it names, relative to the file's directory, with the procedures
+// its hand-offs open.
 ScenarioLoad load_scenario_file(const std::string& path);
 // The same from text; `name` stands for the file in messages and its
 // directory is where `procedure:` is looked up.
