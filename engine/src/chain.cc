@@ -76,9 +76,7 @@ void encode_columns(const LogColumns& row, std::string& out) {
   put(out, row.linked_case);
 }
 
-std::string canonical_encoding(const LogEntry& entry) {
-  const std::string inputs = log_json::inputs(entry.inputs);
-  const std::string changes = log_json::changes(entry.changes);
+LogColumns columns_of(const LogEntry& entry, const std::string& inputs, const std::string& changes) {
   LogColumns row;
   row.case_id = entry.case_id;
   row.case_seq = entry.case_seq;
@@ -99,6 +97,13 @@ std::string canonical_encoding(const LogEntry& entry) {
   row.changes = changes;
   if (entry.due_at) row.due_at = entry.due_at->seconds;
   row.linked_case = entry.linked_case;
+  return row;
+}
+
+std::string canonical_encoding(const LogEntry& entry) {
+  const std::string inputs = log_json::inputs(entry.inputs);
+  const std::string changes = log_json::changes(entry.changes);
+  const LogColumns row = columns_of(entry, inputs, changes);
   std::string out;
   out.reserve(256 + inputs.size() + changes.size() + entry.note.size() + entry.reason.size());
   encode_columns(row, out);

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "sopir/store.h"
+
 namespace sopir {
 
 // One transitions row's hashed columns, as stored.
@@ -22,6 +24,11 @@ struct LogColumns {
   std::optional<int64_t> due_at;
   std::string_view linked_case;
 };
+
+// The columns of a log entry, with `inputs` and `changes` already written as
+// their stored JSON (log_json.h). The views point into `entry` and the two
+// strings, which must outlive the result.
+LogColumns columns_of(const LogEntry& entry, const std::string& inputs, const std::string& changes);
 
 // Appends the canonical bytes of `row` to `out` (docs/SCHEMA.md).
 void encode_columns(const LogColumns& row, std::string& out);
