@@ -59,16 +59,26 @@ double seconds_since(Timer::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  std::string kept;  // --db PATH: build there once, keep it, reuse it (profiling)
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    else if (std::strcmp(argv[i], "--db") == 0 && i + 1 < argc) kept = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: audit_bench [--quick] [--db PATH]\n");
+      return 2;
+    }
+  }
   const int cases = quick ? 10000 : 100000;
   const int steps_per_case = 10;  // open + 9 steps
   char dir_template[] = "/tmp/sopir-audit-bench-XXXXXX";
-  const std::string dir = mkdtemp(dir_template);
-  const std::string path = dir + "/bench.db";
+  const std::string dir = kept.empty() ? mkdtemp(dir_template) : "";
+  const std::string path = kept.empty() ? dir + "/bench.db" : kept;
+  const bool reuse = !kept.empty() && access(path.c_str(), F_OK) == 0;
 
   auto build_start = Timer::now();
   std::vector<std::string> ids;
-  {
+  if (!reuse) {
     StoreOptions options;
     options.create = true;
     options.synchronous_full = false;
@@ -100,6 +110,10 @@ int main(int argc, char** argv) {
   StoreOptions ro;
   ro.read_only = true;
   auto store = open_sqlite_store(path, ro);
+  if (reuse) {
+    CaseFilter all;
+    for (const CaseRecord& c : store->cases(all)) ids.push_back(c.id);
+  }
 
   // Baseline: raw SHA-256 of the same bytes (prev_hash || encoding of every
   // row), copied out in batches and hashed back to back, so only hashing is
@@ -170,6 +184,7 @@ int main(int argc, char** argv) {
               latencies[latencies.size() / 2], latencies.back());
   std::printf("  report:            %.2f s  (target < 10 s)\n", report_s);
   store.reset();
+  if (!kept.empty()) return report.clean() && full.clean() ? 0 : 1;
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   rmdir(dir.c_str());
   return report.clean() && full.clean() ? 0 : 1;
