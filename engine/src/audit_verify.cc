@@ -5,10 +5,10 @@
 #include <set>
 #include <unordered_set>
 
+#include "audit_chain.h"
 #include "audit_common.h"
 #include "audit_links.h"
 #include "audit_replay.h"
-#include "sha256.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
 
@@ -95,13 +95,11 @@ class Verifier {
     if (progress_ && (done % 4096 == 0 || done == total)) progress_(VerifyProgress{phase, done, total});
   }
 
-  // One pass in seq order over the stored bytes (Store::scan_chain): every
-  // row's hash, its link to the row before, seq gaps, personal digests;
-  // collects case ids for the replay.
+  // One pass in seq order over the stored bytes (Store::scan_chain): the
+  // chain checks (ChainChecker, hashing on a second thread) and the case ids
+  // for the replay.
   void chain_pass(int64_t total) {
-    int64_t previous_seq = 0;
-    std::string previous_hash;
-    Sha256 hasher;
+    ChainChecker checker([this](Finding f) { report_.findings.push_back(std::move(f)); });
     store_.scan_chain([&](const ChainRow& r) {
       ++report_.rows;
       if (options_.replay) {
@@ -112,51 +110,11 @@ class Verifier {
         }
       }
       if (options_.anchor && r.seq == options_.anchor->seq) anchor_hash_ = std::string(r.hash);
-      if (options_.chain) check_row(r, previous_seq, previous_hash, hasher);
-      previous_seq = r.seq;
-      previous_hash.assign(r.hash.data(), r.hash.size());
+      if (options_.chain) checker.add(r);
       tick("chain", report_.rows, total);
       return true;
     });
-  }
-
-  void check_row(const ChainRow& r, int64_t previous_seq, const std::string& previous_hash,
-                 Sha256& hasher) {
-    if (r.seq != previous_seq + 1) {
-      const int64_t first = previous_seq + 1, last = r.seq - 1;
-      add(FindingKind::kSeqGap, r.seq, std::string(r.case_id),
-          (first == last ? "log row " + std::to_string(first) + " is missing"
-                         : "log rows " + std::to_string(first) + " to " + std::to_string(last) +
-                               " are missing") +
-              " (deleted): the log jumps from row " + std::to_string(previous_seq) + " to row " +
-              std::to_string(r.seq));
-    }
-    const std::string case_id(r.case_id);
-    if (r.prev_hash != previous_hash) {
-      add(FindingKind::kChainLink, r.seq, case_id,
-          row(r.seq) + " (case " + case_id + ") does not follow the row before it: it names " +
-              short_hash(std::string(r.prev_hash)) + " as the previous hash but " +
-              (previous_seq == 0 ? std::string("it is the first row, whose previous hash is empty")
-                                 : row(previous_seq) + " has hash " + short_hash(previous_hash)) +
-              "; a row was removed, inserted or rewritten there");
-    }
-    hasher.reset();
-    hasher.update(r.prev_hash);
-    hasher.update(r.record);
-    const std::string recomputed = hasher.hex_digest();
-    if (recomputed != r.hash) {
-      add(FindingKind::kChainHash, r.seq, case_id,
-          row(r.seq) + " (case " + case_id + ", step " + std::to_string(r.case_seq) +
-              ") was changed after it was written: its stored hash " + short_hash(std::string(r.hash)) +
-              " does not match its content (recomputed " + short_hash(recomputed) + ")");
-    }
-    for (const StoredValue& v : *r.personal) {
-      if (!v.pii || v.missing || v.erased) continue;
-      if (sha256_hex(v.salt + v.text) != v.digest)
-        add(FindingKind::kPiiDigest, r.seq, case_id,
-            "the personal value of field " + v.field + " in " + row(r.seq) + " (case " + case_id +
-                ") no longer matches its salted digest: its text was changed after it was written");
-    }
+    checker.finish();
   }
 
   void check_anchor(int64_t head_seq) {
