@@ -33,6 +33,7 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kLinkMissing: return "link-missing";
     case FindingKind::kLinkUnknown: return "link-unknown";
     case FindingKind::kLinkValues: return "link-values";
+    case FindingKind::kSchemaChanged: return "schema-changed";
   }
   return "?";
 }
@@ -75,6 +76,9 @@ class Verifier {
   VerifyReport run() {
     auto head = store_.chain_head();
     report_.head = Anchor{head.first, head.second};
+    if (options_.chain) {
+      for (std::string& change : store_.schema_changes()) add(FindingKind::kSchemaChanged, 0, "", std::move(change));
+    }
     chain_pass(head.first);
     if (options_.anchor) check_anchor(head.first);
     if (options_.replay) replay_pass();

@@ -4,7 +4,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sopir::schema {
 
@@ -181,6 +184,46 @@ void migrate(SQLite::Database& db) {
     db.tryExec("ROLLBACK");
     throw;
   }
+}
+
+namespace {
+
+// (type, name) -> sql of every schema object sopir made (SQLite's own
+// sqlite_* objects left out).
+std::map<std::pair<std::string, std::string>, std::string> objects(SQLite::Database& db) {
+  std::map<std::pair<std::string, std::string>, std::string> out;
+  SQLite::Statement q(db, "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+  while (q.executeStep()) out[{q.getColumn(0).getString(), q.getColumn(1).getString()}] = q.getColumn(2).getString();
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> differences(SQLite::Database& db) {
+  const int version = user_version(db);
+  SQLite::Database expected_db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  for (int i = 0; i < version && i < latest_version(); ++i) expected_db.exec(kMigrations[i]);
+  const auto expected = objects(expected_db);
+  const auto actual = objects(db);
+  std::vector<std::string> out;
+  for (const auto& [key, sql] : expected) {
+    const auto& [type, name] = key;
+    const auto it = actual.find(key);
+    if (it == actual.end()) {
+      out.push_back("the " + type + " " + name + " is missing" +
+                    (type == "trigger" ? ": a protection of the log was removed" : ""));
+    } else if (it->second != sql) {
+      out.push_back("the " + type + " " + name + " was redefined: it is not the one sopir creates "
+                    "(compare `sqlite3 FILE \".schema " + name + "\"` with docs/SCHEMA.md)");
+    }
+  }
+  // Added views, indexes or tables (an auditor's own, say) change nothing
+  // sopir writes or reads; an added trigger can.
+  for (const auto& [key, sql] : actual) {
+    if (key.first == "trigger" && !expected.count(key))
+      out.push_back("the trigger " + key.second + " was added: sopir does not create it");
+  }
+  return out;
 }
 
 }  // namespace sopir::schema

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace SQLite {
 class Database;
@@ -25,5 +27,12 @@ int latest_version();
 // again under the write lock, so concurrent openers migrate once). Throws
 // SQLite::Exception; the caller adds context.
 void migrate(SQLite::Database& db);
+
+// How `db`'s tables, columns, indexes, triggers and views differ from the
+// ones migrate() creates at db's user_version, one sentence each; empty when
+// they match. Added objects count only when they are triggers. Catches removed append-only triggers and redefined columns
+// (e.g. a generated log column made to say something its record does not).
+// Reads only; throws SQLite::Exception.
+std::vector<std::string> differences(SQLite::Database& db);
 
 }  // namespace sopir::schema

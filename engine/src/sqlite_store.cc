@@ -549,6 +549,10 @@ class SqliteStore final : public Store {
     return guard("read the chain head", [&] { return read_head(); });
   }
 
+  std::vector<std::string> schema_changes() override {
+    return guard("compare the schema", [&] { return schema::differences(*db_); });
+  }
+
   void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
                      DateTime at) override {
     guard("record access to case " + case_id, [&] {

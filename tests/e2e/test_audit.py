@@ -116,6 +116,7 @@ def main():
     con.close()
     p = run(bad, "audit", "verify", check=False)
     assert p.returncode == 1 and "chain-hash at row 2" in p.stdout, p.stdout
+    assert "schema-changed" in p.stdout and "transitions_no_update is missing" in p.stdout, p.stdout
     assert broken_rows(bad) == [2]
 
     # HTML report in headless Chromium.

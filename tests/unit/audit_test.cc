@@ -115,6 +115,16 @@ class AuditFixture {
     return audit::verify(*store, options);
   }
 
+  // The SQL that creates the log's triggers, as the database holds it: a
+  // careful tamperer puts them back after editing.
+  std::string read_triggers_sql() {
+    SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+    std::string out;
+    while (q.executeStep()) out += q.getColumn(0).getString() + ";\n";
+    return out;
+  }
+
   // Raw SQL on the file, as a tamperer would.
   void sql(const std::string& statements) {
     SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
@@ -175,6 +185,20 @@ TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the
   SECTION("note") {
     sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.note', 'nothing happened') WHERE seq = " +
         std::to_string(seq));
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
+    // The dropped append-only triggers are findings too.
+    REQUIRE(r.findings.size() == 3);
+    CHECK(r.findings[0].kind == FindingKind::kChainHash);
+    CHECK(r.findings[1].kind == FindingKind::kSchemaChanged);
+    CHECK(r.findings[1].message == "the trigger transitions_no_delete is missing: a protection of the log was removed");
+    CHECK(r.findings[2].message == "the trigger transitions_no_update is missing: a protection of the log was removed");
+  }
+  SECTION("note, with the triggers put back afterwards") {
+    const std::string triggers = read_triggers_sql();
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.note', 'nothing happened') WHERE seq = " +
+        std::to_string(seq) + ";" + triggers);
     const auto r = verify();
     INFO(describe(r));
     CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
@@ -273,12 +297,14 @@ TEST_CASE_METHOD(AuditFixture, "truncated newest rows are found against an ancho
   build();
   const auto head = engine_->store().chain_head();
   const audit::Anchor anchor{head.first, head.second};
-  // Remove the newest two rows (case C's timer step and close) and put the
-  // case row back as it was, so only the anchor can tell.
+  // Remove the newest two rows (case C's timer step and close), put the
+  // case row back as it was and the triggers too, so only the anchor can
+  // tell.
+  const std::string triggers = read_triggers_sql();
   sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq > " + std::to_string(head.first - 2) +
       "; UPDATE cases SET state = 'intake', status = 'active', version = 1, last_seq = 1, "
       "closure_reason = '', due_at = (SELECT due_at FROM transitions WHERE case_id = '" + c_ +
-      "' AND case_seq = 1) WHERE id = '" + c_ + "'");
+      "' AND case_seq = 1) WHERE id = '" + c_ + "';" + triggers);
   const auto without = verify();
   INFO(describe(without));
   CHECK(without.clean());
@@ -414,6 +440,34 @@ TEST_CASE("anchors parse and refuse bad text", "[audit]") {
   CHECK_THROWS_AS(audit::parse_anchor("12"), Error);
   CHECK_THROWS_AS(audit::parse_anchor("x:" + hash), Error);
   CHECK_THROWS_AS(audit::parse_anchor("12:abc"), Error);
+}
+
+TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a schema finding", "[audit]") {
+  build();
+  SECTION("a generated column made to say something else") {
+    // Rewriting the schema text directly: readers would see 'nothing' as
+    // every note while every record, and so the chain, stays intact.
+    sql("PRAGMA writable_schema = ON; "
+        "UPDATE sqlite_master SET sql = replace(sql, 'json_extract(record, ''$.note'')', '''nothing''') "
+        "WHERE name = 'transitions'; PRAGMA writable_schema = OFF;");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == FindingKind::kSchemaChanged);
+    CHECK(r.findings[0].seq == 0);
+    CHECK(r.findings[0].message.find("the table transitions was redefined") == 0);
+  }
+  SECTION("an added trigger") {
+    sql("CREATE TRIGGER quiet AFTER INSERT ON transitions BEGIN SELECT 1; END;");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].message == "the trigger quiet was added: sopir does not create it");
+  }
+  SECTION("an auditor's own view is no finding") {
+    sql("CREATE VIEW my_notes AS SELECT seq, note FROM transitions;");
+    CHECK(verify().clean());
+  }
 }
 
 }  // namespace

@@ -44,11 +44,12 @@ enum class FindingKind {
   kLinkMissing,      // half a hand-off: a child without the parent step that opened it, or the reverse
   kLinkUnknown,      // a row claims a link to a case that does not exist or that its rule does not open
   kLinkValues,       // a child was opened with values other than its parent's hand-off gives
+  kSchemaChanged,    // the database's definitions differ from sopir's: triggers removed, columns redefined
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
-// "link-unknown", "link-values".
+// "link-unknown", "link-values", "schema-changed".
 const char* to_string(FindingKind kind);
 
 struct Finding {

@@ -200,6 +200,11 @@ class Store {
   virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
   // (seq, hash) of the newest row; (0, "") for an empty log.
   virtual std::pair<int64_t, std::string> chain_head() = 0;
+  // How the database's own definitions (tables, columns, triggers, ...)
+  // differ from the ones this store creates, one sentence each; empty when
+  // they match. A changed definition can make readers see something other
+  // than what the hash chain covers, or let the log be edited.
+  virtual std::vector<std::string> schema_changes() = 0;
 
   // Access log: who looked at which case's personal data, when.
   virtual void record_access(const std::string& actor, const std::string& case_id,
