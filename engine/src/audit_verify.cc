@@ -142,7 +142,7 @@ class Verifier {
     }
     hasher.reset();
     hasher.update(r.prev_hash);
-    hasher.update(r.encoding);
+    hasher.update(r.record);
     const std::string recomputed = hasher.hex_digest();
     if (recomputed != r.hash) {
       add(FindingKind::kChainHash, r.seq, case_id,

@@ -1,12 +1,10 @@
-// The JSON text the store writes into transitions.inputs,
-// transitions.changes and cases.data (internal).
+// The JSON text the store writes: a log row's `record` (transitions.record,
+// the bytes the hash chain covers) and cases.data (internal).
 //
-// One deterministic serializer, used both by the store when it writes a row
-// and by canonical_encoding(LogEntry): the hash chain covers these exact
-// bytes, so a row can be verified from its stored columns without decoding
-// them. Keys come in a fixed order; strings escape only '"', '\\' and control
-// characters (\b \f \n \r \t, others \u00XX); other bytes pass through as
-// they are. Personal (`pii`) values carry salt and digest only, never text.
+// One deterministic serializer. Keys come in a fixed order; strings escape
+// only '"', '\\' and control characters (\b \f \n \r \t, others \u00XX);
+// other bytes pass through as they are, so callers pass valid UTF-8.
+// Personal (`pii`) values carry salt and digest only, never text.
 #pragma once
 
 #include <string>
@@ -18,6 +16,18 @@
 
 namespace sopir::log_json {
 
+// {"case_id":..,"case_seq":..,"sha256":..,"kind":..,"event":..,
+//  "from_state":..,"to_state":..,"from_status":..,"to_status":..,"actor":..,
+//  "role":..,"occurred_at":SECONDS,"recorded_at":SECONDS,"note":..,
+//  "reason":..,"inputs":INPUTS,"changes":CHANGES,"due_at":SECONDS|null,
+//  "linked_case":..}: every LogEntry field but seq, prev_hash and hash.
+std::string record(const LogEntry& entry);
+// Reads a record in exactly the layout record() writes into `entry` (all
+// fields but seq, prev_hash, hash; personal values with salt and digest,
+// their text left empty). False for any other text, valid JSON or not: the
+// caller then decodes it as general JSON. A fast path for reading the log:
+// when it returns true, record(entry) gives back `text` byte for byte.
+bool read_record(std::string_view text, LogEntry& entry);
 // [["name","text"],...]
 std::string inputs(const std::vector<std::pair<std::string, std::string>>& inputs);
 // [{"before":VALUE,"after":VALUE},...]

@@ -64,30 +64,42 @@ CREATE INDEX cases_by_due ON cases (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX cases_by_sha256 ON cases (sha256);
 CREATE INDEX cases_by_parent ON cases (parent_case) WHERE parent_case IS NOT NULL;
 
+-- The transition log. Each row's content is one JSON object, `record`,
+-- written once; every other column is generated from it by SQLite, so the
+-- columns can never disagree with the bytes the hash chain covers:
+-- hash = hex(SHA-256(prev_hash || record)) (docs/SCHEMA.md).
 CREATE TABLE transitions (
   seq          INTEGER PRIMARY KEY,
-  case_id      TEXT    NOT NULL REFERENCES cases (id),
-  case_seq     INTEGER NOT NULL CHECK (case_seq >= 1),
-  sha256       TEXT    NOT NULL REFERENCES procedures (sha256),
-  kind         TEXT    NOT NULL
-               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer')),
-  event        TEXT    NOT NULL,
-  from_state   TEXT    NOT NULL,
-  to_state     TEXT    NOT NULL,
-  from_status  TEXT    NOT NULL,
-  to_status    TEXT    NOT NULL,
-  actor        TEXT    NOT NULL,
-  role         TEXT    NOT NULL,
-  occurred_at  INTEGER NOT NULL,
-  recorded_at  INTEGER NOT NULL,
-  note         TEXT    NOT NULL,
-  reason       TEXT    NOT NULL,
-  inputs       TEXT    NOT NULL,  -- JSON array of [name, text] pairs, as given
-  changes      TEXT    NOT NULL,  -- JSON array of {"before": value, "after": value}
-  due_at       INTEGER,
-  linked_case  TEXT    NOT NULL DEFAULT '',  -- case opened by this step / whose step opened this case
+  record       TEXT    NOT NULL CHECK (json_valid(record)),
   prev_hash    TEXT    NOT NULL,
   hash         TEXT    NOT NULL,
+  case_id      TEXT    NOT NULL REFERENCES cases (id)
+               GENERATED ALWAYS AS (json_extract(record, '$.case_id')) VIRTUAL,
+  case_seq     INTEGER NOT NULL CHECK (case_seq >= 1)
+               GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
+  sha256       TEXT    NOT NULL REFERENCES procedures (sha256)
+               GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
+  kind         TEXT    NOT NULL
+               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer'))
+               GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
+  event        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
+  from_state   TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
+  to_state     TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
+  from_status  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
+  to_status    TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
+  actor        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
+  role         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
+  occurred_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
+  recorded_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
+  note         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
+  reason       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
+  -- JSON array of [name, text] pairs, as given
+  inputs       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
+  -- JSON array of {"before": value, "after": value}
+  changes      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
+  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
+  -- case opened by this step / whose step opened this case
+  linked_case  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
   UNIQUE (case_id, case_seq)
 );
 CREATE INDEX transitions_by_occurred ON transitions (occurred_at);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,7 +17,6 @@
 #include <utility>
 #include <vector>
 
-#include "chain.h"
 #include "log_json.h"
 #include "schema.h"
 #include "sha256.h"
@@ -101,6 +101,31 @@ class Use {
   SQLite::Statement& stmt_;
 };
 
+// Whether a record holds personal values ("pii":true). memmem, not
+// string_view::find: records are full of quotes, the needle's first byte.
+bool has_personal(std::string_view record) {
+  constexpr std::string_view kNeedle = "\"pii\":true";
+  return memmem(record.data(), record.size(), kNeedle.data(), kNeedle.size()) != nullptr;
+}
+
+// The case id and step number at the head of a record as log_json::record
+// writes it: {"case_id":"ID","case_seq":N,... . False for anything else
+// (then the caller decodes the JSON): a fast path for scan_chain that never
+// guesses, since an id with an escape in it is left to the decoder.
+bool record_head(std::string_view record, std::string_view& case_id, int64_t& case_seq) {
+  constexpr std::string_view kHead = "{\"case_id\":\"", kSeq = "\",\"case_seq\":";
+  if (record.substr(0, kHead.size()) != kHead) return false;
+  const size_t end = record.find_first_of("\"\\", kHead.size());
+  if (end == std::string_view::npos || record[end] != '"') return false;
+  if (record.substr(end, kSeq.size()) != kSeq) return false;
+  const char* first = record.data() + end + kSeq.size();
+  const char* last = record.data() + record.size();
+  const auto [ptr, ec] = std::from_chars(first, last, case_seq);
+  if (ec != std::errc() || ptr == last || *ptr != ',') return false;
+  case_id = record.substr(kHead.size(), end - kHead.size());
+  return true;
+}
+
 // A prepared statement used through the C API (SQLiteCpp hides its
 // sqlite3_stmt), for scan_chain's column access without copies. Failures
 // throw SQLite::Exception like SQLiteCpp's own.
@@ -129,10 +154,8 @@ class RawStatement {
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
     "hold_started, closure_reason, parent_case";
-constexpr const char* kLogColumns =
-    "seq, case_id, case_seq, sha256, kind, event, from_state, to_state, from_status, to_status, "
-    "actor, role, occurred_at, recorded_at, note, reason, inputs, changes, due_at, linked_case, prev_hash, "
-    "hash";
+// A log row is its record (the other columns are generated from it).
+constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
 // count walks an index entry per case. procedures() counts.
 constexpr const char* kProcedureColumns =
@@ -180,10 +203,7 @@ class SqliteStore final : public Store {
         find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         insert_log_(*db_,
-                    "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, "
-                    "to_state, from_status, to_status, actor, role, occurred_at, recorded_at, note, "
-                    "reason, inputs, changes, due_at, linked_case, prev_hash, hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
         update_case_(*db_,
@@ -487,58 +507,46 @@ class SqliteStore final : public Store {
 
   void scan_chain(const std::function<bool(const ChainRow&)>& visit) override {
     guard("read the log", [&] {
-      // Raw column access: no copies, no JSON, no personal-text lookups
+      // Raw column access to the stored record: no copies, no JSON decoding
       // (except for rows holding personal values).
-      RawStatement stmt(db_->getHandle(),
-                        "SELECT seq, case_id, case_seq, sha256, kind, event, from_state, to_state, "
-                        "from_status, to_status, actor, role, occurred_at, recorded_at, note, "
-                        "reason, inputs, changes, due_at, linked_case, prev_hash, hash "
-                        "FROM transitions ORDER BY seq");
+      RawStatement stmt(db_->getHandle(), "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq");
       sqlite3_stmt* raw = stmt.get();
       auto text = [raw](int column) {
-        const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(raw, column));
+        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(raw, column));
         const int size = sqlite3_column_bytes(raw, column);
         return bytes ? std::string_view(bytes, static_cast<size_t>(size)) : std::string_view();
       };
-      std::string encoding;
       std::vector<StoredValue> personal;
+      std::string case_id;
       ChainRow row;
       row.personal = &personal;
       while (stmt.step()) {
-        LogColumns c;
-        c.case_id = text(1);
-        c.case_seq = sqlite3_column_int64(raw, 2);
-        c.sha256 = text(3);
-        c.kind = text(4);
-        c.event = text(5);
-        c.from_state = text(6);
-        c.to_state = text(7);
-        c.from_status = text(8);
-        c.to_status = text(9);
-        c.actor = text(10);
-        c.role = text(11);
-        c.occurred_at = sqlite3_column_int64(raw, 12);
-        c.recorded_at = sqlite3_column_int64(raw, 13);
-        c.note = text(14);
-        c.reason = text(15);
-        c.inputs = text(16);
-        c.changes = text(17);
-        if (sqlite3_column_type(raw, 18) != SQLITE_NULL) c.due_at = sqlite3_column_int64(raw, 18);
-        c.linked_case = text(19);
-        encoding.clear();
-        encode_columns(c, encoding);
         row.seq = sqlite3_column_int64(raw, 0);
-        row.case_id = c.case_id;
-        row.case_seq = c.case_seq;
-        row.prev_hash = text(20);
-        row.hash = text(21);
-        row.encoding = encoding;
+        row.record = text(1);
+        row.prev_hash = text(2);
+        row.hash = text(3);
         personal.clear();
-        if (c.changes.find("\"pii\":true") != std::string_view::npos) {
-          for (const auto& change : json::parse(c.changes)) {
-            for (const char* side : {"before", "after"}) {
-              StoredValue value = value_from_json(change.at(side));
-              if (value.pii) personal.push_back(std::move(value));
+        if (!record_head(row.record, row.case_id, row.case_seq) || has_personal(row.record)) {
+          // The slow path: decode the record (JSON the fast path does not
+          // recognise, or personal values to check).
+          row.case_id = {};
+          row.case_seq = 0;
+          const json record = json::parse(row.record, nullptr, false);
+          if (record.is_object()) {
+            case_id = record.value("case_id", std::string());
+            row.case_id = case_id;
+            row.case_seq = record.value("case_seq", int64_t{0});
+            try {
+              for (const auto& change : record.value("changes", json::array())) {
+                for (const char* side : {"before", "after"}) {
+                  StoredValue value = value_from_json(change.at(side));
+                  if (value.pii) personal.push_back(std::move(value));
+                }
+              }
+            } catch (const json::exception&) {
+              // A record not in our shape was written behind the engine's
+              // back: its hash no longer matches, which verify reports.
+              personal.clear();
             }
           }
         }
@@ -692,8 +700,8 @@ class SqliteStore final : public Store {
 
   // Inserts the log row: assigns prev_hash, hash and seq into `entry`.
   // Inside a write transaction the head is cached: we hold the write lock.
-  // The hash is computed over the very JSON text written (log_json), so the
-  // row verifies from its stored bytes.
+  // The hash is computed over the very record written (log_json::record),
+  // so the row verifies from its stored bytes.
   void insert_log(LogEntry& entry) {
     PersonalTexts texts;
     for (const auto& change : entry.changes) {
@@ -704,39 +712,25 @@ class SqliteStore final : public Store {
       check_utf8(name, "an input name");
       check_utf8(value, "the input " + name);
     }
-    const std::string inputs = log_json::inputs(entry.inputs);
-    const std::string changes = log_json::changes(entry.changes);
+    const std::string record = log_json::record(entry);
+    if (!log_json::valid_utf8(record)) {
+      for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"the note", entry.note},
+                                       {"the reason", entry.reason},
+                                       {"the event", entry.event},
+                                       {"the actor", entry.actor}})
+        check_utf8(text, what);
+      throw usage_error("a text of this step is not valid UTF-8; give the text in UTF-8");
+    }
     if (!head_) head_ = read_head();
     entry.prev_hash = head_->second;
-    const LogColumns row = columns_of(entry, inputs, changes);
-    std::string encoding;
-    encode_columns(row, encoding);
     Sha256 hash;
     hash.update(entry.prev_hash);
-    hash.update(encoding);
+    hash.update(record);
     entry.hash = hash.hex_digest();
     Use stmt(insert_log_);
-    stmt->bind(1, entry.case_id);
-    stmt->bind(2, static_cast<int64_t>(entry.case_seq));
-    stmt->bind(3, entry.sha256);
-    stmt->bind(4, to_string(entry.kind));
-    stmt->bind(5, entry.event);
-    stmt->bind(6, entry.from_state);
-    stmt->bind(7, entry.to_state);
-    stmt->bind(8, entry.from_status);
-    stmt->bind(9, entry.to_status);
-    stmt->bind(10, entry.actor);
-    stmt->bind(11, entry.role);
-    stmt->bind(12, static_cast<int64_t>(entry.occurred_at.seconds));
-    stmt->bind(13, static_cast<int64_t>(entry.recorded_at.seconds));
-    stmt->bind(14, entry.note);
-    stmt->bind(15, entry.reason);
-    stmt->bind(16, inputs);
-    stmt->bind(17, changes);
-    bind_time(*stmt, 18, entry.due_at);
-    stmt->bind(19, entry.linked_case);
-    stmt->bind(20, entry.prev_hash);
-    stmt->bind(21, entry.hash);
+    stmt->bind(1, record);
+    stmt->bind(2, entry.prev_hash);
+    stmt->bind(3, entry.hash);
     stmt->exec();
     entry.seq = db_->getLastInsertRowid();
     head_ = std::make_pair(entry.seq, entry.hash);
@@ -786,7 +780,14 @@ class SqliteStore final : public Store {
     }
     value.salt = j.value("salt", std::string());
     value.digest = j.value("digest", std::string());
-    if (value.missing) return value;
+    add_personal_text(value);
+    return value;
+  }
+
+  // A personal value's text from personal_text by its digest, or `erased`
+  // when it is gone. Other values are left as they are.
+  void add_personal_text(StoredValue& value) {
+    if (!value.pii || value.missing) return;
     Use stmt(personal_text_);
     stmt->bind(1, value.digest);
     if (stmt->executeStep() && !stmt->getColumn(0).isNull()) {
@@ -794,7 +795,6 @@ class SqliteStore final : public Store {
     } else {
       value.erased = true;
     }
-    return value;
   }
 
   CaseRecord read_case(SQLite::Statement& stmt) {
@@ -815,35 +815,54 @@ class SqliteStore final : public Store {
     return record;
   }
 
+  // A log row from its stored record (columns: kLogColumns): the fast
+  // reader for the layout sopir writes, general JSON for anything else.
   LogEntry read_log(SQLite::Statement& stmt) {
     LogEntry entry;
     entry.seq = stmt.getColumn(0).getInt64();
-    entry.case_id = stmt.getColumn(1).getString();
-    entry.case_seq = stmt.getColumn(2).getInt64();
-    entry.sha256 = stmt.getColumn(3).getString();
-    const std::string kind = stmt.getColumn(4).getString();
+    const SQLite::Column record = stmt.getColumn(1);
+    const std::string_view text(static_cast<const char*>(record.getBlob()), static_cast<size_t>(record.getBytes()));
+    if (log_json::read_record(text, entry)) {
+      for (auto& change : entry.changes) {
+        add_personal_text(change.before);
+        add_personal_text(change.after);
+      }
+    } else {
+      entry = decode_record(json::parse(text), entry.seq);
+    }
+    entry.prev_hash = stmt.getColumn(2).getString();
+    entry.hash = stmt.getColumn(3).getString();
+    return entry;
+  }
+
+  LogEntry decode_record(const json& record, int64_t seq) {
+    LogEntry entry;
+    entry.seq = seq;
+    entry.case_id = record.at("case_id").get<std::string>();
+    entry.case_seq = record.at("case_seq").get<int64_t>();
+    entry.sha256 = record.at("sha256").get<std::string>();
+    const std::string kind = record.at("kind").get<std::string>();
     const auto parsed = log_kind_from_string(kind);
-    if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(entry.seq));
+    if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(seq));
     entry.kind = *parsed;
-    entry.event = stmt.getColumn(5).getString();
-    entry.from_state = stmt.getColumn(6).getString();
-    entry.to_state = stmt.getColumn(7).getString();
-    entry.from_status = stmt.getColumn(8).getString();
-    entry.to_status = stmt.getColumn(9).getString();
-    entry.actor = stmt.getColumn(10).getString();
-    entry.role = stmt.getColumn(11).getString();
-    entry.occurred_at = DateTime{stmt.getColumn(12).getInt64()};
-    entry.recorded_at = DateTime{stmt.getColumn(13).getInt64()};
-    entry.note = stmt.getColumn(14).getString();
-    entry.reason = stmt.getColumn(15).getString();
-    for (const auto& pair : json::parse(stmt.getColumn(16).getString()))
+    entry.event = record.at("event").get<std::string>();
+    entry.from_state = record.at("from_state").get<std::string>();
+    entry.to_state = record.at("to_state").get<std::string>();
+    entry.from_status = record.at("from_status").get<std::string>();
+    entry.to_status = record.at("to_status").get<std::string>();
+    entry.actor = record.at("actor").get<std::string>();
+    entry.role = record.at("role").get<std::string>();
+    entry.occurred_at = DateTime{record.at("occurred_at").get<int64_t>()};
+    entry.recorded_at = DateTime{record.at("recorded_at").get<int64_t>()};
+    entry.note = record.at("note").get<std::string>();
+    entry.reason = record.at("reason").get<std::string>();
+    for (const auto& pair : record.at("inputs"))
       entry.inputs.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
-    for (const auto& change : json::parse(stmt.getColumn(17).getString()))
+    for (const auto& change : record.at("changes"))
       entry.changes.push_back({value_from_json(change.at("before")), value_from_json(change.at("after"))});
-    entry.due_at = time_column(stmt.getColumn(18));
-    entry.linked_case = stmt.getColumn(19).getString();
-    entry.prev_hash = stmt.getColumn(20).getString();
-    entry.hash = stmt.getColumn(21).getString();
+    const json& due = record.at("due_at");
+    if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
+    entry.linked_case = record.at("linked_case").get<std::string>();
     return entry;
   }
 

@@ -1,7 +1,7 @@
 // Audit benchmark: builds a database through the Engine (100,000 cases and
 // 1,000,000 log rows; --quick: 10,000 and 100,000), then measures
 //   - verify's chain part in rows/s beside raw SHA-256 of the same bytes
-//     (prev_hash || canonical encoding of every row; the baseline, measured
+//     (prev_hash || stored record of every row; the baseline, measured
 //     in the same run),
 //   - `audit log --case` latency,
 //   - the report's time.
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     for (const CaseRecord& c : store->cases(all)) ids.push_back(c.id);
   }
 
-  // Baseline: raw SHA-256 of the same bytes (prev_hash || encoding of every
+  // Baseline: raw SHA-256 of the same bytes (prev_hash || record of every
   // row), copied out in batches and hashed back to back, so only hashing is
   // timed.
   double hash_s = 0;
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     };
     store->scan_chain([&](const ChainRow& r) {
       std::string b(r.prev_hash);
-      b.append(r.encoding.data(), r.encoding.size());
+      b.append(r.record.data(), r.record.size());
       bytes += static_cast<int64_t>(b.size());
       batch.push_back(std::move(b));
       if (batch.size() == 8192) hash_batch();

@@ -155,17 +155,8 @@ std::string same_step_sql(Store& store, const std::string& done_id, const std::s
   }
   std::ostringstream sql;
   sql << "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; BEGIN IMMEDIATE; "
-      << "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, to_state, "
-         "from_status, to_status, actor, role, occurred_at, recorded_at, note, reason, inputs, "
-         "changes, due_at, linked_case, prev_hash, hash) VALUES ("
-      << quote(e.case_id) << ", " << e.case_seq << ", " << quote(e.sha256) << ", "
-      << quote(to_string(e.kind)) << ", " << quote(e.event) << ", " << quote(e.from_state) << ", "
-      << quote(e.to_state) << ", " << quote(e.from_status) << ", " << quote(e.to_status) << ", "
-      << quote(e.actor) << ", " << quote(e.role) << ", " << e.occurred_at.seconds << ", "
-      << e.recorded_at.seconds << ", " << quote(e.note) << ", " << quote(e.reason) << ", "
-      << quote(log_json::inputs(e.inputs)) << ", " << quote(log_json::changes(e.changes)) << ", "
-      << time_or_null(e.due_at) << ", " << quote(e.linked_case) << ", " << quote(e.prev_hash) << ", "
-      << quote(e.hash) << "); "
+      << "INSERT INTO transitions (record, prev_hash, hash) VALUES (" << quote(log_record(e)) << ", "
+      << quote(e.prev_hash) << ", " << quote(e.hash) << "); "
       << "UPDATE cases SET state = " << quote(after.state) << ", status = "
       << quote(to_string(after.status)) << ", data = " << quote(log_json::values(after.data))
       << ", version = " << after.version << ", last_seq = " << after.last_seq
@@ -192,14 +183,12 @@ double raw_insert(const std::string& from, const std::string& to, int64_t after_
   {
     SQLite::Database db(from, SQLite::OPEN_READONLY);
     SQLite::Statement logs(db,
-                           "SELECT case_id, case_seq, sha256, kind, event, from_state, to_state, "
-                           "from_status, to_status, actor, role, occurred_at, recorded_at, note, "
-                           "reason, inputs, changes, coalesce(due_at, ''), linked_case, prev_hash, "
-                           "hash FROM transitions WHERE seq > ? ORDER BY seq");
+                           "SELECT case_id, record, prev_hash, hash FROM transitions WHERE seq > ? "
+                           "ORDER BY seq");
     logs.bind(1, static_cast<int64_t>(after_seq));
     while (logs.executeStep()) {
       std::vector<std::string> row;
-      for (int i = 0; i < 21; ++i) row.push_back(logs.getColumn(i).getString());
+      for (int i = 0; i < 4; ++i) row.push_back(logs.getColumn(i).getString());
       log_rows.push_back(std::move(row));
     }
     SQLite::Statement cases(db,
@@ -240,12 +229,7 @@ double raw_insert(const std::string& from, const std::string& to, int64_t after_
                                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, "
                                 "last_seq, opened_at, due_at, closure_reason) VALUES "
                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  SQLite::Statement insert_log(db,
-                               "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, "
-                               "from_state, to_state, from_status, to_status, actor, role, "
-                               "occurred_at, recorded_at, note, reason, inputs, changes, due_at, "
-                               "linked_case, prev_hash, hash) VALUES "
-                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  SQLite::Statement insert_log(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
   SQLite::Statement insert_text(db, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)");
   std::sort(case_rows.begin(), case_rows.end(), [&](const auto& a, const auto& b) { return a[0] < b[0]; });
   std::vector<size_t> case_of(log_rows.size());
@@ -257,7 +241,7 @@ double raw_insert(const std::string& from, const std::string& to, int64_t after_
     bind_row(insert_case, *it, {6, 7, 8}, {9});
     insert_case.exec();
     insert_log.reset();
-    bind_row(insert_log, log_rows[i], {1, 11, 12}, {17});
+    for (int k = 1; k <= 3; ++k) insert_log.bind(k, log_rows[i][static_cast<size_t>(k)]);
     insert_log.exec();
   }
   for (const auto& t : texts) {

@@ -93,14 +93,30 @@ def main():
     assert con.execute("SELECT count(*) FROM access_log WHERE actor='sari'").fetchone()[0] == 1
     con.close()
 
+    # An auditor's own check of the chain, as docs/SCHEMA.md shows it:
+    # SHA-256 of the previous hash and the stored record, row by row.
+    def broken_rows(path):
+        broken, prev = [], ""
+        con = sqlite3.connect(path)
+        for seq, record, prev_hash, hash_ in con.execute(
+                "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq"):
+            if prev_hash != prev or hashlib.sha256((prev + record).encode()).hexdigest() != hash_:
+                broken.append(seq)
+            prev = hash_
+        con.close()
+        return broken
+
+    assert broken_rows(db) == []
+
     # A tampered copy: verify exits 1 and names the row.
     bad = os.path.join(tmp, "bad.db")
     shutil.copy(db, bad)
     con = sqlite3.connect(bad)
-    con.executescript("DROP TRIGGER transitions_no_update; UPDATE transitions SET note='edited' WHERE seq=2;")
+    con.executescript("DROP TRIGGER transitions_no_update; UPDATE transitions SET record=json_set(record, '$.note', 'edited') WHERE seq=2;")
     con.close()
     p = run(bad, "audit", "verify", check=False)
     assert p.returncode == 1 and "chain-hash at row 2" in p.stdout, p.stdout
+    assert broken_rows(bad) == [2]
 
     # HTML report in headless Chromium.
     html = os.path.join(tmp, "report.html")

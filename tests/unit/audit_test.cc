@@ -173,7 +173,7 @@ TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the
   build();
   const int64_t seq = seq_of(a_, 3);  // assess by rina
   SECTION("note") {
-    sql(std::string(kDropTriggers) + "UPDATE transitions SET note = 'nothing happened' WHERE seq = " +
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.note', 'nothing happened') WHERE seq = " +
         std::to_string(seq));
     const auto r = verify();
     INFO(describe(r));
@@ -181,14 +181,14 @@ TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the
     CHECK(r.findings.size() == 1);
   }
   SECTION("actor") {
-    sql(std::string(kDropTriggers) + "UPDATE transitions SET actor = 'dewi' WHERE seq = " +
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.actor', 'dewi') WHERE seq = " +
         std::to_string(seq));
     const auto r = verify();
     INFO(describe(r));
     CHECK(has_finding(r, FindingKind::kChainHash, seq, a_));
   }
   SECTION("target state") {
-    sql(std::string(kDropTriggers) + "UPDATE transitions SET to_state = 'care' WHERE seq = " +
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.to_state', 'care') WHERE seq = " +
         std::to_string(seq));
     const auto r = verify();
     INFO(describe(r));
@@ -202,8 +202,8 @@ TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the
     store.reset();
     e.note = "rewritten";
     const std::string forged = chain_hash(e.prev_hash, e);
-    sql(std::string(kDropTriggers) + "UPDATE transitions SET note = 'rewritten', hash = '" + forged +
-        "' WHERE seq = " + std::to_string(seq));
+    sql(std::string(kDropTriggers) + "UPDATE transitions SET record = json_set(record, '$.note', 'rewritten'), hash = '" +
+        forged + "' WHERE seq = " + std::to_string(seq));
     const auto r = verify();
     INFO(describe(r));
     CHECK(has_finding(r, FindingKind::kChainLink, seq + 1));
@@ -252,21 +252,11 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
   forged.hash = chain_hash(forged.prev_hash, forged);
   const int64_t seq = head.first + 1;
   SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
-  SQLite::Statement insert(db,
-                           "INSERT INTO transitions (seq, case_id, case_seq, sha256, kind, event, from_state, "
-                           "to_state, from_status, to_status, actor, role, occurred_at, recorded_at, note, "
-                           "reason, inputs, changes, due_at, prev_hash, hash) VALUES (?, ?, ?, ?, 'procedure', "
-                           "'approve_plan', 'plan_review', 'done', 'active', 'closed', 'budi', 'supervisor', "
-                           "?, ?, '', ?, '[]', '[]', NULL, ?, ?)");
+  SQLite::Statement insert(db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
   insert.bind(1, seq);
-  insert.bind(2, a_);
-  insert.bind(3, forged.case_seq);
-  insert.bind(4, forged.sha256);
-  insert.bind(5, static_cast<int64_t>(forged.occurred_at.seconds));
-  insert.bind(6, static_cast<int64_t>(forged.recorded_at.seconds));
-  insert.bind(7, forged.reason);
-  insert.bind(8, forged.prev_hash);
-  insert.bind(9, forged.hash);
+  insert.bind(2, log_record(forged));
+  insert.bind(3, forged.prev_hash);
+  insert.bind(4, forged.hash);
   insert.exec();
   db.exec("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
           std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");

@@ -1,6 +1,7 @@
-// The hash chain from the stored bytes: Store::scan_chain rebuilds the same
-// canonical encoding as canonical_encoding() of the decoded row, the store's
-// JSON writer round-trips, and tampering any stored column breaks the hash.
+// The hash chain from the stored bytes: Store::scan_chain hands out the
+// stored record, equal to log_record() of the decoded row; the store's JSON
+// writer round-trips; the other columns are generated from the record and
+// cannot be edited apart from it; tampering the record breaks the hash.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
 
@@ -123,25 +124,26 @@ void build(Store& store) {
 
 struct Stored {
   int64_t seq;
-  std::string prev_hash, hash, encoding;
+  std::string prev_hash, hash, record, case_id;
+  int64_t case_seq;
   size_t personal;
 };
 
 std::vector<Stored> chain_rows(Store& store) {
   std::vector<Stored> out;
   store.scan_chain([&](const ChainRow& r) {
-    out.push_back({r.seq, std::string(r.prev_hash), std::string(r.hash), std::string(r.encoding),
-                   r.personal->size()});
+    out.push_back({r.seq, std::string(r.prev_hash), std::string(r.hash), std::string(r.record),
+                   std::string(r.case_id), r.case_seq, r.personal->size()});
     return true;
   });
   return out;
 }
 
-bool row_verifies(const Stored& r) { return sha256_hex(r.prev_hash + r.encoding) == r.hash; }
+bool row_verifies(const Stored& r) { return sha256_hex(r.prev_hash + r.record) == r.hash; }
 
 }  // namespace
 
-TEST_CASE("scan_chain's bytes equal canonical_encoding of the decoded rows", "[chain]") {
+TEST_CASE("scan_chain's bytes equal log_record of the decoded rows", "[chain]") {
   TempFile file;
   auto store = open_sqlite_store(file.path(), StoreOptions{true});
   build(*store);
@@ -157,7 +159,9 @@ TEST_CASE("scan_chain's bytes equal canonical_encoding of the decoded rows", "[c
   for (size_t i = 0; i < rows.size(); ++i) {
     INFO("row " << rows[i].seq);
     CHECK(rows[i].seq == decoded[i].seq);
-    CHECK(rows[i].encoding == canonical_encoding(decoded[i]));
+    CHECK(rows[i].record == log_record(decoded[i]));
+    CHECK(rows[i].case_id == decoded[i].case_id);
+    CHECK(rows[i].case_seq == decoded[i].case_seq);
     CHECK(chain_hash(decoded[i].prev_hash, decoded[i]) == rows[i].hash);
     CHECK(row_verifies(rows[i]));
     CHECK(rows[i].prev_hash == previous);
@@ -170,7 +174,7 @@ TEST_CASE("scan_chain's bytes equal canonical_encoding of the decoded rows", "[c
   // Only the first row holds personal values; they come with their text.
   CHECK(rows[0].personal == 2);
   CHECK(rows[1].personal == 0);
-  CHECK(rows[0].encoding.find("Wulan") == std::string::npos);
+  CHECK(rows[0].record.find("Wulan") == std::string::npos);
 }
 
 TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
@@ -188,7 +192,7 @@ TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
   const auto after = chain_rows(*store);
   REQUIRE(after.size() == before.size());
   for (size_t i = 0; i < after.size(); ++i) {
-    CHECK(after[i].encoding == before[i].encoding);
+    CHECK(after[i].record == before[i].record);
     CHECK(row_verifies(after[i]));
   }
   store->scan_log(LogFilter{}, [&](const LogEntry& e) {
@@ -197,21 +201,22 @@ TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
   });
 }
 
-TEST_CASE("tampering any stored column breaks that row's hash", "[chain]") {
-  // (edit, whether it changes what the row says: a layout-only change of
-  // the JSON is caught from the stored bytes but decodes to the same row).
+TEST_CASE("tampering the stored record breaks that row's hash", "[chain]") {
+  // (edit of the record, whether it changes what the row says: a layout-only
+  // change of the JSON is caught from the stored bytes but decodes to the
+  // same row).
   const std::pair<const char*, bool> edits[] = {
-      {"note = note || '.'", true},
-      {"actor = 'dewi'", true},
-      {"to_state = 'closed'", true},
-      {"inputs = '[[\"town\",\"Malang\"]]'", true},
-      {"changes = replace(changes, 'Surabaya', 'Malang')", true},
-      {"changes = replace(changes, '\"missing\":false', '\"missing\": false')", false},
-      {"linked_case = ''", true},
-      {"due_at = 5", true},
-      {"occurred_at = occurred_at + 1", true},
-      {"reason = ''", true},
-      {"kind = 'override'", true},
+      {"json_set(record, '$.note', json_extract(record, '$.note') || '.')", true},
+      {"json_set(record, '$.actor', 'dewi')", true},
+      {"json_set(record, '$.to_state', 'closed')", true},
+      {"json_set(record, '$.inputs', json('[[\"town\",\"Malang\"]]'))", true},
+      {"replace(record, 'Surabaya', 'Malang')", true},
+      {"replace(record, '\"missing\":false', '\"missing\": false')", false},
+      {"json_set(record, '$.linked_case', '')", true},
+      {"json_set(record, '$.due_at', 5)", true},
+      {"json_set(record, '$.occurred_at', json_extract(record, '$.occurred_at') + 1)", true},
+      {"json_set(record, '$.reason', 'r')", true},
+      {"json_set(record, '$.kind', 'override')", true},
   };
   for (const auto& [edit, meaning] : edits) {
     INFO(edit);
@@ -223,7 +228,7 @@ TEST_CASE("tampering any stored column breaks that row's hash", "[chain]") {
     {
       SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
       db.exec("DROP TRIGGER transitions_no_update");
-      CHECK(db.exec(std::string("UPDATE transitions SET ") + edit + " WHERE seq = 3") == 1);
+      CHECK(db.exec(std::string("UPDATE transitions SET record = ") + edit + " WHERE seq = 3") == 1);
     }
     auto store = open_sqlite_store(file.path(), StoreOptions{});
     const auto rows = chain_rows(*store);
@@ -239,61 +244,25 @@ TEST_CASE("tampering any stored column breaks that row's hash", "[chain]") {
   }
 }
 
-TEST_CASE("the store's JSON writer round-trips through a JSON parser", "[chain]") {
-  std::vector<std::pair<std::string, std::string>> inputs = {
-      {"a", "plain"}, {"q\"uote", "back\\slash"}, {"ctl", std::string("\x01\x1f\n\r\t\b\f", 7)},
-      {"utf8", "Đà Nẵng — ✓"}, {"", ""}};
-  const auto parsed = nlohmann::json::parse(log_json::inputs(inputs));
-  REQUIRE(parsed.size() == inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    CHECK(parsed[i][0].get<std::string>() == inputs[i].first);
-    CHECK(parsed[i][1].get<std::string>() == inputs[i].second);
+TEST_CASE("a log row's columns cannot be edited apart from its record", "[chain]") {
+  TempFile file;
+  {
+    auto store = open_sqlite_store(file.path(), StoreOptions{true});
+    build(*store);
   }
-  CHECK(log_json::inputs({}) == "[]");
-  CHECK(log_json::changes({}) == "[]");
-  StoredValue v = personal("name", "Ayu Contoh");
-  const auto value = nlohmann::json::parse(log_json::values({v, plain("k", "x")}));
-  CHECK(value[0]["pii"] == true);
-  CHECK(value[0]["digest"] == v.digest);
-  CHECK_FALSE(value[0].contains("text"));
-  CHECK(value[1]["text"] == "x");
-  CHECK(log_json::values({plain("k", "x")}) == R"([{"field":"k","missing":false,"text":"x"}])");
-}
-
-TEST_CASE("valid_utf8 accepts UTF-8 and refuses other bytes", "[chain]") {
-  CHECK(log_json::valid_utf8(""));
-  CHECK(log_json::valid_utf8("ascii"));
-  CHECK(log_json::valid_utf8("Đà Nẵng ✓ \xF0\x9F\x98\x80"));
-  CHECK_FALSE(log_json::valid_utf8("\xFF"));
-  CHECK_FALSE(log_json::valid_utf8("\xC3"));              // truncated
-  CHECK_FALSE(log_json::valid_utf8("\xC0\xAF"));          // overlong '/'
-  CHECK_FALSE(log_json::valid_utf8("\xED\xA0\x80"));      // surrogate
-  CHECK_FALSE(log_json::valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
-  CHECK_FALSE(log_json::valid_utf8("a\x80z"));
-}
-
-TEST_CASE("the store refuses input text that is not UTF-8", "[chain]") {
-  auto store = open_sqlite_store(":memory:", StoreOptions{true});
-  store->publish("p", kSha, "sop: p", "p.yaml", "admin", DateTime{1});
-  CaseRecord record;
-  record.id = "BAD-001";
-  record.sop_id = "p";
-  record.sha256 = kSha;
-  record.state = "new";
-  record.version = 1;
-  LogEntry open;
-  open.kind = LogKind::kOpen;
-  open.sha256 = kSha;
-  open.event = "open";
-  open.to_state = "new";
-  open.inputs = {{"town", "Kota \xFF"}};
-  try {
-    store->create_case(record, open);
-    FAIL("accepted text that is not UTF-8");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::kUsage);
-    CHECK(std::string(e.what()).find("not valid UTF-8") != std::string::npos);
+  SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
+  db.exec("DROP TRIGGER transitions_no_update");
+  for (const char* column : {"note", "actor", "to_state", "case_id", "inputs", "due_at"}) {
+    INFO(column);
+    CHECK_THROWS_WITH(db.exec(std::string("UPDATE transitions SET ") + column + " = NULL WHERE seq = 3"),
+                      Catch::Contains("cannot UPDATE generated column"));
   }
-  CHECK_FALSE(store->case_exists("BAD-001"));
-  CHECK(open.hash.empty());
+  // What SQL readers see is what the record says.
+  db.exec("UPDATE transitions SET record = json_set(record, '$.note', 'rewritten') WHERE seq = 3");
+  CHECK(db.execAndGet("SELECT note FROM transitions WHERE seq = 3").getString() == "rewritten");
+  CHECK(db.execAndGet("SELECT note FROM log_view WHERE seq = 3").getString() == "rewritten");
+  // A record that is not JSON is refused outright.
+  CHECK_THROWS_WITH(db.exec("UPDATE transitions SET record = 'not json' WHERE seq = 3"),
+                    Catch::Contains("malformed JSON") || Catch::Contains("CHECK constraint failed"));
+  CHECK(db.execAndGet("SELECT json_valid(record) FROM transitions WHERE seq = 3").getInt() == 1);
 }

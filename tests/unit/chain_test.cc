@@ -1,4 +1,4 @@
-// The hash chain: log kind names, the canonical encoding and chain_hash.
+// The hash chain: log kind names, the record (log_record) and chain_hash.
 #include <catch2/catch.hpp>
 
 #include <functional>
@@ -65,7 +65,7 @@ TEST_CASE("log kinds round-trip through their names") {
   CHECK_FALSE(log_kind_from_string(""));
 }
 
-TEST_CASE("canonical encoding is length-prefixed in a fixed order") {
+TEST_CASE("the record is one JSON object with keys in a fixed order") {
   LogEntry e;
   e.case_id = "C1";
   e.case_seq = 1;
@@ -77,30 +77,34 @@ TEST_CASE("canonical encoding is length-prefixed in a fixed order") {
   e.actor = "ana";
   e.occurred_at = DateTime{10};
   e.recorded_at = DateTime{11};
+  e.note = "line 1\n\"quoted\"";
   e.inputs = {{"k", "v"}};
   e.changes = {{plain("f", ""), plain("f", "x")}};
   e.linked_case = "P9";
   // The worked example of docs/SCHEMA.md, byte for byte.
-  CHECK(canonical_encoding(e) ==
-        "12:sopir-log-v1" "2:C1" "1:1" "2:ab" "4:open" "4:open" "0:" "3:new" "0:" "6:active"
-        "3:ana" "0:" "2:10" "2:11" "0:" "0:"
-        R"(11:[["k","v"]])"
-        R"(100:[{"before":{"field":"f","missing":true,"text":""},)"
-        R"("after":{"field":"f","missing":false,"text":"x"}}])"
-        "1:0" "2:P9");
+  CHECK(log_record(e) ==
+        R"({"case_id":"C1","case_seq":1,"sha256":"ab","kind":"open","event":"open",)"
+        R"("from_state":"","to_state":"new","from_status":"","to_status":"active","actor":"ana",)"
+        R"("role":"","occurred_at":10,"recorded_at":11,"note":"line 1\n\"quoted\"","reason":"",)"
+        R"("inputs":[["k","v"]],)"
+        R"("changes":[{"before":{"field":"f","missing":true,"text":""},)"
+        R"("after":{"field":"f","missing":false,"text":"x"}}],)"
+        R"("due_at":null,"linked_case":"P9"})");
+  e.due_at = DateTime{12};
+  CHECK(log_record(e).find(R"("due_at":12,"linked_case":"P9"})") != std::string::npos);
 }
 
-TEST_CASE("canonical encoding leaves out seq, prev_hash and hash") {
+TEST_CASE("the record leaves out seq, prev_hash and hash") {
   LogEntry a = sample();
   LogEntry b = a;
   b.seq = 99;
   b.prev_hash = "ff";
   b.hash = "ee";
-  CHECK(canonical_encoding(a) == canonical_encoding(b));
+  CHECK(log_record(a) == log_record(b));
 }
 
-TEST_CASE("every other field changes the encoding") {
-  const std::string base = canonical_encoding(sample());
+TEST_CASE("every other field changes the record") {
+  const std::string base = log_record(sample());
   std::vector<std::function<void(LogEntry&)>> edits = {
       [](LogEntry& e) { e.case_id += "x"; },
       [](LogEntry& e) { e.case_seq++; },
@@ -134,7 +138,7 @@ TEST_CASE("every other field changes the encoding") {
     LogEntry e = sample();
     edits[i](e);
     INFO("edit " << i);
-    CHECK(canonical_encoding(e) != base);
+    CHECK(log_record(e) != base);
   }
 }
 
@@ -144,25 +148,25 @@ TEST_CASE("field boundaries cannot be shifted") {
   a.reason = "c";
   b.note = "a";
   b.reason = "bc";
-  CHECK(canonical_encoding(a) != canonical_encoding(b));
+  CHECK(log_record(a) != log_record(b));
 }
 
-TEST_CASE("personal text never enters the encoding") {
+TEST_CASE("personal text never enters the record") {
   LogEntry a = sample();
   LogEntry erased = a;
   erased.changes[1].after.text.clear();
   erased.changes[1].after.erased = true;
-  CHECK(canonical_encoding(a) == canonical_encoding(erased));
-  CHECK(canonical_encoding(a).find(R"({"field":"name","missing":false,"pii":true,"salt":"0a0b","digest":")") !=
+  CHECK(log_record(a) == log_record(erased));
+  CHECK(log_record(a).find(R"({"field":"name","missing":false,"pii":true,"salt":"0a0b","digest":")") !=
         std::string::npos);
-  CHECK(canonical_encoding(a).find("Sari") == std::string::npos);
+  CHECK(log_record(a).find("Sari") == std::string::npos);
 }
 
-TEST_CASE("chain_hash is SHA-256 of prev_hash then the encoding") {
+TEST_CASE("chain_hash is SHA-256 of prev_hash then the record") {
   const LogEntry e = sample();
-  CHECK(chain_hash("", e) == sha256_hex(canonical_encoding(e)));
+  CHECK(chain_hash("", e) == sha256_hex(log_record(e)));
   const std::string prev = std::string(64, '1');
-  CHECK(chain_hash(prev, e) == sha256_hex(prev + canonical_encoding(e)));
+  CHECK(chain_hash(prev, e) == sha256_hex(prev + log_record(e)));
   CHECK(chain_hash(prev, e) != chain_hash("", e));
   CHECK(chain_hash("", e).size() == 64);
 }

@@ -102,14 +102,13 @@ struct LogEntry {
   std::string prev_hash, hash;     // assigned by the store
 };
 
-// Canonical bytes of a log row for the hash chain: every field above except
-// seq, prev_hash and hash, in a fixed order, with inputs and changes as the
-// exact JSON text the store writes for them (where `pii` values carry only
-// their salt and digest, never their text). The same bytes follow from the
-// row's stored columns without decoding them (Store::scan_chain);
-// docs/SCHEMA.md spells them out.
-// hash = hex(SHA-256(prev_hash || canonical_encoding(entry))).
-std::string canonical_encoding(const LogEntry& entry);
+// A log row's record: the JSON object stored in transitions.record, holding
+// every field above except seq, prev_hash and hash, with keys in a fixed
+// order; `pii` values carry only their salt and digest, never their text.
+// The store keeps exactly these bytes and SQLite derives the row's other
+// columns from them, so the hash covers everything a reader sees.
+// hash = hex(SHA-256(prev_hash || log_record(entry))); docs/SCHEMA.md.
+std::string log_record(const LogEntry& entry);
 std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
 
 struct CaseFilter {
@@ -135,10 +134,10 @@ struct LogFilter {
 // The views are valid during the visit call only.
 struct ChainRow {
   int64_t seq = 0;
-  std::string_view case_id;
-  int64_t case_seq = 0;
+  std::string_view case_id;  // from the record; empty when it cannot be read
+  int64_t case_seq = 0;      // from the record; 0 when it cannot be read
   std::string_view prev_hash, hash;
-  std::string_view encoding;  // canonical_encoding of the row, from its stored columns
+  std::string_view record;  // the stored record bytes, as hashed
   // The row's personal (`pii`) change values with their text (erased ones
   // flagged), so their digests can be checked; empty for rows without any
   // (the common case: only such rows are decoded).

@@ -1,0 +1,151 @@
+// The log's fast record reader (log_json::read_record): it reads back
+// exactly what log_json::record writes, and refuses every other layout so
+// the store falls back to general JSON for those.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+
+#include "log_json.h"
+#include "sopir/store.h"
+
+using namespace sopir;
+
+namespace {
+
+StoredValue plain(std::string field, std::string text) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = text.empty();
+  v.text = std::move(text);
+  return v;
+}
+
+StoredValue personal(std::string field) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = false;
+  v.pii = true;
+  v.salt = "0a0b";
+  v.digest = std::string(64, 'd');
+  return v;
+}
+
+LogEntry sample() {
+  LogEntry e;
+  e.case_id = "K7F-3QX";
+  e.case_seq = 12;
+  e.sha256 = std::string(64, 'a');
+  e.kind = LogKind::kOverride;
+  e.event = "screen";
+  e.from_state = "registered";
+  e.to_state = "screened";
+  e.from_status = "active";
+  e.to_status = "on_hold";
+  e.actor = "dewi";
+  e.role = "social_worker";
+  e.occurred_at = DateTime{-86400};
+  e.recorded_at = DateTime{1790000100};
+  e.note = "line one\nline two\t\x01 end \\ \"q\" \x7f — Kota Baru";
+  e.reason = "\b\f\r\x1f";
+  e.inputs = {{"category", "overstay"}, {"", ""}};
+  e.changes = {{plain("category", ""), plain("category", "overstay")}, {personal("name"), personal("name")}};
+  e.changes[1].before.missing = true;
+  e.due_at = DateTime{1790086400};
+  e.linked_case = "P9";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("read_record reads back every field record() writes", "[record]") {
+  const LogEntry e = sample();
+  const std::string text = log_json::record(e);
+  LogEntry back;
+  REQUIRE(log_json::read_record(text, back));
+  CHECK(log_json::record(back) == text);
+  CHECK(back.case_id == e.case_id);
+  CHECK(back.case_seq == 12);
+  CHECK(back.kind == LogKind::kOverride);
+  CHECK(back.occurred_at.seconds == -86400);
+  CHECK(back.note == e.note);
+  CHECK(back.reason == e.reason);
+  REQUIRE(back.inputs.size() == 2);
+  CHECK(back.inputs[1].first.empty());
+  REQUIRE(back.changes.size() == 2);
+  CHECK(back.changes[0].after.text == "overstay");
+  CHECK(back.changes[1].after.pii);
+  CHECK(back.changes[1].after.salt == "0a0b");
+  CHECK(back.changes[1].after.text.empty());  // personal text is never in a record
+  CHECK(back.changes[1].before.missing);
+  REQUIRE(back.due_at);
+  CHECK(back.due_at->seconds == 1790086400);
+  CHECK(back.linked_case == "P9");
+
+  LogEntry no_due = e;
+  no_due.due_at.reset();
+  no_due.inputs.clear();
+  no_due.changes.clear();
+  REQUIRE(log_json::read_record(log_json::record(no_due), back));
+  CHECK_FALSE(back.due_at);
+  CHECK(back.inputs.empty());
+  CHECK(back.changes.empty());
+}
+
+TEST_CASE("read_record round-trips random text byte for byte", "[record]") {
+  std::mt19937 random(20261129);
+  auto text = [&] {
+    std::string out;
+    const int length = static_cast<int>(random() % 12);
+    for (int i = 0; i < length; ++i) out += static_cast<char>(random() % 256);
+    return out;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    LogEntry e = sample();
+    e.note = text();
+    e.reason = text();
+    e.case_id = text();
+    e.inputs = {{text(), text()}};
+    e.changes[0].after.text = text();
+    e.case_seq = static_cast<int64_t>(random()) - 1000;
+    const std::string written = log_json::record(e);
+    LogEntry back;
+    INFO("round " << round);
+    REQUIRE(log_json::read_record(written, back));
+    CHECK(log_json::record(back) == written);
+    CHECK(back.note == e.note);
+    CHECK(back.case_id == e.case_id);
+    CHECK(back.inputs == e.inputs);
+  }
+}
+
+TEST_CASE("read_record refuses every other layout", "[record]") {
+  const std::string text = log_json::record(sample());
+  LogEntry back;
+  // Every truncation.
+  for (size_t n = 0; n < text.size(); ++n) {
+    INFO("first " << n << " bytes");
+    CHECK_FALSE(log_json::read_record(text.substr(0, n), back));
+  }
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string out = text;
+    const size_t at = out.find(from);
+    REQUIRE(at != std::string::npos);
+    return out.replace(at, from.size(), to);
+  };
+  for (const std::string& other : {
+           text + " ",                                        // trailing bytes
+           replaced(",\"case_seq\":", ", \"case_seq\":"),      // a space
+           replaced("\"case_seq\":12", "\"case_seq\":012"),    // leading zero
+           replaced("\"case_seq\":12", "\"case_seq\":12.0"),   // not an integer
+           replaced("\\n", "\\u000a"),                         // long form of a short escape
+           replaced("\\n", "\\u000A"),                         // upper-case hex
+           replaced("\\u0001", "\\u0041"),                     // escaped printable
+           replaced("\"kind\":\"override\"", "\"kind\":\"forged\""),  // unknown kind
+           replaced("\"missing\":false", "\"missing\":0"),    // not a boolean
+           replaced("{\"case_id\":\"K7F-3QX\",\"case_seq\":12,", "{\"case_seq\":12,\"case_id\":\"K7F-3QX\","),
+       }) {
+    INFO(other);
+    CHECK_FALSE(log_json::read_record(other, back));
+  }
+}
