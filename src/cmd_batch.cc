@@ -46,34 +46,48 @@ class Progress {
 };
 
 // Runs every row through `apply` inside one transaction. Storage failures
-// and conflicts abort the whole batch even under --partial.
+// and conflicts abort the whole batch even under --partial (SQLite may have
+// rolled the transaction back already). Under --partial each row is its own
+// savepoint, so a refused row leaves nothing behind, whichever of its writes
+// failed; otherwise any refused row rolls everything back, and rows take no
+// savepoint at all (Store::transaction_all_or_nothing).
 std::vector<RowResult> run_rows(Context& ctx, const std::vector<CsvRecord>& rows, bool partial,
                                 const std::function<RowResult(const CsvRecord&)>& apply,
                                 bool* committed) {
   std::vector<RowResult> results;
   Progress progress(rows.size(), stderr_is_terminal());
+  Store& store = ctx.engine().store();
   *committed = false;
-  try {
-    ctx.engine().store().transaction([&] {
-      results.clear();
-      for (size_t i = 0; i < rows.size(); ++i) {
-        RowResult r;
-        try {
+  auto all_rows = [&] {
+    results.clear();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      RowResult r;
+      try {
+        if (partial) {
+          store.transaction([&] { r = apply(rows[i]); });
+        } else {
           r = apply(rows[i]);
-          r.ok = true;
-        } catch (const Error& e) {
-          if (e.kind() == ErrorKind::kStorage || e.kind() == ErrorKind::kConflict) throw;
-          r.ok = false;
-          r.error = e;
         }
-        r.line = rows[i].line;
-        results.push_back(std::move(r));
-        progress.step(i + 1, ctx.err);
+        r.ok = true;
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kStorage || e.kind() == ErrorKind::kConflict) throw;
+        r.ok = false;
+        r.error = e;
       }
-      bool failed = std::any_of(results.begin(), results.end(),
-                                [](const RowResult& r) { return !r.ok; });
-      if (failed && !partial) throw RollBack{};
-    });
+      r.line = rows[i].line;
+      results.push_back(std::move(r));
+      progress.step(i + 1, ctx.err);
+    }
+    bool failed = std::any_of(results.begin(), results.end(),
+                              [](const RowResult& r) { return !r.ok; });
+    if (failed && !partial) throw RollBack{};
+  };
+  try {
+    if (partial) {
+      store.transaction(all_rows);
+    } else {
+      store.transaction_all_or_nothing(all_rows);
+    }
     *committed = true;
   } catch (const RollBack&) {
     *committed = false;
@@ -170,6 +184,9 @@ int run_case_import(Context& ctx, Args& a) {
   }
   const size_t note_col = column(header, "note"), at_col = column(header, "at");
   bool committed = false;
+  // Used only inside run_rows' one transaction: the actor and procedure are
+  // looked up once for all rows, each row still decided by decide_open().
+  Engine::Opener opener(ctx.engine());
   auto results = run_rows(ctx, records, a.partial, [&](const CsvRecord& row) {
     check_width(row, header.size());
     OpenRequest request;
@@ -181,7 +198,7 @@ int run_case_import(Context& ctx, Args& a) {
     }
     request.note = cell(row, note_col);
     request.at = parse_at(cell(row, at_col));
-    StepResult r = ctx.engine().open_case(request);
+    StepResult r = opener.open(request);
     RowResult out;
     out.case_id = r.after.id;
     out.detail = "opened (" + r.after.state + ")";

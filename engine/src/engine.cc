@@ -403,12 +403,49 @@ Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
 StepResult Engine::open_case(const OpenRequest& request) {
   const Actor who = actor(request.actor);
   ProcedurePtr p = current_procedure(request.sop_id);
+  return open_resolved(*p, who, request);
+}
+
+StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const OpenRequest& request) {
   const DateTime now = clock_->now();
-  Opening opening = plan_open(*p, who, request.inputs, request.note, request.at.value_or(now), now,
+  Opening opening = plan_open(p, who, request.inputs, request.note, request.at.value_or(now), now,
                               false);
   store_->create_case(opening.record, opening.entry);
   opening.record.last_seq = opening.entry.case_seq;
   return StepResult{opening.record, opening.entry, {}};
+}
+
+namespace {
+
+// The value of `look` for `key`, looked up once: a failure other than a
+// storage error is kept and thrown again, as the same exception object.
+template <typename T, typename Looked, typename F>
+const T& look_up_once(Looked& memo, const std::string& key, F&& look) {
+  if (!memo.done || memo.key != key) {
+    memo.key = key;
+    memo.done = false;
+    memo.error = nullptr;
+    try {
+      memo.value = look();
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kStorage) throw;
+      memo.error = std::current_exception();
+    }
+    memo.done = true;
+  }
+  if (memo.error) std::rethrow_exception(memo.error);
+  return memo.value;
+}
+
+}  // namespace
+
+StepResult Engine::Opener::open(const OpenRequest& request) {
+  // The order of open_case: the actor first, then the procedure.
+  const Actor& who = look_up_once<Actor>(actor_, request.actor,
+                                         [&] { return engine_.actor(request.actor); });
+  const ProcedurePtr& p = look_up_once<ProcedurePtr>(
+      procedure_, request.sop_id, [&] { return engine_.current_procedure(request.sop_id); });
+  return engine_.open_resolved(*p, who, request);
 }
 
 StepResult Engine::advance(const StepRequest& request) {

@@ -222,6 +222,29 @@ class SqliteStore final : public Store {
     guard("transaction", [&] { write("a transaction", body); });
   }
 
+  void transaction_all_or_nothing(const std::function<void()>& body) override {
+    guard("transaction", [&] {
+      write("a transaction", [&] {
+        const bool outer_flat = flat_, outer_failed = failed_;
+        flat_ = true;
+        failed_ = false;
+        auto restore = [&] { flat_ = outer_flat, failed_ = outer_failed; };
+        try {
+          body();
+        } catch (...) {
+          restore();
+          throw;
+        }
+        const bool failed = failed_;
+        restore();
+        if (failed)
+          throw storage_error("database " + path_ +
+                              ": a write inside an all-or-nothing transaction failed and the "
+                              "transaction went on; nothing was written");
+      });
+    });
+  }
+
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
@@ -601,6 +624,20 @@ class SqliteStore final : public Store {
   void write(const char* what, F&& body) {
     if (read_only_)
       throw storage_error("database " + path_ + " is open read-only; " + what + " needs write access");
+    if (depth_ > 0 && flat_) {
+      // Inside transaction_all_or_nothing: no savepoint; a failure fails
+      // the whole transaction.
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        failed_ = true;
+        throw;
+      }
+      --depth_;
+      return;
+    }
     if (depth_ > 0) {
       const auto head = head_;
       Use(savepoint_)->exec();
@@ -861,6 +898,8 @@ class SqliteStore final : public Store {
   bool read_only_;
   int busy_timeout_ms_;
   int depth_ = 0;  // nesting of write transactions
+  bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
+  bool failed_ = false;  // a nested write failed while flat_
   // (seq, hash) of the newest row, cached while we hold the write lock.
   std::optional<std::pair<int64_t, std::string>> head_;
   SQLite::Statement begin_, commit_, savepoint_, release_;

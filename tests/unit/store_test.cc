@@ -994,3 +994,94 @@ TEST_CASE_METHOD(StoreFixture, "killed writers leave a consistent database") {
   WARN("appends that survived 20 kills: " << rows_before - 3 << " (" << reported_notes.size() << " reported)");
   CHECK(rows_before > 3);
 }
+
+TEST_CASE_METHOD(StoreFixture, "an all-or-nothing transaction takes no savepoint per write") {
+  open_case("AN-001");
+  const std::string before = db_bytes(path);
+  const auto head = store->chain_head();
+
+  SECTION("everything commits when the body returns") {
+    store->transaction_all_or_nothing([&] {
+      step(*store, "AN-001", "a");
+      store->transaction([&] { open_case("AN-002"); });
+      step(*store, "AN-002", "b");
+    });
+    CHECK(store->find_case("AN-001")->state == "a");
+    CHECK(store->find_case("AN-002")->state == "b");
+    CHECK(verify_chain(*store) == 4);
+    verify_cases(*store);
+  }
+
+  SECTION("an exception leaving the body writes nothing") {
+    CHECK_THROWS_WITH(store->transaction_all_or_nothing([&] {
+      step(*store, "AN-001", "a");
+      open_case("AN-002");
+      throw std::runtime_error("stop");
+    }), "stop");
+    CHECK(db_bytes(path) == before);
+    CHECK(store->chain_head() == head);
+    step(*store, "AN-001", "after");
+    CHECK(verify_chain(*store) == 2);
+  }
+
+  SECTION("a nested failure the body caught still writes nothing") {
+    // Without a savepoint the nested call's writes cannot be undone alone:
+    // committing the rest would keep half of it, so nothing commits.
+    const std::string message = message_of([&] {
+      store->transaction_all_or_nothing([&] {
+        step(*store, "AN-001", "a");
+        try {
+          store->transaction([&] {
+            open_case("AN-002");
+            throw std::runtime_error("inner");
+          });
+        } catch (const std::runtime_error&) {
+        }
+        step(*store, "AN-001", "b");
+      });
+    });
+    CHECK(message.find("all-or-nothing transaction failed") != std::string::npos);
+    CHECK(message.find("nothing was written") != std::string::npos);
+    CHECK(db_bytes(path) == before);
+    CHECK(store->chain_head() == head);
+    CHECK_FALSE(store->case_exists("AN-002"));
+  }
+
+  SECTION("a store refusal inside it (a taken id) also fails the whole transaction") {
+    CHECK(kind_of([&] {
+      store->transaction_all_or_nothing([&] {
+        step(*store, "AN-001", "a");
+        CHECK(kind_of([&] { open_case("AN-001"); }) == ErrorKind::kConflict);
+      });
+    }) == ErrorKind::kStorage);
+    CHECK(db_bytes(path) == before);
+  }
+
+  SECTION("nested in a transaction it is one savepoint") {
+    store->transaction([&] {
+      step(*store, "AN-001", "a");
+      try {
+        store->transaction_all_or_nothing([&] {
+          open_case("AN-002");
+          throw std::runtime_error("inner");
+        });
+      } catch (const std::runtime_error&) {
+      }
+      // Savepoints work again after it.
+      try {
+        store->transaction([&] {
+          open_case("AN-003");
+          throw std::runtime_error("inner");
+        });
+      } catch (const std::runtime_error&) {
+      }
+      open_case("AN-004");
+    });
+    CHECK(store->find_case("AN-001")->state == "a");
+    CHECK_FALSE(store->case_exists("AN-002"));
+    CHECK_FALSE(store->case_exists("AN-003"));
+    CHECK(store->case_exists("AN-004"));
+    CHECK(verify_chain(*store) == 3);
+    verify_cases(*store);
+  }
+}

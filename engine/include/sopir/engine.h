@@ -11,6 +11,7 @@
 // failures kStorage. Nothing is written when anything throws.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -146,6 +147,34 @@ class Engine {
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
 
   StepResult open_case(const OpenRequest& request);
+
+  // Many openings in one Store::transaction (case import): each open() is
+  // open_case() -- same decide_open() rules, same errors -- except that the
+  // acting staff member and the procedure's current version are looked up
+  // once per (actor, sop id), at the first open() that names them, not once
+  // per case. A look-up that fails (unknown or inactive staff, unpublished
+  // procedure) fails every later open() with the same actor or sop id with
+  // the same error; storage errors are not remembered.
+  // Use an opener only inside one write transaction (no other writer can
+  // change the staff or publish meanwhile); the Engine must outlive it.
+  class Opener {
+   public:
+    explicit Opener(Engine& engine) : engine_(engine) {}
+    StepResult open(const OpenRequest& request);
+
+   private:
+    template <typename T>
+    struct Looked {
+      std::string key;
+      bool done = false;
+      T value;
+      std::exception_ptr error;
+    };
+    Engine& engine_;
+    Looked<Actor> actor_;
+    Looked<ProcedurePtr> procedure_;
+  };
+
   StepResult advance(const StepRequest& request);
   StepResult lifecycle(const LifecycleRequest& request);
 
@@ -177,6 +206,8 @@ class Engine {
                     const std::string& note, DateTime at, DateTime now, bool by_handoff);
   Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
                        const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
+  StepResult open_resolved(const Procedure& procedure, const Actor& actor,
+                           const OpenRequest& request);
   std::string new_case_id();
   StepResult advance_in_transaction(const std::string& case_id, const StepRequest& request);
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);

@@ -153,6 +153,15 @@ class Store {
   // calls join the outer transaction; an exception leaving a nested call
   // undoes that call's writes (a savepoint) and propagates.
   virtual void transaction(const std::function<void()>& body) = 0;
+  // Like transaction(), for many writes that stand or fall together (an
+  // all-or-nothing import): nested transactions and writes inside `body`
+  // take no savepoint of their own, which saves a savepoint per write. An
+  // exception leaving one of them therefore undoes nothing by itself: it
+  // marks the whole transaction failed. When `body` throws, nothing is
+  // written and the exception propagates; when `body` returns after a
+  // nested failure it caught, nothing is written either and kStorage is
+  // thrown. Nested inside another transaction it is one savepoint.
+  virtual void transaction_all_or_nothing(const std::function<void()>& body) = 0;
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
   // same source again changes nothing and returns the existing row;
