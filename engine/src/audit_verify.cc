@@ -9,6 +9,7 @@
 #include "audit_common.h"
 #include "audit_links.h"
 #include "audit_replay.h"
+#include "procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
 
@@ -34,6 +35,7 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kLinkUnknown: return "link-unknown";
     case FindingKind::kLinkValues: return "link-values";
     case FindingKind::kSchemaChanged: return "schema-changed";
+    case FindingKind::kCompiledDiffers: return "compiled-differs";
   }
   return "?";
 }
@@ -81,7 +83,10 @@ class Verifier {
     }
     chain_pass(head.first);
     if (options_.anchor) check_anchor(head.first);
-    if (options_.replay) replay_pass();
+    if (options_.replay) {
+      compiled_pass();
+      replay_pass();
+    }
     std::stable_sort(report_.findings.begin(), report_.findings.end(),
                      [](const Finding& a, const Finding& b) {
                        if ((a.seq == 0) != (b.seq == 0)) return a.seq != 0;
@@ -119,6 +124,22 @@ class Verifier {
       return true;
     });
     checker.finish();
+  }
+
+  // The compiled forms saved at publishing (which the engine runs cases
+  // by) against their sources (which replay and auditors read). Forms this
+  // build does not read are not used, so not checked.
+  void compiled_pass() {
+    for (const PublishedProcedure& p : store_.procedures()) {
+      if (p.compiled.empty() || !decode_procedure(p.compiled, p.source, p.file)) continue;
+      ProcedurePtr from_source = procedures_.get(p.sha256, nullptr);
+      if (!from_source) continue;  // the replay reports procedure-missing
+      if (encode_procedure(*from_source) != p.compiled)
+        add(FindingKind::kCompiledDiffers, 0, "",
+            "the compiled form saved for procedure " + p.sop_id + " version " + std::to_string(p.version) +
+                " does not match its source: cases would be run by rules other than the published "
+                "text; publish the same file again (sopir sop publish) to rewrite it");
+    }
   }
 
   void check_anchor(int64_t head_seq) {

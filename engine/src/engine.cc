@@ -9,6 +9,7 @@
 
 #include "expr.h"
 #include "handoff.h"
+#include "procedure_codec.h"
 #include "sha256.h"
 
 namespace sopir {
@@ -188,17 +189,28 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
     for (const auto& problem : problems) message += "\n  " + problem;
     throw refused(message);
   }
-  return store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
-                         clock_->now());
+  std::optional<PublishedProcedure> published;
+  store_->transaction([&] {
+    published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
+                                clock_->now());
+    published->compiled = encode_procedure(*procedure);
+    store_->set_compiled(procedure->sha256, published->compiled);
+  });
+  return *published;
 }
 
 ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
   auto published = store_->procedure_by_hash(sha256);
   if (!published) throw not_found("no published procedure has SHA-256 " + sha256);
-  // A published procedure validated when it was published; lint changes in
-  // later sopir versions must not stop running cases.
-  ProcedurePtr compiled = expect_procedure(load_procedure_string(published->source, published->file));
+  // The compiled form saved at publishing spares parsing the YAML; without
+  // one (or one this build does not read) the source is loaded. A published
+  // procedure validated when it was published; lint changes in later sopir
+  // versions must not stop running cases.
+  ProcedurePtr compiled;
+  if (!published->compiled.empty())
+    compiled = decode_procedure(published->compiled, published->source, published->file);
+  if (!compiled) compiled = expect_procedure(load_procedure_string(published->source, published->file));
   compiled_.emplace(sha256, compiled);
   return compiled;
 }

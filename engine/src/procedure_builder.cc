@@ -775,6 +775,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
       // A plain value of the field's type: no expression to parse, so enum
       // values that look like field names or are not identifiers stay values.
       assignment.expr = constant_expr(*literal, f.type);
+      assignment.constant = true;
       t.set.push_back(std::move(assignment));
       continue;
     }

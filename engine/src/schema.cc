@@ -159,8 +159,14 @@ SELECT a.id, a.actor, a.case_id, a.what,
 FROM access_log a;
 )sql";
 
+// Version 2: each published version's compiled form beside its source, so
+// a process need not parse the YAML again (engine/src/procedure_codec.h).
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

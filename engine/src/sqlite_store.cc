@@ -159,10 +159,11 @@ constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
 // count walks an index entry per case. procedures() counts.
 constexpr const char* kProcedureColumns =
-    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0";
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
+    "p.compiled";
 constexpr const char* kProcedureColumnsCounted =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
-    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256)";
+    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
 
 std::string sql(const std::string& head, const char* columns, const std::string& tail) {
   return head + columns + tail;
@@ -294,6 +295,17 @@ class SqliteStore final : public Store {
       stmt->bind(1, sop_id);
       if (!stmt->executeStep()) return std::nullopt;
       return read_procedure(*stmt);
+    });
+  }
+
+  void set_compiled(const std::string& sha256, const std::string& compiled) override {
+    guard("save the compiled procedure " + sha256, [&] {
+      write("saving a compiled procedure", [&] {
+        SQLite::Statement update(*db_, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
+        update.bind(1, compiled);
+        update.bind(2, sha256);
+        if (update.exec() != 1) throw not_found("no published procedure has SHA-256 " + sha256);
+      });
     });
   }
 
@@ -881,6 +893,7 @@ class SqliteStore final : public Store {
     p.published_by = stmt.getColumn(6).getString();
     p.current = stmt.getColumn(7).getInt() != 0;
     p.cases = stmt.getColumn(8).getInt64();
+    p.compiled = stmt.getColumn(9).getString();
     return p;
   }
 

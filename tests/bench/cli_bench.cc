@@ -277,6 +277,7 @@ int main(int argc, char** argv) {
   // (a) advance: sopir and sqlite3 alternate, each on a fresh case.
   std::vector<double> sopir_s, sqlite_s;
   StoreOptions plain;
+  const int64_t rows_before = open_sqlite_store(db, plain)->chain_head().first;
   for (int i = 0; i < kRuns; ++i) {
     const std::string& a = ids[static_cast<size_t>(2 * i)];
     const std::string& b = ids[static_cast<size_t>(2 * i + 1)];
@@ -291,6 +292,13 @@ int main(int argc, char** argv) {
     sqlite_s.push_back(run({"/usr/bin/sqlite3", "-init", "/dev/null", "-batch", db, sql}));
   }
   const double sopir_med = median(sopir_s), sqlite_med = median(sqlite_s);
+  // Both sides really wrote their step: one log row each per run.
+  const int64_t rows_after = open_sqlite_store(db, plain)->chain_head().first;
+  if (rows_after != rows_before + 2 * kRuns) {
+    std::fprintf(stderr, "cli_bench: expected %d new log rows from part (a), found %lld\n", 2 * kRuns,
+                 static_cast<long long>(rows_after - rows_before));
+    return 2;
+  }
 
   // (b) import.
   const std::string csv = dir + "/arrivals.csv";

@@ -299,7 +299,7 @@ TEST_CASE("a new database is created owner-only with the sopir schema") {
   store.reset();
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA application_id").getInt() == 0x534F5052);
-  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 1);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 2);
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
   // Opening again (with or without create) keeps it as it is.
   const std::string before = file_bytes(path);
@@ -328,7 +328,7 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to 1)");
+          f.path + " was written by a newer sopir (schema 7, this sopir knows up to 2)");
   }
   CHECK(db_bytes(f.path) == before);
 }

@@ -45,11 +45,12 @@ enum class FindingKind {
   kLinkUnknown,      // a row claims a link to a case that does not exist or that its rule does not open
   kLinkValues,       // a child was opened with values other than its parent's hand-off gives
   kSchemaChanged,    // the database's definitions differ from sopir's: triggers removed, columns redefined
+  kCompiledDiffers,  // a published version's saved compiled form does not match its source
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
-// "link-unknown", "link-values", "schema-changed".
+// "link-unknown", "link-values", "schema-changed", "compiled-differs".
 const char* to_string(FindingKind kind);
 
 struct Finding {

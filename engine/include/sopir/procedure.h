@@ -64,6 +64,7 @@ struct Assignment {
   int field = -1;
   std::shared_ptr<const Expr> expr;  // evaluates to the field's type
   std::string text;                  // as written, for messages and diagrams
+  bool constant = false;             // `text` is a plain value of the field's type, not an expression
 };
 
 // A hand-off: the transition also opens a case in another procedure, in the

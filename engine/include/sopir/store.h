@@ -40,6 +40,9 @@ struct PublishedProcedure {
   std::string published_by;
   bool current = false;  // the version new cases are opened under
   int64_t cases = 0;     // cases pinned to this version (procedures() only; 0 elsewhere)
+  // The compiled form (engine/src/procedure_codec.h) saved at publishing,
+  // so that a process need not parse the YAML again; "" when none.
+  std::string compiled;
 };
 
 // A field value as stored: the canonical text (format_value) and, for
@@ -169,6 +172,8 @@ class Store {
   virtual PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                                      const std::string& source, const std::string& file,
                                      const std::string& actor, DateTime at) = 0;
+  // Saves the compiled form of a published version (see PublishedProcedure).
+  virtual void set_compiled(const std::string& sha256, const std::string& compiled) = 0;
   virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;
   virtual std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) = 0;
   virtual std::vector<PublishedProcedure> procedures() = 0;  // every version, with case counts

@@ -1,0 +1,163 @@
+// The compiled form saved at publishing (procedure_codec.h): it gives back
+// a procedure that decides exactly as the one loaded from YAML, it is
+// refused when it does not belong to the source, the engine runs cases by
+// it, and verify reports one that disagrees with its source.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "procedure_codec.h"
+#include "sopir/audit.h"
+#include "sopir/engine.h"
+#include "sopir/loader.h"
+#include "sopir/scenario.h"
+
+using namespace sopir;
+
+namespace {
+
+const char* const kWorkflows[] = {"aid-distribution", "pmi-debarkation", "pmi-departure-monitoring",
+                                  "tppo-victim-care"};
+
+std::string workflow_path(const std::string& name, const char* suffix) {
+  return std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + suffix;
+}
+
+ProcedurePtr load(const std::string& path) {
+  LoadResult loaded = load_procedure_file(path);
+  REQUIRE(loaded.ok());
+  return loaded.procedure;
+}
+
+ProcedurePtr round_trip(const Procedure& p) {
+  ProcedurePtr back = decode_procedure(encode_procedure(p), p.source, p.file);
+  REQUIRE(back);
+  return back;
+}
+
+}  // namespace
+
+TEST_CASE("every shipped procedure survives its compiled form", "[codec]") {
+  for (const char* name : kWorkflows) {
+    INFO(name);
+    ProcedurePtr p = load(workflow_path(name, ".yaml"));
+    const std::string encoded = encode_procedure(*p);
+    ProcedurePtr back = round_trip(*p);
+    CHECK(encode_procedure(*back) == encoded);
+    CHECK(back->sha256 == p->sha256);
+    CHECK(back->source == p->source);
+    REQUIRE(back->transitions.size() == p->transitions.size());
+    for (size_t t = 0; t < p->transitions.size(); ++t) {
+      CHECK(static_cast<bool>(back->transitions[t].guard) == static_cast<bool>(p->transitions[t].guard));
+      REQUIRE(back->transitions[t].set.size() == p->transitions[t].set.size());
+      for (const Assignment& a : back->transitions[t].set) CHECK(a.expr);
+    }
+  }
+}
+
+TEST_CASE("shipped scenarios pass with procedures rebuilt from their compiled form", "[codec]") {
+  for (const char* name : kWorkflows) {
+    INFO(name);
+    ScenarioLoad loaded = load_scenario_file(workflow_path(name, ".test.yaml"));
+    REQUIRE(loaded.ok());
+    ScenarioFile file = *loaded.file;
+    file.procedure = round_trip(*file.procedure);
+    for (ProcedurePtr& linked : file.linked) linked = round_trip(*linked);
+    const ScenarioReport report = run_scenarios(file);
+    CHECK(report.failed() == 0);
+    CHECK(report.coverage.percent() == 100.0);
+  }
+}
+
+TEST_CASE("a compiled form that does not belong is not read", "[codec]") {
+  ProcedurePtr p = load(workflow_path("aid-distribution", ".yaml"));
+  const std::string encoded = encode_procedure(*p);
+  CHECK_FALSE(decode_procedure(encoded, p->source + "\n# changed", p->file));  // another source
+  CHECK_FALSE(decode_procedure("{}", p->source, p->file));
+  CHECK_FALSE(decode_procedure("not json", p->source, p->file));
+  CHECK_FALSE(decode_procedure(encoded.substr(0, encoded.size() / 2), p->source, p->file));
+  std::string other_format = encoded;
+  other_format.replace(other_format.find(kCompiledFormat), std::string(kCompiledFormat).size(), "sopir-compiled-0");
+  CHECK_FALSE(decode_procedure(other_format, p->source, p->file));
+  // An index out of range would send decide() outside the procedure.
+  std::string bad_index = encoded;
+  const std::string initial = "\"initial_state\":" + std::to_string(p->initial_state);
+  REQUIRE(bad_index.find(initial) != std::string::npos);
+  bad_index.replace(bad_index.find(initial), initial.size(), "\"initial_state\":999");
+  CHECK_FALSE(decode_procedure(bad_index, p->source, p->file));
+}
+
+namespace {
+
+class TempDb {
+ public:
+  TempDb() {
+    char pattern[] = "/tmp/sopir-codec-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    path_ = dir_ + "/codec.db";
+  }
+  ~TempDb() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+}  // namespace
+
+TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") {
+  TempDb db;
+  const std::string file = workflow_path("aid-distribution", ".yaml");
+  std::string sha;
+  {
+    StoreOptions create;
+    create.create = true;
+    Engine engine(open_sqlite_store(db.path(), create));
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+    sha = engine.publish(file, "admin", false).sha256;
+    const auto row = engine.store().procedure_by_hash(sha);
+    REQUIRE(row);
+    CHECK(row->compiled == encode_procedure(*load(file)));
+  }
+  auto verify = [&] {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto store = open_sqlite_store(db.path(), ro);
+    return audit::verify(*store, audit::VerifyOptions{});
+  };
+  CHECK(verify().clean());
+  SECTION("a damaged compiled form: the source is loaded instead") {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE procedures SET compiled = '{\"format\":\"sopir-compiled-1\"}'");
+    Engine engine(open_sqlite_store(db.path(), StoreOptions{}));
+    CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
+    CHECK(verify().clean());  // not read, so nothing runs by it
+  }
+  SECTION("a compiled form edited to other rules is run by the engine and found by verify") {
+    ProcedurePtr p = load(file);
+    auto edited = std::make_shared<Procedure>(*p);
+    edited->states[0].label.by_lang = {{"", "edited"}};
+    {
+      SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+      SQLite::Statement update(raw, "UPDATE procedures SET compiled = ?");
+      update.bind(1, encode_procedure(*edited));
+      update.exec();
+    }
+    Engine engine(open_sqlite_store(db.path(), StoreOptions{}));
+    CHECK(engine.procedure(sha)->states[0].label.get("en") == "edited");
+    const auto report = verify();
+    REQUIRE(report.findings.size() == 1);
+    CHECK(report.findings[0].kind == audit::FindingKind::kCompiledDiffers);
+    CHECK(report.findings[0].message.find("aid-distribution version 1") != std::string::npos);
+    // Publishing the same file again rewrites it.
+    engine.publish(file, "admin", false);
+    CHECK(verify().clean());
+  }
+}
