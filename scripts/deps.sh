@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config python3
   libyaml-cpp-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev
-  catch2 libcli11-dev nlohmann-json3-dev libssl-dev libedit-dev
+  catch2 libcli11-dev nlohmann-json3-dev libssl-dev libedit-dev libncurses-dev libbsd-dev libmd-dev
   graphviz sqlite3
 )
 if [[ "${1:-}" == "--test" ]]; then

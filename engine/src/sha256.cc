@@ -1,8 +1,15 @@
+// SHA-256 through OpenSSL's SHA256_* functions, random bytes from the
+// kernel. Both deliberately avoid OpenSSL 3's provider machinery (EVP
+// fetches, the DRBG): initialising it costs more than everything else a
+// one-shot `sopir case advance` hashes, while these functions run the same
+// assembly (SHA extensions where the CPU has them).
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256_Init & co. are deprecated, not going away in 3.x
 #include "sha256.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/random.h>
 
+#include <cerrno>
 #include <vector>
 
 #include "sopir/error.h"
@@ -19,50 +26,48 @@ std::string to_hex(const unsigned char* bytes, size_t n) {
   }
   return out;
 }
+
+SHA256_CTX* context(void* ctx) { return static_cast<SHA256_CTX*>(ctx); }
 }  // namespace
 
-namespace {
-// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up
-// again on every init, which costs more than hashing a log row.
-const EVP_MD* sha256_md() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md ? md : EVP_sha256();
-}
-}  // namespace
+Sha256::Sha256() : ctx_(new SHA256_CTX) { reset(); }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_) throw storage_error("cannot initialise SHA-256 (OpenSSL)");
-  reset();
-}
+Sha256::~Sha256() { delete context(ctx_); }
 
 void Sha256::reset() {
-  if (EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1)
-    throw storage_error("cannot initialise SHA-256 (OpenSSL)");
+  if (SHA256_Init(context(ctx_)) != 1) throw storage_error("cannot initialise SHA-256 (OpenSSL)");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
-
-void Sha256::update(std::string_view data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
-}
+void Sha256::update(std::string_view data) { SHA256_Update(context(ctx_), data.data(), data.size()); }
 
 std::string Sha256::hex_digest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &length);
-  return to_hex(digest, length);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, context(ctx_));
+  return to_hex(digest, sizeof digest);
 }
 
 std::string sha256_hex(std::string_view data) {
-  Sha256 hash;
-  hash.update(data);
-  return hash.hex_digest();
+  // Not OpenSSL's one-shot SHA256(): in 3.x that goes through EVP.
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &ctx);
+  return to_hex(digest, sizeof digest);
 }
 
 std::string random_hex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1)
-    throw storage_error("cannot get random bytes (OpenSSL)");
+  size_t filled = 0;
+  while (filled < bytes) {
+    // getrandom(2): the kernel's CSPRNG; blocks only until it is seeded at boot.
+    const ssize_t n = getrandom(buf.data() + filled, bytes - filled, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw storage_error("cannot get random bytes from the kernel (getrandom)");
+    }
+    filled += static_cast<size_t>(n);
+  }
   return to_hex(buf.data(), bytes);
 }
 

@@ -1,4 +1,4 @@
-// SHA-256 and random bytes, through OpenSSL.
+// SHA-256 (OpenSSL) and cryptographically random bytes (the kernel).
 #pragma once
 
 #include <string>
