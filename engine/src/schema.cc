@@ -4,6 +4,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -176,13 +177,14 @@ int user_version(SQLite::Database& db) {
 
 int latest_version() { return static_cast<int>(std::size(kMigrations)); }
 
-void migrate(SQLite::Database& db) {
-  if (user_version(db) >= latest_version()) return;
+void migrate(SQLite::Database& db, int up_to) {
+  up_to = std::min(up_to, latest_version());
+  if (user_version(db) >= up_to) return;
   db.exec("BEGIN IMMEDIATE");
   try {
     // Another process may have migrated while we waited for the lock.
     int version = user_version(db);
-    for (; version < latest_version(); ++version) db.exec(kMigrations[version]);
+    for (; version < up_to; ++version) db.exec(kMigrations[version]);
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));
     db.exec("COMMIT");

@@ -26,7 +26,8 @@ int latest_version();
 // application_id and user_version. A no-op when already current (checked
 // again under the write lock, so concurrent openers migrate once). Throws
 // SQLite::Exception; the caller adds context.
-void migrate(SQLite::Database& db);
+// `up_to` stops at an older version (tests build old databases with it).
+void migrate(SQLite::Database& db, int up_to = latest_version());
 
 // How `db`'s tables, columns, indexes, triggers and views differ from the
 // ones migrate() creates at db's user_version, one sentence each; empty when

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "procedure_codec.h"
+#include "schema.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
@@ -160,4 +161,35 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
     engine.publish(file, "admin", false);
     CHECK(verify().clean());
   }
+}
+
+TEST_CASE("a schema 1 database is upgraded; its procedures run from source until published again",
+          "[codec]") {
+  TempDb db;
+  const std::string file = workflow_path("aid-distribution", ".yaml");
+  ProcedurePtr p = load(file);
+  {
+    // A database as the first sopir left it: schema 1, no compiled forms.
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode = WAL");
+    schema::migrate(raw, 1);
+    REQUIRE(raw.execAndGet("PRAGMA user_version").getInt() == 1);
+    raw.exec(R"(INSERT INTO staff (id, name, roles) VALUES ('admin', 'Admin Contoh', '["admin"]'))");
+    SQLite::Statement insert(raw,
+                             "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, "
+                             "published_by, current) VALUES (?, 1, ?, ?, ?, 1, 'admin', 1)");
+    insert.bind(1, p->id);
+    insert.bind(2, p->sha256);
+    insert.bind(3, p->source);
+    insert.bind(4, file);
+    insert.exec();
+  }
+  Engine engine(open_sqlite_store(db.path(), StoreOptions{}));
+  auto row = engine.store().procedure_by_hash(p->sha256);
+  REQUIRE(row);
+  CHECK(row->compiled.empty());
+  CHECK(engine.store().schema_changes().empty());
+  CHECK(engine.procedure(p->sha256)->transitions.size() == p->transitions.size());
+  engine.publish(file, "admin", false);
+  CHECK(engine.store().procedure_by_hash(p->sha256)->compiled == encode_procedure(*p));
 }
