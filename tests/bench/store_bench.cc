@@ -99,9 +99,9 @@ void next_step(CaseRecord& r, LogEntry& e) {
   e.due_at = DateTime{1790172800};
 }
 
-// The JSON the floor writes: the same shape and size as the store's.
+// The case data JSON the floor writes: the same shape and size as the store's.
 struct Payload {
-  std::string data, inputs, changes;
+  std::string data;
 };
 
 Payload floor_payload() {
@@ -112,10 +112,36 @@ Payload floor_payload() {
   for (const auto& [f, t] : std::vector<std::pair<std::string, std::string>>{
            {"category", "overstay"}, {"province", "Nusa Tenggara Barat"}, {"arrival", "2026-09-21"}, {"counter", "7"}})
     data.push_back({{"field", f}, {"missing", false}, {"text", t}});
-  json changes = json::array({{{"before", {{"field", "counter"}, {"missing", false}, {"text", "6"}}},
-                               {"after", {{"field", "counter"}, {"missing", false}, {"text", "7"}}}}});
-  json inputs = json::array({{"category", "overstay"}, {"risk", "medium"}});
-  return {data.dump(), inputs.dump(), changes.dump()};
+  return {data.dump()};
+}
+
+// The log record the floor writes for one screening step: the same shape
+// and size as the store's (log_record, as the store writes it).
+std::string floor_record(const std::string& case_id, int64_t case_seq, int64_t at) {
+  LogEntry e;
+  e.case_id = case_id;
+  e.case_seq = case_seq;
+  e.sha256 = kSha;
+  e.kind = LogKind::kProcedure;
+  e.event = "screen";
+  e.from_state = "registered";
+  e.to_state = "screened";
+  e.from_status = "active";
+  e.to_status = "active";
+  e.actor = "budi";
+  e.role = "social_worker";
+  e.occurred_at = DateTime{at};
+  e.recorded_at = DateTime{at};
+  e.note = "interview done";
+  e.inputs = {{"category", "overstay"}, {"risk", "medium"}};
+  StoredValue before, after;
+  before.field = after.field = "counter";
+  before.missing = after.missing = false;
+  before.text = "6";
+  after.text = "7";
+  e.changes = {{before, after}};
+  e.due_at = DateTime{1790172800};
+  return log_record(e);
 }
 
 // A database with the sopir schema, one procedure and `count` open cases,
@@ -143,12 +169,7 @@ class Floor {
  public:
   explicit Floor(const std::string& path)
       : db_(path, SQLite::OPEN_READWRITE, 5000),
-        insert_(db_,
-                "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, to_state, "
-                "from_status, to_status, actor, role, occurred_at, recorded_at, note, reason, inputs, "
-                "changes, due_at, prev_hash, hash) VALUES (?, ?, ?, 'procedure', 'screen', 'registered', "
-                "'screened', 'active', 'active', 'budi', 'social_worker', ?, ?, 'interview done', '', ?, ?, "
-                "?, ?, ?)"),
+        insert_(db_, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
         update_(db_,
                 "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = 'screened', status = 'active', data = ?4, "
                 "version = ?5, last_seq = ?6, opened_at = 1790000000, due_at = ?7, hold_started = NULL, "
@@ -165,16 +186,9 @@ class Floor {
   void append(const std::string& case_id, int64_t version) {
     const std::string hash = std::string(64, 'a');
     insert_.reset();
-    insert_.bind(1, case_id);
-    insert_.bind(2, version);
-    insert_.bind(3, kSha);
-    insert_.bind(4, static_cast<int64_t>(1790000000 + version));
-    insert_.bind(5, static_cast<int64_t>(1790000000 + version));
-    insert_.bind(6, payload_.inputs);
-    insert_.bind(7, payload_.changes);
-    insert_.bind(8, static_cast<int64_t>(1790172800));
-    insert_.bind(9, hash);
-    insert_.bind(10, hash);
+    insert_.bind(1, floor_record(case_id, version, 1790000000 + version));
+    insert_.bind(2, hash);
+    insert_.bind(3, hash);
     insert_.exec();
     update_.reset();
     update_.bind(1, case_id);
@@ -261,12 +275,7 @@ void generate(const std::string& path, int cases, int per_case) {
                                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
                                 "opened_at, due_at, closure_reason) VALUES (?, 'pmi_shelter', ?, 'screened', "
                                 "'active', ?, ?, ?, 1790000000, 1790172800, '')");
-  SQLite::Statement insert_log(db,
-                               "INSERT INTO transitions (case_id, case_seq, sha256, kind, event, from_state, "
-                               "to_state, from_status, to_status, actor, role, occurred_at, recorded_at, note, "
-                               "reason, inputs, changes, due_at, prev_hash, hash) VALUES (?, ?, ?, 'procedure', "
-                               "'screen', 'registered', 'screened', 'active', 'active', 'budi', 'social_worker', "
-                               "?, ?, 'interview done', '', ?, ?, 1790172800, ?, ?)");
+  SQLite::Statement insert_log(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
   db.exec("BEGIN");
   std::string prev;
   for (int c = 0; c < cases; ++c) {
@@ -288,15 +297,9 @@ void generate(const std::string& path, int cases, int per_case) {
       std::snprintf(id, sizeof id, "G%06d", c);
       const std::string hash = sha256_hex(std::to_string(++seq));
       insert_log.reset();
-      insert_log.bind(1, id);
-      insert_log.bind(2, s);
-      insert_log.bind(3, kSha);
-      insert_log.bind(4, static_cast<int64_t>(1790000000 + seq));
-      insert_log.bind(5, static_cast<int64_t>(1790000000 + seq));
-      insert_log.bind(6, payload.inputs);
-      insert_log.bind(7, payload.changes);
-      insert_log.bind(8, prev);
-      insert_log.bind(9, hash);
+      insert_log.bind(1, floor_record(id, s, 1790000000 + seq));
+      insert_log.bind(2, prev);
+      insert_log.bind(3, hash);
       insert_log.exec();
       prev = hash;
     }
