@@ -168,6 +168,9 @@ class LayoutReader {
       // Copy the run up to the next quote or backslash in one go.
       const size_t stop = text_.find_first_of("\"\\", pos_);
       if (stop == std::string_view::npos) return false;
+      // Control bytes are always escaped by the writer (and by JSON).
+      for (size_t i = pos_; i < stop; ++i)
+        if (static_cast<unsigned char>(text_[i]) < 0x20) return false;
       out.append(text_.data() + pos_, stop - pos_);
       pos_ = stop + 1;
       if (text_[stop] == '"') return true;

@@ -141,6 +141,8 @@ TEST_CASE("read_record refuses every other layout", "[record]") {
            replaced("\\n", "\\u000a"),                         // long form of a short escape
            replaced("\\n", "\\u000A"),                         // upper-case hex
            replaced("\\u0001", "\\u0041"),                     // escaped printable
+           replaced("\\u0001", std::string(1, '\x01')),           // raw control byte
+           replaced("\\u0001", std::string(1, '\0')),             // raw NUL
            replaced("\"kind\":\"override\"", "\"kind\":\"forged\""),  // unknown kind
            replaced("\"missing\":false", "\"missing\":0"),    // not a boolean
            replaced("{\"case_id\":\"K7F-3QX\",\"case_seq\":12,", "{\"case_seq\":12,\"case_id\":\"K7F-3QX\","),
