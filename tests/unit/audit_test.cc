@@ -3,6 +3,7 @@
 // Databases are built through the Engine with a fixed clock, then tampered
 // with through raw SQL, as someone with the file and the sqlite3 shell would.
 #include "sopir/audit.h"
+#include "test_values.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <stdlib.h>
@@ -31,23 +32,6 @@ class AuditClock : public Clock {
   DateTime now_;
 };
 
-// A database file in a fresh temporary directory, removed afterwards.
-class TempDb {
- public:
-  TempDb() {
-    char pattern[] = "/tmp/sopir-audit-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    path_ = dir_ + "/audit.db";
-  }
-  ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
 
 class AuditFixture {
  protected:
@@ -142,7 +126,7 @@ class AuditFixture {
     return q.getColumn(0).getInt64();
   }
 
-  TempDb db_;
+  testing::TempDb db_{"audit"};
   std::shared_ptr<AuditClock> clock_;
   std::unique_ptr<Engine> engine_;
   std::string a_, b_, c_;

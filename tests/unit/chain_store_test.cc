@@ -13,46 +13,14 @@
 #include "sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "test_values.h"
 
 using namespace sopir;
+using testing::personal;
+using testing::plain;
+using testing::TempDb;
 
 namespace {
-
-class TempFile {
- public:
-  TempFile() {
-    char pattern[] = "/tmp/sopir-chain-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    path_ = dir_ + "/chain.db";
-  }
-  ~TempFile() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
-
-StoredValue plain(std::string field, std::string text) {
-  StoredValue v;
-  v.field = std::move(field);
-  v.missing = text.empty();
-  v.text = std::move(text);
-  return v;
-}
-
-StoredValue personal(std::string field, std::string text) {
-  StoredValue v;
-  v.field = std::move(field);
-  v.missing = false;
-  v.pii = true;
-  v.salt = random_hex(16);
-  v.digest = sha256_hex(v.salt + text);
-  v.text = std::move(text);
-  return v;
-}
 
 const std::string kSha(64, 'c');
 
@@ -144,7 +112,7 @@ bool row_verifies(const Stored& r) { return sha256_hex(r.prev_hash + r.record) =
 }  // namespace
 
 TEST_CASE("scan_chain's bytes equal log_record of the decoded rows", "[chain]") {
-  TempFile file;
+  TempDb file("chain");
   auto store = open_sqlite_store(file.path(), StoreOptions{true});
   build(*store);
   std::vector<LogEntry> decoded;
@@ -178,7 +146,7 @@ TEST_CASE("scan_chain's bytes equal log_record of the decoded rows", "[chain]") 
 }
 
 TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
-  TempFile file;
+  TempDb file("chain");
   {
     auto store = open_sqlite_store(file.path(), StoreOptions{true});
     build(*store);
@@ -220,7 +188,7 @@ TEST_CASE("tampering the stored record breaks that row's hash", "[chain]") {
   };
   for (const auto& [edit, meaning] : edits) {
     INFO(edit);
-    TempFile file;
+    TempDb file("chain");
     {
       auto store = open_sqlite_store(file.path(), StoreOptions{true});
       build(*store);
@@ -245,7 +213,7 @@ TEST_CASE("tampering the stored record breaks that row's hash", "[chain]") {
 }
 
 TEST_CASE("a log row's columns cannot be edited apart from its record", "[chain]") {
-  TempFile file;
+  TempDb file("chain");
   {
     auto store = open_sqlite_store(file.path(), StoreOptions{true});
     build(*store);

@@ -5,29 +5,13 @@
 
 #include "sha256.h"
 #include "sopir/store.h"
+#include "test_values.h"
 
 using namespace sopir;
+using testing::personal;
+using testing::plain;
 
 namespace {
-
-StoredValue plain(std::string field, std::string text) {
-  StoredValue v;
-  v.field = std::move(field);
-  v.missing = text.empty();
-  v.text = std::move(text);
-  return v;
-}
-
-StoredValue personal(std::string field, std::string text, std::string salt) {
-  StoredValue v;
-  v.field = std::move(field);
-  v.missing = false;
-  v.pii = true;
-  v.salt = std::move(salt);
-  v.digest = sha256_hex(v.salt + text);
-  v.text = std::move(text);
-  return v;
-}
 
 LogEntry sample() {
   LogEntry e;

@@ -16,8 +16,10 @@
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/scenario.h"
+#include "test_values.h"
 
 using namespace sopir;
+using testing::TempDb;
 
 namespace {
 
@@ -92,29 +94,9 @@ TEST_CASE("a compiled form that does not belong is not read", "[codec]") {
   CHECK_FALSE(decode_procedure(bad_index, p->source, p->file));
 }
 
-namespace {
-
-class TempDb {
- public:
-  TempDb() {
-    char pattern[] = "/tmp/sopir-codec-XXXXXX";
-    dir_ = mkdtemp(pattern);
-    path_ = dir_ + "/codec.db";
-  }
-  ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
-
-}  // namespace
 
 TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") {
-  TempDb db;
+  TempDb db("codec");
   const std::string file = workflow_path("aid-distribution", ".yaml");
   std::string sha;
   {
@@ -165,7 +147,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
 
 TEST_CASE("a schema 1 database is upgraded; its procedures run from source until published again",
           "[codec]") {
-  TempDb db;
+  TempDb db("codec");
   const std::string file = workflow_path("aid-distribution", ".yaml");
   ProcedurePtr p = load(file);
   {

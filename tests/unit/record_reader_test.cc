@@ -8,18 +8,12 @@
 
 #include "log_json.h"
 #include "sopir/store.h"
+#include "test_values.h"
 
 using namespace sopir;
+using testing::plain;
 
 namespace {
-
-StoredValue plain(std::string field, std::string text) {
-  StoredValue v;
-  v.field = std::move(field);
-  v.missing = text.empty();
-  v.text = std::move(text);
-  return v;
-}
 
 StoredValue personal(std::string field) {
   StoredValue v;

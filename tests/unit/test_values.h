@@ -1,0 +1,57 @@
+// Stored values and database paths for tests (header-only helpers).
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "sha256.h"
+#include "sopir/store.h"
+
+namespace sopir::testing {
+
+// A non-personal value; an empty text is a missing value.
+inline StoredValue plain(std::string field, std::string text) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = text.empty();
+  v.text = std::move(text);
+  return v;
+}
+
+// A personal (pii) value with its salted digest; a random salt unless given.
+inline StoredValue personal(std::string field, std::string text, std::string salt = random_hex(16)) {
+  StoredValue v;
+  v.field = std::move(field);
+  v.missing = false;
+  v.pii = true;
+  v.salt = std::move(salt);
+  v.digest = sha256_hex(v.salt + text);
+  v.text = std::move(text);
+  return v;
+}
+
+// A database path in a fresh temporary directory; the file, its -wal and
+// -shm files and the directory are removed afterwards.
+class TempDb {
+ public:
+  explicit TempDb(const std::string& name = "test") {
+    std::string pattern = "/tmp/sopir-" + name + "-XXXXXX";
+    dir_ = mkdtemp(pattern.data());
+    path_ = dir_ + "/" + name + ".db";
+  }
+  ~TempDb() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  TempDb(const TempDb&) = delete;
+  TempDb& operator=(const TempDb&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+}  // namespace sopir::testing
