@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "audit_common.h"
 #include "sha256.h"
 
 namespace sopir::audit_internal {
@@ -12,12 +13,6 @@ namespace sopir::audit_internal {
 namespace {
 
 constexpr size_t kBatchRows = 4096;
-
-std::string row(int64_t seq) { return "log row " + std::to_string(seq); }
-
-std::string short_hash(std::string_view h) {
-  return h.empty() ? "(empty)" : std::string(h.substr(0, 16)) + "...";
-}
 
 }  // namespace
 
@@ -99,10 +94,10 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     }
     if (prev_hash != previous_hash) {
       add(FindingKind::kChainLink, r.seq, case_id,
-          row(r.seq) + in_case + " does not follow the row before it: it names " + short_hash(prev_hash) +
+          log_row(r.seq) + in_case + " does not follow the row before it: it names " + short_hash(prev_hash) +
               " as the previous hash but " +
               (previous_seq == 0 ? std::string("it is the first row, whose previous hash is empty")
-                                 : row(previous_seq) + " has hash " + short_hash(previous_hash)) +
+                                 : log_row(previous_seq) + " has hash " + short_hash(previous_hash)) +
               "; a row was removed, inserted or rewritten there");
     }
     hasher.reset();
@@ -111,7 +106,7 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     const std::string recomputed = hasher.hex_digest();
     if (recomputed != hash) {
       add(FindingKind::kChainHash, r.seq, case_id,
-          row(r.seq) +
+          log_row(r.seq) +
               (case_id.empty() ? "" : " (case " + std::string(case_id) + ", step " + std::to_string(r.case_seq) + ")") +
               " was changed after it was written: its stored hash " + short_hash(hash) +
               " does not match its content (recomputed " + short_hash(recomputed) + ")");
@@ -121,7 +116,7 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
       if (!v.pii || v.missing || v.erased) continue;
       if (sha256_hex(v.salt + v.text) != v.digest)
         add(FindingKind::kPiiDigest, r.seq, case_id,
-            "the personal value of field " + v.field + " in " + row(r.seq) + in_case +
+            "the personal value of field " + v.field + " in " + log_row(r.seq) + in_case +
                 " no longer matches its salted digest: its text was changed after it was written");
     }
     previous_seq = r.seq;

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <map>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "sopir/audit.h"
 #include "sopir/procedure.h"
@@ -27,6 +29,14 @@ class ProcedureCache {
   std::map<std::string, PublishedProcedure> published_;
   bool listed_ = false;
 };
+
+// "log row 12", as findings name rows.
+inline std::string log_row(int64_t seq) { return "log row " + std::to_string(seq); }
+
+// The first 16 hex digits of a hash and "...", or "(empty)".
+inline std::string short_hash(std::string_view hash) {
+  return hash.empty() ? "(empty)" : std::string(hash.substr(0, 16)) + "...";
+}
 
 // Whether the actor has a role the procedure lets see personal data.
 bool may_see_pii(const Procedure& procedure, const Actor& actor);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "audit_common.h"
 #include "expr.h"
 #include "sha256.h"
 #include "sopir/error.h"
@@ -15,9 +16,13 @@ using audit::FindingKind;
 
 namespace {
 
+// "log row 12 (case K7F-3QX step 3, 'refer')".
+std::string step_text(const LogEntry& e) {
+  return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
+}
+
 constexpr char kPiiInput[] = "<pii>";
 
-std::string row(int64_t seq) { return "log row " + std::to_string(seq); }
 
 // Whether a value the parent held and a value the child was given are the
 // same. Personal values compare by text while both are known, by salted
@@ -158,7 +163,7 @@ void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>
     ParentStep p;
     p.seq = e.seq;
     p.case_id = e.case_id;
-    p.step = row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
+    p.step = step_text(e);
     p.linked = e.linked_case;
     if (s.transition >= 0) p.procedure = procedure;
     p.opens = opens;
@@ -177,7 +182,7 @@ void LinkChecker::add_unreplayed(const CaseRecord* record, const std::vector<Log
       ParentStep p;
       p.seq = e.seq;
       p.case_id = e.case_id;
-      p.step = row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
+      p.step = step_text(e);
       p.linked = e.linked_case;
       parents_.push_back(std::move(p));
     }
@@ -261,14 +266,14 @@ void LinkChecker::check_parent(const ParentStep& step, std::vector<Finding>& out
   const Opening& child = it->second;
   if (child.linked != step.case_id) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
-                   step.step + " opened case " + child.case_id + ", but that case's open row (" + row(child.seq) +
+                   step.step + " opened case " + child.case_id + ", but that case's open row (" + log_row(child.seq) +
                        ") " + (child.linked.empty() ? "names no case" : "names case " + child.linked) +
                        " as the case that opened it"});
     return;
   }
   if (child.seq != step.seq + 1) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
-                   step.step + " opened case " + child.case_id + ", but that case's open row is " + row(child.seq) +
+                   step.step + " opened case " + child.case_id + ", but that case's open row is " + log_row(child.seq) +
                        ", not the row right after: a hand-off writes both rows in one transaction"});
   }
   if (!step.opens) return;  // the rule is not known: values cannot be checked
@@ -285,7 +290,7 @@ void LinkChecker::check_opening(const Opening& child, const std::set<std::pair<s
     out.push_back({FindingKind::kCaseRow, child.seq, child.case_id,
                    "case " + child.case_id + "'s row names " +
                        (child.parent_case.empty() ? "no parent case" : "parent case " + child.parent_case) +
-                       " but its open row (" + row(child.seq) + ") names " +
+                       " but its open row (" + log_row(child.seq) + ") names " +
                        (child.linked.empty() ? "none" : "case " + child.linked)});
   }
   const std::string& parent = child.linked.empty() ? child.parent_case : child.linked;

@@ -66,9 +66,6 @@ Anchor anchor(Store& store) {
 
 namespace {
 
-std::string row(int64_t seq) { return "log row " + std::to_string(seq); }
-
-std::string short_hash(const std::string& h) { return h.empty() ? "(empty)" : h.substr(0, 16) + "..."; }
 
 class Verifier {
  public:
@@ -151,10 +148,10 @@ class Verifier {
               " row(s) were removed");
     } else if (!anchor_hash_) {
       add(FindingKind::kAnchorMissing, a.seq, "",
-          "the anchored " + row(a.seq) + " is no longer in the log (deleted)");
+          "the anchored " + log_row(a.seq) + " is no longer in the log (deleted)");
     } else if (*anchor_hash_ != a.hash) {
       add(FindingKind::kAnchorMismatch, a.seq, "",
-          "the anchored " + row(a.seq) + " now has hash " + short_hash(*anchor_hash_) +
+          "the anchored " + log_row(a.seq) + " now has hash " + short_hash(*anchor_hash_) +
               " but the anchor records " + short_hash(a.hash) +
               ": the log up to that row was rewritten since the anchor was taken");
     }
@@ -226,7 +223,7 @@ class Verifier {
       if (s.sequence_gap)
         add(FindingKind::kCaseSeqGap, e.seq, id,
             "case " + id + " jumps from step " + std::to_string(s.expected_case_seq - 1) + " to step " +
-                std::to_string(e.case_seq) + " at " + row(e.seq) + ": its steps in between are missing");
+                std::to_string(e.case_seq) + " at " + log_row(e.seq) + ": its steps in between are missing");
       switch (s.verdict) {
         case Verdict::kAllowed: break;
         case Verdict::kUnverifiable: ++report_.unverifiable_steps; break;
@@ -245,7 +242,7 @@ class Verifier {
   }
 
   static std::string step_name(const LogEntry& e) {
-    return row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event +
+    return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event +
            "' by " + e.actor + " as " + (e.role.empty() ? "no role" : e.role) + ")";
   }
 
