@@ -2,7 +2,9 @@
 #include "procedure_codec.h"
 
 #include <nlohmann/json.hpp>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "expr.h"
 #include "sha256.h"
@@ -25,7 +27,15 @@ json pos(const SourcePos& p) { return json::array({p.line, p.column}); }
 
 SourcePos pos_from(const json& j) { return SourcePos{j.at(0).get<int>(), j.at(1).get<int>()}; }
 
-// A bound: [alternative index, canonical text].
+// A bound: [alternative index, canonical text]. The indices are Value's
+// (value.h); the cases in value_from rely on this order.
+static_assert(std::variant_size_v<Value> == 7);
+static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, bool> &&
+              std::is_same_v<std::variant_alternative_t<2, Value>, int64_t> &&
+              std::is_same_v<std::variant_alternative_t<3, Value>, std::string> &&
+              std::is_same_v<std::variant_alternative_t<4, Value>, Date> &&
+              std::is_same_v<std::variant_alternative_t<5, Value>, DateTime> &&
+              std::is_same_v<std::variant_alternative_t<6, Value>, Duration>);
 json value(const std::optional<Value>& v) {
   if (!v) return nullptr;
   return json::array({v->index(), format_value(*v)});
