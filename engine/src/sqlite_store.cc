@@ -229,7 +229,10 @@ class SqliteStore final : public Store {
         const bool outer_flat = flat_, outer_failed = failed_;
         flat_ = true;
         failed_ = false;
-        auto restore = [&] { flat_ = outer_flat, failed_ = outer_failed; };
+        auto restore = [&] {
+          flat_ = outer_flat;
+          failed_ = outer_failed;
+        };
         try {
           body();
         } catch (...) {
