@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 

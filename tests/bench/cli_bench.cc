@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "log_json.h"
+#include "store/log_json.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 

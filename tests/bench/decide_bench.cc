@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "expr.h"
+#include "lang/expr/expr.h"
 #include "sopir/decide.h"
 #include "sopir/loader.h"
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
 

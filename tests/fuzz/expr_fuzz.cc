@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "expr.h"
-#include "expr_syntax.h"
+#include "lang/expr/expr.h"
+#include "lang/expr/syntax.h"
 #include "sopir/value.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/diagram.h"
 #include "sopir/loader.h"
 

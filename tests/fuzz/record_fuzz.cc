@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "log_json.h"
+#include "store/log_json.h"
 #include "sopir/store.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

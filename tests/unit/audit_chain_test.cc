@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "audit_chain.h"
-#include "sha256.h"
+#include "audit/chain.h"
+#include "base/sha256.h"
 
 using namespace sopir;
 using audit::Finding;

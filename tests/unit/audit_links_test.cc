@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "audit_links_fixture.h"
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/audit.h"
 
 namespace sopir {

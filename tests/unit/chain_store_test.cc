@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "log_json.h"
-#include "sha256.h"
+#include "store/log_json.h"
+#include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
 #include "test_values.h"

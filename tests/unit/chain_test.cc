@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/store.h"
 #include "test_values.h"
 

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "lifecycle.h"
+#include "rules/lifecycle.h"
 #include "test_procedures.h"
 
 namespace sopir {

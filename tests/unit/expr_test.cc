@@ -1,13 +1,13 @@
 // Guard and `set` expressions: parsing, type errors (exact message and
 // offset), evaluation incl. missing values, explanations, printing.
-#include "expr.h"
+#include "lang/expr/expr.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "expr_syntax.h"
-#include "expr_tree.h"
+#include "lang/expr/syntax.h"
+#include "lang/expr/tree.h"
 
 using namespace sopir;
 

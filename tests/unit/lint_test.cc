@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "loader_internal.h"
+#include "lang/loader_internal.h"
 #include "sopir/loader.h"
 
 namespace sopir {

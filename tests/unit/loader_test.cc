@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
 

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "procedure_codec.h"
-#include "schema.h"
+#include "lang/procedure_codec.h"
+#include "store/schema.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"

@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "log_json.h"
+#include "store/log_json.h"
 #include "sopir/store.h"
 #include "test_values.h"
 

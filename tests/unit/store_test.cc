@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "sopir/store.h"
 
 namespace sopir::testing {

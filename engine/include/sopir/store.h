@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sopir/decide.h"
+#include "sopir/case.h"
 #include "sopir/value.h"
 
 namespace sopir {

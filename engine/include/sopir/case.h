@@ -1,0 +1,52 @@
+// The case model: what a case is, independent of how it is decided or
+// stored. The decision core (decide.h), the store (store.h), guards and the
+// lifecycle all speak of cases in these types.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sopir/value.h"
+
+namespace sopir {
+
+// A case's lifecycle, independent of its procedure (lifecycle.h).
+enum class Status { kActive, kOnHold, kClosed };
+const char* to_string(Status status);  // "active", "on_hold", "closed"
+std::optional<Status> status_from_string(std::string_view text);
+
+// What moves a case between statuses (rules/lifecycle.h has the machine).
+enum class LifecycleEvent { kHold, kResume, kClose, kReopen };
+const char* to_string(LifecycleEvent event);  // "hold", "resume", "close", "reopen"
+
+struct Actor {
+  std::string id;
+  std::vector<std::string> roles;  // database roles of this staff member
+};
+
+// A case linked to this one by a hand-off (`opens:` in the procedure).
+struct LinkedCase {
+  std::string id;
+  std::string sop_id;
+  Status status = Status::kActive;
+};
+
+// The case as the caller read it.
+struct CaseSnapshot {
+  std::string id;
+  int state = -1;                 // index into Procedure::states
+  Status status = Status::kActive;
+  std::vector<Value> data;        // by field index; size == fields.size()
+  // Who fired which procedure event on this case so far (event index,
+  // actor id), oldest first: the four-eyes rule reads it.
+  std::vector<std::pair<int, std::string>> fired;
+  std::optional<DateTime> due_at;
+  // Cases this case opened by hand-offs: guards such as
+  // child_closed('tppo-victim-care') read them.
+  std::vector<LinkedCase> children;
+};
+
+}  // namespace sopir

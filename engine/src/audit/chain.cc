@@ -1,0 +1,128 @@
+// verify's chain part: batches of copied rows checked on a second thread
+// (see audit_chain.h).
+#include "audit/chain.h"
+
+#include <string_view>
+#include <utility>
+
+#include "audit/common.h"
+#include "base/sha256.h"
+
+namespace sopir::audit_internal {
+
+namespace {
+
+constexpr size_t kBatchRows = 4096;
+
+}  // namespace
+
+ChainChecker::ChainChecker(std::function<void(Finding)> sink) : sink_(std::move(sink)) { start_batch(); }
+
+ChainChecker::~ChainChecker() {
+  if (in_flight_.valid()) in_flight_.wait();
+}
+
+void ChainChecker::start_batch() {
+  filling_.previous_seq = last_seq_;
+  filling_.previous_hash = last_hash_;
+  filling_.bytes.clear();
+  filling_.rows.clear();
+  filling_.personal.clear();
+  filling_.rows.reserve(kBatchRows);
+}
+
+void ChainChecker::add(const ChainRow& r) {
+  Batch& b = filling_;
+  auto copy = [&b](std::string_view text) {
+    Span span{b.bytes.size(), text.size()};
+    b.bytes.append(text.data(), text.size());
+    return span;
+  };
+  Row row;
+  row.seq = r.seq;
+  row.case_seq = r.case_seq;
+  row.case_id = copy(r.case_id);
+  row.prev_hash = copy(r.prev_hash);
+  row.hash = copy(r.hash);
+  row.record = copy(r.record);
+  row.personal_begin = b.personal.size();
+  if (r.personal) b.personal.insert(b.personal.end(), r.personal->begin(), r.personal->end());
+  row.personal_end = b.personal.size();
+  b.rows.push_back(row);
+  last_seq_ = r.seq;
+  last_hash_.assign(r.hash.data(), r.hash.size());
+  if (b.rows.size() < kBatchRows) return;
+  collect();
+  in_flight_ = std::async(std::launch::async, [batch = std::move(filling_)] { return check(batch); });
+  filling_ = Batch{};
+  start_batch();
+}
+
+void ChainChecker::finish() {
+  collect();
+  if (!filling_.rows.empty()) {
+    for (Finding& f : check(filling_)) sink_(std::move(f));
+  }
+  start_batch();
+}
+
+void ChainChecker::collect() {
+  if (!in_flight_.valid()) return;
+  for (Finding& f : in_flight_.get()) sink_(std::move(f));
+}
+
+std::vector<Finding> ChainChecker::check(const Batch& batch) {
+  std::vector<Finding> findings;
+  auto view = [&batch](Span s) { return std::string_view(batch.bytes).substr(s.offset, s.size); };
+  auto add = [&findings](FindingKind kind, int64_t seq, std::string_view case_id, std::string message) {
+    findings.push_back(Finding{kind, seq, std::string(case_id), std::move(message)});
+  };
+  int64_t previous_seq = batch.previous_seq;
+  std::string_view previous_hash = batch.previous_hash;
+  Sha256 hasher;
+  for (const Row& r : batch.rows) {
+    const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
+    const std::string in_case = case_id.empty() ? "" : " (case " + std::string(case_id) + ")";
+    if (r.seq != previous_seq + 1) {
+      const int64_t first = previous_seq + 1, last = r.seq - 1;
+      add(FindingKind::kSeqGap, r.seq, case_id,
+          (first == last ? "log row " + std::to_string(first) + " is missing"
+                         : "log rows " + std::to_string(first) + " to " + std::to_string(last) +
+                               " are missing") +
+              " (deleted): the log jumps from row " + std::to_string(previous_seq) + " to row " +
+              std::to_string(r.seq));
+    }
+    if (prev_hash != previous_hash) {
+      add(FindingKind::kChainLink, r.seq, case_id,
+          log_row(r.seq) + in_case + " does not follow the row before it: it names " + short_hash(prev_hash) +
+              " as the previous hash but " +
+              (previous_seq == 0 ? std::string("it is the first row, whose previous hash is empty")
+                                 : log_row(previous_seq) + " has hash " + short_hash(previous_hash)) +
+              "; a row was removed, inserted or rewritten there");
+    }
+    hasher.reset();
+    hasher.update(prev_hash);
+    hasher.update(view(r.record));
+    const std::string recomputed = hasher.hex_digest();
+    if (recomputed != hash) {
+      add(FindingKind::kChainHash, r.seq, case_id,
+          log_row(r.seq) +
+              (case_id.empty() ? "" : " (case " + std::string(case_id) + ", step " + std::to_string(r.case_seq) + ")") +
+              " was changed after it was written: its stored hash " + short_hash(hash) +
+              " does not match its content (recomputed " + short_hash(recomputed) + ")");
+    }
+    for (size_t i = r.personal_begin; i < r.personal_end; ++i) {
+      const StoredValue& v = batch.personal[i];
+      if (!v.pii || v.missing || v.erased) continue;
+      if (sha256_hex(v.salt + v.text) != v.digest)
+        add(FindingKind::kPiiDigest, r.seq, case_id,
+            "the personal value of field " + v.field + " in " + log_row(r.seq) + in_case +
+                " no longer matches its salted digest: its text was changed after it was written");
+    }
+    previous_seq = r.seq;
+    previous_hash = hash;
+  }
+  return findings;
+}
+
+}  // namespace sopir::audit_internal

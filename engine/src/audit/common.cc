@@ -1,0 +1,57 @@
+// ProcedureCache and the personal-data permission check.
+#include "audit/common.h"
+
+#include <algorithm>
+
+#include "sopir/loader.h"
+
+namespace sopir::audit_internal {
+
+const PublishedProcedure* ProcedureCache::published(const std::string& sha256) {
+  if (!listed_) {
+    for (auto& p : store_.procedures()) published_.emplace(p.sha256, std::move(p));
+    listed_ = true;
+  }
+  auto it = published_.find(sha256);
+  return it == published_.end() ? nullptr : &it->second;
+}
+
+ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
+  if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
+  if (auto it = failed_.find(sha256); it != failed_.end()) {
+    if (why) *why = it->second;
+    return nullptr;
+  }
+  const PublishedProcedure* p = published(sha256);
+  std::string reason;
+  if (!p) {
+    reason = "no published procedure has SHA-256 " + sha256;
+  } else {
+    LoadResult loaded = load_procedure_string(p->source, p->file);
+    if (loaded.ok()) {
+      compiled_.emplace(sha256, loaded.procedure);
+      return loaded.procedure;
+    }
+    reason = "procedure " + p->sop_id + " version " + std::to_string(p->version) +
+             " no longer loads";
+    for (const auto& d : loaded.diagnostics) {
+      if (d.severity == Severity::kError) {
+        reason += ": " + d.message;
+        break;
+      }
+    }
+  }
+  failed_.emplace(sha256, reason);
+  if (why) *why = reason;
+  return nullptr;
+}
+
+bool may_see_pii(const Procedure& procedure, const Actor& actor) {
+  for (int r : procedure.pii_roles) {
+    const std::string& role = procedure.roles[static_cast<size_t>(r)];
+    if (std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace sopir::audit_internal

@@ -1,0 +1,430 @@
+// Log and case exports (table, CSV, JSON lines), personal data masked unless
+// revealed to an allowed actor, every reveal recorded first.
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+
+#include "audit/common.h"
+#include "audit/links.h"
+#include "audit/replay.h"
+#include "sopir/audit.h"
+#include "sopir/error.h"
+
+namespace sopir::audit {
+
+using namespace audit_internal;
+using json = nlohmann::json;
+
+Format parse_format(const std::string& text) {
+  if (text.empty() || text == "table") return Format::kTable;
+  if (text == "csv") return Format::kCsv;
+  if (text == "jsonl") return Format::kJsonl;
+  throw usage_error("--format '" + text + "' is not known; use table, csv or jsonl");
+}
+
+namespace {
+
+constexpr char kMask[] = "***";
+constexpr char kPiiInput[] = "<pii>";
+
+// RFC 4180: quote when the field holds a comma, quote, CR or LF (or starts
+// with a space), doubling quotes inside.
+std::string csv_field(const std::string& text) {
+  const bool quote = text.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+  if (!quote) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string time_text(const std::optional<DateTime>& t) { return t ? format_datetime(*t) : ""; }
+
+std::string value_text(const StoredValue& v, bool reveal) {
+  if (v.missing) return "";
+  if (!v.pii) return v.text;
+  if (!reveal) return kMask;
+  return v.erased ? "(erased)" : v.text;
+}
+
+// One exported row: the log entry's columns as text.
+struct Row {
+  std::vector<std::string> cells;
+};
+
+const std::vector<std::string>& columns(bool with_rule) {
+  static const std::vector<std::string> kBase = {
+      "seq",        "case_id",    "case_seq",    "sop_id",      "procedure_version", "kind",
+      "event",      "from_state", "to_state",    "from_status", "to_status",         "actor",
+      "role",       "occurred_at", "recorded_at", "due_at",     "reason",            "note",
+      "inputs",     "changes",    "linked_case", "hash"};
+  static const std::vector<std::string> kWithRule = [] {
+    auto c = kBase;
+    c.insert(c.end() - 1, "rule");
+    return c;
+  }();
+  return with_rule ? kWithRule : kBase;
+}
+
+std::string inputs_text(const LogEntry& e, bool reveal) {
+  std::string out;
+  for (const auto& [name, text] : e.inputs) {
+    std::string shown = text;
+    if (text == kPiiInput) {
+      shown = kMask;
+      if (reveal) {
+        for (const auto& c : e.changes) {
+          if (c.after.field == name) shown = value_text(c.after, true);
+        }
+      }
+    }
+    out += (out.empty() ? "" : "; ") + name + "=" + shown;
+  }
+  return out;
+}
+
+std::string changes_text(const LogEntry& e, bool reveal) {
+  std::string out;
+  for (const auto& c : e.changes) {
+    const std::string before = c.before.missing ? "(none)" : value_text(c.before, reveal);
+    const std::string after = c.after.missing ? "(none)" : value_text(c.after, reveal);
+    out += (out.empty() ? "" : "; ") + c.after.field + ": " + before + " -> " + after;
+  }
+  return out;
+}
+
+// A row's link in words: the case its step opened, or the case that opened it.
+std::string link_text(const LogEntry& e) {
+  if (e.linked_case.empty()) return "";
+  return (e.kind == LogKind::kOpen ? "opened by case " : "opened case ") + e.linked_case;
+}
+
+class Exporter {
+ public:
+  Exporter(Store& store, const ExportOptions& options, std::ostream& out)
+      : store_(store), options_(options), out_(out), procedures_(store) {}
+
+  // Decides which cases may be revealed and records each access first.
+  void prepare_reveal(const std::vector<std::string>& case_ids) {
+    if (!options_.reveal) return;
+    const RevealAccess& r = *options_.reveal;
+    if (!r.access_log) throw usage_error("revealing personal data needs a writable access log");
+    std::vector<std::string> refused_sops;
+    std::vector<std::string> allowed;
+    for (const auto& id : case_ids) {
+      auto record = store_.find_case(id);
+      if (!record) continue;
+      ProcedurePtr p = procedures_.get(record->sha256, nullptr);
+      if (p && may_see_pii(*p, r.actor)) {
+        allowed.push_back(id);
+      } else if (p && std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
+        refused_sops.push_back(p->id);
+      }
+    }
+    if (allowed.empty() && !case_ids.empty()) {
+      std::string sops;
+      for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;
+      throw refused(r.actor.id + " may not see personal data of " +
+                    (sops.empty() ? std::string("these cases") : "procedure " + sops) +
+                    ": only the roles in the procedure's pii_visible_to may (" + r.actor.id + " has " +
+                    (r.actor.roles.empty() ? std::string("no roles") : join(r.actor.roles)) + ")");
+    }
+    r.access_log->transaction([&] {
+      for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.now);
+    });
+    revealed_.insert(allowed.begin(), allowed.end());
+  }
+
+  void header(bool with_rule) {
+    with_rule_ = with_rule;
+    const auto& cols = columns(with_rule);
+    if (options_.format == Format::kCsv) {
+      out_ << "\xEF\xBB\xBF";  // BOM: Excel then reads the file as UTF-8
+      for (size_t i = 0; i < cols.size(); ++i) out_ << (i ? "," : "") << csv_field(cols[i]);
+      out_ << "\r\n";
+    }
+  }
+
+  void row(const LogEntry& e, const std::string& rule = "") {
+    const bool reveal = revealed_.count(e.case_id) > 0;
+    const PublishedProcedure* p = procedures_.published(e.sha256);
+    std::vector<std::string> cells = {std::to_string(e.seq),
+                                      e.case_id,
+                                      std::to_string(e.case_seq),
+                                      p ? p->sop_id : "",
+                                      p ? std::to_string(p->version) : "",
+                                      to_string(e.kind),
+                                      e.event,
+                                      e.from_state,
+                                      e.to_state,
+                                      e.from_status,
+                                      e.to_status,
+                                      e.actor,
+                                      e.role,
+                                      format_datetime(e.occurred_at),
+                                      format_datetime(e.recorded_at),
+                                      time_text(e.due_at),
+                                      e.reason,
+                                      e.note,
+                                      inputs_text(e, reveal),
+                                      changes_text(e, reveal),
+                                      e.linked_case,
+                                      e.hash};
+    if (with_rule_) cells.insert(cells.end() - 1, rule);
+    const auto& cols = columns(with_rule_);
+    switch (options_.format) {
+      case Format::kCsv:
+        for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << csv_field(cells[i]);
+        out_ << "\r\n";
+        break;
+      case Format::kJsonl: {
+        json j = json::object();
+        for (size_t i = 0; i < cells.size(); ++i) j[cols[i]] = cells[i];
+        j["seq"] = e.seq;
+        j["case_seq"] = e.case_seq;
+        json changes = json::array();
+        for (const auto& c : e.changes)
+          changes.push_back({{"field", c.after.field},
+                             {"pii", c.after.pii},
+                             {"before", c.before.missing ? json() : json(value_text(c.before, reveal))},
+                             {"after", c.after.missing ? json() : json(value_text(c.after, reveal))}});
+        j["changes"] = changes;
+        out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+        break;
+      }
+      case Format::kTable: {
+        // Fixed widths so the table streams; long cells simply push on.
+        auto pad = [](const std::string& text, size_t width) {
+          return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+        };
+        std::string move = e.from_state.empty() ? "-> " + e.to_state : e.from_state + " -> " + e.to_state;
+        if (e.from_status != e.to_status && !e.from_status.empty())
+          move += " [" + e.from_status + " -> " + e.to_status + "]";
+        out_ << pad(std::to_string(e.seq), 7) << pad(cells[13], 21) << pad(e.case_id, 9)
+             << pad(std::to_string(e.case_seq), 4) << pad(std::string(to_string(e.kind)), 10)
+             << pad(e.event, 14) << pad(move, 28) << pad(e.actor + " (" + e.role + ")", 22);
+        std::string detail = cells[19];
+        if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
+        if (!e.note.empty()) detail += (detail.empty() ? "" : "; ") + std::string("note: ") + e.note;
+        if (!e.linked_case.empty())
+          detail += (detail.empty() ? "" : "; ") + link_text(e);
+        if (with_rule_ && !rule.empty()) detail += (detail.empty() ? "" : "; ") + std::string("rule: ") + rule;
+        out_ << detail << "\n";
+        break;
+      }
+    }
+    ++rows_;
+  }
+
+  void table_header() {
+    if (options_.format != Format::kTable) return;
+    out_ << "seq    occurred_at          case     #   kind      event         from -> to                  "
+            "actor (role)          changes / reason / note\n";
+  }
+
+  int64_t rows_ = 0;
+
+  static std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+    return out;
+  }
+
+  Store& store_;
+  const ExportOptions& options_;
+  std::ostream& out_;
+  ProcedureCache procedures_;
+  std::set<std::string> revealed_;
+  bool with_rule_ = false;
+};
+
+// The rule that allowed a step, in words.
+std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s) {
+  if (e.kind == LogKind::kOpen) return "open a case of " + p.id + " (any role of the procedure)";
+  if (e.kind == LogKind::kLifecycle) return "lifecycle " + e.event + " (as " + s.role + ")";
+  if (s.transition < 0) return "";
+  const TransitionDef& t = p.transitions[static_cast<size_t>(s.transition)];
+  std::string roles;
+  for (int r : t.roles) roles += (roles.empty() ? "" : " or ") + p.roles[static_cast<size_t>(r)];
+  std::string from;
+  for (int f : t.from) from += (from.empty() ? "" : "|") + p.states[static_cast<size_t>(f)].id;
+  std::string out = "transition " + std::to_string(t.index + 1) + " '" + p.events[static_cast<size_t>(t.event)] +
+                    "'";
+  const std::string label = t.label.get("en");
+  if (!label.empty()) out += " (" + label + ")";
+  out += " " + from + " -> " + p.states[static_cast<size_t>(t.to)].id + ", by " + roles;
+  if (!t.guard_text.empty()) out += ", when " + t.guard_text;
+  if (e.kind == LogKind::kOverride) out += " [guard overridden as " + s.role + "]";
+  if (e.kind == LogKind::kTimer) out += " [fired by the timer: deadline passed]";
+  return out;
+}
+
+bool has_personal(const LogEntry& e) {
+  for (const auto& c : e.changes) {
+    if ((c.after.pii && !c.after.missing) || (c.before.pii && !c.before.missing)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& options, std::ostream& out) {
+  Exporter exporter(store, options, out);
+  if (options.reveal) {
+    std::set<std::string> ids;
+    store.scan_log(filter, [&](const LogEntry& e) {
+      if (has_personal(e)) ids.insert(e.case_id);
+      return true;
+    });
+    exporter.prepare_reveal(std::vector<std::string>(ids.begin(), ids.end()));
+  }
+  exporter.header(false);
+  exporter.table_header();
+  store.scan_log(filter, [&](const LogEntry& e) {
+    exporter.row(e);
+    return true;
+  });
+  return exporter.rows_;
+}
+
+namespace {
+
+// One case's log with what the auditor's replay says about each step.
+struct CaseStory {
+  std::string id;
+  std::optional<CaseRecord> record;
+  std::vector<LogEntry> history;
+  std::string pinned;
+  ProcedurePtr procedure;  // null when it cannot be loaded (`why`)
+  std::string why;
+  CaseReplay replay;
+};
+
+CaseStory load_story(Store& store, ProcedureCache& procedures, const std::string& case_id) {
+  CaseStory story;
+  story.id = case_id;
+  story.record = store.find_case(case_id);
+  story.history = store.history(case_id);  // kNotFound for an unknown case
+  story.pinned = story.record ? story.record->sha256
+                              : (story.history.empty() ? "" : story.history.front().sha256);
+  story.procedure = procedures.get(story.pinned, &story.why);
+  if (story.procedure) {
+    std::vector<ChildTimeline> children;
+    if (reads_children(*story.procedure)) children = child_timelines(store, children_of(store, case_id));
+    story.replay = replay_case(*story.procedure, story.history, children);
+  }
+  return story;
+}
+
+std::string rule_of(const CaseStory& story, size_t i) {
+  return story.procedure ? rule_text(*story.procedure, story.history[i], story.replay.steps[i]) : "";
+}
+
+// "Case K7F-3QX  procedure x version 2" and, when its row exists, where it is now.
+void case_heading(const CaseStory& story, ProcedureCache& procedures, const std::string& indent,
+                  std::ostream& out) {
+  const PublishedProcedure* pub = procedures.published(story.pinned);
+  out << indent << "Case " << story.id;
+  if (pub) out << "  procedure " << pub->sop_id << " version " << pub->version;
+  out << "\n";
+  if (const auto& record = story.record) {
+    out << indent << "Now: " << record->state << " (" << to_string(record->status) << ")";
+    if (record->due_at) out << ", due " << format_datetime(*record->due_at);
+    if (!record->closure_reason.empty()) out << ", closed: " << record->closure_reason;
+    out << "\n" << indent << "Opened: " << format_datetime(record->opened_at);
+    if (!record->parent_case.empty()) out << " by case " << record->parent_case;
+    out << "\n";
+  }
+  if (!story.procedure) out << indent << "(the procedure cannot be loaded: " << story.why << ")\n";
+}
+
+// One step told in words; `title` starts its first line.
+void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title, std::ostream& out) {
+  const LogEntry& e = story.history[i];
+  out << "\n" << title << e.event;
+  if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
+  if (e.kind == LogKind::kTimer) out << "  (timer)";
+  out << "   " << (e.from_state.empty() ? "" : e.from_state + " -> ") << e.to_state;
+  if (e.from_status != e.to_status)
+    out << "  [" << (e.from_status.empty() ? "" : e.from_status + " -> ") << e.to_status << "]";
+  out << "\n   who:      " << e.actor << " as " << e.role;
+  out << "\n   when:     " << format_datetime(e.occurred_at) << " (recorded " << format_datetime(e.recorded_at)
+      << ")";
+  if (story.procedure) {
+    const StepReplay& s = story.replay.steps[i];
+    out << "\n   rule:     " << rule_text(*story.procedure, e, s);
+    if (s.verdict == Verdict::kRefused)
+      out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
+    if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;
+  }
+  if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
+  for (const auto& c : e.changes) {
+    out << "\n   set:      " << c.after.field << " = " << (c.after.missing ? "(none)" : value_text(c.after, reveal));
+    if (!c.before.missing) out << "  (was " << value_text(c.before, reveal) << ")";
+  }
+  if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
+  if (!e.note.empty()) out << "\n   note:     " << e.note;
+  if (e.due_at) out << "\n   due:      " << format_datetime(*e.due_at);
+  out << "\n";
+}
+
+void export_family(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+  const std::vector<CaseRecord> family = linked_family(store, case_id);
+  Exporter exporter(store, options, out);
+  std::vector<std::string> ids;
+  for (const auto& c : family) ids.push_back(c.id);
+  if (options.reveal) exporter.prepare_reveal(ids);
+  std::vector<CaseStory> stories;
+  for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, id));
+  // Every step of every case, in the order things happened.
+  std::vector<std::pair<size_t, size_t>> steps;  // (story, step)
+  for (size_t c = 0; c < stories.size(); ++c)
+    for (size_t i = 0; i < stories[c].history.size(); ++i) steps.emplace_back(c, i);
+  std::stable_sort(steps.begin(), steps.end(), [&](const auto& a, const auto& b) {
+    const LogEntry& x = stories[a.first].history[a.second];
+    const LogEntry& y = stories[b.first].history[b.second];
+    if (x.occurred_at.seconds != y.occurred_at.seconds) return x.occurred_at.seconds < y.occurred_at.seconds;
+    return x.seq < y.seq;
+  });
+  if (options.format != Format::kTable) {
+    exporter.header(true);
+    for (const auto& [c, i] : steps) exporter.row(stories[c].history[i], rule_of(stories[c], i));
+    return;
+  }
+  out << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
+      << (stories.size() == 1 ? "" : "s") << ", " << steps.size() << " steps in the order they happened)\n";
+  for (const CaseStory& story : stories) {
+    out << "\n";
+    case_heading(story, exporter.procedures_, "  ", out);
+  }
+  for (const auto& [c, i] : steps) {
+    const CaseStory& story = stories[c];
+    const std::string title = "[" + story.id + " " + std::to_string(story.history[i].case_seq) + "] ";
+    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, out);
+  }
+}
+
+}  // namespace
+
+void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+  if (options.with_linked) return export_family(store, case_id, options, out);
+  Exporter exporter(store, options, out);
+  const CaseStory story = load_story(store, exporter.procedures_, case_id);
+  if (options.reveal) exporter.prepare_reveal({case_id});
+  if (options.format == Format::kTable) {
+    const bool reveal = exporter.revealed_.count(case_id) > 0;
+    case_heading(story, exporter.procedures_, "", out);
+    for (size_t i = 0; i < story.history.size(); ++i)
+      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", out);
+    return;
+  }
+  exporter.header(true);
+  for (size_t i = 0; i < story.history.size(); ++i) exporter.row(story.history[i], rule_of(story, i));
+}
+
+}  // namespace sopir::audit

@@ -1,0 +1,326 @@
+// LinkChecker and the linked-case helpers: hand-offs as the auditor sees them.
+#include "audit/links.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "audit/common.h"
+#include "lang/expr/expr.h"
+#include "base/sha256.h"
+#include "sopir/error.h"
+
+namespace sopir::audit_internal {
+
+using audit::Finding;
+using audit::FindingKind;
+
+namespace {
+
+// "log row 12 (case K7F-3QX step 3, 'refer')".
+std::string step_text(const LogEntry& e) {
+  return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
+}
+
+constexpr char kPiiInput[] = "<pii>";
+
+
+// Whether a value the parent held and a value the child was given are the
+// same. Personal values compare by text while both are known, by salted
+// digest when one was erased; when both were erased nothing can be said and
+// they count as equal.
+bool same_value(const StoredValue& parent, const StoredValue& child) {
+  if (parent.missing || child.missing) return parent.missing == child.missing;
+  const bool parent_known = !parent.erased, child_known = !child.erased;
+  if (parent_known && child_known) return parent.text == child.text;
+  if (parent_known && child.pii) return sha256_hex(child.salt + parent.text) == child.digest;
+  if (child_known && parent.pii) return sha256_hex(parent.salt + child.text) == parent.digest;
+  return true;
+}
+
+std::string shown(const StoredValue& v) {
+  if (v.missing) return "no value";
+  if (v.pii) return "(personal data)";
+  return "'" + v.text + "'";
+}
+
+StoredValue plain(const std::string& field, const std::string& text) {
+  StoredValue v;
+  v.field = field;
+  v.missing = false;
+  v.text = text;
+  return v;
+}
+
+// What the child was given for `field`: its input, with a personal input
+// ("<pii>") taken from the child's open-row change; nullopt when not given.
+std::optional<StoredValue> given(const std::vector<std::pair<std::string, std::string>>& inputs,
+                                 const std::vector<LogEntry::Change>& changes,
+                                 const std::string& field) {
+  auto in = std::find_if(inputs.begin(), inputs.end(), [&](const auto& i) { return i.first == field; });
+  if (in == inputs.end()) return std::nullopt;
+  if (in->second != kPiiInput) return plain(field, in->second);
+  auto ch = std::find_if(changes.begin(), changes.end(),
+                         [&](const LogEntry::Change& c) { return c.after.field == field; });
+  if (ch == changes.end()) {
+    StoredValue none;
+    none.field = field;
+    return none;  // given as personal data but no value recorded: missing
+  }
+  return ch->after;
+}
+
+}  // namespace
+
+bool reads_children(const Procedure& procedure) {
+  return std::any_of(procedure.transitions.begin(), procedure.transitions.end(), [](const TransitionDef& t) {
+    return t.guard && !children_read(*t.guard).empty();
+  });
+}
+
+std::vector<CaseRecord> children_of(Store& store, const std::string& parent_id) {
+  CaseFilter filter;
+  filter.linked_to = parent_id;
+  std::vector<CaseRecord> out;
+  for (auto& c : store.cases(filter)) {
+    if (c.parent_case == parent_id) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<ChildTimeline> child_timelines(Store& store, const std::vector<CaseRecord>& children) {
+  std::vector<LinkedCase> linked;
+  for (const CaseRecord& c : children) linked.push_back({c.id, c.sop_id, c.status});
+  return child_timelines(store, linked);
+}
+
+std::vector<ChildTimeline> child_timelines(Store& store, const std::vector<LinkedCase>& children) {
+  std::vector<ChildTimeline> out;
+  for (const LinkedCase& child : children) {
+    ChildTimeline t{child.id, child.sop_id, {}};
+    for (const LogEntry& e : store.history(child.id)) {
+      if (auto status = status_from_string(e.to_status)) t.statuses.emplace_back(e.seq, *status);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<CaseRecord> linked_family(Store& store, const std::string& case_id) {
+  auto self = store.find_case(case_id);
+  if (!self) throw not_found("no case '" + case_id + "'");
+  std::set<std::string> seen{self->id};
+  std::deque<CaseRecord> parents;
+  for (std::string up = self->parent_case; !up.empty() && seen.insert(up).second;) {
+    auto parent = store.find_case(up);
+    if (!parent) break;  // a dangling link: verify reports it
+    up = parent->parent_case;
+    parents.push_front(std::move(*parent));
+  }
+  std::vector<CaseRecord> out(parents.begin(), parents.end());
+  const size_t first_descendant = out.size();
+  out.push_back(*self);
+  for (size_t i = first_descendant; i < out.size(); ++i) {
+    for (auto& child : children_of(store, out[i].id)) {
+      if (seen.insert(child.id).second) out.push_back(std::move(child));
+    }
+  }
+  return out;
+}
+
+void LinkChecker::add_opening(const CaseRecord* record, const LogEntry& open, const std::string& sop_id) {
+  Opening o;
+  o.seq = open.seq;
+  o.case_id = open.case_id;
+  o.sop_id = sop_id;
+  o.linked = open.linked_case;
+  o.has_record = record != nullptr;
+  if (record) o.parent_case = record->parent_case;
+  if (o.linked.empty() && o.parent_case.empty()) {
+    openings_.emplace(o.case_id, std::move(o));  // a case opened by staff: no values kept
+    return;
+  }
+  o.inputs = open.inputs;
+  o.changes = open.changes;
+  openings_.emplace(o.case_id, std::move(o));
+}
+
+void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>& history,
+                           const ProcedurePtr& procedure, const CaseReplay& replay) {
+  for (size_t i = 0; i < history.size(); ++i) {
+    const LogEntry& e = history[i];
+    known_cases_.insert(e.case_id);
+    if (e.kind == LogKind::kOpen) {
+      add_opening(record, e, record ? record->sop_id : procedure->id);
+      continue;
+    }
+    const StepReplay& s = replay.steps[i];
+    const HandOff* opens = nullptr;
+    if (s.transition >= 0) {
+      const auto& def = procedure->transitions[static_cast<size_t>(s.transition)];
+      if (def.opens) opens = &*def.opens;
+    }
+    if (e.linked_case.empty() && !opens) continue;
+    ParentStep p;
+    p.seq = e.seq;
+    p.case_id = e.case_id;
+    p.step = step_text(e);
+    p.linked = e.linked_case;
+    if (s.transition >= 0) p.procedure = procedure;
+    p.opens = opens;
+    if (s.data_after) p.data_after = *s.data_after;
+    parents_.push_back(std::move(p));
+  }
+  if (record) known_cases_.insert(record->id);
+}
+
+void LinkChecker::add_unreplayed(const CaseRecord* record, const std::vector<LogEntry>& history) {
+  for (const LogEntry& e : history) {
+    known_cases_.insert(e.case_id);
+    if (e.kind == LogKind::kOpen) {
+      add_opening(record, e, record ? record->sop_id : "");
+    } else if (!e.linked_case.empty()) {
+      ParentStep p;
+      p.seq = e.seq;
+      p.case_id = e.case_id;
+      p.step = step_text(e);
+      p.linked = e.linked_case;
+      parents_.push_back(std::move(p));
+    }
+  }
+  if (record) known_cases_.insert(record->id);
+}
+
+std::string LinkChecker::compare_values(const ParentStep& step, const Opening& child) const {
+  const HandOff& h = *step.opens;
+  std::vector<std::string> problems;
+  if (!child.sop_id.empty() && child.sop_id != h.sop)
+    problems.push_back("it follows procedure '" + child.sop_id + "' but the hand-off opens '" + h.sop + "'");
+  std::set<std::string> expected;
+  for (const auto& [to_field, from_index] : h.copy) {
+    expected.insert(to_field);
+    const std::string& from_field = step.procedure->fields[static_cast<size_t>(from_index)].id;
+    StoredValue parent;
+    parent.field = from_field;
+    if (auto it = step.data_after.find(from_field); it != step.data_after.end()) parent = it->second;
+    const auto got = given(child.inputs, child.changes, to_field);
+    if (parent.missing) {
+      if (got) problems.push_back(to_field + " was given " + shown(*got) + " but case " + step.case_id +
+                                  " had no value in " + from_field);
+      continue;
+    }
+    if (!got) {
+      problems.push_back(to_field + " was not given, but case " + step.case_id + " had " + shown(parent) +
+                         " in " + from_field);
+    } else if (!same_value(parent, *got)) {
+      problems.push_back(to_field + " is " + shown(*got) + " but case " + step.case_id + " had " +
+                         shown(parent) + " in " + from_field + (parent.pii ? " (a different value)" : ""));
+    }
+  }
+  for (const auto& [to_field, text] : h.set) {
+    expected.insert(to_field);
+    const auto got = given(child.inputs, child.changes, to_field);
+    if (!got) {
+      problems.push_back(to_field + " was not given, but the hand-off sets it to '" + text + "'");
+    } else if (!same_value(plain(to_field, text), *got)) {
+      problems.push_back(to_field + " is " + shown(*got) + " but the hand-off sets it to '" + text + "'");
+    }
+  }
+  for (const auto& [field, text] : child.inputs) {
+    if (!expected.count(field))
+      problems.push_back(field + " was given, but the hand-off neither copies nor sets it");
+  }
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+void LinkChecker::check_parent(const ParentStep& step, std::vector<Finding>& out,
+                               std::set<std::string>& claimed) const {
+  if (step.linked.empty()) {
+    out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
+                   step.step + " was allowed by a rule that opens a case of '" + step.opens->sop +
+                       "', but the row names no case: the hand-off's case was never recorded"});
+    return;
+  }
+  if (step.procedure && !step.opens) {
+    out.push_back({FindingKind::kLinkUnknown, step.seq, step.case_id,
+                   step.step + " claims to have opened case " + step.linked +
+                       ", but the rule that allowed it opens no case"});
+    return;
+  }
+  auto it = openings_.find(step.linked);
+  if (it == openings_.end()) {
+    out.push_back({known_cases_.count(step.linked) ? FindingKind::kLinkMissing : FindingKind::kLinkUnknown,
+                   step.seq, step.case_id,
+                   step.step + " claims to have opened case " + step.linked + ", but " +
+                       (known_cases_.count(step.linked) ? "that case has no open row"
+                                                        : "there is no such case")});
+    return;
+  }
+  if (!claimed.insert(step.linked).second) {
+    out.push_back({FindingKind::kLinkUnknown, step.seq, step.case_id,
+                   step.step + " claims to have opened case " + step.linked +
+                       ", which another step already opened: a case is opened once"});
+    return;
+  }
+  const Opening& child = it->second;
+  if (child.linked != step.case_id) {
+    out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
+                   step.step + " opened case " + child.case_id + ", but that case's open row (" + log_row(child.seq) +
+                       ") " + (child.linked.empty() ? "names no case" : "names case " + child.linked) +
+                       " as the case that opened it"});
+    return;
+  }
+  if (child.seq != step.seq + 1) {
+    out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
+                   step.step + " opened case " + child.case_id + ", but that case's open row is " + log_row(child.seq) +
+                       ", not the row right after: a hand-off writes both rows in one transaction"});
+  }
+  if (!step.opens) return;  // the rule is not known: values cannot be checked
+  if (std::string diff = compare_values(step, child); !diff.empty()) {
+    out.push_back({FindingKind::kLinkValues, child.seq, child.case_id,
+                   "case " + child.case_id + " was not opened with the values the hand-off of " + step.step +
+                       " gives under its procedure version: " + diff});
+  }
+}
+
+void LinkChecker::check_opening(const Opening& child, const std::set<std::pair<std::string, std::string>>& opened,
+                                std::vector<Finding>& out) const {
+  if (child.has_record && child.parent_case != child.linked) {
+    out.push_back({FindingKind::kCaseRow, child.seq, child.case_id,
+                   "case " + child.case_id + "'s row names " +
+                       (child.parent_case.empty() ? "no parent case" : "parent case " + child.parent_case) +
+                       " but its open row (" + log_row(child.seq) + ") names " +
+                       (child.linked.empty() ? "none" : "case " + child.linked)});
+  }
+  const std::string& parent = child.linked.empty() ? child.parent_case : child.linked;
+  if (parent.empty()) return;
+  if (opened.count({parent, child.case_id})) return;
+  if (!known_cases_.count(parent)) {
+    out.push_back({FindingKind::kLinkUnknown, child.seq, child.case_id,
+                   "case " + child.case_id + " names case " + parent +
+                       " as the case that opened it, but there is no such case"});
+  } else {
+    out.push_back({FindingKind::kLinkMissing, child.seq, child.case_id,
+                   "case " + child.case_id + " claims to have been opened by case " + parent +
+                       ", but no step of case " + parent +
+                       " opened it: the case was created outside a hand-off, or the parent's step is missing"});
+  }
+}
+
+std::vector<Finding> LinkChecker::findings() const {
+  std::vector<Finding> out;
+  std::vector<const ParentStep*> steps;
+  std::set<std::pair<std::string, std::string>> opened;  // (parent, child) named by a parent's row
+  for (const ParentStep& step : parents_) {
+    steps.push_back(&step);
+    if (!step.linked.empty()) opened.emplace(step.case_id, step.linked);
+  }
+  std::sort(steps.begin(), steps.end(), [](const ParentStep* a, const ParentStep* b) { return a->seq < b->seq; });
+  std::set<std::string> claimed;
+  for (const ParentStep* step : steps) check_parent(*step, out, claimed);
+  for (const auto& [id, child] : openings_) check_opening(child, opened, out);
+  return out;
+}
+
+}  // namespace sopir::audit_internal

@@ -1,0 +1,326 @@
+// replay_case(): one case's recorded steps re-decided under a procedure.
+#include "audit/replay.h"
+
+#include <algorithm>
+#include <iterator>
+
+#include "base/sha256.h"
+
+namespace sopir::audit_internal {
+
+namespace {
+
+constexpr char kPiiInput[] = "<pii>";
+
+std::optional<LifecycleEvent> lifecycle_event(const std::string& text) {
+  if (text == "hold") return LifecycleEvent::kHold;
+  if (text == "resume") return LifecycleEvent::kResume;
+  if (text == "close") return LifecycleEvent::kClose;
+  if (text == "reopen") return LifecycleEvent::kReopen;
+  return std::nullopt;
+}
+
+std::string opt_time(const std::optional<DateTime>& t) {
+  return t ? format_datetime(*t) : std::string("none");
+}
+
+// The case as rebuilt from the record so far.
+struct Rebuilt {
+  explicit Rebuilt(const Procedure& p) : data(p.fields.size()), unknown(p.fields.size(), false) {}
+  std::vector<Value> data;
+  std::vector<bool> unknown;  // erased personal data: value not known
+  std::vector<std::pair<int, std::string>> fired;
+  ReplayedCase end;
+};
+
+// Whether `decided` (a value the rules produce) matches the recorded value.
+bool same_value(const Value& decided, const StoredValue& recorded) {
+  if (is_missing(decided) != recorded.missing) return false;
+  if (recorded.missing) return true;
+  const std::string text = format_value(decided);
+  if (recorded.pii && recorded.erased) return sha256_hex(recorded.salt + text) == recorded.digest;
+  return text == recorded.text;
+}
+
+std::string shown(const StoredValue& v) {
+  if (v.missing) return "(no value)";
+  if (v.pii) return "(personal data)";
+  return "'" + v.text + "'";
+}
+
+std::string shown(const FieldDef& f, const Value& v) {
+  if (is_missing(v)) return "(no value)";
+  if (f.pii) return "(personal data)";
+  return "'" + format_value(v) + "'";
+}
+
+// Compares decided field changes with the recorded ones; "" when equal.
+std::string compare_changes(const Procedure& p, const std::vector<FieldChange>& decided,
+                            const std::vector<LogEntry::Change>& recorded) {
+  std::vector<std::string> problems;
+  std::vector<bool> matched(recorded.size(), false);
+  for (const auto& change : decided) {
+    const FieldDef& field = p.fields[change.field];
+    auto it = std::find_if(recorded.begin(), recorded.end(),
+                           [&](const LogEntry::Change& c) { return c.after.field == field.id; });
+    if (it == recorded.end()) {
+      problems.push_back("the rules set " + field.id + " to " + shown(field, change.after) +
+                         " but the record has no change to it");
+      continue;
+    }
+    matched[static_cast<size_t>(it - recorded.begin())] = true;
+    if (!same_value(change.after, it->after))
+      problems.push_back(field.id + " is recorded as " + shown(it->after) + " but the rules give " +
+                         shown(field, change.after));
+  }
+  for (size_t i = 0; i < recorded.size(); ++i) {
+    if (!matched[i])
+      problems.push_back("the record changes " + recorded[i].after.field + " to " +
+                         shown(recorded[i].after) + ", which the rules would not change");
+  }
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+void add_problem(std::string& message, const std::string& problem) {
+  message += (message.empty() ? "" : "; ") + problem;
+}
+
+// Applies the recorded step to the rebuilt case.
+void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
+  r.end.state = e.to_state;
+  if (auto status = status_from_string(e.to_status)) r.end.status = *status;
+  for (const auto& change : e.changes) {
+    const StoredValue& after = change.after;
+    if (after.missing) {
+      r.end.data.erase(after.field);
+    } else {
+      r.end.data[after.field] = after;
+    }
+    const int f = p.field_index(after.field);
+    if (f < 0) continue;
+    r.unknown[f] = false;
+    r.data[f] = Value{};
+    if (after.missing) continue;
+    if (after.erased) {
+      r.unknown[f] = true;
+      continue;
+    }
+    const FieldDef& field = p.fields[f];
+    if (auto value = parse_typed(field.type, field.values, after.text, nullptr)) r.data[f] = *value;
+  }
+  if (e.kind == LogKind::kProcedure || e.kind == LogKind::kOverride) {
+    const int event = p.event_index(e.event);
+    if (event >= 0) r.fired.emplace_back(event, e.actor);
+  }
+  r.end.due_at = e.due_at;
+  if (e.kind == LogKind::kLifecycle) {
+    r.end.hold_started.reset();
+    if (r.end.status == Status::kOnHold) r.end.hold_started = e.occurred_at;
+    if (e.event == "close") r.end.closure_reason = e.reason;
+    if (e.event == "reopen") r.end.closure_reason.clear();
+  }
+  r.end.last_case_seq = e.case_seq;
+  ++r.end.steps;
+}
+
+// The recorded inputs with personal values taken from the step's changes
+// (or the case data when unchanged). False when a value was erased.
+bool restore_inputs(const Procedure& p, const LogEntry& e, const Rebuilt& r,
+                    std::vector<std::pair<std::string, std::string>>* inputs) {
+  *inputs = e.inputs;
+  for (auto& input : *inputs) {
+    const std::string& name = input.first;
+    std::string& text = input.second;
+    if (text != kPiiInput) continue;
+    auto it = std::find_if(e.changes.begin(), e.changes.end(),
+                           [&](const LogEntry::Change& c) { return c.after.field == name; });
+    if (it != e.changes.end()) {
+      if (it->after.erased) return false;
+      text = it->after.text;
+      continue;
+    }
+    // Given but unchanged: the value the case already held.
+    const int f = p.field_index(name);
+    if (f < 0) continue;  // decide() refuses the unknown field itself
+    if (r.unknown[f]) return false;
+    text = format_value(r.data[f]);
+  }
+  return true;
+}
+
+bool any_unknown(const Rebuilt& r) {
+  return std::find(r.unknown.begin(), r.unknown.end(), true) != r.unknown.end();
+}
+
+StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
+                       const std::vector<ChildTimeline>& children) {
+  StepReplay out;
+  const bool opening = e.kind == LogKind::kOpen;
+  if (!opening && e.from_state != r.end.state)
+    add_problem(out.message, "recorded as leaving state '" + e.from_state + "' but the case was in '" +
+                                 r.end.state + "'");
+  if (!opening && e.from_status != to_string(r.end.status))
+    add_problem(out.message, "recorded with status " + e.from_status + " before the step but the case was " +
+                                 to_string(r.end.status));
+
+  CaseSnapshot snapshot;
+  snapshot.id = e.case_id;
+  snapshot.state = opening ? -1 : p.state_index(r.end.state);
+  snapshot.status = r.end.status;
+  snapshot.data = r.data;
+  snapshot.fired = r.fired;
+  snapshot.due_at = r.end.due_at;
+  snapshot.children = children_before(children, e.seq);
+  if (!opening && snapshot.state < 0) {
+    out.verdict = Verdict::kRefused;
+    out.message = "the case was in state '" + r.end.state + "', which procedure '" + p.id +
+                  "' does not have";
+    return out;
+  }
+  const Actor actor{e.actor, {e.role}};
+
+  std::optional<Refusal> refusal;
+  std::optional<Transition> transition;
+  std::optional<LifecycleTransition> moved;
+  if (e.kind == LogKind::kLifecycle) {
+    auto event = lifecycle_event(e.event);
+    if (!event) {
+      refusal = Refusal{RefusalKind::kLifecycle, "'" + e.event + "' is not a lifecycle move"};
+    } else {
+      LifecycleCommand command{*event, actor, e.reason, e.occurred_at};
+      auto decision = decide_lifecycle(p, snapshot, command, r.end.hold_started);
+      if (auto* no = std::get_if<Refusal>(&decision)) refusal = *no;
+      else moved = std::get<LifecycleTransition>(decision);
+    }
+  } else {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    if (!restore_inputs(p, e, r, &inputs)) {
+      out.verdict = Verdict::kUnverifiable;
+      out.message = "personal data given with this step has been erased";
+      return out;
+    }
+    Decision decision;
+    if (opening) {
+      // A case opened by another case's step (a hand-off) was authorised by
+      // that step; the link itself is checked separately (audit_links.h).
+      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty());
+    } else {
+      Command command;
+      command.event = e.event;
+      command.actor = e.kind == LogKind::kTimer ? Actor{e.actor, {}} : actor;
+      command.inputs = inputs;
+      command.reason = e.reason;
+      command.override = e.kind == LogKind::kOverride;
+      command.timer = e.kind == LogKind::kTimer;
+      command.at = e.occurred_at;
+      decision = decide(p, snapshot, command);
+      // Someone who may only override may fire a transition whose guard
+      // holds when they ask to override; that is logged as a plain step.
+      if (auto* no = std::get_if<Refusal>(&decision);
+          no && no->kind == RefusalKind::kRole && e.kind == LogKind::kProcedure) {
+        command.override = true;
+        Decision again = decide(p, snapshot, command);
+        if (auto* t = std::get_if<Transition>(&again); t && !t->overridden) decision = again;
+      }
+    }
+    if (auto* no = std::get_if<Refusal>(&decision)) refusal = *no;
+    else transition = std::get<Transition>(decision);
+  }
+
+  if (refusal) {
+    // A guard may read personal data that is no longer known.
+    if (any_unknown(r) && (refusal->kind == RefusalKind::kGuard || refusal->kind == RefusalKind::kMissingField)) {
+      out.verdict = Verdict::kUnverifiable;
+      out.message = "the rule reads personal data that has been erased";
+    } else {
+      out.verdict = Verdict::kRefused;
+      out.message = refusal->message;
+    }
+    return out;
+  }
+
+  std::string differs;
+  if (transition) {
+    out.transition = transition->transition;
+    out.role = transition->role;
+    out.decided_to = p.states[transition->to].id;
+    const Status status = transition->closes_case ? Status::kClosed
+                          : opening              ? Status::kActive
+                                                 : r.end.status;
+    if (out.decided_to != e.to_state)
+      add_problem(differs, "recorded as going to '" + e.to_state + "' but the rules send it to '" +
+                               out.decided_to + "'");
+    if (e.to_status != to_string(status))
+      add_problem(differs, "recorded status after the step is " + e.to_status + " but the rules give " +
+                               to_string(status));
+    if (transition->role != e.role)
+      add_problem(differs, "recorded role '" + e.role + "' but the rules allow it as '" +
+                               transition->role + "'");
+    if (transition->overridden != (e.kind == LogKind::kOverride))
+      add_problem(differs, transition->overridden
+                               ? "the step needed an override but is recorded as a plain step"
+                               : "the step is recorded as an override but the rule held");
+    if (std::string c = compare_changes(p, transition->changes, e.changes); !c.empty())
+      add_problem(differs, c);
+    if (transition->due_at != e.due_at)
+      add_problem(differs, "recorded due time " + opt_time(e.due_at) + " but the rules give " +
+                               opt_time(transition->due_at));
+  } else {
+    out.role = moved->role;
+    out.decided_to = p.states[moved->state_to].id;
+    if (out.decided_to != e.to_state)
+      add_problem(differs, "recorded as going to '" + e.to_state + "' but the rules send it to '" +
+                               out.decided_to + "'");
+    if (e.to_status != to_string(moved->to))
+      add_problem(differs, "recorded status after the step is " + e.to_status + " but the rules give " +
+                               to_string(moved->to));
+    if (moved->role != e.role)
+      add_problem(differs, "recorded role '" + e.role + "' but the rules allow it as '" + moved->role + "'");
+    if (!e.changes.empty()) add_problem(differs, "a lifecycle step is recorded with field changes");
+    if (moved->due_at != e.due_at)
+      add_problem(differs, "recorded due time " + opt_time(e.due_at) + " but the rules give " +
+                               opt_time(moved->due_at));
+  }
+  if (!differs.empty()) add_problem(out.message, differs);
+  if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+  return out;
+}
+
+}  // namespace
+
+std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& children, int64_t seq) {
+  std::vector<LinkedCase> out;
+  for (const ChildTimeline& child : children) {
+    const auto after = std::find_if(child.statuses.begin(), child.statuses.end(),
+                                    [&](const auto& row) { return row.first >= seq; });
+    if (after == child.statuses.begin()) continue;  // not yet opened
+    out.push_back({child.id, child.sop_id, std::prev(after)->second});
+  }
+  return out;
+}
+
+CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
+                       const std::vector<ChildTimeline>& children) {
+  CaseReplay out;
+  Rebuilt rebuilt(procedure);
+  int64_t expected = 1;
+  for (const LogEntry& entry : history) {
+    StepReplay step = replay_step(procedure, entry, rebuilt, children);
+    if (entry.case_seq != expected) {
+      step.sequence_gap = true;
+      step.expected_case_seq = expected;
+    }
+    expected = entry.case_seq + 1;
+    apply_recorded(procedure, entry, rebuilt);
+    const bool opens = step.transition >= 0 && procedure.transitions[step.transition].opens;
+    if (entry.kind != LogKind::kOpen && (opens || !entry.linked_case.empty()))
+      step.data_after = rebuilt.end.data;
+    out.steps.push_back(std::move(step));
+  }
+  out.end = std::move(rebuilt.end);
+  return out;
+}
+
+}  // namespace sopir::audit_internal

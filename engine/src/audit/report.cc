@@ -1,0 +1,335 @@
+// report_text() / report_html(): per procedure, cases per state, time in
+// states, deadline breaches, steps per staff member per week, closure
+// reasons. One pass over the log plus the case rows.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <ostream>
+#include <unordered_map>
+
+#include "audit/common.h"
+#include "sopir/audit.h"
+#include "sopir/loader.h"
+
+namespace sopir::audit {
+
+using namespace audit_internal;
+
+namespace {
+
+struct SopFigures {
+  std::string sop_id;
+  ProcedurePtr procedure;                       // current version, for labels and the diagram
+  std::map<std::string, int64_t> cases_now;     // state -> cases (not closed)
+  std::map<std::string, int64_t> closed_in;     // state -> closed cases
+  std::map<std::string, std::vector<int64_t>> stays;  // state -> seconds spent (completed stays)
+  std::map<std::string, int64_t> breaches_by_state, overdue_now;
+  std::map<std::string, int64_t> breaches_by_staff;
+  std::map<std::string, std::map<std::string, int64_t>> steps_by_staff_week;  // staff -> week -> steps
+  std::map<std::string, int64_t> closure_reasons;
+  int64_t total_cases = 0;
+};
+
+struct CaseTrack {
+  std::string sop_id, state;
+  DateTime entered;
+  std::optional<DateTime> due_at;
+};
+
+// ISO 8601 week of a time, "2026-W10".
+std::string iso_week(DateTime t) {
+  const int64_t days = t.seconds >= 0 ? t.seconds / 86400 : -((-t.seconds + 86399) / 86400);
+  const int64_t weekday = ((days + 3) % 7 + 7) % 7 + 1;  // 1970-01-01 was a Thursday; Monday = 1
+  const int64_t thursday = days - (weekday - 1) + 3;
+  const std::string date = format_date(Date{thursday});
+  const std::string year = date.substr(0, 4);
+  const int64_t jan1 = parse_date(year + "-01-01")->days;
+  const int64_t week = (thursday - jan1) / 7 + 1;
+  return year + "-W" + (week < 10 ? "0" : "") + std::to_string(week);
+}
+
+int64_t percentile(std::vector<int64_t> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t index = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size()))) - 1;
+  return values[std::min(index, values.size() - 1)];
+}
+
+std::string duration_text(int64_t seconds) {
+  if (seconds < 3600) return std::to_string(seconds / 60) + "m";
+  if (seconds < 86400 * 2) {
+    const int64_t h = seconds / 3600, m = seconds % 3600 / 60;
+    return std::to_string(h) + "h" + (m ? std::to_string(m) + "m" : "");
+  }
+  const int64_t d = seconds / 86400, h = seconds % 86400 / 3600;
+  return std::to_string(d) + "d" + (h ? std::to_string(h) + "h" : "");
+}
+
+std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
+  ProcedureCache procedures(store);
+  std::map<std::string, SopFigures> by_sop;
+  for (const auto& pub : store.procedures()) {
+    if (options.sop_id && pub.sop_id != *options.sop_id) continue;
+    SopFigures& f = by_sop[pub.sop_id];
+    f.sop_id = pub.sop_id;
+    if (pub.current || !f.procedure) {
+      if (auto p = procedures.get(pub.sha256, nullptr)) f.procedure = p;
+    }
+  }
+  CaseFilter filter;
+  filter.sop_id = options.sop_id;
+  for (const CaseRecord& c : store.cases(filter)) {
+    auto it = by_sop.find(c.sop_id);
+    if (it == by_sop.end()) continue;
+    SopFigures& f = it->second;
+    ++f.total_cases;
+    if (c.status == Status::kClosed) {
+      ++f.closed_in[c.state];
+      ++f.closure_reasons[c.closure_reason.empty() ? "finished in " + c.state : c.closure_reason];
+      continue;
+    }
+    ++f.cases_now[c.state];
+    if (c.status == Status::kActive && c.due_at && *c.due_at < options.now) {
+      ++f.overdue_now[c.state];
+      ++f.breaches_by_state[c.state];
+      ++f.breaches_by_staff["(nobody has moved it yet)"];
+    }
+  }
+  std::unordered_map<std::string, CaseTrack> tracks;
+  LogFilter log_filter;
+  log_filter.sop_id = options.sop_id;
+  store.scan_log(log_filter, [&](const LogEntry& e) {
+    const PublishedProcedure* pub = procedures.published(e.sha256);
+    if (!pub) return true;
+    auto it = by_sop.find(pub->sop_id);
+    if (it == by_sop.end()) return true;
+    SopFigures& f = it->second;
+    ++f.steps_by_staff_week[e.actor][iso_week(e.occurred_at)];
+    auto track = tracks.find(e.case_id);
+    if (track != tracks.end() && e.kind != LogKind::kOpen) {
+      CaseTrack& t = track->second;
+      if (t.due_at && e.occurred_at.seconds > t.due_at->seconds && e.from_state != e.to_state &&
+          e.kind != LogKind::kLifecycle) {
+        ++f.breaches_by_state[t.state];
+        ++f.breaches_by_staff[e.actor];
+      }
+      if (e.to_state != t.state) {
+        f.stays[t.state].push_back(e.occurred_at.seconds - t.entered.seconds);
+        t.state = e.to_state;
+        t.entered = e.occurred_at;
+      }
+      t.due_at = e.due_at;
+    } else {
+      tracks[e.case_id] = CaseTrack{pub->sop_id, e.to_state, e.occurred_at, e.due_at};
+    }
+    return true;
+  });
+  std::vector<SopFigures> out;
+  for (auto& [id, f] : by_sop) out.push_back(std::move(f));
+  return out;
+}
+
+std::vector<std::string> state_order(const SopFigures& f) {
+  std::vector<std::string> order;
+  if (f.procedure) order = f.procedure->state_ids();
+  auto add = [&](const std::string& s) {
+    if (std::find(order.begin(), order.end(), s) == order.end()) order.push_back(s);
+  };
+  for (const auto& [s, n] : f.cases_now) add(s);
+  for (const auto& [s, n] : f.stays) add(s);
+  return order;
+}
+
+int64_t get(const std::map<std::string, int64_t>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? 0 : it->second;
+}
+
+std::string pad(const std::string& text, size_t width) {
+  return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
+}
+
+}  // namespace
+
+void report_text(Store& store, const ReportOptions& options, std::ostream& out) {
+  const auto figures = gather(store, options);
+  if (figures.empty()) out << "No procedures are published in this database.\n";
+  for (const SopFigures& f : figures) {
+    out << "Procedure " << f.sop_id;
+    if (f.procedure) out << " (" << f.procedure->title.get("en") << ", current version " << f.procedure->version << ")";
+    out << "\n  " << f.total_cases << " case(s); report as of " << format_datetime(options.now) << "\n\n";
+    out << "  " << pad("state", 22) << pad("open now", 10) << pad("closed", 8) << pad("overdue", 9)
+        << pad("stays", 7) << pad("median", 9) << pad("90th pct", 10) << "breaches\n";
+    for (const std::string& s : state_order(f)) {
+      auto stays = f.stays.count(s) ? f.stays.at(s) : std::vector<int64_t>{};
+      out << "  " << pad(s, 22) << pad(std::to_string(get(f.cases_now, s)), 10)
+          << pad(std::to_string(get(f.closed_in, s)), 8) << pad(std::to_string(get(f.overdue_now, s)), 9)
+          << pad(std::to_string(stays.size()), 7)
+          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.5)), 9)
+          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.9)), 10)
+          << get(f.breaches_by_state, s) << "\n";
+    }
+    out << "\n  Deadline breaches by staff member (who moved a case on after its due time):\n";
+    if (f.breaches_by_staff.empty()) out << "    none\n";
+    for (const auto& [who, n] : f.breaches_by_staff) out << "    " << pad(who, 28) << n << "\n";
+    out << "\n  Steps per staff member per week:\n";
+    for (const auto& [who, weeks] : f.steps_by_staff_week) {
+      out << "    " << pad(who, 16);
+      bool first = true;
+      for (const auto& [week, n] : weeks) {
+        out << (first ? "" : ", ") << week << ": " << n;
+        first = false;
+      }
+      out << "\n";
+    }
+    out << "\n  Closure reasons:\n";
+    if (f.closure_reasons.empty()) out << "    no closed cases\n";
+    for (const auto& [reason, n] : f.closure_reasons) out << "    " << pad(reason, 28) << n << "\n";
+    out << "\n";
+  }
+}
+
+namespace {
+
+std::string esc(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Horizontal bar chart of (label, value) as inline SVG.
+void bar_chart(std::ostream& out, const std::string& title,
+               const std::vector<std::pair<std::string, int64_t>>& bars) {
+  int64_t max = 1;
+  for (const auto& [l, v] : bars) max = std::max(max, v);
+  const int row = 22, left = 170, width = 360;
+  const int height = static_cast<int>(bars.size()) * row + 30;
+  out << "<figure><figcaption>" << esc(title) << "</figcaption><svg class=\"bars\" role=\"img\" width=\""
+      << left + width + 60 << "\" height=\"" << height << "\" viewBox=\"0 0 " << left + width + 60 << " "
+      << height << "\">";
+  int y = 10;
+  for (const auto& [label, value] : bars) {
+    const int64_t w = value * width / max;
+    out << "<text x=\"" << left - 6 << "\" y=\"" << y + 14 << "\" text-anchor=\"end\">" << esc(label)
+        << "</text><rect x=\"" << left << "\" y=\"" << y << "\" width=\"" << std::max<int64_t>(w, 1)
+        << "\" height=\"16\" class=\"bar\"/><text x=\"" << left + w + 6 << "\" y=\"" << y + 14 << "\">"
+        << value << "</text>";
+    y += row;
+  }
+  out << "</svg></figure>\n";
+}
+
+// The procedure's states as boxes in layers (breadth-first from the initial
+// state), transitions as arrows; each box shaded by the cases waiting in it.
+void diagram(std::ostream& out, const SopFigures& f) {
+  if (!f.procedure) return;
+  const Procedure& p = *f.procedure;
+  const size_t n = p.states.size();
+  std::vector<int> layer(n, -1);
+  std::vector<int> queue{p.initial_state};
+  if (p.initial_state >= 0) layer[static_cast<size_t>(p.initial_state)] = 0;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const int s = queue[i];
+    for (int t : p.transitions_from[static_cast<size_t>(s)]) {
+      const int to = p.transitions[static_cast<size_t>(t)].to;
+      if (layer[static_cast<size_t>(to)] < 0) {
+        layer[static_cast<size_t>(to)] = layer[static_cast<size_t>(s)] + 1;
+        queue.push_back(to);
+      }
+    }
+  }
+  int depth = 0;
+  for (auto& l : layer) {
+    if (l < 0) l = 0;
+    depth = std::max(depth, l);
+  }
+  std::vector<int> column(n, 0), per_layer(static_cast<size_t>(depth) + 1, 0);
+  for (size_t s = 0; s < n; ++s) column[s] = per_layer[static_cast<size_t>(layer[s])]++;
+  int widest = 1;
+  for (int c : per_layer) widest = std::max(widest, c);
+  const int box_w = 150, box_h = 44, gap_x = 40, gap_y = 60;
+  const int width = widest * (box_w + gap_x) + gap_x, height = (depth + 1) * (box_h + gap_y) + gap_y;
+  auto x_of = [&](size_t s) { return gap_x + column[s] * (box_w + gap_x); };
+  auto y_of = [&](size_t s) { return gap_y / 2 + layer[s] * (box_h + gap_y); };
+  int64_t most = 1;
+  for (const auto& [s, c] : f.cases_now) most = std::max(most, c);
+  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption>"
+      << "<svg class=\"diagram\" role=\"img\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
+      << width << " " << height << "\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+      << "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/>"
+      << "</marker></defs>";
+  for (const TransitionDef& t : p.transitions) {
+    for (int from : t.from) {
+      const size_t a = static_cast<size_t>(from), b = static_cast<size_t>(t.to);
+      const int x1 = x_of(a) + box_w / 2, y1 = y_of(a) + box_h, x2 = x_of(b) + box_w / 2;
+      const int y2 = layer[b] > layer[a] ? y_of(b) : y_of(b) + box_h;
+      out << "<line class=\"edge\" x1=\"" << x1 << "\" y1=\"" << (layer[b] > layer[a] ? y1 : y_of(a)) << "\" x2=\""
+          << x2 << "\" y2=\"" << y2 << "\" marker-end=\"url(#arrow)\"><title>"
+          << esc(p.events[static_cast<size_t>(t.event)]) << "</title></line>";
+    }
+  }
+  for (size_t s = 0; s < n; ++s) {
+    const int64_t waiting = get(f.cases_now, p.states[s].id);
+    const int shade = static_cast<int>(235 - 150 * waiting / most);
+    out << "<g class=\"state\"><rect x=\"" << x_of(s) << "\" y=\"" << y_of(s) << "\" width=\"" << box_w
+        << "\" height=\"" << box_h << "\" rx=\"6\" fill=\"rgb(" << shade << "," << shade << ",255)\" stroke=\"#335\"/>"
+        << "<text x=\"" << x_of(s) + box_w / 2 << "\" y=\"" << y_of(s) + 18 << "\" text-anchor=\"middle\">"
+        << esc(p.states[s].id) << "</text><text x=\"" << x_of(s) + box_w / 2 << "\" y=\"" << y_of(s) + 35
+        << "\" text-anchor=\"middle\" class=\"count\">" << waiting << " waiting</text></g>";
+  }
+  out << "</svg></figure>\n";
+}
+
+}  // namespace
+
+void report_html(Store& store, const ReportOptions& options, std::ostream& out) {
+  const auto figures = gather(store, options);
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sopir audit report</title>"
+      << "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
+      << "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+      << "svg text{font-size:12px;font-family:sans-serif}.bar{fill:#4a6fb5}.edge{stroke:#555;stroke-width:1.5}"
+      << ".count{fill:#333}figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
+      << "<h1>sopir audit report</h1><p>As of " << esc(format_datetime(options.now)) << ".</p>\n";
+  if (figures.empty()) out << "<p>No procedures are published in this database.</p>\n";
+  for (const SopFigures& f : figures) {
+    out << "<section><h2>" << esc(f.sop_id);
+    if (f.procedure) out << ": " << esc(f.procedure->title.get("en"));
+    out << "</h2><p>" << f.total_cases << " case(s).</p>\n";
+    diagram(out, f);
+    std::vector<std::pair<std::string, int64_t>> now;
+    for (const auto& s : state_order(f)) now.emplace_back(s, get(f.cases_now, s));
+    bar_chart(out, "Cases per state now (not closed)", now);
+    out << "<table><tr><th>state</th><th>open now</th><th>closed</th><th>overdue now</th><th>stays</th>"
+        << "<th>median</th><th>90th percentile</th><th>deadline breaches</th></tr>\n";
+    for (const auto& s : state_order(f)) {
+      auto stays = f.stays.count(s) ? f.stays.at(s) : std::vector<int64_t>{};
+      out << "<tr><td>" << esc(s) << "</td><td>" << get(f.cases_now, s) << "</td><td>" << get(f.closed_in, s)
+          << "</td><td>" << get(f.overdue_now, s) << "</td><td>" << stays.size() << "</td><td>"
+          << (stays.empty() ? "-" : duration_text(percentile(stays, 0.5))) << "</td><td>"
+          << (stays.empty() ? "-" : duration_text(percentile(stays, 0.9))) << "</td><td>"
+          << get(f.breaches_by_state, s) << "</td></tr>\n";
+    }
+    out << "</table>\n";
+    std::vector<std::pair<std::string, int64_t>> staff(f.breaches_by_staff.begin(), f.breaches_by_staff.end());
+    bar_chart(out, "Deadline breaches by staff member", staff);
+    out << "<h3>Steps per staff member per week</h3><table><tr><th>staff</th><th>week</th><th>steps</th></tr>\n";
+    for (const auto& [who, weeks] : f.steps_by_staff_week)
+      for (const auto& [week, n] : weeks)
+        out << "<tr><td>" << esc(who) << "</td><td>" << week << "</td><td>" << n << "</td></tr>\n";
+    out << "</table>\n";
+    std::vector<std::pair<std::string, int64_t>> reasons(f.closure_reasons.begin(), f.closure_reasons.end());
+    bar_chart(out, "Closure reasons", reasons);
+    out << "</section>\n";
+  }
+  out << "</body></html>\n";
+}
+
+}  // namespace sopir::audit

@@ -1,0 +1,343 @@
+// verify(): the hash chain, the replay of every case, the anchor, and the
+// case rows against their logs.
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <unordered_set>
+
+#include "audit/chain.h"
+#include "audit/common.h"
+#include "audit/links.h"
+#include "audit/replay.h"
+#include "lang/procedure_codec.h"
+#include "sopir/audit.h"
+#include "sopir/error.h"
+
+namespace sopir::audit {
+
+using namespace audit_internal;
+
+const char* to_string(FindingKind kind) {
+  switch (kind) {
+    case FindingKind::kChainHash: return "chain-hash";
+    case FindingKind::kChainLink: return "chain-link";
+    case FindingKind::kSeqGap: return "seq-gap";
+    case FindingKind::kPiiDigest: return "pii-digest";
+    case FindingKind::kProcedureMissing: return "procedure-missing";
+    case FindingKind::kCaseSeqGap: return "case-seq-gap";
+    case FindingKind::kStepRefused: return "step-refused";
+    case FindingKind::kStepDiffers: return "step-differs";
+    case FindingKind::kCaseRow: return "case-row";
+    case FindingKind::kAnchorMissing: return "anchor-missing";
+    case FindingKind::kAnchorMismatch: return "anchor-mismatch";
+    case FindingKind::kAnchorTruncated: return "anchor-truncated";
+    case FindingKind::kLinkMissing: return "link-missing";
+    case FindingKind::kLinkUnknown: return "link-unknown";
+    case FindingKind::kLinkValues: return "link-values";
+    case FindingKind::kSchemaChanged: return "schema-changed";
+    case FindingKind::kCompiledDiffers: return "compiled-differs";
+  }
+  return "?";
+}
+
+Anchor parse_anchor(const std::string& text) {
+  const std::string form =
+      "an anchor is SEQ:HASH as printed by `sopir audit anchor`, e.g. 1523:3f1a... (64 hex digits)";
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) throw usage_error("'" + text + "' is not an anchor; " + form);
+  auto seq = parse_int(text.substr(0, colon));
+  std::string hash = text.substr(colon + 1);
+  for (char& c : hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool hex = hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
+                     return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                   });
+  if (!seq || *seq < 1 || !hex) throw usage_error("'" + text + "' is not an anchor; " + form);
+  return Anchor{*seq, hash};
+}
+
+std::string format_anchor(const Anchor& anchor) {
+  return std::to_string(anchor.seq) + ":" + anchor.hash;
+}
+
+Anchor anchor(Store& store) {
+  auto [seq, hash] = store.chain_head();
+  return Anchor{seq, hash};
+}
+
+namespace {
+
+
+class Verifier {
+ public:
+  Verifier(Store& store, const VerifyOptions& options, const ProgressFn& progress)
+      : store_(store), options_(options), progress_(progress), procedures_(store) {}
+
+  VerifyReport run() {
+    auto head = store_.chain_head();
+    report_.head = Anchor{head.first, head.second};
+    if (options_.chain) {
+      for (std::string& change : store_.schema_changes()) add(FindingKind::kSchemaChanged, 0, "", std::move(change));
+    }
+    chain_pass(head.first);
+    if (options_.anchor) check_anchor(head.first);
+    if (options_.replay) {
+      compiled_pass();
+      replay_pass();
+    }
+    std::stable_sort(report_.findings.begin(), report_.findings.end(),
+                     [](const Finding& a, const Finding& b) {
+                       if ((a.seq == 0) != (b.seq == 0)) return a.seq != 0;
+                       return a.seq < b.seq;
+                     });
+    return std::move(report_);
+  }
+
+ private:
+  void add(FindingKind kind, int64_t seq, const std::string& case_id, std::string message) {
+    report_.findings.push_back(Finding{kind, seq, case_id, std::move(message)});
+  }
+
+  void tick(const char* phase, int64_t done, int64_t total) {
+    if (progress_ && (done % 4096 == 0 || done == total)) progress_(VerifyProgress{phase, done, total});
+  }
+
+  // One pass in seq order over the stored bytes (Store::scan_chain): the
+  // chain checks (ChainChecker, hashing on a second thread) and the case ids
+  // for the replay.
+  void chain_pass(int64_t total) {
+    ChainChecker checker([this](Finding f) { report_.findings.push_back(std::move(f)); });
+    store_.scan_chain([&](const ChainRow& r) {
+      ++report_.rows;
+      if (options_.replay) {
+        // Rows of one case usually come together: skip the set lookup then.
+        if (r.case_id != last_case_) {
+          last_case_.assign(r.case_id.data(), r.case_id.size());
+          log_cases_.insert(last_case_);
+        }
+      }
+      if (options_.anchor && r.seq == options_.anchor->seq) anchor_hash_ = std::string(r.hash);
+      if (options_.chain) checker.add(r);
+      tick("chain", report_.rows, total);
+      return true;
+    });
+    checker.finish();
+  }
+
+  // The compiled forms saved at publishing (which the engine runs cases
+  // by) against their sources (which replay and auditors read). Forms this
+  // build does not read are not used, so not checked.
+  void compiled_pass() {
+    for (const PublishedProcedure& p : store_.procedures()) {
+      if (p.compiled.empty() || !decode_procedure(p.compiled, p.source, p.file)) continue;
+      ProcedurePtr from_source = procedures_.get(p.sha256, nullptr);
+      if (!from_source) continue;  // the replay reports procedure-missing
+      if (encode_procedure(*from_source) != p.compiled)
+        add(FindingKind::kCompiledDiffers, 0, "",
+            "the compiled form saved for procedure " + p.sop_id + " version " + std::to_string(p.version) +
+                " does not match its source: cases would be run by rules other than the published "
+                "text; publish the same file again (sopir sop publish) to rewrite it");
+    }
+  }
+
+  void check_anchor(int64_t head_seq) {
+    const Anchor& a = *options_.anchor;
+    if (head_seq < a.seq) {
+      add(FindingKind::kAnchorTruncated, a.seq, "",
+          "the log ends at row " + std::to_string(head_seq) + " but the anchor shows it had reached row " +
+              std::to_string(a.seq) + ": the newest " + std::to_string(a.seq - head_seq) +
+              " row(s) were removed");
+    } else if (!anchor_hash_) {
+      add(FindingKind::kAnchorMissing, a.seq, "",
+          "the anchored " + log_row(a.seq) + " is no longer in the log (deleted)");
+    } else if (*anchor_hash_ != a.hash) {
+      add(FindingKind::kAnchorMismatch, a.seq, "",
+          "the anchored " + log_row(a.seq) + " now has hash " + short_hash(*anchor_hash_) +
+              " but the anchor records " + short_hash(a.hash) +
+              ": the log up to that row was rewritten since the anchor was taken");
+    }
+  }
+
+  void replay_pass() {
+    std::vector<CaseRecord> cases = store_.cases(CaseFilter{});
+    // Who opened whom, from the hashed log (the open rows), not from the
+    // case rows, which anyone with the file could change.
+    LogFilter opens;
+    opens.kind = LogKind::kOpen;
+    store_.scan_log(opens, [&](const LogEntry& e) {
+      if (e.linked_case.empty()) return true;
+      const PublishedProcedure* pub = procedures_.published(e.sha256);
+      children_[e.linked_case].push_back({e.case_id, pub ? pub->sop_id : "", Status::kActive});
+      return true;
+    });
+    std::set<std::string> with_row;
+    const int64_t total = static_cast<int64_t>(cases.size());
+    int64_t done = 0;
+    for (const CaseRecord& record : cases) {
+      with_row.insert(record.id);
+      replay_one(record.id, &record);
+      tick("replay", ++done, total);
+    }
+    for (const std::string& id : log_cases_) {
+      if (!with_row.count(id)) replay_one(id, nullptr);
+    }
+    for (Finding& f : links_.findings()) report_.findings.push_back(std::move(f));
+  }
+
+  void replay_one(const std::string& id, const CaseRecord* record) {
+    std::vector<LogEntry> history;
+    if (!record || log_cases_.count(id)) history = store_.history(id);
+    if (history.empty()) {
+      add(FindingKind::kCaseRow, 0, id, "case " + id + " has a case row but no log rows: it was written "
+                                            "behind the engine's back or its log was deleted");
+      links_.add_unreplayed(record, history);
+      return;
+    }
+    if (!record)
+      add(FindingKind::kCaseRow, history.front().seq, id,
+          "case " + id + " has log rows but no case row: the case row was deleted");
+    const std::string pinned = record ? record->sha256 : history.front().sha256;
+    std::string why;
+    ProcedurePtr p = procedures_.get(pinned, &why);
+    if (!p) {
+      add(FindingKind::kProcedureMissing, history.front().seq, id,
+          "case " + id + " cannot be replayed: " + why);
+      links_.add_unreplayed(record, history);
+      return;
+    }
+    ++report_.cases;
+    for (const LogEntry& e : history) {
+      if (e.sha256 != pinned)
+        add(FindingKind::kStepDiffers, e.seq, id,
+            step_name(e) + " is recorded under procedure version " + short_hash(e.sha256) +
+                " but the case is pinned to " + short_hash(pinned));
+    }
+    std::vector<ChildTimeline> children;
+    if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
+      children = child_timelines(store_, it->second);
+    const CaseReplay replay = replay_case(*p, history, children);
+    links_.add_case(record, history, p, replay);
+    for (size_t i = 0; i < history.size(); ++i) {
+      const LogEntry& e = history[i];
+      const StepReplay& s = replay.steps[i];
+      ++report_.steps;
+      if (s.sequence_gap)
+        add(FindingKind::kCaseSeqGap, e.seq, id,
+            "case " + id + " jumps from step " + std::to_string(s.expected_case_seq - 1) + " to step " +
+                std::to_string(e.case_seq) + " at " + log_row(e.seq) + ": its steps in between are missing");
+      switch (s.verdict) {
+        case Verdict::kAllowed: break;
+        case Verdict::kUnverifiable: ++report_.unverifiable_steps; break;
+        case Verdict::kRefused:
+          add(FindingKind::kStepRefused, e.seq, id,
+              step_name(e) + " would not have been allowed by procedure " + p->id + " version " +
+                  std::to_string(p->version) + ": " + s.message);
+          break;
+        case Verdict::kDiffers:
+          add(FindingKind::kStepDiffers, e.seq, id,
+              step_name(e) + " does not match what the procedure's rules give: " + s.message);
+          break;
+      }
+    }
+    if (record) compare_case_row(*record, replay.end, history.back().seq);
+  }
+
+  static std::string step_name(const LogEntry& e) {
+    return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event +
+           "' by " + e.actor + " as " + (e.role.empty() ? "no role" : e.role) + ")";
+  }
+
+  void compare_case_row(const CaseRecord& c, const ReplayedCase& end, int64_t last_seq) {
+    std::string problems;
+    auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
+    if (c.state != end.state) problem("state is '" + c.state + "' but its log ends in '" + end.state + "'");
+    if (c.status != end.status)
+      problem(std::string("status is ") + to_string(c.status) + " but its log ends " + to_string(end.status));
+    if (c.last_seq != end.last_case_seq)
+      problem("last step number is " + std::to_string(c.last_seq) + " but its log's last step is " +
+              std::to_string(end.last_case_seq));
+    if (c.version != end.steps)
+      problem("version is " + std::to_string(c.version) + " but its log has " + std::to_string(end.steps) +
+              " steps");
+    if (c.due_at != end.due_at)
+      problem("due time is " + (c.due_at ? format_datetime(*c.due_at) : std::string("none")) +
+              " but its log gives " + (end.due_at ? format_datetime(*end.due_at) : std::string("none")));
+    if (c.closure_reason != end.closure_reason)
+      problem("closure reason is '" + c.closure_reason + "' but its log gives '" + end.closure_reason + "'");
+    std::map<std::string, const StoredValue*> row_data;
+    for (const auto& v : c.data) {
+      if (!v.missing) row_data[v.field] = &v;
+    }
+    for (const auto& [field, logged] : end.data) {
+      auto it = row_data.find(field);
+      if (it == row_data.end()) {
+        problem("field " + field + " has no value but its log gives it one");
+        continue;
+      }
+      const StoredValue& stored = *it->second;
+      const bool same = logged.pii ? stored.digest == logged.digest : stored.text == logged.text;
+      if (!same)
+        problem(logged.pii ? "personal field " + field + " differs from its log"
+                           : "field " + field + " is '" + stored.text + "' but its log gives '" +
+                                 logged.text + "'");
+      row_data.erase(it);
+    }
+    for (const auto& [field, stored] : row_data)
+      problem("field " + field + " has a value its log never gave it");
+    if (!problems.empty())
+      add(FindingKind::kCaseRow, last_seq, c.id,
+          "case " + c.id + "'s row disagrees with its log (changed behind the engine's back): " + problems);
+  }
+
+  Store& store_;
+  const VerifyOptions& options_;
+  const ProgressFn& progress_;
+  ProcedureCache procedures_;
+  VerifyReport report_;
+  std::unordered_set<std::string> log_cases_;
+  std::string last_case_;
+  std::optional<std::string> anchor_hash_;
+  std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
+  LinkChecker links_;
+};
+
+}  // namespace
+
+VerifyReport verify(Store& store, const VerifyOptions& options, const ProgressFn& progress) {
+  return Verifier(store, options, progress).run();
+}
+
+ReplayReport replay_proposed(Store& store, const Procedure& proposed) {
+  ReplayReport report;
+  report.sop_id = proposed.id;
+  CaseFilter filter;
+  filter.sop_id = proposed.id;
+  for (const CaseRecord& record : store.cases(filter)) {
+    const std::vector<LogEntry> history = store.history(record.id);
+    ++report.cases;
+    std::vector<ChildTimeline> children;
+    if (reads_children(proposed)) children = child_timelines(store, children_of(store, record.id));
+    const CaseReplay replay = replay_case(proposed, history, children);
+    for (size_t i = 0; i < history.size(); ++i) {
+      const LogEntry& e = history[i];
+      const StepReplay& s = replay.steps[i];
+      ++report.steps;
+      if (s.verdict == Verdict::kUnverifiable) ++report.unverifiable_steps;
+      if (s.verdict != Verdict::kRefused && s.verdict != Verdict::kDiffers) continue;
+      // Differences in due times or set values alone are not a different route.
+      if (s.verdict == Verdict::kDiffers && s.decided_to == e.to_state) continue;
+      ReplayDifference d;
+      d.case_id = record.id;
+      d.seq = e.seq;
+      d.case_seq = e.case_seq;
+      d.event = e.event;
+      d.recorded_to = e.to_state;
+      d.refused = s.verdict == Verdict::kRefused;
+      d.proposed_to = d.refused ? "" : s.decided_to;
+      d.message = d.refused ? s.message : "would go to '" + s.decided_to + "' instead of '" + e.to_state + "'";
+      report.differences.push_back(std::move(d));
+    }
+  }
+  return report;
+}
+
+}  // namespace sopir::audit

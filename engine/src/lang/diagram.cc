@@ -1,0 +1,124 @@
+// Mermaid and Graphviz renderings of a procedure (sopir/diagram.h).
+//
+// State ids are not used as diagram node ids: ids may hold '-', which both
+// tools read as an operator; nodes are named s0, s1, ... by state index and
+// show their label instead.
+#include "sopir/diagram.h"
+
+#include "lang/expr/expr.h"
+
+namespace sopir {
+
+namespace {
+
+std::string node(int state) { return "s" + std::to_string(state); }
+
+std::string state_label(const Procedure& p, int s, std::string_view lang) {
+  const StateDef& state = p.states[s];
+  std::string label = state.label.get(lang);
+  if (label.empty()) label = state.id;
+  if (state.deadline) label += " (deadline " + format_duration(*state.deadline) + ")";
+  return label;
+}
+
+// The parts of an edge label: event, [guard], (roles).
+std::vector<std::string> edge_parts(const Procedure& p, const TransitionDef& t) {
+  std::vector<std::string> parts{p.events[t.event]};
+  if (t.guard) {
+    parts.push_back("[" + to_string(*t.guard, p.fields) + "]");
+  } else if (!t.guard_text.empty()) {
+    parts.push_back("[" + t.guard_text + "]");
+  }
+  std::string roles;
+  for (int r : t.roles) roles += (roles.empty() ? "" : ", ") + p.roles[r];
+  if (roles.empty()) {
+    for (const auto& s : p.states) {
+      if (s.on_deadline == t.event) roles = "system";
+    }
+  }
+  if (!roles.empty()) parts.push_back("(" + roles + ")");
+  return parts;
+}
+
+// Mermaid text: line breaks flattened, and the characters that end or
+// confuse a label written as entity codes.
+std::string mermaid_text(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "#quot;"; break;
+      case ':': out += "#58;"; break;
+      case ';': out += "#59;"; break;
+      case '#': out += "#35;"; break;
+      case '\n':
+      case '\r': out += ' '; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// A dot double-quoted string's content.
+std::string dot_text(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string to_mermaid(const Procedure& p, std::string_view lang) {
+  std::string out = "stateDiagram-v2\n";
+  for (size_t s = 0; s < p.states.size(); ++s) {
+    out += "  state \"" + mermaid_text(state_label(p, static_cast<int>(s), lang)) + "\" as " +
+           node(static_cast<int>(s)) + "\n";
+  }
+  if (p.initial_state >= 0) out += "  [*] --> " + node(p.initial_state) + "\n";
+  for (const auto& t : p.transitions) {
+    std::string label;
+    for (const auto& part : edge_parts(p, t)) label += (label.empty() ? "" : " ") + part;
+    for (int from : t.from) {
+      out += "  " + node(from) + " --> " + node(t.to) + " : " + mermaid_text(label) + "\n";
+    }
+  }
+  for (size_t s = 0; s < p.states.size(); ++s) {
+    if (p.states[s].terminal) out += "  " + node(static_cast<int>(s)) + " --> [*]\n";
+  }
+  return out;
+}
+
+std::string to_dot(const Procedure& p, std::string_view lang) {
+  std::string title = p.title.get(lang);
+  if (title.empty()) title = p.id;
+  std::string out = "digraph \"" + dot_text(p.id) + "\" {\n";
+  out += "  label=\"" + dot_text(title) + "\";\n";
+  out += "  labelloc=t;\n  rankdir=LR;\n";
+  out += "  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n";
+  out += "  edge [fontname=\"Helvetica\", fontsize=10];\n";
+  out += "  start [shape=point, width=0.2, label=\"\"];\n";
+  for (size_t s = 0; s < p.states.size(); ++s) {
+    out += "  " + node(static_cast<int>(s)) + " [label=\"" +
+           dot_text(state_label(p, static_cast<int>(s), lang)) + "\"" +
+           (p.states[s].terminal ? ", peripheries=2" : "") + "];\n";
+  }
+  if (p.initial_state >= 0) out += "  start -> " + node(p.initial_state) + ";\n";
+  for (const auto& t : p.transitions) {
+    std::string label;
+    for (const auto& part : edge_parts(p, t)) label += (label.empty() ? "" : "\n") + part;
+    for (int from : t.from) {
+      out += "  " + node(from) + " -> " + node(t.to) + " [label=\"" + dot_text(label) + "\"];\n";
+    }
+  }
+  out += "}\n";
+  return out;
+}
+
+}  // namespace sopir

@@ -1,0 +1,601 @@
+// Type checker: syntax tree -> compiled Expr, and parse_expr itself.
+//
+// Type rules (the language is typed so that mistakes show at load time):
+//  - == and != need both sides of one type (int, text, bool, date,
+//    datetime, duration, enum); either side may be null instead.
+//  - < <= > >= order ints, dates, datetimes and durations only: text order
+//    is rarely what a procedure means, and an enum's declared order is not
+//    something staff should have to remember. Never null.
+//  - An enum field compares with another enum field sharing a value, with a
+//    bare name or a quoted text that is one of its values.
+//  - `x in [a, b]` follows the == rules for x against every element.
+//  - and / or / not take conditions (bool).
+// Every problem is reported at the byte offset of the token it concerns;
+// checking goes on after a type error, so one pass reports them all.
+#include <algorithm>
+
+#include "lang/expr/syntax.h"
+
+namespace sopir {
+namespace {
+
+// What the checker knows about a checked sub-expression.
+enum class Cat {
+  kTyped,  // a value of `type`
+  kNull,   // the literal null
+  kBare,   // a name that is not a field: maybe an enum value, decided by context
+  kText,   // a quoted literal: text, or an enum value next to an enum
+  kBad,    // already reported
+};
+
+struct Operand {
+  Cat cat = Cat::kBad;
+  Type type = Type::kBool;
+  const std::vector<std::string>* values = nullptr;  // for enums
+  std::string owner;                                 // whose values, for messages
+  int node = -1;
+  const Syn* syn = nullptr;
+};
+
+bool contains(const std::vector<std::string>& values, std::string_view v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+// "an int", "a date", ...: for sentences.
+std::string a_type(Type type) {
+  switch (type) {
+    case Type::kString:
+      return "text";
+    case Type::kInt:
+      return "an int";
+    case Type::kBool:
+      return "a bool (true or false)";
+    case Type::kDate:
+      return "a date";
+    case Type::kDateTime:
+      return "a datetime";
+    case Type::kEnum:
+      return "an enum value";
+    case Type::kDuration:
+      return "a duration";
+  }
+  return "a value";
+}
+
+bool orderable(Type t) {
+  return t == Type::kInt || t == Type::kDate || t == Type::kDateTime || t == Type::kDuration;
+}
+
+class Checker {
+ public:
+  Checker(std::string_view text, const std::vector<FieldDef>& fields, Expr* out,
+          std::vector<ExprError>* errors)
+      : text_(text), fields_(fields), out_(out), errors_(errors) {}
+
+  void check_root(const Syn& root, Type target, const std::vector<std::string>& target_enum) {
+    Operand o = check(root);
+    if (o.cat == Cat::kBad) return;
+    if (target == Type::kBool) {
+      if (o.cat == Cat::kBare) return unknown_field(*o.syn);
+      if (o.cat == Cat::kTyped && o.type == Type::kBool) {
+        out_->root = o.node;
+        return;
+      }
+      return error(root.begin,
+                   "a guard must be a condition that is true or false, like age >= 18; " +
+                       slice(root) + " is " + a_kind(o));
+    }
+    Operand want;
+    want.cat = Cat::kTyped;
+    want.type = target;
+    want.values = &target_enum;
+    if (target == Type::kEnum) {
+      resolve(&o, want);
+      if (o.cat == Cat::kBad) return;
+    }
+    if (o.cat == Cat::kBare) return unknown_field(*o.syn);
+    const Type got = o.cat == Cat::kText ? Type::kString : o.type;
+    if (o.cat == Cat::kNull || got != target) {
+      return error(root.begin,
+                   "expected " + a_type(target) + ", but " + slice(root) + " is " + a_kind(o));
+    }
+    if (target == Type::kEnum && o.values != &target_enum) {
+      std::vector<std::string> extra;
+      for (const auto& v : *o.values) {
+        if (!contains(target_enum, v)) extra.push_back(v);
+      }
+      if (!extra.empty()) {
+        return error(root.begin, slice(root) + " may hold values this field does not allow: " +
+                                     join(extra) + " (allowed: " + join(target_enum) + ")");
+      }
+    }
+    out_->root = o.node;
+  }
+
+ private:
+  void error(size_t offset, std::string message) {
+    errors_->push_back({offset, std::move(message)});
+  }
+
+  std::string slice(const Syn& s) const {
+    std::string_view v = text_.substr(s.begin, s.end - s.begin);
+    if (v.size() > 60) return printable(v.substr(0, 57)) + "...";
+    return printable(v);
+  }
+
+  static std::string type_word(const Operand& o) {
+    switch (o.cat) {
+      case Cat::kText:
+        return "text";
+      case Cat::kNull:
+        return "null";
+      default:
+        return type_name(o.type);
+    }
+  }
+  // "age (int)"
+  std::string described(const Operand& o) const {
+    return slice(*o.syn) + " (" + type_word(o) + ")";
+  }
+  static std::string a_kind(const Operand& o) {
+    if (o.cat == Cat::kNull) return "null";
+    if (o.cat == Cat::kText) return "text";
+    return a_type(o.type);
+  }
+
+  int add(ExprNode node) {
+    out_->nodes.push_back(node);
+    return static_cast<int>(out_->nodes.size() - 1);
+  }
+  int add_const(Value v, Type type) {
+    out_->consts.push_back(std::move(v));
+    ExprNode n;
+    n.kind = NodeKind::kConst;
+    n.type = type;
+    n.index = static_cast<int>(out_->consts.size() - 1);
+    return add(n);
+  }
+  int add_list(const std::vector<int>& items) {
+    const int first = static_cast<int>(out_->lists.size());
+    out_->lists.insert(out_->lists.end(), items.begin(), items.end());
+    return first;
+  }
+
+  int field_index(std::string_view id) const {
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (fields_[i].id == id) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  Operand bad() const { return Operand{}; }
+
+  void unknown_field(const Syn& s) {
+    std::vector<std::string> ids;
+    for (const auto& f : fields_) ids.push_back(f.id);
+    std::string m = "unknown field '" + s.text + "'";
+    if (auto near = nearest(s.text, ids)) {
+      m += "; did you mean '" + *near + "'?";
+    } else if (ids.empty()) {
+      m += " (this procedure declares no fields)";
+    } else {
+      m += " (the fields are: " + join(ids) + ")";
+    }
+    error(s.begin, m);
+  }
+
+  void not_a_value(const Syn& s, const Operand& en) {
+    std::string m = "'" + printable(s.text) + "' is not a value of " +
+                    (en.owner.empty() ? "this field" : en.owner) + " (one of: " + join(*en.values) +
+                    ")";
+    if (auto near = nearest(s.text, *en.values)) m += "; did you mean '" + *near + "'?";
+    error(s.begin, m);
+  }
+
+  // Gives a bare name or quoted text its meaning next to `other`.
+  void resolve(Operand* x, const Operand& other) {
+    const bool enum_context = other.cat == Cat::kTyped && other.type == Type::kEnum;
+    if (x->cat == Cat::kBare) {
+      if (!enum_context) {
+        unknown_field(*x->syn);
+      } else if (!contains(*other.values, x->syn->text)) {
+        not_a_value(*x->syn, other);
+      } else {
+        *x = enum_value(*x->syn, other);
+        return;
+      }
+      *x = bad();
+    } else if (x->cat == Cat::kText && enum_context) {
+      if (!contains(*other.values, x->syn->text)) {
+        not_a_value(*x->syn, other);
+        *x = bad();
+        return;
+      }
+      *x = enum_value(*x->syn, other);
+    }
+  }
+
+  Operand enum_value(const Syn& s, const Operand& en) {
+    Operand o;
+    o.cat = Cat::kTyped;
+    o.type = Type::kEnum;
+    o.values = en.values;
+    o.owner = en.owner;
+    o.syn = &s;
+    o.node = add_const(s.text, Type::kEnum);
+    out_->nodes[o.node].enum_value = true;
+    return o;
+  }
+
+  static Type value_type(const Value& v) {
+    switch (v.index()) {
+      case 1:
+        return Type::kBool;
+      case 2:
+        return Type::kInt;
+      case 3:
+        return Type::kString;
+      case 4:
+        return Type::kDate;
+      case 5:
+        return Type::kDateTime;
+      default:
+        return Type::kDuration;
+    }
+  }
+
+  Operand check(const Syn& s) {
+    switch (s.kind) {
+      case SynKind::kLiteral:
+        return literal(s);
+      case SynKind::kName:
+        return name(s);
+      case SynKind::kCall:
+        return call(s);
+      case SynKind::kNot:
+        return negation(s);
+      case SynKind::kAnd:
+      case SynKind::kOr:
+        return chain(s);
+      case SynKind::kCompare:
+        return compare(s);
+      case SynKind::kIn:
+        return in_list(s);
+    }
+    return bad();
+  }
+
+  Operand typed(const Syn& s, Type type, int node) {
+    Operand o;
+    o.cat = Cat::kTyped;
+    o.type = type;
+    o.node = node;
+    o.syn = &s;
+    return o;
+  }
+
+  Operand literal(const Syn& s) {
+    Operand o;
+    o.syn = &s;
+    if (s.is_null) {
+      o.cat = Cat::kNull;
+      o.node = add_const(std::monostate{}, Type::kBool);
+      out_->nodes[o.node].is_null = true;
+      return o;
+    }
+    o = typed(s, value_type(s.value), add_const(s.value, value_type(s.value)));
+    if (s.is_string) o.cat = Cat::kText;
+    return o;
+  }
+
+  Operand name(const Syn& s) {
+    const int index = field_index(s.text);
+    if (index < 0) {
+      Operand o;
+      o.cat = Cat::kBare;
+      o.syn = &s;
+      return o;
+    }
+    ExprNode n;
+    n.kind = NodeKind::kField;
+    n.index = index;
+    n.type = fields_[index].type;
+    Operand o = typed(s, n.type, add(n));
+    o.values = &fields_[index].values;
+    o.owner = fields_[index].id;
+    return o;
+  }
+
+  // A sub-expression that must be a condition; -1 when it is not.
+  int condition(const Syn& s, const std::string& what) {
+    Operand o = check(s);
+    if (o.cat == Cat::kBad) return -1;
+    if (o.cat == Cat::kBare) {
+      unknown_field(s);
+      return -1;
+    }
+    if (o.cat == Cat::kTyped && o.type == Type::kBool) return o.node;
+    error(s.begin,
+          what + " needs conditions (true or false), but " + slice(s) + " is " + a_kind(o));
+    return -1;
+  }
+
+  Operand negation(const Syn& s) {
+    const int a = condition(s.kids[0], "'not'");
+    if (a < 0) return bad();
+    ExprNode n;
+    n.kind = NodeKind::kNot;
+    n.a = a;
+    return typed(s, Type::kBool, add(n));
+  }
+
+  Operand chain(const Syn& s) {
+    const std::string what = s.kind == SynKind::kAnd ? "'and'" : "'or'";
+    std::vector<int> items;
+    bool ok = true;
+    for (const Syn& kid : s.kids) {
+      const int node = condition(kid, what);
+      ok &= node >= 0;
+      items.push_back(node);
+    }
+    if (!ok) return bad();
+    ExprNode n;
+    n.kind = s.kind == SynKind::kAnd ? NodeKind::kAnd : NodeKind::kOr;
+    n.first = add_list(items);
+    n.count = static_cast<int>(items.size());
+    return typed(s, Type::kBool, add(n));
+  }
+
+  // Checks that `x` and `y` (resolved) may be compared with ==; reports
+  // at `y` otherwise.
+  bool comparable(const Operand& x, const Operand& y) {
+    const Type tx = x.cat == Cat::kText ? Type::kString : x.type;
+    const Type ty = y.cat == Cat::kText ? Type::kString : y.type;
+    if (x.cat == Cat::kNull || y.cat == Cat::kNull) return true;
+    if (tx != ty) {
+      error(y.syn->begin, "cannot compare " + described(x) + " with " + described(y));
+      return false;
+    }
+    if (tx == Type::kEnum) {
+      for (const auto& v : *x.values) {
+        if (contains(*y.values, v)) return true;
+      }
+      error(y.syn->begin, "cannot compare " + slice(*x.syn) + " with " + slice(*y.syn) +
+                              ": they have no value in common (" + join(*x.values) + " / " +
+                              join(*y.values) + ")");
+      return false;
+    }
+    return true;
+  }
+
+  Operand compare(const Syn& s) {
+    Operand l = check(s.kids[0]);
+    Operand r = check(s.kids[1]);
+    if (l.cat == Cat::kBad || r.cat == Cat::kBad) return bad();
+    resolve(&l, r);
+    resolve(&r, l);
+    if (l.cat == Cat::kBad || r.cat == Cat::kBad) return bad();
+    const bool ordering = s.op != CompareOp::kEq && s.op != CompareOp::kNe;
+    const std::string op = op_text(s.op);
+    if (l.cat == Cat::kNull && r.cat == Cat::kNull) {
+      error(s.op_offset,
+            "comparing null with null says nothing; compare a field with null, like "
+            "consent_date == null");
+      return bad();
+    }
+    if (ordering && (l.cat == Cat::kNull || r.cat == Cat::kNull)) {
+      error(s.op_offset, "'" + op +
+                             "' cannot be used with null; to test for a missing value write "
+                             "x == null or x != null, or has(x)");
+      return bad();
+    }
+    if (!comparable(l, r)) return bad();
+    if (ordering && l.cat != Cat::kNull) {
+      const Type t = l.cat == Cat::kText ? Type::kString : l.type;
+      if (!orderable(t)) {
+        error(s.op_offset,
+              "'" + op + "' cannot order " + described(l) +
+                  "; only ints, dates, datetimes and durations have an order (use == or "
+                  "!=, or 'in')");
+        return bad();
+      }
+    }
+    ExprNode n;
+    n.kind = NodeKind::kCompare;
+    n.op = s.op;
+    n.a = l.node;
+    n.b = r.node;
+    return typed(s, Type::kBool, add(n));
+  }
+
+  Operand in_list(const Syn& s) {
+    Operand x = check(s.kids[0]);
+    if (x.cat == Cat::kBare) {
+      unknown_field(*x.syn);
+      x = bad();
+    } else if (x.cat == Cat::kNull) {
+      error(s.kids[0].begin,
+            "null cannot be looked up in a list; write x == null to test for a missing value");
+      x = bad();
+    }
+    std::vector<int> items;
+    bool ok = x.cat != Cat::kBad;
+    for (size_t i = 1; i < s.kids.size(); ++i) {
+      Operand e = check(s.kids[i]);
+      if (e.cat == Cat::kBad || !ok) {
+        ok = false;
+        continue;
+      }
+      if (e.cat == Cat::kNull) {
+        error(e.syn->begin,
+              "null cannot be in the list after 'in'; test for a missing value with "
+              "x == null");
+        ok = false;
+        continue;
+      }
+      resolve(&e, x);
+      if (e.cat == Cat::kBad || !comparable(x, e)) {
+        ok = false;
+        continue;
+      }
+      items.push_back(e.node);
+    }
+    if (!ok) return bad();
+    ExprNode n;
+    n.kind = NodeKind::kIn;
+    n.negated = s.negated;
+    n.a = x.node;
+    n.first = add_list(items);
+    n.count = static_cast<int>(items.size());
+    return typed(s, Type::kBool, add(n));
+  }
+
+  Operand call(const Syn& s) {
+    const std::string& f = s.text;
+    if (f == "today" || f == "now") {
+      if (!s.kids.empty()) {
+        error(s.kids[0].begin, f + "() takes no arguments");
+        return bad();
+      }
+      ExprNode n;
+      n.kind = f == "today" ? NodeKind::kToday : NodeKind::kNow;
+      n.type = f == "today" ? Type::kDate : Type::kDateTime;
+      return typed(s, n.type, add(n));
+    }
+    if (f == "has") return has(s);
+    if (f == "days_since" || f == "len") return one_arg_call(s);
+    if (f == "has_child" || f == "child_closed") return child_call(s);
+    std::string m = "unknown function '" + f + "'";
+    if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "has_child",
+                                "child_closed"})) {
+      m += "; did you mean '" + *near + "'?";
+    } else {
+      m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
+           "has_child('sop'), child_closed('sop')";
+    }
+    error(s.begin, m);
+    for (const Syn& kid : s.kids) check(kid);  // report problems inside too
+    return bad();
+  }
+
+  Operand has(const Syn& s) {
+    if (s.kids.size() != 1) {
+      error(s.begin, "has() takes exactly one field name, like has(consent_date)");
+      return bad();
+    }
+    const Syn& arg = s.kids[0];
+    if (arg.kind != SynKind::kName) {
+      error(arg.begin, "has() takes a field name, like has(consent_date)");
+      return bad();
+    }
+    const int index = field_index(arg.text);
+    if (index < 0) {
+      unknown_field(arg);
+      return bad();
+    }
+    ExprNode n;
+    n.kind = NodeKind::kHas;
+    n.index = index;
+    return typed(s, Type::kBool, add(n));
+  }
+
+  // has_child('sop-id') / child_closed('sop-id'): about cases this case
+  // opened by hand-offs. The argument is a procedure id in quotes.
+  Operand child_call(const Syn& s) {
+    const std::string usage = s.text + "() takes one procedure id in quotes, like " + s.text +
+                              "('tppo-victim-care')";
+    if (s.kids.size() != 1) {
+      error(s.begin, usage);
+      return bad();
+    }
+    const Syn& arg = s.kids[0];
+    const std::string* sop =
+        arg.kind == SynKind::kLiteral && arg.is_string ? std::get_if<std::string>(&arg.value) : nullptr;
+    if (!sop) {
+      error(arg.begin, usage);
+      return bad();
+    }
+    ExprNode n;
+    n.kind = s.text == "has_child" ? NodeKind::kHasChild : NodeKind::kChildClosed;
+    n.index = static_cast<int>(out_->consts.size());
+    out_->consts.push_back(*sop);
+    return typed(s, Type::kBool, add(n));
+  }
+
+  Operand one_arg_call(const Syn& s) {
+    const bool days = s.text == "days_since";
+    const std::string usage =
+        days ? "days_since() takes one date or datetime, like days_since(arrival_date)"
+             : "len() takes one text, like len(note)";
+    if (s.kids.size() != 1) {
+      error(s.begin, usage);
+      return bad();
+    }
+    Operand a = check(s.kids[0]);
+    if (a.cat == Cat::kBad) return bad();
+    if (a.cat == Cat::kBare) {
+      unknown_field(*a.syn);
+      return bad();
+    }
+    const Type t = a.cat == Cat::kText ? Type::kString : a.type;
+    const bool ok = a.cat != Cat::kNull &&
+                    (days ? (t == Type::kDate || t == Type::kDateTime) : t == Type::kString);
+    if (!ok) {
+      error(s.kids[0].begin,
+            std::string(days ? "days_since() needs a date or datetime" : "len() needs text") +
+                ", but " + slice(s.kids[0]) + " is " + a_kind(a));
+      return bad();
+    }
+    ExprNode n;
+    n.kind = days ? NodeKind::kDaysSince : NodeKind::kLen;
+    n.type = Type::kInt;
+    n.a = a.node;
+    return typed(s, Type::kInt, add(n));
+  }
+
+  std::string_view text_;
+  const std::vector<FieldDef>& fields_;
+  Expr* out_;
+  std::vector<ExprError>* errors_;
+};
+
+}  // namespace
+
+ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields, Type target,
+                      const std::vector<std::string>& target_enum) {
+  ParsedExpr result;
+  Syn root;
+  ExprError syntax_error;
+  if (!parse_syntax(text, &root, &syntax_error)) {
+    result.errors.push_back(std::move(syntax_error));
+    return result;
+  }
+  auto expr = std::make_shared<Expr>();
+  Checker(text, fields, expr.get(), &result.errors).check_root(root, target, target_enum);
+  if (result.errors.empty() && expr->root >= 0) result.expr = std::move(expr);
+  if (!result.expr && result.errors.empty())
+    result.errors.push_back({0, "the expression could not be checked"});
+  return result;
+}
+
+std::shared_ptr<const Expr> constant_expr(const Value& value, Type type) {
+  auto expr = std::make_shared<Expr>();
+  expr->consts.push_back(value);
+  ExprNode n;
+  n.kind = NodeKind::kConst;
+  n.type = type;
+  n.index = 0;
+  n.is_null = is_missing(value);
+  n.enum_value = type == Type::kEnum;
+  expr->nodes.push_back(n);
+  expr->root = 0;
+  return expr;
+}
+
+}  // namespace sopir

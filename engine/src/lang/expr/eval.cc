@@ -1,0 +1,183 @@
+// Evaluation of compiled expressions: evaluate(), guard_holds(),
+// fields_read(). Semantics of missing values are those stated in expr.h.
+#include <algorithm>
+
+#include "lang/expr/tree.h"
+
+namespace sopir {
+namespace {
+
+const Value kMissing;
+
+// Whole days from `from` to `to`, rounded down; nullopt on overflow.
+std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
+  int64_t diff;
+  if (__builtin_sub_overflow(to_seconds, from_seconds, &diff)) return std::nullopt;
+  int64_t days = diff / 86400;
+  if (diff % 86400 < 0) --days;
+  return days;
+}
+
+}  // namespace
+
+const Value& Evaluator::field(int index) const {
+  const std::vector<Value>* fields = context_.fields;
+  if (!fields || index < 0 || static_cast<size_t>(index) >= fields->size()) return kMissing;
+  return (*fields)[index];
+}
+
+const Value& Evaluator::value(int n, Value& scratch) const {
+  const ExprNode& node = expr_.nodes[n];
+  switch (node.kind) {
+    case NodeKind::kConst:
+      return expr_.consts[node.index];
+    case NodeKind::kField:
+      return field(node.index);
+    case NodeKind::kToday:
+      scratch = date_of(context_.now);
+      return scratch;
+    case NodeKind::kNow:
+      scratch = context_.now;
+      return scratch;
+    case NodeKind::kDaysSince: {
+      Value s;
+      const Value& v = value(node.a, s);
+      std::optional<int64_t> days;
+      if (const Date* d = std::get_if<Date>(&v)) {
+        int64_t diff;
+        if (!__builtin_sub_overflow(date_of(context_.now).days, d->days, &diff)) days = diff;
+      } else if (const DateTime* t = std::get_if<DateTime>(&v)) {
+        days = days_between(t->seconds, context_.now.seconds);
+      }
+      if (days) {
+        scratch = *days;
+      } else {
+        scratch = std::monostate{};
+      }
+      return scratch;
+    }
+    case NodeKind::kLen: {
+      Value s;
+      const Value& v = value(node.a, s);
+      const std::string* text = std::get_if<std::string>(&v);
+      scratch = text ? text_length(*text) : int64_t{0};
+      return scratch;
+    }
+    default:
+      scratch = truth(n);
+      return scratch;
+  }
+}
+
+bool Evaluator::truth(int n) const {
+  const ExprNode& node = expr_.nodes[n];
+  switch (node.kind) {
+    case NodeKind::kNot:
+      return !truth(node.a);
+    case NodeKind::kAnd:
+      for (int i = 0; i < node.count; ++i) {
+        if (!truth(expr_.lists[node.first + i])) return false;
+      }
+      return true;
+    case NodeKind::kOr:
+      for (int i = 0; i < node.count; ++i) {
+        if (truth(expr_.lists[node.first + i])) return true;
+      }
+      return false;
+    case NodeKind::kCompare:
+      return compare(node);
+    case NodeKind::kIn:
+      return in_list(node) != node.negated;
+    case NodeKind::kHas:
+      return !is_missing(field(node.index));
+    case NodeKind::kHasChild:
+    case NodeKind::kChildClosed: {
+      const auto& sop = std::get<std::string>(expr_.consts[node.index]);
+      bool any = false, all_closed = true;
+      if (context_.children) {
+        for (const LinkedCase& child : *context_.children) {
+          if (child.sop_id != sop) continue;
+          any = true;
+          all_closed = all_closed && child.status == Status::kClosed;
+        }
+      }
+      return node.kind == NodeKind::kHasChild ? any : any && all_closed;
+    }
+    default: {
+      Value s;
+      const Value& v = value(n, s);
+      const bool* b = std::get_if<bool>(&v);
+      return b && *b;
+    }
+  }
+}
+
+bool Evaluator::compare(const ExprNode& node) const {
+  Value sa, sb;
+  const Value& a = value(node.a, sa);
+  const Value& b = value(node.b, sb);
+  switch (node.op) {
+    case CompareOp::kEq:
+      return a == b;
+    case CompareOp::kNe:
+      return !(a == b);
+    default:
+      break;
+  }
+  const std::optional<int> order = compare_values(a, b);
+  if (!order) return false;
+  switch (node.op) {
+    case CompareOp::kLt:
+      return *order < 0;
+    case CompareOp::kLe:
+      return *order <= 0;
+    case CompareOp::kGt:
+      return *order > 0;
+    default:
+      return *order >= 0;
+  }
+}
+
+bool Evaluator::in_list(const ExprNode& node) const {
+  Value sx;
+  const Value& x = value(node.a, sx);
+  if (is_missing(x)) return false;
+  for (int i = 0; i < node.count; ++i) {
+    Value se;
+    if (value(expr_.lists[node.first + i], se) == x) return true;
+  }
+  return false;
+}
+
+Value evaluate(const Expr& expr, const EvalContext& context) {
+  if (expr.root < 0) return Value{};
+  Value scratch;
+  return Evaluator(expr, context).value(expr.root, scratch);
+}
+
+bool guard_holds(const Expr& expr, const EvalContext& context) {
+  return expr.root >= 0 && Evaluator(expr, context).truth(expr.root);
+}
+
+std::vector<int> fields_read(const Expr& expr) {
+  std::vector<int> out;
+  for (const ExprNode& node : expr.nodes) {
+    if ((node.kind == NodeKind::kField || node.kind == NodeKind::kHas) &&
+        std::find(out.begin(), out.end(), node.index) == out.end()) {
+      out.push_back(node.index);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> children_read(const Expr& expr) {
+  std::vector<std::string> out;
+  for (const ExprNode& node : expr.nodes) {
+    if (node.kind != NodeKind::kHasChild && node.kind != NodeKind::kChildClosed) continue;
+    const auto& sop = std::get<std::string>(expr.consts[node.index]);
+    if (std::find(out.begin(), out.end(), sop) == out.end()) out.push_back(sop);
+  }
+  return out;
+}
+
+}  // namespace sopir

@@ -1,0 +1,156 @@
+// evaluate_guard(): a guard's verdict and, when false, why.
+//
+// The explanation names the smallest part that made the guard false: the
+// first false conjunct of an `and` (recursively), every alternative of an
+// `or`, otherwise the failing comparison or test itself, followed by the
+// values it saw. Values of pii fields, and anything computed from them,
+// show as *** so personal data never reaches a message.
+#include <algorithm>
+
+#include "lang/expr/syntax.h"
+#include "lang/expr/tree.h"
+
+namespace sopir {
+namespace {
+
+class Explainer {
+ public:
+  Explainer(const Expr& expr, const std::vector<FieldDef>& fields, const EvalContext& context)
+      : expr_(expr), fields_(fields), eval_(expr, context), context_(context) {}
+
+  bool truth(int n) const { return eval_.truth(n); }
+
+  // Why node `n`, which is false, is false.
+  std::string explain(int n) {
+    const ExprNode& node = expr_.nodes[n];
+    switch (node.kind) {
+      case NodeKind::kAnd:
+        for (int i = 0; i < node.count; ++i) {
+          const int kid = expr_.lists[node.first + i];
+          if (!truth(kid)) return explain(kid);
+        }
+        break;
+      case NodeKind::kOr: {
+        std::string out;
+        for (int i = 0; i < node.count; ++i) {
+          if (i) out += " and ";
+          out += explain(expr_.lists[node.first + i]);
+        }
+        return out;
+      }
+      case NodeKind::kField:
+        if (is_missing(field_value(node.index))) return name(node.index) + " has no value";
+        return name(node.index) + " is false";
+      case NodeKind::kConst:
+        return "the condition is always false";
+      default:
+        break;
+    }
+    return node_text(expr_, n, fields_) + " is false" + seen(n);
+  }
+
+ private:
+  std::string name(int index) const {
+    return index >= 0 && static_cast<size_t>(index) < fields_.size() ? fields_[index].id : "?";
+  }
+  bool pii(int index) const {
+    return index >= 0 && static_cast<size_t>(index) < fields_.size() && fields_[index].pii;
+  }
+  const Value& field_value(int index) const {
+    static const Value kMissing;
+    const std::vector<Value>* values = context_.fields;
+    if (!values || index < 0 || static_cast<size_t>(index) >= values->size()) return kMissing;
+    return (*values)[index];
+  }
+
+  static std::string shown(const Value& v) {
+    if (const std::string* s = std::get_if<std::string>(&v)) return *s;
+    return format_value(v);
+  }
+
+  bool reads_pii(int n) const {
+    const ExprNode& node = expr_.nodes[n];
+    if (node.kind == NodeKind::kField || node.kind == NodeKind::kHas) return pii(node.index);
+    if (node.a >= 0 && reads_pii(node.a)) return true;
+    if (node.b >= 0 && reads_pii(node.b)) return true;
+    for (int i = 0; i < node.count; ++i) {
+      if (reads_pii(expr_.lists[node.first + i])) return true;
+    }
+    return false;
+  }
+
+  void add(const std::string& key, std::string item) {
+    if (std::find(keys_.begin(), keys_.end(), key) != keys_.end()) return;
+    keys_.push_back(key);
+    items_.push_back(std::move(item));
+  }
+
+  // Collects "field = value" for every field and function call under `n`.
+  void collect(int n) {
+    const ExprNode& node = expr_.nodes[n];
+    if (node.a >= 0) collect(node.a);
+    if (node.b >= 0) collect(node.b);
+    for (int i = 0; i < node.count; ++i) collect(expr_.lists[node.first + i]);
+    switch (node.kind) {
+      case NodeKind::kField:
+      case NodeKind::kHas: {
+        const std::string id = name(node.index);
+        const Value& v = field_value(node.index);
+        if (is_missing(v)) return add(id, id + " has no value");
+        const bool text = node.index >= 0 && static_cast<size_t>(node.index) < fields_.size() &&
+                          fields_[node.index].type == Type::kString;
+        if (text && !pii(node.index)) {
+          return add(id, id + " = " + quote_text(shown(v)));
+        }
+        return add(id, id + " = " + (pii(node.index) ? std::string("***") : shown(v)));
+      }
+      case NodeKind::kToday:
+      case NodeKind::kNow:
+      case NodeKind::kDaysSince:
+      case NodeKind::kLen: {
+        const std::string text = node_text(expr_, n, fields_);
+        Value scratch;
+        const Value& v = eval_.value(n, scratch);
+        if (is_missing(v)) return add(text, text + " has no value");
+        return add(text, text + " = " + (reads_pii(n) ? std::string("***") : shown(v)));
+      }
+      default:
+        return;
+    }
+  }
+
+  std::string seen(int n) {
+    keys_.clear();
+    items_.clear();
+    collect(n);
+    if (items_.empty()) return "";
+    std::string out = " (";
+    for (size_t i = 0; i < items_.size(); ++i) out += (i ? ", " : "") + items_[i];
+    return out + ")";
+  }
+
+  const Expr& expr_;
+  const std::vector<FieldDef>& fields_;
+  Evaluator eval_;
+  const EvalContext& context_;
+  std::vector<std::string> keys_, items_;
+};
+
+}  // namespace
+
+GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields,
+                           const EvalContext& context) {
+  GuardResult result;
+  if (expr.root < 0) {
+    result.explanation = "the guard is empty";
+    return result;
+  }
+  Explainer explainer(expr, fields, context);
+  result.value = explainer.truth(expr.root);
+  // Text from the expression and the case may hold any bytes; the
+  // explanation is one line of valid UTF-8.
+  if (!result.value) result.explanation = printable(explainer.explain(expr.root));
+  return result;
+}
+
+}  // namespace sopir

@@ -1,0 +1,104 @@
+// Guard and `set` expressions: parse, type-check, evaluate, explain.
+//
+// The language is small on purpose (policy staff write it):
+//   literals   42  'text'  "text"  true  false  null  2020-08-15  24h  14d
+//              2020-08-15T08:30:00Z (also without seconds/Z, or +07:00)
+//   names      field ids; a bare name that is not a field but is a value of
+//              the enum being compared with is read as that enum value
+//   operators  == != < <= > >=   and or not (also && || !)   x in [a, b]
+//   grouping   ( ... )
+//   functions  has(field) today() now() days_since(date_or_datetime) len(x)
+// Missing values (see workflows/README.md): `==`/`!=` treat missing as a
+// value of its own (missing == null is true); `<` `<=` `>` `>=` and `in`
+// with a missing operand are false; days_since(missing) is missing;
+// len(missing) is 0; `not` inverts the boolean result as computed.
+//
+// A bool field without a value reads as false where a condition is needed
+// (so `not consented` holds when consented is missing).
+//
+// Type rules, checked by parse_expr: == and != need both sides of one type
+// (null allowed on either side); < <= > >= order ints, dates, datetimes
+// and durations only (not text, bool or enum); an enum compares with an
+// enum field sharing a value, a bare name or a quoted text that is one of
+// its values; `in` follows ==; and/or/not take conditions. days_since()
+// counts whole days (rounded down) from its date or datetime to now;
+// len() counts characters (UTF-8 code points). At most kMaxExprDepth (64)
+// levels of parentheses, lists, calls and `not`.
+//
+// Everything here is pure: the clock comes in through EvalContext.
+// Internals: expr_tree.h (compiled form), expr_syntax.h (lexer, parser).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sopir/case.h"
+#include "sopir/procedure.h"
+#include "sopir/value.h"
+
+namespace sopir {
+
+// A problem found while parsing or type-checking; `offset` is the 0-based
+// byte offset into the expression text (the loader turns it into a column).
+struct ExprError {
+  size_t offset = 0;
+  std::string message;
+};
+
+struct ParsedExpr {
+  std::shared_ptr<const Expr> expr;  // null when there are errors
+  std::vector<ExprError> errors;
+};
+
+// Parses and type-checks `text` against the procedure's fields.
+// `target` is the type the result must have: Type::kBool for guards; for a
+// `set:` value the field's type (with `target_enum` its values for kEnum).
+ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields, Type target,
+                      const std::vector<std::string>& target_enum = {});
+
+// An expression that always yields `value`, of type `type`: for a `set:`
+// value the loader read as a plain literal of the field's type (e.g. text
+// that is not an expression). An enum value prints bare in to_string.
+std::shared_ptr<const Expr> constant_expr(const Value& value, Type type);
+
+struct EvalContext {
+  const std::vector<Value>* fields = nullptr;  // by field index
+  DateTime now;                                // today() is date_of(now)
+  // Cases this case opened (has_child, child_closed); null reads as none.
+  const std::vector<LinkedCase>* children = nullptr;
+};
+
+// The expression's value. For a guard that is a bool, except that a guard
+// which is just a bool field (or days_since of a missing date, in `set`)
+// yields the missing value when the field has none; use guard_holds or
+// evaluate_guard for a guard's verdict. Never allocates for guards.
+Value evaluate(const Expr& expr, const EvalContext& context);
+
+// The verdict of a guard (an expression parsed with target Type::kBool);
+// missing reads as false. Allocation-free: the one for hot loops.
+bool guard_holds(const Expr& expr, const EvalContext& context);
+
+// A guard's verdict. When false, `explanation` names the smallest part that
+// made it false with the values it saw, in words staff understand, e.g.
+// "age >= 18 is false (age = 16)" or "has(consent_date) is false
+// (consent_date has no value)".
+struct GuardResult {
+  bool value = false;
+  std::string explanation;
+};
+GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields,
+                           const EvalContext& context);
+
+// Field indices the expression reads (lint: read before set).
+std::vector<int> fields_read(const Expr& expr);
+
+// Procedure ids named by has_child()/child_closed() in the expression.
+std::vector<std::string> children_read(const Expr& expr);
+
+// Canonical text of the expression (diagrams, messages).
+std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields);
+
+}  // namespace sopir

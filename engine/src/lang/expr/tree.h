@@ -1,0 +1,95 @@
+// The compiled form of a guard or `set` expression (internal to the engine).
+//
+// parse_expr (expr_parse.cc, expr_check.cc) builds an Expr; evaluation
+// (expr_eval.cc), explanations (expr_explain.cc) and printing
+// (expr_print.cc) read it. Nodes live in one vector and refer to each other
+// by index; field references are field indices, literals sit in a constant
+// pool, so evaluating a guard allocates nothing. The checker guarantees the
+// tree is well-typed and at most a few hundred levels deep (the parser's
+// nesting limit), so the recursive walkers here cannot overflow the stack.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lang/expr/expr.h"
+#include "sopir/value.h"
+
+namespace sopir {
+
+enum class NodeKind : uint8_t {
+  kConst,      // consts[index]
+  kField,      // the case's value of field `index`
+  kNot,        // not a
+  kAnd,        // all of list[first .. first+count)
+  kOr,         // any of list[first .. first+count)
+  kCompare,    // a op b
+  kIn,         // a in list[first .. first+count)  (negated: a not in [...])
+  kHas,        // field `index` holds a value
+  kToday,      // date_of(now)
+  kNow,        // now
+  kDaysSince,  // whole days from a (date or datetime) to now
+  kLen,        // length of text a in characters
+  kHasChild,   // a case of procedure consts[index] was opened by this one
+  kChildClosed,  // ... and every such case is closed
+};
+
+enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+
+// "==", "!=", "<", ... as written in expressions (expr_print.cc).
+const char* op_text(CompareOp op);
+
+struct ExprNode {
+  NodeKind kind = NodeKind::kConst;
+  CompareOp op = CompareOp::kEq;
+  bool negated = false;      // kIn written as `not in`
+  bool enum_value = false;   // kConst that is an enum value (printed bare when it can be)
+  Type type = Type::kBool;   // result type (kConst null: see is_null)
+  bool is_null = false;      // the literal `null`
+  int a = -1, b = -1;        // operands
+  int index = -1;            // constant or field index
+  int first = 0, count = 0;  // children in Expr::lists
+};
+
+class Expr {
+ public:
+  std::vector<ExprNode> nodes;
+  std::vector<Value> consts;
+  std::vector<int> lists;
+  int root = -1;
+};
+
+}  // namespace sopir
+
+namespace sopir {
+
+// Walks a compiled expression over one case. Holds references only; cheap
+// to construct per evaluation. Computed values land in caller-provided
+// scratch Values, which never hold text, so nothing here allocates.
+class Evaluator {
+ public:
+  Evaluator(const Expr& expr, const EvalContext& context) : expr_(expr), context_(context) {}
+
+  // The value of node `n`: a reference to a field value or constant, or to
+  // `scratch` holding a computed value.
+  const Value& value(int n, Value& scratch) const;
+  // The truth of a condition node; a missing bool reads as false.
+  bool truth(int n) const;
+
+ private:
+  const Value& field(int index) const;
+  bool compare(const ExprNode& node) const;
+  bool in_list(const ExprNode& node) const;
+
+  const Expr& expr_;
+  const EvalContext& context_;
+};
+
+// Canonical text of node `n` (expr_print.cc); `min_precedence` decides
+// parentheses (0: none needed).
+std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fields,
+                      int min_precedence = 0);
+// Text literal in canonical quoted form: 'it\'s'.
+std::string quote_text(const std::string& text);
+
+}  // namespace sopir

@@ -1,0 +1,340 @@
+// Lint: warnings about a procedure that is well-formed but probably not what
+// its author meant (FORMAT.md's list). Runs only on procedures that built
+// without errors, so every index here is valid.
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "lang/expr/expr.h"
+#include "lang/loader_internal.h"
+
+namespace sopir {
+
+namespace {
+
+bool is_word_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string line_of(SourcePos pos) { return "line " + std::to_string(pos.line); }
+
+class Linter {
+ public:
+  Linter(const Procedure& p, const SourceMap& map, const SourceText& source, DiagnosticSink& sink)
+      : p_(p), map_(map), source_(source), sink_(sink) {}
+
+  void run() {
+    reachability();
+    exits();
+    overlapping_guards();
+    roles_of_transitions();
+    unset_reads();
+    unused();
+    languages();
+  }
+
+ private:
+  void warn(const char* code, SourcePos pos, const std::string& message) {
+    sink_.warning(code, pos, message);
+  }
+  const std::string& state(int s) const { return p_.states[s].id; }
+  const std::string& event(int e) const { return p_.events[e]; }
+
+  // Forward from the initial state (and where reopened cases go), and
+  // backward from the terminal states.
+  void reachability() {
+    const size_t n = p_.states.size();
+    std::vector<bool> reached(n, false);
+    std::vector<int> work;
+    auto reach = [&](int s) {
+      if (s >= 0 && !reached[s]) {
+        reached[s] = true;
+        work.push_back(s);
+      }
+    };
+    reach(p_.initial_state);
+    reach(p_.reopen_to);
+    while (!work.empty()) {
+      const int s = work.back();
+      work.pop_back();
+      for (int t : p_.transitions_from[s]) reach(p_.transitions[t].to);
+    }
+    reached_ = reached;
+    std::vector<bool> finishes(n, false);
+    for (size_t s = 0; s < n; ++s) {
+      if (p_.states[s].terminal) {
+        finishes[s] = true;
+      }
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& t : p_.transitions) {
+        if (!finishes[t.to]) continue;
+        for (int s : t.from) {
+          if (!finishes[s]) finishes[s] = changed = true;
+        }
+      }
+    }
+    const bool any_terminal = std::any_of(p_.states.begin(), p_.states.end(),
+                                          [](const StateDef& s) { return s.terminal; });
+    if (!any_terminal && !p_.states.empty()) {
+      warn("no-terminal-path", p_.states[p_.initial_state].pos,
+           "no state is terminal: no case can ever finish; mark end states terminal: true");
+    }
+    for (size_t s = 0; s < n; ++s) {
+      const StateDef& def = p_.states[s];
+      if (!reached[s]) {
+        warn("unreachable-state", def.pos,
+             "state " + quoted(def.id) + " cannot be reached from the initial state " +
+                 quoted(state(p_.initial_state)));
+      }
+      if (def.terminal) continue;
+      if (p_.transitions_from[s].empty()) {
+        warn("dead-end-state", def.pos,
+             "state " + quoted(def.id) +
+                 " is not terminal but no transition leaves it; a case there is stuck");
+      } else if (any_terminal && !finishes[s]) {
+        warn("no-terminal-path", def.pos,
+             "no terminal state can be reached from state " + quoted(def.id) +
+                 "; a case there can never finish");
+      }
+    }
+  }
+
+  void exits() {
+    for (size_t s = 0; s < p_.states.size(); ++s) {
+      if (!p_.states[s].terminal || p_.transitions_from[s].empty()) continue;
+      const TransitionDef& t = p_.transitions[p_.transitions_from[s][0]];
+      warn("terminal-with-exits", p_.states[s].pos,
+           "terminal state " + quoted(state(static_cast<int>(s))) + " has outgoing transitions (" +
+               quoted(event(t.event)) + " on " + line_of(t.pos) +
+               "); a case that reaches it is closed, so they never apply");
+    }
+  }
+
+  std::string guard_key(const TransitionDef& t) const {
+    if (!t.guard) return "";
+    return to_string(*t.guard, p_.fields);
+  }
+
+  void overlapping_guards() {
+    std::set<std::pair<int, int>> reported;
+    for (size_t s = 0; s < p_.states.size(); ++s) {
+      const auto& from = p_.transitions_from[s];
+      for (size_t i = 0; i < from.size(); ++i) {
+        for (size_t j = i + 1; j < from.size(); ++j) {
+          const TransitionDef& a = p_.transitions[from[i]];
+          const TransitionDef& b = p_.transitions[from[j]];
+          if (a.event != b.event || reported.count({a.index, b.index})) continue;
+          const bool both_open = !a.guard && !b.guard;
+          const bool same = a.guard && b.guard && guard_key(a) == guard_key(b);
+          if (!both_open && !same) continue;
+          reported.insert({a.index, b.index});
+          warn("overlapping-guards", b.pos,
+               "this transition and the one on " + line_of(a.pos) + " both take event " +
+                   quoted(event(a.event)) + " from state " + quoted(state(static_cast<int>(s))) +
+                   (both_open ? " and neither has a guard" : " with the same guard") +
+                   "; which one applies is ambiguous");
+        }
+      }
+    }
+  }
+
+  void roles_of_transitions() {
+    for (const auto& t : p_.transitions) {
+      if (!t.roles.empty()) continue;
+      // The timer fires on_deadline events as `system`: no role needed.
+      const bool timer = std::any_of(p_.states.begin(), p_.states.end(), [&](const StateDef& s) {
+        return s.on_deadline == t.event;
+      });
+      if (timer) continue;
+      warn("no-roles", map_.roles_pos[t.index],
+           "transition " + quoted(event(t.event)) +
+               " lists no roles, so no one may fire it; add roles: [...]");
+    }
+  }
+
+  // Which fields surely hold a value on every path into each state: opened
+  // (open.requires), required or set by a transition on the way. A guard
+  // reading a field outside that set may see it missing.
+  void unset_reads() {
+    const size_t n = p_.states.size(), f = p_.fields.size();
+    std::vector<std::vector<bool>> in(n, std::vector<bool>(f, true));
+    std::vector<bool> seen(n, false);
+    std::vector<int> work;
+    auto enter = [&](int s, const std::vector<bool>& have) {
+      if (!seen[s]) {
+        seen[s] = true;
+        in[s] = have;
+        work.push_back(s);
+        return;
+      }
+      bool changed = false;
+      for (size_t i = 0; i < f; ++i) {
+        if (in[s][i] && !have[i]) in[s][i] = false, changed = true;
+      }
+      if (changed) work.push_back(s);
+    };
+    std::vector<bool> opened(f, false);
+    for (int i : p_.open_requires) opened[i] = true;
+    enter(p_.initial_state, opened);
+    while (!work.empty()) {
+      const int s = work.back();
+      work.pop_back();
+      for (int ti : p_.transitions_from[s]) {
+        const TransitionDef& t = p_.transitions[ti];
+        std::vector<bool> out = in[s];
+        for (int i : t.requires_fields) out[i] = true;
+        for (const auto& a : t.set) out[a.field] = true;
+        enter(t.to, out);
+      }
+      if (p_.states[s].terminal && p_.reopen_to >= 0) enter(p_.reopen_to, in[s]);
+    }
+    for (const auto& t : p_.transitions) {
+      if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
+      for (auto [field, offset] : guard_reads(t.guard_text, p_.fields)) {
+        for (int s : t.from) {
+          if (!seen[s] || in[s][field]) continue;
+          if (std::count(t.requires_fields.begin(), t.requires_fields.end(), field)) continue;
+          const size_t at = source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset);
+          const std::string& name = p_.fields[field].id;
+          warn("unset-field-read", source_.position(at),
+               "guard reads field " + quoted(name) + ", which may have no value in state " +
+                   quoted(state(s)) +
+                   " (not opened with, required or set on every path there); require it, or "
+                   "test has(" + name + ")");
+          break;
+        }
+      }
+    }
+  }
+
+  void unused() {
+    std::vector<bool> role_used(p_.roles.size(), false);
+    for (const auto& t : p_.transitions) {
+      for (int r : t.roles) role_used[r] = true;
+      for (int r : t.override_roles) role_used[r] = true;
+    }
+    for (int r : map_.lifecycle_roles) role_used[r] = true;
+    for (int r : p_.pii_roles) role_used[r] = true;
+    for (size_t r = 0; r < p_.roles.size(); ++r) {
+      if (role_used[r]) continue;
+      warn("unused-role", map_.role_pos[r],
+           "role " + quoted(p_.roles[r]) + " is declared but no transition, lifecycle or "
+           "pii_visible_to names it");
+    }
+    // Without an `open:` section any field may be given when a case opens:
+    // every field is then potentially used.
+    if (!p_.open_declared) return;
+    std::vector<bool> field_used(p_.fields.size(), false);
+    for (int i : p_.open_requires) field_used[i] = true;
+    for (int i : p_.open_accepts) field_used[i] = true;
+    for (const auto& t : p_.transitions) {
+      for (int i : t.requires_fields) field_used[i] = true;
+      for (int i : t.accepts_fields) field_used[i] = true;
+      for (const auto& a : t.set) {
+        field_used[a.field] = true;
+        for (auto [i, offset] : guard_reads(a.text, p_.fields)) field_used[i] = true;
+      }
+      if (t.guard) {
+        for (int i : fields_read(*t.guard)) field_used[i] = true;
+        for (auto [i, offset] : guard_reads(t.guard_text, p_.fields)) field_used[i] = true;
+      }
+    }
+    for (size_t i = 0; i < p_.fields.size(); ++i) {
+      if (field_used[i]) continue;
+      warn("unused-field", p_.fields[i].pos,
+           "field " + quoted(p_.fields[i].id) +
+               " is declared but never opened with, required, accepted, set or read");
+    }
+  }
+
+  void languages() {
+    std::set<std::string> all;
+    for (const auto& site : map_.texts) {
+      for (const auto& [lang, text] : site.text.by_lang) {
+        if (!lang.empty()) all.insert(lang);
+      }
+    }
+    if (all.size() < 2) return;
+    std::string others;
+    for (const auto& lang : all) others += (others.empty() ? "" : ", ") + lang;
+    for (const auto& site : map_.texts) {
+      // A plain string is language-neutral on purpose (a code, a name).
+      if (site.text.by_lang.count("")) continue;
+      std::string missing;
+      for (const auto& lang : all) {
+        if (!site.text.by_lang.count(lang)) missing += (missing.empty() ? "" : ", ") + lang;
+      }
+      if (missing.empty()) continue;
+      warn("missing-language", site.pos,
+           site.what + " has no text in " + missing + " (the procedure uses " + others + ")");
+    }
+  }
+
+  const Procedure& p_;
+  const SourceMap& map_;
+  const SourceText& source_;
+  DiagnosticSink& sink_;
+  std::vector<bool> reached_;
+};
+
+}  // namespace
+
+std::vector<std::pair<int, size_t>> guard_reads(std::string_view text,
+                                                const std::vector<FieldDef>& fields) {
+  std::vector<std::pair<int, size_t>> out;
+  std::string previous, before_previous;  // the last two tokens
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '\'' || c == '"') {
+      for (++i; i < text.size() && text[i] != c; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      ++i;
+      before_previous = previous;
+      previous = "'";
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      while (i < text.size() && (is_word(text[i]) || text[i] == '-')) ++i;
+      before_previous = previous;
+      previous = "0";
+      continue;
+    }
+    if (is_word_start(c)) {
+      const size_t begin = i;
+      while (i < text.size() && is_word(text[i])) ++i;
+      const std::string word(text.substr(begin, i - begin));
+      size_t next = i;
+      while (next < text.size() && std::isspace(static_cast<unsigned char>(text[next]))) ++next;
+      const bool call = next < text.size() && text[next] == '(';
+      const bool has_argument = previous == "(" && before_previous == "has";
+      if (!call && !has_argument) {
+        for (size_t f = 0; f < fields.size(); ++f) {
+          if (fields[f].id != word) continue;
+          const bool known = std::any_of(out.begin(), out.end(),
+                                         [&](const auto& r) { return r.first == static_cast<int>(f); });
+          if (!known) out.emplace_back(static_cast<int>(f), begin);
+        }
+      }
+      before_previous = previous;
+      previous = word;
+      continue;
+    }
+    if (!std::isspace(static_cast<unsigned char>(c))) {
+      before_previous = previous;
+      previous = std::string(1, c);
+    }
+    ++i;
+  }
+  return out;
+}
+
+void lint_procedure(const Procedure& procedure, const SourceMap& map, const SourceText& source,
+                    DiagnosticSink& sink) {
+  Linter(procedure, map, source, sink).run();
+}
+
+}  // namespace sopir

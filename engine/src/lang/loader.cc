@@ -1,0 +1,89 @@
+// The loader's front: size cap, byte checks and YAML reading (yaml_reader),
+// building (procedure_builder), lint; then the compiled procedure is sealed
+// with its source and hash.
+#include "sopir/loader.h"
+
+#include <fstream>
+
+#include "lang/loader_internal.h"
+#include "base/sha256.h"
+#include "sopir/error.h"
+#include "lang/yaml_reader.h"
+
+namespace sopir {
+
+namespace {
+
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+std::string size_text(size_t bytes) {
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+LoadResult load_procedure_string(std::string_view text, const std::string& name,
+                                 const LoadOptions& options) {
+  LoadResult result;
+  if (text.size() > kMaxProcedureBytes) {
+    DiagnosticSink sink(name, nullptr);
+    sink.error("too-large", SourcePos{},
+               "the file is " + size_text(text.size()) + "; a procedure may be at most " +
+                   size_text(kMaxProcedureBytes) + " (1 MiB)");
+    result.diagnostics = sink.take(options.strict);
+    return result;
+  }
+  // yaml-cpp skips a byte order mark and counts positions after it; so do we.
+  std::string_view body = text;
+  if (body.substr(0, kByteOrderMark.size()) == kByteOrderMark) body.remove_prefix(kByteOrderMark.size());
+  const SourceText source(body);
+  DiagnosticSink sink(name, &source);
+  auto procedure = std::make_shared<Procedure>();
+  SourceMap map;
+  if (auto root = read_yaml(source, sink)) {
+    // yaml-cpp throws on misuse (a missing key read as a value, a bad
+    // conversion); none should escape the walk, but if one does it becomes
+    // a diagnostic, never a crash.
+    try {
+      build_procedure(*root, source, sink, procedure.get(), &map);
+      if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink);
+    } catch (const YAML::Exception& e) {
+      sink.error("yaml-syntax", position_of(e.mark), "YAML could not be read here: " + e.msg);
+    } catch (const std::exception& e) {
+      sink.error("internal", SourcePos{}, std::string("the loader failed: ") + e.what());
+    }
+  }
+  result.diagnostics = sink.take(options.strict);
+  if (result.error_count() == 0) {
+    procedure->file = name;
+    procedure->source = std::string(text);
+    procedure->sha256 = sha256_hex(text);
+    result.procedure = std::move(procedure);
+  }
+  return result;
+}
+
+LoadResult load_procedure_file(const std::string& file, const LoadOptions& options) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw not_found("cannot read procedure file " + file);
+  // Read one byte past the cap: enough to know the file is too large
+  // without reading all of a huge one.
+  std::string text(kMaxProcedureBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw not_found("cannot read procedure file " + file);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxProcedureBytes) {
+    in.seekg(0, std::ios::end);
+    const auto end = in.tellg();
+    LoadResult result;
+    DiagnosticSink sink(file, nullptr);
+    sink.error("too-large", SourcePos{},
+               "the file is " + (end > 0 ? size_text(static_cast<size_t>(end)) : "over 1 MiB") +
+                   "; a procedure may be at most " + size_text(kMaxProcedureBytes) + " (1 MiB)");
+    result.diagnostics = sink.take(options.strict);
+    return result;
+  }
+  return load_procedure_string(text, file, options);
+}
+
+}  // namespace sopir

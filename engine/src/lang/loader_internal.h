@@ -1,0 +1,54 @@
+// Pieces shared by the loader's stages (internal).
+//
+// build_procedure() walks the YAML tree into a Procedure and reports hard
+// errors; lint_procedure() then looks at a procedure that built cleanly and
+// reports warnings. The SourceMap carries what the Procedure itself does not
+// keep but the warnings need to point at.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "base/diagnostics.h"
+#include "base/source_text.h"
+#include "sopir/procedure.h"
+
+namespace sopir {
+
+struct SourceMap {
+  // A label, description or title, with what it belongs to ("label of state
+  // 'intake'"), for the missing-language warning.
+  struct TextSite {
+    Text text;
+    SourcePos pos;
+    std::string what;
+  };
+  std::vector<TextSite> texts;
+  std::vector<SourcePos> role_pos;    // by role index
+  // By transition index: where the `when:` scalar starts (byte offset into
+  // the source), or npos without a guard.
+  std::vector<size_t> guard_start;
+  std::vector<SourcePos> roles_pos;   // by transition index: its `roles:` key, else the transition
+  // Roles named in an explicit `lifecycle:` section (the default names all).
+  std::vector<int> lifecycle_roles;
+};
+
+// Fills `procedure` from `root` (a map). Reports every hard error to `sink`;
+// the procedure is only meaningful when the sink has no errors afterwards.
+void build_procedure(const YAML::Node& root, const SourceText& source, DiagnosticSink& sink,
+                     Procedure* procedure, SourceMap* map);
+
+// Reports lint warnings for a procedure that built without errors.
+void lint_procedure(const Procedure& procedure, const SourceMap& map, const SourceText& source,
+                    DiagnosticSink& sink);
+
+// Field ids a guard's text reads outside has(...): a look at the text, not the
+// parsed form, because has(x) exists precisely to test a value that may be
+// missing. Each with its byte offset in the text, first occurrence only.
+std::vector<std::pair<int, size_t>> guard_reads(std::string_view text,
+                                                const std::vector<FieldDef>& fields);
+
+}  // namespace sopir

@@ -1,0 +1,295 @@
+// encode_procedure / decode_procedure (see procedure_codec.h).
+#include "lang/procedure_codec.h"
+
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "lang/expr/expr.h"
+#include "base/sha256.h"
+
+namespace sopir {
+
+namespace {
+
+using json = nlohmann::json;
+
+json text(const Text& t) { return json(t.by_lang); }
+
+Text text_from(const json& j) {
+  Text t;
+  t.by_lang = j.get<std::map<std::string, std::string>>();
+  return t;
+}
+
+json pos(const SourcePos& p) { return json::array({p.line, p.column}); }
+
+SourcePos pos_from(const json& j) { return SourcePos{j.at(0).get<int>(), j.at(1).get<int>()}; }
+
+// A bound: [alternative index, canonical text]. The indices are Value's
+// (value.h); the cases in value_from rely on this order.
+static_assert(std::variant_size_v<Value> == 7);
+static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, bool> &&
+              std::is_same_v<std::variant_alternative_t<2, Value>, int64_t> &&
+              std::is_same_v<std::variant_alternative_t<3, Value>, std::string> &&
+              std::is_same_v<std::variant_alternative_t<4, Value>, Date> &&
+              std::is_same_v<std::variant_alternative_t<5, Value>, DateTime> &&
+              std::is_same_v<std::variant_alternative_t<6, Value>, Duration>);
+json value(const std::optional<Value>& v) {
+  if (!v) return nullptr;
+  return json::array({v->index(), format_value(*v)});
+}
+
+std::optional<Value> value_from(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  const auto index = j.at(0).get<size_t>();
+  const std::string t = j.at(1).get<std::string>();
+  std::optional<Value> out;
+  switch (index) {
+    case 1:
+      if (auto b = parse_bool(t)) out = *b;
+      break;
+    case 2:
+      if (auto i = parse_int(t)) out = *i;
+      break;
+    case 3: out = t; break;
+    case 4:
+      if (auto d = parse_date(t)) out = *d;
+      break;
+    case 5:
+      if (auto d = parse_datetime(t)) out = *d;
+      break;
+    case 6:
+      if (auto d = parse_duration(t)) out = *d;
+      break;
+    default: break;
+  }
+  if (!out) throw std::runtime_error("bad bound");
+  return out;
+}
+
+json field(const FieldDef& f) {
+  return {{"id", f.id},       {"type", type_name(f.type)}, {"values", f.values}, {"pii", f.pii},
+          {"min", value(f.min)}, {"max", value(f.max)},   {"pattern", f.pattern ? json(*f.pattern) : json()},
+          {"label", text(f.label)}, {"pos", pos(f.pos)}};
+}
+
+FieldDef field_from(const json& j) {
+  FieldDef f;
+  f.id = j.at("id").get<std::string>();
+  const auto type = type_from_name(j.at("type").get<std::string>());
+  if (!type) throw std::runtime_error("bad type");
+  f.type = *type;
+  f.values = j.at("values").get<std::vector<std::string>>();
+  f.pii = j.at("pii").get<bool>();
+  f.min = value_from(j.at("min"));
+  f.max = value_from(j.at("max"));
+  if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").get<std::string>();
+  f.label = text_from(j.at("label"));
+  f.pos = pos_from(j.at("pos"));
+  return f;
+}
+
+json state(const StateDef& s) {
+  return {{"id", s.id},
+          {"label", text(s.label)},
+          {"description", text(s.description)},
+          {"initial", s.initial},
+          {"terminal", s.terminal},
+          {"deadline", s.deadline ? json(s.deadline->seconds) : json()},
+          {"on_deadline", s.on_deadline},
+          {"pos", pos(s.pos)}};
+}
+
+StateDef state_from(const json& j) {
+  StateDef s;
+  s.id = j.at("id").get<std::string>();
+  s.label = text_from(j.at("label"));
+  s.description = text_from(j.at("description"));
+  s.initial = j.at("initial").get<bool>();
+  s.terminal = j.at("terminal").get<bool>();
+  if (!j.at("deadline").is_null()) s.deadline = Duration{j.at("deadline").get<int64_t>()};
+  s.on_deadline = j.at("on_deadline").get<int>();
+  s.pos = pos_from(j.at("pos"));
+  return s;
+}
+
+json transition(const TransitionDef& t) {
+  json set = json::array();
+  for (const Assignment& a : t.set) set.push_back({{"field", a.field}, {"text", a.text}, {"constant", a.constant}});
+  json opens;
+  if (t.opens) {
+    opens = {{"sop", t.opens->sop}, {"copy", t.opens->copy}, {"set", t.opens->set}, {"pos", pos(t.opens->pos)}};
+  }
+  return {{"index", t.index},
+          {"event", t.event},
+          {"from", t.from},
+          {"to", t.to},
+          {"guard", t.guard ? json(t.guard_text) : json()},
+          {"guard_text", t.guard_text},
+          {"roles", t.roles},
+          {"requires", t.requires_fields},
+          {"accepts", t.accepts_fields},
+          {"set", set},
+          {"reason_required", t.reason_required},
+          {"distinct_from", t.distinct_from},
+          {"override_roles", t.override_roles},
+          {"opens", opens},
+          {"label", text(t.label)},
+          {"description", text(t.description)},
+          {"pos", pos(t.pos)}};
+}
+
+TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields) {
+  TransitionDef t;
+  t.index = j.at("index").get<int>();
+  t.event = j.at("event").get<int>();
+  t.from = j.at("from").get<std::vector<int>>();
+  t.to = j.at("to").get<int>();
+  t.guard_text = j.at("guard_text").get<std::string>();
+  if (!j.at("guard").is_null()) {
+    ParsedExpr parsed = parse_expr(j.at("guard").get<std::string>(), fields, Type::kBool);
+    if (!parsed.expr) throw std::runtime_error("guard no longer parses");
+    t.guard = parsed.expr;
+  }
+  t.roles = j.at("roles").get<std::vector<int>>();
+  t.requires_fields = j.at("requires").get<std::vector<int>>();
+  t.accepts_fields = j.at("accepts").get<std::vector<int>>();
+  for (const json& a : j.at("set")) {
+    Assignment assignment;
+    assignment.field = a.at("field").get<int>();
+    assignment.text = a.at("text").get<std::string>();
+    assignment.constant = a.at("constant").get<bool>();
+    const FieldDef& f = fields.at(static_cast<size_t>(assignment.field));
+    if (assignment.constant) {
+      std::string accepted;
+      auto literal = parse_typed(f.type, f.values, assignment.text, &accepted);
+      if (!literal) throw std::runtime_error("set value no longer parses");
+      assignment.expr = constant_expr(*literal, f.type);
+    } else {
+      ParsedExpr parsed = parse_expr(assignment.text, fields, f.type, f.values);
+      if (!parsed.expr) throw std::runtime_error("set expression no longer parses");
+      assignment.expr = parsed.expr;
+    }
+    t.set.push_back(std::move(assignment));
+  }
+  t.reason_required = j.at("reason_required").get<bool>();
+  t.distinct_from = j.at("distinct_from").get<std::vector<int>>();
+  t.override_roles = j.at("override_roles").get<std::vector<int>>();
+  if (const json& o = j.at("opens"); !o.is_null()) {
+    HandOff h;
+    h.sop = o.at("sop").get<std::string>();
+    h.copy = o.at("copy").get<std::vector<std::pair<std::string, int>>>();
+    h.set = o.at("set").get<std::vector<std::pair<std::string, std::string>>>();
+    h.pos = pos_from(o.at("pos"));
+    t.opens = std::move(h);
+  }
+  t.label = text_from(j.at("label"));
+  t.description = text_from(j.at("description"));
+  t.pos = pos_from(j.at("pos"));
+  return t;
+}
+
+}  // namespace
+
+std::string encode_procedure(const Procedure& p) {
+  json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array();
+  for (const auto& f : p.fields) fields.push_back(field(f));
+  for (const auto& s : p.states) states.push_back(state(s));
+  for (const auto& t : p.transitions) transitions.push_back(transition(t));
+  for (const auto& r : p.closure_reasons) reasons.push_back({{"id", r.id}, {"label", text(r.label)}});
+  const json j = {{"format", kCompiledFormat},
+                  {"sha256", p.sha256},
+                  {"id", p.id},
+                  {"version", p.version},
+                  {"title", text(p.title)},
+                  {"description", text(p.description)},
+                  {"roles", p.roles},
+                  {"fields", fields},
+                  {"states", states},
+                  {"events", p.events},
+                  {"transitions", transitions},
+                  {"closure_reasons", reasons},
+                  {"initial_state", p.initial_state},
+                  {"open_declared", p.open_declared},
+                  {"open_requires", p.open_requires},
+                  {"open_accepts", p.open_accepts},
+                  {"hold_roles", p.hold_roles},
+                  {"resume_roles", p.resume_roles},
+                  {"close_roles", p.close_roles},
+                  {"reopen_roles", p.reopen_roles},
+                  {"reopen_to", p.reopen_to},
+                  {"pii_roles", p.pii_roles},
+                  {"transitions_from", p.transitions_from}};
+  return j.dump();
+}
+
+ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file) {
+  try {
+    const json j = json::parse(text_in);
+    if (j.at("format") != kCompiledFormat) return nullptr;
+    auto p = std::make_shared<Procedure>();
+    p->sha256 = sha256_hex(source);
+    if (j.at("sha256") != p->sha256) return nullptr;
+    p->source = source;
+    p->file = file;
+    p->id = j.at("id").get<std::string>();
+    p->version = j.at("version").get<int>();
+    p->title = text_from(j.at("title"));
+    p->description = text_from(j.at("description"));
+    p->roles = j.at("roles").get<std::vector<std::string>>();
+    for (const json& f : j.at("fields")) p->fields.push_back(field_from(f));
+    for (const json& s : j.at("states")) p->states.push_back(state_from(s));
+    p->events = j.at("events").get<std::vector<std::string>>();
+    for (const json& t : j.at("transitions")) p->transitions.push_back(transition_from(t, p->fields));
+    for (const json& r : j.at("closure_reasons"))
+      p->closure_reasons.push_back({r.at("id").get<std::string>(), text_from(r.at("label"))});
+    p->initial_state = j.at("initial_state").get<int>();
+    p->open_declared = j.at("open_declared").get<bool>();
+    p->open_requires = j.at("open_requires").get<std::vector<int>>();
+    p->open_accepts = j.at("open_accepts").get<std::vector<int>>();
+    p->hold_roles = j.at("hold_roles").get<std::vector<int>>();
+    p->resume_roles = j.at("resume_roles").get<std::vector<int>>();
+    p->close_roles = j.at("close_roles").get<std::vector<int>>();
+    p->reopen_roles = j.at("reopen_roles").get<std::vector<int>>();
+    p->reopen_to = j.at("reopen_to").get<int>();
+    p->pii_roles = j.at("pii_roles").get<std::vector<int>>();
+    p->transitions_from = j.at("transitions_from").get<std::vector<std::vector<int>>>();
+    // Indices must stay inside the procedure: decide() trusts them.
+    const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());
+    const auto fields = static_cast<int>(p->fields.size()), roles = static_cast<int>(p->roles.size());
+    const auto transitions = static_cast<int>(p->transitions.size());
+    auto in = [](int i, int n) { return i >= 0 && i < n; };
+    auto all_in = [&](const std::vector<int>& v, int n) {
+      for (int i : v)
+        if (!in(i, n)) return false;
+      return true;
+    };
+    if (!in(p->initial_state, states) || (p->reopen_to != -1 && !in(p->reopen_to, states)) ||
+        p->transitions_from.size() != p->states.size() || !all_in(p->open_requires, fields) ||
+        !all_in(p->open_accepts, fields) || !all_in(p->hold_roles, roles) || !all_in(p->resume_roles, roles) ||
+        !all_in(p->close_roles, roles) || !all_in(p->reopen_roles, roles) || !all_in(p->pii_roles, roles))
+      return nullptr;
+    for (const auto& from : p->transitions_from)
+      if (!all_in(from, transitions)) return nullptr;
+    for (const auto& s : p->states)
+      if (s.on_deadline != -1 && !in(s.on_deadline, events)) return nullptr;
+    for (int i = 0; i < transitions; ++i) {
+      const TransitionDef& t = p->transitions[static_cast<size_t>(i)];
+      if (t.index != i || !in(t.event, events) || !in(t.to, states) || !all_in(t.from, states) ||
+          !all_in(t.roles, roles) || !all_in(t.requires_fields, fields) || !all_in(t.accepts_fields, fields) ||
+          !all_in(t.distinct_from, events) || !all_in(t.override_roles, roles))
+        return nullptr;
+      for (const auto& [theirs, ours] : t.opens ? t.opens->copy : std::vector<std::pair<std::string, int>>{})
+        if (!in(ours, fields)) return nullptr;
+      for (const Assignment& a : t.set)
+        if (!in(a.field, fields)) return nullptr;
+    }
+    return p;
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace sopir

@@ -1,0 +1,302 @@
+#include "lang/yaml_reader.h"
+
+#include <cstdio>
+#include <unordered_map>
+
+namespace sopir {
+
+SourcePos position_of(const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0) return SourcePos{1, 1};
+  return SourcePos{mark.line + 1, mark.column + 1};
+}
+
+namespace {
+
+std::string hex_byte(unsigned char c) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "0x%02X", c);
+  return buffer;
+}
+
+// Length of the valid UTF-8 sequence at `at`, or 0 when it is not one
+// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+size_t utf8_sequence(std::string_view text, size_t at) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char c = byte(at);
+  if (c < 0x80) return 1;
+  size_t length;
+  unsigned min_second = 0x80, max_second = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    if (c == 0xE0) min_second = 0xA0;
+    if (c == 0xED) max_second = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    if (c == 0xF0) min_second = 0x90;
+    if (c == 0xF4) max_second = 0x8F;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  if (byte(at + 1) < min_second || byte(at + 1) > max_second) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if ((byte(at + i) & 0xC0) != 0x80) return 0;
+  }
+  return length;
+}
+
+// Encoding and stray bytes. Stops at the first problem: after a binary or
+// mis-encoded byte, nothing else in the file can be trusted.
+bool check_bytes(const SourceText& source, DiagnosticSink& sink) {
+  const std::string_view text = source.text();
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    // Built only for a message: this loop runs once per byte of every
+    // procedure loaded.
+    auto where = [i] { return "byte offset " + std::to_string(i); };
+    if (c == 0) {
+      sink.error("binary", source.position(i),
+                 "the file looks binary: NUL byte at " + where() +
+                     "; a procedure is UTF-8 text");
+      return false;
+    }
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      sink.error("bad-character", source.position(i),
+                 "control character " + hex_byte(c) + " at " + where() +
+                     "; a procedure is plain UTF-8 text (tabs and line breaks only)");
+      return false;
+    }
+    const size_t length = utf8_sequence(text, i);
+    if (length == 0) {
+      sink.error("not-utf8", source.position(i),
+                 "invalid UTF-8 at " + where() + " (byte " + hex_byte(c) +
+                     "); save the file as UTF-8");
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+// A line-by-line look at the layout, done before yaml-cpp recurses into it:
+// tabs in block indentation, and an upper bound on nesting depth (block
+// indentation levels, `- `, `? ` and `: ` indicators on a line, and open
+// flow brackets). The bound may overcount (a plain scalar with " - " in
+// it), never undercount by much: quoted scalars and comments are skipped,
+// block scalar bodies are skipped. yaml-cpp's own guard (2000 levels)
+// remains behind it.
+class LayoutScan {
+ public:
+  LayoutScan(const SourceText& source, DiagnosticSink& sink) : source_(source), sink_(sink) {}
+
+  bool run() {
+    for (int n = 1; n <= source_.line_count(); ++n) {
+      if (!scan_line(n)) return false;
+    }
+    return true;
+  }
+
+ private:
+  bool scan_line(int n) {
+    const std::string_view line = source_.line(n);
+    size_t i = 0;
+    if (quote_ != 0) {
+      i = skip_quoted(line, 0);
+      if (quote_ != 0) return true;  // still inside
+    } else {
+      size_t indent = 0;
+      while (indent < line.size() && line[indent] == ' ') ++indent;
+      size_t first = indent;
+      while (first < line.size() && is_space(line[first])) ++first;
+      const bool blank = first == line.size() || line[first] == '#';
+      if (block_parent_ >= 0) {
+        if (blank || static_cast<int>(indent) > block_parent_) return true;  // block scalar body
+        block_parent_ = -1;
+      }
+      if (blank) return true;
+      if (indent == 0 && flow_ == 0 && !document_marker(n, line)) return false;
+      seen_content_ = true;
+      if (flow_ == 0) {
+        if (first != indent) {
+          sink_.error("tab-indent", SourcePos{n, static_cast<int>(indent) + 1},
+                      "tab in indentation; YAML indents with spaces only");
+          return false;
+        }
+        while (!indents_.empty() && indents_.back() > static_cast<int>(indent)) indents_.pop_back();
+        if (indents_.empty() || indents_.back() < static_cast<int>(indent)) {
+          indents_.push_back(static_cast<int>(indent));
+        }
+      }
+      line_indent_ = static_cast<int>(indent);
+      i = first;
+      prev_ = 0;
+    }
+    int tokens = 0;
+    for (; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '#' && (i == 0 || is_space(line[i - 1]))) break;
+      const bool at_token = prev_ == 0 || prev_ == '[' || prev_ == '{' || prev_ == ',' ||
+                            prev_ == ':' || prev_ == '-' || prev_ == '?';
+      const bool followed_by_space = i + 1 == line.size() || is_space(line[i + 1]);
+      if ((c == '\'' || c == '"') && at_token) {
+        quote_ = c;
+        i = skip_quoted(line, i + 1);
+        if (quote_ != 0) return true;
+        prev_ = c;
+        if (i > 0) --i;  // the loop's ++i lands after the closing quote
+        continue;
+      }
+      if (c == '[' || c == '{') {
+        ++flow_;
+      } else if ((c == ']' || c == '}') && flow_ > 0) {
+        --flow_;
+      } else if ((c == '|' || c == '>') && flow_ == 0 && at_token) {
+        block_parent_ = line_indent_;
+        return check_depth(n, i, tokens);
+      } else if ((c == '-' || c == '?' || c == ':') && followed_by_space &&
+                 (flow_ == 0 || c != ':')) {
+        ++tokens;
+      }
+      if (!is_space(c)) prev_ = c;
+      if (!check_depth(n, i, tokens)) return false;
+    }
+    return true;
+  }
+
+  // `---` starts a document and `...` ends one; a file holds one document,
+  // so content after `...` or a `---` after content is refused.
+  bool document_marker(int n, std::string_view line) {
+    const auto marker = [&](std::string_view m) {
+      return line.substr(0, 3) == m && (line.size() == 3 || is_space(line[3]));
+    };
+    const bool start = marker("---"), end = marker("...");
+    if ((start && seen_content_) || (ended_ && !end)) {
+      sink_.error("several-documents", SourcePos{n, 1},
+                  "a second YAML document starts here; one file holds one procedure");
+      return false;
+    }
+    if (end) ended_ = true;
+    return true;
+  }
+
+  // Moves past the rest of a quoted scalar on this line; leaves quote_ set
+  // when it continues on the next. Returns the index after the closing quote.
+  size_t skip_quoted(std::string_view line, size_t i) {
+    for (; i < line.size(); ++i) {
+      if (quote_ == '"' && line[i] == '\\') {
+        ++i;
+      } else if (line[i] == quote_) {
+        if (quote_ == '\'' && i + 1 < line.size() && line[i + 1] == '\'') {
+          ++i;
+        } else {
+          quote_ = 0;
+          return i + 1;
+        }
+      }
+    }
+    return i;
+  }
+
+  bool check_depth(int n, size_t i, int tokens) {
+    const int depth = static_cast<int>(indents_.size()) + tokens + flow_;
+    if (depth <= kMaxYamlDepth) return true;
+    sink_.error("too-deep", SourcePos{n, static_cast<int>(i) + 1},
+                "nesting is deeper than " + std::to_string(kMaxYamlDepth) +
+                    " levels here; a procedure needs fewer than ten");
+    return false;
+  }
+
+  const SourceText& source_;
+  DiagnosticSink& sink_;
+  std::vector<int> indents_;
+  int flow_ = 0;
+  char quote_ = 0;
+  char prev_ = 0;
+  int line_indent_ = 0;
+  int block_parent_ = -1;
+  bool seen_content_ = false;  // anything but comments and a leading ---
+  bool ended_ = false;         // a `...` was seen
+};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a single value ('" + node.Scalar() + "')";
+    default: return "empty";
+  }
+}
+
+// Walks every node once per use (aliases included), reporting duplicate
+// keys, and gives up past the node budget.
+bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
+  std::vector<YAML::Node> stack{root};
+  size_t visited = 0;
+  while (!stack.empty()) {
+    YAML::Node node = stack.back();
+    stack.pop_back();
+    if (++visited > kMaxYamlNodes) {
+      sink.error("too-large", SourcePos{},
+                 "the document expands to more than " + std::to_string(kMaxYamlNodes) +
+                     " nodes (through aliases); a procedure is far smaller");
+      return false;
+    }
+    if (node.IsMap()) {
+      std::unordered_map<std::string, YAML::Mark> seen;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (it->first.IsScalar()) {
+          auto [at, inserted] = seen.emplace(it->first.Scalar(), it->first.Mark());
+          if (!inserted) {
+            sink.error("duplicate-key", position_of(it->first.Mark()),
+                       "duplicate key '" + it->first.Scalar() + "' (first given on line " +
+                           std::to_string(at->second.line + 1) + ")");
+          }
+        }
+        stack.push_back(it->first);
+        stack.push_back(it->second);
+      }
+    } else if (node.IsSequence()) {
+      for (auto it = node.begin(); it != node.end(); ++it) stack.push_back(*it);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink) {
+  if (!check_bytes(source, sink)) return std::nullopt;
+  if (!LayoutScan(source, sink).run()) return std::nullopt;
+  // YAML::LoadAll can loop forever on some malformed input (yaml-cpp 0.7);
+  // Load reads the first document only, and the layout scan above has
+  // already refused a second one.
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(source.text()));
+  } catch (const YAML::Exception& e) {
+    sink.error("yaml-syntax", position_of(e.mark), "YAML syntax: " + e.msg);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    sink.error("yaml-syntax", SourcePos{}, std::string("YAML could not be read: ") + e.what());
+    return std::nullopt;
+  }
+  if (root.IsNull() && root.Mark().is_null()) {
+    sink.error("empty-file", SourcePos{},
+               "the file holds no procedure (it is empty or only comments); expected a map "
+               "starting with 'sop:'");
+    return std::nullopt;
+  }
+  if (!root.IsMap()) {
+    sink.error("not-a-map", position_of(root.Mark()),
+               "the top level is " + describe(root) +
+                   "; a procedure is a map of keys like sop:, version:, states:");
+    return std::nullopt;
+  }
+  if (!check_nodes(root, sink)) return std::nullopt;
+  return root;
+}
+
+}  // namespace sopir

@@ -1,0 +1,602 @@
+// decide(): the procedure's rules, applied to one step. Pure.
+//
+// Candidate transitions (same event, same source state) are tried in file
+// order; the first that passes every check wins. When none passes, the
+// refusal of the candidate that got furthest through the checks is returned,
+// because that is the one that tells staff what to do next.
+#include "sopir/decide.h"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "lang/expr/expr.h"
+#include "rules/lifecycle.h"
+
+namespace sopir {
+
+const char* to_string(Status status) {
+  switch (status) {
+    case Status::kActive: return "active";
+    case Status::kOnHold: return "on_hold";
+    case Status::kClosed: return "closed";
+  }
+  return "?";
+}
+
+std::optional<Status> status_from_string(std::string_view text) {
+  if (text == "active") return Status::kActive;
+  if (text == "on_hold" || text == "on-hold") return Status::kOnHold;
+  if (text == "closed") return Status::kClosed;
+  return std::nullopt;
+}
+
+const char* to_string(RefusalKind kind) {
+  switch (kind) {
+    case RefusalKind::kUnknownEvent: return "unknown-event";
+    case RefusalKind::kNotInState: return "not-in-state";
+    case RefusalKind::kRole: return "role";
+    case RefusalKind::kGuard: return "guard";
+    case RefusalKind::kMissingField: return "missing-field";
+    case RefusalKind::kBadInput: return "bad-input";
+    case RefusalKind::kFourEyes: return "four-eyes";
+    case RefusalKind::kReasonRequired: return "reason";
+    case RefusalKind::kOnHold: return "on-hold";
+    case RefusalKind::kClosed: return "closed";
+    case RefusalKind::kOverride: return "override";
+    case RefusalKind::kLifecycle: return "lifecycle";
+  }
+  return "?";
+}
+
+const char* to_string(LifecycleEvent event) {
+  switch (event) {
+    case LifecycleEvent::kHold: return "hold";
+    case LifecycleEvent::kResume: return "resume";
+    case LifecycleEvent::kClose: return "close";
+    case LifecycleEvent::kReopen: return "reopen";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+  return out;
+}
+
+std::vector<std::string> role_names(const Procedure& p, const std::vector<int>& roles) {
+  std::vector<std::string> out;
+  for (int r : roles) out.push_back(p.roles[r]);
+  return out;
+}
+
+std::vector<std::string> field_names(const Procedure& p, const std::vector<int>& fields) {
+  std::vector<std::string> out;
+  for (int f : fields) out.push_back(p.fields[f].id);
+  return out;
+}
+
+std::string state_name(const Procedure& p, int state) {
+  const StateDef& s = p.states[state];
+  const std::string label = s.label.get("en");
+  return "'" + s.id + "'" + (label.empty() || label == s.id ? "" : " (" + label + ")");
+}
+
+// The actor's first role that is in `allowed`, or "".
+std::string matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
+  for (const auto& role : actor.roles) {
+    const int index = p.role_index(role);
+    if (index >= 0 && std::find(allowed.begin(), allowed.end(), index) != allowed.end()) return role;
+  }
+  return "";
+}
+
+std::string actor_roles(const Actor& actor) {
+  return actor.roles.empty() ? "no roles" : "roles " + join(actor.roles);
+}
+
+bool matches_pattern(const std::string& pattern, const std::string& text) {
+  // Patterns come from an immutable procedure; compile each once per thread.
+  thread_local std::map<std::string, std::regex> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first;
+  return std::regex_match(text, it->second);
+}
+
+// Checks bounds and pattern of a parsed value; "" when fine.
+std::string check_bounds(const FieldDef& field, const Value& value) {
+  if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
+    const int64_t length = text_length(*text);
+    const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
+    const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
+    if (min && length < *min) return "must be at least " + std::to_string(*min) + " characters long";
+    if (max && length > *max) return "must be at most " + std::to_string(*max) + " characters long";
+    if (field.pattern && !matches_pattern(*field.pattern, *text))
+      return "must match the pattern " + *field.pattern;
+    return "";
+  }
+  if (field.min && compare_values(value, *field.min).value_or(0) < 0)
+    return "must be at least " + format_value(*field.min);
+  if (field.max && compare_values(value, *field.max).value_or(0) > 0)
+    return "must be at most " + format_value(*field.max);
+  return "";
+}
+
+// Parses one input against its field; a refusal message on failure.
+std::optional<std::string> parse_input(const FieldDef& field,
+                                       const std::string& text, Value* out) {
+  std::string accepted;
+  auto value = parse_typed(field.type, field.values, text, &accepted);
+  const std::string shown = field.pii ? std::string("the value given") : "'" + text + "'";
+  if (!value) {
+    std::string message = field.id + ": " + shown + " is not " + accepted;
+    if (field.type == Type::kEnum) {
+      if (auto guess = nearest(text, field.values)) message += "; did you mean '" + *guess + "'?";
+    }
+    return message;
+  }
+  if (std::string problem = check_bounds(field, *value); !problem.empty())
+    return field.id + ": " + shown + " " + problem;
+  *out = std::move(*value);
+  return std::nullopt;
+}
+
+struct Inputs {
+  std::vector<std::pair<int, Value>> values;  // field index, parsed value
+};
+
+// Resolves and parses every input. A refusal when any is unknown or invalid.
+std::optional<Refusal> read_inputs(const Procedure& p,
+                                   const std::vector<std::pair<std::string, std::string>>& raw,
+                                   Inputs* out) {
+  for (const auto& [name, text] : raw) {
+    const int index = p.field_index(name);
+    if (index < 0) {
+      std::string message = "procedure '" + p.id + "' has no field '" + name + "'";
+      if (auto guess = nearest(name, p.field_ids())) message += "; did you mean '" + *guess + "'?";
+      return Refusal{RefusalKind::kBadInput, message};
+    }
+    Value value;
+    if (auto problem = parse_input(p.fields[index], text, &value))
+      return Refusal{RefusalKind::kBadInput, *problem};
+    out->values.emplace_back(index, std::move(value));
+  }
+  return std::nullopt;
+}
+
+// How far a candidate got; higher is further. Used to pick the refusal.
+// Four-eyes is about who acts, like the role, so it is checked before what
+// is given.
+enum Stage { kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissing, kStageReason };
+
+struct Attempt {
+  Stage stage;
+  Refusal refusal;
+};
+
+bool contains(const std::vector<int>& items, int item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+std::optional<Attempt> check_input_fields(const Procedure& p, const TransitionDef& t,
+                                          const Inputs& inputs) {
+  for (const auto& [field, value] : inputs.values) {
+    if (contains(t.requires_fields, field) || contains(t.accepts_fields, field)) continue;
+    std::vector<int> taken = t.requires_fields;
+    taken.insert(taken.end(), t.accepts_fields.begin(), t.accepts_fields.end());
+    const std::string event = p.events[t.event];
+    return Attempt{kStageInputs,
+                   {RefusalKind::kBadInput,
+                    "field '" + p.fields[field].id + "' is not taken by event '" + event + "'; " +
+                        (taken.empty() ? "it takes no fields"
+                                       : "it takes: " + join(field_names(p, taken)))}};
+  }
+  return std::nullopt;
+}
+
+std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t,
+                                      const std::vector<Value>& data) {
+  std::vector<std::string> missing;
+  for (int f : t.requires_fields) {
+    if (is_missing(data[f])) missing.push_back(p.fields[f].id);
+  }
+  if (missing.empty()) return std::nullopt;
+  return Attempt{kStageMissing,
+                 {RefusalKind::kMissingField,
+                  "event '" + p.events[t.event] + "' needs " +
+                      (missing.size() == 1 ? "a value for " : "values for ") + join(missing) +
+                      " (give with --set FIELD=VALUE)"}};
+}
+
+std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& t,
+                                       const CaseSnapshot& snapshot, const Actor& actor) {
+  for (const auto& [event, who] : snapshot.fired) {
+    if (who == actor.id && contains(t.distinct_from, event)) {
+      return Attempt{kStageFourEyes,
+                     {RefusalKind::kFourEyes,
+                      "four-eyes rule: '" + p.events[t.event] +
+                          "' must be done by someone other than whoever did '" + p.events[event] +
+                          "' on this case, and " + actor.id + " did it"}};
+    }
+  }
+  return std::nullopt;
+}
+
+// Builds the field changes: inputs first, then `set:` evaluated on the
+// result. Only real changes are kept.
+std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* t,
+                                       const std::vector<Value>& before, std::vector<Value>& working,
+                                       DateTime at, const std::vector<LinkedCase>* children) {
+  if (t) {
+    const EvalContext context{&working, at, children};
+    for (const auto& assignment : t->set) {
+      working[assignment.field] = evaluate(*assignment.expr, context);
+    }
+  }
+  std::vector<FieldChange> changes;
+  for (size_t f = 0; f < p.fields.size(); ++f) {
+    if (working[f] != before[f]) changes.push_back({static_cast<int>(f), before[f], working[f]});
+  }
+  return changes;
+}
+
+std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at) {
+  if (!p.states[state].deadline) return std::nullopt;
+  return DateTime{at.seconds + p.states[state].deadline->seconds};
+}
+
+// The actor may fire none of the candidates: say who may, over all of them.
+Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const Command& command) {
+  std::vector<int> roles, override_roles;
+  for (const TransitionDef* t : candidates) {
+    for (int r : t->roles)
+      if (!contains(roles, r)) roles.push_back(r);
+    for (int r : t->override_roles)
+      if (!contains(override_roles, r)) override_roles.push_back(r);
+  }
+  const std::string override_role = matching_role(p, command.actor, override_roles);
+  std::string message = "event '" + p.events[candidates[0]->event] + "' may be done by " +
+                        join(role_names(p, roles), " or ") + "; " + command.actor.id + " has " +
+                        actor_roles(command.actor);
+  if (!override_role.empty())
+    message += " (as " + override_role + " you may override it with --override and a written reason)";
+  return Refusal{RefusalKind::kRole, message};
+}
+
+// One candidate transition against the command: a transition or how far it got.
+// `guard_seen`, when not null, receives the guard's outcome.
+std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
+                                                 const CaseSnapshot& snapshot,
+                                                 const Command& command, const Inputs& inputs,
+                                                 DecisionTrace::Guard* guard_seen) {
+  std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
+  // Whoever may override a transition may also fire it when overriding.
+  if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
+  if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
+  if (!command.timer) {
+    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
+  }
+  if (auto a = check_input_fields(p, t, inputs)) return *a;
+  // The data with the inputs applied: a copy only when there are inputs.
+  std::vector<Value> with_inputs;
+  if (!inputs.values.empty()) {
+    with_inputs = snapshot.data;
+    for (const auto& [field, value] : inputs.values) with_inputs[field] = value;
+  }
+  const std::vector<Value>& working = inputs.values.empty() ? snapshot.data : with_inputs;
+  // The guard picks the branch, so it is checked before this branch's
+  // required fields; but a guard that is false only because it reads a
+  // required field nobody gave yet is reported as that missing field.
+  auto missing = check_required(p, t, working);
+  if (missing && t.guard) {
+    const auto read = fields_read(*t.guard);
+    const bool guard_reads_missing = std::any_of(read.begin(), read.end(), [&](int f) {
+      return contains(t.requires_fields, f) && is_missing(working[f]);
+    });
+    if (guard_reads_missing) return *missing;
+  }
+
+  bool overridden = false;
+  std::string guard_explanation;
+  if (t.guard) {
+    const EvalContext context{&working, command.at, &snapshot.children};
+    // The explanation is only built when the guard is false.
+    const bool holds = guard_holds(*t.guard, context);
+    if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
+    if (!holds) {
+      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
+      const std::string override_role = matching_role(p, command.actor, t.override_roles);
+      if (!command.override) {
+        std::string message = "the rule for '" + p.events[t.event] + "' does not hold: " +
+                              verdict.explanation;
+        if (!override_role.empty())
+          message += " (as " + override_role + " you may override it with a written reason)";
+        return Attempt{kStageGuard, {RefusalKind::kGuard, message}};
+      }
+      if (override_role.empty()) {
+        return Attempt{kStageGuard,
+                       {RefusalKind::kOverride,
+                        "'" + p.events[t.event] + "' cannot be overridden by " + command.actor.id +
+                            (t.override_roles.empty()
+                                 ? ": the procedure allows no override for it"
+                                 : ": only " + join(role_names(p, t.override_roles), " or ") +
+                                       " may override it") +
+                            " (the rule that does not hold: " + verdict.explanation + ")"}};
+      }
+      overridden = true;
+      role = override_role;
+      guard_explanation = verdict.explanation;
+    }
+  }
+  if (missing) return *missing;
+  if ((t.reason_required || overridden) && command.reason.empty()) {
+    return Attempt{kStageReason,
+                   {RefusalKind::kReasonRequired,
+                    std::string(overridden ? "an override" : "event '" + p.events[t.event] + "'") +
+                        " needs a written reason (give it with --reason TEXT)"}};
+  }
+
+  Transition out;
+  out.transition = t.index;
+  out.event = t.event;
+  out.from = snapshot.state;
+  out.to = t.to;
+  out.role = std::move(role);
+  out.overridden = overridden;
+  out.guard_explanation = std::move(guard_explanation);
+  // Without inputs or `set:` nothing changes.
+  if (!inputs.values.empty() || !t.set.empty()) {
+    std::vector<Value> changed = inputs.values.empty() ? snapshot.data : std::move(with_inputs);
+    out.changes = apply_changes(p, &t, snapshot.data, changed, command.at, &snapshot.children);
+  }
+  out.due_at = due_for(p, t.to, command.at);
+  out.closes_case = p.states[t.to].terminal;
+  return out;
+}
+
+// For a trace only: the candidates after the chosen one are tried too (their
+// results discarded) so that coverage sees what their guards said in this
+// situation; without it the second of two complementary branches could
+// never be seen false.
+void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>& candidates,
+                     const TransitionDef* chosen, const CaseSnapshot& snapshot,
+                     const Command& command, const Inputs& inputs, DecisionTrace* trace) {
+  auto it = std::find(candidates.begin(), candidates.end(), chosen);
+  for (++it; it != candidates.end(); ++it) {
+    const TransitionDef* t = *it;
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    try_transition(p, *t, snapshot, command, inputs, &guard);
+    trace->candidates.push_back({t->index, guard});
+  }
+}
+
+Refusal status_refusal(const CaseSnapshot& snapshot) {
+  if (snapshot.status == Status::kClosed)
+    return {RefusalKind::kClosed,
+            "case " + snapshot.id + " is closed; reopen it first (case reopen " + snapshot.id +
+                " --reason TEXT)"};
+  return {RefusalKind::kOnHold,
+          "case " + snapshot.id + " is on hold; resume it first (case resume " + snapshot.id + ")"};
+}
+
+}  // namespace
+
+Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
+                DecisionTrace* trace) {
+  if (snapshot.status != Status::kActive) return status_refusal(snapshot);
+  const int event = p.event_index(command.event);
+  // For refusal messages only: not built on the way to a transition.
+  auto possible_text = [&] {
+    const std::vector<std::string> possible = p.events_from(snapshot.state);
+    return possible.empty() ? std::string("no event is possible there")
+                            : "possible now: " + join(possible);
+  };
+  if (event < 0) {
+    std::string message = "procedure '" + p.id + "' has no event '" + command.event + "'";
+    if (auto guess = nearest(command.event, p.events)) message += "; did you mean '" + *guess + "'?";
+    return Refusal{RefusalKind::kUnknownEvent, message + " (" + possible_text() + ")"};
+  }
+  std::vector<const TransitionDef*> candidates;
+  candidates.reserve(p.transitions_from[snapshot.state].size());
+  for (int t : p.transitions_from[snapshot.state]) {
+    if (p.transitions[t].event == event) candidates.push_back(&p.transitions[t]);
+  }
+  if (candidates.empty()) {
+    std::string message = "event '" + command.event + "' is not possible in state " +
+                          state_name(p, snapshot.state) + "; " + possible_text();
+    if (auto guess = nearest(command.event, p.events_from(snapshot.state)))
+      message += " (did you mean '" + *guess + "'?)";
+    return Refusal{RefusalKind::kNotInState, message};
+  }
+  if (command.timer && p.states[snapshot.state].on_deadline != event) {
+    return Refusal{RefusalKind::kRole, "the timer may only fire the state's on_deadline event"};
+  }
+  Inputs inputs;
+  if (auto refusal = read_inputs(p, command.inputs, &inputs)) return *refusal;
+
+  std::optional<Attempt> best;
+  for (const TransitionDef* t : candidates) {
+    DecisionTrace::Guard guard =
+        t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
+    if (trace) trace->candidates.push_back({t->index, guard});
+    if (auto* transition = std::get_if<Transition>(&result)) {
+      if (trace) {
+        trace->fired.push_back(t->index);
+        trace_remaining(p, candidates, t, snapshot, command, inputs, trace);
+      }
+      return std::move(*transition);
+    }
+    auto& attempt = std::get<Attempt>(result);
+    if (!best || attempt.stage > best->stage) best = std::move(attempt);
+  }
+  if (best->stage == kStageRole && candidates.size() > 1) return role_refusal(p, candidates, command);
+  return best->refusal;
+}
+
+Decision decide_open(const Procedure& p, const Actor& actor,
+                     const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
+                     bool by_handoff) {
+  std::vector<int> all_roles(p.roles.size());
+  for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
+  std::string role = matching_role(p, actor, all_roles);
+  if (role.empty() && by_handoff) role = "hand-off";
+  if (role.empty()) {
+    return Refusal{RefusalKind::kRole, "opening a case of '" + p.id + "' needs one of the roles " +
+                                           join(p.roles) + "; " + actor.id + " has " +
+                                           actor_roles(actor)};
+  }
+  Inputs inputs;
+  if (auto refusal = read_inputs(p, raw, &inputs)) return *refusal;
+  std::vector<Value> before(p.fields.size());
+  std::vector<Value> working = before;
+  for (const auto& [field, value] : inputs.values) {
+    if (p.open_declared && !contains(p.open_requires, field) && !contains(p.open_accepts, field)) {
+      std::vector<int> taken = p.open_requires;
+      taken.insert(taken.end(), p.open_accepts.begin(), p.open_accepts.end());
+      return Refusal{RefusalKind::kBadInput, "field '" + p.fields[field].id +
+                                                 "' is not taken when opening a case; it takes: " +
+                                                 join(field_names(p, taken))};
+    }
+    working[field] = value;
+  }
+  std::vector<std::string> missing;
+  for (int f : p.open_requires) {
+    if (is_missing(working[f])) missing.push_back(p.fields[f].id);
+  }
+  if (!missing.empty()) {
+    return Refusal{RefusalKind::kMissingField, "opening a case of '" + p.id + "' needs " +
+                                                   join(missing) + " (give with --set FIELD=VALUE)"};
+  }
+  Transition out;
+  out.to = p.initial_state;
+  out.role = role;
+  out.changes = apply_changes(p, nullptr, before, working, at, nullptr);
+  out.due_at = due_for(p, p.initial_state, at);
+  out.closes_case = p.states[p.initial_state].terminal;
+  return out;
+}
+
+std::vector<EventCheck> check_events(const Procedure& p, const CaseSnapshot& snapshot,
+                                     const Actor& actor, DateTime at) {
+  std::vector<EventCheck> out;
+  if (snapshot.state < 0) return out;
+  for (const auto& event : p.events_from(snapshot.state)) {
+    Command command;
+    command.event = event;
+    command.actor = actor;
+    command.at = at;
+    EventCheck check;
+    check.event = event;
+    Decision decision = decide(p, snapshot, command);
+    if (auto* refusal = std::get_if<Refusal>(&decision)) {
+      check.possible = refusal->kind == RefusalKind::kMissingField ||
+                       refusal->kind == RefusalKind::kReasonRequired;
+      check.refusal = *refusal;
+    } else {
+      check.possible = true;
+    }
+    out.push_back(std::move(check));
+  }
+  return out;
+}
+
+namespace {
+
+const std::vector<int>& lifecycle_roles(const Procedure& p, LifecycleEvent event) {
+  switch (event) {
+    case LifecycleEvent::kHold: return p.hold_roles;
+    case LifecycleEvent::kResume: return p.resume_roles;
+    case LifecycleEvent::kClose: return p.close_roles;
+    case LifecycleEvent::kReopen: return p.reopen_roles;
+  }
+  return p.hold_roles;
+}
+
+std::vector<std::string> closure_ids(const Procedure& p) {
+  std::vector<std::string> out;
+  for (const auto& reason : p.closure_reasons) out.push_back(reason.id);
+  return out;
+}
+
+}  // namespace
+
+LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snapshot,
+                                   const LifecycleCommand& command,
+                                   std::optional<DateTime> hold_started) {
+  const char* verb = to_string(command.event);
+  const auto next = lifecycle_next(snapshot.status, command.event);
+  if (!next) {
+    return Refusal{RefusalKind::kLifecycle, std::string("cannot ") + verb + " case " + snapshot.id +
+                                                ": it is " + to_string(snapshot.status)};
+  }
+  // Unset permissions in the procedure mean every declared role.
+  std::vector<int> allowed = lifecycle_roles(p, command.event);
+  if (allowed.empty()) {
+    for (size_t i = 0; i < p.roles.size(); ++i) allowed.push_back(static_cast<int>(i));
+  }
+  const std::string role = matching_role(p, command.actor, allowed);
+  if (role.empty()) {
+    return Refusal{RefusalKind::kRole, std::string("to ") + verb + " a case of '" + p.id +
+                                           "' needs the role " + join(role_names(p, allowed), " or ") +
+                                           "; " + command.actor.id + " has " +
+                                           actor_roles(command.actor)};
+  }
+  LifecycleTransition out;
+  out.from = snapshot.status;
+  out.to = *next;
+  out.role = role;
+  out.state_to = snapshot.state;
+  out.due_at = snapshot.due_at;
+  switch (command.event) {
+    case LifecycleEvent::kHold:
+      if (command.reason.empty())
+        return Refusal{RefusalKind::kReasonRequired,
+                       "putting a case on hold needs a written reason (--reason TEXT)"};
+      break;
+    case LifecycleEvent::kResume:
+      // The deadline clock paused while the case was on hold.
+      if (snapshot.due_at && hold_started && command.at.seconds > hold_started->seconds)
+        out.due_at = DateTime{snapshot.due_at->seconds + command.at.seconds - hold_started->seconds};
+      break;
+    case LifecycleEvent::kClose: {
+      const auto ids = closure_ids(p);
+      if (command.reason.empty() || std::find(ids.begin(), ids.end(), command.reason) == ids.end()) {
+        std::string message =
+            command.reason.empty()
+                ? "closing a case needs a closure reason"
+                : "'" + command.reason + "' is not a closure reason of '" + p.id + "'";
+        if (auto guess = nearest(command.reason, ids); guess && !command.reason.empty())
+          message += "; did you mean '" + *guess + "'?";
+        message += ids.empty() ? " (the procedure declares no closure_reasons)"
+                               : " (one of: " + join(ids) + ")";
+        return Refusal{command.reason.empty() ? RefusalKind::kReasonRequired : RefusalKind::kBadInput,
+                       message};
+      }
+      out.due_at.reset();
+      break;
+    }
+    case LifecycleEvent::kReopen:
+      if (command.reason.empty())
+        return Refusal{RefusalKind::kReasonRequired,
+                       "reopening a case needs a written reason (--reason TEXT)"};
+      if (snapshot.state >= 0 && p.states[snapshot.state].terminal) {
+        if (p.reopen_to < 0)
+          return Refusal{RefusalKind::kLifecycle,
+                         "case " + snapshot.id + " finished in " + state_name(p, snapshot.state) +
+                             " and procedure '" + p.id +
+                             "' does not allow reopening a finished case (no lifecycle.reopen_to)"};
+        out.state_to = p.reopen_to;
+      }
+      out.due_at = due_for(p, out.state_to, command.at);
+      break;
+  }
+  return out;
+}
+
+}  // namespace sopir

@@ -1,0 +1,123 @@
+#include "rules/handoff.h"
+
+#include <algorithm>
+#include <set>
+
+namespace sopir {
+namespace {
+
+std::string where(const Procedure& p, const SourcePos& pos) {
+  return p.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
+}
+
+bool contains(const std::vector<int>& items, int item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+// Whether `values` of a source enum all exist in the target enum.
+bool enum_fits(const FieldDef& from, const FieldDef& to) {
+  return std::all_of(from.values.begin(), from.values.end(), [&](const std::string& v) {
+    return std::find(to.values.begin(), to.values.end(), v) != to.values.end();
+  });
+}
+
+void check_one(const Procedure& p, const TransitionDef& t, const Procedure& target,
+               std::vector<std::string>& problems) {
+  const HandOff& h = *t.opens;
+  const std::string at = where(p, h.pos);
+  std::vector<int> given;
+  for (const auto& [to_field, from_index] : h.copy) {
+    const int index = target.field_index(to_field);
+    if (index < 0) {
+      problems.push_back(at + "'" + target.id + "' has no field '" + to_field + "' to copy into");
+      continue;
+    }
+    given.push_back(index);
+    const FieldDef& from = p.fields[from_index];
+    const FieldDef& to = target.fields[index];
+    if (from.type != to.type) {
+      problems.push_back(at + "cannot copy " + from.id + " (" + type_name(from.type) + ") into " +
+                         target.id + "." + to.id + " (" + type_name(to.type) + ")");
+    } else if (from.type == Type::kEnum && !enum_fits(from, to)) {
+      problems.push_back(at + "not every value of " + from.id + " is a value of " + target.id +
+                         "." + to.id);
+    }
+    if (from.pii && !to.pii) {
+      problems.push_back(at + from.id + " is personal data (pii) but " + target.id + "." + to.id +
+                         " is not marked pii");
+    }
+  }
+  for (const auto& [to_field, text] : h.set) {
+    const int index = target.field_index(to_field);
+    if (index < 0) {
+      problems.push_back(at + "'" + target.id + "' has no field '" + to_field + "' to set");
+      continue;
+    }
+    given.push_back(index);
+    const FieldDef& to = target.fields[index];
+    std::string accepted;
+    if (!parse_typed(to.type, to.values, text, &accepted)) {
+      problems.push_back(at + target.id + "." + to_field + ": '" + text + "' is not " + accepted);
+    }
+  }
+  if (target.open_declared) {
+    for (int f : given) {
+      if (!contains(target.open_requires, f) && !contains(target.open_accepts, f))
+        problems.push_back(at + "'" + target.id + "' does not take " + target.fields[f].id +
+                           " when a case is opened (its open: section)");
+    }
+  }
+  for (int f : target.open_requires) {
+    if (!contains(given, f))
+      problems.push_back(at + "'" + target.id + "' needs " + target.fields[f].id +
+                         " to open a case; copy or set it in opens:");
+  }
+}
+
+// Depth-first search for a chain of hand-offs from `from` back to `start`.
+bool leads_to(const std::string& start, const Procedure& from, const ProcedureLookup& lookup,
+              std::set<std::string>& seen, std::vector<std::string>& path) {
+  for (const auto& t : from.transitions) {
+    if (!t.opens) continue;
+    const std::string& next = t.opens->sop;
+    path.push_back(next);
+    if (next == start) return true;
+    if (seen.insert(next).second) {
+      if (ProcedurePtr target = lookup(next); target && leads_to(start, *target, lookup, seen, path))
+        return true;
+    }
+    path.pop_back();
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLookup& lookup) {
+  std::vector<std::string> problems;
+  // The procedure being published stands for its own id in the lookup.
+  const ProcedureLookup with_self = [&](const std::string& id) -> ProcedurePtr {
+    if (id == p.id) return ProcedurePtr(&p, [](const Procedure*) {});
+    return lookup(id);
+  };
+  for (const auto& t : p.transitions) {
+    if (!t.opens) continue;
+    ProcedurePtr target = with_self(t.opens->sop);
+    if (!target) {
+      problems.push_back(where(p, t.opens->pos) + "hand-off to '" + t.opens->sop +
+                         "', which is not published; publish it first");
+      continue;
+    }
+    check_one(p, t, *target, problems);
+  }
+  std::set<std::string> seen;
+  std::vector<std::string> path{p.id};
+  if (leads_to(p.id, p, with_self, seen, path)) {
+    std::string chain;
+    for (size_t i = 0; i < path.size(); ++i) chain += (i ? " -> " : "") + path[i];
+    problems.push_back(p.file + ": hand-offs form a loop that would open cases forever: " + chain);
+  }
+  return problems;
+}
+
+}  // namespace sopir

@@ -1,0 +1,640 @@
+// The case runtime: read the case, ask decide(), write the result.
+#include "sopir/engine.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "lang/expr/expr.h"
+#include "rules/handoff.h"
+#include "lang/procedure_codec.h"
+#include "base/sha256.h"
+
+namespace sopir {
+
+namespace {
+
+constexpr char kIdAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";  // Crockford base32
+
+class SystemClock : public Clock {
+ public:
+  DateTime now() override {
+    using namespace std::chrono;
+    return DateTime{duration_cast<seconds>(system_clock::now().time_since_epoch()).count()};
+  }
+};
+
+class RandomIds : public IdSource {
+ public:
+  RandomIds() : engine_(std::random_device{}()) {}
+  std::string next() override {
+    std::uniform_int_distribution<int> pick(0, 31);
+    std::string id;
+    for (int i = 0; i < 6; ++i) {
+      if (i == 3) id += '-';
+      id += kIdAlphabet[pick(engine_)];
+    }
+    return id;
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
+  return out;
+}
+
+bool has_role(const Actor& actor, std::string_view role) {
+  return std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end();
+}
+
+StoredValue stored_value(const FieldDef& field, const Value& value) {
+  StoredValue out;
+  out.field = field.id;
+  out.missing = is_missing(value);
+  out.text = format_value(value);
+  out.pii = field.pii;
+  if (field.pii && !out.missing) {
+    out.salt = random_hex(16);
+    out.digest = sha256_hex(out.salt + out.text);
+  }
+  return out;
+}
+
+const StoredValue* find_stored(const CaseRecord& record, const std::string& field) {
+  for (const auto& v : record.data) {
+    if (v.field == field) return &v;
+  }
+  return nullptr;
+}
+
+// Applies decided field changes to the record and describes them for the log.
+std::vector<LogEntry::Change> apply_to_record(const Procedure& p,
+                                              const std::vector<FieldChange>& changes,
+                                              CaseRecord& record) {
+  std::vector<LogEntry::Change> out;
+  for (const auto& change : changes) {
+    const FieldDef& field = p.fields[change.field];
+    LogEntry::Change logged;
+    if (const StoredValue* before = find_stored(record, field.id)) {
+      logged.before = *before;
+    } else {
+      logged.before.field = field.id;
+      logged.before.pii = field.pii;
+    }
+    logged.after = stored_value(field, change.after);
+    record.data.erase(std::remove_if(record.data.begin(), record.data.end(),
+                                     [&](const StoredValue& v) { return v.field == field.id; }),
+                      record.data.end());
+    if (!logged.after.missing) record.data.push_back(logged.after);
+    out.push_back(std::move(logged));
+  }
+  // Keep the stored data in field order, whatever order changes came in.
+  std::sort(record.data.begin(), record.data.end(), [&](const StoredValue& a, const StoredValue& b) {
+    return p.field_index(a.field) < p.field_index(b.field);
+  });
+  return out;
+}
+
+// Inputs as the log keeps them: personal data never enters the log as text
+// outside its salted change record, so pii inputs are kept as "<pii>" and
+// an auditor's replay takes their value from the change.
+constexpr char kPiiInput[] = "<pii>";
+std::vector<std::pair<std::string, std::string>> logged_inputs(
+    const Procedure& p, const std::vector<std::pair<std::string, std::string>>& inputs) {
+  auto out = inputs;
+  for (auto& [field, text] : out) {
+    const int index = p.field_index(field);
+    if (index >= 0 && p.fields[index].pii) text = kPiiInput;
+  }
+  return out;
+}
+
+[[noreturn]] void throw_refusal(const std::string& case_id, Refusal refusal) {
+  if (!case_id.empty()) refusal.message = "case " + case_id + ": " + refusal.message;
+  throw RefusedError(std::move(refusal));
+}
+
+}  // namespace
+
+std::shared_ptr<Clock> system_clock() { return std::make_shared<SystemClock>(); }
+std::shared_ptr<IdSource> random_ids() { return std::make_shared<RandomIds>(); }
+
+std::optional<std::string> normalize_case_id(std::string_view text) {
+  std::string chars;
+  for (char c : text) {
+    if (c == '-' || c == ' ') continue;
+    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // Crockford decoding of look-alikes.
+    if (u == 'O') u = '0';
+    if (u == 'I' || u == 'L') u = '1';
+    if (!std::strchr(kIdAlphabet, u) || u == '\0') return std::nullopt;
+    chars += u;
+  }
+  if (chars.size() != 6) return std::nullopt;
+  return chars.substr(0, 3) + "-" + chars.substr(3);
+}
+
+Engine::Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock,
+               std::shared_ptr<IdSource> ids)
+    : store_(std::move(store)), clock_(std::move(clock)), ids_(std::move(ids)) {}
+
+PublishedProcedure Engine::publish(const std::string& file, const std::string& actor_id,
+                                   bool strict) {
+  LoadOptions options;
+  options.strict = strict;
+  return publish_loaded(load_procedure_file(file, options), file, actor_id);
+}
+
+PublishedProcedure Engine::publish_source(const std::string& source, const std::string& name,
+                                          const std::string& actor_id, bool strict) {
+  LoadOptions options;
+  options.strict = strict;
+  return publish_loaded(load_procedure_string(source, name, options), name, actor_id);
+}
+
+PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::string& file,
+                                          const std::string& actor_id) {
+  const Actor who = actor(actor_id);
+  if (!has_role(who, "admin") && !has_role(who, "policy"))
+    throw refused("publishing a procedure needs the role admin or policy; " + who.id + " has " +
+                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+  ProcedurePtr procedure = expect_procedure(loaded);
+  // Hand-offs are checked against what is published: this procedure's own,
+  // and those of published procedures that hand off to it (its new version
+  // must still fit them).
+  const ProcedureLookup lookup = [&](const std::string& id) -> ProcedurePtr {
+    if (id == procedure->id) return procedure;
+    auto published = store_->current_procedure(id);
+    return published ? this->procedure(published->sha256) : nullptr;
+  };
+  std::vector<std::string> problems = check_handoffs(*procedure, lookup);
+  for (const auto& other : store_->procedures()) {
+    if (!other.current || other.sop_id == procedure->id) continue;
+    ProcedurePtr parent = this->procedure(other.sha256);
+    const bool hands_to_it = std::any_of(
+        parent->transitions.begin(), parent->transitions.end(),
+        [&](const TransitionDef& t) { return t.opens && t.opens->sop == procedure->id; });
+    if (!hands_to_it) continue;
+    for (auto& problem : check_handoffs(*parent, lookup))
+      problems.push_back(problem + " (published " + parent->id + " hands off to " + procedure->id + ")");
+  }
+  if (!problems.empty()) {
+    std::string message = file + ": cannot publish: hand-offs do not fit";
+    for (const auto& problem : problems) message += "\n  " + problem;
+    throw refused(message);
+  }
+  std::optional<PublishedProcedure> published;
+  store_->transaction([&] {
+    published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
+                                clock_->now());
+    published->compiled = encode_procedure(*procedure);
+    store_->set_compiled(procedure->sha256, published->compiled);
+  });
+  return *published;
+}
+
+ProcedurePtr Engine::procedure(const std::string& sha256) {
+  if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
+  auto published = store_->procedure_by_hash(sha256);
+  if (!published) throw not_found("no published procedure has SHA-256 " + sha256);
+  // The compiled form saved at publishing spares parsing the YAML; without
+  // one (or one this build does not read) the source is loaded. A published
+  // procedure validated when it was published; lint changes in later sopir
+  // versions must not stop running cases.
+  ProcedurePtr compiled;
+  if (!published->compiled.empty())
+    compiled = decode_procedure(published->compiled, published->source, published->file);
+  if (!compiled) compiled = expect_procedure(load_procedure_string(published->source, published->file));
+  compiled_.emplace(sha256, compiled);
+  return compiled;
+}
+
+ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
+  auto published = store_->current_procedure(sop_id);
+  if (!published) {
+    std::vector<std::string> ids;
+    for (const auto& p : store_->procedures()) ids.push_back(p.sop_id);
+    std::string message = "no procedure '" + sop_id + "' is published";
+    if (auto guess = nearest(sop_id, ids)) message += "; did you mean '" + *guess + "'?";
+    throw not_found(message);
+  }
+  return procedure(published->sha256);
+}
+
+Actor Engine::actor(const std::string& staff_id) {
+  if (staff_id.empty())
+    throw usage_error("say who is acting: --as STAFF or the SOPIR_ACTOR environment variable");
+  if (staff_id == "system")
+    throw refused("'system' is the timer pass, not a staff member; act as yourself (--as STAFF)");
+  auto member = store_->staff(staff_id);
+  if (!member) {
+    std::vector<std::string> ids;
+    for (const auto& m : store_->all_staff()) ids.push_back(m.id);
+    std::string message = "unknown staff member '" + staff_id + "'";
+    if (auto guess = nearest(staff_id, ids)) message += "; did you mean '" + *guess + "'?";
+    throw not_found(message);
+  }
+  if (!member->active) throw refused("staff member '" + staff_id + "' is deactivated");
+  return Actor{member->id, member->roles};
+}
+
+bool valid_staff_id(std::string_view id) {
+  if (id.empty() || id.size() > 64 || id == "system") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+namespace {
+void require_admin(const Actor& who) {
+  if (!has_role(who, "admin"))
+    throw refused("managing staff needs the role admin; " + who.id + " has " +
+                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+}
+}  // namespace
+
+void Engine::add_staff(const std::string& admin, const StaffMember& member) {
+  require_admin(actor(admin));
+  if (!valid_staff_id(member.id))
+    throw usage_error("'" + member.id +
+                      "' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
+                      "(like ayu or ayu.lestari), and not 'system', which fires timer events");
+  if (member.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
+  if (member.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
+  store_->add_staff(member);
+}
+
+void Engine::deactivate_staff(const std::string& admin, const std::string& staff_id) {
+  const Actor who = actor(admin);
+  require_admin(who);
+  if (staff_id == who.id) throw refused("you cannot deactivate yourself; ask another administrator");
+  actor(staff_id);  // kNotFound with "did you mean", or kRefused when already inactive
+  store_->set_staff_active(staff_id, false);
+}
+
+std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record) {
+  std::vector<Value> data(p.fields.size());
+  for (const auto& stored : record.data) {
+    const int index = p.field_index(stored.field);
+    if (index < 0 || stored.missing || stored.erased) continue;
+    const FieldDef& field = p.fields[index];
+    if (auto value = parse_typed(field.type, field.values, stored.text, nullptr)) {
+      data[index] = std::move(*value);
+    } else {
+      throw storage_error("case " + record.id + ": stored value of field " + field.id +
+                          " is not a valid " + type_name(field.type));
+    }
+  }
+  return data;
+}
+
+std::string Engine::resolve_case_id(const std::string& typed) {
+  auto id = normalize_case_id(typed);
+  if (id && store_->case_exists(*id)) return *id;
+  std::string message = "no case '" + typed + "'";
+  if (!id) message += " (case ids look like K7F-3QX)";
+  std::string prefix;
+  if (id) prefix = id->substr(0, 2);
+  auto close = store_->case_ids(prefix, 200);
+  if (auto guess = nearest(id.value_or(typed), close)) message += "; did you mean " + *guess + "?";
+  throw not_found(message);
+}
+
+namespace {
+
+// Whether a decision from the case's state needs its history (four-eyes)
+// or the cases it opened (has_child, child_closed guards).
+struct SnapshotNeeds {
+  bool history = false;
+  bool children = false;
+};
+
+SnapshotNeeds needs_of(const Procedure& p, int state) {
+  SnapshotNeeds needs;
+  if (state < 0) return needs;
+  for (int t : p.transitions_from[state]) {
+    const TransitionDef& def = p.transitions[t];
+    needs.history = needs.history || !def.distinct_from.empty();
+    needs.children = needs.children || (def.guard && !children_read(*def.guard).empty());
+  }
+  return needs;
+}
+
+LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime at, DateTime now) {
+  LogEntry entry;
+  entry.case_id = record.id;
+  entry.sha256 = record.sha256;
+  entry.from_state = record.state;
+  entry.from_status = to_string(record.status);
+  entry.actor = actor;
+  entry.occurred_at = at;
+  entry.recorded_at = now;
+  return entry;
+}
+
+}  // namespace
+
+CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
+  CaseSnapshot snapshot;
+  snapshot.id = record.id;
+  snapshot.state = p.state_index(record.state);
+  if (snapshot.state < 0)
+    throw storage_error("case " + record.id + " is in state '" + record.state +
+                        "', which its procedure does not have");
+  snapshot.status = record.status;
+  snapshot.data = decode_data(p, record);
+  snapshot.due_at = record.due_at;
+  const SnapshotNeeds needs = needs_of(p, snapshot.state);
+  if (needs.history) {
+    for (const auto& entry : store_->history(record.id)) {
+      if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
+      const int event = p.event_index(entry.event);
+      if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
+    }
+  }
+  if (needs.children) {
+    CaseFilter filter;
+    filter.linked_to = record.id;
+    for (const auto& linked : store_->cases(filter)) {
+      if (linked.parent_case == record.id)
+        snapshot.children.push_back({linked.id, linked.sop_id, linked.status});
+    }
+  }
+  return snapshot;
+}
+
+std::string Engine::new_case_id() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::string id = ids_->next();
+    if (!store_->case_exists(id)) return id;
+  }
+  throw conflict("could not find a free case id; try again");
+}
+
+Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
+                                  const std::vector<std::pair<std::string, std::string>>& inputs,
+                                  const std::string& note, DateTime at, DateTime now,
+                                  bool by_handoff) {
+  Decision decision = decide_open(p, who, inputs, at, by_handoff);
+  if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal("", *refusal);
+  const Transition& t = std::get<Transition>(decision);
+
+  Opening out;
+  CaseRecord& record = out.record;
+  record.id = new_case_id();
+  record.sop_id = p.id;
+  record.sha256 = p.sha256;
+  record.state = p.states[t.to].id;
+  record.status = t.closes_case ? Status::kClosed : Status::kActive;
+  record.version = 1;
+  record.opened_at = at;
+  record.due_at = t.due_at;
+
+  LogEntry& entry = out.entry;
+  entry = base_entry(record, who.id, at, now);
+  entry.kind = LogKind::kOpen;
+  entry.event = "open";
+  entry.from_state = "";
+  entry.from_status = "";
+  entry.to_state = record.state;
+  entry.to_status = to_string(record.status);
+  entry.role = t.role;
+  entry.note = note;
+  entry.inputs = logged_inputs(p, inputs);
+  entry.changes = apply_to_record(p, t.changes, record);
+  entry.due_at = record.due_at;
+  return out;
+}
+
+StepResult Engine::open_case(const OpenRequest& request) {
+  const Actor who = actor(request.actor);
+  ProcedurePtr p = current_procedure(request.sop_id);
+  return open_resolved(*p, who, request);
+}
+
+StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const OpenRequest& request) {
+  const DateTime now = clock_->now();
+  Opening opening = plan_open(p, who, request.inputs, request.note, request.at.value_or(now), now,
+                              false);
+  store_->create_case(opening.record, opening.entry);
+  opening.record.last_seq = opening.entry.case_seq;
+  return StepResult{opening.record, opening.entry, {}};
+}
+
+namespace {
+
+// The value of `look` for `key`, looked up once: a failure other than a
+// storage error is kept and thrown again, as the same exception object.
+template <typename T, typename Looked, typename F>
+const T& look_up_once(Looked& memo, const std::string& key, F&& look) {
+  if (!memo.done || memo.key != key) {
+    memo.key = key;
+    memo.done = false;
+    memo.error = nullptr;
+    try {
+      memo.value = look();
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kStorage) throw;
+      memo.error = std::current_exception();
+    }
+    memo.done = true;
+  }
+  if (memo.error) std::rethrow_exception(memo.error);
+  return memo.value;
+}
+
+}  // namespace
+
+StepResult Engine::Opener::open(const OpenRequest& request) {
+  // The order of open_case: the actor first, then the procedure.
+  const Actor& who = look_up_once<Actor>(actor_, request.actor,
+                                         [&] { return engine_.actor(request.actor); });
+  const ProcedurePtr& p = look_up_once<ProcedurePtr>(
+      procedure_, request.sop_id, [&] { return engine_.current_procedure(request.sop_id); });
+  return engine_.open_resolved(*p, who, request);
+}
+
+StepResult Engine::advance(const StepRequest& request) {
+  const std::string id = resolve_case_id(request.case_id);
+  // Read, decide and write in one write transaction, so that nothing
+  // decide() saw (the case, its history, the cases it opened, whose status
+  // the case row's version does not cover) changes before the step is
+  // recorded.
+  std::optional<StepResult> result;
+  store_->transaction([&] { result = advance_in_transaction(id, request); });
+  return std::move(*result);
+}
+
+StepResult Engine::advance_in_transaction(const std::string& id, const StepRequest& request) {
+  Command command;
+  command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
+  command.timer = request.timer;
+  auto record = store_->find_case(id);
+  if (!record) throw not_found("no case '" + id + "'");
+  ProcedurePtr p = procedure(record->sha256);
+  const CaseSnapshot before = snapshot(*p, *record);
+  const DateTime now = clock_->now();
+  command.event = request.event;
+  command.inputs = request.inputs;
+  command.reason = request.reason;
+  command.override = request.override;
+  command.at = request.at.value_or(now);
+  Decision decision = decide(*p, before, command, request.trace);
+  if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
+  const Transition& t = std::get<Transition>(decision);
+
+  CaseRecord after = *record;
+  after.state = p->states[t.to].id;
+  after.version = record->version + 1;
+  after.due_at = t.due_at;
+  if (t.closes_case) after.status = Status::kClosed;
+
+  LogEntry entry = base_entry(*record, command.actor.id, command.at, now);
+  entry.kind = command.timer ? LogKind::kTimer : (t.overridden ? LogKind::kOverride : LogKind::kProcedure);
+  entry.event = request.event;
+  entry.to_state = after.state;
+  entry.to_status = to_string(after.status);
+  entry.role = t.role;
+  entry.note = request.note;
+  entry.reason = t.overridden && request.reason.empty() ? t.guard_explanation : request.reason;
+  entry.inputs = logged_inputs(*p, request.inputs);
+  entry.changes = apply_to_record(*p, t.changes, after);
+  entry.due_at = after.due_at;
+
+  const TransitionDef& def = p->transitions[t.transition];
+  if (!def.opens) {
+    store_->append(after, record->version, entry);
+    after.last_seq = entry.case_seq;
+    return StepResult{after, entry, {}};
+  }
+  // A hand-off: the step and the case it opens commit together.
+  Opening child = plan_handoff(*p, def, after, command.actor, command.at, now);
+  entry.linked_case = child.record.id;
+  child.record.parent_case = id;
+  child.entry.linked_case = id;
+  store_->transaction([&] {
+    store_->append(after, record->version, entry);
+    store_->create_case(child.record, child.entry);
+  });
+  after.last_seq = entry.case_seq;
+  child.record.last_seq = child.entry.case_seq;
+  return StepResult{after, entry, {StepResult::Opened{child.record, child.entry}}};
+}
+
+Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def,
+                                     const CaseRecord& parent, const Actor& who, DateTime at,
+                                     DateTime now) {
+  const HandOff& h = *def.opens;
+  auto published = store_->current_procedure(h.sop);
+  if (!published)
+    throw refused("case " + parent.id + ": '" + p.events[def.event] + "' hands the case on to '" +
+                  h.sop + "', which is not published in this database; publish it first");
+  ProcedurePtr target = procedure(published->sha256);
+  const std::vector<Value> data = decode_data(p, parent);
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (const auto& [to_field, from_index] : h.copy) {
+    if (!is_missing(data[from_index])) inputs.emplace_back(to_field, format_value(data[from_index]));
+  }
+  inputs.insert(inputs.end(), h.set.begin(), h.set.end());
+  const std::string note = "opened by case " + parent.id + " (" + p.id + ", " +
+                           p.events[def.event] + ")";
+  try {
+    return plan_open(*target, who, inputs, note, at, now, true);
+  } catch (const RefusedError& e) {
+    Refusal refusal = e.refusal();
+    refusal.message = "case " + parent.id + ": the hand-off to '" + h.sop + "' was refused: " +
+                      refusal.message;
+    throw RefusedError(std::move(refusal));
+  }
+}
+
+StepResult Engine::lifecycle(const LifecycleRequest& request) {
+  const std::string id = resolve_case_id(request.case_id);
+  const Actor who = actor(request.actor);
+  auto record = store_->find_case(id);
+  if (!record) throw not_found("no case '" + id + "'");
+  ProcedurePtr p = procedure(record->sha256);
+  const CaseSnapshot current = snapshot(*p, *record);
+  const DateTime now = clock_->now();
+  LifecycleCommand command{request.event, who, request.reason, request.at.value_or(now)};
+  LifecycleDecision decision = decide_lifecycle(*p, current, command, record->hold_started);
+  if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
+  const LifecycleTransition& t = std::get<LifecycleTransition>(decision);
+
+  CaseRecord after = *record;
+  after.status = t.to;
+  after.state = p->states[t.state_to].id;
+  after.version = record->version + 1;
+  after.due_at = t.due_at;
+  after.hold_started.reset();
+  if (t.to == Status::kOnHold) after.hold_started = command.at;
+  if (request.event == LifecycleEvent::kClose) after.closure_reason = request.reason;
+  if (request.event == LifecycleEvent::kReopen) after.closure_reason.clear();
+
+  LogEntry entry = base_entry(*record, who.id, command.at, now);
+  entry.kind = LogKind::kLifecycle;
+  entry.event = to_string(request.event);
+  entry.to_state = after.state;
+  entry.to_status = to_string(after.status);
+  entry.role = t.role;
+  entry.note = request.note;
+  entry.reason = request.reason;
+  entry.due_at = after.due_at;
+  store_->append(after, record->version, entry);
+  after.last_seq = entry.case_seq;
+  return StepResult{after, entry, {}};
+}
+
+TickReport Engine::tick(const TraceFor& trace_for) {
+  TickReport report;
+  const DateTime now = clock_->now();
+  CaseFilter filter;
+  filter.status = Status::kActive;
+  // A deadline is reached at its due time (workflows/README.md: "a due time
+  // at or before T"); the store's due_before is strict, and times are whole
+  // seconds, so ask for due times before now + 1s.
+  filter.due_before = DateTime{now.seconds + 1};
+  for (const auto& record : store_->cases(filter)) {
+    ProcedurePtr p = procedure(record.sha256);
+    const int state = p->state_index(record.state);
+    if (state < 0 || p->states[state].on_deadline < 0) continue;
+    StepRequest step;
+    step.case_id = record.id;
+    step.event = p->events[p->states[state].on_deadline];
+    step.timer = true;
+    step.note = "deadline of " + record.state + " passed";
+    step.trace = trace_for ? trace_for(record) : nullptr;
+    try {
+      report.fired.push_back(advance(step));
+    } catch (const Error& e) {
+      report.failures.push_back(e.message());
+    }
+  }
+  report.overdue = store_->cases(filter);
+  return report;
+}
+
+CaseView Engine::view(const std::string& case_id, const std::string& actor_id) {
+  const std::string id = resolve_case_id(case_id);
+  auto record = store_->find_case(id);
+  if (!record) throw not_found("no case '" + id + "'");
+  CaseView out;
+  out.record = *record;
+  out.procedure = procedure(record->sha256);
+  out.snapshot = snapshot(*out.procedure, *record);
+  CaseFilter filter;
+  filter.linked_to = id;
+  out.linked = store_->cases(filter);
+  if (!actor_id.empty()) {
+    out.checks = check_events(*out.procedure, out.snapshot, actor(actor_id), clock_->now());
+  }
+  return out;
+}
+
+}  // namespace sopir

@@ -1,0 +1,773 @@
+// Reading a scenario test file (NAME.test.yaml) and checking it against its
+// procedure. Problems in the test file become located diagnostics through
+// the loader's DiagnosticSink, so they read like the loader's own.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "rules/handoff.h"
+#include "sopir/error.h"
+#include "sopir/scenario.h"
+#include "base/source_text.h"
+#include "lang/yaml_reader.h"
+
+namespace sopir {
+
+std::vector<std::string> refusal_kind_names() {
+  std::vector<std::string> out;
+  for (int k = static_cast<int>(RefusalKind::kUnknownEvent); k <= static_cast<int>(RefusalKind::kLifecycle);
+       ++k) {
+    out.push_back(to_string(static_cast<RefusalKind>(k)));
+  }
+  return out;
+}
+
+std::optional<RefusalKind> refusal_kind_from_string(std::string_view name) {
+  for (int k = static_cast<int>(RefusalKind::kUnknownEvent); k <= static_cast<int>(RefusalKind::kLifecycle);
+       ++k) {
+    if (name == to_string(static_cast<RefusalKind>(k))) return static_cast<RefusalKind>(k);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+using Keys = std::vector<std::string>;
+
+std::string join(const Keys& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
+  return out;
+}
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+std::string suggestion(const std::string& word, const Keys& candidates) {
+  if (auto near = nearest(word, candidates)) return "; did you mean " + in_quotes(*near) + "?";
+  if (candidates.empty() || candidates.size() > 15) return "";
+  return "; expected one of: " + join(candidates);
+}
+
+// The node on one line, for messages ("the step as written").
+std::string one_line(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetMapFormat(YAML::Flow);
+  out.SetSeqFormat(YAML::Flow);
+  out << node;
+  std::string text = out.c_str();
+  std::string flat;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !flat.empty()) flat += ' ';
+    space = false;
+    flat += c;
+  }
+  return flat;
+}
+
+class Reader {
+ public:
+  Reader(DiagnosticSink& sink) : sink_(sink) {}
+
+  void error(const YAML::Node& at, const std::string& message) {
+    sink_.error("scenario", position_of(at.Mark()), message);
+  }
+
+  // The entries of a map as (key node, value node), with unknown keys and
+  // missing required keys reported. nullopt when `node` is not a map.
+  std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> map(
+      const YAML::Node& node, const std::string& where, const Keys& allowed, const Keys& required) {
+    if (!node.IsMap()) {
+      error(node, where + " must be a map (key: value)" +
+                      (required.empty() ? "" : " with " + join(required)));
+      return std::nullopt;
+    }
+    std::map<std::string, std::pair<YAML::Node, YAML::Node>> out;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        error(it->first, "unknown key " + in_quotes(key) + " in " + where + suggestion(key, allowed));
+        continue;
+      }
+      out.emplace(key, std::make_pair(it->first, it->second));
+    }
+    for (const auto& key : required) {
+      if (!out.count(key)) error(node, where + " needs " + in_quotes(key));
+    }
+    return out;
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, what + " must be a single value");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<DateTime> datetime(const YAML::Node& node, const std::string& what) {
+    auto text = scalar(node, what);
+    if (!text) return std::nullopt;
+    auto value = parse_datetime(*text);
+    if (!value)
+      error(node, what + ": " + in_quotes(*text) + " is not " + accepted_forms(Type::kDateTime, {}));
+    return value;
+  }
+
+ private:
+  DiagnosticSink& sink_;
+};
+
+bool is_null(const YAML::Node& node) { return node.IsNull(); }
+
+struct FileContext {
+  const Procedure* procedure = nullptr;  // null when it did not load
+  // The procedure under test and those its hand-offs open, by id.
+  std::map<std::string, const Procedure*> procedures;
+  Keys linked_ids;  // the hand-off targets only
+  // Hand-off targets that did not load (already reported): steps naming
+  // them, and staff roles, are not checked further.
+  std::set<std::string> unloaded;
+  std::map<std::string, const StaffMember*> staff;
+  Keys staff_ids;
+};
+
+class ScenarioParser {
+ public:
+  ScenarioParser(Reader& reader, FileContext& context) : r_(reader), c_(context) {}
+
+  void actor(const YAML::Node& node, std::string* out) {
+    auto id = r_.scalar(node, "as");
+    if (!id) return;
+    if (!c_.staff.count(*id)) {
+      r_.error(node, "unknown staff member " + in_quotes(*id) + " in `as`" + suggestion(*id, c_.staff_ids) +
+                         " (declare them under `staff:`)");
+      return;
+    }
+    *out = *id;
+  }
+
+  void inputs(const YAML::Node& node, std::vector<std::pair<std::string, std::string>>* out) {
+    if (!node.IsMap()) {
+      r_.error(node, "`set` must be a map of field: value");
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      auto name = r_.scalar(it->first, "a field name");
+      if (!name) continue;
+      if (is_null(it->second)) {
+        r_.error(it->second, "`set` gives no value for " + in_quotes(*name) +
+                                 " (leave the field out instead)");
+        continue;
+      }
+      auto text = r_.scalar(it->second, "the value of " + *name);
+      if (text) out->emplace_back(*name, *text);
+    }
+  }
+
+  // `expect:`; `kind` says which keys are allowed.
+  // `p` is the procedure of the case the expectation is about.
+  enum class ExpectKind { kStep, kTick, kOpen, kFinal };
+  void expect(const YAML::Node& node, ExpectKind kind, const Procedure* p, ScenarioExpect* out) {
+    Keys allowed = {"state", "status", "fields", "due"};
+    if (kind != ExpectKind::kFinal) allowed.insert(allowed.begin(), "refused");
+    if (kind == ExpectKind::kTick) allowed.push_back("fired");
+    if (kind == ExpectKind::kStep || kind == ExpectKind::kTick) allowed.push_back("opened");
+    const std::string where = kind == ExpectKind::kFinal ? "a scenario's expect" : "expect";
+    auto keys = r_.map(node, where, allowed, {});
+    if (!keys) return;
+    for (const auto& [key, entry] : *keys) {
+      const YAML::Node& v = entry.second;
+      if (key == "refused") {
+        auto text = r_.scalar(v, "refused");
+        if (!text) continue;
+        out->refused = refusal_kind_from_string(*text);
+        if (!out->refused)
+          r_.error(v, "unknown refusal " + in_quotes(*text) + suggestion(*text, refusal_kind_names()));
+      } else if (key == "state") {
+        auto text = r_.scalar(v, "state");
+        if (!text) continue;
+        if (p && p->state_index(*text) < 0) {
+          r_.error(v, "procedure '" + p->id + "' has no state " + in_quotes(*text) +
+                          suggestion(*text, p->state_ids()));
+          continue;
+        }
+        out->state = *text;
+      } else if (key == "status") {
+        auto text = r_.scalar(v, "status");
+        if (!text) continue;
+        out->status = status_from_string(*text);
+        if (!out->status)
+          r_.error(v, "unknown status " + in_quotes(*text) + "; expected one of: active, on_hold, closed");
+      } else if (key == "due") {
+        out->check_due = true;
+        if (!is_null(v)) out->due = r_.datetime(v, "due");
+      } else if (key == "fired") {
+        out->check_fired = true;
+        if (is_null(v)) continue;
+        auto text = r_.scalar(v, "fired");
+        if (!text) continue;
+        if (p && p->event_index(*text) < 0) {
+          r_.error(v, "procedure '" + p->id + "' has no event " + in_quotes(*text) +
+                          suggestion(*text, p->events));
+          continue;
+        }
+        out->fired = *text;
+      } else if (key == "opened") {
+        out->check_opened = true;
+        if (is_null(v)) continue;
+        auto text = r_.scalar(v, "opened");
+        if (!text) continue;
+        if (c_.unloaded.count(*text)) continue;
+        if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
+          r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
+                          (c_.linked_ids.empty()
+                               ? std::string("; the procedure under test has no hand-offs (opens:)")
+                               : suggestion(*text, c_.linked_ids)));
+          continue;
+        }
+        out->opened = *text;
+      } else if (key == "fields") {
+        fields(v, p, out);
+      }
+    }
+    if (out->refused && keys->count("opened"))
+      r_.error(keys->at("opened").first, "a refused step opens no case; leave out `opened`");
+  }
+
+  void fields(const YAML::Node& node, const Procedure* p, ScenarioExpect* out) {
+    if (!node.IsMap()) {
+      r_.error(node, "`fields` must be a map of field: value");
+      return;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      auto name = r_.scalar(it->first, "a field name");
+      if (!name || !p) continue;
+      const int index = p->field_index(*name);
+      if (index < 0) {
+        r_.error(it->first, "procedure '" + p->id + "' has no field " + in_quotes(*name) +
+                                suggestion(*name, p->field_ids()));
+        continue;
+      }
+      if (is_null(it->second)) {
+        out->fields.emplace_back(index, Value{});
+        continue;
+      }
+      auto text = r_.scalar(it->second, "the value of " + *name);
+      if (!text) continue;
+      const FieldDef& field = p->fields[index];
+      std::string accepted;
+      auto value = parse_typed(field.type, field.values, *text, &accepted);
+      if (!value) {
+        r_.error(it->second, *name + ": " + in_quotes(*text) + " is not " + accepted);
+        continue;
+      }
+      out->fields.emplace_back(index, std::move(*value));
+    }
+  }
+
+  // `case: ID`: the procedure under test or one its hand-offs open. Returns
+  // the procedure (the one under test when `node` names none we know).
+  const Procedure* case_of(const YAML::Node& node, std::string* out) {
+    auto id = r_.scalar(node, "case");
+    if (!id) return c_.procedure;
+    auto it = c_.procedures.find(*id);
+    if (c_.unloaded.count(*id)) return nullptr;
+    if (it == c_.procedures.end()) {
+      Keys known;
+      for (const auto& entry : c_.procedures) known.push_back(entry.first);
+      if (c_.procedure)
+        r_.error(node, "`case` names " + in_quotes(*id) +
+                           ", which is neither the procedure under test nor one its hand-offs "
+                           "open" + suggestion(*id, known));
+      return c_.procedure;
+    }
+    if (c_.procedure && *id != c_.procedure->id) *out = *id;
+    return it->second;
+  }
+
+  // A lifecycle step's inner map: {as: P, reason: ...}.
+  void lifecycle(const YAML::Node& node, const std::string& verb, bool reason_allowed,
+                 ScenarioStep* step) {
+    Keys allowed = {"as"};
+    if (reason_allowed) allowed.push_back("reason");
+    auto keys = r_.map(node, "`" + verb + "`", allowed, {"as"});
+    if (!keys) return;
+    if (keys->count("as")) actor(keys->at("as").second, &step->actor);
+    if (keys->count("reason")) {
+      if (auto text = r_.scalar(keys->at("reason").second, "reason")) step->reason = *text;
+    }
+  }
+
+  // Reads one step; `clock` is the time before it and moves with `at`/`tick`.
+  void step(const YAML::Node& node, DateTime* clock, ScenarioStep* out) {
+    out->line = position_of(node.Mark()).line;
+    out->text = one_line(node);
+    static const Keys kinds = {"event", "hold", "resume", "close", "reopen", "tick"};
+    auto keys = r_.map(node, "a step",
+                       {"event", "as", "set", "reason", "override", "hold", "resume", "close",
+                        "reopen", "tick", "at", "case", "expect"},
+                       {});
+    if (!keys) return;
+    const Procedure* target = c_.procedure;
+    if (keys->count("case")) target = case_of(keys->at("case").second, &out->case_sop);
+    Keys present;
+    for (const auto& k : kinds)
+      if (keys->count(k)) present.push_back(k);
+    if (present.size() != 1) {
+      r_.error(node, present.empty()
+                         ? "a step needs one of: event, hold, resume, close, reopen, tick"
+                         : "a step is exactly one of event, hold, resume, close, reopen, tick; this "
+                           "one has " + join(present));
+      return;
+    }
+    const std::string kind = present[0];
+    for (const char* k : {"as", "set", "reason", "override"}) {
+      if (kind != "event" && keys->count(k)) {
+        const std::string hint = kind == "tick" ? "" : " (write it inside `" + kind + ": {...}`)";
+        r_.error(keys->at(k).first, "`" + std::string(k) + "` belongs to event steps" + hint);
+      }
+    }
+    const YAML::Node& body = keys->at(kind).second;
+    if (kind == "event") {
+      out->kind = StepKind::kEvent;
+      if (auto text = r_.scalar(body, "event")) out->event = *text;
+      if (!keys->count("as"))
+        r_.error(node, "an event step needs `as` (who fires it)");
+      else
+        actor(keys->at("as").second, &out->actor);
+      if (keys->count("set")) inputs(keys->at("set").second, &out->inputs);
+      if (keys->count("reason")) {
+        if (auto text = r_.scalar(keys->at("reason").second, "reason")) out->reason = *text;
+      }
+      if (keys->count("override")) {
+        const YAML::Node& v = keys->at("override").second;
+        auto text = r_.scalar(v, "override");
+        auto flag = text ? parse_bool(*text) : std::nullopt;
+        if (text && !flag) r_.error(v, "override: " + in_quotes(*text) + " is not true or false");
+        out->override = flag.value_or(false);
+      }
+    } else if (kind == "tick") {
+      out->kind = StepKind::kTick;
+      out->at = r_.datetime(body, "tick");
+      if (keys->count("at"))
+        r_.error(keys->at("at").first, "a tick step gives its time as `tick: T`, not `at:`");
+    } else {
+      out->kind = kind == "hold"     ? StepKind::kHold
+                  : kind == "resume" ? StepKind::kResume
+                  : kind == "close"  ? StepKind::kClose
+                                     : StepKind::kReopen;
+      // A missing reason is allowed: it is a refusal a scenario may test.
+      lifecycle(body, kind, kind != "resume", out);
+    }
+    if (keys->count("at")) {
+      if (kind != "tick") out->at = r_.datetime(keys->at("at").second, "at");
+    }
+    const YAML::Node& time_node = kind == "tick" ? body : (keys->count("at") ? keys->at("at").second : node);
+    advance_clock(time_node, out->at, clock);
+    if (keys->count("expect")) {
+      expect(keys->at("expect").second, kind == "tick" ? ExpectKind::kTick : ExpectKind::kStep,
+             target, &out->expect);
+      if (kind == "tick" && out->expect.refused)
+        r_.error(keys->at("expect").second,
+                 "a tick is not refused; to check that nothing fired write `fired: null`");
+    }
+  }
+
+  void advance_clock(const YAML::Node& at_node, const std::optional<DateTime>& at, DateTime* clock) {
+    if (!at) return;
+    if (at->seconds < clock->seconds) {
+      r_.error(at_node, format_datetime(*at) + " is earlier than the clock (" +
+                            format_datetime(*clock) + "); the clock never goes back");
+      return;
+    }
+    *clock = *at;
+  }
+
+  void scenario(const YAML::Node& node, DateTime file_clock, Scenario* out) {
+    out->line = position_of(node.Mark()).line;
+    auto keys = r_.map(node, "a scenario", {"name", "clock", "open", "steps", "expect"},
+                       {"name", "open"});
+    if (!keys) return;
+    if (keys->count("name")) {
+      if (auto text = r_.scalar(keys->at("name").second, "name")) out->name = *text;
+    }
+    out->clock = file_clock;
+    if (keys->count("clock")) {
+      if (auto t = r_.datetime(keys->at("clock").second, "clock")) out->clock = *t;
+    }
+    DateTime clock = out->clock;
+    if (keys->count("open")) {
+      const YAML::Node& open = keys->at("open").second;
+      out->open.kind = StepKind::kOpen;
+      out->open.line = position_of(open.Mark()).line;
+      out->open.text = "open: " + one_line(open);
+      if (auto k = r_.map(open, "`open`", {"as", "set", "at", "expect"}, {"as"})) {
+        if (k->count("as")) actor(k->at("as").second, &out->open.actor);
+        if (k->count("set")) inputs(k->at("set").second, &out->open.inputs);
+        if (k->count("at")) {
+          out->open.at = r_.datetime(k->at("at").second, "at");
+          advance_clock(k->at("at").second, out->open.at, &clock);
+        }
+        if (k->count("expect")) {
+          expect(k->at("expect").second, ExpectKind::kOpen, c_.procedure, &out->open.expect);
+          const ScenarioExpect& e = out->open.expect;
+          if (e.refused && (e.state || e.status || e.check_due || !e.fields.empty()))
+            r_.error(k->at("expect").second,
+                     "when opening is expected to be refused there is no case to check: give "
+                     "only `refused`");
+        }
+      }
+    }
+    if (keys->count("steps")) {
+      const YAML::Node& steps = keys->at("steps").second;
+      if (!steps.IsSequence()) {
+        if (!is_null(steps)) r_.error(steps, "`steps` must be a list of steps");
+      } else {
+        if (out->open.expect.refused && steps.size() > 0)
+          r_.error(steps, "opening is expected to be refused, so the scenario cannot have steps");
+        for (const auto& s : steps) {
+          out->steps.emplace_back();
+          step(s, &clock, &out->steps.back());
+        }
+      }
+    }
+    if (keys->count("expect")) {
+      const YAML::Node& e = keys->at("expect").second;
+      out->has_final = true;
+      out->final_line = position_of(e.Mark()).line;
+      out->final_text = "expect: " + one_line(e);
+      expect(e, ExpectKind::kFinal, c_.procedure, &out->final_expect);
+      if (out->open.expect.refused)
+        r_.error(e, "opening is expected to be refused, so there is no case to check at the end");
+    }
+  }
+
+ private:
+  Reader& r_;
+  FileContext& c_;
+};
+
+std::string resolve_procedure(const std::string& test_file, const std::string& ref) {
+  std::filesystem::path path(ref);
+  if (path.is_absolute()) return ref;
+  const auto dir = std::filesystem::path(test_file).parent_path();
+  return dir.empty() ? ref : (dir / path).lexically_normal().string();
+}
+
+bool has_role(const FileContext& c, const std::string& role) {
+  return std::any_of(c.procedures.begin(), c.procedures.end(),
+                     [&](const auto& entry) { return entry.second->role_index(role) >= 0; });
+}
+
+std::string no_role_message(const FileContext& c, const std::string& role) {
+  if (c.procedures.size() <= 1)
+    return "procedure '" + c.procedure->id + "' has no role " + in_quotes(role) +
+           suggestion(role, c.procedure->roles);
+  Keys roles;
+  std::string ids;
+  for (const auto& [id, p] : c.procedures) {
+    ids += (ids.empty() ? "" : ", ") + id;
+    for (const auto& r : p->roles)
+      if (std::find(roles.begin(), roles.end(), r) == roles.end()) roles.push_back(r);
+  }
+  return "no procedure of this scenario (" + ids + ") has a role " + in_quotes(role) +
+         suggestion(role, roles);
+}
+
+LoadResult load_strict(const std::string& file) {
+  LoadOptions strict;
+  strict.strict = true;
+  return load_procedure_file(file, strict);
+}
+
+// The procedures the one under test hands cases on to, transitively: each
+// named under `procedures:` (matched by its id) or found as <id>.yaml beside
+// the procedure that hands off. Problems are reported at the `procedures:`
+// entry, or at the `procedure:` value for files found beside.
+class LinkedProcedures {
+ public:
+  LinkedProcedures(Reader& r, const YAML::Node& procedure_node, const std::string& test_file,
+                   std::vector<Diagnostic>* diagnostics)
+      : r_(r), at_(procedure_node), test_file_(test_file), diagnostics_(diagnostics) {}
+
+  // `procedures: [file, ...]`, relative to the test file.
+  void add_listed(const YAML::Node& list, const Procedure& main) {
+    if (!list.IsSequence()) {
+      r_.error(list, "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
+      return;
+    }
+    for (const auto& entry : list) {
+      auto ref = r_.scalar(entry, "a procedure file");
+      if (!ref) continue;
+      ProcedurePtr p = load(resolve_procedure(test_file_, *ref), entry);
+      if (!p) continue;
+      if (p->id == main.id) {
+        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) +
+                            ", the procedure under test; list only the procedures its hand-offs open");
+      } else if (listed_.count(p->id)) {
+        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) + ", which " +
+                            listed_.at(p->id).procedure->file + " already is");
+      } else {
+        listed_.emplace(p->id, Listed{p, entry, false});
+      }
+    }
+  }
+
+  // Follows the hand-offs of `from`, depth first; a target comes before the
+  // procedure that opens it.
+  void walk(const Procedure& from, const std::string& main_id) {
+    for (const auto& t : from.transitions) {
+      if (!t.opens) continue;
+      const std::string& id = t.opens->sop;
+      if (id == main_id || !visited_.insert(id).second) continue;  // a loop: the publish check says so
+      ProcedurePtr target;
+      const std::string where = in_quotes(from.id) + " hands cases on to " + in_quotes(id) + " (" +
+                                from.file + ":" + std::to_string(t.opens->pos.line) + ")";
+      if (auto it = listed_.find(id); it != listed_.end()) {
+        it->second.used = true;
+        target = it->second.procedure;
+      } else {
+        const auto dir = std::filesystem::path(from.file).parent_path();
+        const std::string beside = (dir / (id + ".yaml")).lexically_normal().string();
+        std::error_code ignored;
+        if (!std::filesystem::exists(beside, ignored)) {
+          r_.error(at_, where + ", but there is no " + beside +
+                            "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
+          unloaded_.insert(id);
+          continue;
+        }
+        target = load(beside, at_);
+        if (target && target->id != id) {
+          r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
+                            "; name the right file under `procedures:`");
+          target = nullptr;
+        }
+        if (!target) {
+          unloaded_.insert(id);
+          continue;
+        }
+      }
+      walk(*target, main_id);
+      order_.push_back(target);
+    }
+  }
+
+  // Reports listed procedures no hand-off opens, and, once every target
+  // loaded, hand-offs that would not pass the publishing checks (publishing
+  // targets first, as the runner does).
+  void check(const Procedure& main) {
+    for (const auto& [id, listed] : listed_) {
+      if (!listed.used)
+        r_.error(listed.node, "procedure " + in_quotes(id) + " is not opened by any hand-off of " +
+                                  in_quotes(main.id) + "; remove it from `procedures:`");
+    }
+    if (!unloaded_.empty()) return;
+    std::map<std::string, ProcedurePtr> published;
+    const ProcedureLookup lookup = [&](const std::string& id) -> ProcedurePtr {
+      auto it = published.find(id);
+      return it == published.end() ? nullptr : it->second;
+    };
+    auto check_one = [&](const Procedure& p, const YAML::Node& node) {
+      for (const auto& problem : check_handoffs(p, lookup))
+        r_.error(node, "procedure " + in_quotes(p.id) + " cannot be published: " + problem);
+    };
+    for (const auto& p : order_) {
+      auto it = listed_.find(p->id);
+      check_one(*p, it == listed_.end() ? at_ : it->second.node);
+      published[p->id] = p;
+    }
+    check_one(main, at_);
+  }
+
+  const std::vector<ProcedurePtr>& order() const { return order_; }
+  const std::set<std::string>& unloaded() const { return unloaded_; }
+
+ private:
+  struct Listed {
+    ProcedurePtr procedure;
+    YAML::Node node;
+    bool used = false;
+  };
+
+  ProcedurePtr load(const std::string& file, const YAML::Node& node) {
+    try {
+      LoadResult loaded = load_strict(file);
+      diagnostics_->insert(diagnostics_->end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
+      if (!loaded.ok())
+        r_.error(node, "procedure " + file + " has " + std::to_string(loaded.error_count()) +
+                           " problem(s) under --strict (listed below); fix them first");
+      return loaded.procedure;
+    } catch (const Error&) {
+      r_.error(node, "cannot read the procedure " + file + " (the path is relative to this test file)");
+      return nullptr;
+    }
+  }
+
+  Reader& r_;
+  YAML::Node at_;
+  std::string test_file_;
+  std::vector<Diagnostic>* diagnostics_;
+  std::map<std::string, Listed> listed_;
+  std::set<std::string> visited_;
+  std::set<std::string> unloaded_;
+  std::vector<ProcedurePtr> order_;
+};
+
+}  // namespace
+
+ScenarioLoad load_scenario_string(std::string_view text, const std::string& name) {
+  ScenarioLoad result;
+  if (text.size() > kMaxProcedureBytes) {
+    DiagnosticSink sink(name, nullptr);
+    sink.error("too-large", SourcePos{}, "the file is " + std::to_string(text.size()) +
+                                             " bytes; a scenario file may be at most 1 MiB");
+    result.diagnostics = sink.take(false);
+    return result;
+  }
+  const SourceText source(text);
+  DiagnosticSink sink(name, &source);
+  Reader r(sink);
+  ScenarioFile file;
+  file.file = name;
+  std::vector<Diagnostic> procedure_diagnostics;
+  FileContext context;
+  std::vector<StaffMember> staff;
+
+  auto root = read_yaml(source, sink);
+  std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> keys;
+  if (root)
+    keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios"},
+                 {"procedure", "clock", "staff", "scenarios"});
+  if (keys && keys->count("procedure")) {
+    const YAML::Node& v = keys->at("procedure").second;
+    if (auto ref = r.scalar(v, "procedure")) {
+      file.procedure_file = resolve_procedure(name, *ref);
+      try {
+        LoadResult loaded = load_strict(file.procedure_file);
+        procedure_diagnostics = loaded.diagnostics;
+        if (loaded.ok()) {
+          file.procedure = loaded.procedure;
+          context.procedure = file.procedure.get();
+          context.procedures[file.procedure->id] = file.procedure.get();
+        } else {
+          r.error(v, "procedure " + file.procedure_file + " has " +
+                         std::to_string(loaded.error_count()) +
+                         " problem(s) under --strict (listed below); fix them first");
+        }
+      } catch (const Error& e) {
+        r.error(v, "cannot read the procedure " + file.procedure_file +
+                       " (the path is relative to this test file)");
+      }
+    }
+  }
+  if (file.procedure) {
+    LinkedProcedures linked(r, keys->at("procedure").second, name, &procedure_diagnostics);
+    if (keys->count("procedures")) linked.add_listed(keys->at("procedures").second, *file.procedure);
+    linked.walk(*file.procedure, file.procedure->id);
+    linked.check(*file.procedure);
+    file.linked = linked.order();
+    context.unloaded = linked.unloaded();
+    for (const auto& p : file.linked) {
+      context.procedures[p->id] = p.get();
+      context.linked_ids.push_back(p->id);
+    }
+  } else if (keys && keys->count("procedures") && !keys->at("procedures").second.IsSequence()) {
+    r.error(keys->at("procedures").second,
+            "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
+  }
+  if (keys && keys->count("clock")) {
+    if (auto t = r.datetime(keys->at("clock").second, "clock")) file.clock = *t;
+  }
+  if (keys && keys->count("staff")) {
+    const YAML::Node& list = keys->at("staff").second;
+    if (!list.IsSequence()) {
+      r.error(list, "`staff` must be a list of {id, name, roles}");
+    } else {
+      for (const auto& member : list) {
+        auto k = r.map(member, "a staff member", {"id", "name", "roles"}, {"id", "name", "roles"});
+        if (!k) continue;
+        StaffMember m;
+        if (k->count("id")) {
+          const YAML::Node& v = k->at("id").second;
+          if (auto id = r.scalar(v, "id")) {
+            if (*id == "system") {
+              r.error(v, "'system' is the timer's actor and cannot be a staff member");
+            } else if (id->empty()) {
+              r.error(v, "a staff id may not be empty");
+            } else if (std::find(context.staff_ids.begin(), context.staff_ids.end(), *id) !=
+                       context.staff_ids.end()) {
+              r.error(v, "staff id " + in_quotes(*id) + " is declared twice");
+            } else {
+              m.id = *id;
+            }
+          }
+        }
+        if (k->count("name")) {
+          if (auto n = r.scalar(k->at("name").second, "name")) m.name = *n;
+        }
+        if (k->count("roles")) {
+          const YAML::Node& roles = k->at("roles").second;
+          if (!roles.IsSequence()) {
+            r.error(roles, "`roles` must be a list, e.g. [case_worker]");
+          } else {
+            for (const auto& role : roles) {
+              auto text = r.scalar(role, "a role");
+              if (!text) continue;
+              if (context.procedure && context.unloaded.empty() && !has_role(context, *text)) {
+                r.error(role, no_role_message(context, *text));
+                continue;
+              }
+              m.roles.push_back(*text);
+            }
+          }
+        }
+        if (!m.id.empty()) {
+          context.staff_ids.push_back(m.id);
+          staff.push_back(std::move(m));
+        }
+      }
+    }
+  }
+  file.staff = staff;
+  for (const auto& m : file.staff) context.staff[m.id] = &m;
+  if (keys && keys->count("scenarios")) {
+    const YAML::Node& list = keys->at("scenarios").second;
+    if (!list.IsSequence() || list.size() == 0) {
+      r.error(list, "`scenarios` must be a list with at least one scenario");
+    } else {
+      ScenarioParser parser(r, context);
+      std::set<std::string> names;
+      for (const auto& node : list) {
+        file.scenarios.emplace_back();
+        parser.scenario(node, file.clock, &file.scenarios.back());
+        const std::string& n = file.scenarios.back().name;
+        if (!n.empty() && !names.insert(n).second)
+          r.error(node["name"] ? node["name"] : node, "two scenarios are named " + in_quotes(n) +
+                                                          "; names must be unique in a file");
+      }
+    }
+  }
+  result.diagnostics = sink.take(false);
+  result.diagnostics.insert(result.diagnostics.end(), procedure_diagnostics.begin(),
+                            procedure_diagnostics.end());
+  const bool errors = std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                                  [](const Diagnostic& d) { return d.severity == Severity::kError; });
+  if (!errors && file.procedure) result.file = std::move(file);
+  return result;
+}
+
+ScenarioLoad load_scenario_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw not_found("cannot read scenario file " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw not_found("cannot read scenario file " + path);
+  return load_scenario_string(text, path);
+}
+
+}  // namespace sopir

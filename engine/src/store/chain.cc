@@ -1,0 +1,38 @@
+// The hash chain over the transition log: log kinds as text, a row's record
+// (the JSON bytes stored and hashed) and the chained hash. docs/SCHEMA.md
+// describes both so an auditor can recompute them independently.
+#include <string>
+#include <string_view>
+
+#include "store/log_json.h"
+#include "base/sha256.h"
+#include "sopir/store.h"
+
+namespace sopir {
+
+namespace {
+constexpr const char* kLogKindNames[] = {"open", "procedure", "override", "lifecycle", "timer"};
+}  // namespace
+
+const char* to_string(LogKind kind) {
+  const auto index = static_cast<size_t>(kind);
+  return index < std::size(kLogKindNames) ? kLogKindNames[index] : "unknown";
+}
+
+std::optional<LogKind> log_kind_from_string(std::string_view text) {
+  for (size_t i = 0; i < std::size(kLogKindNames); ++i) {
+    if (text == kLogKindNames[i]) return static_cast<LogKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::string log_record(const LogEntry& entry) { return log_json::record(entry); }
+
+std::string chain_hash(const std::string& prev_hash, const LogEntry& entry) {
+  Sha256 hash;
+  hash.update(prev_hash);
+  hash.update(log_json::record(entry));
+  return hash.hex_digest();
+}
+
+}  // namespace sopir

@@ -1,0 +1,237 @@
+// Schema migrations: migration N (1-based) turns a version N-1 database into
+// version N. Steps are only ever appended; a released step never changes.
+#include "store/schema.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sopir::schema {
+
+namespace {
+
+// Version 1: the whole first schema. Times are INTEGER seconds since
+// 1970-01-01T00:00:00Z (UTC); the *_view views show them as ISO-8601 text.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE procedures (
+  id            INTEGER PRIMARY KEY,
+  sop_id        TEXT    NOT NULL,
+  version       INTEGER NOT NULL CHECK (version >= 1),
+  sha256        TEXT    NOT NULL UNIQUE,
+  source        TEXT    NOT NULL,
+  file          TEXT    NOT NULL,
+  published_at  INTEGER NOT NULL,
+  published_by  TEXT    NOT NULL,
+  current       INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1)),
+  UNIQUE (sop_id, version)
+);
+CREATE UNIQUE INDEX procedures_one_current ON procedures (sop_id) WHERE current = 1;
+
+CREATE TABLE staff (
+  id      TEXT    PRIMARY KEY,
+  name    TEXT    NOT NULL,
+  roles   TEXT    NOT NULL DEFAULT '[]',   -- JSON array of role ids
+  active  INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+);
+
+-- Text of personal (pii) values, keyed by their salted digest. The log and
+-- the case rows hold only salt and digest of such values; erasing a value
+-- sets its text here to NULL and leaves the hash chain intact.
+CREATE TABLE personal_text (
+  digest  TEXT PRIMARY KEY,
+  text    TEXT
+);
+
+CREATE TABLE cases (
+  id              TEXT    PRIMARY KEY,
+  sop_id          TEXT    NOT NULL,
+  sha256          TEXT    NOT NULL REFERENCES procedures (sha256),
+  state           TEXT    NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('active', 'on_hold', 'closed')),
+  data            TEXT    NOT NULL DEFAULT '[]',  -- JSON array of stored values
+  version         INTEGER NOT NULL,
+  last_seq        INTEGER NOT NULL,
+  opened_at       INTEGER NOT NULL,
+  due_at          INTEGER,
+  hold_started    INTEGER,
+  closure_reason  TEXT    NOT NULL DEFAULT '',
+  parent_case     TEXT    REFERENCES cases (id)
+);
+CREATE INDEX cases_by_sop_state ON cases (sop_id, state);
+CREATE INDEX cases_by_state ON cases (state);
+CREATE INDEX cases_by_status ON cases (status);
+CREATE INDEX cases_by_due ON cases (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX cases_by_sha256 ON cases (sha256);
+CREATE INDEX cases_by_parent ON cases (parent_case) WHERE parent_case IS NOT NULL;
+
+-- The transition log. Each row's content is one JSON object, `record`,
+-- written once; every other column is generated from it by SQLite, so the
+-- columns can never disagree with the bytes the hash chain covers:
+-- hash = hex(SHA-256(prev_hash || record)) (docs/SCHEMA.md).
+CREATE TABLE transitions (
+  seq          INTEGER PRIMARY KEY,
+  record       TEXT    NOT NULL CHECK (json_valid(record)),
+  prev_hash    TEXT    NOT NULL,
+  hash         TEXT    NOT NULL,
+  case_id      TEXT    NOT NULL REFERENCES cases (id)
+               GENERATED ALWAYS AS (json_extract(record, '$.case_id')) VIRTUAL,
+  case_seq     INTEGER NOT NULL CHECK (case_seq >= 1)
+               GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
+  sha256       TEXT    NOT NULL REFERENCES procedures (sha256)
+               GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
+  kind         TEXT    NOT NULL
+               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer'))
+               GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
+  event        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
+  from_state   TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
+  to_state     TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
+  from_status  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
+  to_status    TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
+  actor        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
+  role         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
+  occurred_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
+  recorded_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
+  note         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
+  reason       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
+  -- JSON array of [name, text] pairs, as given
+  inputs       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
+  -- JSON array of {"before": value, "after": value}
+  changes      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
+  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
+  -- case opened by this step / whose step opened this case
+  linked_case  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
+  UNIQUE (case_id, case_seq)
+);
+CREATE INDEX transitions_by_occurred ON transitions (occurred_at);
+CREATE INDEX transitions_by_actor ON transitions (actor);
+
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+
+CREATE TABLE access_log (
+  id       INTEGER PRIMARY KEY,
+  actor    TEXT    NOT NULL,
+  case_id  TEXT    NOT NULL,
+  what     TEXT    NOT NULL,
+  at       INTEGER NOT NULL
+);
+CREATE INDEX access_log_by_case ON access_log (case_id);
+
+-- Read-only views for auditors: times as ISO-8601 UTC text, the procedure
+-- version beside its hash.
+CREATE VIEW log_view AS
+SELECT t.seq, t.case_id, t.case_seq,
+       p.sop_id, p.version AS procedure_version,
+       t.kind, t.event, t.from_state, t.to_state, t.from_status, t.to_status,
+       t.actor, t.role,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.occurred_at, 'unixepoch') AS occurred_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.recorded_at, 'unixepoch') AS recorded_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.due_at, 'unixepoch') AS due_at,
+       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.sha256, t.prev_hash, t.hash
+FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
+
+CREATE VIEW cases_view AS
+SELECT c.id, c.sop_id, p.version AS procedure_version, c.state, c.status,
+       strftime('%Y-%m-%dT%H:%M:%SZ', c.opened_at, 'unixepoch') AS opened_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', c.due_at, 'unixepoch') AS due_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', c.hold_started, 'unixepoch') AS hold_started,
+       c.closure_reason, c.parent_case, c.version, c.last_seq, c.data, c.sha256
+FROM cases c LEFT JOIN procedures p ON p.sha256 = c.sha256;
+
+CREATE VIEW procedures_view AS
+SELECT p.sop_id, p.version, p.current, p.file, p.published_by,
+       strftime('%Y-%m-%dT%H:%M:%SZ', p.published_at, 'unixepoch') AS published_at,
+       (SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256) AS cases, p.sha256
+FROM procedures p;
+
+CREATE VIEW access_view AS
+SELECT a.id, a.actor, a.case_id, a.what,
+       strftime('%Y-%m-%dT%H:%M:%SZ', a.at, 'unixepoch') AS at
+FROM access_log a;
+)sql";
+
+// Version 2: each published version's compiled form beside its source, so
+// a process need not parse the YAML again (engine/src/procedure_codec.h).
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Index i holds the step to version i + 1.
+constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+
+int user_version(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+}  // namespace
+
+int latest_version() { return static_cast<int>(std::size(kMigrations)); }
+
+void migrate(SQLite::Database& db, int up_to) {
+  up_to = std::min(up_to, latest_version());
+  if (user_version(db) >= up_to) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Another process may have migrated while we waited for the lock.
+    int version = user_version(db);
+    for (; version < up_to; ++version) db.exec(kMigrations[version]);
+    db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    db.exec("PRAGMA user_version = " + std::to_string(version));
+    db.exec("COMMIT");
+  } catch (...) {
+    db.tryExec("ROLLBACK");
+    throw;
+  }
+}
+
+namespace {
+
+// (type, name) -> sql of every schema object sopir made (SQLite's own
+// sqlite_* objects left out).
+std::map<std::pair<std::string, std::string>, std::string> objects(SQLite::Database& db) {
+  std::map<std::pair<std::string, std::string>, std::string> out;
+  SQLite::Statement q(db, "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+  while (q.executeStep()) out[{q.getColumn(0).getString(), q.getColumn(1).getString()}] = q.getColumn(2).getString();
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> differences(SQLite::Database& db) {
+  const int version = user_version(db);
+  SQLite::Database expected_db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  for (int i = 0; i < version && i < latest_version(); ++i) expected_db.exec(kMigrations[i]);
+  const auto expected = objects(expected_db);
+  const auto actual = objects(db);
+  std::vector<std::string> out;
+  for (const auto& [key, sql] : expected) {
+    const auto& [type, name] = key;
+    const auto it = actual.find(key);
+    if (it == actual.end()) {
+      out.push_back("the " + type + " " + name + " is missing" +
+                    (type == "trigger" ? ": a protection of the log was removed" : ""));
+    } else if (it->second != sql) {
+      out.push_back("the " + type + " " + name + " was redefined: it is not the one sopir creates "
+                    "(compare `sqlite3 FILE \".schema " + name + "\"` with docs/SCHEMA.md)");
+    }
+  }
+  // Added views, indexes or tables (an auditor's own, say) change nothing
+  // sopir writes or reads; an added trigger can.
+  for (const auto& [key, sql] : actual) {
+    if (key.first == "trigger" && !expected.count(key))
+      out.push_back("the trigger " + key.second + " was added: sopir does not create it");
+  }
+  return out;
+}
+
+}  // namespace sopir::schema

@@ -1,0 +1,1073 @@
+// The SQLite Store (open_sqlite_store): schema checks on open, the write
+// transaction discipline, and the mapping between rows and store.h types.
+// Every SQLiteCpp or JSON exception is caught here and rethrown as
+// sopir::Error naming the database file and the case or procedure.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/log_json.h"
+#include "store/schema.h"
+#include "base/sha256.h"
+#include "sopir/error.h"
+#include "sopir/store.h"
+
+namespace sopir {
+
+namespace {
+
+using json = nlohmann::json;
+
+Status status_from_text(const std::string& text) {
+  if (auto status = status_from_string(text)) return *status;
+  throw storage_error("unknown case status '" + text + "' in the database");
+}
+
+// Personal text to store beside a row: (digest, text).
+using PersonalTexts = std::vector<std::pair<std::string, std::string>>;
+
+void check_value(const StoredValue& value) {
+  if (value.pii && !value.missing && value.digest.empty())
+    throw usage_error("personal value of field '" + value.field +
+                      "' has no digest: salt and hash it before storing it");
+}
+
+// The JSON columns must read back: their text has to be valid UTF-8.
+void check_utf8(std::string_view text, const std::string& what) {
+  if (!log_json::valid_utf8(text))
+    throw usage_error(what + " is not valid UTF-8 text; give the text in UTF-8");
+}
+
+// Checks a value before log_json writes it. Personal values are written
+// with salt and digest only; their text goes to `texts` (the personal_text
+// table), so it can be erased.
+void prepare_value(const StoredValue& value, PersonalTexts* texts) {
+  check_value(value);
+  check_utf8(value.field, "a field name");
+  if (value.pii) {
+    check_utf8(value.salt, "the salt of field " + value.field);
+    check_utf8(value.digest, "the digest of field " + value.field);
+    if (!value.missing && !value.erased) texts->emplace_back(value.digest, value.text);
+  } else {
+    check_utf8(value.text, "the value of field " + value.field);
+  }
+}
+
+// Reads an optional int64 column (NULL -> nullopt).
+std::optional<DateTime> time_column(const SQLite::Column& column) {
+  if (column.isNull()) return std::nullopt;
+  return DateTime{column.getInt64()};
+}
+
+void bind_time(SQLite::Statement& stmt, int index, const std::optional<DateTime>& time) {
+  if (time) {
+    stmt.bind(index, static_cast<int64_t>(time->seconds));
+  } else {
+    stmt.bind(index);
+  }
+}
+
+void bind_text_or_null(SQLite::Statement& stmt, int index, const std::string& text) {
+  if (text.empty()) {
+    stmt.bind(index);
+  } else {
+    stmt.bind(index, text);
+  }
+}
+
+// Resets a cached statement on entry and on every way out, so a statement
+// is never left mid-query holding a read snapshot.
+class Use {
+ public:
+  explicit Use(SQLite::Statement& stmt) : stmt_(stmt) { stmt_.tryReset(); }
+  ~Use() { stmt_.tryReset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  SQLite::Statement* operator->() { return &stmt_; }
+  SQLite::Statement& operator*() { return stmt_; }
+
+ private:
+  SQLite::Statement& stmt_;
+};
+
+// Whether a record holds personal values ("pii":true). memmem, not
+// string_view::find: records are full of quotes, the needle's first byte.
+bool has_personal(std::string_view record) {
+  constexpr std::string_view kNeedle = "\"pii\":true";
+  return memmem(record.data(), record.size(), kNeedle.data(), kNeedle.size()) != nullptr;
+}
+
+// The case id and step number at the head of a record as log_json::record
+// writes it: {"case_id":"ID","case_seq":N,... . False for anything else
+// (then the caller decodes the JSON): a fast path for scan_chain that never
+// guesses, since an id with an escape in it is left to the decoder.
+bool record_head(std::string_view record, std::string_view& case_id, int64_t& case_seq) {
+  constexpr std::string_view kHead = "{\"case_id\":\"", kSeq = "\",\"case_seq\":";
+  if (record.substr(0, kHead.size()) != kHead) return false;
+  const size_t end = record.find_first_of("\"\\", kHead.size());
+  if (end == std::string_view::npos || record[end] != '"') return false;
+  if (record.substr(end, kSeq.size()) != kSeq) return false;
+  const char* first = record.data() + end + kSeq.size();
+  const char* last = record.data() + record.size();
+  const auto [ptr, ec] = std::from_chars(first, last, case_seq);
+  if (ec != std::errc() || ptr == last || *ptr != ',') return false;
+  case_id = record.substr(kHead.size(), end - kHead.size());
+  return true;
+}
+
+// A prepared statement used through the C API (SQLiteCpp hides its
+// sqlite3_stmt), for scan_chain's column access without copies. Failures
+// throw SQLite::Exception like SQLiteCpp's own.
+class RawStatement {
+ public:
+  RawStatement(sqlite3* db, const char* query) : db_(db) {
+    if (sqlite3_prepare_v2(db, query, -1, &stmt_, nullptr) != SQLITE_OK) throw SQLite::Exception(db);
+  }
+  ~RawStatement() { sqlite3_finalize(stmt_); }
+  RawStatement(const RawStatement&) = delete;
+  RawStatement& operator=(const RawStatement&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+  // True while there is a row.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw SQLite::Exception(db_, rc);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+constexpr const char* kCaseColumns =
+    "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
+    "hold_started, closure_reason, parent_case";
+// A log row is its record (the other columns are generated from it).
+constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
+// Single-procedure lookups (on every step's path) do not count cases: the
+// count walks an index entry per case. procedures() counts.
+constexpr const char* kProcedureColumns =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
+    "p.compiled";
+constexpr const char* kProcedureColumnsCounted =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
+    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
+
+std::string sql(const std::string& head, const char* columns, const std::string& tail) {
+  return head + columns + tail;
+}
+
+// A description of an SQLite failure a person can act on.
+std::string describe(const SQLite::Exception& e, int busy_timeout_ms) {
+  switch (e.getErrorCode()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the database is busy: another process kept it locked for more than " +
+             std::to_string(busy_timeout_ms) + " ms";
+    case SQLITE_READONLY:
+      return "the database cannot be written (read-only file or directory): " + std::string(e.what());
+    case SQLITE_FULL: return "the disk is full";
+    case SQLITE_NOTADB: return "not an SQLite database (" + std::string(e.what()) + ")";
+    case SQLITE_CORRUPT: return "the database file is damaged (" + std::string(e.what()) + ")";
+    case SQLITE_CANTOPEN: return "cannot open the database file (" + std::string(e.what()) + ")";
+    default: return e.what();
+  }
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db, bool read_only,
+              int busy_timeout_ms)
+      : path_(std::move(path)),
+        db_(std::move(db)),
+        read_only_(read_only),
+        busy_timeout_ms_(busy_timeout_ms),
+        begin_(*db_, "BEGIN IMMEDIATE"),
+        commit_(*db_, "COMMIT"),
+        savepoint_(*db_, "SAVEPOINT sopir_nested"),
+        release_(*db_, "RELEASE sopir_nested"),
+        head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
+        case_version_(*db_, "SELECT version, last_seq FROM cases WHERE id = ?"),
+        case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
+        find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
+        history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
+        insert_log_(*db_,
+                    "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
+        insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+        update_case_(*db_,
+                     "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
+                     "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
+                     "closure_reason = ?12, parent_case = ?13 WHERE id = ?1"),
+        insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)"),
+        personal_text_(*db_, "SELECT text FROM personal_text WHERE digest = ?"),
+        staff_(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?"),
+        procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
+        procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
+        current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
+                                     " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")) {}
+
+  void transaction(const std::function<void()>& body) override {
+    guard("transaction", [&] { write("a transaction", body); });
+  }
+
+  void transaction_all_or_nothing(const std::function<void()>& body) override {
+    guard("transaction", [&] {
+      write("a transaction", [&] {
+        const bool outer_flat = flat_, outer_failed = failed_;
+        flat_ = true;
+        failed_ = false;
+        auto restore = [&] {
+          flat_ = outer_flat;
+          failed_ = outer_failed;
+        };
+        try {
+          body();
+        } catch (...) {
+          restore();
+          throw;
+        }
+        const bool failed = failed_;
+        restore();
+        if (failed)
+          throw storage_error("database " + path_ +
+                              ": a write inside an all-or-nothing transaction failed and the "
+                              "transaction went on; nothing was written");
+      });
+    });
+  }
+
+  PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
+                             const std::string& source, const std::string& file,
+                             const std::string& actor, DateTime at) override {
+    return guard("publish procedure " + sop_id, [&] {
+      if (sop_id.empty() || sha256.empty()) throw usage_error("publish needs a sop id and a sha256");
+      std::optional<PublishedProcedure> result;
+      write("publishing a procedure", [&] {
+        if (auto existing = procedure_by_hash_locked(sha256)) {
+          if (existing->sop_id != sop_id)
+            throw conflict("this source (sha256 " + sha256 + ") is already published as procedure " +
+                           existing->sop_id + " version " + std::to_string(existing->version) +
+                           ", not " + sop_id);
+          result = std::move(existing);
+          return;
+        }
+        SQLite::Statement max(*db_, "SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = ?");
+        max.bind(1, sop_id);
+        max.executeStep();
+        const int version = max.getColumn(0).getInt() + 1;
+        SQLite::Statement demote(*db_, "UPDATE procedures SET current = 0 WHERE sop_id = ? AND current = 1");
+        demote.bind(1, sop_id);
+        demote.exec();
+        SQLite::Statement insert(*db_,
+                                 "INSERT INTO procedures (sop_id, version, sha256, source, file, "
+                                 "published_at, published_by, current) VALUES (?, ?, ?, ?, ?, ?, ?, 1)");
+        insert.bind(1, sop_id);
+        insert.bind(2, version);
+        insert.bind(3, sha256);
+        insert.bind(4, source);
+        insert.bind(5, file);
+        insert.bind(6, static_cast<int64_t>(at.seconds));
+        insert.bind(7, actor);
+        insert.exec();
+        result = procedure_by_hash_locked(sha256);
+      });
+      return *result;
+    });
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
+    return guard("read procedure " + sha256, [&] { return procedure_by_hash_locked(sha256); });
+  }
+
+  std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
+    return guard("read procedure " + sop_id, [&]() -> std::optional<PublishedProcedure> {
+      Use stmt(current_procedure_);
+      stmt->bind(1, sop_id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_procedure(*stmt);
+    });
+  }
+
+  void set_compiled(const std::string& sha256, const std::string& compiled) override {
+    guard("save the compiled procedure " + sha256, [&] {
+      write("saving a compiled procedure", [&] {
+        SQLite::Statement update(*db_, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
+        update.bind(1, compiled);
+        update.bind(2, sha256);
+        if (update.exec() != 1) throw not_found("no published procedure has SHA-256 " + sha256);
+      });
+    });
+  }
+
+  std::vector<PublishedProcedure> procedures() override {
+    return guard("list procedures", [&] {
+      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
+                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
+      std::vector<PublishedProcedure> out;
+      while (stmt.executeStep()) out.push_back(read_procedure(stmt));
+      return out;
+    });
+  }
+
+  void add_staff(const StaffMember& member) override {
+    guard("add staff member " + member.id, [&] {
+      if (member.id.empty()) throw usage_error("a staff member needs an id");
+      write("adding a staff member", [&] {
+        SQLite::Statement exists(*db_, "SELECT 1 FROM staff WHERE id = ?");
+        exists.bind(1, member.id);
+        if (exists.executeStep()) throw conflict("staff id " + member.id + " is already taken");
+        SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active) VALUES (?, ?, ?, ?)");
+        insert.bind(1, member.id);
+        insert.bind(2, member.name);
+        insert.bind(3, json(member.roles).dump());
+        insert.bind(4, member.active ? 1 : 0);
+        insert.exec();
+      });
+    });
+  }
+
+  std::optional<StaffMember> staff(const std::string& id) override {
+    return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
+      Use stmt(staff_);
+      stmt->bind(1, id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_staff(*stmt);
+    });
+  }
+
+  std::vector<StaffMember> all_staff() override {
+    return guard("list staff", [&] {
+      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff ORDER BY id");
+      std::vector<StaffMember> out;
+      while (stmt.executeStep()) out.push_back(read_staff(stmt));
+      return out;
+    });
+  }
+
+  void set_staff_active(const std::string& id, bool active) override {
+    guard("update staff member " + id, [&] {
+      write("updating a staff member", [&] {
+        SQLite::Statement update(*db_, "UPDATE staff SET active = ? WHERE id = ?");
+        update.bind(1, active ? 1 : 0);
+        update.bind(2, id);
+        if (update.exec() == 0) throw not_found("no staff member with id " + id);
+      });
+    });
+  }
+
+  bool case_exists(const std::string& id) override {
+    return guard("look up case " + id, [&] { return case_exists_locked(id); });
+  }
+
+  std::optional<CaseRecord> find_case(const std::string& id) override {
+    return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
+      Use stmt(find_case_);
+      stmt->bind(1, id);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_case(*stmt);
+    });
+  }
+
+  std::vector<CaseRecord> cases(const CaseFilter& filter) override {
+    return guard("list cases", [&] {
+      std::string where;
+      std::vector<std::pair<bool, std::string>> params;  // (is_int, value)
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      if (filter.sop_id) add("sop_id = ?"), params.emplace_back(false, *filter.sop_id);
+      if (filter.state) add("state = ?"), params.emplace_back(false, *filter.state);
+      if (filter.status) add("status = ?"), params.emplace_back(false, to_string(*filter.status));
+      if (filter.due_before)
+        add("due_at IS NOT NULL AND due_at < ?"),
+            params.emplace_back(true, std::to_string(filter.due_before->seconds));
+      if (filter.linked_to) {
+        add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
+        params.emplace_back(false, *filter.linked_to);
+        params.emplace_back(false, *filter.linked_to);
+      }
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + where +
+                          (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
+      if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
+      SQLite::Statement stmt(*db_, query);
+      for (size_t i = 0; i < params.size(); ++i) {
+        const int index = static_cast<int>(i + 1);
+        if (params[i].first) {
+          stmt.bind(index, static_cast<int64_t>(std::stoll(params[i].second)));
+        } else {
+          stmt.bind(index, params[i].second);
+        }
+      }
+      std::vector<CaseRecord> out;
+      while (stmt.executeStep()) out.push_back(read_case(stmt));
+      return out;
+    });
+  }
+
+  std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
+    return guard("list case ids", [&] {
+      // A range scan on the primary key: ids >= prefix, stopping at the
+      // first id that no longer starts with it.
+      SQLite::Statement stmt(*db_, "SELECT id FROM cases WHERE id >= ? ORDER BY id");
+      stmt.bind(1, prefix);
+      std::vector<std::string> out;
+      while ((limit <= 0 || static_cast<int64_t>(out.size()) < limit) && stmt.executeStep()) {
+        std::string id = stmt.getColumn(0).getString();
+        if (id.compare(0, prefix.size(), prefix) != 0) break;
+        out.push_back(std::move(id));
+      }
+      return out;
+    });
+  }
+
+  void create_case(const CaseRecord& record, LogEntry& entry) override {
+    guard("open case " + record.id, [&] {
+      if (record.id.empty()) throw usage_error("a new case needs an id");
+      if (entry.kind != LogKind::kOpen)
+        throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
+                          to_string(entry.kind));
+      claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        write("opening a case", [&] {
+          if (case_exists_locked(record.id)) throw conflict("case id " + record.id + " is already taken");
+          if (!procedure_exists_locked(record.sha256))
+            throw not_found("no published procedure with sha256 " + record.sha256);
+          if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
+            throw not_found("parent case " + record.parent_case + " does not exist");
+          entry.case_seq = 1;
+          write_case(insert_case_, record, 1);
+          insert_log(entry);
+        });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
+    guard("append to case " + record.id, [&] {
+      if (record.version != expected_version + 1)
+        throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
+                          " (expected version + 1), not " + std::to_string(record.version));
+      claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] {
+          int64_t last_seq = 0;
+          {
+            Use stmt(case_version_);
+            stmt->bind(1, record.id);
+            if (!stmt->executeStep()) throw not_found("no case " + record.id);
+            const int64_t version = stmt->getColumn(0).getInt64();
+            last_seq = stmt->getColumn(1).getInt64();
+            if (version != expected_version)
+              throw conflict("case " + record.id + " changed since you read it (now version " +
+                             std::to_string(version) + ", you read version " +
+                             std::to_string(expected_version) + "); read it again");
+          }
+          entry.case_seq = last_seq + 1;
+          insert_log(entry);
+          write_case(update_case_, record, entry.case_seq);
+        });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
+    guard("read the log", [&] {
+      std::string where;
+      std::vector<std::pair<bool, std::string>> params;
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      auto text = [&](const std::string& value) { params.emplace_back(false, value); };
+      auto number = [&](int64_t value) { params.emplace_back(true, std::to_string(value)); };
+      if (filter.case_id) add("case_id = ?"), text(*filter.case_id);
+      if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
+      if (filter.actor) add("actor = ?"), text(*filter.actor);
+      if (filter.event) add("event = ?"), text(*filter.event);
+      if (filter.state) add("(from_state = ? OR to_state = ?)"), text(*filter.state), text(*filter.state);
+      if (filter.kind) add("kind = ?"), text(to_string(*filter.kind));
+      if (filter.since) add("occurred_at >= ?"), number(filter.since->seconds);
+      if (filter.until) add("occurred_at < ?"), number(filter.until->seconds);
+      if (filter.after_seq) add("seq > ?"), number(*filter.after_seq);
+      SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq");
+      for (size_t i = 0; i < params.size(); ++i) {
+        const int index = static_cast<int>(i + 1);
+        if (params[i].first) {
+          stmt.bind(index, static_cast<int64_t>(std::stoll(params[i].second)));
+        } else {
+          stmt.bind(index, params[i].second);
+        }
+      }
+      while (stmt.executeStep()) {
+        if (!visit(read_log(stmt))) break;
+      }
+    });
+  }
+
+  void scan_chain(const std::function<bool(const ChainRow&)>& visit) override {
+    guard("read the log", [&] {
+      // Raw column access to the stored record: no copies, no JSON decoding
+      // (except for rows holding personal values).
+      RawStatement stmt(db_->getHandle(), "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq");
+      sqlite3_stmt* raw = stmt.get();
+      auto text = [raw](int column) {
+        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(raw, column));
+        const int size = sqlite3_column_bytes(raw, column);
+        return bytes ? std::string_view(bytes, static_cast<size_t>(size)) : std::string_view();
+      };
+      std::vector<StoredValue> personal;
+      std::string case_id;
+      ChainRow row;
+      row.personal = &personal;
+      while (stmt.step()) {
+        row.seq = sqlite3_column_int64(raw, 0);
+        row.record = text(1);
+        row.prev_hash = text(2);
+        row.hash = text(3);
+        personal.clear();
+        if (!record_head(row.record, row.case_id, row.case_seq) || has_personal(row.record)) {
+          // The slow path: decode the record (JSON the fast path does not
+          // recognise, or personal values to check).
+          row.case_id = {};
+          row.case_seq = 0;
+          const json record = json::parse(row.record, nullptr, false);
+          if (record.is_object()) {
+            case_id = record.value("case_id", std::string());
+            row.case_id = case_id;
+            row.case_seq = record.value("case_seq", int64_t{0});
+            try {
+              for (const auto& change : record.value("changes", json::array())) {
+                for (const char* side : {"before", "after"}) {
+                  StoredValue value = value_from_json(change.at(side));
+                  if (value.pii) personal.push_back(std::move(value));
+                }
+              }
+            } catch (const json::exception&) {
+              // A record not in our shape was written behind the engine's
+              // back: its hash no longer matches, which verify reports.
+              personal.clear();
+            }
+          }
+        }
+        if (!visit(row)) break;
+      }
+    });
+  }
+
+  std::vector<LogEntry> history(const std::string& case_id) override {
+    return guard("read the history of case " + case_id, [&] {
+      std::vector<LogEntry> out;
+      {
+        Use stmt(history_);
+        stmt->bind(1, case_id);
+        while (stmt->executeStep()) out.push_back(read_log(*stmt));
+      }
+      if (out.empty() && !case_exists_locked(case_id)) throw not_found("no case " + case_id);
+      return out;
+    });
+  }
+
+  std::pair<int64_t, std::string> chain_head() override {
+    return guard("read the chain head", [&] { return read_head(); });
+  }
+
+  std::vector<std::string> schema_changes() override {
+    return guard("compare the schema", [&] { return schema::differences(*db_); });
+  }
+
+  void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
+                     DateTime at) override {
+    guard("record access to case " + case_id, [&] {
+      write("recording an access", [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO access_log (actor, case_id, what, at) VALUES (?, ?, ?, ?)");
+        insert.bind(1, actor);
+        insert.bind(2, case_id);
+        insert.bind(3, what);
+        insert.bind(4, static_cast<int64_t>(at.seconds));
+        insert.exec();
+      });
+    });
+  }
+
+ private:
+  // The values the store assigns into a LogEntry, put back when a write fails.
+  struct Assigned {
+    explicit Assigned(const LogEntry& e) : seq(e.seq), case_seq(e.case_seq), prev(e.prev_hash), hash(e.hash) {}
+    void restore(LogEntry& e) const {
+      e.seq = seq;
+      e.case_seq = case_seq;
+      e.prev_hash = prev;
+      e.hash = hash;
+    }
+    int64_t seq, case_seq;
+    std::string prev, hash;
+  };
+
+  // Runs `f`, turning SQLite and JSON failures into Error with context.
+  template <typename F>
+  auto guard(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const SQLite::Exception& e) {
+      throw storage_error("database " + path_ + ": " + what + ": " + describe(e, busy_timeout_ms_));
+    } catch (const json::exception& e) {
+      throw storage_error("database " + path_ + ": " + what + ": damaged JSON in a row: " + e.what());
+    }
+  }
+
+  // Runs `body` as a write transaction: BEGIN IMMEDIATE (so writers of
+  // several processes take turns) at the outermost level, a savepoint when
+  // nested, so an exception undoes exactly the writes of the level it
+  // leaves.
+  template <typename F>
+  void write(const char* what, F&& body) {
+    if (read_only_)
+      throw storage_error("database " + path_ + " is open read-only; " + what + " needs write access");
+    if (depth_ > 0 && flat_) {
+      // Inside transaction_all_or_nothing: no savepoint; a failure fails
+      // the whole transaction.
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        failed_ = true;
+        throw;
+      }
+      --depth_;
+      return;
+    }
+    if (depth_ > 0) {
+      const auto head = head_;
+      Use(savepoint_)->exec();
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        head_ = head;
+        // Not cached: on this path SQLite may already have rolled back.
+        db_->tryExec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
+        throw;
+      }
+      --depth_;
+      Use(release_)->exec();
+      return;
+    }
+    Use(begin_)->exec();
+    depth_ = 1;
+    head_.reset();
+    try {
+      body();
+      Use(commit_)->exec();
+    } catch (...) {
+      depth_ = 0;
+      head_.reset();
+      db_->tryExec("ROLLBACK");  // SQLite may have rolled back already
+      throw;
+    }
+    depth_ = 0;
+    head_.reset();
+  }
+
+  static void claim_case_id(const CaseRecord& record, LogEntry& entry) {
+    if (entry.case_id.empty()) entry.case_id = record.id;
+    if (entry.case_id != record.id)
+      throw usage_error("the log row is for case " + entry.case_id + " but the case row is " + record.id);
+  }
+
+  bool case_exists_locked(const std::string& id) {
+    Use stmt(case_exists_);
+    stmt->bind(1, id);
+    return stmt->executeStep();
+  }
+
+  bool procedure_exists_locked(const std::string& sha256) {
+    Use stmt(procedure_exists_);
+    stmt->bind(1, sha256);
+    return stmt->executeStep();
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash_locked(const std::string& sha256) {
+    Use stmt(procedure_by_hash_);
+    stmt->bind(1, sha256);
+    if (!stmt->executeStep()) return std::nullopt;
+    return read_procedure(*stmt);
+  }
+
+  std::pair<int64_t, std::string> read_head() {
+    Use stmt(head_stmt_);
+    if (!stmt->executeStep()) return {0, ""};
+    return {stmt->getColumn(0).getInt64(), stmt->getColumn(1).getString()};
+  }
+
+  // Inserts the log row: assigns prev_hash, hash and seq into `entry`.
+  // Inside a write transaction the head is cached: we hold the write lock.
+  // The hash is computed over the very record written (log_json::record),
+  // so the row verifies from its stored bytes.
+  void insert_log(LogEntry& entry) {
+    PersonalTexts texts;
+    for (const auto& change : entry.changes) {
+      prepare_value(change.before, &texts);
+      prepare_value(change.after, &texts);
+    }
+    for (const auto& [name, value] : entry.inputs) {
+      check_utf8(name, "an input name");
+      check_utf8(value, "the input " + name);
+    }
+    const std::string record = log_json::record(entry);
+    if (!log_json::valid_utf8(record)) {
+      for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"the note", entry.note},
+                                       {"the reason", entry.reason},
+                                       {"the event", entry.event},
+                                       {"the actor", entry.actor}})
+        check_utf8(text, what);
+      throw usage_error("a text of this step is not valid UTF-8; give the text in UTF-8");
+    }
+    if (!head_) head_ = read_head();
+    entry.prev_hash = head_->second;
+    Sha256 hash;
+    hash.update(entry.prev_hash);
+    hash.update(record);
+    entry.hash = hash.hex_digest();
+    Use stmt(insert_log_);
+    stmt->bind(1, record);
+    stmt->bind(2, entry.prev_hash);
+    stmt->bind(3, entry.hash);
+    stmt->exec();
+    entry.seq = db_->getLastInsertRowid();
+    head_ = std::make_pair(entry.seq, entry.hash);
+    store_texts(texts);
+  }
+
+  // Inserts or updates (by the statement given) the case row; last_seq is
+  // the case_seq of the log row written with it.
+  void write_case(SQLite::Statement& statement, const CaseRecord& record, int64_t last_seq) {
+    PersonalTexts texts;
+    for (const auto& value : record.data) prepare_value(value, &texts);
+    Use stmt(statement);
+    stmt->bind(1, record.id);
+    stmt->bind(2, record.sop_id);
+    stmt->bind(3, record.sha256);
+    stmt->bind(4, record.state);
+    stmt->bind(5, to_string(record.status));
+    stmt->bind(6, log_json::values(record.data));
+    stmt->bind(7, static_cast<int64_t>(record.version));
+    stmt->bind(8, static_cast<int64_t>(last_seq));
+    stmt->bind(9, static_cast<int64_t>(record.opened_at.seconds));
+    bind_time(*stmt, 10, record.due_at);
+    bind_time(*stmt, 11, record.hold_started);
+    stmt->bind(12, record.closure_reason);
+    bind_text_or_null(*stmt, 13, record.parent_case);
+    stmt->exec();
+    store_texts(texts);
+  }
+
+  void store_texts(const PersonalTexts& texts) {
+    for (const auto& [digest, text] : texts) {
+      Use stmt(insert_text_);
+      stmt->bind(1, digest);
+      stmt->bind(2, text);
+      stmt->exec();
+    }
+  }
+
+  StoredValue value_from_json(const json& j) {
+    StoredValue value;
+    value.field = j.at("field").get<std::string>();
+    value.missing = j.at("missing").get<bool>();
+    value.pii = j.value("pii", false);
+    if (!value.pii) {
+      value.text = j.value("text", std::string());
+      return value;
+    }
+    value.salt = j.value("salt", std::string());
+    value.digest = j.value("digest", std::string());
+    add_personal_text(value);
+    return value;
+  }
+
+  // A personal value's text from personal_text by its digest, or `erased`
+  // when it is gone. Other values are left as they are.
+  void add_personal_text(StoredValue& value) {
+    if (!value.pii || value.missing) return;
+    Use stmt(personal_text_);
+    stmt->bind(1, value.digest);
+    if (stmt->executeStep() && !stmt->getColumn(0).isNull()) {
+      value.text = stmt->getColumn(0).getString();
+    } else {
+      value.erased = true;
+    }
+  }
+
+  CaseRecord read_case(SQLite::Statement& stmt) {
+    CaseRecord record;
+    record.id = stmt.getColumn(0).getString();
+    record.sop_id = stmt.getColumn(1).getString();
+    record.sha256 = stmt.getColumn(2).getString();
+    record.state = stmt.getColumn(3).getString();
+    record.status = status_from_text(stmt.getColumn(4).getString());
+    for (const auto& value : json::parse(stmt.getColumn(5).getString())) record.data.push_back(value_from_json(value));
+    record.version = stmt.getColumn(6).getInt64();
+    record.last_seq = stmt.getColumn(7).getInt64();
+    record.opened_at = DateTime{stmt.getColumn(8).getInt64()};
+    record.due_at = time_column(stmt.getColumn(9));
+    record.hold_started = time_column(stmt.getColumn(10));
+    record.closure_reason = stmt.getColumn(11).getString();
+    record.parent_case = stmt.getColumn(12).getString();  // NULL reads as ""
+    return record;
+  }
+
+  // A log row from its stored record (columns: kLogColumns): the fast
+  // reader for the layout sopir writes, general JSON for anything else.
+  LogEntry read_log(SQLite::Statement& stmt) {
+    LogEntry entry;
+    entry.seq = stmt.getColumn(0).getInt64();
+    const SQLite::Column record = stmt.getColumn(1);
+    const std::string_view text(static_cast<const char*>(record.getBlob()), static_cast<size_t>(record.getBytes()));
+    if (log_json::read_record(text, entry)) {
+      for (auto& change : entry.changes) {
+        add_personal_text(change.before);
+        add_personal_text(change.after);
+      }
+    } else {
+      entry = decode_record(json::parse(text), entry.seq);
+    }
+    entry.prev_hash = stmt.getColumn(2).getString();
+    entry.hash = stmt.getColumn(3).getString();
+    return entry;
+  }
+
+  LogEntry decode_record(const json& record, int64_t seq) {
+    LogEntry entry;
+    entry.seq = seq;
+    entry.case_id = record.at("case_id").get<std::string>();
+    entry.case_seq = record.at("case_seq").get<int64_t>();
+    entry.sha256 = record.at("sha256").get<std::string>();
+    const std::string kind = record.at("kind").get<std::string>();
+    const auto parsed = log_kind_from_string(kind);
+    if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(seq));
+    entry.kind = *parsed;
+    entry.event = record.at("event").get<std::string>();
+    entry.from_state = record.at("from_state").get<std::string>();
+    entry.to_state = record.at("to_state").get<std::string>();
+    entry.from_status = record.at("from_status").get<std::string>();
+    entry.to_status = record.at("to_status").get<std::string>();
+    entry.actor = record.at("actor").get<std::string>();
+    entry.role = record.at("role").get<std::string>();
+    entry.occurred_at = DateTime{record.at("occurred_at").get<int64_t>()};
+    entry.recorded_at = DateTime{record.at("recorded_at").get<int64_t>()};
+    entry.note = record.at("note").get<std::string>();
+    entry.reason = record.at("reason").get<std::string>();
+    for (const auto& pair : record.at("inputs"))
+      entry.inputs.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+    for (const auto& change : record.at("changes"))
+      entry.changes.push_back({value_from_json(change.at("before")), value_from_json(change.at("after"))});
+    const json& due = record.at("due_at");
+    if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
+    entry.linked_case = record.at("linked_case").get<std::string>();
+    return entry;
+  }
+
+  static PublishedProcedure read_procedure(SQLite::Statement& stmt) {
+    PublishedProcedure p;
+    p.sop_id = stmt.getColumn(0).getString();
+    p.version = stmt.getColumn(1).getInt();
+    p.sha256 = stmt.getColumn(2).getString();
+    p.source = stmt.getColumn(3).getString();
+    p.file = stmt.getColumn(4).getString();
+    p.published_at = DateTime{stmt.getColumn(5).getInt64()};
+    p.published_by = stmt.getColumn(6).getString();
+    p.current = stmt.getColumn(7).getInt() != 0;
+    p.cases = stmt.getColumn(8).getInt64();
+    p.compiled = stmt.getColumn(9).getString();
+    return p;
+  }
+
+  static StaffMember read_staff(SQLite::Statement& stmt) {
+    StaffMember m;
+    m.id = stmt.getColumn(0).getString();
+    m.name = stmt.getColumn(1).getString();
+    m.roles = json::parse(stmt.getColumn(2).getString()).get<std::vector<std::string>>();
+    m.active = stmt.getColumn(3).getInt() != 0;
+    return m;
+  }
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;  // declared first: outlives the statements
+  bool read_only_;
+  int busy_timeout_ms_;
+  int depth_ = 0;  // nesting of write transactions
+  bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
+  bool failed_ = false;  // a nested write failed while flat_
+  // (seq, hash) of the newest row, cached while we hold the write lock.
+  std::optional<std::pair<int64_t, std::string>> head_;
+  SQLite::Statement begin_, commit_, savepoint_, release_;
+  SQLite::Statement head_stmt_, case_version_, case_exists_, find_case_, history_;
+  SQLite::Statement insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_,
+      procedure_exists_;
+  SQLite::Statement procedure_by_hash_, current_procedure_;
+};
+
+// ---------------------------------------------------------------------------
+// Opening.
+
+// Creates an empty file readable and writable by its owner only; SQLite
+// gives its -wal and -shm files the same mode.
+void create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return;  // another process created it first
+    throw storage_error("cannot create database " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+// file: URI of a path, for the immutable read-only fallback.
+std::string immutable_uri(const std::string& path) {
+  std::string out = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 15];
+      out += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "?immutable=1";
+}
+
+// A Store is used by one thread at a time (store.h), so SQLite need not
+// lock its connection mutex on every call (a column read included).
+const int kNoMutex = SQLite::OPEN_NOMUTEX;
+
+struct Identity {
+  int application_id = 0;
+  int user_version = 0;
+  int64_t objects = 0;
+};
+
+Identity read_identity(SQLite::Database& db) {
+  Identity id;
+  id.application_id = db.execAndGet("PRAGMA application_id").getInt();
+  id.user_version = db.execAndGet("PRAGMA user_version").getInt();
+  id.objects = db.execAndGet("SELECT count(*) FROM sqlite_master").getInt64();
+  return id;
+}
+
+// Checks the file is a sopir database this build can use. Returns true for
+// an empty database that should get the schema.
+bool check_identity(const Identity& id, const std::string& path, const StoreOptions& options,
+                    bool memory) {
+  if (id.application_id == 0 && id.user_version == 0 && id.objects == 0) {
+    if (memory || (options.create && !options.read_only)) return true;
+    throw storage_error(path + " is an empty SQLite database, not a sopir database" +
+                        std::string(options.read_only ? "" : " (open it with create to set it up)"));
+  }
+  if (id.application_id != schema::kApplicationId)
+    throw storage_error(path + " is an SQLite database but not a sopir database (application_id " +
+                        std::to_string(id.application_id) + "; sopir databases have " +
+                        std::to_string(schema::kApplicationId) + ")");
+  if (id.user_version > schema::latest_version())
+    throw storage_error(path + " was written by a newer sopir (schema " + std::to_string(id.user_version) +
+                        ", this sopir knows up to " + std::to_string(schema::latest_version()) + ")");
+  if (id.user_version < schema::latest_version() && options.read_only)
+    throw storage_error(path + " has schema " + std::to_string(id.user_version) + " and needs upgrading to " +
+                        std::to_string(schema::latest_version()) +
+                        "; open it once with write access to upgrade it");
+  return id.user_version < schema::latest_version();
+}
+
+// Opens read-only. A WAL database needs its -shm file; when that cannot be
+// created (a read-only directory), fall back to SQLite's immutable mode,
+// which reads the main file only, takes no locks and writes nothing.
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int busy_timeout_ms,
+                                                 Identity* identity) {
+  try {
+    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY | kNoMutex, busy_timeout_ms);
+    *identity = read_identity(*db);
+    return db;
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() != SQLITE_CANTOPEN && e.getErrorCode() != SQLITE_READONLY) throw;
+  }
+  // Immutable mode ignores the -wal file: refuse rather than show a stale log.
+  struct stat wal;
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
+    throw storage_error("cannot open " + path + " read-only: its write-ahead log " + path +
+                        "-wal holds recent writes, and the directory is not writable, so SQLite "
+                        "cannot read them; open it once with write access (which folds the log "
+                        "into the file) or copy both files to a writable directory");
+  auto db = std::make_unique<SQLite::Database>(immutable_uri(path), SQLite::OPEN_READONLY | SQLite::OPEN_URI | kNoMutex,
+                                               busy_timeout_ms);
+  *identity = read_identity(*db);
+  return db;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
+  if (path.empty()) throw usage_error("no database path given");
+  const bool memory = path == ":memory:";
+  if (!memory) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) {
+      if (errno != ENOENT) throw storage_error("cannot open database " + path + ": " + std::strerror(errno));
+      if (!options.create || options.read_only) throw not_found("no sopir database at " + path);
+      create_private_file(path);
+    } else if (S_ISDIR(info.st_mode)) {
+      throw storage_error(path + " is a directory, not a sopir database");
+    }
+  }
+  try {
+    std::unique_ptr<SQLite::Database> db;
+    Identity identity;
+    if (options.read_only) {
+      db = open_read_only(path, options.busy_timeout_ms, &identity);
+    } else {
+      db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | kNoMutex,
+                                              options.busy_timeout_ms);
+      identity = read_identity(*db);
+    }
+    const bool needs_schema = check_identity(identity, path, options, memory);
+    if (options.read_only) {
+      db->exec("PRAGMA query_only = ON");
+      // Audits read the whole log: map the file rather than copy each page.
+      db->exec("PRAGMA mmap_size = 1073741824");
+    } else {
+      db->exec("PRAGMA foreign_keys = ON");
+      // Savepoint journals (one per nested transaction, e.g. per imported
+      // row) in memory: in a temporary file they cost ~30 writes per row.
+      db->exec("PRAGMA temp_store = MEMORY");
+      db->exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+      const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
+      if (mode != "wal" && !memory)
+        throw storage_error("database " + path + ": cannot switch to WAL journal mode (got " + mode + ")");
+      if (needs_schema) schema::migrate(*db);
+    }
+    return std::make_unique<SqliteStore>(path, std::move(db), options.read_only, options.busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() == SQLITE_NOTADB)
+      throw storage_error(path + " is not a sopir database: it is not an SQLite file at all");
+    throw storage_error("cannot open database " + path + ": " + describe(e, options.busy_timeout_ms));
+  }
+}
+
+}  // namespace sopir
