@@ -121,8 +121,8 @@ TEST_CASE("scan_chain's bytes equal log_record of the decoded rows", "[chain]") 
     return true;
   });
   const auto rows = chain_rows(*store);
-  REQUIRE(rows.size() == 3);
-  REQUIRE(decoded.size() == 3);
+  REQUIRE(rows.size() == 4);  // the publish row, then the three case rows
+  REQUIRE(decoded.size() == 4);
   std::string previous;
   for (size_t i = 0; i < rows.size(); ++i) {
     INFO("row " << rows[i].seq);
@@ -135,14 +135,17 @@ TEST_CASE("scan_chain's bytes equal log_record of the decoded rows", "[chain]") 
     CHECK(rows[i].prev_hash == previous);
     previous = rows[i].hash;
   }
-  CHECK(decoded[1].linked_case == "PAR-001");
-  CHECK(decoded[2].linked_case == "CHI-002");
-  CHECK(decoded[0].note == "line one\nline two\t\x01 end \\ \"q\"");
-  CHECK(decoded[0].inputs[1].second == "Kota \"Baru\" — Jawa Timur");
-  // Only the first row holds personal values; they come with their text.
-  CHECK(rows[0].personal == 2);
-  CHECK(rows[1].personal == 0);
-  CHECK(rows[0].record.find("Wulan") == std::string::npos);
+  CHECK(decoded[0].kind == LogKind::kPublish);
+  CHECK(rows[0].case_id.empty());
+  CHECK(rows[0].case_seq == 1);
+  CHECK(decoded[2].linked_case == "PAR-001");
+  CHECK(decoded[3].linked_case == "CHI-002");
+  CHECK(decoded[1].note == "line one\nline two\t\x01 end \\ \"q\"");
+  CHECK(decoded[1].inputs[1].second == "Kota \"Baru\" — Jawa Timur");
+  // Only the first case row holds personal values; they come with their text.
+  CHECK(rows[1].personal == 2);
+  CHECK(rows[2].personal == 0);
+  CHECK(rows[1].record.find("Wulan") == std::string::npos);
 }
 
 TEST_CASE("erasing personal text keeps the chain valid", "[chain]") {
@@ -196,17 +199,18 @@ TEST_CASE("tampering the stored record breaks that row's hash", "[chain]") {
     {
       SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
       db.exec("DROP TRIGGER transitions_no_update");
-      CHECK(db.exec(std::string("UPDATE transitions SET record = ") + edit + " WHERE seq = 3") == 1);
+      CHECK(db.exec(std::string("UPDATE transitions SET record = ") + edit + " WHERE seq = 4") == 1);
     }
     auto store = open_sqlite_store(file.path(), StoreOptions{});
     const auto rows = chain_rows(*store);
-    REQUIRE(rows.size() == 3);
+    REQUIRE(rows.size() == 4);
     CHECK(row_verifies(rows[0]));
     CHECK(row_verifies(rows[1]));
-    CHECK_FALSE(row_verifies(rows[2]));
+    CHECK(row_verifies(rows[2]));
+    CHECK_FALSE(row_verifies(rows[3]));
     // The decoded path agrees.
     store->scan_log(LogFilter{}, [&](const LogEntry& e) {
-      if (e.seq == 3) CHECK((chain_hash(e.prev_hash, e) != e.hash) == meaning);
+      if (e.seq == 4) CHECK((chain_hash(e.prev_hash, e) != e.hash) == meaning);
       return true;
     });
   }

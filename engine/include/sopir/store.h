@@ -74,8 +74,12 @@ struct CaseRecord {
   std::string parent_case;  // the case whose step opened this one, if any
 };
 
-enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer };
-const char* to_string(LogKind kind);  // "open", "procedure", "override", "lifecycle", "timer"
+// kPublish and kStaff are registry rows (see append_registry): they change
+// no case and have an empty case_id.
+enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kPublish, kStaff };
+// "open", "procedure", "override", "lifecycle", "timer", "publish", "staff"
+const char* to_string(LogKind kind);
+bool is_registry(LogKind kind);  // kPublish or kStaff
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
 // One row of the append-only transition log.
@@ -113,6 +117,32 @@ struct LogEntry {
 // hash = hex(SHA-256(prev_hash || log_record(entry))); docs/SCHEMA.md.
 std::string log_record(const LogEntry& entry);
 std::string chain_hash(const std::string& prev_hash, const LogEntry& entry);
+
+// Who made a registry change (publishing, staff administration) and when:
+// the registry row's actor and its occurred_at and recorded_at. An empty
+// actor marks a change made directly through the store (a test fixture).
+struct RegistryStamp {
+  std::string actor;
+  DateTime at;
+};
+
+// Registry row events (LogEntry::event) and what their inputs hold:
+//   publish "published": [["sop_id",ID],["version",N],["file",FILE]], sha256 = the version's
+//   staff "added": [["staff",ID],["name",NAME],["role",R]...]
+//   staff "role-granted" / "role-removed": [["staff",ID],["role",R]]
+//   staff "deactivated" / "reactivated": [["staff",ID]]
+//   staff "existing" / publish "existing": written once by the schema 3
+//     upgrade for what was there before changes were logged; dated at the
+//     upgrade (staff add ["active","no"] when deactivated). docs/SCHEMA.md.
+namespace registry_event {
+inline constexpr char kPublished[] = "published";
+inline constexpr char kAdded[] = "added";
+inline constexpr char kRoleGranted[] = "role-granted";
+inline constexpr char kRoleRemoved[] = "role-removed";
+inline constexpr char kDeactivated[] = "deactivated";
+inline constexpr char kReactivated[] = "reactivated";
+inline constexpr char kExisting[] = "existing";
+}  // namespace registry_event
 
 struct CaseFilter {
   std::optional<std::string> sop_id, state;
@@ -166,9 +196,17 @@ class Store {
   // thrown. Nested inside another transaction it is one savepoint.
   virtual void transaction_all_or_nothing(const std::function<void()>& body) = 0;
 
+  // Appends a registry row (kind kPublish or kStaff, empty case_id) to the
+  // log: assigns seq, case_seq (its place among registry rows: 1, 2, ...),
+  // prev_hash and hash as append() does. kUsage for another kind or a
+  // case id. The methods below that change procedures or staff call it
+  // themselves, in the same transaction as the change.
+  virtual void append_registry(LogEntry& entry) = 0;
+
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
   // same source again changes nothing and returns the existing row;
-  // a different source for the same sop id becomes version max+1 and current.
+  // a different source for the same sop id becomes version max+1 and current
+  // and writes a registry row (publish "published", by `actor` at `at`).
   virtual PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                                      const std::string& source, const std::string& file,
                                      const std::string& actor, DateTime at) = 0;
@@ -178,11 +216,20 @@ class Store {
   virtual std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) = 0;
   virtual std::vector<PublishedProcedure> procedures() = 0;  // every version, with case counts
 
-  // Staff.
-  virtual void add_staff(const StaffMember& member) = 0;  // kConflict if the id exists
+  // Staff. Each change writes the staff row and its registry row (kind
+  // kStaff, stamped with `by`) in one transaction. The store checks only
+  // ids, not who may do it (Engine does).
+  virtual void add_staff(const StaffMember& member, const RegistryStamp& by) = 0;  // kConflict if the id exists
+  void add_staff(const StaffMember& member) { add_staff(member, RegistryStamp{}); }
   virtual std::optional<StaffMember> staff(const std::string& id) = 0;
   virtual std::vector<StaffMember> all_staff() = 0;
-  virtual void set_staff_active(const std::string& id, bool active) = 0;
+  // kNotFound for an unknown id; a change to what is already so writes nothing.
+  virtual void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) = 0;
+  void set_staff_active(const std::string& id, bool active) { set_staff_active(id, active, RegistryStamp{}); }
+  // Grants (`held` true) or removes a role; kNotFound for an unknown id, a
+  // change to what is already so writes nothing.
+  virtual void set_staff_role(const std::string& id, const std::string& role, bool held,
+                              const RegistryStamp& by) = 0;
 
   // Cases.
   virtual bool case_exists(const std::string& id) = 0;

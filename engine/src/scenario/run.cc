@@ -126,8 +126,9 @@ class ScenarioRunner {
     options.create = true;
     options.synchronous_full = false;
     Engine engine(open_sqlite_store(":memory:", options), clock, std::make_shared<SequentialIds>());
-    engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true});
-    for (const auto& member : file_.staff) engine.store().add_staff(member);
+    const RegistryStamp stamp{kPublisher, scenario.clock};
+    engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true}, stamp);
+    for (const auto& member : file_.staff) engine.store().add_staff(member, stamp);
     // Hand-off targets first: publishing checks that they are there.
     for (const auto& linked : file_.linked)
       engine.publish_source(linked->source, linked->file, kPublisher, false);

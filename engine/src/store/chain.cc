@@ -11,13 +11,16 @@
 namespace sopir {
 
 namespace {
-constexpr const char* kLogKindNames[] = {"open", "procedure", "override", "lifecycle", "timer"};
+constexpr const char* kLogKindNames[] = {"open",  "procedure", "override", "lifecycle",
+                                         "timer", "publish",   "staff"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
   const auto index = static_cast<size_t>(kind);
   return index < std::size(kLogKindNames) ? kLogKindNames[index] : "unknown";
 }
+
+bool is_registry(LogKind kind) { return kind == LogKind::kPublish || kind == LogKind::kStaff; }
 
 std::optional<LogKind> log_kind_from_string(std::string_view text) {
   for (size_t i = 0; i < std::size(kLogKindNames); ++i) {

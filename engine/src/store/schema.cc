@@ -2,10 +2,16 @@
 // version N. Steps are only ever appended; a released step never changes.
 #include "store/schema.h"
 
+#include "base/sha256.h"
+#include "store/log_json.h"
+#include "store/registry.h"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -166,11 +172,143 @@ constexpr const char* kVersion2 = R"sql(
 ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: registry rows in the log (kinds publish and staff, an empty
+// case_id; store.h append_registry). SQLite cannot change a column's
+// constraints in place, so the log table is rebuilt: its stored rows
+// (record, prev_hash, hash) are copied unchanged, so they verify as before.
+// A registry row names no case and a staff row no procedure version, so
+// the foreign keys move to two generated columns that are NULL there.
+// The kind list already admits the checkpoint rows of docs/SCHEMA.md.
+// After this SQL, backfill_registry() writes the rows for what existed.
+constexpr const char* kVersion3 = R"sql(
+DROP VIEW log_view;
+ALTER TABLE transitions RENAME TO transitions_before_registry;
+CREATE TABLE transitions (
+  seq          INTEGER PRIMARY KEY,
+  record       TEXT    NOT NULL CHECK (json_valid(record)),
+  prev_hash    TEXT    NOT NULL,
+  hash         TEXT    NOT NULL,
+  -- "" for registry rows
+  case_id      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.case_id')) VIRTUAL,
+  case_seq     INTEGER NOT NULL CHECK (case_seq >= 1)
+               GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
+  -- "" for staff rows; the published version for publish rows
+  sha256       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
+  kind         TEXT    NOT NULL
+               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
+                               'publish', 'staff', 'checkpoint'))
+               GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
+  event        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
+  from_state   TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
+  to_state     TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
+  from_status  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
+  to_status    TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
+  actor        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
+  role         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
+  occurred_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
+  recorded_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
+  note         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
+  reason       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
+  -- JSON array of [name, text] pairs, as given
+  inputs       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
+  -- JSON array of {"before": value, "after": value}
+  changes      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
+  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
+  -- case opened by this step / whose step opened this case
+  linked_case  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
+  -- the case and the procedure version a row names; NULL where it names none
+  case_ref     TEXT    REFERENCES cases (id)
+               GENERATED ALWAYS AS (nullif(json_extract(record, '$.case_id'), '')) VIRTUAL,
+  procedure_ref TEXT   REFERENCES procedures (sha256)
+               GENERATED ALWAYS AS (nullif(json_extract(record, '$.sha256'), '')) VIRTUAL,
+  UNIQUE (case_id, case_seq)
+);
+INSERT INTO transitions (seq, record, prev_hash, hash)
+  SELECT seq, record, prev_hash, hash FROM transitions_before_registry ORDER BY seq;
+DROP TABLE transitions_before_registry;
+CREATE INDEX transitions_by_occurred ON transitions (occurred_at);
+CREATE INDEX transitions_by_actor ON transitions (actor);
+
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+
+CREATE VIEW log_view AS
+SELECT t.seq, t.case_id, t.case_seq,
+       p.sop_id, p.version AS procedure_version,
+       t.kind, t.event, t.from_state, t.to_state, t.from_status, t.to_status,
+       t.actor, t.role,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.occurred_at, 'unixepoch') AS occurred_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.recorded_at, 'unixepoch') AS recorded_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.due_at, 'unixepoch') AS due_at,
+       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.sha256, t.prev_hash, t.hash
+FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+// Part of migration 3: one registry row per published version and per
+// staff member already in the database, chained after the newest row, so
+// that replay knows them (registry.h: "existing" rows, dated now).
+void backfill_registry(SQLite::Database& db) {
+  const DateTime now{static_cast<int64_t>(std::time(nullptr))};
+  std::vector<LogEntry> rows;
+  {
+    SQLite::Statement q(db, "SELECT sop_id, version, sha256, file, published_at, published_by FROM procedures "
+                            "ORDER BY published_at, sop_id, version");
+    while (q.executeStep()) {
+      PublishedProcedure p;
+      p.sop_id = q.getColumn(0).getString();
+      p.version = q.getColumn(1).getInt();
+      p.sha256 = q.getColumn(2).getString();
+      p.file = q.getColumn(3).getString();
+      p.published_at = DateTime{q.getColumn(4).getInt64()};
+      p.published_by = q.getColumn(5).getString();
+      rows.push_back(registry::existing_procedure(p, now));
+    }
+  }
+  {
+    SQLite::Statement q(db, "SELECT id, name, roles, active FROM staff ORDER BY id");
+    while (q.executeStep()) {
+      StaffMember m;
+      m.id = q.getColumn(0).getString();
+      m.name = q.getColumn(1).getString();
+      m.roles = nlohmann::json::parse(q.getColumn(2).getString()).get<std::vector<std::string>>();
+      m.active = q.getColumn(3).getInt() != 0;
+      rows.push_back(registry::existing_staff(m, now));
+    }
+  }
+  std::string head;
+  {
+    SQLite::Statement q(db, "SELECT hash FROM transitions ORDER BY seq DESC LIMIT 1");
+    if (q.executeStep()) head = q.getColumn(0).getString();
+  }
+  SQLite::Statement insert(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
+  int64_t case_seq = 0;
+  for (LogEntry& e : rows) {
+    e.case_seq = ++case_seq;
+    const std::string record = log_json::record(e);
+    Sha256 hash;
+    hash.update(head);
+    hash.update(record);
+    const std::string digest = hash.hex_digest();
+    insert.reset();
+    insert.bind(1, record);
+    insert.bind(2, head);
+    insert.bind(3, digest);
+    insert.exec();
+    head = digest;
+  }
 }
 
 }  // namespace
@@ -184,7 +322,10 @@ void migrate(SQLite::Database& db, int up_to) {
   try {
     // Another process may have migrated while we waited for the lock.
     int version = user_version(db);
-    for (; version < up_to; ++version) db.exec(kMigrations[version]);
+    for (; version < up_to; ++version) {
+      db.exec(kMigrations[version]);
+      if (version + 1 == 3) backfill_registry(db);
+    }
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));
     db.exec("COMMIT");
@@ -225,11 +366,19 @@ std::vector<std::string> differences(SQLite::Database& db) {
                     "(compare `sqlite3 FILE \".schema " + name + "\"` with docs/SCHEMA.md)");
     }
   }
-  // Added views, indexes or tables (an auditor's own, say) change nothing
-  // sopir writes or reads; an added trigger can.
+  // Anything added is reported: an added trigger can change what is
+  // written, an added table or index can hold a shadow copy, an added view
+  // can show something the chain does not cover. An auditor's own views
+  // are accepted under the prefix kAuditorViewPrefix (docs/AUDIT.md).
   for (const auto& [key, sql] : actual) {
-    if (key.first == "trigger" && !expected.count(key))
-      out.push_back("the trigger " + key.second + " was added: sopir does not create it");
+    const auto& [type, name] = key;
+    if (expected.count(key)) continue;
+    if (type == "view" && name.rfind(kAuditorViewPrefix, 0) == 0) continue;
+    out.push_back("the " + type + " " + name + " was added: sopir does not create it" +
+                  (type == "trigger" ? " and it can change what is written" : "") +
+                  (type == "view" ? std::string(" (an auditor's own views must be named ") + kAuditorViewPrefix +
+                                        "...)"
+                                  : ""));
   }
   return out;
 }

@@ -18,6 +18,9 @@ namespace sopir::schema {
 // "SOPR" in ASCII: marks an SQLite file as a sopir database.
 constexpr int32_t kApplicationId = 0x534F5052;
 
+// Views an auditor adds for their own queries: differences() accepts them.
+constexpr char kAuditorViewPrefix[] = "audit_";
+
 // The newest schema version this build knows (the number of migrations).
 int latest_version();
 
@@ -31,7 +34,8 @@ void migrate(SQLite::Database& db, int up_to = latest_version());
 
 // How `db`'s tables, columns, indexes, triggers and views differ from the
 // ones migrate() creates at db's user_version, one sentence each; empty when
-// they match. Added objects count only when they are triggers. Catches removed append-only triggers and redefined columns
+// they match. Every added object counts, except views whose name starts
+// with kAuditorViewPrefix (an auditor's own). Catches removed append-only triggers and redefined columns
 // (e.g. a generated log column made to say something its record does not).
 // Reads only; throws SQLite::Exception.
 std::vector<std::string> differences(SQLite::Database& db);

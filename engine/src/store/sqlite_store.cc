@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "store/log_json.h"
+#include "store/registry.h"
 #include "store/schema.h"
 #include "base/sha256.h"
 #include "sopir/error.h"
@@ -283,6 +285,8 @@ class SqliteStore final : public Store {
         insert.bind(7, actor);
         insert.exec();
         result = procedure_by_hash_locked(sha256);
+        LogEntry entry = registry::published(*result, RegistryStamp{actor, at});
+        insert_registry(entry);
       });
       return *result;
     });
@@ -322,7 +326,19 @@ class SqliteStore final : public Store {
     });
   }
 
-  void add_staff(const StaffMember& member) override {
+  void append_registry(LogEntry& entry) override {
+    guard("append a registry row", [&] {
+      Assigned saved(entry);
+      try {
+        write("appending a registry row", [&] { insert_registry(entry); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void add_staff(const StaffMember& member, const RegistryStamp& by) override {
     guard("add staff member " + member.id, [&] {
       if (member.id.empty()) throw usage_error("a staff member needs an id");
       write("adding a staff member", [&] {
@@ -335,17 +351,38 @@ class SqliteStore final : public Store {
         insert.bind(3, json(member.roles).dump());
         insert.bind(4, member.active ? 1 : 0);
         insert.exec();
+        LogEntry entry = registry::staff_added(member, by);
+        insert_registry(entry);
+      });
+    });
+  }
+
+  void set_staff_role(const std::string& id, const std::string& role, bool held,
+                      const RegistryStamp& by) override {
+    guard("update staff member " + id, [&] {
+      if (role.empty()) throw usage_error("no role given");
+      write("updating a staff member", [&] {
+        std::optional<StaffMember> member = staff_locked(id);
+        if (!member) throw not_found("no staff member with id " + id);
+        auto it = std::find(member->roles.begin(), member->roles.end(), role);
+        if ((it != member->roles.end()) == held) return;
+        if (held) {
+          member->roles.push_back(role);
+        } else {
+          member->roles.erase(it);
+        }
+        SQLite::Statement update(*db_, "UPDATE staff SET roles = ? WHERE id = ?");
+        update.bind(1, json(member->roles).dump());
+        update.bind(2, id);
+        update.exec();
+        LogEntry entry = registry::staff_role(id, role, held, by);
+        insert_registry(entry);
       });
     });
   }
 
   std::optional<StaffMember> staff(const std::string& id) override {
-    return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
-      Use stmt(staff_);
-      stmt->bind(1, id);
-      if (!stmt->executeStep()) return std::nullopt;
-      return read_staff(*stmt);
-    });
+    return guard("read staff member " + id, [&] { return staff_locked(id); });
   }
 
   std::vector<StaffMember> all_staff() override {
@@ -357,13 +394,18 @@ class SqliteStore final : public Store {
     });
   }
 
-  void set_staff_active(const std::string& id, bool active) override {
+  void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
     guard("update staff member " + id, [&] {
       write("updating a staff member", [&] {
+        std::optional<StaffMember> member = staff_locked(id);
+        if (!member) throw not_found("no staff member with id " + id);
+        if (member->active == active) return;
         SQLite::Statement update(*db_, "UPDATE staff SET active = ? WHERE id = ?");
         update.bind(1, active ? 1 : 0);
         update.bind(2, id);
-        if (update.exec() == 0) throw not_found("no staff member with id " + id);
+        update.exec();
+        LogEntry entry = registry::staff_active(id, active, by);
+        insert_registry(entry);
       });
     });
   }
@@ -462,6 +504,8 @@ class SqliteStore final : public Store {
       if (record.version != expected_version + 1)
         throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
                           " (expected version + 1), not " + std::to_string(record.version));
+      if (is_registry(entry.kind))
+        throw usage_error(std::string("a ") + to_string(entry.kind) + " row changes no case: use append_registry");
       claim_case_id(record, entry);
       Assigned saved(entry);
       try {
@@ -690,6 +734,26 @@ class SqliteStore final : public Store {
     if (entry.case_id.empty()) entry.case_id = record.id;
     if (entry.case_id != record.id)
       throw usage_error("the log row is for case " + entry.case_id + " but the case row is " + record.id);
+  }
+
+  std::optional<StaffMember> staff_locked(const std::string& id) {
+    Use stmt(staff_);
+    stmt->bind(1, id);
+    if (!stmt->executeStep()) return std::nullopt;
+    return read_staff(*stmt);
+  }
+
+  // Writes a registry row inside the caller's write transaction: its place
+  // among the registry rows (case_seq) and the chain fields.
+  void insert_registry(LogEntry& entry) {
+    if (!is_registry(entry.kind))
+      throw usage_error(std::string("a registry row must be of kind publish or staff, not ") + to_string(entry.kind));
+    if (!entry.case_id.empty())
+      throw usage_error("a registry row names no case, but this one names case " + entry.case_id);
+    SQLite::Statement last(*db_, "SELECT coalesce(max(case_seq), 0) FROM transitions WHERE case_id = ''");
+    last.executeStep();
+    entry.case_seq = last.getColumn(0).getInt64() + 1;
+    insert_log(entry);
   }
 
   bool case_exists_locked(const std::string& id) {

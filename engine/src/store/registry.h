@@ -1,0 +1,24 @@
+// The registry rows a store writes beside a change to procedures or staff
+// (internal to the stores): one builder per event, so every Store writes
+// the same records (store.h lists the events and their inputs).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sopir/store.h"
+
+namespace sopir::registry {
+
+LogEntry published(const PublishedProcedure& p, const RegistryStamp& by);
+LogEntry staff_added(const StaffMember& member, const RegistryStamp& by);
+LogEntry staff_role(const std::string& id, const std::string& role, bool held, const RegistryStamp& by);
+LogEntry staff_active(const std::string& id, bool active, const RegistryStamp& by);
+// The schema 3 upgrade's rows for what existed before changes were logged.
+LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at);
+LogEntry existing_staff(const StaffMember& member, DateTime upgraded_at);
+
+// The note on an "existing" row.
+extern const char kExistingNote[];
+
+}  // namespace sopir::registry
