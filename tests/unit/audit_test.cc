@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "sopir/engine.h"
+#include "store/schema.h"
 #include "test_procedures.h"
 
 namespace sopir {
@@ -152,7 +153,7 @@ TEST_CASE_METHOD(AuditFixture, "verify reports nothing on a clean database", "[a
   const auto report = verify();
   INFO(describe(report));
   CHECK(report.clean());
-  CHECK(report.rows == 14);
+  CHECK(report.rows == 20);  // 14 steps, 5 staff rows and 1 publish row
   CHECK(report.cases == 3);
   CHECK(report.steps == 14);
   CHECK(report.unverifiable_steps == 0);
@@ -446,12 +447,332 @@ TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a 
     const auto r = verify();
     INFO(describe(r));
     REQUIRE(r.findings.size() == 1);
-    CHECK(r.findings[0].message == "the trigger quiet was added: sopir does not create it");
+    CHECK(r.findings[0].message ==
+          "the trigger quiet was added: sopir does not create it and it can change what is written");
   }
-  SECTION("an auditor's own view is no finding") {
-    sql("CREATE VIEW my_notes AS SELECT seq, note FROM transitions;");
+  SECTION("an auditor's own view, named audit_..., is no finding") {
+    sql("CREATE VIEW audit_my_notes AS SELECT seq, note FROM transitions;");
     CHECK(verify().clean());
   }
+  SECTION("an added view under another name") {
+    sql("CREATE VIEW shadow_log AS SELECT seq, 'nothing happened' AS note FROM transitions;");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == FindingKind::kSchemaChanged);
+    CHECK(r.findings[0].message ==
+          "the view shadow_log was added: sopir does not create it (an auditor's own views must be named "
+          "audit_...)");
+  }
+  SECTION("an added table and index, even under the auditors' prefix") {
+    sql("CREATE TABLE audit_copy (seq INTEGER, note TEXT); CREATE INDEX copy_by_note ON audit_copy (note);");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 2);
+    CHECK(r.findings[0].message == "the index copy_by_note was added: sopir does not create it");
+    CHECK(r.findings[1].message == "the table audit_copy was added: sopir does not create it");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Registry rows: publishing and staff administration in the chain.
+
+// Appends `row` after the newest row with a correctly recomputed chain, as
+// a forger with the file would; returns its seq.
+int64_t forge(const std::string& path, LogEntry row) {
+  auto store = open_sqlite_store(path, StoreOptions{false, true});
+  const auto head = store->chain_head();
+  store.reset();
+  row.prev_hash = head.second;
+  row.hash = chain_hash(row.prev_hash, row);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Statement insert(db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+  insert.bind(1, head.first + 1);
+  insert.bind(2, log_record(row));
+  insert.bind(3, row.prev_hash);
+  insert.bind(4, row.hash);
+  insert.exec();
+  return head.first + 1;
+}
+
+class RegistryFixture : public AuditFixture {
+ protected:
+  // Case A up to plan_review, its plan written by budi.
+  void to_plan_review() {
+    a_ = open({{"age", "40"}});
+    step(a_, "screen", "rina", {{"age", "40"}});
+    step(a_, "assess", "rina", {{"risk", "high"}});
+    step(a_, "stabilise", "dewi");
+    step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+  }
+  // A forged approve_plan of case A by `actor` as `role`, the case row
+  // moved along so only the forged step itself can give it away.
+  int64_t forge_approval(const std::string& actor, const std::string& role) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    LogEntry row = store->history(a_).back();
+    store.reset();
+    row.case_seq += 1;
+    row.kind = LogKind::kProcedure;
+    row.event = "approve_plan";
+    row.from_state = "plan_review";
+    row.to_state = "done";
+    row.from_status = "active";
+    row.to_status = "closed";
+    row.actor = actor;
+    row.role = role;
+    row.inputs.clear();
+    row.changes.clear();
+    row.due_at.reset();
+    row.note = "";
+    const int64_t seq = forge(db_.path(), row);
+    sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
+        std::to_string(row.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
+    return seq;
+  }
+  std::string audit_case_text(const std::string& id) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    std::ostringstream out;
+    audit::export_case(*store, id, audit::ExportOptions{}, out);
+    return out.str();
+  }
+};
+
+TEST_CASE_METHOD(RegistryFixture, "publishing and staff changes are registry rows in the chain", "[registry]") {
+  Store& s = engine_->store();
+  engine_->set_staff_role("admin", "rina", "supervisor", true);
+  engine_->set_staff_role("admin", "rina", "supervisor", false);
+  engine_->deactivate_staff("admin", "dewi");
+  std::vector<LogEntry> rows;
+  s.scan_log(LogFilter{}, [&](const LogEntry& e) {
+    rows.push_back(e);
+    return true;
+  });
+  REQUIRE(rows.size() == 9);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].case_id.empty());
+    CHECK(rows[i].case_seq == static_cast<int64_t>(i + 1));
+  }
+  CHECK(rows[0].kind == LogKind::kStaff);
+  CHECK(rows[0].event == "added");
+  CHECK(rows[0].inputs == std::vector<std::pair<std::string, std::string>>{
+                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}});
+  CHECK(rows[5].kind == LogKind::kPublish);
+  CHECK(rows[5].event == "published");
+  CHECK(rows[5].actor == "admin");
+  CHECK(rows[5].sha256 == s.current_procedure("test-care")->sha256);
+  CHECK(rows[6].event == "role-granted");
+  CHECK(rows[6].actor == "admin");
+  CHECK(rows[6].occurred_at == clock_->now());
+  CHECK(rows[7].event == "role-removed");
+  CHECK(rows[8].event == "deactivated");
+  CHECK(rows[8].inputs == std::vector<std::pair<std::string, std::string>>{{"staff", "dewi"}});
+  CHECK(verify().clean());
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a staff change and its registry row commit together or not at all",
+                 "[registry]") {
+  Store& s = engine_->store();
+  const auto head = s.chain_head();
+  CHECK_THROWS_AS(s.add_staff({"rina", "Rina Lain", {"worker"}, true}, RegistryStamp{"admin", clock_->now()}),
+                  Error);
+  CHECK_THROWS_AS(s.set_staff_role("nobody", "worker", true, RegistryStamp{"admin", clock_->now()}), Error);
+  CHECK(s.chain_head() == head);
+  // A change to what is already so writes nothing.
+  s.set_staff_active("rina", true, RegistryStamp{"admin", clock_->now()});
+  CHECK(s.chain_head() == head);
+  LogEntry wrong;
+  wrong.kind = LogKind::kProcedure;
+  CHECK_THROWS_WITH(s.append_registry(wrong),
+                    Catch::Contains("a registry row must be of kind publish or staff, not procedure"));
+  CHECK(s.chain_head() == head);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "an edited procedure source is procedure-changed and is not replayed",
+                 "[registry]") {
+  to_plan_review();
+  const auto anchor = audit::anchor(*open_sqlite_store(db_.path(), StoreOptions{false, true}));
+  SECTION("the four-eyes rule removed and a forged step under it, chain recomputed") {
+    sql("UPDATE procedures SET source = replace(source, ', distinct_from: [write_plan]', '')");
+    const int64_t seq = forge_approval("budi", "supervisor");
+    for (const auto& r : {verify(), verify(anchor)}) {
+      INFO(describe(r));
+      CHECK_FALSE(has_finding(r, FindingKind::kChainHash, seq));
+      CHECK_FALSE(has_finding(r, FindingKind::kAnchorMismatch, anchor.seq));
+      REQUIRE(has_finding(r, FindingKind::kProcedureChanged, 0));
+      CHECK(r.findings.back().message.find("the stored source of procedure test-care version 1 does not match "
+                                           "its SHA-256") == 0);
+      // The case is not replayed under the edited text.
+      CHECK(has_finding(r, FindingKind::kProcedureMissing, seq_of(a_, 1), a_));
+    }
+  }
+  SECTION("a comment appended") {
+    sql("UPDATE procedures SET source = source || '# harmless?' || char(10)");
+    for (const auto& r : {verify(), verify(anchor)}) {
+      INFO(describe(r));
+      CHECK(has_finding(r, FindingKind::kProcedureChanged, 0));
+    }
+  }
+}
+
+TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edited source", "[registry]") {
+  to_plan_review();
+  sql("UPDATE procedures SET source = source || '# edited' || char(10), compiled = ''");
+  Engine fresh(open_sqlite_store(db_.path(), StoreOptions{}), clock_);
+  StepRequest r;
+  r.case_id = a_;
+  r.event = "approve_plan";
+  r.actor = "sari";
+  CHECK_THROWS_WITH(fresh.advance(r), Catch::Contains("no longer matches its SHA-256"));
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a procedure put in the table without publishing is procedure-unlogged",
+                 "[registry]") {
+  const std::string source = std::string(testing::kCareYaml) + "# another version\n";
+  SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
+  SQLite::Statement insert(db,
+                           "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, "
+                           "published_by, current) VALUES ('test-care', 2, ?, ?, 'care.yaml', 1, 'admin', 0)");
+  insert.bind(1, sha256_hex(source));
+  insert.bind(2, source);
+  insert.exec();
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].kind == FindingKind::kProcedureUnlogged);
+  CHECK(r.findings[0].message.find("procedure test-care version 2 (SHA-256 ") == 0);
+  CHECK(r.findings[0].message.find("has no publish row in the log") != std::string::npos);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a forged step by someone who is not staff is refused", "[registry]") {
+  to_plan_review();
+  const int64_t seq = forge_approval("ghost", "supervisor");
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  CHECK(r.findings[0].message.find("ghost was never a staff member: no staff row of the log adds them") !=
+        std::string::npos);
+  const std::string text = audit_case_text(a_);
+  CHECK(text.find("WARNING:  the procedure would not have allowed this step: ghost was never a staff member") !=
+        std::string::npos);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a forged step in a role the actor does not hold is refused", "[registry]") {
+  to_plan_review();
+  // rina is a worker; the approval needs a supervisor (and not budi).
+  const int64_t seq = forge_approval("rina", "supervisor");
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  CHECK(r.findings[0].message.find("rina did not hold the role supervisor at that point (roles worker)") !=
+        std::string::npos);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a role granted only after the step does not make it allowed", "[registry]") {
+  to_plan_review();
+  const int64_t seq = forge_approval("rina", "supervisor");
+  clock_->advance(60);
+  engine_->set_staff_role("admin", "rina", "supervisor", true);
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  CHECK(r.findings[0].message.find("rina did not hold the role supervisor at that point (roles worker); it "
+                                   "was granted only later, at log row " +
+                                   std::to_string(seq + 1)) != std::string::npos);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a step by a deactivated staff member is refused", "[registry]") {
+  to_plan_review();
+  clock_->advance(60);
+  engine_->deactivate_staff("admin", "sari");
+  const int64_t seq = forge_approval("sari", "supervisor");
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  CHECK(r.findings[0].message.find("sari was deactivated (log row " + std::to_string(seq - 1) +
+                                   ") before this step") != std::string::npos);
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a staff table edited behind the log is a staff-row finding", "[registry]") {
+  sql(R"(UPDATE staff SET roles = '["worker","supervisor"]' WHERE id = 'rina')");
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].kind == FindingKind::kStaffRow);
+  CHECK(r.findings[0].message.find("the staff table's row for rina disagrees with the staff rows of the log: "
+                                   "the table gives roles supervisor, worker, the log roles worker") == 0);
+}
+
+TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff get registry rows",
+          "[registry]") {
+  // A live database, then the same history as schema 2 held it: the
+  // procedure, staff, cases and their rows chained without registry rows.
+  testing::TempDb live("registry-live"), old("registry-old");
+  auto clock = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+  {
+    Engine engine(open_sqlite_store(live.path(), StoreOptions{true}), clock);
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+    engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+    engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+    engine.open_case({"test-care", "rina", {{"age", "30"}}, "", std::nullopt});
+  }
+  std::string case_id, old_head;
+  {
+    SQLite::Database raw(old.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA journal_mode = WAL");
+    schema::migrate(raw, 2);
+    raw.exec("ATTACH DATABASE '" + live.path() + "' AS live");
+    raw.exec("INSERT INTO staff SELECT * FROM live.staff");
+    raw.exec("INSERT INTO procedures SELECT * FROM live.procedures");
+    raw.exec("INSERT INTO cases SELECT * FROM live.cases");
+    SQLite::Statement rows(raw, "SELECT record FROM live.transitions WHERE case_id <> '' ORDER BY seq");
+    std::vector<std::string> records;
+    while (rows.executeStep()) records.push_back(rows.getColumn(0).getString());
+    rows.reset();
+    for (const std::string& record : records) {
+      const std::string hash = sha256_hex(old_head + record);
+      SQLite::Statement insert(raw, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
+      insert.bind(1, record);
+      insert.bind(2, old_head);
+      insert.bind(3, hash);
+      insert.exec();
+      old_head = hash;
+    }
+    case_id = raw.execAndGet("SELECT id FROM cases").getString();
+    raw.exec("UPDATE cases SET last_seq = 1");
+    raw.exec("DETACH DATABASE live");
+  }
+  auto store = open_sqlite_store(old.path(), StoreOptions{});  // upgrades
+  CHECK(store->schema_changes().empty());
+  std::vector<LogEntry> rows;
+  store->scan_log(LogFilter{}, [&](const LogEntry& e) {
+    rows.push_back(e);
+    return true;
+  });
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].hash == old_head);  // the old row, unchanged
+  CHECK(rows[1].kind == LogKind::kPublish);
+  CHECK(rows[1].event == "existing");
+  CHECK(rows[1].prev_hash == old_head);
+  CHECK(rows[1].note.find("dated at the upgrade, not when it happened") != std::string::npos);
+  CHECK(rows[2].kind == LogKind::kStaff);
+  CHECK(rows[2].event == "existing");
+  CHECK(rows[2].inputs == std::vector<std::pair<std::string, std::string>>{
+                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}});
+  CHECK(rows[3].inputs[0] == std::make_pair(std::string("staff"), std::string("rina")));
+  store.reset();
+  auto reader = open_sqlite_store(old.path(), StoreOptions{false, true});
+  const auto r = audit::verify(*reader, audit::VerifyOptions{});
+  INFO(describe(r));
+  CHECK(r.clean());
+  // The step before the upgrade was checked against the upgrade's list: said.
+  std::ostringstream out;
+  audit::export_case(*reader, case_id, audit::ExportOptions{}, out);
+  CHECK(out.str().find("WARNING:  who may act: checked against the staff list the schema upgrade recorded at "
+                       "log row 4; who held which role before then was not logged") != std::string::npos);
 }
 
 }  // namespace

@@ -46,11 +46,15 @@ enum class FindingKind {
   kLinkValues,       // a child was opened with values other than its parent's hand-off gives
   kSchemaChanged,    // the database's definitions differ from sopir's: triggers removed, columns redefined
   kCompiledDiffers,  // a published version's saved compiled form does not match its source
+  kProcedureChanged, // a published version's stored source does not match its SHA-256, or its publish row
+  kProcedureUnlogged,// a published version with no publish row in the log
+  kStaffRow,         // the staff table disagrees with the staff rows of the log
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
-// "link-unknown", "link-values", "schema-changed", "compiled-differs".
+// "link-unknown", "link-values", "schema-changed", "compiled-differs",
+// "procedure-changed", "procedure-unlogged", "staff-row".
 const char* to_string(FindingKind kind);
 
 struct Finding {

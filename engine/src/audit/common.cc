@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/sha256.h"
 #include "sopir/loader.h"
 
 namespace sopir::audit_internal {
@@ -26,6 +27,9 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
   std::string reason;
   if (!p) {
     reason = "no published procedure has SHA-256 " + sha256;
+  } else if (sha256_hex(p->source) != sha256) {
+    reason = "the stored source of procedure " + p->sop_id + " version " + std::to_string(p->version) +
+             " does not match its SHA-256: the published text was edited, so it is not used";
   } else {
     LoadResult loaded = load_procedure_string(p->source, p->file);
     if (loaded.ok()) {

@@ -305,7 +305,8 @@ struct CaseStory {
   CaseReplay replay;
 };
 
-CaseStory load_story(Store& store, ProcedureCache& procedures, const std::string& case_id) {
+CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeline& staff,
+                     const std::string& case_id) {
   CaseStory story;
   story.id = case_id;
   story.record = store.find_case(case_id);
@@ -316,7 +317,7 @@ CaseStory load_story(Store& store, ProcedureCache& procedures, const std::string
   if (story.procedure) {
     std::vector<ChildTimeline> children;
     if (reads_children(*story.procedure)) children = child_timelines(store, children_of(store, case_id));
-    story.replay = replay_case(*story.procedure, story.history, children);
+    story.replay = replay_case(*story.procedure, story.history, children, &staff);
   }
   return story;
 }
@@ -361,6 +362,7 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
     if (s.verdict == Verdict::kRefused)
       out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
     if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;
+    if (!s.staff_caveat.empty()) out << "\n   WARNING:  who may act: " << s.staff_caveat;
   }
   if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
   for (const auto& c : e.changes) {
@@ -380,7 +382,8 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   for (const auto& c : family) ids.push_back(c.id);
   if (options.reveal) exporter.prepare_reveal(ids);
   std::vector<CaseStory> stories;
-  for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, id));
+  const StaffTimeline staff(store);
+  for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, staff, id));
   // Every step of every case, in the order things happened.
   std::vector<std::pair<size_t, size_t>> steps;  // (story, step)
   for (size_t c = 0; c < stories.size(); ++c)
@@ -414,7 +417,8 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
 void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
-  const CaseStory story = load_story(store, exporter.procedures_, case_id);
+  const StaffTimeline staff(store);
+  const CaseStory story = load_story(store, exporter.procedures_, staff, case_id);
   if (options.reveal) exporter.prepare_reveal({case_id});
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;

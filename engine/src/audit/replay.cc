@@ -301,13 +301,31 @@ std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& childr
   return out;
 }
 
+namespace {
+
+// The staff check of one step (see replay_case).
+void check_actor(const StaffTimeline& staff, const LogEntry& e, StepReplay& step) {
+  if (e.kind == LogKind::kTimer) return;
+  // A case opened by a hand-off is opened as "hand-off" by the parent
+  // step's actor, whose role the parent's own row shows.
+  const bool handoff = e.kind == LogKind::kOpen && !e.linked_case.empty() && e.role == "hand-off";
+  StaffCheck check = staff.check(e.actor, handoff ? "" : e.role, e.seq);
+  step.staff_caveat = std::move(check.caveat);
+  if (check.problem.empty()) return;
+  step.message = step.message.empty() ? check.problem : check.problem + "; " + step.message;
+  step.verdict = Verdict::kRefused;
+}
+
+}  // namespace
+
 CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
-                       const std::vector<ChildTimeline>& children) {
+                       const std::vector<ChildTimeline>& children, const StaffTimeline* staff) {
   CaseReplay out;
   Rebuilt rebuilt(procedure);
   int64_t expected = 1;
   for (const LogEntry& entry : history) {
     StepReplay step = replay_step(procedure, entry, rebuilt, children);
+    if (staff) check_actor(*staff, entry, step);
     if (entry.case_seq != expected) {
       step.sequence_gap = true;
       step.expected_case_seq = expected;

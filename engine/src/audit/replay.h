@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/staff.h"
 #include "sopir/decide.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"
@@ -32,6 +33,8 @@ struct StepReplay {
   std::string decided_to;       // where the rules send it ("" when refused)
   std::string message;          // refusal message, or the differences
   bool sequence_gap = false;    // steps before this one are missing
+  // The actor check rests on the schema upgrade's staff list (StaffCheck).
+  std::string staff_caveat;
   int64_t expected_case_seq = 0;
   // The case's values after this step (field id -> value as recorded), kept
   // only for steps that open or claim to open another case: a hand-off
@@ -71,7 +74,11 @@ std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& childr
 // `children`: the cases this case opened (needed when the procedure's
 // guards read them); their rows give has_child()/child_closed() the state
 // of the children at each replayed step.
+// `staff`, when given, also checks each step's actor and role against the
+// staff in force just before it (timer steps excepted): a step by someone
+// who was not staff, was deactivated or did not hold the role is refused.
 CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
-                       const std::vector<ChildTimeline>& children = {});
+                       const std::vector<ChildTimeline>& children = {},
+                       const StaffTimeline* staff = nullptr);
 
 }  // namespace sopir::audit_internal

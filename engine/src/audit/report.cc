@@ -9,6 +9,7 @@
 
 #include "audit/common.h"
 #include "sopir/audit.h"
+#include "sopir/text.h"
 #include "sopir/loader.h"
 
 namespace sopir::audit {
@@ -99,6 +100,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   LogFilter log_filter;
   log_filter.sop_id = options.sop_id;
   store.scan_log(log_filter, [&](const LogEntry& e) {
+    if (is_registry(e.kind)) return true;
     const PublishedProcedure* pub = procedures.published(e.sha256);
     if (!pub) return true;
     auto it = by_sop.find(pub->sop_id);
@@ -191,7 +193,10 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
 
 namespace {
 
-std::string esc(const std::string& text) {
+// HTML text: control and bidirectional characters escaped visibly first
+// (escape_for_display), then HTML's own.
+std::string esc(const std::string& raw) {
+  const std::string text = escape_for_display(raw);
   std::string out;
   for (char c : text) {
     switch (c) {

@@ -9,6 +9,8 @@
 #include "audit/common.h"
 #include "audit/links.h"
 #include "audit/replay.h"
+#include "audit/staff.h"
+#include "base/sha256.h"
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
@@ -36,6 +38,9 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kLinkValues: return "link-values";
     case FindingKind::kSchemaChanged: return "schema-changed";
     case FindingKind::kCompiledDiffers: return "compiled-differs";
+    case FindingKind::kProcedureChanged: return "procedure-changed";
+    case FindingKind::kProcedureUnlogged: return "procedure-unlogged";
+    case FindingKind::kStaffRow: return "staff-row";
   }
   return "?";
 }
@@ -80,6 +85,7 @@ class Verifier {
     }
     chain_pass(head.first);
     if (options_.anchor) check_anchor(head.first);
+    registry_pass();
     if (options_.replay) {
       compiled_pass();
       replay_pass();
@@ -108,7 +114,7 @@ class Verifier {
     ChainChecker checker([this](Finding f) { report_.findings.push_back(std::move(f)); });
     store_.scan_chain([&](const ChainRow& r) {
       ++report_.rows;
-      if (options_.replay) {
+      if (options_.replay && !r.case_id.empty()) {  // registry rows have no case
         // Rows of one case usually come together: skip the set lookup then.
         if (r.case_id != last_case_) {
           last_case_.assign(r.case_id.data(), r.case_id.size());
@@ -121,6 +127,52 @@ class Verifier {
       return true;
     });
     checker.finish();
+  }
+
+  // The registry against the tables it records: every published version's
+  // source against its SHA-256 and its publish row, and the staff table
+  // against the staff rows (which replay checks actors by).
+  void registry_pass() {
+    std::map<std::string, LogEntry> published;  // sha256 -> its publish row
+    LogFilter filter;
+    filter.kind = LogKind::kPublish;
+    store_.scan_log(filter, [&](const LogEntry& e) {
+      published.emplace(e.sha256, e);
+      return true;
+    });
+    for (const PublishedProcedure& p : store_.procedures()) {
+      const std::string name = "procedure " + p.sop_id + " version " + std::to_string(p.version);
+      const std::string actual = sha256_hex(p.source);
+      if (actual != p.sha256)
+        add(FindingKind::kProcedureChanged, 0, "",
+            "the stored source of " + name + " does not match its SHA-256 " + short_hash(p.sha256) +
+                " (its text now hashes to " + short_hash(actual) +
+                "): the published text was edited; its cases are not replayed under it");
+      const auto row = published.find(p.sha256);
+      if (row == published.end()) {
+        add(FindingKind::kProcedureUnlogged, 0, "",
+            name + " (SHA-256 " + short_hash(p.sha256) +
+                ") has no publish row in the log: it was put in the database without being published");
+        continue;
+      }
+      std::string sop, version;
+      for (const auto& [key, value] : row->second.inputs) {
+        if (key == "sop_id") sop = value;
+        if (key == "version") version = value;
+      }
+      if (sop != p.sop_id || version != std::to_string(p.version))
+        add(FindingKind::kProcedureChanged, row->second.seq, "",
+            "the procedures table calls SHA-256 " + short_hash(p.sha256) + " " + name + " but its publish row (" +
+                log_row(row->second.seq) + ") says procedure " + sop + " version " + version);
+    }
+    staff_ = StaffTimeline(store_);
+    for (const StaffMember& m : store_.all_staff()) {
+      std::string problem = staff_.differs(m);
+      if (!problem.empty())
+        add(FindingKind::kStaffRow, 0, "",
+            "the staff table's row for " + m.id + " disagrees with the staff rows of the log: " + problem +
+                "; the engine acts on the table, the audit on the log");
+    }
   }
 
   // The compiled forms saved at publishing (which the engine runs cases
@@ -214,7 +266,7 @@ class Verifier {
     std::vector<ChildTimeline> children;
     if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
       children = child_timelines(store_, it->second);
-    const CaseReplay replay = replay_case(*p, history, children);
+    const CaseReplay replay = replay_case(*p, history, children, &staff_);
     links_.add_case(record, history, p, replay);
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
@@ -298,6 +350,7 @@ class Verifier {
   std::optional<std::string> anchor_hash_;
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;
+  StaffTimeline staff_;
 };
 
 }  // namespace

@@ -1,0 +1,120 @@
+// StaffTimeline: the staff registry replayed (see staff.h).
+#include "audit/staff.h"
+
+#include <algorithm>
+
+#include "audit/common.h"
+
+namespace sopir::audit_internal {
+
+namespace {
+
+std::string input(const LogEntry& row, const char* name) {
+  for (const auto& [key, value] : row.inputs) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+std::string roles_text(const std::vector<std::string>& roles) {
+  if (roles.empty()) return "no roles";
+  std::string out;
+  for (const auto& r : roles) out += (out.empty() ? "" : ", ") + r;
+  return "roles " + out;
+}
+
+bool holds(const std::vector<std::string>& roles, const std::string& role) {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+}  // namespace
+
+StaffTimeline::StaffTimeline(Store& store) {
+  LogFilter filter;
+  filter.kind = LogKind::kStaff;
+  store.scan_log(filter, [&](const LogEntry& row) {
+    add(row);
+    return true;
+  });
+}
+
+void StaffTimeline::add(const LogEntry& row) {
+  const std::string id = input(row, "staff");
+  if (row.kind != LogKind::kStaff || id.empty()) return;
+  std::vector<State>& history = members_[id];
+  State state = history.empty() ? State{} : history.back();
+  state.seq = row.seq;
+  state.event = row.event;
+  if (row.event == registry_event::kAdded || row.event == registry_event::kExisting) {
+    state.roles.clear();
+    for (const auto& [key, value] : row.inputs) {
+      if (key == "role") state.roles.push_back(value);
+    }
+    state.active = input(row, "active") != "no";
+  } else if (row.event == registry_event::kRoleGranted) {
+    const std::string role = input(row, "role");
+    if (!holds(state.roles, role)) state.roles.push_back(role);
+  } else if (row.event == registry_event::kRoleRemoved) {
+    const std::string role = input(row, "role");
+    state.roles.erase(std::remove(state.roles.begin(), state.roles.end(), role), state.roles.end());
+  } else if (row.event == registry_event::kDeactivated) {
+    state.active = false;
+  } else if (row.event == registry_event::kReactivated) {
+    state.active = true;
+  } else {
+    return;  // an event this build does not know changes nothing it checks
+  }
+  history.push_back(std::move(state));
+}
+
+StaffCheck StaffTimeline::check(const std::string& actor, const std::string& role, int64_t seq) const {
+  StaffCheck out;
+  const auto member = members_.find(actor);
+  if (member == members_.end()) {
+    out.problem = actor + " was never a staff member: no staff row of the log adds them";
+    return out;
+  }
+  const std::vector<State>& history = member->second;
+  // The newest state from before the step.
+  auto after = std::find_if(history.begin(), history.end(), [&](const State& s) { return s.seq >= seq; });
+  const State* state = nullptr;
+  if (after != history.begin()) {
+    state = &*std::prev(after);
+  } else if (history.front().event == registry_event::kExisting) {
+    // Staff from before the upgrade: their row stands for the time before it.
+    state = &history.front();
+    out.caveat = "checked against the staff list the schema upgrade recorded at " + log_row(state->seq) +
+                 "; who held which role before then was not logged";
+  } else {
+    out.problem = actor + " was not yet a staff member at that point: the log adds them only at " +
+                  log_row(history.front().seq);
+    return out;
+  }
+  if (!state->active) {
+    out.problem = actor + " was deactivated (" + log_row(state->seq) + ") before this step";
+    return out;
+  }
+  if (!role.empty() && !holds(state->roles, role)) {
+    out.problem = actor + " did not hold the role " + role + " at that point (" + roles_text(state->roles) + ")";
+    const auto granted = std::find_if(after, history.end(), [&](const State& s) { return holds(s.roles, role); });
+    if (granted != history.end()) out.problem += "; it was granted only later, at " + log_row(granted->seq);
+  }
+  return out;
+}
+
+std::string StaffTimeline::differs(const StaffMember& member) const {
+  const auto it = members_.find(member.id);
+  if (it == members_.end()) return "the log never adds " + member.id;
+  const State& last = it->second.back();
+  std::vector<std::string> logged = last.roles, table = member.roles;
+  std::sort(logged.begin(), logged.end());
+  std::sort(table.begin(), table.end());
+  std::string out;
+  if (logged != table) out = "the table gives " + roles_text(table) + ", the log " + roles_text(logged);
+  if (last.active != member.active)
+    out += std::string(out.empty() ? "" : "; ") + "the table has them " + (member.active ? "active" : "deactivated") +
+           ", the log " + (last.active ? "active" : "deactivated");
+  return out;
+}
+
+}  // namespace sopir::audit_internal

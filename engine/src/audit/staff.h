@@ -1,0 +1,47 @@
+// Who was staff, active and holding which roles at each point of the log,
+// rebuilt from the registry's staff rows (internal to audit). Replay checks
+// every recorded step's actor and role against it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sopir/store.h"
+
+namespace sopir::audit_internal {
+
+struct StaffCheck {
+  std::string problem;  // why the actor could not act so; "" when they could
+  // Set when the answer rests on a row the schema 3 upgrade wrote (dated
+  // then; what was before it is not in the log): says so.
+  std::string caveat;
+};
+
+class StaffTimeline {
+ public:
+  StaffTimeline() = default;
+  // Reads the staff rows of the log (kind staff), oldest first.
+  explicit StaffTimeline(Store& store);
+  // Adds one staff row; rows must come in seq order.
+  void add(const LogEntry& row);
+
+  // Whether `actor` could act as `role` ("" for no role) just before log
+  // row `seq`.
+  StaffCheck check(const std::string& actor, const std::string& role, int64_t seq) const;
+  // How a staff table row differs from where the log leaves that member
+  // (roles, active, or no row at all), one clause; "" when it agrees.
+  std::string differs(const StaffMember& member) const;
+
+ private:
+  struct State {
+    int64_t seq = 0;  // the row that left the member so
+    std::string event;
+    std::vector<std::string> roles;
+    bool active = true;
+  };
+  std::map<std::string, std::vector<State>> members_;
+};
+
+}  // namespace sopir::audit_internal
