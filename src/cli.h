@@ -94,6 +94,13 @@ const std::vector<Command>& commands();
 // removed). Throws sopir::Error; returns the exit code otherwise.
 int dispatch(Context& ctx, std::vector<std::string> words);
 
+// Creates `path` empty, readable and writable by its owner only (0600),
+// when it does not exist yet, so a file sopir then writes (the log beside
+// the database, shell history, an export) is private from the start; an
+// existing file keeps its mode (the user may have chosen it). Quiet when it
+// cannot be created: the writer that follows reports that.
+void create_private_file(const std::string& path);
+
 // Splits global options (--db, --as, --json, --lang) out of `words`.
 void extract_global_options(std::vector<std::string>& words, Options& options);
 // Fills defaults from the environment and the terminal.
@@ -105,6 +112,8 @@ int run_tick(Context&, Args&);
 int run_staff_add(Context&, Args&);
 int run_staff_list(Context&, Args&);
 int run_staff_deactivate(Context&, Args&);
+int run_staff_grant(Context&, Args&);
+int run_staff_revoke(Context&, Args&);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

@@ -36,7 +36,7 @@ int run_init(Context& ctx, Args& a) {
   options.create = true;
   auto store = open_sqlite_store(db, options);
   StaffMember member{admin, a.name.empty() ? "Administrator" : a.name, {"admin", "policy"}, true};
-  store->add_staff(member);
+  store->add_staff(member, RegistryStamp{admin, system_clock()->now()});
   store.reset();
   if (ctx.options.json) {
     ctx.out << json{{"database", db}, {"admin", staff_json(member)}}.dump(2) << "\n";
@@ -90,6 +90,25 @@ int run_staff_deactivate(Context& ctx, Args& a) {
   }
   return 0;
 }
+
+namespace {
+int set_role(Context& ctx, Args& a, bool held) {
+  if (a.positional.size() != 2) throw usage_error("give a staff id and one role, e.g. budi supervisor");
+  const std::string& id = a.positional[0];
+  const std::string& role = a.positional[1];
+  ctx.engine().set_staff_role(ctx.actor_id(), id, role, held);
+  spdlog::info("staff {} {} {} by {}", held ? "grant" : "revoke", id, role, ctx.options.actor);
+  if (ctx.options.json) {
+    ctx.out << json{{"staff", staff_json(*ctx.engine().store().staff(id))}}.dump(2) << "\n";
+  } else {
+    ctx.out << (held ? "granted " : "removed ") << role << (held ? " to " : " from ") << id << "\n";
+  }
+  return 0;
+}
+}  // namespace
+
+int run_staff_grant(Context& ctx, Args& a) { return set_role(ctx, a, true); }
+int run_staff_revoke(Context& ctx, Args& a) { return set_role(ctx, a, false); }
 
 int run_tick(Context& ctx, Args&) {
   TickReport report = ctx.engine().tick();

@@ -21,7 +21,10 @@ namespace {
 std::unique_ptr<Store> open_read_only(Context& ctx) {
   StoreOptions options;
   options.read_only = true;
-  return open_sqlite_store(ctx.options.db, options);
+  auto store = open_sqlite_store(ctx.options.db, options);
+  // An actor named (--as, SOPIR_ACTOR) must be staff, as for every command.
+  if (!ctx.options.actor.empty()) acting_staff(*store, ctx.options.actor);
+  return store;
 }
 
 std::optional<DateTime> time_option(const std::string& name, const std::string& text) {
@@ -43,10 +46,7 @@ struct Reveal {
 };
 
 std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::string& what) {
-  const std::string& actor_id = ctx.actor_id();
-  auto member = reader.staff(actor_id);
-  if (!member) throw not_found("unknown staff member '" + actor_id + "'");
-  if (!member->active) throw refused("staff member '" + actor_id + "' is deactivated");
+  const Actor member = acting_staff(reader, ctx.actor_id());
   std::string dir = ctx.options.db;
   const size_t slash = dir.rfind('/');
   dir = slash == std::string::npos ? "." : dir.substr(0, slash == 0 ? 1 : slash);
@@ -62,7 +62,7 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
                   "controller to reveal it on the live database");
   auto reveal = std::make_unique<Reveal>();
   reveal->writer = open_sqlite_store(ctx.options.db, StoreOptions{});
-  reveal->access = audit::RevealAccess{Actor{member->id, member->roles}, reveal->writer.get(), now(), what};
+  reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
   return reveal;
 }
 
@@ -215,6 +215,7 @@ int run_audit_report(Context& ctx, Args& a) {
     audit::report_text(*store, options, ctx.out);
     return 0;
   }
+  create_private_file(a.html);
   std::ofstream file(a.html, std::ios::binary | std::ios::trunc);
   if (!file) throw storage_error("cannot write " + a.html);
   audit::report_html(*store, options, file);

@@ -31,6 +31,9 @@ void def_staff_add(CLI::App& app, Args& a) {
   app.add_option("--role", a.roles, "role(s), comma-separated or repeated")
       ->required()->delimiter(',');
 }
+void def_staff_role(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, "ID ROLE")->required()->expected(2);
+}
 void def_one_id(CLI::App& app, Args& a) {
   app.add_option("id", a.positional, "the id");
 }
@@ -144,6 +147,10 @@ const std::vector<Command> kCommands = {
      run_staff_list, true, false},
     {"staff deactivate", "stop a staff member from acting (admins only)", "staff deactivate ID",
      "sopir --as rina staff deactivate budi", def_one_id, run_staff_deactivate, true, false},
+    {"staff grant", "give a staff member a role (admins only)", "staff grant ID ROLE",
+     "sopir --as rina staff grant budi supervisor", def_staff_role, run_staff_grant, true, false},
+    {"staff revoke", "take a role from a staff member (admins only)", "staff revoke ID ROLE",
+     "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
     {"case open", "open a new case; prints its id",
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -261,6 +268,23 @@ bool parse_args(Context& ctx, const Command& command, std::vector<std::string> w
   return true;
 }
 
+bool is_help_flag(const std::string& word) { return word == "--help" || word == "-h"; }
+
+// The commands of a group ("case", "audit"), or false when no command
+// starts with `group`.
+bool print_group_help(Context& ctx, const std::string& group) {
+  Table table({ctx.tr("Command"), ctx.tr("What it does")});
+  for (const Command& c : kCommands) {
+    const auto path = split_words(c.path);
+    if (!c.hidden && path.size() > 1 && path[0] == group) table.add({c.path, c.summary});
+  }
+  if (table.empty()) return false;
+  ctx.out << "usage: sopir " << group << " COMMAND ...\n\n";
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  ctx.out << "\n`sopir help " << group << " COMMAND` explains one.\n";
+  return true;
+}
+
 }  // namespace
 
 const std::vector<Command>& commands() { return kCommands; }
@@ -298,6 +322,10 @@ std::string command_help(const Command& command) {
 
 int dispatch(Context& ctx, std::vector<std::string> words) {
   if (words.empty()) throw usage_error("no command given; try `sopir help`");
+  if (is_help_flag(words[0])) {
+    Args args;
+    return run_help(ctx, args);
+  }
   // Longest table path matching the leading words.
   const Command* best = nullptr;
   size_t best_len = 0;
@@ -310,6 +338,8 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
     }
   }
   if (best == nullptr) {
+    // `sopir case --help`: the group's commands.
+    if (words.size() == 2 && is_help_flag(words[1]) && print_group_help(ctx, words[0])) return 0;
     std::vector<std::string> groups, subs;
     for (const Command& c : kCommands) {
       if (c.hidden) continue;
@@ -334,6 +364,8 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   words.erase(words.begin(), words.begin() + static_cast<long>(best_len));
   Args args;
   if (!parse_args(ctx, *best, words, args)) return 0;
+  // An actor named (--as, SOPIR_ACTOR) must be staff, reads included.
+  if (best->needs_db && !ctx.options.actor.empty()) ctx.engine().actor(ctx.options.actor);
   return best->run(ctx, args);
 }
 
@@ -494,6 +526,7 @@ int run_help(Context& ctx, Args& args) {
       ctx.out << command_help(*c);
       return 0;
     }
+    if (args.positional.size() == 1 && print_group_help(ctx, path)) return 0;
     std::vector<std::string> names;
     for (const Command& c : kCommands) names.push_back(c.path);
     std::string message = "no command `" + path + "`";

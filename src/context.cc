@@ -2,7 +2,9 @@
 // and the shared little parsers every command uses.
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -34,7 +36,10 @@ void start_logging(const std::string& db) {
   }
   try {
     auto logger = spdlog::get("sopir");
-    if (!logger) logger = spdlog::basic_logger_mt("sopir", db + ".log");
+    if (!logger) {
+      create_private_file(db + ".log");
+      logger = spdlog::basic_logger_mt("sopir", db + ".log");
+    }
     logger->set_level(parsed);
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
@@ -45,6 +50,11 @@ void start_logging(const std::string& db) {
 }
 
 }  // namespace
+
+void create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
 
 Context::Context(Options opts, std::ostream& o, std::ostream& e)
     : options(std::move(opts)), out(o), err(e) {}

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "sopir/error.h"
+#include "sopir/text.h"
 
 namespace sopir::cli {
 
@@ -12,6 +13,12 @@ std::vector<CsvRecord> parse_csv(const std::string& input, const std::string& fi
   std::vector<CsvRecord> records;
   std::string text = input;
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  // A NUL would cut a value short; other control characters hide text.
+  if (auto c = find_control(text, true)) {
+    throw usage_error(file + ":" + std::to_string(c->line) + ":" + std::to_string(c->column) +
+                      ": a control character, " + c->name +
+                      ", in the file; cells may hold printable text, tabs and line breaks only");
+  }
   size_t i = 0;
   int line = 1;
   while (i < text.size()) {

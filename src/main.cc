@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "sopir/error.h"
+#include "sopir/text.h"
 
 namespace {
 
@@ -23,7 +24,7 @@ int real_main(int argc, char** argv) {
     extract_global_options(words, options);
     finish_options(options);
   } catch (const sopir::Error& e) {
-    std::cerr << "sopir: error: " << e.message() << "\n";
+    std::cerr << "sopir: error: " << sopir::escape_for_display(e.message(), true) << "\n";
     return sopir::exit_code(e.kind());
   }
   Context ctx(options, std::cout, std::cerr);
@@ -33,7 +34,7 @@ int real_main(int argc, char** argv) {
   } catch (const sopir::Error& e) {
     std::cout.flush();
     std::cerr << "sopir: " << (e.kind() == sopir::ErrorKind::kRefused ? "refused: " : "error: ")
-              << e.message() << "\n";
+              << sopir::escape_for_display(e.message(), true) << "\n";
     return sopir::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "sopir: error: " << e.what() << "\n";

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sopir/text.h"
+
 namespace sopir::cli {
 
 // Width of the terminal on stdout (TIOCGWINSZ), else 100.
@@ -22,7 +24,11 @@ std::string paint(bool color, Tone tone, const std::string& text);
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  // Cells are shown with control and bidirectional characters escaped.
+  void add(std::vector<std::string> row) {
+    for (auto& cell : row) cell = escape_for_display(cell);
+    rows_.push_back(std::move(row));
+  }
   bool empty() const { return rows_.empty(); }
   void print(std::ostream& out, int width, bool color) const;
 

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "sopir/text.h"
 #include "output.h"
 #include "sopir/error.h"
 
@@ -115,7 +116,8 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
 }
 
 std::string error_text(const Error& e) {
-  return std::string(e.kind() == ErrorKind::kRefused ? "refused: " : "error: ") + e.message();
+  return std::string(e.kind() == ErrorKind::kRefused ? "refused: " : "error: ") +
+         escape_for_display(e.message(), true);
 }
 
 // --- script mode -----------------------------------------------------------
@@ -322,7 +324,7 @@ std::string prompt(const Context& ctx) {
   std::string p = "sopir " + base_name(ctx.options.db) + " " +
                   (ctx.options.actor.empty() ? "-" : ctx.options.actor);
   if (!ctx.current_case.empty()) p += " " + ctx.current_case;
-  return p + "> ";
+  return escape_for_display(p) + "> ";
 }
 
 int run_interactive(Context& ctx) {
@@ -358,6 +360,7 @@ int run_interactive(Context& ctx) {
     }
     ctx.out.flush();
   }
+  create_private_file(history);
   write_history(history.c_str());
   g_ctx = nullptr;
   return 0;

@@ -120,6 +120,11 @@ struct TickReport {
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
 };
 
+// The staff member `staff_id` as an Actor: kUsage when empty, kNotFound
+// (with a "did you mean") when unknown, kRefused when deactivated or
+// "system". Every command naming an actor checks it so, reads included.
+Actor acting_staff(Store& store, const std::string& staff_id);
+
 class Engine {
  public:
   Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock = system_clock(),
@@ -145,6 +150,10 @@ class Engine {
   // Ids are slugs ([a-z0-9_.-]); "system" is reserved for the timer.
   void add_staff(const std::string& admin, const StaffMember& member);
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
+  // Grants (`held`) or removes a role. kConflict when it is already so;
+  // kRefused for removing a member's only role or one's own admin role.
+  void set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,
+                      bool held);
 
   StepResult open_case(const OpenRequest& request);
 

@@ -12,6 +12,7 @@
 
 #include "lang/expr/expr.h"
 #include "rules/lifecycle.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
@@ -149,6 +150,13 @@ struct Inputs {
 };
 
 // Resolves and parses every input. A refusal when any is unknown or invalid.
+// A reason with control characters in it (tabs and line breaks pass).
+std::optional<Refusal> reason_refusal(const std::string& reason) {
+  std::string problem = control_problem(reason, true);
+  if (problem.empty()) return std::nullopt;
+  return Refusal{RefusalKind::kBadInput, "the reason " + problem};
+}
+
 std::optional<Refusal> read_inputs(const Procedure& p,
                                    const std::vector<std::pair<std::string, std::string>>& raw,
                                    Inputs* out) {
@@ -159,6 +167,10 @@ std::optional<Refusal> read_inputs(const Procedure& p,
       if (auto guess = nearest(name, p.field_ids())) message += "; did you mean '" + *guess + "'?";
       return Refusal{RefusalKind::kBadInput, message};
     }
+    // Text fields may run over lines; no value may hold other control
+    // characters (a NUL would cut it short where it is shown or stored).
+    if (std::string problem = control_problem(text, p.fields[index].type == Type::kString); !problem.empty())
+      return Refusal{RefusalKind::kBadInput, "the value given for field '" + name + "' " + problem};
     Value value;
     if (auto problem = parse_input(p.fields[index], text, &value))
       return Refusal{RefusalKind::kBadInput, *problem};
@@ -333,7 +345,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     }
   }
   if (missing) return *missing;
-  if ((t.reason_required || overridden) && command.reason.empty()) {
+  if ((t.reason_required || overridden) && !has_visible_text(command.reason)) {
     return Attempt{kStageReason,
                    {RefusalKind::kReasonRequired,
                     std::string(overridden ? "an override" : "event '" + p.events[t.event] + "'") +
@@ -389,6 +401,7 @@ Refusal status_refusal(const CaseSnapshot& snapshot) {
 Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
                 DecisionTrace* trace) {
   if (snapshot.status != Status::kActive) return status_refusal(snapshot);
+  if (auto refusal = reason_refusal(command.reason)) return *refusal;
   const int event = p.event_index(command.event);
   // For refusal messages only: not built on the way to a transition.
   auto possible_text = [&] {
@@ -530,6 +543,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
                                    const LifecycleCommand& command,
                                    std::optional<DateTime> hold_started) {
   const char* verb = to_string(command.event);
+  if (auto refusal = reason_refusal(command.reason)) return *refusal;
   const auto next = lifecycle_next(snapshot.status, command.event);
   if (!next) {
     return Refusal{RefusalKind::kLifecycle, std::string("cannot ") + verb + " case " + snapshot.id +
@@ -555,7 +569,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
   out.due_at = snapshot.due_at;
   switch (command.event) {
     case LifecycleEvent::kHold:
-      if (command.reason.empty())
+      if (!has_visible_text(command.reason))
         return Refusal{RefusalKind::kReasonRequired,
                        "putting a case on hold needs a written reason (--reason TEXT)"};
       break;
@@ -582,7 +596,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
       break;
     }
     case LifecycleEvent::kReopen:
-      if (command.reason.empty())
+      if (!has_visible_text(command.reason))
         return Refusal{RefusalKind::kReasonRequired,
                        "reopening a case needs a written reason (--reason TEXT)"};
       if (snapshot.state >= 0 && p.states[snapshot.state].terminal) {

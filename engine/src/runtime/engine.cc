@@ -11,10 +11,18 @@
 #include "rules/handoff.h"
 #include "lang/procedure_codec.h"
 #include "base/sha256.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
 namespace {
+
+// A note as given, or kRefused when it holds control characters other
+// than tabs and line breaks.
+const std::string& checked_note(const std::string& note) {
+  if (std::string problem = control_problem(note, true); !problem.empty()) throw refused("the note " + problem);
+  return note;
+}
 
 constexpr char kIdAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";  // Crockford base32
 
@@ -203,6 +211,11 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
   auto published = store_->procedure_by_hash(sha256);
   if (!published) throw not_found("no published procedure has SHA-256 " + sha256);
+  if (sha256_hex(published->source) != sha256)
+    throw storage_error("the stored text of procedure " + published->sop_id + " version " +
+                        std::to_string(published->version) +
+                        " no longer matches its SHA-256: it was edited in the database; run "
+                        "`sopir audit verify` and restore it from a backup");
   // The compiled form saved at publishing spares parsing the YAML; without
   // one (or one this build does not read) the source is loaded. A published
   // procedure validated when it was published; lint changes in later sopir
@@ -227,15 +240,17 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
   return procedure(published->sha256);
 }
 
-Actor Engine::actor(const std::string& staff_id) {
+Actor Engine::actor(const std::string& staff_id) { return acting_staff(*store_, staff_id); }
+
+Actor acting_staff(Store& store, const std::string& staff_id) {
   if (staff_id.empty())
     throw usage_error("say who is acting: --as STAFF or the SOPIR_ACTOR environment variable");
   if (staff_id == "system")
     throw refused("'system' is the timer pass, not a staff member; act as yourself (--as STAFF)");
-  auto member = store_->staff(staff_id);
+  auto member = store.staff(staff_id);
   if (!member) {
     std::vector<std::string> ids;
-    for (const auto& m : store_->all_staff()) ids.push_back(m.id);
+    for (const auto& m : store.all_staff()) ids.push_back(m.id);
     std::string message = "unknown staff member '" + staff_id + "'";
     if (auto guess = nearest(staff_id, ids)) message += "; did you mean '" + *guess + "'?";
     throw not_found(message);
@@ -267,7 +282,27 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member) {
                       "(like ayu or ayu.lestari), and not 'system', which fires timer events");
   if (member.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
   if (member.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
-  store_->add_staff(member);
+  store_->add_staff(member, RegistryStamp{admin, clock_->now()});
+}
+
+void Engine::set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,
+                            bool held) {
+  const Actor who = actor(admin);
+  require_admin(who);
+  if (!valid_staff_id(role) || role == "system")
+    throw usage_error("'" + role + "' is not a role id: use lowercase letters, digits, '_', '.' or '-'");
+  if (!held && staff_id == who.id && role == "admin")
+    throw refused("you cannot remove your own role admin; ask another administrator");
+  auto member = store_->staff(staff_id);
+  if (!member) actor(staff_id);  // kNotFound with "did you mean"
+  const bool has = std::find(member->roles.begin(), member->roles.end(), role) != member->roles.end();
+  if (has == held)
+    throw conflict("staff member '" + staff_id + "' " + (held ? "already has" : "does not have") + " the role " +
+                   role + "; nothing was changed");
+  if (!held && member->roles.size() == 1)
+    throw refused("'" + role + "' is the only role of staff member '" + staff_id +
+                  "'; grant another role first, or deactivate them");
+  store_->set_staff_role(staff_id, role, held, RegistryStamp{who.id, clock_->now()});
 }
 
 void Engine::deactivate_staff(const std::string& admin, const std::string& staff_id) {
@@ -275,7 +310,7 @@ void Engine::deactivate_staff(const std::string& admin, const std::string& staff
   require_admin(who);
   if (staff_id == who.id) throw refused("you cannot deactivate yourself; ask another administrator");
   actor(staff_id);  // kNotFound with "did you mean", or kRefused when already inactive
-  store_->set_staff_active(staff_id, false);
+  store_->set_staff_active(staff_id, false, RegistryStamp{who.id, clock_->now()});
 }
 
 std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record) {
@@ -405,7 +440,7 @@ Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
   entry.to_state = record.state;
   entry.to_status = to_string(record.status);
   entry.role = t.role;
-  entry.note = note;
+  entry.note = checked_note(note);
   entry.inputs = logged_inputs(p, inputs);
   entry.changes = apply_to_record(p, t.changes, record);
   entry.due_at = record.due_at;
@@ -501,7 +536,7 @@ StepResult Engine::advance_in_transaction(const std::string& id, const StepReque
   entry.to_state = after.state;
   entry.to_status = to_string(after.status);
   entry.role = t.role;
-  entry.note = request.note;
+  entry.note = checked_note(request.note);
   entry.reason = t.overridden && request.reason.empty() ? t.guard_explanation : request.reason;
   entry.inputs = logged_inputs(*p, request.inputs);
   entry.changes = apply_to_record(*p, t.changes, after);
@@ -583,7 +618,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   entry.to_state = after.state;
   entry.to_status = to_string(after.status);
   entry.role = t.role;
-  entry.note = request.note;
+  entry.note = checked_note(request.note);
   entry.reason = request.reason;
   entry.due_at = after.due_at;
   store_->append(after, record->version, entry);

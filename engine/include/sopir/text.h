@@ -1,0 +1,46 @@
+// Text as people type it and as terminals show it.
+//
+// Input: sopir refuses control characters in what people give it (field
+// values, notes, reasons, CSV cells): they are invisible, can cut a value
+// short (NUL) or change what a terminal shows. Tab and line breaks are
+// allowed where a text may run over several lines.
+// Output: one escaping for every place that shows stored text to a person
+// (tables, the shell, the HTML report), so a note cannot rewrite what an
+// auditor's terminal shows. JSON and CSV exports keep the exact text.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sopir {
+
+struct ControlCharacter {
+  size_t offset = 0;  // byte offset in the text
+  int line = 1;       // 1-based
+  int column = 1;     // 1-based, in characters (UTF-8), on its line
+  std::string name;   // "U+0000 (NUL)", "U+001B (ESC)", "U+0085"
+};
+
+// The first control character in `text` (C0 U+0000-U+001F, DEL U+007F, C1
+// U+0080-U+009F), or nullopt. With `lines_allowed`, tab, line feed and a
+// carriage return directly before a line feed pass.
+std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed);
+
+// "contains a control character, U+0000 (NUL), at character 3; ..." for a
+// message about `text`; "" when it has none.
+std::string control_problem(std::string_view text, bool lines_allowed);
+
+// Whether `text` has a character other than spaces, tabs, line breaks and
+// other invisible or blank characters (a written reason needs one).
+bool has_visible_text(std::string_view text);
+
+// `text` with control characters (but line feeds when `keep_newlines`),
+// bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+// U+061C) and invalid UTF-8 bytes shown as \u202e / \x1b style escapes
+// (lowercase hex); a backslash followed by 'u' or 'x' is doubled so
+// escapes cannot be forged. Everything else passes unchanged.
+std::string escape_for_display(std::string_view text, bool keep_newlines = false);
+
+}  // namespace sopir

@@ -1,0 +1,130 @@
+// Control characters in input, visible text, and display escaping (text.h).
+#include "sopir/text.h"
+
+#include <cstdint>
+
+namespace sopir {
+
+namespace {
+
+constexpr const char* kC0Names[] = {"NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL",
+                                    "BS",  "TAB", "LF",  "VT",  "FF",  "CR",  "SO",  "SI",
+                                    "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB",
+                                    "CAN", "EM",  "SUB", "ESC", "FS",  "GS",  "RS",  "US"};
+
+// Decodes one UTF-8 character at `i`: its code point and length; an
+// invalid byte decodes as itself with length 1 and `valid` false.
+struct Decoded {
+  uint32_t code = 0;
+  size_t length = 1;
+  bool valid = true;
+};
+
+Decoded decode(std::string_view s, size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) return {b, 1, true};
+  size_t length = b >= 0xF0 && b < 0xF5 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0;
+  if (length == 0 || i + length > s.size()) return {b, 1, false};
+  uint32_t code = b & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < length; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xC0) != 0x80) return {b, 1, false};
+    code = (code << 6) | (c & 0x3F);
+  }
+  const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+  if (overlong || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return {b, 1, false};
+  return {code, length, true};
+}
+
+bool is_control(uint32_t code) { return code < 0x20 || code == 0x7F || (code >= 0x80 && code <= 0x9F); }
+
+bool is_bidi_control(uint32_t code) {
+  return (code >= 0x202A && code <= 0x202E) || (code >= 0x2066 && code <= 0x2069) || code == 0x200E ||
+         code == 0x200F || code == 0x061C;
+}
+
+// Blank or invisible: Unicode spaces, zero-width characters, the BOM.
+bool is_blank(uint32_t code) {
+  return code == ' ' || is_control(code) || is_bidi_control(code) || code == 0xA0 || code == 0x1680 ||
+         (code >= 0x2000 && code <= 0x200D) || code == 0x2028 || code == 0x2029 || code == 0x202F ||
+         code == 0x205F || code == 0x2060 || code == 0x3000 || code == 0xFEFF || code == 0x115F ||
+         code == 0x1160 || code == 0x3164;
+}
+
+std::string hex(uint32_t code, int digits) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(static_cast<size_t>(digits), '0');
+  for (int i = digits - 1; i >= 0; --i, code >>= 4) out[static_cast<size_t>(i)] = kHex[code & 15];
+  return out;
+}
+
+std::string code_name(uint32_t code) {
+  std::string upper = hex(code, 4);
+  for (char& c : upper) c = static_cast<char>(c >= 'a' ? c - 'a' + 'A' : c);
+  std::string out = "U+" + upper;
+  if (code < 0x20) out += std::string(" (") + kC0Names[code] + ")";
+  if (code == 0x7F) out += " (DEL)";
+  return out;
+}
+
+}  // namespace
+
+std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    const Decoded d = decode(text, i);
+    if (d.valid && is_control(d.code)) {
+      const bool line_break = d.code == '\n' || (d.code == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+      const bool allowed = lines_allowed && (d.code == '\t' || line_break);
+      if (!allowed) return ControlCharacter{i, line, column, code_name(d.code)};
+      if (d.code == '\n') {
+        ++line;
+        column = 0;
+      }
+    }
+    i += d.length;
+    ++column;
+  }
+  return std::nullopt;
+}
+
+std::string control_problem(std::string_view text, bool lines_allowed) {
+  const auto found = find_control(text, lines_allowed);
+  if (!found) return "";
+  std::string where = found->line > 1 ? "line " + std::to_string(found->line) + ", character " +
+                                            std::to_string(found->column)
+                                      : "character " + std::to_string(found->column);
+  return "contains a control character, " + found->name + ", at " + where +
+         (lines_allowed ? "; only tabs and line breaks may appear besides printable text"
+                        : "; only printable text may appear here (no tabs or line breaks)");
+}
+
+bool has_visible_text(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const Decoded d = decode(text, i);
+    if (!d.valid || !is_blank(d.code)) return true;
+    i += d.length;
+  }
+  return false;
+}
+
+std::string escape_for_display(std::string_view text, bool keep_newlines) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const Decoded d = decode(text, i);
+    if (!d.valid) {
+      out += "\\x" + hex(d.code, 2);
+    } else if ((is_control(d.code) && !(keep_newlines && d.code == '\n')) || is_bidi_control(d.code)) {
+      out += d.code < 0x100 ? "\\x" + hex(d.code, 2) : "\\u" + hex(d.code, 4);
+    } else if (d.code == '\\' && i + 1 < text.size() && (text[i + 1] == 'u' || text[i + 1] == 'x')) {
+      out += "\\\\";
+    } else {
+      out.append(text.substr(i, d.length));
+    }
+    i += d.length;
+  }
+  return out;
+}
+
+}  // namespace sopir

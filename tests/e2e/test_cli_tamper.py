@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Issue 12 at the command line: --help everywhere exits 0, an unknown actor
+is refused by every command that names one (reads included), control
+characters are refused in input (CSV with file:line:column) and escaped in
+tables, files sopir creates are 0600, staff roles are granted and removed
+through the log, and verify reports an edited procedure source."""
+import json
+import os
+import pty
+import sqlite3
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main, sopir_bin  # noqa: E402
+
+
+class Help(SopirTest):
+    publish = False
+
+    def test_help_exits_0_for_every_command_and_group(self):
+        for args in (["--help"], ["-h"], ["help"], ["case", "--help"], ["audit", "--help"],
+                     ["staff", "--help"], ["help", "audit"], ["help", "case"], ["case", "list", "--help"],
+                     ["help", "audit", "verify"]):
+            r = self.run_sopir(*args)
+            self.assertEqual(r.code, 0, (args, r))
+            self.assertIn("usage: sopir", r.out, args)
+        r = self.ok("audit", "--help")
+        self.assertIn("audit verify", r.out)
+        self.assertNotIn("case open", r.out)
+        self.assertEqual(self.run_sopir("help", "nothing").code, 2)
+
+
+class Tamper(SopirTest):
+    def unknown_actor_message(self, r):
+        self.assertEqual(r.code, 3, r)
+        self.assertEqual(r.err.strip(), "sopir: error: unknown staff member 'ghost'")
+
+    def test_unknown_actor_refused_by_every_command_naming_one(self):
+        case_id = self.open_case()
+        for args in (["case", "list"], ["case", "show", case_id], ["case", "history", case_id],
+                     ["staff", "list"], ["sop", "list"], ["audit", "log"], ["audit", "case", case_id],
+                     ["audit", "verify"], ["case", "advance", case_id, "review"]):
+            self.unknown_actor_message(self.run_sopir("--as", "ghost", *args))
+        # The same through the environment.
+        self.unknown_actor_message(self.run_sopir("case", "list", env={"SOPIR_ACTOR": "ghost"}))
+
+    def test_csv_control_character_is_located_and_nothing_is_written(self):
+        path = os.path.join(self.dir, "rows.csv")
+        with open(path, "wb") as f:
+            f.write(b"item,quantity,full_name\nhygiene_kit,2,Wati\nfood_pack,3,Ani\x00Contoh\n")
+        r = self.refused_unchanged(2, "--as", "budi", "case", "import", path, "--sop", "aid")
+        self.assertEqual(r.err.strip(), "sopir: error: %s:3:15: a control character, U+0000 (NUL), in the file; "
+                         "cells may hold printable text, tabs and line breaks only" % path)
+
+    def test_set_values_notes_and_reasons_with_control_characters_are_refused(self):
+        case_id = self.open_case()
+        r = self.refused_unchanged(1, "--as", "budi", "case", "open", "aid", "--set", "item=hygiene_kit",
+                                   "--set", "quantity=5", "--set", "full_name=Wati\x1b[2J")
+        self.assertIn("the value given for field 'full_name' contains a control character, U+001B (ESC), "
+                      "at character 5", r.err)
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "review", "--note", "ok\x07")
+        self.assertIn("the note contains a control character, U+0007 (BEL), at character 3", r.err)
+        r = self.refused_unchanged(1, "--as", "budi", "case", "hold", case_id, "--reason", " \t ")
+        self.assertIn("needs a written reason", r.err)
+
+    def test_tables_escape_bidi_overrides_json_keeps_them(self):
+        case_id = self.open_case()
+        note = "paid \u202e0001 IDR"
+        self.ok("--as", "budi", "case", "advance", case_id, "review", "--note", note)
+        r = self.ok("--as", "budi", "case", "history", case_id)
+        self.assertNotIn("\u202e", r.out)
+        self.assertIn("paid \\u202e0001 IDR", r.out)
+        r = self.ok("--as", "budi", "--json", "case", "history", case_id)
+        self.assertIn(note, json.dumps(r.json(), ensure_ascii=False))
+        r = self.ok("audit", "log", "--case", case_id)
+        self.assertNotIn("\u202e", r.out)
+        self.assertIn("\\u202e", r.out)
+        csv_out = self.ok("audit", "log", "--case", case_id, "--format", "csv").out
+        self.assertIn(note, csv_out)
+        html = os.path.join(self.dir, "report.html")
+        self.ok("audit", "report", "--html", html)
+        self.assertEqual(stat.S_IMODE(os.stat(html).st_mode), 0o600)
+
+    def test_log_file_is_private(self):
+        self.ok("--as", "admin", "staff", "list", env={"SOPIR_LOG": "info"})
+        log = self.db + ".log"
+        self.assertTrue(os.path.exists(log))
+        self.assertEqual(stat.S_IMODE(os.stat(log).st_mode), 0o600)
+
+    def test_shell_history_is_private(self):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ.update(self.env())
+            os.execv(sopir_bin(), [sopir_bin(), "--db", self.db, "--as", "admin", "shell"])
+        os.write(fd, b"staff list\n")
+        os.write(fd, b"\x04")
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.waitpid(pid, 0)
+        history = self.db + ".history"
+        self.assertTrue(os.path.exists(history), out)
+        self.assertEqual(stat.S_IMODE(os.stat(history).st_mode), 0o600)
+
+    def test_roles_granted_and_removed_are_in_the_log(self):
+        self.ok("--as", "admin", "staff", "grant", "budi", "supervisor")
+        r = self.fails(4, "--as", "admin", "staff", "grant", "budi", "supervisor")
+        self.assertIn("already has the role supervisor", r.err)
+        self.ok("--as", "admin", "staff", "revoke", "budi", "supervisor")
+        self.fails(1, "--as", "budi", "staff", "grant", "budi", "supervisor")
+        rows = sqlite3.connect(self.db).execute(
+            "SELECT kind, event, actor FROM transitions WHERE case_id = '' ORDER BY seq").fetchall()
+        self.assertEqual(rows, [("staff", "added", "admin"), ("publish", "published", "admin"),
+                                ("staff", "added", "admin"), ("staff", "added", "admin"),
+                                ("staff", "added", "admin"), ("staff", "role-granted", "admin"),
+                                ("staff", "role-removed", "admin")])
+        self.ok("audit", "verify")
+
+    def test_verify_reports_an_edited_procedure_source(self):
+        self.open_case()
+        db = sqlite3.connect(self.db)
+        db.execute("UPDATE procedures SET source = source || '# appended' || char(10)")
+        db.commit()
+        db.close()
+        r = self.run_sopir("audit", "verify")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("procedure-changed", r.out + r.err)
+
+
+if __name__ == "__main__":
+    main()
