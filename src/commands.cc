@@ -364,8 +364,11 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   words.erase(words.begin(), words.begin() + static_cast<long>(best_len));
   Args args;
   if (!parse_args(ctx, *best, words, args)) return 0;
-  // An actor named (--as, SOPIR_ACTOR) must be staff, reads included.
-  if (best->needs_db && !ctx.options.actor.empty()) ctx.engine().actor(ctx.options.actor);
+  // An actor named (--as, SOPIR_ACTOR) must be staff, reads included, with
+  // the engine's message. Batch commands refuse each row with it instead.
+  const std::string path = best->path;
+  const bool checks_per_row = path == "case import" || (path == "case advance" && !args.batch.empty());
+  if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) ctx.engine().actor(ctx.options.actor);
   return best->run(ctx, args);
 }
 

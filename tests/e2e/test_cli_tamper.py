@@ -7,10 +7,12 @@ through the log, and verify reports an edited procedure source."""
 import json
 import os
 import pty
+import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import SopirTest, main, sopir_bin  # noqa: E402
@@ -51,7 +53,7 @@ class Tamper(SopirTest):
         with open(path, "wb") as f:
             f.write(b"item,quantity,full_name\nhygiene_kit,2,Wati\nfood_pack,3,Ani\x00Contoh\n")
         r = self.refused_unchanged(2, "--as", "budi", "case", "import", path, "--sop", "aid")
-        self.assertEqual(r.err.strip(), "sopir: error: %s:3:15: a control character, U+0000 (NUL), in the file; "
+        self.assertEqual(r.err.strip(), "sopir: error: %s:3:16: a control character, U+0000 (NUL), in the file; "
                          "cells may hold printable text, tabs and line breaks only" % path)
 
     def test_set_values_notes_and_reasons_with_control_characters_are_refused(self):
@@ -77,6 +79,9 @@ class Tamper(SopirTest):
         r = self.ok("audit", "log", "--case", case_id)
         self.assertNotIn("\u202e", r.out)
         self.assertIn("\\u202e", r.out)
+        r = self.ok("audit", "case", case_id)
+        self.assertNotIn("\u202e", r.out)
+        self.assertIn("note:     paid \\u202e0001 IDR", r.out)
         csv_out = self.ok("audit", "log", "--case", case_id, "--format", "csv").out
         self.assertIn(note, csv_out)
         html = os.path.join(self.dir, "report.html")
@@ -94,18 +99,37 @@ class Tamper(SopirTest):
         if pid == 0:
             os.environ.update(self.env())
             os.execv(sopir_bin(), [sopir_bin(), "--db", self.db, "--as", "admin", "shell"])
-        os.write(fd, b"staff list\n")
-        os.write(fd, b"\x04")
+        signal.alarm(60)
         out = b""
+
+        def read_until_prompt():
+            nonlocal out
+            while not out.endswith(b"> "):
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                out += chunk
+
+        # Type only at the prompt, and a moment after it: the line editor
+        # discards what was typed before it set up the terminal.
+        read_until_prompt()
+        time.sleep(0.5)
+        os.write(fd, b"staff list\n")
+        out = b""
+        read_until_prompt()
+        time.sleep(0.5)
+        os.write(fd, b"\x04")
         while True:
             try:
-                chunk = os.read(fd, 4096)
+                if not os.read(fd, 4096):
+                    break
             except OSError:
                 break
-            if not chunk:
-                break
-            out += chunk
         os.waitpid(pid, 0)
+        signal.alarm(0)
         history = self.db + ".history"
         self.assertTrue(os.path.exists(history), out)
         self.assertEqual(stat.S_IMODE(os.stat(history).st_mode), 0o600)

@@ -5,12 +5,14 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include "audit/common.h"
 #include "audit/links.h"
 #include "audit/replay.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
+#include "sopir/text.h"
 
 namespace sopir::audit {
 
@@ -205,16 +207,17 @@ class Exporter {
         std::string move = e.from_state.empty() ? "-> " + e.to_state : e.from_state + " -> " + e.to_state;
         if (e.from_status != e.to_status && !e.from_status.empty())
           move += " [" + e.from_status + " -> " + e.to_status + "]";
-        out_ << pad(std::to_string(e.seq), 7) << pad(cells[13], 21) << pad(e.case_id, 9)
-             << pad(std::to_string(e.case_seq), 4) << pad(std::string(to_string(e.kind)), 10)
-             << pad(e.event, 14) << pad(move, 28) << pad(e.actor + " (" + e.role + ")", 22);
+        // Stored text is shown with control and direction characters escaped.
+        std::string line = pad(std::to_string(e.seq), 7) + pad(cells[13], 21) + pad(e.case_id, 9)
+             + pad(std::to_string(e.case_seq), 4) + pad(std::string(to_string(e.kind)), 10)
+             + pad(e.event, 14) + pad(move, 28) + pad(e.actor + " (" + e.role + ")", 22);
         std::string detail = cells[19];
         if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
         if (!e.note.empty()) detail += (detail.empty() ? "" : "; ") + std::string("note: ") + e.note;
         if (!e.linked_case.empty())
           detail += (detail.empty() ? "" : "; ") + link_text(e);
         if (with_rule_ && !rule.empty()) detail += (detail.empty() ? "" : "; ") + std::string("rule: ") + rule;
-        out_ << detail << "\n";
+        out_ << escape_for_display(line + detail) << "\n";
         break;
       }
     }
@@ -399,17 +402,19 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
     for (const auto& [c, i] : steps) exporter.row(stories[c].history[i], rule_of(stories[c], i));
     return;
   }
-  out << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
+  std::ostringstream text;
+  text << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
       << (stories.size() == 1 ? "" : "s") << ", " << steps.size() << " steps in the order they happened)\n";
   for (const CaseStory& story : stories) {
-    out << "\n";
-    case_heading(story, exporter.procedures_, "  ", out);
+    text << "\n";
+    case_heading(story, exporter.procedures_, "  ", text);
   }
   for (const auto& [c, i] : steps) {
     const CaseStory& story = stories[c];
     const std::string title = "[" + story.id + " " + std::to_string(story.history[i].case_seq) + "] ";
-    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, out);
+    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, text);
   }
+  out << escape_for_display(text.str(), true);
 }
 
 }  // namespace
@@ -422,9 +427,11 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
   if (options.reveal) exporter.prepare_reveal({case_id});
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;
-    case_heading(story, exporter.procedures_, "", out);
+    std::ostringstream text;
+    case_heading(story, exporter.procedures_, "", text);
     for (size_t i = 0; i < story.history.size(); ++i)
-      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", out);
+      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", text);
+    out << escape_for_display(text.str(), true);
     return;
   }
   exporter.header(true);
