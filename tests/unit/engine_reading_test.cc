@@ -139,7 +139,7 @@ TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as 
                     "(possible now: screen, escalate)");
   CHECK_THROWS_WITH(engine_.check_event(view, "scren"), advanced);
   CHECK_THROWS_WITH(engine_.check_event(view, "assess"),
-                    "case " + id + ": event 'assess' is not possible in state intake; possible now: screen, escalate");
+                    "case " + id + ": event 'assess' is not possible in state 'intake' (Intake); possible now: screen, escalate");
 }
 
 TEST_CASE_METHOD(EngineReadingFixture, "a possible event says what is still to give", "[engine]") {
