@@ -285,7 +285,8 @@ int run_case_show(Context& ctx, Args& a) {
   const bool color = ctx.options.color;
   ctx.out << paint(color, Tone::kBold, ctx.tr("Case") + " " + c.id) << "  " << p.title.get(lang)
           << " (" << p.id << " v" << p.version << ")\n";
-  ctx.out << ctx.tr("State") << ": " << state.label.get(lang) << " [" << state.id << "]\n";
+  const std::string label = state.label.get(lang);
+  ctx.out << ctx.tr("State") << ": " << (label.empty() ? state.id : label + " [" + state.id + "]") << "\n";
   ctx.out << ctx.tr("Status") << ": " << status_label(ctx, c.status);
   if (!c.closure_reason.empty()) ctx.out << " (" << c.closure_reason << ")";
   ctx.out << "\n";

@@ -71,6 +71,7 @@ class Reading(SopirTest):
         case_id = self.ok("--as", "budi", "case", "open", "plain").out.strip()
         out = self.ok("--as", "budi", "case", "advance", case_id, "watch").out
         self.assertEqual(out, "%s: watch: waiting -> monitoring, active\n" % case_id)
+        self.assertIn("\nState: monitoring\n", self.ok("--as", "budi", "case", "show", case_id).out)
         # A labelled state keeps its label.
         other = self.open_case()
         out = self.ok("--as", "budi", "case", "advance", other, "review").out
