@@ -24,39 +24,9 @@ transitions:
   - {event: finish, from: monitoring, to: done, roles: [shelter_staff]}
 """
 
-PARENT = """\
-sop: pmi-intake
-version: 1
-title: Intake
-roles: [shelter_staff]
-fields:
-  full_name: {type: string, pii: true}
-  age_years: {type: int}
-states:
-  screening: {initial: true}
-  referred: {terminal: true}
-transitions:
-  - {event: refer, from: screening, to: referred, roles: [shelter_staff],
-     opens: {sop: pmi-care, copy: {full_name: full_name, age: age_years}, set: {source: intake}}}
-"""
-
-CHILD = """\
-sop: pmi-care
-version: 1
-title: Care
-roles: [shelter_staff]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-  source: {type: enum, values: [intake, police]}
-states:
-  admitted: {initial: true}
-  discharged: {terminal: true}
-transitions:
-  - {event: discharge, from: admitted, to: discharged, roles: [shelter_staff]}
-open:
-  accepts: [full_name, age, source]
-"""
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data")
+WORKFLOWS = os.path.join(HERE, "..", "..", "workflows")
 
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -141,19 +111,21 @@ class Reading(SopirTest):
                                 "1 error(s), 0 warning(s)\n" % (path, "x" * 98, " " * 103))
 
     def test_sop_show_lists_hand_offs(self):
-        child = self.write("care.yaml", CHILD)
-        parent = self.write("intake.yaml", PARENT)
+        parent = os.path.join(DATA, "pmi-intake.yaml")
         out = self.ok("sop", "show", parent).out
-        section = out[out.index("Hand-offs"):out.index("Fields")]
-        self.assertEqual(section, "Hand-offs\n"
-                                  "refer (screening -> referred) opens pmi-care\n"
-                                  "  copies full_name, age <- age_years\n"
-                                  "  sets source = intake\n\n")
+        self.assertEqual(out[out.index("Hand-offs"):out.index("Fields")],
+                         "Hand-offs\n"
+                         "refer (screening -> referred) opens pmi-care\n"
+                         "  copies full_name, age\n"
+                         "  sets source = intake\n\n")
         doc = self.ok("sop", "show", parent, "--json").json()
         self.assertEqual(doc["transitions"][0]["opens"],
-                         {"sop": "pmi-care", "copy": {"full_name": "full_name", "age": "age_years"},
+                         {"sop": "pmi-care", "copy": {"full_name": "full_name", "age": "age"},
                           "set": {"source": "intake"}})
-        self.assertIsNone(self.ok("sop", "show", child, "--json").json()["transitions"][0]["opens"])
+        self.assertIsNone(doc["transitions"][1]["opens"])
+        # A field copied under another name says from where.
+        out = self.ok("sop", "show", os.path.join(WORKFLOWS, "pmi-debarkation.yaml")).out
+        self.assertIn("\n  copies full_name, is_child, age, sex, phone, home_region <- home_address\n", out)
 
     def test_verify_counts_steps_not_opening_rows(self):
         case_id = self.open_case()
