@@ -40,8 +40,8 @@ int run_init(Context& ctx, Args& a) {
   if (ctx.options.json) {
     ctx.out << json{{"database", db}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
-    ctx.out << "created " << db << " with administrator " << admin << " (roles " << join(member.roles)
-            << ")\n";
+    ctx.out << "created " << db << " with administrator " << admin << " (roles "
+            << join(member.roles) << ")\n";
   }
   return 0;
 }

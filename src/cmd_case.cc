@@ -59,9 +59,10 @@ std::string to_give_text(Context& ctx, const EventCheck& check) {
   if (!check.possible || !check.refusal) return "";
   const Refusal& r = *check.refusal;
   if (r.kind == RefusalKind::kMissingField && !r.missing.empty())
-    return (r.missing.size() == 1 ? ctx.tr("a value for") : ctx.tr("values for")) + " " + join(r.missing) +
-           " (--set FIELD=VALUE)";
-  if (r.kind == RefusalKind::kReasonRequired) return ctx.tr("a written reason") + " (--reason TEXT)";
+    return (r.missing.size() == 1 ? ctx.tr("a value for") : ctx.tr("values for")) + " " +
+           join(r.missing) + " (--set FIELD=VALUE)";
+  if (r.kind == RefusalKind::kReasonRequired)
+    return ctx.tr("a written reason") + " (--reason TEXT)";
   return "";
 }
 
@@ -286,7 +287,8 @@ int run_case_show(Context& ctx, Args& a) {
   ctx.out << paint(color, Tone::kBold, ctx.tr("Case") + " " + c.id) << "  " << p.title.get(lang)
           << " (" << p.id << " v" << p.version << ")\n";
   const std::string label = state.label.get(lang);
-  ctx.out << ctx.tr("State") << ": " << (label.empty() ? state.id : label + " [" + state.id + "]") << "\n";
+  ctx.out << ctx.tr("State") << ": " << (label.empty() ? state.id : label + " [" + state.id + "]")
+          << "\n";
   ctx.out << ctx.tr("Status") << ": " << status_label(ctx, c.status);
   if (!c.closure_reason.empty()) ctx.out << " (" << c.closure_reason << ")";
   ctx.out << "\n";
@@ -329,7 +331,8 @@ int run_case_show(Context& ctx, Args& a) {
     std::string label = event_label(p, view.snapshot.state, check.event, lang);
     if (!label.empty()) ctx.out << " - " << label;
     const std::string to_give = to_give_text(ctx, check);
-    if (!to_give.empty()) ctx.out << paint(color, Tone::kDim, " (" + ctx.tr("once you give") + " " + to_give + ")");
+    if (!to_give.empty())
+      ctx.out << paint(color, Tone::kDim, " (" + ctx.tr("once you give") + " " + to_give + ")");
   }
   if (!any) ctx.out << " " << ctx.tr("none");
   ctx.out << "\n";
@@ -444,8 +447,8 @@ int run_case_history(Context& ctx, Args& a) {
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
   // Personal values come back shown or masked, the access recorded.
-  const CaseHistory history =
-      engine.history(case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id, "case history");
+  const CaseHistory history = engine.history(
+      case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id, "case history");
   const std::string& id = history.record.id;
   const std::vector<LogEntry>& entries = history.entries;
   if (ctx.options.json) {

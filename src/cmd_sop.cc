@@ -59,7 +59,8 @@ std::vector<std::string> handoff_lines(Context& ctx, const Procedure& p, const T
   std::string from = join(state_names(p, t.from));
   if (t.from.size() == p.states.size()) from = "*";
   out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
-                p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " + t.opens->sop);
+                p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " +
+                t.opens->sop);
   std::vector<std::string> copies, sets;
   for (const auto& [to, from_field] : t.opens->copy) {
     const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;

@@ -108,15 +108,18 @@ std::string case_arg(Context& ctx, const std::string& given) {
 std::string refusal_text(const Refusal& refusal, const std::string& case_id) {
   std::string text = refusal.message;
   switch (refusal.kind) {
-    case RefusalKind::kMissingField: return text + " (give with --set FIELD=VALUE)";
-    case RefusalKind::kReasonRequired: return text + " (give it with --reason TEXT)";
+    case RefusalKind::kMissingField:
+      return text + " (give with --set FIELD=VALUE)";
+    case RefusalKind::kReasonRequired:
+      return text + " (give it with --reason TEXT)";
     case RefusalKind::kRole:
       return refusal.may_override ? text + " (--override --reason TEXT)" : text;
     case RefusalKind::kClosed:
       return text + " (case reopen " + (case_id.empty() ? "CASE" : case_id) + " --reason TEXT)";
     case RefusalKind::kOnHold:
       return text + " (case resume " + (case_id.empty() ? "CASE" : case_id) + ")";
-    default: return text;
+    default:
+      return text;
   }
 }
 

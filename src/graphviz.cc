@@ -30,7 +30,8 @@ std::string dot_to_svg(const std::string& dot) {
   }
   unlink(path);
   if (status != 0 || svg.empty()) {
-    throw usage_error("could not run /usr/bin/dot -Tsvg to draw the diagram (is graphviz installed?)");
+    throw usage_error(
+        "could not run /usr/bin/dot -Tsvg to draw the diagram (is graphviz installed?)");
   }
   return svg;
 }

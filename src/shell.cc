@@ -277,8 +277,9 @@ std::vector<std::string> candidates(Context& ctx, std::vector<std::string> befor
   const bool two_words = path == "case advance" || path == "case why";
   // With a case in use the case may still be given: the first word then
   // names a case (`case advance OTHER-ID <Tab>`).
-  const bool case_given = takes_case && !positional.empty() &&
-                          (the_case.empty() || positional.size() >= 2 || names_case(ctx, positional[0]));
+  const bool case_given =
+      takes_case && !positional.empty() &&
+      (the_case.empty() || positional.size() >= 2 || names_case(ctx, positional[0]));
   if (case_given) the_case = positional[0];
   if (before.back() == "--set") {
     *no_space = true;

@@ -426,7 +426,8 @@ TEST_CASE_METHOD(AuditFixture, "the report counts states, stays, breaches and cl
   REQUIRE(drawn.size() == 1);
   CHECK_THAT(drawn[0], Catch::Contains("[label=\"screen\\n(worker)\"]"));
   CHECK_THAT(drawn[0], Catch::Contains("waiting\", style=\"rounded,filled\", fillcolor=\"#"));
-  CHECK(html.str().find("<svg class=\"diagram\" role=\"img\" width=\"80pt\"><g class=\"graph\"/></svg>") !=
+  CHECK(html.str().find(
+            "<svg class=\"diagram\" role=\"img\" width=\"80pt\"><g class=\"graph\"/></svg>") !=
         std::string::npos);
   CHECK(html.str().find("http") == std::string::npos);  // self-contained
   // Without a drawer the page shows the dot text.

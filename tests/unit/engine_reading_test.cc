@@ -20,7 +20,8 @@ class FixedClock : public Clock {
 // who may see personal data); test-care published.
 class EngineReadingFixture {
  protected:
-  EngineReadingFixture() : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<FixedClock>()) {
+  EngineReadingFixture()
+      : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<FixedClock>()) {
     Engine::add_first_administrator(engine_.store(), "admin", "Admin Contoh");
     engine_.add_staff("admin", {"rina", "Rina Contoh", {"worker"}, true});
     engine_.add_staff("admin", {"budi", "Budi Contoh", {"supervisor"}, true});
@@ -40,18 +41,22 @@ class EngineReadingFixture {
   Engine engine_;
 };
 
-TEST_CASE_METHOD(EngineReadingFixture, "the first administrator may manage staff and publish", "[engine]") {
+TEST_CASE_METHOD(EngineReadingFixture, "the first administrator may manage staff and publish",
+                 "[engine]") {
   const StaffMember admin = engine_.staff_member("admin");
   CHECK(admin.roles == std::vector<std::string>{"admin", "policy"});
   CHECK(admin.name == "Admin Contoh");
-  CHECK_THROWS_WITH(Engine::add_first_administrator(engine_.store(), "Admin!", ""),
-                    "'Admin!' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
-                    "(like admin or ayu.lestari), and not 'system'");
-  CHECK_THROWS_WITH(engine_.staff_member("rinna"), "unknown staff member 'rinna'; did you mean 'rina'?");
+  CHECK_THROWS_WITH(
+      Engine::add_first_administrator(engine_.store(), "Admin!", ""),
+      "'Admin!' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
+      "(like admin or ayu.lestari), and not 'system'");
+  CHECK_THROWS_WITH(engine_.staff_member("rinna"),
+                    "unknown staff member 'rinna'; did you mean 'rina'?");
   CHECK(engine_.staff().size() == 3);
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "view masks personal data; show reveals it to allowed roles only",
+TEST_CASE_METHOD(EngineReadingFixture,
+                 "view masks personal data; show reveals it to allowed roles only",
                  "[engine][privacy]") {
   const std::string id = open({{"full_name", "Wati Contoh"}, {"age", "31"}});
   const CaseView plain = engine_.view(id, "budi");
@@ -71,12 +76,14 @@ TEST_CASE_METHOD(EngineReadingFixture, "view masks personal data; show reveals i
   CHECK(supervisor.personal_data_shown);
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only to allowed roles", "[engine][privacy]") {
+TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only to allowed roles",
+                 "[engine][privacy]") {
   const std::string id = open({{"full_name", "Wati Contoh"}});
   const CaseHistory worker = engine_.history(id, "rina", "case history");
   REQUIRE(worker.entries.size() == 1);
   const LogEntry& opened = worker.entries[0];
-  CHECK(opened.inputs == std::vector<std::pair<std::string, std::string>>{{"full_name", kMaskedValue}});
+  CHECK(opened.inputs ==
+        std::vector<std::pair<std::string, std::string>>{{"full_name", kMaskedValue}});
   REQUIRE(opened.changes.size() == 1);
   CHECK(opened.changes[0].after.text == kMaskedValue);
   CHECK_FALSE(worker.personal_data_shown);
@@ -106,7 +113,8 @@ TEST_CASE("shown values: masked, revealed, erased, missing", "[privacy]") {
   CHECK(shown_value(StoredValue{}, true) == "");
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "case id prefixes read look-alikes as the full ids do", "[engine]") {
+TEST_CASE_METHOD(EngineReadingFixture, "case id prefixes read look-alikes as the full ids do",
+                 "[engine]") {
   CHECK(normalize_case_id("kO1-lIo") == "K01-110");
   CHECK(normalize_case_id_prefix("k7f") == "K7F");
   CHECK(normalize_case_id_prefix("k7f3") == "K7F-3");
@@ -125,7 +133,8 @@ TEST_CASE_METHOD(EngineReadingFixture, "case id prefixes read look-alikes as the
   CHECK(engine_.case_ids("u", 10).empty());
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as advance does", "[engine]") {
+TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as advance does",
+                 "[engine]") {
   const std::string id = open({});
   const CaseView view = engine_.view(id, "rina");
   CHECK(engine_.check_event(view, "screen").possible);
@@ -135,11 +144,14 @@ TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as 
   } catch (const RefusedError& e) {
     advanced = e.message();
   }
-  CHECK(advanced == "case " + id + ": procedure 'test-care' has no event 'scren'; did you mean 'screen'? "
-                    "(possible now: screen, escalate)");
+  CHECK(advanced == "case " + id +
+                        ": procedure 'test-care' has no event 'scren'; did you mean 'screen'? "
+                        "(possible now: screen, escalate)");
   CHECK_THROWS_WITH(engine_.check_event(view, "scren"), advanced);
   CHECK_THROWS_WITH(engine_.check_event(view, "assess"),
-                    "case " + id + ": event 'assess' is not possible in state 'intake' (Intake); possible now: screen, escalate");
+                    "case " + id +
+                        ": event 'assess' is not possible in state 'intake' (Intake); possible "
+                        "now: screen, escalate");
 }
 
 TEST_CASE_METHOD(EngineReadingFixture, "a possible event says what is still to give", "[engine]") {
@@ -152,11 +164,14 @@ TEST_CASE_METHOD(EngineReadingFixture, "a possible event says what is still to g
   CHECK(check.refusal->message == "event 'screen' needs a value for age");
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "a batch stands or falls together unless partial", "[engine]") {
+TEST_CASE_METHOD(EngineReadingFixture, "a batch stands or falls together unless partial",
+                 "[engine]") {
   auto opened = [&] { return engine_.cases({}).size(); };
   auto rows = [&](size_t i) {
-    if (i == 1) engine_.open_case({"test-care", "rina", {{"age", "many"}}, "", std::nullopt});
-    else engine_.open_case({"test-care", "rina", {}, "", std::nullopt});
+    if (i == 1)
+      engine_.open_case({"test-care", "rina", {{"age", "many"}}, "", std::nullopt});
+    else
+      engine_.open_case({"test-care", "rina", {}, "", std::nullopt});
   };
   BatchOutcome all = engine_.run_batch(3, false, rows);
   CHECK_FALSE(all.committed);
@@ -178,10 +193,11 @@ TEST_CASE_METHOD(EngineReadingFixture, "a batch stands or falls together unless 
   CHECK(opened() == 4);
 
   // A storage error ends the batch, partial or not, and nothing is written.
-  CHECK_THROWS_WITH(engine_.run_batch(2, true, [&](size_t i) {
-                      rows(0);
-                      if (i == 1) throw storage_error("disk full");
-                    }),
+  CHECK_THROWS_WITH(engine_.run_batch(2, true,
+                                      [&](size_t i) {
+                                        rows(0);
+                                        if (i == 1) throw storage_error("disk full");
+                                      }),
                     "disk full");
   CHECK(opened() == 4);
 }
@@ -223,7 +239,8 @@ TEST_CASE_METHOD(EngineReadingFixture, "the engine's messages name no program op
     CHECK(e.refusal().missing == std::vector<std::string>{"age"});
   }
   CHECK_THROWS_WITH(engine_.actor(""), "no staff member given: say who is acting");
-  CHECK_THROWS_WITH(engine_.add_staff("admin", {"ayu", "", {"worker"}, true}), "a staff member needs a name");
+  CHECK_THROWS_WITH(engine_.add_staff("admin", {"ayu", "", {"worker"}, true}),
+                    "a staff member needs a name");
 }
 
 }  // namespace

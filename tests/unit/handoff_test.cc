@@ -72,7 +72,8 @@ TEST_CASE_METHOD(HandoffFixture, "a loop of hand-offs is refused", "[handoff]") 
   // A new child version that hands back to the parent would open cases forever.
   std::string looping = kChild;
   looping.replace(looping.find("version: 1"), 10, "version: 2");
-  const std::string discharge = "  - {event: discharge, from: admitted, to: discharged, roles: [carer]}";
+  const std::string discharge =
+      "  - {event: discharge, from: admitted, to: discharged, roles: [carer]}";
   looping.replace(looping.find(discharge), discharge.size(),
                   "  - {event: discharge, from: admitted, to: discharged, roles: [carer],\n"
                   "     opens: {sop: pmi-intake, copy: [full_name, age]}}");

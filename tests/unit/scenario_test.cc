@@ -2,9 +2,8 @@
 // Engine (each kind of difference), coverage, paths and --as-tests.
 #include "sopir/scenario.h"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <regex>

@@ -1,9 +1,9 @@
 // Values: canonical text and the parsers that read it back, typed parsing
 // with what would be accepted, ordering, and the name helpers (did you
 // mean, join) every message uses.
-#include <catch2/catch.hpp>
-
 #include "sopir/value.h"
+
+#include <catch2/catch.hpp>
 
 namespace sopir {
 namespace {
@@ -44,8 +44,8 @@ TEST_CASE("durations parse in units and sums of units, and nothing else", "[valu
 TEST_CASE("dates are real calendar days", "[value]") {
   CHECK(parse_date("2026-11-29")->days == 20786);
   CHECK(parse_date("2024-02-29"));  // a leap year
-  for (const char* bad : {"2026-02-29", "2026-13-01", "2026-04-31", "2026-1-5", "26-11-29",
-                          "2026-11-29x", ""}) {
+  for (const char* bad :
+       {"2026-02-29", "2026-13-01", "2026-04-31", "2026-1-5", "26-11-29", "2026-11-29x", ""}) {
     INFO(bad);
     CHECK_FALSE(parse_date(bad));
   }
@@ -59,8 +59,8 @@ TEST_CASE("date-times take UTC, Z and offsets, and a bare date as midnight", "[v
   CHECK(parse_datetime("2026-03-01 09:30:15Z")->seconds == midnight + 9 * 3600 + 1815);
   CHECK(parse_datetime("2026-03-01T16:30+07:00")->seconds == midnight + 9 * 3600 + 1800);
   CHECK(parse_datetime("2026-03-01T02:30-07:00")->seconds == midnight + 9 * 3600 + 1800);
-  for (const char* bad : {"2026-03-01T25:00", "2026-03-01T09:60", "2026-03-01T09", "2026-03-01T09:30+7",
-                          "2026-03-01T09:30 Z", "tomorrow"}) {
+  for (const char* bad : {"2026-03-01T25:00", "2026-03-01T09:60", "2026-03-01T09",
+                          "2026-03-01T09:30+7", "2026-03-01T09:30 Z", "tomorrow"}) {
     INFO(bad);
     CHECK_FALSE(parse_datetime(bad));
   }
@@ -83,14 +83,15 @@ TEST_CASE("ints and bools", "[value]") {
 TEST_CASE("text length counts characters, not bytes", "[value]") {
   CHECK(text_length("") == 0);
   CHECK(text_length("Wati") == 4);
-  CHECK(text_length("Sulawesi \xC3\xA9") == 10);       // é: two bytes, one character
+  CHECK(text_length("Sulawesi \xC3\xA9") == 10);            // é: two bytes, one character
   CHECK(text_length("\xE2\x82\xAC\xF0\x9F\x98\x80") == 2);  // €, an emoji
 }
 
 TEST_CASE("parse_typed reads each field type and says what it accepts", "[value]") {
   std::string accepted;
   const std::vector<std::string> categories = {"overstay", "illegal_entry", "drugs"};
-  CHECK(std::get<std::string>(*parse_typed(Type::kEnum, categories, "drugs", &accepted)) == "drugs");
+  CHECK(std::get<std::string>(*parse_typed(Type::kEnum, categories, "drugs", &accepted)) ==
+        "drugs");
   CHECK_FALSE(parse_typed(Type::kEnum, categories, "Drugs", &accepted));
   CHECK(accepted == "one of: overstay, illegal_entry, drugs");
   CHECK_FALSE(parse_typed(Type::kInt, {}, "two", &accepted));

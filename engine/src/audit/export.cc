@@ -27,7 +27,6 @@ Format parse_format(const std::string& text) {
 
 namespace {
 
-
 // RFC 4180: quote when the field holds a comma, quote, CR or LF (or starts
 // with a space), doubling quotes inside.
 std::string csv_field(const std::string& text) {
@@ -107,7 +106,8 @@ class Exporter {
       ProcedurePtr p = procedures_.get(record->sha256, nullptr);
       if (p && may_see_personal_data(*p, r.actor)) {
         allowed.push_back(id);
-      } else if (p && std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
+      } else if (p &&
+                 std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
         refused_sops.push_back(p->id);
       }
     }

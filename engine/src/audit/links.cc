@@ -5,8 +5,8 @@
 #include <deque>
 
 #include "audit/common.h"
-#include "lang/expr/expr.h"
 #include "base/sha256.h"
+#include "lang/expr/expr.h"
 #include "sopir/error.h"
 #include "sopir/privacy.h"
 
@@ -23,7 +23,6 @@ std::string step_text(const LogEntry& e) {
 }
 
 constexpr const char* kPiiInput = kPersonalInput;  // sopir/privacy.h
-
 
 // Whether a value the parent held and a value the child was given are the
 // same. Personal values compare by text while both are known, by salted

@@ -236,11 +236,13 @@ void bar_chart(std::ostream& out, const std::string& title,
 // (HTML needs none, and the page names no address), classed "diagram".
 std::string inline_svg(std::string svg) {
   const size_t start = svg.find("<svg");
-  if (start == std::string::npos) throw storage_error("the diagram drawer returned no <svg> element");
+  if (start == std::string::npos)
+    throw storage_error("the diagram drawer returned no <svg> element");
   svg.erase(0, start);
-  for (const char* attribute : {" xmlns=\"http://www.w3.org/2000/svg\"",
-                                " xmlns:xlink=\"http://www.w3.org/1999/xlink\""}) {
-    if (size_t at = svg.find(attribute); at != std::string::npos) svg.erase(at, std::strlen(attribute));
+  for (const char* attribute :
+       {" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""}) {
+    if (size_t at = svg.find(attribute); at != std::string::npos)
+      svg.erase(at, std::strlen(attribute));
   }
   svg.insert(4, " class=\"diagram\" role=\"img\"");
   return svg;
@@ -264,7 +266,8 @@ void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& option
   }
   const std::string dot = to_dot(p, "en", shading);
   // Drawn at its own size (labels stay readable); a wide one scrolls.
-  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption><div class=\"diagram-box\">";
+  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption>"
+      << "<div class=\"diagram-box\">";
   if (options.draw_svg) {
     out << inline_svg(options.draw_svg(dot));
   } else {
@@ -281,7 +284,8 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
       << "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
       << "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
       << "svg.bars text{font-size:12px;font-family:sans-serif}.bar{fill:#4a6fb5}"
-      << ".diagram-box{overflow-x:auto}figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
+      << ".diagram-box{overflow-x:auto}"
+      << "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
       << "<h1>sopir audit report</h1><p>As of " << esc(format_datetime(options.now)) << ".</p>\n";
   if (figures.empty()) out << "<p>No procedures are published in this database.</p>\n";
   for (const SopFigures& f : figures) {

@@ -62,14 +62,17 @@ constexpr size_t kWindow = 100;
 
 std::string line_window(const std::string& line, int* column) {
   if (line.size() <= 2 * kWindow + 40) return line;
-  auto continuation = [&](size_t i) { return (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80; };
+  auto continuation = [&](size_t i) {
+    return (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80;
+  };
   const size_t at = std::min(line.size(), static_cast<size_t>(std::max(*column - 1, 0)));
   size_t begin = at > kWindow ? at - kWindow : 0;
   size_t end = std::min(line.size(), at + kWindow);
   while (begin > 0 && continuation(begin)) --begin;
   while (end < line.size() && continuation(end)) ++end;
   const std::string before = begin > 0 ? "..." : "";
-  *column = static_cast<int>(before.size() + (at - begin)) + 1 + std::max(*column - 1 - static_cast<int>(at), 0);
+  *column = static_cast<int>(before.size() + (at - begin)) + 1 +
+            std::max(*column - 1 - static_cast<int>(at), 0);
   return before + line.substr(begin, end - begin) + (end < line.size() ? "..." : "");
 }
 

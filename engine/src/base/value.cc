@@ -251,7 +251,8 @@ std::string accepted_forms(Type type, const std::vector<std::string>& enum_value
     case Type::kDate: return "a date like 2026-11-29";
     case Type::kDateTime: return "a date and time like 2026-11-29T08:30 (UTC) or 2026-11-29T15:30+07:00";
     case Type::kDuration: return "a duration like 24h, 7d or 1d12h";
-    case Type::kEnum: return "one of: " + join(enum_values);
+    case Type::kEnum:
+      return "one of: " + join(enum_values);
   }
   return "";
 }

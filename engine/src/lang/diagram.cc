@@ -95,7 +95,9 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
   return out;
 }
 
-std::string to_dot(const Procedure& p, std::string_view lang) { return to_dot(p, lang, DotShading{}); }
+std::string to_dot(const Procedure& p, std::string_view lang) {
+  return to_dot(p, lang, DotShading{});
+}
 
 std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& shading) {
   std::string title = p.title.get(lang);

@@ -371,8 +371,7 @@ void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>
 
 Refusal status_refusal(const CaseSnapshot& snapshot) {
   if (snapshot.status == Status::kClosed)
-    return {RefusalKind::kClosed,
-            "the case is closed; reopen it first, with a written reason"};
+    return {RefusalKind::kClosed, "the case is closed; reopen it first, with a written reason"};
   return {RefusalKind::kOnHold, "the case is on hold; resume it first"};
 }
 
@@ -575,8 +574,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     }
     case LifecycleEvent::kReopen:
       if (command.reason.empty())
-        return Refusal{RefusalKind::kReasonRequired,
-                       "reopening a case needs a written reason"};
+        return Refusal{RefusalKind::kReasonRequired, "reopening a case needs a written reason"};
       if (snapshot.state >= 0 && p.states[snapshot.state].terminal) {
         if (p.reopen_to < 0)
           return Refusal{RefusalKind::kLifecycle,

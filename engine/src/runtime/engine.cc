@@ -148,7 +148,8 @@ Engine::Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock,
 StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
                                             const std::string& name) {
   if (!valid_staff_id(id))
-    throw usage_error("'" + id + "' is not a usable staff id: use lowercase letters, digits, '_', "
+    throw usage_error("'" + id +
+                      "' is not a usable staff id: use lowercase letters, digits, '_', "
                       "'.' or '-' (like admin or ayu.lestari), and not 'system'");
   StaffMember member{id, name.empty() ? "Administrator" : name, {"admin", "policy"}, true};
   store.add_staff(member);
@@ -703,7 +704,8 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   }
   out.personal_data_shown = reveal && !actor_id.empty() && holds_personal_data(out.record) &&
                             may_see_personal_data(*out.procedure, out.actor);
-  if (out.personal_data_shown) store_->record_access(out.actor.id, out.record.id, what, clock_->now());
+  if (out.personal_data_shown)
+    store_->record_access(out.actor.id, out.record.id, what, clock_->now());
   for (auto& value : out.record.data) value = as_shown(std::move(value), out.personal_data_shown);
   return out;
 }
@@ -748,8 +750,8 @@ EventCheck Engine::check_event(const CaseView& view, const std::string& event) {
 }
 
 size_t BatchOutcome::refused() const {
-  return static_cast<size_t>(std::count_if(errors.begin(), errors.end(),
-                                           [](const std::optional<Error>& e) { return e.has_value(); }));
+  return static_cast<size_t>(std::count_if(
+      errors.begin(), errors.end(), [](const std::optional<Error>& e) { return e.has_value(); }));
 }
 
 size_t BatchOutcome::written() const { return committed ? errors.size() - refused() : 0; }
