@@ -113,6 +113,7 @@ std::string refusal_text(const Refusal& refusal, const std::string& case_id) {
     case RefusalKind::kReasonRequired:
       return text + " (give it with --reason TEXT)";
     case RefusalKind::kRole:
+    case RefusalKind::kGuard:
       return refusal.may_override ? text + " (--override --reason TEXT)" : text;
     case RefusalKind::kClosed:
       return text + " (case reopen " + (case_id.empty() ? "CASE" : case_id) + " --reason TEXT)";

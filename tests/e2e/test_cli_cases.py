@@ -84,7 +84,10 @@ class Cases(SopirTest):
         self.ok("--as", "budi", "case", "advance", case_id, "review")
         r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
                                    "--set", "approved_quantity=80")
-        self.assertIn("quantity", r.err)
+        self.assertEqual(r.err, "sopir: refused: case %s: the rule for 'approve' does not hold: "
+                                "quantity <= 50 is false (quantity = 80) (as supervisor you may "
+                                "override it with a written reason) (--override --reason TEXT)\n"
+                                % case_id)
         # override needs a reason
         self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve",
                                "--set", "approved_quantity=80", "--override")

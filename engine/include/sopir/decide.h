@@ -55,7 +55,7 @@ struct Refusal {
   std::string message;  // full sentence(s) a staff member can act on; names no program option
   // kMissingField: the fields still without a value.
   std::vector<std::string> missing = {};
-  // kRole: the actor may override the rule (with a written reason).
+  // kRole, kGuard: the actor may override the rule (with a written reason).
   bool may_override = false;
 };
 

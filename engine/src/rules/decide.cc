@@ -257,7 +257,7 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
                         join(role_names(p, roles), " or ") + "; " + command.actor.id + " has " +
                         actor_roles(command.actor);
   if (!override_role.empty())
-    message += " (as " + override_role + " you may override it, with a written reason)";
+    message += " (as " + override_role + " you may override it with a written reason)";
   return Refusal{RefusalKind::kRole, message, {}, !override_role.empty()};
 }
 
@@ -309,7 +309,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
                               verdict.explanation;
         if (!override_role.empty())
           message += " (as " + override_role + " you may override it with a written reason)";
-        return Attempt{kStageGuard, {RefusalKind::kGuard, message}};
+        return Attempt{kStageGuard, {RefusalKind::kGuard, message, {}, !override_role.empty()}};
       }
       if (override_role.empty()) {
         return Attempt{kStageGuard,
