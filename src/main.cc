@@ -34,7 +34,7 @@ int real_main(int argc, char** argv) {
   } catch (const sopir::Error& e) {
     std::cout.flush();
     std::cerr << "sopir: " << (e.kind() == sopir::ErrorKind::kRefused ? "refused: " : "error: ")
-              << sopir::escape_for_display(e.message(), true) << "\n";
+              << sopir::escape_for_display(error_message(e), true) << "\n";
     return sopir::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "sopir: error: " << e.what() << "\n";
