@@ -68,16 +68,19 @@ def main():
         text = run(target, "audit", "log", "--format", "csv").stdout
         assert text.startswith("\ufeff"), "CSV starts with a BOM"
         rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        # 3 staff rows and the publish row (registry rows) come first.
+        assert [(r["kind"], r["case_id"]) for r in rows[:4]] == [("staff", "")] * 3 + [("publish", "")], rows
+        rows = rows[4:]
         assert len(rows) == 4, rows
         assert rows[2]["note"] == "" and "line one, with comma\nand a newline" in rows[2]["changes"], rows[2]
         assert "Siti" not in text and "***" in text
         jl = run(target, "audit", "log", "--format", "jsonl").stdout.splitlines()
-        assert len(jl) == 4
+        assert len(jl) == 8
         run(target, "audit", "case", ids[0])
         run(target, "audit", "report")
         run(target, "audit", "replay", "--sop", yaml)
         anchor = run(target, "audit", "anchor").stdout.strip()
-        assert anchor.startswith("4:"), anchor
+        assert anchor.startswith("8:"), anchor
         run(target, "audit", "verify", "--anchor", anchor)
         assert digest(target) == before, f"audit changed {target}"
     assert digest(db) == live_before

@@ -151,7 +151,8 @@ class Reading(SopirTest):
         self.ok("--as", "budi", "case", "advance", case_id, "review")
         self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=5")
         out = self.ok("audit", "verify").out
-        self.assertRegex(out, r"^clean: 3 log rows, chain head 3:[0-9a-f]{64}; 1 cases and 2 steps replayed\n$")
+        # 8 rows: 4 staff and 1 publish registry rows, then the case's 3.
+        self.assertRegex(out, r"^clean: 8 log rows, chain head 8:[0-9a-f]{64}; 1 cases and 2 steps replayed\n$")
 
     def test_documented_messages_whole(self):
         case_id = self.open_case()
