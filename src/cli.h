@@ -102,6 +102,7 @@ void finish_options(Options& options);
 // Command implementations (cmd_*.cc).
 int run_init(Context&, Args&);
 int run_tick(Context&, Args&);
+int run_checkpoint(Context&, Args&);
 int run_staff_add(Context&, Args&);
 int run_staff_list(Context&, Args&);
 int run_staff_deactivate(Context&, Args&);
@@ -157,6 +158,9 @@ std::optional<DateTime> parse_at(const std::string& text);  // usage error when 
 std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<std::string>& sets);
 // The case a command is about: the given word, else the shell's current case.
 std::string case_arg(Context& ctx, const std::string& given);
+// The case id as typed (or the shell's current case), not yet looked up:
+// for commands whose engine call reads the case anyway.
+std::string typed_case_arg(Context& ctx, const std::string& given);
 bool actor_can_see_pii(const Procedure& procedure, const Actor& actor);
 std::string status_label(Context& ctx, Status status);
 

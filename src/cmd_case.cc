@@ -407,7 +407,7 @@ int run_case_advance(Context& ctx, Args& a) {
   }
   StepRequest request;
   request.actor = ctx.actor_id();
-  request.case_id = case_arg(ctx, typed_case);
+  request.case_id = typed_case_arg(ctx, typed_case);
   request.event = event;
   request.inputs = parse_sets(a.sets);
   request.note = a.note;
@@ -429,7 +429,7 @@ int lifecycle(Context& ctx, Args& a, LifecycleEvent event) {
   }
   LifecycleRequest request;
   request.actor = ctx.actor_id();
-  request.case_id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  request.case_id = typed_case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
   request.event = event;
   request.reason = a.reason;
   request.note = a.note;

@@ -96,13 +96,17 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
   return out;
 }
 
-std::string case_arg(Context& ctx, const std::string& given) {
+std::string typed_case_arg(Context& ctx, const std::string& given) {
   std::string typed = given.empty() ? ctx.current_case : given;
   if (typed.empty()) {
     throw usage_error(ctx.in_shell ? "which case? give its id, or `use CASE` first"
                                    : "which case? give its id, e.g. K7F-3QX");
   }
-  return ctx.engine().resolve_case_id(typed);
+  return typed;
+}
+
+std::string case_arg(Context& ctx, const std::string& given) {
+  return ctx.engine().resolve_case_id(typed_case_arg(ctx, given));
 }
 
 bool actor_can_see_pii(const Procedure& procedure, const Actor& actor) {

@@ -93,16 +93,20 @@ def main():
     assert con.execute("SELECT count(*) FROM access_log WHERE actor='sari'").fetchone()[0] == 1
     con.close()
 
-    # An auditor's own check of the chain, as docs/SCHEMA.md shows it:
-    # SHA-256 of the previous hash and the stored record, row by row.
+    # An auditor's own check of the chains, as docs/SCHEMA.md shows it:
+    # SHA-256 of the previous hash of the row's chain and the stored record,
+    # row by row (rows before chain_rule.per_chain_from: the row before).
     def broken_rows(path):
-        broken, prev = [], ""
+        broken = []
         con = sqlite3.connect(path)
-        for seq, record, prev_hash, hash_ in con.execute(
-                "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq"):
-            if prev_hash != prev or hashlib.sha256((prev + record).encode()).hexdigest() != hash_:
+        start, = con.execute("SELECT per_chain_from FROM chain_rule").fetchone()
+        prev, heads = "", {}
+        for seq, chain, record, prev_hash, hash_ in con.execute(
+                "SELECT seq, case_id, record, prev_hash, hash FROM transitions ORDER BY seq"):
+            p = prev if seq < start else heads.get(chain, "")
+            if prev_hash != p or hashlib.sha256((p + record).encode()).hexdigest() != hash_:
                 broken.append(seq)
-            prev = hash_
+            prev = heads[chain] = hash_
         con.close()
         return broken
 
