@@ -112,6 +112,22 @@ def main():
 
     assert broken_rows(db) == []
 
+    # A checkpoint commits to every chain's head; audit anchor prints it and
+    # verify --anchor recomputes it; nothing written since: the same one.
+    p = run(db, "checkpoint", actor="nobody", check=False)
+    assert p.returncode == 3 and "nobody" in p.stderr, p.stderr
+    point = run(db, "checkpoint", actor="rina").stdout.strip()
+    assert point.startswith("4:") and len(point) == 2 + 64, point
+    assert run(db, "checkpoint", actor="rina").stdout.strip() == point
+    assert run(db, "audit", "anchor").stdout.strip() == point
+    out = run(db, "audit", "verify", "--anchor", point).stdout
+    assert out.startswith("clean") and "anchor 4 holds" in out, out
+    assert broken_rows(db) == []
+    con = sqlite3.connect(db)
+    kind, chain, record = con.execute("SELECT kind, case_id, record FROM transitions ORDER BY seq DESC LIMIT 1").fetchone()
+    con.close()
+    assert kind == "checkpoint" and chain is None and '"root":"' + point[2:] + '"' in record, record
+
     # A tampered copy: verify exits 1 and names the row.
     bad = os.path.join(tmp, "bad.db")
     shutil.copy(db, bad)

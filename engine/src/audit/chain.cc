@@ -54,7 +54,7 @@ void ChainChecker::add(const ChainRow& r) {
   // before chains per case), else its chain's previous row.
   row.per_chain = r.seq >= rules_.per_chain_from;
   if (row.per_chain) {
-    const merkle::ChainHead* head = heads_.find(std::string(r.case_id));
+    const merkle::ChainHead* head = heads_.find(r.case_id);
     row.expected_prev = copy(head ? std::string_view(head->hash) : std::string_view());
     row.expected_prev_seq = head ? head->seq : 0;
   } else {

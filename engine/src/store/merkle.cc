@@ -86,7 +86,7 @@ std::string Heads::root() {
   return root_of_leaves(std::move(leaves));
 }
 
-const ChainHead* Heads::find(const std::string& key) const {
+const ChainHead* Heads::find(std::string_view key) const {
   auto it = heads_.find(key);
   return it == heads_.end() ? nullptr : &it->second.head;
 }

@@ -47,7 +47,7 @@ class Heads {
   std::string root();
   size_t size() const { return heads_.size(); }
   // The head of `key`'s chain, or null when it has no row yet.
-  const ChainHead* find(const std::string& key) const;
+  const ChainHead* find(std::string_view key) const;
 
  private:
   struct Entry {
