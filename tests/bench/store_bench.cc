@@ -315,7 +315,7 @@ Rates appends(const std::string& dir, int cases, int appends, int per_txn, int r
         if (batch == 1) {
           body();
         } else {
-          store->transaction(body);
+          store->transaction_all_or_nothing(body);  // a batch stands or falls whole
         }
         done += batch;
       }

@@ -236,7 +236,6 @@ DROP INDEX cases_by_sop_state;
 DROP INDEX cases_by_state;
 DROP INDEX cases_by_status;
 DROP INDEX cases_by_due;
-DROP INDEX cases_by_sha256;
 
 CREATE VIEW log_view AS
 SELECT t.seq, t.case_id, t.case_seq,

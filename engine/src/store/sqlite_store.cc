@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -1012,7 +1013,17 @@ class SqliteStore final : public Store {
     const unsigned bits = changed_columns(held, after);
     PersonalTexts texts;
     if (bits & kData) {
-      for (const auto& value : after.data) prepare_value(value, &texts);
+      // Personal texts the held row already has are stored already.
+      for (const auto& value : after.data) {
+        const bool stored = value.pii && std::any_of(held.data.begin(), held.data.end(), [&](const StoredValue& h) {
+                              return h.pii && !h.missing && h.digest == value.digest;
+                            });
+        if (stored) {
+          check_value(value);
+        } else {
+          prepare_value(value, &texts);
+        }
+      }
     }
     Use stmt(update_for(bits));
     stmt->bind(1, after.id);
