@@ -63,17 +63,24 @@ std::string root(std::vector<ChainHead> heads) {
   return root_of_leaves(std::move(leaves));
 }
 
+Heads::Entry* Heads::lookup(std::string_view key) const {
+  key_.assign(key.data(), key.size());
+  const auto it = index_.find(key_);
+  return it == index_.end() ? nullptr : it->second;
+}
+
 void Heads::set(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq) {
-  auto it = heads_.find(key);
-  if (it == heads_.end()) {
-    it = heads_.emplace(std::string(key), Entry{}).first;
-    it->second.head.key = it->first;
+  Entry* e = lookup(key);
+  if (!e) {
+    auto it = heads_.emplace(std::string(key), Entry{}).first;
+    e = &it->second;
+    e->head.key = it->first;
+    index_.emplace(it->first, e);
   }
-  Entry& e = it->second;
-  e.head.case_seq = case_seq;
-  e.head.hash.assign(hash.data(), hash.size());
-  e.head.seq = seq;
-  e.leaf.clear();
+  e->head.case_seq = case_seq;
+  e->head.hash.assign(hash.data(), hash.size());
+  e->head.seq = seq;
+  e->leaf.clear();
 }
 
 std::string Heads::root() {
@@ -87,8 +94,8 @@ std::string Heads::root() {
 }
 
 const ChainHead* Heads::find(std::string_view key) const {
-  auto it = heads_.find(key);
-  return it == heads_.end() ? nullptr : &it->second.head;
+  const Entry* e = lookup(key);
+  return e ? &e->head : nullptr;
 }
 
 }  // namespace sopir::merkle

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace sopir::merkle {
@@ -43,6 +44,9 @@ std::string root(std::vector<ChainHead> heads);
 // and the tree's inner nodes.
 class Heads {
  public:
+  Heads() = default;
+  Heads(const Heads&) = delete;  // index_ points into heads_
+  Heads& operator=(const Heads&) = delete;
   void set(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq = 0);
   std::string root();
   size_t size() const { return heads_.size(); }
@@ -54,7 +58,11 @@ class Heads {
     ChainHead head;
     std::string leaf;  // "" until computed
   };
-  std::map<std::string, Entry, std::less<>> heads_;
+  Entry* lookup(std::string_view key) const;
+  std::map<std::string, Entry, std::less<>> heads_;  // in key order, for root()
+  // The same entries by hash: verify looks a chain up for every row.
+  std::unordered_map<std::string, Entry*> index_;
+  mutable std::string key_;  // lookup() builds its key here
 };
 
 }  // namespace sopir::merkle
