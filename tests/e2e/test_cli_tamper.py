@@ -141,7 +141,7 @@ class Tamper(SopirTest):
         self.ok("--as", "admin", "staff", "revoke", "budi", "supervisor")
         self.fails(1, "--as", "budi", "staff", "grant", "budi", "supervisor")
         rows = sqlite3.connect(self.db).execute(
-            "SELECT kind, event, actor FROM transitions WHERE case_id = '' ORDER BY seq").fetchall()
+            "SELECT kind, event, actor FROM transitions WHERE case_id IS NULL ORDER BY seq").fetchall()
         self.assertEqual(rows, [("staff", "added", "admin"), ("publish", "published", "admin"),
                                 ("staff", "added", "admin"), ("staff", "added", "admin"),
                                 ("staff", "added", "admin"), ("staff", "role-granted", "admin"),

@@ -498,13 +498,14 @@ TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a 
 // ---------------------------------------------------------------------------
 // Registry rows: publishing and staff administration in the chain.
 
-// Appends `row` after the newest row with a correctly recomputed chain, as
-// a forger with the file would; returns its seq.
-int64_t forge(const std::string& path, LogEntry row) {
+// Appends `row` after the newest row, chained after `prev` (the head of its
+// case's chain) with a correctly recomputed hash, as a forger with the file
+// would; returns its seq.
+int64_t forge(const std::string& path, LogEntry row, const std::string& prev) {
   auto store = open_sqlite_store(path, StoreOptions{false, true});
   const auto head = store->chain_head();
   store.reset();
-  row.prev_hash = head.second;
+  row.prev_hash = prev;
   row.hash = chain_hash(row.prev_hash, row);
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   SQLite::Statement insert(db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
@@ -532,6 +533,7 @@ class RegistryFixture : public AuditFixture {
     auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
     LogEntry row = store->history(a_).back();
     store.reset();
+    const std::string prev = row.hash;
     row.case_seq += 1;
     row.kind = LogKind::kProcedure;
     row.event = "approve_plan";
@@ -545,9 +547,10 @@ class RegistryFixture : public AuditFixture {
     row.changes.clear();
     row.due_at.reset();
     row.note = "";
-    const int64_t seq = forge(db_.path(), row);
+    const int64_t seq = forge(db_.path(), row, prev);
     sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
-        std::to_string(row.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
+        std::to_string(row.case_seq) + ", due_at = NULL, head_hash = '" + chain_hash(prev, row) + "' WHERE id = '" +
+        a_ + "'");
     return seq;
   }
   std::string audit_case_text(const std::string& id) {
@@ -564,7 +567,9 @@ TEST_CASE_METHOD(RegistryFixture, "publishing and staff changes are registry row
   engine_->set_staff_role("admin", "rina", "supervisor", false);
   engine_->deactivate_staff("admin", "dewi");
   std::vector<LogEntry> rows;
-  s.scan_log(LogFilter{}, [&](const LogEntry& e) {
+  LogFilter all;
+  all.registry = true;
+  s.scan_log(all, [&](const LogEntry& e) {
     rows.push_back(e);
     return true;
   });
@@ -604,7 +609,7 @@ TEST_CASE_METHOD(RegistryFixture, "a staff change and its registry row commit to
   LogEntry wrong;
   wrong.kind = LogKind::kProcedure;
   CHECK_THROWS_WITH(s.append_registry(wrong),
-                    Catch::Contains("a registry row must be of kind publish or staff, not procedure"));
+                    Catch::Contains("a registry row must be of a registry kind (publish, staff, checkpoint), not procedure"));
   CHECK(s.chain_head() == head);
 }
 
@@ -748,7 +753,8 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
     raw.exec("ATTACH DATABASE '" + live.path() + "' AS live");
     raw.exec("INSERT INTO staff SELECT * FROM live.staff");
     raw.exec("INSERT INTO procedures SELECT * FROM live.procedures");
-    raw.exec("INSERT INTO cases SELECT * FROM live.cases");
+    raw.exec("INSERT INTO cases SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
+             "due_at, hold_started, closure_reason, parent_case FROM live.cases");
     SQLite::Statement rows(raw, "SELECT record FROM live.transitions WHERE case_id <> '' ORDER BY seq");
     std::vector<std::string> records;
     while (rows.executeStep()) records.push_back(rows.getColumn(0).getString());
@@ -769,7 +775,9 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
   auto store = open_sqlite_store(old.path(), StoreOptions{});  // upgrades
   CHECK(store->schema_changes().empty());
   std::vector<LogEntry> rows;
-  store->scan_log(LogFilter{}, [&](const LogEntry& e) {
+  LogFilter all;
+  all.registry = true;
+  store->scan_log(all, [&](const LogEntry& e) {
     rows.push_back(e);
     return true;
   });
@@ -777,7 +785,7 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
   CHECK(rows[0].hash == old_head);  // the old row, unchanged
   CHECK(rows[1].kind == LogKind::kPublish);
   CHECK(rows[1].event == "existing");
-  CHECK(rows[1].prev_hash == old_head);
+  CHECK(rows[1].prev_hash == "");  // the registry chain's first row
   CHECK(rows[1].note.find("dated at the upgrade, not when it happened") != std::string::npos);
   CHECK(rows[2].kind == LogKind::kStaff);
   CHECK(rows[2].event == "existing");

@@ -21,6 +21,7 @@
 #include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "store/schema.h"
 
 using namespace sopir;
 namespace fs = std::filesystem;
@@ -170,22 +171,26 @@ LogEntry step(Store& store, const std::string& id, const std::string& to_state,
   return e;
 }
 
-// The chain verifies from the first row; returns the number of rows.
+// Every chain (one per case) verifies from its first row; returns the
+// number of rows.
 int64_t verify_chain(Store& store) {
-  std::string prev;
+  std::map<std::string, std::string> heads;  // case id -> hash of its newest row
+  std::string newest;
   int64_t rows = 0, last_seq = 0;
   store.scan_log({}, [&](const LogEntry& e) {
     REQUIRE(e.seq > last_seq);
+    const std::string prev = heads[e.case_id];
     REQUIRE(e.prev_hash == prev);
     REQUIRE(e.hash == chain_hash(prev, e));
-    prev = e.hash;
+    heads[e.case_id] = newest = e.hash;
     last_seq = e.seq;
     if (!e.case_id.empty()) ++rows;  // registry rows (publish, staff) are chained but not counted
     return true;
   });
   const auto head = store.chain_head();
   CHECK(head.first == last_seq);
-  CHECK(head.second == prev);
+  CHECK(head.second == newest);
+  for (const auto& c : store.cases({})) CHECK(c.head_hash == heads[c.id]);
   return rows;
 }
 
@@ -299,7 +304,7 @@ TEST_CASE("a new database is created owner-only with the sopir schema") {
   store.reset();
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA application_id").getInt() == 0x534F5052);
-  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 3);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == schema::latest_version());
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
   // Opening again (with or without create) keeps it as it is.
   const std::string before = file_bytes(path);
@@ -328,7 +333,8 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to 3)");
+          f.path + " was written by a newer sopir (schema 7, this sopir knows up to " +
+              std::to_string(schema::latest_version()) + ")");
   }
   CHECK(db_bytes(f.path) == before);
 }
@@ -469,8 +475,9 @@ TEST_CASE_METHOD(StoreFixture, "cases and log rows round-trip") {
 
   CHECK(e.case_seq == 1);
   CHECK(e.seq == 3);  // after the fixture's publish row and the parent's open row
-  CHECK(e.prev_hash == parent_open.hash);
-  CHECK(e.hash == chain_hash(parent_open.hash, e));
+  // A new case starts its own chain.
+  CHECK(e.prev_hash.empty());
+  CHECK(e.hash == chain_hash("", e));
 
   auto got = store->find_case("K7F-3QX");
   REQUIRE(got);
@@ -773,7 +780,8 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
   step(*store, "L-1", "screened", "budi");  // seq 6, occurred 1790000060
   step(*store, "L-1", "sheltered", "sari");  // seq 7, occurred 1790000120
   step(*store, "L-2", "screened", "sari");  // seq 8, occurred 1790000060
-  // seq 1 and 2: the publish rows of the fixture's procedure and tppo_care.
+  // seq 1 and 2: the publish rows of the fixture's procedure and tppo_care,
+  // registry rows, which scan_log leaves out unless asked.
 
   auto seqs = [&](const LogFilter& f) {
     std::vector<int64_t> out;
@@ -785,12 +793,15 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
   };
   using V = std::vector<int64_t>;
   LogFilter f;
+  CHECK(seqs(f) == V{3, 4, 5, 6, 7, 8});
+  f.registry = true;
   CHECK(seqs(f) == V{1, 2, 3, 4, 5, 6, 7, 8});
+  f = {};
   f.case_id = "L-1";
   CHECK(seqs(f) == V{3, 6, 7});
   f = {};
-  f.sop_id = "tppo_care";  // its publish row and its case
-  CHECK(seqs(f) == V{2, 5});
+  f.sop_id = "tppo_care";
+  CHECK(seqs(f) == V{5});
   f = {};
   f.actor = "sari";
   CHECK(seqs(f) == V{7, 8});

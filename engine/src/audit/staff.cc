@@ -32,6 +32,7 @@ bool holds(const std::vector<std::string>& roles, const std::string& role) {
 StaffTimeline::StaffTimeline(Store& store) {
   LogFilter filter;
   filter.kind = LogKind::kStaff;
+  filter.registry = true;
   store.scan_log(filter, [&](const LogEntry& row) {
     add(row);
     return true;

@@ -14,7 +14,7 @@ namespace sopir::audit_internal {
 
 struct StaffCheck {
   std::string problem;  // why the actor could not act so; "" when they could
-  // Set when the answer rests on a row the schema 3 upgrade wrote (dated
+  // Set when the answer rests on a row the schema 4 upgrade wrote (dated
   // then; what was before it is not in the log): says so.
   std::string caveat;
 };

@@ -11,8 +11,8 @@
 namespace sopir {
 
 namespace {
-constexpr const char* kLogKindNames[] = {"open",  "procedure", "override", "lifecycle",
-                                         "timer", "publish",   "staff"};
+constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", "lifecycle",
+                                         "timer",      "checkpoint", "publish", "staff"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
@@ -20,7 +20,9 @@ const char* to_string(LogKind kind) {
   return index < std::size(kLogKindNames) ? kLogKindNames[index] : "unknown";
 }
 
-bool is_registry(LogKind kind) { return kind == LogKind::kPublish || kind == LogKind::kStaff; }
+bool is_registry(LogKind kind) {
+  return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff;
+}
 
 std::optional<LogKind> log_kind_from_string(std::string_view text) {
   for (size_t i = 0; i < std::size(kLogKindNames); ++i) {

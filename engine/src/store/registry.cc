@@ -4,7 +4,7 @@
 namespace sopir::registry {
 
 const char kExistingNote[] =
-    "written by the schema 3 upgrade for what existed before publishing and staff changes were "
+    "written by the schema 4 upgrade for what existed before publishing and staff changes were "
     "logged; dated at the upgrade, not when it happened";
 
 namespace {

@@ -172,62 +172,59 @@ constexpr const char* kVersion2 = R"sql(
 ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
 )sql";
 
-// Version 3: registry rows in the log (kinds publish and staff, an empty
-// case_id; store.h append_registry). SQLite cannot change a column's
-// constraints in place, so the log table is rebuilt: its stored rows
-// (record, prev_hash, hash) are copied unchanged, so they verify as before.
-// A registry row names no case and a staff row no procedure version, so
-// the foreign keys move to two generated columns that are NULL there.
-// The kind list already admits the checkpoint rows of docs/SCHEMA.md.
-// After this SQL, backfill_registry() writes the rows for what existed.
+// Version 3: the log as many hash chains (docs/SCHEMA.md "The hash chains"):
+// one per case and the registry chain (case_id '') for rows that change no
+// case, such as checkpoints. Each case row holds its chain's head, so a step
+// reads nothing but the case. Rows written before this migration stay
+// chained in seq order; chain_rule.per_chain_from is the first seq chained
+// per case. Registry rows have case_id NULL in the column. The log keeps only the index a documented query needs
+// (a case's history, which also keeps each chain's numbers unique); its
+// generated columns carry no constraints, so an insert computes only
+// case_id and case_seq from the record. The cases table loses the indexes
+// no documented query needs (docs/SCHEMA.md "Indexes").
 constexpr const char* kVersion3 = R"sql(
+CREATE TABLE chain_rule (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  per_chain_from  INTEGER NOT NULL
+);
+INSERT INTO chain_rule (id, per_chain_from) SELECT 1, coalesce(max(seq), 0) + 1 FROM transitions;
+
 DROP VIEW log_view;
-ALTER TABLE transitions RENAME TO transitions_before_registry;
+ALTER TABLE transitions RENAME TO transitions_v2;
 CREATE TABLE transitions (
   seq          INTEGER PRIMARY KEY,
-  record       TEXT    NOT NULL CHECK (json_valid(record)),
+  record       TEXT    NOT NULL,
   prev_hash    TEXT    NOT NULL,
   hash         TEXT    NOT NULL,
-  -- "" for registry rows
-  case_id      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.case_id')) VIRTUAL,
-  case_seq     INTEGER NOT NULL CHECK (case_seq >= 1)
-               GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
-  -- "" for staff rows; the published version for publish rows
-  sha256       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
-  kind         TEXT    NOT NULL
-               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
-                               'publish', 'staff', 'checkpoint'))
-               GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
-  event        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
-  from_state   TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
-  to_state     TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
-  from_status  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
-  to_status    TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
-  actor        TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
-  role         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
-  occurred_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
-  recorded_at  INTEGER NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
-  note         TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
-  reason       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
-  -- JSON array of [name, text] pairs, as given
-  inputs       TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
-  -- JSON array of {"before": value, "after": value}
-  changes      TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
-  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
-  -- case opened by this step / whose step opened this case
-  linked_case  TEXT    NOT NULL GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
-  -- the case and the procedure version a row names; NULL where it names none
-  case_ref     TEXT    REFERENCES cases (id)
+  -- NULL on registry rows (their record's case_id is ""), so the foreign
+  -- key holds only for case rows
+  case_id      TEXT    REFERENCES cases (id)
                GENERATED ALWAYS AS (nullif(json_extract(record, '$.case_id'), '')) VIRTUAL,
-  procedure_ref TEXT   REFERENCES procedures (sha256)
-               GENERATED ALWAYS AS (nullif(json_extract(record, '$.sha256'), '')) VIRTUAL,
+  case_seq     INTEGER GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
+  sha256       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
+  kind         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
+  event        TEXT    GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
+  from_state   TEXT    GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
+  to_state     TEXT    GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
+  from_status  TEXT    GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
+  to_status    TEXT    GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
+  actor        TEXT    GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
+  role         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
+  occurred_at  INTEGER GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
+  recorded_at  INTEGER GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
+  note         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
+  reason       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
+  inputs       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
+  changes      TEXT    GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
+  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
+  linked_case  TEXT    GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
+  -- checkpoint rows only: {"upto_seq":N,"chains":N,"root":HEX}
+  checkpoint   TEXT    GENERATED ALWAYS AS (json_extract(record, '$.checkpoint')) VIRTUAL,
   UNIQUE (case_id, case_seq)
 );
 INSERT INTO transitions (seq, record, prev_hash, hash)
-  SELECT seq, record, prev_hash, hash FROM transitions_before_registry ORDER BY seq;
-DROP TABLE transitions_before_registry;
-CREATE INDEX transitions_by_occurred ON transitions (occurred_at);
-CREATE INDEX transitions_by_actor ON transitions (actor);
+  SELECT seq, record, prev_hash, hash FROM transitions_v2 ORDER BY seq;
+DROP TABLE transitions_v2;
 
 CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
 BEGIN
@@ -238,6 +235,14 @@ BEGIN
   SELECT RAISE(ABORT, 'the transition log is append-only');
 END;
 
+ALTER TABLE cases ADD COLUMN head_hash TEXT NOT NULL DEFAULT '';
+UPDATE cases SET head_hash = coalesce(
+  (SELECT t.hash FROM transitions t WHERE t.case_id = cases.id AND t.case_seq = cases.last_seq), '');
+DROP INDEX cases_by_sop_state;
+DROP INDEX cases_by_state;
+DROP INDEX cases_by_status;
+DROP INDEX cases_by_due;
+
 CREATE VIEW log_view AS
 SELECT t.seq, t.case_id, t.case_seq,
        p.sop_id, p.version AS procedure_version,
@@ -246,18 +251,24 @@ SELECT t.seq, t.case_id, t.case_seq,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.occurred_at, 'unixepoch') AS occurred_at,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.recorded_at, 'unixepoch') AS recorded_at,
        strftime('%Y-%m-%dT%H:%M:%SZ', t.due_at, 'unixepoch') AS due_at,
-       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.sha256, t.prev_hash, t.hash
+       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.checkpoint, t.sha256, t.prev_hash, t.hash
 FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
 )sql";
 
+// Version 4: publishing and staff changes are registry rows (kinds publish
+// and staff, registry chain; store.h). Version 3's log table already takes
+// them, so no definition changes: backfill_registry() writes one row per
+// procedure version and staff member already in the database.
+constexpr const char* kVersion4 = "";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
 
-// Part of migration 3: one registry row per published version and per
+// Part of migration 4: one registry row per published version and per
 // staff member already in the database, chained after the newest row, so
 // that replay knows them (registry.h: "existing" rows, dated now).
 void backfill_registry(SQLite::Database& db) {
@@ -288,13 +299,19 @@ void backfill_registry(SQLite::Database& db) {
       rows.push_back(registry::existing_staff(m, now));
     }
   }
+  // The registry chain's head (rows from chain_rule.per_chain_from on are
+  // chained per chain; registry rows have case_id NULL in the column).
   std::string head;
+  int64_t case_seq = 0;
   {
-    SQLite::Statement q(db, "SELECT hash FROM transitions ORDER BY seq DESC LIMIT 1");
-    if (q.executeStep()) head = q.getColumn(0).getString();
+    SQLite::Statement q(db, "SELECT hash, case_seq FROM transitions WHERE case_id IS NULL AND seq >= "
+                            "(SELECT per_chain_from FROM chain_rule) ORDER BY seq DESC LIMIT 1");
+    if (q.executeStep()) {
+      head = q.getColumn(0).getString();
+      case_seq = q.getColumn(1).getInt64();
+    }
   }
   SQLite::Statement insert(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
-  int64_t case_seq = 0;
   for (LogEntry& e : rows) {
     e.case_seq = ++case_seq;
     const std::string record = log_json::record(e);
@@ -324,7 +341,7 @@ void migrate(SQLite::Database& db, int up_to) {
     int version = user_version(db);
     for (; version < up_to; ++version) {
       db.exec(kMigrations[version]);
-      if (version + 1 == 3) backfill_registry(db);
+      if (version + 1 == 4) backfill_registry(db);
     }
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));
