@@ -51,8 +51,12 @@ enum class RefusalKind {
 const char* to_string(RefusalKind kind);  // "unknown-event", "not-in-state", "role", ...
 
 struct Refusal {
+  Refusal(RefusalKind kind, std::string message, std::vector<std::string> fields = {})
+      : kind(kind), message(std::move(message)), fields(std::move(fields)) {}
   RefusalKind kind;
   std::string message;  // full sentence(s) a staff member can act on
+  // kMissingField: the ids of the fields still without a value.
+  std::vector<std::string> fields;
 };
 
 struct FieldChange {

@@ -120,6 +120,22 @@ struct TickReport {
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
 };
 
+// One case the acting staff member can move now (Engine::todo).
+struct TodoItem {
+  CaseRecord record;
+  ProcedurePtr procedure;  // the case's pinned version (state labels)
+  bool overdue = false;    // active and past its due time
+  // The events of the current state this actor may fire now, in the
+  // procedure's order. A check's refusal, when set, says what is still to
+  // give first: kMissingField (its `fields`) or kReasonRequired.
+  std::vector<EventCheck> events;
+};
+
+struct TodoList {
+  std::vector<TodoItem> items;  // at most the limit asked for
+  int64_t more = 0;             // cases left out by the limit
+};
+
 class Engine {
  public:
   Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock = system_clock(),
@@ -184,6 +200,13 @@ class Engine {
   // coverage traces only the procedure under test); null: no trace.
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
   TickReport tick(const TraceFor& trace_for = {});
+
+  // The active cases in which `actor_id` may fire an event now (as
+  // check_events() sees it at clock().now()): overdue first, then by due
+  // time, cases without one last; ties by opening time, then id. At most
+  // `limit` items (0: all); `more` counts the others. kNotFound for an
+  // unknown staff member, kRefused for an inactive one.
+  TodoList todo(const std::string& actor_id, int64_t limit = 0);
 
   CaseView view(const std::string& case_id, const std::string& actor);
   // The case id as stored, from what a person typed; kNotFound (with a

@@ -188,6 +188,13 @@ class Store {
   virtual bool case_exists(const std::string& id) = 0;
   virtual std::optional<CaseRecord> find_case(const std::string& id) = 0;
   virtual std::vector<CaseRecord> cases(const CaseFilter& filter) = 0;
+  // How many cases match `filter` (its limit ignored). This default lists
+  // them; stores override it with a count.
+  virtual int64_t count_cases(const CaseFilter& filter) {
+    CaseFilter all = filter;
+    all.limit = 0;
+    return static_cast<int64_t>(cases(all).size());
+  }
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.

@@ -208,7 +208,8 @@ std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t
                  {RefusalKind::kMissingField,
                   "event '" + p.events[t.event] + "' needs " +
                       (missing.size() == 1 ? "a value for " : "values for ") + join(missing) +
-                      " (give with --set FIELD=VALUE)"}};
+                      " (give with --set FIELD=VALUE)",
+                  missing}};
 }
 
 std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& t,
