@@ -39,6 +39,7 @@ struct Args {
   std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
       batch, prefix;
   bool strict = false, override = false, overdue = false, partial = false, man = false;
+  int64_t limit = -1;  // --limit N (case list, todo); -1: not given
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false, with_linked = false;
@@ -126,6 +127,8 @@ int run_case_reopen(Context&, Args&);
 int run_case_history(Context&, Args&);
 int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
+int run_todo(Context&, Args&);  // cmd_todo.cc
+void def_todo(CLI::App&, Args&);
 int run_advance_batch(Context&, Args&);
 int run_help(Context&, Args&);
 int run_completion(Context&, Args&);
@@ -159,6 +162,19 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
 std::string case_arg(Context& ctx, const std::string& given);
 bool actor_can_see_pii(const Procedure& procedure, const Actor& actor);
 std::string status_label(Context& ctx, Status status);
+// The label of `event` as fired from `state` (first matching transition).
+std::string event_label(const Procedure& p, int state, const std::string& event, const std::string& lang);
+
+// The rows a listing shows: --limit N when given (0: all), else
+// `kPageRows` for a table and all of them for --json.
+constexpr int64_t kPageRows = 50;
+int64_t listing_limit(const Context& ctx, const Args& args);
+// "12 more; show them with --limit 0 (or --limit N)" when rows were left out.
+std::string more_line(Context& ctx, int64_t more);
+// Sends `text` to stdout through a pager ($PAGER, else `less -FRX`; an
+// empty $PAGER means none) when stdout is a terminal and the text is taller
+// than it; otherwise writes it to ctx.out (pager.cc).
+void print_paged(Context& ctx, const std::string& text);
 
 // The shell (shell.cc): interactive when stdin is a terminal, else a script.
 int run_shell_loop(Context& ctx, const std::string& script_name);
