@@ -13,6 +13,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # Tests also fuzz (clang, libFuzzer), check the JSON Schema of the format
   # (python3-yaml, python3-jsonschema) and open the HTML report in Chromium.
   packages+=(clang libclang-rt-14-dev python3-yaml python3-jsonschema chromium)
+  # scripts/package-test.sh builds the .deb packages (dpkg-shlibdeps),
+  # installs them (adduser), reads the man page, loads the completion, and
+  # checks the timer's units with systemd-analyze.
+  packages+=(dpkg-dev adduser man-db groff-base bash-completion systemd)
 fi
 
 missing=()
