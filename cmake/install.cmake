@@ -38,6 +38,12 @@ endforeach()
 # --- the engine as a CMake package ---
 install(TARGETS sopir_engine EXPORT sopirTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+# `cmake --install --strip` and CPack (CPACK_STRIP_FILES) strip programs and
+# shared libraries only; the archive's debug information goes too.
+install(CODE "if(CMAKE_INSTALL_DO_STRIP AND EXISTS \"${CMAKE_STRIP}\")
+  execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-debug
+    \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:sopir_engine>\")
+endif()" COMPONENT dev)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/sopir DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   COMPONENT dev)
 install(EXPORT sopirTargets NAMESPACE sopir:: DESTINATION ${SOPIR_INSTALL_CMAKEDIR} COMPONENT dev)
@@ -53,9 +59,11 @@ install(FILES ${PROJECT_BINARY_DIR}/sopirConfig.cmake ${PROJECT_BINARY_DIR}/sopi
 set(CPACK_PACKAGE_NAME sopir)
 set(CPACK_PACKAGE_VENDOR "sopir project")
 set(CPACK_PACKAGE_CONTACT "sopir maintainers <maintainers@sopir.example>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "run shelter standard operating procedures case by case")
+# Each package's description: its first line is the synopsis (so no
+# CPACK_PACKAGE_DESCRIPTION_SUMMARY, which CPack would put before it).
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_GENERATOR DEB)
+set(CPACK_STRIP_FILES ON)  # the packages carry no debug information
 # The program, the man page and the units name their installed paths, so
 # the package installs under the prefix they were built for: configure with
 # -DCMAKE_INSTALL_PREFIX=/usr for a Debian package.
@@ -72,7 +80,7 @@ set(CPACK_DEBIAN_SOPIR_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_SOPIR_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_SOPIR_PACKAGE_RECOMMENDS "bash-completion, less, graphviz")
 set(CPACK_DEBIAN_SOPIR_DESCRIPTION
-  "run shelter standard operating procedures case by case\n sopir drives each case of a shelter through its procedure (YAML state\n machines) and keeps every step in a hash-chained log for audit.")
+  "run shelter standard operating procedures case by case\nsopir drives each case of a shelter through its procedure (YAML state\nmachines) and keeps every step in a hash-chained log for audit.")
 configure_file(${PROJECT_SOURCE_DIR}/packaging/debian/postinst.in ${PROJECT_BINARY_DIR}/packaging/debian/postinst @ONLY)
 configure_file(${PROJECT_SOURCE_DIR}/packaging/debian/postrm.in ${PROJECT_BINARY_DIR}/packaging/debian/postrm @ONLY)
 set(CPACK_DEBIAN_SOPIR_PACKAGE_CONTROL_EXTRA
@@ -83,5 +91,5 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
   "sopir (= ${PROJECT_VERSION}), libboost-dev (>= 1.74), libyaml-cpp-dev, libsqlitecpp-dev, libspdlog-dev, nlohmann-json3-dev, libssl-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
-  "sopir engine: static library and headers\n The sopir engine (procedures, decide(), the SQLite store, audit) for\n programs that embed it: find_package(sopir) gives the target sopir::engine.")
+  "sopir engine: static library and headers\nThe sopir engine (procedures, decide(), the SQLite store, audit) for\nprograms that embed it: find_package(sopir) gives the target sopir::engine.")
 include(CPack)

@@ -33,7 +33,7 @@ debs=("$work"/debs/*.deb)
 # share): only those may remain after the purge.
 for deb in "${debs[@]}"; do dpkg-deb --fsys-tarfile "$deb" | tar -t; done |
   sed 's|^\./|/|; s|/$||' | sort -u | while read -r path; do
-  [[ -z $path || -e $path ]] && echo "$path"
+  if [[ -z $path || -e $path ]]; then echo "$path"; fi
 done >"$work/there-before"
 
 step "dpkg -i ${debs[*]##*/}"
