@@ -169,7 +169,8 @@ std::string event_label(const Procedure& p, int state, const std::string& event,
 // `kPageRows` for a table and all of them for --json.
 constexpr int64_t kPageRows = 50;
 int64_t listing_limit(const Context& ctx, const Args& args);
-// "12 more; show them with --limit 0 (or --limit N)" when rows were left out.
+// "(12 more; show them with --limit 0, or narrow the list)\n" when rows
+// were left out, else "".
 std::string more_line(Context& ctx, int64_t more);
 // Sends `text` to stdout through a pager ($PAGER, else `less -FRX`; an
 // empty $PAGER means none) when stdout is a terminal and the text is taller
