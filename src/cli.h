@@ -39,7 +39,7 @@ struct Args {
   std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
       batch, prefix;
   bool strict = false, override = false, overdue = false, partial = false, man = false;
-  int64_t limit = -1;  // --limit N (case list, todo); -1: not given
+  std::string limit;  // --limit N (case list, todo), checked by listing_limit()
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false, with_linked = false;

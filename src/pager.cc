@@ -48,10 +48,14 @@ bool run_pager(const std::string& command, const std::string& text) {
 }  // namespace
 
 int64_t listing_limit(const Context& ctx, const Args& args) {
-  if (args.limit < -1) throw usage_error("--limit takes a number of rows, 0 for all (not " +
-                                          std::to_string(args.limit) + ")");
-  if (args.limit >= 0) return args.limit;
-  return ctx.options.json ? 0 : kPageRows;
+  if (args.limit.empty()) return ctx.options.json ? 0 : kPageRows;
+  const bool digits = args.limit.size() <= 9 &&
+                      std::all_of(args.limit.begin(), args.limit.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) {
+    throw usage_error("--limit takes a number of rows, 0 for all (not '" + args.limit + "')");
+  }
+  return std::stoll(args.limit);
 }
 
 std::string more_line(Context& ctx, int64_t more) {

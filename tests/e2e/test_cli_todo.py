@@ -89,7 +89,7 @@ class Todo(SopirTest):
                          "Tidak ada yang perlu dikerjakan sekarang.\n")
         r = self.fails(2, "todo")
         r = self.fails(2, "--as", "budi", "todo", "--limit", "-2")
-        self.assertEqual(r.err, "sopir: error: --limit takes a number of rows, 0 for all (not -2)\n")
+        self.assertEqual(r.err, "sopir: error: --limit takes a number of rows, 0 for all (not '-2')\n")
         r = self.fails(3, "--as", "nobody", "todo")
 
     def test_shell_todo(self):
@@ -123,9 +123,12 @@ class CaseListLimit(SopirTest):
         self.assertEqual((doc["count"], doc["more"]), (0, 0))
 
     def test_bad_limit(self):
-        r = self.fails(2, "case", "list", "--limit", "many")
-        self.assertIn("--limit", r.err)
-        r = self.fails(2, "case", "list", "--limit", "-1x")
+        for bad in ("many", "-1", "1x", "99999999999"):
+            before = self.dump()
+            r = self.fails(2, "case", "list", "--limit", bad)
+            self.assertEqual(r.err, "sopir: error: --limit takes a number of rows, 0 for all "
+                                    "(not '%s')\n" % bad)
+            self.assertEqual(self.dump(), before)
 
 
 class Pager(SopirTest):
