@@ -28,7 +28,7 @@ std::string to_give(Context& ctx, const EventCheck& check) {
   if (!check.refusal) return "";
   if (check.refusal->kind == RefusalKind::kReasonRequired) return ctx.tr("a reason");
   std::string fields;
-  for (const auto& f : check.refusal->fields) fields += (fields.empty() ? "" : ", ") + f;
+  for (const auto& f : check.refusal->missing) fields += (fields.empty() ? "" : ", ") + f;
   return fields;
 }
 
@@ -40,7 +40,7 @@ json item_json(Context& ctx, const TodoItem& item) {
   json events = json::array();
   for (const EventCheck& check : item.events) {
     const bool reason = check.refusal && check.refusal->kind == RefusalKind::kReasonRequired;
-    const auto fields = check.refusal ? check.refusal->fields : std::vector<std::string>{};
+    const auto fields = check.refusal ? check.refusal->missing : std::vector<std::string>{};
     events.push_back({{"event", check.event},
                       {"label", event_label(p, state, check.event, lang)},
                       {"fields_to_give", fields},

@@ -83,10 +83,10 @@ TEST_CASE_METHOD(TodoFixture, "todo gives each event with what is still to give"
   CHECK(screen.event == "screen");
   REQUIRE(screen.refusal);
   CHECK(screen.refusal->kind == RefusalKind::kMissingField);
-  CHECK(screen.refusal->fields == std::vector<std::string>{"age"});
+  CHECK(screen.refusal->missing == std::vector<std::string>{"age"});
   REQUIRE(list.items[2].events.size() == 1);
   CHECK(list.items[2].events[0].event == "assess");
-  CHECK(list.items[2].events[0].refusal->fields == std::vector<std::string>{"risk"});
+  CHECK(list.items[2].events[0].refusal->missing == std::vector<std::string>{"risk"});
 }
 
 TEST_CASE_METHOD(TodoFixture, "todo holds only the cases this actor may move", "[todo]") {

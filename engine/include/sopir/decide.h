@@ -51,12 +51,12 @@ enum class RefusalKind {
 const char* to_string(RefusalKind kind);  // "unknown-event", "not-in-state", "role", ...
 
 struct Refusal {
-  Refusal(RefusalKind kind, std::string message, std::vector<std::string> fields = {})
-      : kind(kind), message(std::move(message)), fields(std::move(fields)) {}
   RefusalKind kind;
-  std::string message;  // full sentence(s) a staff member can act on
-  // kMissingField: the ids of the fields still without a value.
-  std::vector<std::string> fields;
+  std::string message;  // full sentence(s) a staff member can act on; names no program option
+  // kMissingField: the fields still without a value.
+  std::vector<std::string> missing = {};
+  // kRole, kGuard: the actor may override the rule (with a written reason).
+  bool may_override = false;
 };
 
 struct FieldChange {
