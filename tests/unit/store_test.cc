@@ -21,6 +21,7 @@
 #include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "store/schema.h"
 
 using namespace sopir;
 namespace fs = std::filesystem;
@@ -170,22 +171,26 @@ LogEntry step(Store& store, const std::string& id, const std::string& to_state,
   return e;
 }
 
-// The chain verifies from the first row; returns the number of rows.
+// Every chain (one per case) verifies from its first row; returns the
+// number of rows.
 int64_t verify_chain(Store& store) {
-  std::string prev;
+  std::map<std::string, std::string> heads;  // case id -> hash of its newest row
+  std::string newest;
   int64_t rows = 0, last_seq = 0;
   store.scan_log({}, [&](const LogEntry& e) {
     REQUIRE(e.seq > last_seq);
+    const std::string prev = heads[e.case_id];
     REQUIRE(e.prev_hash == prev);
     REQUIRE(e.hash == chain_hash(prev, e));
-    prev = e.hash;
+    heads[e.case_id] = newest = e.hash;
     last_seq = e.seq;
     ++rows;
     return true;
   });
   const auto head = store.chain_head();
   CHECK(head.first == last_seq);
-  CHECK(head.second == prev);
+  CHECK(head.second == newest);
+  for (const auto& c : store.cases({})) CHECK(c.head_hash == heads[c.id]);
   return rows;
 }
 
@@ -299,7 +304,7 @@ TEST_CASE("a new database is created owner-only with the sopir schema") {
   store.reset();
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA application_id").getInt() == 0x534F5052);
-  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 2);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == schema::latest_version());
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
   // Opening again (with or without create) keeps it as it is.
   const std::string before = file_bytes(path);
@@ -328,7 +333,8 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to 2)");
+          f.path + " was written by a newer sopir (schema 7, this sopir knows up to " +
+              std::to_string(schema::latest_version()) + ")");
   }
   CHECK(db_bytes(f.path) == before);
 }
@@ -469,8 +475,9 @@ TEST_CASE_METHOD(StoreFixture, "cases and log rows round-trip") {
 
   CHECK(e.case_seq == 1);
   CHECK(e.seq == 2);
-  CHECK(e.prev_hash == parent_open.hash);
-  CHECK(e.hash == chain_hash(parent_open.hash, e));
+  // A new case starts its own chain.
+  CHECK(e.prev_hash.empty());
+  CHECK(e.hash == chain_hash("", e));
 
   auto got = store->find_case("K7F-3QX");
   REQUIRE(got);
