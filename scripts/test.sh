@@ -13,6 +13,11 @@ bash scripts/deps.sh --test
 phase "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
+# A real PostgreSQL server for the PostgreSQL store's tests, stopped and
+# removed however the script ends.
+phase "PostgreSQL test server"
+eval "$(bash scripts/pg-server.sh start)"
+trap 'bash scripts/pg-server.sh stop "$SOPIR_TEST_PG_DIR"' EXIT
 phase "tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
