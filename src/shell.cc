@@ -319,7 +319,7 @@ char** complete(const char* text, int start, int /*end*/) {
 }
 
 std::string prompt(const Context& ctx) {
-  std::string p = "sopir " + base_name(ctx.options.db) + " " +
+  std::string p = "sopir " + base_name(display_location(ctx.options.db)) + " " +
                   (ctx.options.actor.empty() ? "-" : ctx.options.actor);
   if (!ctx.current_case.empty()) p += " " + ctx.current_case;
   return p + "> ";
