@@ -56,7 +56,7 @@ void Connection::reset() {
 std::string Connection::describe() const {
   std::string host = PQhost(conn_) ? PQhost(conn_) : "";
   if (!host.empty() && host[0] == '/') host = "socket " + host;
-  return std::string(PQuser(conn_)) + "@" + host + ":" + PQport(conn_) + "/" + PQdb(conn_);
+  return "postgresql://" + std::string(PQuser(conn_)) + "@" + host + ":" + PQport(conn_) + "/" + PQdb(conn_);
 }
 
 Result Connection::check(PGresult* result) {

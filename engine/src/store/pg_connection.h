@@ -66,7 +66,7 @@ class Connection {
   bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
   // Reconnects with the same settings (after a lost connection).
   void reset();
-  // "user@host:port/dbname", never the password.
+  // "postgresql://user@host:port/dbname", never the password.
   std::string describe() const;
   int backend_pid() const { return PQbackendPID(conn_); }
 

@@ -76,6 +76,10 @@ std::string like_prefix(const std::string& prefix) {
   return out + "%";
 }
 
+// What a transaction whose connection was lost before COMMIT left behind.
+constexpr const char* kNothingWritten =
+    "; nothing was written: the server undoes an unfinished transaction whose connection is lost";
+
 // Rows fetched per round trip by the scans.
 constexpr int kFetchRows = 2000;
 
@@ -528,11 +532,7 @@ class PgStore final : public Store {
         if (conn_->ok()) conn_->exec("ROLLBACK");
         throw;
       }
-      if (!committing)
-        throw PgFailure(e.sqlstate,
-                        std::string(e.what()) + "; nothing was written: the server undoes an unfinished "
-                                                "transaction whose connection is lost",
-                        true);
+      if (!committing) throw PgFailure(e.sqlstate, std::string(e.what()) + kNothingWritten, true);
       // The answer to COMMIT was lost: ask again on a new connection.
       std::optional<bool> did_land;
       if (landed) {
@@ -549,17 +549,27 @@ class PgStore final : public Store {
                       std::string(e.what()) +
                           " while committing; whether it was written is unknown: read it again before retrying",
                       true);
+    } catch (const Error& e) {
+      // A nested call already described the failure; when it was the
+      // connection, say what became of the transaction.
+      depth_ = 0;
+      if (!conn_->ok()) throw Error(e.kind(), e.message() + kNothingWritten);
+      rollback();
+      throw;
     } catch (...) {
       depth_ = 0;
-      if (conn_->ok()) {
-        try {
-          conn_->exec("ROLLBACK");
-        } catch (const PgFailure&) {
-        }
-      }
+      rollback();
       throw;
     }
     depth_ = 0;
+  }
+
+  void rollback() {
+    if (!conn_->ok()) return;
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (const PgFailure&) {
+    }
   }
 
   // Whether the log row (case_id, case_seq) with this hash is stored.
@@ -749,6 +759,9 @@ bool contains(const std::string& text, const char* part) { return text.find(part
 Error connect_error(const PgFailure& e, const std::string& url) {
   const std::string server = pg::redact(url);
   const std::string message = e.what();
+  // libpq checks some settings' values only when connecting.
+  if (message.rfind("invalid ", 0) == 0)
+    return usage_error("not a PostgreSQL URL: " + message + "; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
   if (contains(message, "password authentication failed") || contains(message, "no password supplied"))
     return storage_error("cannot log in to the PostgreSQL server at " + server +
                          ": the server refused the user name or password (" + message +
