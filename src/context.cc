@@ -65,7 +65,12 @@ Engine& Context::engine() {
     start_logging(options.db);
   }
   StoreOptions store_options;
-  engine_ = std::make_unique<Engine>(open_store(options.db, store_options));
+  try {
+    engine_ = std::make_unique<Engine>(open_store(options.db, store_options));
+  } catch (const Error& e) {
+    if (!server || e.kind() != ErrorKind::kNotFound) throw;
+    throw not_found(e.message() + "; create one with `sopir init`, or give --db URL (or set SOPIR_DB)");
+  }
   return *engine_;
 }
 

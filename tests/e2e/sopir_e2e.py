@@ -246,6 +246,23 @@ class SopirTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return proc.stdout
 
+    def db_exists(self):
+        """Whether the database holds a sopir database (the file; the tables)."""
+        if self.pg:
+            return psql(self.db, "SELECT to_regclass('public.sopir_schema') IS NOT NULL").strip() == "t"
+        return os.path.exists(self.db)
+
+    def sql(self, statement):
+        """Runs SQL on the database behind sopir's back."""
+        if self.pg:
+            psql(self.db, statement)
+            return
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        con.executescript(statement)
+        con.commit()
+        con.close()
+
     def refused_unchanged(self, code, *args, **kw):
         """Runs a command that must fail with `code` and change nothing."""
         before = self.dump()
