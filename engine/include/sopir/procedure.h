@@ -19,7 +19,7 @@
 
 namespace sopir {
 
-class Expr;  // a parsed, type-checked expression (engine/src/expr.h)
+class Expr;  // a parsed, type-checked expression (engine/src/lang/expr/expr.h)
 
 // Where something was written in the YAML source; 1-based, 0 when unknown.
 struct SourcePos {

@@ -667,7 +667,7 @@ void Builder::read_transition(const Entry& e, int index) {
 
 // opens: {sop: ID, copy: [field, ...] or {their_field: our_field}, set: {their_field: value}}
 // What only the other procedure can tell (its fields, its open: section) is
-// checked when publishing (engine/src/handoff.cc).
+// checked when publishing (engine/src/rules/handoff.cc).
 void Builder::read_opens(const Entry& e, TransitionDef& t, const std::string& where) {
   const std::string what = "opens of " + where;
   auto o = keyed(e, kOpensKeys, what);

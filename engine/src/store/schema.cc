@@ -161,7 +161,7 @@ FROM access_log a;
 )sql";
 
 // Version 2: each published version's compiled form beside its source, so
-// a process need not parse the YAML again (engine/src/procedure_codec.h).
+// a process need not parse the YAML again (engine/src/lang/procedure_codec.h).
 constexpr const char* kVersion2 = R"sql(
 ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
 )sql";
