@@ -329,9 +329,10 @@ int run_interactive(Context& ctx) {
   g_ctx = &ctx;
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"'";
-  const std::string history = ctx.options.db + ".history";
+  // Beside a database file; a server database has no directory of ours.
+  const std::string history = is_server_url(ctx.options.db) ? "" : ctx.options.db + ".history";
   using_history();
-  read_history(history.c_str());
+  if (!history.empty()) read_history(history.c_str());
   ctx.out << "sopir shell: `help` lists commands, Tab completes, Ctrl-D leaves.\n";
   int errors = 0;
   bool quit = false;
@@ -358,7 +359,7 @@ int run_interactive(Context& ctx) {
     }
     ctx.out.flush();
   }
-  write_history(history.c_str());
+  if (!history.empty()) write_history(history.c_str());
   g_ctx = nullptr;
   return 0;
 }

@@ -29,10 +29,12 @@ int64_t Result::affected() const {
 
 Connection::Connection(const std::string& url, int connect_timeout_s) {
   // Keywords before dbname are defaults the URL may override; those after
-  // it are sopir's own.
+  // it are sopir's own. Keepalives notice a server that vanished without
+  // closing the connection within about 25 s.
   const std::string timeout = std::to_string(connect_timeout_s);
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding", nullptr};
-  const char* values[] = {timeout.c_str(), "sopir", url.c_str(), "UTF8", nullptr};
+  const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                        "application_name", "dbname", "client_encoding", nullptr};
+  const char* values[] = {timeout.c_str(), "10", "5", "3", "sopir", url.c_str(), "UTF8", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (!conn_) throw PgFailure("", "out of memory", true);
   if (PQstatus(conn_) != CONNECTION_OK) {
