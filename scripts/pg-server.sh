@@ -53,7 +53,7 @@ start() {
   (umask 077; echo "$password" >"$dir/pwfile")
   [[ $(id -u) -eq 0 ]] && chown "$user" "$dir/pwfile"
   as_owner "$bin/initdb" -D "$dir/data" -U sopir --pwfile="$dir/pwfile" --auth=scram-sha-256 \
-    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rm -rf "$dir"; die "initdb failed"; }
   rm -f "$dir/pwfile"
   # A port can be taken between choosing and binding it: try a few.
   local tries=0
@@ -69,7 +69,7 @@ full_page_writes = off
 EOF
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null; then break; fi
     tries=$((tries + 1))
-    ((tries < 5)) || { cat "$dir/server.log" >&2; die "the server did not start"; }
+    ((tries < 5)) || { cat "$dir/server.log" >&2; rm -rf "$dir"; die "the server did not start"; }
   done
   echo "postgresql://sopir:$password@127.0.0.1:$port/postgres" >"$dir/url"
   print_env "$dir"
