@@ -52,6 +52,26 @@ class ServerDatabase(SopirTest):
         r = self.fails(4, "init")
         self.assertIn("a sopir database already exists at postgresql://", r.err)
 
+    def test_every_audit_command_reads_the_server_read_only(self):
+        self.ok("init", "--admin", "admin")
+        self.ok("--as", "admin", "sop", "publish", self.aid)
+        self.ok("--as", "admin", "staff", "add", "budi", "--name", "Budi", "--role", "shelter_staff")
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review", "--note", "seen")
+        before = self.dump()
+        self.assertIn("review", self.ok("audit", "log").out)
+        self.assertIn("review", self.ok("audit", "case", case_id).out)
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+        anchor = self.ok("audit", "anchor").out.strip()
+        self.assertRegex(anchor, r"^\d+:[0-9a-f]{64}$")
+        self.assertIn("aid", self.ok("audit", "report").out)
+        self.ok("audit", "replay", "--sop", self.aid)
+        self.assertEqual(before, self.dump(), "an audit command wrote to the database")
+        # The server refuses writes in an audit's session, whatever sopir does.
+        r = self.run_sopir("audit", "log", "--format", "jsonl")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn('"event":"review"', r.out.replace(" ", ""))
+
     def test_a_database_from_a_newer_sopir_is_refused_and_left_as_it_was(self):
         self.ok("init", "--admin", "admin")
         psql(self.db, "UPDATE sopir_schema SET version = 99")
