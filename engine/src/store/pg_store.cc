@@ -309,11 +309,9 @@ class PgStore final : public Store {
                 throw not_found("parent case " + record.parent_case + " does not exist");
               // The case row first: a concurrent opener of the same id waits
               // on it and then fails on the primary key (kConflict).
-              write_case(true, record, 1, hash);
-              entry.seq = insert_log(row, "", hash);
+              entry.seq = write_step(true, record, 1, row, "", hash, texts);
               entry.prev_hash.clear();
               entry.hash = hash;
-              store_texts(texts);
             },
             [&] { return landed(record.id, 1, hash); });
       } catch (...) {
@@ -351,11 +349,9 @@ class PgStore final : public Store {
               const std::string prev = head.str(0, 2);
               const std::string row = record_rows::prepare_entry(entry, &texts);
               hash = record_rows::hash(prev, row);
-              entry.seq = insert_log(row, prev, hash);
+              entry.seq = write_step(false, record, entry.case_seq, row, prev, hash, texts);
               entry.prev_hash = prev;
               entry.hash = hash;
-              write_case(false, record, entry.case_seq, hash);
-              store_texts(texts);
             },
             [&] { return landed(record.id, entry.case_seq, hash); });
       } catch (...) {
@@ -634,49 +630,72 @@ class PgStore final : public Store {
     return read_procedure(r, 0);
   }
 
-  int64_t insert_log(const std::string& record, const std::string& prev, const std::string& hash) {
-    const Result r = conn_->run("insert_log",
-                                "INSERT INTO transitions (record, prev_hash, hash) VALUES ($1, $2, $3) RETURNING seq",
-                                {text(record), text(prev), text(hash)});
+  // Writes a step in one statement (one round trip): the case row (inserted
+  // when `create`, else updated; last_seq and head_hash those of the log
+  // row), the log row, and the personal texts. Returns the log row's seq.
+  int64_t write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
+                     const std::string& prev, const std::string& hash, const PersonalTexts& texts) {
+    std::vector<std::string> digests, values;
+    for (const auto& [digest, value] : texts) digests.push_back(digest), values.push_back(value);
+    const std::vector<Param> params = {text(record.id),
+                                       text(record.sop_id),
+                                       text(record.sha256),
+                                       text(record.state),
+                                       text(to_string(record.status)),
+                                       text(log_json::values(record.data)),
+                                       number(record.version),
+                                       number(last_seq),
+                                       text(hash),
+                                       number(record.opened_at.seconds),
+                                       time_param(record.due_at),
+                                       time_param(record.hold_started),
+                                       text(record.closure_reason),
+                                       text_or_null(record.parent_case),
+                                       text(row),
+                                       text(prev),
+                                       text(array_literal(digests)),
+                                       text(array_literal(values))};
+    // The texts' CTE runs whether or not its rows are read.
+    constexpr const char* kTexts =
+        "texts AS (INSERT INTO personal_text (digest, text) "
+        "SELECT * FROM unnest($17::text[], $18::text[]) ON CONFLICT DO NOTHING) ";
+    const Result r =
+        create ? conn_->run("create_step",
+                            (std::string("WITH ") + kTexts +
+                             ", c AS (INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
+                             "head_hash, opened_at, due_at, hold_started, closure_reason, parent_case) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
+                             "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c "
+                             "RETURNING seq")
+                                .c_str(),
+                            params)
+               : conn_->run("append_step",
+                            (std::string("WITH ") + kTexts +
+                             ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) "
+                             "RETURNING seq) "
+                             "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
+                             "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
+                             "hold_started = $12, closure_reason = $13, parent_case = $14 WHERE id = $1 "
+                             "RETURNING (SELECT seq FROM l)")
+                                .c_str(),
+                            params);
+    if (r.rows() != 1) throw storage_error("the case row " + record.id + " was not written");
     return r.integer(0, 0);
   }
 
-  // Inserts (create) or updates the case row; last_seq and head_hash are
-  // those of the log row written with it.
-  void write_case(bool create, const CaseRecord& record, int64_t last_seq, const std::string& head_hash) {
-    std::vector<Param> params = {text(record.id),
-                                 text(record.sop_id),
-                                 text(record.sha256),
-                                 text(record.state),
-                                 text(to_string(record.status)),
-                                 text(log_json::values(record.data)),
-                                 number(record.version),
-                                 number(last_seq),
-                                 text(head_hash),
-                                 number(record.opened_at.seconds),
-                                 time_param(record.due_at),
-                                 time_param(record.hold_started),
-                                 text(record.closure_reason),
-                                 text_or_null(record.parent_case)};
-    if (create) {
-      conn_->run("insert_case",
-                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
-                 "opened_at, due_at, hold_started, closure_reason, parent_case) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                 params);
-    } else {
-      conn_->run("update_case",
-                 "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
-                 "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, "
-                 "closure_reason = $13, parent_case = $14 WHERE id = $1",
-                 params);
+  // A PostgreSQL text[] literal: {"a","b"}, with " and \ escaped.
+  static std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const auto& item : items) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      for (const char c : item) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
     }
-  }
-
-  void store_texts(const PersonalTexts& texts) {
-    for (const auto& [digest, value] : texts)
-      conn_->run("insert_text", "INSERT INTO personal_text (digest, text) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                 {text(digest), text(value)});
+    return out + "}";
   }
 
   void add_personal_text(StoredValue& value) {
