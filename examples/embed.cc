@@ -22,11 +22,11 @@ int main(int argc, char** argv) {
     sopir::Engine engine(sopir::open_sqlite_store(db, options));
 
     // Staff are records of the database; the first administrator is added
-    // directly through the store, everything after through the engine.
-    engine.store().add_staff({"admin", "Administrator", {"admin", "policy"}, true});
-    engine.store().add_staff({"ayu", "Ayu Contoh", {"shelter_staff"}, true});
-    engine.store().add_staff({"bayu", "Bayu Contoh", {"supervisor"}, true});
-    engine.store().add_staff({"citra", "Citra Contoh", {"logistics"}, true});
+    // to the new database, everyone after by that administrator.
+    sopir::Engine::add_first_administrator(engine.store(), "admin", "Administrator");
+    engine.add_staff("admin", {"ayu", "Ayu Contoh", {"shelter_staff"}, true});
+    engine.add_staff("admin", {"bayu", "Bayu Contoh", {"supervisor"}, true});
+    engine.add_staff("admin", {"citra", "Citra Contoh", {"logistics"}, true});
 
     auto published = engine.publish(workflows + "/aid-distribution.yaml", "admin");
     std::cout << "published " << published.sop_id << " v" << published.version << " ("

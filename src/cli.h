@@ -42,7 +42,7 @@ struct Args {
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false, with_linked = false;
-  // sop test / sop paths (cmd_sop_test.cc)
+  // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
 };
@@ -110,8 +110,8 @@ int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);
 int run_sop_publish(Context&, Args&);
 int run_sop_list(Context&, Args&);
-int run_sop_test(Context&, Args&);   // cmd_sop_test.cc
-int run_sop_paths(Context&, Args&);  // cmd_sop_test.cc
+int run_sop_test(Context&, Args&);   // cmd_sop_scenarios.cc
+int run_sop_paths(Context&, Args&);  // cmd_sop_scenarios.cc
 void define_sop_test(CLI::App& app, Args& args);
 void define_sop_paths(CLI::App& app, Args& args);
 int run_case_open(Context&, Args&);
@@ -155,10 +155,19 @@ const Command* find_command(const std::string& path);
 // Shared helpers (util.cc).
 std::optional<DateTime> parse_at(const std::string& text);  // usage error when bad
 std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<std::string>& sets);
-// The case a command is about: the given word, else the shell's current case.
+// The case a command is about, as typed: the given word, else the shell's
+// current case (the engine resolves it, once).
 std::string case_arg(Context& ctx, const std::string& given);
-bool actor_can_see_pii(const Procedure& procedure, const Actor& actor);
+// A refusal's message and the options that act on it ("--set FIELD=VALUE",
+// "--reason TEXT", ...): the engine's messages name none.
+std::string refusal_text(const Refusal& refusal, const std::string& case_id);
+// An error's message as printed (refusal_text for refusals).
+std::string error_message(const Error& error);
 std::string status_label(Context& ctx, Status status);
+
+// Runs Graphviz (/usr/bin/dot -Tsvg) on dot text and returns the SVG;
+// kUsage when it cannot be run (graphviz.cc).
+std::string dot_to_svg(const std::string& dot);
 
 // The shell (shell.cc): interactive when stdin is a terminal, else a script.
 int run_shell_loop(Context& ctx, const std::string& script_name);

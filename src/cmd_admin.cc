@@ -46,13 +46,13 @@ int run_init(Context& ctx, Args& a) {
   StoreOptions options;
   options.create = true;
   auto store = open_store(db, options);
-  StaffMember member{admin, a.name.empty() ? "Administrator" : a.name, {"admin", "policy"}, true};
-  store->add_staff(member);
+  const StaffMember member = Engine::add_first_administrator(*store, admin, a.name);
   store.reset();
   if (ctx.options.json) {
     ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
-    ctx.out << "created " << display_location(db) << " with administrator " << admin << " (roles admin, policy)\n";
+    ctx.out << "created " << display_location(db) << " with administrator " << admin << " (roles "
+            << join(member.roles) << ")\n";
   }
   return 0;
 }
@@ -60,6 +60,8 @@ int run_init(Context& ctx, Args& a) {
 int run_staff_add(Context& ctx, Args& a) {
   const std::string& id = a.positional.at(0);
   if (a.positional.size() > 1) throw usage_error("staff add takes one id; give roles with --role");
+  if (a.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
+  if (a.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
   StaffMember member{id, a.name, a.roles, true};
   ctx.engine().add_staff(ctx.actor_id(), member);
   spdlog::info("staff add {} by {}", id, ctx.options.actor);
@@ -72,7 +74,7 @@ int run_staff_add(Context& ctx, Args& a) {
 }
 
 int run_staff_list(Context& ctx, Args&) {
-  auto staff = ctx.engine().store().all_staff();
+  auto staff = ctx.engine().staff();
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& m : staff) list.push_back(staff_json(m));
@@ -81,9 +83,7 @@ int run_staff_list(Context& ctx, Args&) {
   }
   Table table({ctx.tr("Id"), ctx.tr("Name"), ctx.tr("Roles"), ctx.tr("Active")});
   for (const auto& m : staff) {
-    std::string roles;
-    for (const auto& r : m.roles) roles += (roles.empty() ? "" : ", ") + r;
-    table.add({m.id, m.name, roles, ctx.tr(m.active ? "yes" : "no")});
+    table.add({m.id, m.name, join(m.roles), ctx.tr(m.active ? "yes" : "no")});
   }
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
@@ -95,7 +95,7 @@ int run_staff_deactivate(Context& ctx, Args& a) {
   ctx.engine().deactivate_staff(ctx.actor_id(), id);
   spdlog::info("staff deactivate {} by {}", id, ctx.options.actor);
   if (ctx.options.json) {
-    ctx.out << json{{"staff", staff_json(*ctx.engine().store().staff(id))}}.dump(2) << "\n";
+    ctx.out << json{{"staff", staff_json(ctx.engine().staff_member(id))}}.dump(2) << "\n";
   } else {
     ctx.out << "deactivated " << id << "\n";
   }

@@ -217,6 +217,7 @@ int run_audit_report(Context& ctx, Args& a) {
   audit::ReportOptions options;
   options.now = now();
   if (!a.sop.empty()) options.sop_id = a.sop;
+  options.draw_svg = dot_to_svg;
   if (a.html.empty()) {
     audit::report_text(*store, options, ctx.out);
     return 0;

@@ -25,9 +25,6 @@ struct RowResult {
   std::optional<Error> error;
 };
 
-// Thrown inside the transaction to roll it back when a row failed.
-struct RollBack {};
-
 class Progress {
  public:
   Progress(size_t total, bool enabled) : total_(total), enabled_(enabled && total > 1) {}
@@ -45,53 +42,29 @@ class Progress {
   bool enabled_;
 };
 
-// Runs every row through `apply` inside one transaction. Storage failures
-// and conflicts abort the whole batch even under --partial (SQLite may have
-// rolled the transaction back already). Under --partial each row is its own
-// savepoint, so a refused row leaves nothing behind, whichever of its writes
-// failed; otherwise any refused row rolls everything back, and rows take no
-// savepoint at all (Store::transaction_all_or_nothing).
+// Runs every row through `apply` as one batch (Engine::run_batch: all or
+// nothing unless --partial). A refusal keeps the options that act on it.
 std::vector<RowResult> run_rows(Context& ctx, const std::vector<CsvRecord>& rows, bool partial,
                                 const std::function<RowResult(const CsvRecord&)>& apply,
                                 bool* committed) {
-  std::vector<RowResult> results;
+  std::vector<RowResult> results(rows.size());
   Progress progress(rows.size(), stderr_is_terminal());
-  Store& store = ctx.engine().store();
-  *committed = false;
-  auto all_rows = [&] {
-    results.clear();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      RowResult r;
-      try {
-        if (partial) {
-          store.transaction([&] { r = apply(rows[i]); });
-        } else {
-          r = apply(rows[i]);
+  BatchOutcome outcome = ctx.engine().run_batch(
+      rows.size(), partial,
+      [&](size_t i) {
+        try {
+          results[i] = apply(rows[i]);
+        } catch (const RefusedError& e) {
+          throw refused(error_message(e));
         }
-        r.ok = true;
-      } catch (const Error& e) {
-        if (e.kind() == ErrorKind::kStorage || e.kind() == ErrorKind::kConflict) throw;
-        r.ok = false;
-        r.error = e;
-      }
-      r.line = rows[i].line;
-      results.push_back(std::move(r));
-      progress.step(i + 1, ctx.err);
-    }
-    bool failed = std::any_of(results.begin(), results.end(),
-                              [](const RowResult& r) { return !r.ok; });
-    if (failed && !partial) throw RollBack{};
-  };
-  try {
-    if (partial) {
-      store.transaction(all_rows);
-    } else {
-      store.transaction_all_or_nothing(all_rows);
-    }
-    *committed = true;
-  } catch (const RollBack&) {
-    *committed = false;
+      },
+      [&](size_t i) { progress.step(i + 1, ctx.err); });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    results[i].line = rows[i].line;
+    results[i].ok = !outcome.errors[i];
+    results[i].error = outcome.errors[i];
   }
+  *committed = outcome.committed;
   return results;
 }
 
@@ -177,10 +150,8 @@ int run_case_import(Context& ctx, Args& a) {
   for (const auto& name : header) {
     if (name == "note" || name == "at" || p->field_index(name) >= 0) continue;
     std::string message = file + ":1: column '" + name + "' is not a field of " + p->id;
-    if (auto near = nearest(name, p->field_ids())) message += "; did you mean " + *near + "?";
-    std::string fields;
-    for (const auto& f : p->field_ids()) fields += (fields.empty() ? "" : ", ") + f;
-    throw usage_error(message + "\ncolumns may be: note, at, " + fields);
+    throw usage_error(message + did_you_mean(name, p->field_ids()) +
+                      "\ncolumns may be: note, at, " + join(p->field_ids()));
   }
   const size_t note_col = column(header, "note"), at_col = column(header, "at");
   bool committed = false;
@@ -231,7 +202,7 @@ int run_advance_batch(Context& ctx, Args& a) {
     check_width(row, header.size());
     StepRequest request;
     request.actor = actor;
-    request.case_id = ctx.engine().resolve_case_id(cell(row, case_col));
+    request.case_id = cell(row, case_col);
     request.event = cell(row, event_col);
     request.reason = cell(row, reason_col);
     request.note = cell(row, note_col);
@@ -244,8 +215,8 @@ int run_advance_batch(Context& ctx, Args& a) {
       request.inputs.emplace_back(header[c], row.cells[c]);
     }
     RowResult out;
-    out.case_id = request.case_id;
     StepResult r = ctx.engine().advance(request);
+    out.case_id = r.after.id;
     out.detail = r.entry.event + ": " + r.entry.from_state + " -> " + r.entry.to_state;
     return out;
   }, &committed);

@@ -15,8 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-const char kMask[] = "***";
-
 json time_json(const std::optional<DateTime>& t) {
   return t ? json(format_datetime(*t)) : json();
 }
@@ -55,16 +53,37 @@ std::string event_label(const Procedure& p, int state, const std::string& event,
   return "";
 }
 
-bool field_is_pii(const Procedure& p, const std::string& field) {
-  int i = p.field_index(field);
-  return i >= 0 && p.fields[static_cast<size_t>(i)].pii;
+// What a possible event still needs ("a value for x (--set FIELD=VALUE)"),
+// or "" when nothing.
+std::string to_give_text(Context& ctx, const EventCheck& check) {
+  if (!check.possible || !check.refusal) return "";
+  const Refusal& r = *check.refusal;
+  if (r.kind == RefusalKind::kMissingField && !r.missing.empty())
+    return (r.missing.size() == 1 ? ctx.tr("a value for") : ctx.tr("values for")) + " " +
+           join(r.missing) + " (--set FIELD=VALUE)";
+  if (r.kind == RefusalKind::kReasonRequired)
+    return ctx.tr("a written reason") + " (--reason TEXT)";
+  return "";
 }
 
-std::string shown(const StoredValue& v, bool can_see) {
-  if (v.missing) return "";
-  if (v.erased) return "(erased)";
-  if (v.pii && !can_see) return kMask;
-  return v.text;
+// "yes", or "yes, once you give a value for x ..." when something is still
+// to be given: one answer, not a yes beside a refusal.
+std::string can_fire_text(Context& ctx, const EventCheck& check) {
+  if (!check.possible) return ctx.tr("no");
+  const std::string to_give = to_give_text(ctx, check);
+  return to_give.empty() ? ctx.tr("yes") : ctx.tr("yes, once you give") + " " + to_give;
+}
+
+// Why an event cannot be fired: "" when it can (possibly once values are given).
+std::string why_not_text(const EventCheck& check, const std::string& case_id) {
+  if (check.possible || !check.refusal) return "";
+  return refusal_text(*check.refusal, case_id);
+}
+
+// "departed" or "departed (Departed)": the label only when there is one.
+std::string state_with_label(const StateDef& state, const std::string& lang) {
+  const std::string label = state.label.get(lang);
+  return label.empty() ? state.id : state.id + " (" + label + ")";
 }
 
 // Prints a finished step in one line, or its JSON document.
@@ -97,8 +116,7 @@ void report_step(Context& ctx, const StepResult& r) {
   if (!r.entry.from_state.empty() && r.entry.from_state != r.entry.to_state) {
     ctx.out << r.entry.from_state << " -> ";
   }
-  ctx.out << to.id << " (" << to.label.get(ctx.options.lang) << "), "
-          << status_label(ctx, r.after.status);
+  ctx.out << state_with_label(to, ctx.options.lang) << ", " << status_label(ctx, r.after.status);
   if (r.after.due_at && r.after.status == Status::kActive) {
     ctx.out << ", " << ctx.tr("Due") << " " << format_datetime(*r.after.due_at);
   }
@@ -195,7 +213,7 @@ int run_case_list(Context& ctx, Args& a) {
     if (!filter.status) filter.status = Status::kActive;
   }
   if (!a.linked_to.empty()) filter.linked_to = engine.resolve_case_id(a.linked_to);
-  auto cases = engine.store().cases(filter);
+  auto cases = engine.cases(filter);
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& c : cases) list.push_back(case_json(c, now));
@@ -222,19 +240,14 @@ int run_case_show(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error("case show takes one case id");
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
-  const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
-  CaseView view = engine.view(id, actor_id);
+  // Personal values come back shown or masked, the access recorded.
+  CaseView view = engine.show(case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id,
+                              "case show");
   const Procedure& p = *view.procedure;
   const CaseRecord& c = view.record;
-  const Actor actor = engine.actor(actor_id);
-  const bool can_see = actor_can_see_pii(p, actor);
   const DateTime now = engine.clock().now();
   const std::string& lang = ctx.options.lang;
   const StateDef& state = state_of(p, c.state);
-
-  bool has_pii = false;
-  for (const auto& v : c.data) has_pii = has_pii || (v.pii && !v.missing && !v.erased);
-  if (has_pii && can_see) engine.store().record_access(actor_id, c.id, "case show", now);
   const Links links = split_links(c, view.linked);
   spdlog::info("case {} shown to {}", c.id, actor_id);
 
@@ -249,8 +262,8 @@ int run_case_show(Context& ctx, Args& a) {
       auto it = std::find_if(c.data.begin(), c.data.end(),
                              [&](const StoredValue& v) { return v.field == f.id; });
       if (it == c.data.end() || it->missing) continue;
-      if (it->pii && !can_see && !it->erased) masked.push_back(f.id);
-      data[f.id] = it->erased ? json() : json(shown(*it, can_see));
+      if (it->pii && !view.personal_data_shown && !it->erased) masked.push_back(f.id);
+      data[f.id] = it->erased ? json() : json(it->text);
     }
     doc["data"] = data;
     doc["masked"] = masked;
@@ -273,7 +286,9 @@ int run_case_show(Context& ctx, Args& a) {
   const bool color = ctx.options.color;
   ctx.out << paint(color, Tone::kBold, ctx.tr("Case") + " " + c.id) << "  " << p.title.get(lang)
           << " (" << p.id << " v" << p.version << ")\n";
-  ctx.out << ctx.tr("State") << ": " << state.label.get(lang) << " [" << state.id << "]\n";
+  const std::string label = state.label.get(lang);
+  ctx.out << ctx.tr("State") << ": " << (label.empty() ? state.id : label + " [" + state.id + "]")
+          << "\n";
   ctx.out << ctx.tr("Status") << ": " << status_label(ctx, c.status);
   if (!c.closure_reason.empty()) ctx.out << " (" << c.closure_reason << ")";
   ctx.out << "\n";
@@ -301,7 +316,7 @@ int run_case_show(Context& ctx, Args& a) {
                            [&](const StoredValue& v) { return v.field == f.id; });
     if (it == c.data.end() || it->missing) continue;
     std::string label = f.label.get(lang);
-    data.add({label.empty() ? f.id : label + " (" + f.id + ")", shown(*it, can_see)});
+    data.add({label.empty() ? f.id : label + " (" + f.id + ")", it->text});
   }
   if (!data.empty()) {
     ctx.out << "\n";
@@ -315,7 +330,9 @@ int run_case_show(Context& ctx, Args& a) {
     ctx.out << "\n  " << paint(color, Tone::kGood, check.event);
     std::string label = event_label(p, view.snapshot.state, check.event, lang);
     if (!label.empty()) ctx.out << " - " << label;
-    if (check.refusal) ctx.out << paint(color, Tone::kDim, " (" + check.refusal->message + ")");
+    const std::string to_give = to_give_text(ctx, check);
+    if (!to_give.empty())
+      ctx.out << paint(color, Tone::kDim, " (" + ctx.tr("once you give") + " " + to_give + ")");
   }
   if (!any) ctx.out << " " << ctx.tr("none");
   ctx.out << "\n";
@@ -337,30 +354,11 @@ int run_case_why(Context& ctx, Args& a) {
     typed_case = pos[0];
   }
   const std::string actor_id = ctx.actor_id();
-  const std::string id = case_arg(ctx, typed_case);
-  CaseView view = ctx.engine().view(id, actor_id);
-  const Procedure& p = *view.procedure;
+  Engine& engine = ctx.engine();
+  CaseView view = engine.view(case_arg(ctx, typed_case), actor_id);
+  const std::string& id = view.record.id;
   std::vector<EventCheck> checks = view.checks;
-  if (!event.empty()) {
-    auto it = std::find_if(checks.begin(), checks.end(),
-                           [&](const EventCheck& c) { return c.event == event; });
-    if (it == checks.end()) {
-      std::vector<std::string> here;
-      for (const auto& c : checks) here.push_back(c.event);
-      std::string message;
-      if (p.event_index(event) < 0) {
-        message = "procedure " + p.id + " has no event '" + event + "'";
-        if (auto near = nearest(event, p.events)) message += "; did you mean " + *near + "?";
-      } else {
-        message = "event '" + event + "' cannot be fired from state " + view.record.state;
-      }
-      std::string list;
-      for (const auto& h : here) list += (list.empty() ? "" : ", ") + h;
-      throw refused(message + "; from " + view.record.state + " the events are: " +
-                    (list.empty() ? "none" : list));
-    }
-    checks = {*it};
-  }
+  if (!event.empty()) checks = {engine.check_event(view, event)};
   if (ctx.options.json) {
     json events = json::array();
     for (const auto& c : checks) {
@@ -384,10 +382,7 @@ int run_case_why(Context& ctx, Args& a) {
     return 0;
   }
   Table table({ctx.tr("Event"), ctx.tr("Can fire"), ctx.tr("Why not")});
-  for (const auto& c : checks) {
-    std::string can = c.possible ? ctx.tr("yes") : ctx.tr("no");
-    table.add({c.event, can, c.refusal ? c.refusal->message : ""});
-  }
+  for (const auto& c : checks) table.add({c.event, can_fire_text(ctx, c), why_not_text(c, id)});
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
 }
@@ -451,28 +446,21 @@ int run_case_history(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error("case history takes one case id");
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
-  const std::string id = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
-  auto record = engine.store().find_case(id);
-  if (!record) throw not_found("no case '" + id + "'");
-  ProcedurePtr p = engine.procedure(record->sha256);
-  const bool can_see = actor_can_see_pii(*p, engine.actor(actor_id));
-  auto entries = engine.store().history(id);
-  if (can_see) engine.store().record_access(actor_id, id, "case history", engine.clock().now());
-  // The log keeps no personal data among the inputs as given (the engine
-  // replaces it); changes carry it, shown only to pii_visible_to roles.
-  auto input_text = [&](const std::pair<std::string, std::string>& in) {
-    return field_is_pii(*p, in.first) ? std::string(kMask) : in.second;
-  };
+  // Personal values come back shown or masked, the access recorded.
+  const CaseHistory history = engine.history(
+      case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id, "case history");
+  const std::string& id = history.record.id;
+  const std::vector<LogEntry>& entries = history.entries;
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& e : entries) {
       json changes = json::array(), inputs = json::object();
       for (const auto& ch : e.changes) {
         changes.push_back({{"field", ch.after.field.empty() ? ch.before.field : ch.after.field},
-                           {"before", ch.before.missing ? json() : json(shown(ch.before, can_see))},
-                           {"after", ch.after.missing ? json() : json(shown(ch.after, can_see))}});
+                           {"before", ch.before.missing ? json() : json(ch.before.text)},
+                           {"after", ch.after.missing ? json() : json(ch.after.text)}});
       }
-      for (const auto& in : e.inputs) inputs[in.first] = input_text(in);
+      for (const auto& in : e.inputs) inputs[in.first] = in.second;
       list.push_back({{"seq", e.seq},
                       {"case_seq", e.case_seq},
                       {"kind", to_string(e.kind)},
@@ -510,7 +498,7 @@ int run_case_history(Context& ctx, Args& a) {
     if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + ctx.tr("Reason") + ": " + e.reason;
     for (const auto& ch : e.changes) {
       const StoredValue& after = ch.after;
-      text += (text.empty() ? "" : "; ") + after.field + "=" + shown(after, can_see);
+      text += (text.empty() ? "" : "; ") + after.field + "=" + after.text;
     }
     std::string event = e.event;
     if (e.kind == LogKind::kOverride) event += " (override)";
@@ -523,12 +511,7 @@ int run_case_history(Context& ctx, Args& a) {
 }
 
 int run_case_ids(Context& ctx, Args& a) {
-  std::string prefix;
-  for (char c : a.prefix) {
-    if (c != '-' && c != ' ') prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  if (prefix.size() > 3) prefix.insert(3, "-");
-  for (const auto& id : ctx.engine().store().case_ids(prefix, 200)) ctx.out << id << "\n";
+  for (const auto& id : ctx.engine().case_ids(a.prefix, 200)) ctx.out << id << "\n";
   return 0;
 }
 

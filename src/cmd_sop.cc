@@ -21,12 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
-
 std::vector<std::string> names(const std::vector<int>& indices,
                                const std::vector<std::string>& table) {
   std::vector<std::string> out;
@@ -43,6 +37,38 @@ std::vector<std::string> field_names(const Procedure& p, const std::vector<int>&
 std::vector<std::string> state_names(const Procedure& p, const std::vector<int>& indices) {
   std::vector<std::string> out;
   for (int i : indices) out.push_back(p.states[static_cast<size_t>(i)].id);
+  return out;
+}
+
+// A transition's hand-off as JSON: the procedure it opens, the fields it
+// copies (new case's field -> this case's field) and the values it sets.
+json handoff_json(const Procedure& p, const TransitionDef& t) {
+  if (!t.opens) return json();
+  json copy = json::object(), set = json::object();
+  for (const auto& [to, from] : t.opens->copy) copy[to] = p.fields[static_cast<size_t>(from)].id;
+  for (const auto& [to, value] : t.opens->set) set[to] = value;
+  return {{"sop", t.opens->sop}, {"copy", copy}, {"set", set}};
+}
+
+// The same in words, one line each:
+//   refer (screening -> referred) opens tppo-victim-care
+//     copies full_name, age <- age_years
+//     sets referral_source = debarkation_shelter
+std::vector<std::string> handoff_lines(Context& ctx, const Procedure& p, const TransitionDef& t) {
+  std::vector<std::string> out;
+  std::string from = join(state_names(p, t.from));
+  if (t.from.size() == p.states.size()) from = "*";
+  out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
+                p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " +
+                t.opens->sop);
+  std::vector<std::string> copies, sets;
+  for (const auto& [to, from_field] : t.opens->copy) {
+    const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;
+    copies.push_back(mine == to ? to : to + " <- " + mine);
+  }
+  for (const auto& [to, value] : t.opens->set) sets.push_back(to + " = " + value);
+  if (!copies.empty()) out.push_back("  " + ctx.tr("copies") + " " + join(copies));
+  if (!sets.empty()) out.push_back("  " + ctx.tr("sets") + " " + join(sets));
   return out;
 }
 
@@ -143,7 +169,8 @@ int run_sop_show(Context& ctx, Args& a) {
                              {"accepts", field_names(*p, t.accepts_fields)},
                              {"reason_required", t.reason_required},
                              {"distinct_from", names(t.distinct_from, p->events)},
-                             {"override_roles", names(t.override_roles, p->roles)}});
+                             {"override_roles", names(t.override_roles, p->roles)},
+                             {"opens", handoff_json(*p, t)}});
     }
     for (const auto& f : p->fields) {
       fields.push_back({{"id", f.id},
@@ -196,6 +223,15 @@ int run_sop_show(Context& ctx, Args& a) {
                t.guard_text, join(field_names(*p, t.requires_fields))});
   }
   trans.print(ctx.out, width, color);
+  std::vector<std::string> handoffs;
+  for (const auto& t : p->transitions) {
+    if (!t.opens) continue;
+    for (auto& line : handoff_lines(ctx, *p, t)) handoffs.push_back(std::move(line));
+  }
+  if (!handoffs.empty()) {
+    ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Hand-offs")) << "\n";
+    for (const auto& line : handoffs) ctx.out << line << "\n";
+  }
   ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Fields")) << "\n";
   Table fields({ctx.tr("Id"), ctx.tr("Type"), ctx.tr("Label")});
   for (const auto& f : p->fields) {
@@ -214,35 +250,6 @@ int run_sop_show(Context& ctx, Args& a) {
   return 0;
 }
 
-namespace {
-
-// Runs Graphviz on dot text and returns the SVG.
-std::string dot_to_svg(const std::string& dot) {
-  char path[] = "/tmp/sopir-diagram-XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) throw storage_error("cannot create a temporary file for the diagram");
-  bool written = write(fd, dot.data(), dot.size()) == static_cast<ssize_t>(dot.size());
-  close(fd);
-  std::string svg;
-  int status = -1;
-  if (written) {
-    std::string command = std::string("/usr/bin/dot -Tsvg '") + path + "' 2>/dev/null";
-    if (FILE* pipe = popen(command.c_str(), "r")) {
-      char buffer[4096];
-      for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) svg.append(buffer, n);
-      status = pclose(pipe);
-    }
-  }
-  unlink(path);
-  if (status != 0 || svg.empty()) {
-    throw usage_error("could not run /usr/bin/dot -Tsvg (is graphviz installed?); "
-                      "--format dot or mermaid print the text instead");
-  }
-  return svg;
-}
-
-}  // namespace
-
 int run_sop_diagram(Context& ctx, Args& a) {
   const std::string format = a.format.empty() ? "mermaid" : a.format;
   if (format != "mermaid" && format != "dot" && format != "svg") {
@@ -255,23 +262,19 @@ int run_sop_diagram(Context& ctx, Args& a) {
   } else if (format == "dot") {
     ctx.out << to_dot(*p, lang);
   } else {
-    ctx.out << dot_to_svg(to_dot(*p, lang));
+    try {
+      ctx.out << dot_to_svg(to_dot(*p, lang));
+    } catch (const Error& e) {
+      throw usage_error(e.message() + "; --format dot or mermaid print the text instead");
+    }
   }
   return 0;
 }
 
 int run_sop_publish(Context& ctx, Args& a) {
   const std::string& actor = ctx.actor_id();
-  std::vector<PublishedProcedure> published;
-  ctx.engine().store().transaction([&] {
-    for (const std::string& file : a.positional) {
-      try {
-        published.push_back(ctx.engine().publish(file, actor));
-      } catch (const Error& e) {
-        throw e.with_context(file);
-      }
-    }
-  });
+  // All files or none; every error names its file.
+  const std::vector<PublishedProcedure> published = ctx.engine().publish_all(a.positional, actor);
   for (const auto& p : published) {
     spdlog::info("sop publish {} v{} {} by {}", p.sop_id, p.version, p.sha256, actor);
   }
@@ -292,7 +295,7 @@ int run_sop_publish(Context& ctx, Args& a) {
 }
 
 int run_sop_list(Context& ctx, Args&) {
-  auto all = ctx.engine().store().procedures();
+  auto all = ctx.engine().procedures();
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& p : all) {

@@ -251,7 +251,7 @@ bool parse_args(Context& ctx, const Command& command, std::vector<std::string> w
     if (!extra.empty() && extra[0] == '-') {
       std::string message = "unknown option " + extra + " for `" + command.path + "`";
       std::string name = extra.substr(0, extra.find('='));
-      if (auto near = nearest(name, option_names(*app))) message += "; did you mean " + *near + "?";
+      message += did_you_mean(name, option_names(*app), "");
       message += "\nusage: sopir " + std::string(command.usage);
       throw usage_error(message);
     }
@@ -323,12 +323,10 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
       if (words.size() > 1) {
         if (auto near = nearest(words[1], subs)) what += "; did you mean `" + words[0] + " " + *near + "`?";
       }
-      std::string list;
-      for (const auto& s : subs) list += (list.empty() ? "" : ", ") + s;
-      throw usage_error(what + "\n" + words[0] + " commands: " + list);
+      throw usage_error(what + "\n" + words[0] + " commands: " + join(subs));
     }
     std::string what = "unknown command `" + words[0] + "`";
-    if (auto near = nearest(words[0], groups)) what += "; did you mean `" + *near + "`?";
+    what += did_you_mean(words[0], groups, "`");
     throw usage_error(what + "\n(`sopir help` lists the commands)");
   }
   words.erase(words.begin(), words.begin() + static_cast<long>(best_len));
@@ -497,7 +495,7 @@ int run_help(Context& ctx, Args& args) {
     std::vector<std::string> names;
     for (const Command& c : kCommands) names.push_back(c.path);
     std::string message = "no command `" + path + "`";
-    if (auto near = nearest(path, names)) message += "; did you mean `" + *near + "`?";
+    message += did_you_mean(path, names, "`");
     throw usage_error(message + "\n(`sopir help` lists the commands)");
   }
   Table table({ctx.tr("Command"), ctx.tr("What it does")});

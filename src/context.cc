@@ -114,15 +114,35 @@ std::string case_arg(Context& ctx, const std::string& given) {
     throw usage_error(ctx.in_shell ? "which case? give its id, or `use CASE` first"
                                    : "which case? give its id, e.g. K7F-3QX");
   }
-  return ctx.engine().resolve_case_id(typed);
+  return typed;
 }
 
-bool actor_can_see_pii(const Procedure& procedure, const Actor& actor) {
-  for (int r : procedure.pii_roles) {
-    const std::string& role = procedure.roles[static_cast<size_t>(r)];
-    if (std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end()) return true;
+std::string refusal_text(const Refusal& refusal, const std::string& case_id) {
+  std::string text = refusal.message;
+  switch (refusal.kind) {
+    case RefusalKind::kMissingField:
+      return text + " (give with --set FIELD=VALUE)";
+    case RefusalKind::kReasonRequired:
+      return text + " (give it with --reason TEXT)";
+    case RefusalKind::kRole:
+    case RefusalKind::kGuard:
+      return refusal.may_override ? text + " (--override --reason TEXT)" : text;
+    case RefusalKind::kClosed:
+      return text + " (case reopen " + (case_id.empty() ? "CASE" : case_id) + " --reason TEXT)";
+    case RefusalKind::kOnHold:
+      return text + " (case resume " + (case_id.empty() ? "CASE" : case_id) + ")";
+    default:
+      return text;
   }
-  return false;
+}
+
+std::string error_message(const Error& error) {
+  auto* refusal = dynamic_cast<const RefusedError*>(&error);
+  if (!refusal) return error.message();
+  // The engine's message with the options that act on it.
+  Refusal shown = refusal->refusal();
+  shown.message = error.message();
+  return refusal_text(shown, refusal->case_id());
 }
 
 std::string status_label(Context& ctx, Status status) { return ctx.tr(to_string(status)); }

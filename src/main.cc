@@ -33,7 +33,7 @@ int real_main(int argc, char** argv) {
   } catch (const sopir::Error& e) {
     std::cout.flush();
     std::cerr << "sopir: " << (e.kind() == sopir::ErrorKind::kRefused ? "refused: " : "error: ")
-              << e.message() << "\n";
+              << error_message(e) << "\n";
     return sopir::exit_code(e.kind());
   } catch (const std::exception& e) {
     std::cerr << "sopir: error: " << e.what() << "\n";

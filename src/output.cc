@@ -77,15 +77,32 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
 
 namespace {
 
+// Words up to this wide (times, case ids, state ids) are never split when
+// a table shrinks to fit; longer ones may be.
+constexpr size_t kWholeWord = 25;
+
+// The widest word (space-free run) of `text`, in display columns.
+size_t widest_word(const std::string& text) {
+  size_t widest = 0, start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find_first_of(" \n", start);
+    if (end == std::string::npos) end = text.size();
+    widest = std::max(widest, display_width(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return widest;
+}
+
 }  // namespace
 
 void Table::print(std::ostream& out, int width, bool color) const {
   const size_t n = headers_.size();
-  std::vector<size_t> w(n, 0);
+  std::vector<size_t> w(n, 0), least(n, 6);
   for (size_t c = 0; c < n; ++c) w[c] = display_width(headers_[c]);
   for (const auto& row : rows_) {
     for (size_t c = 0; c < n && c < row.size(); ++c) {
       for (const auto& line : wrap(row[c], 100000)) w[c] = std::max(w[c], display_width(line));
+      least[c] = std::max(least[c], std::min(widest_word(row[c]), kWholeWord));
     }
   }
   // Shrink the widest columns until the table fits (2 spaces between).
@@ -95,10 +112,15 @@ void Table::print(std::ostream& out, int width, bool color) const {
     for (size_t x : w) t += x;
     return t;
   };
+  // Shrink the widest column that can still give way without splitting a
+  // word (a timestamp split over two lines reads as two values).
   while (total() > budget) {
-    auto widest = std::max_element(w.begin(), w.end());
-    if (*widest <= 6) break;
-    --*widest;
+    size_t widest = n;
+    for (size_t c = 0; c < n; ++c) {
+      if (w[c] > least[c] && (widest == n || w[c] > w[widest])) widest = c;
+    }
+    if (widest == n) break;
+    --w[widest];
   }
   auto emit = [&](const std::vector<std::string>& row, bool header) {
     std::vector<std::vector<std::string>> cells(n);
@@ -139,6 +161,15 @@ std::string translate_id(const std::string& english) {
       {"Why not", "Alasan tidak bisa"},
       {"yes", "ya"},
       {"no", "tidak"},
+      {"Hand-offs", "Serah terima"},
+      {"opens", "membuka"},
+      {"copies", "menyalin"},
+      {"sets", "mengisi"},
+      {"yes, once you give", "ya, setelah Anda mengisi"},
+      {"once you give", "setelah Anda mengisi"},
+      {"a value for", "nilai untuk"},
+      {"values for", "nilai untuk"},
+      {"a written reason", "alasan tertulis"},
       {"active", "aktif"},
       {"on_hold", "ditunda"},
       {"closed", "ditutup"},

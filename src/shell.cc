@@ -115,7 +115,7 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
 }
 
 std::string error_text(const Error& e) {
-  return std::string(e.kind() == ErrorKind::kRefused ? "refused: " : "error: ") + e.message();
+  return std::string(e.kind() == ErrorKind::kRefused ? "refused: " : "error: ") + error_message(e);
 }
 
 // --- script mode -----------------------------------------------------------
@@ -164,6 +164,9 @@ std::string stdin_name() {
 
 Context* g_ctx = nullptr;
 std::vector<std::string> g_matches;
+// Case ids come back already matched to what was typed ("k7f" finds
+// K7F-3QX): every one is a match, and it replaces the typed word.
+bool g_matched = false;
 
 char* next_match(const char* text, int state) {
   static size_t index;
@@ -171,7 +174,7 @@ char* next_match(const char* text, int state) {
   const size_t len = std::strlen(text);
   while (index < g_matches.size()) {
     const std::string& m = g_matches[index++];
-    if (m.compare(0, len, text) == 0) return strdup(m.c_str());
+    if (g_matched || m.compare(0, len, text) == 0) return strdup(m.c_str());
   }
   return nullptr;
 }
@@ -187,12 +190,14 @@ std::vector<std::string> groups_and_shell_words() {
 }
 
 std::vector<std::string> case_ids(Context& ctx, const std::string& prefix) {
-  std::string p;
-  for (char c : prefix) {
-    if (c != '-') p += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  if (p.size() > 3) p.insert(3, "-");
-  return ctx.engine().store().case_ids(p, 200);
+  g_matched = true;
+  return ctx.engine().case_ids(prefix, 200);
+}
+
+// Whether `word` names a case: `case advance OTHER-ID EVENT` with a case in use.
+bool names_case(Context& ctx, const std::string& word) {
+  auto id = normalize_case_id(word);
+  return id && !ctx.engine().case_ids(*id, 1).empty();
 }
 
 // Events the actor can fire now on `typed_case`.
@@ -221,7 +226,7 @@ std::vector<std::string> candidates(Context& ctx, std::vector<std::string> befor
   if (first == "use") return before.size() == 1 ? case_ids(ctx, text) : std::vector<std::string>{};
   if (first == "as") {
     std::vector<std::string> ids;
-    for (const auto& m : ctx.engine().store().all_staff()) {
+    for (const auto& m : ctx.engine().staff()) {
       if (m.active) ids.push_back(m.id);
     }
     return ids;
@@ -270,9 +275,12 @@ std::vector<std::string> candidates(Context& ctx, std::vector<std::string> befor
                           path == "case hold" || path == "case resume" || path == "case close" ||
                           path == "case reopen" || path == "case history";
   const bool two_words = path == "case advance" || path == "case why";
-  if (takes_case && !positional.empty() && (the_case.empty() || positional.size() >= 2)) {
-    the_case = positional[0];
-  }
+  // With a case in use the case may still be given: the first word then
+  // names a case (`case advance OTHER-ID <Tab>`).
+  const bool case_given =
+      takes_case && !positional.empty() &&
+      (the_case.empty() || positional.size() >= 2 || names_case(ctx, positional[0]));
+  if (case_given) the_case = positional[0];
   if (before.back() == "--set") {
     *no_space = true;
     if (path == "case open" && !positional.empty()) {
@@ -287,16 +295,25 @@ std::vector<std::string> candidates(Context& ctx, std::vector<std::string> befor
   if (after_set) return {};
   if (path == "case open" && positional.empty()) {
     std::vector<std::string> sops;
-    for (const auto& p : ctx.engine().store().procedures()) {
+    for (const auto& p : ctx.engine().procedures()) {
       if (p.current) sops.push_back(p.sop_id);
     }
     return sops;
   }
   if (takes_case) {
-    const bool need_case = ctx.current_case.empty() ? positional.empty() : false;
-    if (need_case) return case_ids(ctx, text);
+    // The case's slot: case ids; with a case in use, its events first.
+    if (positional.empty() && (ctx.current_case.empty() || !text.empty())) {
+      if (two_words && !ctx.current_case.empty()) {
+        std::vector<std::string> events;
+        for (auto& e : possible_events(ctx, the_case)) {
+          if (e.compare(0, text.size(), text) == 0) events.push_back(std::move(e));
+        }
+        if (!events.empty()) return events;
+      }
+      return case_ids(ctx, text);
+    }
     if (two_words) {
-      const size_t event_slot = ctx.current_case.empty() ? 1 : 0;
+      const size_t event_slot = case_given ? 1 : 0;
       if (positional.size() == event_slot) return possible_events(ctx, the_case);
     }
   }
@@ -306,6 +323,7 @@ std::vector<std::string> candidates(Context& ctx, std::vector<std::string> befor
 char** complete(const char* text, int start, int /*end*/) {
   rl_attempted_completion_over = 1;
   g_matches.clear();
+  g_matched = false;
   bool no_space = false;
   try {
     std::vector<std::string> before = split_line(std::string(rl_line_buffer, static_cast<size_t>(start)));

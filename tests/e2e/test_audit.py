@@ -124,6 +124,13 @@ def main():
     run(db, "audit", "report", "--html", html)
     page = open(html).read()
     assert "<svg" in page and "http://" not in page and "https://" not in page
+    # The diagram is Graphviz's: a labelled arrow for each transition, each
+    # state with its cases waiting (one waits in intake).
+    diagram = page[page.index('<svg class="diagram"'):]
+    diagram = diagram[:diagram.index("</svg>")]
+    for label in ("admit", "(worker)", "finish", "(supervisor)", "Intake (deadline 1d)", "1 waiting"):
+        assert ">%s</text>" % label in diagram, (label, diagram[:2000])
+    assert diagram.count('class="edge"') == 3, diagram[:2000]  # start, admit, finish
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         print("SKIP chromium part: chromium is not installed (apt-get install -y chromium)")
@@ -137,6 +144,8 @@ def main():
         dom = subprocess.run([chromium] + flags + ["--dump-dom", "file://" + html],
                              capture_output=True, text=True, timeout=120).stdout
         assert 'class="diagram"' in dom and "<rect" in dom, dom[:500]
+        # Rendered: the arrows' labels are in the page the browser built.
+        assert dom.count('class="edge"') == 3 and ">admit</text>" in dom, dom[:500]
         assert os.path.getsize(png) > 10000, os.path.getsize(png)
     os.chmod(ro_dir, 0o755)
     shutil.rmtree(tmp, ignore_errors=True)

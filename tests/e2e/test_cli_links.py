@@ -13,67 +13,35 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import SopirTest, main  # noqa: E402
 
-INTAKE = """\
-sop: pmi-intake
-version: 1
-title: {en: Intake of a returning worker}
-roles: [shelter_staff]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-states:
-  screening: {initial: true}
-  referred: {}
-  done: {terminal: true}
-transitions:
-  - {event: refer, from: screening, to: referred, roles: [shelter_staff], requires: [age],
-     opens: {sop: pmi-care, copy: [full_name, age], set: {source: intake}}}
-  - {event: finish, from: referred, to: done, roles: [shelter_staff], when: "child_closed('pmi-care')"}
-pii_visible_to: [shelter_staff]
-"""
-
-CARE = """\
-sop: pmi-care
-version: 1
-title: {en: Care}
-roles: [supervisor]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-  source: {type: enum, values: [intake, police]}
-states:
-  admitted: {initial: true}
-  discharged: {terminal: true}
-transitions:
-  - {event: discharge, from: admitted, to: discharged, roles: [supervisor]}
-open:
-  requires: [full_name, source]
-  accepts: [age]
-"""
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
 
 class Links(SopirTest):
     def setUp(self):
         super().setUp()
-        self.ok("--as", "admin", "sop", "publish", self.write("care.yaml", CARE))
-        self.ok("--as", "admin", "sop", "publish", self.write("intake.yaml", INTAKE))
-        self.parent = self.ok("--as", "budi", "case", "open", "pmi-intake",
+        # The hand-off pair shared with the unit tests (tests/data/README.md):
+        # rina (worker) works the intake, sari (carer) the care case.
+        self.ok("--as", "admin", "staff", "add", "rina", "--name", "Rina Contoh", "--role", "worker")
+        self.ok("--as", "admin", "staff", "add", "sari", "--name", "Sari Contoh", "--role", "carer")
+        self.ok("--as", "admin", "sop", "publish", os.path.join(DATA, "pmi-care.yaml"))
+        self.ok("--as", "admin", "sop", "publish", os.path.join(DATA, "pmi-intake.yaml"))
+        self.parent = self.ok("--as", "rina", "case", "open", "pmi-intake",
                               "--set", "full_name=Wati Contoh").out.strip()
 
     def refer(self):
-        doc = self.ok("--as", "budi", "case", "advance", self.parent, "refer", "--set", "age=27",
+        doc = self.ok("--as", "rina", "case", "advance", self.parent, "refer", "--set", "age=27",
                       "--json").json()
         self.assertIsNotNone(doc["opened"], doc)
         return doc
 
     def test_advance_prints_the_opened_case(self):
-        out = self.ok("--as", "budi", "case", "advance", self.parent, "refer", "--set", "age=27").out
+        out = self.ok("--as", "rina", "case", "advance", self.parent, "refer", "--set", "age=27").out
         lines = out.strip().splitlines()
         self.assertEqual(len(lines), 2, out)
         self.assertTrue(lines[0].startswith(self.parent + ": refer: screening -> referred"), out)
         self.assertRegex(lines[1], r"^Opened case [0-9A-Z]{3}-[0-9A-Z]{3} \(pmi-care, admitted\)$")
         child = lines[1].split()[2]
-        self.assertEqual(self.ok("--as", "siti", "case", "show", child, "--json").json()["parent"]["id"],
+        self.assertEqual(self.ok("--as", "sari", "case", "show", child, "--json").json()["parent"]["id"],
                          self.parent)
 
     def test_advance_json_names_the_opened_case(self):
@@ -84,66 +52,66 @@ class Links(SopirTest):
         self.assertEqual(opened["status"], "active")
         self.assertEqual(opened["seq"], doc["seq"] + 1)
         # A step that opens nothing says so with null.
-        self.ok("--as", "siti", "case", "advance", opened["case"], "discharge")
-        finish = self.ok("--as", "budi", "case", "advance", self.parent, "finish", "--json").json()
+        self.ok("--as", "sari", "case", "advance", opened["case"], "discharge")
+        finish = self.ok("--as", "rina", "case", "advance", self.parent, "finish", "--json").json()
         self.assertIsNone(finish["opened"])
 
     def test_show_lists_links_both_ways(self):
         child = self.refer()["opened"]["case"]
-        parent_doc = self.ok("--as", "budi", "case", "show", self.parent, "--json").json()
+        parent_doc = self.ok("--as", "rina", "case", "show", self.parent, "--json").json()
         self.assertIsNone(parent_doc["parent"])
         self.assertEqual([c["id"] for c in parent_doc["children"]], [child])
         self.assertEqual(parent_doc["children"][0]["sop"], "pmi-care")
         self.assertEqual(parent_doc["children"][0]["state"], "admitted")
         self.assertEqual(parent_doc["children"][0]["status"], "active")
-        child_doc = self.ok("--as", "siti", "case", "show", child, "--json").json()
+        child_doc = self.ok("--as", "sari", "case", "show", child, "--json").json()
         self.assertEqual(child_doc["parent"]["id"], self.parent)
         self.assertEqual(child_doc["parent"]["sop"], "pmi-intake")
         self.assertEqual(child_doc["parent"]["state"], "referred")
         self.assertEqual(child_doc["parent_case"], self.parent)
         self.assertEqual(child_doc["children"], [])
 
-        text = self.ok("--as", "budi", "case", "show", self.parent).out
+        text = self.ok("--as", "rina", "case", "show", self.parent).out
         self.assertIn("Cases it opened:\n  %s  pmi-care  admitted  active" % child, text)
         self.assertNotIn("Opened by case", text)
-        text = self.ok("--as", "siti", "case", "show", child).out
+        text = self.ok("--as", "sari", "case", "show", child).out
         self.assertIn("Opened by case: %s  pmi-intake  referred  active" % self.parent, text)
         # The child's status follows it.
-        self.ok("--as", "siti", "case", "advance", child, "discharge")
-        doc = self.ok("--as", "budi", "case", "show", self.parent, "--json").json()
+        self.ok("--as", "sari", "case", "advance", child, "discharge")
+        doc = self.ok("--as", "rina", "case", "show", self.parent, "--json").json()
         self.assertEqual(doc["children"][0]["status"], "closed")
-        text = self.ok("--as", "budi", "--lang", "id", "case", "show", self.parent).out
+        text = self.ok("--as", "rina", "--lang", "id", "case", "show", self.parent).out
         self.assertIn("Kasus yang dibukanya:", text)
 
     def test_list_linked_to(self):
         child = self.refer()["opened"]["case"]
-        other = self.ok("--as", "budi", "case", "open", "pmi-intake").out.strip()
-        doc = self.ok("--as", "budi", "case", "list", "--linked-to", self.parent, "--json").json()
+        other = self.ok("--as", "rina", "case", "open", "pmi-intake").out.strip()
+        doc = self.ok("--as", "rina", "case", "list", "--linked-to", self.parent, "--json").json()
         self.assertEqual([c["id"] for c in doc["cases"]], [child])
-        doc = self.ok("--as", "budi", "case", "list", "--linked-to", child.lower().replace("-", ""),
+        doc = self.ok("--as", "rina", "case", "list", "--linked-to", child.lower().replace("-", ""),
                       "--json").json()
         self.assertEqual([c["id"] for c in doc["cases"]], [self.parent])
-        doc = self.ok("--as", "budi", "case", "list", "--linked-to", other, "--json").json()
+        doc = self.ok("--as", "rina", "case", "list", "--linked-to", other, "--json").json()
         self.assertEqual(doc["cases"], [])
-        self.assertIn(child, self.ok("--as", "budi", "case", "list", "--linked-to", self.parent).out)
-        self.fails(3, "--as", "budi", "case", "list", "--linked-to", "ZZZ-ZZZ")
+        self.assertIn(child, self.ok("--as", "rina", "case", "list", "--linked-to", self.parent).out)
+        self.fails(3, "--as", "rina", "case", "list", "--linked-to", "ZZZ-ZZZ")
 
     def test_history_shows_the_link(self):
         child = self.refer()["opened"]["case"]
-        entries = self.ok("--as", "budi", "case", "history", self.parent, "--json").json()["entries"]
+        entries = self.ok("--as", "rina", "case", "history", self.parent, "--json").json()["entries"]
         self.assertEqual([e["linked_case"] for e in entries], [None, child])
-        entries = self.ok("--as", "siti", "case", "history", child, "--json").json()["entries"]
+        entries = self.ok("--as", "sari", "case", "history", child, "--json").json()["entries"]
         self.assertEqual(entries[0]["linked_case"], self.parent)
         self.assertEqual(entries[0]["role"], "hand-off")
         self.assertEqual(entries[0]["inputs"]["full_name"], "***")
         self.assertEqual(entries[0]["inputs"]["age"], "27")
-        self.assertIn("opened case " + child, self.ok("--as", "budi", "case", "history", self.parent).out)
-        self.assertIn("opened by case " + self.parent, self.ok("--as", "siti", "case", "history", child).out)
+        self.assertIn("opened case " + child, self.ok("--as", "rina", "case", "history", self.parent).out)
+        self.assertIn("opened by case " + self.parent, self.ok("--as", "sari", "case", "history", child).out)
 
     def test_audit_with_linked_in_every_format(self):
         child = self.refer()["opened"]["case"]
-        self.ok("--as", "siti", "case", "advance", child, "discharge")
-        self.ok("--as", "budi", "case", "advance", self.parent, "finish")
+        self.ok("--as", "sari", "case", "advance", child, "discharge")
+        self.ok("--as", "rina", "case", "advance", self.parent, "finish")
         expected = [(self.parent, "open"), (self.parent, "refer"), (child, "open"), (child, "discharge"),
                     (self.parent, "finish")]
         for start in (self.parent, child):
@@ -169,11 +137,11 @@ class Links(SopirTest):
 
     def test_verify_checks_the_links(self):
         child = self.refer()["opened"]["case"]
-        self.ok("--as", "siti", "case", "advance", child, "discharge")
-        self.ok("--as", "budi", "case", "advance", self.parent, "finish")
+        self.ok("--as", "sari", "case", "advance", child, "discharge")
+        self.ok("--as", "rina", "case", "advance", self.parent, "finish")
         self.assertIn("clean:", self.ok("audit", "verify").out)
         # Point the child's case row at another parent behind the engine's back.
-        other = self.ok("--as", "budi", "case", "open", "pmi-intake").out.strip()
+        other = self.ok("--as", "rina", "case", "open", "pmi-intake").out.strip()
         self.sql("UPDATE cases SET parent_case = '%s' WHERE id = '%s'" % (other, child))
         r = self.run_sopir("audit", "verify")
         self.assertEqual(r.code, 1, r)

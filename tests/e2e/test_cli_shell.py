@@ -127,6 +127,34 @@ class Interactive(SopirTest):
         if not self.pg:
             self.assertTrue(os.path.exists(self.db + ".history"))
 
+    def test_tab_completes_another_case_and_lowercase_prefixes(self):
+        in_use = self.open_case()
+        other = self.open_case()
+        proc, fd = self.spawn()
+        self.read_until(fd, "test.db budi> ")
+        self.send(fd, ("use %s\r" % in_use).encode())
+        self.read_until(fd, "budi %s> " % in_use)
+        # With a case in use, a lowercase prefix of another case completes
+        # to its id, and the event slot after it offers that case's events.
+        # (the terminal redraws from the first character that changed: the
+        # rest of the id after what was typed is always drawn)
+        self.send(fd, ("case advance %s\t" % other[:3].lower()).encode())
+        self.read_until(fd, other[3:] + " ")
+        self.send(fd, b"\t")
+        self.read_until(fd, "review ")
+        self.send(fd, b"\r")
+        self.read_until(fd, "%s: review: requested -> reviewed (Reviewed), active" % other)
+        # With no case in use too.
+        self.send(fd, b"use -\r")
+        self.read_until(fd, "test.db budi> ")
+        self.send(fd, ("case show %s\t" % in_use.replace("-", "")[:4].lower()).encode())
+        self.read_until(fd, in_use[5:] + " ")
+        self.send(fd, b"\r")
+        self.read_until(fd, "Case %s" % in_use)
+        self.read_until(fd, "test.db budi> ")
+        self.send(fd, b"\x04")  # Ctrl-D
+        self.assertEqual(proc.wait(timeout=20), 0)
+
 
 if __name__ == "__main__":
     main()

@@ -3,48 +3,18 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <string>
 #include <utility>
 
 #include "sopir/engine.h"
 
 namespace sopir {
 
-// Intake of a returning migrant worker; `refer` opens a care case.
-inline const char* kIntakeSop = R"yaml(sop: pmi-intake
-version: 1
-title: Intake
-roles: [worker]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-states:
-  screening: {initial: true}
-  referred: {}
-  done: {terminal: true}
-transitions:
-  - {event: refer, from: screening, to: referred, roles: [worker], requires: [age],
-     opens: {sop: pmi-care, copy: [full_name, age], set: {source: intake}}}
-  - {event: remind, from: referred, to: referred, roles: [worker], when: "not child_closed('pmi-care')"}
-  - {event: finish, from: referred, to: done, roles: [worker], when: "child_closed('pmi-care')"}
-)yaml";
-
-inline const char* kCareSop = R"yaml(sop: pmi-care
-version: 1
-title: Care
-roles: [carer]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-  source: {type: enum, values: [intake, police]}
-states:
-  admitted: {initial: true}
-  discharged: {terminal: true}
-transitions:
-  - {event: discharge, from: admitted, to: discharged, roles: [carer]}
-open:
-  requires: [full_name, source]
-  accepts: [age]
-)yaml";
+// The hand-off pair in tests/data (tests/data/README.md): pmi-intake's
+// `refer` opens a pmi-care case.
+inline std::string test_data(const std::string& name) {
+  return std::string(SOPIR_SOURCE_DIR) + "/tests/data/" + name;
+}
 
 inline const DateTime kT0{1772323200};  // 2026-03-01T00:00:00Z
 inline const DateTime kT1{kT0.seconds + 86400};
@@ -61,8 +31,8 @@ inline void set_up_linked(Engine& engine) {
   engine.store().add_staff({"admin", "Admin", {"admin"}, true});
   engine.store().add_staff({"rina", "Rina", {"worker"}, true});
   engine.store().add_staff({"sari", "Sari", {"carer"}, true});
-  engine.publish_source(kCareSop, "pmi-care.yaml", "admin");
-  engine.publish_source(kIntakeSop, "pmi-intake.yaml", "admin");
+  engine.publish(test_data("pmi-care.yaml"), "admin");
+  engine.publish(test_data("pmi-intake.yaml"), "admin");
 }
 
 class LinkedCases {

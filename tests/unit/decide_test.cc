@@ -86,7 +86,7 @@ TEST_CASE_METHOD(DecideFixture, "refusals name the rule and what would be accept
   };
   const Row rows[] = {
       {"intake", "screen", 0, {}, RefusalKind::kMissingField,
-       "event 'screen' needs a value for age (give with --set FIELD=VALUE)"},
+       "event 'screen' needs a value for age"},
       {"intake", "screen", 1, {{"age", "30"}}, RefusalKind::kRole,
        "event 'screen' may be done by worker; budi has roles supervisor"},
       {"intake", "screen", 0, {{"age", "thirty"}}, RefusalKind::kBadInput,
@@ -105,7 +105,7 @@ TEST_CASE_METHOD(DecideFixture, "refusals name the rule and what would be accept
       {"intake", "assess", 0, {}, RefusalKind::kNotInState,
        "event 'assess' is not possible in state 'intake' (Intake); possible now: screen, escalate"},
       {"escalated", "back", 1, {}, RefusalKind::kReasonRequired,
-       "event 'back' needs a written reason (give it with --reason TEXT)"},
+       "event 'back' needs a written reason"},
   };
   for (const Row& row : rows) {
     INFO(row.state << " " << row.event);

@@ -1,48 +1,27 @@
 // Hand-offs between procedures: a step that opens a case in another
 // procedure, in the same transaction, checked when publishing.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
 
 #include "sopir/engine.h"
 
 namespace sopir {
 namespace {
 
-const char* kParent = R"yaml(sop: parent-intake
-version: 1
-title: Intake
-roles: [worker]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-  indicators: {type: bool}
-states:
-  screening: {initial: true}
-  referred: {}
-  done: {terminal: true}
-transitions:
-  - {event: refer, from: screening, to: referred, roles: [worker], requires: [age], accepts: [indicators],
-     opens: {sop: child-care, copy: [full_name, age], set: {source: intake}}}
-  - {event: finish, from: referred, to: done, roles: [worker], when: "child_closed('child-care')"}
-  - {event: release, from: screening, to: done, roles: [worker]}
-)yaml";
+// The hand-off pair in tests/data (tests/data/README.md), as text.
+std::string data_file(const std::string& name) {
+  std::ifstream in(std::string(SOPIR_SOURCE_DIR) + "/tests/data/" + name);
+  if (!in) throw std::runtime_error("cannot read tests/data/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
-const char* kChild = R"yaml(sop: child-care
-version: 1
-title: Care
-roles: [carer]
-fields:
-  full_name: {type: string, pii: true}
-  age: {type: int}
-  source: {type: enum, values: [intake, police]}
-states:
-  admitted: {initial: true}
-  closed: {terminal: true}
-transitions:
-  - {event: discharge, from: admitted, to: closed, roles: [carer]}
-open:
-  requires: [full_name, source]
-  accepts: [age]
-)yaml";
+const std::string kParent = data_file("pmi-intake.yaml");
+const std::string kChild = data_file("pmi-care.yaml");
 
 class HandoffFixture {
  protected:
@@ -72,8 +51,8 @@ TEST_CASE_METHOD(HandoffFixture, "publishing refuses a hand-off to an unpublishe
     FAIL("expected a refusal");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::kRefused);
-    CHECK_THAT(e.message(), Catch::Contains("parent.yaml:15:6:"));
-    CHECK_THAT(e.message(), Catch::Contains("hand-off to 'child-care', which is not published"));
+    CHECK_THAT(e.message(), Catch::Contains("parent.yaml:14:6:"));
+    CHECK_THAT(e.message(), Catch::Contains("hand-off to 'pmi-care', which is not published"));
   }
   CHECK(engine_.store().procedures().empty());
 }
@@ -84,7 +63,7 @@ TEST_CASE_METHOD(HandoffFixture, "publishing checks copied fields against the ta
   child.replace(child.find("age: {type: int}"), 16, "age: {type: string}");
   engine_.publish_source(child, "child.yaml", "admin");
   CHECK_THROWS_WITH(engine_.publish_source(kParent, "parent.yaml", "admin"),
-                    Catch::Contains("cannot copy age (int) into child-care.age (string)"));
+                    Catch::Contains("cannot copy age (int) into pmi-care.age (string)"));
 }
 
 TEST_CASE_METHOD(HandoffFixture, "a loop of hand-offs is refused", "[handoff]") {
@@ -93,13 +72,14 @@ TEST_CASE_METHOD(HandoffFixture, "a loop of hand-offs is refused", "[handoff]") 
   // A new child version that hands back to the parent would open cases forever.
   std::string looping = kChild;
   looping.replace(looping.find("version: 1"), 10, "version: 2");
-  const std::string discharge = "  - {event: discharge, from: admitted, to: closed, roles: [carer]}";
+  const std::string discharge =
+      "  - {event: discharge, from: admitted, to: discharged, roles: [carer]}";
   looping.replace(looping.find(discharge), discharge.size(),
-                  "  - {event: discharge, from: admitted, to: closed, roles: [carer],\n"
-                  "     opens: {sop: parent-intake, copy: [full_name, age]}}");
+                  "  - {event: discharge, from: admitted, to: discharged, roles: [carer],\n"
+                  "     opens: {sop: pmi-intake, copy: [full_name, age]}}");
   CHECK_THROWS_WITH(engine_.publish_source(looping, "child-v2.yaml", "admin"),
-                    Catch::Contains("loop that would open cases forever: child-care -> "
-                                    "parent-intake -> child-care"));
+                    Catch::Contains("loop that would open cases forever: pmi-care -> "
+                                    "pmi-intake -> pmi-care"));
 }
 
 TEST_CASE_METHOD(HandoffFixture, "a hand-off opens the linked case in the same step",
@@ -107,24 +87,24 @@ TEST_CASE_METHOD(HandoffFixture, "a hand-off opens the linked case in the same s
   engine_.publish_source(kChild, "child.yaml", "admin");
   engine_.publish_source(kParent, "parent.yaml", "admin");
   const std::string parent =
-      engine_.open_case({"parent-intake", "rina", {{"full_name", "Wati Contoh"}}, "", {}}).after.id;
+      engine_.open_case({"pmi-intake", "rina", {{"full_name", "Wati Contoh"}}, "", {}}).after.id;
   StepResult result = step(parent, "refer", "rina", {{"age", "27"}});
   REQUIRE(result.opened);
   const CaseRecord& child = result.opened->record;
-  CHECK(child.sop_id == "child-care");
+  CHECK(child.sop_id == "pmi-care");
   CHECK(child.parent_case == parent);
   CHECK(result.entry.linked_case == child.id);
   CHECK(result.opened->entry.linked_case == parent);
   CHECK(result.opened->entry.role == "hand-off");
   auto stored = engine_.store().find_case(child.id);
   REQUIRE(stored);
-  auto data = Engine::decode_data(*engine_.current_procedure("child-care"), *stored);
+  auto data = Engine::decode_data(*engine_.current_procedure("pmi-care"), *stored);
   CHECK(std::get<std::string>(data[0]) == "Wati Contoh");
   CHECK(std::get<int64_t>(data[1]) == 27);
   CHECK(std::get<std::string>(data[2]) == "intake");
 
   // The parent waits for the child: child_closed() is false until it closes.
-  CHECK_THROWS_WITH(step(parent, "finish", "rina"), Catch::Contains("child_closed('child-care')"));
+  CHECK_THROWS_WITH(step(parent, "finish", "rina"), Catch::Contains("child_closed('pmi-care')"));
   step(child.id, "discharge", "sari");
   CHECK(step(parent, "finish", "rina").after.state == "done");
 
@@ -137,14 +117,14 @@ TEST_CASE_METHOD(HandoffFixture, "a refused hand-off writes neither case", "[han
   engine_.publish_source(kChild, "child.yaml", "admin");
   engine_.publish_source(kParent, "parent.yaml", "admin");
   // No full_name on the parent: the child's open: requires it.
-  const std::string parent = engine_.open_case({"parent-intake", "rina", {}, "", {}}).after.id;
+  const std::string parent = engine_.open_case({"pmi-intake", "rina", {}, "", {}}).after.id;
   const auto head = engine_.store().chain_head();
   try {
     step(parent, "refer", "rina", {{"age", "27"}});
     FAIL("expected a refusal");
   } catch (const RefusedError& e) {
     CHECK(e.refusal_kind() == RefusalKind::kMissingField);
-    CHECK_THAT(e.message(), Catch::Contains("the hand-off to 'child-care' was refused"));
+    CHECK_THAT(e.message(), Catch::Contains("the hand-off to 'pmi-care' was refused"));
     CHECK_THAT(e.message(), Catch::Contains("full_name"));
   }
   CHECK(engine_.store().chain_head() == head);

@@ -87,7 +87,7 @@ struct VerifyReport {
   std::vector<Finding> findings;  // empty: clean
   int64_t rows = 0;               // log rows read
   int64_t cases = 0;              // cases replayed
-  int64_t steps = 0;              // steps replayed
+  int64_t steps = 0;              // steps replayed (log rows after each case's opening row)
   // Steps whose inputs included personal data that has since been erased:
   // they cannot be re-decided and are not flagged.
   int64_t unverifiable_steps = 0;
@@ -173,6 +173,10 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
 struct ReportOptions {
   DateTime now;                  // "still overdue now"
   std::optional<std::string> sop_id;  // one procedure only
+  // report_html: draws a diagram's dot text (to_dot) as SVG, e.g. by running
+  // Graphviz; unset, the page shows the dot text instead. Its errors
+  // propagate.
+  std::function<std::string(const std::string& dot)> draw_svg;
 };
 // Per procedure: cases per state, time in states (median, 90th percentile),
 // deadline breaches per state and staff member, steps per staff member per

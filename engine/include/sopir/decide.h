@@ -52,7 +52,11 @@ const char* to_string(RefusalKind kind);  // "unknown-event", "not-in-state", "r
 
 struct Refusal {
   RefusalKind kind;
-  std::string message;  // full sentence(s) a staff member can act on
+  std::string message;  // full sentence(s) a staff member can act on; names no program option
+  // kMissingField: the fields still without a value.
+  std::vector<std::string> missing = {};
+  // kRole, kGuard: the actor may override the rule (with a written reason).
+  bool may_override = false;
 };
 
 struct FieldChange {

@@ -8,6 +8,7 @@
 // border (dot). Pure functions: no I/O.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,13 @@ std::string to_mermaid(const Procedure& procedure, std::string_view lang = "en")
 
 // Graphviz dot text (a digraph), ready for `dot -Tsvg`.
 std::string to_dot(const Procedure& procedure, std::string_view lang = "en");
+
+// Per-state additions to the dot text, by state id: a fill colour
+// ("#rrggbb") and a second line under the state's label.
+struct DotShading {
+  std::map<std::string, std::string> fill;
+  std::map<std::string, std::string> note;
+};
+std::string to_dot(const Procedure& procedure, std::string_view lang, const DotShading& shading);
 
 }  // namespace sopir

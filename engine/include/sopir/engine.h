@@ -43,7 +43,11 @@ class IdSource {
 };
 std::shared_ptr<IdSource> random_ids();
 // "k7f3qx" / "K7F-3QX" / "k7f 3qx" -> "K7F-3QX"; nullopt when not an id.
+// Look-alikes decode as Crockford's base32 does: O as 0, I and L as 1.
 std::optional<std::string> normalize_case_id(std::string_view text);
+// The same for the start of an id, as typed so far: "k7f" -> "K7F",
+// "k7f3" -> "K7F-3", "" -> ""; nullopt when it cannot start an id.
+std::optional<std::string> normalize_case_id_prefix(std::string_view text);
 
 // Staff ids: lowercase letters, digits, '_', '.', '-', at most 64, not
 // "system" (the timer pass).
@@ -52,13 +56,18 @@ bool valid_staff_id(std::string_view id);
 // A refusal carried as an Error (kind kRefused).
 class RefusedError : public Error {
  public:
-  explicit RefusedError(Refusal refusal)
-      : Error(ErrorKind::kRefused, refusal.message), refusal_(std::move(refusal)) {}
+  explicit RefusedError(Refusal refusal, std::string case_id = {})
+      : Error(ErrorKind::kRefused, refusal.message),
+        refusal_(std::move(refusal)),
+        case_id_(std::move(case_id)) {}
   RefusalKind refusal_kind() const { return refusal_.kind; }
   const Refusal& refusal() const { return refusal_; }
+  // The case refused, "" when none (opening a case).
+  const std::string& case_id() const { return case_id_; }
 
  private:
   Refusal refusal_;
+  std::string case_id_;
 };
 
 struct OpenRequest {
@@ -107,11 +116,33 @@ struct StepResult {
 
 // A case with everything needed to show it.
 struct CaseView {
+  // Personal values as the actor sees them (privacy.h): shown only by
+  // Engine::show() to an actor who may see them, masked otherwise.
   CaseRecord record;
   ProcedurePtr procedure;
-  CaseSnapshot snapshot;
+  CaseSnapshot snapshot;           // the real values, for decisions only
   std::vector<CaseRecord> linked;  // its parent and the cases it opened
-  std::vector<EventCheck> checks;  // for the actor asked about
+  Actor actor;                     // the actor asked about (empty id: none)
+  std::vector<EventCheck> checks;  // for that actor
+  bool personal_data_shown = false;
+};
+
+// A case's log as one staff member may read it.
+struct CaseHistory {
+  CaseRecord record;  // personal values as in CaseView
+  ProcedurePtr procedure;
+  // Oldest first; personal values in changes as the reader sees them
+  // (privacy.h: shown_value); personal inputs always kMaskedValue.
+  std::vector<LogEntry> entries;
+  bool personal_data_shown = false;
+};
+
+// One row of a batch (Engine::run_batch): its error when it failed.
+struct BatchOutcome {
+  std::vector<std::optional<Error>> errors;  // by row; nullopt: the row was done
+  bool committed = false;                    // whether anything was written
+  size_t refused() const;
+  size_t written() const;  // rows done and committed
 };
 
 struct TickReport {
@@ -125,14 +156,28 @@ class Engine {
   Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock = system_clock(),
          std::shared_ptr<IdSource> ids = random_ids());
 
+  // The store underneath, for programs that embed the engine and for
+  // tests. The sopir program itself goes through the calls below.
   Store& store() { return *store_; }
   Clock& clock() { return *clock_; }
+
+  // A new database's first administrator, with the roles admin (staff) and
+  // policy (procedures). kUsage for an unusable id; kConflict when the id
+  // is taken.
+  static StaffMember add_first_administrator(Store& store, const std::string& id,
+                                             const std::string& name);
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.
   PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
   PublishedProcedure publish_source(const std::string& source, const std::string& name,
                                     const std::string& actor, bool strict = true);
+  // Publishes several files in one transaction: all of them or none.
+  // Every error names the file it is about once.
+  std::vector<PublishedProcedure> publish_all(const std::vector<std::string>& files,
+                                              const std::string& actor, bool strict = true);
+  // Every published version, with case counts (Store::procedures).
+  std::vector<PublishedProcedure> procedures();
 
   // The compiled procedure of a version (cached; kNotFound if unknown).
   ProcedurePtr procedure(const std::string& sha256);
@@ -145,6 +190,15 @@ class Engine {
   // Ids are slugs ([a-z0-9_.-]); "system" is reserved for the timer.
   void add_staff(const std::string& admin, const StaffMember& member);
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
+  std::vector<StaffMember> staff();
+  // kNotFound (with "did you mean") for an unknown id.
+  StaffMember staff_member(const std::string& staff_id);
+
+  // Cases matching the filter (Store::cases).
+  std::vector<CaseRecord> cases(const CaseFilter& filter);
+  // Ids of cases starting with what was typed so far, read as
+  // normalize_case_id_prefix() does ("k7f" finds K7F-3QX), in order.
+  std::vector<std::string> case_ids(const std::string& typed_prefix, int64_t limit);
 
   StepResult open_case(const OpenRequest& request);
 
@@ -185,10 +239,36 @@ class Engine {
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
   TickReport tick(const TraceFor& trace_for = {});
 
+  // A case for deciding what to do with it: personal values masked,
+  // nothing recorded. `actor` may be "" (no checks).
   CaseView view(const std::string& case_id, const std::string& actor);
+  // A case for showing to `actor`: personal values shown when a role of the
+  // actor may see them, and then the access is recorded (Store::record_access,
+  // `what` e.g. "case show") before anything is returned.
+  CaseView show(const std::string& case_id, const std::string& actor, const std::string& what);
+  // A case's log for `actor`, personal values as show() treats them (the
+  // access recorded as `what` when any is shown).
+  CaseHistory history(const std::string& case_id, const std::string& actor,
+                      const std::string& what);
+  // What `view.actor` could do with `event` now: the view's check for it,
+  // or RefusedError with decide()'s refusal when the procedure has no such
+  // event or it cannot be fired from the case's state.
+  EventCheck check_event(const CaseView& view, const std::string& event);
   // The case id as stored, from what a person typed; kNotFound (with a
-  // "did you mean" when close) otherwise.
+  // "did you mean" when close) otherwise. Every call taking a case id
+  // resolves it this way, once.
   std::string resolve_case_id(const std::string& typed);
+
+  // Many rows that stand or fall together, in one transaction. `row(i)`
+  // does row i through this engine's calls; a row that throws sopir::Error
+  // is refused and its error kept. Unless `partial`, one refused row undoes
+  // every row (committed false) and rows take no savepoint each
+  // (Store::transaction_all_or_nothing); with `partial` each row is its own
+  // savepoint, so a refused row leaves nothing behind and the good rows
+  // commit. Storage errors and conflicts end the whole batch: they are
+  // thrown, and nothing is written. `done(i)` is called after each row.
+  BatchOutcome run_batch(size_t rows, bool partial, const std::function<void(size_t)>& row,
+                         const std::function<void(size_t)>& done = {});
 
   // Typed values of a case (by field index) under its procedure.
   static std::vector<Value> decode_data(const Procedure& procedure, const CaseRecord& record);
@@ -196,6 +276,8 @@ class Engine {
  private:
   PublishedProcedure publish_loaded(const LoadResult& loaded, const std::string& file,
                                     const std::string& actor_id);
+  PublishedProcedure publish_checked(const LoadResult& loaded, const std::string& file,
+                                     const Actor& who);
   // A new case and its open log row, decided and built but not yet written.
   struct Opening {
     CaseRecord record;
@@ -209,8 +291,13 @@ class Engine {
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,
                            const OpenRequest& request);
   std::string new_case_id();
-  StepResult advance_in_transaction(const std::string& case_id, const StepRequest& request);
+  StepResult advance_in_transaction(const StepRequest& request);
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);
+  // The case a person typed, read once; kNotFound as resolve_case_id().
+  CaseRecord find_typed_case(const std::string& typed);
+  [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
+  CaseView make_view(const std::string& case_id, const std::string& actor, bool reveal,
+                     const std::string& what);
 
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;

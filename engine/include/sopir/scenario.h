@@ -20,7 +20,7 @@
 // {opened: ID}` checks that a step's hand-off opened a case of ID. Coverage
 // counts only the procedure under test.
 //
-// Nothing here prints; the CLI (src/cmd_sop_test.cc) formats the results.
+// Nothing here prints; the CLI (src/cmd_sop_scenarios.cc) formats the results.
 #pragma once
 
 #include <optional>

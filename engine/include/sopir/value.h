@@ -96,5 +96,17 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // typo (distance at most 2, or at most a third of the word's length);
 // std::nullopt otherwise.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
+// "; did you mean 'x'?" with the nearest candidate between `quote`s, or ""
+// when none is close: the one way messages suggest a name.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         std::string_view quote = "'");
+
+// did_you_mean(), else "; expected one of: a, b" when there are 1 to
+// `list_at_most` candidates, else "".
+std::string suggest_name(std::string_view word, const std::vector<std::string>& candidates,
+                         size_t list_at_most);
+
+// The items separated by `separator`: "a, b, c".
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 }  // namespace sopir

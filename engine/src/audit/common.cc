@@ -1,4 +1,4 @@
-// ProcedureCache and the personal-data permission check.
+// ProcedureCache: published procedure versions compiled once each.
 #include "audit/common.h"
 
 #include <algorithm>
@@ -44,14 +44,6 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
   failed_.emplace(sha256, reason);
   if (why) *why = reason;
   return nullptr;
-}
-
-bool may_see_pii(const Procedure& procedure, const Actor& actor) {
-  for (int r : procedure.pii_roles) {
-    const std::string& role = procedure.roles[static_cast<size_t>(r)];
-    if (std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end()) return true;
-  }
-  return false;
 }
 
 }  // namespace sopir::audit_internal

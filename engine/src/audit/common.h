@@ -38,7 +38,4 @@ inline std::string short_hash(std::string_view hash) {
   return hash.empty() ? "(empty)" : std::string(hash.substr(0, 16)) + "...";
 }
 
-// Whether the actor has a role the procedure lets see personal data.
-bool may_see_pii(const Procedure& procedure, const Actor& actor);
-
 }  // namespace sopir::audit_internal

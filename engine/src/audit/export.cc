@@ -11,6 +11,7 @@
 #include "audit/replay.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
+#include "sopir/privacy.h"
 
 namespace sopir::audit {
 
@@ -21,13 +22,10 @@ Format parse_format(const std::string& text) {
   if (text.empty() || text == "table") return Format::kTable;
   if (text == "csv") return Format::kCsv;
   if (text == "jsonl") return Format::kJsonl;
-  throw usage_error("--format '" + text + "' is not known; use table, csv or jsonl");
+  throw usage_error("format '" + text + "' is not known; use table, csv or jsonl");
 }
 
 namespace {
-
-constexpr char kMask[] = "***";
-constexpr char kPiiInput[] = "<pii>";
 
 // RFC 4180: quote when the field holds a comma, quote, CR or LF (or starts
 // with a space), doubling quotes inside.
@@ -45,12 +43,7 @@ std::string csv_field(const std::string& text) {
 
 std::string time_text(const std::optional<DateTime>& t) { return t ? format_datetime(*t) : ""; }
 
-std::string value_text(const StoredValue& v, bool reveal) {
-  if (v.missing) return "";
-  if (!v.pii) return v.text;
-  if (!reveal) return kMask;
-  return v.erased ? "(erased)" : v.text;
-}
+std::string value_text(const StoredValue& v, bool reveal) { return shown_value(v, reveal); }
 
 // One exported row: the log entry's columns as text.
 struct Row {
@@ -73,16 +66,7 @@ const std::vector<std::string>& columns(bool with_rule) {
 
 std::string inputs_text(const LogEntry& e, bool reveal) {
   std::string out;
-  for (const auto& [name, text] : e.inputs) {
-    std::string shown = text;
-    if (text == kPiiInput) {
-      shown = kMask;
-      if (reveal) {
-        for (const auto& c : e.changes) {
-          if (c.after.field == name) shown = value_text(c.after, true);
-        }
-      }
-    }
+  for (const auto& [name, shown] : shown_inputs(e, reveal)) {
     out += (out.empty() ? "" : "; ") + name + "=" + shown;
   }
   return out;
@@ -120,9 +104,10 @@ class Exporter {
       auto record = store_.find_case(id);
       if (!record) continue;
       ProcedurePtr p = procedures_.get(record->sha256, nullptr);
-      if (p && may_see_pii(*p, r.actor)) {
+      if (p && may_see_personal_data(*p, r.actor)) {
         allowed.push_back(id);
-      } else if (p && std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
+      } else if (p &&
+                 std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
         refused_sops.push_back(p->id);
       }
     }
@@ -228,12 +213,6 @@ class Exporter {
   }
 
   int64_t rows_ = 0;
-
-  static std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-    return out;
-  }
 
   Store& store_;
   const ExportOptions& options_;

@@ -5,9 +5,10 @@
 #include <deque>
 
 #include "audit/common.h"
-#include "lang/expr/expr.h"
 #include "base/sha256.h"
+#include "lang/expr/expr.h"
 #include "sopir/error.h"
+#include "sopir/privacy.h"
 
 namespace sopir::audit_internal {
 
@@ -21,8 +22,7 @@ std::string step_text(const LogEntry& e) {
   return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
 }
 
-constexpr char kPiiInput[] = "<pii>";
-
+constexpr const char* kPiiInput = kPersonalInput;  // sopir/privacy.h
 
 // Whether a value the parent held and a value the child was given are the
 // same. Personal values compare by text while both are known, by salted

@@ -5,12 +5,13 @@
 #include <iterator>
 
 #include "base/sha256.h"
+#include "sopir/privacy.h"
 
 namespace sopir::audit_internal {
 
 namespace {
 
-constexpr char kPiiInput[] = "<pii>";
+constexpr const char* kPiiInput = kPersonalInput;  // sopir/privacy.h
 
 std::optional<LifecycleEvent> lifecycle_event(const std::string& text) {
   if (text == "hold") return LifecycleEvent::kHold;

@@ -3,12 +3,16 @@
 // reasons. One pass over the log plus the case rows.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <ostream>
 #include <unordered_map>
 
 #include "audit/common.h"
 #include "sopir/audit.h"
+#include "sopir/diagram.h"
+#include "sopir/error.h"
 #include "sopir/loader.h"
 
 namespace sopir::audit {
@@ -227,65 +231,49 @@ void bar_chart(std::ostream& out, const std::string& title,
   out << "</svg></figure>\n";
 }
 
-// The procedure's states as boxes in layers (breadth-first from the initial
-// state), transitions as arrows; each box shaded by the cases waiting in it.
-void diagram(std::ostream& out, const SopFigures& f) {
+// Graphviz's SVG made fit to stand inside the page: from the <svg> element
+// on (no XML prolog, DOCTYPE or comments), without namespace declarations
+// (HTML needs none, and the page names no address), classed "diagram".
+std::string inline_svg(std::string svg) {
+  const size_t start = svg.find("<svg");
+  if (start == std::string::npos)
+    throw storage_error("the diagram drawer returned no <svg> element");
+  svg.erase(0, start);
+  for (const char* attribute :
+       {" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""}) {
+    if (size_t at = svg.find(attribute); at != std::string::npos)
+      svg.erase(at, std::strlen(attribute));
+  }
+  svg.insert(4, " class=\"diagram\" role=\"img\"");
+  return svg;
+}
+
+// The procedure drawn by Graphviz, each state filled by the cases waiting
+// in it (darker: more), every edge labelled with its event, guard and roles.
+void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& options) {
   if (!f.procedure) return;
   const Procedure& p = *f.procedure;
-  const size_t n = p.states.size();
-  std::vector<int> layer(n, -1);
-  std::vector<int> queue{p.initial_state};
-  if (p.initial_state >= 0) layer[static_cast<size_t>(p.initial_state)] = 0;
-  for (size_t i = 0; i < queue.size(); ++i) {
-    const int s = queue[i];
-    for (int t : p.transitions_from[static_cast<size_t>(s)]) {
-      const int to = p.transitions[static_cast<size_t>(t)].to;
-      if (layer[static_cast<size_t>(to)] < 0) {
-        layer[static_cast<size_t>(to)] = layer[static_cast<size_t>(s)] + 1;
-        queue.push_back(to);
-      }
-    }
-  }
-  int depth = 0;
-  for (auto& l : layer) {
-    if (l < 0) l = 0;
-    depth = std::max(depth, l);
-  }
-  std::vector<int> column(n, 0), per_layer(static_cast<size_t>(depth) + 1, 0);
-  for (size_t s = 0; s < n; ++s) column[s] = per_layer[static_cast<size_t>(layer[s])]++;
-  int widest = 1;
-  for (int c : per_layer) widest = std::max(widest, c);
-  const int box_w = 150, box_h = 44, gap_x = 40, gap_y = 60;
-  const int width = widest * (box_w + gap_x) + gap_x, height = (depth + 1) * (box_h + gap_y) + gap_y;
-  auto x_of = [&](size_t s) { return gap_x + column[s] * (box_w + gap_x); };
-  auto y_of = [&](size_t s) { return gap_y / 2 + layer[s] * (box_h + gap_y); };
   int64_t most = 1;
   for (const auto& [s, c] : f.cases_now) most = std::max(most, c);
-  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption>"
-      << "<svg class=\"diagram\" role=\"img\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
-      << width << " " << height << "\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
-      << "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/>"
-      << "</marker></defs>";
-  for (const TransitionDef& t : p.transitions) {
-    for (int from : t.from) {
-      const size_t a = static_cast<size_t>(from), b = static_cast<size_t>(t.to);
-      const int x1 = x_of(a) + box_w / 2, y1 = y_of(a) + box_h, x2 = x_of(b) + box_w / 2;
-      const int y2 = layer[b] > layer[a] ? y_of(b) : y_of(b) + box_h;
-      out << "<line class=\"edge\" x1=\"" << x1 << "\" y1=\"" << (layer[b] > layer[a] ? y1 : y_of(a)) << "\" x2=\""
-          << x2 << "\" y2=\"" << y2 << "\" marker-end=\"url(#arrow)\"><title>"
-          << esc(p.events[static_cast<size_t>(t.event)]) << "</title></line>";
-    }
-  }
-  for (size_t s = 0; s < n; ++s) {
-    const int64_t waiting = get(f.cases_now, p.states[s].id);
+  DotShading shading;
+  for (const StateDef& state : p.states) {
+    const int64_t waiting = get(f.cases_now, state.id);
     const int shade = static_cast<int>(235 - 150 * waiting / most);
-    out << "<g class=\"state\"><rect x=\"" << x_of(s) << "\" y=\"" << y_of(s) << "\" width=\"" << box_w
-        << "\" height=\"" << box_h << "\" rx=\"6\" fill=\"rgb(" << shade << "," << shade << ",255)\" stroke=\"#335\"/>"
-        << "<text x=\"" << x_of(s) + box_w / 2 << "\" y=\"" << y_of(s) + 18 << "\" text-anchor=\"middle\">"
-        << esc(p.states[s].id) << "</text><text x=\"" << x_of(s) + box_w / 2 << "\" y=\"" << y_of(s) + 35
-        << "\" text-anchor=\"middle\" class=\"count\">" << waiting << " waiting</text></g>";
+    char colour[8];
+    std::snprintf(colour, sizeof colour, "#%02x%02xff", shade, shade);
+    shading.fill[state.id] = colour;
+    shading.note[state.id] = std::to_string(waiting) + " waiting";
   }
-  out << "</svg></figure>\n";
+  const std::string dot = to_dot(p, "en", shading);
+  // Drawn at its own size (labels stay readable); a wide one scrolls.
+  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption>"
+      << "<div class=\"diagram-box\">";
+  if (options.draw_svg) {
+    out << inline_svg(options.draw_svg(dot));
+  } else {
+    out << "<pre class=\"diagram-source\">" << esc(dot) << "</pre>";
+  }
+  out << "</div></figure>\n";
 }
 
 }  // namespace
@@ -295,15 +283,16 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sopir audit report</title>"
       << "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
       << "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-      << "svg text{font-size:12px;font-family:sans-serif}.bar{fill:#4a6fb5}.edge{stroke:#555;stroke-width:1.5}"
-      << ".count{fill:#333}figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
+      << "svg.bars text{font-size:12px;font-family:sans-serif}.bar{fill:#4a6fb5}"
+      << ".diagram-box{overflow-x:auto}"
+      << "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
       << "<h1>sopir audit report</h1><p>As of " << esc(format_datetime(options.now)) << ".</p>\n";
   if (figures.empty()) out << "<p>No procedures are published in this database.</p>\n";
   for (const SopFigures& f : figures) {
     out << "<section><h2>" << esc(f.sop_id);
     if (f.procedure) out << ": " << esc(f.procedure->title.get("en"));
     out << "</h2><p>" << f.total_cases << " case(s).</p>\n";
-    diagram(out, f);
+    diagram(out, f, options);
     std::vector<std::pair<std::string, int64_t>> now;
     for (const auto& s : state_order(f)) now.emplace_back(s, get(f.cases_now, s));
     bar_chart(out, "Cases per state now (not closed)", now);

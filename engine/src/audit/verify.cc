@@ -219,7 +219,7 @@ class Verifier {
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
       const StepReplay& s = replay.steps[i];
-      ++report_.steps;
+      if (e.kind != LogKind::kOpen) ++report_.steps;  // opening a case is not a step
       if (s.sequence_gap)
         add(FindingKind::kCaseSeqGap, e.seq, id,
             "case " + id + " jumps from step " + std::to_string(s.expected_case_seq - 1) + " to step " +
@@ -320,7 +320,7 @@ ReplayReport replay_proposed(Store& store, const Procedure& proposed) {
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
       const StepReplay& s = replay.steps[i];
-      ++report.steps;
+      if (e.kind != LogKind::kOpen) ++report.steps;
       if (s.verdict == Verdict::kUnverifiable) ++report.unverifiable_steps;
       if (s.verdict != Verdict::kRefused && s.verdict != Verdict::kDiffers) continue;
       // Differences in due times or set values alone are not a different route.

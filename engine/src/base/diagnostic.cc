@@ -55,6 +55,27 @@ std::string printable(std::string_view line) {
   return out;
 }
 
+// A line longer than a wide terminal's is shown as a window of about
+// kWindow bytes either side of the caret, cut at UTF-8 boundaries and marked
+// "..." where cut; `column` becomes the caret's column in the window.
+constexpr size_t kWindow = 100;
+
+std::string line_window(const std::string& line, int* column) {
+  if (line.size() <= 2 * kWindow + 40) return line;
+  auto continuation = [&](size_t i) {
+    return (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80;
+  };
+  const size_t at = std::min(line.size(), static_cast<size_t>(std::max(*column - 1, 0)));
+  size_t begin = at > kWindow ? at - kWindow : 0;
+  size_t end = std::min(line.size(), at + kWindow);
+  while (begin > 0 && continuation(begin)) --begin;
+  while (end < line.size() && continuation(end)) ++end;
+  const std::string before = begin > 0 ? "..." : "";
+  *column = static_cast<int>(before.size() + (at - begin)) + 1 +
+            std::max(*column - 1 - static_cast<int>(at), 0);
+  return before + line.substr(begin, end - begin) + (end < line.size() ? "..." : "");
+}
+
 }  // namespace
 
 std::string Diagnostic::format() const {
@@ -64,9 +85,11 @@ std::string Diagnostic::format() const {
   out += message;
   out += '\n';
   if (line > 0) {
-    out += source_line;
+    int caret = column;
+    const std::string shown = line_window(source_line, &caret);
+    out += shown;
     out += '\n';
-    out += caret_line(source_line, column);
+    out += caret_line(shown, caret);
     out += '\n';
   }
   return out;

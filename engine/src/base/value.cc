@@ -251,11 +251,8 @@ std::string accepted_forms(Type type, const std::vector<std::string>& enum_value
     case Type::kDate: return "a date like 2026-11-29";
     case Type::kDateTime: return "a date and time like 2026-11-29T08:30 (UTC) or 2026-11-29T15:30+07:00";
     case Type::kDuration: return "a duration like 24h, 7d or 1d12h";
-    case Type::kEnum: {
-      std::string out = "one of: ";
-      for (size_t i = 0; i < enum_values.size(); ++i) out += (i ? ", " : "") + enum_values[i];
-      return out;
-    }
+    case Type::kEnum:
+      return "one of: " + join(enum_values);
   }
   return "";
 }
@@ -336,6 +333,30 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   if (!best || best_distance == 0 || best_distance > limit) return std::nullopt;
   return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         std::string_view quote) {
+  auto near = nearest(word, candidates);
+  if (!near) return "";
+  return "; did you mean " + std::string(quote) + *near + std::string(quote) + "?";
+}
+
+std::string suggest_name(std::string_view word, const std::vector<std::string>& candidates,
+                         size_t list_at_most) {
+  std::string guess = did_you_mean(word, candidates);
+  if (!guess.empty()) return guess;
+  if (candidates.empty() || candidates.size() > list_at_most) return "";
+  return "; expected one of: " + join(candidates);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
+  }
+  return out;
 }
 
 }  // namespace sopir

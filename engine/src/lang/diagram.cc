@@ -96,6 +96,10 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
 }
 
 std::string to_dot(const Procedure& p, std::string_view lang) {
+  return to_dot(p, lang, DotShading{});
+}
+
+std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& shading) {
   std::string title = p.title.get(lang);
   if (title.empty()) title = p.id;
   std::string out = "digraph \"" + dot_text(p.id) + "\" {\n";
@@ -105,9 +109,14 @@ std::string to_dot(const Procedure& p, std::string_view lang) {
   out += "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   out += "  start [shape=point, width=0.2, label=\"\"];\n";
   for (size_t s = 0; s < p.states.size(); ++s) {
-    out += "  " + node(static_cast<int>(s)) + " [label=\"" +
-           dot_text(state_label(p, static_cast<int>(s), lang)) + "\"" +
-           (p.states[s].terminal ? ", peripheries=2" : "") + "];\n";
+    const std::string& id = p.states[s].id;
+    std::string label = state_label(p, static_cast<int>(s), lang);
+    if (auto note = shading.note.find(id); note != shading.note.end()) label += "\n" + note->second;
+    std::string attributes = "label=\"" + dot_text(label) + "\"";
+    if (p.states[s].terminal) attributes += ", peripheries=2";
+    if (auto fill = shading.fill.find(id); fill != shading.fill.end())
+      attributes += ", style=\"rounded,filled\", fillcolor=\"" + dot_text(fill->second) + "\"";
+    out += "  " + node(static_cast<int>(s)) + " [" + attributes + "];\n";
   }
   if (p.initial_state >= 0) out += "  start -> " + node(p.initial_state) + ";\n";
   for (const auto& t : p.transitions) {

@@ -62,21 +62,13 @@ bool contains(const Keys& keys, const std::string& word) {
   return std::find(keys.begin(), keys.end(), word) != keys.end();
 }
 
-std::string join(const Keys& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
-  return out;
-}
-
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 // "; did you mean 'x'?" when a candidate is close, else "; expected one
 // of: ..." (or `none` when there are no candidates).
 std::string suggestion(const std::string& word, const Keys& candidates, const std::string& none) {
-  if (auto near = nearest(word, candidates)) return "; did you mean " + quoted(*near) + "?";
   if (candidates.empty()) return none.empty() ? "" : "; " + none;
-  if (candidates.size() > 12) return "";
-  return "; expected one of: " + join(candidates);
+  return suggest_name(word, candidates, 12);
 }
 
 struct Entry {

@@ -61,12 +61,6 @@ const char* to_string(LifecycleEvent event) {
 
 namespace {
 
-std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
-  return out;
-}
-
 std::vector<std::string> role_names(const Procedure& p, const std::vector<int>& roles) {
   std::vector<std::string> out;
   for (int r : roles) out.push_back(p.roles[r]);
@@ -134,7 +128,7 @@ std::optional<std::string> parse_input(const FieldDef& field,
   if (!value) {
     std::string message = field.id + ": " + shown + " is not " + accepted;
     if (field.type == Type::kEnum) {
-      if (auto guess = nearest(text, field.values)) message += "; did you mean '" + *guess + "'?";
+      message += did_you_mean(text, field.values);
     }
     return message;
   }
@@ -156,7 +150,7 @@ std::optional<Refusal> read_inputs(const Procedure& p,
     const int index = p.field_index(name);
     if (index < 0) {
       std::string message = "procedure '" + p.id + "' has no field '" + name + "'";
-      if (auto guess = nearest(name, p.field_ids())) message += "; did you mean '" + *guess + "'?";
+      message += did_you_mean(name, p.field_ids());
       return Refusal{RefusalKind::kBadInput, message};
     }
     Value value;
@@ -207,8 +201,8 @@ std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t
   return Attempt{kStageMissing,
                  {RefusalKind::kMissingField,
                   "event '" + p.events[t.event] + "' needs " +
-                      (missing.size() == 1 ? "a value for " : "values for ") + join(missing) +
-                      " (give with --set FIELD=VALUE)"}};
+                      (missing.size() == 1 ? "a value for " : "values for ") + join(missing),
+                  missing}};
 }
 
 std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& t,
@@ -263,8 +257,8 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
                         join(role_names(p, roles), " or ") + "; " + command.actor.id + " has " +
                         actor_roles(command.actor);
   if (!override_role.empty())
-    message += " (as " + override_role + " you may override it with --override and a written reason)";
-  return Refusal{RefusalKind::kRole, message};
+    message += " (as " + override_role + " you may override it with a written reason)";
+  return Refusal{RefusalKind::kRole, message, {}, !override_role.empty()};
 }
 
 // One candidate transition against the command: a transition or how far it got.
@@ -315,7 +309,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
                               verdict.explanation;
         if (!override_role.empty())
           message += " (as " + override_role + " you may override it with a written reason)";
-        return Attempt{kStageGuard, {RefusalKind::kGuard, message}};
+        return Attempt{kStageGuard, {RefusalKind::kGuard, message, {}, !override_role.empty()}};
       }
       if (override_role.empty()) {
         return Attempt{kStageGuard,
@@ -337,7 +331,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     return Attempt{kStageReason,
                    {RefusalKind::kReasonRequired,
                     std::string(overridden ? "an override" : "event '" + p.events[t.event] + "'") +
-                        " needs a written reason (give it with --reason TEXT)"}};
+                        " needs a written reason"}};
   }
 
   Transition out;
@@ -377,11 +371,8 @@ void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>
 
 Refusal status_refusal(const CaseSnapshot& snapshot) {
   if (snapshot.status == Status::kClosed)
-    return {RefusalKind::kClosed,
-            "case " + snapshot.id + " is closed; reopen it first (case reopen " + snapshot.id +
-                " --reason TEXT)"};
-  return {RefusalKind::kOnHold,
-          "case " + snapshot.id + " is on hold; resume it first (case resume " + snapshot.id + ")"};
+    return {RefusalKind::kClosed, "the case is closed; reopen it first, with a written reason"};
+  return {RefusalKind::kOnHold, "the case is on hold; resume it first"};
 }
 
 }  // namespace
@@ -398,7 +389,7 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
   };
   if (event < 0) {
     std::string message = "procedure '" + p.id + "' has no event '" + command.event + "'";
-    if (auto guess = nearest(command.event, p.events)) message += "; did you mean '" + *guess + "'?";
+    message += did_you_mean(command.event, p.events);
     return Refusal{RefusalKind::kUnknownEvent, message + " (" + possible_text() + ")"};
   }
   std::vector<const TransitionDef*> candidates;
@@ -470,8 +461,8 @@ Decision decide_open(const Procedure& p, const Actor& actor,
     if (is_missing(working[f])) missing.push_back(p.fields[f].id);
   }
   if (!missing.empty()) {
-    return Refusal{RefusalKind::kMissingField, "opening a case of '" + p.id + "' needs " +
-                                                   join(missing) + " (give with --set FIELD=VALUE)"};
+    return Refusal{RefusalKind::kMissingField,
+                   "opening a case of '" + p.id + "' needs " + join(missing), missing};
   }
   Transition out;
   out.to = p.initial_state;
@@ -557,7 +548,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     case LifecycleEvent::kHold:
       if (command.reason.empty())
         return Refusal{RefusalKind::kReasonRequired,
-                       "putting a case on hold needs a written reason (--reason TEXT)"};
+                       "putting a case on hold needs a written reason"};
       break;
     case LifecycleEvent::kResume:
       // The deadline clock paused while the case was on hold.
@@ -583,8 +574,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     }
     case LifecycleEvent::kReopen:
       if (command.reason.empty())
-        return Refusal{RefusalKind::kReasonRequired,
-                       "reopening a case needs a written reason (--reason TEXT)"};
+        return Refusal{RefusalKind::kReasonRequired, "reopening a case needs a written reason"};
       if (snapshot.state >= 0 && p.states[snapshot.state].terminal) {
         if (p.reopen_to < 0)
           return Refusal{RefusalKind::kLifecycle,

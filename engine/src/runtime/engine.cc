@@ -11,6 +11,7 @@
 #include "rules/handoff.h"
 #include "lang/procedure_codec.h"
 #include "base/sha256.h"
+#include "sopir/privacy.h"
 
 namespace sopir {
 
@@ -42,12 +43,6 @@ class RandomIds : public IdSource {
  private:
   std::mt19937_64 engine_;
 };
-
-std::string join_words(const std::vector<std::string>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
-  return out;
-}
 
 bool has_role(const Actor& actor, std::string_view role) {
   return std::find(actor.roles.begin(), actor.roles.end(), role) != actor.roles.end();
@@ -104,20 +99,19 @@ std::vector<LogEntry::Change> apply_to_record(const Procedure& p,
 // Inputs as the log keeps them: personal data never enters the log as text
 // outside its salted change record, so pii inputs are kept as "<pii>" and
 // an auditor's replay takes their value from the change.
-constexpr char kPiiInput[] = "<pii>";
 std::vector<std::pair<std::string, std::string>> logged_inputs(
     const Procedure& p, const std::vector<std::pair<std::string, std::string>>& inputs) {
   auto out = inputs;
   for (auto& [field, text] : out) {
     const int index = p.field_index(field);
-    if (index >= 0 && p.fields[index].pii) text = kPiiInput;
+    if (index >= 0 && p.fields[index].pii) text = kPersonalInput;
   }
   return out;
 }
 
 [[noreturn]] void throw_refusal(const std::string& case_id, Refusal refusal) {
   if (!case_id.empty()) refusal.message = "case " + case_id + ": " + refusal.message;
-  throw RefusedError(std::move(refusal));
+  throw RefusedError(std::move(refusal), case_id);
 }
 
 }  // namespace
@@ -125,7 +119,7 @@ std::vector<std::pair<std::string, std::string>> logged_inputs(
 std::shared_ptr<Clock> system_clock() { return std::make_shared<SystemClock>(); }
 std::shared_ptr<IdSource> random_ids() { return std::make_shared<RandomIds>(); }
 
-std::optional<std::string> normalize_case_id(std::string_view text) {
+std::optional<std::string> normalize_case_id_prefix(std::string_view text) {
   std::string chars;
   for (char c : text) {
     if (c == '-' || c == ' ') continue;
@@ -136,13 +130,57 @@ std::optional<std::string> normalize_case_id(std::string_view text) {
     if (!std::strchr(kIdAlphabet, u) || u == '\0') return std::nullopt;
     chars += u;
   }
-  if (chars.size() != 6) return std::nullopt;
-  return chars.substr(0, 3) + "-" + chars.substr(3);
+  if (chars.size() > 6) return std::nullopt;
+  if (chars.size() > 3) chars.insert(3, "-");
+  return chars;
+}
+
+std::optional<std::string> normalize_case_id(std::string_view text) {
+  auto id = normalize_case_id_prefix(text);
+  if (!id || id->size() != 7) return std::nullopt;
+  return id;
 }
 
 Engine::Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock,
                std::shared_ptr<IdSource> ids)
     : store_(std::move(store)), clock_(std::move(clock)), ids_(std::move(ids)) {}
+
+StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
+                                            const std::string& name) {
+  if (!valid_staff_id(id))
+    throw usage_error("'" + id +
+                      "' is not a usable staff id: use lowercase letters, digits, '_', "
+                      "'.' or '-' (like admin or ayu.lestari), and not 'system'");
+  StaffMember member{id, name.empty() ? "Administrator" : name, {"admin", "policy"}, true};
+  store.add_staff(member);
+  return member;
+}
+
+std::vector<PublishedProcedure> Engine::publish_all(const std::vector<std::string>& files,
+                                                    const std::string& actor_id, bool strict) {
+  std::vector<PublishedProcedure> published;
+  store_->transaction([&] {
+    for (const std::string& file : files) published.push_back(publish(file, actor_id, strict));
+  });
+  return published;
+}
+
+std::vector<PublishedProcedure> Engine::procedures() { return store_->procedures(); }
+std::vector<StaffMember> Engine::staff() { return store_->all_staff(); }
+std::vector<CaseRecord> Engine::cases(const CaseFilter& filter) { return store_->cases(filter); }
+
+StaffMember Engine::staff_member(const std::string& staff_id) {
+  if (auto member = store_->staff(staff_id)) return *member;
+  std::vector<std::string> ids;
+  for (const auto& m : store_->all_staff()) ids.push_back(m.id);
+  throw not_found("unknown staff member '" + staff_id + "'" + did_you_mean(staff_id, ids));
+}
+
+std::vector<std::string> Engine::case_ids(const std::string& typed_prefix, int64_t limit) {
+  auto prefix = normalize_case_id_prefix(typed_prefix);
+  if (!prefix) return {};
+  return store_->case_ids(*prefix, limit);
+}
 
 PublishedProcedure Engine::publish(const std::string& file, const std::string& actor_id,
                                    bool strict) {
@@ -163,7 +201,21 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
   const Actor who = actor(actor_id);
   if (!has_role(who, "admin") && !has_role(who, "policy"))
     throw refused("publishing a procedure needs the role admin or policy; " + who.id + " has " +
-                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+                  (who.roles.empty() ? "no roles" : "roles " + join(who.roles)));
+  // Everything after this is about the file: its name heads every message,
+  // once (the hand-off message names it already).
+  try {
+    return publish_checked(loaded, file, who);
+  } catch (const RefusedError&) {
+    throw;
+  } catch (const Error& e) {
+    if (e.message().rfind(file + ":", 0) == 0) throw;
+    throw e.with_context(file);
+  }
+}
+
+PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::string& file,
+                                           const Actor& who) {
   ProcedurePtr procedure = expect_procedure(loaded);
   // Hand-offs are checked against what is published: this procedure's own,
   // and those of published procedures that hand off to it (its new version
@@ -221,23 +273,22 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
     std::vector<std::string> ids;
     for (const auto& p : store_->procedures()) ids.push_back(p.sop_id);
     std::string message = "no procedure '" + sop_id + "' is published";
-    if (auto guess = nearest(sop_id, ids)) message += "; did you mean '" + *guess + "'?";
+    message += did_you_mean(sop_id, ids);
     throw not_found(message);
   }
   return procedure(published->sha256);
 }
 
 Actor Engine::actor(const std::string& staff_id) {
-  if (staff_id.empty())
-    throw usage_error("say who is acting: --as STAFF or the SOPIR_ACTOR environment variable");
+  if (staff_id.empty()) throw usage_error("no staff member given: say who is acting");
   if (staff_id == "system")
-    throw refused("'system' is the timer pass, not a staff member; act as yourself (--as STAFF)");
+    throw refused("'system' is the timer pass, not a staff member; act as yourself");
   auto member = store_->staff(staff_id);
   if (!member) {
     std::vector<std::string> ids;
     for (const auto& m : store_->all_staff()) ids.push_back(m.id);
     std::string message = "unknown staff member '" + staff_id + "'";
-    if (auto guess = nearest(staff_id, ids)) message += "; did you mean '" + *guess + "'?";
+    message += did_you_mean(staff_id, ids);
     throw not_found(message);
   }
   if (!member->active) throw refused("staff member '" + staff_id + "' is deactivated");
@@ -255,7 +306,7 @@ namespace {
 void require_admin(const Actor& who) {
   if (!has_role(who, "admin"))
     throw refused("managing staff needs the role admin; " + who.id + " has " +
-                  (who.roles.empty() ? "no roles" : "roles " + join_words(who.roles)));
+                  (who.roles.empty() ? "no roles" : "roles " + join(who.roles)));
 }
 }  // namespace
 
@@ -265,8 +316,8 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member) {
     throw usage_error("'" + member.id +
                       "' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
                       "(like ayu or ayu.lestari), and not 'system', which fires timer events");
-  if (member.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
-  if (member.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
+  if (member.name.empty()) throw usage_error("a staff member needs a name");
+  if (member.roles.empty()) throw usage_error("a staff member needs at least one role");
   store_->add_staff(member);
 }
 
@@ -297,13 +348,24 @@ std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& rec
 std::string Engine::resolve_case_id(const std::string& typed) {
   auto id = normalize_case_id(typed);
   if (id && store_->case_exists(*id)) return *id;
+  throw_no_case(typed, id);
+}
+
+CaseRecord Engine::find_typed_case(const std::string& typed) {
+  auto id = normalize_case_id(typed);
+  if (id) {
+    if (auto record = store_->find_case(*id)) return std::move(*record);
+  }
+  throw_no_case(typed, id);
+}
+
+void Engine::throw_no_case(const std::string& typed, const std::optional<std::string>& id) {
   std::string message = "no case '" + typed + "'";
   if (!id) message += " (case ids look like K7F-3QX)";
   std::string prefix;
   if (id) prefix = id->substr(0, 2);
   auto close = store_->case_ids(prefix, 200);
-  if (auto guess = nearest(id.value_or(typed), close)) message += "; did you mean " + *guess + "?";
-  throw not_found(message);
+  throw not_found(message + did_you_mean(id.value_or(typed), close, ""));
 }
 
 namespace {
@@ -461,22 +523,21 @@ StepResult Engine::Opener::open(const OpenRequest& request) {
 }
 
 StepResult Engine::advance(const StepRequest& request) {
-  const std::string id = resolve_case_id(request.case_id);
   // Read, decide and write in one write transaction, so that nothing
   // decide() saw (the case, its history, the cases it opened, whose status
   // the case row's version does not cover) changes before the step is
   // recorded.
   std::optional<StepResult> result;
-  store_->transaction([&] { result = advance_in_transaction(id, request); });
+  store_->transaction([&] { result = advance_in_transaction(request); });
   return std::move(*result);
 }
 
-StepResult Engine::advance_in_transaction(const std::string& id, const StepRequest& request) {
+StepResult Engine::advance_in_transaction(const StepRequest& request) {
+  const std::optional<CaseRecord> record = find_typed_case(request.case_id);
+  const std::string& id = record->id;
   Command command;
   command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
   command.timer = request.timer;
-  auto record = store_->find_case(id);
-  if (!record) throw not_found("no case '" + id + "'");
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot before = snapshot(*p, *record);
   const DateTime now = clock_->now();
@@ -550,15 +611,14 @@ Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& de
     Refusal refusal = e.refusal();
     refusal.message = "case " + parent.id + ": the hand-off to '" + h.sop + "' was refused: " +
                       refusal.message;
-    throw RefusedError(std::move(refusal));
+    throw RefusedError(std::move(refusal), parent.id);
   }
 }
 
 StepResult Engine::lifecycle(const LifecycleRequest& request) {
-  const std::string id = resolve_case_id(request.case_id);
+  const std::optional<CaseRecord> record = find_typed_case(request.case_id);
+  const std::string& id = record->id;
   const Actor who = actor(request.actor);
-  auto record = store_->find_case(id);
-  if (!record) throw not_found("no case '" + id + "'");
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot current = snapshot(*p, *record);
   const DateTime now = clock_->now();
@@ -621,18 +681,116 @@ TickReport Engine::tick(const TraceFor& trace_for) {
 }
 
 CaseView Engine::view(const std::string& case_id, const std::string& actor_id) {
-  const std::string id = resolve_case_id(case_id);
-  auto record = store_->find_case(id);
-  if (!record) throw not_found("no case '" + id + "'");
+  return make_view(case_id, actor_id, false, "");
+}
+
+CaseView Engine::show(const std::string& case_id, const std::string& actor_id,
+                      const std::string& what) {
+  return make_view(case_id, actor_id, true, what);
+}
+
+CaseView Engine::make_view(const std::string& case_id, const std::string& actor_id, bool reveal,
+                           const std::string& what) {
   CaseView out;
-  out.record = *record;
-  out.procedure = procedure(record->sha256);
-  out.snapshot = snapshot(*out.procedure, *record);
+  out.record = find_typed_case(case_id);
+  if (!actor_id.empty()) out.actor = actor(actor_id);
+  out.procedure = procedure(out.record.sha256);
+  out.snapshot = snapshot(*out.procedure, out.record);
   CaseFilter filter;
-  filter.linked_to = id;
+  filter.linked_to = out.record.id;
   out.linked = store_->cases(filter);
   if (!actor_id.empty()) {
-    out.checks = check_events(*out.procedure, out.snapshot, actor(actor_id), clock_->now());
+    out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now());
+  }
+  out.personal_data_shown = reveal && !actor_id.empty() && holds_personal_data(out.record) &&
+                            may_see_personal_data(*out.procedure, out.actor);
+  if (out.personal_data_shown)
+    store_->record_access(out.actor.id, out.record.id, what, clock_->now());
+  for (auto& value : out.record.data) value = as_shown(std::move(value), out.personal_data_shown);
+  return out;
+}
+
+CaseHistory Engine::history(const std::string& case_id, const std::string& actor_id,
+                            const std::string& what) {
+  CaseHistory out;
+  out.record = find_typed_case(case_id);
+  const Actor who = actor(actor_id);
+  out.procedure = procedure(out.record.sha256);
+  out.entries = store_->history(out.record.id);
+  const bool any = std::any_of(out.entries.begin(), out.entries.end(),
+                               [](const LogEntry& e) { return holds_personal_data(e); });
+  out.personal_data_shown = any && may_see_personal_data(*out.procedure, who);
+  if (out.personal_data_shown) store_->record_access(who.id, out.record.id, what, clock_->now());
+  const bool reveal = out.personal_data_shown;
+  for (auto& value : out.record.data) value = as_shown(std::move(value), reveal);
+  for (auto& entry : out.entries) {
+    // Inputs are what was typed; the log keeps none of a personal one, so
+    // it shows masked to everyone. Its value is in the step's changes.
+    entry.inputs = shown_inputs(entry, false);
+    for (auto& change : entry.changes) {
+      change.before = as_shown(std::move(change.before), reveal);
+      change.after = as_shown(std::move(change.after), reveal);
+    }
+  }
+  return out;
+}
+
+EventCheck Engine::check_event(const CaseView& view, const std::string& event) {
+  for (const auto& check : view.checks) {
+    if (check.event == event) return check;
+  }
+  Command command;
+  command.event = event;
+  command.actor = view.actor;
+  command.at = clock_->now();
+  Decision decision = decide(*view.procedure, view.snapshot, command);
+  if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(view.record.id, *refusal);
+  // decide() allows only events from the state, which view.checks holds.
+  throw storage_error("case " + view.record.id + ": event '" + event + "' was not checked");
+}
+
+size_t BatchOutcome::refused() const {
+  return static_cast<size_t>(std::count_if(
+      errors.begin(), errors.end(), [](const std::optional<Error>& e) { return e.has_value(); }));
+}
+
+size_t BatchOutcome::written() const { return committed ? errors.size() - refused() : 0; }
+
+namespace {
+// Thrown inside a batch's transaction to undo it when a row was refused.
+struct UndoBatch {};
+}  // namespace
+
+BatchOutcome Engine::run_batch(size_t rows, bool partial, const std::function<void(size_t)>& row,
+                               const std::function<void(size_t)>& done) {
+  BatchOutcome out;
+  auto all_rows = [&] {
+    out.errors.assign(rows, std::nullopt);
+    for (size_t i = 0; i < rows; ++i) {
+      try {
+        if (partial) {
+          store_->transaction([&] { row(i); });
+        } else {
+          row(i);
+        }
+      } catch (const Error& e) {
+        // The transaction may be gone already: these end the whole batch.
+        if (e.kind() == ErrorKind::kStorage || e.kind() == ErrorKind::kConflict) throw;
+        out.errors[i] = e;
+      }
+      if (done) done(i);
+    }
+    if (!partial && out.refused() > 0) throw UndoBatch{};
+  };
+  try {
+    if (partial) {
+      store_->transaction(all_rows);
+    } else {
+      store_->transaction_all_or_nothing(all_rows);
+    }
+    out.committed = true;
+  } catch (const UndoBatch&) {
+    out.committed = false;
   }
   return out;
 }

@@ -35,18 +35,10 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-std::string join(const Keys& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) out += (i ? ", " : "") + words[i];
-  return out;
-}
-
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 std::string suggestion(const std::string& word, const Keys& candidates) {
-  if (auto near = nearest(word, candidates)) return "; did you mean " + in_quotes(*near) + "?";
-  if (candidates.empty() || candidates.size() > 15) return "";
-  return "; expected one of: " + join(candidates);
+  return suggest_name(word, candidates, 15);
 }
 
 // The node on one line, for messages ("the step as written").
@@ -601,7 +593,7 @@ class LinkedProcedures {
       diagnostics_->insert(diagnostics_->end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
       if (!loaded.ok())
         r_.error(node, "procedure " + file + " has " + std::to_string(loaded.error_count()) +
-                           " problem(s) under --strict (listed below); fix them first");
+                           " problem(s) under the strict checks (listed below); fix them first");
       return loaded.procedure;
     } catch (const Error&) {
       r_.error(node, "cannot read the procedure " + file + " (the path is relative to this test file)");
@@ -658,7 +650,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
         } else {
           r.error(v, "procedure " + file.procedure_file + " has " +
                          std::to_string(loaded.error_count()) +
-                         " problem(s) under --strict (listed below); fix them first");
+                         " problem(s) under the strict checks (listed below); fix them first");
         }
       } catch (const Error& e) {
         r.error(v, "cannot read the procedure " + file.procedure_file +

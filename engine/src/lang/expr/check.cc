@@ -41,12 +41,6 @@ bool contains(const std::vector<std::string>& values, std::string_view v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
 // "an int", "a date", ...: for sentences.
 std::string a_type(Type type) {
   switch (type) {
@@ -194,7 +188,7 @@ class Checker {
     std::string m = "'" + printable(s.text) + "' is not a value of " +
                     (en.owner.empty() ? "this field" : en.owner) + " (one of: " + join(*en.values) +
                     ")";
-    if (auto near = nearest(s.text, *en.values)) m += "; did you mean '" + *near + "'?";
+    m += did_you_mean(s.text, *en.values);
     error(s.begin, m);
   }
 

@@ -206,6 +206,7 @@ int run_sop_paths(Context& ctx, Args& a) {
   PathList paths = procedure_paths(*p);
   if (a.as_tests) {
     // Written to stand next to the procedure: NAME.test.yaml.
+    ctx.out << "# Written by `sopir sop paths --as-tests`.\n";
     ctx.out << paths_as_tests(*p, paths, std::filesystem::path(file).filename().string());
     if (paths.truncated)
       ctx.err << "note: only the first " << paths.paths.size() << " paths were written\n";

@@ -1,0 +1,247 @@
+// What the engine shows of a case and to whom: personal data masked or
+// revealed (the access recorded), case ids typed loosely, events checked as
+// decide() refuses them, batches that stand or fall together, and the
+// messages of publishing and setting up a database.
+#include <catch2/catch.hpp>
+
+#include "sopir/engine.h"
+#include "sopir/privacy.h"
+#include "test_procedures.h"
+
+namespace sopir {
+namespace {
+
+class FixedClock : public Clock {
+ public:
+  DateTime now() override { return *parse_datetime("2026-03-02T08:00:00Z"); }
+};
+
+// Staff: admin (the first administrator), rina (worker), budi (supervisor,
+// who may see personal data); test-care published.
+class EngineReadingFixture {
+ protected:
+  EngineReadingFixture()
+      : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<FixedClock>()) {
+    Engine::add_first_administrator(engine_.store(), "admin", "Admin Contoh");
+    engine_.add_staff("admin", {"rina", "Rina Contoh", {"worker"}, true});
+    engine_.add_staff("admin", {"budi", "Budi Contoh", {"supervisor"}, true});
+    engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+  }
+
+  std::string open(std::vector<std::pair<std::string, std::string>> inputs) {
+    return engine_.open_case({"test-care", "rina", std::move(inputs), "", std::nullopt}).after.id;
+  }
+
+  static StoredValue value(const CaseRecord& record, const std::string& field) {
+    for (const auto& v : record.data)
+      if (v.field == field) return v;
+    return StoredValue{};
+  }
+
+  Engine engine_;
+};
+
+TEST_CASE_METHOD(EngineReadingFixture, "the first administrator may manage staff and publish",
+                 "[engine]") {
+  const StaffMember admin = engine_.staff_member("admin");
+  CHECK(admin.roles == std::vector<std::string>{"admin", "policy"});
+  CHECK(admin.name == "Admin Contoh");
+  CHECK_THROWS_WITH(
+      Engine::add_first_administrator(engine_.store(), "Admin!", ""),
+      "'Admin!' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
+      "(like admin or ayu.lestari), and not 'system'");
+  CHECK_THROWS_WITH(engine_.staff_member("rinna"),
+                    "unknown staff member 'rinna'; did you mean 'rina'?");
+  CHECK(engine_.staff().size() == 3);
+}
+
+TEST_CASE_METHOD(EngineReadingFixture,
+                 "view masks personal data; show reveals it to allowed roles only",
+                 "[engine][privacy]") {
+  const std::string id = open({{"full_name", "Wati Contoh"}, {"age", "31"}});
+  const CaseView plain = engine_.view(id, "budi");
+  CHECK(value(plain.record, "full_name").text == kMaskedValue);
+  CHECK(value(plain.record, "full_name").digest.empty());
+  CHECK(value(plain.record, "age").text == "31");
+  CHECK_FALSE(plain.personal_data_shown);
+  // The rules still see the real value.
+  CHECK(std::get<std::string>(plain.snapshot.data[1]) == "Wati Contoh");
+
+  const CaseView worker = engine_.show(id, "rina", "case show");
+  CHECK(value(worker.record, "full_name").text == kMaskedValue);
+  CHECK_FALSE(worker.personal_data_shown);
+
+  const CaseView supervisor = engine_.show(id, "budi", "case show");
+  CHECK(value(supervisor.record, "full_name").text == "Wati Contoh");
+  CHECK(supervisor.personal_data_shown);
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only to allowed roles",
+                 "[engine][privacy]") {
+  const std::string id = open({{"full_name", "Wati Contoh"}});
+  const CaseHistory worker = engine_.history(id, "rina", "case history");
+  REQUIRE(worker.entries.size() == 1);
+  const LogEntry& opened = worker.entries[0];
+  CHECK(opened.inputs ==
+        std::vector<std::pair<std::string, std::string>>{{"full_name", kMaskedValue}});
+  REQUIRE(opened.changes.size() == 1);
+  CHECK(opened.changes[0].after.text == kMaskedValue);
+  CHECK_FALSE(worker.personal_data_shown);
+
+  const CaseHistory supervisor = engine_.history(id, "budi", "case history");
+  CHECK(supervisor.entries[0].inputs[0].second == kMaskedValue);  // inputs: as typed, never kept
+  CHECK(supervisor.entries[0].changes[0].after.text == "Wati Contoh");
+  CHECK(supervisor.personal_data_shown);
+}
+
+TEST_CASE("shown values: masked, revealed, erased, missing", "[privacy]") {
+  StoredValue v;
+  v.field = "full_name";
+  v.missing = false;
+  v.text = "Wati Contoh";
+  v.pii = true;
+  CHECK(shown_value(v, false) == "***");
+  CHECK(shown_value(v, true) == "Wati Contoh");
+  v.erased = true;
+  v.text.clear();
+  CHECK(shown_value(v, false) == "***");
+  CHECK(shown_value(v, true) == "(erased)");
+  StoredValue age;
+  age.missing = false;
+  age.text = "31";
+  CHECK(shown_value(age, false) == "31");
+  CHECK(shown_value(StoredValue{}, true) == "");
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "case id prefixes read look-alikes as the full ids do",
+                 "[engine]") {
+  CHECK(normalize_case_id("kO1-lIo") == "K01-110");
+  CHECK(normalize_case_id_prefix("k7f") == "K7F");
+  CHECK(normalize_case_id_prefix("k7f3") == "K7F-3");
+  CHECK(normalize_case_id_prefix("K7F-") == "K7F");
+  CHECK(normalize_case_id_prefix("") == "");
+  CHECK(normalize_case_id_prefix("k7u") == std::nullopt);  // U is not in the alphabet
+  CHECK(normalize_case_id_prefix("k7f3qxz") == std::nullopt);
+  const std::string id = open({});
+  std::string typed = id.substr(0, 2);
+  for (auto& c : typed) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c == '0') c = 'o';
+    if (c == '1') c = 'l';
+  }
+  CHECK(engine_.case_ids(typed, 10) == std::vector<std::string>{id});
+  CHECK(engine_.case_ids("u", 10).empty());
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as advance does",
+                 "[engine]") {
+  const std::string id = open({});
+  const CaseView view = engine_.view(id, "rina");
+  CHECK(engine_.check_event(view, "screen").possible);
+  std::string advanced;
+  try {
+    engine_.advance({id, "scren", "rina"});
+  } catch (const RefusedError& e) {
+    advanced = e.message();
+  }
+  CHECK(advanced == "case " + id +
+                        ": procedure 'test-care' has no event 'scren'; did you mean 'screen'? "
+                        "(possible now: screen, escalate)");
+  CHECK_THROWS_WITH(engine_.check_event(view, "scren"), advanced);
+  CHECK_THROWS_WITH(engine_.check_event(view, "assess"),
+                    "case " + id +
+                        ": event 'assess' is not possible in state 'intake' (Intake); possible "
+                        "now: screen, escalate");
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "a possible event says what is still to give", "[engine]") {
+  const std::string id = open({});
+  const EventCheck check = engine_.check_event(engine_.view(id, "rina"), "screen");
+  CHECK(check.possible);
+  REQUIRE(check.refusal);
+  CHECK(check.refusal->kind == RefusalKind::kMissingField);
+  CHECK(check.refusal->missing == std::vector<std::string>{"age"});
+  CHECK(check.refusal->message == "event 'screen' needs a value for age");
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "a batch stands or falls together unless partial",
+                 "[engine]") {
+  auto opened = [&] { return engine_.cases({}).size(); };
+  auto rows = [&](size_t i) {
+    if (i == 1)
+      engine_.open_case({"test-care", "rina", {{"age", "many"}}, "", std::nullopt});
+    else
+      engine_.open_case({"test-care", "rina", {}, "", std::nullopt});
+  };
+  BatchOutcome all = engine_.run_batch(3, false, rows);
+  CHECK_FALSE(all.committed);
+  CHECK(all.refused() == 1);
+  CHECK(all.written() == 0);
+  CHECK(all.errors[1]->kind() == ErrorKind::kRefused);
+  CHECK(opened() == 0);
+
+  std::vector<size_t> done;
+  BatchOutcome partial = engine_.run_batch(3, true, rows, [&](size_t i) { done.push_back(i); });
+  CHECK(partial.committed);
+  CHECK(partial.written() == 2);
+  CHECK(done == std::vector<size_t>{0, 1, 2});
+  CHECK(opened() == 2);
+
+  BatchOutcome good = engine_.run_batch(2, false, [&](size_t) { rows(0); });
+  CHECK(good.committed);
+  CHECK(good.written() == 2);
+  CHECK(opened() == 4);
+
+  // A storage error ends the batch, partial or not, and nothing is written.
+  CHECK_THROWS_WITH(engine_.run_batch(2, true,
+                                      [&](size_t i) {
+                                        rows(0);
+                                        if (i == 1) throw storage_error("disk full");
+                                      }),
+                    "disk full");
+  CHECK(opened() == 4);
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "publishing names the file once", "[engine]") {
+  try {
+    engine_.publish_source("sop: x\nversion: one\n", "broken.yaml", "admin");
+    FAIL("expected a refusal");
+  } catch (const Error& e) {
+    CHECK(e.message().rfind("broken.yaml: ", 0) == 0);
+    CHECK(e.message().find("broken.yaml: broken.yaml") == std::string::npos);
+  }
+  const std::string parent = R"(sop: parent
+version: 1
+title: Parent
+roles: [worker]
+states:
+  a: {initial: true}
+  b: {terminal: true}
+transitions:
+  - {event: go, from: a, to: b, roles: [worker], opens: {sop: nowhere}}
+)";
+  try {
+    engine_.publish_source(parent, "parent.yaml", "admin");
+    FAIL("expected a refusal");
+  } catch (const Error& e) {
+    CHECK(e.message().rfind("parent.yaml: cannot publish", 0) == 0);
+  }
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "the engine's messages name no program option", "[engine]") {
+  const std::string id = open({});
+  try {
+    engine_.advance({id, "screen", "rina"});
+    FAIL("expected a refusal");
+  } catch (const RefusedError& e) {
+    CHECK(e.message() == "case " + id + ": event 'screen' needs a value for age");
+    CHECK(e.case_id() == id);
+    CHECK(e.refusal().missing == std::vector<std::string>{"age"});
+  }
+  CHECK_THROWS_WITH(engine_.actor(""), "no staff member given: say who is acting");
+  CHECK_THROWS_WITH(engine_.add_staff("admin", {"ayu", "", {"worker"}, true}),
+                    "a staff member needs a name");
+}
+
+}  // namespace
+}  // namespace sopir
