@@ -131,7 +131,7 @@ class Interactive(SopirTest):
         in_use = self.open_case()
         other = self.open_case()
         proc, fd = self.spawn()
-        self.read_until(fd, "test.db budi> ")
+        self.read_until(fd, self.db.rsplit("/", 1)[-1] + " budi> ")
         self.send(fd, ("use %s\r" % in_use).encode())
         self.read_until(fd, "budi %s> " % in_use)
         # With a case in use, a lowercase prefix of another case completes
@@ -146,12 +146,12 @@ class Interactive(SopirTest):
         self.read_until(fd, "%s: review: requested -> reviewed (Reviewed), active" % other)
         # With no case in use too.
         self.send(fd, b"use -\r")
-        self.read_until(fd, "test.db budi> ")
+        self.read_until(fd, self.db.rsplit("/", 1)[-1] + " budi> ")
         self.send(fd, ("case show %s\t" % in_use.replace("-", "")[:4].lower()).encode())
         self.read_until(fd, in_use[5:] + " ")
         self.send(fd, b"\r")
         self.read_until(fd, "Case %s" % in_use)
-        self.read_until(fd, "test.db budi> ")
+        self.read_until(fd, self.db.rsplit("/", 1)[-1] + " budi> ")
         self.send(fd, b"\x04")  # Ctrl-D
         self.assertEqual(proc.wait(timeout=20), 0)
 
