@@ -102,6 +102,7 @@ void finish_options(Options& options);
 // Command implementations (cmd_*.cc).
 int run_init(Context&, Args&);
 int run_tick(Context&, Args&);
+int run_checkpoint(Context&, Args&);
 int run_staff_add(Context&, Args&);
 int run_staff_list(Context&, Args&);
 int run_staff_deactivate(Context&, Args&);

@@ -93,20 +93,40 @@ def main():
     assert con.execute("SELECT count(*) FROM access_log WHERE actor='sari'").fetchone()[0] == 1
     con.close()
 
-    # An auditor's own check of the chain, as docs/SCHEMA.md shows it:
-    # SHA-256 of the previous hash and the stored record, row by row.
+    # An auditor's own check of the chains, as docs/SCHEMA.md shows it:
+    # SHA-256 of the previous hash of the row's chain and the stored record,
+    # row by row (rows before chain_rule.per_chain_from: the row before).
     def broken_rows(path):
-        broken, prev = [], ""
+        broken = []
         con = sqlite3.connect(path)
-        for seq, record, prev_hash, hash_ in con.execute(
-                "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq"):
-            if prev_hash != prev or hashlib.sha256((prev + record).encode()).hexdigest() != hash_:
+        start, = con.execute("SELECT per_chain_from FROM chain_rule").fetchone()
+        prev, heads = "", {}
+        for seq, chain, record, prev_hash, hash_ in con.execute(
+                "SELECT seq, case_id, record, prev_hash, hash FROM transitions ORDER BY seq"):
+            p = prev if seq < start else heads.get(chain, "")
+            if prev_hash != p or hashlib.sha256((p + record).encode()).hexdigest() != hash_:
                 broken.append(seq)
-            prev = hash_
+            prev = heads[chain] = hash_
         con.close()
         return broken
 
     assert broken_rows(db) == []
+
+    # A checkpoint commits to every chain's head; audit anchor prints it and
+    # verify --anchor recomputes it; nothing written since: the same one.
+    p = run(db, "checkpoint", actor="nobody", check=False)
+    assert p.returncode == 3 and "nobody" in p.stderr, p.stderr
+    point = run(db, "checkpoint", actor="rina").stdout.strip()
+    assert point.startswith("4:") and len(point) == 2 + 64, point
+    assert run(db, "checkpoint", actor="rina").stdout.strip() == point
+    assert run(db, "audit", "anchor").stdout.strip() == point
+    out = run(db, "audit", "verify", "--anchor", point).stdout
+    assert out.startswith("clean") and "anchor 4 holds" in out, out
+    assert broken_rows(db) == []
+    con = sqlite3.connect(db)
+    kind, chain, record = con.execute("SELECT kind, case_id, record FROM transitions ORDER BY seq DESC LIMIT 1").fetchone()
+    con.close()
+    assert kind == "checkpoint" and chain is None and '"root":"' + point[2:] + '"' in record, record
 
     # A tampered copy: verify exits 1 and names the row.
     bad = os.path.join(tmp, "bad.db")

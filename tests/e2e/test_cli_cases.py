@@ -213,6 +213,9 @@ class Cases(SopirTest):
         doc = self.ok("tick", "--json").json()
         self.assertEqual([f["case"] for f in doc["fired"]], [late])
         self.assertEqual(doc["fired"][0]["event"], "escalate")
+        # The timer pass ends with a checkpoint over every chain.
+        self.assertEqual(doc["checkpoint"]["upto_seq"], doc["checkpoint"]["seq"] - 1)
+        self.assertEqual(len(doc["checkpoint"]["root"]), 64)
         show = self.ok("--as", "budi", "case", "show", late, "--json").json()
         self.assertEqual(show["state"], "escalated")
         show = self.ok("--as", "budi", "case", "show", fresh, "--json").json()

@@ -100,12 +100,12 @@ TEST_CASE("two processes firing at the same cases lose and double nothing", "[co
 
   auto store = open_sqlite_store(db, StoreOptions{});
   size_t logged = 0;
-  std::string prev;
+  std::map<std::string, std::string> prev;  // each case's chain: the hash of its newest row
   std::map<std::string, LogEntry> last;
   store->scan_log({}, [&](const LogEntry& e) {
-    CHECK(e.prev_hash == prev);
-    CHECK(e.hash == chain_hash(prev, e));
-    prev = e.hash;
+    CHECK(e.prev_hash == prev[e.case_id]);
+    CHECK(e.hash == chain_hash(prev[e.case_id], e));
+    prev[e.case_id] = e.hash;
     if (e.kind != LogKind::kOpen) {
       ++logged;
       CHECK(accepted.count({e.case_id, e.case_seq}) == 1);

@@ -24,6 +24,7 @@
 #include "sopir/error.h"
 #include "sopir/store.h"
 #include "test_backends.h"
+#include "store/schema.h"
 
 using namespace sopir;
 using sopir::testing::Backend;
@@ -174,27 +175,26 @@ LogEntry step(Store& store, const std::string& id, const std::string& to_state,
   return e;
 }
 
-// The chain verifies from the first row; returns the number of rows. With
-// `per_case` each case is a chain of its own (the shared log design, which
-// the PostgreSQL store follows), else the log is one chain.
-int64_t verify_chain(Store& store, bool per_case = false) {
-  std::string prev;
-  std::map<std::string, std::string> heads;  // per case
+// Every chain (one per case) verifies from its first row; returns the
+// number of rows.
+int64_t verify_chain(Store& store) {
+  std::map<std::string, std::string> heads;  // case id -> hash of its newest row
+  std::string newest;
   int64_t rows = 0, last_seq = 0;
   store.scan_log({}, [&](const LogEntry& e) {
     REQUIRE(e.seq > last_seq);
-    const std::string expected = per_case ? heads[e.case_id] : prev;
-    REQUIRE(e.prev_hash == expected);
-    REQUIRE(e.hash == chain_hash(expected, e));
-    heads[e.case_id] = e.hash;
-    prev = e.hash;
+    const std::string prev = heads[e.case_id];
+    REQUIRE(e.prev_hash == prev);
+    REQUIRE(e.hash == chain_hash(prev, e));
+    heads[e.case_id] = newest = e.hash;
     last_seq = e.seq;
     ++rows;
     return true;
   });
   const auto head = store.chain_head();
   CHECK(head.first == last_seq);
-  CHECK(head.second == prev);
+  CHECK(head.second == newest);
+  for (const auto& c : store.cases({})) CHECK(c.head_hash == heads[c.id]);
   return rows;
 }
 
@@ -216,7 +216,6 @@ struct StoreFixture {
   testing::TestDatabase db{GENERATE(from_range(testing::store_backends()))};
   std::string path = db.location();
   std::unique_ptr<Store> store = open_store(path, creating());
-  bool per_case = db.backend() == Backend::kPostgres;
 
   StoreFixture() { store->publish("pmi_shelter", kShaA, kSourceA, "pmi_shelter.yaml", "admin", DateTime{1789990000}); }
 
@@ -232,7 +231,7 @@ struct StoreFixture {
     store = open_store(path, options);
   }
 
-  int64_t chain() { return verify_chain(*store, per_case); }
+  int64_t chain() { return verify_chain(*store); }
 };
 
 // An SQLite file, for what concerns the file itself.
@@ -333,7 +332,7 @@ TEST_CASE("a new database is created owner-only with the sopir schema") {
   store.reset();
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA application_id").getInt() == 0x534F5052);
-  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 2);
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == schema::latest_version());
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
   // Opening again (with or without create) keeps it as it is.
   const std::string before = file_bytes(path);
@@ -362,7 +361,8 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to 2)");
+          f.path + " was written by a newer sopir (schema 7, this sopir knows up to " +
+              std::to_string(schema::latest_version()) + ")");
   }
   CHECK(db_bytes(f.path) == before);
 }
@@ -503,10 +503,9 @@ TEST_CASE_METHOD(StoreFixture, "cases and log rows round-trip") {
 
   CHECK(e.case_seq == 1);
   CHECK(e.seq == 2);
-  // A new case starts a chain of its own (per_case), else continues the log's.
-  const std::string prev = per_case ? "" : parent_open.hash;
-  CHECK(e.prev_hash == prev);
-  CHECK(e.hash == chain_hash(prev, e));
+  // A new case starts its own chain.
+  CHECK(e.prev_hash.empty());
+  CHECK(e.hash == chain_hash("", e));
 
   auto got = store->find_case("K7F-3QX");
   REQUIRE(got);
@@ -1011,7 +1010,7 @@ TEST_CASE_METHOD(StoreFixture, "killed writers leave a consistent database") {
     for (const auto& row : reported(out)) reported_notes.insert(row[3]);
 
     auto check = open_store(path, {});
-    const int64_t rows = verify_chain(*check, per_case);
+    const int64_t rows = verify_chain(*check);
     CHECK(rows >= rows_before);
     rows_before = rows;
     verify_cases(*check);

@@ -46,11 +46,13 @@ enum class FindingKind {
   kLinkValues,       // a child was opened with values other than its parent's hand-off gives
   kSchemaChanged,    // the database's definitions differ from sopir's: triggers removed, columns redefined
   kCompiledDiffers,  // a published version's saved compiled form does not match its source
+  kCheckpointMismatch,  // a checkpoint's root is not the one the rows it covers give
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
-// "link-unknown", "link-values", "schema-changed", "compiled-differs".
+// "link-unknown", "link-values", "schema-changed", "compiled-differs",
+// "checkpoint-mismatch".
 const char* to_string(FindingKind kind);
 
 struct Finding {
@@ -61,7 +63,10 @@ struct Finding {
 };
 
 // A (seq, hash) pair written down earlier (`sopir audit anchor`), e.g. in a
-// donor report: later verification proves the log still holds that row.
+// donor report: later verification proves the log still holds what it held
+// then. `hash` is the Merkle root over every chain's head as of row `seq`
+// (a checkpoint's root, docs/SCHEMA.md), or, as anchors were before chains
+// per case, the hash of row `seq` itself; verify accepts either.
 struct Anchor {
   int64_t seq = 0;
   std::string hash;
@@ -98,7 +103,9 @@ struct VerifyReport {
 // Checks the whole database (see docs/AUDIT.md for every finding kind).
 VerifyReport verify(Store& store, const VerifyOptions& options, const ProgressFn& progress = {});
 
-// The current chain head, to write down as an anchor.
+// What to write down as an anchor: the newest checkpoint (upto_seq, root);
+// without one, the root over the chain heads as of the newest row,
+// computed from the rows.
 Anchor anchor(Store& store);
 
 // ---------------------------------------------------------------------------

@@ -230,7 +230,18 @@ class Engine {
   };
 
   StepResult advance(const StepRequest& request);
+  // advance() on a case the caller already holds (for embedding and
+  // batches): `held` as find_case() returned it or as a StepResult's
+  // `after` left it. request.case_id is ignored. Reads neither the case nor
+  // its procedure again (the procedure is cached by version); the write is
+  // still checked against the stored row: kConflict, nothing written, when
+  // the case changed since `held` was read.
+  StepResult advance_held(const CaseRecord& held, const StepRequest& request);
   StepResult lifecycle(const LifecycleRequest& request);
+
+  // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
+  // member, or "system" for the timer pass.
+  LogEntry checkpoint(const std::string& actor);
 
   // The timer pass: fires each due `on_deadline` event as the actor
   // "system" and lists overdue cases, as of clock().now().
@@ -291,7 +302,7 @@ class Engine {
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,
                            const OpenRequest& request);
   std::string new_case_id();
-  StepResult advance_in_transaction(const StepRequest& request);
+  StepResult advance_in_transaction(const CaseRecord& record, const StepRequest& request);
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);

@@ -67,6 +67,7 @@ struct CaseRecord {
   std::vector<StoredValue> data;  // every field with a value
   int64_t version = 0;   // bumped by every append: optimistic concurrency
   int64_t last_seq = 0;  // case_seq of its newest log row
+  std::string head_hash; // hash of its newest log row: the head of the case's chain
   DateTime opened_at;
   std::optional<DateTime> due_at;
   std::optional<DateTime> hold_started;
@@ -74,15 +75,28 @@ struct CaseRecord {
   std::string parent_case;  // the case whose step opened this one, if any
 };
 
-enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer };
-const char* to_string(LogKind kind);  // "open", "procedure", "override", "lifecycle", "timer"
+// kCheckpoint rows belong to the registry chain (case_id ""): they change
+// no case (see Store::checkpoint).
+enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kCheckpoint };
+// "open", "procedure", "override", "lifecycle", "timer", "checkpoint"
+const char* to_string(LogKind kind);
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
-// One row of the append-only transition log.
+// What a checkpoint row commits to: the Merkle root (hex) over the heads of
+// `chains` chains as of log row `upto_seq` (docs/SCHEMA.md "Checkpoints").
+struct Checkpoint {
+  int64_t upto_seq = 0;
+  int64_t chains = 0;
+  std::string root;
+};
+
+// One row of the append-only transition log. The log is many hash chains:
+// one per case and the registry chain (case_id "") for rows that change
+// no case.
 struct LogEntry {
-  int64_t seq = 0;        // global, assigned by the store
-  std::string case_id;
-  int64_t case_seq = 0;   // 1, 2, ... per case, assigned by the store
+  int64_t seq = 0;        // global order of writing, assigned by the store
+  std::string case_id;    // the chain: a case id, or "" for the registry chain
+  int64_t case_seq = 0;   // 1, 2, ... per chain, assigned by the store
   std::string sha256;     // procedure version the step ran under
   LogKind kind = LogKind::kProcedure;
   std::string event;      // procedure event id, or hold/resume/close/reopen/open
@@ -102,12 +116,14 @@ struct LogEntry {
   // The case this step opened (on the parent's row) or the case whose step
   // opened this one (on a child's open row); empty when none.
   std::string linked_case;
+  std::optional<Checkpoint> checkpoint;  // kCheckpoint rows only
+  // prev_hash: the hash of the chain's previous row ("" for its first).
   std::string prev_hash, hash;     // assigned by the store
 };
 
 // A log row's record: the JSON object stored in transitions.record, holding
 // every field above except seq, prev_hash and hash, with keys in a fixed
-// order; `pii` values carry only their salt and digest, never their text.
+// order ("checkpoint" on checkpoint rows only); `pii` values carry only their salt and digest, never their text.
 // The store keeps exactly these bytes and SQLite derives the row's other
 // columns from them, so the hash covers everything a reader sees.
 // hash = hex(SHA-256(prev_hash || log_record(entry))); docs/SCHEMA.md.
@@ -129,6 +145,8 @@ struct LogFilter {
   std::optional<LogKind> kind;
   std::optional<DateTime> since, until;  // on occurred_at: since <= t < until
   std::optional<int64_t> after_seq;
+  // Registry rows (case_id "": checkpoints) are left out unless set.
+  bool registry = false;
   // `state` matches rows whose from_state or to_state is it; every set
   // member must match.
 };
@@ -141,6 +159,8 @@ struct ChainRow {
   int64_t case_seq = 0;      // from the record; 0 when it cannot be read
   std::string_view prev_hash, hash;
   std::string_view record;  // the stored record bytes, as hashed
+  // A checkpoint row's claim, read from its record; nullopt for other rows.
+  std::optional<Checkpoint> checkpoint;
   // The row's personal (`pii`) change values with their text (erased ones
   // flagged), so their digests can be checked; empty for rows without any
   // (the common case: only such rows are decoded).
@@ -203,13 +223,42 @@ class Store {
   // Appends one log row and replaces the case row, atomically, only if the
   // stored case still has version `expected_version`; otherwise throws
   // kConflict ("case X changed since you read it") and writes nothing.
-  // `record.version` must be expected_version + 1.
+  // `record.version` must be expected_version + 1. Reads the stored case's
+  // version and chain head first; append_held() need not.
   virtual void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) = 0;
+
+  // append() for a caller that holds the case row as stored: `held` as
+  // find_case() returned it or as the caller updated it after its last
+  // write (version, last_seq and head_hash as assigned). Reads nothing
+  // first: the row is written only where it still has held's version,
+  // last_seq and head_hash (kConflict otherwise, nothing written), and only
+  // the columns in which `after` differs from `held` are written.
+  // `after.version` must be held.version + 1. Assigns into `entry` as
+  // append() does.
+  virtual void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) = 0;
+
+  // Appends a row to the registry chain (entry.case_id must be "").
+  // Assigns seq, case_seq, prev_hash and hash into `entry`.
+  virtual void append_registry(LogEntry& entry) = 0;
+
+  // Writes a checkpoint row (kind kCheckpoint, by `actor` at `at`) over
+  // the heads of every chain as of the newest row, in one transaction, and
+  // returns it; when the newest row is already a checkpoint, writes
+  // nothing and returns that one; on an empty log writes nothing and
+  // returns an entry with seq 0 and upto_seq 0.
+  virtual LogEntry checkpoint(const std::string& actor, DateTime at) = 0;
+  // The newest checkpoint row, if any.
+  virtual std::optional<LogEntry> newest_checkpoint() = 0;
+  // Rows with seq below this were chained in seq order, each to the row
+  // before it (databases from before chains per case); from it on each row
+  // is chained to the previous row of its own chain.
+  virtual int64_t per_chain_from() = 0;
 
   // The log, oldest first. `visit` returns false to stop early.
   virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;
-  // The whole log, oldest first, as stored bytes: no JSON decoding except
-  // for rows holding personal values. `visit` returns false to stop early.
+  // The whole log (registry rows included), oldest first, as stored bytes:
+  // no JSON decoding except for rows holding personal values and
+  // checkpoint rows. `visit` returns false to stop early.
   virtual void scan_chain(const std::function<bool(const ChainRow&)>& visit) = 0;
   virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
   // (seq, hash) of the newest row; (0, "") for an empty log.

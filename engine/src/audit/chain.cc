@@ -16,7 +16,10 @@ constexpr size_t kBatchRows = 4096;
 
 }  // namespace
 
-ChainChecker::ChainChecker(std::function<void(Finding)> sink) : sink_(std::move(sink)) { start_batch(); }
+ChainChecker::ChainChecker(std::function<void(Finding)> sink, ChainRules rules)
+    : sink_(std::move(sink)), rules_(rules) {
+  start_batch();
+}
 
 ChainChecker::~ChainChecker() {
   if (in_flight_.valid()) in_flight_.wait();
@@ -38,10 +41,26 @@ void ChainChecker::add(const ChainRow& r) {
     b.bytes.append(text.data(), text.size());
     return span;
   };
+  // The anchor's root: the heads as of the last row at or before it.
+  if (rules_.root_at && !root_at_ && r.seq > *rules_.root_at && last_seq_ <= *rules_.root_at && last_seq_ > 0)
+    root_at_ = heads_.root();
+  if (rules_.root_at && r.seq == *rules_.root_at) hash_at_ = std::string(r.hash);
+  if (r.checkpoint) check_checkpoint(r);
   Row row;
   row.seq = r.seq;
   row.case_seq = r.case_seq;
   row.case_id = copy(r.case_id);
+  // The row it must follow: the row before it in seq order (rows from
+  // before chains per case), else its chain's previous row.
+  row.per_chain = r.seq >= rules_.per_chain_from;
+  if (row.per_chain) {
+    const merkle::ChainHead* head = heads_.find(r.case_id);
+    row.expected_prev = copy(head ? std::string_view(head->hash) : std::string_view());
+    row.expected_prev_seq = head ? head->seq : 0;
+  } else {
+    row.expected_prev = copy(last_hash_);
+    row.expected_prev_seq = last_seq_;
+  }
   row.prev_hash = copy(r.prev_hash);
   row.hash = copy(r.hash);
   row.record = copy(r.record);
@@ -51,6 +70,7 @@ void ChainChecker::add(const ChainRow& r) {
   b.rows.push_back(row);
   last_seq_ = r.seq;
   last_hash_.assign(r.hash.data(), r.hash.size());
+  heads_.set(r.case_id, r.case_seq, r.hash, r.seq);
   if (b.rows.size() < kBatchRows) return;
   collect();
   in_flight_ = std::async(std::launch::async, [batch = std::move(filling_)] { return check(batch); });
@@ -58,7 +78,31 @@ void ChainChecker::add(const ChainRow& r) {
   start_batch();
 }
 
+void ChainChecker::check_checkpoint(const ChainRow& r) {
+  const Checkpoint& c = *r.checkpoint;
+  std::string problem;
+  if (c.upto_seq >= r.seq) {
+    problem = "it claims to cover rows up to " + std::to_string(c.upto_seq) + ", which come after it";
+  } else if (c.upto_seq != last_seq_) {
+    // SQLite and PostgreSQL both take a checkpoint with nothing between the
+    // rows it covers and its own row.
+    problem = "it covers rows up to " + std::to_string(c.upto_seq) + " but the log holds row " +
+              std::to_string(last_seq_) + " before it";
+  } else {
+    const std::string root = heads_.root();
+    const auto chains = static_cast<int64_t>(heads_.size());
+    if (root != c.root || chains != c.chains)
+      problem = "it records root " + short_hash(c.root) + " over " + std::to_string(c.chains) +
+                " chains, but the rows up to " + std::to_string(c.upto_seq) + " give root " + short_hash(root) +
+                " over " + std::to_string(chains) + " chains: a chain was changed, removed or added "
+                "behind the engine's back before the checkpoint was taken";
+  }
+  if (!problem.empty())
+    sink_(Finding{FindingKind::kCheckpointMismatch, r.seq, "", "the checkpoint at " + log_row(r.seq) + " does not hold: " + problem});
+}
+
 void ChainChecker::finish() {
+  if (rules_.root_at && !root_at_ && last_seq_ >= *rules_.root_at && last_seq_ > 0) root_at_ = heads_.root();
   collect();
   if (!filling_.rows.empty()) {
     for (Finding& f : check(filling_)) sink_(std::move(f));
@@ -78,7 +122,6 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     findings.push_back(Finding{kind, seq, std::string(case_id), std::move(message)});
   };
   int64_t previous_seq = batch.previous_seq;
-  std::string_view previous_hash = batch.previous_hash;
   Sha256 hasher;
   for (const Row& r : batch.rows) {
     const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
@@ -92,12 +135,16 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
               " (deleted): the log jumps from row " + std::to_string(previous_seq) + " to row " +
               std::to_string(r.seq));
     }
-    if (prev_hash != previous_hash) {
+    const std::string_view expected = view(r.expected_prev);
+    if (prev_hash != expected) {
+      const char* what = r.per_chain ? "the previous row of its chain" : "the row before it";
       add(FindingKind::kChainLink, r.seq, case_id,
-          log_row(r.seq) + in_case + " does not follow the row before it: it names " + short_hash(prev_hash) +
+          log_row(r.seq) + in_case + " does not follow " + what + ": it names " + short_hash(prev_hash) +
               " as the previous hash but " +
-              (previous_seq == 0 ? std::string("it is the first row, whose previous hash is empty")
-                                 : log_row(previous_seq) + " has hash " + short_hash(previous_hash)) +
+              (r.expected_prev_seq == 0
+                   ? std::string("it is the first row") + (r.per_chain ? " of its chain" : "") +
+                         ", whose previous hash is empty"
+                   : log_row(r.expected_prev_seq) + " has hash " + short_hash(expected)) +
               "; a row was removed, inserted or rewritten there");
     }
     hasher.reset();
@@ -120,7 +167,6 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
                 " no longer matches its salted digest: its text was changed after it was written");
     }
     previous_seq = r.seq;
-    previous_hash = hash;
   }
   return findings;
 }

@@ -1,12 +1,17 @@
 // The chain part of verify (internal): every row's hash, its link to the
-// row before, gaps in seq, and the salted digests of personal values.
+// row before it in its chain, gaps in seq, the salted digests of personal
+// values, and every checkpoint's root recomputed from the rows.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <future>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "store/merkle.h"
 #include "sopir/audit.h"
 #include "sopir/store.h"
 
@@ -19,9 +24,17 @@ using audit::FindingKind;
 // batches and each full batch is checked on a second thread while the
 // caller reads the next one, so hashing overlaps reading from the
 // database. Findings reach `sink` on the caller's thread, in seq order.
+struct ChainRules {
+  // Rows with a lower seq are chained in seq order (Store::per_chain_from);
+  // the default treats every row so.
+  int64_t per_chain_from = std::numeric_limits<int64_t>::max();
+  // Compute the Merkle root over the chain heads as of this row (an anchor).
+  std::optional<int64_t> root_at;
+};
+
 class ChainChecker {
  public:
-  explicit ChainChecker(std::function<void(Finding)> sink);
+  explicit ChainChecker(std::function<void(Finding)> sink, ChainRules rules = {});
   ~ChainChecker();
   ChainChecker(const ChainChecker&) = delete;
   ChainChecker& operator=(const ChainChecker&) = delete;
@@ -29,6 +42,10 @@ class ChainChecker {
   void add(const ChainRow& row);
   // Checks what is left and waits: every finding has reached the sink.
   void finish();
+  // After finish(): the root over the chain heads as of rules.root_at, and
+  // the hash of that very row; nullopt when the log does not reach it.
+  const std::optional<std::string>& root_at() const { return root_at_; }
+  const std::optional<std::string>& hash_at() const { return hash_at_; }
 
  private:
   // Spans into Batch::bytes.
@@ -37,7 +54,9 @@ class ChainChecker {
   };
   struct Row {
     int64_t seq = 0, case_seq = 0;
-    Span case_id, prev_hash, hash, record;
+    int64_t expected_prev_seq = 0;  // the row it must follow; 0: none (a chain's first)
+    bool per_chain = false;
+    Span case_id, prev_hash, hash, record, expected_prev;
     size_t personal_begin = 0, personal_end = 0;  // into Batch::personal
   };
   struct Batch {
@@ -51,12 +70,16 @@ class ChainChecker {
   static std::vector<Finding> check(const Batch& batch);
   void start_batch();
   void collect();  // waits for the batch in flight and passes its findings on
+  void check_checkpoint(const ChainRow& row);
 
   std::function<void(Finding)> sink_;
   Batch filling_;
   std::future<std::vector<Finding>> in_flight_;
   int64_t last_seq_ = 0;
   std::string last_hash_;
+  ChainRules rules_;
+  merkle::Heads heads_;
+  std::optional<std::string> root_at_, hash_at_;
 };
 
 }  // namespace sopir::audit_internal

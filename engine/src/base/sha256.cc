@@ -46,6 +46,12 @@ std::string Sha256::hex_digest() {
   return to_hex(digest, sizeof digest);
 }
 
+std::string Sha256::digest() {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, context(ctx_));
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
 std::string sha256_hex(std::string_view data) {
   // Not OpenSSL's one-shot SHA256(): in 3.x that goes through EVP.
   SHA256_CTX ctx;

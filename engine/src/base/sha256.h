@@ -18,6 +18,7 @@ class Sha256 {
   Sha256& operator=(const Sha256&) = delete;
   void update(std::string_view data);
   std::string hex_digest();  // finishes; the object may not be updated after
+  std::string digest();      // the same as 32 raw bytes
   void reset();              // starts a new hash (reuses the context)
 
  private:

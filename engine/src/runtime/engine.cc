@@ -486,6 +486,7 @@ StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const Ope
                               false);
   store_->create_case(opening.record, opening.entry);
   opening.record.last_seq = opening.entry.case_seq;
+  opening.record.head_hash = opening.entry.hash;
   return StepResult{opening.record, opening.entry, {}};
 }
 
@@ -526,18 +527,29 @@ StepResult Engine::advance(const StepRequest& request) {
   // Read, decide and write in one write transaction, so that nothing
   // decide() saw (the case, its history, the cases it opened, whose status
   // the case row's version does not cover) changes before the step is
-  // recorded.
+  // recorded. The case is read once: the id lookup is the read.
   std::optional<StepResult> result;
-  store_->transaction([&] { result = advance_in_transaction(request); });
+  store_->transaction([&] { result = advance_in_transaction(find_typed_case(request.case_id), request); });
   return std::move(*result);
 }
 
-StepResult Engine::advance_in_transaction(const StepRequest& request) {
-  const std::optional<CaseRecord> record = find_typed_case(request.case_id);
-  const std::string& id = record->id;
+StepResult Engine::advance_held(const CaseRecord& held, const StepRequest& request) {
+  std::optional<StepResult> result;
+  store_->transaction([&] { result = advance_in_transaction(held, request); });
+  return std::move(*result);
+}
+
+LogEntry Engine::checkpoint(const std::string& actor_id) {
+  if (actor_id != "system") actor(actor_id);  // kNotFound / kRefused for unknown or inactive staff
+  return store_->checkpoint(actor_id, clock_->now());
+}
+
+StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequest& request) {
   Command command;
   command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
   command.timer = request.timer;
+  const CaseRecord* record = &held;
+  const std::string& id = held.id;
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot before = snapshot(*p, *record);
   const DateTime now = clock_->now();
@@ -570,8 +582,9 @@ StepResult Engine::advance_in_transaction(const StepRequest& request) {
 
   const TransitionDef& def = p->transitions[t.transition];
   if (!def.opens) {
-    store_->append(after, record->version, entry);
+    store_->append_held(*record, after, entry);
     after.last_seq = entry.case_seq;
+    after.head_hash = entry.hash;
     return StepResult{after, entry, {}};
   }
   // A hand-off: the step and the case it opens commit together.
@@ -580,11 +593,13 @@ StepResult Engine::advance_in_transaction(const StepRequest& request) {
   child.record.parent_case = id;
   child.entry.linked_case = id;
   store_->transaction([&] {
-    store_->append(after, record->version, entry);
+    store_->append_held(*record, after, entry);
     store_->create_case(child.record, child.entry);
   });
   after.last_seq = entry.case_seq;
+  after.head_hash = entry.hash;
   child.record.last_seq = child.entry.case_seq;
+  child.record.head_hash = child.entry.hash;
   return StepResult{after, entry, {StepResult::Opened{child.record, child.entry}}};
 }
 
@@ -646,8 +661,9 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   entry.note = request.note;
   entry.reason = request.reason;
   entry.due_at = after.due_at;
-  store_->append(after, record->version, entry);
+  store_->append_held(*record, after, entry);
   after.last_seq = entry.case_seq;
+  after.head_hash = entry.hash;
   return StepResult{after, entry, {}};
 }
 
@@ -671,7 +687,7 @@ TickReport Engine::tick(const TraceFor& trace_for) {
     step.note = "deadline of " + record.state + " passed";
     step.trace = trace_for ? trace_for(record) : nullptr;
     try {
-      report.fired.push_back(advance(step));
+      report.fired.push_back(advance_held(record, step));
     } catch (const Error& e) {
       report.failures.push_back(e.message());
     }

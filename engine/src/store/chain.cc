@@ -11,7 +11,7 @@
 namespace sopir {
 
 namespace {
-constexpr const char* kLogKindNames[] = {"open", "procedure", "override", "lifecycle", "timer"};
+constexpr const char* kLogKindNames[] = {"open", "procedure", "override", "lifecycle", "timer", "checkpoint"};
 }  // namespace
 
 const char* to_string(LogKind kind) {

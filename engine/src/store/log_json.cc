@@ -139,6 +139,13 @@ std::string record(const LogEntry& entry) {
     out += ",\"due_at\":null";
   }
   append_member(out, "linked_case", entry.linked_case);
+  if (entry.checkpoint) {
+    out += ",\"checkpoint\":{\"upto_seq\":";
+    append_int(out, entry.checkpoint->upto_seq);
+    append_member(out, "chains", entry.checkpoint->chains);
+    append_member(out, "root", entry.checkpoint->root);
+    out += '}';
+  }
   out += '}';
   return out;
 }
@@ -304,7 +311,16 @@ bool read_record(std::string_view text, LogEntry& entry) {
     if (!in.integer(due)) return false;
     entry.due_at = DateTime{due};
   }
-  return text_member("linked_case", entry.linked_case) && in.literal("}") && in.at_end();
+  if (!text_member("linked_case", entry.linked_case)) return false;
+  entry.checkpoint.reset();
+  if (in.literal(",\"checkpoint\":{\"upto_seq\":")) {
+    Checkpoint c;
+    if (!in.integer(c.upto_seq) || !int_member("chains", c.chains) || !text_member("root", c.root) ||
+        !in.literal("}"))
+      return false;
+    entry.checkpoint = std::move(c);
+  }
+  return in.literal("}") && in.at_end();
 }
 
 bool valid_utf8(std::string_view text) {

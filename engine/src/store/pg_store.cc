@@ -19,6 +19,7 @@
 #include "sopir/error.h"
 #include "sopir/store.h"
 #include "store/log_json.h"
+#include "store/merkle.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
 #include "store/record_rows.h"
@@ -53,7 +54,7 @@ Status status_from_text(const std::string& value) {
 
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
-    "hold_started, closure_reason, parent_case";
+    "hold_started, closure_reason, parent_case, head_hash";
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 constexpr const char* kProcedureColumns =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
@@ -235,7 +236,7 @@ class PgStore final : public Store {
     return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
       const Result r = conn_->run("find_case",
                                   "SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
-                                  "due_at, hold_started, closure_reason, parent_case FROM cases WHERE id = $1",
+                                  "due_at, hold_started, closure_reason, parent_case, head_hash FROM cases WHERE id = $1",
                                   {text(id)});
       if (r.rows() == 0) return std::nullopt;
       return read_case(r, 0);
@@ -309,7 +310,7 @@ class PgStore final : public Store {
                 throw not_found("parent case " + record.parent_case + " does not exist");
               // The case row first: a concurrent opener of the same id waits
               // on it and then fails on the primary key (kConflict).
-              entry.seq = write_step(true, record, 1, row, "", hash, texts);
+              entry.seq = *write_step(true, record, 1, row, "", hash, texts);
               entry.prev_hash.clear();
               entry.hash = hash;
             },
@@ -349,7 +350,7 @@ class PgStore final : public Store {
               const std::string prev = head.str(0, 2);
               const std::string row = record_rows::prepare_entry(entry, &texts);
               hash = record_rows::hash(prev, row);
-              entry.seq = write_step(false, record, entry.case_seq, row, prev, hash, texts);
+              entry.seq = *write_step(false, record, entry.case_seq, row, prev, hash, texts);
               entry.prev_hash = prev;
               entry.hash = hash;
             },
@@ -360,6 +361,105 @@ class PgStore final : public Store {
       }
     });
   }
+
+  void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
+    guard("append to case " + after.id, [&] {
+      if (after.version != held.version + 1 || after.id != held.id)
+        throw usage_error("the new case row must be the held case's (" + held.id + ") with version " +
+                          std::to_string(held.version + 1) + ", not " + after.id + " version " +
+                          std::to_string(after.version));
+      record_rows::claim_case_id(after, entry);
+      Assigned saved(entry);
+      try {
+        PersonalTexts texts;
+        for (const auto& value : after.data) record_rows::prepare_value(value, &texts);
+        entry.case_seq = held.last_seq + 1;
+        const std::string row = record_rows::prepare_entry(entry, &texts);
+        const std::string hash = record_rows::hash(held.head_hash, row);
+        write(
+            "appending to the log",
+            [&] {
+              // Written only where the row is still as held: no read first.
+              const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
+              if (!seq) {
+                const Result now = conn_->exec("SELECT version FROM cases WHERE id = $1", {text(held.id)});
+                if (now.rows() == 0) throw not_found("no case " + held.id);
+                throw conflict("case " + held.id + " changed since you read it (now version " +
+                               now.str(0, 0) + ", you read version " + std::to_string(held.version) +
+                               "); read it again");
+              }
+              entry.seq = *seq;
+              entry.prev_hash = held.head_hash;
+              entry.hash = hash;
+            },
+            [&] { return landed(after.id, entry.case_seq, hash); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append_registry(LogEntry& entry) override {
+    guard("append to the registry chain", [&] {
+      if (!entry.case_id.empty())
+        throw usage_error("a registry row has no case; this one names case " + entry.case_id);
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] { append_registry_now(entry); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  LogEntry checkpoint(const std::string& actor, DateTime at) override {
+    return guard("write a checkpoint", [&] {
+      LogEntry entry;
+      write("writing a checkpoint", [&] {
+        // No row commits while the heads are read: exactly the rows up to
+        // upto_seq are in (readers go on).
+        conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
+        const Result newest = conn_->exec("SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
+        if (newest.rows() == 0) {
+          entry.kind = LogKind::kCheckpoint;
+          entry.checkpoint = Checkpoint{0, 0, merkle::root({})};
+          return;
+        }
+        if (newest.text(0, 1).empty() && newest.text(0, 2) == "checkpoint") {
+          entry = *newest_checkpoint_now();
+          return;
+        }
+        std::vector<merkle::ChainHead> heads;
+        const Result registry = conn_->exec("SELECT last_seq, head_hash FROM registry_head WHERE id = 1");
+        if (registry.rows() && registry.integer(0, 0) > 0)
+          heads.push_back({"", registry.integer(0, 0), registry.str(0, 1)});
+        each_row("SELECT id, last_seq, head_hash FROM cases ORDER BY id", {}, [&](const Result& r, int i) {
+          heads.push_back({r.str(i, 0), r.integer(i, 1), r.str(i, 2)});
+          return true;
+        });
+        entry.kind = LogKind::kCheckpoint;
+        entry.event = "checkpoint";
+        entry.actor = actor;
+        entry.occurred_at = entry.recorded_at = at;
+        Checkpoint c;
+        c.upto_seq = newest.integer(0, 0);
+        c.chains = static_cast<int64_t>(heads.size());
+        c.root = merkle::root(std::move(heads));
+        entry.checkpoint = std::move(c);
+        append_registry_now(entry);
+      });
+      return entry;
+    });
+  }
+
+  std::optional<LogEntry> newest_checkpoint() override {
+    return guard("read the newest checkpoint", [&] { return newest_checkpoint_now(); });
+  }
+
+  // A PostgreSQL database keeps a chain per case from its first row.
+  int64_t per_chain_from() override { return 1; }
 
   void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
     guard("read the log", [&] {
@@ -373,6 +473,7 @@ class PgStore final : public Store {
         where += (where.empty() ? " WHERE " : " AND ") + clause;
       };
       if (filter.case_id) add("case_id = ?", {text(*filter.case_id)});
+      if (!filter.case_id && !filter.registry) where += where.empty() ? " WHERE case_id <> ''" : " AND case_id <> ''";
       if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)", {text(*filter.sop_id)});
       if (filter.actor) add("actor = ?", {text(*filter.actor)});
       if (filter.event) add("event = ?", {text(*filter.event)});
@@ -399,11 +500,13 @@ class PgStore final : public Store {
                  row.prev_hash = r.text(i, 2);
                  row.hash = r.text(i, 3);
                  personal.clear();
+                 row.checkpoint.reset();
                  if (!record_rows::record_head(row.record, row.case_id, row.case_seq) ||
                      record_rows::has_personal(row.record)) {
                    record_rows::chain_row_details(row.record, case_id, row.case_seq, personal, lookup_);
                    row.case_id = case_id;
                  }
+                 if (row.case_id.empty()) row.checkpoint = record_rows::checkpoint_of(row.record);
                  return visit(row);
                });
     });
@@ -568,6 +671,33 @@ class PgStore final : public Store {
     }
   }
 
+  // Writes a registry row inside the caller's transaction: locks the
+  // registry chain's head, assigns case_seq, prev_hash, hash and seq.
+  void append_registry_now(LogEntry& entry) {
+    PersonalTexts texts;
+    const Result head =
+        conn_->exec("SELECT last_seq, head_hash FROM registry_head WHERE id = 1 FOR UPDATE");
+    entry.case_seq = head.integer(0, 0) + 1;
+    const std::string prev = head.str(0, 1);
+    const std::string row = record_rows::prepare_entry(entry, &texts);
+    const std::string hash = record_rows::hash(prev, row);
+    const Result r = conn_->exec(
+        "WITH l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($1, $2, $3) RETURNING seq) "
+        "UPDATE registry_head SET last_seq = $4, head_hash = $3 WHERE id = 1 RETURNING (SELECT seq FROM l)",
+        {text(row), text(prev), text(hash), number(entry.case_seq)});
+    entry.seq = r.integer(0, 0);
+    entry.prev_hash = prev;
+    entry.hash = hash;
+  }
+
+  std::optional<LogEntry> newest_checkpoint_now() {
+    const Result r = conn_->exec(
+        "SELECT seq, record, prev_hash, hash FROM transitions WHERE case_id = '' AND kind = 'checkpoint' "
+        "ORDER BY seq DESC LIMIT 1");
+    if (r.rows() == 0) return std::nullopt;
+    return read_log(r, 0);
+  }
+
   // Whether the log row (case_id, case_seq) with this hash is stored.
   bool landed(const std::string& case_id, int64_t case_seq, const std::string& hash) {
     const Result r = conn_->exec("SELECT hash FROM transitions WHERE case_id = $1 AND case_seq = $2",
@@ -633,11 +763,14 @@ class PgStore final : public Store {
   // Writes a step in one statement (one round trip): the case row (inserted
   // when `create`, else updated; last_seq and head_hash those of the log
   // row), the log row, and the personal texts. Returns the log row's seq.
-  int64_t write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
-                     const std::string& prev, const std::string& hash, const PersonalTexts& texts) {
+  // With `held`, the case row is written only where it still has held's
+  // version, last_seq and head_hash; nullopt when it had not.
+  std::optional<int64_t> write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
+                                    const std::string& prev, const std::string& hash, const PersonalTexts& texts,
+                                    const CaseRecord* held = nullptr) {
     std::vector<std::string> digests, values;
     for (const auto& [digest, value] : texts) digests.push_back(digest), values.push_back(value);
-    const std::vector<Param> params = {text(record.id),
+    std::vector<Param> params = {text(record.id),
                                        text(record.sop_id),
                                        text(record.sha256),
                                        text(record.state),
@@ -659,6 +792,22 @@ class PgStore final : public Store {
     constexpr const char* kTexts =
         "texts AS (INSERT INTO personal_text (digest, text) "
         "SELECT * FROM unnest($17::text[], $18::text[]) ON CONFLICT DO NOTHING) ";
+    if (held) {
+      params.push_back(number(held->version));
+      params.push_back(number(held->last_seq));
+      params.push_back(text(held->head_hash));
+      const Result r = conn_->run(
+          "held_step",
+          (std::string("WITH ") + kTexts +
+           ", c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
+           "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, closure_reason = $13, "
+           "parent_case = $14 WHERE id = $1 AND version = $19 AND last_seq = $20 AND head_hash = $21 RETURNING id) "
+           "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c RETURNING seq")
+              .c_str(),
+          params);
+      if (r.rows() != 1) return std::nullopt;
+      return r.integer(0, 0);
+    }
     const Result r =
         create ? conn_->run("create_step",
                             (std::string("WITH ") + kTexts +
@@ -724,6 +873,7 @@ class PgStore final : public Store {
     if (!r.null(i, 10)) record.hold_started = DateTime{r.integer(i, 10)};
     record.closure_reason = r.str(i, 11);
     record.parent_case = r.str(i, 12);  // NULL reads as ""
+    record.head_hash = r.str(i, 13);
     return record;
   }
 

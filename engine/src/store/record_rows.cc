@@ -126,10 +126,23 @@ LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lo
   const json& due = record.at("due_at");
   if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
   entry.linked_case = record.at("linked_case").get<std::string>();
+  if (const auto it = record.find("checkpoint"); it != record.end() && it->is_object())
+    entry.checkpoint = Checkpoint{it->value("upto_seq", int64_t{0}), it->value("chains", int64_t{0}),
+                                  it->value("root", std::string())};
   return entry;
 }
 
 }  // namespace
+
+std::optional<Checkpoint> checkpoint_of(std::string_view record) {
+  constexpr std::string_view kKey = "\"checkpoint\":";
+  if (memmem(record.data(), record.size(), kKey.data(), kKey.size()) == nullptr) return std::nullopt;
+  const json parsed = json::parse(record, nullptr, false);
+  if (!parsed.is_object()) return std::nullopt;
+  const auto it = parsed.find("checkpoint");
+  if (it == parsed.end() || !it->is_object()) return std::nullopt;
+  return Checkpoint{it->value("upto_seq", int64_t{0}), it->value("chains", int64_t{0}), it->value("root", std::string())};
+}
 
 LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup& lookup) {
   LogEntry entry;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -45,6 +46,8 @@ using PersonalLookup = std::function<void(StoredValue& value)>;
 // A stored value from its JSON (cases.data, a change's before/after);
 // personal values get their text through `lookup`.
 StoredValue value_from_json(const nlohmann::json& j, const PersonalLookup& lookup);
+// A checkpoint row's claim, when `record` holds one (docs/SCHEMA.md).
+std::optional<Checkpoint> checkpoint_of(std::string_view record);
 // A log row from its stored record: the fast reader, or general JSON.
 // Sets every field but seq, prev_hash and hash. Throws nlohmann::json
 // exceptions for damaged JSON, kStorage for an unknown kind.

@@ -166,8 +166,91 @@ constexpr const char* kVersion2 = R"sql(
 ALTER TABLE procedures ADD COLUMN compiled TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: the log as many hash chains (docs/SCHEMA.md "The hash chains"):
+// one per case and the registry chain (case_id '') for rows that change no
+// case, such as checkpoints. Each case row holds its chain's head, so a step
+// reads nothing but the case. Rows written before this migration stay
+// chained in seq order; chain_rule.per_chain_from is the first seq chained
+// per case. Registry rows have case_id NULL in the column. The log keeps only the index a documented query needs
+// (a case's history, which also keeps each chain's numbers unique); its
+// generated columns carry no constraints, so an insert computes only
+// case_id and case_seq from the record. The cases table loses the indexes
+// no documented query needs (docs/SCHEMA.md "Indexes").
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE chain_rule (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  per_chain_from  INTEGER NOT NULL
+);
+INSERT INTO chain_rule (id, per_chain_from) SELECT 1, coalesce(max(seq), 0) + 1 FROM transitions;
+
+DROP VIEW log_view;
+ALTER TABLE transitions RENAME TO transitions_v2;
+CREATE TABLE transitions (
+  seq          INTEGER PRIMARY KEY,
+  record       TEXT    NOT NULL,
+  prev_hash    TEXT    NOT NULL,
+  hash         TEXT    NOT NULL,
+  -- NULL on registry rows (their record's case_id is ""), so the foreign
+  -- key holds only for case rows
+  case_id      TEXT    REFERENCES cases (id)
+               GENERATED ALWAYS AS (nullif(json_extract(record, '$.case_id'), '')) VIRTUAL,
+  case_seq     INTEGER GENERATED ALWAYS AS (json_extract(record, '$.case_seq')) VIRTUAL,
+  sha256       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.sha256')) VIRTUAL,
+  kind         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.kind')) VIRTUAL,
+  event        TEXT    GENERATED ALWAYS AS (json_extract(record, '$.event')) VIRTUAL,
+  from_state   TEXT    GENERATED ALWAYS AS (json_extract(record, '$.from_state')) VIRTUAL,
+  to_state     TEXT    GENERATED ALWAYS AS (json_extract(record, '$.to_state')) VIRTUAL,
+  from_status  TEXT    GENERATED ALWAYS AS (json_extract(record, '$.from_status')) VIRTUAL,
+  to_status    TEXT    GENERATED ALWAYS AS (json_extract(record, '$.to_status')) VIRTUAL,
+  actor        TEXT    GENERATED ALWAYS AS (json_extract(record, '$.actor')) VIRTUAL,
+  role         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.role')) VIRTUAL,
+  occurred_at  INTEGER GENERATED ALWAYS AS (json_extract(record, '$.occurred_at')) VIRTUAL,
+  recorded_at  INTEGER GENERATED ALWAYS AS (json_extract(record, '$.recorded_at')) VIRTUAL,
+  note         TEXT    GENERATED ALWAYS AS (json_extract(record, '$.note')) VIRTUAL,
+  reason       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.reason')) VIRTUAL,
+  inputs       TEXT    GENERATED ALWAYS AS (json_extract(record, '$.inputs')) VIRTUAL,
+  changes      TEXT    GENERATED ALWAYS AS (json_extract(record, '$.changes')) VIRTUAL,
+  due_at       INTEGER GENERATED ALWAYS AS (json_extract(record, '$.due_at')) VIRTUAL,
+  linked_case  TEXT    GENERATED ALWAYS AS (json_extract(record, '$.linked_case')) VIRTUAL,
+  -- checkpoint rows only: {"upto_seq":N,"chains":N,"root":HEX}
+  checkpoint   TEXT    GENERATED ALWAYS AS (json_extract(record, '$.checkpoint')) VIRTUAL,
+  UNIQUE (case_id, case_seq)
+);
+INSERT INTO transitions (seq, record, prev_hash, hash)
+  SELECT seq, record, prev_hash, hash FROM transitions_v2 ORDER BY seq;
+DROP TABLE transitions_v2;
+
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
+BEGIN
+  SELECT RAISE(ABORT, 'the transition log is append-only');
+END;
+
+ALTER TABLE cases ADD COLUMN head_hash TEXT NOT NULL DEFAULT '';
+UPDATE cases SET head_hash = coalesce(
+  (SELECT t.hash FROM transitions t WHERE t.case_id = cases.id AND t.case_seq = cases.last_seq), '');
+DROP INDEX cases_by_sop_state;
+DROP INDEX cases_by_state;
+DROP INDEX cases_by_status;
+DROP INDEX cases_by_due;
+
+CREATE VIEW log_view AS
+SELECT t.seq, t.case_id, t.case_seq,
+       p.sop_id, p.version AS procedure_version,
+       t.kind, t.event, t.from_state, t.to_state, t.from_status, t.to_status,
+       t.actor, t.role,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.occurred_at, 'unixepoch') AS occurred_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.recorded_at, 'unixepoch') AS recorded_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', t.due_at, 'unixepoch') AS due_at,
+       t.note, t.reason, t.linked_case, t.inputs, t.changes, t.checkpoint, t.sha256, t.prev_hash, t.hash
+FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

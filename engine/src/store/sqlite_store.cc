@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "store/log_json.h"
+#include "store/merkle.h"
 #include "store/schema.h"
 #include "base/sha256.h"
 #include "sopir/error.h"
@@ -86,10 +90,27 @@ void bind_text_or_null(SQLite::Statement& stmt, int index, const std::string& te
   }
 }
 
+// A statement prepared on first use: a one-shot command (one step) uses a
+// few of the store's statements, and preparing costs as much as running.
+class Lazy {
+ public:
+  Lazy(SQLite::Database& db, std::string sql) : db_(db), sql_(std::move(sql)) {}
+  SQLite::Statement& get() {
+    if (!stmt_) stmt_ = std::make_unique<SQLite::Statement>(db_, sql_);
+    return *stmt_;
+  }
+
+ private:
+  SQLite::Database& db_;
+  std::string sql_;
+  std::unique_ptr<SQLite::Statement> stmt_;
+};
+
 // Resets a cached statement on entry and on every way out, so a statement
 // is never left mid-query holding a read snapshot.
 class Use {
  public:
+  explicit Use(Lazy& lazy) : Use(lazy.get()) {}
   explicit Use(SQLite::Statement& stmt) : stmt_(stmt) { stmt_.tryReset(); }
   ~Use() { stmt_.tryReset(); }
   Use(const Use&) = delete;
@@ -153,7 +174,7 @@ class RawStatement {
 
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
-    "hold_started, closure_reason, parent_case";
+    "hold_started, closure_reason, parent_case, head_hash";
 // A log row is its record (the other columns are generated from it).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
@@ -199,25 +220,27 @@ class SqliteStore final : public Store {
         savepoint_(*db_, "SAVEPOINT sopir_nested"),
         release_(*db_, "RELEASE sopir_nested"),
         head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
-        case_version_(*db_, "SELECT version, last_seq FROM cases WHERE id = ?"),
+        case_version_(*db_, "SELECT version, last_seq, head_hash FROM cases WHERE id = ?"),
         case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
         find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         insert_log_(*db_,
                     "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
-                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
         update_case_(*db_,
                      "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
                      "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
-                     "closure_reason = ?12, parent_case = ?13 WHERE id = ?1"),
+                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14 WHERE id = ?1"),
         insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)"),
         personal_text_(*db_, "SELECT text FROM personal_text WHERE digest = ?"),
         staff_(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?"),
         procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
         procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
         current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
-                                     " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")) {}
+                                     " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")),
+        registry_head_(*db_,
+                       "SELECT case_seq, hash FROM transitions WHERE case_id IS NULL ORDER BY case_seq DESC LIMIT 1") {}
 
   void transaction(const std::function<void()>& body) override {
     guard("transaction", [&] { write("a transaction", body); });
@@ -447,8 +470,9 @@ class SqliteStore final : public Store {
           if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
             throw not_found("parent case " + record.parent_case + " does not exist");
           entry.case_seq = 1;
-          write_case(insert_case_, record, 1);
-          insert_log(entry);
+          const PreparedLog stored = prepare_log(entry, "");
+          write_case(insert_case_, record, 1, entry.hash);
+          insert_log(stored, entry);
         });
       } catch (...) {
         saved.restore(entry);
@@ -467,25 +491,110 @@ class SqliteStore final : public Store {
       try {
         write("appending to the log", [&] {
           int64_t last_seq = 0;
+          std::string head;
           {
             Use stmt(case_version_);
             stmt->bind(1, record.id);
             if (!stmt->executeStep()) throw not_found("no case " + record.id);
             const int64_t version = stmt->getColumn(0).getInt64();
             last_seq = stmt->getColumn(1).getInt64();
-            if (version != expected_version)
-              throw conflict("case " + record.id + " changed since you read it (now version " +
-                             std::to_string(version) + ", you read version " +
-                             std::to_string(expected_version) + "); read it again");
+            head = stmt->getColumn(2).getString();
+            if (version != expected_version) throw changed(record.id, version, expected_version);
           }
           entry.case_seq = last_seq + 1;
-          insert_log(entry);
-          write_case(update_case_, record, entry.case_seq);
+          const PreparedLog stored = prepare_log(entry, head);
+          write_case(update_case_, record, entry.case_seq, entry.hash);
+          insert_log(stored, entry);
         });
       } catch (...) {
         saved.restore(entry);
         throw;
       }
+    });
+  }
+
+  void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
+    guard("append to case ", after.id, [&] {
+      if (after.version != held.version + 1 || after.id != held.id)
+        throw usage_error("the new case row must be the held case's (" + held.id + ") with version " +
+                          std::to_string(held.version + 1) + ", not " + after.id + " version " +
+                          std::to_string(after.version));
+      claim_case_id(after, entry);
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] {
+          entry.case_seq = held.last_seq + 1;
+          const PreparedLog stored = prepare_log(entry, held.head_hash);
+          update_changed(held, after, entry.case_seq, entry.hash);
+          insert_log(stored, entry);
+        });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append_registry(LogEntry& entry) override {
+    guard("append to the registry chain", [&] {
+      if (!entry.case_id.empty())
+        throw usage_error("a registry row has no case; this one names case " + entry.case_id);
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] { append_registry_locked(entry); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  LogEntry checkpoint(const std::string& actor, DateTime at) override {
+    return guard("write a checkpoint", [&] {
+      LogEntry entry;
+      write("writing a checkpoint", [&] {
+        SQLite::Statement newest(*db_, "SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
+        if (!newest.executeStep()) {
+          // An empty log: nothing to commit to, nothing written.
+          entry.kind = LogKind::kCheckpoint;
+          entry.checkpoint = Checkpoint{0, 0, merkle::root({})};
+          return;
+        }
+        const int64_t upto = newest.getColumn(0).getInt64();
+        if (newest.getColumn(1).isNull() && newest.getColumn(2).getString() == "checkpoint") {
+          entry = *newest_checkpoint_locked();
+          return;
+        }
+        // One writer holds the database: every row up to `upto` is
+        // committed and no other is. Each case row holds its chain's head.
+        std::vector<merkle::ChainHead> heads;
+        if (auto registry = registry_head()) heads.push_back({"", registry->first, registry->second});
+        SQLite::Statement cases(*db_, "SELECT id, last_seq, head_hash FROM cases ORDER BY id");
+        while (cases.executeStep())
+          heads.push_back({cases.getColumn(0).getString(), cases.getColumn(1).getInt64(),
+                           cases.getColumn(2).getString()});
+        entry.kind = LogKind::kCheckpoint;
+        entry.event = "checkpoint";
+        entry.actor = actor;
+        entry.occurred_at = entry.recorded_at = at;
+        Checkpoint c;
+        c.upto_seq = upto;
+        c.chains = static_cast<int64_t>(heads.size());
+        c.root = merkle::root(std::move(heads));
+        entry.checkpoint = std::move(c);
+        append_registry_locked(entry);
+      });
+      return entry;
+    });
+  }
+
+  std::optional<LogEntry> newest_checkpoint() override {
+    return guard("read the newest checkpoint", [&] { return newest_checkpoint_locked(); });
+  }
+
+  int64_t per_chain_from() override {
+    return guard("read the chain rule", [&] {
+      return db_->execAndGet("SELECT per_chain_from FROM chain_rule").getInt64();
     });
   }
 
@@ -497,6 +606,7 @@ class SqliteStore final : public Store {
       auto text = [&](const std::string& value) { params.emplace_back(false, value); };
       auto number = [&](int64_t value) { params.emplace_back(true, std::to_string(value)); };
       if (filter.case_id) add("case_id = ?"), text(*filter.case_id);
+      if (!filter.case_id && !filter.registry) add("case_id IS NOT NULL");
       if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
       if (filter.actor) add("actor = ?"), text(*filter.actor);
       if (filter.event) add("event = ?"), text(*filter.event);
@@ -541,7 +651,10 @@ class SqliteStore final : public Store {
         row.prev_hash = text(2);
         row.hash = text(3);
         personal.clear();
-        if (!record_head(row.record, row.case_id, row.case_seq) || has_personal(row.record)) {
+        row.checkpoint.reset();
+        const bool head_read = record_head(row.record, row.case_id, row.case_seq);
+        if (head_read && row.case_id.empty()) read_checkpoint(row);
+        if (!head_read || has_personal(row.record)) {
           // The slow path: decode the record (JSON the fast path does not
           // recognise, or personal values to check).
           row.case_id = {};
@@ -551,6 +664,7 @@ class SqliteStore final : public Store {
             case_id = record.value("case_id", std::string());
             row.case_id = case_id;
             row.case_seq = record.value("case_seq", int64_t{0});
+            if (case_id.empty()) read_checkpoint(row);
             try {
               for (const auto& change : record.value("changes", json::array())) {
                 for (const char* side : {"before", "after"}) {
@@ -619,6 +733,18 @@ class SqliteStore final : public Store {
     std::string prev, hash;
   };
 
+  // guard() for "WHAT SUBJECT", the message built only on failure.
+  template <typename F>
+  auto guard(const char* what, const std::string& subject, F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const SQLite::Exception& e) {
+      throw storage_error("database " + path_ + ": " + what + subject + ": " + describe(e, busy_timeout_ms_));
+    } catch (const json::exception& e) {
+      throw storage_error("database " + path_ + ": " + what + subject + ": damaged JSON in a row: " + e.what());
+    }
+  }
+
   // Runs `f`, turning SQLite and JSON failures into Error with context.
   template <typename F>
   auto guard(const std::string& what, F&& f) -> decltype(f()) {
@@ -654,14 +780,12 @@ class SqliteStore final : public Store {
       return;
     }
     if (depth_ > 0) {
-      const auto head = head_;
       Use(savepoint_)->exec();
       ++depth_;
       try {
         body();
       } catch (...) {
         --depth_;
-        head_ = head;
         // Not cached: on this path SQLite may already have rolled back.
         db_->tryExec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
         throw;
@@ -672,18 +796,15 @@ class SqliteStore final : public Store {
     }
     Use(begin_)->exec();
     depth_ = 1;
-    head_.reset();
     try {
       body();
       Use(commit_)->exec();
     } catch (...) {
       depth_ = 0;
-      head_.reset();
       db_->tryExec("ROLLBACK");  // SQLite may have rolled back already
       throw;
     }
     depth_ = 0;
-    head_.reset();
   }
 
   static void claim_case_id(const CaseRecord& record, LogEntry& entry) {
@@ -717,22 +838,29 @@ class SqliteStore final : public Store {
     return {stmt->getColumn(0).getInt64(), stmt->getColumn(1).getString()};
   }
 
-  // Inserts the log row: assigns prev_hash, hash and seq into `entry`.
-  // Inside a write transaction the head is cached: we hold the write lock.
-  // The hash is computed over the very record written (log_json::record),
-  // so the row verifies from its stored bytes.
-  void insert_log(LogEntry& entry) {
+  // A log row ready to insert: its record (the bytes hashed) and the
+  // personal texts to store beside it.
+  struct PreparedLog {
+    std::string record;
     PersonalTexts texts;
+  };
+
+  // Checks the entry's texts and chains it: prev_hash = `prev` (the head of
+  // its chain), hash = SHA-256(prev || record) over the very record that
+  // will be stored, so the row verifies from its stored bytes. Writes
+  // nothing: a refusal here leaves the database as it was.
+  PreparedLog prepare_log(LogEntry& entry, const std::string& prev) {
+    PreparedLog out;
     for (const auto& change : entry.changes) {
-      prepare_value(change.before, &texts);
-      prepare_value(change.after, &texts);
+      prepare_value(change.before, &out.texts);
+      prepare_value(change.after, &out.texts);
     }
     for (const auto& [name, value] : entry.inputs) {
       check_utf8(name, "an input name");
       check_utf8(value, "the input " + name);
     }
-    const std::string record = log_json::record(entry);
-    if (!log_json::valid_utf8(record)) {
+    out.record = log_json::record(entry);
+    if (!log_json::valid_utf8(out.record)) {
       for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"the note", entry.note},
                                        {"the reason", entry.reason},
                                        {"the event", entry.event},
@@ -740,25 +868,71 @@ class SqliteStore final : public Store {
         check_utf8(text, what);
       throw usage_error("a text of this step is not valid UTF-8; give the text in UTF-8");
     }
-    if (!head_) head_ = read_head();
-    entry.prev_hash = head_->second;
-    Sha256 hash;
-    hash.update(entry.prev_hash);
-    hash.update(record);
-    entry.hash = hash.hex_digest();
+    entry.prev_hash = prev;
+    hasher_.reset();
+    hasher_.update(entry.prev_hash);
+    hasher_.update(out.record);
+    entry.hash = hasher_.hex_digest();
+    return out;
+  }
+
+  // Inserts a prepared row; assigns seq into `entry`.
+  void insert_log(const PreparedLog& prepared, LogEntry& entry) {
     Use stmt(insert_log_);
-    stmt->bind(1, record);
+    stmt->bind(1, prepared.record);
     stmt->bind(2, entry.prev_hash);
     stmt->bind(3, entry.hash);
     stmt->exec();
     entry.seq = db_->getLastInsertRowid();
-    head_ = std::make_pair(entry.seq, entry.hash);
-    store_texts(texts);
+    store_texts(prepared.texts);
   }
 
-  // Inserts or updates (by the statement given) the case row; last_seq is
-  // the case_seq of the log row written with it.
-  void write_case(SQLite::Statement& statement, const CaseRecord& record, int64_t last_seq) {
+  // (case_seq, hash) of the registry chain's newest row.
+  std::optional<std::pair<int64_t, std::string>> registry_head() {
+    Use stmt(registry_head_);
+    if (!stmt->executeStep()) return std::nullopt;
+    return std::make_pair(stmt->getColumn(0).getInt64(), stmt->getColumn(1).getString());
+  }
+
+  void append_registry_locked(LogEntry& entry) {
+    const auto head = registry_head();
+    entry.case_seq = head ? head->first + 1 : 1;
+    const PreparedLog prepared = prepare_log(entry, head ? head->second : "");
+    insert_log(prepared, entry);
+  }
+
+  std::optional<LogEntry> newest_checkpoint_locked() {
+    SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns,
+                                     " FROM transitions WHERE case_id IS NULL AND kind = 'checkpoint' "
+                                     "ORDER BY case_seq DESC LIMIT 1"));
+    if (!stmt.executeStep()) return std::nullopt;
+    return read_log(stmt);
+  }
+
+  // A registry row's checkpoint claim, when its record holds one.
+  static void read_checkpoint(ChainRow& row) {
+    constexpr std::string_view kKey = "\"checkpoint\":";
+    if (memmem(row.record.data(), row.record.size(), kKey.data(), kKey.size()) == nullptr) return;
+    const json record = json::parse(row.record, nullptr, false);
+    if (!record.is_object() || !record.contains("checkpoint")) return;
+    const json& c = record["checkpoint"];
+    if (!c.is_object()) return;
+    Checkpoint out;
+    out.upto_seq = c.value("upto_seq", int64_t{0});
+    out.chains = c.value("chains", int64_t{0});
+    out.root = c.value("root", std::string());
+    row.checkpoint = std::move(out);
+  }
+
+  Error changed(const std::string& id, int64_t version, int64_t expected) {
+    return conflict("case " + id + " changed since you read it (now version " + std::to_string(version) +
+                    ", you read version " + std::to_string(expected) + "); read it again");
+  }
+
+  // Inserts or updates (by the statement given) the whole case row;
+  // last_seq and head_hash are those of the log row written with it.
+  void write_case(Lazy& statement, const CaseRecord& record, int64_t last_seq,
+                  const std::string& head_hash) {
     PersonalTexts texts;
     for (const auto& value : record.data) prepare_value(value, &texts);
     Use stmt(statement);
@@ -775,8 +949,113 @@ class SqliteStore final : public Store {
     bind_time(*stmt, 11, record.hold_started);
     stmt->bind(12, record.closure_reason);
     bind_text_or_null(*stmt, 13, record.parent_case);
+    stmt->bind(14, head_hash);
     stmt->exec();
     store_texts(texts);
+  }
+
+  // The case row's columns a step may change, as bits of a changed-set.
+  enum Column : unsigned {
+    kSopId = 1, kSha = 2, kState = 4, kStatus = 8, kData = 16, kOpenedAt = 32, kDueAt = 64,
+    kHoldStarted = 128, kClosureReason = 256, kParent = 512,
+  };
+
+  static bool same_values(const std::vector<StoredValue>& a, const std::vector<StoredValue>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const StoredValue &x = a[i], &y = b[i];
+      if (x.field != y.field || x.missing != y.missing || x.text != y.text || x.pii != y.pii ||
+          x.salt != y.salt || x.digest != y.digest)
+        return false;
+    }
+    return true;
+  }
+
+  static unsigned changed_columns(const CaseRecord& held, const CaseRecord& after) {
+    unsigned bits = 0;
+    if (held.sop_id != after.sop_id) bits |= kSopId;
+    if (held.sha256 != after.sha256) bits |= kSha;
+    if (held.state != after.state) bits |= kState;
+    if (held.status != after.status) bits |= kStatus;
+    if (!same_values(held.data, after.data)) bits |= kData;
+    if (held.opened_at.seconds != after.opened_at.seconds) bits |= kOpenedAt;
+    if (held.due_at != after.due_at) bits |= kDueAt;
+    if (held.hold_started != after.hold_started) bits |= kHoldStarted;
+    if (held.closure_reason != after.closure_reason) bits |= kClosureReason;
+    if (held.parent_case != after.parent_case) bits |= kParent;
+    return bits;
+  }
+
+  // The UPDATE of exactly the columns in `bits` (plus version, last_seq and
+  // head_hash), only where the row is still as held: prepared once per
+  // changed-set. Parameters: ?1 id, ?2 held version, ?3 held last_seq,
+  // ?4 held head_hash, ?5 version, ?6 last_seq, ?7 head_hash, then one per
+  // changed column in the order of Column.
+  SQLite::Statement& update_for(unsigned bits) {
+    auto& slot = updates_[bits];
+    if (slot) return *slot;
+    static const char* const kNames[] = {"sop_id", "sha256", "state", "status", "data", "opened_at",
+                                         "due_at", "hold_started", "closure_reason", "parent_case"};
+    std::string text = "UPDATE cases SET version = ?5, last_seq = ?6, head_hash = ?7";
+    int param = 8;
+    for (unsigned i = 0; i < std::size(kNames); ++i) {
+      if (bits & (1u << i)) text += std::string(", ") + kNames[i] + " = ?" + std::to_string(param++);
+    }
+    text += " WHERE id = ?1 AND version = ?2 AND last_seq = ?3 AND head_hash = ?4";
+    slot = std::make_unique<SQLite::Statement>(*db_, text);
+    return *slot;
+  }
+
+  // Writes `after` over `held` (changed columns only); kConflict or
+  // kNotFound when the stored row is no longer as held.
+  void update_changed(const CaseRecord& held, const CaseRecord& after, int64_t last_seq,
+                      const std::string& head_hash) {
+    const unsigned bits = changed_columns(held, after);
+    PersonalTexts texts;
+    if (bits & kData) {
+      // Personal texts the held row already has are stored already.
+      for (const auto& value : after.data) {
+        const bool stored = value.pii && std::any_of(held.data.begin(), held.data.end(), [&](const StoredValue& h) {
+                              return h.pii && !h.missing && h.digest == value.digest;
+                            });
+        if (stored) {
+          check_value(value);
+        } else {
+          prepare_value(value, &texts);
+        }
+      }
+    }
+    Use stmt(update_for(bits));
+    stmt->bind(1, after.id);
+    stmt->bind(2, static_cast<int64_t>(held.version));
+    stmt->bind(3, static_cast<int64_t>(held.last_seq));
+    stmt->bind(4, held.head_hash);
+    stmt->bind(5, static_cast<int64_t>(after.version));
+    stmt->bind(6, static_cast<int64_t>(last_seq));
+    stmt->bind(7, head_hash);
+    int param = 8;
+    if (bits & kSopId) stmt->bind(param++, after.sop_id);
+    if (bits & kSha) stmt->bind(param++, after.sha256);
+    if (bits & kState) stmt->bind(param++, after.state);
+    if (bits & kStatus) stmt->bind(param++, to_string(after.status));
+    if (bits & kData) stmt->bind(param++, log_json::values(after.data));
+    if (bits & kOpenedAt) stmt->bind(param++, static_cast<int64_t>(after.opened_at.seconds));
+    if (bits & kDueAt) bind_time(*stmt, param++, after.due_at);
+    if (bits & kHoldStarted) bind_time(*stmt, param++, after.hold_started);
+    if (bits & kClosureReason) stmt->bind(param++, after.closure_reason);
+    if (bits & kParent) bind_text_or_null(*stmt, param++, after.parent_case);
+    if (stmt->exec() == 1) {
+      store_texts(texts);
+      return;
+    }
+    // Not as held: say why. Nothing was written.
+    Use check(case_version_);
+    check->bind(1, held.id);
+    if (!check->executeStep()) throw not_found("no case " + held.id);
+    const int64_t version = check->getColumn(0).getInt64();
+    if (version != held.version) throw changed(held.id, version, held.version);
+    throw conflict("case " + held.id + " is at version " + std::to_string(version) +
+                   " but its last step or chain head is not the one you hold; read it again");
   }
 
   void store_texts(const PersonalTexts& texts) {
@@ -831,6 +1110,7 @@ class SqliteStore final : public Store {
     record.hold_started = time_column(stmt.getColumn(10));
     record.closure_reason = stmt.getColumn(11).getString();
     record.parent_case = stmt.getColumn(12).getString();  // NULL reads as ""
+    record.head_hash = stmt.getColumn(13).getString();
     return record;
   }
 
@@ -882,6 +1162,10 @@ class SqliteStore final : public Store {
     const json& due = record.at("due_at");
     if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
     entry.linked_case = record.at("linked_case").get<std::string>();
+    if (const auto c = record.find("checkpoint"); c != record.end()) {
+      entry.checkpoint = Checkpoint{c->at("upto_seq").get<int64_t>(), c->at("chains").get<int64_t>(),
+                                    c->at("root").get<std::string>()};
+    }
     return entry;
   }
 
@@ -916,13 +1200,13 @@ class SqliteStore final : public Store {
   int depth_ = 0;  // nesting of write transactions
   bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
   bool failed_ = false;  // a nested write failed while flat_
-  // (seq, hash) of the newest row, cached while we hold the write lock.
-  std::optional<std::pair<int64_t, std::string>> head_;
-  SQLite::Statement begin_, commit_, savepoint_, release_;
-  SQLite::Statement head_stmt_, case_version_, case_exists_, find_case_, history_;
-  SQLite::Statement insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_,
-      procedure_exists_;
-  SQLite::Statement procedure_by_hash_, current_procedure_;
+  Sha256 hasher_;
+  Lazy begin_, commit_, savepoint_, release_;
+  Lazy head_stmt_, case_version_, case_exists_, find_case_, history_;
+  Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_, procedure_exists_;
+  Lazy procedure_by_hash_, current_procedure_, registry_head_;
+  // append_held's UPDATE per set of changed columns (update_for).
+  std::map<unsigned, std::unique_ptr<SQLite::Statement>> updates_;
 };
 
 // ---------------------------------------------------------------------------

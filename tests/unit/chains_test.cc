@@ -1,0 +1,453 @@
+// The log as many chains (docs/SCHEMA.md "The hash chains"): a chain per
+// case whose head the case row holds, the registry chain, checkpoints over
+// every head and verify's recomputation of them, steps on a held case that
+// lose a race or are refused, and the migration of a database written
+// before chains per case.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "base/sha256.h"
+#include "sopir/audit.h"
+#include "sopir/engine.h"
+#include "store/log_json.h"
+#include "store/merkle.h"
+#include "store/schema.h"
+#include "test_procedures.h"
+#include "test_values.h"
+
+namespace sopir {
+namespace {
+
+class StepClock : public Clock {
+ public:
+  DateTime now() override { return DateTime{now_.seconds += 60}; }
+
+ private:
+  DateTime now_ = *parse_datetime("2026-03-02T08:00:00Z");
+};
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The database and its WAL: what a step that writes nothing leaves as it was.
+std::string db_bytes(const std::string& path) { return file_bytes(path) + "|wal|" + file_bytes(path + "-wal"); }
+
+Engine make_engine(const std::string& path) {
+  StoreOptions options;
+  options.create = true;
+  return Engine(open_sqlite_store(path, options), std::make_shared<StepClock>());
+}
+
+void set_up(Engine& engine) {
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+  engine.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
+  engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+}
+
+std::string open(Engine& engine) {
+  return engine.open_case({"test-care", "rina", {{"full_name", "Siti Contoh"}}, "", std::nullopt}).after.id;
+}
+
+StepRequest request(const std::string& id, const std::string& event, const std::string& actor,
+                    std::vector<std::pair<std::string, std::string>> inputs = {}) {
+  StepRequest r;
+  r.case_id = id;
+  r.event = event;
+  r.actor = actor;
+  r.inputs = std::move(inputs);
+  return r;
+}
+
+// RFC 6962's Merkle tree hash, written out recursively (split at the
+// largest power of two below n) as an independent check of the store's.
+std::string raw_sha(const std::string& bytes) {
+  Sha256 h;
+  h.update(bytes);
+  return h.digest();
+}
+
+std::string mth(const std::vector<std::string>& leaves, size_t begin, size_t end) {
+  if (end - begin == 1) return leaves[begin];
+  size_t k = 1;
+  while (k * 2 < end - begin) k *= 2;
+  return raw_sha(std::string(1, '\x01') + mth(leaves, begin, begin + k) + mth(leaves, begin + k, end));
+}
+
+std::string hex(const std::string& bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) out += {kDigits[c >> 4], kDigits[c & 15]};
+  return out;
+}
+
+// The root over every chain's head as of row `upto`, from the log rows as a
+// reader sees them.
+std::string expected_root(Store& store, int64_t upto, int64_t* chains) {
+  std::map<std::string, std::pair<int64_t, std::string>> heads;  // sorted by key
+  LogFilter all;
+  all.registry = true;
+  store.scan_log(all, [&](const LogEntry& e) {
+    if (e.seq <= upto) heads[e.case_id] = {e.case_seq, e.hash};
+    return true;
+  });
+  std::vector<std::string> leaves;
+  for (const auto& [key, head] : heads)
+    leaves.push_back(raw_sha(std::string(1, '\0') + key + "\n" + std::to_string(head.first) + "\n" + head.second));
+  *chains = static_cast<int64_t>(leaves.size());
+  return hex(leaves.empty() ? raw_sha("") : mth(leaves, 0, leaves.size()));
+}
+
+audit::VerifyReport verify(const std::string& path, std::optional<audit::Anchor> anchor = std::nullopt) {
+  StoreOptions options;
+  options.read_only = true;
+  auto store = open_sqlite_store(path, options);
+  audit::VerifyOptions verify_options;
+  verify_options.anchor = anchor;
+  return audit::verify(*store, verify_options);
+}
+
+std::string describe(const audit::VerifyReport& r) {
+  std::string out;
+  for (const auto& f : r.findings)
+    out += std::string(audit::to_string(f.kind)) + " seq " + std::to_string(f.seq) + ": " + f.message + "\n";
+  return out;
+}
+
+bool has_finding(const audit::VerifyReport& r, audit::FindingKind kind, int64_t seq) {
+  for (const auto& f : r.findings)
+    if (f.kind == kind && f.seq == seq) return true;
+  return false;
+}
+
+const std::string kTriggers =
+    "CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions\nBEGIN\n"
+    "  SELECT RAISE(ABORT, 'the transition log is append-only');\nEND;\n"
+    "CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions\nBEGIN\n"
+    "  SELECT RAISE(ABORT, 'the transition log is append-only');\nEND;";
+const std::string kDropTriggers = "DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;";
+
+}  // namespace
+
+TEST_CASE("a checkpoint row's record and the Merkle root's shape", "[chains]") {
+  LogEntry e;
+  e.kind = LogKind::kCheckpoint;
+  e.case_seq = 2;
+  e.event = "checkpoint";
+  e.actor = "system";
+  e.occurred_at = e.recorded_at = DateTime{10};
+  e.checkpoint = Checkpoint{4, 3, "ab"};
+  const std::string record = log_record(e);
+  CHECK(record.substr(0, 31) == R"({"case_id":"","case_seq":2,"sha)");
+  CHECK(record.find(R"("kind":"checkpoint")") != std::string::npos);
+  CHECK(record.substr(record.size() - 68) ==
+        R"("linked_case":"","checkpoint":{"upto_seq":4,"chains":3,"root":"ab"}})");
+  LogEntry back;
+  REQUIRE(log_json::read_record(record, back));
+  REQUIRE(back.checkpoint);
+  CHECK(back.checkpoint->upto_seq == 4);
+  CHECK(back.checkpoint->chains == 3);
+  CHECK(back.checkpoint->root == "ab");
+  CHECK(log_kind_from_string("checkpoint") == LogKind::kCheckpoint);
+
+  // The root against RFC 6962's recursive definition, for 0 to 9 chains.
+  std::vector<merkle::ChainHead> heads;
+  std::vector<std::string> leaves;
+  CHECK(merkle::root(heads) == sha256_hex(""));
+  for (int n = 1; n <= 9; ++n) {
+    const std::string key = "C" + std::to_string(10 - n);  // added out of order
+    const std::string hash = sha256_hex(key);
+    heads.push_back({key, n, hash});
+    std::vector<std::pair<std::string, std::string>> sorted;
+    for (const auto& h : heads)
+      sorted.emplace_back(h.key, raw_sha(std::string(1, '\0') + h.key + "\n" + std::to_string(h.case_seq) + "\n" + h.hash));
+    std::sort(sorted.begin(), sorted.end());
+    leaves.clear();
+    for (const auto& [k, leaf] : sorted) leaves.push_back(leaf);
+    INFO(n << " chains");
+    CHECK(merkle::root(heads) == hex(mth(leaves, 0, leaves.size())));
+  }
+}
+
+TEST_CASE("each case is its own chain and its row holds the head", "[chains]") {
+  testing::TempDb db("chains");
+  Engine engine = make_engine(db.path());
+  set_up(engine);
+  const std::string a = open(engine), b = open(engine);
+  engine.advance(request(a, "screen", "rina", {{"age", "31"}}));
+  engine.advance(request(b, "screen", "rina", {{"age", "40"}}));
+  engine.advance(request(a, "assess", "rina", {{"risk", "high"}}));
+  for (const std::string& id : {a, b}) {
+    const auto rows = engine.store().history(id);
+    std::string prev;
+    for (const auto& e : rows) {
+      CHECK(e.prev_hash == prev);
+      CHECK(e.hash == chain_hash(prev, e));
+      prev = e.hash;
+    }
+    CHECK(engine.store().find_case(id)->head_hash == prev);
+  }
+  CHECK(engine.store().per_chain_from() == 1);
+  CHECK(verify(db.path()).clean());
+}
+
+TEST_CASE("a step on a held case that lost a race or is refused writes nothing", "[chains]") {
+  testing::TempDb db("race");
+  Engine mine = make_engine(db.path());
+  set_up(mine);
+  const std::string id = open(mine);
+  Engine theirs = make_engine(db.path());
+  const CaseRecord held = *mine.store().find_case(id);
+
+  SECTION("lost race") {
+    theirs.advance(request(id, "screen", "rina", {{"age", "31"}}));  // they win
+    const std::string before = db_bytes(db.path());
+    try {
+      mine.advance_held(held, request(id, "screen", "rina", {{"age", "29"}}));
+      FAIL("expected a conflict");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::kConflict);
+      CHECK(e.message() == "case " + id + " changed since you read it (now version 2, you read version 1); read it again");
+    }
+    CHECK(db_bytes(db.path()) == before);
+    // A held row whose version matches but whose chain head does not (a
+    // caller's mistake) is refused the same way.
+    CaseRecord stale = *mine.store().find_case(id);
+    stale.head_hash = std::string(64, '0');
+    CHECK_THROWS_AS(mine.advance_held(stale, request(id, "assess", "rina", {{"risk", "high"}})), Error);
+    CHECK(db_bytes(db.path()) == before);
+  }
+  SECTION("refused") {
+    const std::string before = db_bytes(db.path());
+    CHECK_THROWS_AS(mine.advance_held(held, request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
+    CHECK_THROWS_AS(mine.advance(request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
+    CHECK(db_bytes(db.path()) == before);
+  }
+  SECTION("a held case advances step after step without reading it again") {
+    StepResult first = mine.advance_held(held, request(id, "screen", "rina", {{"age", "31"}}));
+    StepResult second = mine.advance_held(first.after, request(id, "assess", "rina", {{"risk", "high"}}));
+    CHECK(second.entry.prev_hash == first.entry.hash);
+    const CaseRecord stored = *mine.store().find_case(id);
+    CHECK(stored.version == 3);
+    CHECK(stored.state == "emergency");
+    CHECK(stored.head_hash == second.entry.hash);
+    CHECK(verify(db.path()).clean());
+  }
+}
+
+TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
+  testing::TempDb db("checkpoint");
+  Engine engine = make_engine(db.path());
+  set_up(engine);
+  const std::string a = open(engine), b = open(engine), c = open(engine);
+  engine.advance(request(b, "screen", "rina", {{"age", "31"}}));
+  const LogEntry first = engine.checkpoint("admin");
+  REQUIRE(first.checkpoint);
+  CHECK(first.kind == LogKind::kCheckpoint);
+  CHECK(first.case_id.empty());
+  CHECK(first.case_seq == 1);
+  CHECK(first.checkpoint->upto_seq == 4);
+  CHECK(first.seq == 5);
+  int64_t chains = 0;
+  CHECK(first.checkpoint->chains == 3);
+  // Recompute over the heads as of row 4 (before the checkpoint row).
+  {
+    std::vector<std::string> leaves;
+    std::map<std::string, std::pair<int64_t, std::string>> heads;
+    for (const std::string& id : {a, b, c}) {
+      const auto rows = engine.store().history(id);
+      heads[id] = {rows.back().case_seq, rows.back().hash};
+    }
+    for (const auto& [key, head] : heads)
+      leaves.push_back(raw_sha(std::string(1, '\0') + key + "\n" + std::to_string(head.first) + "\n" + head.second));
+    CHECK(first.checkpoint->root == hex(mth(leaves, 0, leaves.size())));
+  }
+  // Nothing written since: the same checkpoint, nothing new.
+  CHECK(engine.checkpoint("admin").seq == first.seq);
+  CHECK_THROWS_AS(engine.checkpoint("nobody"), Error);
+
+  engine.advance(request(a, "screen", "rina", {{"age", "50"}}));
+  const LogEntry second = engine.checkpoint("system");
+  CHECK(second.case_seq == 2);
+  CHECK(second.prev_hash == first.hash);
+  CHECK(second.checkpoint->upto_seq == 6);
+  CHECK(second.checkpoint->chains == 4);  // the registry chain is one of them now
+  CHECK(second.checkpoint->root == expected_root(engine.store(), 6, &chains));  // all rows but itself
+  CHECK(chains == 4);
+
+  const auto report = verify(db.path());
+  INFO(describe(report));
+  CHECK(report.clean());
+  CHECK(report.rows == 7);
+  CHECK(report.steps == 2);  // 3 of the 5 case rows open a case
+  const audit::Anchor anchor = audit::anchor(engine.store());
+  CHECK(anchor.seq == 6);
+  CHECK(anchor.hash == second.checkpoint->root);
+  CHECK(verify(db.path(), anchor).clean());
+  // Registry rows stay out of case listings and exports.
+  int64_t rows = 0;
+  engine.store().scan_log({}, [&](const LogEntry&) { return ++rows > 0; });
+  CHECK(rows == 5);
+}
+
+TEST_CASE("verify recomputes checkpoints: a rewritten one and a deleted chain are found", "[chains]") {
+  testing::TempDb db("tamper");
+  std::string a, b;
+  LogEntry checkpoint;
+  audit::Anchor anchor;
+  {
+    Engine engine = make_engine(db.path());
+    set_up(engine);
+    a = open(engine);
+    b = open(engine);
+    engine.advance(request(a, "screen", "rina", {{"age", "31"}}));
+    checkpoint = engine.checkpoint("admin");
+    anchor = audit::anchor(engine.store());
+  }
+  REQUIRE(verify(db.path(), anchor).clean());
+  SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+
+  SECTION("a checkpoint rewritten with a hash that matches its new content") {
+    LogEntry forged = checkpoint;
+    forged.checkpoint->root = std::string(64, 'a');
+    SQLite::Statement update(raw, "UPDATE transitions SET record = ?, hash = ? WHERE seq = ?");
+    update.bind(1, log_record(forged));
+    update.bind(2, chain_hash(forged.prev_hash, forged));
+    update.bind(3, checkpoint.seq);
+    raw.exec(kDropTriggers);
+    update.exec();
+    raw.exec(kTriggers);
+    const auto r = verify(db.path());
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == audit::FindingKind::kCheckpointMismatch);
+    CHECK(r.findings[0].seq == checkpoint.seq);
+    CHECK(r.findings[0].message.find("does not hold") != std::string::npos);
+  }
+  SECTION("a whole chain deleted, case row and all") {
+    raw.exec(kDropTriggers + "DELETE FROM transitions WHERE case_id = '" + b + "'; DELETE FROM cases WHERE id = '" +
+             b + "';" + kTriggers);
+    const auto r = verify(db.path(), anchor);
+    INFO(describe(r));
+    CHECK(has_finding(r, audit::FindingKind::kCheckpointMismatch, checkpoint.seq));
+    CHECK(has_finding(r, audit::FindingKind::kAnchorMismatch, anchor.seq));
+  }
+}
+
+TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[chains][migration]") {
+  // Rows written by the engine, copied into a schema 2 database chained as
+  // schema 2 chained them: each row to the row before it in seq order.
+  Engine source(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<StepClock>());
+  set_up(source);
+  const std::string a = open(source), b = open(source);
+  source.advance(request(a, "screen", "rina", {{"age", "31"}}));
+  source.advance(request(b, "screen", "rina", {{"age", "44"}}));
+  source.advance(request(a, "assess", "rina", {{"risk", "high"}}));
+
+  testing::TempDb db("migrate");
+  int64_t old_rows = 0;
+  std::string old_head;
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    schema::migrate(raw, 2);
+    raw.exec("BEGIN");
+    for (const auto& p : source.store().procedures()) {
+      SQLite::Statement insert(raw, "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, "
+                                    "published_by, current, compiled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      insert.bind(1, p.sop_id);
+      insert.bind(2, p.version);
+      insert.bind(3, p.sha256);
+      insert.bind(4, p.source);
+      insert.bind(5, p.file);
+      insert.bind(6, static_cast<int64_t>(p.published_at.seconds));
+      insert.bind(7, p.published_by);
+      insert.bind(8, p.current ? 1 : 0);
+      insert.bind(9, p.compiled);
+      insert.exec();
+    }
+    for (const auto& m : source.store().all_staff())
+      raw.exec("INSERT INTO staff (id, name, roles) VALUES ('" + m.id + "', '" + m.name + "', '[\"" + m.roles[0] + "\"]')");
+    for (const auto& c : source.store().cases({})) {
+      SQLite::Statement insert(raw, "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
+                                    "opened_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      insert.bind(1, c.id);
+      insert.bind(2, c.sop_id);
+      insert.bind(3, c.sha256);
+      insert.bind(4, c.state);
+      insert.bind(5, to_string(c.status));
+      std::string data = "[";
+      for (const auto& v : c.data) {
+        if (data.size() > 1) data += ",";
+        if (v.pii) {
+          data += "{\"field\":\"" + v.field + "\",\"missing\":false,\"pii\":true,\"salt\":\"" + v.salt +
+                  "\",\"digest\":\"" + v.digest + "\"}";
+          raw.exec("INSERT OR IGNORE INTO personal_text (digest, text) VALUES ('" + v.digest + "', '" + v.text + "')");
+        } else {
+          data += "{\"field\":\"" + v.field + "\",\"missing\":false,\"text\":\"" + v.text + "\"}";
+        }
+      }
+      insert.bind(6, data + "]");
+      insert.bind(7, static_cast<int64_t>(c.version));
+      insert.bind(8, static_cast<int64_t>(c.last_seq));
+      insert.bind(9, static_cast<int64_t>(c.opened_at.seconds));
+      if (c.due_at) insert.bind(10, static_cast<int64_t>(c.due_at->seconds));
+      insert.exec();
+    }
+    source.store().scan_log({}, [&](const LogEntry& e) {
+      SQLite::Statement insert(raw, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+      const std::string hash = chain_hash(old_head, e);
+      insert.bind(1, e.seq);
+      insert.bind(2, log_record(e));
+      insert.bind(3, old_head);
+      insert.bind(4, hash);
+      insert.exec();
+      old_head = hash;
+      ++old_rows;
+      return true;
+    });
+    raw.exec("COMMIT");
+  }
+  REQUIRE(old_rows == 5);
+
+  Engine engine(open_sqlite_store(db.path(), StoreOptions{}), std::make_shared<StepClock>());  // migrates
+  CHECK(engine.store().per_chain_from() == 6);
+  CHECK(engine.store().chain_head() == std::make_pair(old_rows, old_head));
+  const auto rows_a = engine.store().history(a);
+  CHECK(engine.store().find_case(a)->head_hash == rows_a.back().hash);
+  {
+    const auto r = verify(db.path());
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.rows == 5);
+  }
+  // New rows chain per case, continuing from each case's last old row.
+  const StepResult next = engine.advance(request(b, "assess", "rina", {{"risk", "high"}}));
+  CHECK(next.entry.prev_hash == engine.store().history(b)[1].hash);
+  const std::string c = open(engine);
+  CHECK(engine.store().history(c)[0].prev_hash.empty());
+  engine.checkpoint("admin");
+  {
+    const auto r = verify(db.path());
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.rows == 8);
+  }
+  // An old row changed is still found, by the rule it was written under.
+  SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+  raw.exec(kDropTriggers + "UPDATE transitions SET record = json_set(record, '$.note', 'edited') WHERE seq = 2;" +
+           kTriggers);
+  const auto r = verify(db.path());
+  INFO(describe(r));
+  CHECK(has_finding(r, audit::FindingKind::kChainHash, 2));
+}
+
+}  // namespace sopir
