@@ -8,6 +8,7 @@ packages=(
   libyaml-cpp-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libssl-dev libedit-dev libncurses-dev libbsd-dev libmd-dev
   graphviz sqlite3
+  libpq-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   # Tests also fuzz (clang, libFuzzer), check the JSON Schema of the format
@@ -17,6 +18,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # installs them (adduser), reads the man page, loads the completion, and
   # checks the timer's units with systemd-analyze.
   packages+=(dpkg-dev adduser man-db groff-base bash-completion systemd)
+  # The PostgreSQL store's tests run against a real server
+  # (scripts/pg-server.sh): Debian's PostgreSQL 15, pgbench included.
+  packages+=(postgresql postgresql-contrib)
 fi
 
 missing=()

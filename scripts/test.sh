@@ -15,6 +15,11 @@ phase "build (RelWithDebInfo)"
 # Prefix /usr: the same build makes the Debian packages below.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j "$jobs"
+# A real PostgreSQL server for the PostgreSQL store's tests, stopped and
+# removed however the script ends.
+phase "PostgreSQL test server"
+eval "$(bash scripts/pg-server.sh start)"
+trap 'bash scripts/pg-server.sh stop "$SOPIR_TEST_PG_DIR"' EXIT
 phase "tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
 phase "Debian packages: build, install, use, purge"
