@@ -47,5 +47,5 @@ if [[ -n "${SOPIR_DEMO_NO_SHELL:-}" ]]; then
   $sopir --as ayu case list
   exit 0
 fi
-echo "Opening the sopir shell as 'ayu' (type 'help', Tab completes, Ctrl-D leaves)"
+echo "Opening the sopir shell as 'ayu' (type 'todo' or 'help', Tab completes, Ctrl-D leaves)"
 exec $sopir --as ayu shell

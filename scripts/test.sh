@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the normal build,
-# then an AddressSanitizer + UndefinedBehaviorSanitizer build, then a short
-# bounded fuzzing run of each fuzzer, then the benchmarks in quick mode.
+# its Debian packages installed and removed again, then an AddressSanitizer
+# + UndefinedBehaviorSanitizer build, then a short bounded fuzzing run of
+# each fuzzer, then the benchmarks in quick mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -11,10 +12,18 @@ phase() { echo "== $* (at $((SECONDS - start)) s)"; }
 bash scripts/deps.sh --test
 
 phase "build (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Prefix /usr: the same build makes the Debian packages below.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j "$jobs"
+# A real PostgreSQL server for the PostgreSQL store's tests, stopped and
+# removed however the script ends.
+phase "PostgreSQL test server"
+eval "$(bash scripts/pg-server.sh start)"
+trap 'bash scripts/pg-server.sh stop "$SOPIR_TEST_PG_DIR"' EXIT
 phase "tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
+phase "Debian packages: build, install, use, purge"
+bash scripts/package-test.sh build
 
 phase "build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSOPIR_SANITIZE=ON -DSOPIR_BENCH=OFF >/dev/null

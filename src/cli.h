@@ -39,6 +39,7 @@ struct Args {
   std::string note, reason, at, sop, state, status, due_within, linked_to, format, name, admin,
       batch, prefix;
   bool strict = false, override = false, overdue = false, partial = false, man = false;
+  std::string limit;  // --limit N (case list, todo), checked by listing_limit()
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false, with_linked = false;
@@ -136,6 +137,8 @@ int run_case_reopen(Context&, Args&);
 int run_case_history(Context&, Args&);
 int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
+int run_todo(Context&, Args&);  // cmd_todo.cc
+void def_todo(CLI::App&, Args&);
 int run_advance_batch(Context&, Args&);
 int run_help(Context&, Args&);
 int run_completion(Context&, Args&);
@@ -174,6 +177,20 @@ std::string refusal_text(const Refusal& refusal, const std::string& case_id);
 // An error's message as printed (refusal_text for refusals).
 std::string error_message(const Error& error);
 std::string status_label(Context& ctx, Status status);
+// The label of `event` as fired from `state` (first matching transition).
+std::string event_label(const Procedure& p, int state, const std::string& event, const std::string& lang);
+
+// The rows a listing shows: --limit N when given (0: all), else
+// `kPageRows` for a table and all of them for --json.
+constexpr int64_t kPageRows = 50;
+int64_t listing_limit(const Context& ctx, const Args& args);
+// "(12 more; show them with --limit 0, or narrow the list)\n" when rows
+// were left out, else "".
+std::string more_line(Context& ctx, int64_t more);
+// Sends `text` to stdout through a pager ($PAGER, else `less -FRX`; an
+// empty $PAGER means none) when stdout is a terminal and the text is taller
+// than it; otherwise writes it to ctx.out (pager.cc).
+void print_paged(Context& ctx, const std::string& text);
 
 // Runs Graphviz (/usr/bin/dot -Tsvg) on dot text and returns the SVG;
 // kUsage when it cannot be run (graphviz.cc).

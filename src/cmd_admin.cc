@@ -25,22 +25,33 @@ json staff_json(const StaffMember& m) {
 int run_init(Context& ctx, Args& a) {
   const std::string& db = ctx.options.db;
   struct stat st {};
-  if (db != ":memory:" && stat(db.c_str(), &st) == 0) {
+  const bool server = is_server_url(db);
+  if (!server && db != ":memory:" && stat(db.c_str(), &st) == 0) {
     throw conflict("a database already exists at " + db + "; nothing was changed");
   }
   std::string admin = a.admin.empty() ? "admin" : a.admin;
   if (!valid_staff_id(admin)) {
     throw usage_error("--admin '" + admin + "' is not a staff id; use letters a-z, digits, _ . -");
   }
+  if (server) {
+    // The server's database exists already (its administrator made it);
+    // refuse when it holds a sopir database.
+    try {
+      open_store(db, StoreOptions{});
+      throw conflict("a sopir database already exists at " + display_location(db) + "; nothing was changed");
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kNotFound) throw;
+    }
+  }
   StoreOptions options;
   options.create = true;
-  auto store = open_sqlite_store(db, options);
+  auto store = open_store(db, options);
   const StaffMember member = Engine::add_first_administrator(*store, admin, a.name);
   store.reset();
   if (ctx.options.json) {
-    ctx.out << json{{"database", db}, {"admin", staff_json(member)}}.dump(2) << "\n";
+    ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
-    ctx.out << "created " << db << " with administrator " << admin << " (roles "
+    ctx.out << "created " << display_location(db) << " with administrator " << admin << " (roles "
             << join(member.roles) << ")\n";
   }
   return 0;

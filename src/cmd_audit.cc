@@ -21,7 +21,7 @@ namespace {
 std::unique_ptr<Store> open_read_only(Context& ctx) {
   StoreOptions options;
   options.read_only = true;
-  auto store = open_sqlite_store(ctx.options.db, options);
+  auto store = open_store(ctx.options.db, options);
   // An actor named (--as, SOPIR_ACTOR) must be staff, as for every command.
   if (!ctx.options.actor.empty()) acting_staff(*store, ctx.options.actor);
   return store;
@@ -47,6 +47,13 @@ struct Reveal {
 
 std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::string& what) {
   const Actor member = acting_staff(reader, ctx.actor_id());
+  auto reveal = std::make_unique<Reveal>();
+  if (is_server_url(ctx.options.db)) {
+    // The server decides whether this login may write the access row.
+    reveal->writer = open_store(ctx.options.db, StoreOptions{});
+    reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
+    return reveal;
+  }
   std::string dir = ctx.options.db;
   const size_t slash = dir.rfind('/');
   dir = slash == std::string::npos ? "." : dir.substr(0, slash == 0 ? 1 : slash);
@@ -60,7 +67,6 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
                   "writable database; " + ctx.options.db +
                   " is read-only. Run without --reveal (personal data stays masked), or ask the data "
                   "controller to reveal it on the live database");
-  auto reveal = std::make_unique<Reveal>();
   reveal->writer = open_sqlite_store(ctx.options.db, StoreOptions{});
   reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
   return reveal;
@@ -135,7 +141,7 @@ int run_audit_case(Context& ctx, Args& a) {
   auto store = open_read_only(ctx);
   const std::string typed = a.positional.empty() ? "" : a.positional[0];
   auto id = normalize_case_id(typed);
-  if (!id || !store->case_exists(*id)) throw not_found("no case '" + typed + "' in " + ctx.options.db);
+  if (!id || !store->case_exists(*id)) throw not_found("no case '" + typed + "' in " + display_location(ctx.options.db));
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.with_linked = a.with_linked;
@@ -182,7 +188,7 @@ int run_audit_verify(Context& ctx, Args& a) {
 int run_audit_anchor(Context& ctx, Args&) {
   auto store = open_read_only(ctx);
   const audit::Anchor a = audit::anchor(*store);
-  if (a.seq == 0) throw not_found("the log of " + ctx.options.db + " is empty: nothing to anchor");
+  if (a.seq == 0) throw not_found("the log of " + display_location(ctx.options.db) + " is empty: nothing to anchor");
   ctx.out << audit::format_anchor(a) << "\n";
   return 0;
 }

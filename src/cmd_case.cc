@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 
 #include "cli.h"
 #include "output.h"
@@ -42,7 +43,8 @@ const StateDef& state_of(const Procedure& p, const std::string& id) {
   return p.states[static_cast<size_t>(i)];
 }
 
-// The label of `event` as fired from `state` (first matching transition).
+}  // namespace
+
 std::string event_label(const Procedure& p, int state, const std::string& event, const std::string& lang) {
   if (state >= 0) {
     for (int t : p.transitions_from[static_cast<size_t>(state)]) {
@@ -52,6 +54,8 @@ std::string event_label(const Procedure& p, int state, const std::string& event,
   }
   return "";
 }
+
+namespace {
 
 // What a possible event still needs ("a value for x (--set FIELD=VALUE)"),
 // or "" when nothing.
@@ -213,11 +217,16 @@ int run_case_list(Context& ctx, Args& a) {
     if (!filter.status) filter.status = Status::kActive;
   }
   if (!a.linked_to.empty()) filter.linked_to = engine.resolve_case_id(a.linked_to);
+  filter.limit = listing_limit(ctx, a);
   auto cases = engine.cases(filter);
+  int64_t more = 0;
+  if (filter.limit > 0 && static_cast<int64_t>(cases.size()) == filter.limit) {
+    more = engine.count_cases(filter) - filter.limit;
+  }
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& c : cases) list.push_back(case_json(c, now));
-    ctx.out << json{{"count", cases.size()}, {"cases", list}}.dump(2) << "\n";
+    ctx.out << json{{"count", cases.size()}, {"more", more}, {"cases", list}}.dump(2) << "\n";
     return 0;
   }
   if (cases.empty()) {
@@ -232,7 +241,10 @@ int run_case_list(Context& ctx, Args& a) {
     table.add({c.id, c.sop_id, c.state, status_label(ctx, c.status), due,
                format_date(date_of(c.opened_at))});
   }
-  table.print(ctx.out, ctx.options.width, ctx.options.color);
+  std::ostringstream text;
+  table.print(text, ctx.options.width, ctx.options.color);
+  text << more_line(ctx, more);
+  print_paged(ctx, text.str());
   return 0;
 }
 

@@ -65,6 +65,7 @@ void def_case_list(CLI::App& app, Args& a) {
   app.add_flag("--overdue", a.overdue, "only cases past their due time");
   app.add_option("--due-within", a.due_within, "only cases due within this time, e.g. 7d");
   app.add_option("--linked-to", a.linked_to, "only cases opened from this case");
+  app.add_option("--limit", a.limit, "show at most N cases, 0 for all (default: 50; with --json: all)");
 }
 void def_case_id(CLI::App& app, Args& a) {
   app.add_option("case", a.positional, "case id (default in the shell: the current case)");
@@ -157,7 +158,7 @@ const std::vector<Command> kCommands = {
      def_case_open, run_case_open, true, false},
     {"case list", "cases, filtered",
      "case list [--sop ID] [--state S] [--status active|on_hold|closed] [--overdue] "
-     "[--due-within 7d] [--linked-to CASE]",
+     "[--due-within 7d] [--linked-to CASE] [--limit N]",
      "sopir case list --overdue", def_case_list, run_case_list, true, false},
     {"case show", "a case: its step, guidance, data and what you can do now", "case show CASE",
      "sopir --as budi case show K7F-3QX", def_case_id, run_case_show, true, false},
@@ -187,6 +188,8 @@ const std::vector<Command> kCommands = {
      run_case_import, true, false},
     {"case ids", "case ids starting with a prefix (for completion)", "case ids [--prefix P]",
      "sopir case ids --prefix K7", def_case_ids, run_case_ids, true, true},
+    {"todo", "the cases you can move now, overdue first", "todo [--limit N]",
+     "sopir --as budi todo", def_todo, run_todo, true, false},
     {"tick", "fire due deadline events; list overdue cases; write a checkpoint", "tick", "sopir tick",
      def_none, run_tick, true, false},
     {"checkpoint", "commit to the whole log: a Merkle root over every chain's head, printed as SEQ:ROOT",
@@ -432,10 +435,10 @@ std::string man_page() {
     if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out = "\\&" + out;
     return out;
   };
-  m << ".TH SOPIR 1 \"\" \"sopir\" \"User Commands\"\n"
+  m << ".TH SOPIR 1 \"\" \"sopir " SOPIR_VERSION "\" \"User Commands\"\n"
     << ".SH NAME\nsopir \\- run shelter standard operating procedures case by case\n"
     << ".SH SYNOPSIS\n.B sopir\n[\\-\\-db PATH] [\\-\\-as STAFF] [\\-\\-json] [\\-\\-lang id|en] "
-       "COMMAND [ARGS...]\n"
+       "COMMAND [ARGS...]\n.br\n.B sopir \\-\\-version\n"
     << ".SH DESCRIPTION\nsopir keeps cases moving through published SOPs and records every step "
        "in an append\\-only, hash\\-chained log. With no command on a terminal it starts an "
        "interactive shell.\n"
@@ -461,7 +464,13 @@ std::string man_page() {
     << ".SH EXIT STATUS\n0 done; 1 refused by the procedure's rules or invalid input; 2 usage "
        "error; 3 not found; 4 conflict; 5 storage problem.\n"
     << ".SH ENVIRONMENT\nSOPIR_DB, SOPIR_ACTOR, SOPIR_LOG (off|error|warn|info|debug), LANG, "
-       "NO_COLOR.\n";
+       "NO_COLOR, PAGER (for long listings on a terminal; default: less \\-FRX; empty: none).\n"
+    << ".SH FILES\n"
+    << ".TP\n" << esc(SOPIR_WORKFLOWS_DIR) << "\nthe shipped procedures and their scenario tests\n"
+    << ".TP\n" << esc(SOPIR_STATE_DIR) << "/\\fINAME\\fP.db\na database the deadline timer "
+       "sopir\\-tick@\\fINAME\\fP.timer serves (systemctl enable \\-\\-now "
+       "sopir\\-tick@\\fINAME\\fP.timer); the timer runs \\fBsopir tick\\fP hourly as "
+       "the user sopir\n";
   return m.str();
 }
 

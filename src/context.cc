@@ -62,13 +62,25 @@ Context::~Context() = default;
 
 Engine& Context::engine() {
   if (engine_) return *engine_;
-  if (options.db != ":memory:" && !file_exists(options.db)) {
+  const bool server = is_server_url(options.db);
+  if (!server && options.db != ":memory:" && !file_exists(options.db)) {
     throw not_found("no database at " + options.db +
                     "; create one with `sopir init`, or give --db PATH (or set SOPIR_DB)");
   }
-  start_logging(options.db);
+  // A server database has no directory to log beside: its commands log
+  // nothing (the log itself records every step).
+  if (server) {
+    spdlog::set_level(spdlog::level::off);
+  } else {
+    start_logging(options.db);
+  }
   StoreOptions store_options;
-  engine_ = std::make_unique<Engine>(open_sqlite_store(options.db, store_options));
+  try {
+    engine_ = std::make_unique<Engine>(open_store(options.db, store_options));
+  } catch (const Error& e) {
+    if (!server || e.kind() != ErrorKind::kNotFound) throw;
+    throw not_found(e.message() + "; create one with `sopir init`, or give --db URL (or set SOPIR_DB)");
+  }
   return *engine_;
 }
 

@@ -27,6 +27,10 @@ int real_main(int argc, char** argv) {
     std::cerr << "sopir: error: " << sopir::escape_for_display(e.message(), true) << "\n";
     return sopir::exit_code(e.kind());
   }
+  if (words.size() == 1 && words[0] == "--version") {
+    std::cout << "sopir " << SOPIR_VERSION << "\n";
+    return 0;
+  }
   Context ctx(options, std::cout, std::cerr);
   try {
     if (words.empty()) return run_shell_loop(ctx, "");

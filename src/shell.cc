@@ -339,7 +339,7 @@ char** complete(const char* text, int start, int /*end*/) {
 }
 
 std::string prompt(const Context& ctx) {
-  std::string p = "sopir " + base_name(ctx.options.db) + " " +
+  std::string p = "sopir " + base_name(display_location(ctx.options.db)) + " " +
                   (ctx.options.actor.empty() ? "-" : ctx.options.actor);
   if (!ctx.current_case.empty()) p += " " + ctx.current_case;
   return escape_for_display(p) + "> ";
@@ -349,9 +349,10 @@ int run_interactive(Context& ctx) {
   g_ctx = &ctx;
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"'";
-  const std::string history = ctx.options.db + ".history";
+  // Beside a database file; a server database has no directory of ours.
+  const std::string history = is_server_url(ctx.options.db) ? "" : ctx.options.db + ".history";
   using_history();
-  read_history(history.c_str());
+  if (!history.empty()) read_history(history.c_str());
   ctx.out << "sopir shell: `help` lists commands, Tab completes, Ctrl-D leaves.\n";
   int errors = 0;
   bool quit = false;
@@ -378,8 +379,10 @@ int run_interactive(Context& ctx) {
     }
     ctx.out.flush();
   }
-  create_private_file(history);
-  write_history(history.c_str());
+  if (!history.empty()) {
+    create_private_file(history);
+    write_history(history.c_str());
+  }
   g_ctx = nullptr;
   return 0;
 }

@@ -3,14 +3,56 @@
 Each test_*.py imports this file from its own directory, makes a temporary
 directory with a small procedure written here, and runs the real binary
 (env SOPIR_BIN, else build/sopir beside the source tree).
+
+With SOPIR_E2E_BACKEND=postgresql every test gets a fresh database on the
+PostgreSQL test server instead of an SQLite file (SOPIR_TEST_PG, the
+administrator's URL, from scripts/pg-server.sh): the same tests, run by
+ctest as e2e_pg.*. Tests of the SQLite file itself are marked sqlite_only.
 """
 import json
 import os
 import subprocess
 import tempfile
+import secrets
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+POSTGRES = os.environ.get("SOPIR_E2E_BACKEND") == "postgresql"
+
+
+def sqlite_only(reason):
+    """Marks a test of the SQLite file itself: skipped on PostgreSQL."""
+    return unittest.skipIf(POSTGRES, "SQLite only: " + reason)
+
+
+def psql(url, sql):
+    proc = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError("psql failed: " + proc.stderr)
+    return proc.stdout
+
+
+class PgDatabase:
+    """A fresh database on the test server, dropped by drop()."""
+
+    def __init__(self):
+        self.admin = os.environ.get("SOPIR_TEST_PG", "")
+        if not self.admin and os.environ.get("CI") == "true":
+            raise AssertionError("SOPIR_TEST_PG is not set: in CI the PostgreSQL runs need the test server")
+        if not self.admin:
+            raise unittest.SkipTest("SOPIR_TEST_PG is not set (scripts/pg-server.sh starts a test server)")
+        self.name = "sopir_e2e_%d_%s" % (os.getpid(), secrets.token_hex(4))
+        psql(self.admin, "CREATE DATABASE " + self.name)
+        self.url = self.admin.rsplit("/", 1)[0] + "/" + self.name
+
+    def drop(self):
+        psql(self.admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.name)
+
+    def dump(self):
+        """Every row of every table of the database, as text."""
+        tables = psql(self.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").split()
+        return "".join("%s:\n%s" % (t, psql(self.url, "SELECT t::text FROM %s t ORDER BY 1" % t)) for t in tables)
 
 
 def sopir_bin():
@@ -145,7 +187,12 @@ class SopirTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = self.tmp.name
-        self.db = os.path.join(self.dir, "test.db")
+        self.pg = None
+        if POSTGRES:
+            self.pg = PgDatabase()
+            self.db = self.pg.url
+        else:
+            self.db = os.path.join(self.dir, "test.db")
         self.aid = self.write("aid.yaml", AID_YAML)
         if self.publish:
             self.ok("init", "--admin", "admin", "--name", "Ani Admin")
@@ -157,6 +204,8 @@ class SopirTest(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
+        if self.pg:
+            self.pg.drop()
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
@@ -191,9 +240,28 @@ class SopirTest(unittest.TestCase):
         return r
 
     def dump(self):
+        if self.pg:
+            return self.pg.dump()
         proc = subprocess.run(["sqlite3", self.db, ".dump"], capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return proc.stdout
+
+    def db_exists(self):
+        """Whether the database holds a sopir database (the file; the tables)."""
+        if self.pg:
+            return psql(self.db, "SELECT to_regclass('public.sopir_schema') IS NOT NULL").strip() == "t"
+        return os.path.exists(self.db)
+
+    def sql(self, statement):
+        """Runs SQL on the database behind sopir's back."""
+        if self.pg:
+            psql(self.db, statement)
+            return
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        con.executescript(statement)
+        con.commit()
+        con.close()
 
     def refused_unchanged(self, code, *args, **kw):
         """Runs a command that must fail with `code` and change nothing."""

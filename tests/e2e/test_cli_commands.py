@@ -4,7 +4,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import BROKEN_YAML, SopirTest, main  # noqa: E402
+from sopir_e2e import BROKEN_YAML, SopirTest, main, sqlite_only  # noqa: E402
 
 
 class FreshDatabase(SopirTest):
@@ -15,7 +15,7 @@ class FreshDatabase(SopirTest):
         doc = r.json()
         self.assertEqual(doc["admin"]["id"], "rina")
         self.assertEqual(sorted(doc["admin"]["roles"]), ["admin", "policy"])
-        self.assertTrue(os.path.exists(self.db))
+        self.assertTrue(self.db_exists())
         before = self.dump()
         r = self.fails(4, "init")
         self.assertIn("already exists", r.err)
@@ -24,7 +24,7 @@ class FreshDatabase(SopirTest):
     def test_no_database_is_not_found(self):
         r = self.fails(3, "--as", "x", "case", "list")
         self.assertIn("sopir init", r.err)
-        self.assertFalse(os.path.exists(self.db))
+        self.assertFalse(self.db_exists())
 
     def test_validate_needs_no_database(self):
         aid = self.aid
@@ -159,6 +159,7 @@ class Commands(SopirTest):
                                    "--set", "quantity=1")
         self.assertIn("deactivated", r.err)
 
+    @sqlite_only("the log file lies beside the database file")
     def test_log_file_beside_database_without_field_values(self):
         self.open_case()
         log = self.db + ".log"

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 import sys
 import unittest
 
@@ -143,10 +142,7 @@ class Links(SopirTest):
         self.assertIn("clean:", self.ok("audit", "verify").out)
         # Point the child's case row at another parent behind the engine's back.
         other = self.ok("--as", "rina", "case", "open", "pmi-intake").out.strip()
-        db = sqlite3.connect(self.db)
-        db.execute("UPDATE cases SET parent_case = ? WHERE id = ?", (other, child))
-        db.commit()
-        db.close()
+        self.sql("UPDATE cases SET parent_case = '%s' WHERE id = '%s'" % (other, child))
         r = self.run_sopir("audit", "verify")
         self.assertEqual(r.code, 1, r)
         self.assertIn("case-row", r.out)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import SopirTest, main  # noqa: E402
+from sopir_e2e import SopirTest, main, psql  # noqa: E402
 
 UNLABELLED = """\
 sop: plain
@@ -47,6 +47,8 @@ TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 class Reading(SopirTest):
     def sqlite(self, sql):
+        if self.pg:
+            return psql(self.db, sql)
         out = subprocess.run(["sqlite3", self.db, sql], capture_output=True, text=True, check=True)
         return out.stdout
 
@@ -102,7 +104,7 @@ class Reading(SopirTest):
 
     def test_personal_data_shown_is_recorded_and_masked_data_is_not(self):
         case_id = self.open_case()
-        count = "SELECT actor || ' ' || what FROM access_log WHERE case_id = '%s' ORDER BY rowid" % case_id
+        count = "SELECT actor || ' ' || what FROM access_log WHERE case_id = '%s' ORDER BY id" % case_id
         self.ok("--as", "budi", "case", "show", case_id)
         self.ok("--as", "budi", "case", "history", case_id)
         self.ok("--as", "tono", "case", "why", case_id)

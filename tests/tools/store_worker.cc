@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   try {
     StoreOptions options;
     options.busy_timeout_ms = 30000;
-    auto store = open_sqlite_store(db, options);
+    auto store = open_store(db, options);  // a file or a server URL
     for (long n = 1; steps == 0 || n <= steps;) {
       std::vector<std::string> lines;
       const long count = steps == 0 ? batch : std::min(batch, steps - n + 1);

@@ -18,6 +18,7 @@
 #include "store/merkle.h"
 #include "store/schema.h"
 #include "test_procedures.h"
+#include "test_backends.h"
 #include "test_values.h"
 
 namespace sopir {
@@ -44,7 +45,7 @@ std::string db_bytes(const std::string& path) { return file_bytes(path) + "|wal|
 Engine make_engine(const std::string& path) {
   StoreOptions options;
   options.create = true;
-  return Engine(open_sqlite_store(path, options), std::make_shared<StepClock>());
+  return Engine(open_store(path, options), std::make_shared<StepClock>());
 }
 
 void set_up(Engine& engine) {
@@ -110,7 +111,7 @@ std::string expected_root(Store& store, int64_t upto, int64_t* chains) {
 audit::VerifyReport verify(const std::string& path, std::optional<audit::Anchor> anchor = std::nullopt) {
   StoreOptions options;
   options.read_only = true;
-  auto store = open_sqlite_store(path, options);
+  auto store = open_store(path, options);
   audit::VerifyOptions verify_options;
   verify_options.anchor = anchor;
   return audit::verify(*store, verify_options);
@@ -179,8 +180,8 @@ TEST_CASE("a checkpoint row's record and the Merkle root's shape", "[chains]") {
 }
 
 TEST_CASE("each case is its own chain and its row holds the head", "[chains]") {
-  testing::TempDb db("chains");
-  Engine engine = make_engine(db.path());
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  Engine engine = make_engine(db.location());
   set_up(engine);
   const std::string a = open(engine), b = open(engine);
   engine.advance(request(a, "screen", "rina", {{"age", "31"}}));
@@ -197,20 +198,20 @@ TEST_CASE("each case is its own chain and its row holds the head", "[chains]") {
     CHECK(engine.store().find_case(id)->head_hash == prev);
   }
   CHECK(engine.store().per_chain_from() == 1);
-  CHECK(verify(db.path()).clean());
+  CHECK(verify(db.location()).clean());
 }
 
 TEST_CASE("a step on a held case that lost a race or is refused writes nothing", "[chains]") {
-  testing::TempDb db("race");
-  Engine mine = make_engine(db.path());
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  Engine mine = make_engine(db.location());
   set_up(mine);
   const std::string id = open(mine);
-  Engine theirs = make_engine(db.path());
+  Engine theirs = make_engine(db.location());
   const CaseRecord held = *mine.store().find_case(id);
 
   SECTION("lost race") {
     theirs.advance(request(id, "screen", "rina", {{"age", "31"}}));  // they win
-    const std::string before = db_bytes(db.path());
+    const std::string before = db.snapshot();
     try {
       mine.advance_held(held, request(id, "screen", "rina", {{"age", "29"}}));
       FAIL("expected a conflict");
@@ -218,19 +219,19 @@ TEST_CASE("a step on a held case that lost a race or is refused writes nothing",
       CHECK(e.kind() == ErrorKind::kConflict);
       CHECK(e.message() == "case " + id + " changed since you read it (now version 2, you read version 1); read it again");
     }
-    CHECK(db_bytes(db.path()) == before);
+    CHECK(db.snapshot() == before);
     // A held row whose version matches but whose chain head does not (a
     // caller's mistake) is refused the same way.
     CaseRecord stale = *mine.store().find_case(id);
     stale.head_hash = std::string(64, '0');
     CHECK_THROWS_AS(mine.advance_held(stale, request(id, "assess", "rina", {{"risk", "high"}})), Error);
-    CHECK(db_bytes(db.path()) == before);
+    CHECK(db.snapshot() == before);
   }
   SECTION("refused") {
-    const std::string before = db_bytes(db.path());
+    const std::string before = db.snapshot();
     CHECK_THROWS_AS(mine.advance_held(held, request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
     CHECK_THROWS_AS(mine.advance(request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
-    CHECK(db_bytes(db.path()) == before);
+    CHECK(db.snapshot() == before);
   }
   SECTION("a held case advances step after step without reading it again") {
     StepResult first = mine.advance_held(held, request(id, "screen", "rina", {{"age", "31"}}));
@@ -240,13 +241,13 @@ TEST_CASE("a step on a held case that lost a race or is refused writes nothing",
     CHECK(stored.version == 3);
     CHECK(stored.state == "emergency");
     CHECK(stored.head_hash == second.entry.hash);
-    CHECK(verify(db.path()).clean());
+    CHECK(verify(db.location()).clean());
   }
 }
 
 TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
-  testing::TempDb db("checkpoint");
-  Engine engine = make_engine(db.path());
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  Engine engine = make_engine(db.location());
   set_up(engine);
   const std::string a = open(engine), b = open(engine), c = open(engine);
   engine.advance(request(b, "screen", "rina", {{"age", "31"}}));
@@ -291,7 +292,7 @@ TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   CHECK(second.checkpoint->root == expected_root(engine.store(), 10, &chains));  // all rows but itself
   CHECK(chains == 4);
 
-  const auto report = verify(db.path());
+  const auto report = verify(db.location());
   INFO(describe(report));
   CHECK(report.clean());
   CHECK(report.rows == 11);
@@ -299,7 +300,7 @@ TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   const audit::Anchor anchor = audit::anchor(engine.store());
   CHECK(anchor.seq == 10);
   CHECK(anchor.hash == second.checkpoint->root);
-  CHECK(verify(db.path(), anchor).clean());
+  CHECK(verify(db.location(), anchor).clean());
   // Registry rows stay out of case listings and exports.
   int64_t rows = 0;
   engine.store().scan_log({}, [&](const LogEntry&) { return ++rows > 0; });

@@ -156,6 +156,22 @@ struct TickReport {
 // "system". Every command naming an actor checks it so, reads included.
 Actor acting_staff(Store& store, const std::string& staff_id);
 
+// One case the acting staff member can move now (Engine::todo).
+struct TodoItem {
+  CaseRecord record;
+  ProcedurePtr procedure;  // the case's pinned version (state labels)
+  bool overdue = false;    // active and past its due time
+  // The events of the current state this actor may fire now, in the
+  // procedure's order. A check's refusal, when set, says what is still to
+  // give first: kMissingField (its `missing` fields) or kReasonRequired.
+  std::vector<EventCheck> events;
+};
+
+struct TodoList {
+  std::vector<TodoItem> items;  // at most the limit asked for
+  int64_t more = 0;             // cases left out by the limit
+};
+
 class Engine {
  public:
   Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock = system_clock(),
@@ -205,6 +221,8 @@ class Engine {
 
   // Cases matching the filter (Store::cases).
   std::vector<CaseRecord> cases(const CaseFilter& filter);
+  // How many cases match the filter, its limit ignored (Store::count_cases).
+  int64_t count_cases(const CaseFilter& filter);
   // Ids of cases starting with what was typed so far, read as
   // normalize_case_id_prefix() does ("k7f" finds K7F-3QX), in order.
   std::vector<std::string> case_ids(const std::string& typed_prefix, int64_t limit);
@@ -258,6 +276,13 @@ class Engine {
   // coverage traces only the procedure under test); null: no trace.
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
   TickReport tick(const TraceFor& trace_for = {});
+
+  // The active cases in which `actor_id` may fire an event now (as
+  // check_events() sees it at clock().now()): overdue first, then by due
+  // time, cases without one last; ties by opening time, then id. At most
+  // `limit` items (0: all); `more` counts the others. kNotFound for an
+  // unknown staff member, kRefused for an inactive one.
+  TodoList todo(const std::string& actor_id, int64_t limit = 0);
 
   // A case for deciding what to do with it: personal values masked,
   // nothing recorded. `actor` may be "" (no checks).

@@ -1,8 +1,8 @@
 // Storage behind a small interface.
 //
-// SQLite (open_sqlite_store) is the embedded default; a server database for
-// a national view is planned, so no SQL or SQLite detail leaves the
-// implementation. A Store is used by one thread at a time; several processes
+// SQLite (open_sqlite_store) is the embedded default; PostgreSQL
+// (open_postgres_store) is the server database many offices share; no SQL
+// detail leaves either implementation. A Store is used by one thread at a time; several processes
 // may open the same database file at once.
 //
 // Every method throws sopir::Error on failure: kStorage when the database
@@ -246,6 +246,13 @@ class Store {
   virtual bool case_exists(const std::string& id) = 0;
   virtual std::optional<CaseRecord> find_case(const std::string& id) = 0;
   virtual std::vector<CaseRecord> cases(const CaseFilter& filter) = 0;
+  // How many cases match `filter` (its limit ignored). This default lists
+  // them; stores override it with a count.
+  virtual int64_t count_cases(const CaseFilter& filter) {
+    CaseFilter all = filter;
+    all.limit = 0;
+    return static_cast<int64_t>(cases(all).size());
+  }
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.
@@ -327,5 +334,21 @@ struct StoreOptions {
 // the file does not exist and create is false. ":memory:" opens a throwaway
 // in-memory database.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options);
+
+// Opens (or with options.create, creates the schema in) a sopir database on
+// a PostgreSQL server, given a libpq URL (postgresql://USER:PASSWORD@HOST:
+// PORT/DATABASE). The database must exist; sopir creates its tables. Throws
+// kUsage for a URL libpq cannot read; kNotFound for a missing or empty
+// database (without create); kStorage for an unreachable server, a refused
+// login, a database that is not sopir's or is from a newer sopir.
+// busy_timeout_ms bounds lock waits (lock_timeout) and the connect timeout.
+std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOptions& options);
+// Whether `location` names a server database (postgresql:// or postgres://).
+bool is_server_url(const std::string& location);
+// A postgresql:// or postgres:// URL opens the PostgreSQL store, anything
+// else the SQLite file at that path.
+std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options);
+// The location for messages: a server URL without its password.
+std::string display_location(const std::string& location);
 
 }  // namespace sopir

@@ -176,6 +176,7 @@ std::vector<PublishedProcedure> Engine::publish_all(const std::vector<std::strin
 std::vector<PublishedProcedure> Engine::procedures() { return store_->procedures(); }
 std::vector<StaffMember> Engine::staff() { return store_->all_staff(); }
 std::vector<CaseRecord> Engine::cases(const CaseFilter& filter) { return store_->cases(filter); }
+int64_t Engine::count_cases(const CaseFilter& filter) { return store_->count_cases(filter); }
 
 StaffMember Engine::staff_member(const std::string& staff_id) {
   if (auto member = store_->staff(staff_id)) return *member;

@@ -208,6 +208,31 @@ std::string describe(const SQLite::Exception& e, int busy_timeout_ms) {
   }
 }
 
+// The WHERE clause of a case filter (empty when it filters nothing); its
+// parameters are bound in the same order by bind_case_filter().
+std::string case_where(const CaseFilter& filter) {
+  std::string where;
+  auto add = [&](const char* clause) { where += (where.empty() ? " WHERE " : " AND ") + std::string(clause); };
+  if (filter.sop_id) add("sop_id = ?");
+  if (filter.state) add("state = ?");
+  if (filter.status) add("status = ?");
+  if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?");
+  if (filter.linked_to) add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
+  return where;
+}
+
+void bind_case_filter(SQLite::Statement& stmt, const CaseFilter& filter) {
+  int index = 0;
+  if (filter.sop_id) stmt.bind(++index, *filter.sop_id);
+  if (filter.state) stmt.bind(++index, *filter.state);
+  if (filter.status) stmt.bind(++index, std::string(to_string(*filter.status)));
+  if (filter.due_before) stmt.bind(++index, static_cast<int64_t>(filter.due_before->seconds));
+  if (filter.linked_to) {
+    stmt.bind(++index, *filter.linked_to);
+    stmt.bind(++index, *filter.linked_to);
+  }
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db, bool read_only,
@@ -435,35 +460,23 @@ class SqliteStore final : public Store {
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard("list cases", [&] {
-      std::string where;
-      std::vector<std::pair<bool, std::string>> params;  // (is_int, value)
-      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
-      if (filter.sop_id) add("sop_id = ?"), params.emplace_back(false, *filter.sop_id);
-      if (filter.state) add("state = ?"), params.emplace_back(false, *filter.state);
-      if (filter.status) add("status = ?"), params.emplace_back(false, to_string(*filter.status));
-      if (filter.due_before)
-        add("due_at IS NOT NULL AND due_at < ?"),
-            params.emplace_back(true, std::to_string(filter.due_before->seconds));
-      if (filter.linked_to) {
-        add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
-        params.emplace_back(false, *filter.linked_to);
-        params.emplace_back(false, *filter.linked_to);
-      }
-      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + where +
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter) +
                           (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
       SQLite::Statement stmt(*db_, query);
-      for (size_t i = 0; i < params.size(); ++i) {
-        const int index = static_cast<int>(i + 1);
-        if (params[i].first) {
-          stmt.bind(index, static_cast<int64_t>(std::stoll(params[i].second)));
-        } else {
-          stmt.bind(index, params[i].second);
-        }
-      }
+      bind_case_filter(stmt, filter);
       std::vector<CaseRecord> out;
       while (stmt.executeStep()) out.push_back(read_case(stmt));
       return out;
+    });
+  }
+
+  int64_t count_cases(const CaseFilter& filter) override {
+    return guard("count cases", [&] {
+      SQLite::Statement stmt(*db_, "SELECT count(*) FROM cases" + case_where(filter));
+      bind_case_filter(stmt, filter);
+      stmt.executeStep();
+      return stmt.getColumn(0).getInt64();
     });
   }
 

@@ -1,0 +1,48 @@
+// Engine::todo: what one staff member can do now, across the active cases.
+#include <algorithm>
+#include <tuple>
+
+#include "sopir/engine.h"
+
+namespace sopir {
+
+namespace {
+
+// Sort key: overdue and soonest due first. Every overdue case is due
+// before every other one, so ordering by due time puts them first.
+auto todo_order(const CaseRecord& c) {
+  return std::make_tuple(!c.due_at.has_value(), c.due_at ? c.due_at->seconds : 0,
+                         c.opened_at.seconds, std::cref(c.id));
+}
+
+}  // namespace
+
+TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
+  const Actor who = actor(actor_id);
+  const DateTime now = clock_->now();
+  CaseFilter filter;
+  filter.status = Status::kActive;
+  TodoList out;
+  for (CaseRecord& record : store_->cases(filter)) {
+    ProcedurePtr p = procedure(record.sha256);
+    TodoItem item;
+    for (EventCheck& check : check_events(*p, snapshot(*p, record), who, now)) {
+      if (check.possible) item.events.push_back(std::move(check));
+    }
+    if (item.events.empty()) continue;
+    item.overdue = record.due_at && *record.due_at < now;
+    item.record = std::move(record);
+    item.procedure = std::move(p);
+    out.items.push_back(std::move(item));
+  }
+  std::sort(out.items.begin(), out.items.end(), [](const TodoItem& a, const TodoItem& b) {
+    return todo_order(a.record) < todo_order(b.record);
+  });
+  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
+    out.more = static_cast<int64_t>(out.items.size()) - limit;
+    out.items.resize(static_cast<size_t>(limit));
+  }
+  return out;
+}
+
+}  // namespace sopir

@@ -1,0 +1,294 @@
+// PostgreSQL schema migrations: migration N (1-based) turns a version N-1
+// database into version N. Steps are only ever appended; a released step
+// never changes. The shape follows the SQLite schema (store/schema.cc) and
+// the shared log design: a hash chain per case (the case row holds its
+// head) plus the registry chain (rows with an empty case_id, its head in
+// registry_head); `seq` is a total order for readers, not hashed.
+#include "store/pg_schema.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "store/pg_connection.h"
+
+namespace sopir::pg {
+
+namespace {
+
+// Version 1. Ids sort bytewise (COLLATE "C"), as in SQLite, whatever the
+// server's locale. Times are bigint seconds since 1970-01-01T00:00:00Z (UTC); the
+// *_view views show them as ISO-8601 text.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE sopir_schema (
+  id           integer PRIMARY KEY CHECK (id = 1),
+  application  text    NOT NULL,
+  version      integer NOT NULL
+);
+INSERT INTO sopir_schema (id, application, version) VALUES (1, 'sopir', 0);
+
+CREATE TABLE procedures (
+  id            bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  sop_id        text    COLLATE "C" NOT NULL,
+  version       integer NOT NULL CHECK (version >= 1),
+  sha256        text    NOT NULL UNIQUE,
+  source        text    NOT NULL,
+  file          text    NOT NULL,
+  published_at  bigint  NOT NULL,
+  published_by  text    NOT NULL,
+  current       boolean NOT NULL DEFAULT false,
+  compiled      text    NOT NULL DEFAULT '',
+  UNIQUE (sop_id, version)
+);
+CREATE UNIQUE INDEX procedures_one_current ON procedures (sop_id) WHERE current;
+
+CREATE TABLE staff (
+  id      text    COLLATE "C" PRIMARY KEY,
+  name    text    NOT NULL,
+  roles   text    NOT NULL DEFAULT '[]',
+  active  boolean NOT NULL DEFAULT true
+);
+
+CREATE TABLE personal_text (
+  digest  text PRIMARY KEY,
+  text    text
+);
+
+CREATE TABLE cases (
+  id              text    COLLATE "C" PRIMARY KEY,
+  sop_id          text    COLLATE "C" NOT NULL,
+  sha256          text    NOT NULL REFERENCES procedures (sha256),
+  state           text    NOT NULL,
+  status          text    NOT NULL CHECK (status IN ('active', 'on_hold', 'closed')),
+  data            text    NOT NULL DEFAULT '[]',
+  version         bigint  NOT NULL,
+  last_seq        bigint  NOT NULL,
+  head_hash       text    NOT NULL,
+  opened_at       bigint  NOT NULL,
+  due_at          bigint,
+  hold_started    bigint,
+  closure_reason  text    NOT NULL DEFAULT '',
+  parent_case     text    COLLATE "C" REFERENCES cases (id)
+);
+CREATE INDEX cases_by_opened ON cases (opened_at, id);
+CREATE INDEX cases_by_sop_state ON cases (sop_id, state);
+CREATE INDEX cases_by_state ON cases (state);
+CREATE INDEX cases_by_status ON cases (status);
+CREATE INDEX cases_by_due ON cases (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX cases_by_sha256 ON cases (sha256);
+CREATE INDEX cases_by_parent ON cases (parent_case) WHERE parent_case IS NOT NULL;
+
+CREATE TABLE registry_head (
+  id         integer PRIMARY KEY CHECK (id = 1),
+  last_seq   bigint  NOT NULL,
+  head_hash  text    NOT NULL
+);
+INSERT INTO registry_head (id, last_seq, head_hash) VALUES (1, 0, '');
+
+CREATE TABLE transitions (
+  seq          bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  record       text    NOT NULL,
+  prev_hash    text    NOT NULL,
+  hash         text    NOT NULL,
+  case_id      text    NOT NULL GENERATED ALWAYS AS (record::jsonb ->> 'case_id') STORED,
+  case_seq     bigint  NOT NULL CHECK (case_seq >= 1)
+               GENERATED ALWAYS AS ((record::jsonb ->> 'case_seq')::bigint) STORED,
+  sha256       text    GENERATED ALWAYS AS (record::jsonb ->> 'sha256') STORED,
+  kind         text    NOT NULL
+               CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
+                               'publish', 'staff', 'checkpoint'))
+               GENERATED ALWAYS AS (record::jsonb ->> 'kind') STORED,
+  event        text    NOT NULL GENERATED ALWAYS AS (record::jsonb ->> 'event') STORED,
+  from_state   text    GENERATED ALWAYS AS (record::jsonb ->> 'from_state') STORED,
+  to_state     text    GENERATED ALWAYS AS (record::jsonb ->> 'to_state') STORED,
+  actor        text    NOT NULL GENERATED ALWAYS AS (record::jsonb ->> 'actor') STORED,
+  occurred_at  bigint  NOT NULL GENERATED ALWAYS AS ((record::jsonb ->> 'occurred_at')::bigint) STORED,
+  UNIQUE (case_id, case_seq)
+);
+CREATE INDEX transitions_by_occurred ON transitions (occurred_at);
+CREATE INDEX transitions_by_actor ON transitions (actor);
+
+CREATE FUNCTION sopir_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  RAISE EXCEPTION 'the transition log is append-only';
+END
+$body$;
+CREATE TRIGGER transitions_no_change BEFORE UPDATE OR DELETE ON transitions
+  FOR EACH ROW EXECUTE FUNCTION sopir_append_only();
+CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON transitions
+  FOR EACH STATEMENT EXECUTE FUNCTION sopir_append_only();
+
+CREATE TABLE access_log (
+  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  actor    text   NOT NULL,
+  case_id  text   NOT NULL,
+  what     text   NOT NULL,
+  at       bigint NOT NULL
+);
+CREATE INDEX access_log_by_case ON access_log (case_id);
+
+CREATE FUNCTION sopir_iso(seconds bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $body$
+  SELECT to_char(to_timestamp(seconds) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$body$;
+
+CREATE VIEW log_view AS
+SELECT t.seq, t.case_id, t.case_seq, p.sop_id, p.version AS procedure_version,
+       t.kind, t.event, t.from_state, t.to_state,
+       r.doc ->> 'from_status' AS from_status, r.doc ->> 'to_status' AS to_status,
+       t.actor, r.doc ->> 'role' AS role,
+       sopir_iso(t.occurred_at) AS occurred_at,
+       sopir_iso((r.doc ->> 'recorded_at')::bigint) AS recorded_at,
+       sopir_iso((r.doc ->> 'due_at')::bigint) AS due_at,
+       r.doc ->> 'note' AS note, r.doc ->> 'reason' AS reason,
+       r.doc ->> 'linked_case' AS linked_case,
+       r.doc -> 'inputs' AS inputs, r.doc -> 'changes' AS changes,
+       t.sha256, t.prev_hash, t.hash
+FROM transitions t
+CROSS JOIN LATERAL (SELECT t.record::jsonb AS doc) r
+LEFT JOIN procedures p ON p.sha256 = t.sha256;
+
+CREATE VIEW cases_view AS
+SELECT c.id, c.sop_id, p.version AS procedure_version, c.state, c.status,
+       sopir_iso(c.opened_at) AS opened_at, sopir_iso(c.due_at) AS due_at,
+       sopir_iso(c.hold_started) AS hold_started,
+       c.closure_reason, c.parent_case, c.version, c.last_seq, c.head_hash, c.data, c.sha256
+FROM cases c LEFT JOIN procedures p ON p.sha256 = c.sha256;
+
+CREATE VIEW procedures_view AS
+SELECT p.sop_id, p.version, p.current, p.file, p.published_by,
+       sopir_iso(p.published_at) AS published_at,
+       (SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256) AS cases, p.sha256
+FROM procedures p;
+
+CREATE VIEW access_view AS
+SELECT a.id, a.actor, a.case_id, a.what, sopir_iso(a.at) AS at FROM access_log a;
+)sql";
+
+// Index i holds the step to version i + 1.
+constexpr const char* kMigrations[] = {kVersion1};
+
+// Serialises migrations across processes (any constant: "SOPR").
+constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";
+
+// What the log's protections look like when migrate() made them, as this
+// server's catalog shows them (pg_get_triggerdef, prosrc, pg_get_expr):
+// name -> definition. A test checks a fresh database matches.
+const std::map<std::string, std::string>& expected_protections() {
+  static const std::map<std::string, std::string> expected = {
+      {"trigger transitions_no_change",
+       "CREATE TRIGGER transitions_no_change BEFORE DELETE OR UPDATE ON public.transitions FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_append_only() (enabled)"},
+      {"trigger transitions_no_truncate",
+       "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT "
+       "EXECUTE FUNCTION sopir_append_only() (enabled)"},
+      {"function sopir_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
+      {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
+      {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
+      {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
+      {"column transitions.kind", "text not null = ((record)::jsonb ->> 'kind'::text)"},
+      {"column transitions.event", "text not null = ((record)::jsonb ->> 'event'::text)"},
+      {"column transitions.from_state", "text = ((record)::jsonb ->> 'from_state'::text)"},
+      {"column transitions.to_state", "text = ((record)::jsonb ->> 'to_state'::text)"},
+      {"column transitions.actor", "text not null = ((record)::jsonb ->> 'actor'::text)"},
+      {"column transitions.occurred_at", "bigint not null = (((record)::jsonb ->> 'occurred_at'::text))::bigint"},
+      {"column transitions.seq", "bigint not null"},
+      {"column transitions.record", "text not null"},
+      {"column transitions.prev_hash", "text not null"},
+      {"column transitions.hash", "text not null"},
+  };
+  return expected;
+}
+
+// The same facts read from the database.
+std::map<std::string, std::string> actual_protections(Connection& conn) {
+  std::map<std::string, std::string> out;
+  const Result triggers = conn.exec(
+      "SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t "
+      "WHERE NOT t.tgisinternal AND t.tgrelid IN ('public.transitions'::regclass, 'public.cases'::regclass, "
+      "'public.registry_head'::regclass, 'public.personal_text'::regclass, 'public.procedures'::regclass, "
+      "'public.staff'::regclass)");
+  for (int i = 0; i < triggers.rows(); ++i)
+    out["trigger " + triggers.str(i, 0)] =
+        triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
+  const Result functions = conn.exec(
+      "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+      "WHERE n.nspname = 'public' AND p.proname = 'sopir_append_only'");
+  for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
+  const Result columns = conn.exec(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+      "coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attgenerated FROM pg_attribute a "
+      "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+      "WHERE a.attrelid = 'public.transitions'::regclass AND a.attnum > 0 AND NOT a.attisdropped");
+  for (int i = 0; i < columns.rows(); ++i) {
+    std::string text = columns.str(i, 1) + (columns.boolean(i, 2) ? " not null" : "");
+    if (columns.text(i, 4) == "s") text += " = " + columns.str(i, 3);
+    out["column transitions." + columns.str(i, 0)] = text;
+  }
+  return out;
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
+
+SchemaState schema_state(Connection& conn) {
+  SchemaState state;
+  const Result tables = conn.exec(
+      "SELECT count(*) FILTER (WHERE c.relname = 'sopir_schema'), count(*) FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')");
+  if (tables.integer(0, 0) == 0) {
+    state.other_tables = tables.integer(0, 1) > 0;
+    return state;
+  }
+  const Result row = conn.exec("SELECT application, version FROM public.sopir_schema WHERE id = 1");
+  if (row.rows() == 0 || row.text(0, 0) != "sopir") {
+    state.version = -1;
+    return state;
+  }
+  state.version = static_cast<int>(row.integer(0, 1));
+  return state;
+}
+
+void migrate(Connection& conn, int up_to) {
+  up_to = std::min(up_to, latest_schema_version());
+  conn.exec("BEGIN");
+  try {
+    conn.exec(kMigrationLock);
+    // Another process may have migrated while we waited for the lock.
+    const SchemaState state = schema_state(conn);
+    int version = state.version;
+    for (; version < up_to; ++version) conn.exec(kMigrations[version]);
+    conn.exec("UPDATE sopir_schema SET version = " + std::to_string(version) + " WHERE id = 1");
+    conn.exec("COMMIT");
+  } catch (...) {
+    if (conn.ok()) conn.exec("ROLLBACK");
+    throw;
+  }
+}
+
+std::vector<std::string> schema_differences(Connection& conn) {
+  const auto& expected = expected_protections();
+  const auto actual = actual_protections(conn);
+  std::vector<std::string> out;
+  for (const auto& [name, definition] : expected) {
+    const auto it = actual.find(name);
+    if (it == actual.end()) {
+      out.push_back("the " + name + " is missing" +
+                    (name.rfind("trigger", 0) == 0 ? ": a protection of the log was removed" : ""));
+    } else if (it->second != definition) {
+      out.push_back("the " + name + " was redefined: it is not the one sopir creates (" + it->second +
+                    "; compare with docs/SCHEMA.md)");
+    }
+  }
+  for (const auto& [name, definition] : actual) {
+    if (!expected.count(name)) {
+      if (name.rfind("trigger", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
+      if (name.rfind("column", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
+    }
+  }
+  return out;
+}
+
+}  // namespace sopir::pg

@@ -1,0 +1,1058 @@
+// The PostgreSQL Store (open_postgres_store): the same Store as SQLite on a
+// server database many offices share. Follows the shared log design: a hash
+// chain per case, whose head the case row holds (head_hash beside last_seq),
+// so an append locks only its own case row (SELECT ... FOR UPDATE) and
+// writers of different cases never queue on one row. The records and hashes
+// are the very bytes the SQLite store writes (store/record_rows.h).
+//
+// Every libpq failure is caught here and rethrown as sopir::Error naming the
+// server (user@host:port/database, never the password) and the case or
+// procedure. A lost connection is kStorage and says whether the write
+// landed: the server rolls back a transaction whose connection drops, and a
+// commit whose answer was lost is looked up again after reconnecting.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sopir/error.h"
+#include "sopir/store.h"
+#include "store/log_json.h"
+#include "store/merkle.h"
+#include "store/pg_connection.h"
+#include "store/pg_schema.h"
+#include "store/registry.h"
+#include "store/record_rows.h"
+
+namespace sopir {
+
+namespace {
+
+using json = nlohmann::json;
+using pg::Connection;
+using pg::Param;
+using pg::PgFailure;
+using pg::Result;
+using record_rows::Assigned;
+using record_rows::PersonalTexts;
+
+Param text(const std::string& value) { return value; }
+Param number(int64_t value) { return std::to_string(value); }
+Param time_param(const std::optional<DateTime>& time) {
+  if (!time) return std::nullopt;
+  return std::to_string(time->seconds);
+}
+Param text_or_null(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return value;
+}
+
+Status status_from_text(const std::string& value) {
+  if (auto status = status_from_string(value)) return *status;
+  throw storage_error("unknown case status '" + value + "' in the database");
+}
+
+constexpr const char* kCaseColumns =
+    "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
+    "hold_started, closure_reason, parent_case, head_hash";
+constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
+constexpr const char* kProcedureColumns =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
+    "p.compiled";
+constexpr const char* kProcedureColumnsCounted =
+    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
+    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
+
+std::string sql(const std::string& head, const char* columns, const std::string& tail) {
+  return head + columns + tail;
+}
+
+// `text` escaped for a LIKE pattern (with ESCAPE '\').
+std::string like_prefix(const std::string& prefix) {
+  std::string out;
+  for (const char c : prefix) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+// What a transaction whose connection was lost before COMMIT left behind.
+constexpr const char* kNothingWritten =
+    "; nothing was written: the server undoes an unfinished transaction whose connection is lost";
+
+// Rows fetched per round trip by the scans.
+constexpr int kFetchRows = 2000;
+
+class PgStore final : public Store {
+ public:
+  PgStore(std::unique_ptr<Connection> conn, bool read_only, int busy_timeout_ms)
+      : conn_(std::move(conn)), server_(conn_->describe()), read_only_(read_only),
+        busy_timeout_ms_(busy_timeout_ms) {}
+
+  void transaction(const std::function<void()>& body) override {
+    guard("transaction", [&] { write("a transaction", body); });
+  }
+
+  void transaction_all_or_nothing(const std::function<void()>& body) override {
+    guard("transaction", [&] {
+      write("a transaction", [&] {
+        const bool outer_flat = flat_, outer_failed = failed_;
+        flat_ = true;
+        failed_ = false;
+        auto restore = [&] {
+          flat_ = outer_flat;
+          failed_ = outer_failed;
+        };
+        try {
+          body();
+        } catch (...) {
+          restore();
+          throw;
+        }
+        const bool failed = failed_;
+        restore();
+        if (failed)
+          throw storage_error("database " + server_ +
+                              ": a write inside an all-or-nothing transaction failed and the "
+                              "transaction went on; nothing was written");
+      });
+    });
+  }
+
+  PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
+                             const std::string& source, const std::string& file,
+                             const std::string& actor, DateTime at) override {
+    return guard("publish procedure " + sop_id, [&] {
+      if (sop_id.empty() || sha256.empty()) throw usage_error("publish needs a sop id and a sha256");
+      std::optional<PublishedProcedure> result;
+      write("publishing a procedure", [&] {
+        // Publishing is rare: one at a time, so versions are numbered once.
+        conn_->exec("LOCK TABLE procedures IN SHARE ROW EXCLUSIVE MODE");
+        if (auto existing = procedure_by_hash_now(sha256)) {
+          if (existing->sop_id != sop_id)
+            throw conflict("this source (sha256 " + sha256 + ") is already published as procedure " +
+                           existing->sop_id + " version " + std::to_string(existing->version) +
+                           ", not " + sop_id);
+          result = std::move(existing);
+          return;
+        }
+        const Result max = conn_->exec("SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = $1",
+                                       {text(sop_id)});
+        const int64_t version = max.integer(0, 0) + 1;
+        conn_->exec("UPDATE procedures SET current = false WHERE sop_id = $1 AND current", {text(sop_id)});
+        conn_->exec(
+            "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, published_by, current) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
+            {text(sop_id), number(version), text(sha256), text(source), text(file), number(at.seconds),
+             text(actor)});
+        result = procedure_by_hash_now(sha256);
+        LogEntry entry = registry::published(*result, RegistryStamp{actor, at});
+        append_registry_now(entry);
+      });
+      return *result;
+    });
+  }
+
+  void set_compiled(const std::string& sha256, const std::string& compiled) override {
+    guard("save the compiled procedure " + sha256, [&] {
+      write("saving a compiled procedure", [&] {
+        const Result r =
+            conn_->exec("UPDATE procedures SET compiled = $1 WHERE sha256 = $2", {text(compiled), text(sha256)});
+        if (r.affected() != 1) throw not_found("no published procedure has SHA-256 " + sha256);
+      });
+    });
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
+    return guard("read procedure " + sha256, [&] { return procedure_by_hash_now(sha256); });
+  }
+
+  std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
+    return guard("read procedure " + sop_id, [&]() -> std::optional<PublishedProcedure> {
+      const Result r = conn_->run("current_procedure",
+                                  "SELECT p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, "
+                                  "p.published_by, p.current, 0, p.compiled FROM procedures p "
+                                  "WHERE p.sop_id = $1 AND p.current",
+                                  {text(sop_id)});
+      if (r.rows() == 0) return std::nullopt;
+      return read_procedure(r, 0);
+    });
+  }
+
+  std::vector<PublishedProcedure> procedures() override {
+    return guard("list procedures", [&] {
+      const Result r =
+          conn_->exec(sql("SELECT ", kProcedureColumnsCounted, " FROM procedures p ORDER BY p.sop_id, p.version"));
+      std::vector<PublishedProcedure> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(read_procedure(r, i));
+      return out;
+    });
+  }
+
+  void add_staff(const StaffMember& member, const RegistryStamp& by) override {
+    guard("add staff member " + member.id, [&] {
+      if (member.id.empty()) throw usage_error("a staff member needs an id");
+      write("adding a staff member", [&] {
+        const Result r = conn_->exec(
+            "INSERT INTO staff (id, name, roles, active) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+            {text(member.id), text(member.name), text(json(member.roles).dump()),
+             text(member.active ? "true" : "false")});
+        if (r.affected() == 0) throw conflict("staff id " + member.id + " is already taken");
+        LogEntry entry = registry::staff_added(member, by);
+        append_registry_now(entry);
+      });
+    });
+  }
+
+  void set_staff_role(const std::string& id, const std::string& role, bool held,
+                      const RegistryStamp& by) override {
+    guard("update staff member " + id, [&] {
+      if (role.empty()) throw usage_error("no role given");
+      write("updating a staff member", [&] {
+        const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        if (r.rows() == 0) throw not_found("no staff member with id " + id);
+        StaffMember member = read_staff(r, 0);
+        auto it = std::find(member.roles.begin(), member.roles.end(), role);
+        if ((it != member.roles.end()) == held) return;
+        if (held) {
+          member.roles.push_back(role);
+        } else {
+          member.roles.erase(it);
+        }
+        conn_->exec("UPDATE staff SET roles = $1 WHERE id = $2", {text(json(member.roles).dump()), text(id)});
+        LogEntry entry = registry::staff_role(id, role, held, by);
+        append_registry_now(entry);
+      });
+    });
+  }
+
+  std::optional<StaffMember> staff(const std::string& id) override {
+    return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
+      const Result r = conn_->run("staff", "SELECT id, name, roles, active FROM staff WHERE id = $1", {text(id)});
+      if (r.rows() == 0) return std::nullopt;
+      return read_staff(r, 0);
+    });
+  }
+
+  std::vector<StaffMember> all_staff() override {
+    return guard("list staff", [&] {
+      const Result r = conn_->exec("SELECT id, name, roles, active FROM staff ORDER BY id");
+      std::vector<StaffMember> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(read_staff(r, i));
+      return out;
+    });
+  }
+
+  void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
+    guard("update staff member " + id, [&] {
+      write("updating a staff member", [&] {
+        const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        if (r.rows() == 0) throw not_found("no staff member with id " + id);
+        if (read_staff(r, 0).active == active) return;
+        conn_->exec("UPDATE staff SET active = $1 WHERE id = $2", {text(active ? "true" : "false"), text(id)});
+        LogEntry entry = registry::staff_active(id, active, by);
+        append_registry_now(entry);
+      });
+    });
+  }
+
+  bool case_exists(const std::string& id) override {
+    return guard("look up case " + id, [&] { return case_exists_now(id); });
+  }
+
+  std::optional<CaseRecord> find_case(const std::string& id) override {
+    return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
+      const Result r = conn_->run("find_case",
+                                  "SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
+                                  "due_at, hold_started, closure_reason, parent_case, head_hash FROM cases WHERE id = $1",
+                                  {text(id)});
+      if (r.rows() == 0) return std::nullopt;
+      return read_case(r, 0);
+    });
+  }
+
+  std::vector<CaseRecord> cases(const CaseFilter& filter) override {
+    return guard("list cases", [&] {
+      std::string where;
+      std::vector<Param> params;
+      auto add = [&](std::string clause, std::initializer_list<Param> values) {
+        for (const Param& value : values) {
+          params.push_back(value);
+          clause.replace(clause.find('?'), 1, "$" + std::to_string(params.size()));
+        }
+        where += (where.empty() ? " WHERE " : " AND ") + clause;
+      };
+      if (filter.sop_id) add("sop_id = ?", {text(*filter.sop_id)});
+      if (filter.state) add("state = ?", {text(*filter.state)});
+      if (filter.status) add("status = ?", {text(to_string(*filter.status))});
+      if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?", {number(filter.due_before->seconds)});
+      if (filter.linked_to)
+        add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))",
+            {text(*filter.linked_to), text(*filter.linked_to)});
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + where +
+                          (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
+      if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
+      std::vector<CaseRecord> out;
+      each_row(query, params, [&](const Result& r, int i) {
+        out.push_back(read_case(r, i));
+        return true;
+      });
+      return out;
+    });
+  }
+
+  std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
+    return guard("list case ids", [&] {
+      std::string query = "SELECT id FROM cases WHERE id LIKE $1 ESCAPE '\\' ORDER BY id";
+      if (limit > 0) query += " LIMIT " + std::to_string(limit);
+      const Result r = conn_->exec(query, {text(like_prefix(prefix))});
+      std::vector<std::string> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(r.str(i, 0));
+      return out;
+    });
+  }
+
+  void create_case(const CaseRecord& record, LogEntry& entry) override {
+    guard("open case " + record.id, [&] {
+      if (record.id.empty()) throw usage_error("a new case needs an id");
+      if (entry.kind != LogKind::kOpen)
+        throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
+                          to_string(entry.kind));
+      record_rows::claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        // Checked before any SQL, so a refused row sends nothing.
+        PersonalTexts texts;
+        entry.case_seq = 1;
+        const std::string row = record_rows::prepare_entry(entry, &texts);
+        for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
+        const std::string hash = record_rows::hash("", row);
+        write(
+            "opening a case",
+            [&] {
+              if (case_exists_now(record.id)) throw conflict("case id " + record.id + " is already taken");
+              if (!conn_->run("procedure_exists", "SELECT 1 FROM procedures WHERE sha256 = $1", {text(record.sha256)})
+                       .rows())
+                throw not_found("no published procedure with sha256 " + record.sha256);
+              if (!record.parent_case.empty() && !case_exists_now(record.parent_case))
+                throw not_found("parent case " + record.parent_case + " does not exist");
+              // The case row first: a concurrent opener of the same id waits
+              // on it and then fails on the primary key (kConflict).
+              entry.seq = *write_step(true, record, 1, row, "", hash, texts);
+              entry.prev_hash.clear();
+              entry.hash = hash;
+            },
+            [&] { return landed(record.id, 1, hash); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
+    guard("append to case " + record.id, [&] {
+      if (record.version != expected_version + 1)
+        throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
+                          " (expected version + 1), not " + std::to_string(record.version));
+      record_rows::claim_case_id(record, entry);
+      Assigned saved(entry);
+      try {
+        PersonalTexts texts;
+        for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
+        std::string hash;
+        write(
+            "appending to the log",
+            [&] {
+              // Locks this case's row only: appends to other cases go on.
+              const Result head = conn_->run(
+                  "lock_case", "SELECT version, last_seq, head_hash FROM cases WHERE id = $1 FOR UPDATE",
+                  {text(record.id)});
+              if (head.rows() == 0) throw not_found("no case " + record.id);
+              const int64_t version = head.integer(0, 0);
+              if (version != expected_version)
+                throw conflict("case " + record.id + " changed since you read it (now version " +
+                               std::to_string(version) + ", you read version " +
+                               std::to_string(expected_version) + "); read it again");
+              entry.case_seq = head.integer(0, 1) + 1;
+              const std::string prev = head.str(0, 2);
+              const std::string row = record_rows::prepare_entry(entry, &texts);
+              hash = record_rows::hash(prev, row);
+              entry.seq = *write_step(false, record, entry.case_seq, row, prev, hash, texts);
+              entry.prev_hash = prev;
+              entry.hash = hash;
+            },
+            [&] { return landed(record.id, entry.case_seq, hash); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
+    guard("append to case " + after.id, [&] {
+      if (after.version != held.version + 1 || after.id != held.id)
+        throw usage_error("the new case row must be the held case's (" + held.id + ") with version " +
+                          std::to_string(held.version + 1) + ", not " + after.id + " version " +
+                          std::to_string(after.version));
+      record_rows::claim_case_id(after, entry);
+      Assigned saved(entry);
+      try {
+        PersonalTexts texts;
+        for (const auto& value : after.data) record_rows::prepare_value(value, &texts);
+        entry.case_seq = held.last_seq + 1;
+        const std::string row = record_rows::prepare_entry(entry, &texts);
+        const std::string hash = record_rows::hash(held.head_hash, row);
+        write(
+            "appending to the log",
+            [&] {
+              // Written only where the row is still as held: no read first.
+              const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
+              if (!seq) {
+                const Result now = conn_->exec("SELECT version FROM cases WHERE id = $1", {text(held.id)});
+                if (now.rows() == 0) throw not_found("no case " + held.id);
+                throw conflict("case " + held.id + " changed since you read it (now version " +
+                               now.str(0, 0) + ", you read version " + std::to_string(held.version) +
+                               "); read it again");
+              }
+              entry.seq = *seq;
+              entry.prev_hash = held.head_hash;
+              entry.hash = hash;
+            },
+            [&] { return landed(after.id, entry.case_seq, hash); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  void append_registry(LogEntry& entry) override {
+    guard("append to the registry chain", [&] {
+      if (!entry.case_id.empty())
+        throw usage_error("a registry row has no case; this one names case " + entry.case_id);
+      if (!is_registry(entry.kind))
+        throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
+                          to_string(entry.kind));
+      Assigned saved(entry);
+      try {
+        write("appending to the log", [&] { append_registry_now(entry); });
+      } catch (...) {
+        saved.restore(entry);
+        throw;
+      }
+    });
+  }
+
+  LogEntry checkpoint(const std::string& actor, DateTime at) override {
+    return guard("write a checkpoint", [&] {
+      LogEntry entry;
+      write("writing a checkpoint", [&] {
+        // No row commits while the heads are read: exactly the rows up to
+        // upto_seq are in (readers go on).
+        conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
+        const Result newest = conn_->exec("SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
+        if (newest.rows() == 0) {
+          entry.kind = LogKind::kCheckpoint;
+          entry.checkpoint = Checkpoint{0, 0, merkle::root({})};
+          return;
+        }
+        if (newest.text(0, 1).empty() && newest.text(0, 2) == "checkpoint") {
+          entry = *newest_checkpoint_now();
+          return;
+        }
+        std::vector<merkle::ChainHead> heads;
+        const Result registry = conn_->exec("SELECT last_seq, head_hash FROM registry_head WHERE id = 1");
+        if (registry.rows() && registry.integer(0, 0) > 0)
+          heads.push_back({"", registry.integer(0, 0), registry.str(0, 1)});
+        each_row("SELECT id, last_seq, head_hash FROM cases ORDER BY id", {}, [&](const Result& r, int i) {
+          heads.push_back({r.str(i, 0), r.integer(i, 1), r.str(i, 2)});
+          return true;
+        });
+        entry.kind = LogKind::kCheckpoint;
+        entry.event = "checkpoint";
+        entry.actor = actor;
+        entry.occurred_at = entry.recorded_at = at;
+        Checkpoint c;
+        c.upto_seq = newest.integer(0, 0);
+        c.chains = static_cast<int64_t>(heads.size());
+        c.root = merkle::root(std::move(heads));
+        entry.checkpoint = std::move(c);
+        append_registry_now(entry);
+      });
+      return entry;
+    });
+  }
+
+  std::optional<LogEntry> newest_checkpoint() override {
+    return guard("read the newest checkpoint", [&] { return newest_checkpoint_now(); });
+  }
+
+  // A PostgreSQL database keeps a chain per case from its first row.
+  int64_t per_chain_from() override { return 1; }
+
+  void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
+    guard("read the log", [&] {
+      std::string where;
+      std::vector<Param> params;
+      auto add = [&](std::string clause, std::initializer_list<Param> values) {
+        for (const Param& value : values) {
+          params.push_back(value);
+          clause.replace(clause.find('?'), 1, "$" + std::to_string(params.size()));
+        }
+        where += (where.empty() ? " WHERE " : " AND ") + clause;
+      };
+      if (filter.case_id) add("case_id = ?", {text(*filter.case_id)});
+      if (!filter.case_id && !filter.registry) where += where.empty() ? " WHERE case_id <> ''" : " AND case_id <> ''";
+      if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)", {text(*filter.sop_id)});
+      if (filter.actor) add("actor = ?", {text(*filter.actor)});
+      if (filter.event) add("event = ?", {text(*filter.event)});
+      if (filter.state) add("(from_state = ? OR to_state = ?)", {text(*filter.state), text(*filter.state)});
+      if (filter.kind) add("kind = ?", {text(to_string(*filter.kind))});
+      if (filter.since) add("occurred_at >= ?", {number(filter.since->seconds)});
+      if (filter.until) add("occurred_at < ?", {number(filter.until->seconds)});
+      if (filter.after_seq) add("seq > ?", {number(*filter.after_seq)});
+      each_row(sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq", params,
+               [&](const Result& r, int i) { return visit(read_log(r, i)); });
+    });
+  }
+
+  void scan_chain(const std::function<bool(const ChainRow&)>& visit) override {
+    guard("read the log", [&] {
+      std::vector<StoredValue> personal;
+      std::string case_id;
+      ChainRow row;
+      row.personal = &personal;
+      each_row("SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq", {},
+               [&](const Result& r, int i) {
+                 row.seq = r.integer(i, 0);
+                 row.record = r.text(i, 1);
+                 row.prev_hash = r.text(i, 2);
+                 row.hash = r.text(i, 3);
+                 personal.clear();
+                 row.checkpoint.reset();
+                 if (!record_rows::record_head(row.record, row.case_id, row.case_seq) ||
+                     record_rows::has_personal(row.record)) {
+                   record_rows::chain_row_details(row.record, case_id, row.case_seq, personal, lookup_);
+                   row.case_id = case_id;
+                 }
+                 if (row.case_id.empty()) row.checkpoint = record_rows::checkpoint_of(row.record);
+                 return visit(row);
+               });
+    });
+  }
+
+  std::vector<LogEntry> history(const std::string& case_id) override {
+    return guard("read the history of case " + case_id, [&] {
+      std::vector<LogEntry> out;
+      each_row(sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = $1 ORDER BY case_seq"),
+               {text(case_id)}, [&](const Result& r, int i) {
+                 out.push_back(read_log(r, i));
+                 return true;
+               });
+      if (out.empty() && !case_exists_now(case_id)) throw not_found("no case " + case_id);
+      return out;
+    });
+  }
+
+  std::pair<int64_t, std::string> chain_head() override {
+    return guard("read the chain head", [&]() -> std::pair<int64_t, std::string> {
+      const Result r = conn_->exec("SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1");
+      if (r.rows() == 0) return {0, ""};
+      return {r.integer(0, 0), r.str(0, 1)};
+    });
+  }
+
+  std::vector<std::string> schema_changes() override {
+    return guard("compare the schema", [&] { return pg::schema_differences(*conn_); });
+  }
+
+  void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
+                     DateTime at) override {
+    guard("record access to case " + case_id, [&] {
+      write("recording an access", [&] {
+        conn_->run("record_access", "INSERT INTO access_log (actor, case_id, what, at) VALUES ($1, $2, $3, $4)",
+                   {text(actor), text(case_id), text(what), number(at.seconds)});
+      });
+    });
+  }
+
+ private:
+  // Runs `f`, turning libpq and JSON failures into Error with context. At
+  // the outermost call a connection lost earlier is re-established first.
+  template <typename F>
+  auto guard(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+      if (depth_ == 0 && !conn_->ok()) conn_->reset();
+      return f();
+    } catch (const PgFailure& e) {
+      throw describe(e, what);
+    } catch (const json::exception& e) {
+      throw storage_error("database " + server_ + ": " + what + ": damaged JSON in a row: " + e.what());
+    }
+  }
+
+  Error describe(const PgFailure& e, const std::string& what) const {
+    const std::string head = "database " + server_ + ": " + what + ": ";
+    if (e.lost) return storage_error(head + "lost the connection to the server (" + e.what() + ")");
+    const std::string& state = e.sqlstate;
+    if (state == "55P03")
+      return storage_error(head + "the database is busy: another session kept the row locked for more than " +
+                           std::to_string(busy_timeout_ms_) + " ms; nothing was written");
+    if (state == "57014")
+      return storage_error(head + "the server cancelled the statement (" + e.what() + "); nothing was written");
+    if (state == "40001" || state == "40P01")
+      return conflict(head + "another writer changed the same rows at the same time (" + e.what() +
+                      "); nothing was written; try again");
+    if (state == "23505") return conflict(head + e.what());
+    if (state == "25006")
+      return storage_error(head + "the database is open read-only (" + e.what() + ")");
+    if (state == "42501")
+      return storage_error(head + "the server refused: " + e.what() +
+                           "; the role in the URL lacks the rights sopir needs (docs/SCHEMA.md)");
+    return storage_error(head + e.what());
+  }
+
+  // Runs `body` as a write transaction: BEGIN at the outermost level, a
+  // savepoint when nested, so an exception undoes exactly the writes of the
+  // level it leaves. `landed`, when given, tells after a lost connection
+  // during COMMIT whether the transaction committed (looked up again on a
+  // new connection); the call then returns normally when it did.
+  void write(const char* what, const std::function<void()>& body,
+             const std::function<bool()>& landed = nullptr) {
+    if (read_only_)
+      throw storage_error("database " + server_ + " is open read-only; " + what + " needs write access");
+    if (depth_ > 0 && flat_) {
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        failed_ = true;
+        throw;
+      }
+      --depth_;
+      return;
+    }
+    if (depth_ > 0) {
+      conn_->run("savepoint", "SAVEPOINT sopir_nested", {});
+      ++depth_;
+      try {
+        body();
+      } catch (...) {
+        --depth_;
+        if (conn_->ok()) conn_->exec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
+        throw;
+      }
+      --depth_;
+      conn_->run("release", "RELEASE sopir_nested", {});
+      return;
+    }
+    conn_->run("begin", "BEGIN", {});
+    depth_ = 1;
+    bool committing = false;
+    try {
+      body();
+      committing = true;
+      conn_->run("commit", "COMMIT", {});
+    } catch (const PgFailure& e) {
+      depth_ = 0;
+      if (!e.lost) {
+        if (conn_->ok()) conn_->exec("ROLLBACK");
+        throw;
+      }
+      if (!committing) throw PgFailure(e.sqlstate, std::string(e.what()) + kNothingWritten, true);
+      // The answer to COMMIT was lost: ask again on a new connection.
+      std::optional<bool> did_land;
+      if (landed) {
+        try {
+          conn_->reset();
+          did_land = landed();
+        } catch (const PgFailure&) {
+        }
+      }
+      if (did_land && *did_land) return;
+      if (did_land)
+        throw PgFailure(e.sqlstate, std::string(e.what()) + " while committing; nothing was written", true);
+      throw PgFailure(e.sqlstate,
+                      std::string(e.what()) +
+                          " while committing; whether it was written is unknown: read it again before retrying",
+                      true);
+    } catch (const Error& e) {
+      // A nested call already described the failure; when it was the
+      // connection, say what became of the transaction.
+      depth_ = 0;
+      if (!conn_->ok()) throw Error(e.kind(), e.message() + kNothingWritten);
+      rollback();
+      throw;
+    } catch (...) {
+      depth_ = 0;
+      rollback();
+      throw;
+    }
+    depth_ = 0;
+  }
+
+  void rollback() {
+    if (!conn_->ok()) return;
+    try {
+      conn_->exec("ROLLBACK");
+    } catch (const PgFailure&) {
+    }
+  }
+
+  // Writes a registry row inside the caller's transaction: locks the
+  // registry chain's head, assigns case_seq, prev_hash, hash and seq.
+  void append_registry_now(LogEntry& entry) {
+    PersonalTexts texts;
+    const Result head =
+        conn_->exec("SELECT last_seq, head_hash FROM registry_head WHERE id = 1 FOR UPDATE");
+    entry.case_seq = head.integer(0, 0) + 1;
+    const std::string prev = head.str(0, 1);
+    const std::string row = record_rows::prepare_entry(entry, &texts);
+    const std::string hash = record_rows::hash(prev, row);
+    const Result r = conn_->exec(
+        "WITH l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($1, $2, $3) RETURNING seq) "
+        "UPDATE registry_head SET last_seq = $4, head_hash = $3 WHERE id = 1 RETURNING (SELECT seq FROM l)",
+        {text(row), text(prev), text(hash), number(entry.case_seq)});
+    entry.seq = r.integer(0, 0);
+    entry.prev_hash = prev;
+    entry.hash = hash;
+  }
+
+  std::optional<LogEntry> newest_checkpoint_now() {
+    const Result r = conn_->exec(
+        "SELECT seq, record, prev_hash, hash FROM transitions WHERE case_id = '' AND kind = 'checkpoint' "
+        "ORDER BY seq DESC LIMIT 1");
+    if (r.rows() == 0) return std::nullopt;
+    return read_log(r, 0);
+  }
+
+  // Whether the log row (case_id, case_seq) with this hash is stored.
+  bool landed(const std::string& case_id, int64_t case_seq, const std::string& hash) {
+    const Result r = conn_->exec("SELECT hash FROM transitions WHERE case_id = $1 AND case_seq = $2",
+                                 {text(case_id), number(case_seq)});
+    return r.rows() == 1 && r.text(0, 0) == hash;
+  }
+
+  // Runs a query and visits its rows in batches through a cursor, so a
+  // large log is never held whole and `visit` may use the store between
+  // batches. Inside a transaction of ours when one is open, else in a
+  // transaction of its own (one snapshot for the whole scan).
+  void each_row(const std::string& query, const std::vector<Param>& params,
+                const std::function<bool(const Result&, int)>& visit) {
+    const std::string cursor = "sopir_scan_" + std::to_string(++cursors_);
+    const bool own = depth_ == 0;
+    if (own) {
+      conn_->run("begin", "BEGIN", {});
+      depth_ = 1;
+    }
+    try {
+      conn_->exec("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + query, params);
+      const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM " + cursor;
+      bool more = true;
+      while (more) {
+        const Result batch = conn_->exec(fetch);
+        for (int i = 0; i < batch.rows() && more; ++i) more = visit(batch, i);
+        if (batch.rows() < kFetchRows) break;
+      }
+      conn_->exec("CLOSE " + cursor);
+    } catch (...) {
+      --cursors_;
+      if (own) {
+        depth_ = 0;
+        if (conn_->ok()) {
+          try {
+            conn_->exec("ROLLBACK");
+          } catch (const PgFailure&) {
+          }
+        }
+      }
+      throw;
+    }
+    --cursors_;
+    if (own) {
+      depth_ = 0;
+      conn_->run("commit", "COMMIT", {});
+    }
+  }
+
+  bool case_exists_now(const std::string& id) {
+    return conn_->run("case_exists", "SELECT 1 FROM cases WHERE id = $1", {text(id)}).rows() > 0;
+  }
+
+  std::optional<PublishedProcedure> procedure_by_hash_now(const std::string& sha256) {
+    const Result r = conn_->run("procedure_by_hash",
+                                "SELECT p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, "
+                                "p.published_by, p.current, 0, p.compiled FROM procedures p WHERE p.sha256 = $1",
+                                {text(sha256)});
+    if (r.rows() == 0) return std::nullopt;
+    return read_procedure(r, 0);
+  }
+
+  // Writes a step in one statement (one round trip): the case row (inserted
+  // when `create`, else updated; last_seq and head_hash those of the log
+  // row), the log row, and the personal texts. Returns the log row's seq.
+  // With `held`, the case row is written only where it still has held's
+  // version, last_seq and head_hash; nullopt when it had not.
+  std::optional<int64_t> write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
+                                    const std::string& prev, const std::string& hash, const PersonalTexts& texts,
+                                    const CaseRecord* held = nullptr) {
+    std::vector<std::string> digests, values;
+    for (const auto& [digest, value] : texts) digests.push_back(digest), values.push_back(value);
+    std::vector<Param> params = {text(record.id),
+                                       text(record.sop_id),
+                                       text(record.sha256),
+                                       text(record.state),
+                                       text(to_string(record.status)),
+                                       text(log_json::values(record.data)),
+                                       number(record.version),
+                                       number(last_seq),
+                                       text(hash),
+                                       number(record.opened_at.seconds),
+                                       time_param(record.due_at),
+                                       time_param(record.hold_started),
+                                       text(record.closure_reason),
+                                       text_or_null(record.parent_case),
+                                       text(row),
+                                       text(prev),
+                                       text(array_literal(digests)),
+                                       text(array_literal(values))};
+    // The texts' CTE runs whether or not its rows are read.
+    constexpr const char* kTexts =
+        "texts AS (INSERT INTO personal_text (digest, text) "
+        "SELECT * FROM unnest($17::text[], $18::text[]) ON CONFLICT DO NOTHING) ";
+    if (held) {
+      params.push_back(number(held->version));
+      params.push_back(number(held->last_seq));
+      params.push_back(text(held->head_hash));
+      const Result r = conn_->run(
+          "held_step",
+          (std::string("WITH ") + kTexts +
+           ", c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
+           "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, closure_reason = $13, "
+           "parent_case = $14 WHERE id = $1 AND version = $19 AND last_seq = $20 AND head_hash = $21 RETURNING id) "
+           "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c RETURNING seq")
+              .c_str(),
+          params);
+      if (r.rows() != 1) return std::nullopt;
+      return r.integer(0, 0);
+    }
+    const Result r =
+        create ? conn_->run("create_step",
+                            (std::string("WITH ") + kTexts +
+                             ", c AS (INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
+                             "head_hash, opened_at, due_at, hold_started, closure_reason, parent_case) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
+                             "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c "
+                             "RETURNING seq")
+                                .c_str(),
+                            params)
+               : conn_->run("append_step",
+                            (std::string("WITH ") + kTexts +
+                             ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) "
+                             "RETURNING seq) "
+                             "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
+                             "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
+                             "hold_started = $12, closure_reason = $13, parent_case = $14 WHERE id = $1 "
+                             "RETURNING (SELECT seq FROM l)")
+                                .c_str(),
+                            params);
+    if (r.rows() != 1) throw storage_error("the case row " + record.id + " was not written");
+    return r.integer(0, 0);
+  }
+
+  // A PostgreSQL text[] literal: {"a","b"}, with " and \ escaped.
+  static std::string array_literal(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (const auto& item : items) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      for (const char c : item) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    return out + "}";
+  }
+
+  void add_personal_text(StoredValue& value) {
+    const Result r =
+        conn_->run("personal_text", "SELECT text FROM personal_text WHERE digest = $1", {text(value.digest)});
+    if (r.rows() > 0 && !r.null(0, 0)) {
+      value.text = r.str(0, 0);
+    } else {
+      value.erased = true;
+    }
+  }
+
+  CaseRecord read_case(const Result& r, int i) {
+    CaseRecord record;
+    record.id = r.str(i, 0);
+    record.sop_id = r.str(i, 1);
+    record.sha256 = r.str(i, 2);
+    record.state = r.str(i, 3);
+    record.status = status_from_text(r.str(i, 4));
+    for (const auto& value : json::parse(r.text(i, 5)))
+      record.data.push_back(record_rows::value_from_json(value, lookup_));
+    record.version = r.integer(i, 6);
+    record.last_seq = r.integer(i, 7);
+    record.opened_at = DateTime{r.integer(i, 8)};
+    if (!r.null(i, 9)) record.due_at = DateTime{r.integer(i, 9)};
+    if (!r.null(i, 10)) record.hold_started = DateTime{r.integer(i, 10)};
+    record.closure_reason = r.str(i, 11);
+    record.parent_case = r.str(i, 12);  // NULL reads as ""
+    record.head_hash = r.str(i, 13);
+    return record;
+  }
+
+  LogEntry read_log(const Result& r, int i) {
+    LogEntry entry = record_rows::read_record(r.text(i, 1), r.integer(i, 0), lookup_);
+    entry.prev_hash = r.str(i, 2);
+    entry.hash = r.str(i, 3);
+    return entry;
+  }
+
+  static PublishedProcedure read_procedure(const Result& r, int i) {
+    PublishedProcedure p;
+    p.sop_id = r.str(i, 0);
+    p.version = static_cast<int>(r.integer(i, 1));
+    p.sha256 = r.str(i, 2);
+    p.source = r.str(i, 3);
+    p.file = r.str(i, 4);
+    p.published_at = DateTime{r.integer(i, 5)};
+    p.published_by = r.str(i, 6);
+    p.current = r.boolean(i, 7);
+    p.cases = r.integer(i, 8);
+    p.compiled = r.str(i, 9);
+    return p;
+  }
+
+  static StaffMember read_staff(const Result& r, int i) {
+    StaffMember m;
+    m.id = r.str(i, 0);
+    m.name = r.str(i, 1);
+    m.roles = json::parse(r.text(i, 2)).get<std::vector<std::string>>();
+    m.active = r.boolean(i, 3);
+    return m;
+  }
+
+  std::unique_ptr<Connection> conn_;
+  std::string server_;  // user@host:port/database, for messages
+  bool read_only_;
+  int busy_timeout_ms_;
+  int depth_ = 0;        // nesting of transactions (writes and scans)
+  bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
+  bool failed_ = false;  // a nested write failed while flat_
+  int cursors_ = 0;      // open scan cursors, for unique names
+  record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
+};
+
+// ---------------------------------------------------------------------------
+// Opening.
+
+bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+// The connection failure as an Error a person can act on.
+Error connect_error(const PgFailure& e, const std::string& url) {
+  const std::string server = pg::redact(url);
+  const std::string message = e.what();
+  // libpq checks some settings' values only when connecting.
+  if (message.rfind("invalid ", 0) == 0)
+    return usage_error("not a PostgreSQL URL: " + message + "; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+  if (contains(message, "password authentication failed") || contains(message, "no password supplied"))
+    return storage_error("cannot log in to the PostgreSQL server at " + server +
+                         ": the server refused the user name or password (" + message +
+                         "); check the password in the URL or in ~/.pgpass");
+  if (e.sqlstate == "3D000" || (contains(message, "database \"") && contains(message, "does not exist")))
+    return not_found("no database on the PostgreSQL server at " + server + " (" + message +
+                     "); the server's administrator creates the database (createdb), sopir creates its tables");
+  if (contains(message, "Connection refused") || contains(message, "could not connect") ||
+      contains(message, "timeout expired") || contains(message, "could not translate host name") ||
+      contains(message, "No such file or directory") || contains(message, "Network is unreachable"))
+    return storage_error("cannot reach the PostgreSQL server at " + server + " (" + message +
+                         "); check that it runs and that the host and port in the URL are right");
+  return storage_error("cannot connect to the PostgreSQL server at " + server + ": " + message);
+}
+
+}  // namespace
+
+bool is_server_url(const std::string& location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOptions& options) {
+  {
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+    if (!parsed) {
+      std::string message = error ? error : "unreadable";
+      if (error) PQfreemem(error);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      throw usage_error("not a PostgreSQL URL: " + message +
+                        "; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+    }
+    PQconninfoFree(parsed);
+  }
+  std::unique_ptr<Connection> conn;
+  const int connect_timeout_s = std::max(2, options.busy_timeout_ms / 1000);
+  try {
+    conn = std::make_unique<Connection>(url, connect_timeout_s);
+  } catch (const PgFailure& e) {
+    throw connect_error(e, url);
+  }
+  const std::string server = conn->describe();
+  try {
+    conn->exec("SET lock_timeout = " + std::to_string(options.busy_timeout_ms) +
+               "; SET synchronous_commit = " + (options.synchronous_full ? "on" : "off") +
+               (options.read_only ? "; SET default_transaction_read_only = on" : ""));
+    const Result encoding = conn->exec("SHOW server_encoding");
+    if (encoding.text(0, 0) != "UTF8")
+      throw storage_error("database " + server + " uses the encoding " + encoding.str(0, 0) +
+                          "; sopir needs UTF8 (createdb --encoding UTF8)");
+    const pg::SchemaState state = pg::schema_state(*conn);
+    const int latest = pg::latest_schema_version();
+    if (state.version < 0)
+      throw storage_error("database " + server + " is not a sopir database (its sopir_schema table names another "
+                          "application)");
+    if (state.version == 0) {
+      if (state.other_tables)
+        throw storage_error("database " + server + " holds tables but is not a sopir database; give an empty "
+                            "database for a new one");
+      if (!options.create || options.read_only) throw not_found("no sopir database at " + server + " (it is empty)");
+    }
+    if (state.version > latest)
+      throw storage_error("database " + server + " was written by a newer sopir (schema " +
+                          std::to_string(state.version) + ", this sopir knows up to " + std::to_string(latest) +
+                          "); use that sopir or a newer one");
+    if (state.version < latest) {
+      if (options.read_only)
+        throw storage_error("database " + server + " has schema " + std::to_string(state.version) +
+                            " and needs upgrading to " + std::to_string(latest) +
+                            "; open it once with write access to upgrade it");
+      pg::migrate(*conn, latest);
+    }
+  } catch (const PgFailure& e) {
+    if (e.sqlstate == "42501")
+      throw storage_error("database " + server + ": the server refused (" + e.what() +
+                          "); the role in the URL lacks the rights sopir needs");
+    throw storage_error("cannot open database " + server + ": " + e.what());
+  }
+  return std::make_unique<PgStore>(std::move(conn), options.read_only, options.busy_timeout_ms);
+}
+
+std::string display_location(const std::string& location) {
+  return is_server_url(location) ? pg::redact(location) : location;
+}
+
+std::unique_ptr<Store> open_store(const std::string& location, const StoreOptions& options) {
+  if (is_server_url(location)) return open_postgres_store(location, options);
+  return open_sqlite_store(location, options);
+}
+
+}  // namespace sopir

@@ -1,0 +1,232 @@
+// pg_bench: the PostgreSQL store's appends per second with 1, 8 and 32
+// concurrent writer processes, beside PostgreSQL's own pgbench (built-in
+// TPC-B-like script) on the same server with the same client counts, in the
+// same run. Needs the test server (SOPIR_TEST_PG, scripts/pg-server.sh);
+// without it says so and exits 0.
+//
+//   pg_bench [--quick]      --quick: 1 and 8 clients, 2 s each
+//
+// Each writer is a process with its own connection (as offices are), with
+// cases of its own (a chain per case: writers of different cases do not
+// queue); one append = lock the case row, check its version, write the
+// hashed log row, update the case row, commit. pgbench runs at scale =
+// the largest client count, so its clients do not all queue on one branch row.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "base/sha256.h"
+#include "sopir/error.h"
+#include "sopir/store.h"
+#include "store/pg_connection.h"
+
+using namespace sopir;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kSource = "id: pmi_shelter\n# pg_bench procedure\n";
+const std::string kSha = sha256_hex(kSource);
+
+std::string with_database(const std::string& url, const std::string& name) {
+  const size_t slash = url.rfind('/');
+  const size_t query = url.find('?', slash);
+  return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+StoredValue plain(const std::string& field, const std::string& text) {
+  StoredValue v;
+  v.field = field;
+  v.missing = false;
+  v.text = text;
+  return v;
+}
+
+void open_case(Store& store, const std::string& id) {
+  CaseRecord r;
+  r.id = id;
+  r.sop_id = "pmi_shelter";
+  r.sha256 = kSha;
+  r.state = "registered";
+  r.version = 1;
+  r.opened_at = DateTime{1790000000};
+  r.data = {plain("counter", "0"), plain("category", "overstay")};
+  LogEntry e;
+  e.sha256 = kSha;
+  e.kind = LogKind::kOpen;
+  e.event = "open";
+  e.to_state = r.state;
+  e.to_status = "active";
+  e.actor = "dewi";
+  e.role = "registrar";
+  e.occurred_at = e.recorded_at = r.opened_at;
+  for (const auto& v : r.data) e.changes.push_back({StoredValue{v.field}, v});
+  store.create_case(r, e);
+}
+
+// One step on `held` (the case as this writer last wrote it).
+void step(Store& store, CaseRecord& held) {
+  CaseRecord next = held;
+  next.version = held.version + 1;
+  next.state = next.version % 2 ? "registered" : "screened";
+  next.data[0] = plain("counter", std::to_string(next.version));
+  LogEntry e;
+  e.sha256 = kSha;
+  e.event = "go";
+  e.from_state = held.state;
+  e.to_state = next.state;
+  e.from_status = e.to_status = "active";
+  e.actor = "budi";
+  e.role = "social_worker";
+  e.occurred_at = e.recorded_at = DateTime{1790000000 + next.version};
+  e.note = "bench step";
+  e.changes = {{held.data[0], next.data[0]}};
+  store.append(next, held.version, e);
+  held = next;
+  held.last_seq = e.case_seq;
+}
+
+// A writer process: opens its cases, waits for `go`, appends for `seconds`,
+// writes its count to `out`.
+[[noreturn]] void writer(const std::string& url, int index, int clients, double seconds, int ready_fd, int go_fd,
+                         int out_fd) {
+  long count = 0;
+  try {
+    StoreOptions options;
+    options.busy_timeout_ms = 30000;
+    auto store = open_store(url, options);
+    std::vector<CaseRecord> cases;
+    for (int k = 0; k < 4; ++k) {
+      const std::string id = "B" + std::to_string(clients) + "-" + std::to_string(index) + "-" + std::to_string(k);
+      open_case(*store, id);
+      cases.push_back(*store->find_case(id));
+    }
+    char byte = 1;
+    if (::write(ready_fd, &byte, 1) != 1 || ::read(go_fd, &byte, 1) != 1) ::_exit(2);
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) step(*store, cases[static_cast<size_t>(count++ % 4)]);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "pg_bench writer %d: %s\n", index, e.what());
+    ::_exit(1);
+  }
+  const std::string text = std::to_string(count) + "\n";
+  if (::write(out_fd, text.data(), text.size()) < 0) ::_exit(1);
+  ::_exit(0);
+}
+
+double sopir_rate(const std::string& url, int clients, double seconds) {
+  int ready[2], go[2], out[2];
+  if (::pipe(ready) || ::pipe(go) || ::pipe(out)) throw std::runtime_error("pipe failed");
+  std::vector<pid_t> pids;
+  for (int i = 0; i < clients; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) writer(url, i, clients, seconds, ready[1], go[0], out[1]);
+    pids.push_back(pid);
+  }
+  ::close(ready[1]);
+  ::close(out[1]);
+  char byte;
+  for (int i = 0; i < clients; ++i)
+    if (::read(ready[0], &byte, 1) != 1) throw std::runtime_error("a writer failed to start");
+  const auto start = Clock::now();
+  const std::string go_bytes(static_cast<size_t>(clients), 'g');
+  if (::write(go[1], go_bytes.data(), go_bytes.size()) < 0) throw std::runtime_error("pipe write failed");
+  long total = 0;
+  int failed = 0;
+  for (const pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string counts;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) counts.append(buffer, static_cast<size_t>(n));
+  for (size_t at = 0; at < counts.size();) {
+    const size_t end = counts.find('\n', at);
+    total += std::stol(counts.substr(at, end - at));
+    at = end + 1;
+  }
+  for (int fd : {ready[0], go[0], go[1], out[0]}) ::close(fd);
+  if (failed) throw std::runtime_error(std::to_string(failed) + " writer(s) failed");
+  return static_cast<double>(total) / elapsed;
+}
+
+std::string run(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  if (::pclose(pipe) != 0) throw std::runtime_error("failed: " + command + "\n" + output);
+  return output;
+}
+
+std::string quoted(const std::string& text) { return "'" + text + "'"; }
+
+double pgbench_tps(const std::string& url, int clients, double seconds) {
+  const std::string out = run("pgbench -n -b tpcb-like -c " + std::to_string(clients) + " -j " +
+                              std::to_string(clients) + " -T " + std::to_string(static_cast<int>(seconds)) + " " +
+                              quoted(url) + " 2>&1");
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("tps = ([0-9.]+)"))) throw std::runtime_error("no tps in: " + out);
+  return std::stod(m[1]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const char* admin_env = std::getenv("SOPIR_TEST_PG");
+  if (!admin_env || !*admin_env) {
+    std::printf("pg_bench: SOPIR_TEST_PG is not set; start the test server (scripts/pg-server.sh) to run it\n");
+    return 0;
+  }
+  const std::string admin_url = admin_env;
+  const std::vector<int> client_counts = quick ? std::vector<int>{1, 8} : std::vector<int>{1, 8, 32};
+  const double seconds = quick ? 2 : 10;
+  const std::string suffix = std::to_string(::getpid());
+  const std::string sopir_db = "sopir_bench_" + suffix, pgbench_db = "pgbench_" + suffix;
+  pg::Connection admin(admin_url, 10);
+  admin.exec("CREATE DATABASE " + sopir_db);
+  admin.exec("CREATE DATABASE " + pgbench_db);
+  int rc = 0;
+  try {
+    const std::string sopir_url = with_database(admin_url, sopir_db);
+    const std::string pgbench_url = with_database(admin_url, pgbench_db);
+    {
+      StoreOptions create;
+      create.create = true;
+      open_store(sopir_url, create)->publish("pmi_shelter", kSha, kSource, "bench.yaml", "admin", DateTime{1789990000});
+    }
+    run("pgbench -i -q -s " + std::to_string(client_counts.back()) + " " + quoted(pgbench_url) + " 2>&1");
+    std::printf("PostgreSQL store appends per second (one append per transaction, each writer a process with\n"
+                "cases of its own) beside pgbench -b tpcb-like at scale %d, %.0f s each:\n\n",
+                client_counts.back(), seconds);
+    std::printf("%8s %14s %14s %8s\n", "clients", "sopir steps/s", "pgbench tps", "ratio");
+    for (const int clients : client_counts) {
+      const double sopir = sopir_rate(sopir_url, clients, seconds);
+      const double tps = pgbench_tps(pgbench_url, clients, seconds);
+      std::printf("%8d %14.0f %14.0f %8.2f\n", clients, sopir, tps, sopir / tps);
+      std::fflush(stdout);
+    }
+    auto store = open_store(sopir_url, StoreOptions{});
+    long rows = 0;
+    store->scan_chain([&](const ChainRow&) { return ++rows, true; });
+    std::printf("\n%ld log rows written; target (issue #13): ratio >= 1.0 at every client count\n", rows);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pg_bench: %s\n", e.what());
+    rc = 1;
+  }
+  admin.exec("DROP DATABASE IF EXISTS " + sopir_db + " WITH (FORCE)");
+  admin.exec("DROP DATABASE IF EXISTS " + pgbench_db + " WITH (FORCE)");
+  return rc;
+}

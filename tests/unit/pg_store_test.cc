@@ -1,0 +1,347 @@
+// What only the PostgreSQL store has: opening a server database (bad URLs,
+// unreachable servers, refused logins, missing, foreign or newer
+// databases), its schema checks, and faults: a backend terminated between
+// or inside writes, a server restarted mid-stream, a lock held too long.
+// Against the real test server (SOPIR_TEST_PG, test_backends.h); the
+// behaviour both stores share is tested in store_test.cc on both.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <regex>
+
+#include "sopir/error.h"
+#include "sopir/store.h"
+#include "test_backends.h"
+
+using namespace sopir;
+using sopir::testing::PgTestDatabase;
+using sopir::testing::test_server_url;
+using sopir::testing::with_database;
+
+namespace {
+
+template <typename F>
+Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("no sopir::Error thrown");
+  return usage_error("");
+}
+
+StoreOptions creating() {
+  StoreOptions o;
+  o.create = true;
+  return o;
+}
+
+const std::string kSource = "id: pmi_shelter\nstates: [registered, screened]\n";
+const std::string kSha = sha256_hex(kSource);
+
+CaseRecord new_case(const std::string& id) {
+  CaseRecord r;
+  r.id = id;
+  r.sop_id = "pmi_shelter";
+  r.sha256 = kSha;
+  r.state = "registered";
+  r.data = {testing::plain("counter", "0"), testing::personal("name", "Sari Dewi")};
+  r.version = 1;
+  r.opened_at = DateTime{1790000000};
+  return r;
+}
+
+LogEntry open_entry(const CaseRecord& r) {
+  LogEntry e;
+  e.sha256 = r.sha256;
+  e.kind = LogKind::kOpen;
+  e.event = "open";
+  e.to_state = r.state;
+  e.to_status = "active";
+  e.actor = "dewi";
+  e.role = "registrar";
+  e.occurred_at = r.opened_at;
+  e.recorded_at = r.opened_at;
+  for (const auto& v : r.data) e.changes.push_back({testing::plain(v.field, ""), v});
+  return e;
+}
+
+void open_case(Store& store, const std::string& id) {
+  CaseRecord r = new_case(id);
+  LogEntry e = open_entry(r);
+  store.create_case(r, e);
+}
+
+// Moves case `id` one step on, as read now.
+void step(Store& store, const std::string& id) {
+  const CaseRecord now = *store.find_case(id);
+  CaseRecord next = now;
+  next.version = now.version + 1;
+  next.state = "s" + std::to_string(next.version);
+  LogEntry e;
+  e.sha256 = now.sha256;
+  e.event = "go";
+  e.from_state = now.state;
+  e.to_state = next.state;
+  e.from_status = e.to_status = "active";
+  e.actor = "budi";
+  e.role = "social_worker";
+  e.occurred_at = e.recorded_at = DateTime{1790000000 + next.version};
+  store.append(next, now.version, e);
+}
+
+// Each case's rows chain from "" by prev_hash, case_seq 1, 2, ..., and the
+// case row holds the newest; returns the number of rows.
+int64_t verify_chains(Store& store) {
+  std::map<std::string, std::pair<int64_t, std::string>> heads;
+  int64_t rows = 0;
+  store.scan_chain([&](const ChainRow& row) {
+    auto& head = heads[std::string(row.case_id)];
+    REQUIRE(row.case_seq == head.first + 1);
+    REQUIRE(row.prev_hash == head.second);
+    Sha256 hash;
+    hash.update(row.prev_hash);
+    hash.update(row.record);
+    REQUIRE(row.hash == hash.hex_digest());
+    head = {row.case_seq, std::string(row.hash)};
+    ++rows;
+    return true;
+  });
+  for (const auto& [id, head] : heads) REQUIRE(store.find_case(id)->last_seq == head.first);
+  return rows;
+}
+
+// Ends the store's server session(s) on `db` from another connection.
+void terminate_sessions(const PgTestDatabase& db) {
+  pg::Connection admin(db.admin_url(), 10);
+  const pg::Result r = admin.exec(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'sopir'",
+      {db.name()});
+  REQUIRE(r.integer(0, 0) >= 1);
+}
+
+// The test server's URL, or skip (a FAIL in CI).
+#define NEED_SERVER()                          \
+  if (test_server_url().empty()) return;
+
+}  // namespace
+
+TEST_CASE("a URL libpq cannot read is a usage error naming the form", "[pg]") {
+  for (const char* url : {"postgresql://sopir@localhost:5432/db?colour=blue",
+                          "postgresql://sopir@localhost:5432/db?sslmode=sometimes", "postgresql://[::1/db"}) {
+    INFO(url);
+    const Error e = error_of([&] { open_store(url, {}); });
+    CHECK(e.kind() == ErrorKind::kUsage);
+    CHECK_THAT(e.message(), Catch::StartsWith("not a PostgreSQL URL: "));
+    CHECK_THAT(e.message(), Catch::EndsWith("; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE"));
+  }
+  CHECK(is_server_url("postgres://x/y"));
+  CHECK_FALSE(is_server_url("shelter.db"));
+}
+
+TEST_CASE("an unreachable server is kStorage naming it, never its password", "[pg]") {
+  // Port 1 on the loopback: nothing listens there.
+  const Error e = error_of([] { open_store("postgresql://sopir:secret@127.0.0.1:1/national", {}); });
+  CHECK(e.kind() == ErrorKind::kStorage);
+  CHECK_THAT(e.message(), Catch::StartsWith("cannot reach the PostgreSQL server at postgresql://sopir@127.0.0.1:1/national ("));
+  CHECK_THAT(e.message(), Catch::EndsWith("); check that it runs and that the host and port in the URL are right"));
+  CHECK(e.message().find("secret") == std::string::npos);
+  CHECK(display_location("postgresql://sopir:secret@127.0.0.1:1/national") == "postgresql://sopir@127.0.0.1:1/national");
+}
+
+TEST_CASE("a wrong password, a missing database and an empty one each say so", "[pg]") {
+  NEED_SERVER();
+  PgTestDatabase db;
+  const std::string wrong = std::regex_replace(db.url(), std::regex(":[^:@/]+@"), ":not-the-password@");
+  REQUIRE(wrong != db.url());
+  const Error login = error_of([&] { open_store(wrong, {}); });
+  CHECK(login.kind() == ErrorKind::kStorage);
+  CHECK_THAT(login.message(), Catch::StartsWith("cannot log in to the PostgreSQL server at postgresql://sopir@"));
+  CHECK_THAT(login.message(), Catch::EndsWith("; check the password in the URL or in ~/.pgpass"));
+  CHECK(login.message().find("not-the-password") == std::string::npos);
+
+  const Error missing = error_of([&] { open_store(with_database(db.url(), "no_such_db"), creating()); });
+  CHECK(missing.kind() == ErrorKind::kNotFound);
+  CHECK_THAT(missing.message(), Catch::Contains("sopir creates its tables"));
+
+  const Error empty = error_of([&] { open_store(db.url(), {}); });
+  CHECK(empty.kind() == ErrorKind::kNotFound);
+  CHECK(empty.message() == "no sopir database at " + display_location(db.url()) + " (it is empty)");
+  StoreOptions read_only;
+  read_only.read_only = true;
+  read_only.create = true;
+  CHECK(error_of([&] { open_store(db.url(), read_only); }).kind() == ErrorKind::kNotFound);
+  // Nothing was created by any of these.
+  pg::Connection raw(db.url(), 10);
+  CHECK(raw.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").integer(0, 0) == 0);
+}
+
+TEST_CASE("a database of something else, or from a newer sopir, is refused and left as it was", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  SECTION("another program's tables") {
+    db.exec("CREATE TABLE invoices (id integer)");
+    const Error e = error_of([&] { open_store(db.location(), creating()); });
+    CHECK(e.kind() == ErrorKind::kStorage);
+    CHECK_THAT(e.message(), Catch::EndsWith("holds tables but is not a sopir database; give an empty database for a new one"));
+  }
+  SECTION("a newer schema") {
+    open_store(db.location(), creating()).reset();
+    db.exec("UPDATE sopir_schema SET version = 99");
+    const std::string before = db.snapshot();
+    StoreOptions read_only;
+    read_only.read_only = true;
+    for (const auto& options : {StoreOptions{}, creating(), read_only}) {
+      const Error e = error_of([&] { open_store(db.location(), options); });
+      CHECK(e.kind() == ErrorKind::kStorage);
+      CHECK(e.message() == "database " + display_location(db.location()) +
+                               " was written by a newer sopir (schema 99, this sopir knows up to 1); use that "
+                               "sopir or a newer one");
+    }
+    CHECK(db.snapshot() == before);
+  }
+}
+
+TEST_CASE("schema_changes: none on a fresh database; removed or disabled protections are named", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  CHECK(store->schema_changes().empty());
+  db.exec("ALTER TABLE transitions DISABLE TRIGGER transitions_no_change");
+  db.exec("DROP TRIGGER transitions_no_truncate ON transitions");
+  const auto changes = store->schema_changes();
+  REQUIRE(changes.size() == 2);
+  CHECK_THAT(changes[0], Catch::StartsWith("the trigger transitions_no_change was redefined"));
+  CHECK_THAT(changes[0], Catch::Contains("(disabled)"));
+  CHECK(changes[1] == "the trigger transitions_no_truncate is missing: a protection of the log was removed");
+}
+
+TEST_CASE("a read-only store writes nothing, also at the server", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  open_store(db.location(), creating()).reset();
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = open_store(db.location(), read_only);
+  const Error e = error_of([&] { store->add_staff({"sri", "Sri", {}, true}); });
+  CHECK(e.kind() == ErrorKind::kStorage);
+  CHECK_THAT(e.message(), Catch::EndsWith(" is open read-only; adding a staff member needs write access"));
+  CHECK(store->all_staff().empty());
+}
+
+TEST_CASE("a terminated session: the write in flight is not written and says so; the next one reconnects", "[pg]") {
+  NEED_SERVER();
+  PgTestDatabase db;
+  auto store = open_store(db.url(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+  open_case(*store, "T-1");
+  open_case(*store, "T-2");
+
+  SECTION("between two calls") {
+    terminate_sessions(db);
+    const Error e = error_of([&] { step(*store, "T-1"); });
+    CHECK(e.kind() == ErrorKind::kStorage);
+    CHECK_THAT(e.message(), Catch::Contains("lost the connection to the server"));
+  }
+  SECTION("inside a transaction, after one of its writes") {
+    const Error e = error_of([&] {
+      store->transaction([&] {
+        step(*store, "T-1");
+        terminate_sessions(db);
+        step(*store, "T-2");
+      });
+    });
+    CHECK(e.kind() == ErrorKind::kStorage);
+    CHECK_THAT(e.message(), Catch::Contains("lost the connection to the server"));
+    CHECK_THAT(e.message(), Catch::Contains("nothing was written"));
+  }
+  // Nothing half-written; the store reconnects and goes on.
+  CHECK(store->find_case("T-1")->version == 1);
+  CHECK(store->find_case("T-2")->version == 1);
+  step(*store, "T-1");
+  CHECK(verify_chains(*store) == 3);
+}
+
+TEST_CASE("a lock held longer than the busy timeout gives up, never hangs, and writes nothing", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  {
+    auto setup = open_store(db.location(), creating());
+    setup->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+    open_case(*setup, "L-1");
+  }
+  StoreOptions quick;
+  quick.busy_timeout_ms = 300;
+  auto store = open_store(db.location(), quick);
+  pg::Connection holder(db.location(), 10);
+  holder.exec("BEGIN; SELECT 1 FROM cases WHERE id = 'L-1' FOR UPDATE");
+  const std::string before = db.snapshot();
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = error_of([&] { step(*store, "L-1"); });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(e.kind() == ErrorKind::kStorage);
+  CHECK_THAT(e.message(), Catch::EndsWith("the database is busy: another session kept the row locked for more than "
+                                          "300 ms; nothing was written"));
+  CHECK(waited >= std::chrono::milliseconds(300));
+  CHECK(waited < std::chrono::seconds(5));
+  CHECK(db.snapshot() == before);
+  holder.exec("ROLLBACK");
+  step(*store, "L-1");
+  CHECK(store->find_case("L-1")->version == 2);
+}
+
+TEST_CASE("a server restarted mid-stream: the write in flight fails and says so, the next ones land", "[pg][restart]") {
+  NEED_SERVER();
+  // A server of its own: restarting the shared one would fail other tests.
+  const std::string script = std::string(SOPIR_SOURCE_DIR) + "/scripts/pg-server.sh";
+  std::string env;
+  {
+    FILE* out = ::popen(("bash " + script + " start").c_str(), "r");
+    REQUIRE(out);
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, out)) env += buffer;
+    REQUIRE(::pclose(out) == 0);
+  }
+  std::smatch m;
+  REQUIRE(std::regex_search(env, m, std::regex("SOPIR_TEST_PG=(\\S+)\\nexport SOPIR_TEST_PG_DIR=(\\S+)")));
+  const std::string url = m[1], dir = m[2];
+  struct Stop {
+    std::string command;
+    ~Stop() { (void)std::system(command.c_str()); }
+  } stop{"bash " + script + " stop " + dir};
+
+  auto store = open_store(url, creating());
+  store->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+  open_case(*store, "R-1");
+  for (int i = 0; i < 5; ++i) step(*store, "R-1");
+  REQUIRE(std::system(("bash " + script + " restart " + dir).c_str()) == 0);
+  const Error e = error_of([&] { step(*store, "R-1"); });
+  CHECK(e.kind() == ErrorKind::kStorage);
+  CHECK_THAT(e.message(), Catch::Contains("lost the connection to the server"));
+  CHECK(store->find_case("R-1")->version == 6);
+  for (int i = 0; i < 5; ++i) step(*store, "R-1");
+  CHECK(verify_chains(*store) == 11);
+}
+
+TEST_CASE("appends to different cases do not wait on each other; to one case they queue", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+  open_case(*store, "P-1");
+  open_case(*store, "P-2");
+  StoreOptions quick;
+  quick.busy_timeout_ms = 300;
+  auto other = open_store(db.location(), quick);
+  // `store` holds P-1's row in an open transaction: `other` appends to P-2
+  // at once, and times out on P-1.
+  store->transaction([&] {
+    step(*store, "P-1");
+    step(*other, "P-2");
+    CHECK(error_of([&] { step(*other, "P-1"); }).kind() == ErrorKind::kStorage);
+  });
+  CHECK(store->find_case("P-1")->version == 2);
+  CHECK(store->find_case("P-2")->version == 2);
+  CHECK(verify_chains(*store) == 4);
+}
