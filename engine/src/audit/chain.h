@@ -65,6 +65,7 @@ class ChainChecker {
   struct Batch {
     int64_t previous_seq = 0;   // the row before the batch's first
     std::string previous_hash;  // its hash
+    bool seq_gaps_allowed = false;  // ChainRules::seq_gaps_allowed
     std::string bytes;
     std::vector<Row> rows;
     std::vector<StoredValue> personal;
