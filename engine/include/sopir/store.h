@@ -300,6 +300,9 @@ class Store {
   // before it (databases from before chains per case); from it on each row
   // is chained to the previous row of its own chain.
   virtual int64_t per_chain_from() = 0;
+  // Whether seq may skip numbers (PostgreSQL: an identity column, whose
+  // numbers a rolled-back transaction uses up); SQLite's never does.
+  virtual bool seq_gaps_allowed() { return false; }
 
   // The log, oldest first. `visit` returns false to stop early.
   virtual void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) = 0;

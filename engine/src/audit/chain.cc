@@ -28,6 +28,7 @@ ChainChecker::~ChainChecker() {
 void ChainChecker::start_batch() {
   filling_.previous_seq = last_seq_;
   filling_.previous_hash = last_hash_;
+  filling_.seq_gaps_allowed = rules_.seq_gaps_allowed;
   filling_.bytes.clear();
   filling_.rows.clear();
   filling_.personal.clear();
@@ -126,7 +127,7 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
   for (const Row& r : batch.rows) {
     const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
     const std::string in_case = case_id.empty() ? "" : " (case " + std::string(case_id) + ")";
-    if (r.seq != previous_seq + 1) {
+    if (r.seq != previous_seq + 1 && !batch.seq_gaps_allowed) {
       const int64_t first = previous_seq + 1, last = r.seq - 1;
       add(FindingKind::kSeqGap, r.seq, case_id,
           (first == last ? "log row " + std::to_string(first) + " is missing"

@@ -28,6 +28,9 @@ struct ChainRules {
   // Rows with a lower seq are chained in seq order (Store::per_chain_from);
   // the default treats every row so.
   int64_t per_chain_from = std::numeric_limits<int64_t>::max();
+  // seq may skip numbers (Store::seq_gaps_allowed): no seq-gap findings;
+  // a removed row still shows in its chain (case_seq, prev_hash, the head).
+  bool seq_gaps_allowed = false;
   // Compute the Merkle root over the chain heads as of this row (an anchor).
   std::optional<int64_t> root_at;
 };
@@ -62,6 +65,7 @@ class ChainChecker {
   struct Batch {
     int64_t previous_seq = 0;   // the row before the batch's first
     std::string previous_hash;  // its hash
+    bool seq_gaps_allowed = false;  // ChainRules::seq_gaps_allowed
     std::string bytes;
     std::vector<Row> rows;
     std::vector<StoredValue> personal;

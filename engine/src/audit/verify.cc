@@ -125,6 +125,7 @@ class Verifier {
   void chain_pass(int64_t total) {
     ChainRules rules;
     rules.per_chain_from = store_.per_chain_from();
+    rules.seq_gaps_allowed = store_.seq_gaps_allowed();
     if (options_.anchor) rules.root_at = options_.anchor->seq;
     ChainChecker checker(
         [this](Finding f) {

@@ -494,6 +494,7 @@ class PgStore final : public Store {
 
   // A PostgreSQL database keeps a chain per case from its first row.
   int64_t per_chain_from() override { return 1; }
+  bool seq_gaps_allowed() override { return true; }
 
   void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
     guard("read the log", [&] {
