@@ -283,7 +283,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out) {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || ::dup2(fd, 1) < 0) ::_exit(127);
+    if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) ::_exit(127);  // a worker's error shows in `out`
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -1011,8 +1011,10 @@ TEST_CASE_METHOD(StoreFixture, "killed writers leave a consistent database") {
     std::this_thread::sleep_for(std::chrono::milliseconds(30 + random() % 200));
     ::kill(pid, SIGKILL);
     const int status = wait_for(pid);
+    INFO("worker output: " << file_bytes(out));
     REQUIRE(WIFSIGNALED(status));
     for (const auto& row : reported(out)) reported_notes.insert(row[3]);
+    db.wait_for_no_other_sessions();
 
     auto check = open_store(path, {});
     const int64_t rows = verify_chain(*check);

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <chrono>
 #include <vector>
 
 #include "store/pg_connection.h"
@@ -123,6 +125,21 @@ class TestDatabase {
     pg::Connection raw(location_, 10);
     const pg::Result r = raw.exec(sql);
     return r.rows() ? r.str(0, 0) : "";
+  }
+  // Waits until no other session works on the database. A killed client's
+  // server process may still be finishing a COMMIT it had received; reading
+  // before it ends could see the log and the cases at different moments.
+  // SQLite has no such process: a dead writer's lock is gone with it.
+  void wait_for_no_other_sessions() {
+    if (backend_ == Backend::kSqlite) return;
+    pg::Connection raw(server_->admin_url(), 10);
+    for (int i = 0; i < 600; ++i) {
+      const pg::Result r = raw.exec(
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", {server_->name()});
+      if (r.integer(0, 0) == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL("sessions on " << server_->name() << " still open after 30 s");
   }
   // Everything stored, to check that a refused write changed nothing: the
   // file and its WAL (SQLite), every table's rows (PostgreSQL).
