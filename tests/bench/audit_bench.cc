@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
     options.create = true;
     options.synchronous_full = false;
     Engine engine(open_sqlite_store(path, options), std::make_shared<StepClock>());
-    engine.store().add_staff({"admin", "Admin", {"admin"}, true});
+    engine.store().add_staff({"admin", "Admin", {"admin"}, true}, RegistryStamp{"admin", DateTime{0}});
     for (int i = 0; i < 8; ++i)
-      engine.store().add_staff({"w" + std::to_string(i), "Worker " + std::to_string(i), {"worker"}, true});
+      engine.store().add_staff({"w" + std::to_string(i), "Worker " + std::to_string(i), {"worker"}, true}, RegistryStamp{"admin", DateTime{0}});
     engine.publish_source(kLoop, "loop.yaml", "admin", false);
     const int batch = 1000;
     for (int first = 0; first < cases; first += batch) {

@@ -105,8 +105,8 @@ std::vector<std::string> build(const std::string& path, int cases) {
   options.create = true;
   options.synchronous_full = false;  // building only; the measured runs use sopir's defaults
   Engine engine(open_sqlite_store(path, options), std::make_shared<FixedClock>());
-  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-  engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true});
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, RegistryStamp{"admin", DateTime{0}});
+  engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true}, RegistryStamp{"admin", DateTime{0}});
   engine.publish(std::string(SOPIR_SOURCE_DIR) + "/workflows/tppo-victim-care.yaml", "admin", false);
   std::vector<std::string> ids;
   ids.reserve(static_cast<size_t>(cases));

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "sopir/engine.h"
+#include "test_values.h"
 
 namespace sopir {
 
@@ -28,9 +29,9 @@ class FixedClock : public Clock {
 
 // Staff: admin, rina (worker), sari (carer); both procedures published.
 inline void set_up_linked(Engine& engine) {
-  engine.store().add_staff({"admin", "Admin", {"admin"}, true});
-  engine.store().add_staff({"rina", "Rina", {"worker"}, true});
-  engine.store().add_staff({"sari", "Sari", {"carer"}, true});
+  engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"sari", "Sari", {"carer"}, true}, ::sopir::testing::kByAdmin);
   engine.publish(test_data("pmi-care.yaml"), "admin");
   engine.publish(test_data("pmi-intake.yaml"), "admin");
 }

@@ -40,11 +40,11 @@ class AuditFixture {
     clock_ = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
     engine_ = std::make_unique<Engine>(open_sqlite_store(db_.path(), StoreOptions{true}), clock_);
     Store& s = engine_->store();
-    s.add_staff({"admin", "Admin Contoh", {"admin"}, true});
-    s.add_staff({"rina", "Rina Contoh", {"worker"}, true});
-    s.add_staff({"dewi", "Dewi Contoh", {"worker"}, true});
-    s.add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
-    s.add_staff({"sari", "Sari Contoh", {"supervisor"}, true});
+    s.add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    s.add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    s.add_staff({"dewi", "Dewi Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    s.add_staff({"budi", "Budi Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
+    s.add_staff({"sari", "Sari Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
     engine_->publish_source(testing::kCareYaml, "care.yaml", "admin", false);
   }
 
@@ -722,6 +722,41 @@ TEST_CASE_METHOD(RegistryFixture, "a step by a deactivated staff member is refus
                                    ") before this step") != std::string::npos);
 }
 
+TEST_CASE_METHOD(RegistryFixture, "a staff change forged by someone who is not an administrator is refused",
+                 "[registry]") {
+  // rina (a worker) grants herself supervisor behind the engine's back: a
+  // registry row chained onto the registry chain, and the staff table to
+  // match, so only who wrote the row can give it away.
+  LogEntry last;
+  LogFilter registry;
+  registry.registry = true;
+  engine_->store().scan_log(registry, [&](const LogEntry& e) {
+    if (e.case_id.empty()) last = e;
+    return true;
+  });
+  LogEntry row = last;
+  row.case_seq += 1;
+  row.kind = LogKind::kStaff;
+  row.event = "role-granted";
+  row.actor = "rina";
+  row.role = "";
+  row.sha256 = "";
+  row.note = "";
+  row.inputs = {{"staff", "rina"}, {"role", "supervisor"}};
+  row.changes.clear();
+  const int64_t seq = forge(db_.path(), row, last.hash);
+  sql(R"(UPDATE staff SET roles = '["worker","supervisor"]' WHERE id = 'rina')");
+  const auto r = verify();
+  INFO(describe(r));
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].kind == FindingKind::kStepRefused);
+  CHECK(r.findings[0].seq == seq);
+  CHECK(r.findings[0].message ==
+        "the staff change at log row " + std::to_string(seq) +
+            " (role-granted) was made by rina, but only an administrator may change staff: rina did not hold "
+            "the role admin at that point (roles worker)");
+}
+
 TEST_CASE_METHOD(RegistryFixture, "a staff table edited behind the log is a staff-row finding", "[registry]") {
   sql(R"(UPDATE staff SET roles = '["worker","supervisor"]' WHERE id = 'rina')");
   const auto r = verify();
@@ -740,8 +775,8 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
   auto clock = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
   {
     Engine engine(open_sqlite_store(live.path(), StoreOptions{true}), clock);
-    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-    engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
     engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
     engine.open_case({"test-care", "rina", {{"age", "30"}}, "", std::nullopt});
   }

@@ -49,9 +49,9 @@ Engine make_engine(const std::string& path) {
 }
 
 void set_up(Engine& engine) {
-  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
-  engine.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
   engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sopir/engine.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -60,9 +61,9 @@ TEST_CASE("two processes firing at the same cases lose and double nothing", "[co
   std::vector<std::string> cases;
   {
     Engine engine(open_sqlite_store(db, StoreOptions{true}));
-    engine.store().add_staff({"admin", "Admin", {"admin"}, true});
-    engine.store().add_staff({"rina", "Rina", {"worker"}, true});
-    engine.store().add_staff({"dewi", "Dewi", {"worker"}, true});
+    engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"dewi", "Dewi", {"worker"}, true}, ::sopir::testing::kByAdmin);
     engine.publish_source(kPingPong, "ping-pong.yaml", "admin");
     for (int i = 0; i < 10; ++i)
       cases.push_back(engine.open_case({"ping-pong", "rina", {}, "", std::nullopt}).after.id);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "test_procedures.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -24,10 +25,10 @@ class EngineFixture {
   EngineFixture()
       : clock_(std::make_shared<FixedClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
         engine_(open_sqlite_store(":memory:", StoreOptions{true}), clock_) {
-    engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-    engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
-    engine_.store().add_staff({"dewi", "Dewi Contoh", {"worker"}, true});
-    engine_.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
+    engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"dewi", "Dewi Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
     engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
   }
 
@@ -59,7 +60,7 @@ TEST_CASE_METHOD(EngineFixture, "a case walks to its end and every step is logge
   step(id, "stabilise", "dewi");
   step(id, "write_plan", "budi", {{"plan", "return to family"}});
   CHECK_THROWS_AS(step(id, "approve_plan", "budi"), RefusedError);
-  engine_.store().add_staff({"sari", "Sari Contoh", {"supervisor"}, true});
+  engine_.store().add_staff({"sari", "Sari Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
   auto last = step(id, "approve_plan", "sari");
   CHECK(last.after.state == "done");
   CHECK(last.after.status == Status::kClosed);
@@ -106,7 +107,7 @@ TEST_CASE_METHOD(EngineFixture, "unknown cases, staff and procedures are not fou
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::kNotFound);
   }
-  engine_.store().set_staff_active("dewi", false);
+  engine_.store().set_staff_active("dewi", false, ::sopir::testing::kByAdmin);
   CHECK_THROWS_WITH(engine_.actor("dewi"), "staff member 'dewi' is deactivated");
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sopir/engine.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -26,9 +27,9 @@ const std::string kChild = data_file("pmi-care.yaml");
 class HandoffFixture {
  protected:
   HandoffFixture() : engine_(open_sqlite_store(":memory:", StoreOptions{true})) {
-    engine_.store().add_staff({"admin", "Admin", {"admin"}, true});
-    engine_.store().add_staff({"rina", "Rina", {"worker"}, true});
-    engine_.store().add_staff({"sari", "Sari", {"carer"}, true});
+    engine_.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"sari", "Sari", {"carer"}, true}, ::sopir::testing::kByAdmin);
   }
 
   StepResult step(const std::string& id, const std::string& event, const std::string& actor,

@@ -4,6 +4,7 @@
 
 #include "sopir/engine.h"
 #include "test_procedures.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -14,9 +15,9 @@ struct OpenerFixture {
   Engine engine{open_sqlite_store(":memory:", StoreOptions{true})};
 
   OpenerFixture() {
-    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-    engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
-    engine.store().add_staff({"tini", "Tini Contoh", {"worker"}, false});
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"tini", "Tini Contoh", {"worker"}, false}, ::sopir::testing::kByAdmin);
     engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
   }
 

@@ -230,7 +230,7 @@ TEST_CASE("a read-only store writes nothing, also at the server", "[pg]") {
   StoreOptions read_only;
   read_only.read_only = true;
   auto store = open_store(db.location(), read_only);
-  const Error e = error_of([&] { store->add_staff({"sri", "Sri", {}, true}); });
+  const Error e = error_of([&] { store->add_staff({"sri", "Sri", {}, true}, ::sopir::testing::kByAdmin); });
   CHECK(e.kind() == ErrorKind::kStorage);
   CHECK_THAT(e.message(), Catch::EndsWith(" is open read-only; adding a staff member needs write access"));
   CHECK(store->all_staff().empty());

@@ -103,7 +103,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
     StoreOptions create;
     create.create = true;
     Engine engine(open_sqlite_store(db.path(), create));
-    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
     sha = engine.publish(file, "admin", false).sha256;
     const auto row = engine.store().procedure_by_hash(sha);
     REQUIRE(row);

@@ -463,8 +463,8 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
 }
 
 TEST_CASE_METHOD(StoreFixture, "staff round-trip") {
-  store->add_staff({"dewi", "Dewi Lestari", {"social_worker", "registrar"}, true});
-  store->add_staff({"anto", "Anto Saputra", {}, false});
+  store->add_staff({"dewi", "Dewi Lestari", {"social_worker", "registrar"}, true}, ::sopir::testing::kByAdmin);
+  store->add_staff({"anto", "Anto Saputra", {}, false}, ::sopir::testing::kByAdmin);
   auto dewi = store->staff("dewi");
   REQUIRE(dewi);
   CHECK(dewi->name == "Dewi Lestari");
@@ -475,12 +475,12 @@ TEST_CASE_METHOD(StoreFixture, "staff round-trip") {
   REQUIRE(all.size() == 2);
   CHECK(all[0].id == "anto");
   CHECK_FALSE(all[0].active);
-  store->set_staff_active("dewi", false);
+  store->set_staff_active("dewi", false, ::sopir::testing::kByAdmin);
   CHECK_FALSE(store->staff("dewi")->active);
 
   const std::string before = db.snapshot();
-  CHECK(kind_of([&] { store->add_staff({"dewi", "Other", {}, true}); }) == ErrorKind::kConflict);
-  CHECK(kind_of([&] { store->set_staff_active("nobody", true); }) == ErrorKind::kNotFound);
+  CHECK(kind_of([&] { store->add_staff({"dewi", "Other", {}, true}, ::sopir::testing::kByAdmin); }) == ErrorKind::kConflict);
+  CHECK(kind_of([&] { store->set_staff_active("nobody", true, ::sopir::testing::kByAdmin); }) == ErrorKind::kNotFound);
   CHECK(db.snapshot() == before);
 }
 
@@ -685,7 +685,7 @@ TEST_CASE_METHOD(StoreFixture, "transactions commit together or not at all") {
     CHECK_THROWS_WITH(store->transaction([&] {
       step(*store, "TX-001", "a");
       step(*store, "TX-002", "b");
-      store->add_staff({"sri", "Sri", {}, true});
+      store->add_staff({"sri", "Sri", {}, true}, ::sopir::testing::kByAdmin);
       open_case("TX-003");
       throw std::runtime_error("stop");
     }), "stop");
@@ -894,8 +894,8 @@ TEST_CASE_METHOD(SqliteFixture, "a read-only open of a 0444 file reads and never
           ro.create_case(n, o);
         },
         [&] { ro.publish("x", "y", "z", "f", "a", DateTime{1}); },
-        [&] { ro.add_staff({"s", "S", {}, true}); },
-        [&] { ro.set_staff_active("s", false); },
+        [&] { ro.add_staff({"s", "S", {}, true}, ::sopir::testing::kByAdmin); },
+        [&] { ro.set_staff_active("s", false, ::sopir::testing::kByAdmin); },
         [&] { ro.record_access("a", "RO-001", "w", DateTime{1}); },
         [&] { ro.transaction([] {}); },
     };
@@ -1008,7 +1008,11 @@ TEST_CASE_METHOD(StoreFixture, "killed writers leave a consistent database") {
     args.insert(args.end(), ids.begin(), ids.end());
     const std::string out = dir.file("crash.out");
     const pid_t pid = spawn(args, out);
-    std::this_thread::sleep_for(std::chrono::milliseconds(30 + random() % 200));
+    // Kill it once it is writing (its first append reported; a loaded
+    // machine may take a while to connect), at a random moment after.
+    for (int waited = 0; waited < 2000 && reported(out).empty(); ++waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 200));
     ::kill(pid, SIGKILL);
     const int status = wait_for(pid);
     INFO("worker output: " << file_bytes(out));

@@ -12,6 +12,10 @@
 
 namespace sopir::testing {
 
+// Who a test's staff rows are written by: the first administrator, "admin"
+// (the first row, admin adding themselves, needs no one before it).
+inline const RegistryStamp kByAdmin{"admin", DateTime{1780000000}};
+
 // A non-personal value; an empty text is a missing value.
 inline StoredValue plain(std::string field, std::string text) {
   StoredValue v;

@@ -4,6 +4,7 @@
 
 #include "sopir/engine.h"
 #include "test_procedures.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -28,10 +29,10 @@ class TodoFixture {
   TodoFixture()
       : clock_(std::make_shared<TodoClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
         engine_(open_sqlite_store(":memory:", StoreOptions{true}), clock_) {
-    engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-    engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
-    engine_.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true});
-    engine_.store().add_staff({"anto", "Anto Contoh", {"worker"}, false});
+    engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"budi", "Budi Contoh", {"supervisor"}, true}, ::sopir::testing::kByAdmin);
+    engine_.store().add_staff({"anto", "Anto Contoh", {"worker"}, false}, ::sopir::testing::kByAdmin);
     engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
     screened_ = open();  // opened first, but due last once screened
     clock_->advance(kHour);
@@ -141,8 +142,8 @@ TEST_CASE_METHOD(TodoFixture, "todo needs a known, active staff member", "[todo]
 TEST_CASE("count_cases counts what cases() lists, without the limit", "[todo][store]") {
   auto clock = std::make_shared<TodoClock>(*parse_datetime("2026-03-02T08:00:00Z"));
   Engine engine(open_sqlite_store(":memory:", StoreOptions{true}), clock);
-  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
   engine.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
   for (int i = 0; i < 5; ++i) engine.open_case({"test-care", "rina", {}, "", std::nullopt});
   CaseFilter filter;

@@ -229,14 +229,14 @@ class Store {
 
   // Staff. Each change writes the staff row and its registry row (kind
   // kStaff, stamped with `by`) in one transaction. The store checks only
-  // ids, not who may do it (Engine does).
+  // ids, not who may do it (Engine does); audit verify checks that `by` was
+  // an administrator in force (the log's first row, the first
+  // administrator adding themselves, excepted).
   virtual void add_staff(const StaffMember& member, const RegistryStamp& by) = 0;  // kConflict if the id exists
-  void add_staff(const StaffMember& member) { add_staff(member, RegistryStamp{}); }
   virtual std::optional<StaffMember> staff(const std::string& id) = 0;
   virtual std::vector<StaffMember> all_staff() = 0;
   // kNotFound for an unknown id; a change to what is already so writes nothing.
   virtual void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) = 0;
-  void set_staff_active(const std::string& id, bool active) { set_staff_active(id, active, RegistryStamp{}); }
   // Grants (`held` true) or removes a role; kNotFound for an unknown id, a
   // change to what is already so writes nothing.
   virtual void set_staff_role(const std::string& id, const std::string& role, bool held,

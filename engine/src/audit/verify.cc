@@ -99,6 +99,7 @@ class Verifier {
     if (options_.anchor) check_anchor(head.first);
     registry_pass();
     if (options_.replay) {
+      registry_actor_pass();
       compiled_pass();
       replay_pass();
     }
@@ -195,6 +196,38 @@ class Verifier {
             "the staff table's row for " + m.id + " disagrees with the staff rows of the log: " + problem +
                 "; the engine acts on the table, the audit on the log");
     }
+  }
+
+  // Who wrote each staff and publish row, checked like a step's actor: the
+  // live engine lets only an administrator change staff, and an
+  // administrator or policy officer publish. The log's first row, the
+  // first administrator adding themselves at init, and the rows the schema
+  // 4 upgrade wrote for what existed stand on their own.
+  void registry_actor_pass() {
+    LogFilter filter;
+    filter.registry = true;
+    bool first = true;
+    store_.scan_log(filter, [&](const LogEntry& row) {
+      const bool was_first = first;
+      first = false;
+      if (!row.case_id.empty() || row.event == registry_event::kExisting) return true;
+      if (row.kind == LogKind::kStaff) {
+        if (was_first && row.event == registry_event::kAdded) return true;
+        const StaffCheck c = staff_.check(row.actor, "admin", row.seq);
+        if (!c.problem.empty())
+          add(FindingKind::kStepRefused, row.seq, "",
+              "the staff change at " + log_row(row.seq) + " (" + row.event + ") was made by " + row.actor +
+                  ", but only an administrator may change staff: " + c.problem);
+      } else if (row.kind == LogKind::kPublish) {
+        const StaffCheck admin = staff_.check(row.actor, "admin", row.seq);
+        const StaffCheck policy = staff_.check(row.actor, "policy", row.seq);
+        if (!admin.problem.empty() && !policy.problem.empty())
+          add(FindingKind::kStepRefused, row.seq, "",
+              "the publishing at " + log_row(row.seq) + " was done by " + row.actor +
+                  ", but only an administrator or policy officer may publish: " + policy.problem);
+      }
+      return true;
+    });
   }
 
   // The compiled forms saved at publishing (which the engine runs cases
