@@ -47,7 +47,8 @@ transitions:
     when: means == [] or status == not_a_victim
     accepts: [means, status]
 open:
-  accepts: [means, status, consented]
+  requires: [means, status]
+  accepts: [consented]
 """
 
 
@@ -58,6 +59,8 @@ class Fields(SopirTest):
 
     def open(self, *sets):
         args = ["--as", "budi", "case", "open", "screening"]
+        if not any(s.startswith("status=") for s in sets):
+            sets += ("status=possible_victim",)
         for s in sets:
             args += ["--set", s]
         return self.ok(*args).out.strip()
@@ -81,8 +84,9 @@ class Fields(SopirTest):
         self.assertEqual(show["data"]["means"], [])
         self.assertEqual(show["state"], "closed")
         self.ok("audit", "verify")
-        self.assertIn("0 difference", self.ok("--as", "admin", "audit", "replay",
-                                               self.write("again.yaml", SCREENING_YAML)).out)
+        replay = self.ok("--as", "admin", "audit", "replay", "--sop",
+                         self.write("again.yaml", SCREENING_YAML)).out
+        self.assertIn("0 step(s) would be refused or routed differently", replay)
 
     def test_labels_in_english_and_indonesian(self):
         case_id = self.open("means=withheld_documents,debt_bondage", "status=possible_victim",
@@ -101,15 +105,18 @@ class Fields(SopirTest):
         text = self.ok("--as", "budi", "case", "history", case_id).out
         self.assertIn("consented=no", text)
         text = self.ok("--lang", "id", "audit", "case", case_id).out
+        self.assertIn("set:      means = Jeratan utang, Dokumen ditahan", text)
+        self.assertIn("set:      consented = tidak", text)
+        text = self.ok("--lang", "id", "audit", "log", "--case", case_id).out
         self.assertIn("means: (none) -> Jeratan utang, Dokumen ditahan", text)
-        self.assertIn("consented: (none) -> tidak", text)
         # CSV and JSON lines keep the ids.
         csv = self.ok("--lang", "id", "audit", "case", case_id, "--format", "csv").out
         self.assertIn("means: (none) -> debt_bondage,withheld_documents", csv)
         lines = self.ok("audit", "case", case_id, "--format", "jsonl").out
         self.assertIn('"after":["debt_bondage","withheld_documents"]', lines.replace(" ", ""))
         text = self.ok("--lang", "id", "sop", "show", "screening").out
-        self.assertIn("debt_bondage (Jeratan utang) | withheld_documents (Dokumen ditahan)", text)
+        self.assertIn("set: debt_bondage (Jeratan utang) | withheld_documents (Dokumen", text)
+        self.assertIn("enum: possible_victim (Diduga korban) | not_a_victim (Bukan korban)", text)
         doc = self.ok("--lang", "id", "sop", "show", "screening", "--json").json()
         means = [f for f in doc["fields"] if f["id"] == "means"][0]
         self.assertEqual(means["values"], ["debt_bondage", "withheld_documents", "threats"])
@@ -121,7 +128,8 @@ class Fields(SopirTest):
         self.assertEqual(
             r.err,
             "sopir: refused: case %s: the rule for 'refer' does not hold: debt_bondage in means is "
-            "false (means = [threats] (Ancaman)) and count(means) >= 2 is false (count(means) = 1)\n"
+            "false (means = [threats] (Ancaman)) and count(means) >= 2 is false (means = [threats] "
+            "(Ancaman), count(means) = 1)\n"
             % case_id)
         why = self.ok("--as", "budi", "case", "why", case_id, "refer").out
         self.assertIn("means = [threats] (Threats)", why)

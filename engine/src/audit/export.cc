@@ -354,7 +354,9 @@ void case_heading(const CaseStory& story, ProcedureCache& procedures, const std:
 }
 
 // One step told in words; `title` starts its first line.
-void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title, std::ostream& out) {
+// Values show as people read them in `lang` (display.h).
+void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title,
+             const std::string& lang, std::ostream& out) {
   const LogEntry& e = story.history[i];
   out << "\n" << title << e.event;
   if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
@@ -375,8 +377,10 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   }
   if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
   for (const auto& c : e.changes) {
-    out << "\n   set:      " << c.after.field << " = " << (c.after.missing ? "(none)" : value_text(c.after, reveal));
-    if (!c.before.missing) out << "  (was " << value_text(c.before, reveal) << ")";
+    const Procedure* p = story.procedure.get();
+    out << "\n   set:      " << c.after.field << " = "
+        << (c.after.missing ? "(none)" : value_for_people(c.after, reveal, p, lang));
+    if (!c.before.missing) out << "  (was " << value_for_people(c.before, reveal, p, lang) << ")";
   }
   if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
   if (!e.note.empty()) out << "\n   note:     " << e.note;
@@ -418,7 +422,7 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   for (const auto& [c, i] : steps) {
     const CaseStory& story = stories[c];
     const std::string title = "[" + story.id + " " + std::to_string(story.history[i].case_seq) + "] ";
-    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, text);
+    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, options.lang, text);
   }
   out << escape_for_display(text.str(), true);
 }
@@ -436,7 +440,7 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
     std::ostringstream text;
     case_heading(story, exporter.procedures_, "", text);
     for (size_t i = 0; i < story.history.size(); ++i)
-      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", text);
+      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", options.lang, text);
     out << escape_for_display(text.str(), true);
     return;
   }

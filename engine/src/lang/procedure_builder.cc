@@ -374,7 +374,7 @@ void Builder::read_field(const Entry& e) {
   auto keys = keyed(e, kFieldKeys, where);
   if (e.value.IsNull() || (e.value.IsMap() && !keys.count("type"))) {
     error("missing-key", pos(e.key),
-          where + " has no 'type'; give one of: string, int, bool, date, datetime, enum, duration");
+          where + " has no 'type'; give one of: string, int, bool, date, datetime, enum, duration, set");
     ok = false;
   } else if (auto it = keys.find("type"); it != keys.end()) {
     if (auto name = scalar(it->second, where + " type")) {
