@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   }
   const double decide_rate = iterations / seconds_since(start);
 
-  const sopir::EvalContext context{&snapshot.data, command.at};
+  const sopir::EvalContext context{&snapshot.data, command.at, nullptr, {}};
   long true_guards = 0;
   start = std::chrono::steady_clock::now();
   for (long i = 0; i < iterations; ++i) {
