@@ -121,6 +121,8 @@ class Fields(SopirTest):
         means = [f for f in doc["fields"] if f["id"] == "means"][0]
         self.assertEqual(means["values"], ["debt_bondage", "withheld_documents", "threats"])
         self.assertEqual(means["value_labels"]["threats"], "Ancaman")
+        diagram = self.ok("--lang", "id", "sop", "diagram", "screening").out
+        self.assertIn("refer [\'Jeratan utang\' in means or count(means) >= 2]", diagram)
 
     def test_refusal_names_labels_in_the_language(self):
         case_id = self.open("means=threats")
