@@ -92,7 +92,7 @@ struct Case {
     values[index] = std::move(v);
     return *this;
   }
-  EvalContext context() const { return EvalContext{&values, fixed_now()}; }
+  EvalContext context() const { return EvalContext{&values, fixed_now(), nullptr, {}}; }
 };
 
 bool holds(std::string_view text, const Case& c) {
