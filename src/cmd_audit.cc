@@ -128,6 +128,7 @@ int run_audit_log(Context& ctx, Args& a) {
   filter.until = time_option("--until", a.until);
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
+  options.lang = ctx.options.lang;
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
     reveal = prepare_reveal(ctx, *store, "audit log --reveal");
@@ -144,6 +145,7 @@ int run_audit_case(Context& ctx, Args& a) {
   if (!id || !store->case_exists(*id)) throw not_found("no case '" + typed + "' in " + display_location(ctx.options.db));
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
+  options.lang = ctx.options.lang;
   options.with_linked = a.with_linked;
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {

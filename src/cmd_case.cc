@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "values.h"
 #include "sopir/error.h"
 
 namespace sopir::cli {
@@ -275,7 +276,7 @@ int run_case_show(Context& ctx, Args& a) {
                              [&](const StoredValue& v) { return v.field == f.id; });
       if (it == c.data.end() || it->missing) continue;
       if (it->pii && !view.personal_data_shown && !it->erased) masked.push_back(f.id);
-      data[f.id] = it->erased ? json() : json(it->text);
+      data[f.id] = it->erased ? json() : value_json(p, *it);
     }
     doc["data"] = data;
     doc["masked"] = masked;
@@ -328,7 +329,7 @@ int run_case_show(Context& ctx, Args& a) {
                            [&](const StoredValue& v) { return v.field == f.id; });
     if (it == c.data.end() || it->missing) continue;
     std::string label = f.label.get(lang);
-    data.add({label.empty() ? f.id : label + " (" + f.id + ")", it->text});
+    data.add({label.empty() ? f.id : label + " (" + f.id + ")", shown_value(p, *it, lang)});
   }
   if (!data.empty()) {
     ctx.out << "\n";
@@ -469,8 +470,8 @@ int run_case_history(Context& ctx, Args& a) {
       json changes = json::array(), inputs = json::object();
       for (const auto& ch : e.changes) {
         changes.push_back({{"field", ch.after.field.empty() ? ch.before.field : ch.after.field},
-                           {"before", ch.before.missing ? json() : json(ch.before.text)},
-                           {"after", ch.after.missing ? json() : json(ch.after.text)}});
+                           {"before", value_json(*history.procedure, ch.before)},
+                           {"after", value_json(*history.procedure, ch.after)}});
       }
       for (const auto& in : e.inputs) inputs[in.first] = in.second;
       list.push_back({{"seq", e.seq},
@@ -510,7 +511,8 @@ int run_case_history(Context& ctx, Args& a) {
     if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + ctx.tr("Reason") + ": " + e.reason;
     for (const auto& ch : e.changes) {
       const StoredValue& after = ch.after;
-      text += (text.empty() ? "" : "; ") + after.field + "=" + after.text;
+      text += (text.empty() ? "" : "; ") + after.field + "=" +
+              shown_value(*history.procedure, after, ctx.options.lang);
     }
     std::string event = e.event;
     if (e.kind == LogKind::kOverride) event += " (override)";

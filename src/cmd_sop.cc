@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "sopir/display.h"
 #include "cli.h"
 #include "output.h"
 #include "sopir/error.h"
@@ -173,9 +174,12 @@ int run_sop_show(Context& ctx, Args& a) {
                              {"opens", handoff_json(*p, t)}});
     }
     for (const auto& f : p->fields) {
+      json value_labels = json::object();
+      for (const auto& v : f.values) value_labels[v] = value_label(f, v, lang);
       fields.push_back({{"id", f.id},
                         {"type", type_name(f.type)},
                         {"values", f.values},
+                        {"value_labels", value_labels},
                         {"pii", f.pii},
                         {"label", f.label.get(lang)}});
     }
@@ -236,7 +240,14 @@ int run_sop_show(Context& ctx, Args& a) {
   Table fields({ctx.tr("Id"), ctx.tr("Type"), ctx.tr("Label")});
   for (const auto& f : p->fields) {
     std::string type = type_name(f.type);
-    if (!f.values.empty()) type += ": " + join(f.values, " | ");
+    if (!f.values.empty()) {
+      std::vector<std::string> values;
+      for (const auto& v : f.values) {
+        const std::string label = value_label(f, v, lang);
+        values.push_back(label == v ? v : v + " (" + label + ")");
+      }
+      type += ": " + join(values, " | ");
+    }
     if (f.pii) type += " (" + ctx.tr("personal data") + ")";
     fields.add({f.id, type, f.label.get(lang)});
   }

@@ -77,6 +77,7 @@ Engine& Context::engine() {
   StoreOptions store_options;
   try {
     engine_ = std::make_unique<Engine>(open_store(options.db, store_options));
+    engine_->set_language(options.lang);
   } catch (const Error& e) {
     if (!server || e.kind() != ErrorKind::kNotFound) throw;
     throw not_found(e.message() + "; create one with `sopir init`, or give --db URL (or set SOPIR_DB)");

@@ -90,6 +90,18 @@ def main():
         "missing version": lambda d: d.pop("version"),
         "version 0": lambda d: d.__setitem__("version", 0),
         "bad from": lambda d: d["transitions"][0].__setitem__("from", "**"),
+        "set without values": lambda d: d["fields"]["item"].update(type="set") or d["fields"]["item"].pop("values"),
+        "label in an unknown language": lambda d: d["fields"]["item"].__setitem__("label", {"en": "Item", "in": "Barang"}),
+        "value label with a stray key": lambda d: d["fields"]["item"]["values"].__setitem__(
+            0, {"id": d["fields"]["item"]["values"][0], "labl": {"en": "x"}}),
+        "value label not a text": lambda d: d["fields"]["item"]["values"].__setitem__(
+            0, {"id": d["fields"]["item"]["values"][0], "label": {"en": 3}}),
+        "bounds on a set": lambda d: d["fields"]["item"].update(type="set", min=1),
+    }
+    # New forms the schema must accept.
+    accepted = {
+        "a set with labelled values": lambda d: d["fields"]["item"].update(
+            type="set", values=[{"id": "rice", "label": {"en": "Rice", "id": "Beras"}}, "oil"]),
     }
     if base is not None:
         for name, mutate in mistakes.items():
@@ -97,6 +109,11 @@ def main():
             mutate(doc)
             if not errors(validator, doc):
                 failures.append("schema accepted a mistake: %s" % name)
+        for name, mutate in accepted.items():
+            doc = copy.deepcopy(base)
+            mutate(doc)
+            for message in errors(validator, doc):
+                failures.append("schema refused %s: %s" % (name, message))
 
     for f in failures:
         print("FAIL", f)

@@ -87,7 +87,7 @@ void exercise(const Expr& expr, Type target, const std::vector<std::string>& tar
                                    DateTime{std::numeric_limits<int64_t>::max()}};
   for (const auto& values : kCases) {
     for (DateTime now : kNows) {
-      EvalContext context{&values, now};
+      EvalContext context{&values, now, nullptr, {}};
       Value v = evaluate(expr, context);
       (void)format_value(v);
       if (target != Type::kBool) continue;

@@ -92,7 +92,7 @@ struct Case {
     values[index] = std::move(v);
     return *this;
   }
-  EvalContext context() const { return EvalContext{&values, fixed_now()}; }
+  EvalContext context() const { return EvalContext{&values, fixed_now(), nullptr, {}}; }
 };
 
 bool holds(std::string_view text, const Case& c) {
@@ -238,14 +238,16 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
       {"1 < age < 5", "8: comparisons cannot be chained; write a < b and b < c"},
       {"age == not consented", "7: expected a value, found the keyword 'not'"},
       {"category in drugs",
-       "12: expected '[' after 'in', as in category in [overstay, drugs]; found 'drugs'"},
+       "12: expected '[' after 'in', as in category in [overstay, drugs], or a set field; found "
+       "'drugs'"},
       {"category in []", "13: the list after 'in' is empty; give at least one value"},
       {"category in [drugs", "12: this '[' is never closed; add ']'"},
       {"category in [drugs overstay]", "19: expected ',' or ']' in the list, found 'overstay'"},
       {"has(note", "3: this '(' is never closed; add ')'"},
       {"and", "0: expected a value, found the keyword 'and'"},
       {"age >= )",
-       "7: expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found ')'"},
+       "7: expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null, [a, b] or '('), "
+       "found ')'"},
       // names
       {"agee >= 18", "0: unknown field 'agee'; did you mean 'age'?"},
       {"zzzzzzzz >= 18",
@@ -317,7 +319,7 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
        "0: unknown function 'day_since'; did you mean 'days_since'?"},
       {"frobnicate() > 3",
        "0: unknown function 'frobnicate'; the functions are has(field), today(), now(), "
-       "days_since(date), len(text), has_child('sop'), child_closed('sop')"},
+       "days_since(date), len(text), count(set), has_child('sop'), child_closed('sop')"},
       {"days_since(consent_date) > 1d",
        "27: cannot compare days_since(consent_date) (int) with 1d (duration)"},
   };

@@ -163,6 +163,9 @@ struct ExportOptions {
   // their steps in one list in time order (occurred_at, then seq), each row
   // naming its case.
   bool with_linked = false;
+  // The table format shows enum and set values by their labels and bools
+  // as words in this language ("en", "id"); CSV and JSON lines keep ids.
+  std::string lang = "en";
 };
 
 // The log rows matching `filter`, oldest first. CSV: UTF-8 with a BOM, CRLF

@@ -32,6 +32,9 @@ struct Command {
   // procedure itself authorises it, so roles and four-eyes do not apply.
   bool timer = false;
   DateTime at;            // when the step happened: today()/now(), deadlines
+  // Refusal messages show enum values by their labels in this language
+  // ("en", "id"); "": by their ids.
+  std::string lang;
 };
 
 enum class RefusalKind {
@@ -149,7 +152,8 @@ struct EventCheck {
   bool possible = false;
   std::optional<Refusal> refusal;  // why not (or what is still to give)
 };
+// `lang` as Command::lang.
 std::vector<EventCheck> check_events(const Procedure& procedure, const CaseSnapshot& snapshot,
-                                     const Actor& actor, DateTime at);
+                                     const Actor& actor, DateTime at, std::string_view lang = {});
 
 }  // namespace sopir

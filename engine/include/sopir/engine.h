@@ -181,6 +181,9 @@ class Engine {
   // tests. The sopir program itself goes through the calls below.
   Store& store() { return *store_; }
   Clock& clock() { return *clock_; }
+  // The language ("en", "id") refusals and event checks name enum values
+  // in (by their labels); "" (the default): by their ids.
+  void set_language(std::string lang) { lang_ = std::move(lang); }
 
   // A new database's first administrator, with the roles admin (staff) and
   // policy (procedures). kUsage for an unusable id; kConflict when the id
@@ -346,6 +349,7 @@ class Engine {
 
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;
+  std::string lang_;
   std::shared_ptr<IdSource> ids_;
   std::map<std::string, ProcedurePtr> compiled_;
 };

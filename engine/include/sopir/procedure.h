@@ -41,7 +41,8 @@ struct Text {
 struct FieldDef {
   std::string id;
   Type type = Type::kString;
-  std::vector<std::string> values;  // enum values, in declared order
+  std::vector<std::string> values;  // enum (and set) values, in declared order
+  std::vector<Text> value_labels;    // by value index, same size as values (may be empty Texts)
   bool pii = false;                  // personal data: masked, erasable, hashed salted
   std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
   std::optional<std::string> pattern;  // ECMAScript regex a string must match in full

@@ -3,7 +3,9 @@
 // A Value is missing (std::monostate) or one of the field types a procedure
 // can declare. Times are UTC: a Date counts days since 1970-01-01, a DateTime
 // seconds since 1970-01-01T00:00:00Z, a Duration seconds. Enum values are
-// held as their text. Every function here is pure.
+// held as their text; a set as its canonical text: its members' ids in the
+// enum's declared order, no repeats, joined by ',' ("" is the empty set,
+// which is a value, unlike missing). Every function here is pure.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,8 @@
 
 namespace sopir {
 
-enum class Type { kString, kInt, kBool, kDate, kDateTime, kEnum, kDuration };
+// kSet: a set of values of the field's enum (a multi-select).
+enum class Type { kString, kInt, kBool, kDate, kDateTime, kEnum, kDuration, kSet };
 
 struct Date {
   int64_t days = 0;
@@ -43,7 +46,7 @@ using Value = std::variant<std::monostate, bool, int64_t, std::string, Date, Dat
 
 inline bool is_missing(const Value& v) { return std::holds_alternative<std::monostate>(v); }
 
-// "string", "int", "bool", "date", "datetime", "enum", "duration".
+// "string", "int", "bool", "date", "datetime", "enum", "duration", "set".
 const char* type_name(Type type);
 std::optional<Type> type_from_name(std::string_view name);
 
@@ -79,12 +82,27 @@ DateTime start_of(Date date);
 // `enum_values`). On failure returns std::nullopt and sets `*accepted` to a
 // short description of what would be accepted, e.g. "a date like 2026-11-29"
 // or "one of: overstay, illegal_entry, drugs".
+//
+// A set is given as its members separated by commas ("a,b", spaces around
+// them allowed), optionally in brackets ("[a, b]"); "" and "[]" are the
+// empty set. The result is canonical (see above).
 std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum_values,
                                  std::string_view text, std::string* accepted);
 
 // Describes what a field of this type accepts (the text parse_typed puts in
 // *accepted).
 std::string accepted_forms(Type type, const std::vector<std::string>& enum_values);
+
+// Sets in canonical text: the members, in order; whether `id` is one (no
+// allocation); how many there are.
+std::vector<std::string> set_members(std::string_view canonical);
+bool set_contains(std::string_view canonical, std::string_view id);
+int64_t set_count(std::string_view canonical);
+// The canonical text of `members` (ids of `enum_values`, any order, repeats
+// allowed); std::nullopt and `*unknown` set when one is not a value.
+std::optional<std::string> canonical_set(const std::vector<std::string>& enum_values,
+                                         const std::vector<std::string>& members,
+                                         std::string* unknown = nullptr);
 
 // Ordering of two present values of the same alternative; nullopt when they
 // cannot be ordered (missing, different alternatives, or bools).

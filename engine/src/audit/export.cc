@@ -12,6 +12,7 @@
 #include "audit/replay.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
+#include "sopir/display.h"
 #include "sopir/text.h"
 #include "sopir/privacy.h"
 
@@ -74,11 +75,33 @@ std::string inputs_text(const LogEntry& e, bool reveal) {
   return out;
 }
 
-std::string changes_text(const LogEntry& e, bool reveal) {
+// A value for people (the table format): labels and words in `lang`
+// (display.h); as stored when there is no procedure or no such field.
+std::string value_for_people(const StoredValue& v, bool reveal, const Procedure* p,
+                             const std::string& lang) {
+  std::string text = value_text(v, reveal);
+  const int f = p ? p->field_index(v.field) : -1;
+  return f < 0 ? text : display_value(p->fields[static_cast<size_t>(f)], text, lang);
+}
+
+// A value in JSON lines: a set as an array of its ids.
+json value_json(const StoredValue& v, bool reveal, const Procedure* p) {
+  if (v.missing) return json();
+  std::string text = value_text(v, reveal);
+  const int f = p ? p->field_index(v.field) : -1;
+  if (f < 0) return text;
+  const FieldDef& field = p->fields[static_cast<size_t>(f)];
+  if (field.type != Type::kSet || !parse_typed(Type::kSet, field.values, text, nullptr)) return text;
+  return set_members(text);
+}
+
+// `p` null: values as stored (CSV, JSON lines); else labelled in `lang`.
+std::string changes_text(const LogEntry& e, bool reveal, const Procedure* p = nullptr,
+                         const std::string& lang = "") {
   std::string out;
   for (const auto& c : e.changes) {
-    const std::string before = c.before.missing ? "(none)" : value_text(c.before, reveal);
-    const std::string after = c.after.missing ? "(none)" : value_text(c.after, reveal);
+    const std::string before = c.before.missing ? "(none)" : p ? value_for_people(c.before, reveal, p, lang) : value_text(c.before, reveal);
+    const std::string after = c.after.missing ? "(none)" : p ? value_for_people(c.after, reveal, p, lang) : value_text(c.after, reveal);
     out += (out.empty() ? "" : "; ") + c.after.field + ": " + before + " -> " + after;
   }
   return out;
@@ -140,6 +163,9 @@ class Exporter {
   void row(const LogEntry& e, const std::string& rule = "") {
     const bool reveal = revealed_.count(e.case_id) > 0;
     const PublishedProcedure* p = procedures_.published(e.sha256);
+    // Only what shows labels or set arrays needs the compiled procedure.
+    const ProcedurePtr compiled =
+        options_.format == Format::kCsv ? nullptr : procedures_.get(e.sha256, nullptr);
     std::vector<std::string> cells = {std::to_string(e.seq),
                                       e.case_id,
                                       std::to_string(e.case_seq),
@@ -178,8 +204,8 @@ class Exporter {
         for (const auto& c : e.changes)
           changes.push_back({{"field", c.after.field},
                              {"pii", c.after.pii},
-                             {"before", c.before.missing ? json() : json(value_text(c.before, reveal))},
-                             {"after", c.after.missing ? json() : json(value_text(c.after, reveal))}});
+                             {"before", value_json(c.before, reveal, compiled.get())},
+                             {"after", value_json(c.after, reveal, compiled.get())}});
         j["changes"] = changes;
         out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
         break;
@@ -196,7 +222,8 @@ class Exporter {
         std::string line = pad(std::to_string(e.seq), 7) + pad(cells[13], 21) + pad(e.case_id, 9)
              + pad(std::to_string(e.case_seq), 4) + pad(std::string(to_string(e.kind)), 10)
              + pad(e.event, 14) + pad(move, 28) + pad(e.actor + " (" + e.role + ")", 22);
-        std::string detail = cells[19];
+        std::string detail =
+            compiled ? changes_text(e, reveal, compiled.get(), options_.lang) : cells[19];
         if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
         if (!e.note.empty()) detail += (detail.empty() ? "" : "; ") + std::string("note: ") + e.note;
         if (!e.linked_case.empty())
@@ -327,7 +354,9 @@ void case_heading(const CaseStory& story, ProcedureCache& procedures, const std:
 }
 
 // One step told in words; `title` starts its first line.
-void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title, std::ostream& out) {
+// Values show as people read them in `lang` (display.h).
+void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& title,
+             const std::string& lang, std::ostream& out) {
   const LogEntry& e = story.history[i];
   out << "\n" << title << e.event;
   if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
@@ -348,8 +377,10 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   }
   if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
   for (const auto& c : e.changes) {
-    out << "\n   set:      " << c.after.field << " = " << (c.after.missing ? "(none)" : value_text(c.after, reveal));
-    if (!c.before.missing) out << "  (was " << value_text(c.before, reveal) << ")";
+    const Procedure* p = story.procedure.get();
+    out << "\n   set:      " << c.after.field << " = "
+        << (c.after.missing ? "(none)" : value_for_people(c.after, reveal, p, lang));
+    if (!c.before.missing) out << "  (was " << value_for_people(c.before, reveal, p, lang) << ")";
   }
   if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
   if (!e.note.empty()) out << "\n   note:     " << e.note;
@@ -391,7 +422,7 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   for (const auto& [c, i] : steps) {
     const CaseStory& story = stories[c];
     const std::string title = "[" + story.id + " " + std::to_string(story.history[i].case_seq) + "] ";
-    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, text);
+    narrate(story, i, exporter.revealed_.count(story.id) > 0, title, options.lang, text);
   }
   out << escape_for_display(text.str(), true);
 }
@@ -409,7 +440,7 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
     std::ostringstream text;
     case_heading(story, exporter.procedures_, "", text);
     for (size_t i = 0; i < story.history.size(); ++i)
-      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", text);
+      narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", options.lang, text);
     out << escape_for_display(text.str(), true);
     return;
   }

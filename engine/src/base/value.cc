@@ -22,7 +22,36 @@ const char* to_string(ErrorKind kind) {
 
 namespace {
 
-constexpr const char* kTypeNames[] = {"string", "int", "bool", "date", "datetime", "enum", "duration"};
+constexpr const char* kTypeNames[] = {"string", "int", "bool", "date", "datetime", "enum", "duration", "set"};
+constexpr int kTypeCount = sizeof kTypeNames / sizeof kTypeNames[0];
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// "[a, b]" -> "a, b": a set may be written as a list.
+std::string_view without_brackets(std::string_view text) {
+  std::string_view t = trimmed(text);
+  if (t.size() >= 2 && t.front() == '[' && t.back() == ']') return t.substr(1, t.size() - 2);
+  return text;
+}
+
+// "a, b ,c" -> {"a", "b", "c"}; "" (or only spaces) -> {}. An empty item
+// ("a,,b") stays, so the caller rejects it.
+std::vector<std::string> split_items(std::string_view text) {
+  std::vector<std::string> out;
+  if (trimmed(text).empty()) return out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    out.emplace_back(trimmed(text.substr(start, comma == std::string_view::npos ? comma : comma - start)));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 // Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -75,7 +104,7 @@ std::string lower(std::string_view text) {
 const char* type_name(Type type) { return kTypeNames[static_cast<int>(type)]; }
 
 std::optional<Type> type_from_name(std::string_view name) {
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < kTypeCount; ++i) {
     if (name == kTypeNames[i]) return static_cast<Type>(i);
   }
   return std::nullopt;
@@ -253,6 +282,8 @@ std::string accepted_forms(Type type, const std::vector<std::string>& enum_value
     case Type::kDuration: return "a duration like 24h, 7d or 1d12h";
     case Type::kEnum:
       return "one of: " + join(enum_values);
+    case Type::kSet:
+      return "any of: " + join(enum_values) + ", separated by commas ([] or nothing for none)";
   }
   return "";
 }
@@ -281,9 +312,50 @@ std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum
       if (std::find(enum_values.begin(), enum_values.end(), text) != enum_values.end())
         out = std::string(text);
       break;
+    case Type::kSet:
+      if (auto set = canonical_set(enum_values, split_items(without_brackets(text)))) out = std::move(*set);
+      break;
   }
   if (!out && accepted) *accepted = accepted_forms(type, enum_values);
   return out;
+}
+
+std::optional<std::string> canonical_set(const std::vector<std::string>& enum_values,
+                                         const std::vector<std::string>& members, std::string* unknown) {
+  std::vector<bool> in(enum_values.size(), false);
+  for (const auto& m : members) {
+    auto it = std::find(enum_values.begin(), enum_values.end(), m);
+    if (it == enum_values.end()) {
+      if (unknown) *unknown = m;
+      return std::nullopt;
+    }
+    in[static_cast<size_t>(it - enum_values.begin())] = true;
+  }
+  std::string out;
+  for (size_t i = 0; i < enum_values.size(); ++i) {
+    if (!in[i]) continue;
+    if (!out.empty()) out += ',';
+    out += enum_values[i];
+  }
+  return out;
+}
+
+std::vector<std::string> set_members(std::string_view canonical) { return split_items(canonical); }
+
+bool set_contains(std::string_view canonical, std::string_view id) {
+  size_t start = 0;
+  while (start <= canonical.size()) {
+    size_t comma = canonical.find(',', start);
+    if (comma == std::string_view::npos) comma = canonical.size();
+    if (comma - start == id.size() && canonical.compare(start, id.size(), id) == 0) return !id.empty();
+    start = comma + 1;
+  }
+  return false;
+}
+
+int64_t set_count(std::string_view canonical) {
+  if (canonical.empty()) return 0;
+  return 1 + static_cast<int64_t>(std::count(canonical.begin(), canonical.end(), ','));
 }
 
 std::optional<int> compare_values(const Value& a, const Value& b) {

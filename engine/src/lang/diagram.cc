@@ -22,10 +22,10 @@ std::string state_label(const Procedure& p, int s, std::string_view lang) {
 }
 
 // The parts of an edge label: event, [guard], (roles).
-std::vector<std::string> edge_parts(const Procedure& p, const TransitionDef& t) {
+std::vector<std::string> edge_parts(const Procedure& p, const TransitionDef& t, std::string_view lang) {
   std::vector<std::string> parts{p.events[t.event]};
   if (t.guard) {
-    parts.push_back("[" + to_string(*t.guard, p.fields) + "]");
+    parts.push_back("[" + to_string(*t.guard, p.fields, lang) + "]");
   } else if (!t.guard_text.empty()) {
     parts.push_back("[" + t.guard_text + "]");
   }
@@ -84,7 +84,7 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
   if (p.initial_state >= 0) out += "  [*] --> " + node(p.initial_state) + "\n";
   for (const auto& t : p.transitions) {
     std::string label;
-    for (const auto& part : edge_parts(p, t)) label += (label.empty() ? "" : " ") + part;
+    for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : " ") + part;
     for (int from : t.from) {
       out += "  " + node(from) + " --> " + node(t.to) + " : " + mermaid_text(label) + "\n";
     }
@@ -121,7 +121,7 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
   if (p.initial_state >= 0) out += "  start -> " + node(p.initial_state) + ";\n";
   for (const auto& t : p.transitions) {
     std::string label;
-    for (const auto& part : edge_parts(p, t)) label += (label.empty() ? "" : "\n") + part;
+    for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : "\n") + part;
     for (int from : t.from) {
       out += "  " + node(from) + " -> " + node(t.to) + " [label=\"" + dot_text(label) + "\"];\n";
     }

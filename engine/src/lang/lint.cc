@@ -30,6 +30,7 @@ class Linter {
     overlapping_guards();
     roles_of_transitions();
     unset_reads();
+    set_counts();
     unused();
     languages();
   }
@@ -158,6 +159,16 @@ class Linter {
   // Which fields surely hold a value on every path into each state: opened
   // (open.requires), required or set by a transition on the way. A guard
   // reading a field outside that set may see it missing.
+  void set_counts() {
+    for (const auto& t : p_.transitions) {
+      if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
+      for (const auto& [offset, message] : impossible_counts(t.guard_text, p_.fields)) {
+        warn("set-count", source_.position(source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset)),
+             "guard: " + message);
+      }
+    }
+  }
+
   void unset_reads() {
     const size_t n = p_.states.size(), f = p_.fields.size();
     std::vector<std::vector<bool>> in(n, std::vector<bool>(f, true));

@@ -51,4 +51,9 @@ void lint_procedure(const Procedure& procedure, const SourceMap& map, const Sour
 std::vector<std::pair<int, size_t>> guard_reads(std::string_view text,
                                                 const std::vector<FieldDef>& fields);
 
+// Comparisons of count(a set field) with a number it can never reach, as
+// (byte offset in `text`, message) (expr/set_lint.cc).
+std::vector<std::pair<size_t, std::string>> impossible_counts(std::string_view text,
+                                                              const std::vector<FieldDef>& fields);
+
 }  // namespace sopir

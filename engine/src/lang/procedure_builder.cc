@@ -32,6 +32,9 @@ const Keys kOpensKeys = {"sop", "copy", "set"};
 const Keys kOpenKeys = {"requires", "accepts"};
 const Keys kLifecycleKeys = {"hold", "resume", "close", "reopen", "reopen_to"};
 const Keys kClosureKeys = {"id", "label"};
+const Keys kValueKeys = {"id", "label"};
+// The languages labels may be written in: those sopir shows (--lang).
+const Keys kLanguages = {"en", "id"};
 // Words an expression reads as something else: not usable as field ids or
 // enum values.
 const Keys kReservedWords = {"and", "or", "not", "in", "true", "false", "null"};
@@ -114,6 +117,9 @@ class Builder {
   void read_fields(const Entry& e);
   void read_field(const Entry& e);
   void read_bounds(FieldDef& f, const std::unordered_map<std::string, Entry>& keys);
+  void read_values(FieldDef& f, const Entry& e, const std::string& where);
+  void add_value(FieldDef& f, const std::string& value, const YAML::Node& node, Text label,
+                 const std::string& where);
   void read_states(const Entry& e);
   void read_state(const Entry& e);
   void collect_events(const Entry& e);
@@ -122,6 +128,7 @@ class Builder {
   void read_opens(const Entry& e, TransitionDef& t, const std::string& where);
   void read_guard(const Entry& e, TransitionDef& t);
   void read_set(const Entry& e, TransitionDef& t);
+  bool read_set_members(const Entry& a, int field, TransitionDef& t);
   void read_state_timers();
   void read_closure_reasons(const Entry& e);
   void read_open(const Entry& e);
@@ -204,6 +211,12 @@ Text Builder::text(const Entry& e, const std::string& what) {
       if (!std::regex_match(code, lang_re())) {
         error("bad-value", pos(lang.key),
               quoted(code) + " in " + what + " is not a language code; use codes like en, id");
+        continue;
+      }
+      if (!contains(kLanguages, code)) {
+        error("bad-value", pos(lang.key),
+              "unknown language " + quoted(code) + " in " + what + "; labels are written in " +
+                  join(kLanguages, " and "));
         continue;
       }
       if (!lang.value.IsScalar()) {
@@ -361,7 +374,7 @@ void Builder::read_field(const Entry& e) {
   auto keys = keyed(e, kFieldKeys, where);
   if (e.value.IsNull() || (e.value.IsMap() && !keys.count("type"))) {
     error("missing-key", pos(e.key),
-          where + " has no 'type'; give one of: string, int, bool, date, datetime, enum, duration");
+          where + " has no 'type'; give one of: string, int, bool, date, datetime, enum, duration, set");
     ok = false;
   } else if (auto it = keys.find("type"); it != keys.end()) {
     if (auto name = scalar(it->second, where + " type")) {
@@ -370,32 +383,24 @@ void Builder::read_field(const Entry& e) {
       } else {
         error("bad-value", value_pos(it->second),
               "unknown type " + quoted(*name) + " for " + where +
-                  suggestion(*name, {"string", "int", "bool", "date", "datetime", "enum", "duration"}, ""));
+                  suggestion(*name, {"string", "int", "bool", "date", "datetime", "enum", "duration", "set"}, ""));
         ok = false;
       }
     }
   }
   if (auto it = keys.find("values"); it != keys.end()) {
-    if (f.type != Type::kEnum) {
-      error("bad-value", pos(it->second.key), where + " has values but is not an enum; add type: enum or remove values");
+    if (f.type != Type::kEnum && f.type != Type::kSet) {
+      error("bad-value", pos(it->second.key),
+            where + " has values but is not an enum or a set; add type: enum (or set) or remove values");
     } else {
-      for (auto& [value, node] : names(it->second, where + " values")) {
-        if (!std::regex_match(value, enum_value_re()) || contains(kReservedWords, value)) {
-          error("bad-enum-value", pos(node),
-                "enum value " + quoted(value) + " of " + where +
-                    " must be a name (letters, digits, _) that is not one of: " + join(kReservedWords));
-        } else if (contains(f.values, value)) {
-          error("duplicate-id", pos(node), "enum value " + quoted(value) + " is listed twice in " + where);
-        } else {
-          f.values.push_back(value);
-        }
-      }
+      read_values(f, it->second, where);
     }
   }
-  if (f.type == Type::kEnum && f.values.empty() && keys.count("type")) {
+  if ((f.type == Type::kEnum || f.type == Type::kSet) && f.values.empty() && keys.count("type")) {
     auto it = keys.find("values");
     error("bad-enum-value", it == keys.end() ? pos(e.key) : value_pos(it->second),
-          where + " is an enum but lists no values; add values: [a, b, ...]");
+          where + " is " + (f.type == Type::kSet ? "a set" : "an enum") +
+              " but lists no values; add values: [a, b, ...]");
   }
   if (auto it = keys.find("pii"); it != keys.end()) {
     if (auto b = boolean(it->second, where + " pii")) f.pii = *b;
@@ -423,6 +428,56 @@ void Builder::read_field(const Entry& e) {
   if (ok) p_.fields.push_back(std::move(f));
 }
 
+// values: [a, b] or a list whose entries may be {id: a, label: {en: .., id: ..}}.
+void Builder::read_values(FieldDef& f, const Entry& e, const std::string& where) {
+  const std::string what = where + " values";
+  if (!e.value.IsSequence()) {
+    if (e.value.IsMap()) {
+      error("bad-value", value_pos(e), what + " must be a list of ids or {id:, label:} maps");
+      return;
+    }
+    for (auto& [value, node] : names(e, what)) add_value(f, value, node, Text{}, where);
+    return;
+  }
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    if (it->IsScalar()) {
+      add_value(f, it->Scalar(), *it, Text{}, where);
+      continue;
+    }
+    if (!it->IsMap()) {
+      error("bad-value", pos(*it), "each entry of " + what + " must be an id or a map {id:, label:}");
+      continue;
+    }
+    auto keys = keyed(Entry{e.key, *it}, kValueKeys, "a value of " + where);
+    auto id = keys.find("id");
+    if (id == keys.end()) {
+      error("missing-key", pos(*it), "a value of " + where + " has no 'id'");
+      continue;
+    }
+    auto name = scalar(id->second, "id of a value of " + where);
+    if (!name) continue;
+    Text label;
+    if (auto l = keys.find("label"); l != keys.end()) {
+      label = text(l->second, "label of value " + quoted(*name) + " of " + where);
+    }
+    add_value(f, *name, id->second.value, std::move(label), where);
+  }
+}
+
+void Builder::add_value(FieldDef& f, const std::string& value, const YAML::Node& node, Text label,
+                        const std::string& where) {
+  if (!std::regex_match(value, enum_value_re()) || contains(kReservedWords, value)) {
+    error("bad-enum-value", pos(node),
+          "enum value " + quoted(value) + " of " + where +
+              " must be a name (letters, digits, _) that is not one of: " + join(kReservedWords));
+  } else if (contains(f.values, value)) {
+    error("duplicate-id", pos(node), "enum value " + quoted(value) + " is listed twice in " + where);
+  } else {
+    f.values.push_back(value);
+    f.value_labels.push_back(std::move(label));
+  }
+}
+
 void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Entry>& keys) {
   const std::string where = "field " + quoted(f.id);
   auto bound = [&](const char* key) -> std::optional<Value> {
@@ -445,8 +500,11 @@ void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Ent
         break;
       case Type::kBool:
       case Type::kEnum:
+      case Type::kSet:
         error("bad-bound", pos(it->second.key),
-              where + " is " + (f.type == Type::kBool ? "a bool" : "an enum") + " and cannot have " + key);
+              where + " is " +
+                  (f.type == Type::kBool ? "a bool" : f.type == Type::kSet ? "a set" : "an enum") +
+                  " and cannot have " + key);
         return std::nullopt;
     }
     if (!v) {
@@ -734,6 +792,55 @@ bool is_identifier(const std::string& s) {
 
 }  // namespace
 
+// A set field given its members in `set:`, as a YAML list ([a, b], [] for
+// none) or as plain text "a, b": each member is checked where it is
+// written. False when the value is something else (an expression).
+bool Builder::read_set_members(const Entry& a, int field, TransitionDef& t) {
+  const FieldDef& f = p_.fields[field];
+  const std::string where = "set field " + quoted(f.id);
+  std::vector<std::pair<std::string, SourcePos>> members;
+  if (a.value.IsSequence()) {
+    for (auto it = a.value.begin(); it != a.value.end(); ++it) {
+      if (!it->IsScalar()) {
+        error("bad-value", pos(*it), "each member of " + where + " in set must be a value id");
+        return true;
+      }
+      members.emplace_back(it->Scalar(), pos(*it));
+    }
+  } else if (a.value.IsScalar()) {
+    const std::string& text = a.value.Scalar();
+    if (text.empty() || text[0] == '[' || p_.field_index(text) >= 0) return false;
+    if (!std::regex_match(text, std::regex("[A-Za-z0-9_]+( *, *[A-Za-z0-9_]+)*"))) return false;
+    const size_t start = static_cast<size_t>(std::max(a.value.Mark().pos, 0));
+    size_t at = 0;
+    for (const std::string& m : set_members(text)) {
+      at = text.find(m, at);
+      members.emplace_back(m, source_.position(source_.scalar_byte(start, text, at)));
+      at += m.size();
+    }
+  } else {
+    return false;
+  }
+  std::vector<std::string> ids;
+  bool ok = true;
+  for (const auto& [m, at] : members) {
+    if (!contains(f.values, m)) {
+      error("bad-enum-value", at,
+            quoted(m) + " is not a value of " + where + suggestion(m, f.values, ""));
+      ok = false;
+    }
+    ids.push_back(m);
+  }
+  if (!ok) return true;
+  Assignment assignment;
+  assignment.field = field;
+  assignment.text = *canonical_set(f.values, ids);
+  assignment.expr = constant_expr(assignment.text, Type::kSet);
+  assignment.constant = true;
+  t.set.push_back(std::move(assignment));
+  return true;
+}
+
 void Builder::read_set(const Entry& e, TransitionDef& t) {
   if (e.value.IsNull()) return;
   if (!e.value.IsMap()) {
@@ -748,6 +855,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
             "unknown field " + quoted(name) + " in set" + suggestion(name, field_ids(), "no fields are declared"));
       continue;
     }
+    if (p_.fields[field].type == Type::kSet && read_set_members(a, field, t)) continue;
     auto text = scalar(a, "set " + name);
     if (!text) continue;
     const FieldDef& f = p_.fields[field];

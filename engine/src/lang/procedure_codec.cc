@@ -69,10 +69,16 @@ std::optional<Value> value_from(const json& j) {
   return out;
 }
 
+json value_labels(const FieldDef& f) {
+  json out = json::array();
+  for (const Text& t : f.value_labels) out.push_back(text(t));
+  return out;
+}
+
 json field(const FieldDef& f) {
   return {{"id", f.id},       {"type", type_name(f.type)}, {"values", f.values}, {"pii", f.pii},
           {"min", value(f.min)}, {"max", value(f.max)},   {"pattern", f.pattern ? json(*f.pattern) : json()},
-          {"label", text(f.label)}, {"pos", pos(f.pos)}};
+          {"label", text(f.label)}, {"value_labels", value_labels(f)}, {"pos", pos(f.pos)}};
 }
 
 FieldDef field_from(const json& j) {
@@ -87,6 +93,8 @@ FieldDef field_from(const json& j) {
   f.max = value_from(j.at("max"));
   if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").get<std::string>();
   f.label = text_from(j.at("label"));
+  for (const json& t : j.at("value_labels")) f.value_labels.push_back(text_from(t));
+  if (f.value_labels.size() != f.values.size()) throw std::runtime_error("bad value labels");
   f.pos = pos_from(j.at("pos"));
   return f;
 }

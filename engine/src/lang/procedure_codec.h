@@ -19,7 +19,7 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr const char* kCompiledFormat = "sopir-compiled-1";
+inline constexpr const char* kCompiledFormat = "sopir-compiled-2";
 
 std::string encode_procedure(const Procedure& procedure);
 

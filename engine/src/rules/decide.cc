@@ -126,6 +126,16 @@ std::optional<std::string> parse_input(const FieldDef& field,
   std::string accepted;
   auto value = parse_typed(field.type, field.values, text, &accepted);
   const std::string shown = field.pii ? std::string("the value given") : "'" + text + "'";
+  if (!value && field.type == Type::kSet && !field.pii) {
+    // Name the member that is wrong: in "threats,debts" it is 'debts'.
+    std::string unknown;
+    canonical_set(field.values, set_members(text.size() > 1 && text.front() == '[' && text.back() == ']'
+                                                 ? text.substr(1, text.size() - 2)
+                                                 : text),
+                  &unknown);
+    return field.id + ": '" + unknown + "' (in " + shown + ") is not one of its values; give " +
+           accepted + did_you_mean(unknown, field.values);
+  }
   if (!value) {
     std::string message = field.id + ": " + shown + " is not " + accepted;
     if (field.type == Type::kEnum) {
@@ -237,7 +247,7 @@ std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* 
                                        const std::vector<Value>& before, std::vector<Value>& working,
                                        DateTime at, const std::vector<LinkedCase>* children) {
   if (t) {
-    const EvalContext context{&working, at, children};
+    const EvalContext context{&working, at, children, {}};
     for (const auto& assignment : t->set) {
       working[assignment.field] = evaluate(*assignment.expr, context);
     }
@@ -309,12 +319,14 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const EvalContext context{&working, command.at, &snapshot.children};
+    const EvalContext context{&working, command.at, &snapshot.children, {}};
     // The explanation is only built when the guard is false.
     const bool holds = guard_holds(*t.guard, context);
     if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
     if (!holds) {
-      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, context);
+      EvalContext shown = context;
+      if (!command.override) shown.lang = command.lang;  // the log keeps ids
+      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, shown);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
         std::string message = "the rule for '" + p.events[t.event] + "' does not hold: " +
@@ -487,7 +499,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
 }
 
 std::vector<EventCheck> check_events(const Procedure& p, const CaseSnapshot& snapshot,
-                                     const Actor& actor, DateTime at) {
+                                     const Actor& actor, DateTime at, std::string_view lang) {
   std::vector<EventCheck> out;
   if (snapshot.state < 0) return out;
   for (const auto& event : p.events_from(snapshot.state)) {
@@ -495,6 +507,7 @@ std::vector<EventCheck> check_events(const Procedure& p, const CaseSnapshot& sna
     command.event = event;
     command.actor = actor;
     command.at = at;
+    command.lang = std::string(lang);
     EventCheck check;
     check.event = event;
     Decision decision = decide(p, snapshot, command);

@@ -38,7 +38,7 @@ void check_one(const Procedure& p, const TransitionDef& t, const Procedure& targ
     if (from.type != to.type) {
       problems.push_back(at + "cannot copy " + from.id + " (" + type_name(from.type) + ") into " +
                          target.id + "." + to.id + " (" + type_name(to.type) + ")");
-    } else if (from.type == Type::kEnum && !enum_fits(from, to)) {
+    } else if ((from.type == Type::kEnum || from.type == Type::kSet) && !enum_fits(from, to)) {
       problems.push_back(at + "not every value of " + from.id + " is a value of " + target.id +
                          "." + to.id);
     }

@@ -106,13 +106,21 @@ std::vector<LogEntry::Change> apply_to_record(const Procedure& p,
 
 // Inputs as the log keeps them: personal data never enters the log as text
 // outside its salted change record, so pii inputs are kept as "<pii>" and
-// an auditor's replay takes their value from the change.
+// an auditor's replay takes their value from the change. A set is kept in
+// its canonical form (value.h), whatever order it was typed in.
 std::vector<std::pair<std::string, std::string>> logged_inputs(
     const Procedure& p, const std::vector<std::pair<std::string, std::string>>& inputs) {
   auto out = inputs;
   for (auto& [field, text] : out) {
     const int index = p.field_index(field);
-    if (index >= 0 && p.fields[index].pii) text = kPersonalInput;
+    if (index < 0) continue;
+    const FieldDef& f = p.fields[index];
+    if (f.pii) {
+      text = kPersonalInput;
+    } else if (f.type == Type::kSet) {
+      // Only accepted inputs are logged, so this parses.
+      if (auto v = parse_typed(Type::kSet, f.values, text, nullptr)) text = std::get<std::string>(*v);
+    }
   }
   return out;
 }
@@ -594,6 +602,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   command.reason = request.reason;
   command.override = request.override;
   command.at = request.at.value_or(now);
+  command.lang = lang_;
   Decision decision = decide(*p, before, command, request.trace);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const Transition& t = std::get<Transition>(decision);
@@ -752,7 +761,7 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   filter.linked_to = out.record.id;
   out.linked = store_->cases(filter);
   if (!actor_id.empty()) {
-    out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now());
+    out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now(), lang_);
   }
   out.personal_data_shown = reveal && !actor_id.empty() && holds_personal_data(out.record) &&
                             may_see_personal_data(*out.procedure, out.actor);
@@ -795,6 +804,7 @@ EventCheck Engine::check_event(const CaseView& view, const std::string& event) {
   command.event = event;
   command.actor = view.actor;
   command.at = clock_->now();
+  command.lang = lang_;
   Decision decision = decide(*view.procedure, view.snapshot, command);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(view.record.id, *refusal);
   // decide() allows only events from the state, which view.checks holds.

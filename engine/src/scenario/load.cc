@@ -1,6 +1,7 @@
 // Reading a scenario test file (NAME.test.yaml) and checking it against its
 // procedure. Problems in the test file become located diagnostics through
 // the loader's DiagnosticSink, so they read like the loader's own.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -144,7 +145,41 @@ class ScenarioParser {
     *out = *id;
   }
 
-  void inputs(const YAML::Node& node, std::vector<std::pair<std::string, std::string>>* out) {
+  // The value given for a set field `f`: a YAML list [a, b] (or []) or
+  // text "a, b"; every member checked where it is written. The canonical
+  // text, or nullopt after reporting.
+  std::optional<std::string> set_value(const YAML::Node& node, const FieldDef& f) {
+    std::vector<std::pair<std::string, YAML::Node>> members;
+    if (node.IsSequence()) {
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        auto m = r_.scalar(*it, "a member of " + f.id);
+        if (!m) return std::nullopt;
+        members.emplace_back(*m, *it);
+      }
+    } else {
+      auto text = r_.scalar(node, "the value of " + f.id);
+      if (!text) return std::nullopt;
+      std::string accepted;
+      if (auto v = parse_typed(Type::kSet, f.values, *text, &accepted)) return std::get<std::string>(*v);
+      for (const auto& m : set_members(*text)) members.emplace_back(m, node);
+    }
+    std::vector<std::string> ids;
+    bool ok = true;
+    for (const auto& [m, at] : members) {
+      if (std::find(f.values.begin(), f.values.end(), m) == f.values.end()) {
+        r_.error(at, in_quotes(m) + " is not a value of set field " + in_quotes(f.id) +
+                         suggest_name(m, f.values, 12));
+        ok = false;
+      }
+      ids.push_back(m);
+    }
+    if (!ok) return std::nullopt;
+    return canonical_set(f.values, ids);
+  }
+
+  // `p`: the procedure the values are for (null: not known, not checked).
+  void inputs(const YAML::Node& node, const Procedure* p,
+              std::vector<std::pair<std::string, std::string>>* out) {
     if (!node.IsMap()) {
       r_.error(node, "`set` must be a map of field: value");
       return;
@@ -155,6 +190,11 @@ class ScenarioParser {
       if (is_null(it->second)) {
         r_.error(it->second, "`set` gives no value for " + in_quotes(*name) +
                                  " (leave the field out instead)");
+        continue;
+      }
+      const int index = p ? p->field_index(*name) : -1;
+      if (index >= 0 && p->fields[index].type == Type::kSet) {
+        if (auto set = set_value(it->second, p->fields[index])) out->emplace_back(*name, *set);
         continue;
       }
       auto text = r_.scalar(it->second, "the value of " + *name);
@@ -250,9 +290,13 @@ class ScenarioParser {
         out->fields.emplace_back(index, Value{});
         continue;
       }
+      const FieldDef& field = p->fields[index];
+      if (field.type == Type::kSet) {
+        if (auto set = set_value(it->second, field)) out->fields.emplace_back(index, Value{*set});
+        continue;
+      }
       auto text = r_.scalar(it->second, "the value of " + *name);
       if (!text) continue;
-      const FieldDef& field = p->fields[index];
       std::string accepted;
       auto value = parse_typed(field.type, field.values, *text, &accepted);
       if (!value) {
@@ -333,7 +377,7 @@ class ScenarioParser {
         r_.error(node, "an event step needs `as` (who fires it)");
       else
         actor(keys->at("as").second, &out->actor);
-      if (keys->count("set")) inputs(keys->at("set").second, &out->inputs);
+      if (keys->count("set")) inputs(keys->at("set").second, target, &out->inputs);
       if (keys->count("reason")) {
         if (auto text = r_.scalar(keys->at("reason").second, "reason")) out->reason = *text;
       }
@@ -401,7 +445,7 @@ class ScenarioParser {
       out->open.text = "open: " + one_line(open);
       if (auto k = r_.map(open, "`open`", {"as", "set", "at", "expect"}, {"as"})) {
         if (k->count("as")) actor(k->at("as").second, &out->open.actor);
-        if (k->count("set")) inputs(k->at("set").second, &out->open.inputs);
+        if (k->count("set")) inputs(k->at("set").second, c_.procedure, &out->open.inputs);
         if (k->count("at")) {
           out->open.at = r_.datetime(k->at("at").second, "at");
           advance_clock(k->at("at").second, out->open.at, &clock);

@@ -128,6 +128,7 @@ std::pair<std::string, std::string> placeholder(const FieldDef& f) {
   const DateTime clock = *parse_datetime(kClock);
   switch (f.type) {
     case Type::kEnum: return {f.values.empty() ? "TODO" : f.values[0], ""};
+    case Type::kSet: return {f.values.empty() ? "[]" : "[" + f.values[0] + "]", ""};
     case Type::kInt: return {format_value(clamp(f, Value{int64_t{1}})), ""};
     case Type::kBool: return {"true", ""};
     case Type::kDate: return {format_value(clamp(f, Value{date_of(clock)})), ""};

@@ -9,6 +9,9 @@
 //  - An enum field compares with another enum field sharing a value, with a
 //    bare name or a quoted text that is one of its values.
 //  - `x in [a, b]` follows the == rules for x against every element.
+//  - `x in s` (s a set): x is a value of s (a bare name or quoted text) or
+//    an enum sharing a value with it; count(s) is an int; a list [a, b]
+//    next to a set (==, !=, or a set field's `set:`) is a set of its values.
 //  - and / or / not take conditions (bool).
 // Every problem is reported at the byte offset of the token it concerns;
 // checking goes on after a type error, so one pass reports them all.
@@ -25,6 +28,7 @@ enum class Cat {
   kNull,   // the literal null
   kBare,   // a name that is not a field: maybe an enum value, decided by context
   kText,   // a quoted literal: text, or an enum value next to an enum
+  kList,   // [a, b]: a set of values, typed by the set it meets
   kBad,    // already reported
 };
 
@@ -58,6 +62,8 @@ std::string a_type(Type type) {
       return "an enum value";
     case Type::kDuration:
       return "a duration";
+    case Type::kSet:
+      return "a set of values";
   }
   return "a value";
 }
@@ -89,17 +95,18 @@ class Checker {
     want.cat = Cat::kTyped;
     want.type = target;
     want.values = &target_enum;
-    if (target == Type::kEnum) {
+    if (target == Type::kEnum || target == Type::kSet) {
       resolve(&o, want);
       if (o.cat == Cat::kBad) return;
     }
+    if (!settled(&o)) return;
     if (o.cat == Cat::kBare) return unknown_field(*o.syn);
     const Type got = o.cat == Cat::kText ? Type::kString : o.type;
     if (o.cat == Cat::kNull || got != target) {
       return error(root.begin,
                    "expected " + a_type(target) + ", but " + slice(root) + " is " + a_kind(o));
     }
-    if (target == Type::kEnum && o.values != &target_enum) {
+    if ((target == Type::kEnum || target == Type::kSet) && o.values != &target_enum) {
       std::vector<std::string> extra;
       for (const auto& v : *o.values) {
         if (!contains(target_enum, v)) extra.push_back(v);
@@ -140,6 +147,7 @@ class Checker {
   static std::string a_kind(const Operand& o) {
     if (o.cat == Cat::kNull) return "null";
     if (o.cat == Cat::kText) return "text";
+    if (o.cat == Cat::kList) return "a list of values";
     return a_type(o.type);
   }
 
@@ -194,7 +202,12 @@ class Checker {
 
   // Gives a bare name or quoted text its meaning next to `other`.
   void resolve(Operand* x, const Operand& other) {
-    const bool enum_context = other.cat == Cat::kTyped && other.type == Type::kEnum;
+    const bool enum_context =
+        other.cat == Cat::kTyped && (other.type == Type::kEnum || other.type == Type::kSet);
+    if (x->cat == Cat::kList) {
+      if (other.cat == Cat::kTyped && other.type == Type::kSet) *x = set_literal(*x->syn, other);
+      return;
+    }
     if (x->cat == Cat::kBare) {
       if (!enum_context) {
         unknown_field(*x->syn);
@@ -213,6 +226,45 @@ class Checker {
       }
       *x = enum_value(*x->syn, other);
     }
+  }
+
+  // A list [a, b] met by a set: a constant set of those values.
+  Operand set_literal(const Syn& s, const Operand& set) {
+    std::vector<std::string> members;
+    bool ok = true;
+    for (const Syn& kid : s.kids) {
+      const bool named = (kid.kind == SynKind::kName) || (kid.kind == SynKind::kLiteral && kid.is_string);
+      if (!named) {
+        error(kid.begin, "a list of values for " + (set.owner.empty() ? std::string("this set") : set.owner) +
+                             " holds value names, like [" + join(*set.values, ", ").substr(0, 40) +
+                             "]; " + slice(kid) + " is not one");
+        ok = false;
+      } else if (!contains(*set.values, kid.text)) {
+        not_a_value(kid, set);
+        ok = false;
+      } else {
+        members.push_back(kid.text);
+      }
+    }
+    if (!ok) return bad();
+    Operand o;
+    o.cat = Cat::kTyped;
+    o.type = Type::kSet;
+    o.values = set.values;
+    o.owner = set.owner;
+    o.syn = &s;
+    o.node = add_const(*canonical_set(*set.values, members), Type::kSet);
+    return o;
+  }
+
+  // False (reported) when `o` is a list no set gave a meaning.
+  bool settled(Operand* o) {
+    if (o->cat != Cat::kList) return true;
+    error(o->syn->begin, "a list like " + slice(*o->syn) +
+                             " is a set of values: compare it with a set field (== or !=) or "
+                             "give it to one in set");
+    *o = bad();
+    return false;
   }
 
   Operand enum_value(const Syn& s, const Operand& en) {
@@ -261,6 +313,14 @@ class Checker {
         return compare(s);
       case SynKind::kIn:
         return in_list(s);
+      case SynKind::kMember:
+        return member(s);
+      case SynKind::kList: {
+        Operand o;
+        o.cat = Cat::kList;
+        o.syn = &s;
+        return o;
+      }
     }
     return bad();
   }
@@ -309,7 +369,7 @@ class Checker {
   // A sub-expression that must be a condition; -1 when it is not.
   int condition(const Syn& s, const std::string& what) {
     Operand o = check(s);
-    if (o.cat == Cat::kBad) return -1;
+    if (!settled(&o) || o.cat == Cat::kBad) return -1;
     if (o.cat == Cat::kBare) {
       unknown_field(s);
       return -1;
@@ -356,7 +416,7 @@ class Checker {
       error(y.syn->begin, "cannot compare " + described(x) + " with " + described(y));
       return false;
     }
-    if (tx == Type::kEnum) {
+    if (tx == Type::kEnum || tx == Type::kSet) {
       for (const auto& v : *x.values) {
         if (contains(*y.values, v)) return true;
       }
@@ -375,6 +435,7 @@ class Checker {
     resolve(&l, r);
     resolve(&r, l);
     if (l.cat == Cat::kBad || r.cat == Cat::kBad) return bad();
+    if (!settled(&l) || !settled(&r)) return bad();
     const bool ordering = s.op != CompareOp::kEq && s.op != CompareOp::kNe;
     const std::string op = op_text(s.op);
     if (l.cat == Cat::kNull && r.cat == Cat::kNull) {
@@ -410,6 +471,14 @@ class Checker {
 
   Operand in_list(const Syn& s) {
     Operand x = check(s.kids[0]);
+    settled(&x);
+    if (x.cat == Cat::kTyped && x.type == Type::kSet) {
+      error(s.op_offset, slice(s.kids[0]) +
+                             " is a set; 'in [..]' looks up one value: test a member with " +
+                             x.values->front() + " in " + slice(s.kids[0]) +
+                             ", or compare with == [..]");
+      x = bad();
+    }
     if (x.cat == Cat::kBare) {
       unknown_field(*x.syn);
       x = bad();
@@ -434,7 +503,7 @@ class Checker {
         continue;
       }
       resolve(&e, x);
-      if (e.cat == Cat::kBad || !comparable(x, e)) {
+      if (e.cat == Cat::kBad || !settled(&e) || !comparable(x, e)) {
         ok = false;
         continue;
       }
@@ -448,6 +517,78 @@ class Checker {
     n.first = add_list(items);
     n.count = static_cast<int>(items.size());
     return typed(s, Type::kBool, add(n));
+  }
+
+  // x in set: x an enum value (bare, quoted, or an enum field sharing a
+  // value with the set).
+  Operand member(const Syn& s) {
+    Operand set = check(s.kids[1]);
+    if (set.cat == Cat::kBad) return bad();
+    if (set.cat != Cat::kTyped || set.type != Type::kSet) {
+      if (set.cat == Cat::kBare) {
+        error(s.kids[1].begin, "expected '[' after 'in', as in category in [overstay, drugs], or a "
+                               "set field; found '" + printable(s.kids[1].text) + "'" +
+                               did_you_mean(s.kids[1].text, set_field_ids()));
+      } else {
+        error(s.kids[1].begin, "'in' needs a list like [overstay, drugs] or a set field after it, but " +
+                                   slice(s.kids[1]) + " is " + a_kind(set));
+      }
+      check(s.kids[0]);  // report problems there too
+      return bad();
+    }
+    Operand x = check(s.kids[0]);
+    if (x.cat == Cat::kBad) return bad();
+    resolve(&x, set);
+    if (x.cat == Cat::kBad || !settled(&x)) return bad();
+    if (x.cat == Cat::kNull) {
+      error(s.kids[0].begin, "null is never in a set; test for a missing value with x == null");
+      return bad();
+    }
+    if (x.cat != Cat::kTyped || x.type != Type::kEnum) {
+      error(s.kids[0].begin, "only a value of " + set.owner + " (one of: " + join(*set.values) +
+                                 ") can be in it, but " + slice(s.kids[0]) + " is " + a_kind(x));
+      return bad();
+    }
+    Operand as_enum = set;
+    as_enum.type = Type::kEnum;
+    if (!comparable(as_enum, x)) return bad();
+    ExprNode n;
+    n.kind = NodeKind::kMember;
+    n.negated = s.negated;
+    n.a = x.node;
+    n.b = set.node;
+    return typed(s, Type::kBool, add(n));
+  }
+
+  std::vector<std::string> set_field_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& f : fields_) {
+      if (f.type == Type::kSet) ids.push_back(f.id);
+    }
+    return ids;
+  }
+
+  Operand count(const Syn& s) {
+    const std::string usage = "count() takes one set field, like count(means_of_control)";
+    if (s.kids.size() != 1) {
+      error(s.begin, usage);
+      return bad();
+    }
+    Operand a = check(s.kids[0]);
+    if (a.cat == Cat::kBad) return bad();
+    if (a.cat == Cat::kBare) {
+      unknown_field(*a.syn);
+      return bad();
+    }
+    if (a.cat != Cat::kTyped || a.type != Type::kSet) {
+      error(s.kids[0].begin, "count() needs a set, but " + slice(s.kids[0]) + " is " + a_kind(a));
+      return bad();
+    }
+    ExprNode n;
+    n.kind = NodeKind::kCount;
+    n.type = Type::kInt;
+    n.a = a.node;
+    return typed(s, Type::kInt, add(n));
   }
 
   Operand call(const Syn& s) {
@@ -465,13 +606,14 @@ class Checker {
     if (f == "has") return has(s);
     if (f == "days_since" || f == "len") return one_arg_call(s);
     if (f == "has_child" || f == "child_closed") return child_call(s);
+    if (f == "count") return count(s);
     std::string m = "unknown function '" + f + "'";
-    if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "has_child",
+    if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "count", "has_child",
                                 "child_closed"})) {
       m += "; did you mean '" + *near + "'?";
     } else {
       m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
-           "has_child('sop'), child_closed('sop')";
+           "count(set), has_child('sop'), child_closed('sop')";
     }
     error(s.begin, m);
     for (const Syn& kid : s.kids) check(kid);  // report problems inside too
@@ -532,9 +674,14 @@ class Checker {
       return bad();
     }
     Operand a = check(s.kids[0]);
-    if (a.cat == Cat::kBad) return bad();
+    if (!settled(&a) || a.cat == Cat::kBad) return bad();
     if (a.cat == Cat::kBare) {
       unknown_field(*a.syn);
+      return bad();
+    }
+    if (!days && a.cat == Cat::kTyped && a.type == Type::kSet) {
+      error(s.begin, "len() counts characters of text; count the members of a set with count(" +
+                         slice(s.kids[0]) + ")");
       return bad();
     }
     const Type t = a.cat == Cat::kText ? Type::kString : a.type;

@@ -56,6 +56,12 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       }
       return scratch;
     }
+    case NodeKind::kCount: {
+      Value s;
+      const std::string* set = std::get_if<std::string>(&value(node.a, s));
+      scratch = set ? set_count(*set) : int64_t{0};
+      return scratch;
+    }
     case NodeKind::kLen: {
       Value s;
       const Value& v = value(node.a, s);
@@ -88,6 +94,13 @@ bool Evaluator::truth(int n) const {
       return compare(node);
     case NodeKind::kIn:
       return in_list(node) != node.negated;
+    case NodeKind::kMember: {
+      // As `in [..]`: a missing side is never a member (so `not in` holds).
+      Value sx, ss;
+      const std::string* x = std::get_if<std::string>(&value(node.a, sx));
+      const std::string* set = std::get_if<std::string>(&value(node.b, ss));
+      return (x && set && set_contains(*set, *x)) != node.negated;
+    }
     case NodeKind::kHas:
       return !is_missing(field(node.index));
     case NodeKind::kHasChild:

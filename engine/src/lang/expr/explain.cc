@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "lang/expr/syntax.h"
+#include "sopir/display.h"
 #include "lang/expr/tree.h"
 
 namespace sopir {
@@ -40,6 +41,7 @@ class Explainer {
       }
       case NodeKind::kField:
         if (is_missing(field_value(node.index))) return name(node.index) + " has no value";
+        if (!context_.lang.empty()) return name(node.index) + " = " + bool_word(false, context_.lang);
         return name(node.index) + " is false";
       case NodeKind::kConst:
         return "the condition is always false";
@@ -61,6 +63,19 @@ class Explainer {
     const std::vector<Value>* values = context_.fields;
     if (!values || index < 0 || static_cast<size_t>(index) >= values->size()) return kMissing;
     return (*values)[index];
+  }
+
+  // A field's value with its label(s) in context_.lang: "overstay
+  // (Overstay)", "[a, b] (A, B)", "no"; ids only when lang is "".
+  std::string labelled(int index, const Value& v) const {
+    const FieldDef& f = fields_[index];
+    const std::string text = shown(v);
+    std::string ids = f.type == Type::kSet ? "[" + join(set_members(text), ", ") + "]" : text;
+    if (context_.lang.empty()) return ids;
+    if (f.type == Type::kBool) return display_value(f, text, context_.lang);
+    if (f.type != Type::kEnum && f.type != Type::kSet) return ids;
+    const std::string label = display_value(f, text, context_.lang);
+    return label == text || (f.type == Type::kSet && text.empty()) ? ids : ids + " (" + label + ")";
   }
 
   static std::string shown(const Value& v) {
@@ -102,12 +117,15 @@ class Explainer {
         if (text && !pii(node.index)) {
           return add(id, id + " = " + quote_text(shown(v)));
         }
-        return add(id, id + " = " + (pii(node.index) ? std::string("***") : shown(v)));
+        if (pii(node.index)) return add(id, id + " = ***");
+        const bool known = node.index >= 0 && static_cast<size_t>(node.index) < fields_.size();
+        return add(id, id + " = " + (known ? labelled(node.index, v) : shown(v)));
       }
       case NodeKind::kToday:
       case NodeKind::kNow:
       case NodeKind::kDaysSince:
-      case NodeKind::kLen: {
+      case NodeKind::kLen:
+      case NodeKind::kCount: {
         const std::string text = node_text(expr_, n, fields_);
         Value scratch;
         const Value& v = eval_.value(n, scratch);

@@ -69,6 +69,10 @@ struct EvalContext {
   DateTime now;                                // today() is date_of(now)
   // Cases this case opened (has_child, child_closed); null reads as none.
   const std::vector<LinkedCase>* children = nullptr;
+  // Explanations (evaluate_guard) name enum and set values with their
+  // labels and bools as words in this language ("en", "id"); "": ids and
+  // true/false only (what the log keeps).
+  std::string_view lang;
 };
 
 // The expression's value. For a guard that is a bool, except that a guard
@@ -100,5 +104,8 @@ std::vector<std::string> children_read(const Expr& expr);
 
 // Canonical text of the expression (diagrams, messages).
 std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields);
+// The same for people reading `lang`: enum and set values compared with a
+// field show as their labels in quotes ("risk == 'Tinggi'"); diagrams.
+std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields, std::string_view lang);
 
 }  // namespace sopir

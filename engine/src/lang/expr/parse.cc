@@ -169,7 +169,14 @@ class Parser {
       if (negated) take();
       out.begin = left.begin;
       out.kids.push_back(std::move(left));
-      parse_list(&out);
+      check_token();
+      if (peek().kind == TokenKind::kLBracket) {
+        parse_list(&out);
+      } else {  // x in a_set_field
+        out.kind = SynKind::kMember;
+        out.kids.push_back(parse_primary());
+        out.end = out.kids[1].end;
+      }
       return out;
     }
     return left;
@@ -229,6 +236,8 @@ class Parser {
         return out;
       case TokenKind::kLParen:
         return parse_parens(t);
+      case TokenKind::kLBracket:
+        return parse_set_literal(t);
       case TokenKind::kName:
         return parse_name(t);
       default:
@@ -236,8 +245,32 @@ class Parser {
     }
     if (t.kind == TokenKind::kEnd) fail(t.begin, "the expression ends too early; expected a value");
     fail(t.begin,
-         "expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null or '('), found " +
+         "expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null, [a, b] or '('), found " +
              describe(t));
+  }
+
+  // [a, b] or [] standing for a set of values (next to a set field).
+  Syn parse_set_literal(const Token& open) {
+    enter(open);
+    Syn out;
+    out.kind = SynKind::kList;
+    out.begin = out.op_offset = open.begin;
+    while (true) {
+      check_token();
+      if (out.kids.empty() && peek().kind == TokenKind::kRBracket) break;
+      out.kids.push_back(parse_or());
+      check_token();
+      if (peek().kind != TokenKind::kComma) break;
+      take();
+    }
+    check_token();
+    if (peek().kind != TokenKind::kRBracket) {
+      if (peek().kind == TokenKind::kEnd) fail(open.begin, "this '[' is never closed; add ']'");
+      fail(peek().begin, "expected ',' or ']' in the list, found " + describe(peek()));
+    }
+    out.end = take().end;
+    leave();
+    return out;
   }
 
   Syn parse_parens(const Token& open) {

@@ -1,6 +1,7 @@
 // Canonical text of expressions: keywords spelled out (and, or, not),
 // single-quoted text, minimal parentheses. parse_expr accepts the output
 // back and yields the same expression.
+#include "sopir/display.h"
 #include "lang/expr/tree.h"
 
 namespace sopir {
@@ -38,6 +39,7 @@ int precedence(NodeKind kind) {
       return kNotPrec;
     case NodeKind::kCompare:
     case NodeKind::kIn:
+    case NodeKind::kMember:
       return kComparePrec;
     default:
       return kPrimaryPrec;
@@ -61,7 +63,8 @@ bool is_identifier(const std::string& s) {
 
 class Printer {
  public:
-  Printer(const Expr& expr, const std::vector<FieldDef>& fields) : expr_(expr), fields_(fields) {}
+  Printer(const Expr& expr, const std::vector<FieldDef>& fields, std::string_view lang = {})
+      : expr_(expr), fields_(fields), lang_(lang) {}
 
   std::string print(int n, int min_precedence) const {
     const ExprNode& node = expr_.nodes[n];
@@ -93,9 +96,39 @@ class Printer {
     return out;
   }
 
+  // The field whose values a comparison's constants are (for labels).
+  const FieldDef* owner_of(const ExprNode& node) const {
+    for (int side : {node.a, node.b}) {
+      if (side < 0) continue;
+      const ExprNode& n = expr_.nodes[side];
+      if (n.kind == NodeKind::kField && n.index >= 0 && static_cast<size_t>(n.index) < fields_.size())
+        return &fields_[n.index];
+    }
+    return nullptr;
+  }
+
+  // A constant enum value or set by its label(s) in lang_, in quotes.
+  std::string labelled(const ExprNode& node, const std::string& text) const {
+    if (node.type == Type::kSet) {
+      std::vector<std::string> labels;
+      for (const auto& id : set_members(text)) labels.push_back(quote_text(value_label(*owner_, id, lang_)));
+      return "[" + join(labels, ", ") + "]";
+    }
+    return quote_text(value_label(*owner_, text, lang_));
+  }
+
   std::string constant(const ExprNode& node) const {
     if (node.is_null) return "null";
     const Value& v = expr_.consts[node.index];
+    if (!lang_.empty() && owner_ && (node.enum_value || node.type == Type::kSet)) {
+      // Only values that have a label print differently.
+      const std::string& text = std::get<std::string>(v);
+      bool any = false;
+      for (const auto& id : node.type == Type::kSet ? set_members(text) : std::vector<std::string>{text})
+        any = any || value_label(*owner_, id, lang_) != id;
+      if (any) return labelled(node, text);
+    }
+    if (node.type == Type::kSet) return "[" + join(set_members(std::get<std::string>(v)), ", ") + "]";
     if (const std::string* s = std::get_if<std::string>(&v)) {
       if (node.enum_value && is_identifier(*s) && !is_keyword(*s) && !is_field_name(*s)) return *s;
       return quote_text(*s);
@@ -115,12 +148,23 @@ class Printer {
         return list(node, " and ", kNotPrec);
       case NodeKind::kOr:
         return list(node, " or ", kAndPrec);
-      case NodeKind::kCompare:
+      case NodeKind::kCompare: {
+        Owner o(this, owner_of(node));
         return print(node.a, kPrimaryPrec) + " " + op_text(node.op) + " " +
                print(node.b, kPrimaryPrec);
-      case NodeKind::kIn:
+      }
+      case NodeKind::kIn: {
+        Owner o(this, owner_of(node));
         return print(node.a, kPrimaryPrec) + (node.negated ? " not in [" : " in [") +
                list(node, ", ", 0) + "]";
+      }
+      case NodeKind::kMember: {
+        Owner o(this, owner_of(node));
+        return print(node.a, kPrimaryPrec) + (node.negated ? " not in " : " in ") +
+               print(node.b, kPrimaryPrec);
+      }
+      case NodeKind::kCount:
+        return "count(" + print(node.a, 0) + ")";
       case NodeKind::kHas:
         return "has(" + field_name(node.index) + ")";
       case NodeKind::kToday:
@@ -139,8 +183,18 @@ class Printer {
     return "?";
   }
 
+  // Sets owner_ while a comparison's operands print.
+  struct Owner {
+    Owner(const Printer* p, const FieldDef* f) : p_(p), saved_(p->owner_) { p_->owner_ = f; }
+    ~Owner() { p_->owner_ = saved_; }
+    const Printer* p_;
+    const FieldDef* saved_;
+  };
+
   const Expr& expr_;
   const std::vector<FieldDef>& fields_;
+  std::string_view lang_;
+  mutable const FieldDef* owner_ = nullptr;
 };
 
 }  // namespace
@@ -162,6 +216,11 @@ std::string node_text(const Expr& expr, int n, const std::vector<FieldDef>& fiel
 std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields) {
   if (expr.root < 0) return "";
   return node_text(expr, expr.root, fields, 0);
+}
+
+std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields, std::string_view lang) {
+  if (expr.root < 0) return "";
+  return Printer(expr, fields, lang).print(expr.root, 0);
 }
 
 }  // namespace sopir

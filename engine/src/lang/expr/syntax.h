@@ -69,6 +69,8 @@ enum class SynKind {
   kOr,
   kCompare,  // kids[0] op kids[1]
   kIn,       // kids[0] in [kids[1..]]; negated for `not in`
+  kMember,   // kids[0] in kids[1] (a set); negated for `not in`
+  kList,     // [kids...]: a set of values, typed by what it meets
 };
 
 struct Syn {

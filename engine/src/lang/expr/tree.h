@@ -32,6 +32,8 @@ enum class NodeKind : uint8_t {
   kLen,        // length of text a in characters
   kHasChild,   // a case of procedure consts[index] was opened by this one
   kChildClosed,  // ... and every such case is closed
+  kMember,     // enum value a is in set b (negated: not in)
+  kCount,      // members of set a (0 when missing)
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
