@@ -263,8 +263,8 @@ TEST_CASE("set values round-trip through the store and verify on both backends",
   StoreOptions options;
   options.create = true;
   Engine engine(open_store(db.location(), options), std::make_shared<StepClock>());
-  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true});
-  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true});
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
   engine.publish_source(kSets, "sets.yaml", "admin", false);
   const std::string id =
       engine.open_case({"set-test", "rina", {}, "", std::nullopt}).after.id;
