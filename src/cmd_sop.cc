@@ -141,6 +141,7 @@ int run_sop_show(Context& ctx, Args& a) {
   ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
   const std::string& lang = ctx.options.lang;
   auto deadline = [](const StateDef& s) {
+    if (s.working_days > 0 || s.deadline_from >= 0) return s.deadline_text;
     return s.deadline ? format_duration(*s.deadline) : std::string();
   };
   auto on_deadline = [&](const StateDef& s) {
@@ -155,7 +156,7 @@ int run_sop_show(Context& ctx, Args& a) {
                         {"description", s.description.get(lang)},
                         {"initial", s.initial},
                         {"terminal", s.terminal},
-                        {"deadline", s.deadline ? json(deadline(s)) : json()},
+                        {"deadline", s.has_deadline() ? json(deadline(s)) : json()},
                         {"on_deadline", s.on_deadline >= 0 ? json(on_deadline(s)) : json()}});
     }
     for (const auto& t : p->transitions) {
