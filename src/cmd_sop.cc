@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -106,6 +107,8 @@ json diagnostic_json(const Diagnostic& d) {
 int run_sop_validate(Context& ctx, Args& a) {
   LoadOptions options;
   options.strict = a.strict;
+  // Calendar coverage (lint calendar-range) is measured from today.
+  options.today = Date{static_cast<int64_t>(std::time(nullptr)) / 86400};
   json files = json::array();
   size_t errors = 0, warnings = 0;
   for (const std::string& file : a.positional) {
