@@ -8,6 +8,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import SopirTest, main  # noqa: E402
 
+SOURCE = os.environ.get("SOPIR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
 CALENDAR = """covers: {from: 2026-01-01, to: 2030-12-31}
 weekend: [saturday, sunday]
 days:
@@ -66,6 +68,11 @@ class Calendar(SopirTest):
                       + self.dir + "/calendars\n"
                       "calendar: ofice\n"
                       "          ^\n", r.err)
+
+    def test_a_scenario_pins_its_calendar(self):
+        # tests/data/working-days.test.yaml: due times that skip 17 August.
+        r = self.ok("sop", "test", os.path.join(SOURCE, "tests", "data", "working-days.test.yaml"))
+        self.assertIn("3 scenario(s): 3 passed, 0 failed", r.out)
 
 
 if __name__ == "__main__":
