@@ -281,7 +281,9 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     for (const auto& from : p->transitions_from)
       if (!all_in(from, transitions)) return nullptr;
     for (const auto& s : p->states)
-      if (s.on_deadline != -1 && !in(s.on_deadline, events)) return nullptr;
+      if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
+          (s.deadline_from != -1 && !in(s.deadline_from, fields)))
+        return nullptr;
     for (int i = 0; i < transitions; ++i) {
       const TransitionDef& t = p->transitions[static_cast<size_t>(i)];
       if (t.index != i || !in(t.event, events) || !in(t.to, states) || !all_in(t.from, states) ||
