@@ -69,7 +69,7 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 // of: ..." (or `none` when there are no candidates).
 std::string suggestion(const std::string& word, const Keys& candidates, const std::string& none) {
   if (candidates.empty()) return none.empty() ? "" : "; " + none;
-  return suggest_name(word, candidates, 12);
+  return suggest_name(word, candidates, 16);
 }
 
 struct Entry {
