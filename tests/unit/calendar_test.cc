@@ -165,7 +165,7 @@ TEST_CASE("deadlines the loader refuses, with exact messages", "[calendar][loade
         "                               ^\n");
 }
 
-TEST_CASE("lint: an anchor that may be empty; a calendar that ends too soon", "[calendar][lint]") {
+TEST_CASE("lint: an anchor that may be empty, a calendar that ends too soon", "[calendar][lint]") {
   LoadOptions options;
   options.calendars["testcal"] = test_calendar();
   const std::string anchored = procedure_with("", "90 days from returned_on");
