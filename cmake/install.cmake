@@ -27,7 +27,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/CLI.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT sopir)
 install(FILES ${PROJECT_SOURCE_DIR}/examples/embed.cc ${PROJECT_SOURCE_DIR}/examples/CMakeLists.txt
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT dev)
-# No holiday calendars are shipped yet, so there is no calendars directory.
+# Holiday calendars (workflows/calendars/*.yaml) come with the procedures: a
+# procedure finds its calendar in the folder calendars beside it.
 
 foreach(unit sopir-tick@.service sopir-tick@.timer)
   configure_file(${PROJECT_SOURCE_DIR}/packaging/${unit}.in ${PROJECT_BINARY_DIR}/packaging/${unit} @ONLY)

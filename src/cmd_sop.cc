@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -107,6 +108,8 @@ json diagnostic_json(const Diagnostic& d) {
 int run_sop_validate(Context& ctx, Args& a) {
   LoadOptions options;
   options.strict = a.strict;
+  // Calendar coverage (lint calendar-range) is measured from today.
+  options.today = Date{static_cast<int64_t>(std::time(nullptr)) / 86400};
   json files = json::array();
   size_t errors = 0, warnings = 0;
   for (const std::string& file : a.positional) {
@@ -142,6 +145,7 @@ int run_sop_show(Context& ctx, Args& a) {
   ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
   const std::string& lang = ctx.options.lang;
   auto deadline = [](const StateDef& s) {
+    if (s.working_days > 0 || s.deadline_from >= 0) return s.deadline_text;
     return s.deadline ? format_duration(*s.deadline) : std::string();
   };
   auto on_deadline = [&](const StateDef& s) {
@@ -156,7 +160,7 @@ int run_sop_show(Context& ctx, Args& a) {
                         {"description", s.description.get(lang)},
                         {"initial", s.initial},
                         {"terminal", s.terminal},
-                        {"deadline", s.deadline ? json(deadline(s)) : json()},
+                        {"deadline", s.has_deadline() ? json(deadline(s)) : json()},
                         {"on_deadline", s.on_deadline >= 0 ? json(on_deadline(s)) : json()}});
     }
     for (const auto& t : p->transitions) {

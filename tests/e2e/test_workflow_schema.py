@@ -76,7 +76,10 @@ def main():
     base = documents.get("aid-distribution.yaml")
     mistakes = {
         "bad procedure id": lambda d: d.__setitem__("sop", "Aid Distribution"),
-        "bad duration": lambda d: d["states"]["requested"].__setitem__("deadline", "2 days"),
+        "bad duration": lambda d: d["states"]["requested"].__setitem__("deadline", "2 dayz"),
+        "working days misspelt": lambda d: d["states"]["requested"].__setitem__("deadline", "3 workin days"),
+        "anchor not a field id": lambda d: d["states"]["requested"].__setitem__("deadline", "90 days from Returned"),
+        "calendar not a name": lambda d: d.__setitem__("calendar", {"name": "indonesia"}),
         "enum without values": lambda d: d["fields"]["item"].pop("values"),
         "unknown field type": lambda d: d["fields"]["item"].__setitem__("type", "text"),
         "unknown transition key": lambda d: d["transitions"][0].__setitem__("rolse", ["supervisor"]),

@@ -193,9 +193,14 @@ class Engine {
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.
+  // A calendar the procedure names is read from the folder `calendars`
+  // beside the file (publish_source: from `calendars` only) and pinned with
+  // the version; strict publishing also refuses a working-day deadline that,
+  // counted from today, runs past the calendar's range (calendar-range).
   PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
   PublishedProcedure publish_source(const std::string& source, const std::string& name,
-                                    const std::string& actor, bool strict = true);
+                                    const std::string& actor, bool strict = true,
+                                    const std::vector<CalendarSource>& calendars = {});
   // Publishes several files in one transaction: all of them or none.
   // Every error names the file it is about once.
   std::vector<PublishedProcedure> publish_all(const std::vector<std::string>& files,

@@ -7,6 +7,8 @@
 // read.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +26,13 @@ enum class Severity { kError, kWarning };
 //     duplicate-id, unknown-state, unknown-field, unknown-role, unknown-event,
 //     no-initial-state, several-initial-states, bad-guard, bad-set,
 //     bad-duration, bad-enum-value, bad-bound, bad-pattern.
+//   Deadlines and calendars (errors): unknown-calendar, bad-calendar (in a
+//     calendar file: bad date, duplicate date, date outside its range, ...),
+//     bad-anchor (a deadline counted from a field that is no date).
 //   Lint (warnings; errors under strict): unreachable-state, dead-end-state,
 //     no-terminal-path, overlapping-guards, no-roles, unset-field-read,
-//     unused-field, unused-role, terminal-with-exits, missing-language.
+//     unused-field, unused-role, terminal-with-exits, missing-language,
+//     anchor-may-be-empty, calendar-range.
 //   Also: too-many-problems (the rest were dropped), internal.
 // Lint runs only when there are no errors: its findings on a half-read
 // procedure would mislead.
@@ -50,6 +56,15 @@ std::string format_diagnostics(const std::vector<Diagnostic>& diagnostics);
 
 struct LoadOptions {
   bool strict = false;  // lint warnings become errors
+  // Where a calendar named by the procedure (`calendar: NAME`) is found:
+  // first `calendars` (by name; a store passes the pinned bytes here), then
+  // NAME.yaml in each of `calendar_dirs`, then, for load_procedure_file, in
+  // the folder `calendars` beside the procedure file.
+  std::map<std::string, CalendarSource> calendars;
+  std::vector<std::string> calendar_dirs;
+  // The day lint measures calendar coverage from (`calendar-range`); unset:
+  // no coverage warning. Never read from a clock by the loader itself.
+  std::optional<Date> today;
 };
 
 // Files larger than this are refused before parsing.

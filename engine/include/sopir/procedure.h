@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sopir/calendar.h"
 #include "sopir/value.h"
 
 namespace sopir {
@@ -57,6 +58,14 @@ struct StateDef {
   bool initial = false;
   bool terminal = false;
   std::optional<Duration> deadline;  // time allowed in this state
+  // Other kinds of deadline (workflows/README.md, "Deadlines"):
+  // `N working days` counts days the procedure's calendar marks working;
+  // `... from FIELD` counts from that date field's day (00:00 UTC) instead
+  // of from entering the state.
+  int64_t working_days = 0;  // > 0: a working-day deadline (then `deadline` is unset)
+  int deadline_from = -1;    // field index of the anchor, or -1
+  std::string deadline_text; // as written, for messages and diagrams
+  bool has_deadline() const { return deadline.has_value() || working_days > 0; }
   int on_deadline = -1;              // event index fired by the timer pass, or -1
   SourcePos pos;
 };
@@ -130,6 +139,12 @@ struct Procedure {
   int reopen_to = -1;
   // Roles that may see `pii` fields unmasked.
   std::vector<int> pii_roles;
+
+  // The holiday calendar working-day deadlines count on (`calendar:`, one
+  // name or several merged); null when the procedure names none. Its files'
+  // bytes are pinned with the procedure when it is published.
+  std::vector<std::string> calendar_names;
+  CalendarPtr calendar;
 
   std::string file;    // as given to the loader, for messages
   std::string source;  // the exact bytes loaded

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sopir/calendar.h"
 #include "sopir/case.h"
 #include "sopir/value.h"
 
@@ -224,6 +225,14 @@ class Store {
   // Saves the compiled form of a published version (see PublishedProcedure).
   virtual void set_compiled(const std::string& sha256, const std::string& compiled) = 0;
   virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;
+  // Holiday calendars pinned with a version (sopir/calendar.h): each file's
+  // bytes are kept once by SHA-256 and linked to the version in order. Call
+  // it in publish()'s transaction; a version pinned before keeps its first
+  // pin (replay must count the same days). pinned_calendars gives them back
+  // (name, file, text, sha256), empty when none.
+  virtual void pin_calendars(const std::string& procedure_sha256,
+                             const std::vector<CalendarSource>& calendars) = 0;
+  virtual std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) = 0;
   virtual std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) = 0;
   virtual std::vector<PublishedProcedure> procedures() = 0;  // every version, with case counts
 

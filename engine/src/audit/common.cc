@@ -31,7 +31,9 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
     reason = "the stored source of procedure " + p->sop_id + " version " + std::to_string(p->version) +
              " does not match its SHA-256: the published text was edited, so it is not used";
   } else {
-    LoadResult loaded = load_procedure_string(p->source, p->file);
+    LoadOptions pinned;  // the calendars pinned at publishing, not today's files
+    for (auto& c : store_.pinned_calendars(sha256)) pinned.calendars[c.name] = c;
+    LoadResult loaded = load_procedure_string(p->source, p->file, pinned);
     if (loaded.ok()) {
       compiled_.emplace(sha256, loaded.procedure);
       return loaded.procedure;

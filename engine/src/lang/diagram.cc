@@ -17,7 +17,11 @@ std::string state_label(const Procedure& p, int s, std::string_view lang) {
   const StateDef& state = p.states[s];
   std::string label = state.label.get(lang);
   if (label.empty()) label = state.id;
-  if (state.deadline) label += " (deadline " + format_duration(*state.deadline) + ")";
+  if (state.working_days > 0 || state.deadline_from >= 0) {
+    label += " (deadline " + state.deadline_text + ")";
+  } else if (state.deadline) {
+    label += " (deadline " + format_duration(*state.deadline) + ")";
+  }
   return label;
 }
 

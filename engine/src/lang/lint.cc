@@ -21,8 +21,9 @@ std::string line_of(SourcePos pos) { return "line " + std::to_string(pos.line); 
 
 class Linter {
  public:
-  Linter(const Procedure& p, const SourceMap& map, const SourceText& source, DiagnosticSink& sink)
-      : p_(p), map_(map), source_(source), sink_(sink) {}
+  Linter(const Procedure& p, const SourceMap& map, const SourceText& source, DiagnosticSink& sink,
+         const LoadOptions& options)
+      : p_(p), map_(map), source_(source), sink_(sink), options_(options) {}
 
   void run() {
     reachability();
@@ -31,6 +32,7 @@ class Linter {
     roles_of_transitions();
     unset_reads();
     set_counts();
+    lint_deadlines(p_, map_, options_, set_on_entry_, sink_);
     unused();
     languages();
   }
@@ -202,6 +204,10 @@ class Linter {
       }
       if (p_.states[s].terminal && p_.reopen_to >= 0) enter(p_.reopen_to, in[s]);
     }
+    set_on_entry_ = in;
+    for (size_t s = 0; s < n; ++s) {
+      if (!seen[s]) set_on_entry_[s].assign(f, true);  // unreachable: reported elsewhere
+    }
     for (const auto& t : p_.transitions) {
       if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
       for (auto [field, offset] : guard_reads(t.guard_text, p_.fields)) {
@@ -289,6 +295,8 @@ class Linter {
   const SourceText& source_;
   DiagnosticSink& sink_;
   std::vector<bool> reached_;
+  const LoadOptions& options_;
+  std::vector<std::vector<bool>> set_on_entry_;  // [state][field]: set on every path into it
 };
 
 }  // namespace
@@ -344,8 +352,8 @@ std::vector<std::pair<int, size_t>> guard_reads(std::string_view text,
 }
 
 void lint_procedure(const Procedure& procedure, const SourceMap& map, const SourceText& source,
-                    DiagnosticSink& sink) {
-  Linter(procedure, map, source, sink).run();
+                    DiagnosticSink& sink, const LoadOptions& options) {
+  Linter(procedure, map, source, sink, options).run();
 }
 
 }  // namespace sopir

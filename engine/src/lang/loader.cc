@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "lang/calendar_loader.h"
 #include "lang/loader_internal.h"
 #include "base/sha256.h"
 #include "sopir/error.h"
@@ -22,8 +23,22 @@ std::string size_text(size_t bytes) {
 
 }  // namespace
 
+namespace {
+
+LoadResult load_in(std::string_view text, const std::string& name, const LoadOptions& options,
+                   const std::string& dir);
+
+}  // namespace
+
 LoadResult load_procedure_string(std::string_view text, const std::string& name,
                                  const LoadOptions& options) {
+  return load_in(text, name, options, "");
+}
+
+namespace {
+
+LoadResult load_in(std::string_view text, const std::string& name, const LoadOptions& options,
+                   const std::string& dir) {
   LoadResult result;
   if (text.size() > kMaxProcedureBytes) {
     DiagnosticSink sink(name, nullptr);
@@ -40,13 +55,15 @@ LoadResult load_procedure_string(std::string_view text, const std::string& name,
   DiagnosticSink sink(name, &source);
   auto procedure = std::make_shared<Procedure>();
   SourceMap map;
+  std::vector<Diagnostic> calendar_diagnostics;
   if (auto root = read_yaml(source, sink)) {
     // yaml-cpp throws on misuse (a missing key read as a value, a bad
     // conversion); none should escape the walk, but if one does it becomes
     // a diagnostic, never a crash.
     try {
       build_procedure(*root, source, sink, procedure.get(), &map);
-      if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink);
+      if (!sink.has_errors()) attach_calendar(procedure.get(), map, options, dir, sink, &calendar_diagnostics);
+      if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink, options);
     } catch (const YAML::Exception& e) {
       sink.error("yaml-syntax", position_of(e.mark), "YAML could not be read here: " + e.msg);
     } catch (const std::exception& e) {
@@ -54,6 +71,7 @@ LoadResult load_procedure_string(std::string_view text, const std::string& name,
     }
   }
   result.diagnostics = sink.take(options.strict);
+  result.diagnostics.insert(result.diagnostics.end(), calendar_diagnostics.begin(), calendar_diagnostics.end());
   if (result.error_count() == 0) {
     procedure->file = name;
     procedure->source = std::string(text);
@@ -62,6 +80,8 @@ LoadResult load_procedure_string(std::string_view text, const std::string& name,
   }
   return result;
 }
+
+}  // namespace
 
 LoadResult load_procedure_file(const std::string& file, const LoadOptions& options) {
   std::ifstream in(file, std::ios::binary);
@@ -83,7 +103,8 @@ LoadResult load_procedure_file(const std::string& file, const LoadOptions& optio
     result.diagnostics = sink.take(options.strict);
     return result;
   }
-  return load_procedure_string(text, file, options);
+  const size_t slash = file.find_last_of('/');
+  return load_in(text, file, options, slash == std::string::npos ? "." : file.substr(0, slash));
 }
 
 }  // namespace sopir

@@ -14,6 +14,7 @@
 
 #include "base/diagnostics.h"
 #include "base/source_text.h"
+#include "sopir/loader.h"
 #include "sopir/procedure.h"
 
 namespace sopir {
@@ -34,6 +35,8 @@ struct SourceMap {
   std::vector<SourcePos> roles_pos;   // by transition index: its `roles:` key, else the transition
   // Roles named in an explicit `lifecycle:` section (the default names all).
   std::vector<int> lifecycle_roles;
+  std::vector<SourcePos> calendar_pos;  // by entry of `calendar:`
+  std::vector<SourcePos> deadline_pos;  // by state index: its `deadline:` value, else 0:0
 };
 
 // Fills `procedure` from `root` (a map). Reports every hard error to `sink`;
@@ -43,7 +46,15 @@ void build_procedure(const YAML::Node& root, const SourceText& source, Diagnosti
 
 // Reports lint warnings for a procedure that built without errors.
 void lint_procedure(const Procedure& procedure, const SourceMap& map, const SourceText& source,
-                    DiagnosticSink& sink);
+                    DiagnosticSink& sink, const LoadOptions& options);
+
+// Deadline lint (lint_deadlines.cc): a date-anchored deadline on a field
+// that may be empty in its state; a calendar that does not cover a
+// working-day deadline counted from options.today.
+// `set_on_entry[state][field]`: the field has a value on every path into
+// the state (lint.cc works it out for unset-field-read).
+void lint_deadlines(const Procedure& procedure, const SourceMap& map, const LoadOptions& options,
+                    const std::vector<std::vector<bool>>& set_on_entry, DiagnosticSink& sink);
 
 // Field ids a guard's text reads outside has(...): a look at the text, not the
 // parsed form, because has(x) exists precisely to test a value that may be

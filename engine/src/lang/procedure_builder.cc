@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "lang/expr/expr.h"
+#include "lang/deadline_spec.h"
 #include "lang/loader_internal.h"
 #include "lang/yaml_reader.h"
 
@@ -19,7 +20,7 @@ using Keys = std::vector<std::string>;
 
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
-                       "open",        "lifecycle",       "pii_visible_to"};
+                       "open",        "lifecycle",       "pii_visible_to", "calendar"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
 const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern"};
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline"};
@@ -71,7 +72,7 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 // of: ..." (or `none` when there are no candidates).
 std::string suggestion(const std::string& word, const Keys& candidates, const std::string& none) {
   if (candidates.empty()) return none.empty() ? "" : "; " + none;
-  return suggest_name(word, candidates, 12);
+  return suggest_name(word, candidates, 16);
 }
 
 struct Entry {
@@ -122,6 +123,7 @@ class Builder {
                  const std::string& where);
   void read_states(const Entry& e);
   void read_state(const Entry& e);
+  void read_deadline(const Entry& e, StateDef& s, const std::string& where);
   void collect_events(const Entry& e);
   void read_transitions(const Entry& e);
   void read_transition(const Entry& e, int index);
@@ -297,6 +299,12 @@ void Builder::build(const YAML::Node& root) {
   read_header(top);
   if (auto* e = section("roles")) read_roles(*e);
   if (auto* e = section("fields")) read_fields(*e);
+  if (auto* e = section("calendar")) {
+    for (auto& [name, node] : names(*e, "calendar")) {
+      p_.calendar_names.push_back(name);
+      map_.calendar_pos.push_back(pos(node));
+    }
+  }
   if (auto* e = section("states")) read_states(*e);
   if (auto* e = section("transitions")) {
     collect_events(*e);
@@ -570,21 +578,7 @@ void Builder::read_state(const Entry& e) {
   if (auto it = keys.find("terminal"); it != keys.end()) {
     if (auto b = boolean(it->second, "terminal of " + where)) s.terminal = *b;
   }
-  if (auto it = keys.find("deadline"); it != keys.end()) {
-    if (auto d = scalar(it->second, "deadline of " + where)) {
-      auto duration = parse_duration(*d);
-      if (!duration) {
-        error("bad-duration", value_pos(it->second),
-              "deadline of " + where + " is " + quoted(*d) +
-                  "; expected a duration like 24h, 7d or 1d12h (units w d h m s)");
-      } else if (duration->seconds <= 0) {
-        error("bad-duration", value_pos(it->second),
-              "deadline of " + where + " is " + quoted(*d) + "; a deadline must be longer than 0s");
-      } else {
-        s.deadline = *duration;
-      }
-    }
-  }
+  if (auto it = keys.find("deadline"); it != keys.end()) read_deadline(it->second, s, where);
   std::optional<Entry> timer;
   if (auto it = keys.find("on_deadline"); it != keys.end()) {
     timer = it->second;
@@ -593,8 +587,54 @@ void Builder::read_state(const Entry& e) {
     }
   }
   if (!ok || contains(p_.state_ids(), s.id)) return;
+  map_.deadline_pos.push_back(keys.count("deadline") ? value_pos(keys.at("deadline")) : SourcePos{});
   p_.states.push_back(std::move(s));
   on_deadline_.push_back(timer);
+}
+
+// `deadline:` of a state: a duration (7d), N working days, either one
+// `from FIELD` (a date or datetime field). See DeadlineSpec (deadline_spec.h).
+void Builder::read_deadline(const Entry& e, StateDef& s, const std::string& where) {
+  auto d = scalar(e, "deadline of " + where);
+  if (!d) return;
+  const std::string what = "deadline of " + where;
+  auto spec = parse_deadline_spec(*d);
+  if (!spec) {
+    error("bad-duration", value_pos(e),
+          what + " is " + quoted(*d) +
+              "; expected a duration like 24h, 7d or 1d12h (units w d h m s), N working days, "
+              "either one followed by from and a date field");
+    return;
+  }
+  if (spec->working_days <= 0 && (!spec->duration || spec->duration->seconds <= 0)) {
+    error("bad-duration", value_pos(e), what + " is " + quoted(*d) + "; a deadline must be longer than 0s");
+    return;
+  }
+  if (spec->working_days > 0 && p_.calendar_names.empty()) {
+    error("unknown-calendar", value_pos(e),
+          what + " counts working days, but the procedure names no calendar; add calendar: indonesia");
+  }
+  if (!spec->from.empty()) {
+    const SourcePos at = deadline_anchor_pos(source_, value_pos(e), *d, spec->from_offset);
+    const int f = p_.field_index(spec->from);
+    if (f < 0) {
+      error("unknown-field", at,
+            "unknown field " + quoted(spec->from) + " in " + what +
+                suggestion(spec->from, field_ids(), "no fields are declared"));
+      return;
+    }
+    const Type type = p_.fields[f].type;
+    if (type != Type::kDate && type != Type::kDateTime) {
+      error("bad-anchor", at,
+            what + " counts from field " + quoted(spec->from) + ", which is a " + type_name(type) +
+                "; a deadline can count from a date or datetime field");
+      return;
+    }
+    s.deadline_from = f;
+  }
+  s.deadline = spec->duration;
+  s.working_days = spec->working_days;
+  s.deadline_text = *d;
 }
 
 void Builder::collect_events(const Entry& e) {

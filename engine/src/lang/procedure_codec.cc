@@ -107,6 +107,9 @@ json state(const StateDef& s) {
           {"terminal", s.terminal},
           {"deadline", s.deadline ? json(s.deadline->seconds) : json()},
           {"on_deadline", s.on_deadline},
+          {"working_days", s.working_days},
+          {"deadline_from", s.deadline_from},
+          {"deadline_text", s.deadline_text},
           {"pos", pos(s.pos)}};
 }
 
@@ -119,6 +122,9 @@ StateDef state_from(const json& j) {
   s.terminal = j.at("terminal").get<bool>();
   if (!j.at("deadline").is_null()) s.deadline = Duration{j.at("deadline").get<int64_t>()};
   s.on_deadline = j.at("on_deadline").get<int>();
+  s.working_days = j.at("working_days").get<int64_t>();
+  s.deadline_from = j.at("deadline_from").get<int>();
+  s.deadline_text = j.at("deadline_text").get<std::string>();
   s.pos = pos_from(j.at("pos"));
   return s;
 }
@@ -202,6 +208,7 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
 }  // namespace
 
 std::string encode_procedure(const Procedure& p) {
+  if (!p.calendar_names.empty()) return "";
   json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array();
   for (const auto& f : p.fields) fields.push_back(field(f));
   for (const auto& s : p.states) states.push_back(state(s));
@@ -282,7 +289,9 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     for (const auto& from : p->transitions_from)
       if (!all_in(from, transitions)) return nullptr;
     for (const auto& s : p->states)
-      if (s.on_deadline != -1 && !in(s.on_deadline, events)) return nullptr;
+      if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
+          (s.deadline_from != -1 && !in(s.deadline_from, fields)))
+        return nullptr;
     for (int i = 0; i < transitions; ++i) {
       const TransitionDef& t = p->transitions[static_cast<size_t>(i)];
       if (t.index != i || !in(t.event, events) || !in(t.to, states) || !all_in(t.from, states) ||

@@ -21,6 +21,8 @@ namespace sopir {
 // read. Bump it whenever Procedure or the loader's output changes meaning.
 inline constexpr const char* kCompiledFormat = "sopir-compiled-2";
 
+// A procedure that names a calendar is not encoded (""): its calendar is
+// pinned beside it in the store, and it is loaded from source with it.
 std::string encode_procedure(const Procedure& procedure);
 
 // The procedure `text` (from encode_procedure) describes, with `source`,

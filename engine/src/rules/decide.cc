@@ -6,6 +6,8 @@
 // because that is the one that tells staff what to do next.
 #include "sopir/decide.h"
 
+#include "rules/deadline.h"
+
 #include <algorithm>
 #include <map>
 #include <regex>
@@ -259,9 +261,10 @@ std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* 
   return changes;
 }
 
-std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at) {
-  if (!p.states[state].deadline) return std::nullopt;
-  return DateTime{at.seconds + p.states[state].deadline->seconds};
+// The case's values after `changes`, for a deadline anchored on a field.
+std::vector<Value> after_changes(std::vector<Value> data, const std::vector<FieldChange>& changes) {
+  for (const auto& c : changes) data[c.field] = c.after;
+  return data;
 }
 
 // The actor may fire none of the candidates: say who may, over all of them.
@@ -371,7 +374,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     std::vector<Value> changed = inputs.values.empty() ? snapshot.data : std::move(with_inputs);
     out.changes = apply_changes(p, &t, snapshot.data, changed, command.at, &snapshot.children);
   }
-  out.due_at = due_for(p, t.to, command.at);
+  out.due_at = due_for(p, t.to, command.at, after_changes(snapshot.data, out.changes));
   out.closes_case = p.states[t.to].terminal;
   return out;
 }
@@ -493,7 +496,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   out.to = p.initial_state;
   out.role = role;
   out.changes = apply_changes(p, nullptr, before, working, at, nullptr);
-  out.due_at = due_for(p, p.initial_state, at);
+  out.due_at = due_for(p, p.initial_state, at, after_changes(before, out.changes));
   out.closes_case = p.states[p.initial_state].terminal;
   return out;
 }
@@ -580,7 +583,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     case LifecycleEvent::kResume:
       // The deadline clock paused while the case was on hold.
       if (snapshot.due_at && hold_started && command.at.seconds > hold_started->seconds)
-        out.due_at = DateTime{snapshot.due_at->seconds + command.at.seconds - hold_started->seconds};
+        out.due_at = due_after_hold(p, snapshot.state, *snapshot.due_at, *hold_started, command.at);
       break;
     case LifecycleEvent::kClose: {
       const auto ids = closure_ids(p);
@@ -610,7 +613,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
                              "' does not allow reopening a finished case (no lifecycle.reopen_to)"};
         out.state_to = p.reopen_to;
       }
-      out.due_at = due_for(p, out.state_to, command.at);
+      out.due_at = due_for(p, out.state_to, command.at, snapshot.data);
       break;
   }
   return out;

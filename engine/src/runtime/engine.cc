@@ -203,13 +203,17 @@ PublishedProcedure Engine::publish(const std::string& file, const std::string& a
                                    bool strict) {
   LoadOptions options;
   options.strict = strict;
+  options.today = date_of(clock_->now());
   return publish_loaded(load_procedure_file(file, options), file, actor_id);
 }
 
 PublishedProcedure Engine::publish_source(const std::string& source, const std::string& name,
-                                          const std::string& actor_id, bool strict) {
+                                          const std::string& actor_id, bool strict,
+                                          const std::vector<CalendarSource>& calendars) {
   LoadOptions options;
   options.strict = strict;
+  options.today = date_of(clock_->now());
+  for (const auto& c : calendars) options.calendars[c.name] = c;
   return publish_loaded(load_procedure_string(source, name, options), name, actor_id);
 }
 
@@ -262,6 +266,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   store_->transaction([&] {
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
                                 clock_->now());
+    if (procedure->calendar) store_->pin_calendars(procedure->sha256, procedure->calendar->sources);
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);
   });
@@ -281,10 +286,15 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   // one (or one this build does not read) the source is loaded. A published
   // procedure validated when it was published; lint changes in later sopir
   // versions must not stop running cases.
+  // A procedure that counts working days is loaded with the calendar
+  // pinned when it was published, never the file as it is now.
+  LoadOptions pinned;
+  for (auto& c : store_->pinned_calendars(sha256)) pinned.calendars[c.name] = c;
   ProcedurePtr compiled;
   if (!published->compiled.empty())
     compiled = decode_procedure(published->compiled, published->source, published->file);
-  if (!compiled) compiled = expect_procedure(load_procedure_string(published->source, published->file));
+  if (!compiled)
+    compiled = expect_procedure(load_procedure_string(published->source, published->file, pinned));
   compiled_.emplace(sha256, compiled);
   return compiled;
 }

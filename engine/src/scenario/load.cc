@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "rules/handoff.h"
 #include "sopir/error.h"
@@ -516,9 +517,32 @@ std::string no_role_message(const FileContext& c, const std::string& role) {
          suggestion(role, roles);
 }
 
-LoadResult load_strict(const std::string& file) {
+std::map<std::string, CalendarSource> scenario_calendars(Reader& r, const YAML::Node& node,
+                                                         const std::string& test_file) {
+  std::map<std::string, CalendarSource> out;
+  if (!node.IsMap()) {
+    r.error(node, "calendars must be a map of calendar name to file, like {indonesia: calendars/2026.yaml}");
+    return out;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string calendar = it->first.Scalar();
+    const std::string file = resolve_procedure(test_file, it->second.IsScalar() ? it->second.Scalar() : "");
+    std::ifstream in(file, std::ios::binary);
+    if (!it->second.IsScalar() || !in) {
+      r.error(it->second, "cannot read the calendar file " + file + " (the path is relative to this test file)");
+      continue;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    out[calendar] = CalendarSource{calendar, file, text.str(), ""};
+  }
+  return out;
+}
+
+LoadResult load_strict(const std::string& file, const std::map<std::string, CalendarSource>& calendars = {}) {
   LoadOptions strict;
   strict.strict = true;
+  strict.calendars = calendars;
   return load_procedure_file(file, strict);
 }
 
@@ -678,14 +702,18 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   auto root = read_yaml(source, sink);
   std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> keys;
   if (root)
-    keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios"},
+    keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios", "calendars"},
                  {"procedure", "clock", "staff", "scenarios"});
   if (keys && keys->count("procedure")) {
     const YAML::Node& v = keys->at("procedure").second;
     if (auto ref = r.scalar(v, "procedure")) {
       file.procedure_file = resolve_procedure(name, *ref);
+      // `calendars: {NAME: FILE}` pins the procedure's calendar to a file
+      // of the test's own (relative to the test file).
+      std::map<std::string, CalendarSource> calendars;
+      if (keys->count("calendars")) calendars = scenario_calendars(r, keys->at("calendars").second, name);
       try {
-        LoadResult loaded = load_strict(file.procedure_file);
+        LoadResult loaded = load_strict(file.procedure_file, calendars);
         procedure_diagnostics = loaded.diagnostics;
         if (loaded.ok()) {
           file.procedure = loaded.procedure;

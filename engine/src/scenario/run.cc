@@ -132,7 +132,9 @@ class ScenarioRunner {
     // Hand-off targets first: publishing checks that they are there.
     for (const auto& linked : file_.linked)
       engine.publish_source(linked->source, linked->file, kPublisher, false);
-    engine.publish_source(file_.procedure->source, file_.procedure->file, kPublisher, false);
+    engine.publish_source(file_.procedure->source, file_.procedure->file, kPublisher, false,
+                          file_.procedure->calendar ? file_.procedure->calendar->sources
+                                                    : std::vector<CalendarSource>{});
     const Procedure& p = *file_.procedure;
 
     std::string case_id;

@@ -165,8 +165,25 @@ CREATE VIEW access_view AS
 SELECT a.id, a.actor, a.case_id, a.what, sopir_iso(a.at) AS at FROM access_log a;
 )sql";
 
+// Version 2: holiday calendars pinned with the procedure versions that
+// count working days (sopir/calendar.h), their bytes kept once by SHA-256.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE calendars (
+  sha256  text PRIMARY KEY,
+  source  text NOT NULL
+);
+CREATE TABLE procedure_calendars (
+  procedure_sha256  text    NOT NULL REFERENCES procedures (sha256),
+  position          integer NOT NULL,
+  name              text    NOT NULL,
+  file              text    NOT NULL,
+  calendar_sha256   text    NOT NULL REFERENCES calendars (sha256),
+  PRIMARY KEY (procedure_sha256, position)
+);
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2};
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";

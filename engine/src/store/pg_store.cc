@@ -145,6 +145,38 @@ class PgStore final : public Store {
     });
   }
 
+  void pin_calendars(const std::string& procedure_sha256,
+                     const std::vector<CalendarSource>& calendars) override {
+    guard("pin the calendars of procedure " + procedure_sha256, [&] {
+      write("pinning calendars", [&] {
+        const Result pinned = conn_->exec("SELECT count(*) FROM procedure_calendars WHERE procedure_sha256 = $1",
+                                          {text(procedure_sha256)});
+        if (pinned.integer(0, 0) > 0) return;
+        for (size_t i = 0; i < calendars.size(); ++i) {
+          const CalendarSource& c = calendars[i];
+          conn_->exec("INSERT INTO calendars (sha256, source) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+                      {text(c.sha256), text(c.text)});
+          conn_->exec("INSERT INTO procedure_calendars (procedure_sha256, position, name, file, calendar_sha256) "
+                      "VALUES ($1, $2, $3, $4, $5)",
+                      {text(procedure_sha256), number(static_cast<int64_t>(i)), text(c.name), text(c.file),
+                       text(c.sha256)});
+        }
+      });
+    });
+  }
+
+  std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) override {
+    return guard("read the calendars of procedure " + procedure_sha256, [&] {
+      const Result r = conn_->exec(
+          "SELECT l.name, l.file, c.source, c.sha256 FROM procedure_calendars l JOIN calendars c "
+          "ON c.sha256 = l.calendar_sha256 WHERE l.procedure_sha256 = $1 ORDER BY l.position",
+          {text(procedure_sha256)});
+      std::vector<CalendarSource> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(CalendarSource{r.str(i, 0), r.str(i, 1), r.str(i, 2), r.str(i, 3)});
+      return out;
+    });
+  }
+
   std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
     return guard("read procedure " + sha256, [&] { return procedure_by_hash_now(sha256); });
   }

@@ -261,8 +261,25 @@ FROM transitions t LEFT JOIN procedures p ON p.sha256 = t.sha256;
 // procedure version and staff member already in the database.
 constexpr const char* kVersion4 = "";
 
+// Version 5: holiday calendars pinned with the procedure versions that
+// count working days (sopir/calendar.h), their bytes kept once by SHA-256.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE calendars (
+  sha256  TEXT PRIMARY KEY,
+  source  TEXT NOT NULL
+);
+CREATE TABLE procedure_calendars (
+  procedure_sha256  TEXT    NOT NULL REFERENCES procedures (sha256),
+  position          INTEGER NOT NULL,
+  name              TEXT    NOT NULL,
+  file              TEXT    NOT NULL,
+  calendar_sha256   TEXT    NOT NULL REFERENCES calendars (sha256),
+  PRIMARY KEY (procedure_sha256, position)
+);
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

@@ -293,6 +293,50 @@ class SqliteStore final : public Store {
     });
   }
 
+  void pin_calendars(const std::string& procedure_sha256,
+                     const std::vector<CalendarSource>& calendars) override {
+    guard("pin the calendars of procedure " + procedure_sha256, [&] {
+      write("pinning calendars", [&] {
+        SQLite::Statement pinned(*db_, "SELECT count(*) FROM procedure_calendars WHERE procedure_sha256 = ?");
+        pinned.bind(1, procedure_sha256);
+        if (pinned.executeStep() && pinned.getColumn(0).getInt64() > 0) return;
+        SQLite::Statement keep(*db_, "INSERT OR IGNORE INTO calendars (sha256, source) VALUES (?, ?)");
+        SQLite::Statement link(*db_,
+                               "INSERT INTO procedure_calendars (procedure_sha256, position, name, file, "
+                               "calendar_sha256) VALUES (?, ?, ?, ?, ?)");
+        for (size_t i = 0; i < calendars.size(); ++i) {
+          const CalendarSource& c = calendars[i];
+          keep.reset();
+          keep.bind(1, c.sha256);
+          keep.bind(2, c.text);
+          keep.exec();
+          link.reset();
+          link.bind(1, procedure_sha256);
+          link.bind(2, static_cast<int64_t>(i));
+          link.bind(3, c.name);
+          link.bind(4, c.file);
+          link.bind(5, c.sha256);
+          link.exec();
+        }
+      });
+    });
+  }
+
+  std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) override {
+    return guard("read the calendars of procedure " + procedure_sha256, [&] {
+      SQLite::Statement q(*db_,
+                          "SELECT l.name, l.file, c.source, c.sha256 FROM procedure_calendars l JOIN calendars c "
+                          "ON c.sha256 = l.calendar_sha256 WHERE l.procedure_sha256 = ? ORDER BY l.position");
+      q.bind(1, procedure_sha256);
+      std::vector<CalendarSource> out;
+      while (q.executeStep()) {
+        out.push_back(CalendarSource{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                                     q.getColumn(2).getString(), q.getColumn(3).getString()});
+      }
+      return out;
+    });
+  }
+
   std::vector<PublishedProcedure> procedures() override {
     return guard("list procedures", [&] {
       SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
