@@ -228,8 +228,8 @@ TEST_CASE("working-day and date-anchored due times, a hold, and the pinned calen
   std::string id;
   {
     Engine engine = make_engine(db.location(), clock);
-    engine.store().add_staff({"admin", "Admin", {"admin"}, true});
-    engine.store().add_staff({"rina", "Rina", {"worker"}, true});
+    engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
     const PublishedProcedure published = engine.publish(files.file, "admin");
     const auto pinned = engine.store().pinned_calendars(published.sha256);
     REQUIRE(pinned.size() == 1);
