@@ -133,7 +133,7 @@ TEST_CASE("the corpus covers every diagnostic code", "[loader][broken]") {
         "bad-guard", "bad-set", "bad-duration", "bad-enum-value", "bad-bound", "bad-pattern",
         "bad-value", "unreachable-state", "dead-end-state", "no-terminal-path",
         "overlapping-guards", "no-roles", "unset-field-read", "unused-field", "unused-role",
-        "terminal-with-exits", "missing-language"}) {
+        "terminal-with-exits", "missing-language", "unknown-track"}) {
     INFO("code " << code);
     CHECK(seen.count(code) == 1);
   }

@@ -32,6 +32,10 @@ enum class NodeKind : uint8_t {
   kLen,        // length of text a in characters
   kHasChild,   // a case of procedure consts[index] was opened by this one
   kChildClosed,  // ... and every such case is closed
+  kAllTracksClosed,  // this case opened at least one case, and every one is closed
+  kAnyTrackOpen,     // some case this one opened is not closed
+  kTrackState,       // state id of the newest case of procedure consts[index] it opened
+  kTrackOutcome,     // ... its closure reason, or its state once it ended without one
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -80,6 +84,7 @@ class Evaluator {
   const Value& field(int index) const;
   bool compare(const ExprNode& node) const;
   bool in_list(const ExprNode& node) const;
+  const LinkedCase* newest_track(const std::string& sop) const;
 
   const Expr& expr_;
   const EvalContext& context_;
