@@ -82,5 +82,11 @@ class Tracks(SopirTest):
         self.assertIn("the hand-off to 'legal-track' was refused", r.err)
         self.assertEqual(self.ok("--as", "rina", "case", "list", "--linked-to", parent).out.strip(), "No cases.")
 
+    def test_scenarios_follow_the_tracks(self):
+        r = self.ok("sop", "test", os.path.join(TRACKS, "victim-care.test.yaml"))
+        self.assertIn("3 scenario(s): 3 passed, 0 failed", r.out)
+        self.assertIn("coverage: 6/7 (85.7%)", r.out)
+
+
 if __name__ == "__main__":
     main()
