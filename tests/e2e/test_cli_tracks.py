@@ -82,6 +82,15 @@ class Tracks(SopirTest):
         self.assertIn("the hand-off to 'legal-track' was refused", r.err)
         self.assertEqual(self.ok("--as", "rina", "case", "list", "--linked-to", parent).out.strip(), "No cases.")
 
+    def test_diagrams_draw_the_tracks_beside_their_parent(self):
+        out = self.ok("sop", "diagram", os.path.join(TRACKS, "victim-care.yaml")).out
+        for k, sop in enumerate(TRACK_SOPS):
+            self.assertIn('  state "opens %s" as t%d\n' % (sop, k), out)
+            self.assertIn("  s1 --> t%d : start_services\n" % k, out)
+        dot = self.ok("sop", "diagram", "--format", "dot", os.path.join(TRACKS, "victim-care.yaml")).out
+        self.assertIn('  t2 [label="legal-track", shape=component, style=dashed];', dot)
+        self.assertIn('  s1 -> t2 [label="opens (start_services)", style=dashed];', dot)
+
     def test_scenarios_follow_the_tracks(self):
         r = self.ok("sop", "test", os.path.join(TRACKS, "victim-care.test.yaml"))
         self.assertIn("3 scenario(s): 3 passed, 0 failed", r.out)
