@@ -9,8 +9,11 @@ PostgreSQL test server instead of an SQLite file (SOPIR_TEST_PG, the
 administrator's URL, from scripts/pg-server.sh): the same tests, run by
 ctest as e2e_pg.*. Tests of the SQLite file itself are marked sqlite_only.
 """
+import atexit
+import glob
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import secrets
@@ -25,8 +28,18 @@ def sqlite_only(reason):
     return unittest.skipIf(POSTGRES, "SQLite only: " + reason)
 
 
+def _psql_binary():
+    """Debian's /usr/bin/psql is a Perl wrapper that picks a cluster; the
+    tests run it hundreds of times, so they call the real binary."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    return found[-1] if found else "psql"
+
+
+PSQL = _psql_binary()
+
+
 def psql(url, sql):
-    proc = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+    proc = subprocess.run([PSQL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
                           capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise RuntimeError("psql failed: " + proc.stderr)
@@ -36,23 +49,24 @@ def psql(url, sql):
 class PgDatabase:
     """A fresh database on the test server, dropped by drop()."""
 
-    def __init__(self):
+    def __init__(self, template=None):
         self.admin = os.environ.get("SOPIR_TEST_PG", "")
         if not self.admin and os.environ.get("CI") == "true":
             raise AssertionError("SOPIR_TEST_PG is not set: in CI the PostgreSQL runs need the test server")
         if not self.admin:
             raise unittest.SkipTest("SOPIR_TEST_PG is not set (scripts/pg-server.sh starts a test server)")
         self.name = "sopir_e2e_%d_%s" % (os.getpid(), secrets.token_hex(4))
-        psql(self.admin, "CREATE DATABASE " + self.name)
+        psql(self.admin, "CREATE DATABASE " + self.name + (" TEMPLATE " + template if template else ""))
         self.url = self.admin.rsplit("/", 1)[0] + "/" + self.name
 
     def drop(self):
         psql(self.admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.name)
 
     def dump(self):
-        """Every row of every table of the database, as text."""
-        tables = psql(self.url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").split()
-        return "".join("%s:\n%s" % (t, psql(self.url, "SELECT t::text FROM %s t ORDER BY 1" % t)) for t in tables)
+        """Every row of every table of the database, as text (one psql run)."""
+        return psql(self.url, "SELECT tablename || E':\\n' || query_to_xml(format("
+                              "'SELECT t::text AS row FROM %I t ORDER BY 1', tablename), false, false, '')::text "
+                              "FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
 
 
 def sopir_bin():
@@ -178,6 +192,45 @@ class Result:
         return "exit %d\nstdout:\n%s\nstderr:\n%s" % (self.code, self.out, self.err)
 
 
+_TEMPLATE = None
+
+
+def _template():
+    """The database every published test starts from, made once per process
+    (a file to copy; a PostgreSQL database to CREATE ... TEMPLATE from):
+    administrator `admin`, the aid procedure, and the staff SopirTest names.
+    Making it anew for each test cost five runs of the binary per test."""
+    global _TEMPLATE
+    if _TEMPLATE is not None:
+        return _TEMPLATE
+    where = tempfile.mkdtemp(prefix="sopir-e2e-template-")
+    atexit.register(shutil.rmtree, where, True)
+    if POSTGRES:
+        pg = PgDatabase()
+        atexit.register(pg.drop)
+        db = pg.url
+    else:
+        db = os.path.join(where, "template.db")
+    aid = os.path.join(where, "aid.yaml")
+    with open(aid, "w", encoding="utf-8") as f:
+        f.write(AID_YAML)
+    env = dict(os.environ, SOPIR_DB=db, NO_COLOR="1")
+    for k in ("SOPIR_ACTOR", "LANG", "LC_ALL"):
+        env.pop(k, None)
+    for args in (["init", "--admin", "admin", "--name", "Ani Admin"],
+                 ["--as", "admin", "sop", "publish", aid],
+                 ["--as", "admin", "staff", "add", "budi", "--name", "Budi Contoh", "--role", "shelter_staff"],
+                 ["--as", "admin", "staff", "add", "siti", "--name", "Siti Contoh",
+                  "--role", "supervisor,shelter_staff"],
+                 ["--as", "admin", "staff", "add", "tono", "--name", "Tono Contoh", "--role", "supervisor"]):
+        proc = subprocess.run([sopir_bin()] + args, capture_output=True, text=True, env=env, cwd=where,
+                              timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError("making the template database: sopir %s: %s" % (" ".join(args), proc.stderr))
+    _TEMPLATE = pg.name if POSTGRES else db
+    return _TEMPLATE
+
+
 class SopirTest(unittest.TestCase):
     """A temp dir with a database (admin `admin`) and staff:
     budi (shelter_staff), siti (supervisor, shelter_staff), tono (supervisor)."""
@@ -189,18 +242,13 @@ class SopirTest(unittest.TestCase):
         self.dir = self.tmp.name
         self.pg = None
         if POSTGRES:
-            self.pg = PgDatabase()
+            self.pg = PgDatabase(template=_template() if self.publish else None)
             self.db = self.pg.url
         else:
             self.db = os.path.join(self.dir, "test.db")
+            if self.publish:
+                shutil.copy2(_template(), self.db)
         self.aid = self.write("aid.yaml", AID_YAML)
-        if self.publish:
-            self.ok("init", "--admin", "admin", "--name", "Ani Admin")
-            self.ok("--as", "admin", "sop", "publish", self.aid)
-            self.ok("--as", "admin", "staff", "add", "budi", "--name", "Budi Contoh", "--role", "shelter_staff")
-            self.ok("--as", "admin", "staff", "add", "siti", "--name", "Siti Contoh",
-                    "--role", "supervisor,shelter_staff")
-            self.ok("--as", "admin", "staff", "add", "tono", "--name", "Tono Contoh", "--role", "supervisor")
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -262,6 +310,17 @@ class SopirTest(unittest.TestCase):
         con.executescript(statement)
         con.commit()
         con.close()
+
+    def query(self, statement):
+        """Rows of a SELECT run behind sopir's back, each a tuple of text."""
+        if self.pg:
+            return [tuple(line.split("|")) for line in psql(self.db, statement).splitlines()]
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        try:
+            return [tuple("" if v is None else str(v) for v in row) for row in con.execute(statement)]
+        finally:
+            con.close()
 
     def refused_unchanged(self, code, *args, **kw):
         """Runs a command that must fail with `code` and change nothing."""

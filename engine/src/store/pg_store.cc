@@ -24,6 +24,7 @@
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
 #include "store/registry.h"
+#include "store/nesting.h"
 #include "store/record_rows.h"
 
 namespace sopir {
@@ -97,29 +98,7 @@ class PgStore final : public Store {
   }
 
   void transaction_all_or_nothing(const std::function<void()>& body) override {
-    guard("transaction", [&] {
-      write("a transaction", [&] {
-        const bool outer_flat = flat_, outer_failed = failed_;
-        flat_ = true;
-        failed_ = false;
-        auto restore = [&] {
-          flat_ = outer_flat;
-          failed_ = outer_failed;
-        };
-        try {
-          body();
-        } catch (...) {
-          restore();
-          throw;
-        }
-        const bool failed = failed_;
-        restore();
-        if (failed)
-          throw storage_error("database " + server_ +
-                              ": a write inside an all-or-nothing transaction failed and the "
-                              "transaction went on; nothing was written");
-      });
-    });
+    guard("transaction", [&] { write("a transaction", [&] { nesting_.all_or_nothing(body, server_); }); });
   }
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
@@ -588,7 +567,7 @@ class PgStore final : public Store {
   template <typename F>
   auto guard(const std::string& what, F&& f) -> decltype(f()) {
     try {
-      if (depth_ == 0 && !conn_->ok()) conn_->reset();
+      if (nesting_.depth() == 0 && !conn_->ok()) conn_->reset();
       return f();
     } catch (const PgFailure& e) {
       throw describe(e, what);
@@ -627,41 +606,27 @@ class PgStore final : public Store {
              const std::function<bool()>& landed = nullptr) {
     if (read_only_)
       throw storage_error("database " + server_ + " is open read-only; " + what + " needs write access");
-    if (depth_ > 0 && flat_) {
-      ++depth_;
-      try {
-        body();
-      } catch (...) {
-        --depth_;
-        failed_ = true;
-        throw;
-      }
-      --depth_;
+    if (nesting_.depth() > 0) {
+      nesting_.nested(body, [&] { conn_->run("savepoint", "SAVEPOINT sopir_nested", {}); },
+                      [&] { conn_->run("release", "RELEASE sopir_nested", {}); },
+                      [&] {
+                        if (!conn_->ok()) return;
+                        try {
+                          conn_->exec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
+                        } catch (const PgFailure&) {
+                        }
+                      });
       return;
     }
-    if (depth_ > 0) {
-      conn_->run("savepoint", "SAVEPOINT sopir_nested", {});
-      ++depth_;
-      try {
-        body();
-      } catch (...) {
-        --depth_;
-        if (conn_->ok()) conn_->exec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
-        throw;
-      }
-      --depth_;
-      conn_->run("release", "RELEASE sopir_nested", {});
-      return;
-    }
-    conn_->run("begin", "BEGIN", {});
-    depth_ = 1;
     bool committing = false;
     try {
-      body();
-      committing = true;
-      conn_->run("commit", "COMMIT", {});
+      nesting_.outermost([&] {
+        conn_->run("begin", "BEGIN", {});
+        body();
+        committing = true;
+        conn_->run("commit", "COMMIT", {});
+      });
     } catch (const PgFailure& e) {
-      depth_ = 0;
       if (!e.lost) {
         if (conn_->ok()) conn_->exec("ROLLBACK");
         throw;
@@ -686,16 +651,13 @@ class PgStore final : public Store {
     } catch (const Error& e) {
       // A nested call already described the failure; when it was the
       // connection, say what became of the transaction.
-      depth_ = 0;
       if (!conn_->ok()) throw Error(e.kind(), e.message() + kNothingWritten);
       rollback();
       throw;
     } catch (...) {
-      depth_ = 0;
       rollback();
       throw;
     }
-    depth_ = 0;
   }
 
   void rollback() {
@@ -746,12 +708,27 @@ class PgStore final : public Store {
   // transaction of its own (one snapshot for the whole scan).
   void each_row(const std::string& query, const std::vector<Param>& params,
                 const std::function<bool(const Result&, int)>& visit) {
-    const std::string cursor = "sopir_scan_" + std::to_string(++cursors_);
-    const bool own = depth_ == 0;
-    if (own) {
-      conn_->run("begin", "BEGIN", {});
-      depth_ = 1;
+    if (nesting_.depth() == 0) {
+      // A transaction of its own: one snapshot for the whole scan.
+      nesting_.outermost([&] {
+        conn_->run("begin", "BEGIN", {});
+        try {
+          scan_rows(query, params, visit);
+        } catch (...) {
+          rollback();
+          throw;
+        }
+        conn_->run("commit", "COMMIT", {});
+      });
+      return;
     }
+    scan_rows(query, params, visit);
+  }
+
+  // each_row's work inside a transaction.
+  void scan_rows(const std::string& query, const std::vector<Param>& params,
+                 const std::function<bool(const Result&, int)>& visit) {
+    const std::string cursor = "sopir_scan_" + std::to_string(++cursors_);
     try {
       conn_->exec("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + query, params);
       const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM " + cursor;
@@ -764,22 +741,9 @@ class PgStore final : public Store {
       conn_->exec("CLOSE " + cursor);
     } catch (...) {
       --cursors_;
-      if (own) {
-        depth_ = 0;
-        if (conn_->ok()) {
-          try {
-            conn_->exec("ROLLBACK");
-          } catch (const PgFailure&) {
-          }
-        }
-      }
       throw;
     }
     --cursors_;
-    if (own) {
-      depth_ = 0;
-      conn_->run("commit", "COMMIT", {});
-    }
   }
 
   bool case_exists_now(const std::string& id) {
@@ -947,9 +911,7 @@ class PgStore final : public Store {
   std::string server_;  // user@host:port/database, for messages
   bool read_only_;
   int busy_timeout_ms_;
-  int depth_ = 0;        // nesting of transactions (writes and scans)
-  bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
-  bool failed_ = false;  // a nested write failed while flat_
+  WriteNesting nesting_;  // nesting of transactions (writes and scans)
   int cursors_ = 0;      // open scan cursors, for unique names
   record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
 };

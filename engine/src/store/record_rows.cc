@@ -54,7 +54,8 @@ std::string prepare_entry(const LogEntry& entry, PersonalTexts* texts) {
 }
 
 std::string hash(std::string_view prev_hash, std::string_view record) {
-  Sha256 sha;
+  thread_local Sha256 sha;  // one digest context per thread, not one per row
+  sha.reset();
   sha.update(prev_hash);
   sha.update(record);
   return sha.hex_digest();

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -21,10 +20,11 @@
 #include <vector>
 
 #include "store/log_json.h"
+#include "store/record_rows.h"
 #include "store/registry.h"
 #include "store/merkle.h"
+#include "store/nesting.h"
 #include "store/schema.h"
-#include "base/sha256.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
 
@@ -33,40 +33,17 @@ namespace sopir {
 namespace {
 
 using json = nlohmann::json;
+using record_rows::Assigned;
+using record_rows::PersonalTexts;
+using record_rows::check_utf8;
+using record_rows::claim_case_id;
+using record_rows::has_personal;
+using record_rows::prepare_value;
+using record_rows::record_head;
 
 Status status_from_text(const std::string& text) {
   if (auto status = status_from_string(text)) return *status;
   throw storage_error("unknown case status '" + text + "' in the database");
-}
-
-// Personal text to store beside a row: (digest, text).
-using PersonalTexts = std::vector<std::pair<std::string, std::string>>;
-
-void check_value(const StoredValue& value) {
-  if (value.pii && !value.missing && value.digest.empty())
-    throw usage_error("personal value of field '" + value.field +
-                      "' has no digest: salt and hash it before storing it");
-}
-
-// The JSON columns must read back: their text has to be valid UTF-8.
-void check_utf8(std::string_view text, const std::string& what) {
-  if (!log_json::valid_utf8(text))
-    throw usage_error(what + " is not valid UTF-8 text; give the text in UTF-8");
-}
-
-// Checks a value before log_json writes it. Personal values are written
-// with salt and digest only; their text goes to `texts` (the personal_text
-// table), so it can be erased.
-void prepare_value(const StoredValue& value, PersonalTexts* texts) {
-  check_value(value);
-  check_utf8(value.field, "a field name");
-  if (value.pii) {
-    check_utf8(value.salt, "the salt of field " + value.field);
-    check_utf8(value.digest, "the digest of field " + value.field);
-    if (!value.missing && !value.erased) texts->emplace_back(value.digest, value.text);
-  } else {
-    check_utf8(value.text, "the value of field " + value.field);
-  }
 }
 
 // Reads an optional int64 column (NULL -> nullopt).
@@ -122,31 +99,6 @@ class Use {
  private:
   SQLite::Statement& stmt_;
 };
-
-// Whether a record holds personal values ("pii":true). memmem, not
-// string_view::find: records are full of quotes, the needle's first byte.
-bool has_personal(std::string_view record) {
-  constexpr std::string_view kNeedle = "\"pii\":true";
-  return memmem(record.data(), record.size(), kNeedle.data(), kNeedle.size()) != nullptr;
-}
-
-// The case id and step number at the head of a record as log_json::record
-// writes it: {"case_id":"ID","case_seq":N,... . False for anything else
-// (then the caller decodes the JSON): a fast path for scan_chain that never
-// guesses, since an id with an escape in it is left to the decoder.
-bool record_head(std::string_view record, std::string_view& case_id, int64_t& case_seq) {
-  constexpr std::string_view kHead = "{\"case_id\":\"", kSeq = "\",\"case_seq\":";
-  if (record.substr(0, kHead.size()) != kHead) return false;
-  const size_t end = record.find_first_of("\"\\", kHead.size());
-  if (end == std::string_view::npos || record[end] != '"') return false;
-  if (record.substr(end, kSeq.size()) != kSeq) return false;
-  const char* first = record.data() + end + kSeq.size();
-  const char* last = record.data() + record.size();
-  const auto [ptr, ec] = std::from_chars(first, last, case_seq);
-  if (ec != std::errc() || ptr == last || *ptr != ',') return false;
-  case_id = record.substr(kHead.size(), end - kHead.size());
-  return true;
-}
 
 // A prepared statement used through the C API (SQLiteCpp hides its
 // sqlite3_stmt), for scan_chain's column access without copies. Failures
@@ -273,29 +225,7 @@ class SqliteStore final : public Store {
   }
 
   void transaction_all_or_nothing(const std::function<void()>& body) override {
-    guard("transaction", [&] {
-      write("a transaction", [&] {
-        const bool outer_flat = flat_, outer_failed = failed_;
-        flat_ = true;
-        failed_ = false;
-        auto restore = [&] {
-          flat_ = outer_flat;
-          failed_ = outer_failed;
-        };
-        try {
-          body();
-        } catch (...) {
-          restore();
-          throw;
-        }
-        const bool failed = failed_;
-        restore();
-        if (failed)
-          throw storage_error("database " + path_ +
-                              ": a write inside an all-or-nothing transaction failed and the "
-                              "transaction went on; nothing was written");
-      });
-    });
+    guard("transaction", [&] { write("a transaction", [&] { nesting_.all_or_nothing(body, path_); }); });
   }
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
@@ -699,33 +629,13 @@ class SqliteStore final : public Store {
         row.hash = text(3);
         personal.clear();
         row.checkpoint.reset();
-        const bool head_read = record_head(row.record, row.case_id, row.case_seq);
-        if (head_read && row.case_id.empty()) read_checkpoint(row);
-        if (!head_read || has_personal(row.record)) {
+        if (!record_head(row.record, row.case_id, row.case_seq) || has_personal(row.record)) {
           // The slow path: decode the record (JSON the fast path does not
           // recognise, or personal values to check).
-          row.case_id = {};
-          row.case_seq = 0;
-          const json record = json::parse(row.record, nullptr, false);
-          if (record.is_object()) {
-            case_id = record.value("case_id", std::string());
-            row.case_id = case_id;
-            row.case_seq = record.value("case_seq", int64_t{0});
-            if (case_id.empty()) read_checkpoint(row);
-            try {
-              for (const auto& change : record.value("changes", json::array())) {
-                for (const char* side : {"before", "after"}) {
-                  StoredValue value = value_from_json(change.at(side));
-                  if (value.pii) personal.push_back(std::move(value));
-                }
-              }
-            } catch (const json::exception&) {
-              // A record not in our shape was written behind the engine's
-              // back: its hash no longer matches, which verify reports.
-              personal.clear();
-            }
-          }
+          record_rows::chain_row_details(row.record, case_id, row.case_seq, personal, lookup_);
+          row.case_id = case_id;
         }
+        if (row.case_id.empty()) row.checkpoint = record_rows::checkpoint_of(row.record);
         if (!visit(row)) break;
       }
     });
@@ -767,19 +677,6 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // The values the store assigns into a LogEntry, put back when a write fails.
-  struct Assigned {
-    explicit Assigned(const LogEntry& e) : seq(e.seq), case_seq(e.case_seq), prev(e.prev_hash), hash(e.hash) {}
-    void restore(LogEntry& e) const {
-      e.seq = seq;
-      e.case_seq = case_seq;
-      e.prev_hash = prev;
-      e.hash = hash;
-    }
-    int64_t seq, case_seq;
-    std::string prev, hash;
-  };
-
   // guard() for "WHAT SUBJECT", the message built only on failure.
   template <typename F>
   auto guard(const char* what, const std::string& subject, F&& f) -> decltype(f()) {
@@ -812,52 +709,22 @@ class SqliteStore final : public Store {
   void write(const char* what, F&& body) {
     if (read_only_)
       throw storage_error("database " + path_ + " is open read-only; " + what + " needs write access");
-    if (depth_ > 0 && flat_) {
-      // Inside transaction_all_or_nothing: no savepoint; a failure fails
-      // the whole transaction.
-      ++depth_;
-      try {
-        body();
-      } catch (...) {
-        --depth_;
-        failed_ = true;
-        throw;
-      }
-      --depth_;
+    if (nesting_.depth() > 0) {
+      // Not cached on rollback: on this path SQLite may already have rolled back.
+      nesting_.nested(body, [&] { Use(savepoint_)->exec(); }, [&] { Use(release_)->exec(); },
+                      [&] { db_->tryExec("ROLLBACK TO sopir_nested; RELEASE sopir_nested"); });
       return;
     }
-    if (depth_ > 0) {
-      Use(savepoint_)->exec();
-      ++depth_;
+    nesting_.outermost([&] {
+      Use(begin_)->exec();
       try {
         body();
+        Use(commit_)->exec();
       } catch (...) {
-        --depth_;
-        // Not cached: on this path SQLite may already have rolled back.
-        db_->tryExec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
+        db_->tryExec("ROLLBACK");  // SQLite may have rolled back already
         throw;
       }
-      --depth_;
-      Use(release_)->exec();
-      return;
-    }
-    Use(begin_)->exec();
-    depth_ = 1;
-    try {
-      body();
-      Use(commit_)->exec();
-    } catch (...) {
-      depth_ = 0;
-      db_->tryExec("ROLLBACK");  // SQLite may have rolled back already
-      throw;
-    }
-    depth_ = 0;
-  }
-
-  static void claim_case_id(const CaseRecord& record, LogEntry& entry) {
-    if (entry.case_id.empty()) entry.case_id = record.id;
-    if (entry.case_id != record.id)
-      throw usage_error("the log row is for case " + entry.case_id + " but the case row is " + record.id);
+    });
   }
 
   std::optional<StaffMember> staff_locked(const std::string& id) {
@@ -916,28 +783,9 @@ class SqliteStore final : public Store {
   // nothing: a refusal here leaves the database as it was.
   PreparedLog prepare_log(LogEntry& entry, const std::string& prev) {
     PreparedLog out;
-    for (const auto& change : entry.changes) {
-      prepare_value(change.before, &out.texts);
-      prepare_value(change.after, &out.texts);
-    }
-    for (const auto& [name, value] : entry.inputs) {
-      check_utf8(name, "an input name");
-      check_utf8(value, "the input " + name);
-    }
-    out.record = log_json::record(entry);
-    if (!log_json::valid_utf8(out.record)) {
-      for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"the note", entry.note},
-                                       {"the reason", entry.reason},
-                                       {"the event", entry.event},
-                                       {"the actor", entry.actor}})
-        check_utf8(text, what);
-      throw usage_error("a text of this step is not valid UTF-8; give the text in UTF-8");
-    }
+    out.record = record_rows::prepare_entry(entry, &out.texts);
     entry.prev_hash = prev;
-    hasher_.reset();
-    hasher_.update(entry.prev_hash);
-    hasher_.update(out.record);
-    entry.hash = hasher_.hex_digest();
+    entry.hash = record_rows::hash(entry.prev_hash, out.record);
     return out;
   }
 
@@ -972,21 +820,6 @@ class SqliteStore final : public Store {
                                      "ORDER BY case_seq DESC LIMIT 1"));
     if (!stmt.executeStep()) return std::nullopt;
     return read_log(stmt);
-  }
-
-  // A registry row's checkpoint claim, when its record holds one.
-  static void read_checkpoint(ChainRow& row) {
-    constexpr std::string_view kKey = "\"checkpoint\":";
-    if (memmem(row.record.data(), row.record.size(), kKey.data(), kKey.size()) == nullptr) return;
-    const json record = json::parse(row.record, nullptr, false);
-    if (!record.is_object() || !record.contains("checkpoint")) return;
-    const json& c = record["checkpoint"];
-    if (!c.is_object()) return;
-    Checkpoint out;
-    out.upto_seq = c.value("upto_seq", int64_t{0});
-    out.chains = c.value("chains", int64_t{0});
-    out.root = c.value("root", std::string());
-    row.checkpoint = std::move(out);
   }
 
   Error changed(const std::string& id, int64_t version, int64_t expected) {
@@ -1083,11 +916,8 @@ class SqliteStore final : public Store {
         const bool stored = value.pii && std::any_of(held.data.begin(), held.data.end(), [&](const StoredValue& h) {
                               return h.pii && !h.missing && h.digest == value.digest;
                             });
-        if (stored) {
-          check_value(value);
-        } else {
-          prepare_value(value, &texts);
-        }
+        PersonalTexts already;
+        prepare_value(value, stored ? &already : &texts);
       }
     }
     Use stmt(update_for(bits));
@@ -1132,20 +962,7 @@ class SqliteStore final : public Store {
     }
   }
 
-  StoredValue value_from_json(const json& j) {
-    StoredValue value;
-    value.field = j.at("field").get<std::string>();
-    value.missing = j.at("missing").get<bool>();
-    value.pii = j.value("pii", false);
-    if (!value.pii) {
-      value.text = j.value("text", std::string());
-      return value;
-    }
-    value.salt = j.value("salt", std::string());
-    value.digest = j.value("digest", std::string());
-    add_personal_text(value);
-    return value;
-  }
+  StoredValue value_from_json(const json& j) { return record_rows::value_from_json(j, lookup_); }
 
   // A personal value's text from personal_text by its digest, or `erased`
   // when it is gone. Other values are left as they are.
@@ -1182,55 +999,11 @@ class SqliteStore final : public Store {
   // A log row from its stored record (columns: kLogColumns): the fast
   // reader for the layout sopir writes, general JSON for anything else.
   LogEntry read_log(SQLite::Statement& stmt) {
-    LogEntry entry;
-    entry.seq = stmt.getColumn(0).getInt64();
     const SQLite::Column record = stmt.getColumn(1);
     const std::string_view text(static_cast<const char*>(record.getBlob()), static_cast<size_t>(record.getBytes()));
-    if (log_json::read_record(text, entry)) {
-      for (auto& change : entry.changes) {
-        add_personal_text(change.before);
-        add_personal_text(change.after);
-      }
-    } else {
-      entry = decode_record(json::parse(text), entry.seq);
-    }
+    LogEntry entry = record_rows::read_record(text, stmt.getColumn(0).getInt64(), lookup_);
     entry.prev_hash = stmt.getColumn(2).getString();
     entry.hash = stmt.getColumn(3).getString();
-    return entry;
-  }
-
-  LogEntry decode_record(const json& record, int64_t seq) {
-    LogEntry entry;
-    entry.seq = seq;
-    entry.case_id = record.at("case_id").get<std::string>();
-    entry.case_seq = record.at("case_seq").get<int64_t>();
-    entry.sha256 = record.at("sha256").get<std::string>();
-    const std::string kind = record.at("kind").get<std::string>();
-    const auto parsed = log_kind_from_string(kind);
-    if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(seq));
-    entry.kind = *parsed;
-    entry.event = record.at("event").get<std::string>();
-    entry.from_state = record.at("from_state").get<std::string>();
-    entry.to_state = record.at("to_state").get<std::string>();
-    entry.from_status = record.at("from_status").get<std::string>();
-    entry.to_status = record.at("to_status").get<std::string>();
-    entry.actor = record.at("actor").get<std::string>();
-    entry.role = record.at("role").get<std::string>();
-    entry.occurred_at = DateTime{record.at("occurred_at").get<int64_t>()};
-    entry.recorded_at = DateTime{record.at("recorded_at").get<int64_t>()};
-    entry.note = record.at("note").get<std::string>();
-    entry.reason = record.at("reason").get<std::string>();
-    for (const auto& pair : record.at("inputs"))
-      entry.inputs.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
-    for (const auto& change : record.at("changes"))
-      entry.changes.push_back({value_from_json(change.at("before")), value_from_json(change.at("after"))});
-    const json& due = record.at("due_at");
-    if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
-    entry.linked_case = record.at("linked_case").get<std::string>();
-    if (const auto c = record.find("checkpoint"); c != record.end()) {
-      entry.checkpoint = Checkpoint{c->at("upto_seq").get<int64_t>(), c->at("chains").get<int64_t>(),
-                                    c->at("root").get<std::string>()};
-    }
     return entry;
   }
 
@@ -1262,10 +1035,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<SQLite::Database> db_;  // declared first: outlives the statements
   bool read_only_;
   int busy_timeout_ms_;
-  int depth_ = 0;  // nesting of write transactions
-  bool flat_ = false;    // nested writes take no savepoint (transaction_all_or_nothing)
-  bool failed_ = false;  // a nested write failed while flat_
-  Sha256 hasher_;
+  WriteNesting nesting_;  // nesting of write transactions
+  // Fills a personal value's text (add_personal_text), for record_rows.
+  const record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
   Lazy begin_, commit_, savepoint_, release_;
   Lazy head_stmt_, case_version_, case_exists_, find_case_, history_;
   Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_, procedure_exists_;

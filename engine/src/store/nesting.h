@@ -1,0 +1,98 @@
+// How both stores nest write transactions. The outermost level is a real
+// transaction (the store opens and commits it); a nested level is a
+// savepoint, so an exception undoes exactly the writes of the level it
+// leaves. Inside an all-or-nothing transaction nested levels take no
+// savepoint: a failure there, even one the caller catches, fails the whole
+// transaction, which then writes nothing.
+//
+// The store supplies the SQL (its savepoint, release and rollback
+// statements); this class keeps the depth and the all-or-nothing flags.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "sopir/error.h"
+
+namespace sopir {
+
+class WriteNesting {
+ public:
+  // 0 outside any transaction of the store's.
+  int depth() const { return depth_; }
+
+  // Runs the outermost level: `body` opens the transaction and commits it
+  // itself. The depth is 1 while it runs and 0 however it ends.
+  template <typename Body>
+  void outermost(Body&& body) {
+    Level level(*this);
+    std::forward<Body>(body)();
+  }
+
+  // Runs `body` inside an open transaction: between `savepoint()` and
+  // `release()`, with `rollback_to()` (which must not throw) when `body`
+  // throws; or, in all-or-nothing mode, with no savepoint at all.
+  template <typename Body, typename Savepoint, typename Release, typename RollbackTo>
+  void nested(Body&& body, Savepoint&& savepoint, Release&& release, RollbackTo&& rollback_to) {
+    if (flat_) {
+      Level level(*this);
+      try {
+        body();
+      } catch (...) {
+        failed_ = true;
+        throw;
+      }
+      return;
+    }
+    savepoint();
+    {
+      Level level(*this);
+      try {
+        body();
+      } catch (...) {
+        rollback_to();
+        throw;
+      }
+    }
+    release();
+  }
+
+  // Runs `body` in all-or-nothing mode; call it inside the outermost
+  // level. When a nested write failed and `body` went on regardless, throws
+  // kStorage naming `database`, so the caller's transaction rolls back.
+  template <typename Body>
+  void all_or_nothing(Body&& body, const std::string& database) {
+    const bool outer_flat = flat_, outer_failed = failed_;
+    flat_ = true;
+    failed_ = false;
+    try {
+      body();
+    } catch (...) {
+      flat_ = outer_flat;
+      failed_ = outer_failed;
+      throw;
+    }
+    const bool failed = failed_;
+    flat_ = outer_flat;
+    failed_ = outer_failed;
+    if (failed)
+      throw storage_error("database " + database +
+                          ": a write inside an all-or-nothing transaction failed and the "
+                          "transaction went on; nothing was written");
+  }
+
+ private:
+  struct Level {
+    explicit Level(WriteNesting& n) : n(n) { ++n.depth_; }
+    ~Level() { --n.depth_; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+    WriteNesting& n;
+  };
+
+  int depth_ = 0;
+  bool flat_ = false;    // nested levels take no savepoint
+  bool failed_ = false;  // a nested level failed while flat_
+};
+
+}  // namespace sopir
