@@ -94,11 +94,14 @@ std::string state_with_label(const StateDef& state, const std::string& lang) {
 // Prints a finished step in one line, or its JSON document.
 void report_step(Context& ctx, const StepResult& r) {
   if (ctx.options.json) {
-    json opened;  // null unless a hand-off opened a case
-    if (r.opened) {
-      const CaseRecord& c = r.opened->record;
-      opened = {{"case", c.id}, {"sop", c.sop_id}, {"state", c.state}, {"status", to_string(c.status)},
-                {"seq", r.opened->entry.seq}};
+    // null unless a hand-off opened a case; a list when it opened several (tracks)
+    json opened;
+    for (const auto& o : r.opened) {
+      const CaseRecord& c = o.record;
+      json one = {{"case", c.id}, {"sop", c.sop_id}, {"state", c.state}, {"status", to_string(c.status)},
+                  {"seq", o.entry.seq}};
+      if (r.opened.size() == 1) opened = std::move(one);
+      else opened.push_back(std::move(one));
     }
     ctx.out << json{{"case", r.after.id},
                     {"event", r.entry.event},
@@ -126,9 +129,9 @@ void report_step(Context& ctx, const StepResult& r) {
     ctx.out << ", " << ctx.tr("Due") << " " << format_datetime(*r.after.due_at);
   }
   ctx.out << "\n";
-  if (r.opened) {
+  for (const auto& o : r.opened) {
     // A hand-off opened a case in the same step: say which.
-    const CaseRecord& c = r.opened->record;
+    const CaseRecord& c = o.record;
     ctx.out << ctx.tr("Opened case") << " " << c.id << " (" << c.sop_id << ", " << c.state << ")\n";
   }
 }

@@ -43,13 +43,19 @@ std::vector<std::string> state_names(const Procedure& p, const std::vector<int>&
 }
 
 // A transition's hand-off as JSON: the procedure it opens, the fields it
-// copies (new case's field -> this case's field) and the values it sets.
+// copies (new case's field -> this case's field) and the values it sets;
+// null when none, a list when it opens several tracks.
 json handoff_json(const Procedure& p, const TransitionDef& t) {
-  if (!t.opens) return json();
-  json copy = json::object(), set = json::object();
-  for (const auto& [to, from] : t.opens->copy) copy[to] = p.fields[static_cast<size_t>(from)].id;
-  for (const auto& [to, value] : t.opens->set) set[to] = value;
-  return {{"sop", t.opens->sop}, {"copy", copy}, {"set", set}};
+  json out;
+  for (const HandOff& h : t.opens) {
+    json copy = json::object(), set = json::object();
+    for (const auto& [to, from] : h.copy) copy[to] = p.fields[static_cast<size_t>(from)].id;
+    for (const auto& [to, value] : h.set) set[to] = value;
+    json one = {{"sop", h.sop}, {"copy", copy}, {"set", set}};
+    if (t.opens.size() == 1) return one;
+    out.push_back(std::move(one));
+  }
+  return out;
 }
 
 // The same in words, one line each:
@@ -60,17 +66,18 @@ std::vector<std::string> handoff_lines(Context& ctx, const Procedure& p, const T
   std::vector<std::string> out;
   std::string from = join(state_names(p, t.from));
   if (t.from.size() == p.states.size()) from = "*";
-  out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
-                p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " +
-                t.opens->sop);
-  std::vector<std::string> copies, sets;
-  for (const auto& [to, from_field] : t.opens->copy) {
-    const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;
-    copies.push_back(mine == to ? to : to + " <- " + mine);
+  for (const HandOff& h : t.opens) {
+    out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
+                  p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " + h.sop);
+    std::vector<std::string> copies, sets;
+    for (const auto& [to, from_field] : h.copy) {
+      const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;
+      copies.push_back(mine == to ? to : to + " <- " + mine);
+    }
+    for (const auto& [to, value] : h.set) sets.push_back(to + " = " + value);
+    if (!copies.empty()) out.push_back("  " + ctx.tr("copies") + " " + join(copies));
+    if (!sets.empty()) out.push_back("  " + ctx.tr("sets") + " " + join(sets));
   }
-  for (const auto& [to, value] : t.opens->set) sets.push_back(to + " = " + value);
-  if (!copies.empty()) out.push_back("  " + ctx.tr("copies") + " " + join(copies));
-  if (!sets.empty()) out.push_back("  " + ctx.tr("sets") + " " + join(sets));
   return out;
 }
 
@@ -233,7 +240,6 @@ int run_sop_show(Context& ctx, Args& a) {
   trans.print(ctx.out, width, color);
   std::vector<std::string> handoffs;
   for (const auto& t : p->transitions) {
-    if (!t.opens) continue;
     for (auto& line : handoff_lines(ctx, *p, t)) handoffs.push_back(std::move(line));
   }
   if (!handoffs.empty()) {

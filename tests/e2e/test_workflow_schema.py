@@ -61,6 +61,14 @@ def main():
     else:
         documents["README.md example"] = load_yaml(example.group(1))
 
+    # Tracks (`opens:` a list) in the test data validate too.
+    tracks = sorted(p for p in (WORKFLOWS.parent / "tests" / "data" / "tracks").glob("*.yaml")
+                    if not p.name.endswith(".test.yaml"))
+    if len(tracks) < 5:
+        failures.append("expected the 5 tracks test procedures in tests/data/tracks, found %d" % len(tracks))
+    for path in tracks:
+        documents["tests/data/tracks/" + path.name] = load_yaml(path.read_text())
+
     for name, doc in documents.items():
         for message in errors(validator, doc):
             failures.append("%s: %s" % (name, message))
@@ -106,8 +114,23 @@ def main():
         "a set with labelled values": lambda d: d["fields"]["item"].update(
             type="set", values=[{"id": "rice", "label": {"en": "Rice", "id": "Beras"}}, "oil"]),
     }
+    tracks_base = documents.get("tests/data/tracks/victim-care.yaml")
+    track_mistakes = {
+        "opens an empty list": lambda d: d["transitions"][0].__setitem__("opens", []),
+        "a track without sop": lambda d: d["transitions"][0]["opens"][1].pop("sop"),
+        "a track as a bare name": lambda d: d["transitions"][0]["opens"].append("tracing-track"),
+    }
+    if tracks_base is not None:
+        for name, mutate in track_mistakes.items():
+            doc = copy.deepcopy(tracks_base)
+            mutate(doc)
+            if not errors(validator, doc):
+                failures.append("schema accepted a mistake: %s" % name)
+        mistakes.update(track_mistakes)
     if base is not None:
         for name, mutate in mistakes.items():
+            if name in track_mistakes:
+                continue
             doc = copy.deepcopy(base)
             mutate(doc)
             if not errors(validator, doc):

@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
       const std::string name = "Pekerja Contoh " + std::to_string(round);
       const std::string parent = engine.open_case({"pmi-intake", "rina", {{"full_name", name}}, "", {}}).after.id;
       auto referred = step(engine, parent, "refer", "rina", {{"age", std::to_string(20 + round % 30)}});
-      std::printf("handoff %s %s\n", parent.c_str(), referred.opened->record.id.c_str());
+      std::printf("handoff %s %s\n", parent.c_str(), referred.opened.at(0).record.id.c_str());
       std::fflush(stdout);
       if (random() % 2) {
-        step(engine, referred.opened->record.id, "discharge", "sari");
+        step(engine, referred.opened.at(0).record.id, "discharge", "sari");
         step(engine, parent, "finish", "rina");
       }
     }

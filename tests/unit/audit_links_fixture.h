@@ -59,8 +59,8 @@ class LinkedCases {
     const std::string parent =
         engine_.open_case({"pmi-intake", "rina", {{"full_name", "Wati Contoh"}}, "", kT0}).after.id;
     StepResult referred = step(parent, "refer", "rina", {{"age", "27"}}, kT1);
-    REQUIRE(referred.opened);
-    return {parent, referred.opened->record.id};
+    REQUIRE(referred.opened.size() == 1);
+    return {parent, referred.opened[0].record.id};
   }
 
   Engine engine_;

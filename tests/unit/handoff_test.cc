@@ -90,13 +90,13 @@ TEST_CASE_METHOD(HandoffFixture, "a hand-off opens the linked case in the same s
   const std::string parent =
       engine_.open_case({"pmi-intake", "rina", {{"full_name", "Wati Contoh"}}, "", {}}).after.id;
   StepResult result = step(parent, "refer", "rina", {{"age", "27"}});
-  REQUIRE(result.opened);
-  const CaseRecord& child = result.opened->record;
+  REQUIRE(result.opened.size() == 1);
+  const CaseRecord& child = result.opened[0].record;
   CHECK(child.sop_id == "pmi-care");
   CHECK(child.parent_case == parent);
   CHECK(result.entry.linked_case == child.id);
-  CHECK(result.opened->entry.linked_case == parent);
-  CHECK(result.opened->entry.role == "hand-off");
+  CHECK(result.opened[0].entry.linked_case == parent);
+  CHECK(result.opened[0].entry.role == "hand-off");
   auto stored = engine_.store().find_case(child.id);
   REQUIRE(stored);
   auto data = Engine::decode_data(*engine_.current_procedure("pmi-care"), *stored);

@@ -32,7 +32,17 @@ struct LinkedCase {
   std::string id;
   std::string sop_id;
   Status status = Status::kActive;
+  // Its state id and closure reason (missing while it has none), as text
+  // values so guards (track_state, track_outcome) read them without copying.
+  Value state;
+  Value outcome;
 };
+
+// A linked case as guards see it: `closure_reason` is its outcome when
+// closed; a case closed without one (it ended in a terminal state) has its
+// state as outcome.
+LinkedCase linked_case(std::string id, std::string sop_id, Status status, const std::string& state,
+                       const std::string& closure_reason);
 
 // The case as the caller read it.
 struct CaseSnapshot {
@@ -44,8 +54,9 @@ struct CaseSnapshot {
   // actor id), oldest first: the four-eyes rule reads it.
   std::vector<std::pair<int, std::string>> fired;
   std::optional<DateTime> due_at;
-  // Cases this case opened by hand-offs: guards such as
-  // child_closed('tppo-victim-care') read them.
+  // Cases this case opened by hand-offs (its tracks): guards such as
+  // child_closed('tppo-victim-care') or all_tracks_closed() read them. The
+  // engine fills them before decide(); replay fills them from the log.
   std::vector<LinkedCase> children;
 };
 

@@ -5,7 +5,10 @@
 // canonical form, and the roles that may fire it (or "system" for a timer
 // event without roles). The initial state is marked by an arrow from a start
 // point; terminal states by an arrow to an end point (Mermaid) or a double
-// border (dot). Pure functions: no I/O.
+// border (dot). The procedures a step opens (hand-offs, tracks) are drawn
+// once each beside their parent ("opens ID" in Mermaid, a dashed box in
+// dot), with an edge from the state the step leads to, named by its event.
+// Pure functions: no I/O.
 #pragma once
 
 #include <map>

@@ -106,12 +106,13 @@ struct LifecycleRequest {
 struct StepResult {
   CaseRecord after;
   LogEntry entry;
-  // The case a hand-off opened in the same transaction (`opens:`), if any.
+  // The cases a hand-off opened in the same transaction (`opens:`, one per
+  // track, in the order written), if any.
   struct Opened {
     CaseRecord record;
     LogEntry entry;
   };
-  std::optional<Opened> opened;
+  std::vector<Opened> opened;
 };
 
 // A case with everything needed to show it.
@@ -340,7 +341,7 @@ class Engine {
                     const std::vector<std::pair<std::string, std::string>>& inputs,
                     const std::string& note, DateTime at, DateTime now, bool by_handoff);
   Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
-                       const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
+                       const HandOff& handoff, const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,
                            const OpenRequest& request);
   std::string new_case_id();

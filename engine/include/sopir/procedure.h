@@ -78,7 +78,9 @@ struct Assignment {
 };
 
 // A hand-off: the transition also opens a case in another procedure, in the
-// same transaction, with values copied from this case (`opens:`).
+// same transaction, with values copied from this case (`opens:`). A step
+// may open several at once (`opens:` a list): each is a track, a case of its
+// own procedure that runs beside this one; all open or none does.
 struct HandOff {
   std::string sop;  // the procedure the new case follows
   // (field of the new case, field index in this procedure) to copy.
@@ -102,7 +104,7 @@ struct TransitionDef {
   bool reason_required = false;
   std::vector<int> distinct_from;    // four-eyes: event indices
   std::vector<int> override_roles;   // may force it past a false guard, with a reason
-  std::optional<HandOff> opens;      // a case this step opens in another procedure
+  std::vector<HandOff> opens;        // cases this step opens in other procedures (tracks)
   Text label;
   Text description;
   SourcePos pos;

@@ -17,7 +17,8 @@
 // found as <sop-id>.yaml beside the procedure that hands off), transitively,
 // and published first in each scenario's database. A step's `case:` names
 // the procedure whose newest case in the scenario it acts on; `expect:
-// {opened: ID}` checks that a step's hand-off opened a case of ID. Coverage
+// {opened: ID}` checks that a step's hand-off opened a case of ID (`opened:
+// [ID, ...]` for a step that opens several tracks, in hand-off order). Coverage
 // counts only the procedure under test.
 //
 // Nothing here prints; the CLI (src/cmd_sop_scenarios.cc) formats the results.
@@ -54,7 +55,7 @@ struct ScenarioExpect {
   bool check_fired = false;
   std::optional<std::string> fired;  // with check_fired: nullopt means "nothing fired"
   bool check_opened = false;
-  std::optional<std::string> opened;  // with check_opened: a procedure id; nullopt: "none"
+  std::vector<std::string> opened;  // with check_opened: procedure ids in order; empty: "none"
 };
 
 enum class StepKind { kOpen, kEvent, kHold, kResume, kClose, kReopen, kTick };

@@ -117,12 +117,18 @@ struct LogEntry {
   std::vector<Change> changes;
   std::optional<DateTime> due_at;  // case due time after the step
   // The case this step opened (on the parent's row) or the case whose step
-  // opened this one (on a child's open row); empty when none.
+  // opened this one (on a child's open row); empty when none. A step that
+  // opened several tracks names them all, in hand-off order, joined by ", "
+  // (join_case_ids / split_case_ids); their open rows follow it in that order.
   std::string linked_case;
   std::optional<Checkpoint> checkpoint;  // kCheckpoint rows only
   // prev_hash: the hash of the chain's previous row ("" for its first).
   std::string prev_hash, hash;     // assigned by the store
 };
+
+// LogEntry::linked_case of a step that opened `ids`, and back.
+std::string join_case_ids(const std::vector<std::string>& ids);
+std::vector<std::string> split_case_ids(const std::string& linked_case);
 
 // A log row's record: the JSON object stored in transitions.record, holding
 // every field above except seq, prev_hash and hash, with keys in a fixed

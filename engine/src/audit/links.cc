@@ -73,7 +73,7 @@ std::optional<StoredValue> given(const std::vector<std::pair<std::string, std::s
 
 bool reads_children(const Procedure& procedure) {
   return std::any_of(procedure.transitions.begin(), procedure.transitions.end(), [](const TransitionDef& t) {
-    return t.guard && !children_read(*t.guard).empty();
+    return t.guard && reads_tracks(*t.guard);
   });
 }
 
@@ -89,7 +89,8 @@ std::vector<CaseRecord> children_of(Store& store, const std::string& parent_id) 
 
 std::vector<ChildTimeline> child_timelines(Store& store, const std::vector<CaseRecord>& children) {
   std::vector<LinkedCase> linked;
-  for (const CaseRecord& c : children) linked.push_back({c.id, c.sop_id, c.status});
+  for (const CaseRecord& c : children)
+    linked.push_back(linked_case(c.id, c.sop_id, c.status, c.state, c.closure_reason));
   return child_timelines(store, linked);
 }
 
@@ -98,10 +99,19 @@ std::vector<ChildTimeline> child_timelines(Store& store, const std::vector<Linke
   for (const LinkedCase& child : children) {
     ChildTimeline t{child.id, child.sop_id, {}};
     for (const LogEntry& e : store.history(child.id)) {
-      if (auto status = status_from_string(e.to_status)) t.statuses.emplace_back(e.seq, *status);
+      auto status = status_from_string(e.to_status);
+      if (!status) continue;
+      const bool closing = e.kind == LogKind::kLifecycle && e.event == "close";
+      t.statuses.push_back({e.seq, *status, e.to_state, closing ? e.reason : ""});
     }
     out.push_back(std::move(t));
   }
+  // Oldest first, by their open rows (the engine orders them the same way).
+  std::stable_sort(out.begin(), out.end(), [](const ChildTimeline& a, const ChildTimeline& b) {
+    const int64_t first_a = a.statuses.empty() ? 0 : a.statuses.front().seq;
+    const int64_t first_b = b.statuses.empty() ? 0 : b.statuses.front().seq;
+    return first_a < first_b;
+  });
   return out;
 }
 
@@ -154,23 +164,32 @@ void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>
       continue;
     }
     const StepReplay& s = replay.steps[i];
-    const HandOff* opens = nullptr;
-    if (s.transition >= 0) {
-      const auto& def = procedure->transitions[static_cast<size_t>(s.transition)];
-      if (def.opens) opens = &*def.opens;
+    if (s.transition < 0) {
+      add_parent(e, nullptr, nullptr, s.data_after);
+    } else {
+      add_parent(e, procedure, &procedure->transitions[static_cast<size_t>(s.transition)].opens, s.data_after);
     }
-    if (e.linked_case.empty() && !opens) continue;
-    ParentStep p;
-    p.seq = e.seq;
-    p.case_id = e.case_id;
-    p.step = step_text(e);
-    p.linked = e.linked_case;
-    if (s.transition >= 0) p.procedure = procedure;
-    p.opens = opens;
-    if (s.data_after) p.data_after = *s.data_after;
-    parents_.push_back(std::move(p));
   }
   if (record) known_cases_.insert(record->id);
+}
+
+void LinkChecker::add_parent(const LogEntry& e, const ProcedurePtr& procedure,
+                             const std::vector<HandOff>* opens,
+                             const std::optional<std::map<std::string, StoredValue>>& data_after) {
+  const std::vector<std::string> linked = split_case_ids(e.linked_case);
+  const size_t rules = opens ? opens->size() : 0;
+  for (size_t k = 0; k < std::max(linked.size(), rules); ++k) {
+    ParentStep p;
+    p.seq = e.seq;
+    p.track = static_cast<int>(k);
+    p.case_id = e.case_id;
+    p.step = step_text(e);
+    if (k < linked.size()) p.linked = linked[k];
+    p.procedure = procedure;
+    if (k < rules) p.opens = &(*opens)[k];
+    if (data_after) p.data_after = *data_after;
+    parents_.push_back(std::move(p));
+  }
 }
 
 void LinkChecker::add_unreplayed(const CaseRecord* record, const std::vector<LogEntry>& history) {
@@ -178,13 +197,8 @@ void LinkChecker::add_unreplayed(const CaseRecord* record, const std::vector<Log
     known_cases_.insert(e.case_id);
     if (e.kind == LogKind::kOpen) {
       add_opening(record, e, record ? record->sop_id : "");
-    } else if (!e.linked_case.empty()) {
-      ParentStep p;
-      p.seq = e.seq;
-      p.case_id = e.case_id;
-      p.step = step_text(e);
-      p.linked = e.linked_case;
-      parents_.push_back(std::move(p));
+    } else {
+      add_parent(e, nullptr, nullptr, std::nullopt);
     }
   }
   if (record) known_cases_.insert(record->id);
@@ -271,10 +285,12 @@ void LinkChecker::check_parent(const ParentStep& step, std::vector<Finding>& out
                        " as the case that opened it"});
     return;
   }
-  if (child.seq != step.seq + 1) {
+  if (child.seq != step.seq + 1 + step.track) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
                    step.step + " opened case " + child.case_id + ", but that case's open row is " + log_row(child.seq) +
-                       ", not the row right after: a hand-off writes both rows in one transaction"});
+                       ", not " + (step.track == 0 ? std::string("the row right after")
+                                                    : log_row(step.seq + 1 + step.track)) +
+                       ": a hand-off writes the step's row and its cases' open rows in one transaction"});
   }
   if (!step.opens) return;  // the rule is not known: values cannot be checked
   if (std::string diff = compare_values(step, child); !diff.empty()) {

@@ -23,7 +23,7 @@
 
 namespace sopir::audit_internal {
 
-// Whether any guard of the procedure reads has_child()/child_closed().
+// Whether any guard of the procedure reads the cases it opened (tracks).
 bool reads_children(const Procedure& procedure);
 
 // The timelines of `children` (id and procedure id; status unused) from
@@ -52,12 +52,14 @@ class LinkChecker {
   std::vector<audit::Finding> findings() const;
 
  private:
-  // A step that opened, or by its rule should have opened, another case.
+  // A step that opened, or by its rule should have opened, another case:
+  // one per track when the step opened several.
   struct ParentStep {
     int64_t seq = 0;
+    int track = 0;             // 0-based position among the step's hand-offs
     std::string case_id;
     std::string step;          // "log row 12 (case ... step 3, 'refer')"
-    std::string linked;        // the case the row names, "" when none
+    std::string linked;        // the case the row names for this track, "" when none
     ProcedurePtr procedure;    // null: the rule is not known
     const HandOff* opens = nullptr;  // the rule's hand-off, null when none
     std::map<std::string, StoredValue> data_after;
@@ -75,6 +77,9 @@ class LinkChecker {
   };
 
   void add_opening(const CaseRecord* record, const LogEntry& open, const std::string& sop_id);
+  // One ParentStep per case the row names or its rule opens.
+  void add_parent(const LogEntry& e, const ProcedurePtr& procedure, const std::vector<HandOff>* opens,
+                  const std::optional<std::map<std::string, StoredValue>>& data_after);
   void check_parent(const ParentStep& step, std::vector<audit::Finding>& out,
                     std::set<std::string>& claimed) const;
   void check_opening(const Opening& child, const std::set<std::pair<std::string, std::string>>& opened,

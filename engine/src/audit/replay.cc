@@ -295,9 +295,10 @@ std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& childr
   std::vector<LinkedCase> out;
   for (const ChildTimeline& child : children) {
     const auto after = std::find_if(child.statuses.begin(), child.statuses.end(),
-                                    [&](const auto& row) { return row.first >= seq; });
+                                    [&](const auto& row) { return row.seq >= seq; });
     if (after == child.statuses.begin()) continue;  // not yet opened
-    out.push_back({child.id, child.sop_id, std::prev(after)->second});
+    const ChildTimeline::Row& last = *std::prev(after);
+    out.push_back(linked_case(child.id, child.sop_id, last.status, last.state, last.closure_reason));
   }
   return out;
 }
@@ -333,7 +334,7 @@ CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& 
     }
     expected = entry.case_seq + 1;
     apply_recorded(procedure, entry, rebuilt);
-    const bool opens = step.transition >= 0 && procedure.transitions[step.transition].opens;
+    const bool opens = step.transition >= 0 && !procedure.transitions[step.transition].opens.empty();
     if (entry.kind != LogKind::kOpen && (opens || !entry.linked_case.empty()))
       step.data_after = rebuilt.end.data;
     out.steps.push_back(std::move(step));

@@ -63,8 +63,14 @@ struct CaseReplay {
 struct ChildTimeline {
   std::string id;
   std::string sop_id;
-  // (seq, status after that row), oldest first; the first is its open row.
-  std::vector<std::pair<int64_t, Status>> statuses;
+  // What each of its rows left, oldest first; the first is its open row.
+  struct Row {
+    int64_t seq = 0;
+    Status status = Status::kActive;
+    std::string state;
+    std::string closure_reason;  // as `case close` gave it; "" otherwise
+  };
+  std::vector<Row> statuses;
 };
 
 // The children as they were just before log row `seq`: those opened by an

@@ -277,7 +277,7 @@ class Verifier {
     store_.scan_log(opens, [&](const LogEntry& e) {
       if (e.linked_case.empty()) return true;
       const PublishedProcedure* pub = procedures_.published(e.sha256);
-      children_[e.linked_case].push_back({e.case_id, pub ? pub->sop_id : "", Status::kActive});
+      children_[e.linked_case].push_back(linked_case(e.case_id, pub ? pub->sop_id : "", Status::kActive, "", ""));
       return true;
     });
     std::set<std::string> with_row;

@@ -5,6 +5,8 @@
 // show their label instead.
 #include "sopir/diagram.h"
 
+#include <algorithm>
+
 #include "lang/expr/expr.h"
 
 namespace sopir {
@@ -77,6 +79,22 @@ std::string dot_text(const std::string& text) {
   return out;
 }
 
+// The procedures the transitions open (tracks and hand-offs), first use
+// first; each is drawn once beside its parent, node "t<index>".
+std::vector<std::string> opened_sops(const Procedure& p) {
+  std::vector<std::string> out;
+  for (const auto& t : p.transitions) {
+    for (const HandOff& h : t.opens) {
+      if (std::find(out.begin(), out.end(), h.sop) == out.end()) out.push_back(h.sop);
+    }
+  }
+  return out;
+}
+
+std::string track_node(const std::vector<std::string>& sops, const std::string& sop) {
+  return "t" + std::to_string(std::find(sops.begin(), sops.end(), sop) - sops.begin());
+}
+
 }  // namespace
 
 std::string to_mermaid(const Procedure& p, std::string_view lang) {
@@ -95,6 +113,12 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
   }
   for (size_t s = 0; s < p.states.size(); ++s) {
     if (p.states[s].terminal) out += "  " + node(static_cast<int>(s)) + " --> [*]\n";
+  }
+  const std::vector<std::string> sops = opened_sops(p);
+  for (const auto& sop : sops) out += "  state \"" + mermaid_text("opens " + sop) + "\" as " + track_node(sops, sop) + "\n";
+  for (const auto& t : p.transitions) {
+    for (const HandOff& h : t.opens)
+      out += "  " + node(t.to) + " --> " + track_node(sops, h.sop) + " : " + mermaid_text(p.events[t.event]) + "\n";
   }
   return out;
 }
@@ -129,6 +153,15 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
     for (int from : t.from) {
       out += "  " + node(from) + " -> " + node(t.to) + " [label=\"" + dot_text(label) + "\"];\n";
     }
+  }
+  // Tracks and hand-offs: the cases a step opens, dashed, beside the state it leads to.
+  const std::vector<std::string> sops = opened_sops(p);
+  for (const auto& sop : sops)
+    out += "  " + track_node(sops, sop) + " [label=\"" + dot_text(sop) + "\", shape=component, style=dashed];\n";
+  for (const auto& t : p.transitions) {
+    for (const HandOff& h : t.opens)
+      out += "  " + node(t.to) + " -> " + track_node(sops, h.sop) + " [label=\"" +
+             dot_text("opens (" + p.events[t.event] + ")") + "\", style=dashed];\n";
   }
   out += "}\n";
   return out;

@@ -33,6 +33,7 @@ class Linter {
     unset_reads();
     set_counts();
     lint_deadlines(p_, map_, options_, set_on_entry_, sink_);
+    unknown_tracks();
     unused();
     languages();
   }
@@ -223,6 +224,31 @@ class Linter {
                    "test has(" + name + ")");
           break;
         }
+      }
+    }
+  }
+
+  // A guard that joins on a track (has_child('x'), track_state('x'), ...)
+  // no step of this procedure opens can never see it.
+  void unknown_tracks() {
+    std::vector<std::string> opened;
+    for (const auto& t : p_.transitions) {
+      for (const HandOff& h : t.opens) {
+        if (!std::count(opened.begin(), opened.end(), h.sop)) opened.push_back(h.sop);
+      }
+    }
+    for (const auto& t : p_.transitions) {
+      if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
+      for (const std::string& sop : children_read(*t.guard)) {
+        if (std::count(opened.begin(), opened.end(), sop)) continue;
+        size_t offset = t.guard_text.find("'" + sop + "'");
+        if (offset == std::string::npos) offset = t.guard_text.find("\"" + sop + "\"");
+        if (offset == std::string::npos) offset = 0;
+        const size_t at = source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset);
+        warn("unknown-track", source_.position(at),
+             "guard joins on track " + quoted(sop) + ", which no step of this procedure opens" +
+                 (opened.empty() ? std::string("; open it with opens: on a step")
+                                 : suggest_name(sop, opened, 12)));
       }
     }
   }

@@ -128,6 +128,7 @@ class Builder {
   void read_transitions(const Entry& e);
   void read_transition(const Entry& e, int index);
   void read_opens(const Entry& e, TransitionDef& t, const std::string& where);
+  std::optional<HandOff> read_handoff(const Entry& e, const std::string& what);
   void read_guard(const Entry& e, TransitionDef& t);
   void read_set(const Entry& e, TransitionDef& t);
   bool read_set_members(const Entry& a, int field, TransitionDef& t);
@@ -756,10 +757,38 @@ void Builder::read_transition(const Entry& e, int index) {
 }
 
 // opens: {sop: ID, copy: [field, ...] or {their_field: our_field}, set: {their_field: value}}
-// What only the other procedure can tell (its fields, its open: section) is
-// checked when publishing (engine/src/rules/handoff.cc).
+// or a list of those (tracks: cases that run beside this one). What only
+// the other procedure can tell (its fields, its open: section) is checked
+// when publishing (engine/src/rules/handoff.cc).
 void Builder::read_opens(const Entry& e, TransitionDef& t, const std::string& where) {
   const std::string what = "opens of " + where;
+  if (!e.value.IsSequence()) {
+    if (auto h = read_handoff(e, what)) t.opens.push_back(std::move(*h));
+    return;
+  }
+  if (e.value.size() == 0)
+    error("bad-value", value_pos(e), what + " is an empty list; name at least one procedure to open");
+  for (size_t i = 0; i < e.value.size(); ++i) {
+    const YAML::Node item = e.value[i];
+    auto h = read_handoff(Entry{item, item}, what + ", item " + std::to_string(i + 1));
+    if (!h) continue;
+    auto same = std::find_if(t.opens.begin(), t.opens.end(),
+                             [&](const HandOff& o) { return !h->sop.empty() && o.sop == h->sop; });
+    if (same != t.opens.end()) {
+      error("duplicate-id", h->pos,
+            where + " opens '" + h->sop + "' twice (first at line " + std::to_string(same->pos.line) +
+                "); a step opens one case per track");
+      continue;
+    }
+    t.opens.push_back(std::move(*h));
+  }
+}
+
+std::optional<HandOff> Builder::read_handoff(const Entry& e, const std::string& what) {
+  if (!e.value.IsMap() && !e.value.IsNull()) {
+    keyed(e, kOpensKeys, what);  // reports what it must be
+    return std::nullopt;
+  }
   auto o = keyed(e, kOpensKeys, what);
   HandOff h;
   h.pos = pos(e.key);
@@ -806,7 +835,7 @@ void Builder::read_opens(const Entry& e, TransitionDef& t, const std::string& wh
       error("bad-value", value_pos(it->second), "set of " + what + " must be a map of field to value");
     }
   }
-  t.opens = std::move(h);
+  return h;
 }
 
 void Builder::read_guard(const Entry& e, TransitionDef& t) {

@@ -132,9 +132,12 @@ StateDef state_from(const json& j) {
 json transition(const TransitionDef& t) {
   json set = json::array();
   for (const Assignment& a : t.set) set.push_back({{"field", a.field}, {"text", a.text}, {"constant", a.constant}});
+  // One hand-off is written as an object (as before tracks), several as a list.
   json opens;
-  if (t.opens) {
-    opens = {{"sop", t.opens->sop}, {"copy", t.opens->copy}, {"set", t.opens->set}, {"pos", pos(t.opens->pos)}};
+  for (const HandOff& h : t.opens) {
+    json one = {{"sop", h.sop}, {"copy", h.copy}, {"set", h.set}, {"pos", pos(h.pos)}};
+    if (t.opens.size() == 1) opens = std::move(one);
+    else opens.push_back(std::move(one));
   }
   return {{"index", t.index},
           {"event", t.event},
@@ -191,13 +194,14 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
   t.reason_required = j.at("reason_required").get<bool>();
   t.distinct_from = j.at("distinct_from").get<std::vector<int>>();
   t.override_roles = j.at("override_roles").get<std::vector<int>>();
-  if (const json& o = j.at("opens"); !o.is_null()) {
+  const json& opens = j.at("opens");
+  for (const json& o : opens.is_array() ? opens : (opens.is_null() ? json::array() : json::array({opens}))) {
     HandOff h;
     h.sop = o.at("sop").get<std::string>();
     h.copy = o.at("copy").get<std::vector<std::pair<std::string, int>>>();
     h.set = o.at("set").get<std::vector<std::pair<std::string, std::string>>>();
     h.pos = pos_from(o.at("pos"));
-    t.opens = std::move(h);
+    t.opens.push_back(std::move(h));
   }
   t.label = text_from(j.at("label"));
   t.description = text_from(j.at("description"));
@@ -298,8 +302,10 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
           !all_in(t.roles, roles) || !all_in(t.requires_fields, fields) || !all_in(t.accepts_fields, fields) ||
           !all_in(t.distinct_from, events) || !all_in(t.override_roles, roles))
         return nullptr;
-      for (const auto& [theirs, ours] : t.opens ? t.opens->copy : std::vector<std::pair<std::string, int>>{})
-        if (!in(ours, fields)) return nullptr;
+      for (const HandOff& h : t.opens) {
+        for (const auto& [theirs, ours] : h.copy)
+          if (!in(ours, fields)) return nullptr;
+      }
       for (const Assignment& a : t.set)
         if (!in(a.field, fields)) return nullptr;
     }

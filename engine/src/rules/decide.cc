@@ -18,6 +18,14 @@
 
 namespace sopir {
 
+LinkedCase linked_case(std::string id, std::string sop_id, Status status, const std::string& state,
+                       const std::string& closure_reason) {
+  LinkedCase out{std::move(id), std::move(sop_id), status, {}, {}};
+  out.state = state;
+  if (status == Status::kClosed) out.outcome = closure_reason.empty() ? state : closure_reason;
+  return out;
+}
+
 const char* to_string(Status status) {
   switch (status) {
     case Status::kActive: return "active";

@@ -21,9 +21,8 @@ bool enum_fits(const FieldDef& from, const FieldDef& to) {
   });
 }
 
-void check_one(const Procedure& p, const TransitionDef& t, const Procedure& target,
+void check_one(const Procedure& p, const HandOff& h, const Procedure& target,
                std::vector<std::string>& problems) {
-  const HandOff& h = *t.opens;
   const std::string at = where(p, h.pos);
   std::vector<int> given;
   for (const auto& [to_field, from_index] : h.copy) {
@@ -78,15 +77,16 @@ void check_one(const Procedure& p, const TransitionDef& t, const Procedure& targ
 bool leads_to(const std::string& start, const Procedure& from, const ProcedureLookup& lookup,
               std::set<std::string>& seen, std::vector<std::string>& path) {
   for (const auto& t : from.transitions) {
-    if (!t.opens) continue;
-    const std::string& next = t.opens->sop;
-    path.push_back(next);
-    if (next == start) return true;
-    if (seen.insert(next).second) {
-      if (ProcedurePtr target = lookup(next); target && leads_to(start, *target, lookup, seen, path))
-        return true;
+    for (const HandOff& h : t.opens) {
+      const std::string& next = h.sop;
+      path.push_back(next);
+      if (next == start) return true;
+      if (seen.insert(next).second) {
+        if (ProcedurePtr target = lookup(next); target && leads_to(start, *target, lookup, seen, path))
+          return true;
+      }
+      path.pop_back();
     }
-    path.pop_back();
   }
   return false;
 }
@@ -101,14 +101,15 @@ std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLooku
     return lookup(id);
   };
   for (const auto& t : p.transitions) {
-    if (!t.opens) continue;
-    ProcedurePtr target = with_self(t.opens->sop);
-    if (!target) {
-      problems.push_back(where(p, t.opens->pos) + "hand-off to '" + t.opens->sop +
-                         "', which is not published; publish it first");
-      continue;
+    for (const HandOff& h : t.opens) {
+      ProcedurePtr target = with_self(h.sop);
+      if (!target) {
+        problems.push_back(where(p, h.pos) + "hand-off to '" + h.sop +
+                           "', which is not published; publish it first");
+        continue;
+      }
+      check_one(p, h, *target, problems);
     }
-    check_one(p, t, *target, problems);
   }
   std::set<std::string> seen;
   std::vector<std::string> path{p.id};

@@ -252,7 +252,10 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     ProcedurePtr parent = this->procedure(other.sha256);
     const bool hands_to_it = std::any_of(
         parent->transitions.begin(), parent->transitions.end(),
-        [&](const TransitionDef& t) { return t.opens && t.opens->sop == procedure->id; });
+        [&](const TransitionDef& t) {
+          return std::any_of(t.opens.begin(), t.opens.end(),
+                             [&](const HandOff& h) { return h.sop == procedure->id; });
+        });
     if (!hands_to_it) continue;
     for (auto& problem : check_handoffs(*parent, lookup))
       problems.push_back(problem + " (published " + parent->id + " hands off to " + procedure->id + ")");
@@ -437,7 +440,7 @@ SnapshotNeeds needs_of(const Procedure& p, int state) {
   for (int t : p.transitions_from[state]) {
     const TransitionDef& def = p.transitions[t];
     needs.history = needs.history || !def.distinct_from.empty();
-    needs.children = needs.children || (def.guard && !children_read(*def.guard).empty());
+    needs.children = needs.children || (def.guard && reads_tracks(*def.guard));
   }
   return needs;
 }
@@ -477,10 +480,28 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
   if (needs.children) {
     CaseFilter filter;
     filter.linked_to = record.id;
-    for (const auto& linked : store_->cases(filter)) {
-      if (linked.parent_case == record.id)
-        snapshot.children.push_back({linked.id, linked.sop_id, linked.status});
+    std::vector<CaseRecord> children;
+    for (auto& linked : store_->cases(filter)) {
+      if (linked.parent_case == record.id) children.push_back(std::move(linked));
     }
+    // Oldest first, as replay sees them (by log row): by opening time, and
+    // the tracks of one step in the order its hand-offs are written.
+    const auto rank = [&](const std::string& sop) {
+      int k = 0;
+      for (const auto& t : p.transitions) {
+        for (const HandOff& h : t.opens) {
+          if (h.sop == sop) return k;
+          ++k;
+        }
+      }
+      return k;
+    };
+    std::stable_sort(children.begin(), children.end(), [&](const CaseRecord& a, const CaseRecord& b) {
+      if (a.opened_at.seconds != b.opened_at.seconds) return a.opened_at.seconds < b.opened_at.seconds;
+      return rank(a.sop_id) < rank(b.sop_id);
+    });
+    for (const auto& c : children)
+      snapshot.children.push_back(linked_case(c.id, c.sop_id, c.status, c.state, c.closure_reason));
   }
   return snapshot;
 }
@@ -636,32 +657,45 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   entry.due_at = after.due_at;
 
   const TransitionDef& def = p->transitions[t.transition];
-  if (!def.opens) {
+  if (def.opens.empty()) {
     store_->append_held(*record, after, entry);
     after.last_seq = entry.case_seq;
     after.head_hash = entry.hash;
     return StepResult{after, entry, {}};
   }
-  // A hand-off: the step and the case it opens commit together.
-  Opening child = plan_handoff(*p, def, after, command.actor, command.at, now);
-  entry.linked_case = child.record.id;
-  child.record.parent_case = id;
-  child.entry.linked_case = id;
+  // A hand-off: the step and every case it opens (its tracks) commit
+  // together, or nothing does. All are planned (and may be refused) before
+  // anything is written.
+  std::vector<Opening> children;
+  std::vector<std::string> ids;
+  for (const HandOff& h : def.opens) {
+    Opening child = plan_handoff(*p, def, h, after, command.actor, command.at, now);
+    if (std::find(ids.begin(), ids.end(), child.record.id) != ids.end())
+      throw conflict("case " + id + ": two new cases drew the same id; try again");
+    ids.push_back(child.record.id);
+    child.record.parent_case = id;
+    child.entry.linked_case = id;
+    children.push_back(std::move(child));
+  }
+  entry.linked_case = join_case_ids(ids);
   store_->transaction([&] {
     store_->append_held(*record, after, entry);
-    store_->create_case(child.record, child.entry);
+    for (Opening& child : children) store_->create_case(child.record, child.entry);
   });
   after.last_seq = entry.case_seq;
   after.head_hash = entry.hash;
-  child.record.last_seq = child.entry.case_seq;
-  child.record.head_hash = child.entry.hash;
-  return StepResult{after, entry, {StepResult::Opened{child.record, child.entry}}};
+  StepResult result{after, entry, {}};
+  for (Opening& child : children) {
+    child.record.last_seq = child.entry.case_seq;
+    child.record.head_hash = child.entry.hash;
+    result.opened.push_back(StepResult::Opened{child.record, child.entry});
+  }
+  return result;
 }
 
-Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def,
+Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def, const HandOff& h,
                                      const CaseRecord& parent, const Actor& who, DateTime at,
                                      DateTime now) {
-  const HandOff& h = *def.opens;
   auto published = store_->current_procedure(h.sop);
   if (!published)
     throw refused("case " + parent.id + ": '" + p.events[def.event] + "' hands the case on to '" +

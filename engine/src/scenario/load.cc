@@ -254,23 +254,32 @@ class ScenarioParser {
       } else if (key == "opened") {
         out->check_opened = true;
         if (is_null(v)) continue;
-        auto text = r_.scalar(v, "opened");
-        if (!text) continue;
-        if (c_.unloaded.count(*text)) continue;
-        if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
-          r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
-                          (c_.linked_ids.empty()
-                               ? std::string("; the procedure under test has no hand-offs (opens:)")
-                               : suggestion(*text, c_.linked_ids)));
-          continue;
+        if (v.IsSequence()) {
+          for (const YAML::Node& item : v) opened_id(item, out);
+        } else {
+          opened_id(v, out);
         }
-        out->opened = *text;
       } else if (key == "fields") {
         fields(v, p, out);
       }
     }
     if (out->refused && keys->count("opened"))
       r_.error(keys->at("opened").first, "a refused step opens no case; leave out `opened`");
+  }
+
+  // One procedure id of `expect: {opened: ...}`.
+  void opened_id(const YAML::Node& v, ScenarioExpect* out) {
+    auto text = r_.scalar(v, "opened");
+    if (!text) return;
+    if (c_.unloaded.count(*text)) return;
+    if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
+      r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
+                      (c_.linked_ids.empty()
+                           ? std::string("; the procedure under test has no hand-offs (opens:)")
+                           : suggestion(*text, c_.linked_ids)));
+      return;
+    }
+    out->opened.push_back(*text);
   }
 
   void fields(const YAML::Node& node, const Procedure* p, ScenarioExpect* out) {
@@ -583,39 +592,42 @@ class LinkedProcedures {
   // procedure that opens it.
   void walk(const Procedure& from, const std::string& main_id) {
     for (const auto& t : from.transitions) {
-      if (!t.opens) continue;
-      const std::string& id = t.opens->sop;
-      if (id == main_id || !visited_.insert(id).second) continue;  // a loop: the publish check says so
-      ProcedurePtr target;
-      const std::string where = in_quotes(from.id) + " hands cases on to " + in_quotes(id) + " (" +
-                                from.file + ":" + std::to_string(t.opens->pos.line) + ")";
-      if (auto it = listed_.find(id); it != listed_.end()) {
-        it->second.used = true;
-        target = it->second.procedure;
-      } else {
-        const auto dir = std::filesystem::path(from.file).parent_path();
-        const std::string beside = (dir / (id + ".yaml")).lexically_normal().string();
-        std::error_code ignored;
-        if (!std::filesystem::exists(beside, ignored)) {
-          r_.error(at_, where + ", but there is no " + beside +
-                            "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
-          unloaded_.insert(id);
-          continue;
-        }
-        target = load(beside, at_);
-        if (target && target->id != id) {
-          r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
-                            "; name the right file under `procedures:`");
-          target = nullptr;
-        }
-        if (!target) {
-          unloaded_.insert(id);
-          continue;
-        }
-      }
-      walk(*target, main_id);
-      order_.push_back(target);
+      for (const HandOff& h : t.opens) walk_to(from, h, main_id);
     }
+  }
+
+  void walk_to(const Procedure& from, const HandOff& h, const std::string& main_id) {
+    const std::string& id = h.sop;
+    if (id == main_id || !visited_.insert(id).second) return;  // a loop: the publish check says so
+    ProcedurePtr target;
+    const std::string where = in_quotes(from.id) + " hands cases on to " + in_quotes(id) + " (" +
+                              from.file + ":" + std::to_string(h.pos.line) + ")";
+    if (auto it = listed_.find(id); it != listed_.end()) {
+      it->second.used = true;
+      target = it->second.procedure;
+    } else {
+      const auto dir = std::filesystem::path(from.file).parent_path();
+      const std::string beside = (dir / (id + ".yaml")).lexically_normal().string();
+      std::error_code ignored;
+      if (!std::filesystem::exists(beside, ignored)) {
+        r_.error(at_, where + ", but there is no " + beside +
+                          "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
+        unloaded_.insert(id);
+        return;
+      }
+      target = load(beside, at_);
+      if (target && target->id != id) {
+        r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
+                          "; name the right file under `procedures:`");
+        target = nullptr;
+      }
+      if (!target) {
+        unloaded_.insert(id);
+        return;
+      }
+    }
+    walk(*target, main_id);
+    order_.push_back(target);
   }
 
   // Reports listed procedures no hand-off opens, and, once every target

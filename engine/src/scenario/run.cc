@@ -49,17 +49,18 @@ std::string due_text(const std::optional<DateTime>& due) {
 std::string value_text(const Value& v) { return is_missing(v) ? "no value" : format_value(v); }
 
 // What a step's hand-off opened, against `expect: {opened: ...}`.
-void compare_opened(const ScenarioExpect& e, const std::optional<StepResult::Opened>& opened,
+void compare_opened(const ScenarioExpect& e, const std::vector<StepResult::Opened>& opened,
                     std::vector<std::string>* differences) {
   if (!e.check_opened) return;
-  const std::optional<std::string> got =
-      opened ? std::optional<std::string>(opened->record.sop_id) : std::nullopt;
+  std::vector<std::string> got;
+  for (const auto& o : opened) got.push_back(o.record.sop_id);
   if (got == e.opened) return;
-  const std::string what =
-      got ? "a case of " + in_quotes(*got) + " (" + opened->record.id + ")" : "none";
-  differences->push_back("opened: expected " +
-                         (e.opened ? "a case of " + in_quotes(*e.opened) : std::string("none")) +
-                         ", got " + what);
+  std::string what, expected;
+  for (const auto& o : opened)
+    what += (what.empty() ? "" : ", ") + ("a case of " + in_quotes(o.record.sop_id) + " (" + o.record.id + ")");
+  for (const auto& id : e.opened) expected += (expected.empty() ? "" : ", ") + ("a case of " + in_quotes(id));
+  differences->push_back("opened: expected " + (expected.empty() ? std::string("none") : expected) +
+                         ", got " + (what.empty() ? std::string("none") : what));
 }
 
 // Refusal messages from the Engine start with "case ID: "; in a scenario
@@ -253,7 +254,7 @@ class ScenarioRunner {
       std::vector<std::string> failures;
       const auto fired_by_case = timer_pass(engine, &failures);
       std::optional<std::string> fired;
-      std::optional<StepResult::Opened> opened;
+      std::vector<StepResult::Opened> opened;
       if (auto it = fired_by_case.find(case_id); it != fired_by_case.end()) {
         fired = it->second.entry.event;
         opened = it->second.opened;
@@ -268,7 +269,7 @@ class ScenarioRunner {
       return;
     }
     const bool traced = before.sop_id == file_.procedure->id;
-    std::optional<StepResult::Opened> opened;
+    std::vector<StepResult::Opened> opened;
     try {
       if (step.kind == StepKind::kEvent) {
         StepRequest request;

@@ -605,15 +605,19 @@ class Checker {
     }
     if (f == "has") return has(s);
     if (f == "days_since" || f == "len") return one_arg_call(s);
-    if (f == "has_child" || f == "child_closed") return child_call(s);
+    if (f == "has_child" || f == "child_closed" || f == "track_state" || f == "track_outcome")
+      return child_call(s);
+    if (f == "all_tracks_closed" || f == "any_track_open") return tracks_call(s);
     if (f == "count") return count(s);
     std::string m = "unknown function '" + f + "'";
     if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "count", "has_child",
-                                "child_closed"})) {
+                                "child_closed", "all_tracks_closed", "any_track_open",
+                                "track_state", "track_outcome"})) {
       m += "; did you mean '" + *near + "'?";
     } else {
       m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
-           "count(set), has_child('sop'), child_closed('sop')";
+           "count(set), has_child('sop'), child_closed('sop'), all_tracks_closed(), any_track_open(), "
+           "track_state('sop'), track_outcome('sop')";
     }
     error(s.begin, m);
     for (const Syn& kid : s.kids) check(kid);  // report problems inside too
@@ -641,8 +645,9 @@ class Checker {
     return typed(s, Type::kBool, add(n));
   }
 
-  // has_child('sop-id') / child_closed('sop-id'): about cases this case
-  // opened by hand-offs. The argument is a procedure id in quotes.
+  // has_child('sop-id') / child_closed('sop-id') (conditions) and
+  // track_state('sop-id') / track_outcome('sop-id') (text): about cases this
+  // case opened by hand-offs. The argument is a procedure id in quotes.
   Operand child_call(const Syn& s) {
     const std::string usage = s.text + "() takes one procedure id in quotes, like " + s.text +
                               "('tppo-victim-care')";
@@ -658,9 +663,25 @@ class Checker {
       return bad();
     }
     ExprNode n;
-    n.kind = s.text == "has_child" ? NodeKind::kHasChild : NodeKind::kChildClosed;
+    n.kind = s.text == "has_child"       ? NodeKind::kHasChild
+             : s.text == "child_closed"  ? NodeKind::kChildClosed
+             : s.text == "track_state"   ? NodeKind::kTrackState
+                                         : NodeKind::kTrackOutcome;
+    n.type = s.text.rfind("track_", 0) == 0 ? Type::kString : Type::kBool;
     n.index = static_cast<int>(out_->consts.size());
     out_->consts.push_back(*sop);
+    return typed(s, n.type, add(n));
+  }
+
+  // all_tracks_closed() / any_track_open(): joins over every case this one
+  // opened by hand-offs.
+  Operand tracks_call(const Syn& s) {
+    if (!s.kids.empty()) {
+      error(s.kids[0].begin, s.text + "() takes no arguments; it reads every case this one opened");
+      return bad();
+    }
+    ExprNode n;
+    n.kind = s.text == "all_tracks_closed" ? NodeKind::kAllTracksClosed : NodeKind::kAnyTrackOpen;
     return typed(s, Type::kBool, add(n));
   }
 

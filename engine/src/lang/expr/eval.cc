@@ -69,10 +69,25 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       scratch = text ? text_length(*text) : int64_t{0};
       return scratch;
     }
+    case NodeKind::kTrackState:
+    case NodeKind::kTrackOutcome: {
+      const LinkedCase* track = newest_track(std::get<std::string>(expr_.consts[node.index]));
+      if (!track) return kMissing;
+      return node.kind == NodeKind::kTrackState ? track->state : track->outcome;
+    }
     default:
       scratch = truth(n);
       return scratch;
   }
+}
+
+const LinkedCase* Evaluator::newest_track(const std::string& sop) const {
+  const LinkedCase* out = nullptr;
+  if (!context_.children) return out;
+  for (const LinkedCase& child : *context_.children) {
+    if (child.sop_id == sop) out = &child;  // children come oldest first
+  }
+  return out;
 }
 
 bool Evaluator::truth(int n) const {
@@ -115,6 +130,17 @@ bool Evaluator::truth(int n) const {
         }
       }
       return node.kind == NodeKind::kHasChild ? any : any && all_closed;
+    }
+    case NodeKind::kAllTracksClosed:
+    case NodeKind::kAnyTrackOpen: {
+      bool any = false, any_open = false;
+      if (context_.children) {
+        for (const LinkedCase& child : *context_.children) {
+          any = true;
+          any_open = any_open || child.status != Status::kClosed;
+        }
+      }
+      return node.kind == NodeKind::kAllTracksClosed ? any && !any_open : any_open;
     }
     default: {
       Value s;
@@ -183,10 +209,20 @@ std::vector<int> fields_read(const Expr& expr) {
   return out;
 }
 
+bool reads_tracks(const Expr& expr) {
+  return std::any_of(expr.nodes.begin(), expr.nodes.end(), [](const ExprNode& node) {
+    return node.kind == NodeKind::kHasChild || node.kind == NodeKind::kChildClosed ||
+           node.kind == NodeKind::kAllTracksClosed || node.kind == NodeKind::kAnyTrackOpen ||
+           node.kind == NodeKind::kTrackState || node.kind == NodeKind::kTrackOutcome;
+  });
+}
+
 std::vector<std::string> children_read(const Expr& expr) {
   std::vector<std::string> out;
   for (const ExprNode& node : expr.nodes) {
-    if (node.kind != NodeKind::kHasChild && node.kind != NodeKind::kChildClosed) continue;
+    if (node.kind != NodeKind::kHasChild && node.kind != NodeKind::kChildClosed &&
+        node.kind != NodeKind::kTrackState && node.kind != NodeKind::kTrackOutcome)
+      continue;
     const auto& sop = std::get<std::string>(expr.consts[node.index]);
     if (std::find(out.begin(), out.end(), sop) == out.end()) out.push_back(sop);
   }

@@ -121,9 +121,14 @@ class Explainer {
         const bool known = node.index >= 0 && static_cast<size_t>(node.index) < fields_.size();
         return add(id, id + " = " + (known ? labelled(node.index, v) : shown(v)));
       }
+      case NodeKind::kAllTracksClosed:
+      case NodeKind::kAnyTrackOpen:
+        return add("tracks", tracks_seen());
       case NodeKind::kToday:
       case NodeKind::kNow:
       case NodeKind::kDaysSince:
+      case NodeKind::kTrackState:
+      case NodeKind::kTrackOutcome:
       case NodeKind::kLen:
       case NodeKind::kCount: {
         const std::string text = node_text(expr_, n, fields_);
@@ -135,6 +140,22 @@ class Explainer {
       default:
         return;
     }
+  }
+
+  // "open: medical-track K7F-3QX (in_care)" or "no track opened yet".
+  std::string tracks_seen() const {
+    std::string open;
+    int count = 0;
+    if (context_.children) {
+      for (const LinkedCase& child : *context_.children) {
+        ++count;
+        if (child.status == Status::kClosed) continue;
+        const std::string* state = std::get_if<std::string>(&child.state);
+        open += (open.empty() ? "" : ", ") + child.sop_id + " " + child.id + (state ? " (" + *state + ")" : "");
+      }
+    }
+    if (count == 0) return "no track opened yet";
+    return open.empty() ? "every track closed" : "open: " + open;
   }
 
   std::string seen(int n) {

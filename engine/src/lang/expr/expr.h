@@ -8,6 +8,14 @@
 //   operators  == != < <= > >=   and or not (also && || !)   x in [a, b]
 //   grouping   ( ... )
 //   functions  has(field) today() now() days_since(date_or_datetime) len(x)
+//   tracks     has_child('sop') child_closed('sop') all_tracks_closed()
+//              any_track_open() track_state('sop') track_outcome('sop')
+// Tracks are the cases this case opened by hand-offs (`opens:`); their
+// status, state and outcome come in EvalContext::children. track_state() is
+// the state id of the newest case of that procedure, track_outcome() its
+// closure reason (or, once it ended in a terminal state without one, that
+// state's id); both are text, missing when no such case (or outcome) yet.
+// all_tracks_closed() needs at least one track.
 // Missing values (see workflows/README.md): `==`/`!=` treat missing as a
 // value of its own (missing == null is true); `<` `<=` `>` `>=` and `in`
 // with a missing operand are false; days_since(missing) is missing;
@@ -99,7 +107,11 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
 // Field indices the expression reads (lint: read before set).
 std::vector<int> fields_read(const Expr& expr);
 
-// Procedure ids named by has_child()/child_closed() in the expression.
+// Whether the expression reads the cases this one opened (any track function).
+bool reads_tracks(const Expr& expr);
+
+// Procedure ids named by has_child(), child_closed(), track_state() and
+// track_outcome() in the expression.
 std::vector<std::string> children_read(const Expr& expr);
 
 // Canonical text of the expression (diagrams, messages).

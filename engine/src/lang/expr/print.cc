@@ -179,6 +179,14 @@ class Printer {
         return "has_child(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
       case NodeKind::kChildClosed:
         return "child_closed(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
+      case NodeKind::kTrackState:
+        return "track_state(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
+      case NodeKind::kTrackOutcome:
+        return "track_outcome(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
+      case NodeKind::kAllTracksClosed:
+        return "all_tracks_closed()";
+      case NodeKind::kAnyTrackOpen:
+        return "any_track_open()";
     }
     return "?";
   }

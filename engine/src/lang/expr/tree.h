@@ -34,6 +34,10 @@ enum class NodeKind : uint8_t {
   kChildClosed,  // ... and every such case is closed
   kMember,     // enum value a is in set b (negated: not in)
   kCount,      // members of set a (0 when missing)
+  kAllTracksClosed,  // this case opened at least one case, and every one is closed
+  kAnyTrackOpen,     // some case this one opened is not closed
+  kTrackState,       // state id of the newest case of procedure consts[index] it opened
+  kTrackOutcome,     // ... its closure reason, or its state once it ended without one
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -82,6 +86,7 @@ class Evaluator {
   const Value& field(int index) const;
   bool compare(const ExprNode& node) const;
   bool in_list(const ExprNode& node) const;
+  const LinkedCase* newest_track(const std::string& sop) const;
 
   const Expr& expr_;
   const EvalContext& context_;
