@@ -24,12 +24,12 @@ struct TracksFixture {
   Engine engine{open_store(db.location(), StoreOptions{true})};
 
   TracksFixture() {
-    engine.store().add_staff({"admin", "Admin", {"admin"}, true});
-    engine.store().add_staff({"rina", "Rina", {"case_manager"}, true});
-    engine.store().add_staff({"nia", "Nia", {"nurse"}, true});
-    engine.store().add_staff({"kiki", "Kiki", {"counsellor"}, true});
-    engine.store().add_staff({"lala", "Lala", {"lawyer"}, true});
-    engine.store().add_staff({"tari", "Tari", {"tracer"}, true});
+    engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina", {"case_manager"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"nia", "Nia", {"nurse"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"kiki", "Kiki", {"counsellor"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"lala", "Lala", {"lawyer"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"tari", "Tari", {"tracer"}, true}, ::sopir::testing::kByAdmin);
     for (const auto& sop : kTracks) engine.publish(tracks_file(sop), "admin");
     engine.publish(tracks_file("victim-care"), "admin");
   }
