@@ -444,11 +444,7 @@ class PgStore final : public Store {
 
   void append_registry(LogEntry& entry) override {
     guard("append to the registry chain", [&] {
-      if (!entry.case_id.empty())
-        throw usage_error("a registry row has no case; this one names case " + entry.case_id);
-      if (!is_registry(entry.kind))
-        throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
-                          to_string(entry.kind));
+      record_rows::check_registry_row(entry);
       Assigned saved(entry);
       try {
         write("appending to the log", [&] { append_registry_now(entry); });

@@ -186,6 +186,14 @@ void chain_row_details(std::string_view record, std::string& case_id, int64_t& c
 
 namespace sopir::record_rows {
 
+void check_registry_row(const LogEntry& entry) {
+  if (!entry.case_id.empty())
+    throw usage_error("a registry row has no case; this one names case " + entry.case_id);
+  if (!is_registry(entry.kind))
+    throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
+                      to_string(entry.kind));
+}
+
 void claim_case_id(const CaseRecord& record, LogEntry& entry) {
   if (entry.case_id.empty()) entry.case_id = record.id;
   if (entry.case_id != record.id)

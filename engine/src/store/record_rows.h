@@ -75,6 +75,9 @@ struct Assigned {
   std::string prev, hash;
 };
 
+// kUsage unless `entry` is a registry row: no case, a registry kind.
+void check_registry_row(const LogEntry& entry);
+
 // Sets entry.case_id to record.id when empty; kUsage when they differ.
 void claim_case_id(const CaseRecord& record, LogEntry& entry);
 

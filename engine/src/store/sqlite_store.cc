@@ -555,11 +555,7 @@ class SqliteStore final : public Store {
 
   void append_registry(LogEntry& entry) override {
     guard("append to the registry chain", [&] {
-      if (!entry.case_id.empty())
-        throw usage_error("a registry row has no case; this one names case " + entry.case_id);
-      if (!is_registry(entry.kind))
-        throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
-                          to_string(entry.kind));
+      record_rows::check_registry_row(entry);
       Assigned saved(entry);
       try {
         write("appending to the log", [&] { append_registry_locked(entry); });
@@ -781,11 +777,7 @@ class SqliteStore final : public Store {
   // Writes a registry row inside the caller's write transaction: its place
   // among the registry rows (case_seq) and the chain fields.
   void insert_registry(LogEntry& entry) {
-    if (!is_registry(entry.kind))
-      throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
-                        to_string(entry.kind));
-    if (!entry.case_id.empty())
-      throw usage_error("a registry row names no case, but this one names case " + entry.case_id);
+    record_rows::check_registry_row(entry);
     append_registry_locked(entry);
   }
 
