@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "output.h"
 #include "sopir/error.h"
+#include "sopir/messages/cli.h"
 #include "sopir/value.h"
 
 namespace sopir::cli {
@@ -406,7 +407,7 @@ void extract_global_options(std::vector<std::string>& words, Options& options) {
   }
   words = rest;
   if (!options.lang.empty() && options.lang != "id" && options.lang != "en") {
-    throw usage_error("--lang takes id or en, not '" + options.lang + "'");
+    throw usage_error(tr(msg::cli_lang_value, {options.lang}));
   }
 }
 
@@ -418,7 +419,8 @@ void finish_options(Options& options) {
   if (options.db.empty()) options.db = env("SOPIR_DB");
   if (options.db.empty()) options.db = "sopir.db";
   if (options.actor.empty()) options.actor = env("SOPIR_ACTOR");
-  if (options.lang.empty()) options.lang = env("LANG").rfind("id", 0) == 0 ? "id" : "en";
+  if (options.lang.empty()) options.lang = language_from_locale(env("LANG"));
+  set_message_language(options.lang);
   options.color = !options.json && want_color();
   options.width = terminal_width();
 }
