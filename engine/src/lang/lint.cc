@@ -62,7 +62,7 @@ class Linter {
     while (!work.empty()) {
       const int s = work.back();
       work.pop_back();
-      for (int t : p_.transitions_from[s]) reach(p_.transitions[t].to);
+      for (int t : p_.transitions_from[s]) reach(p_.transitions[t].target(s));
     }
     reached_ = reached;
     std::vector<bool> finishes(n, false);
@@ -74,7 +74,7 @@ class Linter {
     for (bool changed = true; changed;) {
       changed = false;
       for (const auto& t : p_.transitions) {
-        if (!finishes[t.to]) continue;
+        if (t.stays || !finishes[t.to]) continue;  // staying finishes nothing
         for (int s : t.from) {
           if (!finishes[s]) finishes[s] = changed = true;
         }
@@ -201,7 +201,7 @@ class Linter {
         std::vector<bool> out = in[s];
         for (int i : t.requires_fields) out[i] = true;
         for (const auto& a : t.set) out[a.field] = true;
-        enter(t.to, out);
+        enter(t.target(s), out);
       }
       if (p_.states[s].terminal && p_.reopen_to >= 0) enter(p_.reopen_to, in[s]);
     }

@@ -27,7 +27,9 @@ class PathFinder {
       std::set<std::pair<int, int>> seen;
       for (int t : p.transitions_from[s]) {
         const TransitionDef& def = p.transitions[t];
-        if (seen.insert({def.event, def.to}).second) edges_[s].push_back({t, def.event, def.to});
+        if (def.stays) continue;  // a step that keeps the case where it is leads nowhere new
+        const int to = def.target(static_cast<int>(s));
+        if (seen.insert({def.event, to}).second) edges_[s].push_back({t, def.event, to});
       }
     }
   }
@@ -256,7 +258,7 @@ std::string paths_as_tests(const Procedure& p, const PathList& paths,
       out += "      - {event: " + p.events[t.event] + ", as: " + actor;
       if (!set.empty()) out += ", set: " + set;
       if (t.reason_required) out += ", reason: " + single_quoted("TODO: why");
-      out += ", expect: {state: " + p.states[t.to].id + "}}" + comment_text(comments) + "\n";
+      out += ", expect: {state: " + p.states[step.state].id + "}}" + comment_text(comments) + "\n";
     }
     if (!path.steps.empty()) {
       out += "    expect: {state: " + p.states[path.steps.back().state].id + ", status: closed}\n";
