@@ -58,16 +58,18 @@ class Refusals {
 };
 
 TEST_CASE_METHOD(Refusals, "a guard refusal in English and Indonesian", "[messages]") {
+  // The branch that takes consent is the one that got furthest; its guard
+  // is false. Booleans read as words in the command's language.
   const auto inputs = std::vector<std::pair<std::string, std::string>>{{"risk", "low"}, {"consent", "no"}};
   CHECK(refusal("screening", "assess", worker_, inputs, "en") ==
-        "the rule for 'assess' does not hold: risk == high is false (risk = low)");
+        "the rule for 'assess' does not hold: consent == true is false (consent = no)");
   CHECK(refusal("screening", "assess", worker_, inputs, "id") ==
-        "aturan untuk 'assess' tidak terpenuhi: risk == high bernilai salah (risk = low)");
+        "aturan untuk 'assess' tidak terpenuhi: consent == true bernilai salah (consent = tidak)");
   // The process's language does not change what decide() says: only the
   // command's does.
   ProcessLanguage indonesian("id");
   CHECK(refusal("screening", "assess", worker_, inputs, "en") ==
-        "the rule for 'assess' does not hold: risk == high is false (risk = low)");
+        "the rule for 'assess' does not hold: consent == true is false (consent = no)");
 }
 
 TEST_CASE_METHOD(Refusals, "a role refusal in English and Indonesian", "[messages]") {
@@ -141,20 +143,20 @@ TEST_CASE("a located loader error keeps its place, caret and suggestion in both 
     REQUIRE(r.error_count() == 1);
     CHECK(r.diagnostics[0].code == "unknown-state");
     CHECK(r.diagnostics[0].format() ==
-          "typo.yaml:9:46: error: unknown state 'screning' in to of transition 'screen'; did you mean "
+          "typo.yaml:9:39: error: unknown state 'screning' in to of transition 'screen'; did you mean "
           "'screening'?\n"
           "  - {event: screen, from: intake, to: screning, roles: [worker]}\n"
-          "                                             ^\n");
+          "                                      ^\n");
   }
   ProcessLanguage indonesian("id_ID.UTF-8");
   const LoadResult r = load_procedure_string(kTypo, "typo.yaml");
   REQUIRE(r.error_count() == 1);
   CHECK(r.diagnostics[0].code == "unknown-state");
   CHECK(r.diagnostics[0].format() ==
-        "typo.yaml:9:46: kesalahan: tahap 'screning' tidak dikenal dalam to dari transisi 'screen'; "
+        "typo.yaml:9:39: kesalahan: tahap 'screning' tidak dikenal dalam to dari transisi 'screen'; "
         "maksud Anda 'screening'?\n"
         "  - {event: screen, from: intake, to: screning, roles: [worker]}\n"
-        "                                             ^\n");
+        "                                      ^\n");
 }
 
 TEST_CASE("a lint warning in both languages", "[messages]") {
@@ -172,16 +174,16 @@ TEST_CASE("a lint warning in both languages", "[messages]") {
     return std::string();
   };
   CHECK(unused_role() ==
-        "typo.yaml:4:16: warning: role 'cook' is declared but no transition, lifecycle or "
+        "typo.yaml:4:17: warning: role 'cook' is declared but no transition, lifecycle or "
         "pii_visible_to names it\n"
         "roles: [worker, cook]\n"
-        "               ^\n");
+        "                ^\n");
   ProcessLanguage indonesian("id");
   CHECK(unused_role() ==
-        "typo.yaml:4:16: peringatan: peran 'cook' dideklarasikan tetapi tidak disebut oleh transisi, "
+        "typo.yaml:4:17: peringatan: peran 'cook' dideklarasikan tetapi tidak disebut oleh transisi, "
         "lifecycle atau pii_visible_to mana pun\n"
         "roles: [worker, cook]\n"
-        "               ^\n");
+        "                ^\n");
 }
 
 TEST_CASE("a store's not-found error in both languages", "[messages]") {

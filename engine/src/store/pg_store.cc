@@ -997,7 +997,7 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
       if (!options.create || options.read_only) throw not_found(tr(msg::store_pg_empty, {server}));
     }
     if (state.version > latest)
-      throw storage_error(tr(msg::store_newer_sopir, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
+      throw storage_error(tr(msg::store_newer_sopir_use, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
     if (state.version < latest) {
       if (options.read_only)
         throw storage_error(tr(msg::store_needs_upgrade, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
