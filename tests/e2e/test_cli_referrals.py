@@ -79,7 +79,7 @@ class Referrals(SopirTest):
         r = self.refused_unchanged(1, "--lang", "id", "--as", "hana", "case", "advance", case, "refer",
                                    "--set", "referral_service=medical_care", "--set", "referral_org=Puskesmas Contoh")
         self.assertIn("kasus 'referral' hanya dapat dibuka bila aturannya terpenuhi: "
-                      "consent_to_share == true is false (consent_to_share = tidak)",
+                      "consent_to_share == true bernilai salah (consent_to_share = tidak)",
                       r.err)
 
     def test_a_transfer_closes_the_sending_case_once_accepted(self):

@@ -322,11 +322,11 @@ TEST_CASE("open: when: refuses an opening whose values break the rule", "[decide
   CHECK(std::get<Refusal>(no).kind == RefusalKind::kGuard);
   CHECK(std::get<Refusal>(no).message ==
         "a case of 'test-stay' can be opened only when its rule holds: consent == true is false "
-        "(consent = false)");
+        "(consent = no)");
   // In the command's language, values read as words.
   Decision shown = decide_open(*p, worker, {{"consent", "false"}}, kAt, false, "id");
   CHECK(std::get<Refusal>(shown).message ==
-        "kasus 'test-stay' hanya dapat dibuka bila aturannya terpenuhi: consent == true is false "
+        "kasus 'test-stay' hanya dapat dibuka bila aturannya terpenuhi: consent == true bernilai salah "
         "(consent = tidak)");
   // A missing value is reported as missing first.
   CHECK(std::get<Refusal>(decide_open(*p, worker, {}, kAt)).kind == RefusalKind::kMissingField);

@@ -15,6 +15,7 @@
 #include "sopir/diagram.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit {
 
@@ -90,14 +91,14 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     ++f.total_cases;
     if (c.status == Status::kClosed) {
       ++f.closed_in[c.state];
-      ++f.closure_reasons[c.closure_reason.empty() ? "finished in " + c.state : c.closure_reason];
+      ++f.closure_reasons[c.closure_reason.empty() ? tr(msg::audit_rep_finished_in, {c.state}) : c.closure_reason];
       continue;
     }
     ++f.cases_now[c.state];
     if (c.status == Status::kActive && c.due_at && *c.due_at < options.now) {
       ++f.overdue_now[c.state];
       ++f.breaches_by_state[c.state];
-      ++f.breaches_by_staff["(nobody has moved it yet)"];
+      ++f.breaches_by_staff[tr(msg::audit_rep_nobody)];
     }
   }
   std::unordered_map<std::string, CaseTrack> tracks;
@@ -159,26 +160,41 @@ std::string pad(const std::string& text, size_t width) {
 
 void report_text(Store& store, const ReportOptions& options, std::ostream& out) {
   const auto figures = gather(store, options);
-  if (figures.empty()) out << "No procedures are published in this database.\n";
+  const std::string& lang = message_language();
+  if (figures.empty()) out << tr(msg::audit_rep_no_procedures) << "\n";
   for (const SopFigures& f : figures) {
-    out << "Procedure " << f.sop_id;
-    if (f.procedure) out << " (" << f.procedure->title.get("en") << ", current version " << f.procedure->version << ")";
-    out << "\n  " << f.total_cases << " case(s); report as of " << format_datetime(options.now) << "\n\n";
-    out << "  " << pad("state", 22) << pad("open now", 10) << pad("closed", 8) << pad("overdue", 9)
-        << pad("stays", 7) << pad("median", 9) << pad("90th pct", 10) << "breaches\n";
+    out << tr(msg::audit_rep_procedure, {f.sop_id});
+    if (f.procedure)
+      out << tr(msg::audit_rep_title_version, {f.procedure->title.get(lang), std::to_string(f.procedure->version)});
+    out << "\n  " << tr(msg::audit_rep_cases_as_of, {std::to_string(f.total_cases), format_datetime(options.now)})
+        << "\n\n";
+    // Columns as wide as their heading in the language shown, at least as
+    // wide as the English layout.
+    const std::pair<const Message*, size_t> columns[] = {
+        {&msg::audit_rep_col_state, 22}, {&msg::audit_rep_col_open, 10}, {&msg::audit_rep_col_closed, 8},
+        {&msg::audit_rep_col_overdue, 9}, {&msg::audit_rep_col_stays, 7}, {&msg::audit_rep_col_median, 9},
+        {&msg::audit_rep_col_p90, 10}};
+    size_t width[7];
+    out << "  ";
+    for (size_t i = 0; i < 7; ++i) {
+      const std::string heading = tr(*columns[i].first);
+      width[i] = std::max(columns[i].second, heading.size() + 1);
+      out << pad(heading, width[i]);
+    }
+    out << tr(msg::audit_rep_col_breaches) << "\n";
     for (const std::string& s : state_order(f)) {
       auto stays = f.stays.count(s) ? f.stays.at(s) : std::vector<int64_t>{};
-      out << "  " << pad(s, 22) << pad(std::to_string(get(f.cases_now, s)), 10)
-          << pad(std::to_string(get(f.closed_in, s)), 8) << pad(std::to_string(get(f.overdue_now, s)), 9)
-          << pad(std::to_string(stays.size()), 7)
-          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.5)), 9)
-          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.9)), 10)
+      out << "  " << pad(s, width[0]) << pad(std::to_string(get(f.cases_now, s)), width[1])
+          << pad(std::to_string(get(f.closed_in, s)), width[2]) << pad(std::to_string(get(f.overdue_now, s)), width[3])
+          << pad(std::to_string(stays.size()), width[4])
+          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.5)), width[5])
+          << pad(stays.empty() ? "-" : duration_text(percentile(stays, 0.9)), width[6])
           << get(f.breaches_by_state, s) << "\n";
     }
-    out << "\n  Deadline breaches by staff member (who moved a case on after its due time):\n";
-    if (f.breaches_by_staff.empty()) out << "    none\n";
+    out << "\n  " << tr(msg::audit_rep_breaches_by_staff) << "\n";
+    if (f.breaches_by_staff.empty()) out << "    " << tr(msg::audit_rep_none) << "\n";
     for (const auto& [who, n] : f.breaches_by_staff) out << "    " << pad(who, 28) << n << "\n";
-    out << "\n  Steps per staff member per week:\n";
+    out << "\n  " << tr(msg::audit_rep_steps_per_week) << "\n";
     for (const auto& [who, weeks] : f.steps_by_staff_week) {
       out << "    " << pad(who, 16);
       bool first = true;
@@ -188,8 +204,8 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
       }
       out << "\n";
     }
-    out << "\n  Closure reasons:\n";
-    if (f.closure_reasons.empty()) out << "    no closed cases\n";
+    out << "\n  " << tr(msg::audit_rep_closure_reasons) << "\n";
+    if (f.closure_reasons.empty()) out << "    " << tr(msg::audit_rep_no_closed) << "\n";
     for (const auto& [reason, n] : f.closure_reasons) out << "    " << pad(reason, 28) << n << "\n";
     out << "\n";
   }
@@ -242,7 +258,7 @@ void bar_chart(std::ostream& out, const std::string& title,
 std::string inline_svg(std::string svg) {
   const size_t start = svg.find("<svg");
   if (start == std::string::npos)
-    throw storage_error("the diagram drawer returned no <svg> element");
+    throw storage_error(tr(msg::audit_no_svg));
   svg.erase(0, start);
   for (const char* attribute :
        {" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""}) {
@@ -267,11 +283,11 @@ void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& option
     char colour[8];
     std::snprintf(colour, sizeof colour, "#%02x%02xff", shade, shade);
     shading.fill[state.id] = colour;
-    shading.note[state.id] = std::to_string(waiting) + " waiting";
+    shading.note[state.id] = tr(msg::audit_rep_waiting, {std::to_string(waiting)});
   }
-  const std::string dot = to_dot(p, "en", shading);
+  const std::string dot = to_dot(p, message_language(), shading);
   // Drawn at its own size (labels stay readable); a wide one scrolls.
-  out << "<figure><figcaption>Procedure diagram: shade = cases waiting now</figcaption>"
+  out << "<figure><figcaption>" << esc(tr(msg::audit_rep_diagram_caption)) << "</figcaption>"
       << "<div class=\"diagram-box\">";
   if (options.draw_svg) {
     out << inline_svg(options.draw_svg(dot));
@@ -285,24 +301,32 @@ void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& option
 
 void report_html(Store& store, const ReportOptions& options, std::ostream& out) {
   const auto figures = gather(store, options);
-  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sopir audit report</title>"
+  const std::string& lang = message_language();
+  out << "<!DOCTYPE html>\n<html lang=\"" << lang << "\"><head><meta charset=\"utf-8\"><title>"
+      << esc(tr(msg::audit_rep_html_title)) << "</title>"
       << "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
       << "td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
       << "svg.bars text{font-size:12px;font-family:sans-serif}.bar{fill:#4a6fb5}"
       << ".diagram-box{overflow-x:auto}"
       << "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
-      << "<h1>sopir audit report</h1><p>As of " << esc(format_datetime(options.now)) << ".</p>\n";
-  if (figures.empty()) out << "<p>No procedures are published in this database.</p>\n";
+      << "<h1>" << esc(tr(msg::audit_rep_html_title)) << "</h1><p>"
+      << esc(tr(msg::audit_rep_as_of, {format_datetime(options.now)})) << "</p>\n";
+  if (figures.empty()) out << "<p>" << esc(tr(msg::audit_rep_no_procedures)) << "</p>\n";
   for (const SopFigures& f : figures) {
     out << "<section><h2>" << esc(f.sop_id);
-    if (f.procedure) out << ": " << esc(f.procedure->title.get("en"));
-    out << "</h2><p>" << f.total_cases << " case(s).</p>\n";
+    if (f.procedure) out << ": " << esc(f.procedure->title.get(lang));
+    out << "</h2><p>" << esc(tr(msg::audit_rep_cases, {std::to_string(f.total_cases)})) << "</p>\n";
     diagram(out, f, options);
     std::vector<std::pair<std::string, int64_t>> now;
     for (const auto& s : state_order(f)) now.emplace_back(s, get(f.cases_now, s));
-    bar_chart(out, "Cases per state now (not closed)", now);
-    out << "<table><tr><th>state</th><th>open now</th><th>closed</th><th>overdue now</th><th>stays</th>"
-        << "<th>median</th><th>90th percentile</th><th>deadline breaches</th></tr>\n";
+    bar_chart(out, tr(msg::audit_rep_chart_now), now);
+    out << "<table><tr>";
+    for (const Message* heading :
+         {&msg::audit_rep_col_state, &msg::audit_rep_col_open, &msg::audit_rep_col_closed,
+          &msg::audit_rep_col_overdue_now, &msg::audit_rep_col_stays, &msg::audit_rep_col_median,
+          &msg::audit_rep_col_p90_long, &msg::audit_rep_col_breaches_long})
+      out << "<th>" << esc(tr(*heading)) << "</th>";
+    out << "</tr>\n";
     for (const auto& s : state_order(f)) {
       auto stays = f.stays.count(s) ? f.stays.at(s) : std::vector<int64_t>{};
       out << "<tr><td>" << esc(s) << "</td><td>" << get(f.cases_now, s) << "</td><td>" << get(f.closed_in, s)
@@ -313,14 +337,16 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
     }
     out << "</table>\n";
     std::vector<std::pair<std::string, int64_t>> staff(f.breaches_by_staff.begin(), f.breaches_by_staff.end());
-    bar_chart(out, "Deadline breaches by staff member", staff);
-    out << "<h3>Steps per staff member per week</h3><table><tr><th>staff</th><th>week</th><th>steps</th></tr>\n";
+    bar_chart(out, tr(msg::audit_rep_chart_breaches), staff);
+    out << "<h3>" << esc(tr(msg::audit_rep_steps_heading)) << "</h3><table><tr><th>" << esc(tr(msg::audit_rep_col_staff))
+        << "</th><th>" << esc(tr(msg::audit_rep_col_week)) << "</th><th>" << esc(tr(msg::audit_rep_col_steps))
+        << "</th></tr>\n";
     for (const auto& [who, weeks] : f.steps_by_staff_week)
       for (const auto& [week, n] : weeks)
         out << "<tr><td>" << esc(who) << "</td><td>" << week << "</td><td>" << n << "</td></tr>\n";
     out << "</table>\n";
     std::vector<std::pair<std::string, int64_t>> reasons(f.closure_reasons.begin(), f.closure_reasons.end());
-    bar_chart(out, "Closure reasons", reasons);
+    bar_chart(out, tr(msg::audit_rep_chart_closure), reasons);
     out << "</section>\n";
   }
   out << "</body></html>\n";
