@@ -129,7 +129,7 @@ class Fields(SopirTest):
         r = self.refused_unchanged(1, "--as", "budi", "--lang", "id", "case", "advance", case_id, "refer")
         self.assertEqual(
             r.err,
-            "sopir: refused: case %s: the rule for 'refer' does not hold: debt_bondage in means is "
+            "sopir: ditolak: case %s: the rule for 'refer' does not hold: debt_bondage in means is "
             "false (means = [threats] (Ancaman)) and count(means) >= 2 is false (means = [threats] "
             "(Ancaman), count(means) = 1)\n"
             % case_id)
