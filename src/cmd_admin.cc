@@ -38,7 +38,7 @@ int run_init(Context& ctx, Args& a) {
     // refuse when it holds a sopir database.
     try {
       open_store(db, StoreOptions{});
-      throw conflict(tr(msg::cli_init_exists, {display_location(db)}));
+      throw conflict(tr(msg::cli_init_server_exists, {display_location(db)}));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kNotFound) throw;
     }
