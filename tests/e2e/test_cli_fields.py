@@ -129,9 +129,9 @@ class Fields(SopirTest):
         r = self.refused_unchanged(1, "--as", "budi", "--lang", "id", "case", "advance", case_id, "refer")
         self.assertEqual(
             r.err,
-            "sopir: ditolak: case %s: the rule for 'refer' does not hold: debt_bondage in means is "
-            "false (means = [threats] (Ancaman)) and count(means) >= 2 is false (means = [threats] "
-            "(Ancaman), count(means) = 1)\n"
+            "sopir: ditolak: kasus %s: aturan untuk 'refer' tidak terpenuhi: debt_bondage in means "
+            "bernilai salah (means = [threats] (Ancaman)) dan count(means) >= 2 bernilai salah "
+            "(means = [threats] (Ancaman), count(means) = 1)\n"
             % case_id)
         why = self.ok("--as", "budi", "case", "why", case_id, "refer").out
         self.assertIn("means = [threats] (Threats)", why)

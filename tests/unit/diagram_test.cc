@@ -50,7 +50,7 @@ TEST_CASE("mermaid diagram of a small procedure", "[diagram]") {
         "  s1 --> s2 : house (lead)\n"
         "  s2 --> [*]\n");
   const std::string id = to_mermaid(*p, "id");
-  CHECK(id.find("state \"Tiba (deadline 1d)\" as s0") != std::string::npos);
+  CHECK(id.find("state \"Tiba (tenggat 1d)\" as s0") != std::string::npos);
   CHECK(id.find("state \"Ditempatkan\" as s2") != std::string::npos);
 }
 

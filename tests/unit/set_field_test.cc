@@ -124,10 +124,11 @@ TEST_CASE("guards test membership, count and the empty set", "[sets]") {
   CHECK(c.to(c.step("go")) == "c");
   CHECK(c.message(c.step("go", {{"means", "threats"}})) ==
         "the rule for 'go' does not hold: debt_bondage in means is false (means = [threats])");
-  // With a language, values show their labels after the ids.
-  // withheld_documents has no Indonesian label (English instead), threats none at all (its id).
+  // With a language, the refusal is written in it and values show their
+  // labels after the ids. withheld_documents has no Indonesian label
+  // (English instead), threats none at all (its id).
   CHECK(c.message(c.step("go", {{"means", "threats,withheld_documents"}}, "id")) ==
-        "the rule for 'go' does not hold: debt_bondage in means is false (means = "
+        "aturan untuk 'go' tidak terpenuhi: debt_bondage in means bernilai salah (means = "
         "[withheld_documents, threats] (Documents withheld, threats))");
 }
 
@@ -211,8 +212,8 @@ TEST_CASE("explanations and printed guards name values by their labels", "[sets]
   };
   CHECK(explain("violence in means", "") == "violence in means is false (means = [debt_bondage, threats])");
   CHECK(explain("violence in means", "id") ==
-        "violence in means is false (means = [debt_bondage, threats] (Jeratan utang, threats))");
-  CHECK(explain("risk == high", "id") == "risk == high is false (risk = low (Rendah))");
+        "violence in means bernilai salah (means = [debt_bondage, threats] (Jeratan utang, threats))");
+  CHECK(explain("risk == high", "id") == "risk == high bernilai salah (risk = low (Rendah))");
   CHECK(explain("risk == high", "") == "risk == high is false (risk = low)");
   CHECK(explain("consent", "id") == "consent = tidak");
   CHECK(explain("consent", "") == "consent is false");

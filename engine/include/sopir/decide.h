@@ -32,8 +32,8 @@ struct Command {
   // procedure itself authorises it, so roles and four-eyes do not apply.
   bool timer = false;
   DateTime at;            // when the step happened: today()/now(), deadlines
-  // Refusal messages show enum values by their labels in this language
-  // ("en", "id"); "": by their ids.
+  // Refusals are written in this language ("id"; anything else: English)
+  // and show enum values by their labels in it; "": English with ids.
   std::string lang;
 };
 
@@ -114,16 +114,17 @@ Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const 
 // section) and returns the initial state's transition (from == -1).
 // `by_handoff`: another procedure's step opens it (`opens:`), which
 // authorises the actor even without a role of this procedure (role
-// "hand-off").
+// "hand-off"). `lang`: the language of refusals, as Command::lang.
 Decision decide_open(const Procedure& procedure, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at,
-                     bool by_handoff = false);
+                     bool by_handoff = false, std::string_view lang = {});
 
 struct LifecycleCommand {
   LifecycleEvent event;
   Actor actor;
   std::string reason;  // close: a closure reason id; reopen, hold: free text
   DateTime at;
+  std::string lang = {};  // the language of refusals ("en", "id"; "" is English)
 };
 
 struct LifecycleTransition {

@@ -29,8 +29,9 @@ struct ControlCharacter {
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed);
 
 // "contains a control character, U+0000 (NUL), at character 3; ..." for a
-// message about `text`; "" when it has none.
-std::string control_problem(std::string_view text, bool lines_allowed);
+// message about `text`, in `lang` ("" is the process's message language);
+// "" when it has none.
+std::string control_problem(std::string_view text, bool lines_allowed, std::string_view lang = {});
 
 // Whether `text` has a character other than spaces, tabs, line breaks and
 // other invisible or blank characters (a written reason needs one).

@@ -86,12 +86,17 @@ DateTime start_of(Date date);
 // A set is given as its members separated by commas ("a,b", spaces around
 // them allowed), optionally in brackets ("[a, b]"); "" and "[]" are the
 // empty set. The result is canonical (see above).
+//
+// Messages (`*accepted` and the texts below) are in `lang` ("en", "id"; ""
+// is the process's message language, sopir/messages.h).
 std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum_values,
-                                 std::string_view text, std::string* accepted);
+                                 std::string_view text, std::string* accepted,
+                                 std::string_view lang = {});
 
 // Describes what a field of this type accepts (the text parse_typed puts in
 // *accepted).
-std::string accepted_forms(Type type, const std::vector<std::string>& enum_values);
+std::string accepted_forms(Type type, const std::vector<std::string>& enum_values,
+                           std::string_view lang = {});
 
 // Sets in canonical text: the members, in order; whether `id` is one (no
 // allocation); how many there are.
@@ -117,12 +122,12 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 // "; did you mean 'x'?" with the nearest candidate between `quote`s, or ""
 // when none is close: the one way messages suggest a name.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
-                         std::string_view quote = "'");
+                         std::string_view quote = "'", std::string_view lang = {});
 
 // did_you_mean(), else "; expected one of: a, b" when there are 1 to
 // `list_at_most` candidates, else "".
 std::string suggest_name(std::string_view word, const std::vector<std::string>& candidates,
-                         size_t list_at_most);
+                         size_t list_at_most, std::string_view lang = {});
 
 // The items separated by `separator`: "a, b, c".
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");

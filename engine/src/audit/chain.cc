@@ -7,6 +7,7 @@
 
 #include "audit/common.h"
 #include "base/sha256.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -83,23 +84,20 @@ void ChainChecker::check_checkpoint(const ChainRow& r) {
   const Checkpoint& c = *r.checkpoint;
   std::string problem;
   if (c.upto_seq >= r.seq) {
-    problem = "it claims to cover rows up to " + std::to_string(c.upto_seq) + ", which come after it";
+    problem = tr(msg::audit_cp_after, {std::to_string(c.upto_seq)});
   } else if (c.upto_seq != last_seq_) {
     // SQLite and PostgreSQL both take a checkpoint with nothing between the
     // rows it covers and its own row.
-    problem = "it covers rows up to " + std::to_string(c.upto_seq) + " but the log holds row " +
-              std::to_string(last_seq_) + " before it";
+    problem = tr(msg::audit_cp_gap, {std::to_string(c.upto_seq), std::to_string(last_seq_)});
   } else {
     const std::string root = heads_.root();
     const auto chains = static_cast<int64_t>(heads_.size());
     if (root != c.root || chains != c.chains)
-      problem = "it records root " + short_hash(c.root) + " over " + std::to_string(c.chains) +
-                " chains, but the rows up to " + std::to_string(c.upto_seq) + " give root " + short_hash(root) +
-                " over " + std::to_string(chains) + " chains: a chain was changed, removed or added "
-                "behind the engine's back before the checkpoint was taken";
+      problem = tr(msg::audit_cp_root, {short_hash(c.root), std::to_string(c.chains), std::to_string(c.upto_seq),
+                                        short_hash(root), std::to_string(chains)});
   }
   if (!problem.empty())
-    sink_(Finding{FindingKind::kCheckpointMismatch, r.seq, "", "the checkpoint at " + log_row(r.seq) + " does not hold: " + problem});
+    sink_(Finding{FindingKind::kCheckpointMismatch, r.seq, "", tr(msg::audit_cp_fails, {log_row(r.seq), problem})});
 }
 
 void ChainChecker::finish() {
@@ -126,27 +124,24 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
   Sha256 hasher;
   for (const Row& r : batch.rows) {
     const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
-    const std::string in_case = case_id.empty() ? "" : " (case " + std::string(case_id) + ")";
+    const std::string in_case = case_id.empty() ? "" : tr(msg::audit_in_case, {case_id});
     if (r.seq != previous_seq + 1 && !batch.seq_gaps_allowed) {
       const int64_t first = previous_seq + 1, last = r.seq - 1;
       add(FindingKind::kSeqGap, r.seq, case_id,
-          (first == last ? "log row " + std::to_string(first) + " is missing"
-                         : "log rows " + std::to_string(first) + " to " + std::to_string(last) +
-                               " are missing") +
-              " (deleted): the log jumps from row " + std::to_string(previous_seq) + " to row " +
-              std::to_string(r.seq));
+          first == last ? tr(msg::audit_row_missing,
+                             {std::to_string(first), std::to_string(previous_seq), std::to_string(r.seq)})
+                        : tr(msg::audit_rows_missing, {std::to_string(first), std::to_string(last),
+                                                       std::to_string(previous_seq), std::to_string(r.seq)}));
     }
     const std::string_view expected = view(r.expected_prev);
     if (prev_hash != expected) {
-      const char* what = r.per_chain ? "the previous row of its chain" : "the row before it";
+      const std::string but =
+          r.expected_prev_seq == 0
+              ? tr(r.per_chain ? msg::audit_first_of_chain : msg::audit_first_row)
+              : tr(msg::audit_has_hash, {log_row(r.expected_prev_seq), short_hash(expected)});
       add(FindingKind::kChainLink, r.seq, case_id,
-          log_row(r.seq) + in_case + " does not follow " + what + ": it names " + short_hash(prev_hash) +
-              " as the previous hash but " +
-              (r.expected_prev_seq == 0
-                   ? std::string("it is the first row") + (r.per_chain ? " of its chain" : "") +
-                         ", whose previous hash is empty"
-                   : log_row(r.expected_prev_seq) + " has hash " + short_hash(expected)) +
-              "; a row was removed, inserted or rewritten there");
+          tr(r.per_chain ? msg::audit_link_previous_chain : msg::audit_link_previous_row,
+             {log_row(r.seq), in_case, short_hash(prev_hash), but}));
     }
     hasher.reset();
     hasher.update(prev_hash);
@@ -154,18 +149,17 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     const std::string recomputed = hasher.hex_digest();
     if (recomputed != hash) {
       add(FindingKind::kChainHash, r.seq, case_id,
-          log_row(r.seq) +
-              (case_id.empty() ? "" : " (case " + std::string(case_id) + ", step " + std::to_string(r.case_seq) + ")") +
-              " was changed after it was written: its stored hash " + short_hash(hash) +
-              " does not match its content (recomputed " + short_hash(recomputed) + ")");
+          tr(msg::audit_row_changed,
+             {log_row(r.seq),
+              case_id.empty() ? "" : tr(msg::audit_in_case_step, {case_id, std::to_string(r.case_seq)}),
+              short_hash(hash), short_hash(recomputed)}));
     }
     for (size_t i = r.personal_begin; i < r.personal_end; ++i) {
       const StoredValue& v = batch.personal[i];
       if (!v.pii || v.missing || v.erased) continue;
       if (sha256_hex(v.salt + v.text) != v.digest)
         add(FindingKind::kPiiDigest, r.seq, case_id,
-            "the personal value of field " + v.field + " in " + log_row(r.seq) + in_case +
-                " no longer matches its salted digest: its text was changed after it was written");
+            tr(msg::audit_pii_digest, {v.field, log_row(r.seq), in_case}));
     }
     previous_seq = r.seq;
   }

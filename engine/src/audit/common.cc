@@ -5,6 +5,7 @@
 
 #include "base/sha256.h"
 #include "sopir/loader.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -26,10 +27,9 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
   const PublishedProcedure* p = published(sha256);
   std::string reason;
   if (!p) {
-    reason = "no published procedure has SHA-256 " + sha256;
+    reason = tr(msg::audit_no_procedure_hash, {sha256});
   } else if (sha256_hex(p->source) != sha256) {
-    reason = "the stored source of procedure " + p->sop_id + " version " + std::to_string(p->version) +
-             " does not match its SHA-256: the published text was edited, so it is not used";
+    reason = tr(msg::audit_source_edited_unused, {p->sop_id, std::to_string(p->version)});
   } else {
     LoadOptions pinned;  // the calendars pinned at publishing, not today's files
     for (auto& c : store_.pinned_calendars(sha256)) pinned.calendars[c.name] = c;
@@ -38,8 +38,7 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
       compiled_.emplace(sha256, loaded.procedure);
       return loaded.procedure;
     }
-    reason = "procedure " + p->sop_id + " version " + std::to_string(p->version) +
-             " no longer loads";
+    reason = tr(msg::audit_no_longer_loads, {p->sop_id, std::to_string(p->version)});
     for (const auto& d : loaded.diagnostics) {
       if (d.severity == Severity::kError) {
         reason += ": " + d.message;

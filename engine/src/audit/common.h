@@ -9,6 +9,7 @@
 #include "sopir/audit.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -31,7 +32,7 @@ class ProcedureCache {
 };
 
 // "log row 12", as findings name rows.
-inline std::string log_row(int64_t seq) { return "log row " + std::to_string(seq); }
+inline std::string log_row(int64_t seq) { return tr(msg::audit_log_row, {std::to_string(seq)}); }
 
 // The first 16 hex digits of a hash and "...", or "(empty)".
 inline std::string short_hash(std::string_view hash) {

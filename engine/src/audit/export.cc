@@ -15,6 +15,7 @@
 #include "sopir/display.h"
 #include "sopir/text.h"
 #include "sopir/privacy.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit {
 
@@ -25,7 +26,7 @@ Format parse_format(const std::string& text) {
   if (text.empty() || text == "table") return Format::kTable;
   if (text == "csv") return Format::kCsv;
   if (text == "jsonl") return Format::kJsonl;
-  throw usage_error("format '" + text + "' is not known; use table, csv or jsonl");
+  throw usage_error(tr(msg::audit_unknown_format, {text}));
 }
 
 namespace {
@@ -122,7 +123,7 @@ class Exporter {
   void prepare_reveal(const std::vector<std::string>& case_ids) {
     if (!options_.reveal) return;
     const RevealAccess& r = *options_.reveal;
-    if (!r.access_log) throw usage_error("revealing personal data needs a writable access log");
+    if (!r.access_log) throw usage_error(tr(msg::audit_reveal_needs_log));
     std::vector<std::string> refused_sops;
     std::vector<std::string> allowed;
     for (const auto& id : case_ids) {
@@ -139,10 +140,10 @@ class Exporter {
     if (allowed.empty() && !case_ids.empty()) {
       std::string sops;
       for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;
-      throw refused(r.actor.id + " may not see personal data of " +
-                    (sops.empty() ? std::string("these cases") : "procedure " + sops) +
-                    ": only the roles in the procedure's pii_visible_to may (" + r.actor.id + " has " +
-                    (r.actor.roles.empty() ? std::string("no roles") : join(r.actor.roles)) + ")");
+      const std::string roles = r.actor.roles.empty() ? tr(msg::audit_has_no_roles, {r.actor.id})
+                                                      : tr(msg::audit_has_roles, {r.actor.id, join(r.actor.roles)});
+      throw refused(sops.empty() ? tr(msg::audit_reveal_refused_cases, {r.actor.id, roles})
+                                 : tr(msg::audit_reveal_refused_sops, {r.actor.id, sops, roles}));
     }
     r.access_log->transaction([&] {
       for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.now);

@@ -9,6 +9,7 @@
 #include "lang/expr/expr.h"
 #include "sopir/error.h"
 #include "sopir/privacy.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -19,7 +20,7 @@ namespace {
 
 // "log row 12 (case K7F-3QX step 3, 'refer')".
 std::string step_text(const LogEntry& e) {
-  return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event + "')";
+  return tr(msg::audit_step_text, {log_row(e.seq), e.case_id, std::to_string(e.case_seq), e.event});
 }
 
 constexpr const char* kPiiInput = kPersonalInput;  // sopir/privacy.h
@@ -38,8 +39,8 @@ bool same_value(const StoredValue& parent, const StoredValue& child) {
 }
 
 std::string shown(const StoredValue& v) {
-  if (v.missing) return "no value";
-  if (v.pii) return "(personal data)";
+  if (v.missing) return tr(msg::audit_value_none);
+  if (v.pii) return tr(msg::audit_personal_data);
   return "'" + v.text + "'";
 }
 
@@ -117,7 +118,7 @@ std::vector<ChildTimeline> child_timelines(Store& store, const std::vector<Linke
 
 std::vector<CaseRecord> linked_family(Store& store, const std::string& case_id) {
   auto self = store.find_case(case_id);
-  if (!self) throw not_found("no case '" + case_id + "'");
+  if (!self) throw not_found(tr(msg::audit_no_case, {case_id}));
   std::set<std::string> seen{self->id};
   std::deque<CaseRecord> parents;
   for (std::string up = self->parent_case; !up.empty() && seen.insert(up).second;) {
@@ -208,7 +209,7 @@ std::string LinkChecker::compare_values(const ParentStep& step, const Opening& c
   const HandOff& h = *step.opens;
   std::vector<std::string> problems;
   if (!child.sop_id.empty() && child.sop_id != h.sop)
-    problems.push_back("it follows procedure '" + child.sop_id + "' but the hand-off opens '" + h.sop + "'");
+    problems.push_back(tr(msg::audit_link_other_sop, {child.sop_id, h.sop}));
   std::set<std::string> expected;
   for (const auto& [to_field, from_index] : h.copy) {
     expected.insert(to_field);
@@ -218,30 +219,28 @@ std::string LinkChecker::compare_values(const ParentStep& step, const Opening& c
     if (auto it = step.data_after.find(from_field); it != step.data_after.end()) parent = it->second;
     const auto got = given(child.inputs, child.changes, to_field);
     if (parent.missing) {
-      if (got) problems.push_back(to_field + " was given " + shown(*got) + " but case " + step.case_id +
-                                  " had no value in " + from_field);
+      if (got) problems.push_back(tr(msg::audit_link_given_parent_empty, {to_field, shown(*got), step.case_id, from_field}));
       continue;
     }
     if (!got) {
-      problems.push_back(to_field + " was not given, but case " + step.case_id + " had " + shown(parent) +
-                         " in " + from_field);
+      problems.push_back(tr(msg::audit_link_not_given, {to_field, step.case_id, shown(parent), from_field}));
     } else if (!same_value(parent, *got)) {
-      problems.push_back(to_field + " is " + shown(*got) + " but case " + step.case_id + " had " +
-                         shown(parent) + " in " + from_field + (parent.pii ? " (a different value)" : ""));
+      problems.push_back(tr(parent.pii ? msg::audit_link_differs_pii : msg::audit_link_differs,
+                            {to_field, shown(*got), step.case_id, shown(parent), from_field}));
     }
   }
   for (const auto& [to_field, text] : h.set) {
     expected.insert(to_field);
     const auto got = given(child.inputs, child.changes, to_field);
     if (!got) {
-      problems.push_back(to_field + " was not given, but the hand-off sets it to '" + text + "'");
+      problems.push_back(tr(msg::audit_link_set_missing, {to_field, text}));
     } else if (!same_value(plain(to_field, text), *got)) {
-      problems.push_back(to_field + " is " + shown(*got) + " but the hand-off sets it to '" + text + "'");
+      problems.push_back(tr(msg::audit_link_set_differs, {to_field, shown(*got), text}));
     }
   }
   for (const auto& [field, text] : child.inputs) {
     if (!expected.count(field))
-      problems.push_back(field + " was given, but the hand-off neither copies nor sets it");
+      problems.push_back(tr(msg::audit_link_extra, {field}));
   }
   std::string out;
   for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
@@ -252,51 +251,45 @@ void LinkChecker::check_parent(const ParentStep& step, std::vector<Finding>& out
                                std::set<std::string>& claimed) const {
   if (step.linked.empty()) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
-                   step.step + " was allowed by a rule that opens a case of '" + step.opens->sop +
-                       "', but the row names no case: the hand-off's case was never recorded"});
+                   tr(msg::audit_link_unrecorded, {step.step, step.opens->sop})});
     return;
   }
   if (step.procedure && !step.opens) {
     out.push_back({FindingKind::kLinkUnknown, step.seq, step.case_id,
-                   step.step + " claims to have opened case " + step.linked +
-                       ", but the rule that allowed it opens no case"});
+                   tr(msg::audit_link_no_rule, {step.step, step.linked})});
     return;
   }
   auto it = openings_.find(step.linked);
   if (it == openings_.end()) {
     out.push_back({known_cases_.count(step.linked) ? FindingKind::kLinkMissing : FindingKind::kLinkUnknown,
                    step.seq, step.case_id,
-                   step.step + " claims to have opened case " + step.linked + ", but " +
-                       (known_cases_.count(step.linked) ? "that case has no open row"
-                                                        : "there is no such case")});
+                   tr(known_cases_.count(step.linked) ? msg::audit_link_no_open_row : msg::audit_link_no_such_case,
+                      {step.step, step.linked})});
     return;
   }
   if (!claimed.insert(step.linked).second) {
     out.push_back({FindingKind::kLinkUnknown, step.seq, step.case_id,
-                   step.step + " claims to have opened case " + step.linked +
-                       ", which another step already opened: a case is opened once"});
+                   tr(msg::audit_link_twice, {step.step, step.linked})});
     return;
   }
   const Opening& child = it->second;
   if (child.linked != step.case_id) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
-                   step.step + " opened case " + child.case_id + ", but that case's open row (" + log_row(child.seq) +
-                       ") " + (child.linked.empty() ? "names no case" : "names case " + child.linked) +
-                       " as the case that opened it"});
+                   child.linked.empty()
+                       ? tr(msg::audit_link_names_none, {step.step, child.case_id, log_row(child.seq)})
+                       : tr(msg::audit_link_names_other, {step.step, child.case_id, log_row(child.seq), child.linked})});
     return;
   }
   if (child.seq != step.seq + 1 + step.track) {
     out.push_back({FindingKind::kLinkMissing, step.seq, step.case_id,
-                   step.step + " opened case " + child.case_id + ", but that case's open row is " + log_row(child.seq) +
-                       ", not " + (step.track == 0 ? std::string("the row right after")
-                                                    : log_row(step.seq + 1 + step.track)) +
-                       ": a hand-off writes the step's row and its cases' open rows in one transaction"});
+                   tr(msg::audit_link_other_row,
+                      {step.step, child.case_id, log_row(child.seq),
+                       step.track == 0 ? tr(msg::audit_link_row_after) : log_row(step.seq + 1 + step.track)})});
   }
   if (!step.opens) return;  // the rule is not known: values cannot be checked
   if (std::string diff = compare_values(step, child); !diff.empty()) {
     out.push_back({FindingKind::kLinkValues, child.seq, child.case_id,
-                   "case " + child.case_id + " was not opened with the values the hand-off of " + step.step +
-                       " gives under its procedure version: " + diff});
+                   tr(msg::audit_link_values, {child.case_id, step.step, diff})});
   }
 }
 
@@ -304,23 +297,22 @@ void LinkChecker::check_opening(const Opening& child, const std::set<std::pair<s
                                 std::vector<Finding>& out) const {
   if (child.has_record && child.parent_case != child.linked) {
     out.push_back({FindingKind::kCaseRow, child.seq, child.case_id,
-                   "case " + child.case_id + "'s row names " +
-                       (child.parent_case.empty() ? "no parent case" : "parent case " + child.parent_case) +
-                       " but its open row (" + log_row(child.seq) + ") names " +
-                       (child.linked.empty() ? "none" : "case " + child.linked)});
+                   tr(msg::audit_link_row_names,
+                      {child.case_id,
+                       child.parent_case.empty() ? tr(msg::audit_link_no_parent)
+                                                 : tr(msg::audit_link_parent, {child.parent_case}),
+                       log_row(child.seq),
+                       child.linked.empty() ? tr(msg::audit_none) : tr(msg::audit_link_case, {child.linked})})});
   }
   const std::string& parent = child.linked.empty() ? child.parent_case : child.linked;
   if (parent.empty()) return;
   if (opened.count({parent, child.case_id})) return;
   if (!known_cases_.count(parent)) {
     out.push_back({FindingKind::kLinkUnknown, child.seq, child.case_id,
-                   "case " + child.case_id + " names case " + parent +
-                       " as the case that opened it, but there is no such case"});
+                   tr(msg::audit_link_unknown_parent, {child.case_id, parent})});
   } else {
     out.push_back({FindingKind::kLinkMissing, child.seq, child.case_id,
-                   "case " + child.case_id + " claims to have been opened by case " + parent +
-                       ", but no step of case " + parent +
-                       " opened it: the case was created outside a hand-off, or the parent's step is missing"});
+                   tr(msg::audit_link_not_by_parent, {child.case_id, parent})});
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/sha256.h"
 #include "sopir/privacy.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -22,7 +23,7 @@ std::optional<LifecycleEvent> lifecycle_event(const std::string& text) {
 }
 
 std::string opt_time(const std::optional<DateTime>& t) {
-  return t ? format_datetime(*t) : std::string("none");
+  return t ? format_datetime(*t) : tr(msg::audit_none);
 }
 
 // The case as rebuilt from the record so far.
@@ -44,14 +45,14 @@ bool same_value(const Value& decided, const StoredValue& recorded) {
 }
 
 std::string shown(const StoredValue& v) {
-  if (v.missing) return "(no value)";
-  if (v.pii) return "(personal data)";
+  if (v.missing) return tr(msg::audit_no_value);
+  if (v.pii) return tr(msg::audit_personal_data);
   return "'" + v.text + "'";
 }
 
 std::string shown(const FieldDef& f, const Value& v) {
-  if (is_missing(v)) return "(no value)";
-  if (f.pii) return "(personal data)";
+  if (is_missing(v)) return tr(msg::audit_no_value);
+  if (f.pii) return tr(msg::audit_personal_data);
   return "'" + format_value(v) + "'";
 }
 
@@ -65,19 +66,16 @@ std::string compare_changes(const Procedure& p, const std::vector<FieldChange>& 
     auto it = std::find_if(recorded.begin(), recorded.end(),
                            [&](const LogEntry::Change& c) { return c.after.field == field.id; });
     if (it == recorded.end()) {
-      problems.push_back("the rules set " + field.id + " to " + shown(field, change.after) +
-                         " but the record has no change to it");
+      problems.push_back(tr(msg::audit_rules_set_unrecorded, {field.id, shown(field, change.after)}));
       continue;
     }
     matched[static_cast<size_t>(it - recorded.begin())] = true;
     if (!same_value(change.after, it->after))
-      problems.push_back(field.id + " is recorded as " + shown(it->after) + " but the rules give " +
-                         shown(field, change.after));
+      problems.push_back(tr(msg::audit_recorded_as, {field.id, shown(it->after), shown(field, change.after)}));
   }
   for (size_t i = 0; i < recorded.size(); ++i) {
     if (!matched[i])
-      problems.push_back("the record changes " + recorded[i].after.field + " to " +
-                         shown(recorded[i].after) + ", which the rules would not change");
+      problems.push_back(tr(msg::audit_record_changes, {recorded[i].after.field, shown(recorded[i].after)}));
   }
   std::string out;
   for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
@@ -160,11 +158,9 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
   StepReplay out;
   const bool opening = e.kind == LogKind::kOpen;
   if (!opening && e.from_state != r.end.state)
-    add_problem(out.message, "recorded as leaving state '" + e.from_state + "' but the case was in '" +
-                                 r.end.state + "'");
+    add_problem(out.message, tr(msg::audit_leaving_state, {e.from_state, r.end.state}));
   if (!opening && e.from_status != to_string(r.end.status))
-    add_problem(out.message, "recorded with status " + e.from_status + " before the step but the case was " +
-                                 to_string(r.end.status));
+    add_problem(out.message, tr(msg::audit_status_before, {e.from_status, to_string(r.end.status)}));
 
   CaseSnapshot snapshot;
   snapshot.id = e.case_id;
@@ -176,8 +172,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
   snapshot.children = children_before(children, e.seq);
   if (!opening && snapshot.state < 0) {
     out.verdict = Verdict::kRefused;
-    out.message = "the case was in state '" + r.end.state + "', which procedure '" + p.id +
-                  "' does not have";
+    out.message = tr(msg::audit_unknown_state, {r.end.state, p.id});
     return out;
   }
   const Actor actor{e.actor, {e.role}};
@@ -188,7 +183,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
   if (e.kind == LogKind::kLifecycle) {
     auto event = lifecycle_event(e.event);
     if (!event) {
-      refusal = Refusal{RefusalKind::kLifecycle, "'" + e.event + "' is not a lifecycle move"};
+      refusal = Refusal{RefusalKind::kLifecycle, tr(msg::audit_not_lifecycle_move, {e.event})};
     } else {
       LifecycleCommand command{*event, actor, e.reason, e.occurred_at};
       auto decision = decide_lifecycle(p, snapshot, command, r.end.hold_started);
@@ -199,7 +194,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     std::vector<std::pair<std::string, std::string>> inputs;
     if (!restore_inputs(p, e, r, &inputs)) {
       out.verdict = Verdict::kUnverifiable;
-      out.message = "personal data given with this step has been erased";
+      out.message = tr(msg::audit_inputs_erased);
       return out;
     }
     Decision decision;
@@ -234,7 +229,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     // A guard may read personal data that is no longer known.
     if (any_unknown(r) && (refusal->kind == RefusalKind::kGuard || refusal->kind == RefusalKind::kMissingField)) {
       out.verdict = Verdict::kUnverifiable;
-      out.message = "the rule reads personal data that has been erased";
+      out.message = tr(msg::audit_rule_reads_erased);
     } else {
       out.verdict = Verdict::kRefused;
       out.message = refusal->message;
@@ -251,38 +246,31 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
                           : opening              ? Status::kActive
                                                  : r.end.status;
     if (out.decided_to != e.to_state)
-      add_problem(differs, "recorded as going to '" + e.to_state + "' but the rules send it to '" +
-                               out.decided_to + "'");
+      add_problem(differs, tr(msg::audit_going_to, {e.to_state, out.decided_to}));
     if (e.to_status != to_string(status))
-      add_problem(differs, "recorded status after the step is " + e.to_status + " but the rules give " +
-                               to_string(status));
+      add_problem(differs, tr(msg::audit_status_after, {e.to_status, to_string(status)}));
     if (transition->role != e.role)
-      add_problem(differs, "recorded role '" + e.role + "' but the rules allow it as '" +
-                               transition->role + "'");
+      add_problem(differs, tr(msg::audit_role_as, {e.role, transition->role}));
     if (transition->overridden != (e.kind == LogKind::kOverride))
       add_problem(differs, transition->overridden
-                               ? "the step needed an override but is recorded as a plain step"
-                               : "the step is recorded as an override but the rule held");
+                               ? tr(msg::audit_needed_override)
+                               : tr(msg::audit_needless_override));
     if (std::string c = compare_changes(p, transition->changes, e.changes); !c.empty())
       add_problem(differs, c);
     if (transition->due_at != e.due_at)
-      add_problem(differs, "recorded due time " + opt_time(e.due_at) + " but the rules give " +
-                               opt_time(transition->due_at));
+      add_problem(differs, tr(msg::audit_due_differs, {opt_time(e.due_at), opt_time(transition->due_at)}));
   } else {
     out.role = moved->role;
     out.decided_to = p.states[moved->state_to].id;
     if (out.decided_to != e.to_state)
-      add_problem(differs, "recorded as going to '" + e.to_state + "' but the rules send it to '" +
-                               out.decided_to + "'");
+      add_problem(differs, tr(msg::audit_going_to, {e.to_state, out.decided_to}));
     if (e.to_status != to_string(moved->to))
-      add_problem(differs, "recorded status after the step is " + e.to_status + " but the rules give " +
-                               to_string(moved->to));
+      add_problem(differs, tr(msg::audit_status_after, {e.to_status, to_string(moved->to)}));
     if (moved->role != e.role)
-      add_problem(differs, "recorded role '" + e.role + "' but the rules allow it as '" + moved->role + "'");
-    if (!e.changes.empty()) add_problem(differs, "a lifecycle step is recorded with field changes");
+      add_problem(differs, tr(msg::audit_role_as, {e.role, moved->role}));
+    if (!e.changes.empty()) add_problem(differs, tr(msg::audit_lifecycle_changes));
     if (moved->due_at != e.due_at)
-      add_problem(differs, "recorded due time " + opt_time(e.due_at) + " but the rules give " +
-                               opt_time(moved->due_at));
+      add_problem(differs, tr(msg::audit_due_differs, {opt_time(e.due_at), opt_time(moved->due_at)}));
   }
   if (!differs.empty()) add_problem(out.message, differs);
   if (!out.message.empty()) out.verdict = Verdict::kDiffers;

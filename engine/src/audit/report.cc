@@ -15,6 +15,7 @@
 #include "sopir/diagram.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit {
 
@@ -242,7 +243,7 @@ void bar_chart(std::ostream& out, const std::string& title,
 std::string inline_svg(std::string svg) {
   const size_t start = svg.find("<svg");
   if (start == std::string::npos)
-    throw storage_error("the diagram drawer returned no <svg> element");
+    throw storage_error(tr(msg::audit_no_svg));
   svg.erase(0, start);
   for (const char* attribute :
        {" xmlns=\"http://www.w3.org/2000/svg\"", " xmlns:xlink=\"http://www.w3.org/1999/xlink\""}) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "audit/common.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -17,10 +18,10 @@ std::string input(const LogEntry& row, const char* name) {
 }
 
 std::string roles_text(const std::vector<std::string>& roles) {
-  if (roles.empty()) return "no roles";
+  if (roles.empty()) return tr(msg::audit_roles_none);
   std::string out;
   for (const auto& r : roles) out += (out.empty() ? "" : ", ") + r;
-  return "roles " + out;
+  return tr(msg::audit_roles, {out});
 }
 
 bool holds(const std::vector<std::string>& roles, const std::string& role) {
@@ -72,7 +73,7 @@ StaffCheck StaffTimeline::check(const std::string& actor, const std::string& rol
   StaffCheck out;
   const auto member = members_.find(actor);
   if (member == members_.end()) {
-    out.problem = actor + " was never a staff member: no staff row of the log adds them";
+    out.problem = tr(msg::audit_never_staff, {actor});
     return out;
   }
   const std::vector<State>& history = member->second;
@@ -84,37 +85,35 @@ StaffCheck StaffTimeline::check(const std::string& actor, const std::string& rol
   } else if (history.front().event == registry_event::kExisting) {
     // Staff from before the upgrade: their row stands for the time before it.
     state = &history.front();
-    out.caveat = "checked against the staff list the schema upgrade recorded at " + log_row(state->seq) +
-                 "; who held which role before then was not logged";
+    out.caveat = tr(msg::audit_staff_caveat, {log_row(state->seq)});
   } else {
-    out.problem = actor + " was not yet a staff member at that point: the log adds them only at " +
-                  log_row(history.front().seq);
+    out.problem = tr(msg::audit_not_yet_staff, {actor, log_row(history.front().seq)});
     return out;
   }
   if (!state->active) {
-    out.problem = actor + " was deactivated (" + log_row(state->seq) + ") before this step";
+    out.problem = tr(msg::audit_deactivated, {actor, log_row(state->seq)});
     return out;
   }
   if (!role.empty() && !holds(state->roles, role)) {
-    out.problem = actor + " did not hold the role " + role + " at that point (" + roles_text(state->roles) + ")";
+    out.problem = tr(msg::audit_lacked_role, {actor, role, roles_text(state->roles)});
     const auto granted = std::find_if(after, history.end(), [&](const State& s) { return holds(s.roles, role); });
-    if (granted != history.end()) out.problem += "; it was granted only later, at " + log_row(granted->seq);
+    if (granted != history.end()) out.problem += tr(msg::audit_granted_later, {log_row(granted->seq)});
   }
   return out;
 }
 
 std::string StaffTimeline::differs(const StaffMember& member) const {
   const auto it = members_.find(member.id);
-  if (it == members_.end()) return "the log never adds " + member.id;
+  if (it == members_.end()) return tr(msg::audit_log_never_adds, {member.id});
   const State& last = it->second.back();
   std::vector<std::string> logged = last.roles, table = member.roles;
   std::sort(logged.begin(), logged.end());
   std::sort(table.begin(), table.end());
   std::string out;
-  if (logged != table) out = "the table gives " + roles_text(table) + ", the log " + roles_text(logged);
+  if (logged != table) out = tr(msg::audit_table_roles, {roles_text(table), roles_text(logged)});
+  auto active = [](bool a) { return tr(a ? msg::audit_active : msg::audit_deactivated_word); };
   if (last.active != member.active)
-    out += std::string(out.empty() ? "" : "; ") + "the table has them " + (member.active ? "active" : "deactivated") +
-           ", the log " + (last.active ? "active" : "deactivated");
+    out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_active, {active(member.active), active(last.active)});
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
+#include "sopir/messages/audit.h"
 
 namespace sopir::audit {
 
@@ -47,17 +48,15 @@ const char* to_string(FindingKind kind) {
 }
 
 Anchor parse_anchor(const std::string& text) {
-  const std::string form =
-      "an anchor is SEQ:HASH as printed by `sopir audit anchor`, e.g. 1523:3f1a... (64 hex digits)";
   const size_t colon = text.find(':');
-  if (colon == std::string::npos) throw usage_error("'" + text + "' is not an anchor; " + form);
+  if (colon == std::string::npos) throw usage_error(tr(msg::audit_anchor_form, {text}));
   auto seq = parse_int(text.substr(0, colon));
   std::string hash = text.substr(colon + 1);
   for (char& c : hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const bool hex = hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
                      return std::isxdigit(static_cast<unsigned char>(c)) != 0;
                    });
-  if (!seq || *seq < 1 || !hex) throw usage_error("'" + text + "' is not an anchor; " + form);
+  if (!seq || *seq < 1 || !hex) throw usage_error(tr(msg::audit_anchor_form, {text}));
   return Anchor{*seq, hash};
 }
 
@@ -164,18 +163,15 @@ class Verifier {
       return true;
     });
     for (const PublishedProcedure& p : store_.procedures()) {
-      const std::string name = "procedure " + p.sop_id + " version " + std::to_string(p.version);
+      const std::string name = tr(msg::audit_procedure_version, {p.sop_id, std::to_string(p.version)});
       const std::string actual = sha256_hex(p.source);
       if (actual != p.sha256)
         add(FindingKind::kProcedureChanged, 0, "",
-            "the stored source of " + name + " does not match its SHA-256 " + short_hash(p.sha256) +
-                " (its text now hashes to " + short_hash(actual) +
-                "): the published text was edited; its cases are not replayed under it");
+            tr(msg::audit_source_edited, {name, short_hash(p.sha256), short_hash(actual)}));
       const auto row = published.find(p.sha256);
       if (row == published.end()) {
         add(FindingKind::kProcedureUnlogged, 0, "",
-            name + " (SHA-256 " + short_hash(p.sha256) +
-                ") has no publish row in the log: it was put in the database without being published");
+            tr(msg::audit_unlogged, {name, short_hash(p.sha256)}));
         continue;
       }
       std::string sop, version;
@@ -185,16 +181,14 @@ class Verifier {
       }
       if (sop != p.sop_id || version != std::to_string(p.version))
         add(FindingKind::kProcedureChanged, row->second.seq, "",
-            "the procedures table calls SHA-256 " + short_hash(p.sha256) + " " + name + " but its publish row (" +
-                log_row(row->second.seq) + ") says procedure " + sop + " version " + version);
+            tr(msg::audit_table_differs, {short_hash(p.sha256), name, log_row(row->second.seq), sop, version}));
     }
     staff_ = StaffTimeline(store_);
     for (const StaffMember& m : store_.all_staff()) {
       std::string problem = staff_.differs(m);
       if (!problem.empty())
         add(FindingKind::kStaffRow, 0, "",
-            "the staff table's row for " + m.id + " disagrees with the staff rows of the log: " + problem +
-                "; the engine acts on the table, the audit on the log");
+            tr(msg::audit_staff_row, {m.id, problem}));
     }
   }
 
@@ -216,15 +210,13 @@ class Verifier {
         const StaffCheck c = staff_.check(row.actor, "admin", row.seq);
         if (!c.problem.empty())
           add(FindingKind::kStepRefused, row.seq, "",
-              "the staff change at " + log_row(row.seq) + " (" + row.event + ") was made by " + row.actor +
-                  ", but only an administrator may change staff: " + c.problem);
+              tr(msg::audit_staff_change_by, {log_row(row.seq), row.event, row.actor, c.problem}));
       } else if (row.kind == LogKind::kPublish) {
         const StaffCheck admin = staff_.check(row.actor, "admin", row.seq);
         const StaffCheck policy = staff_.check(row.actor, "policy", row.seq);
         if (!admin.problem.empty() && !policy.problem.empty())
           add(FindingKind::kStepRefused, row.seq, "",
-              "the publishing at " + log_row(row.seq) + " was done by " + row.actor +
-                  ", but only an administrator or policy officer may publish: " + policy.problem);
+              tr(msg::audit_publish_by, {log_row(row.seq), row.actor, policy.problem}));
       }
       return true;
     });
@@ -240,9 +232,7 @@ class Verifier {
       if (!from_source) continue;  // the replay reports procedure-missing
       if (encode_procedure(*from_source) != p.compiled)
         add(FindingKind::kCompiledDiffers, 0, "",
-            "the compiled form saved for procedure " + p.sop_id + " version " + std::to_string(p.version) +
-                " does not match its source: cases would be run by rules other than the published "
-                "text; publish the same file again (sopir sop publish) to rewrite it");
+            tr(msg::audit_compiled_differs, {p.sop_id, std::to_string(p.version)}));
     }
   }
 
@@ -250,21 +240,16 @@ class Verifier {
     const Anchor& a = *options_.anchor;
     if (head_seq < a.seq) {
       add(FindingKind::kAnchorTruncated, a.seq, "",
-          "the log ends at row " + std::to_string(head_seq) + " but the anchor shows it had reached row " +
-              std::to_string(a.seq) + ": the newest " + std::to_string(a.seq - head_seq) +
-              " row(s) were removed");
+          tr(msg::audit_anchor_truncated, {std::to_string(head_seq), std::to_string(a.seq), std::to_string(a.seq - head_seq)}));
     } else if (anchor_root_ && *anchor_root_ == a.hash) {
       return;  // the chain heads as of the anchor are what the witness holds
     } else if (!anchor_hash_) {
       add(FindingKind::kAnchorMissing, a.seq, "",
-          "the anchored " + log_row(a.seq) + " is no longer in the log (deleted), and the chain heads as "
-          "of it give root " + short_hash(anchor_root_.value_or("")) + ", not the anchor's " + short_hash(a.hash));
+          tr(msg::audit_anchor_missing, {log_row(a.seq), short_hash(anchor_root_.value_or("")), short_hash(a.hash)}));
     } else if (*anchor_hash_ != a.hash) {
       add(FindingKind::kAnchorMismatch, a.seq, "",
-          "the anchored " + log_row(a.seq) + " now has hash " + short_hash(*anchor_hash_) +
-              " and the chain heads as of it give root " + short_hash(anchor_root_.value_or("")) +
-              ", but the anchor records " + short_hash(a.hash) +
-              ": the log up to that row was rewritten since the anchor was taken");
+          tr(msg::audit_anchor_mismatch, {log_row(a.seq), short_hash(*anchor_hash_),
+                                          short_hash(anchor_root_.value_or("")), short_hash(a.hash)}));
     }
   }
 
@@ -298,20 +283,19 @@ class Verifier {
     std::vector<LogEntry> history;
     if (!record || log_cases_.count(id)) history = store_.history(id);
     if (history.empty()) {
-      add(FindingKind::kCaseRow, 0, id, "case " + id + " has a case row but no log rows: it was written "
-                                            "behind the engine's back or its log was deleted");
+      add(FindingKind::kCaseRow, 0, id, tr(msg::audit_case_no_log, {id}));
       links_.add_unreplayed(record, history);
       return;
     }
     if (!record)
       add(FindingKind::kCaseRow, history.front().seq, id,
-          "case " + id + " has log rows but no case row: the case row was deleted");
+          tr(msg::audit_case_no_row, {id}));
     const std::string pinned = record ? record->sha256 : history.front().sha256;
     std::string why;
     ProcedurePtr p = procedures_.get(pinned, &why);
     if (!p) {
       add(FindingKind::kProcedureMissing, history.front().seq, id,
-          "case " + id + " cannot be replayed: " + why);
+          tr(msg::audit_cannot_replay, {id, why}));
       links_.add_unreplayed(record, history);
       return;
     }
@@ -319,8 +303,7 @@ class Verifier {
     for (const LogEntry& e : history) {
       if (e.sha256 != pinned)
         add(FindingKind::kStepDiffers, e.seq, id,
-            step_name(e) + " is recorded under procedure version " + short_hash(e.sha256) +
-                " but the case is pinned to " + short_hash(pinned));
+            tr(msg::audit_other_version, {step_name(e), short_hash(e.sha256), short_hash(pinned)}));
     }
     std::vector<ChildTimeline> children;
     if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
@@ -333,19 +316,18 @@ class Verifier {
       if (e.kind != LogKind::kOpen) ++report_.steps;  // opening a case is not a step
       if (s.sequence_gap)
         add(FindingKind::kCaseSeqGap, e.seq, id,
-            "case " + id + " jumps from step " + std::to_string(s.expected_case_seq - 1) + " to step " +
-                std::to_string(e.case_seq) + " at " + log_row(e.seq) + ": its steps in between are missing");
+            tr(msg::audit_seq_gap, {id, std::to_string(s.expected_case_seq - 1), std::to_string(e.case_seq),
+                                    log_row(e.seq)}));
       switch (s.verdict) {
         case Verdict::kAllowed: break;
         case Verdict::kUnverifiable: ++report_.unverifiable_steps; break;
         case Verdict::kRefused:
           add(FindingKind::kStepRefused, e.seq, id,
-              step_name(e) + " would not have been allowed by procedure " + p->id + " version " +
-                  std::to_string(p->version) + ": " + s.message);
+              tr(msg::audit_step_refused, {step_name(e), p->id, std::to_string(p->version), s.message}));
           break;
         case Verdict::kDiffers:
           add(FindingKind::kStepDiffers, e.seq, id,
-              step_name(e) + " does not match what the procedure's rules give: " + s.message);
+              tr(msg::audit_step_differs, {step_name(e), s.message}));
           break;
       }
     }
@@ -353,27 +335,24 @@ class Verifier {
   }
 
   static std::string step_name(const LogEntry& e) {
-    return log_row(e.seq) + " (case " + e.case_id + " step " + std::to_string(e.case_seq) + ", '" + e.event +
-           "' by " + e.actor + " as " + (e.role.empty() ? "no role" : e.role) + ")";
+    return tr(msg::audit_step_name, {log_row(e.seq), e.case_id, std::to_string(e.case_seq), e.event, e.actor,
+                                     e.role.empty() ? tr(msg::audit_no_role) : e.role});
   }
 
   void compare_case_row(const CaseRecord& c, const ReplayedCase& end, int64_t last_seq) {
     std::string problems;
     auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
-    if (c.state != end.state) problem("state is '" + c.state + "' but its log ends in '" + end.state + "'");
-    if (c.status != end.status)
-      problem(std::string("status is ") + to_string(c.status) + " but its log ends " + to_string(end.status));
+    if (c.state != end.state) problem(tr(msg::audit_row_state, {c.state, end.state}));
+    if (c.status != end.status) problem(tr(msg::audit_row_status, {to_string(c.status), to_string(end.status)}));
     if (c.last_seq != end.last_case_seq)
-      problem("last step number is " + std::to_string(c.last_seq) + " but its log's last step is " +
-              std::to_string(end.last_case_seq));
+      problem(tr(msg::audit_row_last_step, {std::to_string(c.last_seq), std::to_string(end.last_case_seq)}));
     if (c.version != end.steps)
-      problem("version is " + std::to_string(c.version) + " but its log has " + std::to_string(end.steps) +
-              " steps");
+      problem(tr(msg::audit_row_version, {std::to_string(c.version), std::to_string(end.steps)}));
     if (c.due_at != end.due_at)
-      problem("due time is " + (c.due_at ? format_datetime(*c.due_at) : std::string("none")) +
-              " but its log gives " + (end.due_at ? format_datetime(*end.due_at) : std::string("none")));
+      problem(tr(msg::audit_row_due, {c.due_at ? format_datetime(*c.due_at) : tr(msg::audit_none),
+                                      end.due_at ? format_datetime(*end.due_at) : tr(msg::audit_none)}));
     if (c.closure_reason != end.closure_reason)
-      problem("closure reason is '" + c.closure_reason + "' but its log gives '" + end.closure_reason + "'");
+      problem(tr(msg::audit_row_closure, {c.closure_reason, end.closure_reason}));
     std::map<std::string, const StoredValue*> row_data;
     for (const auto& v : c.data) {
       if (!v.missing) row_data[v.field] = &v;
@@ -381,22 +360,21 @@ class Verifier {
     for (const auto& [field, logged] : end.data) {
       auto it = row_data.find(field);
       if (it == row_data.end()) {
-        problem("field " + field + " has no value but its log gives it one");
+        problem(tr(msg::audit_row_field_missing, {field}));
         continue;
       }
       const StoredValue& stored = *it->second;
       const bool same = logged.pii ? stored.digest == logged.digest : stored.text == logged.text;
       if (!same)
-        problem(logged.pii ? "personal field " + field + " differs from its log"
-                           : "field " + field + " is '" + stored.text + "' but its log gives '" +
-                                 logged.text + "'");
+        problem(logged.pii ? tr(msg::audit_row_pii_differs, {field})
+                           : tr(msg::audit_row_field_differs, {field, stored.text, logged.text}));
       row_data.erase(it);
     }
     for (const auto& [field, stored] : row_data)
-      problem("field " + field + " has a value its log never gave it");
+      problem(tr(msg::audit_row_field_extra, {field}));
     if (!problems.empty())
       add(FindingKind::kCaseRow, last_seq, c.id,
-          "case " + c.id + "'s row disagrees with its log (changed behind the engine's back): " + problems);
+          tr(msg::audit_row_differs, {c.id, problems}));
   }
 
   Store& store_;
@@ -445,7 +423,7 @@ ReplayReport replay_proposed(Store& store, const Procedure& proposed) {
       d.recorded_to = e.to_state;
       d.refused = s.verdict == Verdict::kRefused;
       d.proposed_to = d.refused ? "" : s.decided_to;
-      d.message = d.refused ? s.message : "would go to '" + s.decided_to + "' instead of '" + e.to_state + "'";
+      d.message = d.refused ? s.message : tr(msg::audit_would_go, {s.decided_to, e.to_state});
       report.differences.push_back(std::move(d));
     }
   }

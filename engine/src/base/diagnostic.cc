@@ -3,6 +3,7 @@
 
 #include "base/diagnostics.h"
 #include "sopir/error.h"
+#include "sopir/messages/base.h"
 
 namespace sopir {
 
@@ -81,7 +82,7 @@ std::string line_window(const std::string& line, int* column) {
 std::string Diagnostic::format() const {
   std::string out = file;
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-  out += severity == Severity::kError ? ": error: " : ": warning: ";
+  out += tr(severity == Severity::kError ? msg::base_diag_error : msg::base_diag_warning);
   out += message;
   out += '\n';
   if (line > 0) {
@@ -113,7 +114,7 @@ size_t LoadResult::warning_count() const {
 
 ProcedurePtr expect_procedure(const LoadResult& result) {
   if (result.ok()) return result.procedure;
-  std::string message = std::to_string(result.error_count()) + " error(s) in procedure:\n";
+  std::string message = tr(msg::base_errors_in_procedure, {std::to_string(result.error_count())}) + "\n";
   for (const auto& d : result.diagnostics) {
     if (d.severity == Severity::kError) message += d.format();
   }
@@ -156,7 +157,7 @@ std::vector<Diagnostic> DiagnosticSink::take(bool strict) {
     d.severity = errors_ > 0 || strict ? Severity::kError : Severity::kWarning;
     d.code = "too-many-problems";
     d.file = file_;
-    d.message = std::to_string(dropped_) + " more problem(s) not shown; fix the ones above first";
+    d.message = tr(msg::base_too_many_problems, {std::to_string(dropped_)});
     diagnostics_.push_back(std::move(d));
   }
   return std::move(diagnostics_);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sopir/error.h"
+#include "sopir/messages/base.h"
 
 namespace sopir {
 
@@ -35,7 +36,7 @@ Sha256::Sha256() : ctx_(new SHA256_CTX) { reset(); }
 Sha256::~Sha256() { delete context(ctx_); }
 
 void Sha256::reset() {
-  if (SHA256_Init(context(ctx_)) != 1) throw storage_error("cannot initialise SHA-256 (OpenSSL)");
+  if (SHA256_Init(context(ctx_)) != 1) throw storage_error(tr(msg::base_sha256_init));
 }
 
 void Sha256::update(std::string_view data) { SHA256_Update(context(ctx_), data.data(), data.size()); }
@@ -70,7 +71,7 @@ std::string random_hex(size_t bytes) {
     const ssize_t n = getrandom(buf.data() + filled, bytes - filled, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw storage_error("cannot get random bytes from the kernel (getrandom)");
+      throw storage_error(tr(msg::base_no_random));
     }
     filled += static_cast<size_t>(n);
   }

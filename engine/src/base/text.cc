@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "sopir/messages/base.h"
+
 namespace sopir {
 
 namespace {
@@ -88,15 +90,15 @@ std::optional<ControlCharacter> find_control(std::string_view text, bool lines_a
   return std::nullopt;
 }
 
-std::string control_problem(std::string_view text, bool lines_allowed) {
+std::string control_problem(std::string_view text, bool lines_allowed, std::string_view lang) {
   const auto found = find_control(text, lines_allowed);
   if (!found) return "";
-  std::string where = found->line > 1 ? "line " + std::to_string(found->line) + ", character " +
-                                            std::to_string(found->column)
-                                      : "character " + std::to_string(found->column);
-  return "contains a control character, " + found->name + ", at " + where +
-         (lines_allowed ? "; only tabs and line breaks may appear besides printable text"
-                        : "; only printable text may appear here (no tabs or line breaks)");
+  if (lang.empty()) lang = message_language();
+  const std::string line = std::to_string(found->line), column = std::to_string(found->column);
+  const std::string where = found->line > 1 ? tr(msg::base_control_at_line, lang, {line, column})
+                                            : tr(msg::base_control_at_character, lang, {column});
+  return tr(lines_allowed ? msg::base_control_lines_allowed : msg::base_control_one_line, lang,
+            {found->name, where});
 }
 
 bool has_visible_text(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "sopir/error.h"
+#include "sopir/messages/base.h"
 
 namespace sopir {
 
@@ -272,24 +273,28 @@ Date date_of(DateTime time) {
 
 DateTime start_of(Date date) { return DateTime{date.days * 86400}; }
 
-std::string accepted_forms(Type type, const std::vector<std::string>& enum_values) {
+namespace {
+// "" is the process's message language (value.h).
+std::string_view lang_or_process(std::string_view lang) { return lang.empty() ? std::string_view(message_language()) : lang; }
+}  // namespace
+
+std::string accepted_forms(Type type, const std::vector<std::string>& enum_values, std::string_view lang) {
+  lang = lang_or_process(lang);
   switch (type) {
-    case Type::kString: return "any text";
-    case Type::kInt: return "a whole number like 42";
-    case Type::kBool: return "true or false (also yes/no, ya/tidak)";
-    case Type::kDate: return "a date like 2026-11-29";
-    case Type::kDateTime: return "a date and time like 2026-11-29T08:30 (UTC) or 2026-11-29T15:30+07:00";
-    case Type::kDuration: return "a duration like 24h, 7d or 1d12h";
-    case Type::kEnum:
-      return "one of: " + join(enum_values);
-    case Type::kSet:
-      return "any of: " + join(enum_values) + ", separated by commas ([] or nothing for none)";
+    case Type::kString: return tr(msg::base_accepts_text, lang);
+    case Type::kInt: return tr(msg::base_accepts_int, lang);
+    case Type::kBool: return tr(msg::base_accepts_bool, lang);
+    case Type::kDate: return tr(msg::base_accepts_date, lang);
+    case Type::kDateTime: return tr(msg::base_accepts_datetime, lang);
+    case Type::kDuration: return tr(msg::base_accepts_duration, lang);
+    case Type::kEnum: return tr(msg::base_accepts_enum, lang, {join(enum_values)});
+    case Type::kSet: return tr(msg::base_accepts_set, lang, {join(enum_values)});
   }
   return "";
 }
 
 std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum_values,
-                                 std::string_view text, std::string* accepted) {
+                                 std::string_view text, std::string* accepted, std::string_view lang) {
   std::optional<Value> out;
   switch (type) {
     case Type::kString: out = std::string(text); break;
@@ -316,7 +321,7 @@ std::optional<Value> parse_typed(Type type, const std::vector<std::string>& enum
       if (auto set = canonical_set(enum_values, split_items(without_brackets(text)))) out = std::move(*set);
       break;
   }
-  if (!out && accepted) *accepted = accepted_forms(type, enum_values);
+  if (!out && accepted) *accepted = accepted_forms(type, enum_values, lang);
   return out;
 }
 
@@ -408,18 +413,18 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
-                         std::string_view quote) {
+                         std::string_view quote, std::string_view lang) {
   auto near = nearest(word, candidates);
   if (!near) return "";
-  return "; did you mean " + std::string(quote) + *near + std::string(quote) + "?";
+  return tr(msg::base_did_you_mean, lang_or_process(lang), {std::string(quote) + *near + std::string(quote)});
 }
 
 std::string suggest_name(std::string_view word, const std::vector<std::string>& candidates,
-                         size_t list_at_most) {
-  std::string guess = did_you_mean(word, candidates);
+                         size_t list_at_most, std::string_view lang) {
+  std::string guess = did_you_mean(word, candidates, "'", lang);
   if (!guess.empty()) return guess;
   if (candidates.empty() || candidates.size() > list_at_most) return "";
-  return "; expected one of: " + join(candidates);
+  return tr(msg::base_expected_one_of, lang_or_process(lang), {join(candidates)});
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {

@@ -6,6 +6,7 @@
 
 #include "base/sha256.h"
 #include "lang/yaml_reader.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -18,7 +19,6 @@ const std::vector<std::string> kKinds = {"holiday", "collective_leave"};
 const std::vector<std::string> kWeekdays = {"monday", "tuesday", "wednesday", "thursday",
                                             "friday", "saturday", "sunday"};
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 class CalendarReader {
  public:
@@ -27,17 +27,17 @@ class CalendarReader {
   std::shared_ptr<Calendar> read(const YAML::Node& root) {
     auto calendar = std::make_shared<Calendar>();
     if (!root.IsMap()) {
-      fail(SourcePos{}, "a calendar file must be a map with covers, weekend and days");
+      fail(SourcePos{}, tr(msg::lang_cal_not_map));
       return nullptr;
     }
-    check_keys(root, kCalendarKeys, "the calendar");
+    check_keys(root, kCalendarKeys, tr(msg::lang_cal_the_calendar));
     read_covers(root["covers"], calendar.get());
     read_weekend(root["weekend"], calendar.get());
     const YAML::Node days = root["days"];
     if (!days || days.IsNull()) {
-      fail(SourcePos{}, "missing key 'days' in the calendar: a list of {date, kind, name}");
+      fail(SourcePos{}, tr(msg::lang_cal_no_days));
     } else if (!days.IsSequence()) {
-      fail(pos(days), "days must be a list of {date, kind, name}");
+      fail(pos(days), tr(msg::lang_cal_days_list));
     } else {
       for (const auto& day : days) read_day(day, calendar.get());
     }
@@ -53,36 +53,35 @@ class CalendarReader {
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        fail(pos(it->first), "unknown key " + quoted(key) + " in " + where + suggest_name(key, allowed, 12));
+        fail(pos(it->first), tr(msg::lang_unknown_key, {key, where, suggest_name(key, allowed, 12)}));
     }
   }
 
   std::optional<Date> date(const YAML::Node& n, const std::string& what) {
     if (!n.IsScalar()) {
-      fail(pos(n), what + " must be a date like 2026-08-17");
+      fail(pos(n), tr(msg::lang_cal_date_form, {what}));
       return std::nullopt;
     }
     auto d = parse_date(n.Scalar());
-    if (!d) fail(pos(n), what + " " + quoted(n.Scalar()) + " is not a real day; expected YYYY-MM-DD like 2026-08-17");
+    if (!d) fail(pos(n), tr(msg::lang_cal_not_real_day, {what, n.Scalar()}));
     return d;
   }
 
   void read_covers(const YAML::Node& covers, Calendar* c) {
     if (!covers || !covers.IsMap()) {
       fail(covers ? pos(covers) : SourcePos{},
-           "the calendar must say which days it covers: covers: {from: 2026-01-01, to: 2026-12-31}");
+           tr(msg::lang_cal_covers));
       return;
     }
     check_keys(covers, kCoversKeys, "covers");
     auto from = covers["from"] ? date(covers["from"], "covers.from") : std::nullopt;
     auto to = covers["to"] ? date(covers["to"], "covers.to") : std::nullopt;
     if (!from || !to) {
-      if (!covers["from"] || !covers["to"]) fail(pos(covers), "covers needs both from and to");
+      if (!covers["from"] || !covers["to"]) fail(pos(covers), tr(msg::lang_cal_covers_both));
       return;
     }
     if (*to < *from) {
-      fail(pos(covers["to"]), "covers.to (" + format_date(*to) + ") is before covers.from (" +
-                                  format_date(*from) + ")");
+      fail(pos(covers["to"]), tr(msg::lang_cal_covers_order, {format_date(*to), format_date(*from)}));
       return;
     }
     c->first = *from;
@@ -96,7 +95,7 @@ class CalendarReader {
       return;
     }
     if (!weekend.IsSequence()) {
-      fail(pos(weekend), "weekend must be a list of days like [saturday, sunday]");
+      fail(pos(weekend), tr(msg::lang_cal_weekend_list));
       return;
     }
     int count = 0;
@@ -104,23 +103,23 @@ class CalendarReader {
       const std::string name = day.IsScalar() ? day.Scalar() : "";
       auto it = std::find(kWeekdays.begin(), kWeekdays.end(), name);
       if (it == kWeekdays.end()) {
-        fail(pos(day), "unknown day " + quoted(name) + " in weekend" + suggest_name(name, kWeekdays, 12));
+        fail(pos(day), tr(msg::lang_cal_unknown_day, {name, suggest_name(name, kWeekdays, 12)}));
         continue;
       }
       c->weekend[it - kWeekdays.begin()] = true;
       ++count;
     }
-    if (count == 7) fail(pos(weekend), "weekend names every day of the week: no day would be a working day");
+    if (count == 7) fail(pos(weekend), tr(msg::lang_cal_all_weekend));
   }
 
   void read_day(const YAML::Node& day, Calendar* c) {
     if (!day.IsMap()) {
-      fail(pos(day), "each entry of days must be a map {date, kind, name}");
+      fail(pos(day), tr(msg::lang_cal_day_map));
       return;
     }
-    check_keys(day, kDayKeys, "a day");
+    check_keys(day, kDayKeys, tr(msg::lang_cal_a_day));
     if (!day["date"]) {
-      fail(pos(day), "a day needs a date");
+      fail(pos(day), tr(msg::lang_cal_day_date));
       return;
     }
     auto d = date(day["date"], "date");
@@ -133,27 +132,25 @@ class CalendarReader {
       entry.kind = DayKind::kCollectiveLeave;
     } else {
       fail(kind ? pos(kind) : pos(day),
-           kind_text.empty() ? std::string("a day needs a kind: holiday or collective_leave")
-                             : "unknown kind " + quoted(kind_text) + " of a day" + suggest_name(kind_text, kKinds, 12));
+           kind_text.empty() ? tr(msg::lang_cal_day_kind)
+                             : tr(msg::lang_cal_unknown_kind, {kind_text, suggest_name(kind_text, kKinds, 12)}));
     }
     const YAML::Node name = day["name"];
     if (name && name.IsMap() && name["id"] && name["en"] && name["id"].IsScalar() && name["en"].IsScalar()) {
       entry.name_id = name["id"].Scalar();
       entry.name_en = name["en"].Scalar();
     } else {
-      fail(name ? pos(name) : pos(day), "a day needs its name in Indonesian and English: name: {id: ..., en: ...}");
+      fail(name ? pos(name) : pos(day), tr(msg::lang_cal_day_name));
     }
     if (!d) return;
     entry.date = *d;
     if (covered_ && !c->covers(*d)) {
-      fail(pos(day["date"]), "date " + format_date(*d) + " is outside the days the calendar covers (" +
-                                 format_date(c->first) + " to " + format_date(c->last) + ")");
+      fail(pos(day["date"]), tr(msg::lang_cal_outside, {format_date(*d), format_date(c->first), format_date(c->last)}));
       return;
     }
     auto [it, fresh] = seen_.emplace(d->days, pos(day["date"]).line);
     if (!fresh) {
-      fail(pos(day["date"]), "date " + format_date(*d) + " is listed twice; first on line " +
-                                 std::to_string(it->second));
+      fail(pos(day["date"]), tr(msg::lang_cal_twice, {format_date(*d), std::to_string(it->second)}));
       return;
     }
     c->days.emplace(d->days, entry);
@@ -197,7 +194,7 @@ std::shared_ptr<Calendar> read_calendar(const CalendarSource& source, std::vecto
     try {
       calendar = CalendarReader(text, sink).read(*root);
     } catch (const YAML::Exception& e) {
-      sink.error("yaml-syntax", position_of(e.mark), "YAML could not be read here: " + e.msg);
+      sink.error("yaml-syntax", position_of(e.mark), tr(msg::lang_yaml_unreadable_here, {e.msg}));
       calendar = nullptr;
     }
   }
@@ -224,14 +221,14 @@ void attach_calendar(Procedure* procedure, const SourceMap& map, const LoadOptio
     if (!source) {
       const auto known = known_names(options);
       sink.error("unknown-calendar", at,
-                 "unknown calendar " + quoted(name) + "; no file " + name + ".yaml in " +
-                     (procedure_dir.empty() ? std::string("the calendar folders") : procedure_dir + "/calendars") +
-                     (known.empty() ? "" : suggest_name(name, known, 12)));
+                 tr(msg::lang_cal_unknown,
+                    {name, procedure_dir.empty() ? tr(msg::lang_cal_folders) : procedure_dir + "/calendars",
+                     known.empty() ? "" : suggest_name(name, known, 12)}));
       continue;
     }
     auto calendar = read_calendar(*source, calendar_diagnostics);
     if (!calendar) {
-      sink.error("bad-calendar", at, "calendar " + quoted(name) + " (" + source->file + ") has errors");
+      sink.error("bad-calendar", at, tr(msg::lang_cal_has_errors, {name, source->file}));
       continue;
     }
     if (!merged) {

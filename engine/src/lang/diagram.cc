@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "lang/expr/expr.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -20,9 +21,9 @@ std::string state_label(const Procedure& p, int s, std::string_view lang) {
   std::string label = state.label.get(lang);
   if (label.empty()) label = state.id;
   if (state.working_days > 0 || state.deadline_from >= 0) {
-    label += " (deadline " + state.deadline_text + ")";
+    label += tr(msg::lang_diagram_deadline, lang, {state.deadline_text});
   } else if (state.deadline) {
-    label += " (deadline " + format_duration(*state.deadline) + ")";
+    label += tr(msg::lang_diagram_deadline, lang, {format_duration(*state.deadline)});
   }
   return label;
 }
@@ -115,7 +116,7 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
     if (p.states[s].terminal) out += "  " + node(static_cast<int>(s)) + " --> [*]\n";
   }
   const std::vector<std::string> sops = opened_sops(p);
-  for (const auto& sop : sops) out += "  state \"" + mermaid_text("opens " + sop) + "\" as " + track_node(sops, sop) + "\n";
+  for (const auto& sop : sops) out += "  state \"" + mermaid_text(tr(msg::lang_diagram_opens, lang, {sop})) + "\" as " + track_node(sops, sop) + "\n";
   for (const auto& t : p.transitions) {
     for (const HandOff& h : t.opens)
       out += "  " + node(t.to) + " --> " + track_node(sops, h.sop) + " : " + mermaid_text(p.events[t.event]) + "\n";
@@ -161,7 +162,7 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
   for (const auto& t : p.transitions) {
     for (const HandOff& h : t.opens)
       out += "  " + node(t.to) + " -> " + track_node(sops, h.sop) + " [label=\"" +
-             dot_text("opens (" + p.events[t.event] + ")") + "\", style=dashed];\n";
+             dot_text(tr(msg::lang_diagram_opens_event, lang, {p.events[t.event]})) + "\", style=dashed];\n";
   }
   out += "}\n";
   return out;

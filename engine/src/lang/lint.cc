@@ -7,6 +7,7 @@
 
 #include "lang/expr/expr.h"
 #include "lang/loader_internal.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -15,9 +16,8 @@ namespace {
 bool is_word_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
-std::string line_of(SourcePos pos) { return "line " + std::to_string(pos.line); }
+std::string line_of(SourcePos pos) { return tr(msg::lang_line, {std::to_string(pos.line)}); }
 
 class Linter {
  public:
@@ -84,24 +84,21 @@ class Linter {
                                           [](const StateDef& s) { return s.terminal; });
     if (!any_terminal && !p_.states.empty()) {
       warn("no-terminal-path", p_.states[p_.initial_state].pos,
-           "no state is terminal: no case can ever finish; mark end states terminal: true");
+           tr(msg::lang_no_terminal));
     }
     for (size_t s = 0; s < n; ++s) {
       const StateDef& def = p_.states[s];
       if (!reached[s]) {
         warn("unreachable-state", def.pos,
-             "state " + quoted(def.id) + " cannot be reached from the initial state " +
-                 quoted(state(p_.initial_state)));
+             tr(msg::lang_unreachable_state, {def.id, state(p_.initial_state)}));
       }
       if (def.terminal) continue;
       if (p_.transitions_from[s].empty()) {
         warn("dead-end-state", def.pos,
-             "state " + quoted(def.id) +
-                 " is not terminal but no transition leaves it; a case there is stuck");
+             tr(msg::lang_dead_end_state, {def.id}));
       } else if (any_terminal && !finishes[s]) {
         warn("no-terminal-path", def.pos,
-             "no terminal state can be reached from state " + quoted(def.id) +
-                 "; a case there can never finish");
+             tr(msg::lang_no_terminal_path, {def.id}));
       }
     }
   }
@@ -111,9 +108,7 @@ class Linter {
       if (!p_.states[s].terminal || p_.transitions_from[s].empty()) continue;
       const TransitionDef& t = p_.transitions[p_.transitions_from[s][0]];
       warn("terminal-with-exits", p_.states[s].pos,
-           "terminal state " + quoted(state(static_cast<int>(s))) + " has outgoing transitions (" +
-               quoted(event(t.event)) + " on " + line_of(t.pos) +
-               "); a case that reaches it is closed, so they never apply");
+           tr(msg::lang_terminal_with_exits, {state(static_cast<int>(s)), event(t.event), line_of(t.pos)}));
     }
   }
 
@@ -136,10 +131,8 @@ class Linter {
           if (!both_open && !same) continue;
           reported.insert({a.index, b.index});
           warn("overlapping-guards", b.pos,
-               "this transition and the one on " + line_of(a.pos) + " both take event " +
-                   quoted(event(a.event)) + " from state " + quoted(state(static_cast<int>(s))) +
-                   (both_open ? " and neither has a guard" : " with the same guard") +
-                   "; which one applies is ambiguous");
+               tr(both_open ? msg::lang_overlap_no_guards : msg::lang_overlap_same_guard,
+                  {line_of(a.pos), event(a.event), state(static_cast<int>(s))}));
         }
       }
     }
@@ -154,8 +147,7 @@ class Linter {
       });
       if (timer) continue;
       warn("no-roles", map_.roles_pos[t.index],
-           "transition " + quoted(event(t.event)) +
-               " lists no roles, so no one may fire it; add roles: [...]");
+           tr(msg::lang_no_roles, {event(t.event)}));
     }
   }
 
@@ -167,7 +159,7 @@ class Linter {
       if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
       for (const auto& [offset, message] : impossible_counts(t.guard_text, p_.fields)) {
         warn("set-count", source_.position(source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset)),
-             "guard: " + message);
+             tr(msg::lang_guard_prefix, {message}));
       }
     }
   }
@@ -218,10 +210,7 @@ class Linter {
           const size_t at = source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset);
           const std::string& name = p_.fields[field].id;
           warn("unset-field-read", source_.position(at),
-               "guard reads field " + quoted(name) + ", which may have no value in state " +
-                   quoted(state(s)) +
-                   " (not opened with, required or set on every path there); require it, or "
-                   "test has(" + name + ")");
+               tr(msg::lang_unset_field_read, {name, state(s)}));
           break;
         }
       }
@@ -246,9 +235,8 @@ class Linter {
         if (offset == std::string::npos) offset = 0;
         const size_t at = source_.scalar_byte(map_.guard_start[t.index], t.guard_text, offset);
         warn("unknown-track", source_.position(at),
-             "guard joins on track " + quoted(sop) + ", which no step of this procedure opens" +
-                 (opened.empty() ? std::string("; open it with opens: on a step")
-                                 : suggest_name(sop, opened, 12)));
+             tr(msg::lang_unknown_track,
+                {sop, opened.empty() ? tr(msg::lang_open_track_hint) : suggest_name(sop, opened, 12)}));
       }
     }
   }
@@ -264,8 +252,7 @@ class Linter {
     for (size_t r = 0; r < p_.roles.size(); ++r) {
       if (role_used[r]) continue;
       warn("unused-role", map_.role_pos[r],
-           "role " + quoted(p_.roles[r]) + " is declared but no transition, lifecycle or "
-           "pii_visible_to names it");
+           tr(msg::lang_unused_role, {p_.roles[r]}));
     }
     // Without an `open:` section any field may be given when a case opens:
     // every field is then potentially used.
@@ -288,8 +275,7 @@ class Linter {
     for (size_t i = 0; i < p_.fields.size(); ++i) {
       if (field_used[i]) continue;
       warn("unused-field", p_.fields[i].pos,
-           "field " + quoted(p_.fields[i].id) +
-               " is declared but never opened with, required, accepted, set or read");
+           tr(msg::lang_unused_field, {p_.fields[i].id}));
     }
   }
 
@@ -312,7 +298,7 @@ class Linter {
       }
       if (missing.empty()) continue;
       warn("missing-language", site.pos,
-           site.what + " has no text in " + missing + " (the procedure uses " + others + ")");
+           tr(msg::lang_missing_language, {site.what, missing, others}));
     }
   }
 

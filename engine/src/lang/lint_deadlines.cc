@@ -1,14 +1,9 @@
 // Deadline lint (loader_internal.h): anchors that may be empty, and
 // calendars that end before a working-day deadline would.
 #include "lang/loader_internal.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
-
-namespace {
-
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
-
-}  // namespace
 
 void lint_deadlines(const Procedure& p, const SourceMap& map, const LoadOptions& options,
                     const std::vector<std::vector<bool>>& set_on_entry, DiagnosticSink& sink) {
@@ -18,9 +13,7 @@ void lint_deadlines(const Procedure& p, const SourceMap& map, const LoadOptions&
     if (state.deadline_from >= 0 && s < set_on_entry.size() && !set_on_entry[s][state.deadline_from]) {
       const std::string& field = p.fields[state.deadline_from].id;
       sink.warning("anchor-may-be-empty", at,
-                   "deadline of state " + quoted(state.id) + " counts from field " + quoted(field) +
-                       ", which may have no value on entering it (not opened with, required or set on "
-                       "every path there); without it the state has no deadline");
+                   tr(msg::lang_anchor_may_be_empty, {state.id, field}));
     }
     if (state.working_days <= 0 || !p.calendar || !options.today) continue;
     // From today the deadline ends on this day; past the calendar's last
@@ -29,11 +22,9 @@ void lint_deadlines(const Procedure& p, const SourceMap& map, const LoadOptions&
     const Date ends = date_of(p.calendar->add_working_days(start_of(today), state.working_days));
     if (!p.calendar->covers(today) || !p.calendar->covers(ends)) {
       sink.warning("calendar-range", at,
-                   "deadline of state " + quoted(state.id) + " (" + state.deadline_text +
-                       ") counted from " + format_date(today) + " ends on " + format_date(ends) +
-                       ", but calendar " + quoted(p.calendar->name) + " covers only " +
-                       format_date(p.calendar->first) + " to " + format_date(p.calendar->last) +
-                       "; add the holidays past it to the calendar");
+                   tr(msg::lang_calendar_range,
+                      {state.id, state.deadline_text, format_date(today), format_date(ends), p.calendar->name,
+                       format_date(p.calendar->first), format_date(p.calendar->last)}));
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "base/sha256.h"
 #include "sopir/error.h"
 #include "lang/yaml_reader.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -18,7 +19,7 @@ namespace {
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 std::string size_text(size_t bytes) {
-  return std::to_string(bytes) + " bytes";
+  return tr(msg::lang_bytes, {std::to_string(bytes)});
 }
 
 }  // namespace
@@ -43,8 +44,7 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
   if (text.size() > kMaxProcedureBytes) {
     DiagnosticSink sink(name, nullptr);
     sink.error("too-large", SourcePos{},
-               "the file is " + size_text(text.size()) + "; a procedure may be at most " +
-                   size_text(kMaxProcedureBytes) + " (1 MiB)");
+               tr(msg::lang_file_too_large, {size_text(text.size()), size_text(kMaxProcedureBytes)}));
     result.diagnostics = sink.take(options.strict);
     return result;
   }
@@ -65,9 +65,9 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
       if (!sink.has_errors()) attach_calendar(procedure.get(), map, options, dir, sink, &calendar_diagnostics);
       if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink, options);
     } catch (const YAML::Exception& e) {
-      sink.error("yaml-syntax", position_of(e.mark), "YAML could not be read here: " + e.msg);
+      sink.error("yaml-syntax", position_of(e.mark), tr(msg::lang_yaml_unreadable_here, {e.msg}));
     } catch (const std::exception& e) {
-      sink.error("internal", SourcePos{}, std::string("the loader failed: ") + e.what());
+      sink.error("internal", SourcePos{}, tr(msg::lang_loader_failed, {e.what()}));
     }
   }
   result.diagnostics = sink.take(options.strict);
@@ -85,12 +85,12 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
 
 LoadResult load_procedure_file(const std::string& file, const LoadOptions& options) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw not_found("cannot read procedure file " + file);
+  if (!in) throw not_found(tr(msg::lang_cannot_read_file, {file}));
   // Read one byte past the cap: enough to know the file is too large
   // without reading all of a huge one.
   std::string text(kMaxProcedureBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw not_found("cannot read procedure file " + file);
+  if (in.bad()) throw not_found(tr(msg::lang_cannot_read_file, {file}));
   text.resize(static_cast<size_t>(in.gcount()));
   if (text.size() > kMaxProcedureBytes) {
     in.seekg(0, std::ios::end);
@@ -98,8 +98,8 @@ LoadResult load_procedure_file(const std::string& file, const LoadOptions& optio
     LoadResult result;
     DiagnosticSink sink(file, nullptr);
     sink.error("too-large", SourcePos{},
-               "the file is " + (end > 0 ? size_text(static_cast<size_t>(end)) : "over 1 MiB") +
-                   "; a procedure may be at most " + size_text(kMaxProcedureBytes) + " (1 MiB)");
+               tr(msg::lang_file_too_large, {end > 0 ? size_text(static_cast<size_t>(end)) : tr(msg::lang_over_1_mib),
+                                             size_text(kMaxProcedureBytes)}));
     result.diagnostics = sink.take(options.strict);
     return result;
   }

@@ -11,6 +11,7 @@
 #include "lang/deadline_spec.h"
 #include "lang/loader_internal.h"
 #include "lang/yaml_reader.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -67,6 +68,24 @@ bool contains(const Keys& keys, const std::string& word) {
 }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// "key of where": "label of state 'intake'".
+std::string of(const std::string& key, const std::string& where) { return tr(msg::lang_of, {key, where}); }
+
+// The word for a kind of name (role, field, state, event) and the note for
+// when none are declared.
+const Message& kind_word(const std::string& kind) {
+  if (kind == "role") return msg::lang_kind_role;
+  if (kind == "field") return msg::lang_kind_field;
+  if (kind == "state") return msg::lang_kind_state;
+  return msg::lang_kind_event;
+}
+std::string none_declared(const std::string& kind) {
+  if (kind == "role") return tr(msg::lang_none_roles);
+  if (kind == "field") return tr(msg::lang_none_fields);
+  if (kind == "state") return tr(msg::lang_none_states);
+  return tr(msg::lang_none_events);
+}
 
 // "; did you mean 'x'?" when a candidate is close, else "; expected one
 // of: ..." (or `none` when there are no candidates).
@@ -155,7 +174,7 @@ std::vector<Entry> Builder::entries(const YAML::Node& map, const std::string& wh
   std::set<std::string> seen;  // duplicates are reported by the reader; the first wins
   for (auto it = map.begin(); it != map.end(); ++it) {
     if (!it->first.IsScalar()) {
-      error("bad-key", pos(it->first), "keys in " + where + " must be plain names, not lists or maps");
+      error("bad-key", pos(it->first), tr(msg::lang_keys_plain, {where}));
       continue;
     }
     if (!seen.insert(it->first.Scalar()).second) continue;
@@ -170,14 +189,14 @@ std::unordered_map<std::string, Entry> Builder::keyed(const Entry& owner, const 
   if (owner.value.IsNull()) return out;
   if (!owner.value.IsMap()) {
     error("bad-value", value_pos(owner),
-          where + " must be a map of keys (" + join(allowed) + ")");
+          tr(msg::lang_must_be_map_of_keys, {where, join(allowed)}));
     return out;
   }
   for (auto& e : entries(owner.value, where)) {
     const std::string& key = e.key.Scalar();
     if (!contains(allowed, key)) {
       error("unknown-key", pos(e.key),
-            "unknown key " + quoted(key) + " in " + where + suggestion(key, allowed, ""));
+            tr(msg::lang_unknown_key, {key, where, suggestion(key, allowed, "")}));
       continue;
     }
     out.emplace(key, e);
@@ -188,10 +207,9 @@ std::unordered_map<std::string, Entry> Builder::keyed(const Entry& owner, const 
 std::optional<std::string> Builder::scalar(const Entry& e, const std::string& what) {
   if (e.value.IsScalar()) return e.value.Scalar();
   if (e.value.IsNull()) {
-    error("bad-value", value_pos(e), what + " has no value");
+    error("bad-value", value_pos(e), tr(msg::lang_has_no_value, {what}));
   } else {
-    error("bad-value", value_pos(e),
-          what + " must be a single value, not a " + (e.value.IsMap() ? "map" : "list"));
+    error("bad-value", value_pos(e), tr(e.value.IsMap() ? msg::lang_single_not_map : msg::lang_single_not_list, {what}));
   }
   return std::nullopt;
 }
@@ -200,7 +218,7 @@ std::optional<bool> Builder::boolean(const Entry& e, const std::string& what) {
   auto s = scalar(e, what);
   if (!s) return std::nullopt;
   if (auto b = parse_bool(*s)) return b;
-  error("bad-value", value_pos(e), what + " must be true or false, not " + quoted(*s));
+  error("bad-value", value_pos(e), tr(msg::lang_true_or_false, {what, *s}));
   return std::nullopt;
 }
 
@@ -213,24 +231,23 @@ Text Builder::text(const Entry& e, const std::string& what) {
       const std::string& code = lang.key.Scalar();
       if (!std::regex_match(code, lang_re())) {
         error("bad-value", pos(lang.key),
-              quoted(code) + " in " + what + " is not a language code; use codes like en, id");
+              tr(msg::lang_not_language_code, {code, what}));
         continue;
       }
       if (!contains(kLanguages, code)) {
         error("bad-value", pos(lang.key),
-              "unknown language " + quoted(code) + " in " + what + "; labels are written in " +
-                  join(kLanguages, " and "));
+              tr(msg::lang_unknown_language, {code, what, join(kLanguages, tr(msg::lang_and))}));
         continue;
       }
       if (!lang.value.IsScalar()) {
-        error("bad-value", value_pos(lang), what + " in " + code + " must be text");
+        error("bad-value", value_pos(lang), tr(msg::lang_text_in_language, {what, code}));
         continue;
       }
       out.by_lang[code] = lang.value.Scalar();
     }
   } else {
     error("bad-value", value_pos(e),
-          what + " must be text, or a map of language to text like {en: ..., id: ...}");
+          tr(msg::lang_must_be_text, {what}));
   }
   if (!out.empty()) map_.texts.push_back(SourceMap::TextSite{out, value_pos(e), what});
   return out;
@@ -245,12 +262,12 @@ std::vector<std::pair<std::string, YAML::Node>> Builder::names(const Entry& e,
     return out;
   }
   if (e.value.IsMap()) {
-    error("bad-value", value_pos(e), what + " must be a name or a list of names, not a map");
+    error("bad-value", value_pos(e), tr(msg::lang_names_not_map, {what}));
     return out;
   }
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     if (!it->IsScalar()) {
-      error("bad-value", pos(*it), "each entry of " + what + " must be a plain name");
+      error("bad-value", pos(*it), tr(msg::lang_entry_plain_name, {what}));
       continue;
     }
     out.emplace_back(it->Scalar(), *it);
@@ -261,7 +278,7 @@ std::vector<std::pair<std::string, YAML::Node>> Builder::names(const Entry& e,
 bool Builder::check_slug(const std::string& id, const YAML::Node& at, const std::regex& re,
                          const std::string& what, const std::string& accepted) {
   if (std::regex_match(id, re)) return true;
-  error("bad-id", pos(at), quoted(id) + " is not a valid " + what + " id; use " + accepted);
+  error("bad-id", pos(at), tr(msg::lang_bad_id, {id, what, accepted}));
   return false;
 }
 
@@ -273,13 +290,12 @@ std::vector<int> Builder::resolve(const Entry& e, const std::string& what, const
     auto it = std::find(known.begin(), known.end(), name);
     if (it == known.end()) {
       error(code, pos(node),
-            "unknown " + kind + " " + quoted(name) + " in " + what +
-                suggestion(name, known, "no " + kind + "s are declared"));
+            tr(msg::lang_unknown_name, {tr(kind_word(kind)), name, what, suggestion(name, known, none_declared(kind))}));
       continue;
     }
     const int index = static_cast<int>(it - known.begin());
     if (std::find(out.begin(), out.end(), index) != out.end()) {
-      error("duplicate-id", pos(node), kind + " " + quoted(name) + " is listed twice in " + what);
+      error("duplicate-id", pos(node), tr(msg::lang_listed_twice_in, {tr(kind_word(kind)), name, what}));
       continue;
     }
     out.push_back(index);
@@ -289,9 +305,9 @@ std::vector<int> Builder::resolve(const Entry& e, const std::string& what, const
 
 void Builder::build(const YAML::Node& root) {
   Entry whole{YAML::Node(), root};
-  auto top = keyed(whole, kTopKeys, "the procedure");
+  auto top = keyed(whole, kTopKeys, tr(msg::lang_the_procedure));
   for (const auto& key : kRequiredTopKeys) {
-    if (!top.count(key)) error("missing-key", SourcePos{}, "missing key " + quoted(key) + " in the procedure");
+    if (!top.count(key)) error("missing-key", SourcePos{}, tr(msg::lang_missing_key, {key}));
   }
   auto section = [&](const char* key) -> const Entry* {
     auto it = top.find(key);
@@ -324,8 +340,7 @@ void Builder::build(const YAML::Node& root) {
 void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {
   if (auto it = top.find("sop"); it != top.end()) {
     if (auto id = scalar(it->second, "sop")) {
-      if (check_slug(*id, it->second.value, sop_slug(), "procedure",
-                     "lowercase letters and digits in words joined by '-', like aid-distribution")) {
+      if (check_slug(*id, it->second.value, sop_slug(), tr(msg::lang_kind_procedure), tr(msg::lang_slug_procedure))) {
         p_.id = *id;
       }
     }
@@ -335,7 +350,7 @@ void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {
       auto n = parse_int(*v);
       if (!n || *n < 1 || *n > 2147483647) {
         error("bad-value", value_pos(it->second),
-              "version " + quoted(*v) + " must be a whole number from 1 to 2147483647");
+              tr(msg::lang_bad_version, {*v}));
       } else {
         p_.version = static_cast<int>(*n);
       }
@@ -343,17 +358,17 @@ void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {
   }
   if (auto it = top.find("title"); it != top.end()) p_.title = text(it->second, "title");
   if (auto it = top.find("description"); it != top.end()) {
-    p_.description = text(it->second, "description of the procedure");
+    p_.description = text(it->second, of("description", tr(msg::lang_the_procedure)));
   }
 }
 
 void Builder::read_roles(const Entry& e) {
   for (auto& [name, node] : names(e, "roles")) {
-    if (!check_slug(name, node, name_slug(), "role", "lowercase letters, digits and _, like case_worker")) {
+    if (!check_slug(name, node, name_slug(), tr(msg::lang_kind_role), tr(msg::lang_slug_role))) {
       continue;
     }
     if (contains(p_.roles, name)) {
-      error("duplicate-id", pos(node), "role " + quoted(name) + " is declared twice");
+      error("duplicate-id", pos(node), tr(msg::lang_role_twice, {name}));
       continue;
     }
     p_.roles.push_back(name);
@@ -364,7 +379,7 @@ void Builder::read_roles(const Entry& e) {
 void Builder::read_fields(const Entry& e) {
   if (e.value.IsNull()) return;
   if (!e.value.IsMap()) {
-    error("bad-value", value_pos(e), "fields must be a map of field id to its definition");
+    error("bad-value", value_pos(e), tr(msg::lang_fields_map));
     return;
   }
   for (auto& f : entries(e.value, "fields")) read_field(f);
@@ -374,25 +389,26 @@ void Builder::read_field(const Entry& e) {
   FieldDef f;
   f.id = e.key.Scalar();
   f.pos = pos(e.key);
-  const std::string where = "field " + quoted(f.id);
-  bool ok = check_slug(f.id, e.key, name_slug(), "field", "lowercase letters, digits and _, like full_name");
+  const std::string where = tr(msg::lang_where_field, {f.id});
+  bool ok = check_slug(f.id, e.key, name_slug(), tr(msg::lang_kind_field), tr(msg::lang_slug_field));
   if (ok && (contains(kReservedWords, f.id) || contains(kFunctionNames, f.id))) {
-    error("bad-id", pos(e.key), quoted(f.id) + " is a word of the guard language; choose another field id");
+    error("bad-id", pos(e.key), tr(msg::lang_reserved_field, {f.id}));
     ok = false;
   }
   auto keys = keyed(e, kFieldKeys, where);
   if (e.value.IsNull() || (e.value.IsMap() && !keys.count("type"))) {
     error("missing-key", pos(e.key),
-          where + " has no 'type'; give one of: string, int, bool, date, datetime, enum, duration, set");
+          tr(msg::lang_field_no_type, {where}));
     ok = false;
   } else if (auto it = keys.find("type"); it != keys.end()) {
-    if (auto name = scalar(it->second, where + " type")) {
+    if (auto name = scalar(it->second, of("type", where))) {
       if (auto type = type_from_name(*name)) {
         f.type = *type;
       } else {
         error("bad-value", value_pos(it->second),
-              "unknown type " + quoted(*name) + " for " + where +
-                  suggestion(*name, {"string", "int", "bool", "date", "datetime", "enum", "duration", "set"}, ""));
+              tr(msg::lang_unknown_type,
+                 {*name, where,
+                  suggestion(*name, {"string", "int", "bool", "date", "datetime", "enum", "duration", "set"}, "")}));
         ok = false;
       }
     }
@@ -400,7 +416,7 @@ void Builder::read_field(const Entry& e) {
   if (auto it = keys.find("values"); it != keys.end()) {
     if (f.type != Type::kEnum && f.type != Type::kSet) {
       error("bad-value", pos(it->second.key),
-            where + " has values but is not an enum or a set; add type: enum (or set) or remove values");
+            tr(msg::lang_values_not_enum, {where}));
     } else {
       read_values(f, it->second, where);
     }
@@ -408,26 +424,25 @@ void Builder::read_field(const Entry& e) {
   if ((f.type == Type::kEnum || f.type == Type::kSet) && f.values.empty() && keys.count("type")) {
     auto it = keys.find("values");
     error("bad-enum-value", it == keys.end() ? pos(e.key) : value_pos(it->second),
-          where + " is " + (f.type == Type::kSet ? "a set" : "an enum") +
-              " but lists no values; add values: [a, b, ...]");
+          tr(f.type == Type::kSet ? msg::lang_set_no_values : msg::lang_enum_no_values, {where}));
   }
   if (auto it = keys.find("pii"); it != keys.end()) {
-    if (auto b = boolean(it->second, where + " pii")) f.pii = *b;
+    if (auto b = boolean(it->second, of("pii", where))) f.pii = *b;
   }
-  if (auto it = keys.find("label"); it != keys.end()) f.label = text(it->second, "label of " + where);
+  if (auto it = keys.find("label"); it != keys.end()) f.label = text(it->second, of("label", where));
   if (auto it = keys.find("pattern"); it != keys.end()) {
-    if (auto pattern = scalar(it->second, where + " pattern")) {
+    if (auto pattern = scalar(it->second, of("pattern", where))) {
       if (f.type != Type::kString) {
-        error("bad-pattern", pos(it->second.key), where + " has a pattern but is not a string field");
+        error("bad-pattern", pos(it->second.key), tr(msg::lang_pattern_not_string, {where}));
       } else if (pattern->size() > 1000) {
-        error("bad-pattern", value_pos(it->second), "pattern of " + where + " is longer than 1000 characters");
+        error("bad-pattern", value_pos(it->second), tr(msg::lang_pattern_too_long, {where}));
       } else {
         try {
           std::regex re(*pattern, std::regex::ECMAScript);
           f.pattern = *pattern;
         } catch (const std::regex_error& ex) {
           error("bad-pattern", value_pos(it->second),
-                "pattern of " + where + " is not a valid ECMAScript regular expression: " + ex.what());
+                tr(msg::lang_pattern_invalid, {where, ex.what()}));
         }
       }
     }
@@ -439,10 +454,10 @@ void Builder::read_field(const Entry& e) {
 
 // values: [a, b] or a list whose entries may be {id: a, label: {en: .., id: ..}}.
 void Builder::read_values(FieldDef& f, const Entry& e, const std::string& where) {
-  const std::string what = where + " values";
+  const std::string what = of("values", where);
   if (!e.value.IsSequence()) {
     if (e.value.IsMap()) {
-      error("bad-value", value_pos(e), what + " must be a list of ids or {id:, label:} maps");
+      error("bad-value", value_pos(e), tr(msg::lang_values_list, {what}));
       return;
     }
     for (auto& [value, node] : names(e, what)) add_value(f, value, node, Text{}, where);
@@ -454,20 +469,20 @@ void Builder::read_values(FieldDef& f, const Entry& e, const std::string& where)
       continue;
     }
     if (!it->IsMap()) {
-      error("bad-value", pos(*it), "each entry of " + what + " must be an id or a map {id:, label:}");
+      error("bad-value", pos(*it), tr(msg::lang_values_entry, {what}));
       continue;
     }
-    auto keys = keyed(Entry{e.key, *it}, kValueKeys, "a value of " + where);
+    auto keys = keyed(Entry{e.key, *it}, kValueKeys, tr(msg::lang_where_value_of, {where}));
     auto id = keys.find("id");
     if (id == keys.end()) {
-      error("missing-key", pos(*it), "a value of " + where + " has no 'id'");
+      error("missing-key", pos(*it), tr(msg::lang_value_no_id, {where}));
       continue;
     }
-    auto name = scalar(id->second, "id of a value of " + where);
+    auto name = scalar(id->second, tr(msg::lang_where_value_id, {where}));
     if (!name) continue;
     Text label;
     if (auto l = keys.find("label"); l != keys.end()) {
-      label = text(l->second, "label of value " + quoted(*name) + " of " + where);
+      label = text(l->second, tr(msg::lang_where_value_label, {*name, where}));
     }
     add_value(f, *name, id->second.value, std::move(label), where);
   }
@@ -477,10 +492,9 @@ void Builder::add_value(FieldDef& f, const std::string& value, const YAML::Node&
                         const std::string& where) {
   if (!std::regex_match(value, enum_value_re()) || contains(kReservedWords, value)) {
     error("bad-enum-value", pos(node),
-          "enum value " + quoted(value) + " of " + where +
-              " must be a name (letters, digits, _) that is not one of: " + join(kReservedWords));
+          tr(msg::lang_bad_enum_value, {value, where, join(kReservedWords)}));
   } else if (contains(f.values, value)) {
-    error("duplicate-id", pos(node), "enum value " + quoted(value) + " is listed twice in " + where);
+    error("duplicate-id", pos(node), tr(msg::lang_enum_value_twice, {value, where}));
   } else {
     f.values.push_back(value);
     f.value_labels.push_back(std::move(label));
@@ -488,18 +502,18 @@ void Builder::add_value(FieldDef& f, const std::string& value, const YAML::Node&
 }
 
 void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Entry>& keys) {
-  const std::string where = "field " + quoted(f.id);
+  const std::string where = tr(msg::lang_where_field, {f.id});
   auto bound = [&](const char* key) -> std::optional<Value> {
     auto it = keys.find(key);
     if (it == keys.end()) return std::nullopt;
-    auto text = scalar(it->second, std::string(key) + " of " + where);
+    auto text = scalar(it->second, of(key, where));
     if (!text) return std::nullopt;
     std::optional<Value> v;
     std::string accepted;
     switch (f.type) {
       case Type::kString:
         if (auto n = parse_int(*text); n && *n >= 0) v = *n;
-        accepted = "a length: a whole number 0 or more";
+        accepted = tr(msg::lang_length_bound);
         break;
       case Type::kInt:
       case Type::kDate:
@@ -511,15 +525,15 @@ void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Ent
       case Type::kEnum:
       case Type::kSet:
         error("bad-bound", pos(it->second.key),
-              where + " is " +
-                  (f.type == Type::kBool ? "a bool" : f.type == Type::kSet ? "a set" : "an enum") +
-                  " and cannot have " + key);
+              tr(f.type == Type::kBool  ? msg::lang_bool_no_bound
+                 : f.type == Type::kSet ? msg::lang_set_no_bound
+                                        : msg::lang_enum_no_bound,
+                 {where, key}));
         return std::nullopt;
     }
     if (!v) {
       error("bad-bound", value_pos(it->second),
-            std::string(key) + " of " + where + " (" + type_name(f.type) + ") is " + quoted(*text) +
-                "; expected " + accepted);
+            tr(msg::lang_bad_bound, {key, where, type_name(f.type), *text, accepted}));
     }
     return v;
   };
@@ -529,8 +543,7 @@ void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Ent
     auto order = compare_values(*f.min, *f.max);
     if (order && *order > 0) {
       error("bad-bound", value_pos(keys.at("max")),
-            "max of " + where + " (" + format_value(*f.max) + ") is below its min (" +
-                format_value(*f.min) + ")");
+            tr(msg::lang_max_below_min, {where, format_value(*f.max), format_value(*f.min)}));
     }
   }
 }
@@ -539,7 +552,7 @@ void Builder::read_states(const Entry& e) {
   states_entry_ = e;
   if (e.value.IsNull()) return;
   if (!e.value.IsMap()) {
-    error("bad-value", value_pos(e), "states must be a map of state id to its definition");
+    error("bad-value", value_pos(e), tr(msg::lang_states_map));
     return;
   }
   for (auto& s : entries(e.value, "states")) read_state(s);
@@ -549,14 +562,13 @@ void Builder::read_states(const Entry& e) {
   }
   if (initials.empty()) {
     if (!p_.states.empty()) {
-      error("no-initial-state", pos(e.key), "no state is marked initial: true; exactly one state starts a case");
+      error("no-initial-state", pos(e.key), tr(msg::lang_no_initial));
     }
   } else {
     p_.initial_state = initials[0];
     for (size_t i = 1; i < initials.size(); ++i) {
       error("several-initial-states", p_.states[initials[i]].pos,
-            "state " + quoted(p_.states[initials[i]].id) + " is marked initial, and so is " +
-                quoted(p_.states[initials[0]].id) + "; exactly one state starts a case");
+            tr(msg::lang_several_initial, {p_.states[initials[i]].id, p_.states[initials[0]].id}));
     }
   }
 }
@@ -565,26 +577,25 @@ void Builder::read_state(const Entry& e) {
   StateDef s;
   s.id = e.key.Scalar();
   s.pos = pos(e.key);
-  const std::string where = "state " + quoted(s.id);
-  const bool ok = check_slug(s.id, e.key, step_slug(), "state",
-                             "lowercase letters, digits, _ and -, like follow_up");
+  const std::string where = tr(msg::lang_where_state, {s.id});
+  const bool ok = check_slug(s.id, e.key, step_slug(), tr(msg::lang_kind_state), tr(msg::lang_slug_step));
   auto keys = keyed(e, kStateKeys, where);
-  if (auto it = keys.find("label"); it != keys.end()) s.label = text(it->second, "label of " + where);
+  if (auto it = keys.find("label"); it != keys.end()) s.label = text(it->second, of("label", where));
   if (auto it = keys.find("description"); it != keys.end()) {
-    s.description = text(it->second, "description of " + where);
+    s.description = text(it->second, of("description", where));
   }
   if (auto it = keys.find("initial"); it != keys.end()) {
-    if (auto b = boolean(it->second, "initial of " + where)) s.initial = *b;
+    if (auto b = boolean(it->second, of("initial", where))) s.initial = *b;
   }
   if (auto it = keys.find("terminal"); it != keys.end()) {
-    if (auto b = boolean(it->second, "terminal of " + where)) s.terminal = *b;
+    if (auto b = boolean(it->second, of("terminal", where))) s.terminal = *b;
   }
   if (auto it = keys.find("deadline"); it != keys.end()) read_deadline(it->second, s, where);
   std::optional<Entry> timer;
   if (auto it = keys.find("on_deadline"); it != keys.end()) {
     timer = it->second;
     if (!keys.count("deadline")) {
-      error("missing-key", pos(timer->key), where + " has on_deadline but no deadline; add deadline: 7d (say)");
+      error("missing-key", pos(timer->key), tr(msg::lang_on_deadline_no_deadline, {where}));
     }
   }
   if (!ok || contains(p_.state_ids(), s.id)) return;
@@ -596,39 +607,35 @@ void Builder::read_state(const Entry& e) {
 // `deadline:` of a state: a duration (7d), N working days, either one
 // `from FIELD` (a date or datetime field). See DeadlineSpec (deadline_spec.h).
 void Builder::read_deadline(const Entry& e, StateDef& s, const std::string& where) {
-  auto d = scalar(e, "deadline of " + where);
+  const std::string what = of("deadline", where);
+  auto d = scalar(e, what);
   if (!d) return;
-  const std::string what = "deadline of " + where;
   auto spec = parse_deadline_spec(*d);
   if (!spec) {
     error("bad-duration", value_pos(e),
-          what + " is " + quoted(*d) +
-              "; expected a duration like 24h, 7d or 1d12h (units w d h m s), N working days, "
-              "either one followed by from and a date field");
+          tr(msg::lang_bad_deadline, {what, *d}));
     return;
   }
   if (spec->working_days <= 0 && (!spec->duration || spec->duration->seconds <= 0)) {
-    error("bad-duration", value_pos(e), what + " is " + quoted(*d) + "; a deadline must be longer than 0s");
+    error("bad-duration", value_pos(e), tr(msg::lang_deadline_zero, {what, *d}));
     return;
   }
   if (spec->working_days > 0 && p_.calendar_names.empty()) {
     error("unknown-calendar", value_pos(e),
-          what + " counts working days, but the procedure names no calendar; add calendar: indonesia");
+          tr(msg::lang_deadline_no_calendar, {what}));
   }
   if (!spec->from.empty()) {
     const SourcePos at = deadline_anchor_pos(source_, value_pos(e), *d, spec->from_offset);
     const int f = p_.field_index(spec->from);
     if (f < 0) {
       error("unknown-field", at,
-            "unknown field " + quoted(spec->from) + " in " + what +
-                suggestion(spec->from, field_ids(), "no fields are declared"));
+            tr(msg::lang_unknown_field_in, {spec->from, what, suggestion(spec->from, field_ids(), tr(msg::lang_none_fields))}));
       return;
     }
     const Type type = p_.fields[f].type;
     if (type != Type::kDate && type != Type::kDateTime) {
       error("bad-anchor", at,
-            what + " counts from field " + quoted(spec->from) + ", which is a " + type_name(type) +
-                "; a deadline can count from a date or datetime field");
+            tr(msg::lang_bad_anchor, {what, spec->from, type_name(type)}));
       return;
     }
     s.deadline_from = f;
@@ -642,7 +649,7 @@ void Builder::collect_events(const Entry& e) {
   if (!e.value.IsSequence()) return;
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     if (!it->IsMap()) continue;
-    for (auto& entry : entries(*it, "a transition")) {
+    for (auto& entry : entries(*it, tr(msg::lang_where_transition_any))) {
       if (entry.key.Scalar() != "event" || !entry.value.IsScalar()) continue;
       const std::string& name = entry.value.Scalar();
       if (std::regex_match(name, step_slug()) && !contains(p_.events, name)) p_.events.push_back(name);
@@ -653,7 +660,7 @@ void Builder::collect_events(const Entry& e) {
 void Builder::read_transitions(const Entry& e) {
   if (e.value.IsNull()) return;
   if (!e.value.IsSequence()) {
-    error("bad-value", value_pos(e), "transitions must be a list, each entry starting with '- event:'");
+    error("bad-value", value_pos(e), tr(msg::lang_transitions_list));
     return;
   }
   int index = 0;
@@ -666,27 +673,27 @@ void Builder::read_transition(const Entry& e, int index) {
   TransitionDef t;
   t.index = static_cast<int>(p_.transitions.size());
   t.pos = pos(e.value);
-  std::string where = "transition " + std::to_string(index + 1);
+  std::string where = tr(msg::lang_where_transition_n, {std::to_string(index + 1)});
   if (!e.value.IsMap()) {
-    error("bad-value", pos(e.value), where + " must be a map with event, from, to, roles");
+    error("bad-value", pos(e.value), tr(msg::lang_transition_map, {where}));
     return;
   }
   // Name the transition by its event when it has one.
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     if (it->first.IsScalar() && it->first.Scalar() == "event" && it->second.IsScalar()) {
-      where = "transition " + quoted(it->second.Scalar());
+      where = tr(msg::lang_where_transition, {it->second.Scalar()});
       break;
     }
   }
   auto keys = keyed(e, kTransitionKeys, where);
   for (const char* required : {"event", "from", "to"}) {
     if (!keys.count(required)) {
-      error("missing-key", t.pos, where + " has no " + quoted(required));
+      error("missing-key", t.pos, tr(msg::lang_has_no_key, {where, required}));
     }
   }
   if (auto it = keys.find("event"); it != keys.end()) {
-    if (auto name = scalar(it->second, "event of " + where)) {
-      if (check_slug(*name, it->second.value, step_slug(), "event", "lowercase letters, digits, _ and -, like approve")) {
+    if (auto name = scalar(it->second, of("event", where))) {
+      if (check_slug(*name, it->second.value, step_slug(), tr(msg::lang_kind_event), tr(msg::lang_slug_event))) {
         t.event = p_.event_index(*name);
       }
     }
@@ -697,19 +704,18 @@ void Builder::read_transition(const Entry& e, int index) {
         if (!p_.states[s].terminal) t.from.push_back(static_cast<int>(s));
       }
     } else {
-      t.from = resolve(it->second, "from of " + where, "state", state_ids(), "unknown-state");
+      t.from = resolve(it->second, of("from", where), "state", state_ids(), "unknown-state");
       if (it->second.value.IsSequence() && it->second.value.size() == 0) {
-        error("bad-value", value_pos(it->second), "from of " + where + " is empty; name a state, a list of states, or '*'");
+        error("bad-value", value_pos(it->second), tr(msg::lang_from_empty, {of("from", where)}));
       }
     }
   }
   if (auto it = keys.find("to"); it != keys.end()) {
-    if (auto name = scalar(it->second, "to of " + where)) {
+    if (auto name = scalar(it->second, of("to", where))) {
       t.to = p_.state_index(*name);
       if (t.to < 0) {
         error("unknown-state", value_pos(it->second),
-              "unknown state " + quoted(*name) + " in to of " + where +
-                  suggestion(*name, state_ids(), "no states are declared"));
+              tr(msg::lang_unknown_state_in, {*name, of("to", where), suggestion(*name, state_ids(), tr(msg::lang_none_states))}));
       }
     }
   }
@@ -718,40 +724,40 @@ void Builder::read_transition(const Entry& e, int index) {
   map_.roles_pos.push_back(t.pos);
   if (auto it = keys.find("roles"); it != keys.end()) {
     map_.roles_pos.back() = pos(it->second.key);
-    t.roles = resolve(it->second, "roles of " + where, "role", role_ids(), "unknown-role");
+    t.roles = resolve(it->second, of("roles", where), "role", role_ids(), "unknown-role");
   }
   if (auto it = keys.find("requires"); it != keys.end()) {
-    t.requires_fields = resolve(it->second, "requires of " + where, "field", field_ids(), "unknown-field");
+    t.requires_fields = resolve(it->second, of("requires", where), "field", field_ids(), "unknown-field");
   }
   if (auto it = keys.find("accepts"); it != keys.end()) {
-    t.accepts_fields = resolve(it->second, "accepts of " + where, "field", field_ids(), "unknown-field");
+    t.accepts_fields = resolve(it->second, of("accepts", where), "field", field_ids(), "unknown-field");
   }
   if (auto it = keys.find("set"); it != keys.end()) read_set(it->second, t);
   if (auto it = keys.find("reason"); it != keys.end()) {
-    if (auto r = scalar(it->second, "reason of " + where)) {
+    if (auto r = scalar(it->second, of("reason", where))) {
       if (*r == "required") {
         t.reason_required = true;
       } else if (*r != "optional") {
         error("bad-value", value_pos(it->second),
-              "reason of " + where + " is " + quoted(*r) + "; expected required or optional");
+              tr(msg::lang_reason_value, {of("reason", where), *r}));
       }
     }
   }
   if (auto it = keys.find("distinct_from"); it != keys.end()) {
-    t.distinct_from = resolve(it->second, "distinct_from of " + where, "event", p_.events, "unknown-event");
+    t.distinct_from = resolve(it->second, of("distinct_from", where), "event", p_.events, "unknown-event");
   }
   if (auto it = keys.find("override"); it != keys.end()) {
-    auto o = keyed(it->second, kOverrideKeys, "override of " + where);
+    auto o = keyed(it->second, kOverrideKeys, of("override", where));
     if (auto r = o.find("roles"); r != o.end()) {
-      t.override_roles = resolve(r->second, "override roles of " + where, "role", role_ids(), "unknown-role");
+      t.override_roles = resolve(r->second, tr(msg::lang_where_override_roles, {where}), "role", role_ids(), "unknown-role");
     } else if (!it->second.value.IsNull() && it->second.value.IsMap()) {
-      error("missing-key", pos(it->second.key), "override of " + where + " has no 'roles'");
+      error("missing-key", pos(it->second.key), tr(msg::lang_has_no_key, {of("override", where), "roles"}));
     }
   }
   if (auto it = keys.find("opens"); it != keys.end()) read_opens(it->second, t, where);
-  if (auto it = keys.find("label"); it != keys.end()) t.label = text(it->second, "label of " + where);
+  if (auto it = keys.find("label"); it != keys.end()) t.label = text(it->second, of("label", where));
   if (auto it = keys.find("description"); it != keys.end()) {
-    t.description = text(it->second, "description of " + where);
+    t.description = text(it->second, of("description", where));
   }
   p_.transitions.push_back(std::move(t));
 }
@@ -761,23 +767,22 @@ void Builder::read_transition(const Entry& e, int index) {
 // the other procedure can tell (its fields, its open: section) is checked
 // when publishing (engine/src/rules/handoff.cc).
 void Builder::read_opens(const Entry& e, TransitionDef& t, const std::string& where) {
-  const std::string what = "opens of " + where;
+  const std::string what = of("opens", where);
   if (!e.value.IsSequence()) {
     if (auto h = read_handoff(e, what)) t.opens.push_back(std::move(*h));
     return;
   }
   if (e.value.size() == 0)
-    error("bad-value", value_pos(e), what + " is an empty list; name at least one procedure to open");
+    error("bad-value", value_pos(e), tr(msg::lang_opens_empty, {what}));
   for (size_t i = 0; i < e.value.size(); ++i) {
     const YAML::Node item = e.value[i];
-    auto h = read_handoff(Entry{item, item}, what + ", item " + std::to_string(i + 1));
+    auto h = read_handoff(Entry{item, item}, tr(msg::lang_where_item, {what, std::to_string(i + 1)}));
     if (!h) continue;
     auto same = std::find_if(t.opens.begin(), t.opens.end(),
                              [&](const HandOff& o) { return !h->sop.empty() && o.sop == h->sop; });
     if (same != t.opens.end()) {
       error("duplicate-id", h->pos,
-            where + " opens '" + h->sop + "' twice (first at line " + std::to_string(same->pos.line) +
-                "); a step opens one case per track");
+            tr(msg::lang_opens_twice, {where, h->sop, std::to_string(same->pos.line)}));
       continue;
     }
     t.opens.push_back(std::move(*h));
@@ -793,53 +798,53 @@ std::optional<HandOff> Builder::read_handoff(const Entry& e, const std::string& 
   HandOff h;
   h.pos = pos(e.key);
   if (auto it = o.find("sop"); it != o.end()) {
-    if (auto sop = scalar(it->second, "sop of " + what)) {
+    if (auto sop = scalar(it->second, of("sop", what))) {
       if (!std::regex_match(*sop, sop_slug())) {
         error("bad-id", value_pos(it->second),
-              "sop of " + what + " is " + quoted(*sop) + "; a procedure id is a slug like tppo-victim-care");
+              tr(msg::lang_opens_bad_sop, {of("sop", what), *sop}));
       }
       h.sop = *sop;
     }
   } else if (e.value.IsMap()) {
-    error("missing-key", pos(e.key), what + " has no 'sop': name the procedure the new case follows");
+    error("missing-key", pos(e.key), tr(msg::lang_opens_no_sop, {what}));
   }
   if (auto it = o.find("copy"); it != o.end()) {
     const YAML::Node& copy = it->second.value;
     if (copy.IsSequence()) {
-      for (int f : resolve(it->second, "copy of " + what, "field", field_ids(), "unknown-field"))
+      for (int f : resolve(it->second, of("copy", what), "field", field_ids(), "unknown-field"))
         h.copy.emplace_back(p_.fields[f].id, f);
     } else if (copy.IsMap()) {
-      for (auto& c : entries(copy, "copy of " + what)) {
+      for (auto& c : entries(copy, of("copy", what))) {
         auto ours = scalar(c, "copy " + c.key.Scalar());
         if (!ours) continue;
         const int f = p_.field_index(*ours);
         if (f < 0) {
           error("unknown-field", value_pos(c),
-                "unknown field " + quoted(*ours) + " in copy of " + what +
-                    suggestion(*ours, field_ids(), "no fields are declared"));
+                tr(msg::lang_unknown_field_in,
+                   {*ours, of("copy", what), suggestion(*ours, field_ids(), tr(msg::lang_none_fields))}));
           continue;
         }
         h.copy.emplace_back(c.key.Scalar(), f);
       }
     } else if (!copy.IsNull()) {
       error("bad-value", value_pos(it->second),
-            "copy of " + what + " must be a list of fields, or a map of their field to ours");
+            tr(msg::lang_copy_form, {of("copy", what)}));
     }
   }
   if (auto it = o.find("set"); it != o.end()) {
     if (it->second.value.IsMap()) {
-      for (auto& s : entries(it->second.value, "set of " + what)) {
+      for (auto& s : entries(it->second.value, of("set", what))) {
         if (auto value = scalar(s, "set " + s.key.Scalar())) h.set.emplace_back(s.key.Scalar(), *value);
       }
     } else if (!it->second.value.IsNull()) {
-      error("bad-value", value_pos(it->second), "set of " + what + " must be a map of field to value");
+      error("bad-value", value_pos(it->second), tr(msg::lang_set_of_form, {of("set", what)}));
     }
   }
   return h;
 }
 
 void Builder::read_guard(const Entry& e, TransitionDef& t) {
-  auto text = scalar(e, "guard (when)");
+  auto text = scalar(e, tr(msg::lang_where_guard));
   if (!text) return;
   t.guard_text = *text;
   const size_t start = static_cast<size_t>(std::max(e.value.Mark().pos, 0));
@@ -847,7 +852,7 @@ void Builder::read_guard(const Entry& e, TransitionDef& t) {
   ParsedExpr parsed = parse_expr(*text, p_.fields, Type::kBool);
   for (const auto& err : parsed.errors) {
     error("bad-guard", source_.position(source_.scalar_byte(start, *text, err.offset)),
-          "in guard: " + err.message);
+          tr(msg::lang_in_guard, {err.message}));
   }
   t.guard = parsed.expr;
 }
@@ -866,12 +871,12 @@ bool is_identifier(const std::string& s) {
 // written. False when the value is something else (an expression).
 bool Builder::read_set_members(const Entry& a, int field, TransitionDef& t) {
   const FieldDef& f = p_.fields[field];
-  const std::string where = "set field " + quoted(f.id);
+  const std::string where = tr(msg::lang_where_set_field, {f.id});
   std::vector<std::pair<std::string, SourcePos>> members;
   if (a.value.IsSequence()) {
     for (auto it = a.value.begin(); it != a.value.end(); ++it) {
       if (!it->IsScalar()) {
-        error("bad-value", pos(*it), "each member of " + where + " in set must be a value id");
+        error("bad-value", pos(*it), tr(msg::lang_set_member_id, {where}));
         return true;
       }
       members.emplace_back(it->Scalar(), pos(*it));
@@ -895,7 +900,7 @@ bool Builder::read_set_members(const Entry& a, int field, TransitionDef& t) {
   for (const auto& [m, at] : members) {
     if (!contains(f.values, m)) {
       error("bad-enum-value", at,
-            quoted(m) + " is not a value of " + where + suggestion(m, f.values, ""));
+            tr(msg::lang_not_a_value_of, {m, where, suggestion(m, f.values, "")}));
       ok = false;
     }
     ids.push_back(m);
@@ -913,7 +918,7 @@ bool Builder::read_set_members(const Entry& a, int field, TransitionDef& t) {
 void Builder::read_set(const Entry& e, TransitionDef& t) {
   if (e.value.IsNull()) return;
   if (!e.value.IsMap()) {
-    error("bad-value", value_pos(e), "set must be a map of field to value, like {approved_on: today()}");
+    error("bad-value", value_pos(e), tr(msg::lang_set_map));
     return;
   }
   for (auto& a : entries(e.value, "set")) {
@@ -921,7 +926,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     const int field = p_.field_index(name);
     if (field < 0) {
       error("unknown-field", pos(a.key),
-            "unknown field " + quoted(name) + " in set" + suggestion(name, field_ids(), "no fields are declared"));
+            tr(msg::lang_unknown_field_in_set, {name, suggestion(name, field_ids(), tr(msg::lang_none_fields))}));
       continue;
     }
     if (p_.fields[field].type == Type::kSet && read_set_members(a, field, t)) continue;
@@ -936,8 +941,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     std::optional<Value> literal = parse_typed(f.type, f.values, *text, &accepted);
     if (!literal && f.type == Type::kEnum && is_identifier(*text) && p_.field_index(*text) < 0) {
       error("bad-enum-value", value_pos(a),
-            quoted(*text) + " is not a value of enum field " + quoted(name) +
-                suggestion(*text, f.values, ""));
+            tr(msg::lang_not_enum_value, {*text, name, suggestion(*text, f.values, "")}));
       continue;
     }
     if (literal) {
@@ -951,9 +955,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     ParsedExpr parsed = parse_expr(*text, p_.fields, f.type, f.values);
     for (const auto& err : parsed.errors) {
       const size_t at = source_.scalar_byte(start, *text, err.offset);
-      std::string message = "in set " + name + ": " + err.message + " (" + name + " takes " +
-                            accepted + ")";
-      error("bad-set", source_.position(at), message);
+      error("bad-set", source_.position(at), tr(msg::lang_in_set, {name, err.message, accepted}));
     }
     assignment.expr = parsed.expr;
     t.set.push_back(std::move(assignment));
@@ -964,13 +966,13 @@ void Builder::read_state_timers() {
   for (size_t s = 0; s < p_.states.size(); ++s) {
     if (!on_deadline_[s]) continue;
     const Entry& timer = *on_deadline_[s];
-    auto name = scalar(timer, "on_deadline of state " + quoted(p_.states[s].id));
+    auto name = scalar(timer, of("on_deadline", tr(msg::lang_where_state, {p_.states[s].id})));
     if (!name) continue;
     const int event = p_.event_index(*name);
     if (event < 0) {
       error("unknown-event", value_pos(timer),
-            "unknown event " + quoted(*name) + " in on_deadline of state " + quoted(p_.states[s].id) +
-                suggestion(*name, p_.events, "no events are declared"));
+            tr(msg::lang_unknown_timer_event,
+               {*name, p_.states[s].id, suggestion(*name, p_.events, tr(msg::lang_none_events))}));
       continue;
     }
     bool leaves = false;
@@ -979,8 +981,7 @@ void Builder::read_state_timers() {
     }
     if (!leaves) {
       error("unknown-event", value_pos(timer),
-            "on_deadline event " + quoted(*name) + " has no transition from state " +
-                quoted(p_.states[s].id) + "; the timer could never fire it");
+            tr(msg::lang_timer_no_transition, {*name, p_.states[s].id}));
       continue;
     }
     p_.states[s].on_deadline = event;
@@ -990,34 +991,35 @@ void Builder::read_state_timers() {
 void Builder::read_closure_reasons(const Entry& e) {
   if (e.value.IsNull()) return;
   if (!e.value.IsSequence()) {
-    error("bad-value", value_pos(e), "closure_reasons must be a list of ids or {id:, label:} maps");
+    error("bad-value", value_pos(e), tr(msg::lang_closure_list));
     return;
   }
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     ClosureReason reason;
     YAML::Node id_node = *it;
     if (it->IsMap()) {
-      auto keys = keyed(Entry{e.key, *it}, kClosureKeys, "a closure reason");
+      auto keys = keyed(Entry{e.key, *it}, kClosureKeys, tr(msg::lang_where_closure_reason));
       auto id = keys.find("id");
       if (id == keys.end()) {
-        error("missing-key", pos(*it), "closure reason has no 'id'");
+        error("missing-key", pos(*it), tr(msg::lang_closure_no_id));
         continue;
       }
       id_node = id->second.value;
       if (auto l = keys.find("label"); l != keys.end()) {
-        reason.label = text(l->second, "label of closure reason");
+        reason.label = text(l->second, tr(msg::lang_where_closure_label));
       }
     }
     if (!id_node.IsScalar()) {
-      error("bad-value", pos(id_node), "a closure reason is an id or a map {id:, label:}");
+      error("bad-value", pos(id_node), tr(msg::lang_closure_form));
       continue;
     }
     reason.id = id_node.Scalar();
-    if (!check_slug(reason.id, id_node, step_slug(), "closure reason", "lowercase letters, digits, _ and -")) continue;
+    if (!check_slug(reason.id, id_node, step_slug(), tr(msg::lang_kind_closure_reason), tr(msg::lang_slug_closure)))
+      continue;
     bool taken = false;
     for (const auto& r : p_.closure_reasons) taken = taken || r.id == reason.id;
     if (taken) {
-      error("duplicate-id", pos(id_node), "closure reason " + quoted(reason.id) + " is listed twice");
+      error("duplicate-id", pos(id_node), tr(msg::lang_closure_twice, {reason.id}));
       continue;
     }
     p_.closure_reasons.push_back(std::move(reason));
@@ -1055,11 +1057,11 @@ void Builder::read_lifecycle(const Entry* e) {
       const int s = p_.state_index(*name);
       if (s < 0) {
         error("unknown-state", value_pos(it->second),
-              "unknown state " + quoted(*name) + " in lifecycle reopen_to" +
-                  suggestion(*name, state_ids(), "no states are declared"));
+              tr(msg::lang_unknown_state_in,
+                 {*name, "lifecycle reopen_to", suggestion(*name, state_ids(), tr(msg::lang_none_states))}));
       } else if (p_.states[s].terminal) {
         error("bad-value", value_pos(it->second),
-              "lifecycle reopen_to names terminal state " + quoted(*name) + "; a reopened case needs a state that is not an end");
+              tr(msg::lang_reopen_terminal, {*name}));
       } else {
         p_.reopen_to = s;
       }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <unordered_map>
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 
@@ -55,24 +56,21 @@ bool check_bytes(const SourceText& source, DiagnosticSink& sink) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     // Built only for a message: this loop runs once per byte of every
     // procedure loaded.
-    auto where = [i] { return "byte offset " + std::to_string(i); };
+    auto where = [i] { return tr(msg::lang_byte_offset, {std::to_string(i)}); };
     if (c == 0) {
       sink.error("binary", source.position(i),
-                 "the file looks binary: NUL byte at " + where() +
-                     "; a procedure is UTF-8 text");
+                 tr(msg::lang_binary, {where()}));
       return false;
     }
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
       sink.error("bad-character", source.position(i),
-                 "control character " + hex_byte(c) + " at " + where() +
-                     "; a procedure is plain UTF-8 text (tabs and line breaks only)");
+                 tr(msg::lang_control_byte, {hex_byte(c), where()}));
       return false;
     }
     const size_t length = utf8_sequence(text, i);
     if (length == 0) {
       sink.error("not-utf8", source.position(i),
-                 "invalid UTF-8 at " + where() + " (byte " + hex_byte(c) +
-                     "); save the file as UTF-8");
+                 tr(msg::lang_not_utf8, {where(), hex_byte(c)}));
       return false;
     }
     i += length;
@@ -123,7 +121,7 @@ class LayoutScan {
       if (flow_ == 0) {
         if (first != indent) {
           sink_.error("tab-indent", SourcePos{n, static_cast<int>(indent) + 1},
-                      "tab in indentation; YAML indents with spaces only");
+                      tr(msg::lang_tab_indent));
           return false;
         }
         while (!indents_.empty() && indents_.back() > static_cast<int>(indent)) indents_.pop_back();
@@ -176,7 +174,7 @@ class LayoutScan {
     const bool start = marker("---"), end = marker("...");
     if ((start && seen_content_) || (ended_ && !end)) {
       sink_.error("several-documents", SourcePos{n, 1},
-                  "a second YAML document starts here; one file holds one procedure");
+                  tr(msg::lang_second_document));
       return false;
     }
     if (end) ended_ = true;
@@ -205,8 +203,7 @@ class LayoutScan {
     const int depth = static_cast<int>(indents_.size()) + tokens + flow_;
     if (depth <= kMaxYamlDepth) return true;
     sink_.error("too-deep", SourcePos{n, static_cast<int>(i) + 1},
-                "nesting is deeper than " + std::to_string(kMaxYamlDepth) +
-                    " levels here; a procedure needs fewer than ten");
+                tr(msg::lang_too_deep, {std::to_string(kMaxYamlDepth)}));
     return false;
   }
 
@@ -224,9 +221,9 @@ class LayoutScan {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a single value ('" + node.Scalar() + "')";
-    default: return "empty";
+    case YAML::NodeType::Sequence: return tr(msg::lang_a_list);
+    case YAML::NodeType::Scalar: return tr(msg::lang_a_single_value, {node.Scalar()});
+    default: return tr(msg::lang_empty);
   }
 }
 
@@ -240,8 +237,7 @@ bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
     stack.pop_back();
     if (++visited > kMaxYamlNodes) {
       sink.error("too-large", SourcePos{},
-                 "the document expands to more than " + std::to_string(kMaxYamlNodes) +
-                     " nodes (through aliases); a procedure is far smaller");
+                 tr(msg::lang_too_many_nodes, {std::to_string(kMaxYamlNodes)}));
       return false;
     }
     if (node.IsMap()) {
@@ -251,8 +247,7 @@ bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
           auto [at, inserted] = seen.emplace(it->first.Scalar(), it->first.Mark());
           if (!inserted) {
             sink.error("duplicate-key", position_of(it->first.Mark()),
-                       "duplicate key '" + it->first.Scalar() + "' (first given on line " +
-                           std::to_string(at->second.line + 1) + ")");
+                       tr(msg::lang_duplicate_key, {it->first.Scalar(), std::to_string(at->second.line + 1)}));
           }
         }
         stack.push_back(it->first);
@@ -277,22 +272,20 @@ std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& si
   try {
     root = YAML::Load(std::string(source.text()));
   } catch (const YAML::Exception& e) {
-    sink.error("yaml-syntax", position_of(e.mark), "YAML syntax: " + e.msg);
+    sink.error("yaml-syntax", position_of(e.mark), tr(msg::lang_yaml_syntax, {e.msg}));
     return std::nullopt;
   } catch (const std::exception& e) {
-    sink.error("yaml-syntax", SourcePos{}, std::string("YAML could not be read: ") + e.what());
+    sink.error("yaml-syntax", SourcePos{}, tr(msg::lang_yaml_unreadable, {e.what()}));
     return std::nullopt;
   }
   if (root.IsNull() && root.Mark().is_null()) {
     sink.error("empty-file", SourcePos{},
-               "the file holds no procedure (it is empty or only comments); expected a map "
-               "starting with 'sop:'");
+               tr(msg::lang_empty_file));
     return std::nullopt;
   }
   if (!root.IsMap()) {
     sink.error("not-a-map", position_of(root.Mark()),
-               "the top level is " + describe(root) +
-                   "; a procedure is a map of keys like sop:, version:, states:");
+               tr(msg::lang_not_a_map, {describe(root)}));
     return std::nullopt;
   }
   if (!check_nodes(root, sink)) return std::nullopt;

@@ -14,6 +14,8 @@
 
 #include "lang/expr/expr.h"
 #include "rules/lifecycle.h"
+#include "sopir/messages/base.h"
+#include "sopir/messages/rules.h"
 #include "sopir/text.h"
 
 namespace sopir {
@@ -72,6 +74,10 @@ const char* to_string(LifecycleEvent event) {
 
 namespace {
 
+// The language of a command's messages: "id" or "en" (never "", which base
+// helpers read as the process's language: decide() reads no process state).
+std::string_view message_lang(std::string_view lang) { return lang == "id" ? "id" : "en"; }
+
 std::vector<std::string> role_names(const Procedure& p, const std::vector<int>& roles) {
   std::vector<std::string> out;
   for (int r : roles) out.push_back(p.roles[r]);
@@ -84,9 +90,9 @@ std::vector<std::string> field_names(const Procedure& p, const std::vector<int>&
   return out;
 }
 
-std::string state_name(const Procedure& p, int state) {
+std::string state_name(const Procedure& p, int state, std::string_view lang) {
   const StateDef& s = p.states[state];
-  const std::string label = s.label.get("en");
+  const std::string label = s.label.get(lang);
   return "'" + s.id + "'" + (label.empty() || label == s.id ? "" : " (" + label + ")");
 }
 
@@ -99,8 +105,14 @@ std::string matching_role(const Procedure& p, const Actor& actor, const std::vec
   return "";
 }
 
-std::string actor_roles(const Actor& actor) {
-  return actor.roles.empty() ? "no roles" : "roles " + join(actor.roles);
+// "budi has roles a, b" / "budi has no roles".
+std::string actor_roles(const Actor& actor, std::string_view lang) {
+  return actor.roles.empty() ? tr(msg::rules_actor_has_no_roles, lang, {actor.id})
+                             : tr(msg::rules_actor_has_roles, lang, {actor.id, join(actor.roles)});
+}
+
+std::string join_or(const std::vector<std::string>& items, std::string_view lang) {
+  return join(items, tr(msg::base_list_or, lang));
 }
 
 bool matches_pattern(const std::string& pattern, const std::string& text) {
@@ -112,30 +124,30 @@ bool matches_pattern(const std::string& pattern, const std::string& text) {
 }
 
 // Checks bounds and pattern of a parsed value; "" when fine.
-std::string check_bounds(const FieldDef& field, const Value& value) {
+std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
     const int64_t length = text_length(*text);
     const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
     const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
-    if (min && length < *min) return "must be at least " + std::to_string(*min) + " characters long";
-    if (max && length > *max) return "must be at most " + std::to_string(*max) + " characters long";
+    if (min && length < *min) return tr(msg::rules_min_length, lang, {std::to_string(*min)});
+    if (max && length > *max) return tr(msg::rules_max_length, lang, {std::to_string(*max)});
     if (field.pattern && !matches_pattern(*field.pattern, *text))
-      return "must match the pattern " + *field.pattern;
+      return tr(msg::rules_pattern, lang, {*field.pattern});
     return "";
   }
   if (field.min && compare_values(value, *field.min).value_or(0) < 0)
-    return "must be at least " + format_value(*field.min);
+    return tr(msg::rules_min_value, lang, {format_value(*field.min)});
   if (field.max && compare_values(value, *field.max).value_or(0) > 0)
-    return "must be at most " + format_value(*field.max);
+    return tr(msg::rules_max_value, lang, {format_value(*field.max)});
   return "";
 }
 
 // Parses one input against its field; a refusal message on failure.
-std::optional<std::string> parse_input(const FieldDef& field,
-                                       const std::string& text, Value* out) {
+std::optional<std::string> parse_input(const FieldDef& field, const std::string& text, Value* out,
+                                       std::string_view lang) {
   std::string accepted;
-  auto value = parse_typed(field.type, field.values, text, &accepted);
-  const std::string shown = field.pii ? std::string("the value given") : "'" + text + "'";
+  auto value = parse_typed(field.type, field.values, text, &accepted, lang);
+  const std::string shown = field.pii ? tr(msg::rules_value_given, lang) : "'" + text + "'";
   if (!value && field.type == Type::kSet && !field.pii) {
     // Name the member that is wrong: in "threats,debts" it is 'debts'.
     std::string unknown;
@@ -143,18 +155,15 @@ std::optional<std::string> parse_input(const FieldDef& field,
                                                  ? text.substr(1, text.size() - 2)
                                                  : text),
                   &unknown);
-    return field.id + ": '" + unknown + "' (in " + shown + ") is not one of its values; give " +
-           accepted + did_you_mean(unknown, field.values);
+    return tr(msg::rules_set_member_unknown, lang,
+              {field.id, unknown, shown, accepted, did_you_mean(unknown, field.values, "'", lang)});
   }
   if (!value) {
-    std::string message = field.id + ": " + shown + " is not " + accepted;
-    if (field.type == Type::kEnum) {
-      message += did_you_mean(text, field.values);
-    }
-    return message;
+    const std::string guess = field.type == Type::kEnum ? did_you_mean(text, field.values, "'", lang) : "";
+    return tr(msg::rules_value_not_accepted, lang, {field.id, shown, accepted, guess});
   }
-  if (std::string problem = check_bounds(field, *value); !problem.empty())
-    return field.id + ": " + shown + " " + problem;
+  if (std::string problem = check_bounds(field, *value, lang); !problem.empty())
+    return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown, problem});
   *out = std::move(*value);
   return std::nullopt;
 }
@@ -165,28 +174,28 @@ struct Inputs {
 
 // Resolves and parses every input. A refusal when any is unknown or invalid.
 // A reason with control characters in it (tabs and line breaks pass).
-std::optional<Refusal> reason_refusal(const std::string& reason) {
-  std::string problem = control_problem(reason, true);
+std::optional<Refusal> reason_refusal(const std::string& reason, std::string_view lang) {
+  std::string problem = control_problem(reason, true, lang);
   if (problem.empty()) return std::nullopt;
-  return Refusal{RefusalKind::kBadInput, "the reason " + problem};
+  return Refusal{RefusalKind::kBadInput, tr(msg::rules_reason_control, lang, {problem})};
 }
 
 std::optional<Refusal> read_inputs(const Procedure& p,
                                    const std::vector<std::pair<std::string, std::string>>& raw,
-                                   Inputs* out) {
+                                   Inputs* out, std::string_view lang) {
   for (const auto& [name, text] : raw) {
     const int index = p.field_index(name);
     if (index < 0) {
-      std::string message = "procedure '" + p.id + "' has no field '" + name + "'";
-      message += did_you_mean(name, p.field_ids());
-      return Refusal{RefusalKind::kBadInput, message};
+      return Refusal{RefusalKind::kBadInput,
+                     tr(msg::rules_no_such_field, lang, {p.id, name, did_you_mean(name, p.field_ids(), "'", lang)})};
     }
     // Text fields may run over lines; no value may hold other control
     // characters (a NUL would cut it short where it is shown or stored).
-    if (std::string problem = control_problem(text, p.fields[index].type == Type::kString); !problem.empty())
-      return Refusal{RefusalKind::kBadInput, "the value given for field '" + name + "' " + problem};
+    if (std::string problem = control_problem(text, p.fields[index].type == Type::kString, lang);
+        !problem.empty())
+      return Refusal{RefusalKind::kBadInput, tr(msg::rules_value_control, lang, {name, problem})};
     Value value;
-    if (auto problem = parse_input(p.fields[index], text, &value))
+    if (auto problem = parse_input(p.fields[index], text, &value, lang))
       return Refusal{RefusalKind::kBadInput, *problem};
     out->values.emplace_back(index, std::move(value));
   }
@@ -208,7 +217,7 @@ bool contains(const std::vector<int>& items, int item) {
 }
 
 std::optional<Attempt> check_input_fields(const Procedure& p, const TransitionDef& t,
-                                          const Inputs& inputs) {
+                                          const Inputs& inputs, std::string_view lang) {
   for (const auto& [field, value] : inputs.values) {
     if (contains(t.requires_fields, field) || contains(t.accepts_fields, field)) continue;
     std::vector<int> taken = t.requires_fields;
@@ -216,15 +225,16 @@ std::optional<Attempt> check_input_fields(const Procedure& p, const TransitionDe
     const std::string event = p.events[t.event];
     return Attempt{kStageInputs,
                    {RefusalKind::kBadInput,
-                    "field '" + p.fields[field].id + "' is not taken by event '" + event + "'; " +
-                        (taken.empty() ? "it takes no fields"
-                                       : "it takes: " + join(field_names(p, taken)))}};
+                    tr(msg::rules_field_not_taken, lang,
+                       {p.fields[field].id, event,
+                        taken.empty() ? tr(msg::rules_takes_no_fields, lang)
+                                      : tr(msg::rules_takes_fields, lang, {join(field_names(p, taken))})})}};
   }
   return std::nullopt;
 }
 
 std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t,
-                                      const std::vector<Value>& data) {
+                                      const std::vector<Value>& data, std::string_view lang) {
   std::vector<std::string> missing;
   for (int f : t.requires_fields) {
     if (is_missing(data[f])) missing.push_back(p.fields[f].id);
@@ -232,20 +242,19 @@ std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t
   if (missing.empty()) return std::nullopt;
   return Attempt{kStageMissing,
                  {RefusalKind::kMissingField,
-                  "event '" + p.events[t.event] + "' needs " +
-                      (missing.size() == 1 ? "a value for " : "values for ") + join(missing),
+                  tr(missing.size() == 1 ? msg::rules_needs_value : msg::rules_needs_values, lang,
+                     {p.events[t.event], join(missing)}),
                   missing}};
 }
 
 std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& t,
-                                       const CaseSnapshot& snapshot, const Actor& actor) {
+                                       const CaseSnapshot& snapshot, const Actor& actor,
+                                       std::string_view lang) {
   for (const auto& [event, who] : snapshot.fired) {
     if (who == actor.id && contains(t.distinct_from, event)) {
       return Attempt{kStageFourEyes,
                      {RefusalKind::kFourEyes,
-                      "four-eyes rule: '" + p.events[t.event] +
-                          "' must be done by someone other than whoever did '" + p.events[event] +
-                          "' on this case, and " + actor.id + " did it"}};
+                      tr(msg::rules_four_eyes, lang, {p.events[t.event], p.events[event], actor.id})}};
     }
   }
   return std::nullopt;
@@ -286,11 +295,11 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
       if (!contains(override_roles, r)) override_roles.push_back(r);
   }
   const std::string override_role = matching_role(p, command.actor, override_roles);
-  std::string message = "event '" + p.events[candidates[0]->event] + "' may be done by " +
-                        join(role_names(p, roles), " or ") + "; " + command.actor.id + " has " +
-                        actor_roles(command.actor);
-  if (!override_role.empty())
-    message += " (as " + override_role + " you may override it with a written reason)";
+  const std::string_view lang = message_lang(command.lang);
+  std::string message = tr(msg::rules_event_roles, lang,
+                           {p.events[candidates[0]->event], join_or(role_names(p, roles), lang),
+                            actor_roles(command.actor, lang)});
+  if (!override_role.empty()) message += tr(msg::rules_may_override, lang, {override_role});
   return Refusal{RefusalKind::kRole, message, {}, !override_role.empty()};
 }
 
@@ -300,14 +309,15 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
                                                  const CaseSnapshot& snapshot,
                                                  const Command& command, const Inputs& inputs,
                                                  DecisionTrace::Guard* guard_seen) {
+  const std::string_view lang = message_lang(command.lang);
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
   if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
   if (!command.timer) {
-    if (auto a = check_four_eyes(p, t, snapshot, command.actor)) return *a;
+    if (auto a = check_four_eyes(p, t, snapshot, command.actor, lang)) return *a;
   }
-  if (auto a = check_input_fields(p, t, inputs)) return *a;
+  if (auto a = check_input_fields(p, t, inputs, lang)) return *a;
   // The data with the inputs applied: a copy only when there are inputs.
   std::vector<Value> with_inputs;
   if (!inputs.values.empty()) {
@@ -318,7 +328,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   // The guard picks the branch, so it is checked before this branch's
   // required fields; but a guard that is false only because it reads a
   // required field nobody gave yet is reported as that missing field.
-  auto missing = check_required(p, t, working);
+  auto missing = check_required(p, t, working, lang);
   if (missing && t.guard) {
     const auto read = fields_read(*t.guard);
     const bool guard_reads_missing = std::any_of(read.begin(), read.end(), [&](int f) {
@@ -335,26 +345,26 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     const bool holds = guard_holds(*t.guard, context);
     if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
     if (!holds) {
+      // A refusal names values by their labels in the command's language;
+      // an override's explanation goes to the log, which keeps ids and English.
       EvalContext shown = context;
-      if (!command.override) shown.lang = command.lang;  // the log keeps ids
-      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, shown);
+      shown.lang = command.lang;
+      const GuardResult verdict = evaluate_guard(*t.guard, p.fields, command.override ? context : shown);
       const std::string override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
-        std::string message = "the rule for '" + p.events[t.event] + "' does not hold: " +
-                              verdict.explanation;
-        if (!override_role.empty())
-          message += " (as " + override_role + " you may override it with a written reason)";
+        std::string message = tr(msg::rules_guard_false, lang, {p.events[t.event], verdict.explanation});
+        if (!override_role.empty()) message += tr(msg::rules_may_override, lang, {override_role});
         return Attempt{kStageGuard, {RefusalKind::kGuard, message, {}, !override_role.empty()}};
       }
       if (override_role.empty()) {
+        const std::string why = evaluate_guard(*t.guard, p.fields, shown).explanation;
         return Attempt{kStageGuard,
                        {RefusalKind::kOverride,
-                        "'" + p.events[t.event] + "' cannot be overridden by " + command.actor.id +
-                            (t.override_roles.empty()
-                                 ? ": the procedure allows no override for it"
-                                 : ": only " + join(role_names(p, t.override_roles), " or ") +
-                                       " may override it") +
-                            " (the rule that does not hold: " + verdict.explanation + ")"}};
+                        t.override_roles.empty()
+                            ? tr(msg::rules_no_override, lang, {p.events[t.event], command.actor.id, why})
+                            : tr(msg::rules_override_roles, lang,
+                                 {p.events[t.event], command.actor.id,
+                                  join_or(role_names(p, t.override_roles), lang), why})}};
       }
       overridden = true;
       role = override_role;
@@ -365,8 +375,8 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   if ((t.reason_required || overridden) && !has_visible_text(command.reason)) {
     return Attempt{kStageReason,
                    {RefusalKind::kReasonRequired,
-                    std::string(overridden ? "an override" : "event '" + p.events[t.event] + "'") +
-                        " needs a written reason"}};
+                    overridden ? tr(msg::rules_override_needs_reason, lang)
+                               : tr(msg::rules_event_needs_reason, lang, {p.events[t.event]})}};
   }
 
   Transition out;
@@ -404,29 +414,29 @@ void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>
   }
 }
 
-Refusal status_refusal(const CaseSnapshot& snapshot) {
-  if (snapshot.status == Status::kClosed)
-    return {RefusalKind::kClosed, "the case is closed; reopen it first, with a written reason"};
-  return {RefusalKind::kOnHold, "the case is on hold; resume it first"};
+Refusal status_refusal(const CaseSnapshot& snapshot, std::string_view lang) {
+  if (snapshot.status == Status::kClosed) return {RefusalKind::kClosed, tr(msg::rules_case_closed, lang)};
+  return {RefusalKind::kOnHold, tr(msg::rules_case_on_hold, lang)};
 }
 
 }  // namespace
 
 Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
                 DecisionTrace* trace) {
-  if (snapshot.status != Status::kActive) return status_refusal(snapshot);
-  if (auto refusal = reason_refusal(command.reason)) return *refusal;
+  const std::string_view lang = message_lang(command.lang);
+  if (snapshot.status != Status::kActive) return status_refusal(snapshot, lang);
+  if (auto refusal = reason_refusal(command.reason, lang)) return *refusal;
   const int event = p.event_index(command.event);
   // For refusal messages only: not built on the way to a transition.
   auto possible_text = [&] {
     const std::vector<std::string> possible = p.events_from(snapshot.state);
-    return possible.empty() ? std::string("no event is possible there")
-                            : "possible now: " + join(possible);
+    return possible.empty() ? tr(msg::rules_nothing_possible, lang)
+                            : tr(msg::rules_possible_now, lang, {join(possible)});
   };
   if (event < 0) {
-    std::string message = "procedure '" + p.id + "' has no event '" + command.event + "'";
-    message += did_you_mean(command.event, p.events);
-    return Refusal{RefusalKind::kUnknownEvent, message + " (" + possible_text() + ")"};
+    return Refusal{RefusalKind::kUnknownEvent,
+                   tr(msg::rules_no_such_event, lang,
+                      {p.id, command.event, did_you_mean(command.event, p.events, "'", lang), possible_text()})};
   }
   std::vector<const TransitionDef*> candidates;
   candidates.reserve(p.transitions_from[snapshot.state].size());
@@ -434,17 +444,17 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     if (p.transitions[t].event == event) candidates.push_back(&p.transitions[t]);
   }
   if (candidates.empty()) {
-    std::string message = "event '" + command.event + "' is not possible in state " +
-                          state_name(p, snapshot.state) + "; " + possible_text();
+    std::string message = tr(msg::rules_not_in_state, lang,
+                             {command.event, state_name(p, snapshot.state, lang), possible_text()});
     if (auto guess = nearest(command.event, p.events_from(snapshot.state)))
-      message += " (did you mean '" + *guess + "'?)";
+      message += tr(msg::rules_did_you_mean_event, lang, {*guess});
     return Refusal{RefusalKind::kNotInState, message};
   }
   if (command.timer && p.states[snapshot.state].on_deadline != event) {
-    return Refusal{RefusalKind::kRole, "the timer may only fire the state's on_deadline event"};
+    return Refusal{RefusalKind::kRole, tr(msg::rules_timer_event, lang)};
   }
   Inputs inputs;
-  if (auto refusal = read_inputs(p, command.inputs, &inputs)) return *refusal;
+  if (auto refusal = read_inputs(p, command.inputs, &inputs, lang)) return *refusal;
 
   std::optional<Attempt> best;
   for (const TransitionDef* t : candidates) {
@@ -468,27 +478,25 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
 Decision decide_open(const Procedure& p, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
-                     bool by_handoff) {
+                     bool by_handoff, std::string_view command_lang) {
+  const std::string_view lang = message_lang(command_lang);
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
   std::string role = matching_role(p, actor, all_roles);
   if (role.empty() && by_handoff) role = "hand-off";
   if (role.empty()) {
-    return Refusal{RefusalKind::kRole, "opening a case of '" + p.id + "' needs one of the roles " +
-                                           join(p.roles) + "; " + actor.id + " has " +
-                                           actor_roles(actor)};
+    return Refusal{RefusalKind::kRole, tr(msg::rules_open_roles, lang, {p.id, join(p.roles), actor_roles(actor, lang)})};
   }
   Inputs inputs;
-  if (auto refusal = read_inputs(p, raw, &inputs)) return *refusal;
+  if (auto refusal = read_inputs(p, raw, &inputs, lang)) return *refusal;
   std::vector<Value> before(p.fields.size());
   std::vector<Value> working = before;
   for (const auto& [field, value] : inputs.values) {
     if (p.open_declared && !contains(p.open_requires, field) && !contains(p.open_accepts, field)) {
       std::vector<int> taken = p.open_requires;
       taken.insert(taken.end(), p.open_accepts.begin(), p.open_accepts.end());
-      return Refusal{RefusalKind::kBadInput, "field '" + p.fields[field].id +
-                                                 "' is not taken when opening a case; it takes: " +
-                                                 join(field_names(p, taken))};
+      return Refusal{RefusalKind::kBadInput,
+                     tr(msg::rules_open_field_not_taken, lang, {p.fields[field].id, join(field_names(p, taken))})};
     }
     working[field] = value;
   }
@@ -498,7 +506,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   }
   if (!missing.empty()) {
     return Refusal{RefusalKind::kMissingField,
-                   "opening a case of '" + p.id + "' needs " + join(missing), missing};
+                   tr(msg::rules_open_needs, lang, {p.id, join(missing)}), missing};
   }
   Transition out;
   out.to = p.initial_state;
@@ -546,6 +554,17 @@ const std::vector<int>& lifecycle_roles(const Procedure& p, LifecycleEvent event
   return p.hold_roles;
 }
 
+// "cannot hold case {0}: it is {1}" or, with `roles`, "to hold a case of ... needs the role".
+const Message& lifecycle_message(LifecycleEvent event, bool roles) {
+  switch (event) {
+    case LifecycleEvent::kHold: return roles ? msg::rules_hold_roles : msg::rules_cannot_hold;
+    case LifecycleEvent::kResume: return roles ? msg::rules_resume_roles : msg::rules_cannot_resume;
+    case LifecycleEvent::kClose: return roles ? msg::rules_close_roles : msg::rules_cannot_close;
+    case LifecycleEvent::kReopen: return roles ? msg::rules_reopen_roles : msg::rules_cannot_reopen;
+  }
+  return msg::rules_cannot_hold;
+}
+
 std::vector<std::string> closure_ids(const Procedure& p) {
   std::vector<std::string> out;
   for (const auto& reason : p.closure_reasons) out.push_back(reason.id);
@@ -557,12 +576,12 @@ std::vector<std::string> closure_ids(const Procedure& p) {
 LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snapshot,
                                    const LifecycleCommand& command,
                                    std::optional<DateTime> hold_started) {
-  const char* verb = to_string(command.event);
-  if (auto refusal = reason_refusal(command.reason)) return *refusal;
+  const std::string_view lang = message_lang(command.lang);
+  if (auto refusal = reason_refusal(command.reason, lang)) return *refusal;
   const auto next = lifecycle_next(snapshot.status, command.event);
   if (!next) {
-    return Refusal{RefusalKind::kLifecycle, std::string("cannot ") + verb + " case " + snapshot.id +
-                                                ": it is " + to_string(snapshot.status)};
+    return Refusal{RefusalKind::kLifecycle, tr(lifecycle_message(command.event, false), lang,
+                                               {snapshot.id, to_string(snapshot.status)})};
   }
   // Unset permissions in the procedure mean every declared role.
   std::vector<int> allowed = lifecycle_roles(p, command.event);
@@ -571,10 +590,9 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
   }
   const std::string role = matching_role(p, command.actor, allowed);
   if (role.empty()) {
-    return Refusal{RefusalKind::kRole, std::string("to ") + verb + " a case of '" + p.id +
-                                           "' needs the role " + join(role_names(p, allowed), " or ") +
-                                           "; " + command.actor.id + " has " +
-                                           actor_roles(command.actor)};
+    return Refusal{RefusalKind::kRole,
+                   tr(lifecycle_message(command.event, true), lang,
+                      {p.id, join_or(role_names(p, allowed), lang), actor_roles(command.actor, lang)})};
   }
   LifecycleTransition out;
   out.from = snapshot.status;
@@ -585,8 +603,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
   switch (command.event) {
     case LifecycleEvent::kHold:
       if (!has_visible_text(command.reason))
-        return Refusal{RefusalKind::kReasonRequired,
-                       "putting a case on hold needs a written reason"};
+        return Refusal{RefusalKind::kReasonRequired, tr(msg::rules_hold_needs_reason, lang)};
       break;
     case LifecycleEvent::kResume:
       // The deadline clock paused while the case was on hold.
@@ -596,14 +613,12 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     case LifecycleEvent::kClose: {
       const auto ids = closure_ids(p);
       if (command.reason.empty() || std::find(ids.begin(), ids.end(), command.reason) == ids.end()) {
-        std::string message =
-            command.reason.empty()
-                ? "closing a case needs a closure reason"
-                : "'" + command.reason + "' is not a closure reason of '" + p.id + "'";
+        std::string message = command.reason.empty()
+                                  ? tr(msg::rules_close_needs_reason, lang)
+                                  : tr(msg::rules_not_closure_reason, lang, {command.reason, p.id});
         if (auto guess = nearest(command.reason, ids); guess && !command.reason.empty())
-          message += "; did you mean '" + *guess + "'?";
-        message += ids.empty() ? " (the procedure declares no closure_reasons)"
-                               : " (one of: " + join(ids) + ")";
+          message += tr(msg::rules_did_you_mean_reason, lang, {*guess});
+        message += ids.empty() ? tr(msg::rules_no_closure_reasons, lang) : tr(msg::rules_one_of, lang, {join(ids)});
         return Refusal{command.reason.empty() ? RefusalKind::kReasonRequired : RefusalKind::kBadInput,
                        message};
       }
@@ -612,13 +627,11 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
     }
     case LifecycleEvent::kReopen:
       if (!has_visible_text(command.reason))
-        return Refusal{RefusalKind::kReasonRequired, "reopening a case needs a written reason"};
+        return Refusal{RefusalKind::kReasonRequired, tr(msg::rules_reopen_needs_reason, lang)};
       if (snapshot.state >= 0 && p.states[snapshot.state].terminal) {
         if (p.reopen_to < 0)
-          return Refusal{RefusalKind::kLifecycle,
-                         "case " + snapshot.id + " finished in " + state_name(p, snapshot.state) +
-                             " and procedure '" + p.id +
-                             "' does not allow reopening a finished case (no lifecycle.reopen_to)"};
+          return Refusal{RefusalKind::kLifecycle, tr(msg::rules_reopen_finished, lang,
+                                                     {snapshot.id, state_name(p, snapshot.state, lang), p.id})};
         out.state_to = p.reopen_to;
       }
       out.due_at = due_for(p, out.state_to, command.at, snapshot.data);

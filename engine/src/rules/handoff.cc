@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "sopir/messages/rules.h"
+
 namespace sopir {
 namespace {
 
@@ -28,48 +30,44 @@ void check_one(const Procedure& p, const HandOff& h, const Procedure& target,
   for (const auto& [to_field, from_index] : h.copy) {
     const int index = target.field_index(to_field);
     if (index < 0) {
-      problems.push_back(at + "'" + target.id + "' has no field '" + to_field + "' to copy into");
+      problems.push_back(at + tr(msg::rules_handoff_no_copy_field, {target.id, to_field}));
       continue;
     }
     given.push_back(index);
     const FieldDef& from = p.fields[from_index];
     const FieldDef& to = target.fields[index];
     if (from.type != to.type) {
-      problems.push_back(at + "cannot copy " + from.id + " (" + type_name(from.type) + ") into " +
-                         target.id + "." + to.id + " (" + type_name(to.type) + ")");
+      problems.push_back(at + tr(msg::rules_handoff_copy_type,
+                                 {from.id, type_name(from.type), target.id, to.id, type_name(to.type)}));
     } else if ((from.type == Type::kEnum || from.type == Type::kSet) && !enum_fits(from, to)) {
-      problems.push_back(at + "not every value of " + from.id + " is a value of " + target.id +
-                         "." + to.id);
+      problems.push_back(at + tr(msg::rules_handoff_copy_values, {from.id, target.id, to.id}));
     }
     if (from.pii && !to.pii) {
-      problems.push_back(at + from.id + " is personal data (pii) but " + target.id + "." + to.id +
-                         " is not marked pii");
+      problems.push_back(at + tr(msg::rules_handoff_copy_pii, {from.id, target.id, to.id}));
     }
   }
   for (const auto& [to_field, text] : h.set) {
     const int index = target.field_index(to_field);
     if (index < 0) {
-      problems.push_back(at + "'" + target.id + "' has no field '" + to_field + "' to set");
+      problems.push_back(at + tr(msg::rules_handoff_no_set_field, {target.id, to_field}));
       continue;
     }
     given.push_back(index);
     const FieldDef& to = target.fields[index];
     std::string accepted;
     if (!parse_typed(to.type, to.values, text, &accepted)) {
-      problems.push_back(at + target.id + "." + to_field + ": '" + text + "' is not " + accepted);
+      problems.push_back(at + tr(msg::rules_handoff_set_value, {target.id, to_field, text, accepted}));
     }
   }
   if (target.open_declared) {
     for (int f : given) {
       if (!contains(target.open_requires, f) && !contains(target.open_accepts, f))
-        problems.push_back(at + "'" + target.id + "' does not take " + target.fields[f].id +
-                           " when a case is opened (its open: section)");
+        problems.push_back(at + tr(msg::rules_handoff_not_opening_field, {target.id, target.fields[f].id}));
     }
   }
   for (int f : target.open_requires) {
     if (!contains(given, f))
-      problems.push_back(at + "'" + target.id + "' needs " + target.fields[f].id +
-                         " to open a case; copy or set it in opens:");
+      problems.push_back(at + tr(msg::rules_handoff_needs_field, {target.id, target.fields[f].id}));
   }
 }
 
@@ -104,8 +102,7 @@ std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLooku
     for (const HandOff& h : t.opens) {
       ProcedurePtr target = with_self(h.sop);
       if (!target) {
-        problems.push_back(where(p, h.pos) + "hand-off to '" + h.sop +
-                           "', which is not published; publish it first");
+        problems.push_back(where(p, h.pos) + tr(msg::rules_handoff_unpublished, {h.sop}));
         continue;
       }
       check_one(p, h, *target, problems);
@@ -116,7 +113,7 @@ std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLooku
   if (leads_to(p.id, p, with_self, seen, path)) {
     std::string chain;
     for (size_t i = 0; i < path.size(); ++i) chain += (i ? " -> " : "") + path[i];
-    problems.push_back(p.file + ": hand-offs form a loop that would open cases forever: " + chain);
+    problems.push_back(tr(msg::rules_handoff_loop, {p.file, chain}));
   }
   return problems;
 }

@@ -11,6 +11,7 @@
 #include "rules/handoff.h"
 #include "lang/procedure_codec.h"
 #include "base/sha256.h"
+#include "sopir/messages/runtime.h"
 #include "sopir/text.h"
 #include "sopir/privacy.h"
 
@@ -18,10 +19,16 @@ namespace sopir {
 
 namespace {
 
+// "budi has roles a, b" / "budi has no roles".
+std::string roles_of(const Actor& who) {
+  return who.roles.empty() ? tr(msg::runtime_has_no_roles, {who.id})
+                           : tr(msg::runtime_has_roles, {who.id, join(who.roles)});
+}
+
 // A note as given, or kRefused when it holds control characters other
 // than tabs and line breaks.
 const std::string& checked_note(const std::string& note) {
-  if (std::string problem = control_problem(note, true); !problem.empty()) throw refused("the note " + problem);
+  if (std::string problem = control_problem(note, true); !problem.empty()) throw refused(tr(msg::runtime_note_control, {problem}));
   return note;
 }
 
@@ -126,7 +133,7 @@ std::vector<std::pair<std::string, std::string>> logged_inputs(
 }
 
 [[noreturn]] void throw_refusal(const std::string& case_id, Refusal refusal) {
-  if (!case_id.empty()) refusal.message = "case " + case_id + ": " + refusal.message;
+  if (!case_id.empty()) refusal.message = tr(msg::runtime_case_prefix, {case_id, refusal.message});
   throw RefusedError(std::move(refusal), case_id);
 }
 
@@ -164,9 +171,7 @@ Engine::Engine(std::unique_ptr<Store> store, std::shared_ptr<Clock> clock,
 StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
                                             const std::string& name) {
   if (!valid_staff_id(id))
-    throw usage_error("'" + id +
-                      "' is not a usable staff id: use lowercase letters, digits, '_', "
-                      "'.' or '-' (like admin or ayu.lestari), and not 'system'");
+    throw usage_error(tr(msg::runtime_first_admin_id, {id}));
   StaffMember member{id, name.empty() ? "Administrator" : name, {"admin", "policy"}, true};
   store.add_staff(member, RegistryStamp{id, system_clock()->now()});
   return member;
@@ -190,7 +195,7 @@ StaffMember Engine::staff_member(const std::string& staff_id) {
   if (auto member = store_->staff(staff_id)) return *member;
   std::vector<std::string> ids;
   for (const auto& m : store_->all_staff()) ids.push_back(m.id);
-  throw not_found("unknown staff member '" + staff_id + "'" + did_you_mean(staff_id, ids));
+  throw not_found(tr(msg::runtime_unknown_staff, {staff_id, did_you_mean(staff_id, ids)}));
 }
 
 std::vector<std::string> Engine::case_ids(const std::string& typed_prefix, int64_t limit) {
@@ -221,8 +226,7 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
                                           const std::string& actor_id) {
   const Actor who = actor(actor_id);
   if (!has_role(who, "admin") && !has_role(who, "policy"))
-    throw refused("publishing a procedure needs the role admin or policy; " + who.id + " has " +
-                  (who.roles.empty() ? "no roles" : "roles " + join(who.roles)));
+    throw refused(tr(msg::runtime_publish_roles, {roles_of(who)}));
   // Everything after this is about the file: its name heads every message,
   // once (the hand-off message names it already).
   try {
@@ -258,10 +262,10 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
         });
     if (!hands_to_it) continue;
     for (auto& problem : check_handoffs(*parent, lookup))
-      problems.push_back(problem + " (published " + parent->id + " hands off to " + procedure->id + ")");
+      problems.push_back(tr(msg::runtime_handoff_published_parent, {problem, parent->id, procedure->id}));
   }
   if (!problems.empty()) {
-    std::string message = file + ": cannot publish: hand-offs do not fit";
+    std::string message = tr(msg::runtime_handoffs_do_not_fit, {file});
     for (const auto& problem : problems) message += "\n  " + problem;
     throw refused(message);
   }
@@ -279,12 +283,10 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
 ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
   auto published = store_->procedure_by_hash(sha256);
-  if (!published) throw not_found("no published procedure has SHA-256 " + sha256);
+  if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
   if (sha256_hex(published->source) != sha256)
-    throw storage_error("the stored text of procedure " + published->sop_id + " version " +
-                        std::to_string(published->version) +
-                        " no longer matches its SHA-256: it was edited in the database; run "
-                        "`sopir audit verify` and restore it from a backup");
+    throw storage_error(
+        tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
   // The compiled form saved at publishing spares parsing the YAML; without
   // one (or one this build does not read) the source is loaded. A published
   // procedure validated when it was published; lint changes in later sopir
@@ -307,9 +309,7 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
   if (!published) {
     std::vector<std::string> ids;
     for (const auto& p : store_->procedures()) ids.push_back(p.sop_id);
-    std::string message = "no procedure '" + sop_id + "' is published";
-    message += did_you_mean(sop_id, ids);
-    throw not_found(message);
+    throw not_found(tr(msg::runtime_no_procedure, {sop_id, did_you_mean(sop_id, ids)}));
   }
   return procedure(published->sha256);
 }
@@ -317,18 +317,16 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
 Actor Engine::actor(const std::string& staff_id) { return acting_staff(*store_, staff_id); }
 
 Actor acting_staff(Store& store, const std::string& staff_id) {
-  if (staff_id.empty()) throw usage_error("no staff member given: say who is acting");
+  if (staff_id.empty()) throw usage_error(tr(msg::runtime_no_actor));
   if (staff_id == "system")
-    throw refused("'system' is the timer pass, not a staff member; act as yourself");
+    throw refused(tr(msg::runtime_system_not_staff));
   auto member = store.staff(staff_id);
   if (!member) {
     std::vector<std::string> ids;
     for (const auto& m : store.all_staff()) ids.push_back(m.id);
-    std::string message = "unknown staff member '" + staff_id + "'";
-    message += did_you_mean(staff_id, ids);
-    throw not_found(message);
+    throw not_found(tr(msg::runtime_unknown_staff, {staff_id, did_you_mean(staff_id, ids)}));
   }
-  if (!member->active) throw refused("staff member '" + staff_id + "' is deactivated");
+  if (!member->active) throw refused(tr(msg::runtime_staff_deactivated, {staff_id}));
   return Actor{member->id, member->roles};
 }
 
@@ -342,19 +340,16 @@ bool valid_staff_id(std::string_view id) {
 namespace {
 void require_admin(const Actor& who) {
   if (!has_role(who, "admin"))
-    throw refused("managing staff needs the role admin; " + who.id + " has " +
-                  (who.roles.empty() ? "no roles" : "roles " + join(who.roles)));
+    throw refused(tr(msg::runtime_manage_staff_roles, {roles_of(who)}));
 }
 }  // namespace
 
 void Engine::add_staff(const std::string& admin, const StaffMember& member) {
   require_admin(actor(admin));
   if (!valid_staff_id(member.id))
-    throw usage_error("'" + member.id +
-                      "' is not a usable staff id: use lowercase letters, digits, '_', '.' or '-' "
-                      "(like ayu or ayu.lestari), and not 'system', which fires timer events");
-  if (member.name.empty()) throw usage_error("a staff member needs a name");
-  if (member.roles.empty()) throw usage_error("a staff member needs at least one role");
+    throw usage_error(tr(msg::runtime_staff_id, {member.id}));
+  if (member.name.empty()) throw usage_error(tr(msg::runtime_staff_needs_name));
+  if (member.roles.empty()) throw usage_error(tr(msg::runtime_staff_needs_role));
   store_->add_staff(member, RegistryStamp{admin, clock_->now()});
 }
 
@@ -363,25 +358,23 @@ void Engine::set_staff_role(const std::string& admin, const std::string& staff_i
   const Actor who = actor(admin);
   require_admin(who);
   if (!valid_staff_id(role) || role == "system")
-    throw usage_error("'" + role + "' is not a role id: use lowercase letters, digits, '_', '.' or '-'");
+    throw usage_error(tr(msg::runtime_not_role_id, {role}));
   if (!held && staff_id == who.id && role == "admin")
-    throw refused("you cannot remove your own role admin; ask another administrator");
+    throw refused(tr(msg::runtime_own_admin_role));
   auto member = store_->staff(staff_id);
   if (!member) actor(staff_id);  // kNotFound with "did you mean"
   const bool has = std::find(member->roles.begin(), member->roles.end(), role) != member->roles.end();
   if (has == held)
-    throw conflict("staff member '" + staff_id + "' " + (held ? "already has" : "does not have") + " the role " +
-                   role + "; nothing was changed");
+    throw conflict(tr(held ? msg::runtime_already_has_role : msg::runtime_does_not_have_role, {staff_id, role}));
   if (!held && member->roles.size() == 1)
-    throw refused("'" + role + "' is the only role of staff member '" + staff_id +
-                  "'; grant another role first, or deactivate them");
+    throw refused(tr(msg::runtime_only_role, {role, staff_id}));
   store_->set_staff_role(staff_id, role, held, RegistryStamp{who.id, clock_->now()});
 }
 
 void Engine::deactivate_staff(const std::string& admin, const std::string& staff_id) {
   const Actor who = actor(admin);
   require_admin(who);
-  if (staff_id == who.id) throw refused("you cannot deactivate yourself; ask another administrator");
+  if (staff_id == who.id) throw refused(tr(msg::runtime_deactivate_self));
   actor(staff_id);  // kNotFound with "did you mean", or kRefused when already inactive
   store_->set_staff_active(staff_id, false, RegistryStamp{who.id, clock_->now()});
 }
@@ -395,8 +388,7 @@ std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& rec
     if (auto value = parse_typed(field.type, field.values, stored.text, nullptr)) {
       data[index] = std::move(*value);
     } else {
-      throw storage_error("case " + record.id + ": stored value of field " + field.id +
-                          " is not a valid " + type_name(field.type));
+      throw storage_error(tr(msg::runtime_bad_stored_value, {record.id, field.id, type_name(field.type)}));
     }
   }
   return data;
@@ -417,8 +409,8 @@ CaseRecord Engine::find_typed_case(const std::string& typed) {
 }
 
 void Engine::throw_no_case(const std::string& typed, const std::optional<std::string>& id) {
-  std::string message = "no case '" + typed + "'";
-  if (!id) message += " (case ids look like K7F-3QX)";
+  std::string message = tr(msg::runtime_no_case, {typed});
+  if (!id) message += tr(msg::runtime_case_id_form);
   std::string prefix;
   if (id) prefix = id->substr(0, 2);
   auto close = store_->case_ids(prefix, 200);
@@ -464,8 +456,7 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
   snapshot.id = record.id;
   snapshot.state = p.state_index(record.state);
   if (snapshot.state < 0)
-    throw storage_error("case " + record.id + " is in state '" + record.state +
-                        "', which its procedure does not have");
+    throw storage_error(tr(msg::runtime_unknown_state, {record.id, record.state}));
   snapshot.status = record.status;
   snapshot.data = decode_data(p, record);
   snapshot.due_at = record.due_at;
@@ -511,14 +502,14 @@ std::string Engine::new_case_id() {
     std::string id = ids_->next();
     if (!store_->case_exists(id)) return id;
   }
-  throw conflict("could not find a free case id; try again");
+  throw conflict(tr(msg::runtime_no_free_id));
 }
 
 Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
                                   const std::vector<std::pair<std::string, std::string>>& inputs,
                                   const std::string& note, DateTime at, DateTime now,
                                   bool by_handoff) {
-  Decision decision = decide_open(p, who, inputs, at, by_handoff);
+  Decision decision = decide_open(p, who, inputs, at, by_handoff, lang_);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal("", *refusal);
   const Transition& t = std::get<Transition>(decision);
 
@@ -671,7 +662,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   for (const HandOff& h : def.opens) {
     Opening child = plan_handoff(*p, def, h, after, command.actor, command.at, now);
     if (std::find(ids.begin(), ids.end(), child.record.id) != ids.end())
-      throw conflict("case " + id + ": two new cases drew the same id; try again");
+      throw conflict(tr(msg::runtime_same_new_id, {id}));
     ids.push_back(child.record.id);
     child.record.parent_case = id;
     child.entry.linked_case = id;
@@ -698,8 +689,7 @@ Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& de
                                      DateTime now) {
   auto published = store_->current_procedure(h.sop);
   if (!published)
-    throw refused("case " + parent.id + ": '" + p.events[def.event] + "' hands the case on to '" +
-                  h.sop + "', which is not published in this database; publish it first");
+    throw refused(tr(msg::runtime_handoff_unpublished, {parent.id, p.events[def.event], h.sop}));
   ProcedurePtr target = procedure(published->sha256);
   const std::vector<Value> data = decode_data(p, parent);
   std::vector<std::pair<std::string, std::string>> inputs;
@@ -713,8 +703,7 @@ Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& de
     return plan_open(*target, who, inputs, note, at, now, true);
   } catch (const RefusedError& e) {
     Refusal refusal = e.refusal();
-    refusal.message = "case " + parent.id + ": the hand-off to '" + h.sop + "' was refused: " +
-                      refusal.message;
+    refusal.message = tr(msg::runtime_handoff_refused, {parent.id, h.sop, refusal.message});
     throw RefusedError(std::move(refusal), parent.id);
   }
 }
@@ -726,7 +715,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot current = snapshot(*p, *record);
   const DateTime now = clock_->now();
-  LifecycleCommand command{request.event, who, request.reason, request.at.value_or(now)};
+  LifecycleCommand command{request.event, who, request.reason, request.at.value_or(now), lang_};
   LifecycleDecision decision = decide_lifecycle(*p, current, command, record->hold_started);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const LifecycleTransition& t = std::get<LifecycleTransition>(decision);
@@ -852,7 +841,7 @@ EventCheck Engine::check_event(const CaseView& view, const std::string& event) {
   Decision decision = decide(*view.procedure, view.snapshot, command);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(view.record.id, *refusal);
   // decide() allows only events from the state, which view.checks holds.
-  throw storage_error("case " + view.record.id + ": event '" + event + "' was not checked");
+  throw storage_error(tr(msg::runtime_event_not_checked, {view.record.id, event}));
 }
 
 size_t BatchOutcome::refused() const {

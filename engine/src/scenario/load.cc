@@ -13,6 +13,7 @@
 #include "sopir/scenario.h"
 #include "base/source_text.h"
 #include "lang/yaml_reader.h"
+#include "sopir/messages/scenario.h"
 
 namespace sopir {
 
@@ -37,7 +38,6 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 std::string suggestion(const std::string& word, const Keys& candidates) {
   return suggest_name(word, candidates, 15);
@@ -77,28 +77,28 @@ class Reader {
   std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> map(
       const YAML::Node& node, const std::string& where, const Keys& allowed, const Keys& required) {
     if (!node.IsMap()) {
-      error(node, where + " must be a map (key: value)" +
-                      (required.empty() ? "" : " with " + join(required)));
+      error(node, required.empty() ? tr(msg::scen_must_be_map, {where})
+                                   : tr(msg::scen_must_be_map_with, {where, join(required)}));
       return std::nullopt;
     }
     std::map<std::string, std::pair<YAML::Node, YAML::Node>> out;
     for (auto it = node.begin(); it != node.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        error(it->first, "unknown key " + in_quotes(key) + " in " + where + suggestion(key, allowed));
+        error(it->first, tr(msg::scen_unknown_key, {key, where, suggestion(key, allowed)}));
         continue;
       }
       out.emplace(key, std::make_pair(it->first, it->second));
     }
     for (const auto& key : required) {
-      if (!out.count(key)) error(node, where + " needs " + in_quotes(key));
+      if (!out.count(key)) error(node, tr(msg::scen_needs_key, {where, key}));
     }
     return out;
   }
 
   std::optional<std::string> scalar(const YAML::Node& node, const std::string& what) {
     if (!node.IsScalar()) {
-      error(node, what + " must be a single value");
+      error(node, tr(msg::scen_single_value, {what}));
       return std::nullopt;
     }
     return node.Scalar();
@@ -109,7 +109,7 @@ class Reader {
     if (!text) return std::nullopt;
     auto value = parse_datetime(*text);
     if (!value)
-      error(node, what + ": " + in_quotes(*text) + " is not " + accepted_forms(Type::kDateTime, {}));
+      error(node, tr(msg::scen_not_accepted, {what, *text, accepted_forms(Type::kDateTime, {})}));
     return value;
   }
 
@@ -139,8 +139,7 @@ class ScenarioParser {
     auto id = r_.scalar(node, "as");
     if (!id) return;
     if (!c_.staff.count(*id)) {
-      r_.error(node, "unknown staff member " + in_quotes(*id) + " in `as`" + suggestion(*id, c_.staff_ids) +
-                         " (declare them under `staff:`)");
+      r_.error(node, tr(msg::scen_unknown_staff, {*id, suggestion(*id, c_.staff_ids)}));
       return;
     }
     *out = *id;
@@ -168,8 +167,7 @@ class ScenarioParser {
     bool ok = true;
     for (const auto& [m, at] : members) {
       if (std::find(f.values.begin(), f.values.end(), m) == f.values.end()) {
-        r_.error(at, in_quotes(m) + " is not a value of set field " + in_quotes(f.id) +
-                         suggest_name(m, f.values, 12));
+        r_.error(at, tr(msg::scen_not_set_value, {m, f.id, suggest_name(m, f.values, 12)}));
         ok = false;
       }
       ids.push_back(m);
@@ -182,15 +180,14 @@ class ScenarioParser {
   void inputs(const YAML::Node& node, const Procedure* p,
               std::vector<std::pair<std::string, std::string>>* out) {
     if (!node.IsMap()) {
-      r_.error(node, "`set` must be a map of field: value");
+      r_.error(node, tr(msg::scen_set_map));
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       auto name = r_.scalar(it->first, "a field name");
       if (!name) continue;
       if (is_null(it->second)) {
-        r_.error(it->second, "`set` gives no value for " + in_quotes(*name) +
-                                 " (leave the field out instead)");
+        r_.error(it->second, tr(msg::scen_set_no_value, {*name}));
         continue;
       }
       const int index = p ? p->field_index(*name) : -1;
@@ -221,13 +218,12 @@ class ScenarioParser {
         if (!text) continue;
         out->refused = refusal_kind_from_string(*text);
         if (!out->refused)
-          r_.error(v, "unknown refusal " + in_quotes(*text) + suggestion(*text, refusal_kind_names()));
+          r_.error(v, tr(msg::scen_unknown_refusal, {*text, suggestion(*text, refusal_kind_names())}));
       } else if (key == "state") {
         auto text = r_.scalar(v, "state");
         if (!text) continue;
         if (p && p->state_index(*text) < 0) {
-          r_.error(v, "procedure '" + p->id + "' has no state " + in_quotes(*text) +
-                          suggestion(*text, p->state_ids()));
+          r_.error(v, tr(msg::scen_no_state, {p->id, *text, suggestion(*text, p->state_ids())}));
           continue;
         }
         out->state = *text;
@@ -236,7 +232,7 @@ class ScenarioParser {
         if (!text) continue;
         out->status = status_from_string(*text);
         if (!out->status)
-          r_.error(v, "unknown status " + in_quotes(*text) + "; expected one of: active, on_hold, closed");
+          r_.error(v, tr(msg::scen_unknown_status, {*text}));
       } else if (key == "due") {
         out->check_due = true;
         if (!is_null(v)) out->due = r_.datetime(v, "due");
@@ -246,8 +242,7 @@ class ScenarioParser {
         auto text = r_.scalar(v, "fired");
         if (!text) continue;
         if (p && p->event_index(*text) < 0) {
-          r_.error(v, "procedure '" + p->id + "' has no event " + in_quotes(*text) +
-                          suggestion(*text, p->events));
+          r_.error(v, tr(msg::scen_no_event, {p->id, *text, suggestion(*text, p->events)}));
           continue;
         }
         out->fired = *text;
@@ -264,7 +259,7 @@ class ScenarioParser {
       }
     }
     if (out->refused && keys->count("opened"))
-      r_.error(keys->at("opened").first, "a refused step opens no case; leave out `opened`");
+      r_.error(keys->at("opened").first, tr(msg::scen_refused_opens));
   }
 
   // One procedure id of `expect: {opened: ...}`.
@@ -273,10 +268,8 @@ class ScenarioParser {
     if (!text) return;
     if (c_.unloaded.count(*text)) return;
     if (std::find(c_.linked_ids.begin(), c_.linked_ids.end(), *text) == c_.linked_ids.end()) {
-      r_.error(v, "no hand-off of this scenario opens a case of " + in_quotes(*text) +
-                      (c_.linked_ids.empty()
-                           ? std::string("; the procedure under test has no hand-offs (opens:)")
-                           : suggestion(*text, c_.linked_ids)));
+      r_.error(v, tr(msg::scen_no_handoff_opens,
+                     {*text, c_.linked_ids.empty() ? tr(msg::scen_no_handoffs) : suggestion(*text, c_.linked_ids)}));
       return;
     }
     out->opened.push_back(*text);
@@ -284,7 +277,7 @@ class ScenarioParser {
 
   void fields(const YAML::Node& node, const Procedure* p, ScenarioExpect* out) {
     if (!node.IsMap()) {
-      r_.error(node, "`fields` must be a map of field: value");
+      r_.error(node, tr(msg::scen_fields_map));
       return;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -292,8 +285,7 @@ class ScenarioParser {
       if (!name || !p) continue;
       const int index = p->field_index(*name);
       if (index < 0) {
-        r_.error(it->first, "procedure '" + p->id + "' has no field " + in_quotes(*name) +
-                                suggestion(*name, p->field_ids()));
+        r_.error(it->first, tr(msg::scen_no_field, {p->id, *name, suggestion(*name, p->field_ids())}));
         continue;
       }
       if (is_null(it->second)) {
@@ -310,7 +302,7 @@ class ScenarioParser {
       std::string accepted;
       auto value = parse_typed(field.type, field.values, *text, &accepted);
       if (!value) {
-        r_.error(it->second, *name + ": " + in_quotes(*text) + " is not " + accepted);
+        r_.error(it->second, tr(msg::scen_not_accepted, {*name, *text, accepted}));
         continue;
       }
       out->fields.emplace_back(index, std::move(*value));
@@ -328,9 +320,7 @@ class ScenarioParser {
       Keys known;
       for (const auto& entry : c_.procedures) known.push_back(entry.first);
       if (c_.procedure)
-        r_.error(node, "`case` names " + in_quotes(*id) +
-                           ", which is neither the procedure under test nor one its hand-offs "
-                           "open" + suggestion(*id, known));
+        r_.error(node, tr(msg::scen_case_unknown, {*id, suggestion(*id, known)}));
       return c_.procedure;
     }
     if (c_.procedure && *id != c_.procedure->id) *out = *id;
@@ -366,17 +356,14 @@ class ScenarioParser {
     for (const auto& k : kinds)
       if (keys->count(k)) present.push_back(k);
     if (present.size() != 1) {
-      r_.error(node, present.empty()
-                         ? "a step needs one of: event, hold, resume, close, reopen, tick"
-                         : "a step is exactly one of event, hold, resume, close, reopen, tick; this "
-                           "one has " + join(present));
+      r_.error(node, present.empty() ? tr(msg::scen_step_none) : tr(msg::scen_step_several, {join(present)}));
       return;
     }
     const std::string kind = present[0];
     for (const char* k : {"as", "set", "reason", "override"}) {
       if (kind != "event" && keys->count(k)) {
-        const std::string hint = kind == "tick" ? "" : " (write it inside `" + kind + ": {...}`)";
-        r_.error(keys->at(k).first, "`" + std::string(k) + "` belongs to event steps" + hint);
+        r_.error(keys->at(k).first, kind == "tick" ? tr(msg::scen_event_only, {k})
+                                                   : tr(msg::scen_event_only_hint, {k, kind}));
       }
     }
     const YAML::Node& body = keys->at(kind).second;
@@ -384,7 +371,7 @@ class ScenarioParser {
       out->kind = StepKind::kEvent;
       if (auto text = r_.scalar(body, "event")) out->event = *text;
       if (!keys->count("as"))
-        r_.error(node, "an event step needs `as` (who fires it)");
+        r_.error(node, tr(msg::scen_event_needs_as));
       else
         actor(keys->at("as").second, &out->actor);
       if (keys->count("set")) inputs(keys->at("set").second, target, &out->inputs);
@@ -395,14 +382,14 @@ class ScenarioParser {
         const YAML::Node& v = keys->at("override").second;
         auto text = r_.scalar(v, "override");
         auto flag = text ? parse_bool(*text) : std::nullopt;
-        if (text && !flag) r_.error(v, "override: " + in_quotes(*text) + " is not true or false");
+        if (text && !flag) r_.error(v, tr(msg::scen_override_bool, {*text}));
         out->override = flag.value_or(false);
       }
     } else if (kind == "tick") {
       out->kind = StepKind::kTick;
       out->at = r_.datetime(body, "tick");
       if (keys->count("at"))
-        r_.error(keys->at("at").first, "a tick step gives its time as `tick: T`, not `at:`");
+        r_.error(keys->at("at").first, tr(msg::scen_tick_at));
     } else {
       out->kind = kind == "hold"     ? StepKind::kHold
                   : kind == "resume" ? StepKind::kResume
@@ -421,15 +408,14 @@ class ScenarioParser {
              target, &out->expect);
       if (kind == "tick" && out->expect.refused)
         r_.error(keys->at("expect").second,
-                 "a tick is not refused; to check that nothing fired write `fired: null`");
+                 tr(msg::scen_tick_refused));
     }
   }
 
   void advance_clock(const YAML::Node& at_node, const std::optional<DateTime>& at, DateTime* clock) {
     if (!at) return;
     if (at->seconds < clock->seconds) {
-      r_.error(at_node, format_datetime(*at) + " is earlier than the clock (" +
-                            format_datetime(*clock) + "); the clock never goes back");
+      r_.error(at_node, tr(msg::scen_clock_back, {format_datetime(*at), format_datetime(*clock)}));
       return;
     }
     *clock = *at;
@@ -465,18 +451,17 @@ class ScenarioParser {
           const ScenarioExpect& e = out->open.expect;
           if (e.refused && (e.state || e.status || e.check_due || !e.fields.empty()))
             r_.error(k->at("expect").second,
-                     "when opening is expected to be refused there is no case to check: give "
-                     "only `refused`");
+                     tr(msg::scen_refused_open_only));
         }
       }
     }
     if (keys->count("steps")) {
       const YAML::Node& steps = keys->at("steps").second;
       if (!steps.IsSequence()) {
-        if (!is_null(steps)) r_.error(steps, "`steps` must be a list of steps");
+        if (!is_null(steps)) r_.error(steps, tr(msg::scen_steps_list));
       } else {
         if (out->open.expect.refused && steps.size() > 0)
-          r_.error(steps, "opening is expected to be refused, so the scenario cannot have steps");
+          r_.error(steps, tr(msg::scen_refused_no_steps));
         for (const auto& s : steps) {
           out->steps.emplace_back();
           step(s, &clock, &out->steps.back());
@@ -490,7 +475,7 @@ class ScenarioParser {
       out->final_text = "expect: " + one_line(e);
       expect(e, ExpectKind::kFinal, c_.procedure, &out->final_expect);
       if (out->open.expect.refused)
-        r_.error(e, "opening is expected to be refused, so there is no case to check at the end");
+        r_.error(e, tr(msg::scen_refused_no_end));
     }
   }
 
@@ -513,8 +498,7 @@ bool has_role(const FileContext& c, const std::string& role) {
 
 std::string no_role_message(const FileContext& c, const std::string& role) {
   if (c.procedures.size() <= 1)
-    return "procedure '" + c.procedure->id + "' has no role " + in_quotes(role) +
-           suggestion(role, c.procedure->roles);
+    return tr(msg::scen_no_role, {c.procedure->id, role, suggestion(role, c.procedure->roles)});
   Keys roles;
   std::string ids;
   for (const auto& [id, p] : c.procedures) {
@@ -522,15 +506,14 @@ std::string no_role_message(const FileContext& c, const std::string& role) {
     for (const auto& r : p->roles)
       if (std::find(roles.begin(), roles.end(), r) == roles.end()) roles.push_back(r);
   }
-  return "no procedure of this scenario (" + ids + ") has a role " + in_quotes(role) +
-         suggestion(role, roles);
+  return tr(msg::scen_no_role_any, {ids, role, suggestion(role, roles)});
 }
 
 std::map<std::string, CalendarSource> scenario_calendars(Reader& r, const YAML::Node& node,
                                                          const std::string& test_file) {
   std::map<std::string, CalendarSource> out;
   if (!node.IsMap()) {
-    r.error(node, "calendars must be a map of calendar name to file, like {indonesia: calendars/2026.yaml}");
+    r.error(node, tr(msg::scen_calendars_map));
     return out;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -538,7 +521,7 @@ std::map<std::string, CalendarSource> scenario_calendars(Reader& r, const YAML::
     const std::string file = resolve_procedure(test_file, it->second.IsScalar() ? it->second.Scalar() : "");
     std::ifstream in(file, std::ios::binary);
     if (!it->second.IsScalar() || !in) {
-      r.error(it->second, "cannot read the calendar file " + file + " (the path is relative to this test file)");
+      r.error(it->second, tr(msg::scen_cannot_read_calendar, {file}));
       continue;
     }
     std::stringstream text;
@@ -568,7 +551,7 @@ class LinkedProcedures {
   // `procedures: [file, ...]`, relative to the test file.
   void add_listed(const YAML::Node& list, const Procedure& main) {
     if (!list.IsSequence()) {
-      r_.error(list, "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
+      r_.error(list, tr(msg::scen_procedures_list));
       return;
     }
     for (const auto& entry : list) {
@@ -577,11 +560,9 @@ class LinkedProcedures {
       ProcedurePtr p = load(resolve_procedure(test_file_, *ref), entry);
       if (!p) continue;
       if (p->id == main.id) {
-        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) +
-                            ", the procedure under test; list only the procedures its hand-offs open");
+        r_.error(entry, tr(msg::scen_is_main, {*ref, p->id}));
       } else if (listed_.count(p->id)) {
-        r_.error(entry, *ref + " is procedure " + in_quotes(p->id) + ", which " +
-                            listed_.at(p->id).procedure->file + " already is");
+        r_.error(entry, tr(msg::scen_listed_twice, {*ref, p->id, listed_.at(p->id).procedure->file}));
       } else {
         listed_.emplace(p->id, Listed{p, entry, false});
       }
@@ -600,8 +581,7 @@ class LinkedProcedures {
     const std::string& id = h.sop;
     if (id == main_id || !visited_.insert(id).second) return;  // a loop: the publish check says so
     ProcedurePtr target;
-    const std::string where = in_quotes(from.id) + " hands cases on to " + in_quotes(id) + " (" +
-                              from.file + ":" + std::to_string(h.pos.line) + ")";
+    const std::string where = tr(msg::scen_hands_on, {from.id, id, from.file, std::to_string(h.pos.line)});
     if (auto it = listed_.find(id); it != listed_.end()) {
       it->second.used = true;
       target = it->second.procedure;
@@ -610,15 +590,13 @@ class LinkedProcedures {
       const std::string beside = (dir / (id + ".yaml")).lexically_normal().string();
       std::error_code ignored;
       if (!std::filesystem::exists(beside, ignored)) {
-        r_.error(at_, where + ", but there is no " + beside +
-                          "; name the file of procedure " + in_quotes(id) + " under `procedures:`");
+        r_.error(at_, tr(msg::scen_no_beside, {where, beside, id}));
         unloaded_.insert(id);
         return;
       }
       target = load(beside, at_);
       if (target && target->id != id) {
-        r_.error(at_, where + ", but " + beside + " is procedure " + in_quotes(target->id) +
-                          "; name the right file under `procedures:`");
+        r_.error(at_, tr(msg::scen_wrong_beside, {where, beside, target->id}));
         target = nullptr;
       }
       if (!target) {
@@ -636,8 +614,7 @@ class LinkedProcedures {
   void check(const Procedure& main) {
     for (const auto& [id, listed] : listed_) {
       if (!listed.used)
-        r_.error(listed.node, "procedure " + in_quotes(id) + " is not opened by any hand-off of " +
-                                  in_quotes(main.id) + "; remove it from `procedures:`");
+        r_.error(listed.node, tr(msg::scen_not_opened, {id, main.id}));
     }
     if (!unloaded_.empty()) return;
     std::map<std::string, ProcedurePtr> published;
@@ -647,7 +624,7 @@ class LinkedProcedures {
     };
     auto check_one = [&](const Procedure& p, const YAML::Node& node) {
       for (const auto& problem : check_handoffs(p, lookup))
-        r_.error(node, "procedure " + in_quotes(p.id) + " cannot be published: " + problem);
+        r_.error(node, tr(msg::scen_cannot_publish, {p.id, problem}));
     };
     for (const auto& p : order_) {
       auto it = listed_.find(p->id);
@@ -672,11 +649,10 @@ class LinkedProcedures {
       LoadResult loaded = load_strict(file);
       diagnostics_->insert(diagnostics_->end(), loaded.diagnostics.begin(), loaded.diagnostics.end());
       if (!loaded.ok())
-        r_.error(node, "procedure " + file + " has " + std::to_string(loaded.error_count()) +
-                           " problem(s) under the strict checks (listed below); fix them first");
+        r_.error(node, tr(msg::scen_strict_problems, {file, std::to_string(loaded.error_count())}));
       return loaded.procedure;
     } catch (const Error&) {
-      r_.error(node, "cannot read the procedure " + file + " (the path is relative to this test file)");
+      r_.error(node, tr(msg::scen_cannot_read_procedure, {file}));
       return nullptr;
     }
   }
@@ -697,8 +673,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   ScenarioLoad result;
   if (text.size() > kMaxProcedureBytes) {
     DiagnosticSink sink(name, nullptr);
-    sink.error("too-large", SourcePos{}, "the file is " + std::to_string(text.size()) +
-                                             " bytes; a scenario file may be at most 1 MiB");
+    sink.error("too-large", SourcePos{}, tr(msg::scen_too_large, {std::to_string(text.size())}));
     result.diagnostics = sink.take(false);
     return result;
   }
@@ -732,13 +707,10 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
           context.procedure = file.procedure.get();
           context.procedures[file.procedure->id] = file.procedure.get();
         } else {
-          r.error(v, "procedure " + file.procedure_file + " has " +
-                         std::to_string(loaded.error_count()) +
-                         " problem(s) under the strict checks (listed below); fix them first");
+          r.error(v, tr(msg::scen_strict_problems, {file.procedure_file, std::to_string(loaded.error_count())}));
         }
       } catch (const Error& e) {
-        r.error(v, "cannot read the procedure " + file.procedure_file +
-                       " (the path is relative to this test file)");
+        r.error(v, tr(msg::scen_cannot_read_procedure, {file.procedure_file}));
       }
     }
   }
@@ -755,7 +727,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
     }
   } else if (keys && keys->count("procedures") && !keys->at("procedures").second.IsSequence()) {
     r.error(keys->at("procedures").second,
-            "`procedures` must be a list of procedure files, e.g. [tppo-victim-care.yaml]");
+            tr(msg::scen_procedures_list));
   }
   if (keys && keys->count("clock")) {
     if (auto t = r.datetime(keys->at("clock").second, "clock")) file.clock = *t;
@@ -763,7 +735,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   if (keys && keys->count("staff")) {
     const YAML::Node& list = keys->at("staff").second;
     if (!list.IsSequence()) {
-      r.error(list, "`staff` must be a list of {id, name, roles}");
+      r.error(list, tr(msg::scen_staff_list));
     } else {
       for (const auto& member : list) {
         auto k = r.map(member, "a staff member", {"id", "name", "roles"}, {"id", "name", "roles"});
@@ -773,12 +745,12 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
           const YAML::Node& v = k->at("id").second;
           if (auto id = r.scalar(v, "id")) {
             if (*id == "system") {
-              r.error(v, "'system' is the timer's actor and cannot be a staff member");
+              r.error(v, tr(msg::scen_system_staff));
             } else if (id->empty()) {
-              r.error(v, "a staff id may not be empty");
+              r.error(v, tr(msg::scen_empty_staff_id));
             } else if (std::find(context.staff_ids.begin(), context.staff_ids.end(), *id) !=
                        context.staff_ids.end()) {
-              r.error(v, "staff id " + in_quotes(*id) + " is declared twice");
+              r.error(v, tr(msg::scen_staff_twice, {*id}));
             } else {
               m.id = *id;
             }
@@ -790,7 +762,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
         if (k->count("roles")) {
           const YAML::Node& roles = k->at("roles").second;
           if (!roles.IsSequence()) {
-            r.error(roles, "`roles` must be a list, e.g. [case_worker]");
+            r.error(roles, tr(msg::scen_roles_list));
           } else {
             for (const auto& role : roles) {
               auto text = r.scalar(role, "a role");
@@ -815,7 +787,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   if (keys && keys->count("scenarios")) {
     const YAML::Node& list = keys->at("scenarios").second;
     if (!list.IsSequence() || list.size() == 0) {
-      r.error(list, "`scenarios` must be a list with at least one scenario");
+      r.error(list, tr(msg::scen_scenarios_list));
     } else {
       ScenarioParser parser(r, context);
       std::set<std::string> names;
@@ -824,8 +796,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
         parser.scenario(node, file.clock, &file.scenarios.back());
         const std::string& n = file.scenarios.back().name;
         if (!n.empty() && !names.insert(n).second)
-          r.error(node["name"] ? node["name"] : node, "two scenarios are named " + in_quotes(n) +
-                                                          "; names must be unique in a file");
+          r.error(node["name"] ? node["name"] : node, tr(msg::scen_name_twice, {n}));
       }
     }
   }
@@ -840,9 +811,9 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
 
 ScenarioLoad load_scenario_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw not_found("cannot read scenario file " + path);
+  if (!in) throw not_found(tr(msg::scen_cannot_read_file, {path}));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw not_found("cannot read scenario file " + path);
+  if (in.bad()) throw not_found(tr(msg::scen_cannot_read_file, {path}));
   return load_scenario_string(text, path);
 }
 

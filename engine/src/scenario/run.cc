@@ -8,6 +8,8 @@
 #include "sopir/engine.h"
 #include "sopir/error.h"
 #include "sopir/scenario.h"
+#include "sopir/messages/runtime.h"
+#include "sopir/messages/scenario.h"
 
 namespace sopir {
 
@@ -40,13 +42,12 @@ class SequentialIds : public IdSource {
   int n_ = 0;
 };
 
-std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 std::string due_text(const std::optional<DateTime>& due) {
-  return due ? format_datetime(*due) : "none";
+  return due ? format_datetime(*due) : tr(msg::scen_none);
 }
 
-std::string value_text(const Value& v) { return is_missing(v) ? "no value" : format_value(v); }
+std::string value_text(const Value& v) { return is_missing(v) ? tr(msg::scen_no_value) : format_value(v); }
 
 // What a step's hand-off opened, against `expect: {opened: ...}`.
 void compare_opened(const ScenarioExpect& e, const std::vector<StepResult::Opened>& opened,
@@ -57,16 +58,16 @@ void compare_opened(const ScenarioExpect& e, const std::vector<StepResult::Opene
   if (got == e.opened) return;
   std::string what, expected;
   for (const auto& o : opened)
-    what += (what.empty() ? "" : ", ") + ("a case of " + in_quotes(o.record.sop_id) + " (" + o.record.id + ")");
-  for (const auto& id : e.opened) expected += (expected.empty() ? "" : ", ") + ("a case of " + in_quotes(id));
-  differences->push_back("opened: expected " + (expected.empty() ? std::string("none") : expected) +
-                         ", got " + (what.empty() ? std::string("none") : what));
+    what += (what.empty() ? "" : ", ") + tr(msg::scen_a_case_of, {o.record.sop_id, o.record.id});
+  for (const auto& id : e.opened) expected += (expected.empty() ? "" : ", ") + tr(msg::scen_a_case_of_sop, {id});
+  differences->push_back(tr(msg::scen_opened_differs, {expected.empty() ? tr(msg::scen_none) : expected,
+                                                       what.empty() ? tr(msg::scen_none) : what}));
 }
 
 // Refusal messages from the Engine start with "case ID: "; in a scenario
 // the step already says which case, so that is noise.
 std::string without_case_prefix(const std::string& message, const std::string& case_id) {
-  const std::string prefix = "case " + case_id + ": ";
+  const std::string prefix = tr(msg::runtime_case_prefix, {case_id, ""});
   if (!case_id.empty() && message.rfind(prefix, 0) == 0) return message.substr(prefix.size());
   return message;
 }
@@ -75,18 +76,17 @@ std::string without_case_prefix(const std::string& message, const std::string& c
 void compare(const Procedure& p, const CaseRecord& record, const ScenarioExpect& e,
              std::vector<std::string>* differences) {
   if (e.state && *e.state != record.state)
-    differences->push_back("state: expected " + in_quotes(*e.state) + ", got " + in_quotes(record.state));
+    differences->push_back(tr(msg::scen_state_differs, {*e.state, record.state}));
   if (e.status && *e.status != record.status)
-    differences->push_back(std::string("status: expected ") + to_string(*e.status) + ", got " +
-                           to_string(record.status));
+    differences->push_back(tr(msg::scen_status_differs, {to_string(*e.status), to_string(record.status)}));
   if (e.check_due && e.due != record.due_at)
-    differences->push_back("due: expected " + due_text(e.due) + ", got " + due_text(record.due_at));
+    differences->push_back(tr(msg::scen_due_differs, {due_text(e.due), due_text(record.due_at)}));
   if (!e.fields.empty()) {
     const std::vector<Value> data = Engine::decode_data(p, record);
     for (const auto& [field, expected] : e.fields) {
       if (data[field] != expected)
-        differences->push_back("field " + p.fields[field].id + ": expected " + value_text(expected) +
-                               ", got " + value_text(data[field]));
+        differences->push_back(
+            tr(msg::scen_field_differs, {p.fields[field].id, value_text(expected), value_text(data[field])}));
     }
   }
 }
@@ -95,23 +95,23 @@ void compare(const Procedure& p, const CaseRecord& record, const ScenarioExpect&
 void compare_unchanged(const CaseRecord& before, const CaseRecord& after,
                        std::vector<std::string>* differences) {
   std::vector<std::string> what;
-  if (before.state != after.state) what.push_back("state " + before.state + " -> " + after.state);
+  if (before.state != after.state) what.push_back(tr(msg::scen_changed_state, {before.state, after.state}));
   if (before.status != after.status)
-    what.push_back(std::string("status ") + to_string(before.status) + " -> " + to_string(after.status));
+    what.push_back(tr(msg::scen_changed_status, {to_string(before.status), to_string(after.status)}));
   if (before.due_at != after.due_at)
-    what.push_back("due " + due_text(before.due_at) + " -> " + due_text(after.due_at));
+    what.push_back(tr(msg::scen_changed_due, {due_text(before.due_at), due_text(after.due_at)}));
   bool data_changed = before.data.size() != after.data.size();
   for (size_t i = 0; !data_changed && i < before.data.size(); ++i) {
     data_changed = before.data[i].field != after.data[i].field ||
                    before.data[i].text != after.data[i].text ||
                    before.data[i].missing != after.data[i].missing;
   }
-  if (data_changed) what.push_back("field values");
-  if (before.version != after.version) what.push_back("a step was recorded");
+  if (data_changed) what.push_back(tr(msg::scen_changed_fields));
+  if (before.version != after.version) what.push_back(tr(msg::scen_changed_version));
   if (what.empty()) return;
   std::string text;
   for (size_t i = 0; i < what.size(); ++i) text += (i ? ", " : "") + what[i];
-  differences->push_back("the case changed although the step was refused: " + text);
+  differences->push_back(tr(msg::scen_changed_although_refused, {text}));
 }
 
 class ScenarioRunner {
@@ -161,13 +161,12 @@ class ScenarioRunner {
         StepResult opened = engine.open_case(request);
         case_id = opened.after.id;
         if (open.expect.refused)
-          differences.push_back(std::string("expected refused: ") + to_string(*open.expect.refused) +
-                                ", but the case was opened");
+          differences.push_back(tr(msg::scen_expected_refused_opened, {to_string(*open.expect.refused)}));
         compare(p, opened.after, open.expect, &differences);
       } catch (const RefusedError& e) {
         refusal_differences(open.expect, e, &differences);
       } catch (const Error& e) {
-        differences.push_back("error: " + e.message());
+        differences.push_back(tr(msg::scen_error, {e.message()}));
       }
       if (!differences.empty()) return fail(0, open, std::move(differences));
       if (open.expect.refused) return result;
@@ -181,7 +180,7 @@ class ScenarioRunner {
         target = case_for(engine, p, case_id, step, &differences);
         if (!target.empty()) run_step(engine, *clock, target, step, &differences);
       } catch (const Error& e) {
-        differences.push_back("error: " + without_case_prefix(e.message(), target));
+        differences.push_back(tr(msg::scen_error, {without_case_prefix(e.message(), target)}));
       }
       if (!differences.empty()) return fail(static_cast<int>(i + 1), step, std::move(differences));
     }
@@ -206,10 +205,9 @@ class ScenarioRunner {
     const std::string got = to_string(e.refusal_kind());
     const std::string message = without_case_prefix(e.message(), case_id);
     if (!expect.refused) {
-      differences->push_back("expected the step to succeed, got refused: " + got + ": " + message);
+      differences->push_back(tr(msg::scen_expected_success, {got, message}));
     } else if (*expect.refused != e.refusal_kind()) {
-      differences->push_back(std::string("expected refused: ") + to_string(*expect.refused) +
-                             ", got refused: " + got + ": " + message);
+      differences->push_back(tr(msg::scen_expected_other_refusal, {to_string(*expect.refused), got, message}));
     }
   }
 
@@ -223,9 +221,7 @@ class ScenarioRunner {
     filter.sop_id = step.case_sop;
     const std::vector<CaseRecord> cases = engine.store().cases(filter);
     if (cases.empty()) {
-      differences->push_back("no case of " + in_quotes(step.case_sop) +
-                             " has been opened in this scenario yet (a step whose hand-off opens "
-                             "one must come first)");
+      differences->push_back(tr(msg::scen_no_case_yet, {step.case_sop}));
       return "";
     }
     return cases.back().id;
@@ -260,10 +256,10 @@ class ScenarioRunner {
         opened = it->second.opened;
       }
       for (const auto& failure : failures)
-        differences->push_back("the timer's event was refused: " + without_case_prefix(failure, case_id));
+        differences->push_back(tr(msg::scen_timer_refused, {without_case_prefix(failure, case_id)}));
       if (step.expect.check_fired && step.expect.fired != fired)
-        differences->push_back("fired: expected " + step.expect.fired.value_or("nothing") + ", got " +
-                               fired.value_or("nothing"));
+        differences->push_back(tr(msg::scen_fired_differs, {step.expect.fired.value_or(tr(msg::scen_nothing)),
+                                                            fired.value_or(tr(msg::scen_nothing))}));
       compare_opened(step.expect, opened, differences);
       compare(p, *engine.store().find_case(case_id), step.expect, differences);
       return;
@@ -302,9 +298,8 @@ class ScenarioRunner {
     }
     const CaseRecord after = *engine.store().find_case(case_id);
     if (step.expect.refused) {
-      differences->push_back(std::string("expected refused: ") + to_string(*step.expect.refused) +
-                             ", but the step succeeded (now in state " + in_quotes(after.state) + ", " +
-                             to_string(after.status) + ")");
+      differences->push_back(tr(msg::scen_expected_refused_succeeded,
+                                {to_string(*step.expect.refused), after.state, to_string(after.status)}));
       return;
     }
     compare_opened(step.expect, opened, differences);
@@ -361,7 +356,7 @@ std::string describe_transition(const Procedure& p, int index) {
   std::string from;
   for (size_t i = 0; i < t.from.size(); ++i) from += (i ? ", " : "") + p.states[t.from[i]].id;
   return p.events[t.event] + ": " + from + " -> " + p.states[t.to].id +
-         (t.pos.line > 0 ? " (line " + std::to_string(t.pos.line) + ")" : "");
+         (t.pos.line > 0 ? tr(msg::scen_on_line, {std::to_string(t.pos.line)}) : "");
 }
 
 }  // namespace sopir

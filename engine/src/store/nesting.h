@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sopir/error.h"
+#include "sopir/messages/store.h"
 
 namespace sopir {
 
@@ -76,9 +77,7 @@ class WriteNesting {
     flat_ = outer_flat;
     failed_ = outer_failed;
     if (failed)
-      throw storage_error("database " + database +
-                          ": a write inside an all-or-nothing transaction failed and the "
-                          "transaction went on; nothing was written");
+      throw storage_error(tr(msg::store_nested_write_failed, {database}));
   }
 
  private:

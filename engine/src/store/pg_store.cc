@@ -26,6 +26,7 @@
 #include "store/registry.h"
 #include "store/nesting.h"
 #include "store/record_rows.h"
+#include "sopir/messages/store.h"
 
 namespace sopir {
 
@@ -52,7 +53,7 @@ Param text_or_null(const std::string& value) {
 
 Status status_from_text(const std::string& value) {
   if (auto status = status_from_string(value)) return *status;
-  throw storage_error("unknown case status '" + value + "' in the database");
+  throw storage_error(tr(msg::store_unknown_status, {value}));
 }
 
 constexpr const char* kCaseColumns =
@@ -81,8 +82,7 @@ std::string like_prefix(const std::string& prefix) {
 }
 
 // What a transaction whose connection was lost before COMMIT left behind.
-constexpr const char* kNothingWritten =
-    "; nothing was written: the server undoes an unfinished transaction whose connection is lost";
+std::string nothing_written() { return tr(msg::store_pg_nothing_written); }
 
 // Rows fetched per round trip by the scans.
 constexpr int kFetchRows = 2000;
@@ -105,16 +105,14 @@ class PgStore final : public Store {
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
     return guard("publish procedure " + sop_id, [&] {
-      if (sop_id.empty() || sha256.empty()) throw usage_error("publish needs a sop id and a sha256");
+      if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
       write("publishing a procedure", [&] {
         // Publishing is rare: one at a time, so versions are numbered once.
         conn_->exec("LOCK TABLE procedures IN SHARE ROW EXCLUSIVE MODE");
         if (auto existing = procedure_by_hash_now(sha256)) {
           if (existing->sop_id != sop_id)
-            throw conflict("this source (sha256 " + sha256 + ") is already published as procedure " +
-                           existing->sop_id + " version " + std::to_string(existing->version) +
-                           ", not " + sop_id);
+            throw conflict(tr(msg::store_already_published, {sha256, existing->sop_id, std::to_string(existing->version), sop_id}));
           result = std::move(existing);
           return;
         }
@@ -140,7 +138,7 @@ class PgStore final : public Store {
       write("saving a compiled procedure", [&] {
         const Result r =
             conn_->exec("UPDATE procedures SET compiled = $1 WHERE sha256 = $2", {text(compiled), text(sha256)});
-        if (r.affected() != 1) throw not_found("no published procedure has SHA-256 " + sha256);
+        if (r.affected() != 1) throw not_found(tr(msg::store_no_procedure_hash, {sha256}));
       });
     });
   }
@@ -205,13 +203,13 @@ class PgStore final : public Store {
 
   void add_staff(const StaffMember& member, const RegistryStamp& by) override {
     guard("add staff member " + member.id, [&] {
-      if (member.id.empty()) throw usage_error("a staff member needs an id");
+      if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));
       write("adding a staff member", [&] {
         const Result r = conn_->exec(
             "INSERT INTO staff (id, name, roles, active) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             {text(member.id), text(member.name), text(json(member.roles).dump()),
              text(member.active ? "true" : "false")});
-        if (r.affected() == 0) throw conflict("staff id " + member.id + " is already taken");
+        if (r.affected() == 0) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
         LogEntry entry = registry::staff_added(member, by);
         append_registry_now(entry);
       });
@@ -221,10 +219,10 @@ class PgStore final : public Store {
   void set_staff_role(const std::string& id, const std::string& role, bool held,
                       const RegistryStamp& by) override {
     guard("update staff member " + id, [&] {
-      if (role.empty()) throw usage_error("no role given");
+      if (role.empty()) throw usage_error(tr(msg::store_no_role));
       write("updating a staff member", [&] {
         const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
-        if (r.rows() == 0) throw not_found("no staff member with id " + id);
+        if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         StaffMember member = read_staff(r, 0);
         auto it = std::find(member.roles.begin(), member.roles.end(), role);
         if ((it != member.roles.end()) == held) return;
@@ -261,7 +259,7 @@ class PgStore final : public Store {
     guard("update staff member " + id, [&] {
       write("updating a staff member", [&] {
         const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
-        if (r.rows() == 0) throw not_found("no staff member with id " + id);
+        if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         if (read_staff(r, 0).active == active) return;
         conn_->exec("UPDATE staff SET active = $1 WHERE id = $2", {text(active ? "true" : "false"), text(id)});
         LogEntry entry = registry::staff_active(id, active, by);
@@ -328,10 +326,9 @@ class PgStore final : public Store {
 
   void create_case(const CaseRecord& record, LogEntry& entry) override {
     guard("open case " + record.id, [&] {
-      if (record.id.empty()) throw usage_error("a new case needs an id");
+      if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
       if (entry.kind != LogKind::kOpen)
-        throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
-                          to_string(entry.kind));
+        throw usage_error(tr(msg::store_internal, {std::string("the first log row of a case must be of kind open, not ") + to_string(entry.kind)}));
       record_rows::claim_case_id(record, entry);
       Assigned saved(entry);
       try {
@@ -344,12 +341,12 @@ class PgStore final : public Store {
         write(
             "opening a case",
             [&] {
-              if (case_exists_now(record.id)) throw conflict("case id " + record.id + " is already taken");
+              if (case_exists_now(record.id)) throw conflict(tr(msg::store_case_id_taken, {record.id}));
               if (!conn_->run("procedure_exists", "SELECT 1 FROM procedures WHERE sha256 = $1", {text(record.sha256)})
                        .rows())
-                throw not_found("no published procedure with sha256 " + record.sha256);
+                throw not_found(tr(msg::store_no_procedure_hash, {record.sha256}));
               if (!record.parent_case.empty() && !case_exists_now(record.parent_case))
-                throw not_found("parent case " + record.parent_case + " does not exist");
+                throw not_found(tr(msg::store_no_parent, {record.parent_case}));
               // The case row first: a concurrent opener of the same id waits
               // on it and then fails on the primary key (kConflict).
               entry.seq = *write_step(true, record, 1, row, "", hash, texts);
@@ -367,8 +364,7 @@ class PgStore final : public Store {
   void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
     guard("append to case " + record.id, [&] {
       if (record.version != expected_version + 1)
-        throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
-                          " (expected version + 1), not " + std::to_string(record.version));
+        throw usage_error(tr(msg::store_internal, {"the new case row must have version " + std::to_string(expected_version + 1) + " (expected version + 1), not " + std::to_string(record.version)}));
       record_rows::claim_case_id(record, entry);
       Assigned saved(entry);
       try {
@@ -382,12 +378,10 @@ class PgStore final : public Store {
               const Result head = conn_->run(
                   "lock_case", "SELECT version, last_seq, head_hash FROM cases WHERE id = $1 FOR UPDATE",
                   {text(record.id)});
-              if (head.rows() == 0) throw not_found("no case " + record.id);
+              if (head.rows() == 0) throw not_found(tr(msg::store_no_case, {record.id}));
               const int64_t version = head.integer(0, 0);
               if (version != expected_version)
-                throw conflict("case " + record.id + " changed since you read it (now version " +
-                               std::to_string(version) + ", you read version " +
-                               std::to_string(expected_version) + "); read it again");
+                throw conflict(tr(msg::store_case_changed, {record.id, std::to_string(version), std::to_string(expected_version)}));
               entry.case_seq = head.integer(0, 1) + 1;
               const std::string prev = head.str(0, 2);
               const std::string row = record_rows::prepare_entry(entry, &texts);
@@ -407,9 +401,7 @@ class PgStore final : public Store {
   void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
     guard("append to case " + after.id, [&] {
       if (after.version != held.version + 1 || after.id != held.id)
-        throw usage_error("the new case row must be the held case's (" + held.id + ") with version " +
-                          std::to_string(held.version + 1) + ", not " + after.id + " version " +
-                          std::to_string(after.version));
+        throw usage_error(tr(msg::store_internal, {"the new case row must be the held case's (" + held.id + ") with version " + std::to_string(held.version + 1) + ", not " + after.id + " version " + std::to_string(after.version)}));
       record_rows::claim_case_id(after, entry);
       Assigned saved(entry);
       try {
@@ -425,10 +417,8 @@ class PgStore final : public Store {
               const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
               if (!seq) {
                 const Result now = conn_->exec("SELECT version FROM cases WHERE id = $1", {text(held.id)});
-                if (now.rows() == 0) throw not_found("no case " + held.id);
-                throw conflict("case " + held.id + " changed since you read it (now version " +
-                               now.str(0, 0) + ", you read version " + std::to_string(held.version) +
-                               "); read it again");
+                if (now.rows() == 0) throw not_found(tr(msg::store_no_case, {held.id}));
+                throw conflict(tr(msg::store_case_changed, {held.id, now.str(0, 0), std::to_string(held.version)}));
               }
               entry.seq = *seq;
               entry.prev_hash = held.head_hash;
@@ -562,7 +552,7 @@ class PgStore final : public Store {
                  out.push_back(read_log(r, i));
                  return true;
                });
-      if (out.empty() && !case_exists_now(case_id)) throw not_found("no case " + case_id);
+      if (out.empty() && !case_exists_now(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
       return out;
     });
   }
@@ -600,29 +590,26 @@ class PgStore final : public Store {
     } catch (const PgFailure& e) {
       throw describe(e, what);
     } catch (const json::exception& e) {
-      throw storage_error("database " + server_ + ": " + what + ": damaged JSON in a row: " + e.what());
+      throw storage_error(tr(msg::store_damaged_json, {server_, what, e.what()}));
     }
   }
 
   Error describe(const PgFailure& e, const std::string& what) const {
-    const std::string head = "database " + server_ + ": " + what + ": ";
-    if (e.lost) return storage_error(head + "lost the connection to the server (" + e.what() + ")");
+    auto failed = [&](const std::string& detail) { return tr(msg::store_failed, {server_, what, detail}); };
+    if (e.lost) return storage_error(failed(tr(msg::store_pg_lost, {e.what()})));
     const std::string& state = e.sqlstate;
     if (state == "55P03")
-      return storage_error(head + "the database is busy: another session kept the row locked for more than " +
-                           std::to_string(busy_timeout_ms_) + " ms; nothing was written");
+      return storage_error(failed(tr(msg::store_pg_busy, {std::to_string(busy_timeout_ms_)})));
     if (state == "57014")
-      return storage_error(head + "the server cancelled the statement (" + e.what() + "); nothing was written");
+      return storage_error(failed(tr(msg::store_pg_cancelled, {e.what()})));
     if (state == "40001" || state == "40P01")
-      return conflict(head + "another writer changed the same rows at the same time (" + e.what() +
-                      "); nothing was written; try again");
-    if (state == "23505") return conflict(head + e.what());
+      return conflict(failed(tr(msg::store_pg_serialization, {e.what()})));
+    if (state == "23505") return conflict(failed(e.what()));
     if (state == "25006")
-      return storage_error(head + "the database is open read-only (" + e.what() + ")");
+      return storage_error(failed(tr(msg::store_pg_read_only, {e.what()})));
     if (state == "42501")
-      return storage_error(head + "the server refused: " + e.what() +
-                           "; the role in the URL lacks the rights sopir needs (docs/SCHEMA.md)");
-    return storage_error(head + e.what());
+      return storage_error(failed(tr(msg::store_pg_rights, {e.what()})));
+    return storage_error(failed(e.what()));
   }
 
   // Runs `body` as a write transaction: BEGIN at the outermost level, a
@@ -633,7 +620,7 @@ class PgStore final : public Store {
   void write(const char* what, const std::function<void()>& body,
              const std::function<bool()>& landed = nullptr) {
     if (read_only_)
-      throw storage_error("database " + server_ + " is open read-only; " + what + " needs write access");
+      throw storage_error(tr(msg::store_read_only, {server_, what}));
     if (nesting_.depth() > 0) {
       nesting_.nested(body, [&] { conn_->run("savepoint", "SAVEPOINT sopir_nested", {}); },
                       [&] { conn_->run("release", "RELEASE sopir_nested", {}); },
@@ -659,7 +646,7 @@ class PgStore final : public Store {
         if (conn_->ok()) conn_->exec("ROLLBACK");
         throw;
       }
-      if (!committing) throw PgFailure(e.sqlstate, std::string(e.what()) + kNothingWritten, true);
+      if (!committing) throw PgFailure(e.sqlstate, std::string(e.what()) + nothing_written(), true);
       // The answer to COMMIT was lost: ask again on a new connection.
       std::optional<bool> did_land;
       if (landed) {
@@ -679,7 +666,7 @@ class PgStore final : public Store {
     } catch (const Error& e) {
       // A nested call already described the failure; when it was the
       // connection, say what became of the transaction.
-      if (!conn_->ok()) throw Error(e.kind(), e.message() + kNothingWritten);
+      if (!conn_->ok()) throw Error(e.kind(), e.message() + nothing_written());
       rollback();
       throw;
     } catch (...) {
@@ -855,7 +842,7 @@ class PgStore final : public Store {
                              "RETURNING (SELECT seq FROM l)")
                                 .c_str(),
                             params);
-    if (r.rows() != 1) throw storage_error("the case row " + record.id + " was not written");
+    if (r.rows() != 1) throw storage_error(tr(msg::store_internal, {"the case row " + record.id + " was not written"}));
     return r.integer(0, 0);
   }
 
@@ -955,20 +942,16 @@ Error connect_error(const PgFailure& e, const std::string& url) {
   const std::string message = e.what();
   // libpq checks some settings' values only when connecting.
   if (message.rfind("invalid ", 0) == 0)
-    return usage_error("not a PostgreSQL URL: " + message + "; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+    return usage_error(tr(msg::store_pg_not_url, {message}));
   if (contains(message, "password authentication failed") || contains(message, "no password supplied"))
-    return storage_error("cannot log in to the PostgreSQL server at " + server +
-                         ": the server refused the user name or password (" + message +
-                         "); check the password in the URL or in ~/.pgpass");
+    return storage_error(tr(msg::store_pg_login, {server, message}));
   if (e.sqlstate == "3D000" || (contains(message, "database \"") && contains(message, "does not exist")))
-    return not_found("no database on the PostgreSQL server at " + server + " (" + message +
-                     "); the server's administrator creates the database (createdb), sopir creates its tables");
+    return not_found(tr(msg::store_pg_no_database, {server, message}));
   if (contains(message, "Connection refused") || contains(message, "could not connect") ||
       contains(message, "timeout expired") || contains(message, "could not translate host name") ||
       contains(message, "No such file or directory") || contains(message, "Network is unreachable"))
-    return storage_error("cannot reach the PostgreSQL server at " + server + " (" + message +
-                         "); check that it runs and that the host and port in the URL are right");
-  return storage_error("cannot connect to the PostgreSQL server at " + server + ": " + message);
+    return storage_error(tr(msg::store_pg_unreachable, {server, message}));
+  return storage_error(tr(msg::store_pg_cannot_connect, {server, message}));
 }
 
 }  // namespace
@@ -985,8 +968,7 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
       std::string message = error ? error : "unreadable";
       if (error) PQfreemem(error);
       while (!message.empty() && message.back() == '\n') message.pop_back();
-      throw usage_error("not a PostgreSQL URL: " + message +
-                        "; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+      throw usage_error(tr(msg::store_pg_not_url, {message}));
     }
     PQconninfoFree(parsed);
   }
@@ -1004,35 +986,27 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
                (options.read_only ? "; SET default_transaction_read_only = on" : ""));
     const Result encoding = conn->exec("SHOW server_encoding");
     if (encoding.text(0, 0) != "UTF8")
-      throw storage_error("database " + server + " uses the encoding " + encoding.str(0, 0) +
-                          "; sopir needs UTF8 (createdb --encoding UTF8)");
+      throw storage_error(tr(msg::store_pg_encoding, {server, encoding.str(0, 0)}));
     const pg::SchemaState state = pg::schema_state(*conn);
     const int latest = pg::latest_schema_version();
     if (state.version < 0)
-      throw storage_error("database " + server + " is not a sopir database (its sopir_schema table names another "
-                          "application)");
+      throw storage_error(tr(msg::store_pg_other_application, {server}));
     if (state.version == 0) {
       if (state.other_tables)
-        throw storage_error("database " + server + " holds tables but is not a sopir database; give an empty "
-                            "database for a new one");
-      if (!options.create || options.read_only) throw not_found("no sopir database at " + server + " (it is empty)");
+        throw storage_error(tr(msg::store_pg_other_tables, {server}));
+      if (!options.create || options.read_only) throw not_found(tr(msg::store_pg_empty, {server}));
     }
     if (state.version > latest)
-      throw storage_error("database " + server + " was written by a newer sopir (schema " +
-                          std::to_string(state.version) + ", this sopir knows up to " + std::to_string(latest) +
-                          "); use that sopir or a newer one");
+      throw storage_error(tr(msg::store_newer_sopir_use, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
     if (state.version < latest) {
       if (options.read_only)
-        throw storage_error("database " + server + " has schema " + std::to_string(state.version) +
-                            " and needs upgrading to " + std::to_string(latest) +
-                            "; open it once with write access to upgrade it");
+        throw storage_error(tr(msg::store_needs_upgrade, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
       pg::migrate(*conn, latest);
     }
   } catch (const PgFailure& e) {
     if (e.sqlstate == "42501")
-      throw storage_error("database " + server + ": the server refused (" + e.what() +
-                          "); the role in the URL lacks the rights sopir needs");
-    throw storage_error("cannot open database " + server + ": " + e.what());
+      throw storage_error(tr(msg::store_pg_refused_open, {server, e.what()}));
+    throw storage_error(tr(msg::store_cannot_open, {server, e.what()}));
   }
   return std::make_unique<PgStore>(std::move(conn), options.read_only, options.busy_timeout_ms);
 }

@@ -8,6 +8,7 @@
 #include "base/sha256.h"
 #include "sopir/error.h"
 #include "store/log_json.h"
+#include "sopir/messages/store.h"
 
 namespace sopir::record_rows {
 
@@ -15,14 +16,14 @@ using json = nlohmann::json;
 
 void check_utf8(std::string_view text, const std::string& what) {
   if (!log_json::valid_utf8(text))
-    throw usage_error(what + " is not valid UTF-8 text; give the text in UTF-8");
+    throw usage_error(tr(msg::store_not_utf8, {what}));
 }
 
 void prepare_value(const StoredValue& value, PersonalTexts* texts) {
   if (value.pii && !value.missing && value.digest.empty())
-    throw usage_error("personal value of field '" + value.field +
-                      "' has no digest: salt and hash it before storing it");
-  check_utf8(value.field, "a field name");
+    throw usage_error(tr(msg::store_internal, {"personal value of field '" + value.field +
+                                               "' has no digest: salt and hash it before storing it"}));
+  check_utf8(value.field, tr(msg::store_a_field_name));
   if (value.pii) {
     check_utf8(value.salt, "the salt of field " + value.field);
     check_utf8(value.digest, "the digest of field " + value.field);
@@ -43,12 +44,12 @@ std::string prepare_entry(const LogEntry& entry, PersonalTexts* texts) {
   }
   std::string record = log_json::record(entry);
   if (!log_json::valid_utf8(record)) {
-    for (const auto& [what, text] : {std::pair<const char*, const std::string&>{"the note", entry.note},
-                                     {"the reason", entry.reason},
-                                     {"the event", entry.event},
-                                     {"the actor", entry.actor}})
-      check_utf8(text, what);
-    throw usage_error("a text of this step is not valid UTF-8; give the text in UTF-8");
+    for (const auto& [what, text] : {std::pair<const Message&, const std::string&>{msg::store_the_note, entry.note},
+                                     {msg::store_the_reason, entry.reason},
+                                     {msg::store_the_event, entry.event},
+                                     {msg::store_the_actor, entry.actor}})
+      check_utf8(text, tr(what));
+    throw usage_error(tr(msg::store_step_not_utf8));
   }
   return record;
 }
@@ -107,7 +108,7 @@ LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lo
   entry.sha256 = record.at("sha256").get<std::string>();
   const std::string kind = record.at("kind").get<std::string>();
   const auto parsed = log_kind_from_string(kind);
-  if (!parsed) throw storage_error("unknown log kind '" + kind + "' in log row " + std::to_string(seq));
+  if (!parsed) throw storage_error(tr(msg::store_unknown_log_kind, {kind, std::to_string(seq)}));
   entry.kind = *parsed;
   entry.event = record.at("event").get<std::string>();
   entry.from_state = record.at("from_state").get<std::string>();
@@ -188,16 +189,18 @@ namespace sopir::record_rows {
 
 void check_registry_row(const LogEntry& entry) {
   if (!entry.case_id.empty())
-    throw usage_error("a registry row has no case; this one names case " + entry.case_id);
+    throw usage_error(tr(msg::store_internal, {"a registry row has no case; this one names case " + entry.case_id}));
   if (!is_registry(entry.kind))
-    throw usage_error(std::string("a registry row must be of a registry kind (publish, staff, checkpoint), not ") +
-                      to_string(entry.kind));
+    throw usage_error(tr(msg::store_internal, {std::string("a registry row must be of a registry kind "
+                                                       "(publish, staff, checkpoint), not ") +
+                                               to_string(entry.kind)}));
 }
 
 void claim_case_id(const CaseRecord& record, LogEntry& entry) {
   if (entry.case_id.empty()) entry.case_id = record.id;
   if (entry.case_id != record.id)
-    throw usage_error("the log row is for case " + entry.case_id + " but the case row is " + record.id);
+    throw usage_error(
+        tr(msg::store_internal, {"the log row is for case " + entry.case_id + " but the case row is " + record.id}));
 }
 
 }  // namespace sopir::record_rows

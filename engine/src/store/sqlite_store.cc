@@ -27,6 +27,7 @@
 #include "store/schema.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "sopir/messages/store.h"
 
 namespace sopir {
 
@@ -43,7 +44,7 @@ using record_rows::record_head;
 
 Status status_from_text(const std::string& text) {
   if (auto status = status_from_string(text)) return *status;
-  throw storage_error("unknown case status '" + text + "' in the database");
+  throw storage_error(tr(msg::store_unknown_status, {text}));
 }
 
 // Reads an optional int64 column (NULL -> nullopt).
@@ -148,14 +149,12 @@ std::string describe(const SQLite::Exception& e, int busy_timeout_ms) {
   switch (e.getErrorCode()) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return "the database is busy: another process kept it locked for more than " +
-             std::to_string(busy_timeout_ms) + " ms";
-    case SQLITE_READONLY:
-      return "the database cannot be written (read-only file or directory): " + std::string(e.what());
-    case SQLITE_FULL: return "the disk is full";
-    case SQLITE_NOTADB: return "not an SQLite database (" + std::string(e.what()) + ")";
-    case SQLITE_CORRUPT: return "the database file is damaged (" + std::string(e.what()) + ")";
-    case SQLITE_CANTOPEN: return "cannot open the database file (" + std::string(e.what()) + ")";
+      return tr(msg::store_sqlite_busy, {std::to_string(busy_timeout_ms)});
+    case SQLITE_READONLY: return tr(msg::store_sqlite_read_only, {e.what()});
+    case SQLITE_FULL: return tr(msg::store_sqlite_full);
+    case SQLITE_NOTADB: return tr(msg::store_sqlite_not_a_db, {e.what()});
+    case SQLITE_CORRUPT: return tr(msg::store_sqlite_corrupt, {e.what()});
+    case SQLITE_CANTOPEN: return tr(msg::store_sqlite_cantopen, {e.what()});
     default: return e.what();
   }
 }
@@ -232,14 +231,12 @@ class SqliteStore final : public Store {
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
     return guard("publish procedure " + sop_id, [&] {
-      if (sop_id.empty() || sha256.empty()) throw usage_error("publish needs a sop id and a sha256");
+      if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
       write("publishing a procedure", [&] {
         if (auto existing = procedure_by_hash_locked(sha256)) {
           if (existing->sop_id != sop_id)
-            throw conflict("this source (sha256 " + sha256 + ") is already published as procedure " +
-                           existing->sop_id + " version " + std::to_string(existing->version) +
-                           ", not " + sop_id);
+            throw conflict(tr(msg::store_already_published, {sha256, existing->sop_id, std::to_string(existing->version), sop_id}));
           result = std::move(existing);
           return;
         }
@@ -288,7 +285,7 @@ class SqliteStore final : public Store {
         SQLite::Statement update(*db_, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
         update.bind(1, compiled);
         update.bind(2, sha256);
-        if (update.exec() != 1) throw not_found("no published procedure has SHA-256 " + sha256);
+        if (update.exec() != 1) throw not_found(tr(msg::store_no_procedure_hash, {sha256}));
       });
     });
   }
@@ -349,11 +346,11 @@ class SqliteStore final : public Store {
 
   void add_staff(const StaffMember& member, const RegistryStamp& by) override {
     guard("add staff member " + member.id, [&] {
-      if (member.id.empty()) throw usage_error("a staff member needs an id");
+      if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));
       write("adding a staff member", [&] {
         SQLite::Statement exists(*db_, "SELECT 1 FROM staff WHERE id = ?");
         exists.bind(1, member.id);
-        if (exists.executeStep()) throw conflict("staff id " + member.id + " is already taken");
+        if (exists.executeStep()) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
         SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active) VALUES (?, ?, ?, ?)");
         insert.bind(1, member.id);
         insert.bind(2, member.name);
@@ -369,10 +366,10 @@ class SqliteStore final : public Store {
   void set_staff_role(const std::string& id, const std::string& role, bool held,
                       const RegistryStamp& by) override {
     guard("update staff member " + id, [&] {
-      if (role.empty()) throw usage_error("no role given");
+      if (role.empty()) throw usage_error(tr(msg::store_no_role));
       write("updating a staff member", [&] {
         std::optional<StaffMember> member = staff_locked(id);
-        if (!member) throw not_found("no staff member with id " + id);
+        if (!member) throw not_found(tr(msg::store_no_staff, {id}));
         auto it = std::find(member->roles.begin(), member->roles.end(), role);
         if ((it != member->roles.end()) == held) return;
         if (held) {
@@ -407,7 +404,7 @@ class SqliteStore final : public Store {
     guard("update staff member " + id, [&] {
       write("updating a staff member", [&] {
         std::optional<StaffMember> member = staff_locked(id);
-        if (!member) throw not_found("no staff member with id " + id);
+        if (!member) throw not_found(tr(msg::store_no_staff, {id}));
         if (member->active == active) return;
         SQLite::Statement update(*db_, "UPDATE staff SET active = ? WHERE id = ?");
         update.bind(1, active ? 1 : 0);
@@ -472,7 +469,7 @@ class SqliteStore final : public Store {
 
   void create_case(const CaseRecord& record, LogEntry& entry) override {
     guard("open case " + record.id, [&] {
-      if (record.id.empty()) throw usage_error("a new case needs an id");
+      if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
       if (entry.kind != LogKind::kOpen)
         throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
                           to_string(entry.kind));
@@ -480,11 +477,11 @@ class SqliteStore final : public Store {
       Assigned saved(entry);
       try {
         write("opening a case", [&] {
-          if (case_exists_locked(record.id)) throw conflict("case id " + record.id + " is already taken");
+          if (case_exists_locked(record.id)) throw conflict(tr(msg::store_case_id_taken, {record.id}));
           if (!procedure_exists_locked(record.sha256))
-            throw not_found("no published procedure with sha256 " + record.sha256);
+            throw not_found(tr(msg::store_no_procedure_hash, {record.sha256}));
           if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
-            throw not_found("parent case " + record.parent_case + " does not exist");
+            throw not_found(tr(msg::store_no_parent, {record.parent_case}));
           entry.case_seq = 1;
           const PreparedLog stored = prepare_log(entry, "");
           write_case(insert_case_, record, 1, entry.hash);
@@ -500,10 +497,9 @@ class SqliteStore final : public Store {
   void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
     guard("append to case " + record.id, [&] {
       if (record.version != expected_version + 1)
-        throw usage_error("the new case row must have version " + std::to_string(expected_version + 1) +
-                          " (expected version + 1), not " + std::to_string(record.version));
+        throw usage_error(tr(msg::store_internal, {"the new case row must have version " + std::to_string(expected_version + 1) + " (expected version + 1), not " + std::to_string(record.version)}));
       if (is_registry(entry.kind))
-        throw usage_error(std::string("a ") + to_string(entry.kind) + " row changes no case: use append_registry");
+        throw usage_error(tr(msg::store_internal, {std::string("a ") + to_string(entry.kind) + " row changes no case: use append_registry"}));
       claim_case_id(record, entry);
       Assigned saved(entry);
       try {
@@ -513,7 +509,7 @@ class SqliteStore final : public Store {
           {
             Use stmt(case_version_);
             stmt->bind(1, record.id);
-            if (!stmt->executeStep()) throw not_found("no case " + record.id);
+            if (!stmt->executeStep()) throw not_found(tr(msg::store_no_case, {record.id}));
             const int64_t version = stmt->getColumn(0).getInt64();
             last_seq = stmt->getColumn(1).getInt64();
             head = stmt->getColumn(2).getString();
@@ -534,9 +530,7 @@ class SqliteStore final : public Store {
   void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
     guard("append to case ", after.id, [&] {
       if (after.version != held.version + 1 || after.id != held.id)
-        throw usage_error("the new case row must be the held case's (" + held.id + ") with version " +
-                          std::to_string(held.version + 1) + ", not " + after.id + " version " +
-                          std::to_string(after.version));
+        throw usage_error(tr(msg::store_internal, {"the new case row must be the held case's (" + held.id + ") with version " + std::to_string(held.version + 1) + ", not " + after.id + " version " + std::to_string(after.version)}));
       claim_case_id(after, entry);
       Assigned saved(entry);
       try {
@@ -689,7 +683,7 @@ class SqliteStore final : public Store {
         stmt->bind(1, case_id);
         while (stmt->executeStep()) out.push_back(read_log(*stmt));
       }
-      if (out.empty() && !case_exists_locked(case_id)) throw not_found("no case " + case_id);
+      if (out.empty() && !case_exists_locked(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
       return out;
     });
   }
@@ -723,9 +717,9 @@ class SqliteStore final : public Store {
     try {
       return f();
     } catch (const SQLite::Exception& e) {
-      throw storage_error("database " + path_ + ": " + what + subject + ": " + describe(e, busy_timeout_ms_));
+      throw storage_error(tr(msg::store_failed, {path_, std::string(what) + subject, describe(e, busy_timeout_ms_)}));
     } catch (const json::exception& e) {
-      throw storage_error("database " + path_ + ": " + what + subject + ": damaged JSON in a row: " + e.what());
+      throw storage_error(tr(msg::store_damaged_json, {path_, std::string(what) + subject, e.what()}));
     }
   }
 
@@ -735,9 +729,9 @@ class SqliteStore final : public Store {
     try {
       return f();
     } catch (const SQLite::Exception& e) {
-      throw storage_error("database " + path_ + ": " + what + ": " + describe(e, busy_timeout_ms_));
+      throw storage_error(tr(msg::store_failed, {path_, what, describe(e, busy_timeout_ms_)}));
     } catch (const json::exception& e) {
-      throw storage_error("database " + path_ + ": " + what + ": damaged JSON in a row: " + e.what());
+      throw storage_error(tr(msg::store_damaged_json, {path_, what, e.what()}));
     }
   }
 
@@ -748,7 +742,7 @@ class SqliteStore final : public Store {
   template <typename F>
   void write(const char* what, F&& body) {
     if (read_only_)
-      throw storage_error("database " + path_ + " is open read-only; " + what + " needs write access");
+      throw storage_error(tr(msg::store_read_only, {path_, what}));
     if (nesting_.depth() > 0) {
       // Not cached on rollback: on this path SQLite may already have rolled back.
       nesting_.nested(body, [&] { Use(savepoint_)->exec(); }, [&] { Use(release_)->exec(); },
@@ -859,8 +853,7 @@ class SqliteStore final : public Store {
   }
 
   Error changed(const std::string& id, int64_t version, int64_t expected) {
-    return conflict("case " + id + " changed since you read it (now version " + std::to_string(version) +
-                    ", you read version " + std::to_string(expected) + "); read it again");
+    return conflict(tr(msg::store_case_changed, {id, std::to_string(version), std::to_string(expected)}));
   }
 
   // Inserts or updates (by the statement given) the whole case row;
@@ -982,11 +975,10 @@ class SqliteStore final : public Store {
     // Not as held: say why. Nothing was written.
     Use check(case_version_);
     check->bind(1, held.id);
-    if (!check->executeStep()) throw not_found("no case " + held.id);
+    if (!check->executeStep()) throw not_found(tr(msg::store_no_case, {held.id}));
     const int64_t version = check->getColumn(0).getInt64();
     if (version != held.version) throw changed(held.id, version, held.version);
-    throw conflict("case " + held.id + " is at version " + std::to_string(version) +
-                   " but its last step or chain head is not the one you hold; read it again");
+    throw conflict(tr(msg::store_held_changed, {held.id, std::to_string(version)}));
   }
 
   void store_texts(const PersonalTexts& texts) {
@@ -1091,7 +1083,7 @@ void create_private_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return;  // another process created it first
-    throw storage_error("cannot create database " + path + ": " + std::strerror(errno));
+    throw storage_error(tr(msg::store_cannot_create, {path, std::strerror(errno)}));
   }
   ::close(fd);
 }
@@ -1136,20 +1128,14 @@ bool check_identity(const Identity& id, const std::string& path, const StoreOpti
                     bool memory) {
   if (id.application_id == 0 && id.user_version == 0 && id.objects == 0) {
     if (memory || (options.create && !options.read_only)) return true;
-    throw storage_error(path + " is an empty SQLite database, not a sopir database" +
-                        std::string(options.read_only ? "" : " (open it with create to set it up)"));
+    throw storage_error(tr(options.read_only ? msg::store_empty_sqlite : msg::store_empty_sqlite_create, {path}));
   }
   if (id.application_id != schema::kApplicationId)
-    throw storage_error(path + " is an SQLite database but not a sopir database (application_id " +
-                        std::to_string(id.application_id) + "; sopir databases have " +
-                        std::to_string(schema::kApplicationId) + ")");
+    throw storage_error(tr(msg::store_other_application, {path, std::to_string(id.application_id), std::to_string(schema::kApplicationId)}));
   if (id.user_version > schema::latest_version())
-    throw storage_error(path + " was written by a newer sopir (schema " + std::to_string(id.user_version) +
-                        ", this sopir knows up to " + std::to_string(schema::latest_version()) + ")");
+    throw storage_error(tr(msg::store_newer_sopir, {path, std::to_string(id.user_version), std::to_string(schema::latest_version())}));
   if (id.user_version < schema::latest_version() && options.read_only)
-    throw storage_error(path + " has schema " + std::to_string(id.user_version) + " and needs upgrading to " +
-                        std::to_string(schema::latest_version()) +
-                        "; open it once with write access to upgrade it");
+    throw storage_error(tr(msg::store_needs_upgrade, {path, std::to_string(id.user_version), std::to_string(schema::latest_version())}));
   return id.user_version < schema::latest_version();
 }
 
@@ -1168,10 +1154,7 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int bu
   // Immutable mode ignores the -wal file: refuse rather than show a stale log.
   struct stat wal;
   if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0)
-    throw storage_error("cannot open " + path + " read-only: its write-ahead log " + path +
-                        "-wal holds recent writes, and the directory is not writable, so SQLite "
-                        "cannot read them; open it once with write access (which folds the log "
-                        "into the file) or copy both files to a writable directory");
+    throw storage_error(tr(msg::store_wal_read_only, {path}));
   auto db = std::make_unique<SQLite::Database>(immutable_uri(path), SQLite::OPEN_READONLY | SQLite::OPEN_URI | kNoMutex,
                                                busy_timeout_ms);
   *identity = read_identity(*db);
@@ -1181,16 +1164,16 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int bu
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
-  if (path.empty()) throw usage_error("no database path given");
+  if (path.empty()) throw usage_error(tr(msg::store_no_path));
   const bool memory = path == ":memory:";
   if (!memory) {
     struct stat info;
     if (::stat(path.c_str(), &info) != 0) {
-      if (errno != ENOENT) throw storage_error("cannot open database " + path + ": " + std::strerror(errno));
-      if (!options.create || options.read_only) throw not_found("no sopir database at " + path);
+      if (errno != ENOENT) throw storage_error(tr(msg::store_cannot_open, {path, std::strerror(errno)}));
+      if (!options.create || options.read_only) throw not_found(tr(msg::store_no_sopir_database, {path}));
       create_private_file(path);
     } else if (S_ISDIR(info.st_mode)) {
-      throw storage_error(path + " is a directory, not a sopir database");
+      throw storage_error(tr(msg::store_is_directory, {path}));
     }
   }
   try {
@@ -1216,14 +1199,14 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
       db->exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
       const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
       if (mode != "wal" && !memory)
-        throw storage_error("database " + path + ": cannot switch to WAL journal mode (got " + mode + ")");
+        throw storage_error(tr(msg::store_wal_mode, {path, mode}));
       if (needs_schema) schema::migrate(*db);
     }
     return std::make_unique<SqliteStore>(path, std::move(db), options.read_only, options.busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
     if (e.getErrorCode() == SQLITE_NOTADB)
-      throw storage_error(path + " is not a sopir database: it is not an SQLite file at all");
-    throw storage_error("cannot open database " + path + ": " + describe(e, options.busy_timeout_ms));
+      throw storage_error(tr(msg::store_not_sqlite, {path}));
+    throw storage_error(tr(msg::store_cannot_open, {path, describe(e, options.busy_timeout_ms)}));
   }
 }
 

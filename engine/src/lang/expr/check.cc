@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include "lang/expr/syntax.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -49,23 +50,23 @@ bool contains(const std::vector<std::string>& values, std::string_view v) {
 std::string a_type(Type type) {
   switch (type) {
     case Type::kString:
-      return "text";
+      return tr(msg::lang_a_text);
     case Type::kInt:
-      return "an int";
+      return tr(msg::lang_an_int);
     case Type::kBool:
-      return "a bool (true or false)";
+      return tr(msg::lang_a_bool);
     case Type::kDate:
-      return "a date";
+      return tr(msg::lang_a_date);
     case Type::kDateTime:
-      return "a datetime";
+      return tr(msg::lang_a_datetime);
     case Type::kEnum:
-      return "an enum value";
+      return tr(msg::lang_an_enum_value);
     case Type::kDuration:
-      return "a duration";
+      return tr(msg::lang_a_duration);
     case Type::kSet:
-      return "a set of values";
+      return tr(msg::lang_a_set);
   }
-  return "a value";
+  return tr(msg::lang_a_value);
 }
 
 bool orderable(Type t) {
@@ -88,8 +89,7 @@ class Checker {
         return;
       }
       return error(root.begin,
-                   "a guard must be a condition that is true or false, like age >= 18; " +
-                       slice(root) + " is " + a_kind(o));
+                   tr(msg::lang_guard_not_condition, {slice(root), a_kind(o)}));
     }
     Operand want;
     want.cat = Cat::kTyped;
@@ -104,7 +104,7 @@ class Checker {
     const Type got = o.cat == Cat::kText ? Type::kString : o.type;
     if (o.cat == Cat::kNull || got != target) {
       return error(root.begin,
-                   "expected " + a_type(target) + ", but " + slice(root) + " is " + a_kind(o));
+                   tr(msg::lang_expected_type, {a_type(target), slice(root), a_kind(o)}));
     }
     if ((target == Type::kEnum || target == Type::kSet) && o.values != &target_enum) {
       std::vector<std::string> extra;
@@ -112,8 +112,7 @@ class Checker {
         if (!contains(target_enum, v)) extra.push_back(v);
       }
       if (!extra.empty()) {
-        return error(root.begin, slice(root) + " may hold values this field does not allow: " +
-                                     join(extra) + " (allowed: " + join(target_enum) + ")");
+        return error(root.begin, tr(msg::lang_values_not_allowed, {slice(root), join(extra), join(target_enum)}));
       }
     }
     out_->root = o.node;
@@ -146,8 +145,8 @@ class Checker {
   }
   static std::string a_kind(const Operand& o) {
     if (o.cat == Cat::kNull) return "null";
-    if (o.cat == Cat::kText) return "text";
-    if (o.cat == Cat::kList) return "a list of values";
+    if (o.cat == Cat::kText) return tr(msg::lang_a_text);
+    if (o.cat == Cat::kList) return tr(msg::lang_a_list_of_values);
     return a_type(o.type);
   }
 
@@ -181,21 +180,20 @@ class Checker {
   void unknown_field(const Syn& s) {
     std::vector<std::string> ids;
     for (const auto& f : fields_) ids.push_back(f.id);
-    std::string m = "unknown field '" + s.text + "'";
+    std::string m = tr(msg::lang_unknown_field_q, {s.text});
     if (auto near = nearest(s.text, ids)) {
-      m += "; did you mean '" + *near + "'?";
+      m += tr(msg::lang_did_you_mean_q, {*near});
     } else if (ids.empty()) {
-      m += " (this procedure declares no fields)";
+      m += tr(msg::lang_no_fields_declared);
     } else {
-      m += " (the fields are: " + join(ids) + ")";
+      m += tr(msg::lang_fields_are, {join(ids)});
     }
     error(s.begin, m);
   }
 
   void not_a_value(const Syn& s, const Operand& en) {
-    std::string m = "'" + printable(s.text) + "' is not a value of " +
-                    (en.owner.empty() ? "this field" : en.owner) + " (one of: " + join(*en.values) +
-                    ")";
+    std::string m = tr(msg::lang_not_value_one_of,
+                       {printable(s.text), en.owner.empty() ? tr(msg::lang_this_field) : en.owner, join(*en.values)});
     m += did_you_mean(s.text, *en.values);
     error(s.begin, m);
   }
@@ -235,9 +233,8 @@ class Checker {
     for (const Syn& kid : s.kids) {
       const bool named = (kid.kind == SynKind::kName) || (kid.kind == SynKind::kLiteral && kid.is_string);
       if (!named) {
-        error(kid.begin, "a list of values for " + (set.owner.empty() ? std::string("this set") : set.owner) +
-                             " holds value names, like [" + join(*set.values, ", ").substr(0, 40) +
-                             "]; " + slice(kid) + " is not one");
+        error(kid.begin, tr(msg::lang_set_list_names, {set.owner.empty() ? tr(msg::lang_this_set) : set.owner,
+                                                        join(*set.values, ", ").substr(0, 40), slice(kid)}));
         ok = false;
       } else if (!contains(*set.values, kid.text)) {
         not_a_value(kid, set);
@@ -260,9 +257,7 @@ class Checker {
   // False (reported) when `o` is a list no set gave a meaning.
   bool settled(Operand* o) {
     if (o->cat != Cat::kList) return true;
-    error(o->syn->begin, "a list like " + slice(*o->syn) +
-                             " is a set of values: compare it with a set field (== or !=) or "
-                             "give it to one in set");
+    error(o->syn->begin, tr(msg::lang_list_is_set, {slice(*o->syn)}));
     *o = bad();
     return false;
   }
@@ -376,7 +371,7 @@ class Checker {
     }
     if (o.cat == Cat::kTyped && o.type == Type::kBool) return o.node;
     error(s.begin,
-          what + " needs conditions (true or false), but " + slice(s) + " is " + a_kind(o));
+          tr(msg::lang_needs_conditions, {what, slice(s), a_kind(o)}));
     return -1;
   }
 
@@ -413,16 +408,15 @@ class Checker {
     const Type ty = y.cat == Cat::kText ? Type::kString : y.type;
     if (x.cat == Cat::kNull || y.cat == Cat::kNull) return true;
     if (tx != ty) {
-      error(y.syn->begin, "cannot compare " + described(x) + " with " + described(y));
+      error(y.syn->begin, tr(msg::lang_cannot_compare, {described(x), described(y)}));
       return false;
     }
     if (tx == Type::kEnum || tx == Type::kSet) {
       for (const auto& v : *x.values) {
         if (contains(*y.values, v)) return true;
       }
-      error(y.syn->begin, "cannot compare " + slice(*x.syn) + " with " + slice(*y.syn) +
-                              ": they have no value in common (" + join(*x.values) + " / " +
-                              join(*y.values) + ")");
+      error(y.syn->begin,
+            tr(msg::lang_no_common_value, {slice(*x.syn), slice(*y.syn), join(*x.values), join(*y.values)}));
       return false;
     }
     return true;
@@ -440,14 +434,11 @@ class Checker {
     const std::string op = op_text(s.op);
     if (l.cat == Cat::kNull && r.cat == Cat::kNull) {
       error(s.op_offset,
-            "comparing null with null says nothing; compare a field with null, like "
-            "consent_date == null");
+            tr(msg::lang_null_null));
       return bad();
     }
     if (ordering && (l.cat == Cat::kNull || r.cat == Cat::kNull)) {
-      error(s.op_offset, "'" + op +
-                             "' cannot be used with null; to test for a missing value write "
-                             "x == null or x != null, or has(x)");
+      error(s.op_offset, tr(msg::lang_op_null, {op}));
       return bad();
     }
     if (!comparable(l, r)) return bad();
@@ -455,9 +446,7 @@ class Checker {
       const Type t = l.cat == Cat::kText ? Type::kString : l.type;
       if (!orderable(t)) {
         error(s.op_offset,
-              "'" + op + "' cannot order " + described(l) +
-                  "; only ints, dates, datetimes and durations have an order (use == or "
-                  "!=, or 'in')");
+              tr(msg::lang_cannot_order, {op, described(l)}));
         return bad();
       }
     }
@@ -473,10 +462,7 @@ class Checker {
     Operand x = check(s.kids[0]);
     settled(&x);
     if (x.cat == Cat::kTyped && x.type == Type::kSet) {
-      error(s.op_offset, slice(s.kids[0]) +
-                             " is a set; 'in [..]' looks up one value: test a member with " +
-                             x.values->front() + " in " + slice(s.kids[0]) +
-                             ", or compare with == [..]");
+      error(s.op_offset, tr(msg::lang_in_on_set, {slice(s.kids[0]), x.values->front()}));
       x = bad();
     }
     if (x.cat == Cat::kBare) {
@@ -484,7 +470,7 @@ class Checker {
       x = bad();
     } else if (x.cat == Cat::kNull) {
       error(s.kids[0].begin,
-            "null cannot be looked up in a list; write x == null to test for a missing value");
+            tr(msg::lang_null_in_list));
       x = bad();
     }
     std::vector<int> items;
@@ -497,8 +483,7 @@ class Checker {
       }
       if (e.cat == Cat::kNull) {
         error(e.syn->begin,
-              "null cannot be in the list after 'in'; test for a missing value with "
-              "x == null");
+              tr(msg::lang_null_list_item));
         ok = false;
         continue;
       }
@@ -526,12 +511,10 @@ class Checker {
     if (set.cat == Cat::kBad) return bad();
     if (set.cat != Cat::kTyped || set.type != Type::kSet) {
       if (set.cat == Cat::kBare) {
-        error(s.kids[1].begin, "expected '[' after 'in', as in category in [overstay, drugs], or a "
-                               "set field; found '" + printable(s.kids[1].text) + "'" +
-                               did_you_mean(s.kids[1].text, set_field_ids()));
+        error(s.kids[1].begin, tr(msg::lang_expected_bracket, {printable(s.kids[1].text),
+                                                               did_you_mean(s.kids[1].text, set_field_ids())}));
       } else {
-        error(s.kids[1].begin, "'in' needs a list like [overstay, drugs] or a set field after it, but " +
-                                   slice(s.kids[1]) + " is " + a_kind(set));
+        error(s.kids[1].begin, tr(msg::lang_in_needs_list, {slice(s.kids[1]), a_kind(set)}));
       }
       check(s.kids[0]);  // report problems there too
       return bad();
@@ -541,12 +524,11 @@ class Checker {
     resolve(&x, set);
     if (x.cat == Cat::kBad || !settled(&x)) return bad();
     if (x.cat == Cat::kNull) {
-      error(s.kids[0].begin, "null is never in a set; test for a missing value with x == null");
+      error(s.kids[0].begin, tr(msg::lang_null_in_set));
       return bad();
     }
     if (x.cat != Cat::kTyped || x.type != Type::kEnum) {
-      error(s.kids[0].begin, "only a value of " + set.owner + " (one of: " + join(*set.values) +
-                                 ") can be in it, but " + slice(s.kids[0]) + " is " + a_kind(x));
+      error(s.kids[0].begin, tr(msg::lang_only_value_in_set, {set.owner, join(*set.values), slice(s.kids[0]), a_kind(x)}));
       return bad();
     }
     Operand as_enum = set;
@@ -569,7 +551,7 @@ class Checker {
   }
 
   Operand count(const Syn& s) {
-    const std::string usage = "count() takes one set field, like count(means_of_control)";
+    const std::string usage = tr(msg::lang_count_usage);
     if (s.kids.size() != 1) {
       error(s.begin, usage);
       return bad();
@@ -581,7 +563,7 @@ class Checker {
       return bad();
     }
     if (a.cat != Cat::kTyped || a.type != Type::kSet) {
-      error(s.kids[0].begin, "count() needs a set, but " + slice(s.kids[0]) + " is " + a_kind(a));
+      error(s.kids[0].begin, tr(msg::lang_count_needs_set, {slice(s.kids[0]), a_kind(a)}));
       return bad();
     }
     ExprNode n;
@@ -595,7 +577,7 @@ class Checker {
     const std::string& f = s.text;
     if (f == "today" || f == "now") {
       if (!s.kids.empty()) {
-        error(s.kids[0].begin, f + "() takes no arguments");
+        error(s.kids[0].begin, tr(msg::lang_no_arguments, {f}));
         return bad();
       }
       ExprNode n;
@@ -609,15 +591,13 @@ class Checker {
       return child_call(s);
     if (f == "all_tracks_closed" || f == "any_track_open") return tracks_call(s);
     if (f == "count") return count(s);
-    std::string m = "unknown function '" + f + "'";
+    std::string m = tr(msg::lang_unknown_function, {f});
     if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "count", "has_child",
                                 "child_closed", "all_tracks_closed", "any_track_open",
                                 "track_state", "track_outcome"})) {
-      m += "; did you mean '" + *near + "'?";
+      m += tr(msg::lang_did_you_mean_q, {*near});
     } else {
-      m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
-           "count(set), has_child('sop'), child_closed('sop'), all_tracks_closed(), any_track_open(), "
-           "track_state('sop'), track_outcome('sop')";
+      m += tr(msg::lang_functions_are);
     }
     error(s.begin, m);
     for (const Syn& kid : s.kids) check(kid);  // report problems inside too
@@ -626,12 +606,12 @@ class Checker {
 
   Operand has(const Syn& s) {
     if (s.kids.size() != 1) {
-      error(s.begin, "has() takes exactly one field name, like has(consent_date)");
+      error(s.begin, tr(msg::lang_has_one));
       return bad();
     }
     const Syn& arg = s.kids[0];
     if (arg.kind != SynKind::kName) {
-      error(arg.begin, "has() takes a field name, like has(consent_date)");
+      error(arg.begin, tr(msg::lang_has_name));
       return bad();
     }
     const int index = field_index(arg.text);
@@ -649,8 +629,7 @@ class Checker {
   // track_state('sop-id') / track_outcome('sop-id') (text): about cases this
   // case opened by hand-offs. The argument is a procedure id in quotes.
   Operand child_call(const Syn& s) {
-    const std::string usage = s.text + "() takes one procedure id in quotes, like " + s.text +
-                              "('tppo-victim-care')";
+    const std::string usage = tr(msg::lang_child_usage, {s.text});
     if (s.kids.size() != 1) {
       error(s.begin, usage);
       return bad();
@@ -677,7 +656,7 @@ class Checker {
   // opened by hand-offs.
   Operand tracks_call(const Syn& s) {
     if (!s.kids.empty()) {
-      error(s.kids[0].begin, s.text + "() takes no arguments; it reads every case this one opened");
+      error(s.kids[0].begin, tr(msg::lang_tracks_no_arguments, {s.text}));
       return bad();
     }
     ExprNode n;
@@ -688,8 +667,7 @@ class Checker {
   Operand one_arg_call(const Syn& s) {
     const bool days = s.text == "days_since";
     const std::string usage =
-        days ? "days_since() takes one date or datetime, like days_since(arrival_date)"
-             : "len() takes one text, like len(note)";
+        days ? tr(msg::lang_days_since_usage) : tr(msg::lang_len_usage);
     if (s.kids.size() != 1) {
       error(s.begin, usage);
       return bad();
@@ -701,8 +679,7 @@ class Checker {
       return bad();
     }
     if (!days && a.cat == Cat::kTyped && a.type == Type::kSet) {
-      error(s.begin, "len() counts characters of text; count the members of a set with count(" +
-                         slice(s.kids[0]) + ")");
+      error(s.begin, tr(msg::lang_len_on_set, {slice(s.kids[0])}));
       return bad();
     }
     const Type t = a.cat == Cat::kText ? Type::kString : a.type;
@@ -710,8 +687,7 @@ class Checker {
                     (days ? (t == Type::kDate || t == Type::kDateTime) : t == Type::kString);
     if (!ok) {
       error(s.kids[0].begin,
-            std::string(days ? "days_since() needs a date or datetime" : "len() needs text") +
-                ", but " + slice(s.kids[0]) + " is " + a_kind(a));
+            tr(days ? msg::lang_days_since_needs : msg::lang_len_needs, {slice(s.kids[0]), a_kind(a)}));
       return bad();
     }
     ExprNode n;
@@ -742,7 +718,7 @@ ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields
   Checker(text, fields, expr.get(), &result.errors).check_root(root, target, target_enum);
   if (result.errors.empty() && expr->root >= 0) result.expr = std::move(expr);
   if (!result.expr && result.errors.empty())
-    result.errors.push_back({0, "the expression could not be checked"});
+    result.errors.push_back({0, tr(msg::lang_not_checked)});
   return result;
 }
 

@@ -10,6 +10,7 @@
 #include "lang/expr/syntax.h"
 #include "sopir/display.h"
 #include "lang/expr/tree.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -17,7 +18,8 @@ namespace {
 class Explainer {
  public:
   Explainer(const Expr& expr, const std::vector<FieldDef>& fields, const EvalContext& context)
-      : expr_(expr), fields_(fields), eval_(expr, context), context_(context) {}
+      : expr_(expr), fields_(fields), eval_(expr, context), context_(context),
+        lang_(context.lang == "id" ? "id" : "en") {}
 
   bool truth(int n) const { return eval_.truth(n); }
 
@@ -34,21 +36,21 @@ class Explainer {
       case NodeKind::kOr: {
         std::string out;
         for (int i = 0; i < node.count; ++i) {
-          if (i) out += " and ";
+          if (i) out += tr(msg::lang_explain_and, lang_);
           out += explain(expr_.lists[node.first + i]);
         }
         return out;
       }
       case NodeKind::kField:
-        if (is_missing(field_value(node.index))) return name(node.index) + " has no value";
+        if (is_missing(field_value(node.index))) return tr(msg::lang_explain_no_value, lang_, {name(node.index)});
         if (!context_.lang.empty()) return name(node.index) + " = " + bool_word(false, context_.lang);
-        return name(node.index) + " is false";
+        return tr(msg::lang_explain_is_false, lang_, {name(node.index)});
       case NodeKind::kConst:
-        return "the condition is always false";
+        return tr(msg::lang_explain_always_false, lang_);
       default:
         break;
     }
-    return node_text(expr_, n, fields_) + " is false" + seen(n);
+    return tr(msg::lang_explain_is_false, lang_, {node_text(expr_, n, fields_)}) + seen(n);
   }
 
  private:
@@ -111,7 +113,7 @@ class Explainer {
       case NodeKind::kHas: {
         const std::string id = name(node.index);
         const Value& v = field_value(node.index);
-        if (is_missing(v)) return add(id, id + " has no value");
+        if (is_missing(v)) return add(id, tr(msg::lang_explain_no_value, lang_, {id}));
         const bool text = node.index >= 0 && static_cast<size_t>(node.index) < fields_.size() &&
                           fields_[node.index].type == Type::kString;
         if (text && !pii(node.index)) {
@@ -134,7 +136,7 @@ class Explainer {
         const std::string text = node_text(expr_, n, fields_);
         Value scratch;
         const Value& v = eval_.value(n, scratch);
-        if (is_missing(v)) return add(text, text + " has no value");
+        if (is_missing(v)) return add(text, tr(msg::lang_explain_no_value, lang_, {text}));
         return add(text, text + " = " + (reads_pii(n) ? std::string("***") : shown(v)));
       }
       default:
@@ -154,8 +156,8 @@ class Explainer {
         open += (open.empty() ? "" : ", ") + child.sop_id + " " + child.id + (state ? " (" + *state + ")" : "");
       }
     }
-    if (count == 0) return "no track opened yet";
-    return open.empty() ? "every track closed" : "open: " + open;
+    if (count == 0) return tr(msg::lang_explain_no_track, lang_);
+    return open.empty() ? tr(msg::lang_explain_tracks_closed, lang_) : tr(msg::lang_explain_tracks_open, lang_, {open});
   }
 
   std::string seen(int n) {
@@ -172,6 +174,9 @@ class Explainer {
   const std::vector<FieldDef>& fields_;
   Evaluator eval_;
   const EvalContext& context_;
+  // The language of the words around names and values: the context's, ""
+  // being English (explanations kept in the log are English with ids).
+  const std::string_view lang_;
   std::vector<std::string> keys_, items_;
 };
 
@@ -181,7 +186,7 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
                            const EvalContext& context) {
   GuardResult result;
   if (expr.root < 0) {
-    result.explanation = "the guard is empty";
+    result.explanation = tr(msg::lang_explain_empty_guard, context.lang == "id" ? "id" : "en");
     return result;
   }
   Explainer explainer(expr, fields, context);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "lang/expr/syntax.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -16,8 +17,8 @@ std::string describe_byte(char c) {
   const auto u = static_cast<unsigned char>(c);
   if (u >= 0x21 && u < 0x7f) return std::string("'") + c + "'";
   char buf[16];
-  std::snprintf(buf, sizeof buf, "byte 0x%02X", u);
-  return buf;
+  std::snprintf(buf, sizeof buf, "%02X", u);
+  return tr(msg::lang_byte, {buf});
 }
 
 class Lexer {
@@ -100,19 +101,17 @@ class Lexer {
         return peek(1) == '=' ? op(TokenKind::kNe, 2) : op(TokenKind::kBang, 1);
       case '=':
         if (peek(1) == '=') return op(TokenKind::kEq, 2);
-        return error(begin, "'=' alone is not an operator; use '==' to compare");
+        return error(begin, tr(msg::lang_lone_equals));
       case '&':
         if (peek(1) == '&') return op(TokenKind::kAndAnd, 2);
-        return error(begin, "'&' alone is not an operator; use 'and' (or '&&')");
+        return error(begin, tr(msg::lang_lone_amp));
       case '|':
         if (peek(1) == '|') return op(TokenKind::kOrOr, 2);
-        return error(begin, "'|' alone is not an operator; use 'or' (or '||')");
+        return error(begin, tr(msg::lang_lone_bar));
       default:
         break;
     }
-    return error(begin, "unexpected " + describe_byte(c) +
-                            "; expected a field, a value like 42, 'text', 2026-11-29 or 14d, "
-                            "an operator, or '('");
+    return error(begin, tr(msg::lang_unexpected_char, {describe_byte(c)}));
   }
 
   Token name() {
@@ -143,7 +142,7 @@ class Lexer {
         return t;
       }
       return error(begin,
-                   "'" + shown + "' is not a calendar date; dates are written like 2026-11-29");
+                   tr(msg::lang_not_calendar_date, {shown}));
     }
     if (word[0] != '-') {
       if (auto d = parse_duration(word)) {
@@ -152,9 +151,7 @@ class Lexer {
         return t;
       }
     }
-    return error(begin, "'" + shown +
-                            "' is not a number, a date (like 2026-11-29) or a duration (like 24h, "
-                            "14d or 1d12h; units w d h m s)");
+    return error(begin, tr(msg::lang_not_number, {shown}));
   }
 
   // 2026-11-29T08:30, seconds, 'Z' or an offset +07:00 optional.
@@ -171,9 +168,7 @@ class Lexer {
     }
     const std::string shown =
         word.size() > 40 ? std::string(word.substr(0, 40)) + "..." : std::string(word);
-    return error(begin, "'" + shown +
-                            "' is not a date and time; write it like 2026-11-29T08:30, "
-                            "2026-11-29T08:30:00Z or 2026-11-29T15:30+07:00");
+    return error(begin, tr(msg::lang_not_datetime, {shown}));
   }
 
   Token integer(size_t begin, std::string_view word, const std::string& shown) {
@@ -183,9 +178,7 @@ class Lexer {
     for (size_t i = negative ? 1 : 0; i < word.size(); ++i) {
       const uint64_t digit = static_cast<uint64_t>(word[i] - '0');
       if (magnitude > (limit - digit) / 10) {
-        return error(begin, "the number " + shown + " is too " + (negative ? "small" : "large") +
-                                " (whole numbers go from -9223372036854775808 to "
-                                "9223372036854775807)");
+        return error(begin, tr(negative ? msg::lang_number_too_small : msg::lang_number_too_large, {shown}));
       }
       magnitude = magnitude * 10 + digit;
     }
@@ -201,7 +194,7 @@ class Lexer {
     std::string value;
     while (true) {
       if (at_end()) {
-        return error(begin, std::string("this text is never closed; add the closing ") + quote);
+        return error(begin, tr(msg::lang_text_not_closed, {std::string(1, quote)}));
       }
       const char c = peek();
       if (c == quote) {
@@ -217,7 +210,7 @@ class Lexer {
         }
         const size_t at = pos_;
         pos_ += at_end(1) ? 1 : 2;
-        return error(at, "unknown escape in text; write \\' for ', \\\" for \" and \\\\ for \\");
+        return error(at, tr(msg::lang_unknown_escape));
       }
       value += c;
       ++pos_;

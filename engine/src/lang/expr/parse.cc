@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "lang/expr/syntax.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -53,14 +54,13 @@ class Parser {
 
   Syn parse() {
     if (peek().kind == TokenKind::kEnd) {
-      fail(0, "the expression is empty; write a condition like age >= 18");
+      fail(0, tr(msg::lang_expr_empty));
     }
     Syn out = parse_or();
     if (peek().kind != TokenKind::kEnd) {
       const Token& t = peek();
-      if (t.kind == TokenKind::kRParen) fail(t.begin, "this ')' has no matching '('");
-      fail(t.begin, "unexpected " + describe(t) +
-                        " after a complete expression; join conditions with 'and' or 'or'");
+      if (t.kind == TokenKind::kRParen) fail(t.begin, tr(msg::lang_unmatched_rparen));
+      fail(t.begin, tr(msg::lang_after_complete, {describe(t)}));
     }
     return out;
   }
@@ -81,7 +81,7 @@ class Parser {
   }
 
   std::string describe(const Token& t) const {
-    if (t.kind == TokenKind::kEnd) return "the end of the expression";
+    if (t.kind == TokenKind::kEnd) return tr(msg::lang_end_of_expr);
     std::string_view s = text_.substr(t.begin, t.end - t.begin);
     if (s.size() > 30) return "'" + printable(s.substr(0, 30)) + "...'";
     return "'" + printable(s) + "'";
@@ -90,10 +90,7 @@ class Parser {
   // Called on every token that opens a nested level.
   void enter(const Token& t) {
     if (++depth_ > kMaxExprDepth) {
-      fail(t.begin, "the expression is nested too deeply (more than " +
-                        std::to_string(kMaxExprDepth) +
-                        " levels of parentheses, lists, function calls or 'not'); split it into "
-                        "simpler conditions");
+      fail(t.begin, tr(msg::lang_too_nested, {std::to_string(kMaxExprDepth)}));
     }
   }
   void leave() { --depth_; }
@@ -155,7 +152,7 @@ class Parser {
       out.end = out.kids[1].end;
       check_token();
       if (is_compare(peek().kind)) {
-        fail(peek().begin, "comparisons cannot be chained; write a < b and b < c");
+        fail(peek().begin, tr(msg::lang_chained_compare));
       }
       return out;
     }
@@ -187,12 +184,12 @@ class Parser {
     const Token& open = peek();
     if (open.kind != TokenKind::kLBracket) {
       fail(open.begin,
-           "expected '[' after 'in', as in category in [overstay, drugs]; found " + describe(open));
+           tr(msg::lang_in_bracket, {describe(open)}));
     }
     take();
     enter(open);
     if (peek().kind == TokenKind::kRBracket) {
-      fail(peek().begin, "the list after 'in' is empty; give at least one value");
+      fail(peek().begin, tr(msg::lang_in_list_empty));
     }
     while (true) {
       out->kids.push_back(parse_or());
@@ -203,8 +200,8 @@ class Parser {
         break;
       }
       if (t.kind != TokenKind::kComma) {
-        if (t.kind == TokenKind::kEnd) fail(open.begin, "this '[' is never closed; add ']'");
-        fail(t.begin, "expected ',' or ']' in the list, found " + describe(t));
+        if (t.kind == TokenKind::kEnd) fail(open.begin, tr(msg::lang_bracket_not_closed));
+        fail(t.begin, tr(msg::lang_list_separator, {describe(t)}));
       }
     }
     leave();
@@ -243,10 +240,8 @@ class Parser {
       default:
         break;
     }
-    if (t.kind == TokenKind::kEnd) fail(t.begin, "the expression ends too early; expected a value");
-    fail(t.begin,
-         "expected a value (a field, 42, 'text', 2026-11-29, 14d, true, null, [a, b] or '('), found " +
-             describe(t));
+    if (t.kind == TokenKind::kEnd) fail(t.begin, tr(msg::lang_ends_early));
+    fail(t.begin, tr(msg::lang_expected_value, {describe(t)}));
   }
 
   // [a, b] or [] standing for a set of values (next to a set field).
@@ -265,8 +260,8 @@ class Parser {
     }
     check_token();
     if (peek().kind != TokenKind::kRBracket) {
-      if (peek().kind == TokenKind::kEnd) fail(open.begin, "this '[' is never closed; add ']'");
-      fail(peek().begin, "expected ',' or ']' in the list, found " + describe(peek()));
+      if (peek().kind == TokenKind::kEnd) fail(open.begin, tr(msg::lang_bracket_not_closed));
+      fail(peek().begin, tr(msg::lang_list_separator, {describe(peek())}));
     }
     out.end = take().end;
     leave();
@@ -278,8 +273,8 @@ class Parser {
     Syn inner = parse_or();
     check_token();
     if (peek().kind != TokenKind::kRParen) {
-      if (peek().kind == TokenKind::kEnd) fail(open.begin, "this '(' is never closed; add ')'");
-      fail(peek().begin, "expected ')' to close the '(', found " + describe(peek()));
+      if (peek().kind == TokenKind::kEnd) fail(open.begin, tr(msg::lang_paren_not_closed));
+      fail(peek().begin, tr(msg::lang_close_paren, {describe(peek())}));
     }
     inner.begin = open.begin;
     inner.end = take().end;
@@ -300,7 +295,7 @@ class Parser {
       return out;
     }
     if (t.text == "and" || t.text == "or" || t.text == "not" || t.text == "in") {
-      fail(t.begin, "expected a value, found the keyword '" + t.text + "'");
+      fail(t.begin, tr(msg::lang_keyword_not_value, {t.text}));
     }
     out.text = t.text;
     if (peek().kind != TokenKind::kLParen) {
@@ -320,9 +315,8 @@ class Parser {
     }
     check_token();
     if (peek().kind != TokenKind::kRParen) {
-      if (peek().kind == TokenKind::kEnd) fail(open.begin, "this '(' is never closed; add ')'");
-      fail(peek().begin,
-           "expected ',' or ')' in the call of " + t.text + "(), found " + describe(peek()));
+      if (peek().kind == TokenKind::kEnd) fail(open.begin, tr(msg::lang_paren_not_closed));
+      fail(peek().begin, tr(msg::lang_call_separator, {t.text, describe(peek())}));
     }
     out.end = take().end;
     leave();

@@ -2,6 +2,7 @@
 // can never reach ("count(means) >= 5" when means has four values).
 #include "lang/expr/syntax.h"
 #include "lang/loader_internal.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -51,9 +52,8 @@ void walk(const Syn& s, std::string_view text, const std::vector<FieldDef>& fiel
       const CompareOp op = side == 0 ? s.op : mirrored(s.op);
       const int64_t size = static_cast<int64_t>(f->values.size());
       if (reachable(op, *n, size)) continue;
-      out->emplace_back(s.begin, std::string(text.substr(s.begin, s.end - s.begin)) +
-                                     " can never hold: " + f->id + " has " + std::to_string(size) +
-                                     " values, so it holds 0 to " + std::to_string(size) + " of them");
+      out->emplace_back(s.begin, tr(msg::lang_count_never_holds,
+                                    {text.substr(s.begin, s.end - s.begin), f->id, std::to_string(size)}));
     }
   }
   for (const Syn& kid : s.kids) walk(kid, text, fields, out);
