@@ -31,6 +31,7 @@ import sys
 # is added by appending it here.
 SCANNED = [
     "engine/src",
+    "src",
 ]
 
 # (file, text on the reported line, reason). "*" as the text allows every

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sopir/engine.h"
+#include "sopir/messages/cli.h"
 
 namespace CLI {
 class App;
@@ -25,7 +26,7 @@ struct Options {
   std::string db;        // --db, else $SOPIR_DB, else ./sopir.db
   std::string actor;     // --as, else $SOPIR_ACTOR
   bool json = false;     // --json: one JSON document on stdout
-  std::string lang;      // --lang id|en, else from $LANG
+  std::string lang;      // --lang id|en, else from the locale (locale_language)
   bool color = false;    // stdout is a terminal and NO_COLOR is unset
   int width = 100;       // terminal width for tables
 };
@@ -67,9 +68,6 @@ class Context {
   void close_engine() { engine_.reset(); }
   // The acting staff member: usage error when none was given.
   const std::string& actor_id() const;
-  // Translates an English UI string to the chosen language.
-  std::string tr(const std::string& english) const;
-  bool indonesian() const { return options.lang == "id"; }
 
  private:
   std::unique_ptr<Engine> engine_;
@@ -80,7 +78,7 @@ using RunFn = int (*)(Context& ctx, Args& args);
 
 struct Command {
   const char* path;     // "case open"
-  const char* summary;  // one line
+  const Message* summary;  // one line, from the catalogue (cli.def)
   const char* usage;    // "case open SOP [--set F=V ...]"
   const char* example;  // a runnable example
   DefineFn define;
@@ -104,8 +102,13 @@ void create_private_file(const std::string& path);
 
 // Splits global options (--db, --as, --json, --lang) out of `words`.
 void extract_global_options(std::vector<std::string>& words, Options& options);
-// Fills defaults from the environment and the terminal.
+// Fills defaults from the environment and the terminal, and sets the
+// process's message language (--lang, else the locale).
 void finish_options(Options& options);
+// The message language of the locale: the first set of LC_ALL, LC_MESSAGES
+// and LANG (as POSIX orders them), "id" for id_ID.UTF-8 and the like, else
+// "en".
+std::string locale_language();
 
 // Command implementations (cmd_*.cc).
 int run_init(Context&, Args&);
@@ -176,6 +179,8 @@ std::string case_arg(Context& ctx, const std::string& given);
 std::string refusal_text(const Refusal& refusal, const std::string& case_id);
 // An error's message as printed (refusal_text for refusals).
 std::string error_message(const Error& error);
+// "refused: " for a refusal, else "error: " (in the message language).
+std::string error_prefix(const Error& error);
 std::string status_label(Context& ctx, Status status);
 // The label of `event` as fired from `state` (first matching transition).
 std::string event_label(const Procedure& p, int state, const std::string& event, const std::string& lang);

@@ -27,18 +27,18 @@ int run_init(Context& ctx, Args& a) {
   struct stat st {};
   const bool server = is_server_url(db);
   if (!server && db != ":memory:" && stat(db.c_str(), &st) == 0) {
-    throw conflict("a database already exists at " + db + "; nothing was changed");
+    throw conflict(tr(msg::cli_init_exists, {db}));
   }
   std::string admin = a.admin.empty() ? "admin" : a.admin;
   if (!valid_staff_id(admin)) {
-    throw usage_error("--admin '" + admin + "' is not a staff id; use letters a-z, digits, _ . -");
+    throw usage_error(tr(msg::cli_init_admin_id, {admin}));
   }
   if (server) {
     // The server's database exists already (its administrator made it);
     // refuse when it holds a sopir database.
     try {
       open_store(db, StoreOptions{});
-      throw conflict("a sopir database already exists at " + display_location(db) + "; nothing was changed");
+      throw conflict(tr(msg::cli_init_server_exists, {display_location(db)}));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::kNotFound) throw;
     }
@@ -51,24 +51,23 @@ int run_init(Context& ctx, Args& a) {
   if (ctx.options.json) {
     ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
-    ctx.out << "created " << display_location(db) << " with administrator " << admin << " (roles "
-            << join(member.roles) << ")\n";
+    ctx.out << tr(msg::cli_init_created, {display_location(db), admin, join(member.roles)}) << "\n";
   }
   return 0;
 }
 
 int run_staff_add(Context& ctx, Args& a) {
   const std::string& id = a.positional.at(0);
-  if (a.positional.size() > 1) throw usage_error("staff add takes one id; give roles with --role");
-  if (a.name.empty()) throw usage_error("give the staff member's name (--name NAME)");
-  if (a.roles.empty()) throw usage_error("give at least one role (--role R[,R...])");
+  if (a.positional.size() > 1) throw usage_error(tr(msg::cli_staff_add_one_id));
+  if (a.name.empty()) throw usage_error(tr(msg::cli_staff_add_name));
+  if (a.roles.empty()) throw usage_error(tr(msg::cli_staff_add_role));
   StaffMember member{id, a.name, a.roles, true};
   ctx.engine().add_staff(ctx.actor_id(), member);
   spdlog::info("staff add {} by {}", id, ctx.options.actor);
   if (ctx.options.json) {
     ctx.out << json{{"staff", staff_json(member)}}.dump(2) << "\n";
   } else {
-    ctx.out << "added " << id << "\n";
+    ctx.out << tr(msg::cli_staff_added, {id}) << "\n";
   }
   return 0;
 }
@@ -81,30 +80,30 @@ int run_staff_list(Context& ctx, Args&) {
     ctx.out << json{{"staff", list}}.dump(2) << "\n";
     return 0;
   }
-  Table table({ctx.tr("Id"), ctx.tr("Name"), ctx.tr("Roles"), ctx.tr("Active")});
+  Table table({tr(msg::cli_w_id), tr(msg::cli_w_name), tr(msg::cli_w_roles), tr(msg::cli_w_active_heading)});
   for (const auto& m : staff) {
-    table.add({m.id, m.name, join(m.roles), ctx.tr(m.active ? "yes" : "no")});
+    table.add({m.id, m.name, join(m.roles), tr(m.active ? msg::cli_w_yes : msg::cli_w_no)});
   }
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
 }
 
 int run_staff_deactivate(Context& ctx, Args& a) {
-  if (a.positional.size() != 1) throw usage_error("staff deactivate takes one staff id");
+  if (a.positional.size() != 1) throw usage_error(tr(msg::cli_staff_deactivate_one_id));
   const std::string& id = a.positional[0];
   ctx.engine().deactivate_staff(ctx.actor_id(), id);
   spdlog::info("staff deactivate {} by {}", id, ctx.options.actor);
   if (ctx.options.json) {
     ctx.out << json{{"staff", staff_json(ctx.engine().staff_member(id))}}.dump(2) << "\n";
   } else {
-    ctx.out << "deactivated " << id << "\n";
+    ctx.out << tr(msg::cli_staff_deactivated, {id}) << "\n";
   }
   return 0;
 }
 
 namespace {
 int set_role(Context& ctx, Args& a, bool held) {
-  if (a.positional.size() != 2) throw usage_error("give a staff id and one role, e.g. budi supervisor");
+  if (a.positional.size() != 2) throw usage_error(tr(msg::cli_staff_role_args));
   const std::string& id = a.positional[0];
   const std::string& role = a.positional[1];
   ctx.engine().set_staff_role(ctx.actor_id(), id, role, held);
@@ -112,7 +111,7 @@ int set_role(Context& ctx, Args& a, bool held) {
   if (ctx.options.json) {
     ctx.out << json{{"staff", staff_json(*ctx.engine().store().staff(id))}}.dump(2) << "\n";
   } else {
-    ctx.out << (held ? "granted " : "removed ") << role << (held ? " to " : " from ") << id << "\n";
+    ctx.out << tr(held ? msg::cli_staff_granted : msg::cli_staff_removed, {role, id}) << "\n";
   }
   return 0;
 }
@@ -123,7 +122,7 @@ int run_staff_revoke(Context& ctx, Args& a) { return set_role(ctx, a, false); }
 
 int run_checkpoint(Context& ctx, Args&) {
   const LogEntry c = ctx.engine().checkpoint(ctx.actor_id());
-  if (c.seq == 0) throw not_found("the log of " + ctx.options.db + " is empty: nothing to checkpoint");
+  if (c.seq == 0) throw not_found(tr(msg::cli_log_empty_checkpoint, {ctx.options.db}));
   if (ctx.options.json) {
     ctx.out << json{{"seq", c.seq}, {"upto_seq", c.checkpoint->upto_seq}, {"chains", c.checkpoint->chains},
                     {"root", c.checkpoint->root}}.dump(2)
@@ -163,17 +162,17 @@ int run_tick(Context& ctx, Args&) {
             << "\n";
     return 0;
   }
-  ctx.out << ctx.tr("Fired") << ": " << report.fired.size() << "\n";
+  ctx.out << tr(msg::cli_w_fired) << ": " << report.fired.size() << "\n";
   if (!report.fired.empty()) {
-    Table t({ctx.tr("Case"), ctx.tr("Event"), ctx.tr("From"), ctx.tr("To")});
+    Table t({tr(msg::cli_w_case), tr(msg::cli_w_event), tr(msg::cli_w_from), tr(msg::cli_w_to)});
     for (const auto& f : report.fired) {
       t.add({f.entry.case_id, f.entry.event, f.entry.from_state, f.entry.to_state});
     }
     t.print(ctx.out, ctx.options.width, ctx.options.color);
   }
-  ctx.out << ctx.tr("Overdue") << ": " << report.overdue.size() << "\n";
+  ctx.out << tr(msg::cli_w_overdue_heading) << ": " << report.overdue.size() << "\n";
   if (!report.overdue.empty()) {
-    Table t({ctx.tr("Case"), ctx.tr("Procedure"), ctx.tr("State"), ctx.tr("Due")});
+    Table t({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_w_state), tr(msg::cli_w_due)});
     for (const auto& c : report.overdue) {
       t.add({c.id, c.sop_id, c.state, c.due_at ? format_datetime(*c.due_at) : ""});
     }

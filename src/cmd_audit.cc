@@ -30,7 +30,7 @@ std::unique_ptr<Store> open_read_only(Context& ctx) {
 std::optional<DateTime> time_option(const std::string& name, const std::string& text) {
   if (text.empty()) return std::nullopt;
   auto t = parse_datetime(text);
-  if (!t) throw usage_error(name + " '" + text + "' is not a time; give e.g. 2026-03-01 or 2026-03-01T09:30");
+  if (!t) throw usage_error(tr(msg::cli_audit_time_value, {name, text}));
   return t;
 }
 
@@ -63,10 +63,7 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
   const bool marked_read_only =
       ::stat(ctx.options.db.c_str(), &info) == 0 && (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
   if (marked_read_only || ::access(ctx.options.db.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0)
-    throw refused("--reveal records who looked at personal data in the database's access log, so it needs a "
-                  "writable database; " + ctx.options.db +
-                  " is read-only. Run without --reveal (personal data stays masked), or ask the data "
-                  "controller to reveal it on the live database");
+    throw refused(tr(msg::cli_reveal_read_only, {ctx.options.db}));
   reveal->writer = open_sqlite_store(ctx.options.db, StoreOptions{});
   reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
   return reveal;
@@ -75,37 +72,36 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
 }  // namespace
 
 void def_audit_log(CLI::App& app, Args& a) {
-  app.add_option("--case", a.case_id, "only this case");
-  app.add_option("--sop", a.sop, "only cases of this SOP");
-  app.add_option("--actor", a.actor_filter, "only steps by this staff member");
-  app.add_option("--event", a.event, "only this event");
-  app.add_option("--state", a.state, "only steps from or to this state");
-  app.add_option("--kind", a.kind, "open, procedure, override, lifecycle or timer");
-  app.add_option("--since", a.since, "only steps that happened at or after this time");
-  app.add_option("--until", a.until, "only steps that happened before this time");
-  app.add_option("--format", a.format, "table (default), csv or jsonl");
-  app.add_flag("--reveal", a.reveal, "show personal data (allowed roles only; recorded)");
+  app.add_option("--case", a.case_id, tr(msg::cli_opt_only_case));
+  app.add_option("--sop", a.sop, tr(msg::cli_opt_only_sop_cases));
+  app.add_option("--actor", a.actor_filter, tr(msg::cli_opt_only_actor));
+  app.add_option("--event", a.event, tr(msg::cli_opt_only_event));
+  app.add_option("--state", a.state, tr(msg::cli_opt_only_state_steps));
+  app.add_option("--kind", a.kind, tr(msg::cli_opt_kind));
+  app.add_option("--since", a.since, tr(msg::cli_opt_since));
+  app.add_option("--until", a.until, tr(msg::cli_opt_until));
+  app.add_option("--format", a.format, tr(msg::cli_opt_audit_format));
+  app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal));
 }
 
 void def_audit_case(CLI::App& app, Args& a) {
-  app.add_option("case", a.positional, "case id")->required();
-  app.add_option("--format", a.format, "table (default), csv or jsonl");
-  app.add_flag("--with-linked", a.with_linked,
-               "also the cases linked by hand-offs (its parents, the cases it opened), in time order");
-  app.add_flag("--reveal", a.reveal, "show personal data (allowed roles only; recorded)");
+  app.add_option("case", a.positional, tr(msg::cli_opt_case_id))->required();
+  app.add_option("--format", a.format, tr(msg::cli_opt_audit_format));
+  app.add_flag("--with-linked", a.with_linked, tr(msg::cli_opt_with_linked));
+  app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal));
 }
 
 void def_audit_verify(CLI::App& app, Args& a) {
-  app.add_option("--anchor", a.anchor, "SEQ:HASH written down earlier (`sopir audit anchor`)");
+  app.add_option("--anchor", a.anchor, tr(msg::cli_opt_anchor));
 }
 
 void def_audit_replay(CLI::App& app, Args& a) {
-  app.add_option("--sop", a.sop, "the proposed SOP YAML file")->required();
+  app.add_option("--sop", a.sop, tr(msg::cli_opt_replay_sop))->required();
 }
 
 void def_audit_report(CLI::App& app, Args& a) {
-  app.add_option("--sop", a.sop, "only this SOP");
-  app.add_option("--html", a.html, "write a self-contained HTML page to this file");
+  app.add_option("--sop", a.sop, tr(msg::cli_opt_only_sop));
+  app.add_option("--html", a.html, tr(msg::cli_opt_html));
 }
 
 int run_audit_log(Context& ctx, Args& a) {
@@ -122,7 +118,7 @@ int run_audit_log(Context& ctx, Args& a) {
   if (!a.kind.empty()) {
     filter.kind = log_kind_from_string(a.kind);
     if (!filter.kind)
-      throw usage_error("--kind '" + a.kind + "' is not known; use open, procedure, override, lifecycle or timer");
+      throw usage_error(tr(msg::cli_kind_value, {a.kind}));
   }
   filter.since = time_option("--since", a.since);
   filter.until = time_option("--until", a.until);
@@ -142,7 +138,7 @@ int run_audit_case(Context& ctx, Args& a) {
   auto store = open_read_only(ctx);
   const std::string typed = a.positional.empty() ? "" : a.positional[0];
   auto id = normalize_case_id(typed);
-  if (!id || !store->case_exists(*id)) throw not_found("no case '" + typed + "' in " + display_location(ctx.options.db));
+  if (!id || !store->case_exists(*id)) throw not_found(tr(msg::cli_no_case_in, {typed, display_location(ctx.options.db)}));
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
@@ -173,16 +169,24 @@ int run_audit_verify(Context& ctx, Args& a) {
   if (bar) ctx.err << "\r" << std::string(60, ' ') << "\r";
   for (const auto& f : report.findings) {
     ctx.out << audit::to_string(f.kind);
-    if (f.seq) ctx.out << " at row " << f.seq;
-    if (!f.case_id.empty()) ctx.out << " (case " << f.case_id << ")";
+    if (f.seq) ctx.out << " " << tr(msg::cli_verify_at_row, {std::to_string(f.seq)});
+    if (!f.case_id.empty()) ctx.out << " " << tr(msg::cli_verify_of_case, {f.case_id});
     ctx.out << ": " << f.message << "\n";
   }
-  ctx.out << (report.clean() ? "clean: " : std::to_string(report.findings.size()) + " finding(s): ") << report.rows
-          << " log rows, chain head " << audit::format_anchor(report.head) << "; " << report.cases
-          << " cases and " << report.steps << " steps replayed";
+  const std::vector<std::string> figures = {std::to_string(report.rows), audit::format_anchor(report.head),
+                                            std::to_string(report.cases), std::to_string(report.steps)};
+  if (report.clean()) {
+    ctx.out << tr(msg::cli_verify_clean, {figures[0], figures[1], figures[2], figures[3]});
+  } else {
+    ctx.out << tr(msg::cli_verify_findings,
+                  {std::to_string(report.findings.size()), figures[0], figures[1], figures[2], figures[3]});
+  }
   if (report.unverifiable_steps)
-    ctx.out << " (" << report.unverifiable_steps << " steps not re-decided: their personal data was erased)";
-  if (options.anchor) ctx.out << "; anchor " << options.anchor->seq << (report.clean() ? " holds" : " checked");
+    ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)});
+  if (options.anchor) {
+    ctx.out << "; " << tr(report.clean() ? msg::cli_verify_anchor_holds : msg::cli_verify_anchor_checked,
+                          {std::to_string(options.anchor->seq)});
+  }
   ctx.out << "\n";
   return report.clean() ? 0 : 1;
 }
@@ -190,7 +194,7 @@ int run_audit_verify(Context& ctx, Args& a) {
 int run_audit_anchor(Context& ctx, Args&) {
   auto store = open_read_only(ctx);
   const audit::Anchor a = audit::anchor(*store);
-  if (a.seq == 0) throw not_found("the log of " + display_location(ctx.options.db) + " is empty: nothing to anchor");
+  if (a.seq == 0) throw not_found(tr(msg::cli_log_empty_anchor, {display_location(ctx.options.db)}));
   ctx.out << audit::format_anchor(a) << "\n";
   return 0;
 }
@@ -200,16 +204,17 @@ int run_audit_replay(Context& ctx, Args& a) {
   ProcedurePtr proposed = expect_procedure(load_procedure_file(a.sop));
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
   for (const auto& d : r.differences) {
-    ctx.out << "case " << d.case_id << " step " << d.case_seq << " (row " << d.seq << ") '" << d.event << "': ";
+    ctx.out << tr(msg::cli_replay_step, {d.case_id, std::to_string(d.case_seq), std::to_string(d.seq), d.event})
+            << ": ";
     if (d.refused) {
-      ctx.out << "refused: " << d.message << "\n";
+      ctx.out << tr(msg::cli_refused_prefix) << ": " << d.message << "\n";
     } else {
       ctx.out << d.message << "\n";
     }
   }
-  ctx.out << r.cases << " case(s) of " << r.sop_id << ", " << r.steps << " steps replayed through " << a.sop
-          << ": " << r.differences.size() << " step(s) would be refused or routed differently";
-  if (r.unverifiable_steps) ctx.out << " (" << r.unverifiable_steps << " not re-decided: personal data erased)";
+  ctx.out << tr(msg::cli_replay_summary, {std::to_string(r.cases), r.sop_id, std::to_string(r.steps), a.sop,
+                                          std::to_string(r.differences.size())});
+  if (r.unverifiable_steps) ctx.out << " " << tr(msg::cli_replay_unverifiable, {std::to_string(r.unverifiable_steps)});
   ctx.out << "\n";
   return 0;
 }
@@ -226,11 +231,11 @@ int run_audit_report(Context& ctx, Args& a) {
   }
   create_private_file(a.html);
   std::ofstream file(a.html, std::ios::binary | std::ios::trunc);
-  if (!file) throw storage_error("cannot write " + a.html);
+  if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.html}));
   audit::report_html(*store, options, file);
   file.close();
-  if (!file) throw storage_error("cannot write " + a.html);
-  ctx.out << "wrote " << a.html << "\n";
+  if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.html}));
+  ctx.out << tr(msg::cli_wrote, {a.html}) << "\n";
   return 0;
 }
 

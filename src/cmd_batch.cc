@@ -69,7 +69,7 @@ std::vector<RowResult> run_rows(Context& ctx, const std::vector<CsvRecord>& rows
 }
 
 int report(Context& ctx, const std::string& file, const std::vector<RowResult>& results,
-           bool committed, const char* verb) {
+           bool committed, const Message& verb) {
   size_t good = 0;
   const Error* first = nullptr;
   for (const auto& r : results) {
@@ -102,20 +102,19 @@ int report(Context& ctx, const std::string& file, const std::vector<RowResult>& 
       if (r.ok) {
         if (committed) ctx.out << file << ":" << r.line << ": " << r.case_id << " " << r.detail << "\n";
       } else {
-        ctx.err << file << ":" << r.line << ": "
-                << (r.error->kind() == ErrorKind::kRefused ? "refused: " : "error: ")
-                << r.error->message() << "\n";
+        ctx.err << file << ":" << r.line << ": " << error_prefix(*r.error) << r.error->message() << "\n";
       }
     }
     if (first == nullptr) {
-      ctx.out << verb << " " << written << " row(s)\n";
+      ctx.out << tr(verb, {std::to_string(written)}) << "\n";
     } else if (committed) {
-      ctx.err << (results.size() - good) << " of " << results.size() << " row(s) refused; "
-              << written << " written (--partial)\n";
+      ctx.err << tr(msg::cli_batch_partial_written, {std::to_string(results.size() - good),
+                                                      std::to_string(results.size()), std::to_string(written)})
+              << "\n";
     } else {
-      ctx.err << (results.size() - good) << " of " << results.size()
-              << " row(s) refused; nothing was written (fix them, or use --partial to write "
-                 "the good rows)\n";
+      ctx.err << tr(msg::cli_batch_nothing_written,
+                    {std::to_string(results.size() - good), std::to_string(results.size())})
+              << "\n";
     }
   }
   return first ? exit_code(first->kind()) : 0;
@@ -131,27 +130,26 @@ std::string cell(const CsvRecord& row, size_t index) {
 
 void check_width(const CsvRecord& row, size_t width) {
   if (row.cells.size() != width) {
-    throw usage_error("this row has " + std::to_string(row.cells.size()) + " cells, the header has " +
-                      std::to_string(width));
+    throw usage_error(tr(msg::cli_batch_row_width, {std::to_string(row.cells.size()), std::to_string(width)}));
   }
 }
 
 }  // namespace
 
 int run_case_import(Context& ctx, Args& a) {
-  if (a.positional.size() != 1) throw usage_error("case import takes one CSV file");
+  if (a.positional.size() != 1) throw usage_error(tr(msg::cli_import_one_file));
   const std::string& file = a.positional[0];
   const std::string actor = ctx.actor_id();
   auto records = read_csv_file(file);
-  if (records.empty()) throw usage_error(file + " is empty; it needs a header row of field names");
+  if (records.empty()) throw usage_error(tr(msg::cli_import_empty, {file}));
   const std::vector<std::string> header = records.front().cells;
   records.erase(records.begin());
   ProcedurePtr p = ctx.engine().current_procedure(a.sop);
   for (const auto& name : header) {
     if (name == "note" || name == "at" || p->field_index(name) >= 0) continue;
-    std::string message = file + ":1: column '" + name + "' is not a field of " + p->id;
-    throw usage_error(message + did_you_mean(name, p->field_ids()) +
-                      "\ncolumns may be: note, at, " + join(p->field_ids()));
+    std::string message = file + ":1: " + tr(msg::cli_import_column_not_field, {name, p->id});
+    throw usage_error(message + did_you_mean(name, p->field_ids()) + "\n" +
+                      tr(msg::cli_import_columns_may_be, {join(p->field_ids())}));
   }
   const size_t note_col = column(header, "note"), at_col = column(header, "at");
   bool committed = false;
@@ -172,28 +170,26 @@ int run_case_import(Context& ctx, Args& a) {
     StepResult r = opener.open(request);
     RowResult out;
     out.case_id = r.after.id;
-    out.detail = "opened (" + r.after.state + ")";
+    out.detail = tr(msg::cli_import_row_opened, {r.after.state});
     return out;
   }, &committed);
   spdlog::info("case import {}: {} rows, committed={} by {}", file, results.size(), committed, actor);
-  return report(ctx, file, results, committed, "opened");
+  return report(ctx, file, results, committed, msg::cli_import_done);
 }
 
 int run_advance_batch(Context& ctx, Args& a) {
   if (!a.positional.empty() || !a.sets.empty() || !a.note.empty() || !a.reason.empty() ||
       !a.at.empty() || a.override) {
-    throw usage_error("with --batch, everything comes from the CSV file: columns case, event, "
-                      "and optionally reason, note, at and field names");
+    throw usage_error(tr(msg::cli_batch_only_csv));
   }
   const std::string actor = ctx.actor_id();
   auto records = read_csv_file(a.batch);
-  if (records.empty()) throw usage_error(a.batch + " is empty; it needs a header row: case,event,...");
+  if (records.empty()) throw usage_error(tr(msg::cli_batch_empty, {a.batch}));
   const std::vector<std::string> header = records.front().cells;
   records.erase(records.begin());
   const size_t case_col = column(header, "case"), event_col = column(header, "event");
   if (case_col == header.size() || event_col == header.size()) {
-    throw usage_error(a.batch + ":1: the header needs columns 'case' and 'event' (then optionally "
-                      "reason, note, at and field names)");
+    throw usage_error(a.batch + ":1: " + tr(msg::cli_batch_header));
   }
   const size_t reason_col = column(header, "reason"), note_col = column(header, "note"),
                at_col = column(header, "at");
@@ -222,7 +218,7 @@ int run_advance_batch(Context& ctx, Args& a) {
   }, &committed);
   spdlog::info("case advance --batch {}: {} rows, committed={} by {}", a.batch, results.size(),
                committed, actor);
-  return report(ctx, a.batch, results, committed, "advanced");
+  return report(ctx, a.batch, results, committed, msg::cli_batch_done);
 }
 
 }  // namespace sopir::cli

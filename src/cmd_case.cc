@@ -40,7 +40,7 @@ json case_json(const CaseRecord& c, DateTime now) {
 
 const StateDef& state_of(const Procedure& p, const std::string& id) {
   int i = p.state_index(id);
-  if (i < 0) throw storage_error("state '" + id + "' is not in procedure " + p.id);
+  if (i < 0) throw storage_error(tr(msg::cli_state_not_in_procedure, {id, p.id}));
   return p.states[static_cast<size_t>(i)];
 }
 
@@ -60,23 +60,22 @@ namespace {
 
 // What a possible event still needs ("a value for x (--set FIELD=VALUE)"),
 // or "" when nothing.
-std::string to_give_text(Context& ctx, const EventCheck& check) {
+std::string to_give_text(Context&, const EventCheck& check) {
   if (!check.possible || !check.refusal) return "";
   const Refusal& r = *check.refusal;
   if (r.kind == RefusalKind::kMissingField && !r.missing.empty())
-    return (r.missing.size() == 1 ? ctx.tr("a value for") : ctx.tr("values for")) + " " +
-           join(r.missing) + " (--set FIELD=VALUE)";
+    return tr(r.missing.size() == 1 ? msg::cli_give_value_for : msg::cli_give_values_for, {join(r.missing)});
   if (r.kind == RefusalKind::kReasonRequired)
-    return ctx.tr("a written reason") + " (--reason TEXT)";
+    return tr(msg::cli_give_written_reason);
   return "";
 }
 
 // "yes", or "yes, once you give a value for x ..." when something is still
 // to be given: one answer, not a yes beside a refusal.
 std::string can_fire_text(Context& ctx, const EventCheck& check) {
-  if (!check.possible) return ctx.tr("no");
+  if (!check.possible) return tr(msg::cli_w_no);
   const std::string to_give = to_give_text(ctx, check);
-  return to_give.empty() ? ctx.tr("yes") : ctx.tr("yes, once you give") + " " + to_give;
+  return to_give.empty() ? tr(msg::cli_w_yes) : tr(msg::cli_yes_once_you_give, {to_give});
 }
 
 // Why an event cannot be fired: "" when it can (possibly once values are given).
@@ -126,13 +125,13 @@ void report_step(Context& ctx, const StepResult& r) {
   }
   ctx.out << state_with_label(to, ctx.options.lang) << ", " << status_label(ctx, r.after.status);
   if (r.after.due_at && r.after.status == Status::kActive) {
-    ctx.out << ", " << ctx.tr("Due") << " " << format_datetime(*r.after.due_at);
+    ctx.out << ", " << tr(msg::cli_w_due) << " " << format_datetime(*r.after.due_at);
   }
   ctx.out << "\n";
   for (const auto& o : r.opened) {
     // A hand-off opened a case in the same step: say which.
     const CaseRecord& c = o.record;
-    ctx.out << ctx.tr("Opened case") << " " << c.id << " (" << c.sop_id << ", " << c.state << ")\n";
+    ctx.out << tr(msg::cli_opened_case_line, {c.id, c.sop_id, c.state}) << "\n";
   }
 }
 
@@ -164,15 +163,15 @@ std::string linked_line(Context& ctx, const CaseRecord& c) {
 }
 
 // "opened case X" / "opened by case X" for a log row with a link.
-std::string link_words(Context& ctx, const LogEntry& e) {
+std::string link_words(Context&, const LogEntry& e) {
   if (e.linked_case.empty()) return "";
-  return ctx.tr(e.kind == LogKind::kOpen ? "opened by case" : "opened case") + " " + e.linked_case;
+  return tr(e.kind == LogKind::kOpen ? msg::cli_opened_by_case_x : msg::cli_opened_case_x, {e.linked_case});
 }
 
 }  // namespace
 
 int run_case_open(Context& ctx, Args& a) {
-  if (a.positional.size() != 1) throw usage_error("case open takes one SOP id, e.g. case open aid-distribution");
+  if (a.positional.size() != 1) throw usage_error(tr(msg::cli_case_open_one_sop));
   OpenRequest request;
   request.sop_id = a.positional[0];
   request.actor = ctx.actor_id();
@@ -197,7 +196,7 @@ int run_case_open(Context& ctx, Args& a) {
 }
 
 int run_case_list(Context& ctx, Args& a) {
-  if (!a.positional.empty()) throw usage_error("case list takes only options; see `sopir help case list`");
+  if (!a.positional.empty()) throw usage_error(tr(msg::cli_only_options, {"case list"}));
   Engine& engine = ctx.engine();
   CaseFilter filter;
   const DateTime now = engine.clock().now();
@@ -206,7 +205,7 @@ int run_case_list(Context& ctx, Args& a) {
   if (!a.status.empty()) {
     filter.status = status_from_string(a.status);
     if (!filter.status) {
-      throw usage_error("--status '" + a.status + "' is not a status; give active, on_hold or closed");
+      throw usage_error(tr(msg::cli_status_value, {a.status}));
     }
   }
   if (a.overdue) {
@@ -215,7 +214,7 @@ int run_case_list(Context& ctx, Args& a) {
   }
   if (!a.due_within.empty()) {
     auto within = parse_duration(a.due_within);
-    if (!within) throw usage_error("--due-within '" + a.due_within + "' is not a duration; give e.g. 7d, 36h, 1d12h");
+    if (!within) throw usage_error(tr(msg::cli_due_within_value, {a.due_within}));
     DateTime limit{now.seconds + within->seconds};
     if (!filter.due_before || limit < *filter.due_before) filter.due_before = limit;
     if (!filter.status) filter.status = Status::kActive;
@@ -234,14 +233,14 @@ int run_case_list(Context& ctx, Args& a) {
     return 0;
   }
   if (cases.empty()) {
-    ctx.out << ctx.tr("No cases.") << "\n";
+    ctx.out << tr(msg::cli_w_no_cases) << "\n";
     return 0;
   }
-  Table table({ctx.tr("Case"), ctx.tr("Procedure"), ctx.tr("State"), ctx.tr("Status"),
-               ctx.tr("Due"), ctx.tr("Opened")});
+  Table table({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_w_state), tr(msg::cli_w_status),
+               tr(msg::cli_w_due), tr(msg::cli_w_opened)});
   for (const auto& c : cases) {
     std::string due = c.due_at ? format_datetime(*c.due_at) : "";
-    if (overdue(c, now)) due += " (" + ctx.tr("overdue") + ")";
+    if (overdue(c, now)) due += " (" + tr(msg::cli_w_overdue) + ")";
     table.add({c.id, c.sop_id, c.state, status_label(ctx, c.status), due,
                format_date(date_of(c.opened_at))});
   }
@@ -253,7 +252,7 @@ int run_case_list(Context& ctx, Args& a) {
 }
 
 int run_case_show(Context& ctx, Args& a) {
-  if (a.positional.size() > 1) throw usage_error("case show takes one case id");
+  if (a.positional.size() > 1) throw usage_error(tr(msg::cli_takes_one_case, {"case show"}));
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
   // Personal values come back shown or masked, the access recorded.
@@ -300,33 +299,33 @@ int run_case_show(Context& ctx, Args& a) {
     return 0;
   }
   const bool color = ctx.options.color;
-  ctx.out << paint(color, Tone::kBold, ctx.tr("Case") + " " + c.id) << "  " << p.title.get(lang)
+  ctx.out << paint(color, Tone::kBold, tr(msg::cli_w_case) + " " + c.id) << "  " << p.title.get(lang)
           << " (" << p.id << " v" << p.version << ")\n";
   const std::string label = state.label.get(lang);
-  ctx.out << ctx.tr("State") << ": " << (label.empty() ? state.id : label + " [" + state.id + "]")
+  ctx.out << tr(msg::cli_w_state) << ": " << (label.empty() ? state.id : label + " [" + state.id + "]")
           << "\n";
-  ctx.out << ctx.tr("Status") << ": " << status_label(ctx, c.status);
+  ctx.out << tr(msg::cli_w_status) << ": " << status_label(ctx, c.status);
   if (!c.closure_reason.empty()) ctx.out << " (" << c.closure_reason << ")";
   ctx.out << "\n";
   if (c.due_at && c.status != Status::kClosed) {
-    ctx.out << ctx.tr("Due") << ": " << format_datetime(*c.due_at);
-    if (overdue(c, now)) ctx.out << " " << paint(color, Tone::kBad, "(" + ctx.tr("overdue") + ")");
+    ctx.out << tr(msg::cli_w_due) << ": " << format_datetime(*c.due_at);
+    if (overdue(c, now)) ctx.out << " " << paint(color, Tone::kBad, "(" + tr(msg::cli_w_overdue) + ")");
     ctx.out << "\n";
   }
-  if (links.parent) ctx.out << ctx.tr("Opened by case") << ": " << linked_line(ctx, *links.parent) << "\n";
+  if (links.parent) ctx.out << tr(msg::cli_w_opened_by_case) << ": " << linked_line(ctx, *links.parent) << "\n";
   if (!c.parent_case.empty() && !links.parent)
-    ctx.out << ctx.tr("Opened by case") << ": " << c.parent_case << "\n";
+    ctx.out << tr(msg::cli_w_opened_by_case) << ": " << c.parent_case << "\n";
   if (!links.children.empty()) {
-    ctx.out << ctx.tr("Cases it opened") << ":\n";
+    ctx.out << tr(msg::cli_w_cases_it_opened) << ":\n";
     for (const CaseRecord* child : links.children) ctx.out << "  " << linked_line(ctx, *child) << "\n";
   }
   std::string guidance = state.description.get(lang);
   if (!guidance.empty()) {
-    ctx.out << "\n" << ctx.tr("Guidance") << ":\n";
+    ctx.out << "\n" << tr(msg::cli_w_guidance) << ":\n";
     for (const auto& line : wrap(guidance, static_cast<size_t>(std::max(ctx.options.width, 40))))
       ctx.out << line << "\n";
   }
-  Table data({ctx.tr("Field"), ctx.tr("Value")});
+  Table data({tr(msg::cli_w_field), tr(msg::cli_w_value)});
   for (const auto& f : p.fields) {
     auto it = std::find_if(c.data.begin(), c.data.end(),
                            [&](const StoredValue& v) { return v.field == f.id; });
@@ -338,7 +337,7 @@ int run_case_show(Context& ctx, Args& a) {
     ctx.out << "\n";
     data.print(ctx.out, ctx.options.width, color);
   }
-  ctx.out << "\n" << ctx.tr("Events you can fire now") << ":";
+  ctx.out << "\n" << tr(msg::cli_w_events_you_can_fire_now) << ":";
   bool any = false;
   for (const auto& check : view.checks) {
     if (!check.possible) continue;
@@ -348,9 +347,9 @@ int run_case_show(Context& ctx, Args& a) {
     if (!label.empty()) ctx.out << " - " << label;
     const std::string to_give = to_give_text(ctx, check);
     if (!to_give.empty())
-      ctx.out << paint(color, Tone::kDim, " (" + ctx.tr("once you give") + " " + to_give + ")");
+      ctx.out << paint(color, Tone::kDim, " (" + tr(msg::cli_once_you_give, {to_give}) + ")");
   }
-  if (!any) ctx.out << " " << ctx.tr("none");
+  if (!any) ctx.out << " " << tr(msg::cli_w_none);
   ctx.out << "\n";
   return 0;
 }
@@ -360,7 +359,7 @@ int run_case_why(Context& ctx, Args& a) {
   // first word is the case.
   std::string typed_case, event;
   const auto& pos = a.positional;
-  if (pos.size() > 2) throw usage_error("case why takes CASE [EVENT]");
+  if (pos.size() > 2) throw usage_error(tr(msg::cli_case_why_args));
   if (pos.size() == 2) {
     typed_case = pos[0];
     event = pos[1];
@@ -393,11 +392,11 @@ int run_case_why(Context& ctx, Args& a) {
     return 0;
   }
   if (checks.empty()) {
-    ctx.out << id << ": " << ctx.tr("none") << " (" << view.record.state << ", "
+    ctx.out << id << ": " << tr(msg::cli_w_none) << " (" << view.record.state << ", "
             << status_label(ctx, view.record.status) << ")\n";
     return 0;
   }
-  Table table({ctx.tr("Event"), ctx.tr("Can fire"), ctx.tr("Why not")});
+  Table table({tr(msg::cli_w_event), tr(msg::cli_w_can_fire), tr(msg::cli_w_why_not)});
   for (const auto& c : checks) table.add({c.event, can_fire_text(ctx, c), why_not_text(c, id)});
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
@@ -412,9 +411,7 @@ int run_case_advance(Context& ctx, Args& a) {
   } else if (pos.size() == 1 && !ctx.current_case.empty()) {
     event = pos[0];
   } else {
-    throw usage_error(ctx.in_shell
-                          ? "case advance takes CASE EVENT, or just EVENT after `use CASE`"
-                          : "case advance takes CASE EVENT, e.g. case advance K7F-3QX approve");
+    throw usage_error(tr(ctx.in_shell ? msg::cli_case_advance_args_shell : msg::cli_case_advance_args));
   }
   StepRequest request;
   request.actor = ctx.actor_id();
@@ -436,7 +433,7 @@ namespace {
 
 int lifecycle(Context& ctx, Args& a, LifecycleEvent event) {
   if (a.positional.size() > 1) {
-    throw usage_error(std::string("case ") + to_string(event) + " takes one case id");
+    throw usage_error(tr(msg::cli_takes_one_case, {std::string("case ") + to_string(event)}));
   }
   LifecycleRequest request;
   request.actor = ctx.actor_id();
@@ -459,7 +456,7 @@ int run_case_close(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEv
 int run_case_reopen(Context& ctx, Args& a) { return lifecycle(ctx, a, LifecycleEvent::kReopen); }
 
 int run_case_history(Context& ctx, Args& a) {
-  if (a.positional.size() > 1) throw usage_error("case history takes one case id");
+  if (a.positional.size() > 1) throw usage_error(tr(msg::cli_takes_one_case, {"case history"}));
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
   // Personal values come back shown or masked, the access recorded.
@@ -500,18 +497,19 @@ int run_case_history(Context& ctx, Args& a) {
     ctx.out << json{{"case", id}, {"entries", list}}.dump(2) << "\n";
     return 0;
   }
-  Table table({"#", ctx.tr("When"), ctx.tr("Actor"), ctx.tr("Event"), ctx.tr("State"),
-               ctx.tr("Note")});
+  Table table({"#", tr(msg::cli_w_when), tr(msg::cli_w_actor), tr(msg::cli_w_event), tr(msg::cli_w_state),
+               tr(msg::cli_w_note)});
   for (const auto& e : entries) {
     std::string move = e.from_state.empty() || e.from_state == e.to_state
                            ? e.to_state
                            : e.from_state + " -> " + e.to_state;
     if (e.from_status != e.to_status && !e.from_status.empty()) {
-      move += " (" + ctx.tr(e.to_status) + ")";
+      if (auto s = status_from_string(e.to_status)) move += " (" + status_label(ctx, *s) + ")";
+      else move += " (" + e.to_status + ")";
     }
     std::string text = link_words(ctx, e);
     if (!e.note.empty()) text += (text.empty() ? "" : "; ") + e.note;
-    if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + ctx.tr("Reason") + ": " + e.reason;
+    if (!e.reason.empty()) text += (text.empty() ? "" : "; ") + tr(msg::cli_w_reason) + ": " + e.reason;
     for (const auto& ch : e.changes) {
       const StoredValue& after = ch.after;
       text += (text.empty() ? "" : "; ") + after.field + "=" +

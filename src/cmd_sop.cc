@@ -62,21 +62,21 @@ json handoff_json(const Procedure& p, const TransitionDef& t) {
 //   refer (screening -> referred) opens tppo-victim-care
 //     copies full_name, age <- age_years
 //     sets referral_source = debarkation_shelter
-std::vector<std::string> handoff_lines(Context& ctx, const Procedure& p, const TransitionDef& t) {
+std::vector<std::string> handoff_lines(Context&, const Procedure& p, const TransitionDef& t) {
   std::vector<std::string> out;
   std::string from = join(state_names(p, t.from));
   if (p.from_every_state(t)) from = "*";
   for (const HandOff& h : t.opens) {
     out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
-                  p.to_id(t) + ") " + ctx.tr("opens") + " " + h.sop);
+                  p.to_id(t) + ") " + tr(msg::cli_w_opens) + " " + h.sop);
     std::vector<std::string> copies, sets;
     for (const auto& [to, from_field] : h.copy) {
       const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;
       copies.push_back(mine == to ? to : to + " <- " + mine);
     }
     for (const auto& [to, value] : h.set) sets.push_back(to + " = " + value);
-    if (!copies.empty()) out.push_back("  " + ctx.tr("copies") + " " + join(copies));
-    if (!sets.empty()) out.push_back("  " + ctx.tr("sets") + " " + join(sets));
+    if (!copies.empty()) out.push_back("  " + tr(msg::cli_w_copies) + " " + join(copies));
+    if (!sets.empty()) out.push_back("  " + tr(msg::cli_w_sets) + " " + join(sets));
   }
   return out;
 }
@@ -96,7 +96,7 @@ ProcedurePtr procedure_arg(Context& ctx, const std::string& what) {
     return expect_procedure(result);
   }
   if (what.find('/') != std::string::npos || what.find(".y") != std::string::npos) {
-    throw not_found("no file " + what);
+    throw not_found(tr(msg::cli_no_file, {what}));
   }
   return ctx.engine().current_procedure(what);
 }
@@ -134,16 +134,16 @@ int run_sop_validate(Context& ctx, Args& a) {
                        {"diagnostics", diags}});
     } else {
       for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
-      if (result.ok()) ctx.out << file << ": ok (" << result.procedure->id << ")\n";
+      if (result.ok()) ctx.out << file << ": " << tr(msg::cli_validate_ok, {result.procedure->id}) << "\n";
     }
   }
   if (ctx.options.json) {
     ctx.out << json{{"ok", errors == 0}, {"errors", errors}, {"warnings", warnings},
                     {"files", files}}.dump(2)
             << "\n";
-    if (errors > 0) ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
+    if (errors > 0) ctx.err << tr(msg::cli_validate_counts, {std::to_string(errors), std::to_string(warnings)}) << "\n";
   } else if (errors > 0 || warnings > 0) {
-    ctx.err << errors << " error(s), " << warnings << " warning(s)\n";
+    ctx.err << tr(msg::cli_validate_counts, {std::to_string(errors), std::to_string(warnings)}) << "\n";
   }
   return errors == 0 ? 0 : exit_code(ErrorKind::kRefused);
 }
@@ -216,23 +216,23 @@ int run_sop_show(Context& ctx, Args& a) {
   ctx.out << paint(color, Tone::kBold, p->title.get(lang)) << "  (" << p->id << " v" << p->version
           << ", sha256 " << p->sha256.substr(0, 12) << ")\n";
   if (!p->description.empty()) ctx.out << p->description.get(lang) << "\n";
-  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("States")) << "\n";
-  Table states({ctx.tr("Id"), ctx.tr("Label"), ctx.tr("Deadline"), ctx.tr("Guidance")});
+  ctx.out << "\n" << paint(color, Tone::kBold, tr(msg::cli_w_states)) << "\n";
+  Table states({tr(msg::cli_w_id), tr(msg::cli_w_label), tr(msg::cli_w_deadline), tr(msg::cli_w_guidance)});
   for (const auto& s : p->states) {
     std::string id = s.id;
-    if (s.initial) id += " (" + ctx.tr("Initial") + ")";
-    if (s.terminal) id += " (" + ctx.tr("Terminal") + ")";
+    if (s.initial) id += " (" + tr(msg::cli_w_initial) + ")";
+    if (s.terminal) id += " (" + tr(msg::cli_w_terminal) + ")";
     std::string dl = deadline(s);
     if (!on_deadline(s).empty()) dl += " -> " + on_deadline(s);
     states.add({id, s.label.get(lang), dl, s.description.get(lang)});
   }
   states.print(ctx.out, width, color);
-  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Transitions")) << "\n";
-  Table trans({ctx.tr("Event"), ctx.tr("From"), ctx.tr("To"), ctx.tr("Roles"), ctx.tr("Guard"),
-               ctx.tr("Requires")});
+  ctx.out << "\n" << paint(color, Tone::kBold, tr(msg::cli_w_transitions)) << "\n";
+  Table trans({tr(msg::cli_w_event), tr(msg::cli_w_from), tr(msg::cli_w_to), tr(msg::cli_w_roles), tr(msg::cli_w_guard),
+               tr(msg::cli_w_requires)});
   for (const auto& t : p->transitions) {
     std::string ev = p->events[static_cast<size_t>(t.event)];
-    if (t.reason_required) ev += " (" + ctx.tr("Reason") + ")";
+    if (t.reason_required) ev += " (" + tr(msg::cli_w_reason) + ")";
     std::string from = p->from_every_state(t) ? "*" : join(state_names(*p, t.from));
     trans.add({ev, from, p->to_id(t), join(names(t.roles, p->roles)),
                t.guard_text, join(field_names(*p, t.requires_fields))});
@@ -243,11 +243,11 @@ int run_sop_show(Context& ctx, Args& a) {
     for (auto& line : handoff_lines(ctx, *p, t)) handoffs.push_back(std::move(line));
   }
   if (!handoffs.empty()) {
-    ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Hand-offs")) << "\n";
+    ctx.out << "\n" << paint(color, Tone::kBold, tr(msg::cli_w_hand_offs)) << "\n";
     for (const auto& line : handoffs) ctx.out << line << "\n";
   }
-  ctx.out << "\n" << paint(color, Tone::kBold, ctx.tr("Fields")) << "\n";
-  Table fields({ctx.tr("Id"), ctx.tr("Type"), ctx.tr("Label")});
+  ctx.out << "\n" << paint(color, Tone::kBold, tr(msg::cli_w_fields)) << "\n";
+  Table fields({tr(msg::cli_w_id), tr(msg::cli_w_type), tr(msg::cli_w_label)});
   for (const auto& f : p->fields) {
     std::string type = type_name(f.type);
     if (!f.values.empty()) {
@@ -258,15 +258,15 @@ int run_sop_show(Context& ctx, Args& a) {
       }
       type += ": " + join(values, " | ");
     }
-    if (f.pii) type += " (" + ctx.tr("personal data") + ")";
+    if (f.pii) type += " (" + tr(msg::cli_w_personal_data) + ")";
     fields.add({f.id, type, f.label.get(lang)});
   }
   fields.print(ctx.out, width, color);
-  ctx.out << "\n" << ctx.tr("Roles") << ": " << join(p->roles) << "\n";
+  ctx.out << "\n" << tr(msg::cli_w_roles) << ": " << join(p->roles) << "\n";
   if (!p->closure_reasons.empty()) {
     std::vector<std::string> ids;
     for (const auto& r : p->closure_reasons) ids.push_back(r.id);
-    ctx.out << ctx.tr("Closure reasons") << ": " << join(ids) << "\n";
+    ctx.out << tr(msg::cli_w_closure_reasons) << ": " << join(ids) << "\n";
   }
   return 0;
 }
@@ -274,7 +274,7 @@ int run_sop_show(Context& ctx, Args& a) {
 int run_sop_diagram(Context& ctx, Args& a) {
   const std::string format = a.format.empty() ? "mermaid" : a.format;
   if (format != "mermaid" && format != "dot" && format != "svg") {
-    throw usage_error("--format '" + format + "' is not known; give mermaid, dot or svg");
+    throw usage_error(tr(msg::cli_diagram_format, {format}));
   }
   ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
   const std::string& lang = ctx.options.lang;
@@ -286,7 +286,7 @@ int run_sop_diagram(Context& ctx, Args& a) {
     try {
       ctx.out << dot_to_svg(to_dot(*p, lang));
     } catch (const Error& e) {
-      throw usage_error(e.message() + "; --format dot or mermaid print the text instead");
+      throw usage_error(e.message() + tr(msg::cli_diagram_svg_failed));
     }
   }
   return 0;
@@ -308,8 +308,7 @@ int run_sop_publish(Context& ctx, Args& a) {
     ctx.out << json{{"published", list}}.dump(2) << "\n";
   } else {
     for (const auto& p : published) {
-      ctx.out << "published " << p.sop_id << " version " << p.version << " (sha256 "
-              << p.sha256.substr(0, 12) << ")\n";
+      ctx.out << tr(msg::cli_published, {p.sop_id, std::to_string(p.version), p.sha256.substr(0, 12)}) << "\n";
     }
   }
   return 0;
@@ -332,10 +331,10 @@ int run_sop_list(Context& ctx, Args&) {
     ctx.out << json{{"procedures", list}}.dump(2) << "\n";
     return 0;
   }
-  Table table({ctx.tr("Procedure"), ctx.tr("Version"), ctx.tr("Current"), ctx.tr("Cases"),
-               ctx.tr("Published"), "sha256"});
+  Table table({tr(msg::cli_w_procedure), tr(msg::cli_w_version), tr(msg::cli_w_current), tr(msg::cli_w_cases),
+               tr(msg::cli_w_published), "sha256"});
   for (const auto& p : all) {
-    table.add({p.sop_id, std::to_string(p.version), ctx.tr(p.current ? "yes" : "no"),
+    table.add({p.sop_id, std::to_string(p.version), tr(p.current ? msg::cli_w_yes : msg::cli_w_no),
                std::to_string(p.cases), format_datetime(p.published_at) + " " + p.published_by,
                p.sha256.substr(0, 12)});
   }

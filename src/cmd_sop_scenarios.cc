@@ -27,9 +27,10 @@ std::string percent_text(double percent) {
 }
 
 std::string step_label(const ScenarioResult& r) {
-  if (r.at_end) return "at the end (line " + std::to_string(r.step_line) + ")";
-  if (r.step == 0) return "step 0, open (line " + std::to_string(r.step_line) + ")";
-  return "step " + std::to_string(r.step) + " (line " + std::to_string(r.step_line) + ")";
+  const std::string line = std::to_string(r.step_line);
+  if (r.at_end) return tr(msg::cli_test_at_end, {line});
+  if (r.step == 0) return tr(msg::cli_test_step_open, {line});
+  return tr(msg::cli_test_step, {std::to_string(r.step), line});
 }
 
 json transition_json(const Procedure& p, const Coverage::Item& item) {
@@ -83,57 +84,56 @@ void print_report(Context& ctx, const ScenarioReport& report, double min_coverag
   out << paint(color, Tone::kBold, report.file) << " (" << report.procedure->id << ")\n";
   for (const auto& r : report.results) {
     if (r.passed) {
-      out << "  " << paint(color, Tone::kGood, "ok  ") << "  " << r.name << "\n";
+      out << "  " << paint(color, Tone::kGood, tr(msg::cli_test_ok)) << "  " << r.name << "\n";
       continue;
     }
-    out << "  " << paint(color, Tone::kBad, "FAIL") << "  " << r.name << " (line " << r.line << ")\n";
+    out << "  " << paint(color, Tone::kBad, tr(msg::cli_test_fail)) << "  " << r.name << " "
+        << tr(msg::cli_test_line, {std::to_string(r.line)}) << "\n";
     out << "        " << step_label(r) << ": " << r.step_text << "\n";
     for (const auto& d : r.differences) out << "          " << d << "\n";
   }
   const int total = static_cast<int>(report.results.size());
-  out << total << " scenario(s): " << total - report.failed() << " passed, " << report.failed()
-      << " failed\n";
+  out << tr(msg::cli_test_counts, {std::to_string(total), std::to_string(total - report.failed()),
+                                   std::to_string(report.failed())})
+      << "\n";
 
   const Procedure& p = *report.procedure;
   const Coverage& c = report.coverage;
-  out << "coverage: " << c.covered << "/" << c.total << " (" << percent_text(c.percent()) << ")";
+  out << tr(msg::cli_test_coverage, {std::to_string(c.covered), std::to_string(c.total), percent_text(c.percent())});
   if (min_coverage > 0)
-    out << (c.percent() >= min_coverage ? ", at least " : ", below the minimum ")
-        << percent_text(min_coverage);
+    out << tr(c.percent() >= min_coverage ? msg::cli_test_at_least : msg::cli_test_below, {percent_text(min_coverage)});
   out << "\n";
   bool heading = false;
   for (const auto& item : c.transitions) {
     if (item.fired) continue;
-    if (!heading) out << "  transitions no scenario fired:\n";
+    if (!heading) out << "  " << tr(msg::cli_test_unfired) << "\n";
     heading = true;
     out << "    " << describe_transition(p, item.transition) << "\n";
   }
   heading = false;
   for (const auto& item : c.transitions) {
     if (!item.guarded || (item.guard_true && item.guard_false)) continue;
-    if (!heading) out << "  guard outcomes no scenario saw:\n";
+    if (!heading) out << "  " << tr(msg::cli_test_unseen_guards) << "\n";
     heading = true;
     const TransitionDef& t = p.transitions[static_cast<size_t>(item.transition)];
-    std::string missing = !item.guard_true && !item.guard_false
-                              ? "neither true nor false"
-                              : (item.guard_true ? "false" : "true");
-    out << "    " << describe_transition(p, item.transition) << ": when " << t.guard_text
-        << " was never " << missing << "\n";
+    const Message& missing = !item.guard_true && !item.guard_false
+                                 ? msg::cli_test_guard_never_either
+                                 : (item.guard_true ? msg::cli_test_guard_never_false : msg::cli_test_guard_never_true);
+    out << "    " << describe_transition(p, item.transition) << ": " << tr(missing, {t.guard_text}) << "\n";
   }
 }
 
 }  // namespace
 
 void define_sop_test(CLI::App& app, Args& a) {
-  app.add_option("files", a.positional, "scenario test files (NAME.test.yaml)")->required();
-  app.add_option("--min-coverage", a.min_coverage,
-                 "fail when coverage (transitions fired, guards seen true and false) is below N percent")
+  app.add_option("files", a.positional, tr(msg::cli_opt_test_files))->required();
+  app.add_option("--min-coverage", a.min_coverage, tr(msg::cli_opt_min_coverage))
       ->check(CLI::Range(0.0, 100.0));
 }
 
 void define_sop_paths(CLI::App& app, Args& a) {
-  app.add_option("file", a.positional, "an SOP YAML file")->required();
-  app.add_flag("--as-tests", a.as_tests, "write the paths as a starting scenario test file");
+  app.add_option("file", a.positional, tr(msg::cli_opt_sop_file))->required();
+  app.add_flag("--as-tests", a.as_tests, tr(msg::cli_opt_as_tests));
 }
 
 int run_sop_test(Context& ctx, Args& a) {
@@ -164,9 +164,10 @@ int run_sop_test(Context& ctx, Args& a) {
       } else {
         ctx.err << format_diagnostics(load.diagnostics);
         ctx.out << paint(ctx.options.color, Tone::kBold, file) << ": "
-                << paint(ctx.options.color, Tone::kBad, "FAIL") << " (the test file has errors)\n";
+                << paint(ctx.options.color, Tone::kBad, tr(msg::cli_test_fail)) << " ("
+                << tr(msg::cli_test_file_has_errors) << ")\n";
       }
-      problems.push_back(file + ": the test file has errors");
+      problems.push_back(file + ": " + tr(msg::cli_test_file_has_errors));
       continue;
     }
     ScenarioReport report = run_scenarios(*load.file);
@@ -174,12 +175,12 @@ int run_sop_test(Context& ctx, Args& a) {
     failed += report.failed();
     if (!report.all_passed()) {
       ok = false;
-      problems.push_back(file + ": " + std::to_string(report.failed()) + " scenario(s) failed");
+      problems.push_back(file + ": " + tr(msg::cli_test_failed_count, {std::to_string(report.failed())}));
     }
     if (report.coverage.percent() < a.min_coverage) {
       ok = false;
-      problems.push_back(file + ": coverage " + percent_text(report.coverage.percent()) +
-                         " is below the minimum " + percent_text(a.min_coverage));
+      problems.push_back(file + ": " + tr(msg::cli_test_coverage_below, {percent_text(report.coverage.percent()),
+                                                                          percent_text(a.min_coverage)}));
     }
     if (ctx.options.json) {
       files.push_back(report_json(report, a.min_coverage));
@@ -191,8 +192,9 @@ int run_sop_test(Context& ctx, Args& a) {
     ctx.out << json{{"ok", ok}, {"scenarios", scenarios}, {"failed", failed}, {"files", files}}.dump(2)
             << "\n";
   } else if (a.positional.size() > 1) {
-    ctx.out << "total: " << scenarios << " scenario(s), " << failed << " failed"
-            << (ok ? "" : "; not ok") << "\n";
+    ctx.out << tr(ok ? msg::cli_test_total : msg::cli_test_total_not_ok,
+                  {std::to_string(scenarios), std::to_string(failed)})
+            << "\n";
   }
   for (const auto& problem : problems) ctx.err << problem << "\n";
   return ok ? 0 : exit_code(ErrorKind::kRefused);
@@ -209,7 +211,7 @@ int run_sop_paths(Context& ctx, Args& a) {
     ctx.out << "# Written by `sopir sop paths --as-tests`.\n";
     ctx.out << paths_as_tests(*p, paths, std::filesystem::path(file).filename().string());
     if (paths.truncated)
-      ctx.err << "note: only the first " << paths.paths.size() << " paths were written\n";
+      ctx.err << tr(msg::cli_paths_truncated_tests, {std::to_string(paths.paths.size())}) << "\n";
     return 0;
   }
   auto state = [&](int s) { return p->states[static_cast<size_t>(s)].id; };
@@ -232,22 +234,20 @@ int run_sop_paths(Context& ctx, Args& a) {
             << "\n";
     return 0;
   }
-  ctx.out << p->id << ": " << paths.paths.size() << " path(s) from '" << state(p->initial_state)
-          << "' to an end state (a state appears at most twice on one path; "
-          << "'(again)' marks a loop back)\n";
+  ctx.out << p->id << ": "
+          << tr(msg::cli_paths_heading, {std::to_string(paths.paths.size()), state(p->initial_state)}) << "\n";
   int number = 0;
   for (const auto& path : paths.paths) {
     std::string line = std::to_string(++number) + ". " + state(p->initial_state);
     for (const auto& s : path.steps) {
       line += " --" + p->events[static_cast<size_t>(s.event)] + "--> " + state(s.state);
-      if (s.again) line += " (again)";
+      if (s.again) line += " " + tr(msg::cli_paths_again);
     }
-    if (path.has_loop) line += "  [loop]";
+    if (path.has_loop) line += "  " + tr(msg::cli_paths_loop);
     ctx.out << line << "\n";
   }
   if (paths.truncated)
-    ctx.out << "(stopped after " << paths.paths.size()
-            << " paths; there are more. Paths without loops are listed first.)\n";
+    ctx.out << tr(msg::cli_paths_truncated, {std::to_string(paths.paths.size())}) << "\n";
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "sopir/messages/cli.h"
 
 namespace sopir::cli {
 namespace {
@@ -24,9 +25,9 @@ std::string state_label(const Procedure& p, const std::string& id, const std::st
 }
 
 // What is still to give before `check` can fire: its fields, or a reason.
-std::string to_give(Context& ctx, const EventCheck& check) {
+std::string to_give(const EventCheck& check) {
   if (!check.refusal) return "";
-  if (check.refusal->kind == RefusalKind::kReasonRequired) return ctx.tr("a reason");
+  if (check.refusal->kind == RefusalKind::kReasonRequired) return tr(msg::cli_w_a_reason);
   std::string fields;
   for (const auto& f : check.refusal->missing) fields += (fields.empty() ? "" : ", ") + f;
   return fields;
@@ -55,12 +56,12 @@ json item_json(Context& ctx, const TodoItem& item) {
           {"events", events}};
 }
 
-std::string events_cell(Context& ctx, const TodoItem& item) {
+std::string events_cell(Context&, const TodoItem& item) {
   std::string cell;
   for (const EventCheck& check : item.events) {
     cell += (cell.empty() ? "" : "; ") + check.event;
-    const std::string give = to_give(ctx, check);
-    if (!give.empty()) cell += " (" + ctx.tr("give") + " " + give + ")";
+    const std::string give = to_give(check);
+    if (!give.empty()) cell += " (" + tr(msg::cli_todo_give, {give}) + ")";
   }
   return cell;
 }
@@ -68,11 +69,11 @@ std::string events_cell(Context& ctx, const TodoItem& item) {
 }  // namespace
 
 void def_todo(CLI::App& app, Args& a) {
-  app.add_option("--limit", a.limit, "show at most N cases, 0 for all (default: 50; with --json: all)");
+  app.add_option("--limit", a.limit, tr(msg::cli_opt_limit));
 }
 
 int run_todo(Context& ctx, Args& a) {
-  if (!a.positional.empty()) throw usage_error("todo takes only options; see `sopir help todo`");
+  if (!a.positional.empty()) throw usage_error(tr(msg::cli_only_options, {"todo"}));
   const std::string actor_id = ctx.actor_id();
   const TodoList list = ctx.engine().todo(actor_id, listing_limit(ctx, a));
   if (ctx.options.json) {
@@ -85,15 +86,15 @@ int run_todo(Context& ctx, Args& a) {
     return 0;
   }
   if (list.items.empty()) {
-    ctx.out << ctx.tr("Nothing to do now.") << "\n";
+    ctx.out << tr(msg::cli_w_nothing_to_do_now) << "\n";
     return 0;
   }
-  Table table({ctx.tr("Case"), ctx.tr("Procedure"), ctx.tr("Step"), ctx.tr("Due"),
-               ctx.tr("You can (still to give)")});
+  Table table({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_w_step), tr(msg::cli_w_due),
+               tr(msg::cli_w_you_can_still_to_give)});
   for (const TodoItem& item : list.items) {
     const CaseRecord& c = item.record;
     std::string due = c.due_at ? format_datetime(*c.due_at) : "";
-    if (item.overdue) due += " (" + ctx.tr("overdue") + ")";
+    if (item.overdue) due += " (" + tr(msg::cli_w_overdue) + ")";
     table.add({c.id, c.sop_id, state_label(*item.procedure, c.state, ctx.options.lang), due,
                events_cell(ctx, item)});
   }

@@ -19,206 +19,206 @@ namespace {
 void def_none(CLI::App&, Args&) {}
 
 void add_json_note(CLI::App& app) {
-  app.footer("Global options: --db PATH, --as STAFF, --json, --lang id|en (see `sopir help`).");
+  app.footer(tr(msg::cli_help_footer));
 }
 
 void def_init(CLI::App& app, Args& a) {
-  app.add_option("--admin", a.admin, "id of the first administrator (default: admin)");
-  app.add_option("--name", a.name, "full name of the first administrator");
+  app.add_option("--admin", a.admin, tr(msg::cli_opt_init_admin));
+  app.add_option("--name", a.name, tr(msg::cli_opt_init_name));
 }
 void def_staff_add(CLI::App& app, Args& a) {
-  app.add_option("id", a.positional, "staff id (a short login name)")->required();
-  app.add_option("--name", a.name, "full name")->required();
-  app.add_option("--role", a.roles, "role(s), comma-separated or repeated")
+  app.add_option("id", a.positional, tr(msg::cli_opt_staff_id))->required();
+  app.add_option("--name", a.name, tr(msg::cli_opt_full_name))->required();
+  app.add_option("--role", a.roles, tr(msg::cli_opt_roles))
       ->required()->delimiter(',');
 }
 void def_staff_role(CLI::App& app, Args& a) {
-  app.add_option("args", a.positional, "ID ROLE")->required()->expected(2);
+  app.add_option("args", a.positional, tr(msg::cli_opt_id_role))->required()->expected(2);
 }
 void def_one_id(CLI::App& app, Args& a) {
-  app.add_option("id", a.positional, "the id");
+  app.add_option("id", a.positional, tr(msg::cli_opt_the_id));
 }
 void def_files(CLI::App& app, Args& a) {
-  app.add_option("files", a.positional, "SOP YAML files")->required();
+  app.add_option("files", a.positional, tr(msg::cli_opt_sop_files))->required();
 }
 void def_validate(CLI::App& app, Args& a) {
   def_files(app, a);
-  app.add_flag("--strict", a.strict, "treat lint warnings as errors");
+  app.add_flag("--strict", a.strict, tr(msg::cli_opt_strict));
 }
 void def_show_sop(CLI::App& app, Args& a) {
-  app.add_option("file", a.positional, "an SOP YAML file, or the id of a published SOP")
+  app.add_option("file", a.positional, tr(msg::cli_opt_sop_file_or_id))
       ->required();
 }
 void def_diagram(CLI::App& app, Args& a) {
   def_show_sop(app, a);
-  app.add_option("--format", a.format, "mermaid, dot or svg (default: mermaid)");
+  app.add_option("--format", a.format, tr(msg::cli_opt_diagram_format));
 }
 void def_case_open(CLI::App& app, Args& a) {
-  app.add_option("sop", a.positional, "id of a published SOP")->required();
-  app.add_option("--set", a.sets, "FIELD=VALUE, repeatable");
-  app.add_option("--note", a.note, "free text kept with the step");
-  app.add_option("--at", a.at, "when it happened, e.g. 2026-03-01T09:30 (default: now)");
+  app.add_option("sop", a.positional, tr(msg::cli_opt_published_sop))->required();
+  app.add_option("--set", a.sets, tr(msg::cli_opt_set));
+  app.add_option("--note", a.note, tr(msg::cli_opt_note));
+  app.add_option("--at", a.at, tr(msg::cli_opt_at_example));
 }
 void def_case_list(CLI::App& app, Args& a) {
-  app.add_option("--sop", a.sop, "only cases of this SOP");
-  app.add_option("--state", a.state, "only cases in this state");
-  app.add_option("--status", a.status, "active, on_hold or closed");
-  app.add_flag("--overdue", a.overdue, "only cases past their due time");
-  app.add_option("--due-within", a.due_within, "only cases due within this time, e.g. 7d");
-  app.add_option("--linked-to", a.linked_to, "only cases opened from this case");
-  app.add_option("--limit", a.limit, "show at most N cases, 0 for all (default: 50; with --json: all)");
+  app.add_option("--sop", a.sop, tr(msg::cli_opt_only_sop_cases));
+  app.add_option("--state", a.state, tr(msg::cli_opt_only_state));
+  app.add_option("--status", a.status, tr(msg::cli_opt_status));
+  app.add_flag("--overdue", a.overdue, tr(msg::cli_opt_overdue));
+  app.add_option("--due-within", a.due_within, tr(msg::cli_opt_due_within));
+  app.add_option("--linked-to", a.linked_to, tr(msg::cli_opt_linked_to));
+  app.add_option("--limit", a.limit, tr(msg::cli_opt_limit));
 }
 void def_case_id(CLI::App& app, Args& a) {
-  app.add_option("case", a.positional, "case id (default in the shell: the current case)");
+  app.add_option("case", a.positional, tr(msg::cli_opt_case));
 }
 void def_case_why(CLI::App& app, Args& a) {
-  app.add_option("args", a.positional, "[CASE] [EVENT]");
+  app.add_option("args", a.positional, tr(msg::cli_opt_why_args));
 }
 void def_case_advance(CLI::App& app, Args& a) {
-  app.add_option("args", a.positional, "CASE EVENT (in the shell with a current case: EVENT)");
-  app.add_option("--set", a.sets, "FIELD=VALUE, repeatable");
-  app.add_option("--note", a.note, "free text kept with the step");
-  app.add_option("--reason", a.reason, "why (required by some steps)");
-  app.add_option("--at", a.at, "when it happened (default: now)");
-  app.add_flag("--override", a.override, "force past a false condition (needs a reason)");
-  app.add_option("--batch", a.batch, "CSV file: case,event[,reason,note,at,FIELD...]");
-  app.add_flag("--partial", a.partial, "with --batch: commit the rows that pass");
+  app.add_option("args", a.positional, tr(msg::cli_opt_advance_args));
+  app.add_option("--set", a.sets, tr(msg::cli_opt_set));
+  app.add_option("--note", a.note, tr(msg::cli_opt_note));
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_reason));
+  app.add_option("--at", a.at, tr(msg::cli_opt_at));
+  app.add_flag("--override", a.override, tr(msg::cli_opt_override));
+  app.add_option("--batch", a.batch, tr(msg::cli_opt_batch));
+  app.add_flag("--partial", a.partial, tr(msg::cli_opt_batch_partial));
 }
 void def_case_lifecycle(CLI::App& app, Args& a) {
   def_case_id(app, a);
-  app.add_option("--reason", a.reason, "why");
-  app.add_option("--note", a.note, "free text kept with the step");
-  app.add_option("--at", a.at, "when it happened (default: now)");
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_why));
+  app.add_option("--note", a.note, tr(msg::cli_opt_note));
+  app.add_option("--at", a.at, tr(msg::cli_opt_at));
 }
 void def_case_import(CLI::App& app, Args& a) {
-  app.add_option("file", a.positional, "CSV file: a header row of field names (plus note, at)")
+  app.add_option("file", a.positional, tr(msg::cli_opt_import_file))
       ->required();
-  app.add_option("--sop", a.sop, "the SOP every row opens a case of")->required();
-  app.add_flag("--partial", a.partial, "commit the rows that pass, report the others");
+  app.add_option("--sop", a.sop, tr(msg::cli_opt_import_sop))->required();
+  app.add_flag("--partial", a.partial, tr(msg::cli_opt_import_partial));
 }
 void def_case_ids(CLI::App& app, Args& a) {
-  app.add_option("--prefix", a.prefix, "only ids starting with this");
+  app.add_option("--prefix", a.prefix, tr(msg::cli_opt_prefix));
 }
 void def_help(CLI::App& app, Args& a) {
-  app.add_option("command", a.positional, "a command, e.g. case open");
-  app.add_flag("--man", a.man, "print a man page (troff)");
+  app.add_option("command", a.positional, tr(msg::cli_opt_help_command));
+  app.add_flag("--man", a.man, tr(msg::cli_opt_man));
 }
 void def_completion(CLI::App& app, Args& a) {
-  app.add_option("shell", a.positional, "bash")->required();
+  app.add_option("shell", a.positional, tr(msg::cli_opt_completion_shell))->required();
 }
 void def_shell(CLI::App& app, Args& a) {
-  app.add_option("script", a.positional, "a file of commands to run (default: stdin)");
+  app.add_option("script", a.positional, tr(msg::cli_opt_script));
 }
 
 int run_advance_or_batch(Context& ctx, Args& a) {
   if (!a.batch.empty()) return run_advance_batch(ctx, a);
-  if (a.partial) throw usage_error("--partial only goes with --batch FILE.csv");
+  if (a.partial) throw usage_error(tr(msg::cli_partial_needs_batch));
   return run_case_advance(ctx, a);
 }
 
 const std::vector<Command> kCommands = {
-    {"init", "create the database with a first administrator", "init [--admin ID --name NAME]",
+    {"init", &msg::cli_cmd_init, "init [--admin ID --name NAME]",
      "sopir --db shelter.db init --admin rina --name 'Rina Wulandari'", def_init, run_init, false,
      false},
-    {"sop validate", "check SOP files; print every problem", "sop validate FILE... [--strict]",
+    {"sop validate", &msg::cli_cmd_sop_validate, "sop validate FILE... [--strict]",
      "sopir sop validate workflows/*.yaml --strict", def_validate, run_sop_validate, false, false},
-    {"sop show", "states, transitions, roles and fields of an SOP", "sop show FILE|SOP",
+    {"sop show", &msg::cli_cmd_sop_show, "sop show FILE|SOP",
      "sopir sop show workflows/aid-distribution.yaml --lang id", def_show_sop, run_sop_show, false,
      false},
-    {"sop diagram", "draw an SOP as mermaid, dot or svg",
+    {"sop diagram", &msg::cli_cmd_sop_diagram,
      "sop diagram FILE|SOP [--format mermaid|dot|svg]",
      "sopir sop diagram aid.yaml --format svg > aid.svg", def_diagram, run_sop_diagram, false,
      false},
-    {"sop publish", "publish SOP files (strictly checked) for new cases (admin or policy)", "sop publish FILE...",
+    {"sop publish", &msg::cli_cmd_sop_publish, "sop publish FILE...",
      "sopir --as rina sop publish workflows/aid-distribution.yaml", def_files, run_sop_publish,
      true, false},
-    {"sop list", "published SOPs, their versions and cases", "sop list", "sopir sop list --json",
+    {"sop list", &msg::cli_cmd_sop_list, "sop list", "sopir sop list --json",
      def_none, run_sop_list, true, false},
-    {"sop test", "run scenario tests of procedures; report coverage",
+    {"sop test", &msg::cli_cmd_sop_test,
      "sop test FILE... [--min-coverage N]",
      "sopir sop test workflows/*.test.yaml --min-coverage 100", define_sop_test, run_sop_test,
      false, false},
-    {"sop paths", "every path from the initial state to an end state",
+    {"sop paths", &msg::cli_cmd_sop_paths,
      "sop paths FILE [--as-tests]",
      "sopir sop paths workflows/aid-distribution.yaml --as-tests > aid.test.yaml",
      define_sop_paths, run_sop_paths, false, false},
-    {"staff add", "add a staff member (admins only)", "staff add ID --name NAME --role R[,R...]",
+    {"staff add", &msg::cli_cmd_staff_add, "staff add ID --name NAME --role R[,R...]",
      "sopir --as rina staff add budi --name 'Budi Santoso' --role case_worker", def_staff_add,
      run_staff_add, true, false},
-    {"staff list", "staff members and their roles", "staff list", "sopir staff list", def_none,
+    {"staff list", &msg::cli_cmd_staff_list, "staff list", "sopir staff list", def_none,
      run_staff_list, true, false},
-    {"staff deactivate", "stop a staff member from acting (admins only)", "staff deactivate ID",
+    {"staff deactivate", &msg::cli_cmd_staff_deactivate, "staff deactivate ID",
      "sopir --as rina staff deactivate budi", def_one_id, run_staff_deactivate, true, false},
-    {"staff grant", "give a staff member a role (admins only)", "staff grant ID ROLE",
+    {"staff grant", &msg::cli_cmd_staff_grant, "staff grant ID ROLE",
      "sopir --as rina staff grant budi supervisor", def_staff_role, run_staff_grant, true, false},
-    {"staff revoke", "take a role from a staff member (admins only)", "staff revoke ID ROLE",
+    {"staff revoke", &msg::cli_cmd_staff_revoke, "staff revoke ID ROLE",
      "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
-    {"case open", "open a new case; prints its id",
+    {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
      def_case_open, run_case_open, true, false},
-    {"case list", "cases, filtered",
+    {"case list", &msg::cli_cmd_case_list,
      "case list [--sop ID] [--state S] [--status active|on_hold|closed] [--overdue] "
      "[--due-within 7d] [--linked-to CASE] [--limit N]",
      "sopir case list --overdue", def_case_list, run_case_list, true, false},
-    {"case show", "a case: its step, guidance, data and what you can do now", "case show CASE",
+    {"case show", &msg::cli_cmd_case_show, "case show CASE",
      "sopir --as budi case show K7F-3QX", def_case_id, run_case_show, true, false},
-    {"case why", "for each event: can you fire it now, and if not why", "case why CASE [EVENT]",
+    {"case why", &msg::cli_cmd_case_why, "case why CASE [EVENT]",
      "sopir --as budi case why K7F-3QX approve", def_case_why, run_case_why, true, false},
-    {"case advance", "fire an event of the procedure on a case",
+    {"case advance", &msg::cli_cmd_case_advance,
      "case advance CASE EVENT [--set F=V ...] [--note T] [--reason T] [--at TIME] [--override]\n"
      "case advance --batch FILE.csv [--partial]",
      "sopir --as siti case advance K7F-3QX approve --set approved_quantity=2",
      def_case_advance, run_advance_or_batch, true, false},
-    {"case hold", "put a case on hold (pauses its deadline)", "case hold CASE --reason TEXT",
+    {"case hold", &msg::cli_cmd_case_hold, "case hold CASE --reason TEXT",
      "sopir --as siti case hold K7F-3QX --reason 'waiting for documents'", def_case_lifecycle,
      run_case_hold, true, false},
-    {"case resume", "resume a case on hold", "case resume CASE",
+    {"case resume", &msg::cli_cmd_case_resume, "case resume CASE",
      "sopir --as siti case resume K7F-3QX", def_case_lifecycle, run_case_resume, true, false},
-    {"case close", "close a case administratively", "case close CASE --reason CLOSURE_REASON",
+    {"case close", &msg::cli_cmd_case_close, "case close CASE --reason CLOSURE_REASON",
      "sopir --as siti case close K7F-3QX --reason needs_met", def_case_lifecycle, run_case_close,
      true, false},
-    {"case reopen", "reopen a closed case", "case reopen CASE --reason TEXT",
+    {"case reopen", &msg::cli_cmd_case_reopen, "case reopen CASE --reason TEXT",
      "sopir --as siti case reopen K7F-3QX --reason 'new request'", def_case_lifecycle,
      run_case_reopen, true, false},
-    {"case history", "every recorded step of a case", "case history CASE",
+    {"case history", &msg::cli_cmd_case_history, "case history CASE",
      "sopir --as budi case history K7F-3QX", def_case_id, run_case_history, true, false},
-    {"case import", "open one case per CSV row, all or nothing",
+    {"case import", &msg::cli_cmd_case_import,
      "case import FILE.csv --sop SOP [--partial]",
      "sopir --as budi case import arrivals.csv --sop aid-distribution", def_case_import,
      run_case_import, true, false},
-    {"case ids", "case ids starting with a prefix (for completion)", "case ids [--prefix P]",
+    {"case ids", &msg::cli_cmd_case_ids, "case ids [--prefix P]",
      "sopir case ids --prefix K7", def_case_ids, run_case_ids, true, true},
-    {"todo", "the cases you can move now, overdue first", "todo [--limit N]",
+    {"todo", &msg::cli_cmd_todo, "todo [--limit N]",
      "sopir --as budi todo", def_todo, run_todo, true, false},
-    {"tick", "fire due deadline events; list overdue cases; write a checkpoint", "tick", "sopir tick",
+    {"tick", &msg::cli_cmd_tick, "tick", "sopir tick",
      def_none, run_tick, true, false},
-    {"checkpoint", "commit to the whole log: a Merkle root over every chain's head, printed as SEQ:ROOT",
+    {"checkpoint", &msg::cli_cmd_checkpoint,
      "checkpoint", "sopir --as rina checkpoint", def_none, run_checkpoint, true, false},
-    {"audit log", "the transition log, filtered (read-only)",
+    {"audit log", &msg::cli_cmd_audit_log,
      "audit log [--case ID] [--sop ID] [--actor STAFF] [--event E] [--state S] [--kind K] "
      "[--since TIME] [--until TIME] [--format table|csv|jsonl] [--reveal]",
      "sopir audit log --sop aid-distribution --format csv > log.csv", def_audit_log, run_audit_log,
      false, false},
-    {"audit case", "one case told step by step, with the rule that allowed each step",
+    {"audit case", &msg::cli_cmd_audit_case,
      "audit case ID [--with-linked] [--format table|csv|jsonl] [--reveal]", "sopir audit case K7F-3QX --with-linked",
      def_audit_case, run_audit_case, false, false},
-    {"audit verify", "check the hash chains and checkpoints, replay every case, check an anchor (exit 1 on findings)",
+    {"audit verify", &msg::cli_cmd_audit_verify,
      "audit verify [--anchor SEQ:HASH]", "sopir audit verify --anchor 1523:3f1a...",
      def_audit_verify, run_audit_verify, false, false},
-    {"audit anchor", "print the newest checkpoint as SEQ:ROOT to write down", "audit anchor",
+    {"audit anchor", &msg::cli_cmd_audit_anchor, "audit anchor",
      "sopir audit anchor", def_none, run_audit_anchor, false, false},
-    {"audit replay", "replay recorded cases through a proposed SOP file", "audit replay --sop FILE",
+    {"audit replay", &msg::cli_cmd_audit_replay, "audit replay --sop FILE",
      "sopir audit replay --sop aid-v2.yaml", def_audit_replay, run_audit_replay, false, false},
-    {"audit report", "per-procedure figures: states, times, breaches, staff, closures",
+    {"audit report", &msg::cli_cmd_audit_report,
      "audit report [--sop ID] [--html FILE]", "sopir audit report --html report.html",
      def_audit_report, run_audit_report, false, false},
-    {"help", "list commands, or explain one", "help [COMMAND] [--man]", "sopir help case advance",
+    {"help", &msg::cli_cmd_help, "help [COMMAND] [--man]", "sopir help case advance",
      def_help, run_help, false, false},
-    {"completion", "print a shell completion script", "completion bash",
+    {"completion", &msg::cli_cmd_completion, "completion bash",
      "sopir completion bash > /etc/bash_completion.d/sopir", def_completion, run_completion,
      false, false},
-    {"shell", "interactive shell (or run a script of commands)", "shell [SCRIPT]",
+    {"shell", &msg::cli_cmd_shell, "shell [SCRIPT]",
      "sopir shell < morning.txt", def_shell, run_shell, false, false},
 };
 
@@ -230,7 +230,13 @@ std::vector<std::string> split_words(const std::string& path) {
 }
 
 std::unique_ptr<CLI::App> make_app(const Command& command, Args& args) {
-  auto app = std::make_unique<CLI::App>(command.summary, std::string("sopir ") + command.path);
+  auto app = std::make_unique<CLI::App>(tr(*command.summary), std::string("sopir ") + command.path);
+  // CLI11's own words in the message language: its headings and the help
+  // flag (options take the group given before they are added).
+  app->get_formatter()->label("Positionals", tr(msg::cli_help_positionals));
+  app->get_formatter()->label("REQUIRED", tr(msg::cli_help_required));
+  app->option_defaults()->group(tr(msg::cli_help_options));
+  app->set_help_flag("-h,--help", tr(msg::cli_help_flag));
   app->allow_extras(true);
   command.define(*app, args);
   add_json_note(*app);
@@ -246,6 +252,20 @@ std::vector<std::string> option_names(CLI::App& app) {
   return names;
 }
 
+// CLI11's message of a parse error in the message language: its English
+// as it is, else the common kinds in our words (the English kept for the
+// rest).
+std::string parse_error_text(const CLI::ParseError& e) {
+  const std::string what = e.what();
+  if (message_language() == "en") return what;
+  const std::string required = " is required";
+  if (dynamic_cast<const CLI::RequiredError*>(&e) && what.size() > required.size() &&
+      what.compare(what.size() - required.size(), required.size(), required) == 0) {
+    return tr(msg::cli_parse_required, {what.substr(0, what.size() - required.size())});
+  }
+  return tr(msg::cli_parse_error, {what});
+}
+
 // Parses `words` into `args`; unknown options get a "did you mean".
 // Returns false when help was asked for (and printed).
 bool parse_args(Context& ctx, const Command& command, std::vector<std::string> words, Args& args) {
@@ -257,19 +277,19 @@ bool parse_args(Context& ctx, const Command& command, std::vector<std::string> w
     ctx.out << command_help(command);
     return false;
   } catch (const CLI::ParseError& e) {
-    throw usage_error(std::string(e.what()) + "\nusage: sopir " + command.usage +
-                      "\n(see `sopir help " + command.path + "`)");
+    throw usage_error(parse_error_text(e) + "\n" + tr(msg::cli_usage_line, {command.usage}) + "\n" +
+                      tr(msg::cli_see_help, {command.path}));
   }
   for (const std::string& extra : app->remaining()) {
     if (!extra.empty() && extra[0] == '-') {
-      std::string message = "unknown option " + extra + " for `" + command.path + "`";
+      std::string message = tr(msg::cli_unknown_option, {extra, command.path});
       std::string name = extra.substr(0, extra.find('='));
       message += did_you_mean(name, option_names(*app), "");
-      message += "\nusage: sopir " + std::string(command.usage);
+      message += "\n" + tr(msg::cli_usage_line, {command.usage});
       throw usage_error(message);
     }
-    throw usage_error("unexpected argument '" + extra + "' for `" + command.path +
-                      "`\nusage: sopir " + command.usage);
+    throw usage_error(tr(msg::cli_unexpected_argument, {extra, command.path}) + "\n" +
+                      tr(msg::cli_usage_line, {command.usage}));
   }
   return true;
 }
@@ -279,15 +299,15 @@ bool is_help_flag(const std::string& word) { return word == "--help" || word == 
 // The commands of a group ("case", "audit"), or false when no command
 // starts with `group`.
 bool print_group_help(Context& ctx, const std::string& group) {
-  Table table({ctx.tr("Command"), ctx.tr("What it does")});
+  Table table({tr(msg::cli_w_command), tr(msg::cli_w_what_it_does)});
   for (const Command& c : kCommands) {
     const auto path = split_words(c.path);
-    if (!c.hidden && path.size() > 1 && path[0] == group) table.add({c.path, c.summary});
+    if (!c.hidden && path.size() > 1 && path[0] == group) table.add({c.path, tr(*c.summary)});
   }
   if (table.empty()) return false;
-  ctx.out << "usage: sopir " << group << " COMMAND ...\n\n";
+  ctx.out << tr(msg::cli_usage_line, {group + " COMMAND ..."}) << "\n\n";
   table.print(ctx.out, ctx.options.width, ctx.options.color);
-  ctx.out << "\n`sopir help " << group << " COMMAND` explains one.\n";
+  ctx.out << "\n" << tr(msg::cli_group_help_hint, {group}) << "\n";
   return true;
 }
 
@@ -316,18 +336,18 @@ std::string command_help(const Command& command) {
   Args args;
   auto app = make_app(command, args);
   std::ostringstream out;
-  out << "usage: sopir " << command.usage << "\n\n" << command.summary << "\n\n";
+  out << tr(msg::cli_usage_line, {command.usage}) << "\n\n" << tr(*command.summary) << "\n\n";
   std::string formatted = app->help();
   // CLI11's help starts with the description and a Usage line we already gave.
-  size_t options = formatted.find("Positionals:");
-  if (options == std::string::npos) options = formatted.find("Options:");
+  size_t options = formatted.find(tr(msg::cli_help_positionals) + ":");
+  if (options == std::string::npos) options = formatted.find(tr(msg::cli_help_options) + ":");
   if (options != std::string::npos) out << formatted.substr(options);
-  out << "\nExample:\n  " << command.example << "\n";
+  out << "\n" << tr(msg::cli_help_example) << ":\n  " << command.example << "\n";
   return out.str();
 }
 
 int dispatch(Context& ctx, std::vector<std::string> words) {
-  if (words.empty()) throw usage_error("no command given; try `sopir help`");
+  if (words.empty()) throw usage_error(tr(msg::cli_no_command));
   if (is_help_flag(words[0])) {
     Args args;
     return run_help(ctx, args);
@@ -354,16 +374,16 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
       if (path.size() > 1 && path[0] == words[0]) subs.push_back(path[1]);
     }
     if (!subs.empty()) {
-      std::string what = words.size() > 1 ? "unknown command `" + words[0] + " " + words[1] + "`"
-                                          : "`" + words[0] + "` needs a subcommand";
+      std::string what = words.size() > 1 ? tr(msg::cli_unknown_command, {words[0] + " " + words[1]})
+                                          : tr(msg::cli_needs_subcommand, {words[0]});
       if (words.size() > 1) {
-        if (auto near = nearest(words[1], subs)) what += "; did you mean `" + words[0] + " " + *near + "`?";
+        if (auto near = nearest(words[1], subs)) what += tr(msg::cli_did_you_mean, {words[0] + " " + *near});
       }
-      throw usage_error(what + "\n" + words[0] + " commands: " + join(subs));
+      throw usage_error(what + "\n" + tr(msg::cli_group_commands, {words[0], join(subs)}));
     }
-    std::string what = "unknown command `" + words[0] + "`";
+    std::string what = tr(msg::cli_unknown_command, {words[0]});
     what += did_you_mean(words[0], groups, "`");
-    throw usage_error(what + "\n(`sopir help` lists the commands)");
+    throw usage_error(what + "\n" + tr(msg::cli_help_lists_commands));
   }
   words.erase(words.begin(), words.begin() + static_cast<long>(best_len));
   Args args;
@@ -376,13 +396,24 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   return best->run(ctx, args);
 }
 
+std::string locale_language() {
+  // POSIX: the first of LC_ALL, LC_MESSAGES and LANG that is set and not
+  // empty names the locale of messages.
+  for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return language_from_locale(value);
+  }
+  return "en";
+}
+
 void extract_global_options(std::vector<std::string>& words, Options& options) {
   std::vector<std::string> rest;
+  bool lang_given = false;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
     auto take = [&](const std::string& name, std::string& into) {
       if (w == name) {
-        if (i + 1 >= words.size()) throw usage_error(name + " needs a value");
+        if (i + 1 >= words.size()) throw usage_error(tr(msg::cli_option_needs_value, {name}));
         into = words[++i];
         return true;
       }
@@ -396,9 +427,11 @@ void extract_global_options(std::vector<std::string>& words, Options& options) {
       rest.insert(rest.end(), words.begin() + static_cast<long>(i), words.end());
       break;
     }
-    if (take("--db", options.db) || take("--as", options.actor) || take("--lang", options.lang)) {
+    if (take("--lang", options.lang)) {
+      lang_given = true;
       continue;
     }
+    if (take("--db", options.db) || take("--as", options.actor)) continue;
     if (w == "--json") {
       options.json = true;
       continue;
@@ -406,7 +439,7 @@ void extract_global_options(std::vector<std::string>& words, Options& options) {
     rest.push_back(w);
   }
   words = rest;
-  if (!options.lang.empty() && options.lang != "id" && options.lang != "en") {
+  if (lang_given && options.lang != "id" && options.lang != "en") {
     throw usage_error(tr(msg::cli_lang_value, {options.lang}));
   }
 }
@@ -419,7 +452,7 @@ void finish_options(Options& options) {
   if (options.db.empty()) options.db = env("SOPIR_DB");
   if (options.db.empty()) options.db = "sopir.db";
   if (options.actor.empty()) options.actor = env("SOPIR_ACTOR");
-  if (options.lang.empty()) options.lang = language_from_locale(env("LANG"));
+  if (options.lang.empty()) options.lang = locale_language();
   set_message_language(options.lang);
   options.color = !options.json && want_color();
   options.width = terminal_width();
@@ -447,7 +480,7 @@ std::string man_page() {
     << ".SH COMMANDS\n";
   for (const Command& c : kCommands) {
     if (c.hidden) continue;
-    m << ".SS " << esc(c.path) << "\n" << esc(c.summary) << ".\n.PP\n.B sopir " << esc(c.usage)
+    m << ".SS " << esc(c.path) << "\n" << esc(tr(*c.summary)) << ".\n.PP\n.B sopir " << esc(c.usage)
       << "\n";
     Args args;
     auto app = make_app(c, args);
@@ -530,7 +563,12 @@ std::string bash_completion() {
 
 int run_help(Context& ctx, Args& args) {
   if (args.man) {
+    // The man page is English (it is generated at build time, whatever the
+    // builder's locale).
+    const std::string lang = message_language();
+    set_message_language("en");
     ctx.out << man_page();
+    set_message_language(lang);
     return 0;
   }
   if (!args.positional.empty()) {
@@ -543,28 +581,24 @@ int run_help(Context& ctx, Args& args) {
     if (args.positional.size() == 1 && print_group_help(ctx, path)) return 0;
     std::vector<std::string> names;
     for (const Command& c : kCommands) names.push_back(c.path);
-    std::string message = "no command `" + path + "`";
+    std::string message = tr(msg::cli_no_such_command, {path});
     message += did_you_mean(path, names, "`");
-    throw usage_error(message + "\n(`sopir help` lists the commands)");
+    throw usage_error(message + "\n" + tr(msg::cli_help_lists_commands));
   }
-  Table table({ctx.tr("Command"), ctx.tr("What it does")});
+  Table table({tr(msg::cli_w_command), tr(msg::cli_w_what_it_does)});
   for (const Command& c : kCommands) {
-    if (!c.hidden) table.add({c.path, c.summary});
+    if (!c.hidden) table.add({c.path, tr(*c.summary)});
   }
-  ctx.out << "usage: sopir [--db PATH] [--as STAFF] [--json] [--lang id|en] COMMAND ...\n\n";
+  ctx.out << tr(msg::cli_usage_line, {"[--db PATH] [--as STAFF] [--json] [--lang id|en] COMMAND ..."}) << "\n\n";
   table.print(ctx.out, ctx.options.width, ctx.options.color);
-  if (ctx.in_shell) {
-    ctx.out << "\nIn the shell also: as STAFF, use CASE (use - to forget), exit. Commands about a "
-               "case take the current case when none is given.\n";
-  }
-  ctx.out << "\n`sopir help COMMAND` explains one. Exit codes: 0 done, 1 refused, 2 usage, "
-             "3 not found, 4 conflict, 5 storage.\n";
+  if (ctx.in_shell) ctx.out << "\n" << tr(msg::cli_help_shell_words) << "\n";
+  ctx.out << "\n" << tr(msg::cli_help_tail) << "\n";
   return 0;
 }
 
 int run_completion(Context& ctx, Args& args) {
   if (args.positional[0] != "bash") {
-    throw usage_error("completion scripts exist for: bash (not '" + args.positional[0] + "')");
+    throw usage_error(tr(msg::cli_completion_shells, {args.positional[0]}));
   }
   ctx.out << bash_completion();
   return 0;

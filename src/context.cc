@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "output.h"
 #include "sopir/error.h"
+#include "sopir/messages/cli.h"
 
 namespace sopir::cli {
 namespace {
@@ -28,7 +29,7 @@ void start_logging(const std::string& db) {
   std::string level = env && *env ? env : "info";
   auto parsed = spdlog::level::from_str(level);
   if (level != "off" && parsed == spdlog::level::off) {
-    throw usage_error("SOPIR_LOG takes off, error, warn, info or debug, not '" + level + "'");
+    throw usage_error(tr(msg::cli_sopir_log_value, {level}));
   }
   if (parsed == spdlog::level::off || db == ":memory:") {
     spdlog::set_level(spdlog::level::off);
@@ -64,8 +65,7 @@ Engine& Context::engine() {
   if (engine_) return *engine_;
   const bool server = is_server_url(options.db);
   if (!server && options.db != ":memory:" && !file_exists(options.db)) {
-    throw not_found("no database at " + options.db +
-                    "; create one with `sopir init`, or give --db PATH (or set SOPIR_DB)");
+    throw not_found(tr(msg::cli_no_database, {options.db}));
   }
   // A server database has no directory to log beside: its commands log
   // nothing (the log itself records every step).
@@ -80,29 +80,23 @@ Engine& Context::engine() {
     engine_->set_language(options.lang);
   } catch (const Error& e) {
     if (!server || e.kind() != ErrorKind::kNotFound) throw;
-    throw not_found(e.message() + "; create one with `sopir init`, or give --db URL (or set SOPIR_DB)");
+    throw not_found(tr(msg::cli_no_server_database, {e.message()}));
   }
   return *engine_;
 }
 
 const std::string& Context::actor_id() const {
   if (options.actor.empty()) {
-    throw usage_error("who is acting? give --as STAFF (or set SOPIR_ACTOR; in the shell: as STAFF)");
+    throw usage_error(tr(msg::cli_who_is_acting));
   }
   return options.actor;
-}
-
-std::string Context::tr(const std::string& english) const {
-  return indonesian() ? translate_id(english) : english;
 }
 
 std::optional<DateTime> parse_at(const std::string& text) {
   if (text.empty()) return std::nullopt;
   auto at = parse_datetime(text);
   if (!at) {
-    throw usage_error("--at '" + text +
-                      "' is not a time; give e.g. 2026-03-01, 2026-03-01T09:30 or "
-                      "2026-03-01T09:30+07:00");
+    throw usage_error(tr(msg::cli_at_value, {text}));
   }
   return at;
 }
@@ -112,7 +106,7 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
   for (const std::string& s : sets) {
     size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {
-      throw usage_error("--set '" + s + "' needs the form FIELD=VALUE, e.g. --set quantity=2");
+      throw usage_error(tr(msg::cli_set_form, {s}));
     }
     out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
@@ -122,26 +116,26 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
 std::string case_arg(Context& ctx, const std::string& given) {
   std::string typed = given.empty() ? ctx.current_case : given;
   if (typed.empty()) {
-    throw usage_error(ctx.in_shell ? "which case? give its id, or `use CASE` first"
-                                   : "which case? give its id, e.g. K7F-3QX");
+    throw usage_error(tr(ctx.in_shell ? msg::cli_which_case_shell : msg::cli_which_case));
   }
   return typed;
 }
 
 std::string refusal_text(const Refusal& refusal, const std::string& case_id) {
-  std::string text = refusal.message;
+  const std::string& text = refusal.message;
+  const std::string the_case = case_id.empty() ? "CASE" : case_id;
   switch (refusal.kind) {
     case RefusalKind::kMissingField:
-      return text + " (give with --set FIELD=VALUE)";
+      return text + " " + tr(msg::cli_how_give_field);
     case RefusalKind::kReasonRequired:
-      return text + " (give it with --reason TEXT)";
+      return text + " " + tr(msg::cli_how_give_reason);
     case RefusalKind::kRole:
     case RefusalKind::kGuard:
-      return refusal.may_override ? text + " (--override --reason TEXT)" : text;
+      return refusal.may_override ? text + " " + tr(msg::cli_how_override) : text;
     case RefusalKind::kClosed:
-      return text + " (case reopen " + (case_id.empty() ? "CASE" : case_id) + " --reason TEXT)";
+      return text + " " + tr(msg::cli_how_reopen, {the_case});
     case RefusalKind::kOnHold:
-      return text + " (case resume " + (case_id.empty() ? "CASE" : case_id) + ")";
+      return text + " " + tr(msg::cli_how_resume, {the_case});
     default:
       return text;
   }
@@ -156,6 +150,20 @@ std::string error_message(const Error& error) {
   return refusal_text(shown, refusal->case_id());
 }
 
-std::string status_label(Context& ctx, Status status) { return ctx.tr(to_string(status)); }
+std::string error_prefix(const Error& error) {
+  return tr(error.kind() == ErrorKind::kRefused ? msg::cli_refused_prefix : msg::cli_error_prefix) + ": ";
+}
+
+std::string status_label(Context&, Status status) {
+  switch (status) {
+    case Status::kActive:
+      return tr(msg::cli_status_active);
+    case Status::kOnHold:
+      return tr(msg::cli_status_on_hold);
+    case Status::kClosed:
+      return tr(msg::cli_status_closed);
+  }
+  return to_string(status);
+}
 
 }  // namespace sopir::cli

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "sopir/error.h"
+#include "sopir/messages/cli.h"
 #include "sopir/text.h"
 
 namespace sopir::cli {
@@ -16,8 +17,7 @@ std::vector<CsvRecord> parse_csv(const std::string& input, const std::string& fi
   // A NUL would cut a value short; other control characters hide text.
   if (auto c = find_control(text, true)) {
     throw usage_error(file + ":" + std::to_string(c->line) + ":" + std::to_string(c->column) +
-                      ": a control character, " + c->name +
-                      ", in the file; cells may hold printable text, tabs and line breaks only");
+                      ": " + tr(msg::cli_csv_control_character, {c->name}));
   }
   size_t i = 0;
   int line = 1;
@@ -34,7 +34,7 @@ std::vector<CsvRecord> parse_csv(const std::string& input, const std::string& fi
         for (;;) {
           if (i >= text.size()) {
             throw usage_error(file + ":" + std::to_string(opened) +
-                              ": a quoted field is never closed (a \" is missing)");
+                              ": " + tr(msg::cli_csv_unclosed_quote));
           }
           char c = text[i++];
           if (c == '"') {
@@ -51,7 +51,7 @@ std::vector<CsvRecord> parse_csv(const std::string& input, const std::string& fi
         }
         if (i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
           throw usage_error(file + ":" + std::to_string(line) +
-                            ": text after a closing quote; write a quote inside a field as \"\"");
+                            ": " + tr(msg::cli_csv_text_after_quote));
         }
       } else {
         while (i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
@@ -78,7 +78,7 @@ std::vector<CsvRecord> parse_csv(const std::string& input, const std::string& fi
 
 std::vector<CsvRecord> read_csv_file(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw not_found("cannot read " + file);
+  if (!in) throw not_found(tr(msg::cli_cannot_read, {file}));
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return parse_csv(buffer.str(), file);

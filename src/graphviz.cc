@@ -15,7 +15,7 @@ namespace sopir::cli {
 std::string dot_to_svg(const std::string& dot) {
   char path[] = "/tmp/sopir-diagram-XXXXXX";
   int fd = mkstemp(path);
-  if (fd < 0) throw storage_error("cannot create a temporary file for the diagram");
+  if (fd < 0) throw storage_error(tr(msg::cli_diagram_temp_file));
   bool written = write(fd, dot.data(), dot.size()) == static_cast<ssize_t>(dot.size());
   close(fd);
   std::string svg;
@@ -31,7 +31,7 @@ std::string dot_to_svg(const std::string& dot) {
   unlink(path);
   if (status != 0 || svg.empty()) {
     throw usage_error(
-        "could not run /usr/bin/dot -Tsvg to draw the diagram (is graphviz installed?)");
+        tr(msg::cli_diagram_no_dot));
   }
   return svg;
 }

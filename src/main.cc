@@ -20,11 +20,15 @@ int real_main(int argc, char** argv) {
   using namespace sopir::cli;
   std::vector<std::string> words(argv + 1, argv + argc);
   Options options;
+  // The locale's language first, so that a bad --lang (or any other error
+  // before the options are read) is reported in it; --lang then overrides.
+  sopir::set_message_language(locale_language());
   try {
     extract_global_options(words, options);
     finish_options(options);
   } catch (const sopir::Error& e) {
-    std::cerr << "sopir: error: " << sopir::escape_for_display(e.message(), true) << "\n";
+    std::cerr << "sopir: " << sopir::tr(sopir::msg::cli_error_prefix) << ": "
+              << sopir::escape_for_display(e.message(), true) << "\n";
     return sopir::exit_code(e.kind());
   }
   if (words.size() == 1 && words[0] == "--version") {
@@ -37,11 +41,10 @@ int real_main(int argc, char** argv) {
     return dispatch(ctx, words);
   } catch (const sopir::Error& e) {
     std::cout.flush();
-    std::cerr << "sopir: " << (e.kind() == sopir::ErrorKind::kRefused ? "refused: " : "error: ")
-              << sopir::escape_for_display(error_message(e), true) << "\n";
+    std::cerr << "sopir: " << error_prefix(e) << sopir::escape_for_display(error_message(e), true) << "\n";
     return sopir::exit_code(e.kind());
   } catch (const std::exception& e) {
-    std::cerr << "sopir: error: " << e.what() << "\n";
+    std::cerr << "sopir: " << sopir::tr(sopir::msg::cli_error_prefix) << ": " << e.what() << "\n";
     return sopir::exit_code(sopir::ErrorKind::kStorage);
   }
 }

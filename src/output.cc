@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <ostream>
 
 namespace sopir::cli {
@@ -144,90 +143,6 @@ void Table::print(std::ostream& out, int width, bool color) const {
   };
   emit(headers_, true);
   for (const auto& row : rows_) emit(row, false);
-}
-
-std::string translate_id(const std::string& english) {
-  static const std::map<std::string, std::string> kId = {
-      {"Case", "Kasus"},
-      {"Procedure", "Prosedur"},
-      {"State", "Tahap"},
-      {"Status", "Status"},
-      {"Due", "Tenggat"},
-      {"Opened", "Dibuka"},
-      {"Field", "Isian"},
-      {"Value", "Nilai"},
-      {"Event", "Peristiwa"},
-      {"Can fire", "Bisa dijalankan"},
-      {"Why not", "Alasan tidak bisa"},
-      {"yes", "ya"},
-      {"no", "tidak"},
-      {"Hand-offs", "Serah terima"},
-      {"opens", "membuka"},
-      {"copies", "menyalin"},
-      {"sets", "mengisi"},
-      {"yes, once you give", "ya, setelah Anda mengisi"},
-      {"once you give", "setelah Anda mengisi"},
-      {"a value for", "nilai untuk"},
-      {"values for", "nilai untuk"},
-      {"a written reason", "alasan tertulis"},
-      {"active", "aktif"},
-      {"on_hold", "ditunda"},
-      {"closed", "ditutup"},
-      {"overdue", "terlambat"},
-      {"Guidance", "Panduan"},
-      {"Data", "Data"},
-      {"Events you can fire now", "Peristiwa yang bisa Anda jalankan sekarang"},
-      {"none", "tidak ada"},
-      {"Step", "Langkah"},
-      {"give", "isi"},
-      {"a reason", "alasan"},
-      {"You can (still to give)", "Bisa Anda lakukan (yang masih perlu diisi)"},
-      {"Nothing to do now.", "Tidak ada yang perlu dikerjakan sekarang."},
-      {"more; show them with --limit 0, or narrow the list",
-       "lagi; tampilkan dengan --limit 0, atau persempit daftarnya"},
-      {"When", "Waktu"},
-      {"Actor", "Petugas"},
-      {"From", "Dari"},
-      {"To", "Ke"},
-      {"Note", "Catatan"},
-      {"Reason", "Alasan"},
-      {"Roles", "Peran"},
-      {"Name", "Nama"},
-      {"Active", "Aktif"},
-      {"Label", "Label"},
-      {"Type", "Jenis"},
-      {"Id", "Id"},
-      {"Version", "Versi"},
-      {"Cases", "Kasus"},
-      {"Current", "Berlaku"},
-      {"Published", "Diterbitkan"},
-      {"Initial", "Awal"},
-      {"Terminal", "Akhir"},
-      {"Deadline", "Tenggat"},
-      {"Guard", "Syarat"},
-      {"Requires", "Wajib diisi"},
-      {"Accepts", "Boleh diisi"},
-      {"States", "Tahap"},
-      {"Transitions", "Perpindahan"},
-      {"Fields", "Isian"},
-      {"Closure reasons", "Alasan penutupan"},
-      {"personal data", "data pribadi"},
-      {"Opened case", "Kasus dibuka"},
-      {"Opened by case", "Dibuka oleh kasus"},
-      {"Cases it opened", "Kasus yang dibukanya"},
-      {"opened case", "membuka kasus"},
-      {"opened by case", "dibuka oleh kasus"},
-      {"Fired", "Dijalankan"},
-      {"Overdue", "Terlambat"},
-      {"No cases.", "Tidak ada kasus."},
-      {"now in", "sekarang di"},
-      {"Line", "Baris"},
-      {"Result", "Hasil"},
-      {"ok", "ok"},
-      {"refused", "ditolak"},
-  };
-  auto it = kId.find(english);
-  return it == kId.end() ? english : it->second;
 }
 
 }  // namespace sopir::cli

@@ -1,5 +1,5 @@
 // Output helpers for people: tables sized to the terminal, colour when it is
-// wanted, and the Indonesian translations of the program's own labels.
+// wanted (the words come from the catalogue, sopir/messages/cli.def).
 #pragma once
 
 #include <iosfwd>
@@ -36,9 +36,6 @@ class Table {
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
 };
-
-// The Indonesian for an English UI string; the English when none is known.
-std::string translate_id(const std::string& english);
 
 // Splits `text` into lines of at most `width` display columns, at spaces
 // when possible.

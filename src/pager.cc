@@ -53,15 +53,14 @@ int64_t listing_limit(const Context& ctx, const Args& args) {
                       std::all_of(args.limit.begin(), args.limit.end(),
                                   [](char c) { return c >= '0' && c <= '9'; });
   if (!digits) {
-    throw usage_error("--limit takes a number of rows, 0 for all (not '" + args.limit + "')");
+    throw usage_error(tr(msg::cli_limit_value, {args.limit}));
   }
   return std::stoll(args.limit);
 }
 
-std::string more_line(Context& ctx, int64_t more) {
+std::string more_line(Context&, int64_t more) {
   if (more <= 0) return "";
-  return "(" + std::to_string(more) + " " + ctx.tr("more; show them with --limit 0, or narrow the list") +
-         ")\n";
+  return tr(msg::cli_more_rows, {std::to_string(more)}) + "\n";
 }
 
 void print_paged(Context& ctx, const std::string& text) {

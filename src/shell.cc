@@ -60,7 +60,7 @@ std::vector<std::string> split_line(const std::string& line) {
       in_word = true;
     }
   }
-  if (quote) throw usage_error(std::string("unclosed ") + quote + " quote");
+  if (quote) throw usage_error(tr(msg::cli_shell_unclosed_quote, {std::string(1, quote)}));
   if (in_word) words.push_back(word);
   return words;
 }
@@ -70,10 +70,21 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// Sets the message language, and the engine's, to `lang`. A line's --lang
+// holds for that line: run_line sets it after reading the line's options and
+// sets the session's back when the line is done. After an error it stays
+// until the next line, so that the error is printed in the line's language.
+void use_language(Context& ctx, const std::string& lang) {
+  if (message_language() == lang) return;
+  set_message_language(lang);
+  if (ctx.has_engine()) ctx.engine().set_language(lang);
+}
+
 // Runs one line. Shell-only words (as, use, exit) are handled here;
 // everything else goes through the command table. Returns the exit code;
 // throws sopir::Error.
 int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* quit) {
+  use_language(ctx, ctx.options.lang);  // the session's, after a line that failed
   std::vector<std::string> words = line_words;
   if (words.empty()) return 0;
   if (words[0] == "sopir") words.erase(words.begin());
@@ -83,23 +94,26 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
     return 0;
   }
   if (words[0] == "as") {
-    if (words.size() != 2) throw usage_error("as takes one staff id, e.g. as rina");
+    if (words.size() != 2) throw usage_error(tr(msg::cli_shell_as_args));
     ctx.engine().actor(words[1]);  // unknown or inactive: refuse now, not later
     ctx.options.actor = words[1];
     return 0;
   }
   if (words[0] == "use") {
     if (words.size() == 1) {
-      ctx.out << (ctx.current_case.empty() ? "no case in use" : ctx.current_case) << "\n";
+      ctx.out << (ctx.current_case.empty() ? tr(msg::cli_shell_no_case_in_use) : ctx.current_case) << "\n";
       return 0;
     }
-    if (words.size() != 2) throw usage_error("use takes one case id (or - to forget the current one)");
+    if (words.size() != 2) throw usage_error(tr(msg::cli_shell_use_args));
     ctx.current_case = words[1] == "-" ? "" : ctx.engine().resolve_case_id(words[1]);
     return 0;
   }
-  if (words[0] == "shell") throw usage_error("already in the shell");
+  if (words[0] == "shell") throw usage_error(tr(msg::cli_shell_already));
   Options saved = ctx.options;
-  extract_global_options(words, ctx.options);
+  Options line = ctx.options;
+  extract_global_options(words, line);  // a bad option leaves the session's as they were
+  ctx.options = line;
+  use_language(ctx, ctx.options.lang);
   if (ctx.options.db != saved.db) ctx.close_engine();
   if (ctx.options.json) ctx.options.color = false;
   int code = 0;
@@ -112,12 +126,12 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
   }
   if (ctx.options.db != saved.db) ctx.close_engine();
   ctx.options = saved;
+  use_language(ctx, saved.lang);
   return code;
 }
 
 std::string error_text(const Error& e) {
-  return std::string(e.kind() == ErrorKind::kRefused ? "refused: " : "error: ") +
-         escape_for_display(error_message(e), true);
+  return error_prefix(e) + escape_for_display(error_message(e), true);
 }
 
 // --- script mode -----------------------------------------------------------
@@ -134,7 +148,8 @@ int run_script(Context& ctx, std::istream& in, const std::string& name) {
       int code = run_line(ctx, split_line(line), &quit);
       if (code != 0) {
         ctx.out.flush();
-        ctx.err << name << ":" << line_number << ": command failed (exit " << code << ")\n";
+        ctx.err << name << ":" << line_number << ": " << tr(msg::cli_shell_command_failed, {std::to_string(code)})
+                << "\n";
         return code;
       }
     } catch (const Error& e) {
@@ -353,7 +368,7 @@ int run_interactive(Context& ctx) {
   const std::string history = is_server_url(ctx.options.db) ? "" : ctx.options.db + ".history";
   using_history();
   if (!history.empty()) read_history(history.c_str());
-  ctx.out << "sopir shell: `help` lists commands, Tab completes, Ctrl-D leaves.\n";
+  ctx.out << tr(msg::cli_shell_banner) << "\n";
   int errors = 0;
   bool quit = false;
   while (!quit) {
@@ -375,7 +390,7 @@ int run_interactive(Context& ctx) {
       ctx.err << error_text(e) << "\n";
     } catch (const std::exception& e) {
       ++errors;
-      ctx.err << "error: " << e.what() << "\n";
+      ctx.err << tr(msg::cli_error_prefix) << ": " << e.what() << "\n";
     }
     ctx.out.flush();
   }
@@ -393,7 +408,7 @@ int run_shell_loop(Context& ctx, const std::string& script_name) {
   ctx.in_shell = true;
   if (!script_name.empty()) {
     std::ifstream in(script_name);
-    if (!in) throw not_found("cannot read script " + script_name);
+    if (!in) throw not_found(tr(msg::cli_shell_cannot_read_script, {script_name}));
     return run_script(ctx, in, script_name);
   }
   if (isatty(STDIN_FILENO)) return run_interactive(ctx);
@@ -401,8 +416,8 @@ int run_shell_loop(Context& ctx, const std::string& script_name) {
 }
 
 int run_shell(Context& ctx, Args& args) {
-  if (ctx.in_shell) throw usage_error("already in the shell");
-  if (args.positional.size() > 1) throw usage_error("shell takes at most one script file");
+  if (ctx.in_shell) throw usage_error(tr(msg::cli_shell_already));
+  if (args.positional.size() > 1) throw usage_error(tr(msg::cli_shell_one_script));
   return run_shell_loop(ctx, args.positional.empty() ? "" : args.positional[0]);
 }
 

@@ -215,7 +215,7 @@ def _template():
     with open(aid, "w", encoding="utf-8") as f:
         f.write(AID_YAML)
     env = dict(os.environ, SOPIR_DB=db, NO_COLOR="1")
-    for k in ("SOPIR_ACTOR", "LANG", "LC_ALL"):
+    for k in ("SOPIR_ACTOR", "LANG", "LC_ALL", "LC_MESSAGES"):
         env.pop(k, None)
     for args in (["init", "--admin", "admin", "--name", "Ani Admin"],
                  ["--as", "admin", "sop", "publish", aid],
@@ -263,7 +263,7 @@ class SopirTest(unittest.TestCase):
 
     def env(self, extra=None):
         env = dict(os.environ)
-        for k in ("SOPIR_ACTOR", "SOPIR_DB", "LANG", "LC_ALL"):
+        for k in ("SOPIR_ACTOR", "SOPIR_DB", "LANG", "LC_ALL", "LC_MESSAGES"):
             env.pop(k, None)
         env["SOPIR_DB"] = self.db
         env["NO_COLOR"] = "1"

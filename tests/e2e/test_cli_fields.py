@@ -129,7 +129,7 @@ class Fields(SopirTest):
         r = self.refused_unchanged(1, "--as", "budi", "--lang", "id", "case", "advance", case_id, "refer")
         self.assertEqual(
             r.err,
-            "sopir: refused: kasus %s: aturan untuk 'refer' tidak terpenuhi: debt_bondage in means "
+            "sopir: ditolak: kasus %s: aturan untuk 'refer' tidak terpenuhi: debt_bondage in means "
             "bernilai salah (means = [threats] (Ancaman)) dan count(means) >= 2 bernilai salah "
             "(means = [threats] (Ancaman), count(means) = 1)\n"
             % case_id)

@@ -1,0 +1,140 @@
+"""The command line's language: --lang id|en, else the locale (LC_ALL, then
+LC_MESSAGES, then LANG), else English. Errors, help and the CLI's own words
+around the engine's refusals, compared whole in both languages."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main  # noqa: E402
+
+ID_LOCALE = {"LANG": "id_ID.UTF-8"}
+
+
+class Language(SopirTest):
+    def test_bad_lang_is_reported_in_the_locale_language(self):
+        r = self.fails(2, "--lang", "fr", "help")
+        self.assertEqual(r.err, "sopir: error: --lang takes id or en, not 'fr'\n")
+        r = self.fails(2, "--lang", "fr", "help", env=ID_LOCALE)
+        self.assertEqual(r.err, "sopir: kesalahan: --lang menerima id atau en, bukan 'fr'\n")
+        r = self.fails(2, "--lang=", "help", env={"LC_MESSAGES": "id_ID.UTF-8"})
+        self.assertEqual(r.err, "sopir: kesalahan: --lang menerima id atau en, bukan ''\n")
+
+    def test_unknown_command(self):
+        r = self.fails(2, "--lang", "en", "case", "lsit")
+        self.assertEqual(r.err, "sopir: error: unknown command `case lsit`; did you mean `case list`?\n"
+                                "case commands: open, list, show, why, advance, hold, resume, close, "
+                                "reopen, history, import\n")
+        r = self.fails(2, "--lang", "id", "case", "lsit")
+        self.assertEqual(r.err, "sopir: kesalahan: perintah `case lsit` tidak dikenal; maksud Anda "
+                                "`case list`?\nperintah case: open, list, show, why, advance, hold, "
+                                "resume, close, reopen, history, import\n")
+
+    def test_usage_error(self):
+        r = self.fails(2, "--as", "budi", "case", "advance", "K7F-3QX")
+        self.assertEqual(r.err, "sopir: error: case advance takes CASE EVENT, e.g. case advance "
+                                "K7F-3QX approve\n")
+        r = self.fails(2, "--as", "budi", "--lang", "id", "case", "advance", "K7F-3QX")
+        self.assertEqual(r.err, "sopir: kesalahan: case advance menerima CASE EVENT, mis. case "
+                                "advance K7F-3QX approve\n")
+        r = self.fails(2, "--lang", "id", "case", "list", "--limit", "lots")
+        self.assertEqual(r.err, "sopir: kesalahan: --limit menerima jumlah baris, 0 untuk semua "
+                                "(bukan 'lots')\n")
+        r = self.fails(2, "--lang", "id", "staff", "add", "ani")
+        self.assertEqual(r.err, "sopir: kesalahan: --name wajib diberikan\n"
+                                "cara pakai: sopir staff add ID --name NAME --role R[,R...]\n"
+                                "(lihat `sopir help staff add`)\n")
+
+    def test_refusal_for_a_missing_field_says_how_to_give_it(self):
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(1, "--as", "tono", "case", "advance", case_id, "approve")
+        self.assertEqual(r.err, "sopir: refused: case %s: event 'approve' needs a value for "
+                                "approved_quantity (give with --set FIELD=VALUE)\n" % case_id)
+        # The engine's sentence is the engine's (in its language); the CLI
+        # adds how to give the value, in its own words.
+        why = self.ok("--as", "tono", "--lang", "id", "case", "why", case_id, "approve", "--json").json()
+        engine_message = why["events"][0]["message"]
+        self.assertIn("approved_quantity", engine_message)
+        self.assertNotIn("--set", engine_message)
+        r = self.refused_unchanged(1, "--as", "tono", "--lang", "id", "case", "advance", case_id, "approve")
+        self.assertTrue(r.err.startswith("sopir: ditolak: "), r.err)
+        self.assertIn(case_id, r.err)
+        self.assertTrue(r.err.endswith(": %s (isi dengan --set FIELD=VALUE)\n" % engine_message), r.err)
+        text = self.ok("--as", "tono", "--lang", "id", "case", "why", case_id, "approve").out
+        self.assertEqual(text.splitlines()[0].split(), ["Peristiwa", "Bisa", "dijalankan", "Alasan", "tidak", "bisa"])
+        self.assertIn("approve ya, setelah Anda mengisi nilai untuk approved_quantity (--set FIELD=VALUE)",
+                      " ".join(text.split()))
+
+    def test_refusal_for_a_missing_reason_says_how_to_give_it(self):
+        case_id = self.open_case()
+        r = self.refused_unchanged(1, "--as", "budi", "--lang", "id", "case", "hold", case_id)
+        self.assertTrue(r.err.startswith("sopir: ditolak: "), r.err)
+        self.assertTrue(r.err.endswith(" (tuliskan dengan --reason TEXT)\n"), r.err)
+
+    def test_help_of_one_command_in_indonesian(self):
+        out = self.ok("--lang", "id", "case", "hold", "--help").out
+        self.assertEqual(out,
+                         "cara pakai: sopir case hold CASE --reason TEXT\n\n"
+                         "tunda sebuah kasus (tenggatnya ikut berhenti)\n\n"
+                         "Argumen:\n"
+                         "  case TEXT ...               id kasus (bawaan di shell: kasus yang sedang dipakai)\n\n"
+                         "Pilihan:\n"
+                         "  -h,--help                   Tampilkan bantuan ini lalu keluar\n"
+                         "  --reason TEXT               alasannya\n"
+                         "  --note TEXT                 teks bebas yang disimpan bersama langkah\n"
+                         "  --at TEXT                   kapan terjadinya (bawaan: sekarang)\n\n"
+                         "Pilihan umum: --db PATH, --as STAFF, --json, --lang id|en (lihat `sopir help`).\n\n"
+                         "Contoh:\n"
+                         "  sopir --as siti case hold K7F-3QX --reason 'waiting for documents'\n")
+        # The same words from `sopir help COMMAND` and `--help` after the command.
+        self.assertEqual(self.ok("help", "case", "hold", env=ID_LOCALE).out, out)
+        english = self.ok("case", "hold", "--help").out
+        self.assertTrue(english.startswith("usage: sopir case hold CASE --reason TEXT\n\n"
+                                           "put a case on hold (pauses its deadline)\n\nPositionals:\n"), english)
+        self.assertIn("  -h,--help                   Print this help message and exit\n", english)
+        # The list of commands.
+        listing = self.ok("--lang", "id", "help").out
+        self.assertIn("Perintah", listing.splitlines()[2])
+        self.assertIn("buka kasus baru; menampilkan id-nya", listing)
+        self.assertTrue(listing.endswith("`sopir help COMMAND` menjelaskan satu perintah. Kode keluar: 0 selesai, "
+                                         "1 ditolak, 2 salah pakai, 3 tidak ditemukan, 4 bentrok, 5 masalah "
+                                         "penyimpanan.\n"), listing)
+
+    def test_locale_selects_indonesian_and_lang_overrides_it(self):
+        r = self.fails(2, "case", "list", "--status", "open", env=ID_LOCALE)
+        self.assertEqual(r.err, "sopir: kesalahan: --status 'open' bukan status; isi active, on_hold atau "
+                                "closed\n")
+        r = self.fails(2, "--lang", "en", "case", "list", "--status", "open", env=ID_LOCALE)
+        self.assertEqual(r.err, "sopir: error: --status 'open' is not a status; give active, on_hold or closed\n")
+        # LC_ALL comes before LANG, LC_MESSAGES between them (POSIX).
+        r = self.fails(2, "case", "list", "--status", "open", env={"LANG": "id_ID.UTF-8", "LC_ALL": "en_US.UTF-8"})
+        self.assertTrue(r.err.startswith("sopir: error: --status 'open' is not a status"), r.err)
+        r = self.fails(2, "case", "list", "--status", "open",
+                       env={"LANG": "en_US.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"})
+        self.assertTrue(r.err.startswith("sopir: kesalahan: --status 'open' bukan status"), r.err)
+        # Words of the output itself.
+        self.assertEqual(self.ok("case", "list", env=ID_LOCALE).out, "Tidak ada kasus.\n")
+        self.assertEqual(self.ok("--lang", "en", "case", "list", env=ID_LOCALE).out, "No cases.\n")
+
+    def test_shell_words_and_a_line_of_its_own_language(self):
+        case_id = self.open_case()
+        script = "use %s\nuse\nas\n" % case_id
+        r = self.run_sopir("--as", "budi", "--lang", "id", "shell", stdin=script)
+        self.assertEqual(r.code, 2, r)
+        self.assertEqual(r.out, case_id + "\n")
+        self.assertEqual(r.err, "<stdin>:3: kesalahan: as menerima satu id petugas, mis. as rina\n")
+        # A line's --lang holds for that line only.
+        r = self.run_sopir("--lang", "id", "shell", stdin="case list --status open --lang en\n")
+        self.assertEqual(r.err, "<stdin>:1: error: --status 'open' is not a status; give active, on_hold or "
+                                "closed\n")
+        r = self.run_sopir("--lang", "id", "shell", stdin="case list --status closed --lang en\ncase list --status open\n")
+        self.assertEqual(r.out, "No cases.\n")
+        self.assertEqual(r.err, "<stdin>:2: kesalahan: --status 'open' bukan status; isi active, on_hold atau "
+                                "closed\n")
+        r = self.run_sopir("--lang", "id", "shell", stdin="use\n")
+        self.assertEqual(r.out, "tidak ada kasus yang sedang dipakai\n")
+
+
+if __name__ == "__main__":
+    main()
