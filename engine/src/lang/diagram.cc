@@ -99,8 +99,8 @@ bool drawn_apart(const TransitionDef& t) { return t.stays && t.from.size() > 1; 
 
 std::string stay_node(const TransitionDef& t) { return "k" + std::to_string(t.index); }
 
-std::string stay_label(const Procedure& p, const TransitionDef& t) {
-  return p.events[t.event] + " (from " + std::to_string(t.from.size()) + " states; the case stays)";
+std::string stay_label(const Procedure& p, const TransitionDef& t, std::string_view lang) {
+  return tr(msg::lang_diagram_stays, lang, {p.events[t.event], std::to_string(t.from.size())});
 }
 
 // Where an arrow to the cases a step opens starts.
@@ -125,7 +125,7 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
     std::string label;
     for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : " ") + part;
     if (drawn_apart(t)) {
-      out += "  state \"" + mermaid_text(stay_label(p, t) + " " + label) + "\" as " + stay_node(t) + "\n";
+      out += "  state \"" + mermaid_text(stay_label(p, t, lang) + " " + label) + "\" as " + stay_node(t) + "\n";
       continue;
     }
     for (int from : t.from) {
@@ -172,7 +172,7 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
     std::string label;
     for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : "\n") + part;
     if (drawn_apart(t)) {
-      out += "  " + stay_node(t) + " [label=\"" + dot_text(stay_label(p, t) + "\n" + label) +
+      out += "  " + stay_node(t) + " [label=\"" + dot_text(stay_label(p, t, lang) + "\n" + label) +
              "\", shape=note];\n";
       continue;
     }
