@@ -52,11 +52,11 @@ std::string diagnostics_of(const std::string& yaml, bool strict = false) {
 TEST_CASE("clocks: the loader refuses unknown states, bad limits and missing keys, with the place", "[clocks]") {
   // The clock is on line 18 of with_clocks(); the caret under column `column`.
   auto located = [](const std::string& clock, int column, const std::string& message) {
-    return "t.yaml:18:" + std::to_string(column) + ": error: " + message + "\n" + clock + "  " +
+    return "t.yaml:18:" + std::to_string(column) + ": error: " + message + "\n" + clock +
            std::string(static_cast<size_t>(column - 1), ' ') + "^\n";
   };
   auto check = [&](const std::string& clock, int column, const std::string& message) {
-    CHECK(diagnostics_of(with_clocks(clock)) == located("  " + clock, column, message));
+    CHECK(diagnostics_of(with_clocks(clock)) == located(clock, column, message));
   };
   check("  stay: {start: in_shelterr, stop: done, limit: 30 days}\n", 17,
         "unknown state 'in_shelterr' in start of clock 'stay'; did you mean 'in_shelter'?");
