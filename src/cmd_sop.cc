@@ -65,10 +65,10 @@ json handoff_json(const Procedure& p, const TransitionDef& t) {
 std::vector<std::string> handoff_lines(Context& ctx, const Procedure& p, const TransitionDef& t) {
   std::vector<std::string> out;
   std::string from = join(state_names(p, t.from));
-  if (t.from.size() == p.states.size()) from = "*";
+  if (p.from_every_state(t)) from = "*";
   for (const HandOff& h : t.opens) {
     out.push_back(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " +
-                  p.states[static_cast<size_t>(t.to)].id + ") " + ctx.tr("opens") + " " + h.sop);
+                  p.to_id(t) + ") " + ctx.tr("opens") + " " + h.sop);
     std::vector<std::string> copies, sets;
     for (const auto& [to, from_field] : h.copy) {
       const std::string& mine = p.fields[static_cast<size_t>(from_field)].id;
@@ -174,7 +174,7 @@ int run_sop_show(Context& ctx, Args& a) {
       transitions.push_back({{"event", p->events[static_cast<size_t>(t.event)]},
                              {"label", t.label.get(lang)},
                              {"from", state_names(*p, t.from)},
-                             {"to", p->states[static_cast<size_t>(t.to)].id},
+                             {"to", p->to_id(t)},
                              {"when", t.guard_text.empty() ? json() : json(t.guard_text)},
                              {"roles", names(t.roles, p->roles)},
                              {"requires", field_names(*p, t.requires_fields)},
@@ -233,8 +233,8 @@ int run_sop_show(Context& ctx, Args& a) {
   for (const auto& t : p->transitions) {
     std::string ev = p->events[static_cast<size_t>(t.event)];
     if (t.reason_required) ev += " (" + ctx.tr("Reason") + ")";
-    std::string from = t.from.size() == p->states.size() ? "*" : join(state_names(*p, t.from));
-    trans.add({ev, from, p->states[static_cast<size_t>(t.to)].id, join(names(t.roles, p->roles)),
+    std::string from = p->from_every_state(t) ? "*" : join(state_names(*p, t.from));
+    trans.add({ev, from, p->to_id(t), join(names(t.roles, p->roles)),
                t.guard_text, join(field_names(*p, t.requires_fields))});
   }
   trans.print(ctx.out, width, color);

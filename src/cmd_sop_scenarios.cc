@@ -39,7 +39,7 @@ json transition_json(const Procedure& p, const Coverage::Item& item) {
   for (int s : t.from) from.push_back(p.states[static_cast<size_t>(s)].id);
   json out = {{"event", p.events[static_cast<size_t>(t.event)]},
               {"from", from},
-              {"to", p.states[static_cast<size_t>(t.to)].id},
+              {"to", p.to_id(t)},
               {"line", t.pos.line},
               {"fired", item.fired}};
   if (item.guarded) {

@@ -107,7 +107,9 @@ std::vector<std::string> build(const std::string& path, int cases) {
   Engine engine(open_sqlite_store(path, options), std::make_shared<FixedClock>());
   engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, RegistryStamp{"admin", DateTime{0}});
   engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true}, RegistryStamp{"admin", DateTime{0}});
-  engine.publish(std::string(SOPIR_SOURCE_DIR) + "/workflows/tppo-victim-care.yaml", "admin", false);
+  // Targets of its hand-offs first.
+  for (const char* sop : {"referral", "transfer", "tppo-victim-care"})
+    engine.publish(std::string(SOPIR_SOURCE_DIR) + "/workflows/" + sop + ".yaml", "admin", false);
   std::vector<std::string> ids;
   ids.reserve(static_cast<size_t>(cases));
   const int batch = 2000;

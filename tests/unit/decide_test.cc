@@ -260,3 +260,87 @@ TEST_CASE_METHOD(DecideFixture, "lifecycle moves: roles, reasons, paused deadlin
 
 }  // namespace
 }  // namespace sopir
+
+namespace sopir {
+namespace {
+
+// A note taken at any step (`from: '*'`, `to: '*'`) and a consent rule on opening.
+constexpr const char* kStayYaml = R"(sop: test-stay
+version: 1
+title: {en: Stay test}
+roles: [worker]
+fields:
+  consent: {type: bool}
+  note: {type: string}
+states:
+  intake: {initial: true, deadline: 24h}
+  care: {deadline: 7d}
+  done: {terminal: true}
+transitions:
+  - {event: admit, from: intake, to: care, roles: [worker]}
+  - {event: finish, from: care, to: done, roles: [worker]}
+  - {event: add_note, from: '*', to: '*', roles: [worker], requires: [note]}
+open:
+  requires: [consent]
+  when: consent == true
+)";
+
+TEST_CASE("a step with to: '*' keeps the case in its state and its running deadline", "[decide]") {
+  ProcedurePtr p = testing::load_or_fail(kStayYaml);
+  const TransitionDef& t = p->transitions[2];
+  CHECK(t.stays);
+  CHECK(p->to_id(t) == "*");
+  CHECK(t.from.size() == 2);  // every non-terminal state
+  for (const char* state : {"intake", "care"}) {
+    CaseSnapshot s;
+    s.id = "ABC-123";
+    s.state = p->state_index(state);
+    s.data.resize(p->fields.size());
+    s.due_at = *parse_datetime("2026-03-05T08:00:00Z");
+    Command c;
+    c.event = "add_note";
+    c.actor = Actor{"rina", {"worker"}};
+    c.inputs = {{"note", "called the family"}};
+    c.at = kAt;
+    Decision d = decide(*p, s, c);
+    REQUIRE(std::holds_alternative<Transition>(d));
+    const Transition& moved = std::get<Transition>(d);
+    CHECK(moved.from == s.state);
+    CHECK(moved.to == s.state);
+    CHECK(format_datetime(*moved.due_at) == "2026-03-05T08:00:00Z");
+    CHECK_FALSE(moved.closes_case);
+  }
+}
+
+TEST_CASE("open: when: refuses an opening whose values break the rule", "[decide]") {
+  ProcedurePtr p = testing::load_or_fail(kStayYaml);
+  const Actor worker{"rina", {"worker"}};
+  Decision yes = decide_open(*p, worker, {{"consent", "true"}}, kAt);
+  CHECK(std::holds_alternative<Transition>(yes));
+  Decision no = decide_open(*p, worker, {{"consent", "false"}}, kAt);
+  REQUIRE(std::holds_alternative<Refusal>(no));
+  CHECK(std::get<Refusal>(no).kind == RefusalKind::kGuard);
+  CHECK(std::get<Refusal>(no).message ==
+        "a case of 'test-stay' can be opened only when its rule holds: consent == true is false "
+        "(consent = false)");
+  // In the command's language, values read as words.
+  Decision shown = decide_open(*p, worker, {{"consent", "false"}}, kAt, false, "id");
+  CHECK(std::get<Refusal>(shown).message ==
+        "kasus 'test-stay' hanya dapat dibuka bila aturannya terpenuhi: consent == true is false "
+        "(consent = tidak)");
+  // A missing value is reported as missing first.
+  CHECK(std::get<Refusal>(decide_open(*p, worker, {}, kAt)).kind == RefusalKind::kMissingField);
+}
+
+TEST_CASE("open: when: is a checked guard", "[decide]") {
+  std::string yaml = kStayYaml;
+  yaml.replace(yaml.find("consent == true"), 15, "consnet == true");
+  LoadResult r = load_procedure_string(yaml, "stay.yaml");
+  REQUIRE_FALSE(r.procedure);
+  REQUIRE_FALSE(r.diagnostics.empty());
+  CHECK(r.diagnostics[0].code == "bad-guard");
+  CHECK(r.diagnostics[0].line == 18);
+}
+
+}  // namespace
+}  // namespace sopir

@@ -320,7 +320,7 @@ TEST_CASE("expr: errors carry the offset of the offending token") {
       {"frobnicate() > 3",
        "0: unknown function 'frobnicate'; the functions are has(field), today(), now(), "
        "days_since(date), len(text), count(set), has_child('sop'), child_closed('sop'), all_tracks_closed(), "
-       "any_track_open(), track_state('sop'), track_outcome('sop')"},
+       "any_track_open(), track_state('sop'), track_outcome('sop'), count_tracks('sop'), count_tracks('sop', 'state')"},
       {"days_since(consent_date) > 1d",
        "27: cannot compare days_since(consent_date) (int) with 1d (duration)"},
   };

@@ -24,7 +24,7 @@ using testing::TempDb;
 namespace {
 
 const char* const kWorkflows[] = {"aid-distribution", "pmi-debarkation", "pmi-departure-monitoring",
-                                  "tppo-victim-care"};
+                                  "tppo-victim-care", "referral", "transfer"};
 
 std::string workflow_path(const std::string& name, const char* suffix) {
   return std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + suffix;

@@ -93,3 +93,36 @@ TEST_CASE("tracks: join functions are checked like the others", "[tracks]") {
 }
 
 }  // namespace sopir
+
+namespace sopir {
+
+TEST_CASE("tracks: count_tracks counts a procedure's cases, or those in one state", "[tracks]") {
+  const std::vector<LinkedCase> referrals = {track("AAA-111", "referral", Status::kActive, "in_progress"),
+                                             track("BBB-222", "referral", Status::kClosed, "rejected"),
+                                             track("CCC-333", "referral", Status::kActive, "accepted"),
+                                             track("DDD-444", "transfer", Status::kActive, "in_progress")};
+  CHECK(run("count_tracks('referral') == 3", referrals).value);
+  CHECK(run("count_tracks('referral', 'in_progress') == 1", referrals).value);
+  CHECK(run("count_tracks('referral', 'accepted') >= 1", referrals).value);
+  CHECK(run("count_tracks('transfer', 'accepted') == 0", referrals).value);
+  CHECK(run("count_tracks('medical-track') == 0", referrals).value);
+  CHECK(run("count_tracks('referral') == 0", {}).value);
+  // A false guard shows the count it saw.
+  const GuardResult r = run("count_tracks('referral', 'in_progress') == 0", referrals);
+  CHECK_FALSE(r.value);
+  CHECK(r.explanation == "count_tracks('referral', 'in_progress') == 0 is false "
+                         "(count_tracks('referral', 'in_progress') = 1)");
+}
+
+TEST_CASE("tracks: count_tracks takes a procedure id and optionally a state id, in quotes", "[tracks]") {
+  CHECK(first_error("count_tracks() == 0") ==
+        "0: count_tracks() takes a procedure id in quotes and, optionally, a state id in quotes, like "
+        "count_tracks('referral') or count_tracks('referral', 'accepted')");
+  CHECK(first_error("count_tracks(referral) == 0").find("count_tracks() takes a procedure id") != std::string::npos);
+  CHECK(first_error("count_tracks('referral', 3) == 0").find("count_tracks() takes") != std::string::npos);
+  CHECK(first_error("count_tracks('referral', 'a', 'b') == 0").find("count_tracks() takes") != std::string::npos);
+  // It is a number: comparing it with text is a type error.
+  CHECK_FALSE(parse_expr("count_tracks('referral') == 'x'", kNoFields, Type::kBool).errors.empty());
+}
+
+}  // namespace sopir

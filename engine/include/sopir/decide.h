@@ -114,10 +114,11 @@ Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const 
 // section) and returns the initial state's transition (from == -1).
 // `by_handoff`: another procedure's step opens it (`opens:`), which
 // authorises the actor even without a role of this procedure (role
-// "hand-off").
+// "hand-off"). A false `open: when:` condition is a kGuard refusal whose
+// explanation shows values in `lang` (as Command::lang).
 Decision decide_open(const Procedure& procedure, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at,
-                     bool by_handoff = false);
+                     bool by_handoff = false, std::string_view lang = {});
 
 struct LifecycleCommand {
   LifecycleEvent event;

@@ -94,7 +94,10 @@ struct TransitionDef {
   int index = -1;                    // position in Procedure::transitions
   int event = -1;                    // index into Procedure::events
   std::vector<int> from;             // state indices ("*" already expanded)
-  int to = -1;
+  int to = -1;                       // -1 when `stays`
+  // `to: '*'`: the case stays in the state it is in, and that state's
+  // deadline runs on (a step such as sending a referral, taken from any state).
+  bool stays = false;
   std::shared_ptr<const Expr> guard;  // null: always allowed
   std::string guard_text;
   std::vector<int> roles;            // who may fire it (role indices)
@@ -108,6 +111,9 @@ struct TransitionDef {
   Text label;
   Text description;
   SourcePos pos;
+
+  // The state a case in `from_state` goes to.
+  int target(int from_state) const { return stays ? from_state : to; }
 };
 
 struct ClosureReason {
@@ -154,6 +160,10 @@ struct Procedure {
   bool open_declared = false;
   std::vector<int> open_requires;
   std::vector<int> open_accepts;
+  // `open: when:` a condition on the opening values (by hand or by a
+  // hand-off), e.g. consent given; null: none.
+  std::shared_ptr<const Expr> open_guard;
+  std::string open_guard_text;
 
   // Case lifecycle permissions (role indices). `reopen_to` is where a case
   // that finished in a terminal state goes when reopened; -1: not allowed.
@@ -188,6 +198,10 @@ struct Procedure {
   std::vector<std::string> events_from(int state) const;
   std::vector<std::string> state_ids() const;
   std::vector<std::string> field_ids() const;
+  // What a transition's `to` says: its state's id, or "*" when it stays.
+  std::string to_id(const TransitionDef& t) const;
+  // Whether a transition leaves every non-terminal state (`from: '*'`).
+  bool from_every_state(const TransitionDef& t) const;
 };
 
 using ProcedurePtr = std::shared_ptr<const Procedure>;

@@ -266,7 +266,7 @@ std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s
                     "'";
   const std::string label = t.label.get("en");
   if (!label.empty()) out += " (" + label + ")";
-  out += " " + from + " -> " + p.states[static_cast<size_t>(t.to)].id + ", by " + roles;
+  out += " " + from + " -> " + p.to_id(t) + ", by " + roles;
   if (!t.guard_text.empty()) out += ", when " + t.guard_text;
   if (e.kind == LogKind::kOverride) out += " [guard overridden as " + s.role + "]";
   if (e.kind == LogKind::kTimer) out += " [fired by the timer: deadline passed]";

@@ -91,6 +91,22 @@ std::vector<std::string> opened_sops(const Procedure& p) {
   return out;
 }
 
+// A step that stays in its state, taken from several states (`to: '*'`), is
+// drawn once as its own node, "k<transition index>", not as a loop on each
+// state; from one state it is a loop on that state.
+bool drawn_apart(const TransitionDef& t) { return t.stays && t.from.size() > 1; }
+
+std::string stay_node(const TransitionDef& t) { return "k" + std::to_string(t.index); }
+
+std::string stay_label(const Procedure& p, const TransitionDef& t) {
+  return p.events[t.event] + " (from " + std::to_string(t.from.size()) + " states; the case stays)";
+}
+
+// Where an arrow to the cases a step opens starts.
+std::string opener_node(const TransitionDef& t) {
+  return drawn_apart(t) ? stay_node(t) : node(t.stays ? t.from.front() : t.to);
+}
+
 std::string track_node(const std::vector<std::string>& sops, const std::string& sop) {
   return "t" + std::to_string(std::find(sops.begin(), sops.end(), sop) - sops.begin());
 }
@@ -107,8 +123,12 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
   for (const auto& t : p.transitions) {
     std::string label;
     for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : " ") + part;
+    if (drawn_apart(t)) {
+      out += "  state \"" + mermaid_text(stay_label(p, t) + " " + label) + "\" as " + stay_node(t) + "\n";
+      continue;
+    }
     for (int from : t.from) {
-      out += "  " + node(from) + " --> " + node(t.to) + " : " + mermaid_text(label) + "\n";
+      out += "  " + node(from) + " --> " + node(t.target(from)) + " : " + mermaid_text(label) + "\n";
     }
   }
   for (size_t s = 0; s < p.states.size(); ++s) {
@@ -118,7 +138,7 @@ std::string to_mermaid(const Procedure& p, std::string_view lang) {
   for (const auto& sop : sops) out += "  state \"" + mermaid_text("opens " + sop) + "\" as " + track_node(sops, sop) + "\n";
   for (const auto& t : p.transitions) {
     for (const HandOff& h : t.opens)
-      out += "  " + node(t.to) + " --> " + track_node(sops, h.sop) + " : " + mermaid_text(p.events[t.event]) + "\n";
+      out += "  " + opener_node(t) + " --> " + track_node(sops, h.sop) + " : " + mermaid_text(p.events[t.event]) + "\n";
   }
   return out;
 }
@@ -150,8 +170,13 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
   for (const auto& t : p.transitions) {
     std::string label;
     for (const auto& part : edge_parts(p, t, lang)) label += (label.empty() ? "" : "\n") + part;
+    if (drawn_apart(t)) {
+      out += "  " + stay_node(t) + " [label=\"" + dot_text(stay_label(p, t) + "\n" + label) +
+             "\", shape=note];\n";
+      continue;
+    }
     for (int from : t.from) {
-      out += "  " + node(from) + " -> " + node(t.to) + " [label=\"" + dot_text(label) + "\"];\n";
+      out += "  " + node(from) + " -> " + node(t.target(from)) + " [label=\"" + dot_text(label) + "\"];\n";
     }
   }
   // Tracks and hand-offs: the cases a step opens, dashed, beside the state it leads to.
@@ -160,7 +185,7 @@ std::string to_dot(const Procedure& p, std::string_view lang, const DotShading& 
     out += "  " + track_node(sops, sop) + " [label=\"" + dot_text(sop) + "\", shape=component, style=dashed];\n";
   for (const auto& t : p.transitions) {
     for (const HandOff& h : t.opens)
-      out += "  " + node(t.to) + " -> " + track_node(sops, h.sop) + " [label=\"" +
+      out += "  " + opener_node(t) + " -> " + track_node(sops, h.sop) + " [label=\"" +
              dot_text("opens (" + p.events[t.event] + ")") + "\", style=dashed];\n";
   }
   out += "}\n";

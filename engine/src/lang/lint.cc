@@ -67,14 +67,14 @@ class Linter {
       std::vector<bool> seen(p_.states.size(), false);
       std::vector<int> work;
       for (int s : from) {
-        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].to);
+        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].target(s));
       }
       while (!work.empty()) {
         const int s = work.back();
         work.pop_back();
         if (seen[s]) continue;
         seen[s] = true;
-        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].to);
+        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].target(s));
       }
       if (p_.reopen_to >= 0) seen[p_.reopen_to] = true;  // a reopened case may go there
       if (std::none_of(c.stop.begin(), c.stop.end(), [&](int s) { return seen[s]; }))
@@ -100,7 +100,7 @@ class Linter {
     while (!work.empty()) {
       const int s = work.back();
       work.pop_back();
-      for (int t : p_.transitions_from[s]) reach(p_.transitions[t].to);
+      for (int t : p_.transitions_from[s]) reach(p_.transitions[t].target(s));
     }
     reached_ = reached;
     std::vector<bool> finishes(n, false);
@@ -112,7 +112,7 @@ class Linter {
     for (bool changed = true; changed;) {
       changed = false;
       for (const auto& t : p_.transitions) {
-        if (!finishes[t.to]) continue;
+        if (t.stays || !finishes[t.to]) continue;  // staying finishes nothing
         for (int s : t.from) {
           if (!finishes[s]) finishes[s] = changed = true;
         }
@@ -239,7 +239,7 @@ class Linter {
         std::vector<bool> out = in[s];
         for (int i : t.requires_fields) out[i] = true;
         for (const auto& a : t.set) out[a.field] = true;
-        enter(t.to, out);
+        enter(t.target(s), out);
       }
       if (p_.states[s].terminal && p_.reopen_to >= 0) enter(p_.reopen_to, in[s]);
     }

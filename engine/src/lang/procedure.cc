@@ -56,4 +56,14 @@ std::vector<std::string> Procedure::field_ids() const {
   return out;
 }
 
+bool Procedure::from_every_state(const TransitionDef& t) const {
+  size_t open = 0;
+  for (const StateDef& s : states) open += s.terminal ? 0 : 1;
+  return open > 0 && t.from.size() == open;
+}
+
+std::string Procedure::to_id(const TransitionDef& t) const {
+  return t.stays ? "*" : states[static_cast<size_t>(t.to)].id;
+}
+
 }  // namespace sopir

@@ -32,7 +32,7 @@ const Keys kTransitionKeys = {"event",         "from",     "to",       "when",  
                               "opens"};
 const Keys kOverrideKeys = {"roles"};
 const Keys kOpensKeys = {"sop", "copy", "set"};
-const Keys kOpenKeys = {"requires", "accepts"};
+const Keys kOpenKeys = {"requires", "accepts", "when"};
 const Keys kLifecycleKeys = {"hold", "resume", "close", "reopen", "reopen_to"};
 const Keys kClosureKeys = {"id", "label"};
 const Keys kValueKeys = {"id", "label"};
@@ -132,6 +132,8 @@ class Builder {
   void read_opens(const Entry& e, TransitionDef& t, const std::string& where);
   std::optional<HandOff> read_handoff(const Entry& e, const std::string& what);
   void read_guard(const Entry& e, TransitionDef& t);
+  // A `when:` condition: its text and parsed form (null on errors, reported).
+  bool read_condition(const Entry& e, std::string& text, std::shared_ptr<const Expr>& out);
   void read_set(const Entry& e, TransitionDef& t);
   bool read_set_members(const Entry& a, int field, TransitionDef& t);
   void read_state_timers();
@@ -712,7 +714,9 @@ void Builder::read_transition(const Entry& e, int index) {
     }
   }
   if (auto it = keys.find("to"); it != keys.end()) {
-    if (auto name = scalar(it->second, "to of " + where)) {
+    if (it->second.value.IsScalar() && it->second.value.Scalar() == "*") {
+      t.stays = true;  // stays where it is
+    } else if (auto name = scalar(it->second, "to of " + where)) {
       t.to = p_.state_index(*name);
       if (t.to < 0) {
         error("unknown-state", value_pos(it->second),
@@ -847,17 +851,22 @@ std::optional<HandOff> Builder::read_handoff(const Entry& e, const std::string& 
 }
 
 void Builder::read_guard(const Entry& e, TransitionDef& t) {
-  auto text = scalar(e, "guard (when)");
-  if (!text) return;
-  t.guard_text = *text;
   const size_t start = static_cast<size_t>(std::max(e.value.Mark().pos, 0));
-  map_.guard_start.back() = start;
+  if (read_condition(e, t.guard_text, t.guard)) map_.guard_start.back() = start;
+}
+
+bool Builder::read_condition(const Entry& e, std::string& text_out, std::shared_ptr<const Expr>& out) {
+  auto text = scalar(e, "guard (when)");
+  if (!text) return false;
+  text_out = *text;
+  const size_t start = static_cast<size_t>(std::max(e.value.Mark().pos, 0));
   ParsedExpr parsed = parse_expr(*text, p_.fields, Type::kBool);
   for (const auto& err : parsed.errors) {
     error("bad-guard", source_.position(source_.scalar_byte(start, *text, err.offset)),
           "in guard: " + err.message);
   }
-  t.guard = parsed.expr;
+  out = parsed.expr;
+  return true;
 }
 
 namespace {
@@ -1041,6 +1050,7 @@ void Builder::read_open(const Entry& e) {
   if (auto it = keys.find("accepts"); it != keys.end()) {
     p_.open_accepts = resolve(it->second, "open accepts", "field", field_ids(), "unknown-field");
   }
+  if (auto it = keys.find("when"); it != keys.end()) read_condition(it->second, p_.open_guard_text, p_.open_guard);
 }
 
 void Builder::read_lifecycle(const Entry* e) {

@@ -143,6 +143,7 @@ json transition(const TransitionDef& t) {
           {"event", t.event},
           {"from", t.from},
           {"to", t.to},
+          {"stays", t.stays},
           {"guard", t.guard ? json(t.guard_text) : json()},
           {"guard_text", t.guard_text},
           {"roles", t.roles},
@@ -164,6 +165,7 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
   t.event = j.at("event").get<int>();
   t.from = j.at("from").get<std::vector<int>>();
   t.to = j.at("to").get<int>();
+  t.stays = j.value("stays", false);
   t.guard_text = j.at("guard_text").get<std::string>();
   if (!j.at("guard").is_null()) {
     ParsedExpr parsed = parse_expr(j.at("guard").get<std::string>(), fields, Type::kBool);
@@ -236,6 +238,7 @@ std::string encode_procedure(const Procedure& p) {
                   {"open_declared", p.open_declared},
                   {"open_requires", p.open_requires},
                   {"open_accepts", p.open_accepts},
+                  {"open_guard", p.open_guard ? json(p.open_guard_text) : json()},
                   {"hold_roles", p.hold_roles},
                   {"resume_roles", p.resume_roles},
                   {"close_roles", p.close_roles},
@@ -270,6 +273,12 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->open_declared = j.at("open_declared").get<bool>();
     p->open_requires = j.at("open_requires").get<std::vector<int>>();
     p->open_accepts = j.at("open_accepts").get<std::vector<int>>();
+    if (auto g = j.find("open_guard"); g != j.end() && !g->is_null()) {
+      ParsedExpr parsed = parse_expr(g->get<std::string>(), p->fields, Type::kBool);
+      if (!parsed.expr) throw std::runtime_error("open guard no longer parses");
+      p->open_guard_text = g->get<std::string>();
+      p->open_guard = parsed.expr;
+    }
     p->hold_roles = j.at("hold_roles").get<std::vector<int>>();
     p->resume_roles = j.at("resume_roles").get<std::vector<int>>();
     p->close_roles = j.at("close_roles").get<std::vector<int>>();
@@ -300,7 +309,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
         return nullptr;
     for (int i = 0; i < transitions; ++i) {
       const TransitionDef& t = p->transitions[static_cast<size_t>(i)];
-      if (t.index != i || !in(t.event, events) || !in(t.to, states) || !all_in(t.from, states) ||
+      if (t.index != i || !in(t.event, events) || !(t.stays ? t.to == -1 : in(t.to, states)) || !all_in(t.from, states) ||
           !all_in(t.roles, roles) || !all_in(t.requires_fields, fields) || !all_in(t.accepts_fields, fields) ||
           !all_in(t.distinct_from, events) || !all_in(t.override_roles, roles))
         return nullptr;

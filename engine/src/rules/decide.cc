@@ -14,6 +14,7 @@
 
 #include "lang/expr/expr.h"
 #include "rules/lifecycle.h"
+#include "sopir/messages/rules.h"
 #include "sopir/text.h"
 
 namespace sopir {
@@ -373,7 +374,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.transition = t.index;
   out.event = t.event;
   out.from = snapshot.state;
-  out.to = t.to;
+  out.to = t.target(snapshot.state);
   out.role = std::move(role);
   out.overridden = overridden;
   out.guard_explanation = std::move(guard_explanation);
@@ -382,8 +383,10 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
     std::vector<Value> changed = inputs.values.empty() ? snapshot.data : std::move(with_inputs);
     out.changes = apply_changes(p, &t, snapshot.data, changed, command.at, &snapshot.children);
   }
-  out.due_at = due_for(p, t.to, command.at, after_changes(snapshot.data, out.changes));
-  out.closes_case = p.states[t.to].terminal;
+  // A step that stays keeps the state's running deadline.
+  out.due_at = t.stays ? snapshot.due_at
+                       : due_for(p, t.to, command.at, after_changes(snapshot.data, out.changes));
+  out.closes_case = p.states[out.to].terminal;
   return out;
 }
 
@@ -468,7 +471,7 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
 Decision decide_open(const Procedure& p, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
-                     bool by_handoff) {
+                     bool by_handoff, std::string_view lang) {
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
   std::string role = matching_role(p, actor, all_roles);
@@ -499,6 +502,15 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   if (!missing.empty()) {
     return Refusal{RefusalKind::kMissingField,
                    "opening a case of '" + p.id + "' needs " + join(missing), missing};
+  }
+  if (p.open_guard) {
+    const EvalContext context{&working, at, nullptr, {}};
+    if (!guard_holds(*p.open_guard, context)) {
+      EvalContext shown = context;
+      shown.lang = lang;
+      const GuardResult verdict = evaluate_guard(*p.open_guard, p.fields, shown);
+      return Refusal{RefusalKind::kGuard, tr(msg::open_guard_false, lang, {p.id, verdict.explanation})};
+    }
   }
   Transition out;
   out.to = p.initial_state;

@@ -519,7 +519,7 @@ Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
                                   const std::vector<std::pair<std::string, std::string>>& inputs,
                                   const std::string& note, DateTime at, DateTime now,
                                   bool by_handoff) {
-  Decision decision = decide_open(p, who, inputs, at, by_handoff);
+  Decision decision = decide_open(p, who, inputs, at, by_handoff, lang_);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal("", *refusal);
   const Transition& t = std::get<Transition>(decision);
 

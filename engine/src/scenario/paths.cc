@@ -28,9 +28,11 @@ class PathFinder {
       std::set<std::pair<int, int>> seen;
       for (int t : p.transitions_from[s]) {
         const TransitionDef& def = p.transitions[t];
-        if (seen.insert({def.event, def.to}).second) edges_[s].push_back({t, def.event, def.to, {}});
+        if (def.stays) continue;  // a step that keeps the case where it is leads nowhere new
+        const int to = def.target(static_cast<int>(s));
+        if (seen.insert({def.event, to}).second) edges_[s].push_back({t, def.event, to, {}});
         for (Edge& e : edges_[s]) {
-          if (e.event != def.event || e.to != def.to) continue;
+          if (e.event != def.event || e.to != to) continue;
           for (const HandOff& h : def.opens) {
             if (std::find(e.opens.begin(), e.opens.end(), h.sop) == e.opens.end()) e.opens.push_back(h.sop);
           }
@@ -266,7 +268,8 @@ std::string paths_as_tests(const Procedure& p, const PathList& paths,
       std::string opened;
       for (const std::string& sop : step.opens) opened += (opened.empty() ? "" : ", ") + sop;
       if (!opened.empty()) opened = ", opened: [" + opened + "]";
-      out += ", expect: {state: " + p.states[t.to].id + opened + "}}" + comment_text(comments) + "\n";
+      out += ", expect: {state: " + p.states[step.state].id + opened + "}}" + comment_text(comments) + "
+";
     }
     if (!path.steps.empty()) {
       out += "    expect: {state: " + p.states[path.steps.back().state].id + ", status: closed}\n";

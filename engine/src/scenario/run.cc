@@ -371,7 +371,7 @@ std::string describe_transition(const Procedure& p, int index) {
   const TransitionDef& t = p.transitions[index];
   std::string from;
   for (size_t i = 0; i < t.from.size(); ++i) from += (i ? ", " : "") + p.states[t.from[i]].id;
-  return p.events[t.event] + ": " + from + " -> " + p.states[t.to].id +
+  return p.events[t.event] + ": " + from + " -> " + p.to_id(t) +
          (t.pos.line > 0 ? " (line " + std::to_string(t.pos.line) + ")" : "");
 }
 

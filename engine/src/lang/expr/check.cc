@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include "lang/expr/syntax.h"
+#include "sopir/messages/lang.h"
 
 namespace sopir {
 namespace {
@@ -608,16 +609,17 @@ class Checker {
     if (f == "has_child" || f == "child_closed" || f == "track_state" || f == "track_outcome")
       return child_call(s);
     if (f == "all_tracks_closed" || f == "any_track_open") return tracks_call(s);
+    if (f == "count_tracks") return count_tracks(s);
     if (f == "count") return count(s);
     std::string m = "unknown function '" + f + "'";
     if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "count", "has_child",
                                 "child_closed", "all_tracks_closed", "any_track_open",
-                                "track_state", "track_outcome"})) {
+                                "track_state", "track_outcome", "count_tracks"})) {
       m += "; did you mean '" + *near + "'?";
     } else {
       m += "; the functions are has(field), today(), now(), days_since(date), len(text), "
            "count(set), has_child('sop'), child_closed('sop'), all_tracks_closed(), any_track_open(), "
-           "track_state('sop'), track_outcome('sop')";
+           "track_state('sop'), track_outcome('sop'), count_tracks('sop'), count_tracks('sop', 'state')";
     }
     error(s.begin, m);
     for (const Syn& kid : s.kids) check(kid);  // report problems inside too
@@ -670,6 +672,31 @@ class Checker {
     n.type = s.text.rfind("track_", 0) == 0 ? Type::kString : Type::kBool;
     n.index = static_cast<int>(out_->consts.size());
     out_->consts.push_back(*sop);
+    return typed(s, n.type, add(n));
+  }
+
+  // count_tracks('sop-id') / count_tracks('sop-id', 'state'): how many cases
+  // of that procedure this one opened (a case may open several referrals),
+  // or how many of them are now in that state.
+  Operand count_tracks(const Syn& s) {
+    auto literal = [](const Syn& arg) {
+      return arg.kind == SynKind::kLiteral && arg.is_string ? std::get_if<std::string>(&arg.value) : nullptr;
+    };
+    const std::string* sop = s.kids.empty() ? nullptr : literal(s.kids[0]);
+    const std::string* state = s.kids.size() == 2 ? literal(s.kids[1]) : nullptr;
+    if (s.kids.empty() || s.kids.size() > 2 || !sop || (s.kids.size() == 2 && !state)) {
+      error(s.kids.empty() ? s.begin : s.kids[0].begin, tr(msg::count_tracks_usage));
+      return bad();
+    }
+    ExprNode n;
+    n.kind = NodeKind::kCountTracks;
+    n.type = Type::kInt;
+    n.index = static_cast<int>(out_->consts.size());
+    out_->consts.push_back(*sop);
+    if (state) {
+      n.b = static_cast<int>(out_->consts.size());
+      out_->consts.push_back(*state);
+    }
     return typed(s, n.type, add(n));
   }
 

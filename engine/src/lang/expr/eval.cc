@@ -75,6 +75,20 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       if (!track) return kMissing;
       return node.kind == NodeKind::kTrackState ? track->state : track->outcome;
     }
+    case NodeKind::kCountTracks: {
+      const auto& sop = std::get<std::string>(expr_.consts[node.index]);
+      const std::string* state = node.b >= 0 ? &std::get<std::string>(expr_.consts[node.b]) : nullptr;
+      int64_t count = 0;
+      if (context_.children) {
+        for (const LinkedCase& child : *context_.children) {
+          if (child.sop_id != sop) continue;
+          const std::string* in = std::get_if<std::string>(&child.state);
+          if (!state || (in && *in == *state)) ++count;
+        }
+      }
+      scratch = count;
+      return scratch;
+    }
     default:
       scratch = truth(n);
       return scratch;
@@ -213,7 +227,8 @@ bool reads_tracks(const Expr& expr) {
   return std::any_of(expr.nodes.begin(), expr.nodes.end(), [](const ExprNode& node) {
     return node.kind == NodeKind::kHasChild || node.kind == NodeKind::kChildClosed ||
            node.kind == NodeKind::kAllTracksClosed || node.kind == NodeKind::kAnyTrackOpen ||
-           node.kind == NodeKind::kTrackState || node.kind == NodeKind::kTrackOutcome;
+           node.kind == NodeKind::kTrackState || node.kind == NodeKind::kTrackOutcome ||
+           node.kind == NodeKind::kCountTracks;
   });
 }
 
@@ -221,7 +236,8 @@ std::vector<std::string> children_read(const Expr& expr) {
   std::vector<std::string> out;
   for (const ExprNode& node : expr.nodes) {
     if (node.kind != NodeKind::kHasChild && node.kind != NodeKind::kChildClosed &&
-        node.kind != NodeKind::kTrackState && node.kind != NodeKind::kTrackOutcome)
+        node.kind != NodeKind::kTrackState && node.kind != NodeKind::kTrackOutcome &&
+        node.kind != NodeKind::kCountTracks)
       continue;
     const auto& sop = std::get<std::string>(expr.consts[node.index]);
     if (std::find(out.begin(), out.end(), sop) == out.end()) out.push_back(sop);

@@ -129,6 +129,7 @@ class Explainer {
       case NodeKind::kDaysSince:
       case NodeKind::kTrackState:
       case NodeKind::kTrackOutcome:
+      case NodeKind::kCountTracks:
       case NodeKind::kLen:
       case NodeKind::kCount: {
         const std::string text = node_text(expr_, n, fields_);

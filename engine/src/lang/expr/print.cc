@@ -183,6 +183,9 @@ class Printer {
         return "track_state(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
       case NodeKind::kTrackOutcome:
         return "track_outcome(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
+      case NodeKind::kCountTracks:
+        return "count_tracks(" + quote_text(std::get<std::string>(expr_.consts[node.index])) +
+               (node.b >= 0 ? ", " + quote_text(std::get<std::string>(expr_.consts[node.b])) : "") + ")";
       case NodeKind::kAllTracksClosed:
         return "all_tracks_closed()";
       case NodeKind::kAnyTrackOpen:

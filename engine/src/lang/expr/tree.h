@@ -38,6 +38,8 @@ enum class NodeKind : uint8_t {
   kAnyTrackOpen,     // some case this one opened is not closed
   kTrackState,       // state id of the newest case of procedure consts[index] it opened
   kTrackOutcome,     // ... its closure reason, or its state once it ended without one
+  kCountTracks,      // how many cases of procedure consts[index] it opened; with b >= 0,
+                     // only those now in state consts[b]
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
