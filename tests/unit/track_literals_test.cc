@@ -1,5 +1,6 @@
 // Publishing checks the text a guard compares with track_state('x') or
-// track_outcome('x') against procedure x as published (located, with a
+// track_outcome('x'), and the state count_tracks('x', 'state') counts,
+// against procedure x as published (located, with a
 // "did you mean"); `sop paths` names the tracks each step opens.
 #include <catch2/catch.hpp>
 
@@ -65,6 +66,11 @@ TEST_CASE("publishing refuses a track outcome or state the track's procedure can
   CHECK(db.refusal(replaced(base, "track_outcome('medical-track') == 'fit'",
                             "track_state('medical-track') == 'examining'"))
             .empty());
+  // The state count_tracks() counts is checked the same way.
+  CHECK(db.refusal(replaced(base, "track_outcome('medical-track') == 'fit'",
+                            "count_tracks('medical-track', 'exmaining') == 0"))
+            .find("'exmaining' is not a state of 'medical-track', so track_state('medical-track') is never "
+                  "'exmaining'; did you mean 'examining'?") != std::string::npos);
   const std::string in_list = db.refusal(replaced(base, "track_outcome('medical-track') == 'fit'",
                                                  "track_state('medical-track') in ['examining', 'gone']"));
   INFO(in_list);

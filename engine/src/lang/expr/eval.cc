@@ -263,7 +263,10 @@ std::vector<TrackLiteral> track_literals(const Expr& expr) {
                                t.kind == NodeKind::kTrackOutcome, value});
   };
   for (const ExprNode& node : expr.nodes) {
-    if (node.kind == NodeKind::kCompare && (node.op == CompareOp::kEq || node.op == CompareOp::kNe)) {
+    if (node.kind == NodeKind::kCountTracks && node.b >= 0) {  // count_tracks('sop', 'state')
+      out.push_back(TrackLiteral{std::get<std::string>(expr.consts[static_cast<size_t>(node.index)]), false,
+                                 std::get<std::string>(expr.consts[static_cast<size_t>(node.b)])});
+    } else if (node.kind == NodeKind::kCompare && (node.op == CompareOp::kEq || node.op == CompareOp::kNe)) {
       if (const ExprNode* t = track(node.a); t && literal(node.b)) add(*t, *literal(node.b));
       if (const ExprNode* t = track(node.b); t && literal(node.a)) add(*t, *literal(node.a));
     } else if (node.kind == NodeKind::kIn) {

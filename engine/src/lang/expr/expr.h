@@ -115,8 +115,9 @@ bool reads_tracks(const Expr& expr);
 std::vector<std::string> children_read(const Expr& expr);
 
 // A text literal a guard compares with track_state('sop') or
-// track_outcome('sop') (==, !=, in [...]): publishing checks it against
-// that procedure's states (or closure reasons and end states).
+// track_outcome('sop') (==, !=, in [...]), or the state counted by
+// count_tracks('sop', 'state'): publishing checks it against that
+// procedure's states (or closure reasons and end states).
 struct TrackLiteral {
   std::string sop;
   bool outcome = false;  // track_outcome; else track_state
