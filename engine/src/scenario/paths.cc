@@ -268,8 +268,7 @@ std::string paths_as_tests(const Procedure& p, const PathList& paths,
       std::string opened;
       for (const std::string& sop : step.opens) opened += (opened.empty() ? "" : ", ") + sop;
       if (!opened.empty()) opened = ", opened: [" + opened + "]";
-      out += ", expect: {state: " + p.states[step.state].id + opened + "}}" + comment_text(comments) + "
-";
+      out += ", expect: {state: " + p.states[step.state].id + opened + "}}" + comment_text(comments) + "\n";
     }
     if (!path.steps.empty()) {
       out += "    expect: {state: " + p.states[path.steps.back().state].id + ", status: closed}\n";
