@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "cli.h"
+#include "sopir/messages/cli.h"
 #include "output.h"
 #include "sopir/error.h"
 
@@ -158,7 +159,15 @@ int run_tick(Context& ctx, Args&) {
     if (checkpoint.seq > 0)
       c = {{"seq", checkpoint.seq}, {"upto_seq", checkpoint.checkpoint->upto_seq},
            {"root", checkpoint.checkpoint->root}};
-    ctx.out << json{{"fired", fired}, {"overdue", overdue}, {"failures", report.failures}, {"checkpoint", c}}.dump(2)
+    json clocks = json::array();
+    for (const ClockOverdue& o : report.clocks_overdue) {
+      clocks.push_back({{"case", o.record.id},
+                        {"sop", o.record.sop_id},
+                        {"clock", o.procedure->clocks[static_cast<size_t>(o.clock.clock)].id},
+                        {"due_at", format_datetime(*o.clock.due_at)}});
+    }
+    ctx.out << json{{"fired", fired}, {"overdue", overdue}, {"clocks_overdue", clocks},
+                    {"failures", report.failures}, {"checkpoint", c}}.dump(2)
             << "\n";
     return 0;
   }
@@ -176,6 +185,15 @@ int run_tick(Context& ctx, Args&) {
     for (const auto& c : report.overdue) {
       t.add({c.id, c.sop_id, c.state, c.due_at ? format_datetime(*c.due_at) : ""});
     }
+    t.print(ctx.out, ctx.options.width, ctx.options.color);
+  }
+  if (!report.clocks_overdue.empty()) {
+    const std::string& lang = ctx.options.lang;
+    ctx.out << tr(msg::cli_clocks_overdue_count, lang, {std::to_string(report.clocks_overdue.size())}) << "\n";
+    Table t({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_clock_column, lang), tr(msg::cli_w_due)});
+    for (const ClockOverdue& o : report.clocks_overdue)
+      t.add({o.record.id, o.record.sop_id, o.procedure->clocks[static_cast<size_t>(o.clock.clock)].id,
+             format_datetime(*o.clock.due_at)});
     t.print(ctx.out, ctx.options.width, ctx.options.color);
   }
   for (const auto& f : report.failures) ctx.err << "sopir: tick: " << f << "\n";

@@ -11,6 +11,7 @@
 #include "output.h"
 #include "values.h"
 #include "sopir/error.h"
+#include "sopir/messages/cli.h"
 
 namespace sopir::cli {
 namespace {
@@ -36,6 +37,49 @@ json case_json(const CaseRecord& c, DateTime now) {
           {"overdue", overdue(c, now)},
           {"closure_reason", c.closure_reason.empty() ? json() : json(c.closure_reason)},
           {"parent_case", c.parent_case.empty() ? json() : json(c.parent_case)}};
+}
+
+// Case-level clocks (sopir/clocks.h) for case show.
+json clocks_json(const Procedure& p, const std::vector<ClockStatus>& clocks, DateTime now) {
+  json out = json::array();
+  for (const ClockStatus& c : clocks) {
+    const ClockDef& def = p.clocks[static_cast<size_t>(c.clock)];
+    out.push_back({{"clock", def.id},
+                   {"status", c.status(now)},
+                   {"limit", def.limit_text},
+                   {"started_at", time_json(c.started_at)},
+                   {"stopped_at", time_json(c.stopped_at)},
+                   {"due_at", time_json(c.due_at)},
+                   {"overdue", c.overdue(now)}});
+  }
+  return out;
+}
+
+void print_clocks(Context& ctx, const Procedure& p, const std::vector<ClockStatus>& clocks, DateTime now) {
+  if (clocks.empty()) return;
+  const std::string& lang = ctx.options.lang;
+  ctx.out << tr(msg::cli_clocks_heading, lang) << ":\n";
+  for (const ClockStatus& c : clocks) {
+    const ClockDef& def = p.clocks[static_cast<size_t>(c.clock)];
+    const std::string label = def.label.get(lang);
+    const std::string started = c.started_at ? format_datetime(*c.started_at) : "";
+    std::string line;
+    switch (c.phase) {
+      case ClockPhase::kNotStarted: line = tr(msg::cli_clock_not_started, lang, {def.limit_text}); break;
+      case ClockPhase::kRunning:
+        line = c.due_at ? tr(msg::cli_clock_running, lang, {started, def.limit_text, format_datetime(*c.due_at)})
+                        : tr(msg::cli_clock_running_no_due, lang, {started, def.limit_text});
+        break;
+      case ClockPhase::kPaused: line = tr(msg::cli_clock_paused, lang, {started, def.limit_text}); break;
+      case ClockPhase::kStopped:
+        line = tr(msg::cli_clock_stopped, lang, {format_datetime(*c.stopped_at), started, def.limit_text});
+        break;
+    }
+    ctx.out << "  " << (label.empty() ? def.id : label + " [" + def.id + "]") << ": " << line;
+    if (c.overdue(now)) ctx.out << " " << paint(ctx.options.color, Tone::kBad, "(" + tr(msg::cli_clock_past_limit, lang) + ")");
+    if (c.stopped_late()) ctx.out << " (" << tr(msg::cli_clock_stopped_late, lang) << ")";
+    ctx.out << "\n";
+  }
 }
 
 const StateDef& state_of(const Procedure& p, const std::string& id) {
@@ -226,9 +270,34 @@ int run_case_list(Context& ctx, Args& a) {
   if (filter.limit > 0 && static_cast<int64_t>(cases.size()) == filter.limit) {
     more = engine.count_cases(filter) - filter.limit;
   }
+  // --overdue also lists cases past a case-level clock's limit.
+  std::map<std::string, std::vector<std::string>> clocks_past;
+  if (a.overdue && filter.linked_to == std::nullopt) {
+    for (const ClockOverdue& o : engine.overdue_clocks()) {
+      const CaseRecord& c = o.record;
+      if ((filter.sop_id && *filter.sop_id != c.sop_id) || (filter.state && *filter.state != c.state)) continue;
+      if ((filter.status && *filter.status != c.status)) continue;
+      clocks_past[c.id].push_back(o.procedure->clocks[static_cast<size_t>(o.clock.clock)].id);
+      const bool listed = std::any_of(cases.begin(), cases.end(), [&](const CaseRecord& x) { return x.id == c.id; });
+      if (listed) continue;
+      if (filter.limit > 0 && static_cast<int64_t>(cases.size()) >= filter.limit) {
+        ++more;
+        continue;
+      }
+      cases.push_back(c);
+    }
+  }
   if (ctx.options.json) {
     json list = json::array();
-    for (const auto& c : cases) list.push_back(case_json(c, now));
+    for (const auto& c : cases) {
+      json doc = case_json(c, now);
+      if (a.overdue) {
+        auto it = clocks_past.find(c.id);
+        doc["clocks_overdue"] = it == clocks_past.end() ? json::array() : json(it->second);
+        if (it != clocks_past.end()) doc["overdue"] = true;
+      }
+      list.push_back(doc);
+    }
     ctx.out << json{{"count", cases.size()}, {"more", more}, {"cases", list}}.dump(2) << "\n";
     return 0;
   }
@@ -241,6 +310,10 @@ int run_case_list(Context& ctx, Args& a) {
   for (const auto& c : cases) {
     std::string due = c.due_at ? format_datetime(*c.due_at) : "";
     if (overdue(c, now)) due += " (" + tr(msg::cli_w_overdue) + ")";
+    if (auto it = clocks_past.find(c.id); it != clocks_past.end()) {
+      for (const std::string& clock : it->second)
+        due += (due.empty() ? "" : "; ") + tr(msg::cli_clock_due_cell, ctx.options.lang, {clock});
+    }
     table.add({c.id, c.sop_id, c.state, status_label(ctx, c.status), due,
                format_date(date_of(c.opened_at))});
   }
@@ -295,6 +368,7 @@ int run_case_show(Context& ctx, Args& a) {
     json children = json::array();
     for (const CaseRecord* child : links.children) children.push_back(linked_json(*child));
     doc["children"] = children;
+    doc["clocks"] = clocks_json(p, view.clocks, now);
     ctx.out << doc.dump(2) << "\n";
     return 0;
   }
@@ -319,6 +393,7 @@ int run_case_show(Context& ctx, Args& a) {
     ctx.out << tr(msg::cli_w_cases_it_opened) << ":\n";
     for (const CaseRecord* child : links.children) ctx.out << "  " << linked_line(ctx, *child) << "\n";
   }
+  print_clocks(ctx, p, view.clocks, now);
   std::string guidance = state.description.get(lang);
   if (!guidance.empty()) {
     ctx.out << "\n" << tr(msg::cli_w_guidance) << ":\n";

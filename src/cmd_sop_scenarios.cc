@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "cli.h"
+#include "sopir/messages/cli.h"
 #include "output.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
@@ -222,7 +223,8 @@ int run_sop_paths(Context& ctx, Args& a) {
       for (const auto& s : path.steps) {
         steps.push_back({{"event", p->events[static_cast<size_t>(s.event)]},
                          {"state", state(s.state)},
-                         {"again", s.again}});
+                         {"again", s.again},
+                         {"opens", s.opens}});
       }
       list.push_back({{"loop", path.has_loop}, {"steps", steps}});
     }
@@ -242,6 +244,7 @@ int run_sop_paths(Context& ctx, Args& a) {
     for (const auto& s : path.steps) {
       line += " --" + p->events[static_cast<size_t>(s.event)] + "--> " + state(s.state);
       if (s.again) line += " " + tr(msg::cli_paths_again);
+      if (!s.opens.empty()) line += " " + tr(msg::cli_path_opens, ctx.options.lang, {join(s.opens)});
     }
     if (path.has_loop) line += "  " + tr(msg::cli_paths_loop);
     ctx.out << line << "\n";

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "sopir/messages/cli.h"
 #include "output.h"
 #include "sopir/messages/cli.h"
 
@@ -53,6 +54,7 @@ json item_json(Context& ctx, const TodoItem& item) {
           {"state_label", state_label(p, c.state, lang)},
           {"due_at", c.due_at ? json(format_datetime(*c.due_at)) : json()},
           {"overdue", item.overdue},
+          {"clocks_overdue", item.clocks_overdue},
           {"events", events}};
 }
 
@@ -95,6 +97,8 @@ int run_todo(Context& ctx, Args& a) {
     const CaseRecord& c = item.record;
     std::string due = c.due_at ? format_datetime(*c.due_at) : "";
     if (item.overdue) due += " (" + tr(msg::cli_w_overdue) + ")";
+    for (const std::string& clock : item.clocks_overdue)
+      due += "; " + tr(msg::cli_clock_due_cell, ctx.options.lang, {clock});
     table.add({c.id, c.sop_id, state_label(*item.procedure, c.state, ctx.options.lang), due,
                events_cell(ctx, item)});
   }

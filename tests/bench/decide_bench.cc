@@ -8,7 +8,9 @@
 //      case whose fields all hold a value, with the inputs the transition
 //      requires. Target (issue #18): at least 15,000,000 decisions/s;
 //   3. a procedure with tracks (tests/data/tracks/victim-care.yaml), whose
-//      joins read four linked cases in the snapshot, with its ratio to 2.
+//      joins read four linked cases in the snapshot, beside the same
+//      procedure with its opens and joins removed
+//      (tests/data/tracks/victim-care-no-tracks.yaml) in the same run.
 //
 //   decide_bench [--quick]
 #include <chrono>
@@ -146,9 +148,12 @@ std::vector<Shipped> shipped(const sopir::DateTime at) {
 
 // The tracks example with its four tracks closed (the medical one fit), so
 // every join holds and every transition is accepted.
-Shipped tracks_example(const sopir::DateTime at) {
+// `with_tracks` false: the same procedure without opens and joins, and no
+// linked cases in the snapshot (the baseline).
+Shipped tracks_example(const sopir::DateTime at, bool with_tracks = true) {
   Shipped s;
-  auto loaded = sopir::load_procedure_file(SOPIR_SOURCE_DIR "/tests/data/tracks/victim-care.yaml");
+  auto loaded = sopir::load_procedure_file(with_tracks ? SOPIR_SOURCE_DIR "/tests/data/tracks/victim-care.yaml"
+                                                       : SOPIR_SOURCE_DIR "/tests/data/tracks/victim-care-no-tracks.yaml");
   if (!loaded.procedure) {
     for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
     std::exit(1);
@@ -164,7 +169,7 @@ Shipped tracks_example(const sopir::DateTime at) {
                              {"TRK-003", "legal-track", "done"},
                              {"TRK-004", "tracing-track", "done"}};
   for (const auto& t : tracks)
-    s.snapshot.children.push_back(sopir::linked_case(t[0], t[1], sopir::Status::kClosed, t[2], ""));
+    if (with_tracks) s.snapshot.children.push_back(sopir::linked_case(t[0], t[1], sopir::Status::kClosed, t[2], ""));
   sopir::Actor actor{"rina", p.roles};
   for (const auto& t : p.transitions) {
     sopir::Command c;
@@ -275,25 +280,40 @@ int main(int argc, char** argv) {
 
   // 3. A procedure with tracks (tests/data/tracks/victim-care.yaml): its
   // joins read four linked cases the caller put in the snapshot, as the
-  // engine does. Round robin over its transitions, beside the shipped ones.
+  // engine does. Round robin over its transitions, beside the same
+  // procedure without its opens and joins (the baseline), alternating
+  // runs of each so that a change in the machine's load hits both alike.
   Shipped tracks = tracks_example(command.at);
-  long tracks_accepted = 0;
-  start = std::chrono::steady_clock::now();
-  for (long i = 0; i < shipped_iterations; ++i) {
-    const auto& [state, step_command] = tracks.steps[static_cast<size_t>(i) % tracks.steps.size()];
-    tracks.snapshot.state = state;
-    tracks_accepted += std::holds_alternative<sopir::Transition>(sopir::decide(*tracks.procedure, tracks.snapshot, step_command));
+  Shipped plain = tracks_example(command.at, false);
+  long tracks_accepted = 0, plain_accepted = 0;
+  double tracks_seconds = 0, plain_seconds = 0;
+  const long rounds = 10, per_round = shipped_iterations / rounds;
+  auto run = [&](Shipped& s, long* accepted) {
+    const auto begin = std::chrono::steady_clock::now();
+    for (long i = 0; i < per_round; ++i) {
+      const auto& [state, step_command] = s.steps[static_cast<size_t>(i) % s.steps.size()];
+      s.snapshot.state = state;
+      *accepted += std::holds_alternative<sopir::Transition>(sopir::decide(*s.procedure, s.snapshot, step_command));
+    }
+    return seconds_since(begin);
+  };
+  for (long r = 0; r < rounds; ++r) {
+    plain_seconds += run(plain, &plain_accepted);
+    tracks_seconds += run(tracks, &tracks_accepted);
   }
-  const double tracks_rate = shipped_iterations / seconds_since(start);
+  const double tracks_rate = per_round * rounds / tracks_seconds;
+  const double plain_rate = per_round * rounds / plain_seconds;
   std::printf("decide_bench: a procedure with four tracks and joins, %zu transitions round robin, %ld decisions "
               "(%ld accepted)\n",
-              tracks.steps.size(), shipped_iterations, tracks_accepted);
+              tracks.steps.size(), per_round * rounds, tracks_accepted);
   std::printf("  %-34s %12.0f /s\n", "decide()", tracks_rate);
+  std::printf("  %-34s %12.0f /s\n", "without opens and joins", plain_rate);
+  std::printf("  %-34s %12.2f\n", "with tracks / without", tracks_rate / plain_rate);
   std::printf("  %-34s %12.2f\n", "tracks / shipped", tracks_rate / shipped_rate);
   std::printf("  %-34s %12s  (%s)\n", "target 15,000,000 /s", tracks_rate >= 15e6 ? "met" : "NOT MET",
               quick ? "quick run" : "full run");
   return accepted == iterations && set_accepted == iterations && true_guards == iterations && !work.empty() &&
-                 tracks_accepted == shipped_iterations
+                 tracks_accepted == per_round * rounds && plain_accepted == per_round * rounds
              ? 0
              : 1;
 }

@@ -68,6 +68,9 @@ def main():
         failures.append("expected the 5 tracks test procedures in tests/data/tracks, found %d" % len(tracks))
     for path in tracks:
         documents["tests/data/tracks/" + path.name] = load_yaml(path.read_text())
+    # Case-level clocks (`clocks:`) in the test data validate too.
+    clocks_file = WORKFLOWS.parent / "tests" / "data" / "clocks" / "shelter-stay.yaml"
+    documents["tests/data/clocks/shelter-stay.yaml"] = load_yaml(clocks_file.read_text())
 
     for name, doc in documents.items():
         for message in errors(validator, doc):
@@ -120,6 +123,19 @@ def main():
         "a track without sop": lambda d: d["transitions"][0]["opens"][1].pop("sop"),
         "a track as a bare name": lambda d: d["transitions"][0]["opens"].append("tracing-track"),
     }
+    clocks_base = documents.get("tests/data/clocks/shelter-stay.yaml")
+    clock_mistakes = {
+        "a clock without limit": lambda d: d["clocks"]["stay"].pop("limit"),
+        "a clock without start": lambda d: d["clocks"]["stay"].pop("start"),
+        "a clock limit that is not a duration": lambda d: d["clocks"]["stay"].update(limit="a month"),
+        "an unknown key in a clock": lambda d: d["clocks"]["stay"].update(stopp="return_plan"),
+        "a clock id with capitals": lambda d: d["clocks"].__setitem__("Stay", d["clocks"]["stay"]),
+    }
+    for name, mutate in clock_mistakes.items():
+        doc = copy.deepcopy(clocks_base)
+        mutate(doc)
+        if not errors(validator, doc):
+            failures.append("schema accepted a mistake: %s" % name)
     if tracks_base is not None:
         for name, mutate in track_mistakes.items():
             doc = copy.deepcopy(tracks_base)

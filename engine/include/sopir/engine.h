@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "sopir/clocks.h"
 #include "sopir/decide.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
@@ -126,6 +127,9 @@ struct CaseView {
   Actor actor;                     // the actor asked about (empty id: none)
   std::vector<EventCheck> checks;  // for that actor
   bool personal_data_shown = false;
+  // Its procedure's case-level clocks (sopir/clocks.h), from its log;
+  // empty when the procedure has none.
+  std::vector<ClockStatus> clocks;
 };
 
 // A case's log as one staff member may read it.
@@ -146,10 +150,18 @@ struct BatchOutcome {
   size_t written() const;  // rows done and committed
 };
 
+// An active case past the limit of one of its case-level clocks.
+struct ClockOverdue {
+  CaseRecord record;
+  ProcedurePtr procedure;
+  ClockStatus clock;  // procedure->clocks[clock.clock] is its definition
+};
+
 struct TickReport {
   std::vector<StepResult> fired;         // on_deadline events fired
   std::vector<CaseRecord> overdue;       // still overdue afterwards
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
+  std::vector<ClockOverdue> clocks_overdue;  // case-level clocks past their limit afterwards
 };
 
 // The staff member `staff_id` as an Actor: kUsage when empty, kNotFound
@@ -161,7 +173,8 @@ Actor acting_staff(Store& store, const std::string& staff_id);
 struct TodoItem {
   CaseRecord record;
   ProcedurePtr procedure;  // the case's pinned version (state labels)
-  bool overdue = false;    // active and past its due time
+  bool overdue = false;    // active and past its due time, or past a clock's limit
+  std::vector<std::string> clocks_overdue;  // ids of its clocks past their limit
   // The events of the current state this actor may fire now, in the
   // procedure's order. A check's refusal, when set, says what is still to
   // give first: kMissingField (its `missing` fields) or kReasonRequired.
@@ -292,6 +305,13 @@ class Engine {
   // `limit` items (0: all); `more` counts the others. kNotFound for an
   // unknown staff member, kRefused for an inactive one.
   TodoList todo(const std::string& actor_id, int64_t limit = 0);
+
+  // Case-level clocks (`clocks:`): where each clock of a case stands, from
+  // its log (empty when its procedure has none); and every active case
+  // with a running clock past its limit at clock().now(), by due time.
+  // Only cases of procedure versions that declare clocks are read.
+  std::vector<ClockStatus> clocks(const CaseRecord& record);
+  std::vector<ClockOverdue> overdue_clocks();
 
   // A case for deciding what to do with it: personal values masked,
   // nothing recorded. `actor` may be "" (no checks).

@@ -121,6 +121,26 @@ struct ClosureReason {
   Text label;
 };
 
+// A case-level clock (`clocks:`): time that spans several states, such as
+// the whole shelter stay. It starts when the case enters one of `start`
+// (or is opened, `start_at_open`), stops when it enters one of `stop` or
+// closes, and is paused while the case is on hold. Its limit is written like
+// a state's deadline. Derived from the case's log (sopir/clocks.h), never
+// stored.
+struct ClockDef {
+  std::string id;
+  Text label;
+  Text description;
+  std::vector<int> start;      // state indices
+  bool start_at_open = false;  // starts when the case is opened
+  std::vector<int> stop;       // state indices; closing the case always stops it
+  std::optional<Duration> limit;  // unset for working days
+  int64_t working_days = 0;
+  int limit_from = -1;            // anchor field index, or -1
+  std::string limit_text;         // as written
+  SourcePos pos;
+};
+
 struct Procedure {
   std::string id;  // slug, e.g. "tppo-victim-care"
   int version = 0;
@@ -157,6 +177,9 @@ struct Procedure {
   // bytes are pinned with the procedure when it is published.
   std::vector<std::string> calendar_names;
   CalendarPtr calendar;
+
+  // Case-level clocks (`clocks:`), in file order.
+  std::vector<ClockDef> clocks;
 
   std::string file;    // as given to the loader, for messages
   std::string source;  // the exact bytes loaded

@@ -56,6 +56,8 @@ struct ScenarioExpect {
   std::optional<std::string> fired;  // with check_fired: nullopt means "nothing fired"
   bool check_opened = false;
   std::vector<std::string> opened;  // with check_opened: procedure ids in order; empty: "none"
+  // Case-level clocks: (clock index, status as ClockStatus::status spells it).
+  std::vector<std::pair<int, std::string>> clocks;
 };
 
 enum class StepKind { kOpen, kEvent, kHold, kResume, kClose, kReopen, kTick };
@@ -163,6 +165,10 @@ struct PathStep {
   int event = -1;
   int state = -1;       // the state reached
   bool again = false;   // the state was already visited on this path (a loop)
+  // The procedures whose cases (tracks) the step opens (`opens:`), in the
+  // order written; for an event whose transitions differ only in their
+  // guard, those of every such transition, each once.
+  std::vector<std::string> opens;
 };
 struct ProcedurePath {
   std::vector<PathStep> steps;

@@ -11,6 +11,8 @@
 
 #include "audit/common.h"
 #include "sopir/audit.h"
+#include "sopir/clocks.h"
+#include "sopir/messages/audit.h"
 #include "sopir/text.h"
 #include "sopir/diagram.h"
 #include "sopir/error.h"
@@ -34,7 +36,22 @@ struct SopFigures {
   std::map<std::string, std::map<std::string, int64_t>> steps_by_staff_week;  // staff -> week -> steps
   std::map<std::string, int64_t> closure_reasons;
   int64_t total_cases = 0;
+  // Case-level clocks (sopir/clocks.h), by clock id in the order of the
+  // current version, worked out from each case's rows.
+  struct ClockFigures {
+    std::string limit;
+    int64_t running = 0, overdue = 0, stopped = 0, late = 0;
+  };
+  std::vector<std::pair<std::string, ClockFigures>> clocks;
 };
+
+SopFigures::ClockFigures& clock_figures(SopFigures& f, const ClockDef& c) {
+  for (auto& [id, figures] : f.clocks) {
+    if (id == c.id) return figures;
+  }
+  f.clocks.emplace_back(c.id, SopFigures::ClockFigures{c.limit_text});
+  return f.clocks.back().second;
+}
 
 struct CaseTrack {
   std::string sop_id, state;
@@ -102,6 +119,12 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     }
   }
   std::unordered_map<std::string, CaseTrack> tracks;
+  // The rows of cases whose procedure has clocks, for clock_statuses().
+  std::map<std::string, std::pair<ProcedurePtr, std::vector<LogEntry>>> clock_rows;
+  for (auto& [id, f] : by_sop) {
+    if (f.procedure)
+      for (const ClockDef& c : f.procedure->clocks) clock_figures(f, c);
+  }
   LogFilter log_filter;
   log_filter.sop_id = options.sop_id;
   store.scan_log(log_filter, [&](const LogEntry& e) {
@@ -112,6 +135,11 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (it == by_sop.end()) return true;
     SopFigures& f = it->second;
     ++f.steps_by_staff_week[e.actor][iso_week(e.occurred_at)];
+    if (ProcedurePtr p = procedures.get(e.sha256, nullptr); p && !p->clocks.empty()) {
+      auto& rows = clock_rows[e.case_id];
+      rows.first = p;
+      rows.second.push_back(e);
+    }
     auto track = tracks.find(e.case_id);
     if (track != tracks.end() && e.kind != LogKind::kOpen) {
       CaseTrack& t = track->second;
@@ -131,6 +159,16 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     }
     return true;
   });
+  for (const auto& [id, rows] : clock_rows) {
+    const Procedure& p = *rows.first;
+    SopFigures& f = by_sop[p.id];
+    for (const ClockStatus& c : clock_statuses(p, rows.second)) {
+      SopFigures::ClockFigures& n = clock_figures(f, p.clocks[static_cast<size_t>(c.clock)]);
+      if (c.phase == ClockPhase::kRunning || c.phase == ClockPhase::kPaused) ++n.running;
+      if (c.overdue(options.now)) ++n.overdue;
+      if (c.phase == ClockPhase::kStopped) ++(c.stopped_late() ? n.late : n.stopped);
+    }
+  }
   std::vector<SopFigures> out;
   for (auto& [id, f] : by_sop) out.push_back(std::move(f));
   return out;
@@ -207,6 +245,14 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
     out << "\n  " << tr(msg::audit_rep_closure_reasons) << "\n";
     if (f.closure_reasons.empty()) out << "    " << tr(msg::audit_rep_no_closed) << "\n";
     for (const auto& [reason, n] : f.closure_reasons) out << "    " << pad(reason, 28) << n << "\n";
+    if (!f.clocks.empty()) {
+      out << "\n  " << tr(msg::report_clocks_heading) << "\n";
+      for (const auto& [id, n] : f.clocks)
+        out << "    "
+            << tr(msg::report_clock_row, {id, std::to_string(n.running), std::to_string(n.overdue),
+                                          std::to_string(n.stopped), std::to_string(n.late), n.limit})
+            << "\n";
+    }
     out << "\n";
   }
 }
@@ -347,6 +393,20 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
     out << "</table>\n";
     std::vector<std::pair<std::string, int64_t>> reasons(f.closure_reasons.begin(), f.closure_reasons.end());
     bar_chart(out, tr(msg::audit_rep_chart_closure), reasons);
+    if (!f.clocks.empty()) {
+      out << "<h3>" << esc(tr(msg::report_clocks_table)) << "</h3><table><tr>";
+      const std::string columns = tr(msg::report_clock_columns);
+      for (size_t at = 0, bar; at <= columns.size(); at = bar + 1) {
+        bar = columns.find('|', at);
+        if (bar == std::string::npos) bar = columns.size();
+        out << "<th>" << esc(columns.substr(at, bar - at)) << "</th>";
+      }
+      out << "</tr>\n";
+      for (const auto& [id, n] : f.clocks)
+        out << "<tr><td>" << esc(id) << "</td><td>" << esc(n.limit) << "</td><td>" << n.running << "</td><td>"
+            << n.overdue << "</td><td>" << n.stopped << "</td><td>" << n.late << "</td></tr>\n";
+      out << "</table>\n";
+    }
     out << "</section>\n";
   }
   out << "</body></html>\n";

@@ -34,6 +34,7 @@ class Linter {
     set_counts();
     lint_deadlines(p_, map_, options_, set_on_entry_, sink_);
     unknown_tracks();
+    clock_reach();
     unused();
     languages();
   }
@@ -43,6 +44,42 @@ class Linter {
     sink_.warning(code, pos, message);
   }
   const std::string& state(int s) const { return p_.states[s].id; }
+
+  // Case-level clocks: one no case can start (clock-never-starts), or
+  // whose stop states cannot follow a start (clock-never-stops).
+  void clock_reach() {
+    for (const ClockDef& c : p_.clocks) {
+      std::vector<int> from = c.start;
+      if (c.start_at_open) from.push_back(p_.initial_state);
+      from.erase(std::remove_if(from.begin(), from.end(), [&](int s) { return s < 0 || !reached_[s]; }),
+                 from.end());
+      auto names = [&](const std::vector<int>& states) {
+        std::string out;
+        for (int s : states) out += (out.empty() ? "" : ", ") + state(s);
+        return out;
+      };
+      if (from.empty()) {
+        if (!c.start.empty()) warn("clock-never-starts", c.pos, tr(msg::clock_never_starts, {c.id, names(c.start)}));
+        continue;
+      }
+      if (c.stop.empty()) continue;
+      std::vector<bool> seen(p_.states.size(), false);
+      std::vector<int> work;
+      for (int s : from) {
+        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].target(s));
+      }
+      while (!work.empty()) {
+        const int s = work.back();
+        work.pop_back();
+        if (seen[s]) continue;
+        seen[s] = true;
+        for (int t : p_.transitions_from[s]) work.push_back(p_.transitions[t].target(s));
+      }
+      if (p_.reopen_to >= 0) seen[p_.reopen_to] = true;  // a reopened case may go there
+      if (std::none_of(c.stop.begin(), c.stop.end(), [&](int s) { return seen[s]; }))
+        warn("clock-never-stops", c.pos, tr(msg::clock_never_stops, {c.id, names(c.stop)}));
+    }
+  }
   const std::string& event(int e) const { return p_.events[e]; }
 
   // Forward from the initial state (and where reopened cases go), and

@@ -21,7 +21,8 @@ using Keys = std::vector<std::string>;
 
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
-                       "open",        "lifecycle",       "pii_visible_to", "calendar"};
+                       "open",        "lifecycle",       "pii_visible_to", "calendar",
+                       "clocks"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
 const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern"};
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline"};
@@ -157,6 +158,11 @@ class Builder {
   void read_closure_reasons(const Entry& e);
   void read_open(const Entry& e);
   void read_lifecycle(const Entry* e);  // null: no lifecycle section
+  void read_clocks(const Entry& e);
+  void read_clock(const Entry& e);
+  std::vector<int> clock_states(const Entry& e, const std::string& clock, const char* key,
+                                const char* word, bool* word_given);
+  void read_clock_limit(const Entry& e, ClockDef& c);
   void finish();
 
   Keys role_ids() const { return p_.roles; }
@@ -336,6 +342,7 @@ void Builder::build(const YAML::Node& root) {
   if (auto* e = section("pii_visible_to")) {
     p_.pii_roles = resolve(*e, "pii_visible_to", "role", role_ids(), "unknown-role");
   }
+  if (auto* e = section("clocks")) read_clocks(*e);
   finish();
 }
 
@@ -1077,6 +1084,116 @@ void Builder::read_lifecycle(const Entry* e) {
       }
     }
   }
+}
+
+// `clocks:` (ClockDef): case-level clocks over several states.
+const Keys kClockKeys = {"label", "description", "start", "stop", "limit"};
+
+void Builder::read_clocks(const Entry& e) {
+  if (e.value.IsNull()) return;
+  if (!e.value.IsMap()) {
+    error("bad-value", value_pos(e), tr(msg::clock_section_not_map));
+    return;
+  }
+  for (auto& c : entries(e.value, "clocks")) read_clock(c);
+}
+
+void Builder::read_clock(const Entry& e) {
+  ClockDef c;
+  c.id = e.key.Scalar();
+  c.pos = pos(e.key);
+  const bool ok = std::regex_match(c.id, name_slug());
+  if (!ok) error("bad-id", pos(e.key), tr(msg::clock_bad_id, {c.id}));
+  const std::string where = "clock " + quoted(c.id);
+  auto keys = keyed(e, kClockKeys, where);
+  if (auto it = keys.find("label"); it != keys.end()) c.label = text(it->second, "label of " + where);
+  if (auto it = keys.find("description"); it != keys.end())
+    c.description = text(it->second, "description of " + where);
+  if (auto it = keys.find("start"); it != keys.end()) {
+    c.start = clock_states(it->second, c.id, "start", "open", &c.start_at_open);
+  } else {
+    error("missing-key", pos(e.key), tr(msg::clock_missing_key, {c.id, "start", "[STATE, ...]"}));
+  }
+  if (auto it = keys.find("stop"); it != keys.end()) {
+    bool at_close = false;
+    c.stop = clock_states(it->second, c.id, "stop", "close", &at_close);
+    for (int s : c.stop) {
+      if (std::find(c.start.begin(), c.start.end(), s) != c.start.end())
+        error("bad-value", value_pos(it->second), tr(msg::clock_start_and_stop, {p_.states[s].id, c.id}));
+    }
+  }
+  if (auto it = keys.find("limit"); it != keys.end()) {
+    read_clock_limit(it->second, c);
+  } else {
+    error("missing-key", pos(e.key), tr(msg::clock_missing_key, {c.id, "limit", "30 days"}));
+  }
+  if (!ok) return;
+  p_.clocks.push_back(std::move(c));
+}
+
+// A clock's `start:` or `stop:`: a state, a list of states, or the word
+// (open / close) for opening or closing the case.
+std::vector<int> Builder::clock_states(const Entry& e, const std::string& clock, const char* key,
+                                       const char* word, bool* word_given) {
+  std::vector<int> out;
+  const Keys known = state_ids();
+  for (auto& [name, node] : names(e, std::string(key) + " of clock " + quoted(clock))) {
+    if (name == word) {
+      *word_given = true;
+      continue;
+    }
+    auto it = std::find(known.begin(), known.end(), name);
+    if (it == known.end()) {
+      Keys candidates = known;
+      candidates.push_back(word);
+      error("unknown-state", pos(node),
+            tr(msg::clock_unknown_state, {name, key, clock, suggestion(name, candidates, "")}));
+      continue;
+    }
+    const int index = static_cast<int>(it - known.begin());
+    if (std::find(out.begin(), out.end(), index) != out.end()) {
+      error("duplicate-id", pos(node), tr(msg::clock_state_twice, {name, key, clock}));
+      continue;
+    }
+    out.push_back(index);
+  }
+  return out;
+}
+
+// A clock's `limit:`, written like a state's deadline (DeadlineSpec).
+void Builder::read_clock_limit(const Entry& e, ClockDef& c) {
+  auto d = scalar(e, "limit of clock " + quoted(c.id));
+  if (!d) return;
+  auto spec = parse_deadline_spec(*d);
+  if (!spec) {
+    error("bad-duration", value_pos(e), tr(msg::clock_bad_limit, {c.id, *d}));
+    return;
+  }
+  if (spec->working_days <= 0 && (!spec->duration || spec->duration->seconds <= 0)) {
+    error("bad-duration", value_pos(e), tr(msg::clock_zero_limit, {c.id, *d}));
+    return;
+  }
+  if (spec->working_days > 0 && p_.calendar_names.empty())
+    error("unknown-calendar", value_pos(e), tr(msg::clock_no_calendar, {c.id}));
+  if (!spec->from.empty()) {
+    const SourcePos at = deadline_anchor_pos(source_, value_pos(e), *d, spec->from_offset);
+    const int f = p_.field_index(spec->from);
+    if (f < 0) {
+      error("unknown-field", at,
+            tr(msg::clock_unknown_anchor,
+               {spec->from, c.id, suggestion(spec->from, field_ids(), "no fields are declared")}));
+      return;
+    }
+    const Type type = p_.fields[f].type;
+    if (type != Type::kDate && type != Type::kDateTime) {
+      error("bad-anchor", at, tr(msg::clock_bad_anchor, {c.id, spec->from, type_name(type)}));
+      return;
+    }
+    c.limit_from = f;
+  }
+  c.limit = spec->duration;
+  c.working_days = spec->working_days;
+  c.limit_text = *d;
 }
 
 void Builder::finish() {

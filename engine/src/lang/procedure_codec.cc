@@ -214,7 +214,9 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
 }  // namespace
 
 std::string encode_procedure(const Procedure& p) {
-  if (!p.calendar_names.empty()) return "";
+  // Procedures with a calendar or clocks have no compiled form: they are
+  // loaded from their source (and pinned calendars) each time.
+  if (!p.calendar_names.empty() || !p.clocks.empty()) return "";
   json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array();
   for (const auto& f : p.fields) fields.push_back(field(f));
   for (const auto& s : p.states) states.push_back(state(s));

@@ -33,11 +33,15 @@ std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at, cons
 }
 
 DateTime due_after_hold(const Procedure& p, int state, DateTime due, DateTime held, DateTime resumed) {
-  if (resumed.seconds <= held.seconds) return due;
   const bool working = state >= 0 && static_cast<size_t>(state) < p.states.size() &&
                        p.states[state].working_days > 0 && p.calendar;
+  return due_after_pause(working ? p.calendar.get() : nullptr, due, held, resumed);
+}
+
+DateTime due_after_pause(const Calendar* working, DateTime due, DateTime held, DateTime resumed) {
+  if (resumed.seconds <= held.seconds) return due;
   if (!working || !(held < due)) return DateTime{due.seconds + resumed.seconds - held.seconds};
-  const Calendar& c = *p.calendar;
+  const Calendar& c = *working;
   const int64_t left = c.working_days_between(date_of(held), date_of(due));
   if (left <= 0) return DateTime{due.seconds + resumed.seconds - held.seconds};
   // The same time of day as before, on the left-th working day after the resume.

@@ -22,4 +22,8 @@ std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at, cons
 // time spent on hold.
 DateTime due_after_hold(const Procedure& p, int state, DateTime due, DateTime held, DateTime resumed);
 
+// The same for any due time: `working` is the calendar of a working-day
+// limit, null for any other (case-level clocks use it too).
+DateTime due_after_pause(const Calendar* working, DateTime due, DateTime held, DateTime resumed);
+
 }  // namespace sopir

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "lang/expr/expr.h"
 #include "sopir/messages/rules.h"
 
 namespace sopir {
@@ -89,6 +90,64 @@ bool leads_to(const std::string& start, const Procedure& from, const ProcedureLo
   return false;
 }
 
+// Where `value` is written in the guard of `t` (its quoted literal), found
+// in the source from the transition on; the transition's place otherwise.
+SourcePos literal_pos(const Procedure& p, const TransitionDef& t, const std::string& value) {
+  const std::string& src = p.source;
+  size_t at = 0;
+  for (int line = 1; line < t.pos.line && at != std::string::npos; ++line) {
+    at = src.find('\n', at);
+    if (at != std::string::npos) ++at;
+  }
+  if (at == std::string::npos) return t.pos;
+  const size_t guard = src.find(t.guard_text, at);
+  size_t found = std::string::npos;
+  if (guard != std::string::npos) {
+    const size_t end = guard + t.guard_text.size();
+    for (const char* q : {"'", "\""}) {
+      const size_t f = src.find(q + value + q, guard);
+      if (f != std::string::npos && f < end && f < found) found = f;
+    }
+  }
+  if (found == std::string::npos) return t.pos;
+  SourcePos pos{1, 1};
+  for (size_t i = 0; i < found; ++i) {
+    if (src[i] == '\n') {
+      ++pos.line;
+      pos.column = 1;
+    } else {
+      ++pos.column;
+    }
+  }
+  return pos;
+}
+
+// Text compared with track_state('x') / track_outcome('x') that procedure x
+// (when published) can never give.
+void check_track_literals(const Procedure& p, const ProcedureLookup& lookup, std::vector<std::string>& problems) {
+  for (const auto& t : p.transitions) {
+    if (!t.guard) continue;
+    for (const TrackLiteral& lit : track_literals(*t.guard)) {
+      ProcedurePtr track = lookup(lit.sop);
+      if (!track) continue;  // unpublished: the hand-off check or lint says so
+      std::vector<std::string> known;
+      if (lit.outcome) {
+        for (const ClosureReason& r : track->closure_reasons) known.push_back(r.id);
+        for (const StateDef& s : track->states) {
+          if (s.terminal) known.push_back(s.id);
+        }
+      } else {
+        known = track->state_ids();
+      }
+      if (std::find(known.begin(), known.end(), lit.value) != known.end()) continue;
+      const std::string hint = did_you_mean(lit.value, known);
+      problems.push_back(where(p, literal_pos(p, t, lit.value)) +
+                         tr(lit.outcome ? msg::track_outcome_unknown : msg::track_state_unknown,
+                            {lit.value, lit.sop, hint.empty() ? tr(msg::track_values_known, {join(known)}) : hint}));
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLookup& lookup) {
@@ -108,6 +167,7 @@ std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLooku
       check_one(p, h, *target, problems);
     }
   }
+  check_track_literals(p, with_self, problems);
   std::set<std::string> seen;
   std::vector<std::string> path{p.id};
   if (leads_to(p.id, p, with_self, seen, path)) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "lang/expr/expr.h"
 #include "rules/handoff.h"
@@ -771,7 +772,38 @@ TickReport Engine::tick(const TraceFor& trace_for) {
     }
   }
   report.overdue = store_->cases(filter);
+  report.clocks_overdue = overdue_clocks();
   return report;
+}
+
+std::vector<ClockStatus> Engine::clocks(const CaseRecord& record) {
+  ProcedurePtr p = procedure(record.sha256);
+  if (p->clocks.empty()) return {};
+  return clock_statuses(*p, store_->history(record.id));
+}
+
+std::vector<ClockOverdue> Engine::overdue_clocks() {
+  const DateTime now = clock_->now();
+  std::vector<ClockOverdue> out;
+  std::set<std::string> sops;
+  for (const PublishedProcedure& v : store_->procedures()) {
+    if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
+    sops.insert(v.sop_id);
+    CaseFilter filter;
+    filter.sop_id = v.sop_id;
+    filter.status = Status::kActive;
+    for (CaseRecord& record : store_->cases(filter)) {
+      ProcedurePtr p = procedure(record.sha256);
+      if (p->clocks.empty()) continue;
+      for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
+        if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ClockOverdue& a, const ClockOverdue& b) {
+    return a.clock.due_at->seconds < b.clock.due_at->seconds;
+  });
+  return out;
 }
 
 CaseView Engine::view(const std::string& case_id, const std::string& actor_id) {
@@ -796,6 +828,7 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   if (!actor_id.empty()) {
     out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now(), lang_);
   }
+  if (!out.procedure->clocks.empty()) out.clocks = clock_statuses(*out.procedure, store_->history(out.record.id));
   out.personal_data_shown = reveal && !actor_id.empty() && holds_personal_data(out.record) &&
                             may_see_personal_data(*out.procedure, out.actor);
   if (out.personal_data_shown)

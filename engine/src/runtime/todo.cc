@@ -10,8 +10,10 @@ namespace {
 
 // Sort key: overdue and soonest due first. Every overdue case is due
 // before every other one, so ordering by due time puts them first.
-auto todo_order(const CaseRecord& c) {
-  return std::make_tuple(!c.due_at.has_value(), c.due_at ? c.due_at->seconds : 0,
+// A case past a clock's limit counts as overdue too.
+auto todo_order(const TodoItem& item) {
+  const CaseRecord& c = item.record;
+  return std::make_tuple(!item.overdue, !c.due_at.has_value(), c.due_at ? c.due_at->seconds : 0,
                          c.opened_at.seconds, std::cref(c.id));
 }
 
@@ -31,12 +33,18 @@ TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
     }
     if (item.events.empty()) continue;
     item.overdue = record.due_at && *record.due_at < now;
+    if (!p->clocks.empty()) {
+      for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
+        if (c.overdue(now)) item.clocks_overdue.push_back(p->clocks[c.clock].id);
+      }
+      item.overdue = item.overdue || !item.clocks_overdue.empty();
+    }
     item.record = std::move(record);
     item.procedure = std::move(p);
     out.items.push_back(std::move(item));
   }
   std::sort(out.items.begin(), out.items.end(), [](const TodoItem& a, const TodoItem& b) {
-    return todo_order(a.record) < todo_order(b.record);
+    return todo_order(a) < todo_order(b);
   });
   if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
     out.more = static_cast<int64_t>(out.items.size()) - limit;

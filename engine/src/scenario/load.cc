@@ -11,6 +11,7 @@
 #include "rules/handoff.h"
 #include "sopir/error.h"
 #include "sopir/scenario.h"
+#include "sopir/messages/scenario.h"
 #include "base/source_text.h"
 #include "lang/yaml_reader.h"
 #include "sopir/messages/scenario.h"
@@ -204,7 +205,7 @@ class ScenarioParser {
   // `p` is the procedure of the case the expectation is about.
   enum class ExpectKind { kStep, kTick, kOpen, kFinal };
   void expect(const YAML::Node& node, ExpectKind kind, const Procedure* p, ScenarioExpect* out) {
-    Keys allowed = {"state", "status", "fields", "due"};
+    Keys allowed = {"state", "status", "fields", "due", "clocks"};
     if (kind != ExpectKind::kFinal) allowed.insert(allowed.begin(), "refused");
     if (kind == ExpectKind::kTick) allowed.push_back("fired");
     if (kind == ExpectKind::kStep || kind == ExpectKind::kTick) allowed.push_back("opened");
@@ -256,10 +257,43 @@ class ScenarioParser {
         }
       } else if (key == "fields") {
         fields(v, p, out);
+      } else if (key == "clocks") {
+        clocks(v, p, out);
       }
     }
     if (out->refused && keys->count("opened"))
       r_.error(keys->at("opened").first, tr(msg::scen_refused_opens));
+  }
+
+  // `expect: {clocks: {ID: STATUS}}`: case-level clocks (sopir/clocks.h).
+  void clocks(const YAML::Node& v, const Procedure* p, ScenarioExpect* out) {
+    if (!v.IsMap()) {
+      r_.error(v, tr(msg::scenario_clocks_not_map));
+      return;
+    }
+    static const Keys statuses = {"not_started", "running", "paused", "stopped", "overdue", "stopped_late"};
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      auto id = r_.scalar(it->first, "a clock id");
+      auto status = r_.scalar(it->second, "a clock status");
+      if (!id || !status) continue;
+      int index = -1;
+      Keys ids;
+      if (p) {
+        for (size_t i = 0; i < p->clocks.size(); ++i) {
+          ids.push_back(p->clocks[i].id);
+          if (p->clocks[i].id == *id) index = static_cast<int>(i);
+        }
+        if (index < 0) {
+          r_.error(it->first, tr(msg::scenario_clock_unknown, {p->id, *id, suggestion(*id, ids)}));
+          continue;
+        }
+      }
+      if (std::find(statuses.begin(), statuses.end(), *status) == statuses.end()) {
+        r_.error(it->second, tr(msg::scenario_clock_bad_status, {*status}) + suggestion(*status, statuses));
+        continue;
+      }
+      out->clocks.emplace_back(index, *status);
+    }
   }
 
   // One procedure id of `expect: {opened: ...}`.

@@ -16,6 +16,7 @@ struct Edge {
   int transition;
   int event;
   int to;
+  std::vector<std::string> opens;  // PathStep::opens
 };
 
 class PathFinder {
@@ -29,7 +30,13 @@ class PathFinder {
         const TransitionDef& def = p.transitions[t];
         if (def.stays) continue;  // a step that keeps the case where it is leads nowhere new
         const int to = def.target(static_cast<int>(s));
-        if (seen.insert({def.event, to}).second) edges_[s].push_back({t, def.event, to});
+        if (seen.insert({def.event, to}).second) edges_[s].push_back({t, def.event, to, {}});
+        for (Edge& e : edges_[s]) {
+          if (e.event != def.event || e.to != to) continue;
+          for (const HandOff& h : def.opens) {
+            if (std::find(e.opens.begin(), e.opens.end(), h.sop) == e.opens.end()) e.opens.push_back(h.sop);
+          }
+        }
       }
     }
   }
@@ -73,7 +80,7 @@ class PathFinder {
     } else {
       for (const Edge& e : edges_[state]) {
         if (visits_[e.to] >= limit_) continue;
-        path_.steps.push_back({e.transition, e.event, e.to, visits_[e.to] > 0});
+        path_.steps.push_back({e.transition, e.event, e.to, visits_[e.to] > 0, e.opens});
         walk(e.to);
         path_.steps.pop_back();
         if (out_->truncated) break;
@@ -258,7 +265,10 @@ std::string paths_as_tests(const Procedure& p, const PathList& paths,
       out += "      - {event: " + p.events[t.event] + ", as: " + actor;
       if (!set.empty()) out += ", set: " + set;
       if (t.reason_required) out += ", reason: " + single_quoted("TODO: why");
-      out += ", expect: {state: " + p.states[step.state].id + "}}" + comment_text(comments) + "\n";
+      std::string opened;
+      for (const std::string& sop : step.opens) opened += (opened.empty() ? "" : ", ") + sop;
+      if (!opened.empty()) opened = ", opened: [" + opened + "]";
+      out += ", expect: {state: " + p.states[step.state].id + opened + "}}" + comment_text(comments) + "\n";
     }
     if (!path.steps.empty()) {
       out += "    expect: {state: " + p.states[path.steps.back().state].id + ", status: closed}\n";

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "sopir/engine.h"
+#include "sopir/messages/scenario.h"
 #include "sopir/error.h"
 #include "sopir/scenario.h"
 #include "sopir/messages/runtime.h"
@@ -73,8 +74,18 @@ std::string without_case_prefix(const std::string& message, const std::string& c
 }
 
 // Compares the case with an expectation (all keys but refused and fired).
-void compare(const Procedure& p, const CaseRecord& record, const ScenarioExpect& e,
+void compare(Engine& engine, const Procedure& p, const CaseRecord& record, const ScenarioExpect& e,
              std::vector<std::string>* differences) {
+  if (!e.clocks.empty()) {
+    const std::vector<ClockStatus> clocks = engine.clocks(record);
+    const DateTime now = engine.clock().now();
+    for (const auto& [index, expected] : e.clocks) {
+      if (index < 0 || static_cast<size_t>(index) >= clocks.size()) continue;
+      const std::string got = clocks[static_cast<size_t>(index)].status(now);
+      if (got != expected)
+        differences->push_back(tr(msg::scenario_clock_differs, {p.clocks[static_cast<size_t>(index)].id, expected, got}));
+    }
+  }
   if (e.state && *e.state != record.state)
     differences->push_back(tr(msg::scen_state_differs, {*e.state, record.state}));
   if (e.status && *e.status != record.status)
@@ -162,7 +173,7 @@ class ScenarioRunner {
         case_id = opened.after.id;
         if (open.expect.refused)
           differences.push_back(tr(msg::scen_expected_refused_opened, {to_string(*open.expect.refused)}));
-        compare(p, opened.after, open.expect, &differences);
+        compare(engine, p, opened.after, open.expect, &differences);
       } catch (const RefusedError& e) {
         refusal_differences(open.expect, e, &differences);
       } catch (const Error& e) {
@@ -187,7 +198,7 @@ class ScenarioRunner {
 
     if (scenario.has_final) {
       std::vector<std::string> differences;
-      compare(p, *engine.store().find_case(case_id), scenario.final_expect, &differences);
+      compare(engine, p, *engine.store().find_case(case_id), scenario.final_expect, &differences);
       if (!differences.empty()) {
         ScenarioStep end;
         end.text = scenario.final_text;
@@ -261,7 +272,7 @@ class ScenarioRunner {
         differences->push_back(tr(msg::scen_fired_differs, {step.expect.fired.value_or(tr(msg::scen_nothing)),
                                                             fired.value_or(tr(msg::scen_nothing))}));
       compare_opened(step.expect, opened, differences);
-      compare(p, *engine.store().find_case(case_id), step.expect, differences);
+      compare(engine, p, *engine.store().find_case(case_id), step.expect, differences);
       return;
     }
     const bool traced = before.sop_id == file_.procedure->id;
@@ -293,7 +304,7 @@ class ScenarioRunner {
       if (!differences->empty()) return;
       const CaseRecord after = *engine.store().find_case(case_id);
       compare_unchanged(before, after, differences);
-      compare(p, after, step.expect, differences);
+      compare(engine, p, after, step.expect, differences);
       return;
     }
     const CaseRecord after = *engine.store().find_case(case_id);
@@ -303,7 +314,7 @@ class ScenarioRunner {
       return;
     }
     compare_opened(step.expect, opened, differences);
-    compare(p, after, step.expect, differences);
+    compare(engine, p, after, step.expect, differences);
   }
 
   const ScenarioFile& file_;

@@ -245,4 +245,39 @@ std::vector<std::string> children_read(const Expr& expr) {
   return out;
 }
 
+std::vector<TrackLiteral> track_literals(const Expr& expr) {
+  std::vector<TrackLiteral> out;
+  auto track = [&](int n) -> const ExprNode* {
+    if (n < 0) return nullptr;
+    const ExprNode& node = expr.nodes[static_cast<size_t>(n)];
+    return node.kind == NodeKind::kTrackState || node.kind == NodeKind::kTrackOutcome ? &node : nullptr;
+  };
+  auto literal = [&](int n) -> const std::string* {
+    if (n < 0) return nullptr;
+    const ExprNode& node = expr.nodes[static_cast<size_t>(n)];
+    if (node.kind != NodeKind::kConst || node.is_null) return nullptr;
+    return std::get_if<std::string>(&expr.consts[static_cast<size_t>(node.index)]);
+  };
+  auto add = [&](const ExprNode& t, const std::string& value) {
+    out.push_back(TrackLiteral{std::get<std::string>(expr.consts[static_cast<size_t>(t.index)]),
+                               t.kind == NodeKind::kTrackOutcome, value});
+  };
+  for (const ExprNode& node : expr.nodes) {
+    if (node.kind == NodeKind::kCountTracks && node.b >= 0) {  // count_tracks('sop', 'state')
+      out.push_back(TrackLiteral{std::get<std::string>(expr.consts[static_cast<size_t>(node.index)]), false,
+                                 std::get<std::string>(expr.consts[static_cast<size_t>(node.b)])});
+    } else if (node.kind == NodeKind::kCompare && (node.op == CompareOp::kEq || node.op == CompareOp::kNe)) {
+      if (const ExprNode* t = track(node.a); t && literal(node.b)) add(*t, *literal(node.b));
+      if (const ExprNode* t = track(node.b); t && literal(node.a)) add(*t, *literal(node.a));
+    } else if (node.kind == NodeKind::kIn) {
+      const ExprNode* t = track(node.a);
+      if (!t) continue;
+      for (int i = node.first; i < node.first + node.count; ++i) {
+        if (const std::string* v = literal(expr.lists[static_cast<size_t>(i)])) add(*t, *v);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace sopir

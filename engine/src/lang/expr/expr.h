@@ -114,6 +114,17 @@ bool reads_tracks(const Expr& expr);
 // track_outcome() in the expression.
 std::vector<std::string> children_read(const Expr& expr);
 
+// A text literal a guard compares with track_state('sop') or
+// track_outcome('sop') (==, !=, in [...]), or the state counted by
+// count_tracks('sop', 'state'): publishing checks it against that
+// procedure's states (or closure reasons and end states).
+struct TrackLiteral {
+  std::string sop;
+  bool outcome = false;  // track_outcome; else track_state
+  std::string value;
+};
+std::vector<TrackLiteral> track_literals(const Expr& expr);
+
 // Canonical text of the expression (diagrams, messages).
 std::string to_string(const Expr& expr, const std::vector<FieldDef>& fields);
 // The same for people reading `lang`: enum and set values compared with a

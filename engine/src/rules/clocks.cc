@@ -1,0 +1,135 @@
+// Case-level clocks from a case's log (sopir/clocks.h).
+#include "sopir/clocks.h"
+
+#include <algorithm>
+
+#include "rules/deadline.h"
+
+namespace sopir {
+
+const char* to_string(ClockPhase phase) {
+  switch (phase) {
+    case ClockPhase::kNotStarted: return "not_started";
+    case ClockPhase::kRunning: return "running";
+    case ClockPhase::kPaused: return "paused";
+    case ClockPhase::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+const char* ClockStatus::status(DateTime now) const {
+  if (overdue(now)) return "overdue";
+  if (stopped_late()) return "stopped_late";
+  return to_string(phase);
+}
+
+namespace {
+
+bool listed(const std::vector<int>& states, int s) {
+  return std::find(states.begin(), states.end(), s) != states.end();
+}
+
+// One clock while the rows are read.
+struct Run {
+  ClockPhase phase = ClockPhase::kNotStarted;
+  DateTime started, stopped;
+  std::vector<std::pair<DateTime, DateTime>> holds;  // (held, resumed) while it ran
+  std::optional<DateTime> held;                      // on hold now, since
+};
+
+// The anchor field's value as of the newest row: a date's 00:00 UTC or a
+// datetime; none when it has no value.
+std::optional<DateTime> anchor_of(const FieldDef& field, const std::vector<LogEntry>& history) {
+  for (auto row = history.rbegin(); row != history.rend(); ++row) {
+    for (const auto& change : row->changes) {
+      if (change.after.field != field.id) continue;
+      if (change.after.missing) return std::nullopt;
+      if (field.type == Type::kDate) {
+        if (auto d = parse_date(change.after.text)) return start_of(*d);
+      } else if (auto t = parse_datetime(change.after.text)) {
+        return *t;
+      }
+      return std::nullopt;  // an erased or unreadable value
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<DateTime> due_of(const Procedure& p, const ClockDef& c, const Run& run,
+                               const std::vector<LogEntry>& history) {
+  DateTime from = run.started;
+  if (c.limit_from >= 0) {
+    auto anchor = anchor_of(p.fields[c.limit_from], history);
+    if (!anchor) return std::nullopt;
+    from = *anchor;
+  }
+  DateTime due;
+  if (c.working_days > 0) {
+    if (!p.calendar) return std::nullopt;  // the loader refuses this
+    due = p.calendar->add_working_days(from, c.working_days);
+  } else {
+    due = DateTime{from.seconds + c.limit->seconds};
+  }
+  const Calendar* working = c.working_days > 0 ? p.calendar.get() : nullptr;
+  for (const auto& [held, resumed] : run.holds) due = due_after_pause(working, due, held, resumed);
+  return due;
+}
+
+}  // namespace
+
+std::vector<ClockStatus> clock_statuses(const Procedure& p, const std::vector<LogEntry>& history) {
+  std::vector<Run> runs(p.clocks.size());
+  for (const LogEntry& row : history) {
+    const int to = p.state_index(row.to_state);
+    const bool opens = row.kind == LogKind::kOpen;
+    const bool enters = opens || row.kind == LogKind::kProcedure || row.kind == LogKind::kOverride ||
+                        row.kind == LogKind::kTimer || (row.kind == LogKind::kLifecycle && row.event == "reopen");
+    const bool closes = row.to_status == to_string(Status::kClosed);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const ClockDef& c = p.clocks[i];
+      Run& run = runs[i];
+      const bool started = run.phase == ClockPhase::kRunning || run.phase == ClockPhase::kPaused;
+      if (row.kind == LogKind::kLifecycle && row.event == "hold" && run.phase == ClockPhase::kRunning) {
+        run.phase = ClockPhase::kPaused;
+        run.held = row.occurred_at;
+      } else if (row.kind == LogKind::kLifecycle && row.event == "resume" && run.phase == ClockPhase::kPaused) {
+        run.phase = ClockPhase::kRunning;
+        run.holds.emplace_back(*run.held, row.occurred_at);
+        run.held.reset();
+      }
+      if (started && enters && listed(c.stop, to)) {
+        run.phase = ClockPhase::kStopped;
+        run.stopped = row.occurred_at;
+      } else if (!started && enters && ((opens && c.start_at_open) || listed(c.start, to))) {
+        run = Run{};
+        run.phase = ClockPhase::kRunning;
+        run.started = row.occurred_at;
+      }
+      const bool running = run.phase == ClockPhase::kRunning || run.phase == ClockPhase::kPaused;
+      if (closes && running) {
+        if (run.held) run.holds.emplace_back(*run.held, row.occurred_at);
+        run.held.reset();
+        run.phase = ClockPhase::kStopped;
+        run.stopped = row.occurred_at;
+      }
+    }
+  }
+  std::vector<ClockStatus> out;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Run& run = runs[i];
+    ClockStatus s;
+    s.clock = static_cast<int>(i);
+    s.phase = run.phase;
+    if (run.phase != ClockPhase::kNotStarted) {
+      s.started_at = run.started;
+      // A paused clock's due time is where it stood when the hold began;
+      // the resume moves it.
+      s.due_at = due_of(p, p.clocks[i], run, history);
+    }
+    if (run.phase == ClockPhase::kStopped) s.stopped_at = run.stopped;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace sopir

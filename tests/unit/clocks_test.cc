@@ -1,0 +1,225 @@
+// Case-level clocks (`clocks:`): what the loader refuses and lint warns
+// about (whole messages, both languages for one), the shipped scenario file,
+// and the clocks through the Engine on both store backends: case show,
+// tick, todo, a hold, and verify replaying a database with clocks.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "sopir/audit.h"
+#include "sopir/clocks.h"
+#include "sopir/engine.h"
+#include "sopir/loader.h"
+#include "sopir/messages.h"
+#include "sopir/scenario.h"
+#include "test_backends.h"
+
+using namespace sopir;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string data(const std::string& name) { return std::string(SOPIR_SOURCE_DIR) + "/tests/data/" + name; }
+
+DateTime at(const char* text) { return *parse_datetime(text); }
+
+// A small procedure with the given `clocks:` section (and a calendar line).
+std::string with_clocks(const std::string& clocks, const std::string& calendar = "") {
+  return "sop: t\nversion: 1\ntitle: T\nroles: [worker]\n" + calendar +
+         "fields:\n  arrived_on: {type: date}\n  count: {type: int}\n"
+         "states:\n  intake: {initial: true}\n  in_shelter: {}\n  lost: {}\n  done: {terminal: true}\n"
+         "transitions:\n  - {event: admit, from: intake, to: in_shelter, roles: [worker], accepts: [arrived_on, count]}\n"
+         "  - {event: finish, from: in_shelter, to: done, roles: [worker]}\n"
+         "  - {event: lose, from: lost, to: done, roles: [worker]}\n"
+         "clocks:\n" + clocks;
+}
+
+std::string diagnostics_of(const std::string& yaml, bool strict = false) {
+  LoadOptions options;
+  options.strict = strict;
+  return format_diagnostics(load_procedure_string(yaml, "t.yaml", options).diagnostics);
+}
+
+}  // namespace
+
+TEST_CASE("clocks: the loader refuses unknown states, bad limits and missing keys, with the place", "[clocks]") {
+  // The clock is on line 18 of with_clocks(); the caret under column `column`.
+  auto located = [](const std::string& clock, int column, const std::string& message) {
+    return "t.yaml:18:" + std::to_string(column) + ": error: " + message + "\n" + clock +
+           std::string(static_cast<size_t>(column - 1), ' ') + "^\n";
+  };
+  auto check = [&](const std::string& clock, int column, const std::string& message) {
+    CHECK(diagnostics_of(with_clocks(clock)) == located(clock, column, message));
+  };
+  check("  stay: {start: in_shelterr, stop: done, limit: 30 days}\n", 17,
+        "unknown state 'in_shelterr' in start of clock 'stay'; did you mean 'in_shelter'?");
+  check("  stay: {start: in_shelter, stop: closed, limit: 30 days}\n", 35,
+        "unknown state 'closed' in stop of clock 'stay'; did you mean 'close'?");
+  check("  stay: {start: in_shelter, limit: a month}\n", 36,
+        "limit of clock 'stay' is 'a month'; expected a duration like 30 days, 7d or 1d12h (units w d h m s), "
+        "N working days, either one followed by from and a date field");
+  check("  stay: {start: in_shelter}\n", 3, "clock 'stay' has no limit; add limit: 30 days");
+  check("  stay: {start: [in_shelter], stop: [in_shelter], limit: 3d}\n", 37,
+        "state 'in_shelter' both starts and stops clock 'stay'; list it in start or in stop, not both");
+  check("  stay: {start: in_shelter, limit: 30 days from arived_on}\n", 49,
+        "unknown field 'arived_on' in the limit of clock 'stay'; did you mean 'arrived_on'?");
+  check("  stay: {start: in_shelter, limit: 30 days from count}\n", 49,
+        "the limit of clock 'stay' counts from field 'count', which is a int; a limit can count from a date or "
+        "datetime field");
+  check("  stay: {start: in_shelter, limit: 5 working days}\n", 36,
+        "limit of clock 'stay' counts working days, but the procedure names no calendar; add calendar: indonesia");
+  check("  Stay: {start: in_shelter, limit: 3d}\n", 3,
+        "'Stay' is not a valid clock id; use a lowercase letter, then lowercase letters, digits or _, like "
+        "shelter_stay");
+  CHECK(diagnostics_of(with_clocks("  stay: {start: in_shelter, limit: 30 days, stopp: done}\n")).find(
+            "unknown key 'stopp' in clock 'stay'; did you mean 'stop'?") != std::string::npos);
+  // A good one loads, with its parts resolved.
+  LoadOptions options;
+  auto loaded = load_procedure_string(with_clocks("  stay: {start: [open, in_shelter], stop: done, limit: 2 weeks}\n"),
+                                      "t.yaml", options);
+  REQUIRE(loaded.procedure);
+  const ClockDef& c = loaded.procedure->clocks.at(0);
+  CHECK(c.id == "stay");
+  CHECK(c.start_at_open);
+  CHECK(c.start == std::vector<int>{1});
+  CHECK(c.stop == std::vector<int>{3});
+  CHECK(c.limit->seconds == 14 * 86400);
+}
+
+TEST_CASE("clocks: the refusal of an unknown state in Indonesian", "[clocks]") {
+  set_message_language("id");
+  const std::string out = diagnostics_of(with_clocks("  stay: {start: in_shelterr, limit: 30 days}\n"));
+  set_message_language("en");
+  CHECK(out.find("tahap 'in_shelterr' tidak dikenal di start jam 'stay'") != std::string::npos);
+}
+
+TEST_CASE("clocks: lint warns about a clock that never starts or is never stopped by a state", "[clocks]") {
+  INFO(diagnostics_of(with_clocks("  stay: {start: lost, stop: done, limit: 3d}\n"), true));
+  INFO(diagnostics_of(with_clocks("  stay: {start: in_shelter, stop: intake, limit: 3d}\n"), true));
+  CHECK(diagnostics_of(with_clocks("  stay: {start: lost, stop: done, limit: 3d}\n"), true)
+            .find("error: clock 'stay' never starts: no case can reach any of its start states (lost)") != std::string::npos);
+  CHECK(diagnostics_of(with_clocks("  stay: {start: in_shelter, stop: intake, limit: 3d}\n"), true)
+            .find("error: clock 'stay' is never stopped by a state: none of its stop states (intake) can be "
+                  "reached once it has started; it stops only when the case closes") !=
+        std::string::npos);
+  const std::string fine = diagnostics_of(with_clocks("  stay: {start: in_shelter, stop: done, limit: 3d}\n"), true);
+  CHECK(fine.find("never starts") == std::string::npos);
+  CHECK(fine.find("never stopped") == std::string::npos);
+}
+
+TEST_CASE("clocks: the scenario tests of tests/data/clocks pass", "[clocks][scenario]") {
+  ScenarioLoad load = load_scenario_file(data("clocks/shelter-stay.test.yaml"));
+  INFO(format_diagnostics(load.diagnostics));
+  REQUIRE(load.ok());
+  ScenarioReport report = run_scenarios(*load.file);
+  for (const auto& r : report.results) {
+    INFO(r.name << " step " << r.step);
+    for (const auto& d : r.differences) INFO(d);
+    CHECK(r.passed);
+  }
+  CHECK(report.results.size() == 4);
+}
+
+TEST_CASE("clocks: a wrong clock expectation fails with what was seen", "[clocks][scenario]") {
+  const std::string text =
+      "procedure: shelter-stay.yaml\ncalendars: {testcal: ../calendars/testcal.yaml}\n"
+      "clock: 2026-08-14T10:00:00Z\nstaff:\n  - {id: rina, name: Rina, roles: [worker]}\n"
+      "scenarios:\n  - name: x\n    open: {as: rina}\n    steps:\n"
+      "      - {event: admit, as: rina, expect: {clocks: {stay: overdue}}}\n";
+  ScenarioLoad load = load_scenario_string(text, data("clocks/wrong.test.yaml"));
+  REQUIRE(load.ok());
+  ScenarioReport report = run_scenarios(*load.file);
+  REQUIRE(report.results.size() == 1);
+  CHECK_FALSE(report.results[0].passed);
+  CHECK(report.results[0].differences == std::vector<std::string>{"clock stay: expected overdue, got running"});
+  const std::string bad =
+      "procedure: shelter-stay.yaml\ncalendars: {testcal: ../calendars/testcal.yaml}\n"
+      "clock: 2026-08-14T10:00:00Z\nstaff:\n  - {id: rina, name: Rina, roles: [worker]}\n"
+      "scenarios:\n  - name: x\n    open: {as: rina, expect: {clocks: {stya: late}}}\n";
+  const std::string out = format_diagnostics(load_scenario_string(bad, data("clocks/bad.test.yaml")).diagnostics);
+  CHECK(out.find("procedure 'shelter-stay' has no clock 'stya'; did you mean 'stay'?") != std::string::npos);
+}
+
+namespace {
+
+class SetClock : public Clock {
+ public:
+  DateTime now() override { return now_; }
+  DateTime now_ = *parse_datetime("2026-08-14T10:00:00Z");
+};
+
+}  // namespace
+
+TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[clocks][store]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  auto clock = std::make_shared<SetClock>();
+  StoreOptions options;
+  options.create = true;
+  Engine engine(open_store(db.location(), options), clock);
+  engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  const CalendarSource cal{"testcal", "calendars/testcal.yaml", read_file(data("calendars/testcal.yaml")), ""};
+  engine.publish_source(read_file(data("clocks/shelter-stay.yaml")), "shelter-stay.yaml", "admin", true, {cal});
+  const std::string id = engine.open_case({"shelter-stay", "rina", {}, "", std::nullopt}).after.id;
+  engine.advance({id, "admit", "rina", {{"arrived_on", "2026-08-14"}}, "", "", std::nullopt});
+
+  CaseView view = engine.view(id, "rina");
+  REQUIRE(view.clocks.size() == 3);
+  CHECK(view.clocks[0].phase == ClockPhase::kRunning);
+  CHECK(format_datetime(*view.clocks[0].due_at) == "2026-09-13T10:00:00Z");
+  CHECK(view.clocks[1].phase == ClockPhase::kStopped);
+  CHECK(format_datetime(*view.clocks[2].due_at) == "2026-09-28T00:00:00Z");
+
+  // A hold of ten days moves the stay's end by ten days.
+  clock->now_ = at("2026-08-20T10:00:00Z");
+  engine.lifecycle({id, LifecycleEvent::kHold, "rina", "waiting for papers", "", std::nullopt});
+  CHECK(engine.clocks(*engine.store().find_case(id))[0].phase == ClockPhase::kPaused);
+  clock->now_ = at("2026-08-30T10:00:00Z");
+  engine.lifecycle({id, LifecycleEvent::kResume, "rina", "", "", std::nullopt});
+  CHECK(format_datetime(*engine.clocks(*engine.store().find_case(id))[0].due_at) == "2026-09-23T10:00:00Z");
+
+  clock->now_ = at("2026-09-23T09:59:59Z");
+  CHECK(engine.tick().clocks_overdue.empty());
+  CHECK_FALSE(engine.todo("rina").items.at(0).overdue);
+  clock->now_ = at("2026-09-23T10:00:00Z");
+  const TickReport report = engine.tick();
+  REQUIRE(report.clocks_overdue.size() == 1);
+  CHECK(report.clocks_overdue[0].record.id == id);
+  CHECK(report.clocks_overdue[0].procedure->clocks.at(static_cast<size_t>(report.clocks_overdue[0].clock.clock)).id == "stay");
+  const TodoList todo = engine.todo("rina");
+  REQUIRE(todo.items.size() == 1);
+  CHECK(todo.items[0].overdue);
+  CHECK(todo.items[0].clocks_overdue == std::vector<std::string>{"stay"});
+
+  // Closing stops every clock; nothing is overdue any more.
+  clock->now_ = at("2026-09-24T10:00:00Z");
+  engine.advance({id, "plan", "rina", {}, "", "", std::nullopt});
+  engine.advance({id, "return_home", "rina", {}, "", "", std::nullopt});
+  CHECK(engine.overdue_clocks().empty());
+  const auto after = engine.clocks(*engine.store().find_case(id));
+  CHECK(after[0].stopped_late());
+  CHECK(after[2].phase == ClockPhase::kStopped);
+
+  // The report counts each clock over the cases.
+  audit::ReportOptions report_options;
+  report_options.now = clock->now_;
+  std::ostringstream text;
+  audit::report_text(engine.store(), report_options, text);
+  INFO(text.str());
+  CHECK(text.str().find("  Case-level clocks (cases now; stopped: in time / after the limit):\n"
+                        "    stay: running 0, past the limit now 0, stopped in time 0, stopped late 1 (limit 30 days)\n"
+                        "    assessment: running 0, past the limit now 0, stopped in time 1, stopped late 0 "
+                        "(limit 3 working days)\n") != std::string::npos);
+
+  // Clocks are read from the log: verify has nothing to say.
+  const audit::VerifyReport verified = audit::verify(engine.store(), {});
+  for (const auto& f : verified.findings) INFO(f.message);
+  CHECK(verified.findings.empty());
+}
