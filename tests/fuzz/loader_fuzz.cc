@@ -31,7 +31,7 @@ void check_indices(const Procedure& p) {
     const TransitionDef& t = p.transitions[i];
     check(t.index == static_cast<int>(i));
     check(t.event >= 0 && t.event < events);
-    check(t.to >= 0 && t.to < states);
+    check(t.stays ? t.to == -1 : t.to >= 0 && t.to < states);  // to: '*' stays where it is
     for (int s : t.from) check(s >= 0 && s < states);
     for (int r : t.roles) check(r >= 0 && r < roles);
     for (int f : t.requires_fields) check(f >= 0 && f < fields);
