@@ -19,6 +19,7 @@ Usage: scripts/check-cli-messages.py [ROOT]; --self-test checks the check.
 Exit status 0 when clean, 1 otherwise.
 """
 import os
+import importlib.util
 import re
 import sys
 
@@ -44,31 +45,11 @@ NAMES = {"sopir"}
 LITERAL_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-def strip_comments(text):
-    """The text with comments blanked out (line breaks kept), strings intact."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "\"'":
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = j + 1
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        elif text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(re.sub(r"[^\n]", " ", text[i:j]))
-            i = j
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+# The comment stripper is the engine check's own (scripts/check-messages.py).
+_engine_check = importlib.util.module_from_spec(
+    importlib.util.spec_from_file_location("check_messages", os.path.join(os.path.dirname(__file__), "check-messages.py")))
+_engine_check.__spec__.loader.exec_module(_engine_check)
+strip_comments = _engine_check.strip_comments
 
 
 def top_level(text, start):
