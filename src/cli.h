@@ -44,6 +44,8 @@ struct Args {
   // audit (cmd_audit.cc)
   std::string case_id, actor_filter, event, kind, since, until, anchor, html;
   bool reveal = false, with_linked = false;
+  std::string output;  // audit export --output FILE
+  bool csv = false;    // audit export --csv
   // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
@@ -159,6 +161,8 @@ int run_audit_verify(Context&, Args&);
 int run_audit_anchor(Context&, Args&);
 int run_audit_replay(Context&, Args&);
 int run_audit_report(Context&, Args&);
+void def_audit_export(CLI::App&, Args&);
+int run_audit_export(Context&, Args&);
 
 // Help text of one command (its options from the table's define function).
 std::string command_help(const Command& command);

@@ -131,6 +131,23 @@ def main():
         "an unknown key in a clock": lambda d: d["clocks"]["stay"].update(stopp="return_plan"),
         "a clock id with capitals": lambda d: d["clocks"].__setitem__("Stay", d["clocks"]["stay"]),
     }
+    # The HTCDS mapping of the shipped victim care procedure.
+    htcds_base = documents.get("tppo-victim-care.yaml")
+    htcds_mistakes = {
+        "a standard misspelt": lambda d: d["standards"].__setitem__("htcd", d["standards"].pop("htcds")),
+        "an HTCDS field without prefix": lambda d: d["standards"]["htcds"]["fields"].update(sex="Gender"),
+        "a case status outside the standard": lambda d: d["standards"]["htcds"]["case_status"]["states"].update(
+            reintegration="Open"),
+        "an unknown key in the mapping": lambda d: d["standards"]["htcds"].update(value={}),
+    }
+    if htcds_base is None or "standards" not in htcds_base:
+        failures.append("tppo-victim-care.yaml: no standards: htcds: block")
+    else:
+        for name, mutate in htcds_mistakes.items():
+            doc = copy.deepcopy(htcds_base)
+            mutate(doc)
+            if not errors(validator, doc):
+                failures.append("schema accepted a mistake: %s" % name)
     for name, mutate in clock_mistakes.items():
         doc = copy.deepcopy(clocks_base)
         mutate(doc)

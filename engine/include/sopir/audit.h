@@ -199,4 +199,38 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out);
 // with each procedure's diagram coloured by the cases waiting in each state.
 void report_html(Store& store, const ReportOptions& options, std::ostream& out);
 
+// ---------------------------------------------------------------------------
+// HTCDS export (htcds_export.cc): a procedure's cases as records of IOM's
+// Human Trafficking Case Data Standard, through the procedure's
+// `standards: htcds:` mapping (workflows/README.md, docs/AUDIT.md).
+
+enum class FileFormat { kCsv, kJson };
+// "csv", "json"; throws kUsage naming them.
+FileFormat parse_file_format(const std::string& text);
+// Throws kUsage unless `standard` is "htcds", the one standard exported.
+void check_export_standard(const std::string& standard);
+
+struct HtcdsOptions {
+  FileFormat format = FileFormat::kCsv;
+  // The procedure whose cases are exported; unset: the one published
+  // procedure with an HTCDS mapping.
+  std::optional<std::string> sop_id;
+  const RevealAccess* reveal = nullptr;  // null: personal values masked
+};
+
+// One record per case of the procedure (every version), oldest first; the
+// columns are the HTCDS fields the mapping of the procedure's current
+// version fills, in the standard's order, and sopir's own: cas_Status,
+// cas_ReasonForCaseClosure and, with referral tracks, the outgoing referral
+// fields (one value per referral). CSV as export_log writes it, several
+// values joined by ';' (the standard's spreadsheets do the same); JSON one
+// document {"standard", "version", "procedure", "records": [...]}. Personal
+// values show as "***" unless revealed (RevealAccess, as for export_log).
+// Everything is worked out before the first byte is written: on an error
+// nothing is written. Throws kNotFound for an unknown procedure, kUsage when
+// it has no mapping (or none or several have one and none was named).
+// Returns the number of records.
+int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& out);
+
 }  // namespace sopir::audit
+

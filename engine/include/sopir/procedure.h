@@ -141,6 +141,33 @@ struct ClockDef {
   SourcePos pos;
 };
 
+// How the procedure's data fills a case data standard (`standards:`,
+// workflows/README.md "Case data standards"); today IOM's HTCDS ("htcds").
+// Read by `audit export --format htcds`. Not kept in the compiled form
+// (procedure_codec.h): the audit compiles procedures from their source.
+struct StandardField {
+  int field = -1;       // our field index
+  std::string target;   // the standard's field name, e.g. "vic_TypeOfExploitation"
+  // Our value -> the standard's code ("": no code, the value is left out);
+  // for enum, set and bool fields mapped to a coded field.
+  std::map<std::string, std::string> codes;
+  SourcePos pos;
+};
+struct StandardMapping {
+  std::string standard;  // "htcds"
+  std::vector<StandardField> fields;  // file order
+  // The case's status code by the state it is in (state index) and by the
+  // closure reason it was closed with; the standard's default otherwise.
+  std::map<int, std::string> state_status;
+  std::map<std::string, std::string> closure_status;
+  // Procedures whose cases this one opens (`opens:`) that are its outgoing
+  // referrals; each maps its own fields.
+  std::vector<std::string> referrals;
+  // Fields of the standard this procedure does not hold, said on purpose.
+  std::vector<std::string> not_recorded;
+  SourcePos pos;
+};
+
 struct Procedure {
   std::string id;  // slug, e.g. "tppo-victim-care"
   int version = 0;
@@ -180,6 +207,10 @@ struct Procedure {
 
   // Case-level clocks (`clocks:`), in file order.
   std::vector<ClockDef> clocks;
+
+  // Mappings to case data standards (`standards:`), see StandardMapping.
+  std::vector<StandardMapping> standards;
+  const StandardMapping* standard(std::string_view name) const;  // null when none
 
   std::string file;    // as given to the loader, for messages
   std::string source;  // the exact bytes loaded

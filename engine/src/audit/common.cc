@@ -5,7 +5,9 @@
 
 #include "base/sha256.h"
 #include "sopir/loader.h"
+#include "sopir/error.h"
 #include "sopir/messages/audit.h"
+#include "sopir/privacy.h"
 
 namespace sopir::audit_internal {
 
@@ -49,6 +51,47 @@ ProcedurePtr ProcedureCache::get(const std::string& sha256, std::string* why) {
   failed_.emplace(sha256, reason);
   if (why) *why = reason;
   return nullptr;
+}
+
+std::string csv_field(const std::string& text) {
+  const bool quote = text.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+  if (!quote) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures, const audit::RevealAccess& r,
+                                       const std::vector<std::string>& case_ids) {
+  if (!r.access_log) throw usage_error(tr(msg::audit_reveal_needs_log));
+  std::vector<std::string> refused_sops;
+  std::vector<std::string> allowed;
+  for (const auto& id : case_ids) {
+    auto record = store.find_case(id);
+    if (!record) continue;
+    ProcedurePtr p = procedures.get(record->sha256, nullptr);
+    if (p && may_see_personal_data(*p, r.actor)) {
+      allowed.push_back(id);
+    } else if (p && std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
+      refused_sops.push_back(p->id);
+    }
+  }
+  if (allowed.empty() && !case_ids.empty()) {
+    std::string sops;
+    for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;
+    const std::string roles = r.actor.roles.empty() ? tr(msg::audit_has_no_roles, {r.actor.id})
+                                                    : tr(msg::audit_has_roles, {r.actor.id, join(r.actor.roles)});
+    throw refused(sops.empty() ? tr(msg::audit_reveal_refused_cases, {r.actor.id, roles})
+                               : tr(msg::audit_reveal_refused_sops, {r.actor.id, sops, roles}));
+  }
+  r.access_log->transaction([&] {
+    for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.now);
+  });
+  return allowed;
 }
 
 }  // namespace sopir::audit_internal

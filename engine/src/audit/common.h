@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sopir/audit.h"
 #include "sopir/procedure.h"
@@ -30,6 +31,17 @@ class ProcedureCache {
   std::map<std::string, PublishedProcedure> published_;
   bool listed_ = false;
 };
+
+// RFC 4180: the text quoted when it holds a comma, quote, CR or LF (or
+// starts or ends with a space), quotes doubled.
+std::string csv_field(const std::string& text);
+
+// Which of `case_ids` `reveal.actor` may see personal data of (a role in
+// the pinned procedure's pii_visible_to); one access row each is written to
+// reveal.access_log, in one transaction, before the caller shows anything.
+// kRefused when the actor may see none of them, kUsage without an access log.
+std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures, const audit::RevealAccess& reveal,
+                                       const std::vector<std::string>& case_ids);
 
 // "log row 12", as findings name rows.
 inline std::string log_row(int64_t seq) { return tr(msg::audit_log_row, {std::to_string(seq)}); }

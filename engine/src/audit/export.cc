@@ -31,20 +31,6 @@ Format parse_format(const std::string& text) {
 
 namespace {
 
-// RFC 4180: quote when the field holds a comma, quote, CR or LF (or starts
-// with a space), doubling quotes inside.
-std::string csv_field(const std::string& text) {
-  const bool quote = text.find_first_of(",\"\r\n") != std::string::npos ||
-                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
-  if (!quote) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string time_text(const std::optional<DateTime>& t) { return t ? format_datetime(*t) : ""; }
 
 std::string value_text(const StoredValue& v, bool reveal) { return shown_value(v, reveal); }
@@ -122,32 +108,7 @@ class Exporter {
   // Decides which cases may be revealed and records each access first.
   void prepare_reveal(const std::vector<std::string>& case_ids) {
     if (!options_.reveal) return;
-    const RevealAccess& r = *options_.reveal;
-    if (!r.access_log) throw usage_error(tr(msg::audit_reveal_needs_log));
-    std::vector<std::string> refused_sops;
-    std::vector<std::string> allowed;
-    for (const auto& id : case_ids) {
-      auto record = store_.find_case(id);
-      if (!record) continue;
-      ProcedurePtr p = procedures_.get(record->sha256, nullptr);
-      if (p && may_see_personal_data(*p, r.actor)) {
-        allowed.push_back(id);
-      } else if (p &&
-                 std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
-        refused_sops.push_back(p->id);
-      }
-    }
-    if (allowed.empty() && !case_ids.empty()) {
-      std::string sops;
-      for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;
-      const std::string roles = r.actor.roles.empty() ? tr(msg::audit_has_no_roles, {r.actor.id})
-                                                      : tr(msg::audit_has_roles, {r.actor.id, join(r.actor.roles)});
-      throw refused(sops.empty() ? tr(msg::audit_reveal_refused_cases, {r.actor.id, roles})
-                                 : tr(msg::audit_reveal_refused_sops, {r.actor.id, sops, roles}));
-    }
-    r.access_log->transaction([&] {
-      for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.now);
-    });
+    const auto allowed = record_reveal(store_, procedures_, *options_.reveal, case_ids);
     revealed_.insert(allowed.begin(), allowed.end());
   }
 

@@ -64,6 +64,7 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
       build_procedure(*root, source, sink, procedure.get(), &map);
       if (!sink.has_errors()) attach_calendar(procedure.get(), map, options, dir, sink, &calendar_diagnostics);
       if (!sink.has_errors()) lint_procedure(*procedure, map, source, sink, options);
+      if (!sink.has_errors()) lint_standards(*procedure, sink);
     } catch (const YAML::Exception& e) {
       sink.error("yaml-syntax", position_of(e.mark), tr(msg::lang_yaml_unreadable_here, {e.msg}));
     } catch (const std::exception& e) {

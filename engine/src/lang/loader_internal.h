@@ -68,3 +68,15 @@ std::vector<std::pair<size_t, std::string>> impossible_counts(std::string_view t
                                                               const std::vector<FieldDef>& fields);
 
 }  // namespace sopir
+
+namespace sopir {
+
+// The `standards:` block (standards.cc): `key` is its key, `value` its map
+// of standard names; fills procedure->standards and reports every problem.
+// Call after fields, states, transitions and closure reasons are read.
+void read_standards(const YAML::Node& key, const YAML::Node& value, DiagnosticSink& sink, Procedure* procedure);
+// Warns when a standard's core fields are neither filled nor listed under
+// not_recorded: (standards.cc).
+void lint_standards(const Procedure& procedure, DiagnosticSink& sink);
+
+}  // namespace sopir

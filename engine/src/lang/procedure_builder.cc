@@ -22,7 +22,7 @@ using Keys = std::vector<std::string>;
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
                        "open",        "lifecycle",       "pii_visible_to", "calendar",
-                       "clocks"};
+                       "clocks",      "standards"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
 const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern"};
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline"};
@@ -343,6 +343,7 @@ void Builder::build(const YAML::Node& root) {
     p_.pii_roles = resolve(*e, "pii_visible_to", "role", role_ids(), "unknown-role");
   }
   if (auto* e = section("clocks")) read_clocks(*e);
+  if (auto* e = section("standards")) read_standards(e->key, e->value, sink_, &p_);  // standards.cc
   finish();
 }
 
