@@ -20,7 +20,7 @@
 namespace sopir::audit {
 
 using namespace audit_internal;
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // records keep the standard's field order
 
 FileFormat parse_file_format(const std::string& text) {
   if (text == "csv") return FileFormat::kCsv;
