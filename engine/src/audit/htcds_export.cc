@@ -164,8 +164,11 @@ std::string csv_text(const json& v) {
   return v.dump();
 }
 
-bool shows_personal(const CaseRecord& record, const StandardMapping& m, const Procedure& p) {
+// Whether the record's exported values (of a referral track: its outgoing
+// referral fields only) hold personal data a reveal would show.
+bool shows_personal(const CaseRecord& record, const StandardMapping& m, const Procedure& p, bool referral = false) {
   for (const StandardField& s : m.fields) {
+    if (referral && !htcds::outgoing_referral(s.target)) continue;
     const std::string& id = p.fields[static_cast<size_t>(s.field)].id;
     for (const auto& v : record.data)
       if (v.field == id && v.pii && !v.missing && !v.erased) return true;
@@ -213,7 +216,7 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
       if (shows_personal(c, m, p)) personal.push_back(c.id);
       for (const auto& r : referrals[c.id]) {
         const Chosen& rc = referral_maps[r.sop_id];
-        if (rc.mapping && shows_personal(r, *rc.mapping, *rc.procedure)) personal.push_back(r.id);
+        if (rc.mapping && shows_personal(r, *rc.mapping, *rc.procedure, true)) personal.push_back(r.id);
       }
     }
     const auto allowed = record_reveal(store, procedures, *options.reveal, personal);
