@@ -22,15 +22,17 @@ class Referrals(SopirTest):
         for who, role in STAFF:
             self.ok("--as", "admin", "staff", "add", who, "--name", who.title() + " Contoh", "--role", role)
         self.ok("--as", "admin", "sop", "publish", *[os.path.join(WORKFLOWS, sop + ".yaml")
-                                                    for sop in ("referral", "transfer", "tppo-victim-care")])
+                                                    for sop in ("referral", "transfer", "tvc-health", "tvc-psychosocial",
+                                                                "tvc-legal", "tvc-tracing", "tppo-victim-care")])
 
     def in_shelter(self, consent_sharing):
         case = self.ok("--as", "nina", "case", "open", "tppo-victim-care", "--set", "full_name=Rini Contoh",
                        "--set", "is_child=false", "--set", "referral_source=ngo").out.strip()
-        self.ok("--as", "nina", "case", "advance", case, "record_screening",
-                "--set", "trafficking_status=confirmed_victim", "--set", "deciding_organisation=police")
+        # Consent comes before the screening interview.
         self.ok("--as", "nina", "case", "advance", case, "give_consent",
                 "--set", "consent_sharing=%s" % consent_sharing, "--set", "consent_tracing=true")
+        self.ok("--as", "nina", "case", "advance", case, "record_screening",
+                "--set", "trafficking_status=confirmed_victim", "--set", "deciding_organisation=police")
         self.ok("--as", "nina", "case", "advance", case, "assess_risk", "--set", "risk_level=low")
         self.ok("--as", "ratna", "case", "advance", case, "admit", "--set", "shelter_name=RPTC Contoh",
                 "--set", "social_contract_on=2026-03-02")
@@ -39,7 +41,7 @@ class Referrals(SopirTest):
     def refer(self, case, service, org):
         doc = self.ok("--as", "hana", "case", "advance", case, "refer", "--set", "referral_service=" + service,
                       "--set", "referral_org=" + org, "--json").json()
-        self.assertEqual((doc["from"], doc["to"]), ("in_shelter", "in_shelter"), doc)
+        self.assertEqual((doc["from"], doc["to"]), ("in_services", "in_services"), doc)
         self.assertEqual(doc["opened"]["sop"], "referral", doc)
         return doc["opened"]["case"]
 
@@ -49,7 +51,7 @@ class Referrals(SopirTest):
         visum = self.refer(case, "forensic_examination", "RSUD Contoh")
         aid = self.refer(case, "legal_aid", "LBH Contoh")
         shown = self.ok("--as", "nina", "case", "show", case, "--json").json()
-        self.assertEqual(shown["state"], "in_shelter")
+        self.assertEqual(shown["state"], "in_services")
         self.assertEqual(shown["due_at"], due)  # the stay's deadline runs on
         # The referral carries what the receiving organisation needs, and nothing else.
         ref = self.ok("--as", "yusuf", "case", "show", visum, "--json").json()

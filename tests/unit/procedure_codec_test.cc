@@ -24,7 +24,8 @@ using testing::TempDb;
 namespace {
 
 const char* const kWorkflows[] = {"aid-distribution", "pmi-debarkation", "pmi-departure-monitoring",
-                                  "tppo-victim-care", "referral", "transfer"};
+                                  "tppo-victim-care", "referral", "transfer", "tvc-health",
+                                  "tvc-psychosocial", "tvc-legal", "tvc-tracing"};
 
 std::string workflow_path(const std::string& name, const char* suffix) {
   return std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + suffix;
