@@ -47,12 +47,19 @@ class Referrals(SopirTest):
 
     def test_referrals_from_the_current_step_are_answered_and_the_case_stays(self):
         case = self.in_shelter("true")
-        due = self.ok("--as", "nina", "case", "show", case, "--json").json()["due_at"]
+        before = self.ok("--as", "nina", "case", "show", case, "--json").json()
+        # Admission opened the four service tracks at once.
+        self.assertEqual(sorted(c["sop"] for c in before["children"]),
+                         ["tvc-health", "tvc-legal", "tvc-psychosocial", "tvc-tracing"])
         visum = self.refer(case, "forensic_examination", "RSUD Contoh")
         aid = self.refer(case, "legal_aid", "LBH Contoh")
         shown = self.ok("--as", "nina", "case", "show", case, "--json").json()
         self.assertEqual(shown["state"], "in_services")
-        self.assertEqual(shown["due_at"], due)  # the stay's deadline runs on
+        # The clock over the whole stay runs on, from the same start.
+        self.assertEqual([(c["clock"], c["status"], c["started_at"]) for c in shown["clocks"]],
+                         [(c["clock"], c["status"], c["started_at"]) for c in before["clocks"]])
+        self.assertEqual(shown["clocks"][0]["clock"], "shelter_stay")
+        self.assertEqual(shown["clocks"][0]["status"], "running")
         # The referral carries what the receiving organisation needs, and nothing else.
         ref = self.ok("--as", "yusuf", "case", "show", visum, "--json").json()
         self.assertEqual(ref["state"], "in_progress")
