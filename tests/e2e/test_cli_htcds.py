@@ -53,17 +53,19 @@ class HtcdsExport(SopirTest):
         for who, role in STAFF:
             self.ok("--as", "admin", "staff", "add", who, "--name", who.title() + " Contoh", "--role", role)
         self.ok("--as", "admin", "sop", "publish", *[os.path.join(WORKFLOWS, sop + ".yaml")
-                                                    for sop in ("referral", "transfer", "tppo-victim-care")])
+                                                    for sop in ("referral", "transfer", "tvc-health", "tvc-psychosocial",
+                                                                "tvc-legal", "tvc-tracing", "tppo-victim-care")])
         self.case = self.ok("--as", "nina", "case", "open", "tppo-victim-care", "--set", "full_name=Rini Contoh",
                             "--set", "is_child=false", "--set", "referral_source=ngo", "--set", "sex=female",
                             "--set", "phone=+62 811 000 111").out.strip()
+        # Consent comes before the screening interview.
+        self.ok("--as", "nina", "case", "advance", self.case, "give_consent",
+                "--set", "consent_sharing=true", "--set", "consent_tracing=true")
         self.ok("--as", "nina", "case", "advance", self.case, "record_screening",
                 "--set", "trafficking_status=confirmed_victim", "--set", "deciding_organisation=lpsk",
                 "--set", "exploitation_type=forced_criminality, organ_removal",
                 "--set", "means_of_control=debt_bondage, withheld_documents",
                 "--set", "recruitment_method=social_media")
-        self.ok("--as", "nina", "case", "advance", self.case, "give_consent",
-                "--set", "consent_sharing=true", "--set", "consent_tracing=true")
         self.ok("--as", "nina", "case", "advance", self.case, "refer", "--set", "referral_service=legal_aid",
                 "--set", "referral_org=LBH Contoh")
 
