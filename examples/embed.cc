@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     engine.add_staff("admin", {"bayu", "Bayu Contoh", {"supervisor"}, true});
     engine.add_staff("admin", {"citra", "Citra Contoh", {"logistics"}, true});
 
+    // A procedure that hands cases on is published after the one it opens.
+    engine.publish(workflows + "/aid-handout.yaml", "admin");
     auto published = engine.publish(workflows + "/aid-distribution.yaml", "admin");
     std::cout << "published " << published.sop_id << " v" << published.version << " ("
               << published.sha256.substr(0, 12) << ")\n";
