@@ -361,7 +361,8 @@ int run_case_show(Context& ctx, Args& a) {
                         {"label", event_label(p, view.snapshot.state, check.event, lang)},
                         {"possible", check.possible},
                         {"refusal_kind", check.refusal ? json(to_string(check.refusal->kind)) : json()},
-                        {"message", check.refusal ? json(check.refusal->message) : json()}});
+                        {"message", check.refusal ? json(check.refusal->message) : json()},
+                        {"source", check.refusal ? json(check.refusal->sources) : json()}});
     }
     doc["events"] = events;
     doc["parent"] = links.parent ? linked_json(*links.parent) : json();
@@ -455,7 +456,8 @@ int run_case_why(Context& ctx, Args& a) {
       events.push_back({{"event", c.event},
                         {"possible", c.possible},
                         {"refusal_kind", c.refusal ? json(to_string(c.refusal->kind)) : json()},
-                        {"message", c.refusal ? json(c.refusal->message) : json()}});
+                        {"message", c.refusal ? json(c.refusal->message) : json()},
+                        {"source", c.refusal ? json(c.refusal->sources) : json()}});
     }
     ctx.out << json{{"case", id},
                     {"state", view.record.state},

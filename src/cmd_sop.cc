@@ -148,6 +148,42 @@ int run_sop_validate(Context& ctx, Args& a) {
   return errors == 0 ? 0 : exit_code(ErrorKind::kRefused);
 }
 
+// The procedure's clocks for `sop show --json`.
+json clocks_json(const Procedure& p, const std::string& lang) {
+  json out = json::array();
+  for (const auto& c : p.clocks) {
+    std::vector<std::string> start = state_names(p, c.start), stop = state_names(p, c.stop);
+    if (c.start_at_open) start.insert(start.begin(), "open");
+    out.push_back({{"id", c.id},
+                   {"label", c.label.get(lang)},
+                   {"start", start},
+                   {"stop", stop},
+                   {"limit", c.limit_text},
+                   {"source", c.sources}});
+  }
+  return out;
+}
+
+// `sop show`'s last section: which rule cites which regulation (`source:`).
+void print_sources(Context& ctx, const Procedure& p) {
+  Table table({tr(msg::cli_w_rule), tr(msg::cli_w_source)});
+  auto add = [&](const std::string& rule, const Sources& sources) {
+    if (!sources.empty()) table.add({rule, join(sources, "; ")});
+  };
+  add(tr(msg::cli_w_the_procedure), p.sources);
+  add(tr(msg::cli_w_opening), p.open_sources);
+  for (const auto& f : p.fields) add(tr(msg::cli_w_source_field) + " " + f.id, f.sources);
+  for (const auto& s : p.states) add(tr(msg::cli_w_source_state) + " " + s.id, s.sources);
+  for (const auto& t : p.transitions) {
+    const std::string from = p.from_every_state(t) ? "*" : join(state_names(p, t.from));
+    add(p.events[static_cast<size_t>(t.event)] + " (" + from + " -> " + p.to_id(t) + ")", t.sources);
+  }
+  for (const auto& c : p.clocks) add(tr(msg::cli_w_clock) + " " + c.id, c.sources);
+  if (table.empty()) return;
+  ctx.out << "\n" << paint(ctx.options.color, Tone::kBold, tr(msg::cli_w_sources)) << "\n";
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
+}
+
 int run_sop_show(Context& ctx, Args& a) {
   ProcedurePtr p = procedure_arg(ctx, a.positional.at(0));
   const std::string& lang = ctx.options.lang;
@@ -168,7 +204,8 @@ int run_sop_show(Context& ctx, Args& a) {
                         {"initial", s.initial},
                         {"terminal", s.terminal},
                         {"deadline", s.has_deadline() ? json(deadline(s)) : json()},
-                        {"on_deadline", s.on_deadline >= 0 ? json(on_deadline(s)) : json()}});
+                        {"on_deadline", s.on_deadline >= 0 ? json(on_deadline(s)) : json()},
+                        {"source", s.sources}});
     }
     for (const auto& t : p->transitions) {
       transitions.push_back({{"event", p->events[static_cast<size_t>(t.event)]},
@@ -182,7 +219,8 @@ int run_sop_show(Context& ctx, Args& a) {
                              {"reason_required", t.reason_required},
                              {"distinct_from", names(t.distinct_from, p->events)},
                              {"override_roles", names(t.override_roles, p->roles)},
-                             {"opens", handoff_json(*p, t)}});
+                             {"opens", handoff_json(*p, t)},
+                             {"source", t.sources}});
     }
     for (const auto& f : p->fields) {
       json value_labels = json::object();
@@ -192,7 +230,8 @@ int run_sop_show(Context& ctx, Args& a) {
                         {"values", f.values},
                         {"value_labels", value_labels},
                         {"pii", f.pii},
-                        {"label", f.label.get(lang)}});
+                        {"label", f.label.get(lang)},
+                        {"source", f.sources}});
     }
     for (const auto& r : p->closure_reasons) {
       reasons.push_back({{"id", r.id}, {"label", r.label.get(lang)}});
@@ -206,7 +245,10 @@ int run_sop_show(Context& ctx, Args& a) {
                     {"transitions", transitions},
                     {"fields", fields},
                     {"closure_reasons", reasons},
-                    {"pii_visible_to", names(p->pii_roles, p->roles)}}
+                    {"pii_visible_to", names(p->pii_roles, p->roles)},
+                    {"source", p->sources},
+                    {"open_source", p->open_sources},
+                    {"clocks", clocks_json(*p, lang)}}
                    .dump(2)
             << "\n";
     return 0;
@@ -268,6 +310,7 @@ int run_sop_show(Context& ctx, Args& a) {
     for (const auto& r : p->closure_reasons) ids.push_back(r.id);
     ctx.out << tr(msg::cli_w_closure_reasons) << ": " << join(ids) << "\n";
   }
+  print_sources(ctx, *p);
   return 0;
 }
 

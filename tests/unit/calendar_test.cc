@@ -93,7 +93,7 @@ TEST_CASE("working days skip weekends, holidays and collective leave", "[calenda
   CHECK_FALSE(c.covers(*parse_date("2028-01-01")));
 }
 
-TEST_CASE("the shipped Indonesian calendar reads cleanly and covers 2026", "[calendar]") {
+TEST_CASE("the shipped Indonesian calendar: 2026 in full, 2027 known in part", "[calendar]") {
   std::vector<Diagnostic> diagnostics;
   const std::string file = std::string(SOPIR_SOURCE_DIR) + "/workflows/calendars/indonesia.yaml";
   LoadOptions options;
@@ -101,14 +101,55 @@ TEST_CASE("the shipped Indonesian calendar reads cleanly and covers 2026", "[cal
   auto result = load_procedure_string(procedure_with("calendar: indonesia\n", "5 working days"), "t.yaml", options);
   REQUIRE(result.ok());
   const Calendar& c = *result.procedure->calendar;
-  CHECK(c.days.size() == 25);  // 17 national holidays, 8 days of cuti bersama
-  size_t leave = 0;
-  for (const auto& [day, entry] : c.days) leave += entry.kind == DayKind::kCollectiveLeave;
-  CHECK(leave == 8);
+  size_t in_2026 = 0, leave_2026 = 0, in_2027 = 0;
+  for (const auto& [day, entry] : c.days) {
+    const bool first_year = entry.date < *parse_date("2027-01-01");
+    in_2026 += first_year;
+    in_2027 += !first_year;
+    leave_2026 += first_year && entry.kind == DayKind::kCollectiveLeave;
+  }
+  CHECK(in_2026 == 25);  // 17 national holidays, 8 days of cuti bersama
+  CHECK(leave_2026 == 8);
+  CHECK(in_2027 == 5);   // the fixed-date holidays only
   CHECK(format_date(c.first) == "2026-01-01");
-  CHECK(format_date(c.last) == "2026-12-31");
+  CHECK(format_date(c.last) == "2027-12-31");
+  REQUIRE(c.partial_from);
+  CHECK(format_date(*c.partial_from) == "2027-01-01");
   // Lebaran 2026: from Tuesday 17 March, the next working day is the 25th.
   CHECK(text(c.add_working_days(at("2026-03-17T08:00"), 1)) == "2026-03-25T08:00:00Z");
+  // Hari Lahir Pancasila 2027 is a Tuesday: Monday 31 May + 1 is Wednesday.
+  CHECK(text(c.add_working_days(at("2027-05-31T08:00"), 1)) == "2027-06-02T08:00:00Z");
+}
+
+TEST_CASE("a calendar known in part: partial_from is checked, and lint says a due time may come early",
+          "[calendar][lint]") {
+  CHECK_THAT(calendar_errors("covers: {from: 2026-01-01, to: 2026-12-31}\npartial_from: 2027-01-01\ndays: []\n"),
+             Catch::Contains("\ncal.yaml:2:15: error: partial_from 2027-01-01 is outside the days the calendar "
+                             "covers (2026-01-01 to 2026-12-31)\n"));
+  CHECK_THAT(calendar_errors("covers: {from: 2026-01-01, to: 2026-12-31}\npartial_from: soon\ndays: []\n"),
+             Catch::Contains("cal.yaml:2:15: error: partial_from 'soon' is not a real day; expected YYYY-MM-DD"));
+  LoadOptions options;
+  options.calendars["cal"] = CalendarSource{
+      "cal", "cal.yaml",
+      "covers: {from: 2026-01-01, to: 2027-12-31}\npartial_from: 2027-01-01\n"
+      "days:\n  - {date: 2027-01-01, kind: holiday, name: {id: Tahun Baru, en: New Year}}\n",
+      ""};
+  options.today = *parse_date("2026-12-28");
+  options.strict = true;
+  const std::string yaml = procedure_with("calendar: cal\n", "5 working days");
+  auto loaded = load_procedure_string(yaml, "t.yaml", options);
+  // Measured from today, so a warning even under strict: the same file
+  // must not pass one day and fail the next.
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.diagnostics.size() == 1);
+  CHECK(loaded.diagnostics[0].severity == Severity::kWarning);
+  CHECK(loaded.diagnostics[0].code == "calendar-partial");
+  CHECK(loaded.diagnostics[0].message ==
+        "deadline of state 'a' (5 working days) counted from 2026-12-28 ends on 2027-01-05, in the part of "
+        "calendar 'cal' known only in part (from 2027-01-01: only the days listed); it may come due before the "
+        "real day until the rest of that year's holidays are added");
+  options.today = *parse_date("2026-12-01");
+  CHECK(load_procedure_string(yaml, "t.yaml", options).diagnostics.empty());
 }
 
 TEST_CASE("calendar files with bad days are refused where the problem is", "[calendar][loader]") {

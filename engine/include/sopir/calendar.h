@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,11 @@ struct Calendar {
   std::string name;  // as the procedure names it ("indonesia", or "a+b" for several)
   Date first;        // the covered range, inclusive
   Date last;
+  // From this day to `last` the calendar is known only in part
+  // (`partial_from:`): the days listed there are certain (the fixed-date
+  // holidays), but the decree with the rest is not out yet, so a due time
+  // counted there may come before the real one, never after it.
+  std::optional<Date> partial_from;
   bool weekend[7] = {};            // by day of week, 0 = Monday .. 6 = Sunday
   std::map<int64_t, CalendarDay> days;  // by Date::days
   std::vector<CalendarSource> sources;  // the files it was read from, in order

@@ -44,6 +44,15 @@ struct LinkedCase {
 LinkedCase linked_case(std::string id, std::string sop_id, Status status, const std::string& state,
                        const std::string& closure_reason);
 
+// A case-level clock (`clocks:`) as guards see it: clock_overdue('stay')
+// is true when it runs (not paused, not stopped) and its due time is at or
+// before the step's time. Worked out from the case's log (sopir/clocks.h).
+struct ClockReading {
+  std::string id;
+  bool running = false;
+  std::optional<DateTime> due_at;
+};
+
 // The case as the caller read it.
 struct CaseSnapshot {
   std::string id;
@@ -58,6 +67,9 @@ struct CaseSnapshot {
   // child_closed('tppo-victim-care') or all_tracks_closed() read them. The
   // engine fills them before decide(); replay fills them from the log.
   std::vector<LinkedCase> children;
+  // Its clocks, when a guard from its state reads one (clock_overdue); the
+  // engine fills them from the log before decide(), replay likewise.
+  std::vector<ClockReading> clocks;
 };
 
 }  // namespace sopir

@@ -55,4 +55,7 @@ struct ClockStatus {
 // hold moves a state's deadline.
 std::vector<ClockStatus> clock_statuses(const Procedure& procedure, const std::vector<LogEntry>& history);
 
+// The same as guards read them (clock_overdue): id, running, due time.
+std::vector<ClockReading> clock_readings(const Procedure& procedure, const std::vector<LogEntry>& history);
+
 }  // namespace sopir

@@ -60,6 +60,8 @@ struct Refusal {
   std::vector<std::string> missing = {};
   // kRole, kGuard: the actor may override the rule (with a written reason).
   bool may_override = false;
+  // The `source:` citations of the rule that refused (regulation, article).
+  std::vector<std::string> sources = {};
 };
 
 struct FieldChange {

@@ -32,7 +32,10 @@ enum class Severity { kError, kWarning };
 //   Lint (warnings; errors under strict): unreachable-state, dead-end-state,
 //     no-terminal-path, overlapping-guards, no-roles, unset-field-read,
 //     unused-field, unused-role, terminal-with-exits, missing-language,
-//     anchor-may-be-empty, calendar-range.
+//     anchor-may-be-empty, calendar-range, calendar-partial (the last two
+//     are measured from `today` and stay warnings under strict).
+//   Clocks and sources (errors): unknown-clock (clock_overdue('x') names no
+//     clock of the procedure).
 //   Also: too-many-problems (the rest were dropped), internal.
 // Lint runs only when there are no errors: its findings on a half-read
 // procedure would mislead.

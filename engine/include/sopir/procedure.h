@@ -39,6 +39,12 @@ struct Text {
   bool empty() const { return by_lang.empty(); }
 };
 
+// Where a rule comes from (`source:`): the regulation and article, or the
+// practice, that policy staff cite for it, as written ("UU 21/2007 Pasal 26",
+// "Permen P2MI 32/2025 Pasal 39 ayat (2)"). Shown by `sop show`, in refusals
+// and in `case why`; no effect on what decide() allows.
+using Sources = std::vector<std::string>;
+
 struct FieldDef {
   std::string id;
   Type type = Type::kString;
@@ -48,6 +54,7 @@ struct FieldDef {
   std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
   std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
   Text label;
+  Sources sources;
   SourcePos pos;
 };
 
@@ -67,6 +74,7 @@ struct StateDef {
   std::string deadline_text; // as written, for messages and diagrams
   bool has_deadline() const { return deadline.has_value() || working_days > 0; }
   int on_deadline = -1;              // event index fired by the timer pass, or -1
+  Sources sources;
   SourcePos pos;
 };
 
@@ -110,6 +118,7 @@ struct TransitionDef {
   std::vector<HandOff> opens;        // cases this step opens in other procedures (tracks)
   Text label;
   Text description;
+  Sources sources;
   SourcePos pos;
 
   // The state a case in `from_state` goes to.
@@ -138,6 +147,7 @@ struct ClockDef {
   int64_t working_days = 0;
   int limit_from = -1;            // anchor field index, or -1
   std::string limit_text;         // as written
+  Sources sources;
   SourcePos pos;
 };
 
@@ -146,6 +156,7 @@ struct Procedure {
   int version = 0;
   Text title;
   Text description;
+  Sources sources;  // `source:` at the top: what the whole procedure implements
 
   std::vector<std::string> roles;
   std::vector<FieldDef> fields;
@@ -164,6 +175,7 @@ struct Procedure {
   // hand-off), e.g. consent given; null: none.
   std::shared_ptr<const Expr> open_guard;
   std::string open_guard_text;
+  Sources open_sources;  // `open: source:`
 
   // Case lifecycle permissions (role indices). `reopen_to` is where a case
   // that finished in a terminal state goes when reopened; -1: not allowed.

@@ -7,6 +7,8 @@
 #include "base/sha256.h"
 #include "sopir/privacy.h"
 #include "sopir/messages/audit.h"
+#include "sopir/clocks.h"
+#include "lang/expr/expr.h"
 
 namespace sopir::audit_internal {
 
@@ -154,7 +156,7 @@ bool any_unknown(const Rebuilt& r) {
 }
 
 StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
-                       const std::vector<ChildTimeline>& children) {
+                       const std::vector<ChildTimeline>& children, std::vector<ClockReading> clocks) {
   StepReplay out;
   const bool opening = e.kind == LogKind::kOpen;
   if (!opening && e.from_state != r.end.state)
@@ -170,6 +172,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
   snapshot.fired = r.fired;
   snapshot.due_at = r.end.due_at;
   snapshot.children = children_before(children, e.seq);
+  snapshot.clocks = std::move(clocks);
   if (!opening && snapshot.state < 0) {
     out.verdict = Verdict::kRefused;
     out.message = tr(msg::audit_unknown_state, {r.end.state, p.id});
@@ -313,8 +316,16 @@ CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& 
   CaseReplay out;
   Rebuilt rebuilt(procedure);
   int64_t expected = 1;
+  // clock_overdue guards read the clocks as the rows before each step left them.
+  const bool reads_clocks_anywhere = std::any_of(
+      procedure.transitions.begin(), procedure.transitions.end(),
+      [](const TransitionDef& t) { return t.guard && reads_clocks(*t.guard); });
+  std::vector<LogEntry> before;
   for (const LogEntry& entry : history) {
-    StepReplay step = replay_step(procedure, entry, rebuilt, children);
+    std::vector<ClockReading> clocks;
+    if (reads_clocks_anywhere) clocks = clock_readings(procedure, before);
+    StepReplay step = replay_step(procedure, entry, rebuilt, children, std::move(clocks));
+    if (reads_clocks_anywhere) before.push_back(entry);
     if (staff) check_actor(*staff, entry, step);
     if (entry.case_seq != expected) {
       step.sequence_gap = true;

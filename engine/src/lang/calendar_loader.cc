@@ -12,7 +12,8 @@ namespace sopir {
 
 namespace {
 
-const std::vector<std::string> kCalendarKeys = {"calendar", "title", "source", "covers", "weekend", "days"};
+const std::vector<std::string> kCalendarKeys = {"calendar", "title", "source", "covers", "weekend", "days",
+                                                 "partial_from"};
 const std::vector<std::string> kCoversKeys = {"from", "to"};
 const std::vector<std::string> kDayKeys = {"date", "kind", "name"};
 const std::vector<std::string> kKinds = {"holiday", "collective_leave"};
@@ -32,6 +33,7 @@ class CalendarReader {
     }
     check_keys(root, kCalendarKeys, tr(msg::lang_cal_the_calendar));
     read_covers(root["covers"], calendar.get());
+    read_partial(root["partial_from"], calendar.get());
     read_weekend(root["weekend"], calendar.get());
     const YAML::Node days = root["days"];
     if (!days || days.IsNull()) {
@@ -87,6 +89,19 @@ class CalendarReader {
     c->first = *from;
     c->last = *to;
     covered_ = true;
+  }
+
+  // `partial_from: DATE`: from that day to covers.to only the listed days
+  // are known (the decree with the rest is not out yet).
+  void read_partial(const YAML::Node& partial, Calendar* c) {
+    if (!partial) return;
+    auto d = date(partial, "partial_from");
+    if (!d || !covered_) return;
+    if (!c->covers(*d)) {
+      fail(pos(partial), tr(msg::lang_cal_partial_outside, {format_date(*d), format_date(c->first), format_date(c->last)}));
+      return;
+    }
+    c->partial_from = *d;
   }
 
   void read_weekend(const YAML::Node& weekend, Calendar* c) {
@@ -241,6 +256,9 @@ void attach_calendar(Procedure* procedure, const SourceMap& map, const LoadOptio
     for (int d = 0; d < 7; ++d) merged->weekend[d] = merged->weekend[d] || calendar->weekend[d];
     if (merged->first < calendar->first) merged->first = calendar->first;
     if (calendar->last < merged->last) merged->last = calendar->last;
+    // Known in part where any of them is.
+    if (calendar->partial_from && (!merged->partial_from || *calendar->partial_from < *merged->partial_from))
+      merged->partial_from = calendar->partial_from;
     merged->name += "+" + calendar->name;
     merged->sources.push_back(calendar->sources.front());
   }

@@ -25,6 +25,11 @@ void lint_deadlines(const Procedure& p, const SourceMap& map, const LoadOptions&
                    tr(msg::lang_calendar_range,
                       {state.id, state.deadline_text, format_date(today), format_date(ends), p.calendar->name,
                        format_date(p.calendar->first), format_date(p.calendar->last)}));
+    } else if (p.calendar->partial_from && !(ends < *p.calendar->partial_from)) {
+      sink.warning("calendar-partial", at,
+                   tr(msg::lang_calendar_partial,
+                      {state.id, state.deadline_text, format_date(today), format_date(ends), p.calendar->name,
+                       format_date(*p.calendar->partial_from)}));
     }
   }
 }

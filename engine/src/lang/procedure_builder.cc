@@ -22,17 +22,17 @@ using Keys = std::vector<std::string>;
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
                        "open",        "lifecycle",       "pii_visible_to", "calendar",
-                       "clocks"};
+                       "clocks",      "source"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
-const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern"};
-const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline"};
+const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern", "source"};
+const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline", "source"};
 const Keys kTransitionKeys = {"event",         "from",     "to",       "when",  "roles",
                               "requires",      "accepts",  "set",      "reason",
                               "distinct_from", "override", "label",    "description",
-                              "opens"};
+                              "opens",         "source"};
 const Keys kOverrideKeys = {"roles"};
 const Keys kOpensKeys = {"sop", "copy", "set"};
-const Keys kOpenKeys = {"requires", "accepts", "when"};
+const Keys kOpenKeys = {"requires", "accepts", "when", "source"};
 const Keys kLifecycleKeys = {"hold", "resume", "close", "reopen", "reopen_to"};
 const Keys kClosureKeys = {"id", "label"};
 const Keys kValueKeys = {"id", "label"};
@@ -127,6 +127,8 @@ class Builder {
   Text text(const Entry& e, const std::string& what);
   // A name or a list of names; each with its node.
   std::vector<std::pair<std::string, YAML::Node>> names(const Entry& e, const std::string& what);
+  // `source:` in `keys`, if there: one citation or a list of them.
+  Sources sources(const std::unordered_map<std::string, Entry>& keys, const std::string& what);
   bool check_slug(const std::string& id, const YAML::Node& at, const std::regex& re,
                   const std::string& what, const std::string& accepted);
   std::vector<int> resolve(const Entry& e, const std::string& what, const std::string& kind,
@@ -283,6 +285,27 @@ std::vector<std::pair<std::string, YAML::Node>> Builder::names(const Entry& e,
   return out;
 }
 
+Sources Builder::sources(const std::unordered_map<std::string, Entry>& keys, const std::string& what) {
+  Sources out;
+  auto it = keys.find("source");
+  if (it == keys.end()) return out;
+  const std::string where = of("source", what);
+  if (it->second.value.IsMap() || it->second.value.IsNull()) {
+    error("bad-value", value_pos(it->second), tr(msg::lang_source_shape, {where}));
+    return out;
+  }
+  for (auto& [citation, node] : names(it->second, where)) {
+    if (citation.find_first_not_of(" \t") == std::string::npos) {
+      error("bad-value", pos(node), tr(msg::lang_source_shape, {where}));
+    } else if (std::find(out.begin(), out.end(), citation) != out.end()) {
+      error("duplicate-id", pos(node), tr(msg::lang_source_twice, {citation, where}));
+    } else {
+      out.push_back(citation);
+    }
+  }
+  return out;
+}
+
 bool Builder::check_slug(const std::string& id, const YAML::Node& at, const std::regex& re,
                          const std::string& what, const std::string& accepted) {
   if (std::regex_match(id, re)) return true;
@@ -366,6 +389,7 @@ void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {
     }
   }
   if (auto it = top.find("title"); it != top.end()) p_.title = text(it->second, "title");
+  p_.sources = sources(top, tr(msg::lang_the_procedure));
   if (auto it = top.find("description"); it != top.end()) {
     p_.description = text(it->second, of("description", tr(msg::lang_the_procedure)));
   }
@@ -457,6 +481,7 @@ void Builder::read_field(const Entry& e) {
     }
   }
   read_bounds(f, keys);
+  f.sources = sources(keys, where);
   if (ok && contains(p_.field_ids(), f.id)) ok = false;  // duplicate key, reported by the reader
   if (ok) p_.fields.push_back(std::move(f));
 }
@@ -607,6 +632,7 @@ void Builder::read_state(const Entry& e) {
       error("missing-key", pos(timer->key), tr(msg::lang_on_deadline_no_deadline, {where}));
     }
   }
+  s.sources = sources(keys, where);
   if (!ok || contains(p_.state_ids(), s.id)) return;
   map_.deadline_pos.push_back(keys.count("deadline") ? value_pos(keys.at("deadline")) : SourcePos{});
   p_.states.push_back(std::move(s));
@@ -770,6 +796,7 @@ void Builder::read_transition(const Entry& e, int index) {
   if (auto it = keys.find("description"); it != keys.end()) {
     t.description = text(it->second, of("description", where));
   }
+  t.sources = sources(keys, where);
   p_.transitions.push_back(std::move(t));
 }
 
@@ -1051,7 +1078,14 @@ void Builder::read_open(const Entry& e) {
   if (auto it = keys.find("accepts"); it != keys.end()) {
     p_.open_accepts = resolve(it->second, "open accepts", "field", field_ids(), "unknown-field");
   }
-  if (auto it = keys.find("when"); it != keys.end()) read_condition(it->second, p_.open_guard_text, p_.open_guard);
+  if (auto it = keys.find("when"); it != keys.end()) {
+    read_condition(it->second, p_.open_guard_text, p_.open_guard);
+    if (p_.open_guard && reads_clocks(*p_.open_guard)) {
+      error("bad-guard", value_pos(it->second), tr(msg::clock_in_open_guard));
+      p_.open_guard.reset();
+    }
+  }
+  p_.open_sources = sources(keys, "open");
 }
 
 void Builder::read_lifecycle(const Entry* e) {
@@ -1087,7 +1121,7 @@ void Builder::read_lifecycle(const Entry* e) {
 }
 
 // `clocks:` (ClockDef): case-level clocks over several states.
-const Keys kClockKeys = {"label", "description", "start", "stop", "limit"};
+const Keys kClockKeys = {"label", "description", "start", "stop", "limit", "source"};
 
 void Builder::read_clocks(const Entry& e) {
   if (e.value.IsNull()) return;
@@ -1127,6 +1161,7 @@ void Builder::read_clock(const Entry& e) {
   } else {
     error("missing-key", pos(e.key), tr(msg::clock_missing_key, {c.id, "limit", "30 days"}));
   }
+  c.sources = sources(keys, where);
   if (!ok) return;
   p_.clocks.push_back(std::move(c));
 }
@@ -1197,6 +1232,25 @@ void Builder::read_clock_limit(const Entry& e, ClockDef& c) {
 }
 
 void Builder::finish() {
+  // clock_overdue('x') names a clock of this procedure; clocks are read
+  // after transitions, so the check waits until now.
+  std::vector<std::string> clock_ids;
+  for (const auto& c : p_.clocks) clock_ids.push_back(c.id);
+  for (const auto& t : p_.transitions) {
+    if (!t.guard || static_cast<size_t>(t.index) >= map_.guard_start.size()) continue;
+    for (const std::string& id : clocks_read(*t.guard)) {
+      if (contains(clock_ids, id)) continue;
+      size_t at = t.guard_text.find("'" + id + "'");
+      if (at == std::string::npos) at = t.guard_text.find("\"" + id + "\"");
+      const size_t start = map_.guard_start[static_cast<size_t>(t.index)];
+      const SourcePos where = start == std::string::npos || at == std::string::npos
+                                  ? t.pos
+                                  : source_.position(source_.scalar_byte(start, t.guard_text, at + 1));
+      error("unknown-clock", where,
+            tr(msg::clock_unknown_in_guard,
+               {tr(msg::lang_where_guard), id, suggestion(id, clock_ids, tr(msg::lang_no_clocks_declared))}));
+    }
+  }
   p_.transitions_from.assign(p_.states.size(), {});
   for (const auto& t : p_.transitions) {
     for (int s : t.from) p_.transitions_from[s].push_back(t.index);

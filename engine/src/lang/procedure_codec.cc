@@ -69,6 +69,15 @@ std::optional<Value> value_from(const json& j) {
   return out;
 }
 
+// `source:` citations, written only when there are some (so compiled forms
+// of procedures without them stay as they were).
+json with_sources(json j, const Sources& sources) {
+  if (!sources.empty()) j["sources"] = sources;
+  return j;
+}
+
+Sources sources_from(const json& j) { return j.value("sources", Sources{}); }
+
 json value_labels(const FieldDef& f) {
   json out = json::array();
   for (const Text& t : f.value_labels) out.push_back(text(t));
@@ -76,9 +85,11 @@ json value_labels(const FieldDef& f) {
 }
 
 json field(const FieldDef& f) {
-  return {{"id", f.id},       {"type", type_name(f.type)}, {"values", f.values}, {"pii", f.pii},
-          {"min", value(f.min)}, {"max", value(f.max)},   {"pattern", f.pattern ? json(*f.pattern) : json()},
-          {"label", text(f.label)}, {"value_labels", value_labels(f)}, {"pos", pos(f.pos)}};
+  return with_sources(
+      {{"id", f.id},       {"type", type_name(f.type)}, {"values", f.values}, {"pii", f.pii},
+       {"min", value(f.min)}, {"max", value(f.max)},   {"pattern", f.pattern ? json(*f.pattern) : json()},
+       {"label", text(f.label)}, {"value_labels", value_labels(f)}, {"pos", pos(f.pos)}},
+      f.sources);
 }
 
 FieldDef field_from(const json& j) {
@@ -96,11 +107,12 @@ FieldDef field_from(const json& j) {
   for (const json& t : j.at("value_labels")) f.value_labels.push_back(text_from(t));
   if (f.value_labels.size() != f.values.size()) throw std::runtime_error("bad value labels");
   f.pos = pos_from(j.at("pos"));
+  f.sources = sources_from(j);
   return f;
 }
 
 json state(const StateDef& s) {
-  return {{"id", s.id},
+  return with_sources({{"id", s.id},
           {"label", text(s.label)},
           {"description", text(s.description)},
           {"initial", s.initial},
@@ -110,7 +122,7 @@ json state(const StateDef& s) {
           {"working_days", s.working_days},
           {"deadline_from", s.deadline_from},
           {"deadline_text", s.deadline_text},
-          {"pos", pos(s.pos)}};
+          {"pos", pos(s.pos)}}, s.sources);
 }
 
 StateDef state_from(const json& j) {
@@ -126,6 +138,7 @@ StateDef state_from(const json& j) {
   s.deadline_from = j.at("deadline_from").get<int>();
   s.deadline_text = j.at("deadline_text").get<std::string>();
   s.pos = pos_from(j.at("pos"));
+  s.sources = sources_from(j);
   return s;
 }
 
@@ -139,7 +152,7 @@ json transition(const TransitionDef& t) {
     if (t.opens.size() == 1) opens = std::move(one);
     else opens.push_back(std::move(one));
   }
-  return {{"index", t.index},
+  return with_sources({{"index", t.index},
           {"event", t.event},
           {"from", t.from},
           {"to", t.to},
@@ -156,7 +169,7 @@ json transition(const TransitionDef& t) {
           {"opens", opens},
           {"label", text(t.label)},
           {"description", text(t.description)},
-          {"pos", pos(t.pos)}};
+          {"pos", pos(t.pos)}}, t.sources);
 }
 
 TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields) {
@@ -208,6 +221,7 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
   t.label = text_from(j.at("label"));
   t.description = text_from(j.at("description"));
   t.pos = pos_from(j.at("pos"));
+  t.sources = sources_from(j);
   return t;
 }
 
@@ -246,7 +260,9 @@ std::string encode_procedure(const Procedure& p) {
                   {"reopen_to", p.reopen_to},
                   {"pii_roles", p.pii_roles},
                   {"transitions_from", p.transitions_from}};
-  return j.dump();
+  json out = with_sources(j, p.sources);
+  if (!p.open_sources.empty()) out["open_sources"] = p.open_sources;
+  return out.dump();
 }
 
 ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file) {
@@ -285,6 +301,8 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->reopen_roles = j.at("reopen_roles").get<std::vector<int>>();
     p->reopen_to = j.at("reopen_to").get<int>();
     p->pii_roles = j.at("pii_roles").get<std::vector<int>>();
+    p->sources = sources_from(j);
+    p->open_sources = j.value("open_sources", Sources{});
     p->transitions_from = j.at("transitions_from").get<std::vector<std::vector<int>>>();
     // Indices must stay inside the procedure: decide() trusts them.
     const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());

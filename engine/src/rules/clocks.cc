@@ -132,4 +132,12 @@ std::vector<ClockStatus> clock_statuses(const Procedure& p, const std::vector<Lo
   return out;
 }
 
+std::vector<ClockReading> clock_readings(const Procedure& p, const std::vector<LogEntry>& history) {
+  std::vector<ClockReading> out;
+  for (const ClockStatus& s : clock_statuses(p, history)) {
+    out.push_back({p.clocks[static_cast<size_t>(s.clock)].id, s.phase == ClockPhase::kRunning, s.due_at});
+  }
+  return out;
+}
+
 }  // namespace sopir

@@ -212,6 +212,14 @@ struct Attempt {
   Refusal refusal;
 };
 
+// A refusal by a rule that cites where it comes from (`source:`) says so.
+Refusal with_sources(Refusal refusal, const Sources& sources, std::string_view lang) {
+  if (sources.empty()) return refusal;
+  refusal.message += tr(msg::rules_source, lang, {join(sources, "; ")});
+  refusal.sources = sources;
+  return refusal;
+}
+
 bool contains(const std::vector<int>& items, int item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
@@ -340,7 +348,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const EvalContext context{&working, command.at, &snapshot.children, {}};
+    const EvalContext context{&working, command.at, &snapshot.children, {}, &snapshot.clocks};
     // The explanation is only built when the guard is false.
     const bool holds = guard_holds(*t.guard, context);
     if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
@@ -459,6 +467,7 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
   if (auto refusal = read_inputs(p, command.inputs, &inputs, lang)) return *refusal;
 
   std::optional<Attempt> best;
+  const TransitionDef* refused_by = nullptr;
   for (const TransitionDef* t : candidates) {
     DecisionTrace::Guard guard =
         t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
@@ -472,10 +481,13 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
       return std::move(*transition);
     }
     auto& attempt = std::get<Attempt>(result);
-    if (!best || attempt.stage > best->stage) best = std::move(attempt);
+    if (!best || attempt.stage > best->stage) {
+      best = std::move(attempt);
+      refused_by = t;
+    }
   }
   if (best->stage == kStageRole && candidates.size() > 1) return role_refusal(p, candidates, command);
-  return best->refusal;
+  return with_sources(std::move(best->refusal), refused_by->sources, lang);
 }
 
 Decision decide_open(const Procedure& p, const Actor& actor,
@@ -516,7 +528,8 @@ Decision decide_open(const Procedure& p, const Actor& actor,
       EvalContext shown = context;
       shown.lang = lang;
       const GuardResult verdict = evaluate_guard(*p.open_guard, p.fields, shown);
-      return Refusal{RefusalKind::kGuard, tr(msg::open_guard_false, lang, {p.id, verdict.explanation})};
+      return with_sources({RefusalKind::kGuard, tr(msg::open_guard_false, lang, {p.id, verdict.explanation})},
+                          p.open_sources, lang);
     }
   }
   Transition out;

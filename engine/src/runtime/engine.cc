@@ -15,6 +15,7 @@
 #include "sopir/messages/runtime.h"
 #include "sopir/text.h"
 #include "sopir/privacy.h"
+#include "sopir/clocks.h"
 
 namespace sopir {
 
@@ -425,6 +426,7 @@ namespace {
 struct SnapshotNeeds {
   bool history = false;
   bool children = false;
+  bool clocks = false;  // clock_overdue guards: the clocks, from the history
 };
 
 SnapshotNeeds needs_of(const Procedure& p, int state) {
@@ -434,6 +436,7 @@ SnapshotNeeds needs_of(const Procedure& p, int state) {
     const TransitionDef& def = p.transitions[t];
     needs.history = needs.history || !def.distinct_from.empty();
     needs.children = needs.children || (def.guard && reads_tracks(*def.guard));
+    needs.clocks = needs.clocks || (def.guard && reads_clocks(*def.guard));
   }
   return needs;
 }
@@ -462,12 +465,14 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
   snapshot.data = decode_data(p, record);
   snapshot.due_at = record.due_at;
   const SnapshotNeeds needs = needs_of(p, snapshot.state);
-  if (needs.history) {
-    for (const auto& entry : store_->history(record.id)) {
+  if (needs.history || needs.clocks) {
+    const std::vector<LogEntry> history = store_->history(record.id);
+    for (const auto& entry : history) {
       if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
       const int event = p.event_index(entry.event);
       if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
     }
+    if (needs.clocks) snapshot.clocks = clock_readings(p, history);
   }
   if (needs.children) {
     CaseFilter filter;

@@ -591,11 +591,12 @@ class Checker {
       return child_call(s);
     if (f == "all_tracks_closed" || f == "any_track_open") return tracks_call(s);
     if (f == "count_tracks") return count_tracks(s);
+    if (f == "clock_overdue") return clock_call(s);
     if (f == "count") return count(s);
     std::string m = tr(msg::lang_unknown_function, {f});
     if (auto near = nearest(f, {"has", "today", "now", "days_since", "len", "count", "has_child",
                                 "child_closed", "all_tracks_closed", "any_track_open",
-                                "track_state", "track_outcome", "count_tracks"})) {
+                                "track_state", "track_outcome", "count_tracks", "clock_overdue"})) {
       m += tr(msg::lang_did_you_mean_q, {*near});
     } else {
       m += tr(msg::lang_functions_are);
@@ -676,6 +677,24 @@ class Checker {
       out_->consts.push_back(*state);
     }
     return typed(s, n.type, add(n));
+  }
+
+  // clock_overdue('clock-id'): a case-level clock of this procedure runs and
+  // is past its limit. The id is checked against the procedure's clocks by
+  // the procedure builder, which knows them.
+  Operand clock_call(const Syn& s) {
+    const Syn* arg = s.kids.size() == 1 ? &s.kids[0] : nullptr;
+    const std::string* id =
+        arg && arg->kind == SynKind::kLiteral && arg->is_string ? std::get_if<std::string>(&arg->value) : nullptr;
+    if (!id) {
+      error(s.kids.empty() ? s.begin : s.kids[0].begin, tr(msg::clock_overdue_usage));
+      return bad();
+    }
+    ExprNode n;
+    n.kind = NodeKind::kClockOverdue;
+    n.index = static_cast<int>(out_->consts.size());
+    out_->consts.push_back(*id);
+    return typed(s, Type::kBool, add(n));
   }
 
   // all_tracks_closed() / any_track_open(): joins over every case this one

@@ -145,6 +145,14 @@ bool Evaluator::truth(int n) const {
       }
       return node.kind == NodeKind::kHasChild ? any : any && all_closed;
     }
+    case NodeKind::kClockOverdue: {
+      const auto& id = std::get<std::string>(expr_.consts[node.index]);
+      if (!context_.clocks) return false;
+      for (const ClockReading& c : *context_.clocks) {
+        if (c.id == id) return c.running && c.due_at && !(context_.now < *c.due_at);
+      }
+      return false;
+    }
     case NodeKind::kAllTracksClosed:
     case NodeKind::kAnyTrackOpen: {
       bool any = false, any_open = false;
@@ -230,6 +238,21 @@ bool reads_tracks(const Expr& expr) {
            node.kind == NodeKind::kTrackState || node.kind == NodeKind::kTrackOutcome ||
            node.kind == NodeKind::kCountTracks;
   });
+}
+
+bool reads_clocks(const Expr& expr) {
+  return std::any_of(expr.nodes.begin(), expr.nodes.end(),
+                     [](const ExprNode& node) { return node.kind == NodeKind::kClockOverdue; });
+}
+
+std::vector<std::string> clocks_read(const Expr& expr) {
+  std::vector<std::string> out;
+  for (const ExprNode& node : expr.nodes) {
+    if (node.kind != NodeKind::kClockOverdue) continue;
+    const auto& id = std::get<std::string>(expr.consts[static_cast<size_t>(node.index)]);
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
 }
 
 std::vector<std::string> children_read(const Expr& expr) {

@@ -126,6 +126,8 @@ class Explainer {
       case NodeKind::kAllTracksClosed:
       case NodeKind::kAnyTrackOpen:
         return add("tracks", tracks_seen());
+      case NodeKind::kClockOverdue:
+        return add(node_text(expr_, n, fields_), clock_seen(std::get<std::string>(expr_.consts[node.index])));
       case NodeKind::kToday:
       case NodeKind::kNow:
       case NodeKind::kDaysSince:
@@ -143,6 +145,18 @@ class Explainer {
       default:
         return;
     }
+  }
+
+  // "clock 'stay' runs, due 2026-03-09 08:00" / "... is not running".
+  std::string clock_seen(const std::string& id) const {
+    if (context_.clocks) {
+      for (const ClockReading& c : *context_.clocks) {
+        if (c.id != id || !c.running) continue;
+        if (!c.due_at) return tr(msg::lang_explain_clock_no_due, lang_, {id});
+        return tr(msg::lang_explain_clock_due, lang_, {id, format_datetime(*c.due_at)});
+      }
+    }
+    return tr(msg::lang_explain_clock_not_running, lang_, {id});
   }
 
   // "open: medical-track K7F-3QX (in_care)" or "no track opened yet".

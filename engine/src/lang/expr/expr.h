@@ -10,6 +10,8 @@
 //   functions  has(field) today() now() days_since(date_or_datetime) len(x)
 //   tracks     has_child('sop') child_closed('sop') all_tracks_closed()
 //              any_track_open() track_state('sop') track_outcome('sop')
+//   clocks     clock_overdue('clock'): that case-level clock runs and its
+//              limit is reached (EvalContext::clocks, the step's time)
 // Tracks are the cases this case opened by hand-offs (`opens:`); their
 // status, state and outcome come in EvalContext::children. track_state() is
 // the state id of the newest case of that procedure, track_outcome() its
@@ -81,6 +83,8 @@ struct EvalContext {
   // labels and bools as words in this language ("en", "id"); "": ids and
   // true/false only (what the log keeps).
   std::string_view lang;
+  // The case's clocks (clock_overdue); null reads as none running.
+  const std::vector<ClockReading>* clocks = nullptr;
 };
 
 // The expression's value. For a guard that is a bool, except that a guard
@@ -109,6 +113,11 @@ std::vector<int> fields_read(const Expr& expr);
 
 // Whether the expression reads the cases this one opened (any track function).
 bool reads_tracks(const Expr& expr);
+
+// Whether the expression reads a case-level clock (clock_overdue).
+bool reads_clocks(const Expr& expr);
+// Clock ids named by clock_overdue() in the expression.
+std::vector<std::string> clocks_read(const Expr& expr);
 
 // Procedure ids named by has_child(), child_closed(), track_state() and
 // track_outcome() in the expression.

@@ -190,6 +190,8 @@ class Printer {
         return "all_tracks_closed()";
       case NodeKind::kAnyTrackOpen:
         return "any_track_open()";
+      case NodeKind::kClockOverdue:
+        return "clock_overdue(" + quote_text(std::get<std::string>(expr_.consts[node.index])) + ")";
     }
     return "?";
   }

@@ -40,6 +40,7 @@ enum class NodeKind : uint8_t {
   kTrackOutcome,     // ... its closure reason, or its state once it ended without one
   kCountTracks,      // how many cases of procedure consts[index] it opened; with b >= 0,
                      // only those now in state consts[b]
+  kClockOverdue,     // the case's clock consts[index] runs and is past its limit at `now`
 };
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
