@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "sopir/messages.h"
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -903,6 +905,12 @@ TEST_CASE_METHOD(SqliteFixture, "a read-only open of a 0444 file reads and never
       CHECK(kind_of(write) == ErrorKind::kStorage);
       CHECK_THAT(message_of(write), Catch::Contains("is open read-only"));
     }
+    // What the store was doing is said in the message language too.
+    CHECK_THAT(message_of(writes[3]), Catch::EndsWith(" is open read-only; adding a staff member needs write access"));
+    set_message_language("id");
+    CHECK_THAT(message_of(writes[3]),
+               Catch::EndsWith(" dibuka hanya-baca; penambahan petugas memerlukan akses tulis"));
+    set_message_language("en");
   };
 
   SECTION("in a writable directory") {

@@ -56,7 +56,7 @@ TEST_CASE("publishing refuses a track outcome or state the track's procedure can
   const std::string base = read_file(tracks_file("victim-care"));
   CHECK(db.refusal(base).empty());
   CHECK(db.refusal(replaced(base, "== 'fit'", "== 'fitt'")) ==
-        "victim-care.yaml: cannot publish: hand-offs do not fit\n"
+        "victim-care.yaml: cannot publish: its hand-offs or track rules do not fit the published procedures\n"
         "  victim-care.yaml:24:71: 'fitt' is neither a closure reason nor an end state of 'medical-track', so "
         "track_outcome('medical-track') is never 'fitt'; did you mean 'fit'?");
   // A state that is not an end state is no outcome; track_state takes every state.

@@ -94,20 +94,20 @@ class PgStore final : public Store {
         busy_timeout_ms_(busy_timeout_ms) {}
 
   void transaction(const std::function<void()>& body) override {
-    guard("transaction", [&] { write("a transaction", body); });
+    guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, body); });
   }
 
   void transaction_all_or_nothing(const std::function<void()>& body) override {
-    guard("transaction", [&] { write("a transaction", [&] { nesting_.all_or_nothing(body, server_); }); });
+    guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, [&] { nesting_.all_or_nothing(body, server_); }); });
   }
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
-    return guard("publish procedure " + sop_id, [&] {
+    return guard(msg::store_op_publish_procedure, sop_id, [&] {
       if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
-      write("publishing a procedure", [&] {
+      write(msg::store_w_publishing_a_procedure, [&] {
         // Publishing is rare: one at a time, so versions are numbered once.
         conn_->exec("LOCK TABLE procedures IN SHARE ROW EXCLUSIVE MODE");
         if (auto existing = procedure_by_hash_now(sha256)) {
@@ -134,8 +134,8 @@ class PgStore final : public Store {
   }
 
   void set_compiled(const std::string& sha256, const std::string& compiled) override {
-    guard("save the compiled procedure " + sha256, [&] {
-      write("saving a compiled procedure", [&] {
+    guard(msg::store_op_save_the_compiled_procedure, sha256, [&] {
+      write(msg::store_w_saving_a_compiled_procedure, [&] {
         const Result r =
             conn_->exec("UPDATE procedures SET compiled = $1 WHERE sha256 = $2", {text(compiled), text(sha256)});
         if (r.affected() != 1) throw not_found(tr(msg::store_no_procedure_hash, {sha256}));
@@ -145,8 +145,8 @@ class PgStore final : public Store {
 
   void pin_calendars(const std::string& procedure_sha256,
                      const std::vector<CalendarSource>& calendars) override {
-    guard("pin the calendars of procedure " + procedure_sha256, [&] {
-      write("pinning calendars", [&] {
+    guard(msg::store_op_pin_the_calendars_of_procedure, procedure_sha256, [&] {
+      write(msg::store_w_pinning_calendars, [&] {
         const Result pinned = conn_->exec("SELECT count(*) FROM procedure_calendars WHERE procedure_sha256 = $1",
                                           {text(procedure_sha256)});
         if (pinned.integer(0, 0) > 0) return;
@@ -164,7 +164,7 @@ class PgStore final : public Store {
   }
 
   std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) override {
-    return guard("read the calendars of procedure " + procedure_sha256, [&] {
+    return guard(msg::store_op_read_the_calendars_of_procedure, procedure_sha256, [&] {
       const Result r = conn_->exec(
           "SELECT l.name, l.file, c.source, c.sha256 FROM procedure_calendars l JOIN calendars c "
           "ON c.sha256 = l.calendar_sha256 WHERE l.procedure_sha256 = $1 ORDER BY l.position",
@@ -176,11 +176,11 @@ class PgStore final : public Store {
   }
 
   std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
-    return guard("read procedure " + sha256, [&] { return procedure_by_hash_now(sha256); });
+    return guard(msg::store_op_read_procedure, sha256, [&] { return procedure_by_hash_now(sha256); });
   }
 
   std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
-    return guard("read procedure " + sop_id, [&]() -> std::optional<PublishedProcedure> {
+    return guard(msg::store_op_read_procedure, sop_id, [&]() -> std::optional<PublishedProcedure> {
       const Result r = conn_->run("current_procedure",
                                   "SELECT p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, "
                                   "p.published_by, p.current, 0, p.compiled FROM procedures p "
@@ -192,7 +192,7 @@ class PgStore final : public Store {
   }
 
   std::vector<PublishedProcedure> procedures() override {
-    return guard("list procedures", [&] {
+    return guard(msg::store_op_list_procedures, {}, [&] {
       const Result r =
           conn_->exec(sql("SELECT ", kProcedureColumnsCounted, " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
@@ -202,9 +202,9 @@ class PgStore final : public Store {
   }
 
   void add_staff(const StaffMember& member, const RegistryStamp& by) override {
-    guard("add staff member " + member.id, [&] {
+    guard(msg::store_op_add_staff_member, member.id, [&] {
       if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));
-      write("adding a staff member", [&] {
+      write(msg::store_w_adding_a_staff_member, [&] {
         const Result r = conn_->exec(
             "INSERT INTO staff (id, name, roles, active) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
             {text(member.id), text(member.name), text(json(member.roles).dump()),
@@ -218,9 +218,9 @@ class PgStore final : public Store {
 
   void set_staff_role(const std::string& id, const std::string& role, bool held,
                       const RegistryStamp& by) override {
-    guard("update staff member " + id, [&] {
+    guard(msg::store_op_update_staff_member, id, [&] {
       if (role.empty()) throw usage_error(tr(msg::store_no_role));
-      write("updating a staff member", [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
         const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         StaffMember member = read_staff(r, 0);
@@ -239,7 +239,7 @@ class PgStore final : public Store {
   }
 
   std::optional<StaffMember> staff(const std::string& id) override {
-    return guard("read staff member " + id, [&]() -> std::optional<StaffMember> {
+    return guard(msg::store_op_read_staff_member, id, [&]() -> std::optional<StaffMember> {
       const Result r = conn_->run("staff", "SELECT id, name, roles, active FROM staff WHERE id = $1", {text(id)});
       if (r.rows() == 0) return std::nullopt;
       return read_staff(r, 0);
@@ -247,7 +247,7 @@ class PgStore final : public Store {
   }
 
   std::vector<StaffMember> all_staff() override {
-    return guard("list staff", [&] {
+    return guard(msg::store_op_list_staff, {}, [&] {
       const Result r = conn_->exec("SELECT id, name, roles, active FROM staff ORDER BY id");
       std::vector<StaffMember> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(read_staff(r, i));
@@ -256,8 +256,8 @@ class PgStore final : public Store {
   }
 
   void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
-    guard("update staff member " + id, [&] {
-      write("updating a staff member", [&] {
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
         const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         if (read_staff(r, 0).active == active) return;
@@ -269,11 +269,11 @@ class PgStore final : public Store {
   }
 
   bool case_exists(const std::string& id) override {
-    return guard("look up case " + id, [&] { return case_exists_now(id); });
+    return guard(msg::store_op_look_up_case, id, [&] { return case_exists_now(id); });
   }
 
   std::optional<CaseRecord> find_case(const std::string& id) override {
-    return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
+    return guard(msg::store_op_read_case, id, [&]() -> std::optional<CaseRecord> {
       const Result r = conn_->run("find_case",
                                   "SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
                                   "due_at, hold_started, closure_reason, parent_case, head_hash FROM cases WHERE id = $1",
@@ -284,7 +284,7 @@ class PgStore final : public Store {
   }
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
-    return guard("list cases", [&] {
+    return guard(msg::store_op_list_cases, {}, [&] {
       std::string where;
       std::vector<Param> params;
       auto add = [&](std::string clause, std::initializer_list<Param> values) {
@@ -314,7 +314,7 @@ class PgStore final : public Store {
   }
 
   std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
-    return guard("list case ids", [&] {
+    return guard(msg::store_op_list_case_ids, {}, [&] {
       std::string query = "SELECT id FROM cases WHERE id LIKE $1 ESCAPE '\\' ORDER BY id";
       if (limit > 0) query += " LIMIT " + std::to_string(limit);
       const Result r = conn_->exec(query, {text(like_prefix(prefix))});
@@ -325,7 +325,7 @@ class PgStore final : public Store {
   }
 
   void create_case(const CaseRecord& record, LogEntry& entry) override {
-    guard("open case " + record.id, [&] {
+    guard(msg::store_op_open_case, record.id, [&] {
       if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
       if (entry.kind != LogKind::kOpen)
         throw usage_error(tr(msg::store_internal, {std::string("the first log row of a case must be of kind open, not ") + to_string(entry.kind)}));
@@ -339,7 +339,7 @@ class PgStore final : public Store {
         for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
         const std::string hash = record_rows::hash("", row);
         write(
-            "opening a case",
+            msg::store_w_opening_a_case,
             [&] {
               if (case_exists_now(record.id)) throw conflict(tr(msg::store_case_id_taken, {record.id}));
               if (!conn_->run("procedure_exists", "SELECT 1 FROM procedures WHERE sha256 = $1", {text(record.sha256)})
@@ -362,7 +362,7 @@ class PgStore final : public Store {
   }
 
   void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
-    guard("append to case " + record.id, [&] {
+    guard(msg::store_op_append_to_case, record.id, [&] {
       if (record.version != expected_version + 1)
         throw usage_error(tr(msg::store_internal, {"the new case row must have version " + std::to_string(expected_version + 1) + " (expected version + 1), not " + std::to_string(record.version)}));
       record_rows::claim_case_id(record, entry);
@@ -372,7 +372,7 @@ class PgStore final : public Store {
         for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
         std::string hash;
         write(
-            "appending to the log",
+            msg::store_w_appending_to_the_log,
             [&] {
               // Locks this case's row only: appends to other cases go on.
               const Result head = conn_->run(
@@ -399,7 +399,7 @@ class PgStore final : public Store {
   }
 
   void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
-    guard("append to case " + after.id, [&] {
+    guard(msg::store_op_append_to_case, after.id, [&] {
       if (after.version != held.version + 1 || after.id != held.id)
         throw usage_error(tr(msg::store_internal, {"the new case row must be the held case's (" + held.id + ") with version " + std::to_string(held.version + 1) + ", not " + after.id + " version " + std::to_string(after.version)}));
       record_rows::claim_case_id(after, entry);
@@ -411,7 +411,7 @@ class PgStore final : public Store {
         const std::string row = record_rows::prepare_entry(entry, &texts);
         const std::string hash = record_rows::hash(held.head_hash, row);
         write(
-            "appending to the log",
+            msg::store_w_appending_to_the_log,
             [&] {
               // Written only where the row is still as held: no read first.
               const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
@@ -433,11 +433,11 @@ class PgStore final : public Store {
   }
 
   void append_registry(LogEntry& entry) override {
-    guard("append to the registry chain", [&] {
+    guard(msg::store_op_append_to_the_registry_chain, {}, [&] {
       record_rows::check_registry_row(entry);
       Assigned saved(entry);
       try {
-        write("appending to the log", [&] { append_registry_now(entry); });
+        write(msg::store_w_appending_to_the_log, [&] { append_registry_now(entry); });
       } catch (...) {
         saved.restore(entry);
         throw;
@@ -446,9 +446,9 @@ class PgStore final : public Store {
   }
 
   LogEntry checkpoint(const std::string& actor, DateTime at) override {
-    return guard("write a checkpoint", [&] {
+    return guard(msg::store_op_write_a_checkpoint, {}, [&] {
       LogEntry entry;
-      write("writing a checkpoint", [&] {
+      write(msg::store_w_writing_a_checkpoint, [&] {
         // No row commits while the heads are read: exactly the rows up to
         // upto_seq are in (readers go on).
         conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
@@ -486,7 +486,7 @@ class PgStore final : public Store {
   }
 
   std::optional<LogEntry> newest_checkpoint() override {
-    return guard("read the newest checkpoint", [&] { return newest_checkpoint_now(); });
+    return guard(msg::store_op_read_the_newest_checkpoint, {}, [&] { return newest_checkpoint_now(); });
   }
 
   // A PostgreSQL database keeps a chain per case from its first row.
@@ -494,7 +494,7 @@ class PgStore final : public Store {
   bool seq_gaps_allowed() override { return true; }
 
   void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
-    guard("read the log", [&] {
+    guard(msg::store_op_read_the_log, {}, [&] {
       std::string where;
       std::vector<Param> params;
       auto add = [&](std::string clause, std::initializer_list<Param> values) {
@@ -520,7 +520,7 @@ class PgStore final : public Store {
   }
 
   void scan_chain(const std::function<bool(const ChainRow&)>& visit) override {
-    guard("read the log", [&] {
+    guard(msg::store_op_read_the_log, {}, [&] {
       std::vector<StoredValue> personal;
       std::string case_id;
       ChainRow row;
@@ -545,7 +545,7 @@ class PgStore final : public Store {
   }
 
   std::vector<LogEntry> history(const std::string& case_id) override {
-    return guard("read the history of case " + case_id, [&] {
+    return guard(msg::store_op_read_the_history_of_case, case_id, [&] {
       std::vector<LogEntry> out;
       each_row(sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = $1 ORDER BY case_seq"),
                {text(case_id)}, [&](const Result& r, int i) {
@@ -558,7 +558,7 @@ class PgStore final : public Store {
   }
 
   std::pair<int64_t, std::string> chain_head() override {
-    return guard("read the chain head", [&]() -> std::pair<int64_t, std::string> {
+    return guard(msg::store_op_read_the_chain_head, {}, [&]() -> std::pair<int64_t, std::string> {
       const Result r = conn_->exec("SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1");
       if (r.rows() == 0) return {0, ""};
       return {r.integer(0, 0), r.str(0, 1)};
@@ -566,13 +566,13 @@ class PgStore final : public Store {
   }
 
   std::vector<std::string> schema_changes() override {
-    return guard("compare the schema", [&] { return pg::schema_differences(*conn_); });
+    return guard(msg::store_op_compare_the_schema, {}, [&] { return pg::schema_differences(*conn_); });
   }
 
   void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
                      DateTime at) override {
-    guard("record access to case " + case_id, [&] {
-      write("recording an access", [&] {
+    guard(msg::store_op_record_access_to_case, case_id, [&] {
+      write(msg::store_w_recording_an_access, [&] {
         conn_->run("record_access", "INSERT INTO access_log (actor, case_id, what, at) VALUES ($1, $2, $3, $4)",
                    {text(actor), text(case_id), text(what), number(at.seconds)});
       });
@@ -583,14 +583,16 @@ class PgStore final : public Store {
   // Runs `f`, turning libpq and JSON failures into Error with context. At
   // the outermost call a connection lost earlier is re-established first.
   template <typename F>
-  auto guard(const std::string& what, F&& f) -> decltype(f()) {
+  // What the call was doing (`op`, a catalogue entry about `subject`) is
+  // put into words only when something failed.
+  auto guard(const Message& op, std::string_view subject, F&& f) -> decltype(f()) {
     try {
       if (nesting_.depth() == 0 && !conn_->ok()) conn_->reset();
       return f();
     } catch (const PgFailure& e) {
-      throw describe(e, what);
+      throw describe(e, tr(op, {subject}));
     } catch (const json::exception& e) {
-      throw storage_error(tr(msg::store_damaged_json, {server_, what, e.what()}));
+      throw storage_error(tr(msg::store_damaged_json, {server_, tr(op, {subject}), e.what()}));
     }
   }
 
@@ -617,10 +619,10 @@ class PgStore final : public Store {
   // level it leaves. `landed`, when given, tells after a lost connection
   // during COMMIT whether the transaction committed (looked up again on a
   // new connection); the call then returns normally when it did.
-  void write(const char* what, const std::function<void()>& body,
+  void write(const Message& what, const std::function<void()>& body,
              const std::function<bool()>& landed = nullptr) {
     if (read_only_)
-      throw storage_error(tr(msg::store_read_only, {server_, what}));
+      throw storage_error(tr(msg::store_read_only, {server_, tr(what)}));
     if (nesting_.depth() > 0) {
       nesting_.nested(body, [&] { conn_->run("savepoint", "SAVEPOINT sopir_nested", {}); },
                       [&] { conn_->run("release", "RELEASE sopir_nested", {}); },
@@ -658,11 +660,8 @@ class PgStore final : public Store {
       }
       if (did_land && *did_land) return;
       if (did_land)
-        throw PgFailure(e.sqlstate, std::string(e.what()) + " while committing; nothing was written", true);
-      throw PgFailure(e.sqlstate,
-                      std::string(e.what()) +
-                          " while committing; whether it was written is unknown: read it again before retrying",
-                      true);
+        throw PgFailure(e.sqlstate, std::string(e.what()) + tr(msg::store_pg_commit_lost_not_written), true);
+      throw PgFailure(e.sqlstate, std::string(e.what()) + tr(msg::store_pg_commit_lost_unknown), true);
     } catch (const Error& e) {
       // A nested call already described the failure; when it was the
       // connection, say what became of the transaction.

@@ -220,20 +220,20 @@ class SqliteStore final : public Store {
                        "SELECT case_seq, hash FROM transitions WHERE case_id IS NULL ORDER BY case_seq DESC LIMIT 1") {}
 
   void transaction(const std::function<void()>& body) override {
-    guard("transaction", [&] { write("a transaction", body); });
+    guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, body); });
   }
 
   void transaction_all_or_nothing(const std::function<void()>& body) override {
-    guard("transaction", [&] { write("a transaction", [&] { nesting_.all_or_nothing(body, path_); }); });
+    guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, [&] { nesting_.all_or_nothing(body, path_); }); });
   }
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
-    return guard("publish procedure " + sop_id, [&] {
+    return guard(msg::store_op_publish_procedure, sop_id, [&] {
       if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
-      write("publishing a procedure", [&] {
+      write(msg::store_w_publishing_a_procedure, [&] {
         if (auto existing = procedure_by_hash_locked(sha256)) {
           if (existing->sop_id != sop_id)
             throw conflict(tr(msg::store_already_published, {sha256, existing->sop_id, std::to_string(existing->version), sop_id}));
@@ -267,11 +267,11 @@ class SqliteStore final : public Store {
   }
 
   std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
-    return guard("read procedure " + sha256, [&] { return procedure_by_hash_locked(sha256); });
+    return guard(msg::store_op_read_procedure, sha256, [&] { return procedure_by_hash_locked(sha256); });
   }
 
   std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
-    return guard("read procedure " + sop_id, [&]() -> std::optional<PublishedProcedure> {
+    return guard(msg::store_op_read_procedure, sop_id, [&]() -> std::optional<PublishedProcedure> {
       Use stmt(current_procedure_);
       stmt->bind(1, sop_id);
       if (!stmt->executeStep()) return std::nullopt;
@@ -280,8 +280,8 @@ class SqliteStore final : public Store {
   }
 
   void set_compiled(const std::string& sha256, const std::string& compiled) override {
-    guard("save the compiled procedure " + sha256, [&] {
-      write("saving a compiled procedure", [&] {
+    guard(msg::store_op_save_the_compiled_procedure, sha256, [&] {
+      write(msg::store_w_saving_a_compiled_procedure, [&] {
         SQLite::Statement update(*db_, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
         update.bind(1, compiled);
         update.bind(2, sha256);
@@ -292,8 +292,8 @@ class SqliteStore final : public Store {
 
   void pin_calendars(const std::string& procedure_sha256,
                      const std::vector<CalendarSource>& calendars) override {
-    guard("pin the calendars of procedure " + procedure_sha256, [&] {
-      write("pinning calendars", [&] {
+    guard(msg::store_op_pin_the_calendars_of_procedure, procedure_sha256, [&] {
+      write(msg::store_w_pinning_calendars, [&] {
         SQLite::Statement pinned(*db_, "SELECT count(*) FROM procedure_calendars WHERE procedure_sha256 = ?");
         pinned.bind(1, procedure_sha256);
         if (pinned.executeStep() && pinned.getColumn(0).getInt64() > 0) return;
@@ -320,7 +320,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) override {
-    return guard("read the calendars of procedure " + procedure_sha256, [&] {
+    return guard(msg::store_op_read_the_calendars_of_procedure, procedure_sha256, [&] {
       SQLite::Statement q(*db_,
                           "SELECT l.name, l.file, c.source, c.sha256 FROM procedure_calendars l JOIN calendars c "
                           "ON c.sha256 = l.calendar_sha256 WHERE l.procedure_sha256 = ? ORDER BY l.position");
@@ -335,7 +335,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<PublishedProcedure> procedures() override {
-    return guard("list procedures", [&] {
+    return guard(msg::store_op_list_procedures, {}, [&] {
       SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
                                        " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
@@ -345,9 +345,9 @@ class SqliteStore final : public Store {
   }
 
   void add_staff(const StaffMember& member, const RegistryStamp& by) override {
-    guard("add staff member " + member.id, [&] {
+    guard(msg::store_op_add_staff_member, member.id, [&] {
       if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));
-      write("adding a staff member", [&] {
+      write(msg::store_w_adding_a_staff_member, [&] {
         SQLite::Statement exists(*db_, "SELECT 1 FROM staff WHERE id = ?");
         exists.bind(1, member.id);
         if (exists.executeStep()) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
@@ -365,9 +365,9 @@ class SqliteStore final : public Store {
 
   void set_staff_role(const std::string& id, const std::string& role, bool held,
                       const RegistryStamp& by) override {
-    guard("update staff member " + id, [&] {
+    guard(msg::store_op_update_staff_member, id, [&] {
       if (role.empty()) throw usage_error(tr(msg::store_no_role));
-      write("updating a staff member", [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
         std::optional<StaffMember> member = staff_locked(id);
         if (!member) throw not_found(tr(msg::store_no_staff, {id}));
         auto it = std::find(member->roles.begin(), member->roles.end(), role);
@@ -388,11 +388,11 @@ class SqliteStore final : public Store {
   }
 
   std::optional<StaffMember> staff(const std::string& id) override {
-    return guard("read staff member " + id, [&] { return staff_locked(id); });
+    return guard(msg::store_op_read_staff_member, id, [&] { return staff_locked(id); });
   }
 
   std::vector<StaffMember> all_staff() override {
-    return guard("list staff", [&] {
+    return guard(msg::store_op_list_staff, {}, [&] {
       SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff ORDER BY id");
       std::vector<StaffMember> out;
       while (stmt.executeStep()) out.push_back(read_staff(stmt));
@@ -401,8 +401,8 @@ class SqliteStore final : public Store {
   }
 
   void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
-    guard("update staff member " + id, [&] {
-      write("updating a staff member", [&] {
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
         std::optional<StaffMember> member = staff_locked(id);
         if (!member) throw not_found(tr(msg::store_no_staff, {id}));
         if (member->active == active) return;
@@ -417,11 +417,11 @@ class SqliteStore final : public Store {
   }
 
   bool case_exists(const std::string& id) override {
-    return guard("look up case " + id, [&] { return case_exists_locked(id); });
+    return guard(msg::store_op_look_up_case, id, [&] { return case_exists_locked(id); });
   }
 
   std::optional<CaseRecord> find_case(const std::string& id) override {
-    return guard("read case " + id, [&]() -> std::optional<CaseRecord> {
+    return guard(msg::store_op_read_case, id, [&]() -> std::optional<CaseRecord> {
       Use stmt(find_case_);
       stmt->bind(1, id);
       if (!stmt->executeStep()) return std::nullopt;
@@ -430,7 +430,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
-    return guard("list cases", [&] {
+    return guard(msg::store_op_list_cases, {}, [&] {
       std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter) +
                           (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
@@ -443,7 +443,7 @@ class SqliteStore final : public Store {
   }
 
   int64_t count_cases(const CaseFilter& filter) override {
-    return guard("count cases", [&] {
+    return guard(msg::store_op_count_cases, {}, [&] {
       SQLite::Statement stmt(*db_, "SELECT count(*) FROM cases" + case_where(filter));
       bind_case_filter(stmt, filter);
       stmt.executeStep();
@@ -452,7 +452,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
-    return guard("list case ids", [&] {
+    return guard(msg::store_op_list_case_ids, {}, [&] {
       // A range scan on the primary key: ids >= prefix, stopping at the
       // first id that no longer starts with it.
       SQLite::Statement stmt(*db_, "SELECT id FROM cases WHERE id >= ? ORDER BY id");
@@ -468,7 +468,7 @@ class SqliteStore final : public Store {
   }
 
   void create_case(const CaseRecord& record, LogEntry& entry) override {
-    guard("open case " + record.id, [&] {
+    guard(msg::store_op_open_case, record.id, [&] {
       if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
       if (entry.kind != LogKind::kOpen)
         throw usage_error(std::string("the first log row of a case must be of kind open, not ") +
@@ -476,7 +476,7 @@ class SqliteStore final : public Store {
       claim_case_id(record, entry);
       Assigned saved(entry);
       try {
-        write("opening a case", [&] {
+        write(msg::store_w_opening_a_case, [&] {
           if (case_exists_locked(record.id)) throw conflict(tr(msg::store_case_id_taken, {record.id}));
           if (!procedure_exists_locked(record.sha256))
             throw not_found(tr(msg::store_no_procedure_hash, {record.sha256}));
@@ -495,7 +495,7 @@ class SqliteStore final : public Store {
   }
 
   void append(const CaseRecord& record, int64_t expected_version, LogEntry& entry) override {
-    guard("append to case " + record.id, [&] {
+    guard(msg::store_op_append_to_case, record.id, [&] {
       if (record.version != expected_version + 1)
         throw usage_error(tr(msg::store_internal, {"the new case row must have version " + std::to_string(expected_version + 1) + " (expected version + 1), not " + std::to_string(record.version)}));
       if (is_registry(entry.kind))
@@ -503,7 +503,7 @@ class SqliteStore final : public Store {
       claim_case_id(record, entry);
       Assigned saved(entry);
       try {
-        write("appending to the log", [&] {
+        write(msg::store_w_appending_to_the_log, [&] {
           int64_t last_seq = 0;
           std::string head;
           {
@@ -528,13 +528,13 @@ class SqliteStore final : public Store {
   }
 
   void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) override {
-    guard("append to case ", after.id, [&] {
+    guard(msg::store_op_append_to_case, after.id, [&] {
       if (after.version != held.version + 1 || after.id != held.id)
         throw usage_error(tr(msg::store_internal, {"the new case row must be the held case's (" + held.id + ") with version " + std::to_string(held.version + 1) + ", not " + after.id + " version " + std::to_string(after.version)}));
       claim_case_id(after, entry);
       Assigned saved(entry);
       try {
-        write("appending to the log", [&] {
+        write(msg::store_w_appending_to_the_log, [&] {
           entry.case_seq = held.last_seq + 1;
           const PreparedLog stored = prepare_log(entry, held.head_hash);
           update_changed(held, after, entry.case_seq, entry.hash);
@@ -548,11 +548,11 @@ class SqliteStore final : public Store {
   }
 
   void append_registry(LogEntry& entry) override {
-    guard("append to the registry chain", [&] {
+    guard(msg::store_op_append_to_the_registry_chain, {}, [&] {
       record_rows::check_registry_row(entry);
       Assigned saved(entry);
       try {
-        write("appending to the log", [&] { append_registry_locked(entry); });
+        write(msg::store_w_appending_to_the_log, [&] { append_registry_locked(entry); });
       } catch (...) {
         saved.restore(entry);
         throw;
@@ -561,9 +561,9 @@ class SqliteStore final : public Store {
   }
 
   LogEntry checkpoint(const std::string& actor, DateTime at) override {
-    return guard("write a checkpoint", [&] {
+    return guard(msg::store_op_write_a_checkpoint, {}, [&] {
       LogEntry entry;
-      write("writing a checkpoint", [&] {
+      write(msg::store_w_writing_a_checkpoint, [&] {
         SQLite::Statement newest(*db_, "SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
         if (!newest.executeStep()) {
           // An empty log: nothing to commit to, nothing written.
@@ -600,17 +600,17 @@ class SqliteStore final : public Store {
   }
 
   std::optional<LogEntry> newest_checkpoint() override {
-    return guard("read the newest checkpoint", [&] { return newest_checkpoint_locked(); });
+    return guard(msg::store_op_read_the_newest_checkpoint, {}, [&] { return newest_checkpoint_locked(); });
   }
 
   int64_t per_chain_from() override {
-    return guard("read the chain rule", [&] {
+    return guard(msg::store_op_read_the_chain_rule, {}, [&] {
       return db_->execAndGet("SELECT per_chain_from FROM chain_rule").getInt64();
     });
   }
 
   void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
-    guard("read the log", [&] {
+    guard(msg::store_op_read_the_log, {}, [&] {
       std::string where;
       std::vector<std::pair<bool, std::string>> params;
       auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
@@ -642,7 +642,7 @@ class SqliteStore final : public Store {
   }
 
   void scan_chain(const std::function<bool(const ChainRow&)>& visit) override {
-    guard("read the log", [&] {
+    guard(msg::store_op_read_the_log, {}, [&] {
       // Raw column access to the stored record: no copies, no JSON decoding
       // (except for rows holding personal values).
       RawStatement stmt(db_->getHandle(), "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq");
@@ -676,7 +676,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<LogEntry> history(const std::string& case_id) override {
-    return guard("read the history of case " + case_id, [&] {
+    return guard(msg::store_op_read_the_history_of_case, case_id, [&] {
       std::vector<LogEntry> out;
       {
         Use stmt(history_);
@@ -689,17 +689,17 @@ class SqliteStore final : public Store {
   }
 
   std::pair<int64_t, std::string> chain_head() override {
-    return guard("read the chain head", [&] { return read_head(); });
+    return guard(msg::store_op_read_the_chain_head, {}, [&] { return read_head(); });
   }
 
   std::vector<std::string> schema_changes() override {
-    return guard("compare the schema", [&] { return schema::differences(*db_); });
+    return guard(msg::store_op_compare_the_schema, {}, [&] { return schema::differences(*db_); });
   }
 
   void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
                      DateTime at) override {
-    guard("record access to case " + case_id, [&] {
-      write("recording an access", [&] {
+    guard(msg::store_op_record_access_to_case, case_id, [&] {
+      write(msg::store_w_recording_an_access, [&] {
         SQLite::Statement insert(*db_, "INSERT INTO access_log (actor, case_id, what, at) VALUES (?, ?, ?, ?)");
         insert.bind(1, actor);
         insert.bind(2, case_id);
@@ -710,28 +710,17 @@ class SqliteStore final : public Store {
     });
   }
 
- private:
-  // guard() for "WHAT SUBJECT", the message built only on failure.
+  // Runs `f`, turning SQLite and JSON failures into Error with context:
+  // what the call was doing (`op`, a catalogue entry about `subject`), in
+  // the message language, put together only when something failed.
   template <typename F>
-  auto guard(const char* what, const std::string& subject, F&& f) -> decltype(f()) {
+  auto guard(const Message& op, std::string_view subject, F&& f) -> decltype(f()) {
     try {
       return f();
     } catch (const SQLite::Exception& e) {
-      throw storage_error(tr(msg::store_failed, {path_, std::string(what) + subject, describe(e, busy_timeout_ms_)}));
+      throw storage_error(tr(msg::store_failed, {path_, tr(op, {subject}), describe(e, busy_timeout_ms_)}));
     } catch (const json::exception& e) {
-      throw storage_error(tr(msg::store_damaged_json, {path_, std::string(what) + subject, e.what()}));
-    }
-  }
-
-  // Runs `f`, turning SQLite and JSON failures into Error with context.
-  template <typename F>
-  auto guard(const std::string& what, F&& f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const SQLite::Exception& e) {
-      throw storage_error(tr(msg::store_failed, {path_, what, describe(e, busy_timeout_ms_)}));
-    } catch (const json::exception& e) {
-      throw storage_error(tr(msg::store_damaged_json, {path_, what, e.what()}));
+      throw storage_error(tr(msg::store_damaged_json, {path_, tr(op, {subject}), e.what()}));
     }
   }
 
@@ -740,9 +729,9 @@ class SqliteStore final : public Store {
   // nested, so an exception undoes exactly the writes of the level it
   // leaves.
   template <typename F>
-  void write(const char* what, F&& body) {
+  void write(const Message& what, F&& body) {
     if (read_only_)
-      throw storage_error(tr(msg::store_read_only, {path_, what}));
+      throw storage_error(tr(msg::store_read_only, {path_, tr(what)}));
     if (nesting_.depth() > 0) {
       // Not cached on rollback: on this path SQLite may already have rolled back.
       nesting_.nested(body, [&] { Use(savepoint_)->exec(); }, [&] { Use(release_)->exec(); },
