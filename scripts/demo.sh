@@ -22,10 +22,13 @@ if [[ ! -f $db ]]; then
   $sopir --as admin staff add dimas --name "Dimas Pratama (contoh)" --role social_worker,escort_officer,psychologist,legal_officer,monitoring_officer
   $sopir --as admin staff add eka --name "Eka Putri (contoh)" --role receiving_officer
   # Order matters: a procedure that hands cases on (opens:) is published after its targets
-  # (pmi-departure-monitoring -> pmi-debarkation -> tppo-victim-care -> referral, transfer;
+  # (pmi-departure-monitoring -> pmi-debarkation -> tppo-victim-care -> its service tracks
+  # tvc-health, tvc-psychosocial, tvc-legal, tvc-tracing -> referral, transfer;
   # aid-distribution -> aid-handout).
   $sopir --as admin sop publish workflows/aid-handout.yaml workflows/aid-distribution.yaml \
-    workflows/referral.yaml workflows/transfer.yaml workflows/tppo-victim-care.yaml \
+    workflows/referral.yaml workflows/transfer.yaml workflows/tvc-health.yaml \
+    workflows/tvc-psychosocial.yaml workflows/tvc-legal.yaml workflows/tvc-tracing.yaml \
+    workflows/tppo-victim-care.yaml \
     workflows/pmi-debarkation.yaml workflows/pmi-departure-monitoring.yaml
   $sopir --as ayu case open pmi-departure-monitoring --set full_name="Sekar Ayu (contoh)" \
     --set departure_kind=procedural --set reported_by=registration \

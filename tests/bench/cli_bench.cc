@@ -99,7 +99,7 @@ std::string time_or_null(const std::optional<DateTime>& t) {
 }
 
 // Builds the database: staff, the procedure, `cases` cases open in
-// screening. Returns their ids.
+// consent (its first state). Returns their ids.
 std::vector<std::string> build(const std::string& path, int cases) {
   StoreOptions options;
   options.create = true;
@@ -108,7 +108,8 @@ std::vector<std::string> build(const std::string& path, int cases) {
   engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, RegistryStamp{"admin", DateTime{0}});
   engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true}, RegistryStamp{"admin", DateTime{0}});
   // Targets of its hand-offs first.
-  for (const char* sop : {"referral", "transfer", "tppo-victim-care"})
+  for (const char* sop : {"referral", "transfer", "tvc-health", "tvc-psychosocial", "tvc-legal", "tvc-tracing",
+                          "tppo-victim-care"})
     engine.publish(std::string(SOPIR_SOURCE_DIR) + "/workflows/" + sop + ".yaml", "admin", false);
   std::vector<std::string> ids;
   ids.reserve(static_cast<size_t>(cases));
@@ -283,9 +284,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < kRuns; ++i) {
     const std::string& a = ids[static_cast<size_t>(2 * i)];
     const std::string& b = ids[static_cast<size_t>(2 * i + 1)];
-    sopir_s.push_back(run({sopir, "--db", db, "--as", "cw", "case", "advance", a, "record_screening",
-                           "--set", "trafficking_status=possible_victim", "--set",
-                           "deciding_organisation=ngo"}));
+    sopir_s.push_back(run({sopir, "--db", db, "--as", "cw", "case", "advance", a, "give_consent",
+                           "--set", "consent_sharing=true", "--set", "consent_tracing=true"}));
     std::string sql;
     {
       auto store = open_sqlite_store(db, plain);

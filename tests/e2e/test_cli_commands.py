@@ -172,13 +172,15 @@ class Commands(SopirTest):
 
 
 def targets_first(files):
-    """The procedure files ordered so that every hand-off target (`opens: {sop: ID}`, or
-    `sop: ID` on the line after `opens:`) comes before the files that open it."""
+    """The procedure files ordered so that every hand-off target (`opens: {sop: ID}`, `sop: ID`
+    on the line after `opens:`, or `- {sop: ID, ...}` in a list of tracks) comes before the files
+    that open it."""
     ids, targets = {}, {}
     for f in files:
         text = open(f).read()
         ids[f] = re.search(r"^sop: *([a-z0-9-]+)", text, re.M).group(1)
         targets[f] = set(re.findall(r"opens: *(?:\{ *sop: *|\n *sop: *)([a-z0-9-]+)", text))
+        targets[f] |= set(re.findall(r"^ +- *\{ *sop: *([a-z0-9-]+)", text, re.M))
     by_id = {ids[f]: f for f in files}
     ordered = []
 

@@ -22,15 +22,17 @@ class Referrals(SopirTest):
         for who, role in STAFF:
             self.ok("--as", "admin", "staff", "add", who, "--name", who.title() + " Contoh", "--role", role)
         self.ok("--as", "admin", "sop", "publish", *[os.path.join(WORKFLOWS, sop + ".yaml")
-                                                    for sop in ("referral", "transfer", "tppo-victim-care")])
+                                                    for sop in ("referral", "transfer", "tvc-health", "tvc-psychosocial",
+                                                                "tvc-legal", "tvc-tracing", "tppo-victim-care")])
 
     def in_shelter(self, consent_sharing):
         case = self.ok("--as", "nina", "case", "open", "tppo-victim-care", "--set", "full_name=Rini Contoh",
                        "--set", "is_child=false", "--set", "referral_source=ngo").out.strip()
-        self.ok("--as", "nina", "case", "advance", case, "record_screening",
-                "--set", "trafficking_status=confirmed_victim", "--set", "deciding_organisation=police")
+        # Consent comes before the screening interview.
         self.ok("--as", "nina", "case", "advance", case, "give_consent",
                 "--set", "consent_sharing=%s" % consent_sharing, "--set", "consent_tracing=true")
+        self.ok("--as", "nina", "case", "advance", case, "record_screening",
+                "--set", "trafficking_status=confirmed_victim", "--set", "deciding_organisation=police")
         self.ok("--as", "nina", "case", "advance", case, "assess_risk", "--set", "risk_level=low")
         self.ok("--as", "ratna", "case", "advance", case, "admit", "--set", "shelter_name=RPTC Contoh",
                 "--set", "social_contract_on=2026-03-02")
@@ -39,18 +41,25 @@ class Referrals(SopirTest):
     def refer(self, case, service, org):
         doc = self.ok("--as", "hana", "case", "advance", case, "refer", "--set", "referral_service=" + service,
                       "--set", "referral_org=" + org, "--json").json()
-        self.assertEqual((doc["from"], doc["to"]), ("in_shelter", "in_shelter"), doc)
+        self.assertEqual((doc["from"], doc["to"]), ("in_services", "in_services"), doc)
         self.assertEqual(doc["opened"]["sop"], "referral", doc)
         return doc["opened"]["case"]
 
     def test_referrals_from_the_current_step_are_answered_and_the_case_stays(self):
         case = self.in_shelter("true")
-        due = self.ok("--as", "nina", "case", "show", case, "--json").json()["due_at"]
+        before = self.ok("--as", "nina", "case", "show", case, "--json").json()
+        # Admission opened the four service tracks at once.
+        self.assertEqual(sorted(c["sop"] for c in before["children"]),
+                         ["tvc-health", "tvc-legal", "tvc-psychosocial", "tvc-tracing"])
         visum = self.refer(case, "forensic_examination", "RSUD Contoh")
         aid = self.refer(case, "legal_aid", "LBH Contoh")
         shown = self.ok("--as", "nina", "case", "show", case, "--json").json()
-        self.assertEqual(shown["state"], "in_shelter")
-        self.assertEqual(shown["due_at"], due)  # the stay's deadline runs on
+        self.assertEqual(shown["state"], "in_services")
+        # The clock over the whole stay runs on, from the same start.
+        self.assertEqual([(c["clock"], c["status"], c["started_at"]) for c in shown["clocks"]],
+                         [(c["clock"], c["status"], c["started_at"]) for c in before["clocks"]])
+        self.assertEqual(shown["clocks"][0]["clock"], "shelter_stay")
+        self.assertEqual(shown["clocks"][0]["status"], "running")
         # The referral carries what the receiving organisation needs, and nothing else.
         ref = self.ok("--as", "yusuf", "case", "show", visum, "--json").json()
         self.assertEqual(ref["state"], "in_progress")

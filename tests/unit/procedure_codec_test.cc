@@ -24,7 +24,8 @@ using testing::TempDb;
 namespace {
 
 const char* const kWorkflows[] = {"aid-distribution", "aid-handout", "pmi-debarkation", "pmi-departure-monitoring",
-                                  "tppo-victim-care", "referral", "transfer"};
+                                  "tppo-victim-care", "referral", "transfer", "tvc-health",
+                                  "tvc-psychosocial", "tvc-legal", "tvc-tracing"};
 
 std::string workflow_path(const std::string& name, const char* suffix) {
   return std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + suffix;
@@ -36,8 +37,16 @@ ProcedurePtr load(const std::string& path) {
   return loaded.procedure;
 }
 
-ProcedurePtr round_trip(const Procedure& p) {
-  ProcedurePtr back = decode_procedure(encode_procedure(p), p.source, p.file);
+// A procedure with a calendar or clocks has no compiled form (it is loaded
+// from its source each time): it comes back as it is.
+bool compiled(const Procedure& p) { return p.calendar_names.empty() && p.clocks.empty(); }
+
+ProcedurePtr round_trip(const ProcedurePtr& p) {
+  if (!compiled(*p)) {
+    CHECK(encode_procedure(*p).empty());
+    return p;
+  }
+  ProcedurePtr back = decode_procedure(encode_procedure(*p), p->source, p->file);
   REQUIRE(back);
   return back;
 }
@@ -49,7 +58,11 @@ TEST_CASE("every shipped procedure survives its compiled form", "[codec]") {
     INFO(name);
     ProcedurePtr p = load(workflow_path(name, ".yaml"));
     const std::string encoded = encode_procedure(*p);
-    ProcedurePtr back = round_trip(*p);
+    if (!compiled(*p)) {
+      CHECK(encoded.empty());
+      continue;
+    }
+    ProcedurePtr back = round_trip(p);
     CHECK(encode_procedure(*back) == encoded);
     CHECK(back->sha256 == p->sha256);
     CHECK(back->source == p->source);
@@ -68,8 +81,8 @@ TEST_CASE("shipped scenarios pass with procedures rebuilt from their compiled fo
     ScenarioLoad loaded = load_scenario_file(workflow_path(name, ".test.yaml"));
     REQUIRE(loaded.ok());
     ScenarioFile file = *loaded.file;
-    file.procedure = round_trip(*file.procedure);
-    for (ProcedurePtr& linked : file.linked) linked = round_trip(*linked);
+    file.procedure = round_trip(file.procedure);
+    for (ProcedurePtr& linked : file.linked) linked = round_trip(linked);
     const ScenarioReport report = run_scenarios(file);
     CHECK(report.failed() == 0);
     CHECK(report.coverage.percent() == 100.0);

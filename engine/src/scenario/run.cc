@@ -142,8 +142,10 @@ class ScenarioRunner {
     engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true}, stamp);
     for (const auto& member : file_.staff) engine.store().add_staff(member, stamp);
     // Hand-off targets first: publishing checks that they are there.
+    // Each with the calendar it was loaded with (tppo-victim-care's tvc-legal counts working days).
     for (const auto& linked : file_.linked)
-      engine.publish_source(linked->source, linked->file, kPublisher, false);
+      engine.publish_source(linked->source, linked->file, kPublisher, false,
+                            linked->calendar ? linked->calendar->sources : std::vector<CalendarSource>{});
     engine.publish_source(file_.procedure->source, file_.procedure->file, kPublisher, false,
                           file_.procedure->calendar ? file_.procedure->calendar->sources
                                                     : std::vector<CalendarSource>{});
