@@ -28,12 +28,14 @@ int main(int argc, char** argv) {
     engine.add_staff("admin", {"bayu", "Bayu Contoh", {"supervisor"}, true});
     engine.add_staff("admin", {"citra", "Citra Contoh", {"logistics"}, true});
 
+    // A procedure that hands cases on is published after the one it opens.
+    engine.publish(workflows + "/aid-handout.yaml", "admin");
     auto published = engine.publish(workflows + "/aid-distribution.yaml", "admin");
     std::cout << "published " << published.sop_id << " v" << published.version << " ("
               << published.sha256.substr(0, 12) << ")\n";
 
     auto opened = engine.open_case({"aid-distribution", "ayu",
-                                    {{"item", "hygiene_kit"}, {"quantity_requested", "120"},
+                                    {{"item", "hygiene_kit"}, {"quantity_requested", "2"},
                                      {"shelter_name", "Shelter Contoh Nunukan"}},
                                     "request from the night shift", std::nullopt});
     const std::string id = opened.after.id;
@@ -51,11 +53,17 @@ int main(int argc, char** argv) {
                 << sopir::to_string(result.after.status) << ")\n";
     };
     step("submit", "ayu", {{"needed_by", "2026-12-05"}});
-    step("approve", "bayu", {{"approved_quantity", "120"}});
+    step("approve", "bayu", {{"approved_quantity", "2"}});
     step("dispatch", "citra",
-         {{"dispatched_quantity", "120"}, {"dispatched_on", "2026-12-01"}, {"waybill_number", "SJ-0001"}});
+         {{"dispatched_quantity", "2"}, {"dispatched_on", "2026-12-01"}, {"waybill_number", "SJ-0001"},
+          {"stock_lot", "LOT-2026-01"}, {"donor", "Donatur Contoh"}});
     step("confirm_receipt", "ayu",
-         {{"quantity_received", "120"}, {"received_on", "2026-12-02"}, {"received_by", "Ayu Contoh"}});
+         {{"quantity_received", "2"}, {"received_on", "2026-12-02"}, {"received_by", "Ayu Contoh"},
+          {"stock_quantity", "2"}});
+    // Each kit handed to one person opens an aid-handout case; the stock closes when none is left.
+    step("hand_out", "ayu", {{"recipient_name", "Sri Contoh"}, {"handed_out_on", "2026-12-02"}});
+    step("hand_out", "ayu", {{"recipient_name", "Rudi Contoh"}, {"handed_out_on", "2026-12-02"}});
+    step("close_stock", "ayu", {});
 
     for (const auto& entry : engine.store().history(id)) {
       std::cout << entry.case_seq << ". " << sopir::format_datetime(entry.occurred_at) << " "

@@ -23,12 +23,15 @@ if [[ ! -f $db ]]; then
   $sopir --as admin staff add eka --name "Eka Putri (contoh)" --role receiving_officer
   # Order matters: a procedure that hands cases on (opens:) is published after its targets
   # (pmi-departure-monitoring -> pmi-debarkation -> tppo-victim-care -> its service tracks
-  # tvc-health, tvc-psychosocial, tvc-legal, tvc-tracing -> referral, transfer).
-  $sopir --as admin sop publish workflows/aid-distribution.yaml workflows/referral.yaml \
-    workflows/transfer.yaml workflows/tvc-health.yaml workflows/tvc-psychosocial.yaml \
-    workflows/tvc-legal.yaml workflows/tvc-tracing.yaml workflows/tppo-victim-care.yaml \
+  # tvc-health, tvc-psychosocial, tvc-legal, tvc-tracing -> referral, transfer;
+  # aid-distribution -> aid-handout).
+  $sopir --as admin sop publish workflows/aid-handout.yaml workflows/aid-distribution.yaml \
+    workflows/referral.yaml workflows/transfer.yaml workflows/tvc-health.yaml \
+    workflows/tvc-psychosocial.yaml workflows/tvc-legal.yaml workflows/tvc-tracing.yaml \
+    workflows/tppo-victim-care.yaml \
     workflows/pmi-debarkation.yaml workflows/pmi-departure-monitoring.yaml
   $sopir --as ayu case open pmi-departure-monitoring --set full_name="Sekar Ayu (contoh)" \
+    --set departure_kind=procedural --set reported_by=registration \
     --set nik=3300000000000011 --set birth_date=1996-04-12 --set sex=female \
     --set home_address="Dusun Contoh RT 02, Desa Contoh" --set home_province=jawa_tengah \
     --set family_contact_name="Parmi (contoh)" --set family_contact_phone="+62 812 0000 0101" \
@@ -36,12 +39,17 @@ if [[ ! -f $db ]]; then
     --set employer_name="Keluarga Contoh" --set placement_agency="PT Contoh Jaya Abadi" \
     --set contract_end_date=2028-01-31 --set planned_departure=2026-12-20 \
     --note "registered at the pre-departure orientation"
+  $sopir --as ayu case open pmi-departure-monitoring --set full_name="Bima Saputra (contoh)" \
+    --set departure_kind=nonprocedural --set reported_by=family --set sex=male \
+    --set destination_country=malaysia --set family_contact_name="Ratmi (contoh)" \
+    --set family_contact_phone="+62 813 0000 0303" \
+    --note "his mother says he crossed at Entikong without papers to work on a plantation"
   $sopir --as ayu case open pmi-debarkation --set full_name="Sri Wahyuni (contoh)" \
     --set notice_source=consulate --set debarkation_point=nunukan --set expected_arrival=2026-12-01 \
     --note "list from the consulate in Tawau"
   $sopir --as ayu case open pmi-debarkation --set full_name="Rudi Hartono (contoh)" \
-    --set notice_source=immigration --set debarkation_point=tanjung_pinang \
-    --set expected_arrival=2026-12-02
+    --set notice_source=walk_in --set debarkation_point=entikong \
+    --note "walked in at the border post without notice"
   $sopir --as ayu case open tppo-victim-care --set full_name="Nur Aini (contoh)" --set is_child=false \
     --set referral_source=debarkation_shelter
   $sopir --as ayu case open aid-distribution --set item=hygiene_kit --set quantity_requested=250 \

@@ -86,7 +86,8 @@ db=${db//%i/$instance}
 as_user() { as_root runuser -u "$user" -- "$@"; }
 as_user sopir --db "$db" init --admin ci --name "CI Admin" >/dev/null
 as_user sopir --db "$db" --as ci staff add ayu --name "Ayu Contoh" --role shelter_staff >/dev/null
-as_user sopir --db "$db" --as ci sop publish /usr/share/sopir/workflows/aid-distribution.yaml >/dev/null
+as_user sopir --db "$db" --as ci sop publish /usr/share/sopir/workflows/aid-handout.yaml \
+  /usr/share/sopir/workflows/aid-distribution.yaml >/dev/null
 days_ago=$(date -u -d '5 days ago' +%Y-%m-%dT%H:%M)
 id=$(as_user sopir --db "$db" --as ayu --json case open aid-distribution --at "$days_ago" \
   --set item=hygiene_kit --set quantity_requested=20 --set "shelter_name=Shelter Contoh" | json_get case)

@@ -130,7 +130,7 @@ const std::vector<Command> kCommands = {
      "sopir sop diagram aid.yaml --format svg > aid.svg", def_diagram, run_sop_diagram, false,
      false},
     {"sop publish", &msg::cli_cmd_sop_publish, "sop publish FILE...",
-     "sopir --as rina sop publish workflows/aid-distribution.yaml", def_files, run_sop_publish,
+     "sopir --as rina sop publish workflows/aid-handout.yaml workflows/aid-distribution.yaml", def_files, run_sop_publish,
      true, false},
     {"sop list", &msg::cli_cmd_sop_list, "sop list", "sopir sop list --json",
      def_none, run_sop_list, true, false},

@@ -146,7 +146,13 @@ class Reading(SopirTest):
         self.assertIsNone(doc["transitions"][1]["opens"])
         # A field copied under another name says from where.
         out = self.ok("sop", "show", os.path.join(WORKFLOWS, "pmi-debarkation.yaml")).out
-        self.assertIn("\n  copies full_name, is_child, age, sex, phone, home_region <- home_address\n", out)
+        self.assertIn("\n  copies full_name, is_child, age, sex, phone, home_region <- home_address, screening_notes, "
+                      "risk_level, family_contact_name, family_contact_phone\n", out)
+        # The shipped debarkation names the regulation behind its rules (issue #15 item 11).
+        self.assertRegex(out, r"refuse_services \(screening -> in_shelter\)\s+Permen P2MI 32/2025 Pasal 39 "
+                              r"ayat \(2\) dan \(3\)")
+        self.assertRegex(out, r"hand_over_to_kemensos \(in_transit, handover_late\s+Permen P2MI 32/2025 Pasal 13 "
+                              r"huruf f dan h")
 
     def test_verify_counts_steps_not_opening_rows(self):
         case_id = self.open_case()

@@ -23,7 +23,7 @@ using testing::TempDb;
 
 namespace {
 
-const char* const kWorkflows[] = {"aid-distribution", "pmi-debarkation", "pmi-departure-monitoring",
+const char* const kWorkflows[] = {"aid-distribution", "aid-handout", "pmi-debarkation", "pmi-departure-monitoring",
                                   "tppo-victim-care", "referral", "transfer", "tvc-health",
                                   "tvc-psychosocial", "tvc-legal", "tvc-tracing"};
 
@@ -117,6 +117,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
     create.create = true;
     Engine engine(open_sqlite_store(db.path(), create));
     engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.publish(workflow_path("aid-handout", ".yaml"), "admin", false);  // the target of its hand-off
     sha = engine.publish(file, "admin", false).sha256;
     const auto row = engine.store().procedure_by_hash(sha);
     REQUIRE(row);
@@ -142,7 +143,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
     edited->states[0].label.by_lang = {{"", "edited"}};
     {
       SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-      SQLite::Statement update(raw, "UPDATE procedures SET compiled = ?");
+      SQLite::Statement update(raw, "UPDATE procedures SET compiled = ? WHERE sop_id = 'aid-distribution'");
       update.bind(1, encode_procedure(*edited));
       update.exec();
     }
@@ -185,6 +186,7 @@ TEST_CASE("a schema 1 database is upgraded; its procedures run from source until
   CHECK(row->compiled.empty());
   CHECK(engine.store().schema_changes().empty());
   CHECK(engine.procedure(p->sha256)->transitions.size() == p->transitions.size());
+  engine.publish(workflow_path("aid-handout", ".yaml"), "admin", false);  // the target of its hand-off
   engine.publish(file, "admin", false);
   CHECK(engine.store().procedure_by_hash(p->sha256)->compiled == encode_procedure(*p));
 }

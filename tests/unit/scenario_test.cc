@@ -529,8 +529,8 @@ TEST_CASE_METHOD(HandoffScenarioFixture, "hand-offs that would not publish fail 
 
 TEST_CASE("the shipped scenario files pass with full coverage", "[scenario][workflows]") {
   for (const char* name :
-       {"aid-distribution", "pmi-debarkation", "tppo-victim-care", "pmi-departure-monitoring", "referral",
-        "transfer", "tvc-health", "tvc-psychosocial", "tvc-legal", "tvc-tracing"}) {
+       {"aid-distribution", "aid-handout", "pmi-debarkation", "tppo-victim-care", "pmi-departure-monitoring",
+        "referral", "transfer", "tvc-health", "tvc-psychosocial", "tvc-legal", "tvc-tracing"}) {
     const std::string path = std::string(SOPIR_SOURCE_DIR) + "/workflows/" + name + ".test.yaml";
     ScenarioLoad loaded = load_scenario_file(path);
     INFO(format_diagnostics(loaded.diagnostics));
