@@ -21,7 +21,7 @@ if [[ ! -f $db ]]; then
   $sopir --as admin staff add citra --name "Citra Dewi (contoh)" --role health_officer,health_worker,logistics
   $sopir --as admin staff add dimas --name "Dimas Pratama (contoh)" --role social_worker,escort_officer,psychologist,legal_officer,monitoring_officer
   $sopir --as admin staff add eka --name "Eka Putri (contoh)" --role receiving_officer
-  # Order matters: a procedure that hands cases on (opens:) is published after its targets
+  # sop publish puts every procedure after those it hands cases on to (opens:), in any order given
   # (pmi-departure-monitoring -> pmi-debarkation -> tppo-victim-care -> its service tracks
   # tvc-health, tvc-psychosocial, tvc-legal, tvc-tracing -> referral, transfer;
   # aid-distribution -> aid-handout).

@@ -210,14 +210,21 @@ class ShippedWorkflows(SopirTest):
         self.assertGreaterEqual(len(names), 3)
         return [os.path.join(folder, n) for n in names]
 
+    def sop_id(self, path):
+        return re.search(r"^sop: *([a-z0-9-]+)", open(path).read(), re.M).group(1)
+
     def test_validate_publish_show(self):
         files = self.files()
         doc = self.ok("sop", "validate", "--strict", "--json", *files).json()
         self.assertTrue(doc["ok"], doc)
-        # A procedure that hands cases on (opens:) is published after its targets.
-        doc = self.ok("--as", "admin", "sop", "publish", "--json", *targets_first(files)).json()
+        # Given in alphabetical order, every procedure that hands cases on
+        # (opens:) is still published after its targets.
+        doc = self.ok("--as", "admin", "sop", "publish", "--json", *files).json()
         sops = [p["sop"] for p in doc["published"]]
         self.assertEqual(len(sops), len(files))
+        order = [os.path.join(os.path.dirname(files[0]), n) for n in
+                 [dict((self.sop_id(f), os.path.basename(f)) for f in files)[sop] for sop in sops]]
+        self.assertEqual(order, targets_first(order))
         for sop in sops:
             self.assertIn("stateDiagram", self.ok("sop", "diagram", sop).out)
             shown = self.ok("sop", "show", sop, "--json", "--lang", "id").json()

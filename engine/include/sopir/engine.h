@@ -216,7 +216,9 @@ class Engine {
                                     const std::string& actor, bool strict = true,
                                     const std::vector<CalendarSource>& calendars = {});
   // Publishes several files in one transaction: all of them or none.
-  // Every error names the file it is about once.
+  // Every error names the file it is about once. A procedure that hands
+  // cases on to another of the files (`opens:`) is published after it,
+  // whatever order the files are given in.
   std::vector<PublishedProcedure> publish_all(const std::vector<std::string>& files,
                                               const std::string& actor, bool strict = true);
   // Every published version, with case counts (Store::procedures).

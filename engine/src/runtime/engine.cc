@@ -181,9 +181,34 @@ StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
 
 std::vector<PublishedProcedure> Engine::publish_all(const std::vector<std::string>& files,
                                                     const std::string& actor_id, bool strict) {
+  LoadOptions options;
+  options.strict = strict;
+  options.today = date_of(clock_->now());
+  std::vector<LoadResult> loaded;
+  for (const std::string& file : files) loaded.push_back(load_procedure_file(file, options));
+  // Targets first: each file after the files whose procedures it opens
+  // (depth-first, in the order given; a loop is left for publish to report).
+  std::vector<size_t> order;
+  std::vector<int> mark(files.size(), 0);  // 0 new, 1 on the path, 2 placed
+  std::function<void(size_t)> place = [&](size_t i) {
+    if (mark[i] != 0) return;
+    mark[i] = 1;
+    if (loaded[i].procedure) {
+      for (const auto& t : loaded[i].procedure->transitions) {
+        for (const HandOff& h : t.opens) {
+          for (size_t j = 0; j < files.size(); ++j) {
+            if (j != i && loaded[j].procedure && loaded[j].procedure->id == h.sop) place(j);
+          }
+        }
+      }
+    }
+    mark[i] = 2;
+    order.push_back(i);
+  };
+  for (size_t i = 0; i < files.size(); ++i) place(i);
   std::vector<PublishedProcedure> published;
   store_->transaction([&] {
-    for (const std::string& file : files) published.push_back(publish(file, actor_id, strict));
+    for (size_t i : order) published.push_back(publish_loaded(loaded[i], files[i], actor_id));
   });
   return published;
 }
