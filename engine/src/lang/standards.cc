@@ -332,7 +332,8 @@ class MappingReader {
   void read_not_recorded(const Entry& e, StandardMapping& m) {
     for (const auto& [name, node] : names(e, part("not_recorded"))) {
       if (!standard_field(name, node)) continue;
-      auto it = std::find_if(m.fields.begin(), m.fields.end(), [&](const StandardField& s) { return s.target == name; });
+      const std::string& target = name;  // C++17 lambdas cannot capture a structured binding
+      auto it = std::find_if(m.fields.begin(), m.fields.end(), [&](const StandardField& s) { return s.target == target; });
       if (it != m.fields.end()) {
         sink_.error("bad-standard-field", pos(node),
                     tr(msg::std_not_recorded_mapped, {name, p_.fields[static_cast<size_t>(it->field)].id}));
