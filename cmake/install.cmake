@@ -79,7 +79,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_SOPIR_PACKAGE_NAME sopir)
 set(CPACK_DEBIAN_SOPIR_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_SOPIR_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_SOPIR_PACKAGE_RECOMMENDS "bash-completion, less, graphviz")
+# libpq5 is opened at run time, only for a postgresql:// database, so
+# dpkg-shlibdeps cannot see it; an office on SQLite runs without it.
+set(CPACK_DEBIAN_SOPIR_PACKAGE_RECOMMENDS "libpq5, bash-completion, less, graphviz")
 set(CPACK_DEBIAN_SOPIR_DESCRIPTION
   "run shelter standard operating procedures case by case\nsopir drives each case of a shelter through its procedure (YAML state\nmachines) and keeps every step in a hash-chained log for audit.")
 configure_file(${PROJECT_SOURCE_DIR}/packaging/debian/postinst.in ${PROJECT_BINARY_DIR}/packaging/debian/postinst @ONLY)
@@ -90,7 +92,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libsopir-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "sopir (= ${PROJECT_VERSION}), libboost-dev (>= 1.74), libyaml-cpp-dev, libsqlitecpp-dev, libspdlog-dev, nlohmann-json3-dev, libssl-dev, libpq-dev, pkg-config")
+  "sopir (= ${PROJECT_VERSION}), libboost-dev (>= 1.74), libyaml-cpp-dev, libsqlitecpp-dev, libspdlog-dev, nlohmann-json3-dev, libssl-dev, libpq5")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
   "sopir engine: static library and headers\nThe sopir engine (procedures, decide(), the SQLite store, audit) for\nprograms that embed it: find_package(sopir) gives the target sopir::engine.")
 include(CPack)

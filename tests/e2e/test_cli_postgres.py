@@ -90,5 +90,28 @@ class ServerDatabase(SopirTest):
         self.assertEqual(before, self.dump())
 
 
+class ClientLibrary(SopirTest):
+    """libpq is opened only for a server database: a command on an SQLite
+    file never loads it (its start-up stays short), one on a server does."""
+
+    def loaded_libraries(self, *args):
+        r = self.run_sopir(*args, env={"LD_DEBUG": "libs"})
+        return r, re.findall(r"calling init: (\S+)", r.err)
+
+    def test_an_sqlite_command_never_loads_libpq(self):
+        db = os.path.join(self.dir, "office.db")
+        self.ok("--db", db, "init", "--admin", "admin")
+        r, libraries = self.loaded_libraries("--db", db, "--as", "admin", "case", "list")
+        self.assertEqual(r.code, 0, r.err)
+        self.assertTrue(libraries, "LD_DEBUG=libs printed no library: the check would prove nothing")
+        self.assertFalse([lib for lib in libraries if "libpq" in lib], libraries)
+
+    def test_a_server_command_loads_libpq_when_it_connects(self):
+        r, libraries = self.loaded_libraries("--db", "postgresql://sopir@127.0.0.1:1/national", "--as", "a",
+                                             "case", "list")
+        self.assertEqual(r.code, 5, r.err)
+        self.assertTrue([lib for lib in libraries if "libpq.so.5" in lib], libraries)
+
+
 if __name__ == "__main__":
     main()

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "sopir/error.h"
+
 namespace sopir::pg {
 
 namespace {
@@ -23,7 +25,7 @@ int64_t Result::integer(int row, int column) const {
 }
 
 int64_t Result::affected() const {
-  const char* count = PQcmdTuples(result_.get());
+  const char* count = libpq().PQcmdTuples(result_.get());
   return count && *count ? std::stoll(count) : 0;
 }
 
@@ -35,52 +37,52 @@ Connection::Connection(const std::string& url, int connect_timeout_s) {
   const char* keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
                         "application_name", "dbname", "client_encoding", nullptr};
   const char* values[] = {timeout.c_str(), "10", "5", "3", "sopir", url.c_str(), "UTF8", nullptr};
-  conn_ = PQconnectdbParams(keys, values, 1);
+  conn_ = libpq().PQconnectdbParams(keys, values, 1);
   if (!conn_) throw PgFailure("", "out of memory", true);
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    const std::string message = trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);
+  if (libpq().PQstatus(conn_) != CONNECTION_OK) {
+    const std::string message = trimmed(libpq().PQerrorMessage(conn_));
+    libpq().PQfinish(conn_);
     conn_ = nullptr;
     throw PgFailure("", message, true);
   }
 }
 
 Connection::~Connection() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) libpq().PQfinish(conn_);
 }
 
 void Connection::reset() {
   prepared_.clear();
-  PQreset(conn_);
-  if (PQstatus(conn_) != CONNECTION_OK) throw PgFailure("", trimmed(PQerrorMessage(conn_)), true);
+  libpq().PQreset(conn_);
+  if (libpq().PQstatus(conn_) != CONNECTION_OK) throw PgFailure("", trimmed(libpq().PQerrorMessage(conn_)), true);
 }
 
 std::string Connection::describe() const {
-  std::string host = PQhost(conn_) ? PQhost(conn_) : "";
+  std::string host = libpq().PQhost(conn_) ? libpq().PQhost(conn_) : "";
   if (!host.empty() && host[0] == '/') host = "socket " + host;
-  return "postgresql://" + std::string(PQuser(conn_)) + "@" + host + ":" + PQport(conn_) + "/" + PQdb(conn_);
+  return "postgresql://" + std::string(libpq().PQuser(conn_)) + "@" + host + ":" + libpq().PQport(conn_) + "/" + libpq().PQdb(conn_);
 }
 
 Result Connection::check(PGresult* result) {
-  const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  const ExecStatusType status = result ? libpq().PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(result);
   std::string sqlstate, message;
   if (result) {
-    const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const char* state = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
     sqlstate = state ? state : "";
-    const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-    message = primary ? primary : trimmed(PQresultErrorMessage(result));
-    PQclear(result);
+    const char* primary = libpq().PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    message = primary ? primary : trimmed(libpq().PQresultErrorMessage(result));
+    libpq().PQclear(result);
   }
-  if (message.empty()) message = trimmed(PQerrorMessage(conn_));
+  if (message.empty()) message = trimmed(libpq().PQerrorMessage(conn_));
   // Class 08 is a connection exception; 57P01-57P03: the server is shutting
   // down, crashed or is starting; a bad status: the socket is gone.
-  const bool lost = PQstatus(conn_) != CONNECTION_OK || sqlstate.rfind("08", 0) == 0 ||
+  const bool lost = libpq().PQstatus(conn_) != CONNECTION_OK || sqlstate.rfind("08", 0) == 0 ||
                     sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
   throw PgFailure(sqlstate, message, lost);
 }
 
-Result Connection::exec(const std::string& sql) { return check(PQexec(conn_, sql.c_str())); }
+Result Connection::exec(const std::string& sql) { return check(libpq().PQexec(conn_, sql.c_str())); }
 
 namespace {
 
@@ -96,23 +98,34 @@ struct Params {
 
 Result Connection::exec(const std::string& sql, const std::vector<Param>& params) {
   const Params p(params);
-  return check(PQexecParams(conn_, sql.c_str(), p.count(), nullptr, p.values.data(), nullptr, nullptr, 0));
+  return check(libpq().PQexecParams(conn_, sql.c_str(), p.count(), nullptr, p.values.data(), nullptr, nullptr, 0));
 }
 
 Result Connection::run(const char* name, const char* sql, const std::vector<Param>& params) {
   if (!prepared_.count(name)) {
-    check(PQprepare(conn_, name, sql, 0, nullptr));
+    check(libpq().PQprepare(conn_, name, sql, 0, nullptr));
     prepared_.insert(name);
   }
   const Params p(params);
-  return check(PQexecPrepared(conn_, name, p.count(), p.values.data(), nullptr, nullptr, 0));
+  return check(libpq().PQexecPrepared(conn_, name, p.count(), p.values.data(), nullptr, nullptr, 0));
 }
 
 std::string redact(const std::string& url) {
+  const LibPq* lib = nullptr;
+  try {
+    lib = &libpq();
+  } catch (const Error&) {
+    // Without the library, keep only what follows the credentials.
+    const std::string bare = url.substr(0, url.find('?'));  // a query may carry a password
+    const auto at = bare.rfind('@');
+    const auto scheme = bare.find("://");
+    if (at == std::string::npos || scheme == std::string::npos || at < scheme) return bare;
+    return bare.substr(0, scheme + 3) + bare.substr(at + 1);
+  }
   char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  PQconninfoOption* options = lib->PQconninfoParse(url.c_str(), &error);
   if (!options) {
-    if (error) PQfreemem(error);
+    if (error) libpq().PQfreemem(error);
     return "(an unreadable connection string)";
   }
   std::string user, host, port, dbname;
@@ -124,7 +137,7 @@ std::string redact(const std::string& url) {
     if (key == "port") port = o->val;
     if (key == "dbname") dbname = o->val;
   }
-  PQconninfoFree(options);
+  libpq().PQconninfoFree(options);
   return "postgresql://" + (user.empty() ? "" : user + "@") + host + (port.empty() ? "" : ":" + port) + "/" + dbname;
 }
 

@@ -4,7 +4,7 @@
 // server's SQLSTATE and whether the connection was lost.
 #pragma once
 
-#include <libpq-fe.h>
+#include "store/libpq.h"
 
 #include <cstdint>
 #include <memory>
@@ -32,12 +32,12 @@ using Param = std::optional<std::string>;
 
 class Result {
  public:
-  explicit Result(PGresult* result) : result_(result, &PQclear) {}
-  int rows() const { return PQntuples(result_.get()); }
-  bool null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+  explicit Result(PGresult* result) : result_(result, libpq().PQclear) {}
+  int rows() const { return libpq().PQntuples(result_.get()); }
+  bool null(int row, int column) const { return libpq().PQgetisnull(result_.get(), row, column) != 0; }
   std::string_view text(int row, int column) const {
-    return {PQgetvalue(result_.get(), row, column),
-            static_cast<size_t>(PQgetlength(result_.get(), row, column))};
+    return {libpq().PQgetvalue(result_.get(), row, column),
+            static_cast<size_t>(libpq().PQgetlength(result_.get(), row, column))};
   }
   std::string str(int row, int column) const { return std::string(text(row, column)); }
   int64_t integer(int row, int column) const;
@@ -63,12 +63,12 @@ class Connection {
   Result exec(const std::string& sql, const std::vector<Param>& params);
   // Prepares `sql` under `name` on first use on this connection.
   Result run(const char* name, const char* sql, const std::vector<Param>& params);
-  bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+  bool ok() const { return libpq().PQstatus(conn_) == CONNECTION_OK; }
   // Reconnects with the same settings (after a lost connection).
   void reset();
   // "postgresql://user@host:port/dbname", never the password.
   std::string describe() const;
-  int backend_pid() const { return PQbackendPID(conn_); }
+  int backend_pid() const { return libpq().PQbackendPID(conn_); }
 
  private:
   Result check(PGresult* result);

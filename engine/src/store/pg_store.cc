@@ -962,14 +962,14 @@ bool is_server_url(const std::string& location) {
 std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOptions& options) {
   {
     char* error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+    PQconninfoOption* parsed = pg::libpq().PQconninfoParse(url.c_str(), &error);
     if (!parsed) {
       std::string message = error ? error : "unreadable";
-      if (error) PQfreemem(error);
+      if (error) pg::libpq().PQfreemem(error);
       while (!message.empty() && message.back() == '\n') message.pop_back();
       throw usage_error(tr(msg::store_pg_not_url, {message}));
     }
-    PQconninfoFree(parsed);
+    pg::libpq().PQconninfoFree(parsed);
   }
   std::unique_ptr<Connection> conn;
   const int connect_timeout_s = std::max(2, options.busy_timeout_ms / 1000);
