@@ -227,7 +227,9 @@ class Verifier {
   // build does not read are not used, so not checked.
   void compiled_pass() {
     for (const PublishedProcedure& p : store_.procedures()) {
-      if (p.compiled.empty() || !decode_procedure(p.compiled, p.source, p.file)) continue;
+      std::map<std::string, CalendarSource> pinned;
+      for (auto& c : store_.pinned_calendars(p.sha256)) pinned[c.name] = c;
+      if (p.compiled.empty() || !decode_procedure(p.compiled, p.source, p.file, pinned)) continue;
       ProcedurePtr from_source = procedures_.get(p.sha256, nullptr);
       if (!from_source) continue;  // the replay reports procedure-missing
       if (encode_procedure(*from_source) != p.compiled)

@@ -193,6 +193,25 @@ std::optional<CalendarSource> find_source(const std::string& name, const LoadOpt
   return std::nullopt;
 }
 
+// Adds `calendar` to `merged` (which it becomes when null). Several
+// calendars: every listed day counts, a weekend day of any is a weekend
+// day, and only the days all of them cover are covered.
+void merge_into(std::shared_ptr<Calendar>& merged, const std::shared_ptr<Calendar>& calendar) {
+  if (!merged) {
+    merged = calendar;
+    return;
+  }
+  for (const auto& [day, entry] : calendar->days) merged->days.emplace(day, entry);
+  for (int d = 0; d < 7; ++d) merged->weekend[d] = merged->weekend[d] || calendar->weekend[d];
+  if (merged->first < calendar->first) merged->first = calendar->first;
+  if (calendar->last < merged->last) merged->last = calendar->last;
+  // Known in part where any of them is.
+  if (calendar->partial_from && (!merged->partial_from || *calendar->partial_from < *merged->partial_from))
+    merged->partial_from = calendar->partial_from;
+  merged->name += "+" + calendar->name;
+  merged->sources.push_back(calendar->sources.front());
+}
+
 std::vector<std::string> known_names(const LoadOptions& options) {
   std::vector<std::string> out;
   for (const auto& [name, source] : options.calendars) out.push_back(name);
@@ -246,23 +265,23 @@ void attach_calendar(Procedure* procedure, const SourceMap& map, const LoadOptio
       sink.error("bad-calendar", at, tr(msg::lang_cal_has_errors, {name, source->file}));
       continue;
     }
-    if (!merged) {
-      merged = calendar;
-      continue;
-    }
-    // Several calendars: every listed day counts, a weekend day of any is a
-    // weekend day, and only the days all of them cover are covered.
-    for (const auto& [day, entry] : calendar->days) merged->days.emplace(day, entry);
-    for (int d = 0; d < 7; ++d) merged->weekend[d] = merged->weekend[d] || calendar->weekend[d];
-    if (merged->first < calendar->first) merged->first = calendar->first;
-    if (calendar->last < merged->last) merged->last = calendar->last;
-    // Known in part where any of them is.
-    if (calendar->partial_from && (!merged->partial_from || *calendar->partial_from < *merged->partial_from))
-      merged->partial_from = calendar->partial_from;
-    merged->name += "+" + calendar->name;
-    merged->sources.push_back(calendar->sources.front());
+    merge_into(merged, calendar);
   }
   if (merged && !sink.has_errors()) procedure->calendar = merged;
+}
+
+CalendarPtr pinned_calendar(const std::vector<std::string>& names,
+                            const std::map<std::string, CalendarSource>& pinned) {
+  std::shared_ptr<Calendar> merged;
+  std::vector<Diagnostic> ignored;
+  for (const std::string& name : names) {
+    const auto it = pinned.find(name);
+    if (it == pinned.end()) return nullptr;
+    auto calendar = read_calendar(it->second, &ignored);
+    if (!calendar) return nullptr;
+    merge_into(merged, calendar);
+  }
+  return merged;
 }
 
 }  // namespace sopir

@@ -2,6 +2,7 @@
 // (internal to the loader). File format: workflows/README.md, "Calendars".
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,11 @@ std::shared_ptr<Calendar> read_calendar(const CalendarSource& source, std::vecto
 void attach_calendar(Procedure* procedure, const SourceMap& map, const LoadOptions& options,
                      const std::string& procedure_dir, DiagnosticSink& sink,
                      std::vector<Diagnostic>* calendar_diagnostics);
+
+// The calendar a published procedure names (`names`, merged as the loader
+// merges them), read from the bytes pinned when it was published; null
+// when one of them is not pinned or no longer reads.
+CalendarPtr pinned_calendar(const std::vector<std::string>& names,
+                            const std::map<std::string, CalendarSource>& pinned);
 
 }  // namespace sopir

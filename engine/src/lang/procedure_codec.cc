@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "lang/calendar_loader.h"
 #include "lang/expr/expr.h"
 #include "base/sha256.h"
 
@@ -142,6 +143,38 @@ StateDef state_from(const json& j) {
   return s;
 }
 
+json clock(const ClockDef& c) {
+  return with_sources({{"id", c.id},
+                       {"label", text(c.label)},
+                       {"description", text(c.description)},
+                       {"start", c.start},
+                       {"start_at_open", c.start_at_open},
+                       {"stop", c.stop},
+                       {"limit", c.limit ? json(c.limit->seconds) : json()},
+                       {"working_days", c.working_days},
+                       {"limit_from", c.limit_from},
+                       {"limit_text", c.limit_text},
+                       {"pos", pos(c.pos)}},
+                      c.sources);
+}
+
+ClockDef clock_from(const json& j) {
+  ClockDef c;
+  c.id = j.at("id").get<std::string>();
+  c.label = text_from(j.at("label"));
+  c.description = text_from(j.at("description"));
+  c.start = j.at("start").get<std::vector<int>>();
+  c.start_at_open = j.at("start_at_open").get<bool>();
+  c.stop = j.at("stop").get<std::vector<int>>();
+  if (!j.at("limit").is_null()) c.limit = Duration{j.at("limit").get<int64_t>()};
+  c.working_days = j.at("working_days").get<int64_t>();
+  c.limit_from = j.at("limit_from").get<int>();
+  c.limit_text = j.at("limit_text").get<std::string>();
+  c.pos = pos_from(j.at("pos"));
+  c.sources = sources_from(j);
+  return c;
+}
+
 json transition(const TransitionDef& t) {
   json set = json::array();
   for (const Assignment& a : t.set) set.push_back({{"field", a.field}, {"text", a.text}, {"constant", a.constant}});
@@ -228,10 +261,9 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
 }  // namespace
 
 std::string encode_procedure(const Procedure& p) {
-  // Procedures with a calendar or clocks have no compiled form: they are
-  // loaded from their source (and pinned calendars) each time.
-  if (!p.calendar_names.empty() || !p.clocks.empty()) return "";
-  json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array();
+  json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array(),
+       clocks = json::array();
+  for (const auto& c : p.clocks) clocks.push_back(clock(c));
   for (const auto& f : p.fields) fields.push_back(field(f));
   for (const auto& s : p.states) states.push_back(state(s));
   for (const auto& t : p.transitions) transitions.push_back(transition(t));
@@ -259,13 +291,16 @@ std::string encode_procedure(const Procedure& p) {
                   {"reopen_roles", p.reopen_roles},
                   {"reopen_to", p.reopen_to},
                   {"pii_roles", p.pii_roles},
-                  {"transitions_from", p.transitions_from}};
+                  {"transitions_from", p.transitions_from},
+                  {"calendar", p.calendar_names},
+                  {"clocks", clocks}};
   json out = with_sources(j, p.sources);
   if (!p.open_sources.empty()) out["open_sources"] = p.open_sources;
   return out.dump();
 }
 
-ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file) {
+ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file,
+                              const std::map<std::string, CalendarSource>& pinned_calendars) {
   try {
     const json j = json::parse(text_in);
     if (j.at("format") != kCompiledFormat) return nullptr;
@@ -304,6 +339,13 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->sources = sources_from(j);
     p->open_sources = j.value("open_sources", Sources{});
     p->transitions_from = j.at("transitions_from").get<std::vector<std::vector<int>>>();
+    p->calendar_names = j.at("calendar").get<std::vector<std::string>>();
+    if (!p->calendar_names.empty()) {
+      // Counted on the calendar bytes pinned when it was published.
+      p->calendar = pinned_calendar(p->calendar_names, pinned_calendars);
+      if (!p->calendar) return nullptr;
+    }
+    for (const json& c : j.at("clocks")) p->clocks.push_back(clock_from(c));
     // Indices must stay inside the procedure: decide() trusts them.
     const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());
     const auto fields = static_cast<int>(p->fields.size()), roles = static_cast<int>(p->roles.size());
@@ -324,6 +366,9 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     for (const auto& s : p->states)
       if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
           (s.deadline_from != -1 && !in(s.deadline_from, fields)))
+        return nullptr;
+    for (const ClockDef& c : p->clocks)
+      if (!all_in(c.start, states) || !all_in(c.stop, states) || (c.limit_from != -1 && !in(c.limit_from, fields)))
         return nullptr;
     for (int i = 0; i < transitions; ++i) {
       const TransitionDef& t = p->transitions[static_cast<size_t>(i)];

@@ -10,6 +10,7 @@
 // (that parser is fast; YAML is what is slow).
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -19,16 +20,20 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr const char* kCompiledFormat = "sopir-compiled-2";
+inline constexpr const char* kCompiledFormat = "sopir-compiled-3";
 
-// A procedure that names a calendar is not encoded (""): its calendar is
-// pinned beside it in the store, and it is loaded from source with it.
+// A procedure that names a calendar keeps only the calendar's names here:
+// the calendar's bytes are pinned beside it in the store, and
+// decode_procedure reads them from there.
 std::string encode_procedure(const Procedure& procedure);
 
 // The procedure `text` (from encode_procedure) describes, with `source`,
 // its SHA-256 and `file` filled in; null when `text` is not a compiled form
 // of this format, is damaged, or describes another source (the caller then
-// loads the source itself). Never throws.
-ProcedurePtr decode_procedure(std::string_view text, const std::string& source, const std::string& file);
+// loads the source itself). `pinned_calendars` holds, by name, the
+// calendar files pinned with the procedure (Store::pinned_calendars); a
+// form naming a calendar not among them is not read. Never throws.
+ProcedurePtr decode_procedure(std::string_view text, const std::string& source, const std::string& file,
+                              const std::map<std::string, CalendarSource>& pinned_calendars = {});
 
 }  // namespace sopir

@@ -324,7 +324,7 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   for (auto& c : store_->pinned_calendars(sha256)) pinned.calendars[c.name] = c;
   ProcedurePtr compiled;
   if (!published->compiled.empty())
-    compiled = decode_procedure(published->compiled, published->source, published->file);
+    compiled = decode_procedure(published->compiled, published->source, published->file, pinned.calendars);
   if (!compiled)
     compiled = expect_procedure(load_procedure_string(published->source, published->file, pinned));
   compiled_.emplace(sha256, compiled);
