@@ -8,6 +8,13 @@
 #   scripts/pg-server.sh env [DIR]         prints those lines again
 #   scripts/pg-server.sh restart [DIR]     restarts it (fault tests)
 #   scripts/pg-server.sh stop [DIR]        stops it and removes the directory
+#   scripts/pg-server.sh standby [DIR]     starts a hot standby of it (streaming
+#                                          replication, its own directory and
+#                                          port); prints the lines that export
+#                                          SOPIR_TEST_PG_STANDBY (its URL) and
+#                                          SOPIR_TEST_PG_STANDBY_DIR; stop it
+#                                          with `stop`, promote it with `promote`
+#   scripts/pg-server.sh promote DIR       promotes a standby to primary
 #
 # DIR defaults to $SOPIR_TEST_PG_DIR. The server listens on 127.0.0.1 only, on
 # a free port, and on a unix socket inside DIR; password authentication
@@ -75,6 +82,31 @@ EOF
   print_env "$dir"
 }
 
+# A hot standby of the server in $1: a base backup streamed from it (-R
+# writes the replication settings), started on a port of its own.
+standby() {
+  local primary=$1 dir port url
+  [[ -f $primary/url ]] || die "no test server in ${primary:-(SOPIR_TEST_PG_DIR unset)}"
+  url=$(cat "$primary/url")
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/sopir-pg-standby.XXXXXX")
+  chmod 700 "$dir"
+  [[ $(id -u) -eq 0 ]] && chown "$user" "$dir"
+  as_owner "$bin/pg_basebackup" -d "$url" -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+    { cat "$dir/basebackup.log" >&2; rm -rf "$dir"; die "pg_basebackup failed"; }
+  local tries=0
+  while :; do
+    port=$(free_port)
+    # Later lines win: the copy of the primary's settings stays above.
+    printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\n" "$port" "$dir" |
+      as_owner tee -a "$dir/data/postgresql.auto.conf" >/dev/null
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null; then break; fi
+    tries=$((tries + 1))
+    ((tries < 5)) || { cat "$dir/server.log" >&2; rm -rf "$dir"; die "the standby did not start"; }
+  done
+  echo "$url" | sed -E "s/:[0-9]+\//:$port\//" >"$dir/url"
+  printf 'export SOPIR_TEST_PG_STANDBY=%q\nexport SOPIR_TEST_PG_STANDBY_DIR=%q\n' "$(cat "$dir/url")" "$dir"
+}
+
 cmd=${1:-}
 dir=${2:-${SOPIR_TEST_PG_DIR:-}}
 case "$cmd" in
@@ -89,5 +121,9 @@ case "$cmd" in
       as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -m immediate stop >/dev/null 2>&1 || true
     fi
     rm -rf "$dir" ;;
-  *) die "usage: pg-server.sh start | env [DIR] | restart [DIR] | stop [DIR]" ;;
+  standby) standby "$dir" ;;
+  promote)
+    [[ -d $dir/data ]] || die "no test server in ${dir:-(give the directory of the standby)}"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 promote >/dev/null ;;
+  *) die "usage: pg-server.sh start | env [DIR] | restart [DIR] | stop [DIR] | standby [DIR] | promote DIR" ;;
 esac

@@ -89,8 +89,10 @@ constexpr int kFetchRows = 2000;
 
 class PgStore final : public Store {
  public:
-  PgStore(std::unique_ptr<Connection> conn, bool read_only, int busy_timeout_ms)
-      : conn_(std::move(conn)), server_(conn_->describe()), read_only_(read_only),
+  // `standby`: the server is a hot standby (read-only replica); the store is
+  // then read-only whatever was asked, and says why.
+  PgStore(std::unique_ptr<Connection> conn, bool read_only, bool standby, int busy_timeout_ms)
+      : conn_(std::move(conn)), server_(conn_->describe()), read_only_(read_only || standby), standby_(standby),
         busy_timeout_ms_(busy_timeout_ms) {}
 
   void transaction(const std::function<void()>& body) override {
@@ -607,6 +609,7 @@ class PgStore final : public Store {
     if (state == "40001" || state == "40P01")
       return conflict(failed(tr(msg::store_pg_serialization, {e.what()})));
     if (state == "23505") return conflict(failed(e.what()));
+    if (state == "25006" && standby_) return storage_error(tr(msg::store_pg_standby_write, {server_, what}));
     if (state == "25006")
       return storage_error(failed(tr(msg::store_pg_read_only, {e.what()})));
     if (state == "42501")
@@ -621,6 +624,7 @@ class PgStore final : public Store {
   // new connection); the call then returns normally when it did.
   void write(const Message& what, const std::function<void()>& body,
              const std::function<bool()>& landed = nullptr) {
+    if (standby_) throw storage_error(tr(msg::store_pg_standby_write, {server_, tr(what)}));
     if (read_only_)
       throw storage_error(tr(msg::store_read_only, {server_, tr(what)}));
     if (nesting_.depth() > 0) {
@@ -924,6 +928,7 @@ class PgStore final : public Store {
   std::unique_ptr<Connection> conn_;
   std::string server_;  // user@host:port/database, for messages
   bool read_only_;
+  bool standby_;
   int busy_timeout_ms_;
   WriteNesting nesting_;  // nesting of transactions (writes and scans)
   int cursors_ = 0;      // open scan cursors, for unique names
@@ -979,6 +984,7 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
     throw connect_error(e, url);
   }
   const std::string server = conn->describe();
+  bool standby = false;
   try {
     conn->exec("SET lock_timeout = " + std::to_string(options.busy_timeout_ms) +
                "; SET synchronous_commit = " + (options.synchronous_full ? "on" : "off") +
@@ -986,6 +992,10 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
     const Result encoding = conn->exec("SHOW server_encoding");
     if (encoding.text(0, 0) != "UTF8")
       throw storage_error(tr(msg::store_pg_encoding, {server, encoding.str(0, 0)}));
+    // A hot standby serves the read-only work; every write is refused
+    // before it reaches the server, naming the standby.
+    standby = conn->exec("SELECT pg_is_in_recovery()").boolean(0, 0);
+    if (standby) conn->exec("SET default_transaction_read_only = on");
     const pg::SchemaState state = pg::schema_state(*conn);
     const int latest = pg::latest_schema_version();
     if (state.version < 0)
@@ -993,11 +1003,15 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
     if (state.version == 0) {
       if (state.other_tables)
         throw storage_error(tr(msg::store_pg_other_tables, {server}));
+      if (standby && options.create && !options.read_only)
+        throw storage_error(tr(msg::store_pg_standby_create, {server}));
       if (!options.create || options.read_only) throw not_found(tr(msg::store_pg_empty, {server}));
     }
     if (state.version > latest)
       throw storage_error(tr(msg::store_newer_sopir_use, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
     if (state.version < latest) {
+      if (standby)
+        throw storage_error(tr(msg::store_pg_standby_upgrade, {server, std::to_string(state.version), std::to_string(latest)}));
       if (options.read_only)
         throw storage_error(tr(msg::store_needs_upgrade, {tr(msg::store_pg_database, {server}), std::to_string(state.version), std::to_string(latest)}));
       pg::migrate(*conn, latest);
@@ -1007,7 +1021,7 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
       throw storage_error(tr(msg::store_pg_refused_open, {server, e.what()}));
     throw storage_error(tr(msg::store_cannot_open, {server, e.what()}));
   }
-  return std::make_unique<PgStore>(std::move(conn), options.read_only, options.busy_timeout_ms);
+  return std::make_unique<PgStore>(std::move(conn), options.read_only, standby, options.busy_timeout_ms);
 }
 
 std::string display_location(const std::string& location) {
