@@ -2,10 +2,12 @@
 // given cases through the Engine and reports every outcome on stdout:
 //   ok CASE CASE_SEQ EVENT      the step was recorded as CASE_SEQ
 //   refused CASE EVENT KIND     the procedure refused it
-// Conflicts (another process changed the case meanwhile) are retried, as a
-// person would after "case changed since you read it".
+//   conflict CASE EVENT EXIT    another process changed the case meanwhile
+//                               (the race was lost; EXIT is the CLI's code)
+// Conflicts are retried, as a person would after "case changed since you
+// read it".
 //
-//   engine_worker DB ACTOR COUNT SEED CASE...
+//   engine_worker DB ACTOR COUNT SEED CASE...     (DB: a file or a postgresql:// URL)
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> cases(argv + 5, argv + argc);
   const char* events[] = {"ping", "pong"};
   try {
-    sopir::Engine engine(sopir::open_sqlite_store(db, sopir::StoreOptions{}));
+    sopir::Engine engine(sopir::open_store(db, sopir::StoreOptions{}));
     for (int i = 0; i < count; ++i) {
       sopir::StepRequest request;
       request.case_id = cases[random() % cases.size()];
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
           break;
         } catch (const sopir::Error& e) {
           if (e.kind() != sopir::ErrorKind::kConflict || attempt > 1000) throw;
+          std::printf("conflict %s %s %d\n", request.case_id.c_str(), request.event.c_str(),
+                      sopir::exit_code(e.kind()));
         }
       }
       std::fflush(stdout);
