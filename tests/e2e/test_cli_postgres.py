@@ -160,7 +160,8 @@ class Replica(SopirTest):
         target = psql(self.db, "SELECT pg_current_wal_lsn()").strip()
         deadline = time.time() + 30
         while time.time() < deadline:
-            if psql(self.standby, "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % target).strip() == "t":
+            # Asked of the standby's own database: the test's may not have arrived yet.
+            if psql(self.standby_url, "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % target).strip() == "t":
                 return
             time.sleep(0.05)
         self.fail("the standby did not catch up with the primary in 30 s")
@@ -219,7 +220,7 @@ class Replica(SopirTest):
         subprocess.run(["bash", self.script, "promote", self.standby_dir], check=True, capture_output=True,
                        timeout=120)
         deadline = time.time() + 30
-        while psql(self.standby, "SELECT pg_is_in_recovery()").strip() != "f":
+        while psql(self.standby_url, "SELECT pg_is_in_recovery()").strip() != "f":
             self.assertLess(time.time(), deadline, "the standby was not promoted in 30 s")
             time.sleep(0.05)
         r = self.on_standby(*approve)
