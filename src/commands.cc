@@ -38,6 +38,9 @@ void def_staff_role(CLI::App& app, Args& a) {
 void def_one_id(CLI::App& app, Args& a) {
   app.add_option("id", a.positional, tr(msg::cli_opt_the_id));
 }
+void def_passwd(CLI::App& app, Args& a) {
+  app.add_option("id", a.positional, tr(msg::cli_opt_staff_passwd_id));
+}
 void def_files(CLI::App& app, Args& a) {
   app.add_option("files", a.positional, tr(msg::cli_opt_sop_files))->required();
 }
@@ -153,6 +156,8 @@ const std::vector<Command> kCommands = {
      "sopir --as rina staff grant budi supervisor", def_staff_role, run_staff_grant, true, false},
     {"staff revoke", &msg::cli_cmd_staff_revoke, "staff revoke ID ROLE",
      "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
+    {"staff passwd", &msg::cli_cmd_staff_passwd, "staff passwd [ID]",
+     "sopir --as rina staff passwd budi", def_passwd, run_staff_passwd, true, false},
     {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -396,7 +401,10 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   // the engine's message. Batch commands refuse each row with it instead.
   const std::string path = best->path;
   const bool checks_per_row = path == "case import" || (path == "case advance" && !args.batch.empty());
-  if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) ctx.engine().actor(ctx.options.actor);
+  if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) {
+    ctx.engine().actor(ctx.options.actor);
+    ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
+  }
   return best->run(ctx, args);
 }
 

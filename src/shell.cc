@@ -96,7 +96,14 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
   if (words[0] == "as") {
     if (words.size() != 2) throw usage_error(tr(msg::cli_shell_as_args));
     ctx.engine().actor(words[1]);  // unknown or inactive: refuse now, not later
+    const std::string before = ctx.options.actor;
     ctx.options.actor = words[1];
+    try {
+      ctx.actor_id();  // logs in as them where the database needs it
+    } catch (...) {
+      ctx.options.actor = before;
+      throw;
+    }
     return 0;
   }
   if (words[0] == "use") {
