@@ -76,6 +76,8 @@ class Context {
   // the connection, and the actor is the one named (issue #13 will take it
   // from the server session here, and nowhere else).
   const std::string& actor_id();
+  // Whether the actor named has been through actor_id() in this Context.
+  bool logged_in() const { return !logged_in_.empty() && logged_in_ == options.actor; }
 
  private:
   std::unique_ptr<Engine> engine_;

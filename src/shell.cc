@@ -227,7 +227,8 @@ bool names_case(Context& ctx, const std::string& word) {
 // Events the actor can fire now on `typed_case`.
 std::vector<std::string> possible_events(Context& ctx, const std::string& typed_case) {
   std::vector<std::string> out;
-  if (ctx.options.actor.empty()) return out;
+  // Only for someone logged in: completion reads the case as them.
+  if (ctx.options.actor.empty() || !ctx.logged_in()) return out;
   CaseView view = ctx.engine().view(typed_case, ctx.options.actor);
   for (const auto& check : view.checks) {
     if (check.possible) out.push_back(check.event);
@@ -376,6 +377,16 @@ int run_interactive(Context& ctx) {
   using_history();
   if (!history.empty()) read_history(history.c_str());
   ctx.out << tr(msg::cli_shell_banner) << "\n";
+  // The session's one log-in, when it starts as someone (--as, SOPIR_ACTOR):
+  // a session that cannot log in does not start.
+  if (!ctx.options.actor.empty()) {
+    try {
+      ctx.actor_id();
+    } catch (const Error& e) {
+      ctx.err << error_text(e) << "\n";
+      return exit_code(e.kind());
+    }
+  }
   int errors = 0;
   bool quit = false;
   while (!quit) {

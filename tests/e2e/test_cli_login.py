@@ -111,6 +111,9 @@ class Login(SopirTest):
                 data = open(path, "rb").read()
                 self.assertNotIn(b"rina's long passphrase", data, path)
         self.assertEqual(os.stat(db).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(db + ".log").st_mode & 0o777, 0o600)
+        log = open(db + ".log", encoding="utf-8").read()
+        self.assertIn("log-in of rina", log)
 
     def test_own_passphrase_and_an_administrators_reset(self):
         new = self.passfile("new", "budi's new passphrase\n")
