@@ -14,8 +14,9 @@
 namespace sopir {
 namespace {
 
-// The default cost: Argon2id with 3 passes over 96 MiB, measured at
-// 0.22-0.35 s on the 2-core build machine (docs/CLI.md "Logging in").
+// The default cost: Argon2id with 3 passes over 96 MiB, about 0.33 s on
+// the 2-core build machine (0.22 s over 64 MiB, 0.46 s over 128 MiB;
+// docs/CLI.md "Logging in").
 // A hash keeps the cost it was made with, so changing these changes only
 // passphrases set afterwards.
 constexpr unsigned long long kDefaultOps = 3;
