@@ -77,6 +77,19 @@ class Login(SopirTest):
         # An unknown staff member is reported before any passphrase is asked for.
         r = self.as_with(wrong, "--as", "budy", "case", "list", code=3)
         self.assertIn("unknown staff member 'budy'", r.err)
+        # Revealing personal data in an audit needs the log-in too; nothing is
+        # shown and no access recorded without it.
+        accesses = self.query("SELECT count(*) FROM access_log")
+        r = self.as_with(wrong, "--as", "siti", "audit", "case", case_id, "--reveal", code=6)
+        self.assertNotIn("Wati", r.out + r.err)
+        self.assertEqual(accesses, self.query("SELECT count(*) FROM access_log"))
+        r = self.ok("--as", "siti", "audit", "case", case_id, "--reveal")
+        self.assertIn("Wati Contoh", r.out)
+        # The log file beside the database names who and what, never a value.
+        log = self.log_text()
+        self.assertIn("log-in of budi refused", log)
+        self.assertNotIn("Wati", log)
+        self.assertNotIn("not the passphrase", log)
 
     def test_init_sets_the_first_administrators_passphrase(self):
         db = os.path.join(self.dir, "new.db")
