@@ -92,7 +92,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libsopir-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-  "sopir (= ${PROJECT_VERSION}), libboost-dev (>= 1.74), libyaml-cpp-dev, libsqlitecpp-dev, libspdlog-dev, nlohmann-json3-dev, libssl-dev, libpq5")
+  "sopir (= ${PROJECT_VERSION}), libboost-dev (>= 1.74), libyaml-cpp-dev, libsqlitecpp-dev, libspdlog-dev, nlohmann-json3-dev, libssl-dev, libpq5, libsodium-dev, pkg-config")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
   "sopir engine: static library and headers\nThe sopir engine (procedures, decide(), the SQLite store, audit) for\nprograms that embed it: find_package(sopir) gives the target sopir::engine.")
 include(CPack)

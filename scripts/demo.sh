@@ -13,6 +13,14 @@ cmake --build build -j "$(nproc)" --target sopir
 sopir=build/sopir
 db=build/demo.db
 export SOPIR_DB=$db
+# Staff log in with a passphrase (docs/CLI.md, "Logging in"). In the demo
+# every invented staff member has the same one, read from this file; at a
+# shelter each person types their own.
+demo_pass=build/demo.passphrase
+if [[ ! -f $demo_pass ]]; then
+  (umask 077; echo "demo passphrase, invented" >"$demo_pass")
+fi
+export SOPIR_PASSPHRASE_FILE=$demo_pass SOPIR_NEW_PASSPHRASE_FILE=$demo_pass
 if [[ ! -f $db ]]; then
   echo "Creating the demo database $db (all people in it are invented)"
   $sopir init --admin admin --name "Admin Demo"
@@ -60,4 +68,5 @@ if [[ -n "${SOPIR_DEMO_NO_SHELL:-}" ]]; then
   exit 0
 fi
 echo "Opening the sopir shell as 'ayu' (type 'todo' or 'help', Tab completes, Ctrl-D leaves)"
+echo "Every demo staff member's passphrase is in $demo_pass; 'as bayu' switches and logs in again"
 exec $sopir --as ayu shell

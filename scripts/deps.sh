@@ -8,7 +8,7 @@ packages=(
   libyaml-cpp-dev libboost-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev
   catch2 libcli11-dev nlohmann-json3-dev libssl-dev libedit-dev libncurses-dev libbsd-dev libmd-dev
   graphviz sqlite3
-  libpq-dev
+  libpq-dev libsodium-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   # Tests also fuzz (clang, libFuzzer), check the JSON Schema of the format

@@ -84,6 +84,14 @@ exec_start=${exec_start//%i/$instance}
 db=$(sed -n 's/^ConditionPathExists=//p' "$service")
 db=${db//%i/$instance}
 as_user() { as_root runuser -u "$user" -- "$@"; }
+# Staff log in (docs/CLI.md "Logging in"): one passphrase file for the
+# test's staff, readable by the service's user, at the cheap test cost.
+pass_file=$(as_root mktemp /tmp/sopir-package-test-pass.XXXXXX)
+echo "package test passphrase" | as_root tee "$pass_file" >/dev/null
+as_root chown "$user" "$pass_file"
+as_root chmod 600 "$pass_file"
+as_user() { as_root runuser -u "$user" -- env SOPIR_PASSPHRASE_FILE="$pass_file" \
+  SOPIR_NEW_PASSPHRASE_FILE="$pass_file" SOPIR_KDF_COST=test "$@"; }
 as_user sopir --db "$db" init --admin ci --name "CI Admin" >/dev/null
 as_user sopir --db "$db" --as ci staff add ayu --name "Ayu Contoh" --role shelter_staff >/dev/null
 as_user sopir --db "$db" --as ci sop publish /usr/share/sopir/workflows/aid-handout.yaml \
@@ -99,7 +107,7 @@ out=$(as_user "${command_line[@]}") || fail "the service's command failed: $exec
 grep -q "^Fired: 1$" <<<"$out" || fail "the service fired no deadline: $out"
 state=$(as_user sopir --db "$db" --as ayu --json case show "$id" | json_get state)
 [[ $state == approval_overdue ]] || fail "case $id is in '$state' after the service ran"
-as_root rm -f "$db" "$db.log" "$db-wal" "$db-shm"
+as_root rm -f "$db" "$db.log" "$db-wal" "$db-shm" "$pass_file"
 
 step "examples/ against the installed package"
 cmake -S examples -B "$work/examples" -G Ninja >/dev/null

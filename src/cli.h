@@ -68,11 +68,20 @@ class Context {
   Engine& engine();
   bool has_engine() const { return engine_ != nullptr; }
   void close_engine() { engine_.reset(); }
-  // The acting staff member: usage error when none was given.
-  const std::string& actor_id() const;
+  // Who is acting: the one place that decides it. Usage error when no one
+  // was named (--as, SOPIR_ACTOR). On a database file that needs a log-in
+  // (sopir/login.h) the staff member named logs in with their passphrase,
+  // once per Context (once per shell session; again after `as OTHER`);
+  // kDenied when refused. On a server database the server authenticated
+  // the connection, and the actor is the one named (issue #13 will take it
+  // from the server session here, and nowhere else).
+  const std::string& actor_id();
+  // Whether the actor named has been through actor_id() in this Context.
+  bool logged_in() const { return !logged_in_.empty() && logged_in_ == options.actor; }
 
  private:
   std::unique_ptr<Engine> engine_;
+  std::string logged_in_;  // the actor authenticated in this Context, if any
 };
 
 using DefineFn = void (*)(CLI::App& app, Args& args);
@@ -112,6 +121,23 @@ void finish_options(Options& options);
 // "en".
 std::string locale_language();
 
+// Passphrases (passphrase.cc).
+// The acting staff member's passphrase: from the file named by
+// $SOPIR_PASSPHRASE_FILE, else typed on the terminal (no echo); kDenied
+// when there is neither, or the file cannot be read.
+std::string login_passphrase(const std::string& staff_id);
+// A new passphrase for `staff_id`: from the file named by
+// $SOPIR_NEW_PASSPHRASE_FILE (with `also_login_file`, else by
+// $SOPIR_PASSPHRASE_FILE), else typed twice on the terminal; nullopt when
+// there is no file and no terminal. kUsage when unreadable or the two
+// typed differ.
+std::optional<std::string> new_passphrase(const std::string& staff_id, bool also_login_file);
+// The cost of passphrases set now: $SOPIR_KDF_COST=test for tests only
+// (kUsage for another value), else the default.
+KdfCost kdf_cost();
+// Overwrites and empties a string that held a passphrase.
+void wipe(std::string& secret);
+
 // Command implementations (cmd_*.cc).
 int run_init(Context&, Args&);
 int run_tick(Context&, Args&);
@@ -121,6 +147,7 @@ int run_staff_list(Context&, Args&);
 int run_staff_deactivate(Context&, Args&);
 int run_staff_grant(Context&, Args&);
 int run_staff_revoke(Context&, Args&);
+int run_staff_passwd(Context&, Args&);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

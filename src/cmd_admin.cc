@@ -44,10 +44,28 @@ int run_init(Context& ctx, Args& a) {
       if (e.kind() != ErrorKind::kNotFound) throw;
     }
   }
+  // A new database file always gets the first administrator's passphrase,
+  // so it needs a log-in from the start (sopir/login.h); a server
+  // database's server logs its staff in.
+  std::optional<std::string> passphrase;
+  KdfCost cost = KdfCost::kDefault;
+  if (!server && db != ":memory:") {
+    cost = kdf_cost();
+    passphrase = new_passphrase(admin, true);
+    if (!passphrase) throw usage_error(tr(msg::cli_new_passphrase_needed, {admin}));
+    try {
+      check_new_passphrase(*passphrase);
+    } catch (...) {
+      wipe(*passphrase);
+      throw;
+    }
+  }
   StoreOptions options;
   options.create = true;
   auto store = open_store(db, options);
-  const StaffMember member = Engine::add_first_administrator(*store, admin, a.name);
+  const StaffMember member = passphrase ? Engine::add_first_administrator(*store, admin, a.name, *passphrase, cost)
+                                        : Engine::add_first_administrator(*store, admin, a.name);
+  if (passphrase) wipe(*passphrase);
   store.reset();
   if (ctx.options.json) {
     ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
@@ -63,8 +81,28 @@ int run_staff_add(Context& ctx, Args& a) {
   if (a.name.empty()) throw usage_error(tr(msg::cli_staff_add_name));
   if (a.roles.empty()) throw usage_error(tr(msg::cli_staff_add_role));
   StaffMember member{id, a.name, a.roles, true};
-  ctx.engine().add_staff(ctx.actor_id(), member);
+  const std::string& admin = ctx.actor_id();
+  // The new member's first passphrase, when one is given (a file, or typed
+  // by the administrator on the terminal); a server logs its staff in.
+  std::optional<std::string> passphrase;
+  const KdfCost cost = kdf_cost();
+  if (!is_server_url(ctx.options.db)) passphrase = new_passphrase(id, false);
+  try {
+    if (passphrase) {
+      ctx.engine().add_staff(admin, member, *passphrase, cost);
+    } else {
+      ctx.engine().add_staff(admin, member);
+    }
+  } catch (...) {
+    if (passphrase) wipe(*passphrase);
+    throw;
+  }
   spdlog::info("staff add {} by {}", id, ctx.options.actor);
+  if (passphrase) {
+    wipe(*passphrase);
+  } else if (!is_server_url(ctx.options.db) && ctx.engine().login_required()) {
+    ctx.err << "sopir: " << tr(msg::cli_staff_no_passphrase_yet, {id, admin}) << "\n";
+  }
   if (ctx.options.json) {
     ctx.out << json{{"staff", staff_json(member)}}.dump(2) << "\n";
   } else {
@@ -120,6 +158,30 @@ int set_role(Context& ctx, Args& a, bool held) {
 
 int run_staff_grant(Context& ctx, Args& a) { return set_role(ctx, a, true); }
 int run_staff_revoke(Context& ctx, Args& a) { return set_role(ctx, a, false); }
+
+int run_staff_passwd(Context& ctx, Args& a) {
+  if (a.positional.size() > 1) throw usage_error(tr(msg::cli_staff_passwd_args));
+  const std::string by = ctx.actor_id();
+  const std::string id = a.positional.empty() ? by : a.positional[0];
+  if (id != by) ctx.engine().staff_member(id);  // kNotFound (did you mean) before asking anything
+  const KdfCost cost = kdf_cost();
+  std::optional<std::string> passphrase = new_passphrase(id, false);
+  if (!passphrase) throw usage_error(tr(msg::cli_new_passphrase_needed, {id}));
+  try {
+    ctx.engine().set_passphrase(by, id, *passphrase, cost);
+  } catch (...) {
+    wipe(*passphrase);
+    throw;
+  }
+  wipe(*passphrase);
+  spdlog::info("staff passwd {} by {}", id, by);
+  if (ctx.options.json) {
+    ctx.out << json{{"staff", id}, {"passphrase_set", true}, {"by", by}}.dump(2) << "\n";
+  } else {
+    ctx.out << tr(msg::cli_passphrase_set, {id}) << "\n";
+  }
+  return 0;
+}
 
 int run_checkpoint(Context& ctx, Args&) {
   const LogEntry c = ctx.engine().checkpoint(ctx.actor_id());

@@ -47,9 +47,9 @@ struct Reveal {
 };
 
 std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::string& what) {
-  const Actor member = acting_staff(reader, ctx.actor_id());
   auto reveal = std::make_unique<Reveal>();
   if (is_server_url(ctx.options.db)) {
+    const Actor member = acting_staff(reader, ctx.actor_id());
     // The server decides whether this login may write the access row.
     reveal->writer = open_store(ctx.options.db, StoreOptions{});
     reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
@@ -65,6 +65,8 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
       ::stat(ctx.options.db.c_str(), &info) == 0 && (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
   if (marked_read_only || ::access(ctx.options.db.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0)
     throw refused(tr(msg::cli_reveal_read_only, {ctx.options.db}));
+  // Revealing needs a log-in where the database asks for one (Context::actor_id).
+  const Actor member = acting_staff(reader, ctx.actor_id());
   reveal->writer = open_sqlite_store(ctx.options.db, StoreOptions{});
   reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
   return reveal;

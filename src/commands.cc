@@ -38,6 +38,9 @@ void def_staff_role(CLI::App& app, Args& a) {
 void def_one_id(CLI::App& app, Args& a) {
   app.add_option("id", a.positional, tr(msg::cli_opt_the_id));
 }
+void def_passwd(CLI::App& app, Args& a) {
+  app.add_option("id", a.positional, tr(msg::cli_opt_staff_passwd_id));
+}
 void def_files(CLI::App& app, Args& a) {
   app.add_option("files", a.positional, tr(msg::cli_opt_sop_files))->required();
 }
@@ -153,6 +156,8 @@ const std::vector<Command> kCommands = {
      "sopir --as rina staff grant budi supervisor", def_staff_role, run_staff_grant, true, false},
     {"staff revoke", &msg::cli_cmd_staff_revoke, "staff revoke ID ROLE",
      "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
+    {"staff passwd", &msg::cli_cmd_staff_passwd, "staff passwd [ID]",
+     "sopir --as rina staff passwd budi", def_passwd, run_staff_passwd, true, false},
     {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -396,7 +401,10 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   // the engine's message. Batch commands refuse each row with it instead.
   const std::string path = best->path;
   const bool checks_per_row = path == "case import" || (path == "case advance" && !args.batch.empty());
-  if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) ctx.engine().actor(ctx.options.actor);
+  if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) {
+    ctx.engine().actor(ctx.options.actor);
+    ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
+  }
   return best->run(ctx, args);
 }
 
@@ -501,8 +509,11 @@ std::string man_page() {
     << ".TP\n.B \\-\\-json\none JSON document on stdout\n"
     << ".TP\n.B \\-\\-lang id|en\nlanguage of labels (else from $LANG)\n"
     << ".SH EXIT STATUS\n0 done; 1 refused by the procedure's rules or invalid input; 2 usage "
-       "error; 3 not found; 4 conflict; 5 storage problem.\n"
-    << ".SH ENVIRONMENT\nSOPIR_DB, SOPIR_ACTOR, SOPIR_LOG (off|error|warn|info|debug), LANG, "
+       "error; 3 not found; 4 conflict; 5 storage problem; 6 log\\-in refused (a wrong or missing "
+       "passphrase).\n"
+    << ".SH ENVIRONMENT\nSOPIR_DB, SOPIR_ACTOR, SOPIR_PASSPHRASE_FILE (a file holding the acting staff "
+       "member's passphrase, when there is no terminal), SOPIR_NEW_PASSPHRASE_FILE (a passphrase being set), "
+       "SOPIR_KDF_COST (test: a cheap passphrase cost, for tests only), SOPIR_LOG (off|error|warn|info|debug), LANG, "
        "NO_COLOR, PAGER (for long listings on a terminal; default: less \\-FRX; empty: none).\n"
     << ".SH FILES\n"
     << ".TP\n" << esc(SOPIR_WORKFLOWS_DIR) << "\nthe shipped procedures and their scenario tests\n"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <cstdlib>
 #include <ostream>
 
@@ -85,10 +86,49 @@ Engine& Context::engine() {
   return *engine_;
 }
 
-const std::string& Context::actor_id() const {
+const std::string& Context::actor_id() {
   if (options.actor.empty()) {
     throw usage_error(tr(msg::cli_who_is_acting));
   }
+  if (logged_in_ == options.actor) return options.actor;
+  // The seam for issue #13: a server database authenticates its
+  // connections itself; the session's role will name the actor here.
+  if (is_server_url(options.db)) {
+    logged_in_ = options.actor;
+    return options.actor;
+  }
+  Engine& e = engine();
+  if (!e.login_required()) {
+    // A database from before log-in, where no administrator has set a
+    // passphrase yet: as before, the engine checks the actor per call.
+    logged_in_ = options.actor;
+    return options.actor;
+  }
+  try {
+    e.actor(options.actor);
+  } catch (const Error&) {
+    // Unknown or deactivated: no passphrase is asked for; the engine
+    // refuses every call by them with its own message (a batch, each row).
+    return options.actor;
+  }
+  std::string passphrase = login_passphrase(options.actor);
+  // After repeated failures every attempt waits, the right passphrase too.
+  const int64_t wait = e.login_delay(options.actor);
+  if (wait > 0) {
+    spdlog::warn("log-in of {} delayed {} s after repeated failures", options.actor, wait);
+    err << "sopir: " << tr(msg::cli_login_wait, {options.actor, std::to_string(wait)}) << std::endl;
+    ::sleep(static_cast<unsigned>(wait));
+  }
+  try {
+    e.log_in(options.actor, passphrase);
+  } catch (const Error& failure) {
+    wipe(passphrase);
+    if (failure.kind() == ErrorKind::kDenied) spdlog::warn("log-in of {} refused", options.actor);
+    throw;
+  }
+  wipe(passphrase);
+  spdlog::info("log-in of {}", options.actor);
+  logged_in_ = options.actor;
   return options.actor;
 }
 

@@ -3,7 +3,7 @@
 // real_main reads the global options, then dispatches through the command
 // table (commands.cc). Errors end here: the message goes to stderr and the
 // error's kind becomes the exit code (0 done, 1 refused, 2 usage,
-// 3 not found, 4 conflict, 5 storage).
+// 3 not found, 4 conflict, 5 storage, 6 log-in refused).
 #include <unistd.h>
 
 #include <iostream>

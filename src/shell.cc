@@ -96,7 +96,14 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
   if (words[0] == "as") {
     if (words.size() != 2) throw usage_error(tr(msg::cli_shell_as_args));
     ctx.engine().actor(words[1]);  // unknown or inactive: refuse now, not later
+    const std::string before = ctx.options.actor;
     ctx.options.actor = words[1];
+    try {
+      ctx.actor_id();  // logs in as them where the database needs it
+    } catch (...) {
+      ctx.options.actor = before;
+      throw;
+    }
     return 0;
   }
   if (words[0] == "use") {
@@ -220,7 +227,8 @@ bool names_case(Context& ctx, const std::string& word) {
 // Events the actor can fire now on `typed_case`.
 std::vector<std::string> possible_events(Context& ctx, const std::string& typed_case) {
   std::vector<std::string> out;
-  if (ctx.options.actor.empty()) return out;
+  // Only for someone logged in: completion reads the case as them.
+  if (ctx.options.actor.empty() || !ctx.logged_in()) return out;
   CaseView view = ctx.engine().view(typed_case, ctx.options.actor);
   for (const auto& check : view.checks) {
     if (check.possible) out.push_back(check.event);
@@ -369,6 +377,16 @@ int run_interactive(Context& ctx) {
   using_history();
   if (!history.empty()) read_history(history.c_str());
   ctx.out << tr(msg::cli_shell_banner) << "\n";
+  // The session's one log-in, when it starts as someone (--as, SOPIR_ACTOR):
+  // a session that cannot log in does not start.
+  if (!ctx.options.actor.empty()) {
+    try {
+      ctx.actor_id();
+    } catch (const Error& e) {
+      ctx.err << error_text(e) << "\n";
+      return exit_code(e.kind());
+    }
+  }
   int errors = 0;
   bool quit = false;
   while (!quit) {

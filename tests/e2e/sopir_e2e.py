@@ -22,6 +22,21 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 POSTGRES = os.environ.get("SOPIR_E2E_BACKEND") == "postgresql"
 
+# Staff log in on a database file (docs/CLI.md, "Logging in"): every staff
+# member the tests make gets this passphrase, set at the cheap cost meant
+# for tests (SOPIR_KDF_COST=test), and every run reads it from this file.
+# A test of log-in itself overrides these in its own environment.
+PASSPHRASE = "e2e test passphrase"
+_PASS_DIR = tempfile.mkdtemp(prefix="sopir-e2e-pass-")
+atexit.register(shutil.rmtree, _PASS_DIR, True)
+PASSPHRASE_FILE = os.path.join(_PASS_DIR, "passphrase")
+with open(PASSPHRASE_FILE, "w", encoding="utf-8") as _f:
+    _f.write(PASSPHRASE + "\n")
+os.chmod(PASSPHRASE_FILE, 0o600)
+os.environ["SOPIR_PASSPHRASE_FILE"] = PASSPHRASE_FILE
+os.environ["SOPIR_NEW_PASSPHRASE_FILE"] = PASSPHRASE_FILE
+os.environ["SOPIR_KDF_COST"] = "test"
+
 
 def sqlite_only(reason):
     """Marks a test of the SQLite file itself: skipped on PostgreSQL."""

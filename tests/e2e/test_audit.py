@@ -5,6 +5,12 @@ HTML report rendered by headless Chromium (skipped when absent)."""
 import csv, hashlib, io, os, shutil, sqlite3, stat, subprocess, sys, tempfile
 
 SOPIR = os.environ.get("SOPIR_BIN", "sopir")
+# Staff log in on a database file: one passphrase for everyone here, at the
+# cheap cost meant for tests (docs/CLI.md, "Logging in").
+_PASS = os.path.join(tempfile.mkdtemp(prefix="sopir-audit-pass-"), "passphrase")
+with open(_PASS, "w") as _f:
+    _f.write("audit test passphrase\n")
+os.environ.update(SOPIR_PASSPHRASE_FILE=_PASS, SOPIR_NEW_PASSPHRASE_FILE=_PASS, SOPIR_KDF_COST="test")
 YAML = """sop: mini-care
 version: 1
 title: {en: Mini care}
@@ -77,8 +83,9 @@ def main():
         run(target, "audit", "report")
         run(target, "audit", "replay", "--sop", yaml)
         anchor = run(target, "audit", "anchor").stdout.strip()
-        # Row 8: 3 staff rows and the publish row (registry rows) come first.
-        assert anchor.startswith("8:"), anchor
+        # Row 11: 3 staff rows, their 3 passphrase-set rows and the publish
+        # row (registry rows) come first.
+        assert anchor.startswith("11:"), anchor
         run(target, "audit", "verify", "--anchor", anchor)
         assert digest(target) == before, f"audit changed {target}"
     assert digest(db) == live_before
@@ -118,16 +125,16 @@ def main():
     p = run(db, "checkpoint", actor="nobody", check=False)
     assert p.returncode == 3 and "nobody" in p.stderr, p.stderr
     point = run(db, "checkpoint", actor="rina").stdout.strip()
-    assert point.startswith("8:") and len(point) == 2 + 64, point
+    assert point.startswith("11:") and len(point) == 3 + 64, point
     assert run(db, "checkpoint", actor="rina").stdout.strip() == point
     assert run(db, "audit", "anchor").stdout.strip() == point
     out = run(db, "audit", "verify", "--anchor", point).stdout
-    assert out.startswith("clean") and "anchor 8 holds" in out, out
+    assert out.startswith("clean") and "anchor 11 holds" in out, out
     assert broken_rows(db) == []
     con = sqlite3.connect(db)
     kind, chain, record = con.execute("SELECT kind, case_id, record FROM transitions ORDER BY seq DESC LIMIT 1").fetchone()
     con.close()
-    assert kind == "checkpoint" and chain is None and '"root":"' + point[2:] + '"' in record, record
+    assert kind == "checkpoint" and chain is None and '"root":"' + point[3:] + '"' in record, record
 
     # A tampered copy: verify exits 1 and names the row.
     bad = os.path.join(tmp, "bad.db")

@@ -99,7 +99,7 @@ class Language(SopirTest):
         self.assertIn("buka kasus baru; menampilkan id-nya", listing)
         self.assertTrue(listing.endswith("`sopir help COMMAND` menjelaskan satu perintah. Kode keluar: 0 selesai, "
                                          "1 ditolak, 2 salah pakai, 3 tidak ditemukan, 4 bentrok, 5 masalah "
-                                         "penyimpanan.\n"), listing)
+                                         "penyimpanan, 6 log-in ditolak.\n"), listing)
 
     def test_locale_selects_indonesian_and_lang_overrides_it(self):
         r = self.fails(2, "case", "list", "--status", "open", env=ID_LOCALE)

@@ -23,6 +23,7 @@
 #include "sopir/decide.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/login.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"
 
@@ -204,6 +205,11 @@ class Engine {
   // is taken.
   static StaffMember add_first_administrator(Store& store, const std::string& id,
                                              const std::string& name);
+  // The same with their passphrase (sopir/login.h), in one transaction: a
+  // database made so needs a log-in from then on. kUsage for an unusable
+  // passphrase (nothing written).
+  static StaffMember add_first_administrator(Store& store, const std::string& id, const std::string& name,
+                                             std::string_view passphrase, KdfCost cost);
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.
@@ -231,9 +237,22 @@ class Engine {
   // The acting staff member; kNotFound when unknown, kRefused when inactive.
   Actor actor(const std::string& staff_id);
 
+  // Log-in (sopir/login.h) at the engine's clock: whether this database
+  // needs one, the wait before the next attempt of `staff_id`, the log-in
+  // itself (kDenied when refused, the failure recorded), and setting a
+  // passphrase (one's own, or anyone's by an administrator).
+  bool login_required();
+  int64_t login_delay(const std::string& staff_id);
+  Actor log_in(const std::string& staff_id, std::string_view passphrase);
+  void set_passphrase(const std::string& by, const std::string& staff_id, std::string_view passphrase,
+                      KdfCost cost);
+
   // Staff administration, by an active staff member with the role admin.
   // Ids are slugs ([a-z0-9_.-]); "system" is reserved for the timer.
   void add_staff(const std::string& admin, const StaffMember& member);
+  // The same with the new member's first passphrase (sopir/login.h), in one
+  // transaction; kUsage for an unusable passphrase, nothing written.
+  void add_staff(const std::string& admin, const StaffMember& member, std::string_view passphrase, KdfCost cost);
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
   // Grants (`held`) or removes a role. kConflict when it is already so;
   // kRefused for removing a member's only role or one's own admin role.

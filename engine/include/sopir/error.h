@@ -18,10 +18,11 @@ enum class ErrorKind {
   kNotFound = 3,   // unknown case, staff member, procedure, file
   kConflict = 4,   // the case changed since it was read; an id already taken
   kStorage = 5,    // the database cannot be opened, read or written
+  kDenied = 6,     // log-in refused: a wrong, missing or unreadable passphrase (sopir/login.h)
 };
 
 // Stable exit code for an error kind: 1 refused, 2 usage, 3 not found,
-// 4 conflict, 5 storage.
+// 4 conflict, 5 storage, 6 log-in refused.
 inline int exit_code(ErrorKind kind) { return static_cast<int>(kind); }
 
 const char* to_string(ErrorKind kind);
@@ -49,5 +50,6 @@ inline Error usage_error(std::string m) { return Error(ErrorKind::kUsage, std::m
 inline Error not_found(std::string m) { return Error(ErrorKind::kNotFound, std::move(m)); }
 inline Error conflict(std::string m) { return Error(ErrorKind::kConflict, std::move(m)); }
 inline Error storage_error(std::string m) { return Error(ErrorKind::kStorage, std::move(m)); }
+inline Error denied(std::string m) { return Error(ErrorKind::kDenied, std::move(m)); }
 
 }  // namespace sopir

@@ -152,6 +152,8 @@ struct RegistryStamp {
 //   staff "added": [["staff",ID],["name",NAME],["role",R]...]
 //   staff "role-granted" / "role-removed": [["staff",ID],["role",R]]
 //   staff "deactivated" / "reactivated": [["staff",ID]]
+//   staff "passphrase-set": [["staff",ID]] (by the member themselves, or an
+//     administrator's reset; never the passphrase or its hash)
 //   staff "existing" / publish "existing": written once by the schema 3
 //     upgrade for what was there before changes were logged; dated at the
 //     upgrade (staff add ["active","no"] when deactivated). docs/SCHEMA.md.
@@ -162,6 +164,7 @@ inline constexpr char kRoleGranted[] = "role-granted";
 inline constexpr char kRoleRemoved[] = "role-removed";
 inline constexpr char kDeactivated[] = "deactivated";
 inline constexpr char kReactivated[] = "reactivated";
+inline constexpr char kPassphraseSet[] = "passphrase-set";
 inline constexpr char kExisting[] = "existing";
 }  // namespace registry_event
 
@@ -256,6 +259,33 @@ class Store {
   // change to what is already so writes nothing.
   virtual void set_staff_role(const std::string& id, const std::string& role, bool held,
                               const RegistryStamp& by) = 0;
+
+  // Staff log-in (sopir/login.h). These defaults are a store whose server
+  // authenticates its connections (PostgreSQL, issue #13): it keeps no
+  // passphrases, so no log-in is asked for.
+  //
+  // The passphrase hash of staff member `id` (an Argon2id string as
+  // crypto_pwhash_str makes it); nullopt when none is set.
+  virtual std::optional<std::string> passphrase_hash(const std::string& id) {
+    (void)id;
+    return std::nullopt;
+  }
+  // Sets it and writes the registry row (staff "passphrase-set", stamped
+  // with `by`) in one transaction. kNotFound for an unknown id; kUsage on a
+  // store that keeps no passphrases.
+  virtual void set_passphrase_hash(const std::string& id, const std::string& hash, const RegistryStamp& by);
+  // Records a failed log-in of `id` at `at` (no log row: it changes no
+  // record); nothing on a read-only store.
+  virtual void record_login_failure(const std::string& id, DateTime at) {
+    (void)id;
+    (void)at;
+  }
+  // How many failed log-ins of `id` were recorded at or after `since`.
+  virtual int64_t login_failures_since(const std::string& id, DateTime since) {
+    (void)id;
+    (void)since;
+    return 0;
+  }
 
   // Cases.
   virtual bool case_exists(const std::string& id) = 0;

@@ -193,7 +193,8 @@ class Verifier {
   }
 
   // Who wrote each staff and publish row, checked like a step's actor: the
-  // live engine lets only an administrator change staff, and an
+  // live engine lets only an administrator change staff (a member may set
+  // their own passphrase), and an
   // administrator or policy officer publish. The log's first row, the
   // first administrator adding themselves at init, and the rows the schema
   // 4 upgrade wrote for what existed stand on their own.
@@ -207,7 +208,13 @@ class Verifier {
       if (!row.case_id.empty() || row.event == registry_event::kExisting) return true;
       if (row.kind == LogKind::kStaff) {
         if (was_first && row.event == registry_event::kAdded) return true;
-        const StaffCheck c = staff_.check(row.actor, "admin", row.seq);
+        // Anyone in force may set their own passphrase; another's is an
+        // administrator's reset.
+        bool own = false;
+        if (row.event == registry_event::kPassphraseSet) {
+          for (const auto& [key, value] : row.inputs) own = own || (key == "staff" && value == row.actor);
+        }
+        const StaffCheck c = staff_.check(row.actor, own ? "" : "admin", row.seq);
         if (!c.problem.empty())
           add(FindingKind::kStepRefused, row.seq, "",
               tr(msg::audit_staff_change_by, {log_row(row.seq), row.event, row.actor, c.problem}));

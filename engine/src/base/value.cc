@@ -17,6 +17,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::kNotFound: return "not found";
     case ErrorKind::kConflict: return "conflict";
     case ErrorKind::kStorage: return "storage";
+    case ErrorKind::kDenied: return "denied";
   }
   return "error";
 }

@@ -179,6 +179,35 @@ StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
   return member;
 }
 
+StaffMember Engine::add_first_administrator(Store& store, const std::string& id, const std::string& name,
+                                            std::string_view passphrase, KdfCost cost) {
+  if (!valid_staff_id(id))
+    throw usage_error(tr(msg::runtime_first_admin_id, {id}));
+  // The slow part first, outside the write transaction.
+  const std::string hash = hash_passphrase(passphrase, cost);
+  StaffMember member;
+  store.transaction([&] {
+    member = add_first_administrator(store, id, name);
+    store.set_passphrase_hash(id, hash, RegistryStamp{id, system_clock()->now()});
+  });
+  return member;
+}
+
+bool Engine::login_required() { return sopir::login_required(*store_); }
+
+int64_t Engine::login_delay(const std::string& staff_id) {
+  return sopir::login_delay(*store_, staff_id, clock_->now());
+}
+
+Actor Engine::log_in(const std::string& staff_id, std::string_view passphrase) {
+  return sopir::log_in(*store_, staff_id, passphrase, clock_->now());
+}
+
+void Engine::set_passphrase(const std::string& by, const std::string& staff_id, std::string_view passphrase,
+                            KdfCost cost) {
+  sopir::set_passphrase(*store_, by, staff_id, passphrase, cost, clock_->now());
+}
+
 std::vector<PublishedProcedure> Engine::publish_all(const std::vector<std::string>& files,
                                                     const std::string& actor_id, bool strict) {
   LoadOptions options;
@@ -378,6 +407,17 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member) {
   if (member.name.empty()) throw usage_error(tr(msg::runtime_staff_needs_name));
   if (member.roles.empty()) throw usage_error(tr(msg::runtime_staff_needs_role));
   store_->add_staff(member, RegistryStamp{admin, clock_->now()});
+}
+
+void Engine::add_staff(const std::string& admin, const StaffMember& member, std::string_view passphrase,
+                       KdfCost cost) {
+  require_admin(actor(admin));
+  check_new_passphrase(passphrase);
+  const std::string hash = hash_passphrase(passphrase, cost);  // slow: before the write lock
+  store_->transaction([&] {
+    add_staff(admin, member);
+    store_->set_passphrase_hash(member.id, hash, RegistryStamp{admin, clock_->now()});
+  });
 }
 
 void Engine::set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,

@@ -6,6 +6,8 @@
 
 #include "store/log_json.h"
 #include "base/sha256.h"
+#include "sopir/error.h"
+#include "sopir/messages/store.h"
 #include "sopir/store.h"
 
 namespace sopir {
@@ -18,6 +20,12 @@ constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", 
 const char* to_string(LogKind kind) {
   const auto index = static_cast<size_t>(kind);
   return index < std::size(kLogKindNames) ? kLogKindNames[index] : "unknown";
+}
+
+void Store::set_passphrase_hash(const std::string& id, const std::string& hash, const RegistryStamp& by) {
+  (void)hash;
+  (void)by;
+  throw usage_error(tr(msg::store_no_passphrases, {id}));
 }
 
 bool is_registry(LogKind kind) {

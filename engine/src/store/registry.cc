@@ -62,6 +62,12 @@ LogEntry staff_active(const std::string& id, bool active, const RegistryStamp& b
   return e;
 }
 
+LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kStaff, registry_event::kPassphraseSet, by.actor, by.at);
+  e.inputs.emplace_back("staff", id);
+  return e;
+}
+
 LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at) {
   LogEntry e = row(LogKind::kPublish, registry_event::kExisting, "", upgraded_at);
   add_procedure(e, p);

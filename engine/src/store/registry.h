@@ -14,6 +14,8 @@ LogEntry published(const PublishedProcedure& p, const RegistryStamp& by);
 LogEntry staff_added(const StaffMember& member, const RegistryStamp& by);
 LogEntry staff_role(const std::string& id, const std::string& role, bool held, const RegistryStamp& by);
 LogEntry staff_active(const std::string& id, bool active, const RegistryStamp& by);
+// staff "passphrase-set" of `id` (what changed, never the passphrase).
+LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by);
 // The schema 4 upgrade's rows for what existed before changes were logged.
 LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at);
 LogEntry existing_staff(const StaffMember& member, DateTime upgraded_at);

@@ -278,8 +278,26 @@ CREATE TABLE procedure_calendars (
 );
 )sql";
 
+// Version 6: staff log-in (sopir/login.h). Each staff member's passphrase
+// as an Argon2id hash string (crypto_pwhash_str: the algorithm, its cost
+// and the salt are inside it), and failed log-ins, which slow the next
+// attempts down. Neither is part of the log: setting a passphrase writes a
+// registry row (staff "passphrase-set") naming whose, never the hash.
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE staff_passphrases (
+  staff_id  TEXT    PRIMARY KEY REFERENCES staff (id),
+  hash      TEXT    NOT NULL,
+  set_at    INTEGER NOT NULL
+);
+CREATE TABLE login_failures (
+  staff_id  TEXT    NOT NULL,
+  at        INTEGER NOT NULL
+);
+CREATE INDEX login_failures_by_staff ON login_failures (staff_id, at);
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

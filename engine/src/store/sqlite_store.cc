@@ -416,6 +416,54 @@ class SqliteStore final : public Store {
     });
   }
 
+  std::optional<std::string> passphrase_hash(const std::string& id) override {
+    return guard(msg::store_op_read_staff_member, id, [&]() -> std::optional<std::string> {
+      SQLite::Statement q(*db_, "SELECT hash FROM staff_passphrases WHERE staff_id = ?");
+      q.bind(1, id);
+      if (!q.executeStep()) return std::nullopt;
+      return q.getColumn(0).getString();
+    });
+  }
+
+  void set_passphrase_hash(const std::string& id, const std::string& hash, const RegistryStamp& by) override {
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
+        if (!staff_locked(id)) throw not_found(tr(msg::store_no_staff, {id}));
+        SQLite::Statement upsert(*db_,
+                                 "INSERT INTO staff_passphrases (staff_id, hash, set_at) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (staff_id) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at");
+        upsert.bind(1, id);
+        upsert.bind(2, hash);
+        upsert.bind(3, static_cast<int64_t>(by.at.seconds));
+        upsert.exec();
+        LogEntry entry = registry::staff_passphrase(id, by);
+        insert_registry(entry);
+      });
+    });
+  }
+
+  void record_login_failure(const std::string& id, DateTime at) override {
+    if (read_only_) return;
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO login_failures (staff_id, at) VALUES (?, ?)");
+        insert.bind(1, id);
+        insert.bind(2, static_cast<int64_t>(at.seconds));
+        insert.exec();
+      });
+    });
+  }
+
+  int64_t login_failures_since(const std::string& id, DateTime since) override {
+    return guard(msg::store_op_read_staff_member, id, [&] {
+      SQLite::Statement q(*db_, "SELECT count(*) FROM login_failures WHERE staff_id = ? AND at >= ?");
+      q.bind(1, id);
+      q.bind(2, static_cast<int64_t>(since.seconds));
+      q.executeStep();
+      return q.getColumn(0).getInt64();
+    });
+  }
+
   bool case_exists(const std::string& id) override {
     return guard(msg::store_op_look_up_case, id, [&] { return case_exists_locked(id); });
   }
