@@ -49,6 +49,8 @@ struct Args {
   // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
+  // sop validate --from OLD.yaml (migrate: checked against older versions)
+  std::vector<std::string> from_files;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.

@@ -19,7 +19,7 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr const char* kCompiledFormat = "sopir-compiled-2";
+inline constexpr const char* kCompiledFormat = "sopir-compiled-3";
 
 // A procedure that names a calendar is not encoded (""): its calendar is
 // pinned beside it in the store, and it is loaded from source with it.
