@@ -51,6 +51,8 @@ struct Args {
   bool as_tests = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
+  // migrate plan --to VERSION (cmd_migrate.cc)
+  std::string to_version;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -90,6 +92,10 @@ struct Command {
   bool needs_db;
   bool hidden;  // helpers for completion scripts
 };
+
+// migrate (cmd_migrate.cc)
+void def_migrate_plan(CLI::App& app, Args& a);
+int run_migrate_plan(Context& ctx, Args& a);
 
 // The one command table (commands.cc).
 const std::vector<Command>& commands();

@@ -2,6 +2,7 @@
 checks a migrate: section against an older file (located errors, both
 languages, JSON), `sop publish` checks it against the published versions it
 names and refuses, writing nothing, when it does not fit."""
+import json
 import os
 import sys
 
@@ -23,7 +24,7 @@ states:
   assessment: {label: {en: Assessment, id: Asesmen}}
   closed: {terminal: true, label: {en: Closed, id: Ditutup}}
 transitions:
-  - {event: wait, from: arrived, to: waiting_room, roles: [shelter_staff], when: "risk == 'low'", set: {notes: "'seen'"}}
+  - {event: wait, from: arrived, to: waiting_room, roles: [shelter_staff], when: "risk == 'low'", set: {notes: seen}}
   - {event: assess, from: [arrived, waiting_room], to: assessment, roles: [shelter_staff], when: "age > 0"}
   - {event: close, from: assessment, to: closed, roles: [shelter_staff]}
 open: {requires: [age, risk]}
@@ -138,6 +139,89 @@ class Publish(SopirTest):
         self.ok("--as", "admin", "sop", "publish", self.write("v2.yaml", NEW))
         versions = self.ok("--json", "sop", "list").json()["procedures"]
         self.assertIn(2, [v["version"] for v in versions if v["sop"] == "intake"])
+
+
+class Plan(SopirTest):
+    """Four running cases of version 1 and a closed one; version 2 moves
+    three of them (by name, by a renamed state, by a split) and cannot move
+    the fourth (no branch of the split holds)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("--as", "admin", "sop", "publish", self.write("v1.yaml", OLD))
+        self.cases = {}
+        for name, age, risk, steps in (("arrived", 30, "low", []), ("waiting", 40, "low", ["wait"]),
+                                       ("child", 12, "high", ["assess"]), ("old", 70, "high", ["assess"]),
+                                       ("closed", 50, "high", ["assess", "close"])):
+            case = self.ok("--as", "budi", "case", "open", "intake", "--set", "age=%d" % age,
+                           "--set", "risk=" + risk).out.strip()
+            for step in steps:
+                self.ok("--as", "budi", "case", "advance", case, step)
+            self.cases[name] = case
+        split = NEW.replace("      - to: adult_assessment\n", "      - {to: adult_assessment, when: age < 65}\n")
+        self.ok("--as", "admin", "sop", "publish", self.write("v2.yaml", split))
+
+    def test_the_plan_says_where_each_case_lands_and_writes_nothing(self):
+        before = self.dump()
+        doc = self.ok("migrate", "plan", "intake", "--to", "2", "--format", "json").json()
+        self.assertEqual(before, self.dump())
+        self.assertEqual(doc["format"], "sopir-migration-plan-1")
+        self.assertEqual((doc["sop"], doc["to_version"]), ("intake", 2))
+        self.assertEqual(doc["summary"], {"cases": 4, "moving": 3, "staying": 1, "by_version": {"1": 4}})
+        by_id = {c["case"]: c for c in doc["cases"]}
+        self.assertNotIn(self.cases["closed"], by_id)
+        arrived = by_id[self.cases["arrived"]]
+        self.assertEqual((arrived["from_state"], arrived["to_state"], arrived["moves"]), ("arrived", "arrived", True))
+        self.assertEqual(arrived["changes"], [{"field": "risk_level", "from_field": "risk", "before": "", "after": "low"}])
+        self.assertEqual(arrived["from_version"], 1)
+        self.assertEqual(len(arrived["head_hash"]), 64)
+        self.assertEqual(by_id[self.cases["waiting"]]["to_state"], "arrived")
+        self.assertIn({"field": None, "from_field": "notes", "before": "seen", "after": ""},
+                      by_id[self.cases["waiting"]]["changes"])
+        self.assertEqual(by_id[self.cases["child"]]["to_state"], "child_assessment")
+        old = by_id[self.cases["old"]]
+        self.assertEqual((old["moves"], old["to_state"], old["changes"]), (False, None, []))
+        self.assertEqual(old["reason"], "no branch for state 'assessment' holds for this case "
+                                        "(has(age) and age < 18; age < 65)")
+
+    def test_table_csv_and_a_saved_file_with_its_hash(self):
+        table = self.ok("migrate", "plan", "intake", "--to", "2").out
+        self.assertRegex(table, r"%s\s+1\s+assessment\s+child_assessment\s+risk_level <- risk: - -> high" % self.cases["child"])
+        self.assertRegex(table, r"%s\s+1\s+assessment\s+\(stays\)\s+no branch for state" % self.cases["old"])
+        self.assertTrue(table.endswith("4 case(s) of older versions of intake (to version 2): 3 move, 1 stay\n"), table)
+        table_id = self.ok("--lang", "id", "migrate", "plan", "intake", "--to", "2").out
+        self.assertIn("tidak ada cabang untuk tahap 'assessment' yang", table_id)
+        self.assertIn("(tetap)", table_id)
+        csv = self.ok("migrate", "plan", "intake", "--to", "2", "--format", "csv").out
+        self.assertTrue(csv.startswith("case,from_version,status,from_state,moves,to_state,reason,changes,"
+                                       "due_before,due_after\n"), csv)  # CRLF, read as text
+        self.assertEqual(csv.count("\n"), 5)
+        r = self.ok("migrate", "plan", "intake", "--to", "2", "--output", "plan.json")
+        import hashlib
+        with open(os.path.join(self.dir, "plan.json"), "rb") as f:
+            data = f.read()
+        digest = hashlib.sha256(data).hexdigest()
+        self.assertEqual(r.out, "wrote plan.json: 4 case(s), 3 move, 1 stay; sha256 %s\n" % digest)
+        self.assertEqual(json.loads(data)["summary"]["moving"], 3)
+        r = self.ok("migrate", "plan", "intake", "--to", "2", "--output", "plan.csv")
+        self.assertIn("wrote plan.csv: 4 case(s)", r.out)
+
+    def test_bad_input_is_refused_with_a_clear_error(self):
+        before = self.dump()
+        r = self.fails(3, "migrate", "plan", "intake", "--to", "9")
+        self.assertIn("'intake' has no version 9; its versions are 1, 2", r.err)
+        r = self.fails(3, "migrate", "plan", "intak", "--to", "2")
+        self.assertIn("no procedure 'intak' is published; did you mean 'intake'?", r.err)
+        r = self.fails(2, "migrate", "plan", "intake", "--to", "two")
+        self.assertIn("--to takes a version number as sop list shows it, e.g. --to 3; got 'two'", r.err)
+        r = self.fails(2, "migrate", "plan", "intake", "--to", "1")
+        self.assertIn("version 1 is the first version of 'intake': there are no older cases to move", r.err)
+        r = self.fails(2, "migrate", "plan", "intake", "--to", "2", "--output", "plan.txt")
+        self.assertIn("a plan is saved as csv or json", r.err)
+        r = self.fails(2, "migrate", "plan", "intake", "--to", "2", "--format", "xml")
+        self.assertIn("unknown plan format 'xml'; expected table, csv or json", r.err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "plan.txt")))
+        self.assertEqual(before, self.dump())
 
 
 if __name__ == "__main__":
