@@ -64,11 +64,22 @@ Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapsho
     const FieldDef& field = next.fields[g];
     const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
     const std::string source = mapped && !mapped->from.empty() ? mapped->from : field.id;
-    Value v = value_of(old, c, source);
+    // A same-named older field is kept only when it is not dropped and has
+    // the same type (check_migration asks for one or the other).
+    const int same = source == field.id ? old.field_index(source) : -1;
+    const bool kept = source != field.id ||
+                      (same >= 0 && old.fields[static_cast<size_t>(same)].type == field.type &&
+                       std::find(m.drop.begin(), m.drop.end(), source) == m.drop.end());
+    Value v = kept ? value_of(old, c, source) : Value{};
     if (is_missing(v) && mapped && mapped->default_value) v = *mapped->default_value;
     if (const std::string why = fits(field, v, lang); !why.empty())
       return cannot(out, tr(msg::mig_plan_value, lang, {field.id, version, why}));
-    const Value& before = value_of(old, c, field.id);
+    // What the case held under this field's name, when that is the same
+    // field (same type, not dropped); a dropped one is listed as left behind.
+    const int named = old.field_index(field.id);
+    const bool same_field = named >= 0 && old.fields[static_cast<size_t>(named)].type == field.type &&
+                            std::find(m.drop.begin(), m.drop.end(), field.id) == m.drop.end();
+    const Value before = same_field ? value_of(old, c, field.id) : Value{};
     if (v != before) {
       const bool defaulted = mapped && mapped->default_value && v == *mapped->default_value &&
                              is_missing(value_of(old, c, source));
@@ -83,7 +94,10 @@ Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapsho
     bool taken = false;
     for (size_t g = 0; g < next.fields.size() && !taken; ++g) {
       const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
-      taken = (mapped && !mapped->from.empty() ? mapped->from : next.fields[g].id) == id;
+      const bool by_name = !(mapped && !mapped->from.empty());
+      taken = (by_name ? next.fields[g].id : mapped->from) == id &&
+              !(by_name && (next.fields[g].type != old.fields[f].type ||
+                            std::find(m.drop.begin(), m.drop.end(), id) != m.drop.end()));
     }
     if (!taken) out.changes.push_back(FieldMove{-1, id, c.data[f], Value{}});
   }
