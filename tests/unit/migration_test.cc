@@ -440,4 +440,34 @@ TEST_CASE("the shipped victim care version 3 moves version 2's cases, or says wh
   CHECK(plan_case(old, next, screened, kEntered, kNow).state == next.state_index("consent"));
 }
 
+TEST_CASE("the shipped debarkation version 3 keeps every step of version 2", "[migration][shipped]") {
+  const std::string dir = std::string(SOPIR_SOURCE_DIR);
+  LoadResult v2 = load_procedure_file(dir + "/tests/data/migrate/pmi-debarkation.v2.yaml");
+  LoadResult v3 = load_procedure_file(dir + "/workflows/pmi-debarkation.yaml");
+  REQUIRE(v2.ok());
+  REQUIRE(v3.ok());
+  const Procedure& old = *v2.procedure;
+  const Procedure& next = *v3.procedure;
+  CHECK(format_diagnostics(check_migration(old, next, true)) == "");
+  const std::vector<bool> reached = reachable_states(old);
+  int moved = 0;
+  for (size_t s = 0; s < old.states.size(); ++s) {
+    if (!reached[s] || old.states[s].terminal) continue;
+    CaseSnapshot c;
+    c.state = static_cast<int>(s);
+    c.data.assign(old.fields.size(), Value{});
+    c.data[static_cast<size_t>(old.field_index("priority_group"))] = Value{std::string("elderly")};
+    const Landing l = plan_case(old, next, c, kEntered, kNow);
+    INFO(old.states[s].id << ": " << l.reason);
+    REQUIRE(l.moves);
+    CHECK(next.states[static_cast<size_t>(l.state)].id == old.states[s].id);
+    // The one priority group is left behind, listed as such.
+    REQUIRE(l.changes.size() == 1);
+    CHECK(l.changes[0].field == -1);
+    CHECK(l.changes[0].old_field == "priority_group");
+    ++moved;
+  }
+  CHECK(moved > 10);
+}
+
 }  // namespace sopir
