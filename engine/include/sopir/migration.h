@@ -71,4 +71,20 @@ struct Landing {
 Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapshot& c, DateTime entered_at,
                   DateTime now, std::string_view lang = {});
 
+// Where each field of `next` takes its value from, for cases of `old`:
+// worked out once per pair of versions (plan_case works it out on each call
+// otherwise). Valid while both procedures live.
+struct FieldPlan {
+  struct Field {
+    int source = -1;         // the older field index its value comes from; -1 none
+    int same = -1;           // the older field of the same name, type and not dropped; -1 none
+    const Value* default_value = nullptr;  // when the case has no value
+  };
+  std::vector<Field> fields;  // by field index of `next`
+  std::vector<bool> taken;    // by older field index: some field of `next` takes its value
+};
+FieldPlan field_plan(const Procedure& old, const Procedure& next);
+Landing plan_case(const Procedure& old, const Procedure& next, const FieldPlan& fields, const CaseSnapshot& c,
+                  DateTime entered_at, DateTime now, std::string_view lang = {});
+
 }  // namespace sopir

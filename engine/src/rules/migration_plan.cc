@@ -29,12 +29,6 @@ Landing cannot(Landing out, std::string reason) {
   return out;
 }
 
-const Value& value_of(const Procedure& p, const CaseSnapshot& c, const std::string& id) {
-  static const Value kMissing;
-  const int f = p.field_index(id);
-  return f >= 0 && static_cast<size_t>(f) < c.data.size() ? c.data[static_cast<size_t>(f)] : kMissing;
-}
-
 // "" when the value fits the new field (its enum values, bounds, pattern).
 std::string fits(const FieldDef& field, const Value& v, std::string_view lang) {
   if (is_missing(v)) return "";
@@ -45,8 +39,36 @@ std::string fits(const FieldDef& field, const Value& v, std::string_view lang) {
 
 }  // namespace
 
+FieldPlan field_plan(const Procedure& old, const Procedure& next) {
+  FieldPlan out;
+  out.fields.resize(next.fields.size());
+  out.taken.assign(old.fields.size(), false);
+  if (!next.migration) return out;
+  const MigrationDef& m = *next.migration;
+  for (size_t g = 0; g < next.fields.size(); ++g) {
+    const FieldDef& field = next.fields[g];
+    const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
+    FieldPlan::Field& f = out.fields[g];
+    const int named = old.field_index(field.id);
+    // A same-named older field is kept only when it is not dropped and has
+    // the same type (check_migration asks for one or the other).
+    if (named >= 0 && old.fields[static_cast<size_t>(named)].type == field.type &&
+        std::find(m.drop.begin(), m.drop.end(), field.id) == m.drop.end())
+      f.same = named;
+    f.source = mapped && !mapped->from.empty() ? old.field_index(mapped->from) : f.same;
+    if (mapped && mapped->default_value) f.default_value = &*mapped->default_value;
+    if (f.source >= 0) out.taken[static_cast<size_t>(f.source)] = true;
+  }
+  return out;
+}
+
 Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapshot& c, DateTime entered_at,
                   DateTime now, std::string_view lang) {
+  return plan_case(old, next, field_plan(old, next), c, entered_at, now, lang);
+}
+
+Landing plan_case(const Procedure& old, const Procedure& next, const FieldPlan& fields, const CaseSnapshot& c,
+                  DateTime entered_at, DateTime now, std::string_view lang) {
   Landing out;
   out.from_state = c.state;
   const std::string version = std::to_string(next.version);
@@ -60,47 +82,32 @@ Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapsho
 
   // Values first: a split's when: reads them.
   out.data.assign(next.fields.size(), Value{});
+  static const Value kMissing;
+  auto old_value = [&](int f) -> const Value& {
+    return f >= 0 && static_cast<size_t>(f) < c.data.size() ? c.data[static_cast<size_t>(f)] : kMissing;
+  };
   for (size_t g = 0; g < next.fields.size(); ++g) {
     const FieldDef& field = next.fields[g];
-    const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
-    const std::string source = mapped && !mapped->from.empty() ? mapped->from : field.id;
-    // A same-named older field is kept only when it is not dropped and has
-    // the same type (check_migration asks for one or the other).
-    const int same = source == field.id ? old.field_index(source) : -1;
-    const bool kept = source != field.id ||
-                      (same >= 0 && old.fields[static_cast<size_t>(same)].type == field.type &&
-                       std::find(m.drop.begin(), m.drop.end(), source) == m.drop.end());
-    Value v = kept ? value_of(old, c, source) : Value{};
-    if (is_missing(v) && mapped && mapped->default_value) v = *mapped->default_value;
+    const FieldPlan::Field& plan = fields.fields[g];
+    const Value& source = old_value(plan.source);
+    Value v = source;
+    const bool defaulted = is_missing(source) && plan.default_value;
+    if (defaulted) v = *plan.default_value;
     if (const std::string why = fits(field, v, lang); !why.empty())
       return cannot(out, tr(msg::mig_plan_value, lang, {field.id, version, why}));
     // What the case held under this field's name, when that is the same
     // field (same type, not dropped); a dropped one is listed as left behind.
-    const int named = old.field_index(field.id);
-    const bool same_field = named >= 0 && old.fields[static_cast<size_t>(named)].type == field.type &&
-                            std::find(m.drop.begin(), m.drop.end(), field.id) == m.drop.end();
-    const Value before = same_field ? value_of(old, c, field.id) : Value{};
+    const Value& before = old_value(plan.same);
     if (v != before) {
-      const bool defaulted = mapped && mapped->default_value && v == *mapped->default_value &&
-                             is_missing(value_of(old, c, source));
-      out.changes.push_back(FieldMove{static_cast<int>(g), defaulted ? "" : source, before, v});
+      const std::string from = defaulted || plan.source < 0 ? "" : old.fields[static_cast<size_t>(plan.source)].id;
+      out.changes.push_back(FieldMove{static_cast<int>(g), from, before, v});
     }
     out.data[g] = std::move(v);
   }
   // Older values no field of the new version takes: left behind.
-  for (size_t f = 0; f < old.fields.size() && f < c.data.size(); ++f) {
-    if (is_missing(c.data[f])) continue;
-    const std::string& id = old.fields[f].id;
-    bool taken = false;
-    for (size_t g = 0; g < next.fields.size() && !taken; ++g) {
-      const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
-      const bool by_name = !(mapped && !mapped->from.empty());
-      taken = (by_name ? next.fields[g].id : mapped->from) == id &&
-              !(by_name && (next.fields[g].type != old.fields[f].type ||
-                            std::find(m.drop.begin(), m.drop.end(), id) != m.drop.end()));
-    }
-    if (!taken) out.changes.push_back(FieldMove{-1, id, c.data[f], Value{}});
-  }
+  for (size_t f = 0; f < old.fields.size() && f < c.data.size(); ++f)
+    if (!is_missing(c.data[f]) && !fields.taken[f])
+      out.changes.push_back(FieldMove{-1, old.fields[f].id, c.data[f], Value{}});
 
   // Then the state.
   if (const MigrationState* s = m.state(from.id)) {

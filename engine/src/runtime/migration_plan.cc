@@ -40,8 +40,9 @@ std::unordered_map<std::string, DateTime> entered_at(Store& store, const std::st
   return out;
 }
 
-PlannedCase plan_one(const Procedure& old, const Procedure& next, const PublishedProcedure& version,
-                     const CaseRecord& record, DateTime entered, DateTime now, std::string_view lang) {
+PlannedCase plan_one(const Procedure& old, const Procedure& next, const FieldPlan& fields,
+                     const PublishedProcedure& version, const CaseRecord& record, DateTime entered, DateTime now,
+                     std::string_view lang) {
   PlannedCase out;
   out.case_id = record.id;
   out.from_version = version.version;
@@ -58,7 +59,7 @@ PlannedCase plan_one(const Procedure& old, const Procedure& next, const Publishe
   c.status = record.status;
   c.data = Engine::decode_data(old, record);
   c.due_at = record.due_at;
-  const Landing l = plan_case(old, next, c, entered, now, lang);
+  const Landing l = plan_case(old, next, fields, c, entered, now, lang);
   out.moves = l.moves;
   if (!l.moves) {
     out.reason = l.reason;
@@ -141,50 +142,58 @@ MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_v
     for (const auto& v : versions)
       if (v.version == version) published = &v;
     const ProcedurePtr old = engine.procedure(published->sha256);
+    const FieldPlan fields = field_plan(*old, *next);
     for (const auto& record : records) {
       auto e = entered.find(record.id);
       const DateTime at = e == entered.end() ? record.opened_at : e->second;
-      plan.cases.push_back(plan_one(*old, *next, *published, record, at, plan.made_at, lang));
+      plan.cases.push_back(plan_one(*old, *next, fields, *published, record, at, plan.made_at, lang));
     }
   }
   return plan;
 }
 
 std::string plan_json(const MigrationPlan& plan) {
-  json cases = json::array();
-  for (const auto& c : plan.cases) {
+  json by_version = json::object();
+  for (const auto& [v, n] : plan.by_version()) by_version[std::to_string(v)] = n;
+  const json head = {{"format", kFormat},
+                     {"sop", plan.sop_id},
+                     {"to_version", plan.to_version},
+                     {"to_sha256", plan.to_sha256},
+                     {"made_at", format_datetime(plan.made_at)},
+                     {"summary",
+                      {{"cases", plan.cases.size()}, {"moving", plan.moving()}, {"staying", plan.staying()},
+                       {"by_version", by_version}}}};
+  // The head indented, then one case a line: readable, diffable, and quick
+  // to write for 100,000 cases.
+  std::string out = head.dump(2);
+  out.pop_back();  // the closing brace
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  out += ",\n  \"cases\": [";
+  for (size_t i = 0; i < plan.cases.size(); ++i) {
+    const PlannedCase& c = plan.cases[i];
     json changes = json::array();
     for (const auto& ch : c.changes)
       changes.push_back({{"field", ch.field.empty() ? json() : json(ch.field)},
                          {"from_field", ch.from_field.empty() ? json() : json(ch.from_field)},
                          {"before", ch.before},
                          {"after", ch.after}});
-    cases.push_back({{"case", c.case_id},
-                     {"from_version", c.from_version},
-                     {"from_sha256", c.from_sha256},
-                     {"case_version", c.case_version},
-                     {"head_hash", c.head_hash},
-                     {"status", c.status},
-                     {"from_state", c.from_state},
-                     {"moves", c.moves},
-                     {"to_state", c.moves ? json(c.to_state) : json()},
-                     {"reason", c.moves ? json() : json(c.reason)},
-                     {"changes", changes},
-                     {"due_before", time_json(c.due_before)},
-                     {"due_after", time_json(c.due_after)}});
+    const json one = {{"case", c.case_id},
+                      {"from_version", c.from_version},
+                      {"from_sha256", c.from_sha256},
+                      {"case_version", c.case_version},
+                      {"head_hash", c.head_hash},
+                      {"status", c.status},
+                      {"from_state", c.from_state},
+                      {"moves", c.moves},
+                      {"to_state", c.moves ? json(c.to_state) : json()},
+                      {"reason", c.moves ? json() : json(c.reason)},
+                      {"changes", changes},
+                      {"due_before", time_json(c.due_before)},
+                      {"due_after", time_json(c.due_after)}};
+    out += (i ? ",\n    " : "\n    ") + one.dump();
   }
-  json by_version = json::object();
-  for (const auto& [v, n] : plan.by_version()) by_version[std::to_string(v)] = n;
-  const json doc = {{"format", kFormat},
-                    {"sop", plan.sop_id},
-                    {"to_version", plan.to_version},
-                    {"to_sha256", plan.to_sha256},
-                    {"made_at", format_datetime(plan.made_at)},
-                    {"summary",
-                     {{"cases", plan.cases.size()}, {"moving", plan.moving()}, {"staying", plan.staying()},
-                      {"by_version", by_version}}},
-                    {"cases", cases}};
-  return doc.dump(2) + "\n";
+  out += plan.cases.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
 }
 
 std::string plan_csv(const MigrationPlan& plan) {
