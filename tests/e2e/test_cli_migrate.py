@@ -17,7 +17,7 @@ roles: [shelter_staff]
 fields:
   age: {type: int, label: {en: Age, id: Usia}}
   risk: {type: enum, values: [low, high], label: {en: Risk, id: Risiko}}
-  notes: {type: string, label: {en: Notes, id: Catatan}}
+  notes: {type: string, pii: true, label: {en: Notes, id: Catatan}}
 states:
   arrived: {initial: true, label: {en: Arrived, id: Tiba}}
   waiting_room: {label: {en: Waiting, id: Menunggu}}
@@ -176,7 +176,8 @@ class Plan(SopirTest):
         self.assertEqual(arrived["from_version"], 1)
         self.assertEqual(len(arrived["head_hash"]), 64)
         self.assertEqual(by_id[self.cases["waiting"]]["to_state"], "arrived")
-        self.assertIn({"field": None, "from_field": "notes", "before": "seen", "after": ""},
+        # Personal data never leaves the database in a plan.
+        self.assertIn({"field": None, "from_field": "notes", "before": "***", "after": ""},
                       by_id[self.cases["waiting"]]["changes"])
         self.assertEqual(by_id[self.cases["child"]]["to_state"], "child_assessment")
         old = by_id[self.cases["old"]]
@@ -188,6 +189,8 @@ class Plan(SopirTest):
         table = self.ok("migrate", "plan", "intake", "--to", "2").out
         self.assertRegex(table, r"%s\s+1\s+assessment\s+child_assessment\s+risk_level <- risk: - -> high" % self.cases["child"])
         self.assertRegex(table, r"%s\s+1\s+assessment\s+\(stays\)\s+no branch for state" % self.cases["old"])
+        self.assertIn("notes: *** -> -", table)
+        self.assertNotIn("seen", table)
         self.assertTrue(table.endswith("4 case(s) of older versions of intake (to version 2): 3 move, 1 stay\n"), table)
         table_id = self.ok("--lang", "id", "migrate", "plan", "intake", "--to", "2").out
         self.assertIn("tidak ada cabang untuk tahap 'assessment' yang", table_id)
