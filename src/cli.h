@@ -49,6 +49,10 @@ struct Args {
   // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
+  // sop validate --from OLD.yaml (migrate: checked against older versions)
+  std::vector<std::string> from_files;
+  // migrate plan --to VERSION (cmd_migrate.cc)
+  std::string to_version;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -97,6 +101,10 @@ struct Command {
   bool needs_db;
   bool hidden;  // helpers for completion scripts
 };
+
+// migrate (cmd_migrate.cc)
+void def_migrate_plan(CLI::App& app, Args& a);
+int run_migrate_plan(Context& ctx, Args& a);
 
 // The one command table (commands.cc).
 const std::vector<Command>& commands();

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include "sopir/error.h"
 #include "sopir/diagram.h"
 #include "sopir/loader.h"
+#include "sopir/migration.h"
 
 namespace sopir::cli {
 namespace {
@@ -117,10 +119,34 @@ int run_sop_validate(Context& ctx, Args& a) {
   options.strict = a.strict;
   // Calendar coverage (lint calendar-range) is measured from today.
   options.today = Date{static_cast<int64_t>(std::time(nullptr)) / 86400};
+  // Older versions to check migrate: sections against (--from); each must
+  // be a version of a procedure validated here.
+  std::vector<ProcedurePtr> older;
+  for (const std::string& file : a.from_files) {
+    LoadResult result = load_procedure_file(file, options);
+    if (!result.ok())
+      for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
+    older.push_back(expect_procedure(result));
+  }
+  std::vector<LoadResult> results;
+  for (const std::string& file : a.positional) results.push_back(load_procedure_file(file, options));
+  for (size_t i = 0; i < older.size(); ++i) {
+    const bool used = std::any_of(results.begin(), results.end(), [&](const LoadResult& r) {
+      return r.ok() && r.procedure->id == older[i]->id;
+    });
+    if (!used) throw usage_error(tr(msg::cli_validate_from_unused, {a.from_files[i], older[i]->id}));
+  }
   json files = json::array();
   size_t errors = 0, warnings = 0;
-  for (const std::string& file : a.positional) {
-    LoadResult result = load_procedure_file(file, options);
+  for (size_t n = 0; n < results.size(); ++n) {
+    const std::string& file = a.positional[n];
+    LoadResult& result = results[n];
+    for (size_t i = 0; result.ok() && i < older.size(); ++i) {
+      if (older[i]->id != result.procedure->id) continue;
+      for (auto& d : check_migration(*older[i], *result.procedure, options.strict))
+        result.diagnostics.push_back(std::move(d));
+    }
+    if (result.error_count() > 0) result.procedure = nullptr;
     errors += result.error_count();
     warnings += result.warning_count();
     if (ctx.options.json) {

@@ -47,6 +47,7 @@ void def_files(CLI::App& app, Args& a) {
 void def_validate(CLI::App& app, Args& a) {
   def_files(app, a);
   app.add_flag("--strict", a.strict, tr(msg::cli_opt_strict));
+  app.add_option("--from", a.from_files, tr(msg::cli_opt_migrate_from));
 }
 void def_show_sop(CLI::App& app, Args& a) {
   app.add_option("file", a.positional, tr(msg::cli_opt_sop_file_or_id))
@@ -123,7 +124,10 @@ const std::vector<Command> kCommands = {
     {"init", &msg::cli_cmd_init, "init [--admin ID --name NAME]",
      "sopir --db shelter.db init --admin rina --name 'Rina Wulandari'", def_init, run_init, false,
      false},
-    {"sop validate", &msg::cli_cmd_sop_validate, "sop validate FILE... [--strict]",
+    {"migrate plan", &msg::cli_cmd_migrate_plan, "migrate plan SOP --to VERSION [--format table|csv|json] [--output FILE]",
+     "sopir migrate plan tppo-victim-care --to 3 --output tvc-v3.plan.json", def_migrate_plan, run_migrate_plan,
+     true, false},
+    {"sop validate", &msg::cli_cmd_sop_validate, "sop validate FILE... [--strict] [--from OLDER_FILE...]",
      "sopir sop validate workflows/*.yaml --strict", def_validate, run_sop_validate, false, false},
     {"sop show", &msg::cli_cmd_sop_show, "sop show FILE|SOP",
      "sopir sop show workflows/aid-distribution.yaml --lang id", def_show_sop, run_sop_show, false,

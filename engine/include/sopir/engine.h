@@ -371,6 +371,9 @@ class Engine {
  private:
   PublishedProcedure publish_loaded(const LoadResult& loaded, const std::string& file,
                                     const std::string& actor_id);
+  // Refuses (kRefused, every problem located) a procedure whose migrate:
+  // section does not fit a published version it names.
+  void check_migration_published(const Procedure& procedure, const std::string& file);
   PublishedProcedure publish_checked(const LoadResult& loaded, const std::string& file,
                                      const Actor& who);
   // A new case and its open log row, decided and built but not yet written.

@@ -36,6 +36,10 @@ enum class Severity { kError, kWarning };
 //     are measured from `today` and stay warnings under strict).
 //   Clocks and sources (errors): unknown-clock (clock_overdue('x') names no
 //     clock of the procedure).
+//   Migration (migrate:, sopir/migration.h): migrate-trap (a landing state
+//     from which no end can be reached); against an older version
+//     (check_migration): migrate-unmapped, migrate-type, migrate-value,
+//     migrate-version, migrate-other-sop, and the warning migrate-field-left.
 //   Also: too-many-problems (the rest were dropped), internal.
 // Lint runs only when there are no errors: its findings on a half-read
 // procedure would mislead.

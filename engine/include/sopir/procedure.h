@@ -178,6 +178,55 @@ struct StandardMapping {
   SourcePos pos;
 };
 
+// How cases of older versions move to this one (`migrate:`,
+// workflows/README.md "Moving running cases to a new version"). The section
+// names the older versions by their `version:`; old states and fields are
+// named by id (the older file is not known when this one is loaded) and
+// checked against an older version by check_migration (sopir/migration.h).
+// A state or field an older version shares by id with this one maps to
+// itself unless the section says otherwise.
+struct MigrationBranch {
+  int to = -1;  // state index in this procedure
+  // On the case's values as they are after the field mapping (so typed
+  // against this procedure's fields); null: always (the last branch).
+  std::shared_ptr<const Expr> when;
+  std::string when_text;
+  SourcePos pos;
+};
+struct MigrationState {
+  std::string from;  // the older version's state id
+  // Tried in order; the first whose `when` holds is where the case lands.
+  // Empty when the state is declared not movable (`stays`).
+  std::vector<MigrationBranch> branches;
+  bool stays = false;
+  std::string stays_reason;  // as written after `stays:`; may be ""
+  SourcePos pos;
+};
+struct MigrationField {
+  int field = -1;     // field index in this procedure
+  std::string from;   // the older version's field id it takes its value from; "" none
+  std::optional<Value> default_value;  // when the case has no value for it
+  std::string default_text;            // as written
+  SourcePos pos;
+};
+struct MigrationEvent {
+  std::string from;  // the older version's event id
+  int to = -1;       // event index in this procedure
+  SourcePos pos;
+};
+struct MigrationDef {
+  std::vector<int> from_versions;  // `version:` of the older files, file order
+  std::vector<MigrationState> states;
+  std::vector<MigrationField> fields;
+  std::vector<std::string> drop;   // older fields left behind on purpose
+  std::vector<SourcePos> drop_pos;
+  std::vector<MigrationEvent> events;
+  SourcePos pos;  // the `migrate:` key
+
+  const MigrationState* state(std::string_view old_id) const;
+  bool from_version(int version) const;
+};
+
 struct Procedure {
   std::string id;  // slug, e.g. "tppo-victim-care"
   int version = 0;
@@ -223,6 +272,9 @@ struct Procedure {
   // Mappings to case data standards (`standards:`), see StandardMapping.
   std::vector<StandardMapping> standards;
   const StandardMapping* standard(std::string_view name) const;  // null when none
+
+  // How cases of older versions move to this one (`migrate:`); unset: none.
+  std::optional<MigrationDef> migration;
 
   std::string file;    // as given to the loader, for messages
   std::string source;  // the exact bytes loaded

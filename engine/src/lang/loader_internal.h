@@ -80,3 +80,14 @@ void read_standards(const YAML::Node& key, const YAML::Node& value, DiagnosticSi
 void lint_standards(const Procedure& procedure, DiagnosticSink& sink);
 
 }  // namespace sopir
+
+namespace sopir {
+
+// The `migrate:` section (migration.cc): fills procedure->migration and
+// reports every problem of this file alone (the older versions are checked
+// by check_migration, sopir/migration.h). Call after fields, states and
+// transitions are read.
+void read_migration(const YAML::Node& key, const YAML::Node& value, const SourceText& source,
+                    DiagnosticSink& sink, Procedure* procedure);
+
+}  // namespace sopir

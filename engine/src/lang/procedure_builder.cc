@@ -22,7 +22,7 @@ using Keys = std::vector<std::string>;
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
                        "open",        "lifecycle",       "pii_visible_to", "calendar",
-                       "clocks",      "source",          "standards"};
+                       "clocks",      "source",          "standards", "migrate"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
 const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern", "source"};
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline", "source"};
@@ -89,10 +89,10 @@ std::string none_declared(const std::string& kind) {
 }
 
 // "; did you mean 'x'?" when a candidate is close, else "; expected one
-// of: ..." (or `none` when there are no candidates).
+// of: ..." for up to 20 candidates (or `none` when there are none).
 std::string suggestion(const std::string& word, const Keys& candidates, const std::string& none) {
   if (candidates.empty()) return none.empty() ? "" : "; " + none;
-  return suggest_name(word, candidates, 16);
+  return suggest_name(word, candidates, 20);
 }
 
 struct Entry {
@@ -367,6 +367,7 @@ void Builder::build(const YAML::Node& root) {
   }
   if (auto* e = section("clocks")) read_clocks(*e);
   if (auto* e = section("standards")) read_standards(e->key, e->value, sink_, &p_);  // standards.cc
+  if (auto* e = section("migrate")) read_migration(e->key, e->value, source_, sink_, &p_);  // migration.cc
   finish();
 }
 

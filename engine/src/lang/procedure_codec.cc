@@ -258,6 +258,77 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
   return t;
 }
 
+json migration(const MigrationDef& m) {
+  json states = json::array(), fields = json::array(), events = json::array(), drop_pos = json::array();
+  for (const auto& s : m.states) {
+    json branches = json::array();
+    for (const auto& b : s.branches)
+      branches.push_back({{"to", b.to}, {"when", b.when ? json(b.when_text) : json()}, {"pos", pos(b.pos)}});
+    states.push_back({{"from", s.from}, {"branches", branches}, {"stays", s.stays},
+                      {"stays_reason", s.stays_reason}, {"pos", pos(s.pos)}});
+  }
+  for (const auto& f : m.fields)
+    fields.push_back({{"field", f.field}, {"from", f.from},
+                      {"default", f.default_value ? json(f.default_text) : json()}, {"pos", pos(f.pos)}});
+  for (const auto& e : m.events) events.push_back({{"from", e.from}, {"to", e.to}, {"pos", pos(e.pos)}});
+  for (const auto& p : m.drop_pos) drop_pos.push_back(pos(p));
+  return {{"from_versions", m.from_versions}, {"states", states}, {"fields", fields}, {"drop", m.drop},
+          {"drop_pos", drop_pos}, {"events", events}, {"pos", pos(m.pos)}};
+}
+
+// Indices are checked here: decide() and the planner trust them.
+MigrationDef migration_from(const json& j, const Procedure& p) {
+  auto in = [](int i, size_t n) { return i >= 0 && static_cast<size_t>(i) < n; };
+  MigrationDef m;
+  m.from_versions = j.at("from_versions").get<std::vector<int>>();
+  for (const json& s : j.at("states")) {
+    MigrationState state;
+    state.from = s.at("from").get<std::string>();
+    state.stays = s.at("stays").get<bool>();
+    state.stays_reason = s.at("stays_reason").get<std::string>();
+    state.pos = pos_from(s.at("pos"));
+    for (const json& b : s.at("branches")) {
+      MigrationBranch branch;
+      branch.to = b.at("to").get<int>();
+      if (!in(branch.to, p.states.size())) throw std::runtime_error("bad migration state");
+      if (!b.at("when").is_null()) {
+        branch.when_text = b.at("when").get<std::string>();
+        ParsedExpr parsed = parse_expr(branch.when_text, p.fields, Type::kBool);
+        if (!parsed.expr) throw std::runtime_error("migration guard no longer parses");
+        branch.when = parsed.expr;
+      }
+      branch.pos = pos_from(b.at("pos"));
+      state.branches.push_back(std::move(branch));
+    }
+    m.states.push_back(std::move(state));
+  }
+  for (const json& f : j.at("fields")) {
+    MigrationField field;
+    field.field = f.at("field").get<int>();
+    if (!in(field.field, p.fields.size())) throw std::runtime_error("bad migration field");
+    field.from = f.at("from").get<std::string>();
+    if (!f.at("default").is_null()) {
+      const FieldDef& def = p.fields[static_cast<size_t>(field.field)];
+      field.default_text = f.at("default").get<std::string>();
+      std::string accepted;
+      field.default_value = parse_typed(def.type, def.values, field.default_text, &accepted);
+      if (!field.default_value) throw std::runtime_error("migration default no longer parses");
+    }
+    field.pos = pos_from(f.at("pos"));
+    m.fields.push_back(std::move(field));
+  }
+  m.drop = j.at("drop").get<std::vector<std::string>>();
+  for (const json& d : j.at("drop_pos")) m.drop_pos.push_back(pos_from(d));
+  if (m.drop_pos.size() != m.drop.size()) throw std::runtime_error("bad migration drop");
+  for (const json& e : j.at("events")) {
+    MigrationEvent event{e.at("from").get<std::string>(), e.at("to").get<int>(), pos_from(e.at("pos"))};
+    if (!in(event.to, p.events.size())) throw std::runtime_error("bad migration event");
+    m.events.push_back(std::move(event));
+  }
+  m.pos = pos_from(j.at("pos"));
+  return m;
+}
+
 }  // namespace
 
 std::string encode_procedure(const Procedure& p) {
@@ -296,6 +367,7 @@ std::string encode_procedure(const Procedure& p) {
                   {"clocks", clocks}};
   json out = with_sources(j, p.sources);
   if (!p.open_sources.empty()) out["open_sources"] = p.open_sources;
+  if (p.migration) out["migration"] = migration(*p.migration);
   return out.dump();
 }
 
@@ -346,6 +418,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
       if (!p->calendar) return nullptr;
     }
     for (const json& c : j.at("clocks")) p->clocks.push_back(clock_from(c));
+    if (auto m = j.find("migration"); m != j.end()) p->migration = migration_from(*m, *p);
     // Indices must stay inside the procedure: decide() trusts them.
     const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());
     const auto fields = static_cast<int>(p->fields.size()), roles = static_cast<int>(p->roles.size());

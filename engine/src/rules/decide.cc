@@ -7,6 +7,7 @@
 #include "sopir/decide.h"
 
 #include "rules/deadline.h"
+#include "rules/field_bounds.h"
 
 #include <algorithm>
 #include <map>
@@ -123,7 +124,8 @@ bool matches_pattern(const std::string& pattern, const std::string& text) {
   return std::regex_match(text, it->second);
 }
 
-// Checks bounds and pattern of a parsed value; "" when fine.
+}  // namespace
+
 std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
     const int64_t length = text_length(*text);
@@ -141,6 +143,8 @@ std::string check_bounds(const FieldDef& field, const Value& value, std::string_
     return tr(msg::rules_max_value, lang, {format_value(*field.max)});
   return "";
 }
+
+namespace {
 
 // Parses one input against its field; a refusal message on failure.
 std::optional<std::string> parse_input(const FieldDef& field, const std::string& text, Value* out,

@@ -1,5 +1,6 @@
 // The case runtime: read the case, ask decide(), write the result.
 #include "sopir/engine.h"
+#include "sopir/migration.h"
 
 #include <algorithm>
 #include <cctype>
@@ -295,6 +296,24 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
   }
 }
 
+void Engine::check_migration_published(const Procedure& procedure, const std::string& file) {
+  if (!procedure.migration) return;
+  // The published versions the section names: their cases may move here,
+  // so the section must fit each of them (sopir/migration.h).
+  std::vector<Diagnostic> problems;
+  for (const auto& other : store_->procedures()) {
+    if (other.sop_id != procedure.id) continue;
+    ProcedurePtr old = this->procedure(other.sha256);
+    if (!procedure.migration->from_version(old->version) || old->version >= procedure.version) continue;
+    for (auto& d : check_migration(*old, procedure))
+      if (d.severity == Severity::kError) problems.push_back(std::move(d));
+  }
+  if (problems.empty()) return;
+  std::string listed = format_diagnostics(problems);
+  while (!listed.empty() && listed.back() == '\n') listed.pop_back();
+  throw refused(tr(msg::runtime_migration_does_not_fit, {file}) + "\n" + listed);
+}
+
 PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::string& file,
                                            const Actor& who) {
   ProcedurePtr procedure = expect_procedure(loaded);
@@ -325,6 +344,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     for (const auto& problem : problems) message += "\n  " + problem;
     throw refused(message);
   }
+  check_migration_published(*procedure, file);
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
