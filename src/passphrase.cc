@@ -1,11 +1,13 @@
 // Passphrases at the keyboard: read from the file an environment variable
 // names, else typed on the terminal without echo. The one place that
 // decides who is acting (Context::actor_id) is in context.cc.
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -23,6 +25,14 @@ namespace {
 // (\n or \r\n) dropped. kDenied when it cannot be read (`denied_kind`) or
 // is too long for any passphrase.
 std::string read_file(const std::string& path, const char* variable, ErrorKind kind) {
+  // As libpq does with ~/.pgpass: a passphrase others can read is no longer
+  // a secret, and one others can write lets them choose it.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw Error(kind, tr(msg::cli_passphrase_file_open, {path, variable, mode}));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(kind, tr(msg::cli_passphrase_file_unreadable, {path, variable, std::strerror(errno)}));
   std::string text;

@@ -10,6 +10,7 @@ SOPIR = os.environ.get("SOPIR_BIN", "sopir")
 _PASS = os.path.join(tempfile.mkdtemp(prefix="sopir-audit-pass-"), "passphrase")
 with open(_PASS, "w") as _f:
     _f.write("audit test passphrase\n")
+os.chmod(_PASS, 0o600)
 os.environ.update(SOPIR_PASSPHRASE_FILE=_PASS, SOPIR_NEW_PASSPHRASE_FILE=_PASS, SOPIR_KDF_COST="test")
 YAML = """sop: mini-care
 version: 1

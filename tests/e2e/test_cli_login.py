@@ -33,7 +33,26 @@ class Login(SopirTest):
             return f.read()
 
     def passfile(self, name, text):
-        return self.write(name, text)
+        path = self.write(name, text)
+        os.chmod(path, 0o600)
+        return path
+
+    def test_a_passphrase_file_others_can_read_is_refused(self):
+        before = self.dump()
+        shared = self.write("shared", "e2e test passphrase\n")
+        for mode, shown in ((0o644, "0644"), (0o620, "0620")):
+            os.chmod(shared, mode)
+            r = self.run_sopir("--as", "budi", "case", "list", env={"SOPIR_PASSPHRASE_FILE": shared})
+            self.assertEqual(r.code, 6, r)
+            self.assertEqual(r.err, "sopir: error: the passphrase file %s (named by SOPIR_PASSPHRASE_FILE) can be read "
+                                    "or written by other users (mode %s); make it private to you: chmod 600 %s\n"
+                                    % (shared, shown, shared))
+            r = self.run_sopir("--lang", "id", "--as", "budi", "case", "list", env={"SOPIR_PASSPHRASE_FILE": shared})
+            self.assertEqual(r.code, 6, r)
+            self.assertIn("dapat dibaca atau diubah pengguna lain", r.err)
+        self.assertEqual(before, self.dump())
+        os.chmod(shared, 0o600)
+        self.ok("--as", "budi", "case", "list", env={"SOPIR_PASSPHRASE_FILE": shared})
 
     def as_with(self, path, *args, code=0, extra=None):
         env = {"SOPIR_PASSPHRASE_FILE": path}
