@@ -14,8 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import HERE, PSQL, PgDatabase, SopirTest, main, psql  # noqa: E402
 
 
-class ServerDatabase(SopirTest):
-    """A fresh server database, without sopir's tables until init."""
+class OnServer(SopirTest):
+    """A fresh server database, without sopir's tables until init, in every
+    run of this script (which runs once, not again as e2e_pg)."""
 
     publish = False
 
@@ -24,6 +25,10 @@ class ServerDatabase(SopirTest):
         if not self.pg:
             self.pg = PgDatabase()
             self.db = self.pg.url
+
+
+class ServerDatabase(OnServer):
+    """Opening a server database: bad URLs, logins and databases refused."""
 
     def test_a_url_libpq_cannot_read_is_a_usage_error(self):
         r = self.fails(2, "--db", "postgresql://sopir@127.0.0.1:5432/x?colour=blue", "--as", "a", "case", "list")
@@ -117,13 +122,12 @@ class ClientLibrary(SopirTest):
         self.assertTrue([lib for lib in libraries if "libpq.so.5" in lib], libraries)
 
 
-class Replica(SopirTest):
+class Replica(OnServer):
     """A real primary and hot standby (PostgreSQL's streaming replication):
     sopir writes on the primary; the standby serves the read-only work
     (lists, case show, every audit command) and refuses each write with one
     clear message naming it, writing nothing; promoted, it takes the writes."""
 
-    publish = False
     standby_dir = None
 
     @classmethod
@@ -150,9 +154,6 @@ class Replica(SopirTest):
 
     def setUp(self):
         super().setUp()
-        if not self.pg:
-            self.pg = PgDatabase()
-            self.db = self.pg.url
         self.standby = self.standby_url.rsplit("/", 1)[0] + "/" + self.pg.name
 
     def caught_up(self):
@@ -228,18 +229,13 @@ class Replica(SopirTest):
         self.assertIn("clean:", self.on_standby("audit", "verify").out)
 
 
-class BackupDrill(SopirTest):
+class BackupDrill(OnServer):
     """The backup and restore drill of docs/DEPLOY.md: pg_dump of a live
     database, restored into a new one, verifies clean against the anchor
     taken before the dump, and takes new steps."""
 
-    publish = False
-
     def setUp(self):
         super().setUp()
-        if not self.pg:
-            self.pg = PgDatabase()
-            self.db = self.pg.url
         self.restored = None
 
     def tearDown(self):
