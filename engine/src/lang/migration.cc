@@ -105,7 +105,7 @@ class MigrationReader {
     for (auto it = value.begin(); it != value.end(); ++it) {
       if (!it->first.IsScalar()) continue;  // the reader reports keys that are not plain
       const std::string& k = it->first.Scalar();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: it-> yields a temporary
       if (k == "from") {
         has_from = true;
         read_versions(it->first, v, m);
