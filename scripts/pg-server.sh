@@ -91,7 +91,13 @@ standby() {
   dir=$(mktemp -d "${TMPDIR:-/tmp}/sopir-pg-standby.XXXXXX")
   chmod 700 "$dir"
   [[ $(id -u) -eq 0 ]] && chown "$user" "$dir"
-  as_owner "$bin/pg_basebackup" -d "$url" -D "$dir/data" -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+  # A replication slot of its own: the primary keeps every WAL segment the
+  # standby has not received yet, however much the other tests write.
+  local slot
+  slot="sopir_standby_$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
+  echo "$slot" >"$dir/slot"
+  echo "$url" >"$dir/primary"
+  as_owner "$bin/pg_basebackup" -d "$url" -D "$dir/data" -R -X stream -c fast -C -S "$slot" >"$dir/basebackup.log" 2>&1 ||
     { cat "$dir/basebackup.log" >&2; rm -rf "$dir"; die "pg_basebackup failed"; }
   local tries=0
   while :; do
@@ -119,6 +125,11 @@ case "$cmd" in
     [[ -n $dir ]] || die "which server? give its directory or set SOPIR_TEST_PG_DIR"
     if [[ -d $dir/data ]]; then
       as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -m immediate stop >/dev/null 2>&1 || true
+    fi
+    # A standby's slot on its primary, so the primary keeps no WAL for it.
+    if [[ -f $dir/slot && -f $dir/primary ]]; then
+      "$bin/psql" -X -q -d "$(cat "$dir/primary")" \
+        -c "SELECT pg_drop_replication_slot('$(cat "$dir/slot")')" >/dev/null 2>&1 || true
     fi
     rm -rf "$dir" ;;
   standby) standby "$dir" ;;
