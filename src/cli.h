@@ -88,6 +88,15 @@ class Context {
   std::string logged_in_;  // the actor authenticated in this Context, if any
 };
 
+// --reveal's request (through `what`) with the reason given by --reason,
+// or asked for on a terminal when none was given (empty when there is no
+// terminal: the engine refuses, saying how to give one); nullopt without
+// --reveal. Usage error for --reason without --reveal.
+std::optional<RevealRequest> reveal_request(Context& ctx, const Args& a, const std::string& what);
+// The reason for seeing personal data: --reason's text, else asked for on
+// a terminal, else "".
+std::string reveal_reason(Context& ctx, const Args& a);
+
 using DefineFn = void (*)(CLI::App& app, Args& args);
 using RunFn = int (*)(Context& ctx, Args& args);
 
@@ -175,6 +184,10 @@ int run_case_resume(Context&, Args&);
 int run_case_close(Context&, Args&);
 int run_case_reopen(Context&, Args&);
 int run_case_history(Context&, Args&);
+void def_case_export_personal(CLI::App&, Args&);
+int run_case_export_personal(Context&, Args&);
+void def_audit_access(CLI::App&, Args&);
+int run_audit_access(Context&, Args&);
 int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
 int run_todo(Context&, Args&);  // cmd_todo.cc

@@ -11,7 +11,10 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.h"
+#include "output.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
@@ -46,13 +49,14 @@ struct Reveal {
   audit::RevealAccess access;
 };
 
-std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::string& what) {
+std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::string& what, const Args& a) {
   auto reveal = std::make_unique<Reveal>();
+  const std::string reason = reveal_reason(ctx, a);
   if (is_server_url(ctx.options.db)) {
     const Actor member = acting_staff(reader, ctx.actor_id());
     // The server decides whether this login may write the access row.
     reveal->writer = open_store(ctx.options.db, StoreOptions{});
-    reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
+    reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what, reason};
     return reveal;
   }
   std::string dir = ctx.options.db;
@@ -68,7 +72,7 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
   // Revealing needs a log-in where the database asks for one (Context::actor_id).
   const Actor member = acting_staff(reader, ctx.actor_id());
   reveal->writer = open_sqlite_store(ctx.options.db, StoreOptions{});
-  reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what};
+  reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what, reason};
   return reveal;
 }
 
@@ -85,6 +89,7 @@ void def_audit_log(CLI::App& app, Args& a) {
   app.add_option("--until", a.until, tr(msg::cli_opt_until));
   app.add_option("--format", a.format, tr(msg::cli_opt_audit_format));
   app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal));
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_reveal_reason));
 }
 
 void def_audit_case(CLI::App& app, Args& a) {
@@ -92,6 +97,7 @@ void def_audit_case(CLI::App& app, Args& a) {
   app.add_option("--format", a.format, tr(msg::cli_opt_audit_format));
   app.add_flag("--with-linked", a.with_linked, tr(msg::cli_opt_with_linked));
   app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal));
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_reveal_reason));
 }
 
 void def_audit_verify(CLI::App& app, Args& a) {
@@ -128,9 +134,10 @@ int run_audit_log(Context& ctx, Args& a) {
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
+  if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
-    reveal = prepare_reveal(ctx, *store, "audit log --reveal");
+    reveal = prepare_reveal(ctx, *store, "audit log --reveal", a);
     options.reveal = &reveal->access;
   }
   audit::export_log(*store, filter, options, ctx.out);
@@ -146,9 +153,10 @@ int run_audit_case(Context& ctx, Args& a) {
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
   options.with_linked = a.with_linked;
+  if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
-    reveal = prepare_reveal(ctx, *store, a.with_linked ? "audit case --with-linked --reveal" : "audit case --reveal");
+    reveal = prepare_reveal(ctx, *store, a.with_linked ? "audit case --with-linked --reveal" : "audit case --reveal", a);
     options.reveal = &reveal->access;
   }
   audit::export_case(*store, *id, options, ctx.out);
@@ -249,6 +257,7 @@ void def_audit_export(CLI::App& app, Args& a) {
   app.add_flag("--csv", a.csv, tr(msg::cli_opt_export_csv));
   app.add_option("--output", a.output, tr(msg::cli_opt_output));
   app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal));
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_reveal_reason));
 }
 
 int run_audit_export(Context& ctx, Args& a) {
@@ -267,9 +276,10 @@ int run_audit_export(Context& ctx, Args& a) {
   options.format = audit::parse_file_format(kind.empty() ? "csv" : kind);
   if (!a.sop.empty()) options.sop_id = a.sop;
   auto store = open_read_only(ctx);
+  if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
-    reveal = prepare_reveal(ctx, *store, "audit export --format htcds --reveal");
+    reveal = prepare_reveal(ctx, *store, "audit export --format htcds --reveal", a);
     options.reveal = &reveal->access;
   }
   std::ostringstream text;
@@ -285,6 +295,74 @@ int run_audit_export(Context& ctx, Args& a) {
   file.close();
   if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.output}));
   ctx.out << tr(msg::cli_wrote_records, {a.output, std::to_string(records)}) << "\n";
+  return 0;
+}
+
+// audit access: every recorded view of personal data.
+void def_audit_access(CLI::App& app, Args& a) {
+  app.add_option("--case", a.case_id, tr(msg::cli_opt_access_case));
+  app.add_option("--actor", a.actor_filter, tr(msg::cli_opt_access_actor));
+  app.add_option("--since", a.since, tr(msg::cli_opt_access_since));
+  app.add_option("--until", a.until, tr(msg::cli_opt_access_until));
+  app.add_flag("--csv", a.csv, tr(msg::cli_opt_access_csv));
+}
+
+namespace {
+
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int run_audit_access(Context& ctx, Args& a) {
+  if (a.csv && ctx.options.json) throw usage_error(tr(msg::cli_export_csv_and_json));
+  AccessFilter filter;
+  filter.since = time_option("--since", a.since);
+  filter.until = time_option("--until", a.until);
+  auto store = open_read_only(ctx);
+  if (!a.case_id.empty()) {
+    auto id = normalize_case_id(a.case_id);
+    if (!id || !store->case_exists(*id))
+      throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
+    filter.case_ids.push_back(*id);
+  }
+  if (!a.actor_filter.empty()) {
+    // Unknown staff: exit 3, with a suggestion; a deactivated member is a
+    // fine filter.
+    if (!store->staff(a.actor_filter)) acting_staff(*store, a.actor_filter);
+    filter.actor = a.actor_filter;
+  }
+  const std::vector<AccessRecord> records = store->access_records(filter);
+  if (ctx.options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : records)
+      list.push_back({{"id", r.id}, {"at", format_datetime(r.at)}, {"actor", r.actor}, {"case_id", r.case_id},
+                      {"what", r.what}, {"reason", r.reason}});
+    ctx.out << nlohmann::json{{"count", records.size()}, {"accesses", list}}.dump(2) << "\n";
+    return 0;
+  }
+  if (a.csv) {
+    ctx.out << "id,at,actor,case_id,what,reason\r\n";
+    for (const auto& r : records)
+      ctx.out << r.id << "," << format_datetime(r.at) << "," << csv_cell(r.actor) << "," << csv_cell(r.case_id)
+              << "," << csv_cell(r.what) << "," << csv_cell(r.reason) << "\r\n";
+    return 0;
+  }
+  if (records.empty()) {
+    ctx.out << tr(msg::cli_no_accesses) << "\n";
+    return 0;
+  }
+  Table table({tr(msg::cli_w_when), tr(msg::cli_w_actor), tr(msg::cli_w_case), tr(msg::cli_w_seen_through),
+               tr(msg::cli_w_reason)});
+  for (const auto& r : records) table.add({format_datetime(r.at), r.actor, r.case_id, r.what, r.reason});
+  table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
 }
 

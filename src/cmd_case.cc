@@ -328,9 +328,11 @@ int run_case_show(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error(tr(msg::cli_takes_one_case, {"case show"}));
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
-  // Personal values come back shown or masked, the access recorded.
-  CaseView view = engine.show(case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id,
-                              "case show");
+  // Personal values come back masked, or with --reveal shown (a reason
+  // given, the access recorded).
+  const std::string typed = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  const std::optional<RevealRequest> reveal = reveal_request(ctx, a, "case show --reveal");
+  CaseView view = engine.show(typed, actor_id, reveal ? &*reveal : nullptr);
   const Procedure& p = *view.procedure;
   const CaseRecord& c = view.record;
   const DateTime now = engine.clock().now();
@@ -536,9 +538,11 @@ int run_case_history(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error(tr(msg::cli_takes_one_case, {"case history"}));
   const std::string actor_id = ctx.actor_id();
   Engine& engine = ctx.engine();
-  // Personal values come back shown or masked, the access recorded.
-  const CaseHistory history = engine.history(
-      case_arg(ctx, a.positional.empty() ? "" : a.positional[0]), actor_id, "case history");
+  // Personal values come back masked, or with --reveal shown (a reason
+  // given, the access recorded).
+  const std::string typed = case_arg(ctx, a.positional.empty() ? "" : a.positional[0]);
+  const std::optional<RevealRequest> reveal = reveal_request(ctx, a, "case history --reveal");
+  const CaseHistory history = engine.history(typed, actor_id, reveal ? &*reveal : nullptr);
   const std::string& id = history.record.id;
   const std::vector<LogEntry>& entries = history.entries;
   if (ctx.options.json) {

@@ -75,6 +75,11 @@ void def_case_list(CLI::App& app, Args& a) {
 void def_case_id(CLI::App& app, Args& a) {
   app.add_option("case", a.positional, tr(msg::cli_opt_case));
 }
+void def_case_reveal(CLI::App& app, Args& a) {
+  def_case_id(app, a);
+  app.add_flag("--reveal", a.reveal, tr(msg::cli_opt_reveal_case));
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_reveal_reason));
+}
 void def_case_why(CLI::App& app, Args& a) {
   app.add_option("args", a.positional, tr(msg::cli_opt_why_args));
 }
@@ -170,8 +175,8 @@ const std::vector<Command> kCommands = {
      "case list [--sop ID] [--state S] [--status active|on_hold|closed] [--overdue] "
      "[--due-within 7d] [--linked-to CASE] [--limit N]",
      "sopir case list --overdue", def_case_list, run_case_list, true, false},
-    {"case show", &msg::cli_cmd_case_show, "case show CASE",
-     "sopir --as budi case show K7F-3QX", def_case_id, run_case_show, true, false},
+    {"case show", &msg::cli_cmd_case_show, "case show CASE [--reveal --reason TEXT]",
+     "sopir --as budi case show K7F-3QX", def_case_reveal, run_case_show, true, false},
     {"case why", &msg::cli_cmd_case_why, "case why CASE [EVENT]",
      "sopir --as budi case why K7F-3QX approve", def_case_why, run_case_why, true, false},
     {"case advance", &msg::cli_cmd_case_advance,
@@ -190,8 +195,12 @@ const std::vector<Command> kCommands = {
     {"case reopen", &msg::cli_cmd_case_reopen, "case reopen CASE --reason TEXT",
      "sopir --as siti case reopen K7F-3QX --reason 'new request'", def_case_lifecycle,
      run_case_reopen, true, false},
-    {"case history", &msg::cli_cmd_case_history, "case history CASE",
-     "sopir --as budi case history K7F-3QX", def_case_id, run_case_history, true, false},
+    {"case history", &msg::cli_cmd_case_history, "case history CASE [--reveal --reason TEXT]",
+     "sopir --as budi case history K7F-3QX", def_case_reveal, run_case_history, true, false},
+    {"case export-personal", &msg::cli_cmd_case_export_personal,
+     "case export-personal CASE --reason TEXT [--output FILE] [--format json|text]",
+     "sopir --as rina case export-personal K7F-3QX --reason 'access request of 2026-12-01' --output k7f.json",
+     def_case_export_personal, run_case_export_personal, true, false},
     {"case import", &msg::cli_cmd_case_import,
      "case import FILE.csv --sop SOP [--partial]",
      "sopir --as budi case import arrivals.csv --sop aid-distribution", def_case_import,
@@ -206,12 +215,15 @@ const std::vector<Command> kCommands = {
      "checkpoint", "sopir --as rina checkpoint", def_none, run_checkpoint, true, false},
     {"audit log", &msg::cli_cmd_audit_log,
      "audit log [--case ID] [--sop ID] [--actor STAFF] [--event E] [--state S] [--kind K] "
-     "[--since TIME] [--until TIME] [--format table|csv|jsonl] [--reveal]",
+     "[--since TIME] [--until TIME] [--format table|csv|jsonl] [--reveal --reason TEXT]",
      "sopir audit log --sop aid-distribution --format csv > log.csv", def_audit_log, run_audit_log,
      false, false},
     {"audit case", &msg::cli_cmd_audit_case,
-     "audit case ID [--with-linked] [--format table|csv|jsonl] [--reveal]", "sopir audit case K7F-3QX --with-linked",
+     "audit case ID [--with-linked] [--format table|csv|jsonl] [--reveal --reason TEXT]", "sopir audit case K7F-3QX --with-linked",
      def_audit_case, run_audit_case, false, false},
+    {"audit access", &msg::cli_cmd_audit_access,
+     "audit access [--case CASE] [--actor STAFF] [--since TIME] [--until TIME] [--csv]",
+     "sopir audit access --case K7F-3QX", def_audit_access, run_audit_access, false, false},
     {"audit verify", &msg::cli_cmd_audit_verify,
      "audit verify [--anchor SEQ:HASH]", "sopir audit verify --anchor 1523:3f1a...",
      def_audit_verify, run_audit_verify, false, false},
@@ -223,7 +235,7 @@ const std::vector<Command> kCommands = {
      "audit report [--sop ID] [--html FILE]", "sopir audit report --html report.html",
      def_audit_report, run_audit_report, false, false},
     {"audit export", &msg::cli_cmd_audit_export,
-     "audit export --format htcds [--sop ID] [--csv|--json] [--output FILE.csv|FILE.json] [--reveal]",
+     "audit export --format htcds [--sop ID] [--csv|--json] [--output FILE.csv|FILE.json] [--reveal --reason TEXT]",
      "sopir audit export --format htcds --sop tppo-victim-care --output cases.csv",
      def_audit_export, run_audit_export, false, false},
     {"help", &msg::cli_cmd_help, "help [COMMAND] [--man]", "sopir help case advance",

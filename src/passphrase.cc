@@ -117,6 +117,28 @@ std::optional<std::string> new_passphrase(const std::string& staff_id, bool also
   return first;
 }
 
+std::string reveal_reason(Context& ctx, const Args& a) {
+  if (!a.reason.empty() || !::isatty(STDIN_FILENO)) return a.reason;
+  std::cerr << tr(msg::cli_reveal_reason_prompt) << std::flush;
+  std::string line;
+  if (ctx.in_shell) {
+    std::getline(std::cin, line);
+  } else {
+    char c;
+    while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n') line += c;
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::optional<RevealRequest> reveal_request(Context& ctx, const Args& a, const std::string& what) {
+  if (!a.reveal) {
+    if (!a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
+    return std::nullopt;
+  }
+  return RevealRequest{what, reveal_reason(ctx, a)};
+}
+
 KdfCost kdf_cost() {
   const char* cost = env("SOPIR_KDF_COST");
   if (!cost) return KdfCost::kDefault;

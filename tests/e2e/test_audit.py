@@ -92,14 +92,14 @@ def main():
     assert digest(db) == live_before
 
     # Reveal: refused on the read-only copy, allowed (and recorded) on the live one for sari only.
-    p = run(ro, "audit", "case", ids[0], "--reveal", actor="sari", check=False)
+    p = run(ro, "audit", "case", ids[0], "--reveal", "--reason", "audit", actor="sari", check=False)
     assert p.returncode == 1 and "writable" in p.stderr, p.stderr
-    p = run(db, "audit", "case", ids[0], "--reveal", actor="budi", check=False)
+    p = run(db, "audit", "case", ids[0], "--reveal", "--reason", "audit", actor="budi", check=False)
     assert p.returncode == 1 and "may not see personal data" in p.stderr, p.stderr
-    out = run(db, "audit", "case", ids[0], "--reveal", actor="sari").stdout
+    out = run(db, "audit", "case", ids[0], "--reveal", "--reason", "yearly audit", actor="sari").stdout
     assert 'Siti, "Contoh"' in out
     con = sqlite3.connect(db)
-    assert con.execute("SELECT count(*) FROM access_log WHERE actor='sari'").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM access_log WHERE actor='sari' AND reason='yearly audit'").fetchone()[0] == 1
     con.close()
 
     # An auditor's own check of the chains, as docs/SCHEMA.md shows it:

@@ -16,7 +16,7 @@ class Cases(SopirTest):
         self.assertEqual(doc["state"], "requested")
         self.assertEqual(doc["status"], "active")
         self.assertIsNotNone(doc["due_at"])
-        # budi may not see personal data; siti (supervisor) may.
+        # budi may not see personal data; siti (supervisor) may, asking with a reason.
         show = self.ok("--as", "budi", "case", "show", case_id, "--json").json()
         self.assertEqual(show["id"], case_id)
         self.assertEqual(show["state"], "requested")
@@ -28,6 +28,8 @@ class Cases(SopirTest):
         self.assertTrue(events["review"]["possible"])
         self.assertFalse(events["escalate"]["possible"])
         show = self.ok("--as", "siti", "case", "show", case_id, "--json").json()
+        self.assertEqual(show["data"]["full_name"], "***")
+        show = self.ok("--as", "siti", "case", "show", case_id, "--json", "--reveal", "--reason", "call back").json()
         self.assertEqual(show["data"]["full_name"], "Wati Contoh")
         text = self.ok("--as", "budi", "case", "show", case_id).out
         self.assertIn("***", text)
@@ -62,9 +64,9 @@ class Cases(SopirTest):
         self.assertEqual(opened["inputs"]["full_name"], "***")
         self.assertEqual(hist["entries"][2]["actor"], "tono")
         self.assertEqual(hist["entries"][2]["note"], "ok")
-        hist = self.ok("--as", "siti", "case", "history", case_id, "--json").json()
+        hist = self.ok("--as", "siti", "case", "history", case_id, "--json", "--reveal", "--reason", "review").json()
         # The log keeps no personal data in its inputs; the change shows it
-        # to a role in pii_visible_to.
+        # to a role in pii_visible_to who asks.
         self.assertEqual(hist["entries"][0]["inputs"]["full_name"], "***")
         change = [c for c in hist["entries"][0]["changes"] if c["field"] == "full_name"][0]
         self.assertEqual(change["after"], "Wati Contoh")

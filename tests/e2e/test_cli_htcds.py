@@ -109,7 +109,7 @@ class HtcdsExport(SopirTest):
     def test_json_file_and_reveal_to_an_allowed_role(self):
         out = os.path.join(self.dir, "cases.json")
         r = self.ok("--as", "bambang", "audit", "export", "--format", "htcds", "--sop", "tppo-victim-care",
-                    "--output", out, "--reveal")
+                    "--output", out, "--reveal", "--reason", "referral to IOM")
         self.assertEqual(r.out, "wrote %s (1 records)\n" % out)
         with open(out, encoding="utf-8") as f:
             doc = json.load(f)
@@ -120,8 +120,8 @@ class HtcdsExport(SopirTest):
         self.assertEqual(record["vic_TypeOfExploitation"], ["Other", "OrganRemoval"])
         self.assertEqual(record["cas_ReferredOrganisation"], ["LBH Contoh"])
         self.assertIs(record["con_Consent"], True)
-        self.assertEqual(self.query("SELECT actor, case_id, what FROM access_log"),
-                         [("bambang", self.case, "audit export --format htcds --reveal")])
+        self.assertEqual(self.query("SELECT actor, case_id, what, reason FROM access_log"),
+                         [("bambang", self.case, "audit export --format htcds --reveal", "referral to IOM")])
         # Without --reveal, to stdout with --json: masked.
         masked = self.ok("--json", "audit", "export", "--format", "htcds").json()
         self.assertEqual(masked["records"][0]["prs_FirstName"], "***")
@@ -129,7 +129,7 @@ class HtcdsExport(SopirTest):
     def test_reveal_refused_to_a_role_without_access_writes_nothing(self):
         out = os.path.join(self.dir, "cases.csv")
         r = self.refused_unchanged(1, "--as", "ratna", "audit", "export", "--format", "htcds",
-                                   "--output", out, "--reveal")
+                                   "--output", out, "--reveal", "--reason", "curious")
         self.assertIn("ratna may not see personal data of procedure tppo-victim-care", r.err)
         self.assertFalse(os.path.exists(out))
 

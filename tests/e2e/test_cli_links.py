@@ -108,6 +108,30 @@ class Links(SopirTest):
         self.assertIn("opened case " + child, self.ok("--as", "rina", "case", "history", self.parent).out)
         self.assertIn("opened by case " + self.parent, self.ok("--as", "sari", "case", "history", child).out)
 
+    def test_export_personal_follows_the_hand_offs(self):
+        child = self.refer()["opened"]["case"]
+        out = os.path.join(self.dir, "wati.json")
+        self.ok("--as", "rina", "case", "export-personal", self.parent, "--reason", "access request",
+                "--output", out, "--format", "json")
+        with open(out, encoding="utf-8") as f:
+            doc = json.load(f)
+        # rina (worker) may see the intake's personal data; pmi-care shows
+        # it to no role, so the care case comes masked and is not recorded.
+        self.assertEqual(doc["case"], self.parent)
+        self.assertEqual(doc["data"]["full_name"], "Wati Contoh")
+        self.assertEqual([s["event"] for s in doc["steps"]], ["open", "refer"])
+        self.assertEqual(doc["steps"][1]["linked_case"], child)
+        self.assertEqual([c["case"] for c in doc["linked_cases"]], [child])
+        self.assertEqual(doc["linked_cases"][0]["data"]["full_name"], "***")
+        self.assertFalse(doc["linked_cases"][0]["personal_data_shown"])
+        self.assertEqual(doc["linked_cases"][0]["steps"][0]["linked_case"], self.parent)
+        self.assertEqual([(a["actor"], a["case_id"], a["what"]) for a in doc["accesses"]],
+                         [("rina", self.parent, "case export-personal")])
+        # Asked from the care case: pmi-care shows personal data to no role.
+        r = self.refused_unchanged(1, "--as", "rina", "case", "export-personal", child, "--reason", "request")
+        self.assertIn("rina may not see the personal data of case %s: procedure 'pmi-care' shows it to no role"
+                      % child, r.err)
+
     def test_audit_with_linked_in_every_format(self):
         child = self.refer()["opened"]["case"]
         self.ok("--as", "sari", "case", "advance", child, "discharge")

@@ -99,10 +99,10 @@ class Login(SopirTest):
         # Revealing personal data in an audit needs the log-in too; nothing is
         # shown and no access recorded without it.
         accesses = self.query("SELECT count(*) FROM access_log")
-        r = self.as_with(wrong, "--as", "siti", "audit", "case", case_id, "--reveal", code=6)
+        r = self.as_with(wrong, "--as", "siti", "audit", "case", case_id, "--reveal", "--reason", "r", code=6)
         self.assertNotIn("Wati", r.out + r.err)
         self.assertEqual(accesses, self.query("SELECT count(*) FROM access_log"))
-        r = self.ok("--as", "siti", "audit", "case", case_id, "--reveal")
+        r = self.ok("--as", "siti", "audit", "case", case_id, "--reveal", "--reason", "review")
         self.assertIn("Wati Contoh", r.out)
         # The log file beside the database names who and what, never a value.
         log = self.log_text()

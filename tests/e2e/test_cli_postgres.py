@@ -214,7 +214,7 @@ class Replica(OnServer):
             self.assertIn("needs the primary: give the primary's URL", r.err)
             self.assertNotIn(server.split("@")[0] + ":", r.err)  # no password
         # Personal data shown unmasked must be recorded as seen, so it is revealed on the primary only.
-        r = self.on_standby("--as", "sari", "case", "show", case_id)
+        r = self.on_standby("--as", "sari", "case", "show", case_id, "--reveal", "--reason", "call back")
         self.assertEqual(r.code, 5, r)
         self.assertIn("is a standby (a read-only replica of the primary)", r.err)
         self.assertNotIn("Wati Contoh", r.out + r.err)

@@ -111,7 +111,10 @@ class Reading(SopirTest):
         self.assertEqual(self.sqlite(count), "")
         self.ok("--as", "tono", "case", "show", case_id)
         self.ok("--as", "tono", "case", "history", case_id, "--json")
-        self.assertEqual(self.sqlite(count), "tono case show\ntono case history\n")
+        self.assertEqual(self.sqlite(count), "")
+        self.ok("--as", "tono", "case", "show", case_id, "--reveal", "--reason", "call back")
+        self.ok("--as", "tono", "case", "history", case_id, "--json", "--reveal", "--reason", "review")
+        self.assertEqual(self.sqlite(count), "tono case show --reveal\ntono case history --reveal\n")
 
     def test_case_id_prefixes_read_lowercase_and_look_alikes(self):
         case_id = self.open_case()

@@ -386,10 +386,22 @@ TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records t
   auto reader = open_sqlite_store(db_.path(), StoreOptions{false, true});
   auto writer = open_sqlite_store(db_.path(), StoreOptions{});
   audit::RevealAccess access{Actor{"rina", {"worker"}}, writer.get(), *parse_datetime("2026-04-01T10:00:00Z"),
-                             "audit case --reveal"};
+                             "audit case --reveal", ""};
   audit::ExportOptions options;
   options.reveal = &access;
   std::ostringstream out;
+  // No reason: refused, nothing shown or recorded, whoever asks.
+  access.actor = Actor{"budi", {"supervisor"}};
+  try {
+    audit::export_case(*reader, b_, options, out);
+    FAIL("a reveal without a reason was not refused");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kRefused);
+    CHECK(e.message() == "revealing personal data needs a reason: say why you need to see it");
+  }
+  CHECK(out.str().empty());
+  access.reason = "complaint review";
+  access.actor = Actor{"rina", {"worker"}};
   CHECK_THROWS_AS(audit::export_case(*reader, b_, options, out), Error);
   CHECK(out.str().empty());
   access.actor = Actor{"budi", {"supervisor"}};
@@ -398,6 +410,7 @@ TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records t
   SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT count(*) FROM access_log WHERE actor = 'budi' AND case_id = '" + b_ + "'")
             .getInt() == 1);
+  CHECK(db.execAndGet("SELECT reason FROM access_log").getString() == "complaint review");
 }
 
 TEST_CASE_METHOD(AuditFixture, "the report counts states, stays, breaches and closures", "[audit]") {

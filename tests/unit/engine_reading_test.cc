@@ -4,6 +4,9 @@
 // messages of publishing and setting up a database.
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <optional>
+
 #include "sopir/engine.h"
 #include "sopir/privacy.h"
 #include "test_procedures.h"
@@ -41,6 +44,26 @@ class EngineReadingFixture {
   Engine engine_;
 };
 
+// The message of the error `f` throws, "" when none.
+std::string refusal_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.kind() == ErrorKind::kRefused ? e.message() : "not a refusal: " + e.message();
+  }
+  return "";
+}
+
+// The kind of the error `f` throws; nullopt when none.
+std::optional<ErrorKind> kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  return std::nullopt;
+}
+
 TEST_CASE_METHOD(EngineReadingFixture, "the first administrator may manage staff and publish",
                  "[engine]") {
   const StaffMember admin = engine_.staff_member("admin");
@@ -67,19 +90,36 @@ TEST_CASE_METHOD(EngineReadingFixture,
   // The rules still see the real value.
   CHECK(std::get<std::string>(plain.snapshot.data[1]) == "Wati Contoh");
 
-  const CaseView worker = engine_.show(id, "rina", "case show");
-  CHECK(value(worker.record, "full_name").text == kMaskedValue);
-  CHECK_FALSE(worker.personal_data_shown);
+  // Without a reveal request: masked for everyone, nothing recorded.
+  const CaseView unasked = engine_.show(id, "budi");
+  CHECK(value(unasked.record, "full_name").text == kMaskedValue);
+  CHECK_FALSE(unasked.personal_data_shown);
+  CHECK(engine_.store().access_records({}).empty());
 
-  const CaseView supervisor = engine_.show(id, "budi", "case show");
+  const RevealRequest why{"case show --reveal", "checking the spelling"};
+  CHECK(refusal_of([&] { engine_.show(id, "rina", &why); }) ==
+        "rina may not see the personal data of case " + id +
+            ": procedure 'test-care' shows it only to the roles supervisor (pii_visible_to); rina has roles worker");
+  const RevealRequest no_reason{"case show --reveal", " \t"};
+  CHECK(refusal_of([&] { engine_.show(id, "budi", &no_reason); }) ==
+        "seeing the personal data of case " + id + " needs a reason: say why you need to see it");
+  CHECK(engine_.store().access_records({}).empty());
+
+  const CaseView supervisor = engine_.show(id, "budi", &why);
   CHECK(value(supervisor.record, "full_name").text == "Wati Contoh");
   CHECK(supervisor.personal_data_shown);
+  const std::vector<AccessRecord> seen = engine_.store().access_records({});
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].actor == "budi");
+  CHECK(seen[0].case_id == id);
+  CHECK(seen[0].what == "case show --reveal");
+  CHECK(seen[0].reason == "checking the spelling");
 }
 
-TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only to allowed roles",
+TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only when revealed to allowed roles",
                  "[engine][privacy]") {
   const std::string id = open({{"full_name", "Wati Contoh"}});
-  const CaseHistory worker = engine_.history(id, "rina", "case history");
+  const CaseHistory worker = engine_.history(id, "rina");
   REQUIRE(worker.entries.size() == 1);
   const LogEntry& opened = worker.entries[0];
   CHECK(opened.inputs ==
@@ -87,11 +127,47 @@ TEST_CASE_METHOD(EngineReadingFixture, "history shows personal changes only to a
   REQUIRE(opened.changes.size() == 1);
   CHECK(opened.changes[0].after.text == kMaskedValue);
   CHECK_FALSE(worker.personal_data_shown);
+  CHECK(engine_.history(id, "budi").entries[0].changes[0].after.text == kMaskedValue);
 
-  const CaseHistory supervisor = engine_.history(id, "budi", "case history");
+  const RevealRequest why{"case history --reveal", "review"};
+  CHECK_THROWS_AS(engine_.history(id, "rina", &why), Error);
+  const CaseHistory supervisor = engine_.history(id, "budi", &why);
   CHECK(supervisor.entries[0].inputs[0].second == kMaskedValue);  // inputs: as typed, never kept
   CHECK(supervisor.entries[0].changes[0].after.text == "Wati Contoh");
   CHECK(supervisor.personal_data_shown);
+  REQUIRE(engine_.store().access_records({}).size() == 1);
+  CHECK(engine_.store().access_records({})[0].what == "case history --reveal");
+}
+
+TEST_CASE_METHOD(EngineReadingFixture, "an access request exports everything held, recorded first",
+                 "[engine][privacy]") {
+  const std::string id = open({{"full_name", "Wati Contoh"}, {"age", "31"}});
+  const std::string other = open({{"full_name", "Sari Contoh"}});
+  const RevealRequest earlier{"case show --reveal", "call back"};
+  engine_.show(id, "budi", &earlier);
+  engine_.show(other, "budi", &earlier);
+  const RevealRequest request{"case export-personal", "access request of the person"};
+  // Refused: no reason, a role that may not see, an unknown case; nothing recorded.
+  const RevealRequest no_reason{"case export-personal", ""};
+  CHECK(kind_of([&] { engine_.export_personal(id, "budi", no_reason); }) == ErrorKind::kRefused);
+  CHECK(kind_of([&] { engine_.export_personal(id, "rina", request); }) == ErrorKind::kRefused);
+  CHECK(kind_of([&] { engine_.export_personal("ZZZ-ZZZ", "budi", request); }) == ErrorKind::kNotFound);
+  CHECK(engine_.store().access_records({}).size() == 2);
+
+  const PersonalExport x = engine_.export_personal(id, "budi", request);
+  CHECK(value(x.view.record, "full_name").text == "Wati Contoh");
+  CHECK(value(x.history.record, "age").text == "31");
+  REQUIRE(x.history.entries.size() == 1);
+  CHECK(x.history.entries[0].changes[0].after.text == "Wati Contoh");
+  CHECK(x.history.personal_data_shown);
+  CHECK(x.linked.empty());
+  // Its own access is among those listed; the other case's are not.
+  REQUIRE(x.accesses.size() == 2);
+  CHECK(x.accesses[0].reason == "call back");
+  CHECK(x.accesses[1].what == "case export-personal");
+  CHECK(x.accesses[1].reason == "access request of the person");
+  CHECK(x.accesses[1].case_id == id);
+  CHECK(engine_.store().access_records({}).size() == 3);
 }
 
 TEST_CASE("shown values: masked, revealed, erased, missing", "[privacy]") {

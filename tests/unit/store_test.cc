@@ -26,6 +26,8 @@
 #include "sopir/error.h"
 #include "sopir/store.h"
 #include "test_backends.h"
+#include "store/pg_connection.h"
+#include "store/pg_schema.h"
 #include "store/schema.h"
 
 using namespace sopir;
@@ -357,13 +359,14 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   f.store.reset();
   {
     SQLite::Database raw(f.path, SQLite::OPEN_READWRITE);
-    raw.exec("PRAGMA user_version = 7");
+    raw.exec("PRAGMA user_version = " + std::to_string(schema::latest_version() + 1));
   }
   const std::string before = db_bytes(f.path);
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to " +
+          f.path + " was written by a newer sopir (schema " + std::to_string(schema::latest_version() + 1) +
+              ", this sopir knows up to " +
               std::to_string(schema::latest_version()) + ")");
   }
   CHECK(db_bytes(f.path) == before);
@@ -861,13 +864,88 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
 
 TEST_CASE_METHOD(StoreFixture, "access is recorded, and auditors' views show ISO times") {
   open_case("V-1");
-  store->record_access("auditor1", "V-1", "show personal data", DateTime{1790000000});
-  CHECK(db.query("SELECT actor || ' ' || case_id || ' ' || what || ' ' || at FROM access_view") ==
-        "auditor1 V-1 show personal data 2026-09-21T14:13:20Z");
+  store->record_access("auditor1", "V-1", "show personal data", "monthly audit", DateTime{1790000000});
+  CHECK(db.query("SELECT actor || ' ' || case_id || ' ' || what || ' ' || reason || ' ' || at FROM access_view") ==
+        "auditor1 V-1 show personal data monthly audit 2026-09-21T14:13:20Z");
   CHECK(db.query("SELECT occurred_at FROM log_view WHERE seq = 2") == "2026-09-21T14:13:20Z");
   CHECK(db.query("SELECT sop_id || ' v' || procedure_version FROM log_view") == "pmi_shelter v1");
   CHECK(db.query("SELECT due_at FROM cases_view") == "2026-09-22T14:13:20Z");
   CHECK(db.query("SELECT cases FROM procedures_view") == "1");
+}
+
+TEST_CASE_METHOD(StoreFixture, "access records carry a reason, are read back by filter, and cannot be changed",
+                 "[access]") {
+  open_case("V-1");
+  open_case("V-2");
+  store->record_access("tono", "V-1", "case show --reveal", "call back", DateTime{1000});
+  store->record_access("siti", "V-2", "audit case --reveal", "audit, \"March\"", DateTime{2000});
+  store->record_access("tono", "V-2", "case export-personal", "access request", DateTime{3000});
+  auto ids = [&](const AccessFilter& f) {
+    std::vector<std::string> out;
+    for (const AccessRecord& r : store->access_records(f)) out.push_back(r.actor + "@" + r.case_id + ":" + r.reason);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  CHECK(ids({}) == V{"tono@V-1:call back", "siti@V-2:audit, \"March\"", "tono@V-2:access request"});
+  const std::vector<AccessRecord> all = store->access_records({});
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].id < all[1].id);
+  CHECK(all[1].what == "audit case --reveal");
+  CHECK(all[2].at.seconds == 3000);
+  AccessFilter f;
+  f.case_ids = {"V-2"};
+  CHECK(ids(f) == V{"siti@V-2:audit, \"March\"", "tono@V-2:access request"});
+  f.actor = "tono";
+  CHECK(ids(f) == V{"tono@V-2:access request"});
+  f = {};
+  f.case_ids = {"V-1", "V-2"};
+  f.since = DateTime{1000};
+  f.until = DateTime{3000};
+  CHECK(ids(f) == V{"tono@V-1:call back", "siti@V-2:audit, \"March\""});
+  f.case_ids = {"NONE"};
+  CHECK(ids(f).empty());
+
+  // No reason, no record.
+  CHECK(kind_of([&] { store->record_access("tono", "V-1", "case show --reveal", "", DateTime{4000}); }) ==
+        ErrorKind::kUsage);
+  CHECK(store->access_records({}).size() == 3);
+  // Append-only behind sopir's back too, and a removed protection is reported.
+  CHECK_THROWS(db.exec("DELETE FROM access_log"));
+  CHECK_THROWS(db.exec("UPDATE access_log SET reason = 'x'"));
+  CHECK(store->access_records({}).size() == 3);
+  CHECK(store->schema_changes().empty());
+  if (db.backend() == testing::Backend::kSqlite) {
+    db.exec("DROP TRIGGER access_log_no_delete");
+  } else {
+    db.exec("DROP TRIGGER access_log_no_change ON access_log");
+  }
+  const std::vector<std::string> changes = store->schema_changes();
+  REQUIRE(changes.size() == 1);
+  CHECK_THAT(changes[0], Catch::Contains("access_log_no_") && Catch::Contains("is missing"));
+}
+
+TEST_CASE("a database from before access reasons is upgraded; its access rows keep an empty reason",
+          "[access][schema]") {
+  testing::TestDatabase db{GENERATE(from_range(testing::store_backends()))};
+  // The schema version before access reasons: SQLite 6, PostgreSQL 2.
+  if (db.backend() == testing::Backend::kSqlite) {
+    SQLite::Database raw(db.location(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    schema::migrate(raw, 6);
+  } else {
+    pg::Connection raw(db.location(), 10);
+    pg::migrate(raw, 2);
+  }
+  db.exec("INSERT INTO access_log (actor, case_id, what, at) VALUES ('tono', 'OLD-001', 'case show', 5)");
+  auto store = open_store(db.location(), StoreOptions{});
+  const std::vector<AccessRecord> rows = store->access_records({});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].actor == "tono");
+  CHECK(rows[0].what == "case show");
+  CHECK(rows[0].reason.empty());
+  CHECK(store->schema_changes().empty());
+  store->record_access("siti", "OLD-001", "case show --reveal", "follow-up", DateTime{6});
+  CHECK(db.query("SELECT reason FROM access_view ORDER BY id DESC LIMIT 1") == "follow-up");
+  CHECK_THROWS(db.exec("DELETE FROM access_log"));
 }
 
 // ---------------------------------------------------------------------------
@@ -898,7 +976,7 @@ TEST_CASE_METHOD(SqliteFixture, "a read-only open of a 0444 file reads and never
         [&] { ro.publish("x", "y", "z", "f", "a", DateTime{1}); },
         [&] { ro.add_staff({"s", "S", {}, true}, ::sopir::testing::kByAdmin); },
         [&] { ro.set_staff_active("s", false, ::sopir::testing::kByAdmin); },
-        [&] { ro.record_access("a", "RO-001", "w", DateTime{1}); },
+        [&] { ro.record_access("a", "RO-001", "w", "r", DateTime{1}); },
         [&] { ro.transaction([] {}); },
     };
     for (const auto& write : writes) {

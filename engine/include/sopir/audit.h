@@ -152,7 +152,8 @@ struct RevealAccess {
   Actor actor;
   Store* access_log = nullptr;
   DateTime now;
-  std::string what;  // e.g. "audit log --reveal"
+  std::string what;    // e.g. "audit log --reveal"
+  std::string reason;  // why the actor needs to see it: must not be empty
 };
 
 struct ExportOptions {

@@ -133,6 +133,15 @@ struct CaseView {
   std::vector<ClockStatus> clocks;
 };
 
+// A request to see personal data: through what it is seen ("case show
+// --reveal", recorded as the access's `what`) and the reason the person
+// gave for needing to see it (must not be empty: every view of personal
+// data carries a reason, docs/PRIVACY.md).
+struct RevealRequest {
+  std::string what;
+  std::string reason;
+};
+
 // A case's log as one staff member may read it.
 struct CaseHistory {
   CaseRecord record;  // personal values as in CaseView
@@ -141,6 +150,22 @@ struct CaseHistory {
   // (privacy.h: shown_value); personal inputs always kMaskedValue.
   std::vector<LogEntry> entries;
   bool personal_data_shown = false;
+};
+
+// Everything held on one person (an access request, UU 27/2022): their
+// case with personal values shown, its steps, the cases linked to it by
+// hand-offs, and every recorded view of their personal data (this export's
+// own included).
+struct PersonalExport {
+  CaseView view;          // the case, personal values shown
+  CaseHistory history;    // its steps, personal values shown
+  // The cases linked by hand-offs (parents up to the first, the cases it
+  // opened, recursively), each as the actor may see it: personal values
+  // shown when a role of the actor may see them (then recorded), masked
+  // otherwise (CaseHistory::personal_data_shown false).
+  std::vector<CaseHistory> linked;
+  std::vector<AccessRecord> accesses;  // of the case and the linked cases
+  DateTime at;                         // when the export was made
 };
 
 // One row of a batch (Engine::run_batch): its error when it failed.
@@ -337,14 +362,24 @@ class Engine {
   // A case for deciding what to do with it: personal values masked,
   // nothing recorded. `actor` may be "" (no checks).
   CaseView view(const std::string& case_id, const std::string& actor);
-  // A case for showing to `actor`: personal values shown when a role of the
-  // actor may see them, and then the access is recorded (Store::record_access,
-  // `what` e.g. "case show") before anything is returned.
-  CaseView show(const std::string& case_id, const std::string& actor, const std::string& what);
-  // A case's log for `actor`, personal values as show() treats them (the
-  // access recorded as `what` when any is shown).
+  // A case for showing to `actor`. Without `reveal` personal values are
+  // masked and nothing is recorded. With it: kRefused when its reason is
+  // empty or no role of the actor may see the procedure's personal data
+  // (nothing written); otherwise personal values are shown and, when the
+  // case holds any, the access is recorded (Store::record_access, with the
+  // request's what and reason) before anything is returned.
+  CaseView show(const std::string& case_id, const std::string& actor, const RevealRequest* reveal = nullptr);
+  // A case's log for `actor`, personal values as show() treats them.
   CaseHistory history(const std::string& case_id, const std::string& actor,
-                      const std::string& what);
+                      const RevealRequest* reveal = nullptr);
+  // Everything held on the person of case `case_id` (PersonalExport), for
+  // `actor`, under show()'s rules for `reveal` (reason given, a role that
+  // may see the case's personal data; kRefused otherwise, nothing
+  // written). Every case whose personal data it shows gets one access row
+  // (reveal.what, reveal.reason), all in one transaction, written before
+  // the access records are read, so the export lists itself.
+  PersonalExport export_personal(const std::string& case_id, const std::string& actor,
+                                 const RevealRequest& reveal);
   // What `view.actor` could do with `event` now: the view's check for it,
   // or RefusedError with decide()'s refusal when the procedure has no such
   // event or it cannot be fired from the case's state.
@@ -394,8 +429,13 @@ class Engine {
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
-  CaseView make_view(const std::string& case_id, const std::string& actor, bool reveal,
-                     const std::string& what);
+  CaseView make_view(const std::string& case_id, const std::string& actor, const RevealRequest* reveal);
+  // kRefused unless `reveal` has a reason and `who` may see personal data
+  // of `record`'s procedure.
+  void check_reveal(const CaseRecord& record, const Procedure& procedure, const Actor& who,
+                    const RevealRequest& reveal);
+  // A case's log as `who` reads it; personal values shown when `shown`.
+  CaseHistory history_as(const CaseRecord& record, bool shown);
 
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;

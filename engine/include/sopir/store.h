@@ -189,6 +189,23 @@ struct LogFilter {
   // member must match.
 };
 
+// One view of a case's personal data (the access log, docs/SCHEMA.md):
+// who, which case, through what ("case show --reveal"), the reason they
+// gave, and when.
+struct AccessRecord {
+  int64_t id = 0;  // order of recording
+  std::string actor, case_id, what, reason;
+  DateTime at;
+};
+
+// Which access records access_records() returns; every set member must
+// match. case_ids: any of them.
+struct AccessFilter {
+  std::vector<std::string> case_ids;
+  std::optional<std::string> actor;
+  std::optional<DateTime> since, until;  // on at: since <= t < until
+};
+
 // A log row as stored, for checking the hash chain without decoding it.
 // The views are valid during the visit call only.
 struct ChainRow {
@@ -364,9 +381,14 @@ class Store {
   // than what the hash chain covers, or let the log be edited.
   virtual std::vector<std::string> schema_changes() = 0;
 
-  // Access log: who looked at which case's personal data, when.
+  // Access log: who looked at which case's personal data, when, and why.
+  // The log is append-only: rows are never changed or deleted. `reason`
+  // must not be empty (kUsage otherwise, nothing written): the engine asks
+  // for it before anything is shown.
   virtual void record_access(const std::string& actor, const std::string& case_id,
-                             const std::string& what, DateTime at) = 0;
+                             const std::string& what, const std::string& reason, DateTime at) = 0;
+  // The access records matching `filter`, in the order recorded (id).
+  virtual std::vector<AccessRecord> access_records(const AccessFilter& filter) = 0;
 };
 
 struct StoreOptions {

@@ -5,9 +5,11 @@
 
 #include "base/sha256.h"
 #include "sopir/loader.h"
+#include "sopir/engine.h"
 #include "sopir/error.h"
 #include "sopir/messages/audit.h"
 #include "sopir/privacy.h"
+#include "sopir/text.h"
 
 namespace sopir::audit_internal {
 
@@ -68,6 +70,11 @@ std::string csv_field(const std::string& text) {
 std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures, const audit::RevealAccess& r,
                                        const std::vector<std::string>& case_ids) {
   if (!r.access_log) throw usage_error(tr(msg::audit_reveal_needs_log));
+  // Every view of personal data carries a reason (docs/PRIVACY.md).
+  if (!has_visible_text(r.reason))
+    throw RefusedError(Refusal{RefusalKind::kReasonRequired, tr(msg::audit_reveal_needs_reason)});
+  if (std::string problem = control_problem(r.reason, false); !problem.empty())
+    throw refused(tr(msg::audit_reason_control, {problem}));
   std::vector<std::string> refused_sops;
   std::vector<std::string> allowed;
   for (const auto& id : case_ids) {
@@ -89,7 +96,7 @@ std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures,
                                : tr(msg::audit_reveal_refused_sops, {r.actor.id, sops, roles}));
   }
   r.access_log->transaction([&] {
-    for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.now);
+    for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.reason, r.now);
   });
   return allowed;
 }

@@ -897,20 +897,19 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
 }
 
 CaseView Engine::view(const std::string& case_id, const std::string& actor_id) {
-  return make_view(case_id, actor_id, false, "");
+  return make_view(case_id, actor_id, nullptr);
 }
 
-CaseView Engine::show(const std::string& case_id, const std::string& actor_id,
-                      const std::string& what) {
-  return make_view(case_id, actor_id, true, what);
+CaseView Engine::show(const std::string& case_id, const std::string& actor_id, const RevealRequest* reveal) {
+  return make_view(case_id, actor_id, reveal);
 }
 
-CaseView Engine::make_view(const std::string& case_id, const std::string& actor_id, bool reveal,
-                           const std::string& what) {
+CaseView Engine::make_view(const std::string& case_id, const std::string& actor_id, const RevealRequest* reveal) {
   CaseView out;
   out.record = find_typed_case(case_id);
   if (!actor_id.empty()) out.actor = actor(actor_id);
   out.procedure = procedure(out.record.sha256);
+  if (reveal) check_reveal(out.record, *out.procedure, out.actor, *reveal);
   out.snapshot = snapshot(*out.procedure, out.record);
   CaseFilter filter;
   filter.linked_to = out.record.id;
@@ -919,25 +918,48 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
     out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now(), lang_);
   }
   if (!out.procedure->clocks.empty()) out.clocks = clock_statuses(*out.procedure, store_->history(out.record.id));
-  out.personal_data_shown = reveal && !actor_id.empty() && holds_personal_data(out.record) &&
-                            may_see_personal_data(*out.procedure, out.actor);
+  out.personal_data_shown = reveal && holds_personal_data(out.record);
   if (out.personal_data_shown)
-    store_->record_access(out.actor.id, out.record.id, what, clock_->now());
+    store_->record_access(out.actor.id, out.record.id, reveal->what, reveal->reason, clock_->now());
   for (auto& value : out.record.data) value = as_shown(std::move(value), out.personal_data_shown);
   return out;
 }
 
+void Engine::check_reveal(const CaseRecord& record, const Procedure& procedure, const Actor& who,
+                          const RevealRequest& reveal) {
+  if (!has_visible_text(reveal.reason))
+    throw RefusedError(Refusal{RefusalKind::kReasonRequired, tr(msg::runtime_reveal_needs_reason, {record.id})},
+                       record.id);
+  if (std::string problem = control_problem(reveal.reason, false); !problem.empty())
+    throw refused(tr(msg::runtime_reason_control, {problem}));
+  if (who.id.empty() || !may_see_personal_data(procedure, who)) {
+    std::vector<std::string> allowed;
+    for (int r : procedure.pii_roles) allowed.push_back(procedure.roles[static_cast<size_t>(r)]);
+    throw refused(tr(allowed.empty() ? msg::runtime_reveal_no_roles : msg::runtime_reveal_not_allowed,
+                     {who.id, record.id, procedure.id, join(allowed), roles_of(who)}));
+  }
+}
+
 CaseHistory Engine::history(const std::string& case_id, const std::string& actor_id,
-                            const std::string& what) {
-  CaseHistory out;
-  out.record = find_typed_case(case_id);
+                            const RevealRequest* reveal) {
+  const CaseRecord record = find_typed_case(case_id);
   const Actor who = actor(actor_id);
+  if (reveal) check_reveal(record, *procedure(record.sha256), who, *reveal);
+  CaseHistory out = history_as(record, reveal != nullptr);
+  if (out.personal_data_shown)
+    store_->record_access(who.id, out.record.id, reveal->what, reveal->reason, clock_->now());
+  return out;
+}
+
+CaseHistory Engine::history_as(const CaseRecord& record, bool shown) {
+  CaseHistory out;
+  out.record = record;
   out.procedure = procedure(out.record.sha256);
   out.entries = store_->history(out.record.id);
-  const bool any = std::any_of(out.entries.begin(), out.entries.end(),
+  const bool any = holds_personal_data(out.record) ||
+                   std::any_of(out.entries.begin(), out.entries.end(),
                                [](const LogEntry& e) { return holds_personal_data(e); });
-  out.personal_data_shown = any && may_see_personal_data(*out.procedure, who);
-  if (out.personal_data_shown) store_->record_access(who.id, out.record.id, what, clock_->now());
+  out.personal_data_shown = shown && any;
   const bool reveal = out.personal_data_shown;
   for (auto& value : out.record.data) value = as_shown(std::move(value), reveal);
   for (auto& entry : out.entries) {

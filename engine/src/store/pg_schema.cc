@@ -182,8 +182,29 @@ CREATE TABLE procedure_calendars (
 );
 )sql";
 
+// Version 3: every view of personal data carries a reason (issue #16 item
+// 6), as SQLite's version 7: access_log.reason, shown by access_view; the
+// access log is append-only (checked by schema_differences()). Rows from
+// before have the reason ''.
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE access_log ADD COLUMN reason text NOT NULL DEFAULT '';
+CREATE INDEX access_log_by_at ON access_log (at);
+CREATE FUNCTION sopir_access_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  RAISE EXCEPTION 'the access log is append-only';
+END
+$body$;
+CREATE TRIGGER access_log_no_change BEFORE UPDATE OR DELETE ON access_log
+  FOR EACH ROW EXECUTE FUNCTION sopir_access_append_only();
+CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
+  FOR EACH STATEMENT EXECUTE FUNCTION sopir_access_append_only();
+DROP VIEW access_view;
+CREATE VIEW access_view AS
+SELECT a.id, a.actor, a.case_id, a.what, a.reason, sopir_iso(a.at) AS at FROM access_log a;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";
@@ -200,6 +221,13 @@ const std::map<std::string, std::string>& expected_protections() {
        "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT "
        "EXECUTE FUNCTION sopir_append_only() (enabled)"},
       {"function sopir_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
+      {"trigger access_log_no_change",
+       "CREATE TRIGGER access_log_no_change BEFORE DELETE OR UPDATE ON public.access_log FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
+      {"trigger access_log_no_truncate",
+       "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON public.access_log FOR EACH STATEMENT "
+       "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
+      {"function sopir_access_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the access log is append-only';\nEND\n"},
       {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
       {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
       {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
@@ -224,13 +252,13 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t "
       "WHERE NOT t.tgisinternal AND t.tgrelid IN ('public.transitions'::regclass, 'public.cases'::regclass, "
       "'public.registry_head'::regclass, 'public.personal_text'::regclass, 'public.procedures'::regclass, "
-      "'public.staff'::regclass)");
+      "'public.staff'::regclass, 'public.access_log'::regclass)");
   for (int i = 0; i < triggers.rows(); ++i)
     out["trigger " + triggers.str(i, 0)] =
         triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-      "WHERE n.nspname = 'public' AND p.proname = 'sopir_append_only'");
+      "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_access_append_only')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   const Result columns = conn.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "

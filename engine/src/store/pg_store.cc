@@ -572,12 +572,48 @@ class PgStore final : public Store {
   }
 
   void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
-                     DateTime at) override {
+                     const std::string& reason, DateTime at) override {
     guard(msg::store_op_record_access_to_case, case_id, [&] {
+      if (reason.empty()) throw usage_error(tr(msg::store_access_needs_reason));
       write(msg::store_w_recording_an_access, [&] {
-        conn_->run("record_access", "INSERT INTO access_log (actor, case_id, what, at) VALUES ($1, $2, $3, $4)",
-                   {text(actor), text(case_id), text(what), number(at.seconds)});
+        conn_->run("record_access",
+                   "INSERT INTO access_log (actor, case_id, what, reason, at) VALUES ($1, $2, $3, $4, $5)",
+                   {text(actor), text(case_id), text(what), text(reason), number(at.seconds)});
       });
+    });
+  }
+
+  std::vector<AccessRecord> access_records(const AccessFilter& filter) override {
+    return guard(msg::store_op_read_the_access_log, {}, [&] {
+      std::string where;
+      std::vector<Param> params;
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      auto mark = [&](Param value) {
+        params.push_back(std::move(value));
+        return "$" + std::to_string(params.size());
+      };
+      if (!filter.case_ids.empty()) {
+        std::string marks;
+        for (const auto& id : filter.case_ids) marks += (marks.empty() ? "" : ", ") + mark(text(id));
+        add("case_id IN (" + marks + ")");
+      }
+      if (filter.actor) add("actor = " + mark(text(*filter.actor)));
+      if (filter.since) add("at >= " + mark(number(filter.since->seconds)));
+      if (filter.until) add("at < " + mark(number(filter.until->seconds)));
+      std::vector<AccessRecord> out;
+      each_row("SELECT id, actor, case_id, what, reason, at FROM access_log" + where + " ORDER BY id", params,
+               [&](const Result& r, int i) {
+                 AccessRecord a;
+                 a.id = r.integer(i, 0);
+                 a.actor = r.str(i, 1);
+                 a.case_id = r.str(i, 2);
+                 a.what = r.str(i, 3);
+                 a.reason = r.str(i, 4);
+                 a.at = DateTime{r.integer(i, 5)};
+                 out.push_back(std::move(a));
+                 return true;
+               });
+      return out;
     });
   }
 

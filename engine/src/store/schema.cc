@@ -296,8 +296,31 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_by_staff ON login_failures (staff_id, at);
 )sql";
 
+// Version 7: every view of personal data carries a reason (issue #16 item
+// 6): access_log.reason, shown by access_view; access rows can no longer
+// be changed or deleted through SQL (the log's protections, and
+// Store::schema_changes() reports a removed trigger). Rows from before
+// version 7 have the reason ''.
+constexpr const char* kVersion7 = R"sql(
+ALTER TABLE access_log ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+CREATE INDEX access_log_by_at ON access_log (at);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+BEGIN
+  SELECT RAISE(ABORT, 'the access log is append-only');
+END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+BEGIN
+  SELECT RAISE(ABORT, 'the access log is append-only');
+END;
+DROP VIEW access_view;
+CREATE VIEW access_view AS
+SELECT a.id, a.actor, a.case_id, a.what, a.reason,
+       strftime('%Y-%m-%dT%H:%M:%SZ', a.at, 'unixepoch') AS at
+FROM access_log a;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6, kVersion7};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

@@ -745,16 +745,51 @@ class SqliteStore final : public Store {
   }
 
   void record_access(const std::string& actor, const std::string& case_id, const std::string& what,
-                     DateTime at) override {
+                     const std::string& reason, DateTime at) override {
     guard(msg::store_op_record_access_to_case, case_id, [&] {
+      if (reason.empty()) throw usage_error(tr(msg::store_access_needs_reason));
       write(msg::store_w_recording_an_access, [&] {
-        SQLite::Statement insert(*db_, "INSERT INTO access_log (actor, case_id, what, at) VALUES (?, ?, ?, ?)");
+        SQLite::Statement insert(*db_, "INSERT INTO access_log (actor, case_id, what, reason, at) VALUES (?, ?, ?, ?, ?)");
         insert.bind(1, actor);
         insert.bind(2, case_id);
         insert.bind(3, what);
-        insert.bind(4, static_cast<int64_t>(at.seconds));
+        insert.bind(4, reason);
+        insert.bind(5, static_cast<int64_t>(at.seconds));
         insert.exec();
       });
+    });
+  }
+
+  std::vector<AccessRecord> access_records(const AccessFilter& filter) override {
+    return guard(msg::store_op_read_the_access_log, {}, [&] {
+      std::string where;
+      auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
+      if (!filter.case_ids.empty()) {
+        std::string marks;
+        for (size_t i = 0; i < filter.case_ids.size(); ++i) marks += i ? ", ?" : "?";
+        add("case_id IN (" + marks + ")");
+      }
+      if (filter.actor) add("actor = ?");
+      if (filter.since) add("at >= ?");
+      if (filter.until) add("at < ?");
+      SQLite::Statement q(*db_, "SELECT id, actor, case_id, what, reason, at FROM access_log" + where + " ORDER BY id");
+      int index = 0;
+      for (const auto& id : filter.case_ids) q.bind(++index, id);
+      if (filter.actor) q.bind(++index, *filter.actor);
+      if (filter.since) q.bind(++index, static_cast<int64_t>(filter.since->seconds));
+      if (filter.until) q.bind(++index, static_cast<int64_t>(filter.until->seconds));
+      std::vector<AccessRecord> out;
+      while (q.executeStep()) {
+        AccessRecord r;
+        r.id = q.getColumn(0).getInt64();
+        r.actor = q.getColumn(1).getString();
+        r.case_id = q.getColumn(2).getString();
+        r.what = q.getColumn(3).getString();
+        r.reason = q.getColumn(4).getString();
+        r.at = DateTime{q.getColumn(5).getInt64()};
+        out.push_back(std::move(r));
+      }
+      return out;
     });
   }
 

@@ -1,0 +1,46 @@
+// Access requests (UU 27/2022; issue #16 item 4): everything held on one
+// person, gathered for an allowed staff member who gave a reason, the
+// access recorded before anything is returned.
+#include <algorithm>
+
+#include "audit/links.h"
+#include "sopir/engine.h"
+#include "sopir/privacy.h"
+
+namespace sopir {
+
+PersonalExport Engine::export_personal(const std::string& case_id, const std::string& actor_id,
+                                       const RevealRequest& reveal) {
+  PersonalExport out;
+  const CaseRecord record = find_typed_case(case_id);
+  const Actor who = actor(actor_id);
+  check_reveal(record, *procedure(record.sha256), who, reveal);
+  // The person's story across hand-offs: the cases it came from and the
+  // ones it opened (as `audit case --with-linked` tells it).
+  const std::vector<CaseRecord> family = audit_internal::linked_family(*store_, record.id);
+  std::vector<std::string> ids{record.id};
+  store_->transaction([&] {
+    out.at = clock_->now();
+    // make_view records the access when the case row holds personal data;
+    // the export is recorded for the case in any case (it is itself a view
+    // of everything held on the person, its steps included).
+    out.view = make_view(record.id, actor_id, &reveal);
+    if (!out.view.personal_data_shown) store_->record_access(who.id, record.id, reveal.what, reveal.reason, out.at);
+    out.history = history_as(record, true);
+    for (const CaseRecord& other : family) {
+      if (other.id == record.id) continue;
+      ids.push_back(other.id);
+      const bool may = may_see_personal_data(*procedure(other.sha256), who);
+      CaseHistory linked = history_as(other, may);
+      if (linked.personal_data_shown)
+        store_->record_access(who.id, other.id, reveal.what, reveal.reason, out.at);
+      out.linked.push_back(std::move(linked));
+    }
+  });
+  AccessFilter filter;
+  filter.case_ids = ids;
+  out.accesses = store_->access_records(filter);
+  return out;
+}
+
+}  // namespace sopir
