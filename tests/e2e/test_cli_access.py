@@ -10,12 +10,15 @@ import csv
 import io
 import json
 import os
+import select
 import stat
+import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import SopirTest, main, sqlite_only  # noqa: E402
+from sopir_e2e import SopirTest, main, sopir_bin, sqlite_only  # noqa: E402
 
 NAME = "Wati Contoh"
 
@@ -175,6 +178,49 @@ class Access(SopirTest):
         self.refused_unchanged(2, "audit", "access", "--since", "yesterday")
         self.refused_unchanged(2, "--json", "audit", "access", "--csv")
         self.assertEqual(self.accesses(), [])
+
+    def on_terminal(self, args, typed):
+        """Runs sopir with a terminal as stdin, answers the reason prompt
+        with `typed`, and returns (exit code, everything shown)."""
+        master, slave = os.openpty()
+        proc = subprocess.Popen([sopir_bin()] + list(args), stdin=slave, stdout=slave, stderr=slave,
+                                env=self.env({"TERM": "xterm"}), cwd=self.dir, start_new_session=True)
+        os.close(slave)
+        prompt = b"Why do you need to see this personal data? (recorded in the access log) "
+        seen = b""
+        end = time.time() + 30
+        while prompt not in seen and time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                seen += os.read(master, 4096)
+        self.assertIn(prompt, seen)
+        os.write(master, typed.encode() + b"\n")
+        while time.time() < end:
+            if not select.select([master], [], [], 0.2)[0]:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(master)
+        return proc.wait(timeout=30), seen.decode()
+
+    def test_the_reason_is_asked_for_on_a_terminal(self):
+        case_id = self.open_case()
+        code, seen = self.on_terminal(["--as", "tono", "case", "show", case_id, "--reveal"], "asked on the phone")
+        self.assertEqual(code, 0, seen)
+        self.assertIn(NAME, seen)
+        self.assertEqual(self.accesses(), [("tono", case_id, "case show --reveal", "asked on the phone")])
+        # Nothing typed: refused, nothing shown or recorded.
+        code, seen = self.on_terminal(["--as", "tono", "case", "export-personal", case_id], "")
+        self.assertEqual(code, 1, seen)
+        self.assertIn("needs a reason", seen)
+        self.assertNotIn(NAME, seen)
+        self.assertEqual(len(self.accesses()), 1)
 
     @sqlite_only("log-in with passphrases is the database file's")
     def test_a_wrong_passphrase_reveals_and_records_nothing(self):
