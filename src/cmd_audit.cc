@@ -309,6 +309,9 @@ void def_audit_access(CLI::App& app, Args& a) {
 
 namespace {
 
+// CSV columns are ids, the same in every language (docs/CLI.md).
+constexpr const char* kAccessCsvHeader = "id,at,actor,case_id,what,reason\r\n";
+
 std::string csv_cell(const std::string& text) {
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";
@@ -349,7 +352,7 @@ int run_audit_access(Context& ctx, Args& a) {
     return 0;
   }
   if (a.csv) {
-    ctx.out << "id,at,actor,case_id,what,reason\r\n";
+    ctx.out << kAccessCsvHeader;
     for (const auto& r : records)
       ctx.out << r.id << "," << format_datetime(r.at) << "," << csv_cell(r.actor) << "," << csv_cell(r.case_id)
               << "," << csv_cell(r.what) << "," << csv_cell(r.reason) << "\r\n";

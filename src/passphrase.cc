@@ -1,6 +1,7 @@
 // Passphrases at the keyboard: read from the file an environment variable
-// names, else typed on the terminal without echo. The one place that
-// decides who is acting (Context::actor_id) is in context.cc.
+// names, else typed on the terminal without echo; and the reason for seeing
+// personal data, typed on the terminal when --reason is missing. The one
+// place that decides who is acting (Context::actor_id) is in context.cc.
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -117,16 +118,14 @@ std::optional<std::string> new_passphrase(const std::string& staff_id, bool also
   return first;
 }
 
-std::string reveal_reason(Context& ctx, const Args& a) {
+std::string reveal_reason(Context&, const Args& a) {
   if (!a.reason.empty() || !::isatty(STDIN_FILENO)) return a.reason;
   std::cerr << tr(msg::cli_reveal_reason_prompt) << std::flush;
+  // Byte by byte from the descriptor, as the shell's line editor reads it,
+  // so no buffer keeps what is typed after the reason.
   std::string line;
-  if (ctx.in_shell) {
-    std::getline(std::cin, line);
-  } else {
-    char c;
-    while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n') line += c;
-  }
+  char c;
+  while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n') line += c;
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
