@@ -104,7 +104,7 @@ class AuditFixture {
   // careful tamperer puts them back after editing.
   std::string read_triggers_sql() {
     SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
-    SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+    SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'transitions' ORDER BY name");
     std::string out;
     while (q.executeStep()) out += q.getColumn(0).getString() + ";\n";
     return out;
