@@ -927,13 +927,13 @@ TEST_CASE_METHOD(StoreFixture, "access records carry a reason, are read back by 
 TEST_CASE("a database from before access reasons is upgraded; its access rows keep an empty reason",
           "[access][schema]") {
   testing::TestDatabase db{GENERATE(from_range(testing::store_backends()))};
-  // The schema version before access reasons: SQLite 6, PostgreSQL 2.
+  // The schema version before access reasons: SQLite 6, PostgreSQL 3.
   if (db.backend() == testing::Backend::kSqlite) {
     SQLite::Database raw(db.location(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     schema::migrate(raw, 6);
   } else {
     pg::Connection raw(db.location(), 10);
-    pg::migrate(raw, 2);
+    pg::migrate(raw, 3);
   }
   db.exec("INSERT INTO access_log (actor, case_id, what, at) VALUES ('tono', 'OLD-001', 'case show', 5)");
   auto store = open_store(db.location(), StoreOptions{});

@@ -28,6 +28,14 @@ void Store::set_passphrase_hash(const std::string& id, const std::string& hash, 
   throw usage_error(tr(msg::store_no_passphrases, {id}));
 }
 
+bool Store::set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                            const RegistryStamp& by) {
+  (void)login;
+  (void)new_password;
+  (void)by;
+  throw usage_error(tr(msg::store_no_server_logins, {id}));
+}
+
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff;
 }
