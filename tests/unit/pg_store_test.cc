@@ -11,6 +11,7 @@
 
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "store/pg_schema.h"
 #include "test_backends.h"
 
 using namespace sopir;
@@ -202,8 +203,8 @@ TEST_CASE("a database of something else, or from a newer sopir, is refused and l
       const Error e = error_of([&] { open_store(db.location(), options); });
       CHECK(e.kind() == ErrorKind::kStorage);
       CHECK(e.message() == "database " + display_location(db.location()) +
-                               " was written by a newer sopir (schema 99, this sopir knows up to 3); use that "
-                               "sopir or a newer one");
+                               " was written by a newer sopir (schema 99, this sopir knows up to " +
+                               std::to_string(pg::latest_schema_version()) + "); use that sopir or a newer one");
     }
     CHECK(db.snapshot() == before);
   }
