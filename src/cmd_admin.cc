@@ -66,13 +66,20 @@ int run_init(Context& ctx, Args& a) {
   options.create = true;
   auto store = open_store(db, options);
   const StaffMember member = passphrase ? Engine::add_first_administrator(*store, admin, a.name, *passphrase, cost)
-                                        : Engine::add_first_administrator(*store, admin, a.name);
+                            : server     ? Engine::add_first_administrator_on_server(*store, admin, a.name)
+                                         : Engine::add_first_administrator(*store, admin, a.name);
   if (passphrase) wipe(*passphrase);
+  // On a server: the administrator's login is the session's role, or (a
+  // superuser's session) none yet, and --as names the actor until one is given.
+  std::string superuser;
+  if (server && member.login.empty()) superuser = store->session_identity().login;
   store.reset();
+  if (!superuser.empty()) ctx.err << "sopir: " << tr(msg::cli_init_superuser, {superuser, admin}) << "\n";
   if (ctx.options.json) {
     ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
     ctx.out << tr(msg::cli_init_created, {display_location(db), admin, join(member.roles)}) << "\n";
+    if (!member.login.empty()) ctx.out << tr(msg::cli_init_login, {admin, member.login}) << "\n";
   }
   return 0;
 }

@@ -210,6 +210,12 @@ class Engine {
   // passphrase (nothing written).
   static StaffMember add_first_administrator(Store& store, const std::string& id, const std::string& name,
                                              std::string_view passphrase, KdfCost cost);
+  // On a server database: the first administrator, whose server login is
+  // the session's own role (so the server names every step's actor from
+  // then on), in one transaction; a superuser's session gives them none
+  // (the returned member's login is "" then).
+  static StaffMember add_first_administrator_on_server(Store& store, const std::string& id,
+                                                       const std::string& name);
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.

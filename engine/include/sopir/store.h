@@ -41,6 +41,7 @@ struct SessionIdentity {
   bool enforced = false;   // an active administrator has a login: every step's actor is the session's member
   std::string login;       // the session's role (session_user)
   std::string staff_id;    // the active staff member whose login it is; "" when none
+  bool superuser = false;  // the session's role is a server superuser (never a member's login)
 };
 
 struct PublishedProcedure {

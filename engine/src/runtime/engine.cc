@@ -196,6 +196,18 @@ StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
   return member;
 }
 
+StaffMember Engine::add_first_administrator_on_server(Store& store, const std::string& id, const std::string& name) {
+  StaffMember member;
+  store.transaction([&] {
+    member = add_first_administrator(store, id, name);
+    const SessionIdentity who = store.session_identity();
+    if (!who.server || who.superuser) return;
+    store.set_staff_login(id, who.login, "", RegistryStamp{id, system_clock()->now()});
+    member.login = who.login;
+  });
+  return member;
+}
+
 bool Engine::login_required() { return sopir::login_required(*store_); }
 
 int64_t Engine::login_delay(const std::string& staff_id) {
