@@ -140,7 +140,7 @@ TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as 
   CHECK(engine_.check_event(view, "screen").possible);
   std::string advanced;
   try {
-    engine_.advance({id, "scren", "rina"});
+    engine_.advance({id, "scren", "rina", {}, {}, {}, {}});
   } catch (const RefusedError& e) {
     advanced = e.message();
   }
@@ -231,7 +231,7 @@ transitions:
 TEST_CASE_METHOD(EngineReadingFixture, "the engine's messages name no program option", "[engine]") {
   const std::string id = open({});
   try {
-    engine_.advance({id, "screen", "rina"});
+    engine_.advance({id, "screen", "rina", {}, {}, {}, {}});
     FAIL("expected a refusal");
   } catch (const RefusedError& e) {
     CHECK(e.message() == "case " + id + ": event 'screen' needs a value for age");

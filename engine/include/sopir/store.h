@@ -31,7 +31,7 @@ struct StaffMember {
   bool active = true;
   // The server login role that logs this member in (PostgreSQL, issue #13);
   // "" when none (always so on a database file).
-  std::string login;
+  std::string login = {};
 };
 
 // Who the server logged this session in as (PostgreSQL). On a database
