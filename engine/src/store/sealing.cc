@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <new>
 
 #include "sopir/error.h"
@@ -23,6 +24,8 @@ void start() {
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
 // The ring, wiped at exit: its keys are SecretKeys in guarded memory.
+// Stores in several threads may look keys up: one lock for the map.
+std::mutex ring_lock;
 std::map<std::string, std::unique_ptr<SecretKey>>& ring() {
   static auto* keys = [] {
     auto* made = new std::map<std::string, std::unique_ptr<SecretKey>>();
@@ -122,16 +125,22 @@ std::string new_key_id() {
 }
 
 void remember_database_key(const std::string& key_id, std::unique_ptr<SecretKey> key) {
-  ring()[key_id] = std::move(key);
+  std::lock_guard<std::mutex> hold(ring_lock);
+  // A key already held stays (the same key: other stores may be using it).
+  ring().emplace(key_id, std::move(key));
 }
 
 const SecretKey* database_key(const std::string& key_id) {
+  std::lock_guard<std::mutex> hold(ring_lock);
   const auto& keys = ring();
   const auto it = keys.find(key_id);
   return it == keys.end() ? nullptr : it->second.get();
 }
 
-void forget_database_keys() { ring().clear(); }
+void forget_database_keys() {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  ring().clear();
+}
 
 void wipe(std::string& text) {
   if (!text.empty()) sodium_memzero(&text[0], text.size());

@@ -66,7 +66,8 @@ std::unique_ptr<SecretKey> derive_key(std::string_view passphrase, std::string_v
 // A fresh random key id (hex), naming a database key in the ring.
 std::string new_key_id();
 
-// The process's key ring: unlocked database keys by key id.
+// The process's key ring: unlocked database keys by key id (thread-safe;
+// remembering a key id already held keeps the one held).
 void remember_database_key(const std::string& key_id, std::unique_ptr<SecretKey> key);
 // The unlocked key of `key_id`, or null. Valid until forget_database_keys().
 const SecretKey* database_key(const std::string& key_id);

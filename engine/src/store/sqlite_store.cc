@@ -1235,7 +1235,7 @@ class SqliteStore final : public Store {
       if (const auto it = case_keys_.find(case_id); it != case_keys_.end()) return *it->second;
       auto key = sealing::open_key(*db, sealed, case_id);
       if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
-      return *(case_keys_[case_id] = std::move(key));
+      return cache_case_key(case_id, std::move(key));
     }
     auto key = std::make_unique<sealing::SecretKey>();
     const std::string wrapped = sealing::seal_key(*db, *key, case_id);
@@ -1243,6 +1243,13 @@ class SqliteStore final : public Store {
     insert.bind(1, case_id);
     insert.bind(2, wrapped.data(), static_cast<int>(wrapped.size()));
     insert.exec();
+    return cache_case_key(case_id, std::move(key));
+  }
+
+  // Keeps an opened case key for the next step of the case. Each key takes
+  // a few pages of guarded memory: a long import keeps the last few hundred.
+  const sealing::SecretKey& cache_case_key(const std::string& case_id, std::unique_ptr<sealing::SecretKey> key) {
+    if (case_keys_.size() >= 256) case_keys_.clear();
     return *(case_keys_[case_id] = std::move(key));
   }
 
@@ -1260,7 +1267,7 @@ class SqliteStore final : public Store {
     if (!stmt.executeStep()) return nullptr;
     auto key = sealing::open_key(*db, stmt.getColumn(0).getString(), case_id);
     if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
-    return (case_keys_[case_id] = std::move(key)).get();
+    return &cache_case_key(case_id, std::move(key));
   }
 
   StoredValue value_from_json(const json& j) { return record_rows::value_from_json(j, lookup_); }
