@@ -55,6 +55,8 @@ struct Args {
   std::vector<std::string> from_files;
   // migrate plan --to VERSION (cmd_migrate.cc)
   std::string to_version;
+  // staff add --login ROLE (a server login, cmd_admin.cc)
+  std::string login;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -158,6 +160,7 @@ int run_staff_deactivate(Context&, Args&);
 int run_staff_grant(Context&, Args&);
 int run_staff_revoke(Context&, Args&);
 int run_staff_passwd(Context&, Args&);
+int run_staff_login(Context&, Args&);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

@@ -31,6 +31,10 @@ void def_staff_add(CLI::App& app, Args& a) {
   app.add_option("--name", a.name, tr(msg::cli_opt_full_name))->required();
   app.add_option("--role", a.roles, tr(msg::cli_opt_roles))
       ->required()->delimiter(',');
+  app.add_option("--login", a.login, tr(msg::cli_opt_staff_login));
+}
+void def_staff_login(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, tr(msg::cli_opt_id_login))->required()->expected(2);
 }
 void def_staff_role(CLI::App& app, Args& a) {
   app.add_option("args", a.positional, tr(msg::cli_opt_id_role))->required()->expected(2);
@@ -149,7 +153,7 @@ const std::vector<Command> kCommands = {
      "sop paths FILE [--as-tests]",
      "sopir sop paths workflows/aid-distribution.yaml --as-tests > aid.test.yaml",
      define_sop_paths, run_sop_paths, false, false},
-    {"staff add", &msg::cli_cmd_staff_add, "staff add ID --name NAME --role R[,R...]",
+    {"staff add", &msg::cli_cmd_staff_add, "staff add ID --name NAME --role R[,R...] [--login ROLE]",
      "sopir --as rina staff add budi --name 'Budi Santoso' --role case_worker", def_staff_add,
      run_staff_add, true, false},
     {"staff list", &msg::cli_cmd_staff_list, "staff list", "sopir staff list", def_none,
@@ -162,6 +166,9 @@ const std::vector<Command> kCommands = {
      "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
     {"staff passwd", &msg::cli_cmd_staff_passwd, "staff passwd [ID]",
      "sopir --as rina staff passwd budi", def_passwd, run_staff_passwd, true, false},
+    {"staff login", &msg::cli_cmd_staff_login, "staff login ID ROLE",
+     "sopir --db postgresql://rina@db.example/sopir staff login budi budi", def_staff_login, run_staff_login, true,
+     false},
     {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -411,6 +418,9 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) {
     ctx.engine().actor(ctx.options.actor);
     ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
+  } else if (best->needs_db && ctx.options.actor.empty() && is_server_url(ctx.options.db) &&
+             ctx.engine().session_identity().enforced) {
+    ctx.actor_id();  // the server names the actor: the member its session is logged in as
   }
   return best->run(ctx, args);
 }

@@ -42,7 +42,7 @@ class Language(SopirTest):
                                 "(bukan 'lots')\n")
         r = self.fails(2, "--lang", "id", "staff", "add", "ani")
         self.assertEqual(r.err, "sopir: kesalahan: --name wajib diberikan\n"
-                                "cara pakai: sopir staff add ID --name NAME --role R[,R...]\n"
+                                "cara pakai: sopir staff add ID --name NAME --role R[,R...] [--login ROLE]\n"
                                 "(lihat `sopir help staff add`)\n")
 
     def test_refusal_for_a_missing_field_says_how_to_give_it(self):

@@ -254,6 +254,17 @@ class Engine {
   // transaction; kUsage for an unusable passphrase, nothing written.
   void add_staff(const std::string& admin, const StaffMember& member, std::string_view passphrase, KdfCost cost);
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
+  // Server log-in (PostgreSQL, issue #13): who the server logged this
+  // session in as (Store::session_identity).
+  SessionIdentity session_identity();
+  // Gives `staff_id` the server login role `login` (by an administrator),
+  // creating the role when the server has none of that name. Returns the
+  // role's generated first password when it was created (shown once, never
+  // stored by sopir), "" when an existing role was used. kUsage on a
+  // database file (its staff log in with a passphrase).
+  std::string set_staff_login(const std::string& admin, const std::string& staff_id, const std::string& login);
+  // add_staff and set_staff_login in one transaction.
+  std::string add_staff(const std::string& admin, const StaffMember& member, const std::string& login);
   // Grants (`held`) or removes a role. kConflict when it is already so;
   // kRefused for removing a member's only role or one's own admin role.
   void set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,

@@ -29,6 +29,18 @@ struct StaffMember {
   std::string name;
   std::vector<std::string> roles;
   bool active = true;
+  // The server login role that logs this member in (PostgreSQL, issue #13);
+  // "" when none (always so on a database file).
+  std::string login;
+};
+
+// Who the server logged this session in as (PostgreSQL). On a database
+// file nothing is set: staff log in with a passphrase (sopir/login.h).
+struct SessionIdentity {
+  bool server = false;     // the store's server authenticates connections
+  bool enforced = false;   // an active administrator has a login: every step's actor is the session's member
+  std::string login;       // the session's role (session_user)
+  std::string staff_id;    // the active staff member whose login it is; "" when none
 };
 
 struct PublishedProcedure {
@@ -172,6 +184,7 @@ inline constexpr char kRoleRemoved[] = "role-removed";
 inline constexpr char kDeactivated[] = "deactivated";
 inline constexpr char kReactivated[] = "reactivated";
 inline constexpr char kPassphraseSet[] = "passphrase-set";
+inline constexpr char kLoginSet[] = "login-set";
 inline constexpr char kExisting[] = "existing";
 }  // namespace registry_event
 
@@ -293,6 +306,17 @@ class Store {
     (void)id;
     (void)at;
   }
+  // Server log-in (PostgreSQL, issue #13). Who this session is.
+  virtual SessionIdentity session_identity() { return {}; }
+  // Makes server role `login` the one that logs staff member `id` in, and
+  // writes the registry row (staff "login-set") in one transaction. The
+  // role is created with `new_password` when the server has none of that
+  // name (returns true then); an existing role (certificate or peer
+  // authentication the administrator set up) is used as it is. kNotFound
+  // for an unknown id, kConflict for a login another member has, kUsage on
+  // a store whose staff log in with a passphrase.
+  virtual bool set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                               const RegistryStamp& by);
   // How many failed log-ins of `id` were recorded at or after `since`.
   virtual int64_t login_failures_since(const std::string& id, DateTime since) {
     (void)id;

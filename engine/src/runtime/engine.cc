@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include <sodium.h>
+
 #include "lang/expr/expr.h"
 #include "rules/handoff.h"
 #include "lang/procedure_codec.h"
@@ -465,6 +467,36 @@ void Engine::deactivate_staff(const std::string& admin, const std::string& staff
   actor(staff_id);  // kNotFound with "did you mean", or kRefused when already inactive
   store_->set_staff_active(staff_id, false, RegistryStamp{who.id, clock_->now()});
 }
+
+SessionIdentity Engine::session_identity() { return store_->session_identity(); }
+
+std::string Engine::set_staff_login(const std::string& admin, const std::string& staff_id, const std::string& login) {
+  const Actor who = actor(admin);
+  require_admin(who);
+  if (!store_->staff(staff_id)) actor(staff_id);  // kNotFound with "did you mean"
+  // A first password for a role the server does not have yet: 160 random
+  // bits, hex (no quoting in SQL or a shell).
+  if (sodium_init() < 0) throw storage_error(tr(msg::runtime_crypto_unavailable));
+  unsigned char bytes[20];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  std::string password(hex);
+  sodium_memzero(hex, sizeof hex);
+  const bool created = store_->set_staff_login(staff_id, login, password, RegistryStamp{who.id, clock_->now()});
+  if (!created) password.clear();
+  return password;
+}
+
+std::string Engine::add_staff(const std::string& admin, const StaffMember& member, const std::string& login) {
+  std::string password;
+  store_->transaction([&] {
+    add_staff(admin, member);
+    password = set_staff_login(admin, member.id, login);
+  });
+  return password;
+}
+
 
 namespace {
 

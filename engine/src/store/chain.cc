@@ -33,6 +33,14 @@ void Store::erase_personal_data(const std::string& case_id, const std::vector<st
   throw usage_error(tr(msg::store_no_erasure, {case_id}));
 }
 
+bool Store::set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                            const RegistryStamp& by) {
+  (void)login;
+  (void)new_password;
+  (void)by;
+  throw usage_error(tr(msg::store_no_server_logins, {id}));
+}
+
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff;
 }
