@@ -585,7 +585,7 @@ std::string bash_completion() {
     << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
     << "  case \"$cmd\" in\n"
     << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
-       "\"case reopen\"|\"case history\")\n"
+       "\"case reopen\"|\"case history\"|\"case erase\")\n"
     << "      COMPREPLY=($(sopir case ids --prefix \"$cur\" 2>/dev/null));;\n"
     << "    *) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
     << "  esac\n"
