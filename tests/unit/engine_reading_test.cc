@@ -104,8 +104,13 @@ TEST_CASE("shown values: masked, revealed, erased, missing", "[privacy]") {
   CHECK(shown_value(v, true) == "Wati Contoh");
   v.erased = true;
   v.text.clear();
-  CHECK(shown_value(v, false) == "***");
+  // That a value was erased tells nothing about it: everyone sees so.
+  CHECK(shown_value(v, false) == "(erased)");
   CHECK(shown_value(v, true) == "(erased)");
+  v.erased = false;
+  v.locked = true;  // encrypted, no key held
+  CHECK(shown_value(v, false) == "***");
+  CHECK(shown_value(v, true) == "(encrypted)");
   StoredValue age;
   age.missing = false;
   age.text = "31";
