@@ -49,6 +49,8 @@ struct Args {
   // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
+  // case erase --confirm (cmd_erase.cc)
+  bool confirm = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
   // migrate plan --to VERSION (cmd_migrate.cc)
@@ -193,6 +195,8 @@ void def_audit_access(CLI::App&, Args&);
 int run_audit_access(Context&, Args&);
 int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
+int run_case_erase(Context&, Args&);  // cmd_erase.cc
+void def_case_erase(CLI::App&, Args&);
 int run_todo(Context&, Args&);  // cmd_todo.cc
 void def_todo(CLI::App&, Args&);
 int run_advance_batch(Context&, Args&);

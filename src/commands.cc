@@ -202,6 +202,9 @@ const std::vector<Command> kCommands = {
     {"case reopen", &msg::cli_cmd_case_reopen, "case reopen CASE --reason TEXT",
      "sopir --as siti case reopen K7F-3QX --reason 'new request'", def_case_lifecycle,
      run_case_reopen, true, false},
+    {"case erase", &msg::cli_cmd_case_erase, "case erase CASE --reason TEXT\ncase erase CASE --confirm",
+     "sopir --as dewi case erase K7F-3QX --reason 'request of the person, form DP-12'", def_case_erase,
+     run_case_erase, true, false},
     {"case history", &msg::cli_cmd_case_history, "case history CASE [--reveal --reason TEXT]",
      "sopir --as budi case history K7F-3QX", def_case_reveal, run_case_history, true, false},
     {"case export-personal", &msg::cli_cmd_case_export_personal,
@@ -594,7 +597,7 @@ std::string bash_completion() {
     << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
     << "  case \"$cmd\" in\n"
     << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
-       "\"case reopen\"|\"case history\")\n"
+       "\"case reopen\"|\"case history\"|\"case erase\")\n"
     << "      COMPREPLY=($(sopir case ids --prefix \"$cur\" 2>/dev/null));;\n"
     << "    *) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
     << "  esac\n"

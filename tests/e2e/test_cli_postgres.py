@@ -274,8 +274,10 @@ class ServerLogin(OnServer):
         return r
 
     def set_up_logins(self):
-        self.as_login(self.owner_url, "init", "--admin", "rina")
-        self.as_login(self.owner_url, "--as", "rina", "sop", "publish", self.aid)
+        r = self.as_login(self.owner_url, "init", "--admin", "rina")
+        self.assertIn("rina logs in to the server as %s: from now on the server names the actor" % self.owner, r.out)
+        self.as_login(self.owner_url, "sop", "publish", self.aid)
+        # Giving the login they have again changes nothing.
         r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "rina", self.owner)
         self.assertIn("rina now logs in to the server as " + self.owner, r.out)
         budi = "budi_" + self.tag
@@ -346,19 +348,26 @@ class ServerLogin(OnServer):
         self.assertIn('role "%s" is not permitted to log in' % budi, r.err)
         self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
 
+    def test_a_superusers_init_gives_no_login_and_says_so(self):
+        r = self.as_login(self.db, "init", "--admin", "rina")
+        self.assertIn("a superuser, which cannot be a staff member's login: until rina has a server login", r.err)
+        self.assertEqual(self.query("SELECT count(*) FROM staff WHERE login IS NOT NULL"), [("0",)])
+        # --as names the actor until then.
+        self.as_login(self.db, "--as", "rina", "sop", "publish", self.aid)
+
     def test_bad_logins_are_refused_with_nothing_written(self):
-        self.as_login(self.owner_url, "init", "--admin", "rina")
+        self.as_login(self.db, "init", "--admin", "rina")  # a superuser's: rina has no login yet
         before = self.dump()
         # Mapping the first administrator to a login other than the session's
         # would lock them out.
         other = self.role("lain_" + self.tag, "lain-pass")
-        r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "rina", other, code=6)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", other, code=6)
         self.assertIn("rina could no longer act", r.err)
-        r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "rina", "Not-A-Role", code=2)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", "Not-A-Role", code=2)
         self.assertIn("'Not-A-Role' cannot be a server login", r.err)
-        r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "rina", "sopir", code=2)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", "sopir", code=2)
         self.assertIn("is a superuser", r.err)
-        r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "nobody", other, code=3)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "nobody", other, code=3)
         self.assertEqual(before, self.dump())
         # On a database file a login is a usage error: staff there log in with a passphrase.
         file_db = os.path.join(self.dir, "office.db")

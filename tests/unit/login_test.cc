@@ -174,7 +174,7 @@ TEST_CASE_METHOD(LoginFixture, "one's own passphrase, and an administrator's res
   CHECK(report.clean());
 }
 
-TEST_CASE("a schema 5 database is upgraded to 6 and needs no log-in until an administrator sets one",
+TEST_CASE("a schema 5 database is upgraded (to 6 and on) and needs no log-in until an administrator sets one",
           "[login][schema]") {
   TempDb db("login-upgrade");
   {

@@ -235,6 +235,12 @@ class Engine {
   // passphrase (nothing written).
   static StaffMember add_first_administrator(Store& store, const std::string& id, const std::string& name,
                                              std::string_view passphrase, KdfCost cost);
+  // On a server database: the first administrator, whose server login is
+  // the session's own role (so the server names every step's actor from
+  // then on), in one transaction; a superuser's session gives them none
+  // (the returned member's login is "" then).
+  static StaffMember add_first_administrator_on_server(Store& store, const std::string& id,
+                                                       const std::string& name);
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.
@@ -345,6 +351,22 @@ class Engine {
   StepResult advance_held(const CaseRecord& held, const StepRequest& request);
   StepResult lifecycle(const LifecycleRequest& request);
 
+  // Erasure of a case's personal data (docs/PRIVACY.md), by two different
+  // active staff members with the role data_protection. request_erasure
+  // writes a case row of kind kErasure ("erase-requested", with the reason);
+  // confirm_erasure, by another such member, writes the "erased" row and,
+  // in the same transaction, destroys the case's key and the text of every
+  // personal value it held (Store::erase_personal_data); the digests stay,
+  // so the chain verifies as before. `cleaned` says whether the write-ahead
+  // log was emptied too (Store::erased_cleanup). Nothing is written when
+  // they throw: kNotFound for an unknown case; kRefused for an actor
+  // without the role, or confirming their own request, or a confirmation
+  // with no request; kUsage for a request without a reason, or a store that
+  // cannot erase (a server database); kConflict when the case's personal
+  // data is already erased, or a request is already waiting.
+  StepResult request_erasure(const std::string& typed_case, const std::string& actor, const std::string& reason);
+  StepResult confirm_erasure(const std::string& typed_case, const std::string& actor, bool* cleaned = nullptr);
+
   // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
   // member, or "system" for the timer pass.
   LogEntry checkpoint(const std::string& actor);
@@ -440,6 +462,9 @@ class Engine {
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
+  // The erasure rows of a case, for erase requests and confirmations.
+  StepResult write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
+                               const std::string& reason, const std::vector<std::string>& digests);
   CaseView make_view(const std::string& case_id, const std::string& actor, const RevealRequest* reveal);
   // kRefused unless `reveal` has a reason and `who` may see personal data
   // of `record`'s procedure.

@@ -31,7 +31,7 @@ struct StaffMember {
   bool active = true;
   // The server login role that logs this member in (PostgreSQL, issue #13);
   // "" when none (always so on a database file).
-  std::string login;
+  std::string login = {};
 };
 
 // Who the server logged this session in as (PostgreSQL). On a database
@@ -41,6 +41,7 @@ struct SessionIdentity {
   bool enforced = false;   // an active administrator has a login: every step's actor is the session's member
   std::string login;       // the session's role (session_user)
   std::string staff_id;    // the active staff member whose login it is; "" when none
+  bool superuser = false;  // the session's role is a server superuser (never a member's login)
 };
 
 struct PublishedProcedure {
@@ -61,6 +62,9 @@ struct PublishedProcedure {
 // A field value as stored: the canonical text (format_value) and, for
 // `pii` fields, the salt and digest that enter the hash chain in its place.
 // An erased value has `erased` set and empty `text`; its digest stays.
+// A `locked` value is a pii value whose text is encrypted (docs/PRIVACY.md)
+// and this process holds no key to read it (no log-in yet, or the member
+// logged in has no key): empty `text`, digest kept.
 struct StoredValue {
   std::string field;
   bool missing = true;
@@ -69,6 +73,7 @@ struct StoredValue {
   std::string salt;    // hex, pii only
   std::string digest;  // hex SHA-256(salt || text), pii only
   bool erased = false;
+  bool locked = false;
 };
 
 struct CaseRecord {
@@ -91,8 +96,11 @@ struct CaseRecord {
 // Registry rows (case_id "", the registry chain) change no case:
 // kCheckpoint (see Store::checkpoint), kPublish and kStaff (written by the
 // methods that publish or change staff, in the same transaction).
-enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kCheckpoint, kPublish, kStaff };
-// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff"
+// kErasure rows are case rows: a data protection officer's request to erase
+// a case's personal data, and a second one's confirmation, which erased it
+// (Engine::erase_case; events in erasure_event).
+enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kCheckpoint, kPublish, kStaff, kErasure };
+// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff", "erasure"
 const char* to_string(LogKind kind);
 bool is_registry(LogKind kind);  // kCheckpoint, kPublish or kStaff
 std::optional<LogKind> log_kind_from_string(std::string_view text);
@@ -180,6 +188,12 @@ inline constexpr char kPassphraseSet[] = "passphrase-set";
 inline constexpr char kLoginSet[] = "login-set";
 inline constexpr char kExisting[] = "existing";
 }  // namespace registry_event
+
+// Erasure row events (LogKind::kErasure), both with the request's reason.
+namespace erasure_event {
+inline constexpr char kRequested[] = "erase-requested";
+inline constexpr char kErased[] = "erased";
+}  // namespace erasure_event
 
 struct CaseFilter {
   std::optional<std::string> sop_id, state;
@@ -327,6 +341,51 @@ class Store {
     (void)since;
     return 0;
   }
+
+  // Personal text encrypted at rest (docs/PRIVACY.md, store/sealing.h).
+  // These defaults are a store that keeps personal text as it is given
+  // (PostgreSQL, see docs/PRIVACY.md): nothing to unlock, nothing wrapped.
+  //
+  // Whether a database key exists: personal text written from now on is
+  // encrypted, and writing or reading it needs the key unlocked.
+  virtual bool encrypts_personal_data() { return false; }
+  // Whether this process holds the database key (a log-in unlocked it).
+  virtual bool personal_data_unlocked() { return false; }
+  enum class Unlock { kNoKey, kWrong, kUnlocked };
+  // Unlocks the database key with staff member `id`'s passphrase: kNoKey
+  // when no key is wrapped for them, kWrong when the passphrase does not
+  // open their wrapping, kUnlocked when it does (the key is then held for
+  // every store of this database in this process).
+  virtual Unlock unlock_personal_data(const std::string& id, std::string_view passphrase) {
+    (void)id;
+    (void)passphrase;
+    return Unlock::kNoKey;
+  }
+  // Wraps the database key for staff member `id` under `passphrase` (at the
+  // cost read from their log-in hash `hash`), replacing any wrapping they
+  // had. When no database key exists yet it is made now, and every personal
+  // text kept in clear is encrypted (the upgrade of an older database).
+  // Returns false, writing nothing, when a key exists but this process has
+  // not unlocked it. Call it in the transaction that set the hash.
+  virtual bool wrap_database_key(const std::string& id, std::string_view passphrase, const std::string& hash) {
+    (void)id;
+    (void)passphrase;
+    (void)hash;
+    return false;
+  }
+  // Whether erase_personal_data() can run here (a case row of kind
+  // kErasure can be stored).
+  virtual bool supports_erasure() { return false; }
+  // Destroys case `case_id`'s key and the text of its personal values
+  // (`digests`, and every text kept under its key), overwriting the freed
+  // space; the digests stay. Call it in the transaction that writes the
+  // erasure row. After the commit, erased_cleanup() checkpoints the
+  // write-ahead log so that no old page keeps the text: false when another
+  // process's reading kept it from emptying the log (it is emptied at a
+  // later checkpoint).
+  // This default throws kUsage (the store cannot erase).
+  virtual void erase_personal_data(const std::string& case_id, const std::vector<std::string>& digests);
+  virtual bool erased_cleanup() { return true; }
 
   // Cases.
   virtual bool case_exists(const std::string& id) = 0;

@@ -211,7 +211,7 @@ CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON transitions
 )sql";
 
 // Version 4: every view of personal data carries a reason (issue #16 item
-// 6), as SQLite's version 7: access_log.reason, shown by access_view; the
+// 6), as SQLite's version 8: access_log.reason, shown by access_view; the
 // access log is append-only (checked by schema_differences()). Rows from
 // before have the reason ''.
 constexpr const char* kVersion4 = R"sql(

@@ -282,8 +282,10 @@ class PgStore final : public Store {
     return guard(msg::store_op_read_staff_member, {}, [&] {
       const Result r = conn_->exec(
           "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
-          "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin')");
+          "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
+          "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)");
       SessionIdentity who;
+      who.superuser = r.boolean(0, 3);
       who.server = true;
       who.login = r.str(0, 0);
       who.staff_id = r.str(0, 1);
