@@ -51,8 +51,8 @@ struct Args {
   bool as_tests = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
-  // migrate plan --to VERSION (cmd_migrate.cc)
-  std::string to_version;
+  // migrate plan --to VERSION, migrate apply --batch-size N (cmd_migrate.cc)
+  std::string to_version, batch_size;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -105,6 +105,13 @@ struct Command {
 // migrate (cmd_migrate.cc)
 void def_migrate_plan(CLI::App& app, Args& a);
 int run_migrate_plan(Context& ctx, Args& a);
+void def_migrate_propose(CLI::App& app, Args& a);
+int run_migrate_propose(Context& ctx, Args& a);
+void def_migrate_approve(CLI::App& app, Args& a);
+int run_migrate_approve(Context& ctx, Args& a);
+void def_migrate_apply(CLI::App& app, Args& a);
+int run_migrate_apply(Context& ctx, Args& a);
+int run_migrate_list(Context& ctx, Args& a);
 
 // The one command table (commands.cc).
 const std::vector<Command>& commands();

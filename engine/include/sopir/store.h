@@ -78,11 +78,26 @@ struct CaseRecord {
 
 // Registry rows (case_id "", the registry chain) change no case:
 // kCheckpoint (see Store::checkpoint), kPublish and kStaff (written by the
-// methods that publish or change staff, in the same transaction).
-enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kCheckpoint, kPublish, kStaff };
-// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff"
+// methods that publish or change staff, in the same transaction), and
+// kMigrationPlan (a migration plan proposed or approved, sopir/migration_apply.h).
+// kMigration is a case row: the case moved to a newer version of its
+// procedure by an approved plan.
+enum class LogKind {
+  kOpen,
+  kProcedure,
+  kOverride,
+  kLifecycle,
+  kTimer,
+  kCheckpoint,
+  kPublish,
+  kStaff,
+  kMigration,
+  kMigrationPlan
+};
+// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff",
+// "migration", "migration-plan"
 const char* to_string(LogKind kind);
-bool is_registry(LogKind kind);  // kCheckpoint, kPublish or kStaff
+bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff or kMigrationPlan
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
 // What a checkpoint row commits to: the Merkle root (hex) over the heads of
@@ -154,6 +169,9 @@ struct RegistryStamp {
 //   staff "deactivated" / "reactivated": [["staff",ID]]
 //   staff "passphrase-set": [["staff",ID]] (by the member themselves, or an
 //     administrator's reset; never the passphrase or its hash)
+//   migration-plan "proposed": [["plan",SHA256],["sop_id",ID],["from_versions","2,3"],
+//     ["to_version",N],["made_at",TIME],["cases",N],["moving",N]], sha256 = the target version's
+//   migration-plan "approved": [["plan",SHA256],["sop_id",ID],["to_version",N]]
 //   staff "existing" / publish "existing": written once by the schema 3
 //     upgrade for what was there before changes were logged; dated at the
 //     upgrade (staff add ["active","no"] when deactivated). docs/SCHEMA.md.
@@ -166,6 +184,8 @@ inline constexpr char kDeactivated[] = "deactivated";
 inline constexpr char kReactivated[] = "reactivated";
 inline constexpr char kPassphraseSet[] = "passphrase-set";
 inline constexpr char kExisting[] = "existing";
+inline constexpr char kProposed[] = "proposed";
+inline constexpr char kApproved[] = "approved";
 }  // namespace registry_event
 
 struct CaseFilter {

@@ -14,7 +14,8 @@ namespace sopir {
 
 namespace {
 constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", "lifecycle",
-                                         "timer",      "checkpoint", "publish", "staff"};
+                                         "timer",      "checkpoint", "publish", "staff",
+                                         "migration",  "migration-plan"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
@@ -29,7 +30,8 @@ void Store::set_passphrase_hash(const std::string& id, const std::string& hash, 
 }
 
 bool is_registry(LogKind kind) {
-  return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff;
+  return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||
+         kind == LogKind::kMigrationPlan;
 }
 
 std::optional<LogKind> log_kind_from_string(std::string_view text) {
