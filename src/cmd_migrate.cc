@@ -221,7 +221,7 @@ int run_migrate_list(Context& ctx, Args&) {
     ctx.out << tr(msg::cli_migrate_none) << "\n";
     return 0;
   }
-  Table table({tr(msg::cli_w_plan_hash), "SOP", tr(msg::cli_w_plan_versions), tr(msg::cli_w_case),
+  Table table({tr(msg::cli_w_plan_hash), tr(msg::cli_w_procedure), tr(msg::cli_w_plan_versions), tr(msg::cli_w_plan_moving),
                tr(msg::cli_w_plan_proposed), tr(msg::cli_w_plan_approved)});
   for (const auto& p : plans)
     table.add({p.sha256.substr(0, 16), p.sop_id, p.from_versions + " -> " + std::to_string(p.to_version),

@@ -223,9 +223,9 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
   }
   clock->at = DateTime{1780272000};  // 2026-06-01: version 3 published, the plan made
   const PublishedProcedure v3 = engine.publish(kSource + "/workflows/pmi-debarkation.yaml", "admin", false);
-  REQUIRE(v3.version == 3);
+  REQUIRE(engine.procedure(v3.sha256)->version == 3);  // the file's version: 3; the database's second
 
-  const std::string document = plan_document(engine, "pmi-debarkation", 3);
+  const std::string document = plan_document(engine, "pmi-debarkation", v3.version);
   const SavedPlan plan = read_plan(document);
   REQUIRE(plan.cases.size() == static_cast<size_t>(cases));
   CHECK(plan.moving() == cases);  // version 3 keeps every step of version 2
@@ -462,6 +462,39 @@ TEST_CASE("a plan document that is not one is refused with what is wrong", "[mig
   CHECK(plan.sha256 == plan_sha256(doc));
   CHECK(plan.cases.at(0).case_version == 3);
   CHECK(plan.from_versions() == "1");
+}
+
+}  // namespace
+}  // namespace sopir
+
+namespace sopir {
+namespace {
+
+TEST_CASE("a scenario moves its case to a newer version with a migrate: step", "[migration][apply][scenario]") {
+  ScenarioLoad loaded = load_scenario_file(kSource + "/tests/data/migrate/tppo-victim-care.v2.test.yaml");
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  const ScenarioFile& file = *loaded.file;
+  REQUIRE(file.scenarios.size() == 2);
+  const ScenarioStep& step = file.scenarios[0].steps[0];
+  CHECK(step.kind == StepKind::kMigrate);
+  REQUIRE(step.migrate_to);
+  CHECK(step.migrate_to->version == 3);
+  CHECK_FALSE(step.migrate_linked.empty());  // version 3's service tracks
+  const ScenarioReport report = run_scenarios(file);
+  for (const auto& r : report.results) {
+    INFO(r.name << ": " << (r.differences.empty() ? "" : r.differences[0]));
+    CHECK(r.passed);
+  }
+  // A migrate: to a version that is not newer is an error in the test file.
+  const std::string text = read_text(kSource + "/tests/data/migrate/tppo-victim-care.v2.test.yaml");
+  std::string same = text;
+  const std::string target = "../../../workflows/tppo-victim-care.yaml";
+  for (size_t at = same.find(target); at != std::string::npos; at = same.find(target, at))
+    same.replace(at, target.size(), "tppo-victim-care.v2.yaml");
+  ScenarioLoad bad = load_scenario_string(same, kSource + "/tests/data/migrate/same.test.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(format_diagnostics(bad.diagnostics), Catch::Contains("must be a newer version (above 2)"));
 }
 
 }  // namespace

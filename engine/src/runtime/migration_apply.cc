@@ -39,11 +39,11 @@ std::string input(const LogEntry& e, const std::string& key) {
   return "";
 }
 
-const json& member(const json& j, const char* key, json::value_t type, const char* what, std::string_view lang) {
+const json& member(const json& j, const char* key, json::value_t type, const Message& what, std::string_view lang) {
   auto it = j.find(key);
   const bool number = type == json::value_t::number_integer;
   if (it == j.end() || !(it->type() == type || (number && it->is_number_unsigned())))
-    throw usage_error(tr(msg::mig_doc_member, lang, {key, what}));
+    throw usage_error(tr(msg::mig_doc_member, lang, {key, tr(what, lang)}));
   return *it;
 }
 
@@ -71,7 +71,7 @@ SavedPlan read_plan(std::string_view document, std::string_view lang) {
   } catch (const json::exception& e) {
     throw usage_error(tr(msg::mig_doc_not_json, lang, {e.what()}));
   }
-  if (!j.is_object()) throw usage_error(tr(msg::mig_doc_not_json, lang, {"not a JSON object"}));
+  if (!j.is_object()) throw usage_error(tr(msg::mig_doc_not_json, lang, {tr(msg::mig_doc_not_object, lang)}));
   auto format = j.find("format");
   if (format == j.end() || !format->is_string() || format->get<std::string>() != kFormat)
     throw usage_error(tr(msg::mig_doc_format, lang, {format != j.end() && format->is_string() ? format->get<std::string>() : ""}));
@@ -79,24 +79,24 @@ SavedPlan read_plan(std::string_view document, std::string_view lang) {
   const auto I = json::value_t::number_integer;
   SavedPlan plan;
   plan.sha256 = plan_sha256(document);
-  plan.sop_id = member(j, "sop", S, "text", lang).get<std::string>();
-  plan.to_version = member(j, "to_version", I, "a whole number", lang).get<int>();
-  plan.to_sha256 = member(j, "to_sha256", S, "text", lang).get<std::string>();
-  auto made = parse_datetime(member(j, "made_at", S, "a time", lang).get<std::string>());
-  if (!made) throw usage_error(tr(msg::mig_doc_member, lang, {"made_at", "a time"}));
+  plan.sop_id = member(j, "sop", S, msg::mig_kind_text, lang).get<std::string>();
+  plan.to_version = member(j, "to_version", I, msg::mig_kind_number, lang).get<int>();
+  plan.to_sha256 = member(j, "to_sha256", S, msg::mig_kind_text, lang).get<std::string>();
+  auto made = parse_datetime(member(j, "made_at", S, msg::mig_kind_time, lang).get<std::string>());
+  if (!made) throw usage_error(tr(msg::mig_doc_member, lang, {"made_at", tr(msg::mig_kind_time, lang)}));
   plan.made_at = *made;
-  const json& cases = member(j, "cases", json::value_t::array, "a list", lang);
+  const json& cases = member(j, "cases", json::value_t::array, msg::mig_kind_list, lang);
   plan.cases.reserve(cases.size());
   for (const json& c : cases) {
-    if (!c.is_object()) throw usage_error(tr(msg::mig_doc_member, lang, {"cases", "a list of cases"}));
+    if (!c.is_object()) throw usage_error(tr(msg::mig_doc_member, lang, {"cases", tr(msg::mig_kind_list, lang)}));
     SavedPlan::Case out;
-    out.case_id = member(c, "case", S, "text", lang).get<std::string>();
-    out.from_version = member(c, "from_version", I, "a whole number", lang).get<int>();
-    out.from_sha256 = member(c, "from_sha256", S, "text", lang).get<std::string>();
-    out.case_version = member(c, "case_version", I, "a whole number", lang).get<int64_t>();
-    out.head_hash = member(c, "head_hash", S, "text", lang).get<std::string>();
-    out.moves = member(c, "moves", json::value_t::boolean, "true or false", lang).get<bool>();
-    if (out.moves) out.to_state = member(c, "to_state", S, "text", lang).get<std::string>();
+    out.case_id = member(c, "case", S, msg::mig_kind_text, lang).get<std::string>();
+    out.from_version = member(c, "from_version", I, msg::mig_kind_number, lang).get<int>();
+    out.from_sha256 = member(c, "from_sha256", S, msg::mig_kind_text, lang).get<std::string>();
+    out.case_version = member(c, "case_version", I, msg::mig_kind_number, lang).get<int64_t>();
+    out.head_hash = member(c, "head_hash", S, msg::mig_kind_text, lang).get<std::string>();
+    out.moves = member(c, "moves", json::value_t::boolean, msg::mig_kind_bool, lang).get<bool>();
+    if (out.moves) out.to_state = member(c, "to_state", S, msg::mig_kind_text, lang).get<std::string>();
     plan.cases.push_back(std::move(out));
   }
   return plan;
