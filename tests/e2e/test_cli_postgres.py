@@ -88,7 +88,7 @@ class ServerDatabase(OnServer):
         for args in (["--as", "admin", "case", "list"], ["audit", "verify"],
                      ["--as", "admin", "staff", "add", "budi", "--name", "Budi", "--role", "shelter_staff"]):
             r = self.fails(5, *args)
-            self.assertIn("was written by a newer sopir (schema 99, this sopir knows up to 2)", r.err)
+            self.assertIn("was written by a newer sopir (schema 99, this sopir knows up to 3)", r.err)
         self.assertEqual(before, self.dump())
 
     def test_a_database_of_another_program_is_refused(self):

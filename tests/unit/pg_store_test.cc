@@ -202,7 +202,7 @@ TEST_CASE("a database of something else, or from a newer sopir, is refused and l
       const Error e = error_of([&] { open_store(db.location(), options); });
       CHECK(e.kind() == ErrorKind::kStorage);
       CHECK(e.message() == "database " + display_location(db.location()) +
-                               " was written by a newer sopir (schema 99, this sopir knows up to 2); use that "
+                               " was written by a newer sopir (schema 99, this sopir knows up to 3); use that "
                                "sopir or a newer one");
     }
     CHECK(db.snapshot() == before);

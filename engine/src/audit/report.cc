@@ -161,7 +161,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (track != tracks.end() && e.kind != LogKind::kOpen) {
       CaseTrack& t = track->second;
       if (t.due_at && e.occurred_at.seconds > t.due_at->seconds && e.from_state != e.to_state &&
-          e.kind != LogKind::kLifecycle) {
+          e.kind != LogKind::kLifecycle && e.kind != LogKind::kMigration) {
         ++f.breaches_by_state[t.state];
         ++f.breaches_by_staff[e.actor];
       }
