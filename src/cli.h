@@ -49,10 +49,14 @@ struct Args {
   // sop test / sop paths (cmd_sop_scenarios.cc)
   double min_coverage = 0;
   bool as_tests = false;
+  // case erase --confirm (cmd_erase.cc)
+  bool confirm = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
   // migrate plan --to VERSION, migrate apply --batch-size N (cmd_migrate.cc)
   std::string to_version, batch_size;
+  // staff add --login ROLE (a server login, cmd_admin.cc)
+  std::string login;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -163,6 +167,7 @@ int run_staff_deactivate(Context&, Args&);
 int run_staff_grant(Context&, Args&);
 int run_staff_revoke(Context&, Args&);
 int run_staff_passwd(Context&, Args&);
+int run_staff_login(Context&, Args&);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);
@@ -184,6 +189,8 @@ int run_case_reopen(Context&, Args&);
 int run_case_history(Context&, Args&);
 int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
+int run_case_erase(Context&, Args&);  // cmd_erase.cc
+void def_case_erase(CLI::App&, Args&);
 int run_todo(Context&, Args&);  // cmd_todo.cc
 void def_todo(CLI::App&, Args&);
 int run_advance_batch(Context&, Args&);

@@ -18,7 +18,9 @@ namespace {
 using nlohmann::json;
 
 json staff_json(const StaffMember& m) {
-  return {{"id", m.id}, {"name", m.name}, {"roles", m.roles}, {"active", m.active}};
+  json out{{"id", m.id}, {"name", m.name}, {"roles", m.roles}, {"active", m.active}};
+  if (!m.login.empty()) out["login"] = m.login;
+  return out;
 }
 
 }  // namespace
@@ -64,14 +66,59 @@ int run_init(Context& ctx, Args& a) {
   options.create = true;
   auto store = open_store(db, options);
   const StaffMember member = passphrase ? Engine::add_first_administrator(*store, admin, a.name, *passphrase, cost)
-                                        : Engine::add_first_administrator(*store, admin, a.name);
+                            : server     ? Engine::add_first_administrator_on_server(*store, admin, a.name)
+                                         : Engine::add_first_administrator(*store, admin, a.name);
   if (passphrase) wipe(*passphrase);
+  // On a server: the administrator's login is the session's role, or (a
+  // superuser's session) none yet, and --as names the actor until one is given.
+  std::string superuser;
+  if (server && member.login.empty()) superuser = store->session_identity().login;
   store.reset();
+  if (!superuser.empty()) ctx.err << "sopir: " << tr(msg::cli_init_superuser, {superuser, admin}) << "\n";
   if (ctx.options.json) {
     ctx.out << json{{"database", display_location(db)}, {"admin", staff_json(member)}}.dump(2) << "\n";
   } else {
     ctx.out << tr(msg::cli_init_created, {display_location(db), admin, join(member.roles)}) << "\n";
+    if (!member.login.empty()) ctx.out << tr(msg::cli_init_login, {admin, member.login}) << "\n";
   }
+  return 0;
+}
+
+namespace {
+
+// What a new server login prints: its first password once, or that an
+// existing role (certificate or peer authentication) is used.
+void print_login(Context& ctx, const StaffMember& member, const std::string& password) {
+  if (ctx.options.json) {
+    json out{{"staff", staff_json(member)}, {"login_created", !password.empty()}};
+    if (!password.empty()) out["first_password"] = password;
+    ctx.out << out.dump(2) << "\n";
+  } else if (!password.empty()) {
+    ctx.out << tr(msg::cli_staff_login_created, {member.login, member.id, password}) << "\n";
+  } else {
+    ctx.out << tr(msg::cli_staff_login_existing, {member.login, member.id}) << "\n";
+  }
+}
+
+int add_with_login(Context& ctx, const std::string& admin, const StaffMember& member) {
+  std::string password = ctx.engine().add_staff(admin, member, member.login);
+  spdlog::info("staff add {} with server login {} by {}", member.id, member.login, admin);
+  print_login(ctx, member, password);
+  wipe(password);
+  return 0;
+}
+
+}  // namespace
+
+int run_staff_login(Context& ctx, Args& a) {
+  const std::string& id = a.positional.at(0);
+  const std::string& login = a.positional.at(1);
+  if (!is_server_url(ctx.options.db)) throw usage_error(tr(msg::cli_login_needs_server));
+  const std::string admin = ctx.actor_id();
+  std::string password = ctx.engine().set_staff_login(admin, id, login);
+  spdlog::info("staff login {} {} by {}", id, login, admin);
+  print_login(ctx, ctx.engine().staff_member(id), password);
+  wipe(password);
   return 0;
 }
 
@@ -80,8 +127,10 @@ int run_staff_add(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error(tr(msg::cli_staff_add_one_id));
   if (a.name.empty()) throw usage_error(tr(msg::cli_staff_add_name));
   if (a.roles.empty()) throw usage_error(tr(msg::cli_staff_add_role));
-  StaffMember member{id, a.name, a.roles, true};
+  StaffMember member{id, a.name, a.roles, true, a.login};
+  if (!a.login.empty() && !is_server_url(ctx.options.db)) throw usage_error(tr(msg::cli_login_needs_server));
   const std::string& admin = ctx.actor_id();
+  if (!a.login.empty()) return add_with_login(ctx, admin, member);
   // The new member's first passphrase, when one is given (a file, or typed
   // by the administrator on the terminal); a server logs its staff in.
   std::optional<std::string> passphrase;
@@ -197,6 +246,10 @@ int run_checkpoint(Context& ctx, Args&) {
 }
 
 int run_tick(Context& ctx, Args&) {
+  // The timer runs as "system", which holds no key: a deadline event of a
+  // case whose personal data it must read fails (reported) unless a staff
+  // member named with --as logs in, unlocking it (docs/PRIVACY.md).
+  if (!ctx.options.actor.empty()) ctx.actor_id();
   TickReport report = ctx.engine().tick();
   // The hourly timer also commits to the whole log (docs/SCHEMA.md
   // "Checkpoints"): a checkpoint when anything was written since the last.

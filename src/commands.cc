@@ -31,6 +31,10 @@ void def_staff_add(CLI::App& app, Args& a) {
   app.add_option("--name", a.name, tr(msg::cli_opt_full_name))->required();
   app.add_option("--role", a.roles, tr(msg::cli_opt_roles))
       ->required()->delimiter(',');
+  app.add_option("--login", a.login, tr(msg::cli_opt_staff_login));
+}
+void def_staff_login(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, tr(msg::cli_opt_id_login))->required()->expected(2);
 }
 void def_staff_role(CLI::App& app, Args& a) {
   app.add_option("args", a.positional, tr(msg::cli_opt_id_role))->required()->expected(2);
@@ -157,7 +161,7 @@ const std::vector<Command> kCommands = {
      "sop paths FILE [--as-tests]",
      "sopir sop paths workflows/aid-distribution.yaml --as-tests > aid.test.yaml",
      define_sop_paths, run_sop_paths, false, false},
-    {"staff add", &msg::cli_cmd_staff_add, "staff add ID --name NAME --role R[,R...]",
+    {"staff add", &msg::cli_cmd_staff_add, "staff add ID --name NAME --role R[,R...] [--login ROLE]",
      "sopir --as rina staff add budi --name 'Budi Santoso' --role case_worker", def_staff_add,
      run_staff_add, true, false},
     {"staff list", &msg::cli_cmd_staff_list, "staff list", "sopir staff list", def_none,
@@ -170,6 +174,9 @@ const std::vector<Command> kCommands = {
      "sopir --as rina staff revoke budi supervisor", def_staff_role, run_staff_revoke, true, false},
     {"staff passwd", &msg::cli_cmd_staff_passwd, "staff passwd [ID]",
      "sopir --as rina staff passwd budi", def_passwd, run_staff_passwd, true, false},
+    {"staff login", &msg::cli_cmd_staff_login, "staff login ID ROLE",
+     "sopir --db postgresql://rina@db.example/sopir staff login budi budi", def_staff_login, run_staff_login, true,
+     false},
     {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -198,6 +205,9 @@ const std::vector<Command> kCommands = {
     {"case reopen", &msg::cli_cmd_case_reopen, "case reopen CASE --reason TEXT",
      "sopir --as siti case reopen K7F-3QX --reason 'new request'", def_case_lifecycle,
      run_case_reopen, true, false},
+    {"case erase", &msg::cli_cmd_case_erase, "case erase CASE --reason TEXT\ncase erase CASE --confirm",
+     "sopir --as dewi case erase K7F-3QX --reason 'request of the person, form DP-12'", def_case_erase,
+     run_case_erase, true, false},
     {"case history", &msg::cli_cmd_case_history, "case history CASE",
      "sopir --as budi case history K7F-3QX", def_case_id, run_case_history, true, false},
     {"case import", &msg::cli_cmd_case_import,
@@ -416,6 +426,9 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) {
     ctx.engine().actor(ctx.options.actor);
     ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
+  } else if (best->needs_db && ctx.options.actor.empty() && is_server_url(ctx.options.db) &&
+             ctx.engine().session_identity().enforced) {
+    ctx.actor_id();  // the server names the actor: the member its session is logged in as
   }
   return best->run(ctx, args);
 }
@@ -580,7 +593,7 @@ std::string bash_completion() {
     << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
     << "  case \"$cmd\" in\n"
     << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
-       "\"case reopen\"|\"case history\")\n"
+       "\"case reopen\"|\"case history\"|\"case erase\")\n"
     << "      COMPREPLY=($(sopir case ids --prefix \"$cur\" 2>/dev/null));;\n"
     << "    *) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
     << "  esac\n"

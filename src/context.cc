@@ -87,15 +87,25 @@ Engine& Context::engine() {
 }
 
 const std::string& Context::actor_id() {
-  if (options.actor.empty()) {
-    throw usage_error(tr(msg::cli_who_is_acting));
-  }
-  if (logged_in_ == options.actor) return options.actor;
-  // The seam for issue #13: a server database authenticates its
-  // connections itself; the session's role will name the actor here.
+  if (!options.actor.empty() && logged_in_ == options.actor) return options.actor;
+  // A server database authenticates its connections itself. Once an
+  // administrator has a server login, the session's login names the actor
+  // (--as may only repeat it); before that, --as names them as on a file
+  // that needs no log-in.
   if (is_server_url(options.db)) {
+    const SessionIdentity who = engine().session_identity();
+    if (who.enforced) {
+      if (who.staff_id.empty()) throw denied(tr(msg::cli_server_login_unmapped, {who.login}));
+      if (!options.actor.empty() && options.actor != who.staff_id)
+        throw denied(tr(msg::cli_server_as_other, {options.actor, who.login, who.staff_id}));
+      options.actor = who.staff_id;
+    }
+    if (options.actor.empty()) throw usage_error(tr(msg::cli_who_is_acting));
     logged_in_ = options.actor;
     return options.actor;
+  }
+  if (options.actor.empty()) {
+    throw usage_error(tr(msg::cli_who_is_acting));
   }
   Engine& e = engine();
   if (!e.login_required()) {

@@ -24,11 +24,11 @@ class Language(SopirTest):
         r = self.fails(2, "--lang", "en", "case", "lsit")
         self.assertEqual(r.err, "sopir: error: unknown command `case lsit`; did you mean `case list`?\n"
                                 "case commands: open, list, show, why, advance, hold, resume, close, "
-                                "reopen, history, import\n")
+                                "reopen, erase, history, import\n")
         r = self.fails(2, "--lang", "id", "case", "lsit")
         self.assertEqual(r.err, "sopir: kesalahan: perintah `case lsit` tidak dikenal; maksud Anda "
                                 "`case list`?\nperintah case: open, list, show, why, advance, hold, "
-                                "resume, close, reopen, history, import\n")
+                                "resume, close, reopen, erase, history, import\n")
 
     def test_usage_error(self):
         r = self.fails(2, "--as", "budi", "case", "advance", "K7F-3QX")
@@ -42,7 +42,7 @@ class Language(SopirTest):
                                 "(bukan 'lots')\n")
         r = self.fails(2, "--lang", "id", "staff", "add", "ani")
         self.assertEqual(r.err, "sopir: kesalahan: --name wajib diberikan\n"
-                                "cara pakai: sopir staff add ID --name NAME --role R[,R...]\n"
+                                "cara pakai: sopir staff add ID --name NAME --role R[,R...] [--login ROLE]\n"
                                 "(lihat `sopir help staff add`)\n")
 
     def test_refusal_for_a_missing_field_says_how_to_give_it(self):

@@ -2,6 +2,7 @@
 logins and databases it cannot use each give one clear message, their
 documented exit code, and write nothing; a database is created with init
 and used by every command (the other e2e scripts run again as e2e_pg.*)."""
+import json
 import os
 import re
 import shlex
@@ -88,7 +89,7 @@ class ServerDatabase(OnServer):
         for args in (["--as", "admin", "case", "list"], ["audit", "verify"],
                      ["--as", "admin", "staff", "add", "budi", "--name", "Budi", "--role", "shelter_staff"]):
             r = self.fails(5, *args)
-            self.assertIn("was written by a newer sopir (schema 99, this sopir knows up to 3)", r.err)
+            self.assertRegex(r.err, r"was written by a newer sopir \(schema 99, this sopir knows up to \d+\)")
         self.assertEqual(before, self.dump())
 
     def test_a_database_of_another_program_is_refused(self):
@@ -233,6 +234,147 @@ class Replica(OnServer):
         r = self.on_standby(*approve)
         self.assertEqual(r.code, 0, r)
         self.assertIn("clean:", self.on_standby("audit", "verify").out)
+
+
+class ServerLogin(OnServer):
+    """Staff logged in by the server (issue #13): once an administrator has
+    a server login, the session's login names the actor of every step;
+    --as may only repeat it, and the server itself refuses a log row whose
+    actor is another member's, even written with psql."""
+
+    def setUp(self):
+        super().setUp()
+        self.server_admin = os.environ["SOPIR_TEST_PG"]
+        tag = self.pg.name.rsplit("_", 1)[-1]
+        self.roles = []
+        # The database's owner is the first administrator's own role: not a
+        # superuser (sopir refuses to make one a member's login).
+        self.owner = self.role("adm_" + tag, "owner-pass-" + tag, "CREATEROLE")
+        psql(self.server_admin, "ALTER DATABASE %s OWNER TO %s" % (self.pg.name, self.owner))
+        psql(self.db, "ALTER SCHEMA public OWNER TO %s" % self.owner)
+        self.owner_url = self.url_as(self.owner, "owner-pass-" + tag)
+        self.tag = tag
+
+    def tearDown(self):
+        super().tearDown()
+        for role in reversed(self.roles):
+            psql(self.server_admin, "DROP ROLE IF EXISTS " + role)
+
+    def role(self, name, password, *options):
+        psql(self.server_admin, "CREATE ROLE %s LOGIN PASSWORD '%s' %s" % (name, password, " ".join(options)))
+        self.roles.append(name)
+        return name
+
+    def url_as(self, role, password):
+        return re.sub(r"//[^@]*@", "//%s:%s@" % (role, password), self.db)
+
+    def as_login(self, url, *args, code=0):
+        r = self.run_sopir("--db", url, *args)
+        self.assertEqual(r.code, code, r)
+        return r
+
+    def set_up_logins(self):
+        r = self.as_login(self.owner_url, "init", "--admin", "rina")
+        self.assertIn("rina logs in to the server as %s: from now on the server names the actor" % self.owner, r.out)
+        self.as_login(self.owner_url, "sop", "publish", self.aid)
+        # Giving the login they have again changes nothing.
+        r = self.as_login(self.owner_url, "--as", "rina", "staff", "login", "rina", self.owner)
+        self.assertIn("rina now logs in to the server as " + self.owner, r.out)
+        budi = "budi_" + self.tag
+        self.roles.append(budi)
+        r = self.as_login(self.owner_url, "staff", "add", "budi", "--name", "Budi Contoh",
+                          "--role", "shelter_staff", "--login", budi, "--json")
+        added = json.loads(r.out)
+        self.assertTrue(added["login_created"])
+        self.assertEqual(added["staff"]["login"], budi)
+        self.budi_url = self.url_as(budi, added["first_password"])
+        return budi
+
+    def test_the_session_names_the_actor_and_the_server_refuses_any_other(self):
+        budi = self.set_up_logins()
+        # No --as: the server's login names the actor.
+        r = self.as_login(self.budi_url, "case", "open", "aid", "--set", "item=hygiene_kit",
+                          "--set", "quantity=5", "--set", "full_name=Wati Contoh")
+        case_id = r.out.strip()
+        rows = self.query("SELECT actor, event FROM transitions WHERE case_id = '%s'" % case_id)
+        self.assertEqual(rows, [("budi", "open")])
+        # --as another member: refused, exit 6, nothing written.
+        before = self.dump()
+        r = self.as_login(self.budi_url, "--as", "rina", "case", "advance", case_id, "review", code=6)
+        self.assertIn("--as rina, but the server logged this session in as %s, the login of budi" % budi, r.err)
+        r = self.as_login(self.budi_url, "--as", "rina", "staff", "add", "eka", "--name", "Eka",
+                          "--role", "admin", code=6)
+        self.assertEqual(before, self.dump())
+        # --as repeating the session's member is fine; the timer's and the
+        # checkpoint's rows are the system's, whoever runs them.
+        self.as_login(self.budi_url, "--as", "budi", "case", "show", case_id)
+        self.as_login(self.budi_url, "tick")
+        self.as_login(self.owner_url, "checkpoint")
+        before = self.dump()
+        # The server itself refuses a row claiming another actor, even from psql.
+        with self.assertRaises(RuntimeError) as raised:
+            psql(self.budi_url, "INSERT INTO transitions (record, prev_hash, hash) VALUES ("
+                 "'{\"case_id\":\"%s\",\"case_seq\":9,\"kind\":\"procedure\",\"event\":\"x\","
+                 "\"actor\":\"rina\",\"occurred_at\":0}', '', '')" % case_id)
+        self.assertIn("the actor rina is not the staff member the server logged this session (%s) in as" % budi,
+                      str(raised.exception))
+        # A member who is not an administrator cannot rewrite who is who.
+        with self.assertRaises(RuntimeError) as raised:
+            psql(self.budi_url, "UPDATE staff SET login = NULL WHERE id = 'rina'")
+        self.assertIn("permission denied for table staff", str(raised.exception))
+        self.assertEqual(before, self.dump())
+        self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
+        self.assertEqual(self.query("SELECT actor, record::jsonb -> 'inputs' FROM transitions "
+                                    "WHERE event = 'login-set' ORDER BY seq"),
+                         [("rina", '[["staff", "rina"], ["login", "%s"]]' % self.owner),
+                          ("rina", '[["staff", "budi"], ["login", "%s"]]' % budi)])
+        # A login given behind sopir's back (the owner can) is not in the log: verify says so.
+        psql(self.owner_url, "UPDATE staff SET login = NULL WHERE id = 'budi'")
+        r = self.as_login(self.owner_url, "audit", "verify", code=1)
+        self.assertIn("the table gives them the server login none, the log %s" % budi, r.out + r.err)
+
+    def test_an_unmapped_login_and_a_deactivated_member_are_refused(self):
+        budi = self.set_up_logins()
+        stranger = self.role("tamu_" + self.tag, "tamu-pass")
+        psql(self.db, "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO " + stranger)
+        before = self.dump()
+        r = self.as_login(self.url_as(stranger, "tamu-pass"), "--as", "budi", "case", "open", "aid",
+                          "--set", "item=hygiene_kit", "--set", "quantity=1", "--set", "full_name=X", code=6)
+        self.assertIn("the server logged this session in as %s, which is no active staff member's login" % stranger,
+                      r.err)
+        self.assertEqual(before, self.dump())
+        self.as_login(self.owner_url, "staff", "deactivate", "budi")
+        r = self.as_login(self.budi_url, "case", "list", code=5)
+        self.assertIn('role "%s" is not permitted to log in' % budi, r.err)
+        self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
+
+    def test_a_superusers_init_gives_no_login_and_says_so(self):
+        r = self.as_login(self.db, "init", "--admin", "rina")
+        self.assertIn("a superuser, which cannot be a staff member's login: until rina has a server login", r.err)
+        self.assertEqual(self.query("SELECT count(*) FROM staff WHERE login IS NOT NULL"), [("0",)])
+        # --as names the actor until then.
+        self.as_login(self.db, "--as", "rina", "sop", "publish", self.aid)
+
+    def test_bad_logins_are_refused_with_nothing_written(self):
+        self.as_login(self.db, "init", "--admin", "rina")  # a superuser's: rina has no login yet
+        before = self.dump()
+        # Mapping the first administrator to a login other than the session's
+        # would lock them out.
+        other = self.role("lain_" + self.tag, "lain-pass")
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", other, code=6)
+        self.assertIn("rina could no longer act", r.err)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", "Not-A-Role", code=2)
+        self.assertIn("'Not-A-Role' cannot be a server login", r.err)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "rina", "sopir", code=2)
+        self.assertIn("is a superuser", r.err)
+        r = self.as_login(self.db, "--as", "rina", "staff", "login", "nobody", other, code=3)
+        self.assertEqual(before, self.dump())
+        # On a database file a login is a usage error: staff there log in with a passphrase.
+        file_db = os.path.join(self.dir, "office.db")
+        self.assertEqual(self.run_sopir("--db", file_db, "init", "--admin", "rina").code, 0)
+        r = self.run_sopir("--db", file_db, "--as", "rina", "staff", "login", "rina", "x")
+        self.assertEqual(r.code, 2, r)
+        self.assertIn("for a server database", r.err)
 
 
 class BackupDrill(OnServer):

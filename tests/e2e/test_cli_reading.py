@@ -162,8 +162,12 @@ class Reading(SopirTest):
         # 8 rows: 4 staff and 1 publish registry rows, then the case's 3; on
         # a file also each member's passphrase-set row (4 more).
         rows = 8 if POSTGRES else 12
-        self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 cases and 2 steps replayed\n$"
-                         % (rows, rows))
+        # On a file the opening's personal input is encrypted: without a
+        # log-in the replay cannot re-decide that row (docs/PRIVACY.md).
+        locked = "" if POSTGRES else (" \\(1 steps not re-decided: their personal data was erased, or is encrypted "
+                                      "and no log-in unlocked it\\)")
+        self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 cases and 2 steps replayed%s\n$"
+                         % (rows, rows, locked))
 
     def test_documented_messages_whole(self):
         case_id = self.open_case()
@@ -182,7 +186,7 @@ class Reading(SopirTest):
         r = self.refused_unchanged(2, "case", "lsit")
         self.assertEqual(r.err, "sopir: error: unknown command `case lsit`; did you mean `case list`?\n"
                                 "case commands: open, list, show, why, advance, hold, resume, close, "
-                                "reopen, history, import\n")
+                                "reopen, erase, history, import\n")
 
 
 if __name__ == "__main__":

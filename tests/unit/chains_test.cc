@@ -7,9 +7,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "base/sha256.h"
 #include "sopir/audit.h"
@@ -31,16 +29,6 @@ class StepClock : public Clock {
  private:
   DateTime now_ = *parse_datetime("2026-03-02T08:00:00Z");
 };
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// The database and its WAL: what a step that writes nothing leaves as it was.
-std::string db_bytes(const std::string& path) { return file_bytes(path) + "|wal|" + file_bytes(path + "-wal"); }
 
 Engine make_engine(const std::string& path) {
   StoreOptions options;

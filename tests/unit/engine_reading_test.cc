@@ -104,8 +104,13 @@ TEST_CASE("shown values: masked, revealed, erased, missing", "[privacy]") {
   CHECK(shown_value(v, true) == "Wati Contoh");
   v.erased = true;
   v.text.clear();
-  CHECK(shown_value(v, false) == "***");
+  // That a value was erased tells nothing about it: everyone sees so.
+  CHECK(shown_value(v, false) == "(erased)");
   CHECK(shown_value(v, true) == "(erased)");
+  v.erased = false;
+  v.locked = true;  // encrypted, no key held
+  CHECK(shown_value(v, false) == "***");
+  CHECK(shown_value(v, true) == "(encrypted)");
   StoredValue age;
   age.missing = false;
   age.text = "31";
@@ -140,7 +145,7 @@ TEST_CASE_METHOD(EngineReadingFixture, "check_event refuses an unknown event as 
   CHECK(engine_.check_event(view, "screen").possible);
   std::string advanced;
   try {
-    engine_.advance({id, "scren", "rina"});
+    engine_.advance({id, "scren", "rina", {}, {}, {}, {}});
   } catch (const RefusedError& e) {
     advanced = e.message();
   }
@@ -231,7 +236,7 @@ transitions:
 TEST_CASE_METHOD(EngineReadingFixture, "the engine's messages name no program option", "[engine]") {
   const std::string id = open({});
   try {
-    engine_.advance({id, "screen", "rina"});
+    engine_.advance({id, "screen", "rina", {}, {}, {}, {}});
     FAIL("expected a refusal");
   } catch (const RefusedError& e) {
     CHECK(e.message() == "case " + id + ": event 'screen' needs a value for age");

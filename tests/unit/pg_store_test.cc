@@ -203,7 +203,7 @@ TEST_CASE("a database of something else, or from a newer sopir, is refused and l
       const Error e = error_of([&] { open_store(db.location(), options); });
       CHECK(e.kind() == ErrorKind::kStorage);
       CHECK(e.message() == "database " + display_location(db.location()) +
-                               " was written by a newer sopir (schema 99, this sopir knows up to 3); use that "
+                               " was written by a newer sopir (schema 99, this sopir knows up to 4); use that "
                                "sopir or a newer one");
     }
     CHECK(db.snapshot() == before);
@@ -222,6 +222,20 @@ TEST_CASE("schema_changes: none on a fresh database; removed or disabled protect
   CHECK_THAT(changes[0], Catch::StartsWith("the trigger transitions_no_change was redefined"));
   CHECK_THAT(changes[0], Catch::Contains("(disabled)"));
   CHECK(changes[1] == "the trigger transitions_no_truncate is missing: a protection of the log was removed");
+}
+
+TEST_CASE("schema_changes: the check of the logged-in actor switched off is named", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  db.exec("CREATE OR REPLACE FUNCTION sopir_actor_is_session() RETURNS trigger LANGUAGE plpgsql AS "
+          "$b$ BEGIN RETURN NEW; END $b$");
+  db.exec("ALTER TABLE transitions DISABLE TRIGGER transitions_actor_is_session");
+  const auto changes = store->schema_changes();
+  REQUIRE(changes.size() == 2);
+  CHECK_THAT(changes[0], Catch::StartsWith("the function sopir_actor_is_session was redefined"));
+  CHECK_THAT(changes[1], Catch::StartsWith("the trigger transitions_actor_is_session was redefined"));
+  CHECK_THAT(changes[1], Catch::Contains("(disabled)"));
 }
 
 TEST_CASE("a read-only store writes nothing, also at the server", "[pg]") {
@@ -353,20 +367,20 @@ TEST_CASE("appends to different cases do not wait on each other; to one case the
   CHECK(verify_chains(*store) == 4);
 }
 
-TEST_CASE("schema 3: a version 2 database is upgraded and its log takes migration and migration-plan rows", "[pg]") {
+TEST_CASE("schema 4: a version 3 database is upgraded and its log takes migration and migration-plan rows", "[pg]") {
   NEED_SERVER();
   testing::TestDatabase db(testing::Backend::kPostgres);
   {
     pg::Connection conn(db.location(), 10);
-    pg::migrate(conn, 2);
+    pg::migrate(conn, 3);
   }
-  CHECK(db.query("SELECT version FROM sopir_schema") == "2");
-  // Version 2's log refuses the new kinds.
+  CHECK(db.query("SELECT version FROM sopir_schema") == "3");
+  // Version 3's log refuses the new kinds.
   CHECK_THROWS(db.exec("INSERT INTO transitions (record, prev_hash, hash) VALUES "
                        "('{\"case_id\":\"\",\"case_seq\":1,\"kind\":\"migration-plan\",\"event\":\"proposed\","
                        "\"actor\":\"a\",\"occurred_at\":1}', '', 'x')"));
   auto store = open_store(db.location(), StoreOptions{});
-  CHECK(db.query("SELECT version FROM sopir_schema") == "3");
+  CHECK(db.query("SELECT version FROM sopir_schema") == "4");
   store->add_staff(StaffMember{"admin", "Admin Contoh", {"admin", "policy"}, true}, testing::kByAdmin);
   LogEntry e;
   e.kind = LogKind::kMigrationPlan;

@@ -357,13 +357,14 @@ TEST_CASE("a database from a newer sopir is refused with both versions") {
   f.store.reset();
   {
     SQLite::Database raw(f.path, SQLite::OPEN_READWRITE);
-    raw.exec("PRAGMA user_version = 7");
+    raw.exec("PRAGMA user_version = " + std::to_string(schema::latest_version() + 1));
   }
   const std::string before = db_bytes(f.path);
   for (const auto& options : {StoreOptions{}, creating(), reading()}) {
     CHECK(kind_of([&] { open_sqlite_store(f.path, options); }) == ErrorKind::kStorage);
     CHECK(message_of([&] { open_sqlite_store(f.path, options); }) ==
-          f.path + " was written by a newer sopir (schema 7, this sopir knows up to " +
+          f.path + " was written by a newer sopir (schema " + std::to_string(schema::latest_version() + 1) +
+              ", this sopir knows up to " +
               std::to_string(schema::latest_version()) + ")");
   }
   CHECK(db_bytes(f.path) == before);

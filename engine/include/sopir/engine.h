@@ -210,6 +210,12 @@ class Engine {
   // passphrase (nothing written).
   static StaffMember add_first_administrator(Store& store, const std::string& id, const std::string& name,
                                              std::string_view passphrase, KdfCost cost);
+  // On a server database: the first administrator, whose server login is
+  // the session's own role (so the server names every step's actor from
+  // then on), in one transaction; a superuser's session gives them none
+  // (the returned member's login is "" then).
+  static StaffMember add_first_administrator_on_server(Store& store, const std::string& id,
+                                                       const std::string& name);
 
   // Validates (strictly unless `strict` is false) and publishes a procedure
   // file. Throws kRefused listing the errors when it does not validate.
@@ -254,6 +260,17 @@ class Engine {
   // transaction; kUsage for an unusable passphrase, nothing written.
   void add_staff(const std::string& admin, const StaffMember& member, std::string_view passphrase, KdfCost cost);
   void deactivate_staff(const std::string& admin, const std::string& staff_id);
+  // Server log-in (PostgreSQL, issue #13): who the server logged this
+  // session in as (Store::session_identity).
+  SessionIdentity session_identity();
+  // Gives `staff_id` the server login role `login` (by an administrator),
+  // creating the role when the server has none of that name. Returns the
+  // role's generated first password when it was created (shown once, never
+  // stored by sopir), "" when an existing role was used. kUsage on a
+  // database file (its staff log in with a passphrase).
+  std::string set_staff_login(const std::string& admin, const std::string& staff_id, const std::string& login);
+  // add_staff and set_staff_login in one transaction.
+  std::string add_staff(const std::string& admin, const StaffMember& member, const std::string& login);
   // Grants (`held`) or removes a role. kConflict when it is already so;
   // kRefused for removing a member's only role or one's own admin role.
   void set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,
@@ -308,6 +325,22 @@ class Engine {
   // the case changed since `held` was read.
   StepResult advance_held(const CaseRecord& held, const StepRequest& request);
   StepResult lifecycle(const LifecycleRequest& request);
+
+  // Erasure of a case's personal data (docs/PRIVACY.md), by two different
+  // active staff members with the role data_protection. request_erasure
+  // writes a case row of kind kErasure ("erase-requested", with the reason);
+  // confirm_erasure, by another such member, writes the "erased" row and,
+  // in the same transaction, destroys the case's key and the text of every
+  // personal value it held (Store::erase_personal_data); the digests stay,
+  // so the chain verifies as before. `cleaned` says whether the write-ahead
+  // log was emptied too (Store::erased_cleanup). Nothing is written when
+  // they throw: kNotFound for an unknown case; kRefused for an actor
+  // without the role, or confirming their own request, or a confirmation
+  // with no request; kUsage for a request without a reason, or a store that
+  // cannot erase (a server database); kConflict when the case's personal
+  // data is already erased, or a request is already waiting.
+  StepResult request_erasure(const std::string& typed_case, const std::string& actor, const std::string& reason);
+  StepResult confirm_erasure(const std::string& typed_case, const std::string& actor, bool* cleaned = nullptr);
 
   // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
   // member, or "system" for the timer pass.
@@ -394,6 +427,9 @@ class Engine {
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
+  // The erasure rows of a case, for erase requests and confirmations.
+  StepResult write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
+                               const std::string& reason, const std::vector<std::string>& digests);
   CaseView make_view(const std::string& case_id, const std::string& actor, bool reveal,
                      const std::string& what);
 

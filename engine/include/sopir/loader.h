@@ -67,11 +67,11 @@ struct LoadOptions {
   // first `calendars` (by name; a store passes the pinned bytes here), then
   // NAME.yaml in each of `calendar_dirs`, then, for load_procedure_file, in
   // the folder `calendars` beside the procedure file.
-  std::map<std::string, CalendarSource> calendars;
-  std::vector<std::string> calendar_dirs;
+  std::map<std::string, CalendarSource> calendars = {};
+  std::vector<std::string> calendar_dirs = {};
   // The day lint measures calendar coverage from (`calendar-range`); unset:
   // no coverage warning. Never read from a clock by the loader itself.
-  std::optional<Date> today;
+  std::optional<Date> today = {};
 };
 
 // Files larger than this are refused before parsing.

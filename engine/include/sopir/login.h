@@ -59,13 +59,27 @@ inline constexpr int64_t kFailureWindow = 15 * 60;
 inline constexpr int64_t kMaxDelay = 30;
 int64_t login_delay(Store& store, const std::string& staff_id, DateTime now);
 
-// Logs `staff_id` in with `passphrase`: the Actor on success. kUsage for an
+// Logs `staff_id` in with `passphrase`: the Actor on success. Where the
+// database key is wrapped for them it is unlocked for this process (and
+// the wrapping, not the hash, checks the passphrase); an administrator's
+// log-in on a database without a key makes it, encrypting the personal
+// text kept in clear (docs/PRIVACY.md). kUsage for an
 // empty id; kNotFound for an unknown staff member, kRefused for a
 // deactivated one (as acting_staff); kDenied for a member without a
 // passphrase on a database that needs one, and for a wrong, empty or
 // over-long passphrase; a wrong one is recorded (Store::record_login_failure)
 // unless the store is read-only, and counts towards login_delay.
 Actor log_in(Store& store, const std::string& staff_id, std::string_view passphrase, DateTime now);
+
+// Keeps a passphrase set (hash as hash_passphrase made it) in one
+// transaction: the hash, its registry row, and the database key wrapped
+// under the passphrase (docs/PRIVACY.md) when this process holds the key,
+// or, on a database without a key yet, when the member is an active
+// administrator (the key is made then). A member left without a wrapping
+// logs in but cannot read or write personal data until their passphrase is
+// set again by someone holding the key.
+void keep_passphrase(Store& store, const std::string& staff_id, const std::string& hash,
+                     std::string_view passphrase, const RegistryStamp& by);
 
 // Sets the passphrase of `staff_id` to `passphrase`, by `by`: one's own, or
 // anyone's by an active administrator (a reset). Writes the hash and a

@@ -29,6 +29,19 @@ struct StaffMember {
   std::string name;
   std::vector<std::string> roles;
   bool active = true;
+  // The server login role that logs this member in (PostgreSQL, issue #13);
+  // "" when none (always so on a database file).
+  std::string login = {};
+};
+
+// Who the server logged this session in as (PostgreSQL). On a database
+// file nothing is set: staff log in with a passphrase (sopir/login.h).
+struct SessionIdentity {
+  bool server = false;     // the store's server authenticates connections
+  bool enforced = false;   // an active administrator has a login: every step's actor is the session's member
+  std::string login;       // the session's role (session_user)
+  std::string staff_id;    // the active staff member whose login it is; "" when none
+  bool superuser = false;  // the session's role is a server superuser (never a member's login)
 };
 
 struct PublishedProcedure {
@@ -49,6 +62,9 @@ struct PublishedProcedure {
 // A field value as stored: the canonical text (format_value) and, for
 // `pii` fields, the salt and digest that enter the hash chain in its place.
 // An erased value has `erased` set and empty `text`; its digest stays.
+// A `locked` value is a pii value whose text is encrypted (docs/PRIVACY.md)
+// and this process holds no key to read it (no log-in yet, or the member
+// logged in has no key): empty `text`, digest kept.
 struct StoredValue {
   std::string field;
   bool missing = true;
@@ -57,6 +73,7 @@ struct StoredValue {
   std::string salt;    // hex, pii only
   std::string digest;  // hex SHA-256(salt || text), pii only
   bool erased = false;
+  bool locked = false;
 };
 
 struct CaseRecord {
@@ -80,6 +97,9 @@ struct CaseRecord {
 // kCheckpoint (see Store::checkpoint), kPublish and kStaff (written by the
 // methods that publish or change staff, in the same transaction), and
 // kMigrationPlan (a migration plan proposed or approved, sopir/migration_apply.h).
+// kErasure rows are case rows: a data protection officer's request to erase
+// a case's personal data, and a second one's confirmation, which erased it
+// (Engine::erase_case; events in erasure_event).
 // kMigration is a case row: the case moved to a newer version of its
 // procedure by an approved plan.
 enum class LogKind {
@@ -91,10 +111,11 @@ enum class LogKind {
   kCheckpoint,
   kPublish,
   kStaff,
+  kErasure,
   kMigration,
   kMigrationPlan
 };
-// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff",
+// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff", "erasure",
 // "migration", "migration-plan"
 const char* to_string(LogKind kind);
 bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff or kMigrationPlan
@@ -183,10 +204,17 @@ inline constexpr char kRoleRemoved[] = "role-removed";
 inline constexpr char kDeactivated[] = "deactivated";
 inline constexpr char kReactivated[] = "reactivated";
 inline constexpr char kPassphraseSet[] = "passphrase-set";
+inline constexpr char kLoginSet[] = "login-set";
 inline constexpr char kExisting[] = "existing";
 inline constexpr char kProposed[] = "proposed";
 inline constexpr char kApproved[] = "approved";
 }  // namespace registry_event
+
+// Erasure row events (LogKind::kErasure), both with the request's reason.
+namespace erasure_event {
+inline constexpr char kRequested[] = "erase-requested";
+inline constexpr char kErased[] = "erased";
+}  // namespace erasure_event
 
 struct CaseFilter {
   std::optional<std::string> sop_id, state;
@@ -300,12 +328,68 @@ class Store {
     (void)id;
     (void)at;
   }
+  // Server log-in (PostgreSQL, issue #13). Who this session is.
+  virtual SessionIdentity session_identity() { return {}; }
+  // Makes server role `login` the one that logs staff member `id` in, and
+  // writes the registry row (staff "login-set") in one transaction. The
+  // role is created with `new_password` when the server has none of that
+  // name (returns true then); an existing role (certificate or peer
+  // authentication the administrator set up) is used as it is. kNotFound
+  // for an unknown id, kConflict for a login another member has, kUsage on
+  // a store whose staff log in with a passphrase.
+  virtual bool set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                               const RegistryStamp& by);
   // How many failed log-ins of `id` were recorded at or after `since`.
   virtual int64_t login_failures_since(const std::string& id, DateTime since) {
     (void)id;
     (void)since;
     return 0;
   }
+
+  // Personal text encrypted at rest (docs/PRIVACY.md, store/sealing.h).
+  // These defaults are a store that keeps personal text as it is given
+  // (PostgreSQL, see docs/PRIVACY.md): nothing to unlock, nothing wrapped.
+  //
+  // Whether a database key exists: personal text written from now on is
+  // encrypted, and writing or reading it needs the key unlocked.
+  virtual bool encrypts_personal_data() { return false; }
+  // Whether this process holds the database key (a log-in unlocked it).
+  virtual bool personal_data_unlocked() { return false; }
+  enum class Unlock { kNoKey, kWrong, kUnlocked };
+  // Unlocks the database key with staff member `id`'s passphrase: kNoKey
+  // when no key is wrapped for them, kWrong when the passphrase does not
+  // open their wrapping, kUnlocked when it does (the key is then held for
+  // every store of this database in this process).
+  virtual Unlock unlock_personal_data(const std::string& id, std::string_view passphrase) {
+    (void)id;
+    (void)passphrase;
+    return Unlock::kNoKey;
+  }
+  // Wraps the database key for staff member `id` under `passphrase` (at the
+  // cost read from their log-in hash `hash`), replacing any wrapping they
+  // had. When no database key exists yet it is made now, and every personal
+  // text kept in clear is encrypted (the upgrade of an older database).
+  // Returns false, writing nothing, when a key exists but this process has
+  // not unlocked it. Call it in the transaction that set the hash.
+  virtual bool wrap_database_key(const std::string& id, std::string_view passphrase, const std::string& hash) {
+    (void)id;
+    (void)passphrase;
+    (void)hash;
+    return false;
+  }
+  // Whether erase_personal_data() can run here (a case row of kind
+  // kErasure can be stored).
+  virtual bool supports_erasure() { return false; }
+  // Destroys case `case_id`'s key and the text of its personal values
+  // (`digests`, and every text kept under its key), overwriting the freed
+  // space; the digests stay. Call it in the transaction that writes the
+  // erasure row. After the commit, erased_cleanup() checkpoints the
+  // write-ahead log so that no old page keeps the text: false when another
+  // process's reading kept it from emptying the log (it is emptied at a
+  // later checkpoint).
+  // This default throws kUsage (the store cannot erase).
+  virtual void erase_personal_data(const std::string& case_id, const std::vector<std::string>& digests);
+  virtual bool erased_cleanup() { return true; }
 
   // Cases.
   virtual bool case_exists(const std::string& id) = 0;

@@ -156,7 +156,7 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     }
     for (size_t i = r.personal_begin; i < r.personal_end; ++i) {
       const StoredValue& v = batch.personal[i];
-      if (!v.pii || v.missing || v.erased) continue;
+      if (!v.pii || v.missing || v.erased || v.locked) continue;  // locked: encrypted, no key held
       if (sha256_hex(v.salt + v.text) != v.digest)
         add(FindingKind::kPiiDigest, r.seq, case_id,
             tr(msg::audit_pii_digest, {v.field, log_row(r.seq), in_case}));

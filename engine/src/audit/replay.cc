@@ -34,7 +34,7 @@ std::string opt_time(const std::optional<DateTime>& t) {
 struct Rebuilt {
   explicit Rebuilt(const Procedure& p) : data(p.fields.size()), unknown(p.fields.size(), false) {}
   std::vector<Value> data;
-  std::vector<bool> unknown;  // erased personal data: value not known
+  std::vector<bool> unknown;  // erased (or locked) personal data: value not known
   std::vector<std::pair<int, std::string>> fired;
   ReplayedCase end;
   DateTime entered_at;  // when the case entered its state (state_entered_at's rule)
@@ -45,7 +45,7 @@ bool same_value(const Value& decided, const StoredValue& recorded) {
   if (is_missing(decided) != recorded.missing) return false;
   if (recorded.missing) return true;
   const std::string text = format_value(decided);
-  if (recorded.pii && recorded.erased) return sha256_hex(recorded.salt + text) == recorded.digest;
+  if (recorded.pii && (recorded.erased || recorded.locked)) return sha256_hex(recorded.salt + text) == recorded.digest;
   return text == recorded.text;
 }
 
@@ -107,7 +107,7 @@ void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
     r.unknown[f] = false;
     r.data[f] = Value{};
     if (after.missing) continue;
-    if (after.erased) {
+    if (after.erased || after.locked) {  // erased, or encrypted and no key held
       r.unknown[f] = true;
       continue;
     }
@@ -245,7 +245,7 @@ bool restore_inputs(const Procedure& p, const LogEntry& e, const Rebuilt& r,
     auto it = std::find_if(e.changes.begin(), e.changes.end(),
                            [&](const LogEntry::Change& c) { return c.after.field == name; });
     if (it != e.changes.end()) {
-      if (it->after.erased) return false;
+      if (it->after.erased || it->after.locked) return false;
       text = it->after.text;
       continue;
     }
@@ -270,6 +270,15 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     add_problem(out.message, tr(msg::audit_leaving_state, {e.from_state, r.end.state}));
   if (!opening && e.from_status != to_string(r.end.status))
     add_problem(out.message, tr(msg::audit_status_before, {e.from_status, to_string(r.end.status)}));
+
+  // An erasure changes no state, status or value (its text is gone, the
+  // digests stay): nothing to re-decide; check_actor checks its officer.
+  if (e.kind == LogKind::kErasure) {
+    if (e.to_state != e.from_state || e.to_status != e.from_status || !e.changes.empty())
+      add_problem(out.message, tr(msg::audit_erasure_moves));
+    if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+    return out;
+  }
 
   CaseSnapshot snapshot;
   snapshot.id = e.case_id;

@@ -59,6 +59,8 @@ void StaffTimeline::add(const LogEntry& row) {
   } else if (row.event == registry_event::kRoleRemoved) {
     const std::string role = input(row, "role");
     state.roles.erase(std::remove(state.roles.begin(), state.roles.end(), role), state.roles.end());
+  } else if (row.event == registry_event::kLoginSet) {
+    state.login = input(row, "login");
   } else if (row.event == registry_event::kDeactivated) {
     state.active = false;
   } else if (row.event == registry_event::kReactivated) {
@@ -114,6 +116,10 @@ std::string StaffTimeline::differs(const StaffMember& member) const {
   auto active = [](bool a) { return tr(a ? msg::audit_active : msg::audit_deactivated_word); };
   if (last.active != member.active)
     out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_active, {active(member.active), active(last.active)});
+  if (last.login != member.login) {
+    auto login = [](const std::string& l) { return l.empty() ? tr(msg::audit_login_none) : l; };
+    out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_login, {login(member.login), login(last.login)});
+  }
   return out;
 }
 

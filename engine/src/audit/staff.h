@@ -40,6 +40,7 @@ class StaffTimeline {
     std::string event;
     std::vector<std::string> roles;
     bool active = true;
+    std::string login;  // server login role (staff "login-set"); "" when none
   };
   std::map<std::string, std::vector<State>> members_;
 };

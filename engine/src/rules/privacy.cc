@@ -15,8 +15,10 @@ bool may_see_personal_data(const Procedure& procedure, const Actor& actor) {
 std::string shown_value(const StoredValue& value, bool reveal) {
   if (value.missing) return "";
   if (!value.pii) return value.text;
+  // That a value was erased tells nothing about it: everyone sees so.
+  if (value.erased) return kErasedValue;
   if (!reveal) return kMaskedValue;
-  return value.erased ? kErasedValue : value.text;
+  return value.locked ? kLockedValue : value.text;
 }
 
 StoredValue as_shown(StoredValue value, bool reveal) {
@@ -42,7 +44,7 @@ std::vector<std::pair<std::string, std::string>> shown_inputs(const LogEntry& en
 }
 
 namespace {
-bool personal(const StoredValue& v) { return v.pii && !v.missing && !v.erased; }
+bool personal(const StoredValue& v) { return v.pii && !v.missing && !v.erased && !v.locked; }
 }  // namespace
 
 bool holds_personal_data(const CaseRecord& record) {

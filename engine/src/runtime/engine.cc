@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include <sodium.h>
+
 #include "lang/expr/expr.h"
 #include "rules/handoff.h"
 #include "lang/procedure_codec.h"
@@ -189,7 +191,19 @@ StaffMember Engine::add_first_administrator(Store& store, const std::string& id,
   StaffMember member;
   store.transaction([&] {
     member = add_first_administrator(store, id, name);
-    store.set_passphrase_hash(id, hash, RegistryStamp{id, system_clock()->now()});
+    keep_passphrase(store, id, hash, passphrase, RegistryStamp{id, system_clock()->now()});
+  });
+  return member;
+}
+
+StaffMember Engine::add_first_administrator_on_server(Store& store, const std::string& id, const std::string& name) {
+  StaffMember member;
+  store.transaction([&] {
+    member = add_first_administrator(store, id, name);
+    const SessionIdentity who = store.session_identity();
+    if (!who.server || who.superuser) return;
+    store.set_staff_login(id, who.login, "", RegistryStamp{id, system_clock()->now()});
+    member.login = who.login;
   });
   return member;
 }
@@ -436,7 +450,7 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member, std:
   const std::string hash = hash_passphrase(passphrase, cost);  // slow: before the write lock
   store_->transaction([&] {
     add_staff(admin, member);
-    store_->set_passphrase_hash(member.id, hash, RegistryStamp{admin, clock_->now()});
+    keep_passphrase(*store_, member.id, hash, passphrase, RegistryStamp{admin, clock_->now()});
   });
 }
 
@@ -466,12 +480,92 @@ void Engine::deactivate_staff(const std::string& admin, const std::string& staff
   store_->set_staff_active(staff_id, false, RegistryStamp{who.id, clock_->now()});
 }
 
+SessionIdentity Engine::session_identity() { return store_->session_identity(); }
+
+std::string Engine::set_staff_login(const std::string& admin, const std::string& staff_id, const std::string& login) {
+  const Actor who = actor(admin);
+  require_admin(who);
+  if (!store_->staff(staff_id)) actor(staff_id);  // kNotFound with "did you mean"
+  // A first password for a role the server does not have yet: 160 random
+  // bits, hex (no quoting in SQL or a shell).
+  if (sodium_init() < 0) throw storage_error(tr(msg::runtime_crypto_unavailable));
+  unsigned char bytes[20];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  std::string password(hex);
+  sodium_memzero(hex, sizeof hex);
+  const bool created = store_->set_staff_login(staff_id, login, password, RegistryStamp{who.id, clock_->now()});
+  if (!created) password.clear();
+  return password;
+}
+
+std::string Engine::add_staff(const std::string& admin, const StaffMember& member, const std::string& login) {
+  std::string password;
+  store_->transaction([&] {
+    add_staff(admin, member);
+    password = set_staff_login(admin, member.id, login);
+  });
+  return password;
+}
+
+
+namespace {
+
+// Fields a decision under `p` may read the value of: its guards, its `set:`
+// expressions and the values its hand-offs copy. Others a step only needs
+// to know are present (requires:).
+std::vector<bool> fields_decided_on(const Procedure& p) {
+  std::vector<bool> read(p.fields.size(), false);
+  auto mark = [&](const std::shared_ptr<const Expr>& expr) {
+    if (!expr) return;
+    for (int f : fields_read(*expr)) {
+      if (f >= 0 && static_cast<size_t>(f) < read.size()) read[static_cast<size_t>(f)] = true;
+    }
+  };
+  for (const TransitionDef& t : p.transitions) {
+    mark(t.guard);
+    for (const Assignment& a : t.set) mark(a.expr);
+    for (const HandOff& h : t.opens) {
+      for (const auto& copied : h.copy) {
+        if (copied.second >= 0 && static_cast<size_t>(copied.second) < read.size()) read[static_cast<size_t>(copied.second)] = true;
+      }
+    }
+  }
+  mark(p.open_guard);
+  return read;
+}
+
+// A present value of `type` standing in for a locked one no rule reads.
+Value stand_in(Type type) {
+  switch (type) {
+    case Type::kInt: return int64_t{0};
+    case Type::kBool: return false;
+    case Type::kDate: return Date{};
+    case Type::kDateTime: return DateTime{};
+    case Type::kDuration: return Duration{};
+    default: return std::string();
+  }
+}
+
+}  // namespace
+
 std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record) {
   std::vector<Value> data(p.fields.size());
+  // A locked value (encrypted, no key held: the timer pass) is present; a
+  // rule that reads its text cannot be decided without it, so refuse then.
+  std::vector<bool> read;
   for (const auto& stored : record.data) {
     const int index = p.field_index(stored.field);
     if (index < 0 || stored.missing || stored.erased) continue;
     const FieldDef& field = p.fields[index];
+    if (stored.locked) {
+      if (read.empty()) read = fields_decided_on(p);
+      // Deciding on a value not known would decide wrongly: refuse instead.
+      if (read[static_cast<size_t>(index)]) throw denied(tr(msg::runtime_personal_locked, {record.id}));
+      data[index] = stand_in(field.type);
+      continue;
+    }
     if (auto value = parse_typed(field.type, field.values, stored.text, nullptr)) {
       data[index] = std::move(*value);
     } else {

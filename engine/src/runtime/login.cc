@@ -82,11 +82,40 @@ Actor log_in(Store& store, const std::string& staff_id, std::string_view passphr
     if (!login_required(store)) return who;
     throw denied(tr(msg::runtime_no_passphrase_set, {staff_id}));
   }
+  // The member's wrapping of the database key checks the passphrase as the
+  // hash does, at the same cost: one key derivation per log-in, not two.
+  if (!passphrase.empty() && passphrase.size() <= kMaxPassphrase) {
+    switch (store.unlock_personal_data(staff_id, passphrase)) {
+      case Store::Unlock::kUnlocked:
+        return who;
+      case Store::Unlock::kWrong:
+        store.record_login_failure(staff_id, now);
+        throw denied(tr(msg::runtime_wrong_passphrase, {staff_id}));
+      case Store::Unlock::kNoKey:
+        break;
+    }
+  }
   if (!passphrase_matches(*hash, passphrase)) {
     store.record_login_failure(staff_id, now);
     throw denied(tr(msg::runtime_wrong_passphrase, {staff_id}));
   }
+  // A database from before encryption: an administrator's log-in makes
+  // the database key and encrypts what was kept in clear (docs/PRIVACY.md).
+  if (!store.encrypts_personal_data() &&
+      std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end() &&
+      store.wrap_database_key(staff_id, passphrase, *hash))
+    store.erased_cleanup();
   return who;
+}
+
+void keep_passphrase(Store& store, const std::string& staff_id, const std::string& hash,
+                     std::string_view passphrase, const RegistryStamp& by) {
+  store.transaction([&] {
+    store.set_passphrase_hash(staff_id, hash, by);
+    const std::optional<StaffMember> member = store.staff(staff_id);
+    const bool admin = member && member->active && has_role(*member, "admin");
+    if (store.encrypts_personal_data() || admin) store.wrap_database_key(staff_id, passphrase, hash);
+  });
 }
 
 void set_passphrase(Store& store, const std::string& by, const std::string& staff_id,
@@ -102,7 +131,7 @@ void set_passphrase(Store& store, const std::string& by, const std::string& staf
   }
   check_new_passphrase(passphrase);
   const std::string hash = hash_passphrase(passphrase, cost);
-  store.set_passphrase_hash(staff_id, hash, RegistryStamp{by, at});
+  keep_passphrase(store, staff_id, hash, passphrase, RegistryStamp{by, at});
 }
 
 }  // namespace sopir

@@ -15,7 +15,7 @@ namespace sopir {
 namespace {
 constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", "lifecycle",
                                          "timer",      "checkpoint", "publish", "staff",
-                                         "migration",  "migration-plan"};
+                                         "erasure",    "migration",  "migration-plan"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
@@ -27,6 +27,19 @@ void Store::set_passphrase_hash(const std::string& id, const std::string& hash, 
   (void)hash;
   (void)by;
   throw usage_error(tr(msg::store_no_passphrases, {id}));
+}
+
+void Store::erase_personal_data(const std::string& case_id, const std::vector<std::string>& digests) {
+  (void)digests;
+  throw usage_error(tr(msg::store_no_erasure, {case_id}));
+}
+
+bool Store::set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                            const RegistryStamp& by) {
+  (void)login;
+  (void)new_password;
+  (void)by;
+  throw usage_error(tr(msg::store_no_server_logins, {id}));
 }
 
 bool is_registry(LogKind kind) {

@@ -182,12 +182,40 @@ CREATE TABLE procedure_calendars (
 );
 )sql";
 
-// Version 3: moving cases to a newer version of their procedure
+// Version 3: staff logged in by the server (issue #13). A member's login is
+// the server role that connects as them; once an active administrator has
+// one, the server itself refuses a log row whose actor is not the member
+// the session is logged in as (timers and checkpoints are the system's).
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE staff ADD COLUMN login text COLLATE "C" UNIQUE;
+
+CREATE FUNCTION sopir_actor_is_session() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  doc jsonb := NEW.record::jsonb;
+BEGIN
+  IF (doc ->> 'actor' = 'system' AND doc ->> 'kind' IN ('timer', 'checkpoint'))
+     OR NOT EXISTS (SELECT 1 FROM public.staff
+                    WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin') THEN
+    RETURN NEW;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM public.staff
+                 WHERE id = doc ->> 'actor' AND login = session_user AND active) THEN
+    RAISE EXCEPTION 'the actor % is not the staff member the server logged this session (%) in as',
+      doc ->> 'actor', session_user USING ERRCODE = '42501';
+  END IF;
+  RETURN NEW;
+END
+$body$;
+CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON transitions
+  FOR EACH ROW EXECUTE FUNCTION sopir_actor_is_session();
+)sql";
+
+// Version 4: moving cases to a newer version of their procedure
 // (sopir/migration_apply.h): the log takes the kinds migration (a case
 // moved by an approved plan) and migration-plan (registry rows: a plan
 // proposed, approved). The constraint is the one version 1's CHECK on kind
 // made, under PostgreSQL's default name.
-constexpr const char* kVersion3 = R"sql(
+constexpr const char* kVersion4 = R"sql(
 ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
 ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
   CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
@@ -195,10 +223,20 @@ ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
 )sql";
 
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";
+
+// The body of function `name` as a migration defines it (what pg_proc's
+// prosrc holds: the text between the $body$ quotes).
+std::string function_body(const char* migration, const std::string& name) {
+  const std::string sql = migration;
+  const size_t fn = sql.find("FUNCTION " + name + "(");
+  const size_t open = sql.find("$body$", fn);
+  const size_t close = sql.find("$body$", open + 6);
+  return sql.substr(open + 6, close - open - 6);
+}
 
 // What the log's protections look like when migrate() made them, as this
 // server's catalog shows them (pg_get_triggerdef, prosrc, pg_get_expr):
@@ -212,6 +250,10 @@ const std::map<std::string, std::string>& expected_protections() {
        "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT "
        "EXECUTE FUNCTION sopir_append_only() (enabled)"},
       {"function sopir_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
+      {"function sopir_actor_is_session", function_body(kVersion3, "sopir_actor_is_session")},
+      {"trigger transitions_actor_is_session",
+       "CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON public.transitions FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_actor_is_session() (enabled)"},
       {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
       {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
       {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
@@ -242,7 +284,7 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
         triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-      "WHERE n.nspname = 'public' AND p.proname = 'sopir_append_only'");
+      "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   const Result columns = conn.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "

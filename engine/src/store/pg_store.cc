@@ -11,6 +11,7 @@
 // landed: the server rolls back a transaction whose connection drops, and a
 // commit whose answer was lost is looked up again after reconnecting.
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -223,7 +224,7 @@ class PgStore final : public Store {
     guard(msg::store_op_update_staff_member, id, [&] {
       if (role.empty()) throw usage_error(tr(msg::store_no_role));
       write(msg::store_w_updating_a_staff_member, [&] {
-        const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         StaffMember member = read_staff(r, 0);
         auto it = std::find(member.roles.begin(), member.roles.end(), role);
@@ -234,6 +235,7 @@ class PgStore final : public Store {
           member.roles.erase(it);
         }
         conn_->exec("UPDATE staff SET roles = $1 WHERE id = $2", {text(json(member.roles).dump()), text(id)});
+        if (role == "admin" && !member.login.empty()) staff_table_rights(member.login, held);
         LogEntry entry = registry::staff_role(id, role, held, by);
         append_registry_now(entry);
       });
@@ -242,7 +244,7 @@ class PgStore final : public Store {
 
   std::optional<StaffMember> staff(const std::string& id) override {
     return guard(msg::store_op_read_staff_member, id, [&]() -> std::optional<StaffMember> {
-      const Result r = conn_->run("staff", "SELECT id, name, roles, active FROM staff WHERE id = $1", {text(id)});
+      const Result r = conn_->run("staff", "SELECT id, name, roles, active, login FROM staff WHERE id = $1", {text(id)});
       if (r.rows() == 0) return std::nullopt;
       return read_staff(r, 0);
     });
@@ -250,7 +252,7 @@ class PgStore final : public Store {
 
   std::vector<StaffMember> all_staff() override {
     return guard(msg::store_op_list_staff, {}, [&] {
-      const Result r = conn_->exec("SELECT id, name, roles, active FROM staff ORDER BY id");
+      const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff ORDER BY id");
       std::vector<StaffMember> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(read_staff(r, i));
       return out;
@@ -260,13 +262,85 @@ class PgStore final : public Store {
   void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
     guard(msg::store_op_update_staff_member, id, [&] {
       write(msg::store_w_updating_a_staff_member, [&] {
-        const Result r = conn_->exec("SELECT id, name, roles, active FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
-        if (read_staff(r, 0).active == active) return;
+        const StaffMember member = read_staff(r, 0);
+        if (member.active == active) return;
         conn_->exec("UPDATE staff SET active = $1 WHERE id = $2", {text(active ? "true" : "false"), text(id)});
+        // A deactivated member's role can no longer log in; reactivation
+        // gives it back. Not for a superuser or this session's own role
+        // (sopir does not lock the server's administrators out).
+        if (!member.login.empty() && !is_superuser(member.login) && !is_session_user(member.login))
+          conn_->exec("ALTER ROLE " + quoted_role(member.login) + (active ? " LOGIN" : " NOLOGIN"));
         LogEntry entry = registry::staff_active(id, active, by);
         append_registry_now(entry);
       });
+    });
+  }
+
+  SessionIdentity session_identity() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] {
+      const Result r = conn_->exec(
+          "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
+          "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
+          "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)");
+      SessionIdentity who;
+      who.superuser = r.boolean(0, 3);
+      who.server = true;
+      who.login = r.str(0, 0);
+      who.staff_id = r.str(0, 1);
+      who.enforced = r.boolean(0, 2);
+      return who;
+    });
+  }
+
+  bool set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
+                       const RegistryStamp& by) override {
+    return guard(msg::store_op_update_staff_member, id, [&] {
+      if (!valid_role_name(login)) throw usage_error(tr(msg::store_login_name, {login}));
+      bool created = false;
+      write(msg::store_w_updating_a_staff_member, [&] {
+        conn_->exec("LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE");
+        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1", {text(id)});
+        if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
+        const StaffMember member = read_staff(r, 0);
+        if (member.login == login) return;
+        const Result other = conn_->exec("SELECT id FROM staff WHERE login = $1", {text(login)});
+        if (other.rows() > 0) throw conflict(tr(msg::store_login_taken, {login, other.str(0, 0)}));
+        const Result role = conn_->exec("SELECT rolsuper FROM pg_roles WHERE rolname = $1", {text(login)});
+        if (role.rows() > 0 && role.boolean(0, 0)) throw usage_error(tr(msg::store_login_superuser, {login}));
+        // Once an active administrator has a login the server takes every
+        // step's actor from the session: whoever maps this login must still
+        // be the session's member afterwards.
+        const Result who = conn_->exec(
+            "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
+            "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin')");
+        const bool admin = member.active && std::find(member.roles.begin(), member.roles.end(), "admin") !=
+                                                member.roles.end();
+        const bool enforced_after = who.boolean(0, 2) || admin;
+        std::string session_member = who.str(0, 1);
+        if (login == who.str(0, 0)) session_member = id;
+        if (session_member == id && login != who.str(0, 0)) session_member.clear();
+        if (enforced_after && session_member != by.actor)
+          throw denied(tr(msg::store_login_not_session, {by.actor, who.str(0, 0)}));
+        if (role.rows() == 0) {
+          conn_->exec("CREATE ROLE " + quoted_role(login) + " LOGIN PASSWORD '" + new_password + "'");
+          created = true;
+        }
+        // What a member's sessions need: the tables sopir reads and writes.
+        // The log's triggers keep it append-only and its actors honest.
+        const std::string role_name = quoted_role(login);
+        const std::string database = conn_->exec("SELECT current_database()").str(0, 0);
+        conn_->exec("GRANT CONNECT ON DATABASE " + quoted_role(database) + " TO " + role_name);
+        conn_->exec("GRANT USAGE ON SCHEMA public TO " + role_name);
+        conn_->exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role_name);
+        conn_->exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role_name);
+        staff_table_rights(login, admin);
+        conn_->exec("UPDATE staff SET login = $1 WHERE id = $2", {text(login), text(id)});
+        LogEntry entry = registry::staff_login(id, login, by);
+        append_registry_now(entry);
+      });
+      return created;
     });
   }
 
@@ -916,12 +990,40 @@ class PgStore final : public Store {
     return p;
   }
 
+  // A role name sopir creates or maps: lower-case letters, digits and '_'
+  // (no quoting surprises, no upper-case folding).
+  static bool valid_role_name(const std::string& name) {
+    if (name.empty() || name.size() > 63 || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+  }
+  static std::string quoted_role(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  }
+  // Only an administrator's login may change the staff table (who is who,
+  // which login is whose); every member's may read it.
+  void staff_table_rights(const std::string& login, bool admin) {
+    conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff " +
+                (admin ? "TO " : "FROM ") + quoted_role(login));
+  }
+  bool is_superuser(const std::string& role) {
+    const Result r = conn_->exec("SELECT rolsuper FROM pg_roles WHERE rolname = $1", {text(role)});
+    return r.rows() > 0 && r.boolean(0, 0);
+  }
+  bool is_session_user(const std::string& role) {
+    return conn_->exec("SELECT session_user = $1", {text(role)}).boolean(0, 0);
+  }
+
   static StaffMember read_staff(const Result& r, int i) {
     StaffMember m;
     m.id = r.str(i, 0);
     m.name = r.str(i, 1);
     m.roles = json::parse(r.text(i, 2)).get<std::vector<std::string>>();
     m.active = r.boolean(i, 3);
+    m.login = r.str(i, 4);
     return m;
   }
 

@@ -27,7 +27,7 @@ void prepare_value(const StoredValue& value, PersonalTexts* texts) {
   if (value.pii) {
     check_utf8(value.salt, "the salt of field " + value.field);
     check_utf8(value.digest, "the digest of field " + value.field);
-    if (!value.missing && !value.erased) texts->emplace_back(value.digest, value.text);
+    if (!value.missing && !value.erased && !value.locked) texts->emplace_back(value.digest, value.text);
   } else {
     check_utf8(value.text, "the value of field " + value.field);
   }

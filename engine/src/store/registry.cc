@@ -68,6 +68,13 @@ LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by) {
   return e;
 }
 
+LogEntry staff_login(const std::string& id, const std::string& login, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kStaff, registry_event::kLoginSet, by.actor, by.at);
+  e.inputs.emplace_back("staff", id);
+  e.inputs.emplace_back("login", login);
+  return e;
+}
+
 LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at) {
   LogEntry e = row(LogKind::kPublish, registry_event::kExisting, "", upgraded_at);
   add_procedure(e, p);

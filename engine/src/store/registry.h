@@ -16,6 +16,7 @@ LogEntry staff_role(const std::string& id, const std::string& role, bool held, c
 LogEntry staff_active(const std::string& id, bool active, const RegistryStamp& by);
 // staff "passphrase-set" of `id` (what changed, never the passphrase).
 LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by);
+LogEntry staff_login(const std::string& id, const std::string& login, const RegistryStamp& by);
 // The schema 4 upgrade's rows for what existed before changes were logged.
 LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at);
 LogEntry existing_staff(const StaffMember& member, DateTime upgraded_at);

@@ -296,8 +296,41 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_by_staff ON login_failures (staff_id, at);
 )sql";
 
+// Version 7: personal text encrypted at rest (docs/PRIVACY.md,
+// store/sealing.h). The database key, its id and one wrapping of it per
+// staff member who may unlock it (sealed by a key derived from their
+// passphrase: Argon2id with its own salt, at the cost `ops`, `mem`); each
+// case's key sealed by the database key; and, in personal_text, the case
+// whose key seals a text (`sealed`: nonce, ciphertext and tag) in place of
+// `text`. Until a database key exists (the first log-in or passphrase of an
+// administrator makes it) text stays as it was; then it is encrypted once.
+// Erasing a case's personal data deletes its key and sets text and sealed
+// to NULL. None of these tables is part of the log.
+constexpr const char* kVersion7 = R"sql(
+CREATE TABLE database_key (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  key_id      TEXT    NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE TABLE key_wraps (
+  staff_id  TEXT    PRIMARY KEY REFERENCES staff (id),
+  salt      BLOB    NOT NULL,
+  ops       INTEGER NOT NULL,
+  mem       INTEGER NOT NULL,
+  sealed    BLOB    NOT NULL
+);
+CREATE TABLE case_keys (
+  case_id  TEXT PRIMARY KEY,
+  sealed   BLOB NOT NULL
+);
+ALTER TABLE personal_text ADD COLUMN case_id TEXT;
+ALTER TABLE personal_text ADD COLUMN sealed BLOB;
+CREATE INDEX personal_text_by_case ON personal_text (case_id) WHERE case_id IS NOT NULL;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                       kVersion5, kVersion6, kVersion7};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

@@ -25,6 +25,7 @@
 #include "store/merkle.h"
 #include "store/nesting.h"
 #include "store/schema.h"
+#include "store/sealing.h"
 #include "sopir/error.h"
 #include "sopir/store.h"
 #include "sopir/messages/store.h"
@@ -209,8 +210,11 @@ class SqliteStore final : public Store {
                      "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
                      "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
                      "closure_reason = ?12, parent_case = ?13, head_hash = ?14 WHERE id = ?1"),
-        insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text) VALUES (?, ?)"),
-        personal_text_(*db_, "SELECT text FROM personal_text WHERE digest = ?"),
+        insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text, case_id, sealed) VALUES (?, ?, ?, ?)"),
+        personal_text_(*db_, "SELECT text, case_id, sealed FROM personal_text WHERE digest = ?"),
+        text_exists_(*db_, "SELECT 1 FROM personal_text WHERE digest = ?"),
+        key_id_stmt_(*db_, "SELECT key_id FROM database_key WHERE id = 1"),
+        case_key_(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?"),
         staff_(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?"),
         procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
         procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
@@ -410,6 +414,7 @@ class SqliteStore final : public Store {
         update.bind(1, active ? 1 : 0);
         update.bind(2, id);
         update.exec();
+        if (!active) drop_key_wrap(id);  // docs/PRIVACY.md: a deactivated member unlocks nothing
         LogEntry entry = registry::staff_active(id, active, by);
         insert_registry(entry);
       });
@@ -436,6 +441,9 @@ class SqliteStore final : public Store {
         upsert.bind(2, hash);
         upsert.bind(3, static_cast<int64_t>(by.at.seconds));
         upsert.exec();
+        // The old passphrase must not unlock the key any more: the caller
+        // wraps it again under the new one when it can (wrap_database_key).
+        drop_key_wrap(id);
         LogEntry entry = registry::staff_passphrase(id, by);
         insert_registry(entry);
       });
@@ -461,6 +469,95 @@ class SqliteStore final : public Store {
       q.bind(2, static_cast<int64_t>(since.seconds));
       q.executeStep();
       return q.getColumn(0).getInt64();
+    });
+  }
+
+  bool encrypts_personal_data() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] { return !current_key_id().empty(); });
+  }
+
+  bool personal_data_unlocked() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] { return database_key() != nullptr; });
+  }
+
+  Unlock unlock_personal_data(const std::string& id, std::string_view passphrase) override {
+    return guard(msg::store_op_read_staff_member, id, [&] {
+      if (current_key_id().empty()) return Unlock::kNoKey;
+      SQLite::Statement q(*db_, "SELECT salt, ops, mem, sealed FROM key_wraps WHERE staff_id = ?");
+      q.bind(1, id);
+      if (!q.executeStep()) return Unlock::kNoKey;
+      const sealing::KdfCost cost{static_cast<unsigned long long>(q.getColumn(1).getInt64()),
+                                  static_cast<size_t>(q.getColumn(2).getInt64())};
+      auto kek = sealing::derive_key(passphrase, q.getColumn(0).getString(), cost);
+      if (!kek) return Unlock::kWrong;
+      auto key = sealing::open_key(*kek, q.getColumn(3).getString(), id);
+      if (!key) return Unlock::kWrong;
+      sealing::remember_database_key(key_id_, std::move(key));
+      return Unlock::kUnlocked;
+    });
+  }
+
+  bool wrap_database_key(const std::string& id, std::string_view passphrase, const std::string& hash) override {
+    return guard(msg::store_op_update_staff_member, id, [&] {
+      bool done = false;
+      write(msg::store_w_updating_a_staff_member, [&] {
+        if (current_key_id().empty()) {
+          start_encryption();
+        } else if (!database_key()) {
+          return;
+        }
+        // A member's key costs what their log-in hash costs.
+        const sealing::KdfCost cost = sealing::cost_of_hash(hash).value_or(sealing::KdfCost{3, size_t{96} << 20});
+        const std::string salt = sealing::new_salt();
+        auto kek = sealing::derive_key(passphrase, salt, cost);
+        const std::string sealed = sealing::seal_key(*kek, *database_key(), id);
+        SQLite::Statement upsert(*db_,
+                                 "INSERT INTO key_wraps (staff_id, salt, ops, mem, sealed) VALUES (?, ?, ?, ?, ?) "
+                                 "ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, ops = excluded.ops, "
+                                 "mem = excluded.mem, sealed = excluded.sealed");
+        upsert.bind(1, id);
+        upsert.bind(2, salt.data(), static_cast<int>(salt.size()));
+        upsert.bind(3, static_cast<int64_t>(cost.ops));
+        upsert.bind(4, static_cast<int64_t>(cost.mem));
+        upsert.bind(5, sealed.data(), static_cast<int>(sealed.size()));
+        upsert.exec();
+        done = true;
+      });
+      return done;
+    });
+  }
+
+  bool supports_erasure() override { return true; }
+
+  void erase_personal_data(const std::string& case_id, const std::vector<std::string>& digests) override {
+    guard(msg::store_op_append_to_case, case_id, [&] {
+      write(msg::store_w_appending_to_the_log, [&] {
+        // Freed cells and pages are overwritten with zeros, not just unlinked.
+        db_->exec("PRAGMA secure_delete = ON");
+        SQLite::Statement by_case(*db_, "UPDATE personal_text SET text = NULL, sealed = NULL WHERE case_id = ?");
+        by_case.bind(1, case_id);
+        by_case.exec();
+        SQLite::Statement by_digest(*db_, "UPDATE personal_text SET text = NULL, sealed = NULL WHERE digest = ?");
+        for (const std::string& digest : digests) {
+          by_digest.reset();
+          by_digest.bind(1, digest);
+          by_digest.exec();
+        }
+        SQLite::Statement drop(*db_, "DELETE FROM case_keys WHERE case_id = ?");
+        drop.bind(1, case_id);
+        drop.exec();
+        case_keys_.erase(case_id);
+      });
+    });
+  }
+
+  bool erased_cleanup() override {
+    return guard(msg::store_op_transaction, {}, [&] {
+      // The write-ahead log still holds the pages as they were before the
+      // erasure: copy the new ones into the file and cut the log to nothing.
+      SQLite::Statement cp(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+      if (!cp.executeStep()) return true;
+      return cp.getColumn(0).getInt() == 0 && cp.getColumn(1).getInt() == cp.getColumn(2).getInt();
     });
   }
 
@@ -864,7 +961,7 @@ class SqliteStore final : public Store {
     stmt->bind(3, entry.hash);
     stmt->exec();
     entry.seq = db_->getLastInsertRowid();
-    store_texts(prepared.texts);
+    store_texts(entry.case_id, prepared.texts);
   }
 
   // (case_seq, hash) of the registry chain's newest row.
@@ -915,7 +1012,7 @@ class SqliteStore final : public Store {
     bind_text_or_null(*stmt, 13, record.parent_case);
     stmt->bind(14, head_hash);
     stmt->exec();
-    store_texts(texts);
+    store_texts(record.id, texts);
   }
 
   // The case row's columns a step may change, as bits of a changed-set.
@@ -1006,7 +1103,7 @@ class SqliteStore final : public Store {
     if (bits & kClosureReason) stmt->bind(param++, after.closure_reason);
     if (bits & kParent) bind_text_or_null(*stmt, param++, after.parent_case);
     if (stmt->exec() == 1) {
-      store_texts(texts);
+      store_texts(after.id, texts);
       return;
     }
     // Not as held: say why. Nothing was written.
@@ -1018,28 +1115,192 @@ class SqliteStore final : public Store {
     throw conflict(tr(msg::store_held_changed, {held.id, std::to_string(version)}));
   }
 
-  void store_texts(const PersonalTexts& texts) {
+  // Keeps the text of new personal values of case `case_id`: encrypted
+  // under the case's key once the database has a key (kDenied when this
+  // process has not unlocked it), in clear before.
+  void store_texts(const std::string& case_id, const PersonalTexts& texts) {
+    if (texts.empty()) return;
+    if (current_key_id().empty()) {
+      for (const auto& [digest, text] : texts) {
+        Use stmt(insert_text_);
+        stmt->bind(1, digest);
+        stmt->bind(2, text);
+        bind_text_or_null(*stmt, 3, case_id);
+        stmt->bind(4);
+        stmt->exec();
+      }
+      return;
+    }
+    const sealing::SecretKey* key = nullptr;
     for (const auto& [digest, text] : texts) {
+      {
+        Use exists(text_exists_);
+        exists->bind(1, digest);
+        if (exists->executeStep()) continue;  // kept already (a value carried over)
+      }
+      if (!key) key = &case_key_for_writing(case_id);
+      const std::string sealed = sealing::seal(*key, text, digest);
       Use stmt(insert_text_);
       stmt->bind(1, digest);
-      stmt->bind(2, text);
+      stmt->bind(2);
+      stmt->bind(3, case_id);
+      stmt->bind(4, sealed.data(), static_cast<int>(sealed.size()));
       stmt->exec();
     }
   }
 
+  void drop_key_wrap(const std::string& id) {
+    SQLite::Statement drop(*db_, "DELETE FROM key_wraps WHERE staff_id = ?");
+    drop.bind(1, id);
+    drop.exec();
+  }
+
+  // Makes the database key (inside a write) and encrypts every personal
+  // text kept in clear under its case's key: the one-time upgrade of a
+  // database from before encryption. The clear text's cells are zeroed
+  // (secure_delete); erased_cleanup() after the commit empties the WAL.
+  void start_encryption() {
+    const std::string id = sealing::new_key_id();
+    SQLite::Statement insert(*db_, "INSERT INTO database_key (id, key_id, created_at) VALUES (1, ?, strftime('%s', 'now'))");
+    insert.bind(1, id);
+    insert.exec();
+    key_id_ = id;
+    sealing::remember_database_key(id, std::make_unique<sealing::SecretKey>());
+    db_->exec("PRAGMA secure_delete = ON");
+    // Each clear text's case, from the log rows that changed it.
+    std::map<std::string, std::string> case_of;
+    SQLite::Statement owners(*db_,
+                             "SELECT t.case_id, json_extract(c.value, '$.after.digest') FROM transitions t, "
+                             "json_each(t.record, '$.changes') c WHERE t.case_id IS NOT NULL AND "
+                             "json_extract(c.value, '$.after.pii') = 1");
+    while (owners.executeStep()) {
+      if (owners.getColumn(1).isNull()) continue;
+      case_of.emplace(owners.getColumn(1).getString(), owners.getColumn(0).getString());
+    }
+    std::vector<std::pair<std::string, std::string>> clear;
+    {
+      SQLite::Statement q(*db_, "SELECT digest, text FROM personal_text WHERE text IS NOT NULL");
+      while (q.executeStep()) clear.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+    }
+    SQLite::Statement update(*db_, "UPDATE personal_text SET text = NULL, case_id = ?, sealed = ? WHERE digest = ?");
+    for (auto& [digest, text] : clear) {
+      const auto owner = case_of.find(digest);
+      // A text no log row names belongs to no case: it cannot be read
+      // through sopir, so it is dropped rather than kept in clear.
+      if (owner == case_of.end()) {
+        SQLite::Statement drop(*db_, "UPDATE personal_text SET text = NULL WHERE digest = ?");
+        drop.bind(1, digest);
+        drop.exec();
+        sealing::wipe(text);
+        continue;
+      }
+      const std::string sealed = sealing::seal(case_key_for_writing(owner->second), text, digest);
+      sealing::wipe(text);
+      update.reset();
+      update.bind(1, owner->second);
+      update.bind(2, sealed.data(), static_cast<int>(sealed.size()));
+      update.bind(3, digest);
+      update.exec();
+    }
+  }
+
+  // The database key's id as stored now, "" when there is none. Read each
+  // time (cheap): another process may have made the key, and a key made in
+  // a transaction that rolled back never was.
+  std::string current_key_id() {
+    Use stmt(key_id_stmt_);
+    key_id_ = stmt->executeStep() ? stmt->getColumn(0).getString() : std::string();
+    return key_id_;
+  }
+
+  // The unlocked database key, or null.
+  const sealing::SecretKey* database_key() {
+    if (key_id_.empty()) current_key_id();
+    return key_id_.empty() ? nullptr : sealing::database_key(key_id_);
+  }
+
+  // The key of case `case_id` for new text: the stored one, or a new one
+  // stored now (sealed by the database key). Read from the table each
+  // time, so a key made in a rolled-back transaction is never used.
+  const sealing::SecretKey& case_key_for_writing(const std::string& case_id) {
+    const sealing::SecretKey* db = sealing::database_key(key_id_);
+    if (!db) throw denied(tr(msg::store_personal_locked, {case_id}));
+    std::string sealed;
+    {
+      Use stmt(case_key_);
+      stmt->bind(1, case_id);
+      if (stmt->executeStep()) sealed = stmt->getColumn(0).getString();
+    }
+    if (!sealed.empty()) {
+      if (const auto it = case_keys_.find(case_id); it != case_keys_.end()) return *it->second;
+      auto key = sealing::open_key(*db, sealed, case_id);
+      if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
+      return cache_case_key(case_id, std::move(key));
+    }
+    auto key = std::make_unique<sealing::SecretKey>();
+    const std::string wrapped = sealing::seal_key(*db, *key, case_id);
+    SQLite::Statement insert(*db_, "INSERT INTO case_keys (case_id, sealed) VALUES (?, ?)");
+    insert.bind(1, case_id);
+    insert.bind(2, wrapped.data(), static_cast<int>(wrapped.size()));
+    insert.exec();
+    return cache_case_key(case_id, std::move(key));
+  }
+
+  // Keeps an opened case key for the next step of the case. Each key takes
+  // a few pages of guarded memory: a long import keeps the last few hundred.
+  const sealing::SecretKey& cache_case_key(const std::string& case_id, std::unique_ptr<sealing::SecretKey> key) {
+    if (case_keys_.size() >= 256) case_keys_.clear();
+    return *(case_keys_[case_id] = std::move(key));
+  }
+
+  // The key of case `case_id` for reading: null when this process holds no
+  // database key (`locked` set) or the case's key is gone (erased).
+  const sealing::SecretKey* case_key_for_reading(const std::string& case_id, bool& locked) {
+    if (const auto it = case_keys_.find(case_id); it != case_keys_.end()) return it->second.get();
+    const sealing::SecretKey* db = database_key();
+    if (!db) {
+      locked = true;
+      return nullptr;
+    }
+    SQLite::Statement stmt(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?");
+    stmt.bind(1, case_id);
+    if (!stmt.executeStep()) return nullptr;
+    auto key = sealing::open_key(*db, stmt.getColumn(0).getString(), case_id);
+    if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
+    return &cache_case_key(case_id, std::move(key));
+  }
+
   StoredValue value_from_json(const json& j) { return record_rows::value_from_json(j, lookup_); }
 
-  // A personal value's text from personal_text by its digest, or `erased`
-  // when it is gone. Other values are left as they are.
+  // A personal value's text from personal_text by its digest (decrypted
+  // with its case's key), `erased` when it is gone, `locked` when it is
+  // encrypted and this process holds no key. Other values are left as they are.
   void add_personal_text(StoredValue& value) {
     if (!value.pii || value.missing) return;
-    Use stmt(personal_text_);
-    stmt->bind(1, value.digest);
-    if (stmt->executeStep() && !stmt->getColumn(0).isNull()) {
-      value.text = stmt->getColumn(0).getString();
-    } else {
-      value.erased = true;
+    std::string case_id, sealed;
+    {
+      Use stmt(personal_text_);
+      stmt->bind(1, value.digest);
+      if (!stmt->executeStep() || (stmt->getColumn(0).isNull() && stmt->getColumn(2).isNull())) {
+        value.erased = true;
+        return;
+      }
+      if (!stmt->getColumn(0).isNull()) {
+        value.text = stmt->getColumn(0).getString();
+        return;
+      }
+      case_id = stmt->getColumn(1).getString();
+      sealed = stmt->getColumn(2).getString();
     }
+    bool locked = false;
+    const sealing::SecretKey* key = case_key_for_reading(case_id, locked);
+    if (!key) {
+      (locked ? value.locked : value.erased) = true;
+      return;
+    }
+    auto plain = sealing::open(*key, sealed, value.digest);
+    if (!plain) throw storage_error(tr(msg::store_personal_text_bad, {case_id}));
+    value.text = std::move(*plain);
   }
 
   CaseRecord read_case(SQLite::Statement& stmt) {
@@ -1105,8 +1366,13 @@ class SqliteStore final : public Store {
   const record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
   Lazy begin_, commit_, savepoint_, release_;
   Lazy head_stmt_, case_version_, case_exists_, find_case_, history_;
-  Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, staff_, procedure_exists_;
+  Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, text_exists_, key_id_stmt_, case_key_;
+  Lazy staff_, procedure_exists_;
   Lazy procedure_by_hash_, current_procedure_, registry_head_;
+  // The database key's id ("" while none is known) and the case keys this
+  // process has opened (wiped when dropped).
+  std::string key_id_;
+  std::map<std::string, std::unique_ptr<sealing::SecretKey>> case_keys_;
   // append_held's UPDATE per set of changed columns (update_for).
   std::map<unsigned, std::unique_ptr<SQLite::Statement>> updates_;
 };

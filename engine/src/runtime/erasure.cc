@@ -1,0 +1,140 @@
+// Erasure of a case's personal data (Engine::request_erasure,
+// Engine::confirm_erasure; docs/PRIVACY.md): two people, two logged rows,
+// and the case's key and personal text destroyed with the second.
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sopir/engine.h"
+#include "sopir/error.h"
+#include "sopir/messages/runtime.h"
+
+namespace sopir {
+namespace {
+
+constexpr char kDataProtection[] = "data_protection";
+
+// Where a case stands: the waiting request, if any, and the erasure done.
+struct ErasureState {
+  std::optional<LogEntry> requested;
+  std::optional<LogEntry> erased;
+};
+
+ErasureState erasure_state(const std::vector<LogEntry>& history) {
+  ErasureState state;
+  for (const LogEntry& e : history) {
+    if (e.kind != LogKind::kErasure) continue;
+    if (e.event == erasure_event::kRequested) state.requested = e;
+    if (e.event == erasure_event::kErased) {
+      state.erased = e;
+      state.requested.reset();
+    }
+  }
+  return state;
+}
+
+void require_data_protection(const Actor& who, const std::string& case_id) {
+  if (std::find(who.roles.begin(), who.roles.end(), kDataProtection) != who.roles.end()) return;
+  const std::string roles = who.roles.empty() ? tr(msg::runtime_has_no_roles, {who.id})
+                                              : tr(msg::runtime_has_roles, {who.id, join(who.roles)});
+  throw refused(tr(msg::runtime_erase_role, {case_id, roles}));
+}
+
+// Every digest of a personal value the case holds or its log names.
+std::vector<std::string> personal_digests(const CaseRecord& record, const std::vector<LogEntry>& history) {
+  std::set<std::string> digests;
+  for (const StoredValue& v : record.data) {
+    if (v.pii && !v.digest.empty()) digests.insert(v.digest);
+  }
+  for (const LogEntry& e : history) {
+    for (const auto& c : e.changes) {
+      if (c.before.pii && !c.before.digest.empty()) digests.insert(c.before.digest);
+      if (c.after.pii && !c.after.digest.empty()) digests.insert(c.after.digest);
+    }
+  }
+  return {digests.begin(), digests.end()};
+}
+
+}  // namespace
+
+StepResult Engine::request_erasure(const std::string& typed_case, const std::string& actor_id,
+                                   const std::string& reason) {
+  const Actor who = actor(actor_id);
+  const std::string case_id = resolve_case_id(typed_case);
+  require_data_protection(who, case_id);
+  if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_erase_no_store, {case_id}));
+  if (reason.empty()) throw usage_error(tr(msg::runtime_erase_reason, {case_id}));
+  StepResult result;
+  store_->transaction([&] {
+    const std::optional<CaseRecord> record = store_->find_case(case_id);
+    if (!record) throw_no_case(typed_case, case_id);
+    const ErasureState state = erasure_state(store_->history(case_id));
+    if (state.erased)
+      throw conflict(tr(msg::runtime_erase_done, {case_id, format_datetime(state.erased->occurred_at), state.erased->actor}));
+    if (state.requested)
+      throw conflict(tr(msg::runtime_erase_waiting, {case_id, state.requested->actor,
+                                                     format_datetime(state.requested->occurred_at)}));
+    result = write_erasure_row(*record, who, erasure_event::kRequested, reason, {});
+  });
+  return result;
+}
+
+StepResult Engine::confirm_erasure(const std::string& typed_case, const std::string& actor_id, bool* cleaned) {
+  const Actor who = actor(actor_id);
+  const std::string case_id = resolve_case_id(typed_case);
+  require_data_protection(who, case_id);
+  if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_erase_no_store, {case_id}));
+  StepResult result;
+  store_->transaction([&] {
+    const std::optional<CaseRecord> record = store_->find_case(case_id);
+    if (!record) throw_no_case(typed_case, case_id);
+    const std::vector<LogEntry> history = store_->history(case_id);
+    const ErasureState state = erasure_state(history);
+    if (state.erased)
+      throw conflict(tr(msg::runtime_erase_done, {case_id, format_datetime(state.erased->occurred_at), state.erased->actor}));
+    if (!state.requested) throw refused(tr(msg::runtime_erase_not_requested, {case_id}));
+    if (state.requested->actor == who.id) throw refused(tr(msg::runtime_erase_same_person, {case_id, who.id}));
+    result = write_erasure_row(*record, who, erasure_event::kErased, state.requested->reason,
+                               personal_digests(*record, history));
+  });
+  const bool done = store_->erased_cleanup();
+  if (cleaned) *cleaned = done;
+  return result;
+}
+
+StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
+                                     const std::string& reason, const std::vector<std::string>& digests) {
+  const DateTime now = clock_->now();
+  StepResult result;
+  LogEntry& e = result.entry;
+  e.case_id = record.id;
+  e.sha256 = record.sha256;
+  e.kind = LogKind::kErasure;
+  e.event = event;
+  e.from_state = e.to_state = record.state;
+  e.from_status = e.to_status = to_string(record.status);
+  e.actor = who.id;
+  e.role = kDataProtection;
+  e.occurred_at = e.recorded_at = now;
+  e.reason = reason;
+  e.due_at = record.due_at;
+  result.after = record;
+  result.after.version = record.version + 1;
+  store_->append_held(record, result.after, e);
+  result.after.last_seq = e.case_seq;
+  result.after.head_hash = e.hash;
+  if (event == erasure_event::kErased) {
+    store_->erase_personal_data(record.id, digests);
+    for (StoredValue& v : result.after.data) {
+      if (!v.pii || v.missing) continue;
+      v.text.clear();
+      v.erased = true;
+      v.locked = false;
+    }
+  }
+  return result;
+}
+
+}  // namespace sopir

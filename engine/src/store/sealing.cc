@@ -1,0 +1,150 @@
+// The keys and sealing of personal text (store/sealing.h), on libsodium.
+#include "store/sealing.h"
+
+#include <sodium.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "sopir/error.h"
+#include "sopir/messages/store.h"
+
+namespace sopir::sealing {
+namespace {
+
+constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+void start() {
+  if (sodium_init() < 0) throw storage_error(tr(msg::store_crypto_unavailable));
+}
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// The ring, wiped at exit: its keys are SecretKeys in guarded memory.
+// Stores in several threads may look keys up: one lock for the map.
+std::mutex ring_lock;
+std::map<std::string, std::unique_ptr<SecretKey>>& ring() {
+  static auto* keys = [] {
+    auto* made = new std::map<std::string, std::unique_ptr<SecretKey>>();
+    std::atexit([] { forget_database_keys(); });
+    return made;
+  }();
+  return *keys;
+}
+
+}  // namespace
+
+SecretKey::SecretKey() {
+  start();
+  bytes_ = static_cast<unsigned char*>(sodium_malloc(kKeyBytes));
+  if (!bytes_) throw std::bad_alloc();
+  randombytes_buf(bytes_, kKeyBytes);
+}
+
+SecretKey::~SecretKey() { sodium_free(bytes_); }  // zeroes before freeing
+
+std::string seal(const SecretKey& key, std::string_view plain, std::string_view ad) {
+  start();
+  std::string out(kNonce + plain.size() + kTag, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(&out[0]);
+  randombytes_buf(nonce, kNonce);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + kNonce, &written, bytes(plain), plain.size(), bytes(ad),
+                                             ad.size(), nullptr, nonce, key.data());
+  out.resize(kNonce + written);
+  return out;
+}
+
+std::optional<std::string> open(const SecretKey& key, std::string_view sealed, std::string_view ad) {
+  if (sealed.size() < kNonce + kTag) return std::nullopt;
+  start();
+  std::string plain(sealed.size() - kNonce - kTag, '\0');
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(&plain[0]), &written, nullptr,
+                                                 bytes(sealed) + kNonce, sealed.size() - kNonce, bytes(ad),
+                                                 ad.size(), bytes(sealed), key.data()) != 0)
+    return std::nullopt;
+  plain.resize(written);
+  return plain;
+}
+
+std::string seal_key(const SecretKey& wrapping, const SecretKey& key, std::string_view ad) {
+  return seal(wrapping, std::string_view(reinterpret_cast<const char*>(key.data()), kKeyBytes), ad);
+}
+
+std::unique_ptr<SecretKey> open_key(const SecretKey& wrapping, std::string_view sealed, std::string_view ad) {
+  if (sealed.size() != kNonce + kKeyBytes + kTag) return nullptr;
+  auto key = std::make_unique<SecretKey>();
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(key->data(), &written, nullptr, bytes(sealed) + kNonce,
+                                                 sealed.size() - kNonce, bytes(ad), ad.size(), bytes(sealed),
+                                                 wrapping.data()) != 0)
+    return nullptr;
+  return key;
+}
+
+std::optional<KdfCost> cost_of_hash(const std::string& hash) {
+  // "$argon2id$v=19$m=<KiB>,t=<passes>,p=1$salt$hash"
+  const size_t m = hash.find("$m=");
+  const size_t t = hash.find(",t=", m == std::string::npos ? 0 : m);
+  if (hash.rfind("$argon2id$", 0) != 0 || m == std::string::npos || t == std::string::npos) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long kib = std::strtoull(hash.c_str() + m + 3, &end, 10);
+  const unsigned long long passes = std::strtoull(hash.c_str() + t + 3, &end, 10);
+  if (kib == 0 || passes == 0) return std::nullopt;
+  return KdfCost{passes, static_cast<size_t>(kib) * 1024};
+}
+
+std::string new_salt() {
+  start();
+  std::string salt(crypto_pwhash_SALTBYTES, '\0');
+  randombytes_buf(&salt[0], salt.size());
+  return salt;
+}
+
+std::unique_ptr<SecretKey> derive_key(std::string_view passphrase, std::string_view salt, KdfCost cost) {
+  start();
+  if (salt.size() != crypto_pwhash_SALTBYTES) return nullptr;
+  auto key = std::make_unique<SecretKey>();
+  if (crypto_pwhash(key->data(), kKeyBytes, passphrase.data(), passphrase.size(), bytes(salt), cost.ops, cost.mem,
+                    crypto_pwhash_ALG_ARGON2ID13) != 0)
+    throw storage_error(tr(msg::store_key_derivation_failed));
+  return key;
+}
+
+std::string new_key_id() {
+  start();
+  unsigned char id[16];
+  randombytes_buf(id, sizeof id);
+  char hex[sizeof id * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+  return hex;
+}
+
+void remember_database_key(const std::string& key_id, std::unique_ptr<SecretKey> key) {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  // A key already held stays (the same key: other stores may be using it).
+  ring().emplace(key_id, std::move(key));
+}
+
+const SecretKey* database_key(const std::string& key_id) {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  const auto& keys = ring();
+  const auto it = keys.find(key_id);
+  return it == keys.end() ? nullptr : it->second.get();
+}
+
+void forget_database_keys() {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  ring().clear();
+}
+
+void wipe(std::string& text) {
+  if (!text.empty()) sodium_memzero(&text[0], text.size());
+  text.clear();
+}
+
+}  // namespace sopir::sealing

@@ -1,0 +1,206 @@
+// Personal text encrypted at rest and its erasure (docs/PRIVACY.md,
+// store/sealing.h, Engine::request_erasure / confirm_erasure): sealing and
+// opening, a database that starts clear and is encrypted at an
+// administrator's first passphrase, locked values without the key (and
+// decisions that do not need them), every passphrase's wrapping, and
+// crypto-shredding that leaves the chain valid. All names are invented.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+
+#include "sopir/audit.h"
+#include "sopir/engine.h"
+#include "sopir/login.h"
+#include "store/sealing.h"
+#include "test_procedures.h"
+#include "test_values.h"
+
+namespace sopir {
+namespace {
+
+class FixedClock : public Clock {
+ public:
+  DateTime now() override { return at; }
+  DateTime at{1796256000};  // 2026-12-03T00:00:00Z
+};
+
+std::unique_ptr<Store> open_file(const std::string& path, bool create = false) {
+  StoreOptions options;
+  options.create = create;
+  return open_sqlite_store(path, options);
+}
+
+std::string scalar(const std::string& path, const std::string& sql) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, sql);
+  if (!q.executeStep() || q.getColumn(0).isNull()) return "NULL";
+  return q.getColumn(0).getString();
+}
+
+const StoredValue* value_of(const CaseRecord& record, const std::string& field) {
+  for (const auto& v : record.data) {
+    if (v.field == field) return &v;
+  }
+  return nullptr;
+}
+
+ErrorKind kind_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.kind();
+  }
+  FAIL("no error thrown");
+  return ErrorKind::kStorage;
+}
+
+// A database as one from before encryption: staff without passphrases, a
+// case with a personal value kept in clear.
+struct ClearDatabase {
+  testing::TempDb db{"at-rest"};
+  std::shared_ptr<FixedClock> clock = std::make_shared<FixedClock>();
+  std::string case_id;
+
+  ClearDatabase() {
+    sealing::forget_database_keys();
+    Engine engine(open_file(db.path(), true), clock);
+    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
+    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker", "data_protection"}, true});
+    engine.add_staff("rina", {"sari", "Sari Contoh", {"supervisor", "data_protection"}, true});
+    engine.add_staff("rina", {"budi", "Budi Contoh", {"worker"}, true});
+    engine.publish_source(testing::kCareYaml, "care.yaml", "rina", false);
+    OpenRequest open;
+    open.sop_id = "test-care";
+    open.actor = "dewi";
+    open.inputs = {{"full_name", "Lastri Gunung"}, {"age", "30"}};
+    case_id = engine.open_case(open).after.id;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a sealed text opens only with its key and its associated data", "[at-rest]") {
+  sealing::SecretKey key, other;
+  const std::string sealed = sealing::seal(key, "Lastri Gunung", "digest-a");
+  CHECK(sealed.find("Lastri") == std::string::npos);
+  CHECK(sealing::open(key, sealed, "digest-a").value() == "Lastri Gunung");
+  CHECK_FALSE(sealing::open(other, sealed, "digest-a"));
+  CHECK_FALSE(sealing::open(key, sealed, "digest-b"));  // moved to another value
+  std::string changed = sealed;
+  changed[30] ^= 1;
+  CHECK_FALSE(sealing::open(key, changed, "digest-a"));
+  CHECK(sealing::seal(key, "Lastri Gunung", "digest-a") != sealed);  // a fresh nonce each time
+  const auto cost = sealing::cost_of_hash(hash_passphrase("a long passphrase", KdfCost::kTest));
+  REQUIRE(cost);
+  CHECK(cost->ops >= 1);
+  CHECK(cost->mem >= 8192);
+  CHECK_FALSE(sealing::cost_of_hash("not a hash"));
+}
+
+TEST_CASE("an older database is encrypted at its administrator's first passphrase", "[at-rest]") {
+  ClearDatabase clear;
+  const std::string path = clear.db.path();
+  CHECK(scalar(path, "SELECT count(*) FROM personal_text WHERE text = 'Lastri Gunung'") == "1");
+  {
+    Engine engine(open_file(path), clear.clock);
+    CHECK_FALSE(engine.store().encrypts_personal_data());
+    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
+    CHECK(engine.store().encrypts_personal_data());
+    // The administrator holds the key now: wrap it for the others.
+    engine.set_passphrase("rina", "dewi", "dewi passphrase one", KdfCost::kTest);
+    engine.set_passphrase("rina", "sari", "sari passphrase one", KdfCost::kTest);
+  }
+  CHECK(scalar(path, "SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "0");
+  CHECK(scalar(path, "SELECT count(*) FROM personal_text WHERE sealed IS NOT NULL AND case_id = '" +
+                         clear.case_id + "'") == "1");
+  CHECK(scalar(path, "SELECT count(*) FROM key_wraps") == "3");
+  CHECK(scalar(path, "SELECT count(*) FROM case_keys") == "1");
+
+  // A new process: no key until a log-in.
+  sealing::forget_database_keys();
+  Engine engine(open_file(path), clear.clock);
+  const CaseRecord locked = engine.store().find_case(clear.case_id).value();
+  const StoredValue* name = value_of(locked, "full_name");
+  REQUIRE(name);
+  CHECK(name->locked);
+  CHECK(name->text.empty());
+  // A step that only needs the value present is decided without it.
+  StepRequest screen;
+  screen.case_id = clear.case_id;
+  screen.event = "screen";
+  screen.actor = "dewi";
+  screen.inputs = {{"age", "31"}};
+  CHECK(engine.advance(screen).after.state == "screening");
+  // Writing a new personal value needs the key: refused, nothing written.
+  const int64_t head = engine.store().chain_head().first;
+  OpenRequest open;
+  open.sop_id = "test-care";
+  open.actor = "dewi";
+  open.inputs = {{"full_name", "Ratna Kabut"}};
+  CHECK(kind_of([&] { engine.open_case(open); }) == ErrorKind::kDenied);
+  CHECK(engine.store().chain_head().first == head);
+  // A wrong passphrase opens nothing.
+  CHECK(kind_of([&] { engine.log_in("dewi", "not dewi's passphrase"); }) == ErrorKind::kDenied);
+  CHECK_FALSE(engine.store().personal_data_unlocked());
+  // Every passphrase with a wrapping opens the same key.
+  for (const char* who : {"rina", "dewi", "sari"}) {
+    sealing::forget_database_keys();
+    Engine fresh(open_file(path), clear.clock);
+    fresh.log_in(who, std::string(who) + " passphrase one");
+    CHECK(fresh.store().personal_data_unlocked());
+    CHECK(value_of(fresh.store().find_case(clear.case_id).value(), "full_name")->text == "Lastri Gunung");
+  }
+}
+
+TEST_CASE("erasure by two officers destroys the key and the text, the chain stays valid", "[at-rest]") {
+  ClearDatabase clear;
+  const std::string path = clear.db.path();
+  {
+    Engine engine(open_file(path), clear.clock);
+    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
+    engine.set_passphrase("rina", "dewi", "dewi passphrase one", KdfCost::kTest);
+    engine.set_passphrase("rina", "sari", "sari passphrase one", KdfCost::kTest);
+  }
+  sealing::forget_database_keys();
+  Engine engine(open_file(path), clear.clock);
+  engine.log_in("dewi", "dewi passphrase one");
+  const int64_t head = engine.store().chain_head().first;
+  // Bad erasures: nothing written.
+  CHECK(kind_of([&] { engine.request_erasure(clear.case_id, "budi", "request"); }) == ErrorKind::kRefused);
+  CHECK(kind_of([&] { engine.request_erasure(clear.case_id, "dewi", ""); }) == ErrorKind::kUsage);
+  CHECK(kind_of([&] { engine.confirm_erasure(clear.case_id, "sari"); }) == ErrorKind::kRefused);
+  CHECK(kind_of([&] { engine.request_erasure("ZZZ-ZZZ", "dewi", "request"); }) == ErrorKind::kNotFound);
+  CHECK(engine.store().chain_head().first == head);
+  const StepResult requested = engine.request_erasure(clear.case_id, "dewi", "request of the person");
+  CHECK(requested.entry.kind == LogKind::kErasure);
+  CHECK(kind_of([&] { engine.request_erasure(clear.case_id, "sari", "again"); }) == ErrorKind::kConflict);
+  CHECK(kind_of([&] { engine.confirm_erasure(clear.case_id, "dewi"); }) == ErrorKind::kRefused);
+  CHECK(value_of(engine.store().find_case(clear.case_id).value(), "full_name")->text == "Lastri Gunung");
+  bool cleaned = false;
+  const StepResult erased = engine.confirm_erasure(clear.case_id, "sari", &cleaned);
+  CHECK(cleaned);
+  CHECK(erased.entry.event == "erased");
+  CHECK(erased.entry.reason == "request of the person");
+  CHECK(kind_of([&] { engine.confirm_erasure(clear.case_id, "sari"); }) == ErrorKind::kConflict);
+  CHECK(kind_of([&] { engine.request_erasure(clear.case_id, "dewi", "again"); }) == ErrorKind::kConflict);
+  CHECK(scalar(path, "SELECT count(*) FROM case_keys") == "0");
+  CHECK(scalar(path, "SELECT count(*) FROM personal_text WHERE text IS NOT NULL OR sealed IS NOT NULL") == "0");
+  // Unreadable with every passphrase; the chain and replay verify clean.
+  for (const char* who : {"rina", "dewi", "sari"}) {
+    sealing::forget_database_keys();
+    Engine fresh(open_file(path), clear.clock);
+    fresh.log_in(who, std::string(who) + " passphrase one");
+    const StoredValue* name = value_of(fresh.store().find_case(clear.case_id).value(), "full_name");
+    CHECK(name->erased);
+    CHECK(name->text.empty());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto reader = open_sqlite_store(path, read_only);
+  const audit::VerifyReport report = audit::verify(*reader, audit::VerifyOptions{});
+  CHECK(report.findings.empty());
+}
+
+}  // namespace sopir
