@@ -53,8 +53,8 @@ struct Args {
   bool confirm = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
-  // migrate plan --to VERSION (cmd_migrate.cc)
-  std::string to_version;
+  // migrate plan --to VERSION, migrate apply --batch-size N (cmd_migrate.cc)
+  std::string to_version, batch_size;
   // staff add --login ROLE (a server login, cmd_admin.cc)
   std::string login;
 };
@@ -118,6 +118,13 @@ struct Command {
 // migrate (cmd_migrate.cc)
 void def_migrate_plan(CLI::App& app, Args& a);
 int run_migrate_plan(Context& ctx, Args& a);
+void def_migrate_propose(CLI::App& app, Args& a);
+int run_migrate_propose(Context& ctx, Args& a);
+void def_migrate_approve(CLI::App& app, Args& a);
+int run_migrate_approve(Context& ctx, Args& a);
+void def_migrate_apply(CLI::App& app, Args& a);
+int run_migrate_apply(Context& ctx, Args& a);
+int run_migrate_list(Context& ctx, Args& a);
 
 // The one command table (commands.cc).
 const std::vector<Command>& commands();

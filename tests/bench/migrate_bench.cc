@@ -8,6 +8,13 @@
 //      cases read, the log scanned for when each entered its state, every
 //      case planned) and the plan written as JSON. Target: N = 100,000 in
 //      under 10 s.
+//   3. `migrate apply` beside `case advance --batch` on the same cases in
+//      the same run (issue #17: apply >= 0.5 x the batch's throughput): one
+//      database copied twice; on one every case is moved by an approved
+//      plan (apply_migration, batches of 500), on the other every case takes
+//      one step (record_screening) in batches of 500 rows, each batch one
+//      all-or-nothing transaction as `case advance --batch` runs it
+//      (Engine::run_batch, Engine::advance per row).
 //
 //   migrate_bench [--quick]     (--quick: 5,000 cases, figures only)
 #include <unistd.h>
@@ -15,12 +22,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/migration.h"
+#include "sopir/migration_apply.h"
 #include "sopir/migration_plan.h"
 #include "sopir/store.h"
 
@@ -139,6 +148,95 @@ void end_to_end(int cases) {
   rmdir(dir);
 }
 
+// Apply against a batch of steps on copies of one database (see 3. above).
+void apply_beside_batch(int cases) {
+  char dir_template[] = "/tmp/sopir-migrate-apply-bench-XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  if (!dir) std::exit(1);
+  const std::string base = std::string(dir) + "/base.db";
+  StoreOptions building;
+  building.create = true;
+  building.synchronous_full = false;
+  std::vector<std::string> ids;
+  {
+    Engine engine(open_sqlite_store(base, building), std::make_shared<FixedClock>());
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin", "policy"}, true}, RegistryStamp{"admin", DateTime{0}});
+    engine.store().add_staff({"pia", "Pia Contoh", {"policy"}, true}, RegistryStamp{"admin", DateTime{0}});
+    engine.store().add_staff({"cw", "Case Worker Contoh", {"case_worker"}, true}, RegistryStamp{"admin", DateTime{0}});
+    for (const char* sop : {"referral", "transfer", "tvc-health", "tvc-psychosocial", "tvc-legal", "tvc-tracing"})
+      engine.publish(kSource + "/workflows/" + sop + ".yaml", "admin", false);
+    engine.publish(kSource + "/tests/data/migrate/tppo-victim-care.v2.yaml", "admin", false);
+    for (int first = 0; first < cases; first += 5000) {
+      engine.store().transaction([&] {
+        Engine::Opener opener(engine);
+        for (int c = first; c < std::min(cases, first + 5000); ++c) {
+          OpenRequest r;
+          r.sop_id = "tppo-victim-care";
+          r.actor = "cw";
+          r.inputs = {{"full_name", "Orang Contoh " + std::to_string(c)},
+                      {"is_child", "false"},
+                      {"referral_source", "ngo"},
+                      {"age", std::to_string(18 + c % 50)}};
+          ids.push_back(opener.open(r).after.id);
+        }
+      });
+    }
+    engine.publish(kSource + "/workflows/tppo-victim-care.yaml", "admin", false);
+  }
+  const std::string moved = std::string(dir) + "/apply.db", stepped = std::string(dir) + "/batch.db";
+  std::filesystem::copy_file(base, moved);
+  std::filesystem::copy_file(base, stepped);
+  StoreOptions writing;  // as the sopir program opens a file: synchronous FULL
+  double apply_seconds = 0, batch_seconds = 0;
+  int64_t migrated = 0;
+  size_t stepped_rows = 0;
+  {
+    Engine engine(open_sqlite_store(moved, writing), std::make_shared<FixedClock>());
+    int to = 0;
+    for (const auto& p : engine.procedures())
+      if (p.sop_id == "tppo-victim-care") to = std::max(to, p.version);
+    const std::string document = plan_json(plan_migration(engine, "tppo-victim-care", to));
+    propose_migration(engine, "admin", document);
+    approve_migration(engine, "pia", plan_sha256(document));
+    const auto start = std::chrono::steady_clock::now();
+    migrated = apply_migration(engine, "admin", document).migrated;
+    apply_seconds = seconds_since(start);
+  }
+  {
+    Engine engine(open_sqlite_store(stepped, writing), std::make_shared<FixedClock>());
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t first = 0; first < ids.size(); first += 500) {
+      const size_t n = std::min<size_t>(500, ids.size() - first);
+      const BatchOutcome out = engine.run_batch(n, false, [&](size_t i) {
+        StepRequest r;
+        r.case_id = ids[first + i];
+        r.event = "record_screening";
+        r.actor = "cw";
+        r.inputs = {{"trafficking_status", "confirmed_victim"},
+                    {"deciding_organisation", "police"},
+                    {"exploitation_type", "domestic_servitude"},
+                    {"means_of_control", "withheld_wages"}};
+        engine.advance(r);
+      });
+      if (!out.committed) {
+        std::fprintf(stderr, "the batch was refused: %s\n", out.errors[0] ? out.errors[0]->message().c_str() : "?");
+        std::exit(1);
+      }
+      stepped_rows += out.written();
+    }
+    batch_seconds = seconds_since(start);
+  }
+  const double apply_rate = migrated / apply_seconds, batch_rate = stepped_rows / batch_seconds;
+  std::printf("migrate apply, SQLite, synchronous FULL: %lld cases moved in %.3f s (%.0f cases/s); "
+              "case advance --batch on the same cases, same run: %zu steps in %.3f s (%.0f steps/s); "
+              "ratio %.2f (target >= 0.5: %s)\n",
+              static_cast<long long>(migrated), apply_seconds, apply_rate, stepped_rows, batch_seconds, batch_rate,
+              apply_rate / batch_rate, apply_rate >= 0.5 * batch_rate ? "met" : "NOT met");
+  for (const std::string& path : {base, moved, stepped})
+    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  rmdir(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,5 +244,6 @@ int main(int argc, char** argv) {
   const int cases = quick ? 5000 : 100000;
   in_memory(cases);
   end_to_end(cases);
+  apply_beside_batch(quick ? 2000 : 20000);
   return 0;
 }

@@ -622,7 +622,7 @@ TEST_CASE_METHOD(RegistryFixture, "a staff change and its registry row commit to
   LogEntry wrong;
   wrong.kind = LogKind::kProcedure;
   CHECK_THROWS_WITH(s.append_registry(wrong),
-                    Catch::Contains("a registry row must be of a registry kind (publish, staff, checkpoint), not procedure"));
+                    Catch::Contains("a registry row must be of a registry kind (publish, staff, checkpoint, migration-plan), not procedure"));
   CHECK(s.chain_head() == head);
 }
 

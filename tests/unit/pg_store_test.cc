@@ -366,3 +366,30 @@ TEST_CASE("appends to different cases do not wait on each other; to one case the
   CHECK(store->find_case("P-2")->version == 2);
   CHECK(verify_chains(*store) == 4);
 }
+
+TEST_CASE("schema 4: a version 3 database is upgraded and its log takes migration and migration-plan rows", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  {
+    pg::Connection conn(db.location(), 10);
+    pg::migrate(conn, 3);
+  }
+  CHECK(db.query("SELECT version FROM sopir_schema") == "3");
+  // Version 3's log refuses the new kinds.
+  CHECK_THROWS(db.exec("INSERT INTO transitions (record, prev_hash, hash) VALUES "
+                       "('{\"case_id\":\"\",\"case_seq\":1,\"kind\":\"migration-plan\",\"event\":\"proposed\","
+                       "\"actor\":\"a\",\"occurred_at\":1}', '', 'x')"));
+  auto store = open_store(db.location(), StoreOptions{});
+  CHECK(db.query("SELECT version FROM sopir_schema") == "4");
+  store->add_staff(StaffMember{"admin", "Admin Contoh", {"admin", "policy"}, true}, testing::kByAdmin);
+  LogEntry e;
+  e.kind = LogKind::kMigrationPlan;
+  e.event = registry_event::kProposed;
+  e.actor = "admin";
+  e.role = "policy";
+  e.occurred_at = e.recorded_at = DateTime{1780000000};
+  e.inputs = {{"plan", std::string(64, 'a')}};
+  store->append_registry(e);
+  CHECK(db.query("SELECT count(*) FROM transitions WHERE kind = 'migration-plan'") == "1");
+  CHECK(store->schema_changes().empty());
+}

@@ -252,7 +252,7 @@ TEST_CASE_METHOD(ScenarioFixture, "problems in the test file are located", "[sce
   };
   CHECK(errors(file("  - name: x\n    open: {as: wati, set: {note: abc}}\n    steps:\n"
                     "      - {evnt: submit, as: wati}\n")) ==
-        name() + ":11:9: error: a step needs one of: event, hold, resume, close, reopen, tick\n"
+        name() + ":11:9: error: a step needs one of: event, hold, resume, close, reopen, tick, migrate\n"
                  "      - {evnt: submit, as: wati}\n"
                  "        ^\n" +
             name() + ":11:10: error: unknown key 'evnt' in a step; did you mean 'event'?\n"

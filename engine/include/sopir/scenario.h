@@ -60,7 +60,9 @@ struct ScenarioExpect {
   std::vector<std::pair<int, std::string>> clocks;
 };
 
-enum class StepKind { kOpen, kEvent, kHold, kResume, kClose, kReopen, kTick };
+// kMigrate: `migrate: FILE` publishes the newer version in FILE and moves
+// the case to it by a plan proposed, approved and applied (sopir/migration_apply.h).
+enum class StepKind { kOpen, kEvent, kHold, kResume, kClose, kReopen, kTick, kMigrate };
 
 struct ScenarioStep {
   StepKind kind = StepKind::kEvent;
@@ -74,6 +76,10 @@ struct ScenarioStep {
   std::string case_sop;
   std::optional<DateTime> at;  // `at:`, or the time of a tick
   ScenarioExpect expect;
+  ProcedurePtr migrate_to;  // kMigrate: the newer version the case moves to
+  // kMigrate: the procedures the newer version hands cases on to that the
+  // file's own do not, found as ID.yaml beside it (targets first).
+  std::vector<ProcedurePtr> migrate_linked;
   std::string text;  // the step as written, on one line
   int line = 0;
 };

@@ -95,14 +95,30 @@ struct CaseRecord {
 
 // Registry rows (case_id "", the registry chain) change no case:
 // kCheckpoint (see Store::checkpoint), kPublish and kStaff (written by the
-// methods that publish or change staff, in the same transaction).
+// methods that publish or change staff, in the same transaction), and
+// kMigrationPlan (a migration plan proposed or approved, sopir/migration_apply.h).
 // kErasure rows are case rows: a data protection officer's request to erase
 // a case's personal data, and a second one's confirmation, which erased it
 // (Engine::erase_case; events in erasure_event).
-enum class LogKind { kOpen, kProcedure, kOverride, kLifecycle, kTimer, kCheckpoint, kPublish, kStaff, kErasure };
-// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff", "erasure"
+// kMigration is a case row: the case moved to a newer version of its
+// procedure by an approved plan.
+enum class LogKind {
+  kOpen,
+  kProcedure,
+  kOverride,
+  kLifecycle,
+  kTimer,
+  kCheckpoint,
+  kPublish,
+  kStaff,
+  kErasure,
+  kMigration,
+  kMigrationPlan
+};
+// "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff", "erasure",
+// "migration", "migration-plan"
 const char* to_string(LogKind kind);
-bool is_registry(LogKind kind);  // kCheckpoint, kPublish or kStaff
+bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff or kMigrationPlan
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
 // What a checkpoint row commits to: the Merkle root (hex) over the heads of
@@ -174,6 +190,9 @@ struct RegistryStamp {
 //   staff "deactivated" / "reactivated": [["staff",ID]]
 //   staff "passphrase-set": [["staff",ID]] (by the member themselves, or an
 //     administrator's reset; never the passphrase or its hash)
+//   migration-plan "proposed": [["plan",SHA256],["sop_id",ID],["from_versions","2,3"],
+//     ["to_version",N],["made_at",TIME],["cases",N],["moving",N]], sha256 = the target version's
+//   migration-plan "approved": [["plan",SHA256],["sop_id",ID],["to_version",N]]
 //   staff "existing" / publish "existing": written once by the schema 3
 //     upgrade for what was there before changes were logged; dated at the
 //     upgrade (staff add ["active","no"] when deactivated). docs/SCHEMA.md.
@@ -187,6 +206,8 @@ inline constexpr char kReactivated[] = "reactivated";
 inline constexpr char kPassphraseSet[] = "passphrase-set";
 inline constexpr char kLoginSet[] = "login-set";
 inline constexpr char kExisting[] = "existing";
+inline constexpr char kProposed[] = "proposed";
+inline constexpr char kApproved[] = "approved";
 }  // namespace registry_event
 
 // Erasure row events (LogKind::kErasure), both with the request's reason.

@@ -218,6 +218,10 @@ class Exporter {
 std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s) {
   if (e.kind == LogKind::kOpen) return "open a case of " + p.id + " (any role of the procedure)";
   if (e.kind == LogKind::kLifecycle) return "lifecycle " + e.event + " (as " + s.role + ")";
+  if (e.kind == LogKind::kMigration) {
+    std::map<std::string, std::string> in(e.inputs.begin(), e.inputs.end());
+    return tr(msg::audit_migration_step, {in["from_version"], in["to_version"], short_hash(in["plan"]), in["planned_at"]});
+  }
   if (s.transition < 0) return "";
   const TransitionDef& t = p.transitions[static_cast<size_t>(s.transition)];
   std::string roles;
@@ -284,17 +288,25 @@ CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeli
   story.history = store.history(case_id);  // kNotFound for an unknown case
   story.pinned = story.record ? story.record->sha256
                               : (story.history.empty() ? "" : story.history.front().sha256);
-  story.procedure = procedures.get(story.pinned, &story.why);
+  // A migrated case replays from the version it was opened under.
+  const bool migrated = std::any_of(story.history.begin(), story.history.end(),
+                                    [](const LogEntry& e) { return e.kind == LogKind::kMigration; });
+  story.procedure = procedures.get(migrated ? story.history.front().sha256 : story.pinned, &story.why);
   if (story.procedure) {
     std::vector<ChildTimeline> children;
     if (reads_children(*story.procedure)) children = child_timelines(store, children_of(store, case_id));
-    story.replay = replay_case(*story.procedure, story.history, children, &staff);
+    const VersionLookup versions = [&procedures](const std::string& sha256, std::string* why) {
+      return procedures.get(sha256, why);
+    };
+    story.replay = replay_case(*story.procedure, story.history, children, &staff, &versions);
   }
   return story;
 }
 
 std::string rule_of(const CaseStory& story, size_t i) {
-  return story.procedure ? rule_text(*story.procedure, story.history[i], story.replay.steps[i]) : "";
+  if (!story.procedure) return "";
+  const StepReplay& s = story.replay.steps[i];
+  return rule_text(s.under ? *s.under : *story.procedure, story.history[i], s);
 }
 
 // "Case K7F-3QX  procedure x version 2" and, when its row exists, where it is now.
@@ -331,7 +343,7 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
       << ")";
   if (story.procedure) {
     const StepReplay& s = story.replay.steps[i];
-    out << "\n   rule:     " << rule_text(*story.procedure, e, s);
+    out << "\n   rule:     " << rule_text(s.under ? *s.under : *story.procedure, e, s);
     if (s.verdict == Verdict::kRefused)
       out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
     if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;

@@ -168,7 +168,8 @@ void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>
     if (s.transition < 0) {
       add_parent(e, nullptr, nullptr, s.data_after);
     } else {
-      add_parent(e, procedure, &procedure->transitions[static_cast<size_t>(s.transition)].opens, s.data_after);
+      const ProcedurePtr& under = s.under ? s.under : procedure;
+      add_parent(e, under, &under->transitions[static_cast<size_t>(s.transition)].opens, s.data_after);
     }
   }
   if (record) known_cases_.insert(record->id);

@@ -9,6 +9,8 @@
 #include "sopir/messages/audit.h"
 #include "sopir/clocks.h"
 #include "lang/expr/expr.h"
+#include "sopir/migration.h"
+#include "sopir/migration_apply.h"
 
 namespace sopir::audit_internal {
 
@@ -35,6 +37,7 @@ struct Rebuilt {
   std::vector<bool> unknown;  // erased (or locked) personal data: value not known
   std::vector<std::pair<int, std::string>> fired;
   ReplayedCase end;
+  DateTime entered_at;  // when the case entered its state (state_entered_at's rule)
 };
 
 // Whether `decided` (a value the rules produce) matches the recorded value.
@@ -122,8 +125,112 @@ void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
     if (e.event == "close") r.end.closure_reason = e.reason;
     if (e.event == "reopen") r.end.closure_reason.clear();
   }
+  if (e.kind == LogKind::kOpen || (e.kind != LogKind::kMigration && e.from_state != e.to_state))
+    r.entered_at = e.occurred_at;
   r.end.last_case_seq = e.case_seq;
   ++r.end.steps;
+}
+
+bool any_unknown(const Rebuilt& r);
+
+// The case as rebuilt so far, carried over to the version a migration row
+// moved it to (`r` has the row applied): values by the new field indices,
+// fired events by their new ids (renamed under migrate: events:).
+Rebuilt carry_over(const Procedure& old, const Procedure& next, const Rebuilt& r) {
+  Rebuilt out(next);
+  out.end = r.end;
+  out.entered_at = r.entered_at;
+  for (const auto& [id, stored] : r.end.data) {
+    const int f = next.field_index(id);
+    if (f < 0 || stored.missing) continue;
+    if (stored.erased) {
+      out.unknown[f] = true;
+      continue;
+    }
+    const FieldDef& field = next.fields[f];
+    if (auto value = parse_typed(field.type, field.values, stored.text, nullptr)) out.data[f] = *value;
+  }
+  for (const auto& [event, actor] : r.fired) {
+    const std::string& id = old.events[static_cast<size_t>(event)];
+    int to = next.event_index(id);
+    if (next.migration)
+      for (const MigrationEvent& m : next.migration->events)
+        if (m.from == id) to = m.to;
+    if (to >= 0) out.fired.emplace_back(to, actor);
+  }
+  return out;
+}
+
+std::string row_input(const LogEntry& e, const std::string& key) {
+  for (const auto& [k, v] : e.inputs)
+    if (k == key) return v;
+  return "";
+}
+
+// A migration row (kind migration) against plan_case (see replay_case).
+StepReplay replay_migration(const Procedure& old, const Procedure* next, const std::string& why, const LogEntry& e,
+                            const Rebuilt& r) {
+  StepReplay out;
+  if (e.from_state != r.end.state) add_problem(out.message, tr(msg::audit_leaving_state, {e.from_state, r.end.state}));
+  if (e.from_status != to_string(r.end.status))
+    add_problem(out.message, tr(msg::audit_status_before, {e.from_status, to_string(r.end.status)}));
+  auto refuse = [&](const std::string& message) {
+    out.verdict = Verdict::kRefused;
+    out.message = message;
+    return out;
+  };
+  if (!next) return refuse(tr(msg::audit_migration_no_version, {e.sha256.substr(0, 12), why}));
+  const auto planned_at = parse_datetime(row_input(e, "planned_at"));
+  if (!planned_at) return refuse(tr(msg::audit_migration_no_time));
+  CaseSnapshot snapshot;
+  snapshot.id = e.case_id;
+  snapshot.state = old.state_index(r.end.state);
+  snapshot.status = r.end.status;
+  snapshot.data = r.data;
+  snapshot.due_at = r.end.due_at;
+  if (snapshot.state < 0) return refuse(tr(msg::audit_unknown_state, {r.end.state, old.id}));
+  if (any_unknown(r)) {
+    // The mapping and a split's guard may read personal data no longer known.
+    out.verdict = Verdict::kUnverifiable;
+    out.message = tr(msg::audit_rule_reads_erased);
+    return out;
+  }
+  const Landing l = plan_case(old, *next, snapshot, r.entered_at, *planned_at);
+  if (!l.moves) return refuse(l.reason);
+  out.role = kMigrationRole;
+  out.decided_to = next->states[static_cast<size_t>(l.state)].id;
+  std::string differs;
+  if (out.decided_to != e.to_state) add_problem(differs, tr(msg::audit_going_to, {e.to_state, out.decided_to}));
+  if (e.to_status != to_string(r.end.status))
+    add_problem(differs, tr(msg::audit_status_after, {e.to_status, to_string(r.end.status)}));
+  if (e.role != kMigrationRole) add_problem(differs, tr(msg::audit_role_as, {e.role, kMigrationRole}));
+  if (l.due_at != e.due_at)
+    add_problem(differs, tr(msg::audit_due_differs, {opt_time(e.due_at), opt_time(l.due_at)}));
+  // The values the row leaves against the ones plan_case gives.
+  std::map<std::string, StoredValue> after = r.end.data;
+  for (const auto& change : e.changes) {
+    if (change.after.missing) {
+      after.erase(change.after.field);
+    } else {
+      after[change.after.field] = change.after;
+    }
+  }
+  for (size_t g = 0; g < next->fields.size(); ++g) {
+    const FieldDef& field = next->fields[g];
+    StoredValue recorded;
+    recorded.field = field.id;
+    if (auto it = after.find(field.id); it != after.end()) {
+      recorded = it->second;
+      after.erase(it);
+    }
+    if (!same_value(l.data[g], recorded))
+      add_problem(differs, tr(msg::audit_recorded_as, {field.id, shown(recorded), shown(field, l.data[g])}));
+  }
+  for (const auto& [id, value] : after)
+    if (!value.missing) add_problem(differs, tr(msg::audit_migration_extra, {id, std::to_string(next->version)}));
+  if (!differs.empty()) add_problem(out.message, differs);
+  if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+  return out;
 }
 
 // The recorded inputs with personal values taken from the step's changes
@@ -320,21 +427,40 @@ void check_actor(const StaffTimeline& staff, const LogEntry& e, StepReplay& step
 
 }  // namespace
 
-CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
-                       const std::vector<ChildTimeline>& children, const StaffTimeline* staff) {
+CaseReplay replay_case(const Procedure& given, const std::vector<LogEntry>& history,
+                       const std::vector<ChildTimeline>& children, const StaffTimeline* staff,
+                       const VersionLookup* versions) {
   CaseReplay out;
-  Rebuilt rebuilt(procedure);
+  const Procedure* current = &given;
+  ProcedurePtr holder;  // the version a migration row switched to
+  Rebuilt rebuilt(given);
   int64_t expected = 1;
   // clock_overdue guards read the clocks as the rows before each step left them.
-  const bool reads_clocks_anywhere = std::any_of(
-      procedure.transitions.begin(), procedure.transitions.end(),
-      [](const TransitionDef& t) { return t.guard && reads_clocks(*t.guard); });
+  auto reads_clocks_in = [](const Procedure& p) {
+    return std::any_of(p.transitions.begin(), p.transitions.end(),
+                       [](const TransitionDef& t) { return t.guard && reads_clocks(*t.guard); });
+  };
+  bool reads_clocks_anywhere = reads_clocks_in(given);
+  const bool migrates = std::any_of(history.begin(), history.end(),
+                                    [](const LogEntry& e) { return e.kind == LogKind::kMigration; });
   std::vector<LogEntry> before;
   for (const LogEntry& entry : history) {
-    std::vector<ClockReading> clocks;
-    if (reads_clocks_anywhere) clocks = clock_readings(procedure, before);
-    StepReplay step = replay_step(procedure, entry, rebuilt, children, std::move(clocks));
-    if (reads_clocks_anywhere) before.push_back(entry);
+    const Procedure& procedure = *current;
+    StepReplay step;
+    ProcedurePtr next;
+    if (entry.kind == LogKind::kMigration) {
+      std::string why;
+      if (versions) {
+        next = (*versions)(entry.sha256, &why);
+        step = replay_migration(procedure, next.get(), why, entry, rebuilt);
+      }
+    } else {
+      std::vector<ClockReading> clocks;
+      if (reads_clocks_anywhere) clocks = clock_readings(procedure, before);
+      step = replay_step(procedure, entry, rebuilt, children, std::move(clocks));
+    }
+    step.under = holder;
+    if (reads_clocks_anywhere || migrates) before.push_back(entry);
     if (staff) check_actor(*staff, entry, step);
     if (entry.case_seq != expected) {
       step.sequence_gap = true;
@@ -342,6 +468,12 @@ CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& 
     }
     expected = entry.case_seq + 1;
     apply_recorded(procedure, entry, rebuilt);
+    if (next) {
+      rebuilt = carry_over(procedure, *next, rebuilt);
+      holder = next;
+      current = holder.get();
+      reads_clocks_anywhere = reads_clocks_in(*current);
+    }
     const bool opens = step.transition >= 0 && !procedure.transitions[step.transition].opens.empty();
     if (entry.kind != LogKind::kOpen && (opens || !entry.linked_case.empty()))
       step.data_after = rebuilt.end.data;

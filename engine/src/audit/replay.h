@@ -7,6 +7,7 @@
 // tampered step gives one verdict, not a cascade. Pure: no store, no clock.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct StepReplay {
   // only for steps that open or claim to open another case: a hand-off
   // copies them.
   std::optional<std::map<std::string, StoredValue>> data_after;
+  // The version the step was replayed under when a migration row before it
+  // switched the case to another one; null: the procedure replay_case was given.
+  ProcedurePtr under;
 };
 
 // The case as its log leaves it.
@@ -83,8 +87,17 @@ std::vector<LinkedCase> children_before(const std::vector<ChildTimeline>& childr
 // `staff`, when given, also checks each step's actor and role against the
 // staff in force just before it (timer steps excepted): a step by someone
 // who was not staff, was deactivated or did not hold the role is refused.
+//
+// A migration row (kind migration) switches the rules: with `versions`, the
+// row is checked by re-running plan_case (sopir/migration.h) on the case as
+// replayed so far, from the version in force to the row's version (its
+// sha256), at the plan's time (the row's planned_at): state, values and
+// deadline must be what it gives. Later rows replay under the new version.
+// Without `versions` (replaying under a proposed procedure) the row is
+// taken as recorded and the rules stay `procedure`'s.
+using VersionLookup = std::function<ProcedurePtr(const std::string& sha256, std::string* why)>;
 CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& history,
                        const std::vector<ChildTimeline>& children = {},
-                       const StaffTimeline* staff = nullptr);
+                       const StaffTimeline* staff = nullptr, const VersionLookup* versions = nullptr);
 
 }  // namespace sopir::audit_internal

@@ -36,6 +36,9 @@ struct SopFigures {
   std::map<std::string, std::map<std::string, int64_t>> steps_by_staff_week;  // staff -> week -> steps
   std::map<std::string, int64_t> closure_reasons;
   int64_t total_cases = 0;
+  // Published version number -> (cases, of them not closed): how far a
+  // migration has moved them.
+  std::map<int, std::pair<int64_t, int64_t>> by_version;
   // Case-level clocks (sopir/clocks.h), by clock id in the order of the
   // current version, worked out from each case's rows.
   struct ClockFigures {
@@ -88,6 +91,15 @@ std::string duration_text(int64_t seconds) {
   return std::to_string(d) + "d" + (h ? std::to_string(h) + "h" : "");
 }
 
+// "Cases per version: 2: 40 (12 running), 3: 60 (60 running)".
+std::string by_version_text(const SopFigures& f) {
+  std::vector<std::string> parts;
+  for (const auto& [version, n] : f.by_version)
+    parts.push_back(tr(msg::audit_rep_version_count,
+                       {std::to_string(version), std::to_string(n.first), std::to_string(n.second)}));
+  return tr(msg::audit_rep_by_version, {parts.empty() ? tr(msg::audit_rep_none) : join(parts)});
+}
+
 std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   ProcedureCache procedures(store);
   std::map<std::string, SopFigures> by_sop;
@@ -106,6 +118,11 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (it == by_sop.end()) continue;
     SopFigures& f = it->second;
     ++f.total_cases;
+    if (const PublishedProcedure* pub = procedures.published(c.sha256)) {
+      auto& n = f.by_version[pub->version];
+      ++n.first;
+      if (c.status != Status::kClosed) ++n.second;
+    }
     if (c.status == Status::kClosed) {
       ++f.closed_in[c.state];
       ++f.closure_reasons[c.closure_reason.empty() ? tr(msg::audit_rep_finished_in, {c.state}) : c.closure_reason];
@@ -144,7 +161,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (track != tracks.end() && e.kind != LogKind::kOpen) {
       CaseTrack& t = track->second;
       if (t.due_at && e.occurred_at.seconds > t.due_at->seconds && e.from_state != e.to_state &&
-          e.kind != LogKind::kLifecycle) {
+          e.kind != LogKind::kLifecycle && e.kind != LogKind::kMigration) {
         ++f.breaches_by_state[t.state];
         ++f.breaches_by_staff[e.actor];
       }
@@ -205,7 +222,7 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
     if (f.procedure)
       out << tr(msg::audit_rep_title_version, {f.procedure->title.get(lang), std::to_string(f.procedure->version)});
     out << "\n  " << tr(msg::audit_rep_cases_as_of, {std::to_string(f.total_cases), format_datetime(options.now)})
-        << "\n\n";
+        << "\n  " << by_version_text(f) << "\n\n";
     // Columns as wide as their heading in the language shown, at least as
     // wide as the English layout.
     const std::pair<const Message*, size_t> columns[] = {
@@ -362,6 +379,7 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
     out << "<section><h2>" << esc(f.sop_id);
     if (f.procedure) out << ": " << esc(f.procedure->title.get(lang));
     out << "</h2><p>" << esc(tr(msg::audit_rep_cases, {std::to_string(f.total_cases)})) << "</p>\n";
+    out << "<p>" << esc(by_version_text(f)) << "</p>\n";
     diagram(out, f, options);
     std::vector<std::pair<std::string, int64_t>> now;
     for (const auto& s : state_order(f)) now.emplace_back(s, get(f.cases_now, s));

@@ -15,6 +15,7 @@
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/messages/audit.h"
+#include "sopir/migration_apply.h"
 
 namespace sopir::audit {
 
@@ -183,6 +184,7 @@ class Verifier {
         add(FindingKind::kProcedureChanged, row->second.seq, "",
             tr(msg::audit_table_differs, {short_hash(p.sha256), name, log_row(row->second.seq), sop, version}));
     }
+    for (PlanStatus& plan : migration_plans(store_)) plans_.emplace(plan.sha256, std::move(plan));
     staff_ = StaffTimeline(store_);
     for (const StaffMember& m : store_.all_staff()) {
       std::string problem = staff_.differs(m);
@@ -218,6 +220,8 @@ class Verifier {
         if (!c.problem.empty())
           add(FindingKind::kStepRefused, row.seq, "",
               tr(msg::audit_staff_change_by, {log_row(row.seq), row.event, row.actor, c.problem}));
+      } else if (row.kind == LogKind::kMigrationPlan) {
+        check_plan_row(row);
       } else if (row.kind == LogKind::kPublish) {
         const StaffCheck admin = staff_.check(row.actor, "admin", row.seq);
         const StaffCheck policy = staff_.check(row.actor, "policy", row.seq);
@@ -227,6 +231,26 @@ class Verifier {
       }
       return true;
     });
+  }
+
+  // A plan proposed or approved: by policy staff in force; an approval of
+  // a plan proposed before it, by someone other than its proposer.
+  void check_plan_row(const LogEntry& row) {
+    std::string plan;
+    for (const auto& [key, value] : row.inputs)
+      if (key == "plan") plan = value;
+    const StaffCheck c = staff_.check(row.actor, kMigrationRole, row.seq);
+    if (!c.problem.empty())
+      add(FindingKind::kStepRefused, row.seq, "",
+          tr(msg::audit_plan_by, {log_row(row.seq), short_hash(plan), row.event, row.actor, c.problem}));
+    if (row.event != registry_event::kApproved) return;
+    auto it = plans_.find(plan);
+    if (it == plans_.end() || it->second.proposed_seq >= row.seq) {
+      add(FindingKind::kStepRefused, row.seq, "", tr(msg::audit_plan_unproposed, {log_row(row.seq), short_hash(plan)}));
+    } else if (it->second.proposed_by == row.actor) {
+      add(FindingKind::kStepRefused, row.seq, "",
+          tr(msg::audit_plan_own, {log_row(row.seq), short_hash(plan), row.actor}));
+    }
   }
 
   // The compiled forms saved at publishing (which the engine runs cases
@@ -299,7 +323,11 @@ class Verifier {
     if (!record)
       add(FindingKind::kCaseRow, history.front().seq, id,
           tr(msg::audit_case_no_row, {id}));
-    const std::string pinned = record ? record->sha256 : history.front().sha256;
+    // A case moved by migration rows starts under the version it was
+    // opened under; each migration row switches it (replay_case).
+    const bool migrated = std::any_of(history.begin(), history.end(),
+                                      [](const LogEntry& e) { return e.kind == LogKind::kMigration; });
+    const std::string pinned = record && !migrated ? record->sha256 : history.front().sha256;
     std::string why;
     ProcedurePtr p = procedures_.get(pinned, &why);
     if (!p) {
@@ -309,15 +337,27 @@ class Verifier {
       return;
     }
     ++report_.cases;
+    std::string in_force = pinned;
     for (const LogEntry& e : history) {
-      if (e.sha256 != pinned)
+      if (e.kind == LogKind::kMigration) {
+        in_force = e.sha256;
+        check_migration_plan(e);
+      }
+      if (e.sha256 != in_force)
         add(FindingKind::kStepDiffers, e.seq, id,
-            tr(msg::audit_other_version, {step_name(e), short_hash(e.sha256), short_hash(pinned)}));
+            tr(msg::audit_other_version, {step_name(e), short_hash(e.sha256), short_hash(in_force)}));
     }
+    if (migrated && record && record->sha256 != in_force)
+      add(FindingKind::kCaseRow, history.back().seq, id,
+          tr(msg::audit_row_differs,
+             {id, tr(msg::audit_case_version_moved, {short_hash(record->sha256), short_hash(in_force)})}));
     std::vector<ChildTimeline> children;
     if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
       children = child_timelines(store_, it->second);
-    const CaseReplay replay = replay_case(*p, history, children, &staff_);
+    const VersionLookup versions = [this](const std::string& sha256, std::string* why) {
+      return procedures_.get(sha256, why);
+    };
+    const CaseReplay replay = replay_case(*p, history, children, &staff_, &versions);
     links_.add_case(record, history, p, replay);
     for (size_t i = 0; i < history.size(); ++i) {
       const LogEntry& e = history[i];
@@ -332,7 +372,7 @@ class Verifier {
         case Verdict::kUnverifiable: ++report_.unverifiable_steps; break;
         case Verdict::kRefused:
           add(FindingKind::kStepRefused, e.seq, id,
-              tr(msg::audit_step_refused, {step_name(e), p->id, std::to_string(p->version), s.message}));
+              tr(msg::audit_step_refused, {step_name(e), p->id, std::to_string((s.under ? s.under : p)->version), s.message}));
           break;
         case Verdict::kDiffers:
           add(FindingKind::kStepDiffers, e.seq, id,
@@ -341,6 +381,17 @@ class Verifier {
       }
     }
     if (record) compare_case_row(*record, replay.end, history.back().seq);
+  }
+
+  // A migration row applies a plan proposed and approved before it.
+  void check_migration_plan(const LogEntry& e) {
+    std::string plan;
+    for (const auto& [key, value] : e.inputs)
+      if (key == "plan") plan = value;
+    auto it = plans_.find(plan);
+    if (it == plans_.end() || it->second.approved_seq == 0 || it->second.approved_seq > e.seq)
+      add(FindingKind::kStepRefused, e.seq, e.case_id,
+          tr(msg::audit_migration_unapproved, {step_name(e), short_hash(plan)}));
   }
 
   static std::string step_name(const LogEntry& e) {
@@ -397,6 +448,7 @@ class Verifier {
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;
   StaffTimeline staff_;
+  std::map<std::string, PlanStatus> plans_;  // migration plans proposed, by hash
 };
 
 }  // namespace

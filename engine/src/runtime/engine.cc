@@ -648,7 +648,12 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
     const std::vector<LogEntry> history = store_->history(record.id);
     for (const auto& entry : history) {
       if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
-      const int event = p.event_index(entry.event);
+      int event = p.event_index(entry.event);
+      // A step of an older version the case was moved from: its event by
+      // the name this version gives it (migrate: events:), as replay reads it.
+      if (p.migration && entry.sha256 != record.sha256)
+        for (const MigrationEvent& m : p.migration->events)
+          if (m.from == entry.event) event = m.to;
       if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
     }
     if (needs.clocks) snapshot.clocks = clock_readings(p, history);

@@ -11,6 +11,7 @@
 #include "sopir/error.h"
 #include "sopir/messages/migrate.h"
 #include "sopir/migration.h"
+#include "sopir/migration_apply.h"
 
 namespace sopir {
 
@@ -24,20 +25,6 @@ const char kMasked[] = "***";
 std::string shown(const FieldDef* field, const Value& v) {
   if (is_missing(v)) return "";
   return field && field->pii ? kMasked : format_value(v);
-}
-
-// When each case of the procedure entered the state it is in: the time of
-// its newest log row that changed its state (or opened it). One pass over
-// the procedure's log rows.
-std::unordered_map<std::string, DateTime> entered_at(Store& store, const std::string& sop_id) {
-  std::unordered_map<std::string, DateTime> out;
-  LogFilter filter;
-  filter.sop_id = sop_id;
-  store.scan_log(filter, [&](const LogEntry& e) {
-    if (e.kind == LogKind::kOpen || e.from_state != e.to_state) out[e.case_id] = e.occurred_at;
-    return true;
-  });
-  return out;
 }
 
 PlannedCase plan_one(const Procedure& old, const Procedure& next, const FieldPlan& fields,
@@ -136,7 +123,7 @@ MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_v
     cases[it->second->version].push_back(std::move(record));
   }
   if (cases.empty()) return plan;
-  const auto entered = entered_at(engine.store(), sop_id);
+  const auto entered = state_entered_at(engine.store(), sop_id);
   for (const auto& [version, records] : cases) {
     const PublishedProcedure* published = nullptr;
     for (const auto& v : versions)

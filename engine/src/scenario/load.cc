@@ -2,6 +2,7 @@
 // procedure. Problems in the test file become located diagnostics through
 // the loader's DiagnosticSink, so they read like the loader's own.
 #include <algorithm>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -130,7 +131,14 @@ struct FileContext {
   std::set<std::string> unloaded;
   std::map<std::string, const StaffMember*> staff;
   Keys staff_ids;
+  std::string test_file;  // as given, for paths relative to it (migrate:)
+  // The version a `migrate:` step of the scenario being read moved its
+  // case to: later steps and expectations are typed against it.
+  ProcedurePtr migrated;
 };
+
+std::string resolve_procedure(const std::string& test_file, const std::string& ref);
+LoadResult load_strict(const std::string& file, const std::map<std::string, CalendarSource>& calendars = {});
 
 class ScenarioParser {
  public:
@@ -378,13 +386,13 @@ class ScenarioParser {
   void step(const YAML::Node& node, DateTime* clock, ScenarioStep* out) {
     out->line = position_of(node.Mark()).line;
     out->text = one_line(node);
-    static const Keys kinds = {"event", "hold", "resume", "close", "reopen", "tick"};
+    static const Keys kinds = {"event", "hold", "resume", "close", "reopen", "tick", "migrate"};
     auto keys = r_.map(node, "a step",
                        {"event", "as", "set", "reason", "override", "hold", "resume", "close",
-                        "reopen", "tick", "at", "case", "expect"},
+                        "reopen", "tick", "migrate", "at", "case", "expect"},
                        {});
     if (!keys) return;
-    const Procedure* target = c_.procedure;
+    const Procedure* target = c_.migrated ? c_.migrated.get() : c_.procedure;
     if (keys->count("case")) target = case_of(keys->at("case").second, &out->case_sop);
     Keys present;
     for (const auto& k : kinds)
@@ -396,7 +404,7 @@ class ScenarioParser {
     const std::string kind = present[0];
     for (const char* k : {"as", "set", "reason", "override"}) {
       if (kind != "event" && keys->count(k)) {
-        r_.error(keys->at(k).first, kind == "tick" ? tr(msg::scen_event_only, {k})
+        r_.error(keys->at(k).first, kind == "tick" || kind == "migrate" ? tr(msg::scen_event_only, {k})
                                                    : tr(msg::scen_event_only_hint, {k, kind}));
       }
     }
@@ -418,6 +426,44 @@ class ScenarioParser {
         auto flag = text ? parse_bool(*text) : std::nullopt;
         if (text && !flag) r_.error(v, tr(msg::scen_override_bool, {*text}));
         out->override = flag.value_or(false);
+      }
+    } else if (kind == "migrate") {
+      out->kind = StepKind::kMigrate;
+      if (keys->count("case")) r_.error(keys->at("case").first, tr(msg::scen_migrate_own_case));
+      if (auto ref = r_.scalar(body, "migrate")) {
+        const std::string file = resolve_procedure(c_.test_file, *ref);
+        try {
+          LoadResult loaded = load_procedure_file(file);
+          if (!loaded.ok() || !c_.procedure || loaded.procedure->id != c_.procedure->id ||
+              loaded.procedure->version <= target->version) {
+            r_.error(body, tr(msg::scen_migrate_file, {file, c_.procedure ? c_.procedure->id : "?",
+                                                       std::to_string(target ? target->version : 0)}));
+          } else {
+            out->migrate_to = loaded.procedure;
+            c_.migrated = loaded.procedure;
+            // Its hand-off targets the file's procedures do not include.
+            std::set<std::string> seen;
+            std::function<void(const Procedure&)> walk = [&](const Procedure& from) {
+              for (const auto& t : from.transitions)
+                for (const HandOff& h : t.opens) {
+                  if (c_.procedures.count(h.sop) || !seen.insert(h.sop).second) continue;
+                  const std::string beside =
+                      (std::filesystem::path(from.file).parent_path() / (h.sop + ".yaml")).string();
+                  LoadResult target = load_strict(beside);
+                  if (!target.ok()) {
+                    r_.error(body, tr(msg::scen_cannot_read_procedure, {beside}));
+                    continue;
+                  }
+                  walk(*target.procedure);
+                  out->migrate_linked.push_back(target.procedure);
+                }
+            };
+            walk(*loaded.procedure);
+            target = loaded.procedure.get();
+          }
+        } catch (const Error&) {
+          r_.error(body, tr(msg::scen_cannot_read_procedure, {file}));
+        }
       }
     } else if (kind == "tick") {
       out->kind = StepKind::kTick;
@@ -468,6 +514,7 @@ class ScenarioParser {
       if (auto t = r_.datetime(keys->at("clock").second, "clock")) out->clock = *t;
     }
     DateTime clock = out->clock;
+    c_.migrated.reset();
     if (keys->count("open")) {
       const YAML::Node& open = keys->at("open").second;
       out->open.kind = StepKind::kOpen;
@@ -507,7 +554,7 @@ class ScenarioParser {
       out->has_final = true;
       out->final_line = position_of(e.Mark()).line;
       out->final_text = "expect: " + one_line(e);
-      expect(e, ExpectKind::kFinal, c_.procedure, &out->final_expect);
+      expect(e, ExpectKind::kFinal, c_.migrated ? c_.migrated.get() : c_.procedure, &out->final_expect);
       if (out->open.expect.refused)
         r_.error(e, tr(msg::scen_refused_no_end));
     }
@@ -565,7 +612,7 @@ std::map<std::string, CalendarSource> scenario_calendars(Reader& r, const YAML::
   return out;
 }
 
-LoadResult load_strict(const std::string& file, const std::map<std::string, CalendarSource>& calendars = {}) {
+LoadResult load_strict(const std::string& file, const std::map<std::string, CalendarSource>& calendars) {
   LoadOptions strict;
   strict.strict = true;
   strict.calendars = calendars;
@@ -718,6 +765,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   file.file = name;
   std::vector<Diagnostic> procedure_diagnostics;
   FileContext context;
+  context.test_file = name;
   std::vector<StaffMember> staff;
 
   auto root = read_yaml(source, sink);

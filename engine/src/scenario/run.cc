@@ -10,6 +10,8 @@
 #include "sopir/error.h"
 #include "sopir/scenario.h"
 #include "sopir/messages/runtime.h"
+#include "sopir/migration_apply.h"
+#include "sopir/migration_plan.h"
 #include "sopir/messages/scenario.h"
 
 namespace sopir {
@@ -19,6 +21,8 @@ namespace {
 // The staff member who publishes the procedure into each scenario's
 // database; not a valid staff id in a scenario file ('~' is never typed).
 constexpr char kPublisher[] = "~scenario-publisher";
+// The second policy member a migrate: step's plan needs (four-eyes).
+constexpr char kApprover[] = "~scenario-approver";
 
 class FixedClock : public Clock {
  public:
@@ -140,6 +144,7 @@ class ScenarioRunner {
     Engine engine(open_sqlite_store(":memory:", options), clock, std::make_shared<SequentialIds>());
     const RegistryStamp stamp{kPublisher, scenario.clock};
     engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true}, stamp);
+    engine.store().add_staff(StaffMember{kApprover, "Scenario runner", {"policy"}, true}, stamp);
     for (const auto& member : file_.staff) engine.store().add_staff(member, stamp);
     // Hand-off targets first: publishing checks that they are there.
     // Each with the calendar it was loaded with (tppo-victim-care's tvc-legal counts working days).
@@ -259,6 +264,10 @@ class ScenarioRunner {
     const CaseRecord before = *engine.store().find_case(case_id);
     const ProcedurePtr procedure = engine.procedure(before.sha256);
     const Procedure& p = *procedure;
+    if (step.kind == StepKind::kMigrate) {
+      migrate(engine, before, step, differences);
+      return;
+    }
     if (step.kind == StepKind::kTick) {
       std::vector<std::string> failures;
       const auto fired_by_case = timer_pass(engine, &failures);
@@ -277,7 +286,7 @@ class ScenarioRunner {
       compare(engine, p, *engine.store().find_case(case_id), step.expect, differences);
       return;
     }
-    const bool traced = before.sop_id == file_.procedure->id;
+    const bool traced = before.sop_id == file_.procedure->id && p.version == file_.procedure->version;
     std::vector<StepResult::Opened> opened;
     try {
       if (step.kind == StepKind::kEvent) {
@@ -317,6 +326,33 @@ class ScenarioRunner {
     }
     compare_opened(step.expect, opened, differences);
     compare(engine, p, after, step.expect, differences);
+  }
+
+  // Publishes the newer version and moves the case to it as an office
+  // would: a plan, proposed, approved by a second member, applied.
+  void migrate(Engine& engine, const CaseRecord& before, const ScenarioStep& step,
+               std::vector<std::string>* differences) {
+    const Procedure& next = *step.migrate_to;
+    for (const auto& linked : step.migrate_linked)
+      engine.publish_source(linked->source, linked->file, kPublisher, false,
+                            linked->calendar ? linked->calendar->sources : std::vector<CalendarSource>{});
+    const PublishedProcedure published = engine.publish_source(
+        next.source, next.file, kPublisher, false,
+        next.calendar ? next.calendar->sources : std::vector<CalendarSource>{});
+    const MigrationPlan plan = plan_migration(engine, before.sop_id, published.version);
+    const std::string document = plan_json(plan);
+    propose_migration(engine, kPublisher, document);
+    approve_migration(engine, kApprover, plan_sha256(document));
+    apply_migration(engine, kPublisher, document);
+    const CaseRecord after = *engine.store().find_case(before.id);
+    if (after.sha256 != published.sha256) {
+      std::string why;
+      for (const auto& c : plan.cases)
+        if (c.case_id == before.id) why = c.reason;
+      differences->push_back(tr(msg::scen_migrate_not_moved, {std::to_string(published.version), why}));
+      return;
+    }
+    compare(engine, *engine.procedure(after.sha256), after, step.expect, differences);
   }
 
   const ScenarioFile& file_;

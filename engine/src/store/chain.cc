@@ -14,7 +14,8 @@ namespace sopir {
 
 namespace {
 constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", "lifecycle",
-                                         "timer",      "checkpoint", "publish", "staff", "erasure"};
+                                         "timer",      "checkpoint", "publish", "staff",
+                                         "erasure",    "migration",  "migration-plan"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
@@ -42,7 +43,8 @@ bool Store::set_staff_login(const std::string& id, const std::string& login, con
 }
 
 bool is_registry(LogKind kind) {
-  return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff;
+  return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||
+         kind == LogKind::kMigrationPlan;
 }
 
 std::optional<LogKind> log_kind_from_string(std::string_view text) {

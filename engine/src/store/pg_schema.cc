@@ -231,8 +231,20 @@ CREATE VIEW access_view AS
 SELECT a.id, a.actor, a.case_id, a.what, a.reason, sopir_iso(a.at) AS at FROM access_log a;
 )sql";
 
+// Version 5: moving cases to a newer version of their procedure
+// (sopir/migration_apply.h): the log takes the kinds migration (a case
+// moved by an approved plan) and migration-plan (registry rows: a plan
+// proposed, approved). The constraint is the one version 1's CHECK on kind
+// made, under PostgreSQL's default name.
+constexpr const char* kVersion5 = R"sql(
+ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
+ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
+  CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
+                  'publish', 'staff', 'checkpoint', 'migration', 'migration-plan'));
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";

@@ -192,7 +192,7 @@ void check_registry_row(const LogEntry& entry) {
     throw usage_error(tr(msg::store_internal, {"a registry row has no case; this one names case " + entry.case_id}));
   if (!is_registry(entry.kind))
     throw usage_error(tr(msg::store_internal, {std::string("a registry row must be of a registry kind "
-                                                       "(publish, staff, checkpoint), not ") +
+                                                       "(publish, staff, checkpoint, migration-plan), not ") +
                                                to_string(entry.kind)}));
 }
 
