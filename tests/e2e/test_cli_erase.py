@@ -84,7 +84,7 @@ class Erasure(SopirTest):
                                 "officer confirms it with: sopir case erase %s --confirm\n"
                          % (case_id, r.out.split("log row ")[1].split(")")[0], case_id))
         # Requested only: still readable.
-        self.assertIn(NAMES[1], self.ok("--as", "siti", "case", "show", case_id).out)
+        self.assertIn(NAMES[1], self.ok("--as", "siti", "case", "show", case_id, "--reveal", "--reason", "erasure test").out)
         r = self.ok("--as", "tono", "case", "erase", case_id, "--confirm")
         self.assertIn("personal data of case %s erased" % case_id, r.out)
         # The chain and the replay stay clean, with no key at all.
@@ -96,13 +96,16 @@ class Erasure(SopirTest):
             shown = self.ok("--as", who, "case", "show", case_id).out
             self.assertIn("(erased)", shown)
             self.assertNotIn(NAMES[1], shown)
-        for args in (["--as", "siti", "case", "history", case_id],
-                     ["--as", "siti", "audit", "case", case_id, "--reveal"],
-                     ["--as", "siti", "audit", "log", "--reveal"]):
+        shown = self.ok("--as", "siti", "case", "show", case_id, "--reveal", "--reason", "erasure test").out
+        self.assertIn("(erased)", shown)
+        self.assertNotIn(NAMES[1], shown)
+        for args in (["--as", "siti", "case", "history", case_id, "--reveal", "--reason", "erasure test"],
+                     ["--as", "siti", "audit", "case", case_id, "--reveal", "--reason", "erasure test"],
+                     ["--as", "siti", "audit", "log", "--reveal", "--reason", "erasure test"]):
             out = self.ok(*args).out
             self.assertNotIn(NAMES[1], out)
         # The other case is untouched.
-        self.assertIn(NAMES[2], self.ok("--as", "siti", "case", "show", other).out)
+        self.assertIn(NAMES[2], self.ok("--as", "siti", "case", "show", other, "--reveal", "--reason", "erasure test").out)
         # The erasure rows are in the case's own chain, by the two officers.
         rows = self.query("SELECT kind, event, actor, reason FROM transitions WHERE case_id = '%s' AND kind = 'erasure' "
                           "ORDER BY seq" % case_id)
@@ -186,10 +189,10 @@ class AtRest(SopirTest):
         self.ok("--as", "siti", "case", "erase", ids[2], "--reason", "request")
         self.ok("--as", "tono", "case", "erase", ids[2], "--confirm")
         # Readable after a log-in: the values are really kept.
-        shown = self.ok("--as", "siti", "case", "show", first).out
+        shown = self.ok("--as", "siti", "case", "show", first, "--reveal", "--reason", "erasure test").out
         self.assertIn(NAMES[3], shown)
         self.assertIn(PHONE, shown)
-        self.assertIn(NAMES[0], self.ok("--as", "siti", "case", "show", ids[0]).out)
+        self.assertIn(NAMES[0], self.ok("--as", "siti", "case", "show", ids[0], "--reveal", "--reason", "erasure test").out)
         # Copy the files as a thief would, while they are as sopir left them.
         stolen = os.path.join(self.dir, "stolen")
         os.mkdir(stolen)

@@ -367,20 +367,20 @@ TEST_CASE("appends to different cases do not wait on each other; to one case the
   CHECK(verify_chains(*store) == 4);
 }
 
-TEST_CASE("schema 4: a version 3 database is upgraded and its log takes migration and migration-plan rows", "[pg]") {
+TEST_CASE("schema 5: a version 4 database is upgraded and its log takes migration and migration-plan rows", "[pg]") {
   NEED_SERVER();
   testing::TestDatabase db(testing::Backend::kPostgres);
   {
     pg::Connection conn(db.location(), 10);
-    pg::migrate(conn, 3);
+    pg::migrate(conn, 4);
   }
-  CHECK(db.query("SELECT version FROM sopir_schema") == "3");
-  // Version 3's log refuses the new kinds.
+  CHECK(db.query("SELECT version FROM sopir_schema") == "4");
+  // Version 4's log refuses the new kinds.
   CHECK_THROWS(db.exec("INSERT INTO transitions (record, prev_hash, hash) VALUES "
                        "('{\"case_id\":\"\",\"case_seq\":1,\"kind\":\"migration-plan\",\"event\":\"proposed\","
                        "\"actor\":\"a\",\"occurred_at\":1}', '', 'x')"));
   auto store = open_store(db.location(), StoreOptions{});
-  CHECK(db.query("SELECT version FROM sopir_schema") == "4");
+  CHECK(db.query("SELECT version FROM sopir_schema") == std::to_string(pg::latest_schema_version()));
   store->add_staff(StaffMember{"admin", "Admin Contoh", {"admin", "policy"}, true}, testing::kByAdmin);
   LogEntry e;
   e.kind = LogKind::kMigrationPlan;
