@@ -192,7 +192,8 @@ TEST_CASE("erasure by two officers destroys the key and the text, the chain stay
     sealing::forget_database_keys();
     Engine fresh(open_file(path), clear.clock);
     fresh.log_in(who, std::string(who) + " passphrase one");
-    const StoredValue* name = value_of(fresh.store().find_case(clear.case_id).value(), "full_name");
+    const CaseRecord record = fresh.store().find_case(clear.case_id).value();
+    const StoredValue* name = value_of(record, "full_name");
     CHECK(name->erased);
     CHECK(name->text.empty());
   }
