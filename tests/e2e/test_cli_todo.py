@@ -4,10 +4,12 @@ import datetime
 import fcntl
 import os
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import SopirTest, main, sopir_bin  # noqa: E402
@@ -149,17 +151,18 @@ class Pager(SopirTest):
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 10, 100, 0, 0))
         proc = subprocess.Popen([sopir_bin()] + list(args), stdin=subprocess.DEVNULL, stdout=slave,
                                 stderr=subprocess.PIPE, env=self.env(env), cwd=self.dir)
-        os.close(slave)
+        # The parent keeps its end of the slave open until sopir has exited,
+        # so the master never reports EIO while output is still on its way
+        # through the terminal (a closed slave can lose the tail: it flaked).
         out = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the pty closed
+        end = time.time() + 60
+        while time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                out += os.read(master, 4096)
+            elif proc.poll() is not None:
                 break
-            if not chunk:
-                break
-            out += chunk
         proc.wait(timeout=60)
+        os.close(slave)
         os.close(master)
         with proc.stderr:
             err = proc.stderr.read()
