@@ -547,34 +547,7 @@ int run_case_history(Context& ctx, Args& a) {
   const std::vector<LogEntry>& entries = history.entries;
   if (ctx.options.json) {
     json list = json::array();
-    for (const auto& e : entries) {
-      json changes = json::array(), inputs = json::object();
-      for (const auto& ch : e.changes) {
-        changes.push_back({{"field", ch.after.field.empty() ? ch.before.field : ch.after.field},
-                           {"before", value_json(*history.procedure, ch.before)},
-                           {"after", value_json(*history.procedure, ch.after)}});
-      }
-      for (const auto& in : e.inputs) inputs[in.first] = in.second;
-      list.push_back({{"seq", e.seq},
-                      {"case_seq", e.case_seq},
-                      {"kind", to_string(e.kind)},
-                      {"event", e.event},
-                      {"from_state", e.from_state},
-                      {"to_state", e.to_state},
-                      {"from_status", e.from_status},
-                      {"to_status", e.to_status},
-                      {"actor", e.actor},
-                      {"role", e.role},
-                      {"occurred_at", format_datetime(e.occurred_at)},
-                      {"recorded_at", format_datetime(e.recorded_at)},
-                      {"note", e.note},
-                      {"reason", e.reason},
-                      {"inputs", inputs},
-                      {"changes", changes},
-                      {"linked_case", e.linked_case.empty() ? json() : json(e.linked_case)},
-                      {"sha256", e.sha256},
-                      {"hash", e.hash}});
-    }
+    for (const auto& e : entries) list.push_back(history_entry_json(*history.procedure, e));
     ctx.out << json{{"case", id}, {"entries", list}}.dump(2) << "\n";
     return 0;
   }

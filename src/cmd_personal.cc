@@ -34,27 +34,7 @@ json data_json(const Procedure& p, const CaseRecord& c) {
 
 json steps_json(const CaseHistory& h) {
   json list = json::array();
-  for (const LogEntry& e : h.entries) {
-    json changes = json::array();
-    for (const auto& ch : e.changes) {
-      changes.push_back({{"field", ch.after.field.empty() ? ch.before.field : ch.after.field},
-                         {"before", value_json(*h.procedure, ch.before)},
-                         {"after", value_json(*h.procedure, ch.after)}});
-    }
-    list.push_back({{"case_seq", e.case_seq},
-                    {"kind", to_string(e.kind)},
-                    {"event", e.event},
-                    {"from_state", e.from_state},
-                    {"to_state", e.to_state},
-                    {"actor", e.actor},
-                    {"role", e.role},
-                    {"occurred_at", format_datetime(e.occurred_at)},
-                    {"recorded_at", format_datetime(e.recorded_at)},
-                    {"note", e.note},
-                    {"reason", e.reason},
-                    {"changes", changes},
-                    {"linked_case", e.linked_case.empty() ? json() : json(e.linked_case)}});
-  }
+  for (const LogEntry& e : h.entries) list.push_back(history_entry_json(*h.procedure, e));
   return list;
 }
 

@@ -21,4 +21,8 @@ std::string shown_value(const Procedure& p, const StoredValue& v, const std::str
 // ids, anything else as its stored text.
 nlohmann::json value_json(const Procedure& p, const StoredValue& v);
 
+// One step of a case's log in JSON output (`case history --json`, the
+// steps of `case export-personal`): its values through value_json().
+nlohmann::json history_entry_json(const Procedure& p, const LogEntry& e);
+
 }  // namespace sopir::cli
