@@ -279,19 +279,7 @@ class PgStore final : public Store {
   }
 
   SessionIdentity session_identity() override {
-    return guard(msg::store_op_read_staff_member, {}, [&] {
-      const Result r = conn_->exec(
-          "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
-          "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
-          "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)");
-      SessionIdentity who;
-      who.superuser = r.boolean(0, 3);
-      who.server = true;
-      who.login = r.str(0, 0);
-      who.staff_id = r.str(0, 1);
-      who.enforced = r.boolean(0, 2);
-      return who;
-    });
+    return guard(msg::store_op_read_staff_member, {}, [&] { return read_session(); });
   }
 
   bool set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
@@ -307,23 +295,21 @@ class PgStore final : public Store {
         if (member.login == login) return;
         const Result other = conn_->exec("SELECT id FROM staff WHERE login = $1", {text(login)});
         if (other.rows() > 0) throw conflict(tr(msg::store_login_taken, {login, other.str(0, 0)}));
-        const Result role = conn_->exec("SELECT rolsuper FROM pg_roles WHERE rolname = $1", {text(login)});
-        if (role.rows() > 0 && role.boolean(0, 0)) throw usage_error(tr(msg::store_login_superuser, {login}));
+        const std::optional<bool> superuser = role_superuser(login);
+        if (superuser.value_or(false)) throw usage_error(tr(msg::store_login_superuser, {login}));
         // Once an active administrator has a login the server takes every
         // step's actor from the session: whoever maps this login must still
         // be the session's member afterwards.
-        const Result who = conn_->exec(
-            "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
-            "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin')");
+        const SessionIdentity who = read_session();
         const bool admin = member.active && std::find(member.roles.begin(), member.roles.end(), "admin") !=
                                                 member.roles.end();
-        const bool enforced_after = who.boolean(0, 2) || admin;
-        std::string session_member = who.str(0, 1);
-        if (login == who.str(0, 0)) session_member = id;
-        if (session_member == id && login != who.str(0, 0)) session_member.clear();
+        const bool enforced_after = who.enforced || admin;
+        std::string session_member = who.staff_id;
+        if (login == who.login) session_member = id;
+        if (session_member == id && login != who.login) session_member.clear();
         if (enforced_after && session_member != by.actor)
-          throw denied(tr(msg::store_login_not_session, {by.actor, who.str(0, 0)}));
-        if (role.rows() == 0) {
+          throw denied(tr(msg::store_login_not_session, {by.actor, who.login}));
+        if (!superuser) {
           conn_->exec("CREATE ROLE " + quoted_role(login) + " LOGIN PASSWORD '" + new_password + "'");
           created = true;
         }
@@ -1045,9 +1031,26 @@ class PgStore final : public Store {
     conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff " +
                 (admin ? "TO " : "FROM ") + quoted_role(login));
   }
-  bool is_superuser(const std::string& role) {
+  // Whether server role `role` is a superuser; nullopt when no such role.
+  std::optional<bool> role_superuser(const std::string& role) {
     const Result r = conn_->exec("SELECT rolsuper FROM pg_roles WHERE rolname = $1", {text(role)});
-    return r.rows() > 0 && r.boolean(0, 0);
+    if (r.rows() == 0) return std::nullopt;
+    return r.boolean(0, 0);
+  }
+  bool is_superuser(const std::string& role) { return role_superuser(role).value_or(false); }
+  // Who the session is (Store::session_identity), in the caller's guard.
+  SessionIdentity read_session() {
+    const Result r = conn_->exec(
+        "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
+        "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
+        "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)");
+    SessionIdentity who;
+    who.server = true;
+    who.login = r.str(0, 0);
+    who.staff_id = r.str(0, 1);
+    who.enforced = r.boolean(0, 2);
+    who.superuser = r.boolean(0, 3);
+    return who;
   }
   bool is_session_user(const std::string& role) {
     return conn_->exec("SELECT session_user = $1", {text(role)}).boolean(0, 0);
