@@ -829,7 +829,10 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
     rows.push_back(e);
     return true;
   });
-  REQUIRE(rows.size() == 4);
+  REQUIRE(rows.size() == 7);  // and the sites upgrade's: the default site, each member joining it
+  CHECK(rows[4].kind == LogKind::kSite);
+  CHECK(rows[5].event == registry_event::kSiteJoined);
+  CHECK(rows[6].inputs == std::vector<std::pair<std::string, std::string>>{{"staff", "rina"}, {"site", "main"}});
   CHECK(rows[0].hash == old_head);  // the old row, unchanged
   CHECK(rows[1].kind == LogKind::kPublish);
   CHECK(rows[1].event == "existing");

@@ -41,6 +41,7 @@ class StaffTimeline {
     std::vector<std::string> roles;
     bool active = true;
     std::string login;  // server login role (staff "login-set"); "" when none
+    std::vector<std::string> sites;  // sorted (staff "added" ["site",S], "site-joined", "site-left")
   };
   std::map<std::string, std::vector<State>> members_;
 };
