@@ -345,6 +345,7 @@ class ServerLogin(OnServer):
                                 "--set", "quantity=5", "--set", "full_name=Wati Contoh").out.strip()
         at_nunukan = self.as_login(eka_url, "case", "open", "aid", "--set", "item=food_pack",
                                    "--set", "quantity=2", "--set", "full_name=Sari Contoh").out.strip()
+        self.as_login(self.owner_url, "staff", "grant", "budi", "supervisor")
         self.as_login(self.budi_url, "case", "show", at_main, "--reveal", "--reason", "call back")
 
         # Through sopir: the other site's case does not exist for eka.

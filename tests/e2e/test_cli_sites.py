@@ -102,9 +102,9 @@ class Sites(SopirTest):
         self.assertIn("needs a site: this database has several (main, nunukan); give --site SITE", r.err)
         r = self.ok("--as", "admin", "staff", "site", "budi", "main", "--remove")
         self.assertEqual(r.out.strip(), "budi no longer belongs to site main (their sites: none)")
-        rows = self.query("SELECT event, actor FROM log_view WHERE kind IN ('site', 'staff') "
-                          "AND event IN ('added', 'site-joined', 'site-left') AND seq > 5 ORDER BY seq")
-        self.assertEqual(rows, [("added", "admin"), ("added", "admin"), ("site-left", "admin")])
+        rows = self.query("SELECT kind, event, actor FROM log_view WHERE kind = 'site' "
+                          "OR event IN ('site-joined', 'site-left') ORDER BY seq")
+        self.assertEqual(rows, [("site", "added", "admin"), ("staff", "site-left", "admin")])
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
     def test_a_transfer_moves_the_case_as_a_logged_step(self):

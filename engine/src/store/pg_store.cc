@@ -940,7 +940,7 @@ class PgStore final : public Store {
     return read_procedure(r, 0);
   }
 
-  // Writes a step in one statement (one round trip): the case row (inserted
+  // Writes a step in one statement (one round trip; opening a case: two): the case row (inserted
   // when `create`, else updated; last_seq and head_hash those of the log
   // row), the log row, and the personal texts. Returns the log row's seq.
   // With `held`, the case row is written only where it still has held's
@@ -1012,26 +1012,35 @@ class PgStore final : public Store {
       if (r.rows() != 1) return std::nullopt;
       return r.integer(0, 0);
     }
-    const Result r =
-        create ? conn_->run("create_step",
-                            (std::string("WITH ") + kTexts +
-                             ", c AS (INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
-                             "head_hash, opened_at, due_at, hold_started, closure_reason, parent_case, site) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $19) RETURNING id) "
-                             "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c "
-                             "RETURNING seq")
-                                .c_str(),
-                            params)
-               : conn_->run("append_step",
-                            (std::string("WITH ") + kTexts +
-                             ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) "
-                             "RETURNING seq) "
-                             "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
-                             "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
-                             "hold_started = $12, closure_reason = $13, parent_case = $14, site = $19 WHERE id = $1 "
-                             "RETURNING (SELECT seq FROM l)")
-                                .c_str(),
-                            params);
+    if (create) {
+      // Two statements: row-level security (docs/DEPLOY.md "Sites") checks
+      // the log row against the case rows its statement's snapshot sees,
+      // which holds the new case only after its own statement.
+      conn_->run("create_case_row",
+                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
+                 "opened_at, due_at, hold_started, closure_reason, parent_case, site) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 {params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8],
+                  params[9], params[10], params[11], params[12], params[13], params[18]});
+      const Result opened = conn_->run(
+          "create_log_row",
+          "WITH texts AS (INSERT INTO personal_text (digest, text, case_id) "
+          "SELECT d, t, $1 FROM unnest($2::text[], $3::text[]) AS u(d, t) ON CONFLICT DO NOTHING) "
+          "INSERT INTO transitions (record, prev_hash, hash) VALUES ($4, $5, $6) RETURNING seq",
+          {params[0], params[16], params[17], params[14], params[15], params[8]});
+      if (opened.rows() != 1) throw storage_error(tr(msg::store_internal, {"the log row of " + record.id + " was not written"}));
+      return opened.integer(0, 0);
+    }
+    const Result r = conn_->run(
+        "append_step",
+        (std::string("WITH ") + kTexts +
+         ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) RETURNING seq) "
+         "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
+         "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
+         "hold_started = $12, closure_reason = $13, parent_case = $14, site = $19 WHERE id = $1 "
+         "RETURNING (SELECT seq FROM l)")
+            .c_str(),
+        params);
     if (r.rows() != 1) throw storage_error(tr(msg::store_internal, {"the case row " + record.id + " was not written"}));
     return r.integer(0, 0);
   }
