@@ -594,7 +594,7 @@ TEST_CASE_METHOD(RegistryFixture, "publishing and staff changes are registry row
   CHECK(rows[0].kind == LogKind::kStaff);
   CHECK(rows[0].event == "added");
   CHECK(rows[0].inputs == std::vector<std::pair<std::string, std::string>>{
-                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}});
+                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}, {"site", "main"}});
   CHECK(rows[5].kind == LogKind::kPublish);
   CHECK(rows[5].event == "published");
   CHECK(rows[5].actor == "admin");
@@ -799,7 +799,7 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
     raw.exec("PRAGMA journal_mode = WAL");
     schema::migrate(raw, 2);
     raw.exec("ATTACH DATABASE '" + live.path() + "' AS live");
-    raw.exec("INSERT INTO staff SELECT * FROM live.staff");
+    raw.exec("INSERT INTO staff SELECT id, name, roles, active FROM live.staff");
     raw.exec("INSERT INTO procedures SELECT * FROM live.procedures");
     raw.exec("INSERT INTO cases SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
              "due_at, hold_started, closure_reason, parent_case FROM live.cases");

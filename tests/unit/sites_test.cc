@@ -219,6 +219,34 @@ TEST_CASE_METHOD(SitesFixture, "staff read and act only on their sites' cases", 
   CHECK(readable_sites(engine->actor("budi")) == std::vector<std::string>{"nunukan"});
   // A member of the site may reveal.
   CHECK(engine->show(at_nunukan, "budi", &reveal).personal_data_shown);
+  require_clean(engine->store());
+
+  // A step by a member of another site, written behind the engine's back:
+  // verify names it.
+  Store& store = engine->store();
+  const CaseRecord held = *store.find_case(at_main);
+  CaseRecord after = held;
+  after.version = held.version + 1;
+  after.state = "escalated";
+  LogEntry e;
+  e.case_id = at_main;
+  e.sha256 = held.sha256;
+  e.kind = LogKind::kProcedure;
+  e.event = "escalate";
+  e.from_state = held.state;
+  e.to_state = "escalated";
+  e.from_status = e.to_status = "active";
+  e.actor = "budi";
+  e.role = "supervisor";
+  e.occurred_at = e.recorded_at = DateTime{1780000000};
+  e.due_at = held.due_at;
+  after.due_at = held.due_at;
+  store.append_held(held, after, e);
+  const audit::VerifyReport report = audit::verify(store, audit::VerifyOptions{});
+  bool named = false;
+  for (const auto& f : report.findings)
+    named = named || f.message.find("budi did not belong to site main, where the case was") != std::string::npos;
+  CHECK(named);
 }
 
 TEST_CASE_METHOD(SitesFixture, "a transfer moves a case as a logged step that verify checks", "[sites]") {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "audit/common.h"
+#include "store/registry.h"
 #include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
@@ -47,6 +48,7 @@ void StaffTimeline::add(const LogEntry& row) {
   State state = history.empty() ? State{} : history.back();
   state.seq = row.seq;
   state.event = row.event;
+  state.upgrade = row.actor.empty() && row.note == registry::kSitesUpgradeNote;
   if (row.event == registry_event::kAdded || row.event == registry_event::kExisting) {
     state.roles.clear();
     state.sites.clear();
@@ -112,6 +114,16 @@ StaffCheck StaffTimeline::check(const std::string& actor, const std::string& rol
     if (granted != history.end()) out.problem += tr(msg::audit_granted_later, {log_row(granted->seq)});
   }
   return out;
+}
+
+bool StaffTimeline::belonged(const std::string& actor, const std::string& site, int64_t seq) const {
+  const auto member = members_.find(actor);
+  if (member == members_.end()) return false;
+  const std::vector<State>& history = member->second;
+  auto after = std::find_if(history.begin(), history.end(), [&](const State& s) { return s.seq >= seq; });
+  if (after != history.begin() && holds(std::prev(after)->sites, site)) return true;
+  // A membership the sites upgrade recorded stands for the time before it.
+  return std::any_of(after, history.end(), [&](const State& s) { return s.upgrade && holds(s.sites, site); });
 }
 
 std::string StaffTimeline::differs(const StaffMember& member) const {

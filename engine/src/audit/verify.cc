@@ -402,6 +402,7 @@ class Verifier {
       }
     }
     if (record) compare_case_row(*record, replay.end, history.back().seq);
+    check_sites(history);
     if (record) {
       // Where the log leaves the case: the site of its open row or of its
       // newest transfer; the default site for a case opened before sites.
@@ -410,6 +411,35 @@ class Verifier {
         if (!e.site.empty()) site = e.site;
       if (record->site != site)
         add(FindingKind::kCaseRow, history.back().seq, id, tr(msg::audit_case_site, {id, record->site, site}));
+    }
+  }
+
+  // Every staff member who acted on a case belonged to the site it was at
+  // (a transfer: to both sites, or an administrator). Cases opened before
+  // sites (no site on their open row) are checked from their first
+  // transfer on: who belonged where before then was not logged.
+  void check_sites(const std::vector<LogEntry>& history) {
+    std::string site;
+    for (const LogEntry& e : history) {
+      if (e.kind == LogKind::kOpen) site = e.site;
+      const bool staff_row = !e.actor.empty() && e.kind != LogKind::kTimer && e.kind != LogKind::kMigration;
+      if (e.kind == LogKind::kTransfer) {
+        const bool admin = staff_.check(e.actor, "admin", e.seq).problem.empty();
+        std::string from;
+        for (const auto& [key, value] : e.inputs)
+          if (key == "from_site") from = value;
+        if (!site.empty() && from != site)
+          add(FindingKind::kStepDiffers, e.seq, e.case_id, tr(msg::audit_transfer_from, {step_name(e), from, site}));
+        if (!site.empty() && !admin &&
+            (!staff_.belonged(e.actor, site, e.seq) || !staff_.belonged(e.actor, e.site, e.seq)))
+          add(FindingKind::kStepRefused, e.seq, e.case_id,
+              tr(msg::audit_transfer_by, {step_name(e), e.actor, site, e.site}));
+        site = e.site;
+        continue;
+      }
+      if (site.empty() || !staff_row) continue;
+      if (!staff_.belonged(e.actor, site, e.seq))
+        add(FindingKind::kStepRefused, e.seq, e.case_id, tr(msg::audit_other_site, {step_name(e), e.actor, site}));
     }
   }
 
