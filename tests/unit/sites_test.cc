@@ -393,6 +393,14 @@ TEST_CASE("a PostgreSQL database from before sites is upgraded into the default 
   CHECK(store->sites().size() == 1);
   CHECK(store->schema_changes().empty());
   CHECK(db.query("SELECT relforcerowsecurity FROM pg_class WHERE relname = 'cases'") == "t");
+  // Row-level security lifted or a policy added behind sopir's back: verify's schema check says so.
+  db.exec("ALTER TABLE cases NO FORCE ROW LEVEL SECURITY");
+  db.exec("CREATE POLICY everyone ON transitions FOR SELECT USING (true)");
+  const std::vector<std::string> changes = store->schema_changes();
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].find("the row security of cases was redefined") == 0);
+  CHECK(changes[0].find("(enabled, not forced;") != std::string::npos);
+  CHECK(changes[1] == "the policy everyone was added: sopir does not create it, and it can show rows to other sites");
 }
 
 }  // namespace

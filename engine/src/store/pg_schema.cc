@@ -441,6 +441,22 @@ const std::map<std::string, std::string>& expected_protections() {
       {"column transitions.to_state", "text = ((record)::jsonb ->> 'to_state'::text)"},
       {"column transitions.actor", "text not null = ((record)::jsonb ->> 'actor'::text)"},
       {"column transitions.occurred_at", "bigint not null = (((record)::jsonb ->> 'occurred_at'::text))::bigint"},
+      {"function sopir_rls_claim_mode", function_body(kVersion8, "sopir_rls_claim_mode")},
+      {"function sopir_session_roles", function_body(kVersion8, "sopir_session_roles")},
+      {"function sopir_session_sites", function_body(kVersion8, "sopir_session_sites")},
+      {"row security of cases", "enabled, forced"},
+      {"row security of transitions", "enabled, forced"},
+      {"row security of personal_text", "enabled, forced"},
+      {"row security of access_log", "enabled, forced"},
+      {"policy cases_read", "cases SELECT"},
+      {"policy cases_open", "cases INSERT"},
+      {"policy cases_step", "cases UPDATE"},
+      {"policy transitions_read", "transitions SELECT"},
+      {"policy transitions_append", "transitions INSERT"},
+      {"policy personal_text_read", "personal_text SELECT"},
+      {"policy personal_text_keep", "personal_text INSERT"},
+      {"policy access_log_read", "access_log SELECT"},
+      {"policy access_log_record", "access_log INSERT"},
       {"column transitions.seq", "bigint not null"},
       {"column transitions.record", "text not null"},
       {"column transitions.prev_hash", "text not null"},
@@ -463,8 +479,21 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only')");
+      "'sopir_access_append_only', 'sopir_rls_claim_mode', 'sopir_session_roles', 'sopir_session_sites')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
+  // Row-level security (version 8): switched on and forced on the tables
+  // of case data, and the policies by name and command.
+  const Result secured = conn.exec(
+      "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+      "AND c.relname IN ('cases', 'transitions', 'personal_text', 'access_log')");
+  for (int i = 0; i < secured.rows(); ++i)
+    out["row security of " + secured.str(i, 0)] = std::string(secured.boolean(i, 1) ? "enabled" : "disabled") +
+                                                   (secured.boolean(i, 2) ? ", forced" : ", not forced");
+  const Result policies = conn.exec(
+      "SELECT policyname, tablename, cmd FROM pg_policies WHERE schemaname = 'public'");
+  for (int i = 0; i < policies.rows(); ++i)
+    out["policy " + policies.str(i, 0)] = policies.str(i, 1) + " " + policies.str(i, 2);
   const Result columns = conn.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
       "coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attgenerated FROM pg_attribute a "
@@ -539,6 +568,8 @@ std::vector<std::string> schema_differences(Connection& conn) {
     if (!expected.count(name)) {
       if (name.rfind("trigger", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
       if (name.rfind("column", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
+      if (name.rfind("policy", 0) == 0)
+        out.push_back("the " + name + " was added: sopir does not create it, and it can show rows to other sites");
     }
   }
   return out;
