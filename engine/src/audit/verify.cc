@@ -438,6 +438,8 @@ class Verifier {
         continue;
       }
       if (site.empty() || !staff_row) continue;
+      // An actor who was no staff member in force is reported by replay.
+      if (!staff_.check(e.actor, "", e.seq).problem.empty()) continue;
       if (!staff_.belonged(e.actor, site, e.seq))
         add(FindingKind::kStepRefused, e.seq, e.case_id, tr(msg::audit_other_site, {step_name(e), e.actor, site}));
     }
