@@ -57,6 +57,11 @@ struct Args {
   std::string to_version, batch_size;
   // staff add --login ROLE (a server login, cmd_admin.cc)
   std::string login;
+  // sites: staff add --site, case open/list --site, staff site --remove,
+  // case transfer --to (cmd_site.cc)
+  std::vector<std::string> sites;
+  std::string to_site;
+  bool remove = false;
 };
 
 // Per-invocation state. In the shell one Context lives for the session.
@@ -177,6 +182,16 @@ int run_staff_grant(Context&, Args&);
 int run_staff_revoke(Context&, Args&);
 int run_staff_passwd(Context&, Args&);
 int run_staff_login(Context&, Args&);
+int run_site_add(Context&, Args&);     // cmd_site.cc
+int run_site_list(Context&, Args&);    // cmd_site.cc
+int run_staff_site(Context&, Args&);   // cmd_site.cc
+int run_case_transfer(Context&, Args&);  // cmd_site.cc
+// The sites whose cases a list shows its reader (cmd_site.cc): the
+// reader's (nullopt: every site, for national and auditor staff, or a
+// database with one site read without --as), narrowed to `only` when
+// given. kUsage when several sites and no reader; kRefused for a site the
+// reader may not read.
+std::optional<std::vector<std::string>> listed_sites(Context& ctx, const std::string& only);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

@@ -20,6 +20,7 @@ using nlohmann::json;
 json staff_json(const StaffMember& m) {
   json out{{"id", m.id}, {"name", m.name}, {"roles", m.roles}, {"active", m.active}};
   if (!m.login.empty()) out["login"] = m.login;
+  out["sites"] = m.sites;
   return out;
 }
 
@@ -127,7 +128,7 @@ int run_staff_add(Context& ctx, Args& a) {
   if (a.positional.size() > 1) throw usage_error(tr(msg::cli_staff_add_one_id));
   if (a.name.empty()) throw usage_error(tr(msg::cli_staff_add_name));
   if (a.roles.empty()) throw usage_error(tr(msg::cli_staff_add_role));
-  StaffMember member{id, a.name, a.roles, true, a.login};
+  StaffMember member{id, a.name, a.roles, true, a.login, a.sites};
   if (!a.login.empty() && !is_server_url(ctx.options.db)) throw usage_error(tr(msg::cli_login_needs_server));
   const std::string& admin = ctx.actor_id();
   if (!a.login.empty()) return add_with_login(ctx, admin, member);
@@ -168,9 +169,10 @@ int run_staff_list(Context& ctx, Args&) {
     ctx.out << json{{"staff", list}}.dump(2) << "\n";
     return 0;
   }
-  Table table({tr(msg::cli_w_id), tr(msg::cli_w_name), tr(msg::cli_w_roles), tr(msg::cli_w_active_heading)});
+  Table table({tr(msg::cli_w_id), tr(msg::cli_w_name), tr(msg::cli_w_roles), tr(msg::cli_w_sites),
+               tr(msg::cli_w_active_heading)});
   for (const auto& m : staff) {
-    table.add({m.id, m.name, join(m.roles), tr(m.active ? msg::cli_w_yes : msg::cli_w_no)});
+    table.add({m.id, m.name, join(m.roles), join(m.sites), tr(m.active ? msg::cli_w_yes : msg::cli_w_no)});
   }
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   return 0;
@@ -253,7 +255,15 @@ int run_tick(Context& ctx, Args&) {
   TickReport report = ctx.engine().tick();
   // The hourly timer also commits to the whole log (docs/SCHEMA.md
   // "Checkpoints"): a checkpoint when anything was written since the last.
-  const LogEntry checkpoint = ctx.engine().checkpoint("system");
+  // A session row-level security keeps to some sites (a member's login on
+  // a server) fires their deadlines but cannot commit to every chain: the
+  // administrator's timer writes the checkpoint (docs/DEPLOY.md "Sites").
+  LogEntry checkpoint;
+  if (ctx.engine().session_identity().sees_every_site) {
+    checkpoint = ctx.engine().checkpoint("system");
+  } else {
+    ctx.err << "sopir: " << tr(msg::cli_tick_no_checkpoint) << "\n";
+  }
   spdlog::info("tick: {} fired, {} overdue, {} failed", report.fired.size(), report.overdue.size(),
                report.failures.size());
   if (ctx.options.json) {

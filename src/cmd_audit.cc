@@ -18,6 +18,7 @@
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/messages/runtime.h"
 
 namespace sopir::cli {
 namespace {
@@ -149,6 +150,13 @@ int run_audit_case(Context& ctx, Args& a) {
   const std::string typed = a.positional.empty() ? "" : a.positional[0];
   auto id = normalize_case_id(typed);
   if (!id || !store->case_exists(*id)) throw not_found(tr(msg::cli_no_case_in, {typed, display_location(ctx.options.db)}));
+  // A staff member named reads only their sites' cases (docs/DEPLOY.md
+  // "Sites"); on a server the session's own rows are all it can read.
+  std::optional<Actor> reader;
+  if (!ctx.options.actor.empty()) {
+    reader = acting_staff(*store, ctx.options.actor);
+    check_site_access(*reader, *store->find_case(*id), false);
+  }
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
@@ -157,6 +165,9 @@ int run_audit_case(Context& ctx, Args& a) {
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
     reveal = prepare_reveal(ctx, *store, a.with_linked ? "audit case --with-linked --reveal" : "audit case --reveal", a);
+    const CaseRecord record = *store->find_case(*id);
+    if (!belongs_to_site(reveal->access.actor, record.site))
+      throw refused(tr(msg::runtime_reveal_other_site, {reveal->access.actor.id, record.id, record.site}));
     options.reveal = &reveal->access;
   }
   audit::export_case(*store, *id, options, ctx.out);
@@ -165,6 +176,10 @@ int run_audit_case(Context& ctx, Args& a) {
 
 int run_audit_verify(Context& ctx, Args& a) {
   auto store = open_read_only(ctx);
+  // The whole log: a server session row-level security keeps to some sites
+  // would miss chains and report them as broken.
+  if (!store->session_identity().sees_every_site)
+    throw refused(tr(msg::cli_verify_every_site, {store->session_identity().login}));
   audit::VerifyOptions options;
   if (!a.anchor.empty()) options.anchor = audit::parse_anchor(a.anchor);
   const bool bar = &ctx.err == &std::cerr && ::isatty(STDERR_FILENO);

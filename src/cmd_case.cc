@@ -36,7 +36,8 @@ json case_json(const CaseRecord& c, DateTime now) {
           {"due_at", time_json(c.due_at)},
           {"overdue", overdue(c, now)},
           {"closure_reason", c.closure_reason.empty() ? json() : json(c.closure_reason)},
-          {"parent_case", c.parent_case.empty() ? json() : json(c.parent_case)}};
+          {"parent_case", c.parent_case.empty() ? json() : json(c.parent_case)},
+          {"site", c.site}};
 }
 
 // Case-level clocks (sopir/clocks.h) for case show.
@@ -222,6 +223,7 @@ int run_case_open(Context& ctx, Args& a) {
   request.inputs = parse_sets(a.sets);
   request.note = a.note;
   request.at = parse_at(a.at);
+  request.site = a.to_site;
   StepResult r = ctx.engine().open_case(request);
   spdlog::info("case {} opened ({}) by {}", r.after.id, r.after.sop_id, request.actor);
   if (ctx.in_shell) ctx.current_case = r.after.id;
@@ -264,6 +266,7 @@ int run_case_list(Context& ctx, Args& a) {
     if (!filter.status) filter.status = Status::kActive;
   }
   if (!a.linked_to.empty()) filter.linked_to = engine.resolve_case_id(a.linked_to);
+  filter.sites = listed_sites(ctx, a.to_site);
   filter.limit = listing_limit(ctx, a);
   auto cases = engine.cases(filter);
   int64_t more = 0;

@@ -32,6 +32,21 @@ void def_staff_add(CLI::App& app, Args& a) {
   app.add_option("--role", a.roles, tr(msg::cli_opt_roles))
       ->required()->delimiter(',');
   app.add_option("--login", a.login, tr(msg::cli_opt_staff_login));
+  app.add_option("--site", a.sites, tr(msg::cli_opt_staff_sites))->delimiter(',');
+}
+void def_site_add(CLI::App& app, Args& a) {
+  app.add_option("id", a.positional, tr(msg::cli_opt_site_id))->required();
+  app.add_option("--name", a.name, tr(msg::cli_opt_site_name))->required();
+}
+void def_staff_site(CLI::App& app, Args& a) {
+  app.add_option("args", a.positional, tr(msg::cli_opt_staff_site_args))->required()->expected(2);
+  app.add_flag("--remove", a.remove, tr(msg::cli_opt_site_remove));
+}
+void def_case_transfer(CLI::App& app, Args& a) {
+  app.add_option("case", a.positional, tr(msg::cli_opt_case))->required();
+  app.add_option("--to", a.to_site, tr(msg::cli_opt_transfer_to))->required();
+  app.add_option("--reason", a.reason, tr(msg::cli_opt_transfer_reason))->required();
+  app.add_option("--note", a.note, tr(msg::cli_opt_note));
 }
 void def_staff_login(CLI::App& app, Args& a) {
   app.add_option("args", a.positional, tr(msg::cli_opt_id_login))->required()->expected(2);
@@ -66,8 +81,10 @@ void def_case_open(CLI::App& app, Args& a) {
   app.add_option("--set", a.sets, tr(msg::cli_opt_set));
   app.add_option("--note", a.note, tr(msg::cli_opt_note));
   app.add_option("--at", a.at, tr(msg::cli_opt_at_example));
+  app.add_option("--site", a.to_site, tr(msg::cli_opt_site_open));
 }
 void def_case_list(CLI::App& app, Args& a) {
+  app.add_option("--site", a.to_site, tr(msg::cli_opt_site_list));
   app.add_option("--sop", a.sop, tr(msg::cli_opt_only_sop_cases));
   app.add_option("--state", a.state, tr(msg::cli_opt_only_state));
   app.add_option("--status", a.status, tr(msg::cli_opt_status));
@@ -182,6 +199,11 @@ const std::vector<Command> kCommands = {
     {"staff login", &msg::cli_cmd_staff_login, "staff login ID ROLE",
      "sopir --db postgresql://rina@db.example/sopir staff login budi budi", def_staff_login, run_staff_login, true,
      false},
+    {"site add", &msg::cli_cmd_site_add, "site add ID --name NAME",
+     "sopir --as rina site add nunukan --name 'Pos Debarkasi Nunukan'", def_site_add, run_site_add, true, false},
+    {"site list", &msg::cli_cmd_site_list, "site list", "sopir site list", def_none, run_site_list, true, false},
+    {"staff site", &msg::cli_cmd_staff_site, "staff site ID SITE [--remove]",
+     "sopir --as rina staff site budi nunukan", def_staff_site, run_staff_site, true, false},
     {"case open", &msg::cli_cmd_case_open,
      "case open SOP [--set FIELD=VALUE ...] [--note TEXT] [--at TIME]",
      "sopir --as budi case open aid-distribution --set item=hygiene_kit --set quantity_requested=2",
@@ -213,6 +235,9 @@ const std::vector<Command> kCommands = {
     {"case erase", &msg::cli_cmd_case_erase, "case erase CASE --reason TEXT\ncase erase CASE --confirm",
      "sopir --as dewi case erase K7F-3QX --reason 'request of the person, form DP-12'", def_case_erase,
      run_case_erase, true, false},
+    {"case transfer", &msg::cli_cmd_case_transfer, "case transfer CASE --to SITE --reason TEXT",
+     "sopir --as budi case transfer K7F-3QX --to nunukan --reason 'survivor moved to Nunukan'", def_case_transfer,
+     run_case_transfer, true, false},
     {"case history", &msg::cli_cmd_case_history, "case history CASE [--reveal --reason TEXT]",
      "sopir --as budi case history K7F-3QX", def_case_reveal, run_case_history, true, false},
     {"case export-personal", &msg::cli_cmd_case_export_personal,
@@ -605,7 +630,7 @@ std::string bash_completion() {
     << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
     << "  case \"$cmd\" in\n"
     << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
-       "\"case reopen\"|\"case history\"|\"case erase\")\n"
+       "\"case reopen\"|\"case history\"|\"case erase\"|\"case transfer\")\n"
     << "      COMPREPLY=($(sopir case ids --prefix \"$cur\" 2>/dev/null));;\n"
     << "    *) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
     << "  esac\n"

@@ -24,11 +24,11 @@ class Language(SopirTest):
         r = self.fails(2, "--lang", "en", "case", "lsit")
         self.assertEqual(r.err, "sopir: error: unknown command `case lsit`; did you mean `case list`?\n"
                                 "case commands: open, list, show, why, advance, hold, resume, close, "
-                                "reopen, erase, history, export-personal, import\n")
+                                "reopen, erase, transfer, history, export-personal, import\n")
         r = self.fails(2, "--lang", "id", "case", "lsit")
         self.assertEqual(r.err, "sopir: kesalahan: perintah `case lsit` tidak dikenal; maksud Anda "
                                 "`case list`?\nperintah case: open, list, show, why, advance, hold, "
-                                "resume, close, reopen, erase, history, export-personal, import\n")
+                                "resume, close, reopen, erase, transfer, history, export-personal, import\n")
 
     def test_usage_error(self):
         r = self.fails(2, "--as", "budi", "case", "advance", "K7F-3QX")

@@ -333,6 +333,77 @@ class ServerLogin(OnServer):
         r = self.as_login(self.owner_url, "audit", "verify", code=1)
         self.assertIn("the table gives them the server login none, the log %s" % budi, r.out + r.err)
 
+    def test_row_level_security_keeps_each_site_to_its_own_even_in_psql(self):
+        budi = self.set_up_logins()  # budi: the only site then, main
+        self.as_login(self.owner_url, "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        eka = "eka_" + self.tag
+        self.roles.append(eka)
+        r = self.as_login(self.owner_url, "staff", "add", "eka", "--name", "Eka Contoh", "--role",
+                          "shelter_staff,supervisor", "--site", "nunukan", "--login", eka, "--json")
+        eka_url = self.url_as(eka, json.loads(r.out)["first_password"])
+        at_main = self.as_login(self.budi_url, "case", "open", "aid", "--set", "item=hygiene_kit",
+                                "--set", "quantity=5", "--set", "full_name=Wati Contoh").out.strip()
+        at_nunukan = self.as_login(eka_url, "case", "open", "aid", "--set", "item=food_pack",
+                                   "--set", "quantity=2", "--set", "full_name=Sari Contoh").out.strip()
+        self.as_login(self.owner_url, "staff", "grant", "budi", "supervisor")
+        self.as_login(self.budi_url, "case", "show", at_main, "--reveal", "--reason", "call back")
+
+        # Through sopir: the other site's case does not exist for eka.
+        listed = self.as_login(eka_url, "case", "list").out
+        self.assertIn(at_nunukan, listed)
+        self.assertNotIn(at_main, listed)
+        before = self.dump()
+        for command in (["case", "show", at_main], ["case", "history", at_main], ["audit", "case", at_main],
+                        ["case", "advance", at_main, "escalate"]):
+            r = self.as_login(eka_url, *command, code=3)
+            self.assertNotIn("Wati Contoh", r.out + r.err)
+        self.assertEqual(before, self.dump())
+
+        # Raw SQL as eka's own role: no row of site main, in any table or view.
+        for sql in ("SELECT count(*) FROM cases WHERE site <> 'nunukan'",
+                    "SELECT count(*) FROM transitions WHERE case_id = '%s'" % at_main,
+                    "SELECT count(*) FROM personal_text WHERE text = 'Wati Contoh'",
+                    "SELECT count(*) FROM access_log WHERE case_id = '%s'" % at_main,
+                    "SELECT count(*) FROM cases_view WHERE id = '%s'" % at_main,
+                    "SELECT count(*) FROM log_view WHERE case_id = '%s'" % at_main):
+            self.assertEqual(psql(eka_url, sql).strip(), "0", sql)
+        self.assertEqual(psql(eka_url, "SELECT count(*) FROM personal_text WHERE text = 'Sari Contoh'").strip(), "1")
+        # Nor can it change them: an update finds no row, an insert is refused.
+        self.assertEqual(psql(eka_url, "UPDATE cases SET state = 'approved' WHERE id = '%s' RETURNING id"
+                              % at_main).strip(), "")
+        with self.assertRaises(RuntimeError) as raised:
+            psql(eka_url, "INSERT INTO cases (id, sop_id, sha256, state, status, version, last_seq, head_hash, "
+                          "opened_at, site) SELECT 'ZZZ-ZZZ', sop_id, sha256, state, status, 1, 1, '', 0, 'main' "
+                          "FROM cases WHERE id = '%s'" % at_nunukan)
+        self.assertIn("row-level security", str(raised.exception))
+        self.assertEqual(before, self.dump())
+        # Row-level security is forced on the owner too; its administrator's
+        # session sees every site (the timer and checkpoints run as it).
+        self.assertEqual(self.query("SELECT relname FROM pg_class WHERE relforcerowsecurity ORDER BY relname"),
+                         [("access_log",), ("cases",), ("personal_text",), ("transitions",)])
+        self.assertEqual(psql(self.owner_url, "SELECT count(*) FROM cases").strip(), "2")
+        # A member's tick fires its own deadlines but writes no checkpoint;
+        # a member cannot verify the whole log.
+        r = self.as_login(eka_url, "tick")
+        self.assertIn("no checkpoint written", r.err)
+        r = self.as_login(eka_url, "audit", "verify", code=1)
+        self.assertIn("run it as an administrator, national or auditor login", r.err)
+        self.as_login(self.owner_url, "tick")
+        self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
+
+        # An auditor's login reads every site and writes nothing, even in psql.
+        oki = "oki_" + self.tag
+        self.roles.append(oki)
+        r = self.as_login(self.owner_url, "staff", "add", "oki", "--name", "Oki Contoh", "--role", "auditor",
+                          "--login", oki, "--json")
+        oki_url = self.url_as(oki, json.loads(r.out)["first_password"])
+        self.assertEqual(psql(oki_url, "SELECT count(*) FROM cases").strip(), "2")
+        self.assertEqual(psql(oki_url, "SELECT count(*) FROM personal_text").strip(), "0")
+        with self.assertRaises(RuntimeError) as raised:
+            psql(oki_url, "UPDATE cases SET state = 'x'")
+        self.assertIn("permission denied", str(raised.exception))
+        self.assertIn("clean:", self.as_login(oki_url, "audit", "verify").out)
+
     def test_an_unmapped_login_and_a_deactivated_member_are_refused(self):
         budi = self.set_up_logins()
         stranger = self.role("tamu_" + self.tag, "tamu-pass")

@@ -189,7 +189,7 @@ class Reading(SopirTest):
         r = self.refused_unchanged(2, "case", "lsit")
         self.assertEqual(r.err, "sopir: error: unknown command `case lsit`; did you mean `case list`?\n"
                                 "case commands: open, list, show, why, advance, hold, resume, close, "
-                                "reopen, erase, history, export-personal, import\n")
+                                "reopen, erase, transfer, history, export-personal, import\n")
 
 
 if __name__ == "__main__":

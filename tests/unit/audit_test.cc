@@ -594,7 +594,7 @@ TEST_CASE_METHOD(RegistryFixture, "publishing and staff changes are registry row
   CHECK(rows[0].kind == LogKind::kStaff);
   CHECK(rows[0].event == "added");
   CHECK(rows[0].inputs == std::vector<std::pair<std::string, std::string>>{
-                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}});
+                              {"staff", "admin"}, {"name", "Admin Contoh"}, {"role", "admin"}, {"site", "main"}});
   CHECK(rows[5].kind == LogKind::kPublish);
   CHECK(rows[5].event == "published");
   CHECK(rows[5].actor == "admin");
@@ -799,7 +799,7 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
     raw.exec("PRAGMA journal_mode = WAL");
     schema::migrate(raw, 2);
     raw.exec("ATTACH DATABASE '" + live.path() + "' AS live");
-    raw.exec("INSERT INTO staff SELECT * FROM live.staff");
+    raw.exec("INSERT INTO staff SELECT id, name, roles, active FROM live.staff");
     raw.exec("INSERT INTO procedures SELECT * FROM live.procedures");
     raw.exec("INSERT INTO cases SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
              "due_at, hold_started, closure_reason, parent_case FROM live.cases");
@@ -829,7 +829,10 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
     rows.push_back(e);
     return true;
   });
-  REQUIRE(rows.size() == 4);
+  REQUIRE(rows.size() == 7);  // and the sites upgrade's: the default site, each member joining it
+  CHECK(rows[4].kind == LogKind::kSite);
+  CHECK(rows[5].event == registry_event::kSiteJoined);
+  CHECK(rows[6].inputs == std::vector<std::pair<std::string, std::string>>{{"staff", "rina"}, {"site", "main"}});
   CHECK(rows[0].hash == old_head);  // the old row, unchanged
   CHECK(rows[1].kind == LogKind::kPublish);
   CHECK(rows[1].event == "existing");

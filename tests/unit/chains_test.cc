@@ -417,15 +417,16 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
   Engine engine(open_sqlite_store(db.path(), StoreOptions{}), std::make_shared<StepClock>());  // migrates
   CHECK(engine.store().per_chain_from() == 6);
   // The upgrade to schema 4 added one registry row per procedure version
-  // and staff member (4), after the old rows.
-  CHECK(engine.store().chain_head().first == old_rows + 4);
+  // and staff member (4), after the old rows; the sites upgrade one for the
+  // default site and one per member joining it (4).
+  CHECK(engine.store().chain_head().first == old_rows + 8);
   const auto rows_a = engine.store().history(a);
   CHECK(engine.store().find_case(a)->head_hash == rows_a.back().hash);
   {
     const auto r = verify(db.path());
     INFO(describe(r));
     CHECK(r.clean());
-    CHECK(r.rows == 9);
+    CHECK(r.rows == 13);
   }
   // New rows chain per case, continuing from each case's last old row.
   const StepResult next = engine.advance(request(b, "assess", "rina", {{"risk", "high"}}));
@@ -437,7 +438,7 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
     const auto r = verify(db.path());
     INFO(describe(r));
     CHECK(r.clean());
-    CHECK(r.rows == 12);
+    CHECK(r.rows == 16);
   }
   // An old row changed is still found, by the rule it was written under.
   SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);

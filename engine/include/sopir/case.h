@@ -25,6 +25,7 @@ const char* to_string(LifecycleEvent event);  // "hold", "resume", "close", "reo
 struct Actor {
   std::string id;
   std::vector<std::string> roles;  // database roles of this staff member
+  std::vector<std::string> sites = {};  // the sites they belong to (StaffMember::sites)
 };
 
 // A case linked to this one by a hand-off (`opens:` in the procedure).

@@ -78,6 +78,9 @@ struct OpenRequest {
   std::vector<std::pair<std::string, std::string>> inputs;
   std::string note;
   std::optional<DateTime> at;  // occurred-at; default: the clock
+  // The site the case belongs to; "": the actor's only site (kUsage when
+  // they belong to several, kRefused when to none).
+  std::string site = {};
 };
 
 struct StepRequest {
@@ -195,6 +198,31 @@ struct TickReport {
 // "system". Every command naming an actor checks it so, reads included.
 Actor acting_staff(Store& store, const std::string& staff_id);
 
+// Sites (docs/DEPLOY.md "Sites"). A staff member reads and acts on the
+// cases of the sites they belong to; `national` and `auditor` staff read
+// every site's cases (personal data masked: it is shown only to members of
+// the case's site), and `auditor` staff act on none. Administrators are
+// held to their sites for cases like everyone (they administer staff and
+// sites). The timer ("system") is not held.
+//
+// Whether `who` belongs to `site`.
+bool belongs_to_site(const Actor& who, const std::string& site);
+// The sites whose cases `who` may read: nullopt for every site.
+std::optional<std::vector<std::string>> readable_sites(const Actor& who);
+// kRefused, saying who may, unless `who` may read (`acting` false) or act
+// on (`acting` true) `record`. No check for an empty actor (a read
+// without --as on a database without log-in) or the timer.
+void check_site_access(const Actor& who, const CaseRecord& record, bool acting);
+
+// A case moved to another site (Engine::transfer_case).
+struct TransferRequest {
+  std::string case_id;  // as typed
+  std::string actor;
+  std::string to_site;
+  std::string reason;
+  std::string note = {};
+};
+
 // One case the acting staff member can move now (Engine::todo).
 struct TodoItem {
   CaseRecord record;
@@ -301,6 +329,19 @@ class Engine {
   void set_staff_role(const std::string& admin, const std::string& staff_id, const std::string& role,
                       bool held);
   std::vector<StaffMember> staff();
+  // Sites, by an administrator: add_site (kUsage for an unusable id or an
+  // empty name, kConflict for an id taken); set_staff_site makes a member
+  // join (`held`) or leave a site (kNotFound for an unknown member or
+  // site, kConflict when it is already so).
+  void add_site(const std::string& admin, const Site& site);
+  std::vector<Site> sites();
+  void set_staff_site(const std::string& admin, const std::string& staff_id, const std::string& site, bool held);
+  // Moves a case to another site as a logged step of its chain (kind
+  // transfer, the reason required): by an administrator, or by staff (not
+  // auditors) who belong to both the case's site and the one it moves to
+  // (on a server the moved row must stay readable to the session). kUsage for no reason or the case's own site, kNotFound
+  // for an unknown site or case, kRefused for an actor who may not.
+  StepResult transfer_case(const TransferRequest& request);
   // kNotFound (with "did you mean") for an unknown id.
   StaffMember staff_member(const std::string& staff_id);
 
@@ -456,6 +497,8 @@ class Engine {
                        const HandOff& handoff, const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,
                            const OpenRequest& request);
+  // The site a case `who` opens belongs to, `asked` or their only site.
+  std::string opening_site(const Actor& who, const std::string& asked);
   std::string new_case_id();
   StepResult advance_in_transaction(const CaseRecord& record, const StepRequest& request);
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);

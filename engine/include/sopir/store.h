@@ -32,7 +32,22 @@ struct StaffMember {
   // The server login role that logs this member in (PostgreSQL, issue #13);
   // "" when none (always so on a database file).
   std::string login = {};
+  // The sites (offices) the member belongs to, sorted: the cases they may
+  // read and act on (docs/DEPLOY.md "Sites"). Roles `national` and
+  // `auditor` read every site's cases without belonging to one.
+  std::vector<std::string> sites = {};
 };
+
+// A site: an office (a shelter, a debarkation post, a regional office).
+// Every case belongs to one. Every database has the site kDefaultSite from
+// the schema on (SQLite schema 10, PostgreSQL 8): a one-office database
+// never names a site.
+struct Site {
+  std::string id;    // a slug, as staff ids (valid_staff_id's alphabet)
+  std::string name;  // shown to people
+};
+inline constexpr char kDefaultSite[] = "main";
+inline constexpr char kDefaultSiteName[] = "Main office";
 
 // Who the server logged this session in as (PostgreSQL). On a database
 // file nothing is set: staff log in with a passphrase (sopir/login.h).
@@ -42,6 +57,10 @@ struct SessionIdentity {
   std::string login;       // the session's role (session_user)
   std::string staff_id;    // the active staff member whose login it is; "" when none
   bool superuser = false;  // the session's role is a server superuser (never a member's login)
+  // Row-level security lets the session read every site's cases (always on
+  // a database file; on a server: before an administrator has a login, or
+  // for an administrator's, a national or an auditor staff member's login).
+  bool sees_every_site = true;
 };
 
 struct PublishedProcedure {
@@ -91,6 +110,7 @@ struct CaseRecord {
   std::optional<DateTime> hold_started;
   std::string closure_reason;
   std::string parent_case;  // the case whose step opened this one, if any
+  std::string site = {};    // the site the case belongs to (Site::id)
 };
 
 // Registry rows (case_id "", the registry chain) change no case:
@@ -113,12 +133,14 @@ enum class LogKind {
   kStaff,
   kErasure,
   kMigration,
-  kMigrationPlan
+  kMigrationPlan,
+  kSite,      // registry: a site added (site_event)
+  kTransfer   // case row: the case moved to another site (Engine::transfer_case)
 };
 // "open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish", "staff", "erasure",
-// "migration", "migration-plan"
+// "migration", "migration-plan", "site", "transfer"
 const char* to_string(LogKind kind);
-bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff or kMigrationPlan
+bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff, kMigrationPlan or kSite
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
 // What a checkpoint row commits to: the Merkle root (hex) over the heads of
@@ -157,6 +179,10 @@ struct LogEntry {
   // opened several tracks names them all, in hand-off order, joined by ", "
   // (join_case_ids / split_case_ids); their open rows follow it in that order.
   std::string linked_case;
+  // The site the case is at after this row: set on open rows and transfer
+  // rows (written to the record as "site" after linked_case only when not
+  // empty, so rows from before sites keep their bytes); "" elsewhere.
+  std::string site;
   std::optional<Checkpoint> checkpoint;  // kCheckpoint rows only
   // prev_hash: the hash of the chain's previous row ("" for its first).
   std::string prev_hash, hash;     // assigned by the store
@@ -208,6 +234,11 @@ inline constexpr char kLoginSet[] = "login-set";
 inline constexpr char kExisting[] = "existing";
 inline constexpr char kProposed[] = "proposed";
 inline constexpr char kApproved[] = "approved";
+// staff: [["staff",ID],["site",SITE]]; site (kind kSite) "added":
+// [["site",ID],["name",NAME]] ("existing": the schema 10 upgrade's row for
+// the default site of a database that already had a log).
+inline constexpr char kSiteJoined[] = "site-joined";
+inline constexpr char kSiteLeft[] = "site-left";
 }  // namespace registry_event
 
 // Erasure row events (LogKind::kErasure), both with the request's reason.
@@ -221,6 +252,8 @@ struct CaseFilter {
   std::optional<Status> status;
   std::optional<DateTime> due_before;  // overdue: due_before = now
   std::optional<std::string> linked_to;  // its child cases and its parent
+  // Only cases of these sites (none: no case at all); unset: every site.
+  std::optional<std::vector<std::string>> sites;
   int64_t limit = 0;  // 0: no limit
 };
 // cases() returns matches ordered by opened_at (by due_at when due_before
@@ -323,6 +356,18 @@ class Store {
   // Grants (`held` true) or removes a role; kNotFound for an unknown id, a
   // change to what is already so writes nothing.
   virtual void set_staff_role(const std::string& id, const std::string& role, bool held,
+                              const RegistryStamp& by) = 0;
+
+  // Sites (docs/DEPLOY.md "Sites"). add_site writes the site and its
+  // registry row (site "added") in one transaction; kConflict when the id
+  // exists. set_staff_site makes `id` a member of `site` (`held`) or not,
+  // with its registry row (staff "site-joined" / "site-left"); kNotFound
+  // for an unknown member or site; a change to what is already so writes
+  // nothing. add_staff: a member given no sites joins the database's only
+  // site when it has exactly one (its "added" row lists ["site",S] pairs).
+  virtual void add_site(const Site& site, const RegistryStamp& by) = 0;
+  virtual std::vector<Site> sites() = 0;  // ordered by id
+  virtual void set_staff_site(const std::string& id, const std::string& site, bool held,
                               const RegistryStamp& by) = 0;
 
   // Staff log-in (sopir/login.h). These defaults are a store whose server

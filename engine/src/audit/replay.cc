@@ -280,6 +280,16 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     return out;
   }
 
+  // A transfer moves the case to another site and changes nothing else;
+  // it names the site it moves to and gives a reason.
+  if (e.kind == LogKind::kTransfer) {
+    if (e.to_state != e.from_state || e.to_status != e.from_status || !e.changes.empty())
+      add_problem(out.message, tr(msg::audit_transfer_moves));
+    if (e.site.empty() || e.reason.empty()) add_problem(out.message, tr(msg::audit_transfer_incomplete));
+    if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+    return out;
+  }
+
   CaseSnapshot snapshot;
   snapshot.id = e.case_id;
   snapshot.state = opening ? -1 : p.state_index(r.end.state);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "audit/common.h"
+#include "store/registry.h"
 #include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
@@ -47,11 +48,15 @@ void StaffTimeline::add(const LogEntry& row) {
   State state = history.empty() ? State{} : history.back();
   state.seq = row.seq;
   state.event = row.event;
+  state.upgrade = row.actor.empty() && row.note == registry::kSitesUpgradeNote;
   if (row.event == registry_event::kAdded || row.event == registry_event::kExisting) {
     state.roles.clear();
+    state.sites.clear();
     for (const auto& [key, value] : row.inputs) {
       if (key == "role") state.roles.push_back(value);
+      if (key == "site") state.sites.push_back(value);
     }
+    std::sort(state.sites.begin(), state.sites.end());
     state.active = input(row, "active") != "no";
   } else if (row.event == registry_event::kRoleGranted) {
     const std::string role = input(row, "role");
@@ -59,6 +64,13 @@ void StaffTimeline::add(const LogEntry& row) {
   } else if (row.event == registry_event::kRoleRemoved) {
     const std::string role = input(row, "role");
     state.roles.erase(std::remove(state.roles.begin(), state.roles.end(), role), state.roles.end());
+  } else if (row.event == registry_event::kSiteJoined) {
+    const std::string site = input(row, "site");
+    if (!holds(state.sites, site)) state.sites.push_back(site);
+    std::sort(state.sites.begin(), state.sites.end());
+  } else if (row.event == registry_event::kSiteLeft) {
+    const std::string site = input(row, "site");
+    state.sites.erase(std::remove(state.sites.begin(), state.sites.end(), site), state.sites.end());
   } else if (row.event == registry_event::kLoginSet) {
     state.login = input(row, "login");
   } else if (row.event == registry_event::kDeactivated) {
@@ -104,6 +116,16 @@ StaffCheck StaffTimeline::check(const std::string& actor, const std::string& rol
   return out;
 }
 
+bool StaffTimeline::belonged(const std::string& actor, const std::string& site, int64_t seq) const {
+  const auto member = members_.find(actor);
+  if (member == members_.end()) return false;
+  const std::vector<State>& history = member->second;
+  auto after = std::find_if(history.begin(), history.end(), [&](const State& s) { return s.seq >= seq; });
+  if (after != history.begin() && holds(std::prev(after)->sites, site)) return true;
+  // A membership the sites upgrade recorded stands for the time before it.
+  return std::any_of(after, history.end(), [&](const State& s) { return s.upgrade && holds(s.sites, site); });
+}
+
 std::string StaffTimeline::differs(const StaffMember& member) const {
   const auto it = members_.find(member.id);
   if (it == members_.end()) return tr(msg::audit_log_never_adds, {member.id});
@@ -116,6 +138,12 @@ std::string StaffTimeline::differs(const StaffMember& member) const {
   auto active = [](bool a) { return tr(a ? msg::audit_active : msg::audit_deactivated_word); };
   if (last.active != member.active)
     out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_active, {active(member.active), active(last.active)});
+  std::vector<std::string> sites = member.sites;
+  std::sort(sites.begin(), sites.end());
+  if (last.sites != sites) {
+    auto list = [](const std::vector<std::string>& l) { return l.empty() ? tr(msg::audit_sites_none) : join(l); };
+    out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_sites, {list(sites), list(last.sites)});
+  }
   if (last.login != member.login) {
     auto login = [](const std::string& l) { return l.empty() ? tr(msg::audit_login_none) : l; };
     out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_login, {login(member.login), login(last.login)});

@@ -30,6 +30,8 @@ class StaffTimeline {
   // Whether `actor` could act as `role` ("" for no role) just before log
   // row `seq`.
   StaffCheck check(const std::string& actor, const std::string& role, int64_t seq) const;
+  // Whether `actor` belonged to `site` just before log row `seq`.
+  bool belonged(const std::string& actor, const std::string& site, int64_t seq) const;
   // How a staff table row differs from where the log leaves that member
   // (roles, active, or no row at all), one clause; "" when it agrees.
   std::string differs(const StaffMember& member) const;
@@ -41,6 +43,8 @@ class StaffTimeline {
     std::vector<std::string> roles;
     bool active = true;
     std::string login;  // server login role (staff "login-set"); "" when none
+    std::vector<std::string> sites;  // sorted (staff "added" ["site",S], "site-joined", "site-left")
+    bool upgrade = false;  // written by the sites upgrade (no actor): stands for the time before it
   };
   std::map<std::string, std::vector<State>> members_;
 };

@@ -10,6 +10,7 @@
 #include "audit/links.h"
 #include "audit/replay.h"
 #include "audit/staff.h"
+#include "store/registry.h"
 #include "base/sha256.h"
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
@@ -185,6 +186,20 @@ class Verifier {
             tr(msg::audit_table_differs, {short_hash(p.sha256), name, log_row(row->second.seq), sop, version}));
     }
     for (PlanStatus& plan : migration_plans(store_)) plans_.emplace(plan.sha256, std::move(plan));
+    // Every site but the default one (the schema makes it) is added by a
+    // site row of the log.
+    std::set<std::string> logged_sites{kDefaultSite};
+    LogFilter sites;
+    sites.kind = LogKind::kSite;
+    sites.registry = true;
+    store_.scan_log(sites, [&](const LogEntry& e) {
+      for (const auto& [key, value] : e.inputs)
+        if (key == "site") logged_sites.insert(value);
+      return true;
+    });
+    for (const Site& site : store_.sites())
+      if (!logged_sites.count(site.id))
+        add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
     staff_ = StaffTimeline(store_);
     for (const StaffMember& m : store_.all_staff()) {
       std::string problem = staff_.differs(m);
@@ -208,6 +223,7 @@ class Verifier {
       const bool was_first = first;
       first = false;
       if (!row.case_id.empty() || row.event == registry_event::kExisting) return true;
+      if (row.actor.empty() && row.note == registry::kSitesUpgradeNote) return true;
       if (row.kind == LogKind::kStaff) {
         if (was_first && row.event == registry_event::kAdded) return true;
         // Anyone in force may set their own passphrase; another's is an
@@ -222,6 +238,11 @@ class Verifier {
               tr(msg::audit_staff_change_by, {log_row(row.seq), row.event, row.actor, c.problem}));
       } else if (row.kind == LogKind::kMigrationPlan) {
         check_plan_row(row);
+      } else if (row.kind == LogKind::kSite) {
+        const StaffCheck c = staff_.check(row.actor, "admin", row.seq);
+        if (!c.problem.empty())
+          add(FindingKind::kStepRefused, row.seq, "",
+              tr(msg::audit_site_change_by, {log_row(row.seq), row.event, row.actor, c.problem}));
       } else if (row.kind == LogKind::kPublish) {
         const StaffCheck admin = staff_.check(row.actor, "admin", row.seq);
         const StaffCheck policy = staff_.check(row.actor, "policy", row.seq);
@@ -381,6 +402,47 @@ class Verifier {
       }
     }
     if (record) compare_case_row(*record, replay.end, history.back().seq);
+    check_sites(history);
+    if (record) {
+      // Where the log leaves the case: the site of its open row or of its
+      // newest transfer; the default site for a case opened before sites.
+      std::string site = kDefaultSite;
+      for (const LogEntry& e : history)
+        if (!e.site.empty()) site = e.site;
+      if (record->site != site)
+        add(FindingKind::kCaseRow, history.back().seq, id, tr(msg::audit_case_site, {id, record->site, site}));
+    }
+  }
+
+  // Every staff member who acted on a case belonged to the site it was at
+  // (a transfer: to both sites, or an administrator). Cases opened before
+  // sites (no site on their open row) are checked from their first
+  // transfer on: who belonged where before then was not logged.
+  void check_sites(const std::vector<LogEntry>& history) {
+    std::string site;
+    for (const LogEntry& e : history) {
+      if (e.kind == LogKind::kOpen) site = e.site;
+      const bool staff_row = !e.actor.empty() && e.kind != LogKind::kTimer && e.kind != LogKind::kMigration;
+      if (e.kind == LogKind::kTransfer) {
+        const bool admin = staff_.check(e.actor, "admin", e.seq).problem.empty();
+        std::string from;
+        for (const auto& [key, value] : e.inputs)
+          if (key == "from_site") from = value;
+        if (!site.empty() && from != site)
+          add(FindingKind::kStepDiffers, e.seq, e.case_id, tr(msg::audit_transfer_from, {step_name(e), from, site}));
+        if (!site.empty() && !admin &&
+            (!staff_.belonged(e.actor, site, e.seq) || !staff_.belonged(e.actor, e.site, e.seq)))
+          add(FindingKind::kStepRefused, e.seq, e.case_id,
+              tr(msg::audit_transfer_by, {step_name(e), e.actor, site, e.site}));
+        site = e.site;
+        continue;
+      }
+      if (site.empty() || !staff_row) continue;
+      // An actor who was no staff member in force is reported by replay.
+      if (!staff_.check(e.actor, "", e.seq).problem.empty()) continue;
+      if (!staff_.belonged(e.actor, site, e.seq))
+        add(FindingKind::kStepRefused, e.seq, e.case_id, tr(msg::audit_other_site, {step_name(e), e.actor, site}));
+    }
   }
 
   // A migration row applies a plan proposed and approved before it.

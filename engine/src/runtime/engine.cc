@@ -417,7 +417,27 @@ Actor acting_staff(Store& store, const std::string& staff_id) {
     throw not_found(tr(msg::runtime_unknown_staff, {staff_id, did_you_mean(staff_id, ids)}));
   }
   if (!member->active) throw refused(tr(msg::runtime_staff_deactivated, {staff_id}));
-  return Actor{member->id, member->roles};
+  return Actor{member->id, member->roles, member->sites};
+}
+
+bool belongs_to_site(const Actor& who, const std::string& site) {
+  return std::find(who.sites.begin(), who.sites.end(), site) != who.sites.end();
+}
+
+std::optional<std::vector<std::string>> readable_sites(const Actor& who) {
+  if (has_role(who, "national") || has_role(who, "auditor")) return std::nullopt;
+  return who.sites;
+}
+
+void check_site_access(const Actor& who, const CaseRecord& record, bool acting) {
+  if (who.id.empty() || who.id == "system") return;
+  const bool member = belongs_to_site(who, record.site);
+  if (acting && member && !has_role(who, "auditor")) return;
+  if (!acting && (member || !readable_sites(who))) return;
+  const std::string sites = who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites);
+  if (acting && has_role(who, "auditor"))
+    throw refused(tr(msg::runtime_auditor_acts, {who.id, record.id}));
+  throw refused(tr(acting ? msg::runtime_site_act : msg::runtime_site_read, {record.id, record.site, who.id, sites}));
 }
 
 bool valid_staff_id(std::string_view id) {
@@ -440,7 +460,48 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member) {
     throw usage_error(tr(msg::runtime_staff_id, {member.id}));
   if (member.name.empty()) throw usage_error(tr(msg::runtime_staff_needs_name));
   if (member.roles.empty()) throw usage_error(tr(msg::runtime_staff_needs_role));
+  const Actor as_actor{member.id, member.roles, member.sites};
+  if (member.sites.empty() && readable_sites(as_actor)) {
+    // Staff who read only their sites' cases need one; with a single site
+    // the store makes them a member of it.
+    const std::vector<Site> all = store_->sites();
+    if (all.size() > 1) {
+      std::vector<std::string> ids;
+      for (const Site& site : all) ids.push_back(site.id);
+      throw usage_error(tr(msg::runtime_staff_needs_site, {member.id, join(ids)}));
+    }
+  }
   store_->add_staff(member, RegistryStamp{admin, clock_->now()});
+}
+
+void Engine::add_site(const std::string& admin, const Site& site) {
+  const Actor who = actor(admin);
+  if (!has_role(who, "admin")) throw refused(tr(msg::runtime_manage_sites, {roles_of(who)}));
+  if (!valid_staff_id(site.id)) throw usage_error(tr(msg::runtime_site_id, {site.id}));
+  if (!has_visible_text(site.name)) throw usage_error(tr(msg::runtime_site_needs_name, {site.id}));
+  if (std::string problem = control_problem(site.name, false); !problem.empty())
+    throw usage_error(tr(msg::runtime_site_name_control, {problem}));
+  store_->add_site(site, RegistryStamp{who.id, clock_->now()});
+}
+
+std::vector<Site> Engine::sites() { return store_->sites(); }
+
+void Engine::set_staff_site(const std::string& admin, const std::string& staff_id, const std::string& site,
+                            bool held) {
+  const Actor who = actor(admin);
+  if (!has_role(who, "admin")) throw refused(tr(msg::runtime_manage_sites, {roles_of(who)}));
+  auto member = store_->staff(staff_id);
+  if (!member) actor(staff_id);  // kNotFound with "did you mean"
+  const std::vector<Site> all = store_->sites();
+  if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == site; })) {
+    std::vector<std::string> ids;
+    for (const Site& s : all) ids.push_back(s.id);
+    throw not_found(tr(msg::runtime_unknown_site, {site, did_you_mean(site, ids), join(ids)}));
+  }
+  const bool has = std::find(member->sites.begin(), member->sites.end(), site) != member->sites.end();
+  if (has == held)
+    throw conflict(tr(held ? msg::runtime_already_in_site : msg::runtime_not_in_site, {staff_id, site}));
+  store_->set_staff_site(staff_id, site, held, RegistryStamp{who.id, clock_->now()});
 }
 
 void Engine::add_staff(const std::string& admin, const StaffMember& member, std::string_view passphrase,
@@ -695,6 +756,24 @@ std::string Engine::new_case_id() {
   throw conflict(tr(msg::runtime_no_free_id));
 }
 
+std::string Engine::opening_site(const Actor& who, const std::string& asked) {
+  if (has_role(who, "auditor")) throw refused(tr(msg::runtime_auditor_opens, {who.id}));
+  if (asked.empty()) {
+    if (who.sites.size() == 1) return who.sites.front();
+    if (who.sites.empty()) throw refused(tr(msg::runtime_open_no_site, {who.id}));
+    throw usage_error(tr(msg::runtime_open_which_site, {who.id, join(who.sites)}));
+  }
+  if (belongs_to_site(who, asked)) return asked;
+  const std::vector<Site> all = store_->sites();
+  if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == asked; })) {
+    std::vector<std::string> ids;
+    for (const Site& s : all) ids.push_back(s.id);
+    throw not_found(tr(msg::runtime_unknown_site, {asked, did_you_mean(asked, ids), join(ids)}));
+  }
+  throw refused(tr(msg::runtime_open_other_site, {who.id, asked,
+                                                  who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites)}));
+}
+
 Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
                                   const std::vector<std::pair<std::string, std::string>>& inputs,
                                   const std::string& note, DateTime at, DateTime now,
@@ -738,8 +817,11 @@ StepResult Engine::open_case(const OpenRequest& request) {
 
 StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const OpenRequest& request) {
   const DateTime now = clock_->now();
+  const std::string site = opening_site(who, request.site);
   Opening opening = plan_open(p, who, request.inputs, request.note, request.at.value_or(now), now,
                               false);
+  opening.record.site = site;
+  opening.entry.site = site;
   store_->create_case(opening.record, opening.entry);
   opening.record.last_seq = opening.entry.case_seq;
   opening.record.head_hash = opening.entry.hash;
@@ -804,6 +886,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   Command command;
   command.actor = request.timer ? Actor{"system", {}} : actor(request.actor);
   command.timer = request.timer;
+  if (!request.timer) check_site_access(command.actor, held, true);
   const CaseRecord* record = &held;
   const std::string& id = held.id;
   ProcedurePtr p = procedure(record->sha256);
@@ -856,6 +939,9 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
     ids.push_back(child.record.id);
     child.record.parent_case = id;
     child.entry.linked_case = id;
+    // A hand-off opens its case at the parent's site.
+    child.record.site = after.site;
+    child.entry.site = after.site;
     children.push_back(std::move(child));
   }
   entry.linked_case = join_case_ids(ids);
@@ -871,6 +957,47 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
     child.record.head_hash = child.entry.hash;
     result.opened.push_back(StepResult::Opened{child.record, child.entry});
   }
+  return result;
+}
+
+StepResult Engine::transfer_case(const TransferRequest& request) {
+  const Actor who = actor(request.actor);
+  StepResult result;
+  store_->transaction([&] {
+    const CaseRecord record = find_typed_case(request.case_id);
+    // Moving a case between offices: an administrator, or staff of both.
+    if (!has_role(who, "admin")) check_site_access(who, record, true);
+    if (!has_visible_text(request.reason)) throw usage_error(tr(msg::runtime_transfer_reason, {record.id}));
+    if (std::string problem = control_problem(request.reason, false); !problem.empty())
+      throw usage_error(tr(msg::runtime_reason_control, {problem}));
+    if (request.to_site == record.site) throw usage_error(tr(msg::runtime_transfer_same, {record.id, record.site}));
+    const std::vector<Site> all = store_->sites();
+    if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == request.to_site; })) {
+      std::vector<std::string> ids;
+      for (const Site& s : all) ids.push_back(s.id);
+      throw not_found(tr(msg::runtime_unknown_site, {request.to_site, did_you_mean(request.to_site, ids), join(ids)}));
+    }
+    if (!has_role(who, "admin") && !belongs_to_site(who, request.to_site))
+      throw refused(tr(msg::runtime_transfer_both_sites, {who.id, record.id, record.site, request.to_site}));
+    const DateTime now = clock_->now();
+    CaseRecord after = record;
+    after.site = request.to_site;
+    after.version = record.version + 1;
+    LogEntry entry = base_entry(record, who.id, now, now);
+    entry.kind = LogKind::kTransfer;
+    entry.event = "transfer";
+    entry.to_state = record.state;
+    entry.to_status = to_string(record.status);
+    entry.reason = request.reason;
+    entry.note = checked_note(request.note);
+    entry.inputs = {{"from_site", record.site}, {"to_site", request.to_site}};
+    entry.site = request.to_site;
+    entry.due_at = record.due_at;
+    store_->append_held(record, after, entry);
+    after.last_seq = entry.case_seq;
+    after.head_hash = entry.hash;
+    result = StepResult{after, entry, {}};
+  });
   return result;
 }
 
@@ -902,6 +1029,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   const std::optional<CaseRecord> record = find_typed_case(request.case_id);
   const std::string& id = record->id;
   const Actor who = actor(request.actor);
+  check_site_access(who, *record, true);
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot current = snapshot(*p, *record);
   const DateTime now = clock_->now();
@@ -1007,6 +1135,7 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   CaseView out;
   out.record = find_typed_case(case_id);
   if (!actor_id.empty()) out.actor = actor(actor_id);
+  check_site_access(out.actor, out.record, false);
   out.procedure = procedure(out.record.sha256);
   if (reveal) check_reveal(out.record, *out.procedure, out.actor, *reveal);
   out.snapshot = snapshot(*out.procedure, out.record);
@@ -1031,6 +1160,8 @@ void Engine::check_reveal(const CaseRecord& record, const Procedure& procedure, 
                        record.id);
   if (std::string problem = control_problem(reveal.reason, false); !problem.empty())
     throw refused(tr(msg::runtime_reason_control, {problem}));
+  if (!who.id.empty() && !belongs_to_site(who, record.site))
+    throw refused(tr(msg::runtime_reveal_other_site, {who.id, record.id, record.site}));
   if (who.id.empty() || !may_see_personal_data(procedure, who)) {
     std::vector<std::string> allowed;
     for (int r : procedure.pii_roles) allowed.push_back(procedure.roles[static_cast<size_t>(r)]);
@@ -1043,6 +1174,7 @@ CaseHistory Engine::history(const std::string& case_id, const std::string& actor
                             const RevealRequest* reveal) {
   const CaseRecord record = find_typed_case(case_id);
   const Actor who = actor(actor_id);
+  check_site_access(who, record, false);
   if (reveal) check_reveal(record, *procedure(record.sha256), who, *reveal);
   CaseHistory out = history_as(record, reveal != nullptr);
   if (out.personal_data_shown)

@@ -106,6 +106,7 @@ StepResult Engine::confirm_erasure(const std::string& typed_case, const std::str
 
 StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
                                      const std::string& reason, const std::vector<std::string>& digests) {
+  check_site_access(who, record, true);
   const DateTime now = clock_->now();
   StepResult result;
   LogEntry& e = result.entry;

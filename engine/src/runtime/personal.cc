@@ -30,7 +30,7 @@ PersonalExport Engine::export_personal(const std::string& case_id, const std::st
     for (const CaseRecord& other : family) {
       if (other.id == record.id) continue;
       ids.push_back(other.id);
-      const bool may = may_see_personal_data(*procedure(other.sha256), who);
+      const bool may = may_see_personal_data(*procedure(other.sha256), who) && belongs_to_site(who, other.site);
       CaseHistory linked = history_as(other, may);
       if (linked.personal_data_shown)
         store_->record_access(who.id, other.id, reveal.what, reveal.reason, out.at);

@@ -24,6 +24,8 @@ TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
   const DateTime now = clock_->now();
   CaseFilter filter;
   filter.status = Status::kActive;
+  filter.sites = who.sites;  // only cases one may act on
+  if (std::find(who.roles.begin(), who.roles.end(), "auditor") != who.roles.end()) filter.sites->clear();
   TodoList out;
   for (CaseRecord& record : store_->cases(filter)) {
     ProcedurePtr p = procedure(record.sha256);

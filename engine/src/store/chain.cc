@@ -15,7 +15,8 @@ namespace sopir {
 namespace {
 constexpr const char* kLogKindNames[] = {"open",       "procedure", "override", "lifecycle",
                                          "timer",      "checkpoint", "publish", "staff",
-                                         "erasure",    "migration",  "migration-plan"};
+                                         "erasure",    "migration",  "migration-plan",
+                                         "site",       "transfer"};
 }  // namespace
 
 const char* to_string(LogKind kind) {
@@ -44,7 +45,7 @@ bool Store::set_staff_login(const std::string& id, const std::string& login, con
 
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||
-         kind == LogKind::kMigrationPlan;
+         kind == LogKind::kMigrationPlan || kind == LogKind::kSite;
 }
 
 std::optional<LogKind> log_kind_from_string(std::string_view text) {

@@ -139,6 +139,7 @@ std::string record(const LogEntry& entry) {
     out += ",\"due_at\":null";
   }
   append_member(out, "linked_case", entry.linked_case);
+  if (!entry.site.empty()) append_member(out, "site", entry.site);
   if (entry.checkpoint) {
     out += ",\"checkpoint\":{\"upto_seq\":";
     append_int(out, entry.checkpoint->upto_seq);
@@ -312,6 +313,8 @@ bool read_record(std::string_view text, LogEntry& entry) {
     entry.due_at = DateTime{due};
   }
   if (!text_member("linked_case", entry.linked_case)) return false;
+  entry.site.clear();
+  if (in.literal(",\"site\":") && (!in.string(entry.site) || entry.site.empty())) return false;
   entry.checkpoint.reset();
   if (in.literal(",\"checkpoint\":{\"upto_seq\":")) {
     Checkpoint c;

@@ -20,9 +20,9 @@ namespace sopir::log_json {
 //  "from_state":..,"to_state":..,"from_status":..,"to_status":..,"actor":..,
 //  "role":..,"occurred_at":SECONDS,"recorded_at":SECONDS,"note":..,
 //  "reason":..,"inputs":INPUTS,"changes":CHANGES,"due_at":SECONDS|null,
-//  "linked_case":..[,"checkpoint":{"upto_seq":N,"chains":N,"root":..}]}:
-// every LogEntry field but seq, prev_hash and hash; "checkpoint" only on
-// checkpoint rows.
+//  "linked_case":..[,"site":..][,"checkpoint":{"upto_seq":N,"chains":N,"root":..}]}:
+// every LogEntry field but seq, prev_hash and hash; "site" only when set
+// (open and transfer rows), "checkpoint" only on checkpoint rows.
 std::string record(const LogEntry& entry);
 // Reads a record in exactly the layout record() writes into `entry` (all
 // fields but seq, prev_hash, hash; personal values with salt and digest,

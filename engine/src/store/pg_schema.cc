@@ -11,7 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "base/sha256.h"
+#include "store/log_json.h"
 #include "store/pg_connection.h"
+#include "store/registry.h"
+
+#include <ctime>
 
 namespace sopir::pg {
 
@@ -243,8 +248,153 @@ ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
                   'publish', 'staff', 'checkpoint', 'migration', 'migration-plan'));
 )sql";
 
+// Versions 6 and 7: reserved for steps made on other branches in parallel
+// (the merge puts them here).
+constexpr const char* kVersion6 = "";
+constexpr const char* kVersion7 = "";
+
+// Version 8: sites and row-level security (docs/DEPLOY.md "Sites"). The
+// default site `main` holds everything the database held before; staff.sites
+// is a member's sites (JSON, like roles); personal_text keeps the case
+// whose value it is. Once an active administrator has a login (the mode in
+// which the server names the actor, version 3) the server shows a session
+// only the case data of the sites its member belongs to: the policies key
+// on session_user through staff.login, and are forced on the owner too.
+// Members holding admin (the timer and checkpoints run as an
+// administrator and cover every chain), national or auditor read every
+// site's cases and log rows; personal text only a member of the case's
+// site (or an administrator) reads. Case rows are written by members of
+// their site (an administrator's session: every site). The log's rows
+// follow their case (registry rows, case_id '', are everyone's).
+constexpr const char* kVersion8 = R"sql(
+CREATE TABLE sites (
+  id    text COLLATE "C" PRIMARY KEY,
+  name  text NOT NULL
+);
+INSERT INTO sites (id, name) VALUES ('main', 'Main office');
+ALTER TABLE staff ADD COLUMN sites text NOT NULL DEFAULT '[]';
+UPDATE staff SET sites = '["main"]';
+ALTER TABLE cases ADD COLUMN site text COLLATE "C" NOT NULL DEFAULT 'main' REFERENCES sites (id);
+CREATE INDEX cases_by_site ON cases (site, opened_at, id);
+ALTER TABLE personal_text ADD COLUMN case_id text COLLATE "C";
+UPDATE personal_text p SET case_id = d.case_id
+FROM (SELECT DISTINCT ON (v.value ->> 'digest') v.value ->> 'digest' AS digest, t.case_id
+      FROM transitions t
+      CROSS JOIN LATERAL jsonb_array_elements(t.record::jsonb -> 'changes') ch
+      CROSS JOIN LATERAL (VALUES (ch -> 'before'), (ch -> 'after')) AS v(value)
+      WHERE v.value ->> 'digest' IS NOT NULL
+      ORDER BY v.value ->> 'digest', t.seq) d
+WHERE d.digest = p.digest;
+
+CREATE FUNCTION sopir_rls_claim_mode() RETURNS boolean LANGUAGE sql STABLE AS $body$
+  SELECT NOT EXISTS (SELECT 1 FROM public.staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin')
+$body$;
+CREATE FUNCTION sopir_session_roles() RETURNS text[] LANGUAGE sql STABLE AS $body$
+  SELECT coalesce((SELECT array_agg(r) FROM public.staff s, jsonb_array_elements_text(s.roles::jsonb) r
+                   WHERE s.login = session_user AND s.active), '{}')
+$body$;
+CREATE FUNCTION sopir_session_sites() RETURNS text[] LANGUAGE sql STABLE AS $body$
+  SELECT coalesce((SELECT array_agg(x) FROM public.staff s, jsonb_array_elements_text(s.sites::jsonb) x
+                   WHERE s.login = session_user AND s.active), '{}')
+$body$;
+
+ALTER TABLE cases ENABLE ROW LEVEL SECURITY;
+ALTER TABLE cases FORCE ROW LEVEL SECURITY;
+CREATE POLICY cases_read ON cases FOR SELECT USING (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin,national,auditor}')
+  OR site = ANY ((SELECT sopir_session_sites())::text[]));
+CREATE POLICY cases_open ON cases FOR INSERT WITH CHECK (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
+  OR site = ANY ((SELECT sopir_session_sites())::text[]));
+CREATE POLICY cases_step ON cases FOR UPDATE USING (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
+  OR site = ANY ((SELECT sopir_session_sites())::text[]))
+  WITH CHECK (true);
+
+ALTER TABLE transitions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE transitions FORCE ROW LEVEL SECURITY;
+CREATE POLICY transitions_read ON transitions FOR SELECT USING (
+  case_id = '' OR (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin,national,auditor}')
+  OR case_id IN (SELECT c.id FROM cases c));
+CREATE POLICY transitions_append ON transitions FOR INSERT WITH CHECK (
+  (record::jsonb ->> 'case_id') = '' OR (SELECT sopir_rls_claim_mode())
+  OR (SELECT sopir_session_roles() && '{admin}')
+  OR ((record::jsonb ->> 'kind') = 'open' AND (record::jsonb ->> 'site') = ANY ((SELECT sopir_session_sites())::text[]))
+  OR (record::jsonb ->> 'case_id') IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[])));
+
+ALTER TABLE personal_text ENABLE ROW LEVEL SECURITY;
+ALTER TABLE personal_text FORCE ROW LEVEL SECURITY;
+CREATE POLICY personal_text_read ON personal_text FOR SELECT USING (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
+  OR case_id IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[])));
+CREATE POLICY personal_text_keep ON personal_text FOR INSERT WITH CHECK (true);
+
+ALTER TABLE access_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE access_log FORCE ROW LEVEL SECURITY;
+CREATE POLICY access_log_read ON access_log FOR SELECT USING (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin,national,auditor}')
+  OR case_id IN (SELECT c.id FROM cases c));
+CREATE POLICY access_log_record ON access_log FOR INSERT WITH CHECK (
+  (SELECT sopir_rls_claim_mode()) OR case_id IN (SELECT c.id FROM cases c));
+
+ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
+ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
+  CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer', 'publish', 'staff', 'checkpoint',
+                  'migration', 'migration-plan', 'site', 'transfer'));
+
+DO $do$
+DECLARE
+  member record;
+BEGIN
+  FOR member IN SELECT login, roles::jsonb ? 'admin' AS admin FROM staff WHERE login IS NOT NULL LOOP
+    EXECUTE format('GRANT SELECT ON sites TO %I', member.login);
+    IF member.admin THEN
+      EXECUTE format('GRANT INSERT, UPDATE, DELETE ON sites TO %I', member.login);
+    END IF;
+  END LOOP;
+END
+$do$;
+)sql";
+
+// The version the sites step makes (one place to renumber).
+constexpr int kSitesVersion = 8;
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                       kVersion5, kVersion6, kVersion7, kVersion8};
+
+// Part of the sites step: a database that already has a log gets the rows
+// that say where what it held went (registry.h: the default site
+// "existing" and each member joining it, actor "", dated at the upgrade),
+// chained after the registry's head. The actor trigger (version 3) would
+// refuse a row without an actor in a session the server names: it is
+// switched off for these rows only, inside the migration's transaction
+// (the migrating session owns the tables).
+void sites_backfill(Connection& conn) {
+  if (conn.exec("SELECT count(*) FROM transitions").integer(0, 0) == 0) return;
+  const DateTime now{static_cast<int64_t>(std::time(nullptr))};
+  std::vector<LogEntry> rows;
+  rows.push_back(registry::existing_site(Site{kDefaultSite, kDefaultSiteName}, now));
+  const Result staff = conn.exec("SELECT id FROM staff ORDER BY id");
+  for (int i = 0; i < staff.rows(); ++i)
+    rows.push_back(registry::existing_staff_site(staff.str(i, 0), kDefaultSite, now));
+  const Result head = conn.exec("SELECT last_seq, head_hash FROM registry_head WHERE id = 1 FOR UPDATE");
+  int64_t case_seq = head.integer(0, 0);
+  std::string prev = head.str(0, 1);
+  conn.exec("ALTER TABLE transitions DISABLE TRIGGER transitions_actor_is_session");
+  for (LogEntry& e : rows) {
+    e.case_seq = ++case_seq;
+    const std::string record = log_json::record(e);
+    Sha256 hash;
+    hash.update(prev);
+    hash.update(record);
+    const std::string digest = hash.hex_digest();
+    conn.exec("INSERT INTO transitions (record, prev_hash, hash) VALUES ($1, $2, $3)", {record, prev, digest});
+    prev = digest;
+  }
+  conn.exec("ALTER TABLE transitions ENABLE TRIGGER transitions_actor_is_session");
+  conn.exec("UPDATE registry_head SET last_seq = $1, head_hash = $2 WHERE id = 1", {std::to_string(case_seq), prev});
+}
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";
@@ -291,6 +441,22 @@ const std::map<std::string, std::string>& expected_protections() {
       {"column transitions.to_state", "text = ((record)::jsonb ->> 'to_state'::text)"},
       {"column transitions.actor", "text not null = ((record)::jsonb ->> 'actor'::text)"},
       {"column transitions.occurred_at", "bigint not null = (((record)::jsonb ->> 'occurred_at'::text))::bigint"},
+      {"function sopir_rls_claim_mode", function_body(kVersion8, "sopir_rls_claim_mode")},
+      {"function sopir_session_roles", function_body(kVersion8, "sopir_session_roles")},
+      {"function sopir_session_sites", function_body(kVersion8, "sopir_session_sites")},
+      {"row security of cases", "enabled, forced"},
+      {"row security of transitions", "enabled, forced"},
+      {"row security of personal_text", "enabled, forced"},
+      {"row security of access_log", "enabled, forced"},
+      {"policy cases_read", "cases SELECT"},
+      {"policy cases_open", "cases INSERT"},
+      {"policy cases_step", "cases UPDATE"},
+      {"policy transitions_read", "transitions SELECT"},
+      {"policy transitions_append", "transitions INSERT"},
+      {"policy personal_text_read", "personal_text SELECT"},
+      {"policy personal_text_keep", "personal_text INSERT"},
+      {"policy access_log_read", "access_log SELECT"},
+      {"policy access_log_record", "access_log INSERT"},
       {"column transitions.seq", "bigint not null"},
       {"column transitions.record", "text not null"},
       {"column transitions.prev_hash", "text not null"},
@@ -313,8 +479,21 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only')");
+      "'sopir_access_append_only', 'sopir_rls_claim_mode', 'sopir_session_roles', 'sopir_session_sites')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
+  // Row-level security (version 8): switched on and forced on the tables
+  // of case data, and the policies by name and command.
+  const Result secured = conn.exec(
+      "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+      "AND c.relname IN ('cases', 'transitions', 'personal_text', 'access_log')");
+  for (int i = 0; i < secured.rows(); ++i)
+    out["row security of " + secured.str(i, 0)] = std::string(secured.boolean(i, 1) ? "enabled" : "disabled") +
+                                                   (secured.boolean(i, 2) ? ", forced" : ", not forced");
+  const Result policies = conn.exec(
+      "SELECT policyname, tablename, cmd FROM pg_policies WHERE schemaname = 'public'");
+  for (int i = 0; i < policies.rows(); ++i)
+    out["policy " + policies.str(i, 0)] = policies.str(i, 1) + " " + policies.str(i, 2);
   const Result columns = conn.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
       "coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attgenerated FROM pg_attribute a "
@@ -359,7 +538,10 @@ void migrate(Connection& conn, int up_to) {
     // Another process may have migrated while we waited for the lock.
     const SchemaState state = schema_state(conn);
     int version = state.version;
-    for (; version < up_to; ++version) conn.exec(kMigrations[version]);
+    for (; version < up_to; ++version) {
+      if (*kMigrations[version]) conn.exec(kMigrations[version]);
+      if (version + 1 == kSitesVersion) sites_backfill(conn);
+    }
     conn.exec("UPDATE sopir_schema SET version = " + std::to_string(version) + " WHERE id = 1");
     conn.exec("COMMIT");
   } catch (...) {
@@ -386,6 +568,8 @@ std::vector<std::string> schema_differences(Connection& conn) {
     if (!expected.count(name)) {
       if (name.rfind("trigger", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
       if (name.rfind("column", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
+      if (name.rfind("policy", 0) == 0)
+        out.push_back("the " + name + " was added: sopir does not create it, and it can show rows to other sites");
     }
   }
   return out;

@@ -59,7 +59,7 @@ Status status_from_text(const std::string& value) {
 
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
-    "hold_started, closure_reason, parent_case, head_hash";
+    "hold_started, closure_reason, parent_case, head_hash, site";
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 constexpr const char* kProcedureColumns =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
@@ -208,12 +208,13 @@ class PgStore final : public Store {
     guard(msg::store_op_add_staff_member, member.id, [&] {
       if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));
       write(msg::store_w_adding_a_staff_member, [&] {
+        const StaffMember added = with_sites(member);
         const Result r = conn_->exec(
-            "INSERT INTO staff (id, name, roles, active) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-            {text(member.id), text(member.name), text(json(member.roles).dump()),
-             text(member.active ? "true" : "false")});
+            "INSERT INTO staff (id, name, roles, active, sites) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            {text(added.id), text(added.name), text(json(added.roles).dump()),
+             text(added.active ? "true" : "false"), text(json(added.sites).dump())});
         if (r.affected() == 0) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
-        LogEntry entry = registry::staff_added(member, by);
+        LogEntry entry = registry::staff_added(added, by);
         append_registry_now(entry);
       });
     });
@@ -224,7 +225,7 @@ class PgStore final : public Store {
     guard(msg::store_op_update_staff_member, id, [&] {
       if (role.empty()) throw usage_error(tr(msg::store_no_role));
       write(msg::store_w_updating_a_staff_member, [&] {
-        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        const Result r = conn_->exec("SELECT id, name, roles, active, login, sites FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         StaffMember member = read_staff(r, 0);
         auto it = std::find(member.roles.begin(), member.roles.end(), role);
@@ -235,8 +236,55 @@ class PgStore final : public Store {
           member.roles.erase(it);
         }
         conn_->exec("UPDATE staff SET roles = $1 WHERE id = $2", {text(json(member.roles).dump()), text(id)});
-        if (role == "admin" && !member.login.empty()) staff_table_rights(member.login, held);
+        if ((role == "admin" || role == "auditor") && !member.login.empty()) member_rights(member.login, member.roles);
         LogEntry entry = registry::staff_role(id, role, held, by);
+        append_registry_now(entry);
+      });
+    });
+  }
+
+  void add_site(const Site& site, const RegistryStamp& by) override {
+    guard(msg::store_op_add_site, site.id, [&] {
+      if (site.id.empty()) throw usage_error(tr(msg::store_internal, {"a site needs an id"}));
+      write(msg::store_w_adding_a_site, [&] {
+        const Result r = conn_->exec("INSERT INTO sites (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                                     {text(site.id), text(site.name)});
+        if (r.affected() == 0) {
+          const Result other = conn_->exec("SELECT name FROM sites WHERE id = $1", {text(site.id)});
+          throw conflict(tr(msg::store_site_id_taken, {site.id, other.rows() ? other.str(0, 0) : std::string()}));
+        }
+        LogEntry entry = registry::site_added(site, by);
+        append_registry_now(entry);
+      });
+    });
+  }
+
+  std::vector<Site> sites() override {
+    return guard(msg::store_op_list_sites, {}, [&] {
+      const Result r = conn_->exec("SELECT id, name FROM sites ORDER BY id");
+      std::vector<Site> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(Site{r.str(i, 0), r.str(i, 1)});
+      return out;
+    });
+  }
+
+  void set_staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by) override {
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
+        const Result r = conn_->exec("SELECT id, name, roles, active, login, sites FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
+        StaffMember member = read_staff(r, 0);
+        require_site(site);
+        auto it = std::find(member.sites.begin(), member.sites.end(), site);
+        if ((it != member.sites.end()) == held) return;
+        if (held) {
+          member.sites.push_back(site);
+          std::sort(member.sites.begin(), member.sites.end());
+        } else {
+          member.sites.erase(it);
+        }
+        conn_->exec("UPDATE staff SET sites = $1 WHERE id = $2", {text(json(member.sites).dump()), text(id)});
+        LogEntry entry = registry::staff_site(id, site, held, by);
         append_registry_now(entry);
       });
     });
@@ -244,7 +292,7 @@ class PgStore final : public Store {
 
   std::optional<StaffMember> staff(const std::string& id) override {
     return guard(msg::store_op_read_staff_member, id, [&]() -> std::optional<StaffMember> {
-      const Result r = conn_->run("staff", "SELECT id, name, roles, active, login FROM staff WHERE id = $1", {text(id)});
+      const Result r = conn_->run("staff", "SELECT id, name, roles, active, login, sites FROM staff WHERE id = $1", {text(id)});
       if (r.rows() == 0) return std::nullopt;
       return read_staff(r, 0);
     });
@@ -252,7 +300,7 @@ class PgStore final : public Store {
 
   std::vector<StaffMember> all_staff() override {
     return guard(msg::store_op_list_staff, {}, [&] {
-      const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff ORDER BY id");
+      const Result r = conn_->exec("SELECT id, name, roles, active, login, sites FROM staff ORDER BY id");
       std::vector<StaffMember> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(read_staff(r, i));
       return out;
@@ -262,7 +310,7 @@ class PgStore final : public Store {
   void set_staff_active(const std::string& id, bool active, const RegistryStamp& by) override {
     guard(msg::store_op_update_staff_member, id, [&] {
       write(msg::store_w_updating_a_staff_member, [&] {
-        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
+        const Result r = conn_->exec("SELECT id, name, roles, active, login, sites FROM staff WHERE id = $1 FOR UPDATE", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         const StaffMember member = read_staff(r, 0);
         if (member.active == active) return;
@@ -279,7 +327,11 @@ class PgStore final : public Store {
   }
 
   SessionIdentity session_identity() override {
-    return guard(msg::store_op_read_staff_member, {}, [&] { return read_session(); });
+    return guard(msg::store_op_read_staff_member, {}, [&] {
+      SessionIdentity who = read_session();
+      who.sees_every_site = sees_every_site();
+      return who;
+    });
   }
 
   bool set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
@@ -289,7 +341,7 @@ class PgStore final : public Store {
       bool created = false;
       write(msg::store_w_updating_a_staff_member, [&] {
         conn_->exec("LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE");
-        const Result r = conn_->exec("SELECT id, name, roles, active, login FROM staff WHERE id = $1", {text(id)});
+        const Result r = conn_->exec("SELECT id, name, roles, active, login, sites FROM staff WHERE id = $1", {text(id)});
         if (r.rows() == 0) throw not_found(tr(msg::store_no_staff, {id}));
         const StaffMember member = read_staff(r, 0);
         if (member.login == login) return;
@@ -319,9 +371,8 @@ class PgStore final : public Store {
         const std::string database = conn_->exec("SELECT current_database()").str(0, 0);
         conn_->exec("GRANT CONNECT ON DATABASE " + quoted_role(database) + " TO " + role_name);
         conn_->exec("GRANT USAGE ON SCHEMA public TO " + role_name);
-        conn_->exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role_name);
         conn_->exec("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO " + role_name);
-        staff_table_rights(login, admin);
+        member_rights(login, member.roles);
         conn_->exec("UPDATE staff SET login = $1 WHERE id = $2", {text(login), text(id)});
         LogEntry entry = registry::staff_login(id, login, by);
         append_registry_now(entry);
@@ -338,7 +389,7 @@ class PgStore final : public Store {
     return guard(msg::store_op_read_case, id, [&]() -> std::optional<CaseRecord> {
       const Result r = conn_->run("find_case",
                                   "SELECT id, sop_id, sha256, state, status, data, version, last_seq, opened_at, "
-                                  "due_at, hold_started, closure_reason, parent_case, head_hash FROM cases WHERE id = $1",
+                                  "due_at, hold_started, closure_reason, parent_case, head_hash, site FROM cases WHERE id = $1",
                                   {text(id)});
       if (r.rows() == 0) return std::nullopt;
       return read_case(r, 0);
@@ -363,6 +414,7 @@ class PgStore final : public Store {
       if (filter.linked_to)
         add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))",
             {text(*filter.linked_to), text(*filter.linked_to)});
+      if (filter.sites) add("site = ANY (?::text[])", {text(array_literal(*filter.sites))});
       std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + where +
                           (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
@@ -409,6 +461,7 @@ class PgStore final : public Store {
                 throw not_found(tr(msg::store_no_procedure_hash, {record.sha256}));
               if (!record.parent_case.empty() && !case_exists_now(record.parent_case))
                 throw not_found(tr(msg::store_no_parent, {record.parent_case}));
+              if (!record.site.empty()) require_site(record.site);
               // The case row first: a concurrent opener of the same id waits
               // on it and then fails on the primary key (kConflict).
               entry.seq = *write_step(true, record, 1, row, "", hash, texts);
@@ -513,6 +566,9 @@ class PgStore final : public Store {
       write(msg::store_w_writing_a_checkpoint, [&] {
         // No row commits while the heads are read: exactly the rows up to
         // upto_seq are in (readers go on).
+        // The root covers every chain: a session row-level security limits
+        // to some sites would leave the others out.
+        if (!sees_every_site()) throw denied(tr(msg::store_checkpoint_every_site));
         conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
         const Result newest = conn_->exec("SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
         if (newest.rows() == 0) {
@@ -873,11 +929,34 @@ class PgStore final : public Store {
     return read_procedure(r, 0);
   }
 
-  // Writes a step in one statement (one round trip): the case row (inserted
+  // Writes a step in one statement (one round trip; opening a case: two): the case row (inserted
   // when `create`, else updated; last_seq and head_hash those of the log
   // row), the log row, and the personal texts. Returns the log row's seq.
   // With `held`, the case row is written only where it still has held's
   // version, last_seq and head_hash; nullopt when it had not.
+  // kNotFound, naming the sites there are, for an unknown site.
+  void require_site(const std::string& site) {
+    if (conn_->exec("SELECT 1 FROM sites WHERE id = $1", {text(site)}).rows() > 0) return;
+    const Result all = conn_->exec("SELECT id FROM sites ORDER BY id");
+    std::string known;
+    for (int i = 0; i < all.rows(); ++i) known += (known.empty() ? "" : ", ") + all.str(i, 0);
+    throw not_found(tr(msg::store_no_site, {site, known}));
+  }
+
+  // `member` with its sites checked and sorted; none given: the only site
+  // when the database has exactly one.
+  StaffMember with_sites(const StaffMember& member) {
+    StaffMember out = member;
+    if (out.sites.empty()) {
+      const Result r = conn_->exec("SELECT id FROM sites LIMIT 2");
+      if (r.rows() == 1) out.sites.push_back(r.str(0, 0));
+    }
+    for (const auto& site : out.sites) require_site(site);
+    std::sort(out.sites.begin(), out.sites.end());
+    out.sites.erase(std::unique(out.sites.begin(), out.sites.end()), out.sites.end());
+    return out;
+  }
+
   std::optional<int64_t> write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
                                     const std::string& prev, const std::string& hash, const PersonalTexts& texts,
                                     const CaseRecord* held = nullptr) {
@@ -900,11 +979,12 @@ class PgStore final : public Store {
                                        text(row),
                                        text(prev),
                                        text(array_literal(digests)),
-                                       text(array_literal(values))};
+                                       text(array_literal(values)),
+                                       text(record.site.empty() ? std::string(kDefaultSite) : record.site)};
     // The texts' CTE runs whether or not its rows are read.
     constexpr const char* kTexts =
-        "texts AS (INSERT INTO personal_text (digest, text) "
-        "SELECT * FROM unnest($17::text[], $18::text[]) ON CONFLICT DO NOTHING) ";
+        "texts AS (INSERT INTO personal_text (digest, text, case_id) "
+        "SELECT d, t, $1 FROM unnest($17::text[], $18::text[]) AS u(d, t) ON CONFLICT DO NOTHING) ";
     if (held) {
       params.push_back(number(held->version));
       params.push_back(number(held->last_seq));
@@ -914,33 +994,42 @@ class PgStore final : public Store {
           (std::string("WITH ") + kTexts +
            ", c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
            "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, closure_reason = $13, "
-           "parent_case = $14 WHERE id = $1 AND version = $19 AND last_seq = $20 AND head_hash = $21 RETURNING id) "
+           "parent_case = $14, site = $19 WHERE id = $1 AND version = $20 AND last_seq = $21 AND head_hash = $22 RETURNING id) "
            "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c RETURNING seq")
               .c_str(),
           params);
       if (r.rows() != 1) return std::nullopt;
       return r.integer(0, 0);
     }
-    const Result r =
-        create ? conn_->run("create_step",
-                            (std::string("WITH ") + kTexts +
-                             ", c AS (INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
-                             "head_hash, opened_at, due_at, hold_started, closure_reason, parent_case) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
-                             "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c "
-                             "RETURNING seq")
-                                .c_str(),
-                            params)
-               : conn_->run("append_step",
-                            (std::string("WITH ") + kTexts +
-                             ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) "
-                             "RETURNING seq) "
-                             "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
-                             "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
-                             "hold_started = $12, closure_reason = $13, parent_case = $14 WHERE id = $1 "
-                             "RETURNING (SELECT seq FROM l)")
-                                .c_str(),
-                            params);
+    if (create) {
+      // Two statements: row-level security (docs/DEPLOY.md "Sites") checks
+      // the log row against the case rows its statement's snapshot sees,
+      // which holds the new case only after its own statement.
+      conn_->run("create_case_row",
+                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
+                 "opened_at, due_at, hold_started, closure_reason, parent_case, site) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 {params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8],
+                  params[9], params[10], params[11], params[12], params[13], params[18]});
+      const Result opened = conn_->run(
+          "create_log_row",
+          "WITH texts AS (INSERT INTO personal_text (digest, text, case_id) "
+          "SELECT d, t, $1 FROM unnest($2::text[], $3::text[]) AS u(d, t) ON CONFLICT DO NOTHING) "
+          "INSERT INTO transitions (record, prev_hash, hash) VALUES ($4, $5, $6) RETURNING seq",
+          {params[0], params[16], params[17], params[14], params[15], params[8]});
+      if (opened.rows() != 1) throw storage_error(tr(msg::store_internal, {"the log row of " + record.id + " was not written"}));
+      return opened.integer(0, 0);
+    }
+    const Result r = conn_->run(
+        "append_step",
+        (std::string("WITH ") + kTexts +
+         ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) RETURNING seq) "
+         "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
+         "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
+         "hold_started = $12, closure_reason = $13, parent_case = $14, site = $19 WHERE id = $1 "
+         "RETURNING (SELECT seq FROM l)")
+            .c_str(),
+        params);
     if (r.rows() != 1) throw storage_error(tr(msg::store_internal, {"the case row " + record.id + " was not written"}));
     return r.integer(0, 0);
   }
@@ -984,6 +1073,7 @@ class PgStore final : public Store {
     record.opened_at = DateTime{r.integer(i, 8)};
     if (!r.null(i, 9)) record.due_at = DateTime{r.integer(i, 9)};
     if (!r.null(i, 10)) record.hold_started = DateTime{r.integer(i, 10)};
+    record.site = r.str(i, 14);
     record.closure_reason = r.str(i, 11);
     record.parent_case = r.str(i, 12);  // NULL reads as ""
     record.head_hash = r.str(i, 13);
@@ -1025,11 +1115,32 @@ class PgStore final : public Store {
     for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
   }
+  // What a member's login may do with the tables: read them all (row-level
+  // security shows it its sites' rows), write them unless it is an
+  // auditor's (auditors read everything and write nothing), and change the
+  // staff and sites tables only when it is an administrator's.
+  void member_rights(const std::string& login, const std::vector<std::string>& roles) {
+    const bool auditor = std::find(roles.begin(), roles.end(), "auditor") != roles.end();
+    const bool admin = std::find(roles.begin(), roles.end(), "admin") != roles.end();
+    const std::string role = quoted_role(login);
+    conn_->exec("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role);
+    conn_->exec(std::string(auditor ? "REVOKE" : "GRANT") + " INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public " +
+                (auditor ? "FROM " : "TO ") + role);
+    staff_table_rights(login, admin && !auditor);
+  }
   // Only an administrator's login may change the staff table (who is who,
   // which login is whose); every member's may read it.
   void staff_table_rights(const std::string& login, bool admin) {
-    conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff " +
+    conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff, sites " +
                 (admin ? "TO " : "FROM ") + quoted_role(login));
+  }
+  // Whether row-level security lets this session read every site's case
+  // rows (pg_schema.cc, version 8).
+  bool sees_every_site() {
+    return conn_->exec("SELECT (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && "
+                       "'{admin,national,auditor}') OR (SELECT rolsuper OR rolbypassrls FROM pg_roles "
+                       "WHERE rolname = session_user)")
+        .boolean(0, 0);
   }
   // Whether server role `role` is a superuser; nullopt when no such role.
   std::optional<bool> role_superuser(const std::string& role) {
@@ -1063,6 +1174,7 @@ class PgStore final : public Store {
     m.roles = json::parse(r.text(i, 2)).get<std::vector<std::string>>();
     m.active = r.boolean(i, 3);
     m.login = r.str(i, 4);
+    m.sites = json::parse(r.text(i, 5)).get<std::vector<std::string>>();
     return m;
   }
 

@@ -128,6 +128,7 @@ LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lo
   const json& due = record.at("due_at");
   if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
   entry.linked_case = record.at("linked_case").get<std::string>();
+  entry.site = record.value("site", std::string());
   if (const auto it = record.find("checkpoint"); it != record.end() && it->is_object())
     entry.checkpoint = Checkpoint{it->value("upto_seq", int64_t{0}), it->value("chains", int64_t{0}),
                                   it->value("root", std::string())};

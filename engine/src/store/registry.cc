@@ -7,6 +7,10 @@ const char kExistingNote[] =
     "written by the schema 4 upgrade for what existed before publishing and staff changes were "
     "logged; dated at the upgrade, not when it happened";
 
+const char kSitesUpgradeNote[] =
+    "written by the sites upgrade (SQLite schema 10, PostgreSQL schema 8): every case and staff member "
+    "of the database before it belongs to the default site";
+
 namespace {
 
 LogEntry row(LogKind kind, const char* event, const std::string& actor, DateTime at) {
@@ -23,6 +27,7 @@ void add_member(LogEntry& e, const StaffMember& member) {
   e.inputs.emplace_back("staff", member.id);
   e.inputs.emplace_back("name", member.name);
   for (const auto& role : member.roles) e.inputs.emplace_back("role", role);
+  for (const auto& site : member.sites) e.inputs.emplace_back("site", site);
 }
 
 void add_procedure(LogEntry& e, const PublishedProcedure& p) {
@@ -72,6 +77,36 @@ LogEntry staff_login(const std::string& id, const std::string& login, const Regi
   LogEntry e = row(LogKind::kStaff, registry_event::kLoginSet, by.actor, by.at);
   e.inputs.emplace_back("staff", id);
   e.inputs.emplace_back("login", login);
+  return e;
+}
+
+LogEntry site_added(const Site& site, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kSite, registry_event::kAdded, by.actor, by.at);
+  e.inputs.emplace_back("site", site.id);
+  e.inputs.emplace_back("name", site.name);
+  return e;
+}
+
+LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kStaff, held ? registry_event::kSiteJoined : registry_event::kSiteLeft, by.actor, by.at);
+  e.inputs.emplace_back("staff", id);
+  e.inputs.emplace_back("site", site);
+  return e;
+}
+
+LogEntry existing_site(const Site& site, DateTime upgraded_at) {
+  LogEntry e = row(LogKind::kSite, registry_event::kExisting, "", upgraded_at);
+  e.inputs.emplace_back("site", site.id);
+  e.inputs.emplace_back("name", site.name);
+  e.note = kSitesUpgradeNote;
+  return e;
+}
+
+LogEntry existing_staff_site(const std::string& id, const std::string& site, DateTime upgraded_at) {
+  LogEntry e = row(LogKind::kStaff, registry_event::kSiteJoined, "", upgraded_at);
+  e.inputs.emplace_back("staff", id);
+  e.inputs.emplace_back("site", site);
+  e.note = kSitesUpgradeNote;
   return e;
 }
 

@@ -17,6 +17,15 @@ LogEntry staff_active(const std::string& id, bool active, const RegistryStamp& b
 // staff "passphrase-set" of `id` (what changed, never the passphrase).
 LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by);
 LogEntry staff_login(const std::string& id, const std::string& login, const RegistryStamp& by);
+// site "added"; staff "site-joined" / "site-left".
+LogEntry site_added(const Site& site, const RegistryStamp& by);
+LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by);
+// The sites upgrade's rows (actor "", note kSitesUpgradeNote) for a
+// database that already had a log: the default site, and each member in it.
+LogEntry existing_site(const Site& site, DateTime upgraded_at);
+LogEntry existing_staff_site(const std::string& id, const std::string& site, DateTime upgraded_at);
+extern const char kSitesUpgradeNote[];
+
 // The schema 4 upgrade's rows for what existed before changes were logged.
 LogEntry existing_procedure(const PublishedProcedure& p, DateTime upgraded_at);
 LogEntry existing_staff(const StaffMember& member, DateTime upgraded_at);

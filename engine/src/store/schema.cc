@@ -351,12 +351,80 @@ SELECT a.id, a.actor, a.case_id, a.what, a.reason,
 FROM access_log a;
 )sql";
 
+// Version 9: reserved for a step made on another branch in parallel (the
+// merge puts it here).
+constexpr const char* kVersion9 = "";
+
+// Version 10: sites (docs/DEPLOY.md "Sites"). The default site `main`
+// exists in every database; staff.sites is the JSON array of a member's
+// sites (like roles); every case belongs to one site. Everything a
+// database held before belongs to `main`; sites_backfill() logs that.
+constexpr const char* kVersion10 = R"sql(
+CREATE TABLE sites (
+  id    TEXT PRIMARY KEY,
+  name  TEXT NOT NULL
+);
+INSERT INTO sites (id, name) VALUES ('main', 'Main office');
+ALTER TABLE staff ADD COLUMN sites TEXT NOT NULL DEFAULT '[]';
+UPDATE staff SET sites = '["main"]';
+ALTER TABLE cases ADD COLUMN site TEXT NOT NULL DEFAULT 'main';
+CREATE INDEX cases_by_site ON cases (site, opened_at);
+)sql";
+
+// The version the sites step makes (one place to renumber).
+constexpr int kSitesVersion = 10;
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4,
-                                       kVersion5, kVersion6, kVersion7, kVersion8};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
+                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+// Appends `rows` to the registry chain (after its newest row), hashed as
+// the stores hash them.
+void append_registry_rows(SQLite::Database& db, std::vector<LogEntry>& rows) {
+  std::string head;
+  int64_t case_seq = 0;
+  {
+    SQLite::Statement q(db, "SELECT hash, case_seq FROM transitions WHERE case_id IS NULL AND seq >= "
+                            "(SELECT per_chain_from FROM chain_rule) ORDER BY seq DESC LIMIT 1");
+    if (q.executeStep()) {
+      head = q.getColumn(0).getString();
+      case_seq = q.getColumn(1).getInt64();
+    }
+  }
+  SQLite::Statement insert(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
+  for (LogEntry& e : rows) {
+    e.case_seq = ++case_seq;
+    const std::string record = log_json::record(e);
+    Sha256 hash;
+    hash.update(head);
+    hash.update(record);
+    const std::string digest = hash.hex_digest();
+    insert.reset();
+    insert.bind(1, record);
+    insert.bind(2, head);
+    insert.bind(3, digest);
+    insert.exec();
+    head = digest;
+  }
+}
+
+// Part of the sites step: a database that already has a log gets the rows
+// that say where what it held went: the default site ("existing") and each
+// staff member joining it (registry.h, dated at the upgrade, actor "").
+// A new database (empty log) needs none: its first administrator joins the
+// default site in their "added" row.
+void sites_backfill(SQLite::Database& db) {
+  if (db.execAndGet("SELECT count(*) FROM transitions").getInt64() == 0) return;
+  const DateTime now{static_cast<int64_t>(std::time(nullptr))};
+  std::vector<LogEntry> rows;
+  rows.push_back(registry::existing_site(Site{kDefaultSite, kDefaultSiteName}, now));
+  SQLite::Statement q(db, "SELECT id FROM staff ORDER BY id");
+  while (q.executeStep()) rows.push_back(registry::existing_staff_site(q.getColumn(0).getString(), kDefaultSite, now));
+  append_registry_rows(db, rows);
 }
 
 // Part of migration 4: one registry row per published version and per
@@ -433,6 +501,7 @@ void migrate(SQLite::Database& db, int up_to) {
     for (; version < up_to; ++version) {
       db.exec(kMigrations[version]);
       if (version + 1 == 4) backfill_registry(db);
+      if (version + 1 == kSitesVersion) sites_backfill(db);
     }
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(version));

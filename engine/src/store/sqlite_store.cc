@@ -129,7 +129,7 @@ class RawStatement {
 
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
-    "hold_started, closure_reason, parent_case, head_hash";
+    "hold_started, closure_reason, parent_case, head_hash, site";
 // A log row is its record (the other columns are generated from it).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
@@ -170,6 +170,11 @@ std::string case_where(const CaseFilter& filter) {
   if (filter.status) add("status = ?");
   if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?");
   if (filter.linked_to) add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
+  if (filter.sites) {
+    std::string in = "site IN (";
+    for (size_t i = 0; i < filter.sites->size(); ++i) in += i ? ", ?" : "?";
+    add(filter.sites->empty() ? "0" : (in + ")").c_str());
+  }
   return where;
 }
 
@@ -182,6 +187,9 @@ void bind_case_filter(SQLite::Statement& stmt, const CaseFilter& filter) {
   if (filter.linked_to) {
     stmt.bind(++index, *filter.linked_to);
     stmt.bind(++index, *filter.linked_to);
+  }
+  if (filter.sites) {
+    for (const auto& site : *filter.sites) stmt.bind(++index, site);
   }
 }
 
@@ -205,17 +213,17 @@ class SqliteStore final : public Store {
         insert_log_(*db_,
                     "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
-                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
+                               ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
         update_case_(*db_,
                      "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
                      "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
-                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14 WHERE id = ?1"),
+                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14, site = ?15 WHERE id = ?1"),
         insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text, case_id, sealed) VALUES (?, ?, ?, ?)"),
         personal_text_(*db_, "SELECT text, case_id, sealed FROM personal_text WHERE digest = ?"),
         text_exists_(*db_, "SELECT 1 FROM personal_text WHERE digest = ?"),
         key_id_stmt_(*db_, "SELECT key_id FROM database_key WHERE id = 1"),
         case_key_(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?"),
-        staff_(*db_, "SELECT id, name, roles, active FROM staff WHERE id = ?"),
+        staff_(*db_, "SELECT id, name, roles, active, sites FROM staff WHERE id = ?"),
         procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
         procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
         current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
@@ -355,13 +363,15 @@ class SqliteStore final : public Store {
         SQLite::Statement exists(*db_, "SELECT 1 FROM staff WHERE id = ?");
         exists.bind(1, member.id);
         if (exists.executeStep()) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
-        SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active) VALUES (?, ?, ?, ?)");
-        insert.bind(1, member.id);
-        insert.bind(2, member.name);
-        insert.bind(3, json(member.roles).dump());
-        insert.bind(4, member.active ? 1 : 0);
+        const StaffMember added = with_sites(member);
+        SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active, sites) VALUES (?, ?, ?, ?, ?)");
+        insert.bind(1, added.id);
+        insert.bind(2, added.name);
+        insert.bind(3, json(added.roles).dump());
+        insert.bind(4, added.active ? 1 : 0);
+        insert.bind(5, json(added.sites).dump());
         insert.exec();
-        LogEntry entry = registry::staff_added(member, by);
+        LogEntry entry = registry::staff_added(added, by);
         insert_registry(entry);
       });
     });
@@ -395,9 +405,59 @@ class SqliteStore final : public Store {
     return guard(msg::store_op_read_staff_member, id, [&] { return staff_locked(id); });
   }
 
+  void add_site(const Site& site, const RegistryStamp& by) override {
+    guard(msg::store_op_add_site, site.id, [&] {
+      if (site.id.empty()) throw usage_error(tr(msg::store_internal, {"a site needs an id"}));
+      write(msg::store_w_adding_a_site, [&] {
+        SQLite::Statement exists(*db_, "SELECT name FROM sites WHERE id = ?");
+        exists.bind(1, site.id);
+        if (exists.executeStep()) throw conflict(tr(msg::store_site_id_taken, {site.id, exists.getColumn(0).getString()}));
+        SQLite::Statement insert(*db_, "INSERT INTO sites (id, name) VALUES (?, ?)");
+        insert.bind(1, site.id);
+        insert.bind(2, site.name);
+        insert.exec();
+        LogEntry entry = registry::site_added(site, by);
+        insert_registry(entry);
+      });
+    });
+  }
+
+  std::vector<Site> sites() override {
+    return guard(msg::store_op_list_sites, {}, [&] {
+      SQLite::Statement stmt(*db_, "SELECT id, name FROM sites ORDER BY id");
+      std::vector<Site> out;
+      while (stmt.executeStep()) out.push_back(Site{stmt.getColumn(0).getString(), stmt.getColumn(1).getString()});
+      return out;
+    });
+  }
+
+  void set_staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by) override {
+    guard(msg::store_op_update_staff_member, id, [&] {
+      write(msg::store_w_updating_a_staff_member, [&] {
+        std::optional<StaffMember> member = staff_locked(id);
+        if (!member) throw not_found(tr(msg::store_no_staff, {id}));
+        require_site(site);
+        auto it = std::find(member->sites.begin(), member->sites.end(), site);
+        if ((it != member->sites.end()) == held) return;
+        if (held) {
+          member->sites.push_back(site);
+          std::sort(member->sites.begin(), member->sites.end());
+        } else {
+          member->sites.erase(it);
+        }
+        SQLite::Statement update(*db_, "UPDATE staff SET sites = ? WHERE id = ?");
+        update.bind(1, json(member->sites).dump());
+        update.bind(2, id);
+        update.exec();
+        LogEntry entry = registry::staff_site(id, site, held, by);
+        insert_registry(entry);
+      });
+    });
+  }
+
   std::vector<StaffMember> all_staff() override {
     return guard(msg::store_op_list_staff, {}, [&] {
-      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active FROM staff ORDER BY id");
+      SQLite::Statement stmt(*db_, "SELECT id, name, roles, active, sites FROM staff ORDER BY id");
       std::vector<StaffMember> out;
       while (stmt.executeStep()) out.push_back(read_staff(stmt));
       return out;
@@ -627,6 +687,7 @@ class SqliteStore final : public Store {
             throw not_found(tr(msg::store_no_procedure_hash, {record.sha256}));
           if (!record.parent_case.empty() && !case_exists_locked(record.parent_case))
             throw not_found(tr(msg::store_no_parent, {record.parent_case}));
+          if (!record.site.empty()) require_site(record.site);
           entry.case_seq = 1;
           const PreparedLog stored = prepare_log(entry, "");
           write_case(insert_case_, record, 1, entry.hash);
@@ -930,6 +991,33 @@ class SqliteStore final : public Store {
     });
   }
 
+  // kNotFound, naming the sites there are, for an unknown site.
+  void require_site(const std::string& site) {
+    SQLite::Statement q(*db_, "SELECT 1 FROM sites WHERE id = ?");
+    q.bind(1, site);
+    if (q.executeStep()) return;
+    std::string known;
+    SQLite::Statement all(*db_, "SELECT id FROM sites ORDER BY id");
+    while (all.executeStep()) known += (known.empty() ? "" : ", ") + all.getColumn(0).getString();
+    throw not_found(tr(msg::store_no_site, {site, known}));
+  }
+
+  // `member` with its sites checked and sorted; none given: the only site
+  // when the database has exactly one.
+  StaffMember with_sites(const StaffMember& member) {
+    StaffMember out = member;
+    if (out.sites.empty()) {
+      SQLite::Statement q(*db_, "SELECT id FROM sites LIMIT 2");
+      std::vector<std::string> found;
+      while (q.executeStep()) found.push_back(q.getColumn(0).getString());
+      if (found.size() == 1) out.sites = found;
+    }
+    for (const auto& site : out.sites) require_site(site);
+    std::sort(out.sites.begin(), out.sites.end());
+    out.sites.erase(std::unique(out.sites.begin(), out.sites.end()), out.sites.end());
+    return out;
+  }
+
   std::optional<StaffMember> staff_locked(const std::string& id) {
     Use stmt(staff_);
     stmt->bind(1, id);
@@ -1046,6 +1134,7 @@ class SqliteStore final : public Store {
     stmt->bind(12, record.closure_reason);
     bind_text_or_null(*stmt, 13, record.parent_case);
     stmt->bind(14, head_hash);
+    stmt->bind(15, record.site.empty() ? std::string(kDefaultSite) : record.site);
     stmt->exec();
     store_texts(record.id, texts);
   }
@@ -1053,7 +1142,7 @@ class SqliteStore final : public Store {
   // The case row's columns a step may change, as bits of a changed-set.
   enum Column : unsigned {
     kSopId = 1, kSha = 2, kState = 4, kStatus = 8, kData = 16, kOpenedAt = 32, kDueAt = 64,
-    kHoldStarted = 128, kClosureReason = 256, kParent = 512,
+    kHoldStarted = 128, kClosureReason = 256, kParent = 512, kSite = 1024,
   };
 
   static bool same_values(const std::vector<StoredValue>& a, const std::vector<StoredValue>& b) {
@@ -1079,6 +1168,7 @@ class SqliteStore final : public Store {
     if (held.hold_started != after.hold_started) bits |= kHoldStarted;
     if (held.closure_reason != after.closure_reason) bits |= kClosureReason;
     if (held.parent_case != after.parent_case) bits |= kParent;
+    if (held.site != after.site) bits |= kSite;
     return bits;
   }
 
@@ -1091,7 +1181,7 @@ class SqliteStore final : public Store {
     auto& slot = updates_[bits];
     if (slot) return *slot;
     static const char* const kNames[] = {"sop_id", "sha256", "state", "status", "data", "opened_at",
-                                         "due_at", "hold_started", "closure_reason", "parent_case"};
+                                         "due_at", "hold_started", "closure_reason", "parent_case", "site"};
     std::string text = "UPDATE cases SET version = ?5, last_seq = ?6, head_hash = ?7";
     int param = 8;
     for (unsigned i = 0; i < std::size(kNames); ++i) {
@@ -1137,6 +1227,7 @@ class SqliteStore final : public Store {
     if (bits & kHoldStarted) bind_time(*stmt, param++, after.hold_started);
     if (bits & kClosureReason) stmt->bind(param++, after.closure_reason);
     if (bits & kParent) bind_text_or_null(*stmt, param++, after.parent_case);
+    if (bits & kSite) stmt->bind(param++, after.site);
     if (stmt->exec() == 1) {
       store_texts(after.id, texts);
       return;
@@ -1354,6 +1445,7 @@ class SqliteStore final : public Store {
     record.closure_reason = stmt.getColumn(11).getString();
     record.parent_case = stmt.getColumn(12).getString();  // NULL reads as ""
     record.head_hash = stmt.getColumn(13).getString();
+    record.site = stmt.getColumn(14).getString();
     return record;
   }
 
@@ -1389,6 +1481,7 @@ class SqliteStore final : public Store {
     m.name = stmt.getColumn(1).getString();
     m.roles = json::parse(stmt.getColumn(2).getString()).get<std::vector<std::string>>();
     m.active = stmt.getColumn(3).getInt() != 0;
+    m.sites = json::parse(stmt.getColumn(4).getString()).get<std::vector<std::string>>();
     return m;
   }
 

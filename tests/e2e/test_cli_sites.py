@@ -1,0 +1,134 @@
+"""Sites (docs/DEPLOY.md "Sites"): a member of one site sees and moves
+nothing of another site's cases, through every command; site
+administration is logged and verified; bad input changes nothing; a case
+moves with `case transfer`. Runs on SQLite and (as e2e_pg) on PostgreSQL."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import SopirTest, main  # noqa: E402
+
+
+class Sites(SopirTest):
+    def setUp(self):
+        super().setUp()
+        r = self.ok("--as", "admin", "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        self.assertEqual(r.out.strip(), "added site nunukan (Pos Debarkasi Nunukan)")
+        self.ok("--as", "admin", "staff", "add", "eka", "--name", "Eka Contoh",
+                "--role", "shelter_staff,supervisor", "--site", "nunukan")
+        self.at_main = self.open_case("budi")
+        self.at_nunukan = self.open_case("eka")
+
+    def test_site_list_and_staff_list_show_the_sites(self):
+        r = self.ok("site", "list", "--json")
+        self.assertEqual(json.loads(r.out)["sites"],
+                         [{"id": "main", "name": "Main office", "staff": 4},
+                          {"id": "nunukan", "name": "Pos Debarkasi Nunukan", "staff": 1}])
+        staff = {m["id"]: m["sites"] for m in json.loads(self.ok("staff", "list", "--json").out)["staff"]}
+        self.assertEqual(staff, {"admin": ["main"], "budi": ["main"], "siti": ["main"], "tono": ["main"],
+                                 "eka": ["nunukan"]})
+        self.assertEqual(self.query("SELECT site FROM cases ORDER BY site"), [("main",), ("nunukan",)])
+
+    def test_a_member_sees_nothing_of_another_sites_cases(self):
+        listed = self.ok("--as", "eka", "case", "list").out
+        self.assertIn(self.at_nunukan, listed)
+        self.assertNotIn(self.at_main, listed)
+        listed = self.ok("--as", "budi", "case", "list", "--json").out
+        self.assertEqual([c["id"] for c in json.loads(listed)["cases"]], [self.at_main])
+        r = self.fails(1, "--as", "budi", "case", "list", "--site", "nunukan")
+        self.assertIn("budi does not see the cases of site nunukan (their sites: main)", r.err)
+        # Several sites and no reader named: which sites' cases? (exit 2)
+        r = self.fails(2, "case", "list")
+        self.assertIn("say who is reading with --as ID", r.err)
+        expected = ("case %s belongs to site main, and eka belongs to nunukan: only staff of main "
+                    "(and national or auditor staff) see it" % self.at_main)
+        for command in (["case", "show", self.at_main], ["case", "history", self.at_main],
+                        ["audit", "case", self.at_main]):
+            r = self.refused_unchanged(1, "--as", "eka", *command)
+            self.assertIn(expected, r.err, command)
+            self.assertNotIn("Wati Contoh", r.out + r.err)
+        r = self.refused_unchanged(1, "--as", "eka", "case", "advance", self.at_main, "approve",
+                                   "--set", "approved_quantity=2")
+        self.assertIn("only staff of main act on it (an administrator adds a member with "
+                      "`sopir staff site eka main`)", r.err)
+        self.refused_unchanged(1, "--as", "eka", "case", "hold", self.at_main, "--reason", "waiting")
+        # todo lists only one's own sites' cases.
+        todo = self.ok("--as", "eka", "todo").out
+        self.assertNotIn(self.at_main, todo)
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_opening_needs_a_site_of_ones_own(self):
+        self.ok("--as", "admin", "staff", "add", "nia", "--name", "Nia Contoh", "--role", "national")
+        r = self.refused_unchanged(1, "--as", "nia", "case", "open", "aid", "--set", "item=food_pack",
+                                   "--set", "quantity=1")
+        self.assertIn("nia belongs to no site, so cannot open a case: an administrator adds them to one "
+                      "with `sopir staff site nia SITE`", r.err)
+        r = self.refused_unchanged(1, "--as", "budi", "case", "open", "aid", "--site", "nunukan",
+                                   "--set", "item=food_pack", "--set", "quantity=1")
+        self.assertIn("budi does not belong to site nunukan (their sites: main)", r.err)
+        r = self.refused_unchanged(3, "--as", "budi", "case", "open", "aid", "--site", "nunukn",
+                                   "--set", "item=food_pack", "--set", "quantity=1")
+        self.assertIn("unknown site 'nunukn'; did you mean 'nunukan'? (the sites are: main, nunukan)", r.err)
+        self.ok("--as", "admin", "staff", "site", "budi", "nunukan")
+        r = self.refused_unchanged(2, "--as", "budi", "case", "open", "aid", "--set", "item=food_pack",
+                                   "--set", "quantity=1")
+        self.assertIn("budi belongs to several sites (main, nunukan): say which the case belongs to with "
+                      "--site SITE", r.err)
+        case_id = self.open_case("budi", "--site", "nunukan")
+        self.assertIn(case_id, self.ok("--as", "eka", "case", "list").out)
+        # National staff read every site, personal data masked even when asked.
+        self.assertIn(self.at_main, self.ok("--as", "nia", "case", "list").out)
+        shown = self.ok("--as", "nia", "case", "show", self.at_nunukan).out
+        self.assertNotIn("Wati Contoh", shown)
+        r = self.refused_unchanged(1, "--as", "nia", "case", "show", self.at_nunukan, "--reveal",
+                                   "--reason", "national report")
+        self.assertIn("it is shown only to staff of its site, nunukan", r.err)
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_site_administration_refuses_bad_input(self):
+        r = self.refused_unchanged(4, "--as", "admin", "site", "add", "nunukan", "--name", "Lagi")
+        self.assertIn("site id nunukan is already taken (by Pos Debarkasi Nunukan)", r.err)
+        r = self.refused_unchanged(2, "--as", "admin", "site", "add", "Pos Baru", "--name", "X")
+        self.assertIn("'Pos Baru' is not a usable site id", r.err)
+        self.refused_unchanged(1, "--as", "budi", "site", "add", "tpi", "--name", "Tanjung Pinang")
+        r = self.refused_unchanged(3, "--as", "admin", "staff", "site", "budi", "tpi")
+        self.assertIn("unknown site 'tpi'", r.err)
+        self.refused_unchanged(3, "--as", "admin", "staff", "site", "nobody", "main")
+        r = self.refused_unchanged(4, "--as", "admin", "staff", "site", "budi", "main")
+        self.assertIn("budi' already belongs to site main; nothing was changed", r.err)
+        r = self.refused_unchanged(2, "--as", "admin", "staff", "add", "fajar", "--name", "Fajar",
+                                   "--role", "shelter_staff")
+        self.assertIn("needs a site: this database has several (main, nunukan); give --site SITE", r.err)
+        r = self.ok("--as", "admin", "staff", "site", "budi", "main", "--remove")
+        self.assertEqual(r.out.strip(), "budi no longer belongs to site main (their sites: none)")
+        rows = self.query("SELECT kind, event, actor FROM log_view WHERE kind = 'site' "
+                          "OR event IN ('site-joined', 'site-left') ORDER BY seq")
+        self.assertEqual(rows, [("site", "added", "admin"), ("staff", "site-left", "admin")])
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_a_transfer_moves_the_case_as_a_logged_step(self):
+        r = self.refused_unchanged(2, "--as", "budi", "case", "transfer", self.at_main, "--to", "main",
+                                   "--reason", "x")
+        self.assertIn("already belongs to site main; nothing was changed", r.err)
+        self.refused_unchanged(3, "--as", "budi", "case", "transfer", self.at_main, "--to", "tpi",
+                               "--reason", "x")
+        self.refused_unchanged(1, "--as", "eka", "case", "transfer", self.at_main, "--to", "nunukan",
+                               "--reason", "x")
+        self.refused_unchanged(2, "--as", "budi", "case", "transfer", self.at_main, "--to", "nunukan")
+        r = self.refused_unchanged(1, "--as", "budi", "case", "transfer", self.at_main, "--to", "nunukan",
+                                   "--reason", "x")
+        self.assertIn("by an administrator or by staff who belong to both", r.err)
+        r = self.ok("--as", "admin", "case", "transfer", self.at_main, "--to", "nunukan",
+                    "--reason", "the survivor travels to Nunukan")
+        self.assertEqual(r.out.strip(), "case %s moved from site main to nunukan" % self.at_main)
+        self.assertIn(self.at_main, self.ok("--as", "eka", "case", "list").out)
+        self.assertNotIn(self.at_main, self.ok("--as", "budi", "case", "list").out)
+        history = json.loads(self.ok("--as", "eka", "case", "history", self.at_main, "--json").out)
+        self.assertEqual(history["entries"][-1]["event"], "transfer")
+        self.ok("--as", "eka", "case", "advance", self.at_main, "escalate")
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+
+if __name__ == "__main__":
+    main()
