@@ -11,6 +11,7 @@
 #include "lang/expr/expr.h"
 #include "sopir/migration.h"
 #include "sopir/migration_apply.h"
+#include "sopir/retention.h"
 
 namespace sopir::audit_internal {
 
@@ -38,6 +39,7 @@ struct Rebuilt {
   std::vector<std::pair<int, std::string>> fired;
   ReplayedCase end;
   DateTime entered_at;  // when the case entered its state (state_entered_at's rule)
+  std::optional<DateTime> closed;  // when the case was closed, while it is (sopir/retention.h)
 };
 
 // Whether `decided` (a value the rules produce) matches the recorded value.
@@ -93,6 +95,7 @@ void add_problem(std::string& message, const std::string& problem) {
 
 // Applies the recorded step to the rebuilt case.
 void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
+  r.closed = closed_after(r.closed, e);
   r.end.state = e.to_state;
   if (auto status = status_from_string(e.to_status)) r.end.status = *status;
   for (const auto& change : e.changes) {
@@ -140,6 +143,7 @@ Rebuilt carry_over(const Procedure& old, const Procedure& next, const Rebuilt& r
   Rebuilt out(next);
   out.end = r.end;
   out.entered_at = r.entered_at;
+  out.closed = r.closed;
   for (const auto& [id, stored] : r.end.data) {
     const int f = next.field_index(id);
     if (f < 0 || stored.missing) continue;
@@ -272,11 +276,18 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     add_problem(out.message, tr(msg::audit_status_before, {e.from_status, to_string(r.end.status)}));
 
   // An erasure changes no state, status or value (its text is gone, the
-  // digests stay): nothing to re-decide; check_actor checks its officer.
+  // digests stay): nothing to re-decide; check_actor checks its officer. One
+  // the retention rule wrote must be due under the version the case ran.
   if (e.kind == LogKind::kErasure) {
     if (e.to_state != e.from_state || e.to_status != e.from_status || !e.changes.empty())
       add_problem(out.message, tr(msg::audit_erasure_moves));
     if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+    if (is_retention_erasure(e)) {
+      if (std::string problem = retention_problem(p, r.closed, e); !problem.empty()) {
+        add_problem(out.message, problem);
+        out.verdict = Verdict::kRefused;
+      }
+    }
     return out;
   }
 
