@@ -2,11 +2,15 @@
 // Engine::apply_retention; docs/PRIVACY.md "Retention"): periods as written,
 // calendar months and the leap day, when a closed case falls due (a second
 // before, exactly at, after), that applying it erases exactly the due cases,
-// and that audit verify refuses a retention erasure row written too early.
+// and that audit verify refuses a retention erasure row written too early
+// (and an erasure on request without a second officer).
 // All names are invented.
 #include <catch2/catch.hpp>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sopir/audit.h"
 #include "sopir/engine.h"
@@ -308,6 +312,45 @@ TEST_CASE("verify refuses a retention row naming another period or a version wit
   for (const auto& f : audit::verify(engine.store(), audit::VerifyOptions{}).findings) found[f.seq] += f.message;
   CHECK_THAT(found[other_period], Catch::Contains("erased under a retention of '1 day', but the procedure says 1 month"));
   CHECK_THAT(found[no_retention], Catch::Contains("procedure test-care version 1 sets no retention"));
+}
+
+TEST_CASE("verify refuses an erasure on request without its request or by the officer who asked", "[retention]") {
+  Office office;
+  Engine& engine = *office.engine;
+  engine.add_staff("rina", {"tari", "Tari Contoh", {"data_protection"}, true});
+  const std::string lone = office.closed_case("keep-month", "2020-01-31T10:00:00Z");
+  const std::string self = office.closed_case("keep-month", "2020-01-31T10:00:00Z");
+  const std::string fine = office.closed_case("keep-month", "2020-01-31T10:00:00Z");
+  engine.request_erasure(self, "dewi", "request of the person");
+  engine.request_erasure(fine, "dewi", "request of the person");
+  engine.confirm_erasure(fine, "tari");
+  // What confirm_erasure refuses to write, written behind its back.
+  auto forge = [&](const std::string& case_id, const char* actor) {
+    const CaseRecord held = engine.store().find_case(case_id).value();
+    CaseRecord after = held;
+    after.version = held.version + 1;
+    LogEntry e;
+    e.case_id = case_id;
+    e.sha256 = held.sha256;
+    e.kind = LogKind::kErasure;
+    e.event = "erased";
+    e.from_state = e.to_state = held.state;
+    e.from_status = e.to_status = to_string(held.status);
+    e.actor = actor;
+    e.role = "data_protection";
+    e.occurred_at = e.recorded_at = office.clock->at;
+    e.reason = "request of the person";
+    e.due_at = held.due_at;
+    engine.store().append_held(held, after, e);
+    return e.seq;
+  };
+  const int64_t unrequested = forge(lone, "tari");
+  const int64_t same = forge(self, "dewi");
+  std::map<int64_t, std::string> found;
+  for (const auto& f : audit::verify(engine.store(), audit::VerifyOptions{}).findings) found[f.seq] += f.message;
+  CHECK_THAT(found[unrequested], Catch::Contains("erased with no request waiting"));
+  CHECK_THAT(found[same], Catch::Contains("erased by dewi, who also requested it"));
+  CHECK(found.size() == 2);  // the confirmed erasure of `fine` is clean
 }
 
 TEST_CASE("a retention: the loader refuses is located, with what it accepts", "[retention][loader]") {
