@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
@@ -351,6 +352,22 @@ TEST_CASE("verify refuses an erasure on request without its request or by the of
   CHECK_THAT(found[unrequested], Catch::Contains("erased with no request waiting"));
   CHECK_THAT(found[same], Catch::Contains("erased by dewi, who also requested it"));
   CHECK(found.size() == 2);  // the confirmed erasure of `fine` is clean
+}
+
+TEST_CASE("the retention comes back from the compiled form and changes the pin", "[retention][codec]") {
+  const ProcedurePtr kept = testing::load_or_fail(care_with("keep-year", "1 year").c_str());
+  const ProcedurePtr back = decode_procedure(encode_procedure(*kept), kept->source, kept->file);
+  REQUIRE(back);
+  REQUIRE(back->retention);
+  CHECK(*back->retention == *kept->retention);
+  CHECK(back->retention->text() == "1 year");
+  CHECK(back->retention->pos.line == kept->retention->pos.line);
+  const ProcedurePtr plain = testing::load_or_fail(testing::kCareYaml);
+  const ProcedurePtr plain_back = decode_procedure(encode_procedure(*plain), plain->source, plain->file);
+  REQUIRE(plain_back);
+  CHECK_FALSE(plain_back->retention);
+  // Another period is another source, so another SHA-256 pin.
+  CHECK(testing::load_or_fail(care_with("keep-year", "2 years").c_str())->sha256 != kept->sha256);
 }
 
 TEST_CASE("a retention: the loader refuses is located, with what it accepts", "[retention][loader]") {
