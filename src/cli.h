@@ -51,6 +51,8 @@ struct Args {
   bool as_tests = false;
   // case erase --confirm (cmd_erase.cc)
   bool confirm = false;
+  // retention apply --dry-run (cmd_retention.cc)
+  bool dry_run = false;
   // sop validate --from OLD.yaml (migrate: checked against older versions)
   std::vector<std::string> from_files;
   // migrate plan --to VERSION, migrate apply --batch-size N (cmd_migrate.cc)
@@ -219,6 +221,10 @@ int run_case_ids(Context&, Args&);
 int run_case_import(Context&, Args&);
 int run_case_erase(Context&, Args&);  // cmd_erase.cc
 void def_case_erase(CLI::App&, Args&);
+void def_retention_due(CLI::App&, Args&);  // cmd_retention.cc
+int run_retention_due(Context&, Args&);
+void def_retention_apply(CLI::App&, Args&);
+int run_retention_apply(Context&, Args&);
 int run_todo(Context&, Args&);  // cmd_todo.cc
 void def_todo(CLI::App&, Args&);
 int run_advance_batch(Context&, Args&);

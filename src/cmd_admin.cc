@@ -292,7 +292,8 @@ int run_tick(Context& ctx, Args&) {
                         {"due_at", format_datetime(*o.clock.due_at)}});
     }
     ctx.out << json{{"fired", fired}, {"overdue", overdue}, {"clocks_overdue", clocks},
-                    {"failures", report.failures}, {"checkpoint", c}}.dump(2)
+                    {"retention_due", report.retention_due}, {"failures", report.failures}, {"checkpoint", c}}
+                       .dump(2)
             << "\n";
     return 0;
   }
@@ -321,6 +322,8 @@ int run_tick(Context& ctx, Args&) {
              format_datetime(*o.clock.due_at)});
     t.print(ctx.out, ctx.options.width, ctx.options.color);
   }
+  if (report.retention_due > 0)
+    ctx.out << tr(msg::cli_tick_retention_due, {std::to_string(report.retention_due)}) << "\n";
   for (const auto& f : report.failures) ctx.err << "sopir: tick: " << f << "\n";
   return 0;
 }

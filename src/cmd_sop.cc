@@ -274,7 +274,8 @@ int run_sop_show(Context& ctx, Args& a) {
                     {"pii_visible_to", names(p->pii_roles, p->roles)},
                     {"source", p->sources},
                     {"open_source", p->open_sources},
-                    {"clocks", clocks_json(*p, lang)}}
+                    {"clocks", clocks_json(*p, lang)},
+                    {"retention", p->retention ? json(p->retention->text()) : json()}}
                    .dump(2)
             << "\n";
     return 0;
@@ -284,6 +285,7 @@ int run_sop_show(Context& ctx, Args& a) {
   ctx.out << paint(color, Tone::kBold, p->title.get(lang)) << "  (" << p->id << " v" << p->version
           << ", sha256 " << p->sha256.substr(0, 12) << ")\n";
   if (!p->description.empty()) ctx.out << p->description.get(lang) << "\n";
+  if (p->retention) ctx.out << tr(msg::cli_sop_retention, {p->retention->text()}) << "\n";
   ctx.out << "\n" << paint(color, Tone::kBold, tr(msg::cli_w_states)) << "\n";
   Table states({tr(msg::cli_w_id), tr(msg::cli_w_label), tr(msg::cli_w_deadline), tr(msg::cli_w_guidance)});
   for (const auto& s : p->states) {

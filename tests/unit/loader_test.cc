@@ -134,7 +134,8 @@ TEST_CASE("the corpus covers every diagnostic code", "[loader][broken]") {
         "bad-value", "unreachable-state", "dead-end-state", "no-terminal-path",
         "overlapping-guards", "no-roles", "unset-field-read", "unused-field", "unused-role",
         "terminal-with-exits", "missing-language", "set-count", "unknown-calendar", "bad-anchor",
-        "anchor-may-be-empty", "unknown-track", "migrate-trap"}) {
+        "anchor-may-be-empty", "unknown-track", "migrate-trap", "bad-retention", "retention-no-pii",
+        "retention-never-closes"}) {
     INFO("code " << code);
     CHECK(seen.count(code) == 1);
   }

@@ -191,6 +191,35 @@ struct TickReport {
   std::vector<CaseRecord> overdue;       // still overdue afterwards
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
   std::vector<ClockOverdue> clocks_overdue;  // case-level clocks past their limit afterwards
+  // Closed cases whose personal data is due for erasure under their
+  // procedure's retention (Engine::retention_due); the timer pass only
+  // counts them: a data protection officer erases (retention apply).
+  int64_t retention_due = 0;
+};
+
+// A closed case whose personal data falls under the retention rule of the
+// procedure version it ran (`retention:`, sopir/retention.h).
+struct RetentionItem {
+  CaseRecord record;
+  ProcedurePtr procedure;  // the case's pinned version, whose retention counts
+  DateTime closed_at;      // when it was last closed (closed_at())
+  DateTime due_at;         // closed_at + the retention period
+  // The row that already erased its personal data (on request, or by an
+  // earlier run of the rule); unset when it still holds it.
+  std::optional<LogEntry> erased;
+};
+
+// What the retention rule found (Engine::retention_due) and did
+// (Engine::apply_retention), as of `now`.
+struct RetentionReport {
+  DateTime now;
+  std::vector<RetentionItem> due;             // due and still held, by due time then id
+  std::vector<RetentionItem> already_erased;  // due, but erased before (skipped)
+  int64_t not_yet = 0;                        // closed under a retention, not yet due
+  std::vector<StepResult> erased;             // apply: the rows written, in `due` order
+  // apply: cases that could not be erased (they changed meanwhile), and why.
+  std::vector<std::string> failures;
+  bool cleaned = true;  // apply: the write-ahead log was emptied afterwards
 };
 
 // The staff member `staff_id` as an Actor: kUsage when empty, kNotFound
@@ -408,12 +437,30 @@ class Engine {
   StepResult request_erasure(const std::string& typed_case, const std::string& actor, const std::string& reason);
   StepResult confirm_erasure(const std::string& typed_case, const std::string& actor, bool* cleaned = nullptr);
 
+  // The retention rule (docs/PRIVACY.md "Retention"). retention_due lists,
+  // as of clock().now(), every closed case of a procedure version with a
+  // `retention:` whose period since closing has run out (writes nothing).
+  // apply_retention, by an active staff member with the role
+  // data_protection, erases each due case still holding its personal data
+  // as confirm_erasure does (same row kind and event, the same destruction
+  // of key and texts), one transaction per case, without a second officer:
+  // the approved, pinned procedure is the authority. Each row's inputs name
+  // the basis, the period and the close time (retention_input), and its
+  // reason is "retention: PERIOD"; audit verify checks that it was due. A
+  // case that changed meanwhile (reopened, erased by someone else) is left
+  // and reported in `failures`. With `dry_run` nothing is written (the
+  // checks run all the same). Throws before writing anything: kRefused for
+  // an actor without the role, kUsage when the store cannot erase.
+  RetentionReport retention_due();
+  RetentionReport apply_retention(const std::string& actor, bool dry_run);
+
   // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
   // member, or "system" for the timer pass.
   LogEntry checkpoint(const std::string& actor);
 
   // The timer pass: fires each due `on_deadline` event as the actor
-  // "system" and lists overdue cases, as of clock().now().
+  // "system" and lists overdue cases, as of clock().now(); counts the cases
+  // due under a retention (erases nothing).
   // `trace_for` may pick, per case, a DecisionTrace to fill (scenario-test
   // coverage traces only the procedure under test); null: no trace.
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
@@ -507,7 +554,11 @@ class Engine {
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
   // The erasure rows of a case, for erase requests and confirmations.
   StepResult write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
-                               const std::string& reason, const std::vector<std::string>& digests);
+                               const std::string& reason, const std::vector<std::string>& digests,
+                               const std::vector<std::pair<std::string, std::string>>& inputs = {});
+  // The retention rule's one erasure (apply_retention): re-reads the case
+  // in the transaction; throws kConflict when it is no longer due or held.
+  StepResult erase_by_retention(const RetentionItem& item, const Actor& who);
   CaseView make_view(const std::string& case_id, const std::string& actor, const RevealRequest* reveal);
   // kRefused unless `reveal` has a reason and `who` may see personal data
   // of `record`'s procedure.

@@ -227,6 +227,25 @@ struct MigrationDef {
   bool from_version(int version) const;
 };
 
+// How long a case's personal data is kept after the case closes
+// (`retention: 5 years`, docs/PRIVACY.md "Retention"): a whole number of
+// days, months or years. Months and years are calendar months (add_months in
+// sopir/value.h): a period ending on a day its month lacks ends on that
+// month's last day. sopir/retention.h counts when a case falls due.
+struct Retention {
+  enum class Unit { kDays, kMonths, kYears };
+  int64_t count = 0;
+  Unit unit = Unit::kDays;
+  SourcePos pos;
+  // Canonical text: "90 days", "1 month", "5 years" (what the log records).
+  std::string text() const;
+  // When the personal data of a case closed at `closed_at` falls due.
+  DateTime due(DateTime closed_at) const;
+  friend bool operator==(const Retention& a, const Retention& b) {
+    return a.count == b.count && a.unit == b.unit;
+  }
+};
+
 struct Procedure {
   std::string id;  // slug, e.g. "tppo-victim-care"
   int version = 0;
@@ -275,6 +294,10 @@ struct Procedure {
 
   // How cases of older versions move to this one (`migrate:`); unset: none.
   std::optional<MigrationDef> migration;
+
+  // How long personal data is kept after a case closes (`retention:`);
+  // unset: until someone erases it (`case erase`).
+  std::optional<Retention> retention;
 
   std::string file;    // as given to the loader, for messages
   std::string source;  // the exact bytes loaded

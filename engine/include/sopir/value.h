@@ -77,6 +77,11 @@ int64_t text_length(std::string_view text);
 // Calendar helpers.
 Date date_of(DateTime time);
 DateTime start_of(Date date);
+// `time` moved by `months` calendar months (may be negative): the same day
+// of the month and time of day; a day the target month lacks becomes its
+// last day (Jan 31 + 1 month = Feb 28 or 29; Feb 29 + 12 months = Feb 28),
+// as PostgreSQL's `+ interval '1 year'` and java.time's plusYears count.
+DateTime add_months(DateTime time, int64_t months);
 
 // Parses `text` as a value of `type` (enum values checked against
 // `enum_values`). On failure returns std::nullopt and sets `*accepted` to a

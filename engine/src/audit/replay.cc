@@ -11,6 +11,7 @@
 #include "lang/expr/expr.h"
 #include "sopir/migration.h"
 #include "sopir/migration_apply.h"
+#include "sopir/retention.h"
 
 namespace sopir::audit_internal {
 
@@ -38,6 +39,8 @@ struct Rebuilt {
   std::vector<std::pair<int, std::string>> fired;
   ReplayedCase end;
   DateTime entered_at;  // when the case entered its state (state_entered_at's rule)
+  std::optional<DateTime> closed;  // when the case was closed, while it is (sopir/retention.h)
+  std::optional<std::string> erase_requested_by;  // the officer whose erasure request waits
 };
 
 // Whether `decided` (a value the rules produce) matches the recorded value.
@@ -93,6 +96,9 @@ void add_problem(std::string& message, const std::string& problem) {
 
 // Applies the recorded step to the rebuilt case.
 void apply_recorded(const Procedure& p, const LogEntry& e, Rebuilt& r) {
+  r.closed = closed_after(r.closed, e);
+  if (e.kind == LogKind::kErasure && e.event == erasure_event::kRequested) r.erase_requested_by = e.actor;
+  if (e.kind == LogKind::kErasure && e.event == erasure_event::kErased) r.erase_requested_by.reset();
   r.end.state = e.to_state;
   if (auto status = status_from_string(e.to_status)) r.end.status = *status;
   for (const auto& change : e.changes) {
@@ -140,6 +146,8 @@ Rebuilt carry_over(const Procedure& old, const Procedure& next, const Rebuilt& r
   Rebuilt out(next);
   out.end = r.end;
   out.entered_at = r.entered_at;
+  out.closed = r.closed;
+  out.erase_requested_by = r.erase_requested_by;
   for (const auto& [id, stored] : r.end.data) {
     const int f = next.field_index(id);
     if (f < 0 || stored.missing) continue;
@@ -272,11 +280,25 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     add_problem(out.message, tr(msg::audit_status_before, {e.from_status, to_string(r.end.status)}));
 
   // An erasure changes no state, status or value (its text is gone, the
-  // digests stay): nothing to re-decide; check_actor checks its officer.
+  // digests stay): nothing to re-decide; check_actor checks its officer. One
+  // the retention rule wrote must be due under the version the case ran.
   if (e.kind == LogKind::kErasure) {
     if (e.to_state != e.from_state || e.to_status != e.from_status || !e.changes.empty())
       add_problem(out.message, tr(msg::audit_erasure_moves));
     if (!out.message.empty()) out.verdict = Verdict::kDiffers;
+    // An erasure on request follows a request by another officer; one under
+    // a retention period must have been due.
+    std::string problem;
+    if (is_retention_erasure(e)) {
+      problem = retention_problem(p, r.closed, e);
+    } else if (e.event == erasure_event::kErased) {
+      if (!r.erase_requested_by) problem = tr(msg::audit_erasure_unrequested);
+      else if (*r.erase_requested_by == e.actor) problem = tr(msg::audit_erasure_same_officer, {e.actor});
+    }
+    if (!problem.empty()) {
+      add_problem(out.message, problem);
+      out.verdict = Verdict::kRefused;
+    }
     return out;
   }
 

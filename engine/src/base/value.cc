@@ -274,6 +274,26 @@ Date date_of(DateTime time) {
 
 DateTime start_of(Date date) { return DateTime{date.days * 86400}; }
 
+DateTime add_months(DateTime time, int64_t months) {
+  const Date day = date_of(time);
+  const int64_t seconds_of_day = time.seconds - start_of(day).seconds;
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(day.days, &y, &m, &d);
+  // Months since year 0, moved, then back to a year and a month (1-12).
+  const int64_t index = y * 12 + static_cast<int64_t>(m - 1) + months;
+  int64_t year = index / 12;
+  int64_t month0 = index % 12;
+  if (month0 < 0) {
+    month0 += 12;
+    --year;
+  }
+  const unsigned month = static_cast<unsigned>(month0 + 1);
+  const unsigned last = days_in_month(year, month);
+  const Date moved{days_from_civil(year, month, d < last ? d : last)};
+  return DateTime{start_of(moved).seconds + seconds_of_day};
+}
+
 namespace {
 // "" is the process's message language (value.h).
 std::string_view lang_or_process(std::string_view lang) { return lang.empty() ? std::string_view(message_language()) : lang; }

@@ -37,6 +37,7 @@ class Linter {
     clock_reach();
     unused();
     languages();
+    retention();
   }
 
  private:
@@ -314,6 +315,18 @@ class Linter {
       warn("unused-field", p_.fields[i].pos,
            tr(msg::lang_unused_field, {p_.fields[i].id}));
     }
+  }
+
+  // `retention:` that can never erase anything: no personal field, or no
+  // way for a case to close.
+  void retention() {
+    if (!p_.retention) return;
+    const std::string period = p_.retention->text();
+    const bool personal = std::any_of(p_.fields.begin(), p_.fields.end(), [](const FieldDef& f) { return f.pii; });
+    if (!personal) warn("retention-no-pii", p_.retention->pos, tr(msg::lang_retention_no_pii, {period}));
+    const bool closes = !p_.close_roles.empty() ||
+                        std::any_of(p_.states.begin(), p_.states.end(), [](const StateDef& s) { return s.terminal; });
+    if (!closes) warn("retention-never-closes", p_.retention->pos, tr(msg::lang_retention_never_closes, {period}));
   }
 
   void languages() {

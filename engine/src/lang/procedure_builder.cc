@@ -12,6 +12,7 @@
 #include "lang/loader_internal.h"
 #include "lang/yaml_reader.h"
 #include "sopir/messages/lang.h"
+#include "sopir/retention.h"
 
 namespace sopir {
 
@@ -22,7 +23,8 @@ using Keys = std::vector<std::string>;
 const Keys kTopKeys = {"sop",         "version",         "title", "description", "roles",
                        "fields",      "states",          "transitions", "closure_reasons",
                        "open",        "lifecycle",       "pii_visible_to", "calendar",
-                       "clocks",      "source",          "standards", "migrate"};
+                       "clocks",      "source",          "standards", "migrate",
+                       "retention"};
 const Keys kRequiredTopKeys = {"sop", "version", "title", "roles", "states", "transitions"};
 const Keys kFieldKeys = {"type", "values", "label", "min", "max", "pii", "pattern", "source"};
 const Keys kStateKeys = {"label", "description", "initial", "terminal", "deadline", "on_deadline", "source"};
@@ -136,6 +138,7 @@ class Builder {
 
   // --- sections
   void read_header(const std::unordered_map<std::string, Entry>& top);
+  void read_retention(const Entry& e);
   void read_roles(const Entry& e);
   void read_fields(const Entry& e);
   void read_field(const Entry& e);
@@ -391,10 +394,25 @@ void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {
     }
   }
   if (auto it = top.find("title"); it != top.end()) p_.title = text(it->second, "title");
+  if (auto it = top.find("retention"); it != top.end()) read_retention(it->second);
   p_.sources = sources(top, tr(msg::lang_the_procedure));
   if (auto it = top.find("description"); it != top.end()) {
     p_.description = text(it->second, of("description", tr(msg::lang_the_procedure)));
   }
+}
+
+// `retention:` how long personal data is kept after a case closes
+// (sopir/retention.h).
+void Builder::read_retention(const Entry& e) {
+  auto text = scalar(e, "retention");
+  if (!text) return;
+  auto retention = parse_retention(*text);
+  if (!retention) {
+    error("bad-retention", value_pos(e), tr(msg::lang_bad_retention, {*text}));
+    return;
+  }
+  retention->pos = value_pos(e);
+  p_.retention = retention;
 }
 
 void Builder::read_roles(const Entry& e) {

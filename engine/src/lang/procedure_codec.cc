@@ -368,6 +368,10 @@ std::string encode_procedure(const Procedure& p) {
   json out = with_sources(j, p.sources);
   if (!p.open_sources.empty()) out["open_sources"] = p.open_sources;
   if (p.migration) out["migration"] = migration(*p.migration);
+  if (p.retention)
+    out["retention"] = {{"count", p.retention->count},
+                        {"unit", static_cast<int>(p.retention->unit)},
+                        {"pos", pos(p.retention->pos)}};
   return out.dump();
 }
 
@@ -419,6 +423,15 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     }
     for (const json& c : j.at("clocks")) p->clocks.push_back(clock_from(c));
     if (auto m = j.find("migration"); m != j.end()) p->migration = migration_from(*m, *p);
+    if (auto r = j.find("retention"); r != j.end()) {
+      Retention retention;
+      retention.count = r->at("count").get<int64_t>();
+      const int unit = r->at("unit").get<int>();
+      if (unit < 0 || unit > static_cast<int>(Retention::Unit::kYears) || retention.count < 1) return nullptr;
+      retention.unit = static_cast<Retention::Unit>(unit);
+      retention.pos = pos_from(r->at("pos"));
+      p->retention = retention;
+    }
     // Indices must stay inside the procedure: decide() trusts them.
     const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());
     const auto fields = static_cast<int>(p->fields.size()), roles = static_cast<int>(p->roles.size());

@@ -20,7 +20,7 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr const char* kCompiledFormat = "sopir-compiled-3";
+inline constexpr const char* kCompiledFormat = "sopir-compiled-4";
 
 // A procedure that names a calendar keeps only the calendar's names here:
 // the calendar's bytes are pinned beside it in the store, and

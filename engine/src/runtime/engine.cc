@@ -1090,6 +1090,7 @@ TickReport Engine::tick(const TraceFor& trace_for) {
   }
   report.overdue = store_->cases(filter);
   report.clocks_overdue = overdue_clocks();
+  report.retention_due = static_cast<int64_t>(retention_due().due.size());
   return report;
 }
 

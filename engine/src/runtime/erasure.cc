@@ -1,6 +1,8 @@
 // Erasure of a case's personal data (Engine::request_erasure,
 // Engine::confirm_erasure; docs/PRIVACY.md): two people, two logged rows,
-// and the case's key and personal text destroyed with the second.
+// and the case's key and personal text destroyed with the second. The
+// retention rule (Engine::retention_due, Engine::apply_retention) erases
+// the same way, by one officer, with the procedure's period as its basis.
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -10,6 +12,7 @@
 #include "sopir/engine.h"
 #include "sopir/error.h"
 #include "sopir/messages/runtime.h"
+#include "sopir/retention.h"
 
 namespace sopir {
 namespace {
@@ -35,11 +38,17 @@ ErasureState erasure_state(const std::vector<LogEntry>& history) {
   return state;
 }
 
+bool has_data_protection(const Actor& who) {
+  return std::find(who.roles.begin(), who.roles.end(), kDataProtection) != who.roles.end();
+}
+
+std::string roles_of(const Actor& who) {
+  return who.roles.empty() ? tr(msg::runtime_has_no_roles, {who.id})
+                           : tr(msg::runtime_has_roles, {who.id, join(who.roles)});
+}
+
 void require_data_protection(const Actor& who, const std::string& case_id) {
-  if (std::find(who.roles.begin(), who.roles.end(), kDataProtection) != who.roles.end()) return;
-  const std::string roles = who.roles.empty() ? tr(msg::runtime_has_no_roles, {who.id})
-                                              : tr(msg::runtime_has_roles, {who.id, join(who.roles)});
-  throw refused(tr(msg::runtime_erase_role, {case_id, roles}));
+  if (!has_data_protection(who)) throw refused(tr(msg::runtime_erase_role, {case_id, roles_of(who)}));
 }
 
 // Every digest of a personal value the case holds or its log names.
@@ -105,7 +114,8 @@ StepResult Engine::confirm_erasure(const std::string& typed_case, const std::str
 }
 
 StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
-                                     const std::string& reason, const std::vector<std::string>& digests) {
+                                     const std::string& reason, const std::vector<std::string>& digests,
+                                     const std::vector<std::pair<std::string, std::string>>& inputs) {
   check_site_access(who, record, true);
   const DateTime now = clock_->now();
   StepResult result;
@@ -120,6 +130,7 @@ StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who,
   e.role = kDataProtection;
   e.occurred_at = e.recorded_at = now;
   e.reason = reason;
+  e.inputs = inputs;
   e.due_at = record.due_at;
   result.after = record;
   result.after.version = record.version + 1;
@@ -135,6 +146,80 @@ StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who,
       v.locked = false;
     }
   }
+  return result;
+}
+
+RetentionReport Engine::retention_due() {
+  RetentionReport report;
+  report.now = clock_->now();
+  std::set<std::string> sops;
+  for (const PublishedProcedure& v : store_->procedures()) {
+    if (sops.count(v.sop_id) || !procedure(v.sha256)->retention) continue;
+    sops.insert(v.sop_id);  // every version of it: each case counts by its own
+    CaseFilter filter;
+    filter.sop_id = v.sop_id;
+    filter.status = Status::kClosed;
+    for (CaseRecord& record : store_->cases(filter)) {
+      ProcedurePtr p = procedure(record.sha256);
+      if (!p->retention) continue;
+      const std::vector<LogEntry> history = store_->history(record.id);
+      const std::optional<DateTime> closed = closed_at(history);
+      if (!closed) continue;
+      RetentionItem item{std::move(record), p, *closed, p->retention->due(*closed), erasure_state(history).erased};
+      if (report.now < item.due_at) {
+        ++report.not_yet;
+      } else {
+        (item.erased ? report.already_erased : report.due).push_back(std::move(item));
+      }
+    }
+  }
+  auto by_due = [](const RetentionItem& a, const RetentionItem& b) {
+    return a.due_at < b.due_at || (a.due_at == b.due_at && a.record.id < b.record.id);
+  };
+  std::sort(report.due.begin(), report.due.end(), by_due);
+  std::sort(report.already_erased.begin(), report.already_erased.end(), by_due);
+  return report;
+}
+
+RetentionReport Engine::apply_retention(const std::string& actor_id, bool dry_run) {
+  const Actor who = actor(actor_id);
+  if (!has_data_protection(who)) throw refused(tr(msg::runtime_retention_role, {roles_of(who)}));
+  if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_retention_no_store));
+  RetentionReport report = retention_due();
+  if (dry_run) return report;
+  for (const RetentionItem& item : report.due) {
+    try {
+      report.erased.push_back(erase_by_retention(item, who));
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kStorage) throw;
+      report.failures.push_back(e.message());
+    }
+  }
+  if (!report.erased.empty()) report.cleaned = store_->erased_cleanup();
+  return report;
+}
+
+StepResult Engine::erase_by_retention(const RetentionItem& item, const Actor& who) {
+  const std::string& case_id = item.record.id;
+  const Retention& retention = *item.procedure->retention;
+  StepResult result;
+  store_->transaction([&] {
+    const std::optional<CaseRecord> record = store_->find_case(case_id);
+    const std::vector<LogEntry> history = record ? store_->history(case_id) : std::vector<LogEntry>{};
+    const std::optional<DateTime> closed = closed_at(history);
+    if (!record || record->sha256 != item.procedure->sha256 || !closed || *closed != item.closed_at)
+      throw conflict(tr(msg::runtime_retention_changed, {case_id}));
+    const ErasureState state = erasure_state(history);
+    if (state.erased)
+      throw conflict(tr(msg::runtime_erase_done, {case_id, format_datetime(state.erased->occurred_at), state.erased->actor}));
+    const std::vector<std::pair<std::string, std::string>> inputs = {
+        {retention_input::kBasis, retention_input::kRetention},
+        {retention_input::kRetention, retention.text()},
+        {retention_input::kClosedAt, format_datetime(*closed)}};
+    result = write_erasure_row(*record, who, erasure_event::kErased,
+                               std::string(retention_input::kRetention) + ": " + retention.text(),
+                               personal_digests(*record, history), inputs);
+  });
   return result;
 }
 
