@@ -12,12 +12,13 @@
 //      procedure with its opens and joins removed
 //      (tests/data/tracks/victim-care-no-tracks.yaml) in the same run.
 //
-//   decide_bench [--quick]
+//   decide_bench [--quick] [--shipped]    (--shipped: part 2 alone, for a profiler)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -184,7 +185,11 @@ Shipped tracks_example(const sopir::DateTime at, bool with_tracks = true) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, shipped_only = false;
+  for (int i = 1; i < argc; ++i) {
+    quick = quick || std::strcmp(argv[i], "--quick") == 0;
+    shipped_only = shipped_only || std::strcmp(argv[i], "--shipped") == 0;
+  }
   const long iterations = quick ? 200000 : 5000000;
   auto loaded = sopir::load_procedure_string(kYaml, "bench.yaml");
   if (!loaded.ok()) {
@@ -209,7 +214,7 @@ int main(int argc, char** argv) {
   const int states[] = {p.state_index("s1"), p.state_index("s2"), p.state_index("s4")};
   long accepted = 0;
   auto start = std::chrono::steady_clock::now();
-  for (long i = 0; i < iterations; ++i) {
+  for (long i = 0; i < (shipped_only ? 0 : iterations); ++i) {
     snapshot.state = states[i % 3];
     accepted += std::holds_alternative<sopir::Transition>(sopir::decide(p, snapshot, command));
   }
@@ -218,7 +223,7 @@ int main(int argc, char** argv) {
   const sopir::EvalContext context{&snapshot.data, command.at, nullptr, {}};
   long true_guards = 0;
   start = std::chrono::steady_clock::now();
-  for (long i = 0; i < iterations; ++i) {
+  for (long i = 0; i < (shipped_only ? 0 : iterations); ++i) {
     const auto& t = p.transitions[p.transitions_from[states[i % 3]][0]];
     true_guards += sopir::evaluate_guard(*t.guard, p.fields, context).value;
   }
@@ -238,23 +243,25 @@ int main(int argc, char** argv) {
                           "threats,debt_bondage,confiscated_documents", nullptr);
   long set_accepted = 0;
   start = std::chrono::steady_clock::now();
-  for (long i = 0; i < iterations; ++i) {
+  for (long i = 0; i < (shipped_only ? 0 : iterations); ++i) {
     set_snapshot.state = states[i % 3];
     set_accepted += std::holds_alternative<sopir::Transition>(sopir::decide(ps, set_snapshot, command));
   }
   const double set_rate = iterations / seconds_since(start);
 
-  std::printf("decide_bench: %ld decisions (%ld accepted), 12-state procedure with guards\n",
-              iterations, accepted);
-  std::printf("  %-34s %12.0f /s\n", "decide()", decide_rate);
-  std::printf("  %-34s %12.0f /s  (baseline)\n", "the same guards evaluated alone", guard_rate);
-  std::printf("  %-34s %12.2f\n", "decide / baseline", decide_rate / guard_rate);
-  std::printf("  %-34s %12s  (%s)\n", "target 5,000,000 /s", decide_rate >= 5e6 ? "met" : "NOT MET",
-              quick ? "quick run" : "full run");
-  std::printf("decide_bench: the same procedure with a set field in its guards (%ld accepted)\n",
-              set_accepted);
-  std::printf("  %-34s %12.0f /s\n", "decide() with set guards", set_rate);
-  std::printf("  %-34s %12.2f\n", "with sets / without", set_rate / decide_rate);
+  if (!shipped_only) {
+    std::printf("decide_bench: %ld decisions (%ld accepted), 12-state procedure with guards\n",
+                iterations, accepted);
+    std::printf("  %-34s %12.0f /s\n", "decide()", decide_rate);
+    std::printf("  %-34s %12.0f /s  (baseline)\n", "the same guards evaluated alone", guard_rate);
+    std::printf("  %-34s %12.2f\n", "decide / baseline", decide_rate / guard_rate);
+    std::printf("  %-34s %12s  (%s)\n", "target 5,000,000 /s", decide_rate >= 5e6 ? "met" : "NOT MET",
+                quick ? "quick run" : "full run");
+    std::printf("decide_bench: the same procedure with a set field in its guards (%ld accepted)\n",
+                set_accepted);
+    std::printf("  %-34s %12.0f /s\n", "decide() with set guards", set_rate);
+    std::printf("  %-34s %12.2f\n", "with sets / without", set_rate / decide_rate);
+  }
 
   // 2. The shipped procedures, round robin over their transitions.
   std::vector<Shipped> procedures = shipped(command.at);
@@ -264,19 +271,74 @@ int main(int argc, char** argv) {
   long shipped_accepted = 0;
   const long shipped_iterations = quick ? 200000 : 10000000;
   start = std::chrono::steady_clock::now();
-  for (long i = 0; i < shipped_iterations; ++i) {
+  for (long i = 0; i < (shipped_only ? 0 : shipped_iterations); ++i) {
     auto& [s, step] = work[static_cast<size_t>(i) % work.size()];
     s->snapshot.state = s->steps[step].first;
     shipped_accepted +=
         std::holds_alternative<sopir::Transition>(sopir::decide(*s->procedure, s->snapshot, s->steps[step].second));
   }
-  const double shipped_rate = shipped_iterations / seconds_since(start);
+  const double shipped_rate = (shipped_only ? 0 : shipped_iterations) / seconds_since(start);
+  // 2b. The same decisions apart: those accepted, those refused (a refusal
+  // writes its sentence, which no accepted step does), and the accepted
+  // ones with their inputs given typed (Command::values) instead of as text.
+  std::vector<std::pair<Shipped*, size_t>> accepted_work, refused_work;
+  std::vector<sopir::Command> typed_commands;
+  std::map<std::string, int> refusal_kinds;
+  for (auto& [s, step] : work) {
+    s->snapshot.state = s->steps[step].first;
+    const sopir::Command& c = s->steps[step].second;
+    auto d = sopir::decide(*s->procedure, s->snapshot, c);
+    if (auto* r = std::get_if<sopir::Refusal>(&d)) {
+      refused_work.emplace_back(s, step);
+      ++refusal_kinds[sopir::to_string(r->kind)];
+      if (std::getenv("DECIDE_BENCH_REFUSALS"))
+        std::printf("  refused %s %s: %s\n", s->procedure->id.c_str(), c.event.c_str(), r->message.c_str());
+      continue;
+    }
+    accepted_work.emplace_back(s, step);
+    sopir::Command typed = c;
+    typed.inputs.clear();
+    for (const auto& [name, text] : c.inputs) {
+      const int f = s->procedure->field_index(name);
+      const auto& field = s->procedure->fields[static_cast<size_t>(f)];
+      typed.values.emplace_back(f, *sopir::parse_typed(field.type, field.values, text, nullptr));
+    }
+    typed_commands.push_back(std::move(typed));
+  }
+  auto time_work = [&](const std::vector<std::pair<Shipped*, size_t>>& list, bool typed, long* accepted_count) {
+    const auto begin = std::chrono::steady_clock::now();
+    for (long i = 0; i < shipped_iterations; ++i) {
+      const size_t n = static_cast<size_t>(i) % list.size();
+      auto& [s, step] = list[n];
+      s->snapshot.state = s->steps[step].first;
+      *accepted_count += std::holds_alternative<sopir::Transition>(
+          sopir::decide(*s->procedure, s->snapshot, typed ? typed_commands[n] : s->steps[step].second));
+    }
+    return shipped_iterations / seconds_since(begin);
+  };
+  long accepted_text = 0, accepted_typed = 0, refused_accepted = 0;
+  double accepted_rate = 0, typed_rate = 0, refused_rate = 0;
+  // Alternated, so that a change in the machine's load hits each alike.
+  for (int round = 0; round < 2; ++round) {
+    accepted_rate += time_work(accepted_work, false, &accepted_text) / 2;
+    typed_rate += time_work(accepted_work, true, &accepted_typed) / 2;
+    if (!refused_work.empty()) refused_rate += time_work(refused_work, false, &refused_accepted) / 2;
+  }
   std::printf("decide_bench: the %zu shipped procedures, %zu transitions round robin, %ld decisions "
               "(%ld accepted)\n",
               procedures.size(), work.size(), shipped_iterations, shipped_accepted);
   std::printf("  %-34s %12.0f /s\n", "decide()", shipped_rate);
   std::printf("  %-34s %12s  (%s)\n", "target 15,000,000 /s", shipped_rate >= 15e6 ? "met" : "NOT MET",
               quick ? "quick run" : "full run");
+  std::printf("  of the %zu transitions: %zu accepted, %zu refused (", work.size(), accepted_work.size(),
+              refused_work.size());
+  for (const auto& [kind, count] : refusal_kinds)
+    std::printf("%s%s %d", &kind == &refusal_kinds.begin()->first ? "" : ", ", kind.c_str(), count);
+  std::printf(")\n");
+  std::printf("  %-34s %12.0f /s\n", "decide(), accepted ones only", accepted_rate);
+  std::printf("  %-34s %12.0f /s\n", "the same, inputs typed", typed_rate);
+  std::printf("  %-34s %12.0f /s\n", "decide(), refused ones only", refused_rate);
+  std::printf("  %-34s %12s\n", "target 15,000,000 /s, accepted", typed_rate >= 15e6 ? "met, typed" : accepted_rate >= 15e6 ? "met" : "NOT MET");
 
   // 3. A procedure with tracks (tests/data/tracks/victim-care.yaml): its
   // joins read four linked cases the caller put in the snapshot, as the
@@ -287,7 +349,7 @@ int main(int argc, char** argv) {
   Shipped plain = tracks_example(command.at, false);
   long tracks_accepted = 0, plain_accepted = 0;
   double tracks_seconds = 0, plain_seconds = 0;
-  const long rounds = 10, per_round = shipped_iterations / rounds;
+  const long rounds = shipped_only ? 0 : 10, per_round = shipped_iterations / 10;
   auto run = [&](Shipped& s, long* accepted) {
     const auto begin = std::chrono::steady_clock::now();
     for (long i = 0; i < per_round; ++i) {
@@ -301,6 +363,7 @@ int main(int argc, char** argv) {
     plain_seconds += run(plain, &plain_accepted);
     tracks_seconds += run(tracks, &tracks_accepted);
   }
+  if (shipped_only) return accepted_text == 2 * shipped_iterations && accepted_typed == 2 * shipped_iterations ? 0 : 1;
   const double tracks_rate = per_round * rounds / tracks_seconds;
   const double plain_rate = per_round * rounds / plain_seconds;
   std::printf("decide_bench: a procedure with four tracks and joins, %zu transitions round robin, %ld decisions "
@@ -313,6 +376,8 @@ int main(int argc, char** argv) {
   std::printf("  %-34s %12s  (%s)\n", "target 15,000,000 /s", tracks_rate >= 15e6 ? "met" : "NOT MET",
               quick ? "quick run" : "full run");
   return accepted == iterations && set_accepted == iterations && true_guards == iterations && !work.empty() &&
+                 accepted_text == 2 * shipped_iterations && accepted_typed == 2 * shipped_iterations &&
+                 refused_accepted == 0 &&
                  tracks_accepted == per_round * rounds && plain_accepted == per_round * rounds
              ? 0
              : 1;

@@ -67,7 +67,11 @@ void open_case(Store& store, const std::string& id) {
   e.actor = "dewi";
   e.role = "registrar";
   e.occurred_at = e.recorded_at = r.opened_at;
-  for (const auto& v : r.data) e.changes.push_back({StoredValue{v.field}, v});
+  for (const auto& v : r.data) {
+    StoredValue before;  // missing before the opening
+    before.field = v.field;
+    e.changes.push_back({before, v});
+  }
   store.create_case(r, e);
 }
 

@@ -342,5 +342,140 @@ TEST_CASE("open: when: is a checked guard", "[decide]") {
   CHECK(r.diagnostics[0].line == 18);
 }
 
+// Command::values: the same step with its inputs typed decides as with text.
+TEST_CASE_METHOD(DecideFixture, "typed inputs decide as the same inputs given as text", "[decide][typed]") {
+  Command typed;
+  typed.event = "screen";
+  typed.actor = worker_;
+  typed.at = kAt;
+  typed.values = {{p_->field_index("age"), int64_t{34}}};
+  const Decision as_text = fire(at_state("intake"), "screen", worker_, {{"age", "34"}});
+  const Decision as_values = decide(*p_, at_state("intake"), typed);
+  REQUIRE(target(as_values) == "screening");
+  const Transition& a = std::get<Transition>(as_text);
+  const Transition& b = std::get<Transition>(as_values);
+  CHECK(a.role == b.role);
+  CHECK(a.due_at == b.due_at);
+  REQUIRE(a.changes.size() == b.changes.size());
+  for (size_t i = 0; i < a.changes.size(); ++i) {
+    CHECK(a.changes[i].field == b.changes[i].field);
+    CHECK(a.changes[i].before == b.changes[i].before);
+    CHECK(a.changes[i].after == b.changes[i].after);
+  }
+  // A guard reads the typed value: risk high goes to emergency, low to care.
+  Command assess;
+  assess.event = "assess";
+  assess.actor = worker_;
+  assess.at = kAt;
+  assess.values = {{p_->field_index("risk"), std::string("high")}};
+  CHECK(target(decide(*p_, at_state("screening"), assess)) == "emergency");
+  assess.values = {{p_->field_index("risk"), std::string("low")}, {p_->field_index("consent"), true}};
+  CHECK(target(decide(*p_, at_state("screening"), assess)) == "care");
+  // Text and typed together: the typed value comes last and wins.
+  assess.inputs = {{"risk", "low"}};
+  assess.values = {{p_->field_index("risk"), std::string("high")}};
+  CHECK(target(decide(*p_, at_state("screening"), assess)) == "emergency");
+}
+
+TEST_CASE_METHOD(DecideFixture, "typed inputs are checked as text inputs are", "[decide][typed]") {
+  auto refuse = [&](const std::string& state, const std::string& event, int field, Value value) {
+    Command c;
+    c.event = event;
+    c.actor = worker_;
+    c.at = kAt;
+    c.values = {{field, std::move(value)}};
+    return refusal(decide(*p_, at_state(state), c));
+  };
+  const int age = p_->field_index("age"), risk = p_->field_index("risk");
+  // Out of bounds: the same sentence as for the text "130".
+  const Refusal bounds = refuse("intake", "screen", age, int64_t{130});
+  CHECK(bounds.kind == RefusalKind::kBadInput);
+  CHECK(bounds.message == refusal(fire(at_state("intake"), "screen", worker_, {{"age", "130"}})).message);
+  // Of another type: what the field accepts.
+  const Refusal type = refuse("intake", "screen", age, std::string("34"));
+  CHECK(type.kind == RefusalKind::kBadInput);
+  CHECK(type.message == "age: '34' is not a whole number like 42");
+  CHECK(refuse("intake", "screen", age, Value{}).kind == RefusalKind::kBadInput);
+  // Not one of the enum's values.
+  const Refusal value = refuse("screening", "assess", risk, std::string("medium"));
+  CHECK(value.message == "risk: 'medium' is not one of: low, high");
+  // A field number the procedure does not have.
+  const Refusal number = refuse("intake", "screen", 99, int64_t{1});
+  CHECK(number.message == "procedure 'test-care' has no field number 99: it has 6 fields, numbered from 0");
+  CHECK(refuse("intake", "screen", -1, int64_t{1}).kind == RefusalKind::kBadInput);
+  // A personal value is not shown; a control character is refused.
+  const Refusal name = refuse("intake", "screen", p_->field_index("full_name"), std::string("Ani\x01"));
+  CHECK(name.message.find("Ani") == std::string::npos);
+  CHECK(name.kind == RefusalKind::kBadInput);
+}
+
+// The step's inputs and `set:` stand in for the case's values (nothing is
+// copied): only what differs from the case is a change, the last value
+// given for a field wins, and `set:` reads the inputs.
+TEST_CASE("inputs and set: over the case's values: changes, repeats and reads", "[decide][typed]") {
+  const ProcedurePtr p = testing::load_or_fail(R"(sop: test-overlay
+version: 1
+title: Overlay
+roles: [worker]
+fields:
+  age: {type: int}
+  adult: {type: bool}
+  note: {type: string}
+  met_on: {type: date}
+states:
+  a: {initial: true}
+  b: {deadline: 2 days from met_on}
+  c: {terminal: true}
+transitions:
+  - {event: check, from: a, to: b, roles: [worker], requires: [age], accepts: [note, met_on], set: {adult: age >= 18}}
+  - {event: finish, from: b, to: c, roles: [worker]}
+)");
+  const int age = p->field_index("age"), adult = p->field_index("adult"), note = p->field_index("note"),
+            met_on = p->field_index("met_on");
+  CaseSnapshot s;
+  s.id = "OVL-1";
+  s.state = p->state_index("a");
+  s.data.resize(p->fields.size());
+  Command c;
+  c.event = "check";
+  c.actor = {"rina", {"worker"}};
+  c.at = kAt;
+  auto changes = [&](const Decision& d) {
+    if (auto* r = std::get_if<Refusal>(&d)) FAIL("refused: " << r->message);
+    std::vector<std::string> out;
+    for (const auto& change : std::get<Transition>(d).changes)
+      out.push_back(p->fields[change.field].id + ": " + format_value(change.before) + " -> " +
+                    format_value(change.after));
+    return out;
+  };
+  // `set:` reads the input; the changes come in field order; no anchor, no deadline.
+  c.inputs = {{"age", "20"}};
+  Decision d = decide(*p, s, c);
+  CHECK(changes(d) == std::vector<std::string>{"age:  -> 20", "adult:  -> true"});
+  CHECK_FALSE(std::get<Transition>(d).due_at);
+  // A field given twice: the last value wins, and `set:` reads that one.
+  c.inputs = {{"age", "20"}, {"age", "12"}};
+  CHECK(changes(decide(*p, s, c)) == std::vector<std::string>{"age:  -> 12", "adult:  -> false"});
+  // What the case already holds is no change; the deadline counts from the
+  // anchor the step gives.
+  s.data[age] = int64_t{20};
+  s.data[adult] = true;
+  s.data[note] = std::string("seen");
+  c.inputs = {{"note", "seen"}, {"age", "20"}};
+  c.values = {{met_on, *parse_date("2026-03-05")}};
+  d = decide(*p, s, c);
+  CHECK(changes(d) == std::vector<std::string>{"met_on:  -> 2026-03-05"});
+  REQUIRE(std::get<Transition>(d).due_at);
+  CHECK(format_datetime(*std::get<Transition>(d).due_at) == "2026-03-07T00:00:00Z");
+  // Or from the case's own value when the step leaves it.
+  s.data[met_on] = *parse_date("2026-03-01");
+  c.values.clear();
+  d = decide(*p, s, c);
+  CHECK(changes(d).empty());
+  CHECK(format_datetime(*std::get<Transition>(d).due_at) == "2026-03-03T00:00:00Z");
+  // The case's values are as they were.
+  CHECK(s.data[age] == Value{int64_t{20}});
+}
+
 }  // namespace
 }  // namespace sopir

@@ -35,6 +35,16 @@ struct Command {
   // Refusals are written in this language ("id"; anything else: English)
   // and show enum values by their labels in it; "": English with ids.
   std::string lang;
+  // Field values already typed, by field index: the path for a program that
+  // embeds the engine, or a batch, and holds values rather than text. They
+  // are checked as `inputs` are (the field exists; the value has its type;
+  // an enum's value or a set's members are among the field's values, a set
+  // in canonical form; text without control characters other than line
+  // breaks and tabs; bounds) but not parsed, and come after `inputs` (for
+  // a field given in both, the value here wins). A caller that logs the
+  // step logs each as its canonical text (format_value), which `inputs`
+  // takes back to the same value, so a replay decides the same.
+  std::vector<std::pair<int, Value>> values = {};
 };
 
 enum class RefusalKind {

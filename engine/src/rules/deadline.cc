@@ -16,12 +16,18 @@ std::optional<DateTime> anchor_time(const Value& value) {
 }  // namespace
 
 std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at, const std::vector<Value>& data) {
+  const int field = p.states[state].deadline_from;
+  return due_for_anchor(p, state, at,
+                        field >= 0 && static_cast<size_t>(field) < data.size() ? &data[field] : nullptr);
+}
+
+std::optional<DateTime> due_for_anchor(const Procedure& p, int state, DateTime at, const Value* anchor_value) {
   const StateDef& s = p.states[state];
   if (!s.has_deadline()) return std::nullopt;
   DateTime from = at;
   if (s.deadline_from >= 0) {
-    if (static_cast<size_t>(s.deadline_from) >= data.size()) return std::nullopt;
-    auto anchor = anchor_time(data[s.deadline_from]);
+    if (!anchor_value) return std::nullopt;
+    auto anchor = anchor_time(*anchor_value);
     if (!anchor) return std::nullopt;
     from = *anchor;
   }

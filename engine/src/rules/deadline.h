@@ -15,6 +15,10 @@ namespace sopir {
 // (00:00 UTC) or time. None when the state has no deadline or its anchor
 // field has no value.
 std::optional<DateTime> due_for(const Procedure& p, int state, DateTime at, const std::vector<Value>& data);
+// The same with the anchor field's value given (null: the field is out of
+// range, so no deadline); `anchor` is not read when the state's deadline
+// has no anchor.
+std::optional<DateTime> due_for_anchor(const Procedure& p, int state, DateTime at, const Value* anchor);
 
 // The due time after a hold from `held` to `resumed`: the clock paused. A
 // working-day deadline keeps the working days it had left when the hold

@@ -97,11 +97,13 @@ std::string state_name(const Procedure& p, int state, std::string_view lang) {
   return "'" + s.id + "'" + (label.empty() || label == s.id ? "" : " (" + label + ")");
 }
 
-// The actor's first role that is in `allowed`, or "".
+// The actor's first role that is in `allowed`, or "". A procedure's roles
+// are unique (the loader refuses one named twice), so comparing with the
+// allowed ones alone gives what looking each role up would.
 std::string matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
   for (const auto& role : actor.roles) {
-    const int index = p.role_index(role);
-    if (index >= 0 && std::find(allowed.begin(), allowed.end(), index) != allowed.end()) return role;
+    for (int index : allowed)
+      if (p.roles[static_cast<size_t>(index)] == role) return role;
   }
   return "";
 }
@@ -151,8 +153,10 @@ std::optional<std::string> parse_input(const FieldDef& field, const std::string&
                                        std::string_view lang) {
   std::string accepted;
   auto value = parse_typed(field.type, field.values, text, &accepted, lang);
-  const std::string shown = field.pii ? tr(msg::rules_value_given, lang) : "'" + text + "'";
+  // How the refusal shows the value (built only for a refusal).
+  auto shown_text = [&] { return field.pii ? tr(msg::rules_value_given, lang) : "'" + text + "'"; };
   if (!value && field.type == Type::kSet && !field.pii) {
+    const std::string shown = shown_text();
     // Name the member that is wrong: in "threats,debts" it is 'debts'.
     std::string unknown;
     canonical_set(field.values, set_members(text.size() > 1 && text.front() == '[' && text.back() == ']'
@@ -164,10 +168,10 @@ std::optional<std::string> parse_input(const FieldDef& field, const std::string&
   }
   if (!value) {
     const std::string guess = field.type == Type::kEnum ? did_you_mean(text, field.values, "'", lang) : "";
-    return tr(msg::rules_value_not_accepted, lang, {field.id, shown, accepted, guess});
+    return tr(msg::rules_value_not_accepted, lang, {field.id, shown_text(), accepted, guess});
   }
   if (std::string problem = check_bounds(field, *value, lang); !problem.empty())
-    return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown, problem});
+    return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown_text(), problem});
   *out = std::move(*value);
   return std::nullopt;
 }
@@ -184,9 +188,47 @@ std::optional<Refusal> reason_refusal(const std::string& reason, std::string_vie
   return Refusal{RefusalKind::kBadInput, tr(msg::rules_reason_control, lang, {problem})};
 }
 
+// Whether a typed value has the alternative its field's type holds.
+bool has_type(const FieldDef& field, const Value& value) {
+  switch (field.type) {
+    case Type::kString:
+    case Type::kEnum:
+    case Type::kSet: return std::holds_alternative<std::string>(value);
+    case Type::kInt: return std::holds_alternative<int64_t>(value);
+    case Type::kBool: return std::holds_alternative<bool>(value);
+    case Type::kDate: return std::holds_alternative<Date>(value);
+    case Type::kDateTime: return std::holds_alternative<DateTime>(value);
+    case Type::kDuration: return std::holds_alternative<Duration>(value);
+  }
+  return false;
+}
+
+// Checks one typed input (Command::values) as parse_input checks text; a
+// refusal message when it is not a value the field takes.
+std::optional<std::string> check_typed_input(const FieldDef& field, const Value& value, std::string_view lang) {
+  auto shown = [&] { return field.pii ? tr(msg::rules_value_given, lang) : "'" + format_value(value) + "'"; };
+  const auto* text = std::get_if<std::string>(&value);
+  bool accepted = has_type(field, value);
+  if (accepted && text) {
+    if (std::string problem = control_problem(*text, field.type == Type::kString, lang); !problem.empty())
+      return tr(msg::rules_value_control, lang, {field.id, problem});
+    if (field.type == Type::kEnum)
+      accepted = std::find(field.values.begin(), field.values.end(), *text) != field.values.end();
+    else if (field.type == Type::kSet)
+      accepted = canonical_set(field.values, set_members(*text)) == *text;
+  }
+  if (!accepted)
+    return tr(msg::rules_value_not_accepted, lang, {field.id, shown(), accepted_forms(field.type, field.values, lang), ""});
+  if (std::string problem = check_bounds(field, value, lang); !problem.empty())
+    return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown(), problem});
+  return std::nullopt;
+}
+
 std::optional<Refusal> read_inputs(const Procedure& p,
                                    const std::vector<std::pair<std::string, std::string>>& raw,
-                                   Inputs* out, std::string_view lang) {
+                                   const std::vector<std::pair<int, Value>>& typed, Inputs* out,
+                                   std::string_view lang) {
+  out->values.reserve(raw.size() + typed.size());
   for (const auto& [name, text] : raw) {
     const int index = p.field_index(name);
     if (index < 0) {
@@ -203,6 +245,13 @@ std::optional<Refusal> read_inputs(const Procedure& p,
       return Refusal{RefusalKind::kBadInput, *problem};
     out->values.emplace_back(index, std::move(value));
   }
+  for (const auto& [index, value] : typed) {
+    if (index < 0 || static_cast<size_t>(index) >= p.fields.size())
+      return Refusal{RefusalKind::kBadInput, tr(msg::rules_no_field_number, lang,
+                                                {p.id, std::to_string(index), std::to_string(p.fields.size())})};
+    if (auto problem = check_typed_input(p.fields[index], value, lang)) return Refusal{RefusalKind::kBadInput, *problem};
+  }
+  out->values.insert(out->values.end(), typed.begin(), typed.end());
   return std::nullopt;
 }
 
@@ -214,6 +263,7 @@ enum Stage { kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissin
 struct Attempt {
   Stage stage;
   Refusal refusal;
+  bool unexplained = false;  // the refusal's message is still to be written (try_transition)
 };
 
 // A refusal by a rule that cites where it comes from (`source:`) says so.
@@ -246,10 +296,10 @@ std::optional<Attempt> check_input_fields(const Procedure& p, const TransitionDe
 }
 
 std::optional<Attempt> check_required(const Procedure& p, const TransitionDef& t,
-                                      const std::vector<Value>& data, std::string_view lang) {
+                                      const EvalContext& data, std::string_view lang) {
   std::vector<std::string> missing;
   for (int f : t.requires_fields) {
-    if (is_missing(data[f])) missing.push_back(p.fields[f].id);
+    if (is_missing(field_value(data, f))) missing.push_back(p.fields[f].id);
   }
   if (missing.empty()) return std::nullopt;
   return Attempt{kStageMissing,
@@ -272,17 +322,10 @@ std::optional<Attempt> check_four_eyes(const Procedure& p, const TransitionDef& 
   return std::nullopt;
 }
 
-// Builds the field changes: inputs first, then `set:` evaluated on the
-// result. Only real changes are kept.
-std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* t,
-                                       const std::vector<Value>& before, std::vector<Value>& working,
-                                       DateTime at, const std::vector<LinkedCase>* children) {
-  if (t) {
-    const EvalContext context{&working, at, children, {}};
-    for (const auto& assignment : t->set) {
-      working[assignment.field] = evaluate(*assignment.expr, context);
-    }
-  }
+// The field changes of an opening: every field `working` holds that
+// `before` (all missing) does not.
+std::vector<FieldChange> opening_changes(const Procedure& p, const std::vector<Value>& before,
+                                         const std::vector<Value>& working) {
   std::vector<FieldChange> changes;
   for (size_t f = 0; f < p.fields.size(); ++f) {
     if (working[f] != before[f]) changes.push_back({static_cast<int>(f), before[f], working[f]});
@@ -290,10 +333,34 @@ std::vector<FieldChange> apply_changes(const Procedure& p, const TransitionDef* 
   return changes;
 }
 
-// The case's values after `changes`, for a deadline anchored on a field.
-std::vector<Value> after_changes(std::vector<Value> data, const std::vector<FieldChange>& changes) {
-  for (const auto& c : changes) data[c.field] = c.after;
-  return data;
+// The changes a step makes: the overlay's fields (the inputs, then `set:`)
+// whose last value differs from the case's, in field order.
+std::vector<FieldChange> overlay_changes(const std::vector<Value>& before,
+                                         const std::vector<std::pair<int, Value>>& overlay) {
+  std::vector<FieldChange> changes;
+  changes.reserve(overlay.size());
+  for (size_t i = 0; i < overlay.size(); ++i) {
+    const int field = overlay[i].first;
+    bool later = false;  // a later entry sets the same field
+    for (size_t j = i + 1; j < overlay.size() && !later; ++j) later = overlay[j].first == field;
+    if (later || overlay[i].second == before[field]) continue;
+    changes.push_back({field, before[field], overlay[i].second});
+  }
+  std::sort(changes.begin(), changes.end(),
+            [](const FieldChange& a, const FieldChange& b) { return a.field < b.field; });
+  return changes;
+}
+
+// The due time of the state a step enters, the anchor field (if any) read
+// from the step's changes or else the case: nothing is copied.
+std::optional<DateTime> due_after_step(const Procedure& p, int state, DateTime at,
+                                       const std::vector<Value>& before,
+                                       const std::vector<FieldChange>& changes) {
+  const int anchor = p.states[state].deadline_from;
+  const Value* value = anchor >= 0 && static_cast<size_t>(anchor) < before.size() ? &before[anchor] : nullptr;
+  for (const auto& c : changes)
+    if (c.field == anchor) value = &c.after;
+  return due_for_anchor(p, state, at, value);
 }
 
 // The actor may fire none of the candidates: say who may, over all of them.
@@ -316,35 +383,37 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
 }
 
 // One candidate transition against the command: a transition or how far it got.
-// `guard_seen`, when not null, receives the guard's outcome.
+// `guard_seen`, when not null, receives the guard's outcome. `explain`
+// false: a refusal by role or by a false guard comes without its sentence
+// (the costly part: the guard's explanation), for a candidate that a later
+// one may still beat; decide() asks again, explained, for the refusal it
+// returns. The stage and kind are the same either way.
 std::variant<Transition, Attempt> try_transition(const Procedure& p, const TransitionDef& t,
                                                  const CaseSnapshot& snapshot,
                                                  const Command& command, const Inputs& inputs,
-                                                 DecisionTrace::Guard* guard_seen) {
+                                                 DecisionTrace::Guard* guard_seen, bool explain) {
   const std::string_view lang = message_lang(command.lang);
   std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
-  if (role.empty()) return Attempt{kStageRole, role_refusal(p, {&t}, command)};
+  if (role.empty())
+    return Attempt{kStageRole, explain ? role_refusal(p, {&t}, command) : Refusal{RefusalKind::kRole, ""}, !explain};
   if (!command.timer) {
     if (auto a = check_four_eyes(p, t, snapshot, command.actor, lang)) return *a;
   }
   if (auto a = check_input_fields(p, t, inputs, lang)) return *a;
-  // The data with the inputs applied: a copy only when there are inputs.
-  std::vector<Value> with_inputs;
-  if (!inputs.values.empty()) {
-    with_inputs = snapshot.data;
-    for (const auto& [field, value] : inputs.values) with_inputs[field] = value;
-  }
-  const std::vector<Value>& working = inputs.values.empty() ? snapshot.data : with_inputs;
+  // The case's values with the inputs standing in for theirs: a view, not
+  // a copy of the case.
+  const EvalContext context{&snapshot.data, command.at, &snapshot.children, {}, &snapshot.clocks,
+                            inputs.values.empty() ? nullptr : &inputs.values};
   // The guard picks the branch, so it is checked before this branch's
   // required fields; but a guard that is false only because it reads a
   // required field nobody gave yet is reported as that missing field.
-  auto missing = check_required(p, t, working, lang);
+  auto missing = check_required(p, t, context, lang);
   if (missing && t.guard) {
     const auto read = fields_read(*t.guard);
     const bool guard_reads_missing = std::any_of(read.begin(), read.end(), [&](int f) {
-      return contains(t.requires_fields, f) && is_missing(working[f]);
+      return contains(t.requires_fields, f) && is_missing(field_value(context, f));
     });
     if (guard_reads_missing) return *missing;
   }
@@ -352,10 +421,13 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   bool overridden = false;
   std::string guard_explanation;
   if (t.guard) {
-    const EvalContext context{&working, command.at, &snapshot.children, {}, &snapshot.clocks};
     // The explanation is only built when the guard is false.
     const bool holds = guard_holds(*t.guard, context);
     if (guard_seen) *guard_seen = holds ? DecisionTrace::Guard::kTrue : DecisionTrace::Guard::kFalse;
+    if (!holds && !explain && !command.override) {
+      const bool may_override = !matching_role(p, command.actor, t.override_roles).empty();
+      return Attempt{kStageGuard, {RefusalKind::kGuard, "", {}, may_override}, true};
+    }
     if (!holds) {
       // A refusal names values by their labels in the command's language;
       // an override's explanation goes to the log, which keeps ids and English.
@@ -399,14 +471,24 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.role = std::move(role);
   out.overridden = overridden;
   out.guard_explanation = std::move(guard_explanation);
-  // Without inputs or `set:` nothing changes.
-  if (!inputs.values.empty() || !t.set.empty()) {
-    std::vector<Value> changed = inputs.values.empty() ? snapshot.data : std::move(with_inputs);
-    out.changes = apply_changes(p, &t, snapshot.data, changed, command.at, &snapshot.children);
+  // Without inputs or `set:` nothing changes. `set:` expressions see the
+  // inputs and the assignments before them.
+  if (t.set.empty()) {
+    if (!inputs.values.empty()) out.changes = overlay_changes(snapshot.data, inputs.values);
+  } else {
+    std::vector<std::pair<int, Value>> overlay = inputs.values;
+    overlay.reserve(overlay.size() + t.set.size());
+    EvalContext with_set = context;
+    with_set.overlay = &overlay;
+    with_set.clocks = nullptr;  // as before: `set:` reads no clocks
+    for (const auto& assignment : t.set) {
+      Value value = evaluate(*assignment.expr, with_set);
+      overlay.emplace_back(assignment.field, std::move(value));
+    }
+    out.changes = overlay_changes(snapshot.data, overlay);
   }
   // A step that stays keeps the state's running deadline.
-  out.due_at = t.stays ? snapshot.due_at
-                       : due_for(p, t.to, command.at, after_changes(snapshot.data, out.changes));
+  out.due_at = t.stays ? snapshot.due_at : due_after_step(p, t.to, command.at, snapshot.data, out.changes);
   out.closes_case = p.states[out.to].terminal;
   return out;
 }
@@ -423,7 +505,7 @@ void trace_remaining(const Procedure& p, const std::vector<const TransitionDef*>
     const TransitionDef* t = *it;
     DecisionTrace::Guard guard =
         t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
-    try_transition(p, *t, snapshot, command, inputs, &guard);
+    try_transition(p, *t, snapshot, command, inputs, &guard, false);
     trace->candidates.push_back({t->index, guard});
   }
 }
@@ -452,12 +534,19 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
                    tr(msg::rules_no_such_event, lang,
                       {p.id, command.event, did_you_mean(command.event, p.events, "'", lang), possible_text()})};
   }
-  std::vector<const TransitionDef*> candidates;
-  candidates.reserve(p.transitions_from[snapshot.state].size());
-  for (int t : p.transitions_from[snapshot.state]) {
-    if (p.transitions[t].event == event) candidates.push_back(&p.transitions[t]);
-  }
-  if (candidates.empty()) {
+  // The candidates: this event's transitions from this state, in file
+  // order. Collected into a vector only where a refusal or a trace needs
+  // them all at once.
+  const std::vector<int>& from_here = p.transitions_from[snapshot.state];
+  auto candidates = [&] {
+    std::vector<const TransitionDef*> out;
+    for (int t : from_here)
+      if (p.transitions[t].event == event) out.push_back(&p.transitions[t]);
+    return out;
+  };
+  const size_t candidate_count = static_cast<size_t>(std::count_if(
+      from_here.begin(), from_here.end(), [&](int t) { return p.transitions[t].event == event; }));
+  if (candidate_count == 0) {
     std::string message = tr(msg::rules_not_in_state, lang,
                              {command.event, state_name(p, snapshot.state, lang), possible_text()});
     if (auto guess = nearest(command.event, p.events_from(snapshot.state)))
@@ -468,19 +557,21 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     return Refusal{RefusalKind::kRole, tr(msg::rules_timer_event, lang)};
   }
   Inputs inputs;
-  if (auto refusal = read_inputs(p, command.inputs, &inputs, lang)) return *refusal;
+  if (auto refusal = read_inputs(p, command.inputs, command.values, &inputs, lang)) return *refusal;
 
   std::optional<Attempt> best;
   const TransitionDef* refused_by = nullptr;
-  for (const TransitionDef* t : candidates) {
+  for (int index : from_here) {
+    const TransitionDef* t = &p.transitions[index];
+    if (t->event != event) continue;
     DecisionTrace::Guard guard =
         t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
-    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr);
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr, false);
     if (trace) trace->candidates.push_back({t->index, guard});
     if (auto* transition = std::get_if<Transition>(&result)) {
       if (trace) {
         trace->fired.push_back(t->index);
-        trace_remaining(p, candidates, t, snapshot, command, inputs, trace);
+        trace_remaining(p, candidates(), t, snapshot, command, inputs, trace);
       }
       return std::move(*transition);
     }
@@ -490,7 +581,11 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
       refused_by = t;
     }
   }
-  if (best->stage == kStageRole && candidates.size() > 1) return role_refusal(p, candidates, command);
+  if (best->stage == kStageRole && candidate_count > 1) return role_refusal(p, candidates(), command);
+  if (best->unexplained) {
+    // The same candidate again, writing its refusal (the same stage and kind).
+    best = std::get<Attempt>(try_transition(p, *refused_by, snapshot, command, inputs, nullptr, true));
+  }
   return with_sources(std::move(best->refusal), refused_by->sources, lang);
 }
 
@@ -506,7 +601,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
     return Refusal{RefusalKind::kRole, tr(msg::rules_open_roles, lang, {p.id, join(p.roles), actor_roles(actor, lang)})};
   }
   Inputs inputs;
-  if (auto refusal = read_inputs(p, raw, &inputs, lang)) return *refusal;
+  if (auto refusal = read_inputs(p, raw, {}, &inputs, lang)) return *refusal;
   std::vector<Value> before(p.fields.size());
   std::vector<Value> working = before;
   for (const auto& [field, value] : inputs.values) {
@@ -539,8 +634,8 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   Transition out;
   out.to = p.initial_state;
   out.role = role;
-  out.changes = apply_changes(p, nullptr, before, working, at, nullptr);
-  out.due_at = due_for(p, p.initial_state, at, after_changes(before, out.changes));
+  out.changes = opening_changes(p, before, working);
+  out.due_at = due_for(p, p.initial_state, at, working);  // the values after the opening
   out.closes_case = p.states[p.initial_state].terminal;
   return out;
 }

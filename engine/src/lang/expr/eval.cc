@@ -20,11 +20,17 @@ std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
 
 }  // namespace
 
-const Value& Evaluator::field(int index) const {
-  const std::vector<Value>* fields = context_.fields;
+const Value& field_value(const EvalContext& context, int index) {
+  if (const auto* overlay = context.overlay) {
+    for (auto it = overlay->rbegin(); it != overlay->rend(); ++it)
+      if (it->first == index) return it->second;
+  }
+  const std::vector<Value>* fields = context.fields;
   if (!fields || index < 0 || static_cast<size_t>(index) >= fields->size()) return kMissing;
   return (*fields)[index];
 }
+
+const Value& Evaluator::field(int index) const { return field_value(context_, index); }
 
 const Value& Evaluator::value(int n, Value& scratch) const {
   const ExprNode& node = expr_.nodes[n];

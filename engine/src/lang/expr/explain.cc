@@ -60,12 +60,7 @@ class Explainer {
   bool pii(int index) const {
     return index >= 0 && static_cast<size_t>(index) < fields_.size() && fields_[index].pii;
   }
-  const Value& field_value(int index) const {
-    static const Value kMissing;
-    const std::vector<Value>* values = context_.fields;
-    if (!values || index < 0 || static_cast<size_t>(index) >= values->size()) return kMissing;
-    return (*values)[index];
-  }
+  const Value& field_value(int index) const { return sopir::field_value(context_, index); }
 
   // A field's value with its label(s) in context_.lang: "overstay
   // (Overstay)", "[a, b] (A, B)", "no"; ids only when lang is "".

@@ -43,6 +43,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sopir/case.h"
@@ -85,7 +86,16 @@ struct EvalContext {
   std::string_view lang;
   // The case's clocks (clock_overdue); null reads as none running.
   const std::vector<ClockReading>* clocks = nullptr;
+  // Values that stand in for some of `fields` (a step's inputs and `set:`
+  // results, by field index; the last entry for a field wins), so that a
+  // step is evaluated against the case's values without copying them. Null:
+  // `fields` alone.
+  const std::vector<std::pair<int, Value>>* overlay = nullptr;
 };
+
+// The value of field `index` in `context`: the overlay's last entry for it,
+// else `fields`' entry; missing when neither has it.
+const Value& field_value(const EvalContext& context, int index);
 
 // The expression's value. For a guard that is a bool, except that a guard
 // which is just a bool field (or days_since of a missing date, in `set`)
