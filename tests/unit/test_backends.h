@@ -160,7 +160,7 @@ class TestDatabase {
     pg::Connection raw(location_, 10);
     std::string out;
     for (const char* table : {"procedures", "staff", "personal_text", "cases", "registry_head", "transitions",
-                              "access_log", "sopir_schema"}) {
+                              "access_log", "sopir_schema", "case_keys", "database_key"}) {
       const pg::Result r = raw.exec(std::string("SELECT t::text FROM ") + table + " t ORDER BY 1");
       out += std::string(table) + ":";
       for (int i = 0; i < r.rows(); ++i) out += r.str(i, 0) + "\n";

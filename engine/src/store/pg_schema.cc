@@ -243,8 +243,66 @@ ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
                   'publish', 'staff', 'checkpoint', 'migration', 'migration-plan'));
 )sql";
 
+// Version 6: personal text encrypted at rest and erasure (issue #16 items
+// 2-3; docs/PRIVACY.md), as SQLite's version 7 but with the database key
+// sealed by a key file's key held outside the server (database_key.sealed,
+// key_file_id naming that key file) instead of staff passphrases. Each
+// personal text names its case, filled here from the log rows that wrote
+// it (a text no row names keeps NULL). Once a database key exists the
+// server refuses personal text in clear (sopir_personal_sealed), so a
+// process that started before the key was set cannot write clear text
+// after. The log takes the kind erasure. Members' logins get the new
+// tables as set_staff_login gave them the others.
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE database_key (
+  id           integer PRIMARY KEY CHECK (id = 1),
+  key_id       text    NOT NULL,
+  key_file_id  text    NOT NULL,
+  sealed       bytea   NOT NULL,
+  created_at   bigint  NOT NULL,
+  sealed_at    bigint  NOT NULL
+);
+CREATE TABLE case_keys (
+  case_id  text  COLLATE "C" PRIMARY KEY,
+  sealed   bytea NOT NULL
+);
+ALTER TABLE personal_text ADD COLUMN case_id text COLLATE "C";
+ALTER TABLE personal_text ADD COLUMN sealed bytea;
+UPDATE personal_text p SET case_id = o.case_id
+  FROM (SELECT DISTINCT ON (c -> 'after' ->> 'digest') c -> 'after' ->> 'digest' AS digest, t.case_id
+        FROM transitions t CROSS JOIN LATERAL jsonb_array_elements(t.record::jsonb -> 'changes') c
+        WHERE t.case_id <> '' AND c -> 'after' ->> 'pii' = 'true' AND c -> 'after' ? 'digest'
+        ORDER BY c -> 'after' ->> 'digest', t.seq) o
+  WHERE o.digest = p.digest;
+CREATE INDEX personal_text_by_case ON personal_text (case_id) WHERE case_id IS NOT NULL;
+CREATE FUNCTION sopir_personal_sealed() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  IF NEW.text IS NOT NULL AND EXISTS (SELECT 1 FROM public.database_key) THEN
+    RAISE EXCEPTION 'personal text is encrypted on this database: it is not stored in clear'
+      USING ERRCODE = 'SP006';
+  END IF;
+  RETURN NEW;
+END
+$body$;
+CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON personal_text
+  FOR EACH ROW EXECUTE FUNCTION sopir_personal_sealed();
+ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
+ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
+  CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
+                  'publish', 'staff', 'checkpoint', 'migration', 'migration-plan', 'erasure'));
+DO $grant$
+DECLARE
+  member record;
+BEGIN
+  FOR member IN SELECT s.login FROM staff s JOIN pg_roles r ON r.rolname = s.login LOOP
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON database_key, case_keys TO %I', member.login);
+  END LOOP;
+END
+$grant$;
+)sql";
+
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5, kVersion6};
 
 // Serialises migrations across processes (any constant: "SOPR").
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(1397706834)";
@@ -282,6 +340,10 @@ const std::map<std::string, std::string>& expected_protections() {
        "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON public.access_log FOR EACH STATEMENT "
        "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
       {"function sopir_access_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the access log is append-only';\nEND\n"},
+      {"function sopir_personal_sealed", function_body(kVersion6, "sopir_personal_sealed")},
+      {"trigger personal_text_sealed",
+       "CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON public.personal_text FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_personal_sealed() (enabled)"},
       {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
       {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
       {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
@@ -313,7 +375,7 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only')");
+      "'sopir_access_append_only', 'sopir_personal_sealed')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   const Result columns = conn.exec(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
