@@ -304,6 +304,29 @@ class ServerAtRest(SopirTest):
         self.assertIn("was already erased", r.err)
 
 
+@unittest.skipUnless(POSTGRES, "the server database's key file")
+class ServerInit(SopirTest):
+    """init on a server needs a key file, read before anything is made."""
+    publish = False
+
+    def test_init_needs_a_good_key_file_and_encrypts_from_the_start(self):
+        r = self.fails(2, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": ""})
+        self.assertIn("make one with `sopir key new FILE`", r.err)
+        self.assertFalse(self.db_exists())
+        open_key = self.write("open.key", secrets.token_hex(32) + "\n")
+        os.chmod(open_key, 0o644)
+        self.fails(6, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": open_key})
+        self.fails(3, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": open_key + ".none"})
+        self.assertFalse(self.db_exists())
+        key = os.path.join(self.dir, "made.key")
+        key_id = self.ok("key", "new", key, "--json").json()["key_id"]
+        self.ok("init", "--admin", "admin", env={"SOPIR_KEY_FILE": key})
+        self.assertEqual(self.query("SELECT key_file_id FROM database_key"), [(key_id,)])
+        # A database file takes no key file.
+        r = self.fails(2, "--db", os.path.join(self.dir, "file.db"), "key", "set")
+        self.assertIn("a key file is for a server database", r.err)
+
+
 @sqlite_only("the files of the embedded database")
 class AtRest(SopirTest):
     def grep_files(self, files, values):
