@@ -538,3 +538,31 @@ TEST_CASE("erasure on the server: the case key and texts go in the erasure's tra
     CHECK(verify_chains(*again) == 3);
   }
 }
+
+TEST_CASE("a process that wrote clear text before the key was set is refused clear text after", "[pg]") {
+  NEED_SERVER();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto early = open_store(db.location(), creating());
+  early->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+  open_case(*early, "R-1");  // in clear: no key yet (and remembered so)
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "1");
+  {
+    auto admin = open_store(db.location(), StoreOptions{});
+    CHECK(admin->seal_database_key(loaded_key_file()));
+  }
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "0");
+  // The early store still believes there is no key: the server refuses.
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  const std::string before = db.snapshot();
+  const Error refused = error_of([&] { open_case(*early, "R-2"); });
+  CHECK(refused.kind() == ErrorKind::kDenied);
+  CHECK(refused.message().find("refused personal text in clear") != std::string::npos);
+  CHECK(db.snapshot() == before);
+  // Asked again, it knows the key exists, and without the key file it is refused as any process without it.
+  CHECK(error_of([&] { open_case(*early, "R-2"); }).kind() == ErrorKind::kDenied);
+  CHECK(early->find_case("R-1")->data[1].locked);
+  CHECK(db.snapshot() == before);
+}

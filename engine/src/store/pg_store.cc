@@ -373,6 +373,7 @@ class PgStore final : public Store {
         // after (the trigger sopir_personal_sealed).
         conn_->exec("LOCK TABLE personal_text IN SHARE ROW EXCLUSIVE MODE");
         key_row_.reset();
+        no_key_ = false;
         const KeyRow* row = key_row();
         if (row) {
           const sealing::SecretKey* db = database_key();
@@ -393,6 +394,7 @@ class PgStore final : public Store {
                     {text(key_id), text(key_file_id), bytea(sealed)});
         sealing::remember_database_key(key_id, std::move(fresh));
         key_row_.reset();
+        no_key_ = false;
         encrypt_clear_texts();
         made = true;
       });
@@ -830,6 +832,7 @@ class PgStore final : public Store {
       // Keys read or made in the transaction that failed may not be stored.
       case_keys_.clear();
       key_row_.reset();
+      no_key_ = false;
       throw;
     }
   }
@@ -1103,6 +1106,7 @@ class PgStore final : public Store {
       return;
     }
     const std::string case_id = r.str(0, 1);
+    no_key_ = false;  // a sealed text: the database has a key
     const sealing::SecretKey* key = case_keys_.find(case_id);
     if (!key) {
       if (r.null(0, 3)) {
@@ -1124,10 +1128,18 @@ class PgStore final : public Store {
   struct KeyRow {
     std::string key_id, key_file_id, sealed;
   };
+  // Its absence is remembered too (a step's write need not ask each time):
+  // should another process set the key meanwhile, the server refuses this
+  // one's clear text (sopir_personal_sealed) and the failed write forgets
+  // what was remembered; a sealed text read says so as well.
   const KeyRow* key_row() {
     if (key_row_) return &*key_row_;
+    if (no_key_) return nullptr;
     const Result r = conn_->run("database_key", "SELECT key_id, key_file_id, sealed FROM database_key WHERE id = 1", {});
-    if (r.rows() == 0) return nullptr;
+    if (r.rows() == 0) {
+      no_key_ = true;
+      return nullptr;
+    }
     key_row_ = KeyRow{r.str(0, 0), r.str(0, 1), bytes_of(r, 0, 2)};
     return &*key_row_;
   }
@@ -1285,6 +1297,7 @@ class PgStore final : public Store {
   int busy_timeout_ms_;
   WriteNesting nesting_;  // nesting of transactions (writes and scans)
   std::optional<KeyRow> key_row_;  // the database key's row, once read
+  bool no_key_ = false;             // the database had no key when last asked
   sealing::CaseKeys case_keys_;    // case keys opened or made
   int cursors_ = 0;      // open scan cursors, for unique names
   record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
