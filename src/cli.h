@@ -29,6 +29,7 @@ struct Options {
   std::string lang;      // --lang id|en, else from the locale (locale_language)
   bool color = false;    // stdout is a terminal and NO_COLOR is unset
   int width = 100;       // terminal width for tables
+  std::string key_file;  // --key-file, else $SOPIR_KEY_FILE (server databases, sopir/key_file.h)
 };
 
 // Everything any command can be given; each command's `define` binds the
@@ -93,10 +94,17 @@ class Context {
   const std::string& actor_id();
   // Whether the actor named has been through actor_id() in this Context.
   bool logged_in() const { return !logged_in_.empty() && logged_in_ == options.actor; }
+  // On a server database with a key file named (--key-file,
+  // SOPIR_KEY_FILE): loads it once (sopir/key_file.h) and checks it is
+  // the one `store`'s database key is sealed under (kDenied otherwise).
+  // Nothing on a database file. Returns the key file's id, "" when none.
+  std::string use_key_file(Store& store);
+  const std::string& key_file_id() const { return key_file_id_; }
 
  private:
   std::unique_ptr<Engine> engine_;
   std::string logged_in_;  // the actor authenticated in this Context, if any
+  std::string key_file_id_;  // the key file loaded, if any
 };
 
 // --reveal's request (through `what`) with the reason given by --reason,
@@ -121,6 +129,13 @@ struct Command {
   bool needs_db;
   bool hidden;  // helpers for completion scripts
 };
+
+// key (cmd_key.cc)
+void def_key_new(CLI::App& app, Args& a);
+int run_key_new(Context& ctx, Args& a);
+int run_key_set(Context& ctx, Args& a);
+void def_key_rotate(CLI::App& app, Args& a);
+int run_key_rotate(Context& ctx, Args& a);
 
 // migrate (cmd_migrate.cc)
 void def_migrate_plan(CLI::App& app, Args& a);

@@ -11,6 +11,7 @@
 #include "sopir/messages/cli.h"
 #include "output.h"
 #include "sopir/error.h"
+#include "sopir/key_file.h"
 
 namespace sopir::cli {
 namespace {
@@ -36,6 +37,13 @@ int run_init(Context& ctx, Args& a) {
   std::string admin = a.admin.empty() ? "admin" : a.admin;
   if (!valid_staff_id(admin)) {
     throw usage_error(tr(msg::cli_init_admin_id, {admin}));
+  }
+  // A server database's personal data is encrypted from the start under
+  // the key file given (sopir/key_file.h), read before anything is made.
+  std::string key_id;
+  if (server) {
+    if (ctx.options.key_file.empty()) throw usage_error(tr(msg::cli_key_file_needed));
+    key_id = load_key_file(ctx.options.key_file);
   }
   if (server) {
     // The server's database exists already (its administrator made it);
@@ -70,6 +78,7 @@ int run_init(Context& ctx, Args& a) {
                             : server     ? Engine::add_first_administrator_on_server(*store, admin, a.name)
                                          : Engine::add_first_administrator(*store, admin, a.name);
   if (passphrase) wipe(*passphrase);
+  if (!key_id.empty()) store->seal_database_key(key_id);
   // On a server: the administrator's login is the session's role, or (a
   // superuser's session) none yet, and --as names the actor until one is given.
   std::string superuser;

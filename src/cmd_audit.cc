@@ -27,6 +27,7 @@ std::unique_ptr<Store> open_read_only(Context& ctx) {
   StoreOptions options;
   options.read_only = true;
   auto store = open_store(ctx.options.db, options);
+  ctx.use_key_file(*store);
   // An actor named (--as, SOPIR_ACTOR) must be staff, as for every command.
   if (!ctx.options.actor.empty()) acting_staff(*store, ctx.options.actor);
   return store;

@@ -150,6 +150,13 @@ const std::vector<Command> kCommands = {
     {"init", &msg::cli_cmd_init, "init [--admin ID --name NAME]",
      "sopir --db shelter.db init --admin rina --name 'Rina Wulandari'", def_init, run_init, false,
      false},
+    {"key new", &msg::cli_cmd_key_new, "key new FILE", "sopir key new /etc/sopir/national.key", def_key_new,
+     run_key_new, false, false},
+    {"key set", &msg::cli_cmd_key_set, "key set",
+     "SOPIR_KEY_FILE=/etc/sopir/national.key sopir --as rina key set", def_none, run_key_set, true, false},
+    {"key rotate", &msg::cli_cmd_key_rotate, "key rotate NEW_FILE",
+     "sopir --as rina --key-file old.key key rotate /etc/sopir/national-2027.key", def_key_rotate, run_key_rotate,
+     true, false},
     {"migrate plan", &msg::cli_cmd_migrate_plan, "migrate plan SOP --to VERSION [--format table|csv|json] [--output FILE]",
      "sopir migrate plan tppo-victim-care --to 3 --output tvc-v3.plan.json", def_migrate_plan, run_migrate_plan,
      true, false},
@@ -509,7 +516,7 @@ void extract_global_options(std::vector<std::string>& words, Options& options) {
       lang_given = true;
       continue;
     }
-    if (take("--db", options.db) || take("--as", options.actor)) continue;
+    if (take("--db", options.db) || take("--as", options.actor) || take("--key-file", options.key_file)) continue;
     if (w == "--json") {
       options.json = true;
       continue;
@@ -530,6 +537,7 @@ void finish_options(Options& options) {
   if (options.db.empty()) options.db = env("SOPIR_DB");
   if (options.db.empty()) options.db = "sopir.db";
   if (options.actor.empty()) options.actor = env("SOPIR_ACTOR");
+  if (options.key_file.empty()) options.key_file = env("SOPIR_KEY_FILE");
   if (options.lang.empty()) options.lang = locale_language();
   set_message_language(options.lang);
   options.color = !options.json && want_color();
@@ -629,9 +637,9 @@ std::string bash_completion() {
   }
   std::string all;
   for (const auto& g : groups) all += g + " ";
-  s << "    *) COMPREPLY=($(compgen -W \"" << all << "--db --as --json --lang\" -- \"$cur\")); return;;\n"
+  s << "    *) COMPREPLY=($(compgen -W \"" << all << "--db --as --key-file --json --lang\" -- \"$cur\")); return;;\n"
     << "  esac\n"
-    << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --lang --help\" -- \"$cur\")); return; fi\n"
+    << "  if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W \"$opts --json --db --as --key-file --lang --help\" -- \"$cur\")); return; fi\n"
     << "  case \"$cmd\" in\n"
     << "    \"case show\"|\"case why\"|\"case advance\"|\"case hold\"|\"case resume\"|\"case close\"|"
        "\"case reopen\"|\"case history\"|\"case erase\"|\"case transfer\")\n"
@@ -670,7 +678,7 @@ int run_help(Context& ctx, Args& args) {
   for (const Command& c : kCommands) {
     if (!c.hidden) table.add({c.path, tr(*c.summary)});
   }
-  ctx.out << tr(msg::cli_usage_line, {"[--db PATH] [--as STAFF] [--json] [--lang id|en] COMMAND ..."}) << "\n\n";
+  ctx.out << tr(msg::cli_usage_line, {"[--db PATH] [--as STAFF] [--key-file FILE] [--json] [--lang id|en] COMMAND ..."}) << "\n\n";
   table.print(ctx.out, ctx.options.width, ctx.options.color);
   if (ctx.in_shell) ctx.out << "\n" << tr(msg::cli_help_shell_words) << "\n";
   ctx.out << "\n" << tr(msg::cli_help_tail) << "\n";

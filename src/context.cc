@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "output.h"
 #include "sopir/error.h"
+#include "sopir/key_file.h"
 #include "sopir/messages/cli.h"
 
 namespace sopir::cli {
@@ -77,13 +78,22 @@ Engine& Context::engine() {
   }
   StoreOptions store_options;
   try {
-    engine_ = std::make_unique<Engine>(open_store(options.db, store_options));
+    auto store = open_store(options.db, store_options);
+    use_key_file(*store);
+    engine_ = std::make_unique<Engine>(std::move(store));
     engine_->set_language(options.lang);
   } catch (const Error& e) {
     if (!server || e.kind() != ErrorKind::kNotFound) throw;
     throw not_found(tr(msg::cli_no_server_database, {e.message()}));
   }
   return *engine_;
+}
+
+std::string Context::use_key_file(Store& store) {
+  if (!is_server_url(options.db) || options.key_file.empty()) return {};
+  if (key_file_id_.empty()) key_file_id_ = load_key_file(options.key_file);
+  check_key_file(store, options.key_file, key_file_id_);
+  return key_file_id_;
 }
 
 const std::string& Context::actor_id() {

@@ -11,6 +11,10 @@
 // queue); one append = lock the case row, check its version, write the
 // hashed log row, update the case row, commit. pgbench runs at scale =
 // the largest client count, so its clients do not all queue on one branch row.
+//
+// Then the cost of sealing personal text (issue #16, docs/PRIVACY.md): steps
+// that each give a personal value, on a database keeping it in clear beside
+// one encrypted under a key file, alternated in the same run.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +28,7 @@
 
 #include "base/sha256.h"
 #include "sopir/error.h"
+#include "sopir/key_file.h"
 #include "sopir/store.h"
 #include "store/pg_connection.h"
 
@@ -39,6 +44,18 @@ std::string with_database(const std::string& url, const std::string& name) {
   const size_t slash = url.rfind('/');
   const size_t query = url.find('?', slash);
   return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+// A personal value with a fresh salt and its digest.
+StoredValue personal(const std::string& field, const std::string& text, long n) {
+  StoredValue v;
+  v.field = field;
+  v.missing = false;
+  v.pii = true;
+  v.salt = sha256_hex(std::to_string(::getpid()) + "-" + std::to_string(n)).substr(0, 32);
+  v.digest = sha256_hex(v.salt + text);
+  v.text = text;
+  return v;
 }
 
 StoredValue plain(const std::string& field, const std::string& text) {
@@ -75,8 +92,9 @@ void open_case(Store& store, const std::string& id) {
   store.create_case(r, e);
 }
 
-// One step on `held` (the case as this writer last wrote it).
-void step(Store& store, CaseRecord& held) {
+// One step on `held` (the case as this writer last wrote it); with
+// `with_personal`, the step also gives a new personal value (made-up text).
+void step(Store& store, CaseRecord& held, bool with_personal = false) {
   CaseRecord next = held;
   next.version = held.version + 1;
   next.state = next.version % 2 ? "registered" : "screened";
@@ -92,6 +110,13 @@ void step(Store& store, CaseRecord& held) {
   e.occurred_at = e.recorded_at = DateTime{1790000000 + next.version};
   e.note = "bench step";
   e.changes = {{held.data[0], next.data[0]}};
+  if (with_personal) {
+    StoredValue before = held.data.size() > 2 ? held.data[2] : plain("phone", "");
+    before.missing = held.data.size() <= 2;
+    if (next.data.size() < 3) next.data.push_back(before);
+    next.data[2] = personal("phone", "+62 811 0000 " + std::to_string(next.version), next.version);
+    e.changes.push_back({before, next.data[2]});
+  }
   store.append(next, held.version, e);
   held = next;
   held.last_seq = e.case_seq;
@@ -100,22 +125,24 @@ void step(Store& store, CaseRecord& held) {
 // A writer process: opens its cases, waits for `go`, appends for `seconds`,
 // writes its count to `out`.
 [[noreturn]] void writer(const std::string& url, int index, int clients, double seconds, int ready_fd, int go_fd,
-                         int out_fd) {
+                         int out_fd, bool with_personal, const std::string& key_file) {
   long count = 0;
   try {
+    if (!key_file.empty()) load_key_file(key_file);
     StoreOptions options;
     options.busy_timeout_ms = 30000;
     auto store = open_store(url, options);
     std::vector<CaseRecord> cases;
     for (int k = 0; k < 4; ++k) {
-      const std::string id = "B" + std::to_string(clients) + "-" + std::to_string(index) + "-" + std::to_string(k);
+      const std::string id = std::string(with_personal ? "P" : "B") + std::to_string(clients) + "-" +
+                             std::to_string(index) + "-" + std::to_string(k);
       open_case(*store, id);
       cases.push_back(*store->find_case(id));
     }
     char byte = 1;
     if (::write(ready_fd, &byte, 1) != 1 || ::read(go_fd, &byte, 1) != 1) ::_exit(2);
     const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) step(*store, cases[static_cast<size_t>(count++ % 4)]);
+    while (Clock::now() < end) step(*store, cases[static_cast<size_t>(count++ % 4)], with_personal);
   } catch (const Error& e) {
     std::fprintf(stderr, "pg_bench writer %d: %s\n", index, e.what());
     ::_exit(1);
@@ -125,13 +152,14 @@ void step(Store& store, CaseRecord& held) {
   ::_exit(0);
 }
 
-double sopir_rate(const std::string& url, int clients, double seconds) {
+double sopir_rate(const std::string& url, int clients, double seconds, bool with_personal = false,
+                  const std::string& key_file = "") {
   int ready[2], go[2], out[2];
   if (::pipe(ready) || ::pipe(go) || ::pipe(out)) throw std::runtime_error("pipe failed");
   std::vector<pid_t> pids;
   for (int i = 0; i < clients; ++i) {
     const pid_t pid = ::fork();
-    if (pid == 0) writer(url, i, clients, seconds, ready[1], go[0], out[1]);
+    if (pid == 0) writer(url, i, clients, seconds, ready[1], go[0], out[1], with_personal, key_file);
     pids.push_back(pid);
   }
   ::close(ready[1]);
@@ -185,6 +213,57 @@ double pgbench_tps(const std::string& url, int clients, double seconds) {
   return std::stod(m[1]);
 }
 
+// Steps giving a personal value: clear against sealed under a key file,
+// alternating which goes first, same client counts.
+void personal_cost(pg::Connection& admin, const std::string& admin_url, const std::string& suffix,
+                   const std::vector<int>& client_counts, double seconds) {
+  const std::string clear_db = "sopir_clear_" + suffix, sealed_db = "sopir_sealed_" + suffix;
+  char dir[] = "/tmp/sopir-pgbench-XXXXXX";
+  if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+  const std::string key_file = std::string(dir) + "/bench.key";
+  admin.exec("CREATE DATABASE " + clear_db);
+  admin.exec("CREATE DATABASE " + sealed_db);
+  try {
+    const std::string clear_url = with_database(admin_url, clear_db), sealed_url = with_database(admin_url, sealed_db);
+    const std::string key_id = create_key_file(key_file);
+    load_key_file(key_file);
+    for (const std::string& url : {clear_url, sealed_url}) {
+      StoreOptions create;
+      create.create = true;
+      auto store = open_store(url, create);
+      store->publish("pmi_shelter", kSha, kSource, "bench.yaml", "admin", DateTime{1789990000});
+      if (url == sealed_url) store->seal_database_key(key_id);
+    }
+    std::printf("\nSteps each giving a personal value, clear text against sealed under a key file (the order\n"
+                "alternates), %.0f s each:\n\n%8s %12s %12s %8s\n", seconds, "clients", "clear/s", "sealed/s",
+                "cost");
+    int round = 0;
+    for (const int clients : client_counts) {
+      double clear = 0, sealed = 0;
+      if (round++ % 2 == 0) {
+        clear = sopir_rate(clear_url, clients, seconds, true);
+        sealed = sopir_rate(sealed_url, clients, seconds, true, key_file);
+      } else {
+        sealed = sopir_rate(sealed_url, clients, seconds, true, key_file);
+        clear = sopir_rate(clear_url, clients, seconds, true);
+      }
+      std::printf("%8d %12.0f %12.0f %7.1f%%\n", clients, clear, sealed, (clear / sealed - 1) * 100);
+      std::fflush(stdout);
+    }
+    std::printf("\ntarget (issue #16): sealing costs at most 10%% of a step\n");
+  } catch (...) {
+    ::unlink(key_file.c_str());
+    ::rmdir(dir);
+    admin.exec("DROP DATABASE IF EXISTS " + clear_db + " WITH (FORCE)");
+    admin.exec("DROP DATABASE IF EXISTS " + sealed_db + " WITH (FORCE)");
+    throw;
+  }
+  ::unlink(key_file.c_str());
+  ::rmdir(dir);
+  admin.exec("DROP DATABASE IF EXISTS " + clear_db + " WITH (FORCE)");
+  admin.exec("DROP DATABASE IF EXISTS " + sealed_db + " WITH (FORCE)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -226,6 +305,7 @@ int main(int argc, char** argv) {
     long rows = 0;
     store->scan_chain([&](const ChainRow&) { return ++rows, true; });
     std::printf("\n%ld log rows written; target (issue #13): ratio >= 1.0 at every client count\n", rows);
+    personal_cost(admin, admin_url, suffix, client_counts, seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pg_bench: %s\n", e.what());
     rc = 1;

@@ -37,6 +37,16 @@ os.environ["SOPIR_PASSPHRASE_FILE"] = PASSPHRASE_FILE
 os.environ["SOPIR_NEW_PASSPHRASE_FILE"] = PASSPHRASE_FILE
 os.environ["SOPIR_KDF_COST"] = "test"
 
+# A server database keeps personal text sealed under a key file held
+# outside the server (docs/PRIVACY.md): every run gets this one, made as
+# `sopir key new` makes it (64 hex digits and a newline, mode 0600). A
+# database file ignores it. A test of key files overrides it.
+KEY_FILE = os.path.join(_PASS_DIR, "server.key")
+with open(KEY_FILE, "w", encoding="ascii") as _f:
+    _f.write(secrets.token_hex(32) + "\n")
+os.chmod(KEY_FILE, 0o600)
+os.environ["SOPIR_KEY_FILE"] = KEY_FILE
+
 
 def sqlite_only(reason):
     """Marks a test of the SQLite file itself: skipped on PostgreSQL."""

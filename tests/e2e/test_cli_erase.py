@@ -6,13 +6,16 @@ log-in, `audit verify` needs none; `case erase` by two data protection
 officers destroys a case's key and texts, the chain still verifies and the
 values cannot be read by anyone; every bad erasure is refused with its exit
 code and writes nothing. All names are invented."""
+import glob
 import os
+import secrets
 import shutil
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import POSTGRES, SopirTest, main, sqlite_only  # noqa: E402
+from sopir_e2e import POSTGRES, SopirTest, main, psql, sqlite_only  # noqa: E402
 
 # Every personal value typed below: none may be found in the files.
 NAMES = ["Wati Contoh", "Sulastri Rembulan", "Kurniasih Pelangi", "Yohana Batu Merah", "Dariyem Sendang"]
@@ -74,7 +77,6 @@ class Erasure(SopirTest):
         return self.ok("--as", "budi", "case", "open", "aid", "--set", "item=hygiene_kit", "--set", "quantity=5",
                        "--set", "full_name=" + name).out.strip()
 
-    @unittest.skipIf(POSTGRES, "a server database cannot erase yet (docs/PRIVACY.md)")
     def test_erase_needs_two_officers_and_leaves_the_chain_valid(self):
         self.officers()
         case_id = self.open_named(NAMES[1])
@@ -107,19 +109,22 @@ class Erasure(SopirTest):
         # The other case is untouched.
         self.assertIn(NAMES[2], self.ok("--as", "siti", "case", "show", other, "--reveal", "--reason", "erasure test").out)
         # The erasure rows are in the case's own chain, by the two officers.
-        rows = self.query("SELECT kind, event, actor, reason FROM transitions WHERE case_id = '%s' AND kind = 'erasure' "
-                          "ORDER BY seq" % case_id)
+        rows = self.query("SELECT kind, event, actor, reason FROM %s WHERE case_id = '%s' AND kind = 'erasure' "
+                          "ORDER BY seq" % ("log_view" if POSTGRES else "transitions", case_id))
         self.assertEqual(rows, [("erasure", "erase-requested", "siti", "request of the person, form DP-12"),
                                 ("erasure", "erased", "tono", "request of the person, form DP-12")])
         # Its key and texts are gone from the tables, and from the files.
         self.assertEqual(self.query("SELECT count(*) FROM case_keys WHERE case_id = '%s'" % case_id), [("0",)])
         self.assertEqual(self.query("SELECT count(*) FROM personal_text WHERE case_id = '%s' AND "
                                     "(text IS NOT NULL OR sealed IS NOT NULL)" % case_id), [("0",)])
-        self.assertEqual(file_bytes(self.db + "-wal"), b"", "the erasure empties the write-ahead log")
+        if not POSTGRES:
+            self.assertEqual(file_bytes(self.db + "-wal"), b"", "the erasure empties the write-ahead log")
+        else:
+            # Not even the server's key file reads it: the case key is gone.
+            self.assertNotIn(NAMES[1], self.dump())
         # An erased case goes on as before.
         self.ok("--as", "budi", "case", "advance", case_id, "review")
 
-    @unittest.skipIf(POSTGRES, "a server database cannot erase yet (docs/PRIVACY.md)")
     def test_bad_erasures_are_refused_and_write_nothing(self):
         self.officers()
         case_id = self.open_named(NAMES[3])
@@ -152,12 +157,174 @@ class Erasure(SopirTest):
             r = self.refused_unchanged(4, "--as", who, "case", "erase", case_id, *args)
             self.assertIn("the personal data of case %s was already erased" % case_id, r.err)
 
-    @unittest.skipUnless(POSTGRES, "the server database's own refusal")
-    def test_a_server_database_cannot_erase_yet(self):
-        self.officers()
-        case_id = self.open_named(NAMES[3])
-        r = self.refused_unchanged(2, "--as", "siti", "case", "erase", case_id, "--reason", "request")
-        self.assertIn("this database cannot erase personal data yet", r.err)
+
+
+@unittest.skipUnless(POSTGRES, "the server database's key file")
+class ServerAtRest(SopirTest):
+    """A server database seals personal text under a key file held outside
+    the server (docs/PRIVACY.md): a dump of the database and the server's
+    data directory (its WAL included) hold none of the personal values; a
+    process without the key file reads them locked and may not write them;
+    a wrong or bad key file is refused, nothing written."""
+
+    def setUp(self):
+        super().setUp()
+        tag = secrets.token_hex(4)
+        # Names no other test writes, so the server's files can be searched.
+        self.names = ["Sulastri Rembulan %s" % tag, "Kurniasih Pelangi %s" % tag]
+        self.phone = "+62 811 %s" % tag
+        self.write("intake.yaml", INTAKE_YAML)
+        self.ok("--as", "admin", "sop", "publish", "intake.yaml")
+        for who in ("siti", "tono"):
+            self.ok("--as", "admin", "staff", "grant", who, "data_protection")
+
+    def no_key(self):
+        return {"SOPIR_KEY_FILE": ""}
+
+    def open_intake(self, name, env=None):
+        return self.ok("--as", "siti", "case", "open", "intake", "--set", "full_name=" + name, env=env).out.strip()
+
+    def key_file(self, name, text, mode=0o600):
+        path = self.write(name, text)
+        os.chmod(path, mode)
+        return path
+
+    def pg_dump(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))
+        proc = subprocess.run([found[-1] if found else "pg_dump", "--no-owner", self.db], capture_output=True,
+                              timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout
+
+    def test_no_personal_value_in_a_dump_or_the_server_files(self):
+        first = self.open_intake(self.names[0])
+        self.ok("--as", "siti", "case", "advance", first, "reach", "--set", "phone=" + self.phone)
+        second = self.open_intake(self.names[1])
+        dump = self.pg_dump()
+        self.assertIn(b"CREATE TABLE public.case_keys", dump)
+        for value in self.names + [self.phone]:
+            self.assertNotIn(value.encode(), dump, "a personal value in pg_dump's output")
+        # The server's files: its tables, and the WAL with every change.
+        directory = os.environ.get("SOPIR_TEST_PG_DIR", "")
+        if directory:
+            psql(os.environ["SOPIR_TEST_PG"], "CHECKPOINT")
+            searched = 0
+            for root, _dirs, files in os.walk(os.path.join(directory, "data")):
+                for name in files:
+                    data = file_bytes(os.path.join(root, name))
+                    searched += 1
+                    for value in self.names + [self.phone]:
+                        self.assertNotIn(value.encode(), data, "a personal value in %s" % os.path.join(root, name))
+            self.assertGreater(searched, 100)
+        # With the key file they read back; the chain verifies without it.
+        shown = self.ok("--as", "siti", "case", "show", first, "--reveal", "--reason", "at rest test").out
+        self.assertIn(self.names[0], shown)
+        self.assertIn(self.phone, shown)
+        self.assertIn(self.names[1], self.ok("--as", "siti", "case", "show", second, "--reveal", "--reason",
+                                             "at rest test").out)
+        self.assertEqual(self.run_sopir("audit", "verify", env=self.no_key()).code, 0)
+
+    def test_without_the_key_file_values_are_locked_and_not_written(self):
+        case_id = self.open_intake(self.names[0])
+        shown = self.ok("--as", "siti", "case", "show", case_id, "--reveal", "--reason", "at rest test",
+                        env=self.no_key()).out
+        # Nothing to reveal without the key: the value stays masked.
+        self.assertRegex(shown, r"Full name \(full_name\)\s+(\*\*\*|\(encrypted\))")
+        self.assertNotIn(self.names[0], shown)
+        history = self.ok("--as", "siti", "audit", "case", case_id, "--format", "jsonl", env=self.no_key()).out
+        self.assertNotIn(self.names[0], history)
+        r = self.refused_unchanged(6, "--as", "siti", "case", "advance", case_id, "reach", "--set",
+                                   "phone=" + self.phone, env=self.no_key())
+        self.assertIn("its personal data is encrypted and this process holds no key to write it", r.err)
+        r = self.refused_unchanged(6, "--as", "siti", "case", "open", "intake", "--set",
+                                   "full_name=" + self.names[1], env=self.no_key())
+        self.assertIn("--key-file", r.err)
+        # What needs no personal text goes on: listing, verifying.
+        self.assertIn(case_id, self.ok("case", "list", env=self.no_key()).out)
+        self.ok("--as", "siti", "case", "advance", case_id, "reach", "--set", "phone=" + self.phone)
+
+    def test_a_wrong_or_bad_key_file_is_refused(self):
+        case_id = self.open_intake(self.names[0])
+        other = self.key_file("other.key", secrets.token_hex(32) + "\n")
+        bad = [
+            (6, {"SOPIR_KEY_FILE": other}, "is not this database's"),
+            (3, {"SOPIR_KEY_FILE": os.path.join(self.dir, "missing.key")}, "does not exist"),
+            (2, {"SOPIR_KEY_FILE": self.key_file("short.key", secrets.token_hex(16) + "\n")},
+             "must hold 64 hexadecimal digits"),
+            (2, {"SOPIR_KEY_FILE": self.key_file("text.key", "z" * 64 + "\n")}, "is not a sopir key file"),
+            (6, {"SOPIR_KEY_FILE": self.key_file("open.key", secrets.token_hex(32) + "\n", 0o644)},
+             "may be read or written by others (mode 0644)"),
+        ]
+        for code, env, message in bad:
+            for args in (["--as", "siti", "case", "show", case_id, "--reveal", "--reason", "key test"],
+                         ["--as", "siti", "case", "advance", case_id, "reach", "--set", "phone=" + self.phone],
+                         ["audit", "case", case_id]):
+                r = self.refused_unchanged(code, *args, env=env)
+                self.assertIn(message, r.err)
+                self.assertNotIn(self.names[0], r.out)
+        r = self.refused_unchanged(6, "--lang", "id", "--as", "siti", "case", "show", case_id, env={"SOPIR_KEY_FILE": other})
+        self.assertIn("bukan milik basis data ini", r.err)
+        # The same through --key-file, which overrides the environment.
+        r = self.refused_unchanged(6, "--key-file", other, "--as", "siti", "case", "show", case_id)
+        self.assertIn("is not this database's", r.err)
+
+    def test_key_new_and_rotate(self):
+        case_id = self.open_intake(self.names[0])
+        new = os.path.join(self.dir, "next.key")
+        r = self.ok("key", "new", new)
+        self.assertIn("key file %s made (key id " % new, r.out)
+        self.assertEqual(os.stat(new).st_mode & 0o777, 0o600)
+        with open(new, encoding="ascii") as f:
+            self.assertRegex(f.read(), r"^[0-9a-f]{64}\n$")
+        r = self.fails(4, "key", "new", new)
+        self.assertIn("exists already", r.err)
+        # Only an administrator rotates; the current key file is needed.
+        self.refused_unchanged(1, "--as", "siti", "key", "rotate", new)
+        self.refused_unchanged(2, "--as", "admin", "key", "rotate", new, env=self.no_key())
+        self.refused_unchanged(4, "--as", "admin", "key", "set")
+        r = self.ok("--as", "admin", "key", "rotate", new)
+        self.assertIn("is sealed under the key file %s" % new, r.out)
+        # The old key file no longer opens it; the new one does.
+        r = self.refused_unchanged(6, "--as", "siti", "case", "show", case_id)
+        self.assertIn("is not this database's", r.err)
+        shown = self.ok("--as", "siti", "case", "show", case_id, "--reveal", "--reason", "key test",
+                        env={"SOPIR_KEY_FILE": new}).out
+        self.assertIn(self.names[0], shown)
+
+    def test_erase_on_the_server_leaves_nothing_readable(self):
+        case_id = self.open_intake(self.names[0])
+        self.ok("--as", "siti", "case", "erase", case_id, "--reason", "request of the person")
+        self.ok("--as", "tono", "case", "erase", case_id, "--confirm")
+        self.assertEqual(self.run_sopir("audit", "verify", env=self.no_key()).code, 0)
+        self.assertEqual(self.query("SELECT count(*) FROM case_keys WHERE case_id = '%s'" % case_id), [("0",)])
+        shown = self.ok("--as", "siti", "case", "show", case_id, "--reveal", "--reason", "erasure test").out
+        self.assertIn("(erased)", shown)
+        self.assertNotIn(self.names[0], shown)
+        r = self.refused_unchanged(4, "--as", "siti", "case", "erase", case_id, "--reason", "again")
+        self.assertIn("was already erased", r.err)
+
+
+@unittest.skipUnless(POSTGRES, "the server database's key file")
+class ServerInit(SopirTest):
+    """init on a server needs a key file, read before anything is made."""
+    publish = False
+
+    def test_init_needs_a_good_key_file_and_encrypts_from_the_start(self):
+        r = self.fails(2, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": ""})
+        self.assertIn("make one with `sopir key new FILE`", r.err)
+        self.assertFalse(self.db_exists())
+        open_key = self.write("open.key", secrets.token_hex(32) + "\n")
+        os.chmod(open_key, 0o644)
+        self.fails(6, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": open_key})
+        self.fails(3, "init", "--admin", "admin", env={"SOPIR_KEY_FILE": open_key + ".none"})
+        self.assertFalse(self.db_exists())
+        key = os.path.join(self.dir, "made.key")
+        key_id = self.ok("key", "new", key, "--json").json()["key_id"]
+        self.ok("init", "--admin", "admin", env={"SOPIR_KEY_FILE": key})
+        self.assertEqual(self.query("SELECT key_file_id FROM database_key"), [(key_id,)])
+        # A database file takes no key file.
+        r = self.fails(2, "--db", os.path.join(self.dir, "file.db"), "key", "set")
+        self.assertIn("a key file is for a server database", r.err)
 
 
 @sqlite_only("the files of the embedded database")

@@ -5,13 +5,19 @@
 // decisions that do not need them), every passphrase's wrapping, and
 // crypto-shredding that leaves the chain valid. All names are invented.
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "sopir/audit.h"
 #include "sopir/engine.h"
+#include "sopir/key_file.h"
 #include "sopir/login.h"
 #include "store/sealing.h"
 #include "test_procedures.h"
@@ -202,6 +208,89 @@ TEST_CASE("erasure by two officers destroys the key and the text, the chain stay
   auto reader = open_sqlite_store(path, read_only);
   const audit::VerifyReport report = audit::verify(*reader, audit::VerifyOptions{});
   CHECK(report.findings.empty());
+}
+
+}  // namespace sopir
+
+namespace sopir {
+namespace {
+
+// A fresh directory for key files, removed with what it holds.
+struct KeyDir {
+  KeyDir() {
+    char pattern[] = "/tmp/sopir-keyfile-XXXXXX";
+    REQUIRE(::mkdtemp(pattern));
+    path = pattern;
+  }
+  ~KeyDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string write(const std::string& name, const std::string& text, mode_t mode) {
+    const std::string file = path + "/" + name;
+    FILE* f = std::fopen(file.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    ::chmod(file.c_str(), mode);
+    return file;
+  }
+  std::string path;
+};
+
+ErrorKind key_error(const std::function<void()>& f, std::string* message = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (message) *message = e.message();
+    return e.kind();
+  }
+  FAIL("no error");
+  return ErrorKind::kUsage;
+}
+
+}  // namespace
+
+TEST_CASE("key files: made 0600 and never overwritten, loaded by id; bad ones refused, nothing kept", "[at-rest]") {
+  sealing::forget_key_files();
+  KeyDir dir;
+  const std::string path = dir.path + "/server.key";
+  const std::string id = create_key_file(path);
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  CHECK(info.st_size == 65);
+  CHECK(id.size() == 32);
+  CHECK(key_error([&] { create_key_file(path); }) == ErrorKind::kConflict);
+  CHECK(load_key_file(path) == id);
+  CHECK(sealing::key_file_key(id) != nullptr);
+  CHECK(sealing::first_key_file_id() == id);
+  // The same key without its newline is the same key file.
+  std::string hex;
+  {
+    FILE* f = std::fopen(path.c_str(), "r");
+    char line[80] = {};
+    REQUIRE(std::fgets(line, sizeof line, f));
+    std::fclose(f);
+    hex.assign(line, 64);
+  }
+  CHECK(load_key_file(dir.write("bare.key", hex, 0400)) == id);
+
+  std::string message;
+  CHECK(key_error([&] { load_key_file(dir.path + "/none.key"); }, &message) == ErrorKind::kNotFound);
+  CHECK(message.find("does not exist") != std::string::npos);
+  CHECK(key_error([&] { load_key_file(dir.write("open.key", hex + "\n", 0640)); }, &message) == ErrorKind::kDenied);
+  CHECK(message.find("(mode 0640)") != std::string::npos);
+  CHECK(key_error([&] { load_key_file(dir.write("short.key", hex.substr(0, 62) + "\n", 0600)); }, &message) ==
+        ErrorKind::kUsage);
+  CHECK(message.find("not 63 bytes") != std::string::npos);
+  CHECK(key_error([&] { load_key_file(dir.write("long.key", hex + "\n\n", 0600)); }) == ErrorKind::kUsage);
+  CHECK(key_error([&] { load_key_file(dir.write("text.key", std::string(64, 'g') + "\n", 0600)); }) ==
+        ErrorKind::kUsage);
+  CHECK(key_error([&] { load_key_file(dir.path); }) == ErrorKind::kUsage);
+  CHECK(key_error([&] { load_key_file(""); }) == ErrorKind::kUsage);
+  // A database file keeps no key file: a store there says so.
+  testing::TempDb db{"keyfile"};
+  auto store = open_file(db.path(), true);
+  CHECK(store->key_file_id().empty());
+  CHECK(key_error([&] { store->seal_database_key(id); }) == ErrorKind::kUsage);
+  sealing::forget_key_files();
 }
 
 }  // namespace sopir

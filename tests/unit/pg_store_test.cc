@@ -8,10 +8,13 @@
 #include <chrono>
 #include <cstdio>
 #include <regex>
+#include <unistd.h>
 
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "sopir/key_file.h"
 #include "store/pg_schema.h"
+#include "store/sealing.h"
 #include "test_backends.h"
 
 using namespace sopir;
@@ -392,4 +395,174 @@ TEST_CASE("schema 5: a version 4 database is upgraded and its log takes migratio
   store->append_registry(e);
   CHECK(db.query("SELECT count(*) FROM transitions WHERE kind = 'migration-plan'") == "1");
   CHECK(store->schema_changes().empty());
+}
+
+namespace {
+
+// A key file made and loaded as `sopir key new` and --key-file would;
+// returns its key id.
+std::string loaded_key_file() {
+  char dir[] = "/tmp/sopir-pgkey-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string path = std::string(dir) + "/server.key";
+  const std::string made = create_key_file(path);
+  const std::string id = load_key_file(path);
+  std::remove(path.c_str());
+  ::rmdir(dir);
+  REQUIRE(made == id);
+  return id;
+}
+
+}  // namespace
+
+// Takes a database of the newest schema back to version 5's shape, as a
+// sopir of schema 5 left it: no key tables, texts without their case.
+void back_to_version_5(testing::TestDatabase& db) {
+  db.exec("DROP TRIGGER personal_text_sealed ON personal_text; DROP FUNCTION sopir_personal_sealed();"
+          "DROP TABLE case_keys; DROP TABLE database_key; DROP INDEX personal_text_by_case;"
+          "ALTER TABLE personal_text DROP COLUMN case_id; ALTER TABLE personal_text DROP COLUMN sealed;"
+          "ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;"
+          "ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check CHECK (kind IN ('open', 'procedure', "
+          "'override', 'lifecycle', 'timer', 'publish', 'staff', 'checkpoint', 'migration', 'migration-plan'));"
+          "UPDATE sopir_schema SET version = 5");
+}
+
+TEST_CASE("schema 6: a version 5 database with clear personal text is upgraded, then encrypted whole", "[pg]") {
+  NEED_SERVER();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  {
+    auto store = open_store(db.location(), creating());
+    store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+    open_case(*store, "P-1");
+    open_case(*store, "P-2");
+    step(*store, "P-1");
+  }
+  back_to_version_5(db);
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text = 'Sari Dewi'") == "2");
+  // Version 5's log refuses erasure rows.
+  CHECK_THROWS(db.exec("INSERT INTO transitions (record, prev_hash, hash) VALUES "
+                       "('{\"case_id\":\"X\",\"case_seq\":1,\"kind\":\"erasure\",\"event\":\"erased\","
+                       "\"actor\":\"a\",\"occurred_at\":1}', '', 'x')"));
+  const std::string rows_before = db.query("SELECT string_agg(hash, ',' ORDER BY seq) FROM transitions");
+
+  // Opening upgrades it: every row kept, every chain verifies, each text
+  // names its case (from the log), still in clear: no key yet.
+  auto store = open_store(db.location(), StoreOptions{});
+  CHECK(db.query("SELECT version FROM sopir_schema") == "6");
+  CHECK(db.query("SELECT string_agg(hash, ',' ORDER BY seq) FROM transitions") == rows_before);
+  CHECK(verify_chains(*store) == 3);
+  CHECK(store->schema_changes().empty());
+  CHECK(db.query("SELECT string_agg(case_id, ',' ORDER BY case_id) FROM personal_text") == "P-1,P-2");
+  CHECK_FALSE(store->encrypts_personal_data());
+  CHECK(store->find_case("P-1")->data[1].text == "Sari Dewi");
+
+  // The first key: every clear text sealed in one transaction.
+  const std::string key_id = loaded_key_file();
+  CHECK(store->seal_database_key(key_id));
+  CHECK(store->key_file_id() == key_id);
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "0");
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE sealed IS NOT NULL") == "2");
+  CHECK(db.query("SELECT count(*) FROM case_keys") == "2");
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE encode(sealed, 'escape') LIKE '%Sari%'") == "0");
+  CHECK(store->find_case("P-2")->data[1].text == "Sari Dewi");
+  // The server refuses clear text now, whoever sends it.
+  CHECK_THROWS(db.exec("INSERT INTO personal_text (digest, text) VALUES ('d', 'Rini Contoh')"));
+  step(*store, "P-2");
+  CHECK(verify_chains(*store) == 4);
+
+  // A process without the key file: locked values, no personal write.
+  store.reset();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  auto locked = open_store(db.location(), StoreOptions{});
+  CHECK(locked->encrypts_personal_data());
+  CHECK_FALSE(locked->personal_data_unlocked());
+  const CaseRecord p1 = *locked->find_case("P-1");
+  CHECK(p1.data[1].locked);
+  CHECK(p1.data[1].text.empty());
+  const std::string before = db.snapshot();
+  const Error refused_write = error_of([&] { open_case(*locked, "P-3"); });
+  CHECK(refused_write.kind() == ErrorKind::kDenied);
+  CHECK(db.snapshot() == before);
+  // A step that writes no new personal text goes on without the key.
+  step(*locked, "P-1");
+  CHECK(verify_chains(*locked) == 5);
+}
+
+TEST_CASE("erasure on the server: the case key and texts go in the erasure's transaction", "[pg]") {
+  NEED_SERVER();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+  const std::string key_id = loaded_key_file();
+  CHECK(store->seal_database_key(key_id));
+  open_case(*store, "E-1");
+  open_case(*store, "E-2");
+  CHECK(store->supports_erasure());
+  const CaseRecord held = *store->find_case("E-1");
+  CaseRecord after = held;
+  after.version = held.version + 1;
+  LogEntry e;
+  e.sha256 = held.sha256;
+  e.kind = LogKind::kErasure;
+  e.event = erasure_event::kErased;
+  e.from_state = e.to_state = held.state;
+  e.from_status = e.to_status = "active";
+  e.actor = "dewi";
+  e.role = "data_protection";
+  e.occurred_at = e.recorded_at = DateTime{1790000100};
+  SECTION("a failure in the transaction keeps everything") {
+    CHECK_THROWS(store->transaction([&] {
+      store->append_held(held, after, e);
+      store->erase_personal_data("E-1", {held.data[1].digest});
+      throw conflict("stop");
+    }));
+    CHECK(store->find_case("E-1")->data[1].text == "Sari Dewi");
+  }
+  SECTION("committed, the value is gone even with the key file") {
+    store->transaction([&] {
+      store->append_held(held, after, e);
+      store->erase_personal_data("E-1", {held.data[1].digest});
+    });
+    CHECK(store->erased_cleanup());
+    CHECK(db.query("SELECT count(*) FROM case_keys WHERE case_id = 'E-1'") == "0");
+    CHECK(db.query("SELECT count(*) FROM personal_text WHERE case_id = 'E-1' AND sealed IS NOT NULL") == "0");
+    CHECK(db.query("SELECT count(*) FROM transitions WHERE kind = 'erasure'") == "1");
+    auto again = open_store(db.location(), StoreOptions{});
+    CHECK(again->find_case("E-1")->data[1].erased);
+    CHECK(again->find_case("E-2")->data[1].text == "Sari Dewi");
+    CHECK(verify_chains(*again) == 3);
+  }
+}
+
+TEST_CASE("a process that wrote clear text before the key was set is refused clear text after", "[pg]") {
+  NEED_SERVER();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto early = open_store(db.location(), creating());
+  early->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+  open_case(*early, "R-1");  // in clear: no key yet (and remembered so)
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "1");
+  {
+    auto admin = open_store(db.location(), StoreOptions{});
+    CHECK(admin->seal_database_key(loaded_key_file()));
+  }
+  CHECK(db.query("SELECT count(*) FROM personal_text WHERE text IS NOT NULL") == "0");
+  // The early store still believes there is no key: the server refuses.
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  const std::string before = db.snapshot();
+  const Error refused = error_of([&] { open_case(*early, "R-2"); });
+  CHECK(refused.kind() == ErrorKind::kDenied);
+  CHECK(refused.message().find("refused personal text in clear") != std::string::npos);
+  CHECK(db.snapshot() == before);
+  // Asked again, it knows the key exists, and without the key file it is refused as any process without it.
+  CHECK(error_of([&] { open_case(*early, "R-2"); }).kind() == ErrorKind::kDenied);
+  CHECK(early->find_case("R-1")->data[1].locked);
+  CHECK(db.snapshot() == before);
 }

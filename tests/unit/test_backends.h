@@ -160,7 +160,7 @@ class TestDatabase {
     pg::Connection raw(location_, 10);
     std::string out;
     for (const char* table : {"procedures", "staff", "sites", "personal_text", "cases", "registry_head", "transitions",
-                              "access_log", "sopir_schema"}) {
+                              "access_log", "sopir_schema", "case_keys", "database_key"}) {
       if (raw.exec(std::string("SELECT to_regclass('public.") + table + "') IS NULL").boolean(0, 0)) continue;
       const pg::Result r = raw.exec(std::string("SELECT t::text FROM ") + table + " t ORDER BY 1");
       out += std::string(table) + ":";

@@ -351,6 +351,14 @@ class Engine {
   // stored by sopir), "" when an existing role was used. kUsage on a
   // database file (its staff log in with a passphrase).
   std::string set_staff_login(const std::string& admin, const std::string& staff_id, const std::string& login);
+  // Seals a server database's database key under key file `key_file_id`
+  // (loaded: sopir/key_file.h), by active administrator `admin`
+  // (Store::seal_database_key): the first key makes the database key and
+  // encrypts every clear text; a later one replaces the old key
+  // file. `rotate` says which is meant: kConflict for a first key on a
+  // database that has one, kUsage for a rotation on one that has none.
+  // kRefused for anyone but an administrator.
+  void seal_database_key(const std::string& admin, const std::string& key_file_id, bool rotate);
   // add_staff and set_staff_login in one transaction.
   std::string add_staff(const std::string& admin, const StaffMember& member, const std::string& login);
   // Grants (`held`) or removes a role. kConflict when it is already so;

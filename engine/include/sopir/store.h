@@ -439,6 +439,24 @@ class Store {
     (void)hash;
     return false;
   }
+  // Server databases (PostgreSQL): the database key is sealed not by
+  // passphrases but by the key of a key file held outside the server
+  // (sopir/key_file.h). A store unlocks it by itself when this process has
+  // loaded that key file (load_key_file).
+  //
+  // The id of the key file whose key seals the database key; "" when the
+  // database has no database key yet, or seals it under passphrases.
+  virtual std::string key_file_id() { return {}; }
+  // Seals the database key under key file `key_file_id` (loaded in this
+  // process). With no database key yet it is made now and every personal
+  // text kept in clear is encrypted, in one transaction (returns true).
+  // Otherwise the database key, which this process must have unlocked
+  // (kDenied otherwise, nothing written), is sealed under the new key file
+  // in place of the old one (a key rotation; returns false). kNotFound when
+  // no key file of that id is loaded. This default throws kUsage (a store
+  // whose keys are wrapped by passphrases).
+  virtual bool seal_database_key(const std::string& key_file_id);
+
   // Whether erase_personal_data() can run here (a case row of kind
   // kErasure can be stored).
   virtual bool supports_erasure() { return false; }

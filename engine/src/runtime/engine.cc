@@ -561,6 +561,15 @@ std::string Engine::set_staff_login(const std::string& admin, const std::string&
   return password;
 }
 
+void Engine::seal_database_key(const std::string& admin, const std::string& key_file_id, bool rotate) {
+  require_admin(actor(admin));
+  const std::string current = store_->key_file_id();
+  if (!rotate && !current.empty()) throw conflict(tr(msg::runtime_key_exists, {current}));
+  if (rotate && current.empty()) throw usage_error(tr(msg::runtime_key_none));
+  if (rotate && current == key_file_id) throw usage_error(tr(msg::runtime_key_same, {current}));
+  store_->seal_database_key(key_file_id);
+}
+
 std::string Engine::add_staff(const std::string& admin, const StaffMember& member, const std::string& login) {
   std::string password;
   store_->transaction([&] {

@@ -35,6 +35,11 @@ void Store::erase_personal_data(const std::string& case_id, const std::vector<st
   throw usage_error(tr(msg::store_no_erasure, {case_id}));
 }
 
+bool Store::seal_database_key(const std::string& key_file_id) {
+  (void)key_file_id;
+  throw usage_error(tr(msg::store_no_key_files));
+}
+
 bool Store::set_staff_login(const std::string& id, const std::string& login, const std::string& new_password,
                             const RegistryStamp& by) {
   (void)login;

@@ -248,9 +248,66 @@ ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
                   'publish', 'staff', 'checkpoint', 'migration', 'migration-plan'));
 )sql";
 
-// Versions 6 and 7: reserved for steps made on other branches in parallel
-// (the merge puts them here).
-constexpr const char* kVersion6 = "";
+// Version 6: personal text encrypted at rest and erasure (issue #16 items
+// 2-3; docs/PRIVACY.md), as SQLite's version 7 but with the database key
+// sealed by a key file's key held outside the server (database_key.sealed,
+// key_file_id naming that key file) instead of staff passphrases. Each
+// personal text names its case, filled here from the log rows that wrote
+// it (a text no row names keeps NULL). Once a database key exists the
+// server refuses personal text in clear (sopir_personal_sealed), so a
+// process that started before the key was set cannot write clear text
+// after. The log takes the kind erasure. Members' logins get the new
+// tables as set_staff_login gave them the others.
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE database_key (
+  id           integer PRIMARY KEY CHECK (id = 1),
+  key_id       text    NOT NULL,
+  key_file_id  text    NOT NULL,
+  sealed       bytea   NOT NULL,
+  created_at   bigint  NOT NULL,
+  sealed_at    bigint  NOT NULL
+);
+CREATE TABLE case_keys (
+  case_id  text  COLLATE "C" PRIMARY KEY,
+  sealed   bytea NOT NULL
+);
+ALTER TABLE personal_text ADD COLUMN case_id text COLLATE "C";
+ALTER TABLE personal_text ADD COLUMN sealed bytea;
+UPDATE personal_text p SET case_id = o.case_id
+  FROM (SELECT DISTINCT ON (c -> 'after' ->> 'digest') c -> 'after' ->> 'digest' AS digest, t.case_id
+        FROM transitions t CROSS JOIN LATERAL jsonb_array_elements(t.record::jsonb -> 'changes') c
+        WHERE t.case_id <> '' AND c -> 'after' ->> 'pii' = 'true' AND c -> 'after' ? 'digest'
+        ORDER BY c -> 'after' ->> 'digest', t.seq) o
+  WHERE o.digest = p.digest;
+CREATE INDEX personal_text_by_case ON personal_text (case_id) WHERE case_id IS NOT NULL;
+CREATE FUNCTION sopir_personal_sealed() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  IF NEW.text IS NOT NULL AND EXISTS (SELECT 1 FROM public.database_key) THEN
+    RAISE EXCEPTION 'personal text is encrypted on this database: it is not stored in clear'
+      USING ERRCODE = 'SP006';
+  END IF;
+  RETURN NEW;
+END
+$body$;
+CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON personal_text
+  FOR EACH ROW EXECUTE FUNCTION sopir_personal_sealed();
+ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
+ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
+  CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer',
+                  'publish', 'staff', 'checkpoint', 'migration', 'migration-plan', 'erasure'));
+DO $grant$
+DECLARE
+  member record;
+BEGIN
+  FOR member IN SELECT s.login FROM staff s JOIN pg_roles r ON r.rolname = s.login LOOP
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON database_key, case_keys TO %I', member.login);
+  END LOOP;
+END
+$grant$;
+)sql";
+
+// Version 7: no change (the number was reserved for a branch that in the
+// end changed no table; a database passes through it as it is).
 constexpr const char* kVersion7 = "";
 
 // Version 8: sites and row-level security (docs/DEPLOY.md "Sites"). The
@@ -276,7 +333,7 @@ ALTER TABLE staff ADD COLUMN sites text NOT NULL DEFAULT '[]';
 UPDATE staff SET sites = '["main"]';
 ALTER TABLE cases ADD COLUMN site text COLLATE "C" NOT NULL DEFAULT 'main' REFERENCES sites (id);
 CREATE INDEX cases_by_site ON cases (site, opened_at, id);
-ALTER TABLE personal_text ADD COLUMN case_id text COLLATE "C";
+ALTER TABLE personal_text ADD COLUMN IF NOT EXISTS case_id text COLLATE "C";
 UPDATE personal_text p SET case_id = d.case_id
 FROM (SELECT DISTINCT ON (v.value ->> 'digest') v.value ->> 'digest' AS digest, t.case_id
       FROM transitions t
@@ -284,7 +341,7 @@ FROM (SELECT DISTINCT ON (v.value ->> 'digest') v.value ->> 'digest' AS digest, 
       CROSS JOIN LATERAL (VALUES (ch -> 'before'), (ch -> 'after')) AS v(value)
       WHERE v.value ->> 'digest' IS NOT NULL
       ORDER BY v.value ->> 'digest', t.seq) d
-WHERE d.digest = p.digest;
+WHERE d.digest = p.digest AND p.case_id IS NULL;
 
 CREATE FUNCTION sopir_rls_claim_mode() RETURNS boolean LANGUAGE sql STABLE AS $body$
   SELECT NOT EXISTS (SELECT 1 FROM public.staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin')
@@ -328,6 +385,10 @@ CREATE POLICY personal_text_read ON personal_text FOR SELECT USING (
   (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
   OR case_id IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[])));
 CREATE POLICY personal_text_keep ON personal_text FOR INSERT WITH CHECK (true);
+CREATE POLICY personal_text_erase ON personal_text FOR UPDATE USING (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
+  OR case_id IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[])))
+  WITH CHECK (true);
 
 ALTER TABLE access_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE access_log FORCE ROW LEVEL SECURITY;
@@ -340,7 +401,7 @@ CREATE POLICY access_log_record ON access_log FOR INSERT WITH CHECK (
 ALTER TABLE transitions DROP CONSTRAINT transitions_kind_check;
 ALTER TABLE transitions ADD CONSTRAINT transitions_kind_check
   CHECK (kind IN ('open', 'procedure', 'override', 'lifecycle', 'timer', 'publish', 'staff', 'checkpoint',
-                  'migration', 'migration-plan', 'site', 'transfer'));
+                  'migration', 'migration-plan', 'erasure', 'site', 'transfer'));
 
 DO $do$
 DECLARE
@@ -432,6 +493,10 @@ const std::map<std::string, std::string>& expected_protections() {
        "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON public.access_log FOR EACH STATEMENT "
        "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
       {"function sopir_access_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the access log is append-only';\nEND\n"},
+      {"function sopir_personal_sealed", function_body(kVersion6, "sopir_personal_sealed")},
+      {"trigger personal_text_sealed",
+       "CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON public.personal_text FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_personal_sealed() (enabled)"},
       {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
       {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
       {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
@@ -455,6 +520,7 @@ const std::map<std::string, std::string>& expected_protections() {
       {"policy transitions_append", "transitions INSERT"},
       {"policy personal_text_read", "personal_text SELECT"},
       {"policy personal_text_keep", "personal_text INSERT"},
+      {"policy personal_text_erase", "personal_text UPDATE"},
       {"policy access_log_read", "access_log SELECT"},
       {"policy access_log_record", "access_log INSERT"},
       {"column transitions.seq", "bigint not null"},
@@ -479,7 +545,8 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only', 'sopir_rls_claim_mode', 'sopir_session_roles', 'sopir_session_sites')");
+      "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', 'sopir_session_roles', "
+      "'sopir_session_sites')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.

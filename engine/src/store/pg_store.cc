@@ -25,6 +25,7 @@
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
 #include "store/registry.h"
+#include "store/sealing.h"
 #include "store/nesting.h"
 #include "store/record_rows.h"
 #include "sopir/messages/store.h"
@@ -378,6 +379,96 @@ class PgStore final : public Store {
         append_registry_now(entry);
       });
       return created;
+    });
+  }
+
+  // Personal text at rest (docs/PRIVACY.md): the database key is sealed by a
+  // key file's key (sopir/key_file.h), found in this process's ring of key
+  // files; case keys and sealed texts as on a database file.
+  bool encrypts_personal_data() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] { return key_row() != nullptr; });
+  }
+
+  bool personal_data_unlocked() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] { return database_key() != nullptr; });
+  }
+
+  std::string key_file_id() override {
+    return guard(msg::store_op_read_staff_member, {}, [&] {
+      const KeyRow* row = key_row();
+      return row ? row->key_file_id : std::string();
+    });
+  }
+
+  bool seal_database_key(const std::string& key_file_id) override {
+    return guard(msg::store_op_seal_the_database_key, {}, [&] {
+      const sealing::SecretKey* file_key = sealing::key_file_key(key_file_id);
+      if (!file_key) throw not_found(tr(msg::store_key_file_not_loaded, {key_file_id}));
+      bool made = false;
+      write(msg::store_w_a_transaction, [&] {
+        // No personal text is written while this runs, and none in clear
+        // after (the trigger sopir_personal_sealed).
+        conn_->exec("LOCK TABLE personal_text IN SHARE ROW EXCLUSIVE MODE");
+        key_row_.reset();
+        no_key_ = false;
+        const KeyRow* row = key_row();
+        if (row) {
+          const sealing::SecretKey* db = database_key();
+          if (!db) throw denied(tr(msg::store_key_rotate_locked, {row->key_file_id}));
+          const std::string sealed = sealing::seal_key(*file_key, *db, row->key_id);
+          conn_->exec("UPDATE database_key SET key_file_id = $1, sealed = $2::bytea, sealed_at = "
+                      "extract(epoch FROM now())::bigint WHERE id = 1",
+                      {text(key_file_id), bytea(sealed)});
+          key_row_.reset();
+          return;
+        }
+        const std::string key_id = sealing::new_key_id();
+        auto fresh = std::make_unique<sealing::SecretKey>();
+        const std::string sealed = sealing::seal_key(*file_key, *fresh, key_id);
+        conn_->exec("INSERT INTO database_key (id, key_id, key_file_id, sealed, created_at, sealed_at) "
+                    "VALUES (1, $1, $2, $3::bytea, extract(epoch FROM now())::bigint, "
+                    "extract(epoch FROM now())::bigint)",
+                    {text(key_id), text(key_file_id), bytea(sealed)});
+        sealing::remember_database_key(key_id, std::move(fresh));
+        key_row_.reset();
+        no_key_ = false;
+        encrypt_clear_texts();
+        made = true;
+      });
+      return made;
+    });
+  }
+
+  bool supports_erasure() override { return true; }
+
+  void erase_personal_data(const std::string& case_id, const std::vector<std::string>& digests) override {
+    guard(msg::store_op_erase_case, case_id, [&] {
+      write(msg::store_w_appending_to_the_log, [&] {
+        conn_->exec("UPDATE personal_text SET text = NULL, sealed = NULL WHERE case_id = $1 OR digest = ANY($2::text[])",
+                    {text(case_id), text(array_literal(digests))});
+        conn_->exec("DELETE FROM case_keys WHERE case_id = $1", {text(case_id)});
+        case_keys_.drop(case_id);
+      });
+    });
+  }
+
+  bool erased_cleanup() override {
+    // The deleted rows stay in the tables' pages until vacuumed: vacuum
+    // both (the small key table rewritten whole). Only the tables' owner
+    // may; for anyone else the server skips it with a warning, and its
+    // autovacuum does it later. The server's WAL and backups keep the old
+    // rows until they expire (docs/PRIVACY.md).
+    // Best effort: the erasure has committed; a vacuum that waits too long
+    // on a reader's lock is left to autovacuum rather than reported.
+    return guard(msg::store_op_transaction, {}, [&] {
+      if (read_only_ || nesting_.depth() > 0) return true;
+      try {
+        conn_->exec("VACUUM (FULL) case_keys");
+        conn_->exec("VACUUM personal_text");
+      } catch (const PgFailure& e) {
+        if (e.lost) throw;
+      }
+      return true;
     });
   }
 
@@ -766,6 +857,7 @@ class PgStore final : public Store {
       return storage_error(failed(tr(msg::store_pg_read_only, {e.what()})));
     if (state == "42501")
       return storage_error(failed(tr(msg::store_pg_rights, {e.what()})));
+    if (state == "SP006") return denied(tr(msg::store_personal_clear_refused, {server_}));
     return storage_error(failed(e.what()));
   }
 
@@ -776,6 +868,18 @@ class PgStore final : public Store {
   // new connection); the call then returns normally when it did.
   void write(const Message& what, const std::function<void()>& body,
              const std::function<bool()>& landed = nullptr) {
+    try {
+      write_now(what, body, landed);
+    } catch (...) {
+      // Keys read or made in the transaction that failed may not be stored.
+      case_keys_.clear();
+      key_row_.reset();
+      no_key_ = false;
+      throw;
+    }
+  }
+
+  void write_now(const Message& what, const std::function<void()>& body, const std::function<bool()>& landed) {
     if (standby_) throw storage_error(tr(msg::store_pg_standby_write, {server_, tr(what)}));
     if (read_only_)
       throw storage_error(tr(msg::store_read_only, {server_, tr(what)}));
@@ -961,7 +1065,14 @@ class PgStore final : public Store {
                                     const std::string& prev, const std::string& hash, const PersonalTexts& texts,
                                     const CaseRecord* held = nullptr) {
     std::vector<std::string> digests, values;
-    for (const auto& [digest, value] : texts) digests.push_back(digest), values.push_back(value);
+    // Sealed under the case's key once the database has a key (kDenied
+    // when this process cannot unlock it), in clear before.
+    const bool sealed = !texts.empty() && key_row() != nullptr;
+    const sealing::SecretKey* case_key = sealed ? &case_key_for_writing(record.id) : nullptr;
+    for (const auto& [digest, value] : texts) {
+      digests.push_back(digest);
+      values.push_back(sealed ? sealing::to_hex(sealing::seal(*case_key, value, digest)) : value);
+    }
     std::vector<Param> params = {text(record.id),
                                        text(record.sop_id),
                                        text(record.sha256),
@@ -982,15 +1093,18 @@ class PgStore final : public Store {
                                        text(array_literal(values)),
                                        text(record.site.empty() ? std::string(kDefaultSite) : record.site)};
     // The texts' CTE runs whether or not its rows are read.
-    constexpr const char* kTexts =
-        "texts AS (INSERT INTO personal_text (digest, text, case_id) "
-        "SELECT d, t, $1 FROM unnest($17::text[], $18::text[]) AS u(d, t) ON CONFLICT DO NOTHING) ";
+    const char* kTexts = sealed ? "texts AS (INSERT INTO personal_text (digest, case_id, sealed) "
+                                  "SELECT d, $1, decode(s, 'hex') FROM unnest($17::text[], $18::text[]) AS u(d, s) "
+                                  "ON CONFLICT DO NOTHING) "
+                                : "texts AS (INSERT INTO personal_text (digest, text, case_id) "
+                                  "SELECT d, t, $1 FROM unnest($17::text[], $18::text[]) AS u(d, t) "
+                                  "ON CONFLICT DO NOTHING) ";
     if (held) {
       params.push_back(number(held->version));
       params.push_back(number(held->last_seq));
       params.push_back(text(held->head_hash));
       const Result r = conn_->run(
-          "held_step",
+          (sealed ? "held_step_sealed" : "held_step"),
           (std::string("WITH ") + kTexts +
            ", c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
            "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, closure_reason = $13, "
@@ -1012,16 +1126,20 @@ class PgStore final : public Store {
                  {params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7], params[8],
                   params[9], params[10], params[11], params[12], params[13], params[18]});
       const Result opened = conn_->run(
-          "create_log_row",
-          "WITH texts AS (INSERT INTO personal_text (digest, text, case_id) "
-          "SELECT d, t, $1 FROM unnest($2::text[], $3::text[]) AS u(d, t) ON CONFLICT DO NOTHING) "
-          "INSERT INTO transitions (record, prev_hash, hash) VALUES ($4, $5, $6) RETURNING seq",
+          sealed ? "create_log_row_sealed" : "create_log_row",
+          sealed ? "WITH texts AS (INSERT INTO personal_text (digest, case_id, sealed) "
+                   "SELECT d, $1, decode(s, 'hex') FROM unnest($2::text[], $3::text[]) AS u(d, s) "
+                   "ON CONFLICT DO NOTHING) "
+                   "INSERT INTO transitions (record, prev_hash, hash) VALUES ($4, $5, $6) RETURNING seq"
+                 : "WITH texts AS (INSERT INTO personal_text (digest, text, case_id) "
+                   "SELECT d, t, $1 FROM unnest($2::text[], $3::text[]) AS u(d, t) ON CONFLICT DO NOTHING) "
+                   "INSERT INTO transitions (record, prev_hash, hash) VALUES ($4, $5, $6) RETURNING seq",
           {params[0], params[16], params[17], params[14], params[15], params[8]});
       if (opened.rows() != 1) throw storage_error(tr(msg::store_internal, {"the log row of " + record.id + " was not written"}));
       return opened.integer(0, 0);
     }
     const Result r = conn_->run(
-        "append_step",
+        sealed ? "append_step_sealed" : "append_step",
         (std::string("WITH ") + kTexts +
          ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) RETURNING seq) "
          "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
@@ -1049,14 +1167,127 @@ class PgStore final : public Store {
     return out + "}";
   }
 
+  // A personal value's text from personal_text by its digest (decrypted
+  // with its case's key, read in the same query), `erased` when it or the
+  // case's key is gone, `locked` when it is encrypted and this process
+  // holds no key file for the database key.
   void add_personal_text(StoredValue& value) {
-    const Result r =
-        conn_->run("personal_text", "SELECT text FROM personal_text WHERE digest = $1", {text(value.digest)});
-    if (r.rows() > 0 && !r.null(0, 0)) {
-      value.text = r.str(0, 0);
-    } else {
+    const Result r = conn_->run("personal_text",
+                                "SELECT p.text, p.case_id, p.sealed, k.sealed FROM personal_text p "
+                                "LEFT JOIN case_keys k ON k.case_id = p.case_id WHERE p.digest = $1",
+                                {text(value.digest)});
+    if (r.rows() == 0 || (r.null(0, 0) && r.null(0, 2))) {
       value.erased = true;
+      return;
     }
+    if (!r.null(0, 0)) {
+      value.text = r.str(0, 0);
+      return;
+    }
+    const std::string case_id = r.str(0, 1);
+    no_key_ = false;  // a sealed text: the database has a key
+    const sealing::SecretKey* key = case_keys_.find(case_id);
+    if (!key) {
+      if (r.null(0, 3)) {
+        value.erased = true;
+        return;
+      }
+      const sealing::SecretKey* db = database_key();
+      if (!db) {
+        value.locked = true;
+        return;
+      }
+      key = &case_keys_.keep(case_id, sealing::open_case_key(*db, bytes_of(r, 0, 3), case_id));
+    }
+    value.text = sealing::open_personal_text(*key, bytes_of(r, 0, 2), value.digest, case_id);
+  }
+
+  // The database key's row, read once it exists (a key once made is never
+  // removed; seal_database_key reads it again); null when there is none.
+  struct KeyRow {
+    std::string key_id, key_file_id, sealed;
+  };
+  // Its absence is remembered too (a step's write need not ask each time):
+  // should another process set the key meanwhile, the server refuses this
+  // one's clear text (sopir_personal_sealed) and the failed write forgets
+  // what was remembered; a sealed text read says so as well.
+  const KeyRow* key_row() {
+    if (key_row_) return &*key_row_;
+    if (no_key_) return nullptr;
+    const Result r = conn_->run("database_key", "SELECT key_id, key_file_id, sealed FROM database_key WHERE id = 1", {});
+    if (r.rows() == 0) {
+      no_key_ = true;
+      return nullptr;
+    }
+    key_row_ = KeyRow{r.str(0, 0), r.str(0, 1), bytes_of(r, 0, 2)};
+    return &*key_row_;
+  }
+
+  // The unlocked database key, or null: from the process's ring, or opened
+  // now with a key file this process loaded.
+  const sealing::SecretKey* database_key() {
+    const KeyRow* row = key_row();
+    if (!row) return nullptr;
+    if (const sealing::SecretKey* held = sealing::database_key(row->key_id)) return held;
+    const sealing::SecretKey* file_key = sealing::key_file_key(row->key_file_id);
+    if (!file_key) return nullptr;
+    auto key = sealing::open_key(*file_key, row->sealed, row->key_id);
+    if (!key) throw storage_error(tr(msg::store_database_key_bad, {server_}));
+    sealing::remember_database_key(row->key_id, std::move(key));
+    return sealing::database_key(row->key_id);
+  }
+
+  // The key of case `case_id` for new text: the one held, the stored one,
+  // or a new one stored now (sealed by the database key), in one statement.
+  // Held keys are forgotten when a transaction rolls back (write()), so a
+  // key made in a transaction that did not commit is never used.
+  const sealing::SecretKey& case_key_for_writing(const std::string& case_id) {
+    const sealing::SecretKey* db = database_key();
+    if (!db) throw denied(tr(msg::store_personal_locked_server, {case_id}));
+    if (const sealing::SecretKey* held = case_keys_.find(case_id)) return *held;
+    auto fresh = std::make_unique<sealing::SecretKey>();
+    const std::string wrapped = sealing::seal_key(*db, *fresh, case_id);
+    Result r = conn_->run("case_key",
+                          "WITH made AS (INSERT INTO case_keys (case_id, sealed) VALUES ($1, $2::bytea) "
+                          "ON CONFLICT DO NOTHING RETURNING sealed) "
+                          "SELECT sealed, true FROM made UNION ALL SELECT sealed, false FROM case_keys WHERE case_id = $1",
+                          {text(case_id), bytea(wrapped)});
+    // Another transaction stored one after this statement's snapshot.
+    if (r.rows() == 0)
+      r = conn_->run("case_key_again", "SELECT sealed, false FROM case_keys WHERE case_id = $1", {text(case_id)});
+    if (r.rows() == 0) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
+    if (r.boolean(0, 1)) return case_keys_.keep(case_id, std::move(fresh));
+    return case_keys_.keep(case_id, sealing::open_case_key(*db, bytes_of(r, 0, 0), case_id));
+  }
+
+  // The one-time encryption of a database from before its key (in
+  // seal_database_key's transaction): every clear text sealed under its
+  // case's key; a text no log row names belongs to no case and cannot be
+  // read through sopir, so it is dropped rather than kept in clear.
+  void encrypt_clear_texts() {
+    conn_->exec("UPDATE personal_text SET text = NULL WHERE text IS NOT NULL AND case_id IS NULL");
+    std::vector<std::string> digests, sealed;
+    each_row("SELECT digest, case_id, text FROM personal_text WHERE text IS NOT NULL ORDER BY case_id", {},
+             [&](const Result& r, int i) {
+               std::string clear = r.str(i, 2);
+               digests.push_back(r.str(i, 0));
+               sealed.push_back(sealing::to_hex(sealing::seal(case_key_for_writing(r.str(i, 1)), clear, digests.back())));
+               sealing::wipe(clear);
+               return true;
+             });
+    if (digests.empty()) return;
+    conn_->exec("UPDATE personal_text p SET text = NULL, sealed = decode(u.s, 'hex') "
+                "FROM unnest($1::text[], $2::text[]) AS u(d, s) WHERE p.digest = u.d",
+                {text(array_literal(digests)), text(array_literal(sealed))});
+  }
+
+  static Param bytea(const std::string& bytes) { return "\\x" + sealing::to_hex(bytes); }
+  static std::string bytes_of(const Result& r, int row, int column) {
+    std::string_view hex = r.text(row, column);
+    if (hex.rfind("\\x", 0) == 0) hex.remove_prefix(2);
+    auto raw = sealing::from_hex(hex);
+    if (!raw) throw storage_error(tr(msg::store_internal, {"a bytea value the server sent is not hex"}));
+    return std::move(*raw);
   }
 
   CaseRecord read_case(const Result& r, int i) {
@@ -1184,6 +1415,9 @@ class PgStore final : public Store {
   bool standby_;
   int busy_timeout_ms_;
   WriteNesting nesting_;  // nesting of transactions (writes and scans)
+  std::optional<KeyRow> key_row_;  // the database key's row, once read
+  bool no_key_ = false;             // the database had no key when last asked
+  sealing::CaseKeys case_keys_;    // case keys opened or made
   int cursors_ = 0;      // open scan cursors, for unique names
   record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
 };

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -140,6 +141,99 @@ const SecretKey* database_key(const std::string& key_id) {
 void forget_database_keys() {
   std::lock_guard<std::mutex> hold(ring_lock);
   ring().clear();
+}
+
+std::string to_hex(std::string_view data) {
+  std::string hex(data.size() * 2 + 1, '\0');
+  sodium_bin2hex(&hex[0], hex.size(), bytes(data), data.size());
+  hex.pop_back();
+  return hex;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out(hex.size() / 2, '\0');
+  size_t written = 0;
+  const char* end = nullptr;
+  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(&out[0]), out.size(), hex.data(), hex.size(), nullptr,
+                     &written, &end) != 0 ||
+      written != out.size() || end != hex.data() + hex.size())
+    return std::nullopt;
+  return out;
+}
+
+std::string key_file_id(const SecretKey& key) {
+  start();
+  static constexpr char kLabel[] = "sopir key file id";
+  unsigned char id[16];
+  crypto_generichash(id, sizeof id, reinterpret_cast<const unsigned char*>(kLabel), sizeof kLabel - 1, key.data(),
+                     kKeyBytes);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(id), sizeof id));
+}
+
+std::unique_ptr<SecretKey> key_from_bytes(std::string_view data) {
+  if (data.size() != kKeyBytes) return nullptr;
+  auto key = std::make_unique<SecretKey>();
+  std::copy(data.begin(), data.end(), key->data());
+  return key;
+}
+
+namespace {
+// Key files loaded by this process, by id, in the order loaded.
+std::map<std::string, std::unique_ptr<SecretKey>>& key_files() {
+  static auto* files = [] {
+    auto* made = new std::map<std::string, std::unique_ptr<SecretKey>>();
+    std::atexit([] { forget_key_files(); });
+    return made;
+  }();
+  return *files;
+}
+std::string first_file;
+}  // namespace
+
+void remember_key_file(const std::string& id, std::unique_ptr<SecretKey> key) {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  if (key_files().emplace(id, std::move(key)).second && first_file.empty()) first_file = id;
+}
+
+const SecretKey* key_file_key(const std::string& id) {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  const auto it = key_files().find(id);
+  return it == key_files().end() ? nullptr : it->second.get();
+}
+
+std::string first_key_file_id() {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  return first_file;
+}
+
+void forget_key_files() {
+  std::lock_guard<std::mutex> hold(ring_lock);
+  key_files().clear();
+  first_file.clear();
+}
+
+const SecretKey* CaseKeys::find(const std::string& case_id) const {
+  const auto it = keys_.find(case_id);
+  return it == keys_.end() ? nullptr : it->second.get();
+}
+
+const SecretKey& CaseKeys::keep(const std::string& case_id, std::unique_ptr<SecretKey> key) {
+  if (keys_.size() >= 256) keys_.clear();
+  return *(keys_[case_id] = std::move(key));
+}
+
+std::string open_personal_text(const SecretKey& case_key, std::string_view sealed, const std::string& digest,
+                               const std::string& case_id) {
+  auto plain = open(case_key, sealed, digest);
+  if (!plain) throw storage_error(tr(msg::store_personal_text_bad, {case_id}));
+  return std::move(*plain);
+}
+
+std::unique_ptr<SecretKey> open_case_key(const SecretKey& db, std::string_view sealed, const std::string& case_id) {
+  auto key = open_key(db, sealed, case_id);
+  if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
+  return key;
 }
 
 void wipe(std::string& text) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,5 +77,48 @@ void forget_database_keys();
 
 // Overwrites `text` with zeros (sodium_memzero) and empties it.
 void wipe(std::string& text);
+
+// Bytes as lower-case hex, and back (nullopt for text that is not hex).
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
+
+// Key files (sopir/key_file.h): a key-encryption key held outside a server
+// database, sealing its database key. A key file's id is a keyed hash of
+// its key (BLAKE2b, 16 bytes, hex): the database stores it beside the
+// sealed database key, so a wrong key file is recognised without trying it.
+std::string key_file_id(const SecretKey& key);
+// A key with the given 32 bytes (a key file's).
+std::unique_ptr<SecretKey> key_from_bytes(std::string_view bytes);
+// The process's key files by id (thread-safe; the first one remembered
+// under an id stays). key_file_key: null when none has that id.
+void remember_key_file(const std::string& id, std::unique_ptr<SecretKey> key);
+const SecretKey* key_file_key(const std::string& id);
+// The id of the key file loaded first (the one commands use), "" when none.
+std::string first_key_file_id();
+// Forgets every key file (tests).
+void forget_key_files();
+
+// The case keys a store has opened (shared by both stores): at most 256,
+// since each takes a few pages of guarded memory; a long import keeps the
+// last few hundred.
+class CaseKeys {
+ public:
+  const SecretKey* find(const std::string& case_id) const;
+  const SecretKey& keep(const std::string& case_id, std::unique_ptr<SecretKey> key);
+  void drop(const std::string& case_id) { keys_.erase(case_id); }
+  void clear() { keys_.clear(); }
+
+ private:
+  std::map<std::string, std::unique_ptr<SecretKey>> keys_;
+};
+
+// The plain text of a personal value sealed under `case_key` with its
+// digest as associated data; kStorage naming `case_id` when it does not
+// open (the stored bytes were changed).
+std::string open_personal_text(const SecretKey& case_key, std::string_view sealed, const std::string& digest,
+                               const std::string& case_id);
+// Case `case_id`'s key from its sealed form under the database key `db`;
+// kStorage naming the case when it does not open.
+std::unique_ptr<SecretKey> open_case_key(const SecretKey& db, std::string_view sealed, const std::string& case_id);
 
 }  // namespace sopir::sealing

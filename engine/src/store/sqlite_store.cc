@@ -606,7 +606,7 @@ class SqliteStore final : public Store {
         SQLite::Statement drop(*db_, "DELETE FROM case_keys WHERE case_id = ?");
         drop.bind(1, case_id);
         drop.exec();
-        case_keys_.erase(case_id);
+        case_keys_.drop(case_id);
       });
     });
   }
@@ -1358,10 +1358,8 @@ class SqliteStore final : public Store {
       if (stmt->executeStep()) sealed = stmt->getColumn(0).getString();
     }
     if (!sealed.empty()) {
-      if (const auto it = case_keys_.find(case_id); it != case_keys_.end()) return *it->second;
-      auto key = sealing::open_key(*db, sealed, case_id);
-      if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
-      return cache_case_key(case_id, std::move(key));
+      if (const sealing::SecretKey* held = case_keys_.find(case_id)) return *held;
+      return cache_case_key(case_id, sealing::open_case_key(*db, sealed, case_id));
     }
     auto key = std::make_unique<sealing::SecretKey>();
     const std::string wrapped = sealing::seal_key(*db, *key, case_id);
@@ -1372,17 +1370,15 @@ class SqliteStore final : public Store {
     return cache_case_key(case_id, std::move(key));
   }
 
-  // Keeps an opened case key for the next step of the case. Each key takes
-  // a few pages of guarded memory: a long import keeps the last few hundred.
+  // Keeps an opened case key for the next step of the case.
   const sealing::SecretKey& cache_case_key(const std::string& case_id, std::unique_ptr<sealing::SecretKey> key) {
-    if (case_keys_.size() >= 256) case_keys_.clear();
-    return *(case_keys_[case_id] = std::move(key));
+    return case_keys_.keep(case_id, std::move(key));
   }
 
   // The key of case `case_id` for reading: null when this process holds no
   // database key (`locked` set) or the case's key is gone (erased).
   const sealing::SecretKey* case_key_for_reading(const std::string& case_id, bool& locked) {
-    if (const auto it = case_keys_.find(case_id); it != case_keys_.end()) return it->second.get();
+    if (const sealing::SecretKey* held = case_keys_.find(case_id)) return held;
     const sealing::SecretKey* db = database_key();
     if (!db) {
       locked = true;
@@ -1391,9 +1387,7 @@ class SqliteStore final : public Store {
     SQLite::Statement stmt(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?");
     stmt.bind(1, case_id);
     if (!stmt.executeStep()) return nullptr;
-    auto key = sealing::open_key(*db, stmt.getColumn(0).getString(), case_id);
-    if (!key) throw storage_error(tr(msg::store_case_key_bad, {case_id}));
-    return &cache_case_key(case_id, std::move(key));
+    return &cache_case_key(case_id, sealing::open_case_key(*db, stmt.getColumn(0).getString(), case_id));
   }
 
   StoredValue value_from_json(const json& j) { return record_rows::value_from_json(j, lookup_); }
@@ -1424,9 +1418,7 @@ class SqliteStore final : public Store {
       (locked ? value.locked : value.erased) = true;
       return;
     }
-    auto plain = sealing::open(*key, sealed, value.digest);
-    if (!plain) throw storage_error(tr(msg::store_personal_text_bad, {case_id}));
-    value.text = std::move(*plain);
+    value.text = sealing::open_personal_text(*key, sealed, value.digest, case_id);
   }
 
   CaseRecord read_case(SQLite::Statement& stmt) {
@@ -1500,7 +1492,7 @@ class SqliteStore final : public Store {
   // The database key's id ("" while none is known) and the case keys this
   // process has opened (wiped when dropped).
   std::string key_id_;
-  std::map<std::string, std::unique_ptr<sealing::SecretKey>> case_keys_;
+  sealing::CaseKeys case_keys_;
   // append_held's UPDATE per set of changed columns (update_for).
   std::map<unsigned, std::unique_ptr<SQLite::Statement>> updates_;
 };
