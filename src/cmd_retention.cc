@@ -42,6 +42,15 @@ json report_json(const RetentionReport& r, const char* mode) {
               {"due", due},
               {"already_erased", skipped},
               {"not_yet_due", r.not_yet}};
+  if (std::string(mode) != "due") {
+    json other = json::array();
+    for (const RetentionItem& item : r.other_sites) {
+      json j = item_json(item);
+      j["site"] = item.record.site;
+      other.push_back(std::move(j));
+    }
+    out["other_sites"] = other;
+  }
   if (std::string(mode) == "apply") {
     out["erased"] = erased;
     out["failures"] = r.failures;
@@ -81,6 +90,15 @@ void print_skipped(Context& ctx, const RetentionReport& r) {
   for (const RetentionItem& item : r.already_erased)
     t.add({item.record.id, item.record.sop_id, format_datetime(item.due_at),
            format_datetime(item.erased->occurred_at), item.erased->actor});
+  t.print(ctx.out, ctx.options.width, ctx.options.color);
+}
+
+void print_other_sites(Context& ctx, const RetentionReport& r, const std::string& actor) {
+  if (r.other_sites.empty()) return;
+  ctx.out << tr(msg::cli_retention_other_sites, {std::to_string(r.other_sites.size()), actor}) << "\n";
+  Table t({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_w_site), tr(msg::cli_w_due_since)});
+  for (const RetentionItem& item : r.other_sites)
+    t.add({item.record.id, item.record.sop_id, item.record.site, format_datetime(item.due_at)});
   t.print(ctx.out, ctx.options.width, ctx.options.color);
 }
 
@@ -128,6 +146,7 @@ int run_retention_apply(Context& ctx, Args& a) {
     ctx.out << tr(msg::cli_retention_erased, {std::to_string(r.erased.size()), format_datetime(r.now), actor}) << "\n";
     print_due(ctx, r.due, &r.erased);
   }
+  print_other_sites(ctx, r, actor);
   print_skipped(ctx, r);
   print_not_yet(ctx, r);
   for (const std::string& f : r.failures) ctx.err << "sopir: " << f << "\n";

@@ -215,6 +215,9 @@ struct RetentionReport {
   DateTime now;
   std::vector<RetentionItem> due;             // due and still held, by due time then id
   std::vector<RetentionItem> already_erased;  // due, but erased before (skipped)
+  // apply: due cases at sites the officer does not act on, left for those
+  // sites' own data protection officers (not erased, not failures).
+  std::vector<RetentionItem> other_sites;
   int64_t not_yet = 0;                        // closed under a retention, not yet due
   std::vector<StepResult> erased;             // apply: the rows written, in `due` order
   // apply: cases that could not be erased (they changed meanwhile), and why.
@@ -236,6 +239,9 @@ Actor acting_staff(Store& store, const std::string& staff_id);
 //
 // Whether `who` belongs to `site`.
 bool belongs_to_site(const Actor& who, const std::string& site);
+// Whether `who` may act on the cases of `site`: a member who is not an
+// auditor (the timer and an empty actor always may).
+bool may_act_at_site(const Actor& who, const std::string& site);
 // The sites whose cases `who` may read: nullopt for every site.
 std::optional<std::vector<std::string>> readable_sites(const Actor& who);
 // kRefused, saying who may, unless `who` may read (`acting` false) or act

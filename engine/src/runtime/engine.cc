@@ -429,10 +429,14 @@ std::optional<std::vector<std::string>> readable_sites(const Actor& who) {
   return who.sites;
 }
 
+bool may_act_at_site(const Actor& who, const std::string& site) {
+  return who.id.empty() || who.id == "system" || (belongs_to_site(who, site) && !has_role(who, "auditor"));
+}
+
 void check_site_access(const Actor& who, const CaseRecord& record, bool acting) {
   if (who.id.empty() || who.id == "system") return;
+  if (acting && may_act_at_site(who, record.site)) return;
   const bool member = belongs_to_site(who, record.site);
-  if (acting && member && !has_role(who, "auditor")) return;
   if (!acting && (member || !readable_sites(who))) return;
   const std::string sites = who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites);
   if (acting && has_role(who, "auditor"))

@@ -186,6 +186,13 @@ RetentionReport Engine::apply_retention(const std::string& actor_id, bool dry_ru
   if (!has_data_protection(who)) throw refused(tr(msg::runtime_retention_role, {roles_of(who)}));
   if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_retention_no_store));
   RetentionReport report = retention_due();
+  // Each site's officer erases its own cases (docs/DEPLOY.md "Sites"): the
+  // rest stay listed, for their sites' officers.
+  auto elsewhere = std::stable_partition(report.due.begin(), report.due.end(), [&](const RetentionItem& item) {
+    return may_act_at_site(who, item.record.site);
+  });
+  report.other_sites.assign(std::make_move_iterator(elsewhere), std::make_move_iterator(report.due.end()));
+  report.due.erase(elsewhere, report.due.end());
   if (dry_run) return report;
   for (const RetentionItem& item : report.due) {
     try {
