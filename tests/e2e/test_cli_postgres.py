@@ -362,12 +362,17 @@ class ServerLogin(OnServer):
         # Raw SQL as eka's own role: no row of site main, in any table or view.
         for sql in ("SELECT count(*) FROM cases WHERE site <> 'nunukan'",
                     "SELECT count(*) FROM transitions WHERE case_id = '%s'" % at_main,
-                    "SELECT count(*) FROM personal_text WHERE text = 'Wati Contoh'",
+                    "SELECT count(*) FROM personal_text WHERE case_id = '%s'" % at_main,
                     "SELECT count(*) FROM access_log WHERE case_id = '%s'" % at_main,
                     "SELECT count(*) FROM cases_view WHERE id = '%s'" % at_main,
                     "SELECT count(*) FROM log_view WHERE case_id = '%s'" % at_main):
             self.assertEqual(psql(eka_url, sql).strip(), "0", sql)
-        self.assertEqual(psql(eka_url, "SELECT count(*) FROM personal_text WHERE text = 'Sari Contoh'").strip(), "1")
+        # Its own site's rows it sees; the owner sees both (the texts are
+        # sealed: counted by case).
+        self.assertEqual(psql(eka_url, "SELECT count(*) FROM personal_text WHERE case_id = '%s'"
+                              % at_nunukan).strip(), "1")
+        self.assertEqual(psql(self.owner_url, "SELECT count(*) FROM personal_text WHERE case_id = '%s'"
+                              % at_main).strip(), "1")
         # Nor can it change them: an update finds no row, an insert is refused.
         self.assertEqual(psql(eka_url, "UPDATE cases SET state = 'approved' WHERE id = '%s' RETURNING id"
                               % at_main).strip(), "")

@@ -333,7 +333,8 @@ ALTER TABLE staff ADD COLUMN sites text NOT NULL DEFAULT '[]';
 UPDATE staff SET sites = '["main"]';
 ALTER TABLE cases ADD COLUMN site text COLLATE "C" NOT NULL DEFAULT 'main' REFERENCES sites (id);
 CREATE INDEX cases_by_site ON cases (site, opened_at, id);
-ALTER TABLE personal_text ADD COLUMN IF NOT EXISTS case_id text COLLATE "C";
+-- personal_text.case_id (added by version 6) for texts named only by a
+-- change's "before" side, which row-level security reads.
 UPDATE personal_text p SET case_id = d.case_id
 FROM (SELECT DISTINCT ON (v.value ->> 'digest') v.value ->> 'digest' AS digest, t.case_id
       FROM transitions t
