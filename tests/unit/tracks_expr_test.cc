@@ -30,7 +30,10 @@ LinkedCase track(const std::string& id, const std::string& sop, Status status, c
 
 GuardResult run(const std::string& text, const std::vector<LinkedCase>& tracks) {
   const std::vector<Value> no_values;
-  const EvalContext context{&no_values, DateTime{0}, &tracks};
+  EvalContext context;
+  context.fields = &no_values;
+  context.now = DateTime{0};
+  context.children = &tracks;
   auto e = guard(text);
   GuardResult r = evaluate_guard(*e, kNoFields, context);
   CHECK(guard_holds(*e, context) == r.value);
