@@ -48,6 +48,13 @@ class Sites(SopirTest):
             r = self.refused_unchanged(1, "--as", "eka", *command)
             self.assertIn(expected, r.err, command)
             self.assertNotIn("Wati Contoh", r.out + r.err)
+        # Nor the person's data on request: an access request is answered at
+        # the case's own site (eka may see personal data of aid cases).
+        for command in (["case", "export-personal", self.at_main, "--reason", "access request"],
+                        ["case", "show", self.at_main, "--reveal", "--reason", "call back"]):
+            r = self.refused_unchanged(1, "--as", "eka", *command)
+            self.assertNotIn("Wati Contoh", r.out + r.err)
+            self.assertIn("main", r.err)
         r = self.refused_unchanged(1, "--as", "eka", "case", "advance", self.at_main, "approve",
                                    "--set", "approved_quantity=2")
         self.assertIn("only staff of main act on it (an administrator adds a member with "
