@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,30 @@ std::unique_ptr<Store> open_read_only(Context& ctx) {
   // An actor named (--as, SOPIR_ACTOR) must be staff, as for every command.
   if (!ctx.options.actor.empty()) acting_staff(*store, ctx.options.actor);
   return store;
+}
+
+// The sites whose cases the reader named (--as) may read: unset when none
+// is named, or they read every site: administrators (as on a server,
+// docs/DEPLOY.md "Sites"), national and auditor staff, and members of
+// every site there is.
+std::optional<std::vector<std::string>> reader_sites(Context& ctx, Store& store) {
+  if (ctx.options.actor.empty()) return std::nullopt;
+  const Actor who = acting_staff(store, ctx.options.actor);
+  if (std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end()) return std::nullopt;
+  auto sites = readable_sites(who);
+  if (!sites) return std::nullopt;
+  for (const Site& site : store.sites())
+    if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
+  return std::nullopt;
+}
+
+// kRefused for a reader held to some sites: `command` reads every site's
+// cases.
+void require_every_site(Context& ctx, Store& store, const char* command) {
+  if (!reader_sites(ctx, store)) return;
+  const Actor who = acting_staff(store, ctx.options.actor);
+  throw refused(tr(msg::cli_audit_every_site,
+                   {command, who.id, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
 }
 
 std::optional<DateTime> time_option(const std::string& name, const std::string& text) {
@@ -136,6 +162,7 @@ int run_audit_log(Context& ctx, Args& a) {
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
+  options.sites = reader_sites(ctx, *store);
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
@@ -181,6 +208,7 @@ int run_audit_verify(Context& ctx, Args& a) {
   // would miss chains and report them as broken.
   if (!store->session_identity().sees_every_site)
     throw refused(tr(msg::cli_verify_every_site, {store->session_identity().login}));
+  require_every_site(ctx, *store, "audit verify");
   audit::VerifyOptions options;
   if (!a.anchor.empty()) options.anchor = audit::parse_anchor(a.anchor);
   const bool bar = &ctx.err == &std::cerr && ::isatty(STDERR_FILENO);
@@ -228,6 +256,7 @@ int run_audit_anchor(Context& ctx, Args&) {
 
 int run_audit_replay(Context& ctx, Args& a) {
   auto store = open_read_only(ctx);
+  require_every_site(ctx, *store, "audit replay");
   ProcedurePtr proposed = expect_procedure(load_procedure_file(a.sop));
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
   for (const auto& d : r.differences) {
@@ -248,6 +277,7 @@ int run_audit_replay(Context& ctx, Args& a) {
 
 int run_audit_report(Context& ctx, Args& a) {
   auto store = open_read_only(ctx);
+  require_every_site(ctx, *store, "audit report");
   audit::ReportOptions options;
   options.now = now();
   if (!a.sop.empty()) options.sop_id = a.sop;
@@ -292,6 +322,7 @@ int run_audit_export(Context& ctx, Args& a) {
   options.format = audit::parse_file_format(kind.empty() ? "csv" : kind);
   if (!a.sop.empty()) options.sop_id = a.sop;
   auto store = open_read_only(ctx);
+  require_every_site(ctx, *store, "audit export");
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
@@ -358,7 +389,17 @@ int run_audit_access(Context& ctx, Args& a) {
     if (!store->staff(a.actor_filter)) acting_staff(*store, a.actor_filter);
     filter.actor = a.actor_filter;
   }
-  const std::vector<AccessRecord> records = store->access_records(filter);
+  std::vector<AccessRecord> records = store->access_records(filter);
+  if (const auto sites = reader_sites(ctx, *store)) {
+    // A reader held to some sites sees the views of their cases only.
+    CaseFilter at_sites;
+    at_sites.sites = sites;
+    std::set<std::string> readable;
+    for (const CaseRecord& c : store->cases(at_sites)) readable.insert(c.id);
+    records.erase(std::remove_if(records.begin(), records.end(),
+                                 [&](const AccessRecord& r) { return !readable.count(r.case_id); }),
+                  records.end());
+  }
   if (ctx.options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& r : records)

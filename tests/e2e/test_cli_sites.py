@@ -10,6 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import SopirTest, main  # noqa: E402
 
 
+def json_lines(text):
+    """`audit log --format jsonl`: one JSON object a line."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 class Sites(SopirTest):
     def setUp(self):
         super().setUp()
@@ -92,6 +97,32 @@ class Sites(SopirTest):
                                    "--reason", "national report")
         self.assertIn("it is shown only to staff of its site, nunukan", r.err)
         self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_the_audit_commands_keep_a_member_to_their_sites(self):
+        self.ok("--as", "tono", "case", "show", self.at_main, "--reveal", "--reason", "call back")
+        self.ok("--as", "eka", "case", "show", self.at_nunukan, "--reveal", "--reason", "call back")
+        # The log and the views of personal data: only one's own sites' cases.
+        rows = json_lines(self.ok("--as", "eka", "audit", "log", "--format", "jsonl").out)
+        self.assertEqual({r["case_id"] for r in rows}, {self.at_nunukan})
+        everyone = json_lines(self.ok("audit", "log", "--format", "jsonl").out)
+        self.assertEqual({r["case_id"] for r in everyone}, {self.at_main, self.at_nunukan})
+        views = json.loads(self.ok("--as", "eka", "--json", "audit", "access").out)["accesses"]
+        self.assertEqual([(v["actor"], v["case_id"]) for v in views], [("eka", self.at_nunukan)])
+        self.assertEqual(json.loads(self.ok("--json", "audit", "access").out)["count"], 2)
+        # What reads every site's cases is for administrators, national and
+        # auditor staff (or an auditor's copy read without --as).
+        for command in (["audit", "verify"], ["audit", "report"],
+                        ["audit", "export", "--format", "htcds"]):
+            r = self.refused_unchanged(1, "--as", "eka", *command)
+            self.assertIn("reads every site's cases, and eka sees only the cases of nunukan: run it as an "
+                          "administrator, national or auditor staff member", r.err)
+        self.ok("--as", "admin", "staff", "add", "oki", "--name", "Oki Contoh", "--role", "auditor")
+        self.assertIn("clean:", self.ok("--as", "oki", "audit", "verify").out)
+        self.assertIn("clean:", self.ok("--as", "admin", "audit", "verify").out)
+        # A member of every site reads every site.
+        self.ok("--as", "admin", "staff", "site", "eka", "main")
+        self.ok("--as", "eka", "audit", "report")
+        self.assertEqual(len(json_lines(self.ok("--as", "oki", "audit", "log", "--format", "jsonl").out)), len(everyone))
 
     def test_site_administration_refuses_bad_input(self):
         r = self.refused_unchanged(4, "--as", "admin", "site", "add", "nunukan", "--name", "Lagi")

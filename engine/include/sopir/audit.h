@@ -167,6 +167,9 @@ struct ExportOptions {
   // The table format shows enum and set values by their labels and bools
   // as words in this language ("en", "id"); CSV and JSON lines keep ids.
   std::string lang = "en";
+  // export_log only: the rows of cases at these sites (and registry rows
+  // when the filter asks for them); unset: every site's.
+  std::optional<std::vector<std::string>> sites;
 };
 
 // The log rows matching `filter`, oldest first. CSV: UTF-8 with a BOM, CRLF

@@ -250,10 +250,19 @@ bool has_personal(const LogEntry& e) {
 
 int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& options, std::ostream& out) {
   Exporter exporter(store, options, out);
+  // A reader held to some sites (docs/DEPLOY.md "Sites") reads their cases'
+  // rows only.
+  std::set<std::string> readable;
+  if (options.sites) {
+    CaseFilter at_sites;
+    at_sites.sites = options.sites;
+    for (const CaseRecord& c : store.cases(at_sites)) readable.insert(c.id);
+  }
+  auto shown = [&](const LogEntry& e) { return !options.sites || e.case_id.empty() || readable.count(e.case_id); };
   if (options.reveal) {
     std::set<std::string> ids;
     store.scan_log(filter, [&](const LogEntry& e) {
-      if (has_personal(e)) ids.insert(e.case_id);
+      if (shown(e) && has_personal(e)) ids.insert(e.case_id);
       return true;
     });
     exporter.prepare_reveal(std::vector<std::string>(ids.begin(), ids.end()));
@@ -261,7 +270,7 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
   exporter.header(false);
   exporter.table_header();
   store.scan_log(filter, [&](const LogEntry& e) {
-    exporter.row(e);
+    if (shown(e)) exporter.row(e);
     return true;
   });
   return exporter.rows_;
