@@ -382,7 +382,9 @@ int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
 
-// Appends `rows` to the registry chain (after its newest row), hashed as
+// Appends `rows` to the registry chain (after its newest row; rows from
+// chain_rule.per_chain_from on are chained per chain, registry rows have
+// case_id NULL in the column), hashed as
 // the stores hash them.
 void append_registry_rows(SQLite::Database& db, std::vector<LogEntry>& rows) {
   std::string head;
@@ -458,33 +460,7 @@ void backfill_registry(SQLite::Database& db) {
       rows.push_back(registry::existing_staff(m, now));
     }
   }
-  // The registry chain's head (rows from chain_rule.per_chain_from on are
-  // chained per chain; registry rows have case_id NULL in the column).
-  std::string head;
-  int64_t case_seq = 0;
-  {
-    SQLite::Statement q(db, "SELECT hash, case_seq FROM transitions WHERE case_id IS NULL AND seq >= "
-                            "(SELECT per_chain_from FROM chain_rule) ORDER BY seq DESC LIMIT 1");
-    if (q.executeStep()) {
-      head = q.getColumn(0).getString();
-      case_seq = q.getColumn(1).getInt64();
-    }
-  }
-  SQLite::Statement insert(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
-  for (LogEntry& e : rows) {
-    e.case_seq = ++case_seq;
-    const std::string record = log_json::record(e);
-    Sha256 hash;
-    hash.update(head);
-    hash.update(record);
-    const std::string digest = hash.hex_digest();
-    insert.reset();
-    insert.bind(1, record);
-    insert.bind(2, head);
-    insert.bind(3, digest);
-    insert.exec();
-    head = digest;
-  }
+  append_registry_rows(db, rows);
 }
 
 }  // namespace
