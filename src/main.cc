@@ -4,6 +4,8 @@
 // table (commands.cc). Errors end here: the message goes to stderr and the
 // error's kind becomes the exit code (0 done, 1 refused, 2 usage,
 // 3 not found, 4 conflict, 5 storage, 6 log-in refused).
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -14,10 +16,33 @@
 #include "sopir/error.h"
 #include "sopir/text.h"
 
+// LeakSanitizer stops the process's threads with ptrace at exit, which a
+// process that is not dumpable refuses to users without CAP_SYS_PTRACE.
+#if defined(__SANITIZE_ADDRESS__)
+#define SOPIR_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SOPIR_UNDER_ASAN 1
+#endif
+#endif
+
 namespace {
+
+// Personal values are decrypted in this process's memory: it writes no core
+// file (docs/PRIVACY.md "Files"), and, unless a sanitizer build needs to
+// inspect itself, is not dumpable at all (no dump through a core_pattern
+// pipe such as systemd-coredump, no ptrace by other processes of the user).
+void keep_out_of_crash_dumps() {
+  const rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+#if !defined(SOPIR_UNDER_ASAN)
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
 
 int real_main(int argc, char** argv) {
   using namespace sopir::cli;
+  keep_out_of_crash_dumps();
   std::vector<std::string> words(argv + 1, argv + argc);
   Options options;
   // The locale's language first, so that a bad --lang (or any other error

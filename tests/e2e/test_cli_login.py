@@ -7,6 +7,7 @@ on a terminal without echo; the shell asks once; a database without
 passphrases keeps today's behaviour; a server database is logged in by its
 server. All names are invented."""
 import os
+import resource
 import select
 import sqlite3
 import subprocess
@@ -231,6 +232,36 @@ class Login(SopirTest):
         self.assertEqual(r.code, 6, r)
         self.assertIn("<stdin>:1:", r.err)
         self.assertIn("wrong passphrase for 'budi'", r.err)
+
+    def test_a_process_holding_personal_data_writes_no_core_file(self):
+        # The shell, logged in with a personal value revealed, waits for its
+        # next line: its core file size is held at 0 (docs/PRIVACY.md "Files").
+        # It starts with core files allowed (as high as this user may).
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        if hard == 0:
+            self.skipTest("core files are not allowed to this user at all")
+        case_id = self.open_case("budi")
+        proc = subprocess.Popen([sopir_bin()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.env(), cwd=self.dir, text=True,
+                                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (hard, hard)))
+        try:
+            proc.stdin.write("as tono\ncase show %s --reveal --reason 'call back'\n" % case_id)
+            proc.stdin.flush()
+            shown = ""
+            deadline = time.monotonic() + 30
+            while "Wati Contoh" not in shown and time.monotonic() < deadline:
+                ready, _, _ = select.select([proc.stdout], [], [], 1)
+                if ready:
+                    shown += os.read(proc.stdout.fileno(), 4096).decode()
+            self.assertIn("Wati Contoh", shown)
+            with open("/proc/%d/limits" % proc.pid, encoding="ascii") as f:
+                limits = [line.split() for line in f if line.startswith("Max core file size")]
+            self.assertEqual(limits, [["Max", "core", "file", "size", "0", "0", "bytes"]])
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+            proc.stdout.close()
+            proc.stderr.close()
 
     def test_a_one_shot_command_asks_on_the_terminal_without_echo(self):
         for typed, code in ((PASSPHRASE, 0), ("typed wrongly", 6)):
