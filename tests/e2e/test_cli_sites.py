@@ -111,11 +111,19 @@ class Sites(SopirTest):
         self.assertEqual(json.loads(self.ok("--json", "audit", "access").out)["count"], 2)
         # What reads every site's cases is for administrators, national and
         # auditor staff (or an auditor's copy read without --as).
-        for command in (["audit", "verify"], ["audit", "report"],
-                        ["audit", "export", "--format", "htcds"]):
+        for command in (["audit", "verify"], ["audit", "export", "--format", "htcds"]):
             r = self.refused_unchanged(1, "--as", "eka", *command)
             self.assertIn("reads every site's cases, and eka sees only the cases of nunukan: run it as an "
                           "administrator, national or auditor staff member", r.err)
+        # The report counts one's own sites' cases and steps.
+        report = self.ok("--as", "eka", "audit", "report", "--sop", "aid").out
+        self.assertIn("The cases of sites nunukan only.", report)
+        self.assertIn("1 case(s); report as of", report)
+        self.assertIn("2 case(s); report as of", self.ok("audit", "report", "--sop", "aid").out)
+        html = os.path.join(self.dir, "nunukan.html")
+        self.ok("--as", "eka", "audit", "report", "--html", html)
+        with open(html, encoding="utf-8") as f:
+            self.assertIn("The cases of sites nunukan only.", f.read())
         self.ok("--as", "admin", "staff", "add", "oki", "--name", "Oki Contoh", "--role", "auditor")
         self.assertIn("clean:", self.ok("--as", "oki", "audit", "verify").out)
         self.assertIn("clean:", self.ok("--as", "admin", "audit", "verify").out)

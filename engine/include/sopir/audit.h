@@ -190,6 +190,8 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
 struct ReportOptions {
   DateTime now;                  // "still overdue now"
   std::optional<std::string> sop_id;  // one procedure only
+  // The cases of these sites only (and their steps); unset: every site's.
+  std::optional<std::vector<std::string>> sites;
   // report_html: draws a diagram's dot text (to_dot) as SVG, e.g. by running
   // Graphviz; unset, the page shows the dot text instead. Its errors
   // propagate.

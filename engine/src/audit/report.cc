@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <ostream>
+#include <set>
 #include <unordered_map>
 
 #include "audit/common.h"
@@ -113,7 +114,10 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   }
   CaseFilter filter;
   filter.sop_id = options.sop_id;
+  filter.sites = options.sites;
+  std::set<std::string> at_sites;  // with options.sites: the cases counted
   for (const CaseRecord& c : store.cases(filter)) {
+    if (options.sites) at_sites.insert(c.id);
     auto it = by_sop.find(c.sop_id);
     if (it == by_sop.end()) continue;
     SopFigures& f = it->second;
@@ -146,6 +150,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   log_filter.sop_id = options.sop_id;
   store.scan_log(log_filter, [&](const LogEntry& e) {
     if (is_registry(e.kind)) return true;
+    if (options.sites && !at_sites.count(e.case_id)) return true;
     const PublishedProcedure* pub = procedures.published(e.sha256);
     if (!pub) return true;
     auto it = by_sop.find(pub->sop_id);
@@ -217,6 +222,7 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
   const auto figures = gather(store, options);
   const std::string& lang = message_language();
   if (figures.empty()) out << tr(msg::audit_rep_no_procedures) << "\n";
+  if (options.sites) out << tr(msg::audit_rep_sites, {join(*options.sites)}) << "\n\n";
   for (const SopFigures& f : figures) {
     out << tr(msg::audit_rep_procedure, {f.sop_id});
     if (f.procedure)
@@ -373,7 +379,9 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
       << ".diagram-box{overflow-x:auto}"
       << "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
       << "<h1>" << esc(tr(msg::audit_rep_html_title)) << "</h1><p>"
-      << esc(tr(msg::audit_rep_as_of, {format_datetime(options.now)})) << "</p>\n";
+      << esc(tr(msg::audit_rep_as_of, {format_datetime(options.now)}));
+  if (options.sites) out << " " << esc(tr(msg::audit_rep_sites, {join(*options.sites)}));
+  out << "</p>\n";
   if (figures.empty()) out << "<p>" << esc(tr(msg::audit_rep_no_procedures)) << "</p>\n";
   for (const SopFigures& f : figures) {
     out << "<section><h2>" << esc(f.sop_id);
