@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "test_errors.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/key_file.h"
@@ -52,15 +53,7 @@ const StoredValue* value_of(const CaseRecord& record, const std::string& field) 
   return nullptr;
 }
 
-ErrorKind kind_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("no error thrown");
-  return ErrorKind::kStorage;
-}
+using testing::kind_of;
 
 // A database as one from before encryption: staff without passphrases, a
 // case with a personal value kept in clear.

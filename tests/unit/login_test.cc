@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "test_errors.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/login.h"
@@ -25,16 +26,6 @@ class ManualClock : public Clock {
   DateTime now() override { return at; }
   DateTime at{1796256000};  // 2026-12-03T00:00:00Z
 };
-
-ErrorKind kind_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("no error thrown");
-  return ErrorKind::kStorage;
-}
 
 std::string message_of(const std::function<void()>& body) {
   try {

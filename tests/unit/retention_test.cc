@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "test_errors.h"
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
@@ -39,15 +40,7 @@ std::string care_with(const std::string& sop, const std::string& retention) {
   return yaml + "retention: " + retention + "\n";
 }
 
-ErrorKind kind_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("no error thrown");
-  return ErrorKind::kStorage;
-}
+using testing::kind_of;
 
 struct Office {
   testing::TempDb db{"retention"};

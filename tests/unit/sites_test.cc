@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "test_errors.h"
 #include "sopir/audit.h"
 #include "base/sha256.h"
 #include "sopir/engine.h"
@@ -29,15 +30,7 @@ class FixedClock : public Clock {
   DateTime now() override { return DateTime{1780000000}; }
 };
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("no error thrown");
-  return ErrorKind::kStorage;
-}
+using testing::kind_of;
 
 std::string message_of(const std::function<void()>& f) {
   try {

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_errors.h"
 #include "sopir/messages.h"
 #include <chrono>
 #include <filesystem>
@@ -95,15 +96,7 @@ StoredValue personal(const std::string& field, const std::string& text) {
   return v;
 }
 
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("no sopir::Error thrown");
-  return ErrorKind::kUsage;
-}
+using testing::kind_of;
 
 std::string message_of(const std::function<void()>& f) {
   try {
