@@ -25,36 +25,42 @@
 namespace sopir::cli {
 namespace {
 
-std::unique_ptr<Store> open_read_only(Context& ctx) {
+// An audit command's database, opened read-only, and who reads it.
+struct Reader {
+  std::unique_ptr<Store> store;
+  std::optional<Actor> who;  // the actor named (--as, SOPIR_ACTOR), if any
+};
+
+Reader open_read_only(Context& ctx) {
   StoreOptions options;
   options.read_only = true;
-  auto store = open_store(ctx.options.db, options);
-  ctx.use_key_file(*store);
-  // An actor named (--as, SOPIR_ACTOR) must be staff, as for every command.
-  if (!ctx.options.actor.empty()) acting_staff(*store, ctx.options.actor);
-  return store;
+  Reader reader{open_store(ctx.options.db, options), std::nullopt};
+  ctx.use_key_file(*reader.store);
+  // An actor named must be staff, as for every command.
+  if (!ctx.options.actor.empty()) reader.who = acting_staff(*reader.store, ctx.options.actor);
+  return reader;
 }
 
-// The sites whose cases the reader named (--as) may read: unset when none
-// is named, or they read every site: administrators (as on a server,
+// The sites whose cases the reader may read: unset when no reader is
+// named, or they read every site: administrators (as on a server,
 // docs/DEPLOY.md "Sites"), national and auditor staff, and members of
 // every site there is.
-std::optional<std::vector<std::string>> reader_sites(Context& ctx, Store& store) {
-  if (ctx.options.actor.empty()) return std::nullopt;
-  const Actor who = acting_staff(store, ctx.options.actor);
+std::optional<std::vector<std::string>> reader_sites(Reader& reader) {
+  if (!reader.who) return std::nullopt;
+  const Actor& who = *reader.who;
   if (std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end()) return std::nullopt;
   auto sites = readable_sites(who);
   if (!sites) return std::nullopt;
-  for (const Site& site : store.sites())
+  for (const Site& site : reader.store->sites())
     if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
   return std::nullopt;
 }
 
 // kRefused for a reader held to some sites: `command` reads every site's
 // cases.
-void require_every_site(Context& ctx, Store& store, const char* command) {
-  if (!reader_sites(ctx, store)) return;
-  const Actor who = acting_staff(store, ctx.options.actor);
+void require_every_site(Reader& reader, const char* command) {
+  if (!reader_sites(reader)) return;
+  const Actor& who = *reader.who;
   throw refused(tr(msg::cli_audit_every_site,
                    {command, who.id, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
 }
@@ -142,7 +148,8 @@ void def_audit_report(CLI::App& app, Args& a) {
 }
 
 int run_audit_log(Context& ctx, Args& a) {
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   LogFilter filter;
   if (!a.case_id.empty()) {
     auto id = normalize_case_id(a.case_id);
@@ -162,7 +169,7 @@ int run_audit_log(Context& ctx, Args& a) {
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
-  options.sites = reader_sites(ctx, *store);
+  options.sites = reader_sites(reader);
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
@@ -174,17 +181,14 @@ int run_audit_log(Context& ctx, Args& a) {
 }
 
 int run_audit_case(Context& ctx, Args& a) {
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   const std::string typed = a.positional.empty() ? "" : a.positional[0];
   auto id = normalize_case_id(typed);
   if (!id || !store->case_exists(*id)) throw not_found(tr(msg::cli_no_case_in, {typed, display_location(ctx.options.db)}));
   // A staff member named reads only their sites' cases (docs/DEPLOY.md
   // "Sites"); on a server the session's own rows are all it can read.
-  std::optional<Actor> reader;
-  if (!ctx.options.actor.empty()) {
-    reader = acting_staff(*store, ctx.options.actor);
-    check_site_access(*reader, *store->find_case(*id), false);
-  }
+  if (reader.who) check_site_access(*reader.who, *store->find_case(*id), false);
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
@@ -203,12 +207,13 @@ int run_audit_case(Context& ctx, Args& a) {
 }
 
 int run_audit_verify(Context& ctx, Args& a) {
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   // The whole log: a server session row-level security keeps to some sites
   // would miss chains and report them as broken.
   if (!store->session_identity().sees_every_site)
     throw refused(tr(msg::cli_verify_every_site, {store->session_identity().login}));
-  require_every_site(ctx, *store, "audit verify");
+  require_every_site(reader, "audit verify");
   audit::VerifyOptions options;
   if (!a.anchor.empty()) options.anchor = audit::parse_anchor(a.anchor);
   const bool bar = &ctx.err == &std::cerr && ::isatty(STDERR_FILENO);
@@ -247,7 +252,8 @@ int run_audit_verify(Context& ctx, Args& a) {
 }
 
 int run_audit_anchor(Context& ctx, Args&) {
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   const audit::Anchor a = audit::anchor(*store);
   if (a.seq == 0) throw not_found(tr(msg::cli_log_empty_anchor, {display_location(ctx.options.db)}));
   ctx.out << audit::format_anchor(a) << "\n";
@@ -255,8 +261,9 @@ int run_audit_anchor(Context& ctx, Args&) {
 }
 
 int run_audit_replay(Context& ctx, Args& a) {
-  auto store = open_read_only(ctx);
-  require_every_site(ctx, *store, "audit replay");
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
+  require_every_site(reader, "audit replay");
   ProcedurePtr proposed = expect_procedure(load_procedure_file(a.sop));
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
   for (const auto& d : r.differences) {
@@ -276,9 +283,10 @@ int run_audit_replay(Context& ctx, Args& a) {
 }
 
 int run_audit_report(Context& ctx, Args& a) {
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   audit::ReportOptions options;
-  options.sites = reader_sites(ctx, *store);
+  options.sites = reader_sites(reader);
   options.now = now();
   if (!a.sop.empty()) options.sop_id = a.sop;
   options.draw_svg = dot_to_svg;
@@ -321,8 +329,9 @@ int run_audit_export(Context& ctx, Args& a) {
   audit::HtcdsOptions options;
   options.format = audit::parse_file_format(kind.empty() ? "csv" : kind);
   if (!a.sop.empty()) options.sop_id = a.sop;
-  auto store = open_read_only(ctx);
-  require_every_site(ctx, *store, "audit export");
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
+  require_every_site(reader, "audit export");
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {
@@ -376,7 +385,8 @@ int run_audit_access(Context& ctx, Args& a) {
   AccessFilter filter;
   filter.since = time_option("--since", a.since);
   filter.until = time_option("--until", a.until);
-  auto store = open_read_only(ctx);
+  Reader reader = open_read_only(ctx);
+  auto& store = reader.store;
   if (!a.case_id.empty()) {
     auto id = normalize_case_id(a.case_id);
     if (!id || !store->case_exists(*id))
@@ -390,7 +400,7 @@ int run_audit_access(Context& ctx, Args& a) {
     filter.actor = a.actor_filter;
   }
   std::vector<AccessRecord> records = store->access_records(filter);
-  if (const auto sites = reader_sites(ctx, *store)) {
+  if (const auto sites = reader_sites(reader)) {
     // A reader held to some sites sees the views of their cases only.
     CaseFilter at_sites;
     at_sites.sites = sites;
