@@ -143,7 +143,7 @@ void report_step(Context& ctx, const StepResult& r) {
     for (const auto& o : r.opened) {
       const CaseRecord& c = o.record;
       json one = {{"case", c.id}, {"sop", c.sop_id}, {"state", c.state}, {"status", to_string(c.status)},
-                  {"seq", o.entry.seq}};
+                  {"seq", o.entry.seq}, {"site", c.site}};
       if (r.opened.size() == 1) opened = std::move(one);
       else opened.push_back(std::move(one));
     }
@@ -176,7 +176,10 @@ void report_step(Context& ctx, const StepResult& r) {
   for (const auto& o : r.opened) {
     // A hand-off opened a case in the same step: say which.
     const CaseRecord& c = o.record;
-    ctx.out << tr(msg::cli_opened_case_line, {c.id, c.sop_id, c.state}) << "\n";
+    if (c.site != r.after.site)
+      ctx.out << tr(msg::cli_opened_case_at_site_line, {c.id, c.sop_id, c.state, c.site}) << "\n";
+    else
+      ctx.out << tr(msg::cli_opened_case_line, {c.id, c.sop_id, c.state}) << "\n";
   }
 }
 

@@ -13,6 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sopir_e2e import HERE, PSQL, PgDatabase, SopirTest, main, psql  # noqa: E402
+from test_cli_sites import FOLLOW_UP_YAML, RETURN_DESK_YAML  # noqa: E402
 
 
 class OnServer(SopirTest):
@@ -290,6 +291,19 @@ class ServerLogin(OnServer):
         self.budi_url = self.url_as(budi, added["first_password"])
         return budi
 
+    def add_member(self, staff_id, name, roles, *extra):
+        """Adds a staff member with a server login of their own; their URL."""
+        login = "%s_%s" % (staff_id, self.tag)
+        self.roles.append(login)
+        r = self.as_login(self.owner_url, "staff", "add", staff_id, "--name", name, "--role", roles,
+                          "--login", login, "--json", *extra)
+        return self.url_as(login, json.loads(r.out)["first_password"])
+
+    def member_at_nunukan(self, roles):
+        """Adds site nunukan and eka, a member of it only; eka's URL."""
+        self.as_login(self.owner_url, "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        return self.add_member("eka", "Eka Contoh", roles, "--site", "nunukan")
+
     def test_the_session_names_the_actor_and_the_server_refuses_any_other(self):
         budi = self.set_up_logins()
         # No --as: the server's login names the actor.
@@ -335,12 +349,7 @@ class ServerLogin(OnServer):
 
     def test_row_level_security_keeps_each_site_to_its_own_even_in_psql(self):
         budi = self.set_up_logins()  # budi: the only site then, main
-        self.as_login(self.owner_url, "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
-        eka = "eka_" + self.tag
-        self.roles.append(eka)
-        r = self.as_login(self.owner_url, "staff", "add", "eka", "--name", "Eka Contoh", "--role",
-                          "shelter_staff,supervisor", "--site", "nunukan", "--login", eka, "--json")
-        eka_url = self.url_as(eka, json.loads(r.out)["first_password"])
+        eka_url = self.member_at_nunukan("shelter_staff,supervisor")
         at_main = self.as_login(self.budi_url, "case", "open", "aid", "--set", "item=hygiene_kit",
                                 "--set", "quantity=5", "--set", "full_name=Wati Contoh").out.strip()
         at_nunukan = self.as_login(eka_url, "case", "open", "aid", "--set", "item=food_pack",
@@ -397,17 +406,44 @@ class ServerLogin(OnServer):
         self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
 
         # An auditor's login reads every site and writes nothing, even in psql.
-        oki = "oki_" + self.tag
-        self.roles.append(oki)
-        r = self.as_login(self.owner_url, "staff", "add", "oki", "--name", "Oki Contoh", "--role", "auditor",
-                          "--login", oki, "--json")
-        oki_url = self.url_as(oki, json.loads(r.out)["first_password"])
+        oki_url = self.add_member("oki", "Oki Contoh", "auditor")
         self.assertEqual(psql(oki_url, "SELECT count(*) FROM cases").strip(), "2")
         self.assertEqual(psql(oki_url, "SELECT count(*) FROM personal_text").strip(), "0")
         with self.assertRaises(RuntimeError) as raised:
             psql(oki_url, "UPDATE cases SET state = 'x'")
         self.assertIn("permission denied", str(raised.exception))
         self.assertIn("clean:", self.as_login(oki_url, "audit", "verify").out)
+
+    def test_a_hand_off_opens_a_case_at_another_site_under_row_level_security(self):
+        budi = self.set_up_logins()  # budi: site main
+        eka_url = self.member_at_nunukan("shelter_staff")
+        self.as_login(self.owner_url, "sop", "publish", self.write("follow-up.yaml", FOLLOW_UP_YAML))
+        self.as_login(self.owner_url, "sop", "publish", self.write("return-desk.yaml", RETURN_DESK_YAML))
+        parent = self.as_login(self.budi_url, "case", "open", "return-desk").out.strip()
+        # budi's login writes a case at nunukan because main's case hands it on there.
+        opened = json.loads(self.as_login(self.budi_url, "case", "advance", parent, "refer", "--json").out)["opened"]
+        child = opened["case"]
+        self.assertEqual(opened["site"], "nunukan")
+        # From then on it is nunukan's: budi's own role reads only its open row.
+        self.assertEqual(psql(self.budi_url, "SELECT count(*) FROM cases WHERE id = '%s'" % child).strip(), "0")
+        self.assertEqual(psql(self.budi_url, "SELECT kind FROM transitions WHERE case_id = '%s'" % child).strip(),
+                         "open")
+        self.assertNotIn(child, self.as_login(self.budi_url, "case", "list").out)
+        self.assertIn(child, self.as_login(eka_url, "case", "list").out)
+        self.as_login(eka_url, "case", "advance", child, "visit")
+        self.assertEqual(psql(self.budi_url, "SELECT count(*) FROM transitions WHERE case_id = '%s'" % child).strip(),
+                         "1")
+        # Without a parent of its own site, budi's role still cannot put a case at nunukan.
+        before = self.dump()
+        with self.assertRaises(RuntimeError) as raised:
+            psql(self.budi_url, "INSERT INTO cases (id, sop_id, sha256, state, status, version, last_seq, head_hash, "
+                                "opened_at, site) SELECT 'ZZZ-ZZY', sop_id, sha256, state, status, 1, 1, '', 0, "
+                                "'nunukan' FROM cases WHERE id = '%s'" % parent)
+        self.assertIn("row-level security", str(raised.exception))
+        self.assertEqual(before, self.dump())
+        story = self.as_login(self.owner_url, "audit", "case", parent, "--with-linked").out
+        self.assertIn(child, story)
+        self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
 
     def test_an_unmapped_login_and_a_deactivated_member_are_refused(self):
         budi = self.set_up_logins()

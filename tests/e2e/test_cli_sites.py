@@ -176,5 +176,104 @@ class Sites(SopirTest):
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
 
+# A desk that hands cases on to offices elsewhere: to Nunukan by rule, and
+# home to the office its staff name at the step (site_from).
+RETURN_DESK_YAML = """\
+sop: return-desk
+version: 1
+title: Return desk
+roles: [shelter_staff]
+fields:
+  home_office: {type: string}
+states:
+  arrived: {initial: true}
+  referred: {}
+  sent_home: {terminal: true}
+transitions:
+  - {event: refer, from: arrived, to: referred, roles: [shelter_staff],
+     opens: {sop: follow-up, site: nunukan}}
+  - {event: send_home, from: referred, to: sent_home, roles: [shelter_staff], accepts: [home_office],
+     opens: {sop: follow-up, site_from: home_office}}
+"""
+
+FOLLOW_UP_YAML = """\
+sop: follow-up
+version: 1
+title: Follow-up at home
+roles: [shelter_staff]
+states:
+  waiting: {initial: true}
+  done: {terminal: true}
+transitions:
+  - {event: visit, from: waiting, to: done, roles: [shelter_staff]}
+"""
+
+
+class HandOffToAnotherSite(SopirTest):
+    """A hand-off opens its case at the site its procedure names, or at the
+    one the step gives: the case appears in that site's lists, and the
+    whole story reads across sites (issue #13 item 5)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("--as", "admin", "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        self.ok("--as", "admin", "staff", "add", "eka", "--name", "Eka Contoh", "--role", "shelter_staff",
+                "--site", "nunukan")
+        self.ok("--as", "admin", "sop", "publish", self.write("follow-up.yaml", FOLLOW_UP_YAML))
+        self.ok("--as", "admin", "sop", "publish", self.write("return-desk.yaml", RETURN_DESK_YAML))
+        self.case = self.ok("--as", "budi", "case", "open", "return-desk").out.strip()
+
+    def opened(self, step_json):
+        return json.loads(step_json)["opened"]
+
+    def test_a_hand_off_opens_its_case_at_the_site_its_procedure_names(self):
+        r = self.ok("--as", "budi", "case", "advance", self.case, "refer")
+        child = r.out.strip().splitlines()[-1].split()[2]
+        self.assertIn("Opened case %s (follow-up, waiting) at site nunukan" % child, r.out)
+        self.assertEqual(self.query("SELECT site, parent_case FROM cases WHERE id = '%s'" % child),
+                         [("nunukan", self.case)])
+        # It is Nunukan's case now: in eka's list, not in budi's; eka moves it on.
+        self.assertIn(child, self.ok("--as", "eka", "case", "list").out)
+        self.assertNotIn(child, self.ok("--as", "budi", "case", "list").out)
+        self.refused_unchanged(1, "--as", "budi", "case", "advance", child, "visit")
+        self.ok("--as", "eka", "case", "advance", child, "visit")
+        # The whole story, across both sites, for a reader of both.
+        story = self.ok("--as", "admin", "audit", "case", self.case, "--with-linked").out
+        self.assertIn(child, story)
+        self.assertIn("visit", story)
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_the_step_names_the_site_through_a_field(self):
+        self.ok("--as", "budi", "case", "advance", self.case, "refer")
+        # No value: refused, saying what to give; nothing written.
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", self.case, "send_home")
+        self.assertIn("'send_home' opens a follow-up case at the site named by field 'home_office', which has "
+                      "no value; give home_office=SITE at the step", r.err)
+        # A site the database does not have: refused, listing the sites.
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", self.case, "send_home",
+                                   "--set", "home_office=ambon")
+        self.assertIn("opens a follow-up case at site 'ambon', which this database does not have "
+                      "(the sites are: main, nunukan)", r.err)
+        r = self.ok("--as", "budi", "case", "advance", self.case, "send_home", "--set", "home_office=nunukan",
+                    "--json")
+        opened = self.opened(r.out)
+        self.assertEqual(opened["site"], "nunukan")
+        self.assertIn(opened["case"], self.ok("--as", "eka", "case", "list").out)
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_a_procedure_naming_a_site_the_database_lacks_is_not_published(self):
+        text = RETURN_DESK_YAML.replace("site: nunukan", "site: ambon").replace("version: 1", "version: 2")
+        path = self.write("return-desk-2.yaml", text)
+        r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", path)
+        self.assertIn("return-desk-2.yaml:13:", r.err)
+        self.assertIn("the hand-off to follow-up opens its case at site 'ambon', which this database does not "
+                      "have (the sites are: main, nunukan)", r.err)
+        # A site id that cannot be one is a language error, located.
+        bad = self.write("bad-site.yaml", RETURN_DESK_YAML.replace("site: nunukan", "site: Nunukan Pos"))
+        r = self.fails(1, "sop", "validate", bad)
+        self.assertIn("bad-site.yaml:13:", r.out + r.err)
+        self.assertIn("a site id is written like a staff id", r.out + r.err)
+
+
 if __name__ == "__main__":
     main()

@@ -63,7 +63,8 @@ struct HandBuilt {
 };
 
 HandBuilt write_handoff(Engine& engine, const std::string& child_id, const std::string& child_age,
-                        const std::string& child_name = "Wati Contoh", bool write_child = true) {
+                        const std::string& child_name = "Wati Contoh", bool write_child = true,
+                        const std::string& child_site = kDefaultSite) {
   Store& store = engine.store();
   const std::string parent_id =
       engine.open_case({"pmi-intake", "rina", {{"full_name", "Wati Contoh"}}, "", kT0}).after.id;
@@ -96,6 +97,7 @@ HandBuilt write_handoff(Engine& engine, const std::string& child_id, const std::
   child.version = 1;
   child.opened_at = kT1;
   child.parent_case = parent_id;
+  child.site = child_site;
   child.data = {pii_value("full_name", child_name), plain_value("age", child_age),
                 plain_value("source", "intake")};
   LogEntry open;
@@ -112,6 +114,7 @@ HandBuilt write_handoff(Engine& engine, const std::string& child_id, const std::
   open.inputs = {{"full_name", "<pii>"}, {"age", child_age}, {"source", "intake"}};
   for (const auto& v : child.data) open.changes.push_back(added(v));
   open.linked_case = parent_id;
+  open.site = child_site;
   store.transaction([&] {
     store.append(after, version, step);
     if (write_child) store.create_case(child, open);
@@ -169,6 +172,19 @@ TEST_CASE_METHOD(LinkedCases, "a child opened with other values than its parent'
   CHECK(report.findings[0].case_id == h.child);
   CHECK_THAT(report.findings[0].message,
              Catch::Contains("age is '28' but case " + h.parent + " had '27' in age"));
+}
+
+TEST_CASE_METHOD(LinkedCases, "a child opened at another site than its hand-off's rule says is found",
+                 "[audit][links][sites]") {
+  // pmi-intake's hand-off names no site: its case opens where the parent is.
+  engine_.add_site("admin", Site{"nunukan", "Pos Debarkasi Nunukan"});
+  const HandBuilt h = write_handoff(engine_, "HND-009", "27", "Wati Contoh", true, "nunukan");
+  const auto report = audit::verify(engine_.store(), {});
+  INFO(described(report));
+  REQUIRE(kinds(report) == std::vector<FindingKind>{FindingKind::kLinkValues});
+  CHECK(report.findings[0].case_id == h.child);
+  CHECK_THAT(report.findings[0].message,
+             Catch::Contains("it was opened at site nunukan, but the hand-off's rule opens it at main"));
 }
 
 TEST_CASE_METHOD(LinkedCases, "a personal value copied wrongly is found without showing it",

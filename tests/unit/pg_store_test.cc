@@ -416,7 +416,7 @@ std::string loaded_key_file() {
 }  // namespace
 
 // Takes a database of the newest schema back to version 5's shape, as a
-// sopir of schema 5 left it: no sites or row-level security (version 8), no
+// sopir of schema 5 left it: no sites or row-level security (versions 8, 9), no
 // key tables, texts without their case (version 6).
 void back_to_version_5(testing::TestDatabase& db) {
   std::string undo_sites;
@@ -431,7 +431,8 @@ void back_to_version_5(testing::TestDatabase& db) {
     undo_sites += std::string("DROP POLICY ") + policy + ";";
   db.exec(undo_sites +
           "DROP FUNCTION sopir_rls_claim_mode(); DROP FUNCTION sopir_session_roles();"
-          "DROP FUNCTION sopir_session_sites(); ALTER TABLE cases DROP COLUMN site;"
+          "DROP FUNCTION sopir_session_sites(); DROP FUNCTION sopir_session_site_case(text);"
+          "ALTER TABLE cases DROP COLUMN site;"
           "ALTER TABLE staff DROP COLUMN sites; DROP TABLE sites;");
   db.exec("DROP TRIGGER personal_text_sealed ON personal_text; DROP FUNCTION sopir_personal_sealed();"
           "DROP TABLE case_keys; DROP TABLE database_key; DROP INDEX personal_text_by_case;"

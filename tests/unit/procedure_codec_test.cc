@@ -72,6 +72,54 @@ TEST_CASE("every shipped procedure survives its compiled form", "[codec]") {
   }
 }
 
+TEST_CASE("the sites hand-offs open their cases at come back from the compiled form", "[codec][sites]") {
+  const std::string source = R"(sop: return-desk
+version: 1
+title: Return desk
+roles: [staff]
+fields:
+  home_office: {type: enum, values: [main, nunukan]}
+states:
+  arrived: {initial: true}
+  referred: {}
+  home: {terminal: true}
+transitions:
+  - {event: refer, from: arrived, to: referred, roles: [staff], opens: {sop: follow-up, site: nunukan}}
+  - {event: go_home, from: referred, to: home, roles: [staff], requires: [home_office],
+     opens: {sop: follow-up, site_from: home_office}}
+)";
+  LoadResult loaded = load_procedure_string(source, "return-desk.yaml");
+  REQUIRE(loaded.ok());
+  ProcedurePtr back = round_trip(loaded.procedure);
+  CHECK(back->transitions[0].opens[0].site == "nunukan");
+  CHECK(back->transitions[0].opens[0].site_field == -1);
+  CHECK(back->transitions[1].opens[0].site.empty());
+  CHECK(back->transitions[1].opens[0].site_field == back->field_index("home_office"));
+  CHECK(encode_procedure(*back) == encode_procedure(*loaded.procedure));
+  // A hand-off naming no site keeps the compiled form it had before sites.
+  CHECK(encode_procedure(*load(workflow_path("pmi-debarkation", ".yaml"))).find("site_field") == std::string::npos);
+
+  // What site: and site_from: accept, each refusal located.
+  const auto problems = [&](const std::string& from, const std::string& to) {
+    std::string text = source;
+    text.replace(text.find(from), from.size(), to);
+    std::string out;
+    for (const auto& d : load_procedure_string(text, "return-desk.yaml").diagnostics) out += d.format() + "\n";
+    return out;
+  };
+  CHECK_THAT(problems("site: nunukan", "site: Nunukan Pos"),
+             Catch::Contains("return-desk.yaml:12:") && Catch::Contains("a site id is written like a staff id"));
+  CHECK_THAT(problems("site_from: home_office", "site_from: home"),
+             Catch::Contains("return-desk.yaml:14:") && Catch::Contains("unknown field 'home'"));
+  CHECK_THAT(problems("site_from: home_office", "site_from: home_office, site: main"),
+             Catch::Contains("has both 'site' and 'site_from'"));
+  CHECK_THAT(problems("home_office: {type: enum, values: [main, nunukan]}", "home_office: {type: int}"),
+             Catch::Contains("the field that names a site must be of type string or enum"));
+  CHECK_THAT(problems("home_office: {type: enum, values: [main, nunukan]}",
+                      "home_office: {type: string, pii: true}"),
+             Catch::Contains("name the site with a field that is not personal"));
+}
+
 TEST_CASE("shipped scenarios pass with procedures rebuilt from their compiled form", "[codec]") {
   for (const char* name : kWorkflows) {
     INFO(name);

@@ -26,6 +26,7 @@
 #include "sopir/login.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
@@ -50,10 +51,6 @@ std::optional<std::string> normalize_case_id(std::string_view text);
 // The same for the start of an id, as typed so far: "k7f" -> "K7F",
 // "k7f3" -> "K7F-3", "" -> ""; nullopt when it cannot start an id.
 std::optional<std::string> normalize_case_id_prefix(std::string_view text);
-
-// Staff ids: lowercase letters, digits, '_', '.', '-', at most 64, not
-// "system" (the timer pass).
-bool valid_staff_id(std::string_view id);
 
 // A refusal carried as an Error (kind kRefused).
 class RefusedError : public Error {
@@ -554,6 +551,9 @@ class Engine {
   Opening plan_open(const Procedure& procedure, const Actor& actor,
                     const std::vector<std::pair<std::string, std::string>>& inputs,
                     const std::string& note, DateTime at, DateTime now, bool by_handoff);
+  std::string handoff_site(const Procedure& procedure, const TransitionDef& transition, const HandOff& handoff,
+                           const CaseRecord& parent, const std::vector<Value>& data);
+  void check_handoff_sites(const Procedure& procedure, std::vector<std::string>& problems);
   Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
                        const HandOff& handoff, const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,

@@ -95,6 +95,12 @@ struct HandOff {
   std::vector<std::pair<std::string, int>> copy;
   // (field of the new case, value as text) to give it as well.
   std::vector<std::pair<std::string, std::string>> set;
+  // Where the new case is opened (docs/DEPLOY.md "Sites"): the site `site`
+  // names (`site: ID`), or the one the value of field `site_field` of this
+  // case names after the step (`site_from: FIELD`, given at the step);
+  // neither: the site this case is at.
+  std::string site;
+  int site_field = -1;
   SourcePos pos;
 };
 

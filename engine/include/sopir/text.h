@@ -37,6 +37,10 @@ std::string control_problem(std::string_view text, bool lines_allowed, std::stri
 // other invisible or blank characters (a written reason needs one).
 bool has_visible_text(std::string_view text);
 
+// Staff ids, and site ids written the same way: lowercase letters, digits,
+// '_', '.', '-', at most 64, not "system" (the timer pass).
+bool valid_staff_id(std::string_view id);
+
 // `text` with control characters (but line feeds when `keep_newlines`),
 // bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
 // U+061C) and invalid UTF-8 bytes shown as \u202e / \x1b style escapes

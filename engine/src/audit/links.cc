@@ -144,6 +144,7 @@ void LinkChecker::add_opening(const CaseRecord* record, const LogEntry& open, co
   o.case_id = open.case_id;
   o.sop_id = sop_id;
   o.linked = open.linked_case;
+  o.site = open.site;
   o.has_record = record != nullptr;
   if (record) o.parent_case = record->parent_case;
   if (o.linked.empty() && o.parent_case.empty()) {
@@ -157,19 +158,21 @@ void LinkChecker::add_opening(const CaseRecord* record, const LogEntry& open, co
 
 void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>& history,
                            const ProcedurePtr& procedure, const CaseReplay& replay) {
+  std::string site;  // where the case is: its open row's site, then each transfer's
   for (size_t i = 0; i < history.size(); ++i) {
     const LogEntry& e = history[i];
     known_cases_.insert(e.case_id);
+    if (e.kind == LogKind::kOpen || e.kind == LogKind::kTransfer) site = e.site;
     if (e.kind == LogKind::kOpen) {
       add_opening(record, e, record ? record->sop_id : procedure->id);
       continue;
     }
     const StepReplay& s = replay.steps[i];
     if (s.transition < 0) {
-      add_parent(e, nullptr, nullptr, s.data_after);
+      add_parent(e, nullptr, nullptr, s.data_after, site);
     } else {
       const ProcedurePtr& under = s.under ? s.under : procedure;
-      add_parent(e, under, &under->transitions[static_cast<size_t>(s.transition)].opens, s.data_after);
+      add_parent(e, under, &under->transitions[static_cast<size_t>(s.transition)].opens, s.data_after, site);
     }
   }
   if (record) known_cases_.insert(record->id);
@@ -177,7 +180,8 @@ void LinkChecker::add_case(const CaseRecord* record, const std::vector<LogEntry>
 
 void LinkChecker::add_parent(const LogEntry& e, const ProcedurePtr& procedure,
                              const std::vector<HandOff>* opens,
-                             const std::optional<std::map<std::string, StoredValue>>& data_after) {
+                             const std::optional<std::map<std::string, StoredValue>>& data_after,
+                             const std::string& site) {
   const std::vector<std::string> linked = split_case_ids(e.linked_case);
   const size_t rules = opens ? opens->size() : 0;
   for (size_t k = 0; k < std::max(linked.size(), rules); ++k) {
@@ -186,6 +190,7 @@ void LinkChecker::add_parent(const LogEntry& e, const ProcedurePtr& procedure,
     p.track = static_cast<int>(k);
     p.case_id = e.case_id;
     p.step = step_text(e);
+    p.site = site;
     if (k < linked.size()) p.linked = linked[k];
     p.procedure = procedure;
     if (k < rules) p.opens = &(*opens)[k];
@@ -200,7 +205,7 @@ void LinkChecker::add_unreplayed(const CaseRecord* record, const std::vector<Log
     if (e.kind == LogKind::kOpen) {
       add_opening(record, e, record ? record->sop_id : "");
     } else {
-      add_parent(e, nullptr, nullptr, std::nullopt);
+      add_parent(e, nullptr, nullptr, std::nullopt, "");
     }
   }
   if (record) known_cases_.insert(record->id);
@@ -243,6 +248,16 @@ std::string LinkChecker::compare_values(const ParentStep& step, const Opening& c
     if (!expected.count(field))
       problems.push_back(tr(msg::audit_link_extra, {field}));
   }
+  // The site the rule opens the case at (cases opened before sites name none).
+  std::string site = step.site;
+  if (!h.site.empty()) site = h.site;
+  if (h.site_field >= 0) {
+    const std::string& field = step.procedure->fields[static_cast<size_t>(h.site_field)].id;
+    auto it = step.data_after.find(field);
+    site = it == step.data_after.end() || it->second.missing ? std::string() : it->second.text;
+  }
+  if (!child.site.empty() && !site.empty() && child.site != site)
+    problems.push_back(tr(msg::audit_link_other_site, {child.site, site}));
   std::string out;
   for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
   return out;

@@ -60,6 +60,7 @@ class LinkChecker {
     std::string case_id;
     std::string step;          // "log row 12 (case ... step 3, 'refer')"
     std::string linked;        // the case the row names for this track, "" when none
+    std::string site;          // the site the parent was at after the row ("" before sites)
     ProcedurePtr procedure;    // null: the rule is not known
     const HandOff* opens = nullptr;  // the rule's hand-off, null when none
     std::map<std::string, StoredValue> data_after;
@@ -70,6 +71,7 @@ class LinkChecker {
     std::string case_id;
     std::string sop_id;
     std::string linked;         // from the open row
+    std::string site;           // from the open row ("" before sites)
     std::string parent_case;    // from the case row
     bool has_record = false;
     std::vector<std::pair<std::string, std::string>> inputs;
@@ -79,7 +81,7 @@ class LinkChecker {
   void add_opening(const CaseRecord* record, const LogEntry& open, const std::string& sop_id);
   // One ParentStep per case the row names or its rule opens.
   void add_parent(const LogEntry& e, const ProcedurePtr& procedure, const std::vector<HandOff>* opens,
-                  const std::optional<std::map<std::string, StoredValue>>& data_after);
+                  const std::optional<std::map<std::string, StoredValue>>& data_after, const std::string& site);
   void check_parent(const ParentStep& step, std::vector<audit::Finding>& out,
                     std::set<std::string>& claimed) const;
   void check_opening(const Opening& child, const std::set<std::pair<std::string, std::string>>& opened,

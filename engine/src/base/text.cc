@@ -1,6 +1,7 @@
-// Control characters in input, visible text, and display escaping (text.h).
+// Control characters in input, visible text, display escaping and staff ids (text.h).
 #include "sopir/text.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "sopir/messages/base.h"
@@ -127,6 +128,13 @@ std::string escape_for_display(std::string_view text, bool keep_newlines) {
     i += d.length;
   }
   return out;
+}
+
+bool valid_staff_id(std::string_view id) {
+  if (id.empty() || id.size() > 64 || id == "system") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
 }
 
 }  // namespace sopir

@@ -13,6 +13,7 @@
 #include "lang/yaml_reader.h"
 #include "sopir/messages/lang.h"
 #include "sopir/retention.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
@@ -33,7 +34,7 @@ const Keys kTransitionKeys = {"event",         "from",     "to",       "when",  
                               "distinct_from", "override", "label",    "description",
                               "opens",         "source"};
 const Keys kOverrideKeys = {"roles"};
-const Keys kOpensKeys = {"sop", "copy", "set"};
+const Keys kOpensKeys = {"sop", "copy", "set", "site", "site_from"};
 const Keys kOpenKeys = {"requires", "accepts", "when", "source"};
 const Keys kLifecycleKeys = {"hold", "resume", "close", "reopen", "reopen_to"};
 const Keys kClosureKeys = {"id", "label"};
@@ -154,6 +155,7 @@ class Builder {
   void read_transition(const Entry& e, int index);
   void read_opens(const Entry& e, TransitionDef& t, const std::string& where);
   std::optional<HandOff> read_handoff(const Entry& e, const std::string& what);
+  void read_handoff_site(const std::unordered_map<std::string, Entry>& o, const std::string& what, HandOff& h);
   void read_guard(const Entry& e, TransitionDef& t);
   // A `when:` condition: its text and parsed form (null on errors, reported).
   bool read_condition(const Entry& e, std::string& text, std::shared_ptr<const Expr>& out);
@@ -898,7 +900,49 @@ std::optional<HandOff> Builder::read_handoff(const Entry& e, const std::string& 
       error("bad-value", value_pos(it->second), tr(msg::lang_set_of_form, {of("set", what)}));
     }
   }
+  read_handoff_site(o, what, h);
   return h;
+}
+
+// site: ID (the new case's site) or site_from: FIELD (a field of this
+// case, string or enum and not personal, whose value after the step names
+// it). Whether the site exists is known only to a database: the engine
+// checks it at publishing and at the step.
+void Builder::read_handoff_site(const std::unordered_map<std::string, Entry>& o, const std::string& what, HandOff& h) {
+  const auto site = o.find("site");
+  const auto from = o.find("site_from");
+  if (site != o.end() && from != o.end()) {
+    error("bad-value", pos(from->second.key), tr(msg::lang_opens_site_twice, {what}));
+    return;
+  }
+  if (site != o.end()) {
+    if (auto id = scalar(site->second, of("site", what))) {
+      if (!valid_staff_id(*id))
+        error("bad-id", value_pos(site->second), tr(msg::lang_opens_bad_site, {of("site", what), *id}));
+      else
+        h.site = *id;
+    }
+  }
+  if (from != o.end()) {
+    auto field = scalar(from->second, of("site_from", what));
+    if (!field) return;
+    const int f = p_.field_index(*field);
+    if (f < 0) {
+      error("unknown-field", value_pos(from->second),
+            tr(msg::lang_unknown_field_in,
+               {*field, of("site_from", what), suggestion(*field, field_ids(), tr(msg::lang_none_fields))}));
+      return;
+    }
+    const FieldDef& def = p_.fields[static_cast<size_t>(f)];
+    if (def.type != Type::kString && def.type != Type::kEnum) {
+      error("bad-value", value_pos(from->second),
+            tr(msg::lang_opens_site_field_type, {of("site_from", what), *field, type_name(def.type)}));
+    } else if (def.pii) {
+      error("bad-value", value_pos(from->second), tr(msg::lang_opens_site_field_pii, {of("site_from", what), *field}));
+    } else {
+      h.site_field = f;
+    }
+  }
 }
 
 void Builder::read_guard(const Entry& e, TransitionDef& t) {

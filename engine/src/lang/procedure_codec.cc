@@ -182,6 +182,9 @@ json transition(const TransitionDef& t) {
   json opens;
   for (const HandOff& h : t.opens) {
     json one = {{"sop", h.sop}, {"copy", h.copy}, {"set", h.set}, {"pos", pos(h.pos)}};
+    // Written only when set, so forms saved before sites read the same.
+    if (!h.site.empty()) one["site"] = h.site;
+    if (h.site_field >= 0) one["site_field"] = h.site_field;
     if (t.opens.size() == 1) opens = std::move(one);
     else opens.push_back(std::move(one));
   }
@@ -249,6 +252,8 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
     h.copy = o.at("copy").get<std::vector<std::pair<std::string, int>>>();
     h.set = o.at("set").get<std::vector<std::pair<std::string, std::string>>>();
     h.pos = pos_from(o.at("pos"));
+    h.site = o.value("site", std::string());
+    h.site_field = o.value("site_field", -1);
     t.opens.push_back(std::move(h));
   }
   t.label = text_from(j.at("label"));

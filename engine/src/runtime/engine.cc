@@ -340,6 +340,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     return published ? this->procedure(published->sha256) : nullptr;
   };
   std::vector<std::string> problems = check_handoffs(*procedure, lookup);
+  check_handoff_sites(*procedure, problems);
   for (const auto& other : store_->procedures()) {
     if (!other.current || other.sop_id == procedure->id) continue;
     ProcedurePtr parent = this->procedure(other.sha256);
@@ -442,13 +443,6 @@ void check_site_access(const Actor& who, const CaseRecord& record, bool acting) 
   if (acting && has_role(who, "auditor"))
     throw refused(tr(msg::runtime_auditor_acts, {who.id, record.id}));
   throw refused(tr(acting ? msg::runtime_site_act : msg::runtime_site_read, {record.id, record.site, who.id, sites}));
-}
-
-bool valid_staff_id(std::string_view id) {
-  if (id.empty() || id.size() > 64 || id == "system") return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
 }
 
 namespace {
@@ -952,9 +946,6 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
     ids.push_back(child.record.id);
     child.record.parent_case = id;
     child.entry.linked_case = id;
-    // A hand-off opens its case at the parent's site.
-    child.record.site = after.site;
-    child.entry.site = after.site;
     children.push_back(std::move(child));
   }
   entry.linked_case = join_case_ids(ids);
@@ -1014,6 +1005,48 @@ StepResult Engine::transfer_case(const TransferRequest& request) {
   return result;
 }
 
+// The sites a procedure's hand-offs name (site:, or the values of an enum
+// field named by site_from:) must be sites of this database.
+void Engine::check_handoff_sites(const Procedure& p, std::vector<std::string>& problems) {
+  std::vector<std::string> ids;
+  for (const Site& s : store_->sites()) ids.push_back(s.id);
+  const auto known = [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+  for (const TransitionDef& t : p.transitions) {
+    for (const HandOff& h : t.opens) {
+      const std::string at = p.file + ":" + std::to_string(h.pos.line) + ":" + std::to_string(h.pos.column) + ": ";
+      if (!h.site.empty() && !known(h.site))
+        problems.push_back(at + tr(msg::runtime_handoff_site_unpublishable, {h.sop, h.site, join(ids)}));
+      if (h.site_field < 0) continue;
+      const FieldDef& f = p.fields[static_cast<size_t>(h.site_field)];
+      for (const std::string& value : f.values)
+        if (!known(value))
+          problems.push_back(at + tr(msg::runtime_handoff_site_value_unknown, {h.sop, f.id, value, join(ids)}));
+    }
+  }
+}
+
+// Where a hand-off opens its case: the site it names, the one the parent's
+// field names after the step, or the parent's own. The procedure authorises
+// opening a case at another office; the site must exist.
+std::string Engine::handoff_site(const Procedure& p, const TransitionDef& def, const HandOff& h,
+                                 const CaseRecord& parent, const std::vector<Value>& data) {
+  std::string site = parent.site;
+  if (!h.site.empty()) site = h.site;
+  if (h.site_field >= 0) {
+    const Value& v = data[static_cast<size_t>(h.site_field)];
+    const std::string& field = p.fields[static_cast<size_t>(h.site_field)].id;
+    if (is_missing(v))
+      throw refused(tr(msg::runtime_handoff_site_missing, {parent.id, p.events[def.event], h.sop, field}));
+    site = format_value(v);
+  }
+  if (site == parent.site) return site;
+  std::vector<std::string> ids;
+  for (const Site& s : store_->sites()) ids.push_back(s.id);
+  if (std::find(ids.begin(), ids.end(), site) == ids.end())
+    throw refused(tr(msg::runtime_handoff_site_unknown, {parent.id, p.events[def.event], h.sop, site, join(ids)}));
+  return site;
+}
+
 Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def, const HandOff& h,
                                      const CaseRecord& parent, const Actor& who, DateTime at,
                                      DateTime now) {
@@ -1029,8 +1062,12 @@ Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& de
   inputs.insert(inputs.end(), h.set.begin(), h.set.end());
   const std::string note = "opened by case " + parent.id + " (" + p.id + ", " +
                            p.events[def.event] + ")";
+  const std::string site = handoff_site(p, def, h, parent, data);
   try {
-    return plan_open(*target, who, inputs, note, at, now, true);
+    Opening child = plan_open(*target, who, inputs, note, at, now, true);
+    child.record.site = site;
+    child.entry.site = site;
+    return child;
   } catch (const RefusedError& e) {
     Refusal refusal = e.refusal();
     refusal.message = tr(msg::runtime_handoff_refused, {parent.id, h.sop, refusal.message});

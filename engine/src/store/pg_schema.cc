@@ -418,12 +418,45 @@ END
 $do$;
 )sql";
 
+// Version 9: a hand-off may open its case at another site (docs/DEPLOY.md
+// "Sites"): a step of a case at one of the session's sites opens a case at
+// the site its procedure names. The new case row is let in when its parent
+// is a case of the session's sites, its open row when it names such a
+// parent, and that open row stays readable where the parent is (the
+// statement that writes it reads its seq back). The function reads cases
+// in a query of its own: a policy on cases cannot select from cases.
+constexpr const char* kVersion9 = R"sql(
+CREATE FUNCTION sopir_session_site_case(parent text) RETURNS boolean LANGUAGE plpgsql STABLE AS $body$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM public.cases c WHERE c.id = parent AND c.site = ANY (public.sopir_session_sites()));
+END
+$body$;
+DROP POLICY cases_open ON cases;
+CREATE POLICY cases_open ON cases FOR INSERT WITH CHECK (
+  (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin}')
+  OR site = ANY ((SELECT sopir_session_sites())::text[])
+  OR (parent_case IS NOT NULL AND sopir_session_site_case(parent_case)));
+DROP POLICY transitions_append ON transitions;
+CREATE POLICY transitions_append ON transitions FOR INSERT WITH CHECK (
+  (record::jsonb ->> 'case_id') = '' OR (SELECT sopir_rls_claim_mode())
+  OR (SELECT sopir_session_roles() && '{admin}')
+  OR ((record::jsonb ->> 'kind') = 'open' AND (record::jsonb ->> 'site') = ANY ((SELECT sopir_session_sites())::text[]))
+  OR (record::jsonb ->> 'case_id') IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[]))
+  OR ((record::jsonb ->> 'kind') = 'open'
+      AND (record::jsonb ->> 'linked_case') IN (SELECT c.id FROM cases c WHERE c.site = ANY ((SELECT sopir_session_sites())::text[]))));
+DROP POLICY transitions_read ON transitions;
+CREATE POLICY transitions_read ON transitions FOR SELECT USING (
+  case_id = '' OR (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && '{admin,national,auditor}')
+  OR case_id IN (SELECT c.id FROM cases c)
+  OR (kind = 'open' AND (record::jsonb ->> 'linked_case') IN (SELECT c.id FROM cases c)));
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 8;
 
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4,
-                                       kVersion5, kVersion6, kVersion7, kVersion8};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
+                                       kVersion6, kVersion7, kVersion8, kVersion9};
 
 // Part of the sites step: a database that already has a log gets the rows
 // that say where what it held went (registry.h: the default site
@@ -510,6 +543,7 @@ const std::map<std::string, std::string>& expected_protections() {
       {"function sopir_rls_claim_mode", function_body(kVersion8, "sopir_rls_claim_mode")},
       {"function sopir_session_roles", function_body(kVersion8, "sopir_session_roles")},
       {"function sopir_session_sites", function_body(kVersion8, "sopir_session_sites")},
+      {"function sopir_session_site_case", function_body(kVersion9, "sopir_session_site_case")},
       {"row security of cases", "enabled, forced"},
       {"row security of transitions", "enabled, forced"},
       {"row security of personal_text", "enabled, forced"},
@@ -547,7 +581,7 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
       "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', 'sopir_session_roles', "
-      "'sopir_session_sites')");
+      "'sopir_session_sites', 'sopir_session_site_case')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.
