@@ -527,6 +527,20 @@ TEST_CASE_METHOD(HandoffScenarioFixture, "hand-offs that would not publish fail 
   CHECK_THAT(errors(parent_file(kReferred)), Catch::Contains("child-care.yaml has "));
 }
 
+TEST_CASE_METHOD(HandoffScenarioFixture, "a hand-off to another site runs in a scenario, its site made there",
+                 "[scenario][handoff][sites]") {
+  // The scenario's database has the site the hand-off names, and its staff
+  // belong to it: sari moves the child on at nunukan.
+  std::string parent = kParentYaml;
+  const std::string opens = "opens: {sop: child-care,";
+  parent.replace(parent.find(opens), opens.size(), "opens: {sop: child-care, site: nunukan,");
+  std::ofstream(dir_ / "parent.yaml", std::ios::trunc) << parent;
+  ScenarioReport report = run_parent(parent_file(kReferred));
+  REQUIRE(report.results.size() == 1);
+  INFO((report.results[0].differences.empty() ? report.results[0].step_text : report.results[0].differences[0]));
+  CHECK(report.results[0].passed);
+}
+
 TEST_CASE("the shipped scenario files pass with full coverage", "[scenario][workflows]") {
   for (const char* name :
        {"aid-distribution", "aid-handout", "pmi-debarkation", "tppo-victim-care", "pmi-departure-monitoring",

@@ -133,6 +133,31 @@ class ScenarioRunner {
  public:
   ScenarioRunner(const ScenarioFile& file, DecisionTrace* trace) : file_(file), trace_(trace) {}
 
+  // The sites the procedures' hand-offs open cases at (`site:`, and the
+  // values of an enum field `site_from:` names): a scenario's database has
+  // them, and every member of the scenario belongs to each, so that a test
+  // follows a case wherever it is handed on. (A string field naming the
+  // site can name only sites the scenario's database has: main and these.)
+  void add_handoff_sites(Store& store, const RegistryStamp& stamp) {
+    std::vector<std::string> sites;
+    const auto note = [&](const std::string& id) {
+      if (id != kDefaultSite && std::find(sites.begin(), sites.end(), id) == sites.end()) sites.push_back(id);
+    };
+    std::vector<const Procedure*> procedures{file_.procedure.get()};
+    for (const auto& linked : file_.linked) procedures.push_back(linked.get());
+    for (const Procedure* p : procedures)
+      for (const TransitionDef& t : p->transitions)
+        for (const HandOff& h : t.opens) {
+          if (!h.site.empty()) note(h.site);
+          if (h.site_field >= 0)
+            for (const std::string& value : p->fields[static_cast<size_t>(h.site_field)].values) note(value);
+        }
+    for (const std::string& site : sites) {
+      store.add_site(Site{site, site}, stamp);
+      for (const StaffMember& member : store.all_staff()) store.set_staff_site(member.id, site, true, stamp);
+    }
+  }
+
   ScenarioResult run(const Scenario& scenario) {
     ScenarioResult result;
     result.name = scenario.name;
@@ -146,6 +171,7 @@ class ScenarioRunner {
     engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true}, stamp);
     engine.store().add_staff(StaffMember{kApprover, "Scenario runner", {"policy"}, true}, stamp);
     for (const auto& member : file_.staff) engine.store().add_staff(member, stamp);
+    add_handoff_sites(engine.store(), stamp);
     // Hand-off targets first: publishing checks that they are there.
     // Each with the calendar it was loaded with (tppo-victim-care's tvc-legal counts working days).
     for (const auto& linked : file_.linked)
@@ -176,6 +202,7 @@ class ScenarioRunner {
         request.sop_id = p.id;
         request.actor = open.actor;
         request.inputs = open.inputs;
+        request.site = kDefaultSite;  // its staff may belong to hand-off sites too
         StepResult opened = engine.open_case(request);
         case_id = opened.after.id;
         if (open.expect.refused)
