@@ -585,3 +585,132 @@ TEST_CASE("a process that wrote clear text before the key was set is refused cle
   CHECK(early->find_case("R-1")->data[1].locked);
   CHECK(db.snapshot() == before);
 }
+
+namespace {
+
+// The next step on `held` (as the store assigned it), giving a new personal
+// value when `personal_text` is not empty.
+std::pair<CaseRecord, LogEntry> next_step(const CaseRecord& held, const std::string& personal_text = "") {
+  CaseRecord after = held;
+  after.version = held.version + 1;
+  after.state = "s" + std::to_string(after.version);
+  LogEntry e;
+  e.sha256 = held.sha256;
+  e.event = "go";
+  e.from_state = held.state;
+  e.to_state = after.state;
+  e.from_status = e.to_status = "active";
+  e.actor = "budi";
+  e.role = "social_worker";
+  e.occurred_at = e.recorded_at = DateTime{1790000000 + after.version};
+  if (!personal_text.empty()) {
+    const StoredValue before = after.data[1];
+    after.data[1] = testing::personal("name", personal_text);
+    e.changes.push_back({before, after.data[1]});
+  }
+  return {after, e};
+}
+
+}  // namespace
+
+TEST_CASE("a held step outside a transaction is one statement: a lost race writes nothing, personal text included",
+          "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+  open_case(*store, "H-1");
+  const CaseRecord held = *store->find_case("H-1");
+  auto [after, e] = next_step(held, "Rina Wulandari");
+  store->append_held(held, after, e);
+  CHECK(e.case_seq == 2);
+  CHECK(e.prev_hash == held.head_hash);
+  // The same held row again: the row changed since, so nothing is written
+  // (no log row, no case row, no personal text) and the entry is as given.
+  auto [stale, e2] = next_step(held, "Ayu Lestari");
+  const std::string before = db.snapshot();
+  const Error lost = error_of([&] { store->append_held(held, stale, e2); });
+  CHECK(lost.kind() == ErrorKind::kConflict);
+  CHECK_THAT(lost.message(), Catch::Contains("H-1"));
+  CHECK(e2.seq == 0);
+  CHECK(e2.hash.empty());
+  CHECK(db.snapshot() == before);
+  CHECK(db.query("SELECT count(*) FROM personal_text") == "2");
+  // The row as written goes on.
+  CaseRecord now = after;
+  now.last_seq = e.case_seq;
+  now.head_hash = e.hash;
+  auto [next, e3] = next_step(now, "Dewi Anggraini");
+  store->append_held(now, next, e3);
+  CHECK(store->find_case("H-1")->data[1].text == "Dewi Anggraini");
+  CHECK(verify_chains(*store) == 3);
+}
+
+TEST_CASE("nested writes on the server: a failed level is undone, the transaction goes on and commits the rest",
+          "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  {
+    auto setup = open_store(db.location(), creating());
+    setup->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+    for (const char* id : {"N-1", "N-2", "N-3"}) open_case(*setup, id);
+  }
+  StoreOptions quick;
+  quick.busy_timeout_ms = 300;
+  auto store = open_store(db.location(), quick);
+  SECTION("a lost race (no statement failed)") {
+    const CaseRecord stale = *store->find_case("N-2");
+    step(*store, "N-2");
+    store->transaction([&] {
+      step(*store, "N-1");
+      auto [after, e] = next_step(stale);
+      CHECK(error_of([&] { store->append_held(stale, after, e); }).kind() == ErrorKind::kConflict);
+      step(*store, "N-3");
+    });
+    CHECK(store->find_case("N-2")->version == 2);
+  }
+  SECTION("a statement the server failed (a lock held too long)") {
+    step(*store, "N-2");
+    pg::Connection holder(db.location(), 10);
+    holder.exec("BEGIN; SELECT 1 FROM cases WHERE id = 'N-2' FOR UPDATE");
+    store->transaction([&] {
+      step(*store, "N-1");
+      CHECK(error_of([&] { step(*store, "N-2"); }).kind() == ErrorKind::kStorage);
+      step(*store, "N-3");
+    });
+    holder.exec("ROLLBACK");
+    CHECK(store->find_case("N-2")->version == 2);
+  }
+  SECTION("a level that failed before sending anything, nested twice") {
+    store->transaction([&] {
+      step(*store, "N-1");
+      CHECK_THROWS(store->transaction([&] {
+        store->transaction([&] { step(*store, "N-2"); });
+        throw conflict("stop");
+      }));
+      CHECK_THROWS(store->transaction([&] { throw conflict("stop before any statement"); }));
+      step(*store, "N-3");
+    });
+    CHECK(store->find_case("N-2")->version == 1);
+  }
+  CHECK(store->find_case("N-1")->version == 2);
+  CHECK(store->find_case("N-3")->version == 2);
+  // Nothing is left open: a transaction of another session is not kept waiting.
+  pg::Connection other(db.location(), 10);
+  other.exec("SET lock_timeout = 1000");
+  other.exec("BEGIN; SELECT 1 FROM cases FOR UPDATE; ROLLBACK");
+  CHECK(verify_chains(*store) == 3 + 2 + (store->find_case("N-2")->version - 1));
+}
+
+TEST_CASE("an empty transaction, or one that failed before any statement, leaves the store as it was", "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "pmi_shelter.yaml", "admin", DateTime{1789990000});
+  open_case(*store, "E-1");
+  store->transaction([] {});
+  store->transaction([&] { store->transaction([] {}); });
+  CHECK_THROWS(store->transaction([] { throw conflict("stop"); }));
+  step(*store, "E-1");
+  CHECK(store->find_case("E-1")->version == 2);
+}

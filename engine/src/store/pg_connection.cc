@@ -2,6 +2,7 @@
 #include "store/pg_connection.h"
 
 #include <charconv>
+#include <optional>
 
 #include "sopir/error.h"
 
@@ -53,8 +54,18 @@ Connection::~Connection() {
 
 void Connection::reset() {
   prepared_.clear();
+  deferred_.clear();
   libpq().PQreset(conn_);
   if (libpq().PQstatus(conn_) != CONNECTION_OK) throw PgFailure("", trimmed(libpq().PQerrorMessage(conn_)), true);
+  // A pipeline cut short by the lost connection leaves nothing to read on
+  // the new one: make sure the connection is out of pipeline mode.
+  libpq().PQexitPipelineMode(conn_);
+}
+
+bool Connection::take_back(std::string_view sql) {
+  if (deferred_.empty() || deferred_.back() != sql) return false;
+  deferred_.pop_back();
+  return true;
 }
 
 std::string Connection::describe() const {
@@ -66,6 +77,10 @@ std::string Connection::describe() const {
 Result Connection::check(PGresult* result) {
   const ExecStatusType status = result ? libpq().PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(result);
+  throw failure(result);
+}
+
+PgFailure Connection::failure(PGresult* result) {
   std::string sqlstate, message;
   if (result) {
     const char* state = libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE);
@@ -79,10 +94,18 @@ Result Connection::check(PGresult* result) {
   // down, crashed or is starting; a bad status: the socket is gone.
   const bool lost = libpq().PQstatus(conn_) != CONNECTION_OK || sqlstate.rfind("08", 0) == 0 ||
                     sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
-  throw PgFailure(sqlstate, message, lost);
+  return PgFailure(sqlstate, message, lost);
 }
 
-Result Connection::exec(const std::string& sql) { return check(libpq().PQexec(conn_, sql.c_str())); }
+Result Connection::exec(const std::string& sql) {
+  if (deferred_.empty()) return check(libpq().PQexec(conn_, sql.c_str()));
+  // Statements without parameters go as one text; the answer is the last
+  // one's, or the first failure's.
+  std::string all;
+  for (const auto& d : deferred_) all += d + "; ";
+  deferred_.clear();
+  return check(libpq().PQexec(conn_, (all + sql).c_str()));
+}
 
 namespace {
 
@@ -97,17 +120,99 @@ struct Params {
 }  // namespace
 
 Result Connection::exec(const std::string& sql, const std::vector<Param>& params) {
+  if (!deferred_.empty()) return pipeline(nullptr, sql.c_str(), params);
   const Params p(params);
   return check(libpq().PQexecParams(conn_, sql.c_str(), p.count(), nullptr, p.values.data(), nullptr, nullptr, 0));
 }
 
 Result Connection::run(const char* name, const char* sql, const std::vector<Param>& params) {
-  if (!prepared_.count(name)) {
-    check(libpq().PQprepare(conn_, name, sql, 0, nullptr));
-    prepared_.insert(name);
-  }
+  if (!deferred_.empty() || !prepared_.count(name)) return pipeline(name, sql, params);
   const Params p(params);
   return check(libpq().PQexecPrepared(conn_, name, p.count(), p.values.data(), nullptr, nullptr, 0));
+}
+
+Result Connection::pipeline(const char* name, const char* sql, const std::vector<Param>& params) {
+  const LibPq& pq = libpq();
+  std::vector<std::string> deferred;
+  deferred.swap(deferred_);
+  const bool prepare = name && !prepared_.count(name);
+  if (pq.PQenterPipelineMode(conn_) != 1) throw failure(nullptr);
+  // Everything is queued, then one sync: the server answers it all at once.
+  // Without BEGIN before them the queued statements would form one implicit
+  // transaction; only a prepare (not transactional) ever goes with an
+  // autocommit statement.
+  const Params p(params);
+  bool sent = true;
+  for (const auto& d : deferred)
+    sent = sent && pq.PQsendQueryParams(conn_, d.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  if (prepare) sent = sent && pq.PQsendPrepare(conn_, name, sql, 0, nullptr) == 1;
+  if (name)
+    sent = sent && pq.PQsendQueryPrepared(conn_, name, p.count(), p.values.data(), nullptr, nullptr, 0) == 1;
+  else
+    sent = sent && pq.PQsendQueryParams(conn_, sql, p.count(), nullptr, p.values.data(), nullptr, nullptr, 0) == 1;
+  sent = sent && pq.PQpipelineSync(conn_) == 1;
+  if (!sent) {
+    PgFailure why = failure(nullptr);
+    // Nothing can be read back reliably from a half-sent pipeline: start
+    // over on a new connection (as after a lost one: the server undid the
+    // open transaction).
+    if (pq.PQstatus(conn_) == CONNECTION_OK) reset();
+    throw PgFailure(why.sqlstate, why.what(), true);
+  }
+  // One result per statement, each followed by a null; then the sync's.
+  const size_t statements = deferred.size() + (prepare ? 1 : 0) + 1;
+  std::optional<PgFailure> failed;
+  PGresult* last = nullptr;
+  bool gone = false;
+  for (size_t i = 0; i < statements && !gone; ++i) {
+    PGresult* r = pq.PQgetResult(conn_);
+    if (!r) {
+      gone = true;
+      break;
+    }
+    const ExecStatusType status = pq.PQresultStatus(r);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (prepare && i == deferred.size()) prepared_.insert(name);
+      if (i + 1 == statements) {
+        last = r;
+      } else {
+        pq.PQclear(r);
+      }
+    } else if (status == PGRES_PIPELINE_ABORTED) {
+      pq.PQclear(r);  // skipped after an earlier failure
+    } else if (!failed) {
+      failed = failure(r);
+    } else {
+      pq.PQclear(r);
+    }
+    if (pq.PQstatus(conn_) != CONNECTION_OK) {
+      gone = true;
+      break;
+    }
+    // The null ending this statement's results.
+    if (PGresult* extra = pq.PQgetResult(conn_)) {
+      pq.PQclear(extra);
+      gone = true;
+    }
+  }
+  if (!gone) {
+    PGresult* sync = pq.PQgetResult(conn_);
+    if (!sync || pq.PQresultStatus(sync) != PGRES_PIPELINE_SYNC) gone = true;
+    if (sync) pq.PQclear(sync);
+  }
+  if (gone || pq.PQexitPipelineMode(conn_) != 1) {
+    if (last) pq.PQclear(last);
+    PgFailure why = failed ? *failed : failure(nullptr);
+    // An answer out of order: start over on a new connection.
+    if (pq.PQstatus(conn_) == CONNECTION_OK) reset();
+    throw PgFailure(why.sqlstate, why.what(), true);
+  }
+  if (failed) {
+    if (last) pq.PQclear(last);
+    throw *failed;
+  }
+  if (!last) throw failure(nullptr);
+  return Result(last);
 }
 
 std::string redact(const std::string& url) {

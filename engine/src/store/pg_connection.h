@@ -61,8 +61,24 @@ class Connection {
   // Runs one or more statements without parameters.
   Result exec(const std::string& sql);
   Result exec(const std::string& sql, const std::vector<Param>& params);
-  // Prepares `sql` under `name` on first use on this connection.
+  // Prepares `sql` under `name` on first use on this connection; the
+  // preparing goes in the same round trip as the first execution.
   Result run(const char* name, const char* sql, const std::vector<Param>& params);
+
+  // Statements without parameters or rows (BEGIN, SAVEPOINT, RELEASE) held
+  // back until the next statement, and sent in its round trip, in order
+  // before it (libpq's pipeline mode); a failure of one of them is that
+  // statement's failure. exec, exec with parameters and run all send them.
+  void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+  // Takes the newest held-back statement back unsent when it is `sql`.
+  bool take_back(std::string_view sql);
+  // Forgets every held-back statement.
+  void drop_deferred() { deferred_.clear(); }
+  const std::vector<std::string>& deferred() const { return deferred_; }
+  // Whether the server has a transaction open on this connection (as of the
+  // last answer it sent).
+  bool in_transaction() const { return libpq().PQtransactionStatus(conn_) != PQTRANS_IDLE; }
+
   bool ok() const { return libpq().PQstatus(conn_) == CONNECTION_OK; }
   // Reconnects with the same settings (after a lost connection).
   void reset();
@@ -72,8 +88,14 @@ class Connection {
 
  private:
   Result check(PGresult* result);
+  // The failure `result` reports (cleared here; null: the connection's).
+  PgFailure failure(PGresult* result);
+  // Sends the held-back statements and then one statement (prepared as
+  // `name` when given, else unnamed with `sql`) in one round trip.
+  Result pipeline(const char* name, const char* sql, const std::vector<Param>& params);
   PGconn* conn_ = nullptr;
   std::set<std::string> prepared_;
+  std::vector<std::string> deferred_;
 };
 
 // A URL or connection string with its password replaced by "***", for

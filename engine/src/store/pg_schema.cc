@@ -613,14 +613,20 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
 
 int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
 
+const char* const kSchemaTables =
+    "SELECT count(*) FILTER (WHERE c.relname = 'sopir_schema'), count(*) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')";
+
 SchemaState schema_state(Connection& conn) {
+  const Result tables = conn.exec(kSchemaTables);
+  return schema_state_of(conn, tables.integer(0, 0), tables.integer(0, 1));
+}
+
+SchemaState schema_state_of(Connection& conn, int64_t schema_tables, int64_t tables) {
   SchemaState state;
-  const Result tables = conn.exec(
-      "SELECT count(*) FILTER (WHERE c.relname = 'sopir_schema'), count(*) FROM pg_class c "
-      "JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'p')");
-  if (tables.integer(0, 0) == 0) {
-    state.other_tables = tables.integer(0, 1) > 0;
+  if (schema_tables == 0) {
+    state.other_tables = tables > 0;
     return state;
   }
   const Result row = conn.exec("SELECT application, version FROM public.sopir_schema WHERE id = 1");

@@ -23,6 +23,11 @@ struct SchemaState {
   bool other_tables = false;
 };
 SchemaState schema_state(Connection& conn);
+// The same in parts, for a caller that asks more in the same round trip:
+// kSchemaTables selects two counts (sopir_schema tables, all tables of
+// the public schema); schema_state_of reads the schema row when needed.
+extern const char* const kSchemaTables;
+SchemaState schema_state_of(Connection& conn, int64_t schema_tables, int64_t tables);
 
 // Brings the database up to latest_schema_version(), each step in order,
 // in one transaction that holds an advisory lock, so concurrent openers

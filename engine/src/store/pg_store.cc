@@ -1,8 +1,9 @@
 // The PostgreSQL Store (open_postgres_store): the same Store as SQLite on a
 // server database many offices share. Follows the shared log design: a hash
 // chain per case, whose head the case row holds (head_hash beside last_seq),
-// so an append locks only its own case row (SELECT ... FOR UPDATE) and
-// writers of different cases never queue on one row. The records and hashes
+// so a step writes only its own case row, where it is still as read (one
+// statement: see write_step), and writers of different cases never queue
+// on one row. The records and hashes
 // are the very bytes the SQLite store writes (store/record_rows.h).
 //
 // Every libpq failure is caught here and rethrown as sopir::Error naming the
@@ -329,8 +330,10 @@ class PgStore final : public Store {
 
   SessionIdentity session_identity() override {
     return guard(msg::store_op_read_staff_member, {}, [&] {
-      SessionIdentity who = read_session();
-      who.sees_every_site = sees_every_site();
+      // Who the session is and what row-level security shows it: one round trip.
+      const Result r = conn_->exec(std::string(kSessionQuery) + ", " + kSeesEverySite);
+      SessionIdentity who = session_of(r);
+      who.sees_every_site = r.boolean(0, 4);
       return who;
     });
   }
@@ -572,35 +575,22 @@ class PgStore final : public Store {
       if (record.version != expected_version + 1)
         throw usage_error(tr(msg::store_internal, {"the new case row must have version " + std::to_string(expected_version + 1) + " (expected version + 1), not " + std::to_string(record.version)}));
       record_rows::claim_case_id(record, entry);
-      Assigned saved(entry);
-      try {
-        PersonalTexts texts;
-        for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
-        std::string hash;
-        write(
-            msg::store_w_appending_to_the_log,
-            [&] {
-              // Locks this case's row only: appends to other cases go on.
-              const Result head = conn_->run(
-                  "lock_case", "SELECT version, last_seq, head_hash FROM cases WHERE id = $1 FOR UPDATE",
-                  {text(record.id)});
-              if (head.rows() == 0) throw not_found(tr(msg::store_no_case, {record.id}));
-              const int64_t version = head.integer(0, 0);
-              if (version != expected_version)
-                throw conflict(tr(msg::store_case_changed, {record.id, std::to_string(version), std::to_string(expected_version)}));
-              entry.case_seq = head.integer(0, 1) + 1;
-              const std::string prev = head.str(0, 2);
-              const std::string row = record_rows::prepare_entry(entry, &texts);
-              hash = record_rows::hash(prev, row);
-              entry.seq = *write_step(false, record, entry.case_seq, row, prev, hash, texts);
-              entry.prev_hash = prev;
-              entry.hash = hash;
-            },
-            [&] { return landed(record.id, entry.case_seq, hash); });
-      } catch (...) {
-        saved.restore(entry);
-        throw;
-      }
+      // The stored version and chain head, read without a lock: the write
+      // (append_held's statement) lands only where the row is still so, so
+      // an append in between makes this one kConflict, as a lock would.
+      const Result head = conn_->run("case_head", "SELECT version, last_seq, head_hash FROM cases WHERE id = $1",
+                                     {text(record.id)});
+      if (head.rows() == 0) throw not_found(tr(msg::store_no_case, {record.id}));
+      const int64_t version = head.integer(0, 0);
+      if (version != expected_version)
+        throw conflict(tr(msg::store_case_changed, {record.id, std::to_string(version), std::to_string(expected_version)}));
+      // append_held() writes only the row's columns; the rest of `held`
+      // is not read.
+      CaseRecord held = record;
+      held.version = version;
+      held.last_seq = head.integer(0, 1);
+      held.head_hash = head.str(0, 2);
+      append_held_now(held, record, entry);
     });
   }
 
@@ -609,32 +599,7 @@ class PgStore final : public Store {
       if (after.version != held.version + 1 || after.id != held.id)
         throw usage_error(tr(msg::store_internal, {"the new case row must be the held case's (" + held.id + ") with version " + std::to_string(held.version + 1) + ", not " + after.id + " version " + std::to_string(after.version)}));
       record_rows::claim_case_id(after, entry);
-      Assigned saved(entry);
-      try {
-        PersonalTexts texts;
-        for (const auto& value : after.data) record_rows::prepare_value(value, &texts);
-        entry.case_seq = held.last_seq + 1;
-        const std::string row = record_rows::prepare_entry(entry, &texts);
-        const std::string hash = record_rows::hash(held.head_hash, row);
-        write(
-            msg::store_w_appending_to_the_log,
-            [&] {
-              // Written only where the row is still as held: no read first.
-              const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
-              if (!seq) {
-                const Result now = conn_->exec("SELECT version FROM cases WHERE id = $1", {text(held.id)});
-                if (now.rows() == 0) throw not_found(tr(msg::store_no_case, {held.id}));
-                throw conflict(tr(msg::store_case_changed, {held.id, now.str(0, 0), std::to_string(held.version)}));
-              }
-              entry.seq = *seq;
-              entry.prev_hash = held.head_hash;
-              entry.hash = hash;
-            },
-            [&] { return landed(after.id, entry.case_seq, hash); });
-      } catch (...) {
-        saved.restore(entry);
-        throw;
-      }
+      append_held_now(held, after, entry);
     });
   }
 
@@ -866,10 +831,18 @@ class PgStore final : public Store {
   // level it leaves. `landed`, when given, tells after a lost connection
   // during COMMIT whether the transaction committed (looked up again on a
   // new connection); the call then returns normally when it did.
+  //
+  // BEGIN, SAVEPOINT and RELEASE are held back and go to the server in the
+  // round trip of the next statement (Connection::defer): a level that sent
+  // nothing costs nothing, and COMMIT, which releases every savepoint, goes
+  // alone. `alone`: `body` sends exactly one statement, which is the whole
+  // write (atomic by itself): outside any transaction it runs without
+  // BEGIN and COMMIT, in autocommit, so the statement is the commit (a
+  // connection lost during it is looked up as one lost during COMMIT).
   void write(const Message& what, const std::function<void()>& body,
-             const std::function<bool()>& landed = nullptr) {
+             const std::function<bool()>& landed = nullptr, bool alone = false) {
     try {
-      write_now(what, body, landed);
+      write_now(what, body, landed, alone);
     } catch (...) {
       // Keys read or made in the transaction that failed may not be stored.
       case_keys_.clear();
@@ -879,15 +852,24 @@ class PgStore final : public Store {
     }
   }
 
-  void write_now(const Message& what, const std::function<void()>& body, const std::function<bool()>& landed) {
+  static constexpr const char* kBegin = "BEGIN";
+  static constexpr const char* kSavepoint = "SAVEPOINT sopir_nested";
+  static constexpr const char* kRelease = "RELEASE sopir_nested";
+
+  void write_now(const Message& what, const std::function<void()>& body, const std::function<bool()>& landed,
+                 bool alone) {
     if (standby_) throw storage_error(tr(msg::store_pg_standby_write, {server_, tr(what)}));
     if (read_only_)
       throw storage_error(tr(msg::store_read_only, {server_, tr(what)}));
     if (nesting_.depth() > 0) {
-      nesting_.nested(body, [&] { conn_->run("savepoint", "SAVEPOINT sopir_nested", {}); },
-                      [&] { conn_->run("release", "RELEASE sopir_nested", {}); },
+      // The savepoint goes with this level's first statement; a level that
+      // sent none takes it back unsent and has nothing to release or undo.
+      nesting_.nested(body, [&] { conn_->defer(kSavepoint); },
                       [&] {
-                        if (!conn_->ok()) return;
+                        if (!conn_->take_back(kSavepoint)) conn_->defer(kRelease);
+                      },
+                      [&] {
+                        if (conn_->take_back(kSavepoint) || !conn_->ok()) return;
                         try {
                           conn_->exec("ROLLBACK TO sopir_nested; RELEASE sopir_nested");
                         } catch (const PgFailure&) {
@@ -895,17 +877,21 @@ class PgStore final : public Store {
                       });
       return;
     }
-    bool committing = false;
+    alone = alone && landed != nullptr;
+    bool committing = alone;
     try {
       nesting_.outermost([&] {
-        conn_->run("begin", "BEGIN", {});
+        if (!alone) conn_->defer(kBegin);
         body();
+        if (alone || conn_->take_back(kBegin)) return;  // autocommit, or nothing was sent
+        while (conn_->take_back(kRelease)) {
+        }
         committing = true;
         conn_->run("commit", "COMMIT", {});
       });
     } catch (const PgFailure& e) {
       if (!e.lost) {
-        if (conn_->ok()) conn_->exec("ROLLBACK");
+        rollback();
         throw;
       }
       if (!committing) throw PgFailure(e.sqlstate, std::string(e.what()) + nothing_written(), true);
@@ -934,11 +920,47 @@ class PgStore final : public Store {
     }
   }
 
+  // Ends the open transaction, if the server has one, undoing it; held-back
+  // statements are dropped unsent.
   void rollback() {
-    if (!conn_->ok()) return;
+    conn_->drop_deferred();
+    if (!conn_->ok() || !conn_->in_transaction()) return;
     try {
       conn_->exec("ROLLBACK");
     } catch (const PgFailure&) {
+    }
+  }
+
+  // append_held's write, in the caller's guard: one statement. Outside a
+  // transaction of the caller's it is the whole transaction (autocommit,
+  // one round trip) unless a new case key must be stored with it first.
+  void append_held_now(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) {
+    Assigned saved(entry);
+    try {
+      PersonalTexts texts;
+      for (const auto& value : after.data) record_rows::prepare_value(value, &texts);
+      entry.case_seq = held.last_seq + 1;
+      const std::string row = record_rows::prepare_entry(entry, &texts);
+      const std::string hash = record_rows::hash(held.head_hash, row);
+      const bool alone = texts.empty() || key_row() == nullptr || case_keys_.find(after.id) != nullptr;
+      write(
+          msg::store_w_appending_to_the_log,
+          [&] {
+            // Written only where the row is still as held: no read first.
+            const auto seq = write_step(false, after, entry.case_seq, row, held.head_hash, hash, texts, &held);
+            if (!seq) {
+              const Result now = conn_->run("case_version", "SELECT version FROM cases WHERE id = $1", {text(held.id)});
+              if (now.rows() == 0) throw not_found(tr(msg::store_no_case, {held.id}));
+              throw conflict(tr(msg::store_case_changed, {held.id, now.str(0, 0), std::to_string(held.version)}));
+            }
+            entry.seq = *seq;
+            entry.prev_hash = held.head_hash;
+            entry.hash = hash;
+          },
+          [&] { return landed(after.id, entry.case_seq, hash); }, alone);
+    } catch (...) {
+      saved.restore(entry);
+      throw;
     }
   }
 
@@ -985,14 +1007,14 @@ class PgStore final : public Store {
     if (nesting_.depth() == 0) {
       // A transaction of its own: one snapshot for the whole scan.
       nesting_.outermost([&] {
-        conn_->run("begin", "BEGIN", {});
+        conn_->defer(kBegin);  // sent with the cursor's DECLARE
         try {
           scan_rows(query, params, visit);
         } catch (...) {
           rollback();
           throw;
         }
-        conn_->run("commit", "COMMIT", {});
+        if (!conn_->take_back(kBegin)) conn_->run("commit", "COMMIT", {});
       });
       return;
     }
@@ -1033,11 +1055,6 @@ class PgStore final : public Store {
     return read_procedure(r, 0);
   }
 
-  // Writes a step in one statement (one round trip; opening a case: two): the case row (inserted
-  // when `create`, else updated; last_seq and head_hash those of the log
-  // row), the log row, and the personal texts. Returns the log row's seq.
-  // With `held`, the case row is written only where it still has held's
-  // version, last_seq and head_hash; nullopt when it had not.
   // kNotFound, naming the sites there are, for an unknown site.
   void require_site(const std::string& site) {
     if (conn_->exec("SELECT 1 FROM sites WHERE id = $1", {text(site)}).rows() > 0) return;
@@ -1061,6 +1078,11 @@ class PgStore final : public Store {
     return out;
   }
 
+  // Writes a step in one statement (one round trip; opening a case: two): the case row (inserted
+  // when `create`, else updated where it still has `held`'s version,
+  // last_seq and head_hash; last_seq and head_hash those of the log row),
+  // the log row, and the personal texts. Returns the log row's seq; nullopt
+  // when the held row had changed (then nothing is written).
   std::optional<int64_t> write_step(bool create, const CaseRecord& record, int64_t last_seq, const std::string& row,
                                     const std::string& prev, const std::string& hash, const PersonalTexts& texts,
                                     const CaseRecord* held = nullptr) {
@@ -1092,24 +1114,27 @@ class PgStore final : public Store {
                                        text(array_literal(digests)),
                                        text(array_literal(values)),
                                        text(record.site.empty() ? std::string(kDefaultSite) : record.site)};
-    // The texts' CTE runs whether or not its rows are read.
-    const char* kTexts = sealed ? "texts AS (INSERT INTO personal_text (digest, case_id, sealed) "
-                                  "SELECT d, $1, decode(s, 'hex') FROM unnest($17::text[], $18::text[]) AS u(d, s) "
-                                  "ON CONFLICT DO NOTHING) "
-                                : "texts AS (INSERT INTO personal_text (digest, text, case_id) "
-                                  "SELECT d, t, $1 FROM unnest($17::text[], $18::text[]) AS u(d, t) "
-                                  "ON CONFLICT DO NOTHING) ";
     if (held) {
       params.push_back(number(held->version));
       params.push_back(number(held->last_seq));
       params.push_back(text(held->head_hash));
+      // The texts are kept only where the case row was written (`c`): a
+      // step that lost the race writes nothing, also when this statement
+      // is its own transaction (autocommit, see append_held_now).
+      const char* kHeldTexts =
+          sealed ? "texts AS (INSERT INTO personal_text (digest, case_id, sealed) "
+                   "SELECT d, $1, decode(s, 'hex') FROM unnest($17::text[], $18::text[]) AS u(d, s) CROSS JOIN c "
+                   "ON CONFLICT DO NOTHING) "
+                 : "texts AS (INSERT INTO personal_text (digest, text, case_id) "
+                   "SELECT d, t, $1 FROM unnest($17::text[], $18::text[]) AS u(d, t) CROSS JOIN c "
+                   "ON CONFLICT DO NOTHING) ";
       const Result r = conn_->run(
           (sealed ? "held_step_sealed" : "held_step"),
-          (std::string("WITH ") + kTexts +
-           ", c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, version = $7, "
-           "last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, closure_reason = $13, "
-           "parent_case = $14, site = $19 WHERE id = $1 AND version = $20 AND last_seq = $21 AND head_hash = $22 RETURNING id) "
-           "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c RETURNING seq")
+          (std::string("WITH c AS (UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
+                       "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, hold_started = $12, "
+                       "closure_reason = $13, parent_case = $14, site = $19 WHERE id = $1 AND version = $20 AND "
+                       "last_seq = $21 AND head_hash = $22 RETURNING id), ") +
+           kHeldTexts + "INSERT INTO transitions (record, prev_hash, hash) SELECT $15, $16, $9 FROM c RETURNING seq")
               .c_str(),
           params);
       if (r.rows() != 1) return std::nullopt;
@@ -1138,18 +1163,7 @@ class PgStore final : public Store {
       if (opened.rows() != 1) throw storage_error(tr(msg::store_internal, {"the log row of " + record.id + " was not written"}));
       return opened.integer(0, 0);
     }
-    const Result r = conn_->run(
-        sealed ? "append_step_sealed" : "append_step",
-        (std::string("WITH ") + kTexts +
-         ", l AS (INSERT INTO transitions (record, prev_hash, hash) VALUES ($15, $16, $9) RETURNING seq) "
-         "UPDATE cases SET sop_id = $2, sha256 = $3, state = $4, status = $5, data = $6, "
-         "version = $7, last_seq = $8, head_hash = $9, opened_at = $10, due_at = $11, "
-         "hold_started = $12, closure_reason = $13, parent_case = $14, site = $19 WHERE id = $1 "
-         "RETURNING (SELECT seq FROM l)")
-            .c_str(),
-        params);
-    if (r.rows() != 1) throw storage_error(tr(msg::store_internal, {"the case row " + record.id + " was not written"}));
-    return r.integer(0, 0);
+    throw usage_error(tr(msg::store_internal, {"a step's write needs the held case row"}));
   }
 
   // A PostgreSQL text[] literal: {"a","b"}, with " and \ escaped.
@@ -1367,12 +1381,11 @@ class PgStore final : public Store {
   }
   // Whether row-level security lets this session read every site's case
   // rows (pg_schema.cc, version 8).
-  bool sees_every_site() {
-    return conn_->exec("SELECT (SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && "
-                       "'{admin,national,auditor}') OR (SELECT rolsuper OR rolbypassrls FROM pg_roles "
-                       "WHERE rolname = session_user)")
-        .boolean(0, 0);
-  }
+  static constexpr const char* kSeesEverySite =
+      "(SELECT sopir_rls_claim_mode()) OR (SELECT sopir_session_roles() && "
+      "'{admin,national,auditor}') OR (SELECT rolsuper OR rolbypassrls FROM pg_roles "
+      "WHERE rolname = session_user)";
+  bool sees_every_site() { return conn_->exec(std::string("SELECT ") + kSeesEverySite).boolean(0, 0); }
   // Whether server role `role` is a superuser; nullopt when no such role.
   std::optional<bool> role_superuser(const std::string& role) {
     const Result r = conn_->exec("SELECT rolsuper FROM pg_roles WHERE rolname = $1", {text(role)});
@@ -1381,11 +1394,12 @@ class PgStore final : public Store {
   }
   bool is_superuser(const std::string& role) { return role_superuser(role).value_or(false); }
   // Who the session is (Store::session_identity), in the caller's guard.
-  SessionIdentity read_session() {
-    const Result r = conn_->exec(
-        "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
-        "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
-        "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)");
+  static constexpr const char* kSessionQuery =
+      "SELECT session_user, (SELECT id FROM staff WHERE login = session_user AND active), "
+      "EXISTS (SELECT 1 FROM staff WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin'), "
+      "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user)";
+  SessionIdentity read_session() { return session_of(conn_->exec(kSessionQuery)); }
+  static SessionIdentity session_of(const Result& r) {
     SessionIdentity who;
     who.server = true;
     who.login = r.str(0, 0);
@@ -1473,17 +1487,20 @@ std::unique_ptr<Store> open_postgres_store(const std::string& url, const StoreOp
   const std::string server = conn->describe();
   bool standby = false;
   try {
-    conn->exec("SET lock_timeout = " + std::to_string(options.busy_timeout_ms) +
-               "; SET synchronous_commit = " + (options.synchronous_full ? "on" : "off") +
-               (options.read_only ? "; SET default_transaction_read_only = on" : ""));
-    const Result encoding = conn->exec("SHOW server_encoding");
-    if (encoding.text(0, 0) != "UTF8")
-      throw storage_error(tr(msg::store_pg_encoding, {server, encoding.str(0, 0)}));
+    // The settings and what is asked of the server on opening go in one
+    // round trip (the answer is the last statement's).
+    const Result opened = conn->exec(
+        "SET lock_timeout = " + std::to_string(options.busy_timeout_ms) +
+        "; SET synchronous_commit = " + (options.synchronous_full ? "on" : "off") +
+        (options.read_only ? "; SET default_transaction_read_only = on" : "") +
+        "; SELECT current_setting('server_encoding'), pg_is_in_recovery(), t.* FROM (" + pg::kSchemaTables + ") t");
+    if (opened.text(0, 0) != "UTF8")
+      throw storage_error(tr(msg::store_pg_encoding, {server, opened.str(0, 0)}));
     // A hot standby serves the read-only work; every write is refused
     // before it reaches the server, naming the standby.
-    standby = conn->exec("SELECT pg_is_in_recovery()").boolean(0, 0);
+    standby = opened.boolean(0, 1);
     if (standby) conn->exec("SET default_transaction_read_only = on");
-    const pg::SchemaState state = pg::schema_state(*conn);
+    const pg::SchemaState state = pg::schema_state_of(*conn, opened.integer(0, 2), opened.integer(0, 3));
     const int latest = pg::latest_schema_version();
     if (state.version < 0)
       throw storage_error(tr(msg::store_pg_other_application, {server}));
