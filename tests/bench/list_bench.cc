@@ -3,7 +3,9 @@
 // SQLite and on the PostgreSQL test server, each beside a baseline measured
 // in the same run (issue #13, "Speed": under 20 ms on the server).
 //
-//   list_bench [--quick]
+//   list_bench [--quick] [--keep]   --keep: leave the server database and its
+//                                   logins in place and print their URLs
+//                                   (for EXPLAIN and profiling)
 //
 // What is timed is the store calls the command makes (src/cmd_case.cc):
 // Store::cases with the member's site and the page's limit (50 rows), then,
@@ -262,7 +264,7 @@ void sqlite_part(int64_t cases, int runs) {
   ::rmdir(dir.c_str());
 }
 
-int postgres_part(const std::string& admin_url, int64_t cases, int runs) {
+int postgres_part(const std::string& admin_url, int64_t cases, int runs, bool keep) {
   const std::string tag = std::to_string(::getpid());
   const std::string database = "sopir_list_" + tag, owner = "list_owner_" + tag;
   const std::string member_login = "list_member_" + tag;
@@ -342,6 +344,13 @@ int postgres_part(const std::string& admin_url, int64_t cases, int runs) {
     std::fprintf(stderr, "list_bench: %s\n", e.what());
     rc = 1;
   }
+  if (keep) {
+    const std::string db_url = with_database(admin_url, database);
+    std::printf("\nkept: the owner's URL %s\n      the member's URL %s\n",
+                with_user(db_url, owner, owner_password).c_str(),
+                with_user(db_url, member_login, member_password).c_str());
+    return rc;
+  }
   admin.exec("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
   admin.exec("DROP ROLE IF EXISTS " + member_login);
   admin.exec("DROP ROLE IF EXISTS " + owner);
@@ -351,12 +360,14 @@ int postgres_part(const std::string& admin_url, int64_t cases, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, keep = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--keep") == 0) {
+      keep = true;
     } else {
-      std::fprintf(stderr, "usage: list_bench [--quick]\n");
+      std::fprintf(stderr, "usage: list_bench [--quick] [--keep]\n");
       return 2;
     }
   }
@@ -378,5 +389,5 @@ int main(int argc, char** argv) {
     std::printf("\nPostgreSQL part left out: SOPIR_TEST_PG is not set (scripts/pg-server.sh starts a test server)\n");
     return 0;
   }
-  return postgres_part(server, cases, runs);
+  return postgres_part(server, cases, runs, keep);
 }
