@@ -5,6 +5,7 @@
 // an older database into the default site.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
@@ -240,6 +241,49 @@ TEST_CASE_METHOD(SitesFixture, "staff read and act only on their sites' cases", 
   for (const auto& f : report.findings)
     named = named || f.message.find("budi did not belong to site main, where the case was") != std::string::npos;
   CHECK(named);
+}
+
+TEST_CASE_METHOD(SitesFixture, "a site's cases are listed a page at a time and counted", "[sites][store]") {
+  std::vector<std::string> main_ids, nunukan_ids;
+  for (int i = 0; i < 3; ++i) main_ids.push_back(open("rina").after.id);
+  for (int i = 0; i < 2; ++i) nunukan_ids.push_back(open("budi").after.id);
+  main_ids.push_back(open("dewi", "main").after.id);
+  // Opened at the same time (FixedClock): listed by id.
+  std::sort(main_ids.begin(), main_ids.end());
+  std::sort(nunukan_ids.begin(), nunukan_ids.end());
+  auto ids = [](const std::vector<CaseRecord>& cases) {
+    std::vector<std::string> out;
+    for (const CaseRecord& c : cases) out.push_back(c.id);
+    return out;
+  };
+  Store& store = engine->store();
+  CaseFilter one;
+  one.sites = std::vector<std::string>{"main"};
+  CHECK(ids(store.cases(one)) == main_ids);
+  CHECK(store.count_cases(one) == 4);
+  one.limit = 3;  // a page: the first three of the same order
+  CHECK(ids(store.cases(one)) == std::vector<std::string>(main_ids.begin(), main_ids.begin() + 3));
+  CHECK(store.count_cases(one) == 4);
+  for (const CaseRecord& c : store.cases(one)) CHECK(c.site == "main");
+  one.status = Status::kClosed;
+  CHECK(store.cases(one).empty());
+  CHECK(store.count_cases(one) == 0);
+
+  CaseFilter both;
+  both.sites = std::vector<std::string>{"main", "nunukan"};
+  std::vector<std::string> all = main_ids;
+  all.insert(all.end(), nunukan_ids.begin(), nunukan_ids.end());
+  std::sort(all.begin(), all.end());
+  CHECK(ids(store.cases(both)) == all);
+  both.limit = 2;
+  CHECK(ids(store.cases(both)) == std::vector<std::string>(all.begin(), all.begin() + 2));
+  CHECK(store.count_cases(both) == 6);
+
+  CaseFilter none;
+  none.sites = std::vector<std::string>{};
+  CHECK(store.cases(none).empty());
+  CHECK(store.count_cases(none) == 0);
+  CHECK(store.count_cases(CaseFilter{}) == 6);
 }
 
 TEST_CASE_METHOD(SitesFixture, "a transfer moves a case as a logged step that verify checks", "[sites]") {
