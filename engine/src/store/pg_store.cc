@@ -680,6 +680,8 @@ class PgStore final : public Store {
       };
       if (filter.case_id) add("case_id = ?", {text(*filter.case_id)});
       if (!filter.case_id && !filter.registry) where += where.empty() ? " WHERE case_id <> ''" : " AND case_id <> ''";
+      // Rows of a registry kind are registry rows (the (case_id, case_seq) index finds them).
+      if (filter.kind && is_registry(*filter.kind) && !filter.case_id) add("case_id = ''", {});
       if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)", {text(*filter.sop_id)});
       if (filter.actor) add("actor = ?", {text(*filter.actor)});
       if (filter.event) add("event = ?", {text(*filter.event)});

@@ -824,6 +824,10 @@ class SqliteStore final : public Store {
       auto number = [&](int64_t value) { params.emplace_back(true, std::to_string(value)); };
       if (filter.case_id) add("case_id = ?"), text(*filter.case_id);
       if (!filter.case_id && !filter.registry) add("case_id IS NOT NULL");
+      // Rows of a registry kind are registry rows: the (case_id, case_seq)
+      // index finds them without reading every record (verify's registry
+      // passes ask for publish, site and migration-plan rows).
+      if (filter.kind && is_registry(*filter.kind) && !filter.case_id) add("case_id IS NULL");
       if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
       if (filter.actor) add("actor = ?"), text(*filter.actor);
       if (filter.event) add("event = ?"), text(*filter.event);
