@@ -556,6 +556,35 @@ class Store {
                              const std::string& what, const std::string& reason, DateTime at) = 0;
   // The access records matching `filter`, in the order recorded (id).
   virtual std::vector<AccessRecord> access_records(const AccessFilter& filter) = 0;
+
+  // Copying a whole database into this one (sopir/copy.h, `sopir db copy`):
+  // each call writes what another database holds exactly as it is there,
+  // with no registry row of its own (the copied log holds those), inside
+  // the caller's transaction_all_or_nothing. Only into a database whose log
+  // is empty (copy_database checks). Personal values carry their text (or
+  // are erased: no text is kept); the texts are stored as this store keeps
+  // them (sealed under its key when it has one). These defaults throw kUsage.
+  //
+  // A site as it is (the default site, which every database has, is kept).
+  virtual void import_site(const Site& site);
+  // A staff member as they are, with their log-in hash (database files);
+  // a server login is kept only on a server (kUsage elsewhere: see copy.h).
+  virtual void import_staff(const StaffMember& member, const std::optional<std::string>& passphrase_hash);
+  // A published version as it is (version, current, who and when), with
+  // the calendars pinned to it.
+  virtual void import_procedure(const PublishedProcedure& procedure, const std::vector<CalendarSource>& calendars);
+  // A case row as it is (version, last_seq, head_hash), with the texts of
+  // its personal values. A parent case must be imported first.
+  virtual void import_case(const CaseRecord& record);
+  // A log row as it is: seq, record bytes, prev_hash and hash (rows in seq
+  // order); `personal` holds the texts of its personal values.
+  virtual void import_log_row(const ChainRow& row);
+  // An access record as it is (id, who, when).
+  virtual void import_access(const AccessRecord& record);
+  // After the last row: the chain rule (Store::per_chain_from) and whether
+  // seq may skip numbers (the source's seq_gaps_allowed), and the store's
+  // own counters (the next seq, the registry head) set past what was copied.
+  virtual void import_finish(int64_t per_chain_from, bool seq_gaps_allowed);
 };
 
 struct StoreOptions {

@@ -126,7 +126,7 @@ bool StaffTimeline::belonged(const std::string& actor, const std::string& site, 
   return std::any_of(after, history.end(), [&](const State& s) { return s.upgrade && holds(s.sites, site); });
 }
 
-std::string StaffTimeline::differs(const StaffMember& member) const {
+std::string StaffTimeline::differs(const StaffMember& member, bool logins) const {
   const auto it = members_.find(member.id);
   if (it == members_.end()) return tr(msg::audit_log_never_adds, {member.id});
   const State& last = it->second.back();
@@ -144,7 +144,7 @@ std::string StaffTimeline::differs(const StaffMember& member) const {
     auto list = [](const std::vector<std::string>& l) { return l.empty() ? tr(msg::audit_sites_none) : join(l); };
     out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_sites, {list(sites), list(last.sites)});
   }
-  if (last.login != member.login) {
+  if (logins && last.login != member.login) {
     auto login = [](const std::string& l) { return l.empty() ? tr(msg::audit_login_none) : l; };
     out += std::string(out.empty() ? "" : "; ") + tr(msg::audit_table_login, {login(member.login), login(last.login)});
   }

@@ -33,8 +33,10 @@ class StaffTimeline {
   // Whether `actor` belonged to `site` just before log row `seq`.
   bool belonged(const std::string& actor, const std::string& site, int64_t seq) const;
   // How a staff table row differs from where the log leaves that member
-  // (roles, active, or no row at all), one clause; "" when it agrees.
-  std::string differs(const StaffMember& member) const;
+  // (roles, active, sites, the server login when `logins`, or no row at
+  // all), one clause; "" when it agrees. A database file keeps no logins
+  // (a copy of a server's log keeps its login-set rows: sopir/copy.h).
+  std::string differs(const StaffMember& member, bool logins) const;
 
  private:
   struct State {

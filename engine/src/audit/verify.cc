@@ -201,8 +201,9 @@ class Verifier {
       if (!logged_sites.count(site.id))
         add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
     staff_ = StaffTimeline(store_);
+    const bool logins = store_.session_identity().server;
     for (const StaffMember& m : store_.all_staff()) {
-      std::string problem = staff_.differs(m);
+      std::string problem = staff_.differs(m, logins);
       if (!problem.empty())
         add(FindingKind::kStaffRow, 0, "",
             tr(msg::audit_staff_row, {m.id, problem}));

@@ -48,6 +48,18 @@ bool Store::set_staff_login(const std::string& id, const std::string& login, con
   throw usage_error(tr(msg::store_no_server_logins, {id}));
 }
 
+namespace {
+[[noreturn]] void no_import() { throw usage_error(tr(msg::store_no_import)); }
+}  // namespace
+
+void Store::import_site(const Site&) { no_import(); }
+void Store::import_staff(const StaffMember&, const std::optional<std::string>&) { no_import(); }
+void Store::import_procedure(const PublishedProcedure&, const std::vector<CalendarSource>&) { no_import(); }
+void Store::import_case(const CaseRecord&) { no_import(); }
+void Store::import_log_row(const ChainRow&) { no_import(); }
+void Store::import_access(const AccessRecord&) { no_import(); }
+void Store::import_finish(int64_t, bool) { no_import(); }
+
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||
          kind == LogKind::kMigrationPlan || kind == LogKind::kSite;

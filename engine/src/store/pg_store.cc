@@ -791,6 +791,110 @@ class PgStore final : public Store {
     });
   }
 
+  // Copying a database in (store.h "Copying a whole database"): the rows
+  // as they are, inside the caller's transaction. Identity columns take the
+  // copied numbers (OVERRIDING SYSTEM VALUE); import_finish moves their
+  // sequences past them.
+  void import_site(const Site& site) override {
+    guard(msg::store_op_add_site, site.id, [&] {
+      write(msg::store_w_adding_a_site, [&] {
+        conn_->exec("INSERT INTO sites (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    {text(site.id), text(site.name)});
+      });
+    });
+  }
+
+  // Server logins name roles of the source's server: not carried to
+  // another server (store_import_server_login). A database file has none.
+  void import_staff(const StaffMember& member, const std::optional<std::string>& passphrase_hash) override {
+    (void)passphrase_hash;  // the server authenticates its connections: no passphrases here
+    guard(msg::store_op_add_staff_member, member.id, [&] {
+      if (!member.login.empty()) throw usage_error(tr(msg::store_import_server_login, {member.id, member.login}));
+      write(msg::store_w_adding_a_staff_member, [&] {
+        conn_->exec("INSERT INTO staff (id, name, roles, active, sites) VALUES ($1, $2, $3, $4, $5)",
+                    {text(member.id), text(member.name), text(json(member.roles).dump()),
+                     text(member.active ? "true" : "false"), text(json(member.sites).dump())});
+      });
+    });
+  }
+
+  void import_procedure(const PublishedProcedure& p, const std::vector<CalendarSource>& calendars) override {
+    guard(msg::store_op_publish_procedure, p.sop_id, [&] {
+      write(msg::store_w_publishing_a_procedure, [&] {
+        conn_->exec("INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, published_by, "
+                    "current, compiled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    {text(p.sop_id), number(p.version), text(p.sha256), text(p.source), text(p.file),
+                     number(p.published_at.seconds), text(p.published_by), text(p.current ? "true" : "false"),
+                     text(p.compiled)});
+        if (!calendars.empty()) pin_calendars(p.sha256, calendars);
+      });
+    });
+  }
+
+  void import_case(const CaseRecord& record) override {
+    guard(msg::store_op_open_case, record.id, [&] {
+      PersonalTexts texts;
+      for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
+      write(msg::store_w_opening_a_case, [&] {
+        conn_->exec("INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
+                    "opened_at, due_at, hold_started, closure_reason, parent_case, site) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    {text(record.id), text(record.sop_id), text(record.sha256), text(record.state),
+                     text(to_string(record.status)), text(log_json::values(record.data)), number(record.version),
+                     number(record.last_seq), text(record.head_hash), number(record.opened_at.seconds),
+                     time_param(record.due_at), time_param(record.hold_started), text(record.closure_reason),
+                     text_or_null(record.parent_case),
+                     text(record.site.empty() ? std::string(kDefaultSite) : record.site)});
+        import_texts(record.id, texts);
+      });
+    });
+  }
+
+  void import_log_row(const ChainRow& row) override {
+    guard(msg::store_op_copy_log_row, std::to_string(row.seq), [&] {
+      PersonalTexts texts;
+      if (row.personal)
+        for (const StoredValue& value : *row.personal) record_rows::prepare_value(value, &texts);
+      write(msg::store_w_appending_to_the_log, [&] {
+        conn_->exec("INSERT INTO transitions (seq, record, prev_hash, hash) OVERRIDING SYSTEM VALUE "
+                    "VALUES ($1, $2, $3, $4)",
+                    {number(row.seq), text(std::string(row.record)), text(std::string(row.prev_hash)),
+                     text(std::string(row.hash))});
+        import_texts(std::string(row.case_id), texts);
+      });
+    });
+  }
+
+  void import_access(const AccessRecord& r) override {
+    guard(msg::store_op_record_access_to_case, r.case_id, [&] {
+      write(msg::store_w_recording_an_access, [&] {
+        conn_->exec("INSERT INTO access_log (id, actor, case_id, what, reason, at) OVERRIDING SYSTEM VALUE "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    {number(r.id), text(r.actor), text(r.case_id), text(r.what), text(r.reason), number(r.at.seconds)});
+      });
+    });
+  }
+
+  // The server's chain is per case from its first row, and its seq may
+  // skip numbers: a copied log chained in seq order before some row (an
+  // old database file) cannot be kept as it is.
+  void import_finish(int64_t per_chain_from, bool seq_gaps_allowed) override {
+    (void)seq_gaps_allowed;
+    guard(msg::store_op_transaction, {}, [&] {
+      if (per_chain_from > 1) throw usage_error(tr(msg::store_import_chain_rule, {std::to_string(per_chain_from)}));
+      write(msg::store_w_a_transaction, [&] {
+        conn_->exec("UPDATE registry_head SET last_seq = r.case_seq, head_hash = r.hash "
+                    "FROM (SELECT case_seq, hash FROM transitions WHERE case_id = '' "
+                    "ORDER BY case_seq DESC LIMIT 1) r WHERE registry_head.id = 1");
+        for (const char* table : {"transitions", "access_log"}) {
+          const std::string column = std::string(table) == "transitions" ? "seq" : "id";
+          conn_->exec("SELECT setval(pg_get_serial_sequence('" + std::string(table) + "', '" + column +
+                      "'), coalesce((SELECT max(" + column + ") FROM " + table + "), 0) + 1, false)");
+        }
+      });
+    });
+  }
+
  private:
   // Runs `f`, turning libpq and JSON failures into Error with context. At
   // the outermost call a connection lost earlier is re-established first.
@@ -1166,6 +1270,24 @@ class PgStore final : public Store {
       return opened.integer(0, 0);
     }
     throw usage_error(tr(msg::store_internal, {"a step's write needs the held case row"}));
+  }
+
+  // Keeps copied personal texts of case `case_id` (sealed under its key
+  // once the database has a key), as write_step keeps a step's.
+  void import_texts(const std::string& case_id, const PersonalTexts& texts) {
+    if (texts.empty()) return;
+    const bool sealed = key_row() != nullptr;
+    const sealing::SecretKey* case_key = sealed ? &case_key_for_writing(case_id) : nullptr;
+    for (const auto& [digest, value] : texts) {
+      if (sealed) {
+        conn_->exec("INSERT INTO personal_text (digest, case_id, sealed) VALUES ($1, $2, decode($3, 'hex')) "
+                    "ON CONFLICT DO NOTHING",
+                    {text(digest), text(case_id), text(sealing::to_hex(sealing::seal(*case_key, value, digest)))});
+      } else {
+        conn_->exec("INSERT INTO personal_text (digest, text, case_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    {text(digest), text(value), text(case_id)});
+      }
+    }
   }
 
   // A PostgreSQL text[] literal: {"a","b"}, with " and \ escaped.

@@ -371,12 +371,21 @@ ALTER TABLE cases ADD COLUMN site TEXT NOT NULL DEFAULT 'main';
 CREATE INDEX cases_by_site ON cases (site, opened_at);
 )sql";
 
+// Version 11: a copy of a server's log (`sopir db copy`, sopir/copy.h)
+// keeps the server's seq numbers, which may skip (a rolled-back server
+// transaction uses its number up): chain_rule.seq_gaps is then 1 and
+// verify reports no gaps (removed rows still show in their chain).
+constexpr const char* kVersion11 = R"sql(
+ALTER TABLE chain_rule ADD COLUMN seq_gaps INTEGER NOT NULL DEFAULT 0 CHECK (seq_gaps IN (0, 1));
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 10;
 
 // Index i holds the step to version i + 1.
 constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
+                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10,
+                                       kVersion11};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

@@ -364,13 +364,7 @@ class SqliteStore final : public Store {
         exists.bind(1, member.id);
         if (exists.executeStep()) throw conflict(tr(msg::store_staff_id_taken, {member.id}));
         const StaffMember added = with_sites(member);
-        SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active, sites) VALUES (?, ?, ?, ?, ?)");
-        insert.bind(1, added.id);
-        insert.bind(2, added.name);
-        insert.bind(3, json(added.roles).dump());
-        insert.bind(4, added.active ? 1 : 0);
-        insert.bind(5, json(added.sites).dump());
-        insert.exec();
+        insert_staff_row(added);
         LogEntry entry = registry::staff_added(added, by);
         insert_registry(entry);
       });
@@ -815,6 +809,14 @@ class SqliteStore final : public Store {
     });
   }
 
+  // A copy of a server's log keeps its seq numbers, which may skip
+  // (schema 11: chain_rule.seq_gaps, set by import_finish).
+  bool seq_gaps_allowed() override {
+    return guard(msg::store_op_read_the_chain_rule, {}, [&] {
+      return db_->execAndGet("SELECT seq_gaps FROM chain_rule").getInt() != 0;
+    });
+  }
+
   void scan_log(const LogFilter& filter, const std::function<bool(const LogEntry&)>& visit) override {
     guard(msg::store_op_read_the_log, {}, [&] {
       std::string where;
@@ -955,6 +957,108 @@ class SqliteStore final : public Store {
     });
   }
 
+  // Copying a database in (store.h "Copying a whole database"): the rows
+  // as they are, inside the caller's transaction.
+  void import_site(const Site& site) override {
+    guard(msg::store_op_add_site, site.id, [&] {
+      write(msg::store_w_adding_a_site, [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO sites (id, name) VALUES (?, ?) "
+                                       "ON CONFLICT (id) DO UPDATE SET name = excluded.name");
+        insert.bind(1, site.id);
+        insert.bind(2, site.name);
+        insert.exec();
+      });
+    });
+  }
+
+  // A server login has no place in a file (its staff log in with a
+  // passphrase): the member is kept without it, and verify compares logins
+  // only on a server.
+  void import_staff(const StaffMember& member, const std::optional<std::string>& passphrase_hash) override {
+    guard(msg::store_op_add_staff_member, member.id, [&] {
+      write(msg::store_w_adding_a_staff_member, [&] {
+        insert_staff_row(member);
+        if (!passphrase_hash) return;
+        SQLite::Statement hash(*db_, "INSERT INTO staff_passphrases (staff_id, hash, set_at) VALUES (?, ?, 0)");
+        hash.bind(1, member.id);
+        hash.bind(2, *passphrase_hash);
+        hash.exec();
+      });
+    });
+  }
+
+  void import_procedure(const PublishedProcedure& p, const std::vector<CalendarSource>& calendars) override {
+    guard(msg::store_op_publish_procedure, p.sop_id, [&] {
+      write(msg::store_w_publishing_a_procedure, [&] {
+        SQLite::Statement insert(*db_,
+                                 "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, "
+                                 "published_by, current, compiled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insert.bind(1, p.sop_id);
+        insert.bind(2, p.version);
+        insert.bind(3, p.sha256);
+        insert.bind(4, p.source);
+        insert.bind(5, p.file);
+        insert.bind(6, static_cast<int64_t>(p.published_at.seconds));
+        insert.bind(7, p.published_by);
+        insert.bind(8, p.current ? 1 : 0);
+        insert.bind(9, p.compiled);
+        insert.exec();
+        if (!calendars.empty()) pin_calendars(p.sha256, calendars);
+      });
+    });
+  }
+
+  void import_case(const CaseRecord& record) override {
+    guard(msg::store_op_open_case, record.id, [&] {
+      write(msg::store_w_opening_a_case, [&] { write_case(insert_case_, record, record.last_seq, record.head_hash); });
+    });
+  }
+
+  void import_log_row(const ChainRow& row) override {
+    guard(msg::store_op_copy_log_row, std::to_string(row.seq), [&] {
+      write(msg::store_w_appending_to_the_log, [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+        insert.bind(1, static_cast<int64_t>(row.seq));
+        // Text (not blobs, which a view of "" would bind as NULL), as insert_log binds it.
+        insert.bind(2, std::string(row.record));
+        insert.bind(3, std::string(row.prev_hash));
+        insert.bind(4, std::string(row.hash));
+        insert.exec();
+        if (!row.personal) return;
+        PersonalTexts texts;
+        for (const StoredValue& value : *row.personal) record_rows::prepare_value(value, &texts);
+        store_texts(std::string(row.case_id), texts);
+      });
+    });
+  }
+
+  void import_access(const AccessRecord& r) override {
+    guard(msg::store_op_record_access_to_case, r.case_id, [&] {
+      write(msg::store_w_recording_an_access, [&] {
+        SQLite::Statement insert(*db_,
+                                 "INSERT INTO access_log (id, actor, case_id, what, reason, at) VALUES (?, ?, ?, ?, ?, ?)");
+        insert.bind(1, static_cast<int64_t>(r.id));
+        insert.bind(2, r.actor);
+        insert.bind(3, r.case_id);
+        insert.bind(4, r.what);
+        insert.bind(5, r.reason);
+        insert.bind(6, static_cast<int64_t>(r.at.seconds));
+        insert.exec();
+      });
+    });
+  }
+
+  void import_finish(int64_t per_chain_from, bool seq_gaps_allowed) override {
+    guard(msg::store_op_transaction, {}, [&] {
+      write(msg::store_w_a_transaction, [&] {
+        SQLite::Statement update(*db_, "UPDATE chain_rule SET per_chain_from = ?, seq_gaps = ?");
+        update.bind(1, static_cast<int64_t>(per_chain_from));
+        update.bind(2, seq_gaps_allowed ? 1 : 0);
+        update.exec();
+      });
+    });
+  }
+
   // Runs `f`, turning SQLite and JSON failures into Error with context:
   // what the call was doing (`op`, a catalogue entry about `subject`), in
   // the message language, put together only when something failed.
@@ -1020,6 +1124,17 @@ class SqliteStore final : public Store {
     std::sort(out.sites.begin(), out.sites.end());
     out.sites.erase(std::unique(out.sites.begin(), out.sites.end()), out.sites.end());
     return out;
+  }
+
+  // The staff row of `member` as it is (its registry row is the caller's).
+  void insert_staff_row(const StaffMember& member) {
+    SQLite::Statement insert(*db_, "INSERT INTO staff (id, name, roles, active, sites) VALUES (?, ?, ?, ?, ?)");
+    insert.bind(1, member.id);
+    insert.bind(2, member.name);
+    insert.bind(3, json(member.roles).dump());
+    insert.bind(4, member.active ? 1 : 0);
+    insert.bind(5, json(member.sites).dump());
+    insert.exec();
   }
 
   std::optional<StaffMember> staff_locked(const std::string& id) {
