@@ -27,16 +27,6 @@ class ManualClock : public Clock {
   DateTime at{1796256000};  // 2026-12-03T00:00:00Z
 };
 
-std::string message_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  FAIL("no error thrown");
-  return "";
-}
-
 struct LoginFixture {
   TempDb db{"login"};
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();

@@ -24,6 +24,8 @@ using sopir::testing::with_database;
 
 namespace {
 
+using testing::creating;
+
 template <typename F>
 Error error_of(F&& f) {
   try {
@@ -33,12 +35,6 @@ Error error_of(F&& f) {
   }
   FAIL("no sopir::Error thrown");
   return usage_error("");
-}
-
-StoreOptions creating() {
-  StoreOptions o;
-  o.create = true;
-  return o;
 }
 
 const std::string kSource = "id: pmi_shelter\nstates: [registered, screened]\n";

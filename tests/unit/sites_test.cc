@@ -26,28 +26,16 @@
 namespace sopir {
 namespace {
 
+using testing::creating;
+
+using testing::message_of;
+
 class FixedClock : public Clock {
  public:
   DateTime now() override { return DateTime{1780000000}; }
 };
 
 using testing::kind_of;
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  FAIL("no error thrown");
-  return "";
-}
-
-StoreOptions creating() {
-  StoreOptions options;
-  options.create = true;
-  return options;
-}
 
 void require_clean(Store& store) {
   const audit::VerifyReport report = audit::verify(store, audit::VerifyOptions{});

@@ -37,6 +37,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using testing::creating;
+
+using testing::message_of;
+
 class TempDir {
  public:
   TempDir() {
@@ -65,12 +69,6 @@ std::string file_bytes(const std::string& path) {
 // The database and its WAL: what a refused operation must leave unchanged.
 std::string db_bytes(const std::string& path) { return file_bytes(path) + "|wal|" + file_bytes(path + "-wal"); }
 
-StoreOptions creating() {
-  StoreOptions o;
-  o.create = true;
-  return o;
-}
-
 StoreOptions reading() {
   StoreOptions o;
   o.read_only = true;
@@ -97,16 +95,6 @@ StoredValue personal(const std::string& field, const std::string& text) {
 }
 
 using testing::kind_of;
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  FAIL("no sopir::Error thrown");
-  return "";
-}
 
 const std::string kSourceA = "id: pmi_shelter\nstates: [registered, screened]\n";
 const std::string kShaA = sha256_hex(kSourceA);

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <vector>
 
+#include "sopir/store.h"
 #include "store/pg_connection.h"
 #include "test_values.h"
 
@@ -57,6 +58,13 @@ inline std::string with_database(const std::string& url, const std::string& name
   const size_t slash = url.rfind('/');
   const size_t query = url.find('?', slash);
   return url.substr(0, slash + 1) + name + (query == std::string::npos ? "" : url.substr(query));
+}
+
+// Store options that create the database (a test's new file or schema).
+inline StoreOptions creating() {
+  StoreOptions options;
+  options.create = true;
+  return options;
 }
 
 // A fresh, empty database on the test server, dropped at the end.

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <string>
 
 #include "sopir/error.h"
 
@@ -18,6 +19,17 @@ inline ErrorKind kind_of(const std::function<void()>& body) {
   }
   FAIL("no sopir::Error thrown");
   return ErrorKind::kUsage;
+}
+
+// The message of the Error `body` throws; fails the test when it throws none.
+inline std::string message_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  FAIL("no sopir::Error thrown");
+  return "";
 }
 
 }  // namespace sopir::testing
