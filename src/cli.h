@@ -199,6 +199,8 @@ int run_staff_grant(Context&, Args&);
 int run_staff_revoke(Context&, Args&);
 int run_staff_passwd(Context&, Args&);
 int run_staff_login(Context&, Args&);
+int run_db_copy(Context&, Args&);      // cmd_db.cc
+void def_db_copy(CLI::App&, Args&);
 int run_site_add(Context&, Args&);     // cmd_site.cc
 int run_site_list(Context&, Args&);    // cmd_site.cc
 int run_staff_site(Context&, Args&);   // cmd_site.cc

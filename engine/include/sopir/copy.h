@@ -1,0 +1,72 @@
+// Copying a whole database into a new one (`sopir db copy FROM TO`): a
+// shelter's database file onto a new national server, or a server into a
+// database file for an offline audit. Every row is written as it is in
+// FROM: the log rows with their seq, record bytes and hashes (so every
+// chain, checkpoint and anchor verifies the same on both ends), the cases
+// with their versions and chain heads, staff, sites, procedures with their
+// pinned calendars, and the access log. All or nothing: one transaction on
+// TO, which must hold nothing yet.
+//
+// Personal text is read from FROM (which must be unlocked when it keeps it
+// encrypted) and kept in TO as TO keeps it: sealed under a key file on a
+// server, under a passphrase on a database file (CopySealing). What a
+// store cannot hold is not copied: server logins into a file (its staff
+// log in with passphrases), log-in failures (not part of the record).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "sopir/case.h"
+#include "sopir/store.h"
+
+namespace sopir {
+
+// What a database holds, to compare both ends of a copy.
+struct DatabaseCounts {
+  int64_t log_rows = 0, registry_rows = 0, cases = 0, staff = 0, sites = 0, procedures = 0, access_records = 0;
+  int64_t head_seq = 0;        // the newest log row
+  std::string head_hash;       // its hash
+  std::string registry_head;   // the hash of the newest registry row ("" when none)
+  // SHA-256 over every case's "id last_seq head_hash" line, in id order:
+  // equal on both ends when every case chain ends at the same row.
+  std::string case_heads;
+};
+DatabaseCounts count_database(Store& store);
+bool operator==(const DatabaseCounts& a, const DatabaseCounts& b);
+
+// How TO keeps the personal text it is given.
+struct CopySealing {
+  enum class Mode {
+    kAsIs,        // as TO keeps text by itself (clear until it has a key)
+    kKeyFile,     // a server: sealed under the key file `key_file_id` (loaded in this process)
+    kPassphrase,  // a database file: sealed under a key wrapped for `staff_id`'s new passphrase
+  };
+  Mode mode = Mode::kAsIs;
+  std::string key_file_id;
+  std::string staff_id;
+  std::string passphrase;  // kPassphrase: the new passphrase (the caller wipes it)
+  std::string hash;        // kPassphrase: hash_passphrase(passphrase)
+  DateTime at;             // kPassphrase: when it was set (its registry row)
+};
+
+struct CopyResult {
+  DatabaseCounts from, to;
+  // kPassphrase: TO's log has one row more than FROM's, the registry row
+  // of the passphrase set for the copy ("passphrase-set", last).
+  bool passphrase_row = false;
+};
+
+// Copies FROM into TO as described above. `check` runs on TO after every
+// row is written and before the commit (verify, for the CLI); it throws to
+// undo the copy. Throws kConflict when TO holds anything, kDenied when FROM
+// hides cases or personal text from this session (row-level security, a
+// key not unlocked), kUsage when FROM keeps personal text encrypted and
+// `sealing` would keep it in clear, or when TO cannot hold a row as it is
+// (store.h import_*); kStorage when the copy read back differs. Nothing is
+// written to TO when it throws.
+CopyResult copy_database(Store& from, Store& to, const CopySealing& sealing,
+                         const std::function<void(Store&)>& check = {});
+
+}  // namespace sopir

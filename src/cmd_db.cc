@@ -1,0 +1,142 @@
+// `sopir db copy FROM TO`: a whole database into a new one (sopir/copy.h,
+// docs/DEPLOY.md "Moving an office onto the server").
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "sopir/audit.h"
+#include "sopir/copy.h"
+#include "sopir/error.h"
+#include "sopir/key_file.h"
+#include "sopir/login.h"
+#include "sopir/messages/cli.h"
+
+namespace sopir::cli {
+namespace {
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// A new database file for the copy, removed again (with its companions)
+// when the copy does not commit, so a refusal leaves nothing behind.
+class NewFile {
+ public:
+  explicit NewFile(std::string path) : path_(std::move(path)) {}
+  ~NewFile() {
+    if (keep_) return;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path_ + suffix).c_str());
+  }
+  void keep() { keep_ = true; }
+
+ private:
+  std::string path_;
+  bool keep_ = false;
+};
+
+// The findings of a verify, as an Error (the copy is then undone).
+Error unclean(const std::string& location, const audit::VerifyReport& report, const Message& which) {
+  std::string first;
+  for (size_t i = 0; i < report.findings.size() && i < 3; ++i)
+    first += std::string(i ? "; " : "") + audit::to_string(report.findings[i].kind) + ": " +
+             report.findings[i].message;
+  return refused(tr(which, {location, std::to_string(report.findings.size()), first}));
+}
+
+nlohmann::json counts_json(const DatabaseCounts& c) {
+  return {{"log_rows", c.log_rows},       {"registry_rows", c.registry_rows}, {"cases", c.cases},
+          {"staff", c.staff},             {"sites", c.sites},                 {"procedures", c.procedures},
+          {"access_records", c.access_records}, {"head", std::to_string(c.head_seq) + ":" + c.head_hash},
+          {"case_heads", c.case_heads}};
+}
+
+}  // namespace
+
+void def_db_copy(CLI::App& app, Args& a) {
+  app.add_option("from", a.positional, tr(msg::cli_opt_copy_from_to))->required()->expected(2);
+}
+
+int run_db_copy(Context& ctx, Args& a) {
+  if (a.positional.size() != 2) throw usage_error(tr(msg::cli_copy_two_places));
+  const std::string from = a.positional[0], to = a.positional[1];
+  const std::string from_shown = display_location(from), to_shown = display_location(to);
+  if (from == to) throw usage_error(tr(msg::cli_copy_same, {from_shown}));
+  const bool to_server = is_server_url(to);
+  if (!to_server && file_exists(to)) throw conflict(tr(msg::cli_copy_file_exists, {to}));
+
+  // The source: opened as every command opens its database, and the actor
+  // logged in there (which unlocks its personal text).
+  ctx.options.db = from;
+  Engine& source = ctx.engine();
+  const std::string actor = ctx.actor_id();
+  const Actor who = source.actor(actor);
+  if (std::find(who.roles.begin(), who.roles.end(), "admin") == who.roles.end())
+    throw refused(tr(msg::cli_copy_needs_admin, {actor}));
+  const audit::VerifyReport before = audit::verify(source.store(), audit::VerifyOptions{});
+  if (!before.clean()) throw unclean(from_shown, before, msg::cli_copy_source_unclean);
+
+  StoreOptions options;
+  options.create = true;
+  NewFile made(to_server ? std::string() : to);
+  if (to_server) made.keep();  // a server database is the administrator's; only its rows are ours
+  std::unique_ptr<Store> target = open_store(to, options);
+
+  CopySealing sealing;
+  std::string passphrase;
+  if (to_server && !ctx.options.key_file.empty()) {
+    sealing.mode = CopySealing::Mode::kKeyFile;
+    sealing.key_file_id = load_key_file(ctx.options.key_file);
+  } else if (!to_server && source.store().encrypts_personal_data()) {
+    std::optional<std::string> given = new_passphrase(actor, false);
+    if (!given) throw usage_error(tr(msg::cli_copy_passphrase_needed, {actor}));
+    passphrase = std::move(*given);
+    check_new_passphrase(passphrase);
+    sealing.mode = CopySealing::Mode::kPassphrase;
+    sealing.staff_id = actor;
+    sealing.passphrase = passphrase;
+    sealing.hash = hash_passphrase(passphrase, kdf_cost());
+    sealing.at = DateTime{static_cast<int64_t>(std::time(nullptr))};
+  }
+  CopyResult result;
+  audit::VerifyReport after;
+  try {
+    result = copy_database(source.store(), *target, sealing, [&](Store& copy) {
+      after = audit::verify(copy, audit::VerifyOptions{});
+      if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
+    });
+  } catch (...) {
+    wipe(passphrase);
+    wipe(sealing.passphrase);
+    throw;
+  }
+  wipe(passphrase);
+  wipe(sealing.passphrase);
+  made.keep();
+  spdlog::info("database copied by {} into {}: {} log rows, {} cases", actor, to_shown, result.to.log_rows,
+               result.to.cases);
+
+  const DatabaseCounts& c = result.to;
+  if (ctx.options.json) {
+    nlohmann::json out = {{"from", from_shown}, {"to", to_shown}, {"copied", counts_json(c)},
+                          {"verify", {{"from", "clean"}, {"to", "clean"}}}};
+    if (result.passphrase_row) out["passphrase_set"] = actor;
+    ctx.out << out.dump(2) << "\n";
+    return 0;
+  }
+  ctx.out << tr(msg::cli_copy_done,
+                {from_shown, to_shown, std::to_string(c.log_rows), std::to_string(c.registry_rows),
+                 std::to_string(c.cases), std::to_string(c.staff), std::to_string(c.sites),
+                 std::to_string(c.procedures), std::to_string(c.access_records)})
+          << "\n";
+  ctx.out << tr(msg::cli_copy_heads, {std::to_string(c.head_seq) + ":" + c.head_hash, c.case_heads.substr(0, 16)})
+          << "\n";
+  if (result.passphrase_row) ctx.out << tr(msg::cli_copy_sealed_passphrase, {actor}) << "\n";
+  if (sealing.mode == CopySealing::Mode::kKeyFile) ctx.out << tr(msg::cli_copy_sealed_key_file) << "\n";
+  ctx.out << tr(msg::cli_copy_verified, {std::to_string(after.rows), std::to_string(after.cases)}) << "\n";
+  return 0;
+}
+
+}  // namespace sopir::cli

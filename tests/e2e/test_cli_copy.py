@@ -1,0 +1,201 @@
+"""`sopir db copy FROM TO` (issue #13 item 7, docs/DEPLOY.md "Moving an
+office onto the server"): a whole database into a new one, both ways
+between a database file and a server database, every row, hash and link
+kept, verify clean on both ends; a refusal writes nothing.
+
+Runs on SQLite (file -> server -> file) and as e2e_pg on PostgreSQL
+(server -> file -> server): each run copies both ways. The other end is a
+fresh database on the test server, or a new file."""
+import os
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sopir_e2e import AID_YAML, KEY_FILE, POSTGRES, PgDatabase, SopirTest, main, psql  # noqa: E402
+from test_cli_sites import FOLLOW_UP_YAML, RETURN_DESK_YAML  # noqa: E402
+
+NAME = "Wati Contoh"  # invented
+OTHER_NAME = "Rini Contoh"  # invented
+
+
+def rows(db, statement):
+    """Rows of a SELECT on a file or a server database, each a tuple of text."""
+    if db.startswith("postgresql://"):
+        return [tuple(line.split("|")) for line in psql(db, statement).splitlines()]
+    con = sqlite3.connect(db)
+    try:
+        return [tuple("" if v is None else str(v) for v in row) for row in con.execute(statement)]
+    finally:
+        con.close()
+
+
+def snapshot(db):
+    """What a copy must keep: every log row's seq, record and hashes, every
+    case's chain head, and the other tables' rows."""
+    return {
+        "log": rows(db, "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq"),
+        "cases": rows(db, "SELECT id, sop_id, sha256, state, status, version, last_seq, head_hash, "
+                          "coalesce(parent_case, ''), site FROM cases ORDER BY id"),
+        "staff": rows(db, "SELECT id, name, roles, sites FROM staff ORDER BY id"),
+        "sites": rows(db, "SELECT id, name FROM sites ORDER BY id"),
+        "procedures": rows(db, "SELECT sop_id, version, sha256, published_by FROM procedures ORDER BY sha256"),
+        "access": rows(db, "SELECT id, actor, case_id, what, reason, at FROM access_log ORDER BY id"),
+    }
+
+
+class DbCopy(SopirTest):
+    def setUp(self):
+        super().setUp()
+        self.other_pg = []
+        # Every kind of step: open, procedure, override, lifecycle, timer,
+        # checkpoint, publish, staff, erasure, migration, migration-plan,
+        # site, transfer; hand-offs to another site; an access record.
+        self.ok("--as", "admin", "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        self.ok("--as", "admin", "staff", "add", "eka", "--name", "Eka Contoh", "--role", "shelter_staff,supervisor",
+                "--site", "main,nunukan")
+        self.ok("--as", "admin", "staff", "add", "pia", "--name", "Pia Contoh", "--role", "policy",
+                "--site", "main")
+        for who in ("siti", "tono"):
+            self.ok("--as", "admin", "staff", "grant", who, "data_protection")
+        self.ok("--as", "admin", "sop", "publish", self.write("follow-up.yaml", FOLLOW_UP_YAML))
+        self.ok("--as", "admin", "sop", "publish", self.write("return-desk.yaml", RETURN_DESK_YAML))
+        desk = self.ok("--as", "budi", "case", "open", "return-desk").out.strip()
+        self.ok("--as", "budi", "case", "advance", desk, "refer")
+        self.ok("--as", "budi", "case", "advance", desk, "send_home", "--set", "home_office=nunukan")
+
+        self.kept = self.open_named(NAME, "5")
+        self.ok("--as", "budi", "case", "advance", self.kept, "review")
+        self.ok("--as", "siti", "case", "show", self.kept, "--reveal", "--reason", "call back")
+        big = self.open_named(OTHER_NAME, "60")
+        self.ok("--as", "budi", "case", "advance", big, "review")
+        self.ok("--as", "siti", "case", "advance", big, "approve", "--set", "approved_quantity=60", "--override",
+                "--reason", "a family of twelve")
+        for step in (["hold", "--reason", "waiting"], ["resume"], ["close", "--reason", "needs_met"],
+                     ["reopen", "--reason", "new request"]):
+            self.ok("--as", "siti", "case", step[0], big, *step[1:])
+        late = self.open_named("Ayu Contoh", "3", "--at", "2026-01-05T08:00:00Z")
+        self.ok("--as", "admin", "tick")
+        self.ok("--as", "eka", "case", "transfer", self.kept, "--to", "nunukan", "--reason", "moved")
+        self.ok("--as", "siti", "case", "erase", late, "--reason", "request of the person")
+        self.ok("--as", "tono", "case", "erase", late, "--confirm")
+        self.ok("--as", "admin", "checkpoint")
+        # A migration of the aid cases to version 2 (plan, four-eyes approval, apply).
+        aid2 = AID_YAML.replace("version: 1\n", "version: 2\n", 1) + "migrate:\n  from: 1\n"
+        self.ok("--as", "admin", "sop", "publish", self.write("aid2.yaml", aid2))
+        self.ok("migrate", "plan", "aid", "--to", "2", "--output", "plan.json")
+        digest = self.ok("--as", "admin", "migrate", "propose", "plan.json").out.split()[2].rstrip(":")
+        self.ok("--as", "pia", "migrate", "approve", digest[:12])
+        self.ok("--as", "admin", "migrate", "apply", "plan.json")
+        self.assertIn("clean:", self.ok("--as", "admin", "audit", "verify").out)
+        kinds = {k for (k,) in self.query("SELECT DISTINCT kind FROM transitions")}
+        self.assertEqual(kinds, {"open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish",
+                                 "staff", "erasure", "migration", "migration-plan", "site", "transfer"})
+
+    def tearDown(self):
+        for pg in self.other_pg:
+            pg.drop()
+        super().tearDown()
+
+    def open_named(self, name, quantity, *extra):
+        return self.ok("--as", "budi", "case", "open", "aid", "--set", "item=hygiene_kit", "--set",
+                       "quantity=" + quantity, "--set", "full_name=" + name, *extra).out.strip()
+
+    def new_database(self, server, name):
+        """A place for a copy: a new database on the test server, or a new file."""
+        if not server:
+            return os.path.join(self.dir, name + ".db")
+        pg = PgDatabase()
+        self.other_pg.append(pg)
+        return pg.url
+
+    def copy(self, source, target):
+        r = self.ok("--as", "admin", "db", "copy", source, target, env={"SOPIR_DB": source})
+        self.assertIn("audit verify: clean on both ends", r.out)
+        self.assertIn("every case chain ends at the same row on both ends", r.out)
+        return r
+
+    def assert_same(self, source, copy, sealed_rows):
+        """The copy holds every row of the source as it is. A file copy of
+        an encrypted database has one registry row more (`sealed_rows`):
+        the passphrase set for the member who made it, which seals its
+        personal text."""
+        a, b = snapshot(source), snapshot(copy)
+        self.assertEqual(a["log"], b["log"][:len(a["log"])])
+        extra = b["log"][len(a["log"]):]
+        self.assertEqual(len(extra), sealed_rows, extra)
+        for row in extra:
+            self.assertIn('"kind":"staff","event":"passphrase-set"', row[1])
+            self.assertIn('"actor":"admin"', row[1])
+        for table in ("cases", "staff", "sites", "procedures", "access"):
+            self.assertEqual(a[table], b[table], table)
+
+    def verify(self, db, *extra):
+        r = self.ok("--as", "admin", "audit", "verify", *extra, env={"SOPIR_DB": db})
+        self.assertIn("clean:", r.out)
+        return r
+
+    def test_copy_both_ways_keeps_every_row_hash_and_link(self):
+        there = self.new_database(not POSTGRES, "there")
+        self.copy(self.db, there)
+        self.verify(there)
+        to_file = 0 if POSTGRES else 1  # rows a copy into a file adds (see assert_same)
+        self.assert_same(self.db, there, 1 - to_file)
+        back = self.new_database(POSTGRES, "back")
+        self.copy(there, back)
+        self.verify(back)
+        self.assert_same(there, back, to_file)
+        self.assert_same(self.db, back, 1)
+        # The hand-off across sites and its story read the same in the copy.
+        story = self.ok("--as", "admin", "audit", "case", self.query(
+            "SELECT parent_case FROM cases WHERE parent_case IS NOT NULL LIMIT 1")[0][0], "--with-linked",
+            env={"SOPIR_DB": back}).out
+        self.assertIn("follow-up", story)
+        # The copy works as a database: staff read and act. A file copy's
+        # key is wrapped for the member who made it, who gives the others
+        # theirs again (their passphrase reset wraps it for them).
+        for db in (there, back):
+            if not db.startswith("postgresql://"):
+                self.ok("--as", "admin", "staff", "passwd", "eka", env={"SOPIR_DB": db})
+            shown = self.ok("--as", "eka", "case", "show", self.kept, "--reveal", "--reason", "check the copy",
+                            env={"SOPIR_DB": db}).out
+            self.assertIn(NAME, shown)
+            self.ok("--as", "eka", "case", "advance", self.kept, "approve", "--set", "approved_quantity=5",
+                    env={"SOPIR_DB": db})
+            self.verify(db)
+
+    def test_a_refused_copy_writes_nothing(self):
+        there = self.new_database(not POSTGRES, "there")
+        self.copy(self.db, there)
+        before = snapshot(there)
+        # Into a database that holds data: refused (exit 4), both unchanged.
+        if there.startswith("postgresql://"):
+            r = self.refused_unchanged(4, "--as", "admin", "db", "copy", self.db, there)
+            self.assertIn("the target already holds data", r.err)
+            self.assertIn("writes only into a new database", r.err)
+        else:
+            r = self.refused_unchanged(4, "--as", "admin", "db", "copy", self.db, there)
+            self.assertIn("%s exists: `sopir db copy` makes a new database file" % there, r.err)
+        self.assertEqual(before, snapshot(there))
+        # Not an administrator, the same place twice, one place only.
+        fresh = self.new_database(not POSTGRES, "fresh")
+        r = self.refused_unchanged(1, "--as", "budi", "db", "copy", self.db, fresh)
+        self.assertIn("budi may not copy the database: copying it is for an administrator", r.err)
+        r = self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db, self.db)
+        self.assertIn("cannot be copied into itself", r.err)
+        self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db)
+        if fresh.startswith("postgresql://"):
+            self.assertEqual(psql(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                                         "AND tablename = 'transitions'").strip(), "0")
+        else:
+            self.assertFalse(os.path.exists(fresh))
+        # A server copy keeps personal text encrypted: without the key file
+        # an encrypted source is not copied in clear.
+        if not POSTGRES:
+            r = self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db, fresh,
+                                       env={"SOPIR_KEY_FILE": ""})
+            self.assertIn("the source keeps personal text encrypted and the copy would keep it in clear", r.err)
+            self.assertEqual(psql(fresh, "SELECT count(*) FROM transitions").strip(), "0")
+
+
+if __name__ == "__main__":
+    main()
