@@ -30,6 +30,20 @@ std::string roles_of(const Actor& who) {
                            : tr(msg::runtime_has_roles, {who.id, join(who.roles)});
 }
 
+// The ids of the database's sites, in order.
+std::vector<std::string> site_ids(Store& store) {
+  std::vector<std::string> ids;
+  for (const Site& s : store.sites()) ids.push_back(s.id);
+  return ids;
+}
+
+// kNotFound, naming the nearest site and all of them, unless `site` is one.
+void require_known_site(Store& store, const std::string& site) {
+  const std::vector<std::string> ids = site_ids(store);
+  if (std::find(ids.begin(), ids.end(), site) == ids.end())
+    throw not_found(tr(msg::runtime_unknown_site, {site, did_you_mean(site, ids), join(ids)}));
+}
+
 // A note as given, or kRefused when it holds control characters other
 // than tabs and line breaks.
 const std::string& checked_note(const std::string& note) {
@@ -462,12 +476,8 @@ void Engine::add_staff(const std::string& admin, const StaffMember& member) {
   if (member.sites.empty() && readable_sites(as_actor)) {
     // Staff who read only their sites' cases need one; with a single site
     // the store makes them a member of it.
-    const std::vector<Site> all = store_->sites();
-    if (all.size() > 1) {
-      std::vector<std::string> ids;
-      for (const Site& site : all) ids.push_back(site.id);
-      throw usage_error(tr(msg::runtime_staff_needs_site, {member.id, join(ids)}));
-    }
+    const std::vector<std::string> ids = site_ids(*store_);
+    if (ids.size() > 1) throw usage_error(tr(msg::runtime_staff_needs_site, {member.id, join(ids)}));
   }
   store_->add_staff(member, RegistryStamp{admin, clock_->now()});
 }
@@ -490,12 +500,7 @@ void Engine::set_staff_site(const std::string& admin, const std::string& staff_i
   if (!has_role(who, "admin")) throw refused(tr(msg::runtime_manage_sites, {roles_of(who)}));
   auto member = store_->staff(staff_id);
   if (!member) actor(staff_id);  // kNotFound with "did you mean"
-  const std::vector<Site> all = store_->sites();
-  if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == site; })) {
-    std::vector<std::string> ids;
-    for (const Site& s : all) ids.push_back(s.id);
-    throw not_found(tr(msg::runtime_unknown_site, {site, did_you_mean(site, ids), join(ids)}));
-  }
+  require_known_site(*store_, site);
   const bool has = std::find(member->sites.begin(), member->sites.end(), site) != member->sites.end();
   if (has == held)
     throw conflict(tr(held ? msg::runtime_already_in_site : msg::runtime_not_in_site, {staff_id, site}));
@@ -771,12 +776,7 @@ std::string Engine::opening_site(const Actor& who, const std::string& asked) {
     throw usage_error(tr(msg::runtime_open_which_site, {who.id, join(who.sites)}));
   }
   if (belongs_to_site(who, asked)) return asked;
-  const std::vector<Site> all = store_->sites();
-  if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == asked; })) {
-    std::vector<std::string> ids;
-    for (const Site& s : all) ids.push_back(s.id);
-    throw not_found(tr(msg::runtime_unknown_site, {asked, did_you_mean(asked, ids), join(ids)}));
-  }
+  require_known_site(*store_, asked);
   throw refused(tr(msg::runtime_open_other_site, {who.id, asked,
                                                   who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites)}));
 }
@@ -975,12 +975,7 @@ StepResult Engine::transfer_case(const TransferRequest& request) {
     if (std::string problem = control_problem(request.reason, false); !problem.empty())
       throw usage_error(tr(msg::runtime_reason_control, {problem}));
     if (request.to_site == record.site) throw usage_error(tr(msg::runtime_transfer_same, {record.id, record.site}));
-    const std::vector<Site> all = store_->sites();
-    if (std::none_of(all.begin(), all.end(), [&](const Site& s) { return s.id == request.to_site; })) {
-      std::vector<std::string> ids;
-      for (const Site& s : all) ids.push_back(s.id);
-      throw not_found(tr(msg::runtime_unknown_site, {request.to_site, did_you_mean(request.to_site, ids), join(ids)}));
-    }
+    require_known_site(*store_, request.to_site);
     if (!has_role(who, "admin") && !belongs_to_site(who, request.to_site))
       throw refused(tr(msg::runtime_transfer_both_sites, {who.id, record.id, record.site, request.to_site}));
     const DateTime now = clock_->now();
@@ -1008,8 +1003,7 @@ StepResult Engine::transfer_case(const TransferRequest& request) {
 // The sites a procedure's hand-offs name (site:, or the values of an enum
 // field named by site_from:) must be sites of this database.
 void Engine::check_handoff_sites(const Procedure& p, std::vector<std::string>& problems) {
-  std::vector<std::string> ids;
-  for (const Site& s : store_->sites()) ids.push_back(s.id);
+  const std::vector<std::string> ids = site_ids(*store_);
   const auto known = [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
   for (const TransitionDef& t : p.transitions) {
     for (const HandOff& h : t.opens) {
@@ -1040,8 +1034,7 @@ std::string Engine::handoff_site(const Procedure& p, const TransitionDef& def, c
     site = format_value(v);
   }
   if (site == parent.site) return site;
-  std::vector<std::string> ids;
-  for (const Site& s : store_->sites()) ids.push_back(s.id);
+  const std::vector<std::string> ids = site_ids(*store_);
   if (std::find(ids.begin(), ids.end(), site) == ids.end())
     throw refused(tr(msg::runtime_handoff_site_unknown, {parent.id, p.events[def.event], h.sop, site, join(ids)}));
   return site;
