@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <vector>
 
 #include "sopir/error.h"
 #include "sopir/messages/store.h"
@@ -36,16 +37,53 @@ std::map<std::string, std::unique_ptr<SecretKey>>& ring() {
   return *keys;
 }
 
-}  // namespace
+// Guarded, locked memory for keys, taken a slab at a time. sodium_malloc
+// costs several system calls (guard pages around it, mlock, and as many to
+// free it): paid per key, they were half the time of a copy or a verify
+// that opens a key per case. A slab is one sodium_malloc (guard pages at
+// both ends, locked in memory, never swapped); a slot is zeroed when its
+// key is dropped and used again. Slabs live as long as the process.
+class KeySlots {
+ public:
+  unsigned char* take() {
+    std::lock_guard<std::mutex> hold(lock_);
+    if (free_.empty()) {
+      auto* slab = static_cast<unsigned char*>(sodium_malloc(kSlotsPerSlab * kKeyBytes));
+      if (!slab) throw std::bad_alloc();
+      sodium_memzero(slab, kSlotsPerSlab * kKeyBytes);
+      for (size_t i = kSlotsPerSlab; i-- > 0;) free_.push_back(slab + i * kKeyBytes);
+    }
+    unsigned char* slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+  void give(unsigned char* slot) {
+    sodium_memzero(slot, kKeyBytes);
+    std::lock_guard<std::mutex> hold(lock_);
+    free_.push_back(slot);
+  }
 
-SecretKey::SecretKey() {
-  start();
-  bytes_ = static_cast<unsigned char*>(sodium_malloc(kKeyBytes));
-  if (!bytes_) throw std::bad_alloc();
-  randombytes_buf(bytes_, kKeyBytes);
+ private:
+  static constexpr size_t kSlotsPerSlab = 128;  // 4 KiB: one page
+  std::mutex lock_;
+  std::vector<unsigned char*> free_;
+};
+
+KeySlots& slots() {
+  static auto* made = new KeySlots();  // never destroyed: keys outlive static destructors
+  return *made;
 }
 
-SecretKey::~SecretKey() { sodium_free(bytes_); }  // zeroes before freeing
+}  // namespace
+
+SecretKey::SecretKey() : SecretKey(Empty{}) { randombytes_buf(bytes_, kKeyBytes); }
+
+SecretKey::SecretKey(Empty) {
+  start();
+  bytes_ = slots().take();
+}
+
+SecretKey::~SecretKey() { slots().give(bytes_); }  // zeroed before it is used again
 
 std::string seal(const SecretKey& key, std::string_view plain, std::string_view ad) {
   start();
@@ -78,7 +116,7 @@ std::string seal_key(const SecretKey& wrapping, const SecretKey& key, std::strin
 
 std::unique_ptr<SecretKey> open_key(const SecretKey& wrapping, std::string_view sealed, std::string_view ad) {
   if (sealed.size() != kNonce + kKeyBytes + kTag) return nullptr;
-  auto key = std::make_unique<SecretKey>();
+  auto key = std::make_unique<SecretKey>(SecretKey::Empty{});
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(key->data(), &written, nullptr, bytes(sealed) + kNonce,
                                                  sealed.size() - kNonce, bytes(ad), ad.size(), bytes(sealed),
@@ -109,7 +147,7 @@ std::string new_salt() {
 std::unique_ptr<SecretKey> derive_key(std::string_view passphrase, std::string_view salt, KdfCost cost) {
   start();
   if (salt.size() != crypto_pwhash_SALTBYTES) return nullptr;
-  auto key = std::make_unique<SecretKey>();
+  auto key = std::make_unique<SecretKey>(SecretKey::Empty{});
   if (crypto_pwhash(key->data(), kKeyBytes, passphrase.data(), passphrase.size(), bytes(salt), cost.ops, cost.mem,
                     crypto_pwhash_ALG_ARGON2ID13) != 0)
     throw storage_error(tr(msg::store_key_derivation_failed));
@@ -173,7 +211,7 @@ std::string key_file_id(const SecretKey& key) {
 
 std::unique_ptr<SecretKey> key_from_bytes(std::string_view data) {
   if (data.size() != kKeyBytes) return nullptr;
-  auto key = std::make_unique<SecretKey>();
+  auto key = std::make_unique<SecretKey>(SecretKey::Empty{});
   std::copy(data.begin(), data.end(), key->data());
   return key;
 }

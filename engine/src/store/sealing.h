@@ -25,10 +25,13 @@ namespace sopir::sealing {
 
 inline constexpr size_t kKeyBytes = 32;
 
-// A 32-byte secret key in guarded memory (sodium_malloc), wiped when dropped.
+// A 32-byte secret key in guarded, locked memory (sodium_malloc, a slab of
+// keys at a time), wiped when dropped.
 class SecretKey {
  public:
   SecretKey();  // a fresh random key
+  struct Empty {};
+  explicit SecretKey(Empty);  // zeroes, for bytes about to be written (an opened key)
   ~SecretKey();
   SecretKey(const SecretKey&) = delete;
   SecretKey& operator=(const SecretKey&) = delete;
