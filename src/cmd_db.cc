@@ -15,6 +15,7 @@
 #include "sopir/key_file.h"
 #include "sopir/login.h"
 #include "sopir/messages/cli.h"
+#include "sopir/messages/runtime.h"
 
 namespace sopir::cli {
 namespace {
@@ -35,6 +36,18 @@ class NewFile {
  private:
   std::string path_;
   bool keep_ = false;
+};
+
+// Wipes a string that held a passphrase when the command ends, however it ends.
+class Wiped {
+ public:
+  explicit Wiped(std::string& secret) : secret_(secret) {}
+  ~Wiped() { wipe(secret_); }
+  Wiped(const Wiped&) = delete;
+  Wiped& operator=(const Wiped&) = delete;
+
+ private:
+  std::string& secret_;
 };
 
 // The findings of a verify, as an Error (the copy is then undone).
@@ -78,42 +91,35 @@ int run_db_copy(Context& ctx, Args& a) {
   const audit::VerifyReport before = audit::verify(source.store(), audit::VerifyOptions{});
   if (!before.clean()) throw unclean(from_shown, before, msg::cli_copy_source_unclean);
 
-  StoreOptions options;
-  options.create = true;
-  NewFile made(to_server ? std::string() : to);
-  if (to_server) made.keep();  // a server database is the administrator's; only its rows are ours
-  std::unique_ptr<Store> target = open_store(to, options);
-
   CopySealing sealing;
-  std::string passphrase;
+  const Wiped wiped(sealing.passphrase);
   if (to_server && !ctx.options.key_file.empty()) {
     sealing.mode = CopySealing::Mode::kKeyFile;
     sealing.key_file_id = load_key_file(ctx.options.key_file);
   } else if (!to_server && source.store().encrypts_personal_data()) {
     std::optional<std::string> given = new_passphrase(actor, false);
     if (!given) throw usage_error(tr(msg::cli_copy_passphrase_needed, {actor}));
-    passphrase = std::move(*given);
-    check_new_passphrase(passphrase);
+    sealing.passphrase = *given;
+    wipe(*given);
+    check_new_passphrase(sealing.passphrase);
     sealing.mode = CopySealing::Mode::kPassphrase;
     sealing.staff_id = actor;
-    sealing.passphrase = passphrase;
-    sealing.hash = hash_passphrase(passphrase, kdf_cost());
+    sealing.hash = hash_passphrase(sealing.passphrase, kdf_cost());
     sealing.at = DateTime{static_cast<int64_t>(std::time(nullptr))};
+  } else if (source.store().encrypts_personal_data()) {
+    throw usage_error(tr(msg::runtime_copy_keep_sealed));  // before TO is touched
   }
-  CopyResult result;
+
+  StoreOptions options;
+  options.create = true;
+  NewFile made(to_server ? std::string() : to);
+  if (to_server) made.keep();  // a server database is the administrator's; only its rows are ours
+  std::unique_ptr<Store> target = open_store(to, options);
   audit::VerifyReport after;
-  try {
-    result = copy_database(source.store(), *target, sealing, [&](Store& copy) {
-      after = audit::verify(copy, audit::VerifyOptions{});
-      if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
-    });
-  } catch (...) {
-    wipe(passphrase);
-    wipe(sealing.passphrase);
-    throw;
-  }
-  wipe(passphrase);
-  wipe(sealing.passphrase);
+  const CopyResult result = copy_database(source.store(), *target, sealing, [&](Store& copy) {
+    after = audit::verify(copy, audit::VerifyOptions{});
+    if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
+  });
   made.keep();
   spdlog::info("database copied by {} into {}: {} log rows, {} cases", actor, to_shown, result.to.log_rows,
                result.to.cases);
