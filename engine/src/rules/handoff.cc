@@ -9,10 +9,6 @@
 namespace sopir {
 namespace {
 
-std::string where(const Procedure& p, const SourcePos& pos) {
-  return p.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
-}
-
 bool contains(const std::vector<int>& items, int item) {
   return std::find(items.begin(), items.end(), item) != items.end();
 }
@@ -149,6 +145,11 @@ void check_track_literals(const Procedure& p, const ProcedureLookup& lookup, std
 }
 
 }  // namespace
+
+std::string where(const Procedure& p, const SourcePos& pos) {
+  return p.file + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column) + ": ";
+}
+
 
 std::vector<std::string> check_handoffs(const Procedure& p, const ProcedureLookup& lookup) {
   std::vector<std::string> problems;

@@ -18,6 +18,9 @@ namespace sopir {
 // The current published version of a procedure id, or null.
 using ProcedureLookup = std::function<ProcedurePtr(const std::string& sop_id)>;
 
+// "file:line:col: " of a place in `procedure`'s file, to start a problem with.
+std::string where(const Procedure& procedure, const SourcePos& pos);
+
 // Problems with the hand-offs of `procedure`, each as "file:line:col: message".
 std::vector<std::string> check_handoffs(const Procedure& procedure, const ProcedureLookup& lookup);
 

@@ -1007,7 +1007,7 @@ void Engine::check_handoff_sites(const Procedure& p, std::vector<std::string>& p
   const auto known = [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
   for (const TransitionDef& t : p.transitions) {
     for (const HandOff& h : t.opens) {
-      const std::string at = p.file + ":" + std::to_string(h.pos.line) + ":" + std::to_string(h.pos.column) + ": ";
+      const std::string at = where(p, h.pos);
       if (!h.site.empty() && !known(h.site))
         problems.push_back(at + tr(msg::runtime_handoff_site_unpublishable, {h.sop, h.site, join(ids)}));
       if (h.site_field < 0) continue;
