@@ -161,6 +161,8 @@ class DbCopy(SopirTest):
             self.assertIn(NAME, shown)
             self.ok("--as", "eka", "case", "advance", self.kept, "approve", "--set", "approved_quantity=5",
                     env={"SOPIR_DB": db})
+            # The registry chain goes on from the copied head.
+            self.ok("--as", "admin", "site", "add", "tarakan", "--name", "Pos Tarakan", env={"SOPIR_DB": db})
             self.verify(db)
 
     def test_a_refused_copy_writes_nothing(self):
