@@ -12,6 +12,7 @@
 // landed: the server rolls back a transaction whose connection drops, and a
 // commit whose answer was lost is looked up again after reconnecting.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -831,21 +832,27 @@ class PgStore final : public Store {
     });
   }
 
+  // Cases, log rows and their personal texts are sent a batch at a time
+  // (one statement per table for up to kImportBatch rows): a statement per
+  // row cost a round trip each. A batch goes before any other write.
   void import_case(const CaseRecord& record) override {
     guard(msg::store_op_open_case, record.id, [&] {
       PersonalTexts texts;
       for (const auto& value : record.data) record_rows::prepare_value(value, &texts);
       write(msg::store_w_opening_a_case, [&] {
-        conn_->exec("INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
-                    "opened_at, due_at, hold_started, closure_reason, parent_case, site) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                    {text(record.id), text(record.sop_id), text(record.sha256), text(record.state),
-                     text(to_string(record.status)), text(log_json::values(record.data)), number(record.version),
-                     number(record.last_seq), text(record.head_hash), number(record.opened_at.seconds),
-                     time_param(record.due_at), time_param(record.hold_started), text(record.closure_reason),
-                     text_or_null(record.parent_case),
-                     text(record.site.empty() ? std::string(kDefaultSite) : record.site)});
+        if (!import_.log.empty()) flush_import();
+        const auto time = [](const std::optional<DateTime>& t) -> Nullable {
+          return t ? Nullable(std::to_string(t->seconds)) : std::nullopt;
+        };
+        import_.cases.push_back({record.id, record.sop_id, record.sha256, record.state, to_string(record.status),
+                                 log_json::values(record.data), std::to_string(record.version),
+                                 std::to_string(record.last_seq), record.head_hash,
+                                 std::to_string(record.opened_at.seconds), time(record.due_at),
+                                 time(record.hold_started), record.closure_reason,
+                                 record.parent_case.empty() ? Nullable() : Nullable(record.parent_case),
+                                 record.site.empty() ? std::string(kDefaultSite) : record.site});
         import_texts(record.id, texts);
+        if (import_.cases.size() >= kImportBatch) flush_import();
       });
     });
   }
@@ -856,11 +863,11 @@ class PgStore final : public Store {
       if (row.personal)
         for (const StoredValue& value : *row.personal) record_rows::prepare_value(value, &texts);
       write(msg::store_w_appending_to_the_log, [&] {
-        conn_->exec("INSERT INTO transitions (seq, record, prev_hash, hash) OVERRIDING SYSTEM VALUE "
-                    "VALUES ($1, $2, $3, $4)",
-                    {number(row.seq), text(std::string(row.record)), text(std::string(row.prev_hash)),
-                     text(std::string(row.hash))});
+        if (!import_.cases.empty()) flush_import();
+        import_.log.push_back({std::to_string(row.seq), std::string(row.record), std::string(row.prev_hash),
+                               std::string(row.hash)});
         import_texts(std::string(row.case_id), texts);
+        if (import_.log.size() >= kImportBatch) flush_import();
       });
     });
   }
@@ -868,6 +875,7 @@ class PgStore final : public Store {
   void import_access(const AccessRecord& r) override {
     guard(msg::store_op_record_access_to_case, r.case_id, [&] {
       write(msg::store_w_recording_an_access, [&] {
+        flush_import();
         conn_->exec("INSERT INTO access_log (id, actor, case_id, what, reason, at) OVERRIDING SYSTEM VALUE "
                     "VALUES ($1, $2, $3, $4, $5, $6)",
                     {number(r.id), text(r.actor), text(r.case_id), text(r.what), text(r.reason), number(r.at.seconds)});
@@ -883,6 +891,7 @@ class PgStore final : public Store {
     guard(msg::store_op_transaction, {}, [&] {
       if (per_chain_from > 1) throw usage_error(tr(msg::store_import_chain_rule, {std::to_string(per_chain_from)}));
       write(msg::store_w_a_transaction, [&] {
+        flush_import();
         conn_->exec("UPDATE registry_head SET last_seq = r.case_seq, head_hash = r.hash "
                     "FROM (SELECT case_seq, hash FROM transitions WHERE case_id = '' "
                     "ORDER BY case_seq DESC LIMIT 1) r WHERE registry_head.id = 1");
@@ -1272,22 +1281,69 @@ class PgStore final : public Store {
     throw usage_error(tr(msg::store_internal, {"a step's write needs the held case row"}));
   }
 
-  // Keeps copied personal texts of case `case_id` (sealed under its key
-  // once the database has a key), as write_step keeps a step's.
+  // Keeps copied personal texts of case `case_id` for the next batch
+  // (sealed under its key once the database has a key), as write_step
+  // keeps a step's.
   void import_texts(const std::string& case_id, const PersonalTexts& texts) {
     if (texts.empty()) return;
-    const bool sealed = key_row() != nullptr;
-    const sealing::SecretKey* case_key = sealed ? &case_key_for_writing(case_id) : nullptr;
-    for (const auto& [digest, value] : texts) {
-      if (sealed) {
-        conn_->exec("INSERT INTO personal_text (digest, case_id, sealed) VALUES ($1, $2, decode($3, 'hex')) "
-                    "ON CONFLICT DO NOTHING",
-                    {text(digest), text(case_id), text(sealing::to_hex(sealing::seal(*case_key, value, digest)))});
-      } else {
-        conn_->exec("INSERT INTO personal_text (digest, text, case_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    {text(digest), text(value), text(case_id)});
-      }
+    import_.sealed = key_row() != nullptr;
+    const sealing::SecretKey* case_key = import_.sealed ? &case_key_for_writing(case_id) : nullptr;
+    for (const auto& [digest, value] : texts)
+      import_.texts.push_back({digest, case_id,
+                               import_.sealed ? sealing::to_hex(sealing::seal(*case_key, value, digest)) : value});
+  }
+
+  // Sends the batched rows: cases first (log rows and texts name them).
+  void flush_import() {
+    ImportBatch batch = std::move(import_);
+    import_ = ImportBatch{};
+    if (!batch.cases.empty()) {
+      std::vector<Param> columns;
+      for (size_t c = 0; c < batch.cases.front().size(); ++c) columns.push_back(column_literal(batch.cases, c));
+      conn_->exec("INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, head_hash, "
+                  "opened_at, due_at, hold_started, closure_reason, parent_case, site) "
+                  "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+                  "$7::bigint[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], "
+                  "$13::text[], $14::text[], $15::text[])",
+                  columns);
     }
+    if (!batch.log.empty()) {
+      std::vector<Param> columns;
+      for (size_t c = 0; c < 4; ++c) columns.push_back(column_literal(batch.log, c));
+      conn_->exec("INSERT INTO transitions (seq, record, prev_hash, hash) OVERRIDING SYSTEM VALUE "
+                  "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
+                  columns);
+    }
+    if (!batch.texts.empty()) {
+      std::vector<Param> columns;
+      for (size_t c = 0; c < 3; ++c) columns.push_back(column_literal(batch.texts, c));
+      conn_->exec(batch.sealed ? "INSERT INTO personal_text (digest, case_id, sealed) SELECT d, c, decode(v, 'hex') "
+                                 "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(d, c, v) ON CONFLICT DO NOTHING"
+                               : "INSERT INTO personal_text (digest, case_id, text) SELECT d, c, v "
+                                 "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(d, c, v) ON CONFLICT DO NOTHING",
+                  columns);
+    }
+  }
+
+  // Column `c` of `rows` as a PostgreSQL array literal (NULL for nullopt).
+  template <typename Rows>
+  static std::string column_literal(const Rows& rows, size_t c) {
+    std::string out = "{";
+    for (const auto& row : rows) {
+      if (out.size() > 1) out += ',';
+      const Nullable item = row[c];
+      if (!item) {
+        out += "NULL";
+        continue;
+      }
+      out += '"';
+      for (const char ch : *item) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+      }
+      out += '"';
+    }
+    return out + "}";
   }
 
   // A PostgreSQL text[] literal: {"a","b"}, with " and \ escaped.
@@ -1574,6 +1630,16 @@ class PgStore final : public Store {
   }
 
   std::unique_ptr<Connection> conn_;
+  // The rows of a copy waiting to be sent (import_case, import_log_row).
+  using Nullable = std::optional<std::string>;
+  static constexpr size_t kImportBatch = 1000;
+  struct ImportBatch {
+    std::vector<std::array<Nullable, 15>> cases;
+    std::vector<std::array<Nullable, 4>> log;
+    std::vector<std::array<Nullable, 3>> texts;  // digest, case id, text (hex when sealed)
+    bool sealed = false;
+  };
+  ImportBatch import_;
   std::string server_;  // user@host:port/database, for messages
   bool read_only_;
   bool standby_;
