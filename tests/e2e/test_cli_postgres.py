@@ -445,6 +445,41 @@ class ServerLogin(OnServer):
         self.assertIn(child, story)
         self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
 
+    def test_a_guard_waits_on_the_case_it_handed_to_another_site(self):
+        """A member's step waits (child_closed) for a case its case opened at
+        another site, which row-level security otherwise hides from them:
+        they read its state and status through sopir_child_cases, and
+        nothing else of it, even with psql (schema 10)."""
+        self.set_up_logins()  # budi: site main
+        eka_url = self.member_at_nunukan("shelter_staff")
+        waiting = RETURN_DESK_YAML.replace("sop: return-desk", "sop: return-wait").replace(
+            "  - {event: send_home,",
+            "  - {event: close_out, from: referred, to: sent_home, roles: [shelter_staff],\n"
+            "     when: child_closed('follow-up')}\n"
+            "  - {event: send_home,")
+        self.as_login(self.owner_url, "sop", "publish", self.write("follow-up.yaml", FOLLOW_UP_YAML))
+        self.as_login(self.owner_url, "sop", "publish", self.write("return-wait.yaml", waiting))
+        parent = self.as_login(self.budi_url, "case", "open", "return-wait").out.strip()
+        child = json.loads(self.as_login(self.budi_url, "case", "advance", parent, "refer",
+                                         "--json").out)["opened"]["case"]
+        # The follow-up at nunukan is still open: the guard holds budi back.
+        r = self.as_login(self.budi_url, "case", "advance", parent, "close_out", code=1)
+        self.assertIn("child_closed('follow-up')", r.err)
+        self.as_login(eka_url, "case", "advance", child, "visit")
+        self.as_login(self.budi_url, "case", "advance", parent, "close_out")
+        # What budi's own role reads of the child: its state through the
+        # function, nothing from the tables.
+        self.assertEqual(psql(self.budi_url, "SELECT state, status FROM sopir_child_cases('%s')" % parent).strip(),
+                         "done|closed")
+        self.assertEqual(psql(self.budi_url, "SELECT count(*) FROM cases WHERE id = '%s'" % child).strip(), "0")
+        self.assertEqual(psql(self.budi_url, "SELECT count(*) FROM transitions WHERE case_id = '%s' "
+                                             "AND kind <> 'open'" % child).strip(), "0")
+        # Nor of a case budi's sites cannot read: eka's own case's children.
+        other = self.as_login(eka_url, "case", "open", "return-wait").out.strip()
+        self.as_login(eka_url, "case", "advance", other, "refer")
+        self.assertEqual(psql(self.budi_url, "SELECT count(*) FROM sopir_child_cases('%s')" % other).strip(), "0")
+        self.assertIn("clean:", self.as_login(self.owner_url, "audit", "verify").out)
+
     def test_an_unmapped_login_and_a_deactivated_member_are_refused(self):
         budi = self.set_up_logins()
         stranger = self.role("tamu_" + self.tag, "tamu-pass")

@@ -412,7 +412,7 @@ std::string loaded_key_file() {
 }  // namespace
 
 // Takes a database of the newest schema back to version 5's shape, as a
-// sopir of schema 5 left it: no sites or row-level security (versions 8, 9), no
+// sopir of schema 5 left it: no sites or row-level security (versions 8-10), no
 // key tables, texts without their case (version 6).
 void back_to_version_5(testing::TestDatabase& db) {
   std::string undo_sites;
@@ -423,10 +423,11 @@ void back_to_version_5(testing::TestDatabase& db) {
                              "transitions_read ON transitions", "transitions_append ON transitions",
                              "personal_text_read ON personal_text", "personal_text_keep ON personal_text",
                              "personal_text_erase ON personal_text", "access_log_read ON access_log",
-                             "access_log_record ON access_log"})
+                             "access_log_record ON access_log", "cases_children ON cases"})
     undo_sites += std::string("DROP POLICY ") + policy + ";";
   db.exec(undo_sites +
           "DROP FUNCTION sopir_rls_claim_mode(); DROP FUNCTION sopir_session_roles();"
+          "DROP FUNCTION sopir_child_cases(text); DROP FUNCTION sopir_definer_reads();"
           "DROP FUNCTION sopir_session_sites(); DROP FUNCTION sopir_session_site_case(text);"
           "ALTER TABLE cases DROP COLUMN site;"
           "ALTER TABLE staff DROP COLUMN sites; DROP TABLE sites;");

@@ -247,6 +247,15 @@ inline constexpr char kRequested[] = "erase-requested";
 inline constexpr char kErased[] = "erased";
 }  // namespace erasure_event
 
+// What a case's guards read of a case it opened (has_child, child_closed,
+// track_state): its state and status, not its data.
+struct ChildCase {
+  std::string id, sop_id, state;
+  Status status = Status::kActive;
+  std::string closure_reason;
+  DateTime opened_at;
+};
+
 struct CaseFilter {
   std::optional<std::string> sop_id, state;
   std::optional<Status> status;
@@ -483,6 +492,11 @@ class Store {
     return static_cast<int64_t>(cases(all).size());
   }
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
+  // The cases case `parent_id` opened, ordered by opened_at, then id. On a
+  // server a member's session reads these of a case of its sites even when
+  // they are another site's (a hand-off to another office), and nothing else
+  // of them (PostgreSQL schema 10). This default reads them through cases().
+  virtual std::vector<ChildCase> child_cases(const std::string& parent_id);
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.
   // Assigns seq, case_seq (1), prev_hash and hash into `entry` (and

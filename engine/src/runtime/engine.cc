@@ -732,12 +732,7 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
     if (needs.clocks) snapshot.clocks = clock_readings(p, history);
   }
   if (needs.children) {
-    CaseFilter filter;
-    filter.linked_to = record.id;
-    std::vector<CaseRecord> children;
-    for (auto& linked : store_->cases(filter)) {
-      if (linked.parent_case == record.id) children.push_back(std::move(linked));
-    }
+    std::vector<ChildCase> children = store_->child_cases(record.id);
     // Oldest first, as replay sees them (by log row): by opening time, and
     // the tracks of one step in the order its hand-offs are written.
     const auto rank = [&](const std::string& sop) {
@@ -750,7 +745,7 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
       }
       return k;
     };
-    std::stable_sort(children.begin(), children.end(), [&](const CaseRecord& a, const CaseRecord& b) {
+    std::stable_sort(children.begin(), children.end(), [&](const ChildCase& a, const ChildCase& b) {
       if (a.opened_at.seconds != b.opened_at.seconds) return a.opened_at.seconds < b.opened_at.seconds;
       return rank(a.sop_id) < rank(b.sop_id);
     });

@@ -48,6 +48,16 @@ bool Store::set_staff_login(const std::string& id, const std::string& login, con
   throw usage_error(tr(msg::store_no_server_logins, {id}));
 }
 
+std::vector<ChildCase> Store::child_cases(const std::string& parent_id) {
+  CaseFilter filter;
+  filter.linked_to = parent_id;
+  std::vector<ChildCase> out;
+  for (const CaseRecord& c : cases(filter))
+    if (c.parent_case == parent_id)
+      out.push_back(ChildCase{c.id, c.sop_id, c.state, c.status, c.closure_reason, c.opened_at});
+  return out;
+}
+
 namespace {
 [[noreturn]] void no_import() { throw usage_error(tr(msg::store_no_import)); }
 }  // namespace

@@ -451,12 +451,39 @@ CREATE POLICY transitions_read ON transitions FOR SELECT USING (
   OR (kind = 'open' AND (record::jsonb ->> 'linked_case') IN (SELECT c.id FROM cases c)));
 )sql";
 
+// Version 10: a case's guards read the cases it handed on to another site
+// (has_child, child_closed, track_state). sopir_child_cases(parent) gives the
+// state and status of the cases `parent` opened, when the session reads
+// `parent` (as the cases_read policy decides); it runs as the tables' owner
+// (SECURITY DEFINER), and the policy cases_children lets such a call, and
+// nothing else, read every case row: current_user is then the owner while
+// session_user is the member. No other function of sopir's runs so, and a
+// member cannot make one. The member still reads nothing else of the other
+// site's case, not even with psql: not its data, not its log rows.
+constexpr const char* kVersion10 = R"sql(
+CREATE FUNCTION sopir_definer_reads() RETURNS boolean LANGUAGE sql STABLE AS $body$
+  SELECT current_user <> session_user AND current_user = (
+    SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+    WHERE c.oid = 'public.cases'::regclass)
+$body$;
+CREATE POLICY cases_children ON cases FOR SELECT USING ((SELECT sopir_definer_reads()));
+CREATE FUNCTION sopir_child_cases(parent text)
+  RETURNS TABLE (id text, sop_id text, state text, status text, closure_reason text, opened_at bigint)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $body$
+  SELECT c.id, c.sop_id, c.state, c.status, c.closure_reason, c.opened_at FROM public.cases c
+  WHERE c.parent_case = parent AND EXISTS (
+    SELECT 1 FROM public.cases p WHERE p.id = parent
+      AND (public.sopir_rls_claim_mode() OR public.sopir_session_roles() && '{admin,national,auditor}'
+           OR p.site = ANY (public.sopir_session_sites())))
+$body$;
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 8;
 
 // Index i holds the step to version i + 1.
 constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                                       kVersion6, kVersion7, kVersion8, kVersion9};
+                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
 
 // Part of the sites step: a database that already has a log gets the rows
 // that say where what it held went (registry.h: the default site
@@ -544,6 +571,8 @@ const std::map<std::string, std::string>& expected_protections() {
       {"function sopir_session_roles", function_body(kVersion8, "sopir_session_roles")},
       {"function sopir_session_sites", function_body(kVersion8, "sopir_session_sites")},
       {"function sopir_session_site_case", function_body(kVersion9, "sopir_session_site_case")},
+      {"function sopir_definer_reads", function_body(kVersion10, "sopir_definer_reads")},
+      {"function sopir_child_cases", function_body(kVersion10, "sopir_child_cases")},
       {"row security of cases", "enabled, forced"},
       {"row security of transitions", "enabled, forced"},
       {"row security of personal_text", "enabled, forced"},
@@ -551,6 +580,7 @@ const std::map<std::string, std::string>& expected_protections() {
       {"policy cases_read", "cases SELECT"},
       {"policy cases_open", "cases INSERT"},
       {"policy cases_step", "cases UPDATE"},
+      {"policy cases_children", "cases SELECT"},
       {"policy transitions_read", "transitions SELECT"},
       {"policy transitions_append", "transitions INSERT"},
       {"policy personal_text_read", "personal_text SELECT"},
@@ -581,7 +611,7 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
       "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', 'sopir_session_roles', "
-      "'sopir_session_sites', 'sopir_session_site_case')");
+      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', 'sopir_child_cases')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.

@@ -533,6 +533,23 @@ class PgStore final : public Store {
     });
   }
 
+  // Through sopir_child_cases (schema 10), which shows a member's session
+  // the state and status of the cases a case of its sites opened, at any
+  // site; row-level security keeps the rest of them hidden.
+  std::vector<ChildCase> child_cases(const std::string& parent_id) override {
+    return guard(msg::store_op_list_cases, {}, [&] {
+      const Result r = conn_->run("child_cases",
+                                  "SELECT id, sop_id, state, status, closure_reason, opened_at "
+                                  "FROM sopir_child_cases($1) ORDER BY opened_at, id",
+                                  {text(parent_id)});
+      std::vector<ChildCase> out;
+      for (int i = 0; i < r.rows(); ++i)
+        out.push_back(ChildCase{r.str(i, 0), r.str(i, 1), r.str(i, 2), status_from_text(r.str(i, 3)), r.str(i, 4),
+                                DateTime{r.integer(i, 5)}});
+      return out;
+    });
+  }
+
   void create_case(const CaseRecord& record, LogEntry& entry) override {
     guard(msg::store_op_open_case, record.id, [&] {
       if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
