@@ -1,6 +1,7 @@
 #include "sopir/procedure.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace sopir {
 
@@ -19,17 +20,54 @@ int index_of(const std::vector<T>& items, std::string_view id, Key key) {
   }
   return -1;
 }
+
+size_t name_hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+// An open-addressing table (linear probing, at most half full) of the
+// positions of `items` by their key's hash; -1 marks an empty slot. Of two
+// equal names the first is kept, as index_of finds it.
+template <typename T, typename Key>
+std::vector<int> name_table(const std::vector<T>& items, Key key) {
+  size_t size = 8;
+  while (size < 2 * items.size()) size *= 2;
+  std::vector<int> slots(size, -1);
+  for (size_t i = 0; i < items.size(); ++i) {
+    size_t s = name_hash(key(items[i])) & (size - 1);
+    while (slots[s] >= 0 && key(items[static_cast<size_t>(slots[s])]) != key(items[i])) s = (s + 1) & (size - 1);
+    if (slots[s] < 0) slots[s] = static_cast<int>(i);
+  }
+  return slots;
+}
+
+// index_of through `slots`: a position found there is checked against the
+// name itself; a name not found there is looked for name by name, as
+// before the tables (for a procedure changed after they were built).
+template <typename T, typename Key>
+int indexed(const std::vector<int>& slots, const std::vector<T>& items, std::string_view id, Key key) {
+  if (!slots.empty()) {
+    const size_t mask = slots.size() - 1;
+    for (size_t s = name_hash(id) & mask; slots[s] >= 0; s = (s + 1) & mask) {
+      const auto i = static_cast<size_t>(slots[s]);
+      if (i < items.size() && key(items[i]) == id) return slots[s];
+    }
+  }
+  return index_of(items, id, key);
+}
+
+const std::string& event_name(const std::string& e) { return e; }
+const std::string& field_name(const FieldDef& f) { return f.id; }
 }  // namespace
+
+void Procedure::build_name_tables() {
+  event_slots = name_table(events, event_name);
+  field_slots = name_table(fields, field_name);
+}
 
 int Procedure::state_index(std::string_view id) const {
   return index_of(states, id, [](const StateDef& s) -> const std::string& { return s.id; });
 }
-int Procedure::event_index(std::string_view id) const {
-  return index_of(events, id, [](const std::string& e) -> const std::string& { return e; });
-}
-int Procedure::field_index(std::string_view id) const {
-  return index_of(fields, id, [](const FieldDef& f) -> const std::string& { return f.id; });
-}
+int Procedure::event_index(std::string_view id) const { return indexed(event_slots, events, id, event_name); }
+int Procedure::field_index(std::string_view id) const { return indexed(field_slots, fields, id, field_name); }
 int Procedure::role_index(std::string_view id) const {
   return index_of(roles, id, [](const std::string& r) -> const std::string& { return r; });
 }
