@@ -97,6 +97,13 @@ std::string state_name(const Procedure& p, int state, std::string_view lang) {
   return "'" + s.id + "'" + (label.empty() || label == s.id ? "" : " (" + label + ")");
 }
 
+// a == b, deciding most unequal pairs of names (which share lengths and
+// prefixes: "case_worker", "case_leader") by their last byte without
+// calling memcmp.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && a == b));
+}
+
 // The actor's first role that is in `allowed`, or "". A procedure's roles
 // are unique (the loader refuses one named twice), so comparing with the
 // allowed ones alone gives what looking each role up would. A view of the
@@ -104,7 +111,7 @@ std::string state_name(const Procedure& p, int state, std::string_view lang) {
 std::string_view matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
   for (const auto& role : actor.roles) {
     for (int index : allowed)
-      if (p.roles[static_cast<size_t>(index)] == role) return role;
+      if (same_name(p.roles[static_cast<size_t>(index)], role)) return role;
   }
   return "";
 }
@@ -567,7 +574,9 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     if (t->event != event) continue;
     DecisionTrace::Guard guard =
         t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
-    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr, false);
+    // A lone candidate's refusal is the one returned, so it is written at
+    // once rather than found unexplained and then tried again to write it.
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr, candidate_count == 1);
     if (trace) trace->candidates.push_back({t->index, guard});
     if (auto* transition = std::get_if<Transition>(&result)) {
       if (trace) {
