@@ -73,9 +73,12 @@ const std::string& event_name(const std::string& e) { return e; }
 const std::string& field_name(const FieldDef& f) { return f.id; }
 }  // namespace
 
+// A handful of names is scanned faster than hashed: tables only for more.
+constexpr size_t kScannedNames = 8;
+
 void Procedure::build_name_tables() {
-  event_slots = name_table(events, event_name);
-  field_slots = name_table(fields, field_name);
+  event_slots = events.size() > kScannedNames ? name_table(events, event_name) : std::vector<int>();
+  field_slots = fields.size() > kScannedNames ? name_table(fields, field_name) : std::vector<int>();
 }
 
 int Procedure::state_index(std::string_view id) const {
