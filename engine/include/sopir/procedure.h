@@ -318,6 +318,16 @@ struct Procedure {
   int field_index(std::string_view id) const;
   int role_index(std::string_view id) const;
 
+  // Hash tables for event_index() and field_index(), which decide() calls
+  // for every step and input: positions in `events` and `fields` by the
+  // name's hash, not the names, so a copy of the procedure keeps right
+  // tables. Filled by build_name_tables() (the loader and the codec call it
+  // once the procedure is complete); empty, or a name not found in them,
+  // falls back to comparing every name, so a procedure put together or
+  // changed by hand still finds what it holds.
+  std::vector<int> event_slots, field_slots;
+  void build_name_tables();
+
   // Names of the events that can leave `state` (file order, no repeats).
   std::vector<std::string> events_from(int state) const;
   std::vector<std::string> state_ids() const;

@@ -22,22 +22,26 @@ std::string& process_language() {
 
 std::string tr(const Message& message, std::string_view lang,
                std::initializer_list<std::string_view> args) {
-  std::string_view text = lang == "id" ? message.id : message.en;
+  const std::string_view text = lang == "id" ? message.id : message.en;
+  size_t length = text.size();
+  for (std::string_view arg : args) length += arg.size();
   std::string out;
-  out.reserve(text.size() + 32);
-  for (size_t i = 0; i < text.size(); ++i) {
-    // "{N}" with a single digit N names args[N].
-    if (text[i] == '{' && i + 2 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '9' &&
-        text[i + 2] == '}') {
-      size_t n = static_cast<size_t>(text[i + 1] - '0');
-      if (n < args.size()) {
-        out += *(args.begin() + n);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
+  out.reserve(length);
+  // The text between placeholders is copied a run at a time: refusals are
+  // written on decide()'s path, where a character at a time showed up.
+  size_t copied = 0;  // text[0, copied) is in `out`
+  for (size_t i = text.find('{'); i != std::string_view::npos && i + 2 < text.size(); i = text.find('{', i + 1)) {
+    // "{N}" with a single digit N names args[N]; any other "{" is text.
+    const char digit = text[i + 1];
+    if (digit < '0' || digit > '9' || text[i + 2] != '}') continue;
+    const size_t n = static_cast<size_t>(digit - '0');
+    if (n >= args.size()) continue;
+    out.append(text, copied, i - copied);
+    out += *(args.begin() + n);
+    copied = i + 3;
+    i += 2;
   }
+  out.append(text, copied, std::string_view::npos);
   return out;
 }
 

@@ -70,9 +70,21 @@ std::string code_name(uint32_t code) {
   return out;
 }
 
+// Whether `text` is printable ASCII alone (no byte below a space, no DEL,
+// nothing past 0x7F): then it holds no control character, which most input
+// shows with one pass over its bytes and no decoding.
+bool plain_ascii(std::string_view text) {
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x7F) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed) {
+  if (plain_ascii(text)) return std::nullopt;
   int line = 1, column = 1;
   for (size_t i = 0; i < text.size();) {
     const Decoded d = decode(text, i);

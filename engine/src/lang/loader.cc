@@ -77,6 +77,7 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
     procedure->file = name;
     procedure->source = std::string(text);
     procedure->sha256 = sha256_hex(text);
+    procedure->build_name_tables();
     result.procedure = std::move(procedure);
   }
   return result;

@@ -1,6 +1,8 @@
 #include "sopir/procedure.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace sopir {
 
@@ -19,17 +21,71 @@ int index_of(const std::vector<T>& items, std::string_view id, Key key) {
   }
   return -1;
 }
+
+// A name's hash from its length and its first and last (up to) eight
+// bytes, at the same cost for any name (std::hash, over every byte, cost
+// decide_bench about as much as the scan it replaced). Names alike in
+// those bytes only probe further; the lookup compares the names.
+size_t name_hash(std::string_view id) {
+  uint64_t head = 0, tail = 0;
+  const size_t n = id.size() < 8 ? id.size() : 8;
+  if (n > 0) {
+    std::memcpy(&head, id.data(), n);
+    std::memcpy(&tail, id.data() + id.size() - n, n);
+  }
+  // Multiplying carries every bit upward; the top half depends on them all.
+  const uint64_t mixed = (head ^ tail * 0xC2B2AE3D27D4EB4Full ^ id.size()) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(mixed >> 32);
+}
+
+// An open-addressing table (linear probing, at most half full) of the
+// positions of `items` by their key's hash; -1 marks an empty slot. Of two
+// equal names the first is kept, as index_of finds it.
+template <typename T, typename Key>
+std::vector<int> name_table(const std::vector<T>& items, Key key) {
+  size_t size = 8;
+  while (size < 2 * items.size()) size *= 2;
+  std::vector<int> slots(size, -1);
+  for (size_t i = 0; i < items.size(); ++i) {
+    size_t s = name_hash(key(items[i])) & (size - 1);
+    while (slots[s] >= 0 && key(items[static_cast<size_t>(slots[s])]) != key(items[i])) s = (s + 1) & (size - 1);
+    if (slots[s] < 0) slots[s] = static_cast<int>(i);
+  }
+  return slots;
+}
+
+// index_of through `slots`: a position found there is checked against the
+// name itself; a name not found there is looked for name by name, as
+// before the tables (for a procedure changed after they were built).
+template <typename T, typename Key>
+int indexed(const std::vector<int>& slots, const std::vector<T>& items, std::string_view id, Key key) {
+  if (!slots.empty()) {
+    const size_t mask = slots.size() - 1;
+    for (size_t s = name_hash(id) & mask; slots[s] >= 0; s = (s + 1) & mask) {
+      const auto i = static_cast<size_t>(slots[s]);
+      if (i < items.size() && key(items[i]) == id) return slots[s];
+    }
+  }
+  return index_of(items, id, key);
+}
+
+const std::string& event_name(const std::string& e) { return e; }
+const std::string& field_name(const FieldDef& f) { return f.id; }
 }  // namespace
+
+// A handful of names is scanned faster than hashed: tables only for more.
+constexpr size_t kScannedNames = 8;
+
+void Procedure::build_name_tables() {
+  event_slots = events.size() > kScannedNames ? name_table(events, event_name) : std::vector<int>();
+  field_slots = fields.size() > kScannedNames ? name_table(fields, field_name) : std::vector<int>();
+}
 
 int Procedure::state_index(std::string_view id) const {
   return index_of(states, id, [](const StateDef& s) -> const std::string& { return s.id; });
 }
-int Procedure::event_index(std::string_view id) const {
-  return index_of(events, id, [](const std::string& e) -> const std::string& { return e; });
-}
-int Procedure::field_index(std::string_view id) const {
-  return index_of(fields, id, [](const FieldDef& f) -> const std::string& { return f.id; });
-}
+int Procedure::event_index(std::string_view id) const { return indexed(event_slots, events, id, event_name); }
+int Procedure::field_index(std::string_view id) const { return indexed(field_slots, fields, id, field_name); }
 int Procedure::role_index(std::string_view id) const {
   return index_of(roles, id, [](const std::string& r) -> const std::string& { return r; });
 }

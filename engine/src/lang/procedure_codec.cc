@@ -474,6 +474,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
       for (const Assignment& a : t.set)
         if (!in(a.field, fields)) return nullptr;
     }
+    p->build_name_tables();
     return p;
   } catch (const std::exception&) {
     return nullptr;

@@ -97,13 +97,21 @@ std::string state_name(const Procedure& p, int state, std::string_view lang) {
   return "'" + s.id + "'" + (label.empty() || label == s.id ? "" : " (" + label + ")");
 }
 
+// a == b, deciding most unequal pairs of names (which share lengths and
+// prefixes: "case_worker", "case_leader") by their last byte without
+// calling memcmp.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && a == b));
+}
+
 // The actor's first role that is in `allowed`, or "". A procedure's roles
 // are unique (the loader refuses one named twice), so comparing with the
-// allowed ones alone gives what looking each role up would.
-std::string matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
+// allowed ones alone gives what looking each role up would. A view of the
+// actor's own string: candidates that are refused copy no role.
+std::string_view matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
   for (const auto& role : actor.roles) {
     for (int index : allowed)
-      if (p.roles[static_cast<size_t>(index)] == role) return role;
+      if (same_name(p.roles[static_cast<size_t>(index)], role)) return role;
   }
   return "";
 }
@@ -373,7 +381,7 @@ Refusal role_refusal(const Procedure& p, const std::vector<const TransitionDef*>
     for (int r : t->override_roles)
       if (!contains(override_roles, r)) override_roles.push_back(r);
   }
-  const std::string override_role = matching_role(p, command.actor, override_roles);
+  const std::string_view override_role = matching_role(p, command.actor, override_roles);
   const std::string_view lang = message_lang(command.lang);
   std::string message = tr(msg::rules_event_roles, lang,
                            {p.events[candidates[0]->event], join_or(role_names(p, roles), lang),
@@ -393,7 +401,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
                                                  const Command& command, const Inputs& inputs,
                                                  DecisionTrace::Guard* guard_seen, bool explain) {
   const std::string_view lang = message_lang(command.lang);
-  std::string role = command.timer ? "system" : matching_role(p, command.actor, t.roles);
+  std::string_view role = command.timer ? std::string_view("system") : matching_role(p, command.actor, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && command.override) role = matching_role(p, command.actor, t.override_roles);
   if (role.empty())
@@ -434,7 +442,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
       EvalContext shown = context;
       shown.lang = command.lang;
       const GuardResult verdict = evaluate_guard(*t.guard, p.fields, command.override ? context : shown);
-      const std::string override_role = matching_role(p, command.actor, t.override_roles);
+      const std::string_view override_role = matching_role(p, command.actor, t.override_roles);
       if (!command.override) {
         std::string message = tr(msg::rules_guard_false, lang, {p.events[t.event], verdict.explanation});
         if (!override_role.empty()) message += tr(msg::rules_may_override, lang, {override_role});
@@ -468,7 +476,7 @@ std::variant<Transition, Attempt> try_transition(const Procedure& p, const Trans
   out.event = t.event;
   out.from = snapshot.state;
   out.to = t.target(snapshot.state);
-  out.role = std::move(role);
+  out.role = std::string(role);
   out.overridden = overridden;
   out.guard_explanation = std::move(guard_explanation);
   // Without inputs or `set:` nothing changes. `set:` expressions see the
@@ -566,7 +574,9 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     if (t->event != event) continue;
     DecisionTrace::Guard guard =
         t->guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
-    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr, false);
+    // A lone candidate's refusal is the one returned, so it is written at
+    // once rather than found unexplained and then tried again to write it.
+    auto result = try_transition(p, *t, snapshot, command, inputs, trace ? &guard : nullptr, candidate_count == 1);
     if (trace) trace->candidates.push_back({t->index, guard});
     if (auto* transition = std::get_if<Transition>(&result)) {
       if (trace) {
@@ -595,7 +605,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   const std::string_view lang = message_lang(command_lang);
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
-  std::string role = matching_role(p, actor, all_roles);
+  std::string role(matching_role(p, actor, all_roles));
   if (role.empty() && by_handoff) role = "hand-off";
   if (role.empty()) {
     return Refusal{RefusalKind::kRole, tr(msg::rules_open_roles, lang, {p.id, join(p.roles), actor_roles(actor, lang)})};
@@ -711,7 +721,7 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
   if (allowed.empty()) {
     for (size_t i = 0; i < p.roles.size(); ++i) allowed.push_back(static_cast<int>(i));
   }
-  const std::string role = matching_role(p, command.actor, allowed);
+  const std::string role(matching_role(p, command.actor, allowed));
   if (role.empty()) {
     return Refusal{RefusalKind::kRole,
                    tr(lifecycle_message(command.event, true), lang,

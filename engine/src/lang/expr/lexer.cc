@@ -1,6 +1,7 @@
 // Lexer of the expression language. Bytes outside the language (NUL,
 // invalid UTF-8, stray punctuation) become an error token with a message
 // naming the byte, never a crash.
+#include <algorithm>
 #include <cstdio>
 
 #include "lang/expr/syntax.h"
@@ -256,6 +257,13 @@ size_t utf8_sequence(std::string_view text, size_t i) {
 }  // namespace
 
 std::string printable(std::string_view text) {
+  // Most text (every guard explanation a refusal shows) is printable ASCII
+  // already: copied whole, not a character at a time.
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b >= 0x20 && b < 0x7f;
+  });
+  if (plain) return std::string(text);
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
