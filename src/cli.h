@@ -154,6 +154,8 @@ const std::vector<Command>& commands();
 // removed). Throws sopir::Error; returns the exit code otherwise.
 int dispatch(Context& ctx, std::vector<std::string> words);
 
+// Whether something exists at `path` (a file, a directory).
+bool file_exists(const std::string& path);
 // Creates `path` empty, readable and writable by its owner only (0600),
 // when it does not exist yet, so a file sopir then writes (the log beside
 // the database, shell history, an export) is private from the start; an

@@ -20,8 +20,6 @@
 namespace sopir::cli {
 namespace {
 
-bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
 // A new database file for the copy, removed again (with its companions)
 // when the copy does not commit, so a refusal leaves nothing behind.
 class NewFile {

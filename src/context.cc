@@ -20,11 +20,6 @@
 namespace sopir::cli {
 namespace {
 
-bool file_exists(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
-
 // Logging goes to <db>.log only, never stdout, and never holds field values.
 void start_logging(const std::string& db) {
   const char* env = std::getenv("SOPIR_LOG");
@@ -53,6 +48,11 @@ void start_logging(const std::string& db) {
 }
 
 }  // namespace
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
 
 void create_private_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
