@@ -167,6 +167,64 @@ TEST_CASE("a checkpoint row's record and the Merkle root's shape", "[chains]") {
   }
 }
 
+TEST_CASE("a proof gives the root from some chains' heads and the subtrees without them", "[chains]") {
+  // Every subset of up to 9 chains, and a few of 70: the root from the
+  // kept leaves and the proof is the root over every chain.
+  auto heads_of = [](int n) {
+    std::vector<merkle::ChainHead> heads;
+    for (int i = 0; i < n; ++i) heads.push_back({"C" + std::to_string(100 + i), i + 1, sha256_hex(std::to_string(i))});
+    return heads;
+  };
+  auto kept_leaves = [](const std::vector<merkle::ChainHead>& heads, const merkle::Proof& proof) {
+    std::map<std::string, std::string, std::less<>> kept;
+    for (const auto& h : heads)
+      if (proof.positions.count(h.key)) kept[h.key] = merkle::leaf(h.key, h.case_seq, h.hash);
+    return kept;
+  };
+  for (int n = 0; n <= 9; ++n) {
+    const auto heads = heads_of(n);
+    for (unsigned mask = 0; mask < (1u << n); ++mask) {
+      const auto proof = merkle::prove(heads, [&](std::string_view key) {
+        for (int i = 0; i < n; ++i)
+          if (heads[i].key == key) return ((mask >> i) & 1u) != 0;
+        return false;
+      });
+      INFO(n << " chains, kept mask " << mask);
+      CHECK(merkle::root_with(proof, kept_leaves(heads, proof)) == merkle::root(heads));
+    }
+  }
+  const auto many = heads_of(70);
+  for (int stride : {1, 3, 7, 69, 71}) {
+    const auto proof = merkle::prove(many, [&](std::string_view key) {
+      return std::stoi(std::string(key.substr(1))) % stride == 0;
+    });
+    INFO("every " << stride << "th chain kept");
+    auto kept = kept_leaves(many, proof);
+    CHECK(merkle::root_with(proof, kept) == merkle::root(many));
+    // A proof is small: at most a node per level for each kept chain.
+    CHECK(proof.nodes.size() <= (kept.size() + 1) * 7);
+
+    // A changed head, a kept chain left out, a node changed or dropped: no root, or another.
+    auto changed = kept;
+    changed.begin()->second = merkle::leaf("C100", 99, sha256_hex("other"));
+    CHECK(merkle::root_with(proof, changed) != merkle::root(many));
+    auto fewer = kept;
+    fewer.erase(fewer.begin());
+    CHECK_FALSE(merkle::root_with(proof, fewer));
+    if (!proof.nodes.empty()) {
+      auto bent = proof;
+      bent.nodes.front().hash[0] = static_cast<char>(bent.nodes.front().hash[0] ^ 1);
+      CHECK(merkle::root_with(bent, kept) != merkle::root(many));
+      auto short_of = proof;
+      short_of.nodes.pop_back();
+      CHECK_FALSE(merkle::root_with(short_of, kept));
+      auto doubled = proof;
+      doubled.nodes.push_back(doubled.nodes.front());
+      CHECK_FALSE(merkle::root_with(doubled, kept));
+    }
+  }
+}
+
 TEST_CASE("each case is its own chain and its row holds the head", "[chains]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
   Engine engine = make_engine(db.location());

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -151,6 +152,41 @@ struct Checkpoint {
   std::string root;
 };
 
+// A case's chain head (Store::case_heads): its id, and the case_seq and
+// hash of its newest log row.
+struct CaseHead {
+  std::string id;
+  int64_t last_seq = 0;
+  std::string head_hash;
+};
+
+// A proof that some chains' heads are among the leaves of a checkpoint's
+// root (store/merkle.h: prove, root_with): the number of leaves, the
+// position in key order of each chain kept, and the hash (32 bytes) of
+// every largest subtree that holds none of them. Node (level, index)
+// covers the leaves [index * 2^level, (index + 1) * 2^level), cut at the
+// last one.
+struct ChainProof {
+  int64_t leaves = 0;
+  std::map<std::string, int64_t, std::less<>> positions;  // chain key -> leaf position
+  struct Node {
+    int level = 0;
+    int64_t index = 0;
+    std::string hash;
+  };
+  std::vector<Node> nodes;  // by level, then index
+};
+
+// What a copy of one site's cases holds beside its rows (sopir/copy.h):
+// the site, and the proof that its chains are among those the source's
+// newest checkpoint covers (that checkpoint's root covers every site's).
+struct SiteCopy {
+  std::string site;
+  int64_t checkpoint_seq = 0;  // the seq of that checkpoint row; 0: the source had none
+  int64_t copied_upto = 0;     // the newest row copied: rows after it were written in the copy
+  ChainProof proof;
+};
+
 // One row of the append-only transition log. The log is many hash chains:
 // one per case and the registry chain (case_id "") for rows that change
 // no case.
@@ -237,6 +273,10 @@ inline constexpr char kApproved[] = "approved";
 // staff: [["staff",ID],["site",SITE]]; site (kind kSite) "added":
 // [["site",ID],["name",NAME]] ("existing": the schema 10 upgrade's row for
 // the default site of a database that already had a log).
+// site "copied": a copy of one site's cases was taken (SiteCopy,
+// sopir/copy.h), [["site",S],["to",COPY],["chains",N],["chains_sha256",HEX]]:
+// the chains it takes; a checkpoint follows.
+inline constexpr char kCopied[] = "copied";
 inline constexpr char kSiteJoined[] = "site-joined";
 inline constexpr char kSiteLeft[] = "site-left";
 }  // namespace registry_event
@@ -492,6 +532,10 @@ class Store {
     return static_cast<int64_t>(cases(all).size());
   }
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
+  // Every case's id with the newest row of its chain, in id order, and
+  // nothing of its values (no personal text is read or opened): what a copy
+  // compares on both ends (sopir/copy.h). This default reads cases().
+  virtual std::vector<CaseHead> case_heads();
   // The cases case `parent_id` opened, ordered by opened_at, then id. On a
   // server a member's session reads these of a case of its sites even when
   // they are another site's (a hand-off to another office), and nothing else
@@ -595,6 +639,12 @@ class Store {
   virtual void import_log_row(const ChainRow& row);
   // An access record as it is (id, who, when).
   virtual void import_access(const AccessRecord& record);
+  // A copy of one site (SiteCopy), recorded in the copy's transaction;
+  // only a database file holds one.
+  virtual void import_site_copy(const SiteCopy& copy);
+  // The SiteCopy a database file holds when it is a copy of one site;
+  // nullopt for a whole database.
+  virtual std::optional<SiteCopy> site_copy() { return std::nullopt; }
   // After the last row: the chain rule (Store::per_chain_from) and whether
   // seq may skip numbers (the source's seq_gaps_allowed), and the store's
   // own counters (the next seq, the registry head) set past what was copied.

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <algorithm>
+
 #include "store/log_json.h"
 #include "base/sha256.h"
 #include "sopir/error.h"
@@ -58,6 +60,13 @@ std::vector<ChildCase> Store::child_cases(const std::string& parent_id) {
   return out;
 }
 
+std::vector<CaseHead> Store::case_heads() {
+  std::vector<CaseHead> out;
+  for (const CaseRecord& c : cases(CaseFilter{})) out.push_back(CaseHead{c.id, c.last_seq, c.head_hash});
+  std::sort(out.begin(), out.end(), [](const CaseHead& a, const CaseHead& b) { return a.id < b.id; });
+  return out;
+}
+
 namespace {
 [[noreturn]] void no_import() { throw usage_error(tr(msg::store_no_import)); }
 }  // namespace
@@ -69,6 +78,7 @@ void Store::import_case(const CaseRecord&) { no_import(); }
 void Store::import_log_row(const ChainRow&) { no_import(); }
 void Store::import_access(const AccessRecord&) { no_import(); }
 void Store::import_finish(int64_t, bool) { no_import(); }
+void Store::import_site_copy(const SiteCopy&) { no_import(); }
 
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||

@@ -22,6 +22,15 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+// An inner node: SHA-256(0x01 || left || right), with `h` reused.
+std::string node(Sha256& h, std::string_view left, std::string_view right) {
+  h.reset();
+  h.update(std::string_view("\x01", 1));
+  h.update(left);
+  h.update(right);
+  return h.digest();
+}
+
 }  // namespace
 
 std::string leaf(std::string_view key, int64_t case_seq, std::string_view hash) {
@@ -43,11 +52,7 @@ std::string root_of_leaves(std::vector<std::string> level) {
   while (level.size() > 1) {
     size_t out = 0;
     for (size_t i = 0; i + 1 < level.size(); i += 2) {
-      h.reset();
-      h.update(std::string_view("\x01", 1));
-      h.update(level[i]);
-      h.update(level[i + 1]);
-      level[out++] = h.digest();
+      level[out++] = node(h, level[i], level[i + 1]);
     }
     if (level.size() % 2 == 1) level[out++] = std::move(level.back());  // promoted
     level.resize(out);
@@ -61,6 +66,103 @@ std::string root(std::vector<ChainHead> heads) {
   leaves.reserve(heads.size());
   for (const auto& head : heads) leaves.push_back(leaf(head.key, head.case_seq, head.hash));
   return root_of_leaves(std::move(leaves));
+}
+
+Proof prove(const std::vector<ChainHead>& heads, const std::function<bool(std::string_view)>& keep) {
+  Proof proof;
+  proof.leaves = static_cast<int64_t>(heads.size());
+  if (heads.empty()) return proof;
+  // Every level's hashes and whether each node covers a kept leaf.
+  std::vector<std::vector<std::string>> hashes(1);
+  std::vector<std::vector<bool>> kept(1);
+  for (size_t i = 0; i < heads.size(); ++i) {
+    hashes[0].push_back(leaf(heads[i].key, heads[i].case_seq, heads[i].hash));
+    const bool k = keep(heads[i].key);
+    kept[0].push_back(k);
+    if (k) proof.positions.emplace(heads[i].key, static_cast<int64_t>(i));
+  }
+  Sha256 h;
+  while (hashes.back().size() > 1) {
+    const std::vector<std::string>& below = hashes.back();
+    const std::vector<bool>& below_kept = kept.back();
+    std::vector<std::string> level;
+    std::vector<bool> level_kept;
+    for (size_t i = 0; i < below.size(); i += 2) {
+      if (i + 1 == below.size()) {  // promoted
+        level.push_back(below[i]);
+        level_kept.push_back(below_kept[i]);
+        continue;
+      }
+      level.push_back(node(h, below[i], below[i + 1]));
+      level_kept.push_back(below_kept[i] || below_kept[i + 1]);
+    }
+    hashes.push_back(std::move(level));
+    kept.push_back(std::move(level_kept));
+  }
+  // A node without kept leaves whose parent has some (or the root itself).
+  for (size_t l = 0; l < hashes.size(); ++l) {
+    for (size_t i = 0; i < hashes[l].size(); ++i) {
+      if (kept[l][i]) continue;
+      if (l + 1 < hashes.size() && !kept[l + 1][i / 2]) continue;
+      proof.nodes.push_back(Proof::Node{static_cast<int>(l), static_cast<int64_t>(i), hashes[l][i]});
+    }
+  }
+  return proof;
+}
+
+std::optional<std::string> root_with(const Proof& proof, const std::map<std::string, std::string, std::less<>>& kept) {
+  if (kept.size() != proof.positions.size()) return std::nullopt;
+  Sha256 h;
+  if (proof.leaves == 0) {
+    if (!proof.nodes.empty()) return std::nullopt;
+    return to_hex(h.digest());
+  }
+  std::map<int64_t, std::string> level;
+  for (const auto& [key, leaf_hash] : kept) {
+    const auto it = proof.positions.find(key);
+    if (it == proof.positions.end() || it->second < 0 || it->second >= proof.leaves) return std::nullopt;
+    if (!level.emplace(it->second, leaf_hash).second) return std::nullopt;
+  }
+  size_t used = 0;
+  int64_t count = proof.leaves;
+  for (int l = 0;; ++l) {
+    for (const Proof::Node& n : proof.nodes) {
+      if (n.level != l) continue;
+      if (n.index < 0 || n.index >= count || n.hash.size() != 32) return std::nullopt;
+      if (!level.emplace(n.index, n.hash).second) return std::nullopt;
+      ++used;
+    }
+    if (count == 1) break;
+    std::map<int64_t, std::string> above;
+    for (auto it = level.begin(); it != level.end(); ++it) {
+      const int64_t i = it->first;
+      if (i % 2 == 1) return std::nullopt;  // its left sibling is missing
+      if (i + 1 == count) {
+        above.emplace(i / 2, it->second);  // promoted
+        continue;
+      }
+      const auto right = std::next(it);
+      if (right == level.end() || right->first != i + 1) return std::nullopt;
+      above.emplace(i / 2, node(h, it->second, right->second));
+      it = right;
+    }
+    level = std::move(above);
+    count = (count + 1) / 2;
+  }
+  if (used != proof.nodes.size() || level.size() != 1 || level.begin()->first != 0) return std::nullopt;
+  return to_hex(level.begin()->second);
+}
+
+std::string chains_digest(const std::vector<std::string>& keys) {
+  std::vector<std::string> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  Sha256 h;
+  for (const std::string& key : sorted) {
+    h.update(std::to_string(key.size()) + ":");
+    h.update(key);
+    h.update("\n");
+  }
+  return h.hex_digest();
 }
 
 Heads::Entry* Heads::lookup(std::string_view key) const {
@@ -91,6 +193,22 @@ std::string Heads::root() {
     leaves.push_back(e.leaf);
   }
   return root_of_leaves(std::move(leaves));
+}
+
+std::map<std::string, std::string, std::less<>> Heads::leaves() {
+  std::map<std::string, std::string, std::less<>> out;
+  for (auto& [key, e] : heads_) {
+    if (e.leaf.empty()) e.leaf = leaf(key, e.head.case_seq, e.head.hash);
+    out.emplace_hint(out.end(), key, e.leaf);
+  }
+  return out;
+}
+
+std::vector<ChainHead> Heads::heads() const {
+  std::vector<ChainHead> out;
+  out.reserve(heads_.size());
+  for (const auto& [key, e] : heads_) out.push_back(e.head);
+  return out;
 }
 
 const ChainHead* Heads::find(std::string_view key) const {

@@ -12,11 +12,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "sopir/store.h"
 
 namespace sopir::merkle {
 
@@ -38,6 +42,24 @@ std::string root_of_leaves(std::vector<std::string> leaves);
 // The root (hex) over heads in any order (sorted here by key).
 std::string root(std::vector<ChainHead> heads);
 
+// A proof that some chains' heads are among the leaves of a root, for a
+// copy that holds only those chains (sopir/store.h ChainProof).
+using Proof = ChainProof;
+
+// The proof for the chains among `heads` whose key `keep` accepts; `heads`
+// are every chain of the root, in key order.
+Proof prove(const std::vector<ChainHead>& heads, const std::function<bool(std::string_view)>& keep);
+
+// The root (hex) from the kept chains' leaf hashes (key -> 32-byte leaf)
+// and the proof's nodes; nullopt when they do not fit together: a kept
+// chain missing or unknown to the proof, a node missing, or one too many.
+std::optional<std::string> root_with(const Proof& proof, const std::map<std::string, std::string, std::less<>>& kept);
+
+// SHA-256 (hex) over a set of chain keys in key order, each written as its
+// length in bytes (decimal), ":", the key and a newline: what a site
+// "copied" row commits to (sopir/copy.h).
+std::string chains_digest(const std::vector<std::string>& keys);
+
 // Chain heads kept as rows are read in seq order (verify): set() moves a
 // chain's head; root() is the root over the heads set so far. Leaf hashes
 // are cached, so a root after a few changes rehashes only those leaves
@@ -49,6 +71,10 @@ class Heads {
   Heads& operator=(const Heads&) = delete;
   void set(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq = 0);
   std::string root();
+  // Every chain's leaf hash, by key (root_with's `kept`).
+  std::map<std::string, std::string, std::less<>> leaves();
+  // Every chain's head, in key order (prove's `heads`).
+  std::vector<ChainHead> heads() const;
   size_t size() const { return heads_.size(); }
   // The head of `key`'s chain, or null when it has no row yet.
   const ChainHead* find(std::string_view key) const;

@@ -514,6 +514,19 @@ class PgStore final : public Store {
     });
   }
 
+  std::vector<CaseHead> case_heads() override {
+    return guard(msg::store_op_list_cases, {}, [&] {
+      std::vector<CaseHead> out;
+      // COLLATE "C": bytewise, as SQLite orders text.
+      each_row("SELECT id, last_seq, head_hash FROM cases ORDER BY id COLLATE \"C\"", {},
+               [&](const Result& r, int i) {
+                 out.push_back(CaseHead{r.str(i, 0), r.integer(i, 1), r.str(i, 2)});
+                 return true;
+               });
+      return out;
+    });
+  }
+
   int64_t count_cases(const CaseFilter& filter) override {
     return guard(msg::store_op_count_cases, {}, [&] {
       std::vector<Param> params;

@@ -87,6 +87,16 @@ LogEntry site_added(const Site& site, const RegistryStamp& by) {
   return e;
 }
 
+LogEntry site_copied(const std::string& site, const std::string& to, int64_t chains,
+                     const std::string& chains_sha256, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kSite, registry_event::kCopied, by.actor, by.at);
+  e.inputs.emplace_back("site", site);
+  e.inputs.emplace_back("to", to);
+  e.inputs.emplace_back("chains", std::to_string(chains));
+  e.inputs.emplace_back("chains_sha256", chains_sha256);
+  return e;
+}
+
 LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by) {
   LogEntry e = row(LogKind::kStaff, held ? registry_event::kSiteJoined : registry_event::kSiteLeft, by.actor, by.at);
   e.inputs.emplace_back("staff", id);

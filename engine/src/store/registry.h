@@ -19,6 +19,11 @@ LogEntry staff_passphrase(const std::string& id, const RegistryStamp& by);
 LogEntry staff_login(const std::string& id, const std::string& login, const RegistryStamp& by);
 // site "added"; staff "site-joined" / "site-left".
 LogEntry site_added(const Site& site, const RegistryStamp& by);
+// site "copied": a copy of `site`'s cases is being taken into `to`; it
+// takes `chains` chains (the registry chain among them), whose keys give
+// `chains_sha256` (merkle::chains_digest). A checkpoint follows it.
+LogEntry site_copied(const std::string& site, const std::string& to, int64_t chains,
+                     const std::string& chains_sha256, const RegistryStamp& by);
 LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by);
 // The sites upgrade's rows (actor "", note kSitesUpgradeNote) for a
 // database that already had a log: the default site, and each member in it.

@@ -379,13 +379,40 @@ constexpr const char* kVersion11 = R"sql(
 ALTER TABLE chain_rule ADD COLUMN seq_gaps INTEGER NOT NULL DEFAULT 0 CHECK (seq_gaps IN (0, 1));
 )sql";
 
+// Version 12: a copy of one site's cases (`sopir db copy --site`,
+// sopir/copy.h) keeps the proof that its chains are among those of the
+// source's newest checkpoint, whose root covers every site's chains:
+// site_copy names the site, that checkpoint row and the newest row copied
+// (the copy's own rows follow it), site_copy_chains the
+// position of each chain kept among the root's leaves, site_copy_nodes the
+// subtrees without them (store/merkle.h). Empty in a whole database.
+constexpr const char* kVersion12 = R"sql(
+CREATE TABLE site_copy (
+  id              INTEGER PRIMARY KEY CHECK (id = 1),
+  site            TEXT NOT NULL,
+  checkpoint_seq  INTEGER NOT NULL,
+  copied_upto     INTEGER NOT NULL,
+  leaves          INTEGER NOT NULL
+);
+CREATE TABLE site_copy_chains (
+  chain     TEXT PRIMARY KEY,
+  position  INTEGER NOT NULL
+);
+CREATE TABLE site_copy_nodes (
+  level  INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  hash   TEXT NOT NULL,
+  PRIMARY KEY (level, idx)
+);
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 10;
 
 // Index i holds the step to version i + 1.
 constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
                                        kVersion6, kVersion7, kVersion8, kVersion9, kVersion10,
-                                       kVersion11};
+                                       kVersion11, kVersion12};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

@@ -650,6 +650,16 @@ class SqliteStore final : public Store {
     });
   }
 
+  std::vector<CaseHead> case_heads() override {
+    return guard(msg::store_op_list_cases, {}, [&] {
+      SQLite::Statement stmt(*db_, "SELECT id, last_seq, head_hash FROM cases ORDER BY id");
+      std::vector<CaseHead> out;
+      while (stmt.executeStep())
+        out.push_back(CaseHead{stmt.getColumn(0).getString(), stmt.getColumn(1).getInt64(), stmt.getColumn(2).getString()});
+      return out;
+    });
+  }
+
   std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
     return guard(msg::store_op_list_case_ids, {}, [&] {
       // A range scan on the primary key: ids >= prefix, stopping at the
@@ -1056,6 +1066,56 @@ class SqliteStore final : public Store {
         update.bind(2, seq_gaps_allowed ? 1 : 0);
         update.exec();
       });
+    });
+  }
+
+  void import_site_copy(const SiteCopy& copy) override {
+    guard(msg::store_op_transaction, {}, [&] {
+      write(msg::store_w_a_transaction, [&] {
+        SQLite::Statement head(*db_, "INSERT INTO site_copy (id, site, checkpoint_seq, copied_upto, leaves) VALUES (1, ?, ?, ?, ?)");
+        head.bind(1, copy.site);
+        head.bind(2, static_cast<int64_t>(copy.checkpoint_seq));
+        head.bind(3, static_cast<int64_t>(copy.copied_upto));
+        head.bind(4, static_cast<int64_t>(copy.proof.leaves));
+        head.exec();
+        SQLite::Statement chain(*db_, "INSERT INTO site_copy_chains (chain, position) VALUES (?, ?)");
+        for (const auto& [key, position] : copy.proof.positions) {
+          chain.reset();
+          chain.bind(1, key);
+          chain.bind(2, static_cast<int64_t>(position));
+          chain.exec();
+        }
+        SQLite::Statement node(*db_, "INSERT INTO site_copy_nodes (level, idx, hash) VALUES (?, ?, ?)");
+        for (const ChainProof::Node& n : copy.proof.nodes) {
+          node.reset();
+          node.bind(1, n.level);
+          node.bind(2, static_cast<int64_t>(n.index));
+          node.bind(3, sealing::to_hex(n.hash));
+          node.exec();
+        }
+      });
+    });
+  }
+
+  std::optional<SiteCopy> site_copy() override {
+    return guard(msg::store_op_read_the_site_copy, {}, [&]() -> std::optional<SiteCopy> {
+      SQLite::Statement head(*db_, "SELECT site, checkpoint_seq, copied_upto, leaves FROM site_copy");
+      if (!head.executeStep()) return std::nullopt;
+      SiteCopy copy;
+      copy.site = head.getColumn(0).getString();
+      copy.checkpoint_seq = head.getColumn(1).getInt64();
+      copy.copied_upto = head.getColumn(2).getInt64();
+      copy.proof.leaves = head.getColumn(3).getInt64();
+      SQLite::Statement chains(*db_, "SELECT chain, position FROM site_copy_chains");
+      while (chains.executeStep()) copy.proof.positions.emplace(chains.getColumn(0).getString(), chains.getColumn(1).getInt64());
+      SQLite::Statement nodes(*db_, "SELECT level, idx, hash FROM site_copy_nodes ORDER BY level, idx");
+      while (nodes.executeStep()) {
+        // A hash that is not hex is kept as it is: verify then finds the root does not hold.
+        const std::string text = nodes.getColumn(2).getString();
+        copy.proof.nodes.push_back(
+            ChainProof::Node{nodes.getColumn(0).getInt(), nodes.getColumn(1).getInt64(), sealing::from_hex(text).value_or(text)});
+      }
+      return copy;
     });
   }
 
