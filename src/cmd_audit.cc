@@ -243,6 +243,10 @@ int run_audit_verify(Context& ctx, Args& a) {
   }
   if (report.unverifiable_steps)
     ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)});
+  if (!report.site_copy.empty() && report.proven_checkpoint) {
+    ctx.out << "; " << tr(msg::cli_verify_site_copy, {report.site_copy, std::to_string(report.proven_checkpoint),
+                                                      std::to_string(report.checkpoints_elsewhere)});
+  }
   if (options.anchor) {
     ctx.out << "; " << tr(report.clean() ? msg::cli_verify_anchor_holds : msg::cli_verify_anchor_checked,
                           {std::to_string(options.anchor->seq)});

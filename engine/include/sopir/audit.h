@@ -100,6 +100,13 @@ struct VerifyReport {
   // they cannot be re-decided and are not flagged.
   int64_t unverifiable_steps = 0;
   Anchor head;                    // the chain head seen
+  // A copy of one site (Store::site_copy, `sopir db copy --site`): the
+  // site ("" for a whole database), the checkpoint row its proof is for (0:
+  // the source had none), and the checkpoints before it, which cover other
+  // sites' chains too and so are not checked in the copy.
+  std::string site_copy;
+  int64_t proven_checkpoint = 0;
+  int64_t checkpoints_elsewhere = 0;
   bool clean() const { return findings.empty(); }
 };
 

@@ -82,13 +82,30 @@ void ChainChecker::add(const ChainRow& r) {
 
 void ChainChecker::check_checkpoint(const ChainRow& r) {
   const Checkpoint& c = *r.checkpoint;
+  if (rules_.site_copy && r.seq < rules_.site_copy->checkpoint_seq) {
+    ++checkpoints_elsewhere_;  // its root covers chains this copy does not hold
+    return;
+  }
+  const bool proven = rules_.site_copy && r.seq == rules_.site_copy->checkpoint_seq;
   std::string problem;
   if (c.upto_seq >= r.seq) {
     problem = tr(msg::audit_cp_after, {std::to_string(c.upto_seq)});
-  } else if (c.upto_seq != last_seq_) {
+  } else if (c.upto_seq != last_seq_ && !(proven && c.upto_seq > last_seq_)) {
     // SQLite and PostgreSQL both take a checkpoint with nothing between the
-    // rows it covers and its own row.
+    // rows it covers and its own row (a site copy may lack those: other sites').
     problem = tr(msg::audit_cp_gap, {std::to_string(c.upto_seq), std::to_string(last_seq_)});
+  } else if (proven) {
+    // One site's chains and the other sites' subtrees give the root.
+    const SiteCopy& copy = *rules_.site_copy;
+    proven_ = c;
+    // The registry chain is always one of the copy's: it holds the
+    // source's commitment to the others.
+    std::optional<std::string> root;
+    if (copy.proof.positions.count("")) root = merkle::root_with(copy.proof, heads_.leaves());
+    if (!root || *root != c.root || copy.proof.leaves != c.chains)
+      problem = tr(msg::audit_cp_proof, {short_hash(c.root), std::to_string(c.chains), copy.site,
+                                         std::to_string(c.upto_seq),
+                                         root ? short_hash(*root) : tr(msg::audit_cp_proof_unfit)});
   } else {
     const std::string root = heads_.root();
     const auto chains = static_cast<int64_t>(heads_.size());

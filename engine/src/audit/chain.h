@@ -33,6 +33,10 @@ struct ChainRules {
   bool seq_gaps_allowed = false;
   // Compute the Merkle root over the chain heads as of this row (an anchor).
   std::optional<int64_t> root_at;
+  // A copy of one site (Store::site_copy): checkpoints before the one its
+  // proof is for cover other sites' chains too and are counted, not
+  // checked; that one is checked through the proof.
+  const SiteCopy* site_copy = nullptr;
 };
 
 class ChainChecker {
@@ -49,6 +53,11 @@ class ChainChecker {
   // the hash of that very row; nullopt when the log does not reach it.
   const std::optional<std::string>& root_at() const { return root_at_; }
   const std::optional<std::string>& hash_at() const { return hash_at_; }
+  // After finish(), in a site copy: the checkpoints left unchecked (they
+  // come before the proven one).
+  int64_t checkpoints_elsewhere() const { return checkpoints_elsewhere_; }
+  // The checkpoint the site copy's proof is for, when the log holds it.
+  const std::optional<Checkpoint>& proven() const { return proven_; }
 
  private:
   // Spans into Batch::bytes.
@@ -84,6 +93,8 @@ class ChainChecker {
   ChainRules rules_;
   merkle::Heads heads_;
   std::optional<std::string> root_at_, hash_at_;
+  int64_t checkpoints_elsewhere_ = 0;
+  std::optional<Checkpoint> proven_;
 };
 
 }  // namespace sopir::audit_internal

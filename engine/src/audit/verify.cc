@@ -10,6 +10,7 @@
 #include "audit/links.h"
 #include "audit/replay.h"
 #include "audit/staff.h"
+#include "store/merkle.h"
 #include "store/registry.h"
 #include "base/sha256.h"
 #include "lang/procedure_codec.h"
@@ -91,6 +92,8 @@ class Verifier {
       : store_(store), options_(options), progress_(progress), procedures_(store) {}
 
   VerifyReport run() {
+    site_copy_ = store_.site_copy();
+    if (site_copy_) report_.site_copy = site_copy_->site;
     auto head = store_.chain_head();
     report_.head = Anchor{head.first, head.second};
     if (options_.chain) {
@@ -129,6 +132,7 @@ class Verifier {
     rules.per_chain_from = store_.per_chain_from();
     rules.seq_gaps_allowed = store_.seq_gaps_allowed();
     if (options_.anchor) rules.root_at = options_.anchor->seq;
+    if (site_copy_) rules.site_copy = &*site_copy_;
     ChainChecker checker(
         [this](Finding f) {
           if (options_.chain) report_.findings.push_back(std::move(f));
@@ -150,6 +154,9 @@ class Verifier {
     checker.finish();
     anchor_hash_ = checker.hash_at();
     anchor_root_ = checker.root_at();
+    proven_ = checker.proven();
+    if (proven_ && site_copy_) report_.proven_checkpoint = site_copy_->checkpoint_seq;
+    report_.checkpoints_elsewhere = checker.checkpoints_elsewhere();
   }
 
   // The registry against the tables it records: every published version's
@@ -192,11 +199,14 @@ class Verifier {
     LogFilter sites;
     sites.kind = LogKind::kSite;
     sites.registry = true;
+    std::vector<LogEntry> copied;  // site copies taken ("copied" rows)
     store_.scan_log(sites, [&](const LogEntry& e) {
       for (const auto& [key, value] : e.inputs)
         if (key == "site") logged_sites.insert(value);
+      if (e.event == registry_event::kCopied) copied.push_back(e);
       return true;
     });
+    check_site_copy(copied);
     for (const Site& site : store_.sites())
       if (!logged_sites.count(site.id))
         add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
@@ -208,6 +218,37 @@ class Verifier {
         add(FindingKind::kStaffRow, 0, "",
             tr(msg::audit_staff_row, {m.id, problem}));
     }
+  }
+
+  // In a copy of one site (Store::site_copy): the source's checkpoint its
+  // proof is for is in the log, and the chains the proof places are exactly
+  // those the source's "copied" row before it committed to (the row is in
+  // the registry chain, whose head that checkpoint covers): none of them
+  // can go missing, none be added.
+  void check_site_copy(const std::vector<LogEntry>& copied) {
+    if (!site_copy_) return;
+    const SiteCopy& c = *site_copy_;
+    if (!proven_) {
+      add(FindingKind::kCheckpointMismatch, c.checkpoint_seq, "",
+          tr(msg::audit_site_copy_no_checkpoint, {c.site, log_row(c.checkpoint_seq)}));
+      return;
+    }
+    const LogEntry* row = nullptr;
+    for (const LogEntry& e : copied)
+      if (e.seq < c.checkpoint_seq) row = &e;
+    std::map<std::string, std::string> logged;
+    if (row)
+      for (const auto& [key, value] : row->inputs) logged[key] = value;
+    if (!row || logged["site"] != c.site) {
+      add(FindingKind::kCheckpointMismatch, c.checkpoint_seq, "",
+          tr(msg::audit_site_copy_unlogged, {c.site, log_row(c.checkpoint_seq)}));
+      return;
+    }
+    std::vector<std::string> keys;
+    for (const auto& [key, position] : c.proof.positions) keys.push_back(key);
+    if (logged["chains"] != std::to_string(keys.size()) || logged["chains_sha256"] != merkle::chains_digest(keys))
+      add(FindingKind::kCheckpointMismatch, row->seq, "",
+          tr(msg::audit_site_copy_differs, {log_row(row->seq), c.site, logged["chains"], std::to_string(keys.size())}));
   }
 
   // Who wrote each staff and publish row, checked like a step's actor: the
@@ -293,6 +334,19 @@ class Verifier {
 
   void check_anchor(int64_t head_seq) {
     const Anchor& a = *options_.anchor;
+    if (site_copy_ && !(head_seq >= a.seq && anchor_root_ && *anchor_root_ == a.hash)) {
+      // A copy of one site holds the source's root through the proof at
+      // the checkpoint it was proven against (checked in the chain pass),
+      // and no other root of the source's: those are checked on the source.
+      if (proven_ && proven_->upto_seq == a.seq && proven_->root == a.hash) return;
+      if (a.seq <= site_copy_->copied_upto) {
+        add(FindingKind::kAnchorMissing, a.seq, "",
+            tr(msg::audit_anchor_site_copy, {site_copy_->site, std::to_string(site_copy_->copied_upto),
+                                             std::to_string(a.seq),
+                                             proven_ ? std::to_string(proven_->upto_seq) : tr(msg::audit_none)}));
+        return;
+      }
+    }
     if (head_seq < a.seq) {
       add(FindingKind::kAnchorTruncated, a.seq, "",
           tr(msg::audit_anchor_truncated, {std::to_string(head_seq), std::to_string(a.seq), std::to_string(a.seq - head_seq)}));
@@ -512,6 +566,8 @@ class Verifier {
   std::unordered_set<std::string> log_cases_;
   std::string last_case_;
   std::optional<std::string> anchor_hash_, anchor_root_;
+  std::optional<SiteCopy> site_copy_;     // Store::site_copy
+  std::optional<Checkpoint> proven_;      // the checkpoint its proof is for
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;
   StaffTimeline staff_;
