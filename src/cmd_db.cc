@@ -68,6 +68,7 @@ nlohmann::json counts_json(const DatabaseCounts& c) {
 
 void def_db_copy(CLI::App& app, Args& a) {
   app.add_option("from", a.positional, tr(msg::cli_opt_copy_from_to))->required()->expected(2);
+  app.add_option("--site", a.to_site, tr(msg::cli_opt_copy_site));
 }
 
 int run_db_copy(Context& ctx, Args& a) {
@@ -76,6 +77,7 @@ int run_db_copy(Context& ctx, Args& a) {
   const std::string from_shown = display_location(from), to_shown = display_location(to);
   if (from == to) throw usage_error(tr(msg::cli_copy_same, {from_shown}));
   const bool to_server = is_server_url(to);
+  if (to_server && !a.to_site.empty()) throw usage_error(tr(msg::runtime_copy_site_into_file, {a.to_site}));
   if (!to_server && file_exists(to)) throw conflict(tr(msg::cli_copy_file_exists, {to}));
 
   // The source: opened as every command opens its database, and the actor
@@ -113,20 +115,36 @@ int run_db_copy(Context& ctx, Args& a) {
   NewFile made(to_server ? std::string() : to);
   if (to_server) made.keep();  // a server database is the administrator's; only its rows are ours
   std::unique_ptr<Store> target = open_store(to, options);
+  std::optional<SiteScope> site;
+  if (!a.to_site.empty())
+    site = SiteScope{a.to_site, to_shown, actor, DateTime{static_cast<int64_t>(std::time(nullptr))}};
   audit::VerifyReport after;
-  const CopyResult result = copy_database(source.store(), *target, sealing, [&](Store& copy) {
-    after = audit::verify(copy, audit::VerifyOptions{});
-    if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
-  });
+  const CopyResult result = copy_database(
+      source.store(), *target, sealing,
+      [&](Store& copy) {
+        after = audit::verify(copy, audit::VerifyOptions{});
+        if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
+      },
+      site);
   made.keep();
   spdlog::info("database copied by {} into {}: {} log rows, {} cases", actor, to_shown, result.to.log_rows,
                result.to.cases);
 
   const DatabaseCounts& c = result.to;
+  auto anchor_text = [](const std::optional<Checkpoint>& c) {
+    return c ? std::to_string(c->upto_seq) + ":" + c->root : std::string();
+  };
   if (ctx.options.json) {
     nlohmann::json out = {{"from", from_shown}, {"to", to_shown}, {"copied", counts_json(c)},
                           {"verify", {{"from", "clean"}, {"to", "clean"}}}};
     if (result.passphrase_row) out["passphrase_set"] = actor;
+    if (site)
+      out["site"] = {{"site", site->site},
+                     {"linked_cases", result.linked_cases},
+                     {"proven_checkpoint_row", result.proven_checkpoint_row},
+                     {"proven_anchor", anchor_text(result.proven)},
+                     {"checkpoints_elsewhere", after.checkpoints_elsewhere},
+                     {"anchor", anchor_text(result.closing)}};
     ctx.out << out.dump(2) << "\n";
     return 0;
   }
@@ -137,6 +155,16 @@ int run_db_copy(Context& ctx, Args& a) {
           << "\n";
   ctx.out << tr(msg::cli_copy_heads, {std::to_string(c.head_seq) + ":" + c.head_hash, c.case_heads.substr(0, 16)})
           << "\n";
+  if (site) {
+    ctx.out << tr(msg::cli_copy_site, {site->site, std::to_string(c.cases - result.linked_cases),
+                                      std::to_string(result.linked_cases)})
+            << "\n";
+    ctx.out << tr(msg::cli_copy_site_proof,
+                  {std::to_string(c.cases + 1), std::to_string(result.proven_checkpoint_row), anchor_text(result.proven),
+                   std::to_string(after.checkpoints_elsewhere)})
+            << "\n";
+    ctx.out << tr(msg::cli_copy_site_anchor, {anchor_text(result.closing)}) << "\n";
+  }
   if (result.passphrase_row) ctx.out << tr(msg::cli_copy_sealed_passphrase, {actor}) << "\n";
   if (sealing.mode == CopySealing::Mode::kKeyFile) ctx.out << tr(msg::cli_copy_sealed_key_file) << "\n";
   ctx.out << tr(msg::cli_copy_verified, {std::to_string(after.rows), std::to_string(after.cases)}) << "\n";

@@ -6,7 +6,10 @@ kept, verify clean on both ends; a refusal writes nothing.
 Runs on SQLite (file -> server -> file) and as e2e_pg on PostgreSQL
 (server -> file -> server): each run copies both ways. The other end is a
 fresh database on the test server, or a new file."""
+import hashlib
+import json
 import os
+import shutil
 import sqlite3
 import sys
 
@@ -198,6 +201,135 @@ class DbCopy(SopirTest):
             self.assertIn("the source keeps personal text encrypted and the copy would keep it in clear", r.err)
             # Refused before the target was opened: it has not even sopir's tables.
             self.assertEqual(psql(fresh, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").strip(), "0")
+
+    def test_one_site_into_a_file_with_a_proof_against_the_sources_checkpoint(self):
+        earlier_anchor = self.ok("--as", "admin", "audit", "anchor").out.strip()
+        copy = os.path.join(self.dir, "nunukan.db")
+        r = self.ok("--as", "admin", "db", "copy", self.db, copy, "--site", "nunukan", env={"SOPIR_DB": self.db})
+        self.assertIn("audit verify: clean on both ends", r.out)
+        proven = r.out.split("a checkpoint after it (row ")[1].split("anchor ")[1].split(")")[0]
+        closing = r.out.split("closes with a checkpoint of its own (")[1].split(")")[0]
+        # The source logged the copy and took a checkpoint after it: its
+        # anchor now, the root the copy is proven against.
+        self.assertEqual(self.ok("--as", "admin", "audit", "anchor").out.strip(), proven)
+        copied_rows = self.query("SELECT record FROM transitions WHERE record LIKE '%\"event\":\"copied\"%'")
+        self.assertEqual(len(copied_rows), 1)
+        self.assertIn('["site","nunukan"],["to","%s"]' % copy, copied_rows[0][0])
+        self.verify(self.db)
+
+        # The site's cases (the case moved there, the follow-ups opened there)
+        # and the return desk case that opened one, at main; no other case.
+        site_cases = {c for (c,) in self.query("SELECT id FROM cases WHERE site = 'nunukan'")}
+        linked = {p for (p,) in self.query("SELECT parent_case FROM cases WHERE site = 'nunukan' "
+                                           "AND parent_case IS NOT NULL")}
+        self.assertIn(self.kept, site_cases)
+        self.assertEqual(len(linked), 1)
+        self.assertTrue(linked.isdisjoint(site_cases))
+        self.assertIn("A copy of site nunukan: cases of the site: %d; cases now at other sites, moved away from "
+                      "it or linked by hand-offs: 1" % len(site_cases), r.out)
+        held = {c for (c,) in rows(copy, "SELECT id FROM cases")}
+        self.assertEqual(held, site_cases | linked)
+        # Every row it holds is the source's row with the same number, bytes
+        # and hashes (all registry rows and the chains of the cases it
+        # holds), but for its own: the passphrase that seals it and its
+        # closing checkpoint.
+        source_log = {row[0]: row for row in snapshot(self.db)["log"]}
+        copied = rows(copy, "SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq")
+        theirs = [row for row in copied if source_log.get(row[0]) == row]
+        own = [row for row in copied if source_log.get(row[0]) != row]
+        wanted = {seq for seq, in rows(self.db, "SELECT seq FROM transitions WHERE coalesce(case_id, '') = '' "
+                                               "OR case_id IN (%s)" % ",".join("'%s'" % c for c in held))}
+        self.assertEqual({row[0] for row in theirs}, wanted)
+        self.assertEqual([row[1].split('"event":"')[1].split('"')[0] for row in own], ["passphrase-set", "checkpoint"])
+
+        # Verify checks the source's checkpoint through the proof, and both
+        # anchors hold; an earlier anchor of the source is checked there.
+        out = self.verify(copy).out
+        self.assertIn("a copy of site nunukan: the source's checkpoint at row", out)
+        self.assertIn("the 2 checkpoints before it are checked on the source", out)  # tick's and one taken
+        self.verify(copy, "--anchor", proven)
+        self.verify(copy, "--anchor", closing)
+        r = self.run_sopir("--as", "admin", "audit", "verify", "--anchor", earlier_anchor, env={"SOPIR_DB": copy})
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("anchor-missing", r.out)
+        self.assertIn("this database is a copy of site nunukan only", r.out)
+        story = self.ok("--as", "admin", "audit", "case", list(linked)[0], "--with-linked",
+                        env={"SOPIR_DB": copy}).out
+        self.assertIn("follow-up", story)
+
+        # The same in JSON, for scripts.
+        again = os.path.join(self.dir, "nunukan-again.db")
+        out = json.loads(self.ok("--json", "--as", "admin", "db", "copy", self.db, again, "--site", "nunukan",
+                                 env={"SOPIR_DB": self.db}).out)
+        self.assertEqual(out["site"]["site"], "nunukan")
+        self.assertEqual(out["site"]["linked_cases"], 1)
+        self.assertEqual(out["site"]["proven_anchor"], self.ok("--as", "admin", "audit", "anchor").out.strip())
+        self.assertEqual(out["site"]["checkpoints_elsewhere"], 3)  # and the first copy's
+        self.assertEqual(out["copied"]["cases"], len(held))
+        self.verify(again, "--anchor", out["site"]["anchor"])
+
+    def tamper(self, copy, statements):
+        """Runs SQL on a copy behind sopir's back, its append-only triggers
+        dropped for it and put back exactly as they were."""
+        con = sqlite3.connect(copy)
+        try:
+            triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+            for name, _ in triggers:
+                con.execute("DROP TRIGGER " + name)
+            for statement in statements:
+                con.execute(*statement) if isinstance(statement, tuple) else con.execute(statement)
+            for _, sql in triggers:
+                con.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+
+    def test_a_site_copy_changed_behind_sopirs_back_is_found(self):
+        copy = os.path.join(self.dir, "nunukan.db")
+        self.ok("--as", "admin", "db", "copy", self.db, copy, "--site", "nunukan", env={"SOPIR_DB": self.db})
+        # A node of the proof changed: the source's root no longer holds.
+        node = rows(copy, "SELECT level, idx, hash FROM site_copy_nodes LIMIT 1")[0]
+        bent = ("0" if node[2][0] != "0" else "1") + node[2][1:]
+        changed = copy + ".bent"
+        shutil.copy(copy, changed)
+        self.tamper(changed, [("UPDATE site_copy_nodes SET hash = ? WHERE level = ? AND idx = ?",
+                               (bent, node[0], node[1]))])
+        r = self.run_sopir("--as", "admin", "audit", "verify", env={"SOPIR_DB": changed})
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("checkpoint-mismatch", r.out)
+        self.assertIn("with the proof kept beside them", r.out)
+
+        # A whole case taken out, its leaf put into the proof as a subtree of
+        # another site's: the root still holds, but the source committed to
+        # the chains of the copy, and this one is missing.
+        gone = self.kept
+        checkpoint_seq = int(rows(copy, "SELECT checkpoint_seq FROM site_copy")[0][0])
+        case_seq, head = rows(copy, "SELECT case_seq, hash FROM transitions WHERE case_id = '%s' AND seq < %d "
+                                    "ORDER BY seq DESC LIMIT 1" % (gone, checkpoint_seq))[0]
+        leaf = hashlib.sha256(b"\x00" + gone.encode() + b"\n" + case_seq.encode() + b"\n" + head.encode()).hexdigest()
+        position = rows(copy, "SELECT position FROM site_copy_chains WHERE chain = '%s'" % gone)[0][0]
+        self.tamper(copy, [
+            "DELETE FROM personal_text WHERE case_id = '%s'" % gone,
+            "DELETE FROM access_log WHERE case_id = '%s'" % gone,
+            "DELETE FROM transitions WHERE case_id = '%s'" % gone,
+            "DELETE FROM cases WHERE id = '%s'" % gone,
+            "DELETE FROM site_copy_chains WHERE chain = '%s'" % gone,
+            ("INSERT INTO site_copy_nodes (level, idx, hash) VALUES (0, ?, ?)", (position, leaf)),
+        ])
+        r = self.run_sopir("--as", "admin", "audit", "verify", env={"SOPIR_DB": copy})
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("but the copy's proof places", r.out)
+        self.assertIn("a chain of the copy was left out or added", r.out)
+
+    def test_a_refused_site_copy_writes_nothing(self):
+        copy = os.path.join(self.dir, "elsewhere.db")
+        r = self.refused_unchanged(3, "--as", "admin", "db", "copy", self.db, copy, "--site", "tarakan")
+        self.assertIn("the source has no site tarakan; its sites are: main, nunukan", r.err)
+        self.assertFalse(os.path.exists(copy))
+        server = self.new_database(True, "server")
+        r = self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db, server, "--site", "nunukan")
+        self.assertIn("a copy of one site (nunukan) goes into a new database file", r.err)
+        self.assertEqual(psql(server, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").strip(), "0")
 
 
 if __name__ == "__main__":

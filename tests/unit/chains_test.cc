@@ -11,12 +11,14 @@
 
 #include "base/sha256.h"
 #include "sopir/audit.h"
+#include "sopir/copy.h"
 #include "sopir/engine.h"
 #include "store/log_json.h"
 #include "store/merkle.h"
 #include "store/schema.h"
 #include "test_procedures.h"
 #include "test_backends.h"
+#include "test_errors.h"
 #include "test_values.h"
 
 namespace sopir {
@@ -497,6 +499,19 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
     INFO(describe(r));
     CHECK(r.clean());
     CHECK(r.rows == 16);
+  }
+  // One site's rows cannot be taken out of a log chained row after row:
+  // a site copy is refused, nothing written on either end.
+  {
+    testing::TempDb site_file("site");
+    auto to = open_sqlite_store(site_file.path(), StoreOptions{true});
+    const auto head = engine.store().chain_head();
+    const std::string message = testing::message_of([&] {
+      copy_database(engine.store(), *to, CopySealing{}, {}, SiteScope{"main", "site.db", "admin", DateTime{1}});
+    });
+    CHECK(message.find("the source's log was chained row after row up to row 5") == 0);
+    CHECK(engine.store().chain_head() == head);
+    CHECK(to->chain_head().first == 0);
   }
   // An old row changed is still found, by the rule it was written under.
   SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);

@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "sopir/case.h"
 #include "sopir/store.h"
@@ -33,7 +35,9 @@ struct DatabaseCounts {
   // equal on both ends when every case chain ends at the same row.
   std::string case_heads;
 };
-DatabaseCounts count_database(Store& store);
+// `keep` (given a chain key: a case id, or "" for the registry chain)
+// narrows the count to the chains a site copy takes.
+DatabaseCounts count_database(Store& store, const std::function<bool(std::string_view)>& keep = {});
 bool operator==(const DatabaseCounts& a, const DatabaseCounts& b);
 
 // How TO keeps the personal text it is given.
@@ -51,11 +55,40 @@ struct CopySealing {
   DateTime at;             // kPassphrase: when it was set (its registry row)
 };
 
+// A copy of one site (`sopir db copy --site`): the cases at `site` now or
+// moved to or from it, and every case linked to them by hand-offs (parents
+// and children at any depth, wherever they are now), so that verify checks
+// the hand-offs and the guards that read them as it does on the source;
+// every registry row,
+// staff member, site and procedure; the access records of those cases.
+// Into a new database file only. The source's checkpoints cover every
+// site's chains, so the copy first writes on the source a site "copied"
+// row committing to the chains it takes (their count and a digest of their
+// keys: merkle::chains_digest; `to` is the copy as shown) and a checkpoint
+// after it, both by `actor` at `at`. The copy keeps a proof that its chains
+// are among that checkpoint's (Store::import_site_copy), which verify
+// checks with the committed set, and closes with a checkpoint of its own.
+// Those two source rows stay when the copy then fails: the source's log
+// records every copy taken of a site.
+struct SiteScope {
+  std::string site;
+  std::string to;
+  std::string actor;
+  DateTime at;
+};
+
 struct CopyResult {
   DatabaseCounts from, to;
   // kPassphrase: TO's log has one row more than FROM's, the registry row
   // of the passphrase set for the copy ("passphrase-set", last).
   bool passphrase_row = false;
+  // A site copy: the cases kept that are at other sites now (linked to
+  // the site's by hand-offs, or moved away from it), the source's
+  // checkpoint its proof is for (the row's seq, and what it holds), and the
+  // copy's closing checkpoint.
+  int64_t linked_cases = 0;
+  int64_t proven_checkpoint_row = 0;
+  std::optional<Checkpoint> proven, closing;
 };
 
 // Copies FROM into TO as described above. `check` runs on TO after every
@@ -67,6 +100,7 @@ struct CopyResult {
 // (store.h import_*); kStorage when the copy read back differs. Nothing is
 // written to TO when it throws.
 CopyResult copy_database(Store& from, Store& to, const CopySealing& sealing,
-                         const std::function<void(Store&)>& check = {});
+                         const std::function<void(Store&)>& check = {},
+                         const std::optional<SiteScope>& site = std::nullopt);
 
 }  // namespace sopir

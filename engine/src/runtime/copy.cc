@@ -1,11 +1,14 @@
 // Copying a whole database into a new one (sopir/copy.h).
 #include "sopir/copy.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "base/sha256.h"
+#include "store/merkle.h"
+#include "store/registry.h"
 #include "sopir/error.h"
 #include "sopir/messages/runtime.h"
 
@@ -54,27 +57,81 @@ void copy_rows(Store& from, Store& to) {
   for (const StaffMember& member : from.all_staff()) to.import_staff(member, from.passphrase_hash(member.id));
 }
 
-void copy_records(Store& from, Store& to) {
+// Which chains a copy takes (a chain key: a case id, or "" for the
+// registry chain): all, or a site copy's.
+using Keep = std::function<bool(std::string_view)>;
+
+// A site copy's cases: those at `site` now or moved to or from it
+// (transfer rows), and every case linked to them by hand-offs, at any
+// depth (the families they belong to).
+std::set<std::string, std::less<>> site_families(Store& from, const std::vector<CaseRecord>& cases,
+                                                 const std::string& site) {
+  std::set<std::string> seeds;
+  for (const CaseRecord& c : cases)
+    if (c.site == site) seeds.insert(c.id);
+  LogFilter transfers;
+  transfers.kind = LogKind::kTransfer;
+  from.scan_log(transfers, [&](const LogEntry& e) {
+    for (const auto& [key, value] : e.inputs)
+      if ((key == "from_site" || key == "to_site") && value == site) seeds.insert(e.case_id);
+    return true;
+  });
+  std::map<std::string, std::string> root_of;  // union-find over parent links
+  std::function<std::string(const std::string&)> find = [&](const std::string& id) {
+    auto it = root_of.find(id);
+    if (it == root_of.end() || it->second == id) return id;
+    return it->second = find(it->second);
+  };
+  for (const CaseRecord& c : cases) root_of.emplace(c.id, c.id);
+  for (const CaseRecord& c : cases)
+    if (!c.parent_case.empty() && root_of.count(c.parent_case)) root_of[find(c.id)] = find(c.parent_case);
+  std::set<std::string> families;
+  for (const std::string& id : seeds) families.insert(find(id));
+  std::set<std::string, std::less<>> kept;
+  for (const CaseRecord& c : cases)
+    if (families.count(find(c.id))) kept.insert(c.id);
+  return kept;
+}
+
+// What a copy learns while it reads the source's log: for a site copy, the
+// proof that its chains are among those of the source's newest checkpoint.
+struct ProofTaker {
+  merkle::Heads heads;  // every chain's head so far (all sites')
+  SiteCopy copy;        // its checkpoint_seq: the checkpoint to prove against
+};
+
+void copy_records(Store& from, Store& to, std::vector<CaseRecord> cases, const Keep& keep, ProofTaker* proof) {
   for (const PublishedProcedure& p : from.procedures()) to.import_procedure(p, from.pinned_calendars(p.sha256));
-  for (const CaseRecord& record : parents_first(from.cases(CaseFilter{}))) {
+  for (const CaseRecord& record : parents_first(std::move(cases))) {
+    if (keep && !keep(record.id)) continue;
     for (const StoredValue& value : record.data) require_readable(value, record.id);
     to.import_case(record);
   }
   from.scan_chain([&](const ChainRow& row) {
+    if (proof) {
+      // The heads as of the checkpoint: every row before its own.
+      if (row.seq == proof->copy.checkpoint_seq) proof->copy.proof = merkle::prove(proof->heads.heads(), keep);
+      proof->heads.set(row.case_id, row.case_seq, row.hash, row.seq);
+      proof->copy.copied_upto = row.seq;  // the source's newest row, kept or not
+    }
+    if (keep && !keep(row.case_id)) return true;
     if (row.personal)
       for (const StoredValue& value : *row.personal) require_readable(value, std::string(row.case_id));
     to.import_log_row(row);
     return true;
   });
-  for (const AccessRecord& record : from.access_records(AccessFilter{})) to.import_access(record);
-  to.import_finish(from.per_chain_from(), from.seq_gaps_allowed());
+  for (const AccessRecord& record : from.access_records(AccessFilter{}))
+    if (!keep || keep(record.case_id)) to.import_access(record);
+  // A site copy leaves other sites' rows out: its seq numbers skip.
+  to.import_finish(from.per_chain_from(), from.seq_gaps_allowed() || keep);
 }
 
 }  // namespace
 
-DatabaseCounts count_database(Store& store) {
+DatabaseCounts count_database(Store& store, const Keep& keep) {
   DatabaseCounts c;
   store.scan_chain([&](const ChainRow& row) {
+    if (keep && !keep(row.case_id)) return true;
     ++c.log_rows;
     if (row.case_id.empty()) {
       ++c.registry_rows;
@@ -85,15 +142,17 @@ DatabaseCounts count_database(Store& store) {
     return true;
   });
   Sha256 heads;
-  for (const CaseRecord& record : store.cases(CaseFilter{})) {
+  for (const CaseHead& head : store.case_heads()) {
+    if (keep && !keep(head.id)) continue;
     ++c.cases;
-    heads.update(record.id + " " + std::to_string(record.last_seq) + " " + record.head_hash + "\n");
+    heads.update(head.id + " " + std::to_string(head.last_seq) + " " + head.head_hash + "\n");
   }
   c.case_heads = heads.hex_digest();
   c.staff = static_cast<int64_t>(store.all_staff().size());
   c.sites = static_cast<int64_t>(store.sites().size());
   c.procedures = static_cast<int64_t>(store.procedures().size());
-  c.access_records = static_cast<int64_t>(store.access_records(AccessFilter{}).size());
+  for (const AccessRecord& record : store.access_records(AccessFilter{}))
+    if (!keep || keep(record.case_id)) ++c.access_records;
   return c;
 }
 
@@ -105,12 +164,58 @@ bool operator==(const DatabaseCounts& a, const DatabaseCounts& b) {
 }
 
 CopyResult copy_database(Store& from, Store& to, const CopySealing& sealing,
-                         const std::function<void(Store&)>& check) {
+                         const std::function<void(Store&)>& check, const std::optional<SiteScope>& site) {
   if (!from.session_identity().sees_every_site) throw denied(tr(msg::runtime_copy_every_site));
   if (from.encrypts_personal_data() && sealing.mode == CopySealing::Mode::kAsIs)
     throw usage_error(tr(msg::runtime_copy_keep_sealed));
   CopyResult result;
-  result.from = count_database(from);
+  std::vector<CaseRecord> cases;  // a site copy reads them in its source transaction
+  if (!site) cases = from.cases(CaseFilter{});
+  std::set<std::string, std::less<>> kept;
+  Keep keep;
+  std::optional<ProofTaker> proof;
+  if (site) {
+    if (to.session_identity().server) throw usage_error(tr(msg::runtime_copy_site_into_file, {site->site}));
+    const std::vector<Site> sites = from.sites();
+    if (std::none_of(sites.begin(), sites.end(), [&](const Site& s) { return s.id == site->site; })) {
+      std::string known;
+      for (const Site& s : sites) known += (known.empty() ? "" : ", ") + s.id;
+      throw not_found(tr(msg::runtime_copy_no_site, {site->site, known}));
+    }
+    if (const std::optional<SiteCopy> earlier = from.site_copy())
+      throw usage_error(tr(msg::runtime_copy_site_of_site_copy, {earlier->site}));
+    if (from.per_chain_from() > 1)
+      throw usage_error(tr(msg::runtime_copy_site_chain_rule, {std::to_string(from.per_chain_from() - 1)}));
+    require_empty(to);
+    keep = [&kept](std::string_view chain) { return chain.empty() || kept.count(chain) > 0; };
+    proof.emplace();
+    proof->copy.site = site->site;
+    // The source commits to the chains the copy takes (their count and a
+    // digest of their keys) and takes a checkpoint after it: the copy
+    // proves its chains against that root, and no chain of the set can go
+    // missing from the copy unseen. The cases are chosen inside the same
+    // transaction, so that on a database file no case can come between.
+    from.transaction([&] {
+      cases = from.cases(CaseFilter{});
+      kept = site_families(from, cases, site->site);
+      for (const CaseRecord& c : cases)
+        if (kept.count(c.id) && c.site != site->site) ++result.linked_cases;
+      std::vector<std::string> keys{""};
+      keys.insert(keys.end(), kept.begin(), kept.end());
+      LogEntry row = registry::site_copied(site->site, site->to, static_cast<int64_t>(keys.size()),
+                                           merkle::chains_digest(keys), RegistryStamp{site->actor, site->at});
+      from.append_registry(row);
+      const LogEntry checkpoint = from.checkpoint(site->actor, site->at);
+      proof->copy.checkpoint_seq = result.proven_checkpoint_row = checkpoint.seq;
+      result.proven = checkpoint.checkpoint;
+    });
+  }
+  // A whole copy of a site copy keeps its proof: its older checkpoints
+  // cover chains neither holds.
+  const std::optional<SiteCopy> copied_site = site ? std::nullopt : from.site_copy();
+  if (copied_site && to.session_identity().server)
+    throw usage_error(tr(msg::runtime_copy_site_into_file, {copied_site->site}));
+  result.from = count_database(from, keep);
   to.transaction_all_or_nothing([&] {
     require_empty(to);
     copy_rows(from, to);
@@ -121,15 +226,18 @@ CopyResult copy_database(Store& from, Store& to, const CopySealing& sealing,
       if (!to.staff(sealing.staff_id)) throw not_found(tr(msg::runtime_copy_sealer_unknown, {sealing.staff_id}));
       to.wrap_database_key(sealing.staff_id, sealing.passphrase, sealing.hash);
     }
-    copy_records(from, to);
+    copy_records(from, to, std::move(cases), keep, proof ? &*proof : nullptr);
     result.to = count_database(to);
     if (!(result.to == result.from)) throw storage_error(tr(msg::runtime_copy_differs));
+    if (site) to.import_site_copy(proof->copy);
+    if (copied_site) to.import_site_copy(*copied_site);
     if (sealing.mode == CopySealing::Mode::kPassphrase) {
       // Setting the hash drops the member's wrapping (store.h): wrapped again.
       to.set_passphrase_hash(sealing.staff_id, sealing.hash, RegistryStamp{sealing.staff_id, sealing.at});
       to.wrap_database_key(sealing.staff_id, sealing.passphrase, sealing.hash);
       result.passphrase_row = true;
     }
+    if (site) result.closing = to.checkpoint(site->actor, site->at).checkpoint;
     if (check) check(to);
   });
   return result;
