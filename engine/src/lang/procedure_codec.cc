@@ -8,6 +8,7 @@
 
 #include "lang/calendar_loader.h"
 #include "lang/expr/expr.h"
+#include "base/json_view.h"
 #include "base/sha256.h"
 
 namespace sopir {
@@ -15,18 +16,43 @@ namespace sopir {
 namespace {
 
 using json = nlohmann::json;
+// Written with nlohmann::json, read back in place (base/json_view.h): every
+// one-shot command decodes its procedure, and building nlohmann's tree of
+// maps and strings was most of that.
+using json_view::Node;
+
+std::vector<int> ints(Node n) {
+  std::vector<int> out;
+  out.reserve(n.size());
+  for (Node e : n) out.push_back(e.integer32());
+  return out;
+}
+
+std::vector<std::string> strings(Node n) {
+  std::vector<std::string> out;
+  out.reserve(n.size());
+  for (Node e : n) out.push_back(e.str());
+  return out;
+}
 
 json text(const Text& t) { return json(t.by_lang); }
 
-Text text_from(const json& j) {
+Text text_from(Node j) {
+  if (j.kind() != json_view::Kind::kObject) throw std::runtime_error("bad text");
   Text t;
-  t.by_lang = j.get<std::map<std::string, std::string>>();
+  for (Node value : j) {
+    if (value.kind() != json_view::Kind::kString) throw std::runtime_error("bad text");
+    t.by_lang.emplace_hint(t.by_lang.end(), value.key(), value.str());
+  }
   return t;
 }
 
 json pos(const SourcePos& p) { return json::array({p.line, p.column}); }
 
-SourcePos pos_from(const json& j) { return SourcePos{j.at(0).get<int>(), j.at(1).get<int>()}; }
+SourcePos pos_from(Node j) {
+  if (j.size() != 2) throw std::runtime_error("bad position");
+  return SourcePos{j.at(size_t{0}).integer32(), j.at(1).integer32()};
+}
 
 // A bound: [alternative index, canonical text]. The indices are Value's
 // (value.h); the cases in value_from rely on this order.
@@ -42,10 +68,10 @@ json value(const std::optional<Value>& v) {
   return json::array({v->index(), format_value(*v)});
 }
 
-std::optional<Value> value_from(const json& j) {
+std::optional<Value> value_from(Node j) {
   if (j.is_null()) return std::nullopt;
-  const auto index = j.at(0).get<size_t>();
-  const std::string t = j.at(1).get<std::string>();
+  const auto index = j.at(size_t{0}).integer();
+  const std::string t = j.at(1).str();
   std::optional<Value> out;
   switch (index) {
     case 1:
@@ -77,7 +103,10 @@ json with_sources(json j, const Sources& sources) {
   return j;
 }
 
-Sources sources_from(const json& j) { return j.value("sources", Sources{}); }
+Sources sources_from(Node j, std::string_view key = "sources") {
+  auto sources = j.find(key);
+  return sources ? strings(*sources) : Sources{};
+}
 
 json value_labels(const FieldDef& f) {
   json out = json::array();
@@ -93,19 +122,19 @@ json field(const FieldDef& f) {
       f.sources);
 }
 
-FieldDef field_from(const json& j) {
+FieldDef field_from(Node j) {
   FieldDef f;
-  f.id = j.at("id").get<std::string>();
-  const auto type = type_from_name(j.at("type").get<std::string>());
+  f.id = j.at("id").str();
+  const auto type = type_from_name(j.at("type").str());
   if (!type) throw std::runtime_error("bad type");
   f.type = *type;
-  f.values = j.at("values").get<std::vector<std::string>>();
-  f.pii = j.at("pii").get<bool>();
+  f.values = strings(j.at("values"));
+  f.pii = j.at("pii").boolean();
   f.min = value_from(j.at("min"));
   f.max = value_from(j.at("max"));
-  if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").get<std::string>();
+  if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").str();
   f.label = text_from(j.at("label"));
-  for (const json& t : j.at("value_labels")) f.value_labels.push_back(text_from(t));
+  for (Node t : j.at("value_labels")) f.value_labels.push_back(text_from(t));
   if (f.value_labels.size() != f.values.size()) throw std::runtime_error("bad value labels");
   f.pos = pos_from(j.at("pos"));
   f.sources = sources_from(j);
@@ -126,18 +155,18 @@ json state(const StateDef& s) {
           {"pos", pos(s.pos)}}, s.sources);
 }
 
-StateDef state_from(const json& j) {
+StateDef state_from(Node j) {
   StateDef s;
-  s.id = j.at("id").get<std::string>();
+  s.id = j.at("id").str();
   s.label = text_from(j.at("label"));
   s.description = text_from(j.at("description"));
-  s.initial = j.at("initial").get<bool>();
-  s.terminal = j.at("terminal").get<bool>();
-  if (!j.at("deadline").is_null()) s.deadline = Duration{j.at("deadline").get<int64_t>()};
-  s.on_deadline = j.at("on_deadline").get<int>();
-  s.working_days = j.at("working_days").get<int64_t>();
-  s.deadline_from = j.at("deadline_from").get<int>();
-  s.deadline_text = j.at("deadline_text").get<std::string>();
+  s.initial = j.at("initial").boolean();
+  s.terminal = j.at("terminal").boolean();
+  if (!j.at("deadline").is_null()) s.deadline = Duration{j.at("deadline").integer()};
+  s.on_deadline = j.at("on_deadline").integer32();
+  s.working_days = j.at("working_days").integer();
+  s.deadline_from = j.at("deadline_from").integer32();
+  s.deadline_text = j.at("deadline_text").str();
   s.pos = pos_from(j.at("pos"));
   s.sources = sources_from(j);
   return s;
@@ -158,18 +187,18 @@ json clock(const ClockDef& c) {
                       c.sources);
 }
 
-ClockDef clock_from(const json& j) {
+ClockDef clock_from(Node j) {
   ClockDef c;
-  c.id = j.at("id").get<std::string>();
+  c.id = j.at("id").str();
   c.label = text_from(j.at("label"));
   c.description = text_from(j.at("description"));
-  c.start = j.at("start").get<std::vector<int>>();
-  c.start_at_open = j.at("start_at_open").get<bool>();
-  c.stop = j.at("stop").get<std::vector<int>>();
-  if (!j.at("limit").is_null()) c.limit = Duration{j.at("limit").get<int64_t>()};
-  c.working_days = j.at("working_days").get<int64_t>();
-  c.limit_from = j.at("limit_from").get<int>();
-  c.limit_text = j.at("limit_text").get<std::string>();
+  c.start = ints(j.at("start"));
+  c.start_at_open = j.at("start_at_open").boolean();
+  c.stop = ints(j.at("stop"));
+  if (!j.at("limit").is_null()) c.limit = Duration{j.at("limit").integer()};
+  c.working_days = j.at("working_days").integer();
+  c.limit_from = j.at("limit_from").integer32();
+  c.limit_text = j.at("limit_text").str();
   c.pos = pos_from(j.at("pos"));
   c.sources = sources_from(j);
   return c;
@@ -208,27 +237,27 @@ json transition(const TransitionDef& t) {
           {"pos", pos(t.pos)}}, t.sources);
 }
 
-TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields) {
+TransitionDef transition_from(Node j, const std::vector<FieldDef>& fields) {
   TransitionDef t;
-  t.index = j.at("index").get<int>();
-  t.event = j.at("event").get<int>();
-  t.from = j.at("from").get<std::vector<int>>();
-  t.to = j.at("to").get<int>();
-  t.stays = j.value("stays", false);
-  t.guard_text = j.at("guard_text").get<std::string>();
+  t.index = j.at("index").integer32();
+  t.event = j.at("event").integer32();
+  t.from = ints(j.at("from"));
+  t.to = j.at("to").integer32();
+  if (auto stays = j.find("stays")) t.stays = stays->boolean();
+  t.guard_text = j.at("guard_text").str();
   if (!j.at("guard").is_null()) {
-    ParsedExpr parsed = parse_expr(j.at("guard").get<std::string>(), fields, Type::kBool);
+    ParsedExpr parsed = parse_expr(j.at("guard").str(), fields, Type::kBool);
     if (!parsed.expr) throw std::runtime_error("guard no longer parses");
     t.guard = parsed.expr;
   }
-  t.roles = j.at("roles").get<std::vector<int>>();
-  t.requires_fields = j.at("requires").get<std::vector<int>>();
-  t.accepts_fields = j.at("accepts").get<std::vector<int>>();
-  for (const json& a : j.at("set")) {
+  t.roles = ints(j.at("roles"));
+  t.requires_fields = ints(j.at("requires"));
+  t.accepts_fields = ints(j.at("accepts"));
+  for (Node a : j.at("set")) {
     Assignment assignment;
-    assignment.field = a.at("field").get<int>();
-    assignment.text = a.at("text").get<std::string>();
-    assignment.constant = a.at("constant").get<bool>();
+    assignment.field = a.at("field").integer32();
+    assignment.text = a.at("text").str();
+    assignment.constant = a.at("constant").boolean();
     const FieldDef& f = fields.at(static_cast<size_t>(assignment.field));
     if (assignment.constant) {
       std::string accepted;
@@ -242,19 +271,31 @@ TransitionDef transition_from(const json& j, const std::vector<FieldDef>& fields
     }
     t.set.push_back(std::move(assignment));
   }
-  t.reason_required = j.at("reason_required").get<bool>();
-  t.distinct_from = j.at("distinct_from").get<std::vector<int>>();
-  t.override_roles = j.at("override_roles").get<std::vector<int>>();
-  const json& opens = j.at("opens");
-  for (const json& o : opens.is_array() ? opens : (opens.is_null() ? json::array() : json::array({opens}))) {
+  t.reason_required = j.at("reason_required").boolean();
+  t.distinct_from = ints(j.at("distinct_from"));
+  t.override_roles = ints(j.at("override_roles"));
+  // One hand-off is an object, several a list (transition() above).
+  auto hand_off = [&](Node o) {
     HandOff h;
-    h.sop = o.at("sop").get<std::string>();
-    h.copy = o.at("copy").get<std::vector<std::pair<std::string, int>>>();
-    h.set = o.at("set").get<std::vector<std::pair<std::string, std::string>>>();
+    h.sop = o.at("sop").str();
+    for (Node pair : o.at("copy")) {
+      if (pair.size() != 2) throw std::runtime_error("bad hand-off copy");
+      h.copy.emplace_back(pair.at(size_t{0}).str(), pair.at(1).integer32());
+    }
+    for (Node pair : o.at("set")) {
+      if (pair.size() != 2) throw std::runtime_error("bad hand-off set");
+      h.set.emplace_back(pair.at(size_t{0}).str(), pair.at(1).str());
+    }
     h.pos = pos_from(o.at("pos"));
-    h.site = o.value("site", std::string());
-    h.site_field = o.value("site_field", -1);
+    if (auto site = o.find("site")) h.site = site->str();
+    if (auto site_field = o.find("site_field")) h.site_field = site_field->integer32();
     t.opens.push_back(std::move(h));
+  };
+  const Node opens = j.at("opens");
+  if (opens.kind() == json_view::Kind::kArray) {
+    for (Node o : opens) hand_off(o);
+  } else if (!opens.is_null()) {
+    hand_off(opens);
   }
   t.label = text_from(j.at("label"));
   t.description = text_from(j.at("description"));
@@ -282,22 +323,22 @@ json migration(const MigrationDef& m) {
 }
 
 // Indices are checked here: decide() and the planner trust them.
-MigrationDef migration_from(const json& j, const Procedure& p) {
+MigrationDef migration_from(Node j, const Procedure& p) {
   auto in = [](int i, size_t n) { return i >= 0 && static_cast<size_t>(i) < n; };
   MigrationDef m;
-  m.from_versions = j.at("from_versions").get<std::vector<int>>();
-  for (const json& s : j.at("states")) {
+  m.from_versions = ints(j.at("from_versions"));
+  for (Node s : j.at("states")) {
     MigrationState state;
-    state.from = s.at("from").get<std::string>();
-    state.stays = s.at("stays").get<bool>();
-    state.stays_reason = s.at("stays_reason").get<std::string>();
+    state.from = s.at("from").str();
+    state.stays = s.at("stays").boolean();
+    state.stays_reason = s.at("stays_reason").str();
     state.pos = pos_from(s.at("pos"));
-    for (const json& b : s.at("branches")) {
+    for (Node b : s.at("branches")) {
       MigrationBranch branch;
-      branch.to = b.at("to").get<int>();
+      branch.to = b.at("to").integer32();
       if (!in(branch.to, p.states.size())) throw std::runtime_error("bad migration state");
       if (!b.at("when").is_null()) {
-        branch.when_text = b.at("when").get<std::string>();
+        branch.when_text = b.at("when").str();
         ParsedExpr parsed = parse_expr(branch.when_text, p.fields, Type::kBool);
         if (!parsed.expr) throw std::runtime_error("migration guard no longer parses");
         branch.when = parsed.expr;
@@ -307,14 +348,14 @@ MigrationDef migration_from(const json& j, const Procedure& p) {
     }
     m.states.push_back(std::move(state));
   }
-  for (const json& f : j.at("fields")) {
+  for (Node f : j.at("fields")) {
     MigrationField field;
-    field.field = f.at("field").get<int>();
+    field.field = f.at("field").integer32();
     if (!in(field.field, p.fields.size())) throw std::runtime_error("bad migration field");
-    field.from = f.at("from").get<std::string>();
+    field.from = f.at("from").str();
     if (!f.at("default").is_null()) {
       const FieldDef& def = p.fields[static_cast<size_t>(field.field)];
-      field.default_text = f.at("default").get<std::string>();
+      field.default_text = f.at("default").str();
       std::string accepted;
       field.default_value = parse_typed(def.type, def.values, field.default_text, &accepted);
       if (!field.default_value) throw std::runtime_error("migration default no longer parses");
@@ -322,11 +363,11 @@ MigrationDef migration_from(const json& j, const Procedure& p) {
     field.pos = pos_from(f.at("pos"));
     m.fields.push_back(std::move(field));
   }
-  m.drop = j.at("drop").get<std::vector<std::string>>();
-  for (const json& d : j.at("drop_pos")) m.drop_pos.push_back(pos_from(d));
+  m.drop = strings(j.at("drop"));
+  for (Node d : j.at("drop_pos")) m.drop_pos.push_back(pos_from(d));
   if (m.drop_pos.size() != m.drop.size()) throw std::runtime_error("bad migration drop");
-  for (const json& e : j.at("events")) {
-    MigrationEvent event{e.at("from").get<std::string>(), e.at("to").get<int>(), pos_from(e.at("pos"))};
+  for (Node e : j.at("events")) {
+    MigrationEvent event{e.at("from").str(), e.at("to").integer32(), pos_from(e.at("pos"))};
     if (!in(event.to, p.events.size())) throw std::runtime_error("bad migration event");
     m.events.push_back(std::move(event));
   }
@@ -383,55 +424,59 @@ std::string encode_procedure(const Procedure& p) {
 ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file,
                               const std::map<std::string, CalendarSource>& pinned_calendars) {
   try {
-    const json j = json::parse(text_in);
-    if (j.at("format") != kCompiledFormat) return nullptr;
+    json_view::Document document;
+    if (!document.parse(text_in)) return nullptr;
+    const Node j = document.root();
+    if (j.kind() != json_view::Kind::kObject || j.at("format").str() != kCompiledFormat) return nullptr;
     auto p = std::make_shared<Procedure>();
     p->sha256 = sha256_hex(source);
-    if (j.at("sha256") != p->sha256) return nullptr;
+    if (j.at("sha256").str() != p->sha256) return nullptr;
     p->source = source;
     p->file = file;
-    p->id = j.at("id").get<std::string>();
-    p->version = j.at("version").get<int>();
+    p->id = j.at("id").str();
+    p->version = j.at("version").integer32();
     p->title = text_from(j.at("title"));
     p->description = text_from(j.at("description"));
-    p->roles = j.at("roles").get<std::vector<std::string>>();
-    for (const json& f : j.at("fields")) p->fields.push_back(field_from(f));
-    for (const json& s : j.at("states")) p->states.push_back(state_from(s));
-    p->events = j.at("events").get<std::vector<std::string>>();
-    for (const json& t : j.at("transitions")) p->transitions.push_back(transition_from(t, p->fields));
-    for (const json& r : j.at("closure_reasons"))
-      p->closure_reasons.push_back({r.at("id").get<std::string>(), text_from(r.at("label"))});
-    p->initial_state = j.at("initial_state").get<int>();
-    p->open_declared = j.at("open_declared").get<bool>();
-    p->open_requires = j.at("open_requires").get<std::vector<int>>();
-    p->open_accepts = j.at("open_accepts").get<std::vector<int>>();
-    if (auto g = j.find("open_guard"); g != j.end() && !g->is_null()) {
-      ParsedExpr parsed = parse_expr(g->get<std::string>(), p->fields, Type::kBool);
+    p->roles = strings(j.at("roles"));
+    p->fields.reserve(j.at("fields").size());
+    for (Node f : j.at("fields")) p->fields.push_back(field_from(f));
+    p->states.reserve(j.at("states").size());
+    for (Node s : j.at("states")) p->states.push_back(state_from(s));
+    p->events = strings(j.at("events"));
+    p->transitions.reserve(j.at("transitions").size());
+    for (Node t : j.at("transitions")) p->transitions.push_back(transition_from(t, p->fields));
+    for (Node r : j.at("closure_reasons")) p->closure_reasons.push_back({r.at("id").str(), text_from(r.at("label"))});
+    p->initial_state = j.at("initial_state").integer32();
+    p->open_declared = j.at("open_declared").boolean();
+    p->open_requires = ints(j.at("open_requires"));
+    p->open_accepts = ints(j.at("open_accepts"));
+    if (auto g = j.find("open_guard"); g && !g->is_null()) {
+      p->open_guard_text = g->str();
+      ParsedExpr parsed = parse_expr(p->open_guard_text, p->fields, Type::kBool);
       if (!parsed.expr) throw std::runtime_error("open guard no longer parses");
-      p->open_guard_text = g->get<std::string>();
       p->open_guard = parsed.expr;
     }
-    p->hold_roles = j.at("hold_roles").get<std::vector<int>>();
-    p->resume_roles = j.at("resume_roles").get<std::vector<int>>();
-    p->close_roles = j.at("close_roles").get<std::vector<int>>();
-    p->reopen_roles = j.at("reopen_roles").get<std::vector<int>>();
-    p->reopen_to = j.at("reopen_to").get<int>();
-    p->pii_roles = j.at("pii_roles").get<std::vector<int>>();
+    p->hold_roles = ints(j.at("hold_roles"));
+    p->resume_roles = ints(j.at("resume_roles"));
+    p->close_roles = ints(j.at("close_roles"));
+    p->reopen_roles = ints(j.at("reopen_roles"));
+    p->reopen_to = j.at("reopen_to").integer32();
+    p->pii_roles = ints(j.at("pii_roles"));
     p->sources = sources_from(j);
-    p->open_sources = j.value("open_sources", Sources{});
-    p->transitions_from = j.at("transitions_from").get<std::vector<std::vector<int>>>();
-    p->calendar_names = j.at("calendar").get<std::vector<std::string>>();
+    p->open_sources = sources_from(j, "open_sources");
+    for (Node from : j.at("transitions_from")) p->transitions_from.push_back(ints(from));
+    p->calendar_names = strings(j.at("calendar"));
     if (!p->calendar_names.empty()) {
       // Counted on the calendar bytes pinned when it was published.
       p->calendar = pinned_calendar(p->calendar_names, pinned_calendars);
       if (!p->calendar) return nullptr;
     }
-    for (const json& c : j.at("clocks")) p->clocks.push_back(clock_from(c));
-    if (auto m = j.find("migration"); m != j.end()) p->migration = migration_from(*m, *p);
-    if (auto r = j.find("retention"); r != j.end()) {
+    for (Node c : j.at("clocks")) p->clocks.push_back(clock_from(c));
+    if (auto m = j.find("migration")) p->migration = migration_from(*m, *p);
+    if (auto r = j.find("retention")) {
       Retention retention;
-      retention.count = r->at("count").get<int64_t>();
-      const int unit = r->at("unit").get<int>();
+      retention.count = r->at("count").integer();
+      const int unit = r->at("unit").integer32();
       if (unit < 0 || unit > static_cast<int>(Retention::Unit::kYears) || retention.count < 1) return nullptr;
       retention.unit = static_cast<Retention::Unit>(unit);
       retention.pos = pos_from(r->at("pos"));

@@ -1,0 +1,318 @@
+// json_view::Document and Node (see json_view.h).
+#include "base/json_view.h"
+
+#include <charconv>
+#include <limits>
+#include <stdexcept>
+
+namespace sopir::json_view {
+
+namespace {
+
+[[noreturn]] void wrong(const char* what) { throw std::runtime_error(what); }
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The four hex digits at `at`, or -1.
+int hex4(std::string_view s, size_t at) {
+  if (at + 4 > s.size()) return -1;
+  int v = 0;
+  for (size_t i = at; i < at + 4; ++i) {
+    const int d = hex_digit(s[i]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// A string's text as written (checked by the parser) without its escapes.
+std::string unescape(std::string_view s, bool escaped) {
+  if (!escaped) return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+      continue;
+    }
+    const char c = s[++i];
+    switch (c) {
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        uint32_t cp = static_cast<uint32_t>(hex4(s, i + 1));
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a pair, as the parser checked
+          const auto low = static_cast<uint32_t>(hex4(s, i + 3));
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          i += 6;
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default: out += c; break;  // '"', '\\', '/'
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Document::parse(std::string_view text) {
+  text_ = text;
+  at_ = 0;
+  entries_.clear();
+  entries_.reserve(text.size() / 8 + 1);
+  if (!value(0)) {
+    entries_.clear();
+    return false;
+  }
+  skip_space();
+  if (at_ != text_.size()) {
+    entries_.clear();
+    return false;
+  }
+  return true;
+}
+
+void Document::skip_space() {
+  while (at_ < text_.size()) {
+    const char c = text_[at_];
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+    ++at_;
+  }
+}
+
+bool Document::value(int depth) {
+  if (depth > kMaxDepth) return false;
+  skip_space();
+  if (at_ >= text_.size()) return false;
+  const auto index = static_cast<uint32_t>(entries_.size());
+  const char c = text_[at_];
+  if (c == '{' || c == '[') {
+    const bool object = c == '{';
+    const char close = object ? '}' : ']';
+    entries_.emplace_back(object ? Kind::kObject : Kind::kArray);
+    ++at_;
+    skip_space();
+    uint32_t count = 0;
+    if (at_ < text_.size() && text_[at_] == close) {
+      ++at_;
+    } else {
+      for (;;) {
+        std::string_view key;
+        bool key_escaped = false;
+        if (object) {
+          skip_space();
+          if (!string(key, key_escaped)) return false;
+          skip_space();
+          if (at_ >= text_.size() || text_[at_] != ':') return false;
+          ++at_;
+        }
+        const auto child = static_cast<uint32_t>(entries_.size());
+        if (!value(depth + 1)) return false;
+        entries_[child].key = key;
+        entries_[child].key_escaped = key_escaped;
+        ++count;
+        skip_space();
+        if (at_ >= text_.size()) return false;
+        if (text_[at_] == ',') {
+          ++at_;
+          continue;
+        }
+        if (text_[at_] != close) return false;
+        ++at_;
+        break;
+      }
+    }
+    entries_[index].count = count;
+  } else if (c == '"') {
+    Entry e(Kind::kString);
+    if (!string(e.text, e.escaped)) return false;
+    entries_.push_back(e);
+  } else if (c == '-' || (c >= '0' && c <= '9')) {
+    const size_t start = at_;
+    if (!number()) return false;
+    Entry e(Kind::kNumber);
+    e.text = text_.substr(start, at_ - start);
+    entries_.push_back(e);
+  } else {
+    Entry e(Kind::kNull);
+    for (std::string_view word : {"null", "true", "false"}) {
+      if (text_.substr(at_, word.size()) == word) {
+        e.kind = word == "null" ? Kind::kNull : Kind::kBool;
+        e.text = text_.substr(at_, word.size());
+        break;
+      }
+    }
+    if (e.text.empty()) return false;
+    at_ += e.text.size();
+    entries_.push_back(e);
+  }
+  entries_[index].end = static_cast<uint32_t>(entries_.size());
+  return true;
+}
+
+bool Document::string(std::string_view& out, bool& escaped) {
+  if (at_ >= text_.size() || text_[at_] != '"') return false;
+  const size_t start = ++at_;
+  escaped = false;
+  while (at_ < text_.size()) {
+    const auto c = static_cast<unsigned char>(text_[at_]);
+    if (c == '"') {
+      out = text_.substr(start, at_ - start);
+      ++at_;
+      return true;
+    }
+    if (c < 0x20) return false;
+    if (c != '\\') {
+      ++at_;
+      continue;
+    }
+    escaped = true;
+    if (++at_ >= text_.size()) return false;
+    const char e = text_[at_];
+    if (e == 'u') {
+      const int cp = hex4(text_, at_ + 1);
+      if (cp < 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) return false;
+      at_ += 5;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {  // must be followed by its low half
+        if (text_.substr(at_, 2) != "\\u") return false;
+        const int low = hex4(text_, at_ + 2);
+        if (low < 0xDC00 || low > 0xDFFF) return false;
+        at_ += 6;
+      }
+    } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+      ++at_;
+    } else {
+      return false;
+    }
+  }
+  return false;
+}
+
+bool Document::number() {
+  auto digit = [&] { return at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9'; };
+  auto digits = [&] {
+    if (!digit()) return false;
+    while (digit()) ++at_;
+    return true;
+  };
+  if (text_[at_] == '-') ++at_;
+  if (at_ < text_.size() && text_[at_] == '0') {
+    ++at_;
+  } else if (!digits()) {
+    return false;
+  }
+  if (at_ < text_.size() && text_[at_] == '.') {
+    ++at_;
+    if (!digits()) return false;
+  }
+  if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+    ++at_;
+    if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) ++at_;
+    if (!digits()) return false;
+  }
+  return true;
+}
+
+Kind Node::kind() const { return doc_->entry(index_).kind; }
+
+bool Node::boolean() const {
+  const auto& e = doc_->entry(index_);
+  if (e.kind != Kind::kBool) wrong("not a boolean");
+  return e.text == "true";
+}
+
+int64_t Node::integer() const {
+  const auto& e = doc_->entry(index_);
+  if (e.kind != Kind::kNumber) wrong("not a number");
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(e.text.data(), e.text.data() + e.text.size(), v);
+  if (ec != std::errc() || end != e.text.data() + e.text.size()) wrong("not a whole number in range");
+  return v;
+}
+
+int Node::integer32() const {
+  const int64_t v = integer();
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) wrong("number out of range");
+  return static_cast<int>(v);
+}
+
+std::string Node::str() const {
+  const auto& e = doc_->entry(index_);
+  if (e.kind != Kind::kString) wrong("not a string");
+  return unescape(e.text, e.escaped);
+}
+
+size_t Node::size() const {
+  const auto& e = doc_->entry(index_);
+  if (e.kind != Kind::kArray && e.kind != Kind::kObject) wrong("not an array or object");
+  return e.count;
+}
+
+Node Node::at(size_t i) const {
+  if (kind() != Kind::kArray) wrong("not an array");
+  for (Node n : *this)
+    if (i-- == 0) return n;
+  wrong("index out of range");
+}
+
+std::optional<Node> Node::find(std::string_view key) const {
+  if (kind() != Kind::kObject) wrong("not an object");
+  for (Node n : *this) {
+    const auto& e = doc_->entry(n.index_);
+    if (e.key_escaped ? unescape(e.key, true) == key : e.key == key) return n;
+  }
+  return std::nullopt;
+}
+
+Node Node::at(std::string_view key) const {
+  if (auto n = find(key)) return *n;
+  wrong("missing key");
+}
+
+std::string Node::key() const {
+  const auto& e = doc_->entry(index_);
+  return unescape(e.key, e.key_escaped);
+}
+
+Node::Iterator& Node::Iterator::operator++() {
+  index_ = doc_->entry(index_).end;
+  return *this;
+}
+
+Node::Iterator Node::begin() const {
+  size();  // throws for a scalar
+  return Iterator(doc_, index_ + 1);
+}
+
+Node::Iterator Node::end() const { return Iterator(doc_, doc_->entry(index_).end); }
+
+}  // namespace sopir::json_view

@@ -1,0 +1,124 @@
+// base/json_view: the in-place JSON reader that decodes compiled procedures.
+// It must accept exactly what nlohmann::json accepts (the writer), read
+// back the same values, and refuse damaged text whole.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/json_view.h"
+
+namespace sopir {
+namespace {
+
+using json_view::Document;
+using json_view::Kind;
+using json_view::Node;
+
+// The view's value as an nlohmann::json, to compare with nlohmann's parse.
+nlohmann::json rebuilt(Node n) {
+  switch (n.kind()) {
+    case Kind::kNull: return nullptr;
+    case Kind::kBool: return n.boolean();
+    case Kind::kNumber: return n.integer();
+    case Kind::kString: return n.str();
+    case Kind::kArray: {
+      nlohmann::json out = nlohmann::json::array();
+      for (Node e : n) out.push_back(rebuilt(e));
+      return out;
+    }
+    case Kind::kObject: {
+      nlohmann::json out = nlohmann::json::object();
+      for (Node e : n) out[e.key()] = rebuilt(e);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+TEST_CASE("json_view reads what nlohmann writes, value for value", "[json_view]") {
+  nlohmann::json doc = {
+      {"format", "sopir-compiled-4"},
+      {"id", "aid"},
+      {"version", 3},
+      {"big", int64_t{9007199254740993}},
+      {"negative", -42},
+      {"flags", {true, false, nullptr}},
+      {"text", {{"en", "Line one\nline \"two\"\t\\ end"}, {"id", "Baris satu — dua"}}},
+      {"controls", std::string("a\x01" "b\x1f", 4)},
+      {"nested", {{"a", {{"b", {{"c", {1, 2, {3, 4}}}}}}}}},
+      {"empty_array", nlohmann::json::array()},
+      {"empty_object", nlohmann::json::object()},
+      {"emoji", "\xF0\x9F\x98\x80"},
+  };
+  const std::string text = doc.dump();
+  Document d;
+  REQUIRE(d.parse(text));
+  CHECK(rebuilt(d.root()) == doc);
+  const Node root = d.root();
+  CHECK(root.at("version").integer32() == 3);
+  CHECK(root.at("big").integer() == int64_t{9007199254740993});
+  CHECK(root.at("negative").integer() == -42);
+  CHECK(root.at("text").at("en").str() == "Line one\nline \"two\"\t\\ end");
+  CHECK(root.at("controls").str() == std::string("a\x01" "b\x1f", 4));
+  CHECK(root.at("flags").size() == 3);
+  CHECK(root.at("flags").at(size_t{0}).boolean());
+  CHECK(root.at("flags").at(2).is_null());
+  CHECK(root.at("nested").at("a").at("b").at("c").at(2).at(1).integer() == 4);
+  CHECK(root.at("empty_array").size() == 0);
+  CHECK_FALSE(root.at("empty_array").begin() != root.at("empty_array").end());
+  CHECK(root.at("empty_object").size() == 0);
+  CHECK_FALSE(root.find("absent"));
+
+  // Escapes nlohmann never writes but JSON allows, and surrounding space.
+  REQUIRE(d.parse(" {\"a\\u0062\" : [\"\\u00e9\\/\\ud83d\\ude00\" , 1.5e3 , -0] } "));
+  CHECK(d.root().at("ab").at(size_t{0}).str() == "\xC3\xA9/\xF0\x9F\x98\x80");
+  CHECK(d.root().at("ab").at(size_t{0}).str() ==
+        nlohmann::json::parse("\"\\u00e9\\/\\ud83d\\ude00\"").get<std::string>());
+  CHECK(d.root().at("ab").at(2).integer() == 0);
+  CHECK(d.root().at("ab").at(1).kind() == Kind::kNumber);
+  CHECK_THROWS(d.root().at("ab").at(1).integer());  // 1.5e3 is not read as a whole number
+}
+
+TEST_CASE("json_view refuses what is not one JSON value, as nlohmann does", "[json_view]") {
+  const char* bad[] = {
+      "",           "   ",          "{",           "}",          "[1,]",        "{\"a\":1,}",  "{\"a\" 1}",
+      "{a:1}",      "[01]",         "[1.]",        "[.5]",       "[1e]",        "[-]",         "[+1]",
+      "[tru]",      "[nul]",        "\"abc",       "\"a\\x\"",   "\"\\u12\"",   "\"\\ud800\"", "\"\\udc00\"",
+      "\"\\ud800\\u0041\"", "[1] [2]", "1 2",       "[\"\t\"]",   "[\"\n\"]",    "{\"a\":}",    "[,1]",
+      "NaN",        "[Infinity]",   "'a'",
+  };
+  for (const char* text : bad) {
+    INFO("text: " << text);
+    CHECK_FALSE(nlohmann::json::accept(text));
+    Document d;
+    CHECK_FALSE(d.parse(text));
+  }
+  // Nesting past kMaxDepth is refused rather than followed down the stack.
+  Document d;
+  const std::string deep(json_view::kMaxDepth + 2, '[');
+  CHECK_FALSE(d.parse(deep + std::string(json_view::kMaxDepth + 2, ']')));
+  const std::string ok(json_view::kMaxDepth, '[');
+  CHECK(d.parse(ok + std::string(json_view::kMaxDepth, ']')));
+}
+
+TEST_CASE("json_view throws on reading what is not there", "[json_view]") {
+  Document d;
+  REQUIRE(d.parse(R"({"s":"x","n":3,"big":99999999999,"huge":99999999999999999999,"a":[1],"b":true})"));
+  const Node root = d.root();
+  CHECK_THROWS(root.at("missing"));
+  CHECK_THROWS(root.at("s").integer());
+  CHECK_THROWS(root.at("n").str());
+  CHECK_THROWS(root.at("n").boolean());
+  CHECK_THROWS(root.at("big").integer32());
+  CHECK(root.at("big").integer() == 99999999999);
+  CHECK_THROWS(root.at("huge").integer());
+  CHECK_THROWS(root.at("a").at(1));
+  CHECK_THROWS(root.at("a").at("x"));
+  CHECK_THROWS(root.at("s").size());
+  CHECK_THROWS(root.at("b").begin());
+  CHECK(root.at("a").at(size_t{0}).key().empty());
+  CHECK(root.at("b").key() == "b");
+}
+
+}  // namespace
+}  // namespace sopir
