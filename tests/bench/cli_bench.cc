@@ -9,6 +9,11 @@
 //       SQLite (SQLiteCpp) inserting the same rows in one transaction, each
 //       on its own copy of the database. Target: baseline/sopir >= 0.5.
 //
+// --keep DIR builds the database of (a) into DIR/big.db and stops there, for
+// profiling one process by hand (`perf record build/sopir --db DIR/big.db
+// --as cw case advance C-... give_consent --set ...`; `sqlite3 DIR/big.db
+// "SELECT id FROM cases LIMIT 5"` gives ids); with --quick, 10,000 cases.
+//
 // The procedure is the largest shipped one (tppo-victim-care.yaml), so each
 // sopir process pays for loading a real procedure. The baseline rows carry
 // correct hashes, and the chain of every file is verified at the end.
@@ -260,7 +265,18 @@ double raw_insert(const std::string& from, const std::string& to, int64_t after_
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  std::string keep;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
+      keep = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: cli_bench [--quick] [--keep DIR]\n");
+      return 2;
+    }
+  }
   const int cases = quick ? 10000 : 100000;
   const int import_rows = quick ? 1000 : 10000;
   char dir_template[] = "/tmp/sopir-cli-bench-XXXXXX";
@@ -268,6 +284,18 @@ int main(int argc, char** argv) {
   const std::string db = dir + "/big.db";
   const std::string sopir = SOPIR_BIN;
 
+  if (!keep.empty()) {
+    fs::remove_all(dir);
+    fs::create_directories(keep);
+    const std::string kept = keep + "/big.db";
+    if (fs::exists(kept)) {
+      std::fprintf(stderr, "cli_bench: %s exists; give a new directory\n", kept.c_str());
+      return 2;
+    }
+    const std::vector<std::string> ids = build(kept, cases);
+    std::printf("%s: %d cases in consent, e.g. %s\n", kept.c_str(), cases, ids.front().c_str());
+    return 0;
+  }
   auto t = Timer::now();
   const std::vector<std::string> ids = build(db, cases);
   const double build_s = seconds_since(t);
