@@ -85,10 +85,11 @@ std::string unescape(std::string_view s, bool escaped) {
 }  // namespace
 
 bool Document::parse(std::string_view text) {
+  entries_.clear();
+  if (text.size() >= std::numeric_limits<uint32_t>::max()) return false;  // offsets are 32-bit
   text_ = text;
   at_ = 0;
-  entries_.clear();
-  entries_.reserve(text.size() / 8 + 1);
+  entries_.reserve(text.size() / 16 + 1);
   if (!value(0)) {
     entries_.clear();
     return false;
@@ -137,8 +138,11 @@ bool Document::value(int depth) {
         }
         const auto child = static_cast<uint32_t>(entries_.size());
         if (!value(depth + 1)) return false;
-        entries_[child].key = key;
-        entries_[child].key_escaped = key_escaped;
+        if (object) {
+          entries_[child].key = static_cast<uint32_t>(key.data() - text_.data());
+          entries_[child].key_size = static_cast<uint32_t>(key.size());
+          entries_[child].key_escaped = key_escaped;
+        }
         ++count;
         skip_space();
         if (at_ >= text_.size()) return false;
@@ -154,25 +158,30 @@ bool Document::value(int depth) {
     entries_[index].count = count;
   } else if (c == '"') {
     Entry e(Kind::kString);
-    if (!string(e.text, e.escaped)) return false;
+    std::string_view body;
+    if (!string(body, e.escaped)) return false;
+    e.text = static_cast<uint32_t>(body.data() - text_.data());
+    e.text_size = static_cast<uint32_t>(body.size());
     entries_.push_back(e);
   } else if (c == '-' || (c >= '0' && c <= '9')) {
     const size_t start = at_;
     if (!number()) return false;
     Entry e(Kind::kNumber);
-    e.text = text_.substr(start, at_ - start);
+    e.text = static_cast<uint32_t>(start);
+    e.text_size = static_cast<uint32_t>(at_ - start);
     entries_.push_back(e);
   } else {
     Entry e(Kind::kNull);
     for (std::string_view word : {"null", "true", "false"}) {
       if (text_.substr(at_, word.size()) == word) {
         e.kind = word == "null" ? Kind::kNull : Kind::kBool;
-        e.text = text_.substr(at_, word.size());
+        e.text = static_cast<uint32_t>(at_);
+        e.text_size = static_cast<uint32_t>(word.size());
         break;
       }
     }
-    if (e.text.empty()) return false;
-    at_ += e.text.size();
+    if (e.text_size == 0) return false;
+    at_ += e.text_size;
     entries_.push_back(e);
   }
   entries_[index].end = static_cast<uint32_t>(entries_.size());
@@ -247,15 +256,16 @@ Kind Node::kind() const { return doc_->entry(index_).kind; }
 bool Node::boolean() const {
   const auto& e = doc_->entry(index_);
   if (e.kind != Kind::kBool) wrong("not a boolean");
-  return e.text == "true";
+  return doc_->text_of(e) == "true";
 }
 
 int64_t Node::integer() const {
   const auto& e = doc_->entry(index_);
   if (e.kind != Kind::kNumber) wrong("not a number");
+  const std::string_view text = doc_->text_of(e);
   int64_t v = 0;
-  const auto [end, ec] = std::from_chars(e.text.data(), e.text.data() + e.text.size(), v);
-  if (ec != std::errc() || end != e.text.data() + e.text.size()) wrong("not a whole number in range");
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) wrong("not a whole number in range");
   return v;
 }
 
@@ -268,7 +278,7 @@ int Node::integer32() const {
 std::string Node::str() const {
   const auto& e = doc_->entry(index_);
   if (e.kind != Kind::kString) wrong("not a string");
-  return unescape(e.text, e.escaped);
+  return unescape(doc_->text_of(e), e.escaped);
 }
 
 size_t Node::size() const {
@@ -288,7 +298,8 @@ std::optional<Node> Node::find(std::string_view key) const {
   if (kind() != Kind::kObject) wrong("not an object");
   for (Node n : *this) {
     const auto& e = doc_->entry(n.index_);
-    if (e.key_escaped ? unescape(e.key, true) == key : e.key == key) return n;
+    const std::string_view name = doc_->key_of(e);
+    if (e.key_escaped ? unescape(name, true) == key : name == key) return n;
   }
   return std::nullopt;
 }
@@ -300,7 +311,7 @@ Node Node::at(std::string_view key) const {
 
 std::string Node::key() const {
   const auto& e = doc_->entry(index_);
-  return unescape(e.key, e.key_escaped);
+  return unescape(doc_->key_of(e), e.key_escaped);
 }
 
 Node::Iterator& Node::Iterator::operator++() {

@@ -63,8 +63,13 @@ class SystemClock : public Clock {
 
 class RandomIds : public IdSource {
  public:
-  RandomIds() : engine_(std::random_device{}()) {}
   std::string next() override {
+    // Seeded on first use: most commands open no case, and a random_device
+    // costs a one-shot process a CPU feature probe and a read.
+    if (!seeded_) {
+      engine_.seed(std::random_device{}());
+      seeded_ = true;
+    }
     std::uniform_int_distribution<int> pick(0, 31);
     std::string id;
     for (int i = 0; i < 6; ++i) {
@@ -76,6 +81,7 @@ class RandomIds : public IdSource {
 
  private:
   std::mt19937_64 engine_;
+  bool seeded_ = false;
 };
 
 bool has_role(const Actor& actor, std::string_view role) {
@@ -389,9 +395,6 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
   auto published = store_->procedure_by_hash(sha256);
   if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
-  if (sha256_hex(published->source) != sha256)
-    throw storage_error(
-        tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
   // The compiled form saved at publishing spares parsing the YAML; without
   // one (or one this build does not read) the source is loaded. A published
   // procedure validated when it was published; lint changes in later sopir
@@ -400,9 +403,14 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   // pinned when it was published, never the file as it is now.
   LoadOptions pinned;
   for (auto& c : store_->pinned_calendars(sha256)) pinned.calendars[c.name] = c;
+  // The source is hashed once: decode_procedure hashes it to match the
+  // compiled form against it.
   ProcedurePtr compiled;
   if (!published->compiled.empty())
     compiled = decode_procedure(published->compiled, published->source, published->file, pinned.calendars);
+  if (compiled ? compiled->sha256 != sha256 : sha256_hex(published->source) != sha256)
+    throw storage_error(
+        tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
   if (!compiled)
     compiled = expect_procedure(load_procedure_string(published->source, published->file, pinned));
   compiled_.emplace(sha256, compiled);
