@@ -27,12 +27,6 @@
 namespace sopir {
 namespace {
 
-class FixedClock : public Clock {
- public:
-  DateTime now() override { return at; }
-  DateTime at{1796256000};  // 2026-12-03T00:00:00Z
-};
-
 std::unique_ptr<Store> open_file(const std::string& path, bool create = false) {
   StoreOptions options;
   options.create = create;
@@ -59,7 +53,7 @@ using testing::kind_of;
 // case with a personal value kept in clear.
 struct ClearDatabase {
   testing::TempDb db{"at-rest"};
-  std::shared_ptr<FixedClock> clock = std::make_shared<FixedClock>();
+  std::shared_ptr<testing::TestClock> clock = std::make_shared<testing::TestClock>(DateTime{1796256000});  // 2026-12-03T00:00:00Z
   std::string case_id;
 
   ClearDatabase() {

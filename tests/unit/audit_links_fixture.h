@@ -22,11 +22,6 @@ inline const DateTime kT1{kT0.seconds + 86400};
 inline const DateTime kT2{kT0.seconds + 2 * 86400};
 inline const DateTime kT3{kT0.seconds + 3 * 86400};
 
-class FixedClock : public Clock {
- public:
-  DateTime now() override { return DateTime{kT0.seconds + 9 * 86400}; }
-};
-
 // Staff: admin, rina (worker), sari (carer); both procedures published.
 inline void set_up_linked(Engine& engine) {
   engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
@@ -38,7 +33,7 @@ inline void set_up_linked(Engine& engine) {
 
 class LinkedCases {
  protected:
-  LinkedCases() : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<FixedClock>()) {
+  LinkedCases() : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<testing::TestClock>(DateTime{kT0.seconds + 9 * 86400})) {
     set_up_linked(engine_);
   }
 

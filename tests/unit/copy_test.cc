@@ -26,10 +26,14 @@ using testing::creating;
 
 using testing::message_of;
 
-class FixedClock : public Clock {
- public:
-  DateTime now() override { return DateTime{1780000000}; }
-};
+// Opening a test-care case for `who` with a made-up name.
+OpenRequest care_case(const std::string& who, const std::string& full_name) {
+  OpenRequest r;
+  r.sop_id = "test-care";
+  r.actor = who;
+  r.inputs = {{"full_name", full_name}};
+  return r;
+}
 
 void require_clean(Store& store) {
   const audit::VerifyReport report = audit::verify(store, audit::VerifyOptions{});
@@ -42,13 +46,13 @@ void require_clean(Store& store) {
 std::unique_ptr<Engine> filled(const std::string& location) {
   auto store = open_store(location, creating());
   Engine::add_first_administrator(*store, "ana", "Ana Contoh");
-  auto engine = std::make_unique<Engine>(std::move(store), std::make_shared<FixedClock>());
+  auto engine = std::make_unique<Engine>(std::move(store), std::make_shared<testing::TestClock>());
   engine->add_staff("ana", {"rina", "Rina Contoh", {"worker", "supervisor"}, true});
   engine->add_site("ana", Site{"nunukan", "Pos Debarkasi Nunukan"});
   engine->add_staff("ana", {"budi", "Budi Contoh", {"worker"}, true, "", {"nunukan"}});
   engine->publish_source(testing::kCareYaml, "care.yaml", "ana", false);
   for (const char* who : {"rina", "budi"}) {
-    const StepResult opened = engine->open_case(OpenRequest{"test-care", who, {{"full_name", "Siti Contoh"}}});
+    const StepResult opened = engine->open_case(care_case(who, "Siti Contoh"));
     StepRequest step;
     step.case_id = opened.entry.case_id;
     step.event = "screen";
@@ -92,8 +96,8 @@ TEST_CASE("db copy: every row as it is, onto each backend, verify clean on both 
   }
   require_clean(*to);
   // The copy is a database like any: its staff act on it.
-  Engine copy(std::move(to), std::make_shared<FixedClock>());
-  const StepResult opened = copy.open_case(OpenRequest{"test-care", "budi", {{"full_name", "Ani Contoh"}}});
+  Engine copy(std::move(to), std::make_shared<testing::TestClock>());
+  const StepResult opened = copy.open_case(care_case("budi", "Ani Contoh"));
   CHECK(opened.entry.seq > result.to.head_seq);
   require_clean(copy.store());
 }
@@ -139,13 +143,13 @@ TEST_CASE("db copy of one site: its chains, and a proof against a checkpoint the
   // A case opened at main and moved to nunukan, and one moved away from
   // nunukan: both are the office's record; a third at main is not.
   const std::string moved_in =
-      engine->open_case(OpenRequest{"test-care", "rina", {{"full_name", "Ani Contoh"}}}).entry.case_id;
+      engine->open_case(care_case("rina", "Ani Contoh")).entry.case_id;
   engine->transfer_case(TransferRequest{moved_in, "ana", "nunukan", "moved to the post"});
   const std::string moved_out =
-      engine->open_case(OpenRequest{"test-care", "budi", {{"full_name", "Ina Contoh"}}}).entry.case_id;
+      engine->open_case(care_case("budi", "Ina Contoh")).entry.case_id;
   engine->transfer_case(TransferRequest{moved_out, "ana", "main", "moved home"});
   const std::string elsewhere_only =
-      engine->open_case(OpenRequest{"test-care", "rina", {{"full_name", "Eni Contoh"}}}).entry.case_id;
+      engine->open_case(care_case("rina", "Eni Contoh")).entry.case_id;
 
   testing::TempDb file("site");
   auto to = open_store(file.path(), creating());
@@ -229,7 +233,7 @@ TEST_CASE("db copy of one site from a source without a checkpoint: the copy take
   testing::TestDatabase source(testing::Backend::kSqlite);
   auto store = open_store(source.location(), creating());
   Engine::add_first_administrator(*store, "ana", "Ana Contoh");
-  Engine engine(std::move(store), std::make_shared<FixedClock>());
+  Engine engine(std::move(store), std::make_shared<testing::TestClock>());
   engine.add_site("ana", Site{"nunukan", "Pos Debarkasi Nunukan"});
   REQUIRE_FALSE(engine.store().newest_checkpoint());
   testing::TempDb file("site");

@@ -10,21 +10,17 @@
 #include "sopir/engine.h"
 #include "sopir/privacy.h"
 #include "test_procedures.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
-
-class FixedClock : public Clock {
- public:
-  DateTime now() override { return *parse_datetime("2026-03-02T08:00:00Z"); }
-};
 
 // Staff: admin (the first administrator), rina (worker), budi (supervisor,
 // who may see personal data); test-care published.
 class EngineReadingFixture {
  protected:
   EngineReadingFixture()
-      : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<FixedClock>()) {
+      : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"))) {
     Engine::add_first_administrator(engine_.store(), "admin", "Admin Contoh");
     engine_.add_staff("admin", {"rina", "Rina Contoh", {"worker"}, true});
     engine_.add_staff("admin", {"budi", "Budi Contoh", {"supervisor"}, true});

@@ -10,20 +10,10 @@
 namespace sopir {
 namespace {
 
-class FixedClock : public Clock {
- public:
-  explicit FixedClock(DateTime t) : now_(t) {}
-  DateTime now() override { return now_; }
-  void advance(Duration d) { now_.seconds += d.seconds; }
-
- private:
-  DateTime now_;
-};
-
 class EngineFixture {
  protected:
   EngineFixture()
-      : clock_(std::make_shared<FixedClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
+      : clock_(std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
         engine_(open_sqlite_store(":memory:", StoreOptions{true}), clock_) {
     engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
     engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
@@ -48,7 +38,7 @@ class EngineFixture {
     return engine_.advance(r);
   }
 
-  std::shared_ptr<FixedClock> clock_;
+  std::shared_ptr<testing::TestClock> clock_;
   Engine engine_;
 };
 

@@ -30,11 +30,6 @@ using testing::creating;
 
 using testing::message_of;
 
-class FixedClock : public Clock {
- public:
-  DateTime now() override { return DateTime{1780000000}; }
-};
-
 using testing::kind_of;
 
 void require_clean(Store& store) {
@@ -53,7 +48,7 @@ struct SitesFixture {
   SitesFixture() {
     auto store = open_store(db.location(), creating());
     Engine::add_first_administrator(*store, "ana", "Ana Contoh");
-    engine = std::make_unique<Engine>(std::move(store), std::make_shared<FixedClock>());
+    engine = std::make_unique<Engine>(std::move(store), std::make_shared<testing::TestClock>());
     engine->add_staff("ana", {"rina", "Rina Contoh", {"worker"}, true});  // the only site: main
     engine->add_site("ana", Site{"nunukan", "Pos Debarkasi Nunukan"});
     engine->add_staff("ana", {"budi", "Budi Contoh", {"worker", "supervisor"}, true, "", {"nunukan"}});
@@ -236,7 +231,7 @@ TEST_CASE_METHOD(SitesFixture, "a site's cases are listed a page at a time and c
   for (int i = 0; i < 3; ++i) main_ids.push_back(open("rina").after.id);
   for (int i = 0; i < 2; ++i) nunukan_ids.push_back(open("budi").after.id);
   main_ids.push_back(open("dewi", "main").after.id);
-  // Opened at the same time (FixedClock): listed by id.
+  // Opened at the same time (TestClock): listed by id.
   std::sort(main_ids.begin(), main_ids.end());
   std::sort(nunukan_ids.begin(), nunukan_ids.end());
   auto ids = [](const std::vector<CaseRecord>& cases) {
@@ -329,7 +324,7 @@ TEST_CASE("an SQLite database from before sites puts everything in the default s
   {
     auto store = open_sqlite_store(live.path(), creating());
     Engine::add_first_administrator(*store, "ana", "Ana Contoh");
-    Engine engine(std::move(store), std::make_shared<FixedClock>());
+    Engine engine(std::move(store), std::make_shared<testing::TestClock>());
     engine.add_staff("ana", {"rina", "Rina Contoh", {"worker"}, true});
     engine.publish_source(testing::kCareYaml, "care.yaml", "ana", false);
     case_id = engine.open_case({"test-care", "rina", {{"full_name", "Siti Contoh"}}, "", std::nullopt}).after.id;
@@ -396,7 +391,7 @@ TEST_CASE("an SQLite database from before sites puts everything in the default s
     require_clean(*store);
   }
   // Nothing changes for a one-office user: the members open and act as before.
-  Engine engine(open_sqlite_store(old.path(), StoreOptions{}), std::make_shared<FixedClock>());
+  Engine engine(open_sqlite_store(old.path(), StoreOptions{}), std::make_shared<testing::TestClock>());
   CHECK(engine.open_case({"test-care", "rina", {}, "", std::nullopt}).after.site == "main");
   CHECK(engine.show(case_id, "rina").record.id == case_id);
   require_clean(engine.store());

@@ -8,9 +8,23 @@
 #include <utility>
 
 #include "base/sha256.h"
+#include "sopir/engine.h"
 #include "sopir/store.h"
 
 namespace sopir::testing {
+
+// A clock a test sets by hand: now() is what it was made with or last set
+// to (by default the time kByAdmin stamps).
+class TestClock : public Clock {
+ public:
+  explicit TestClock(DateTime at = DateTime{1780000000}) : at_(at) {}
+  DateTime now() override { return at_; }
+  void set(DateTime at) { at_ = at; }
+  void advance(Duration by) { at_.seconds += by.seconds; }
+
+ private:
+  DateTime at_;
+};
 
 // Who a test's staff rows are written by: the first administrator, "admin"
 // (the first row, admin adding themselves, needs no one before it).
