@@ -655,10 +655,22 @@ TEST_CASE_METHOD(RegistryFixture, "an edited procedure source is procedure-chang
 
 TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edited source", "[registry]") {
   to_plan_review();
-  // With the compiled form gone (the source is loaded) and with it kept
-  // (it names the old source's hash): refused either way.
-  const char* compiled = GENERATE("''", "compiled");
-  sql(std::string("UPDATE procedures SET source = source || '# edited' || char(10), compiled = ") + compiled);
+  // With the compiled form gone (the source is loaded), kept (it names the
+  // old source's hash), or rewritten to name the edited source's: refused
+  // each way, since the case is pinned to the hash published.
+  std::string source, sha;
+  {
+    SQLite::Database raw(db_.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT source, sha256 FROM procedures");
+    REQUIRE(q.executeStep());
+    source = q.getColumn(0).getString();
+    sha = q.getColumn(1).getString();
+  }
+  const std::string edited_sha = sha256_hex(source + "# edited\n");
+  const std::string compiled =
+      GENERATE_COPY(std::string("''"), std::string("compiled"),
+                    "replace(compiled, '\"sha256\":\"" + sha + "\"', '\"sha256\":\"" + edited_sha + "\"')");
+  sql("UPDATE procedures SET source = source || '# edited' || char(10), compiled = " + compiled);
   Engine fresh(open_sqlite_store(db_.path(), StoreOptions{}), clock_);
   StepRequest r;
   r.case_id = a_;

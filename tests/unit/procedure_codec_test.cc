@@ -96,6 +96,13 @@ transitions:
   CHECK(back->transitions[1].opens[0].site.empty());
   CHECK(back->transitions[1].opens[0].site_field == back->field_index("home_office"));
   CHECK(encode_procedure(*back) == encode_procedure(*loaded.procedure));
+  // The field a hand-off takes its site from must be one of the
+  // procedure's: the engine reads the case's value by that index.
+  std::string far = encode_procedure(*loaded.procedure);
+  const std::string site_field = "\"site_field\":" + std::to_string(back->field_index("home_office"));
+  REQUIRE(far.find(site_field) != std::string::npos);
+  far.replace(far.find(site_field), site_field.size(), "\"site_field\":100000");
+  CHECK_FALSE(decode_procedure(far, loaded.procedure->source, loaded.procedure->file));
   // A hand-off naming no site keeps the compiled form it had before sites.
   CHECK(encode_procedure(*load(workflow_path("pmi-debarkation", ".yaml"))).find("site_field") == std::string::npos);
 
@@ -229,6 +236,27 @@ TEST_CASE("a compiled form that does not belong is not read", "[codec]") {
   std::string other_format = encoded;
   other_format.replace(other_format.find(kCompiledFormat), std::string(kCompiledFormat).size(), "sopir-compiled-0");
   CHECK_FALSE(decode_procedure(other_format, p->source, p->file));
+  // Lists must be lists, and text must be UTF-8: an object where roles
+  // belong, or a byte that is not UTF-8 in a title, is a damaged form.
+  const std::string roles = "\"roles\":[";
+  std::string object_roles = encoded;
+  REQUIRE(object_roles.find(roles) != std::string::npos);
+  const size_t list_end = object_roles.find(']', object_roles.find(roles));
+  object_roles.replace(object_roles.find(roles), list_end + 1 - object_roles.find(roles), "\"roles\":{\"x\":\"staff\"}");
+  CHECK_FALSE(decode_procedure(object_roles, p->source, p->file));
+  std::string not_utf8 = encoded;
+  const std::string title = "\"title\":{\"en\":\"";
+  REQUIRE(not_utf8.find(title) != std::string::npos);
+  not_utf8.insert(not_utf8.find(title) + title.size(), "\xFF");
+  CHECK_FALSE(decode_procedure(not_utf8, p->source, p->file));
+  // A guard and the text shown for it must agree (decide() runs the one,
+  // `case why` shows the other).
+  std::string other_guard = encoded;
+  const std::string guard_text = "\"guard_text\":\"";
+  const size_t guarded = other_guard.find(guard_text + "quantity_received");
+  REQUIRE(guarded != std::string::npos);
+  other_guard.insert(guarded + guard_text.size(), "true or ");
+  CHECK_FALSE(decode_procedure(other_guard, p->source, p->file));
   // An index out of range would send decide() outside the procedure.
   std::string bad_index = encoded;
   const std::string initial = "\"initial_state\":" + std::to_string(p->initial_state);

@@ -30,6 +30,33 @@ int hex4(std::string_view s, size_t at) {
   return v;
 }
 
+// The length of the UTF-8 sequence starting at `at` (its first byte is
+// 0x80 or above), or 0 when it is not one: RFC 3629, so no overlong forms,
+// no surrogates, nothing past U+10FFFF.
+size_t utf8_sequence(std::string_view s, size_t at) {
+  const auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  const unsigned b0 = byte(at);
+  size_t n = 0;
+  unsigned low = 0x80, high = 0xBF;  // the second byte's range
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) low = 0xA0;
+    if (b0 == 0xED) high = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) low = 0x90;
+    if (b0 == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (size_t i = 2; i < n; ++i)
+    if (byte(at + i) < 0x80 || byte(at + i) > 0xBF) return 0;
+  return n;
+}
+
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -111,7 +138,7 @@ void Document::skip_space() {
 }
 
 bool Document::value(int depth) {
-  if (depth > kMaxDepth) return false;
+  if (depth >= kMaxDepth) return false;
   skip_space();
   if (at_ >= text_.size()) return false;
   const auto index = static_cast<uint32_t>(entries_.size());
@@ -200,6 +227,12 @@ bool Document::string(std::string_view& out, bool& escaped) {
       return true;
     }
     if (c < 0x20) return false;
+    if (c >= 0x80) {
+      const size_t n = utf8_sequence(text_, at_);
+      if (n == 0) return false;
+      at_ += n;
+      continue;
+    }
     if (c != '\\') {
       ++at_;
       continue;

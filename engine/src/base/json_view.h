@@ -5,10 +5,14 @@
 // every one-shot command); anything general goes through nlohmann::json.
 //
 // The grammar is RFC 8259's, checked in full (a document either parses
-// whole or not at all), nested at most kMaxDepth deep. Strings are kept as
-// written and unescaped when asked for; their bytes are not checked to be
-// UTF-8. Numbers are kept as text (one past a double's range is not
-// refused, as nlohmann refuses it); integer() reads whole numbers only.
+// whole or not at all), nested at most kMaxDepth deep; strings must be
+// UTF-8 (RFC 3629). Strings are kept as written and unescaped when asked
+// for. Numbers are kept as text; integer() reads whole numbers only.
+//
+// Where it differs from nlohmann::json: a name given twice in an object
+// finds the first (nlohmann keeps the last); a number past a double's range
+// is not refused; text after a NUL byte is not ignored; a byte order mark is
+// refused. sopir's own writer produces none of these.
 //
 // Reading what is not there (a missing key, an index past the end, a
 // string read as a number) throws std::runtime_error: a caller decoding a
@@ -86,7 +90,8 @@ class Document {
 
  private:
   friend class Node;
-  // 28 bytes a value: a large document's nodes are most of what it costs.
+  // 28 bytes a value: a large document's nodes are most of the memory it
+  // touches.
   struct Entry {
     explicit Entry(Kind k) : kind(k) {}
     uint32_t end = 0;           // index one past this value's last descendant
@@ -97,6 +102,7 @@ class Document {
     bool escaped = false;      // the string (value) holds a backslash
     bool key_escaped = false;  // the member name holds a backslash
   };
+  static_assert(sizeof(Entry) == 28, "a node's size is part of the design");
   std::string_view text_of(const Entry& e) const { return text_.substr(e.text, e.text_size); }
   std::string_view key_of(const Entry& e) const { return text_.substr(e.key, e.key_size); }
   bool value(int depth);

@@ -21,17 +21,23 @@ using json = nlohmann::json;
 // maps and strings was most of that.
 using json_view::Node;
 
+// A list: anything else (an object's values included) is a damaged form.
+Node list(Node n) {
+  if (n.kind() != json_view::Kind::kArray) throw std::runtime_error("not a list");
+  return n;
+}
+
 std::vector<int> ints(Node n) {
   std::vector<int> out;
   out.reserve(n.size());
-  for (Node e : n) out.push_back(e.integer32());
+  for (Node e : list(n)) out.push_back(e.integer32());
   return out;
 }
 
 std::vector<std::string> strings(Node n) {
   std::vector<std::string> out;
   out.reserve(n.size());
-  for (Node e : n) out.push_back(e.str());
+  for (Node e : list(n)) out.push_back(e.str());
   return out;
 }
 
@@ -50,7 +56,7 @@ Text text_from(Node j) {
 json pos(const SourcePos& p) { return json::array({p.line, p.column}); }
 
 SourcePos pos_from(Node j) {
-  if (j.size() != 2) throw std::runtime_error("bad position");
+  if (list(j).size() != 2) throw std::runtime_error("bad position");
   return SourcePos{j.at(size_t{0}).integer32(), j.at(1).integer32()};
 }
 
@@ -70,6 +76,7 @@ json value(const std::optional<Value>& v) {
 
 std::optional<Value> value_from(Node j) {
   if (j.is_null()) return std::nullopt;
+  if (list(j).size() != 2) throw std::runtime_error("bad bound");
   const auto index = j.at(size_t{0}).integer();
   const std::string t = j.at(1).str();
   std::optional<Value> out;
@@ -134,7 +141,7 @@ FieldDef field_from(Node j) {
   f.max = value_from(j.at("max"));
   if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").str();
   f.label = text_from(j.at("label"));
-  for (Node t : j.at("value_labels")) f.value_labels.push_back(text_from(t));
+  for (Node t : list(j.at("value_labels"))) f.value_labels.push_back(text_from(t));
   if (f.value_labels.size() != f.values.size()) throw std::runtime_error("bad value labels");
   f.pos = pos_from(j.at("pos"));
   f.sources = sources_from(j);
@@ -245,15 +252,18 @@ TransitionDef transition_from(Node j, const std::vector<FieldDef>& fields) {
   t.to = j.at("to").integer32();
   if (auto stays = j.find("stays")) t.stays = stays->boolean();
   t.guard_text = j.at("guard_text").str();
+  // "guard" repeats guard_text when there is one (transition() above).
+  if (j.at("guard").is_null() != t.guard_text.empty()) throw std::runtime_error("guard and its text disagree");
   if (!j.at("guard").is_null()) {
-    ParsedExpr parsed = parse_expr(j.at("guard").str(), fields, Type::kBool);
+    if (j.at("guard").str() != t.guard_text) throw std::runtime_error("guard and its text disagree");
+    ParsedExpr parsed = parse_expr(t.guard_text, fields, Type::kBool);
     if (!parsed.expr) throw std::runtime_error("guard no longer parses");
     t.guard = parsed.expr;
   }
   t.roles = ints(j.at("roles"));
   t.requires_fields = ints(j.at("requires"));
   t.accepts_fields = ints(j.at("accepts"));
-  for (Node a : j.at("set")) {
+  for (Node a : list(j.at("set"))) {
     Assignment assignment;
     assignment.field = a.at("field").integer32();
     assignment.text = a.at("text").str();
@@ -278,12 +288,12 @@ TransitionDef transition_from(Node j, const std::vector<FieldDef>& fields) {
   auto hand_off = [&](Node o) {
     HandOff h;
     h.sop = o.at("sop").str();
-    for (Node pair : o.at("copy")) {
-      if (pair.size() != 2) throw std::runtime_error("bad hand-off copy");
+    for (Node pair : list(o.at("copy"))) {
+      if (list(pair).size() != 2) throw std::runtime_error("bad hand-off copy");
       h.copy.emplace_back(pair.at(size_t{0}).str(), pair.at(1).integer32());
     }
-    for (Node pair : o.at("set")) {
-      if (pair.size() != 2) throw std::runtime_error("bad hand-off set");
+    for (Node pair : list(o.at("set"))) {
+      if (list(pair).size() != 2) throw std::runtime_error("bad hand-off set");
       h.set.emplace_back(pair.at(size_t{0}).str(), pair.at(1).str());
     }
     h.pos = pos_from(o.at("pos"));
@@ -327,13 +337,13 @@ MigrationDef migration_from(Node j, const Procedure& p) {
   auto in = [](int i, size_t n) { return i >= 0 && static_cast<size_t>(i) < n; };
   MigrationDef m;
   m.from_versions = ints(j.at("from_versions"));
-  for (Node s : j.at("states")) {
+  for (Node s : list(j.at("states"))) {
     MigrationState state;
     state.from = s.at("from").str();
     state.stays = s.at("stays").boolean();
     state.stays_reason = s.at("stays_reason").str();
     state.pos = pos_from(s.at("pos"));
-    for (Node b : s.at("branches")) {
+    for (Node b : list(s.at("branches"))) {
       MigrationBranch branch;
       branch.to = b.at("to").integer32();
       if (!in(branch.to, p.states.size())) throw std::runtime_error("bad migration state");
@@ -348,7 +358,7 @@ MigrationDef migration_from(Node j, const Procedure& p) {
     }
     m.states.push_back(std::move(state));
   }
-  for (Node f : j.at("fields")) {
+  for (Node f : list(j.at("fields"))) {
     MigrationField field;
     field.field = f.at("field").integer32();
     if (!in(field.field, p.fields.size())) throw std::runtime_error("bad migration field");
@@ -364,9 +374,9 @@ MigrationDef migration_from(Node j, const Procedure& p) {
     m.fields.push_back(std::move(field));
   }
   m.drop = strings(j.at("drop"));
-  for (Node d : j.at("drop_pos")) m.drop_pos.push_back(pos_from(d));
+  for (Node d : list(j.at("drop_pos"))) m.drop_pos.push_back(pos_from(d));
   if (m.drop_pos.size() != m.drop.size()) throw std::runtime_error("bad migration drop");
-  for (Node e : j.at("events")) {
+  for (Node e : list(j.at("events"))) {
     MigrationEvent event{e.at("from").str(), e.at("to").integer32(), pos_from(e.at("pos"))};
     if (!in(event.to, p.events.size())) throw std::runtime_error("bad migration event");
     m.events.push_back(std::move(event));
@@ -439,13 +449,14 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->description = text_from(j.at("description"));
     p->roles = strings(j.at("roles"));
     p->fields.reserve(j.at("fields").size());
-    for (Node f : j.at("fields")) p->fields.push_back(field_from(f));
+    for (Node f : list(j.at("fields"))) p->fields.push_back(field_from(f));
     p->states.reserve(j.at("states").size());
-    for (Node s : j.at("states")) p->states.push_back(state_from(s));
+    for (Node s : list(j.at("states"))) p->states.push_back(state_from(s));
     p->events = strings(j.at("events"));
     p->transitions.reserve(j.at("transitions").size());
-    for (Node t : j.at("transitions")) p->transitions.push_back(transition_from(t, p->fields));
-    for (Node r : j.at("closure_reasons")) p->closure_reasons.push_back({r.at("id").str(), text_from(r.at("label"))});
+    for (Node t : list(j.at("transitions"))) p->transitions.push_back(transition_from(t, p->fields));
+    for (Node r : list(j.at("closure_reasons")))
+      p->closure_reasons.push_back({r.at("id").str(), text_from(r.at("label"))});
     p->initial_state = j.at("initial_state").integer32();
     p->open_declared = j.at("open_declared").boolean();
     p->open_requires = ints(j.at("open_requires"));
@@ -464,14 +475,14 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->pii_roles = ints(j.at("pii_roles"));
     p->sources = sources_from(j);
     p->open_sources = sources_from(j, "open_sources");
-    for (Node from : j.at("transitions_from")) p->transitions_from.push_back(ints(from));
+    for (Node from : list(j.at("transitions_from"))) p->transitions_from.push_back(ints(from));
     p->calendar_names = strings(j.at("calendar"));
     if (!p->calendar_names.empty()) {
       // Counted on the calendar bytes pinned when it was published.
       p->calendar = pinned_calendar(p->calendar_names, pinned_calendars);
       if (!p->calendar) return nullptr;
     }
-    for (Node c : j.at("clocks")) p->clocks.push_back(clock_from(c));
+    for (Node c : list(j.at("clocks"))) p->clocks.push_back(clock_from(c));
     if (auto m = j.find("migration")) p->migration = migration_from(*m, *p);
     if (auto r = j.find("retention")) {
       Retention retention;
@@ -515,6 +526,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
       for (const HandOff& h : t.opens) {
         for (const auto& [theirs, ours] : h.copy)
           if (!in(ours, fields)) return nullptr;
+        if (h.site_field != -1 && !in(h.site_field, fields)) return nullptr;
       }
       for (const Assignment& a : t.set)
         if (!in(a.field, fields)) return nullptr;
