@@ -23,21 +23,11 @@ namespace {
 
 using audit::FindingKind;
 
-class AuditClock : public Clock {
- public:
-  explicit AuditClock(DateTime t) : now_(t) {}
-  DateTime now() override { return now_; }
-  void advance(int64_t seconds) { now_.seconds += seconds; }
-
- private:
-  DateTime now_;
-};
-
 
 class AuditFixture {
  protected:
   AuditFixture() {
-    clock_ = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+    clock_ = std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"));
     engine_ = std::make_unique<Engine>(open_sqlite_store(db_.path(), StoreOptions{true}), clock_);
     Store& s = engine_->store();
     s.add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
@@ -128,7 +118,7 @@ class AuditFixture {
   }
 
   testing::TempDb db_{"audit"};
-  std::shared_ptr<AuditClock> clock_;
+  std::shared_ptr<testing::TestClock> clock_;
   std::unique_ptr<Engine> engine_;
   std::string a_, b_, c_;
 };
@@ -800,7 +790,7 @@ TEST_CASE("a schema 2 database is upgraded: its rows still verify and its staff 
   // A live database, then the same history as schema 2 held it: the
   // procedure, staff, cases and their rows chained without registry rows.
   testing::TempDb live("registry-live"), old("registry-old");
-  auto clock = std::make_shared<AuditClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"));
   {
     Engine engine(open_sqlite_store(live.path(), StoreOptions{true}), clock);
     engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);

@@ -14,6 +14,7 @@
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "test_backends.h"
+#include "test_values.h"
 
 using namespace sopir;
 
@@ -231,13 +232,7 @@ TEST_CASE("lint: an anchor that may be empty, a calendar that ends too soon", "[
 
 namespace {
 
-class SetClock : public Clock {
- public:
-  DateTime now() override { return now_; }
-  DateTime now_ = *parse_datetime("2026-08-10T09:00:00Z");
-};
-
-Engine make_engine(const std::string& location, std::shared_ptr<SetClock> clock) {
+Engine make_engine(const std::string& location, std::shared_ptr<testing::TestClock> clock) {
   StoreOptions options;
   options.create = true;
   return Engine(open_store(location, options), clock);
@@ -264,7 +259,7 @@ Published copy_procedure() {
 
 TEST_CASE("working-day and date-anchored due times, a hold, and the pinned calendar", "[calendar][store]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
-  auto clock = std::make_shared<SetClock>();
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-10T09:00:00Z"));
   const Published files = copy_procedure();
   std::string id;
   {
@@ -282,9 +277,9 @@ TEST_CASE("working-day and date-anchored due times, a hold, and the pinned calen
     CHECK(text(*engine.store().find_case(id)->due_at) == "2026-08-13T09:00:00Z");
     // On hold from Tuesday with 2 working days left; resumed Friday, they
     // are counted again past Independence Day (Monday the 17th).
-    clock->now_ = at("2026-08-11T09:00");
+    clock->set(at("2026-08-11T09:00"));
     engine.lifecycle({id, LifecycleEvent::kHold, "rina", "waiting for papers", "", std::nullopt});
-    clock->now_ = at("2026-08-14T09:00");
+    clock->set(at("2026-08-14T09:00"));
     const auto resumed = engine.lifecycle({id, LifecycleEvent::kResume, "rina", "", "", std::nullopt});
     CHECK(text(*resumed.after.due_at) == "2026-08-19T09:00:00Z");
   }
@@ -294,7 +289,7 @@ TEST_CASE("working-day and date-anchored due times, a hold, and the pinned calen
     std::ofstream(files.dir + "/calendars/testcal.yaml", std::ios::app)
         << "  - {date: 2026-08-19, kind: holiday, name: {id: Libur, en: Holiday}}\n";
     Engine engine = make_engine(db.location(), clock);
-    clock->now_ = at("2026-08-15T09:00");
+    clock->set(at("2026-08-15T09:00"));
     const StepRequest start{id, "start", "rina", {{"returned_on", "2026-08-01"}}, "", "", std::nullopt};
     const auto moved = engine.advance(start);
     // 90 days from 1 August (00:00 UTC).

@@ -14,6 +14,7 @@
 #include "sopir/messages.h"
 #include "sopir/scenario.h"
 #include "test_backends.h"
+#include "test_values.h"
 
 using namespace sopir;
 
@@ -149,17 +150,11 @@ TEST_CASE("clocks: a wrong clock expectation fails with what was seen", "[clocks
 
 namespace {
 
-class SetClock : public Clock {
- public:
-  DateTime now() override { return now_; }
-  DateTime now_ = *parse_datetime("2026-08-14T10:00:00Z");
-};
-
 }  // namespace
 
 TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[clocks][store]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
-  auto clock = std::make_shared<SetClock>();
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
   StoreOptions options;
   options.create = true;
   Engine engine(open_store(db.location(), options), clock);
@@ -178,17 +173,17 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
   CHECK(format_datetime(*view.clocks[2].due_at) == "2026-09-28T00:00:00Z");
 
   // A hold of ten days moves the stay's end by ten days.
-  clock->now_ = at("2026-08-20T10:00:00Z");
+  clock->set(at("2026-08-20T10:00:00Z"));
   engine.lifecycle({id, LifecycleEvent::kHold, "rina", "waiting for papers", "", std::nullopt});
   CHECK(engine.clocks(*engine.store().find_case(id))[0].phase == ClockPhase::kPaused);
-  clock->now_ = at("2026-08-30T10:00:00Z");
+  clock->set(at("2026-08-30T10:00:00Z"));
   engine.lifecycle({id, LifecycleEvent::kResume, "rina", "", "", std::nullopt});
   CHECK(format_datetime(*engine.clocks(*engine.store().find_case(id))[0].due_at) == "2026-09-23T10:00:00Z");
 
-  clock->now_ = at("2026-09-23T09:59:59Z");
+  clock->set(at("2026-09-23T09:59:59Z"));
   CHECK(engine.tick().clocks_overdue.empty());
   CHECK_FALSE(engine.todo("rina").items.at(0).overdue);
-  clock->now_ = at("2026-09-23T10:00:00Z");
+  clock->set(at("2026-09-23T10:00:00Z"));
   const TickReport report = engine.tick();
   REQUIRE(report.clocks_overdue.size() == 1);
   CHECK(report.clocks_overdue[0].record.id == id);
@@ -199,7 +194,7 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
   CHECK(todo.items[0].clocks_overdue == std::vector<std::string>{"stay"});
 
   // Closing stops every clock; nothing is overdue any more.
-  clock->now_ = at("2026-09-24T10:00:00Z");
+  clock->set(at("2026-09-24T10:00:00Z"));
   engine.advance({id, "plan", "rina", {}, "", "", std::nullopt});
   engine.advance({id, "return_home", "rina", {}, "", "", std::nullopt});
   CHECK(engine.overdue_clocks().empty());
@@ -209,7 +204,7 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
 
   // The report counts each clock over the cases.
   audit::ReportOptions report_options;
-  report_options.now = clock->now_;
+  report_options.now = clock->now();
   std::ostringstream text;
   audit::report_text(engine.store(), report_options, text);
   INFO(text.str());

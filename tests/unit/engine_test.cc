@@ -131,7 +131,7 @@ TEST_CASE_METHOD(EngineFixture, "the timer pass fires due on_deadline events", "
   const std::string other = open();
   step(other, "screen", "rina", {{"age", "22"}});
   CHECK(engine_.tick().fired.empty());
-  clock_->advance(*parse_duration("25h"));
+  clock_->advance(parse_duration("25h")->seconds);
   TickReport report = engine_.tick();
   REQUIRE(report.fired.size() == 1);
   CHECK(report.fired[0].after.id == id);
@@ -140,7 +140,7 @@ TEST_CASE_METHOD(EngineFixture, "the timer pass fires due on_deadline events", "
   CHECK(report.fired[0].entry.actor == "system");
   CHECK(report.overdue.empty());
   // The screened case is due after 7 days and has no timer event: overdue.
-  clock_->advance(*parse_duration("7d"));
+  clock_->advance(parse_duration("7d")->seconds);
   report = engine_.tick();
   CHECK(report.fired.empty());
   REQUIRE(report.overdue.size() == 1);
@@ -151,7 +151,7 @@ TEST_CASE_METHOD(EngineFixture, "a hold pauses the deadline clock", "[engine]") 
   const std::string id = open();
   const DateTime due = *engine_.store().find_case(id)->due_at;
   engine_.lifecycle({id, LifecycleEvent::kHold, "rina", "in hospital", "", std::nullopt});
-  clock_->advance(*parse_duration("3d"));
+  clock_->advance(parse_duration("3d")->seconds);
   CHECK(engine_.tick().fired.empty());  // on hold: no timer
   CHECK_THROWS_AS(step(id, "screen", "rina", {{"age", "30"}}), RefusedError);
   auto resumed = engine_.lifecycle({id, LifecycleEvent::kResume, "rina", "", "", std::nullopt});

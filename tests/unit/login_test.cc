@@ -21,15 +21,10 @@ namespace sopir::testing {
 namespace {
 
 // A clock the test moves.
-class ManualClock : public Clock {
- public:
-  DateTime now() override { return at; }
-  DateTime at{1796256000};  // 2026-12-03T00:00:00Z
-};
-
 struct LoginFixture {
   TempDb db{"login"};
-  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::shared_ptr<testing::TestClock> clock =
+      std::make_shared<testing::TestClock>(DateTime{1796256000});  // 2026-12-03T00:00:00Z
   std::unique_ptr<Engine> engine;
 
   LoginFixture() {
@@ -112,7 +107,7 @@ TEST_CASE_METHOD(LoginFixture, "wrong passphrases slow the next attempts down, f
   CHECK(engine->login_delay("rina") == 0);  // per member
   for (int i = 0; i < 40; ++i) CHECK_THROWS(engine->log_in("budi", "wrong guess number"));
   CHECK(engine->login_delay("budi") == kMaxDelay);
-  clock->at.seconds += kFailureWindow + 1;
+  clock->advance(kFailureWindow + 1);
   CHECK(engine->login_delay("budi") == 0);  // forgotten after the window
 }
 

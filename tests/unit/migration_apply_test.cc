@@ -19,6 +19,7 @@
 #include "sopir/migration_plan.h"
 #include "sopir/scenario.h"
 #include "test_backends.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -26,12 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kSource = SOPIR_SOURCE_DIR;
-
-class SettableClock : public Clock {
- public:
-  DateTime now() override { return at; }
-  DateTime at{1772438400};  // 2026-03-02
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -76,8 +71,8 @@ struct Recipe {
 
 // Runs `steps` steps of `s` on a new case (steps on other cases and refused
 // steps are left out, as their scenario expects). Returns the case id.
-std::string run_recipe(Engine& engine, SettableClock& clock, const Procedure& p, const Scenario& s, size_t steps) {
-  clock.at = s.open.at.value_or(s.clock);
+std::string run_recipe(Engine& engine, testing::TestClock& clock, const Procedure& p, const Scenario& s, size_t steps) {
+  clock.set(s.open.at.value_or(s.clock));
   OpenRequest open;
   open.sop_id = p.id;
   open.actor = s.open.actor;
@@ -85,14 +80,14 @@ std::string run_recipe(Engine& engine, SettableClock& clock, const Procedure& p,
   const std::string id = engine.open_case(open).after.id;
   for (size_t i = 0; i < steps; ++i) {
     const ScenarioStep& step = s.steps[i];
-    if (step.at) clock.at = *step.at;
+    if (step.at) clock.set(*step.at);
     if (!step.case_sop.empty() && step.case_sop != p.id) continue;
     if (step.expect.refused) continue;
     if (step.kind == StepKind::kTick) {
       // The timer pass on this case alone: other cases keep their states.
       const CaseRecord c = *engine.store().find_case(id);
       const int state = p.state_index(c.state);
-      if (c.status != Status::kActive || !c.due_at || c.due_at->seconds > clock.at.seconds || state < 0 ||
+      if (c.status != Status::kActive || !c.due_at || c.due_at->seconds > clock.now().seconds || state < 0 ||
           p.states[static_cast<size_t>(state)].on_deadline < 0)
         continue;
       StepRequest r;
@@ -146,7 +141,7 @@ std::string publish_all(Engine& engine, const ScenarioFile& file) {
 // database.
 std::map<std::string, Recipe> find_recipes(const ScenarioFile& file) {
   const Procedure& p = *file.procedure;
-  auto clock = std::make_shared<SettableClock>();
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
   StoreOptions options;
   options.create = true;
   options.synchronous_full = false;
@@ -205,7 +200,7 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
   std::vector<const Recipe*> order;
   for (const auto& [state, recipe] : recipes) order.push_back(&recipe);
 
-  auto clock = std::make_shared<SettableClock>();
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
   StoreOptions options;
   options.create = true;
   options.synchronous_full = false;
@@ -221,7 +216,7 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
       }
     });
   }
-  clock->at = DateTime{1780272000};  // 2026-06-01: version 3 published, the plan made
+  clock->set(DateTime{1780272000});  // 2026-06-01: version 3 published, the plan made
   const PublishedProcedure v3 = engine.publish(kSource + "/workflows/pmi-debarkation.yaml", "admin", false);
   REQUIRE(engine.procedure(v3.sha256)->version == 3);  // the file's version: 3; the database's second
 
@@ -327,7 +322,8 @@ migrate:
 
 struct Small {
   testing::TestDatabase db;
-  std::shared_ptr<SettableClock> clock = std::make_shared<SettableClock>();
+  std::shared_ptr<testing::TestClock> clock =
+      std::make_shared<testing::TestClock>(DateTime{1772438400});  // 2026-03-02
   std::unique_ptr<Engine> engine;
   std::vector<std::string> ids;
 
@@ -346,11 +342,11 @@ struct Small {
       open.inputs = {{"age", age}, {"risk", "high"}, {"name", "Orang Contoh"}};
       ids.push_back(engine->open_case(open).after.id);
     }
-    clock->at.seconds += 3600;
+    clock->advance(3600);
     advance(ids[0], "assess");
     advance(ids[1], "assess");
     advance(ids[2], "wait");
-    clock->at.seconds += 3600;
+    clock->advance(3600);
     engine->publish_source(kV2, "v2.yaml", "admin", false);
   }
   void advance(const std::string& id, const std::string& event) {

@@ -24,12 +24,6 @@
 namespace sopir {
 namespace {
 
-class SetClock : public Clock {
- public:
-  DateTime now() override { return at; }
-  DateTime at{0};
-};
-
 DateTime at(const char* text) { return parse_datetime(text).value(); }
 std::string shown(DateTime t) { return format_datetime(t); }
 
@@ -44,13 +38,13 @@ using testing::kind_of;
 
 struct Office {
   testing::TempDb db{"retention"};
-  std::shared_ptr<SetClock> clock = std::make_shared<SetClock>();
+  std::shared_ptr<testing::TestClock> clock = std::make_shared<testing::TestClock>(DateTime{0});
   std::unique_ptr<Engine> engine;
 
   Office() {
     StoreOptions options;
     options.create = true;
-    clock->at = at("2020-01-01T09:00:00Z");
+    clock->set(at("2020-01-01T09:00:00Z"));
     engine = std::make_unique<Engine>(open_sqlite_store(db.path(), options), clock);
     Engine::add_first_administrator(engine->store(), "rina", "Rina Contoh");
     engine->add_staff("rina", {"dewi", "Dewi Contoh", {"worker", "data_protection"}, true});
@@ -67,10 +61,10 @@ struct Office {
     open.actor = "dewi";
     open.inputs = {{"full_name", "Lastri Gunung"}, {"age", "30"}};
     const std::string id = engine->open_case(open).after.id;
-    const DateTime keep = clock->at;
-    clock->at = at(closed);
+    const DateTime keep = clock->now();
+    clock->set(at(closed));
     engine->lifecycle({id, LifecycleEvent::kClose, "sari", "needs_met", "", std::nullopt});
-    clock->at = keep;
+    clock->set(keep);
     return id;
   }
 };
@@ -150,19 +144,19 @@ TEST_CASE("a closed case falls due exactly at its close plus the period", "[rete
     return ids;
   };
   // The leap day's case: due on Feb 28 of the next year, at the same time.
-  office.clock->at = at("2025-02-27T08:00:00Z");
+  office.clock->set(at("2025-02-27T08:00:00Z"));
   CHECK(due_ids().empty());
   CHECK(engine.retention_due().not_yet == 2);
-  office.clock->at = at("2025-02-28T07:59:59Z");
+  office.clock->set(at("2025-02-28T07:59:59Z"));
   CHECK(due_ids().empty());
-  office.clock->at = at("2025-02-28T08:00:00Z");
+  office.clock->set(at("2025-02-28T08:00:00Z"));
   CHECK(due_ids() == std::vector<std::string>{leap_day});
   // Jan 31 + 1 month: Feb 28; a day before, a second before, at, after.
   for (const char* before : {"2026-02-27T10:00:00Z", "2026-02-28T09:59:59Z"}) {
-    office.clock->at = at(before);
+    office.clock->set(at(before));
     CHECK(due_ids() == std::vector<std::string>{leap_day});
   }
-  office.clock->at = at("2026-02-28T10:00:00Z");
+  office.clock->set(at("2026-02-28T10:00:00Z"));
   const RetentionReport report = engine.retention_due();
   REQUIRE(report.due.size() == 2);
   CHECK(report.due[0].record.id == leap_day);  // by due time
@@ -170,7 +164,7 @@ TEST_CASE("a closed case falls due exactly at its close plus the period", "[rete
   CHECK(shown(report.due[1].closed_at) == "2026-01-31T10:00:00Z");
   CHECK(shown(report.due[1].due_at) == "2026-02-28T10:00:00Z");
   CHECK(report.not_yet == 0);
-  office.clock->at = at("2026-03-01T00:00:00Z");
+  office.clock->set(at("2026-03-01T00:00:00Z"));
   CHECK(due_ids().size() == 2);
 }
 
@@ -180,9 +174,9 @@ TEST_CASE("applying retention erases exactly the due cases, once, and verify agr
   const std::string due = office.closed_case("keep-month", "2026-01-31T10:00:00Z");
   const std::string recent = office.closed_case("keep-month", "2026-02-20T10:00:00Z");
   const std::string reopened = office.closed_case("keep-month", "2026-01-01T10:00:00Z");
-  office.clock->at = at("2026-01-15T10:00:00Z");
+  office.clock->set(at("2026-01-15T10:00:00Z"));
   engine.lifecycle({reopened, LifecycleEvent::kReopen, "sari", "came back", "", std::nullopt});
-  office.clock->at = at("2026-03-01T00:00:00Z");
+  office.clock->set(at("2026-03-01T00:00:00Z"));
   const int64_t head = engine.store().chain_head().first;
   // Who may apply it; a dry run writes nothing.
   CHECK(kind_of([&] { engine.apply_retention("sari", false); }) == ErrorKind::kRefused);
@@ -279,7 +273,7 @@ TEST_CASE("verify refuses a retention row naming another period or a version wit
   Engine& engine = *office.engine;
   const std::string kept = office.closed_case("keep-month", "2020-01-31T10:00:00Z");
   const std::string plain = office.closed_case("test-care", "2020-01-31T10:00:00Z");
-  office.clock->at = at("2026-01-01T00:00:00Z");
+  office.clock->set(at("2026-01-01T00:00:00Z"));
   auto forge = [&](const std::string& case_id, const char* period) {
     const CaseRecord held = engine.store().find_case(case_id).value();
     CaseRecord after = held;
@@ -293,7 +287,7 @@ TEST_CASE("verify refuses a retention row naming another period or a version wit
     e.from_status = e.to_status = to_string(held.status);
     e.actor = "dewi";
     e.role = "data_protection";
-    e.occurred_at = e.recorded_at = office.clock->at;
+    e.occurred_at = e.recorded_at = office.clock->now();
     e.reason = std::string("retention: ") + period;
     e.inputs = {{"basis", "retention"}, {"retention", period}, {"closed_at", "2020-01-31T10:00:00Z"}};
     e.due_at = held.due_at;
@@ -332,7 +326,7 @@ TEST_CASE("verify refuses an erasure on request without its request or by the of
     e.from_status = e.to_status = to_string(held.status);
     e.actor = actor;
     e.role = "data_protection";
-    e.occurred_at = e.recorded_at = office.clock->at;
+    e.occurred_at = e.recorded_at = office.clock->now();
     e.reason = "request of the person";
     e.due_at = held.due_at;
     engine.store().append_held(held, after, e);

@@ -15,6 +15,7 @@
 #include "sopir/scenario.h"
 #include "lang/procedure_codec.h"
 #include "test_backends.h"
+#include "test_values.h"
 
 using namespace sopir;
 
@@ -42,12 +43,6 @@ std::string small(const std::string& go_extra, const std::string& tail = "") {
 std::string diagnostics_of(const std::string& yaml) {
   return format_diagnostics(load_procedure_string(yaml, "t.yaml", {}).diagnostics);
 }
-
-class SetClock : public Clock {
- public:
-  DateTime now() override { return now_; }
-  DateTime now_ = *parse_datetime("2026-08-14T10:00:00Z");
-};
 
 }  // namespace
 
@@ -181,7 +176,7 @@ TEST_CASE("clock_overdue: the scenario tests of tests/data/clocks/stay-review pa
 
 TEST_CASE("clock_overdue through the Engine: refused, then allowed, and verify replays it", "[sources][clocks][store]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
-  auto clock = std::make_shared<SetClock>();
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
   StoreOptions options;
   options.create = true;
   Engine engine(open_store(db.location(), options), clock);
@@ -193,7 +188,7 @@ TEST_CASE("clock_overdue through the Engine: refused, then allowed, and verify r
       engine.open_case({"stay-review", "rina", {{"consent", "true"}}, "", std::nullopt}).after.id;
   engine.advance({id, "admit", "rina", {}, "", "", std::nullopt});
 
-  clock->now_ = at("2026-08-20T10:00:00Z");
+  clock->set(at("2026-08-20T10:00:00Z"));
   const auto before = engine.store().history(id).size();
   try {
     engine.advance({id, "review_stay", "sari", {}, "", "", std::nullopt});
@@ -205,7 +200,7 @@ TEST_CASE("clock_overdue through the Engine: refused, then allowed, and verify r
   CHECK(engine.store().history(id).size() == before);  // nothing written
   CHECK_FALSE(engine.check_event(engine.view(id, "sari"), "review_stay").possible);
 
-  clock->now_ = at("2026-08-21T10:00:00Z");
+  clock->set(at("2026-08-21T10:00:00Z"));
   CHECK(engine.check_event(engine.view(id, "sari"), "review_stay").possible);
   engine.advance({id, "review_stay", "sari", {{"review_note", "Tracing continues"}}, "", "", std::nullopt});
   CHECK(engine.store().find_case(id)->state == "review");

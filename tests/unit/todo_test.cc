@@ -9,16 +9,6 @@
 namespace sopir {
 namespace {
 
-class TodoClock : public Clock {
- public:
-  explicit TodoClock(DateTime t) : now_(t) {}
-  DateTime now() override { return now_; }
-  void advance(int64_t seconds) { now_.seconds += seconds; }
-
- private:
-  DateTime now_;
-};
-
 constexpr int64_t kHour = 3600;
 
 // Three care cases: `first` (intake, due 24h after it opened), `second`
@@ -27,7 +17,7 @@ constexpr int64_t kHour = 3600;
 class TodoFixture {
  protected:
   TodoFixture()
-      : clock_(std::make_shared<TodoClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
+      : clock_(std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"))),
         engine_(open_sqlite_store(":memory:", StoreOptions{true}), clock_) {
     engine_.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
     engine_.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
@@ -61,7 +51,7 @@ class TodoFixture {
     return out;
   }
 
-  std::shared_ptr<TodoClock> clock_;
+  std::shared_ptr<testing::TestClock> clock_;
   Engine engine_;
   std::string screened_, first_, second_;
 };
@@ -140,7 +130,7 @@ TEST_CASE_METHOD(TodoFixture, "todo needs a known, active staff member", "[todo]
 }
 
 TEST_CASE("count_cases counts what cases() lists, without the limit", "[todo][store]") {
-  auto clock = std::make_shared<TodoClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"));
   Engine engine(open_sqlite_store(":memory:", StoreOptions{true}), clock);
   engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
   engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
