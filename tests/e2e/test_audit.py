@@ -133,7 +133,7 @@ def main():
     assert out.startswith("clean") and "anchor 11 holds" in out, out
     assert broken_rows(db) == []
     con = sqlite3.connect(db)
-    kind, chain, record = con.execute("SELECT kind, case_id, record FROM transitions ORDER BY seq DESC LIMIT 1").fetchone()
+    kind, chain, record = con.execute("SELECT json_extract(record, '$.kind'), case_id, record FROM transitions ORDER BY seq DESC LIMIT 1").fetchone()
     con.close()
     assert kind == "checkpoint" and chain is None and '"root":"' + point[3:] + '"' in record, record
 

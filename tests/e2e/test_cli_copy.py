@@ -90,7 +90,7 @@ class DbCopy(SopirTest):
         self.ok("--as", "pia", "migrate", "approve", digest[:12])
         self.ok("--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("clean:", self.ok("--as", "admin", "audit", "verify").out)
-        kinds = {k for (k,) in self.query("SELECT DISTINCT kind FROM transitions")}
+        kinds = {k for (k,) in self.query("SELECT DISTINCT kind FROM log_view")}
         self.assertEqual(kinds, {"open", "procedure", "override", "lifecycle", "timer", "checkpoint", "publish",
                                  "staff", "erasure", "migration", "migration-plan", "site", "transfer"})
 

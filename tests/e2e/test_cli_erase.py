@@ -112,8 +112,8 @@ class Erasure(SopirTest):
         # The other case is untouched.
         self.assertIn(NAMES[2], self.ok("--as", "siti", "case", "show", other, "--reveal", "--reason", "erasure test").out)
         # The erasure rows are in the case's own chain, by the two officers.
-        rows = self.query("SELECT kind, event, actor, reason FROM %s WHERE case_id = '%s' AND kind = 'erasure' "
-                          "ORDER BY seq" % ("log_view" if POSTGRES else "transitions", case_id))
+        rows = self.query("SELECT kind, event, actor, reason FROM log_view WHERE case_id = '%s' AND kind = 'erasure' "
+                          "ORDER BY seq" % case_id)
         self.assertEqual(rows, [("erasure", "erase-requested", "siti", "request of the person, form DP-12"),
                                 ("erasure", "erased", "tono", "request of the person, form DP-12")])
         # Its key and texts are gone from the tables, and from the files.

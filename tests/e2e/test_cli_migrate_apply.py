@@ -45,7 +45,7 @@ class Apply(SopirTest):
         return digest
 
     def migration_rows(self):
-        return int(self.query("SELECT count(*) FROM transitions WHERE kind = 'migration'")[0][0])
+        return int(self.query("SELECT count(*) FROM log_view WHERE kind = 'migration'")[0][0])
 
     def verify_clean(self):
         r = self.ok("audit", "verify")
@@ -178,7 +178,7 @@ class KilledApply(SopirTest):
         deadline = time.time() + 60
         moved = 0
         while time.time() < deadline:
-            moved = int(self.query("SELECT count(*) FROM transitions WHERE kind = 'migration'")[0][0])
+            moved = int(self.query("SELECT count(*) FROM log_view WHERE kind = 'migration'")[0][0])
             if moved >= 20:
                 break
             time.sleep(0.05)
@@ -186,7 +186,7 @@ class KilledApply(SopirTest):
         proc.wait()
         # A server may still be finishing a COMMIT the killed client sent.
         time.sleep(0.5 if self.pg else 0)
-        moved = int(self.query("SELECT count(*) FROM transitions WHERE kind = 'migration'")[0][0])
+        moved = int(self.query("SELECT count(*) FROM log_view WHERE kind = 'migration'")[0][0])
         self.assertGreaterEqual(moved, 20)
         self.assertLess(moved, 60, "the apply finished before it was killed")
         self.assertEqual(moved % 10, 0, "a killed apply left part of a batch: %d rows" % moved)
@@ -197,7 +197,7 @@ class KilledApply(SopirTest):
         r = self.ok("--as", "admin", "migrate", "apply", "plan.json", "--batch-size", "10")
         self.assertIn("%d case(s) moved" % (60 - moved), r.out)
         self.assertIn("%d already moved by an earlier apply" % moved, r.out)
-        self.assertEqual(int(self.query("SELECT count(*) FROM transitions WHERE kind = 'migration'")[0][0]), 60)
+        self.assertEqual(int(self.query("SELECT count(*) FROM log_view WHERE kind = 'migration'")[0][0]), 60)
         self.ok("audit", "verify")
 
 

@@ -141,7 +141,7 @@ class Tamper(SopirTest):
         self.assertIn("already has the role supervisor", r.err)
         self.ok("--as", "admin", "staff", "revoke", "budi", "supervisor")
         self.fails(1, "--as", "budi", "staff", "grant", "budi", "supervisor")
-        rows = self.query("SELECT kind, event, actor FROM transitions WHERE coalesce(case_id, '') = '' ORDER BY seq")
+        rows = self.query("SELECT kind, event, actor FROM log_view WHERE coalesce(case_id, '') = '' ORDER BY seq")
         # On a file each member's passphrase is set with them (a server
         # logs its staff in and keeps none).
         pw = [] if POSTGRES else [("staff", "passphrase-set", "admin")]

@@ -278,7 +278,7 @@ TEST_CASE_METHOD(AuditFixture, "truncated newest rows are found against an ancho
   const std::string triggers = read_triggers_sql();
   sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq > " + std::to_string(head.first - 2) +
       "; UPDATE cases SET state = 'intake', status = 'active', version = 1, last_seq = 1, "
-      "closure_reason = '', due_at = (SELECT due_at FROM transitions WHERE case_id = '" + c_ +
+      "closure_reason = '', due_at = (SELECT json_extract(record, '$.due_at') FROM transitions WHERE case_id = '" + c_ +
       "' AND case_seq = 1) WHERE id = '" + c_ + "';" + triggers);
   const auto without = verify();
   INFO(describe(without));
@@ -454,17 +454,29 @@ TEST_CASE("anchors parse and refuse bad text", "[audit]") {
 TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a schema finding", "[audit]") {
   build();
   SECTION("a generated column made to say something else") {
-    // Rewriting the schema text directly: readers would see 'nothing' as
-    // every note while every record, and so the chain, stays intact.
+    // Rewriting the schema text directly: readers would see every row as
+    // the first of its chain while every record, and so the chain, stays
+    // intact.
     sql("PRAGMA writable_schema = ON; "
-        "UPDATE sqlite_master SET sql = replace(sql, 'json_extract(record, ''$.note'')', '''nothing''') "
+        "UPDATE sqlite_master SET sql = replace(sql, 'json_extract(record, ''$.case_seq'')', '1') "
         "WHERE name = 'transitions'; PRAGMA writable_schema = OFF;");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE_FALSE(r.findings.empty());
+    CHECK(r.findings[0].kind == FindingKind::kSchemaChanged);
+    CHECK(r.findings[0].seq == 0);
+    CHECK(r.findings[0].message.find("the table transitions was redefined") == 0);
+  }
+  SECTION("the log's view made to say something else") {
+    // Readers of log_view would see 'nothing' as every note.
+    sql("PRAGMA writable_schema = ON; "
+        "UPDATE sqlite_master SET sql = replace(sql, 'json_extract(t.record, ''$.note'')', '''nothing''') "
+        "WHERE name = 'log_view'; PRAGMA writable_schema = OFF;");
     const auto r = verify();
     INFO(describe(r));
     REQUIRE(r.findings.size() == 1);
     CHECK(r.findings[0].kind == FindingKind::kSchemaChanged);
-    CHECK(r.findings[0].seq == 0);
-    CHECK(r.findings[0].message.find("the table transitions was redefined") == 0);
+    CHECK(r.findings[0].message.find("the view log_view was redefined") == 0);
   }
   SECTION("an added trigger") {
     sql("CREATE TRIGGER quiet AFTER INSERT ON transitions BEGIN SELECT 1; END;");
@@ -475,11 +487,11 @@ TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a 
           "the trigger quiet was added: sopir does not create it and it can change what is written");
   }
   SECTION("an auditor's own view, named audit_..., is no finding") {
-    sql("CREATE VIEW audit_my_notes AS SELECT seq, note FROM transitions;");
+    sql("CREATE VIEW audit_my_notes AS SELECT seq, note FROM log_view;");
     CHECK(verify().clean());
   }
   SECTION("an added view under another name") {
-    sql("CREATE VIEW shadow_log AS SELECT seq, 'nothing happened' AS note FROM transitions;");
+    sql("CREATE VIEW shadow_log AS SELECT seq, 'nothing happened' AS note FROM log_view;");
     const auto r = verify();
     INFO(describe(r));
     REQUIRE(r.findings.size() == 1);

@@ -227,14 +227,15 @@ TEST_CASE("a log row's columns cannot be edited apart from its record", "[chain]
   }
   SQLite::Database db(file.path(), SQLite::OPEN_READWRITE);
   db.exec("DROP TRIGGER transitions_no_update");
-  for (const char* column : {"note", "actor", "to_state", "case_id", "inputs", "due_at"}) {
+  for (const char* column : {"case_id", "case_seq"}) {
     INFO(column);
     CHECK_THROWS_WITH(db.exec(std::string("UPDATE transitions SET ") + column + " = NULL WHERE seq = 3"),
                       Catch::Contains("cannot UPDATE generated column"));
   }
-  // What SQL readers see is what the record says.
+  // The record's other fields have no column of their own to edit (schema
+  // 13): SQL readers see them through log_view, which reads the record.
+  CHECK_THROWS_WITH(db.exec("UPDATE transitions SET note = NULL WHERE seq = 3"), Catch::Contains("no such column"));
   db.exec("UPDATE transitions SET record = json_set(record, '$.note', 'rewritten') WHERE seq = 3");
-  CHECK(db.execAndGet("SELECT note FROM transitions WHERE seq = 3").getString() == "rewritten");
   CHECK(db.execAndGet("SELECT note FROM log_view WHERE seq = 3").getString() == "rewritten");
   // A record that is not JSON is refused outright.
   CHECK_THROWS_WITH(db.exec("UPDATE transitions SET record = 'not json' WHERE seq = 3"),

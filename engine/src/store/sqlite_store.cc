@@ -774,7 +774,7 @@ class SqliteStore final : public Store {
     return guard(msg::store_op_write_a_checkpoint, {}, [&] {
       LogEntry entry;
       write(msg::store_w_writing_a_checkpoint, [&] {
-        SQLite::Statement newest(*db_, "SELECT seq, case_id, kind FROM transitions ORDER BY seq DESC LIMIT 1");
+        SQLite::Statement newest(*db_, "SELECT seq, case_id, json_extract(record, '$.kind') FROM transitions ORDER BY seq DESC LIMIT 1");
         if (!newest.executeStep()) {
           // An empty log: nothing to commit to, nothing written.
           entry.kind = LogKind::kCheckpoint;
@@ -840,13 +840,18 @@ class SqliteStore final : public Store {
       // index finds them without reading every record (verify's registry
       // passes ask for publish, site and migration-plan rows).
       if (filter.kind && is_registry(*filter.kind) && !filter.case_id) add("case_id IS NULL");
-      if (filter.sop_id) add("sha256 IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
-      if (filter.actor) add("actor = ?"), text(*filter.actor);
-      if (filter.event) add("event = ?"), text(*filter.event);
-      if (filter.state) add("(from_state = ? OR to_state = ?)"), text(*filter.state), text(*filter.state);
-      if (filter.kind) add("kind = ?"), text(to_string(*filter.kind));
-      if (filter.since) add("occurred_at >= ?"), number(filter.since->seconds);
-      if (filter.until) add("occurred_at < ?"), number(filter.until->seconds);
+      // The record's fields (schema 13 keeps no columns for them).
+      auto field = [](const char* name) { return std::string("json_extract(record, '$.") + name + "')"; };
+      if (filter.sop_id)
+        add(field("sha256") + " IN (SELECT sha256 FROM procedures WHERE sop_id = ?)"), text(*filter.sop_id);
+      if (filter.actor) add(field("actor") + " = ?"), text(*filter.actor);
+      if (filter.event) add(field("event") + " = ?"), text(*filter.event);
+      if (filter.state)
+        add("(" + field("from_state") + " = ? OR " + field("to_state") + " = ?)"), text(*filter.state),
+            text(*filter.state);
+      if (filter.kind) add(field("kind") + " = ?"), text(to_string(*filter.kind));
+      if (filter.since) add(field("occurred_at") + " >= ?"), number(filter.since->seconds);
+      if (filter.until) add(field("occurred_at") + " < ?"), number(filter.until->seconds);
       if (filter.after_seq) add("seq > ?"), number(*filter.after_seq);
       SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq");
       for (size_t i = 0; i < params.size(); ++i) {
@@ -1282,7 +1287,7 @@ class SqliteStore final : public Store {
 
   std::optional<LogEntry> newest_checkpoint_locked() {
     SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns,
-                                     " FROM transitions WHERE case_id IS NULL AND kind = 'checkpoint' "
+                                     " FROM transitions WHERE case_id IS NULL AND json_extract(record, '$.kind') = 'checkpoint' "
                                      "ORDER BY case_seq DESC LIMIT 1"));
     if (!stmt.executeStep()) return std::nullopt;
     return read_log(stmt);
