@@ -711,3 +711,72 @@ TEST_CASE("an empty transaction, or one that failed before any statement, leaves
   step(*store, "E-1");
   CHECK(store->find_case("E-1")->version == 2);
 }
+
+TEST_CASE("personal texts read a fetched batch at a time: every value as read alone, erased and locked ones too",
+          "[pg]") {
+  NEED_SERVER();
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+  const std::string key_id = loaded_key_file();
+  CHECK(store->seal_database_key(key_id));
+  // More cases than one fetch (2,000 rows), each with its own name, so a
+  // text given to the wrong value shows.
+  constexpr int kCases = 2100;
+  store->transaction([&] {
+    for (int i = 0; i < kCases; ++i) {
+      CaseRecord r = new_case("B-" + std::to_string(i));
+      r.data[1] = testing::personal("name", "Nama Contoh " + std::to_string(i));
+      LogEntry e = open_entry(r);
+      store->create_case(r, e);
+    }
+  });
+  const CaseRecord gone = *store->find_case("B-7");
+  store->erase_personal_data("B-7", {gone.data[1].digest});
+  auto name_of = [](const std::string& id) {
+    return "Nama Contoh " + id.substr(2);
+  };
+  auto check_value = [&](const std::string& id, const StoredValue& value) {
+    if (id == "B-7") {
+      CHECK(value.erased);
+    } else {
+      CHECK_FALSE(value.erased);
+      CHECK(value.text == name_of(id));
+    }
+  };
+  const std::vector<CaseRecord> all = store->cases(CaseFilter{});
+  REQUIRE(all.size() == kCases);
+  for (const CaseRecord& c : all) check_value(c.id, c.data[1]);
+  CaseFilter page;
+  page.limit = 50;  // one statement, no cursor
+  for (const CaseRecord& c : store->cases(page)) check_value(c.id, c.data[1]);
+  int64_t opens = 0;
+  store->scan_chain([&](const ChainRow& row) {
+    if (row.case_id.empty()) return true;
+    REQUIRE(row.personal);
+    REQUIRE(row.personal->size() == 1);
+    check_value(std::string(row.case_id), row.personal->front());
+    ++opens;
+    return true;
+  });
+  CHECK(opens == kCases);
+  LogFilter opened;
+  opened.kind = LogKind::kOpen;
+  int64_t entries = 0;
+  store->scan_log(opened, [&](const LogEntry& e) {
+    check_value(e.case_id, e.changes[1].after);
+    ++entries;
+    return true;
+  });
+  CHECK(entries == kCases);
+  // Without the key file every text but the erased one is locked, none read.
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  auto locked = open_store(db.location(), StoreOptions{});
+  for (const CaseRecord& c : locked->cases(CaseFilter{})) {
+    CHECK(c.data[1].text.empty());
+    CHECK((c.id == "B-7" ? c.data[1].erased : c.data[1].locked));
+  }
+}

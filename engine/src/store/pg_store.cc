@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,7 +64,9 @@ Status status_from_text(const std::string& value) {
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
     "hold_started, closure_reason, parent_case, head_hash, site";
+constexpr int kCaseDataColumn = 5;  // of kCaseColumns
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
+constexpr int kRecordColumn = 1;  // of kLogColumns and of scan_chain's query
 constexpr const char* kProcedureColumns =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
     "p.compiled";
@@ -505,11 +508,13 @@ class PgStore final : public Store {
         // A page: one statement (one snapshot, one round trip), no cursor.
         query += " LIMIT " + std::to_string(filter.limit);
         const Result r = conn_->exec(query, params);
+        prefetch_texts(r, kCaseDataColumn);
         for (int i = 0; i < r.rows(); ++i) keep(r, i);
+        prefetched_.clear();
         return out;
       }
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
-      each_row(query, params, keep);
+      each_row(query, params, keep, kCaseDataColumn);
       return out;
     });
   }
@@ -722,7 +727,7 @@ class PgStore final : public Store {
       if (filter.until) add("occurred_at < ?", {number(filter.until->seconds)});
       if (filter.after_seq) add("seq > ?", {number(*filter.after_seq)});
       each_row(sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq", params,
-               [&](const Result& r, int i) { return visit(read_log(r, i)); });
+               [&](const Result& r, int i) { return visit(read_log(r, i)); }, kRecordColumn);
     });
   }
 
@@ -747,7 +752,7 @@ class PgStore final : public Store {
                  }
                  if (row.case_id.empty()) row.checkpoint = record_rows::checkpoint_of(row.record);
                  return visit(row);
-               });
+               }, kRecordColumn);
     });
   }
 
@@ -758,7 +763,7 @@ class PgStore final : public Store {
                {text(case_id)}, [&](const Result& r, int i) {
                  out.push_back(read_log(r, i));
                  return true;
-               });
+               }, kRecordColumn);
       if (out.empty() && !case_exists_now(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
       return out;
     });
@@ -986,6 +991,7 @@ class PgStore final : public Store {
   // connection lost during it is looked up as one lost during COMMIT).
   void write(const Message& what, const std::function<void()>& body,
              const std::function<bool()>& landed = nullptr, bool alone = false) {
+    prefetched_.clear();  // texts read before a write may be erased by it
     try {
       write_now(what, body, landed, alone);
     } catch (...) {
@@ -1147,14 +1153,16 @@ class PgStore final : public Store {
   // large log is never held whole and `visit` may use the store between
   // batches. Inside a transaction of ours when one is open, else in a
   // transaction of its own (one snapshot for the whole scan).
+  // `texts`: the column whose JSON names personal values, read a batch at
+  // a time before the batch's rows are visited (prefetch_texts); -1: none.
   void each_row(const std::string& query, const std::vector<Param>& params,
-                const std::function<bool(const Result&, int)>& visit) {
+                const std::function<bool(const Result&, int)>& visit, int texts = -1) {
     if (nesting_.depth() == 0) {
       // A transaction of its own: one snapshot for the whole scan.
       nesting_.outermost([&] {
         conn_->defer(kBegin);  // sent with the cursor's DECLARE
         try {
-          scan_rows(query, params, visit);
+          scan_rows(query, params, visit, texts);
         } catch (...) {
           rollback();
           throw;
@@ -1163,12 +1171,12 @@ class PgStore final : public Store {
       });
       return;
     }
-    scan_rows(query, params, visit);
+    scan_rows(query, params, visit, texts);
   }
 
   // each_row's work inside a transaction.
   void scan_rows(const std::string& query, const std::vector<Param>& params,
-                 const std::function<bool(const Result&, int)>& visit) {
+                 const std::function<bool(const Result&, int)>& visit, int texts) {
     const std::string cursor = "sopir_scan_" + std::to_string(++cursors_);
     try {
       conn_->exec("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + query, params);
@@ -1176,15 +1184,18 @@ class PgStore final : public Store {
       bool more = true;
       while (more) {
         const Result batch = conn_->exec(fetch);
+        if (texts >= 0) prefetch_texts(batch, texts);
         for (int i = 0; i < batch.rows() && more; ++i) more = visit(batch, i);
         if (batch.rows() < kFetchRows) break;
       }
       conn_->exec("CLOSE " + cursor);
     } catch (...) {
       --cursors_;
+      prefetched_.clear();
       throw;
     }
     --cursors_;
+    prefetched_.clear();
   }
 
   bool case_exists_now(const std::string& id) {
@@ -1395,24 +1406,52 @@ class PgStore final : public Store {
   // with its case's key, read in the same query), `erased` when it or the
   // case's key is gone, `locked` when it is encrypted and this process
   // holds no key file for the database key.
+  // A scan reads the texts of a fetched batch's values in one query first
+  // (prefetch_texts); a value not among them is asked for on its own.
   void add_personal_text(StoredValue& value) {
+    if (const auto held = prefetched_.find(value.digest); held != prefetched_.end()) {
+      open_text(value, held->second);
+      return;
+    }
     const Result r = conn_->run("personal_text",
                                 "SELECT p.text, p.case_id, p.sealed, k.sealed FROM personal_text p "
                                 "LEFT JOIN case_keys k ON k.case_id = p.case_id WHERE p.digest = $1",
                                 {text(value.digest)});
-    if (r.rows() == 0 || (r.null(0, 0) && r.null(0, 2))) {
+    open_text(value, r.rows() == 0 ? TextRow{} : text_row(r, 0, 0));
+  }
+
+  // A personal_text row as read with its case's sealed key; `found` false
+  // when the server has no row for the digest.
+  struct TextRow {
+    bool found = false;
+    std::optional<std::string> text, sealed, case_key;
+    std::string case_id;
+  };
+  // The row at `r`'s row `i`, its four columns (text, case_id, sealed,
+  // the case's sealed key) from column `first` on.
+  static TextRow text_row(const Result& r, int i, int first) {
+    TextRow row;
+    row.found = true;
+    if (!r.null(i, first)) row.text = r.str(i, first);
+    row.case_id = r.str(i, first + 1);
+    if (!r.null(i, first + 2)) row.sealed = bytes_of(r, i, first + 2);
+    if (!r.null(i, first + 3)) row.case_key = bytes_of(r, i, first + 3);
+    return row;
+  }
+
+  void open_text(StoredValue& value, const TextRow& row) {
+    if (!row.found || (!row.text && !row.sealed)) {
       value.erased = true;
       return;
     }
-    if (!r.null(0, 0)) {
-      value.text = r.str(0, 0);
+    if (row.text) {
+      value.text = *row.text;
       return;
     }
-    const std::string case_id = r.str(0, 1);
     no_key_ = false;  // a sealed text: the database has a key
-    const sealing::SecretKey* key = case_keys_.find(case_id);
+    const sealing::SecretKey* key = case_keys_.find(row.case_id);
     if (!key) {
-      if (r.null(0, 3)) {
+      if (!row.case_key) {
         value.erased = true;
         return;
       }
@@ -1421,9 +1460,35 @@ class PgStore final : public Store {
         value.locked = true;
         return;
       }
-      key = &case_keys_.keep(case_id, sealing::open_case_key(*db, bytes_of(r, 0, 3), case_id));
+      key = &case_keys_.keep(row.case_id, sealing::open_case_key(*db, *row.case_key, row.case_id));
     }
-    value.text = sealing::open_personal_text(*key, bytes_of(r, 0, 2), value.digest, case_id);
+    value.text = sealing::open_personal_text(*key, *row.sealed, value.digest, row.case_id);
+  }
+
+  // The texts of every personal value named in column `column` of the
+  // fetched rows (JSON holding `"digest":"..."`, as log_json writes a
+  // personal value), read in one query and held until the next batch. A
+  // digest with no row is held as not found, so no query asks again.
+  void prefetch_texts(const Result& batch, int column) {
+    prefetched_.clear();
+    std::vector<std::string> digests;
+    constexpr std::string_view kDigest = "\"digest\":\"";
+    for (int i = 0; i < batch.rows(); ++i) {
+      const std::string_view json = batch.text(i, column);
+      for (size_t at = json.find(kDigest); at != std::string_view::npos; at = json.find(kDigest, at)) {
+        at += kDigest.size();
+        const size_t end = json.find('"', at);
+        if (end == std::string_view::npos) break;
+        const std::string digest(json.substr(at, end - at));
+        if (prefetched_.emplace(digest, TextRow{}).second) digests.push_back(digest);
+      }
+    }
+    if (digests.empty()) return;
+    const Result r = conn_->run("personal_texts",
+                                "SELECT p.digest, p.text, p.case_id, p.sealed, k.sealed FROM personal_text p "
+                                "LEFT JOIN case_keys k ON k.case_id = p.case_id WHERE p.digest = ANY ($1::text[])",
+                                {text(array_literal(digests))});
+    for (int i = 0; i < r.rows(); ++i) prefetched_[r.str(i, 0)] = text_row(r, i, 1);
   }
 
   // The database key's row, read once it exists (a key once made is never
@@ -1678,6 +1743,7 @@ class PgStore final : public Store {
   std::optional<KeyRow> key_row_;  // the database key's row, once read
   bool no_key_ = false;             // the database had no key when last asked
   sealing::CaseKeys case_keys_;    // case keys opened or made
+  std::unordered_map<std::string, TextRow> prefetched_;  // a fetched batch's personal texts
   int cursors_ = 0;      // open scan cursors, for unique names
   record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
 };
