@@ -409,6 +409,17 @@ std::string loaded_key_file() {
   return id;
 }
 
+// A store on a fresh server database with one procedure published and its
+// personal text sealed under a key file made and loaded for it.
+std::unique_ptr<Store> sealed_store(testing::TestDatabase& db) {
+  sealing::forget_database_keys();
+  sealing::forget_key_files();
+  auto store = open_store(db.location(), creating());
+  store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
+  REQUIRE(store->seal_database_key(loaded_key_file()));
+  return store;
+}
+
 }  // namespace
 
 // Takes a database of the newest schema back to version 5's shape, as a
@@ -509,13 +520,8 @@ TEST_CASE("schema 6: a version 5 database with clear personal text is upgraded, 
 
 TEST_CASE("erasure on the server: the case key and texts go in the erasure's transaction", "[pg]") {
   NEED_SERVER();
-  sealing::forget_database_keys();
-  sealing::forget_key_files();
   testing::TestDatabase db(testing::Backend::kPostgres);
-  auto store = open_store(db.location(), creating());
-  store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
-  const std::string key_id = loaded_key_file();
-  CHECK(store->seal_database_key(key_id));
+  auto store = sealed_store(db);
   open_case(*store, "E-1");
   open_case(*store, "E-2");
   CHECK(store->supports_erasure());
@@ -715,13 +721,8 @@ TEST_CASE("an empty transaction, or one that failed before any statement, leaves
 TEST_CASE("personal texts read a fetched batch at a time: every value as read alone, erased and locked ones too",
           "[pg]") {
   NEED_SERVER();
-  sealing::forget_database_keys();
-  sealing::forget_key_files();
   testing::TestDatabase db(testing::Backend::kPostgres);
-  auto store = open_store(db.location(), creating());
-  store->publish("pmi_shelter", kSha, kSource, "p.yaml", "dewi", DateTime{1780000000});
-  const std::string key_id = loaded_key_file();
-  CHECK(store->seal_database_key(key_id));
+  auto store = sealed_store(db);
   // More cases than one fetch (2,000 rows), each with its own name, so a
   // text given to the wrong value shows.
   constexpr int kCases = 2100;
