@@ -64,6 +64,7 @@ struct Args {
   // case transfer --to (cmd_site.cc)
   std::vector<std::string> sites;
   std::string to_site;
+  std::string into_site;  // db copy --into-site
   bool remove = false;
 };
 

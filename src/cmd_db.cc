@@ -64,11 +64,76 @@ nlohmann::json counts_json(const DatabaseCounts& c) {
           {"case_heads", c.case_heads}};
 }
 
+// `db copy FROM SERVER --into-site SITE` (copy.h move_in), after FROM
+// verified clean and the sealing was chosen: the move, verified on the
+// server before it commits, and what it did.
+int move_office(Context& ctx, const Args& a, Engine& source, const std::string& actor, const CopySealing& sealing,
+                const std::string& from_shown, const std::string& to_shown) {
+  StoreOptions options;
+  std::unique_ptr<Store> target = open_store(a.positional[1], options);
+  // On a server that logs staff in, its administrator is the session's
+  // member; before it does, FROM's administrator moving the office.
+  const SessionIdentity identity = target->session_identity();
+  const std::string mover = identity.enforced ? identity.staff_id : actor;
+  if (identity.enforced) {
+    const std::optional<StaffMember> member = target->staff(mover);
+    if (!member || std::find(member->roles.begin(), member->roles.end(), "admin") == member->roles.end())
+      throw refused(tr(msg::cli_move_target_admin, {identity.login, to_shown}));
+  }
+  audit::VerifyReport after;
+  const MoveResult result = move_in(
+      source.store(), *target, sealing,
+      [&](Store& moved) {
+        after = audit::verify(moved, audit::VerifyOptions{});
+        if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
+      },
+      MoveIn{a.into_site, from_shown, mover, DateTime{static_cast<int64_t>(std::time(nullptr))}});
+  const MovedIn& m = result.move;
+  spdlog::info("{} moved into {} at site {} by {}: {} cases, rows {}-{}", from_shown, to_shown, m.site, mover, m.cases,
+               m.first_seq, m.last_seq);
+  const std::string anchor = std::to_string(result.closing.upto_seq) + ":" + result.closing.root;
+  std::string admins;
+  for (const std::string& id : result.admins_removed) admins += (admins.empty() ? "" : ", ") + id;
+  if (ctx.options.json) {
+    nlohmann::json out = {{"from", from_shown},
+                          {"to", to_shown},
+                          {"site", m.site},
+                          {"cases", m.cases},
+                          {"first_seq", m.first_seq},
+                          {"last_seq", m.last_seq},
+                          {"offset", m.offset},
+                          {"moved_in_row", m.seq},
+                          {"registry_rows", m.registry_rows},
+                          {"reissued", result.reissued},
+                          {"staff", result.staff},
+                          {"sites", result.sites},
+                          {"procedures_added", result.procedures_added},
+                          {"procedures_shared", result.procedures_shared},
+                          {"admins_removed", result.admins_removed},
+                          {"anchor", anchor},
+                          {"verify", {{"from", "clean"}, {"to", "clean"}}}};
+    ctx.out << out.dump(2) << "\n";
+    return 0;
+  }
+  ctx.out << tr(msg::cli_move_done, {from_shown, to_shown, m.site, std::to_string(m.cases), std::to_string(m.first_seq),
+                                     std::to_string(m.last_seq), std::to_string(m.offset)})
+          << "\n";
+  ctx.out << tr(msg::cli_move_registry, {std::to_string(m.registry_rows), std::to_string(result.reissued),
+                                         std::to_string(result.procedures_shared), std::to_string(m.seq)})
+          << "\n";
+  ctx.out << tr(msg::cli_move_staff, {std::to_string(result.staff), admins.empty() ? "-" : admins}) << "\n";
+  if (sealing.mode == CopySealing::Mode::kKeyFile) ctx.out << tr(msg::cli_copy_sealed_key_file) << "\n";
+  ctx.out << tr(msg::cli_move_anchor, {anchor, from_shown}) << "\n";
+  ctx.out << tr(msg::cli_move_verified, {std::to_string(after.rows), std::to_string(after.cases)}) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void def_db_copy(CLI::App& app, Args& a) {
   app.add_option("from", a.positional, tr(msg::cli_opt_copy_from_to))->required()->expected(2);
   app.add_option("--site", a.to_site, tr(msg::cli_opt_copy_site));
+  app.add_option("--into-site", a.into_site, tr(msg::cli_opt_copy_into_site));
 }
 
 int run_db_copy(Context& ctx, Args& a) {
@@ -77,6 +142,8 @@ int run_db_copy(Context& ctx, Args& a) {
   const std::string from_shown = display_location(from), to_shown = display_location(to);
   if (from == to) throw usage_error(tr(msg::cli_copy_same, {from_shown}));
   const bool to_server = is_server_url(to);
+  if (!a.into_site.empty() && !a.to_site.empty()) throw usage_error(tr(msg::cli_move_not_both));
+  if (!a.into_site.empty() && !to_server) throw usage_error(tr(msg::cli_move_into_server, {to_shown}));
   if (to_server && !a.to_site.empty()) throw usage_error(tr(msg::runtime_copy_site_into_file, {a.to_site}));
   if (!to_server && file_exists(to)) throw conflict(tr(msg::cli_copy_file_exists, {to}));
 
@@ -109,6 +176,8 @@ int run_db_copy(Context& ctx, Args& a) {
   } else if (source.store().encrypts_personal_data()) {
     throw usage_error(tr(msg::runtime_copy_keep_sealed));  // before TO is touched
   }
+
+  if (!a.into_site.empty()) return move_office(ctx, a, source, actor, sealing, from_shown, to_shown);
 
   StoreOptions options;
   options.create = true;

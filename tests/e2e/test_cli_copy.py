@@ -132,8 +132,8 @@ class DbCopy(SopirTest):
         for table in ("cases", "staff", "sites", "procedures", "access"):
             self.assertEqual(a[table], b[table], table)
 
-    def verify(self, db, *extra):
-        r = self.ok("--as", "admin", "audit", "verify", *extra, env={"SOPIR_DB": db})
+    def verify(self, db, *extra, who="admin"):
+        r = self.ok("--as", who, "audit", "verify", *extra, env={"SOPIR_DB": db})
         self.assertIn("clean:", r.out)
         return r
 
@@ -330,6 +330,90 @@ class DbCopy(SopirTest):
         r = self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db, server, "--site", "nunukan")
         self.assertIn("a copy of one site (nunukan) goes into a new database file", r.err)
         self.assertEqual(psql(server, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").strip(), "0")
+
+    def national(self):
+        """A server database holding another office already: administrator
+        nadia, the office at tarakan with a member and a case (of its own
+        procedure), and the empty site bengkayang an office moves into."""
+        pg = PgDatabase()
+        self.other_pg.append(pg)
+        env = {"SOPIR_DB": pg.url}
+        self.ok("init", "--admin", "nadia", "--name", "Nadia Contoh", env=env)
+        for site, name in (("tarakan", "Pos Tarakan"), ("bengkayang", "Pos Bengkayang")):
+            self.ok("--as", "nadia", "site", "add", site, "--name", name, env=env)
+        self.ok("--as", "nadia", "staff", "add", "tika", "--name", "Tika Contoh", "--role", "shelter_staff",
+                "--site", "tarakan", env=env)
+        relief = AID_YAML.replace("sop: aid\n", "sop: relief\n", 1)
+        self.ok("--as", "nadia", "sop", "publish", self.write("relief.yaml", relief), env=env)
+        self.ok("--as", "tika", "case", "open", "relief", "--set", "item=food_pack", "--set", "quantity=2",
+                "--set", "full_name=Dewi Contoh", env=env)
+        return pg.url
+
+    def move(self, national, *extra, code=0):
+        args = ("--as", "admin", "db", "copy", self.db, national, "--into-site", "bengkayang") + extra
+        return self.ok(*args) if code == 0 else self.refused_unchanged(code, *args)
+
+    def test_an_office_moves_into_a_server_holding_others(self):
+        national = self.national()
+        before = snapshot(national)
+        office = snapshot(self.db)
+        r = self.move(national)
+        self.assertIn("at site bengkayang", r.out)
+        self.assertIn("audit verify: clean on both", r.out)
+        self.assertIn("the role admin was removed from admin", r.out)
+        after = snapshot(national)
+        # The server's own rows stay as they were, first.
+        self.assertEqual(before["log"], after["log"][:len(before["log"])])
+        # Every case row of the office, bytes and hashes as they were, at its seq plus the offset.
+        offset = int(before["log"][-1][0])
+        here = {int(seq): (record, prev, hash_) for seq, record, prev, hash_ in after["log"]}
+        moved_cases = 0
+        for seq, record, prev, hash_ in office["log"]:
+            if '"case_id":""' in record:
+                continue
+            self.assertEqual(here[int(seq) + offset], (record, prev, hash_))
+            moved_cases += 1
+        self.assertGreater(moved_cases, 10)
+        # The office's registry, kept as it was beside the log.
+        kept = rows(national, "SELECT seq, record, prev_hash, hash FROM moved_registry ORDER BY seq")
+        theirs = [(str(int(seq) + offset), record, prev, hash_) for seq, record, prev, hash_ in office["log"]
+                  if '"case_id":""' in record]
+        self.assertEqual(kept, theirs)
+        # Its cases at main are at bengkayang now; at nunukan, still there.
+        for case_id, site in rows(self.db, "SELECT id, site FROM cases ORDER BY id"):
+            moved_site = rows(national, "SELECT site FROM cases WHERE id = '%s'" % case_id)[0][0]
+            self.assertEqual(moved_site, "bengkayang" if site == "main" else site)
+        # budi's site was main: it is bengkayang now, and case list shows its cases.
+        listed = self.ok("--as", "budi", "case", "list", "--limit", "500", env={"SOPIR_DB": national}).out
+        self.assertIn(self.query("SELECT id FROM cases WHERE site = 'main' LIMIT 1")[0][0], listed)
+        self.verify(national, who="nadia")
+        # The office works on at the server, and the server's own office too.
+        shown = self.ok("--as", "eka", "case", "show", self.kept, "--reveal", "--reason", "after the move",
+                        env={"SOPIR_DB": national}).out
+        self.assertIn(NAME, shown)
+        self.ok("--as", "eka", "case", "advance", self.kept, "approve", "--set", "approved_quantity=5",
+                env={"SOPIR_DB": national})
+        self.ok("--as", "nadia", "checkpoint", env={"SOPIR_DB": national})
+        self.verify(national, who="nadia")
+        # The same office again: its site holds its cases now.
+        r = self.move(national, code=4)
+        self.assertIn("the target already holds 3 cases at site bengkayang", r.err)
+
+    def test_a_refused_move_writes_nothing(self):
+        national = self.national()
+        before = snapshot(national)
+        r = self.refused_unchanged(4, "--as", "admin", "db", "copy", self.db, national, "--into-site", "tarakan")
+        self.assertIn("the target already holds 1 cases at site tarakan", r.err)
+        r = self.refused_unchanged(3, "--as", "admin", "db", "copy", self.db, national, "--into-site", "sebatik")
+        self.assertIn("the target has no site sebatik: make it there first (sopir site add sebatik", r.err)
+        self.ok("--as", "nadia", "site", "add", "nunukan", "--name", "Pos Nunukan", env={"SOPIR_DB": national})
+        before = snapshot(national)
+        r = self.refused_unchanged(4, "--as", "admin", "db", "copy", self.db, national, "--into-site", "bengkayang")
+        self.assertIn("the moved database has a site nunukan and so has the target", r.err)
+        r = self.refused_unchanged(2, "--as", "admin", "db", "copy", self.db, os.path.join(self.dir, "x.db"),
+                                   "--into-site", "bengkayang")
+        self.assertIn("--into-site moves an office into a server database", r.err)
+        self.assertEqual(before, snapshot(national))
 
 
 if __name__ == "__main__":

@@ -523,6 +523,48 @@ class ServerLogin(OnServer):
         self.assertEqual(r.code, 2, r)
         self.assertIn("for a server database", r.err)
 
+    def test_an_office_moves_in_under_an_administrators_login(self):
+        """`db copy FILE SERVER --into-site`: the server's staff log in, so
+        the log's actor trigger would refuse the office's rows (their actors
+        are its staff); an administrator's session may write them for the
+        move's transaction only, and a member's may not."""
+        self.set_up_logins()
+        self.as_login(self.owner_url, "site", "add", "sebatik", "--name", "Pos Sebatik")
+        nadia = self.add_member("nadia", "Nadia Contoh", "admin", "--site", "main")
+        worker = self.add_member("wati", "Wati Contoh", "shelter_staff", "--site", "sebatik")
+        office = os.path.join(self.dir, "office.db")
+        env = {"SOPIR_DB": office}
+        self.ok("init", "--admin", "ana", "--name", "Ana Contoh", env=env)
+        self.ok("--as", "ana", "sop", "publish", self.aid, env=env)
+        self.ok("--as", "ana", "staff", "add", "tini", "--name", "Tini Contoh", "--role", "shelter_staff", env=env)
+        case_id = self.ok("--as", "tini", "case", "open", "aid", "--set", "item=food_pack", "--set", "quantity=3",
+                          "--set", "full_name=Sari Contoh", env=env).out.strip()
+        # A member's session is no administrator's: refused, nothing written.
+        before = self.dump()
+        r = self.run_sopir("--as", "ana", "db", "copy", office, worker, "--into-site", "sebatik", env=env)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("may not move an office into", r.err)
+        self.assertEqual(before, self.dump())
+        r = self.run_sopir("--as", "ana", "db", "copy", office, nadia, "--into-site", "sebatik", env=env)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("audit verify: clean on both", r.out)
+        self.assertEqual(psql(self.db, "SELECT actor FROM transitions WHERE case_id = '%s' AND kind = 'open'"
+                                       % case_id).strip(), "tini")
+        self.assertEqual(psql(self.db, "SELECT actor FROM transitions WHERE kind = 'site' AND event = 'moved-in'"
+                                       ).strip(), "nadia")
+        self.assertEqual(psql(self.db, "SELECT site FROM cases WHERE id = '%s'" % case_id).strip(), "sebatik")
+        self.assertIn("clean:", self.as_login(nadia, "audit", "verify").out)
+        # The move's setting lets only an administrator's session write
+        # another member's rows: a member who sets it is still refused.
+        before = self.dump()
+        row = ('{"case_id":"","case_seq":99,"kind":"staff","event":"added","actor":"tini","occurred_at":0}')
+        r = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", worker, "-c",
+                            "SET sopir.move_in = 'on'; INSERT INTO transitions (record, prev_hash, hash) "
+                            "VALUES ('%s', '', 'x')" % row], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not the staff member the server logged this session", r.stderr)
+        self.assertEqual(before, self.dump())
+
 
 class BackupDrill(OnServer):
     """The backup and restore drill of docs/DEPLOY.md: pg_dump of a live

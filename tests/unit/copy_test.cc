@@ -15,6 +15,7 @@
 #include "sopir/engine.h"
 #include "store/pg_connection.h"
 #include "test_backends.h"
+#include "test_copy.h"
 #include "test_errors.h"
 #include "test_procedures.h"
 #include "test_values.h"
@@ -26,20 +27,8 @@ using testing::creating;
 
 using testing::message_of;
 
-// Opening a test-care case for `who` with a made-up name.
-OpenRequest care_case(const std::string& who, const std::string& full_name) {
-  OpenRequest r;
-  r.sop_id = "test-care";
-  r.actor = who;
-  r.inputs = {{"full_name", full_name}};
-  return r;
-}
-
-void require_clean(Store& store) {
-  const audit::VerifyReport report = audit::verify(store, audit::VerifyOptions{});
-  for (const auto& f : report.findings) UNSCOPED_INFO(f.message);
-  REQUIRE(report.clean());
-}
+using testing::care_case;
+using testing::require_clean;
 
 // A database with staff at two sites, cases with personal values, a step,
 // an access record and a checkpoint.

@@ -423,8 +423,9 @@ std::unique_ptr<Store> sealed_store(testing::TestDatabase& db) {
 }  // namespace
 
 // Takes a database of the newest schema back to version 5's shape, as a
-// sopir of schema 5 left it: no sites or row-level security (versions 8-10), no
-// key tables, texts without their case (version 6).
+// sopir of schema 5 left it: no sites or row-level security (versions 8-10),
+// no moved registry (version 11), no key tables, texts without their case
+// (version 6).
 void back_to_version_5(testing::TestDatabase& db) {
   std::string undo_sites;
   for (const char* table : {"cases", "transitions", "personal_text", "access_log"})
@@ -441,7 +442,8 @@ void back_to_version_5(testing::TestDatabase& db) {
           "DROP FUNCTION sopir_child_cases(text); DROP FUNCTION sopir_definer_reads();"
           "DROP FUNCTION sopir_session_sites(); DROP FUNCTION sopir_session_site_case(text);"
           "ALTER TABLE cases DROP COLUMN site;"
-          "ALTER TABLE staff DROP COLUMN sites; DROP TABLE sites;");
+          "ALTER TABLE staff DROP COLUMN sites; DROP TABLE sites;"
+          "DROP TABLE moved_registry; DROP FUNCTION sopir_moved_append_only();");
   db.exec("DROP TRIGGER personal_text_sealed ON personal_text; DROP FUNCTION sopir_personal_sealed();"
           "DROP TABLE case_keys; DROP TABLE database_key; DROP INDEX personal_text_by_case;"
           "ALTER TABLE personal_text DROP COLUMN case_id; ALTER TABLE personal_text DROP COLUMN sealed;"

@@ -50,12 +50,14 @@ enum class FindingKind {
   kProcedureChanged, // a published version's stored source does not match its SHA-256, or its publish row
   kProcedureUnlogged,// a published version with no publish row in the log
   kStaffRow,         // the staff table disagrees with the staff rows of the log
+  kMovedRegistry,    // a moved-in database's kept registry disagrees with its moved-in row or the rows issued again
 };
 // "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
 // "link-unknown", "link-values", "schema-changed", "compiled-differs",
-// "checkpoint-mismatch", "procedure-changed", "procedure-unlogged", "staff-row".
+// "checkpoint-mismatch", "procedure-changed", "procedure-unlogged", "staff-row",
+// "moved-registry".
 const char* to_string(FindingKind kind);
 
 struct Finding {

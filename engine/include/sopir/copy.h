@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sopir/case.h"
 #include "sopir/store.h"
@@ -102,5 +103,48 @@ struct CopyResult {
 CopyResult copy_database(Store& from, Store& to, const CopySealing& sealing,
                          const std::function<void(Store&)>& check = {},
                          const std::optional<SiteScope>& site = std::nullopt);
+
+// Moving another office's database into one that holds other offices
+// already (`sopir db copy FROM SERVER --into-site SITE`): FROM's default
+// site becomes `site` of TO (made beforehand with `site add`, holding no
+// case yet), its other sites join TO under their own ids (TO must not
+// have them). Its cases' log rows keep their bytes and hashes and take
+// TO's next numbers, in FROM's order (its seq plus an offset). Its registry
+// rows cannot join TO's registry chain as they are: each is issued again
+// on it at its number (registry::moved_row: the same facts, the default
+// site as `site`) and kept as it was in TO's moved_registry, beside a
+// site "moved-in" row on TO recording the move (MovedIn) and a checkpoint
+// after it; its checkpoints are kept there only, and a publish row of a
+// version TO holds already is not issued again. Staff join with their
+// sites as they are here; FROM's procedures must be new to TO or the very
+// versions TO has (same id, version and SHA-256). Refused, with nothing
+// written: a case or staff id both hold (kConflict), `site` missing from
+// TO (kNotFound) or holding cases (kConflict), a site of FROM's TO has
+// (kConflict), a procedure version that differs (kConflict), FROM a copy
+// of one site or chained row after row (kUsage). One transaction on TO,
+// which no other writer of its log can enter meanwhile (Store::
+// begin_move_in); `check` runs on TO before the commit (verify, for the
+// CLI). FROM's administrators lose the role on TO (a staff row each,
+// after the moved-in row): an office's administrator is not the server's.
+// `actor` is TO's administrator (on a server that logs staff in, the
+// session's member), or on one that does not yet, FROM's who moves it.
+struct MoveIn {
+  std::string site;
+  std::string from;  // FROM as shown, kept in the moved-in row
+  std::string actor;  // TO's administrator making the move
+  DateTime at;
+};
+
+struct MoveResult {
+  MovedIn move;
+  int64_t staff = 0, sites = 0;
+  int64_t procedures_added = 0, procedures_shared = 0;
+  int64_t reissued = 0;          // FROM's registry rows issued again on TO
+  std::vector<std::string> admins_removed;  // FROM's administrators, not TO's (their admin role removed, logged)
+  Checkpoint closing;            // TO's checkpoint after the move
+};
+
+MoveResult move_in(Store& from, Store& to, const CopySealing& sealing, const std::function<void(Store&)>& check,
+                   const MoveIn& move);
 
 }  // namespace sopir

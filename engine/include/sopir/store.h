@@ -187,6 +187,26 @@ struct SiteCopy {
   ChainProof proof;
 };
 
+// Another office's database moved into this one (its site "moved-in"
+// row; sopir/copy.h move_in). Its rows keep their bytes and hashes; their
+// seq here is theirs there plus `offset`. Where a moved row names the
+// default site, it means `site` here.
+struct MovedIn {
+  std::string site;
+  std::string from;                     // the moved database, as shown
+  int64_t first_seq = 0, last_seq = 0;  // its rows' numbers here
+  int64_t offset = 0;
+  int64_t registry_rows = 0;            // its registry chain, kept beside the log
+  std::string registry_head;            // that chain's newest hash ("" when empty)
+  std::string head;                     // its newest row there: "SEQ:HASH"
+  int64_t cases = 0;
+  int64_t seq = 0;                      // the moved-in row's own number here
+
+  bool holds(int64_t row_seq) const { return row_seq >= first_seq && row_seq <= last_seq; }
+  // A site a moved row names, as it is here.
+  const std::string& here(const std::string& there) const { return there == kDefaultSite ? site : there; }
+};
+
 // One row of the append-only transition log. The log is many hash chains:
 // one per case and the registry chain (case_id "") for rows that change
 // no case.
@@ -277,6 +297,14 @@ inline constexpr char kApproved[] = "approved";
 // sopir/copy.h), [["site",S],["to",COPY],["chains",N],["chains_sha256",HEX]]:
 // the chains it takes; a checkpoint follows.
 inline constexpr char kCopied[] = "copied";
+// site "moved-in": another office's database was moved into this one
+// (copy.h move_in): [["site",SITE],["from",FROM],["first_seq",N],
+// ["last_seq",N],["offset",N],["registry_rows",N],["registry_head",HEX],
+// ["head",SEQ:HEX],["cases",N]]: its log rows hold seq first_seq..last_seq
+// here (its own seq plus offset), its default site is SITE here, and its
+// registry chain (registry_rows rows ending at registry_head) is kept
+// beside the log (Store::scan_moved_registry). It follows those rows.
+inline constexpr char kMovedIn[] = "moved-in";
 inline constexpr char kSiteJoined[] = "site-joined";
 inline constexpr char kSiteLeft[] = "site-left";
 }  // namespace registry_event
@@ -649,6 +677,25 @@ class Store {
   // seq may skip numbers (the source's seq_gaps_allowed), and the store's
   // own counters (the next seq, the registry head) set past what was copied.
   virtual void import_finish(int64_t per_chain_from, bool seq_gaps_allowed);
+
+  // Moving another office's database into this one, which holds others
+  // already (copy.h move_in). The moved log's case rows are imported as
+  // they are (import_log_row, at its seq plus the move's offset); its
+  // registry rows cannot join this registry chain as they are, so each is
+  // issued again on it, and the rows as they were there are kept here as
+  // the evidence of that database's own registry chain: `row.seq` is the
+  // number the row has here (its seq there plus the offset), which no log
+  // row takes. These defaults throw kUsage.
+  virtual void import_moved_registry_row(const ChainRow& row);
+  // The kept rows, oldest first. `visit` returns false to stop.
+  virtual void scan_moved_registry(const std::function<bool(const ChainRow&)>& visit) { (void)visit; }
+  // A move's first call, in its transaction: holds off every other writer
+  // of the log until the transaction ends, so that the numbers the move
+  // gives its rows stay its own (SQLite: the write transaction already
+  // does), and lets this session write rows whose actors are the moved
+  // office's staff (PostgreSQL: an administrator's session, for this
+  // transaction only; the server refuses it any other session).
+  virtual void begin_move_in() {}
 };
 
 struct StoreOptions {

@@ -11,6 +11,7 @@
 #include "audit/replay.h"
 #include "audit/staff.h"
 #include "store/merkle.h"
+#include "store/record_rows.h"
 #include "store/registry.h"
 #include "base/sha256.h"
 #include "lang/procedure_codec.h"
@@ -46,6 +47,7 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kProcedureChanged: return "procedure-changed";
     case FindingKind::kProcedureUnlogged: return "procedure-unlogged";
     case FindingKind::kStaffRow: return "staff-row";
+    case FindingKind::kMovedRegistry: return "moved-registry";
   }
   return "?";
 }
@@ -204,8 +206,10 @@ class Verifier {
       for (const auto& [key, value] : e.inputs)
         if (key == "site") logged_sites.insert(value);
       if (e.event == registry_event::kCopied) copied.push_back(e);
+      if (auto move = registry::moved_in_of(e)) moves_.push_back(std::move(*move));
       return true;
     });
+    check_moves();
     check_site_copy(copied);
     for (const Site& site : store_.sites())
       if (!logged_sites.count(site.id))
@@ -251,6 +255,103 @@ class Verifier {
           tr(msg::audit_site_copy_differs, {log_row(row->seq), c.site, logged["chains"], std::to_string(keys.size())}));
   }
 
+  // The database a row belongs to when it came with a move; null for the
+  // rows written here.
+  const MovedIn* move_of(int64_t seq) const {
+    for (const MovedIn& m : moves_)
+      if (m.holds(seq)) return &m;
+    return nullptr;
+  }
+
+  // Each moved-in database's kept registry (Store::scan_moved_registry):
+  // a chain of its own from its first row, ending where its moved-in row
+  // says, and every row of it issued again on this registry chain at its
+  // number with the same facts (registry::moved_row), but its checkpoints
+  // (whose roots cover its chains only) and the publish rows of versions
+  // this database published itself. No other registry row lies among a
+  // move's rows.
+  void check_moves() {
+    std::map<int64_t, LogEntry> here;  // registry rows among moved rows, by seq
+    if (!moves_.empty()) {
+      LogFilter registry;
+      registry.registry = true;
+      store_.scan_log(registry, [&](const LogEntry& e) {
+        if (e.case_id.empty() && move_of(e.seq)) here.emplace(e.seq, e);
+        return true;
+      });
+    }
+    std::set<std::string> published_here;  // SHA-256 of versions published outside every move
+    {
+      LogFilter publish;
+      publish.kind = LogKind::kPublish;
+      publish.registry = true;
+      store_.scan_log(publish, [&](const LogEntry& e) {
+        if (!move_of(e.seq)) published_here.insert(e.sha256);
+        return true;
+      });
+    }
+    struct Kept {
+      int64_t rows = 0;
+      std::string head;
+    };
+    std::map<int64_t, Kept> kept;  // by the move's row
+    std::set<int64_t> matched;
+    const record_rows::PersonalLookup no_text = [](StoredValue&) {};
+    store_.scan_moved_registry([&](const ChainRow& row) {
+      const MovedIn* move = move_of(row.seq);
+      if (!move) {
+        add(FindingKind::kMovedRegistry, row.seq, "", tr(msg::audit_moved_outside, {std::to_string(row.seq)}));
+        return true;
+      }
+      const std::string at = log_row(move->seq);
+      Kept& k = kept[move->seq];
+      if (row.prev_hash != k.head)
+        add(FindingKind::kMovedRegistry, row.seq, "",
+            tr(msg::audit_moved_link, {std::to_string(row.seq), at, short_hash(row.prev_hash), short_hash(k.head)}));
+      Sha256 hash;
+      hash.update(row.prev_hash);
+      hash.update(row.record);
+      const std::string recomputed = hash.hex_digest();
+      if (recomputed != row.hash)
+        add(FindingKind::kMovedRegistry, row.seq, "",
+            tr(msg::audit_moved_hash, {std::to_string(row.seq), at, short_hash(row.hash), short_hash(recomputed)}));
+      ++k.rows;
+      k.head = std::string(row.hash);
+      LogEntry there;
+      try {
+        there = record_rows::read_record(row.record, row.seq, no_text);
+      } catch (const std::exception&) {
+        return true;  // its hash finding says it was changed
+      }
+      const bool not_issued = there.kind == LogKind::kCheckpoint ||
+                              (there.kind == LogKind::kPublish && published_here.count(there.sha256));
+      const auto issued = here.find(row.seq);
+      if (issued == here.end()) {
+        if (!not_issued)
+          add(FindingKind::kMovedRegistry, row.seq, "",
+              tr(msg::audit_moved_missing, {log_row(row.seq), to_string(there.kind), there.event}));
+        return true;
+      }
+      matched.insert(row.seq);
+      LogEntry expected = registry::moved_row(there, *move);
+      expected.case_seq = issued->second.case_seq;
+      if (not_issued || log_record(expected) != log_record(issued->second))
+        add(FindingKind::kMovedRegistry, row.seq, "",
+            tr(msg::audit_moved_differs, {log_row(row.seq), at, to_string(there.kind), there.event}));
+      return true;
+    });
+    for (const auto& [seq, e] : here)
+      if (!matched.count(seq))
+        add(FindingKind::kMovedRegistry, seq, "", tr(msg::audit_moved_extra, {log_row(seq), log_row(move_of(seq)->seq)}));
+    for (const MovedIn& m : moves_) {
+      const Kept& k = kept[m.seq];
+      if (k.rows != m.registry_rows || k.head != m.registry_head)
+        add(FindingKind::kMovedRegistry, m.seq, "",
+            tr(msg::audit_moved_head, {log_row(m.seq), std::to_string(k.rows), short_hash(k.head),
+                                       std::to_string(m.registry_rows), short_hash(m.registry_head)}));
+    }
+  }
+
   // Who wrote each staff and publish row, checked like a step's actor: the
   // live engine lets only an administrator change staff (a member may set
   // their own passphrase), and an
@@ -268,6 +369,9 @@ class Verifier {
       if (row.actor.empty() && row.note == registry::kSitesUpgradeNote) return true;
       if (row.kind == LogKind::kStaff) {
         if (was_first && row.event == registry_event::kAdded) return true;
+        // A moved database's first row, issued again here, stands on its own as there.
+        const MovedIn* move = move_of(row.seq);
+        if (move && row.seq == move->first_seq && row.event == registry_event::kAdded) return true;
         // Anyone in force may set their own passphrase; another's is an
         // administrator's reset.
         bool own = false;
@@ -399,6 +503,16 @@ class Verifier {
     if (!record)
       add(FindingKind::kCaseRow, history.front().seq, id,
           tr(msg::audit_case_no_row, {id}));
+    // A moved case's rows name the sites of the database it came from.
+    const MovedIn* moved = move_of(history.front().seq);
+    if (moved) {
+      for (LogEntry& e : history) {
+        if (!moved->holds(e.seq)) continue;
+        if (!e.site.empty()) e.site = moved->here(e.site);
+        for (auto& [key, value] : e.inputs)
+          if (e.kind == LogKind::kTransfer && (key == "from_site" || key == "to_site")) value = moved->here(value);
+      }
+    }
     // A case moved by migration rows starts under the version it was
     // opened under; each migration row switches it (replay_case).
     const bool migrated = std::any_of(history.begin(), history.end(),
@@ -461,7 +575,7 @@ class Verifier {
     if (record) {
       // Where the log leaves the case: the site of its open row or of its
       // newest transfer; the default site for a case opened before sites.
-      std::string site = kDefaultSite;
+      std::string site = moved ? moved->site : kDefaultSite;
       for (const LogEntry& e : history)
         if (!e.site.empty()) site = e.site;
       if (record->site != site)
@@ -566,7 +680,8 @@ class Verifier {
   std::unordered_set<std::string> log_cases_;
   std::string last_case_;
   std::optional<std::string> anchor_hash_, anchor_root_;
-  std::optional<SiteCopy> site_copy_;     // Store::site_copy
+  std::optional<SiteCopy> site_copy_;
+  std::vector<MovedIn> moves_;  // databases moved in (site "moved-in" rows)     // Store::site_copy
   std::optional<Checkpoint> proven_;      // the checkpoint its proof is for
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;

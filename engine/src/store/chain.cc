@@ -79,6 +79,7 @@ void Store::import_log_row(const ChainRow&) { no_import(); }
 void Store::import_access(const AccessRecord&) { no_import(); }
 void Store::import_finish(int64_t, bool) { no_import(); }
 void Store::import_site_copy(const SiteCopy&) { no_import(); }
+void Store::import_moved_registry_row(const ChainRow&) { no_import(); }
 
 bool is_registry(LogKind kind) {
   return kind == LogKind::kCheckpoint || kind == LogKind::kPublish || kind == LogKind::kStaff ||

@@ -478,12 +478,72 @@ CREATE FUNCTION sopir_child_cases(parent text)
 $body$;
 )sql";
 
+// Version 11: another office's database moved into this one (`sopir db
+// copy FROM SERVER --into-site SITE`, sopir/copy.h move_in). Its case rows
+// join the log as they are; its registry rows, issued again on this
+// registry chain, are kept as they were there in moved_registry (append
+// only), numbered as its rows are here. The rows a move writes carry the
+// actors who made them in that office: an administrator's session that has
+// set sopir.move_in for its transaction may write them.
+constexpr const char* kVersion11 = R"sql(
+CREATE TABLE moved_registry (
+  seq        bigint PRIMARY KEY,
+  record     text   NOT NULL,
+  prev_hash  text   NOT NULL,
+  hash       text   NOT NULL
+);
+CREATE FUNCTION sopir_moved_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  RAISE EXCEPTION 'the moved registry is append-only';
+END
+$body$;
+CREATE TRIGGER moved_registry_no_change BEFORE UPDATE OR DELETE ON moved_registry
+  FOR EACH ROW EXECUTE FUNCTION sopir_moved_append_only();
+CREATE TRIGGER moved_registry_no_truncate BEFORE TRUNCATE ON moved_registry
+  FOR EACH STATEMENT EXECUTE FUNCTION sopir_moved_append_only();
+CREATE OR REPLACE FUNCTION sopir_actor_is_session() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  doc jsonb := NEW.record::jsonb;
+BEGIN
+  IF (doc ->> 'actor' = 'system' AND doc ->> 'kind' IN ('timer', 'checkpoint'))
+     OR NOT EXISTS (SELECT 1 FROM public.staff
+                    WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin') THEN
+    RETURN NEW;
+  END IF;
+  IF current_setting('sopir.move_in', true) = 'on' AND EXISTS (
+       SELECT 1 FROM public.staff WHERE login = session_user AND active AND roles::jsonb ? 'admin') THEN
+    RETURN NEW;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM public.staff
+                 WHERE id = doc ->> 'actor' AND login = session_user AND active) THEN
+    RAISE EXCEPTION 'the actor % is not the staff member the server logged this session (%) in as',
+      doc ->> 'actor', session_user USING ERRCODE = '42501';
+  END IF;
+  RETURN NEW;
+END
+$body$;
+DO $do$
+DECLARE
+  member record;
+BEGIN
+  FOR member IN SELECT s.login, s.roles::jsonb ? 'auditor' AS auditor FROM staff s
+                JOIN pg_roles r ON r.rolname = s.login LOOP
+    EXECUTE format('GRANT SELECT ON moved_registry TO %I', member.login);
+    IF NOT member.auditor THEN
+      EXECUTE format('GRANT INSERT ON moved_registry TO %I', member.login);
+    END IF;
+  END LOOP;
+END
+$do$;
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 8;
 
 // Index i holds the step to version i + 1.
 constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10};
+                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10,
+                                       kVersion11};
 
 // Part of the sites step: a database that already has a log gets the rows
 // that say where what it held went (registry.h: the default site
@@ -543,7 +603,14 @@ const std::map<std::string, std::string>& expected_protections() {
        "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT "
        "EXECUTE FUNCTION sopir_append_only() (enabled)"},
       {"function sopir_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
-      {"function sopir_actor_is_session", function_body(kVersion3, "sopir_actor_is_session")},
+      {"function sopir_actor_is_session", function_body(kVersion11, "sopir_actor_is_session")},
+      {"trigger moved_registry_no_change",
+       "CREATE TRIGGER moved_registry_no_change BEFORE DELETE OR UPDATE ON public.moved_registry FOR EACH ROW "
+       "EXECUTE FUNCTION sopir_moved_append_only() (enabled)"},
+      {"trigger moved_registry_no_truncate",
+       "CREATE TRIGGER moved_registry_no_truncate BEFORE TRUNCATE ON public.moved_registry FOR EACH STATEMENT "
+       "EXECUTE FUNCTION sopir_moved_append_only() (enabled)"},
+      {"function sopir_moved_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the moved registry is append-only';\nEND\n"},
       {"trigger transitions_actor_is_session",
        "CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON public.transitions FOR EACH ROW "
        "EXECUTE FUNCTION sopir_actor_is_session() (enabled)"},
@@ -603,7 +670,7 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t "
       "WHERE NOT t.tgisinternal AND t.tgrelid IN ('public.transitions'::regclass, 'public.cases'::regclass, "
       "'public.registry_head'::regclass, 'public.personal_text'::regclass, 'public.procedures'::regclass, "
-      "'public.staff'::regclass, 'public.access_log'::regclass)");
+      "'public.staff'::regclass, 'public.access_log'::regclass, 'public.moved_registry'::regclass)");
   for (int i = 0; i < triggers.rows(); ++i)
     out["trigger " + triggers.str(i, 0)] =
         triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
@@ -611,7 +678,8 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
       "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', 'sopir_session_roles', "
-      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', 'sopir_child_cases')");
+      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', 'sopir_child_cases', "
+      "'sopir_moved_append_only')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.

@@ -918,6 +918,45 @@ class PgStore final : public Store {
     });
   }
 
+  void import_moved_registry_row(const ChainRow& row) override {
+    guard(msg::store_op_copy_log_row, std::to_string(row.seq), [&] {
+      write(msg::store_w_appending_to_the_log, [&] {
+        flush_import();
+        conn_->exec("INSERT INTO moved_registry (seq, record, prev_hash, hash) VALUES ($1, $2, $3, $4)",
+                    {number(row.seq), text(std::string(row.record)), text(std::string(row.prev_hash)),
+                     text(std::string(row.hash))});
+      });
+    });
+  }
+
+  void scan_moved_registry(const std::function<bool(const ChainRow&)>& visit) override {
+    guard(msg::store_op_read_the_log, {}, [&] {
+      ChainRow row;
+      each_row("SELECT seq, record, prev_hash, hash FROM moved_registry ORDER BY seq", {},
+               [&](const Result& r, int i) {
+                 row.seq = r.integer(i, 0);
+                 row.record = r.text(i, 1);
+                 row.prev_hash = r.text(i, 2);
+                 row.hash = r.text(i, 3);
+                 if (!record_rows::record_head(row.record, row.case_id, row.case_seq)) row.case_id = {};
+                 row.checkpoint = record_rows::checkpoint_of(row.record);
+                 return visit(row);
+               });
+    });
+  }
+
+  // The log table locked against every other writer (readers go on) until
+  // the transaction ends; the actor trigger (schema 11) lets this
+  // administrator's session write the moved office's rows meanwhile.
+  void begin_move_in() override {
+    guard(msg::store_op_transaction, {}, [&] {
+      write(msg::store_w_a_transaction, [&] {
+        conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
+        conn_->exec("SELECT set_config('sopir.move_in', 'on', true)");
+      });
+    });
+  }
+
   // The server's chain is per case from its first row, and its seq may
   // skip numbers: a copied log chained in seq order before some row (an
   // old database file) cannot be kept as it is.
@@ -930,10 +969,17 @@ class PgStore final : public Store {
         conn_->exec("UPDATE registry_head SET last_seq = r.case_seq, head_hash = r.hash "
                     "FROM (SELECT case_seq, hash FROM transitions WHERE case_id = '' "
                     "ORDER BY case_seq DESC LIMIT 1) r WHERE registry_head.id = 1");
+        // Moved on by taking numbers (a member's login may use a sequence,
+        // not set it): as many as the copied rows went past it.
         for (const char* table : {"transitions", "access_log"}) {
           const std::string column = std::string(table) == "transitions" ? "seq" : "id";
-          conn_->exec("SELECT setval(pg_get_serial_sequence('" + std::string(table) + "', '" + column +
-                      "'), coalesce((SELECT max(" + column + ") FROM " + table + "), 0) + 1, false)");
+          const std::string sequence = "pg_get_serial_sequence('" + std::string(table) + "', '" + column + "')";
+          const Result at = conn_->exec("SELECT coalesce((SELECT max(" + column + ") FROM " + table + "), 0), "
+                                        "pg_sequence_last_value(" + sequence + ")");
+          const int64_t behind = at.integer(0, 0) - (at.null(0, 1) ? 0 : at.integer(0, 1));
+          if (behind > 0)
+            conn_->exec("SELECT count(nextval(" + sequence + ")) FROM generate_series(1, " +
+                        std::to_string(behind) + ")");
         }
       });
     });

@@ -97,6 +97,58 @@ LogEntry site_copied(const std::string& site, const std::string& to, int64_t cha
   return e;
 }
 
+LogEntry moved_in(const MovedIn& move, const RegistryStamp& by) {
+  LogEntry e = row(LogKind::kSite, registry_event::kMovedIn, by.actor, by.at);
+  e.inputs.emplace_back("site", move.site);
+  e.inputs.emplace_back("from", move.from);
+  e.inputs.emplace_back("first_seq", std::to_string(move.first_seq));
+  e.inputs.emplace_back("last_seq", std::to_string(move.last_seq));
+  e.inputs.emplace_back("offset", std::to_string(move.offset));
+  e.inputs.emplace_back("registry_rows", std::to_string(move.registry_rows));
+  e.inputs.emplace_back("registry_head", move.registry_head);
+  e.inputs.emplace_back("head", move.head);
+  e.inputs.emplace_back("cases", std::to_string(move.cases));
+  return e;
+}
+
+std::optional<MovedIn> moved_in_of(const LogEntry& row) {
+  if (row.kind != LogKind::kSite || row.event != registry_event::kMovedIn || !row.case_id.empty()) return std::nullopt;
+  MovedIn move;
+  move.seq = row.seq;
+  auto number = [](const std::string& text) -> int64_t {
+    try {
+      size_t used = 0;
+      const long long n = std::stoll(text, &used);
+      return used == text.size() ? n : -1;
+    } catch (const std::exception&) {
+      return -1;
+    }
+  };
+  for (const auto& [key, value] : row.inputs) {
+    if (key == "site") move.site = value;
+    else if (key == "from") move.from = value;
+    else if (key == "first_seq") move.first_seq = number(value);
+    else if (key == "last_seq") move.last_seq = number(value);
+    else if (key == "offset") move.offset = number(value);
+    else if (key == "registry_rows") move.registry_rows = number(value);
+    else if (key == "registry_head") move.registry_head = value;
+    else if (key == "head") move.head = value;
+    else if (key == "cases") move.cases = number(value);
+  }
+  return move;
+}
+
+LogEntry moved_row(const LogEntry& there, const MovedIn& move) {
+  LogEntry e = there;
+  e.seq = 0;
+  e.prev_hash.clear();
+  e.hash.clear();
+  if (!e.site.empty()) e.site = move.here(e.site);
+  for (auto& [key, value] : e.inputs)
+    if (key == "site" || key == "from_site" || key == "to_site") value = move.here(value);
+  return e;
+}
+
 LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by) {
   LogEntry e = row(LogKind::kStaff, held ? registry_event::kSiteJoined : registry_event::kSiteLeft, by.actor, by.at);
   e.inputs.emplace_back("staff", id);

@@ -3,6 +3,7 @@
 // the same records (store.h lists the events and their inputs).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,14 @@ LogEntry site_added(const Site& site, const RegistryStamp& by);
 LogEntry site_copied(const std::string& site, const std::string& to, int64_t chains,
                      const std::string& chains_sha256, const RegistryStamp& by);
 LogEntry staff_site(const std::string& id, const std::string& site, bool held, const RegistryStamp& by);
+// site "moved-in" (store.h MovedIn), by the administrator who moved it.
+LogEntry moved_in(const MovedIn& move, const RegistryStamp& by);
+// The move a site "moved-in" row records; nullopt for any other row.
+std::optional<MovedIn> moved_in_of(const LogEntry& row);
+// A moved database's registry row `there` as it is issued again here: the
+// same facts, every site it names as it is here (MovedIn::here). Its
+// case_seq, seq and hashes are this registry chain's (the caller's).
+LogEntry moved_row(const LogEntry& there, const MovedIn& move);
 // The sites upgrade's rows (actor "", note kSitesUpgradeNote) for a
 // database that already had a log: the default site, and each member in it.
 LogEntry existing_site(const Site& site, DateTime upgraded_at);

@@ -458,13 +458,34 @@ SELECT t.seq, t.case_id, t.case_seq,
 FROM transitions t LEFT JOIN procedures p ON p.sha256 = json_extract(t.record, '$.sha256');
 )sql";
 
+// Version 14: another office's database moved into this one (sopir/copy.h
+// move_in): its registry rows as they were there, each issued again on
+// this registry chain, kept append-only and numbered as its rows are here
+// (docs/SCHEMA.md "Moving an office in").
+constexpr const char* kVersion14 = R"sql(
+CREATE TABLE moved_registry (
+  seq        INTEGER PRIMARY KEY,
+  record     TEXT NOT NULL,
+  prev_hash  TEXT NOT NULL,
+  hash       TEXT NOT NULL
+);
+CREATE TRIGGER moved_registry_no_update BEFORE UPDATE ON moved_registry
+BEGIN
+  SELECT RAISE(ABORT, 'the moved registry is append-only');
+END;
+CREATE TRIGGER moved_registry_no_delete BEFORE DELETE ON moved_registry
+BEGIN
+  SELECT RAISE(ABORT, 'the moved registry is append-only');
+END;
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 10;
 
 // Index i holds the step to version i + 1.
 constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
                                        kVersion6, kVersion7, kVersion8, kVersion9, kVersion10,
-                                       kVersion11, kVersion12, kVersion13};
+                                       kVersion11, kVersion12, kVersion13, kVersion14};
 
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();

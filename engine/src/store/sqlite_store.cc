@@ -1074,6 +1074,39 @@ class SqliteStore final : public Store {
     });
   }
 
+  void import_moved_registry_row(const ChainRow& row) override {
+    guard(msg::store_op_copy_log_row, std::to_string(row.seq), [&] {
+      write(msg::store_w_appending_to_the_log, [&] {
+        SQLite::Statement insert(*db_, "INSERT INTO moved_registry (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+        insert.bind(1, static_cast<int64_t>(row.seq));
+        insert.bind(2, std::string(row.record));
+        insert.bind(3, std::string(row.prev_hash));
+        insert.bind(4, std::string(row.hash));
+        insert.exec();
+      });
+    });
+  }
+
+  void scan_moved_registry(const std::function<bool(const ChainRow&)>& visit) override {
+    guard(msg::store_op_read_the_log, {}, [&] {
+      SQLite::Statement stmt(*db_, "SELECT seq, record, prev_hash, hash FROM moved_registry ORDER BY seq");
+      std::string record, prev_hash, hash, case_id;
+      ChainRow row;
+      while (stmt.executeStep()) {
+        row.seq = stmt.getColumn(0).getInt64();
+        record = stmt.getColumn(1).getString();
+        prev_hash = stmt.getColumn(2).getString();
+        hash = stmt.getColumn(3).getString();
+        row.record = record;
+        row.prev_hash = prev_hash;
+        row.hash = hash;
+        if (!record_head(row.record, row.case_id, row.case_seq)) row.case_id = {};
+        row.checkpoint = record_rows::checkpoint_of(row.record);
+        if (!visit(row)) break;
+      }
+    });
+  }
+
   void import_site_copy(const SiteCopy& copy) override {
     guard(msg::store_op_transaction, {}, [&] {
       write(msg::store_w_a_transaction, [&] {
