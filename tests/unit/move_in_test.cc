@@ -15,6 +15,7 @@
 #include "sopir/audit.h"
 #include "sopir/copy.h"
 #include "sopir/engine.h"
+#include "store/registry.h"
 #include "test_backends.h"
 #include "test_copy.h"
 #include "test_errors.h"
@@ -248,6 +249,36 @@ TEST_CASE("verify finds a moved office's kept registry changed, or a row issued 
   });
   CHECK(moved_registry);
   (void)result;
+}
+
+TEST_CASE("a moved-in row written over the server's own rows is found", "[move]") {
+  testing::TestDatabase target(GENERATE(from_range(testing::store_backends())));
+  auto to = national(target.location());
+  require_clean(to->store());
+  // An administrator's registry row claiming that rows 2-3 came with a move
+  // (verify would then read their main as another site).
+  MovedIn forged;
+  forged.site = "nunukan";
+  forged.from = "nowhere.db";
+  forged.first_seq = 2;
+  forged.last_seq = 3;
+  forged.offset = 1;
+  forged.head = "2:0000";
+  LogEntry row = registry::moved_in(forged, RegistryStamp{"nadia", DateTime{1790000000}});
+  to->store().append_registry(row);
+  const auto found = findings(to->store());
+  std::vector<std::string> moved;
+  for (const auto& f : found)
+    if (f.kind == audit::FindingKind::kMovedRegistry) moved.push_back(f.message);
+  REQUIRE_FALSE(moved.empty());
+  const bool names_end = std::any_of(moved.begin(), moved.end(), [](const std::string& m) {
+    return m.find("records that the moved database ended at its row 2:0000") != std::string::npos;
+  });
+  const bool names_extra = std::any_of(moved.begin(), moved.end(), [](const std::string& m) {
+    return m.find("lies among the rows of the database moved in") != std::string::npos;
+  });
+  CHECK(names_end);
+  CHECK(names_extra);
 }
 
 }  // namespace

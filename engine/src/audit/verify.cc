@@ -295,6 +295,7 @@ class Verifier {
       std::string head;
     };
     std::map<int64_t, Kept> kept;  // by the move's row
+    std::map<int64_t, std::string> kept_hashes;  // every kept row's hash, by seq
     std::set<int64_t> matched;
     const record_rows::PersonalLookup no_text = [](StoredValue&) {};
     store_.scan_moved_registry([&](const ChainRow& row) {
@@ -317,6 +318,7 @@ class Verifier {
             tr(msg::audit_moved_hash, {std::to_string(row.seq), at, short_hash(row.hash), short_hash(recomputed)}));
       ++k.rows;
       k.head = std::string(row.hash);
+      kept_hashes[row.seq] = k.head;
       LogEntry there;
       try {
         there = record_rows::read_record(row.record, row.seq, no_text);
@@ -343,13 +345,45 @@ class Verifier {
     for (const auto& [seq, e] : here)
       if (!matched.count(seq))
         add(FindingKind::kMovedRegistry, seq, "", tr(msg::audit_moved_extra, {log_row(seq), log_row(move_of(seq)->seq)}));
-    for (const MovedIn& m : moves_) {
+    const MovedIn* before = nullptr;
+    for (const MovedIn& m : moves_) {  // in the order of their rows
       const Kept& k = kept[m.seq];
       if (k.rows != m.registry_rows || k.head != m.registry_head)
         add(FindingKind::kMovedRegistry, m.seq, "",
             tr(msg::audit_moved_head, {log_row(m.seq), std::to_string(k.rows), short_hash(k.head),
                                        std::to_string(m.registry_rows), short_hash(m.registry_head)}));
+      // Its rows: from the offset on, before the row that records them,
+      // after those of the move before it.
+      if (m.first_seq != m.offset + 1 || m.last_seq < m.first_seq || m.last_seq >= m.seq ||
+          (before && m.first_seq <= before->seq))
+        add(FindingKind::kMovedRegistry, m.seq, "",
+            tr(msg::audit_moved_range, {log_row(m.seq), std::to_string(m.first_seq), std::to_string(m.last_seq),
+                                        std::to_string(m.offset)}));
+      else
+        check_move_end(m, kept_hashes);
+      before = &m;
     }
+  }
+
+  // The moved database's newest row, as its moved-in row names it ("SEQ:
+  // HASH" there), is the move's last row here: a kept registry row, or a
+  // case row of the log.
+  void check_move_end(const MovedIn& m, const std::map<int64_t, std::string>& kept_hashes) {
+    std::string hash;
+    if (const auto kept = kept_hashes.find(m.last_seq); kept != kept_hashes.end()) {
+      hash = kept->second;
+    } else {
+      LogFilter last;
+      last.after_seq = m.last_seq - 1;
+      store_.scan_log(last, [&](const LogEntry& e) {
+        if (e.seq == m.last_seq) hash = e.hash;
+        return false;
+      });
+    }
+    const std::string expected = std::to_string(m.last_seq - m.offset) + ":" + hash;
+    if (expected != m.head)
+      add(FindingKind::kMovedRegistry, m.last_seq, "",
+          tr(msg::audit_moved_end, {log_row(m.seq), m.head, log_row(m.last_seq), short_hash(hash)}));
   }
 
   // Who wrote each staff and publish row, checked like a step's actor: the
