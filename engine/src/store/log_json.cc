@@ -43,14 +43,34 @@ class Out {
 // Whether `c` is written escaped.
 bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+// Whether any of the eight bytes of `word` is written escaped (a control
+// byte, '"' or '\\'), tested together: the texts of a record rarely hold one.
+bool any_needs_escape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  const auto zero_byte = [&](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  // A byte below 0x20 (and not 0x80 or above): x - 0x20 borrows into its top bit.
+  const uint64_t control = (word - 0x20 * kOnes) & ~word & kHigh;
+  return (control | zero_byte(word ^ ('"' * kOnes)) | zero_byte(word ^ ('\\' * kOnes))) != 0;
+}
+
+// The length of the run at the start of `text` that needs no escape.
+size_t plain_run(std::string_view text) {
+  size_t i = 0;
+  for (uint64_t word; i + 8 <= text.size(); i += 8) {
+    std::memcpy(&word, text.data() + i, 8);
+    if (any_needs_escape(word)) break;
+  }
+  while (i < text.size() && !needs_escape(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
 void write_string(Out& out, std::string_view text) {
   static const char kHex[] = "0123456789abcdef";
   out.put('"');
   size_t i = 0;
   while (i < text.size()) {
     // The run up to the next byte to escape, copied whole.
-    size_t run = i;
-    while (run < text.size() && !needs_escape(static_cast<unsigned char>(text[run]))) ++run;
+    const size_t run = i + plain_run(text.substr(i));
     out.put(text.substr(i, run - i));
     if (run == text.size()) break;
     const char c = text[run];
