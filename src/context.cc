@@ -77,6 +77,7 @@ Engine& Context::engine() {
     start_logging(options.db);
   }
   StoreOptions store_options;
+  store_options.map_file = true;  // one process reads a procedure row of dozens of pages
   try {
     auto store = open_store(options.db, store_options);
     use_key_file(*store);

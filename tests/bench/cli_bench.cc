@@ -9,6 +9,11 @@
 //       SQLite (SQLiteCpp) inserting the same rows in one transaction, each
 //       on its own copy of the database. Target: baseline/sopir >= 0.5.
 //
+// --against PROGRAM runs another sopir (e.g. the build before a change) in
+// the same rounds of (a), interleaved on fresh cases of the same database,
+// and prints its median and ratio beside this build's: a before/after
+// comparison that the machine's load moves alike.
+//
 // --keep DIR builds the database of (a) into DIR/big.db and stops there, for
 // profiling one process by hand (`perf record build/sopir --db DIR/big.db
 // --as cw case advance C-... give_consent --set ...`; `sqlite3 DIR/big.db
@@ -266,14 +271,16 @@ double raw_insert(const std::string& from, const std::string& to, int64_t after_
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string keep;
+  std::string keep, against;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
     } else if (std::strcmp(argv[i], "--keep") == 0 && i + 1 < argc) {
       keep = argv[++i];
+    } else if (std::strcmp(argv[i], "--against") == 0 && i + 1 < argc) {
+      against = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: cli_bench [--quick] [--keep DIR]\n");
+      std::fprintf(stderr, "usage: cli_bench [--quick] [--keep DIR] [--against PROGRAM]\n");
       return 2;
     }
   }
@@ -305,27 +312,35 @@ int main(int argc, char** argv) {
   fs::copy_file(db, import_sopir);
   fs::copy_file(db, import_raw);
 
-  // (a) advance: sopir and sqlite3 alternate, each on a fresh case.
-  std::vector<double> sopir_s, sqlite_s;
+  // (a) advance: sopir and sqlite3 alternate, each on a fresh case (and the
+  // other sopir, when given, which goes first in every other round).
+  std::vector<double> sopir_s, sqlite_s, against_s;
   StoreOptions plain;
   const int64_t rows_before = open_sqlite_store(db, plain)->chain_head().first;
+  const int per_round = against.empty() ? 2 : 3;
+  auto advance = [&](const std::string& program, const std::string& id) {
+    return run({program, "--db", db, "--as", "cw", "case", "advance", id, "give_consent", "--set",
+                "consent_sharing=true", "--set", "consent_tracing=true"});
+  };
   for (int i = 0; i < kRuns; ++i) {
-    const std::string& a = ids[static_cast<size_t>(2 * i)];
-    const std::string& b = ids[static_cast<size_t>(2 * i + 1)];
-    sopir_s.push_back(run({sopir, "--db", db, "--as", "cw", "case", "advance", a, "give_consent",
-                           "--set", "consent_sharing=true", "--set", "consent_tracing=true"}));
+    const std::string& a = ids[static_cast<size_t>(per_round * i)];
+    const std::string& b = ids[static_cast<size_t>(per_round * i + 1)];
+    const bool other_first = !against.empty() && i % 2 == 1;
+    if (other_first) against_s.push_back(advance(against, ids[static_cast<size_t>(per_round * i + 2)]));
+    sopir_s.push_back(advance(sopir, a));
     std::string sql;
     {
       auto store = open_sqlite_store(db, plain);
       sql = same_step_sql(*store, a, b);
     }
     sqlite_s.push_back(run({"/usr/bin/sqlite3", "-init", "/dev/null", "-batch", db, sql}));
+    if (!against.empty() && !other_first) against_s.push_back(advance(against, ids[static_cast<size_t>(per_round * i + 2)]));
   }
   const double sopir_med = median(sopir_s), sqlite_med = median(sqlite_s);
-  // Both sides really wrote their step: one log row each per run.
+  // Every side really wrote its step: one log row each per run.
   const int64_t rows_after = open_sqlite_store(db, plain)->chain_head().first;
-  if (rows_after != rows_before + 2 * kRuns) {
-    std::fprintf(stderr, "cli_bench: expected %d new log rows from part (a), found %lld\n", 2 * kRuns,
+  if (rows_after != rows_before + per_round * kRuns) {
+    std::fprintf(stderr, "cli_bench: expected %d new log rows from part (a), found %lld\n", per_round * kRuns,
                  static_cast<long long>(rows_after - rows_before));
     return 2;
   }
@@ -358,6 +373,9 @@ int main(int argc, char** argv) {
   std::printf("      sopir   %7.1f ms\n", sopir_med * 1000);
   std::printf("      sqlite3 %7.1f ms  (same INSERT + UPDATE, baseline)\n", sqlite_med * 1000);
   std::printf("      ratio   %7.2fx  (target <= 1.3x)\n", sopir_med / sqlite_med);
+  if (!against.empty())
+    std::printf("      against %7.1f ms  %.2fx sqlite3 (%s, same rounds)\n", median(against_s) * 1000,
+                median(against_s) / sqlite_med, against.c_str());
   std::printf("  (b) case import of %d cases, one transaction:\n", import_rows);
   std::printf("      sopir       %7.3f s  (%.0f cases/s, process start to exit)\n", import_s,
               import_rows / import_s);

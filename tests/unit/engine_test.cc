@@ -86,6 +86,36 @@ TEST_CASE_METHOD(EngineFixture, "a refused step writes nothing", "[engine]") {
   CHECK(engine_.store().find_case(id)->version == 1);
 }
 
+TEST_CASE_METHOD(EngineFixture, "a step that lost a race writes nothing, alone or inside a caller's transaction",
+                 "[engine]") {
+  const std::string id = open();
+  const std::string other = open();
+  const CaseRecord held = *engine_.store().find_case(id);
+  step(id, "screen", "rina", {{"age", "31"}});  // someone else wins
+  const CaseRecord now = *engine_.store().find_case(id);
+  const auto head = engine_.store().chain_head();
+  StepRequest late;
+  late.case_id = id;
+  late.event = "screen";
+  late.actor = "dewi";
+  late.inputs = {{"age", "32"}};
+  CHECK_THROWS_AS(engine_.advance_held(held, late), Error);
+  CHECK(engine_.store().chain_head() == head);
+  CHECK(engine_.store().find_case(id)->version == now.version);
+
+  // Inside a caller's transaction the failed step undoes only itself: the
+  // caller's other writes commit.
+  engine_.store().transaction([&] {
+    CHECK_THROWS_AS(engine_.advance_held(held, late), Error);
+    step(other, "screen", "rina", {{"age", "40"}});
+  });
+  CHECK(engine_.store().find_case(id)->version == now.version);
+  CHECK(engine_.store().find_case(id)->head_hash == now.head_hash);
+  CHECK(engine_.store().find_case(other)->state == "screening");
+  CHECK(engine_.store().history(id).size() == 2);
+  CHECK(engine_.store().history(other).size() == 2);
+}
+
 TEST_CASE_METHOD(EngineFixture, "unknown cases, staff and procedures are not found", "[engine]") {
   CHECK_THROWS_WITH(engine_.actor("rinna"), "unknown staff member 'rinna'; did you mean 'rina'?");
   CHECK_THROWS_AS(engine_.current_procedure("test-cure"), Error);

@@ -189,6 +189,40 @@ TEST_CASE("the pinned calendar comes back with the compiled form", "[codec]") {
   CHECK_FALSE(decode_procedure(encode_procedure(*p), p->source, p->file, broken));
 }
 
+TEST_CASE("a step's read takes the source over only when the form is read, and asks for calendars only when named",
+          "[codec]") {
+  for (const char* name : {"tvc-legal", "tppo-victim-care"}) {
+    INFO(name);
+    ProcedurePtr p = load(workflow_path(name, ".yaml"));
+    const std::string encoded = encode_procedure(*p);
+    int asked = 0;
+    const PinnedCalendars calendars = [&] {
+      ++asked;
+      return pinned(*p);
+    };
+    std::string source = p->source;
+    ProcedurePtr back = decode_procedure(encoded, std::move(source), p->file, calendars);
+    REQUIRE(back);
+    CHECK(back->source == p->source);
+    CHECK(back->sha256 == p->sha256);
+    CHECK(asked == (p->calendar ? 1 : 0));
+    CHECK(encode_procedure(*back) == encoded);
+
+    // A form not read leaves the source with the caller, as it was.
+    std::string kept = p->source;
+    CHECK_FALSE(decode_procedure(encoded.substr(0, encoded.size() / 2), std::move(kept), p->file, calendars));
+    CHECK(kept == p->source);
+    std::string edited = p->source + "\n# edited";
+    CHECK_FALSE(decode_procedure(encoded, std::move(edited), p->file, calendars));
+    CHECK(edited == p->source + "\n# edited");
+    if (p->calendar) {
+      std::string again = p->source;
+      CHECK_FALSE(decode_procedure(encoded, std::move(again), p->file, [] { return std::map<std::string, CalendarSource>{}; }));
+      CHECK(again == p->source);
+    }
+  }
+}
+
 TEST_CASE("a procedure with a calendar runs by its compiled form, counted on the pinned calendar", "[codec]") {
   TempDb db("codec");
   const std::string file = workflow_path("tvc-legal", ".yaml");

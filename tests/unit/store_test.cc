@@ -557,6 +557,74 @@ TEST_CASE_METHOD(StoreFixture, "a personal value without a digest is refused") {
   CHECK(e.hash.empty());
 }
 
+TEST_CASE_METHOD(StoreFixture, "a step with a text that is not UTF-8 is refused, naming the first, and writes nothing") {
+  open_case("UTF-001");
+  const CaseRecord held = *store->find_case("UTF-001");
+  const std::string bad = "Rina \xff";
+  // A step whose texts are all valid, then one fault at a time.
+  auto attempt = [&](const std::function<void(CaseRecord&, LogEntry&)>& spoil) {
+    CaseRecord after = held;
+    after.version = held.version + 1;
+    after.state = "screened";
+    after.data[2] = plain("counter", "1");
+    LogEntry e;
+    e.kind = LogKind::kProcedure;
+    e.sha256 = held.sha256;
+    e.event = "screen";
+    e.from_state = "registered";
+    e.to_state = "screened";
+    e.from_status = e.to_status = "active";
+    e.actor = "budi";
+    e.role = "social_worker";
+    e.note = "interview done";
+    e.inputs = {{"category", "overstay"}, {"risk", "medium"}};
+    e.changes = {{plain("counter", "0"), plain("counter", "1")}};
+    spoil(after, e);
+    const std::string before = db.snapshot();
+    const std::string message = message_of([&] { store->append_held(held, after, e); });
+    CHECK(kind_of([&] { store->append_held(held, after, e); }) == ErrorKind::kUsage);
+    CHECK(db.snapshot() == before);
+    CHECK(e.hash.empty());
+    return message;
+  };
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) { e.changes[0].after.text = bad; }) ==
+        "the value of field counter is not valid UTF-8 text; give the text in UTF-8");
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) { e.inputs[1].second = bad; }) ==
+        "the input risk is not valid UTF-8 text; give the text in UTF-8");
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) { e.note = bad; }) ==
+        "the note is not valid UTF-8 text; give the text in UTF-8");
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) { e.role = bad; }) ==
+        "a text of this step is not valid UTF-8; give the text in UTF-8");
+  // The first at fault is named: the changes before the inputs, the note last.
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) {
+          e.note = bad;
+          e.inputs[0].first = bad;
+          e.changes[0].before.field = bad;
+        }) == "a field name is not valid UTF-8 text; give the text in UTF-8");
+  // A personal value without a digest before a later text's fault.
+  CHECK(attempt([&](CaseRecord&, LogEntry& e) {
+          e.note = bad;
+          e.changes.push_back({plain("name", ""), personal("name", "Rina")});
+          e.changes[1].after.digest.clear();
+        }).find("personal value of field 'name' has no digest") != std::string::npos);
+  // The case row's values are checked as well.
+  CHECK(attempt([&](CaseRecord& after, LogEntry&) { after.data[0].text = bad; }) ==
+        "the value of field category is not valid UTF-8 text; give the text in UTF-8");
+  // And the same step with every text valid is written.
+  CaseRecord after = held;
+  after.version = held.version + 1;
+  after.data[0].text = "overstay \xc3\xa9";
+  LogEntry e;
+  e.kind = LogKind::kProcedure;
+  e.sha256 = held.sha256;
+  e.event = "screen";
+  e.actor = "budi";
+  e.note = "caf\xc3\xa9";
+  store->append_held(held, after, e);
+  CHECK(store->find_case("UTF-001")->data[0].text == "overstay \xc3\xa9");
+  CHECK(chain() == 2);
+}
+
 TEST_CASE_METHOD(StoreFixture, "create_case refuses taken ids, unknown procedures and parents") {
   open_case("DUP-001");
   const std::string before = db.snapshot();

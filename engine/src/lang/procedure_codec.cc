@@ -431,8 +431,13 @@ std::string encode_procedure(const Procedure& p) {
   return out.dump();
 }
 
-ProcedurePtr decode_procedure(std::string_view text_in, const std::string& source, const std::string& file,
-                              const std::map<std::string, CalendarSource>& pinned_calendars) {
+namespace {
+
+// decode_procedure's body: `source` is hashed, and kept in the procedure
+// (moved from `*keep` when given, which may be `source` itself); the pinned
+// calendars are asked for only when the form names one.
+ProcedurePtr decode(std::string_view text_in, const std::string& source, std::string* keep, const std::string& file,
+                    const PinnedCalendars& pinned) {
   try {
     json_view::Document document;
     if (!document.parse(text_in)) return nullptr;
@@ -441,7 +446,6 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     auto p = std::make_shared<Procedure>();
     p->sha256 = sha256_hex(source);
     if (j.at("sha256").str() != p->sha256) return nullptr;
-    p->source = source;
     p->file = file;
     p->id = j.at("id").str();
     p->version = j.at("version").integer32();
@@ -479,7 +483,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
     p->calendar_names = strings(j.at("calendar"));
     if (!p->calendar_names.empty()) {
       // Counted on the calendar bytes pinned when it was published.
-      p->calendar = pinned_calendar(p->calendar_names, pinned_calendars);
+      p->calendar = pinned_calendar(p->calendar_names, pinned());
       if (!p->calendar) return nullptr;
     }
     for (Node c : list(j.at("clocks"))) p->clocks.push_back(clock_from(c));
@@ -532,10 +536,24 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
         if (!in(a.field, fields)) return nullptr;
     }
     p->build_name_tables();
+    // Last, so a form not read leaves `*keep` as it was.
+    p->source = keep ? std::move(*keep) : source;
     return p;
   } catch (const std::exception&) {
     return nullptr;
   }
+}
+
+}  // namespace
+
+ProcedurePtr decode_procedure(std::string_view text, const std::string& source, const std::string& file,
+                              const std::map<std::string, CalendarSource>& pinned_calendars) {
+  return decode(text, source, nullptr, file, [&] { return pinned_calendars; });
+}
+
+ProcedurePtr decode_procedure(std::string_view text, std::string&& source, const std::string& file,
+                              const PinnedCalendars& pinned_calendars) {
+  return decode(text, source, &source, file, pinned_calendars);
 }
 
 }  // namespace sopir

@@ -10,6 +10,7 @@
 // (that parser is fast; YAML is what is slow).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -35,5 +36,14 @@ std::string encode_procedure(const Procedure& procedure);
 // form naming a calendar not among them is not read. Never throws.
 ProcedurePtr decode_procedure(std::string_view text, const std::string& source, const std::string& file,
                               const std::map<std::string, CalendarSource>& pinned_calendars = {});
+
+// The calendars pinned with a procedure, by name (Store::pinned_calendars).
+using PinnedCalendars = std::function<std::map<std::string, CalendarSource>()>;
+// The same for a step's one-shot read: the procedure takes `source` over
+// when the form is read (it is left as it was when not), and
+// `pinned_calendars` is called only when the form names a calendar, so a
+// procedure without one costs no query for them.
+ProcedurePtr decode_procedure(std::string_view text, std::string&& source, const std::string& file,
+                              const PinnedCalendars& pinned_calendars);
 
 }  // namespace sopir

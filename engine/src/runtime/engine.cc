@@ -401,18 +401,28 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   // versions must not stop running cases.
   // A procedure that counts working days is loaded with the calendar
   // pinned when it was published, never the file as it is now.
-  LoadOptions pinned;
-  for (auto& c : store_->pinned_calendars(sha256)) pinned.calendars[c.name] = c;
+  std::optional<LoadOptions> pinned;
+  const auto pinned_calendars = [&] {
+    if (!pinned) {
+      pinned.emplace();
+      for (auto& c : store_->pinned_calendars(sha256)) pinned->calendars[c.name] = c;
+    }
+    return pinned->calendars;
+  };
   // The source is hashed once: decode_procedure hashes it to match the
-  // compiled form against it.
+  // compiled form against it, and keeps it (not a copy) when it reads the
+  // form; the pinned calendars are read only for a form that names one.
   ProcedurePtr compiled;
   if (!published->compiled.empty())
-    compiled = decode_procedure(published->compiled, published->source, published->file, pinned.calendars);
+    compiled = decode_procedure(published->compiled, std::move(published->source), published->file,
+                                pinned_calendars);
   if (compiled ? compiled->sha256 != sha256 : sha256_hex(published->source) != sha256)
     throw storage_error(
         tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
-  if (!compiled)
-    compiled = expect_procedure(load_procedure_string(published->source, published->file, pinned));
+  if (!compiled) {
+    pinned_calendars();
+    compiled = expect_procedure(load_procedure_string(published->source, published->file, *pinned));
+  }
   compiled_.emplace(sha256, compiled);
   return compiled;
 }
@@ -875,15 +885,19 @@ StepResult Engine::advance(const StepRequest& request) {
   // Read, decide and write in one write transaction, so that nothing
   // decide() saw (the case, its history, the cases it opened, whose status
   // the case row's version does not cover) changes before the step is
-  // recorded. The case is read once: the id lookup is the read.
+  // recorded. The case is read once: the id lookup is the read. Nothing in
+  // the step catches a failed write, so its writes need no savepoints of
+  // their own (all or nothing): a failure anywhere leaves the whole step
+  // unwritten, as a savepoint per write would.
   std::optional<StepResult> result;
-  store_->transaction([&] { result = advance_in_transaction(find_typed_case(request.case_id), request); });
+  store_->transaction_all_or_nothing(
+      [&] { result = advance_in_transaction(find_typed_case(request.case_id), request); });
   return std::move(*result);
 }
 
 StepResult Engine::advance_held(const CaseRecord& held, const StepRequest& request) {
   std::optional<StepResult> result;
-  store_->transaction([&] { result = advance_in_transaction(held, request); });
+  store_->transaction_all_or_nothing([&] { result = advance_in_transaction(held, request); });
   return std::move(*result);
 }
 

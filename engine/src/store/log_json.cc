@@ -1,154 +1,247 @@
 // The store's JSON writer for log and case columns (see log_json.h).
 #include "store/log_json.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace sopir::log_json {
 
 namespace {
 
-void append_string(std::string& out, std::string_view text) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 15];
-        } else {
-          out += c;
-        }
-    }
+// The text being written: a buffer sized once from an estimate, appended to
+// without a call per piece (on a step's path every string of the record
+// and of the case's values passes here).
+class Out {
+ public:
+  explicit Out(size_t estimate) { buf_.resize(estimate); }
+
+  void put(char c) {
+    room(1);
+    buf_[n_++] = c;
   }
-  out += '"';
+  void put(std::string_view text) {
+    room(text.size());
+    std::memcpy(&buf_[n_], text.data(), text.size());
+    n_ += text.size();
+  }
+  std::string take() {
+    buf_.resize(n_);
+    return std::move(buf_);
+  }
+
+ private:
+  void room(size_t more) {
+    if (buf_.size() - n_ < more) buf_.resize(std::max(2 * buf_.size(), n_ + more));
+  }
+
+  std::string buf_;
+  size_t n_ = 0;
+};
+
+// Whether `c` is written escaped.
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// Whether any of the eight bytes of `word` is written escaped (a control
+// byte, '"' or '\\'), tested together: the texts of a record rarely hold one.
+bool any_needs_escape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  const auto zero_byte = [&](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  // A byte below 0x20 (and not 0x80 or above): x - 0x20 borrows into its top bit.
+  const uint64_t control = (word - 0x20 * kOnes) & ~word & kHigh;
+  return (control | zero_byte(word ^ ('"' * kOnes)) | zero_byte(word ^ ('\\' * kOnes))) != 0;
 }
 
-void append_int(std::string& out, int64_t value) {
+// The length of the run at the start of `text` that needs no escape.
+size_t plain_run(std::string_view text) {
+  size_t i = 0;
+  for (uint64_t word; i + 8 <= text.size(); i += 8) {
+    std::memcpy(&word, text.data() + i, 8);
+    if (any_needs_escape(word)) break;
+  }
+  while (i < text.size() && !needs_escape(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
+void write_string(Out& out, std::string_view text) {
+  static const char kHex[] = "0123456789abcdef";
+  out.put('"');
+  size_t i = 0;
+  while (i < text.size()) {
+    // The run up to the next byte to escape, copied whole.
+    const size_t run = i + plain_run(text.substr(i));
+    out.put(text.substr(i, run - i));
+    if (run == text.size()) break;
+    const char c = text[run];
+    switch (c) {
+      case '"': out.put("\\\""); break;
+      case '\\': out.put("\\\\"); break;
+      case '\b': out.put("\\b"); break;
+      case '\f': out.put("\\f"); break;
+      case '\n': out.put("\\n"); break;
+      case '\r': out.put("\\r"); break;
+      case '\t': out.put("\\t"); break;
+      default: {
+        const auto byte = static_cast<unsigned char>(c);
+        out.put("\\u00");
+        out.put(kHex[byte >> 4]);
+        out.put(kHex[byte & 15]);
+      }
+    }
+    i = run + 1;
+  }
+  out.put('"');
+}
+
+void write_int(Out& out, int64_t value) {
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, end);
+  out.put(std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 
 // ,"key":"text"
-void append_member(std::string& out, const char* key, std::string_view text) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  append_string(out, text);
+void write_member(Out& out, std::string_view key, std::string_view text) {
+  out.put(",\"");
+  out.put(key);
+  out.put("\":");
+  write_string(out, text);
 }
 
-void append_member(std::string& out, const char* key, int64_t value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  append_int(out, value);
+void write_member(Out& out, std::string_view key, int64_t value) {
+  out.put(",\"");
+  out.put(key);
+  out.put("\":");
+  write_int(out, value);
+}
+
+void write_value(Out& out, const StoredValue& value) {
+  out.put("{\"field\":");
+  write_string(out, value.field);
+  out.put(value.missing ? ",\"missing\":true" : ",\"missing\":false");
+  if (value.pii) {
+    out.put(",\"pii\":true,\"salt\":");
+    write_string(out, value.salt);
+    out.put(",\"digest\":");
+    write_string(out, value.digest);
+  } else {
+    out.put(",\"text\":");
+    write_string(out, value.text);
+  }
+  out.put('}');
+}
+
+void write_inputs(Out& out, const std::vector<std::pair<std::string, std::string>>& inputs) {
+  out.put('[');
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    out.put(i ? ",[" : "[");
+    write_string(out, inputs[i].first);
+    out.put(',');
+    write_string(out, inputs[i].second);
+    out.put(']');
+  }
+  out.put(']');
+}
+
+void write_changes(Out& out, const std::vector<LogEntry::Change>& changes) {
+  out.put('[');
+  for (size_t i = 0; i < changes.size(); ++i) {
+    out.put(i ? ",{\"before\":" : "{\"before\":");
+    write_value(out, changes[i].before);
+    out.put(",\"after\":");
+    write_value(out, changes[i].after);
+    out.put('}');
+  }
+  out.put(']');
+}
+
+// The bytes a value takes unescaped, keys and all (an estimate).
+size_t value_size(const StoredValue& value) {
+  return 64 + value.field.size() + (value.pii ? value.salt.size() + value.digest.size() : value.text.size());
 }
 
 }  // namespace
 
 void append_value(std::string& out, const StoredValue& value) {
-  out += "{\"field\":";
-  append_string(out, value.field);
-  out += value.missing ? ",\"missing\":true" : ",\"missing\":false";
-  if (value.pii) {
-    out += ",\"pii\":true,\"salt\":";
-    append_string(out, value.salt);
-    out += ",\"digest\":";
-    append_string(out, value.digest);
-  } else {
-    out += ",\"text\":";
-    append_string(out, value.text);
-  }
-  out += '}';
+  Out text(value_size(value));
+  write_value(text, value);
+  out += text.take();
 }
 
 std::string inputs(const std::vector<std::pair<std::string, std::string>>& inputs) {
-  std::string out = "[";
-  for (const auto& [name, text] : inputs) {
-    if (out.size() > 1) out += ',';
-    out += '[';
-    append_string(out, name);
-    out += ',';
-    append_string(out, text);
-    out += ']';
-  }
-  out += ']';
-  return out;
+  size_t size = 2;
+  for (const auto& [name, text] : inputs) size += 8 + name.size() + text.size();
+  Out out(size);
+  write_inputs(out, inputs);
+  return out.take();
 }
 
 std::string changes(const std::vector<LogEntry::Change>& changes) {
-  std::string out = "[";
-  for (const auto& change : changes) {
-    if (out.size() > 1) out += ',';
-    out += "{\"before\":";
-    append_value(out, change.before);
-    out += ",\"after\":";
-    append_value(out, change.after);
-    out += '}';
-  }
-  out += ']';
-  return out;
+  size_t size = 2;
+  for (const auto& change : changes) size += 24 + value_size(change.before) + value_size(change.after);
+  Out out(size);
+  write_changes(out, changes);
+  return out.take();
 }
 
 std::string values(const std::vector<StoredValue>& values) {
-  std::string out = "[";
-  for (const auto& value : values) {
-    if (out.size() > 1) out += ',';
-    append_value(out, value);
+  size_t size = 2;
+  for (const auto& value : values) size += value_size(value);
+  Out out(size);
+  out.put('[');
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out.put(',');
+    write_value(out, values[i]);
   }
-  out += ']';
-  return out;
+  out.put(']');
+  return out.take();
 }
 
 std::string record(const LogEntry& entry) {
-  std::string out;
-  out.reserve(320 + entry.note.size() + entry.reason.size());
-  out += "{\"case_id\":";
-  append_string(out, entry.case_id);
-  append_member(out, "case_seq", entry.case_seq);
-  append_member(out, "sha256", entry.sha256);
-  append_member(out, "kind", to_string(entry.kind));
-  append_member(out, "event", entry.event);
-  append_member(out, "from_state", entry.from_state);
-  append_member(out, "to_state", entry.to_state);
-  append_member(out, "from_status", entry.from_status);
-  append_member(out, "to_status", entry.to_status);
-  append_member(out, "actor", entry.actor);
-  append_member(out, "role", entry.role);
-  append_member(out, "occurred_at", entry.occurred_at.seconds);
-  append_member(out, "recorded_at", entry.recorded_at.seconds);
-  append_member(out, "note", entry.note);
-  append_member(out, "reason", entry.reason);
-  out += ",\"inputs\":";
-  out += inputs(entry.inputs);
-  out += ",\"changes\":";
-  out += changes(entry.changes);
+  // Sized once: the keys take about 300 bytes, the texts their size.
+  size_t size = 384 + entry.case_id.size() + entry.sha256.size() + entry.event.size() + entry.from_state.size() +
+                entry.to_state.size() + entry.actor.size() + entry.role.size() + entry.note.size() +
+                entry.reason.size() + entry.linked_case.size() + entry.site.size();
+  for (const auto& [name, text] : entry.inputs) size += 8 + name.size() + text.size();
+  for (const auto& change : entry.changes) size += 24 + value_size(change.before) + value_size(change.after);
+  if (entry.checkpoint) size += 64 + entry.checkpoint->root.size();
+  Out out(size);
+  out.put("{\"case_id\":");
+  write_string(out, entry.case_id);
+  write_member(out, "case_seq", entry.case_seq);
+  write_member(out, "sha256", entry.sha256);
+  write_member(out, "kind", to_string(entry.kind));
+  write_member(out, "event", entry.event);
+  write_member(out, "from_state", entry.from_state);
+  write_member(out, "to_state", entry.to_state);
+  write_member(out, "from_status", entry.from_status);
+  write_member(out, "to_status", entry.to_status);
+  write_member(out, "actor", entry.actor);
+  write_member(out, "role", entry.role);
+  write_member(out, "occurred_at", entry.occurred_at.seconds);
+  write_member(out, "recorded_at", entry.recorded_at.seconds);
+  write_member(out, "note", entry.note);
+  write_member(out, "reason", entry.reason);
+  out.put(",\"inputs\":");
+  write_inputs(out, entry.inputs);
+  out.put(",\"changes\":");
+  write_changes(out, entry.changes);
   if (entry.due_at) {
-    append_member(out, "due_at", entry.due_at->seconds);
+    write_member(out, "due_at", entry.due_at->seconds);
   } else {
-    out += ",\"due_at\":null";
+    out.put(",\"due_at\":null");
   }
-  append_member(out, "linked_case", entry.linked_case);
-  if (!entry.site.empty()) append_member(out, "site", entry.site);
+  write_member(out, "linked_case", entry.linked_case);
+  if (!entry.site.empty()) write_member(out, "site", entry.site);
   if (entry.checkpoint) {
-    out += ",\"checkpoint\":{\"upto_seq\":";
-    append_int(out, entry.checkpoint->upto_seq);
-    append_member(out, "chains", entry.checkpoint->chains);
-    append_member(out, "root", entry.checkpoint->root);
-    out += '}';
+    out.put(",\"checkpoint\":{\"upto_seq\":");
+    write_int(out, entry.checkpoint->upto_seq);
+    write_member(out, "chains", entry.checkpoint->chains);
+    write_member(out, "root", entry.checkpoint->root);
+    out.put('}');
   }
-  out += '}';
-  return out;
+  out.put('}');
+  return out.take();
 }
 
 namespace {
@@ -330,6 +423,14 @@ bool valid_utf8(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
+    // ASCII eight bytes at a time: a record is mostly ASCII.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == n) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       ++i;

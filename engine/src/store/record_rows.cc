@@ -1,6 +1,7 @@
 // Log rows around the SQL, shared by the stores (record_rows.h).
 #include "store/record_rows.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -33,23 +34,62 @@ void prepare_value(const StoredValue& value, PersonalTexts* texts) {
   }
 }
 
+namespace {
+
+// Whether prepare_value would refuse `value` for a missing digest.
+bool lacks_digest(const StoredValue& value) {
+  return value.pii && !value.missing && value.digest.empty();
+}
+
+// The personal text prepare_value keeps of a value it accepts.
+void keep_text(const StoredValue& value, PersonalTexts* texts) {
+  if (value.pii && !value.missing && !value.erased && !value.locked) texts->emplace_back(value.digest, value.text);
+}
+
+}  // namespace
+
+// Every text these check is in the JSON written (log_json escapes only
+// ASCII, and each string sits between ASCII quotes), so valid JSON text
+// means every one of them is valid UTF-8: the JSON is checked once, and
+// only a refusal goes through them one by one to name the first at fault,
+// as before.
+std::string prepare_values(const std::vector<StoredValue>& values, PersonalTexts* texts) {
+  std::string json = log_json::values(values);
+  const bool digests = std::none_of(values.begin(), values.end(), lacks_digest);
+  if (!digests || !log_json::valid_utf8(json)) {
+    PersonalTexts ignored;
+    for (const auto& value : values) prepare_value(value, &ignored);
+  }
+  for (const auto& value : values) keep_text(value, texts);
+  return json;
+}
+
 std::string prepare_entry(const LogEntry& entry, PersonalTexts* texts) {
-  for (const auto& change : entry.changes) {
-    prepare_value(change.before, texts);
-    prepare_value(change.after, texts);
-  }
-  for (const auto& [name, value] : entry.inputs) {
-    check_utf8(name, "an input name");
-    check_utf8(value, "the input " + name);
-  }
   std::string record = log_json::record(entry);
-  if (!log_json::valid_utf8(record)) {
+  const bool digests = std::none_of(entry.changes.begin(), entry.changes.end(), [](const LogEntry::Change& c) {
+    return lacks_digest(c.before) || lacks_digest(c.after);
+  });
+  if (!digests || !log_json::valid_utf8(record)) {
+    // The checks in their order, so the first fault is the one named.
+    PersonalTexts ignored;
+    for (const auto& change : entry.changes) {
+      prepare_value(change.before, &ignored);
+      prepare_value(change.after, &ignored);
+    }
+    for (const auto& [name, value] : entry.inputs) {
+      check_utf8(name, "an input name");
+      check_utf8(value, "the input " + name);
+    }
     for (const auto& [what, text] : {std::pair<const Message&, const std::string&>{msg::store_the_note, entry.note},
                                      {msg::store_the_reason, entry.reason},
                                      {msg::store_the_event, entry.event},
                                      {msg::store_the_actor, entry.actor}})
       check_utf8(text, tr(what));
     throw usage_error(tr(msg::store_step_not_utf8));
+  }
+  for (const auto& change : entry.changes) {
+    keep_text(change.before, texts);
+    keep_text(change.after, texts);
   }
   return record;
 }

@@ -27,6 +27,9 @@ void check_utf8(std::string_view text, const std::string& what);
 // digest, text that is not UTF-8). A personal value's text goes to `texts`
 // (the personal_text table), so it can be erased.
 void prepare_value(const StoredValue& value, PersonalTexts* texts);
+// Checks each of `values` as prepare_value does (the same refusal for the
+// first at fault) and returns their JSON (log_json::values, cases.data).
+std::string prepare_values(const std::vector<StoredValue>& values, PersonalTexts* texts);
 // Checks a log row before it is written and returns its record
 // (log_json::record); personal texts of its changes go to `texts`.
 std::string prepare_entry(const LogEntry& entry, PersonalTexts* texts);

@@ -1296,9 +1296,9 @@ class SqliteStore final : public Store {
   // Inserts a prepared row; assigns seq into `entry`.
   void insert_log(const PreparedLog& prepared, LogEntry& entry) {
     Use stmt(insert_log_);
-    stmt->bind(1, prepared.record);
-    stmt->bind(2, entry.prev_hash);
-    stmt->bind(3, entry.hash);
+    stmt->bindNoCopy(1, prepared.record);
+    stmt->bindNoCopy(2, entry.prev_hash);
+    stmt->bindNoCopy(3, entry.hash);
     stmt->exec();
     entry.seq = db_->getLastInsertRowid();
     store_texts(entry.case_id, prepared.texts);
@@ -1335,14 +1335,14 @@ class SqliteStore final : public Store {
   void write_case(Lazy& statement, const CaseRecord& record, int64_t last_seq,
                   const std::string& head_hash) {
     PersonalTexts texts;
-    for (const auto& value : record.data) prepare_value(value, &texts);
+    const std::string data = record_rows::prepare_values(record.data, &texts);
     Use stmt(statement);
     stmt->bind(1, record.id);
     stmt->bind(2, record.sop_id);
     stmt->bind(3, record.sha256);
     stmt->bind(4, record.state);
     stmt->bind(5, to_string(record.status));
-    stmt->bind(6, log_json::values(record.data));
+    stmt->bindNoCopy(6, data);
     stmt->bind(7, static_cast<int64_t>(record.version));
     stmt->bind(8, static_cast<int64_t>(last_seq));
     stmt->bind(9, static_cast<int64_t>(record.opened_at.seconds));
@@ -1415,30 +1415,32 @@ class SqliteStore final : public Store {
                       const std::string& head_hash) {
     const unsigned bits = changed_columns(held, after);
     PersonalTexts texts;
+    std::string data;
     if (bits & kData) {
+      data = record_rows::prepare_values(after.data, &texts);
       // Personal texts the held row already has are stored already.
-      for (const auto& value : after.data) {
-        const bool stored = value.pii && std::any_of(held.data.begin(), held.data.end(), [&](const StoredValue& h) {
-                              return h.pii && !h.missing && h.digest == value.digest;
-                            });
-        PersonalTexts already;
-        prepare_value(value, stored ? &already : &texts);
-      }
+      texts.erase(std::remove_if(texts.begin(), texts.end(),
+                                 [&](const auto& text) {
+                                   return std::any_of(held.data.begin(), held.data.end(), [&](const StoredValue& h) {
+                                     return h.pii && !h.missing && h.digest == text.first;
+                                   });
+                                 }),
+                  texts.end());
     }
     Use stmt(update_for(bits));
     stmt->bind(1, after.id);
     stmt->bind(2, static_cast<int64_t>(held.version));
     stmt->bind(3, static_cast<int64_t>(held.last_seq));
-    stmt->bind(4, held.head_hash);
+    stmt->bindNoCopy(4, held.head_hash);
     stmt->bind(5, static_cast<int64_t>(after.version));
     stmt->bind(6, static_cast<int64_t>(last_seq));
-    stmt->bind(7, head_hash);
+    stmt->bindNoCopy(7, head_hash);
     int param = 8;
     if (bits & kSopId) stmt->bind(param++, after.sop_id);
     if (bits & kSha) stmt->bind(param++, after.sha256);
     if (bits & kState) stmt->bind(param++, after.state);
     if (bits & kStatus) stmt->bind(param++, to_string(after.status));
-    if (bits & kData) stmt->bind(param++, log_json::values(after.data));
+    if (bits & kData) stmt->bindNoCopy(param++, data);
     if (bits & kOpenedAt) stmt->bind(param++, static_cast<int64_t>(after.opened_at.seconds));
     if (bits & kDueAt) bind_time(*stmt, param++, after.due_at);
     if (bits & kHoldStarted) bind_time(*stmt, param++, after.hold_started);
@@ -1801,10 +1803,20 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int bu
   return db;
 }
 
+// SQLite counts every allocation under a global mutex for sqlite3_status(),
+// which sopir never reads: about 60 instructions on each of the dozens of
+// allocations of a step. Off before SQLite's first use in this process; when
+// an embedding program started SQLite already, its setting stays.
+void skip_memory_statistics() {
+  static const int once = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)once;
+}
+
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
   if (path.empty()) throw usage_error(tr(msg::store_no_path));
+  skip_memory_statistics();
   const bool memory = path == ":memory:";
   if (!memory) {
     struct stat info;
@@ -1832,6 +1844,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
       // Audits read the whole log: map the file rather than copy each page.
       db->exec("PRAGMA mmap_size = 1073741824");
     } else {
+      if (options.map_file) db->exec("PRAGMA mmap_size = 1073741824");
       db->exec("PRAGMA foreign_keys = ON");
       // Savepoint journals (one per nested transaction, e.g. per imported
       // row) in memory: in a temporary file they cost ~30 writes per row.
