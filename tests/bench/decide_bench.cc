@@ -201,7 +201,8 @@ struct Indexed {
   int state = -1;
   const sopir::Command* text = nullptr;  // the step with its inputs as text
   sopir::Command typed;                  // the same with them typed
-  sopir::IndexedCommand command;         // points into `typed`
+  std::vector<int> ranks;                // the actor's roles by index
+  sopir::IndexedCommand command;         // points into `typed` and `ranks`
   bool accepted = false;
 };
 
@@ -229,6 +230,8 @@ std::vector<Indexed> indexed_steps(const std::vector<std::pair<Shipped*, size_t>
     x.command.event = p.event_index(x.typed.event);
     x.command.event_name = x.typed.event;
     x.command.actor = &x.typed.actor;
+    x.ranks = sopir::role_ranks(p, x.typed.actor);
+    x.command.role_ranks = &x.ranks;
     x.command.reason = x.typed.reason;
     x.command.at = x.typed.at;
     x.command.values = &x.typed.values;
@@ -445,8 +448,8 @@ int main(int argc, char** argv) {
   std::printf("  %-34s %12s\n", "target 15,000,000 /s, accepted", typed_rate >= 15e6 ? "met, typed" : accepted_rate >= 15e6 ? "met" : "NOT MET");
 
   // 2c. The same 162 decisions by index (decide_into(), sopir/decide_indexed.h):
-  // the event by index, the inputs typed, one Outcome reused, a refusal's
-  // sentence not written. Checked first against decide() given the same
+  // the event by index, the inputs typed, the actor's roles by index
+  // (role_ranks()), one Outcome reused, a refusal's sentence not written. Checked first against decide() given the same
   // typed inputs, in full (a refusal's sentence rendered by refusal_of()),
   // and against decide() given them as text in kind and target, so that it
   // cannot measure a wrong answer.

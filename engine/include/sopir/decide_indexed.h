@@ -34,6 +34,10 @@ struct IndexedCommand {
   // range (the unknown-event refusal quotes it).
   std::string_view event_name;
   const Actor* actor = nullptr;  // required
+  // The actor's roles by role index (role_ranks() of this procedure and
+  // actor), so that roles are matched without comparing names; null, or not
+  // of the procedure's size: matched by name.
+  const std::vector<int>* role_ranks = nullptr;
   std::string_view reason;
   bool override = false;  // as Command::override
   bool timer = false;     // as Command::timer
@@ -103,6 +107,11 @@ struct Outcome {
   RefusalInfo attempt_;
   std::vector<std::pair<int, Value>> overlay_;
 };
+
+// For each of the procedure's roles, its position among actor.roles (the
+// first, if named twice), or -1 when the actor does not hold it. Compute it
+// once per actor and procedure and pass it in IndexedCommand::role_ranks.
+std::vector<int> role_ranks(const Procedure& procedure, const Actor& actor);
 
 // Decides one step into `out` (every member of it rewritten). `command.actor`
 // must not be null; anything else the caller or the procedure got wrong is

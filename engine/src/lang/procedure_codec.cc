@@ -532,6 +532,7 @@ ProcedurePtr decode_procedure(std::string_view text_in, const std::string& sourc
         if (!in(a.field, fields)) return nullptr;
     }
     p->build_name_tables();
+    p->build_candidate_table();
     return p;
   } catch (const std::exception&) {
     return nullptr;

@@ -162,6 +162,20 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
   out.closes_case = p.states[static_cast<size_t>(out.to)].terminal;
 }
 
+// The actor's first role (in the actor's order) that is in `allowed`, or "":
+// by the command's role ranks when it has them, else by name. The view is
+// of the procedure's name or the actor's, which are the same text.
+std::string_view command_role(const Procedure& p, const IndexedCommand& c, const std::vector<int>& allowed) {
+  if (!c.role_ranks || c.role_ranks->size() != p.roles.size()) return matching_role(p, *c.actor, allowed);
+  const std::vector<int>& rank = *c.role_ranks;
+  int best = -1;
+  for (int index : allowed) {
+    const int r = rank[static_cast<size_t>(index)];
+    if (r >= 0 && (best < 0 || r < rank[static_cast<size_t>(best)])) best = index;
+  }
+  return best < 0 ? std::string_view() : std::string_view(p.roles[static_cast<size_t>(best)]);
+}
+
 // One candidate against the command: kAccepted (and `out` filled, when
 // given) or the stage it got to, with `r` saying which rule refused.
 // `guard_seen`, when not null, receives the guard's outcome. Without `out`
@@ -170,12 +184,12 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
 int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
                   DecisionTrace::Guard* guard_seen, RefusalInfo& r, Outcome* out) {
   const Actor& actor = *c.actor;
-  std::string_view role = c.timer ? std::string_view("system") : matching_role(p, actor, t.roles);
+  std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, t.roles);
   // Whoever may override a transition may also fire it when overriding.
-  if (role.empty() && c.override) role = matching_role(p, actor, t.override_roles);
+  if (role.empty() && c.override) role = command_role(p, c, t.override_roles);
   if (role.empty()) {
     refuse(r, RefusalKind::kRole, RefusalCause::kRole, t.index);
-    r.may_override = !matching_role(p, actor, t.override_roles).empty();
+    r.may_override = !command_role(p, c, t.override_roles).empty();
     return kStageRole;
   }
   if (!c.timer && !t.distinct_from.empty()) {
@@ -221,7 +235,7 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   bool overridden = false;
   if (t.guard && !guard_holds(*t.guard, context)) {
     if (guard_seen) *guard_seen = DecisionTrace::Guard::kFalse;
-    const std::string_view override_role = matching_role(p, actor, t.override_roles);
+    const std::string_view override_role = command_role(p, c, t.override_roles);
     if (!c.override) {
       refuse(r, RefusalKind::kGuard, RefusalCause::kGuard, t.index);
       r.may_override = !override_role.empty();
@@ -267,6 +281,7 @@ void trace_remaining(const Procedure& p, const TransitionDef& chosen, const Case
       trace->candidates.push_back({t.index, guard});
     }
     after = after || &t == &chosen;
+    return false;
   });
 }
 
@@ -281,6 +296,15 @@ std::string_view matching_role(const Procedure& p, const Actor& actor, const std
       if (same_name(p.roles[static_cast<size_t>(index)], role)) return role;
   }
   return "";
+}
+
+std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
+  std::vector<int> rank(p.roles.size(), -1);
+  for (size_t r = 0; r < p.roles.size(); ++r) {
+    for (size_t i = 0; i < actor.roles.size() && rank[r] < 0; ++i)
+      if (actor.roles[i] == p.roles[r]) rank[r] = static_cast<int>(i);
+  }
+  return rank;
 }
 
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
@@ -310,7 +334,7 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
     return false;
   }
   bool any = false;
-  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef&) { any = true; });
+  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef&) { return any = true; });
   if (!any) {
     refuse_out(out, RefusalKind::kNotInState, RefusalCause::kNotInState);
     return false;
@@ -343,31 +367,36 @@ void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const Inde
   out.accepted = false;
   int best = kAccepted;  // no candidate refused yet
   int candidates = 0;
-  for (int index : p.transitions_from[static_cast<size_t>(snapshot.state)]) {
-    const TransitionDef& t = p.transitions[static_cast<size_t>(index)];
-    if (t.event != c.event) continue;
+  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
     ++candidates;
     DecisionTrace::Guard guard = t.guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
-    const int stage = try_candidate(p, t, snapshot, c, trace ? &guard : nullptr, out.attempt_, &out);
+    // The first refusal goes where it is returned from; a later one, only
+    // once it has got further.
+    RefusalInfo& r = best == kAccepted ? out.refusal : out.attempt_;
+    const int stage = try_candidate(p, t, snapshot, c, trace ? &guard : nullptr, r, &out);
     if (trace) trace->candidates.push_back({t.index, guard});
     if (stage == kAccepted) {
       if (trace) {
         trace->fired.push_back(t.index);
         trace_remaining(p, t, snapshot, c, out.attempt_, trace);
       }
-      return;
+      return true;
     }
-    // The first candidate to get furthest keeps its refusal.
-    if (stage > best) {
+    if (best == kAccepted) {
+      best = stage;
+    } else if (stage > best) {  // the first candidate to get furthest keeps its refusal
       best = stage;
       std::swap(out.refusal, out.attempt_);
     }
-  }
+    return false;
+  });
+  if (out.accepted) return;
   if (best == kStageRole && candidates > 1) {
     // The actor may fire none of them: the refusal speaks of them all.
     bool may_override = false;
     for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
-      may_override = may_override || !matching_role(p, *c.actor, t.override_roles).empty();
+      may_override = may_override || !command_role(p, c, t.override_roles).empty();
+      return may_override;
     });
     refuse(out.refusal, RefusalKind::kRole, RefusalCause::kRole);
     out.refusal.may_override = may_override;

@@ -46,12 +46,22 @@ Refusal with_sources(Refusal refusal, const Sources& sources, std::string_view l
 // Why a typed input is not a value its field takes; nullopt when it is.
 std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value, std::string_view lang);
 
-// The candidates of `event` in `state`: its transitions from that state, in
-// file order.
+// Calls f(transition) for each candidate of `event` in `state`: its
+// transitions from that state, in file order (the procedure's candidate
+// table, or transitions_from filtered when it has none) until f returns true.
 template <typename F>
 void for_each_candidate(const Procedure& p, int state, int event, F&& f) {
+  const size_t events = p.events.size();
+  if (p.candidate_starts.size() == p.states.size() * events + 1) {
+    const size_t at = static_cast<size_t>(state) * events + static_cast<size_t>(event);
+    const int* begin = p.candidate_list.data() + p.candidate_starts[at];
+    const int* end = p.candidate_list.data() + p.candidate_starts[at + 1];
+    for (const int* t = begin; t != end; ++t)
+      if (f(p.transitions[static_cast<size_t>(*t)])) return;
+    return;
+  }
   for (int t : p.transitions_from[static_cast<size_t>(state)])
-    if (p.transitions[static_cast<size_t>(t)].event == event) f(p.transitions[static_cast<size_t>(t)]);
+    if (p.transitions[static_cast<size_t>(t)].event == event && f(p.transitions[static_cast<size_t>(t)])) return;
 }
 
 }  // namespace sopir

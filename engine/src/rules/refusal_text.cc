@@ -184,7 +184,10 @@ Refusal refusal_of(const Procedure& p, const CaseSnapshot& snapshot, const Index
     case RefusalCause::kRole:
       if (r.transition < 0) {
         std::vector<const TransitionDef*> candidates;
-        for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) { candidates.push_back(&t); });
+        for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
+          candidates.push_back(&t);
+          return false;
+        });
         return role_refusal(p, candidates, *c.actor, lang);
       }
       break;
