@@ -7,13 +7,14 @@
 // decide_into() is for callers that decide many steps (batches, the timer
 // pass, a program embedding the engine): the event and the inputs come by
 // index and typed, the result goes into an Outcome the caller keeps and
-// passes again, whose buffers are reused, so a call allocates nothing once
-// they have grown (an override's guard explanation, the regular expression
-// of a field's pattern the first time on a thread, and a guard that reads a
-// required field not given yet still do). An accepted step's changes are a
-// delta (field index, new value) the caller applies to the case; a refusal
-// is structured data whose sentence refusal_of() writes when someone needs
-// to read it. Pure, like decide(): no database, no clock.
+// passes again, whose vectors keep their capacity. What a call still
+// allocates: copies of text values too long for the string's own buffer
+// (into the delta, or laid under a `set:`), a field pattern's match
+// (std::regex, each pattern compiled once per thread) and an override's
+// guard explanation. An accepted step's changes are a delta (field index,
+// new value) the caller applies to the case; a refusal is structured data
+// whose sentence refusal_of() writes when someone needs to read it. Pure,
+// like decide(): no database, no clock.
 #pragma once
 
 #include <optional>
