@@ -170,7 +170,8 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     inputs.insert(inputs.end(), command.values.begin(), command.values.end());
   }
   c.values = command.inputs.empty() ? &command.values : &inputs;
-  decide_checked(p, snapshot, c, out, trace);
+  // The text inputs, parsed and checked, come first: not checked again.
+  decide_checked(p, snapshot, c, out, trace, command.inputs.size());
   if (out.accepted) return transition_of(snapshot, out);
   return refusal_of(p, snapshot, c, out);
 }

@@ -347,9 +347,9 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
 }
 
 void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out,
-                    DecisionTrace* trace) {
+                    DecisionTrace* trace, size_t parsed) {
   if (has_values(c)) {
-    for (size_t i = 0; i < c.values->size(); ++i) {
+    for (size_t i = parsed; i < c.values->size(); ++i) {
       const int field = (*c.values)[i].first;
       if (field < 0 || static_cast<size_t>(field) >= p.fields.size()) {
         refuse_out(out, RefusalKind::kBadInput, RefusalCause::kNoFieldNumber);

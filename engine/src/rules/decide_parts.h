@@ -29,11 +29,14 @@ ValueProblem typed_value_problem(const FieldDef& field, const Value& value);
 // them and refuse a bad one where decide() always has: after the checks of
 // the case, the reason and the event, before the typed inputs and the
 // candidates. decide_precheck() returns false when it refused (`out` says
-// why); decide_checked() decides the rest.
+// why); decide_checked() decides the rest. `parsed`: how many of the
+// command's first values decide() parsed from text, which checked them as
+// typed values are checked (a parsed value always passes), so they are not
+// checked again.
 bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command,
                      Outcome& out);
 void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command,
-                    Outcome& out, DecisionTrace* trace);
+                    Outcome& out, DecisionTrace* trace, size_t parsed = 0);
 
 // Pieces of refusal sentences (refusal_text.cc).
 std::vector<std::string> role_names(const Procedure& p, const std::vector<int>& roles);
