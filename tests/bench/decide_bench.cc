@@ -12,6 +12,10 @@
 //      procedure with its opens and joins removed
 //      (tests/data/tracks/victim-care-no-tracks.yaml) in the same run.
 //
+//   2c. the same decisions by index (decide_into()), beside decide() given
+//      the same typed inputs in the same run, after checking that every one
+//      of them decides the same both ways;
+//
 //   decide_bench [--quick] [--shipped]    (--shipped: part 2 alone, for a profiler)
 #include <chrono>
 #include <cstdio>
@@ -26,6 +30,7 @@
 
 #include "lang/expr/expr.h"
 #include "sopir/decide.h"
+#include "sopir/decide_indexed.h"
 #include "sopir/loader.h"
 
 namespace {
@@ -182,6 +187,107 @@ Shipped tracks_example(const sopir::DateTime at, bool with_tracks = true) {
   return s;
 }
 
+// The machine's load average, printed with the figures it colours.
+void print_load(const char* when) {
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) == 3)
+    std::printf("decide_bench: load average %s: %.2f %.2f %.2f\n", when, load[0], load[1], load[2]);
+}
+
+// One shipped step by index: its inputs typed, for decide_into() and for
+// decide() (Command::values) alike.
+struct Indexed {
+  Shipped* shipped = nullptr;
+  int state = -1;
+  const sopir::Command* text = nullptr;  // the step with its inputs as text
+  sopir::Command typed;                  // the same with them typed
+  std::vector<int> ranks;                // the actor's roles by index
+  sopir::IndexedCommand command;         // points into `typed` and `ranks`
+  bool accepted = false;
+};
+
+std::vector<Indexed> indexed_steps(const std::vector<std::pair<Shipped*, size_t>>& work) {
+  std::vector<Indexed> out(work.size());
+  for (size_t i = 0; i < work.size(); ++i) {
+    auto& [s, step] = work[i];
+    const sopir::Procedure& p = *s->procedure;
+    Indexed& x = out[i];
+    x.shipped = s;
+    x.state = s->steps[step].first;
+    x.text = &s->steps[step].second;
+    x.typed = *x.text;
+    x.typed.inputs.clear();
+    for (const auto& [name, text] : x.text->inputs) {
+      const int f = p.field_index(name);
+      const auto& field = p.fields[static_cast<size_t>(f)];
+      auto value = sopir::parse_typed(field.type, field.values, text, nullptr);
+      if (!value) {
+        std::fprintf(stderr, "decide_bench: %s: '%s' is not a %s\n", p.id.c_str(), text.c_str(), name.c_str());
+        std::exit(1);
+      }
+      x.typed.values.emplace_back(f, std::move(*value));
+    }
+    x.command.event = p.event_index(x.typed.event);
+    x.command.event_name = x.typed.event;
+    x.command.actor = &x.typed.actor;
+    x.ranks = sopir::role_ranks(p, x.typed.actor);
+    x.command.role_ranks = &x.ranks;
+    x.command.reason = x.typed.reason;
+    x.command.at = x.typed.at;
+    x.command.values = &x.typed.values;
+    x.command.lang = x.typed.lang;
+  }
+  return out;
+}
+
+bool same_transition(const sopir::Transition& a, const sopir::Transition& b) {
+  if (a.changes.size() != b.changes.size()) return false;
+  for (size_t i = 0; i < a.changes.size(); ++i) {
+    if (a.changes[i].field != b.changes[i].field || a.changes[i].before != b.changes[i].before ||
+        a.changes[i].after != b.changes[i].after)
+      return false;
+  }
+  return a.transition == b.transition && a.event == b.event && a.from == b.from && a.to == b.to &&
+         a.role == b.role && a.overridden == b.overridden && a.guard_explanation == b.guard_explanation &&
+         a.due_at == b.due_at && a.closes_case == b.closes_case;
+}
+
+bool same_refusal(const sopir::Refusal& a, const sopir::Refusal& b) {
+  return a.kind == b.kind && a.message == b.message && a.missing == b.missing && a.may_override == b.may_override &&
+         a.sources == b.sources;
+}
+
+// How many steps decide by index otherwise than decide() decides them with
+// the same typed inputs (in full), or with them as text (in kind and
+// target); each is named on stderr. One Outcome serves every step, as in
+// the timed loop. Sets each step's `accepted`.
+long check_indexed(std::vector<Indexed>& steps) {
+  long differ = 0;
+  sopir::Outcome outcome;
+  for (Indexed& x : steps) {
+    const sopir::Procedure& p = *x.shipped->procedure;
+    sopir::CaseSnapshot& snapshot = x.shipped->snapshot;
+    snapshot.state = x.state;
+    sopir::decide_into(p, snapshot, x.command, outcome);
+    x.accepted = outcome.accepted;
+    const sopir::Decision typed = sopir::decide(p, snapshot, x.typed);
+    const sopir::Decision text = sopir::decide(p, snapshot, *x.text);
+    bool same = outcome.accepted == std::holds_alternative<sopir::Transition>(typed) && typed.index() == text.index();
+    if (same && outcome.accepted) {
+      same = same_transition(sopir::transition_of(snapshot, outcome), std::get<sopir::Transition>(typed)) &&
+             std::get<sopir::Transition>(typed).to == std::get<sopir::Transition>(text).to;
+    } else if (same) {
+      same = same_refusal(sopir::refusal_of(p, snapshot, x.command, outcome), std::get<sopir::Refusal>(typed)) &&
+             std::get<sopir::Refusal>(typed).kind == std::get<sopir::Refusal>(text).kind;
+    }
+    if (!same) {
+      ++differ;
+      std::fprintf(stderr, "decide_bench: %s %s decides otherwise by index\n", p.id.c_str(), x.typed.event.c_str());
+    }
+  }
+  return differ;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,6 +297,7 @@ int main(int argc, char** argv) {
     shipped_only = shipped_only || std::strcmp(argv[i], "--shipped") == 0;
   }
   const long iterations = quick ? 200000 : 5000000;
+  print_load("before");
   auto loaded = sopir::load_procedure_string(kYaml, "bench.yaml");
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
@@ -340,6 +447,63 @@ int main(int argc, char** argv) {
   std::printf("  %-34s %12.0f /s\n", "decide(), refused ones only", refused_rate);
   std::printf("  %-34s %12s\n", "target 15,000,000 /s, accepted", typed_rate >= 15e6 ? "met, typed" : accepted_rate >= 15e6 ? "met" : "NOT MET");
 
+  // 2c. The same 162 decisions by index (decide_into(), sopir/decide_indexed.h):
+  // the event by index, the inputs typed, the actor's roles by index
+  // (role_ranks()), one Outcome reused, a refusal's sentence not written. Checked first against decide() given the same
+  // typed inputs, in full (a refusal's sentence rendered by refusal_of()),
+  // and against decide() given them as text in kind and target, so that it
+  // cannot measure a wrong answer.
+  std::vector<Indexed> indexed = indexed_steps(work);
+  const long mismatches = check_indexed(indexed);
+  sopir::Outcome outcome;
+  auto time_indexed = [&](const std::vector<const Indexed*>& list, long* accepted_count) {
+    const auto begin = std::chrono::steady_clock::now();
+    for (long i = 0; i < shipped_iterations; ++i) {
+      const Indexed& x = *list[static_cast<size_t>(i) % list.size()];
+      x.shipped->snapshot.state = x.state;
+      sopir::decide_into(*x.shipped->procedure, x.shipped->snapshot, x.command, outcome);
+      *accepted_count += outcome.accepted;
+    }
+    return shipped_iterations / seconds_since(begin);
+  };
+  auto time_typed_all = [&](long* accepted_count) {
+    const auto begin = std::chrono::steady_clock::now();
+    for (long i = 0; i < shipped_iterations; ++i) {
+      const Indexed& x = indexed[static_cast<size_t>(i) % indexed.size()];
+      x.shipped->snapshot.state = x.state;
+      *accepted_count += std::holds_alternative<sopir::Transition>(
+          sopir::decide(*x.shipped->procedure, x.shipped->snapshot, x.typed));
+    }
+    return shipped_iterations / seconds_since(begin);
+  };
+  std::vector<const Indexed*> all_indexed, accepted_indexed, refused_indexed;
+  for (const Indexed& x : indexed) {
+    all_indexed.push_back(&x);
+    (x.accepted ? accepted_indexed : refused_indexed).push_back(&x);
+  }
+  long fast_accepted = 0, slow_typed_accepted = 0, fast_accepted_only = 0, fast_refused_accepted = 0;
+  double fast_rate = 0, slow_typed_rate = 0, fast_accepted_rate = 0, fast_refused_rate = 0;
+  for (int round = 0; round < 2; ++round) {
+    slow_typed_rate += time_typed_all(&slow_typed_accepted) / 2;
+    fast_rate += time_indexed(all_indexed, &fast_accepted) / 2;
+    fast_accepted_rate += time_indexed(accepted_indexed, &fast_accepted_only) / 2;
+    if (!refused_indexed.empty()) fast_refused_rate += time_indexed(refused_indexed, &fast_refused_accepted) / 2;
+  }
+  std::printf("decide_bench: the same %zu transitions by index, inputs typed (%zu accepted), checked against "
+              "decide(): %ld differ\n",
+              indexed.size(), accepted_indexed.size(), mismatches);
+  std::printf("  %-34s %12.0f /s\n", "decide(), inputs typed", slow_typed_rate);
+  std::printf("  %-34s %12.0f /s\n", "decide_into()", fast_rate);
+  std::printf("  %-34s %12.2f\n", "decide_into / decide(), typed", fast_rate / slow_typed_rate);
+  std::printf("  %-34s %12.0f /s\n", "decide_into(), accepted ones only", fast_accepted_rate);
+  std::printf("  %-34s %12.0f /s\n", "decide_into(), refused ones only", fast_refused_rate);
+  std::printf("  %-34s %12s  (%s)\n", "target 15,000,000 /s, by index", fast_rate >= 15e6 ? "met" : "NOT MET",
+              quick ? "quick run" : "full run");
+  // Both ways over the same list, the same number of times: the same count accepted.
+  const bool fast_ok = mismatches == 0 && fast_accepted_only == 2 * shipped_iterations && fast_refused_accepted == 0 &&
+                       fast_accepted == slow_typed_accepted && fast_accepted > 0;
+  print_load("after");
+
   // 3. A procedure with tracks (tests/data/tracks/victim-care.yaml): its
   // joins read four linked cases the caller put in the snapshot, as the
   // engine does. Round robin over its transitions, beside the same
@@ -363,7 +527,8 @@ int main(int argc, char** argv) {
     plain_seconds += run(plain, &plain_accepted);
     tracks_seconds += run(tracks, &tracks_accepted);
   }
-  if (shipped_only) return accepted_text == 2 * shipped_iterations && accepted_typed == 2 * shipped_iterations ? 0 : 1;
+  if (shipped_only)
+    return accepted_text == 2 * shipped_iterations && accepted_typed == 2 * shipped_iterations && fast_ok ? 0 : 1;
   const double tracks_rate = per_round * rounds / tracks_seconds;
   const double plain_rate = per_round * rounds / plain_seconds;
   std::printf("decide_bench: a procedure with four tracks and joins, %zu transitions round robin, %ld decisions "
@@ -377,7 +542,7 @@ int main(int argc, char** argv) {
               quick ? "quick run" : "full run");
   return accepted == iterations && set_accepted == iterations && true_guards == iterations && !work.empty() &&
                  accepted_text == 2 * shipped_iterations && accepted_typed == 2 * shipped_iterations &&
-                 refused_accepted == 0 &&
+                 refused_accepted == 0 && fast_ok &&
                  tracks_accepted == per_round * rounds && plain_accepted == per_round * rounds
              ? 0
              : 1;

@@ -4,7 +4,9 @@
 // clock: the caller passes the case as it was read and the time the step
 // happened. The same functions serve the CLI, batch imports, the timer pass,
 // scenario tests and the auditors' replay, so every rule is enforced in
-// exactly one place.
+// exactly one place: decide() resolves names and parses text, then applies
+// the rules of decide_into() (decide_indexed.h), the entry by index for
+// callers that decide many steps.
 #pragma once
 
 #include <optional>

@@ -328,6 +328,14 @@ struct Procedure {
   std::vector<int> event_slots, field_slots;
   void build_name_tables();
 
+  // The candidates of a step: the transitions of `event` leaving `state`,
+  // file order, at candidate_list[candidate_starts[state * events.size() +
+  // event] ...] up to the next start. Filled by build_candidate_table() (the
+  // loader and the codec call it once the procedure is complete); empty, or
+  // not of the procedure's size, decide() filters transitions_from instead.
+  std::vector<int> candidate_starts, candidate_list;
+  void build_candidate_table();
+
   // Names of the events that can leave `state` (file order, no repeats).
   std::vector<std::string> events_from(int state) const;
   std::vector<std::string> state_ids() const;

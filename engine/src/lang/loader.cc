@@ -78,6 +78,7 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
     procedure->source = std::string(text);
     procedure->sha256 = sha256_hex(text);
     procedure->build_name_tables();
+    procedure->build_candidate_table();
     result.procedure = std::move(procedure);
   }
   return result;

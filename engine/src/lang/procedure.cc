@@ -81,6 +81,20 @@ void Procedure::build_name_tables() {
   field_slots = fields.size() > kScannedNames ? name_table(fields, field_name) : std::vector<int>();
 }
 
+void Procedure::build_candidate_table() {
+  candidate_starts.assign(states.size() * events.size() + 1, 0);
+  candidate_list.clear();
+  for (size_t state = 0; state < states.size(); ++state) {
+    for (size_t event = 0; event < events.size(); ++event) {
+      candidate_starts[state * events.size() + event] = static_cast<int>(candidate_list.size());
+      if (state >= transitions_from.size()) continue;
+      for (int t : transitions_from[state])
+        if (transitions[static_cast<size_t>(t)].event == static_cast<int>(event)) candidate_list.push_back(t);
+    }
+  }
+  candidate_starts.back() = static_cast<int>(candidate_list.size());
+}
+
 int Procedure::state_index(std::string_view id) const {
   return index_of(states, id, [](const StateDef& s) -> const std::string& { return s.id; });
 }

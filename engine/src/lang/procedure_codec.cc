@@ -536,6 +536,7 @@ ProcedurePtr decode(std::string_view text_in, const std::string& source, std::st
         if (!in(a.field, fields)) return nullptr;
     }
     p->build_name_tables();
+    p->build_candidate_table();
     // Last, so a form not read leaves `*keep` as it was.
     p->source = keep ? std::move(*keep) : source;
     return p;

@@ -10,6 +10,10 @@
 
 namespace sopir {
 
+// Which bound a value breaks, if any; found without writing a message.
+enum class BoundsProblem { kNone, kMinLength, kMaxLength, kPattern, kMinValue, kMaxValue };
+BoundsProblem bounds_problem(const FieldDef& field, const Value& value);
+
 // "" when `value` (of the field's type) is within the field's min/max (for a
 // string: its length) and matches its pattern; else why not, in `lang`.
 std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang);

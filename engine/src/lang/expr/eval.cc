@@ -237,6 +237,12 @@ std::vector<int> fields_read(const Expr& expr) {
   return out;
 }
 
+bool reads_field(const Expr& expr, int field) {
+  return std::any_of(expr.nodes.begin(), expr.nodes.end(), [&](const ExprNode& node) {
+    return (node.kind == NodeKind::kField || node.kind == NodeKind::kHas) && node.index == field;
+  });
+}
+
 bool reads_tracks(const Expr& expr) {
   return std::any_of(expr.nodes.begin(), expr.nodes.end(), [](const ExprNode& node) {
     return node.kind == NodeKind::kHasChild || node.kind == NodeKind::kChildClosed ||

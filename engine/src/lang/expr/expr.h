@@ -120,6 +120,8 @@ GuardResult evaluate_guard(const Expr& expr, const std::vector<FieldDef>& fields
 
 // Field indices the expression reads (lint: read before set).
 std::vector<int> fields_read(const Expr& expr);
+// Whether it reads field `field` (its value or has()); allocates nothing.
+bool reads_field(const Expr& expr, int field);
 
 // Whether the expression reads the cases this one opened (any track function).
 bool reads_tracks(const Expr& expr);

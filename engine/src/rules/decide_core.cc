@@ -1,0 +1,411 @@
+// decide_into(): the procedure's rules, applied to one step by index. Pure.
+//
+// Candidate transitions (same event, same source state) are tried in file
+// order; the first that passes every check wins. When none passes, the
+// refusal of the candidate that got furthest through the checks is returned,
+// because that is the one that tells staff what to do next. A refusal is
+// recorded as which rule refused and where (RefusalInfo); its sentence is
+// written by refusal_of() (refusal_text.cc), only for the refusal someone
+// reads, so trying a candidate writes no text.
+#include <algorithm>
+
+#include "lang/expr/expr.h"
+#include "rules/deadline.h"
+#include "rules/decide_parts.h"
+#include "rules/field_bounds.h"
+#include "sopir/text.h"
+
+namespace sopir {
+
+namespace {
+
+// a == b, deciding most unequal pairs of names (which share lengths and
+// prefixes: "case_worker", "case_leader") by their last byte without
+// calling memcmp.
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && a == b));
+}
+
+bool contains(const std::vector<int>& items, int item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+// Whether a typed value has the alternative its field's type holds.
+bool has_type(const FieldDef& field, const Value& value) {
+  switch (field.type) {
+    case Type::kString:
+    case Type::kEnum:
+    case Type::kSet: return std::holds_alternative<std::string>(value);
+    case Type::kInt: return std::holds_alternative<int64_t>(value);
+    case Type::kBool: return std::holds_alternative<bool>(value);
+    case Type::kDate: return std::holds_alternative<Date>(value);
+    case Type::kDateTime: return std::holds_alternative<DateTime>(value);
+    case Type::kDuration: return std::holds_alternative<Duration>(value);
+  }
+  return false;
+}
+
+// Whether `text` is a set of `values` in canonical form (members in the
+// declared order, no repeats, joined by ','; "" the empty set), without
+// building the canonical text: each member must come later in the declared
+// order than the one before it.
+bool canonical_set_text(const std::vector<std::string>& values, std::string_view text) {
+  if (text.empty()) return true;
+  size_t next = 0;  // the first declared value the next member may be
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    const std::string_view member = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    size_t i = next;
+    while (i < values.size() && values[i] != member) ++i;
+    if (i == values.size()) return false;
+    next = i + 1;
+    if (comma == std::string_view::npos) return true;
+    start = comma + 1;
+  }
+}
+
+// Every member of `r` set for a refusal by `cause`; nothing else left over
+// from an earlier one.
+void refuse(RefusalInfo& r, RefusalKind kind, RefusalCause cause, int transition = -1) {
+  r.kind = kind;
+  r.cause = cause;
+  r.transition = transition;
+  r.input = -1;
+  r.field = -1;
+  r.other_event = -1;
+  r.overridden = false;
+  r.may_override = false;
+  r.fields.clear();
+}
+
+void refuse_out(Outcome& out, RefusalKind kind, RefusalCause cause) {
+  out.accepted = false;
+  refuse(out.refusal, kind, cause);
+}
+
+// How far a candidate got; higher is further. Used to pick the refusal.
+// Four-eyes is about who acts, like the role, so it is checked before what
+// is given.
+enum Stage { kAccepted = -1, kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissing, kStageReason };
+
+// The changes a step makes: the overlay's fields (the inputs, then `set:`)
+// whose last value differs from the case's, in field order. Written over
+// `changes` element by element, so that its values keep their capacity.
+void overlay_changes(const std::vector<Value>& before, const std::vector<std::pair<int, Value>>& overlay,
+                     std::vector<std::pair<int, Value>>& changes) {
+  size_t count = 0;
+  for (size_t i = 0; i < overlay.size(); ++i) {
+    const int field = overlay[i].first;
+    bool later = false;  // a later entry sets the same field
+    for (size_t j = i + 1; j < overlay.size() && !later; ++j) later = overlay[j].first == field;
+    if (later || overlay[i].second == before[static_cast<size_t>(field)]) continue;
+    if (count < changes.size()) {
+      changes[count].first = field;
+      changes[count].second = overlay[i].second;
+    } else {
+      changes.emplace_back(field, overlay[i].second);
+    }
+    ++count;
+  }
+  changes.resize(count);
+  // Few entries, mostly in order already: insertion sort.
+  for (size_t i = 1; i < changes.size(); ++i)
+    for (size_t j = i; j > 0 && changes[j - 1].first > changes[j].first; --j) std::swap(changes[j - 1], changes[j]);
+}
+
+// The due time of the state a step enters, the anchor field (if any) read
+// from the step's changes or else the case: nothing is copied.
+std::optional<DateTime> due_after_step(const Procedure& p, int state, DateTime at, const std::vector<Value>& before,
+                                       const std::vector<std::pair<int, Value>>& changes) {
+  const int anchor = p.states[static_cast<size_t>(state)].deadline_from;
+  const Value* value =
+      anchor >= 0 && static_cast<size_t>(anchor) < before.size() ? &before[static_cast<size_t>(anchor)] : nullptr;
+  for (const auto& [field, after] : changes)
+    if (field == anchor) value = &after;
+  return due_for_anchor(p, state, at, value);
+}
+
+bool has_values(const IndexedCommand& c) { return c.values && !c.values->empty(); }
+
+// The accepted step into `out`: target, changes (inputs, then `set:`
+// evaluated over the inputs and the assignments before them), deadline.
+void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
+            const EvalContext& context, std::string_view role, bool overridden, Outcome& out) {
+  out.accepted = true;
+  out.transition = t.index;
+  out.event = t.event;
+  out.from = snapshot.state;
+  out.to = t.target(snapshot.state);
+  out.role = role;
+  out.overridden = overridden;
+  if (t.set.empty()) {
+    if (has_values(c)) {
+      overlay_changes(snapshot.data, *c.values, out.changes);
+    } else {
+      out.changes.clear();
+    }
+  } else {
+    out.overlay_.clear();
+    if (has_values(c)) out.overlay_.insert(out.overlay_.end(), c.values->begin(), c.values->end());
+    EvalContext with_set = context;
+    with_set.overlay = &out.overlay_;
+    with_set.clocks = nullptr;  // `set:` reads no clocks
+    for (const auto& assignment : t.set) {
+      Value value = evaluate(*assignment.expr, with_set);
+      out.overlay_.emplace_back(assignment.field, std::move(value));
+    }
+    overlay_changes(snapshot.data, out.overlay_, out.changes);
+  }
+  // A step that stays keeps the state's running deadline.
+  out.due_at = t.stays ? snapshot.due_at : due_after_step(p, t.to, c.at, snapshot.data, out.changes);
+  out.closes_case = p.states[static_cast<size_t>(out.to)].terminal;
+}
+
+// The actor's first role (in the actor's order) that is in `allowed`, or "":
+// by the command's role ranks when it has them, else by name. The view is
+// of the procedure's name or the actor's, which are the same text.
+std::string_view command_role(const Procedure& p, const IndexedCommand& c, const std::vector<int>& allowed) {
+  if (!c.role_ranks || c.role_ranks->size() != p.roles.size()) return matching_role(p, *c.actor, allowed);
+  const std::vector<int>& rank = *c.role_ranks;
+  int best = -1;
+  for (int index : allowed) {
+    const int r = rank[static_cast<size_t>(index)];
+    if (r >= 0 && (best < 0 || r < rank[static_cast<size_t>(best)])) best = index;
+  }
+  return best < 0 ? std::string_view() : std::string_view(p.roles[static_cast<size_t>(best)]);
+}
+
+// One candidate against the command: kAccepted (and `out` filled, when
+// given) or the stage it got to, with `r` saying which rule refused.
+// `guard_seen`, when not null, receives the guard's outcome. Without `out`
+// (a trace trying the candidates after the chosen one) nothing is written
+// for an accepted step.
+int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
+                  DecisionTrace::Guard* guard_seen, RefusalInfo& r, Outcome* out) {
+  const Actor& actor = *c.actor;
+  std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, t.roles);
+  // Whoever may override a transition may also fire it when overriding.
+  if (role.empty() && c.override) role = command_role(p, c, t.override_roles);
+  if (role.empty()) {
+    refuse(r, RefusalKind::kRole, RefusalCause::kRole, t.index);
+    r.may_override = !command_role(p, c, t.override_roles).empty();
+    return kStageRole;
+  }
+  if (!c.timer && !t.distinct_from.empty()) {
+    for (const auto& [event, who] : snapshot.fired) {
+      if (contains(t.distinct_from, event) && who == actor.id) {
+        refuse(r, RefusalKind::kFourEyes, RefusalCause::kFourEyes, t.index);
+        r.other_event = event;
+        return kStageFourEyes;
+      }
+    }
+  }
+  if (has_values(c)) {
+    for (const auto& [field, value] : *c.values) {
+      if (contains(t.requires_fields, field) || contains(t.accepts_fields, field)) continue;
+      refuse(r, RefusalKind::kBadInput, RefusalCause::kFieldNotTaken, t.index);
+      r.field = field;
+      return kStageInputs;
+    }
+  }
+  // The case's values with the inputs standing in for theirs: a view, not
+  // a copy of the case.
+  const EvalContext context{&snapshot.data, c.at, &snapshot.children, {}, &snapshot.clocks,
+                            has_values(c) ? c.values : nullptr};
+  // The guard picks the branch, so it is checked before this branch's
+  // required fields; but a guard that is false only because it reads a
+  // required field nobody gave yet is reported as that missing field.
+  r.fields.clear();
+  for (int f : t.requires_fields)
+    if (is_missing(field_value(context, f))) r.fields.push_back(f);
+  const bool missing = !r.fields.empty();
+  auto refuse_missing = [&] {
+    r.kind = RefusalKind::kMissingField;
+    r.cause = RefusalCause::kMissingField;
+    r.transition = t.index;
+    r.input = r.field = r.other_event = -1;
+    r.overridden = r.may_override = false;
+    return kStageMissing;
+  };
+  if (missing && t.guard &&
+      std::any_of(r.fields.begin(), r.fields.end(), [&](int f) { return reads_field(*t.guard, f); }))
+    return refuse_missing();
+
+  bool overridden = false;
+  if (t.guard && !guard_holds(*t.guard, context)) {
+    if (guard_seen) *guard_seen = DecisionTrace::Guard::kFalse;
+    const std::string_view override_role = command_role(p, c, t.override_roles);
+    if (!c.override) {
+      refuse(r, RefusalKind::kGuard, RefusalCause::kGuard, t.index);
+      r.may_override = !override_role.empty();
+      return kStageGuard;
+    }
+    if (override_role.empty()) {
+      refuse(r, RefusalKind::kOverride, RefusalCause::kOverrideRefused, t.index);
+      return kStageGuard;
+    }
+    overridden = true;
+    role = override_role;
+  } else if (t.guard && guard_seen) {
+    *guard_seen = DecisionTrace::Guard::kTrue;
+  }
+  if (missing) return refuse_missing();
+  if ((t.reason_required || overridden) && !has_visible_text(c.reason)) {
+    refuse(r, RefusalKind::kReasonRequired, RefusalCause::kReasonRequired, t.index);
+    r.overridden = overridden;
+    return kStageReason;
+  }
+  if (!out) return kAccepted;
+  accept(p, t, snapshot, c, context, role, overridden, *out);
+  // An override's explanation goes to the log, which keeps ids and English.
+  if (overridden) {
+    out->guard_explanation = evaluate_guard(*t.guard, p.fields, context).explanation;
+  } else {
+    out->guard_explanation.clear();
+  }
+  return kAccepted;
+}
+
+// For a trace only: the candidates after the chosen one are tried too (their
+// results discarded) so that coverage sees what their guards said in this
+// situation; without it the second of two complementary branches could
+// never be seen false.
+void trace_remaining(const Procedure& p, const TransitionDef& chosen, const CaseSnapshot& snapshot,
+                     const IndexedCommand& c, RefusalInfo& scratch, DecisionTrace* trace) {
+  bool after = false;
+  for_each_candidate(p, snapshot.state, chosen.event, [&](const TransitionDef& t) {
+    if (after) {
+      DecisionTrace::Guard guard = t.guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+      try_candidate(p, t, snapshot, c, &guard, scratch, nullptr);
+      trace->candidates.push_back({t.index, guard});
+    }
+    after = after || &t == &chosen;
+    return false;
+  });
+}
+
+}  // namespace
+
+std::string_view matching_role(const Procedure& p, const Actor& actor, const std::vector<int>& allowed) {
+  // A procedure's roles are unique (the loader refuses one named twice), so
+  // comparing with the allowed ones alone gives what looking each role up
+  // would.
+  for (const auto& role : actor.roles) {
+    for (int index : allowed)
+      if (same_name(p.roles[static_cast<size_t>(index)], role)) return role;
+  }
+  return "";
+}
+
+std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
+  std::vector<int> rank(p.roles.size(), -1);
+  for (size_t r = 0; r < p.roles.size(); ++r) {
+    for (size_t i = 0; i < actor.roles.size() && rank[r] < 0; ++i)
+      if (actor.roles[i] == p.roles[r]) rank[r] = static_cast<int>(i);
+  }
+  return rank;
+}
+
+ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
+  if (!has_type(field, value)) return ValueProblem::kNotAccepted;
+  if (const auto* text = std::get_if<std::string>(&value)) {
+    if (find_control(*text, field.type == Type::kString)) return ValueProblem::kControl;
+    if (field.type == Type::kEnum && std::find(field.values.begin(), field.values.end(), *text) == field.values.end())
+      return ValueProblem::kNotAccepted;
+    if (field.type == Type::kSet && !canonical_set_text(field.values, *text)) return ValueProblem::kNotAccepted;
+  }
+  return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
+}
+
+bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out) {
+  if (snapshot.status != Status::kActive) {
+    const bool closed = snapshot.status == Status::kClosed;
+    refuse_out(out, closed ? RefusalKind::kClosed : RefusalKind::kOnHold,
+               closed ? RefusalCause::kClosed : RefusalCause::kOnHold);
+    return false;
+  }
+  if (find_control(c.reason, true)) {
+    refuse_out(out, RefusalKind::kBadInput, RefusalCause::kReasonControl);
+    return false;
+  }
+  if (c.event < 0 || static_cast<size_t>(c.event) >= p.events.size()) {
+    refuse_out(out, RefusalKind::kUnknownEvent, RefusalCause::kUnknownEvent);
+    return false;
+  }
+  bool any = false;
+  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef&) { return any = true; });
+  if (!any) {
+    refuse_out(out, RefusalKind::kNotInState, RefusalCause::kNotInState);
+    return false;
+  }
+  if (c.timer && p.states[static_cast<size_t>(snapshot.state)].on_deadline != c.event) {
+    refuse_out(out, RefusalKind::kRole, RefusalCause::kTimerEvent);
+    return false;
+  }
+  return true;
+}
+
+void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out,
+                    DecisionTrace* trace, size_t parsed) {
+  if (has_values(c)) {
+    for (size_t i = parsed; i < c.values->size(); ++i) {
+      const int field = (*c.values)[i].first;
+      if (field < 0 || static_cast<size_t>(field) >= p.fields.size()) {
+        refuse_out(out, RefusalKind::kBadInput, RefusalCause::kNoFieldNumber);
+        out.refusal.input = static_cast<int>(i);
+        return;
+      }
+      if (typed_value_problem(p.fields[static_cast<size_t>(field)], (*c.values)[i].second) != ValueProblem::kNone) {
+        refuse_out(out, RefusalKind::kBadInput, RefusalCause::kBadValue);
+        out.refusal.input = static_cast<int>(i);
+        out.refusal.field = field;
+        return;
+      }
+    }
+  }
+  out.accepted = false;
+  int best = kAccepted;  // no candidate refused yet
+  int candidates = 0;
+  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
+    ++candidates;
+    DecisionTrace::Guard guard = t.guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
+    // The first refusal goes where it is returned from; a later one, only
+    // once it has got further.
+    RefusalInfo& r = best == kAccepted ? out.refusal : out.attempt_;
+    const int stage = try_candidate(p, t, snapshot, c, trace ? &guard : nullptr, r, &out);
+    if (trace) trace->candidates.push_back({t.index, guard});
+    if (stage == kAccepted) {
+      if (trace) {
+        trace->fired.push_back(t.index);
+        trace_remaining(p, t, snapshot, c, out.attempt_, trace);
+      }
+      return true;
+    }
+    if (best == kAccepted) {
+      best = stage;
+    } else if (stage > best) {  // the first candidate to get furthest keeps its refusal
+      best = stage;
+      std::swap(out.refusal, out.attempt_);
+    }
+    return false;
+  });
+  if (out.accepted) return;
+  if (best == kStageRole && candidates > 1) {
+    // The actor may fire none of them: the refusal speaks of them all.
+    bool may_override = false;
+    for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
+      may_override = may_override || !command_role(p, c, t.override_roles).empty();
+      return may_override;
+    });
+    refuse(out.refusal, RefusalKind::kRole, RefusalCause::kRole);
+    out.refusal.may_override = may_override;
+  }
+}
+
+void decide_into(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command, Outcome& out,
+                 DecisionTrace* trace) {
+  if (decide_precheck(p, snapshot, command, out)) decide_checked(p, snapshot, command, out, trace);
+}
+
+}  // namespace sopir
