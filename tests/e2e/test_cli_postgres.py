@@ -563,6 +563,15 @@ class ServerLogin(OnServer):
                             "VALUES ('%s', '', 'x')" % row], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is not the staff member the server logged this session", r.stderr)
+        # Nor an administrator's, outside a move, naming a member already
+        # there: even holding the lock and the setting, only members added
+        # in the same transaction may be named.
+        r = subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", nadia, "-c",
+                            "BEGIN; LOCK TABLE transitions IN EXCLUSIVE MODE; SET LOCAL sopir.move_in = 'on'; "
+                            "INSERT INTO transitions (record, prev_hash, hash) VALUES ('%s', '', 'x'); COMMIT"
+                            % row], capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not the staff member the server logged this session", r.stderr)
         self.assertEqual(before, self.dump())
 
 

@@ -256,6 +256,9 @@ std::string LinkChecker::compare_values(const ParentStep& step, const Opening& c
     auto it = step.data_after.find(field);
     site = it == step.data_after.end() || it->second.missing ? std::string() : it->second.text;
   }
+  if (moves_)
+    for (const MovedIn& m : *moves_)
+      if (m.holds(step.seq)) site = m.here(site);
   if (!child.site.empty() && !site.empty() && child.site != site)
     problems.push_back(tr(msg::audit_link_other_site, {child.site, site}));
   std::string out;

@@ -50,6 +50,10 @@ class LinkChecker {
 
   // Every problem found, once all cases have been added.
   std::vector<audit::Finding> findings() const;
+  // The databases moved in (verify's): a rule of a moved case naming a
+  // site (or a field giving one) names the database's own, so its default
+  // site is the one it became here (MovedIn::here).
+  void set_moves(const std::vector<MovedIn>* moves) { moves_ = moves; }
 
  private:
   // A step that opened, or by its rule should have opened, another case:
@@ -91,6 +95,7 @@ class LinkChecker {
   std::vector<ParentStep> parents_;
   std::map<std::string, Opening> openings_;  // by case id
   std::set<std::string> known_cases_;        // with a case row or log rows
+  const std::vector<MovedIn>* moves_ = nullptr;
 };
 
 }  // namespace sopir::audit_internal

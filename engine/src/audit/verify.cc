@@ -210,6 +210,7 @@ class Verifier {
       return true;
     });
     check_moves();
+    links_.set_moves(&moves_);
     check_site_copy(copied);
     for (const Site& site : store_.sites())
       if (!logged_sites.count(site.id))
@@ -280,13 +281,16 @@ class Verifier {
         return true;
       });
     }
-    std::set<std::string> published_here;  // SHA-256 of versions published outside every move
+    // Each version's first publish row here (its own, or issued again by an
+    // earlier move): a move does not issue again the publishing of a
+    // version published before its rows.
+    std::map<std::string, int64_t> first_published;
     {
       LogFilter publish;
       publish.kind = LogKind::kPublish;
       publish.registry = true;
       store_.scan_log(publish, [&](const LogEntry& e) {
-        if (!move_of(e.seq)) published_here.insert(e.sha256);
+        first_published.emplace(e.sha256, e.seq);
         return true;
       });
     }
@@ -325,8 +329,10 @@ class Verifier {
       } catch (const std::exception&) {
         return true;  // its hash finding says it was changed
       }
-      const bool not_issued = there.kind == LogKind::kCheckpoint ||
-                              (there.kind == LogKind::kPublish && published_here.count(there.sha256));
+      const auto published = first_published.find(there.sha256);
+      const bool not_issued =
+          there.kind == LogKind::kCheckpoint ||
+          (there.kind == LogKind::kPublish && published != first_published.end() && published->second < move->first_seq);
       const auto issued = here.find(row.seq);
       if (issued == here.end()) {
         if (!not_issued)
@@ -352,9 +358,11 @@ class Verifier {
         add(FindingKind::kMovedRegistry, m.seq, "",
             tr(msg::audit_moved_head, {log_row(m.seq), std::to_string(k.rows), short_hash(k.head),
                                        std::to_string(m.registry_rows), short_hash(m.registry_head)}));
-      // Its rows: from the offset on, before the row that records them,
-      // after those of the move before it.
-      if (m.first_seq != m.offset + 1 || m.last_seq < m.first_seq || m.last_seq >= m.seq ||
+      // Its rows: from the offset on, right before the row that records
+      // them (a move writes them in one transaction, holding off every
+      // other writer), after those of the move before it. So no row written
+      // here before the newest checkpoint can be claimed as moved.
+      if (m.first_seq != m.offset + 1 || m.last_seq < m.first_seq || m.last_seq + 1 != m.seq ||
           (before && m.first_seq <= before->seq))
         add(FindingKind::kMovedRegistry, m.seq, "",
             tr(msg::audit_moved_range, {log_row(m.seq), std::to_string(m.first_seq), std::to_string(m.last_seq),
@@ -380,6 +388,7 @@ class Verifier {
         return false;
       });
     }
+    if (hash.empty() && site_copy_) return;  // another site's row, not in a copy of one site
     const std::string expected = std::to_string(m.last_seq - m.offset) + ":" + hash;
     if (expected != m.head)
       add(FindingKind::kMovedRegistry, m.last_seq, "",
@@ -524,6 +533,10 @@ class Verifier {
       if (!with_row.count(id)) replay_one(id, nullptr);
     }
     for (Finding& f : links_.findings()) report_.findings.push_back(std::move(f));
+    for (const MovedIn& m : moves_)
+      if (moved_cases_[m.seq] != m.cases)
+        add(FindingKind::kMovedRegistry, m.seq, "",
+            tr(msg::audit_moved_cases, {log_row(m.seq), std::to_string(m.cases), std::to_string(moved_cases_[m.seq])}));
   }
 
   void replay_one(const std::string& id, const CaseRecord* record) {
@@ -537,8 +550,18 @@ class Verifier {
     if (!record)
       add(FindingKind::kCaseRow, history.front().seq, id,
           tr(msg::audit_case_no_row, {id}));
-    // A moved case's rows name the sites of the database it came from.
+    // A moved case's rows name the sites of the database it came from. A
+    // move brings whole chains: a case with rows among a move's began there.
     const MovedIn* moved = move_of(history.front().seq);
+    if (moved) ++moved_cases_[moved->seq];
+    for (const LogEntry& e : history) {
+      const MovedIn* among = move_of(e.seq);
+      if (among && among != moved) {
+        add(FindingKind::kMovedRegistry, e.seq, id,
+            tr(msg::audit_moved_chain, {log_row(e.seq), log_row(among->seq), id, log_row(history.front().seq)}));
+        break;
+      }
+    }
     if (moved) {
       for (LogEntry& e : history) {
         if (!moved->holds(e.seq)) continue;
@@ -714,8 +737,9 @@ class Verifier {
   std::unordered_set<std::string> log_cases_;
   std::string last_case_;
   std::optional<std::string> anchor_hash_, anchor_root_;
-  std::optional<SiteCopy> site_copy_;
-  std::vector<MovedIn> moves_;  // databases moved in (site "moved-in" rows)     // Store::site_copy
+  std::optional<SiteCopy> site_copy_;     // Store::site_copy
+  std::vector<MovedIn> moves_;            // databases moved in (site "moved-in" rows), in order
+  std::map<int64_t, int64_t> moved_cases_;  // cases each move brought (by its row), as replayed
   std::optional<Checkpoint> proven_;      // the checkpoint its proof is for
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;

@@ -482,9 +482,13 @@ $body$;
 // copy FROM SERVER --into-site SITE`, sopir/copy.h move_in). Its case rows
 // join the log as they are; its registry rows, issued again on this
 // registry chain, are kept as they were there in moved_registry (append
-// only), numbered as its rows are here. The rows a move writes carry the
-// actors who made them in that office: an administrator's session that has
-// set sopir.move_in for its transaction may write them.
+// only; written by administrators), numbered as its rows are here. The rows
+// a move writes carry the actors who made them in that office: a session
+// may write them when it is an administrator's, has set sopir.move_in,
+// holds the log table's EXCLUSIVE lock (a move's first statement), and the
+// row's actor is a member added in the same transaction (the moved office's
+// staff, new to this database) or none (an upgrade's rows). No member
+// already here can be named so.
 constexpr const char* kVersion11 = R"sql(
 CREATE TABLE moved_registry (
   seq        bigint PRIMARY KEY,
@@ -510,8 +514,13 @@ BEGIN
                     WHERE login IS NOT NULL AND active AND roles::jsonb ? 'admin') THEN
     RETURN NEW;
   END IF;
-  IF current_setting('sopir.move_in', true) = 'on' AND EXISTS (
-       SELECT 1 FROM public.staff WHERE login = session_user AND active AND roles::jsonb ? 'admin') THEN
+  IF current_setting('sopir.move_in', true) = 'on'
+     AND EXISTS (SELECT 1 FROM public.staff WHERE login = session_user AND active AND roles::jsonb ? 'admin')
+     AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'
+                 AND relation = 'public.transitions'::regclass AND mode = 'ExclusiveLock' AND granted)
+     AND (doc ->> 'actor' = '' OR EXISTS (
+          SELECT 1 FROM public.staff s WHERE s.id = doc ->> 'actor'
+            AND s.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text)) THEN
     RETURN NEW;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM public.staff
@@ -526,10 +535,10 @@ DO $do$
 DECLARE
   member record;
 BEGIN
-  FOR member IN SELECT s.login, s.roles::jsonb ? 'auditor' AS auditor FROM staff s
+  FOR member IN SELECT s.login, s.roles::jsonb ? 'auditor' AS auditor, s.roles::jsonb ? 'admin' AS admin FROM staff s
                 JOIN pg_roles r ON r.rolname = s.login LOOP
     EXECUTE format('GRANT SELECT ON moved_registry TO %I', member.login);
-    IF NOT member.auditor THEN
+    IF member.admin AND NOT member.auditor THEN
       EXECUTE format('GRANT INSERT ON moved_registry TO %I', member.login);
     END IF;
   END LOOP;

@@ -945,13 +945,15 @@ class PgStore final : public Store {
     });
   }
 
-  // The log table locked against every other writer (readers go on) until
-  // the transaction ends; the actor trigger (schema 11) lets this
-  // administrator's session write the moved office's rows meanwhile.
+  // The log, the registry head and the access log locked against every
+  // other writer (readers go on) until the transaction ends, the registry
+  // head first (a registry writer holds it before it writes the log); the
+  // actor trigger (schema 11) lets this administrator's session write the
+  // moved office's rows meanwhile, in the names of the members it added.
   void begin_move_in() override {
     guard(msg::store_op_transaction, {}, [&] {
       write(msg::store_w_a_transaction, [&] {
-        conn_->exec("LOCK TABLE transitions IN EXCLUSIVE MODE");
+        conn_->exec("LOCK TABLE registry_head, transitions, access_log IN EXCLUSIVE MODE");
         conn_->exec("SELECT set_config('sopir.move_in', 'on', true)");
       });
     });
@@ -1721,9 +1723,10 @@ class PgStore final : public Store {
     staff_table_rights(login, admin && !auditor);
   }
   // Only an administrator's login may change the staff table (who is who,
-  // which login is whose); every member's may read it.
+  // which login is whose), the sites, and add a moved office's registry;
+  // every member's may read them.
   void staff_table_rights(const std::string& login, bool admin) {
-    conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff, sites " +
+    conn_->exec(std::string(admin ? "GRANT" : "REVOKE") + " INSERT, UPDATE, DELETE ON staff, sites, moved_registry " +
                 (admin ? "TO " : "FROM ") + quoted_role(login));
   }
   // Whether row-level security lets this session read every site's case

@@ -1090,7 +1090,7 @@ class SqliteStore final : public Store {
   void scan_moved_registry(const std::function<bool(const ChainRow&)>& visit) override {
     guard(msg::store_op_read_the_log, {}, [&] {
       SQLite::Statement stmt(*db_, "SELECT seq, record, prev_hash, hash FROM moved_registry ORDER BY seq");
-      std::string record, prev_hash, hash, case_id;
+      std::string record, prev_hash, hash;
       ChainRow row;
       while (stmt.executeStep()) {
         row.seq = stmt.getColumn(0).getInt64();
