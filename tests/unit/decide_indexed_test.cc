@@ -270,6 +270,24 @@ class IndexedFixture {
   Outcome out_;
 };
 
+TEST_CASE("the fields a transition takes, by its bits and by its lists, agree", "[decide][indexed]") {
+  for (const ProcedurePtr& procedure : procedures_to_sweep()) {
+    const Procedure& p = *procedure;
+    Procedure unindexed = p;  // put together by hand: no bits, the lists scanned
+    unindexed.taken_bits.clear();
+    for (const TransitionDef& t : p.transitions) {
+      for (int field = -1; field <= static_cast<int>(p.fields.size()); ++field) {
+        INFO(p.id << " " << p.events[t.event] << ", field " << field);
+        const bool listed =
+            std::find(t.requires_fields.begin(), t.requires_fields.end(), field) != t.requires_fields.end() ||
+            std::find(t.accepts_fields.begin(), t.accepts_fields.end(), field) != t.accepts_fields.end();
+        CHECK(p.takes_field(t, field) == listed);
+        CHECK(unindexed.takes_field(unindexed.transitions[static_cast<size_t>(t.index)], field) == listed);
+      }
+    }
+  }
+}
+
 TEST_CASE_METHOD(IndexedFixture, "an accepted step is a delta of new values in field order", "[decide][indexed]") {
   const CaseSnapshot s = at_state("intake");
   values_ = {{field("age"), int64_t{34}}};

@@ -3,6 +3,9 @@
 #include "sopir/text.h"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "sopir/decide.h"
 #include "test_procedures.h"
@@ -29,6 +32,28 @@ TEST_CASE("control characters are found with their line and column", "[text]") {
   CHECK(control_problem(std::string("a\0b", 3), true) ==
         "contains a control character, U+0000 (NUL), at character 2; only tabs and line breaks may appear "
         "besides printable text");
+}
+
+TEST_CASE("control characters are found at every offset of texts of every length around a word's", "[text]") {
+  // The plain-ASCII look reads eight bytes at a time: each byte that is or
+  // begins a control character, at each position of texts of 0 to 20 bytes,
+  // is found where it is; printable neighbours (space, '~') never are.
+  const std::vector<std::pair<std::string, bool>> marks = {
+      {std::string(1, '\0'), true}, {"\x1f", true}, {"\x7f", true}, {"\xC2\x85", true}, {"\xC2\x9F", true},
+      {" ", false},                 {"~", false},    {"\xC2\xA0", false}, {"\xC3\xA9", false}, {"\xE2\x82\xAC", false}};
+  for (size_t length = 0; length <= 20; ++length) {
+    CHECK_FALSE(find_control(std::string(length, 'a'), false));
+    for (size_t at = 0; at < length; ++at) {
+      for (const auto& [mark, control] : marks) {
+        std::string text(length, 'a');
+        text.replace(at, 1, mark);
+        const auto found = find_control(text, false);
+        INFO("length " << length << ", at " << at << ", mark " << static_cast<int>(static_cast<unsigned char>(mark[0])));
+        CHECK(found.has_value() == control);
+        if (found) CHECK(found->offset == at);
+      }
+    }
+  }
 }
 
 TEST_CASE("visible text: spaces, tabs, line breaks and invisible characters are not", "[text]") {

@@ -83,7 +83,13 @@ TEST_CASE("ints and bools", "[value]") {
 TEST_CASE("text length counts characters, not bytes", "[value]") {
   CHECK(text_length("") == 0);
   CHECK(text_length("Wati") == 4);
-  CHECK(text_length("Sulawesi \xC3\xA9") == 10);            // é: two bytes, one character
+  CHECK(text_length("Sulawesi \xC3\xA9") == 10);
+  // Eight bytes at a time, with multi-byte characters on every side of a word's edge.
+  for (size_t ascii = 0; ascii <= 17; ++ascii) {
+    CHECK(text_length(std::string(ascii, 'x')) == static_cast<int64_t>(ascii));
+    CHECK(text_length(std::string(ascii, 'x') + "\xC3\xA9\xE2\x82\xAC" + std::string(ascii, 'y')) ==
+          static_cast<int64_t>(2 * ascii + 2));
+  }            // é: two bytes, one character
   CHECK(text_length("\xE2\x82\xAC\xF0\x9F\x98\x80") == 2);  // €, an emoji
 }
 

@@ -8,6 +8,8 @@
 // that hash.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -334,7 +336,31 @@ struct Procedure {
   // loader and the codec call it once the procedure is complete); empty, or
   // not of the procedure's size, decide() filters transitions_from instead.
   std::vector<int> candidate_starts, candidate_list;
+  // The fields each transition takes as inputs (`requires:` and `accepts:`),
+  // a bit per field: taken_bits[t * taken_words + field / 64]. Filled with
+  // the candidates; empty, or not of the procedure's size, decide() scans
+  // the two lists instead.
+  std::vector<uint64_t> taken_bits;
+  size_t taken_words = 0;
   void build_candidate_table();
+  // The bits of the fields transition `t` (one of `transitions`) takes, or
+  // null when the table is not filled for this procedure.
+  const uint64_t* taken_fields(const TransitionDef& t) const {
+    const auto at = static_cast<size_t>(t.index);
+    if (t.index < 0 || at >= transitions.size() || &transitions[at] != &t ||
+        taken_bits.size() != transitions.size() * taken_words || taken_words != (fields.size() + 63) / 64)
+      return nullptr;
+    return taken_bits.data() + at * taken_words;
+  }
+  // Whether `t` takes `field` as an input, by its bits (`taken`, from
+  // taken_fields()) or, when they are null, by its lists.
+  bool takes_field(const TransitionDef& t, const uint64_t* taken, int field) const {
+    if (!taken) return takes_listed_field(t, field);
+    const auto f = static_cast<size_t>(field);
+    return field >= 0 && f < fields.size() && ((taken[f / 64] >> (f % 64)) & 1);
+  }
+  bool takes_field(const TransitionDef& t, int field) const { return takes_field(t, taken_fields(t), field); }
+  static bool takes_listed_field(const TransitionDef& t, int field);
 
   // Names of the events that can leave `state` (file order, no repeats).
   std::vector<std::string> events_from(int state) const;

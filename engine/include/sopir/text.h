@@ -28,6 +28,11 @@ struct ControlCharacter {
 // carriage return directly before a line feed pass.
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed);
 
+// Whether `text` holds a control character find_control() would report:
+// the same answer, with no ControlCharacter built and printable ASCII told
+// apart eight bytes at a time.
+bool holds_control(std::string_view text, bool lines_allowed);
+
 // "contains a control character, U+0000 (NUL), at character 3; ..." for a
 // message about `text`, in `lang` ("" is the process's message language);
 // "" when it has none.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "sopir/messages/base.h"
 
@@ -73,9 +74,22 @@ std::string code_name(uint32_t code) {
 // Whether `text` is printable ASCII alone (no byte below a space, no DEL,
 // nothing past 0x7F): then it holds no control character, which most input
 // shows with one pass over its bytes and no decoding.
+// Eight bytes at a time: a word holds a byte below 0x20 when subtracting
+// 0x20 from every byte borrows into a byte whose top bit was clear, and one
+// of 0x7F or more when adding 0x01 sets (or its own byte has) the top bit.
 bool plain_ascii(std::string_view text) {
-  for (const char c : text) {
-    const auto b = static_cast<unsigned char>(c);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kTops = 0x8080808080808080ULL;
+  const char* p = text.data();
+  size_t n = text.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    const uint64_t below_space = (w - kOnes * 0x20) & ~w & kTops;
+    const uint64_t del_or_high = ((w + kOnes * 0x01) | w) & kTops;
+    if (below_space | del_or_high) return false;
+  }
+  for (; n > 0; ++p, --n) {
+    const auto b = static_cast<unsigned char>(*p);
     if (b < 0x20 || b >= 0x7F) return false;
   }
   return true;
@@ -101,6 +115,10 @@ std::optional<ControlCharacter> find_control(std::string_view text, bool lines_a
     ++column;
   }
   return std::nullopt;
+}
+
+bool holds_control(std::string_view text, bool lines_allowed) {
+  return !plain_ascii(text) && find_control(text, lines_allowed).has_value();
 }
 
 std::string control_problem(std::string_view text, bool lines_allowed, std::string_view lang) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "sopir/error.h"
@@ -261,8 +262,20 @@ std::optional<bool> parse_bool(std::string_view text) {
 }
 
 int64_t text_length(std::string_view text) {
+  // Characters are the bytes that do not continue one (10xxxxxx); a word of
+  // eight ASCII bytes holds eight.
   int64_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    if ((w & 0x8080808080808080ULL) == 0) {
+      n += 8;
+      continue;
+    }
+    for (size_t k = i; k < i + 8; ++k) n += (static_cast<unsigned char>(text[k]) & 0xC0) != 0x80;
+  }
+  for (; i < text.size(); ++i) n += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
   return n;
 }
 

@@ -93,6 +93,19 @@ void Procedure::build_candidate_table() {
     }
   }
   candidate_starts.back() = static_cast<int>(candidate_list.size());
+  taken_words = (fields.size() + 63) / 64;
+  taken_bits.assign(transitions.size() * taken_words, 0);
+  for (size_t t = 0; t < transitions.size(); ++t) {
+    for (const auto* list : {&transitions[t].requires_fields, &transitions[t].accepts_fields})
+      for (int f : *list)
+        if (f >= 0 && static_cast<size_t>(f) < fields.size())
+          taken_bits[t * taken_words + static_cast<size_t>(f) / 64] |= uint64_t{1} << (f % 64);
+  }
+}
+
+bool Procedure::takes_listed_field(const TransitionDef& t, int field) {
+  return std::find(t.requires_fields.begin(), t.requires_fields.end(), field) != t.requires_fields.end() ||
+         std::find(t.accepts_fields.begin(), t.accepts_fields.end(), field) != t.accepts_fields.end();
 }
 
 int Procedure::state_index(std::string_view id) const {

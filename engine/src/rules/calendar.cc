@@ -40,17 +40,27 @@ DateTime Calendar::add_working_days(DateTime from, int64_t n) const {
   if (std::all_of(std::begin(weekend), std::end(weekend), [](bool w) { return w; })) return from;
   // A calendar with every weekday a weekend would never end; one that
   // declares no working day at all is refused when it is read.
+  // The days are walked in order beside the listed days after `start`, so
+  // each listed day is passed once instead of each day being looked up.
+  int week_day = day_of_week(Date{d});
+  auto listed = days.upper_bound(d);
   while (n > 0) {
     ++d;
-    if (is_working_day(Date{d})) --n;
+    week_day = week_day == 6 ? 0 : week_day + 1;
+    while (listed != days.end() && listed->first < d) ++listed;
+    if (!weekend[week_day] && !(listed != days.end() && listed->first == d)) --n;
   }
   return DateTime{d * kDay + time_of_day};
 }
 
 int64_t Calendar::working_days_between(Date after, Date until) const {
   int64_t n = 0;
+  int week_day = day_of_week(after);
+  auto listed = days.upper_bound(after.days);
   for (int64_t d = after.days + 1; d <= until.days; ++d) {
-    if (is_working_day(Date{d})) ++n;
+    week_day = week_day == 6 ? 0 : week_day + 1;
+    while (listed != days.end() && listed->first < d) ++listed;
+    if (!weekend[week_day] && !(listed != days.end() && listed->first == d)) ++n;
   }
   return n;
 }

@@ -65,6 +65,14 @@ bool canonical_set_text(const std::vector<std::string>& values, std::string_view
   }
 }
 
+// Whether `text` is one of an enum's values; most unequal names are told
+// apart by their length or last byte, without calling memcmp.
+bool is_enum_value(const std::vector<std::string>& values, std::string_view text) {
+  for (const auto& v : values)
+    if (same_name(v, text)) return true;
+  return false;
+}
+
 // Every member of `r` set for a refusal by `cause`; nothing else left over
 // from an earlier one.
 void refuse(RefusalInfo& r, RefusalKind kind, RefusalCause cause, int transition = -1) {
@@ -131,7 +139,7 @@ bool has_values(const IndexedCommand& c) { return c.values && !c.values->empty()
 // The accepted step into `out`: target, changes (inputs, then `set:`
 // evaluated over the inputs and the assignments before them), deadline.
 void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
-            const EvalContext& context, std::string_view role, bool overridden, Outcome& out) {
+            bool values, const EvalContext& context, std::string_view role, bool overridden, Outcome& out) {
   out.accepted = true;
   out.transition = t.index;
   out.event = t.event;
@@ -140,14 +148,14 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
   out.role = role;
   out.overridden = overridden;
   if (t.set.empty()) {
-    if (has_values(c)) {
+    if (values) {
       overlay_changes(snapshot.data, *c.values, out.changes);
     } else {
       out.changes.clear();
     }
   } else {
     out.overlay_.clear();
-    if (has_values(c)) out.overlay_.insert(out.overlay_.end(), c.values->begin(), c.values->end());
+    if (values) out.overlay_.insert(out.overlay_.end(), c.values->begin(), c.values->end());
     EvalContext with_set = context;
     with_set.overlay = &out.overlay_;
     with_set.clocks = nullptr;  // `set:` reads no clocks
@@ -184,6 +192,7 @@ std::string_view command_role(const Procedure& p, const IndexedCommand& c, const
 int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
                   DecisionTrace::Guard* guard_seen, RefusalInfo& r, Outcome* out) {
   const Actor& actor = *c.actor;
+  const bool values = has_values(c);
   std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, t.roles);
   // Whoever may override a transition may also fire it when overriding.
   if (role.empty() && c.override) role = command_role(p, c, t.override_roles);
@@ -201,9 +210,10 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
       }
     }
   }
-  if (has_values(c)) {
+  if (values) {
+    const uint64_t* taken = p.taken_fields(t);
     for (const auto& [field, value] : *c.values) {
-      if (contains(t.requires_fields, field) || contains(t.accepts_fields, field)) continue;
+      if (p.takes_field(t, taken, field)) continue;
       refuse(r, RefusalKind::kBadInput, RefusalCause::kFieldNotTaken, t.index);
       r.field = field;
       return kStageInputs;
@@ -212,7 +222,7 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   // The case's values with the inputs standing in for theirs: a view, not
   // a copy of the case.
   const EvalContext context{&snapshot.data, c.at, &snapshot.children, {}, &snapshot.clocks,
-                            has_values(c) ? c.values : nullptr};
+                            values ? c.values : nullptr};
   // The guard picks the branch, so it is checked before this branch's
   // required fields; but a guard that is false only because it reads a
   // required field nobody gave yet is reported as that missing field.
@@ -257,7 +267,7 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
     return kStageReason;
   }
   if (!out) return kAccepted;
-  accept(p, t, snapshot, c, context, role, overridden, *out);
+  accept(p, t, snapshot, c, values, context, role, overridden, *out);
   // An override's explanation goes to the log, which keeps ids and English.
   if (overridden) {
     out->guard_explanation = evaluate_guard(*t.guard, p.fields, context).explanation;
@@ -310,10 +320,17 @@ std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
   if (const auto* text = std::get_if<std::string>(&value)) {
-    if (find_control(*text, field.type == Type::kString)) return ValueProblem::kControl;
-    if (field.type == Type::kEnum && std::find(field.values.begin(), field.values.end(), *text) == field.values.end())
-      return ValueProblem::kNotAccepted;
-    if (field.type == Type::kSet && !canonical_set_text(field.values, *text)) return ValueProblem::kNotAccepted;
+    // An enum's or a set's members are names the loader checked, with no
+    // control character in them: a text that is one needs no other look,
+    // and one that is not is refused for its control character if it has
+    // one, as a string would be.
+    if (field.type == Type::kEnum || field.type == Type::kSet) {
+      const bool member = field.type == Type::kEnum ? is_enum_value(field.values, *text)
+                                                    : canonical_set_text(field.values, *text);
+      if (member) return ValueProblem::kNone;
+      return holds_control(*text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
+    }
+    if (holds_control(*text, true)) return ValueProblem::kControl;
   }
   return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
 }
@@ -325,7 +342,7 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
                closed ? RefusalCause::kClosed : RefusalCause::kOnHold);
     return false;
   }
-  if (find_control(c.reason, true)) {
+  if (!c.reason.empty() && holds_control(c.reason, true)) {
     refuse_out(out, RefusalKind::kBadInput, RefusalCause::kReasonControl);
     return false;
   }
