@@ -122,6 +122,30 @@ TEST_CASE("the shipped Indonesian calendar: 2026 in full, 2027 known in part", "
   CHECK(text(c.add_working_days(at("2027-05-31T08:00"), 1)) == "2027-06-02T08:00:00Z");
 }
 
+TEST_CASE("working days counted over a year agree with asking each day whether it is one", "[calendar]") {
+  const std::string file = std::string(SOPIR_SOURCE_DIR) + "/workflows/calendars/indonesia.yaml";
+  LoadOptions options;
+  options.calendars["indonesia"] = CalendarSource{"indonesia", file, read_file(file), ""};
+  auto result = load_procedure_string(procedure_with("calendar: indonesia\n", "5 working days"), "t.yaml", options);
+  REQUIRE(result.ok());
+  const Calendar& c = *result.procedure->calendar;
+  const int64_t first = parse_date("2025-12-20")->days;
+  for (int64_t start = first; start < first + 380; ++start) {
+    const DateTime from{start * 86400 + 9 * 3600};
+    int64_t day = start, counted = 0;
+    for (int64_t n = 1; n <= 12; ++n) {
+      do ++day;
+      while (!c.is_working_day(Date{day}));
+      INFO("from " << format_date(Date{start}) << ", " << n << " working days");
+      CHECK(c.add_working_days(from, n).seconds == day * 86400 + 9 * 3600);
+    }
+    for (int64_t until = start; until <= start + 20; ++until) {
+      counted += until > start && c.is_working_day(Date{until});
+      CHECK(c.working_days_between(Date{start}, Date{until}) == counted);
+    }
+  }
+}
+
 TEST_CASE("a calendar known in part: partial_from is checked, and lint says a due time may come early",
           "[calendar][lint]") {
   CHECK_THAT(calendar_errors("covers: {from: 2026-01-01, to: 2026-12-31}\npartial_from: 2027-01-01\ndays: []\n"),
