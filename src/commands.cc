@@ -304,10 +304,18 @@ const std::vector<Command> kCommands = {
      "sopir shell < morning.txt", def_shell, run_shell, false, false},
 };
 
+// A command's path split at spaces (without a stream each: every command
+// process matches its words against the whole table).
 std::vector<std::string> split_words(const std::string& path) {
-  std::istringstream in(path);
   std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
+  size_t at = 0;
+  while (at < path.size()) {
+    const size_t start = path.find_first_not_of(' ', at);
+    if (start == std::string::npos) break;
+    const size_t end = std::min(path.find(' ', start), path.size());
+    words.emplace_back(path, start, end - start);
+    at = end;
+  }
   return words;
 }
 

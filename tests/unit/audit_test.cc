@@ -657,9 +657,9 @@ TEST_CASE_METHOD(RegistryFixture, "an edited procedure source is procedure-chang
 
 TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edited source", "[registry]") {
   to_plan_review();
-  // With the compiled form gone (the source is loaded), kept (it names the
-  // old source's hash), or rewritten to name the edited source's: refused
-  // each way, since the case is pinned to the hash published.
+  // With the compiled form gone (the source is loaded) or rewritten to name
+  // the edited source's hash: refused each way, since the case is pinned to
+  // the hash published.
   std::string source, sha;
   {
     SQLite::Database raw(db_.path(), SQLite::OPEN_READONLY);
@@ -670,7 +670,7 @@ TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edi
   }
   const std::string edited_sha = sha256_hex(source + "# edited\n");
   const std::string compiled =
-      GENERATE_COPY(std::string("''"), std::string("compiled"),
+      GENERATE_COPY(std::string("''"),
                     "replace(compiled, '\"sha256\":\"" + sha + "\"', '\"sha256\":\"" + edited_sha + "\"')");
   sql("UPDATE procedures SET source = source || '# edited' || char(10), compiled = " + compiled);
   Engine fresh(open_sqlite_store(db_.path(), StoreOptions{}), clock_);
@@ -679,6 +679,29 @@ TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edi
   r.event = "approve_plan";
   r.actor = "sari";
   CHECK_THROWS_WITH(fresh.advance(r), Catch::Contains("no longer matches its SHA-256"));
+}
+
+TEST_CASE_METHOD(RegistryFixture, "a case runs by the published form under an edited source, and verify reports the edit",
+                 "[registry]") {
+  to_plan_review();
+  // The form naming the pinned hash is what decides a step; the source is
+  // not hashed for it. The edit does not change the rules the case runs by
+  // (the four-eyes rule removed from the text still holds), and verify
+  // reports the source as changed.
+  sql("UPDATE procedures SET source = replace(source, ', distinct_from: [write_plan]', '')");
+  Engine fresh(open_sqlite_store(db_.path(), StoreOptions{}), clock_);
+  StepRequest r;
+  r.case_id = a_;
+  r.event = "approve_plan";
+  r.actor = "budi";  // who wrote the plan
+  CHECK_THROWS_AS(fresh.advance(r), RefusedError);
+  r.actor = "sari";
+  CHECK(fresh.advance(r).entry.event == "approve_plan");
+  const std::string pinned = fresh.store().find_case(a_)->sha256;
+  CHECK(fresh.procedure(pinned)->source.empty());  // not the edited text
+  const auto report = verify();
+  INFO(describe(report));
+  CHECK(has_finding(report, FindingKind::kProcedureChanged, 0));
 }
 
 TEST_CASE_METHOD(RegistryFixture, "a procedure put in the table without publishing is procedure-unlogged",

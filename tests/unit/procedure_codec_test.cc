@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/sha256.h"
 #include "lang/procedure_codec.h"
 #include "store/schema.h"
 #include "sopir/audit.h"
@@ -189,7 +190,7 @@ TEST_CASE("the pinned calendar comes back with the compiled form", "[codec]") {
   CHECK_FALSE(decode_procedure(encode_procedure(*p), p->source, p->file, broken));
 }
 
-TEST_CASE("a step's read takes the source over only when the form is read, and asks for calendars only when named",
+TEST_CASE("a step's read takes a form only when it names the pinned hash, and asks for calendars only when named",
           "[codec]") {
   for (const char* name : {"tvc-legal", "tppo-victim-care"}) {
     INFO(name);
@@ -200,25 +201,20 @@ TEST_CASE("a step's read takes the source over only when the form is read, and a
       ++asked;
       return pinned(*p);
     };
-    std::string source = p->source;
-    ProcedurePtr back = decode_procedure(encoded, std::move(source), p->file, calendars);
+    ProcedurePtr back = decode_pinned_procedure(encoded, p->sha256, p->file, calendars);
     REQUIRE(back);
-    CHECK(back->source == p->source);
+    CHECK(back->source.empty());  // neither hashed nor kept
     CHECK(back->sha256 == p->sha256);
+    CHECK(back->file == p->file);
     CHECK(asked == (p->calendar ? 1 : 0));
     CHECK(encode_procedure(*back) == encoded);
 
-    // A form not read leaves the source with the caller, as it was.
-    std::string kept = p->source;
-    CHECK_FALSE(decode_procedure(encoded.substr(0, encoded.size() / 2), std::move(kept), p->file, calendars));
-    CHECK(kept == p->source);
-    std::string edited = p->source + "\n# edited";
-    CHECK_FALSE(decode_procedure(encoded, std::move(edited), p->file, calendars));
-    CHECK(edited == p->source + "\n# edited");
+    // Not read: damaged, naming another hash, or naming a calendar not pinned.
+    CHECK_FALSE(decode_pinned_procedure(encoded.substr(0, encoded.size() / 2), p->sha256, p->file, calendars));
+    CHECK_FALSE(decode_pinned_procedure(encoded, sha256_hex(p->source + "\n# edited"), p->file, calendars));
     if (p->calendar) {
-      std::string again = p->source;
-      CHECK_FALSE(decode_procedure(encoded, std::move(again), p->file, [] { return std::map<std::string, CalendarSource>{}; }));
-      CHECK(again == p->source);
+      CHECK_FALSE(decode_pinned_procedure(encoded, p->sha256, p->file,
+                                          [] { return std::map<std::string, CalendarSource>{}; }));
     }
   }
 }

@@ -308,8 +308,10 @@ struct Procedure {
   std::optional<Retention> retention;
 
   std::string file;    // as given to the loader, for messages
-  std::string source;  // the exact bytes loaded
-  std::string sha256;  // lowercase hex of SHA-256(source)
+  // The exact bytes loaded; empty in a published version the engine read
+  // from its compiled form (the store keeps its source, PublishedProcedure).
+  std::string source;
+  std::string sha256;  // lowercase hex of SHA-256 of the source
 
   // transitions_from[state] = indices of transitions leaving it, file order.
   std::vector<std::vector<int>> transitions_from;

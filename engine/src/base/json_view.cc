@@ -1,6 +1,7 @@
 // json_view::Document and Node (see json_view.h).
 #include "base/json_view.h"
 
+#include <array>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
@@ -74,6 +75,13 @@ void append_utf8(std::string& out, uint32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
+
+// The bytes a string holds as they are: printable ASCII but '"' and '\\'.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
 
 // A string's text as written (checked by the parser) without its escapes.
 std::string unescape(std::string_view s, bool escaped) {
@@ -219,8 +227,15 @@ bool Document::string(std::string_view& out, bool& escaped) {
   if (at_ >= text_.size() || text_[at_] != '"') return false;
   const size_t start = ++at_;
   escaped = false;
-  while (at_ < text_.size()) {
-    const auto c = static_cast<unsigned char>(text_[at_]);
+  const size_t size = text_.size();
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text_.data());
+  while (at_ < size) {
+    // Plain ASCII a byte a test: most of a compiled form's text.
+    size_t i = at_;
+    while (i < size && kPlain[bytes[i]]) ++i;
+    at_ = i;
+    if (at_ >= size) break;
+    const auto c = bytes[at_];
     if (c == '"') {
       out = text_.substr(start, at_ - start);
       ++at_;

@@ -433,19 +433,20 @@ std::string encode_procedure(const Procedure& p) {
 
 namespace {
 
-// decode_procedure's body: `source` is hashed, and kept in the procedure
-// (moved from `*keep` when given, which may be `source` itself); the pinned
-// calendars are asked for only when the form names one.
-ProcedurePtr decode(std::string_view text_in, const std::string& source, std::string* keep, const std::string& file,
-                    const PinnedCalendars& pinned) {
+// decode_procedure's body: the form is read only when it names `sha256`;
+// `source`, when given, is kept in the procedure (decode_pinned_procedure
+// gives none); the pinned calendars are asked for only when the form names
+// one.
+ProcedurePtr decode(std::string_view text_in, const std::string& sha256, const std::string* source,
+                    const std::string& file, const PinnedCalendars& pinned) {
   try {
     json_view::Document document;
     if (!document.parse(text_in)) return nullptr;
     const Node j = document.root();
     if (j.kind() != json_view::Kind::kObject || j.at("format").str() != kCompiledFormat) return nullptr;
+    if (j.at("sha256").str() != sha256) return nullptr;
     auto p = std::make_shared<Procedure>();
-    p->sha256 = sha256_hex(source);
-    if (j.at("sha256").str() != p->sha256) return nullptr;
+    p->sha256 = sha256;
     p->file = file;
     p->id = j.at("id").str();
     p->version = j.at("version").integer32();
@@ -537,8 +538,7 @@ ProcedurePtr decode(std::string_view text_in, const std::string& source, std::st
     }
     p->build_name_tables();
     p->build_candidate_table();
-    // Last, so a form not read leaves `*keep` as it was.
-    p->source = keep ? std::move(*keep) : source;
+    if (source) p->source = *source;
     return p;
   } catch (const std::exception&) {
     return nullptr;
@@ -549,12 +549,12 @@ ProcedurePtr decode(std::string_view text_in, const std::string& source, std::st
 
 ProcedurePtr decode_procedure(std::string_view text, const std::string& source, const std::string& file,
                               const std::map<std::string, CalendarSource>& pinned_calendars) {
-  return decode(text, source, nullptr, file, [&] { return pinned_calendars; });
+  return decode(text, sha256_hex(source), &source, file, [&] { return pinned_calendars; });
 }
 
-ProcedurePtr decode_procedure(std::string_view text, std::string&& source, const std::string& file,
-                              const PinnedCalendars& pinned_calendars) {
-  return decode(text, source, &source, file, pinned_calendars);
+ProcedurePtr decode_pinned_procedure(std::string_view text, const std::string& sha256, const std::string& file,
+                                     const PinnedCalendars& pinned_calendars) {
+  return decode(text, sha256, nullptr, file, pinned_calendars);
 }
 
 }  // namespace sopir

@@ -39,11 +39,16 @@ ProcedurePtr decode_procedure(std::string_view text, const std::string& source, 
 
 // The calendars pinned with a procedure, by name (Store::pinned_calendars).
 using PinnedCalendars = std::function<std::map<std::string, CalendarSource>()>;
-// The same for a step's one-shot read: the procedure takes `source` over
-// when the form is read (it is left as it was when not), and
+// A published version read for running its cases (Engine::procedure): the
+// form is read only when it names `sha256`, the hash the case is pinned to
+// and the store found the version's row by; its source is neither hashed
+// nor kept (Procedure::source is left empty). What proves the form is the
+// published one is what proves any other row: `sopir audit verify` checks
+// that the stored source still hashes to `sha256` and that the form is
+// exactly the source compiled again (procedure-changed, compiled-differs).
 // `pinned_calendars` is called only when the form names a calendar, so a
-// procedure without one costs no query for them.
-ProcedurePtr decode_procedure(std::string_view text, std::string&& source, const std::string& file,
-                              const PinnedCalendars& pinned_calendars);
+// procedure without one costs no query for them. Null as decode_procedure.
+ProcedurePtr decode_pinned_procedure(std::string_view text, const std::string& sha256, const std::string& file,
+                                     const PinnedCalendars& pinned_calendars);
 
 }  // namespace sopir

@@ -409,17 +409,22 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
     }
     return pinned->calendars;
   };
-  // The source is hashed once: decode_procedure hashes it to match the
-  // compiled form against it, and keeps it (not a copy) when it reads the
-  // form; the pinned calendars are read only for a form that names one.
+  // A case runs by the compiled form when it names the hash the case is
+  // pinned to; the source is then not hashed here. The form, not the
+  // source, decides every step, and hashing the source (68 KB for victim
+  // care, a fifth of a one-shot process's instructions) never proved the
+  // form anyway: a form edited in place was run all the same. Both are
+  // protected as every other row is: `audit verify` hashes each stored
+  // source against its published hash and compares each form with its
+  // source compiled again. A version read from its source (no form, or one
+  // this build does not read, or naming another hash) is hashed first.
   ProcedurePtr compiled;
   if (!published->compiled.empty())
-    compiled = decode_procedure(published->compiled, std::move(published->source), published->file,
-                                pinned_calendars);
-  if (compiled ? compiled->sha256 != sha256 : sha256_hex(published->source) != sha256)
-    throw storage_error(
-        tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
+    compiled = decode_pinned_procedure(published->compiled, sha256, published->file, pinned_calendars);
   if (!compiled) {
+    if (sha256_hex(published->source) != sha256)
+      throw storage_error(
+          tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
     pinned_calendars();
     compiled = expect_procedure(load_procedure_string(published->source, published->file, *pinned));
   }
