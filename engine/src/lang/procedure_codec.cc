@@ -537,6 +537,7 @@ ProcedurePtr decode(std::string_view text_in, const std::string& source, std::st
     }
     p->build_name_tables();
     p->build_candidate_table();
+    p->build_field_patterns();
     // Last, so a form not read leaves `*keep` as it was.
     p->source = keep ? std::move(*keep) : source;
     return p;
