@@ -9,9 +9,10 @@
 // index and typed, the result goes into an Outcome the caller keeps and
 // passes again, whose vectors keep their capacity. What a call still
 // allocates: copies of text values too long for the string's own buffer
-// (into the delta, or laid under a `set:`), a field pattern's match
-// (std::regex, each pattern compiled once per thread) and an override's
-// guard explanation. An accepted step's changes are a delta (field index,
+// (into the delta, or laid under a `set:`), the match of a field pattern
+// outside the simple subset base/pattern.h matches itself (std::regex, which
+// allocates; the subset does not, for texts of up to 252 bytes) and an
+// override's guard explanation. An accepted step's changes are a delta (field index,
 // new value) the caller applies to the case; a refusal is structured data
 // whose sentence refusal_of() writes when someone needs to read it. Pure,
 // like decide(): no database, no clock.

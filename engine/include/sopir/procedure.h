@@ -47,6 +47,8 @@ struct Text {
 // and in `case why`; no effect on what decide() allows.
 using Sources = std::vector<std::string>;
 
+class CompiledPattern;  // a pattern compiled once (engine/src/base/pattern.h)
+
 struct FieldDef {
   std::string id;
   Type type = Type::kString;
@@ -55,6 +57,12 @@ struct FieldDef {
   bool pii = false;                  // personal data: masked, erasable, hashed salted
   std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
   std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
+  // `pattern` compiled, by Procedure::build_field_patterns() (the loader and
+  // the codec call it); null before, and without a pattern. It follows from
+  // `pattern`: neither encoded nor compared. A field without it (a procedure
+  // put together by hand) compiles its pattern for each check; one whose
+  // pattern is changed by hand must be built again, or this reset.
+  std::shared_ptr<const CompiledPattern> compiled_pattern;
   Text label;
   Sources sources;
   SourcePos pos;
@@ -363,6 +371,12 @@ struct Procedure {
   }
   bool takes_field(const TransitionDef& t, int field) const { return takes_field(t, taken_fields(t), field); }
   static bool takes_listed_field(const TransitionDef& t, int field);
+
+  // Compiles each field's pattern into FieldDef::compiled_pattern (the
+  // loader and the codec call it once the procedure is complete). Throws
+  // std::regex_error for a pattern std::regex refuses (the loader has
+  // refused such a procedure already; the codec does not read it).
+  void build_field_patterns();
 
   // Names of the events that can leave `state` (file order, no repeats).
   std::vector<std::string> events_from(int state) const;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/pattern.h"
+
 namespace sopir {
 
 std::string Text::get(std::string_view lang) const {
@@ -79,6 +81,11 @@ constexpr size_t kScannedNames = 8;
 void Procedure::build_name_tables() {
   event_slots = events.size() > kScannedNames ? name_table(events, event_name) : std::vector<int>();
   field_slots = fields.size() > kScannedNames ? name_table(fields, field_name) : std::vector<int>();
+}
+
+void Procedure::build_field_patterns() {
+  for (FieldDef& f : fields)
+    f.compiled_pattern = f.pattern ? std::make_shared<const CompiledPattern>(*f.pattern) : nullptr;
 }
 
 void Procedure::build_candidate_table() {

@@ -2,23 +2,15 @@
 // from one reading of the field's min, max and pattern.
 #include "rules/field_bounds.h"
 
-#include <map>
-#include <regex>
-
+#include "base/pattern.h"
 #include "sopir/messages/rules.h"
 
 namespace sopir {
-namespace {
 
-bool matches_pattern(const std::string& pattern, const std::string& text) {
-  // Patterns come from an immutable procedure; compile each once per thread.
-  thread_local std::map<std::string, std::regex> cache;
-  auto it = cache.find(pattern);
-  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first;
-  return std::regex_match(text, it->second);
+bool pattern_matches(const FieldDef& field, std::string_view text) {
+  if (field.compiled_pattern) return field.compiled_pattern->matches(text);
+  return CompiledPattern(*field.pattern).matches(text);  // a procedure not built: compiled for this check
 }
-
-}  // namespace
 
 BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
@@ -29,7 +21,7 @@ BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
       if (min && length < *min) return BoundsProblem::kMinLength;
       if (max && length > *max) return BoundsProblem::kMaxLength;
     }
-    if (field.pattern && !matches_pattern(*field.pattern, *text)) return BoundsProblem::kPattern;
+    if (field.pattern && !pattern_matches(field, *text)) return BoundsProblem::kPattern;
     return BoundsProblem::kNone;
   }
   if (field.min && compare_values(value, *field.min).value_or(0) < 0) return BoundsProblem::kMinValue;

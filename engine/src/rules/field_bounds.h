@@ -1,6 +1,6 @@
-// A value against its field's bounds and pattern (internal to rules/):
+// A value against its field's bounds and pattern (internal to the engine):
 // decide() checks inputs with it, the migration planner the values a case
-// carries into a new version.
+// carries into a new version, the scenario writer its example values.
 #pragma once
 
 #include <string>
@@ -9,6 +9,11 @@
 #include "sopir/procedure.h"
 
 namespace sopir {
+
+// Whether `text` matches the field's pattern (which it must have), by the
+// pattern compiled with the procedure, else compiled for this call; throws
+// std::regex_error for a pattern std::regex refuses.
+bool pattern_matches(const FieldDef& field, std::string_view text);
 
 // Which bound a value breaks, if any; found without writing a message.
 enum class BoundsProblem { kNone, kMinLength, kMaxLength, kPattern, kMinValue, kMaxValue };

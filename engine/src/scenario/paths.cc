@@ -4,6 +4,7 @@
 #include <regex>
 #include <set>
 
+#include "rules/field_bounds.h"
 #include "sopir/scenario.h"
 
 namespace sopir {
@@ -116,7 +117,7 @@ bool fits(const FieldDef& f, const std::string& text) {
   if (f.max && std::holds_alternative<int64_t>(*f.max) && length > std::get<int64_t>(*f.max)) return false;
   if (f.pattern) {
     try {
-      if (!std::regex_match(text, std::regex(*f.pattern, std::regex::ECMAScript))) return false;
+      if (!pattern_matches(f, text)) return false;
     } catch (const std::regex_error&) {
       return false;
     }
