@@ -68,6 +68,16 @@ std::string calendar_errors(const std::string& body) {
 
 const char kCalendarHead[] = "covers: {from: 2026-01-01, to: 2026-12-31}\ndays:\n";
 
+// A procedure on the shipped Indonesian calendar (workflows/calendars/).
+ProcedurePtr with_shipped_calendar() {
+  const std::string file = std::string(SOPIR_SOURCE_DIR) + "/workflows/calendars/indonesia.yaml";
+  LoadOptions options;
+  options.calendars["indonesia"] = CalendarSource{"indonesia", file, read_file(file), ""};
+  auto result = load_procedure_string(procedure_with("calendar: indonesia\n", "5 working days"), "t.yaml", options);
+  REQUIRE(result.ok());
+  return result.procedure;
+}
+
 }  // namespace
 
 TEST_CASE("working days skip weekends, holidays and collective leave", "[calendar]") {
@@ -95,13 +105,8 @@ TEST_CASE("working days skip weekends, holidays and collective leave", "[calenda
 }
 
 TEST_CASE("the shipped Indonesian calendar: 2026 in full, 2027 known in part", "[calendar]") {
-  std::vector<Diagnostic> diagnostics;
-  const std::string file = std::string(SOPIR_SOURCE_DIR) + "/workflows/calendars/indonesia.yaml";
-  LoadOptions options;
-  options.calendars["indonesia"] = CalendarSource{"indonesia", file, read_file(file), ""};
-  auto result = load_procedure_string(procedure_with("calendar: indonesia\n", "5 working days"), "t.yaml", options);
-  REQUIRE(result.ok());
-  const Calendar& c = *result.procedure->calendar;
+  const ProcedurePtr procedure = with_shipped_calendar();
+  const Calendar& c = *procedure->calendar;
   size_t in_2026 = 0, leave_2026 = 0, in_2027 = 0;
   for (const auto& [day, entry] : c.days) {
     const bool first_year = entry.date < *parse_date("2027-01-01");
@@ -123,12 +128,8 @@ TEST_CASE("the shipped Indonesian calendar: 2026 in full, 2027 known in part", "
 }
 
 TEST_CASE("working days counted over a year agree with asking each day whether it is one", "[calendar]") {
-  const std::string file = std::string(SOPIR_SOURCE_DIR) + "/workflows/calendars/indonesia.yaml";
-  LoadOptions options;
-  options.calendars["indonesia"] = CalendarSource{"indonesia", file, read_file(file), ""};
-  auto result = load_procedure_string(procedure_with("calendar: indonesia\n", "5 working days"), "t.yaml", options);
-  REQUIRE(result.ok());
-  const Calendar& c = *result.procedure->calendar;
+  const ProcedurePtr procedure = with_shipped_calendar();
+  const Calendar& c = *procedure->calendar;
   const int64_t first = parse_date("2025-12-20")->days;
   for (int64_t start = first; start < first + 380; ++start) {
     const DateTime from{start * 86400 + 9 * 3600};
