@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
@@ -57,6 +58,15 @@ Error unclean(const std::string& location, const audit::VerifyReport& report, co
   return refused(tr(which, {location, std::to_string(report.findings.size()), first}));
 }
 
+// The check a copy or a move runs on its target before COMMIT: `audit
+// verify` clean, its report kept in `after`, or the whole copy refused.
+std::function<void(Store&)> verify_target(const std::string& to_shown, audit::VerifyReport& after) {
+  return [&to_shown, &after](Store& target) {
+    after = audit::verify(target, audit::VerifyOptions{});
+    if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
+  };
+}
+
 nlohmann::json counts_json(const DatabaseCounts& c) {
   return {{"log_rows", c.log_rows},       {"registry_rows", c.registry_rows}, {"cases", c.cases},
           {"staff", c.staff},             {"sites", c.sites},                 {"procedures", c.procedures},
@@ -83,10 +93,7 @@ int move_office(Context& ctx, const Args& a, Engine& source, const std::string& 
   audit::VerifyReport after;
   const MoveResult result = move_in(
       source.store(), *target, sealing,
-      [&](Store& moved) {
-        after = audit::verify(moved, audit::VerifyOptions{});
-        if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
-      },
+      verify_target(to_shown, after),
       MoveIn{a.into_site, from_shown, mover, DateTime{static_cast<int64_t>(std::time(nullptr))}});
   const MovedIn& m = result.move;
   spdlog::info("{} moved into {} at site {} by {}: {} cases, rows {}-{}", from_shown, to_shown, m.site, mover, m.cases,
@@ -190,10 +197,7 @@ int run_db_copy(Context& ctx, Args& a) {
   audit::VerifyReport after;
   const CopyResult result = copy_database(
       source.store(), *target, sealing,
-      [&](Store& copy) {
-        after = audit::verify(copy, audit::VerifyOptions{});
-        if (!after.clean()) throw unclean(to_shown, after, msg::cli_copy_target_unclean);
-      },
+      verify_target(to_shown, after),
       site);
   made.keep();
   spdlog::info("database copied by {} into {}: {} log rows, {} cases", actor, to_shown, result.to.log_rows,

@@ -94,6 +94,15 @@ std::string nothing_written() { return tr(msg::store_pg_nothing_written); }
 // Rows fetched per round trip by the scans.
 constexpr int kFetchRows = 2000;
 
+// A chain row's columns as `SELECT seq, record, prev_hash, hash` gives them
+// (the log and the moved registry alike); what its record says is read apart.
+void read_chain_columns(const Result& r, int i, ChainRow& row) {
+  row.seq = r.integer(i, 0);
+  row.record = r.text(i, 1);
+  row.prev_hash = r.text(i, 2);
+  row.hash = r.text(i, 3);
+}
+
 class PgStore final : public Store {
  public:
   // `standby`: the server is a hot standby (read-only replica); the store is
@@ -739,10 +748,7 @@ class PgStore final : public Store {
       row.personal = &personal;
       each_row("SELECT seq, record, prev_hash, hash FROM transitions ORDER BY seq", {},
                [&](const Result& r, int i) {
-                 row.seq = r.integer(i, 0);
-                 row.record = r.text(i, 1);
-                 row.prev_hash = r.text(i, 2);
-                 row.hash = r.text(i, 3);
+                 read_chain_columns(r, i, row);
                  personal.clear();
                  row.checkpoint.reset();
                  if (!record_rows::record_head(row.record, row.case_id, row.case_seq) ||
@@ -934,10 +940,7 @@ class PgStore final : public Store {
       ChainRow row;
       each_row("SELECT seq, record, prev_hash, hash FROM moved_registry ORDER BY seq", {},
                [&](const Result& r, int i) {
-                 row.seq = r.integer(i, 0);
-                 row.record = r.text(i, 1);
-                 row.prev_hash = r.text(i, 2);
-                 row.hash = r.text(i, 3);
+                 read_chain_columns(r, i, row);
                  if (!record_rows::record_head(row.record, row.case_id, row.case_seq)) row.case_id = {};
                  row.checkpoint = record_rows::checkpoint_of(row.record);
                  return visit(row);
