@@ -136,6 +136,11 @@ bool Evaluator::truth(int n) const {
       const std::string* set = std::get_if<std::string>(&value(node.b, ss));
       return (x && set && set_contains(*set, *x)) != node.negated;
     }
+    case NodeKind::kField: {
+      // A bare bool field (`consent_tracing`): read in place, no scratch.
+      const bool* b = std::get_if<bool>(&field(node.index));
+      return b && *b;
+    }
     case NodeKind::kHas:
       return !is_missing(field(node.index));
     case NodeKind::kHasChild:
@@ -181,8 +186,8 @@ bool Evaluator::truth(int n) const {
 
 bool Evaluator::compare(const ExprNode& node) const {
   Value sa, sb;
-  const Value& a = value(node.a, sa);
-  const Value& b = value(node.b, sb);
+  const Value& a = operand(node.a, sa);
+  const Value& b = operand(node.b, sb);
   switch (node.op) {
     case CompareOp::kEq:
       return a == b;
@@ -207,11 +212,11 @@ bool Evaluator::compare(const ExprNode& node) const {
 
 bool Evaluator::in_list(const ExprNode& node) const {
   Value sx;
-  const Value& x = value(node.a, sx);
+  const Value& x = operand(node.a, sx);
   if (is_missing(x)) return false;
   for (int i = 0; i < node.count; ++i) {
     Value se;
-    if (value(expr_.lists[node.first + i], se) == x) return true;
+    if (operand(expr_.lists[node.first + i], se) == x) return true;
   }
   return false;
 }

@@ -87,6 +87,14 @@ class Evaluator {
 
  private:
   const Value& field(int index) const;
+  // value(), with fields and constants (most operands) read in place
+  // without the call.
+  const Value& operand(int n, Value& scratch) const {
+    const ExprNode& node = expr_.nodes[n];
+    if (node.kind == NodeKind::kField) return field(node.index);
+    if (node.kind == NodeKind::kConst) return expr_.consts[node.index];
+    return value(n, scratch);
+  }
   bool compare(const ExprNode& node) const;
   bool in_list(const ExprNode& node) const;
   const LinkedCase* newest_track(const std::string& sop) const;
