@@ -761,7 +761,10 @@ ParsedExpr parse_expr(std::string_view text, const std::vector<FieldDef>& fields
   }
   auto expr = std::make_shared<Expr>();
   Checker(text, fields, expr.get(), &result.errors).check_root(root, target, target_enum);
-  if (result.errors.empty() && expr->root >= 0) result.expr = std::move(expr);
+  if (result.errors.empty() && expr->root >= 0) {
+    mark_fast_paths(*expr);
+    result.expr = std::move(expr);
+  }
   if (!result.expr && result.errors.empty())
     result.errors.push_back({0, tr(msg::lang_not_checked)});
   return result;

@@ -1,6 +1,7 @@
 // Evaluation of compiled expressions: evaluate(), guard_holds(),
 // fields_read(). Semantics of missing values are those stated in expr.h.
 #include <algorithm>
+#include <cstring>
 
 #include "lang/expr/tree.h"
 
@@ -8,6 +9,32 @@ namespace sopir {
 namespace {
 
 const Value kMissing;
+
+// Text equality, cheap on the usual miss: the sizes, then the last bytes
+// (enum ids often differ only there: m3, m6), then the rest.
+bool same_text(const std::string& x, const std::string& y) {
+  const size_t n = x.size();
+  return n == y.size() &&
+         (n == 0 || (x[n - 1] == y[n - 1] && std::memcmp(x.data(), y.data(), n - 1) == 0));
+}
+
+// Whether an ordering (-1, 0, 1) satisfies `op`.
+bool satisfies(CompareOp op, int order) {
+  switch (op) {
+    case CompareOp::kEq:
+      return order == 0;
+    case CompareOp::kNe:
+      return order != 0;
+    case CompareOp::kLt:
+      return order < 0;
+    case CompareOp::kLe:
+      return order <= 0;
+    case CompareOp::kGt:
+      return order > 0;
+    default:
+      return order >= 0;
+  }
+}
 
 // Whole days from `from` to `to`, rounded down; nullopt on overflow.
 std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
@@ -184,7 +211,34 @@ bool Evaluator::truth(int n) const {
   }
 }
 
+// The shortcuts read the field in place and compare it with the constant
+// by its type. A field holding no value of that type (missing, or another
+// type in a malformed case) equals no constant and orders with none, so
+// only != holds, as in the general path.
 bool Evaluator::compare(const ExprNode& node) const {
+  switch (node.fast) {
+    case FastPath::kFieldText: {
+      const std::string* x = std::get_if<std::string>(&field_operand(node));
+      const bool equal = x && same_text(*x, const_operand<std::string>(node.b));
+      return equal != (node.op == CompareOp::kNe);
+    }
+    case FastPath::kFieldInt: {
+      const int64_t* x = std::get_if<int64_t>(&field_operand(node));
+      if (!x) return node.op == CompareOp::kNe;
+      const int64_t y = const_operand<int64_t>(node.b);
+      return satisfies(node.op, *x < y ? -1 : (y < *x ? 1 : 0));
+    }
+    case FastPath::kFieldBool: {
+      const bool* x = std::get_if<bool>(&field_operand(node));
+      const bool equal = x && *x == const_operand<bool>(node.b);
+      return equal != (node.op == CompareOp::kNe);
+    }
+    default:
+      return compare_general(node);
+  }
+}
+
+bool Evaluator::compare_general(const ExprNode& node) const {
   Value sa, sb;
   const Value& a = operand(node.a, sa);
   const Value& b = operand(node.b, sb);
@@ -197,20 +251,21 @@ bool Evaluator::compare(const ExprNode& node) const {
       break;
   }
   const std::optional<int> order = compare_values(a, b);
-  if (!order) return false;
-  switch (node.op) {
-    case CompareOp::kLt:
-      return *order < 0;
-    case CompareOp::kLe:
-      return *order <= 0;
-    case CompareOp::kGt:
-      return *order > 0;
-    default:
-      return *order >= 0;
-  }
+  return order && satisfies(node.op, *order);
 }
 
 bool Evaluator::in_list(const ExprNode& node) const {
+  if (node.fast != FastPath::kFieldTexts) return in_list_general(node);
+  // Missing is in no list; a value of another type equals no text.
+  const std::string* x = std::get_if<std::string>(&field_operand(node));
+  if (!x) return false;
+  for (int i = 0; i < node.count; ++i) {
+    if (same_text(*x, const_operand<std::string>(expr_.lists[node.first + i]))) return true;
+  }
+  return false;
+}
+
+bool Evaluator::in_list_general(const ExprNode& node) const {
   Value sx;
   const Value& x = operand(node.a, sx);
   if (is_missing(x)) return false;
@@ -229,6 +284,31 @@ Value evaluate(const Expr& expr, const EvalContext& context) {
 
 bool guard_holds(const Expr& expr, const EvalContext& context) {
   return expr.root >= 0 && Evaluator(expr, context).truth(expr.root);
+}
+
+void mark_fast_paths(Expr& expr) {
+  auto is_field = [&](int n) { return n >= 0 && expr.nodes[n].kind == NodeKind::kField; };
+  // The constant node `n` holds a T (never so for `null`).
+  auto holds = [&](int n, auto type) {
+    using T = decltype(type);
+    return n >= 0 && expr.nodes[n].kind == NodeKind::kConst &&
+           std::holds_alternative<T>(expr.consts[expr.nodes[n].index]);
+  };
+  for (ExprNode& node : expr.nodes) {
+    node.fast = FastPath::kNone;
+    if (node.kind == NodeKind::kCompare && is_field(node.a)) {
+      const bool equality = node.op == CompareOp::kEq || node.op == CompareOp::kNe;
+      if (equality && holds(node.b, std::string{})) node.fast = FastPath::kFieldText;
+      if (holds(node.b, int64_t{})) node.fast = FastPath::kFieldInt;
+      if (equality && holds(node.b, bool{})) node.fast = FastPath::kFieldBool;
+    } else if (node.kind == NodeKind::kIn && is_field(node.a)) {
+      bool texts = true;
+      for (int i = 0; i < node.count; ++i) {
+        texts = texts && holds(expr.lists[node.first + i], std::string{});
+      }
+      if (texts) node.fast = FastPath::kFieldTexts;
+    }
+  }
 }
 
 std::vector<int> fields_read(const Expr& expr) {

@@ -45,6 +45,18 @@ enum class NodeKind : uint8_t {
 
 enum class CompareOp : uint8_t { kEq, kNe, kLt, kLe, kGt, kGe };
 
+// A node shape the evaluator has a shortcut for, found once the tree is
+// built (mark_fast_paths). Every shortcut gives what the general path gives
+// for any value the field may hold (missing, or even of another type);
+// kNone, the default, always takes the general path.
+enum class FastPath : uint8_t {
+  kNone,
+  kFieldText,   // kCompare == / !=: field a against a text (or enum) constant b
+  kFieldInt,    // kCompare, any op: field a against an int constant b
+  kFieldBool,   // kCompare == / !=: field a against a bool constant b
+  kFieldTexts,  // kIn: field a against a list of text (or enum) constants
+};
+
 // "==", "!=", "<", ... as written in expressions (expr_print.cc).
 const char* op_text(CompareOp op);
 
@@ -55,6 +67,7 @@ struct ExprNode {
   bool enum_value = false;   // kConst that is an enum value (printed bare when it can be)
   Type type = Type::kBool;   // result type (kConst null: see is_null)
   bool is_null = false;      // the literal `null`
+  FastPath fast = FastPath::kNone;  // derived from the rest (mark_fast_paths)
   int a = -1, b = -1;        // operands
   int index = -1;            // constant or field index
   int first = 0, count = 0;  // children in Expr::lists
@@ -67,6 +80,11 @@ class Expr {
   std::vector<int> lists;
   int root = -1;
 };
+
+// Sets ExprNode::fast on every node with a shape the evaluator has a
+// shortcut for. parse_expr calls it on each tree it builds (the loader's
+// and the compiled form's alike, since the codec parses the text again).
+void mark_fast_paths(Expr& expr);
 
 }  // namespace sopir
 
@@ -96,7 +114,17 @@ class Evaluator {
     return value(n, scratch);
   }
   bool compare(const ExprNode& node) const;
+  bool compare_general(const ExprNode& node) const;
   bool in_list(const ExprNode& node) const;
+  bool in_list_general(const ExprNode& node) const;
+  // The field operand a and the constant operand b of a node marked fast.
+  const Value& field_operand(const ExprNode& node) const {
+    return field(expr_.nodes[node.a].index);
+  }
+  template <typename T>
+  const T& const_operand(int n) const {
+    return *std::get_if<T>(&expr_.consts[expr_.nodes[n].index]);
+  }
   const LinkedCase* newest_track(const std::string& sop) const;
 
   const Expr& expr_;
