@@ -137,6 +137,8 @@ const LinkedCase* Evaluator::newest_track(const std::string& sop) const {
   return out;
 }
 
+// The kinds guards are mostly made of, kept in a small function (few
+// registers to save per call); the rest go to truth_other().
 bool Evaluator::truth(int n) const {
   const ExprNode& node = expr_.nodes[n];
   switch (node.kind) {
@@ -156,13 +158,6 @@ bool Evaluator::truth(int n) const {
       return compare(node);
     case NodeKind::kIn:
       return in_list(node) != node.negated;
-    case NodeKind::kMember: {
-      // As `in [..]`: a missing side is never a member (so `not in` holds).
-      Value sx, ss;
-      const std::string* x = std::get_if<std::string>(&value(node.a, sx));
-      const std::string* set = std::get_if<std::string>(&value(node.b, ss));
-      return (x && set && set_contains(*set, *x)) != node.negated;
-    }
     case NodeKind::kField: {
       // A bare bool field (`consent_tracing`): read in place, no scratch.
       const bool* b = std::get_if<bool>(&field(node.index));
@@ -170,6 +165,21 @@ bool Evaluator::truth(int n) const {
     }
     case NodeKind::kHas:
       return !is_missing(field(node.index));
+    default:
+      return truth_other(n);
+  }
+}
+
+bool Evaluator::truth_other(int n) const {
+  const ExprNode& node = expr_.nodes[n];
+  switch (node.kind) {
+    case NodeKind::kMember: {
+      // As `in [..]`: a missing side is never a member (so `not in` holds).
+      Value sx, ss;
+      const std::string* x = std::get_if<std::string>(&value(node.a, sx));
+      const std::string* set = std::get_if<std::string>(&value(node.b, ss));
+      return (x && set && set_contains(*set, *x)) != node.negated;
+    }
     case NodeKind::kHasChild:
     case NodeKind::kChildClosed: {
       const auto& sop = std::get<std::string>(expr_.consts[node.index]);

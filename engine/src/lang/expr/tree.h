@@ -105,6 +105,8 @@ class Evaluator {
 
  private:
   const Value& field(int index) const;
+  // truth() of the kinds it does not handle itself.
+  bool truth_other(int n) const;
   // value(), with fields and constants (most operands) read in place
   // without the call.
   const Value& operand(int n, Value& scratch) const {
