@@ -47,15 +47,7 @@ std::optional<int64_t> days_between(int64_t from_seconds, int64_t to_seconds) {
 
 }  // namespace
 
-const Value& field_value(const EvalContext& context, int index) {
-  if (const auto* overlay = context.overlay) {
-    for (auto it = overlay->rbegin(); it != overlay->rend(); ++it)
-      if (it->first == index) return it->second;
-  }
-  const std::vector<Value>* fields = context.fields;
-  if (!fields || index < 0 || static_cast<size_t>(index) >= fields->size()) return kMissing;
-  return (*fields)[index];
-}
+const Value kNoFieldValue;
 
 const Value& Evaluator::field(int index) const { return field_value(context_, index); }
 

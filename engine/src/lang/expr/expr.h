@@ -93,9 +93,21 @@ struct EvalContext {
   const std::vector<std::pair<int, Value>>* overlay = nullptr;
 };
 
+// The missing value field_value() hands back for a field nobody holds.
+extern const Value kNoFieldValue;
+
 // The value of field `index` in `context`: the overlay's last entry for it,
-// else `fields`' entry; missing when neither has it.
-const Value& field_value(const EvalContext& context, int index);
+// else `fields`' entry; missing when neither has it. Inline: guards and
+// the decision's required-field check call it for every field they read.
+inline const Value& field_value(const EvalContext& context, int index) {
+  if (const auto* overlay = context.overlay) {
+    for (auto it = overlay->rbegin(); it != overlay->rend(); ++it)
+      if (it->first == index) return it->second;
+  }
+  const std::vector<Value>* fields = context.fields;
+  if (!fields || index < 0 || static_cast<size_t>(index) >= fields->size()) return kNoFieldValue;
+  return (*fields)[index];
+}
 
 // The expression's value. For a guard that is a bool, except that a guard
 // which is just a bool field (or days_since of a missing date, in `set`)
