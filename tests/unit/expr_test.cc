@@ -655,7 +655,12 @@ TEST_CASE("expr: shortcuts agree with the general path over every value") {
       "age in [17, 18]", "consent_date < 2026-01-01", "stay_limit >= 1d",
       // Shortcuts inside and/or/not.
       "risk == high and age >= 18", "not (category == drugs) or consented",
-      "category in [drugs] or note == 'x' and age < 3"};
+      "category in [drugs] or note == 'x' and age < 3",
+      // Tracks (over the children below): track against text, and near misses.
+      "track_state('medical') == 'fit'", "track_state('medical') != 'fit'",
+      "track_outcome('medical') == 'fit'", "track_outcome('medical') != ''",
+      "'fit' == track_state('medical')", "track_state('medical') == null",
+      "track_state('medical') in ['fit', 'unfit']"};
   // Values of every type, a few of each, so that equal and unequal meet.
   const std::vector<Value> values = {Value{},
                                      true,
@@ -687,23 +692,47 @@ TEST_CASE("expr: shortcuts agree with the general path over every value") {
     }
     const std::vector<int> read = fields_read(*fast);
     REQUIRE(read.size() <= 3);
-    // Every combination of values for the fields the guard reads.
-    std::vector<size_t> pick(read.size(), 0);
+    // Every combination of values for the fields the guard reads and, for
+    // a track function, for the state and outcome of the newest track.
+    const bool tracks = reads_tracks(*fast);
+    std::vector<size_t> pick(read.size() + (tracks ? 2 : 0), 0);
     for (;;) {
       Case c;
       for (size_t i = 0; i < read.size(); ++i) c.set(read[i], values[pick[i]]);
+      std::vector<LinkedCase> children;
+      if (tracks) {
+        const Value fit = std::string("fit");
+        children.push_back(LinkedCase{"A-1", "medical", Status::kClosed, fit, Value{}});
+        children.push_back(LinkedCase{"A-2", "other", Status::kActive, fit, Value{}});
+        // The last pick of the state (values.size()): no medical track at all.
+        const size_t state = pick[read.size()], outcome = pick[read.size() + 1];
+        if (state < values.size()) {
+          children.push_back(
+              LinkedCase{"A-3", "medical", Status::kActive, values[state], values[outcome]});
+        } else {
+          children.erase(children.begin());
+        }
+      }
+      EvalContext context = c.context();
+      context.children = &children;
       INFO(text << " with " << [&] {
         std::string seen;
         for (size_t i = 0; i < read.size(); ++i)
           seen += fields()[read[i]].id + "=" + format_value(values[pick[i]]) + " ";
+        for (const LinkedCase& child : children) {
+          seen += child.sop_id + ":" + format_value(child.state) + "/" +
+                  format_value(child.outcome) + " ";
+        }
         return seen;
       }());
-      REQUIRE(guard_holds(*fast, c.context()) == guard_holds(general, c.context()));
+      REQUIRE(guard_holds(*fast, context) == guard_holds(general, context));
+      // Next combination; a track's state has one pick more (no track).
       size_t i = 0;
-      while (i < pick.size() && ++pick[i] == values.size()) pick[i++] = 0;
+      auto picks = [&](size_t k) { return values.size() + (k == read.size() ? 1 : 0); };
+      while (i < pick.size() && ++pick[i] == picks(i)) pick[i++] = 0;
       if (i == pick.size()) break;
     }
   }
   // Not vacuous: the shapes meant to be shortcut are marked.
-  CHECK(marked == 27);
+  CHECK(marked == 31);
 }

@@ -95,11 +95,8 @@ const Value& Evaluator::value(int n, Value& scratch) const {
       return scratch;
     }
     case NodeKind::kTrackState:
-    case NodeKind::kTrackOutcome: {
-      const LinkedCase* track = newest_track(std::get<std::string>(expr_.consts[node.index]));
-      if (!track) return kMissing;
-      return node.kind == NodeKind::kTrackState ? track->state : track->outcome;
-    }
+    case NodeKind::kTrackOutcome:
+      return track_value(node);
     case NodeKind::kCountTracks: {
       const auto& sop = std::get<std::string>(expr_.consts[node.index]);
       const std::string* state = node.b >= 0 ? &std::get<std::string>(expr_.consts[node.b]) : nullptr;
@@ -127,6 +124,12 @@ const LinkedCase* Evaluator::newest_track(const std::string& sop) const {
     if (child.sop_id == sop) out = &child;  // children come oldest first
   }
   return out;
+}
+
+const Value& Evaluator::track_value(const ExprNode& node) const {
+  const LinkedCase* track = newest_track(std::get<std::string>(expr_.consts[node.index]));
+  if (!track) return kMissing;
+  return node.kind == NodeKind::kTrackState ? track->state : track->outcome;
 }
 
 // The kinds guards are mostly made of, kept in a small function (few
@@ -241,6 +244,11 @@ bool Evaluator::compare(const ExprNode& node) const {
 }
 
 bool Evaluator::compare_general(const ExprNode& node) const {
+  if (node.fast == FastPath::kTrackText) {  // here, so compare() stays small
+    const std::string* x = std::get_if<std::string>(&track_value(expr_.nodes[node.a]));
+    const bool equal = x && same_text(*x, const_operand<std::string>(node.b));
+    return equal != (node.op == CompareOp::kNe);
+  }
   Value sa, sb;
   const Value& a = operand(node.a, sa);
   const Value& b = operand(node.b, sb);
@@ -290,6 +298,10 @@ bool guard_holds(const Expr& expr, const EvalContext& context) {
 
 void mark_fast_paths(Expr& expr) {
   auto is_field = [&](int n) { return n >= 0 && expr.nodes[n].kind == NodeKind::kField; };
+  auto is_track = [&](int n) {
+    return n >= 0 && (expr.nodes[n].kind == NodeKind::kTrackState ||
+                      expr.nodes[n].kind == NodeKind::kTrackOutcome);
+  };
   // The constant node `n` holds a T (never so for `null`).
   auto holds = [&](int n, auto type) {
     using T = decltype(type);
@@ -298,11 +310,13 @@ void mark_fast_paths(Expr& expr) {
   };
   for (ExprNode& node : expr.nodes) {
     node.fast = FastPath::kNone;
+    const bool equality = node.op == CompareOp::kEq || node.op == CompareOp::kNe;
     if (node.kind == NodeKind::kCompare && is_field(node.a)) {
-      const bool equality = node.op == CompareOp::kEq || node.op == CompareOp::kNe;
       if (equality && holds(node.b, std::string{})) node.fast = FastPath::kFieldText;
       if (holds(node.b, int64_t{})) node.fast = FastPath::kFieldInt;
       if (equality && holds(node.b, bool{})) node.fast = FastPath::kFieldBool;
+    } else if (node.kind == NodeKind::kCompare && is_track(node.a)) {
+      if (equality && holds(node.b, std::string{})) node.fast = FastPath::kTrackText;
     } else if (node.kind == NodeKind::kIn && is_field(node.a)) {
       bool texts = true;
       for (int i = 0; i < node.count; ++i) {

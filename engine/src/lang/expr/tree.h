@@ -55,6 +55,7 @@ enum class FastPath : uint8_t {
   kFieldInt,    // kCompare, any op: field a against an int constant b
   kFieldBool,   // kCompare == / !=: field a against a bool constant b
   kFieldTexts,  // kIn: field a against a list of text (or enum) constants
+  kTrackText,   // kCompare == / !=: track_state() or track_outcome() a against a text constant b
 };
 
 // "==", "!=", "<", ... as written in expressions (expr_print.cc).
@@ -128,6 +129,8 @@ class Evaluator {
     return *std::get_if<T>(&expr_.consts[expr_.nodes[n].index]);
   }
   const LinkedCase* newest_track(const std::string& sop) const;
+  // The value of a kTrackState or kTrackOutcome node.
+  const Value& track_value(const ExprNode& node) const;
 
   const Expr& expr_;
   const EvalContext& context_;
