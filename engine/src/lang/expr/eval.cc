@@ -288,8 +288,8 @@ bool Evaluator::in_list_general(const ExprNode& node) const {
 
 Value evaluate(const Expr& expr, const EvalContext& context) {
   if (expr.root < 0) return Value{};
-  Value scratch;
-  return Evaluator(expr, context).value(expr.root, scratch);
+  Value scratch;  // operand(): a `set:` value is mostly a constant or a field
+  return Evaluator(expr, context).operand(expr.root, scratch);
 }
 
 bool guard_holds(const Expr& expr, const EvalContext& context) {

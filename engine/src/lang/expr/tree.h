@@ -103,11 +103,6 @@ class Evaluator {
   const Value& value(int n, Value& scratch) const;
   // The truth of a condition node; a missing bool reads as false.
   bool truth(int n) const;
-
- private:
-  const Value& field(int index) const;
-  // truth() of the kinds it does not handle itself.
-  bool truth_other(int n) const;
   // value(), with fields and constants (most operands) read in place
   // without the call.
   const Value& operand(int n, Value& scratch) const {
@@ -116,6 +111,11 @@ class Evaluator {
     if (node.kind == NodeKind::kConst) return expr_.consts[node.index];
     return value(n, scratch);
   }
+
+ private:
+  const Value& field(int index) const;
+  // truth() of the kinds it does not handle itself.
+  bool truth_other(int n) const;
   bool compare(const ExprNode& node) const;
   bool compare_general(const ExprNode& node) const;
   bool in_list(const ExprNode& node) const;
