@@ -12,7 +12,7 @@ const Value kMissing;
 
 // Text equality, cheap on the usual miss: the sizes, then the last bytes
 // (enum ids often differ only there: m3, m6), then the rest.
-bool same_text(const std::string& x, const std::string& y) {
+inline bool same_text(const std::string& x, const std::string& y) {
   const size_t n = x.size();
   return n == y.size() &&
          (n == 0 || (x[n - 1] == y[n - 1] && std::memcmp(x.data(), y.data(), n - 1) == 0));
