@@ -141,12 +141,12 @@ bool Evaluator::truth(int n) const {
       return !truth(node.a);
     case NodeKind::kAnd:
       for (int i = 0; i < node.count; ++i) {
-        if (!truth(expr_.lists[node.first + i])) return false;
+        if (!part(expr_.lists[node.first + i])) return false;
       }
       return true;
     case NodeKind::kOr:
       for (int i = 0; i < node.count; ++i) {
-        if (truth(expr_.lists[node.first + i])) return true;
+        if (part(expr_.lists[node.first + i])) return true;
       }
       return false;
     case NodeKind::kCompare:

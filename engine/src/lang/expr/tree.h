@@ -114,6 +114,12 @@ class Evaluator {
 
  private:
   const Value& field(int index) const;
+  // truth() of a part of an and/or, with a comparison (the usual part)
+  // taken without the call.
+  bool part(int n) const {
+    const ExprNode& node = expr_.nodes[n];
+    return node.kind == NodeKind::kCompare ? compare(node) : truth(n);
+  }
   // truth() of the kinds it does not handle itself.
   bool truth_other(int n) const;
   bool compare(const ExprNode& node) const;
