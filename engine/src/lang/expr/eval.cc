@@ -293,7 +293,7 @@ Value evaluate(const Expr& expr, const EvalContext& context) {
 }
 
 bool guard_holds(const Expr& expr, const EvalContext& context) {
-  return expr.root >= 0 && Evaluator(expr, context).truth(expr.root);
+  return expr.root >= 0 && Evaluator(expr, context).part(expr.root);
 }
 
 void mark_fast_paths(Expr& expr) {

@@ -103,6 +103,12 @@ class Evaluator {
   const Value& value(int n, Value& scratch) const;
   // The truth of a condition node; a missing bool reads as false.
   bool truth(int n) const;
+  // truth(), with a comparison (the usual guard, and the usual part of an
+  // and/or) taken without the call.
+  bool part(int n) const {
+    const ExprNode& node = expr_.nodes[n];
+    return node.kind == NodeKind::kCompare ? compare(node) : truth(n);
+  }
   // value(), with fields and constants (most operands) read in place
   // without the call.
   const Value& operand(int n, Value& scratch) const {
@@ -114,12 +120,6 @@ class Evaluator {
 
  private:
   const Value& field(int index) const;
-  // truth() of a part of an and/or, with a comparison (the usual part)
-  // taken without the call.
-  bool part(int n) const {
-    const ExprNode& node = expr_.nodes[n];
-    return node.kind == NodeKind::kCompare ? compare(node) : truth(n);
-  }
   // truth() of the kinds it does not handle itself.
   bool truth_other(int n) const;
   bool compare(const ExprNode& node) const;
