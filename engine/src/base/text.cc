@@ -71,9 +71,10 @@ std::string code_name(uint32_t code) {
   return out;
 }
 
-// Whether `text` is printable ASCII alone (no byte below a space, no DEL,
-// nothing past 0x7F): then it holds no control character, which most input
-// shows with one pass over its bytes and no decoding.
+}  // namespace
+
+// Most input is plain ASCII, which shows it holds no control character
+// with one pass over its bytes and no decoding.
 // Eight bytes at a time: a word holds a byte below 0x20 when subtracting
 // 0x20 from every byte borrows into a byte whose top bit was clear, and one
 // of 0x7F or more when adding 0x01 sets (or its own byte has) the top bit.
@@ -94,8 +95,6 @@ bool plain_ascii(std::string_view text) {
   }
   return true;
 }
-
-}  // namespace
 
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed) {
   if (plain_ascii(text)) return std::nullopt;

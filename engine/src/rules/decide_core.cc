@@ -319,19 +319,28 @@ std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
 
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
-  if (const auto* text = std::get_if<std::string>(&value)) {
+  if (field.type == Type::kEnum || field.type == Type::kSet) {
     // An enum's or a set's members are names the loader checked, with no
     // control character in them: a text that is one needs no other look,
     // and one that is not is refused for its control character if it has
     // one, as a string would be.
-    if (field.type == Type::kEnum || field.type == Type::kSet) {
-      const bool member = field.type == Type::kEnum ? is_enum_value(field.values, *text)
-                                                    : canonical_set_text(field.values, *text);
-      if (member) return ValueProblem::kNone;
-      return holds_control(*text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
-    }
-    if (holds_control(*text, true)) return ValueProblem::kControl;
+    const std::string& text = *std::get_if<std::string>(&value);
+    const bool member =
+        field.type == Type::kEnum ? is_enum_value(field.values, text) : canonical_set_text(field.values, text);
+    if (member) return ValueProblem::kNone;
+    return holds_control(text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
   }
+  if (field.type == Type::kString) {
+    // One pass over most texts: plain ASCII has no control character, and
+    // as many characters as bytes for its length bounds.
+    const std::string& text = *std::get_if<std::string>(&value);
+    const bool plain = plain_ascii(text);
+    if (!plain && holds_control(text, true)) return ValueProblem::kControl;
+    if (unbounded(field)) return ValueProblem::kNone;
+    return text_bounds_problem(field, text, plain) == BoundsProblem::kNone ? ValueProblem::kNone
+                                                                           : ValueProblem::kBounds;
+  }
+  if (unbounded(field)) return ValueProblem::kNone;
   return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
 }
 
