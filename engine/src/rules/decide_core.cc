@@ -317,31 +317,45 @@ std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
   return rank;
 }
 
+namespace {
+
+// An enum's or a set's text. Their members are names the loader checked,
+// with no control character in them: a text that is one needs no other
+// look, and one that is not is refused for its control character if it has
+// one, as a string would be. Not inlined, so that typed_value_problem()
+// keeps no registers for it (below).
+[[gnu::noinline]] ValueProblem member_problem(const FieldDef& field, const std::string& text) {
+  const bool member =
+      field.type == Type::kEnum ? is_enum_value(field.values, text) : canonical_set_text(field.values, text);
+  if (member) return ValueProblem::kNone;
+  return holds_control(text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
+}
+
+// A string's text, in one pass over most texts: plain ASCII has no control
+// character, and as many characters as bytes for its length bounds.
+[[gnu::noinline]] ValueProblem string_problem(const FieldDef& field, const std::string& text) {
+  const bool plain = plain_ascii(text);
+  if (!plain && holds_control(text, true)) return ValueProblem::kControl;
+  if (unbounded(field)) return ValueProblem::kNone;
+  return text_bounds_problem(field, text, plain) == BoundsProblem::kNone ? ValueProblem::kNone
+                                                                         : ValueProblem::kBounds;
+}
+
+}  // namespace
+
+// By the field's type, each text check a function of its own, so that a
+// value with little to check (a bool, a number without bounds) is not
+// slowed by what a text needs.
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
-  if (field.type == Type::kEnum || field.type == Type::kSet) {
-    // An enum's or a set's members are names the loader checked, with no
-    // control character in them: a text that is one needs no other look,
-    // and one that is not is refused for its control character if it has
-    // one, as a string would be.
-    const std::string& text = *std::get_if<std::string>(&value);
-    const bool member =
-        field.type == Type::kEnum ? is_enum_value(field.values, text) : canonical_set_text(field.values, text);
-    if (member) return ValueProblem::kNone;
-    return holds_control(text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
+  switch (field.type) {
+    case Type::kEnum:
+    case Type::kSet: return member_problem(field, *std::get_if<std::string>(&value));
+    case Type::kString: return string_problem(field, *std::get_if<std::string>(&value));
+    default:
+      if (unbounded(field)) return ValueProblem::kNone;
+      return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
   }
-  if (field.type == Type::kString) {
-    // One pass over most texts: plain ASCII has no control character, and
-    // as many characters as bytes for its length bounds.
-    const std::string& text = *std::get_if<std::string>(&value);
-    const bool plain = plain_ascii(text);
-    if (!plain && holds_control(text, true)) return ValueProblem::kControl;
-    if (unbounded(field)) return ValueProblem::kNone;
-    return text_bounds_problem(field, text, plain) == BoundsProblem::kNone ? ValueProblem::kNone
-                                                                           : ValueProblem::kBounds;
-  }
-  if (unbounded(field)) return ValueProblem::kNone;
-  return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
 }
 
 bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out) {
