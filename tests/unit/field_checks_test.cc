@@ -184,6 +184,22 @@ TEST_CASE("plain ASCII holds no control character and has a character a byte", "
     CHECK_FALSE(holds_control(t, false));
     CHECK(text_length(t) == static_cast<int64_t>(t.size()));
   }
+  // Every length a word, two halves or single bytes are read for, with one
+  // byte at each place that is not printable ASCII, or none.
+  for (size_t n = 0; n <= 25; ++n) {
+    std::string t;
+    for (size_t i = 0; i < n; ++i) t += static_cast<char>(i % 2 ? 0x20 : 0x7E);
+    INFO("length " << n);
+    CHECK(plain_ascii(t));
+    for (size_t at = 0; at < n; ++at) {
+      for (char bad : {'\x00', '\x1F', '\x7F', '\x80', '\xC3', '\xFF'}) {
+        std::string u = t;
+        u[at] = bad;
+        INFO("byte " << static_cast<int>(static_cast<unsigned char>(bad)) << " at " << at);
+        CHECK_FALSE(plain_ascii(u));
+      }
+    }
+  }
 }
 
 TEST_CASE("the loader and the codec work out the same checks for every shipped field", "[field][codec]") {
