@@ -14,9 +14,6 @@ bool pattern_matches(const FieldDef& field, std::string_view text) {
 
 namespace {
 
-// The checks of `field` worked out with its procedure, else now.
-FieldChecks checks_of(const FieldDef& field) { return field.checks.built ? field.checks : field_checks(field); }
-
 // Whether `value` holds the alternative of the field's type.
 bool of_field_type(const FieldDef& field, const Value& value) {
   switch (field.type) {
@@ -28,10 +25,9 @@ bool of_field_type(const FieldDef& field, const Value& value) {
   }
 }
 
-}  // namespace
-
-BoundsProblem text_bounds_problem(const FieldDef& field, std::string_view text, bool plain) {
-  const FieldChecks checks = checks_of(field);  // built: a string field's always are
+// text_bounds_problem() by the field's checks (a string field's are always
+// worked out).
+BoundsProblem text_problem(const FieldDef& field, const FieldChecks& checks, std::string_view text, bool plain) {
   // A text has at most as many characters as bytes: when the bytes alone
   // settle both bounds, the characters are not counted.
   const auto size = static_cast<int64_t>(text.size());
@@ -44,11 +40,11 @@ BoundsProblem text_bounds_problem(const FieldDef& field, std::string_view text, 
   return BoundsProblem::kNone;
 }
 
-BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
-  const FieldChecks checks = checks_of(field);
+// bounds_problem() by the field's checks.
+BoundsProblem value_problem(const FieldDef& field, const FieldChecks& checks, const Value& value) {
   if (checks.built && of_field_type(field, value)) {
     if (!checks.bounded) return BoundsProblem::kNone;
-    if (field.type == Type::kString) return text_bounds_problem(field, std::get<std::string>(value));
+    if (field.type == Type::kString) return text_problem(field, checks, std::get<std::string>(value), false);
     const int64_t number = *ordered_number(field.type, value);
     if (number < checks.low) return BoundsProblem::kMinValue;
     if (number > checks.high) return BoundsProblem::kMaxValue;
@@ -59,6 +55,26 @@ BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
   if (field.min && compare_values(value, *field.min).value_or(0) < 0) return BoundsProblem::kMinValue;
   if (field.max && compare_values(value, *field.max).value_or(0) > 0) return BoundsProblem::kMaxValue;
   return BoundsProblem::kNone;
+}
+
+// A field not built: its checks worked out for this check. Out of line, so
+// that the two below keep no registers for it.
+[[gnu::noinline]] BoundsProblem unbuilt_problem(const FieldDef& field, const Value* value, std::string_view text,
+                                                bool plain) {
+  const FieldChecks checks = field_checks(field);
+  return value ? value_problem(field, checks, *value) : text_problem(field, checks, text, plain);
+}
+
+}  // namespace
+
+BoundsProblem text_bounds_problem(const FieldDef& field, std::string_view text, bool plain) {
+  if (!field.checks.built) return unbuilt_problem(field, nullptr, text, plain);
+  return text_problem(field, field.checks, text, plain);
+}
+
+BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
+  if (!field.checks.built) return unbuilt_problem(field, &value, {}, false);
+  return value_problem(field, field.checks, value);
 }
 
 std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang) {
