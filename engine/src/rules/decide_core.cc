@@ -322,13 +322,19 @@ namespace {
 // An enum's or a set's text. Their members are names the loader checked,
 // with no control character in them: a text that is one needs no other
 // look, and one that is not is refused for its control character if it has
-// one, as a string would be. Not inlined, so that typed_value_problem()
-// keeps no registers for it (below).
-[[gnu::noinline]] ValueProblem member_problem(const FieldDef& field, const std::string& text) {
-  const bool member =
-      field.type == Type::kEnum ? is_enum_value(field.values, text) : canonical_set_text(field.values, text);
-  if (member) return ValueProblem::kNone;
+// one, as a string would be. Each not inlined, so that
+// typed_value_problem() keeps no registers for it (below), nor an enum's
+// check for a set's.
+ValueProblem not_member_problem(const std::string& text) {
   return holds_control(text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
+}
+
+[[gnu::noinline]] ValueProblem enum_problem(const FieldDef& field, const std::string& text) {
+  return is_enum_value(field.values, text) ? ValueProblem::kNone : not_member_problem(text);
+}
+
+[[gnu::noinline]] ValueProblem set_problem(const FieldDef& field, const std::string& text) {
+  return canonical_set_text(field.values, text) ? ValueProblem::kNone : not_member_problem(text);
 }
 
 // A string's text, in one pass over most texts: plain ASCII has no control
@@ -349,8 +355,8 @@ namespace {
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
   switch (field.type) {
-    case Type::kEnum:
-    case Type::kSet: return member_problem(field, *std::get_if<std::string>(&value));
+    case Type::kEnum: return enum_problem(field, *std::get_if<std::string>(&value));
+    case Type::kSet: return set_problem(field, *std::get_if<std::string>(&value));
     case Type::kString: return string_problem(field, *std::get_if<std::string>(&value));
     default:
       if (unbounded(field)) return ValueProblem::kNone;
