@@ -175,6 +175,27 @@ TEST_CASE("a field's checks worked out once decide every value as min, max and p
   }
 }
 
+TEST_CASE("an enum's value is told apart from every text a byte off it, of every length", "[field][decide]") {
+  FieldDef f = field(Type::kEnum);
+  f.values.clear();
+  for (size_t n = 1; n <= 20; ++n) {
+    std::string name;
+    for (size_t i = 0; i < n; ++i) name += static_cast<char>('a' + (i * 7 + n) % 26);
+    f.values.push_back(name);
+  }
+  for (const std::string& name : f.values) {
+    INFO(name);
+    CHECK(typed_value_problem(f, Value(name)) == ValueProblem::kNone);
+    for (size_t at = 0; at < name.size(); ++at) {
+      std::string off = name;
+      off[at] = 'Z';
+      CHECK(typed_value_problem(f, Value(off)) == ValueProblem::kNotAccepted);
+    }
+    CHECK(typed_value_problem(f, Value(name + "a")) == ValueProblem::kNotAccepted);
+  }
+  CHECK(typed_value_problem(f, Value(std::string())) == ValueProblem::kNotAccepted);
+}
+
 TEST_CASE("plain ASCII holds no control character and has a character a byte", "[field][text]") {
   for (const std::string& t : texts()) {
     INFO("'" << t << "'");
