@@ -78,9 +78,9 @@ struct FieldDef {
   // put together by hand) compiles its pattern for each check; one whose
   // pattern is changed by hand must be built again, or this reset.
   std::shared_ptr<const CompiledPattern> compiled_pattern;
-  // min, max and pattern worked out for the checks, built with
-  // compiled_pattern and like it neither encoded nor compared; unbuilt
-  // (the default) the checks read min, max and pattern themselves.
+  // type, min, max and pattern worked out for the checks, built with compiled_pattern and
+  // like it neither encoded nor compared. Unbuilt (the default): worked out
+  // for each value; a field changed by hand must be built again, or this reset.
   FieldChecks checks;
   Text label;
   Sources sources;
