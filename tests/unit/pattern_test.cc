@@ -56,11 +56,24 @@ TEST_CASE("a pattern in the subset matches what std::regex_match matches", "[pat
       "[--/]+", "[!--]*", "\\d{1,3}\\d", "[0-9]{1,3}[0-9]{2}", "\\d*\\d{3}", "\\d+0", "\\D+", "\\w+", "\\W*",
       "\\s", "\\S+", "[\\d\\s]+", "[^\\w]*", "[\\D]", "[\\-+]+", "\\+\\-\\/\\.", "a\\.b", "[a\\]]+", "[\\\\]",
       "[a^]+", "A-Z", "-+", "[0-9]{0,2}x?[0-9]{0,2}", "[0-9 ]*[0-9]{5}", "1?2?3?123", "\\w{2}-\\w{2,}",
+      // Matched by runs (no byte in two atoms' classes), and some that are not.
+      "[A-Z]{2}-?[0-9]{1,4}", "a?b*c+", "[0-9]+/[A-Z]{1,3}", "x?y?z?", "[a-c]{0,2}[d-f][g]*", "\\+?[0-9]{2} [0-9]{3,4}",
+      "\\+?[0-9 ]{6,20}x{0}", "[0-9]{2,3}[ -]{0,1}[0-9]{2}", "\\d{3}\\D{2,4}", "[^a]*a",
       "[\xC3\\-]*"};  // the last one: not in the subset (a byte >= 0x80), checked the same
   for (const char* pattern : patterns) {
     const bool subset = std::string(pattern).find('\xC3') == std::string::npos;
     check_against_regex(pattern, subset);
   }
+}
+
+TEST_CASE("a pattern whose atoms' classes share no byte is matched by runs", "[pattern]") {
+  CHECK(CompiledPattern("\\+?[0-9 ]{6,20}").by_runs());
+  CHECK(CompiledPattern("[A-Z]{2}-?[0-9]{1,4}").by_runs());
+  CHECK(CompiledPattern("[^a]*a").by_runs());
+  CHECK_FALSE(CompiledPattern("[0-9]{16}").by_runs());  // one atom: its own way
+  CHECK_FALSE(CompiledPattern("\\+?[0-9]{2} [0-9]{3,4}").by_runs());  // digits twice
+  CHECK_FALSE(CompiledPattern("x?y?x").by_runs());
+  CHECK_FALSE(CompiledPattern("[0-9 ]*[0-9]{5}").by_runs());
 }
 
 TEST_CASE("a pattern outside the subset goes to std::regex and matches the same", "[pattern]") {

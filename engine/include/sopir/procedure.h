@@ -49,6 +49,21 @@ using Sources = std::vector<std::string>;
 
 class CompiledPattern;  // a pattern compiled once (engine/src/base/pattern.h)
 
+// What checking a value of a field's own type against its min, max and
+// pattern comes to, worked out once (Procedure::build_field_checks()): the
+// bounds as two numbers instead of two optional Values to visit, and
+// whether there is anything to check at all.
+struct FieldChecks {
+  bool built = false;  // false: not worked out, the checks read min, max and pattern
+  // Whether there is a bound or a pattern to check: a field without one
+  // takes any value of its type (rules/field_bounds.cc).
+  bool bounded = false;
+  // Min and max as the int64 a value of the field's type holds (an int; a
+  // date's days; a date-time's or a duration's seconds; a string's length
+  // in characters); the lowest and highest int64 where none applies.
+  int64_t low = INT64_MIN, high = INT64_MAX;
+};
+
 struct FieldDef {
   std::string id;
   Type type = Type::kString;
@@ -57,16 +72,26 @@ struct FieldDef {
   bool pii = false;                  // personal data: masked, erasable, hashed salted
   std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
   std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
-  // `pattern` compiled, by Procedure::build_field_patterns() (the loader and
+  // `pattern` compiled, by Procedure::build_field_checks() (the loader and
   // the codec call it); null before, and without a pattern. It follows from
   // `pattern`: neither encoded nor compared. A field without it (a procedure
   // put together by hand) compiles its pattern for each check; one whose
   // pattern is changed by hand must be built again, or this reset.
   std::shared_ptr<const CompiledPattern> compiled_pattern;
+  // type, min, max and pattern worked out for the checks, built with compiled_pattern and
+  // like it neither encoded nor compared. Unbuilt (the default): worked out
+  // for each value; a field changed by hand must be built again, or this reset.
+  FieldChecks checks;
   Text label;
   Sources sources;
   SourcePos pos;
 };
+
+// A field's checks worked out from its type, min, max and pattern: what
+// Procedure::build_field_checks() stores in FieldDef::checks. Unbuilt
+// (`built` false) for bounds these do not hold as numbers (an enum's min or
+// max as text), which the checks then read themselves.
+FieldChecks field_checks(const FieldDef& field);
 
 struct StateDef {
   std::string id;
@@ -372,11 +397,12 @@ struct Procedure {
   bool takes_field(const TransitionDef& t, int field) const { return takes_field(t, taken_fields(t), field); }
   static bool takes_listed_field(const TransitionDef& t, int field);
 
-  // Compiles each field's pattern into FieldDef::compiled_pattern (the
-  // loader and the codec call it once the procedure is complete). Throws
-  // std::regex_error for a pattern std::regex refuses (the loader has
-  // refused such a procedure already; the codec does not read it).
-  void build_field_patterns();
+  // Compiles each field's pattern into FieldDef::compiled_pattern and works
+  // out its FieldDef::checks (the loader and the codec call it once the
+  // procedure is complete). Throws std::regex_error for a pattern std::regex
+  // refuses (the loader has refused such a procedure already; the codec
+  // does not read it).
+  void build_field_checks();
 
   // Names of the events that can leave `state` (file order, no repeats).
   std::vector<std::string> events_from(int state) const;

@@ -28,6 +28,11 @@ struct ControlCharacter {
 // carriage return directly before a line feed pass.
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed);
 
+// Whether `text` is printable ASCII alone (no byte below a space, no DEL,
+// nothing past 0x7F): then it holds no control character and has one
+// character a byte. Eight bytes at a time.
+bool plain_ascii(std::string_view text);
+
 // Whether `text` holds a control character find_control() would report:
 // the same answer, with no ControlCharacter built and printable ASCII told
 // apart eight bytes at a time.

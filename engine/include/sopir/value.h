@@ -74,6 +74,29 @@ std::optional<bool> parse_bool(std::string_view text);
 // `min`/`max` bounds of string fields count it.
 int64_t text_length(std::string_view text);
 
+// The number a value of `type` is ordered by, as compare_values() orders
+// two of them: an int itself, a date's days, a date-time's or a duration's
+// seconds; nullopt for a value not of `type`'s alternative, and for a
+// type not ordered by a number (bool, string, enum, set).
+inline std::optional<int64_t> ordered_number(Type type, const Value& value) {
+  switch (type) {
+    case Type::kInt:
+      if (const auto* n = std::get_if<int64_t>(&value)) return *n;
+      break;
+    case Type::kDate:
+      if (const auto* d = std::get_if<Date>(&value)) return d->days;
+      break;
+    case Type::kDateTime:
+      if (const auto* t = std::get_if<DateTime>(&value)) return t->seconds;
+      break;
+    case Type::kDuration:
+      if (const auto* d = std::get_if<Duration>(&value)) return d->seconds;
+      break;
+    default: break;
+  }
+  return std::nullopt;
+}
+
 // Calendar helpers.
 Date date_of(DateTime time);
 DateTime start_of(Date date);

@@ -63,7 +63,15 @@ CompiledPattern::CompiledPattern(std::string pattern) : source_(std::move(patter
     sets_.clear();
     atoms_.clear();
     regex_.emplace(source_, std::regex::ECMAScript);
+    return;
   }
+  // By runs when no byte is in the classes of two atoms (one atom has its
+  // own way, in matches()).
+  by_runs_ = atoms_.size() > 1;
+  for (size_t i = 0; i < atoms_.size() && by_runs_; ++i)
+    for (size_t j = i + 1; j < atoms_.size() && by_runs_; ++j)
+      for (size_t b = 0; b < 256 && by_runs_; ++b)
+        by_runs_ = !(sets_[atoms_[i].set][b] && sets_[atoms_[j].set][b]);
 }
 
 bool CompiledPattern::compile_subset() {
@@ -235,7 +243,23 @@ bool CompiledPattern::matches(std::string_view text) const {
   // One atom (`[0-9]{16}`): the length is within its bounds, every byte in its class.
   if (atoms_.size() == 1)
     return run_end(sets_[atoms_[0].set].data(), reinterpret_cast<const unsigned char*>(text.data()), 0, n) == n;
-  return matches_subset(text);
+  return by_runs_ ? matches_runs(text) : matches_subset(text);
+}
+
+// Atoms whose classes share no byte: each takes exactly the run of bytes of
+// its class where it starts, since a byte of its class it left would be
+// one no later atom can take. So one pass: each run's length within its
+// atom's count, and the last run ending the text.
+bool CompiledPattern::matches_runs(std::string_view view) const {
+  const size_t n = view.size();
+  const auto* text = reinterpret_cast<const unsigned char*>(view.data());
+  size_t at = 0;
+  for (const Atom& atom : atoms_) {
+    const size_t end = run_end(sets_[atom.set].data(), text, at, n);
+    if (end - at < atom.min || end - at > atom.max) return false;
+    at = end;
+  }
+  return at == n;
 }
 
 // Which positions of the text each atom can end at, from the positions the

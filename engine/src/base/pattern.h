@@ -5,7 +5,8 @@
 // punctuation, \d \w \s and their negations, bracket classes, each with an
 // optional greedy ? * + {n} {n,} {n,m}) are matched here: a table per class
 // and a walk over the reachable positions of the text, without allocating
-// for texts of up to a few hundred bytes. Every other pattern (groups,
+// for texts of up to a few hundred bytes (or, when no two atoms' classes
+// share a byte, as `\+?[0-9 ]{6,20}`, one pass over the runs of each). Every other pattern (groups,
 // alternatives, anchors, `.`, lazy quantifiers, non-ASCII bytes, ...) is
 // compiled into a std::regex, once, and matched by it.
 #pragma once
@@ -33,6 +34,9 @@ class CompiledPattern {
 
   // Whether the pattern is outside the subset, so std::regex matches it.
   bool uses_regex() const { return regex_.has_value(); }
+  // Whether its atoms' classes share no byte, so it is matched by runs
+  // (matches_runs()), not by the walk over positions.
+  bool by_runs() const { return by_runs_; }
   const std::string& source() const { return source_; }
 
   // The most each quantifier may count before the pattern goes to std::regex.
@@ -50,11 +54,13 @@ class CompiledPattern {
   bool read_class(size_t* i, ByteSet* set) const;
   bool add_atom(const ByteSet& set, size_t min, size_t max);
   bool matches_subset(std::string_view text) const;
+  bool matches_runs(std::string_view text) const;
 
   std::string source_;
   std::vector<ByteSet> sets_;  // distinct classes
   std::vector<Atom> atoms_;
   size_t min_length_ = 0, max_length_ = 0;
+  bool by_runs_ = false;
   std::optional<std::regex> regex_;
 };
 

@@ -71,31 +71,44 @@ std::string code_name(uint32_t code) {
   return out;
 }
 
-// Whether `text` is printable ASCII alone (no byte below a space, no DEL,
-// nothing past 0x7F): then it holds no control character, which most input
-// shows with one pass over its bytes and no decoding.
-// Eight bytes at a time: a word holds a byte below 0x20 when subtracting
-// 0x20 from every byte borrows into a byte whose top bit was clear, and one
-// of 0x7F or more when adding 0x01 sets (or its own byte has) the top bit.
-bool plain_ascii(std::string_view text) {
+// Whether the eight bytes of `w` are all printable ASCII: a word holds a
+// byte below 0x20 when subtracting 0x20 from every byte borrows into a byte
+// whose top bit was clear, and one of 0x7F or more when adding 0x01 sets (or
+// its own byte has) the top bit.
+bool plain_word(uint64_t w) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kTops = 0x8080808080808080ULL;
-  const char* p = text.data();
-  size_t n = text.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    const uint64_t below_space = (w - kOnes * 0x20) & ~w & kTops;
-    const uint64_t del_or_high = ((w + kOnes * 0x01) | w) & kTops;
-    if (below_space | del_or_high) return false;
-  }
-  for (; n > 0; ++p, --n) {
-    const auto b = static_cast<unsigned char>(*p);
-    if (b < 0x20 || b >= 0x7F) return false;
-  }
-  return true;
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kTops;
+  const uint64_t del_or_high = ((w + kOnes * 0x01) | w) & kTops;
+  return (below_space | del_or_high) == 0;
+}
+
+// The sizeof(Word) bytes at `p`, aligned or not.
+template <typename Word>
+uint64_t load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
 }
 
 }  // namespace
+
+// Most input is plain ASCII, which shows it holds no control character
+// with one pass over its bytes and no decoding. Eight bytes at a time, the
+// last eight (some of them again) for what is left; a shorter text as two
+// four-byte halves that may overlap, or its bytes after spaces.
+bool plain_ascii(std::string_view text) {
+  const char* p = text.data();
+  size_t n = text.size();
+  if (n >= 8) {
+    for (; n > 8; p += 8, n -= 8)
+      if (!plain_word(load<uint64_t>(p))) return false;
+    return plain_word(load<uint64_t>(p + n - 8));
+  }
+  if (n >= 4) return plain_word(load<uint32_t>(p) | load<uint32_t>(p + n - 4) << 32);
+  uint64_t w = 0x2020202020202020ULL;
+  for (; n > 0; ++p, --n) w = w << 8 | static_cast<unsigned char>(*p);
+  return plain_word(w);
+}
 
 std::optional<ControlCharacter> find_control(std::string_view text, bool lines_allowed) {
   if (plain_ascii(text)) return std::nullopt;

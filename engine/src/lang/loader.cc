@@ -79,7 +79,7 @@ LoadResult load_in(std::string_view text, const std::string& name, const LoadOpt
     procedure->sha256 = sha256_hex(text);
     procedure->build_name_tables();
     procedure->build_candidate_table();
-    procedure->build_field_patterns();
+    procedure->build_field_checks();
     result.procedure = std::move(procedure);
   }
   return result;

@@ -83,9 +83,35 @@ void Procedure::build_name_tables() {
   field_slots = fields.size() > kScannedNames ? name_table(fields, field_name) : std::vector<int>();
 }
 
-void Procedure::build_field_patterns() {
-  for (FieldDef& f : fields)
+FieldChecks field_checks(const FieldDef& field) {
+  FieldChecks checks;
+  // A bound as the number a value of the field's type is compared with (a
+  // string's length: an int), or nullopt when it bounds no such value.
+  auto number = [&](const std::optional<Value>& bound) -> std::optional<int64_t> {
+    if (!bound) return std::nullopt;
+    if (field.type == Type::kString) {
+      const auto* length = std::get_if<int64_t>(&*bound);
+      return length ? std::optional<int64_t>(*length) : std::nullopt;
+    }
+    return ordered_number(field.type, *bound);
+  };
+  const bool text_bound = (field.min && std::holds_alternative<std::string>(*field.min)) ||
+                          (field.max && std::holds_alternative<std::string>(*field.max));
+  if ((field.type == Type::kEnum || field.type == Type::kSet) && text_bound) return checks;  // compared as text
+  checks.built = true;
+  if (const auto low = number(field.min)) checks.low = *low;
+  if (const auto high = number(field.max)) checks.high = *high;
+  // A pattern is checked on strings alone.
+  const bool pattern = field.type == Type::kString && field.pattern;
+  checks.bounded = checks.low != INT64_MIN || checks.high != INT64_MAX || pattern;
+  return checks;
+}
+
+void Procedure::build_field_checks() {
+  for (FieldDef& f : fields) {
     f.compiled_pattern = f.pattern ? std::make_shared<const CompiledPattern>(*f.pattern) : nullptr;
+    f.checks = field_checks(f);
+  }
 }
 
 void Procedure::build_candidate_table() {

@@ -538,7 +538,7 @@ ProcedurePtr decode(std::string_view text_in, const std::string& sha256, const s
     }
     p->build_name_tables();
     p->build_candidate_table();
-    p->build_field_patterns();
+    p->build_field_checks();
     if (source) p->source = *source;
     return p;
   } catch (const std::exception&) {

@@ -8,6 +8,7 @@
 // written by refusal_of() (refusal_text.cc), only for the refusal someone
 // reads, so trying a candidate writes no text.
 #include <algorithm>
+#include <cstring>
 
 #include "lang/expr/expr.h"
 #include "rules/deadline.h"
@@ -65,11 +66,29 @@ bool canonical_set_text(const std::vector<std::string>& values, std::string_view
   }
 }
 
+// Whether `n` bytes at `a` and at `b` are the same: up to sixteen by two
+// loads a side (that may overlap), without calling memcmp.
+bool same_bytes(const char* a, const char* b, size_t n) {
+  auto same = [&](auto word, size_t at) {
+    decltype(word) x, y;
+    std::memcpy(&x, a + at, sizeof x);
+    std::memcpy(&y, b + at, sizeof y);
+    return x == y;
+  };
+  if (n > 16) return std::memcmp(a, b, n) == 0;
+  if (n >= 8) return same(uint64_t{}, 0) && same(uint64_t{}, n - 8);
+  if (n >= 4) return same(uint32_t{}, 0) && same(uint32_t{}, n - 4);
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // Whether `text` is one of an enum's values; most unequal names are told
-// apart by their length or last byte, without calling memcmp.
+// apart by their length or last byte, the rest without calling memcmp.
 bool is_enum_value(const std::vector<std::string>& values, std::string_view text) {
+  const size_t n = text.size();
   for (const auto& v : values)
-    if (same_name(v, text)) return true;
+    if (v.size() == n && (n == 0 || (v.back() == text.back() && same_bytes(v.data(), text.data(), n)))) return true;
   return false;
 }
 
@@ -317,22 +336,51 @@ std::vector<int> role_ranks(const Procedure& p, const Actor& actor) {
   return rank;
 }
 
+namespace {
+
+// An enum's or a set's text. Their members are names the loader checked,
+// with no control character in them: a text that is one needs no other
+// look, and one that is not is refused for its control character if it has
+// one, as a string would be. Each not inlined, so that
+// typed_value_problem() keeps no registers for it (below), nor an enum's
+// check for a set's.
+ValueProblem not_member_problem(const std::string& text) {
+  return holds_control(text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
+}
+
+[[gnu::noinline]] ValueProblem enum_problem(const FieldDef& field, const std::string& text) {
+  return is_enum_value(field.values, text) ? ValueProblem::kNone : not_member_problem(text);
+}
+
+[[gnu::noinline]] ValueProblem set_problem(const FieldDef& field, const std::string& text) {
+  return canonical_set_text(field.values, text) ? ValueProblem::kNone : not_member_problem(text);
+}
+
+// A string's text, in one pass over most texts: plain ASCII has no control
+// character, and as many characters as bytes for its length bounds.
+[[gnu::noinline]] ValueProblem string_problem(const FieldDef& field, const std::string& text) {
+  const bool plain = plain_ascii(text);
+  if (!plain && holds_control(text, true)) return ValueProblem::kControl;
+  if (unbounded(field)) return ValueProblem::kNone;
+  return text_bounds_problem(field, text, plain) == BoundsProblem::kNone ? ValueProblem::kNone
+                                                                         : ValueProblem::kBounds;
+}
+
+}  // namespace
+
+// By the field's type, each text check a function of its own, so that a
+// value with little to check (a bool, a number without bounds) is not
+// slowed by what a text needs.
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
-  if (const auto* text = std::get_if<std::string>(&value)) {
-    // An enum's or a set's members are names the loader checked, with no
-    // control character in them: a text that is one needs no other look,
-    // and one that is not is refused for its control character if it has
-    // one, as a string would be.
-    if (field.type == Type::kEnum || field.type == Type::kSet) {
-      const bool member = field.type == Type::kEnum ? is_enum_value(field.values, *text)
-                                                    : canonical_set_text(field.values, *text);
-      if (member) return ValueProblem::kNone;
-      return holds_control(*text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
-    }
-    if (holds_control(*text, true)) return ValueProblem::kControl;
+  switch (field.type) {
+    case Type::kEnum: return enum_problem(field, *std::get_if<std::string>(&value));
+    case Type::kSet: return set_problem(field, *std::get_if<std::string>(&value));
+    case Type::kString: return string_problem(field, *std::get_if<std::string>(&value));
+    default:
+      if (unbounded(field)) return ValueProblem::kNone;
+      return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
   }
-  return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
 }
 
 bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out) {

@@ -12,21 +12,69 @@ bool pattern_matches(const FieldDef& field, std::string_view text) {
   return CompiledPattern(*field.pattern).matches(text);  // a procedure not built: compiled for this check
 }
 
-BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
-  if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
-    const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
-    const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
-    if (min || max) {
-      const int64_t length = text_length(*text);
-      if (min && length < *min) return BoundsProblem::kMinLength;
-      if (max && length > *max) return BoundsProblem::kMaxLength;
-    }
-    if (field.pattern && !pattern_matches(field, *text)) return BoundsProblem::kPattern;
+namespace {
+
+// Whether `value` holds the alternative of the field's type.
+bool of_field_type(const FieldDef& field, const Value& value) {
+  switch (field.type) {
+    case Type::kString:
+    case Type::kEnum:
+    case Type::kSet: return std::holds_alternative<std::string>(value);
+    case Type::kBool: return std::holds_alternative<bool>(value);
+    default: return ordered_number(field.type, value).has_value();
+  }
+}
+
+// text_bounds_problem() by the field's checks (a string field's are always
+// worked out).
+BoundsProblem text_problem(const FieldDef& field, const FieldChecks& checks, std::string_view text, bool plain) {
+  // A text has at most as many characters as bytes: when the bytes alone
+  // settle both bounds, the characters are not counted.
+  const auto size = static_cast<int64_t>(text.size());
+  if (checks.low > 0 || checks.high < size) {
+    const int64_t length = plain ? size : text_length(text);
+    if (length < checks.low) return BoundsProblem::kMinLength;
+    if (length > checks.high) return BoundsProblem::kMaxLength;
+  }
+  if (field.pattern && !pattern_matches(field, text)) return BoundsProblem::kPattern;
+  return BoundsProblem::kNone;
+}
+
+// bounds_problem() by the field's checks.
+BoundsProblem value_problem(const FieldDef& field, const FieldChecks& checks, const Value& value) {
+  if (checks.built && of_field_type(field, value)) {
+    if (!checks.bounded) return BoundsProblem::kNone;
+    if (field.type == Type::kString) return text_problem(field, checks, std::get<std::string>(value), false);
+    const int64_t number = *ordered_number(field.type, value);
+    if (number < checks.low) return BoundsProblem::kMinValue;
+    if (number > checks.high) return BoundsProblem::kMaxValue;
     return BoundsProblem::kNone;
   }
+  // A value of another type than its field's, or an enum's bounds as text:
+  // compared as compare_values() orders them.
   if (field.min && compare_values(value, *field.min).value_or(0) < 0) return BoundsProblem::kMinValue;
   if (field.max && compare_values(value, *field.max).value_or(0) > 0) return BoundsProblem::kMaxValue;
   return BoundsProblem::kNone;
+}
+
+// A field not built: its checks worked out for this check. Out of line, so
+// that the two below keep no registers for it.
+[[gnu::noinline]] BoundsProblem unbuilt_problem(const FieldDef& field, const Value* value, std::string_view text,
+                                                bool plain) {
+  const FieldChecks checks = field_checks(field);
+  return value ? value_problem(field, checks, *value) : text_problem(field, checks, text, plain);
+}
+
+}  // namespace
+
+BoundsProblem text_bounds_problem(const FieldDef& field, std::string_view text, bool plain) {
+  if (!field.checks.built) return unbuilt_problem(field, nullptr, text, plain);
+  return text_problem(field, field.checks, text, plain);
+}
+
+BoundsProblem bounds_problem(const FieldDef& field, const Value& value) {
+  if (!field.checks.built) return unbuilt_problem(field, &value, {}, false);
+  return value_problem(field, field.checks, value);
 }
 
 std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang) {

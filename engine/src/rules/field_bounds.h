@@ -19,6 +19,16 @@ bool pattern_matches(const FieldDef& field, std::string_view text);
 enum class BoundsProblem { kNone, kMinLength, kMaxLength, kPattern, kMinValue, kMaxValue };
 BoundsProblem bounds_problem(const FieldDef& field, const Value& value);
 
+// bounds_problem() for a text of a string field. `plain`: the caller found
+// the text plain ASCII (plain_ascii()), so its length is its size and is not
+// counted again.
+BoundsProblem text_bounds_problem(const FieldDef& field, std::string_view text, bool plain = false);
+
+// Whether a value of the field's own type has no bound nor pattern to be
+// checked against, by its checks worked out with the procedure: then
+// bounds_problem() says kNone, and need not be asked.
+inline bool unbounded(const FieldDef& field) { return field.checks.built && !field.checks.bounded; }
+
 // "" when `value` (of the field's type) is within the field's min/max (for a
 // string: its length) and matches its pattern; else why not, in `lang`.
 std::string check_bounds(const FieldDef& field, const Value& value, std::string_view lang);
