@@ -378,13 +378,15 @@ struct Procedure {
   std::vector<uint64_t> taken_bits;
   size_t taken_words = 0;
   void build_candidate_table();
+  // Whether taken_bits is filled for this procedure as it is.
+  bool has_taken_table() const {
+    return taken_words == (fields.size() + 63) / 64 && taken_bits.size() == transitions.size() * taken_words;
+  }
   // The bits of the fields transition `t` (one of `transitions`) takes, or
   // null when the table is not filled for this procedure.
   const uint64_t* taken_fields(const TransitionDef& t) const {
     const auto at = static_cast<size_t>(t.index);
-    if (t.index < 0 || at >= transitions.size() || &transitions[at] != &t ||
-        taken_bits.size() != transitions.size() * taken_words || taken_words != (fields.size() + 63) / 64)
-      return nullptr;
+    if (t.index < 0 || at >= transitions.size() || &transitions[at] != &t || !has_taken_table()) return nullptr;
     return taken_bits.data() + at * taken_words;
   }
   // Whether `t` takes `field` as an input, by its bits (`taken`, from
