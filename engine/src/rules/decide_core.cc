@@ -171,6 +171,9 @@ struct Shared {
   // of at most 256 fields whose table of taken fields is filled).
   uint64_t given[4];
   bool given_known = false;
+  // The command's role ranks when they are of the procedure's size; else
+  // null (roles matched by name).
+  const std::vector<int>* rank = nullptr;
 };
 
 // Every input's field is in range: decide_checked() refused any other
@@ -184,6 +187,7 @@ Shared shared_of(const Procedure& p, const CaseSnapshot& snapshot, const Indexed
   }
   s.data = snapshot.data.data();
   s.data_size = snapshot.data.size();
+  if (c.role_ranks && c.role_ranks->size() == p.roles.size()) s.rank = c.role_ranks;
   if (!p.has_taken_table()) return s;
   s.taken = p.taken_bits.data();
   s.taken_words = p.taken_words;
@@ -260,9 +264,10 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
 // The actor's first role (in the actor's order) that is in `allowed`, or "":
 // by the command's role ranks when it has them, else by name. The view is
 // of the procedure's name or the actor's, which are the same text.
-std::string_view command_role(const Procedure& p, const IndexedCommand& c, const std::vector<int>& allowed) {
-  if (!c.role_ranks || c.role_ranks->size() != p.roles.size()) return matching_role(p, *c.actor, allowed);
-  const std::vector<int>& rank = *c.role_ranks;
+std::string_view command_role(const Procedure& p, const IndexedCommand& c, const Shared& s,
+                              const std::vector<int>& allowed) {
+  if (!s.rank) return matching_role(p, *c.actor, allowed);
+  const std::vector<int>& rank = *s.rank;
   int best = -1;
   for (int index : allowed) {
     const int r = rank[static_cast<size_t>(index)];
@@ -280,12 +285,12 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
                   const Shared& shared, DecisionTrace::Guard* guard_seen, RefusalInfo& r, Outcome* out) {
   const Actor& actor = *c.actor;
   const bool values = shared.values;
-  std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, t.roles);
+  std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, shared, t.roles);
   // Whoever may override a transition may also fire it when overriding.
-  if (role.empty() && c.override) role = command_role(p, c, t.override_roles);
+  if (role.empty() && c.override) role = command_role(p, c, shared, t.override_roles);
   if (role.empty()) {
     refuse(r, RefusalKind::kRole, RefusalCause::kRole, t.index);
-    r.may_override = !command_role(p, c, t.override_roles).empty();
+    r.may_override = !command_role(p, c, shared, t.override_roles).empty();
     return kStageRole;
   }
   if (!c.timer && !t.distinct_from.empty()) {
@@ -330,7 +335,7 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   bool overridden = false;
   if (t.guard && !guard_holds(*t.guard, context)) {
     if (guard_seen) *guard_seen = DecisionTrace::Guard::kFalse;
-    const std::string_view override_role = command_role(p, c, t.override_roles);
+    const std::string_view override_role = command_role(p, c, shared, t.override_roles);
     if (!c.override) {
       refuse(r, RefusalKind::kGuard, RefusalCause::kGuard, t.index);
       r.may_override = !override_role.empty();
@@ -449,7 +454,10 @@ ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
   }
 }
 
-bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out) {
+namespace {
+
+bool precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, const Candidates& candidates,
+              Outcome& out) {
   if (snapshot.status != Status::kActive) {
     const bool closed = snapshot.status == Status::kClosed;
     refuse_out(out, closed ? RefusalKind::kClosed : RefusalKind::kOnHold,
@@ -464,8 +472,9 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
     refuse_out(out, RefusalKind::kUnknownEvent, RefusalCause::kUnknownEvent);
     return false;
   }
-  bool any = false;
-  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef&) { return any = true; });
+  bool any = candidates.table && candidates.begin != candidates.end;
+  if (!candidates.table)
+    for_each_candidate(p, snapshot.state, c.event, candidates, [&](const TransitionDef&) { return any = true; });
   if (!any) {
     refuse_out(out, RefusalKind::kNotInState, RefusalCause::kNotInState);
     return false;
@@ -477,8 +486,8 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
   return true;
 }
 
-void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out,
-                    DecisionTrace* trace, size_t parsed) {
+void checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, const Candidates& candidates,
+             Outcome& out, DecisionTrace* trace, size_t parsed) {
   if (has_values(c)) {
     const std::pair<int, Value>* inputs = c.values->data();
     const size_t count = c.values->size();
@@ -502,9 +511,9 @@ void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const Inde
   const Shared shared = shared_of(p, snapshot, c);
   out.accepted = false;
   int best = kAccepted;  // no candidate refused yet
-  int candidates = 0;
-  for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
-    ++candidates;
+  int tried = 0;
+  for_each_candidate(p, snapshot.state, c.event, candidates, [&](const TransitionDef& t) {
+    ++tried;
     DecisionTrace::Guard guard = t.guard ? DecisionTrace::Guard::kNotReached : DecisionTrace::Guard::kNone;
     // The first refusal goes where it is returned from; a later one, only
     // once it has got further.
@@ -527,16 +536,30 @@ void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const Inde
     return false;
   });
   if (out.accepted) return;
-  if (best == kStageRole && candidates > 1) {
+  if (best == kStageRole && tried > 1) {
     // The actor may fire none of them: the refusal speaks of them all.
     bool may_override = false;
-    for_each_candidate(p, snapshot.state, c.event, [&](const TransitionDef& t) {
-      may_override = may_override || !command_role(p, c, t.override_roles).empty();
+    for_each_candidate(p, snapshot.state, c.event, candidates, [&](const TransitionDef& t) {
+      may_override = may_override || !command_role(p, c, shared, t.override_roles).empty();
       return may_override;
     });
     refuse(out.refusal, RefusalKind::kRole, RefusalCause::kRole);
     out.refusal.may_override = may_override;
   }
+}
+
+}  // namespace
+
+bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out) {
+  // An unknown event has no candidates to look up; precheck() refuses it
+  // before it reads them.
+  const bool known = c.event >= 0 && static_cast<size_t>(c.event) < p.events.size();
+  return precheck(p, snapshot, c, known ? candidates_of(p, snapshot.state, c.event) : Candidates{}, out);
+}
+
+void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& c, Outcome& out,
+                    DecisionTrace* trace, size_t parsed) {
+  checked(p, snapshot, c, candidates_of(p, snapshot.state, c.event), out, trace, parsed);
 }
 
 // Flattened: every rule of this file is inlined into the one call (the
@@ -545,7 +568,10 @@ void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const Inde
 // and in what the compiler can then keep in registers across the rules.
 [[gnu::flatten]] void decide_into(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command,
                                   Outcome& out, DecisionTrace* trace) {
-  if (decide_precheck(p, snapshot, command, out)) decide_checked(p, snapshot, command, out, trace);
+  // The candidates are looked up once, for the prechecks and the rest.
+  const bool known = command.event >= 0 && static_cast<size_t>(command.event) < p.events.size();
+  const Candidates candidates = known ? candidates_of(p, snapshot.state, command.event) : Candidates{};
+  if (precheck(p, snapshot, command, candidates, out)) checked(p, snapshot, command, candidates, out, trace, 0);
 }
 
 }  // namespace sopir

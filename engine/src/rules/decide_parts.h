@@ -49,22 +49,41 @@ Refusal with_sources(Refusal refusal, const Sources& sources, std::string_view l
 // Why a typed input is not a value its field takes; nullopt when it is.
 std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value, std::string_view lang);
 
-// Calls f(transition) for each candidate of `event` in `state`: its
-// transitions from that state, in file order (the procedure's candidate
-// table, or transitions_from filtered when it has none) until f returns true.
-template <typename F>
-void for_each_candidate(const Procedure& p, int state, int event, F&& f) {
+// The candidates of `event` in `state`: a range of the procedure's
+// candidate table, or, when it has none (`table` false), the transitions
+// of transitions_from[state] whose event it is.
+struct Candidates {
+  bool table = false;
+  const int* begin = nullptr;
+  const int* end = nullptr;
+};
+
+inline Candidates candidates_of(const Procedure& p, int state, int event) {
   const size_t events = p.events.size();
-  if (p.candidate_starts.size() == p.states.size() * events + 1) {
-    const size_t at = static_cast<size_t>(state) * events + static_cast<size_t>(event);
-    const int* begin = p.candidate_list.data() + p.candidate_starts[at];
-    const int* end = p.candidate_list.data() + p.candidate_starts[at + 1];
-    for (const int* t = begin; t != end; ++t)
+  if (p.candidate_starts.size() != p.states.size() * events + 1) return {};
+  const size_t at = static_cast<size_t>(state) * events + static_cast<size_t>(event);
+  const int* list = p.candidate_list.data();
+  return {true, list + p.candidate_starts[at], list + p.candidate_starts[at + 1]};
+}
+
+// Calls f(transition) for each of `candidates` (of `event` in `state`), in
+// file order, until f returns true.
+template <typename F>
+void for_each_candidate(const Procedure& p, int state, int event, const Candidates& candidates, F&& f) {
+  if (candidates.table) {
+    for (const int* t = candidates.begin; t != candidates.end; ++t)
       if (f(p.transitions[static_cast<size_t>(*t)])) return;
     return;
   }
   for (int t : p.transitions_from[static_cast<size_t>(state)])
     if (p.transitions[static_cast<size_t>(t)].event == event && f(p.transitions[static_cast<size_t>(t)])) return;
+}
+
+// Calls f(transition) for each candidate of `event` in `state`, in file
+// order, until f returns true.
+template <typename F>
+void for_each_candidate(const Procedure& p, int state, int event, F&& f) {
+  for_each_candidate(p, state, event, candidates_of(p, state, event), f);
 }
 
 }  // namespace sopir
