@@ -370,9 +370,11 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
 // For a trace only: the candidates after the chosen one are tried too (their
 // results discarded) so that coverage sees what their guards said in this
 // situation; without it the second of two complementary branches could
-// never be seen false.
-void trace_remaining(const Procedure& p, const TransitionDef& chosen, const CaseSnapshot& snapshot,
-                     const IndexedCommand& c, const Shared& shared, RefusalInfo& scratch, DecisionTrace* trace) {
+// never be seen false. Not inlined into the flattened decide_into(): a
+// second copy of every check there, for traces only.
+[[gnu::noinline]] void trace_remaining(const Procedure& p, const TransitionDef& chosen, const CaseSnapshot& snapshot,
+                                       const IndexedCommand& c, const Shared& shared, RefusalInfo& scratch,
+                                       DecisionTrace* trace) {
   bool after = false;
   for_each_candidate(p, snapshot.state, chosen.event, [&](const TransitionDef& t) {
     if (after) {
@@ -565,7 +567,8 @@ void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const Inde
 // Flattened: every rule of this file is inlined into the one call (the
 // prechecks, the typed inputs, each candidate, the accepted step), which
 // saves about a seventh of a decision's instructions in function entries
-// and in what the compiler can then keep in registers across the rules.
+// and in what the compiler can then keep in registers across the rules. The
+// cost is code: about 50 KB for this function.
 [[gnu::flatten]] void decide_into(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command,
                                   Outcome& out, DecisionTrace* trace) {
   // The candidates are looked up once, for the prechecks and the rest.
