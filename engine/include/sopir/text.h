@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +34,30 @@ std::optional<ControlCharacter> find_control(std::string_view text, bool lines_a
 // nothing past 0x7F): then it holds no control character and has one
 // character a byte. Eight bytes at a time.
 bool plain_ascii(std::string_view text);
+
+// a == b, cheap on the usual miss between ids (which share lengths and
+// prefixes, "case_worker" and "case_leader", or differ only at the end,
+// "m3" and "m6"): the sizes, then the last bytes, then the rest, up to
+// sixteen bytes by two word loads a side (that may overlap) without
+// calling memcmp.
+inline bool same_text(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n == 0) return true;
+  if (a[n - 1] != b[n - 1]) return false;
+  const auto same = [&](auto word, size_t at) {
+    decltype(word) x, y;
+    std::memcpy(&x, a.data() + at, sizeof x);
+    std::memcpy(&y, b.data() + at, sizeof y);
+    return x == y;
+  };
+  if (n > 16) return std::memcmp(a.data(), b.data(), n - 1) == 0;
+  if (n >= 8) return same(uint64_t{}, 0) && same(uint64_t{}, n - 8);
+  if (n >= 4) return same(uint32_t{}, 0) && same(uint32_t{}, n - 4);
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
 
 // Whether `text` holds a control character find_control() would report:
 // the same answer, with no ControlCharacter built and printable ASCII told

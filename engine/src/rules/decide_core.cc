@@ -8,7 +8,6 @@
 // written by refusal_of() (refusal_text.cc), only for the refusal someone
 // reads, so trying a candidate writes no text.
 #include <algorithm>
-#include <cstring>
 
 #include "lang/expr/expr.h"
 #include "rules/deadline.h"
@@ -19,13 +18,6 @@
 namespace sopir {
 
 namespace {
-
-// a == b, deciding most unequal pairs of names (which share lengths and
-// prefixes: "case_worker", "case_leader") by their last byte without
-// calling memcmp.
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && a == b));
-}
 
 bool contains(const std::vector<int>& items, int item) {
   return std::find(items.begin(), items.end(), item) != items.end();
@@ -66,29 +58,10 @@ bool canonical_set_text(const std::vector<std::string>& values, std::string_view
   }
 }
 
-// Whether `n` bytes at `a` and at `b` are the same: up to sixteen by two
-// loads a side (that may overlap), without calling memcmp.
-bool same_bytes(const char* a, const char* b, size_t n) {
-  auto same = [&](auto word, size_t at) {
-    decltype(word) x, y;
-    std::memcpy(&x, a + at, sizeof x);
-    std::memcpy(&y, b + at, sizeof y);
-    return x == y;
-  };
-  if (n > 16) return std::memcmp(a, b, n) == 0;
-  if (n >= 8) return same(uint64_t{}, 0) && same(uint64_t{}, n - 8);
-  if (n >= 4) return same(uint32_t{}, 0) && same(uint32_t{}, n - 4);
-  for (size_t i = 0; i < n; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
-}
-
-// Whether `text` is one of an enum's values; most unequal names are told
-// apart by their length or last byte, the rest without calling memcmp.
+// Whether `text` is one of an enum's values.
 bool is_enum_value(const std::vector<std::string>& values, std::string_view text) {
-  const size_t n = text.size();
   for (const auto& v : values)
-    if (v.size() == n && (n == 0 || (v.back() == text.back() && same_bytes(v.data(), text.data(), n)))) return true;
+    if (same_text(v, text)) return true;
   return false;
 }
 
@@ -395,7 +368,7 @@ std::string_view matching_role(const Procedure& p, const Actor& actor, const std
   // would.
   for (const auto& role : actor.roles) {
     for (int index : allowed)
-      if (same_name(p.roles[static_cast<size_t>(index)], role)) return role;
+      if (same_text(p.roles[static_cast<size_t>(index)], role)) return role;
   }
   return "";
 }

@@ -1,22 +1,14 @@
 // Evaluation of compiled expressions: evaluate(), guard_holds(),
 // fields_read(). Semantics of missing values are those stated in expr.h.
 #include <algorithm>
-#include <cstring>
 
 #include "lang/expr/tree.h"
+#include "sopir/text.h"
 
 namespace sopir {
 namespace {
 
 const Value kMissing;
-
-// Text equality, cheap on the usual miss: the sizes, then the last bytes
-// (enum ids often differ only there: m3, m6), then the rest.
-inline bool same_text(const std::string& x, const std::string& y) {
-  const size_t n = x.size();
-  return n == y.size() &&
-         (n == 0 || (x[n - 1] == y[n - 1] && std::memcmp(x.data(), y.data(), n - 1) == 0));
-}
 
 // Whether an ordering (-1, 0, 1) satisfies `op`.
 bool satisfies(CompareOp op, int order) {
