@@ -92,7 +92,9 @@ void check_same(const Decision& slow, const Procedure& p, const CaseSnapshot& s,
 // One way of asking for a transition: who asks, with what, on which case.
 struct Variant {
   const char* name;
-  int actor;        // 0 every role, 1 no role, 2 the transition's first role, 3 its first override role
+  // 0 every role, 1 no role, 2 the transition's first role, 3 its first
+  // override role, 4 every role in the reverse of the procedure's order
+  int actor;
   int inputs;       // 0 none, 1 the required ones, 2 also one not taken, 3 a wrong type, 4 a bad index
   bool reason;
   bool override;
@@ -108,6 +110,8 @@ const Variant kVariants[] = {
     {"every role, required inputs", 0, 1, false, false, false, "", Status::kActive, false, false},
     {"every role, required inputs, reason", 0, 1, true, false, false, "en", Status::kActive, false, false},
     {"every role, no inputs, empty case", 0, 0, false, false, true, "id", Status::kActive, false, false},
+    {"every role, last first, reason", 4, 1, true, false, false, "en", Status::kActive, false, false},
+    {"every role, last first, override", 4, 1, true, true, false, "id", Status::kActive, false, false},
     {"no role", 1, 1, true, false, false, "en", Status::kActive, false, false},
     {"first role, a field not taken", 2, 2, true, false, false, "id", Status::kActive, false, false},
     {"first role, override, empty case", 2, 1, true, true, true, "", Status::kActive, false, false},
@@ -157,6 +161,7 @@ TEST_CASE("decide_into() decides every transition of every procedure as decide()
           command.event = p.events[t.event];
           command.actor.id = "rina";
           if (v.actor == 0) command.actor.roles = p.roles;
+          if (v.actor == 4) command.actor.roles.assign(p.roles.rbegin(), p.roles.rend());
           if (v.actor == 2 && !t.roles.empty()) command.actor.roles = {p.roles[t.roles.front()]};
           if (v.actor == 3 && !t.override_roles.empty()) command.actor.roles = {p.roles[t.override_roles.front()]};
           command.reason = v.reason ? "checked with the family" : "";
@@ -269,6 +274,51 @@ class IndexedFixture {
   Actor supervisor_{"budi", {"supervisor"}};
   Outcome out_;
 };
+
+TEST_CASE("a transition's role bits are its role lists", "[decide][indexed]") {
+  for (const ProcedurePtr& procedure : procedures_to_sweep()) {
+    const Procedure& p = *procedure;
+    for (const TransitionDef& t : p.transitions) {
+      INFO(p.id << " " << p.events[t.event]);
+      REQUIRE(t.role_bits_built);
+      for (auto [list, bits] : {std::pair{&t.roles, t.role_bits}, std::pair{&t.override_roles, t.override_role_bits}}) {
+        uint64_t listed = 0;
+        for (int r : *list) listed |= uint64_t{1} << r;
+        CHECK(bits == listed);
+      }
+    }
+  }
+  // More roles than bits: none built, and roles are matched by the lists.
+  Procedure many = *procedures_to_sweep().front();
+  for (int r = 0; r < 70; ++r) many.roles.push_back("extra-" + std::to_string(r));
+  many.build_candidate_table();
+  for (const TransitionDef& t : many.transitions) {
+    CHECK_FALSE(t.role_bits_built);
+    CHECK(t.role_bits == 0);
+  }
+  const TransitionDef& t = many.transitions.front();
+  REQUIRE_FALSE(t.roles.empty());
+  Actor actor{"rina", {"extra-3", many.roles[static_cast<size_t>(t.roles.front())]}};
+  const std::vector<int> ranks = role_ranks(many, actor);
+  CaseSnapshot s;
+  s.id = "IDX-2";
+  s.state = t.from.front();
+  s.data.resize(many.fields.size());
+  for (size_t f = 0; f < many.fields.size(); ++f) s.data[f] = sample_value(many.fields[f]);
+  IndexedCommand c;
+  c.event = t.event;
+  c.actor = &actor;
+  c.role_ranks = &ranks;
+  c.reason = "checked with the family";
+  c.at = kAt;
+  std::vector<std::pair<int, Value>> values;
+  for (int f : t.requires_fields) values.emplace_back(f, sample_value(many.fields[static_cast<size_t>(f)]));
+  c.values = &values;
+  Outcome out;
+  decide_into(many, s, c, out);
+  REQUIRE(out.accepted);
+  CHECK(out.role == actor.roles[1]);
+}
 
 TEST_CASE("the fields a transition takes, by its bits and by its lists, agree", "[decide][indexed]") {
   for (const ProcedurePtr& procedure : procedures_to_sweep()) {

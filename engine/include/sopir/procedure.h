@@ -65,23 +65,25 @@ struct FieldChecks {
 };
 
 struct FieldDef {
-  std::string id;
+  // What checking an input reads comes first, so that it shares the
+  // struct's first cache line: the type, the checks, the enum's values.
   Type type = Type::kString;
+  // type, min, max and pattern worked out for the checks, built with compiled_pattern and
+  // like it neither encoded nor compared. Unbuilt (the default): worked out
+  // for each value; a field changed by hand must be built again, or this reset.
+  FieldChecks checks;
   std::vector<std::string> values;  // enum (and set) values, in declared order
-  std::vector<Text> value_labels;    // by value index, same size as values (may be empty Texts)
-  bool pii = false;                  // personal data: masked, erasable, hashed salted
-  std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
-  std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
   // `pattern` compiled, by Procedure::build_field_checks() (the loader and
   // the codec call it); null before, and without a pattern. It follows from
   // `pattern`: neither encoded nor compared. A field without it (a procedure
   // put together by hand) compiles its pattern for each check; one whose
   // pattern is changed by hand must be built again, or this reset.
   std::shared_ptr<const CompiledPattern> compiled_pattern;
-  // type, min, max and pattern worked out for the checks, built with compiled_pattern and
-  // like it neither encoded nor compared. Unbuilt (the default): worked out
-  // for each value; a field changed by hand must be built again, or this reset.
-  FieldChecks checks;
+  std::string id;
+  std::vector<Text> value_labels;    // by value index, same size as values (may be empty Texts)
+  bool pii = false;                  // personal data: masked, erasable, hashed salted
+  std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
+  std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
   Text label;
   Sources sources;
   SourcePos pos;
@@ -94,11 +96,11 @@ struct FieldDef {
 FieldChecks field_checks(const FieldDef& field);
 
 struct StateDef {
-  std::string id;
-  Text label;
-  Text description;  // the SOP text staff read at this step
+  // What a step reads of the state it enters comes first, so that it shares
+  // the struct's first cache line.
   bool initial = false;
   bool terminal = false;
+  int on_deadline = -1;              // event index fired by the timer pass, or -1
   std::optional<Duration> deadline;  // time allowed in this state
   // Other kinds of deadline (workflows/README.md, "Deadlines"):
   // `N working days` counts days the procedure's calendar marks working;
@@ -106,9 +108,11 @@ struct StateDef {
   // of from entering the state.
   int64_t working_days = 0;  // > 0: a working-day deadline (then `deadline` is unset)
   int deadline_from = -1;    // field index of the anchor, or -1
-  std::string deadline_text; // as written, for messages and diagrams
   bool has_deadline() const { return deadline.has_value() || working_days > 0; }
-  int on_deadline = -1;              // event index fired by the timer pass, or -1
+  std::string id;
+  Text label;
+  Text description;  // the SOP text staff read at this step
+  std::string deadline_text; // as written, for messages and diagrams
   Sources sources;
   SourcePos pos;
 };
@@ -140,22 +144,31 @@ struct HandOff {
 };
 
 struct TransitionDef {
+  // What decide() reads of every candidate comes first, so that it shares
+  // the struct's first cache lines: the scalars, the guard, then the lists
+  // in the order the checks read them.
   int index = -1;                    // position in Procedure::transitions
   int event = -1;                    // index into Procedure::events
-  std::vector<int> from;             // state indices ("*" already expanded)
   int to = -1;                       // -1 when `stays`
   // `to: '*'`: the case stays in the state it is in, and that state's
   // deadline runs on (a step such as sending a referral, taken from any state).
   bool stays = false;
-  std::shared_ptr<const Expr> guard;  // null: always allowed
-  std::string guard_text;
-  std::vector<int> roles;            // who may fire it (role indices)
-  std::vector<int> requires_fields;  // must hold a value after inputs are applied
-  std::vector<int> accepts_fields;   // may be given as inputs (requires are too)
-  std::vector<Assignment> set;       // applied after inputs
   bool reason_required = false;
+  // `roles` and `override_roles` as a bit per role index, filled by
+  // Procedure::build_candidate_table() when the procedure has at most 64
+  // roles (`role_bits_built`); decide() then reads no list to match roles.
+  bool role_bits_built = false;
+  uint64_t role_bits = 0;
+  uint64_t override_role_bits = 0;
+  std::shared_ptr<const Expr> guard;  // null: always allowed
+  std::vector<int> requires_fields;  // must hold a value after inputs are applied
+  std::vector<Assignment> set;       // applied after inputs
   std::vector<int> distinct_from;    // four-eyes: event indices
+  std::vector<int> roles;            // who may fire it (role indices)
   std::vector<int> override_roles;   // may force it past a false guard, with a reason
+  std::vector<int> accepts_fields;   // may be given as inputs (requires are too)
+  std::vector<int> from;             // state indices ("*" already expanded)
+  std::string guard_text;
   std::vector<HandOff> opens;        // cases this step opens in other procedures (tracks)
   Text label;
   Text description;
@@ -377,6 +390,7 @@ struct Procedure {
   // the two lists instead.
   std::vector<uint64_t> taken_bits;
   size_t taken_words = 0;
+  // Fills the candidate table, taken_bits and each transition's role bits.
   void build_candidate_table();
   // Whether taken_bits is filled for this procedure as it is.
   bool has_taken_table() const {

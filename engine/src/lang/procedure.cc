@@ -126,6 +126,15 @@ void Procedure::build_candidate_table() {
     }
   }
   candidate_starts.back() = static_cast<int>(candidate_list.size());
+  const bool role_bits = roles.size() <= 64;
+  for (TransitionDef& t : transitions) {
+    t.role_bits = t.override_role_bits = 0;
+    t.role_bits_built = role_bits;
+    if (!role_bits) continue;
+    for (auto [list, bits] : {std::pair{&t.roles, &t.role_bits}, std::pair{&t.override_roles, &t.override_role_bits}})
+      for (int r : *list)
+        if (r >= 0 && static_cast<size_t>(r) < roles.size()) *bits |= uint64_t{1} << r;
+  }
   taken_words = (fields.size() + 63) / 64;
   taken_bits.assign(transitions.size() * taken_words, 0);
   for (size_t t = 0; t < transitions.size(); ++t) {

@@ -235,18 +235,39 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
 }
 
 // The actor's first role (in the actor's order) that is in `allowed`, or "":
-// by the command's role ranks when it has them, else by name. The view is
-// of the procedure's name or the actor's, which are the same text.
-std::string_view command_role(const Procedure& p, const IndexedCommand& c, const Shared& s,
-                              const std::vector<int>& allowed) {
+// by the command's role ranks when it has them, else by name. With ranks,
+// `bits` (the transition's role bits for `allowed`, when built) stand for
+// the list, which is then not read: the same role indices, trusted as the
+// list's are. The view is of the procedure's name or the actor's, which are
+// the same text.
+std::string_view command_role(const Procedure& p, const IndexedCommand& c, const Shared& s, bool built,
+                              uint64_t bits, const std::vector<int>& allowed) {
   if (!s.rank) return matching_role(p, *c.actor, allowed);
-  const std::vector<int>& rank = *s.rank;
+  const int* rank = s.rank->data();
   int best = -1;
-  for (int index : allowed) {
-    const int r = rank[static_cast<size_t>(index)];
-    if (r >= 0 && (best < 0 || r < rank[static_cast<size_t>(best)])) best = index;
+  int best_rank = 0;
+  auto consider = [&](int index) {
+    const int r = rank[index];
+    if (r >= 0 && (best < 0 || r < best_rank)) {
+      best = index;
+      best_rank = r;
+    }
+  };
+  if (built) {
+    for (; bits; bits &= bits - 1) consider(__builtin_ctzll(bits));
+  } else {
+    for (int index : allowed) consider(index);
   }
   return best < 0 ? std::string_view() : std::string_view(p.roles[static_cast<size_t>(best)]);
+}
+
+std::string_view firing_role(const Procedure& p, const IndexedCommand& c, const Shared& s, const TransitionDef& t) {
+  return command_role(p, c, s, t.role_bits_built, t.role_bits, t.roles);
+}
+
+std::string_view overriding_role(const Procedure& p, const IndexedCommand& c, const Shared& s,
+                                 const TransitionDef& t) {
+  return command_role(p, c, s, t.role_bits_built, t.override_role_bits, t.override_roles);
 }
 
 // One candidate against the command: kAccepted (and `out` filled, when
@@ -258,12 +279,12 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
                   const Shared& shared, DecisionTrace::Guard* guard_seen, RefusalInfo& r, Outcome* out) {
   const Actor& actor = *c.actor;
   const bool values = shared.values;
-  std::string_view role = c.timer ? std::string_view("system") : command_role(p, c, shared, t.roles);
+  std::string_view role = c.timer ? std::string_view("system") : firing_role(p, c, shared, t);
   // Whoever may override a transition may also fire it when overriding.
-  if (role.empty() && c.override) role = command_role(p, c, shared, t.override_roles);
+  if (role.empty() && c.override) role = overriding_role(p, c, shared, t);
   if (role.empty()) {
     refuse(r, RefusalKind::kRole, RefusalCause::kRole, t.index);
-    r.may_override = !command_role(p, c, shared, t.override_roles).empty();
+    r.may_override = !overriding_role(p, c, shared, t).empty();
     return kStageRole;
   }
   if (!c.timer && !t.distinct_from.empty()) {
@@ -308,7 +329,7 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   bool overridden = false;
   if (t.guard && !guard_holds(*t.guard, context)) {
     if (guard_seen) *guard_seen = DecisionTrace::Guard::kFalse;
-    const std::string_view override_role = command_role(p, c, shared, t.override_roles);
+    const std::string_view override_role = overriding_role(p, c, shared, t);
     if (!c.override) {
       refuse(r, RefusalKind::kGuard, RefusalCause::kGuard, t.index);
       r.may_override = !override_role.empty();
@@ -515,7 +536,7 @@ void checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedComm
     // The actor may fire none of them: the refusal speaks of them all.
     bool may_override = false;
     for_each_candidate(p, snapshot.state, c.event, candidates, [&](const TransitionDef& t) {
-      may_override = may_override || !command_role(p, c, shared, t.override_roles).empty();
+      may_override = may_override || !overriding_role(p, c, shared, t).empty();
       return may_override;
     });
     refuse(out.refusal, RefusalKind::kRole, RefusalCause::kRole);
