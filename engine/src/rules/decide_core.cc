@@ -118,7 +118,9 @@ void overlay_changes(const std::vector<Value>& before, const std::vector<std::pa
 // from the step's changes or else the case: nothing is copied.
 std::optional<DateTime> due_after_step(const Procedure& p, int state, DateTime at, const std::vector<Value>& before,
                                        const std::vector<std::pair<int, Value>>& changes) {
-  const int anchor = p.states[static_cast<size_t>(state)].deadline_from;
+  const StateDef& entered = p.states[static_cast<size_t>(state)];
+  if (!entered.has_deadline()) return std::nullopt;  // most states: what due_for_anchor() would say
+  const int anchor = entered.deadline_from;
   const Value* value =
       anchor >= 0 && static_cast<size_t>(anchor) < before.size() ? &before[static_cast<size_t>(anchor)] : nullptr;
   for (const auto& [field, after] : changes)
