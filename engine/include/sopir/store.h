@@ -409,6 +409,13 @@ class Store {
   // Saves the compiled form of a published version (see PublishedProcedure).
   virtual void set_compiled(const std::string& sha256, const std::string& compiled) = 0;
   virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;
+  // The same row without its source (left ""), for running the version by
+  // its compiled form: the source is most of the row (68 KB for victim
+  // care) and a step never reads it. A store that cannot leave it out
+  // gives the whole row.
+  virtual std::optional<PublishedProcedure> procedure_form_by_hash(const std::string& sha256) {
+    return procedure_by_hash(sha256);
+  }
   // Holiday calendars pinned with a version (sopir/calendar.h): each file's
   // bytes are kept once by SHA-256 and linked to the version in order. Call
   // it in publish()'s transaction; a version pinned before keeps its first
