@@ -464,6 +464,10 @@ class Store {
     (void)id;
     return std::nullopt;
   }
+  // Whether some active staff member with the role admin has a passphrase
+  // (login_required()): one query that stops at the first, not every staff
+  // row read.
+  virtual bool admin_passphrase_set() { return false; }
   // Sets it and writes the registry row (staff "passphrase-set", stamped
   // with `by`) in one transaction. kNotFound for an unknown id; kUsage on a
   // store that keeps no passphrases.

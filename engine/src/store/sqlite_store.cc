@@ -498,6 +498,21 @@ class SqliteStore final : public Store {
     });
   }
 
+  bool admin_passphrase_set() override {
+    return guard(msg::store_op_list_staff, {}, [&] {
+      // `roles` is a JSON list: the text test only narrows (json_each
+      // costs more to prepare than the query takes); each row is read.
+      SQLite::Statement q(*db_,
+                          "SELECT s.roles FROM staff_passphrases p JOIN staff s ON s.id = p.staff_id "
+                          "WHERE s.active = 1 AND instr(s.roles, '\"admin\"') > 0");
+      while (q.executeStep()) {
+        const auto roles = json::parse(q.getColumn(0).getString()).get<std::vector<std::string>>();
+        if (std::find(roles.begin(), roles.end(), "admin") != roles.end()) return true;
+      }
+      return false;
+    });
+  }
+
   void set_passphrase_hash(const std::string& id, const std::string& hash, const RegistryStamp& by) override {
     guard(msg::store_op_update_staff_member, id, [&] {
       write(msg::store_w_updating_a_staff_member, [&] {
