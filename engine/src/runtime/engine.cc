@@ -436,6 +436,13 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   return compiled;
 }
 
+std::vector<ProcedurePtr> Engine::cached_procedures() const {
+  std::vector<ProcedurePtr> out;
+  out.reserve(compiled_.size());
+  for (const auto& [sha256, p] : compiled_) out.push_back(p);
+  return out;
+}
+
 ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
   auto published = store_->current_procedure(sop_id);
   if (!published) {
