@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/json_view.h"
 
@@ -131,6 +132,57 @@ TEST_CASE("json_view throws on reading what is not there", "[json_view]") {
   CHECK_THROWS(root.at("b").begin());
   CHECK(root.at("a").at(size_t{0}).key().empty());
   CHECK(root.at("b").key() == "b");
+}
+
+}  // namespace
+}  // namespace sopir
+
+namespace sopir {
+namespace {
+
+using json_view::Document;
+using json_view::Node;
+
+// Strings are scanned eight plain bytes at a time, then a byte at a time:
+// every byte value, and sequences of several bytes, at every place in and
+// across those eight-byte words must read as nlohmann reads them.
+TEST_CASE("json_view reads any byte at any place in a string as nlohmann does", "[json_view]") {
+  std::vector<std::string> inserts;
+  for (int b = 0; b < 256; ++b) inserts.push_back(std::string(1, static_cast<char>(b)));
+  for (const char* s : {"\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\xC3\xA9", "\xE2\x82\xAC",
+                        "\xF0\x9F\x98\x80", "\xC3", "\xE2\x82", "\xED\xA0\x80", "\x7f\x7f", "\"\""})
+    inserts.push_back(s);
+  for (const std::string& insert : inserts) {
+    for (size_t before = 0; before <= 17; ++before) {
+      for (size_t after : {size_t{0}, size_t{3}, size_t{9}}) {
+        const std::string text = "[\"" + std::string(before, 'x') + insert + std::string(after, 'y') + "\"]";
+        INFO("insert " << static_cast<int>(static_cast<unsigned char>(insert[0])) << ", " << before << " before, "
+                       << after << " after");
+        Document d;
+        const bool ours = d.parse(text);
+        REQUIRE(ours == nlohmann::json::accept(text));
+        if (ours) CHECK(d.root().at(size_t{0}).str() == nlohmann::json::parse(text)[0].get<std::string>());
+      }
+    }
+  }
+}
+
+TEST_CASE("json_view finds a member by its whole name, escaped or not", "[json_view]") {
+  Document d;
+  REQUIRE(d.parse(R"({"":0,"a":1,"ab":2,"b":3,"a\u0062c":4,"abd":5,"label":6,"lab":7})"));
+  const Node root = d.root();
+  CHECK(root.at("").integer() == 0);
+  CHECK(root.at("a").integer() == 1);
+  CHECK(root.at("ab").integer() == 2);
+  CHECK(root.at("b").integer() == 3);
+  CHECK(root.at("abc").integer() == 4);
+  CHECK(root.at("abd").integer() == 5);
+  CHECK(root.at("label").integer() == 6);
+  CHECK(root.at("lab").integer() == 7);
+  CHECK_FALSE(root.find("abe"));
+  CHECK_FALSE(root.find("labels"));
+  CHECK_FALSE(root.find("a\\u0062c"));
+  CHECK_THROWS(root.at("a").find("a"));  // a number has no members
 }
 
 }  // namespace

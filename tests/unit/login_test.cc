@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -204,6 +205,47 @@ TEST_CASE("a server database keeps no passphrases: its server logs staff in", "[
   CHECK(kind_of([&] { engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest); }) ==
         ErrorKind::kUsage);
   CHECK(engine.store().chain_head().first == before);
+}
+
+}  // namespace sopir::testing
+
+namespace sopir::testing {
+namespace {
+
+// login_required() as it was first written: every staff row read.
+bool login_required_by_every_row(Store& store) {
+  for (const StaffMember& m : store.all_staff()) {
+    const bool admin = std::find(m.roles.begin(), m.roles.end(), "admin") != m.roles.end();
+    if (m.active && admin && store.passphrase_hash(m.id)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("log-in is required exactly when an active administrator has a passphrase, on each backend",
+          "[login][postgresql]") {
+  for (Backend backend : store_backends()) {
+    TestDatabase db(backend);
+    auto store = open_store(db.location(), creating());
+    const auto agrees = [&](bool expected) {
+      CHECK(login_required(*store) == expected);
+      CHECK(login_required_by_every_row(*store) == expected);
+    };
+    agrees(false);  // no staff at all
+    const RegistryStamp by{"rina", DateTime{1}};
+    store->add_staff({"rina", "Rina Contoh", {"policy", "admin"}, true}, by);
+    store->add_staff({"dewi", "Dewi Contoh", {"administrator", "admins", "Admin"}, true}, by);
+    agrees(false);  // an administrator, but no passphrase
+    if (backend == Backend::kPostgres) continue;  // the server keeps no passphrases
+    store->set_passphrase_hash("dewi", hash_passphrase("dewi passphrase one", KdfCost::kTest), by);
+    agrees(false);  // roles that only look like admin
+    store->set_staff_active("rina", false, by);
+    store->set_passphrase_hash("rina", hash_passphrase("rina passphrase one", KdfCost::kTest), by);
+    agrees(false);  // an inactive administrator's passphrase
+    store->set_staff_active("rina", true, by);
+    agrees(true);
+  }
 }
 
 }  // namespace sopir::testing

@@ -22,6 +22,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "base/sha256.h"
 #include "sopir/error.h"
@@ -424,6 +425,20 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
   CHECK(store->current_procedure("pmi_shelter")->sha256 == v2.sha256);
   CHECK_FALSE(store->current_procedure("tppo_care"));
   CHECK_FALSE(store->procedure_by_hash(std::string(64, '0')));
+
+  // A step's read of the same row leaves the source out, and only it.
+  store->set_compiled(kShaA, "{\"format\":\"x\"}");
+  const auto whole = store->procedure_by_hash(kShaA), form = store->procedure_form_by_hash(kShaA);
+  REQUIRE(whole);
+  REQUIRE(form);
+  CHECK(whole->source == kSourceA);
+  CHECK(form->source.empty());
+  CHECK(std::tie(form->sop_id, form->version, form->sha256, form->file, form->published_at.seconds,
+                 form->published_by, form->current, form->cases, form->compiled) ==
+        std::tie(whole->sop_id, whole->version, whole->sha256, whole->file, whole->published_at.seconds,
+                 whole->published_by, whole->current, whole->cases, whole->compiled));
+  CHECK(form->compiled == "{\"format\":\"x\"}");
+  CHECK_FALSE(store->procedure_form_by_hash(std::string(64, '0')));
 
   // Publishing v1's source again changes nothing.
   CHECK(store->publish("pmi_shelter", kShaA, kSourceA, "x", "y", DateTime{9}).version == 1);

@@ -324,6 +324,9 @@ class Engine {
   // The compiled procedure of a version (cached; kNotFound if unknown).
   ProcedurePtr procedure(const std::string& sha256);
   ProcedurePtr current_procedure(const std::string& sop_id);
+  // The procedures cached so far (for a process about to exit that keeps
+  // them instead of freeing each: src/main.cc).
+  std::vector<ProcedurePtr> cached_procedures() const;
 
   // The acting staff member; kNotFound when unknown, kRefused when inactive.
   Actor actor(const std::string& staff_id);

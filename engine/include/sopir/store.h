@@ -409,6 +409,13 @@ class Store {
   // Saves the compiled form of a published version (see PublishedProcedure).
   virtual void set_compiled(const std::string& sha256, const std::string& compiled) = 0;
   virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;
+  // The same row without its source (left ""), for running the version by
+  // its compiled form: the source is most of the row (68 KB for victim
+  // care) and a step never reads it. A store that cannot leave it out
+  // gives the whole row.
+  virtual std::optional<PublishedProcedure> procedure_form_by_hash(const std::string& sha256) {
+    return procedure_by_hash(sha256);
+  }
   // Holiday calendars pinned with a version (sopir/calendar.h): each file's
   // bytes are kept once by SHA-256 and linked to the version in order. Call
   // it in publish()'s transaction; a version pinned before keeps its first
@@ -457,6 +464,10 @@ class Store {
     (void)id;
     return std::nullopt;
   }
+  // Whether some active staff member with the role admin has a passphrase
+  // (login_required()): one query that stops at the first, not every staff
+  // row read.
+  virtual bool admin_passphrase_set() { return false; }
   // Sets it and writes the registry row (staff "passphrase-set", stamped
   // with `by`) in one transaction. kNotFound for an unknown id; kUsage on a
   // store that keeps no passphrases.

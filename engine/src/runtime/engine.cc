@@ -393,7 +393,9 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
 
 ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
-  auto published = store_->procedure_by_hash(sha256);
+  // Read first without its source, which only a version without a form
+  // it can run needs (read then).
+  auto published = store_->procedure_form_by_hash(sha256);
   if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
   // The compiled form saved at publishing spares parsing the YAML; without
   // one (or one this build does not read) the source is loaded. A published
@@ -422,6 +424,8 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   if (!published->compiled.empty())
     compiled = decode_pinned_procedure(published->compiled, sha256, published->file, pinned_calendars);
   if (!compiled) {
+    published = store_->procedure_by_hash(sha256);
+    if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
     if (sha256_hex(published->source) != sha256)
       throw storage_error(
           tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
@@ -430,6 +434,13 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   }
   compiled_.emplace(sha256, compiled);
   return compiled;
+}
+
+std::vector<ProcedurePtr> Engine::cached_procedures() const {
+  std::vector<ProcedurePtr> out;
+  out.reserve(compiled_.size());
+  for (const auto& [sha256, p] : compiled_) out.push_back(p);
+  return out;
 }
 
 ProcedurePtr Engine::current_procedure(const std::string& sop_id) {

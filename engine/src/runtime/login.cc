@@ -62,12 +62,7 @@ bool passphrase_matches(const std::string& hash, std::string_view passphrase) {
   return crypto_pwhash_str_verify(hash.c_str(), passphrase.data(), passphrase.size()) == 0;
 }
 
-bool login_required(Store& store) {
-  for (const StaffMember& m : store.all_staff()) {
-    if (m.active && has_role(m, "admin") && store.passphrase_hash(m.id)) return true;
-  }
-  return false;
-}
+bool login_required(Store& store) { return store.admin_passphrase_set(); }
 
 int64_t login_delay(Store& store, const std::string& staff_id, DateTime now) {
   const int64_t failures = store.login_failures_since(staff_id, DateTime{now.seconds - kFailureWindow});

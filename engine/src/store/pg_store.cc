@@ -197,6 +197,17 @@ class PgStore final : public Store {
     return guard(msg::store_op_read_procedure, sha256, [&] { return procedure_by_hash_now(sha256); });
   }
 
+  std::optional<PublishedProcedure> procedure_form_by_hash(const std::string& sha256) override {
+    return guard(msg::store_op_read_procedure, sha256, [&]() -> std::optional<PublishedProcedure> {
+      const Result r = conn_->run("procedure_form_by_hash",
+                                  "SELECT p.sop_id, p.version, p.sha256, '', p.file, p.published_at, "
+                                  "p.published_by, p.current, 0, p.compiled FROM procedures p WHERE p.sha256 = $1",
+                                  {text(sha256)});
+      if (r.rows() == 0) return std::nullopt;
+      return read_procedure(r, 0);
+    });
+  }
+
   std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
     return guard(msg::store_op_read_procedure, sop_id, [&]() -> std::optional<PublishedProcedure> {
       const Result r = conn_->run("current_procedure",

@@ -137,6 +137,10 @@ constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 constexpr const char* kProcedureColumns =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
     "p.compiled";
+// The same without the source (a step runs by the compiled form).
+constexpr const char* kProcedureFormColumns =
+    "p.sop_id, p.version, p.sha256, '', p.file, p.published_at, p.published_by, p.current, 0, "
+    "p.compiled";
 constexpr const char* kProcedureColumnsCounted =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
     "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
@@ -226,6 +230,7 @@ class SqliteStore final : public Store {
         staff_(*db_, "SELECT id, name, roles, active, sites FROM staff WHERE id = ?"),
         procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
         procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
+        procedure_form_by_hash_(*db_, sql("SELECT ", kProcedureFormColumns, " FROM procedures p WHERE p.sha256 = ?")),
         current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
                                      " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")),
         registry_head_(*db_,
@@ -280,6 +285,15 @@ class SqliteStore final : public Store {
 
   std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) override {
     return guard(msg::store_op_read_procedure, sha256, [&] { return procedure_by_hash_locked(sha256); });
+  }
+
+  std::optional<PublishedProcedure> procedure_form_by_hash(const std::string& sha256) override {
+    return guard(msg::store_op_read_procedure, sha256, [&]() -> std::optional<PublishedProcedure> {
+      Use stmt(procedure_form_by_hash_);
+      stmt->bind(1, sha256);
+      if (!stmt->executeStep()) return std::nullopt;
+      return read_procedure(*stmt);
+    });
   }
 
   std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
@@ -481,6 +495,21 @@ class SqliteStore final : public Store {
       q.bind(1, id);
       if (!q.executeStep()) return std::nullopt;
       return q.getColumn(0).getString();
+    });
+  }
+
+  bool admin_passphrase_set() override {
+    return guard(msg::store_op_list_staff, {}, [&] {
+      // `roles` is a JSON list: the text test only narrows (json_each
+      // costs more to prepare than the query takes); each row is read.
+      SQLite::Statement q(*db_,
+                          "SELECT s.roles FROM staff_passphrases p JOIN staff s ON s.id = p.staff_id "
+                          "WHERE s.active = 1 AND instr(s.roles, '\"admin\"') > 0");
+      while (q.executeStep()) {
+        const auto roles = json::parse(q.getColumn(0).getString()).get<std::vector<std::string>>();
+        if (std::find(roles.begin(), roles.end(), "admin") != roles.end()) return true;
+      }
+      return false;
     });
   }
 
@@ -1707,7 +1736,7 @@ class SqliteStore final : public Store {
   Lazy head_stmt_, case_version_, case_exists_, find_case_, history_;
   Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, text_exists_, key_id_stmt_, case_key_;
   Lazy staff_, procedure_exists_;
-  Lazy procedure_by_hash_, current_procedure_, registry_head_;
+  Lazy procedure_by_hash_, procedure_form_by_hash_, current_procedure_, registry_head_;
   // The database key's id ("" while none is known) and the case keys this
   // process has opened (wiped when dropped).
   std::string key_id_;
