@@ -212,11 +212,11 @@ class Floor {
  public:
   Floor(const std::string& path, bool full)
       : db_(path, SQLite::OPEN_READWRITE, 5000),
-        insert_(db_, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
+        insert_(db_, "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)"),
         update_(db_,
                 "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = 'screened', status = 'active', data = ?4, "
                 "version = ?5, last_seq = ?6, opened_at = 1790000000, due_at = ?7, hold_started = NULL, "
-                "closure_reason = '', parent_case = NULL, head_hash = ?8 WHERE id = ?1"),
+                "closure_reason = '', parent_case = NULL, head_hash = ?8, head_row = ?9 WHERE id = ?1"),
         payload_(floor_payload()) {
     db_.exec("PRAGMA foreign_keys = ON");
     db_.exec(full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -226,13 +226,21 @@ class Floor {
   void begin() { db_.exec("BEGIN IMMEDIATE"); }
   void commit() { db_.exec("COMMIT"); }
 
-  void append(const std::string& case_id, int64_t version) {
+  // Links the row to the case's previous row `head_row` (0: none) and
+  // returns its seq, the case's new head row.
+  int64_t append(const std::string& case_id, int64_t version, int64_t head_row) {
     const std::string hash = std::string(64, 'a');
     insert_.reset();
     insert_.bind(1, floor_record(case_id, version, 1790000000 + version));
     insert_.bind(2, hash);
     insert_.bind(3, hash);
+    if (head_row) {
+      insert_.bind(4, head_row);
+    } else {
+      insert_.bind(4);
+    }
     insert_.exec();
+    const int64_t seq = db_.getLastInsertRowid();
     update_.reset();
     update_.bind(1, case_id);
     update_.bind(2, "pmi_shelter");
@@ -242,7 +250,9 @@ class Floor {
     update_.bind(6, version);
     update_.bind(7, static_cast<int64_t>(1790172800));
     update_.bind(8, hash);
+    update_.bind(9, seq);
     update_.exec();
+    return seq;
   }
 
  private:
@@ -405,14 +415,14 @@ Rates appends(const std::string& dir, int cases, int appends, int per_txn, int r
     {
       auto records = prepare(floor_path, cases);
       Floor floor(floor_path, full);
-      std::vector<int64_t> versions(cases, 1);
+      std::vector<int64_t> versions(cases, 1), heads(cases, 0);
       const auto start = Clock::now();
       for (int done = 0; done < appends;) {
         const int batch = std::min(per_txn, appends - done);
         floor.begin();
         for (int i = 0; i < batch; ++i) {
           const int c = (done + i) % cases;
-          floor.append(records[c].id, ++versions[c]);
+          heads[c] = floor.append(records[c].id, ++versions[c], heads[c]);
         }
         floor.commit();
         done += batch;
@@ -449,11 +459,13 @@ void generate(const std::string& path, int cases, int per_case) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec("PRAGMA synchronous = OFF");
   const Payload payload = floor_payload();
+  // Row s of case c is seq (s - 1) * cases + c + 1, linked to the case's
+  // row before it (schema 15); each case row names its newest.
   SQLite::Statement insert_case(db,
                                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
-                                "opened_at, due_at, closure_reason) VALUES (?, 'pmi_shelter', ?, 'screened', "
-                                "'active', ?, ?, ?, 1790000000, 1790172800, '')");
-  SQLite::Statement insert_log(db, "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)");
+                                "opened_at, due_at, closure_reason, head_row) VALUES (?, 'pmi_shelter', ?, "
+                                "'screened', 'active', ?, ?, ?, 1790000000, 1790172800, '', ?)");
+  SQLite::Statement insert_log(db, "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)");
   db.exec("BEGIN");
   std::string prev;
   for (int c = 0; c < cases; ++c) {
@@ -465,6 +477,7 @@ void generate(const std::string& path, int cases, int per_case) {
     insert_case.bind(3, payload.data);
     insert_case.bind(4, per_case);
     insert_case.bind(5, per_case);
+    insert_case.bind(6, static_cast<int64_t>(per_case - 1) * cases + c + 1);
     insert_case.exec();
   }
   // Log rows interleaved across cases, as a busy shelter would write them.
@@ -478,6 +491,11 @@ void generate(const std::string& path, int cases, int per_case) {
       insert_log.bind(1, floor_record(id, s, 1790000000 + seq));
       insert_log.bind(2, prev);
       insert_log.bind(3, hash);
+      if (s > 1) {
+        insert_log.bind(4, seq - cases);
+      } else {
+        insert_log.bind(4);
+      }
       insert_log.exec();
       prev = hash;
     }
@@ -555,7 +573,14 @@ int main(int argc, char** argv) {
     auto store = open_sqlite_store(big, {});
     SQLite::Database raw(big, SQLite::OPEN_READONLY);
     SQLite::Statement raw_case(raw, "SELECT * FROM cases WHERE id = ?");
-    SQLite::Statement raw_history(raw, "SELECT * FROM transitions WHERE case_id = ? ORDER BY case_seq");
+    // The least work that reads a case's rows: its case row's head_row,
+    // then each row's link to the one before, by primary key.
+    SQLite::Statement raw_history(raw,
+                                  "WITH RECURSIVE h(seq, record, prev_hash, hash, prev_row) AS ("
+                                  "SELECT t.seq, t.record, t.prev_hash, t.hash, t.prev_row FROM cases c "
+                                  "JOIN transitions t ON t.seq = c.head_row WHERE c.id = ? UNION ALL "
+                                  "SELECT t.seq, t.record, t.prev_hash, t.hash, t.prev_row FROM h "
+                                  "JOIN transitions t ON t.seq = h.prev_row) SELECT * FROM h");
     std::mt19937 random(42);
     const int samples = quick ? 500 : 2000;
     std::vector<std::string> ids;

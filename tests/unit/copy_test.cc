@@ -17,6 +17,7 @@
 #include "test_backends.h"
 #include "test_copy.h"
 #include "test_errors.h"
+#include "test_links.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -70,6 +71,7 @@ TEST_CASE("db copy: every row as it is, onto each backend, verify clean on both 
   CHECK(result.to.access_records == 1);
   CHECK_FALSE(result.passphrase_row);
   CHECK(count_database(*to) == count_database(from));
+  if (target.backend() == testing::Backend::kSqlite) CHECK(target.query(testing::kBrokenLinks) == "0");
   // The chain heads a copy compares, read without the cases' values: each
   // case's, in id order, as its row holds them.
   for (Store* store : {&from, to.get()}) {

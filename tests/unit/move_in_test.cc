@@ -19,6 +19,7 @@
 #include "test_backends.h"
 #include "test_copy.h"
 #include "test_errors.h"
+#include "test_links.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -140,6 +141,8 @@ TEST_CASE("moving an office in: its rows keep their hashes at the target's next 
     CHECK(kept[seq + m.offset].record == row.record);
   }
   CHECK(result.reissued == static_cast<int64_t>(registry_there.size()) - 2);
+  // On a file, each moved case row links to the case's previous row.
+  if (target.backend() == testing::Backend::kSqlite) CHECK(target.query(testing::kBrokenLinks) == "0");
 
   // The office's default site is nunukan here; its other site came along.
   for (const CaseRecord& there : from->store().cases(CaseFilter{}))

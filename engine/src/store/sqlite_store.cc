@@ -210,18 +210,27 @@ class SqliteStore final : public Store {
         savepoint_(*db_, "SAVEPOINT sopir_nested"),
         release_(*db_, "RELEASE sopir_nested"),
         head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
-        case_version_(*db_, "SELECT version, last_seq, head_hash FROM cases WHERE id = ?"),
+        case_version_(*db_, "SELECT version, last_seq, head_hash, head_row FROM cases WHERE id = ?"),
         case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
         find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
+        case_head_row_(*db_, "SELECT head_row, last_seq FROM cases WHERE id = ?"),
+        linked_row_(*db_, sql("SELECT ", kLogColumns, ", prev_row FROM transitions WHERE seq = ?")),
         insert_log_(*db_,
-                    "INSERT INTO transitions (record, prev_hash, hash) VALUES (?, ?, ?)"),
+                    "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)"),
+        // append_held's row, written only where the case row is as held
+        // (nothing otherwise), linked to the case's newest row.
+        insert_held_log_(*db_,
+                         "INSERT INTO transitions (record, prev_hash, hash, prev_row) SELECT ?1, ?2, ?3, head_row "
+                         "FROM cases WHERE id = ?4 AND version = ?5 AND last_seq = ?6 AND head_hash = ?7"),
+        set_head_row_(*db_, "UPDATE cases SET head_row = ? WHERE id = ?"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
         update_case_(*db_,
                      "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
                      "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
-                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14, site = ?15 WHERE id = ?1"),
+                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14, site = ?15, head_row = ?16 "
+                     "WHERE id = ?1"),
         insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text, case_id, sealed) VALUES (?, ?, ?, ?)"),
         personal_text_(*db_, "SELECT text, case_id, sealed FROM personal_text WHERE digest = ?"),
         text_exists_(*db_, "SELECT 1 FROM personal_text WHERE digest = ?"),
@@ -724,7 +733,8 @@ class SqliteStore final : public Store {
           entry.case_seq = 1;
           const PreparedLog stored = prepare_log(entry, "");
           write_case(insert_case_, record, 1, entry.hash);
-          insert_log(stored, entry);
+          insert_log(stored, entry, std::nullopt);
+          set_head_row(record.id, entry.seq);
         });
       } catch (...) {
         saved.restore(entry);
@@ -745,6 +755,7 @@ class SqliteStore final : public Store {
         write(msg::store_w_appending_to_the_log, [&] {
           int64_t last_seq = 0;
           std::string head;
+          std::optional<int64_t> head_row;
           {
             Use stmt(case_version_);
             stmt->bind(1, record.id);
@@ -752,12 +763,13 @@ class SqliteStore final : public Store {
             const int64_t version = stmt->getColumn(0).getInt64();
             last_seq = stmt->getColumn(1).getInt64();
             head = stmt->getColumn(2).getString();
+            if (!stmt->getColumn(3).isNull()) head_row = stmt->getColumn(3).getInt64();
             if (version != expected_version) throw changed(record.id, version, expected_version);
           }
           entry.case_seq = last_seq + 1;
           const PreparedLog stored = prepare_log(entry, head);
-          write_case(update_case_, record, entry.case_seq, entry.hash);
-          insert_log(stored, entry);
+          insert_log(stored, entry, head_row);
+          write_case(update_case_, record, entry.case_seq, entry.hash, entry.seq);
         });
       } catch (...) {
         saved.restore(entry);
@@ -776,8 +788,8 @@ class SqliteStore final : public Store {
         write(msg::store_w_appending_to_the_log, [&] {
           entry.case_seq = held.last_seq + 1;
           const PreparedLog stored = prepare_log(entry, held.head_hash);
-          update_changed(held, after, entry.case_seq, entry.hash);
-          insert_log(stored, entry);
+          insert_held_log(stored, held, entry);
+          update_changed(held, after, entry.case_seq, entry.hash, entry.seq);
         });
       } catch (...) {
         saved.restore(entry);
@@ -863,12 +875,23 @@ class SqliteStore final : public Store {
       auto add = [&](const std::string& clause) { where += (where.empty() ? " WHERE " : " AND ") + clause; };
       auto text = [&](const std::string& value) { params.emplace_back(false, value); };
       auto number = [&](int64_t value) { params.emplace_back(true, std::to_string(value)); };
-      if (filter.case_id) add("case_id = ?"), text(*filter.case_id);
+      if (filter.case_id) {
+        // The case's rows by their links (linked_history), else by a scan.
+        if (auto linked = linked_history(*filter.case_id)) {
+          std::string seqs = "[";
+          for (const LogEntry& e : *linked) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(e.seq);
+          add("seq IN (SELECT value FROM json_each(?))"), text(seqs + "]");
+        } else {
+          add("case_id = ?"), text(*filter.case_id);
+        }
+      }
       if (!filter.case_id && !filter.registry) add("case_id IS NOT NULL");
-      // Rows of a registry kind are registry rows: the (case_id, case_seq)
-      // index finds them without reading every record (verify's registry
-      // passes ask for publish, site and migration-plan rows).
-      if (filter.kind && is_registry(*filter.kind) && !filter.case_id) add("case_id IS NULL");
+      // Rows of a registry kind are registry rows: their partial index
+      // (transitions_registry) finds them without reading every record
+      // (verify's registry passes ask for publish, site and migration-plan
+      // rows).
+      const bool registry_only = filter.kind && is_registry(*filter.kind) && !filter.case_id;
+      if (registry_only) add("case_id IS NULL");
       // The record's fields (schema 13 keeps no columns for them).
       auto field = [](const char* name) { return std::string("json_extract(record, '$.") + name + "')"; };
       if (filter.sop_id)
@@ -882,7 +905,10 @@ class SqliteStore final : public Store {
       if (filter.since) add(field("occurred_at") + " >= ?"), number(filter.since->seconds);
       if (filter.until) add(field("occurred_at") + " < ?"), number(filter.until->seconds);
       if (filter.after_seq) add("seq > ?"), number(*filter.after_seq);
-      SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq");
+      // Named, or the planner reads the whole log in seq order rather than
+      // sort the few registry rows it finds by the index.
+      const std::string from = registry_only ? " FROM transitions INDEXED BY transitions_registry" : " FROM transitions";
+      SQLite::Statement stmt(*db_, sql("SELECT ", kLogColumns, from) + where + " ORDER BY seq");
       for (size_t i = 0; i < params.size(); ++i) {
         const int index = static_cast<int>(i + 1);
         if (params[i].first) {
@@ -933,6 +959,7 @@ class SqliteStore final : public Store {
 
   std::vector<LogEntry> history(const std::string& case_id) override {
     return guard(msg::store_op_read_the_history_of_case, case_id, [&] {
+      if (auto linked = linked_history(case_id)) return std::move(*linked);
       std::vector<LogEntry> out;
       {
         Use stmt(history_);
@@ -1061,13 +1088,18 @@ class SqliteStore final : public Store {
   void import_log_row(const ChainRow& row) override {
     guard(msg::store_op_copy_log_row, std::to_string(row.seq), [&] {
       write(msg::store_w_appending_to_the_log, [&] {
-        SQLite::Statement insert(*db_, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+        // Rows come in seq order, each after its case's row: a case row
+        // links to the case's newest row so far and becomes it.
+        SQLite::Statement insert(*db_, "INSERT INTO transitions (seq, record, prev_hash, hash, prev_row) VALUES "
+                                       "(?1, ?2, ?3, ?4, (SELECT head_row FROM cases WHERE id = nullif(?5, '')))");
         insert.bind(1, static_cast<int64_t>(row.seq));
         // Text (not blobs, which a view of "" would bind as NULL), as insert_log binds it.
         insert.bind(2, std::string(row.record));
         insert.bind(3, std::string(row.prev_hash));
         insert.bind(4, std::string(row.hash));
+        insert.bind(5, std::string(row.case_id));
         insert.exec();
+        if (!row.case_id.empty()) set_head_row(std::string(row.case_id), row.seq);
         if (!row.personal) return;
         PersonalTexts texts;
         for (const StoredValue& value : *row.personal) record_rows::prepare_value(value, &texts);
@@ -1322,15 +1354,80 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  // Inserts a prepared row; assigns seq into `entry`.
-  void insert_log(const PreparedLog& prepared, LogEntry& entry) {
+  // Inserts a prepared row linked to `prev_row` (the seq of its case's
+  // previous row; none for a case's first row and for registry rows);
+  // assigns seq into `entry`.
+  void insert_log(const PreparedLog& prepared, LogEntry& entry, std::optional<int64_t> prev_row) {
     Use stmt(insert_log_);
     stmt->bindNoCopy(1, prepared.record);
     stmt->bindNoCopy(2, entry.prev_hash);
     stmt->bindNoCopy(3, entry.hash);
+    if (prev_row) {
+      stmt->bind(4, static_cast<int64_t>(*prev_row));
+    } else {
+      stmt->bind(4);
+    }
     stmt->exec();
     entry.seq = db_->getLastInsertRowid();
     store_texts(entry.case_id, prepared.texts);
+  }
+
+  // append_held's insert: the row linked to the case's newest row, written
+  // only where the case row is still as held (kConflict or kNotFound
+  // otherwise, and nothing written); assigns seq into `entry`.
+  void insert_held_log(const PreparedLog& prepared, const CaseRecord& held, LogEntry& entry) {
+    Use stmt(insert_held_log_);
+    stmt->bindNoCopy(1, prepared.record);
+    stmt->bindNoCopy(2, entry.prev_hash);
+    stmt->bindNoCopy(3, entry.hash);
+    stmt->bind(4, held.id);
+    stmt->bind(5, static_cast<int64_t>(held.version));
+    stmt->bind(6, static_cast<int64_t>(held.last_seq));
+    stmt->bindNoCopy(7, held.head_hash);
+    if (stmt->exec() != 1) not_as_held(held);
+    entry.seq = db_->getLastInsertRowid();
+    store_texts(entry.case_id, prepared.texts);
+  }
+
+  // Points case `id`'s row at its newest log row (a case just opened).
+  void set_head_row(const std::string& id, int64_t seq) {
+    Use stmt(set_head_row_);
+    stmt->bind(1, static_cast<int64_t>(seq));
+    stmt->bind(2, id);
+    stmt->exec();
+  }
+
+  // Case `id`'s rows, oldest first, read by the links from its case row's
+  // head_row back through each row's prev_row. nullopt when there is no
+  // case row or the links do not lead through the case's own rows numbered
+  // last_seq down to 1, as when rows were written by something other than
+  // sopir: the caller then reads the rows by case_id, so a wrong link costs
+  // a scan, never a wrong answer.
+  std::optional<std::vector<LogEntry>> linked_history(const std::string& id) {
+    int64_t row = 0, last_seq = 0;
+    {
+      Use head(case_head_row_);
+      head->bind(1, id);
+      if (!head->executeStep() || head->getColumn(0).isNull()) return std::nullopt;
+      row = head->getColumn(0).getInt64();
+      last_seq = head->getColumn(1).getInt64();
+    }
+    if (last_seq < 1) return std::nullopt;
+    std::vector<LogEntry> out;
+    out.reserve(static_cast<size_t>(std::min<int64_t>(last_seq, 4096)));
+    for (int64_t expected = last_seq; expected >= 1; --expected) {
+      Use stmt(linked_row_);
+      stmt->bind(1, static_cast<int64_t>(row));
+      if (!stmt->executeStep()) return std::nullopt;
+      LogEntry entry = read_log(*stmt);
+      if (entry.case_id != id || entry.case_seq != expected) return std::nullopt;
+      const bool first = stmt->getColumn(4).isNull();
+      if (first != (expected == 1)) return std::nullopt;
+      if (!first) row = stmt->getColumn(4).getInt64();
+      out.push_back(std::move(entry));
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
   }
 
   // (case_seq, hash) of the registry chain's newest row.
@@ -1344,7 +1441,7 @@ class SqliteStore final : public Store {
     const auto head = registry_head();
     entry.case_seq = head ? head->first + 1 : 1;
     const PreparedLog prepared = prepare_log(entry, head ? head->second : "");
-    insert_log(prepared, entry);
+    insert_log(prepared, entry, std::nullopt);
   }
 
   std::optional<LogEntry> newest_checkpoint_locked() {
@@ -1360,9 +1457,11 @@ class SqliteStore final : public Store {
   }
 
   // Inserts or updates (by the statement given) the whole case row;
-  // last_seq and head_hash are those of the log row written with it.
+  // last_seq and head_hash are those of the log row written with it, and
+  // so is head_row, its seq, for the update (an insert leaves it to
+  // set_head_row() or to the rows imported after it).
   void write_case(Lazy& statement, const CaseRecord& record, int64_t last_seq,
-                  const std::string& head_hash) {
+                  const std::string& head_hash, std::optional<int64_t> head_row = std::nullopt) {
     PersonalTexts texts;
     const std::string data = record_rows::prepare_values(record.data, &texts);
     Use stmt(statement);
@@ -1381,6 +1480,7 @@ class SqliteStore final : public Store {
     bind_text_or_null(*stmt, 13, record.parent_case);
     stmt->bind(14, head_hash);
     stmt->bind(15, record.site.empty() ? std::string(kDefaultSite) : record.site);
+    if (head_row) stmt->bind(16, static_cast<int64_t>(*head_row));
     stmt->exec();
     store_texts(record.id, texts);
   }
@@ -1418,18 +1518,18 @@ class SqliteStore final : public Store {
     return bits;
   }
 
-  // The UPDATE of exactly the columns in `bits` (plus version, last_seq and
-  // head_hash), only where the row is still as held: prepared once per
-  // changed-set. Parameters: ?1 id, ?2 held version, ?3 held last_seq,
-  // ?4 held head_hash, ?5 version, ?6 last_seq, ?7 head_hash, then one per
-  // changed column in the order of Column.
+  // The UPDATE of exactly the columns in `bits` (plus version, last_seq,
+  // head_hash and head_row), only where the row is still as held: prepared
+  // once per changed-set. Parameters: ?1 id, ?2 held version, ?3 held
+  // last_seq, ?4 held head_hash, ?5 version, ?6 last_seq, ?7 head_hash,
+  // ?8 head_row, then one per changed column in the order of Column.
   SQLite::Statement& update_for(unsigned bits) {
     auto& slot = updates_[bits];
     if (slot) return *slot;
     static const char* const kNames[] = {"sop_id", "sha256", "state", "status", "data", "opened_at",
                                          "due_at", "hold_started", "closure_reason", "parent_case", "site"};
-    std::string text = "UPDATE cases SET version = ?5, last_seq = ?6, head_hash = ?7";
-    int param = 8;
+    std::string text = "UPDATE cases SET version = ?5, last_seq = ?6, head_hash = ?7, head_row = ?8";
+    int param = 9;
     for (unsigned i = 0; i < std::size(kNames); ++i) {
       if (bits & (1u << i)) text += std::string(", ") + kNames[i] + " = ?" + std::to_string(param++);
     }
@@ -1441,7 +1541,7 @@ class SqliteStore final : public Store {
   // Writes `after` over `held` (changed columns only); kConflict or
   // kNotFound when the stored row is no longer as held.
   void update_changed(const CaseRecord& held, const CaseRecord& after, int64_t last_seq,
-                      const std::string& head_hash) {
+                      const std::string& head_hash, int64_t head_row) {
     const unsigned bits = changed_columns(held, after);
     PersonalTexts texts;
     std::string data;
@@ -1464,7 +1564,8 @@ class SqliteStore final : public Store {
     stmt->bind(5, static_cast<int64_t>(after.version));
     stmt->bind(6, static_cast<int64_t>(last_seq));
     stmt->bindNoCopy(7, head_hash);
-    int param = 8;
+    stmt->bind(8, static_cast<int64_t>(head_row));
+    int param = 9;
     if (bits & kSopId) stmt->bind(param++, after.sop_id);
     if (bits & kSha) stmt->bind(param++, after.sha256);
     if (bits & kState) stmt->bind(param++, after.state);
@@ -1480,7 +1581,11 @@ class SqliteStore final : public Store {
       store_texts(after.id, texts);
       return;
     }
-    // Not as held: say why. Nothing was written.
+    not_as_held(held);
+  }
+
+  // Case row `held` is no longer as held: says why. Nothing was written.
+  [[noreturn]] void not_as_held(const CaseRecord& held) {
     Use check(case_version_);
     check->bind(1, held.id);
     if (!check->executeStep()) throw not_found(tr(msg::store_no_case, {held.id}));
@@ -1733,8 +1838,8 @@ class SqliteStore final : public Store {
   // Fills a personal value's text (add_personal_text), for record_rows.
   const record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
   Lazy begin_, commit_, savepoint_, release_;
-  Lazy head_stmt_, case_version_, case_exists_, find_case_, history_;
-  Lazy insert_log_, insert_case_, update_case_, insert_text_, personal_text_, text_exists_, key_id_stmt_, case_key_;
+  Lazy head_stmt_, case_version_, case_exists_, find_case_, history_, case_head_row_, linked_row_;
+  Lazy insert_log_, insert_held_log_, set_head_row_, insert_case_, update_case_, insert_text_, personal_text_, text_exists_, key_id_stmt_, case_key_;
   Lazy staff_, procedure_exists_;
   Lazy procedure_by_hash_, procedure_form_by_hash_, current_procedure_, registry_head_;
   // The database key's id ("" while none is known) and the case keys this
