@@ -459,12 +459,14 @@ void generate(const std::string& path, int cases, int per_case) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec("PRAGMA synchronous = OFF");
   const Payload payload = floor_payload();
-  // Row s of case c is seq (s - 1) * cases + c + 1, linked to the case's
-  // row before it (schema 15); each case row names its newest.
+  // Each row linked to its case's row before it (schema 15); each case
+  // row names its newest.
   SQLite::Statement insert_case(db,
                                 "INSERT INTO cases (id, sop_id, sha256, state, status, data, version, last_seq, "
-                                "opened_at, due_at, closure_reason, head_row) VALUES (?, 'pmi_shelter', ?, "
-                                "'screened', 'active', ?, ?, ?, 1790000000, 1790172800, '', ?)");
+                                "opened_at, due_at, closure_reason) VALUES (?, 'pmi_shelter', ?, "
+                                "'screened', 'active', ?, ?, ?, 1790000000, 1790172800, '')");
+  SQLite::Statement set_head(db, "UPDATE cases SET head_row = ? WHERE id = ?");
+  std::vector<int64_t> last_row(static_cast<size_t>(cases), 0);
   SQLite::Statement insert_log(db, "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)");
   db.exec("BEGIN");
   std::string prev;
@@ -477,7 +479,6 @@ void generate(const std::string& path, int cases, int per_case) {
     insert_case.bind(3, payload.data);
     insert_case.bind(4, per_case);
     insert_case.bind(5, per_case);
-    insert_case.bind(6, static_cast<int64_t>(per_case - 1) * cases + c + 1);
     insert_case.exec();
   }
   // Log rows interleaved across cases, as a busy shelter would write them.
@@ -491,14 +492,23 @@ void generate(const std::string& path, int cases, int per_case) {
       insert_log.bind(1, floor_record(id, s, 1790000000 + seq));
       insert_log.bind(2, prev);
       insert_log.bind(3, hash);
-      if (s > 1) {
-        insert_log.bind(4, seq - cases);
+      if (last_row[static_cast<size_t>(c)]) {
+        insert_log.bind(4, last_row[static_cast<size_t>(c)]);
       } else {
         insert_log.bind(4);
       }
       insert_log.exec();
+      last_row[static_cast<size_t>(c)] = db.getLastInsertRowid();
       prev = hash;
     }
+  }
+  for (int c = 0; c < cases; ++c) {
+    char id[16];
+    std::snprintf(id, sizeof id, "G%06d", c);
+    set_head.reset();
+    set_head.bind(1, last_row[static_cast<size_t>(c)]);
+    set_head.bind(2, id);
+    set_head.exec();
   }
   db.exec("COMMIT");
 }
