@@ -215,14 +215,20 @@ class SqliteStore final : public Store {
         find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         case_head_row_(*db_, "SELECT head_row, last_seq FROM cases WHERE id = ?"),
-        linked_row_(*db_, sql("SELECT ", kLogColumns, ", prev_row FROM transitions WHERE seq = ?")),
+        // From row ?1 back along the links, at most ?2 rows (so a loop of
+        // wrong links ends), newest first.
+        linked_rows_(*db_,
+                     "WITH RECURSIVE h(seq, record, prev_hash, hash, prev_row, n) AS ("
+                     "SELECT seq, record, prev_hash, hash, prev_row, 1 FROM transitions WHERE seq = ?1 UNION ALL "
+                     "SELECT t.seq, t.record, t.prev_hash, t.hash, t.prev_row, h.n + 1 FROM h "
+                     "JOIN transitions t ON t.seq = h.prev_row WHERE h.n < ?2) "
+                     "SELECT seq, record, prev_hash, hash, prev_row FROM h"),
         insert_log_(*db_,
                     "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)"),
-        // append_held's row, written only where the case row is as held
-        // (nothing otherwise), linked to the case's newest row.
+        // append_held's row, linked to the case's newest row.
         insert_held_log_(*db_,
-                         "INSERT INTO transitions (record, prev_hash, hash, prev_row) SELECT ?1, ?2, ?3, head_row "
-                         "FROM cases WHERE id = ?4 AND version = ?5 AND last_seq = ?6 AND head_hash = ?7"),
+                         "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES "
+                         "(?1, ?2, ?3, (SELECT head_row FROM cases WHERE id = ?4))"),
         set_head_row_(*db_, "UPDATE cases SET head_row = ? WHERE id = ?"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
@@ -1372,19 +1378,23 @@ class SqliteStore final : public Store {
     store_texts(entry.case_id, prepared.texts);
   }
 
-  // append_held's insert: the row linked to the case's newest row, written
-  // only where the case row is still as held (kConflict or kNotFound
-  // otherwise, and nothing written); assigns seq into `entry`.
+  // append_held's insert: the row linked to the case's newest row as the
+  // case row names it (update_changed() then checks the row is as held;
+  // when it is not, the caller's transaction or savepoint takes the row
+  // back); assigns seq into `entry`.
   void insert_held_log(const PreparedLog& prepared, const CaseRecord& held, LogEntry& entry) {
     Use stmt(insert_held_log_);
     stmt->bindNoCopy(1, prepared.record);
     stmt->bindNoCopy(2, entry.prev_hash);
     stmt->bindNoCopy(3, entry.hash);
     stmt->bind(4, held.id);
-    stmt->bind(5, static_cast<int64_t>(held.version));
-    stmt->bind(6, static_cast<int64_t>(held.last_seq));
-    stmt->bindNoCopy(7, held.head_hash);
-    if (stmt->exec() != 1) not_as_held(held);
+    try {
+      stmt->exec();
+    } catch (const SQLite::Exception& e) {
+      // No case row for the row's case_id: say so as update_changed would.
+      if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_FOREIGNKEY) not_as_held(held);
+      throw;
+    }
     entry.seq = db_->getLastInsertRowid();
     store_texts(entry.case_id, prepared.texts);
   }
@@ -1415,15 +1425,15 @@ class SqliteStore final : public Store {
     if (last_seq < 1) return std::nullopt;
     std::vector<LogEntry> out;
     out.reserve(static_cast<size_t>(std::min<int64_t>(last_seq, 4096)));
+    Use stmt(linked_rows_);
+    stmt->bind(1, static_cast<int64_t>(row));
+    stmt->bind(2, static_cast<int64_t>(last_seq));
     for (int64_t expected = last_seq; expected >= 1; --expected) {
-      Use stmt(linked_row_);
-      stmt->bind(1, static_cast<int64_t>(row));
       if (!stmt->executeStep()) return std::nullopt;
       LogEntry entry = read_log(*stmt);
       if (entry.case_id != id || entry.case_seq != expected) return std::nullopt;
-      const bool first = stmt->getColumn(4).isNull();
-      if (first != (expected == 1)) return std::nullopt;
-      if (!first) row = stmt->getColumn(4).getInt64();
+      // The first row links to nothing, every other to the one before.
+      if (stmt->getColumn(4).isNull() != (expected == 1)) return std::nullopt;
       out.push_back(std::move(entry));
     }
     std::reverse(out.begin(), out.end());
@@ -1838,7 +1848,7 @@ class SqliteStore final : public Store {
   // Fills a personal value's text (add_personal_text), for record_rows.
   const record_rows::PersonalLookup lookup_ = [this](StoredValue& value) { add_personal_text(value); };
   Lazy begin_, commit_, savepoint_, release_;
-  Lazy head_stmt_, case_version_, case_exists_, find_case_, history_, case_head_row_, linked_row_;
+  Lazy head_stmt_, case_version_, case_exists_, find_case_, history_, case_head_row_, linked_rows_;
   Lazy insert_log_, insert_held_log_, set_head_row_, insert_case_, update_case_, insert_text_, personal_text_, text_exists_, key_id_stmt_, case_key_;
   Lazy staff_, procedure_exists_;
   Lazy procedure_by_hash_, procedure_form_by_hash_, current_procedure_, registry_head_;
