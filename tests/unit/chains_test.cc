@@ -49,15 +49,6 @@ std::string open(Engine& engine) {
   return engine.open_case({"test-care", "rina", {{"full_name", "Siti Contoh"}}, "", std::nullopt}).after.id;
 }
 
-StepRequest request(const std::string& id, const std::string& event, const std::string& actor,
-                    std::vector<std::pair<std::string, std::string>> inputs = {}) {
-  StepRequest r;
-  r.case_id = id;
-  r.event = event;
-  r.actor = actor;
-  r.inputs = std::move(inputs);
-  return r;
-}
 
 // RFC 6962's Merkle tree hash, written out recursively (split at the
 // largest power of two below n) as an independent check of the store's.
@@ -232,9 +223,9 @@ TEST_CASE("each case is its own chain and its row holds the head", "[chains]") {
   Engine engine = make_engine(db.location());
   set_up(engine);
   const std::string a = open(engine), b = open(engine);
-  engine.advance(request(a, "screen", "rina", {{"age", "31"}}));
-  engine.advance(request(b, "screen", "rina", {{"age", "40"}}));
-  engine.advance(request(a, "assess", "rina", {{"risk", "high"}}));
+  engine.advance(testing::step_request(a, "screen", "rina", {{"age", "31"}}));
+  engine.advance(testing::step_request(b, "screen", "rina", {{"age", "40"}}));
+  engine.advance(testing::step_request(a, "assess", "rina", {{"risk", "high"}}));
   for (const std::string& id : {a, b}) {
     const auto rows = engine.store().history(id);
     std::string prev;
@@ -258,10 +249,10 @@ TEST_CASE("a step on a held case that lost a race or is refused writes nothing",
   const CaseRecord held = *mine.store().find_case(id);
 
   SECTION("lost race") {
-    theirs.advance(request(id, "screen", "rina", {{"age", "31"}}));  // they win
+    theirs.advance(testing::step_request(id, "screen", "rina", {{"age", "31"}}));  // they win
     const std::string before = db.snapshot();
     try {
-      mine.advance_held(held, request(id, "screen", "rina", {{"age", "29"}}));
+      mine.advance_held(held, testing::step_request(id, "screen", "rina", {{"age", "29"}}));
       FAIL("expected a conflict");
     } catch (const Error& e) {
       CHECK(e.kind() == ErrorKind::kConflict);
@@ -272,18 +263,18 @@ TEST_CASE("a step on a held case that lost a race or is refused writes nothing",
     // caller's mistake) is refused the same way.
     CaseRecord stale = *mine.store().find_case(id);
     stale.head_hash = std::string(64, '0');
-    CHECK_THROWS_AS(mine.advance_held(stale, request(id, "assess", "rina", {{"risk", "high"}})), Error);
+    CHECK_THROWS_AS(mine.advance_held(stale, testing::step_request(id, "assess", "rina", {{"risk", "high"}})), Error);
     CHECK(db.snapshot() == before);
   }
   SECTION("refused") {
     const std::string before = db.snapshot();
-    CHECK_THROWS_AS(mine.advance_held(held, request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
-    CHECK_THROWS_AS(mine.advance(request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
+    CHECK_THROWS_AS(mine.advance_held(held, testing::step_request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
+    CHECK_THROWS_AS(mine.advance(testing::step_request(id, "screen", "budi", {{"age", "31"}})), RefusedError);
     CHECK(db.snapshot() == before);
   }
   SECTION("a held case advances step after step without reading it again") {
-    StepResult first = mine.advance_held(held, request(id, "screen", "rina", {{"age", "31"}}));
-    StepResult second = mine.advance_held(first.after, request(id, "assess", "rina", {{"risk", "high"}}));
+    StepResult first = mine.advance_held(held, testing::step_request(id, "screen", "rina", {{"age", "31"}}));
+    StepResult second = mine.advance_held(first.after, testing::step_request(id, "assess", "rina", {{"risk", "high"}}));
     CHECK(second.entry.prev_hash == first.entry.hash);
     const CaseRecord stored = *mine.store().find_case(id);
     CHECK(stored.version == 3);
@@ -298,7 +289,7 @@ TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   Engine engine = make_engine(db.location());
   set_up(engine);
   const std::string a = open(engine), b = open(engine), c = open(engine);
-  engine.advance(request(b, "screen", "rina", {{"age", "31"}}));
+  engine.advance(testing::step_request(b, "screen", "rina", {{"age", "31"}}));
   const LogEntry first = engine.checkpoint("admin");
   REQUIRE(first.checkpoint);
   CHECK(first.kind == LogKind::kCheckpoint);
@@ -331,7 +322,7 @@ TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   CHECK(engine.checkpoint("admin").seq == first.seq);
   CHECK_THROWS_AS(engine.checkpoint("nobody"), Error);
 
-  engine.advance(request(a, "screen", "rina", {{"age", "50"}}));
+  engine.advance(testing::step_request(a, "screen", "rina", {{"age", "50"}}));
   const LogEntry second = engine.checkpoint("system");
   CHECK(second.case_seq == 6);
   CHECK(second.prev_hash == first.hash);
@@ -365,7 +356,7 @@ TEST_CASE("verify recomputes checkpoints: a rewritten one and a deleted chain ar
     set_up(engine);
     a = open(engine);
     b = open(engine);
-    engine.advance(request(a, "screen", "rina", {{"age", "31"}}));
+    engine.advance(testing::step_request(a, "screen", "rina", {{"age", "31"}}));
     checkpoint = engine.checkpoint("admin");
     anchor = audit::anchor(engine.store());
   }
@@ -405,9 +396,9 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
   Engine source(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<StepClock>());
   set_up(source);
   const std::string a = open(source), b = open(source);
-  source.advance(request(a, "screen", "rina", {{"age", "31"}}));
-  source.advance(request(b, "screen", "rina", {{"age", "44"}}));
-  source.advance(request(a, "assess", "rina", {{"risk", "high"}}));
+  source.advance(testing::step_request(a, "screen", "rina", {{"age", "31"}}));
+  source.advance(testing::step_request(b, "screen", "rina", {{"age", "44"}}));
+  source.advance(testing::step_request(a, "assess", "rina", {{"risk", "high"}}));
 
   testing::TempDb db("migrate");
   int64_t old_rows = 0;
@@ -489,7 +480,7 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
     CHECK(r.rows == 13);
   }
   // New rows chain per case, continuing from each case's last old row.
-  const StepResult next = engine.advance(request(b, "assess", "rina", {{"risk", "high"}}));
+  const StepResult next = engine.advance(testing::step_request(b, "assess", "rina", {{"risk", "high"}}));
   CHECK(next.entry.prev_hash == engine.store().history(b)[1].hash);
   const std::string c = open(engine);
   CHECK(engine.store().history(c)[0].prev_hash.empty());

@@ -34,12 +34,7 @@ class HandoffFixture {
 
   StepResult step(const std::string& id, const std::string& event, const std::string& actor,
                   std::vector<std::pair<std::string, std::string>> inputs = {}) {
-    StepRequest r;
-    r.case_id = id;
-    r.event = event;
-    r.actor = actor;
-    r.inputs = std::move(inputs);
-    return engine_.advance(r);
+    return engine_.advance(testing::step_request(id, event, actor, std::move(inputs)));
   }
 
   Engine engine_;

@@ -25,6 +25,7 @@ namespace sopir {
 namespace {
 
 using testing::broken_links;
+using testing::step_request;
 
 std::unique_ptr<Engine> make_engine(const std::string& path) {
   StoreOptions options;
@@ -37,15 +38,6 @@ std::unique_ptr<Engine> make_engine(const std::string& path) {
   return engine;
 }
 
-StepRequest step(const std::string& id, const std::string& event, const std::string& actor,
-                 std::vector<std::pair<std::string, std::string>> inputs = {}) {
-  StepRequest r;
-  r.case_id = id;
-  r.event = event;
-  r.actor = actor;
-  r.inputs = std::move(inputs);
-  return r;
-}
 
 // Three cases with steps interleaved, a four-eyes step (which reads the
 // history while deciding), a closing and a reopening, registry rows between
@@ -54,14 +46,14 @@ std::vector<std::string> fill(Engine& engine) {
   std::vector<std::string> ids;
   for (const char* name : {"Siti Contoh", "Dewi Contoh", "Ayu Contoh"})
     ids.push_back(engine.open_case(testing::care_case("rina", name)).after.id);
-  for (const std::string& id : ids) engine.advance(step(id, "screen", "rina", {{"age", "30"}}));
+  for (const std::string& id : ids) engine.advance(step_request(id, "screen", "rina", {{"age", "30"}}));
   engine.store().add_staff({"tono", "Tono Contoh", {"worker"}, true}, testing::kByAdmin);
-  engine.advance(step(ids[0], "assess", "rina", {{"risk", "high"}}));
-  engine.advance(step(ids[1], "assess", "rina", {{"risk", "high"}}));
-  engine.advance(step(ids[0], "stabilise", "tono"));
-  engine.advance(step(ids[0], "write_plan", "rina", {{"plan", "shelter stay"}}));
+  engine.advance(step_request(ids[0], "assess", "rina", {{"risk", "high"}}));
+  engine.advance(step_request(ids[1], "assess", "rina", {{"risk", "high"}}));
+  engine.advance(step_request(ids[0], "stabilise", "tono"));
+  engine.advance(step_request(ids[0], "write_plan", "rina", {{"plan", "shelter stay"}}));
   engine.checkpoint("admin");
-  engine.advance(step(ids[0], "approve_plan", "budi"));
+  engine.advance(step_request(ids[0], "approve_plan", "budi"));
   LifecycleRequest reopen;
   reopen.case_id = ids[0];
   reopen.event = LifecycleEvent::kReopen;
@@ -177,7 +169,7 @@ TEST_CASE("a copy and a move into an SQLite file keep the links", "[log-links]")
   for (const std::string& id : ids) CHECK(rows_of(to->history(id)) == rows_of(engine->store().history(id)));
   // A step on the copy follows on from the copied rows.
   Engine copied(std::move(to), std::make_shared<testing::TestClock>());
-  copied.advance(step(ids[1], "stabilise", "rina"));
+  copied.advance(step_request(ids[1], "stabilise", "rina"));
   CHECK(broken_links(copy.path()) == 0);
   CHECK(copied.store().history(ids[1]).size() == 4);
 }
@@ -257,7 +249,7 @@ TEST_CASE("the upgrade from schema 14 links every row and keeps every hash and h
   }
   // And the upgraded file takes the next step linked.
   Engine engine(std::move(store), std::make_shared<testing::TestClock>());
-  engine.advance(step(ids[1], "stabilise", "rina"));
+  engine.advance(step_request(ids[1], "stabilise", "rina"));
   CHECK(broken_links(old.path()) == 0);
   CHECK(engine.store().history(ids[1]).size() == histories[1].size() + 1);
 }
@@ -310,7 +302,7 @@ TEST_CASE("a held step that lost its race or names no case writes nothing, links
   const std::vector<std::string> ids = fill(*engine);
   Store& store = engine->store();
   const CaseRecord held = *store.find_case(ids[1]);
-  engine->advance(step(ids[1], "stabilise", "rina"));  // another writer moves the case on
+  engine->advance(step_request(ids[1], "stabilise", "rina"));  // another writer moves the case on
   const auto head = store.chain_head();
   SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
   const int64_t head_row = raw.execAndGet("SELECT head_row FROM cases WHERE id = '" + ids[1] + "'").getInt64();

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "base/sha256.h"
 #include "sopir/engine.h"
@@ -29,6 +30,17 @@ class TestClock : public Clock {
 // Who a test's staff rows are written by: the first administrator, "admin"
 // (the first row, admin adding themselves, needs no one before it).
 inline const RegistryStamp kByAdmin{"admin", DateTime{1780000000}};
+
+// A step of case `id` by `actor`, with its inputs by name and as text.
+inline StepRequest step_request(std::string id, std::string event, std::string actor,
+                                std::vector<std::pair<std::string, std::string>> inputs = {}) {
+  StepRequest r;
+  r.case_id = std::move(id);
+  r.event = std::move(event);
+  r.actor = std::move(actor);
+  r.inputs = std::move(inputs);
+  return r;
+}
 
 // A non-personal value; an empty text is a missing value.
 inline StoredValue plain(std::string field, std::string text) {

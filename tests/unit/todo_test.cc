@@ -38,12 +38,7 @@ class TodoFixture {
   }
   void step(const std::string& id, const std::string& event, const std::string& actor,
             std::vector<std::pair<std::string, std::string>> inputs = {}) {
-    StepRequest r;
-    r.case_id = id;
-    r.event = event;
-    r.actor = actor;
-    r.inputs = std::move(inputs);
-    engine_.advance(r);
+    engine_.advance(testing::step_request(id, event, actor, std::move(inputs)));
   }
   static std::vector<std::string> ids(const TodoList& list) {
     std::vector<std::string> out;
