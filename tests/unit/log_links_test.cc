@@ -54,18 +54,16 @@ std::vector<std::string> fill(Engine& engine) {
   engine.advance(step_request(ids[0], "write_plan", "rina", {{"plan", "shelter stay"}}));
   engine.checkpoint("admin");
   engine.advance(step_request(ids[0], "approve_plan", "budi"));
-  LifecycleRequest reopen;
-  reopen.case_id = ids[0];
-  reopen.event = LifecycleEvent::kReopen;
-  reopen.actor = "budi";
-  reopen.reason = "new need";
-  engine.lifecycle(reopen);
-  LifecycleRequest hold;
-  hold.case_id = ids[2];
-  hold.event = LifecycleEvent::kHold;
-  hold.actor = "budi";
-  hold.reason = "in hospital";
-  engine.lifecycle(hold);
+  auto lifecycle = [&](const std::string& id, LifecycleEvent event, const std::string& reason) {
+    LifecycleRequest r;
+    r.case_id = id;
+    r.event = event;
+    r.actor = "budi";
+    r.reason = reason;
+    engine.lifecycle(r);
+  };
+  lifecycle(ids[0], LifecycleEvent::kReopen, "new need");
+  lifecycle(ids[2], LifecycleEvent::kHold, "in hospital");
   return ids;
 }
 
