@@ -153,7 +153,9 @@ TEST_CASE("json_view reads any byte at any place in a string as nlohmann does", 
                         "\xF0\x9F\x98\x80", "\xC3", "\xE2\x82", "\xED\xA0\x80", "\x7f\x7f", "\"\""})
     inserts.push_back(s);
   for (const std::string& insert : inserts) {
-    for (size_t before = 0; before <= 17; ++before) {
+    // Up to 40 bytes before: the insert at every place of the first three
+    // sixteen-byte chunks a string is scanned in.
+    for (size_t before = 0; before <= 40; ++before) {
       for (size_t after : {size_t{0}, size_t{3}, size_t{9}}) {
         const std::string text = "[\"" + std::string(before, 'x') + insert + std::string(after, 'y') + "\"]";
         INFO("insert " << static_cast<int>(static_cast<unsigned char>(insert[0])) << ", " << before << " before, "
@@ -161,7 +163,12 @@ TEST_CASE("json_view reads any byte at any place in a string as nlohmann does", 
         Document d;
         const bool ours = d.parse(text);
         REQUIRE(ours == nlohmann::json::accept(text));
-        if (ours) CHECK(d.root().at(size_t{0}).str() == nlohmann::json::parse(text)[0].get<std::string>());
+        if (ours) {
+          const std::string expected = nlohmann::json::parse(text)[0].get<std::string>();
+          CHECK(d.root().at(size_t{0}).str() == expected);
+          std::string scratch;
+          CHECK(d.root().at(size_t{0}).str_view(scratch) == expected);
+        }
       }
     }
   }
@@ -183,6 +190,25 @@ TEST_CASE("json_view finds a member by its whole name, escaped or not", "[json_v
   CHECK_FALSE(root.find("labels"));
   CHECK_FALSE(root.find("a\\u0062c"));
   CHECK_THROWS(root.at("a").find("a"));  // a number has no members
+}
+
+TEST_CASE("json_view gives strings and names as views, unescaped into scratch only when escaped", "[json_view]") {
+  const std::string text = R"({"plain":"label","a\u0062c":"line\nbreak"})";
+  Document d;
+  REQUIRE(d.parse(text));
+  std::string scratch = "untouched";
+  Node plain = d.root().at("plain");
+  CHECK(plain.str_view(scratch) == "label");
+  CHECK(plain.key_view(scratch) == "plain");
+  CHECK(scratch == "untouched");  // views into the document's text
+  CHECK(plain.str_view(scratch).data() >= text.data());
+  CHECK(plain.written_size() == 5);
+  Node escaped = d.root().at("abc");
+  CHECK(escaped.key_view(scratch) == "abc");
+  CHECK(escaped.str_view(scratch) == "line\nbreak");
+  CHECK(scratch == "line\nbreak");
+  CHECK(escaped.written_size() == 11);  // as written: the escape's two bytes
+  CHECK_THROWS(d.root().str_view(scratch));  // an object is not a string
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ class Node {
   int64_t integer() const;  // a whole number in int64_t's range
   int integer32() const;    // the same, in int's range
   std::string str() const;  // unescaped
+  // The same, as a view: of the document's text when the string holds no
+  // escape, else of `scratch`, which it fills.
+  std::string_view str_view(std::string& scratch) const;
+  // The string's size as written (escapes included): at least its size.
+  size_t written_size() const;
 
   // Arrays and objects: the number of elements or members.
   size_t size() const;
@@ -56,6 +61,8 @@ class Node {
   std::optional<Node> find(std::string_view key) const;
   // An object member's name (unescaped); empty for any other value.
   std::string key() const;
+  // The same, as a view (as str_view()).
+  std::string_view key_view(std::string& scratch) const;
 
   // The elements of an array or the members' values of an object, in order.
   class Iterator {
