@@ -241,7 +241,7 @@ TEST_CASE("a procedure with a calendar runs by its compiled form, counted on the
   // The engine reads the saved form (an edit to it shows), with the calendar pinned at publishing.
   ProcedurePtr p = load(file);
   auto edited = std::make_shared<Procedure>(*p);
-  edited->states[0].label.by_lang = {{"", "edited"}};
+  edited->states[0].label = Text{{"", "edited"}};
   {
     SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
     SQLite::Statement update(raw, "UPDATE procedures SET compiled = ? WHERE sop_id = 'tvc-legal'");
@@ -328,7 +328,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
   SECTION("a compiled form edited to other rules is run by the engine and found by verify") {
     ProcedurePtr p = load(file);
     auto edited = std::make_shared<Procedure>(*p);
-    edited->states[0].label.by_lang = {{"", "edited"}};
+    edited->states[0].label = Text{{"", "edited"}};
     {
       SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
       SQLite::Statement update(raw, "UPDATE procedures SET compiled = ? WHERE sop_id = 'aid-distribution'");

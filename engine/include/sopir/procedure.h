@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,13 +33,36 @@ struct SourcePos {
 
 // A label or description: one text per language ("en", "id", ...). A plain
 // YAML string is stored under the key "" and serves every language.
-struct Text {
-  std::map<std::string, std::string> by_lang;
+//
+// Kept as one string, the languages in code order, each as its code's
+// length (one byte), the code, the text's length (four bytes) and the text:
+// a procedure holds hundreds of these, and reading a compiled form then
+// costs one allocation a text instead of a map's nodes and their strings.
+class Text {
+ public:
+  Text() = default;
+  Text(std::initializer_list<std::pair<std::string_view, std::string_view>> texts);
 
   // The text for `lang`, else English, else the plain text, else any; ""
   // when there is none.
   std::string get(std::string_view lang) const;
-  bool empty() const { return by_lang.empty(); }
+  bool empty() const { return packed_.empty(); }
+  // Whether there is a text for exactly `lang`.
+  bool has(std::string_view lang) const { return find(lang).has_value(); }
+  // Sets the text for `lang` (a code of at most 255 bytes), replacing one
+  // there was.
+  void set(std::string_view lang, std::string_view text);
+  // (code, text) in code order; views into this Text.
+  std::vector<std::pair<std::string_view, std::string_view>> entries() const;
+  // Room for `bytes` of codes and texts (a hint, before several set()s).
+  void reserve(size_t bytes) { packed_.reserve(bytes); }
+
+  bool operator==(const Text& other) const { return packed_ == other.packed_; }
+  bool operator!=(const Text& other) const { return packed_ != other.packed_; }
+
+ private:
+  std::optional<std::string_view> find(std::string_view lang) const;
+  std::string packed_;
 };
 
 // Where a rule comes from (`source:`): the regulation and article, or the

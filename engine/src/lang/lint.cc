@@ -332,8 +332,8 @@ class Linter {
   void languages() {
     std::set<std::string> all;
     for (const auto& site : map_.texts) {
-      for (const auto& [lang, text] : site.text.by_lang) {
-        if (!lang.empty()) all.insert(lang);
+      for (const auto& [lang, text] : site.text.entries()) {
+        if (!lang.empty()) all.insert(std::string(lang));
       }
     }
     if (all.size() < 2) return;
@@ -341,10 +341,10 @@ class Linter {
     for (const auto& lang : all) others += (others.empty() ? "" : ", ") + lang;
     for (const auto& site : map_.texts) {
       // A plain string is language-neutral on purpose (a code, a name).
-      if (site.text.by_lang.count("")) continue;
+      if (site.text.has("")) continue;
       std::string missing;
       for (const auto& lang : all) {
-        if (!site.text.by_lang.count(lang)) missing += (missing.empty() ? "" : ", ") + lang;
+        if (!site.text.has(lang)) missing += (missing.empty() ? "" : ", ") + lang;
       }
       if (missing.empty()) continue;
       warn("missing-language", site.pos,

@@ -3,16 +3,87 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 #include "base/pattern.h"
 
 namespace sopir {
 
+namespace {
+
+// One entry of a packed Text (procedure.h), read at `at`.
+struct TextEntry {
+  std::string_view lang, text;
+  size_t end;  // where the next entry starts
+};
+
+TextEntry text_entry(const std::string& packed, size_t at) {
+  const auto lang_size = static_cast<unsigned char>(packed[at]);
+  const std::string_view lang(packed.data() + at + 1, lang_size);
+  uint32_t text_size;
+  std::memcpy(&text_size, packed.data() + at + 1 + lang_size, sizeof text_size);
+  const size_t text_at = at + 1 + lang_size + sizeof text_size;
+  return {lang, std::string_view(packed.data() + text_at, text_size), text_at + text_size};
+}
+
+}  // namespace
+
+Text::Text(std::initializer_list<std::pair<std::string_view, std::string_view>> texts) {
+  for (const auto& [lang, text] : texts) set(lang, text);
+}
+
+std::optional<std::string_view> Text::find(std::string_view lang) const {
+  for (size_t at = 0; at < packed_.size();) {
+    const TextEntry e = text_entry(packed_, at);
+    if (e.lang == lang) return e.text;
+    at = e.end;
+  }
+  return std::nullopt;
+}
+
+void Text::set(std::string_view lang, std::string_view text) {
+  if (lang.size() > 255 || text.size() > UINT32_MAX) throw std::length_error("text too long");
+  // The entry's place: replacing one of the same code, or before the first
+  // code that sorts after it.
+  size_t at = 0, end = 0;
+  while (at < packed_.size()) {
+    const TextEntry e = text_entry(packed_, at);
+    if (e.lang >= lang) {
+      end = e.lang == lang ? e.end : at;
+      break;
+    }
+    at = e.end;
+  }
+  if (at == packed_.size()) end = at;
+  char header[1 + 255 + sizeof(uint32_t)];
+  header[0] = static_cast<char>(lang.size());
+  std::memcpy(header + 1, lang.data(), lang.size());
+  const auto size = static_cast<uint32_t>(text.size());
+  std::memcpy(header + 1 + lang.size(), &size, sizeof size);
+  const size_t header_size = 1 + lang.size() + sizeof size;
+  if (at == packed_.size()) {  // the usual case: codes come in order
+    packed_.append(header, header_size).append(text);
+    return;
+  }
+  packed_.replace(at, end - at, header, header_size);
+  packed_.insert(at + header_size, text.data(), text.size());
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> Text::entries() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (size_t at = 0; at < packed_.size();) {
+    const TextEntry e = text_entry(packed_, at);
+    out.emplace_back(e.lang, e.text);
+    at = e.end;
+  }
+  return out;
+}
+
 std::string Text::get(std::string_view lang) const {
-  if (auto it = by_lang.find(std::string(lang)); it != by_lang.end()) return it->second;
-  if (auto it = by_lang.find("en"); it != by_lang.end()) return it->second;
-  if (auto it = by_lang.find(""); it != by_lang.end()) return it->second;
-  return by_lang.empty() ? std::string() : by_lang.begin()->second;
+  if (auto t = find(lang)) return std::string(*t);
+  if (auto t = find("en")) return std::string(*t);
+  if (auto t = find("")) return std::string(*t);
+  return packed_.empty() ? std::string() : std::string(text_entry(packed_, 0).text);
 }
 
 namespace {

@@ -240,7 +240,7 @@ std::optional<bool> Builder::boolean(const Entry& e, const std::string& what) {
 Text Builder::text(const Entry& e, const std::string& what) {
   Text out;
   if (e.value.IsScalar()) {
-    out.by_lang[""] = e.value.Scalar();
+    out.set("", e.value.Scalar());
   } else if (e.value.IsMap()) {
     for (auto& lang : entries(e.value, what)) {
       const std::string& code = lang.key.Scalar();
@@ -258,7 +258,7 @@ Text Builder::text(const Entry& e, const std::string& what) {
         error("bad-value", value_pos(lang), tr(msg::lang_text_in_language, {what, code}));
         continue;
       }
-      out.by_lang[code] = lang.value.Scalar();
+      out.set(code, lang.value.Scalar());
     }
   } else {
     error("bad-value", value_pos(e),

@@ -41,14 +41,27 @@ std::vector<std::string> strings(Node n) {
   return out;
 }
 
-json text(const Text& t) { return json(t.by_lang); }
+json text(const Text& t) {
+  json out = json::object();
+  for (const auto& [lang, value] : t.entries()) out[std::string(lang)] = value;
+  return out;
+}
 
+// Read in place: a Text takes one allocation (procedure.h), sized first.
 Text text_from(Node j) {
   if (j.kind() != json_view::Kind::kObject) throw std::runtime_error("bad text");
-  Text t;
+  size_t bytes = 0;
   for (Node value : j) {
     if (value.kind() != json_view::Kind::kString) throw std::runtime_error("bad text");
-    t.by_lang.emplace_hint(t.by_lang.end(), value.key(), value.str());
+    bytes += 5 + 8 + value.written_size();  // the sizes, and a code's usual length
+  }
+  Text t;
+  t.reserve(bytes);
+  std::string key_scratch, value_scratch;
+  for (Node value : j) {
+    const std::string_view lang = value.key_view(key_scratch);
+    if (lang.size() > 255) throw std::runtime_error("bad text");
+    t.set(lang, value.str_view(value_scratch));
   }
   return t;
 }
