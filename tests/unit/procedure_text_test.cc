@@ -2,6 +2,8 @@
 // kept packed in one string. What its users rely on: one text per code, in
 // code order, the fallbacks of get(), and equality by content.
 #include <catch2/catch.hpp>
+#include <map>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,7 +15,8 @@ namespace {
 
 using Entries = std::vector<std::pair<std::string_view, std::string_view>>;
 
-TEST_CASE("a Text keeps one text per language, in code order, whatever order they are set in", "[text]") {
+TEST_CASE("a Text keeps one text per language, in code order, whatever order they are set in",
+          "[text]") {
   Text t;
   CHECK(t.empty());
   CHECK(t.get("id").empty());
@@ -56,7 +59,39 @@ TEST_CASE("a Text holds any bytes and long texts, and refuses a code past 255 by
   CHECK_THROWS_AS(t.set(std::string(256, 'a'), "x"), std::length_error);
   CHECK(t.entries().size() == 2);  // unchanged
   t.set(std::string(255, 'z'), "last");
-  CHECK(t.entries().back() == std::pair<std::string_view, std::string_view>{std::string(255, 'z'), "last"});
+  CHECK(t.entries().back() ==
+        std::pair<std::string_view, std::string_view>{std::string(255, 'z'), "last"});
+}
+
+TEST_CASE("a Text answers as a map of code to text would, after any sequence of sets", "[text]") {
+  std::mt19937 random(20261205);  // fixed: a failure repeats
+  const std::vector<std::string> codes = {"",    "en", "id", "e",
+                                          "enx", "jv", "su", std::string(255, 'q')};
+  for (int round = 0; round < 200; ++round) {
+    Text text;
+    std::map<std::string, std::string> model;
+    const int sets = static_cast<int>(random() % 12);
+    for (int i = 0; i < sets; ++i) {
+      const std::string& code = codes[random() % codes.size()];
+      const std::string value(random() % 40, static_cast<char>('a' + random() % 26));
+      text.set(code, value);
+      model[code] = value;
+    }
+    Entries expected;
+    for (const auto& [code, value] : model) expected.emplace_back(code, value);
+    REQUIRE(text.entries() == expected);
+    CHECK(text.empty() == model.empty());
+    for (const std::string& code : codes) CHECK(text.has(code) == (model.count(code) == 1));
+    std::string english = model.count("en") ? model["en"]
+                          : model.count("") ? model[""]
+                          : model.empty()   ? ""
+                                            : model.begin()->second;
+    CHECK(text.get("fr") == english);
+    if (model.count("id")) CHECK(text.get("id") == model["id"]);
+    Text rebuilt;
+    for (auto it = model.rbegin(); it != model.rend(); ++it) rebuilt.set(it->first, it->second);
+    CHECK(rebuilt == text);  // the same content, whatever order it was set in
+  }
 }
 
 }  // namespace
