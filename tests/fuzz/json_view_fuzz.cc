@@ -31,7 +31,10 @@ bool same(Node n, const nlohmann::json& j) {
       } catch (const std::runtime_error&) {
         return true;
       }
-    case Kind::kString: return j.is_string() && j.get<std::string>() == n.str();
+    case Kind::kString: {
+      std::string scratch;
+      return j.is_string() && j.get<std::string>() == n.str() && n.str_view(scratch) == n.str();
+    }
     case Kind::kArray: {
       if (!j.is_array() || j.size() != n.size()) return false;
       size_t i = 0;
