@@ -45,7 +45,7 @@ void Text::set(std::string_view lang, std::string_view text) {
   if (lang.size() > 255 || text.size() > UINT32_MAX) throw std::length_error("text too long");
   // The entry's place: replacing one of the same code, or before the first
   // code that sorts after it.
-  size_t at = 0, end = 0;
+  size_t at = 0, end = packed_.size();
   while (at < packed_.size()) {
     const TextEntry e = text_entry(packed_, at);
     if (e.lang >= lang) {
@@ -54,7 +54,6 @@ void Text::set(std::string_view lang, std::string_view text) {
     }
     at = e.end;
   }
-  if (at == packed_.size()) end = at;
   char header[1 + 255 + sizeof(uint32_t)];
   header[0] = static_cast<char>(lang.size());
   std::memcpy(header + 1, lang.data(), lang.size());
