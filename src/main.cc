@@ -13,18 +13,10 @@
 #include <vector>
 
 #include "cli.h"
+#include "sanitizers.h"
 #include "sopir/error.h"
 #include "sopir/text.h"
 
-// LeakSanitizer stops the process's threads with ptrace at exit, which a
-// process that is not dumpable refuses to users without CAP_SYS_PTRACE.
-#if defined(__SANITIZE_ADDRESS__)
-#define SOPIR_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SOPIR_UNDER_ASAN 1
-#endif
-#endif
 
 namespace {
 
@@ -35,6 +27,8 @@ namespace {
 void keep_out_of_crash_dumps() {
   const rlimit none{0, 0};
   ::setrlimit(RLIMIT_CORE, &none);
+  // LeakSanitizer stops the process's threads with ptrace at exit, which a
+  // process that is not dumpable refuses to users without CAP_SYS_PTRACE.
 #if !defined(SOPIR_UNDER_ASAN)
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
