@@ -66,6 +66,12 @@ Context::~Context() = default;
 
 Engine& Context::engine() {
   if (engine_) return *engine_;
+  // What a command that opens a database uses of the heap: a `case
+  // advance` on victim care peaks at about 630 KB. With the heap mapped at
+  // once, SQLite's page cache (on that heap) reads the file faster than a
+  // memory map of it, which took a page fault for each page first touched
+  // (docs/PERFORMANCE.md, 2026-12-05b); read-only opens still map it.
+  prefault_heap(768u << 10);
   const bool server = is_server_url(options.db);
   if (!server && options.db != ":memory:" && !file_exists(options.db)) {
     throw not_found(tr(msg::cli_no_database, {options.db}));
@@ -77,13 +83,8 @@ Engine& Context::engine() {
   } else {
     start_logging(options.db);
   }
-  // What a command that opens a database uses of the heap: a `case
-  // advance` on victim care peaks at about 630 KB.
-  prefault_heap(768u << 10);
-  StoreOptions store_options;
-  store_options.map_file = true;  // one process reads a procedure row of dozens of pages
   try {
-    auto store = open_store(options.db, store_options);
+    auto store = open_store(options.db, StoreOptions{});
     use_key_file(*store);
     engine_ = std::make_unique<Engine>(std::move(store));
     engine_->set_language(options.lang);

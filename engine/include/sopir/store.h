@@ -714,10 +714,6 @@ struct StoreOptions {
   bool read_only = false;  // audit: open read-only; no write ever reaches the file
   int busy_timeout_ms = 5000;
   bool synchronous_full = true;  // a reported transition survives a power cut
-  // SQLite: read the file through a memory map (as a read-only open always
-  // does) instead of a system call per page. For a command's one process,
-  // whose procedure row alone spans dozens of pages; writes are unchanged.
-  bool map_file = false;
 };
 
 // Opens (or with options.create, creates) a sopir database. Throws kStorage

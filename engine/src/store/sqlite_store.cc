@@ -1988,7 +1988,6 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
       // Audits read the whole log: map the file rather than copy each page.
       db->exec("PRAGMA mmap_size = 1073741824");
     } else {
-      if (options.map_file) db->exec("PRAGMA mmap_size = 1073741824");
       db->exec("PRAGMA foreign_keys = ON");
       // Savepoint journals (one per nested transaction, e.g. per imported
       // row) in memory: in a temporary file they cost ~30 writes per row.
