@@ -128,8 +128,7 @@ void step(Store& store, CaseRecord& held, bool with_personal = false, bool by_he
     store.append(next, held.version, e);
   }
   held = next;
-  held.last_seq = e.case_seq;
-  held.head_hash = e.hash;
+  set_chain_head(held, e);
 }
 
 // A writer process: opens its cases, waits for `go`, appends for `seconds`,

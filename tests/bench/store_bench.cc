@@ -359,8 +359,7 @@ PiiRates pii_appends(const std::string& dir, int cases, int appends, int rounds,
         LogEntry e;
         pii_step(after, e, done);
         store->append_held(held, after, e);
-        after.last_seq = e.case_seq;
-        after.head_hash = std::move(e.hash);
+        set_chain_head(after, e);
         held = std::move(after);
       }
       const double rate = appends / seconds_since(start);
@@ -398,8 +397,7 @@ Rates appends(const std::string& dir, int cases, int appends, int per_txn, int r
             LogEntry e;
             next_step(after, e);
             store->append_held(held, after, e);
-            after.last_seq = e.case_seq;
-            after.head_hash = std::move(e.hash);
+            set_chain_head(after, e);
             held = std::move(after);
           }
         };

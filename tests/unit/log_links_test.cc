@@ -324,5 +324,49 @@ TEST_CASE("a held step that lost its race or names no case writes nothing, links
   testing::require_clean(store);
 }
 
+TEST_CASE("a held case names its newest row: held steps link to it, and a held row naming another writes nothing",
+          "[log-links]") {
+  testing::TempDb db("links-held");
+  auto engine = make_engine(db.path());
+  const std::vector<std::string> ids = fill(*engine);
+  Store& store = engine->store();
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  const auto stored_head_row = [&](const std::string& id) {
+    return raw.execAndGet("SELECT head_row FROM cases WHERE id = '" + id + "'").getInt64();
+  };
+
+  // find_case() reads the row's link to its newest log row.
+  const CaseRecord held = *store.find_case(ids[1]);
+  CHECK(held.head_row == stored_head_row(ids[1]));
+  CHECK(held.head_row == store.history(ids[1]).back().seq);
+
+  // Steps on the case as each result left it: each new row is linked to
+  // the row before, and the result names the new one.
+  StepResult r = engine->advance_held(held, step_request(ids[1], "stabilise", "rina"));
+  CHECK(r.after.head_row == stored_head_row(ids[1]));
+  CHECK(r.after.head_row == r.entry.seq);
+  r = engine->advance_held(r.after, step_request(ids[1], "write_plan", "rina", {{"plan", "shelter stay"}}));
+  CHECK(r.after.head_row == stored_head_row(ids[1]));
+  CHECK(broken_links(db.path()) == 0);
+
+  // A held row that names another log row than the case's newest (its
+  // version, last_seq and head_hash right) is refused, and nothing is
+  // written: no row, no link, the case row as it was.
+  CaseRecord wrong = r.after;
+  wrong.head_row = held.head_row;
+  const auto head = store.chain_head();
+  CHECK(testing::kind_of([&] { engine->advance_held(wrong, step_request(ids[1], "approve_plan", "budi")); }) ==
+        ErrorKind::kConflict);
+  CHECK(store.chain_head() == head);
+  CHECK(stored_head_row(ids[1]) == r.after.head_row);
+  CHECK(store.find_case(ids[1])->version == r.after.version);
+
+  // The same step from the row as the last result left it is written.
+  r = engine->advance_held(r.after, step_request(ids[1], "approve_plan", "budi"));
+  CHECK(r.after.head_row == stored_head_row(ids[1]));
+  CHECK(broken_links(db.path()) == 0);
+  testing::require_clean(store);
+}
+
 }  // namespace
 }  // namespace sopir

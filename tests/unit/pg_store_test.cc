@@ -643,8 +643,7 @@ TEST_CASE("a held step outside a transaction is one statement: a lost race write
   CHECK(db.query("SELECT count(*) FROM personal_text") == "2");
   // The row as written goes on.
   CaseRecord now = after;
-  now.last_seq = e.case_seq;
-  now.head_hash = e.hash;
+  set_chain_head(now, e);
   auto [next, e3] = next_step(now, "Dewi Anggraini");
   store->append_held(now, next, e3);
   CHECK(store->find_case("H-1")->data[1].text == "Dewi Anggraini");

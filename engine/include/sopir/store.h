@@ -106,6 +106,10 @@ struct CaseRecord {
   int64_t version = 0;   // bumped by every append: optimistic concurrency
   int64_t last_seq = 0;  // case_seq of its newest log row
   std::string head_hash; // hash of its newest log row: the head of the case's chain
+  // SQLite: the seq of its newest log row in this database, as read with
+  // the row (0: not read). append_held() links the new log row to it
+  // without looking it up, and writes only while the row still names it.
+  int64_t head_row = 0;
   DateTime opened_at;
   std::optional<DateTime> due_at;
   std::optional<DateTime> hold_started;
@@ -243,6 +247,15 @@ struct LogEntry {
   // prev_hash: the hash of the chain's previous row ("" for its first).
   std::string prev_hash, hash;     // assigned by the store
 };
+
+// The case row as an append left it: `after`, with the log row `entry`
+// just written as the head of its chain. For a caller that holds the case
+// across appends (Store::append_held).
+inline void set_chain_head(CaseRecord& after, const LogEntry& entry) {
+  after.last_seq = entry.case_seq;
+  after.head_hash = entry.hash;
+  after.head_row = entry.seq;
+}
 
 // LogEntry::linked_case of a step that opened `ids`, and back.
 std::string join_case_ids(const std::vector<std::string>& ids);
@@ -600,10 +613,11 @@ class Store {
 
   // append() for a caller that holds the case row as stored: `held` as
   // find_case() returned it or as the caller updated it after its last
-  // write (version, last_seq and head_hash as assigned). Reads nothing
-  // first: the row is written only where it still has held's version,
-  // last_seq and head_hash (kConflict otherwise, nothing written), and only
-  // the columns in which `after` differs from `held` are written.
+  // write (version, and set_chain_head() with the entry written). Reads
+  // nothing first: the row is written only where it still has held's
+  // version, last_seq and head_hash, and head_row when held names one
+  // (kConflict otherwise, nothing written), and only the columns in which
+  // `after` differs from `held` are written.
   // `after.version` must be held.version + 1. Assigns into `entry` as
   // append() does.
   virtual void append_held(const CaseRecord& held, const CaseRecord& after, LogEntry& entry) = 0;

@@ -859,8 +859,7 @@ StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const Ope
   opening.record.site = site;
   opening.entry.site = site;
   store_->create_case(opening.record, opening.entry);
-  opening.record.last_seq = opening.entry.case_seq;
-  opening.record.head_hash = opening.entry.hash;
+  set_chain_head(opening.record, opening.entry);
   return StepResult{opening.record, opening.entry, {}};
 }
 
@@ -963,8 +962,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   const TransitionDef& def = p->transitions[t.transition];
   if (def.opens.empty()) {
     store_->append_held(*record, after, entry);
-    after.last_seq = entry.case_seq;
-    after.head_hash = entry.hash;
+    set_chain_head(after, entry);
     return StepResult{after, entry, {}};
   }
   // A hand-off: the step and every case it opens (its tracks) commit
@@ -986,12 +984,10 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
     store_->append_held(*record, after, entry);
     for (Opening& child : children) store_->create_case(child.record, child.entry);
   });
-  after.last_seq = entry.case_seq;
-  after.head_hash = entry.hash;
+  set_chain_head(after, entry);
   StepResult result{after, entry, {}};
   for (Opening& child : children) {
-    child.record.last_seq = child.entry.case_seq;
-    child.record.head_hash = child.entry.hash;
+    set_chain_head(child.record, child.entry);
     result.opened.push_back(StepResult::Opened{child.record, child.entry});
   }
   return result;
@@ -1026,8 +1022,7 @@ StepResult Engine::transfer_case(const TransferRequest& request) {
     entry.site = request.to_site;
     entry.due_at = record.due_at;
     store_->append_held(record, after, entry);
-    after.last_seq = entry.case_seq;
-    after.head_hash = entry.hash;
+    set_chain_head(after, entry);
     result = StepResult{after, entry, {}};
   });
   return result;
@@ -1134,8 +1129,7 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   entry.reason = request.reason;
   entry.due_at = after.due_at;
   store_->append_held(*record, after, entry);
-  after.last_seq = entry.case_seq;
-  after.head_hash = entry.hash;
+  set_chain_head(after, entry);
   return StepResult{after, entry, {}};
 }
 

@@ -135,8 +135,7 @@ StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who,
   result.after = record;
   result.after.version = record.version + 1;
   store_->append_held(record, result.after, e);
-  result.after.last_seq = e.case_seq;
-  result.after.head_hash = e.hash;
+  set_chain_head(result.after, e);
   if (event == erasure_event::kErased) {
     store_->erase_personal_data(record.id, digests);
     for (StoredValue& v : result.after.data) {

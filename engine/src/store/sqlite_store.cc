@@ -130,6 +130,10 @@ class RawStatement {
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
     "hold_started, closure_reason, parent_case, head_hash, site";
+// What read_case() reads: the same and the case's newest log row.
+constexpr const char* kCaseReadColumns =
+    "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
+    "hold_started, closure_reason, parent_case, head_hash, site, head_row";
 // A log row is its record (the other columns are generated from it).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
@@ -212,7 +216,7 @@ class SqliteStore final : public Store {
         head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
         case_version_(*db_, "SELECT version, last_seq, head_hash, head_row FROM cases WHERE id = ?"),
         case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
-        find_case_(*db_, sql("SELECT ", kCaseColumns, " FROM cases WHERE id = ?")),
+        find_case_(*db_, sql("SELECT ", kCaseReadColumns, " FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         case_head_row_(*db_, "SELECT head_row, last_seq FROM cases WHERE id = ?"),
         // From row ?1 back along the links, at most ?2 rows (so a loop of
@@ -674,7 +678,7 @@ class SqliteStore final : public Store {
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
-      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter) +
+      std::string query = sql("SELECT ", kCaseReadColumns, " FROM cases") + case_where(filter) +
                           (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
       SQLite::Statement stmt(*db_, query);
@@ -1378,17 +1382,23 @@ class SqliteStore final : public Store {
     store_texts(entry.case_id, prepared.texts);
   }
 
-  // append_held's insert: the row linked to the case's newest row as the
-  // case row names it (update_changed() then checks the row is as held;
-  // when it is not, the caller's transaction or savepoint takes the row
-  // back); assigns seq into `entry`.
+  // append_held's insert: the row linked to the case's newest row, as the
+  // held row names it (update_changed() then writes only where the case
+  // row still names it) or, when it does not, as the case row names it (a
+  // subquery; update_changed() then checks the row is as held). When the
+  // check fails, the caller's transaction or savepoint takes the row back.
+  // Assigns seq into `entry`.
   void insert_held_log(const PreparedLog& prepared, const CaseRecord& held, LogEntry& entry) {
-    Use stmt(insert_held_log_);
-    stmt->bindNoCopy(1, prepared.record);
-    stmt->bindNoCopy(2, entry.prev_hash);
-    stmt->bindNoCopy(3, entry.hash);
-    stmt->bind(4, held.id);
     try {
+      if (held.head_row > 0) {
+        insert_log(prepared, entry, held.head_row);
+        return;
+      }
+      Use stmt(insert_held_log_);
+      stmt->bindNoCopy(1, prepared.record);
+      stmt->bindNoCopy(2, entry.prev_hash);
+      stmt->bindNoCopy(3, entry.hash);
+      stmt->bind(4, held.id);
       stmt->exec();
     } catch (const SQLite::Exception& e) {
       // No case row for the row's case_id: say so as update_changed would.
@@ -1500,6 +1510,8 @@ class SqliteStore final : public Store {
     kSopId = 1, kSha = 2, kState = 4, kStatus = 8, kData = 16, kOpenedAt = 32, kDueAt = 64,
     kHoldStarted = 128, kClosureReason = 256, kParent = 512, kSite = 1024,
   };
+  // Not a column: the update's guard also names the held row's head_row.
+  static constexpr unsigned kHeldHeadRow = 2048;
 
   static bool same_values(const std::vector<StoredValue>& a, const std::vector<StoredValue>& b) {
     if (a.size() != b.size()) return false;
@@ -1532,7 +1544,8 @@ class SqliteStore final : public Store {
   // head_hash and head_row), only where the row is still as held: prepared
   // once per changed-set. Parameters: ?1 id, ?2 held version, ?3 held
   // last_seq, ?4 held head_hash, ?5 version, ?6 last_seq, ?7 head_hash,
-  // ?8 head_row, then one per changed column in the order of Column.
+  // ?8 head_row, then one per changed column in the order of Column, then,
+  // with kHeldHeadRow, the held head_row the row must still name.
   SQLite::Statement& update_for(unsigned bits) {
     auto& slot = updates_[bits];
     if (slot) return *slot;
@@ -1544,6 +1557,7 @@ class SqliteStore final : public Store {
       if (bits & (1u << i)) text += std::string(", ") + kNames[i] + " = ?" + std::to_string(param++);
     }
     text += " WHERE id = ?1 AND version = ?2 AND last_seq = ?3 AND head_hash = ?4";
+    if (bits & kHeldHeadRow) text += " AND head_row = ?" + std::to_string(param);
     slot = std::make_unique<SQLite::Statement>(*db_, text);
     return *slot;
   }
@@ -1566,7 +1580,7 @@ class SqliteStore final : public Store {
                                  }),
                   texts.end());
     }
-    Use stmt(update_for(bits));
+    Use stmt(update_for(held.head_row > 0 ? bits | kHeldHeadRow : bits));
     stmt->bind(1, after.id);
     stmt->bind(2, static_cast<int64_t>(held.version));
     stmt->bind(3, static_cast<int64_t>(held.last_seq));
@@ -1587,6 +1601,7 @@ class SqliteStore final : public Store {
     if (bits & kClosureReason) stmt->bind(param++, after.closure_reason);
     if (bits & kParent) bind_text_or_null(*stmt, param++, after.parent_case);
     if (bits & kSite) stmt->bind(param++, after.site);
+    if (held.head_row > 0) stmt->bind(param, static_cast<int64_t>(held.head_row));
     if (stmt->exec() == 1) {
       store_texts(after.id, texts);
       return;
@@ -1801,6 +1816,7 @@ class SqliteStore final : public Store {
     record.parent_case = stmt.getColumn(12).getString();  // NULL reads as ""
     record.head_hash = stmt.getColumn(13).getString();
     record.site = stmt.getColumn(14).getString();
+    record.head_row = stmt.getColumn(15).getInt64();  // NULL (no row yet) reads as 0
     return record;
   }
 
