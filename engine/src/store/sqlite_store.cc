@@ -130,10 +130,8 @@ class RawStatement {
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
     "hold_started, closure_reason, parent_case, head_hash, site";
-// What read_case() reads: the same and the case's newest log row.
-constexpr const char* kCaseReadColumns =
-    "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
-    "hold_started, closure_reason, parent_case, head_hash, site, head_row";
+// read_case() reads these and then head_row, the case's newest log row,
+// which append_held() takes from the held row.
 // A log row is its record (the other columns are generated from it).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
@@ -216,7 +214,7 @@ class SqliteStore final : public Store {
         head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
         case_version_(*db_, "SELECT version, last_seq, head_hash, head_row FROM cases WHERE id = ?"),
         case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
-        find_case_(*db_, sql("SELECT ", kCaseReadColumns, " FROM cases WHERE id = ?")),
+        find_case_(*db_, sql("SELECT ", kCaseColumns, ", head_row FROM cases WHERE id = ?")),
         history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         case_head_row_(*db_, "SELECT head_row, last_seq FROM cases WHERE id = ?"),
         // From row ?1 back along the links, at most ?2 rows (so a loop of
@@ -678,7 +676,7 @@ class SqliteStore final : public Store {
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
-      std::string query = sql("SELECT ", kCaseReadColumns, " FROM cases") + case_where(filter) +
+      std::string query = sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) +
                           (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
       SQLite::Statement stmt(*db_, query);
