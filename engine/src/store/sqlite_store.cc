@@ -127,12 +127,13 @@ class RawStatement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// A case row as written; read_case() reads these and then head_row, the
+// case's newest log row, which append_held() takes from the held row.
 constexpr const char* kCaseColumns =
     "id, sop_id, sha256, state, status, data, version, last_seq, opened_at, due_at, "
     "hold_started, closure_reason, parent_case, head_hash, site";
-// read_case() reads these and then head_row, the case's newest log row,
-// which append_held() takes from the held row.
-// A log row is its record (the other columns are generated from it).
+// A log row is its record and its hashes (case_id and case_seq are generated
+// from the record; prev_row, the link, is read where a history is).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 // Single-procedure lookups (on every step's path) do not count cases: the
 // count walks an index entry per case. procedures() counts.
