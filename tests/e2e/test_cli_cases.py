@@ -231,6 +231,10 @@ class Cases(SopirTest):
     def test_unknown_sop_and_actor(self):
         r = self.refused_unchanged(3, "--as", "budi", "case", "open", "aidd", "--set", "item=food_pack")
         self.assertEqual(r.err, "sopir: error: no procedure 'aidd' is published; did you mean 'aid'?\n")
+        # Nothing near: the procedures that are published, so the refusal
+        # says what would be accepted.
+        r = self.refused_unchanged(3, "--as", "budi", "case", "open", "shelter-intake")
+        self.assertRegex(r.err, r"^sopir: error: no procedure 'shelter-intake' is published; expected one of: .*\baid\b")
         r = self.refused_unchanged(3, "--as", "bdi", "case", "open", "aid", "--set", "item=food_pack")
         self.assertEqual(r.err, "sopir: error: unknown staff member 'bdi'; did you mean 'budi'?\n")
         self.refused_unchanged(2, "case", "open", "aid", "--set", "item=food_pack")

@@ -140,7 +140,7 @@ class HtcdsExport(SopirTest):
             (2, ["--format", "htcds", "--output", os.path.join(self.dir, "cases.txt")],
              "output format 'txt' is not known; use csv or json"),
             (3, ["--format", "htcds", "--sop", "tppo-victim-cares", "--output", out],
-             "no published procedure 'tppo-victim-cares'; did you mean 'tppo-victim-care'?"),
+             "no procedure 'tppo-victim-cares' is published; did you mean 'tppo-victim-care'?"),
             (2, ["--format", "htcds", "--sop", "aid", "--output", out],
              "procedure 'aid' has no HTCDS mapping; add a 'standards: htcds:' block"),
         ]

@@ -240,7 +240,7 @@ TEST_CASE_METHOD(HtcdsCases, "an HTCDS export of an unknown or unmapped procedur
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::kNotFound);
-    CHECK(std::string(e.what()) == "no published procedure 'htcds-cas'; did you mean 'htcds-case'?");
+    CHECK(std::string(e.what()) == "no procedure 'htcds-cas' is published; did you mean 'htcds-case'?");
   }
   options.sop_id = "htcds-plain";
   try {

@@ -227,6 +227,13 @@ struct RetentionReport {
 // "system". Every command naming an actor checks it so, reads included.
 Actor acting_staff(Store& store, const std::string& staff_id);
 
+// "no procedure 'X' is published" in `lang` ("": the process's), with the
+// nearest of `published` (sop ids, repeats allowed), else all of them when
+// there are at most 30: the one refusal for a procedure id nothing is
+// published under (`case open`, `sop show`, `migrate plan`, `std export`).
+std::string no_procedure_message(const std::string& sop_id, const std::vector<std::string>& published,
+                                 std::string_view lang = {});
+
 // Sites (docs/DEPLOY.md "Sites"). A staff member reads and acts on the
 // cases of the sites they belong to; `national` and `auditor` staff read
 // every site's cases (personal data masked: it is shown only to members of

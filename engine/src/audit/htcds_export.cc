@@ -13,6 +13,7 @@
 #include "audit/links.h"
 #include "lang/htcds_fields.h"
 #include "sopir/audit.h"
+#include "sopir/engine.h"
 #include "sopir/error.h"
 #include "sopir/privacy.h"
 #include "sopir/messages/standards.h"
@@ -59,7 +60,7 @@ Chosen choose(Store& store, ProcedureCache& procedures, const std::optional<std:
   }
   if (sop_id) {
     if (std::find(ids.begin(), ids.end(), *sop_id) == ids.end())
-      throw not_found(tr(msg::std_no_procedure, {*sop_id, did_you_mean(*sop_id, ids)}));
+      throw not_found(no_procedure_message(*sop_id, ids));
     if (!chosen.mapping) throw usage_error(tr(msg::std_no_mapping, {*sop_id}));
     return chosen;
   }

@@ -448,12 +448,22 @@ ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
   if (!published) {
     std::vector<std::string> ids;
     for (const auto& p : store_->procedures()) ids.push_back(p.sop_id);
-    throw not_found(tr(msg::runtime_no_procedure, {sop_id, did_you_mean(sop_id, ids)}));
+    throw not_found(no_procedure_message(sop_id, ids));
   }
   return procedure(published->sha256);
 }
 
 Actor Engine::actor(const std::string& staff_id) { return acting_staff(*store_, staff_id); }
+
+std::string no_procedure_message(const std::string& sop_id, const std::vector<std::string>& published,
+                                 std::string_view lang) {
+  std::vector<std::string> ids;
+  for (const std::string& id : published)
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  const std::string hint = suggest_name(sop_id, ids, 30, lang);
+  return lang.empty() ? tr(msg::runtime_no_procedure, {sop_id, hint}) : tr(msg::runtime_no_procedure, lang, {sop_id, hint});
+}
 
 Actor acting_staff(Store& store, const std::string& staff_id) {
   if (staff_id.empty()) throw usage_error(tr(msg::runtime_no_actor));

@@ -92,7 +92,7 @@ MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_v
     if (p.sop_id == sop_id) versions.push_back(std::move(p));
   }
   if (versions.empty())
-    throw not_found(tr(msg::mig_unknown_sop, lang, {sop_id, did_you_mean(sop_id, ids, "'", lang)}));
+    throw not_found(no_procedure_message(sop_id, ids, lang));
   auto target = std::find_if(versions.begin(), versions.end(),
                              [&](const PublishedProcedure& p) { return p.version == to_version; });
   if (target == versions.end()) {
