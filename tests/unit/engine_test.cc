@@ -121,10 +121,12 @@ TEST_CASE_METHOD(EngineFixture, "unknown cases, staff and procedures are not fou
   CHECK_THROWS_AS(engine_.current_procedure("test-cure"), Error);
   CHECK_THROWS_WITH(engine_.current_procedure("test-cure"),
                     "no procedure 'test-cure' is published; did you mean 'test-care'?");
-  // Nothing near: the published ids, each once (version 2 of test-care is
-  // published in another test; here only version 1).
+  // Nothing near: the published ids.
   CHECK_THROWS_WITH(engine_.current_procedure("shelter-intake"),
                     "no procedure 'shelter-intake' is published; expected one of: test-care");
+  // Each id once however many versions it has, in order.
+  CHECK(no_procedure_message("shelter-intake", {"test-care", "aid-handout", "test-care"}, "en") ==
+        "no procedure 'shelter-intake' is published; expected one of: aid-handout, test-care");
   try {
     step("ZZZ-ZZZ", "screen", "rina");
     FAIL("expected not found");

@@ -39,6 +39,9 @@ std::string tr(const Message& message, std::initializer_list<std::string_view> a
 // "id" (after "id_ID.UTF-8"-style suffixes are cut) sets "en".
 void set_message_language(std::string_view lang);
 const std::string& message_language();
+// `lang`, or the process's message language when `lang` is "" (the
+// convention of every function that takes a language).
+std::string_view lang_or_process(std::string_view lang);
 
 // "id" for LANG values such as "id_ID.UTF-8" or "id", else "en".
 std::string language_from_locale(std::string_view locale);

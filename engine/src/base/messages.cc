@@ -60,6 +60,10 @@ void set_message_language(std::string_view lang) { process_language() = language
 
 const std::string& message_language() { return process_language(); }
 
+std::string_view lang_or_process(std::string_view lang) {
+  return lang.empty() ? std::string_view(message_language()) : lang;
+}
+
 const std::vector<const Message*>& all_messages() {
   static const std::vector<const Message*> all = {
 #define SOPIR_MESSAGE(name, en, id) &msg::name,

@@ -307,11 +307,6 @@ DateTime add_months(DateTime time, int64_t months) {
   return DateTime{start_of(moved).seconds + seconds_of_day};
 }
 
-namespace {
-// "" is the process's message language (value.h).
-std::string_view lang_or_process(std::string_view lang) { return lang.empty() ? std::string_view(message_language()) : lang; }
-}  // namespace
-
 std::string accepted_forms(Type type, const std::vector<std::string>& enum_values, std::string_view lang) {
   lang = lang_or_process(lang);
   switch (type) {

@@ -457,12 +457,10 @@ Actor Engine::actor(const std::string& staff_id) { return acting_staff(*store_, 
 
 std::string no_procedure_message(const std::string& sop_id, const std::vector<std::string>& published,
                                  std::string_view lang) {
-  std::vector<std::string> ids;
-  for (const std::string& id : published)
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  std::vector<std::string> ids = published;
   std::sort(ids.begin(), ids.end());
-  const std::string hint = suggest_name(sop_id, ids, 30, lang);
-  return lang.empty() ? tr(msg::runtime_no_procedure, {sop_id, hint}) : tr(msg::runtime_no_procedure, lang, {sop_id, hint});
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return tr(msg::runtime_no_procedure, lang_or_process(lang), {sop_id, suggest_name(sop_id, ids, 30, lang)});
 }
 
 Actor acting_staff(Store& store, const std::string& staff_id) {

@@ -88,7 +88,7 @@ MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_v
   std::vector<PublishedProcedure> versions;
   std::vector<std::string> ids;
   for (auto& p : engine.procedures()) {
-    if (std::find(ids.begin(), ids.end(), p.sop_id) == ids.end()) ids.push_back(p.sop_id);
+    ids.push_back(p.sop_id);
     if (p.sop_id == sop_id) versions.push_back(std::move(p));
   }
   if (versions.empty())
