@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <unordered_map>
 #include "sopir/messages/lang.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
@@ -227,8 +228,20 @@ std::string describe(const YAML::Node& node) {
   }
 }
 
+// A scalar's text after its escapes: check_bytes() refuses control
+// characters in the file, and "\0" or "\x1b" in a quoted scalar must not
+// bring them back (a NUL cuts a text short where it is stored or shown).
+void check_scalar(const YAML::Node& node, DiagnosticSink& sink) {
+  const std::string& text = node.Scalar();
+  if (plain_ascii(text)) return;
+  if (const auto found = find_control(text, true))
+    sink.error("bad-character", position_of(node.Mark()),
+               tr(msg::lang_control_escape, {found->name, escape_for_display(text, false)}));
+}
+
 // Walks every node once per use (aliases included), reporting duplicate
-// keys, and gives up past the node budget.
+// keys and control characters in scalars, and gives up past the node
+// budget.
 bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
   std::vector<YAML::Node> stack{root};
   size_t visited = 0;
@@ -255,6 +268,8 @@ bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
       }
     } else if (node.IsSequence()) {
       for (auto it = node.begin(); it != node.end(); ++it) stack.push_back(*it);
+    } else if (node.IsScalar()) {
+      check_scalar(node, sink);
     }
   }
   return true;
