@@ -10,6 +10,7 @@
 
 #include "store/log_json.h"
 #include "sopir/store.h"
+#include "sopir/text.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -18,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (sopir::log_json::record(entry) != text) std::abort();
   // Valid UTF-8 records must also decode as general JSON to the same
   // fields (the store's fallback path).
-  if (!sopir::log_json::valid_utf8(text)) return 0;
+  if (!sopir::valid_utf8(text)) return 0;
   const auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded() || json.at("case_id") != entry.case_id || json.at("note") != entry.note ||
       json.at("case_seq") != entry.case_seq || json.at("inputs").size() != entry.inputs.size() ||

@@ -671,7 +671,7 @@ TEST_CASE_METHOD(RegistryFixture, "the engine refuses to run a case under an edi
   const std::string edited_sha = sha256_hex(source + "# edited\n");
   const std::string compiled =
       GENERATE_COPY(std::string("''"),
-                    "replace(compiled, '\"sha256\":\"" + sha + "\"', '\"sha256\":\"" + edited_sha + "\"')");
+                    "replace(compiled, '64:" + sha + "', '64:" + edited_sha + "')");
   sql("UPDATE procedures SET source = source || '# edited' || char(10), compiled = " + compiled);
   Engine fresh(open_sqlite_store(db_.path(), StoreOptions{}), clock_);
   StepRequest r;

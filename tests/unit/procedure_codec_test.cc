@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -44,6 +45,15 @@ std::map<std::string, CalendarSource> pinned(const Procedure& p) {
   if (p.calendar)
     for (const CalendarSource& c : p.calendar->sources) out[c.name] = c;
   return out;
+}
+
+// The form of `p` edited by `edit`: what a form damaged or edited in the
+// database looks like once read, written the way the encoder writes.
+template <class Edit>
+std::string encoded_with(const ProcedurePtr& p, Edit edit) {
+  Procedure edited = *p;
+  edit(edited);
+  return encode_procedure(edited);
 }
 
 ProcedurePtr round_trip(const ProcedurePtr& p) {
@@ -99,13 +109,9 @@ transitions:
   CHECK(encode_procedure(*back) == encode_procedure(*loaded.procedure));
   // The field a hand-off takes its site from must be one of the
   // procedure's: the engine reads the case's value by that index.
-  std::string far = encode_procedure(*loaded.procedure);
-  const std::string site_field = "\"site_field\":" + std::to_string(back->field_index("home_office"));
-  REQUIRE(far.find(site_field) != std::string::npos);
-  far.replace(far.find(site_field), site_field.size(), "\"site_field\":100000");
+  const std::string far =
+      encoded_with(loaded.procedure, [](Procedure& q) { q.transitions[1].opens[0].site_field = 100000; });
   CHECK_FALSE(decode_procedure(far, loaded.procedure->source, loaded.procedure->file));
-  // A hand-off naming no site keeps the compiled form it had before sites.
-  CHECK(encode_procedure(*load(workflow_path("pmi-debarkation", ".yaml"))).find("site_field") == std::string::npos);
 
   // What site: and site_from: accept, each refusal located.
   const auto problems = [&](const std::string& from, const std::string& to) {
@@ -160,11 +166,8 @@ TEST_CASE("clocks come back from the compiled form", "[codec]") {
     CHECK(b.limit_text == a.limit_text);
   }
   // Clock ids must be in range: a form naming a state that does not exist is not read.
-  std::string encoded = encode_procedure(*p);
-  const std::string start = "\"start\":[";
-  const auto at = encoded.find(start);
-  REQUIRE(at != std::string::npos);
-  encoded.insert(at + start.size(), "999,");
+  const std::string encoded =
+      encoded_with(p, [](Procedure& q) { q.clocks[0].start.insert(q.clocks[0].start.begin(), 999); });
   CHECK_FALSE(decode_procedure(encoded, p->source, p->file));
 }
 
@@ -266,33 +269,43 @@ TEST_CASE("a compiled form that does not belong is not read", "[codec]") {
   std::string other_format = encoded;
   other_format.replace(other_format.find(kCompiledFormat), std::string(kCompiledFormat).size(), "sopir-compiled-0");
   CHECK_FALSE(decode_procedure(other_format, p->source, p->file));
-  // Lists must be lists, and text must be UTF-8: an object where roles
-  // belong, or a byte that is not UTF-8 in a title, is a damaged form.
-  const std::string roles = "\"roles\":[";
-  std::string object_roles = encoded;
-  REQUIRE(object_roles.find(roles) != std::string::npos);
-  const size_t list_end = object_roles.find(']', object_roles.find(roles));
-  object_roles.replace(object_roles.find(roles), list_end + 1 - object_roles.find(roles), "\"roles\":{\"x\":\"staff\"}");
-  CHECK_FALSE(decode_procedure(object_roles, p->source, p->file));
-  std::string not_utf8 = encoded;
-  const std::string title = "\"title\":{\"en\":\"";
-  REQUIRE(not_utf8.find(title) != std::string::npos);
-  not_utf8.insert(not_utf8.find(title) + title.size(), "\xFF");
-  CHECK_FALSE(decode_procedure(not_utf8, p->source, p->file));
-  // A guard and the text shown for it must agree (decide() runs the one,
-  // `case why` shows the other).
-  std::string other_guard = encoded;
-  const std::string guard_text = "\"guard_text\":\"";
-  const size_t guarded = other_guard.find(guard_text + "quantity_received");
-  REQUIRE(guarded != std::string::npos);
-  other_guard.insert(guarded + guard_text.size(), "true or ");
-  CHECK_FALSE(decode_procedure(other_guard, p->source, p->file));
+  // A form cut short anywhere is refused, not read as far as it goes.
+  for (size_t cut = 0; cut < encoded.size(); cut += 61) {
+    INFO(cut);
+    CHECK_FALSE(decode_procedure(encoded.substr(0, cut), p->source, p->file));
+  }
+  // A text or a list whose size runs past the end of the form.
+  const std::string id = std::to_string(p->id.size()) + ":" + p->id;
+  REQUIRE(encoded.find(id) != std::string::npos);
+  std::string long_text = encoded;
+  long_text.replace(long_text.find(id), id.size(), std::to_string(encoded.size()) + ":" + p->id);
+  CHECK_FALSE(decode_procedure(long_text, p->source, p->file));
+  std::string long_list = encoded;
+  const std::string roles =
+      std::to_string(p->roles.size()) + ";" + std::to_string(p->roles[0].size()) + ":" + p->roles[0];
+  REQUIRE(long_list.find(roles) != std::string::npos);
+  long_list.replace(long_list.find(roles), roles.size(), "100000000;" + roles.substr(roles.find(';') + 1));
+  CHECK_FALSE(decode_procedure(long_list, p->source, p->file));
+  // Text must be UTF-8.
+  CHECK_FALSE(decode_procedure(encoded_with(p, [](Procedure& q) { q.title = Text{{"en", "Aid \xFF"}}; }), p->source,
+                               p->file));
+  // A guard or a `set:` expression that no longer parses against the
+  // fields (decide() would run it) is a damaged form.
+  REQUIRE(p->transitions[0].guard == nullptr);
+  const auto guarded = std::find_if(p->transitions.begin(), p->transitions.end(),
+                                    [](const TransitionDef& t) { return t.guard != nullptr; });
+  REQUIRE(guarded != p->transitions.end());
+  const size_t at = static_cast<size_t>(guarded - p->transitions.begin());
+  const std::string unparsable =
+      encoded_with(p, [&](Procedure& q) { q.transitions[at].guard_text = "no_such_field > 1"; });
+  CHECK_FALSE(decode_procedure(unparsable, p->source, p->file));
   // An index out of range would send decide() outside the procedure.
-  std::string bad_index = encoded;
-  const std::string initial = "\"initial_state\":" + std::to_string(p->initial_state);
-  REQUIRE(bad_index.find(initial) != std::string::npos);
-  bad_index.replace(bad_index.find(initial), initial.size(), "\"initial_state\":999");
-  CHECK_FALSE(decode_procedure(bad_index, p->source, p->file));
+  CHECK_FALSE(decode_procedure(encoded_with(p, [](Procedure& q) { q.initial_state = 999; }), p->source, p->file));
+  CHECK_FALSE(decode_procedure(encoded_with(p, [](Procedure& q) { q.transitions.back().to = 999; }), p->source,
+                               p->file));
+  // The edits above are refused for what they change, not for being edits.
+  CHECK(decode_procedure(encoded_with(p, [](Procedure& q) { q.title = Text{{"en", "Aid, edited"}}; }), p->source,
+                         p->file));
 }
 
 
@@ -347,7 +360,7 @@ TEST_CASE("the engine saves the compiled form and runs cases by it", "[codec]") 
   }
 }
 
-TEST_CASE("a schema 1 database is upgraded; its procedures run from source until published again",
+TEST_CASE("a schema 1 database is upgraded; the first command that runs a procedure saves its form",
           "[codec]") {
   TempDb db("codec");
   const std::string file = workflow_path("aid-distribution", ".yaml");
@@ -374,7 +387,48 @@ TEST_CASE("a schema 1 database is upgraded; its procedures run from source until
   CHECK(row->compiled.empty());
   CHECK(engine.store().schema_changes().empty());
   CHECK(engine.procedure(p->sha256)->transitions.size() == p->transitions.size());
-  engine.publish(workflow_path("aid-handout", ".yaml"), "admin", false);  // the target of its hand-off
-  engine.publish(file, "admin", false);
   CHECK(engine.store().procedure_by_hash(p->sha256)->compiled == encode_procedure(*p));
+}
+
+TEST_CASE("a form of an older format is run from source once and saved in this build's", "[codec]") {
+  TempDb db("codec");
+  const std::string file = workflow_path("aid-distribution", ".yaml");
+  std::string sha;
+  {
+    StoreOptions create;
+    create.create = true;
+    Engine engine(open_sqlite_store(db.path(), create));
+    engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.publish(workflow_path("aid-handout", ".yaml"), "admin", false);  // the target of its hand-off
+    sha = engine.publish(file, "admin", false).sha256;
+  }
+  const std::string older = "{\"format\":\"sopir-compiled-4\",\"sha256\":\"" + sha + "\"}";
+  auto stored = [&] {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT compiled FROM procedures WHERE sha256 = ?");
+    q.bind(1, sha);
+    REQUIRE(q.executeStep());
+    return q.getColumn(0).getString();
+  };
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    SQLite::Statement update(raw, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
+    update.bind(1, older);
+    update.bind(2, sha);
+    update.exec();
+  }
+  {
+    // A store opened read-only runs it from source and writes nothing.
+    StoreOptions ro;
+    ro.read_only = true;
+    Engine engine(open_sqlite_store(db.path(), ro));
+    CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
+    CHECK(stored() == older);
+  }
+  Engine engine(open_sqlite_store(db.path(), StoreOptions{}));
+  CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
+  CHECK(stored() == encode_procedure(*load(file)));
+  StoreOptions ro;
+  ro.read_only = true;
+  CHECK(audit::verify(*open_sqlite_store(db.path(), ro), audit::VerifyOptions{}).clean());
 }

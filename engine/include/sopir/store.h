@@ -411,6 +411,9 @@ class Store {
   // nested failure it caught, nothing is written either and kStorage is
   // thrown. Nested inside another transaction it is one savepoint.
   virtual void transaction_all_or_nothing(const std::function<void()>& body) = 0;
+  // Whether nothing may be written (StoreOptions::read_only, or a server
+  // standby).
+  virtual bool read_only() const { return false; }
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
   // same source again changes nothing and returns the existing row;

@@ -35,6 +35,10 @@ std::optional<ControlCharacter> find_control(std::string_view text, bool lines_a
 // character a byte. Eight bytes at a time.
 bool plain_ascii(std::string_view text);
 
+// Whether `text` is UTF-8 as RFC 3629 has it: no overlong forms, no
+// surrogates, nothing past U+10FFFF. ASCII eight bytes at a time.
+bool valid_utf8(std::string_view text);
+
 // a == b, cheap on the usual miss between ids (which share lengths and
 // prefixes, "case_worker" and "case_leader", or differ only at the end,
 // "m3" and "m6"): the sizes, then the last bytes, then the rest, up to

@@ -1,78 +1,276 @@
 // encode_procedure / decode_procedure (see procedure_codec.h).
 #include "lang/procedure_codec.h"
 
-#include <nlohmann/json.hpp>
+#include <charconv>
+#include <limits>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
 #include "lang/calendar_loader.h"
 #include "lang/expr/expr.h"
-#include "base/json_view.h"
 #include "base/sha256.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
 namespace {
 
-using json = nlohmann::json;
-// Written with nlohmann::json, read back in place (base/json_view.h): every
-// one-shot command decodes its procedure, and building nlohmann's tree of
-// maps and strings was most of that.
-using json_view::Node;
+// The form, after its tag line, is a run of items in the order the
+// describe() functions below name them, with nothing to say what each is:
+//   a whole number   its decimal digits (a '-' first when negative), then ';'
+//   a text           its size in bytes as a whole number but ending in ':',
+//                    then its bytes as they are
+//   a list           its size as a whole number, then its elements
+//   a yes or no      the whole number 1 or 0
+//   something that may be missing   yes or no, then the thing when yes
+// So reading it is walking it once: no names to look up, no text to scan
+// for where it ends. It stays text (UTF-8, checked once as a whole when
+// read), so both stores keep it in a text column.
 
-// A list: anything else (an object's values included) is a damaged form.
-Node list(Node n) {
-  if (n.kind() != json_view::Kind::kArray) throw std::runtime_error("not a list");
-  return n;
-}
-
-std::vector<int> ints(Node n) {
-  std::vector<int> out;
-  out.reserve(n.size());
-  for (Node e : list(n)) out.push_back(e.integer32());
-  return out;
-}
-
-std::vector<std::string> strings(Node n) {
-  std::vector<std::string> out;
-  out.reserve(n.size());
-  for (Node e : list(n)) out.push_back(e.str());
-  return out;
-}
-
-json text(const Text& t) {
-  json out = json::object();
-  for (const auto& [lang, value] : t.entries()) out[std::string(lang)] = value;
-  return out;
-}
-
-// Read in place: a Text takes one allocation (procedure.h), sized first.
-Text text_from(Node j) {
-  if (j.kind() != json_view::Kind::kObject) throw std::runtime_error("bad text");
-  size_t bytes = 0;
-  for (Node value : j) {
-    if (value.kind() != json_view::Kind::kString) throw std::runtime_error("bad text");
-    bytes += 5 + 8 + value.written_size();  // the sizes, and a code's usual length
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+  void integer(int64_t v) { number(v, ';'); }
+  void text(std::string_view s) {
+    number(static_cast<int64_t>(s.size()), ':');
+    out_.append(s);
   }
-  Text t;
-  t.reserve(bytes);
-  std::string key_scratch, value_scratch;
-  for (Node value : j) {
-    t.set(value.key_view(key_scratch), value.str_view(value_scratch));  // a code past 255 bytes throws
+
+ private:
+  void number(int64_t v, char end) {
+    char digits[24];
+    const auto written = std::to_chars(digits, digits + sizeof digits, v);
+    out_.append(digits, written.ptr);
+    out_ += end;
   }
-  return t;
+  std::string& out_;
+};
+
+[[noreturn]] void damaged(const char* what) { throw std::runtime_error(what); }
+
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : at_(text.data()), end_(text.data() + text.size()) {}
+  int64_t integer() { return number(';'); }
+  std::string_view text() {
+    const int64_t size = number(':');
+    if (size < 0 || size > end_ - at_) damaged("a text runs past the end");
+    const std::string_view out(at_, static_cast<size_t>(size));
+    at_ += size;
+    return out;
+  }
+  // A list's size: each element takes at least two bytes ("0;"), so a size
+  // the rest of the form cannot hold is refused before anything is sized
+  // by it.
+  size_t count() {
+    const int64_t n = integer();
+    if (n < 0 || n > (end_ - at_) / 2) damaged("a list larger than the form");
+    return static_cast<size_t>(n);
+  }
+  bool at_end() const { return at_ == end_; }
+
+ private:
+  // By hand rather than std::from_chars: a form holds thousands of small
+  // numbers, and this is a third of the instructions for each.
+  int64_t number(char end) {
+    const char* p = at_;
+    const bool negative = p != end_ && *p == '-';
+    if (negative) ++p;
+    const char* const digits = p;
+    uint64_t v = 0;
+    for (; p != end_ && static_cast<unsigned char>(*p - '0') < 10; ++p)
+      if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<unsigned>(*p - '0'), &v))
+        damaged("a number out of range");
+    if (p == digits || p == end_ || *p != end) damaged("not a whole number");
+    const uint64_t limit = uint64_t{std::numeric_limits<int64_t>::max()} + (negative ? 1 : 0);
+    if (v > limit) damaged("a number out of range");
+    at_ = p + 1;
+    return negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+  }
+  const char* at_;
+  const char* end_;
+};
+
+// The items are named once for both directions (describe() below): a Put
+// writes what a const procedure holds, a Get reads into a procedure being
+// built. Each describe() takes its struct as P, const in a Put.
+class Put;
+class Get;
+template <class P, class T>
+using If = std::enable_if_t<std::is_same_v<std::remove_const_t<P>, T>, int>;
+
+// What each struct is, in form order. Expressions are kept as their text
+// and parsed again against the fields when read (link() below): the
+// parser is fast, and the text is what `case why` and the diagrams show,
+// so the two cannot disagree.
+template <class C, class P, If<P, FieldDef> = 0>
+void describe(C& c, P& f) {
+  c.items(f.id, f.type, f.values, f.pii, f.min, f.max, f.pattern, f.label, f.value_labels, f.pos, f.sources);
 }
 
-json pos(const SourcePos& p) { return json::array({p.line, p.column}); }
-
-SourcePos pos_from(Node j) {
-  if (list(j).size() != 2) throw std::runtime_error("bad position");
-  return SourcePos{j.at(size_t{0}).integer32(), j.at(1).integer32()};
+template <class C, class P, If<P, StateDef> = 0>
+void describe(C& c, P& s) {
+  c.items(s.id, s.label, s.description, s.initial, s.terminal, s.deadline, s.on_deadline, s.working_days,
+          s.deadline_from, s.deadline_text, s.pos, s.sources);
 }
 
-// A bound: [alternative index, canonical text]. The indices are Value's
-// (value.h); the cases in value_from rely on this order.
+template <class C, class P, If<P, ClockDef> = 0>
+void describe(C& c, P& k) {
+  c.items(k.id, k.label, k.description, k.start, k.start_at_open, k.stop, k.limit, k.working_days, k.limit_from,
+          k.limit_text, k.pos, k.sources);
+}
+
+template <class C, class P, If<P, Assignment> = 0>
+void describe(C& c, P& a) {
+  c.items(a.field, a.text, a.constant);
+}
+
+template <class C, class P, If<P, HandOff> = 0>
+void describe(C& c, P& h) {
+  c.items(h.sop, h.copy, h.set, h.site, h.site_field, h.pos);
+}
+
+// An expression is written as its text, "" when there is none (a guard,
+// a `when:` is never written empty); link() parses it when read.
+template <class C, class E, class S>
+void expression(C& c, E& expr, S& text) {
+  if constexpr (std::is_same_v<C, Put>) c(expr ? text : std::string());
+  else c(text);
+}
+
+template <class C, class P, If<P, TransitionDef> = 0>
+void describe(C& c, P& t) {
+  c.items(t.index, t.event, t.from, t.to, t.stays);
+  expression(c, t.guard, t.guard_text);
+  c.items(t.roles, t.requires_fields, t.accepts_fields, t.set, t.reason_required, t.distinct_from, t.override_roles,
+          t.opens, t.label, t.description, t.pos, t.sources);
+}
+
+template <class C, class P, If<P, ClosureReason> = 0>
+void describe(C& c, P& r) {
+  c.items(r.id, r.label);
+}
+
+template <class C, class P, If<P, MigrationBranch> = 0>
+void describe(C& c, P& b) {
+  c(b.to);
+  expression(c, b.when, b.when_text);
+  c(b.pos);
+}
+
+template <class C, class P, If<P, MigrationState> = 0>
+void describe(C& c, P& s) {
+  c.items(s.from, s.branches, s.stays, s.stays_reason, s.pos);
+}
+
+template <class C, class P, If<P, MigrationField> = 0>
+void describe(C& c, P& f) {
+  // A default may be "" (for a text field), so whether there is one is
+  // written beside it.
+  c.items(f.field, f.from, f.default_text);
+  if constexpr (std::is_same_v<C, Put>) {
+    c(f.default_value.has_value());
+  } else {
+    bool present = false;
+    c(present);
+    if (present) f.default_value = Value{};  // a mark: link() parses default_text in its place
+  }
+  c(f.pos);
+}
+
+template <class C, class P, If<P, MigrationEvent> = 0>
+void describe(C& c, P& e) {
+  c.items(e.from, e.to, e.pos);
+}
+
+template <class C, class P, If<P, MigrationDef> = 0>
+void describe(C& c, P& m) {
+  c.items(m.from_versions, m.states, m.fields, m.drop, m.drop_pos, m.events, m.pos);
+}
+
+template <class C, class P, If<P, Retention> = 0>
+void describe(C& c, P& r) {
+  c(r.count);
+  if constexpr (std::is_same_v<C, Put>) {
+    c(static_cast<int>(r.unit));
+  } else {
+    int unit = -1;
+    c(unit);
+    if (unit < 0 || unit > static_cast<int>(Retention::Unit::kYears) || r.count < 1) damaged("not a retention");
+    r.unit = static_cast<Retention::Unit>(unit);
+  }
+  c(r.pos);
+}
+
+// Everything after the tag and the hash.
+template <class C, class P, If<P, Procedure> = 0>
+void describe(C& c, P& p) {
+  c.items(p.id, p.version, p.title, p.description, p.roles, p.fields, p.states, p.events, p.transitions,
+          p.closure_reasons, p.initial_state, p.open_declared, p.open_requires, p.open_accepts);
+  expression(c, p.open_guard, p.open_guard_text);
+  c.items(p.hold_roles, p.resume_roles, p.close_roles, p.reopen_roles, p.reopen_to, p.pii_roles, p.transitions_from,
+          p.calendar_names, p.clocks, p.sources, p.open_sources, p.migration, p.retention);
+}
+
+
+class Put {
+ public:
+  explicit Put(std::string& out) : w_(out) {}
+  void operator()(const std::string& s) { w_.text(s); }
+  void operator()(bool b) { w_.integer(b ? 1 : 0); }
+  void operator()(int v) { w_.integer(v); }
+  void operator()(int64_t v) { w_.integer(v); }
+  void operator()(const Text& t) {
+    const auto entries = t.entries();
+    w_.integer(static_cast<int64_t>(entries.size()));
+    for (const auto& [lang, value] : entries) {
+      w_.text(lang);
+      w_.text(value);
+    }
+  }
+  void operator()(const SourcePos& p) {
+    w_.integer(p.line);
+    w_.integer(p.column);
+  }
+  void operator()(Type type) { w_.text(type_name(type)); }
+  void operator()(const Duration& d) { w_.integer(d.seconds); }
+  // A bound: Value's alternative index and its canonical text.
+  void operator()(const Value& v) {
+    w_.integer(static_cast<int64_t>(v.index()));
+    w_.text(format_value(v));
+  }
+  template <class T>
+  void operator()(const std::optional<T>& v) {
+    (*this)(v.has_value());
+    if (v) (*this)(*v);
+  }
+  template <class A, class B>
+  void operator()(const std::pair<A, B>& pair) {
+    (*this)(pair.first);
+    (*this)(pair.second);
+  }
+  template <class T>
+  void operator()(const std::vector<T>& list) {
+    w_.integer(static_cast<int64_t>(list.size()));
+    for (const T& e : list) (*this)(e);
+  }
+  // Several items, in order.
+  template <class... T>
+  void items(const T&... x) {
+    ((*this)(x), ...);
+  }
+  template <class T, class = decltype(describe(std::declval<Put&>(), std::declval<const T&>()))>
+  void operator()(const T& s) {
+    describe(*this, s);
+  }
+
+ private:
+  Writer w_;
+};
+
+// The cases in Get's Value read rely on Value's alternatives in this order.
 static_assert(std::variant_size_v<Value> == 7);
 static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, bool> &&
               std::is_same_v<std::variant_alternative_t<2, Value>, int64_t> &&
@@ -80,366 +278,209 @@ static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, bool> &&
               std::is_same_v<std::variant_alternative_t<4, Value>, Date> &&
               std::is_same_v<std::variant_alternative_t<5, Value>, DateTime> &&
               std::is_same_v<std::variant_alternative_t<6, Value>, Duration>);
-json value(const std::optional<Value>& v) {
-  if (!v) return nullptr;
-  return json::array({v->index(), format_value(*v)});
-}
 
-std::optional<Value> value_from(Node j) {
-  if (j.is_null()) return std::nullopt;
-  if (list(j).size() != 2) throw std::runtime_error("bad bound");
-  const auto index = j.at(size_t{0}).integer();
-  const std::string t = j.at(1).str();
-  std::optional<Value> out;
-  switch (index) {
-    case 1:
-      if (auto b = parse_bool(t)) out = *b;
-      break;
-    case 2:
-      if (auto i = parse_int(t)) out = *i;
-      break;
-    case 3: out = t; break;
-    case 4:
-      if (auto d = parse_date(t)) out = *d;
-      break;
-    case 5:
-      if (auto d = parse_datetime(t)) out = *d;
-      break;
-    case 6:
-      if (auto d = parse_duration(t)) out = *d;
-      break;
-    default: break;
+class Get {
+ public:
+  explicit Get(std::string_view text) : r_(text) {}
+  Reader& reader() { return r_; }
+  void operator()(std::string& s) { s.assign(r_.text()); }
+  void operator()(bool& b) {
+    const int64_t v = r_.integer();
+    if (v != 0 && v != 1) damaged("not a yes or no");
+    b = v == 1;
   }
-  if (!out) throw std::runtime_error("bad bound");
-  return out;
-}
-
-// `source:` citations, written only when there are some (so compiled forms
-// of procedures without them stay as they were).
-json with_sources(json j, const Sources& sources) {
-  if (!sources.empty()) j["sources"] = sources;
-  return j;
-}
-
-Sources sources_from(Node j, std::string_view key = "sources") {
-  auto sources = j.find(key);
-  return sources ? strings(*sources) : Sources{};
-}
-
-json value_labels(const FieldDef& f) {
-  json out = json::array();
-  for (const Text& t : f.value_labels) out.push_back(text(t));
-  return out;
-}
-
-json field(const FieldDef& f) {
-  return with_sources(
-      {{"id", f.id},       {"type", type_name(f.type)}, {"values", f.values}, {"pii", f.pii},
-       {"min", value(f.min)}, {"max", value(f.max)},   {"pattern", f.pattern ? json(*f.pattern) : json()},
-       {"label", text(f.label)}, {"value_labels", value_labels(f)}, {"pos", pos(f.pos)}},
-      f.sources);
-}
-
-FieldDef field_from(Node j) {
-  FieldDef f;
-  f.id = j.at("id").str();
-  const auto type = type_from_name(j.at("type").str());
-  if (!type) throw std::runtime_error("bad type");
-  f.type = *type;
-  f.values = strings(j.at("values"));
-  f.pii = j.at("pii").boolean();
-  f.min = value_from(j.at("min"));
-  f.max = value_from(j.at("max"));
-  if (!j.at("pattern").is_null()) f.pattern = j.at("pattern").str();
-  f.label = text_from(j.at("label"));
-  for (Node t : list(j.at("value_labels"))) f.value_labels.push_back(text_from(t));
-  if (f.value_labels.size() != f.values.size()) throw std::runtime_error("bad value labels");
-  f.pos = pos_from(j.at("pos"));
-  f.sources = sources_from(j);
-  return f;
-}
-
-json state(const StateDef& s) {
-  return with_sources({{"id", s.id},
-          {"label", text(s.label)},
-          {"description", text(s.description)},
-          {"initial", s.initial},
-          {"terminal", s.terminal},
-          {"deadline", s.deadline ? json(s.deadline->seconds) : json()},
-          {"on_deadline", s.on_deadline},
-          {"working_days", s.working_days},
-          {"deadline_from", s.deadline_from},
-          {"deadline_text", s.deadline_text},
-          {"pos", pos(s.pos)}}, s.sources);
-}
-
-StateDef state_from(Node j) {
-  StateDef s;
-  s.id = j.at("id").str();
-  s.label = text_from(j.at("label"));
-  s.description = text_from(j.at("description"));
-  s.initial = j.at("initial").boolean();
-  s.terminal = j.at("terminal").boolean();
-  if (!j.at("deadline").is_null()) s.deadline = Duration{j.at("deadline").integer()};
-  s.on_deadline = j.at("on_deadline").integer32();
-  s.working_days = j.at("working_days").integer();
-  s.deadline_from = j.at("deadline_from").integer32();
-  s.deadline_text = j.at("deadline_text").str();
-  s.pos = pos_from(j.at("pos"));
-  s.sources = sources_from(j);
-  return s;
-}
-
-json clock(const ClockDef& c) {
-  return with_sources({{"id", c.id},
-                       {"label", text(c.label)},
-                       {"description", text(c.description)},
-                       {"start", c.start},
-                       {"start_at_open", c.start_at_open},
-                       {"stop", c.stop},
-                       {"limit", c.limit ? json(c.limit->seconds) : json()},
-                       {"working_days", c.working_days},
-                       {"limit_from", c.limit_from},
-                       {"limit_text", c.limit_text},
-                       {"pos", pos(c.pos)}},
-                      c.sources);
-}
-
-ClockDef clock_from(Node j) {
-  ClockDef c;
-  c.id = j.at("id").str();
-  c.label = text_from(j.at("label"));
-  c.description = text_from(j.at("description"));
-  c.start = ints(j.at("start"));
-  c.start_at_open = j.at("start_at_open").boolean();
-  c.stop = ints(j.at("stop"));
-  if (!j.at("limit").is_null()) c.limit = Duration{j.at("limit").integer()};
-  c.working_days = j.at("working_days").integer();
-  c.limit_from = j.at("limit_from").integer32();
-  c.limit_text = j.at("limit_text").str();
-  c.pos = pos_from(j.at("pos"));
-  c.sources = sources_from(j);
-  return c;
-}
-
-json transition(const TransitionDef& t) {
-  json set = json::array();
-  for (const Assignment& a : t.set) set.push_back({{"field", a.field}, {"text", a.text}, {"constant", a.constant}});
-  // One hand-off is written as an object (as before tracks), several as a list.
-  json opens;
-  for (const HandOff& h : t.opens) {
-    json one = {{"sop", h.sop}, {"copy", h.copy}, {"set", h.set}, {"pos", pos(h.pos)}};
-    // Written only when set, so forms saved before sites read the same.
-    if (!h.site.empty()) one["site"] = h.site;
-    if (h.site_field >= 0) one["site_field"] = h.site_field;
-    if (t.opens.size() == 1) opens = std::move(one);
-    else opens.push_back(std::move(one));
+  void operator()(int& v) {
+    const int64_t wide = r_.integer();
+    if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max()) damaged("out of range");
+    v = static_cast<int>(wide);
   }
-  return with_sources({{"index", t.index},
-          {"event", t.event},
-          {"from", t.from},
-          {"to", t.to},
-          {"stays", t.stays},
-          {"guard", t.guard ? json(t.guard_text) : json()},
-          {"guard_text", t.guard_text},
-          {"roles", t.roles},
-          {"requires", t.requires_fields},
-          {"accepts", t.accepts_fields},
-          {"set", set},
-          {"reason_required", t.reason_required},
-          {"distinct_from", t.distinct_from},
-          {"override_roles", t.override_roles},
-          {"opens", opens},
-          {"label", text(t.label)},
-          {"description", text(t.description)},
-          {"pos", pos(t.pos)}}, t.sources);
-}
-
-TransitionDef transition_from(Node j, const std::vector<FieldDef>& fields) {
-  TransitionDef t;
-  t.index = j.at("index").integer32();
-  t.event = j.at("event").integer32();
-  t.from = ints(j.at("from"));
-  t.to = j.at("to").integer32();
-  if (auto stays = j.find("stays")) t.stays = stays->boolean();
-  t.guard_text = j.at("guard_text").str();
-  // "guard" repeats guard_text when there is one (transition() above).
-  if (j.at("guard").is_null() != t.guard_text.empty()) throw std::runtime_error("guard and its text disagree");
-  if (!j.at("guard").is_null()) {
-    if (j.at("guard").str() != t.guard_text) throw std::runtime_error("guard and its text disagree");
-    ParsedExpr parsed = parse_expr(t.guard_text, fields, Type::kBool);
-    if (!parsed.expr) throw std::runtime_error("guard no longer parses");
-    t.guard = parsed.expr;
-  }
-  t.roles = ints(j.at("roles"));
-  t.requires_fields = ints(j.at("requires"));
-  t.accepts_fields = ints(j.at("accepts"));
-  for (Node a : list(j.at("set"))) {
-    Assignment assignment;
-    assignment.field = a.at("field").integer32();
-    assignment.text = a.at("text").str();
-    assignment.constant = a.at("constant").boolean();
-    const FieldDef& f = fields.at(static_cast<size_t>(assignment.field));
-    if (assignment.constant) {
-      std::string accepted;
-      auto literal = parse_typed(f.type, f.values, assignment.text, &accepted);
-      if (!literal) throw std::runtime_error("set value no longer parses");
-      assignment.expr = constant_expr(*literal, f.type);
-    } else {
-      ParsedExpr parsed = parse_expr(assignment.text, fields, f.type, f.values);
-      if (!parsed.expr) throw std::runtime_error("set expression no longer parses");
-      assignment.expr = parsed.expr;
+  void operator()(int64_t& v) { v = r_.integer(); }
+  // One allocation a Text (procedure.h): the entries are read once to size
+  // it, then set.
+  void operator()(Text& t) {
+    const size_t n = r_.count();
+    Reader sizing = r_;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) bytes += 5 + sizing.text().size() + sizing.text().size();
+    t.reserve(bytes);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view lang = r_.text();
+      t.set(lang, r_.text());  // a code past 255 bytes throws
     }
-    t.set.push_back(std::move(assignment));
   }
-  t.reason_required = j.at("reason_required").boolean();
-  t.distinct_from = ints(j.at("distinct_from"));
-  t.override_roles = ints(j.at("override_roles"));
-  // One hand-off is an object, several a list (transition() above).
-  auto hand_off = [&](Node o) {
-    HandOff h;
-    h.sop = o.at("sop").str();
-    for (Node pair : list(o.at("copy"))) {
-      if (list(pair).size() != 2) throw std::runtime_error("bad hand-off copy");
-      h.copy.emplace_back(pair.at(size_t{0}).str(), pair.at(1).integer32());
+  void operator()(SourcePos& p) {
+    (*this)(p.line);
+    (*this)(p.column);
+  }
+  void operator()(Type& type) {
+    const auto read = type_from_name(r_.text());
+    if (!read) damaged("not a type");
+    type = *read;
+  }
+  void operator()(Duration& d) { d.seconds = r_.integer(); }
+  void operator()(Value& v) {
+    const int64_t index = r_.integer();
+    const std::string t(r_.text());
+    std::optional<Value> out;
+    switch (index) {
+      case 1:
+        if (auto b = parse_bool(t)) out = *b;
+        break;
+      case 2:
+        if (auto i = parse_int(t)) out = *i;
+        break;
+      case 3: out = t; break;
+      case 4:
+        if (auto d = parse_date(t)) out = *d;
+        break;
+      case 5:
+        if (auto d = parse_datetime(t)) out = *d;
+        break;
+      case 6:
+        if (auto d = parse_duration(t)) out = *d;
+        break;
+      default: break;
     }
-    for (Node pair : list(o.at("set"))) {
-      if (list(pair).size() != 2) throw std::runtime_error("bad hand-off set");
-      h.set.emplace_back(pair.at(size_t{0}).str(), pair.at(1).str());
-    }
-    h.pos = pos_from(o.at("pos"));
-    if (auto site = o.find("site")) h.site = site->str();
-    if (auto site_field = o.find("site_field")) h.site_field = site_field->integer32();
-    t.opens.push_back(std::move(h));
+    if (!out) damaged("not a bound");
+    v = std::move(*out);
+  }
+  template <class T>
+  void operator()(std::optional<T>& v) {
+    bool present = false;
+    (*this)(present);
+    v.reset();
+    if (present) (*this)(v.emplace());
+  }
+  template <class A, class B>
+  void operator()(std::pair<A, B>& pair) {
+    (*this)(pair.first);
+    (*this)(pair.second);
+  }
+  template <class T>
+  void operator()(std::vector<T>& list) {
+    const size_t n = r_.count();
+    list.clear();
+    list.reserve(n);
+    for (size_t i = 0; i < n; ++i) (*this)(list.emplace_back());
+  }
+  template <class... T>
+  void items(T&... x) {
+    ((*this)(x), ...);
+  }
+  template <class T, class = decltype(describe(std::declval<Get&>(), std::declval<T&>()))>
+  void operator()(T& s) {
+    describe(*this, s);
+  }
+
+ private:
+  Reader r_;
+};
+
+constexpr std::string_view kTagLine = "sopir-compiled-5\n";
+static_assert(kTagLine.substr(0, kTagLine.size() - 1) == kCompiledFormat);
+
+// Indices must stay inside the procedure: decide() and the planner trust
+// them.
+bool indices_inside(const Procedure& p) {
+  const auto states = static_cast<int>(p.states.size()), events = static_cast<int>(p.events.size());
+  const auto fields = static_cast<int>(p.fields.size()), roles = static_cast<int>(p.roles.size());
+  const auto transitions = static_cast<int>(p.transitions.size());
+  auto in = [](int i, int n) { return i >= 0 && i < n; };
+  auto all_in = [&](const std::vector<int>& v, int n) {
+    for (int i : v)
+      if (!in(i, n)) return false;
+    return true;
   };
-  const Node opens = j.at("opens");
-  if (opens.kind() == json_view::Kind::kArray) {
-    for (Node o : opens) hand_off(o);
-  } else if (!opens.is_null()) {
-    hand_off(opens);
+  if (!in(p.initial_state, states) || (p.reopen_to != -1 && !in(p.reopen_to, states)) ||
+      p.transitions_from.size() != p.states.size() || !all_in(p.open_requires, fields) ||
+      !all_in(p.open_accepts, fields) || !all_in(p.hold_roles, roles) || !all_in(p.resume_roles, roles) ||
+      !all_in(p.close_roles, roles) || !all_in(p.reopen_roles, roles) || !all_in(p.pii_roles, roles))
+    return false;
+  for (const auto& from : p.transitions_from)
+    if (!all_in(from, transitions)) return false;
+  for (const FieldDef& f : p.fields)
+    if (f.value_labels.size() != f.values.size()) return false;
+  for (const auto& s : p.states)
+    if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
+        (s.deadline_from != -1 && !in(s.deadline_from, fields)))
+      return false;
+  for (const ClockDef& c : p.clocks)
+    if (!all_in(c.start, states) || !all_in(c.stop, states) || (c.limit_from != -1 && !in(c.limit_from, fields)))
+      return false;
+  for (int i = 0; i < transitions; ++i) {
+    const TransitionDef& t = p.transitions[static_cast<size_t>(i)];
+    if (t.index != i || !in(t.event, events) || !(t.stays ? t.to == -1 : in(t.to, states)) ||
+        !all_in(t.from, states) || !all_in(t.roles, roles) || !all_in(t.requires_fields, fields) || !all_in(t.accepts_fields, fields) ||
+        !all_in(t.distinct_from, events) || !all_in(t.override_roles, roles))
+      return false;
+    for (const HandOff& h : t.opens) {
+      for (const auto& [theirs, ours] : h.copy)
+        if (!in(ours, fields)) return false;
+      if (h.site_field != -1 && !in(h.site_field, fields)) return false;
+    }
+    for (const Assignment& a : t.set)
+      if (!in(a.field, fields)) return false;
   }
-  t.label = text_from(j.at("label"));
-  t.description = text_from(j.at("description"));
-  t.pos = pos_from(j.at("pos"));
-  t.sources = sources_from(j);
-  return t;
+  if (p.migration) {
+    for (const MigrationState& s : p.migration->states)
+      for (const MigrationBranch& b : s.branches)
+        if (!in(b.to, states)) return false;
+    for (const MigrationField& f : p.migration->fields)
+      if (!in(f.field, fields)) return false;
+    for (const MigrationEvent& e : p.migration->events)
+      if (!in(e.to, events)) return false;
+    if (p.migration->drop_pos.size() != p.migration->drop.size()) return false;
+  }
+  return true;
 }
 
-json migration(const MigrationDef& m) {
-  json states = json::array(), fields = json::array(), events = json::array(), drop_pos = json::array();
-  for (const auto& s : m.states) {
-    json branches = json::array();
-    for (const auto& b : s.branches)
-      branches.push_back({{"to", b.to}, {"when", b.when ? json(b.when_text) : json()}, {"pos", pos(b.pos)}});
-    states.push_back({{"from", s.from}, {"branches", branches}, {"stays", s.stays},
-                      {"stays_reason", s.stays_reason}, {"pos", pos(s.pos)}});
-  }
-  for (const auto& f : m.fields)
-    fields.push_back({{"field", f.field}, {"from", f.from},
-                      {"default", f.default_value ? json(f.default_text) : json()}, {"pos", pos(f.pos)}});
-  for (const auto& e : m.events) events.push_back({{"from", e.from}, {"to", e.to}, {"pos", pos(e.pos)}});
-  for (const auto& p : m.drop_pos) drop_pos.push_back(pos(p));
-  return {{"from_versions", m.from_versions}, {"states", states}, {"fields", fields}, {"drop", m.drop},
-          {"drop_pos", drop_pos}, {"events", events}, {"pos", pos(m.pos)}};
+std::shared_ptr<const Expr> parsed(const std::string& text, const std::vector<FieldDef>& fields, Type type,
+                                   const std::vector<std::string>& values = {}) {
+  ParsedExpr out = parse_expr(text, fields, type, values);
+  if (!out.expr) damaged("an expression no longer parses");
+  return out.expr;
 }
 
-// Indices are checked here: decide() and the planner trust them.
-MigrationDef migration_from(Node j, const Procedure& p) {
-  auto in = [](int i, size_t n) { return i >= 0 && static_cast<size_t>(i) < n; };
-  MigrationDef m;
-  m.from_versions = ints(j.at("from_versions"));
-  for (Node s : list(j.at("states"))) {
-    MigrationState state;
-    state.from = s.at("from").str();
-    state.stays = s.at("stays").boolean();
-    state.stays_reason = s.at("stays_reason").str();
-    state.pos = pos_from(s.at("pos"));
-    for (Node b : list(s.at("branches"))) {
-      MigrationBranch branch;
-      branch.to = b.at("to").integer32();
-      if (!in(branch.to, p.states.size())) throw std::runtime_error("bad migration state");
-      if (!b.at("when").is_null()) {
-        branch.when_text = b.at("when").str();
-        ParsedExpr parsed = parse_expr(branch.when_text, p.fields, Type::kBool);
-        if (!parsed.expr) throw std::runtime_error("migration guard no longer parses");
-        branch.when = parsed.expr;
+// The expressions and `set:` values from their text, once the indices are
+// known to be inside the procedure.
+void link(Procedure& p) {
+  if (!p.open_guard_text.empty()) p.open_guard = parsed(p.open_guard_text, p.fields, Type::kBool);
+  for (TransitionDef& t : p.transitions) {
+    if (!t.guard_text.empty()) t.guard = parsed(t.guard_text, p.fields, Type::kBool);
+    for (Assignment& a : t.set) {
+      const FieldDef& f = p.fields[static_cast<size_t>(a.field)];
+      if (a.constant) {
+        std::string accepted;
+        auto literal = parse_typed(f.type, f.values, a.text, &accepted);
+        if (!literal) damaged("a set value no longer parses");
+        a.expr = constant_expr(*literal, f.type);
+      } else {
+        a.expr = parsed(a.text, p.fields, f.type, f.values);
       }
-      branch.pos = pos_from(b.at("pos"));
-      state.branches.push_back(std::move(branch));
     }
-    m.states.push_back(std::move(state));
   }
-  for (Node f : list(j.at("fields"))) {
-    MigrationField field;
-    field.field = f.at("field").integer32();
-    if (!in(field.field, p.fields.size())) throw std::runtime_error("bad migration field");
-    field.from = f.at("from").str();
-    if (!f.at("default").is_null()) {
-      const FieldDef& def = p.fields[static_cast<size_t>(field.field)];
-      field.default_text = f.at("default").str();
-      std::string accepted;
-      field.default_value = parse_typed(def.type, def.values, field.default_text, &accepted);
-      if (!field.default_value) throw std::runtime_error("migration default no longer parses");
-    }
-    field.pos = pos_from(f.at("pos"));
-    m.fields.push_back(std::move(field));
+  if (!p.migration) return;
+  for (MigrationState& s : p.migration->states)
+    for (MigrationBranch& b : s.branches)
+      if (!b.when_text.empty()) b.when = parsed(b.when_text, p.fields, Type::kBool);
+  for (MigrationField& f : p.migration->fields) {
+    if (!f.default_value) continue;
+    const FieldDef& def = p.fields[static_cast<size_t>(f.field)];
+    std::string accepted;
+    f.default_value = parse_typed(def.type, def.values, f.default_text, &accepted);
+    if (!f.default_value) damaged("a migration default no longer parses");
   }
-  m.drop = strings(j.at("drop"));
-  for (Node d : list(j.at("drop_pos"))) m.drop_pos.push_back(pos_from(d));
-  if (m.drop_pos.size() != m.drop.size()) throw std::runtime_error("bad migration drop");
-  for (Node e : list(j.at("events"))) {
-    MigrationEvent event{e.at("from").str(), e.at("to").integer32(), pos_from(e.at("pos"))};
-    if (!in(event.to, p.events.size())) throw std::runtime_error("bad migration event");
-    m.events.push_back(std::move(event));
-  }
-  m.pos = pos_from(j.at("pos"));
-  return m;
 }
 
 }  // namespace
 
 std::string encode_procedure(const Procedure& p) {
-  json fields = json::array(), states = json::array(), transitions = json::array(), reasons = json::array(),
-       clocks = json::array();
-  for (const auto& c : p.clocks) clocks.push_back(clock(c));
-  for (const auto& f : p.fields) fields.push_back(field(f));
-  for (const auto& s : p.states) states.push_back(state(s));
-  for (const auto& t : p.transitions) transitions.push_back(transition(t));
-  for (const auto& r : p.closure_reasons) reasons.push_back({{"id", r.id}, {"label", text(r.label)}});
-  const json j = {{"format", kCompiledFormat},
-                  {"sha256", p.sha256},
-                  {"id", p.id},
-                  {"version", p.version},
-                  {"title", text(p.title)},
-                  {"description", text(p.description)},
-                  {"roles", p.roles},
-                  {"fields", fields},
-                  {"states", states},
-                  {"events", p.events},
-                  {"transitions", transitions},
-                  {"closure_reasons", reasons},
-                  {"initial_state", p.initial_state},
-                  {"open_declared", p.open_declared},
-                  {"open_requires", p.open_requires},
-                  {"open_accepts", p.open_accepts},
-                  {"open_guard", p.open_guard ? json(p.open_guard_text) : json()},
-                  {"hold_roles", p.hold_roles},
-                  {"resume_roles", p.resume_roles},
-                  {"close_roles", p.close_roles},
-                  {"reopen_roles", p.reopen_roles},
-                  {"reopen_to", p.reopen_to},
-                  {"pii_roles", p.pii_roles},
-                  {"transitions_from", p.transitions_from},
-                  {"calendar", p.calendar_names},
-                  {"clocks", clocks}};
-  json out = with_sources(j, p.sources);
-  if (!p.open_sources.empty()) out["open_sources"] = p.open_sources;
-  if (p.migration) out["migration"] = migration(*p.migration);
-  if (p.retention)
-    out["retention"] = {{"count", p.retention->count},
-                        {"unit", static_cast<int>(p.retention->unit)},
-                        {"pos", pos(p.retention->pos)}};
-  return out.dump();
+  std::string out(kTagLine);
+  out.reserve(p.source.size() / 2 + 4096);
+  Put put(out);
+  put(p.sha256);
+  describe(put, p);
+  return out;
 }
 
 namespace {
@@ -448,104 +489,24 @@ namespace {
 // `source`, when given, is kept in the procedure (decode_pinned_procedure
 // gives none); the pinned calendars are asked for only when the form names
 // one.
-ProcedurePtr decode(std::string_view text_in, const std::string& sha256, const std::string* source,
+ProcedurePtr decode(std::string_view text, const std::string& sha256, const std::string* source,
                     const std::string& file, const PinnedCalendars& pinned) {
   try {
-    json_view::Document document;
-    if (!document.parse(text_in)) return nullptr;
-    const Node j = document.root();
-    if (j.kind() != json_view::Kind::kObject || j.at("format").str() != kCompiledFormat) return nullptr;
-    if (j.at("sha256").str() != sha256) return nullptr;
+    if (text.substr(0, kTagLine.size()) != kTagLine) return nullptr;
+    text.remove_prefix(kTagLine.size());
+    Get get(text);
+    if (get.reader().text() != sha256) return nullptr;
+    if (!valid_utf8(text)) return nullptr;
     auto p = std::make_shared<Procedure>();
+    describe(get, *p);
+    if (!get.reader().at_end() || !indices_inside(*p)) return nullptr;
+    link(*p);
     p->sha256 = sha256;
     p->file = file;
-    p->id = j.at("id").str();
-    p->version = j.at("version").integer32();
-    p->title = text_from(j.at("title"));
-    p->description = text_from(j.at("description"));
-    p->roles = strings(j.at("roles"));
-    p->fields.reserve(j.at("fields").size());
-    for (Node f : list(j.at("fields"))) p->fields.push_back(field_from(f));
-    p->states.reserve(j.at("states").size());
-    for (Node s : list(j.at("states"))) p->states.push_back(state_from(s));
-    p->events = strings(j.at("events"));
-    p->transitions.reserve(j.at("transitions").size());
-    for (Node t : list(j.at("transitions"))) p->transitions.push_back(transition_from(t, p->fields));
-    for (Node r : list(j.at("closure_reasons")))
-      p->closure_reasons.push_back({r.at("id").str(), text_from(r.at("label"))});
-    p->initial_state = j.at("initial_state").integer32();
-    p->open_declared = j.at("open_declared").boolean();
-    p->open_requires = ints(j.at("open_requires"));
-    p->open_accepts = ints(j.at("open_accepts"));
-    if (auto g = j.find("open_guard"); g && !g->is_null()) {
-      p->open_guard_text = g->str();
-      ParsedExpr parsed = parse_expr(p->open_guard_text, p->fields, Type::kBool);
-      if (!parsed.expr) throw std::runtime_error("open guard no longer parses");
-      p->open_guard = parsed.expr;
-    }
-    p->hold_roles = ints(j.at("hold_roles"));
-    p->resume_roles = ints(j.at("resume_roles"));
-    p->close_roles = ints(j.at("close_roles"));
-    p->reopen_roles = ints(j.at("reopen_roles"));
-    p->reopen_to = j.at("reopen_to").integer32();
-    p->pii_roles = ints(j.at("pii_roles"));
-    p->sources = sources_from(j);
-    p->open_sources = sources_from(j, "open_sources");
-    for (Node from : list(j.at("transitions_from"))) p->transitions_from.push_back(ints(from));
-    p->calendar_names = strings(j.at("calendar"));
     if (!p->calendar_names.empty()) {
       // Counted on the calendar bytes pinned when it was published.
       p->calendar = pinned_calendar(p->calendar_names, pinned());
       if (!p->calendar) return nullptr;
-    }
-    for (Node c : list(j.at("clocks"))) p->clocks.push_back(clock_from(c));
-    if (auto m = j.find("migration")) p->migration = migration_from(*m, *p);
-    if (auto r = j.find("retention")) {
-      Retention retention;
-      retention.count = r->at("count").integer();
-      const int unit = r->at("unit").integer32();
-      if (unit < 0 || unit > static_cast<int>(Retention::Unit::kYears) || retention.count < 1) return nullptr;
-      retention.unit = static_cast<Retention::Unit>(unit);
-      retention.pos = pos_from(r->at("pos"));
-      p->retention = retention;
-    }
-    // Indices must stay inside the procedure: decide() trusts them.
-    const auto states = static_cast<int>(p->states.size()), events = static_cast<int>(p->events.size());
-    const auto fields = static_cast<int>(p->fields.size()), roles = static_cast<int>(p->roles.size());
-    const auto transitions = static_cast<int>(p->transitions.size());
-    auto in = [](int i, int n) { return i >= 0 && i < n; };
-    auto all_in = [&](const std::vector<int>& v, int n) {
-      for (int i : v)
-        if (!in(i, n)) return false;
-      return true;
-    };
-    if (!in(p->initial_state, states) || (p->reopen_to != -1 && !in(p->reopen_to, states)) ||
-        p->transitions_from.size() != p->states.size() || !all_in(p->open_requires, fields) ||
-        !all_in(p->open_accepts, fields) || !all_in(p->hold_roles, roles) || !all_in(p->resume_roles, roles) ||
-        !all_in(p->close_roles, roles) || !all_in(p->reopen_roles, roles) || !all_in(p->pii_roles, roles))
-      return nullptr;
-    for (const auto& from : p->transitions_from)
-      if (!all_in(from, transitions)) return nullptr;
-    for (const auto& s : p->states)
-      if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
-          (s.deadline_from != -1 && !in(s.deadline_from, fields)))
-        return nullptr;
-    for (const ClockDef& c : p->clocks)
-      if (!all_in(c.start, states) || !all_in(c.stop, states) || (c.limit_from != -1 && !in(c.limit_from, fields)))
-        return nullptr;
-    for (int i = 0; i < transitions; ++i) {
-      const TransitionDef& t = p->transitions[static_cast<size_t>(i)];
-      if (t.index != i || !in(t.event, events) || !(t.stays ? t.to == -1 : in(t.to, states)) || !all_in(t.from, states) ||
-          !all_in(t.roles, roles) || !all_in(t.requires_fields, fields) || !all_in(t.accepts_fields, fields) ||
-          !all_in(t.distinct_from, events) || !all_in(t.override_roles, roles))
-        return nullptr;
-      for (const HandOff& h : t.opens) {
-        for (const auto& [theirs, ours] : h.copy)
-          if (!in(ours, fields)) return nullptr;
-        if (h.site_field != -1 && !in(h.site_field, fields)) return nullptr;
-      }
-      for (const Assignment& a : t.set)
-        if (!in(a.field, fields)) return nullptr;
     }
     p->build_name_tables();
     p->build_candidate_table();

@@ -1,6 +1,8 @@
-// A compiled procedure as JSON (internal), so that a process can rebuild a
+// A compiled procedure as text (internal), so that a process can rebuild a
 // published procedure without parsing its YAML again: parsing a large
 // procedure costs more than the rest of a one-shot `sopir case advance`.
+// The form is read by position, not by name (procedure_codec.cc has its
+// layout): every one-shot command decodes one.
 // The store keeps the compiled form beside the source (procedures.compiled);
 // the source stays the authority: audit compiles from the source only, and
 // verify reports a compiled form that disagrees with its source.
@@ -21,7 +23,7 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr const char* kCompiledFormat = "sopir-compiled-4";
+inline constexpr std::string_view kCompiledFormat = "sopir-compiled-5";
 
 // A procedure that names a calendar keeps only the calendar's names here:
 // the calendar's bytes are pinned beside it in the store, and

@@ -431,6 +431,13 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
           tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
     pinned_calendars();
     compiled = expect_procedure(load_procedure_string(published->source, published->file, *pinned));
+    // A form of an older format (a database from an earlier sopir) is
+    // written again in this build's, so that the next command runs by it.
+    // Inside a step's transaction it stands or falls with the step.
+    if (!store_->read_only()) {
+      const std::string form = encode_procedure(*compiled);
+      store_->transaction([&] { store_->set_compiled(sha256, form); });
+    }
   }
   compiled_.emplace(sha256, compiled);
   return compiled;

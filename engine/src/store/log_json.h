@@ -40,7 +40,4 @@ std::string values(const std::vector<StoredValue>& values);
 // {"field":F,"missing":B,"pii":true,"salt":S,"digest":D}.
 void append_value(std::string& out, const StoredValue& value);
 
-// Whether `text` is valid UTF-8 (the JSON the store reads back must be).
-bool valid_utf8(std::string_view text);
-
 }  // namespace sopir::log_json

@@ -412,6 +412,8 @@ class PgStore final : public Store {
   // Personal text at rest (docs/PRIVACY.md): the database key is sealed by a
   // key file's key (sopir/key_file.h), found in this process's ring of key
   // files; case keys and sealed texts as on a database file.
+  bool read_only() const override { return read_only_; }
+
   bool encrypts_personal_data() override {
     return guard(msg::store_op_read_staff_member, {}, [&] { return key_row() != nullptr; });
   }

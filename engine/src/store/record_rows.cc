@@ -10,13 +10,14 @@
 #include "sopir/error.h"
 #include "store/log_json.h"
 #include "sopir/messages/store.h"
+#include "sopir/text.h"
 
 namespace sopir::record_rows {
 
 using json = nlohmann::json;
 
 void check_utf8(std::string_view text, const std::string& what) {
-  if (!log_json::valid_utf8(text))
+  if (!valid_utf8(text))
     throw usage_error(tr(msg::store_not_utf8, {what}));
 }
 
@@ -56,7 +57,7 @@ void keep_text(const StoredValue& value, PersonalTexts* texts) {
 std::string prepare_values(const std::vector<StoredValue>& values, PersonalTexts* texts) {
   std::string json = log_json::values(values);
   const bool digests = std::none_of(values.begin(), values.end(), lacks_digest);
-  if (!digests || !log_json::valid_utf8(json)) {
+  if (!digests || !valid_utf8(json)) {
     PersonalTexts ignored;
     for (const auto& value : values) prepare_value(value, &ignored);
   }
@@ -69,7 +70,7 @@ std::string prepare_entry(const LogEntry& entry, PersonalTexts* texts) {
   const bool digests = std::none_of(entry.changes.begin(), entry.changes.end(), [](const LogEntry::Change& c) {
     return lacks_digest(c.before) || lacks_digest(c.after);
   });
-  if (!digests || !log_json::valid_utf8(record)) {
+  if (!digests || !valid_utf8(record)) {
     // The checks in their order, so the first fault is the one named.
     PersonalTexts ignored;
     for (const auto& change : entry.changes) {

@@ -573,6 +573,8 @@ class SqliteStore final : public Store {
     });
   }
 
+  bool read_only() const override { return read_only_; }
+
   bool encrypts_personal_data() override {
     return guard(msg::store_op_read_staff_member, {}, [&] { return !current_key_id().empty(); });
   }
