@@ -18,6 +18,7 @@
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/scenario.h"
+#include "test_backends.h"
 #include "test_values.h"
 
 using namespace sopir;
@@ -391,44 +392,33 @@ TEST_CASE("a schema 1 database is upgraded; the first command that runs a proced
 }
 
 TEST_CASE("a form of an older format is run from source once and saved in this build's", "[codec]") {
-  TempDb db("codec");
+  const auto backend = GENERATE(from_range(::sopir::testing::store_backends()));
+  ::sopir::testing::TestDatabase db(backend);
   const std::string file = workflow_path("aid-distribution", ".yaml");
   std::string sha;
   {
-    StoreOptions create;
-    create.create = true;
-    Engine engine(open_sqlite_store(db.path(), create));
+    Engine engine(open_store(db.location(), ::sopir::testing::creating()));
     engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
     engine.publish(workflow_path("aid-handout", ".yaml"), "admin", false);  // the target of its hand-off
     sha = engine.publish(file, "admin", false).sha256;
+    // As a database from an earlier sopir keeps it.
+    engine.store().set_compiled(sha, "{\"format\":\"sopir-compiled-4\",\"sha256\":\"" + sha + "\"}");
   }
-  const std::string older = "{\"format\":\"sopir-compiled-4\",\"sha256\":\"" + sha + "\"}";
-  auto stored = [&] {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
-    SQLite::Statement q(raw, "SELECT compiled FROM procedures WHERE sha256 = ?");
-    q.bind(1, sha);
-    REQUIRE(q.executeStep());
-    return q.getColumn(0).getString();
-  };
-  {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-    SQLite::Statement update(raw, "UPDATE procedures SET compiled = ? WHERE sha256 = ?");
-    update.bind(1, older);
-    update.bind(2, sha);
-    update.exec();
-  }
-  {
-    // A store opened read-only runs it from source and writes nothing.
-    StoreOptions ro;
-    ro.read_only = true;
-    Engine engine(open_sqlite_store(db.path(), ro));
-    CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
-    CHECK(stored() == older);
-  }
-  Engine engine(open_sqlite_store(db.path(), StoreOptions{}));
-  CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
-  CHECK(stored() == encode_procedure(*load(file)));
+  auto stored = [&] { return open_store(db.location(), StoreOptions{})->procedure_by_hash(sha)->compiled; };
+  const std::string older = stored();
+  REQUIRE(older.rfind("{\"format\":\"sopir-compiled-4\"", 0) == 0);
   StoreOptions ro;
   ro.read_only = true;
-  CHECK(audit::verify(*open_sqlite_store(db.path(), ro), audit::VerifyOptions{}).clean());
+  {
+    // A store opened read-only runs it from source and writes nothing.
+    Engine engine(open_store(db.location(), ro));
+    CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
+  }
+  CHECK(stored() == older);
+  {
+    Engine engine(open_store(db.location(), StoreOptions{}));
+    CHECK(engine.procedure(sha)->transitions.size() == load(file)->transitions.size());
+  }
+  CHECK(stored() == encode_procedure(*load(file)));
+  CHECK(audit::verify(*open_store(db.location(), ro), audit::VerifyOptions{}).clean());
 }
