@@ -49,8 +49,14 @@ void prefault_heap(std::size_t bytes) {
   if (arena == 0 || arena > top || page == 0) return;
   const std::uintptr_t start = (top - arena + page - 1) / page * page;
   // An older kernel (before 5.14) answers EINVAL: the pages then fault in
-  // one by one, as without this call.
-  if (top > start) madvise(reinterpret_cast<void*>(start), top - start, MADV_POPULATE_WRITE);
+  // one by one, as without this call. A heap that has been grown and
+  // trimmed by a long process (a test run, an embedding program) can count
+  // more bytes than lie mapped below the break, which is ENOMEM: then the
+  // free top alone, the part malloc hands out next.
+  if (top <= start) return;
+  if (madvise(reinterpret_cast<void*>(start), top - start, MADV_POPULATE_WRITE) == 0) return;
+  const std::uintptr_t free_start = (top - mallinfo2().keepcost + page - 1) / page * page;
+  if (top > free_start) madvise(reinterpret_cast<void*>(free_start), top - free_start, MADV_POPULATE_WRITE);
 #else
   (void)bytes;
 #endif
