@@ -56,6 +56,37 @@ TEST_CASE("control characters are found at every offset of texts of every length
   }
 }
 
+TEST_CASE("UTF-8: each character's length, and what RFC 3629 refuses", "[text]") {
+  CHECK(utf8_length("a", 0) == 1);
+  CHECK(utf8_length("\xC3\xA9", 0) == 2);          // é
+  CHECK(utf8_length("\xE6\x97\xA5", 0) == 3);      // 日
+  CHECK(utf8_length("\xF0\x9F\x98\x80", 0) == 4);  // U+1F600
+  CHECK(utf8_length("\xF4\x8F\xBF\xBF", 0) == 4);  // U+10FFFF, the last
+  CHECK(utf8_length("x\xC3\xA9", 1) == 2);
+  const std::vector<std::string> refused = {
+      "\x80",              // a continuation byte alone
+      "\xC0\xAF",          // overlong "/"
+      "\xC1\xBF",          // overlong
+      "\xE0\x80\xAF",      // overlong three bytes
+      "\xF0\x80\x80\xAF",  // overlong four bytes
+      "\xED\xA0\x80",      // U+D800, a surrogate
+      "\xF4\x90\x80\x80",  // past U+10FFFF
+      "\xF5\x80\x80\x80",  // no such lead byte
+      "\xFF",
+      "\xE6\x97",          // cut off
+      "\xC3" "A",          // not followed by a continuation byte
+  };
+  for (const auto& bytes : refused) {
+    INFO(escape_for_display(bytes, false));
+    CHECK(utf8_length(bytes, 0) == 0);
+    CHECK_FALSE(valid_utf8(bytes));
+    CHECK_FALSE(valid_utf8("sixteen bytes of ascii, then " + bytes));
+    CHECK_FALSE(valid_utf8(bytes + " and ascii after it, sixteen"));
+  }
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain ascii longer than a word, then \xC3\xA9 \xE6\x97\xA5 \xF0\x9F\x98\x80 at the end"));
+}
+
 TEST_CASE("visible text: spaces, tabs, line breaks and invisible characters are not", "[text]") {
   CHECK_FALSE(has_visible_text(""));
   CHECK_FALSE(has_visible_text(" \t\n\r\n "));

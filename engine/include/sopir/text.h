@@ -35,6 +35,11 @@ std::optional<ControlCharacter> find_control(std::string_view text, bool lines_a
 // character a byte. Eight bytes at a time.
 bool plain_ascii(std::string_view text);
 
+// The length (1 to 4) of the UTF-8 character at byte `at` of `text`, or 0
+// when the bytes there are not one as RFC 3629 has it: an overlong form, a
+// surrogate, a code point past U+10FFFF, a stray or cut-off byte.
+size_t utf8_length(std::string_view text, size_t at);
+
 // Whether `text` is UTF-8 as RFC 3629 has it: no overlong forms, no
 // surrogates, nothing past U+10FFFF. ASCII eight bytes at a time.
 bool valid_utf8(std::string_view text);

@@ -20,35 +20,6 @@ std::string hex_byte(unsigned char c) {
   return buffer;
 }
 
-// Length of the valid UTF-8 sequence at `at`, or 0 when it is not one
-// (overlong forms, surrogates and code points past U+10FFFF are invalid).
-size_t utf8_sequence(std::string_view text, size_t at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char c = byte(at);
-  if (c < 0x80) return 1;
-  size_t length;
-  unsigned min_second = 0x80, max_second = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    length = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    length = 3;
-    if (c == 0xE0) min_second = 0xA0;
-    if (c == 0xED) max_second = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    length = 4;
-    if (c == 0xF0) min_second = 0x90;
-    if (c == 0xF4) max_second = 0x8F;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size()) return 0;
-  if (byte(at + 1) < min_second || byte(at + 1) > max_second) return 0;
-  for (size_t i = 2; i < length; ++i) {
-    if ((byte(at + i) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
-
 // Encoding and stray bytes. Stops at the first problem: after a binary or
 // mis-encoded byte, nothing else in the file can be trusted.
 bool check_bytes(const SourceText& source, DiagnosticSink& sink) {
@@ -68,7 +39,7 @@ bool check_bytes(const SourceText& source, DiagnosticSink& sink) {
                  tr(msg::lang_control_byte, {hex_byte(c), where()}));
       return false;
     }
-    const size_t length = utf8_sequence(text, i);
+    const size_t length = utf8_length(text, i);
     if (length == 0) {
       sink.error("not-utf8", source.position(i),
                  tr(msg::lang_not_utf8, {where(), hex_byte(c)}));
@@ -233,7 +204,6 @@ std::string describe(const YAML::Node& node) {
 // bring them back (a NUL cuts a text short where it is stored or shown).
 void check_scalar(const YAML::Node& node, DiagnosticSink& sink) {
   const std::string& text = node.Scalar();
-  if (plain_ascii(text)) return;
   if (const auto found = find_control(text, true))
     sink.error("bad-character", position_of(node.Mark()),
                tr(msg::lang_control_escape, {found->name, escape_for_display(text, false)}));

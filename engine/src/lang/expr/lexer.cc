@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "lang/expr/syntax.h"
+#include "sopir/text.h"
 #include "sopir/messages/lang.h"
 
 namespace sopir {
@@ -225,35 +226,6 @@ class Lexer {
   size_t pos_ = 0;
 };
 
-// Length of the valid UTF-8 sequence starting at text[i], 0 if invalid.
-size_t utf8_sequence(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) {
-    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u;
-  };
-  const unsigned c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned b = byte(i + k);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return n;
-}
-
 }  // namespace
 
 std::string printable(std::string_view text) {
@@ -267,7 +239,7 @@ std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    const size_t n = utf8_sequence(text, i);
+    const size_t n = utf8_length(text, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
