@@ -861,6 +861,38 @@ TEST_CASE_METHOD(StoreFixture, "cases() honours every filter") {
   CHECK(store->case_ids("B", 1) == V{"B-1"});
   CHECK(store->case_ids("C", 10).empty());
   CHECK(store->case_ids("A-2", 10) == V{"A-2"});
+
+  // A pass a page at a time (audit verify's): by id, whatever the opening
+  // times, each case once, and the other filters still apply.
+  add("A-0", "pmi_shelter", kShaA, "registered", Status::kActive, std::nullopt, "", 5);
+  f = {};
+  CHECK(ids(f) == V{"A-1", "A-2", "B-1", "B-2", "A-0"});
+  f.after_id = "";
+  CHECK(ids(f) == V{"A-0", "A-1", "A-2", "B-1", "B-2"});
+  f.limit = 2;
+  V paged;
+  for (V page = ids(f); !page.empty(); page = ids(f)) {
+    CHECK(page.size() <= 2);
+    paged.insert(paged.end(), page.begin(), page.end());
+    f.after_id = page.back();
+  }
+  CHECK(paged == V{"A-0", "A-1", "A-2", "B-1", "B-2"});
+  f = {};
+  f.after_id = "A-1";
+  f.state = "registered";
+  CHECK(ids(f) == V{"B-1"});
+  CHECK(store->count_cases(f) == 1);
+  // each_case() pages so, whatever limit or start the filter brings.
+  V each;
+  store->each_case(CaseFilter{}, [&](const CaseRecord& c) { each.push_back(c.id); }, 2);
+  CHECK(each == V{"A-0", "A-1", "A-2", "B-1", "B-2"});
+  each.clear();
+  f = {};
+  f.state = "registered";
+  f.limit = 1;
+  f.after_id = "B";
+  store->each_case(f, [&](const CaseRecord& c) { each.push_back(c.id); }, 1);
+  CHECK(each == V{"A-0", "A-1", "B-1"});
 }
 
 TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") {

@@ -345,9 +345,14 @@ struct CaseFilter {
   // Only cases of these sites (none: no case at all); unset: every site.
   std::optional<std::vector<std::string>> sites;
   int64_t limit = 0;  // 0: no limit
+  // A whole-table pass a page at a time (with `limit`), so that nothing
+  // holds every case at once: only ids after this one, in id order ("" is
+  // before every id). Each page is its own query, so the caller may use the
+  // store between pages.
+  std::optional<std::string> after_id;
 };
 // cases() returns matches ordered by opened_at (by due_at when due_before
-// is set), then id.
+// is set), then id; by id alone when after_id is set.
 
 struct LogFilter {
   std::optional<std::string> case_id, sop_id, actor, event, state;
@@ -587,6 +592,11 @@ class Store {
     return static_cast<int64_t>(cases(all).size());
   }
   virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
+  // Every case `filter` matches, in id order, read `page` at a time
+  // (CaseFilter::after_id; the filter's own limit and after_id are not
+  // used): a pass over every case (audit verify, audit report) holds one
+  // page, not the table. Each page is one query, so `visit` may use the store.
+  void each_case(CaseFilter filter, const std::function<void(const CaseRecord&)>& visit, int64_t page = 500);
   // Every case's id with the newest row of its chain, in id order, and
   // nothing of its values (no personal text is read or opened): what a copy
   // compares on both ends (sopir/copy.h). This default reads cases().

@@ -116,10 +116,10 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   filter.sop_id = options.sop_id;
   filter.sites = options.sites;
   std::set<std::string> at_sites;  // with options.sites: the cases counted
-  for (const CaseRecord& c : store.cases(filter)) {
+  store.each_case(filter, [&](const CaseRecord& c) {
     if (options.sites) at_sites.insert(c.id);
     auto it = by_sop.find(c.sop_id);
-    if (it == by_sop.end()) continue;
+    if (it == by_sop.end()) return;
     SopFigures& f = it->second;
     ++f.total_cases;
     if (const PublishedProcedure* pub = procedures.published(c.sha256)) {
@@ -130,7 +130,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (c.status == Status::kClosed) {
       ++f.closed_in[c.state];
       ++f.closure_reasons[c.closure_reason.empty() ? tr(msg::audit_rep_finished_in, {c.state}) : c.closure_reason];
-      continue;
+      return;
     }
     ++f.cases_now[c.state];
     if (c.status == Status::kActive && c.due_at && *c.due_at < options.now) {
@@ -138,7 +138,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
       ++f.breaches_by_state[c.state];
       ++f.breaches_by_staff[tr(msg::audit_rep_nobody)];
     }
-  }
+  });
   std::unordered_map<std::string, CaseTrack> tracks;
   // The rows of cases whose procedure has clocks, for clock_statuses().
   std::map<std::string, std::pair<ProcedurePtr, std::vector<LogEntry>>> clock_rows;

@@ -87,7 +87,6 @@ Anchor anchor(Store& store) {
 
 namespace {
 
-
 class Verifier {
  public:
   Verifier(Store& store, const VerifyOptions& options, const ProgressFn& progress)
@@ -510,7 +509,6 @@ class Verifier {
   }
 
   void replay_pass() {
-    std::vector<CaseRecord> cases = store_.cases(CaseFilter{});
     // Who opened whom, from the hashed log (the open rows), not from the
     // case rows, which anyone with the file could change.
     LogFilter opens;
@@ -521,17 +519,17 @@ class Verifier {
       children_[e.linked_case].push_back(linked_case(e.case_id, pub ? pub->sop_id : "", Status::kActive, "", ""));
       return true;
     });
-    std::set<std::string> with_row;
-    const int64_t total = static_cast<int64_t>(cases.size());
+    // The case rows a page at a time (a national database's would not fit
+    // in memory at once), each replayed against its log and then taken out
+    // of `log_cases_`: what is left there has log rows and no case row.
+    const int64_t total = store_.count_cases(CaseFilter{});
     int64_t done = 0;
-    for (const CaseRecord& record : cases) {
-      with_row.insert(record.id);
+    store_.each_case(CaseFilter{}, [&](const CaseRecord& record) {
       replay_one(record.id, &record);
+      log_cases_.erase(record.id);
       tick("replay", ++done, total);
-    }
-    for (const std::string& id : log_cases_) {
-      if (!with_row.count(id)) replay_one(id, nullptr);
-    }
+    });
+    for (const std::string& id : log_cases_) replay_one(id, nullptr);
     for (Finding& f : links_.findings()) report_.findings.push_back(std::move(f));
     for (const MovedIn& m : moves_)
       if (moved_cases_[m.seq] != m.cases)

@@ -60,6 +60,17 @@ std::vector<ChildCase> Store::child_cases(const std::string& parent_id) {
   return out;
 }
 
+void Store::each_case(CaseFilter filter, const std::function<void(const CaseRecord&)>& visit, int64_t page) {
+  filter.after_id = "";
+  filter.limit = std::max<int64_t>(page, 1);
+  for (;;) {
+    const std::vector<CaseRecord> batch = cases(filter);
+    for (const CaseRecord& c : batch) visit(c);
+    if (static_cast<int64_t>(batch.size()) < filter.limit) return;
+    filter.after_id = batch.back().id;
+  }
+}
+
 std::vector<CaseHead> Store::case_heads() {
   std::vector<CaseHead> out;
   for (const CaseRecord& c : cases(CaseFilter{})) out.push_back(CaseHead{c.id, c.last_seq, c.head_hash});

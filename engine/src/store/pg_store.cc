@@ -23,6 +23,7 @@
 
 #include "sopir/error.h"
 #include "sopir/store.h"
+#include "store/case_order.h"
 #include "store/log_json.h"
 #include "store/merkle.h"
 #include "store/pg_connection.h"
@@ -519,8 +520,7 @@ class PgStore final : public Store {
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
       std::vector<Param> params;
-      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter, params) +
-                          (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter, params) + case_order_by(filter);
       std::vector<CaseRecord> out;
       auto keep = [&](const Result& r, int i) {
         out.push_back(read_case(r, i));
@@ -1666,6 +1666,7 @@ class PgStore final : public Store {
           {text(*filter.linked_to), text(*filter.linked_to)});
     if (filter.sites && filter.sites->size() == 1) add("site = ?", {text(filter.sites->front())});
     else if (filter.sites) add("site = ANY (?::text[])", {text(array_literal(*filter.sites))});
+    if (filter.after_id) add("id > ?", {text(*filter.after_id)});
     return where;
   }
 

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/case_order.h"
 #include "store/log_json.h"
 #include "store/record_rows.h"
 #include "store/registry.h"
@@ -182,6 +183,7 @@ std::string case_where(const CaseFilter& filter) {
     for (size_t i = 0; i < filter.sites->size(); ++i) in += i ? ", ?" : "?";
     add(filter.sites->empty() ? "0" : (in + ")").c_str());
   }
+  if (filter.after_id) add("id > ?");
   return where;
 }
 
@@ -198,6 +200,7 @@ void bind_case_filter(SQLite::Statement& stmt, const CaseFilter& filter) {
   if (filter.sites) {
     for (const auto& site : *filter.sites) stmt.bind(++index, site);
   }
+  if (filter.after_id) stmt.bind(++index, *filter.after_id);
 }
 
 class SqliteStore final : public Store {
@@ -679,8 +682,7 @@ class SqliteStore final : public Store {
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
-      std::string query = sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) +
-                          (filter.due_before ? " ORDER BY due_at, id" : " ORDER BY opened_at, id");
+      std::string query = sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) + case_order_by(filter);
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
       SQLite::Statement stmt(*db_, query);
       bind_case_filter(stmt, filter);
