@@ -632,7 +632,9 @@ TEST_CASE("a held step outside a transaction is one statement: a lost race write
   CHECK(e.prev_hash == held.head_hash);
   // The same held row again: the row changed since, so nothing is written
   // (no log row, no case row, no personal text) and the entry is as given.
-  auto [stale, e2] = next_step(held, "Ayu Lestari");
+  auto stale_step = next_step(held, "Ayu Lestari");
+  CaseRecord& stale = stale_step.first;
+  LogEntry& e2 = stale_step.second;
   const std::string before = db.snapshot();
   const Error lost = error_of([&] { store->append_held(held, stale, e2); });
   CHECK(lost.kind() == ErrorKind::kConflict);
@@ -667,8 +669,8 @@ TEST_CASE("nested writes on the server: a failed level is undone, the transactio
     step(*store, "N-2");
     store->transaction([&] {
       step(*store, "N-1");
-      auto [after, e] = next_step(stale);
-      CHECK(error_of([&] { store->append_held(stale, after, e); }).kind() == ErrorKind::kConflict);
+      auto late = next_step(stale);
+      CHECK(error_of([&] { store->append_held(stale, late.first, late.second); }).kind() == ErrorKind::kConflict);
       step(*store, "N-3");
     });
     CHECK(store->find_case("N-2")->version == 2);
