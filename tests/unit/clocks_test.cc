@@ -12,6 +12,8 @@
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/messages.h"
+#include "sopir/migration_apply.h"
+#include "sopir/migration_plan.h"
 #include "sopir/scenario.h"
 #include "test_backends.h"
 #include "test_values.h"
@@ -217,4 +219,53 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
   const audit::VerifyReport verified = audit::verify(engine.store(), {});
   for (const auto& f : verified.findings) INFO(f.message);
   CHECK(verified.findings.empty());
+}
+
+TEST_CASE("the report reads a migrated case's clocks over the rows of both versions", "[clocks][migration]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
+  StoreOptions options;
+  options.create = true;
+  Engine engine(open_store(db.location(), options), clock);
+  engine.store().add_staff({"admin", "Admin", {"admin", "policy"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"pia", "Pia", {"policy"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  const CalendarSource cal{"testcal", "calendars/testcal.yaml", read_file(data("calendars/testcal.yaml")), ""};
+  const std::string v1 = read_file(data("clocks/shelter-stay.yaml"));
+  engine.publish_source(v1, "shelter-stay.yaml", "admin", true, {cal});
+  const std::string id = engine.open_case({"shelter-stay", "rina", {}, "", std::nullopt}).after.id;
+  // The stay's clock starts under version 1.
+  engine.advance({id, "admit", "rina", {{"arrived_on", "2026-08-14"}}, "", "", std::nullopt});
+
+  // Version 2 (the same states and clocks) and the case moved to it.
+  clock->set(at("2026-08-20T10:00:00Z"));
+  std::string v2 = v1;
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  v2 += "migrate:\n  from: 1\n";
+  const PublishedProcedure published = engine.publish_source(v2, "shelter-stay.yaml", "admin", true, {cal});
+  const std::string document = plan_json(plan_migration(engine, "shelter-stay", published.version));
+  const SavedPlan plan = read_plan(document);
+  propose_migration(engine, "admin", document);
+  approve_migration(engine, "pia", plan.sha256);
+  const ApplyReport applied = apply_migration(engine, "admin", document);
+  INFO(document);
+  std::string skipped;
+  for (const auto& skip : applied.skipped) skipped += skip.reason + "\n";
+  INFO("stale " << applied.stale << ", cannot " << applied.cannot << ", stays " << applied.stays << "\n" << skipped);
+  REQUIRE(applied.migrated == 1);
+  REQUIRE(engine.store().find_case(id)->sha256 == published.sha256);
+
+  // Closed under version 2, after the stay's 30 days: stopped late, which
+  // only the rows of both versions together show.
+  clock->set(at("2026-09-24T10:00:00Z"));
+  engine.advance({id, "plan", "rina", {}, "", "", std::nullopt});
+  engine.advance({id, "return_home", "rina", {}, "", "", std::nullopt});
+  CHECK(engine.clocks(*engine.store().find_case(id))[0].stopped_late());
+  audit::ReportOptions report_options;
+  report_options.now = clock->now();
+  std::ostringstream text;
+  audit::report_text(engine.store(), report_options, text);
+  INFO(text.str());
+  CHECK(text.str().find("    stay: running 0, past the limit now 0, stopped in time 0, stopped late 1 (limit 30 days)\n") !=
+        std::string::npos);
 }

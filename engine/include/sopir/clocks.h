@@ -10,6 +10,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "sopir/procedure.h"
@@ -54,6 +55,33 @@ struct ClockStatus {
 // the case; a hold pauses it and the resume moves its due time later as a
 // hold moves a state's deadline.
 std::vector<ClockStatus> clock_statuses(const Procedure& procedure, const std::vector<LogEntry>& history);
+
+// The same, a row at a time: what clock_statuses() keeps while it reads the
+// rows (each clock's run and its `from` field's newest value), so that a
+// pass over the whole log (audit report) need not hold every case's rows.
+// `procedure` must outlive it.
+class ClockRuns {
+ public:
+  explicit ClockRuns(const Procedure& procedure);
+  void add(const LogEntry& row);  // the case's next row, oldest first
+  std::vector<ClockStatus> statuses() const;
+  const Procedure& procedure() const { return *procedure_; }
+
+ private:
+  struct Run {
+    ClockPhase phase = ClockPhase::kNotStarted;
+    DateTime started, stopped;
+    std::vector<std::pair<DateTime, DateTime>> holds;  // (held, resumed) while it ran
+    std::optional<DateTime> held;                      // on hold now, since
+  };
+  std::optional<DateTime> due_of(size_t clock) const;
+
+  const Procedure* procedure_;
+  std::vector<Run> runs_;
+  // By clock: the value of its `from` field as of the newest row that set
+  // it (a date's 00:00 UTC, or a datetime); none without one.
+  std::vector<std::optional<DateTime>> anchors_;
+};
 
 // The same as guards read them (clock_overdue): id, running, due time.
 std::vector<ClockReading> clock_readings(const Procedure& procedure, const std::vector<LogEntry>& history);

@@ -140,8 +140,16 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     }
   });
   std::unordered_map<std::string, CaseTrack> tracks;
-  // The rows of cases whose procedure has clocks, for clock_statuses().
-  std::map<std::string, std::pair<ProcedurePtr, std::vector<LogEntry>>> clock_rows;
+  // The clocks of each case whose procedure has clocks, fed its rows as the
+  // log is read (not the rows themselves: a national log would not fit). A
+  // case whose rows ran under two versions with clocks (a migration) is
+  // read again at the end, all its rows under the newer one, as before.
+  struct CaseClocks {
+    ProcedurePtr procedure;  // the newest of its rows' versions with clocks
+    ClockRuns runs;
+    bool mixed = false;      // rows under another version too: read again
+  };
+  std::unordered_map<std::string, CaseClocks> clocks;
   for (auto& [id, f] : by_sop) {
     if (f.procedure)
       for (const ClockDef& c : f.procedure->clocks) clock_figures(f, c);
@@ -158,9 +166,14 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     SopFigures& f = it->second;
     ++f.steps_by_staff_week[e.actor][iso_week(e.occurred_at)];
     if (ProcedurePtr p = procedures.get(e.sha256, nullptr); p && !p->clocks.empty()) {
-      auto& rows = clock_rows[e.case_id];
-      rows.first = p;
-      rows.second.push_back(e);
+      auto it = clocks.find(e.case_id);
+      if (it == clocks.end()) it = clocks.emplace(e.case_id, CaseClocks{p, ClockRuns(*p)}).first;
+      CaseClocks& c = it->second;
+      if (c.procedure != p) {
+        c.mixed = true;
+        c.procedure = p;
+      }
+      if (!c.mixed) c.runs.add(e);
     }
     auto track = tracks.find(e.case_id);
     if (track != tracks.end() && e.kind != LogKind::kOpen) {
@@ -181,10 +194,19 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     }
     return true;
   });
-  for (const auto& [id, rows] : clock_rows) {
-    const Procedure& p = *rows.first;
+  for (auto& [id, kept] : clocks) {
+    if (kept.mixed) {
+      // The rows the scan above took for this case, read again.
+      kept.runs = ClockRuns(*kept.procedure);
+      for (const LogEntry& e : store.history(id)) {
+        const PublishedProcedure* pub = procedures.published(e.sha256);
+        if (!pub || !by_sop.count(pub->sop_id)) continue;
+        if (ProcedurePtr p = procedures.get(e.sha256, nullptr); p && !p->clocks.empty()) kept.runs.add(e);
+      }
+    }
+    const Procedure& p = *kept.procedure;
     SopFigures& f = by_sop[p.id];
-    for (const ClockStatus& c : clock_statuses(p, rows.second)) {
+    for (const ClockStatus& c : kept.runs.statuses()) {
       SopFigures::ClockFigures& n = clock_figures(f, p.clocks[static_cast<size_t>(c.clock)]);
       if (c.phase == ClockPhase::kRunning || c.phase == ClockPhase::kPaused) ++n.running;
       if (c.overdue(options.now)) ++n.overdue;
