@@ -75,8 +75,8 @@ void ChainChecker::add(const ChainRow& r) {
   heads_.set(r.case_id, r.case_seq, r.hash, r.seq);
   if (b.rows.size() < kBatchRows) return;
   collect();
-  in_flight_ = std::async(std::launch::async, [batch = std::move(filling_)] { return check(batch); });
-  filling_ = Batch{};
+  std::swap(filling_, checking_);
+  in_flight_ = std::async(std::launch::async, [this] { return check(checking_); });
   start_batch();
 }
 
