@@ -44,7 +44,8 @@ void prefault_heap(std::size_t bytes) {
   }
   for (int i = 0; i < n; ++i) std::free(held[i]);
   const auto top = reinterpret_cast<std::uintptr_t>(sbrk(0));
-  const std::size_t arena = mallinfo2().arena;  // bytes taken below the break
+  const struct mallinfo2 heap = mallinfo2();
+  const std::size_t arena = heap.arena;  // bytes taken below the break
   const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
   if (arena == 0 || arena > top || page == 0) return;
   const std::uintptr_t start = (top - arena + page - 1) / page * page;
@@ -55,7 +56,7 @@ void prefault_heap(std::size_t bytes) {
   // free top alone, the part malloc hands out next.
   if (top <= start) return;
   if (madvise(reinterpret_cast<void*>(start), top - start, MADV_POPULATE_WRITE) == 0) return;
-  const std::uintptr_t free_start = (top - mallinfo2().keepcost + page - 1) / page * page;
+  const std::uintptr_t free_start = (top - heap.keepcost + page - 1) / page * page;
   if (top > free_start) madvise(reinterpret_cast<void*>(free_start), top - free_start, MADV_POPULATE_WRITE);
 #else
   (void)bytes;

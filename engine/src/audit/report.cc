@@ -154,18 +154,29 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (f.procedure)
       for (const ClockDef& c : f.procedure->clocks) clock_figures(f, c);
   }
+  // The figures a row counts in: its version is published and its
+  // procedure in the report. Null otherwise.
+  auto counted = [&](const LogEntry& e) -> SopFigures* {
+    const PublishedProcedure* pub = procedures.published(e.sha256);
+    if (!pub) return nullptr;
+    auto it = by_sop.find(pub->sop_id);
+    return it == by_sop.end() ? nullptr : &it->second;
+  };
+  // The version a row ran under when it has clocks; null otherwise.
+  auto with_clocks = [&](const LogEntry& e) -> ProcedurePtr {
+    ProcedurePtr p = procedures.get(e.sha256, nullptr);
+    return p && !p->clocks.empty() ? p : nullptr;
+  };
   LogFilter log_filter;
   log_filter.sop_id = options.sop_id;
   store.scan_log(log_filter, [&](const LogEntry& e) {
     if (is_registry(e.kind)) return true;
     if (options.sites && !at_sites.count(e.case_id)) return true;
-    const PublishedProcedure* pub = procedures.published(e.sha256);
-    if (!pub) return true;
-    auto it = by_sop.find(pub->sop_id);
-    if (it == by_sop.end()) return true;
-    SopFigures& f = it->second;
+    SopFigures* counts = counted(e);
+    if (!counts) return true;
+    SopFigures& f = *counts;
     ++f.steps_by_staff_week[e.actor][iso_week(e.occurred_at)];
-    if (ProcedurePtr p = procedures.get(e.sha256, nullptr); p && !p->clocks.empty()) {
+    if (ProcedurePtr p = with_clocks(e)) {
       auto it = clocks.find(e.case_id);
       if (it == clocks.end()) it = clocks.emplace(e.case_id, CaseClocks{p, ClockRuns(*p)}).first;
       CaseClocks& c = it->second;
@@ -190,7 +201,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
       }
       t.due_at = e.due_at;
     } else {
-      tracks[e.case_id] = CaseTrack{pub->sop_id, e.to_state, e.occurred_at, e.due_at};
+      tracks[e.case_id] = CaseTrack{f.sop_id, e.to_state, e.occurred_at, e.due_at};
     }
     return true;
   });
@@ -199,9 +210,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
       // The rows the scan above took for this case, read again.
       kept.runs = ClockRuns(*kept.procedure);
       for (const LogEntry& e : store.history(id)) {
-        const PublishedProcedure* pub = procedures.published(e.sha256);
-        if (!pub || !by_sop.count(pub->sop_id)) continue;
-        if (ProcedurePtr p = procedures.get(e.sha256, nullptr); p && !p->clocks.empty()) kept.runs.add(e);
+        if (counted(e) && with_clocks(e)) kept.runs.add(e);
       }
     }
     const Procedure& p = *kept.procedure;

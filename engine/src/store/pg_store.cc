@@ -520,7 +520,8 @@ class PgStore final : public Store {
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
       std::vector<Param> params;
-      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter, params) + case_order_by(filter);
+      std::string query = sql("SELECT ", kCaseColumns, " FROM cases") + case_where(filter, params) +
+                          case_order_by(filter);
       std::vector<CaseRecord> out;
       auto keep = [&](const Result& r, int i) {
         out.push_back(read_case(r, i));

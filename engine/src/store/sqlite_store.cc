@@ -682,7 +682,8 @@ class SqliteStore final : public Store {
 
   std::vector<CaseRecord> cases(const CaseFilter& filter) override {
     return guard(msg::store_op_list_cases, {}, [&] {
-      std::string query = sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) + case_order_by(filter);
+      std::string query =
+          sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) + case_order_by(filter);
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
       SQLite::Statement stmt(*db_, query);
       bind_case_filter(stmt, filter);
