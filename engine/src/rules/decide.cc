@@ -146,11 +146,15 @@ std::vector<FieldChange> opening_changes(const Procedure& p, const std::vector<V
 
 }  // namespace
 
-// The names resolved, the text inputs parsed (after the checks that come
-// before inputs, so a refusal is the one it always was), then the rules by
-// index; the refusal's sentence written from what they recorded.
+// The names resolved, then the rules by index: decide_into() itself when no
+// input comes as text; else its two parts with the text inputs parsed
+// between them (after the checks that come before inputs, so that a
+// refusal is the one it always was). The refusal's sentence is written
+// from what they recorded. Every path returns `result`, so that it is
+// built where the caller receives it.
 Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command& command,
                 DecisionTrace* trace) {
+  Decision result;
   IndexedCommand c;
   c.event = p.event_index(command.event);
   c.event_name = command.event;
@@ -161,19 +165,31 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
   c.at = command.at;
   c.lang = command.lang;
   Outcome out;
-  if (!decide_precheck(p, snapshot, c, out)) return refusal_of(p, snapshot, c, out);
-  // Typed values come after the text ones, so that the last of a field wins.
   std::vector<std::pair<int, Value>> inputs;
-  if (!command.inputs.empty()) {
+  if (command.inputs.empty()) {
+    c.values = &command.values;
+    decide_into(p, snapshot, c, out, trace);
+  } else {
+    if (!decide_precheck(p, snapshot, c, out)) {
+      result = refusal_of(p, snapshot, c, out);
+      return result;
+    }
+    // Typed values come after the text ones, so that the last of a field wins.
     inputs.reserve(command.inputs.size() + command.values.size());
-    if (auto refusal = read_text_inputs(p, command.inputs, inputs, message_lang(command.lang))) return *refusal;
+    if (auto refusal = read_text_inputs(p, command.inputs, inputs, message_lang(command.lang))) {
+      result = std::move(*refusal);
+      return result;
+    }
     inputs.insert(inputs.end(), command.values.begin(), command.values.end());
+    c.values = &inputs;
+    // The text inputs, parsed and checked, come first: not checked again.
+    decide_checked(p, snapshot, c, out, trace, command.inputs.size());
   }
-  c.values = command.inputs.empty() ? &command.values : &inputs;
-  // The text inputs, parsed and checked, come first: not checked again.
-  decide_checked(p, snapshot, c, out, trace, command.inputs.size());
-  if (out.accepted) return transition_of(snapshot, out);
-  return refusal_of(p, snapshot, c, out);
+  if (out.accepted)
+    transition_into(snapshot, out, std::get<Transition>(result));
+  else
+    result = refusal_of(p, snapshot, c, out);
+  return result;
 }
 
 Decision decide_open(const Procedure& p, const Actor& actor,

@@ -38,6 +38,10 @@ bool decide_precheck(const Procedure& p, const CaseSnapshot& snapshot, const Ind
 void decide_checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedCommand& command,
                     Outcome& out, DecisionTrace* trace, size_t parsed = 0);
 
+// transition_of() into a Transition the caller holds (decide() fills the
+// one inside the Decision it returns, which is then not moved).
+void transition_into(const CaseSnapshot& snapshot, const Outcome& outcome, Transition& out);
+
 // Pieces of refusal sentences (refusal_text.cc).
 std::vector<std::string> role_names(const Procedure& p, const std::vector<int>& roles);
 std::vector<std::string> field_names(const Procedure& p, const std::vector<int>& fields);

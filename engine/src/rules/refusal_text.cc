@@ -199,20 +199,27 @@ Refusal refusal_of(const Procedure& p, const CaseSnapshot& snapshot, const Index
   return with_sources(candidate_refusal(p, t, snapshot, c, r, lang), t.sources, lang);
 }
 
-Transition transition_of(const CaseSnapshot& snapshot, const Outcome& outcome) {
-  Transition out;
+void transition_into(const CaseSnapshot& snapshot, const Outcome& outcome, Transition& out) {
   out.transition = outcome.transition;
   out.event = outcome.event;
   out.from = outcome.from;
   out.to = outcome.to;
-  out.role = std::string(outcome.role);
+  out.role.clear();
+  out.role.append(outcome.role.data(), outcome.role.size());
   out.overridden = outcome.overridden;
-  out.guard_explanation = outcome.guard_explanation;
+  if (!outcome.guard_explanation.empty() || !out.guard_explanation.empty())
+    out.guard_explanation = outcome.guard_explanation;
+  out.changes.clear();
   out.changes.reserve(outcome.changes.size());
   for (const auto& [field, after] : outcome.changes)
     out.changes.push_back({field, snapshot.data[static_cast<size_t>(field)], after});
   out.due_at = outcome.due_at;
   out.closes_case = outcome.closes_case;
+}
+
+Transition transition_of(const CaseSnapshot& snapshot, const Outcome& outcome) {
+  Transition out;
+  transition_into(snapshot, outcome, out);
   return out;
 }
 
