@@ -160,6 +160,49 @@ TEST_CASE("a checkpoint row's record and the Merkle root's shape", "[chains]") {
   }
 }
 
+TEST_CASE("verify's running heads give the root of the heads they were given", "[chains]") {
+  // Chains are added in no order and moved again; the root, the leaves and
+  // the heads in key order are asked for between additions, as checkpoints
+  // come between rows, and always match the heads given to merkle::root().
+  merkle::Heads running;
+  std::map<std::string, merkle::ChainHead> given;  // key -> head, as set
+  std::string previous;
+  const std::vector<std::string> keys = {"K7", "", "K10", "K1", "\xc3\xa9t", "K7", "K2", "K10", "A", "K1", "z"};
+  int64_t seq = 0;
+  for (const std::string& key : keys) {
+    ++seq;
+    const std::string hash = sha256_hex(key + std::to_string(seq));
+    const auto before = given.find(key);
+    const int64_t case_seq = before == given.end() ? 1 : before->second.case_seq + 1;
+    INFO("row " << seq << ", chain '" << key << "'");
+    if (seq % 2 == 0) {
+      running.set(key, case_seq, hash, seq);
+    } else {
+      const int64_t previous_seq = running.advance(key, case_seq, hash, seq, previous);
+      CHECK(previous_seq == (before == given.end() ? 0 : before->second.seq));
+      CHECK(previous == (before == given.end() ? "" : before->second.hash));
+    }
+    given[key] = merkle::ChainHead{key, case_seq, hash, seq};
+    REQUIRE(running.find(key) != nullptr);
+    CHECK(running.find(key)->hash == hash);
+    CHECK(running.size() == given.size());
+    if (seq % 3 == 0 || seq == static_cast<int64_t>(keys.size())) {
+      std::vector<merkle::ChainHead> heads;
+      for (const auto& [k, h] : given) heads.push_back(h);
+      CHECK(running.root() == merkle::root(heads));
+      const std::vector<merkle::ChainHead> in_order = running.heads();
+      REQUIRE(in_order.size() == heads.size());
+      for (size_t i = 0; i < heads.size(); ++i) CHECK(in_order[i].key == heads[i].key);  // bytewise
+      const auto leaves = running.leaves();
+      CHECK(leaves.size() == heads.size());
+      CHECK(leaves.at(key) == merkle::leaf(key, case_seq, hash));
+    }
+  }
+  CHECK(running.find("K3") == nullptr);
+  CHECK(given.begin()->first.empty());  // the registry chain's key sorts first
+  CHECK(running.heads().back().key == "\xc3\xa9t");  // a byte above 0x7f sorts after "z"
+}
+
 TEST_CASE("a proof gives the root from some chains' heads and the subtrees without them", "[chains]") {
   // Every subset of up to 9 chains, and a few of 70: the root from the
   // kept leaves and the proof is the root over every chain.

@@ -56,12 +56,12 @@ void ChainChecker::add(const ChainRow& r) {
   // before chains per case), else its chain's previous row.
   row.per_chain = r.seq >= rules_.per_chain_from;
   if (row.per_chain) {
-    const merkle::ChainHead* head = heads_.find(r.case_id);
-    row.expected_prev = copy(head ? std::string_view(head->hash) : std::string_view());
-    row.expected_prev_seq = head ? head->seq : 0;
+    row.expected_prev_seq = heads_.advance(r.case_id, r.case_seq, r.hash, r.seq, previous_head_);
+    row.expected_prev = copy(previous_head_);
   } else {
     row.expected_prev = copy(last_hash_);
     row.expected_prev_seq = last_seq_;
+    heads_.set(r.case_id, r.case_seq, r.hash, r.seq);
   }
   row.prev_hash = copy(r.prev_hash);
   row.hash = copy(r.hash);
@@ -72,7 +72,6 @@ void ChainChecker::add(const ChainRow& r) {
   b.rows.push_back(row);
   last_seq_ = r.seq;
   last_hash_.assign(r.hash.data(), r.hash.size());
-  heads_.set(r.case_id, r.case_seq, r.hash, r.seq);
   if (b.rows.size() < kBatchRows) return;
   collect();
   std::swap(filling_, checking_);

@@ -95,6 +95,7 @@ class ChainChecker {
   std::string last_hash_;
   ChainRules rules_;
   merkle::Heads heads_;
+  std::string previous_head_;  // advance()'s buffer: the hash a row's chain had
   std::optional<std::string> root_at_, hash_at_;
   int64_t checkpoints_elsewhere_ = 0;
   std::optional<Checkpoint> proven_;

@@ -166,48 +166,77 @@ std::string chains_digest(const std::vector<std::string>& keys) {
 }
 
 Heads::Entry* Heads::lookup(std::string_view key) const {
-  key_.assign(key.data(), key.size());
-  const auto it = index_.find(key_);
+  const auto it = index_.find(key);
   return it == index_.end() ? nullptr : it->second;
+}
+
+Heads::Entry& Heads::add(std::string_view key) {
+  Entry& e = entries_.emplace_back();
+  e.head.key.assign(key.data(), key.size());
+  index_.emplace(e.head.key, &e);
+  return e;
+}
+
+void Heads::move(Entry& e, int64_t case_seq, std::string_view hash, int64_t seq) {
+  e.head.case_seq = case_seq;
+  e.head.hash.assign(hash.data(), hash.size());
+  e.head.seq = seq;
+  e.leaf.clear();
 }
 
 void Heads::set(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq) {
   Entry* e = lookup(key);
+  move(e ? *e : add(key), case_seq, hash, seq);
+}
+
+int64_t Heads::advance(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq,
+                       std::string& previous_hash) {
+  Entry* e = lookup(key);
   if (!e) {
-    auto it = heads_.emplace(std::string(key), Entry{}).first;
-    e = &it->second;
-    e->head.key = it->first;
-    index_.emplace(it->first, e);
+    previous_hash.clear();
+    move(add(key), case_seq, hash, seq);
+    return 0;
   }
-  e->head.case_seq = case_seq;
-  e->head.hash.assign(hash.data(), hash.size());
-  e->head.seq = seq;
-  e->leaf.clear();
+  const int64_t previous_seq = e->head.seq;
+  previous_hash.swap(e->head.hash);  // the caller's buffer becomes the head's
+  move(*e, case_seq, hash, seq);
+  return previous_seq;
+}
+
+const std::vector<const Heads::Entry*>& Heads::ordered() const {
+  const size_t sorted = order_.size();
+  if (sorted == entries_.size()) return order_;
+  for (size_t i = sorted; i < entries_.size(); ++i) order_.push_back(&entries_[i]);
+  const auto by_key = [](const Entry* a, const Entry* b) { return a->head.key < b->head.key; };
+  const auto middle = order_.begin() + static_cast<std::ptrdiff_t>(sorted);
+  std::sort(middle, order_.end(), by_key);
+  std::inplace_merge(order_.begin(), middle, order_.end(), by_key);
+  return order_;
 }
 
 std::string Heads::root() {
   std::vector<std::string> leaves;
-  leaves.reserve(heads_.size());
-  for (auto& [key, e] : heads_) {
-    if (e.leaf.empty()) e.leaf = leaf(key, e.head.case_seq, e.head.hash);
-    leaves.push_back(e.leaf);
+  leaves.reserve(entries_.size());
+  for (const Entry* e : ordered()) {
+    if (e->leaf.empty()) e->leaf = leaf(e->head.key, e->head.case_seq, e->head.hash);
+    leaves.push_back(e->leaf);
   }
   return root_of_leaves(std::move(leaves));
 }
 
 std::map<std::string, std::string, std::less<>> Heads::leaves() {
   std::map<std::string, std::string, std::less<>> out;
-  for (auto& [key, e] : heads_) {
-    if (e.leaf.empty()) e.leaf = leaf(key, e.head.case_seq, e.head.hash);
-    out.emplace_hint(out.end(), key, e.leaf);
+  for (const Entry* e : ordered()) {
+    if (e->leaf.empty()) e->leaf = leaf(e->head.key, e->head.case_seq, e->head.hash);
+    out.emplace_hint(out.end(), e->head.key, e->leaf);
   }
   return out;
 }
 
 std::vector<ChainHead> Heads::heads() const {
   std::vector<ChainHead> out;
-  out.reserve(heads_.size());
-  for (const auto& [key, e] : heads_) out.push_back(e.head);
+  out.reserve(entries_.size());
+  for (const Entry* e : ordered()) out.push_back(e->head);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -67,28 +68,42 @@ std::string chains_digest(const std::vector<std::string>& keys);
 class Heads {
  public:
   Heads() = default;
-  Heads(const Heads&) = delete;  // index_ points into heads_
+  Heads(const Heads&) = delete;  // index_ and order_ point into entries_
   Heads& operator=(const Heads&) = delete;
   void set(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq = 0);
+  // set(), first writing the hash `key`'s head had into `previous_hash`
+  // ("" for a new chain) and returning its seq (0 for a new chain): one
+  // lookup where find() then set() take two (verify, for every row).
+  int64_t advance(std::string_view key, int64_t case_seq, std::string_view hash, int64_t seq,
+                  std::string& previous_hash);
   std::string root();
   // Every chain's leaf hash, by key (root_with's `kept`).
   std::map<std::string, std::string, std::less<>> leaves();
   // Every chain's head, in key order (prove's `heads`).
   std::vector<ChainHead> heads() const;
-  size_t size() const { return heads_.size(); }
+  size_t size() const { return entries_.size(); }
   // The head of `key`'s chain, or null when it has no row yet.
   const ChainHead* find(std::string_view key) const;
 
  private:
   struct Entry {
     ChainHead head;
-    std::string leaf;  // "" until computed
+    mutable std::string leaf;  // "" until computed (a cache)
   };
   Entry* lookup(std::string_view key) const;
-  std::map<std::string, Entry, std::less<>> heads_;  // in key order, for root()
-  // The same entries by hash: verify looks a chain up for every row.
-  std::unordered_map<std::string, Entry*> index_;
-  mutable std::string key_;  // lookup() builds its key here
+  Entry& add(std::string_view key);
+  static void move(Entry& e, int64_t case_seq, std::string_view hash, int64_t seq);
+  // The entries in key order: the ordered ones and the chains added since,
+  // sorted and merged in here. Verify adds a chain for every case and asks
+  // for the order only at checkpoints, so a new chain is appended rather
+  // than placed in a search tree (a walk of cache misses by string compare).
+  const std::vector<const Entry*>& ordered() const;
+
+  std::deque<Entry> entries_;  // in the order added; a deque's elements stay put
+  // The same entries by their chain key, keyed by views of head.key:
+  // verify looks a chain up for every row.
+  std::unordered_map<std::string_view, Entry*> index_;
+  mutable std::vector<const Entry*> order_;  // entries_ in key order, up to order_.size()
 };
 
 }  // namespace sopir::merkle
