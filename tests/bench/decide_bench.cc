@@ -14,7 +14,8 @@
 //
 //   2c. the same decisions by index (decide_into()), beside decide() given
 //      the same typed inputs in the same run, after checking that every one
-//      of them decides the same both ways;
+//      of them decides the same by index, with typed inputs and with its
+//      inputs as text;
 //
 //   decide_bench [--quick] [--shipped]    (--shipped: part 2 alone, for a profiler)
 #include <chrono>
@@ -258,9 +259,12 @@ bool same_refusal(const sopir::Refusal& a, const sopir::Refusal& b) {
 }
 
 // How many steps decide by index otherwise than decide() decides them with
-// the same typed inputs (in full), or with them as text (in kind and
-// target); each is named on stderr. One Outcome serves every step, as in
-// the timed loop. Sets each step's `accepted`.
+// the same typed inputs, or with them as text, in full; each is named on
+// stderr. decide() with typed inputs runs decide_into() itself; with text
+// inputs it runs the rules in their two parts (decide_precheck(), then
+// decide_checked() after the parse), so the check compares two paths of
+// the rules. One Outcome serves every step, as in the timed loop. Sets
+// each step's `accepted`.
 long check_indexed(std::vector<Indexed>& steps) {
   long differ = 0;
   sopir::Outcome outcome;
@@ -275,10 +279,10 @@ long check_indexed(std::vector<Indexed>& steps) {
     bool same = outcome.accepted == std::holds_alternative<sopir::Transition>(typed) && typed.index() == text.index();
     if (same && outcome.accepted) {
       same = same_transition(sopir::transition_of(snapshot, outcome), std::get<sopir::Transition>(typed)) &&
-             std::get<sopir::Transition>(typed).to == std::get<sopir::Transition>(text).to;
+             same_transition(std::get<sopir::Transition>(typed), std::get<sopir::Transition>(text));
     } else if (same) {
       same = same_refusal(sopir::refusal_of(p, snapshot, x.command, outcome), std::get<sopir::Refusal>(typed)) &&
-             std::get<sopir::Refusal>(typed).kind == std::get<sopir::Refusal>(text).kind;
+             same_refusal(std::get<sopir::Refusal>(typed), std::get<sopir::Refusal>(text));
     }
     if (!same) {
       ++differ;

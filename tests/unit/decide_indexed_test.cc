@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "rules/decide_parts.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
 #include "test_procedures.h"
@@ -203,6 +204,14 @@ TEST_CASE("decide_into() decides every transition of every procedure as decide()
           c.role_ranks = &ranks;
           decide_into(p, s, c, out);
           check_same(slow, p, s, c, out);
+          // decide() with typed inputs runs decide_into() itself; the rules'
+          // other path, the two parts decide() runs around text inputs,
+          // decides the same in full.
+          Outcome parts;
+          if (decide_precheck(p, s, c, parts)) decide_checked(p, s, c, parts, nullptr);
+          const Decision by_parts =
+              parts.accepted ? Decision(transition_of(s, parts)) : Decision(refusal_of(p, s, c, parts));
+          check_same(by_parts, p, s, c, out);
           if (out.accepted) {
             ++accepted;
           } else {

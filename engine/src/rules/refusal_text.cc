@@ -204,6 +204,8 @@ void transition_into(const CaseSnapshot& snapshot, const Outcome& outcome, Trans
   out.event = outcome.event;
   out.from = outcome.from;
   out.to = outcome.to;
+  // clear() + append(), not assign(): assign() goes through libstdc++'s
+  // general _M_replace, about 50 instructions more a decision.
   out.role.clear();
   out.role.append(outcome.role.data(), outcome.role.size());
   out.overridden = outcome.overridden;
