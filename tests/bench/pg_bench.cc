@@ -4,7 +4,8 @@
 // same run. Needs the test server (SOPIR_TEST_PG, scripts/pg-server.sh);
 // without it says so and exits 0.
 //
-//   pg_bench [--quick]      --quick: 1 and 8 clients, 2 s each
+//   pg_bench [--quick] [--sealing]   --quick: 1 and 8 clients, 2 s each;
+//                                    --sealing: the cost of sealing alone
 //
 // Each writer is a process with its own connection (as offices are), with
 // cases of its own (a chain per case: writers of different cases do not
@@ -26,8 +27,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/sha256.h"
@@ -131,11 +137,61 @@ void step(Store& store, CaseRecord& held, bool with_personal = false, bool by_he
   set_chain_head(held, e);
 }
 
+// Which sopir_rate() call this is (case ids of their own in every run).
+int run_number = 0;
+// The writers' own CPU time a step in the last sopir_rate() call, in
+// microseconds: what the client side of a step costs, which the server and
+// the other writers do not move as they move the rate.
+double client_cpu_us = 0;
+
+// The same for the server's processes, when the test server runs on this
+// machine (SOPIR_TEST_PG_DIR); -1 otherwise.
+double server_cpu_us = -1;
+
+// The test server's CPU time so far, in seconds: its postmaster's own and
+// that of the processes it has reaped (backends of closed connections),
+// and that of its processes alive (backends, checkpointer, WAL writer,
+// autovacuum). -1 when the server is not on this machine.
+double server_cpu_seconds() {
+  const char* dir = std::getenv("SOPIR_TEST_PG_DIR");
+  if (!dir || !*dir) return -1;
+  std::ifstream pid_file(std::string(dir) + "/data/postmaster.pid");
+  long postmaster = 0;
+  if (!(pid_file >> postmaster)) return -1;
+  double ticks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;  // gone meanwhile
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0, skip = 0, utime = 0, stime = 0, cutime = 0, cstime = 0;
+    fields >> state >> ppid;
+    for (int i = 0; i < 9; ++i) fields >> skip;  // pgrp .. cmajflt
+    fields >> utime >> stime >> cutime >> cstime;
+    const long pid = std::stol(name);
+    if (pid == postmaster) ticks += static_cast<double>(utime + stime + cutime + cstime);
+    else if (ppid == postmaster) ticks += static_cast<double>(utime + stime);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
 // A writer process: opens its cases, waits for `go`, appends for `seconds`,
-// writes its count to `out`.
+// writes its count of steps and the CPU seconds they took to `out`.
 [[noreturn]] void writer(const std::string& url, int index, int clients, double seconds, int ready_fd, int go_fd,
                          int out_fd, bool with_personal, const std::string& key_file, bool by_held) {
   long count = 0;
+  double cpu = 0;
   try {
     if (!key_file.empty()) load_key_file(key_file);
     StoreOptions options;
@@ -143,26 +199,29 @@ void step(Store& store, CaseRecord& held, bool with_personal = false, bool by_he
     auto store = open_store(url, options);
     std::vector<CaseRecord> cases;
     for (int k = 0; k < 4; ++k) {
-      const std::string id = std::string(with_personal ? "P" : by_held ? "H" : "B") + std::to_string(clients) + "-" +
-                             std::to_string(index) + "-" + std::to_string(k);
+      const std::string id = std::string(with_personal ? "P" : by_held ? "H" : "B") + std::to_string(run_number) +
+                             "-" + std::to_string(clients) + "-" + std::to_string(index) + "-" + std::to_string(k);
       open_case(*store, id);
       cases.push_back(*store->find_case(id));
     }
     char byte = 1;
     if (::write(ready_fd, &byte, 1) != 1 || ::read(go_fd, &byte, 1) != 1) ::_exit(2);
     const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    const double cpu_start = cpu_seconds();
     while (Clock::now() < end) step(*store, cases[static_cast<size_t>(count++ % 4)], with_personal, by_held);
+    cpu = cpu_seconds() - cpu_start;
   } catch (const Error& e) {
     std::fprintf(stderr, "pg_bench writer %d: %s\n", index, e.what());
     ::_exit(1);
   }
-  const std::string text = std::to_string(count) + "\n";
+  const std::string text = std::to_string(count) + " " + std::to_string(cpu) + "\n";
   if (::write(out_fd, text.data(), text.size()) < 0) ::_exit(1);
   ::_exit(0);
 }
 
 double sopir_rate(const std::string& url, int clients, double seconds, bool with_personal = false,
                   const std::string& key_file = "", bool by_held = false) {
+  ++run_number;
   int ready[2], go[2], out[2];
   if (::pipe(ready) || ::pipe(go) || ::pipe(out)) throw std::runtime_error("pipe failed");
   std::vector<pid_t> pids;
@@ -176,6 +235,7 @@ double sopir_rate(const std::string& url, int clients, double seconds, bool with
   char byte;
   for (int i = 0; i < clients; ++i)
     if (::read(ready[0], &byte, 1) != 1) throw std::runtime_error("a writer failed to start");
+  const double server_start = server_cpu_seconds();
   const auto start = Clock::now();
   const std::string go_bytes(static_cast<size_t>(clients), 'g');
   if (::write(go[1], go_bytes.data(), go_bytes.size()) < 0) throw std::runtime_error("pipe write failed");
@@ -187,15 +247,25 @@ double sopir_rate(const std::string& url, int clients, double seconds, bool with
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  // The writers' backends end when their connections close: let the
+  // server reap them, so that their time is counted once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double server_end = server_cpu_seconds();
   std::string counts;
   char buffer[4096];
   ssize_t n;
   while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) counts.append(buffer, static_cast<size_t>(n));
+  double cpu = 0;
   for (size_t at = 0; at < counts.size();) {
-    const size_t end = counts.find('\n', at);
-    total += std::stol(counts.substr(at, end - at));
+    const size_t space = counts.find(' ', at), end = counts.find('\n', at);
+    total += std::stol(counts.substr(at, space - at));
+    cpu += std::stod(counts.substr(space + 1, end - space - 1));
     at = end + 1;
   }
+  client_cpu_us = total > 0 ? cpu / static_cast<double>(total) * 1e6 : 0;
+  server_cpu_us = total > 0 && server_start >= 0 && server_end >= 0
+                      ? (server_end - server_start) / static_cast<double>(total) * 1e6
+                      : -1;
   for (int fd : {ready[0], go[0], go[1], out[0]}) ::close(fd);
   if (failed) throw std::runtime_error(std::to_string(failed) + " writer(s) failed");
   return static_cast<double>(total) / elapsed;
@@ -243,20 +313,34 @@ void personal_cost(pg::Connection& admin, const std::string& admin_url, const st
       store->publish("pmi_shelter", kSha, kSource, "bench.yaml", "admin", DateTime{1789990000});
       if (url == sealed_url) store->seal_database_key(key_id);
     }
-    std::printf("\nSteps each giving a personal value, clear text against sealed under a key file (the order\n"
-                "alternates), %.0f s each:\n\n%8s %12s %12s %8s\n", seconds, "clients", "clear/s", "sealed/s",
-                "cost");
-    int round = 0;
+    std::printf("\nSteps each giving a personal value, clear text against sealed under a key file (clear,\n"
+                "sealed, sealed, clear; the mean of each), %.0f s each, and the CPU time a step takes in\n"
+                "microseconds, in the writers (sealing is done there) and in the server's processes (-1: the\n"
+                "server is not on this machine):\n\n%8s %12s %12s %8s %9s %9s %9s %9s\n",
+                seconds, "clients", "clear/s", "sealed/s", "cost", "writer", "sealed", "server", "sealed");
+    // Each database written for a while first, unmeasured: a new database's
+    // first steps run faster than any after them (its first checkpoint,
+    // then full-page images in the server's log), and the first measured
+    // would be favoured.
+    sopir_rate(clear_url, client_counts.back(), seconds, true);
+    sopir_rate(sealed_url, client_counts.back(), seconds, true, key_file);
     for (const int clients : client_counts) {
-      double clear = 0, sealed = 0;
-      if (round++ % 2 == 0) {
-        clear = sopir_rate(clear_url, clients, seconds, true);
-        sealed = sopir_rate(sealed_url, clients, seconds, true, key_file);
-      } else {
-        sealed = sopir_rate(sealed_url, clients, seconds, true, key_file);
-        clear = sopir_rate(clear_url, clients, seconds, true);
-      }
-      std::printf("%8d %12.0f %12.0f %7.1f%%\n", clients, clear, sealed, (clear / sealed - 1) * 100);
+      // Clear, sealed, sealed, clear: whatever the server does in the
+      // background (its checkpoints, autovacuum) falls on both alike.
+      double cpu_clear = 0, cpu_sealed = 0, server_clear = 0, server_sealed = 0;
+      auto measure = [&](bool is_sealed) {
+        const double rate = is_sealed ? sopir_rate(sealed_url, clients, seconds, true, key_file)
+                                      : sopir_rate(clear_url, clients, seconds, true);
+        (is_sealed ? cpu_sealed : cpu_clear) += client_cpu_us / 2;
+        (is_sealed ? server_sealed : server_clear) += server_cpu_us / 2;
+        return rate;
+      };
+      const double clear_1 = measure(false), sealed_1 = measure(true), sealed_2 = measure(true),
+                   clear_2 = measure(false);
+      const double clear = (clear_1 + clear_2) / 2, sealed = (sealed_1 + sealed_2) / 2;
+      std::printf("%8d %12.0f %12.0f %7.1f%% %9.1f %9.1f %9.1f %9.1f   (clear %.0f, %.0f; sealed %.0f, %.0f)\n",
+                  clients, clear, sealed, (clear / sealed - 1) * 100, cpu_clear, cpu_sealed, server_clear,
+                  server_sealed, clear_1, clear_2, sealed_1, sealed_2);
       std::fflush(stdout);
     }
     std::printf("\ntarget (issue #16): sealing costs at most 10%% of a step\n");
@@ -276,7 +360,18 @@ void personal_cost(pg::Connection& admin, const std::string& admin_url, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  bool quick = false, sealing_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--sealing") {
+      sealing_only = true;
+    } else {
+      std::fprintf(stderr, "usage: pg_bench [--quick] [--sealing]\n");
+      return 2;
+    }
+  }
   const char* admin_env = std::getenv("SOPIR_TEST_PG");
   if (!admin_env || !*admin_env) {
     std::printf("pg_bench: SOPIR_TEST_PG is not set; start the test server (scripts/pg-server.sh) to run it\n");
@@ -294,6 +389,12 @@ int main(int argc, char** argv) {
   try {
     const std::string sopir_url = with_database(admin_url, sopir_db);
     const std::string pgbench_url = with_database(admin_url, pgbench_db);
+    if (sealing_only) {
+      personal_cost(admin, admin_url, suffix, client_counts, seconds);
+      admin.exec("DROP DATABASE IF EXISTS " + sopir_db + " WITH (FORCE)");
+      admin.exec("DROP DATABASE IF EXISTS " + pgbench_db + " WITH (FORCE)");
+      return 0;
+    }
     {
       StoreOptions create;
       create.create = true;
