@@ -926,6 +926,8 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
   f = {};
   f.case_id = "L-1";
   CHECK(seqs(f) == V{3, 6, 7});
+  f.after_seq = 3;  // a case's rows, the newer ones
+  CHECK(seqs(f) == V{6, 7});
   f = {};
   f.sop_id = "tppo_care";
   CHECK(seqs(f) == V{5});
@@ -955,6 +957,11 @@ TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") 
 
   int visited = 0;
   store->scan_log({}, [&](const LogEntry&) { return ++visited < 2; });
+  CHECK(visited == 2);
+  visited = 0;
+  LogFilter one_case;
+  one_case.case_id = "L-1";
+  store->scan_log(one_case, [&](const LogEntry&) { return ++visited < 2; });
   CHECK(visited == 2);
 }
 
