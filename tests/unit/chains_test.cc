@@ -327,6 +327,47 @@ TEST_CASE("a step on a held case that lost a race or is refused writes nothing",
   }
 }
 
+TEST_CASE("verify reads one snapshot while another office writes", "[chains][audit]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  Engine office = make_engine(db.location());
+  set_up(office);
+  // More cases than verify reports progress by (every 4,096), so that it
+  // reports in the middle of its replay, between reading a page of case
+  // rows (500) and reading those cases' logs.
+  std::vector<std::string> ids;
+  office.store().transaction([&] {
+    for (int i = 0; i < 4100; ++i) ids.push_back(open(office));
+  });
+  std::sort(ids.begin(), ids.end());
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto store = open_store(db.location(), read_only);
+  const int64_t rows_before = store->chain_head().first;
+  // The office steps the first case by id while verify reads the log, and
+  // the last one (on the page being replayed) during the replay.
+  int written = 0;
+  const auto report = audit::verify(*store, audit::VerifyOptions{}, [&](const audit::VerifyProgress& p) {
+    const bool replaying = std::string(p.phase) == "replay";
+    if (written == (replaying ? 1 : 0) && p.done < p.total) {
+      office.advance(testing::step_request(replaying ? ids.back() : ids.front(), "screen", "rina", {{"age", "31"}}));
+      ++written;
+    }
+  });
+  INFO(describe(report));
+  CHECK(written == 2);
+  CHECK(report.clean());
+  CHECK(report.rows == rows_before);  // the log as it was when verify began
+  CHECK(report.head.seq == rows_before);
+  CHECK(report.cases == 4100);
+  CHECK(report.steps == 0);
+  // Read again, the two steps are there and verify.
+  const auto after = verify(db.location());
+  INFO(describe(after));
+  CHECK(after.clean());
+  CHECK(after.rows == rows_before + 2);
+  CHECK(after.steps == 2);
+}
+
 TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
   Engine engine = make_engine(db.location());

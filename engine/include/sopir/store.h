@@ -416,6 +416,12 @@ class Store {
   // nested failure it caught, nothing is written either and kStorage is
   // thrown. Nested inside another transaction it is one savepoint.
   virtual void transaction_all_or_nothing(const std::function<void()>& body) = 0;
+  // Runs `body` against one snapshot of the database: every read inside it
+  // sees the database as it was at the first of them, whatever other
+  // processes or connections write meanwhile (audit verify on a database
+  // in use). For reading only; nested in a transaction it is that
+  // transaction.
+  virtual void read_snapshot(const std::function<void()>& body) { body(); }
   // Whether nothing may be written (StoreOptions::read_only, or a server
   // standby).
   virtual bool read_only() const { return false; }

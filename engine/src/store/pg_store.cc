@@ -120,6 +120,28 @@ class PgStore final : public Store {
     guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, [&] { nesting_.all_or_nothing(body, server_); }); });
   }
 
+  // One REPEATABLE READ transaction, read only: every statement in it,
+  // the scans' cursors too (each_row joins an open transaction), sees the
+  // snapshot its first statement took.
+  void read_snapshot(const std::function<void()>& body) override {
+    if (nesting_.depth() > 0) {
+      body();
+      return;
+    }
+    guard(msg::store_op_read_the_log, {}, [&] {
+      nesting_.outermost([&] {
+        conn_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        try {
+          body();
+        } catch (...) {
+          rollback();
+          throw;
+        }
+        conn_->run("commit", "COMMIT", {});
+      });
+    });
+  }
+
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {

@@ -265,6 +265,27 @@ class SqliteStore final : public Store {
     guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, [&] { nesting_.all_or_nothing(body, path_); }); });
   }
 
+  // A deferred transaction: in WAL mode its first read fixes the snapshot
+  // every later read of this connection sees until COMMIT.
+  void read_snapshot(const std::function<void()>& body) override {
+    if (nesting_.depth() > 0 || !sqlite3_get_autocommit(db_->getHandle())) {
+      body();
+      return;
+    }
+    guard(msg::store_op_read_the_log, {}, [&] {
+      nesting_.outermost([&] {
+        db_->exec("BEGIN DEFERRED");
+        try {
+          body();
+        } catch (...) {
+          db_->tryExec("ROLLBACK");
+          throw;
+        }
+        db_->exec("COMMIT");
+      });
+    });
+  }
+
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
                              const std::string& actor, DateTime at) override {
