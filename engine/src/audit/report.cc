@@ -247,10 +247,18 @@ std::string pad(const std::string& text, size_t width) {
   return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
 }
 
+// gather() over one snapshot of the database (Store::read_snapshot): on a
+// database in use, every figure is of the same moment.
+std::vector<SopFigures> gather_at_once(Store& store, const ReportOptions& options) {
+  std::vector<SopFigures> figures;
+  store.read_snapshot([&] { figures = gather(store, options); });
+  return figures;
+}
+
 }  // namespace
 
 void report_text(Store& store, const ReportOptions& options, std::ostream& out) {
-  const auto figures = gather(store, options);
+  const auto figures = gather_at_once(store, options);
   const std::string& lang = message_language();
   if (figures.empty()) out << tr(msg::audit_rep_no_procedures) << "\n";
   if (options.sites) out << tr(msg::audit_rep_sites, {join(*options.sites)}) << "\n\n";
@@ -400,7 +408,7 @@ void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& option
 }  // namespace
 
 void report_html(Store& store, const ReportOptions& options, std::ostream& out) {
-  const auto figures = gather(store, options);
+  const auto figures = gather_at_once(store, options);
   const std::string& lang = message_language();
   out << "<!DOCTYPE html>\n<html lang=\"" << lang << "\"><head><meta charset=\"utf-8\"><title>"
       << esc(tr(msg::audit_rep_html_title)) << "</title>"
