@@ -913,16 +913,6 @@ class SqliteStore final : public Store {
       if (filter.case_id) {
         // The case's rows by their links (linked_history), else by a scan.
         if (auto linked = linked_history(*filter.case_id)) {
-          // Nothing asked of them but the case (`audit log --case`, a
-          // history): the rows as linked_history read them, not read again.
-          if (!filter.sop_id && !filter.actor && !filter.event && !filter.state && !filter.kind && !filter.since &&
-              !filter.until) {
-            for (const LogEntry& e : *linked) {
-              if (filter.after_seq && e.seq <= *filter.after_seq) continue;
-              if (!visit(e)) break;
-            }
-            return;
-          }
           std::string seqs = "[";
           for (const LogEntry& e : *linked) seqs += (seqs.size() > 1 ? "," : "") + std::to_string(e.seq);
           add("seq IN (SELECT value FROM json_each(?))"), text(seqs + "]");
