@@ -368,6 +368,41 @@ TEST_CASE("verify reads one snapshot while another office writes", "[chains][aud
   CHECK(after.steps == 2);
 }
 
+TEST_CASE("a read snapshot refuses a write inside it and reads one moment", "[chains][store]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  Engine office = make_engine(db.location());
+  set_up(office);
+  const std::string id = open(office);
+  Engine other = make_engine(db.location());
+  const std::string before = db.snapshot();
+  std::string message;
+  int64_t seen_version = 0, seen_steps = 0;
+  office.store().read_snapshot([&] {
+    seen_version = office.store().find_case(id)->version;
+    // Another connection steps the case: this snapshot does not see it.
+    other.advance(testing::step_request(id, "screen", "rina", {{"age", "31"}}));
+    seen_steps = static_cast<int64_t>(office.store().history(id).size());
+    try {
+      office.advance(testing::step_request(id, "screen", "rina", {{"age", "32"}}));
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::kStorage);
+      message = e.what();
+    }
+    CHECK(office.store().find_case(id)->version == seen_version);
+  });
+  CHECK(message.find("inside a read snapshot") != std::string::npos);
+  CHECK(seen_steps == 1);
+  CHECK(db.snapshot() != before);  // the other connection's step, and nothing of the refused one
+  const auto rows = office.store().history(id);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows.back().actor == "rina");
+  CHECK(office.store().find_case(id)->version == seen_version + 1);
+  // After the snapshot the store writes again.
+  office.advance(testing::step_request(id, "assess", "rina", {{"risk", "high"}}));
+  CHECK(office.store().history(id).size() == 3);
+  CHECK(verify(db.location()).clean());
+}
+
 TEST_CASE("a checkpoint commits to every chain's head", "[chains]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
   Engine engine = make_engine(db.location());

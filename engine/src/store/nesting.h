@@ -1,4 +1,4 @@
-// How both stores nest write transactions. The outermost level is a real
+// How both stores nest write transactions (and read snapshots). The outermost level is a real
 // transaction (the store opens and commits it); a nested level is a
 // savepoint, so an exception undoes exactly the writes of the level it
 // leaves. Inside an all-or-nothing transaction nested levels take no
@@ -58,6 +58,34 @@ class WriteNesting {
     release();
   }
 
+  // Runs `body` against one snapshot, for reading only: at the outermost
+  // level between `begin()` and `commit()`, with `rollback()` (which must
+  // not throw) when `body` throws; inside a transaction (the store's, or
+  // one `in_transaction` says is open), `body` alone: that transaction is
+  // the snapshot. While the snapshot's own level runs, reading() is true.
+  template <typename Body, typename Begin, typename Commit, typename Rollback>
+  void read_snapshot(bool in_transaction, Body&& body, Begin&& begin, Commit&& commit, Rollback&& rollback) {
+    if (in_transaction || depth_ > 0) {
+      body();
+      return;
+    }
+    Level level(*this);
+    Reading reading(*this);
+    begin();
+    try {
+      body();
+    } catch (...) {
+      rollback();
+      throw;
+    }
+    commit();
+  }
+
+  // Inside read_snapshot()'s own transaction: a write there is a mistake of
+  // the caller's (the store refuses it; on SQLite it would try to turn the
+  // read into a write and could fail busy).
+  bool reading() const { return reading_; }
+
   // Runs `body` in all-or-nothing mode; call it inside the outermost
   // level. When a nested write failed and `body` went on regardless, throws
   // kStorage naming `database`, so the caller's transaction rolls back.
@@ -89,7 +117,16 @@ class WriteNesting {
     WriteNesting& n;
   };
 
+  struct Reading {
+    explicit Reading(WriteNesting& n) : n(n) { n.reading_ = true; }
+    ~Reading() { n.reading_ = false; }
+    Reading(const Reading&) = delete;
+    Reading& operator=(const Reading&) = delete;
+    WriteNesting& n;
+  };
+
   int depth_ = 0;
+  bool reading_ = false;  // in read_snapshot()'s own transaction
   bool flat_ = false;    // nested levels take no savepoint
   bool failed_ = false;  // a nested level failed while flat_
 };

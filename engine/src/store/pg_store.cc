@@ -124,21 +124,10 @@ class PgStore final : public Store {
   // the scans' cursors too (each_row joins an open transaction), sees the
   // snapshot its first statement took.
   void read_snapshot(const std::function<void()>& body) override {
-    if (nesting_.depth() > 0) {
-      body();
-      return;
-    }
     guard(msg::store_op_read_the_log, {}, [&] {
-      nesting_.outermost([&] {
-        conn_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        try {
-          body();
-        } catch (...) {
-          rollback();
-          throw;
-        }
-        conn_->run("commit", "COMMIT", {});
-      });
+      nesting_.read_snapshot(
+          false, body, [&] { conn_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); },
+          [&] { conn_->run("commit", "COMMIT", {}); }, [&] { rollback(); });
     });
   }
 
@@ -1099,6 +1088,8 @@ class PgStore final : public Store {
     if (standby_) throw storage_error(tr(msg::store_pg_standby_write, {server_, tr(what)}));
     if (read_only_)
       throw storage_error(tr(msg::store_read_only, {server_, tr(what)}));
+    if (nesting_.reading())
+      throw storage_error(tr(msg::store_internal, {tr(what) + " inside a read snapshot"}));
     if (nesting_.depth() > 0) {
       // The savepoint goes with this level's first statement; a level that
       // sent none takes it back unsent and has nothing to release or undo.

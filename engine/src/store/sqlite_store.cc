@@ -268,21 +268,10 @@ class SqliteStore final : public Store {
   // A deferred transaction: in WAL mode its first read fixes the snapshot
   // every later read of this connection sees until COMMIT.
   void read_snapshot(const std::function<void()>& body) override {
-    if (nesting_.depth() > 0 || !sqlite3_get_autocommit(db_->getHandle())) {
-      body();
-      return;
-    }
     guard(msg::store_op_read_the_log, {}, [&] {
-      nesting_.outermost([&] {
-        db_->exec("BEGIN DEFERRED");
-        try {
-          body();
-        } catch (...) {
-          db_->tryExec("ROLLBACK");
-          throw;
-        }
-        db_->exec("COMMIT");
-      });
+      nesting_.read_snapshot(
+          !sqlite3_get_autocommit(db_->getHandle()), body, [&] { db_->exec("BEGIN DEFERRED"); },
+          [&] { db_->exec("COMMIT"); }, [&] { db_->tryExec("ROLLBACK"); });
     });
   }
 
@@ -1275,6 +1264,8 @@ class SqliteStore final : public Store {
   void write(const Message& what, F&& body) {
     if (read_only_)
       throw storage_error(tr(msg::store_read_only, {path_, tr(what)}));
+    if (nesting_.reading())
+      throw storage_error(tr(msg::store_internal, {tr(what) + " inside a read snapshot"}));
     if (nesting_.depth() > 0) {
       // Not cached on rollback: on this path SQLite may already have rolled back.
       nesting_.nested(body, [&] { Use(savepoint_)->exec(); }, [&] { Use(release_)->exec(); },
