@@ -253,25 +253,36 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
   // A reader held to some sites (docs/DEPLOY.md "Sites") reads their cases'
   // rows only.
   std::set<std::string> readable;
-  if (options.sites) {
+  auto read_sites = [&] {
+    if (!options.sites) return;
     CaseFilter at_sites;
     at_sites.sites = options.sites;
     for (const CaseRecord& c : store.cases(at_sites)) readable.insert(c.id);
-  }
+  };
   auto shown = [&](const LogEntry& e) { return !options.sites || e.case_id.empty() || readable.count(e.case_id); };
+  // The readable cases and the rows in one snapshot. Revealing writes (the
+  // access log) between its scan of the rows and the export's: a row
+  // written in between is shown as any row of a case not revealed (or, of
+  // a case opened in between at a reader's site, left out).
   if (options.reveal) {
     std::set<std::string> ids;
-    store.scan_log(filter, [&](const LogEntry& e) {
-      if (shown(e) && has_personal(e)) ids.insert(e.case_id);
-      return true;
+    store.read_snapshot([&] {
+      read_sites();
+      store.scan_log(filter, [&](const LogEntry& e) {
+        if (shown(e) && has_personal(e)) ids.insert(e.case_id);
+        return true;
+      });
     });
     exporter.prepare_reveal(std::vector<std::string>(ids.begin(), ids.end()));
   }
   exporter.header(false);
   exporter.table_header();
-  store.scan_log(filter, [&](const LogEntry& e) {
-    if (shown(e)) exporter.row(e);
-    return true;
+  store.read_snapshot([&] {
+    if (!options.reveal) read_sites();
+    store.scan_log(filter, [&](const LogEntry& e) {
+      if (shown(e)) exporter.row(e);
+      return true;
+    });
   });
   return exporter.rows_;
 }
@@ -372,14 +383,17 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
 }
 
 void export_family(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
-  const std::vector<CaseRecord> family = linked_family(store, case_id);
   Exporter exporter(store, options, out);
   std::vector<std::string> ids;
-  for (const auto& c : family) ids.push_back(c.id);
-  if (options.reveal) exporter.prepare_reveal(ids);
   std::vector<CaseStory> stories;
-  const StaffTimeline staff(store);
-  for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, staff, id));
+  // The cases, their logs and the staff rows as of one moment (see
+  // export_case); the access to personal data is recorded after.
+  store.read_snapshot([&] {
+    for (const auto& c : linked_family(store, case_id)) ids.push_back(c.id);
+    const StaffTimeline staff(store);
+    for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, staff, id));
+  });
+  if (options.reveal) exporter.prepare_reveal(ids);
   // Every step of every case, in the order things happened.
   std::vector<std::pair<size_t, size_t>> steps;  // (story, step)
   for (size_t c = 0; c < stories.size(); ++c)
@@ -415,8 +429,15 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
 void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
-  const StaffTimeline staff(store);
-  const CaseStory story = load_story(store, exporter.procedures_, staff, case_id);
+  // The case row, its log, its children's and the staff rows read in one
+  // snapshot: a step written between two of those reads would look like a
+  // case row changed behind the engine's back. Revealing writes (the
+  // access log), so it comes after.
+  CaseStory story;
+  store.read_snapshot([&] {
+    const StaffTimeline staff(store);
+    story = load_story(store, exporter.procedures_, staff, case_id);
+  });
   if (options.reveal) exporter.prepare_reveal({case_id});
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;

@@ -181,33 +181,41 @@ bool shows_personal(const CaseRecord& record, const StandardMapping& m, const Pr
 
 int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& out) {
   ProcedureCache procedures(store);
-  const Chosen chosen = choose(store, procedures, options.sop_id);
-  const Procedure& p = *chosen.procedure;
-  const StandardMapping& m = *chosen.mapping;
-  CaseFilter filter;
-  filter.sop_id = p.id;
-  const std::vector<CaseRecord> cases = store.cases(filter);
-
+  Chosen chosen;
+  std::vector<CaseRecord> cases;
   // Each case's referral tracks, in the order they were opened, with the
   // mapping of their procedure's current version.
   std::map<std::string, Chosen> referral_maps;
-  for (const auto& sop : m.referrals) {
-    for (const auto& pub : store.procedures()) {
-      if (!pub.current || pub.sop_id != sop) continue;
-      ProcedurePtr rp = procedures.get(pub.sha256, nullptr);
-      if (rp) referral_maps[sop] = Chosen{rp, rp->standard("htcds")};
-    }
-  }
   std::map<std::string, std::vector<CaseRecord>> referrals;
-  for (const auto& c : cases) {
-    if (m.referrals.empty()) break;
-    for (auto& child : children_of(store, c.id))
-      if (std::find(m.referrals.begin(), m.referrals.end(), child.sop_id) != m.referrals.end())
-        referrals[c.id].push_back(std::move(child));
-    auto& list = referrals[c.id];
-    std::stable_sort(list.begin(), list.end(),
-                     [](const CaseRecord& a, const CaseRecord& b) { return a.opened_at.seconds < b.opened_at.seconds; });
-  }
+  // The cases and their tracks as of one moment (a track opened while they
+  // are read is in the export with its case, or not at all); revealing
+  // writes (the access log), so it comes after.
+  store.read_snapshot([&] {
+    chosen = choose(store, procedures, options.sop_id);
+    CaseFilter filter;
+    filter.sop_id = chosen.procedure->id;
+    cases = store.cases(filter);
+    for (const auto& sop : chosen.mapping->referrals) {
+      for (const auto& pub : store.procedures()) {
+        if (!pub.current || pub.sop_id != sop) continue;
+        ProcedurePtr rp = procedures.get(pub.sha256, nullptr);
+        if (rp) referral_maps[sop] = Chosen{rp, rp->standard("htcds")};
+      }
+    }
+    const std::vector<std::string>& wanted = chosen.mapping->referrals;
+    for (const auto& c : cases) {
+      if (wanted.empty()) break;
+      for (auto& child : children_of(store, c.id))
+        if (std::find(wanted.begin(), wanted.end(), child.sop_id) != wanted.end())
+          referrals[c.id].push_back(std::move(child));
+      auto& list = referrals[c.id];
+      std::stable_sort(list.begin(), list.end(), [](const CaseRecord& a, const CaseRecord& b) {
+        return a.opened_at.seconds < b.opened_at.seconds;
+      });
+    }
+  });
+  const Procedure& p = *chosen.procedure;
+  const StandardMapping& m = *chosen.mapping;
 
   // Reveal: the cases whose exported values hold personal data, recorded first.
   std::set<std::string> revealed;
