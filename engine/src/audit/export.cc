@@ -430,8 +430,8 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
   // The case row, its log, its children's and the staff rows read in one
-  // snapshot: a step written between two of those reads would look like a
-  // case row changed behind the engine's back. Revealing writes (the
+  // snapshot: with a step written between two of those reads, the heading's
+  // "Now:" would be older than the last step told. Revealing writes (the
   // access log), so it comes after.
   CaseStory story;
   store.read_snapshot([&] {

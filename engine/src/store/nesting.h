@@ -1,12 +1,13 @@
-// How both stores nest write transactions (and read snapshots). The outermost level is a real
-// transaction (the store opens and commits it); a nested level is a
-// savepoint, so an exception undoes exactly the writes of the level it
-// leaves. Inside an all-or-nothing transaction nested levels take no
-// savepoint: a failure there, even one the caller catches, fails the whole
-// transaction, which then writes nothing.
+// How both stores nest write transactions, and their read snapshots. The
+// outermost level is a real transaction (the store opens and commits it); a
+// nested level is a savepoint, so an exception undoes exactly the writes of
+// the level it leaves. Inside an all-or-nothing transaction nested levels
+// take no savepoint: a failure there, even one the caller catches, fails
+// the whole transaction, which then writes nothing.
 //
 // The store supplies the SQL (its savepoint, release and rollback
-// statements); this class keeps the depth and the all-or-nothing flags.
+// statements); this class keeps the depth, the all-or-nothing flags and
+// whether a read snapshot is open.
 #pragma once
 
 #include <string>
