@@ -24,18 +24,10 @@
 namespace sopir {
 namespace {
 
-class StepClock : public Clock {
- public:
-  DateTime now() override { return DateTime{now_.seconds += 60}; }
-
- private:
-  DateTime now_ = *parse_datetime("2026-03-02T08:00:00Z");
-};
-
 Engine make_engine(const std::string& path) {
   StoreOptions options;
   options.create = true;
-  return Engine(open_store(path, options), std::make_shared<StepClock>());
+  return Engine(open_store(path, options), std::make_shared<testing::StepClock>());
 }
 
 void set_up(Engine& engine) {
@@ -512,7 +504,7 @@ TEST_CASE("verify recomputes checkpoints: a rewritten one and a deleted chain ar
 TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[chains][migration]") {
   // Rows written by the engine, copied into a schema 2 database chained as
   // schema 2 chained them: each row to the row before it in seq order.
-  Engine source(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<StepClock>());
+  Engine source(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<testing::StepClock>());
   set_up(source);
   const std::string a = open(source), b = open(source);
   source.advance(testing::step_request(a, "screen", "rina", {{"age", "31"}}));
@@ -584,7 +576,7 @@ TEST_CASE("a schema 2 database migrates with every row and hash verifiable", "[c
   }
   REQUIRE(old_rows == 5);
 
-  Engine engine(open_sqlite_store(db.path(), StoreOptions{}), std::make_shared<StepClock>());  // migrates
+  Engine engine(open_sqlite_store(db.path(), StoreOptions{}), std::make_shared<testing::StepClock>());  // migrates
   CHECK(engine.store().per_chain_from() == 6);
   // The upgrade to schema 4 added one registry row per procedure version
   // and staff member (4), after the old rows; the sites upgrade one for the

@@ -251,19 +251,11 @@ TEST_CASE("bad sets and labels are located errors", "[sets][loader]") {
         "                                                   ^\n\n");
 }
 
-class StepClock : public Clock {
- public:
-  DateTime now() override { return DateTime{now_.seconds += 60}; }
-
- private:
-  DateTime now_ = *parse_datetime("2026-03-02T08:00:00Z");
-};
-
 TEST_CASE("set values round-trip through the store and verify on both backends", "[sets][store]") {
   testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
   StoreOptions options;
   options.create = true;
-  Engine engine(open_store(db.location(), options), std::make_shared<StepClock>());
+  Engine engine(open_store(db.location(), options), std::make_shared<testing::StepClock>());
   engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
   engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
   engine.publish_source(kSets, "sets.yaml", "admin", false);

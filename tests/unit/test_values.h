@@ -27,6 +27,16 @@ class TestClock : public Clock {
   DateTime at_;
 };
 
+// A clock that moves on a minute each time it is read, from 2026-03-02
+// 08:00 UTC: every step a test takes happens at a time of its own.
+class StepClock : public Clock {
+ public:
+  DateTime now() override { return DateTime{now_.seconds += 60}; }
+
+ private:
+  DateTime now_ = *parse_datetime("2026-03-02T08:00:00Z");
+};
+
 // Who a test's staff rows are written by: the first administrator, "admin"
 // (the first row, admin adding themselves, needs no one before it).
 inline const RegistryStamp kByAdmin{"admin", DateTime{1780000000}};
