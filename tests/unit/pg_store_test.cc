@@ -721,6 +721,33 @@ TEST_CASE("an empty transaction, or one that failed before any statement, leaves
   CHECK(store->find_case("E-1")->version == 2);
 }
 
+TEST_CASE("a case's history is whole and in order, shorter than one fetch, as long, and longer",
+          "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = sealed_store(db);
+  // history() reads a log shorter than one fetch (2,000 rows) by one
+  // statement, and a longer one again through a cursor.
+  const std::vector<std::pair<std::string, int>> logs = {
+      {"H-short", 3}, {"H-page", 2000}, {"H-more", 2001}};
+  store->transaction([&] {
+    for (const auto& [id, rows] : logs) {
+      open_case(*store, id);
+      for (int i = 1; i < rows; ++i) step(*store, id);
+    }
+  });
+  store->read_snapshot([&] {
+    for (const auto& [id, rows] : logs) {
+      const std::vector<LogEntry> history = store->history(id);
+      REQUIRE(history.size() == static_cast<size_t>(rows));
+      for (int i = 0; i < rows; ++i) CHECK(history[static_cast<size_t>(i)].case_seq == i + 1);
+      CHECK(history.front().changes[1].after.text == "Sari Dewi");
+      CHECK(history.back().to_state == (rows == 1 ? "registered" : "s" + std::to_string(rows)));
+    }
+  });
+  CHECK(store->history("H-more").size() == 2001);  // outside a transaction too
+}
+
 TEST_CASE("personal texts read a fetched batch at a time: every value as read alone, erased and locked ones too",
           "[pg]") {
   NEED_SERVER();

@@ -572,7 +572,10 @@ class Engine {
   std::string opening_site(const Actor& who, const std::string& asked);
   std::string new_case_id();
   StepResult advance_in_transaction(const CaseRecord& record, const StepRequest& request);
-  CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record);
+  // `history`: the case's log when the caller has read it already (null:
+  // read here when the state's guards need it).
+  CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record,
+                        const std::vector<LogEntry>* history = nullptr);
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
@@ -590,12 +593,19 @@ class Engine {
                     const RevealRequest& reveal);
   // A case's log as `who` reads it; personal values shown when `shown`.
   CaseHistory history_as(const CaseRecord& record, bool shown);
+  // Runs `body` in one read snapshot of the store (Store::read_snapshot):
+  // a list that reads every active case sees one moment, and takes the
+  // store's read lock once rather than once per query. Nothing is written
+  // meanwhile: procedure() leaves an older form as it is.
+  void reading(const std::function<void()>& body);
+  TodoList todo_read(const std::string& actor_id);  // todo()'s items, unsorted
 
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;
   std::string lang_;
   std::shared_ptr<IdSource> ids_;
   std::map<std::string, ProcedurePtr> compiled_;
+  bool reading_ = false;  // inside reading()
 };
 
 }  // namespace sopir

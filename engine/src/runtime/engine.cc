@@ -433,14 +433,27 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
     compiled = expect_procedure(load_procedure_string(published->source, published->file, *pinned));
     // A form of an older format (a database from an earlier sopir) is
     // written again in this build's, so that the next command runs by it.
-    // Inside a step's transaction it stands or falls with the step.
-    if (!store_->read_only()) {
+    // Inside a step's transaction it stands or falls with the step; inside
+    // reading() (a list read in one snapshot) the next command writes it.
+    if (!store_->read_only() && !reading_) {
       const std::string form = encode_procedure(*compiled);
       store_->transaction([&] { store_->set_compiled(sha256, form); });
     }
   }
   compiled_.emplace(sha256, compiled);
   return compiled;
+}
+
+void Engine::reading(const std::function<void()>& body) {
+  if (reading_) return body();
+  reading_ = true;
+  try {
+    store_->read_snapshot(body);
+  } catch (...) {
+    reading_ = false;
+    throw;
+  }
+  reading_ = false;
 }
 
 std::vector<ProcedurePtr> Engine::cached_procedures() const {
@@ -756,7 +769,8 @@ LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime
 
 }  // namespace
 
-CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
+CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
+                              const std::vector<LogEntry>* history) {
   CaseSnapshot snapshot;
   snapshot.id = record.id;
   snapshot.state = p.state_index(record.state);
@@ -767,8 +781,9 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
   snapshot.due_at = record.due_at;
   const SnapshotNeeds needs = needs_of(p, snapshot.state);
   if (needs.history || needs.clocks) {
-    const std::vector<LogEntry> history = store_->history(record.id);
-    for (const auto& entry : history) {
+    std::vector<LogEntry> read;
+    if (!history) history = &(read = store_->history(record.id));
+    for (const auto& entry : *history) {
       if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
       int event = p.event_index(entry.event);
       // A step of an older version the case was moved from: its event by
@@ -778,7 +793,7 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record) {
           if (m.from == entry.event) event = m.to;
       if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
     }
-    if (needs.clocks) snapshot.clocks = clock_readings(p, history);
+    if (needs.clocks) snapshot.clocks = clock_readings(p, *history);
   }
   if (needs.children) {
     std::vector<ChildCase> children = store_->child_cases(record.id);
@@ -1189,20 +1204,22 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
   const DateTime now = clock_->now();
   std::vector<ClockOverdue> out;
   std::set<std::string> sops;
-  for (const PublishedProcedure& v : store_->procedures()) {
-    if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
-    sops.insert(v.sop_id);
-    CaseFilter filter;
-    filter.sop_id = v.sop_id;
-    filter.status = Status::kActive;
-    for (CaseRecord& record : store_->cases(filter)) {
-      ProcedurePtr p = procedure(record.sha256);
-      if (p->clocks.empty()) continue;
-      for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
-        if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
+  reading([&] {
+    for (const PublishedProcedure& v : store_->procedures()) {
+      if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
+      sops.insert(v.sop_id);
+      CaseFilter filter;
+      filter.sop_id = v.sop_id;
+      filter.status = Status::kActive;
+      for (CaseRecord& record : store_->cases(filter)) {
+        ProcedurePtr p = procedure(record.sha256);
+        if (p->clocks.empty()) continue;
+        for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
+          if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
+        }
       }
     }
-  }
+  });
   std::stable_sort(out.begin(), out.end(), [](const ClockOverdue& a, const ClockOverdue& b) {
     return a.clock.due_at->seconds < b.clock.due_at->seconds;
   });
@@ -1224,14 +1241,17 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   check_site_access(out.actor, out.record, false);
   out.procedure = procedure(out.record.sha256);
   if (reveal) check_reveal(out.record, *out.procedure, out.actor, *reveal);
-  out.snapshot = snapshot(*out.procedure, out.record);
+  std::vector<LogEntry> history;  // read once, for the snapshot and the clocks
+  if (!out.procedure->clocks.empty()) history = store_->history(out.record.id);
+  out.snapshot =
+      snapshot(*out.procedure, out.record, out.procedure->clocks.empty() ? nullptr : &history);
   CaseFilter filter;
   filter.linked_to = out.record.id;
   out.linked = store_->cases(filter);
   if (!actor_id.empty()) {
     out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now(), lang_);
   }
-  if (!out.procedure->clocks.empty()) out.clocks = clock_statuses(*out.procedure, store_->history(out.record.id));
+  if (!out.procedure->clocks.empty()) out.clocks = clock_statuses(*out.procedure, history);
   out.personal_data_shown = reveal && holds_personal_data(out.record);
   if (out.personal_data_shown)
     store_->record_access(out.actor.id, out.record.id, reveal->what, reveal->reason, clock_->now());

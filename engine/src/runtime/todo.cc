@@ -20,6 +20,18 @@ auto todo_order(const TodoItem& item) {
 }  // namespace
 
 TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
+  TodoList out;
+  reading([&] { out = todo_read(actor_id); });
+  std::sort(out.items.begin(), out.items.end(),
+            [](const TodoItem& a, const TodoItem& b) { return todo_order(a) < todo_order(b); });
+  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
+    out.more = static_cast<int64_t>(out.items.size()) - limit;
+    out.items.resize(static_cast<size_t>(limit));
+  }
+  return out;
+}
+
+TodoList Engine::todo_read(const std::string& actor_id) {
   const Actor who = actor(actor_id);
   const DateTime now = clock_->now();
   CaseFilter filter;
@@ -30,13 +42,18 @@ TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
   for (CaseRecord& record : store_->cases(filter)) {
     ProcedurePtr p = procedure(record.sha256);
     TodoItem item;
-    for (EventCheck& check : check_events(*p, snapshot(*p, record), who, now)) {
+    // A procedure with clocks needs the case's log for them: read once.
+    const bool clocked = !p->clocks.empty();
+    std::vector<LogEntry> history;
+    if (clocked) history = store_->history(record.id);
+    for (EventCheck& check :
+         check_events(*p, snapshot(*p, record, clocked ? &history : nullptr), who, now)) {
       if (check.possible) item.events.push_back(std::move(check));
     }
     if (item.events.empty()) continue;
     item.overdue = record.due_at && *record.due_at < now;
-    if (!p->clocks.empty()) {
-      for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
+    if (clocked) {
+      for (const ClockStatus& c : clock_statuses(*p, history)) {
         if (c.overdue(now)) item.clocks_overdue.push_back(p->clocks[c.clock].id);
       }
       item.overdue = item.overdue || !item.clocks_overdue.empty();
@@ -44,13 +61,6 @@ TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
     item.record = std::move(record);
     item.procedure = std::move(p);
     out.items.push_back(std::move(item));
-  }
-  std::sort(out.items.begin(), out.items.end(), [](const TodoItem& a, const TodoItem& b) {
-    return todo_order(a) < todo_order(b);
-  });
-  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
-    out.more = static_cast<int64_t>(out.items.size()) - limit;
-    out.items.resize(static_cast<size_t>(limit));
   }
   return out;
 }

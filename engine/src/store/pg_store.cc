@@ -542,9 +542,7 @@ class PgStore final : public Store {
         // A page: one statement (one snapshot, one round trip), no cursor.
         query += " LIMIT " + std::to_string(filter.limit);
         const Result r = conn_->exec(query, params);
-        prefetch_texts(r, kCaseDataColumn);
-        for (int i = 0; i < r.rows(); ++i) keep(r, i);
-        prefetched_.clear();
+        each_in_page(r, kCaseDataColumn, [&](int i) { keep(r, i); });
         return out;
       }
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
@@ -790,11 +788,26 @@ class PgStore final : public Store {
   std::vector<LogEntry> history(const std::string& case_id) override {
     return guard(msg::store_op_read_the_history_of_case, case_id, [&] {
       std::vector<LogEntry> out;
-      each_row(sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = $1 ORDER BY case_seq"),
-               {text(case_id)}, [&](const Result& r, int i) {
-                 out.push_back(read_log(r, i));
-                 return true;
-               }, kRecordColumn);
+      // Most logs fit one page: one prepared statement, one round trip
+      // (`todo` and `tick` read each active case's log). A longer log is
+      // read again, whole, through a cursor (as is one exactly a page long).
+      static const std::string page =
+          sql("SELECT ", kLogColumns,
+              " FROM transitions WHERE case_id = $1 ORDER BY case_seq LIMIT ") +
+          std::to_string(kFetchRows);
+      const Result r = conn_->run("history_page", page.c_str(), {text(case_id)});
+      if (r.rows() < kFetchRows) {
+        each_in_page(r, kRecordColumn, [&](int i) { out.push_back(read_log(r, i)); });
+      } else {
+        each_row(
+            sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = $1 ORDER BY case_seq"),
+            {text(case_id)},
+            [&](const Result& rows, int i) {
+              out.push_back(read_log(rows, i));
+              return true;
+            },
+            kRecordColumn);
+      }
       if (out.empty() && !case_exists_now(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
       return out;
     });
@@ -1250,6 +1263,19 @@ class PgStore final : public Store {
       return;
     }
     scan_rows(query, params, visit, texts);
+  }
+
+  // Each row of a page read by one statement, its personal texts read first
+  // (prefetch_texts, `texts` its JSON column) and forgotten after.
+  void each_in_page(const Result& page, int texts, const std::function<void(int)>& visit) {
+    try {
+      prefetch_texts(page, texts);
+      for (int i = 0; i < page.rows(); ++i) visit(i);
+    } catch (...) {
+      prefetched_.clear();
+      throw;
+    }
+    prefetched_.clear();
   }
 
   // each_row's work inside a transaction.

@@ -695,20 +695,20 @@ class SqliteStore final : public Store {
       std::string query =
           sql("SELECT ", kCaseColumns, ", head_row FROM cases") + case_where(filter) + case_order_by(filter);
       if (filter.limit > 0) query += " LIMIT " + std::to_string(filter.limit);
-      SQLite::Statement stmt(*db_, query);
-      bind_case_filter(stmt, filter);
+      Use stmt(shaped(query));
+      bind_case_filter(*stmt, filter);
       std::vector<CaseRecord> out;
-      while (stmt.executeStep()) out.push_back(read_case(stmt));
+      while (stmt->executeStep()) out.push_back(read_case(*stmt));
       return out;
     });
   }
 
   int64_t count_cases(const CaseFilter& filter) override {
     return guard(msg::store_op_count_cases, {}, [&] {
-      SQLite::Statement stmt(*db_, "SELECT count(*) FROM cases" + case_where(filter));
-      bind_case_filter(stmt, filter);
-      stmt.executeStep();
-      return stmt.getColumn(0).getInt64();
+      Use stmt(shaped("SELECT count(*) FROM cases" + case_where(filter)));
+      bind_case_filter(*stmt, filter);
+      stmt->executeStep();
+      return stmt->getColumn(0).getInt64();
     });
   }
 
@@ -1578,6 +1578,19 @@ class SqliteStore final : public Store {
     return *slot;
   }
 
+  // A cases() or count_cases() statement, prepared once per text: its text
+  // follows the filter's shape (which fields, how many sites, the limit),
+  // and `todo` and `tick` ask once per case for its children, where
+  // preparing cost more than the query. Each caller has finished with its
+  // statement before it returns, so dropping them all when there are many
+  // leaves none in use.
+  SQLite::Statement& shaped(const std::string& text) {
+    auto found = shaped_.find(text);
+    if (found != shaped_.end()) return *found->second;
+    if (shaped_.size() >= 64) shaped_.clear();
+    return *shaped_.emplace(text, std::make_unique<SQLite::Statement>(*db_, text)).first->second;
+  }
+
   // Writes `after` over `held` (changed columns only); kConflict or
   // kNotFound when the stored row is no longer as held.
   void update_changed(const CaseRecord& held, const CaseRecord& after, int64_t last_seq,
@@ -1890,6 +1903,8 @@ class SqliteStore final : public Store {
   sealing::CaseKeys case_keys_;
   // append_held's UPDATE per set of changed columns (update_for).
   std::map<unsigned, std::unique_ptr<SQLite::Statement>> updates_;
+  // cases() and count_cases() statements by their text (shaped()).
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> shaped_;
 };
 
 // ---------------------------------------------------------------------------
