@@ -1,8 +1,11 @@
 // Engine::todo: which active cases a staff member can move now, in which
 // order, and what is still to give.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "sopir/engine.h"
+#include "test_backends.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -142,6 +145,98 @@ TEST_CASE("count_cases counts what cases() lists, without the limit", "[todo][st
   CHECK(engine.store().count_cases(filter) == 5);
   filter.due_before = clock->now();
   CHECK(engine.store().count_cases(filter) == 0);
+}
+
+std::string data_file(const std::string& name) {
+  std::ifstream in(std::string(SOPIR_SOURCE_DIR) + "/tests/data/" + name);
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<int64_t> seqs(const std::vector<LogEntry>& log) {
+  std::vector<int64_t> out;
+  for (const LogEntry& e : log) out.push_back(e.seq);
+  return out;
+}
+
+// todo reads its cases a part at a time (Engine::kCasesPerRead), their logs
+// and the cases they opened by one store call each (Store::histories,
+// Store::children_of): what it lists must be what each case alone gives.
+TEST_CASE("todo reads many cases' children a part at a time, as each case alone gives them",
+          "[todo][store]") {
+  const auto backend = GENERATE(from_range(::sopir::testing::store_backends()));
+  ::sopir::testing::TestDatabase db(backend);
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-03-02T08:00:00Z"));
+  Engine engine(open_store(db.location(), ::sopir::testing::creating()), clock);
+  engine.store().add_staff({"admin", "Admin Contoh", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina Contoh", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"sari", "Sari Contoh", {"carer"}, true}, ::sopir::testing::kByAdmin);
+  engine.publish_source(data_file("pmi-care.yaml"), "pmi-care.yaml", "admin", false);
+  engine.publish_source(data_file("pmi-intake.yaml"), "pmi-intake.yaml", "admin", false);
+  // More intakes than one part. Every second one is referred (its guards
+  // read its care case: child_closed), and every fourth one's care case
+  // is discharged. Each opens a minute after the one before (todo's order).
+  const size_t n = Engine::kCasesPerRead + 3;
+  std::vector<std::string> intakes, expected;
+  std::map<std::string, std::string> event_of;  // what rina can do in each
+  for (size_t i = 0; i < n; ++i) {
+    clock->advance(60);
+    const std::string id =
+        engine.open_case({"pmi-intake", "rina", {{"full_name", "Nama Contoh"}}, "", {}}).after.id;
+    intakes.push_back(id);
+    event_of[id] = "refer";
+    if (i % 2 == 1) {
+      const StepResult referred =
+          engine.advance(testing::step_request(id, "refer", "rina", {{"age", "30"}}));
+      REQUIRE(referred.opened.size() == 1);
+      event_of[id] = "remind";
+      if (i % 4 == 1) {
+        engine.advance(testing::step_request(referred.opened[0].record.id, "discharge", "sari"));
+        event_of[id] = "finish";
+      }
+    }
+  }
+  const TodoList list = engine.todo("rina");
+  REQUIRE(list.items.size() == n);
+  for (size_t i = 0; i < n; ++i) {
+    const TodoItem& item = list.items[i];
+    CHECK(item.record.id == intakes[i]);
+    REQUIRE(item.events.size() == 1);
+    CHECK(item.events[0].event == event_of[item.record.id]);
+  }
+
+  // The store's calls for many cases give what its calls for one give, in
+  // the order asked.
+  Store& store = engine.store();
+  const std::vector<std::string> some = {intakes[5], intakes[0], intakes[1], intakes[n - 1]};
+  const std::vector<std::vector<LogEntry>> logs = store.histories(some);
+  const std::vector<std::vector<ChildCase>> children = store.children_of(some);
+  REQUIRE(logs.size() == some.size());
+  REQUIRE(children.size() == some.size());
+  for (size_t i = 0; i < some.size(); ++i) {
+    CHECK(seqs(logs[i]) == seqs(store.history(some[i])));
+    CHECK(logs[i].front().changes[0].after.text == "Nama Contoh");
+    const std::vector<ChildCase> alone = store.child_cases(some[i]);
+    REQUIRE(children[i].size() == alone.size());
+    for (size_t k = 0; k < alone.size(); ++k) {
+      CHECK(children[i][k].id == alone[k].id);
+      CHECK(children[i][k].status == alone[k].status);
+    }
+  }
+  CHECK(children[0].size() == 1);  // intakes[5]: referred
+  CHECK(children[0][0].status == Status::kClosed);
+  CHECK(children[1].empty());  // intakes[0]: still in screening
+  CHECK(store.histories({}).empty());
+  CHECK(store.children_of({}).empty());
+  try {
+    store.histories({intakes[0], "NO-SUCH"});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kNotFound);
+    CHECK_THAT(e.message(), Catch::Contains("NO-SUCH"));
+  }
 }
 
 }  // namespace

@@ -493,6 +493,10 @@ class Engine {
   // `limit` items (0: all); `more` counts the others. kNotFound for an
   // unknown staff member, kRefused for an inactive one.
   TodoList todo(const std::string& actor_id, int64_t limit = 0);
+  // How many cases todo and overdue_clocks() read at once, their logs and
+  // the cases they opened by one store call each: those logs are held in
+  // memory together.
+  static constexpr size_t kCasesPerRead = 500;
 
   // Case-level clocks (`clocks:`): where each clock of a case stands, from
   // its log (empty when its procedure has none); and every active case
@@ -574,8 +578,19 @@ class Engine {
   StepResult advance_in_transaction(const CaseRecord& record, const StepRequest& request);
   // `history`: the case's log when the caller has read it already (null:
   // read here when the state's guards need it).
+  // `children`: the cases it opened, when read already (Store::children_of).
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record,
-                        const std::vector<LogEntry>* history = nullptr);
+                        const std::vector<LogEntry>* history = nullptr,
+                        const std::vector<ChildCase>* children = nullptr);
+  // snapshot() of each of `records` (under procedures[i]), their logs and
+  // the cases they opened read by one store call each (Store::histories,
+  // Store::children_of), so a server answers in a few round trips, not a
+  // few a case. `logs` gets each case's log when its procedure has clocks
+  // (empty otherwise).
+  std::vector<CaseSnapshot> snapshots(const std::vector<CaseRecord>& records,
+                                      const std::vector<ProcedurePtr>& procedures,
+                                      std::vector<std::vector<LogEntry>>& logs);
+
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);
   [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);

@@ -612,6 +612,11 @@ class Store {
   // they are another site's (a hand-off to another office), and nothing else
   // of them (PostgreSQL schema 10). This default reads them through cases().
   virtual std::vector<ChildCase> child_cases(const std::string& parent_id);
+  // child_cases() of each of `parent_ids`, in their order. For lists that
+  // read many cases (todo): a server answers them in one round trip rather
+  // than one a case. This default calls child_cases() for each.
+  virtual std::vector<std::vector<ChildCase>> children_of(
+      const std::vector<std::string>& parent_ids);
 
   // Inserts a new case row and its first log row (kind kOpen) atomically.
   // Assigns seq, case_seq (1), prev_hash and hash into `entry` (and
@@ -670,6 +675,11 @@ class Store {
   // checkpoint rows. `visit` returns false to stop early.
   virtual void scan_chain(const std::function<bool(const ChainRow&)>& visit) = 0;
   virtual std::vector<LogEntry> history(const std::string& case_id) = 0;  // kNotFound: no such case
+  // history() of each of `case_ids` (distinct), in their order; kNotFound
+  // for one that is no case. For lists that read many cases' logs (todo,
+  // the overdue clocks): a server reads them in a few round trips rather
+  // than one a case. This default calls history() for each.
+  virtual std::vector<std::vector<LogEntry>> histories(const std::vector<std::string>& case_ids);
   // (seq, hash) of the newest row; (0, "") for an empty log.
   virtual std::pair<int64_t, std::string> chain_head() = 0;
   // How the database's own definitions (tables, columns, triggers, ...)

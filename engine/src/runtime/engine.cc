@@ -770,7 +770,8 @@ LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime
 }  // namespace
 
 CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
-                              const std::vector<LogEntry>* history) {
+                              const std::vector<LogEntry>* history,
+                              const std::vector<ChildCase>* children_read) {
   CaseSnapshot snapshot;
   snapshot.id = record.id;
   snapshot.state = p.state_index(record.state);
@@ -796,7 +797,8 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
     if (needs.clocks) snapshot.clocks = clock_readings(p, *history);
   }
   if (needs.children) {
-    std::vector<ChildCase> children = store_->child_cases(record.id);
+    std::vector<ChildCase> children =
+        children_read ? *children_read : store_->child_cases(record.id);
     // Oldest first, as replay sees them (by log row): by opening time, and
     // the tracks of one step in the order its hand-offs are written.
     const auto rank = [&](const std::string& sop) {
@@ -817,6 +819,38 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
       snapshot.children.push_back(linked_case(c.id, c.sop_id, c.status, c.state, c.closure_reason));
   }
   return snapshot;
+}
+
+std::vector<CaseSnapshot> Engine::snapshots(const std::vector<CaseRecord>& records,
+                                            const std::vector<ProcedurePtr>& procedures,
+                                            std::vector<std::vector<LogEntry>>& logs) {
+  // Which cases need their log (four-eyes, clock guards, or clocks to show)
+  // and which the cases they opened: read by one store call each.
+  std::vector<std::string> log_ids, child_ids;
+  std::vector<int> log_at(records.size(), -1), child_at(records.size(), -1);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Procedure& p = *procedures[i];
+    const SnapshotNeeds needs = needs_of(p, p.state_index(records[i].state));
+    if (needs.history || needs.clocks || !p.clocks.empty()) {
+      log_at[i] = static_cast<int>(log_ids.size());
+      log_ids.push_back(records[i].id);
+    }
+    if (needs.children) {
+      child_at[i] = static_cast<int>(child_ids.size());
+      child_ids.push_back(records[i].id);
+    }
+  }
+  std::vector<std::vector<LogEntry>> read = store_->histories(log_ids);
+  const std::vector<std::vector<ChildCase>> children = store_->children_of(child_ids);
+  std::vector<CaseSnapshot> out;
+  out.reserve(records.size());
+  logs.assign(records.size(), {});
+  for (size_t i = 0; i < records.size(); ++i) {
+    out.push_back(snapshot(*procedures[i], records[i], log_at[i] < 0 ? nullptr : &read[log_at[i]],
+                           child_at[i] < 0 ? nullptr : &children[child_at[i]]));
+    if (log_at[i] >= 0 && !procedures[i]->clocks.empty()) logs[i] = std::move(read[log_at[i]]);
+  }
+  return out;
 }
 
 std::string Engine::new_case_id() {
@@ -1211,11 +1245,22 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
       CaseFilter filter;
       filter.sop_id = v.sop_id;
       filter.status = Status::kActive;
-      for (CaseRecord& record : store_->cases(filter)) {
-        ProcedurePtr p = procedure(record.sha256);
-        if (p->clocks.empty()) continue;
-        for (const ClockStatus& c : clock_statuses(*p, store_->history(record.id))) {
-          if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
+      const std::vector<CaseRecord> records = store_->cases(filter);
+      for (size_t from = 0; from < records.size(); from += kCasesPerRead) {
+        const size_t to = std::min(records.size(), from + kCasesPerRead);
+        std::vector<size_t> clocked;  // of records
+        std::vector<std::string> ids;
+        for (size_t i = from; i < to; ++i) {
+          if (procedure(records[i].sha256)->clocks.empty()) continue;
+          clocked.push_back(i);
+          ids.push_back(records[i].id);
+        }
+        const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
+        for (size_t k = 0; k < clocked.size(); ++k) {
+          const CaseRecord& record = records[clocked[k]];
+          ProcedurePtr p = procedure(record.sha256);
+          for (const ClockStatus& c : clock_statuses(*p, logs[k]))
+            if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
         }
       }
     }

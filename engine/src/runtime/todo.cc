@@ -1,6 +1,8 @@
 // Engine::todo: what one staff member can do now, across the active cases.
 #include <algorithm>
+#include <iterator>
 #include <tuple>
+#include <vector>
 
 #include "sopir/engine.h"
 
@@ -39,28 +41,35 @@ TodoList Engine::todo_read(const std::string& actor_id) {
   filter.sites = who.sites;  // only cases one may act on
   if (std::find(who.roles.begin(), who.roles.end(), "auditor") != who.roles.end()) filter.sites->clear();
   TodoList out;
-  for (CaseRecord& record : store_->cases(filter)) {
-    ProcedurePtr p = procedure(record.sha256);
-    TodoItem item;
-    // A procedure with clocks needs the case's log for them: read once.
-    const bool clocked = !p->clocks.empty();
-    std::vector<LogEntry> history;
-    if (clocked) history = store_->history(record.id);
-    for (EventCheck& check :
-         check_events(*p, snapshot(*p, record, clocked ? &history : nullptr), who, now)) {
-      if (check.possible) item.events.push_back(std::move(check));
-    }
-    if (item.events.empty()) continue;
-    item.overdue = record.due_at && *record.due_at < now;
-    if (clocked) {
-      for (const ClockStatus& c : clock_statuses(*p, history)) {
-        if (c.overdue(now)) item.clocks_overdue.push_back(p->clocks[c.clock].id);
+  std::vector<CaseRecord> records = store_->cases(filter);
+  // A part at a time, its cases' logs and the cases they opened read
+  // together (Engine::snapshots).
+  for (size_t from = 0; from < records.size(); from += kCasesPerRead) {
+    const size_t to = std::min(records.size(), from + kCasesPerRead);
+    std::vector<CaseRecord> part(std::make_move_iterator(records.begin() + from),
+                                 std::make_move_iterator(records.begin() + to));
+    std::vector<ProcedurePtr> procedures;
+    for (const CaseRecord& record : part) procedures.push_back(procedure(record.sha256));
+    std::vector<std::vector<LogEntry>> logs;  // of the clocked ones
+    const std::vector<CaseSnapshot> snapshots = this->snapshots(part, procedures, logs);
+    for (size_t i = 0; i < part.size(); ++i) {
+      const Procedure& p = *procedures[i];
+      TodoItem item;
+      for (EventCheck& check : check_events(p, snapshots[i], who, now)) {
+        if (check.possible) item.events.push_back(std::move(check));
       }
-      item.overdue = item.overdue || !item.clocks_overdue.empty();
+      if (item.events.empty()) continue;
+      item.overdue = part[i].due_at && *part[i].due_at < now;
+      if (!p.clocks.empty()) {
+        for (const ClockStatus& c : clock_statuses(p, logs[i])) {
+          if (c.overdue(now)) item.clocks_overdue.push_back(p.clocks[c.clock].id);
+        }
+        item.overdue = item.overdue || !item.clocks_overdue.empty();
+      }
+      item.record = std::move(part[i]);
+      item.procedure = procedures[i];
+      out.items.push_back(std::move(item));
     }
-    item.record = std::move(record);
-    item.procedure = std::move(p);
-    out.items.push_back(std::move(item));
   }
   return out;
 }

@@ -60,6 +60,20 @@ std::vector<ChildCase> Store::child_cases(const std::string& parent_id) {
   return out;
 }
 
+std::vector<std::vector<ChildCase>> Store::children_of(const std::vector<std::string>& parent_ids) {
+  std::vector<std::vector<ChildCase>> out;
+  out.reserve(parent_ids.size());
+  for (const std::string& id : parent_ids) out.push_back(child_cases(id));
+  return out;
+}
+
+std::vector<std::vector<LogEntry>> Store::histories(const std::vector<std::string>& case_ids) {
+  std::vector<std::vector<LogEntry>> out;
+  out.reserve(case_ids.size());
+  for (const std::string& id : case_ids) out.push_back(history(id));
+  return out;
+}
+
 void Store::each_case(CaseFilter filter, const std::function<void(const CaseRecord&)>& visit, int64_t page) {
   filter.after_id = "";
   filter.limit = std::max<int64_t>(page, 1);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,17 +23,17 @@
 #include <vector>
 
 #include "sopir/error.h"
+#include "sopir/messages/store.h"
 #include "sopir/store.h"
 #include "store/case_order.h"
 #include "store/log_json.h"
 #include "store/merkle.h"
+#include "store/nesting.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
+#include "store/record_rows.h"
 #include "store/registry.h"
 #include "store/sealing.h"
-#include "store/nesting.h"
-#include "store/record_rows.h"
-#include "sopir/messages/store.h"
 
 namespace sopir {
 
@@ -600,6 +601,28 @@ class PgStore final : public Store {
     });
   }
 
+  std::vector<std::vector<ChildCase>> children_of(
+      const std::vector<std::string>& parent_ids) override {
+    return guard(msg::store_op_list_cases, {}, [&] {
+      std::vector<std::vector<ChildCase>> out(parent_ids.size());
+      if (parent_ids.empty()) return out;
+      const Result r = conn_->run(
+          "children_of",
+          "SELECT p.at, c.id, c.sop_id, c.state, c.status, c.closure_reason, c.opened_at "
+          "FROM unnest($1::text[]) WITH ORDINALITY AS p(id, at), "
+          "LATERAL sopir_child_cases(p.id) c ORDER BY p.at, c.opened_at, c.id",
+          {text(array_literal(parent_ids))});
+      for (int i = 0; i < r.rows(); ++i) {
+        const int64_t at = r.integer(i, 0) - 1;
+        if (at < 0 || at >= static_cast<int64_t>(out.size())) continue;
+        out[static_cast<size_t>(at)].push_back(ChildCase{r.str(i, 1), r.str(i, 2), r.str(i, 3),
+                                                         status_from_text(r.str(i, 4)), r.str(i, 5),
+                                                         DateTime{r.integer(i, 6)}});
+      }
+      return out;
+    });
+  }
+
   void create_case(const CaseRecord& record, LogEntry& entry) override {
     guard(msg::store_op_open_case, record.id, [&] {
       if (record.id.empty()) throw usage_error(tr(msg::store_internal, {"a new case needs an id"}));
@@ -809,6 +832,31 @@ class PgStore final : public Store {
             kRecordColumn);
       }
       if (out.empty() && !case_exists_now(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
+      return out;
+    });
+  }
+
+  std::vector<std::vector<LogEntry>> histories(const std::vector<std::string>& case_ids) override {
+    return guard(msg::store_op_read_the_log, {}, [&] {
+      std::vector<std::vector<LogEntry>> out(case_ids.size());
+      if (case_ids.empty()) return out;
+      std::map<std::string, size_t> at;
+      for (size_t i = 0; i < case_ids.size(); ++i) at.emplace(case_ids[i], i);
+      // One scan for them all, a fetch (and its personal texts) at a time.
+      each_row(
+          sql("SELECT ", kLogColumns,
+              ", case_id FROM transitions WHERE case_id = ANY ($1::text[]) ORDER BY case_id, "
+              "case_seq"),
+          {text(array_literal(case_ids))},
+          [&](const Result& r, int i) {
+            const auto found = at.find(r.str(i, 4));
+            if (found != at.end()) out[found->second].push_back(read_log(r, i));
+            return true;
+          },
+          kRecordColumn);
+      for (size_t i = 0; i < case_ids.size(); ++i)
+        if (out[i].empty() && !case_exists_now(case_ids[i]))
+          throw not_found(tr(msg::store_no_case, {case_ids[i]}));
       return out;
     });
   }
