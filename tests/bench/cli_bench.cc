@@ -8,6 +8,11 @@
 //   (b) `sopir case import` of 10,000 cases (--quick: 1,000) beside raw
 //       SQLite (SQLiteCpp) inserting the same rows in one transaction, each
 //       on its own copy of the database. Target: baseline/sopir >= 0.5.
+//   (c) one `sopir todo` process for the case worker, who may act on every
+//       case of (a) (each active, its procedure with clocks, so todo reads
+//       every case's log), beside one `sqlite3` process reading the same
+//       rows (the active cases joined to their log rows): median of 3 each
+//       (--quick: 5), interleaved. Reported, no target.
 //
 // --against PROGRAM runs another sopir (e.g. the build before a change) in
 // the same rounds of (a), interleaved on fresh cases of the same database,
@@ -345,6 +350,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // (c) todo: what the worker may do in each active case, beside reading
+  // those cases and their logs.
+  std::vector<double> todo_s, read_s, todo_against_s;
+  const std::string read_sql =
+      "SELECT count(*), sum(length(c.data)), sum(length(t.record)) FROM cases c "
+      "JOIN transitions t ON t.case_id = c.id WHERE c.status = 'active'";
+  for (int i = 0; i < (quick ? 5 : 3); ++i) {
+    todo_s.push_back(run({sopir, "--db", db, "--as", "cw", "todo"}));
+    read_s.push_back(run({"/usr/bin/sqlite3", "-init", "/dev/null", "-batch", "-readonly", db, read_sql}));
+    if (!against.empty()) todo_against_s.push_back(run({against, "--db", db, "--as", "cw", "todo"}));
+  }
+
   // (b) import.
   const std::string csv = dir + "/arrivals.csv";
   {
@@ -381,6 +398,13 @@ int main(int argc, char** argv) {
               import_rows / import_s);
   std::printf("      raw SQLite  %7.3f s  (same rows, SQLiteCpp, baseline)\n", raw_s);
   std::printf("      ratio baseline/sopir %.2f  (target >= 0.5)\n", raw_s / import_s);
+  std::printf("  (c) todo of the case worker, every case active, process start to exit, median of %zu:\n",
+              todo_s.size());
+  std::printf("      sopir   %7.3f s\n", median(todo_s));
+  std::printf("      sqlite3 %7.3f s  (reading the active cases and their log rows, baseline)\n", median(read_s));
+  std::printf("      ratio   %7.1fx  (reported)\n", median(todo_s) / median(read_s));
+  if (!against.empty())
+    std::printf("      against %7.3f s  (%s, same rounds)\n", median(todo_against_s), against.c_str());
   std::printf("  hash chains: %s\n", clean ? "clean" : "BROKEN");
   fs::remove_all(dir);
   return clean ? 0 : 1;
