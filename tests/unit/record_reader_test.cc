@@ -1,13 +1,14 @@
 // The log's fast record reader (log_json::read_record): it reads back
 // exactly what log_json::record writes, and refuses every other layout so
-// the store falls back to general JSON for those.
+// the store falls back to general JSON for those; the same for a case
+// row's values (log_json::read_values, record_rows::read_values).
 #include <catch2/catch.hpp>
-
 #include <random>
 #include <string>
 
-#include "store/log_json.h"
 #include "sopir/store.h"
+#include "store/log_json.h"
+#include "store/record_rows.h"
 #include "test_values.h"
 
 using namespace sopir;
@@ -144,4 +145,59 @@ TEST_CASE("read_record refuses every other layout", "[record]") {
     INFO(other);
     CHECK_FALSE(log_json::read_record(other, back));
   }
+}
+
+TEST_CASE("read_values reads back a case row's values and refuses every other layout", "[record]") {
+  std::vector<StoredValue> values = {plain("category", "overstay"), personal("name"),
+                                     plain("note", "a\nb \"c\" \\")};
+  values[1].missing = true;
+  values.push_back(personal("passport"));
+  const std::string text = log_json::values(values);
+  std::vector<StoredValue> back;
+  REQUIRE(log_json::read_values(text, back));
+  CHECK(log_json::values(back) == text);
+  REQUIRE(back.size() == 4);
+  CHECK(back[0].text == "overstay");
+  CHECK(back[1].pii);
+  CHECK(back[1].missing);
+  CHECK(back[3].digest == std::string(64, 'd'));
+  REQUIRE(log_json::read_values("[]", back));
+  CHECK(back.empty());
+  for (size_t n = 0; n < text.size(); ++n) {
+    INFO("first " << n << " bytes");
+    CHECK_FALSE(log_json::read_values(text.substr(0, n), back));
+  }
+  CHECK_FALSE(log_json::read_values(text + " ", back));
+  CHECK_FALSE(log_json::read_values("[ ]", back));
+  CHECK_FALSE(log_json::read_values("[{\"missing\":false,\"field\":\"a\",\"text\":\"\"}]", back));
+}
+
+TEST_CASE("a case row's values in another layout read as general JSON, personal text looked up",
+          "[record]") {
+  int looked_up = 0;
+  const record_rows::PersonalLookup lookup = [&](StoredValue& value) {
+    ++looked_up;
+    value.text = "Sari (made up)";
+  };
+  std::vector<StoredValue> values = {plain("category", "overstay"), personal("name")};
+  const std::string exact = log_json::values(values);
+  // The same values written with spaces and keys in another order.
+  const std::string other =
+      "[ {\"text\": \"overstay\", \"missing\": false, \"field\": \"category\"},"
+      " {\"digest\": \"" +
+      std::string(64, 'd') +
+      "\", \"salt\": \"0a0b\", \"pii\": true, \"missing\": false, \"field\": \"name\"} ]";
+  for (const std::string& text : {exact, other}) {
+    INFO(text);
+    looked_up = 0;
+    const std::vector<StoredValue> back = record_rows::read_values(text, lookup);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].field == "category");
+    CHECK(back[0].text == "overstay");
+    CHECK(back[1].pii);
+    CHECK(back[1].text == "Sari (made up)");
+    CHECK(back[1].salt == "0a0b");
+    CHECK(looked_up == 1);
+  }
+  CHECK_THROWS(record_rows::read_values("[{\"field\":", lookup));
 }

@@ -266,12 +266,15 @@ class LayoutReader {
     if (!literal("\"")) return false;
     out.clear();
     while (pos_ < text_.size()) {
-      // Copy the run up to the next quote or backslash in one go.
-      const size_t stop = text_.find_first_of("\"\\", pos_);
-      if (stop == std::string_view::npos) return false;
-      // Control bytes are always escaped by the writer (and by JSON).
-      for (size_t i = pos_; i < stop; ++i)
-        if (static_cast<unsigned char>(text_[i]) < 0x20) return false;
+      // Copy the run up to the next quote or backslash in one go. Control
+      // bytes are always escaped by the writer (and by JSON).
+      size_t stop = pos_;
+      for (; stop < text_.size(); ++stop) {
+        const unsigned char c = static_cast<unsigned char>(text_[stop]);
+        if (c == '"' || c == '\\') break;
+        if (c < 0x20) return false;
+      }
+      if (stop == text_.size()) return false;
       out.append(text_.data() + pos_, stop - pos_);
       pos_ = stop + 1;
       if (text_[stop] == '"') return true;
@@ -419,5 +422,10 @@ bool read_record(std::string_view text, LogEntry& entry) {
   return in.literal("}") && in.at_end();
 }
 
+bool read_values(std::string_view text, std::vector<StoredValue>& out) {
+  LayoutReader in(text);
+  out.clear();
+  return in.array([&] { return in.value(out.emplace_back()); }) && in.at_end();
+}
 
 }  // namespace sopir::log_json

@@ -36,6 +36,11 @@ std::string inputs(const std::vector<std::pair<std::string, std::string>>& input
 std::string changes(const std::vector<LogEntry::Change>& changes);
 // [VALUE,...] (cases.data)
 std::string values(const std::vector<StoredValue>& values);
+// Reads [VALUE,...] in exactly the layout values() writes into `out`
+// (personal values with salt and digest, their text left empty). False for
+// any other text: the caller then decodes it as general JSON. When it
+// returns true, values(out) gives back `text` byte for byte.
+bool read_values(std::string_view text, std::vector<StoredValue>& out);
 // VALUE: {"field":F,"missing":B,"text":T} or, for pii,
 // {"field":F,"missing":B,"pii":true,"salt":S,"digest":D}.
 void append_value(std::string& out, const StoredValue& value);

@@ -1765,8 +1765,7 @@ class PgStore final : public Store {
     record.sha256 = r.str(i, 2);
     record.state = r.str(i, 3);
     record.status = status_from_text(r.str(i, 4));
-    for (const auto& value : json::parse(r.text(i, 5)))
-      record.data.push_back(record_rows::value_from_json(value, lookup_));
+    record.data = record_rows::read_values(r.text(i, 5), lookup_);
     record.version = r.integer(i, 6);
     record.last_seq = r.integer(i, 7);
     record.opened_at = DateTime{r.integer(i, 8)};

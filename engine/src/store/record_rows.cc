@@ -139,6 +139,18 @@ StoredValue value_from_json(const json& j, const PersonalLookup& lookup) {
   return value;
 }
 
+std::vector<StoredValue> read_values(std::string_view text, const PersonalLookup& lookup) {
+  std::vector<StoredValue> out;
+  if (log_json::read_values(text, out)) {
+    for (StoredValue& value : out)
+      if (value.pii && !value.missing) lookup(value);
+    return out;
+  }
+  out.clear();
+  for (const auto& value : json::parse(text)) out.push_back(value_from_json(value, lookup));
+  return out;
+}
+
 namespace {
 
 LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lookup) {

@@ -49,6 +49,11 @@ using PersonalLookup = std::function<void(StoredValue& value)>;
 // A stored value from its JSON (cases.data, a change's before/after);
 // personal values get their text through `lookup`.
 StoredValue value_from_json(const nlohmann::json& j, const PersonalLookup& lookup);
+// A case row's values (cases.data): the fast reader for the layout
+// log_json::values writes, general JSON for anything else; personal values
+// get their text through `lookup`. Throws nlohmann::json exceptions for
+// damaged JSON.
+std::vector<StoredValue> read_values(std::string_view text, const PersonalLookup& lookup);
 // A checkpoint row's claim, when `record` holds one (docs/SCHEMA.md).
 std::optional<Checkpoint> checkpoint_of(std::string_view record);
 // A log row from its stored record: the fast reader, or general JSON.

@@ -1797,8 +1797,6 @@ class SqliteStore final : public Store {
     return &cache_case_key(case_id, sealing::open_case_key(*db, stmt.getColumn(0).getString(), case_id));
   }
 
-  StoredValue value_from_json(const json& j) { return record_rows::value_from_json(j, lookup_); }
-
   // A personal value's text from personal_text by its digest (decrypted
   // with its case's key), `erased` when it is gone, `locked` when it is
   // encrypted and this process holds no key. Other values are left as they are.
@@ -1835,7 +1833,11 @@ class SqliteStore final : public Store {
     record.sha256 = stmt.getColumn(2).getString();
     record.state = stmt.getColumn(3).getString();
     record.status = status_from_text(stmt.getColumn(4).getString());
-    for (const auto& value : json::parse(stmt.getColumn(5).getString())) record.data.push_back(value_from_json(value));
+    const SQLite::Column data = stmt.getColumn(5);
+    record.data =
+        record_rows::read_values(std::string_view(static_cast<const char*>(data.getBlob()),
+                                                  static_cast<size_t>(data.getBytes())),
+                                 lookup_);
     record.version = stmt.getColumn(6).getInt64();
     record.last_seq = stmt.getColumn(7).getInt64();
     record.opened_at = DateTime{stmt.getColumn(8).getInt64()};
