@@ -253,6 +253,78 @@ TEST_CASE("decide_into() decides every transition of every procedure as decide()
   }
 }
 
+TEST_CASE(
+    "check_events() gives each event of the state decide()'s decision; possible_events() the "
+    "possible ones",
+    "[decide][indexed]") {
+  long possible = 0, impossible = 0;
+  for (const ProcedurePtr& procedure : procedures_to_sweep()) {
+    const Procedure& p = *procedure;
+    std::vector<Actor> actors = {{"rina", p.roles}, {"dewi", {}}, {"budi", {"auditor"}}};
+    for (const std::string& role : p.roles) actors.push_back({"sari", {role}});
+    for (size_t state = 0; state < p.states.size(); ++state) {
+      for (const bool empty_case : {false, true}) {
+        for (const Status status : {Status::kActive, Status::kOnHold}) {
+          CaseSnapshot s;
+          s.id = "CHK-1";
+          s.state = static_cast<int>(state);
+          s.status = status;
+          s.data.resize(p.fields.size());
+          if (!empty_case)
+            for (size_t f = 0; f < p.fields.size(); ++f) s.data[f] = sample_value(p.fields[f]);
+          for (const Actor& actor : actors) {
+            for (const char* lang : {"", "id"}) {
+              INFO(p.id << " in " << p.states[state].id << ", " << actor.id << " "
+                        << actor.roles.size() << " roles, lang '" << lang << "', "
+                        << (empty_case ? "no values" : "values"));
+              const std::vector<EventCheck> checks = check_events(p, s, actor, kAt, lang);
+              const std::vector<std::string> events = p.events_from(s.state);
+              REQUIRE(checks.size() == events.size());
+              std::vector<const EventCheck*> expected_possible;
+              for (size_t e = 0; e < events.size(); ++e) {
+                Command command;
+                command.event = events[e];
+                command.actor = actor;
+                command.at = kAt;
+                command.lang = lang;
+                const Decision d = decide(p, s, command);
+                const EventCheck& check = checks[e];
+                CHECK(check.event == events[e]);
+                if (const auto* refusal = std::get_if<Refusal>(&d)) {
+                  REQUIRE(check.refusal);
+                  CHECK(check.refusal->kind == refusal->kind);
+                  CHECK(check.refusal->message == refusal->message);
+                  CHECK(check.refusal->missing == refusal->missing);
+                  CHECK(check.refusal->may_override == refusal->may_override);
+                  CHECK(check.refusal->sources == refusal->sources);
+                  CHECK(check.possible == (refusal->kind == RefusalKind::kMissingField ||
+                                           refusal->kind == RefusalKind::kReasonRequired));
+                } else {
+                  CHECK(check.possible);
+                  CHECK_FALSE(check.refusal);
+                }
+                if (check.possible) expected_possible.push_back(&check);
+                ++(check.possible ? possible : impossible);
+              }
+              const std::vector<EventCheck> kept = possible_events(p, s, actor, kAt, lang);
+              REQUIRE(kept.size() == expected_possible.size());
+              for (size_t k = 0; k < kept.size(); ++k) {
+                CHECK(kept[k].event == expected_possible[k]->event);
+                CHECK(kept[k].possible);
+                REQUIRE(kept[k].refusal.has_value() == expected_possible[k]->refusal.has_value());
+                if (kept[k].refusal)
+                  CHECK(kept[k].refusal->message == expected_possible[k]->refusal->message);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(possible > 100);
+  CHECK(impossible > 100);
+}
+
 class IndexedFixture {
  protected:
   IndexedFixture() : p_(testing::load_or_fail(testing::kCareYaml)) {}

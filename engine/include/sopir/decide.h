@@ -171,5 +171,11 @@ struct EventCheck {
 // `lang` as Command::lang.
 std::vector<EventCheck> check_events(const Procedure& procedure, const CaseSnapshot& snapshot,
                                      const Actor& actor, DateTime at, std::string_view lang = {});
+// The checks of check_events() that are possible, in the same order and
+// with the same refusals (what is still to give); the others' sentences are
+// not written. For lists over many cases (`todo`).
+std::vector<EventCheck> possible_events(const Procedure& procedure, const CaseSnapshot& snapshot,
+                                        const Actor& actor, DateTime at,
+                                        std::string_view lang = {});
 
 }  // namespace sopir

@@ -1,6 +1,6 @@
 // decide() by name and text over decide_into() (decide_core.cc, where the
-// rules of a step are), decide_open(), decide_lifecycle() and
-// check_events(). Pure.
+// rules of a step are), decide_open(), decide_lifecycle(),
+// check_events() and possible_events(). Pure.
 #include "sopir/decide.h"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "rules/decide_parts.h"
 #include "rules/field_bounds.h"
 #include "rules/lifecycle.h"
+#include "sopir/decide_indexed.h"
 #include "sopir/messages/base.h"
 #include "sopir/messages/rules.h"
 #include "sopir/text.h"
@@ -243,29 +244,55 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   return out;
 }
 
-std::vector<EventCheck> check_events(const Procedure& p, const CaseSnapshot& snapshot,
-                                     const Actor& actor, DateTime at, std::string_view lang) {
+namespace {
+
+// The events of the current state by index, each decided with no inputs and
+// no reason through one Outcome, the actor's roles matched by rank; a
+// refusal's sentence is written only for the events kept.
+std::vector<EventCheck> event_checks(const Procedure& p, const CaseSnapshot& snapshot,
+                                     const Actor& actor, DateTime at, std::string_view lang,
+                                     bool possible_only) {
   std::vector<EventCheck> out;
-  if (snapshot.state < 0) return out;
-  for (const auto& event : p.events_from(snapshot.state)) {
-    Command command;
+  if (snapshot.state < 0 || snapshot.state >= static_cast<int>(p.transitions_from.size()))
+    return out;
+  std::vector<int> events;  // each once, in the order of the state's transitions
+  for (int t : p.transitions_from[snapshot.state]) {
+    const int event = p.transitions[t].event;
+    if (std::find(events.begin(), events.end(), event) == events.end()) events.push_back(event);
+  }
+  const std::vector<int> ranks = role_ranks(p, actor);
+  IndexedCommand command;
+  command.actor = &actor;
+  command.role_ranks = &ranks;
+  command.at = at;
+  command.lang = lang;
+  Outcome outcome;
+  for (const int event : events) {
     command.event = event;
-    command.actor = actor;
-    command.at = at;
-    command.lang = std::string(lang);
-    EventCheck check;
-    check.event = event;
-    Decision decision = decide(p, snapshot, command);
-    if (auto* refusal = std::get_if<Refusal>(&decision)) {
-      check.possible = refusal->kind == RefusalKind::kMissingField ||
-                       refusal->kind == RefusalKind::kReasonRequired;
-      check.refusal = *refusal;
-    } else {
-      check.possible = true;
-    }
-    out.push_back(std::move(check));
+    command.event_name = p.events[event];
+    decide_into(p, snapshot, command, outcome);
+    // Possible once the fields or the reason the refusal names are given.
+    const bool possible = outcome.accepted || outcome.refusal.kind == RefusalKind::kMissingField ||
+                          outcome.refusal.kind == RefusalKind::kReasonRequired;
+    if (possible_only && !possible) continue;
+    EventCheck& check = out.emplace_back();
+    check.event = p.events[event];
+    check.possible = possible;
+    if (!outcome.accepted) check.refusal = refusal_of(p, snapshot, command, outcome);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<EventCheck> check_events(const Procedure& p, const CaseSnapshot& snapshot,
+                                     const Actor& actor, DateTime at, std::string_view lang) {
+  return event_checks(p, snapshot, actor, at, lang, false);
+}
+
+std::vector<EventCheck> possible_events(const Procedure& p, const CaseSnapshot& snapshot,
+                                        const Actor& actor, DateTime at, std::string_view lang) {
+  return event_checks(p, snapshot, actor, at, lang, true);
 }
 
 namespace {

@@ -55,9 +55,7 @@ TodoList Engine::todo_read(const std::string& actor_id) {
     for (size_t i = 0; i < part.size(); ++i) {
       const Procedure& p = *procedures[i];
       TodoItem item;
-      for (EventCheck& check : check_events(p, snapshots[i], who, now)) {
-        if (check.possible) item.events.push_back(std::move(check));
-      }
+      item.events = possible_events(p, snapshots[i], who, now);
       if (item.events.empty()) continue;
       item.overdue = part[i].due_at && *part[i].due_at < now;
       if (!p.clocks.empty()) {
