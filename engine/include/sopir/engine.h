@@ -582,14 +582,19 @@ class Engine {
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record,
                         const std::vector<LogEntry>* history = nullptr,
                         const std::vector<ChildCase>* children = nullptr);
+  // What Engine::snapshots() reads of a part of the cases, by the part's
+  // positions: each case's snapshot, and its log when its procedure has
+  // clocks (empty otherwise).
+  struct PartRead {
+    std::vector<CaseSnapshot> snapshots;
+    std::vector<std::vector<LogEntry>> logs;
+  };
   // snapshot() of each of `records` (under procedures[i]), their logs and
   // the cases they opened read by one store call each (Store::histories,
   // Store::children_of), so a server answers in a few round trips, not a
-  // few a case. `logs` gets each case's log when its procedure has clocks
-  // (empty otherwise).
-  std::vector<CaseSnapshot> snapshots(const std::vector<CaseRecord>& records,
-                                      const std::vector<ProcedurePtr>& procedures,
-                                      std::vector<std::vector<LogEntry>>& logs);
+  // few a case.
+  PartRead snapshots(const std::vector<CaseRecord>& records,
+                     const std::vector<ProcedurePtr>& procedures);
 
   // The case a person typed, read once; kNotFound as resolve_case_id().
   CaseRecord find_typed_case(const std::string& typed);

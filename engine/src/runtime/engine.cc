@@ -821,9 +821,8 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
   return snapshot;
 }
 
-std::vector<CaseSnapshot> Engine::snapshots(const std::vector<CaseRecord>& records,
-                                            const std::vector<ProcedurePtr>& procedures,
-                                            std::vector<std::vector<LogEntry>>& logs) {
+Engine::PartRead Engine::snapshots(const std::vector<CaseRecord>& records,
+                                   const std::vector<ProcedurePtr>& procedures) {
   // Which cases need their log (four-eyes, clock guards, or clocks to show)
   // and which the cases they opened: read by one store call each.
   std::vector<std::string> log_ids, child_ids;
@@ -842,13 +841,14 @@ std::vector<CaseSnapshot> Engine::snapshots(const std::vector<CaseRecord>& recor
   }
   std::vector<std::vector<LogEntry>> read = store_->histories(log_ids);
   const std::vector<std::vector<ChildCase>> children = store_->children_of(child_ids);
-  std::vector<CaseSnapshot> out;
-  out.reserve(records.size());
-  logs.assign(records.size(), {});
+  PartRead out;
+  out.snapshots.reserve(records.size());
+  out.logs.resize(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    out.push_back(snapshot(*procedures[i], records[i], log_at[i] < 0 ? nullptr : &read[log_at[i]],
-                           child_at[i] < 0 ? nullptr : &children[child_at[i]]));
-    if (log_at[i] >= 0 && !procedures[i]->clocks.empty()) logs[i] = std::move(read[log_at[i]]);
+    out.snapshots.push_back(snapshot(*procedures[i], records[i],
+                                     log_at[i] < 0 ? nullptr : &read[log_at[i]],
+                                     child_at[i] < 0 ? nullptr : &children[child_at[i]]));
+    if (log_at[i] >= 0 && !procedures[i]->clocks.empty()) out.logs[i] = std::move(read[log_at[i]]);
   }
   return out;
 }

@@ -50,16 +50,15 @@ TodoList Engine::todo_read(const std::string& actor_id) {
                                  std::make_move_iterator(records.begin() + to));
     std::vector<ProcedurePtr> procedures;
     for (const CaseRecord& record : part) procedures.push_back(procedure(record.sha256));
-    std::vector<std::vector<LogEntry>> logs;  // of the clocked ones
-    const std::vector<CaseSnapshot> snapshots = this->snapshots(part, procedures, logs);
+    const PartRead read = snapshots(part, procedures);
     for (size_t i = 0; i < part.size(); ++i) {
       const Procedure& p = *procedures[i];
       TodoItem item;
-      item.events = possible_events(p, snapshots[i], who, now);
+      item.events = possible_events(p, read.snapshots[i], who, now);
       if (item.events.empty()) continue;
       item.overdue = part[i].due_at && *part[i].due_at < now;
       if (!p.clocks.empty()) {
-        for (const ClockStatus& c : clock_statuses(p, logs[i])) {
+        for (const ClockStatus& c : clock_statuses(p, read.logs[i])) {
           if (c.overdue(now)) item.clocks_overdue.push_back(p.clocks[c.clock].id);
         }
         item.overdue = item.overdue || !item.clocks_overdue.empty();

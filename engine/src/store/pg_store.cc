@@ -810,55 +810,25 @@ class PgStore final : public Store {
 
   std::vector<LogEntry> history(const std::string& case_id) override {
     return guard(msg::store_op_read_the_history_of_case, case_id, [&] {
-      std::vector<LogEntry> out;
       // Most logs fit one page: one prepared statement, one round trip
-      // (`todo` and `tick` read each active case's log). A longer log is
-      // read again, whole, through a cursor (as is one exactly a page long).
+      // (`case show`, a step's guards). A longer log is read again, whole,
+      // as histories() reads logs (as is one exactly a page long).
       static const std::string page =
           sql("SELECT ", kLogColumns,
               " FROM transitions WHERE case_id = $1 ORDER BY case_seq LIMIT ") +
           std::to_string(kFetchRows);
       const Result r = conn_->run("history_page", page.c_str(), {text(case_id)});
-      if (r.rows() < kFetchRows) {
-        each_in_page(r, kRecordColumn, [&](int i) { out.push_back(read_log(r, i)); });
-      } else {
-        each_row(
-            sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = $1 ORDER BY case_seq"),
-            {text(case_id)},
-            [&](const Result& rows, int i) {
-              out.push_back(read_log(rows, i));
-              return true;
-            },
-            kRecordColumn);
-      }
-      if (out.empty() && !case_exists_now(case_id)) throw not_found(tr(msg::store_no_case, {case_id}));
+      if (r.rows() >= kFetchRows) return std::move(logs_of({case_id}).front());
+      std::vector<LogEntry> out;
+      each_in_page(r, kRecordColumn, [&](int i) { out.push_back(read_log(r, i)); });
+      if (out.empty() && !case_exists_now(case_id))
+        throw not_found(tr(msg::store_no_case, {case_id}));
       return out;
     });
   }
 
   std::vector<std::vector<LogEntry>> histories(const std::vector<std::string>& case_ids) override {
-    return guard(msg::store_op_read_the_log, {}, [&] {
-      std::vector<std::vector<LogEntry>> out(case_ids.size());
-      if (case_ids.empty()) return out;
-      std::map<std::string, size_t> at;
-      for (size_t i = 0; i < case_ids.size(); ++i) at.emplace(case_ids[i], i);
-      // One scan for them all, a fetch (and its personal texts) at a time.
-      each_row(
-          sql("SELECT ", kLogColumns,
-              ", case_id FROM transitions WHERE case_id = ANY ($1::text[]) ORDER BY case_id, "
-              "case_seq"),
-          {text(array_literal(case_ids))},
-          [&](const Result& r, int i) {
-            const auto found = at.find(r.str(i, 4));
-            if (found != at.end()) out[found->second].push_back(read_log(r, i));
-            return true;
-          },
-          kRecordColumn);
-      for (size_t i = 0; i < case_ids.size(); ++i)
-        if (out[i].empty() && !case_exists_now(case_ids[i]))
-          throw not_found(tr(msg::store_no_case, {case_ids[i]}));
-      return out;
-    });
+    return guard(msg::store_op_read_the_log, {}, [&] { return logs_of(case_ids); });
   }
 
   std::pair<int64_t, std::string> chain_head() override {
@@ -1077,6 +1047,31 @@ class PgStore final : public Store {
   }
 
  private:
+  // The logs of `case_ids` (distinct), each whole and in order: one scan
+  // for them all, a fetch (and its personal texts) at a time. kNotFound
+  // names an id with no log and no case.
+  std::vector<std::vector<LogEntry>> logs_of(const std::vector<std::string>& case_ids) {
+    std::vector<std::vector<LogEntry>> out(case_ids.size());
+    if (case_ids.empty()) return out;
+    std::map<std::string, size_t> at;
+    for (size_t i = 0; i < case_ids.size(); ++i) at.emplace(case_ids[i], i);
+    each_row(
+        sql("SELECT ", kLogColumns,
+            ", case_id FROM transitions WHERE case_id = ANY ($1::text[]) ORDER BY case_id, "
+            "case_seq"),
+        {text(array_literal(case_ids))},
+        [&](const Result& r, int i) {
+          const auto found = at.find(r.str(i, 4));
+          if (found != at.end()) out[found->second].push_back(read_log(r, i));
+          return true;
+        },
+        kRecordColumn);
+    for (size_t i = 0; i < case_ids.size(); ++i)
+      if (out[i].empty() && !case_exists_now(case_ids[i]))
+        throw not_found(tr(msg::store_no_case, {case_ids[i]}));
+    return out;
+  }
+
   // Runs `f`, turning libpq and JSON failures into Error with context. At
   // the outermost call a connection lost earlier is re-established first.
   template <typename F>
