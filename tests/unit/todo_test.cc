@@ -206,6 +206,16 @@ TEST_CASE("todo reads many cases' children a part at a time, as each case alone 
     REQUIRE(item.events.size() == 1);
     CHECK(item.events[0].event == event_of[item.record.id]);
   }
+  // With a limit: the first items of the whole list, the others counted.
+  // The cases come a part at a time in id order, not in the list's.
+  for (const size_t limit : {size_t{1}, size_t{7}, n - 1, n, n + 5}) {
+    INFO("limit " << limit);
+    const TodoList limited = engine.todo("rina", static_cast<int64_t>(limit));
+    const size_t kept = std::min(limit, n);
+    REQUIRE(limited.items.size() == kept);
+    CHECK(limited.more == static_cast<int64_t>(n - kept));
+    for (size_t i = 0; i < kept; ++i) CHECK(limited.items[i].record.id == intakes[i]);
+  }
 
   // The store's calls for many cases give what its calls for one give, in
   // the order asked.

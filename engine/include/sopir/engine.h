@@ -618,7 +618,9 @@ class Engine {
   // store's read lock once rather than once per query. Nothing is written
   // meanwhile: procedure() leaves an older form as it is.
   void reading(const std::function<void()>& body);
-  TodoList todo_read(const std::string& actor_id);  // todo()'s items, unsorted
+  // todo()'s items, unsorted: with a `limit`, the first `limit` of them in
+  // todo()'s order (kept as a heap, the last first) and `more` the others.
+  TodoList todo_read(const std::string& actor_id, int64_t limit);
 
   std::unique_ptr<Store> store_;
   std::shared_ptr<Clock> clock_;

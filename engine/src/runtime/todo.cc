@@ -1,6 +1,5 @@
 // Engine::todo: what one staff member can do now, across the active cases.
 #include <algorithm>
-#include <iterator>
 #include <tuple>
 #include <vector>
 
@@ -19,21 +18,18 @@ auto todo_order(const TodoItem& item) {
                          c.opened_at.seconds, std::cref(c.id));
 }
 
+bool listed_before(const TodoItem& a, const TodoItem& b) { return todo_order(a) < todo_order(b); }
+
 }  // namespace
 
 TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
   TodoList out;
-  reading([&] { out = todo_read(actor_id); });
-  std::sort(out.items.begin(), out.items.end(),
-            [](const TodoItem& a, const TodoItem& b) { return todo_order(a) < todo_order(b); });
-  if (limit > 0 && static_cast<int64_t>(out.items.size()) > limit) {
-    out.more = static_cast<int64_t>(out.items.size()) - limit;
-    out.items.resize(static_cast<size_t>(limit));
-  }
+  reading([&] { out = todo_read(actor_id, limit); });
+  std::sort(out.items.begin(), out.items.end(), listed_before);
   return out;
 }
 
-TodoList Engine::todo_read(const std::string& actor_id) {
+TodoList Engine::todo_read(const std::string& actor_id, int64_t limit) {
   const Actor who = actor(actor_id);
   const DateTime now = clock_->now();
   CaseFilter filter;
@@ -41,13 +37,31 @@ TodoList Engine::todo_read(const std::string& actor_id) {
   filter.sites = who.sites;  // only cases one may act on
   if (std::find(who.roles.begin(), who.roles.end(), "auditor") != who.roles.end()) filter.sites->clear();
   TodoList out;
-  std::vector<CaseRecord> records = store_->cases(filter);
-  // A part at a time, its cases' logs and the cases they opened read
-  // together (Engine::snapshots).
-  for (size_t from = 0; from < records.size(); from += kCasesPerRead) {
-    const size_t to = std::min(records.size(), from + kCasesPerRead);
-    std::vector<CaseRecord> part(std::make_move_iterator(records.begin() + from),
-                                 std::make_move_iterator(records.begin() + to));
+  // With a limit, only the first `limit` items are kept: a heap whose front
+  // is the last of them, replaced when a case comes before it. A list over
+  // every site holds `limit` cases, not every active one.
+  const auto keep = [&](TodoItem&& item) {
+    if (limit <= 0 || static_cast<int64_t>(out.items.size()) < limit) {
+      out.items.push_back(std::move(item));
+      if (limit > 0) std::push_heap(out.items.begin(), out.items.end(), listed_before);
+      return;
+    }
+    ++out.more;
+    if (!listed_before(item, out.items.front())) return;
+    std::pop_heap(out.items.begin(), out.items.end(), listed_before);
+    out.items.back() = std::move(item);
+    std::push_heap(out.items.begin(), out.items.end(), listed_before);
+  };
+  // A part of the cases at a time (in id order, inside todo()'s one read
+  // snapshot), their logs and the cases they opened read together
+  // (Engine::snapshots).
+  filter.limit = static_cast<int64_t>(kCasesPerRead);
+  filter.after_id = "";
+  for (bool more = true; more;) {
+    std::vector<CaseRecord> part = store_->cases(filter);
+    more = part.size() == kCasesPerRead;
+    if (part.empty()) break;
+    filter.after_id = part.back().id;
     std::vector<ProcedurePtr> procedures;
     for (const CaseRecord& record : part) procedures.push_back(procedure(record.sha256));
     const PartRead read = snapshots(part, procedures);
@@ -65,7 +79,7 @@ TodoList Engine::todo_read(const std::string& actor_id) {
       }
       item.record = std::move(part[i]);
       item.procedure = procedures[i];
-      out.items.push_back(std::move(item));
+      keep(std::move(item));
     }
   }
   return out;

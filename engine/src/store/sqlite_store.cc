@@ -179,7 +179,10 @@ std::string case_where(const CaseFilter& filter) {
   if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?");
   if (filter.linked_to) add("(parent_case = ? OR id = (SELECT parent_case FROM cases WHERE id = ?))");
   if (filter.sites) {
-    std::string in = "site IN (";
+    // A pass a page at a time walks the primary key (`id > ?` in id order):
+    // the site index would find every case of the site again for each page
+    // and sort them (`+site` keeps the planner off it).
+    std::string in = filter.after_id ? "+site IN (" : "site IN (";
     for (size_t i = 0; i < filter.sites->size(); ++i) in += i ? ", ?" : "?";
     add(filter.sites->empty() ? "0" : (in + ")").c_str());
   }
