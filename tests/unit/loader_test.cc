@@ -195,6 +195,12 @@ TEST_CASE("a valid procedure compiles to indices", "[loader]") {
   CHECK(p.transitions_from[1] == std::vector<int>{2, 3, 4});
   CHECK(p.transitions_from[2].empty());
   CHECK(p.events_from(1) == std::vector<std::string>{"request_more", "deliver", "cancel"});
+  CHECK(p.event_indices_from(1) == std::vector<int>{p.event_index("request_more"),
+                                                    p.event_index("deliver"),
+                                                    p.event_index("cancel")});
+  CHECK(p.event_indices_from(2).empty());   // terminal: no events leave it
+  CHECK(p.event_indices_from(-1).empty());  // no state
+  CHECK(p.event_indices_from(4).empty());
 
   CHECK(p.closure_reasons.size() == 2);
   CHECK(p.closure_reasons[1].label.get("en") == "Declined");

@@ -444,7 +444,9 @@ struct Procedure {
   // does not read it).
   void build_field_checks();
 
-  // Names of the events that can leave `state` (file order, no repeats).
+  // The events that can leave `state`, by index and by name (file order,
+  // no repeats).
+  std::vector<int> event_indices_from(int state) const;
   std::vector<std::string> events_from(int state) const;
   std::vector<std::string> state_ids() const;
   std::vector<std::string> field_ids() const;

@@ -229,13 +229,19 @@ int Procedure::role_index(std::string_view id) const {
   return index_of(roles, id, [](const std::string& r) -> const std::string& { return r; });
 }
 
-std::vector<std::string> Procedure::events_from(int state) const {
-  std::vector<std::string> out;
+std::vector<int> Procedure::event_indices_from(int state) const {
+  std::vector<int> out;
   if (state < 0 || state >= static_cast<int>(transitions_from.size())) return out;
   for (int t : transitions_from[state]) {
-    const std::string& name = events[transitions[t].event];
-    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    const int event = transitions[t].event;
+    if (std::find(out.begin(), out.end(), event) == out.end()) out.push_back(event);
   }
+  return out;
+}
+
+std::vector<std::string> Procedure::events_from(int state) const {
+  std::vector<std::string> out;
+  for (int event : event_indices_from(state)) out.push_back(events[event]);
   return out;
 }
 

@@ -253,13 +253,8 @@ std::vector<EventCheck> event_checks(const Procedure& p, const CaseSnapshot& sna
                                      const Actor& actor, DateTime at, std::string_view lang,
                                      bool possible_only) {
   std::vector<EventCheck> out;
-  if (snapshot.state < 0 || snapshot.state >= static_cast<int>(p.transitions_from.size()))
-    return out;
-  std::vector<int> events;  // each once, in the order of the state's transitions
-  for (int t : p.transitions_from[snapshot.state]) {
-    const int event = p.transitions[t].event;
-    if (std::find(events.begin(), events.end(), event) == events.end()) events.push_back(event);
-  }
+  const std::vector<int> events = p.event_indices_from(snapshot.state);
+  if (events.empty()) return out;
   const std::vector<int> ranks = role_ranks(p, actor);
   IndexedCommand command;
   command.actor = &actor;

@@ -57,9 +57,9 @@ TodoList Engine::todo_read(const std::string& actor_id, int64_t limit) {
   // (Engine::snapshots).
   filter.limit = static_cast<int64_t>(kCasesPerRead);
   filter.after_id = "";
-  for (bool more = true; more;) {
+  for (bool full_part = true; full_part;) {
     std::vector<CaseRecord> part = store_->cases(filter);
-    more = part.size() == kCasesPerRead;
+    full_part = part.size() == kCasesPerRead;
     if (part.empty()) break;
     filter.after_id = part.back().id;
     std::vector<ProcedurePtr> procedures;

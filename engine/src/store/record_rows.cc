@@ -42,6 +42,12 @@ bool lacks_digest(const StoredValue& value) {
   return value.pii && !value.missing && value.digest.empty();
 }
 
+// Gives a personal value read from a row its text (PersonalLookup); other
+// values need none.
+void look_up(StoredValue& value, const PersonalLookup& lookup) {
+  if (value.pii && !value.missing) lookup(value);
+}
+
 // The personal text prepare_value keeps of a value it accepts.
 void keep_text(const StoredValue& value, PersonalTexts* texts) {
   if (value.pii && !value.missing && !value.erased && !value.locked) texts->emplace_back(value.digest, value.text);
@@ -135,15 +141,14 @@ StoredValue value_from_json(const json& j, const PersonalLookup& lookup) {
   }
   value.salt = j.value("salt", std::string());
   value.digest = j.value("digest", std::string());
-  if (!value.missing) lookup(value);
+  look_up(value, lookup);
   return value;
 }
 
 std::vector<StoredValue> read_values(std::string_view text, const PersonalLookup& lookup) {
   std::vector<StoredValue> out;
   if (log_json::read_values(text, out)) {
-    for (StoredValue& value : out)
-      if (value.pii && !value.missing) lookup(value);
+    for (StoredValue& value : out) look_up(value, lookup);
     return out;
   }
   out.clear();
@@ -205,8 +210,8 @@ LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup&
   entry.seq = seq;
   if (log_json::read_record(record, entry)) {
     for (auto& change : entry.changes) {
-      for (StoredValue* value : {&change.before, &change.after})
-        if (value->pii && !value->missing) lookup(*value);
+      look_up(change.before, lookup);
+      look_up(change.after, lookup);
     }
     return entry;
   }
