@@ -231,6 +231,77 @@ TEST_CASE_METHOD(HtcdsCases, "the HTCDS export reveals personal values to an all
   CHECK(out.str().empty());
 }
 
+TEST_CASE_METHOD(HtcdsCases,
+                 "the HTCDS export of more cases than a part lists each once, oldest first",
+                 "[htcds]") {
+  // More cases than one part read (Engine::kCasesPerRead), each later id
+  // opened earlier and two to a second: the export's order (opened_at, then
+  // id) is not the parts' (id).
+  struct Opened {
+    int64_t at;
+    std::string id, name;
+  };
+  std::vector<Opened> opened;
+  const int n = static_cast<int>(Engine::kCasesPerRead) + 3;
+  for (int i = 0; i < n; ++i) {
+    const std::string name = "Contoh " + std::to_string(1000 + i);
+    const DateTime at{kT3.seconds + 3600 + (n - i) / 2};
+    opened.push_back(
+        {at.seconds,
+         engine_.open_case({"htcds-case", "budi", {{"name", name}, {"status", "possible"}}, "", at})
+             .after.id,
+         name});
+  }
+  std::sort(opened.begin(), opened.end(), [](const Opened& a, const Opened& b) {
+    return a.at != b.at ? a.at < b.at : a.id < b.id;
+  });
+  std::vector<std::string> expected = {"Wulan Contoh", "",
+                                       ""};  // the fixture's three, opened before
+  for (const Opened& o : opened) expected.push_back(o.name);
+
+  audit::RevealAccess reveal{Actor{"siti", {"supervisor"}}, &engine_.store(), kT3, "test",
+                             "monthly report"};
+  audit::HtcdsOptions options;
+  options.sop_id = "htcds-case";
+  options.reveal = &reveal;
+  std::ostringstream csv;
+  CHECK(audit::export_htcds(engine_.store(), options, csv) == n + 3);
+  const auto rows = csv_rows(csv.str());
+  check_against_standard(rows);
+  REQUIRE(rows.size() == expected.size() + 1);
+  for (size_t r = 1; r < rows.size(); ++r) {
+    INFO("row " << r);
+    CHECK(column(rows, r, "prs_FirstName") == expected[r - 1]);
+  }
+  // Every revealed case recorded once: the n, the fixture's named case and
+  // its referral track that names a contact.
+  const std::vector<AccessRecord> views = engine_.store().access_records({});
+  CHECK(views.size() == static_cast<size_t>(n + 2));
+  // ... in the export's order.
+  std::vector<std::string> viewed, in_order;
+  for (const Opened& o : opened) in_order.push_back(o.id);
+  const std::set<std::string> ours(in_order.begin(), in_order.end());
+  for (const AccessRecord& v : views)
+    if (ours.count(v.case_id)) viewed.push_back(v.case_id);
+  CHECK(viewed == in_order);
+  CHECK(views.front().case_id == first_);  // the fixture's, opened first
+
+  options.format = audit::FileFormat::kJson;
+  options.reveal = nullptr;
+  std::ostringstream out;
+  CHECK(audit::export_htcds(engine_.store(), options, out) == n + 3);
+  const json doc = json::parse(out.str());  // the records written one by one make one document
+  check_against_standard(doc);
+  REQUIRE(doc.at("records").size() == expected.size());
+  for (size_t r = 0; r < expected.size(); ++r) {
+    INFO("record " << r);
+    CHECK(doc.at("records").at(r).at("prs_FirstName") ==
+          (expected[r].empty() ? json() : json("***")));
+  }
+  // As json::dump(2) writes the whole document, in the standard's order.
+  CHECK(out.str() == nlohmann::ordered_json::parse(out.str()).dump(2) + "\n");
+}
+
 TEST_CASE_METHOD(HtcdsCases, "an HTCDS export of an unknown or unmapped procedure writes nothing", "[htcds]") {
   audit::HtcdsOptions options;
   std::ostringstream out;

@@ -242,7 +242,11 @@ struct HtcdsOptions {
 // document {"standard", "version", "procedure", "records": [...]}. Personal
 // values show as "***" unless revealed (RevealAccess, as for export_log).
 // Everything is worked out before the first byte is written: on an error
-// nothing is written. Throws kNotFound for an unknown procedure, kUsage when
+// nothing is written. The cases are read a part at a time and only their
+// records as written are kept, so what the export holds grows with its
+// output, not with the cases' data. With a reveal, the cases are read twice:
+// once to record the reveal, then to write (a case changed in between is
+// masked unless it was recorded). Throws kNotFound for an unknown procedure, kUsage when
 // it has no mapping (or none or several have one and none was named).
 // Returns the number of records.
 int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& out);

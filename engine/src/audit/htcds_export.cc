@@ -3,11 +3,11 @@
 // `standards: htcds:` mapping, in CSV or JSON. Personal values are masked
 // unless revealed; each reveal is recorded before anything is written.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
-#include <sstream>
 
 #include "audit/common.h"
 #include "audit/links.h"
@@ -15,8 +15,8 @@
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/error.h"
-#include "sopir/privacy.h"
 #include "sopir/messages/standards.h"
+#include "sopir/privacy.h"
 
 namespace sopir::audit {
 
@@ -177,24 +177,80 @@ bool shows_personal(const CaseRecord& record, const StandardMapping& m, const Pr
   return false;
 }
 
+// The procedure's cases (every version) a part at a time in id order, each
+// with its referral tracks (the mapping's procedures) in the order they were
+// opened, as of the caller's read snapshot.
+void each_case(
+    Store& store, const Chosen& chosen,
+    const std::function<void(const CaseRecord&, const std::vector<CaseRecord>& tracks)>& fn) {
+  constexpr size_t kPart = Engine::kCasesPerRead;
+  const std::vector<std::string>& wanted = chosen.mapping->referrals;
+  CaseFilter filter;
+  filter.sop_id = chosen.procedure->id;
+  filter.limit = static_cast<int64_t>(kPart);
+  filter.after_id = "";
+  std::vector<CaseRecord> tracks;
+  for (bool full_part = true; full_part;) {
+    const std::vector<CaseRecord> part = store.cases(filter);
+    full_part = part.size() == kPart;
+    if (part.empty()) break;
+    filter.after_id = part.back().id;
+    for (const CaseRecord& c : part) {
+      tracks.clear();
+      if (!wanted.empty()) {
+        for (auto& child : children_of(store, c.id))
+          if (std::find(wanted.begin(), wanted.end(), child.sop_id) != wanted.end())
+            tracks.push_back(std::move(child));
+        std::stable_sort(tracks.begin(), tracks.end(),
+                         [](const CaseRecord& a, const CaseRecord& b) {
+                           return a.opened_at.seconds < b.opened_at.seconds;
+                         });
+      }
+      fn(c, tracks);
+    }
+  }
+}
+
+// One case's record as written, kept with the place it sorts to (oldest
+// first, then by id: the order of Store::cases(), which the export keeps).
+struct Written {
+  int64_t opened_at = 0;
+  std::string id;
+  std::string text;
+  std::vector<std::string> personal;  // for a reveal: its ids that show personal data
+};
+
+bool export_order(const Written& a, const Written& b) {
+  return a.opened_at != b.opened_at ? a.opened_at < b.opened_at : a.id < b.id;
+}
+
+// `text` re-indented by `by` spaces after each line break: a record dumped
+// alone, as it reads inside the document's "records" array. Line breaks
+// inside values are escaped in JSON, so every one is the layout's.
+std::string indented(const std::string& text, const std::string& by) {
+  std::string out;
+  out.reserve(text.size() +
+              by.size() * static_cast<size_t>(1 + std::count(text.begin(), text.end(), '\n')));
+  out += by;
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += by;
+  }
+  return out;
+}
+
 }  // namespace
 
+// The cases are read a part at a time and only their written records are
+// kept: what the export holds grows with its output, not with the cases'
+// data. Everything is still written at the end, so an error writes nothing.
 int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& out) {
   ProcedureCache procedures(store);
   Chosen chosen;
-  std::vector<CaseRecord> cases;
-  // Each case's referral tracks, in the order they were opened, with the
-  // mapping of their procedure's current version.
+  // Each referral track's procedure (current version) and mapping.
   std::map<std::string, Chosen> referral_maps;
-  std::map<std::string, std::vector<CaseRecord>> referrals;
-  // The cases and their tracks as of one moment (a track opened while they
-  // are read is in the export with its case, or not at all); revealing
-  // writes (the access log), so it comes after.
-  store.read_snapshot([&] {
+  auto choose_all = [&] {
     chosen = choose(store, procedures, options.sop_id);
-    CaseFilter filter;
-    filter.sop_id = chosen.procedure->id;
-    cases = store.cases(filter);
     for (const auto& sop : chosen.mapping->referrals) {
       for (const auto& pub : store.procedures()) {
         if (!pub.current || pub.sop_id != sop) continue;
@@ -202,100 +258,122 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
         if (rp) referral_maps[sop] = Chosen{rp, rp->standard("htcds")};
       }
     }
-    const std::vector<std::string>& wanted = chosen.mapping->referrals;
-    for (const auto& c : cases) {
-      if (wanted.empty()) break;
-      for (auto& child : children_of(store, c.id))
-        if (std::find(wanted.begin(), wanted.end(), child.sop_id) != wanted.end())
-          referrals[c.id].push_back(std::move(child));
-      auto& list = referrals[c.id];
-      std::stable_sort(list.begin(), list.end(), [](const CaseRecord& a, const CaseRecord& b) {
-        return a.opened_at.seconds < b.opened_at.seconds;
-      });
-    }
-  });
-  const Procedure& p = *chosen.procedure;
-  const StandardMapping& m = *chosen.mapping;
+  };
 
-  // Reveal: the cases whose exported values hold personal data, recorded first.
+  // Reveal: the cases whose exported values hold personal data, recorded
+  // first (revealing writes the access log, so it comes between two reads,
+  // as export_log's does: a case opened or changed in between shows as any
+  // case not revealed, masked).
   std::set<std::string> revealed;
   if (options.reveal) {
+    // Each case's own and its tracks' ids, recorded in the export's order.
+    std::vector<Written> cases;
+    store.read_snapshot([&] {
+      choose_all();
+      const Procedure& p = *chosen.procedure;
+      each_case(store, chosen, [&](const CaseRecord& c, const std::vector<CaseRecord>& tracks) {
+        std::vector<std::string> ids;
+        if (shows_personal(c, *chosen.mapping, p)) ids.push_back(c.id);
+        for (const auto& r : tracks) {
+          const Chosen& rc = referral_maps[r.sop_id];
+          if (rc.mapping && shows_personal(r, *rc.mapping, *rc.procedure, true))
+            ids.push_back(r.id);
+        }
+        if (!ids.empty()) cases.push_back({c.opened_at.seconds, c.id, {}, std::move(ids)});
+      });
+    });
+    std::sort(cases.begin(), cases.end(), export_order);
     std::vector<std::string> personal;
-    for (const auto& c : cases) {
-      if (shows_personal(c, m, p)) personal.push_back(c.id);
-      for (const auto& r : referrals[c.id]) {
-        const Chosen& rc = referral_maps[r.sop_id];
-        if (rc.mapping && shows_personal(r, *rc.mapping, *rc.procedure, true)) personal.push_back(r.id);
-      }
-    }
+    for (Written& c : cases) personal.insert(personal.end(), c.personal.begin(), c.personal.end());
+    cases.clear();
     const auto allowed = record_reveal(store, procedures, *options.reveal, personal);
     revealed.insert(allowed.begin(), allowed.end());
   }
 
-  // The columns: what the mapping fills, sopir's own, and the referral fields.
-  std::set<std::string> used = {htcds::kStatusField, htcds::kClosureField};
-  for (const auto& s : m.fields) used.insert(s.target);
-  if (!m.referrals.empty()) used.insert(htcds::kReferralDateField);
-  for (const auto& [sop, rc] : referral_maps)
-    if (rc.mapping)
-      for (const auto& s : rc.mapping->fields)
-        if (htcds::outgoing_referral(s.target)) used.insert(s.target);
   std::vector<std::string> columns;
-  for (const auto& f : htcds::standard().fields)
-    if (used.count(f.name)) columns.push_back(f.name);
+  std::vector<Written> written;
+  // The cases and their tracks as of one moment (a track opened while they
+  // are read is in the export with its case, or not at all).
+  store.read_snapshot([&] {
+    if (!options.reveal) choose_all();
+    const Procedure& p = *chosen.procedure;
+    const StandardMapping& m = *chosen.mapping;
+    // The columns: what the mapping fills, sopir's own, and the referral fields.
+    std::set<std::string> used = {htcds::kStatusField, htcds::kClosureField};
+    for (const auto& s : m.fields) used.insert(s.target);
+    if (!m.referrals.empty()) used.insert(htcds::kReferralDateField);
+    for (const auto& [sop, rc] : referral_maps)
+      if (rc.mapping)
+        for (const auto& s : rc.mapping->fields)
+          if (htcds::outgoing_referral(s.target)) used.insert(s.target);
+    for (const auto& f : htcds::standard().fields)
+      if (used.count(f.name)) columns.push_back(f.name);
 
-  std::vector<Record> records;
-  for (const auto& c : cases) {
-    Record rec;
-    RecordMaker maker(p, m, revealed.count(c.id) > 0);
-    maker.fields(c, rec);
-    maker.status(c, rec);
-    if (!m.referrals.empty()) {
-      std::map<std::string, json> lists;
-      for (const auto& col : columns)
-        if (htcds::outgoing_referral(col)) lists[col] = json::array();
-      for (const auto& r : referrals[c.id]) {
-        Record one;
-        const Chosen& rc = referral_maps[r.sop_id];
-        if (rc.mapping) RecordMaker(*rc.procedure, *rc.mapping, revealed.count(r.id) > 0).fields(r, one, true);
-        one[htcds::kReferralDateField] = format_date(Date{r.opened_at.seconds / 86400});
-        for (auto& [col, list] : lists) list.push_back(one.count(col) ? one[col] : json());
+    each_case(store, chosen, [&](const CaseRecord& c, const std::vector<CaseRecord>& tracks) {
+      Record rec;
+      RecordMaker maker(p, m, revealed.count(c.id) > 0);
+      maker.fields(c, rec);
+      maker.status(c, rec);
+      if (!m.referrals.empty()) {
+        std::map<std::string, json> lists;
+        for (const auto& col : columns)
+          if (htcds::outgoing_referral(col)) lists[col] = json::array();
+        for (const auto& r : tracks) {
+          Record one;
+          const Chosen& rc = referral_maps[r.sop_id];
+          if (rc.mapping)
+            RecordMaker(*rc.procedure, *rc.mapping, revealed.count(r.id) > 0).fields(r, one, true);
+          one[htcds::kReferralDateField] = format_date(Date{r.opened_at.seconds / 86400});
+          for (auto& [col, list] : lists) list.push_back(one.count(col) ? one[col] : json());
+        }
+        for (auto& [col, list] : lists) rec[col] = list.empty() ? json() : list;
       }
-      for (auto& [col, list] : lists) rec[col] = list.empty() ? json() : list;
-    }
-    records.push_back(std::move(rec));
-  }
+      Written& w = written.emplace_back();
+      w.opened_at = c.opened_at.seconds;
+      w.id = c.id;
+      if (options.format == FileFormat::kCsv) {
+        for (size_t i = 0; i < columns.size(); ++i) {
+          auto it = rec.find(columns[i]);
+          w.text += (i ? "," : "") + csv_field(it == rec.end() ? "" : csv_text(it->second));
+        }
+        w.text += "\r\n";
+      } else {
+        json j = json::object();
+        for (const auto& col : columns) {
+          auto it = rec.find(col);
+          j[col] = it == rec.end() ? json() : it->second;
+        }
+        w.text = indented(j.dump(2, ' ', false, json::error_handler_t::replace), "    ");
+      }
+    });
+  });
+  std::sort(written.begin(), written.end(), export_order);
 
-  std::ostringstream text;
+  // All worked out: now written, one record at a time.
   if (options.format == FileFormat::kCsv) {
-    text << "\xEF\xBB\xBF";  // BOM: Excel then reads the file as UTF-8
-    for (size_t i = 0; i < columns.size(); ++i) text << (i ? "," : "") << csv_field(columns[i]);
-    text << "\r\n";
-    for (const auto& rec : records) {
-      for (size_t i = 0; i < columns.size(); ++i) {
-        auto it = rec.find(columns[i]);
-        text << (i ? "," : "") << csv_field(it == rec.end() ? "" : csv_text(it->second));
-      }
-      text << "\r\n";
-    }
+    out << "\xEF\xBB\xBF";  // BOM: Excel then reads the file as UTF-8
+    for (size_t i = 0; i < columns.size(); ++i) out << (i ? "," : "") << csv_field(columns[i]);
+    out << "\r\n";
+    for (const Written& w : written) out << w.text;
   } else {
-    json list = json::array();
-    for (const auto& rec : records) {
-      json j = json::object();
-      for (const auto& col : columns) {
-        auto it = rec.find(col);
-        j[col] = it == rec.end() ? json() : it->second;
-      }
-      list.push_back(std::move(j));
+    // The document as json::dump(2) writes it, with the records as written
+    // above in its "records" array.
+    const json head = {{"standard", htcds::standard().name},
+                       {"version", htcds::standard().version},
+                       {"procedure", chosen.procedure->id},
+                       {"records", json::array()}};
+    std::string doc = head.dump(2, ' ', false, json::error_handler_t::replace);
+    const std::string empty_list = "[]\n}";  // how the dump ends
+    if (written.empty()) {
+      out << doc << "\n";
+    } else {
+      out << doc.substr(0, doc.size() - empty_list.size()) << "[\n";
+      for (size_t i = 0; i < written.size(); ++i)
+        out << written[i].text << (i + 1 < written.size() ? ",\n" : "\n");
+      out << "  ]\n}\n";
     }
-    const json doc = {{"standard", htcds::standard().name},
-                      {"version", htcds::standard().version},
-                      {"procedure", p.id},
-                      {"records", list}};
-    text << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   }
-  out << text.str();
-  return static_cast<int64_t>(records.size());
+  return static_cast<int64_t>(written.size());
 }
 
 }  // namespace sopir::audit
