@@ -76,8 +76,10 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
 
 namespace {
 
-// Words up to this wide (times, case ids, state ids) are never split when
-// a table shrinks to fit; longer ones may be.
+// Words up to this wide (times, case ids, state ids), or up to half the
+// table's width when that is more (the field and event names staff copy
+// into a command), are never split when a table shrinks to fit; longer ones
+// may be.
 constexpr size_t kWholeWord = 25;
 
 // The widest word (space-free run) of `text`, in display columns.
@@ -96,16 +98,18 @@ size_t widest_word(const std::string& text) {
 
 void Table::print(std::ostream& out, int width, bool color) const {
   const size_t n = headers_.size();
+  // The columns' room: the width less 2 spaces between columns.
+  const size_t budget = width > static_cast<int>(2 * n) ? width - 2 * (n - 1) : n * 4;
+  const size_t whole_word = std::max(kWholeWord, budget / 2);
   std::vector<size_t> w(n, 0), least(n, 6);
   for (size_t c = 0; c < n; ++c) w[c] = display_width(headers_[c]);
   for (const auto& row : rows_) {
     for (size_t c = 0; c < n && c < row.size(); ++c) {
       for (const auto& line : wrap(row[c], 100000)) w[c] = std::max(w[c], display_width(line));
-      least[c] = std::max(least[c], std::min(widest_word(row[c]), kWholeWord));
+      least[c] = std::max(least[c], std::min(widest_word(row[c]), whole_word));
     }
   }
-  // Shrink the widest columns until the table fits (2 spaces between).
-  const size_t budget = width > static_cast<int>(2 * n) ? width - 2 * (n - 1) : n * 4;
+  // Shrink the widest columns until the table fits.
   auto total = [&] {
     size_t t = 0;
     for (size_t x : w) t += x;

@@ -84,6 +84,36 @@ class Todo(SopirTest):
         self.assertEqual((doc["count"], doc["more"]), (2, 1))
         self.assertEqual(r.err, "")
 
+    def test_a_long_field_name_is_never_split(self):
+        # A name staff copy into --set stays whole on its line when the
+        # table shrinks to fit (100 columns when not on a terminal).
+        long_yaml = """\
+sop: remains
+version: 1
+title: Remains
+roles: [shelter_staff]
+fields:
+  death_certificate_reference_number: {type: string}
+  date_of_death_as_stated_on_record: {type: date}
+states:
+  announced: {initial: true, label: Arrival of remains announced, deadline: 3d}
+  received: {terminal: true}
+transitions:
+  - event: receive_remains_with_the_documents
+    from: announced
+    to: received
+    roles: [shelter_staff]
+    requires: [date_of_death_as_stated_on_record, death_certificate_reference_number]
+"""
+        self.ok("--as", "admin", "sop", "publish", self.write("remains.yaml", long_yaml))
+        case_id = self.ok("--as", "budi", "case", "open", "remains").out.strip()
+        out = self.ok("--as", "budi", "todo").out
+        row = [line for line in out.splitlines() if case_id in line]
+        self.assertEqual(len(row), 1, out)
+        for word in ("death_certificate_reference_number", "date_of_death_as_stated_on_record",
+                     "receive_remains_with_the_documents"):
+            self.assertRegex(out, r"(^|\s)%s\b" % word, out)
+
     def test_nothing_to_do_and_bad_input(self):
         self.ok("--as", "admin", "staff", "add", "ina", "--name", "Ina Contoh", "--role", "logistics")
         self.assertEqual(self.ok("--as", "ina", "todo").out, "Nothing to do now.\n")
