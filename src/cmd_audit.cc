@@ -342,16 +342,18 @@ int run_audit_export(Context& ctx, Args& a) {
     reveal = prepare_reveal(ctx, *store, "audit export --format htcds --reveal", a);
     options.reveal = &reveal->access;
   }
-  std::ostringstream text;
-  const int64_t records = audit::export_htcds(*store, options, text);
+  // The export writes nothing until it has worked everything out, so
+  // standard output takes it directly; a file is made only once it has.
   if (a.output.empty()) {
-    ctx.out << text.str();
+    audit::export_htcds(*store, options, ctx.out);
     return 0;
   }
+  std::stringstream text;
+  const int64_t records = audit::export_htcds(*store, options, text);
   create_private_file(a.output);
   std::ofstream file(a.output, std::ios::binary | std::ios::trunc);
   if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.output}));
-  file << text.str();
+  file << text.rdbuf();  // never empty: the header at least
   file.close();
   if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.output}));
   ctx.out << tr(msg::cli_wrote_records, {a.output, std::to_string(records)}) << "\n";
