@@ -368,6 +368,25 @@ int main(int argc, char** argv) {
     if (!against.empty() && !other_first) against_s.push_back(advance(against, ids[static_cast<size_t>(per_round * i + 2)]));
   }
   const double sopir_med = median(sopir_s), sqlite_med = median(sqlite_s);
+  // The baseline's steps are linked as sopir's are: each case it advanced
+  // names its newest row, and that row its previous one.
+  {
+    SQLite::Database check(db, SQLite::OPEN_READONLY);
+    SQLite::Statement linked(
+        check,
+        "SELECT c.head_row = t.seq AND t.prev_row IS NOT NULL FROM cases c "
+        "JOIN transitions t ON t.seq = (SELECT max(seq) FROM transitions WHERE case_id = c.id) "
+        "WHERE c.id = ?");
+    for (int i = 0; i < kRuns; ++i) {
+      linked.bind(1, ids[static_cast<size_t>(per_round * i + 1)]);
+      if (!linked.executeStep() || linked.getColumn(0).getInt() != 1) {
+        std::fprintf(stderr, "cli_bench: the baseline's step on %s is not linked as sopir's\n",
+                     ids[static_cast<size_t>(per_round * i + 1)].c_str());
+        return 2;
+      }
+      linked.reset();
+    }
+  }
   // Every side really wrote its step: one log row each per run.
   const int64_t rows_after = open_sqlite_store(db, plain)->chain_head().first;
   if (rows_after != rows_before + per_round * kRuns) {
