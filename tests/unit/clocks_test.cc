@@ -2,13 +2,15 @@
 // about (whole messages, both languages for one), the shipped scenario file,
 // and the clocks through the Engine on both store backends: case show,
 // tick, todo, a hold, and verify replaying a database with clocks.
-#include <catch2/catch.hpp>
+#include "sopir/clocks.h"
 
+#include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "sopir/audit.h"
-#include "sopir/clocks.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/messages.h"
@@ -219,6 +221,69 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
   const audit::VerifyReport verified = audit::verify(engine.store(), {});
   for (const auto& f : verified.findings) INFO(f.message);
   CHECK(verified.findings.empty());
+}
+
+TEST_CASE("overdue clocks over more cases than a part: soonest due first, then by opening and id",
+          "[clocks][store]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
+  StoreOptions options;
+  options.create = true;
+  Engine engine(open_store(db.location(), options), clock);
+  engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+  const CalendarSource cal{"testcal", "calendars/testcal.yaml",
+                           read_file(data("calendars/testcal.yaml")), ""};
+  engine.publish_source(read_file(data("clocks/shelter-stay.yaml")), "shelter-stay.yaml", "admin",
+                        true, {cal});
+  // Each later id opened earlier, two to a second, over a weekend (so that
+  // cases opened apart share a due time); every third one admitted, which
+  // stops its assessment clock and starts the stay's.
+  const int n = static_cast<int>(Engine::kCasesPerRead) + 7;
+  const DateTime friday = at("2026-08-14T16:00:00Z");
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    const DateTime opened{friday.seconds + (n - i) / 2 * 600};
+    ids.push_back(engine.open_case({"shelter-stay", "rina", {}, "", opened}).after.id);
+    if (i % 3 == 0)
+      engine.advance({ids.back(),
+                      "admit",
+                      "rina",
+                      {{"arrived_on", "2026-08-14"}},
+                      "",
+                      "",
+                      DateTime{opened.seconds + 60}});
+  }
+  clock->set(at("2026-12-01T00:00:00Z"));
+  // What each case's own clocks say, in the order promised.
+  struct Expected {
+    int64_t due, opened;
+    std::string id;
+    int clock;
+  };
+  std::vector<Expected> expected;
+  for (const std::string& id : ids) {
+    const CaseRecord record = *engine.store().find_case(id);
+    for (const ClockStatus& c : engine.clocks(record))
+      if (c.overdue(clock->now()))
+        expected.push_back({c.due_at->seconds, record.opened_at.seconds, id, c.clock});
+  }
+  std::stable_sort(expected.begin(), expected.end(), [](const Expected& a, const Expected& b) {
+    return std::tie(a.due, a.opened, a.id) < std::tie(b.due, b.opened, b.id);
+  });
+  const std::vector<ClockOverdue> overdue = engine.overdue_clocks();
+  REQUIRE(overdue.size() == expected.size());
+  CHECK(expected.size() > static_cast<size_t>(n));  // the admitted ones have two clocks running
+  for (size_t i = 0; i < overdue.size(); ++i) {
+    INFO("item " << i);
+    CHECK(overdue[i].record.id == expected[i].id);
+    CHECK(overdue[i].clock.clock == expected[i].clock);
+    CHECK(overdue[i].clock.due_at->seconds == expected[i].due);
+  }
+  const TickReport report = engine.tick();
+  REQUIRE(report.clocks_overdue.size() == overdue.size());
+  for (size_t i = 0; i < overdue.size(); ++i)
+    CHECK(report.clocks_overdue[i].record.id == overdue[i].record.id);
 }
 
 TEST_CASE("the report reads a migrated case's clocks over the rows of both versions", "[clocks][migration]") {

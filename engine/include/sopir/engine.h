@@ -500,8 +500,9 @@ class Engine {
 
   // Case-level clocks (`clocks:`): where each clock of a case stands, from
   // its log (empty when its procedure has none); and every active case
-  // with a running clock past its limit at clock().now(), by due time.
-  // Only cases of procedure versions that declare clocks are read.
+  // with a running clock past its limit at clock().now(), by due time (ties
+  // by procedure, then as Store::cases() orders the cases). Only cases of
+  // procedure versions that declare clocks are read, kCasesPerRead at a time.
   std::vector<ClockStatus> clocks(const CaseRecord& record);
   std::vector<ClockOverdue> overdue_clocks();
 

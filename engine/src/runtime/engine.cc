@@ -1242,15 +1242,22 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
     for (const PublishedProcedure& v : store_->procedures()) {
       if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
       sops.insert(v.sop_id);
+      // The procedure's active cases a part at a time (by id), their logs
+      // read together; only the overdue ones are kept.
       CaseFilter filter;
       filter.sop_id = v.sop_id;
       filter.status = Status::kActive;
-      const std::vector<CaseRecord> records = store_->cases(filter);
-      for (size_t from = 0; from < records.size(); from += kCasesPerRead) {
-        const size_t to = std::min(records.size(), from + kCasesPerRead);
+      filter.limit = static_cast<int64_t>(kCasesPerRead);
+      filter.after_id = "";
+      std::vector<ClockOverdue> found;
+      for (bool full_part = true; full_part;) {
+        const std::vector<CaseRecord> records = store_->cases(filter);
+        full_part = records.size() == kCasesPerRead;
+        if (records.empty()) break;
+        filter.after_id = records.back().id;
         std::vector<size_t> clocked;  // of records
         std::vector<std::string> ids;
-        for (size_t i = from; i < to; ++i) {
+        for (size_t i = 0; i < records.size(); ++i) {
           if (procedure(records[i].sha256)->clocks.empty()) continue;
           clocked.push_back(i);
           ids.push_back(records[i].id);
@@ -1260,11 +1267,22 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
           const CaseRecord& record = records[clocked[k]];
           ProcedurePtr p = procedure(record.sha256);
           for (const ClockStatus& c : clock_statuses(*p, logs[k]))
-            if (c.overdue(now)) out.push_back(ClockOverdue{record, p, c});
+            if (c.overdue(now)) found.push_back(ClockOverdue{record, p, c});
         }
       }
+      // In the order of the procedure's cases (Store::cases(): by opening
+      // time, then id), each case's clocks in their order.
+      std::stable_sort(found.begin(), found.end(),
+                       [](const ClockOverdue& a, const ClockOverdue& b) {
+                         if (a.record.opened_at.seconds != b.record.opened_at.seconds)
+                           return a.record.opened_at.seconds < b.record.opened_at.seconds;
+                         return a.record.id < b.record.id;
+                       });
+      out.insert(out.end(), std::make_move_iterator(found.begin()),
+                 std::make_move_iterator(found.end()));
     }
   });
+  // Soonest due first; ties in procedure order, then the cases' order.
   std::stable_sort(out.begin(), out.end(), [](const ClockOverdue& a, const ClockOverdue& b) {
     return a.clock.due_at->seconds < b.clock.due_at->seconds;
   });
