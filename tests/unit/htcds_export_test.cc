@@ -302,6 +302,27 @@ TEST_CASE_METHOD(HtcdsCases,
   CHECK(out.str() == nlohmann::ordered_json::parse(out.str()).dump(2) + "\n");
 }
 
+TEST_CASE_METHOD(LinkedCases,
+                 "an HTCDS export of a procedure without cases is its header or an empty list",
+                 "[htcds]") {
+  engine_.publish(htcds_data("referral.yaml"), "admin");
+  engine_.publish(htcds_data("case.yaml"), "admin");
+  audit::HtcdsOptions options;
+  options.sop_id = "htcds-case";
+  std::ostringstream csv;
+  CHECK(audit::export_htcds(engine_.store(), options, csv) == 0);
+  const auto rows = csv_rows(csv.str());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].front() == "prs_FirstName");
+  options.format = audit::FileFormat::kJson;
+  std::ostringstream out;
+  CHECK(audit::export_htcds(engine_.store(), options, out) == 0);
+  const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(out.str());
+  CHECK(doc.at("records").is_array());
+  CHECK(doc.at("records").empty());
+  CHECK(out.str() == doc.dump(2) + "\n");
+}
+
 TEST_CASE_METHOD(HtcdsCases, "an HTCDS export of an unknown or unmapped procedure writes nothing", "[htcds]") {
   audit::HtcdsOptions options;
   std::ostringstream out;
