@@ -154,18 +154,31 @@ TEST_CASE("clocks: a wrong clock expectation fails with what was seen", "[clocks
 
 namespace {
 
+// A database of one backend with staff admin and rina (worker) and
+// shelter-stay published, its clock at 2026-08-14T10:00:00Z.
+struct ShelterStay {
+  explicit ShelterStay(testing::Backend backend)
+      : db(backend),
+        clock(std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"))),
+        engine(open_store(db.location(), StoreOptions{true}), clock) {
+    engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
+    engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
+    const CalendarSource cal{"testcal", "calendars/testcal.yaml",
+                             read_file(data("calendars/testcal.yaml")), ""};
+    engine.publish_source(read_file(data("clocks/shelter-stay.yaml")), "shelter-stay.yaml", "admin",
+                          true, {cal});
+  }
+  testing::TestDatabase db;
+  std::shared_ptr<testing::TestClock> clock;
+  Engine engine;
+};
+
 }  // namespace
 
 TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[clocks][store]") {
-  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
-  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
-  StoreOptions options;
-  options.create = true;
-  Engine engine(open_store(db.location(), options), clock);
-  engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
-  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
-  const CalendarSource cal{"testcal", "calendars/testcal.yaml", read_file(data("calendars/testcal.yaml")), ""};
-  engine.publish_source(read_file(data("clocks/shelter-stay.yaml")), "shelter-stay.yaml", "admin", true, {cal});
+  ShelterStay stay(GENERATE(from_range(testing::store_backends())));
+  Engine& engine = stay.engine;
+  auto& clock = stay.clock;
   const std::string id = engine.open_case({"shelter-stay", "rina", {}, "", std::nullopt}).after.id;
   engine.advance({id, "admit", "rina", {{"arrived_on", "2026-08-14"}}, "", "", std::nullopt});
 
@@ -225,17 +238,9 @@ TEST_CASE("clocks through the Engine: show, tick, todo, a hold, and verify", "[c
 
 TEST_CASE("overdue clocks over more cases than a part: soonest due first, then by opening and id",
           "[clocks][store]") {
-  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
-  auto clock = std::make_shared<testing::TestClock>(*parse_datetime("2026-08-14T10:00:00Z"));
-  StoreOptions options;
-  options.create = true;
-  Engine engine(open_store(db.location(), options), clock);
-  engine.store().add_staff({"admin", "Admin", {"admin"}, true}, ::sopir::testing::kByAdmin);
-  engine.store().add_staff({"rina", "Rina", {"worker"}, true}, ::sopir::testing::kByAdmin);
-  const CalendarSource cal{"testcal", "calendars/testcal.yaml",
-                           read_file(data("calendars/testcal.yaml")), ""};
-  engine.publish_source(read_file(data("clocks/shelter-stay.yaml")), "shelter-stay.yaml", "admin",
-                        true, {cal});
+  ShelterStay stay(GENERATE(from_range(testing::store_backends())));
+  Engine& engine = stay.engine;
+  auto& clock = stay.clock;
   // Each later id opened earlier, two to a second, over a weekend (so that
   // cases opened apart share a due time); every third one admitted, which
   // stops its assessment clock and starts the stay's.
