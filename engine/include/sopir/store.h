@@ -354,6 +354,15 @@ struct CaseFilter {
 // cases() returns matches ordered by opened_at (by due_at when due_before
 // is set), then id; by id alone when after_id is set.
 
+// cases()' order by opening time, then id, for a list gathered some other
+// way (a pass by id) that must read as cases() lists it. The stores' SQL
+// writes the same rule (store/case_order.h).
+inline bool listed_before(DateTime a_opened, const std::string& a_id, DateTime b_opened,
+                          const std::string& b_id) {
+  if (a_opened != b_opened) return a_opened < b_opened;
+  return a_id < b_id;
+}
+
 struct LogFilter {
   std::optional<std::string> case_id, sop_id, actor, event, state;
   std::optional<LogKind> kind;

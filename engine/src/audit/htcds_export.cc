@@ -211,18 +211,26 @@ void each_case(
   }
 }
 
-// One case's record as written, kept with the place it sorts to (oldest
-// first, then by id: the order of Store::cases(), which the export keeps).
-struct Written {
-  int64_t opened_at = 0;
+// A case's place in the export: the order of Store::cases() (oldest first,
+// then by id), which the export keeps.
+struct Listed {
+  DateTime opened_at;
   std::string id;
-  std::string text;
-  std::vector<std::string> personal;  // for a reveal: its ids that show personal data
 };
 
-bool export_order(const Written& a, const Written& b) {
-  return a.opened_at != b.opened_at ? a.opened_at < b.opened_at : a.id < b.id;
+bool export_order(const Listed& a, const Listed& b) {
+  return listed_before(a.opened_at, a.id, b.opened_at, b.id);
 }
+
+// One case's record as written.
+struct Written : Listed {
+  std::string text;
+};
+
+// For a reveal: a case's ids (its own, its tracks') that show personal data.
+struct Revealing : Listed {
+  std::vector<std::string> personal;
+};
 
 // `text` re-indented by `by` spaces after each line break: a record dumped
 // alone, as it reads inside the document's "records" array. Line breaks
@@ -267,7 +275,7 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
   std::set<std::string> revealed;
   if (options.reveal) {
     // Each case's own and its tracks' ids, recorded in the export's order.
-    std::vector<Written> cases;
+    std::vector<Revealing> cases;
     store.read_snapshot([&] {
       choose_all();
       const Procedure& p = *chosen.procedure;
@@ -279,12 +287,13 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
           if (rc.mapping && shows_personal(r, *rc.mapping, *rc.procedure, true))
             ids.push_back(r.id);
         }
-        if (!ids.empty()) cases.push_back({c.opened_at.seconds, c.id, {}, std::move(ids)});
+        if (!ids.empty()) cases.push_back({{c.opened_at, c.id}, std::move(ids)});
       });
     });
     std::sort(cases.begin(), cases.end(), export_order);
     std::vector<std::string> personal;
-    for (Written& c : cases) personal.insert(personal.end(), c.personal.begin(), c.personal.end());
+    for (Revealing& c : cases)
+      personal.insert(personal.end(), c.personal.begin(), c.personal.end());
     cases.clear();
     const auto allowed = record_reveal(store, procedures, *options.reveal, personal);
     revealed.insert(allowed.begin(), allowed.end());
@@ -329,7 +338,7 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
         for (auto& [col, list] : lists) rec[col] = list.empty() ? json() : list;
       }
       Written& w = written.emplace_back();
-      w.opened_at = c.opened_at.seconds;
+      w.opened_at = c.opened_at;
       w.id = c.id;
       if (options.format == FileFormat::kCsv) {
         for (size_t i = 0; i < columns.size(); ++i) {

@@ -1272,12 +1272,10 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
       }
       // In the order of the procedure's cases (Store::cases(): by opening
       // time, then id), each case's clocks in their order.
-      std::stable_sort(found.begin(), found.end(),
-                       [](const ClockOverdue& a, const ClockOverdue& b) {
-                         if (a.record.opened_at.seconds != b.record.opened_at.seconds)
-                           return a.record.opened_at.seconds < b.record.opened_at.seconds;
-                         return a.record.id < b.record.id;
-                       });
+      std::stable_sort(
+          found.begin(), found.end(), [](const ClockOverdue& a, const ClockOverdue& b) {
+            return listed_before(a.record.opened_at, a.record.id, b.record.opened_at, b.record.id);
+          });
       out.insert(out.end(), std::make_move_iterator(found.begin()),
                  std::make_move_iterator(found.end()));
     }

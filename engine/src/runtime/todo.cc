@@ -18,14 +18,14 @@ auto todo_order(const TodoItem& item) {
                          c.opened_at.seconds, std::cref(c.id));
 }
 
-bool listed_before(const TodoItem& a, const TodoItem& b) { return todo_order(a) < todo_order(b); }
+bool todo_before(const TodoItem& a, const TodoItem& b) { return todo_order(a) < todo_order(b); }
 
 }  // namespace
 
 TodoList Engine::todo(const std::string& actor_id, int64_t limit) {
   TodoList out;
   reading([&] { out = todo_read(actor_id, limit); });
-  std::sort(out.items.begin(), out.items.end(), listed_before);
+  std::sort(out.items.begin(), out.items.end(), todo_before);
   return out;
 }
 
@@ -43,14 +43,14 @@ TodoList Engine::todo_read(const std::string& actor_id, int64_t limit) {
   const auto keep = [&](TodoItem&& item) {
     if (limit <= 0 || static_cast<int64_t>(out.items.size()) < limit) {
       out.items.push_back(std::move(item));
-      if (limit > 0) std::push_heap(out.items.begin(), out.items.end(), listed_before);
+      if (limit > 0) std::push_heap(out.items.begin(), out.items.end(), todo_before);
       return;
     }
     ++out.more;
-    if (!listed_before(item, out.items.front())) return;
-    std::pop_heap(out.items.begin(), out.items.end(), listed_before);
+    if (!todo_before(item, out.items.front())) return;
+    std::pop_heap(out.items.begin(), out.items.end(), todo_before);
     out.items.back() = std::move(item);
-    std::push_heap(out.items.begin(), out.items.end(), listed_before);
+    std::push_heap(out.items.begin(), out.items.end(), todo_before);
   };
   // A part of the cases at a time (in id order, inside todo()'s one read
   // snapshot), their logs and the cases they opened read together
