@@ -5,19 +5,23 @@
 // and that audit verify refuses a retention erasure row written too early
 // (and an erasure on request without a second officer).
 // All names are invented.
+#include "sopir/retention.h"
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "test_errors.h"
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
-#include "sopir/retention.h"
+#include "test_backends.h"
+#include "test_errors.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -36,16 +40,16 @@ std::string care_with(const std::string& sop, const std::string& retention) {
 
 using testing::kind_of;
 
+// An office whose data protection officer is dewi, on either store
+// (erasure needs SQLite's).
 struct Office {
-  testing::TempDb db{"retention"};
+  testing::TestDatabase db;
   std::shared_ptr<testing::TestClock> clock = std::make_shared<testing::TestClock>(DateTime{0});
   std::unique_ptr<Engine> engine;
 
-  Office() {
-    StoreOptions options;
-    options.create = true;
+  explicit Office(testing::Backend backend = testing::Backend::kSqlite) : db(backend) {
     clock->set(at("2020-01-01T09:00:00Z"));
-    engine = std::make_unique<Engine>(open_sqlite_store(db.path(), options), clock);
+    engine = std::make_unique<Engine>(open_store(db.location(), testing::creating()), clock);
     Engine::add_first_administrator(engine->store(), "rina", "Rina Contoh");
     engine->add_staff("rina", {"dewi", "Dewi Contoh", {"worker", "data_protection"}, true});
     engine->add_staff("rina", {"sari", "Sari Contoh", {"supervisor"}, true});
@@ -166,6 +170,45 @@ TEST_CASE("a closed case falls due exactly at its close plus the period", "[rete
   CHECK(report.not_yet == 0);
   office.clock->set(at("2026-03-01T00:00:00Z"));
   CHECK(due_ids().size() == 2);
+}
+
+TEST_CASE("the due list reads every closed case, more than a part, by due time then id",
+          "[retention][store]") {
+  Office office(GENERATE(from_range(testing::store_backends())));
+  Engine& engine = *office.engine;
+  // Each later id closed earlier, two to an hour (so that cases closed
+  // apart share a due time); none of test-care's (no retention) counts.
+  const int n = static_cast<int>(Engine::kCasesPerRead) + 7;
+  const DateTime first = at("2026-01-01T10:00:00Z");
+  struct Expected {
+    int64_t due;
+    std::string id;
+  };
+  std::vector<Expected> closed;
+  for (int i = 0; i < n; ++i) {
+    const DateTime when{first.seconds + (n - i) / 2 * 3600};
+    const std::string id = office.closed_case("keep-month", shown(when).c_str());
+    closed.push_back({add_months(when, 1).seconds, id});
+  }
+  office.closed_case("test-care", "2020-01-02T00:00:00Z");
+  // Half of them due: those closed in the first n/4 hours.
+  office.clock->set(DateTime{add_months(first, 1).seconds + n / 4 * 3600});
+  std::vector<Expected> due;
+  for (const Expected& e : closed)
+    if (e.due <= office.clock->now().seconds) due.push_back(e);
+  std::sort(due.begin(), due.end(), [](const Expected& a, const Expected& b) {
+    return std::tie(a.due, a.id) < std::tie(b.due, b.id);
+  });
+  const RetentionReport report = engine.retention_due();
+  REQUIRE(report.due.size() == due.size());
+  CHECK(report.not_yet == static_cast<int64_t>(closed.size() - due.size()));
+  CHECK(report.already_erased.empty());
+  for (size_t i = 0; i < due.size(); ++i) {
+    INFO("item " << i);
+    CHECK(report.due[i].record.id == due[i].id);
+    CHECK(report.due[i].due_at.seconds == due[i].due);
+  }
+  CHECK(engine.tick().retention_due == static_cast<int64_t>(due.size()));
 }
 
 TEST_CASE("applying retention erases exactly the due cases, once, and verify agrees", "[retention]") {

@@ -460,7 +460,8 @@ class Engine {
 
   // The retention rule (docs/PRIVACY.md "Retention"). retention_due lists,
   // as of clock().now(), every closed case of a procedure version with a
-  // `retention:` whose period since closing has run out (writes nothing).
+  // `retention:` whose period since closing has run out (writes nothing;
+  // reads the closed cases kCasesPerRead at a time, in one read snapshot).
   // apply_retention, by an active staff member with the role
   // data_protection, erases each due case still holding its personal data
   // as confirm_erasure does (same row kind and event, the same destruction
@@ -493,9 +494,9 @@ class Engine {
   // `limit` items (0: all); `more` counts the others. kNotFound for an
   // unknown staff member, kRefused for an inactive one.
   TodoList todo(const std::string& actor_id, int64_t limit = 0);
-  // How many cases todo and overdue_clocks() read at once, their logs and
-  // the cases they opened by one store call each: those logs are held in
-  // memory together.
+  // How many cases todo, overdue_clocks() and retention_due() read at once,
+  // their logs (and todo's, the cases they opened) by one store call each:
+  // those logs are held in memory together.
   static constexpr size_t kCasesPerRead = 500;
 
   // Case-level clocks (`clocks:`): where each clock of a case stands, from
@@ -619,6 +620,12 @@ class Engine {
   // store's read lock once rather than once per query. Nothing is written
   // meanwhile: procedure() leaves an older form as it is.
   void reading(const std::function<void()>& body);
+  // Every case matching `filter` (its limit and after_id are set here),
+  // kCasesPerRead at a time in id order, with its log: `fn(record, log)`
+  // for each case of a procedure version `wanted` keeps, the logs of a part
+  // read by one Store::histories call. Run inside reading().
+  void each_case_with_log(CaseFilter filter, const std::function<bool(const Procedure&)>& wanted,
+                          const std::function<void(CaseRecord&, const std::vector<LogEntry>&)>& fn);
   // todo()'s items, unsorted: with a `limit`, the first `limit` of them in
   // todo()'s order (kept as a heap, the last first) and `more` the others.
   TodoList todo_read(const std::string& actor_id, int64_t limit);

@@ -1234,6 +1234,28 @@ std::vector<ClockStatus> Engine::clocks(const CaseRecord& record) {
   return clock_statuses(*p, store_->history(record.id));
 }
 
+void Engine::each_case_with_log(
+    CaseFilter filter, const std::function<bool(const Procedure&)>& wanted,
+    const std::function<void(CaseRecord&, const std::vector<LogEntry>&)>& fn) {
+  filter.limit = static_cast<int64_t>(kCasesPerRead);
+  filter.after_id = "";
+  for (bool full_part = true; full_part;) {
+    std::vector<CaseRecord> records = store_->cases(filter);
+    full_part = records.size() == kCasesPerRead;
+    if (records.empty()) break;
+    filter.after_id = records.back().id;
+    std::vector<size_t> kept;  // of records
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!wanted(*procedure(records[i].sha256))) continue;
+      kept.push_back(i);
+      ids.push_back(records[i].id);
+    }
+    const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
+    for (size_t k = 0; k < kept.size(); ++k) fn(records[kept[k]], logs[k]);
+  }
+}
+
 std::vector<ClockOverdue> Engine::overdue_clocks() {
   const DateTime now = clock_->now();
   std::vector<ClockOverdue> out;
@@ -1242,34 +1264,18 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
     for (const PublishedProcedure& v : store_->procedures()) {
       if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
       sops.insert(v.sop_id);
-      // The procedure's active cases a part at a time (by id), their logs
-      // read together; only the overdue ones are kept.
+      // The procedure's active cases with a clock; only the overdue ones are kept.
       CaseFilter filter;
       filter.sop_id = v.sop_id;
       filter.status = Status::kActive;
-      filter.limit = static_cast<int64_t>(kCasesPerRead);
-      filter.after_id = "";
       std::vector<ClockOverdue> found;
-      for (bool full_part = true; full_part;) {
-        const std::vector<CaseRecord> records = store_->cases(filter);
-        full_part = records.size() == kCasesPerRead;
-        if (records.empty()) break;
-        filter.after_id = records.back().id;
-        std::vector<size_t> clocked;  // of records
-        std::vector<std::string> ids;
-        for (size_t i = 0; i < records.size(); ++i) {
-          if (procedure(records[i].sha256)->clocks.empty()) continue;
-          clocked.push_back(i);
-          ids.push_back(records[i].id);
-        }
-        const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
-        for (size_t k = 0; k < clocked.size(); ++k) {
-          const CaseRecord& record = records[clocked[k]];
-          ProcedurePtr p = procedure(record.sha256);
-          for (const ClockStatus& c : clock_statuses(*p, logs[k]))
-            if (c.overdue(now)) found.push_back(ClockOverdue{record, p, c});
-        }
-      }
+      each_case_with_log(
+          filter, [](const Procedure& p) { return !p.clocks.empty(); },
+          [&](CaseRecord& record, const std::vector<LogEntry>& log) {
+            ProcedurePtr p = procedure(record.sha256);
+            for (const ClockStatus& c : clock_statuses(*p, log))
+              if (c.overdue(now)) found.push_back(ClockOverdue{record, p, c});
+          });
       // In the order of the procedure's cases (Store::cases(): by opening
       // time, then id), each case's clocks in their order.
       std::stable_sort(

@@ -152,26 +152,31 @@ RetentionReport Engine::retention_due() {
   RetentionReport report;
   report.now = clock_->now();
   std::set<std::string> sops;
-  for (const PublishedProcedure& v : store_->procedures()) {
-    if (sops.count(v.sop_id) || !procedure(v.sha256)->retention) continue;
-    sops.insert(v.sop_id);  // every version of it: each case counts by its own
-    CaseFilter filter;
-    filter.sop_id = v.sop_id;
-    filter.status = Status::kClosed;
-    for (CaseRecord& record : store_->cases(filter)) {
-      ProcedurePtr p = procedure(record.sha256);
-      if (!p->retention) continue;
-      const std::vector<LogEntry> history = store_->history(record.id);
-      const std::optional<DateTime> closed = closed_at(history);
-      if (!closed) continue;
-      RetentionItem item{std::move(record), p, *closed, p->retention->due(*closed), erasure_state(history).erased};
-      if (report.now < item.due_at) {
-        ++report.not_yet;
-      } else {
-        (item.erased ? report.already_erased : report.due).push_back(std::move(item));
-      }
+  // In one read snapshot: the closed cases of each procedure with a
+  // retention (each case counts by its own version's), a part at a time.
+  reading([&] {
+    for (const PublishedProcedure& v : store_->procedures()) {
+      if (sops.count(v.sop_id) || !procedure(v.sha256)->retention) continue;
+      sops.insert(v.sop_id);  // every version of it: each case counts by its own
+      CaseFilter filter;
+      filter.sop_id = v.sop_id;
+      filter.status = Status::kClosed;
+      each_case_with_log(
+          filter, [](const Procedure& p) { return p.retention.has_value(); },
+          [&](CaseRecord& record, const std::vector<LogEntry>& history) {
+            const std::optional<DateTime> closed = closed_at(history);
+            if (!closed) return;
+            ProcedurePtr p = procedure(record.sha256);
+            RetentionItem item{std::move(record), p, *closed, p->retention->due(*closed),
+                               erasure_state(history).erased};
+            if (report.now < item.due_at) {
+              ++report.not_yet;
+            } else {
+              (item.erased ? report.already_erased : report.due).push_back(std::move(item));
+            }
+          });
     }
-  }
+  });
   auto by_due = [](const RetentionItem& a, const RetentionItem& b) {
     return a.due_at < b.due_at || (a.due_at == b.due_at && a.record.id < b.record.id);
   };
