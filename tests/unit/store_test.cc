@@ -893,6 +893,21 @@ TEST_CASE_METHOD(StoreFixture, "cases() honours every filter") {
   f.after_id = "B";
   store->each_case(f, [&](const CaseRecord& c) { each.push_back(c.id); }, 1);
   CHECK(each == V{"A-0", "A-1", "B-1"});
+  // each_part() hands over each page, whole and never empty (five cases in
+  // pages of 2, and of 5: the last page full); the caller may move cases out.
+  for (const int64_t page : {int64_t{2}, int64_t{5}}) {
+    std::vector<V> parts;
+    store->each_part(
+        CaseFilter{},
+        [&](std::vector<CaseRecord>& part) {
+          V ids;
+          for (CaseRecord& c : part) ids.push_back(std::move(c.id));
+          parts.push_back(ids);
+        },
+        page);
+    CHECK(parts == (page == 2 ? std::vector<V>{{"A-0", "A-1"}, {"A-2", "B-1"}, {"B-2"}}
+                              : std::vector<V>{{"A-0", "A-1", "A-2", "B-1", "B-2"}}));
+  }
 }
 
 TEST_CASE_METHOD(StoreFixture, "scan_log honours every filter and stops early") {

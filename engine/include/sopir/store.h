@@ -612,6 +612,11 @@ class Store {
   // used): a pass over every case (audit verify, audit report) holds one
   // page, not the table. Each page is one query, so `visit` may use the store.
   void each_case(CaseFilter filter, const std::function<void(const CaseRecord&)>& visit, int64_t page = 500);
+  // The same pass a page at a time, for a caller that reads more of each
+  // page's cases together (their logs, the cases they opened): `visit`
+  // gets each non-empty page, and may move its cases out.
+  void each_part(CaseFilter filter, const std::function<void(std::vector<CaseRecord>&)>& visit,
+                 int64_t page = 500);
   // Every case's id with the newest row of its chain, in id order, and
   // nothing of its values (no personal text is read or opened): what a copy
   // compares on both ends (sopir/copy.h). This default reads cases().

@@ -183,32 +183,26 @@ bool shows_personal(const CaseRecord& record, const StandardMapping& m, const Pr
 void each_case(
     Store& store, const Chosen& chosen,
     const std::function<void(const CaseRecord&, const std::vector<CaseRecord>& tracks)>& fn) {
-  constexpr size_t kPart = Engine::kCasesPerRead;
   const std::vector<std::string>& wanted = chosen.mapping->referrals;
   CaseFilter filter;
   filter.sop_id = chosen.procedure->id;
-  filter.limit = static_cast<int64_t>(kPart);
-  filter.after_id = "";
   std::vector<CaseRecord> tracks;
-  for (bool full_part = true; full_part;) {
-    const std::vector<CaseRecord> part = store.cases(filter);
-    full_part = part.size() == kPart;
-    if (part.empty()) break;
-    filter.after_id = part.back().id;
-    for (const CaseRecord& c : part) {
-      tracks.clear();
-      if (!wanted.empty()) {
-        for (auto& child : children_of(store, c.id))
-          if (std::find(wanted.begin(), wanted.end(), child.sop_id) != wanted.end())
-            tracks.push_back(std::move(child));
-        std::stable_sort(tracks.begin(), tracks.end(),
-                         [](const CaseRecord& a, const CaseRecord& b) {
-                           return a.opened_at.seconds < b.opened_at.seconds;
-                         });
-      }
-      fn(c, tracks);
-    }
-  }
+  store.each_case(
+      std::move(filter),
+      [&](const CaseRecord& c) {
+        tracks.clear();
+        if (!wanted.empty()) {
+          for (auto& child : children_of(store, c.id))
+            if (std::find(wanted.begin(), wanted.end(), child.sop_id) != wanted.end())
+              tracks.push_back(std::move(child));
+          std::stable_sort(tracks.begin(), tracks.end(),
+                           [](const CaseRecord& a, const CaseRecord& b) {
+                             return a.opened_at.seconds < b.opened_at.seconds;
+                           });
+        }
+        fn(c, tracks);
+      },
+      static_cast<int64_t>(Engine::kCasesPerRead));
 }
 
 // A case's place in the export: the order of Store::cases() (oldest first,

@@ -1237,23 +1237,20 @@ std::vector<ClockStatus> Engine::clocks(const CaseRecord& record) {
 void Engine::each_case_with_log(
     CaseFilter filter, const std::function<bool(const Procedure&)>& wanted,
     const std::function<void(CaseRecord&, const std::vector<LogEntry>&)>& fn) {
-  filter.limit = static_cast<int64_t>(kCasesPerRead);
-  filter.after_id = "";
-  for (bool full_part = true; full_part;) {
-    std::vector<CaseRecord> records = store_->cases(filter);
-    full_part = records.size() == kCasesPerRead;
-    if (records.empty()) break;
-    filter.after_id = records.back().id;
-    std::vector<size_t> kept;  // of records
-    std::vector<std::string> ids;
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (!wanted(*procedure(records[i].sha256))) continue;
-      kept.push_back(i);
-      ids.push_back(records[i].id);
-    }
-    const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
-    for (size_t k = 0; k < kept.size(); ++k) fn(records[kept[k]], logs[k]);
-  }
+  store_->each_part(
+      std::move(filter),
+      [&](std::vector<CaseRecord>& records) {
+        std::vector<size_t> kept;  // of records
+        std::vector<std::string> ids;
+        for (size_t i = 0; i < records.size(); ++i) {
+          if (!wanted(*procedure(records[i].sha256))) continue;
+          kept.push_back(i);
+          ids.push_back(records[i].id);
+        }
+        const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
+        for (size_t k = 0; k < kept.size(); ++k) fn(records[kept[k]], logs[k]);
+      },
+      static_cast<int64_t>(kCasesPerRead));
 }
 
 std::vector<ClockOverdue> Engine::overdue_clocks() {

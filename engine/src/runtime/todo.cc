@@ -55,33 +55,30 @@ TodoList Engine::todo_read(const std::string& actor_id, int64_t limit) {
   // A part of the cases at a time (in id order, inside todo()'s one read
   // snapshot), their logs and the cases they opened read together
   // (Engine::snapshots).
-  filter.limit = static_cast<int64_t>(kCasesPerRead);
-  filter.after_id = "";
-  for (bool full_part = true; full_part;) {
-    std::vector<CaseRecord> part = store_->cases(filter);
-    full_part = part.size() == kCasesPerRead;
-    if (part.empty()) break;
-    filter.after_id = part.back().id;
-    std::vector<ProcedurePtr> procedures;
-    for (const CaseRecord& record : part) procedures.push_back(procedure(record.sha256));
-    const PartRead read = snapshots(part, procedures);
-    for (size_t i = 0; i < part.size(); ++i) {
-      const Procedure& p = *procedures[i];
-      TodoItem item;
-      item.events = possible_events(p, read.snapshots[i], who, now);
-      if (item.events.empty()) continue;
-      item.overdue = part[i].due_at && *part[i].due_at < now;
-      if (!p.clocks.empty()) {
-        for (const ClockStatus& c : clock_statuses(p, read.logs[i])) {
-          if (c.overdue(now)) item.clocks_overdue.push_back(p.clocks[c.clock].id);
+  store_->each_part(
+      std::move(filter),
+      [&](std::vector<CaseRecord>& part) {
+        std::vector<ProcedurePtr> procedures;
+        for (const CaseRecord& record : part) procedures.push_back(procedure(record.sha256));
+        const PartRead read = snapshots(part, procedures);
+        for (size_t i = 0; i < part.size(); ++i) {
+          const Procedure& p = *procedures[i];
+          TodoItem item;
+          item.events = possible_events(p, read.snapshots[i], who, now);
+          if (item.events.empty()) continue;
+          item.overdue = part[i].due_at && *part[i].due_at < now;
+          if (!p.clocks.empty()) {
+            for (const ClockStatus& c : clock_statuses(p, read.logs[i])) {
+              if (c.overdue(now)) item.clocks_overdue.push_back(p.clocks[c.clock].id);
+            }
+            item.overdue = item.overdue || !item.clocks_overdue.empty();
+          }
+          item.record = std::move(part[i]);
+          item.procedure = procedures[i];
+          keep(std::move(item));
         }
-        item.overdue = item.overdue || !item.clocks_overdue.empty();
-      }
-      item.record = std::move(part[i]);
-      item.procedure = procedures[i];
-      keep(std::move(item));
-    }
-  }
+      },
+      static_cast<int64_t>(kCasesPerRead));
   return out;
 }
 

@@ -75,13 +75,25 @@ std::vector<std::vector<LogEntry>> Store::histories(const std::vector<std::strin
 }
 
 void Store::each_case(CaseFilter filter, const std::function<void(const CaseRecord&)>& visit, int64_t page) {
+  each_part(
+      std::move(filter),
+      [&](std::vector<CaseRecord>& part) {
+        for (const CaseRecord& c : part) visit(c);
+      },
+      page);
+}
+
+void Store::each_part(CaseFilter filter, const std::function<void(std::vector<CaseRecord>&)>& visit,
+                      int64_t page) {
   filter.after_id = "";
   filter.limit = std::max<int64_t>(page, 1);
   for (;;) {
-    const std::vector<CaseRecord> batch = cases(filter);
-    for (const CaseRecord& c : batch) visit(c);
-    if (static_cast<int64_t>(batch.size()) < filter.limit) return;
-    filter.after_id = batch.back().id;
+    std::vector<CaseRecord> part = cases(filter);
+    if (part.empty()) return;
+    const bool last = static_cast<int64_t>(part.size()) < filter.limit;
+    filter.after_id = part.back().id;
+    visit(part);
+    if (last) return;
   }
 }
 
