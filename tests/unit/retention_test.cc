@@ -220,6 +220,7 @@ TEST_CASE("applying retention erases exactly the due cases, once, and verify agr
   office.clock->set(at("2026-01-15T10:00:00Z"));
   engine.lifecycle({reopened, LifecycleEvent::kReopen, "sari", "came back", "", std::nullopt});
   office.clock->set(at("2026-03-01T00:00:00Z"));
+  CHECK(engine.tick().retention_due == 1);  // (it fires the reopened case's deadline)
   const int64_t head = engine.store().chain_head().first;
   // Who may apply it; a dry run writes nothing.
   CHECK(kind_of([&] { engine.apply_retention("sari", false); }) == ErrorKind::kRefused);
@@ -257,6 +258,8 @@ TEST_CASE("applying retention erases exactly the due cases, once, and verify agr
   REQUIRE(again.already_erased.size() == 1);
   CHECK(again.already_erased[0].erased->seq == row.seq);
   CHECK(engine.store().chain_head().first == after);
+  // The timer pass counts only what still holds its personal data.
+  CHECK(engine.tick().retention_due == 0);
   // A manual erasure cannot follow either.
   CHECK(kind_of([&] { engine.request_erasure(due, "dewi", "request"); }) == ErrorKind::kConflict);
 

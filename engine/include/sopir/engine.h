@@ -608,6 +608,12 @@ class Engine {
   // The retention rule's one erasure (apply_retention): re-reads the case
   // in the transaction; throws kConflict when it is no longer due or held.
   StepResult erase_by_retention(const RetentionItem& item, const Actor& who);
+  // retention_due()'s pass, in one read snapshot: `due(item)` for each
+  // closed case whose retention has run out as of `now` (its personal data
+  // erased or still held), in no order; `not_yet` counts the others. The
+  // timer pass counts the due ones without holding the list.
+  void each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
+                          int64_t& not_yet);
   CaseView make_view(const std::string& case_id, const std::string& actor, const RevealRequest* reveal);
   // kRefused unless `reveal` has a reason and `who` may see personal data
   // of `record`'s procedure.
@@ -621,11 +627,12 @@ class Engine {
   // meanwhile: procedure() leaves an older form as it is.
   void reading(const std::function<void()>& body);
   // Every case matching `filter` (its limit and after_id are set here),
-  // kCasesPerRead at a time in id order, with its log: `fn(record, log)`
-  // for each case of a procedure version `wanted` keeps, the logs of a part
-  // read by one Store::histories call. Run inside reading().
+  // kCasesPerRead at a time in id order, with its log: `fn(record, p, log)`
+  // for each case whose procedure version `p` `wanted` keeps, the logs of a
+  // part read by one Store::histories call. Run inside reading().
   void each_case_with_log(CaseFilter filter, const std::function<bool(const Procedure&)>& wanted,
-                          const std::function<void(CaseRecord&, const std::vector<LogEntry>&)>& fn);
+                          const std::function<void(CaseRecord&, const ProcedurePtr&,
+                                                   const std::vector<LogEntry>&)>& fn);
   // todo()'s items, unsorted: with a `limit`, the first `limit` of them in
   // todo()'s order (kept as a heap, the last first) and `more` the others.
   TodoList todo_read(const std::string& actor_id, int64_t limit);

@@ -1224,7 +1224,10 @@ TickReport Engine::tick(const TraceFor& trace_for) {
   }
   report.overdue = store_->cases(filter);
   report.clocks_overdue = overdue_clocks();
-  report.retention_due = static_cast<int64_t>(retention_due().due.size());
+  int64_t not_yet = 0;  // counted, not reported
+  each_retention_due(
+      clock_->now(), [&](const RetentionItem& item) { report.retention_due += !item.erased; },
+      not_yet);
   return report;
 }
 
@@ -1236,19 +1239,21 @@ std::vector<ClockStatus> Engine::clocks(const CaseRecord& record) {
 
 void Engine::each_case_with_log(
     CaseFilter filter, const std::function<bool(const Procedure&)>& wanted,
-    const std::function<void(CaseRecord&, const std::vector<LogEntry>&)>& fn) {
+    const std::function<void(CaseRecord&, const ProcedurePtr&, const std::vector<LogEntry>&)>& fn) {
   store_->each_part(
       std::move(filter),
       [&](std::vector<CaseRecord>& records) {
-        std::vector<size_t> kept;  // of records
+        std::vector<std::pair<size_t, ProcedurePtr>> kept;  // index in records, its procedure
         std::vector<std::string> ids;
         for (size_t i = 0; i < records.size(); ++i) {
-          if (!wanted(*procedure(records[i].sha256))) continue;
-          kept.push_back(i);
+          ProcedurePtr p = procedure(records[i].sha256);
+          if (!wanted(*p)) continue;
+          kept.emplace_back(i, std::move(p));
           ids.push_back(records[i].id);
         }
         const std::vector<std::vector<LogEntry>> logs = store_->histories(ids);
-        for (size_t k = 0; k < kept.size(); ++k) fn(records[kept[k]], logs[k]);
+        for (size_t k = 0; k < kept.size(); ++k)
+          fn(records[kept[k].first], kept[k].second, logs[k]);
       },
       static_cast<int64_t>(kCasesPerRead));
 }
@@ -1268,8 +1273,7 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
       std::vector<ClockOverdue> found;
       each_case_with_log(
           filter, [](const Procedure& p) { return !p.clocks.empty(); },
-          [&](CaseRecord& record, const std::vector<LogEntry>& log) {
-            ProcedurePtr p = procedure(record.sha256);
+          [&](CaseRecord& record, const ProcedurePtr& p, const std::vector<LogEntry>& log) {
             for (const ClockStatus& c : clock_statuses(*p, log))
               if (c.overdue(now)) found.push_back(ClockOverdue{record, p, c});
           });

@@ -148,9 +148,8 @@ StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who,
   return result;
 }
 
-RetentionReport Engine::retention_due() {
-  RetentionReport report;
-  report.now = clock_->now();
+void Engine::each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
+                                int64_t& not_yet) {
   std::set<std::string> sops;
   // In one read snapshot: the closed cases of each procedure with a
   // retention (each case counts by its own version's), a part at a time.
@@ -163,20 +162,31 @@ RetentionReport Engine::retention_due() {
       filter.status = Status::kClosed;
       each_case_with_log(
           filter, [](const Procedure& p) { return p.retention.has_value(); },
-          [&](CaseRecord& record, const std::vector<LogEntry>& history) {
+          [&](CaseRecord& record, const ProcedurePtr& p, const std::vector<LogEntry>& history) {
             const std::optional<DateTime> closed = closed_at(history);
             if (!closed) return;
-            ProcedurePtr p = procedure(record.sha256);
-            RetentionItem item{std::move(record), p, *closed, p->retention->due(*closed),
-                               erasure_state(history).erased};
-            if (report.now < item.due_at) {
-              ++report.not_yet;
-            } else {
-              (item.erased ? report.already_erased : report.due).push_back(std::move(item));
+            const DateTime due_at = p->retention->due(*closed);
+            if (now < due_at) {
+              ++not_yet;
+              return;
             }
+            RetentionItem item{std::move(record), p, *closed, due_at,
+                               erasure_state(history).erased};
+            due(item);
           });
     }
   });
+}
+
+RetentionReport Engine::retention_due() {
+  RetentionReport report;
+  report.now = clock_->now();
+  each_retention_due(
+      report.now,
+      [&](RetentionItem& item) {
+        (item.erased ? report.already_erased : report.due).push_back(std::move(item));
+      },
+      report.not_yet);
   auto by_due = [](const RetentionItem& a, const RetentionItem& b) {
     return a.due_at < b.due_at || (a.due_at == b.due_at && a.record.id < b.record.id);
   };
