@@ -128,6 +128,11 @@ class RawStatement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Reads of many pages map the file rather than copy each page (up to 1 GiB
+// of it; the rest is read as before): audits on the read-only store, and
+// the read snapshots of the read-write one.
+constexpr const char* kMapSize = "PRAGMA mmap_size = 1073741824";
+
 // A case row as written; read_case() reads these and then head_row, the
 // case's newest log row, which append_held() takes from the held row.
 constexpr const char* kCaseColumns =
@@ -269,12 +274,27 @@ class SqliteStore final : public Store {
   }
 
   // A deferred transaction: in WAL mode its first read fixes the snapshot
-  // every later read of this connection sees until COMMIT.
+  // every later read of this connection sees until COMMIT. The passes that
+  // read many cases (todo, the clock and retention lists) run in one: for
+  // its length the file is mapped (kMapSize), as the read-only store maps
+  // it for audits, so that pages read out of order are not each copied by
+  // a pread; steps, outside it, read as before.
   void read_snapshot(const std::function<void()>& body) override {
     guard(msg::store_op_read_the_log, {}, [&] {
       nesting_.read_snapshot(
-          !sqlite3_get_autocommit(db_->getHandle()), body, [&] { db_->exec("BEGIN DEFERRED"); },
-          [&] { db_->exec("COMMIT"); }, [&] { db_->tryExec("ROLLBACK"); });
+          !sqlite3_get_autocommit(db_->getHandle()), body,
+          [&] {
+            if (!read_only_) db_->exec(kMapSize);
+            db_->exec("BEGIN DEFERRED");
+          },
+          [&] {
+            db_->exec("COMMIT");
+            if (!read_only_) db_->exec("PRAGMA mmap_size = 0");
+          },
+          [&] {
+            db_->tryExec("ROLLBACK");
+            if (!read_only_) db_->tryExec("PRAGMA mmap_size = 0");
+          });
     });
   }
 
@@ -2038,7 +2058,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     if (options.read_only) {
       db->exec("PRAGMA query_only = ON");
       // Audits read the whole log: map the file rather than copy each page.
-      db->exec("PRAGMA mmap_size = 1073741824");
+      db->exec(kMapSize);
     } else {
       db->exec("PRAGMA foreign_keys = ON");
       // Savepoint journals (one per nested transaction, e.g. per imported
