@@ -278,10 +278,8 @@ int run_tick(Context& ctx, Args&) {
   if (ctx.options.json) {
     json fired = json::array(), overdue = json::array();
     for (const auto& f : report.fired) {
-      fired.push_back({{"case", f.entry.case_id},
-                       {"event", f.entry.event},
-                       {"from", f.entry.from_state},
-                       {"to", f.entry.to_state}});
+      fired.push_back(
+          {{"case", f.case_id}, {"event", f.event}, {"from", f.from_state}, {"to", f.to_state}});
     }
     for (const auto& c : report.overdue) {
       overdue.push_back({{"case", c.id},
@@ -310,7 +308,7 @@ int run_tick(Context& ctx, Args&) {
   if (!report.fired.empty()) {
     Table t({tr(msg::cli_w_case), tr(msg::cli_w_event), tr(msg::cli_w_from), tr(msg::cli_w_to)});
     for (const auto& f : report.fired) {
-      t.add({f.entry.case_id, f.entry.event, f.entry.from_state, f.entry.to_state});
+      t.add({f.case_id, f.event, f.from_state, f.to_state});
     }
     t.print(ctx.out, ctx.options.width, ctx.options.color);
   }

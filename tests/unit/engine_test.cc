@@ -170,10 +170,17 @@ TEST_CASE_METHOD(EngineFixture, "the timer pass fires due on_deadline events", "
   clock_->advance(parse_duration("25h")->seconds);
   TickReport report = engine_.tick();
   REQUIRE(report.fired.size() == 1);
-  CHECK(report.fired[0].after.id == id);
-  CHECK(report.fired[0].after.state == "escalated");
-  CHECK(report.fired[0].entry.kind == LogKind::kTimer);
-  CHECK(report.fired[0].entry.actor == "system");
+  const FiredDeadline& fired = report.fired[0];
+  CHECK(fired.case_id == id);
+  CHECK(fired.to_state == "escalated");
+  CHECK(engine_.store().find_case(id)->state == "escalated");
+  // The row it names is the timer's, the case's newest.
+  const std::vector<LogEntry> log = engine_.store().history(id);
+  CHECK(log.back().seq == fired.seq);
+  CHECK(log.back().kind == LogKind::kTimer);
+  CHECK(log.back().actor == "system");
+  CHECK(log.back().event == fired.event);
+  CHECK(log.back().from_state == fired.from_state);
   CHECK(report.overdue.empty());
   // The screened case is due after 7 days and has no timer event: overdue.
   clock_->advance(parse_duration("7d")->seconds);

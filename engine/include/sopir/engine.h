@@ -183,8 +183,18 @@ struct ClockOverdue {
   ClockStatus clock;  // procedure->clocks[clock.clock] is its definition
 };
 
+// An on_deadline event the timer pass fired: its case, its log row, the
+// states it moved between, and the cases its hand-off opened (if any). Not
+// the whole StepResult: a pass after an outage may fire thousands.
+struct FiredDeadline {
+  std::string case_id;
+  int64_t seq = 0;  // the row written (LogEntry::seq), by "system"
+  std::string event, from_state, to_state;
+  std::vector<StepResult::Opened> opened;
+};
+
 struct TickReport {
-  std::vector<StepResult> fired;         // on_deadline events fired
+  std::vector<FiredDeadline> fired;      // on_deadline events fired, in the order written
   std::vector<CaseRecord> overdue;       // still overdue afterwards
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
   std::vector<ClockOverdue> clocks_overdue;  // case-level clocks past their limit afterwards

@@ -1217,7 +1217,10 @@ TickReport Engine::tick(const TraceFor& trace_for) {
     step.note = "deadline of " + record.state + " passed";
     step.trace = trace_for ? trace_for(record) : nullptr;
     try {
-      report.fired.push_back(advance_held(record, step));
+      StepResult r = advance_held(record, step);
+      report.fired.push_back({std::move(r.entry.case_id), r.entry.seq, std::move(r.entry.event),
+                              std::move(r.entry.from_state), std::move(r.entry.to_state),
+                              std::move(r.opened)});
     } catch (const Error& e) {
       report.failures.push_back(e.message());
     }

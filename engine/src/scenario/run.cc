@@ -275,12 +275,13 @@ class ScenarioRunner {
   // The timer pass of a tick step; only decisions about the procedure under
   // test reach the trace. Returns what fired per case id; refusals go to
   // `failures`.
-  std::map<std::string, StepResult> timer_pass(Engine& engine, std::vector<std::string>* failures) {
+  std::map<std::string, FiredDeadline> timer_pass(Engine& engine,
+                                                  std::vector<std::string>* failures) {
     TickReport report = engine.tick([&](const CaseRecord& record) -> DecisionTrace* {
       return record.sop_id == file_.procedure->id ? trace_ : nullptr;
     });
-    std::map<std::string, StepResult> fired;
-    for (auto& result : report.fired) fired.emplace(result.after.id, std::move(result));
+    std::map<std::string, FiredDeadline> fired;
+    for (auto& f : report.fired) fired.emplace(f.case_id, std::move(f));
     *failures = std::move(report.failures);
     return fired;
   }
@@ -301,7 +302,7 @@ class ScenarioRunner {
       std::optional<std::string> fired;
       std::vector<StepResult::Opened> opened;
       if (auto it = fired_by_case.find(case_id); it != fired_by_case.end()) {
-        fired = it->second.entry.event;
+        fired = it->second.event;
         opened = it->second.opened;
       }
       for (const auto& failure : failures)
