@@ -285,7 +285,7 @@ int run_tick(Context& ctx, Args&) {
       overdue.push_back({{"case", c.id},
                          {"sop", c.sop_id},
                          {"state", c.state},
-                         {"due_at", c.due_at ? json(format_datetime(*c.due_at)) : json()}});
+                         {"due_at", format_datetime(c.due_at)}});
     }
     json c;
     if (checkpoint.seq > 0)
@@ -316,7 +316,7 @@ int run_tick(Context& ctx, Args&) {
   if (!report.overdue.empty()) {
     Table t({tr(msg::cli_w_case), tr(msg::cli_w_procedure), tr(msg::cli_w_state), tr(msg::cli_w_due)});
     for (const auto& c : report.overdue) {
-      t.add({c.id, c.sop_id, c.state, c.due_at ? format_datetime(*c.due_at) : ""});
+      t.add({c.id, c.sop_id, c.state, format_datetime(c.due_at)});
     }
     t.print(ctx.out, ctx.options.width, ctx.options.color);
   }

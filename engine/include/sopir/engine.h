@@ -193,9 +193,16 @@ struct FiredDeadline {
   std::vector<StepResult::Opened> opened;
 };
 
+// An active case past its deadline (CaseRecord::due_at), as the timer pass
+// lists it: what a list of them shows, not the case's values.
+struct DueCase {
+  std::string id, sop_id, state;
+  DateTime due_at;
+};
+
 struct TickReport {
   std::vector<FiredDeadline> fired;      // on_deadline events fired, in the order written
-  std::vector<CaseRecord> overdue;       // still overdue afterwards
+  std::vector<DueCase> overdue;          // still overdue afterwards, by due time, then id
   std::vector<std::string> failures;     // cases whose deadline event was refused, and why
   std::vector<ClockOverdue> clocks_overdue;  // case-level clocks past their limit afterwards
   // Closed cases whose personal data is due for erasure under their
@@ -492,7 +499,12 @@ class Engine {
 
   // The timer pass: fires each due `on_deadline` event as the actor
   // "system" and lists overdue cases, as of clock().now(); counts the cases
-  // due under a retention (erases nothing).
+  // due under a retention (erases nothing). The due cases are listed first
+  // (kCasesPerRead at a time, their ids and due times kept) and fired by due
+  // time, then id, each read again just before it fires: one a staff member
+  // moved meanwhile is fired only if it is still due in a state with an
+  // on_deadline event, and a case a hand-off opened during the pass waits
+  // for the next.
   // `trace_for` may pick, per case, a DecisionTrace to fill (scenario-test
   // coverage traces only the procedure under test); null: no trace.
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
@@ -624,6 +636,14 @@ class Engine {
   // timer pass counts the due ones without holding the list.
   void each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
                           int64_t& not_yet);
+  // tick()'s lists: the active cases whose deadline has passed as of `now`,
+  // read kCasesPerRead at a time in one read snapshot, by due time, then id
+  // (as Store::cases() lists the overdue); with `firing`, only those whose
+  // state has an on_deadline event (due_event()).
+  std::vector<DueCase> due_cases(DateTime now, bool firing);
+  // The on_deadline event tick fires in `record` as of `now`: its state's,
+  // when it is active and due at or before `now`; -1 otherwise.
+  static int due_event(const Procedure& p, const CaseRecord& record, DateTime now);
   CaseView make_view(const std::string& case_id, const std::string& actor, const RevealRequest* reveal);
   // kRefused unless `reveal` has a reason and `who` may see personal data
   // of `record`'s procedure.

@@ -1197,27 +1197,58 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   return StepResult{after, entry, {}};
 }
 
-TickReport Engine::tick(const TraceFor& trace_for) {
-  TickReport report;
-  const DateTime now = clock_->now();
+int Engine::due_event(const Procedure& p, const CaseRecord& record, DateTime now) {
+  if (record.status != Status::kActive || !record.due_at || record.due_at->seconds > now.seconds)
+    return -1;
+  const int state = p.state_index(record.state);
+  return state < 0 ? -1 : p.states[state].on_deadline;
+}
+
+std::vector<DueCase> Engine::due_cases(DateTime now, bool firing) {
   CaseFilter filter;
   filter.status = Status::kActive;
   // A deadline is reached at its due time (workflows/README.md: "a due time
   // at or before T"); the store's due_before is strict, and times are whole
   // seconds, so ask for due times before now + 1s.
   filter.due_before = DateTime{now.seconds + 1};
-  for (const auto& record : store_->cases(filter)) {
-    ProcedurePtr p = procedure(record.sha256);
-    const int state = p->state_index(record.state);
-    if (state < 0 || p->states[state].on_deadline < 0) continue;
+  std::vector<DueCase> out;
+  reading([&] {
+    store_->each_part(
+        filter,
+        [&](std::vector<CaseRecord>& part) {
+          for (CaseRecord& record : part) {
+            if (firing && due_event(*procedure(record.sha256), record, now) < 0) continue;
+            out.push_back({std::move(record.id), std::move(record.sop_id), std::move(record.state),
+                           *record.due_at});
+          }
+        },
+        static_cast<int64_t>(kCasesPerRead));
+  });
+  std::sort(out.begin(), out.end(), [](const DueCase& a, const DueCase& b) {
+    if (a.due_at != b.due_at) return a.due_at < b.due_at;
+    return a.id < b.id;
+  });
+  return out;
+}
+
+TickReport Engine::tick(const TraceFor& trace_for) {
+  TickReport report;
+  const DateTime now = clock_->now();
+  for (const DueCase& due : due_cases(now, true)) {
+    // Read again: a staff member may have moved it since the list was read.
+    const std::optional<CaseRecord> record = store_->find_case(due.id);
+    if (!record) continue;
+    ProcedurePtr p = procedure(record->sha256);
+    const int event = due_event(*p, *record, now);
+    if (event < 0) continue;
     StepRequest step;
-    step.case_id = record.id;
-    step.event = p->events[p->states[state].on_deadline];
+    step.case_id = record->id;
+    step.event = p->events[event];
     step.timer = true;
-    step.note = "deadline of " + record.state + " passed";
-    step.trace = trace_for ? trace_for(record) : nullptr;
+    step.note = "deadline of " + record->state + " passed";
+    step.trace = trace_for ? trace_for(*record) : nullptr;
     try {
-      StepResult r = advance_held(record, step);
+      StepResult r = advance_held(*record, step);
       report.fired.push_back({std::move(r.entry.case_id), r.entry.seq, std::move(r.entry.event),
                               std::move(r.entry.from_state), std::move(r.entry.to_state),
                               std::move(r.opened)});
@@ -1225,7 +1256,7 @@ TickReport Engine::tick(const TraceFor& trace_for) {
       report.failures.push_back(e.message());
     }
   }
-  report.overdue = store_->cases(filter);
+  report.overdue = due_cases(now, false);
   report.clocks_overdue = overdue_clocks();
   int64_t not_yet = 0;  // counted, not reported
   each_retention_due(

@@ -1,7 +1,7 @@
 // The ORDER BY of Store::cases(), the same text for both stores' SQL
 // (store.h: by opened_at; by due_at for the overdue; by id for a pass a
 // page at a time), so that a page boundary means the same on both. In C++:
-// listed_before() (store.h).
+// listed_before() (store.h); the overdue's, Engine::due_cases().
 #pragma once
 
 #include "sopir/store.h"
