@@ -281,20 +281,35 @@ class SqliteStore final : public Store {
   // a pread; steps, outside it, read as before.
   void read_snapshot(const std::function<void()>& body) override {
     guard(msg::store_op_read_the_log, {}, [&] {
+      // The file is mapped for the snapshot only (kMapSize), however it ends.
+      const auto unmap = [&] {
+        if (!read_only_) db_->tryExec("PRAGMA mmap_size = 0");
+      };
+      const auto abandon = [&] {
+        db_->tryExec("ROLLBACK");
+        unmap();
+      };
       nesting_.read_snapshot(
           !sqlite3_get_autocommit(db_->getHandle()), body,
           [&] {
             if (!read_only_) db_->exec(kMapSize);
-            db_->exec("BEGIN DEFERRED");
+            try {
+              db_->exec("BEGIN DEFERRED");
+            } catch (...) {
+              unmap();
+              throw;
+            }
           },
           [&] {
-            db_->exec("COMMIT");
-            if (!read_only_) db_->exec("PRAGMA mmap_size = 0");
+            try {
+              db_->exec("COMMIT");
+            } catch (...) {
+              abandon();
+              throw;
+            }
+            unmap();
           },
-          [&] {
-            db_->tryExec("ROLLBACK");
-            if (!read_only_) db_->tryExec("PRAGMA mmap_size = 0");
-          });
+          abandon);
     });
   }
 
