@@ -83,6 +83,37 @@ open: {requires: [age, consent], accepts: [note]}
 )").empty());
 }
 
+TEST_CASE("a read the guard protects itself is not flagged; one it does not is", "[lint]") {
+  // No path sets age or note: only the guard can make a read safe.
+  const auto flagged = [](const std::string& guard) {
+    return codes(
+        "states:\n  a: {initial: true}\n  d: {terminal: true}\ntransitions:\n"
+        "  - {event: done, from: a, to: d, roles: [staff], when: \"" +
+        guard +
+        "\"}\n"
+        "open: {accepts: [age, consent, note]}\n");
+  };
+  const std::vector<std::string> none;
+  const std::vector<std::string> one{"unset-field-read@13"};
+  // Protected: has() beside the read in an `and`, its negation in an `or`
+  // (in either order), a test against null, count and len.
+  CHECK(flagged("has(note) and note != 'x'") == none);
+  CHECK(flagged("note != 'x' and has(note)") == none);
+  CHECK(flagged("not has(age) or age >= 18") == none);
+  CHECK(flagged("age == null or age >= 18") == none);
+  CHECK(flagged("age != null and age < 18 and consent == true and has(consent)") == none);
+  CHECK(flagged("(has(age) and has(note)) and age > 3 and note == 'x'") == none);
+  CHECK(flagged("note == null") == none);
+  CHECK(flagged("len(note) > 3") == none);
+  // Not protected: has() on another field, inside an `or` of an `and`, or
+  // negated in an `and`.
+  CHECK(flagged("has(note) and age > 3") == one);
+  CHECK(flagged("(has(age) or has(note)) and age > 3") == one);
+  CHECK(flagged("not has(age) and age > 3") == one);
+  CHECK(flagged("has(age) or age > 3") == one);
+  CHECK(flagged("note != 'x'") == one);
+}
+
 TEST_CASE("timer transitions need no roles; others do", "[lint]") {
   CHECK(codes(R"(states:
   a: {initial: true, deadline: 1d, on_deadline: expire}

@@ -241,7 +241,9 @@ class Linter {
     }
     for (const auto& t : p_.transitions) {
       if (!t.guard || map_.guard_start[t.index] == std::string::npos) continue;
+      const std::vector<int> unguarded = unguarded_reads(*t.guard);
       for (auto [field, offset] : guard_reads(t.guard_text, p_.fields)) {
+        if (!std::binary_search(unguarded.begin(), unguarded.end(), field)) continue;
         for (int s : t.from) {
           if (!seen[s] || in[s][field]) continue;
           if (std::count(t.requires_fields.begin(), t.requires_fields.end(), field)) continue;

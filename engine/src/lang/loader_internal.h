@@ -62,6 +62,12 @@ void lint_deadlines(const Procedure& procedure, const SourceMap& map, const Load
 std::vector<std::pair<int, size_t>> guard_reads(std::string_view text,
                                                 const std::vector<FieldDef>& fields);
 
+// The fields a compiled guard reads where a missing value would decide it
+// unnoticed: every read but those the guard makes safe itself (inside
+// has(x), x == null, count(s), len(x), or after has(x) and ..., not has(x)
+// or ...), in field order (expr/unguarded.cc).
+std::vector<int> unguarded_reads(const Expr& expr);
+
 // Comparisons of count(a set field) with a number it can never reach, as
 // (byte offset in `text`, message) (expr/set_lint.cc).
 std::vector<std::pair<size_t, std::string>> impossible_counts(std::string_view text,
