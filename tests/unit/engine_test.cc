@@ -86,6 +86,35 @@ TEST_CASE_METHOD(EngineFixture, "a refused step writes nothing", "[engine]") {
   CHECK(engine_.store().find_case(id)->version == 1);
 }
 
+TEST_CASE_METHOD(EngineFixture,
+                 "text that is not UTF-8 is refused, personal or not, and writes nothing",
+                 "[engine]") {
+  const std::string id = open({{"full_name", "Ani Contoh"}});
+  const auto before = engine_.store().chain_head();
+  const std::string bad = "Ani\xff";
+  // full_name is personal: its text is kept apart from the log row.
+  for (const char* field : {"full_name", "plan"}) {
+    INFO(field);
+    try {
+      engine_.open_case({"test-care", "rina", {{field, bad}}, "", std::nullopt});
+      FAIL("expected a refusal");
+    } catch (const RefusedError& e) {
+      CHECK(e.refusal_kind() == RefusalKind::kBadInput);
+      CHECK(e.message().find("the value given for field '" + std::string(field) +
+                             "' is not valid UTF-8 text; give the text in UTF-8") !=
+            std::string::npos);
+    }
+  }
+  try {
+    step(id, "screen", "rina", {{"age", "31"}, {"full_name", bad}});
+    FAIL("expected a refusal");
+  } catch (const RefusedError& e) {
+    CHECK(e.refusal_kind() == RefusalKind::kBadInput);
+  }
+  CHECK(engine_.store().chain_head() == before);
+  CHECK(engine_.store().find_case(id)->version == 1);
+}
+
 TEST_CASE_METHOD(EngineFixture, "a step that lost a race writes nothing, alone or inside a caller's transaction",
                  "[engine]") {
   const std::string id = open();
