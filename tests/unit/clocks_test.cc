@@ -246,6 +246,7 @@ TEST_CASE("overdue clocks over more cases than a part: soonest due first, then b
   // stops its assessment clock and starts the stay's.
   const int n = static_cast<int>(Engine::kCasesPerRead) + 7;
   const DateTime friday = at("2026-08-14T16:00:00Z");
+  clock->set(at("2026-08-17T00:00:00Z"));  // each opening and step entered afterwards, from paper
   std::vector<std::string> ids;
   for (int i = 0; i < n; ++i) {
     const DateTime opened{friday.seconds + (n - i) / 2 * 600};

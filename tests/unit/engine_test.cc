@@ -3,6 +3,7 @@
 #include "sopir/engine.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "test_procedures.h"
 #include "test_values.h"
@@ -113,6 +114,60 @@ TEST_CASE_METHOD(EngineFixture,
   }
   CHECK(engine_.store().chain_head() == before);
   CHECK(engine_.store().find_case(id)->version == 1);
+}
+
+TEST_CASE_METHOD(EngineFixture,
+                 "a time it happened must be no later than now and not before the case's last step",
+                 "[engine]") {
+  const auto refusal = [](const std::function<void()>& act) -> std::string {
+    try {
+      act();
+    } catch (const RefusedError& e) {
+      CHECK(e.refusal_kind() == RefusalKind::kBadInput);
+      return e.message();
+    }
+    return "accepted";
+  };
+  const auto head = engine_.store().chain_head();
+  // Now is 2026-03-02T08:00:00Z.
+  CHECK(refusal([&] {
+          engine_.open_case({"test-care", "rina", {}, "", parse_datetime("2026-03-02T08:00:01Z")});
+        }) ==
+        "the time it happened (2026-03-02T08:00:01Z) is later than now (2026-03-02T08:00:00Z); "
+        "give a time at or before now");
+  CHECK(engine_.store().chain_head() == head);
+
+  // Opened from a paper form a day ago; screened an hour ago.
+  const std::string id =
+      engine_.open_case({"test-care", "rina", {}, "", parse_datetime("2026-03-01T08:00:00Z")})
+          .after.id;
+  StepRequest screen;
+  screen.case_id = id;
+  screen.event = "screen";
+  screen.actor = "rina";
+  screen.inputs = {{"age", "30"}};
+  screen.at = parse_datetime("2026-03-02T07:00:00Z");
+  const auto opened = engine_.store().chain_head();
+  StepRequest early = screen;
+  early.at = parse_datetime("2026-03-01T07:59:59Z");
+  CHECK(refusal([&] { engine_.advance(early); }) ==
+        "case " + id +
+            ": the time it happened (2026-03-01T07:59:59Z) is before the case's last step "
+            "(2026-03-01T08:00:00Z); give a time at or after 2026-03-01T08:00:00Z");
+  StepRequest late = screen;
+  late.at = parse_datetime("2026-03-02T09:00:00Z");
+  CHECK(refusal([&] { engine_.advance(late); }).find("is later than now") != std::string::npos);
+  CHECK(engine_.store().chain_head() == opened);
+  CHECK(refusal([&] { engine_.advance(screen); }) == "accepted");
+  // A hold dated before the screening is refused; one at the same second is not.
+  CHECK(refusal([&] {
+          engine_.lifecycle({id, LifecycleEvent::kHold, "rina", "in hospital", "",
+                             parse_datetime("2026-03-02T06:59:59Z")});
+        }).find("is before the case's last step (2026-03-02T07:00:00Z)") != std::string::npos);
+  CHECK(refusal([&] {
+          engine_.lifecycle({id, LifecycleEvent::kHold, "rina", "in hospital", "",
+                             parse_datetime("2026-03-02T07:00:00Z")});
+        }) == "accepted");
 }
 
 TEST_CASE_METHOD(EngineFixture, "a step that lost a race writes nothing, alone or inside a caller's transaction",

@@ -636,6 +636,11 @@ class Engine {
   // timer pass counts the due ones without holding the list.
   void each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
                           int64_t& not_yet);
+  // When a step or an opening happened: `given` (--at), or `now` when it is
+  // unset. kRefused (bad input) when it is later than `now`, or, for a step
+  // of `record`, earlier than the case's newest row (read only then).
+  DateTime occurred_at(const std::optional<DateTime>& given, DateTime now,
+                       const CaseRecord* record);
   // tick()'s lists: the active cases whose deadline has passed as of `now`,
   // read kCasesPerRead at a time in one read snapshot, by due time, then id
   // (as Store::cases() lists the overdue); with `firing`, only those whose

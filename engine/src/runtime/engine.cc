@@ -874,6 +874,24 @@ std::string Engine::opening_site(const Actor& who, const std::string& asked) {
                                                   who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites)}));
 }
 
+DateTime Engine::occurred_at(const std::optional<DateTime>& given, DateTime now,
+                             const CaseRecord* record) {
+  if (!given) return now;
+  const std::string id = record ? record->id : "";
+  if (given->seconds > now.seconds)
+    throw_refusal(
+        id, Refusal{RefusalKind::kBadInput,
+                    tr(msg::runtime_at_future, {format_datetime(*given), format_datetime(now)})});
+  if (!record) return *given;
+  const std::vector<LogEntry> log = store_->history(record->id);
+  if (!log.empty() && given->seconds < log.back().occurred_at.seconds)
+    throw_refusal(id,
+                  Refusal{RefusalKind::kBadInput,
+                          tr(msg::runtime_at_before_last,
+                             {format_datetime(*given), format_datetime(log.back().occurred_at)})});
+  return *given;
+}
+
 Engine::Opening Engine::plan_open(const Procedure& p, const Actor& who,
                                   const std::vector<std::pair<std::string, std::string>>& inputs,
                                   const std::string& note, DateTime at, DateTime now,
@@ -918,8 +936,8 @@ StepResult Engine::open_case(const OpenRequest& request) {
 StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const OpenRequest& request) {
   const DateTime now = clock_->now();
   const std::string site = opening_site(who, request.site);
-  Opening opening = plan_open(p, who, request.inputs, request.note, request.at.value_or(now), now,
-                              false);
+  Opening opening = plan_open(p, who, request.inputs, request.note,
+                              occurred_at(request.at, now, nullptr), now, false);
   opening.record.site = site;
   opening.entry.site = site;
   store_->create_case(opening.record, opening.entry);
@@ -999,7 +1017,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   command.inputs = request.inputs;
   command.reason = request.reason;
   command.override = request.override;
-  command.at = request.at.value_or(now);
+  command.at = occurred_at(request.at, now, record);
   command.lang = lang_;
   Decision decision = decide(*p, before, command, request.trace);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
@@ -1168,7 +1186,8 @@ StepResult Engine::lifecycle(const LifecycleRequest& request) {
   ProcedurePtr p = procedure(record->sha256);
   const CaseSnapshot current = snapshot(*p, *record);
   const DateTime now = clock_->now();
-  LifecycleCommand command{request.event, who, request.reason, request.at.value_or(now), lang_};
+  LifecycleCommand command{request.event, who, request.reason,
+                           occurred_at(request.at, now, &*record), lang_};
   LifecycleDecision decision = decide_lifecycle(*p, current, command, record->hold_started);
   if (auto* refusal = std::get_if<Refusal>(&decision)) throw_refusal(id, *refusal);
   const LifecycleTransition& t = std::get<LifecycleTransition>(decision);
