@@ -311,6 +311,22 @@ TEST_CASE_METHOD(AuditFixture, "a case row edited behind the engine's back disag
     CHECK(r.findings[0].kind == FindingKind::kCaseRow);
     CHECK(r.findings[0].message.find("age") != std::string::npos);
   }
+  // Columns no step's replay reads: the procedure, the opening time, the
+  // start of a hold (which moves the due time a resume gives).
+  const auto one_case_row = [&](const std::string& set, const std::string& says) {
+    sql("UPDATE cases SET " + set + " WHERE id = '" + b_ + "'");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == FindingKind::kCaseRow);
+    CHECK(r.findings[0].case_id == b_);
+    CHECK(r.findings[0].message.find(says) != std::string::npos);
+  };
+  SECTION("procedure") {
+    one_case_row("sop_id = 'test-other'", "procedure is 'test-other' but its log runs 'test-care'");
+  }
+  SECTION("opening time") { one_case_row("opened_at = opened_at - 86400", "opening time is "); }
+  SECTION("hold start") { one_case_row("hold_started = opened_at", "hold start is "); }
 }
 
 TEST_CASE_METHOD(AuditFixture, "verify replays every case when the cases take several pages to read", "[audit]") {

@@ -625,7 +625,11 @@ class Verifier {
           break;
       }
     }
-    if (record) compare_case_row(*record, replay.end, history.back().seq);
+    if (record)
+      compare_case_row(*record, replay.end, history.back().seq, p->id,
+                       history.front().kind == LogKind::kOpen
+                           ? std::optional(history.front().occurred_at)
+                           : std::nullopt);
     check_sites(history);
     if (record) {
       // Where the log leaves the case: the site of its open row or of its
@@ -689,7 +693,10 @@ class Verifier {
                                      e.role.empty() ? tr(msg::audit_no_role) : e.role});
   }
 
-  void compare_case_row(const CaseRecord& c, const ReplayedCase& end, int64_t last_seq) {
+  // `sop_id`: the procedure its log runs; `opened`: its open row's time
+  // (unset when its first row is not one).
+  void compare_case_row(const CaseRecord& c, const ReplayedCase& end, int64_t last_seq,
+                        const std::string& sop_id, std::optional<DateTime> opened) {
     std::string problems;
     auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
     if (c.state != end.state) problem(tr(msg::audit_row_state, {c.state, end.state}));
@@ -701,6 +708,13 @@ class Verifier {
     if (c.due_at != end.due_at)
       problem(tr(msg::audit_row_due, {c.due_at ? format_datetime(*c.due_at) : tr(msg::audit_none),
                                       end.due_at ? format_datetime(*end.due_at) : tr(msg::audit_none)}));
+    if (c.hold_started != end.hold_started)
+      problem(tr(msg::audit_row_hold,
+                 {c.hold_started ? format_datetime(*c.hold_started) : tr(msg::audit_none),
+                  end.hold_started ? format_datetime(*end.hold_started) : tr(msg::audit_none)}));
+    if (c.sop_id != sop_id) problem(tr(msg::audit_row_procedure, {c.sop_id, sop_id}));
+    if (opened && c.opened_at != *opened)
+      problem(tr(msg::audit_row_opened, {format_datetime(c.opened_at), format_datetime(*opened)}));
     if (c.closure_reason != end.closure_reason)
       problem(tr(msg::audit_row_closure, {c.closure_reason, end.closure_reason}));
     std::map<std::string, const StoredValue*> row_data;
