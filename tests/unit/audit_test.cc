@@ -269,6 +269,75 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
   CHECK(r.findings[0].message.find("four-eyes") != std::string::npos);
 }
 
+TEST_CASE_METHOD(AuditFixture,
+                 "a step that cannot be decided again must still be a move its procedure has",
+                 "[audit]") {
+  // The case's name is erased, so no guard can be evaluated again; the
+  // forger appends an assessment (whose guard now reads as unverifiable),
+  // recomputing the chain, to a state of their choosing.
+  a_ = open({{"full_name", "Siti Contoh"}});
+  step(a_, "screen", "rina", {{"age", "40"}});
+  sql("UPDATE personal_text SET text = NULL");
+  const auto forge = [&](const std::string& to_state, const std::string& to_status) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    auto head = store->chain_head();
+    LogEntry forged = store->history(a_).back();
+    store.reset();
+    forged.case_seq += 1;
+    forged.kind = LogKind::kProcedure;
+    forged.event = "assess";
+    forged.from_state = "screening";
+    forged.to_state = to_state;
+    forged.from_status = "active";
+    forged.to_status = to_status;
+    forged.actor = "rina";
+    forged.role = "worker";
+    forged.inputs = {{"risk", "low"}};
+    forged.changes.clear();
+    forged.due_at.reset();
+    forged.note = "";
+    forged.prev_hash = head.second;
+    forged.hash = chain_hash(forged.prev_hash, forged);
+    const int64_t seq = head.first + 1;
+    SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
+    SQLite::Statement insert(
+        db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+    insert.bind(1, seq);
+    insert.bind(2, log_record(forged));
+    insert.bind(3, forged.prev_hash);
+    insert.bind(4, forged.hash);
+    insert.exec();
+    db.exec("UPDATE cases SET state = '" + to_state + "', status = '" + to_status +
+            "', version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
+            ", due_at = NULL WHERE id = '" + a_ + "'");
+    return seq;
+  };
+  SECTION("to a state the procedure has no such move to") {
+    const int64_t seq = forge("nowhere", "closed");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+    CHECK(r.findings[0].message.find(
+              "the procedure has no step 'assess' from state 'screening' to 'nowhere'") !=
+          std::string::npos);
+  }
+  SECTION("to a state it may go to, with the wrong status") {
+    const int64_t seq = forge("care", "closed");
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
+  }
+  SECTION("a move it has stays unverifiable") {
+    forge("care", "active");
+    const auto r = verify();
+    INFO(describe(r));
+    CHECK(r.clean());
+    CHECK(r.unverifiable_steps == 2);  // the opening (its name erased) and the assessment
+  }
+}
+
 TEST_CASE_METHOD(AuditFixture, "truncated newest rows are found against an anchor", "[audit]") {
   build();
   const auto head = engine_->store().chain_head();

@@ -270,6 +270,51 @@ bool any_unknown(const Rebuilt& r) {
   return std::find(r.unknown.begin(), r.unknown.end(), true) != r.unknown.end();
 }
 
+// What can still be checked of a step that cannot be decided again (its
+// inputs or its guard read personal data not readable here): that the
+// procedure has such a move at all, and the status it leaves. "" when it has.
+std::string move_problem(const Procedure& p, const LogEntry& e, const Rebuilt& r) {
+  int to = -1;
+  if (e.kind == LogKind::kOpen) {
+    if (p.initial_state >= 0 && p.states[p.initial_state].id == e.to_state) to = p.initial_state;
+  } else {
+    const int from = p.state_index(r.end.state);
+    const int event = p.event_index(e.event);
+    if (from >= 0 && event >= 0)
+      for (int ti : p.transitions_from[from]) {
+        const TransitionDef& t = p.transitions[ti];
+        if (t.event == event && p.states[t.target(from)].id == e.to_state) to = t.target(from);
+      }
+  }
+  if (to < 0)
+    return tr(msg::audit_no_such_move,
+              {e.event, e.kind == LogKind::kOpen ? "" : r.end.state, e.to_state});
+  const Status status = p.states[to].terminal      ? Status::kClosed
+                        : e.kind == LogKind::kOpen ? Status::kActive
+                                                   : r.end.status;
+  if (e.to_status != to_string(status))
+    return tr(msg::audit_status_after, {e.to_status, to_string(status)});
+  return "";
+}
+
+// A step that cannot be decided again: unverifiable, unless what can still
+// be checked of it fails (move_problem), or it left another state.
+StepReplay undecidable(const Procedure& p, const LogEntry& e, const Rebuilt& r, StepReplay out,
+                       const Message& why) {
+  if (std::string problem = move_problem(p, e, r); !problem.empty()) {
+    add_problem(out.message, problem);
+    out.verdict = Verdict::kRefused;
+    return out;
+  }
+  if (!out.message.empty()) {
+    out.verdict = Verdict::kDiffers;
+    return out;
+  }
+  out.verdict = Verdict::kUnverifiable;
+  out.message = tr(why);
+  return out;
+}
+
 StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
                        const std::vector<ChildTimeline>& children, std::vector<ClockReading> clocks) {
   StepReplay out;
@@ -343,11 +388,8 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     }
   } else {
     std::vector<std::pair<std::string, std::string>> inputs;
-    if (!restore_inputs(p, e, r, &inputs)) {
-      out.verdict = Verdict::kUnverifiable;
-      out.message = tr(msg::audit_inputs_erased);
-      return out;
-    }
+    if (!restore_inputs(p, e, r, &inputs))
+      return undecidable(p, e, r, std::move(out), msg::audit_inputs_erased);
     Decision decision;
     if (opening) {
       // A case opened by another case's step (a hand-off) was authorised by
@@ -379,8 +421,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
   if (refusal) {
     // A guard may read personal data that is no longer known.
     if (any_unknown(r) && (refusal->kind == RefusalKind::kGuard || refusal->kind == RefusalKind::kMissingField)) {
-      out.verdict = Verdict::kUnverifiable;
-      out.message = tr(msg::audit_rule_reads_erased);
+      out = undecidable(p, e, r, std::move(out), msg::audit_rule_reads_erased);
     } else {
       out.verdict = Verdict::kRefused;
       out.message = refusal->message;
