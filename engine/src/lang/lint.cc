@@ -31,6 +31,7 @@ class Linter {
     overlapping_guards();
     roles_of_transitions();
     unset_reads();
+    timer_steps();
     set_counts();
     lint_deadlines(p_, map_, options_, set_on_entry_, sink_);
     unknown_tracks();
@@ -253,6 +254,28 @@ class Linter {
                tr(msg::lang_unset_field_read, {name, state(s)}));
           break;
         }
+      }
+    }
+  }
+
+  // The timer fires a state's on_deadline event as "system", with no inputs
+  // and no reason: a step of that event from the state that needs either is
+  // refused at every deadline (timer-blocked). Run after unset_reads().
+  void timer_steps() {
+    for (size_t s = 0; s < p_.states.size(); ++s) {
+      const int event = p_.states[s].on_deadline;
+      if (event < 0) continue;
+      for (int ti : p_.transitions_from[s]) {
+        const TransitionDef& t = p_.transitions[ti];
+        if (t.event != event) continue;
+        if (t.reason_required)
+          warn("timer-blocked", t.pos,
+               tr(msg::lang_timer_needs_reason, {state(static_cast<int>(s)), p_.events[event]}));
+        for (int f : t.requires_fields)
+          if (!set_on_entry_[s][f])
+            warn("timer-blocked", t.pos,
+                 tr(msg::lang_timer_needs_field,
+                    {state(static_cast<int>(s)), p_.events[event], p_.fields[f].id}));
       }
     }
   }
