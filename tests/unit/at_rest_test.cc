@@ -92,6 +92,48 @@ TEST_CASE("a sealed text opens only with its key and its associated data", "[at-
   CHECK_FALSE(sealing::cost_of_hash("not a hash"));
 }
 
+TEST_CASE("without the key a step is refused only when its own rules read a locked value",
+          "[at-rest]") {
+  // test-care with one more step, from screening, whose guard reads the
+  // personal name; the others read none.
+  std::string yaml = testing::kCareYaml;
+  const std::string after =
+      "  - {event: escalate, from: intake, to: escalated, roles: [supervisor]}\n";
+  yaml.replace(yaml.find(after), after.size(),
+               after +
+                   "  - {event: check_name, from: screening, to: care, roles: [worker], "
+                   "when: \"len(full_name) > 1\"}\n");
+  sealing::forget_database_keys();
+  testing::TempDb db{"at-rest-own-rules"};
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
+  std::string id;
+  {
+    Engine engine(open_file(db.path(), true), clock);
+    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
+    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker"}, true});
+    engine.publish_source(yaml, "care.yaml", "rina", false);
+    id = engine.open_case({"test-care", "dewi", {{"full_name", "Lastri Gunung"}}, "", std::nullopt})
+             .after.id;
+    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
+    REQUIRE(engine.store().encrypts_personal_data());
+  }
+  sealing::forget_database_keys();
+  Engine engine(open_file(db.path()), clock);
+  StepRequest step;
+  step.case_id = id;
+  step.actor = "dewi";
+  // Screening reads no name: decided without it (the timer's case too).
+  step.event = "screen";
+  step.inputs = {{"age", "31"}};
+  CHECK(engine.advance(step).after.state == "screening");
+  // check_name's guard reads it: refused, nothing written.
+  const int64_t head = engine.store().chain_head().first;
+  step.event = "check_name";
+  step.inputs.clear();
+  CHECK(kind_of([&] { engine.advance(step); }) == ErrorKind::kDenied);
+  CHECK(engine.store().chain_head().first == head);
+}
+
 TEST_CASE("an older database is encrypted at its administrator's first passphrase", "[at-rest]") {
   ClearDatabase clear;
   const std::string path = clear.db.path();

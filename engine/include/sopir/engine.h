@@ -570,8 +570,15 @@ class Engine {
   BatchOutcome run_batch(size_t rows, bool partial, const std::function<void(size_t)>& row,
                          const std::function<void(size_t)>& done = {});
 
-  // Typed values of a case (by field index) under its procedure.
-  static std::vector<Value> decode_data(const Procedure& procedure, const CaseRecord& record);
+  // Typed values of a case (by field index) under its procedure. A locked
+  // personal value (encrypted, no key held) stands in as present unless a
+  // rule may read it: kDenied then. With `event` (an index), only the rules
+  // of that event's steps from the case's state count (guards, `set:`,
+  // hand-off copies); without, every rule of the procedure. `state`: the
+  // state the event is decided in, when not the record's (a hand-off reads
+  // the case after its step).
+  static std::vector<Value> decode_data(const Procedure& procedure, const CaseRecord& record,
+                                        int event = -1, int state = -1);
 
  private:
   PublishedProcedure publish_loaded(const LoadResult& loaded, const std::string& file,
@@ -592,8 +599,10 @@ class Engine {
   std::string handoff_site(const Procedure& procedure, const TransitionDef& transition, const HandOff& handoff,
                            const CaseRecord& parent, const std::vector<Value>& data);
   void check_handoff_sites(const Procedure& procedure, std::vector<std::string>& problems);
-  Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition,
-                       const HandOff& handoff, const CaseRecord& parent, const Actor& actor, DateTime at, DateTime now);
+  // `parent`: the case after the step, which left `from_state`.
+  Opening plan_handoff(const Procedure& procedure, const TransitionDef& transition, int from_state,
+                       const HandOff& handoff, const CaseRecord& parent, const Actor& actor,
+                       DateTime at, DateTime now);
   StepResult open_resolved(const Procedure& procedure, const Actor& actor,
                            const OpenRequest& request);
   // The site a case `who` opens belongs to, `asked` or their only site.
@@ -603,9 +612,10 @@ class Engine {
   // `history`: the case's log when the caller has read it already (null:
   // read here when the state's guards need it).
   // `children`: the cases it opened, when read already (Store::children_of).
+  // `event`: the event about to be decided, as decode_data() takes it.
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record,
                         const std::vector<LogEntry>* history = nullptr,
-                        const std::vector<ChildCase>* children = nullptr);
+                        const std::vector<ChildCase>* children = nullptr, int event = -1);
   // What Engine::snapshots() reads of a part of the cases, by the part's
   // positions: each case's snapshot, and its log when its procedure has
   // clocks (empty otherwise).

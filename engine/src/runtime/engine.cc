@@ -648,9 +648,10 @@ std::string Engine::add_staff(const std::string& admin, const StaffMember& membe
 namespace {
 
 // Fields a decision under `p` may read the value of: its guards, its `set:`
-// expressions and the values its hand-offs copy. Others a step only needs
-// to know are present (requires:).
-std::vector<bool> fields_decided_on(const Procedure& p) {
+// expressions and the values its hand-offs copy; with `event` >= 0, only
+// those of that event's steps from `state`. Others a step only needs to
+// know are present (requires:).
+std::vector<bool> fields_decided_on(const Procedure& p, int event, int state) {
   std::vector<bool> read(p.fields.size(), false);
   auto mark = [&](const std::shared_ptr<const Expr>& expr) {
     if (!expr) return;
@@ -659,6 +660,9 @@ std::vector<bool> fields_decided_on(const Procedure& p) {
     }
   };
   for (const TransitionDef& t : p.transitions) {
+    if (event >= 0 &&
+        (t.event != event || std::find(t.from.begin(), t.from.end(), state) == t.from.end()))
+      continue;
     mark(t.guard);
     for (const Assignment& a : t.set) mark(a.expr);
     for (const HandOff& h : t.opens) {
@@ -667,7 +671,7 @@ std::vector<bool> fields_decided_on(const Procedure& p) {
       }
     }
   }
-  mark(p.open_guard);
+  if (event < 0) mark(p.open_guard);
   return read;
 }
 
@@ -685,7 +689,8 @@ Value stand_in(Type type) {
 
 }  // namespace
 
-std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record) {
+std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& record, int event,
+                                       int state) {
   std::vector<Value> data(p.fields.size());
   // A locked value (encrypted, no key held: the timer pass) is present; a
   // rule that reads its text cannot be decided without it, so refuse then.
@@ -695,7 +700,8 @@ std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& rec
     if (index < 0 || stored.missing || stored.erased) continue;
     const FieldDef& field = p.fields[index];
     if (stored.locked) {
-      if (read.empty()) read = fields_decided_on(p);
+      if (read.empty())
+        read = fields_decided_on(p, event, state >= 0 ? state : p.state_index(record.state));
       // Deciding on a value not known would decide wrongly: refuse instead.
       if (read[static_cast<size_t>(index)]) throw denied(tr(msg::runtime_personal_locked, {record.id}));
       data[index] = stand_in(field.type);
@@ -771,14 +777,14 @@ LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime
 
 CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
                               const std::vector<LogEntry>* history,
-                              const std::vector<ChildCase>* children_read) {
+                              const std::vector<ChildCase>* children_read, int event) {
   CaseSnapshot snapshot;
   snapshot.id = record.id;
   snapshot.state = p.state_index(record.state);
   if (snapshot.state < 0)
     throw storage_error(tr(msg::runtime_unknown_state, {record.id, record.state}));
   snapshot.status = record.status;
-  snapshot.data = decode_data(p, record);
+  snapshot.data = decode_data(p, record, event);
   snapshot.due_at = record.due_at;
   const SnapshotNeeds needs = needs_of(p, snapshot.state);
   if (needs.history || needs.clocks) {
@@ -1011,7 +1017,8 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   const CaseRecord* record = &held;
   const std::string& id = held.id;
   ProcedurePtr p = procedure(record->sha256);
-  const CaseSnapshot before = snapshot(*p, *record);
+  const CaseSnapshot before =
+      snapshot(*p, *record, nullptr, nullptr, p->event_index(request.event));
   const DateTime now = clock_->now();
   command.event = request.event;
   command.inputs = request.inputs;
@@ -1053,7 +1060,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   std::vector<Opening> children;
   std::vector<std::string> ids;
   for (const HandOff& h : def.opens) {
-    Opening child = plan_handoff(*p, def, h, after, command.actor, command.at, now);
+    Opening child = plan_handoff(*p, def, before.state, h, after, command.actor, command.at, now);
     if (std::find(ids.begin(), ids.end(), child.record.id) != ids.end())
       throw conflict(tr(msg::runtime_same_new_id, {id}));
     ids.push_back(child.record.id);
@@ -1150,14 +1157,14 @@ std::string Engine::handoff_site(const Procedure& p, const TransitionDef& def, c
   return site;
 }
 
-Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def, const HandOff& h,
-                                     const CaseRecord& parent, const Actor& who, DateTime at,
-                                     DateTime now) {
+Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& def, int from_state,
+                                     const HandOff& h, const CaseRecord& parent, const Actor& who,
+                                     DateTime at, DateTime now) {
   auto published = store_->current_procedure(h.sop);
   if (!published)
     throw refused(tr(msg::runtime_handoff_unpublished, {parent.id, p.events[def.event], h.sop}));
   ProcedurePtr target = procedure(published->sha256);
-  const std::vector<Value> data = decode_data(p, parent);
+  const std::vector<Value> data = decode_data(p, parent, def.event, from_state);
   std::vector<std::pair<std::string, std::string>> inputs;
   for (const auto& [to_field, from_index] : h.copy) {
     if (!is_missing(data[from_index])) inputs.emplace_back(to_field, format_value(data[from_index]));
