@@ -7,10 +7,11 @@
 #include <set>
 #include <unordered_map>
 
-#include "lang/expr/expr.h"
 #include "lang/deadline_spec.h"
+#include "lang/expr/expr.h"
 #include "lang/loader_internal.h"
 #include "lang/yaml_reader.h"
+#include "rules/field_bounds.h"
 #include "sopir/messages/lang.h"
 #include "sopir/retention.h"
 #include "sopir/text.h"
@@ -1054,6 +1055,11 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     if (literal) {
       // A plain value of the field's type: no expression to parse, so enum
       // values that look like field names or are not identifiers stay values.
+      // It must fit the field's bounds, as a value staff give must.
+      if (std::string problem = check_bounds(f, *literal, ""); !problem.empty()) {
+        error("bad-set", value_pos(a), tr(msg::lang_set_out_of_bounds, {name, *text, problem}));
+        continue;
+      }
       assignment.expr = constant_expr(*literal, f.type);
       assignment.constant = true;
       t.set.push_back(std::move(assignment));
