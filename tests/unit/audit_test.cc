@@ -398,6 +398,39 @@ TEST_CASE_METHOD(AuditFixture, "a case row edited behind the engine's back disag
   SECTION("hold start") { one_case_row("hold_started = opened_at", "hold start is "); }
 }
 
+TEST_CASE_METHOD(AuditFixture,
+                 "a registry table row removed or edited behind the engine's back is found",
+                 "[audit]") {
+  build();
+  // A second procedure no case runs, so that removing it touches no case.
+  std::string other = testing::kCareYaml;
+  other.replace(other.find("sop: test-care"), 14, "sop: test-spare");
+  engine_->publish_source(other, "spare.yaml", "admin", false);
+  const auto only = [&](FindingKind kind, const std::string& says) {
+    const auto r = verify();
+    INFO(describe(r));
+    REQUIRE(r.findings.size() == 1);
+    CHECK(r.findings[0].kind == kind);
+    CHECK(r.findings[0].message.find(says) != std::string::npos);
+  };
+  SECTION("a staff member's row") {
+    sql("DELETE FROM staff WHERE id = 'sari'");
+    only(FindingKind::kStaffRow, "sari, added by the log (log row ");
+  }
+  SECTION("a procedure version's row") {
+    sql("DELETE FROM procedures WHERE sop_id = 'test-spare'");
+    only(FindingKind::kProcedureChanged, "procedure test-spare version 1 (SHA-256 ");
+  }
+  SECTION("who published it") {
+    sql("UPDATE procedures SET published_by = 'rina' WHERE sop_id = 'test-spare'");
+    only(FindingKind::kProcedureChanged, "was published by rina at ");
+  }
+  SECTION("when it was published") {
+    sql("UPDATE procedures SET published_at = published_at - 3600 WHERE sop_id = 'test-spare'");
+    only(FindingKind::kProcedureChanged, "but its publish row (log row ");
+  }
+}
+
 TEST_CASE_METHOD(AuditFixture, "verify replays every case when the cases take several pages to read", "[audit]") {
   build();
   // More cases than verify reads at once (500 a page), in one transaction

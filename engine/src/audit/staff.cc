@@ -126,6 +126,12 @@ bool StaffTimeline::belonged(const std::string& actor, const std::string& site, 
   return std::any_of(after, history.end(), [&](const State& s) { return s.upgrade && holds(s.sites, site); });
 }
 
+std::vector<std::pair<std::string, int64_t>> StaffTimeline::added() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [id, states] : members_) out.emplace_back(id, states.front().seq);
+  return out;
+}
+
 std::string StaffTimeline::differs(const StaffMember& member, bool logins) const {
   const auto it = members_.find(member.id);
   if (it == members_.end()) return tr(msg::audit_log_never_adds, {member.id});

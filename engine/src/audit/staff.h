@@ -37,6 +37,8 @@ class StaffTimeline {
   // all), one clause; "" when it agrees. A database file keeps no logins
   // (a copy of a server's log keeps its login-set rows: sopir/copy.h).
   std::string differs(const StaffMember& member, bool logins) const;
+  // Every member the log adds, with the row that added them, by id.
+  std::vector<std::pair<std::string, int64_t>> added() const;
 
  private:
   struct State {

@@ -172,7 +172,9 @@ class Verifier {
       published.emplace(e.sha256, e);
       return true;
     });
+    std::set<std::string> in_table;
     for (const PublishedProcedure& p : store_.procedures()) {
+      in_table.insert(p.sha256);
       const std::string name = tr(msg::audit_procedure_version, {p.sop_id, std::to_string(p.version)});
       const std::string actual = sha256_hex(p.source);
       if (actual != p.sha256)
@@ -192,6 +194,29 @@ class Verifier {
       if (sop != p.sop_id || version != std::to_string(p.version))
         add(FindingKind::kProcedureChanged, row->second.seq, "",
             tr(msg::audit_table_differs, {short_hash(p.sha256), name, log_row(row->second.seq), sop, version}));
+      // Who published it and when: the row's actor and time, or, on a row
+      // the schema 4 upgrade wrote for an earlier version, its inputs.
+      const LogEntry& e = row->second;
+      std::string by = e.actor, at = format_datetime(e.occurred_at);
+      if (e.event == registry_event::kExisting)
+        for (const auto& [key, value] : e.inputs) {
+          if (key == "published_by") by = value;
+          if (key == "published_at") at = value;
+        }
+      if (p.published_by != by || format_datetime(p.published_at) != at)
+        add(FindingKind::kProcedureChanged, e.seq, "",
+            tr(msg::audit_published_by_differs,
+               {name, p.published_by, format_datetime(p.published_at), log_row(e.seq), by, at}));
+    }
+    for (const auto& [sha256, e] : published) {
+      if (in_table.count(sha256)) continue;
+      std::string sop, version;
+      for (const auto& [key, value] : e.inputs) {
+        if (key == "sop_id") sop = value;
+        if (key == "version") version = value;
+      }
+      add(FindingKind::kProcedureChanged, e.seq, "",
+          tr(msg::audit_procedure_row_missing, {sop, version, short_hash(sha256), e.actor}));
     }
     for (PlanStatus& plan : migration_plans(store_)) plans_.emplace(plan.sha256, std::move(plan));
     // Every site but the default one (the schema makes it) is added by a
@@ -216,12 +241,17 @@ class Verifier {
         add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
     staff_ = StaffTimeline(store_);
     const bool logins = store_.session_identity().server;
+    std::set<std::string> staff_rows;
     for (const StaffMember& m : store_.all_staff()) {
+      staff_rows.insert(m.id);
       std::string problem = staff_.differs(m, logins);
       if (!problem.empty())
         add(FindingKind::kStaffRow, 0, "",
             tr(msg::audit_staff_row, {m.id, problem}));
     }
+    for (const auto& [id, seq] : staff_.added())
+      if (!staff_rows.count(id))
+        add(FindingKind::kStaffRow, seq, "", tr(msg::audit_staff_row_missing, {id, log_row(seq)}));
   }
 
   // In a copy of one site (Store::site_copy): the source's checkpoint its
