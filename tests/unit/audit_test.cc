@@ -431,6 +431,21 @@ TEST_CASE_METHOD(AuditFixture,
   }
 }
 
+TEST_CASE_METHOD(AuditFixture, "a log row that is not a record sopir writes is named", "[audit]") {
+  build();
+  const int64_t seq = seq_of(b_, 2);
+  sql(std::string(kDropTriggers) + "UPDATE transitions SET record = '{\"case_id\":\"" + b_ +
+      "\",\"case_seq\":2}' WHERE seq = " + std::to_string(seq));
+  try {
+    verify();
+    FAIL("expected verify to stop");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::kStorage);
+    CHECK(e.message().find("log row " + std::to_string(seq) + " is not a record sopir writes (") ==
+          0);
+  }
+}
+
 TEST_CASE_METHOD(AuditFixture, "verify replays every case when the cases take several pages to read", "[audit]") {
   build();
   // More cases than verify reads at once (500 a page), in one transaction

@@ -215,7 +215,11 @@ LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup&
     }
     return entry;
   }
-  return decode_record(json::parse(record), seq, lookup);
+  try {
+    return decode_record(json::parse(record), seq, lookup);
+  } catch (const json::exception& e) {
+    throw storage_error(tr(msg::store_damaged_record, {std::to_string(seq), e.what()}));
+  }
 }
 
 void chain_row_details(std::string_view record, std::string& case_id, int64_t& case_seq,
