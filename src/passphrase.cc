@@ -34,6 +34,11 @@ std::string read_file(const std::string& path, const char* variable, ErrorKind k
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw Error(kind, tr(msg::cli_passphrase_file_open, {path, variable, mode}));
   }
+  // A directory opens as a stream that reads nothing: it would be tried as
+  // an empty passphrase (and counted as a failed log-in).
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw Error(kind,
+                tr(msg::cli_passphrase_file_unreadable, {path, variable, std::strerror(EISDIR)}));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(kind, tr(msg::cli_passphrase_file_unreadable, {path, variable, std::strerror(errno)}));
   std::string text;

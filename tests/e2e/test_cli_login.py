@@ -72,7 +72,10 @@ class Login(SopirTest):
         empty = self.passfile("empty", "")
         long = self.passfile("long", "x" * 2000 + "\n")
         missing = os.path.join(self.dir, "no-such-file")
-        cases = [(wrong, "sopir: error: wrong passphrase for 'budi'; nothing was done\n"),
+        directory = os.path.join(self.dir, "a-directory")
+        os.mkdir(directory, 0o700)
+        cases = [(directory, "sopir: error: cannot read the passphrase file %s (named by SOPIR_PASSPHRASE_FILE): "
+                             "Is a directory\n" % directory),(wrong, "sopir: error: wrong passphrase for 'budi'; nothing was done\n"),
                  (empty, "sopir: error: wrong passphrase for 'budi'; nothing was done\n"),
                  (long, "sopir: error: the passphrase file %s (named by SOPIR_PASSPHRASE_FILE) is longer than 1024 "
                         "bytes: it must hold the passphrase alone, on one line\n" % long),
