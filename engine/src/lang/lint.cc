@@ -32,6 +32,7 @@ class Linter {
     roles_of_transitions();
     unset_reads();
     timer_steps();
+    set_over_inputs();
     set_counts();
     lint_deadlines(p_, map_, options_, set_on_entry_, sink_);
     unknown_tracks();
@@ -278,6 +279,19 @@ class Linter {
                     {state(static_cast<int>(s)), p_.events[event], p_.fields[f].id}));
       }
     }
+  }
+
+  // `set:` runs after the inputs: a field a step accepts from staff and
+  // also sets keeps the set value, and what they typed is lost
+  // (set-overwrites). A required one is not flagged: `requires:` asks that
+  // the case hold a value before the step (it may set a new one from it).
+  void set_over_inputs() {
+    for (const TransitionDef& t : p_.transitions)
+      for (const Assignment& a : t.set)
+        if (std::count(t.accepts_fields.begin(), t.accepts_fields.end(), a.field) &&
+            !std::count(t.requires_fields.begin(), t.requires_fields.end(), a.field))
+          warn("set-overwrites", t.pos,
+               tr(msg::lang_set_overwrites_input, {p_.events[t.event], p_.fields[a.field].id}));
   }
 
   // A guard that joins on a track (has_child('x'), track_state('x'), ...)
