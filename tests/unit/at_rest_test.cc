@@ -134,6 +134,48 @@ TEST_CASE("without the key a step is refused only when its own rules read a lock
   CHECK(engine.store().chain_head().first == head);
 }
 
+TEST_CASE("without the key a step into a state whose deadline counts from a locked date is refused",
+          "[at-rest]") {
+  // test-care with a personal return date, from which screening's deadline counts.
+  std::string yaml = testing::kCareYaml;
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    yaml.replace(yaml.find(from), from.size(), to);
+  };
+  replace("  plan: {type: string, label: Plan}\n",
+          "  plan: {type: string, label: Plan}\n  returned_on: {type: date, pii: true}\n");
+  replace("screening: {label: Screening, deadline: 7d}",
+          "screening: {label: Screening, deadline: 7 days from returned_on}");
+  replace("  accepts: [full_name, age]", "  accepts: [full_name, age, returned_on]");
+  sealing::forget_database_keys();
+  testing::TempDb db{"at-rest-anchor"};
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
+  std::string id;
+  {
+    Engine engine(open_file(db.path(), true), clock);
+    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
+    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker"}, true});
+    engine.publish_source(yaml, "care.yaml", "rina", false);
+    id = engine.open_case({"test-care", "dewi", {{"returned_on", "2026-11-30"}}, "", std::nullopt})
+             .after.id;
+    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
+    engine.set_passphrase("rina", "dewi", "dewi passphrase one", KdfCost::kTest);
+  }
+  sealing::forget_database_keys();
+  Engine engine(open_file(db.path()), clock);
+  StepRequest screen;
+  screen.case_id = id;
+  screen.actor = "dewi";
+  screen.event = "screen";
+  screen.inputs = {{"age", "31"}};
+  // Deciding on a stand-in date would write a due time counted from 1970.
+  const int64_t head = engine.store().chain_head().first;
+  CHECK(kind_of([&] { engine.advance(screen); }) == ErrorKind::kDenied);
+  CHECK(engine.store().chain_head().first == head);
+  // With the key: due seven days after the return date.
+  engine.log_in("dewi", "dewi passphrase one");
+  CHECK(format_datetime(*engine.advance(screen).after.due_at).rfind("2026-12-07", 0) == 0);
+}
+
 TEST_CASE("an older database is encrypted at its administrator's first passphrase", "[at-rest]") {
   ClearDatabase clear;
   const std::string path = clear.db.path();

@@ -128,7 +128,8 @@ bool StaffTimeline::belonged(const std::string& actor, const std::string& site, 
 
 std::vector<std::pair<std::string, int64_t>> StaffTimeline::added() const {
   std::vector<std::pair<std::string, int64_t>> out;
-  for (const auto& [id, states] : members_) out.emplace_back(id, states.front().seq);
+  for (const auto& [id, states] : members_)
+    if (!states.empty()) out.emplace_back(id, states.front().seq);
   return out;
 }
 

@@ -1055,11 +1055,12 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
     if (literal) {
       // A plain value of the field's type: no expression to parse, so enum
       // values that look like field names or are not identifiers stay values.
-      // It must fit the field's bounds, as a value staff give must.
-      if (std::string problem = check_bounds(f, *literal, ""); !problem.empty()) {
-        error("bad-set", value_pos(a), tr(msg::lang_set_out_of_bounds, {name, *text, problem}));
-        continue;
-      }
+      // It should fit the field's bounds, as a value staff give must: a
+      // warning (an error with --strict, so at publishing), so that a version
+      // published before this check still loads and runs.
+      if (std::string problem = check_bounds(f, *literal, ""); !problem.empty())
+        sink_.warning("set-out-of-bounds", value_pos(a),
+                      tr(msg::lang_set_out_of_bounds, {name, *text, problem}));
       assignment.expr = constant_expr(*literal, f.type);
       assignment.constant = true;
       t.set.push_back(std::move(assignment));

@@ -115,10 +115,6 @@ std::optional<Refusal> read_text_inputs(const Procedure& p,
     if (std::string problem = control_problem(text, p.fields[index].type == Type::kString, lang);
         !problem.empty())
       return Refusal{RefusalKind::kBadInput, tr(msg::rules_value_control, lang, {name, problem})};
-    // Checked here for every field: a personal value's text is not in the
-    // log row, whose check would catch it for the others.
-    if (!valid_utf8(text))
-      return Refusal{RefusalKind::kBadInput, tr(msg::rules_value_not_utf8, lang, {name})};
     Value value;
     if (auto problem = parse_input(p.fields[index], text, &value, lang))
       return Refusal{RefusalKind::kBadInput, *problem};

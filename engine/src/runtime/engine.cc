@@ -162,6 +162,17 @@ std::vector<std::pair<std::string, std::string>> logged_inputs(
   throw RefusedError(std::move(refusal), case_id);
 }
 
+// Values given as text must be UTF-8. A personal value's text is kept apart
+// from the log row, whose own check catches the others. Live input only:
+// audit replay decides the steps already stored.
+void check_utf8_inputs(const std::vector<std::pair<std::string, std::string>>& inputs,
+                       const std::string& case_id) {
+  for (const auto& [name, text] : inputs)
+    if (!valid_utf8(text))
+      throw_refusal(case_id,
+                    Refusal{RefusalKind::kBadInput, tr(msg::runtime_value_not_utf8, {name})});
+}
+
 }  // namespace
 
 std::shared_ptr<Clock> system_clock() { return std::make_shared<SystemClock>(); }
@@ -648,7 +659,8 @@ std::string Engine::add_staff(const std::string& admin, const StaffMember& membe
 namespace {
 
 // Fields a decision under `p` may read the value of: its guards, its `set:`
-// expressions and the values its hand-offs copy; with `event` >= 0, only
+// expressions, the values its hand-offs copy and the dates deadlines count
+// from (a stand-in date would give a wrong due time); with `event` >= 0, only
 // those of that event's steps from `state`. Others a step only needs to
 // know are present (requires:).
 std::vector<bool> fields_decided_on(const Procedure& p, int event, int state) {
@@ -659,10 +671,15 @@ std::vector<bool> fields_decided_on(const Procedure& p, int event, int state) {
       if (f >= 0 && static_cast<size_t>(f) < read.size()) read[static_cast<size_t>(f)] = true;
     }
   };
+  const auto anchor = [&](int s) {  // a deadline counted from a field's date
+    const int f = s >= 0 ? p.states[static_cast<size_t>(s)].deadline_from : -1;
+    if (f >= 0 && static_cast<size_t>(f) < read.size()) read[static_cast<size_t>(f)] = true;
+  };
   for (const TransitionDef& t : p.transitions) {
     if (event >= 0 &&
         (t.event != event || std::find(t.from.begin(), t.from.end(), state) == t.from.end()))
       continue;
+    if (event >= 0) anchor(t.target(state));
     mark(t.guard);
     for (const Assignment& a : t.set) mark(a.expr);
     for (const HandOff& h : t.opens) {
@@ -671,7 +688,10 @@ std::vector<bool> fields_decided_on(const Procedure& p, int event, int state) {
       }
     }
   }
-  if (event < 0) mark(p.open_guard);
+  if (event < 0) {
+    mark(p.open_guard);
+    for (size_t s = 0; s < p.states.size(); ++s) anchor(static_cast<int>(s));
+  }
   return read;
 }
 
@@ -942,6 +962,7 @@ StepResult Engine::open_case(const OpenRequest& request) {
 StepResult Engine::open_resolved(const Procedure& p, const Actor& who, const OpenRequest& request) {
   const DateTime now = clock_->now();
   const std::string site = opening_site(who, request.site);
+  check_utf8_inputs(request.inputs, "");
   Opening opening = plan_open(p, who, request.inputs, request.note,
                               occurred_at(request.at, now, nullptr), now, false);
   opening.record.site = site;
@@ -1024,6 +1045,7 @@ StepResult Engine::advance_in_transaction(const CaseRecord& held, const StepRequ
   command.inputs = request.inputs;
   command.reason = request.reason;
   command.override = request.override;
+  check_utf8_inputs(request.inputs, id);
   command.at = occurred_at(request.at, now, record);
   command.lang = lang_;
   Decision decision = decide(*p, before, command, request.trace);
