@@ -14,13 +14,15 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "test_errors.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/key_file.h"
 #include "sopir/login.h"
 #include "store/sealing.h"
+#include "test_errors.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -72,6 +74,29 @@ struct ClearDatabase {
   }
 };
 
+// A database file of `yaml` (test-care under another form) with one case
+// opened by dewi with `inputs`, then encrypted at rina's and dewi's first
+// passphrases ("NAME passphrase one"); no key held afterwards. The case's id.
+std::string encrypted_case(const std::string& path,
+                           const std::shared_ptr<testing::TestClock>& clock,
+                           const std::string& yaml,
+                           std::vector<std::pair<std::string, std::string>> inputs) {
+  sealing::forget_database_keys();
+  std::string id;
+  {
+    Engine engine(open_file(path, true), clock);
+    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
+    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker"}, true});
+    engine.publish_source(yaml, "care.yaml", "rina", false);
+    id = engine.open_case({"test-care", "dewi", std::move(inputs), "", std::nullopt}).after.id;
+    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
+    engine.set_passphrase("rina", "dewi", "dewi passphrase one", KdfCost::kTest);
+    REQUIRE(engine.store().encrypts_personal_data());
+  }
+  sealing::forget_database_keys();
+  return id;
+}
+
 }  // namespace
 
 TEST_CASE("a sealed text opens only with its key and its associated data", "[at-rest]") {
@@ -103,21 +128,9 @@ TEST_CASE("without the key a step is refused only when its own rules read a lock
                after +
                    "  - {event: check_name, from: screening, to: care, roles: [worker], "
                    "when: \"len(full_name) > 1\"}\n");
-  sealing::forget_database_keys();
   testing::TempDb db{"at-rest-own-rules"};
   auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
-  std::string id;
-  {
-    Engine engine(open_file(db.path(), true), clock);
-    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
-    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker"}, true});
-    engine.publish_source(yaml, "care.yaml", "rina", false);
-    id = engine.open_case({"test-care", "dewi", {{"full_name", "Lastri Gunung"}}, "", std::nullopt})
-             .after.id;
-    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
-    REQUIRE(engine.store().encrypts_personal_data());
-  }
-  sealing::forget_database_keys();
+  const std::string id = encrypted_case(db.path(), clock, yaml, {{"full_name", "Lastri Gunung"}});
   Engine engine(open_file(db.path()), clock);
   StepRequest step;
   step.case_id = id;
@@ -146,21 +159,9 @@ TEST_CASE("without the key a step into a state whose deadline counts from a lock
   replace("screening: {label: Screening, deadline: 7d}",
           "screening: {label: Screening, deadline: 7 days from returned_on}");
   replace("  accepts: [full_name, age]", "  accepts: [full_name, age, returned_on]");
-  sealing::forget_database_keys();
   testing::TempDb db{"at-rest-anchor"};
   auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
-  std::string id;
-  {
-    Engine engine(open_file(db.path(), true), clock);
-    Engine::add_first_administrator(engine.store(), "rina", "Rina Contoh");
-    engine.add_staff("rina", {"dewi", "Dewi Contoh", {"worker"}, true});
-    engine.publish_source(yaml, "care.yaml", "rina", false);
-    id = engine.open_case({"test-care", "dewi", {{"returned_on", "2026-11-30"}}, "", std::nullopt})
-             .after.id;
-    engine.set_passphrase("rina", "rina", "rina passphrase one", KdfCost::kTest);
-    engine.set_passphrase("rina", "dewi", "dewi passphrase one", KdfCost::kTest);
-  }
-  sealing::forget_database_keys();
+  const std::string id = encrypted_case(db.path(), clock, yaml, {{"returned_on", "2026-11-30"}});
   Engine engine(open_file(db.path()), clock);
   StepRequest screen;
   screen.case_id = id;

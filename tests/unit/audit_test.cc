@@ -109,6 +109,31 @@ class AuditFixture {
   static constexpr const char* kDropTriggers =
       "DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;";
 
+  // The newest row of `case_id`'s log, as a template for a forged row.
+  LogEntry newest_row(const std::string& case_id) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    return store->history(case_id).back();
+  }
+  // Appends `forged` after the newest row of the log, linked to it with its
+  // hash recomputed, as a forger with the file could. Returns its seq.
+  int64_t append_forged(LogEntry forged) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    const auto head = store->chain_head();
+    store.reset();
+    forged.prev_hash = head.second;
+    forged.hash = chain_hash(forged.prev_hash, forged);
+    const int64_t seq = head.first + 1;
+    SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
+    SQLite::Statement insert(
+        db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
+    insert.bind(1, seq);
+    insert.bind(2, log_record(forged));
+    insert.bind(3, forged.prev_hash);
+    insert.bind(4, forged.hash);
+    insert.exec();
+    return seq;
+  }
+
   int64_t seq_of(const std::string& case_id, int case_seq) {
     SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
     SQLite::Statement q(db, "SELECT seq FROM transitions WHERE case_id = ? AND case_seq = ?");
@@ -231,10 +256,7 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
   step(a_, "assess", "rina", {{"risk", "high"}});
   step(a_, "stabilise", "dewi");
   step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
-  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
-  auto head = store->chain_head();
-  LogEntry forged = store->history(a_).back();
-  store.reset();
+  LogEntry forged = newest_row(a_);
   forged.case_seq += 1;
   forged.kind = LogKind::kProcedure;
   forged.event = "approve_plan";
@@ -248,18 +270,9 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
   forged.changes.clear();
   forged.due_at.reset();
   forged.note = "";
-  forged.prev_hash = head.second;
-  forged.hash = chain_hash(forged.prev_hash, forged);
-  const int64_t seq = head.first + 1;
-  SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
-  SQLite::Statement insert(db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
-  insert.bind(1, seq);
-  insert.bind(2, log_record(forged));
-  insert.bind(3, forged.prev_hash);
-  insert.bind(4, forged.hash);
-  insert.exec();
-  db.exec("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
-          std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
+  const int64_t seq = append_forged(forged);
+  sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
+      std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
   const auto r = verify();
   INFO(describe(r));
   CHECK(has_finding(r, FindingKind::kStepRefused, seq, a_));
@@ -279,10 +292,7 @@ TEST_CASE_METHOD(AuditFixture,
   step(a_, "screen", "rina", {{"age", "40"}});
   sql("UPDATE personal_text SET text = NULL");
   const auto forge = [&](const std::string& to_state, const std::string& to_status) {
-    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
-    auto head = store->chain_head();
-    LogEntry forged = store->history(a_).back();
-    store.reset();
+    LogEntry forged = newest_row(a_);
     forged.case_seq += 1;
     forged.kind = LogKind::kProcedure;
     forged.event = "assess";
@@ -296,20 +306,10 @@ TEST_CASE_METHOD(AuditFixture,
     forged.changes.clear();
     forged.due_at.reset();
     forged.note = "";
-    forged.prev_hash = head.second;
-    forged.hash = chain_hash(forged.prev_hash, forged);
-    const int64_t seq = head.first + 1;
-    SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
-    SQLite::Statement insert(
-        db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
-    insert.bind(1, seq);
-    insert.bind(2, log_record(forged));
-    insert.bind(3, forged.prev_hash);
-    insert.bind(4, forged.hash);
-    insert.exec();
-    db.exec("UPDATE cases SET state = '" + to_state + "', status = '" + to_status +
-            "', version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
-            ", due_at = NULL WHERE id = '" + a_ + "'");
+    const int64_t seq = append_forged(forged);
+    sql("UPDATE cases SET state = '" + to_state + "', status = '" + to_status +
+        "', version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
+        ", due_at = NULL WHERE id = '" + a_ + "'");
     return seq;
   };
   SECTION("to a state the procedure has no such move to") {
