@@ -413,6 +413,13 @@ class ServerLogin(OnServer):
             psql(oki_url, "UPDATE cases SET state = 'x'")
         self.assertIn("permission denied", str(raised.exception))
         self.assertIn("clean:", self.as_login(oki_url, "audit", "verify").out)
+        # A case's key deleted behind sopir's back (the owner can): the
+        # auditor reads no personal text, yet is told this one is gone.
+        psql(self.owner_url, "DELETE FROM case_keys WHERE case_id = '%s'" % at_main)
+        r = self.as_login(oki_url, "audit", "verify", code=1)
+        self.assertIn("pii-gone at row", r.out)
+        self.assertIn("1 finding(s)", r.out)
+        self.assertIn("in case %s is gone" % at_main, r.out)
 
     def test_a_hand_off_opens_a_case_at_another_site_under_row_level_security(self):
         budi = self.set_up_logins()  # budi: site main

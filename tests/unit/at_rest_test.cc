@@ -147,6 +147,40 @@ TEST_CASE("without the key a step is refused only when its own rules read a lock
   CHECK(engine.store().chain_head().first == head);
 }
 
+TEST_CASE("a case key deleted behind the engine's back is a finding, with or without the key",
+          "[at-rest]") {
+  testing::TempDb db{"at-rest-key-gone"};
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
+  const std::string id =
+      encrypted_case(db.path(), clock, testing::kCareYaml, {{"full_name", "Lastri Gunung"}});
+  auto gone = [&] {
+    auto store = open_file(db.path());
+    const audit::VerifyReport report = audit::verify(*store, audit::VerifyOptions{});
+    std::vector<std::string> found;
+    for (const auto& f : report.findings) {
+      INFO(f.message);
+      CHECK(f.kind == audit::FindingKind::kPiiGone);
+      CHECK(f.case_id == id);
+      found.push_back(f.message);
+    }
+    return found;
+  };
+  REQUIRE(gone().empty());  // untouched: clean without the key
+  {
+    SQLite::Database file(db.path(), SQLite::OPEN_READWRITE);
+    file.exec("DELETE FROM case_keys");
+  }
+  // Without any key (the text reads as locked otherwise) ...
+  CHECK(gone().size() == 1);
+  // ... and with one.
+  {
+    Engine engine(open_file(db.path()), clock);
+    engine.log_in("dewi", "dewi passphrase one");
+  }
+  CHECK(gone().size() == 1);
+  sealing::forget_database_keys();
+}
+
 TEST_CASE("without the key a step into a state whose deadline counts from a locked date is refused",
           "[at-rest]") {
   // test-care with a personal return date, from which screening's deadline counts.

@@ -59,6 +59,20 @@ class AuditFixture {
         .after.id;
   }
 
+  // The case's personal data erased as `case erase` does it, by two data
+  // protection officers (its `erase-requested` and `erased` rows).
+  void erase(const std::string& id) {
+    Store& s = engine_->store();
+    if (!s.staff("lina"))
+      for (const char* who : {"lina", "tono"})
+        s.add_staff({who, std::string(who) + " Contoh", {"data_protection"}, true},
+                    ::sopir::testing::kByAdmin);
+    clock_->advance(60);
+    engine_->request_erasure(id, "lina", "asked in person");
+    clock_->advance(60);
+    engine_->confirm_erasure(id, "tono");
+  }
+
   // Case A walks to the end (four-eyes respected); case B is overridden,
   // held and resumed; case C is escalated by the timer and closed.
   void build() {
@@ -290,7 +304,7 @@ TEST_CASE_METHOD(AuditFixture,
   // recomputing the chain, to a state of their choosing.
   a_ = open({{"full_name", "Siti Contoh"}});
   step(a_, "screen", "rina", {{"age", "40"}});
-  sql("UPDATE personal_text SET text = NULL");
+  erase(a_);
   const auto forge = [&](const std::string& to_state, const std::string& to_status) {
     LogEntry forged = newest_row(a_);
     forged.case_seq += 1;
@@ -487,12 +501,22 @@ TEST_CASE_METHOD(AuditFixture, "changed personal text no longer matches its dige
   CHECK(has_finding(r, FindingKind::kPiiDigest, seq_of(b_, 1), b_));
 }
 
-TEST_CASE_METHOD(AuditFixture, "erased personal data is not flagged", "[audit]") {
+TEST_CASE_METHOD(AuditFixture, "personal text removed without an erasure row is a finding",
+                 "[audit]") {
   build();
-  sql("UPDATE personal_text SET text = NULL");
+  // Cleared as an erasure clears it, and a row deleted outright; neither
+  // case has an `erased` row (an erasure through the engine, with its rows,
+  // verifies clean: at_rest_test).
+  sql("UPDATE personal_text SET text = NULL WHERE text = 'Siti Contoh'");
+  sql("DELETE FROM personal_text WHERE text = 'Ani Contoh'");
   const auto r = verify();
   INFO(describe(r));
-  CHECK(r.clean());
+  REQUIRE(r.findings.size() == 2);
+  CHECK(has_finding(r, FindingKind::kPiiGone, seq_of(a_, 1), a_));
+  CHECK(has_finding(r, FindingKind::kPiiGone, seq_of(b_, 1), b_));
+  CHECK(r.findings[0].message.find("field full_name") != std::string::npos);
+  CHECK(r.findings[0].message.find("no 'erased' row of the case follows it") != std::string::npos);
+  // The steps that read the gone values are still not re-decided, not refused.
   CHECK(r.unverifiable_steps > 0);
 }
 

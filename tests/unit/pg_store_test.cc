@@ -424,20 +424,23 @@ std::unique_ptr<Store> sealed_store(testing::TestDatabase& db) {
 
 // Takes a database of the newest schema back to version 5's shape, as a
 // sopir of schema 5 left it: no sites or row-level security (versions 8-10),
-// no moved registry (version 11), no key tables, texts without their case
-// (version 6).
+// no moved registry (version 11), no presence check (version 12), no key tables, texts without
+// their case (version 6).
 void back_to_version_5(testing::TestDatabase& db) {
   std::string undo_sites;
   for (const char* table : {"cases", "transitions", "personal_text", "access_log"})
     undo_sites += std::string("ALTER TABLE ") + table + " NO FORCE ROW LEVEL SECURITY; ALTER TABLE " + table +
                   " DISABLE ROW LEVEL SECURITY;";
-  for (const char* policy : {"cases_read ON cases", "cases_open ON cases", "cases_step ON cases",
-                             "transitions_read ON transitions", "transitions_append ON transitions",
-                             "personal_text_read ON personal_text", "personal_text_keep ON personal_text",
-                             "personal_text_erase ON personal_text", "access_log_read ON access_log",
-                             "access_log_record ON access_log", "cases_children ON cases"})
+  for (const char* policy :
+       {"cases_read ON cases", "cases_open ON cases", "cases_step ON cases",
+        "transitions_read ON transitions", "transitions_append ON transitions",
+        "personal_text_read ON personal_text", "personal_text_keep ON personal_text",
+        "personal_text_erase ON personal_text", "access_log_read ON access_log",
+        "access_log_record ON access_log", "cases_children ON cases",
+        "personal_text_presence ON personal_text"})
     undo_sites += std::string("DROP POLICY ") + policy + ";";
   db.exec(undo_sites +
+          "DROP FUNCTION sopir_personal_gone(text[]);"
           "DROP FUNCTION sopir_rls_claim_mode(); DROP FUNCTION sopir_session_roles();"
           "DROP FUNCTION sopir_child_cases(text); DROP FUNCTION sopir_definer_reads();"
           "DROP FUNCTION sopir_session_sites(); DROP FUNCTION sopir_session_site_case(text);"

@@ -29,30 +29,34 @@ namespace sopir::audit {
 // verify
 
 enum class FindingKind {
-  kChainHash,        // a row's content no longer matches its stored hash
-  kChainLink,        // a row's prev_hash is not the previous row's hash
-  kSeqGap,           // seq numbers missing: rows deleted
-  kPiiDigest,        // personal text no longer matches its salted digest
-  kProcedureMissing, // the pinned procedure version is not in the database or does not load
-  kCaseSeqGap,       // a case's step numbers (case_seq) have a gap
-  kStepRefused,      // the procedure would not have allowed a recorded step
-  kStepDiffers,      // allowed, but the recorded outcome differs from the rules'
-  kCaseRow,          // a case row disagrees with its log
-  kAnchorMissing,    // the anchored row is gone
-  kAnchorMismatch,   // the anchored row has a different hash now
-  kAnchorTruncated,  // the log ends before the anchored row
-  kLinkMissing,      // half a hand-off: a child without the parent step that opened it, or the reverse
-  kLinkUnknown,      // a row claims a link to a case that does not exist or that its rule does not open
-  kLinkValues,       // a child was opened with values other than its parent's hand-off gives
-  kSchemaChanged,    // the database's definitions differ from sopir's: triggers removed, columns redefined
-  kCompiledDiffers,  // a published version's saved compiled form does not match its source
+  kChainHash,         // a row's content no longer matches its stored hash
+  kChainLink,         // a row's prev_hash is not the previous row's hash
+  kSeqGap,            // seq numbers missing: rows deleted
+  kPiiDigest,         // personal text no longer matches its salted digest
+  kPiiGone,           // personal text or its case's key deleted with no erasure row
+  kProcedureMissing,  // the pinned procedure version is not in the database or does not load
+  kCaseSeqGap,        // a case's step numbers (case_seq) have a gap
+  kStepRefused,       // the procedure would not have allowed a recorded step
+  kStepDiffers,       // allowed, but the recorded outcome differs from the rules'
+  kCaseRow,           // a case row disagrees with its log
+  kAnchorMissing,     // the anchored row is gone
+  kAnchorMismatch,    // the anchored row has a different hash now
+  kAnchorTruncated,   // the log ends before the anchored row
+  kLinkMissing,  // half a hand-off: a child without the parent step that opened it, or the reverse
+  kLinkUnknown,  // a row claims a link to a case that does not exist or that its rule does not open
+  kLinkValues,   // a child was opened with values other than its parent's hand-off gives
+  kSchemaChanged,       // the database's definitions differ from sopir's: triggers removed, columns
+                        // redefined
+  kCompiledDiffers,     // a published version's saved compiled form does not match its source
   kCheckpointMismatch,  // a checkpoint's root is not the one the rows it covers give
-  kProcedureChanged, // a published version's stored source does not match its SHA-256, or its publish row
-  kProcedureUnlogged,// a published version with no publish row in the log
-  kStaffRow,         // the staff table disagrees with the staff rows of the log
-  kMovedRegistry,    // a moved-in database's kept registry disagrees with its moved-in row or the rows issued again
+  kProcedureChanged,    // a published version's stored source does not match its SHA-256, or its
+                        // publish row
+  kProcedureUnlogged,   // a published version with no publish row in the log
+  kStaffRow,            // the staff table disagrees with the staff rows of the log
+  kMovedRegistry,  // a moved-in database's kept registry disagrees with its moved-in row or the
+                   // rows issued again
 };
-// "chain-hash", "chain-link", "seq-gap", "pii-digest", "procedure-missing",
+// "chain-hash", "chain-link", "seq-gap", "pii-digest", "pii-gone", "procedure-missing",
 // "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
 // "link-unknown", "link-values", "schema-changed", "compiled-differs",

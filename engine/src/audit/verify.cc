@@ -30,6 +30,8 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kChainLink: return "chain-link";
     case FindingKind::kSeqGap: return "seq-gap";
     case FindingKind::kPiiDigest: return "pii-digest";
+    case FindingKind::kPiiGone:
+      return "pii-gone";
     case FindingKind::kProcedureMissing: return "procedure-missing";
     case FindingKind::kCaseSeqGap: return "case-seq-gap";
     case FindingKind::kStepRefused: return "step-refused";
@@ -661,6 +663,7 @@ class Verifier {
                            ? std::optional(history.front().occurred_at)
                            : std::nullopt);
     check_sites(history);
+    check_personal_kept(history);
     if (record) {
       // Where the log leaves the case: the site of its open row or of its
       // newest transfer; the default site for a case opened before sites.
@@ -669,6 +672,24 @@ class Verifier {
         if (!e.site.empty()) site = e.site;
       if (record->site != site)
         add(FindingKind::kCaseRow, history.back().seq, id, tr(msg::audit_case_site, {id, record->site, site}));
+    }
+  }
+
+  // Personal text leaves only by an erasure (`case erase`, `retention
+  // apply`), which writes an `erased` row in the case's chain after the rows
+  // whose values it erased. A value a row wrote that reads as erased (its
+  // text, or its case's key, deleted) with no such row after it was removed
+  // behind the engine's back: the evidence a step rests on, gone unrecorded.
+  // A row's `before` values are an earlier row's `after`, checked there.
+  void check_personal_kept(const std::vector<LogEntry>& history) {
+    bool erased_after = false;
+    for (auto e = history.rbegin(); e != history.rend(); ++e) {
+      if (e->kind == LogKind::kErasure && e->event == erasure_event::kErased) erased_after = true;
+      if (erased_after) continue;
+      for (const LogEntry::Change& c : e->changes)
+        if (c.after.pii && !c.after.missing && c.after.erased)
+          add(FindingKind::kPiiGone, e->seq, e->case_id,
+              tr(msg::audit_pii_gone, {c.after.field, log_row(e->seq), e->case_id}));
     }
   }
 

@@ -457,7 +457,7 @@ CREATE POLICY transitions_read ON transitions FOR SELECT USING (
 // `parent` (as the cases_read policy decides); it runs as the tables' owner
 // (SECURITY DEFINER), and the policy cases_children lets such a call, and
 // nothing else, read every case row: current_user is then the owner while
-// session_user is the member. No other function of sopir's runs so, and a
+// session_user is the member. Only it and sopir_personal_gone (version 12) run so, and a
 // member cannot make one. The member still reads nothing else of the other
 // site's case, not even with psql: not its data, not its log rows.
 constexpr const char* kVersion10 = R"sql(
@@ -546,13 +546,32 @@ END
 $do$;
 )sql";
 
+// Version 12: whether personal text is still there, for sessions the
+// policies do not show it to (an auditor's; a national login's). verify tells
+// a value erased behind the engine's back (a `pii-gone` finding) from one
+// hidden from the session by asking sopir_personal_gone(digests): which of
+// the digests have no text left (no row, text and sealed text NULL, or a
+// sealed text whose case key is gone). It returns digests only, never text,
+// to any session; SECURITY DEFINER like sopir_child_cases, and read through
+// the policy personal_text_presence (sopir_definer_reads()).
+constexpr const char* kVersion12 = R"sql(
+CREATE POLICY personal_text_presence ON personal_text FOR SELECT USING ((SELECT sopir_definer_reads()));
+CREATE FUNCTION sopir_personal_gone(digests text[]) RETURNS SETOF text
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $body$
+  SELECT d FROM unnest(digests) AS d WHERE NOT EXISTS (
+    SELECT 1 FROM public.personal_text p WHERE p.digest = d
+      AND (p.text IS NOT NULL
+           OR (p.sealed IS NOT NULL AND EXISTS (SELECT 1 FROM public.case_keys k WHERE k.case_id = p.case_id))))
+$body$;
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 8;
 
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2, kVersion3, kVersion4, kVersion5,
-                                       kVersion6, kVersion7, kVersion8, kVersion9, kVersion10,
-                                       kVersion11};
+constexpr const char* kMigrations[] = {kVersion1, kVersion2,  kVersion3,  kVersion4,
+                                       kVersion5, kVersion6,  kVersion7,  kVersion8,
+                                       kVersion9, kVersion10, kVersion11, kVersion12};
 
 // Part of the sites step: a database that already has a log gets the rows
 // that say where what it held went (registry.h: the default site
@@ -606,49 +625,63 @@ std::string function_body(const char* migration, const std::string& name) {
 const std::map<std::string, std::string>& expected_protections() {
   static const std::map<std::string, std::string> expected = {
       {"trigger transitions_no_change",
-       "CREATE TRIGGER transitions_no_change BEFORE DELETE OR UPDATE ON public.transitions FOR EACH ROW "
+       "CREATE TRIGGER transitions_no_change BEFORE DELETE OR UPDATE ON public.transitions FOR "
+       "EACH ROW "
        "EXECUTE FUNCTION sopir_append_only() (enabled)"},
       {"trigger transitions_no_truncate",
-       "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH STATEMENT "
+       "CREATE TRIGGER transitions_no_truncate BEFORE TRUNCATE ON public.transitions FOR EACH "
+       "STATEMENT "
        "EXECUTE FUNCTION sopir_append_only() (enabled)"},
-      {"function sopir_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
+      {"function sopir_append_only",
+       "\nBEGIN\n  RAISE EXCEPTION 'the transition log is append-only';\nEND\n"},
       {"function sopir_actor_is_session", function_body(kVersion11, "sopir_actor_is_session")},
       {"trigger moved_registry_no_change",
-       "CREATE TRIGGER moved_registry_no_change BEFORE DELETE OR UPDATE ON public.moved_registry FOR EACH ROW "
+       "CREATE TRIGGER moved_registry_no_change BEFORE DELETE OR UPDATE ON public.moved_registry "
+       "FOR EACH ROW "
        "EXECUTE FUNCTION sopir_moved_append_only() (enabled)"},
       {"trigger moved_registry_no_truncate",
-       "CREATE TRIGGER moved_registry_no_truncate BEFORE TRUNCATE ON public.moved_registry FOR EACH STATEMENT "
+       "CREATE TRIGGER moved_registry_no_truncate BEFORE TRUNCATE ON public.moved_registry FOR "
+       "EACH STATEMENT "
        "EXECUTE FUNCTION sopir_moved_append_only() (enabled)"},
-      {"function sopir_moved_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the moved registry is append-only';\nEND\n"},
+      {"function sopir_moved_append_only",
+       "\nBEGIN\n  RAISE EXCEPTION 'the moved registry is append-only';\nEND\n"},
       {"trigger transitions_actor_is_session",
-       "CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON public.transitions FOR EACH ROW "
+       "CREATE TRIGGER transitions_actor_is_session BEFORE INSERT ON public.transitions FOR EACH "
+       "ROW "
        "EXECUTE FUNCTION sopir_actor_is_session() (enabled)"},
       {"trigger access_log_no_change",
-       "CREATE TRIGGER access_log_no_change BEFORE DELETE OR UPDATE ON public.access_log FOR EACH ROW "
+       "CREATE TRIGGER access_log_no_change BEFORE DELETE OR UPDATE ON public.access_log FOR EACH "
+       "ROW "
        "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
       {"trigger access_log_no_truncate",
-       "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON public.access_log FOR EACH STATEMENT "
+       "CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON public.access_log FOR EACH "
+       "STATEMENT "
        "EXECUTE FUNCTION sopir_access_append_only() (enabled)"},
-      {"function sopir_access_append_only", "\nBEGIN\n  RAISE EXCEPTION 'the access log is append-only';\nEND\n"},
+      {"function sopir_access_append_only",
+       "\nBEGIN\n  RAISE EXCEPTION 'the access log is append-only';\nEND\n"},
       {"function sopir_personal_sealed", function_body(kVersion6, "sopir_personal_sealed")},
       {"trigger personal_text_sealed",
-       "CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON public.personal_text FOR EACH ROW "
+       "CREATE TRIGGER personal_text_sealed BEFORE INSERT OR UPDATE ON public.personal_text FOR "
+       "EACH ROW "
        "EXECUTE FUNCTION sopir_personal_sealed() (enabled)"},
       {"column transitions.case_id", "text not null = ((record)::jsonb ->> 'case_id'::text)"},
-      {"column transitions.case_seq", "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
+      {"column transitions.case_seq",
+       "bigint not null = (((record)::jsonb ->> 'case_seq'::text))::bigint"},
       {"column transitions.sha256", "text = ((record)::jsonb ->> 'sha256'::text)"},
       {"column transitions.kind", "text not null = ((record)::jsonb ->> 'kind'::text)"},
       {"column transitions.event", "text not null = ((record)::jsonb ->> 'event'::text)"},
       {"column transitions.from_state", "text = ((record)::jsonb ->> 'from_state'::text)"},
       {"column transitions.to_state", "text = ((record)::jsonb ->> 'to_state'::text)"},
       {"column transitions.actor", "text not null = ((record)::jsonb ->> 'actor'::text)"},
-      {"column transitions.occurred_at", "bigint not null = (((record)::jsonb ->> 'occurred_at'::text))::bigint"},
+      {"column transitions.occurred_at",
+       "bigint not null = (((record)::jsonb ->> 'occurred_at'::text))::bigint"},
       {"function sopir_rls_claim_mode", function_body(kVersion8, "sopir_rls_claim_mode")},
       {"function sopir_session_roles", function_body(kVersion8, "sopir_session_roles")},
       {"function sopir_session_sites", function_body(kVersion8, "sopir_session_sites")},
       {"function sopir_session_site_case", function_body(kVersion9, "sopir_session_site_case")},
       {"function sopir_definer_reads", function_body(kVersion10, "sopir_definer_reads")},
       {"function sopir_child_cases", function_body(kVersion10, "sopir_child_cases")},
+      {"function sopir_personal_gone", function_body(kVersion12, "sopir_personal_gone")},
       {"row security of cases", "enabled, forced"},
       {"row security of transitions", "enabled, forced"},
       {"row security of personal_text", "enabled, forced"},
@@ -662,6 +695,7 @@ const std::map<std::string, std::string>& expected_protections() {
       {"policy personal_text_read", "personal_text SELECT"},
       {"policy personal_text_keep", "personal_text INSERT"},
       {"policy personal_text_erase", "personal_text UPDATE"},
+      {"policy personal_text_presence", "personal_text SELECT"},
       {"policy access_log_read", "access_log SELECT"},
       {"policy access_log_record", "access_log INSERT"},
       {"column transitions.seq", "bigint not null"},
@@ -686,9 +720,11 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   const Result functions = conn.exec(
       "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', 'sopir_session_roles', "
-      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', 'sopir_child_cases', "
-      "'sopir_moved_append_only')");
+      "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', "
+      "'sopir_session_roles', "
+      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', "
+      "'sopir_child_cases', "
+      "'sopir_moved_append_only', 'sopir_personal_gone')");
   for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.

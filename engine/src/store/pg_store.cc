@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -1564,13 +1565,32 @@ class PgStore final : public Store {
                                 "SELECT p.text, p.case_id, p.sealed, k.sealed FROM personal_text p "
                                 "LEFT JOIN case_keys k ON k.case_id = p.case_id WHERE p.digest = $1",
                                 {text(value.digest)});
-    open_text(value, r.rows() == 0 ? TextRow{} : text_row(r, 0, 0));
+    TextRow row;
+    if (r.rows() == 0) {
+      row.hidden = !gone({value.digest}).count(value.digest);
+    } else {
+      row = text_row(r, 0, 0);
+    }
+    open_text(value, row);
+  }
+
+  // Which of `digests` have no text left (sopir_personal_gone, schema 12):
+  // the rows a session does not read may be hidden from it by the
+  // policies (an auditor reads no personal text) rather than gone.
+  std::set<std::string> gone(const std::vector<std::string>& digests) {
+    const Result r =
+        conn_->run("personal_gone", "SELECT d FROM sopir_personal_gone($1::text[]) AS d",
+                   {text(array_literal(digests))});
+    std::set<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.insert(r.str(i, 0));
+    return out;
   }
 
   // A personal_text row as read with its case's sealed key; `found` false
   // when the server has no row for the digest.
   struct TextRow {
     bool found = false;
+    bool hidden = false;  // not found, but there: the policies do not show it to this session
     std::optional<std::string> text, sealed, case_key;
     std::string case_id;
   };
@@ -1587,6 +1607,10 @@ class PgStore final : public Store {
   }
 
   void open_text(StoredValue& value, const TextRow& row) {
+    if (row.hidden) {  // as a text sealed by a key this process does not hold
+      value.locked = true;
+      return;
+    }
     if (!row.found || (!row.text && !row.sealed)) {
       value.erased = true;
       return;
@@ -1636,6 +1660,12 @@ class PgStore final : public Store {
                                 "LEFT JOIN case_keys k ON k.case_id = p.case_id WHERE p.digest = ANY ($1::text[])",
                                 {text(array_literal(digests))});
     for (int i = 0; i < r.rows(); ++i) prefetched_[r.str(i, 0)] = text_row(r, i, 1);
+    if (r.rows() == static_cast<int>(digests.size())) return;
+    std::vector<std::string> unseen;
+    for (const std::string& digest : digests)
+      if (!prefetched_[digest].found) unseen.push_back(digest);
+    const std::set<std::string> left = gone(unseen);
+    for (const std::string& digest : unseen) prefetched_[digest].hidden = !left.count(digest);
   }
 
   // The database key's row, read once it exists (a key once made is never

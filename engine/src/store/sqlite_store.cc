@@ -701,6 +701,7 @@ class SqliteStore final : public Store {
         drop.bind(1, case_id);
         drop.exec();
         case_keys_.drop(case_id);
+        if (keyless_case_ == case_id) keyless_case_.clear();
       });
     });
   }
@@ -1820,19 +1821,33 @@ class SqliteStore final : public Store {
     return case_keys_.keep(case_id, std::move(key));
   }
 
-  // The key of case `case_id` for reading: null when this process holds no
-  // database key (`locked` set) or the case's key is gone (erased).
+  // The key of case `case_id` for reading: null when the case's key is gone
+  // (erased), or when this process holds no database key (`locked` set).
+  // Whether the key is gone is told with or without the database key, so
+  // that a keyless verify sees a key deleted behind the engine's back.
   const sealing::SecretKey* case_key_for_reading(const std::string& case_id, bool& locked) {
     if (const sealing::SecretKey* held = case_keys_.find(case_id)) return held;
     const sealing::SecretKey* db = database_key();
-    if (!db) {
-      locked = true;
+    if (!db && case_id == keyless_case_) {  // the case whose key row was just looked up
+      locked = keyless_case_kept_;
       return nullptr;
     }
-    SQLite::Statement stmt(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?");
-    stmt.bind(1, case_id);
-    if (!stmt.executeStep()) return nullptr;
-    return &cache_case_key(case_id, sealing::open_case_key(*db, stmt.getColumn(0).getString(), case_id));
+    std::string sealed;
+    bool kept = false;
+    {
+      Use stmt(case_key_);
+      stmt->bind(1, case_id);
+      kept = stmt->executeStep();
+      if (kept && db) sealed = stmt->getColumn(0).getString();
+    }
+    if (!db) {
+      keyless_case_ = case_id;
+      keyless_case_kept_ = kept;
+      locked = kept;
+      return nullptr;
+    }
+    if (!kept) return nullptr;
+    return &cache_case_key(case_id, sealing::open_case_key(*db, sealed, case_id));
   }
 
   // A personal value's text from personal_text by its digest (decrypted
@@ -1941,6 +1956,10 @@ class SqliteStore final : public Store {
   // process has opened (wiped when dropped).
   std::string key_id_;
   sealing::CaseKeys case_keys_;
+  // Without the database key: the case whose key row was looked up last,
+  // and whether it had one (values of one case are mostly read together).
+  std::string keyless_case_;
+  bool keyless_case_kept_ = false;
   // append_held's UPDATE per set of changed columns (update_for).
   std::map<unsigned, std::unique_ptr<SQLite::Statement>> updates_;
   // cases() and count_cases() statements by their text (shaped()).
