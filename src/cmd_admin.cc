@@ -256,6 +256,16 @@ int run_checkpoint(Context& ctx, Args&) {
   return 0;
 }
 
+// A pass where an event could not fire exits with its first failure's code
+// (1 refused by the rules, 4 changed meanwhile, 6 no key to personal data),
+// so that the job running it on a schedule sees it; everything else that
+// was due fired and was written all the same.
+namespace {
+int tick_exit(const TickReport& report) {
+  return report.failures.empty() ? 0 : exit_code(report.failures.front().kind);
+}
+}  // namespace
+
 int run_tick(Context& ctx, Args&) {
   // The timer runs as "system", which holds no key: a deadline event of a
   // case whose personal data it must read fails (reported) unless a staff
@@ -298,11 +308,14 @@ int run_tick(Context& ctx, Args&) {
                         {"clock", o.procedure->clocks[static_cast<size_t>(o.clock.clock)].id},
                         {"due_at", format_datetime(*o.clock.due_at)}});
     }
-    ctx.out << json{{"fired", fired}, {"overdue", overdue}, {"clocks_overdue", clocks},
-                    {"retention_due", report.retention_due}, {"failures", report.failures}, {"checkpoint", c}}
-                       .dump(2)
+    json failures = json::array();
+    for (const TickFailure& f : report.failures) failures.push_back(f.message);
+    ctx.out << json{{"fired", fired},           {"overdue", overdue},
+                    {"clocks_overdue", clocks}, {"retention_due", report.retention_due},
+                    {"failures", failures},     {"checkpoint", c}}
+                   .dump(2)
             << "\n";
-    return 0;
+    return tick_exit(report);
   }
   ctx.out << tr(msg::cli_w_fired) << ": " << report.fired.size() << "\n";
   if (!report.fired.empty()) {
@@ -331,8 +344,8 @@ int run_tick(Context& ctx, Args&) {
   }
   if (report.retention_due > 0)
     ctx.out << tr(msg::cli_tick_retention_due, {std::to_string(report.retention_due)}) << "\n";
-  for (const auto& f : report.failures) ctx.err << "sopir: tick: " << f << "\n";
-  return 0;
+  for (const TickFailure& f : report.failures) ctx.err << "sopir: tick: " << f.message << "\n";
+  return tick_exit(report);
 }
 
 }  // namespace sopir::cli

@@ -5,7 +5,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import SopirTest, main  # noqa: E402
+from sopir_e2e import AID_YAML, SopirTest, main  # noqa: E402
 
 
 class Cases(SopirTest):
@@ -223,6 +223,31 @@ class Cases(SopirTest):
         show = self.ok("--as", "budi", "case", "show", fresh, "--json").json()
         self.assertEqual(show["state"], "requested")
         self.ok("tick")
+
+    def test_tick_exits_with_the_code_of_an_event_it_could_not_fire(self):
+        # Version 2 escalates only cases with a name: the timer holds no
+        # key to read it (docs/PRIVACY.md) unless a member logs in.
+        plain = self.open_case("budi", "--at", "2020-01-01T08:00")
+        escalate = "    roles: [supervisor]\n    label: {en: Escalate, id: Eskalasi}\n"
+        self.assertIn(escalate, AID_YAML)
+        named_only = AID_YAML.replace("version: 1", "version: 2").replace(
+            escalate, "    roles: [supervisor]\n    when: len(full_name) > 1\n    label: {en: Escalate, id: Eskalasi}\n")
+        self.ok("--as", "admin", "sop", "publish", self.write("aid-2.yaml", named_only))
+        named = self.open_case("budi", "--at", "2020-01-01T09:00")
+        # No log-in, and on a server no key file either.
+        keyless = {"SOPIR_KEY_FILE": ""}
+        r = self.run_sopir("tick", "--json", env=keyless)
+        self.assertEqual(r.code, 6, r)
+        doc = r.json()
+        self.assertEqual([f["case"] for f in doc["fired"]], [plain])  # the other still fired
+        self.assertEqual(len(doc["failures"]), 1)
+        self.assertIn(named, doc["failures"][0])
+        r = self.run_sopir("tick", env=keyless)
+        self.assertEqual(r.code, 6, r)
+        self.assertIn("sopir: tick: case %s" % named, r.err)
+        doc = self.ok("--as", "admin", "tick", "--json").json()
+        self.assertEqual([f["case"] for f in doc["fired"]], [named])
+        self.assertEqual(doc["failures"], [])
 
     def test_system_actor_is_not_for_people(self):
         case_id = self.open_case()

@@ -200,10 +200,18 @@ struct DueCase {
   DateTime due_at;
 };
 
+// A deadline event the timer pass could not fire: the error it raised (a
+// refusal by the rules, a case changed meanwhile, personal data it holds no
+// key for), which names the case.
+struct TickFailure {
+  ErrorKind kind;
+  std::string message;
+};
+
 struct TickReport {
   std::vector<FiredDeadline> fired;      // on_deadline events fired, in the order written
   std::vector<DueCase> overdue;          // still overdue afterwards, by due time, then id
-  std::vector<std::string> failures;     // cases whose deadline event was refused, and why
+  std::vector<TickFailure> failures;     // in the order tried; the others fired all the same
   std::vector<ClockOverdue> clocks_overdue;  // case-level clocks past their limit afterwards
   // Closed cases whose personal data is due for erasure under their
   // procedure's retention (Engine::retention_due); the timer pass only

@@ -1301,7 +1301,7 @@ TickReport Engine::tick(const TraceFor& trace_for) {
                               std::move(r.entry.from_state), std::move(r.entry.to_state),
                               std::move(r.opened)});
     } catch (const Error& e) {
-      report.failures.push_back(e.message());
+      report.failures.push_back({e.kind(), e.message()});
     }
   }
   report.overdue = due_cases(now, false);

@@ -282,7 +282,7 @@ class ScenarioRunner {
     });
     std::map<std::string, FiredDeadline> fired;
     for (auto& f : report.fired) fired.emplace(f.case_id, std::move(f));
-    *failures = std::move(report.failures);
+    for (TickFailure& f : report.failures) failures->push_back(std::move(f.message));
     return fired;
   }
 
