@@ -128,6 +128,13 @@ std::string cell(const CsvRecord& row, size_t index) {
   return index < row.cells.size() ? row.cells[index] : std::string();
 }
 
+// A column named twice would give one of its cells to nobody.
+void check_header(const std::string& file, const std::vector<std::string>& header) {
+  for (size_t c = 0; c < header.size(); ++c)
+    if (column(header, header[c]) != c)
+      throw usage_error(file + ":1: " + tr(msg::cli_csv_column_twice, {header[c]}));
+}
+
 void check_width(const CsvRecord& row, size_t width) {
   if (row.cells.size() != width) {
     throw usage_error(tr(msg::cli_batch_row_width, {std::to_string(row.cells.size()), std::to_string(width)}));
@@ -144,6 +151,7 @@ int run_case_import(Context& ctx, Args& a) {
   if (records.empty()) throw usage_error(tr(msg::cli_import_empty, {file}));
   const std::vector<std::string> header = records.front().cells;
   records.erase(records.begin());
+  check_header(file, header);
   ProcedurePtr p = ctx.engine().current_procedure(a.sop);
   for (const auto& name : header) {
     if (name == "note" || name == "at" || p->field_index(name) >= 0) continue;
@@ -187,6 +195,7 @@ int run_advance_batch(Context& ctx, Args& a) {
   if (records.empty()) throw usage_error(tr(msg::cli_batch_empty, {a.batch}));
   const std::vector<std::string> header = records.front().cells;
   records.erase(records.begin());
+  check_header(a.batch, header);
   const size_t case_col = column(header, "case"), event_col = column(header, "event");
   if (case_col == header.size() || event_col == header.size()) {
     throw usage_error(a.batch + ":1: " + tr(msg::cli_batch_header));

@@ -174,7 +174,12 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
     if (eq == std::string::npos || eq == 0) {
       throw usage_error(tr(msg::cli_set_form, {s}));
     }
-    out.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    std::string field = s.substr(0, eq);
+    // Given twice, one value would be dropped without a word: say so.
+    for (const auto& [given, value] : out)
+      if (given == field)
+        throw usage_error(tr(msg::cli_set_twice, {field, value, s.substr(eq + 1)}));
+    out.emplace_back(std::move(field), s.substr(eq + 1));
   }
   return out;
 }

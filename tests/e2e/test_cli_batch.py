@@ -58,6 +58,10 @@ class Batch(SopirTest):
         r = self.refused_unchanged(2, "--as", "budi", "case", "import", csv, "--sop", "aid")
         self.assertIn("short.csv:2:", r.err)
         self.refused_unchanged(3, "--as", "budi", "case", "import", "missing.csv", "--sop", "aid")
+        csv = self.write("twice.csv", "item,quantity,quantity\nfood_pack,1,2\n")
+        r = self.refused_unchanged(2, "--as", "budi", "case", "import", csv, "--sop", "aid")
+        self.assertEqual(r.err, "sopir: error: %s:1: the column quantity is named twice in the header; name each "
+                                "column once\n" % csv)
 
     def test_advance_batch(self):
         a, b = self.open_case(), self.open_case()
@@ -76,6 +80,9 @@ class Batch(SopirTest):
         self.fails(2, "--as", "tono", "case", "advance", "--batch", csv, "--note", "x")
         nohead = self.write("nohead.csv", "id,what\n%s,review\n" % a)
         self.refused_unchanged(2, "--as", "tono", "case", "advance", "--batch", nohead)
+        twice = self.write("twice.csv", "case,event,note,note\n%s,review,x,y\n" % a)
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", "--batch", twice)
+        self.assertIn("twice.csv:1: the column note is named twice in the header", r.err)
 
 
 if __name__ == "__main__":
