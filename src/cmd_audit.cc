@@ -155,7 +155,10 @@ int run_audit_log(Context& ctx, Args& a) {
     auto id = normalize_case_id(a.case_id);
     filter.case_id = id.value_or(a.case_id);
   }
-  if (!a.sop.empty()) filter.sop_id = a.sop;
+  if (!a.sop.empty()) {
+    require_procedure(*store, a.sop);
+    filter.sop_id = a.sop;
+  }
   if (!a.actor_filter.empty()) filter.actor = a.actor_filter;
   if (!a.event.empty()) filter.event = a.event;
   if (!a.state.empty()) filter.state = a.state;
@@ -292,7 +295,10 @@ int run_audit_report(Context& ctx, Args& a) {
   audit::ReportOptions options;
   options.sites = reader_sites(reader);
   options.now = now();
-  if (!a.sop.empty()) options.sop_id = a.sop;
+  if (!a.sop.empty()) {
+    require_procedure(*store, a.sop);
+    options.sop_id = a.sop;
+  }
   options.draw_svg = dot_to_svg;
   if (a.html.empty()) {
     audit::report_text(*store, options, ctx.out);

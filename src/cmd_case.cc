@@ -5,13 +5,14 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "cli.h"
 #include "output.h"
-#include "values.h"
 #include "sopir/error.h"
 #include "sopir/messages/cli.h"
+#include "values.h"
 
 namespace sopir::cli {
 namespace {
@@ -244,13 +245,40 @@ int run_case_open(Context& ctx, Args& a) {
   return 0;
 }
 
+namespace {
+
+// --state of `case list`: a state of the procedure named with --sop (any of
+// its published versions), or of any published one. A name none has would
+// list nothing without a word; refused with the states there are.
+void check_listed_state(Engine& engine, const std::string& sop, const std::string& state) {
+  std::set<std::string> states;
+  for (const PublishedProcedure& published : engine.procedures()) {
+    if (!sop.empty() && published.sop_id != sop) continue;
+    for (const StateDef& s : engine.procedure(published.sha256)->states) states.insert(s.id);
+  }
+  if (states.count(state)) return;
+  const std::vector<std::string> known(states.begin(), states.end());
+  const std::string whose =
+      sop.empty() ? tr(msg::cli_state_any_procedure) : tr(msg::cli_state_procedure, {sop});
+  throw usage_error(tr(msg::cli_state_value, {state, whose, join(known)}) +
+                    did_you_mean(state, known));
+}
+
+}  // namespace
+
 int run_case_list(Context& ctx, Args& a) {
   if (!a.positional.empty()) throw usage_error(tr(msg::cli_only_options, {"case list"}));
   Engine& engine = ctx.engine();
   CaseFilter filter;
   const DateTime now = engine.clock().now();
-  if (!a.sop.empty()) filter.sop_id = a.sop;
-  if (!a.state.empty()) filter.state = a.state;
+  if (!a.sop.empty()) {
+    engine.current_procedure(a.sop);  // not found: names the published ones
+    filter.sop_id = a.sop;
+  }
+  if (!a.state.empty()) {
+    check_listed_state(engine, a.sop, a.state);
+    filter.state = a.state;
+  }
   if (!a.status.empty()) {
     filter.status = status_from_string(a.status);
     if (!filter.status) {

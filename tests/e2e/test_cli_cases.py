@@ -210,6 +210,16 @@ class Cases(SopirTest):
         self.assertEqual(doc["cases"], [])
         self.fails(2, "case", "list", "--status", "open")
         self.fails(2, "case", "list", "--due-within", "soon")
+        # A procedure or state nobody has would list nothing without a word.
+        for command in (("case", "list"), ("audit", "log"), ("audit", "report")):
+            r = self.fails(3, *command, "--sop", "aidd")
+            self.assertIn("did you mean 'aid'?", r.err)
+        r = self.fails(2, "case", "list", "--state", "reveiwed")
+        self.assertIn("--state 'reveiwed' is not a state of any published procedure; its states are: approved, "
+                      "delivered, escalated, rejected, requested, reviewed; did you mean 'reviewed'?", r.err)
+        r = self.fails(2, "case", "list", "--sop", "aid", "--state", "closed")
+        self.assertIn("--state 'closed' is not a state of procedure aid", r.err)
+        self.assertEqual(self.ok("case", "list", "--sop", "aid", "--state", "requested", "--json").json()["count"], 2)
         self.assertIn(a, self.ok("case", "list").out)
 
     def test_tick_fires_deadline_events(self):

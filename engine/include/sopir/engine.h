@@ -258,6 +258,10 @@ Actor acting_staff(Store& store, const std::string& staff_id);
 // published under (`case open`, `sop show`, `migrate plan`, `std export`).
 std::string no_procedure_message(const std::string& sop_id, const std::vector<std::string>& published,
                                  std::string_view lang = {});
+// kNotFound with that message when nothing is published under `sop_id`: for
+// a filter (`case list --sop`, `audit log --sop`) that would otherwise list
+// nothing without a word.
+void require_procedure(Store& store, const std::string& sop_id);
 
 // Sites (docs/DEPLOY.md "Sites"). A staff member reads and acts on the
 // cases of the sites they belong to; `national` and `auditor` staff read

@@ -474,14 +474,24 @@ std::vector<ProcedurePtr> Engine::cached_procedures() const {
   return out;
 }
 
+namespace {
+
+[[noreturn]] void no_procedure(Store& store, const std::string& sop_id) {
+  std::vector<std::string> ids;
+  for (const auto& p : store.procedures()) ids.push_back(p.sop_id);
+  throw not_found(no_procedure_message(sop_id, ids));
+}
+
+}  // namespace
+
 ProcedurePtr Engine::current_procedure(const std::string& sop_id) {
   auto published = store_->current_procedure(sop_id);
-  if (!published) {
-    std::vector<std::string> ids;
-    for (const auto& p : store_->procedures()) ids.push_back(p.sop_id);
-    throw not_found(no_procedure_message(sop_id, ids));
-  }
+  if (!published) no_procedure(*store_, sop_id);
   return procedure(published->sha256);
+}
+
+void require_procedure(Store& store, const std::string& sop_id) {
+  if (!store.current_procedure(sop_id)) no_procedure(store, sop_id);
 }
 
 Actor Engine::actor(const std::string& staff_id) { return acting_staff(*store_, staff_id); }
