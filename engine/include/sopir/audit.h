@@ -34,6 +34,7 @@ enum class FindingKind {
   kSeqGap,            // seq numbers missing: rows deleted
   kPiiDigest,         // personal text no longer matches its salted digest
   kPiiGone,           // personal text or its case's key deleted with no erasure row
+  kRecordDamaged,     // a case's log row is not a record sopir writes: the case is not replayed
   kProcedureMissing,  // the pinned procedure version is not in the database or does not load
   kCaseSeqGap,        // a case's step numbers (case_seq) have a gap
   kStepRefused,       // the procedure would not have allowed a recorded step
@@ -56,8 +57,8 @@ enum class FindingKind {
   kMovedRegistry,  // a moved-in database's kept registry disagrees with its moved-in row or the
                    // rows issued again
 };
-// "chain-hash", "chain-link", "seq-gap", "pii-digest", "pii-gone", "procedure-missing",
-// "case-seq-gap", "step-refused", "step-differs", "case-row",
+// "chain-hash", "chain-link", "seq-gap", "pii-digest", "pii-gone", "record-damaged",
+// "procedure-missing", "case-seq-gap", "step-refused", "step-differs", "case-row",
 // "anchor-missing", "anchor-mismatch", "anchor-truncated", "link-missing",
 // "link-unknown", "link-values", "schema-changed", "compiled-differs",
 // "checkpoint-mismatch", "procedure-changed", "procedure-unlogged", "staff-row",

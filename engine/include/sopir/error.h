@@ -7,6 +7,7 @@
 // file, procedure, state or case the failure concerns.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -34,15 +35,23 @@ class Error : public std::runtime_error {
 
   ErrorKind kind() const { return kind_; }
   const std::string& message() const { return message_; }
+  // The log row whose stored record is not one sopir writes (kStorage), for
+  // a reader that reports it and reads on (audit verify); 0 otherwise.
+  int64_t damaged_row() const { return damaged_row_; }
 
-  // A copy whose message starts with `context: `; the kind stays.
+  // A copy whose message starts with `context: `; the kind and row stay.
   Error with_context(const std::string& context) const {
-    return Error(kind_, context + ": " + message_);
+    Error out(kind_, context + ": " + message_);
+    out.damaged_row_ = damaged_row_;
+    return out;
   }
+
+  friend Error damaged_record(int64_t seq, std::string m);
 
  private:
   ErrorKind kind_;
   std::string message_;
+  int64_t damaged_row_ = 0;
 };
 
 inline Error refused(std::string m) { return Error(ErrorKind::kRefused, std::move(m)); }
@@ -51,5 +60,11 @@ inline Error not_found(std::string m) { return Error(ErrorKind::kNotFound, std::
 inline Error conflict(std::string m) { return Error(ErrorKind::kConflict, std::move(m)); }
 inline Error storage_error(std::string m) { return Error(ErrorKind::kStorage, std::move(m)); }
 inline Error denied(std::string m) { return Error(ErrorKind::kDenied, std::move(m)); }
+// kStorage for log row `seq`, whose record cannot be read as one sopir writes.
+inline Error damaged_record(int64_t seq, std::string m) {
+  Error out(ErrorKind::kStorage, std::move(m));
+  out.damaged_row_ = seq;
+  return out;
+}
 
 }  // namespace sopir

@@ -21,6 +21,7 @@
 
 #include "sopir/calendar.h"
 #include "sopir/case.h"
+#include "sopir/error.h"
 #include "sopir/value.h"
 
 namespace sopir {
@@ -372,6 +373,10 @@ struct LogFilter {
   bool registry = false;
   // `state` matches rows whose from_state or to_state is it; every set
   // member must match.
+  // When set, a row whose record is not one sopir writes (an Error with
+  // damaged_row()) is passed here and skipped, and the scan reads on; else
+  // it stops the scan (audit verify reports such rows and reads the rest).
+  const std::function<void(const Error&)>* damaged = nullptr;
 };
 
 // One view of a case's personal data (the access log, docs/SCHEMA.md):

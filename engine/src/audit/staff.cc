@@ -31,8 +31,9 @@ bool holds(const std::vector<std::string>& roles, const std::string& role) {
 
 }  // namespace
 
-StaffTimeline::StaffTimeline(Store& store) {
+StaffTimeline::StaffTimeline(Store& store, const std::function<void(const Error&)>* damaged) {
   LogFilter filter;
+  filter.damaged = damaged;
   filter.kind = LogKind::kStaff;
   filter.registry = true;
   store.scan_log(filter, [&](const LogEntry& row) {

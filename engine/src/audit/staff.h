@@ -23,7 +23,8 @@ class StaffTimeline {
  public:
   StaffTimeline() = default;
   // Reads the staff rows of the log (kind staff), oldest first.
-  explicit StaffTimeline(Store& store);
+  // `damaged`: as LogFilter::damaged (null: a damaged staff row stops it).
+  explicit StaffTimeline(Store& store, const std::function<void(const Error&)>* damaged = nullptr);
   // Adds one staff row; rows must come in seq order.
   void add(const LogEntry& row);
 

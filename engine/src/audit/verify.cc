@@ -2,6 +2,7 @@
 // case rows against their logs.
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -10,15 +11,15 @@
 #include "audit/links.h"
 #include "audit/replay.h"
 #include "audit/staff.h"
-#include "store/merkle.h"
-#include "store/record_rows.h"
-#include "store/registry.h"
 #include "base/sha256.h"
 #include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/messages/audit.h"
 #include "sopir/migration_apply.h"
+#include "store/merkle.h"
+#include "store/record_rows.h"
+#include "store/registry.h"
 
 namespace sopir::audit {
 
@@ -32,6 +33,8 @@ const char* to_string(FindingKind kind) {
     case FindingKind::kPiiDigest: return "pii-digest";
     case FindingKind::kPiiGone:
       return "pii-gone";
+    case FindingKind::kRecordDamaged:
+      return "record-damaged";
     case FindingKind::kProcedureMissing: return "procedure-missing";
     case FindingKind::kCaseSeqGap: return "case-seq-gap";
     case FindingKind::kStepRefused: return "step-refused";
@@ -110,6 +113,7 @@ class Verifier {
       compiled_pass();
       replay_pass();
     }
+    damaged_elsewhere();
     std::stable_sort(report_.findings.begin(), report_.findings.end(),
                      [](const Finding& a, const Finding& b) {
                        if ((a.seq == 0) != (b.seq == 0)) return a.seq != 0;
@@ -168,6 +172,7 @@ class Verifier {
   void registry_pass() {
     std::map<std::string, LogEntry> published;  // sha256 -> its publish row
     LogFilter filter;
+    filter.damaged = &on_damaged_;
     filter.kind = LogKind::kPublish;
     filter.registry = true;
     store_.scan_log(filter, [&](const LogEntry& e) {
@@ -225,6 +230,7 @@ class Verifier {
     // site row of the log.
     std::set<std::string> logged_sites{kDefaultSite};
     LogFilter sites;
+    sites.damaged = &on_damaged_;
     sites.kind = LogKind::kSite;
     sites.registry = true;
     std::vector<LogEntry> copied;  // site copies taken ("copied" rows)
@@ -241,7 +247,7 @@ class Verifier {
     for (const Site& site : store_.sites())
       if (!logged_sites.count(site.id))
         add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
-    staff_ = StaffTimeline(store_);
+    staff_ = StaffTimeline(store_, &on_damaged_);
     const bool logins = store_.session_identity().server;
     std::set<std::string> staff_rows;
     for (const StaffMember& m : store_.all_staff()) {
@@ -306,6 +312,7 @@ class Verifier {
     std::map<int64_t, LogEntry> here;  // registry rows among moved rows, by seq
     if (!moves_.empty()) {
       LogFilter registry;
+      registry.damaged = &on_damaged_;
       registry.registry = true;
       store_.scan_log(registry, [&](const LogEntry& e) {
         if (e.case_id.empty() && move_of(e.seq)) here.emplace(e.seq, e);
@@ -318,6 +325,7 @@ class Verifier {
     std::map<std::string, int64_t> first_published;
     {
       LogFilter publish;
+      publish.damaged = &on_damaged_;
       publish.kind = LogKind::kPublish;
       publish.registry = true;
       store_.scan_log(publish, [&](const LogEntry& e) {
@@ -413,6 +421,7 @@ class Verifier {
       hash = kept->second;
     } else {
       LogFilter last;
+      last.damaged = &on_damaged_;
       last.after_seq = m.last_seq - 1;
       store_.scan_log(last, [&](const LogEntry& e) {
         if (e.seq == m.last_seq) hash = e.hash;
@@ -434,6 +443,7 @@ class Verifier {
   // 4 upgrade wrote for what existed stand on their own.
   void registry_actor_pass() {
     LogFilter filter;
+    filter.damaged = &on_damaged_;
     filter.registry = true;
     bool first = true;
     store_.scan_log(filter, [&](const LogEntry& row) {
@@ -544,6 +554,7 @@ class Verifier {
     // Who opened whom, from the hashed log (the open rows), not from the
     // case rows, which anyone with the file could change.
     LogFilter opens;
+    opens.damaged = &on_damaged_;
     opens.kind = LogKind::kOpen;
     store_.scan_log(opens, [&](const LogEntry& e) {
       if (e.linked_case.empty()) return true;
@@ -569,7 +580,34 @@ class Verifier {
             tr(msg::audit_moved_cases, {log_row(m.seq), std::to_string(m.cases), std::to_string(moved_cases_[m.seq])}));
   }
 
+  // A row that does not read as a record, in the case's log or in a log
+  // its guards read (a child's): named, and the case's other checks left
+  // out (they would all follow from it); the other cases are read on.
   void replay_one(const std::string& id, const CaseRecord* record) {
+    try {
+      replay_readable(id, record);
+    } catch (const Error& e) {
+      if (!e.damaged_row()) throw;
+      damaged_row(e, id);
+      links_.add_unreplayed(record, {});
+    }
+  }
+
+  // A kRecordDamaged finding for a case's row, once a row.
+  void damaged_row(const Error& e, const std::string& id) {
+    if (!damaged_seen_.insert(e.damaged_row()).second) return;
+    add(FindingKind::kRecordDamaged, e.damaged_row(), id,
+        tr(msg::audit_case_not_replayed, {e.message(), id}));
+  }
+
+  // The damaged rows the log scans met that no case's replay reported: the
+  // registry's, or those of a case not replayed.
+  void damaged_elsewhere() {
+    for (const auto& [seq, message] : damaged_scanned_)
+      if (!damaged_seen_.count(seq)) add(FindingKind::kRecordDamaged, seq, "", message);
+  }
+
+  void replay_readable(const std::string& id, const CaseRecord* record) {
     std::vector<LogEntry> history;
     if (!record || log_cases_.count(id)) history = store_.history(id);
     if (history.empty()) {
@@ -807,6 +845,14 @@ class Verifier {
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;
   StaffTimeline staff_;
+  // Rows found damaged (kRecordDamaged), each reported once; the handler
+  // the log scans pass them to (LogFilter::damaged): a registry row, or a
+  // case's, whose case is then reported by replay_one.
+  std::set<int64_t> damaged_seen_;
+  std::map<int64_t, std::string> damaged_scanned_;
+  const std::function<void(const Error&)> on_damaged_ = [this](const Error& e) {
+    damaged_scanned_.emplace(e.damaged_row(), e.message());
+  };
   std::map<std::string, PlanStatus> plans_;  // migration plans proposed, by hash
 };
 

@@ -782,8 +782,21 @@ class PgStore final : public Store {
       if (filter.since) add("occurred_at >= ?", {number(filter.since->seconds)});
       if (filter.until) add("occurred_at < ?", {number(filter.until->seconds)});
       if (filter.after_seq) add("seq > ?", {number(*filter.after_seq)});
-      each_row(sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq", params,
-               [&](const Result& r, int i) { return visit(read_log(r, i)); }, kRecordColumn);
+      each_row(
+          sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq", params,
+          [&](const Result& r, int i) {
+            if (!filter.damaged) return visit(read_log(r, i));
+            std::optional<LogEntry> entry;
+            try {
+              entry = read_log(r, i);
+            } catch (const Error& e) {
+              if (!e.damaged_row()) throw;
+              (*filter.damaged)(e);
+              return true;
+            }
+            return visit(*entry);
+          },
+          kRecordColumn);
     });
   }
 

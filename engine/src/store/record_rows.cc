@@ -166,7 +166,8 @@ LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lo
   entry.sha256 = record.at("sha256").get<std::string>();
   const std::string kind = record.at("kind").get<std::string>();
   const auto parsed = log_kind_from_string(kind);
-  if (!parsed) throw storage_error(tr(msg::store_unknown_log_kind, {kind, std::to_string(seq)}));
+  if (!parsed)
+    throw damaged_record(seq, tr(msg::store_unknown_log_kind, {kind, std::to_string(seq)}));
   entry.kind = *parsed;
   entry.event = record.at("event").get<std::string>();
   entry.from_state = record.at("from_state").get<std::string>();
@@ -218,7 +219,7 @@ LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup&
   try {
     return decode_record(json::parse(record), seq, lookup);
   } catch (const json::exception& e) {
-    throw storage_error(tr(msg::store_damaged_record, {std::to_string(seq), e.what()}));
+    throw damaged_record(seq, tr(msg::store_damaged_record, {std::to_string(seq), e.what()}));
   }
 }
 

@@ -981,7 +981,19 @@ class SqliteStore final : public Store {
         }
       }
       while (stmt.executeStep()) {
-        if (!visit(read_log(stmt))) break;
+        if (filter.damaged) {
+          std::optional<LogEntry> entry;
+          try {
+            entry = read_log(stmt);
+          } catch (const Error& e) {
+            if (!e.damaged_row()) throw;
+            (*filter.damaged)(e);
+            continue;
+          }
+          if (!visit(*entry)) break;
+        } else if (!visit(read_log(stmt))) {
+          break;
+        }
       }
     });
   }
