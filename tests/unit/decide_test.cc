@@ -256,6 +256,19 @@ TEST_CASE_METHOD(DecideFixture, "lifecycle moves: roles, reasons, paused deadlin
   REQUIRE(std::holds_alternative<LifecycleTransition>(reopened));
   CHECK(p_->states[std::get<LifecycleTransition>(reopened).state_to].id == "care");
   CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, resume)).kind == RefusalKind::kLifecycle);
+  // The refusal says the status as people read it and which would do.
+  s.id = "K7F-3QX";
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, resume)).message ==
+        "cannot resume case K7F-3QX: it is active (possible when it is on hold)");
+  finished.id = "K7F-3QX";
+  close.lang = "id";
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, finished, close)).message ==
+        "kasus K7F-3QX tidak dapat ditutup: statusnya ditutup (bisa bila statusnya aktif atau "
+        "ditangguhkan)");
+  s.status = Status::kOnHold;
+  hold.lang = "";
+  CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, hold)).message ==
+        "cannot hold case K7F-3QX: it is on hold (possible when it is active)");
 }
 
 }  // namespace

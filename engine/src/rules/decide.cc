@@ -319,6 +319,31 @@ std::vector<std::string> closure_ids(const Procedure& p) {
   return out;
 }
 
+// A status as a person reads it, in `lang`.
+std::string status_text(Status status, std::string_view lang) {
+  switch (status) {
+    case Status::kActive:
+      return tr(msg::rules_status_active, lang);
+    case Status::kOnHold:
+      return tr(msg::rules_status_on_hold, lang);
+    case Status::kClosed:
+      return tr(msg::rules_status_closed, lang);
+  }
+  return to_string(status);
+}
+
+// The statuses from which the case lifecycle takes `event`, as the machine
+// says (lifecycle_next), joined for a sentence: "active or on hold".
+std::string statuses_taking(LifecycleEvent event, std::string_view lang) {
+  std::string out;
+  for (Status s : {Status::kActive, Status::kOnHold, Status::kClosed}) {
+    if (!lifecycle_next(s, event)) continue;
+    if (!out.empty()) out += tr(msg::rules_or, lang);
+    out += status_text(s, lang);
+  }
+  return out;
+}
+
 }  // namespace
 
 LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snapshot,
@@ -329,7 +354,8 @@ LifecycleDecision decide_lifecycle(const Procedure& p, const CaseSnapshot& snaps
   const auto next = lifecycle_next(snapshot.status, command.event);
   if (!next) {
     return Refusal{RefusalKind::kLifecycle, tr(lifecycle_message(command.event, false), lang,
-                                               {snapshot.id, to_string(snapshot.status)})};
+                                               {snapshot.id, status_text(snapshot.status, lang),
+                                                statuses_taking(command.event, lang)})};
   }
   // Unset permissions in the procedure mean every declared role.
   std::vector<int> allowed = lifecycle_roles(p, command.event);
