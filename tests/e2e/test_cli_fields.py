@@ -147,7 +147,7 @@ class Fields(SopirTest):
             "([] or nothing for none); did you mean 'debt_bondage'?\n" % case_id)
         r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "refer",
                                    "--set", "consented=mungkin")
-        self.assertIn("consented: 'mungkin' is not true or false (also yes/no, ya/tidak)", r.err)
+        self.assertIn("consented: 'mungkin' is not true or false (also yes/no, ya/tidak, 1/0)", r.err)
 
     def test_set_in_the_shell_and_in_a_batch(self):
         case_id = self.open("means=threats")

@@ -483,7 +483,7 @@ TEST_CASE_METHOD(IndexedFixture, "a refusal says which rule and where, its sente
   CHECK(out_.refusal.input == 0);
   CHECK(out_.refusal.field == field("age"));
   CHECK(refusal_of(*p_, at_state("intake"), command("screen", worker_), out_).message ==
-        "age: '34' is not a whole number like 42");
+        "age: '34' is not a whole number like 42, of at most 18 digits");
 
   // An accepted step has no refusal to write.
   values_ = {{field("age"), int64_t{34}}};

@@ -87,7 +87,7 @@ TEST_CASE_METHOD(Refusals, "a missing-field refusal in English and Indonesian", 
         "langkah 'screen' memerlukan nilai untuk age (wajib diisi)");
   // A bad value names what is accepted, in the same language.
   CHECK(refusal("intake", "screen", worker_, {{"age", "thirty"}}, "id") ==
-        "age: 'thirty' bukan bilangan bulat seperti 42");
+        "age: 'thirty' bukan bilangan bulat seperti 42, paling banyak 18 angka");
 }
 
 TEST_CASE_METHOD(Refusals, "case why explains each event in the language asked for", "[messages]") {

@@ -229,25 +229,33 @@ TEST_CASE("the section's own mistakes are located when the new file is loaded", 
                   "      - to: child_assessment\n      - to: adult_assessment\n        when: \"ag < 18\"\n");
   next = replaced(next, "    consent: {default: \"false\"}\n", "    consent: {default: maybe}\n    contacts: contact\n");
   next = replaced(next, "    close: finish\n", "    close: finsh\n");
-  CHECK(load_errors(next) ==
-        "v2.yaml:25:13: error: '2' in migrate: from: is not an older version: write the older file's version:, a whole number from 1 to 1\n"
-        "  from: [1, 2, x]\n            ^\n"
-        "v2.yaml:25:16: error: 'x' in migrate: from: is not an older version: write the older file's version:, a whole number from 1 to 1\n"
-        "  from: [1, 2, x]\n               ^\n"
-        "v2.yaml:27:19: error: unknown state 'screenin' in migrate: states: waiting_room; did you mean 'screening'?\n"
-        "    waiting_room: screenin\n                  ^\n"
-        "v2.yaml:28:15: error: a case of state 'archived' would land in 'stuck', from which no end of this procedure can be reached (closed): it could never finish; map it to a state from which the procedure can end\n"
-        "    archived: stuck\n              ^\n"
-        "v2.yaml:30:9: error: only the last branch of migrate: states: assessment may leave out when: (it takes the cases no branch before it took)\n"
-        "      - to: child_assessment\n        ^\n"
-        "v2.yaml:32:16: error: in guard: unknown field 'ag'; did you mean 'age'?\n"
-        "        when: \"ag < 18\"\n               ^\n"
-        "v2.yaml:36:24: error: default: 'maybe' of migrate: fields: consent is not a value of the field: true or false (also yes/no, ya/tidak)\n"
-        "    consent: {default: maybe}\n                       ^\n"
-        "v2.yaml:37:5: error: unknown field 'contacts' in migrate: fields:; did you mean 'contact'?\n"
-        "    contacts: contact\n    ^\n"
-        "v2.yaml:40:12: error: unknown event 'finsh' in migrate: events:; did you mean 'finish'?\n"
-        "    close: finsh\n           ^\n");
+  CHECK(
+      load_errors(next) ==
+      "v2.yaml:25:13: error: '2' in migrate: from: is not an older version: write the older file's "
+      "version:, a whole number from 1 to 1\n"
+      "  from: [1, 2, x]\n            ^\n"
+      "v2.yaml:25:16: error: 'x' in migrate: from: is not an older version: write the older file's "
+      "version:, a whole number from 1 to 1\n"
+      "  from: [1, 2, x]\n               ^\n"
+      "v2.yaml:27:19: error: unknown state 'screenin' in migrate: states: waiting_room; did you "
+      "mean 'screening'?\n"
+      "    waiting_room: screenin\n                  ^\n"
+      "v2.yaml:28:15: error: a case of state 'archived' would land in 'stuck', from which no end "
+      "of this procedure can be reached (closed): it could never finish; map it to a state from "
+      "which the procedure can end\n"
+      "    archived: stuck\n              ^\n"
+      "v2.yaml:30:9: error: only the last branch of migrate: states: assessment may leave out "
+      "when: (it takes the cases no branch before it took)\n"
+      "      - to: child_assessment\n        ^\n"
+      "v2.yaml:32:16: error: in guard: unknown field 'ag'; did you mean 'age'?\n"
+      "        when: \"ag < 18\"\n               ^\n"
+      "v2.yaml:36:24: error: default: 'maybe' of migrate: fields: consent is not a value of the "
+      "field: true or false (also yes/no, ya/tidak, 1/0)\n"
+      "    consent: {default: maybe}\n                       ^\n"
+      "v2.yaml:37:5: error: unknown field 'contacts' in migrate: fields:; did you mean 'contact'?\n"
+      "    contacts: contact\n    ^\n"
+      "v2.yaml:40:12: error: unknown event 'finsh' in migrate: events:; did you mean 'finish'?\n"
+      "    close: finsh\n           ^\n");
 }
 
 TEST_CASE("a migration without from: or with a bad state mapping is refused", "[migration]") {

@@ -162,7 +162,7 @@ TEST_CASE("a bad set value at input names the value and what is accepted", "[set
         "debt_bondage, withheld_documents, threats, violence, separated by commas ([] or nothing "
         "for none); did you mean 'debt_bondage'?");
   CHECK(c.message(c.step("go", {{"consent", "maybe"}})) ==
-        "consent: 'maybe' is not true or false (also yes/no, ya/tidak)");
+        "consent: 'maybe' is not true or false (also yes/no, ya/tidak, 1/0)");
   for (const char* yes : {"true", "yes", "ya", "YA", "1"}) CHECK(c.to(c.step("go", {{"consent", yes}})) == "c");
   for (const char* no : {"false", "no", "tidak", "Tidak", "0"}) CHECK(c.to(c.step("go", {{"consent", no}})) == "c");
 }

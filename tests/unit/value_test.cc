@@ -101,7 +101,7 @@ TEST_CASE("parse_typed reads each field type and says what it accepts", "[value]
   CHECK_FALSE(parse_typed(Type::kEnum, categories, "Drugs", &accepted));
   CHECK(accepted == "one of: overstay, illegal_entry, drugs");
   CHECK_FALSE(parse_typed(Type::kInt, {}, "two", &accepted));
-  CHECK(accepted == "a whole number like 42");
+  CHECK(accepted == "a whole number like 42, of at most 18 digits");
   CHECK_FALSE(parse_typed(Type::kDate, {}, "2026-02-30", &accepted));
   CHECK(accepted == "a date like 2026-11-29");
   CHECK(std::get<bool>(*parse_typed(Type::kBool, {}, "ya", nullptr)));
