@@ -43,6 +43,14 @@ std::string csv_field(const std::string& text);
 std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures, const audit::RevealAccess& reveal,
                                        const std::vector<std::string>& case_ids);
 
+// The value of a logged row's input `key` ("" when it has none): a registry
+// row's facts (sop_id, version, staff, plan, site, from_site, ...).
+inline std::string logged_input(const LogEntry& row, std::string_view key) {
+  for (const auto& [name, value] : row.inputs)
+    if (name == key) return value;
+  return "";
+}
+
 // "log row 12", as findings name rows.
 inline std::string log_row(int64_t seq) { return tr(msg::audit_log_row, {std::to_string(seq)}); }
 

@@ -11,13 +11,6 @@ namespace sopir::audit_internal {
 
 namespace {
 
-std::string input(const LogEntry& row, const char* name) {
-  for (const auto& [key, value] : row.inputs) {
-    if (key == name) return value;
-  }
-  return "";
-}
-
 std::string roles_text(const std::vector<std::string>& roles) {
   if (roles.empty()) return tr(msg::audit_roles_none);
   std::string out;
@@ -43,7 +36,7 @@ StaffTimeline::StaffTimeline(Store& store, const std::function<void(const Error&
 }
 
 void StaffTimeline::add(const LogEntry& row) {
-  const std::string id = input(row, "staff");
+  const std::string id = logged_input(row, "staff");
   if (row.kind != LogKind::kStaff || id.empty()) return;
   std::vector<State>& history = members_[id];
   State state = history.empty() ? State{} : history.back();
@@ -58,22 +51,22 @@ void StaffTimeline::add(const LogEntry& row) {
       if (key == "site") state.sites.push_back(value);
     }
     std::sort(state.sites.begin(), state.sites.end());
-    state.active = input(row, "active") != "no";
+    state.active = logged_input(row, "active") != "no";
   } else if (row.event == registry_event::kRoleGranted) {
-    const std::string role = input(row, "role");
+    const std::string role = logged_input(row, "role");
     if (!holds(state.roles, role)) state.roles.push_back(role);
   } else if (row.event == registry_event::kRoleRemoved) {
-    const std::string role = input(row, "role");
+    const std::string role = logged_input(row, "role");
     state.roles.erase(std::remove(state.roles.begin(), state.roles.end(), role), state.roles.end());
   } else if (row.event == registry_event::kSiteJoined) {
-    const std::string site = input(row, "site");
+    const std::string site = logged_input(row, "site");
     if (!holds(state.sites, site)) state.sites.push_back(site);
     std::sort(state.sites.begin(), state.sites.end());
   } else if (row.event == registry_event::kSiteLeft) {
-    const std::string site = input(row, "site");
+    const std::string site = logged_input(row, "site");
     state.sites.erase(std::remove(state.sites.begin(), state.sites.end(), site), state.sites.end());
   } else if (row.event == registry_event::kLoginSet) {
-    state.login = input(row, "login");
+    state.login = logged_input(row, "login");
   } else if (row.event == registry_event::kDeactivated) {
     state.active = false;
   } else if (row.event == registry_event::kReactivated) {

@@ -193,11 +193,8 @@ class Verifier {
             tr(msg::audit_unlogged, {name, short_hash(p.sha256)}));
         continue;
       }
-      std::string sop, version;
-      for (const auto& [key, value] : row->second.inputs) {
-        if (key == "sop_id") sop = value;
-        if (key == "version") version = value;
-      }
+      const std::string sop = logged_input(row->second, "sop_id"),
+                        version = logged_input(row->second, "version");
       if (sop != p.sop_id || version != std::to_string(p.version))
         add(FindingKind::kProcedureChanged, row->second.seq, "",
             tr(msg::audit_table_differs, {short_hash(p.sha256), name, log_row(row->second.seq), sop, version}));
@@ -205,11 +202,10 @@ class Verifier {
       // the schema 4 upgrade wrote for an earlier version, its inputs.
       const LogEntry& e = row->second;
       std::string by = e.actor, at = format_datetime(e.occurred_at);
-      if (e.event == registry_event::kExisting)
-        for (const auto& [key, value] : e.inputs) {
-          if (key == "published_by") by = value;
-          if (key == "published_at") at = value;
-        }
+      if (e.event == registry_event::kExisting) {
+        by = logged_input(e, "published_by");
+        at = logged_input(e, "published_at");
+      }
       if (p.published_by != by || format_datetime(p.published_at) != at)
         add(FindingKind::kProcedureChanged, e.seq, "",
             tr(msg::audit_published_by_differs,
@@ -217,13 +213,9 @@ class Verifier {
     }
     for (const auto& [sha256, e] : published) {
       if (in_table.count(sha256)) continue;
-      std::string sop, version;
-      for (const auto& [key, value] : e.inputs) {
-        if (key == "sop_id") sop = value;
-        if (key == "version") version = value;
-      }
       add(FindingKind::kProcedureChanged, e.seq, "",
-          tr(msg::audit_procedure_row_missing, {sop, version, short_hash(sha256), e.actor}));
+          tr(msg::audit_procedure_row_missing,
+             {logged_input(e, "sop_id"), logged_input(e, "version"), short_hash(sha256), e.actor}));
     }
     for (PlanStatus& plan : migration_plans(store_)) plans_.emplace(plan.sha256, std::move(plan));
     // Every site but the default one (the schema makes it) is added by a
@@ -487,9 +479,7 @@ class Verifier {
   // A plan proposed or approved: by policy staff in force; an approval of
   // a plan proposed before it, by someone other than its proposer.
   void check_plan_row(const LogEntry& row) {
-    std::string plan;
-    for (const auto& [key, value] : row.inputs)
-      if (key == "plan") plan = value;
+    const std::string plan = logged_input(row, "plan");
     const StaffCheck c = staff_.check(row.actor, kMigrationRole, row.seq);
     if (!c.problem.empty())
       add(FindingKind::kStepRefused, row.seq, "",
@@ -746,9 +736,7 @@ class Verifier {
       const bool staff_row = !e.actor.empty() && e.kind != LogKind::kTimer && e.kind != LogKind::kMigration;
       if (e.kind == LogKind::kTransfer) {
         const bool admin = staff_.check(e.actor, "admin", e.seq).problem.empty();
-        std::string from;
-        for (const auto& [key, value] : e.inputs)
-          if (key == "from_site") from = value;
+        const std::string from = logged_input(e, "from_site");
         if (!site.empty() && from != site)
           add(FindingKind::kStepDiffers, e.seq, e.case_id, tr(msg::audit_transfer_from, {step_name(e), from, site}));
         if (!site.empty() && !admin &&
@@ -768,13 +756,10 @@ class Verifier {
 
   // A migration row applies a plan proposed and approved before it.
   void check_migration_plan(const LogEntry& e) {
-    std::string plan;
-    for (const auto& [key, value] : e.inputs)
-      if (key == "plan") plan = value;
-    auto it = plans_.find(plan);
+    auto it = plans_.find(logged_input(e, "plan"));
     if (it == plans_.end() || it->second.approved_seq == 0 || it->second.approved_seq > e.seq)
       add(FindingKind::kStepRefused, e.seq, e.case_id,
-          tr(msg::audit_migration_unapproved, {step_name(e), short_hash(plan)}));
+          tr(msg::audit_migration_unapproved, {step_name(e), short_hash(logged_input(e, "plan"))}));
   }
 
   static std::string step_name(const LogEntry& e) {
