@@ -401,6 +401,51 @@ TEST_CASE("open: when: is a checked guard", "[decide]") {
   CHECK(r.diagnostics[0].line == 18);
 }
 
+TEST_CASE("a value set: computes outside its field's bounds is refused, never recorded",
+          "[decide]") {
+  const char* yaml = R"yaml(sop: wait-check
+version: 1
+title: Waiting check
+roles: [worker]
+fields:
+  arrived: {type: date}
+  days_waited: {type: int, min: 0, max: 30}
+states:
+  waiting: {initial: true}
+  seen: {terminal: true}
+transitions:
+  - {event: see, from: waiting, to: seen, roles: [worker], requires: [arrived],
+     set: {days_waited: "days_since(arrived)"}}
+)yaml";
+  LoadResult r = load_procedure_string(yaml, "wait.yaml");
+  REQUIRE(r.procedure);
+  const Procedure& p = *r.procedure;
+  CaseSnapshot s;
+  s.id = "K7F-3QX";
+  s.state = p.state_index("waiting");
+  s.data.resize(p.fields.size());
+  Command see;
+  see.event = "see";
+  see.actor = Actor{"rina", {"worker"}};
+  see.at = *parse_datetime("2026-03-10T08:00:00Z");
+  // Nine days: within the bound, recorded.
+  s.data[p.field_index("arrived")] = *parse_date("2026-03-01");
+  const Decision within = decide(p, s, see);
+  REQUIRE(std::holds_alternative<Transition>(within));
+  REQUIRE(std::get<Transition>(within).changes.size() == 1);
+  CHECK(std::get<Transition>(within).changes[0].after == Value(int64_t{9}));
+  // Sixty-eight days: the procedure's own set: breaks max 30.
+  s.data[p.field_index("arrived")] = *parse_date("2026-01-01");
+  const Decision beyond = decide(p, s, see);
+  REQUIRE(std::holds_alternative<Refusal>(beyond));
+  CHECK(std::get<Refusal>(beyond).kind == RefusalKind::kBadInput);
+  CHECK(std::get<Refusal>(beyond).message ==
+        "event 'see' sets days_waited to '68', but days_waited must be at most 30: the procedure's "
+        "set: gives a "
+        "value its own field does not allow, so nothing was recorded; ask the procedure's authors "
+        "to correct it");
+}
+
 // Command::values: the same step with its inputs typed decides as with text.
 TEST_CASE_METHOD(DecideFixture, "typed inputs decide as the same inputs given as text", "[decide][typed]") {
   Command typed;

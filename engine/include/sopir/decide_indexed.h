@@ -70,6 +70,8 @@ enum class RefusalCause : unsigned char {
   kOverrideRefused,  // kOverride: `transition`; this actor may not override it
   kMissingField,     // kMissingField: `transition`, `fields`
   kReasonRequired,   // kReasonRequired: `transition` (or its override) needs a reason
+  kSetOutOfBounds,   // kBadInput: `transition`'s `set:` gives `field` a value (`value`) outside its
+                     // bounds
 };
 
 struct RefusalInfo {
@@ -82,6 +84,7 @@ struct RefusalInfo {
   bool overridden = false;    // kReasonRequired: the reason is the override's
   bool may_override = false;  // kRole, kGuard: as Refusal::may_override
   std::vector<int> fields;    // kMissingField: the fields without a value, in `requires:` order
+  Value value;                // kSetOutOfBounds: the value `set:` gave
 };
 
 // The result of decide_into(). Keep one and pass it again: its vectors keep

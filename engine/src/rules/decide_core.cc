@@ -87,7 +87,16 @@ void refuse_out(Outcome& out, RefusalKind kind, RefusalCause cause) {
 // How far a candidate got; higher is further. Used to pick the refusal.
 // Four-eyes is about who acts, like the role, so it is checked before what
 // is given.
-enum Stage { kAccepted = -1, kStageRole, kStageFourEyes, kStageInputs, kStageGuard, kStageMissing, kStageReason };
+enum Stage {
+  kAccepted = -1,
+  kStageRole,
+  kStageFourEyes,
+  kStageInputs,
+  kStageGuard,
+  kStageMissing,
+  kStageReason,
+  kStageSet,  // every check passed, but `set:` gave a value its field does not allow
+};
 
 // The changes a step makes: the overlay's fields (the inputs, then `set:`)
 // whose last value differs from the case's, in field order. Written over
@@ -204,8 +213,12 @@ int input_not_taken(const Procedure& p, const TransitionDef& t, const Shared& s)
 
 // The accepted step into `out`: target, changes (inputs, then `set:`
 // evaluated over the inputs and the assignments before them), deadline.
-void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot, const IndexedCommand& c,
-            bool values, const EvalContext& context, std::string_view role, bool overridden, Outcome& out) {
+// Returns the field a `set:` assignment gave a value outside its bounds
+// (that value last in out.overlay_), or -1: a value the field does not
+// allow is never recorded, whether staff typed it or the procedure made it.
+int accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snapshot,
+           const IndexedCommand& c, bool values, const EvalContext& context, std::string_view role,
+           bool overridden, Outcome& out) {
   out.accepted = true;
   out.transition = t.index;
   out.event = t.event;
@@ -227,13 +240,18 @@ void accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snap
     with_set.clocks = nullptr;  // `set:` reads no clocks
     for (const auto& assignment : t.set) {
       Value value = evaluate(*assignment.expr, with_set);
+      const FieldDef& field = p.fields[static_cast<size_t>(assignment.field)];
+      const bool out_of_bounds = !unbounded(field) && !is_missing(value) &&
+                                 bounds_problem(field, value) != BoundsProblem::kNone;
       out.overlay_.emplace_back(assignment.field, std::move(value));
+      if (out_of_bounds) return assignment.field;
     }
     overlay_changes(snapshot.data, out.overlay_, out.changes);
   }
   // A step that stays keeps the state's running deadline.
   out.due_at = t.stays ? snapshot.due_at : due_after_step(p, t.to, c.at, snapshot.data, out.changes);
   out.closes_case = p.states[static_cast<size_t>(out.to)].terminal;
+  return -1;
 }
 
 // The actor's first role (in the actor's order) that is in `allowed`, or "":
@@ -353,7 +371,14 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
     return kStageReason;
   }
   if (!out) return kAccepted;
-  accept(p, t, snapshot, c, values, context, role, overridden, *out);
+  if (const int field = accept(p, t, snapshot, c, values, context, role, overridden, *out);
+      field >= 0) {
+    out->accepted = false;
+    refuse(r, RefusalKind::kBadInput, RefusalCause::kSetOutOfBounds, t.index);
+    r.field = field;
+    r.value = out->overlay_.back().second;
+    return kStageSet;
+  }
   // An override's explanation goes to the log, which keeps ids and English.
   if (overridden) {
     out->guard_explanation = evaluate_guard(*t.guard, p.fields, context).explanation;

@@ -142,6 +142,14 @@ Refusal candidate_refusal(const Procedure& p, const TransitionDef& t, const Case
     case RefusalCause::kReasonRequired:
       return {RefusalKind::kReasonRequired, r.overridden ? tr(msg::rules_override_needs_reason, lang)
                                                          : tr(msg::rules_event_needs_reason, lang, {event})};
+    case RefusalCause::kSetOutOfBounds: {
+      const FieldDef& field = p.fields[static_cast<size_t>(r.field)];
+      const std::string shown =
+          field.pii ? tr(msg::rules_value_given, lang) : "'" + format_value(r.value) + "'";
+      return {RefusalKind::kBadInput,
+              tr(msg::rules_set_out_of_bounds, lang,
+                 {event, field.id, shown, check_bounds(field, r.value, lang)})};
+    }
     default: break;
   }
   throw usage_error(tr(msg::rules_refusal_of_no_transition));
