@@ -413,9 +413,11 @@ fields:
 states:
   waiting: {initial: true}
   seen: {terminal: true}
+  other: {terminal: true}
 transitions:
   - {event: see, from: waiting, to: seen, roles: [worker], requires: [arrived],
      set: {days_waited: "days_since(arrived)"}}
+  - {event: see, from: waiting, to: other, roles: [worker]}
 )yaml";
   LoadResult r = load_procedure_string(yaml, "wait.yaml");
   REQUIRE(r.procedure);
@@ -444,6 +446,13 @@ transitions:
         "set: gives a "
         "value its own field does not allow, so nothing was recorded; ask the procedure's authors "
         "to correct it");
+  // The branch after it does not stand in: the first branch is the one the step takes.
+  // A step recorded before this check (replayed by the audit) decides as it did then.
+  see.recorded = true;
+  const Decision replayed = decide(p, s, see);
+  REQUIRE(std::holds_alternative<Transition>(replayed));
+  CHECK(p.states[static_cast<size_t>(std::get<Transition>(replayed).to)].id == "seen");
+  CHECK(std::get<Transition>(replayed).changes[0].after == Value(int64_t{68}));
 }
 
 // Command::values: the same step with its inputs typed decides as with text.

@@ -47,6 +47,13 @@ struct Command {
   // step logs each as its canonical text (format_value), which `inputs`
   // takes back to the same value, so a replay decides the same.
   std::vector<std::pair<int, Value>> values = {};
+  // Deciding a step already recorded (the auditors' replay): the checks
+  // added after steps were first recorded are left out, so that a row an
+  // earlier sopir wrote decides as it did then. Today that is one: a value
+  // `set:` gives, checked against its field's bounds (a live step whose
+  // `set:` gives one outside them is refused; an older row holding one is
+  // not a finding).
+  bool recorded = false;
 };
 
 enum class RefusalKind {

@@ -43,6 +43,7 @@ struct IndexedCommand {
   std::string_view reason;
   bool override = false;  // as Command::override
   bool timer = false;     // as Command::timer
+  bool recorded = false;  // as Command::recorded
   DateTime at;
   // Typed inputs (field index, value), checked as Command::values are; for a
   // field given twice the last wins. Null: none.

@@ -404,6 +404,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
       command.override = e.kind == LogKind::kOverride;
       command.timer = e.kind == LogKind::kTimer;
       command.at = e.occurred_at;
+      command.recorded = true;
       decision = decide(p, snapshot, command);
       // Someone who may only override may fire a transition whose guard
       // holds when they ask to override; that is logged as a plain step.

@@ -163,6 +163,7 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
   c.reason = command.reason;
   c.override = command.override;
   c.timer = command.timer;
+  c.recorded = command.recorded;
   c.at = command.at;
   c.lang = command.lang;
   Outcome out;

@@ -241,7 +241,7 @@ int accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snaps
     for (const auto& assignment : t.set) {
       Value value = evaluate(*assignment.expr, with_set);
       const FieldDef& field = p.fields[static_cast<size_t>(assignment.field)];
-      const bool out_of_bounds = !unbounded(field) && !is_missing(value) &&
+      const bool out_of_bounds = !c.recorded && !unbounded(field) && !is_missing(value) &&
                                  bounds_problem(field, value) != BoundsProblem::kNone;
       out.overlay_.emplace_back(assignment.field, std::move(value));
       if (out_of_bounds) return assignment.field;
@@ -548,6 +548,13 @@ void checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedComm
         trace->fired.push_back(t.index);
         trace_remaining(p, t, snapshot, c, shared, out.attempt_, trace);
       }
+      return true;
+    }
+    if (stage == kStageSet) {
+      // This branch is the one the step takes (every check passed): its
+      // `set:` refuses the step, and no later branch stands in for it.
+      if (&r != &out.refusal) std::swap(out.refusal, out.attempt_);
+      best = kStageSet;
       return true;
     }
     if (best == kAccepted) {
