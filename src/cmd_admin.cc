@@ -256,14 +256,26 @@ int run_checkpoint(Context& ctx, Args&) {
   return 0;
 }
 
-// A pass where an event could not fire exits with its first failure's code
-// (1 refused by the rules, 4 changed meanwhile, 6 no key to personal data),
-// so that the job running it on a schedule sees it; everything else that
-// was due fired and was written all the same.
 namespace {
+
+// A pass where an event could not fire exits non-zero, so that the job
+// running it on a schedule sees it; everything else that was due fired and
+// was written all the same. Of several failures, the code of the one most in
+// need of someone: 6 (a log-in or key file would fire it), 5 (storage), 1
+// (refused by the rules), then 4 (changed meanwhile: the next pass retries).
 int tick_exit(const TickReport& report) {
-  return report.failures.empty() ? 0 : exit_code(report.failures.front().kind);
+  int code = 0, rank = 0;
+  for (const TickFailure& f : report.failures) {
+    const int r = f.kind == ErrorKind::kDenied     ? 5
+                  : f.kind == ErrorKind::kStorage  ? 4
+                  : f.kind == ErrorKind::kRefused  ? 3
+                  : f.kind == ErrorKind::kConflict ? 1
+                                                   : 2;
+    if (r > rank) rank = r, code = exit_code(f.kind);
+  }
+  return code;
 }
+
 }  // namespace
 
 int run_tick(Context& ctx, Args&) {

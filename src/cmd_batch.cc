@@ -130,8 +130,8 @@ std::string cell(const CsvRecord& row, size_t index) {
 
 // A column named twice would give one of its cells to nobody.
 void check_header(const std::string& file, const std::vector<std::string>& header) {
-  for (size_t c = 0; c < header.size(); ++c)
-    if (column(header, header[c]) != c)
+  for (size_t c = 0; c < header.size(); ++c)  // empty names (trailing commas) name no column
+    if (!header[c].empty() && column(header, header[c]) != c)
       throw usage_error(file + ":1: " + tr(msg::cli_csv_column_twice, {header[c]}));
 }
 

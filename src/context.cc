@@ -176,9 +176,8 @@ std::vector<std::pair<std::string, std::string>> parse_sets(const std::vector<st
     }
     std::string field = s.substr(0, eq);
     // Given twice, one value would be dropped without a word: say so.
-    for (const auto& [given, value] : out)
-      if (given == field)
-        throw usage_error(tr(msg::cli_set_twice, {field, value, s.substr(eq + 1)}));
+    for (const auto& given : out)
+      if (given.first == field) throw usage_error(tr(msg::cli_set_twice, {field}));
     out.emplace_back(std::move(field), s.substr(eq + 1));
   }
   return out;

@@ -83,6 +83,9 @@ class Batch(SopirTest):
         twice = self.write("twice.csv", "case,event,note,note\n%s,review,x,y\n" % a)
         r = self.refused_unchanged(2, "--as", "tono", "case", "advance", "--batch", twice)
         self.assertIn("twice.csv:1: the column note is named twice in the header", r.err)
+        # Empty header cells (a spreadsheet's trailing commas) name no column twice.
+        trailing = self.write("trailing.csv", "case,event,,\n%s,review,,\n" % self.open_case())
+        self.ok("--as", "tono", "case", "advance", "--batch", trailing)
 
 
 if __name__ == "__main__":

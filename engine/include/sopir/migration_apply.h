@@ -81,8 +81,10 @@ struct PlanStatus {
   std::optional<DateTime> approved_at;
   int64_t approved_seq = 0;
 };
-// Every plan proposed, oldest first, from the registry rows.
-std::vector<PlanStatus> migration_plans(Store& store);
+// Every plan proposed, oldest first, from the registry rows. `damaged`: as
+// LogFilter::damaged (audit verify reads on past a damaged row).
+std::vector<PlanStatus> migration_plans(Store& store,
+                                        const std::function<void(const Error&)>* damaged = nullptr);
 
 // Proposes the plan in `document` (its bytes as saved) by `actor` (an
 // active staff member with the role policy): writes the "proposed" row.

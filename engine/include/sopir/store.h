@@ -94,6 +94,12 @@ struct StoredValue {
   std::string salt;    // hex, pii only
   std::string digest;  // hex SHA-256(salt || text), pii only
   bool erased = false;
+  // Erased, and not as a database from before schema 7 erased text (its
+  // `personal_text` row kept with `text` NULL and no case): the row or its
+  // case's key is gone, or its text was cleared with its case named, as only
+  // an erasure since then does; so an `erased` row of its case must account
+  // for it (audit verify's `pii-gone`). Read, never stored.
+  bool erased_since_keys = false;
   bool locked = false;
 };
 

@@ -217,7 +217,8 @@ class Verifier {
           tr(msg::audit_procedure_row_missing,
              {logged_input(e, "sop_id"), logged_input(e, "version"), short_hash(sha256), e.actor}));
     }
-    for (PlanStatus& plan : migration_plans(store_)) plans_.emplace(plan.sha256, std::move(plan));
+    for (PlanStatus& plan : migration_plans(store_, &on_damaged_))
+      plans_.emplace(plan.sha256, std::move(plan));
     // Every site but the default one (the schema makes it) is added by a
     // site row of the log.
     std::set<std::string> logged_sites{kDefaultSite};
@@ -608,6 +609,7 @@ class Verifier {
     if (!record)
       add(FindingKind::kCaseRow, history.front().seq, id,
           tr(msg::audit_case_no_row, {id}));
+    check_personal_kept(history);  // needs no procedure
     // A moved case's rows name the sites of the database it came from. A
     // move brings whole chains: a case with rows among a move's began there.
     const MovedIn* moved = move_of(history.front().seq);
@@ -691,7 +693,6 @@ class Verifier {
                            ? std::optional(history.front().occurred_at)
                            : std::nullopt);
     check_sites(history);
-    check_personal_kept(history);
     if (record) {
       // Where the log leaves the case: the site of its open row or of its
       // newest transfer; the default site for a case opened before sites.
@@ -715,7 +716,7 @@ class Verifier {
       if (e->kind == LogKind::kErasure && e->event == erasure_event::kErased) erased_after = true;
       if (erased_after) continue;
       for (const LogEntry::Change& c : e->changes)
-        if (c.after.pii && !c.after.missing && c.after.erased)
+        if (c.after.pii && !c.after.missing && c.after.erased_since_keys)
           add(FindingKind::kPiiGone, e->seq, e->case_id,
               tr(msg::audit_pii_gone, {c.after.field, log_row(e->seq), e->case_id}));
     }

@@ -102,10 +102,12 @@ SavedPlan read_plan(std::string_view document, std::string_view lang) {
   return plan;
 }
 
-std::vector<PlanStatus> migration_plans(Store& store) {
+std::vector<PlanStatus> migration_plans(Store& store,
+                                        const std::function<void(const Error&)>* damaged) {
   std::vector<PlanStatus> out;
   std::map<std::string, size_t> index;
   LogFilter filter;
+  filter.damaged = damaged;
   filter.kind = LogKind::kMigrationPlan;
   filter.registry = true;
   store.scan_log(filter, [&](const LogEntry& e) {

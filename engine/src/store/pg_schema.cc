@@ -553,12 +553,14 @@ $do$;
 // the digests have no text left (no row, text and sealed text NULL, or a
 // sealed text whose case key is gone). It returns digests only, never text,
 // to any session; SECURITY DEFINER like sopir_child_cases, and read through
-// the policy personal_text_presence (sopir_definer_reads()).
+// the policy personal_text_presence (sopir_definer_reads()). Its search_path
+// is pg_catalog and pg_temp only, every name in it qualified, so that no
+// function a member may create in `public` runs as the owner.
 constexpr const char* kVersion12 = R"sql(
 CREATE POLICY personal_text_presence ON personal_text FOR SELECT USING ((SELECT sopir_definer_reads()));
 CREATE FUNCTION sopir_personal_gone(digests text[]) RETURNS SETOF text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $body$
-  SELECT d FROM unnest(digests) AS d WHERE NOT EXISTS (
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+  SELECT d FROM pg_catalog.unnest(digests) AS d WHERE NOT EXISTS (
     SELECT 1 FROM public.personal_text p WHERE p.digest = d
       AND (p.text IS NOT NULL
            OR (p.sealed IS NOT NULL AND EXISTS (SELECT 1 FROM public.case_keys k WHERE k.case_id = p.case_id))))

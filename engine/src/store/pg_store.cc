@@ -785,16 +785,8 @@ class PgStore final : public Store {
       each_row(
           sql("SELECT ", kLogColumns, " FROM transitions") + where + " ORDER BY seq", params,
           [&](const Result& r, int i) {
-            if (!filter.damaged) return visit(read_log(r, i));
-            std::optional<LogEntry> entry;
-            try {
-              entry = read_log(r, i);
-            } catch (const Error& e) {
-              if (!e.damaged_row()) throw;
-              (*filter.damaged)(e);
-              return true;
-            }
-            return visit(*entry);
+            return record_rows::visit_log_row(
+                filter, [&] { return read_log(r, i); }, visit);
           },
           kRecordColumn);
     });
@@ -1626,6 +1618,8 @@ class PgStore final : public Store {
     }
     if (!row.found || (!row.text && !row.sealed)) {
       value.erased = true;
+      // Text cleared on a row naming no case: erased as before version 6.
+      value.erased_since_keys = !row.found || !row.case_id.empty();
       return;
     }
     if (row.text) {
@@ -1636,7 +1630,7 @@ class PgStore final : public Store {
     const sealing::SecretKey* key = case_keys_.find(row.case_id);
     if (!key) {
       if (!row.case_key) {
-        value.erased = true;
+        value.erased = value.erased_since_keys = true;
         return;
       }
       const sealing::SecretKey* db = database_key();

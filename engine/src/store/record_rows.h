@@ -89,4 +89,22 @@ void check_registry_row(const LogEntry& entry);
 // Sets entry.case_id to record.id when empty; kUsage when they differ.
 void claim_case_id(const CaseRecord& record, LogEntry& entry);
 
+// One row of a log scan: `read` decodes it, `visit` takes it. With
+// filter.damaged set, a row that is not a record sopir writes goes there and
+// the scan reads on (true); else its error stops the scan. Both stores'
+// scan_log take each row through this.
+template <class Read, class Visit>
+bool visit_log_row(const LogFilter& filter, Read&& read, Visit&& visit) {
+  if (!filter.damaged) return visit(read());
+  std::optional<LogEntry> entry;
+  try {
+    entry = read();
+  } catch (const Error& e) {
+    if (!e.damaged_row()) throw;
+    (*filter.damaged)(e);
+    return true;
+  }
+  return visit(*entry);
+}
+
 }  // namespace sopir::record_rows

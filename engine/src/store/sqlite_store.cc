@@ -980,21 +980,10 @@ class SqliteStore final : public Store {
           stmt.bind(index, params[i].second);
         }
       }
-      while (stmt.executeStep()) {
-        if (filter.damaged) {
-          std::optional<LogEntry> entry;
-          try {
-            entry = read_log(stmt);
-          } catch (const Error& e) {
-            if (!e.damaged_row()) throw;
-            (*filter.damaged)(e);
-            continue;
-          }
-          if (!visit(*entry)) break;
-        } else if (!visit(read_log(stmt))) {
+      while (stmt.executeStep())
+        if (!record_rows::visit_log_row(
+                filter, [&] { return read_log(stmt); }, visit))
           break;
-        }
-      }
     });
   }
 
@@ -1873,6 +1862,8 @@ class SqliteStore final : public Store {
       stmt->bind(1, value.digest);
       if (!stmt->executeStep() || (stmt->getColumn(0).isNull() && stmt->getColumn(2).isNull())) {
         value.erased = true;
+        // Text cleared on a row naming no case: erased as before schema 7.
+        value.erased_since_keys = !stmt->hasRow() || !stmt->getColumn(1).isNull();
         return;
       }
       if (!stmt->getColumn(0).isNull()) {
@@ -1885,7 +1876,8 @@ class SqliteStore final : public Store {
     bool locked = false;
     const sealing::SecretKey* key = case_key_for_reading(case_id, locked);
     if (!key) {
-      (locked ? value.locked : value.erased) = true;
+      (locked ? value.locked : value.erased_since_keys) = true;
+      value.erased = !locked;
       return;
     }
     value.text = sealing::open_personal_text(*key, sealed, value.digest, case_id);
