@@ -237,6 +237,65 @@ TEST_CASE("schema_changes: the check of the logged-in actor switched off is name
   CHECK_THAT(changes[1], Catch::Contains("(disabled)"));
 }
 
+TEST_CASE("schema_changes: how a function runs (SECURITY DEFINER, its search_path) is compared too",
+          "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  auto store = open_store(db.location(), creating());
+  CHECK(db.query("SELECT array_to_string(proconfig, ', ') FROM pg_proc WHERE proname = "
+                 "'sopir_child_cases'") == "search_path=pg_catalog, pg_temp");
+  // The bodies stay as they were: only how each runs changes.
+  db.exec("ALTER FUNCTION sopir_child_cases(text) SET search_path = public, pg_catalog");
+  db.exec("ALTER FUNCTION sopir_personal_gone(text[]) SECURITY INVOKER");
+  db.exec("ALTER FUNCTION sopir_session_roles() SECURITY DEFINER");
+  const auto changes = store->schema_changes();
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0] ==
+        "the function sopir_child_cases runs as SECURITY DEFINER, search_path=public, pg_catalog "
+        "where sopir makes "
+        "it SECURITY DEFINER, search_path=pg_catalog, pg_temp: it is not the one sopir creates "
+        "(compare with "
+        "docs/SCHEMA.md)");
+  CHECK(changes[1] ==
+        "the function sopir_personal_gone runs as SECURITY INVOKER, search_path=pg_catalog, "
+        "pg_temp where sopir "
+        "makes it SECURITY DEFINER, search_path=pg_catalog, pg_temp: it is not the one sopir "
+        "creates (compare "
+        "with docs/SCHEMA.md)");
+  CHECK(changes[2] ==
+        "the function sopir_session_roles runs as SECURITY DEFINER where sopir makes it SECURITY "
+        "INVOKER: it is "
+        "not the one sopir creates (compare with docs/SCHEMA.md)");
+  // A function dropped is named once, by its body's entry.
+  db.exec("ALTER FUNCTION sopir_child_cases(text) RESET search_path");
+  db.exec("ALTER FUNCTION sopir_personal_gone(text[]) SECURITY DEFINER");
+  db.exec("ALTER FUNCTION sopir_session_roles() SECURITY INVOKER");
+  db.exec("DROP FUNCTION sopir_personal_gone(text[])");
+  const auto dropped = store->schema_changes();
+  REQUIRE(dropped.size() == 2);
+  CHECK(dropped[0] == "the function sopir_personal_gone is missing");
+  CHECK_THAT(dropped[1],
+             Catch::StartsWith("the function sopir_child_cases runs as SECURITY DEFINER where"));
+}
+
+TEST_CASE("schema 13: a version 12 database's sopir_child_cases loses public from its search_path",
+          "[pg]") {
+  NEED_SERVER();
+  testing::TestDatabase db(testing::Backend::kPostgres);
+  {
+    pg::Connection conn(db.location(), 10);
+    pg::migrate(conn, 12);
+  }
+  CHECK(db.query("SELECT array_to_string(proconfig, ', ') FROM pg_proc WHERE proname = "
+                 "'sopir_child_cases'") == "search_path=pg_catalog, public");
+  auto store = open_store(db.location(), StoreOptions{});
+  CHECK(db.query("SELECT version FROM sopir_schema") ==
+        std::to_string(pg::latest_schema_version()));
+  CHECK(db.query("SELECT array_to_string(proconfig, ', ') FROM pg_proc WHERE proname = "
+                 "'sopir_child_cases'") == "search_path=pg_catalog, pg_temp");
+  CHECK(store->schema_changes().empty());
+}
+
 TEST_CASE("a read-only store writes nothing, also at the server", "[pg]") {
   NEED_SERVER();
   testing::TestDatabase db(testing::Backend::kPostgres);

@@ -567,13 +567,23 @@ CREATE FUNCTION sopir_personal_gone(digests text[]) RETURNS SETOF text
 $body$;
 )sql";
 
+// Version 13: sopir_child_cases (version 10) runs with the search_path
+// sopir_personal_gone has, pg_catalog and pg_temp only: every name in its
+// body is qualified already, and with `public` off its path no operator or
+// function a login may have made there can be picked over pg_catalog's
+// while it runs as the owner. verify compares each function's security
+// (SECURITY DEFINER or not, its settings) as well as its body.
+constexpr const char* kVersion13 = R"sql(
+ALTER FUNCTION sopir_child_cases(text) SET search_path = pg_catalog, pg_temp;
+)sql";
+
 // The version the sites step makes (one place to renumber).
 constexpr int kSitesVersion = 8;
 
 // Index i holds the step to version i + 1.
-constexpr const char* kMigrations[] = {kVersion1, kVersion2,  kVersion3,  kVersion4,
-                                       kVersion5, kVersion6,  kVersion7,  kVersion8,
-                                       kVersion9, kVersion10, kVersion11, kVersion12};
+constexpr const char* kMigrations[] = {kVersion1,  kVersion2,  kVersion3, kVersion4, kVersion5,
+                                       kVersion6,  kVersion7,  kVersion8, kVersion9, kVersion10,
+                                       kVersion11, kVersion12, kVersion13};
 
 // Part of the sites step: a database that already has a log gets the rows
 // that say where what it held went (registry.h: the default site
@@ -620,6 +630,12 @@ std::string function_body(const char* migration, const std::string& name) {
   const size_t close = sql.find("$body$", open + 6);
   return sql.substr(open + 6, close - open - 6);
 }
+
+// How the two SECURITY DEFINER functions run (versions 10, 12 and 13), as
+// actual_protections() writes it; every other function of the list runs as
+// its caller with no settings of its own (kInvokerSecurity).
+constexpr const char* kDefinerSecurity = "SECURITY DEFINER, search_path=pg_catalog, pg_temp";
+constexpr const char* kInvokerSecurity = "SECURITY INVOKER";
 
 // What the log's protections look like when migrate() made them, as this
 // server's catalog shows them (pg_get_triggerdef, prosrc, pg_get_expr):
@@ -684,6 +700,8 @@ const std::map<std::string, std::string>& expected_protections() {
       {"function sopir_definer_reads", function_body(kVersion10, "sopir_definer_reads")},
       {"function sopir_child_cases", function_body(kVersion10, "sopir_child_cases")},
       {"function sopir_personal_gone", function_body(kVersion12, "sopir_personal_gone")},
+      {"security of function sopir_child_cases", kDefinerSecurity},
+      {"security of function sopir_personal_gone", kDefinerSecurity},
       {"row security of cases", "enabled, forced"},
       {"row security of transitions", "enabled, forced"},
       {"row security of personal_text", "enabled, forced"},
@@ -720,14 +738,22 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
     out["trigger " + triggers.str(i, 0)] =
         triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
   const Result functions = conn.exec(
-      "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+      "SELECT p.proname, p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ', '), '') "
+      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
       "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
       "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', "
       "'sopir_session_roles', "
       "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', "
       "'sopir_child_cases', "
       "'sopir_moved_append_only', 'sopir_personal_gone')");
-  for (int i = 0; i < functions.rows(); ++i) out["function " + functions.str(i, 0)] = functions.str(i, 1);
+  for (int i = 0; i < functions.rows(); ++i) {
+    out["function " + functions.str(i, 0)] = functions.str(i, 1);
+    std::string security = functions.boolean(i, 2) ? "SECURITY DEFINER" : kInvokerSecurity;
+    if (!functions.str(i, 3).empty()) security += ", " + functions.str(i, 3);
+    // Listed only where it is not the caller's: a function redefined to run
+    // as the owner, or given settings, is a change as one no longer doing so is.
+    if (security != kInvokerSecurity) out["security of function " + functions.str(i, 0)] = security;
+  }
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.
   const Result secured = conn.exec(
@@ -807,8 +833,20 @@ std::vector<std::string> schema_differences(Connection& conn) {
   const auto& expected = expected_protections();
   const auto actual = actual_protections(conn);
   std::vector<std::string> out;
+  const std::string security = "security of ";
   for (const auto& [name, definition] : expected) {
     const auto it = actual.find(name);
+    if (name.rfind(security, 0) == 0) {
+      // A function redefined is reported by its own entry; this one says
+      // how it runs, when only that was changed (ALTER FUNCTION).
+      if (!actual.count(name.substr(security.size()))) continue;
+      const std::string now = it == actual.end() ? kInvokerSecurity : it->second;
+      if (now != definition)
+        out.push_back("the " + name.substr(security.size()) + " runs as " + now +
+                      " where sopir makes it " + definition +
+                      ": it is not the one sopir creates (compare with docs/SCHEMA.md)");
+      continue;
+    }
     if (it == actual.end()) {
       out.push_back("the " + name + " is missing" +
                     (name.rfind("trigger", 0) == 0 ? ": a protection of the log was removed" : ""));
@@ -823,6 +861,10 @@ std::vector<std::string> schema_differences(Connection& conn) {
       if (name.rfind("column", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
       if (name.rfind("policy", 0) == 0)
         out.push_back("the " + name + " was added: sopir does not create it, and it can show rows to other sites");
+      if (name.rfind(security, 0) == 0)
+        out.push_back("the " + name.substr(security.size()) + " runs as " + definition +
+                      " where sopir makes it " + kInvokerSecurity +
+                      ": it is not the one sopir creates (compare with docs/SCHEMA.md)");
     }
   }
   return out;
