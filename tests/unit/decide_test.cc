@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "lang/procedure_codec.h"
 #include "rules/lifecycle.h"
 #include "test_procedures.h"
 
@@ -453,6 +454,86 @@ transitions:
   REQUIRE(std::holds_alternative<Transition>(replayed));
   CHECK(p.states[static_cast<size_t>(std::get<Transition>(replayed).to)].id == "seen");
   CHECK(std::get<Transition>(replayed).changes[0].after == Value(int64_t{68}));
+}
+
+TEST_CASE("min/max today and now: a date or time is checked against the step's own",
+          "[decide][field]") {
+  const char* yaml = R"yaml(sop: arrival-check
+version: 1
+title: Arrival check
+roles: [worker]
+fields:
+  born_on: {type: date, max: today}
+  arrived_at: {type: datetime, max: now}
+  planned_on: {type: date, min: today, max: 2030-12-31}
+states:
+  arrived: {initial: true}
+  recorded: {terminal: true}
+transitions:
+  - {event: record, from: arrived, to: recorded, roles: [worker], accepts: [born_on, arrived_at, planned_on]}
+open:
+  accepts: [born_on]
+)yaml";
+  LoadResult r = load_procedure_string(yaml, "arrival.yaml");
+  for (const auto& d : r.diagnostics) INFO(d.format());
+  REQUIRE(r.ok());
+  const Procedure& p = *r.procedure;
+  CaseSnapshot s;
+  s.id = "K7F-3QX";
+  s.state = p.state_index("arrived");
+  s.data.resize(p.fields.size());
+  // 06:30 in Jakarta (UTC+7) on 10 March is 23:30 UTC on the 9th: the
+  // staff member's own date still passes.
+  const DateTime at = *parse_datetime("2026-03-09T23:30:00Z");
+  auto step = [&](std::vector<std::pair<std::string, std::string>> inputs, std::string lang = "") {
+    Command c;
+    c.event = "record";
+    c.actor = Actor{"rina", {"worker"}};
+    c.at = at;
+    c.inputs = std::move(inputs);
+    c.lang = std::move(lang);
+    return decide(p, s, c);
+  };
+  auto message = [](const Decision& d) {
+    return std::holds_alternative<Refusal>(d) ? std::get<Refusal>(d).message : std::string("taken");
+  };
+  CHECK(message(step({{"born_on", "1990-05-17"}})) == "taken");
+  CHECK(message(step({{"born_on", "2026-03-10"}})) == "taken");
+  CHECK(message(step({{"born_on", "2026-03-11"}})) ==
+        "born_on: '2026-03-11' must be at most today (2026-03-10)");
+  CHECK(message(step({{"born_on", "2062-03-10"}}, "id")) ==
+        "born_on: '2062-03-10' harus paling besar hari ini (2026-03-10)");
+  CHECK(message(step({{"arrived_at", "2026-03-10T06:30+07:00"}})) == "taken");
+  CHECK(message(step({{"arrived_at", "2026-03-09T23:31:00Z"}})) ==
+        "arrived_at: '2026-03-09T23:31:00Z' must be at most now (2026-03-09T23:30:00Z)");
+  // As a min, the earliest date anywhere: UTC-12's, the 9th.
+  CHECK(message(step({{"planned_on", "2026-03-09"}})) == "taken");
+  CHECK(message(step({{"planned_on", "2026-03-08"}})) ==
+        "planned_on: '2026-03-08' must be at least today (2026-03-09)");
+  CHECK(message(step({{"planned_on", "2031-01-01"}})) ==
+        "planned_on: '2031-01-01' must be at most 2030-12-31");
+  // Typed inputs are checked alike.
+  Command typed;
+  typed.event = "record";
+  typed.actor = Actor{"rina", {"worker"}};
+  typed.at = at;
+  typed.values = {{p.field_index("born_on"), *parse_date("2026-04-01")}};
+  CHECK(message(decide(p, s, typed)) == "born_on: '2026-04-01' must be at most today (2026-03-10)");
+  // Opening a case too, at its own time.
+  const Decision opened =
+      decide_open(p, Actor{"rina", {"worker"}}, {{"born_on", "2026-03-12"}}, at);
+  CHECK(message(opened) == "born_on: '2026-03-12' must be at most today (2026-03-10)");
+  // A step a day later takes the date a day later.
+  const Decision later = decide_open(p, Actor{"rina", {"worker"}}, {{"born_on", "2026-03-12"}},
+                                     DateTime{at.seconds + 86400 * 2});
+  CHECK(message(later) == "taken");
+  // The compiled form keeps the bounds.
+  const ProcedurePtr back = decode_procedure(encode_procedure(p), p.source, p.file, {});
+  REQUIRE(back);
+  const FieldDef& born = back->fields[static_cast<size_t>(back->field_index("born_on"))];
+  const FieldDef& planned = back->fields[static_cast<size_t>(back->field_index("planned_on"))];
+  CHECK((born.max_now && !born.min_now && !born.max && born.checks.relative));
+  CHECK((planned.min_now && !planned.max_now && planned.max && !planned.min));
 }
 
 // Command::values: the same step with its inputs typed decides as with text.

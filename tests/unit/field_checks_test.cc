@@ -20,8 +20,11 @@
 namespace sopir {
 namespace {
 
-// bounds_problem() as it was, reading min, max and pattern each time.
-BoundsProblem reference_bounds(const FieldDef& field, const Value& value) {
+// bounds_problem() as it was, reading min, max and pattern each time; a
+// `today` / `now` bound read from `at` by hand: for a date, the date at
+// `at` in UTC+14 as a max and in UTC-12 as a min.
+BoundsProblem reference_bounds(const FieldDef& field, const Value& value,
+                               std::optional<DateTime> at) {
   if (const auto* text = std::get_if<std::string>(&value); text && field.type == Type::kString) {
     const auto* min = field.min ? std::get_if<int64_t>(&*field.min) : nullptr;
     const auto* max = field.max ? std::get_if<int64_t>(&*field.max) : nullptr;
@@ -35,12 +38,27 @@ BoundsProblem reference_bounds(const FieldDef& field, const Value& value) {
   }
   if (field.min && compare_values(value, *field.min).value_or(0) < 0) return BoundsProblem::kMinValue;
   if (field.max && compare_values(value, *field.max).value_or(0) > 0) return BoundsProblem::kMaxValue;
+  if (at && field.type == Type::kDate && std::holds_alternative<Date>(value)) {
+    const int64_t days = std::get<Date>(value).days;
+    if (field.min_now &&
+        days < (at->seconds - 12 * 3600) / 86400 - ((at->seconds - 12 * 3600) % 86400 < 0))
+      return BoundsProblem::kMinValue;
+    if (field.max_now &&
+        days > (at->seconds + 14 * 3600) / 86400 - ((at->seconds + 14 * 3600) % 86400 < 0))
+      return BoundsProblem::kMaxValue;
+  }
+  if (at && field.type == Type::kDateTime && std::holds_alternative<DateTime>(value)) {
+    if (field.min_now && std::get<DateTime>(value).seconds < at->seconds)
+      return BoundsProblem::kMinValue;
+    if (field.max_now && std::get<DateTime>(value).seconds > at->seconds)
+      return BoundsProblem::kMaxValue;
+  }
   return BoundsProblem::kNone;
 }
 
 // typed_value_problem() as it was: the type, members, control characters
 // (two scans), then reference_bounds().
-ValueProblem reference_typed(const FieldDef& field, const Value& value) {
+ValueProblem reference_typed(const FieldDef& field, const Value& value, DateTime at) {
   const auto* text = std::get_if<std::string>(&value);
   const bool text_type = field.type == Type::kString || field.type == Type::kEnum || field.type == Type::kSet;
   const bool typed = text_type ? text != nullptr
@@ -55,7 +73,8 @@ ValueProblem reference_typed(const FieldDef& field, const Value& value) {
     return find_control(*text, false) ? ValueProblem::kControl : ValueProblem::kNotAccepted;
   }
   if (text && find_control(*text, true)) return ValueProblem::kControl;
-  return reference_bounds(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
+  return reference_bounds(field, value, at) == BoundsProblem::kNone ? ValueProblem::kNone
+                                                                    : ValueProblem::kBounds;
 }
 
 FieldDef field(Type type, std::optional<Value> min = {}, std::optional<Value> max = {},
@@ -106,6 +125,18 @@ std::vector<FieldDef> fields() {
   out.push_back(field(Type::kSet, std::string("a,b")));
   out.push_back(field(Type::kEnum, int64_t{1}, int64_t{2}));
   out.push_back(field(Type::kString, {}, {}, std::string("[ab]{2}")));
+  // `today` and `now`, alone, both, and beside a fixed bound.
+  for (Type type : {Type::kDate, Type::kDateTime}) {
+    for (int which = 1; which <= 3; ++which) {
+      FieldDef f = field(type);
+      f.min_now = which & 1;
+      f.max_now = which & 2;
+      out.push_back(f);
+    }
+    FieldDef f = type == Type::kDate ? field(type, Date{10}) : field(type, {}, DateTime{100});
+    (type == Type::kDate ? f.max_now : f.min_now) = true;
+    out.push_back(f);
+  }
   return out;
 }
 
@@ -164,11 +195,22 @@ TEST_CASE("a field's checks worked out once decide every value as min, max and p
       }
       for (const Value& v : all) {
         INFO("built " << built << " value index " << v.index() << " '" << format_value(v) << "'");
-        CHECK(bounds_problem(f, v) == reference_bounds(f, v));
-        CHECK(typed_value_problem(f, v) == reference_typed(f, v));
+        CHECK(bounds_problem(f, v, std::nullopt) == reference_bounds(f, v, std::nullopt));
+        // Steps at times about the values' days: midnight, the zones' edges.
+        for (int64_t seconds :
+             {int64_t{-86400}, int64_t{0}, int64_t{9}, int64_t{50}, int64_t{100}, int64_t{864000},
+              int64_t{864000 - 14 * 3600}, int64_t{864000 - 14 * 3600 - 1},
+              int64_t{864000 + 12 * 3600}, int64_t{864000 + 12 * 3600 - 1}}) {
+          INFO("step at " << seconds);
+          CHECK(bounds_problem(f, v, DateTime{seconds}) ==
+                reference_bounds(f, v, DateTime{seconds}));
+          CHECK(typed_value_problem(f, v, DateTime{seconds}) ==
+                reference_typed(f, v, DateTime{seconds}));
+        }
         if (const auto* text = std::get_if<std::string>(&v); text && f.type == Type::kString) {
-          CHECK(text_bounds_problem(f, *text) == reference_bounds(f, v));
-          if (plain_ascii(*text)) CHECK(text_bounds_problem(f, *text, true) == reference_bounds(f, v));
+          CHECK(text_bounds_problem(f, *text) == reference_bounds(f, v, std::nullopt));
+          if (plain_ascii(*text))
+            CHECK(text_bounds_problem(f, *text, true) == reference_bounds(f, v, std::nullopt));
         }
       }
     }
@@ -185,15 +227,15 @@ TEST_CASE("an enum's value is told apart from every text a byte off it, of every
   }
   for (const std::string& name : f.values) {
     INFO(name);
-    CHECK(typed_value_problem(f, Value(name)) == ValueProblem::kNone);
+    CHECK(typed_value_problem(f, Value(name), DateTime{}) == ValueProblem::kNone);
     for (size_t at = 0; at < name.size(); ++at) {
       std::string off = name;
       off[at] = 'Z';
-      CHECK(typed_value_problem(f, Value(off)) == ValueProblem::kNotAccepted);
+      CHECK(typed_value_problem(f, Value(off), DateTime{}) == ValueProblem::kNotAccepted);
     }
-    CHECK(typed_value_problem(f, Value(name + "a")) == ValueProblem::kNotAccepted);
+    CHECK(typed_value_problem(f, Value(name + "a"), DateTime{}) == ValueProblem::kNotAccepted);
   }
-  CHECK(typed_value_problem(f, Value(std::string())) == ValueProblem::kNotAccepted);
+  CHECK(typed_value_problem(f, Value(std::string()), DateTime{}) == ValueProblem::kNotAccepted);
 }
 
 TEST_CASE("plain ASCII holds no control character and has a character a byte", "[field][text]") {
@@ -241,8 +283,10 @@ TEST_CASE("the loader and the codec work out the same checks for every shipped f
       const FieldChecks &a = p.fields[i].checks, &b = back->fields[i].checks, worked = field_checks(p.fields[i]);
       INFO(p.fields[i].id);
       CHECK(a.built);
-      CHECK((a.built == b.built && a.bounded == b.bounded && a.low == b.low && a.high == b.high));
-      CHECK((a.built == worked.built && a.bounded == worked.bounded && a.low == worked.low && a.high == worked.high));
+      CHECK((a.built == b.built && a.bounded == b.bounded && a.low == b.low && a.high == b.high &&
+             a.relative == b.relative));
+      CHECK((a.built == worked.built && a.bounded == worked.bounded && a.low == worked.low &&
+             a.high == worked.high && a.relative == worked.relative));
       // A field with min, max or a pattern that bounds its type has something to check.
       const bool bounds = p.fields[i].type != Type::kEnum && p.fields[i].type != Type::kSet &&
                           p.fields[i].type != Type::kBool && (p.fields[i].min || p.fields[i].max);

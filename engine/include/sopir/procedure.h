@@ -82,6 +82,9 @@ struct FieldChecks {
   // Whether there is a bound or a pattern to check: a field without one
   // takes any value of its type (rules/field_bounds.cc).
   bool bounded = false;
+  // A bound is the step's own day or time (FieldDef::min_now, max_now):
+  // checked against the step's time, not held in low/high.
+  bool relative = false;
   // Min and max as the int64 a value of the field's type holds (an int; a
   // date's days; a date-time's or a duration's seconds; a string's length
   // in characters); the lowest and highest int64 where none applies.
@@ -107,6 +110,11 @@ struct FieldDef {
   std::vector<Text> value_labels;    // by value index, same size as values (may be empty Texts)
   bool pii = false;                  // personal data: masked, erasable, hashed salted
   std::optional<Value> min, max;     // int, date, datetime, duration; for string: length
+  // `min: today` / `max: today` (a date field) or `now` (a datetime): the
+  // bound is the day or moment of the step that gives the value (its `at`),
+  // so that a date of birth or of arrival cannot lie in the future; min or
+  // max itself is then unset.
+  bool min_now = false, max_now = false;
   std::optional<std::string> pattern;  // ECMAScript regex a string must match in full
   Text label;
   Sources sources;

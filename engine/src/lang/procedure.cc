@@ -173,7 +173,9 @@ FieldChecks field_checks(const FieldDef& field) {
   if (const auto high = number(field.max)) checks.high = *high;
   // A pattern is checked on strings alone.
   const bool pattern = field.type == Type::kString && field.pattern;
-  checks.bounded = checks.low != INT64_MIN || checks.high != INT64_MAX || pattern;
+  checks.relative = field.min_now || field.max_now;
+  checks.bounded =
+      checks.low != INT64_MIN || checks.high != INT64_MAX || pattern || checks.relative;
   return checks;
 }
 

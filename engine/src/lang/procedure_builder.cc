@@ -565,6 +565,12 @@ void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Ent
     if (it == keys.end()) return std::nullopt;
     auto text = scalar(it->second, of(key, where));
     if (!text) return std::nullopt;
+    // The step's own day or moment (FieldDef::min_now, max_now).
+    if ((f.type == Type::kDate && *text == "today") ||
+        (f.type == Type::kDateTime && *text == "now")) {
+      (std::string_view(key) == "min" ? f.min_now : f.max_now) = true;
+      return std::nullopt;
+    }
     std::optional<Value> v;
     std::string accepted;
     switch (f.type) {
@@ -577,6 +583,8 @@ void Builder::read_bounds(FieldDef& f, const std::unordered_map<std::string, Ent
       case Type::kDateTime:
       case Type::kDuration:
         v = parse_typed(f.type, {}, *text, &accepted);
+        if (f.type == Type::kDate) accepted += tr(msg::lang_bound_or_today);
+        if (f.type == Type::kDateTime) accepted += tr(msg::lang_bound_or_now);
         break;
       case Type::kBool:
       case Type::kEnum:
@@ -1058,7 +1066,7 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
       // It should fit the field's bounds, as a value staff give must: a
       // warning (an error with --strict, so at publishing), so that a version
       // published before this check still loads and runs.
-      if (std::string problem = check_bounds(f, *literal, ""); !problem.empty())
+      if (std::string problem = check_bounds(f, *literal, "", std::nullopt); !problem.empty())
         sink_.warning("set-out-of-bounds", value_pos(a),
                       tr(msg::lang_set_out_of_bounds, {name, *text, problem}));
       assignment.expr = constant_expr(*literal, f.type);

@@ -107,7 +107,8 @@ using If = std::enable_if_t<std::is_same_v<std::remove_const_t<P>, T>, int>;
 // so the two cannot disagree.
 template <class C, class P, If<P, FieldDef> = 0>
 void describe(C& c, P& f) {
-  c.items(f.id, f.type, f.values, f.pii, f.min, f.max, f.pattern, f.label, f.value_labels, f.pos, f.sources);
+  c.items(f.id, f.type, f.values, f.pii, f.min, f.max, f.min_now, f.max_now, f.pattern, f.label,
+          f.value_labels, f.pos, f.sources);
 }
 
 template <class C, class P, If<P, StateDef> = 0>
@@ -376,7 +377,7 @@ class Get {
   Reader r_;
 };
 
-constexpr std::string_view kTagLine = "sopir-compiled-5\n";
+constexpr std::string_view kTagLine = "sopir-compiled-6\n";
 static_assert(kTagLine.substr(0, kTagLine.size() - 1) == kCompiledFormat);
 
 // Indices must stay inside the procedure: decide() and the planner trust

@@ -73,7 +73,7 @@ namespace {
 
 // Parses one input against its field; a refusal message on failure.
 std::optional<std::string> parse_input(const FieldDef& field, const std::string& text, Value* out,
-                                       std::string_view lang) {
+                                       std::string_view lang, DateTime at) {
   std::string accepted;
   auto value = parse_typed(field.type, field.values, text, &accepted, lang);
   // How the refusal shows the value (built only for a refusal).
@@ -93,7 +93,7 @@ std::optional<std::string> parse_input(const FieldDef& field, const std::string&
     const std::string guess = field.type == Type::kEnum ? did_you_mean(text, field.values, "'", lang) : "";
     return tr(msg::rules_value_not_accepted, lang, {field.id, shown_text(), accepted, guess});
   }
-  if (std::string problem = check_bounds(field, *value, lang); !problem.empty())
+  if (std::string problem = check_bounds(field, *value, lang, at); !problem.empty())
     return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown_text(), problem});
   *out = std::move(*value);
   return std::nullopt;
@@ -103,7 +103,8 @@ std::optional<std::string> parse_input(const FieldDef& field, const std::string&
 // refusal when any is unknown or invalid.
 std::optional<Refusal> read_text_inputs(const Procedure& p,
                                         const std::vector<std::pair<std::string, std::string>>& raw,
-                                        std::vector<std::pair<int, Value>>& out, std::string_view lang) {
+                                        std::vector<std::pair<int, Value>>& out,
+                                        std::string_view lang, DateTime at) {
   for (const auto& [name, text] : raw) {
     const int index = p.field_index(name);
     if (index < 0) {
@@ -116,7 +117,7 @@ std::optional<Refusal> read_text_inputs(const Procedure& p,
         !problem.empty())
       return Refusal{RefusalKind::kBadInput, tr(msg::rules_value_control, lang, {name, problem})};
     Value value;
-    if (auto problem = parse_input(p.fields[index], text, &value, lang))
+    if (auto problem = parse_input(p.fields[index], text, &value, lang, at))
       return Refusal{RefusalKind::kBadInput, *problem};
     out.emplace_back(index, std::move(value));
   }
@@ -178,7 +179,8 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
     }
     // Typed values come after the text ones, so that the last of a field wins.
     inputs.reserve(command.inputs.size() + command.values.size());
-    if (auto refusal = read_text_inputs(p, command.inputs, inputs, message_lang(command.lang))) {
+    if (auto refusal =
+            read_text_inputs(p, command.inputs, inputs, message_lang(command.lang), command.at)) {
       result = std::move(*refusal);
       return result;
     }
@@ -206,7 +208,7 @@ Decision decide_open(const Procedure& p, const Actor& actor,
     return Refusal{RefusalKind::kRole, tr(msg::rules_open_roles, lang, {p.id, join(p.roles), actor_roles(actor, lang)})};
   }
   std::vector<std::pair<int, Value>> inputs;
-  if (auto refusal = read_text_inputs(p, raw, inputs, lang)) return *refusal;
+  if (auto refusal = read_text_inputs(p, raw, inputs, lang, at)) return *refusal;
   std::vector<Value> before(p.fields.size());
   std::vector<Value> working = before;
   for (const auto& [field, value] : inputs) {

@@ -242,7 +242,7 @@ int accept(const Procedure& p, const TransitionDef& t, const CaseSnapshot& snaps
       Value value = evaluate(*assignment.expr, with_set);
       const FieldDef& field = p.fields[static_cast<size_t>(assignment.field)];
       const bool out_of_bounds = !c.recorded && !unbounded(field) && !is_missing(value) &&
-                                 bounds_problem(field, value) != BoundsProblem::kNone;
+                                 bounds_problem(field, value, c.at) != BoundsProblem::kNone;
       out.overlay_.emplace_back(assignment.field, std::move(value));
       if (out_of_bounds) return assignment.field;
     }
@@ -465,7 +465,7 @@ ValueProblem not_member_problem(const std::string& text) {
 // By the field's type, each text check a function of its own, so that a
 // value with little to check (a bool, a number without bounds) is not
 // slowed by what a text needs.
-ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
+ValueProblem typed_value_problem(const FieldDef& field, const Value& value, DateTime at) {
   if (!has_type(field, value)) return ValueProblem::kNotAccepted;
   switch (field.type) {
     case Type::kEnum: return enum_problem(field, *std::get_if<std::string>(&value));
@@ -473,7 +473,8 @@ ValueProblem typed_value_problem(const FieldDef& field, const Value& value) {
     case Type::kString: return string_problem(field, *std::get_if<std::string>(&value));
     default:
       if (unbounded(field)) return ValueProblem::kNone;
-      return bounds_problem(field, value) == BoundsProblem::kNone ? ValueProblem::kNone : ValueProblem::kBounds;
+      return bounds_problem(field, value, at) == BoundsProblem::kNone ? ValueProblem::kNone
+                                                                      : ValueProblem::kBounds;
   }
 }
 
@@ -523,7 +524,7 @@ void checked(const Procedure& p, const CaseSnapshot& snapshot, const IndexedComm
         out.refusal.input = static_cast<int>(i);
         return;
       }
-      if (typed_value_problem(fields[field], inputs[i].second) != ValueProblem::kNone) {
+      if (typed_value_problem(fields[field], inputs[i].second, c.at) != ValueProblem::kNone) {
         refuse_out(out, RefusalKind::kBadInput, RefusalCause::kBadValue);
         out.refusal.input = static_cast<int>(i);
         out.refusal.field = field;

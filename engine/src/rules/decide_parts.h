@@ -23,7 +23,8 @@ std::string_view matching_role(const Procedure& p, const Actor& actor, const std
 
 // Whether a typed input is a value its field takes, and if not why.
 enum class ValueProblem { kNone, kControl, kNotAccepted, kBounds };
-ValueProblem typed_value_problem(const FieldDef& field, const Value& value);
+// `at`: the step's time, for a `today` / `now` bound (field_bounds.h).
+ValueProblem typed_value_problem(const FieldDef& field, const Value& value, DateTime at);
 
 // decide_into() in two parts, so that decide() can parse text inputs between
 // them and refuse a bad one where decide() always has: after the checks of
@@ -51,7 +52,8 @@ std::string join_or(const std::vector<std::string>& items, std::string_view lang
 // A refusal by a rule that cites where it comes from (`source:`) says so.
 Refusal with_sources(Refusal refusal, const Sources& sources, std::string_view lang);
 // Why a typed input is not a value its field takes; nullopt when it is.
-std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value, std::string_view lang);
+std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value,
+                                               std::string_view lang, DateTime at);
 
 // The candidates of `event` in `state`: a range of the procedure's
 // candidate table, or, when it has none (`table` false), the transitions

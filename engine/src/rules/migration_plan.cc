@@ -34,7 +34,7 @@ std::string fits(const FieldDef& field, const Value& v, std::string_view lang) {
   if (is_missing(v)) return "";
   std::string accepted;
   if (!parse_typed(field.type, field.values, format_value(v), &accepted, lang)) return accepted;
-  return check_bounds(field, v, lang);
+  return check_bounds(field, v, lang, std::nullopt);  // no step: a `today` bound is the step's
 }
 
 }  // namespace

@@ -48,9 +48,10 @@ Refusal with_sources(Refusal refusal, const Sources& sources, std::string_view l
   return refusal;
 }
 
-std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value, std::string_view lang) {
+std::optional<std::string> typed_input_message(const FieldDef& field, const Value& value,
+                                               std::string_view lang, DateTime at) {
   auto shown = [&] { return field.pii ? tr(msg::rules_value_given, lang) : "'" + format_value(value) + "'"; };
-  switch (typed_value_problem(field, value)) {
+  switch (typed_value_problem(field, value, at)) {
     case ValueProblem::kNone: return std::nullopt;
     case ValueProblem::kControl:
       return tr(msg::rules_value_control, lang,
@@ -59,7 +60,8 @@ std::optional<std::string> typed_input_message(const FieldDef& field, const Valu
       return tr(msg::rules_value_not_accepted, lang,
                 {field.id, shown(), accepted_forms(field.type, field.values, lang), ""});
     case ValueProblem::kBounds:
-      return tr(msg::rules_value_out_of_bounds, lang, {field.id, shown(), check_bounds(field, value, lang)});
+      return tr(msg::rules_value_out_of_bounds, lang,
+                {field.id, shown(), check_bounds(field, value, lang, at)});
   }
   return std::nullopt;
 }
@@ -148,7 +150,7 @@ Refusal candidate_refusal(const Procedure& p, const TransitionDef& t, const Case
           field.pii ? tr(msg::rules_value_given, lang) : "'" + format_value(r.value) + "'";
       return {RefusalKind::kBadInput,
               tr(msg::rules_set_out_of_bounds, lang,
-                 {event, field.id, shown, check_bounds(field, r.value, lang)})};
+                 {event, field.id, shown, check_bounds(field, r.value, lang, c.at)})};
     }
     default: break;
   }
@@ -187,7 +189,9 @@ Refusal refusal_of(const Procedure& p, const CaseSnapshot& snapshot, const Index
                   std::to_string(p.fields.size())})};
     case RefusalCause::kBadValue: {
       const auto& [field, value] = (*c.values)[static_cast<size_t>(r.input)];
-      return {RefusalKind::kBadInput, typed_input_message(p.fields[static_cast<size_t>(field)], value, lang).value_or("")};
+      return {RefusalKind::kBadInput,
+              typed_input_message(p.fields[static_cast<size_t>(field)], value, lang, c.at)
+                  .value_or("")};
     }
     case RefusalCause::kRole:
       if (r.transition < 0) {
