@@ -117,6 +117,10 @@ std::optional<RevealRequest> reveal_request(Context& ctx, const Args& a, const s
 // a terminal, else "".
 std::string reveal_reason(Context& ctx, const Args& a);
 
+// Refuses (kUsage) a --state no published version of `sop` (of any
+// procedure, when empty) has, naming those there are.
+void check_listed_state(Store& store, const std::string& sop, const std::string& state);
+
 using DefineFn = void (*)(CLI::App& app, Args& args);
 using RunFn = int (*)(Context& ctx, Args& args);
 

@@ -161,7 +161,10 @@ int run_audit_log(Context& ctx, Args& a) {
   }
   if (!a.actor_filter.empty()) filter.actor = a.actor_filter;
   if (!a.event.empty()) filter.event = a.event;
-  if (!a.state.empty()) filter.state = a.state;
+  if (!a.state.empty()) {
+    check_listed_state(*store, a.sop, a.state);
+    filter.state = a.state;
+  }
   if (!a.kind.empty()) {
     filter.kind = log_kind_from_string(a.kind);
     if (!filter.kind)

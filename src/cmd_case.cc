@@ -245,26 +245,18 @@ int run_case_open(Context& ctx, Args& a) {
   return 0;
 }
 
-namespace {
-
-// --state of `case list`: a state of the procedure named with --sop (any of
-// its published versions), or of any published one. A name none has would
-// list nothing without a word; refused with the states there are.
-void check_listed_state(Engine& engine, const std::string& sop, const std::string& state) {
-  std::set<std::string> states;
-  for (const PublishedProcedure& published : engine.procedures()) {
-    if (!sop.empty() && published.sop_id != sop) continue;
-    for (const StateDef& s : engine.procedure(published.sha256)->states) states.insert(s.id);
-  }
-  if (states.count(state)) return;
-  const std::vector<std::string> known(states.begin(), states.end());
+// --state of `case list` and `audit log`: a state of the procedure named
+// with --sop (any of its published versions), or of any published one. A
+// name none has would list nothing without a word; refused with the states
+// there are.
+void check_listed_state(Store& store, const std::string& sop, const std::string& state) {
+  const std::vector<std::string> known = published_states(store, sop);
+  if (std::binary_search(known.begin(), known.end(), state)) return;
   const std::string whose =
       sop.empty() ? tr(msg::cli_state_any_procedure) : tr(msg::cli_state_procedure, {sop});
   throw usage_error(tr(msg::cli_state_value, {state, whose, join(known)}) +
                     did_you_mean(state, known));
 }
-
-}  // namespace
 
 int run_case_list(Context& ctx, Args& a) {
   if (!a.positional.empty()) throw usage_error(tr(msg::cli_only_options, {"case list"}));
@@ -272,11 +264,11 @@ int run_case_list(Context& ctx, Args& a) {
   CaseFilter filter;
   const DateTime now = engine.clock().now();
   if (!a.sop.empty()) {
-    engine.current_procedure(a.sop);  // not found: names the published ones
+    require_procedure(engine.store(), a.sop);  // not found: names the published ones
     filter.sop_id = a.sop;
   }
   if (!a.state.empty()) {
-    check_listed_state(engine, a.sop, a.state);
+    check_listed_state(engine.store(), a.sop, a.state);
     filter.state = a.state;
   }
   if (!a.status.empty()) {

@@ -1,5 +1,6 @@
 """sopir case commands: every refusal kind, JSON documents, exit codes, and
 the database left unchanged by anything refused."""
+import json
 import os
 import sys
 import unittest
@@ -214,11 +215,15 @@ class Cases(SopirTest):
         for command in (("case", "list"), ("audit", "log"), ("audit", "report")):
             r = self.fails(3, *command, "--sop", "aidd")
             self.assertIn("did you mean 'aid'?", r.err)
-        r = self.fails(2, "case", "list", "--state", "reveiwed")
-        self.assertIn("--state 'reveiwed' is not a state of any published procedure; its states are: approved, "
-                      "delivered, escalated, rejected, requested, reviewed; did you mean 'reviewed'?", r.err)
-        r = self.fails(2, "case", "list", "--sop", "aid", "--state", "closed")
-        self.assertIn("--state 'closed' is not a state of procedure aid", r.err)
+        for command in (("case", "list"), ("audit", "log")):
+            r = self.fails(2, *command, "--state", "reveiwed")
+            self.assertIn("--state 'reveiwed' is not a state of any published procedure; its states are: approved, "
+                          "delivered, escalated, rejected, requested, reviewed; did you mean 'reviewed'?", r.err)
+            r = self.fails(2, *command, "--sop", "aid", "--state", "closed")
+            self.assertIn("--state 'closed' is not a state of procedure aid", r.err)
+        # A state there is lists its rows.
+        rows = self.ok("audit", "log", "--state", "requested", "--format", "jsonl").out.splitlines()
+        self.assertEqual({json.loads(row)["case_id"] for row in rows}, {a, b})
         self.assertEqual(self.ok("case", "list", "--sop", "aid", "--state", "requested", "--json").json()["count"], 2)
         self.assertIn(a, self.ok("case", "list").out)
 

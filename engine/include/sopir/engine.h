@@ -262,6 +262,10 @@ std::string no_procedure_message(const std::string& sop_id, const std::vector<st
 // a filter (`case list --sop`, `audit log --sop`) that would otherwise list
 // nothing without a word.
 void require_procedure(Store& store, const std::string& sop_id);
+// The states of every published version of `sop_id` (of every published
+// procedure when it is empty), sorted, each once: what a list filtered by
+// state (`case list --state`, `audit log --state`) may name.
+std::vector<std::string> published_states(Store& store, const std::string& sop_id);
 
 // Sites (docs/DEPLOY.md "Sites"). A staff member reads and acts on the
 // cases of the sites they belong to; `national` and `auditor` staff read

@@ -402,11 +402,15 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   return *published;
 }
 
-ProcedurePtr Engine::procedure(const std::string& sha256) {
-  if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
+namespace {
+
+// A published version as it runs (Engine::procedure() without its cache);
+// `from_source`: set when it was loaded from its source, its form missing
+// or of another format.
+ProcedurePtr read_published(Store& store, const std::string& sha256, bool* from_source) {
   // Read first without its source, which only a version without a form
   // it can run needs (read then).
-  auto published = store_->procedure_form_by_hash(sha256);
+  auto published = store.procedure_form_by_hash(sha256);
   if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
   // The compiled form saved at publishing spares parsing the YAML; without
   // one (or one this build does not read) the source is loaded. A published
@@ -418,7 +422,7 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   const auto pinned_calendars = [&] {
     if (!pinned) {
       pinned.emplace();
-      for (auto& c : store_->pinned_calendars(sha256)) pinned->calendars[c.name] = c;
+      for (auto& c : store.pinned_calendars(sha256)) pinned->calendars[c.name] = c;
     }
     return pinned->calendars;
   };
@@ -434,25 +438,44 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
   ProcedurePtr compiled;
   if (!published->compiled.empty())
     compiled = decode_pinned_procedure(published->compiled, sha256, published->file, pinned_calendars);
-  if (!compiled) {
-    published = store_->procedure_by_hash(sha256);
-    if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
-    if (sha256_hex(published->source) != sha256)
-      throw storage_error(
-          tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
-    pinned_calendars();
-    compiled = expect_procedure(load_procedure_string(published->source, published->file, *pinned));
-    // A form of an older format (a database from an earlier sopir) is
-    // written again in this build's, so that the next command runs by it.
-    // Inside a step's transaction it stands or falls with the step; inside
-    // reading() (a list read in one snapshot) the next command writes it.
-    if (!store_->read_only() && !reading_) {
-      const std::string form = encode_procedure(*compiled);
-      store_->transaction([&] { store_->set_compiled(sha256, form); });
-    }
+  *from_source = !compiled;
+  if (compiled) return compiled;
+  published = store.procedure_by_hash(sha256);
+  if (!published) throw not_found(tr(msg::runtime_no_procedure_hash, {sha256}));
+  if (sha256_hex(published->source) != sha256)
+    throw storage_error(
+        tr(msg::runtime_procedure_edited, {published->sop_id, std::to_string(published->version)}));
+  pinned_calendars();
+  return expect_procedure(load_procedure_string(published->source, published->file, *pinned));
+}
+
+}  // namespace
+
+ProcedurePtr Engine::procedure(const std::string& sha256) {
+  if (auto it = compiled_.find(sha256); it != compiled_.end()) return it->second;
+  bool from_source = false;
+  ProcedurePtr compiled = read_published(*store_, sha256, &from_source);
+  // A form of an older format (a database from an earlier sopir) is
+  // written again in this build's, so that the next command runs by it.
+  // Inside a step's transaction it stands or falls with the step; inside
+  // reading() (a list read in one snapshot) the next command writes it.
+  if (from_source && !store_->read_only() && !reading_) {
+    const std::string form = encode_procedure(*compiled);
+    store_->transaction([&] { store_->set_compiled(sha256, form); });
   }
   compiled_.emplace(sha256, compiled);
   return compiled;
+}
+
+std::vector<std::string> published_states(Store& store, const std::string& sop_id) {
+  std::set<std::string> states;
+  for (const PublishedProcedure& published : store.procedures()) {
+    if (!sop_id.empty() && published.sop_id != sop_id) continue;
+    bool from_source = false;
+    for (const StateDef& state : read_published(store, published.sha256, &from_source)->states)
+      states.insert(state.id);
+  }
+  return {states.begin(), states.end()};
 }
 
 void Engine::reading(const std::function<void()>& body) {
