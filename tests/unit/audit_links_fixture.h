@@ -33,7 +33,9 @@ inline void set_up_linked(Engine& engine) {
 
 class LinkedCases {
  protected:
-  LinkedCases() : engine_(open_sqlite_store(":memory:", StoreOptions{true}), std::make_shared<testing::TestClock>(DateTime{kT0.seconds + 9 * 86400})) {
+  explicit LinkedCases(const std::string& location = ":memory:")
+      : engine_(open_sqlite_store(location, StoreOptions{true}),
+                std::make_shared<testing::TestClock>(DateTime{kT0.seconds + 9 * 86400})) {
     set_up_linked(engine_);
   }
 

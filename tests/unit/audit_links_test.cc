@@ -2,9 +2,12 @@
 // and the values copied, replay gives has_child()/child_closed() the
 // children as they were, and `audit case --with-linked` tells the linked
 // cases' story in time order.
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "audit_links_fixture.h"
@@ -268,6 +271,47 @@ TEST_CASE_METHOD(LinkedCases, "a parent step the children did not allow then is 
   REQUIRE(kinds(report) == std::vector<FindingKind>{FindingKind::kStepRefused});
   CHECK(report.findings[0].seq == finish_seq);
   CHECK_THAT(report.findings[0].message, Catch::Contains("child_closed('pmi-care')"));
+}
+
+// The same cases in a file, so that a test can edit a row behind the
+// engine's back.
+struct FileHolder {
+  testing::TempDb db{"links"};
+};
+struct LinkedCasesOnFile : FileHolder, LinkedCases {
+  LinkedCasesOnFile() : LinkedCases(db.path()) {}
+};
+
+TEST_CASE_METHOD(
+    LinkedCasesOnFile,
+    "a damaged row of a child's log names the child and the parent whose guards read it",
+    "[audit][links]") {
+  const auto [parent, child] = handoff();
+  step(child, "discharge", "sari");
+  step(parent, "finish", "rina");
+  const int64_t discharge = engine_.store().history(child).back().seq;
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec("DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;");
+    raw.exec("UPDATE transitions SET record = '{\"case_id\":\"" + child +
+             "\",\"case_seq\":2}' WHERE seq = " + std::to_string(discharge));
+  }
+  const auto report = audit::verify(engine_.store(), {});
+  INFO(described(report));
+  // Each case the row kept from being replayed is named with it, the
+  // parent (read first, by id or by its place among the cases) as well as
+  // the child, whichever was replayed first.
+  std::set<std::string> named;
+  for (const auto& f : report.findings) {
+    if (f.kind != FindingKind::kRecordDamaged) continue;
+    CHECK(f.seq == discharge);
+    CHECK_THAT(f.message, Catch::StartsWith("log row " + std::to_string(discharge) +
+                                            " is not a record sopir writes"));
+    CHECK_THAT(f.message, Catch::EndsWith("; case " + f.case_id + " was not replayed"));
+    named.insert(f.case_id);
+  }
+  CHECK(named == std::set<std::string>{parent, child});
+  CHECK(report.cases == 0);
 }
 
 TEST_CASE_METHOD(LinkedCases, "audit case --with-linked tells the linked cases in time order",

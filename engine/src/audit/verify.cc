@@ -584,9 +584,12 @@ class Verifier {
     }
   }
 
-  // A kRecordDamaged finding for a case's row, once a row.
+  // A kRecordDamaged finding for each case a damaged row kept from being
+  // replayed: the case whose row it is and each case whose guards read
+  // that case's log (a parent reading its child's), whichever comes first.
   void damaged_row(const Error& e, const std::string& id) {
-    if (!damaged_seen_.insert(e.damaged_row()).second) return;
+    damaged_seen_.insert(e.damaged_row());
+    if (!damaged_cases_.emplace(e.damaged_row(), id).second) return;
     add(FindingKind::kRecordDamaged, e.damaged_row(), id,
         tr(msg::audit_case_not_replayed, {e.message(), id}));
   }
@@ -643,6 +646,11 @@ class Verifier {
       links_.add_unreplayed(record, history);
       return;
     }
+    // The children's logs its guards read, before the case is counted as
+    // replayed: a damaged row there stops its replay (replay_one()).
+    std::vector<ChildTimeline> children;
+    if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
+      children = child_timelines(store_, it->second);
     ++report_.cases;
     std::string in_force = pinned;
     for (const LogEntry& e : history) {
@@ -656,11 +664,8 @@ class Verifier {
     }
     if (migrated && record && record->sha256 != in_force)
       add(FindingKind::kCaseRow, history.back().seq, id,
-          tr(msg::audit_row_differs,
-             {id, tr(msg::audit_case_version_moved, {short_hash(record->sha256), short_hash(in_force)})}));
-    std::vector<ChildTimeline> children;
-    if (auto it = children_.find(id); it != children_.end() && reads_children(*p))
-      children = child_timelines(store_, it->second);
+          tr(msg::audit_row_differs, {id, tr(msg::audit_case_version_moved,
+                                             {short_hash(record->sha256), short_hash(in_force)})}));
     const VersionLookup versions = [this](const std::string& sha256, std::string* why) {
       return procedures_.get(sha256, why);
     };
@@ -835,6 +840,7 @@ class Verifier {
   // the log scans pass them to (LogFilter::damaged): a registry row, or a
   // case's, whose case is then reported by replay_one.
   std::set<int64_t> damaged_seen_;
+  std::set<std::pair<int64_t, std::string>> damaged_cases_;  // (row, case not replayed for it)
   std::map<int64_t, std::string> damaged_scanned_;
   const std::function<void(const Error&)> on_damaged_ = [this](const Error& e) {
     damaged_scanned_.emplace(e.damaged_row(), e.message());
