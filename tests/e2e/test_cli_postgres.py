@@ -421,6 +421,33 @@ class ServerLogin(OnServer):
         self.assertIn("1 finding(s)", r.out)
         self.assertIn("in case %s is gone" % at_main, r.out)
 
+    def test_audit_log_reveals_only_the_cases_of_the_readers_sites(self):
+        self.set_up_logins()
+        eka_url = self.member_at_nunukan("shelter_staff,supervisor")
+        at_main = self.as_login(self.budi_url, "case", "open", "aid", "--set", "item=hygiene_kit",
+                                "--set", "quantity=5", "--set", "full_name=Wati Contoh").out.strip()
+        at_nunukan = self.as_login(eka_url, "case", "open", "aid", "--set", "item=food_pack",
+                                   "--set", "quantity=2", "--set", "full_name=Sari Contoh").out.strip()
+        # nia reads every site (national) and may see personal data
+        # (supervisor), at her own site, main, only.
+        nia_url = self.add_member("nia", "Nia Contoh", "national,supervisor", "--site", "main")
+        log = self.as_login(nia_url, "audit", "log", "--reveal", "--reason", "monthly review", "--format",
+                            "jsonl").out.splitlines()
+        shown = {json.loads(row)["case_id"]: json.loads(row)["changes"] for row in log if json.loads(row)["case_id"]}
+        self.assertIn("Wati Contoh", json.dumps(shown[at_main]))
+        self.assertNotIn("Sari Contoh", json.dumps(shown[at_nunukan]))
+        self.assertNotIn("(encrypted)", json.dumps(shown[at_nunukan]))
+        self.assertIn("***", json.dumps(shown[at_nunukan]))
+        # Only the case revealed is in the access log.
+        self.assertEqual(self.query("SELECT actor, case_id FROM access_log WHERE actor = 'nia'"), [("nia", at_main)])
+        # The other site's case alone: refused, saying why, nothing written.
+        before = self.dump()
+        r = self.as_login(nia_url, "audit", "log", "--case", at_nunukan, "--reveal", "--reason", "monthly review",
+                          code=1)
+        self.assertIn("nia may not see personal data of these cases: it is shown only to staff of their sites "
+                      "(nunukan); national and auditor staff see it masked", r.err)
+        self.assertEqual(before, self.dump())
+
     def test_a_hand_off_opens_a_case_at_another_site_under_row_level_security(self):
         budi = self.set_up_logins()  # budi: site main
         eka_url = self.member_at_nunukan("shelter_staff")

@@ -96,6 +96,22 @@ class Sites(SopirTest):
         r = self.refused_unchanged(1, "--as", "nia", "case", "show", self.at_nunukan, "--reveal",
                                    "--reason", "national report")
         self.assertIn("it is shown only to staff of its site, nunukan", r.err)
+        # So in the log: a reveal shows the cases of the reader's own sites,
+        # the others masked, and records a view of those it showed only.
+        self.ok("--as", "admin", "staff", "grant", "nia", "supervisor")
+        self.ok("--as", "admin", "staff", "site", "nia", "main")
+        rows = json_lines(self.ok("--as", "nia", "audit", "log", "--reveal", "--reason", "national report",
+                                  "--format", "jsonl").out)
+        changes = {r["case_id"]: json.dumps(r["changes"]) for r in rows if r["case_id"]}
+        self.assertIn("Wati Contoh", changes[self.at_main])
+        self.assertNotIn("Wati Contoh", changes[self.at_nunukan])
+        self.assertIn("***", changes[self.at_nunukan])
+        views = json.loads(self.ok("--json", "audit", "access").out)["accesses"]
+        self.assertEqual([(v["actor"], v["case_id"]) for v in views if v["actor"] == "nia"], [("nia", self.at_main)])
+        r = self.refused_unchanged(1, "--as", "nia", "audit", "log", "--case", self.at_nunukan, "--reveal",
+                                   "--reason", "national report")
+        self.assertIn("nia may not see personal data of these cases: it is shown only to staff of their sites "
+                      "(nunukan)", r.err)
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
     def test_the_audit_commands_keep_a_member_to_their_sites(self):

@@ -604,13 +604,13 @@ TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records t
   build();
   auto reader = open_sqlite_store(db_.path(), StoreOptions{false, true});
   auto writer = open_sqlite_store(db_.path(), StoreOptions{});
-  audit::RevealAccess access{Actor{"rina", {"worker"}}, writer.get(), *parse_datetime("2026-04-01T10:00:00Z"),
-                             "audit case --reveal", ""};
+  audit::RevealAccess access{Actor{"rina", {"worker"}, {"main"}}, writer.get(),
+                             *parse_datetime("2026-04-01T10:00:00Z"), "audit case --reveal", ""};
   audit::ExportOptions options;
   options.reveal = &access;
   std::ostringstream out;
   // No reason: refused, nothing shown or recorded, whoever asks.
-  access.actor = Actor{"budi", {"supervisor"}};
+  access.actor = Actor{"budi", {"supervisor"}, {"main"}};
   try {
     audit::export_case(*reader, b_, options, out);
     FAIL("a reveal without a reason was not refused");
@@ -620,10 +620,10 @@ TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records t
   }
   CHECK(out.str().empty());
   access.reason = "complaint review";
-  access.actor = Actor{"rina", {"worker"}};
+  access.actor = Actor{"rina", {"worker"}, {"main"}};
   CHECK_THROWS_AS(audit::export_case(*reader, b_, options, out), Error);
   CHECK(out.str().empty());
-  access.actor = Actor{"budi", {"supervisor"}};
+  access.actor = Actor{"budi", {"supervisor"}, {"main"}};
   audit::export_case(*reader, b_, options, out);
   CHECK(out.str().find("Ani Contoh") != std::string::npos);
   SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);

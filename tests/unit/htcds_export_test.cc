@@ -218,11 +218,13 @@ TEST_CASE_METHOD(HtcdsCases, "the HTCDS export as JSON holds the same records", 
 }
 
 TEST_CASE_METHOD(HtcdsCases, "the HTCDS export reveals personal values to an allowed role only", "[htcds]") {
-  audit::RevealAccess reveal{Actor{"siti", {"supervisor"}}, &engine_.store(), kT3, "test", "monthly report"};
+  audit::RevealAccess reveal{Actor{"siti", {"supervisor"}, {"main"}}, &engine_.store(), kT3, "test",
+                             "monthly report"};
   const auto rows = csv_rows(run(audit::FileFormat::kCsv, &reveal));
   CHECK(column(rows, 1, "prs_FirstName") == "Wulan Contoh");
   CHECK(column(rows, 1, "cas_ReferredPrimaryCaseWorker") == ";Pak Rudi");
-  audit::RevealAccess refused{Actor{"budi", {"case_worker"}}, &engine_.store(), kT3, "test", "monthly report"};
+  audit::RevealAccess refused{Actor{"budi", {"case_worker"}, {"main"}}, &engine_.store(), kT3,
+                              "test", "monthly report"};
   audit::HtcdsOptions options;
   options.sop_id = "htcds-case";
   options.reveal = &refused;
@@ -259,7 +261,7 @@ TEST_CASE_METHOD(HtcdsCases,
                                        ""};  // the fixture's three, opened before
   for (const Opened& o : opened) expected.push_back(o.name);
 
-  audit::RevealAccess reveal{Actor{"siti", {"supervisor"}}, &engine_.store(), kT3, "test",
+  audit::RevealAccess reveal{Actor{"siti", {"supervisor"}, {"main"}}, &engine_.store(), kT3, "test",
                              "monthly report"};
   audit::HtcdsOptions options;
   options.sop_id = "htcds-case";

@@ -279,6 +279,14 @@ bool belongs_to_site(const Actor& who, const std::string& site);
 // Whether `who` may act on the cases of `site`: a member who is not an
 // auditor (the timer and an empty actor always may).
 bool may_act_at_site(const Actor& who, const std::string& site);
+// What keeps `who` from seeing the personal data of a case at `site` run
+// by `procedure`, checked before any reveal (`case show --reveal`, `audit
+// case --reveal`, `audit log --reveal`, the HTCDS export): kSite, a case
+// of a site they do not belong to (national and auditor staff see other
+// sites' personal data masked); kRole, none of the procedure's
+// pii_visible_to roles; kNone when they may.
+enum class RevealBar { kNone, kSite, kRole };
+RevealBar reveal_bar(const Actor& who, const std::string& site, const Procedure& procedure);
 // The sites whose cases `who` may read: nullopt for every site.
 std::optional<std::vector<std::string>> readable_sites(const Actor& who);
 // kRefused, saying who may, unless `who` may read (`acting` false) or act

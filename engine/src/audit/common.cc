@@ -2,11 +2,12 @@
 #include "audit/common.h"
 
 #include <algorithm>
+#include <set>
 
 #include "base/sha256.h"
-#include "sopir/loader.h"
 #include "sopir/engine.h"
 #include "sopir/error.h"
+#include "sopir/loader.h"
 #include "sopir/messages/audit.h"
 #include "sopir/privacy.h"
 #include "sopir/text.h"
@@ -76,17 +77,32 @@ std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures,
   if (std::string problem = control_problem(r.reason, false); !problem.empty())
     throw refused(tr(msg::audit_reason_control, {problem}));
   std::vector<std::string> refused_sops;
+  std::set<std::string> refused_sites;
   std::vector<std::string> allowed;
+  // The rule `case show --reveal` applies to one case (reveal_bar), case by
+  // case: a case it bars is shown masked, and no access is recorded for it.
   for (const auto& id : case_ids) {
     auto record = store.find_case(id);
     if (!record) continue;
     ProcedurePtr p = procedures.get(record->sha256, nullptr);
-    if (p && may_see_personal_data(*p, r.actor)) {
-      allowed.push_back(id);
-    } else if (p && std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end()) {
-      refused_sops.push_back(p->id);
+    if (!p) continue;
+    switch (reveal_bar(r.actor, record->site, *p)) {
+      case RevealBar::kNone:
+        allowed.push_back(id);
+        break;
+      case RevealBar::kSite:
+        refused_sites.insert(record->site);
+        break;
+      case RevealBar::kRole:
+        if (std::find(refused_sops.begin(), refused_sops.end(), p->id) == refused_sops.end())
+          refused_sops.push_back(p->id);
+        break;
     }
   }
+  if (allowed.empty() && !case_ids.empty() && refused_sops.empty() && !refused_sites.empty())
+    throw refused(tr(
+        msg::audit_reveal_refused_sites,
+        {r.actor.id, join(std::vector<std::string>(refused_sites.begin(), refused_sites.end()))}));
   if (allowed.empty() && !case_ids.empty()) {
     std::string sops;
     for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;

@@ -550,6 +550,12 @@ std::optional<std::vector<std::string>> readable_sites(const Actor& who) {
   return who.sites;
 }
 
+RevealBar reveal_bar(const Actor& who, const std::string& site, const Procedure& procedure) {
+  if (!who.id.empty() && !belongs_to_site(who, site)) return RevealBar::kSite;
+  if (who.id.empty() || !may_see_personal_data(procedure, who)) return RevealBar::kRole;
+  return RevealBar::kNone;
+}
+
 bool may_act_at_site(const Actor& who, const std::string& site) {
   return who.id.empty() || who.id == "system" || (belongs_to_site(who, site) && !has_role(who, "auditor"));
 }
@@ -1449,9 +1455,10 @@ void Engine::check_reveal(const CaseRecord& record, const Procedure& procedure, 
                        record.id);
   if (std::string problem = control_problem(reveal.reason, false); !problem.empty())
     throw refused(tr(msg::runtime_reason_control, {problem}));
-  if (!who.id.empty() && !belongs_to_site(who, record.site))
+  const RevealBar bar = reveal_bar(who, record.site, procedure);
+  if (bar == RevealBar::kSite)
     throw refused(tr(msg::runtime_reveal_other_site, {who.id, record.id, record.site}));
-  if (who.id.empty() || !may_see_personal_data(procedure, who)) {
+  if (bar == RevealBar::kRole) {
     std::vector<std::string> allowed;
     for (int r : procedure.pii_roles) allowed.push_back(procedure.roles[static_cast<size_t>(r)]);
     throw refused(tr(allowed.empty() ? msg::runtime_reveal_no_roles : msg::runtime_reveal_not_allowed,
