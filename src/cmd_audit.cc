@@ -199,6 +199,7 @@ int run_audit_case(Context& ctx, Args& a) {
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
   options.with_linked = a.with_linked;
+  options.sites = reader_sites(reader);  // the linked cases it shows
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
   if (a.reveal) {

@@ -257,6 +257,14 @@ class HandOffToAnotherSite(SopirTest):
         story = self.ok("--as", "admin", "audit", "case", self.case, "--with-linked").out
         self.assertIn(child, story)
         self.assertIn("visit", story)
+        # A reader of one site is told the story of that site's cases only.
+        story = self.ok("--as", "budi", "audit", "case", self.case, "--with-linked").out
+        self.assertNotIn("[%s" % child, story)  # its own step names the case it opened, no more
+        self.assertNotIn("visit", story)
+        self.assertIn("1 linked case(s) at sites you do not read are not shown", story)
+        rows = json_lines(self.ok("--as", "budi", "audit", "case", self.case, "--with-linked", "--format",
+                                  "jsonl").out)
+        self.assertEqual({r["case_id"] for r in rows}, {self.case})
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
     def test_the_step_names_the_site_through_a_field(self):

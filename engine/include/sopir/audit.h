@@ -181,8 +181,11 @@ struct ExportOptions {
   // The table format shows enum and set values by their labels and bools
   // as words in this language ("en", "id"); CSV and JSON lines keep ids.
   std::string lang = "en";
-  // export_log only: the rows of cases at these sites (and registry rows
-  // when the filter asks for them); unset: every site's.
+  // export_log: the rows of cases at these sites (and registry rows when
+  // the filter asks for them); export_case with `with_linked`: the linked
+  // cases at these sites (the case asked for is shown whatever its site;
+  // the caller checks the reader may read it), the table saying how many
+  // were left out. Unset: every site's.
   std::optional<std::vector<std::string>> sites;
 };
 

@@ -386,12 +386,23 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   Exporter exporter(store, options, out);
   std::vector<std::string> ids;
   std::vector<CaseStory> stories;
+  int64_t left_out = 0;  // linked cases at sites the reader does not read
   // The cases, their logs and the staff rows as of one moment (see
   // export_case); the access to personal data is recorded after.
   store.read_snapshot([&] {
-    for (const auto& c : linked_family(store, case_id)) ids.push_back(c.id);
+    for (const auto& c : linked_family(store, case_id)) {
+      const bool readable =
+          !options.sites || c.id == case_id ||
+          std::find(options.sites->begin(), options.sites->end(), c.site) != options.sites->end();
+      if (readable) {
+        ids.push_back(c.id);
+      } else {
+        ++left_out;
+      }
+    }
     const StaffTimeline staff(store);
-    for (const auto& id : ids) stories.push_back(load_story(store, exporter.procedures_, staff, id));
+    for (const auto& id : ids)
+      stories.push_back(load_story(store, exporter.procedures_, staff, id));
   });
   if (options.reveal) exporter.prepare_reveal(ids);
   // Every step of every case, in the order things happened.
@@ -412,6 +423,8 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   std::ostringstream text;
   text << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
       << (stories.size() == 1 ? "" : "s") << ", " << steps.size() << " steps in the order they happened)\n";
+  if (left_out > 0)
+    text << tr(msg::audit_linked_left_out, options.lang, {std::to_string(left_out)}) << "\n";
   for (const CaseStory& story : stories) {
     text << "\n";
     case_heading(story, exporter.procedures_, "  ", text);
