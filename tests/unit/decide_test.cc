@@ -456,6 +456,73 @@ transitions:
   CHECK(std::get<Transition>(replayed).changes[0].after == Value(int64_t{68}));
 }
 
+TEST_CASE("a required text of spaces or line breaks only is not given", "[decide][field]") {
+  const char* yaml = R"yaml(sop: handover-check
+version: 1
+title: Handover check
+roles: [worker]
+fields:
+  received_by: {type: string, max: 120}
+  note: {type: string}
+states:
+  arrived: {initial: true}
+  handed_over: {terminal: true}
+transitions:
+  - {event: hand_over, from: arrived, to: handed_over, roles: [worker], requires: [received_by], accepts: [note]}
+open:
+  requires: [received_by]
+)yaml";
+  LoadResult r = load_procedure_string(yaml, "handover.yaml");
+  REQUIRE(r.ok());
+  const Procedure& p = *r.procedure;
+  CaseSnapshot s;
+  s.id = "K7F-3QX";
+  s.state = p.state_index("arrived");
+  s.data.resize(p.fields.size());
+  Command c;
+  c.event = "hand_over";
+  c.actor = Actor{"rina", {"worker"}};
+  c.at = kAt;
+  auto message = [](const Decision& d) {
+    return std::holds_alternative<Refusal>(d) ? std::get<Refusal>(d).message : std::string("taken");
+  };
+  for (const char* blank : {"", "   ", "\t\n  \r\n"}) {
+    INFO("'" << blank << "'");
+    c.inputs = {{"received_by", blank}};
+    const Decision d = decide(p, s, c);
+    REQUIRE(std::holds_alternative<Refusal>(d));
+    CHECK(std::get<Refusal>(d).kind == RefusalKind::kMissingField);
+    CHECK(std::get<Refusal>(d).missing == std::vector<std::string>{"received_by"});
+    CHECK(message(d) ==
+          "event 'hand_over' needs a value for received_by (text of spaces or line breaks only is "
+          "no value: write "
+          "it out)");
+    // Held from before, it is still to give.
+    CaseSnapshot held = s;
+    held.data[static_cast<size_t>(p.field_index("received_by"))] = std::string(blank);
+    c.inputs.clear();
+    CHECK(std::holds_alternative<Refusal>(decide(p, held, c)));
+    // A step recorded before the rule (the auditors' replay) decides as it did.
+    c.inputs = {{"received_by", blank}};
+    c.recorded = true;
+    CHECK(message(decide(p, s, c)) == "taken");
+    c.recorded = false;
+    const Decision opened = decide_open(p, c.actor, {{"received_by", blank}}, kAt);
+    CHECK(message(opened) ==
+          "opening a case of 'handover-check' needs received_by (text of spaces or line breaks "
+          "only is no value: "
+          "write it out)");
+    CHECK(message(decide_open(p, c.actor, {{"received_by", blank}}, kAt, false, {}, true)) ==
+          "taken");
+  }
+  // Text with a visible character is given; an optional field may stay blank.
+  c.inputs = {{"received_by", " Wati Contoh "}, {"note", "  "}};
+  CHECK(message(decide(p, s, c)) == "taken");
+  // Not given at all: the message as before.
+  c.inputs.clear();
+  CHECK(message(decide(p, s, c)) == "event 'hand_over' needs a value for received_by");
+}
+
 TEST_CASE("min/max today and now: a date or time is checked against the step's own",
           "[decide][field]") {
   const char* yaml = R"yaml(sop: arrival-check

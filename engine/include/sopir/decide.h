@@ -49,10 +49,11 @@ struct Command {
   std::vector<std::pair<int, Value>> values = {};
   // Deciding a step already recorded (the auditors' replay): the checks
   // added after steps were first recorded are left out, so that a row an
-  // earlier sopir wrote decides as it did then. Today that is one: a value
+  // earlier sopir wrote decides as it did then. Today that is two: a value
   // `set:` gives, checked against its field's bounds (a live step whose
   // `set:` gives one outside them is refused; an older row holding one is
-  // not a finding).
+  // not a finding), and a `requires:` string field holding text of spaces
+  // or line breaks only, which a live step counts as not given.
   bool recorded = false;
 };
 
@@ -136,10 +137,12 @@ Decision decide(const Procedure& procedure, const CaseSnapshot& snapshot, const 
 // `by_handoff`: another procedure's step opens it (`opens:`), which
 // authorises the actor even without a role of this procedure (role
 // "hand-off"). `lang`: the language of refusals, as Command::lang; a false
-// `open: when:` condition is a kGuard refusal.
+// `open: when:` condition is a kGuard refusal. `recorded`: an opening
+// already recorded (the auditors' replay), decided without the checks added
+// since, as Command::recorded.
 Decision decide_open(const Procedure& procedure, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& inputs, DateTime at,
-                     bool by_handoff = false, std::string_view lang = {});
+                     bool by_handoff = false, std::string_view lang = {}, bool recorded = false);
 
 struct LifecycleCommand {
   LifecycleEvent event;

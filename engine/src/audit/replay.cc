@@ -394,7 +394,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     if (opening) {
       // A case opened by another case's step (a hand-off) was authorised by
       // that step; the link itself is checked separately (audit_links.h).
-      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty());
+      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty(), {}, true);
     } else {
       Command command;
       command.event = e.event;

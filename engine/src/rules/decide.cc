@@ -198,7 +198,7 @@ Decision decide(const Procedure& p, const CaseSnapshot& snapshot, const Command&
 
 Decision decide_open(const Procedure& p, const Actor& actor,
                      const std::vector<std::pair<std::string, std::string>>& raw, DateTime at,
-                     bool by_handoff, std::string_view command_lang) {
+                     bool by_handoff, std::string_view command_lang, bool recorded) {
   const std::string_view lang = message_lang(command_lang);
   std::vector<int> all_roles(p.roles.size());
   for (size_t i = 0; i < all_roles.size(); ++i) all_roles[i] = static_cast<int>(i);
@@ -221,12 +221,17 @@ Decision decide_open(const Procedure& p, const Actor& actor,
     working[field] = value;
   }
   std::vector<std::string> missing;
+  bool blank = false;
   for (int f : p.open_requires) {
-    if (is_missing(working[f])) missing.push_back(p.fields[f].id);
+    const bool blank_here = !recorded && blank_text(p.fields[f], working[f]);
+    blank = blank || blank_here;
+    if (is_missing(working[f]) || blank_here) missing.push_back(p.fields[f].id);
   }
   if (!missing.empty()) {
     return Refusal{RefusalKind::kMissingField,
-                   tr(msg::rules_open_needs, lang, {p.id, join(missing)}), missing};
+                   tr(msg::rules_open_needs, lang, {p.id, join(missing)}) +
+                       (blank ? tr(msg::rules_blank_is_no_value, lang) : std::string()),
+                   missing};
   }
   if (p.open_guard) {
     const EvalContext context{&working, at, nullptr, {}};

@@ -332,7 +332,9 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   // required field nobody gave yet is reported as that missing field.
   r.fields.clear();
   for (int f : t.requires_fields)
-    if (!holds_value(shared, context, f)) r.fields.push_back(f);
+    if (!holds_value(shared, context, f) ||
+        (!c.recorded && blank_text(p.fields[static_cast<size_t>(f)], field_value(context, f))))
+      r.fields.push_back(f);
   const bool missing = !r.fields.empty();
   auto refuse_missing = [&] {
     r.kind = RefusalKind::kMissingField;

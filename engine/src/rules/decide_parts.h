@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sopir/decide_indexed.h"
+#include "sopir/text.h"
 
 namespace sopir {
 
@@ -25,6 +26,15 @@ std::string_view matching_role(const Procedure& p, const Actor& actor, const std
 enum class ValueProblem { kNone, kControl, kNotAccepted, kBounds };
 // `at`: the step's time, for a `today` / `now` bound (field_bounds.h).
 ValueProblem typed_value_problem(const FieldDef& field, const Value& value, DateTime at);
+
+// Whether a string field's value has no visible character (empty, or
+// spaces, tabs and line breaks only): a `requires:` field (of a step or of
+// the opening) holding such text is still to give in a live step. A step
+// recorded before this rule decides as it did (Command::recorded).
+inline bool blank_text(const FieldDef& field, const Value& value) {
+  const auto* text = std::get_if<std::string>(&value);
+  return field.type == Type::kString && text && !has_visible_text(*text);
+}
 
 // decide_into() in two parts, so that decide() can parse text inputs between
 // them and refuse a bad one where decide() always has: after the checks of

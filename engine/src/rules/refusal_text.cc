@@ -139,6 +139,11 @@ Refusal candidate_refusal(const Procedure& p, const TransitionDef& t, const Case
       std::vector<std::string> missing = field_names(p, r.fields);
       std::string message =
           tr(missing.size() == 1 ? msg::rules_needs_value : msg::rules_needs_values, lang, {event, join(missing)});
+      const EvalContext context = shown_context(snapshot, c);
+      if (std::any_of(r.fields.begin(), r.fields.end(), [&](int f) {
+            return blank_text(p.fields[static_cast<size_t>(f)], field_value(context, f));
+          }))
+        message += tr(msg::rules_blank_is_no_value, lang);
       return {RefusalKind::kMissingField, std::move(message), std::move(missing)};
     }
     case RefusalCause::kReasonRequired:
