@@ -621,7 +621,8 @@ TEST_CASE_METHOD(AuditFixture, "reveal needs a pii_visible_to role and records t
   CHECK(out.str().empty());
   access.reason = "complaint review";
   access.actor = Actor{"rina", {"worker"}, {"main"}};
-  CHECK_THROWS_AS(audit::export_case(*reader, b_, options, out), Error);
+  CHECK_THROWS_WITH(audit::export_case(*reader, b_, options, out),
+                    Catch::Contains("pii_visible_to"));
   CHECK(out.str().empty());
   access.actor = Actor{"budi", {"supervisor"}, {"main"}};
   audit::export_case(*reader, b_, options, out);

@@ -567,16 +567,20 @@ open:
   CHECK(message(step({{"born_on", "1990-05-17"}})) == "taken");
   CHECK(message(step({{"born_on", "2026-03-10"}})) == "taken");
   CHECK(message(step({{"born_on", "2026-03-11"}})) ==
-        "born_on: '2026-03-11' must be at most today (2026-03-10)");
+        "born_on: '2026-03-11' must be at most today (2026-03-10 at the latest, wherever the step "
+        "is taken)");
   CHECK(message(step({{"born_on", "2062-03-10"}}, "id")) ==
-        "born_on: '2062-03-10' harus paling besar hari ini (2026-03-10)");
+        "born_on: '2062-03-10' harus paling besar hari ini (paling lambat 2026-03-10, di mana pun "
+        "langkah itu "
+        "diambil)");
   CHECK(message(step({{"arrived_at", "2026-03-10T06:30+07:00"}})) == "taken");
   CHECK(message(step({{"arrived_at", "2026-03-09T23:31:00Z"}})) ==
         "arrived_at: '2026-03-09T23:31:00Z' must be at most now (2026-03-09T23:30:00Z)");
   // As a min, the earliest date anywhere: UTC-12's, the 9th.
   CHECK(message(step({{"planned_on", "2026-03-09"}})) == "taken");
   CHECK(message(step({{"planned_on", "2026-03-08"}})) ==
-        "planned_on: '2026-03-08' must be at least today (2026-03-09)");
+        "planned_on: '2026-03-08' must be at least today (2026-03-09 at the earliest, wherever the "
+        "step is taken)");
   CHECK(message(step({{"planned_on", "2031-01-01"}})) ==
         "planned_on: '2031-01-01' must be at most 2030-12-31");
   // Typed inputs are checked alike.
@@ -585,11 +589,15 @@ open:
   typed.actor = Actor{"rina", {"worker"}};
   typed.at = at;
   typed.values = {{p.field_index("born_on"), *parse_date("2026-04-01")}};
-  CHECK(message(decide(p, s, typed)) == "born_on: '2026-04-01' must be at most today (2026-03-10)");
+  CHECK(message(decide(p, s, typed)) ==
+        "born_on: '2026-04-01' must be at most today (2026-03-10 at the latest, wherever the step "
+        "is taken)");
   // Opening a case too, at its own time.
   const Decision opened =
       decide_open(p, Actor{"rina", {"worker"}}, {{"born_on", "2026-03-12"}}, at);
-  CHECK(message(opened) == "born_on: '2026-03-12' must be at most today (2026-03-10)");
+  CHECK(message(opened) ==
+        "born_on: '2026-03-12' must be at most today (2026-03-10 at the latest, wherever the step "
+        "is taken)");
   // A step a day later takes the date a day later.
   const Decision later = decide_open(p, Actor{"rina", {"worker"}}, {{"born_on", "2026-03-12"}},
                                      DateTime{at.seconds + 86400 * 2});

@@ -2,6 +2,8 @@
 // a procedure that decides exactly as the one loaded from YAML, it is
 // refused when it does not belong to the source, the engine runs cases by
 // it, and verify reports one that disagrees with its source.
+#include "lang/procedure_codec.h"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
 
@@ -9,15 +11,15 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "base/sha256.h"
-#include "lang/procedure_codec.h"
-#include "store/schema.h"
 #include "sopir/audit.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/scenario.h"
+#include "store/schema.h"
 #include "test_backends.h"
 #include "test_values.h"
 
@@ -170,6 +172,35 @@ TEST_CASE("clocks come back from the compiled form", "[codec]") {
   const std::string encoded =
       encoded_with(p, [](Procedure& q) { q.clocks[0].start.insert(q.clocks[0].start.begin(), 999); });
   CHECK_FALSE(decode_procedure(encoded, p->source, p->file));
+}
+
+TEST_CASE("a form giving a today/now bound to a field that cannot have one is not read",
+          "[codec][field]") {
+  ProcedurePtr p = load(workflow_path("pmi-debarkation", ".yaml"));
+  const auto index = [&](const char* id) { return static_cast<size_t>(p->field_index(id)); };
+  // As the loader makes them: a date's max today, read back.
+  const std::string fine =
+      encoded_with(p, [&](Procedure& q) { q.fields[index("date_of_death")].max_now = true; });
+  const ProcedurePtr back = decode_procedure(fine, p->source, p->file);
+  REQUIRE(back);
+  CHECK(back->fields[index("date_of_death")].max_now);
+  CHECK(back->fields[index("date_of_death")].checks.relative);
+  // Edited in: on a field of another type, or beside a fixed bound on the
+  // same side (birth_date has min 1940-01-01). decide() would read a bound
+  // the field's type has no number for.
+  for (const auto& edit : std::vector<std::function<void(Procedure&)>>{
+           [&](Procedure& q) { q.fields[index("travel_document")].min_now = true; },
+           [&](Procedure& q) {
+             for (FieldDef& f : q.fields)
+               if (f.type == Type::kBool) f.max_now = true;
+           },
+           [&](Procedure& q) {
+             for (FieldDef& f : q.fields)
+               if (f.type == Type::kString) f.max_now = true;
+           },
+           [&](Procedure& q) { q.fields[index("birth_date")].min_now = true; }}) {
+    CHECK_FALSE(decode_procedure(encoded_with(p, edit), p->source, p->file));
+  }
 }
 
 TEST_CASE("the pinned calendar comes back with the compiled form", "[codec]") {

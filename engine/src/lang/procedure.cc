@@ -173,7 +173,9 @@ FieldChecks field_checks(const FieldDef& field) {
   if (const auto high = number(field.max)) checks.high = *high;
   // A pattern is checked on strings alone.
   const bool pattern = field.type == Type::kString && field.pattern;
-  checks.relative = field.min_now || field.max_now;
+  // Only a date or a date-time has a day or a moment to be bounded by.
+  checks.relative = (field.min_now || field.max_now) &&
+                    (field.type == Type::kDate || field.type == Type::kDateTime);
   checks.bounded =
       checks.low != INT64_MIN || checks.high != INT64_MAX || pattern || checks.relative;
   return checks;

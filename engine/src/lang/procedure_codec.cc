@@ -399,8 +399,14 @@ bool indices_inside(const Procedure& p) {
     return false;
   for (const auto& from : p.transitions_from)
     if (!all_in(from, transitions)) return false;
-  for (const FieldDef& f : p.fields)
+  for (const FieldDef& f : p.fields) {
     if (f.value_labels.size() != f.values.size()) return false;
+    // `today` / `now` bound a date or a date-time alone, in place of a
+    // fixed bound on the same side (as the loader makes them).
+    if ((f.min_now || f.max_now) && f.type != Type::kDate && f.type != Type::kDateTime)
+      return false;
+    if ((f.min_now && f.min) || (f.max_now && f.max)) return false;
+  }
   for (const auto& s : p.states)
     if ((s.on_deadline != -1 && !in(s.on_deadline, events)) ||
         (s.deadline_from != -1 && !in(s.deadline_from, fields)))

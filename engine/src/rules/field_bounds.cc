@@ -81,8 +81,10 @@ BoundsProblem value_problem(const FieldDef& field, const FieldChecks& checks, co
 std::string bound_text(const FieldDef& field, const std::optional<Value>& bound, bool now,
                        std::string_view lang, DateTime at, bool max) {
   if (!now || bound) return format_value(*bound);
-  return tr(field.type == Type::kDate ? msg::rules_bound_today : msg::rules_bound_now, lang,
-            {format_value(relative_bound(field, at, max))});
+  const auto id = field.type != Type::kDate ? msg::rules_bound_now
+                  : max                     ? msg::rules_bound_today_max
+                                            : msg::rules_bound_today_min;
+  return tr(id, lang, {format_value(relative_bound(field, at, max))});
 }
 
 }  // namespace

@@ -472,8 +472,13 @@ std::vector<std::string> published_states(Store& store, const std::string& sop_i
   for (const PublishedProcedure& published : store.procedures()) {
     if (!sop_id.empty() && published.sop_id != sop_id) continue;
     bool from_source = false;
-    for (const StateDef& state : read_published(store, published.sha256, &from_source)->states)
-      states.insert(state.id);
+    ProcedurePtr procedure;
+    try {
+      procedure = read_published(store, published.sha256, &from_source);
+    } catch (const Error&) {
+      continue;  // a version that does not load (edited, a calendar gone): verify names it
+    }
+    for (const StateDef& state : procedure->states) states.insert(state.id);
   }
   return {states.begin(), states.end()};
 }
