@@ -117,6 +117,14 @@ std::optional<RevealRequest> reveal_request(Context& ctx, const Args& a, const s
 // a terminal, else "".
 std::string reveal_reason(Context& ctx, const Args& a);
 
+// The sites whose cases `who` is held to, or nullopt when they read every
+// site: administrators, national and auditor staff, and members of every
+// site there is (docs/DEPLOY.md "Sites").
+std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who);
+// kRefused, naming `command`, for a reader held to some sites: `command`
+// reads every site's cases.
+void require_every_site(Store& store, const Actor& who, const char* command);
+
 // Refuses (kUsage) a --state no published version of `sop` (of any
 // procedure, when empty) has, naming those there are.
 void check_listed_state(Store& store, const std::string& sop, const std::string& state);

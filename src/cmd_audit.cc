@@ -23,6 +23,24 @@
 #include "sopir/messages/runtime.h"
 
 namespace sopir::cli {
+
+std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who) {
+  if (std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end())
+    return std::nullopt;
+  auto sites = readable_sites(who);
+  if (!sites) return std::nullopt;
+  for (const Site& site : store.sites())
+    if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
+  return std::nullopt;
+}
+
+void require_every_site(Store& store, const Actor& who, const char* command) {
+  if (!sites_held_to(store, who)) return;
+  throw refused(
+      tr(msg::cli_audit_every_site,
+         {command, who.id, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
+}
+
 namespace {
 
 // An audit command's database, opened read-only, and who reads it.
@@ -47,22 +65,11 @@ Reader open_read_only(Context& ctx) {
 // every site there is.
 std::optional<std::vector<std::string>> reader_sites(Reader& reader) {
   if (!reader.who) return std::nullopt;
-  const Actor& who = *reader.who;
-  if (std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end()) return std::nullopt;
-  auto sites = readable_sites(who);
-  if (!sites) return std::nullopt;
-  for (const Site& site : reader.store->sites())
-    if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
-  return std::nullopt;
+  return sites_held_to(*reader.store, *reader.who);
 }
 
-// kRefused for a reader held to some sites: `command` reads every site's
-// cases.
 void require_every_site(Reader& reader, const char* command) {
-  if (!reader_sites(reader)) return;
-  const Actor& who = *reader.who;
-  throw refused(tr(msg::cli_audit_every_site,
-                   {command, who.id, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
+  if (reader.who) cli::require_every_site(*reader.store, *reader.who, command);
 }
 
 std::optional<DateTime> time_option(const std::string& name, const std::string& text) {

@@ -80,6 +80,9 @@ int run_migrate_plan(Context& ctx, Args& a) {
   const int to = version_arg(a.to_version);
   const std::string format = plan_format(ctx, a);
   const std::string& sop = a.positional.at(0);
+  // The plan lists every running case of the procedure, at every site.
+  if (!ctx.options.actor.empty())
+    require_every_site(ctx.engine().store(), ctx.engine().actor(ctx.actor_id()), "migrate plan");
   const MigrationPlan plan = plan_migration(ctx.engine(), sop, to, ctx.options.lang);
   const std::string summary = tr(msg::cli_plan_summary, {std::to_string(plan.cases.size()), sop, std::to_string(to),
                                                          std::to_string(plan.moving()), std::to_string(plan.staying())});

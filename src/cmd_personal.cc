@@ -2,11 +2,11 @@
 // held on one person, as JSON or as text in the message language, for an
 // allowed staff member who gives a reason; the engine records the access
 // before anything is returned, and the file is written 0600.
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -14,9 +14,10 @@
 
 #include "cli.h"
 #include "output.h"
-#include "values.h"
 #include "sopir/error.h"
+#include "sopir/messages/audit.h"
 #include "sopir/messages/cli.h"
+#include "values.h"
 
 namespace sopir::cli {
 namespace {
@@ -59,6 +60,7 @@ std::string export_json(const PersonalExport& x, const std::string& actor, const
   json linked = json::array();
   for (const CaseHistory& h : x.linked) linked.push_back(case_doc(h));
   out["linked_cases"] = linked;
+  out["linked_cases_not_shown"] = x.linked_not_shown;
   json accesses = json::array();
   for (const AccessRecord& r : x.accesses) {
     accesses.push_back({{"at", format_datetime(r.at)}, {"actor", r.actor}, {"case_id", r.case_id},
@@ -115,6 +117,8 @@ std::string export_text(Context& ctx, const PersonalExport& x, const std::string
     out << "\n" << tr(msg::cli_personal_linked_case) << "\n";
     case_text(ctx, h, out);
   }
+  if (x.linked_not_shown > 0)
+    out << "\n" << tr(msg::audit_linked_left_out, {std::to_string(x.linked_not_shown)}) << "\n";
   out << "\n" << tr(msg::cli_personal_who_saw) << ":\n";
   Table seen({tr(msg::cli_w_when), tr(msg::cli_w_actor), tr(msg::cli_w_case), tr(msg::cli_w_seen_through),
               tr(msg::cli_w_reason)});

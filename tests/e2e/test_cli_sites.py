@@ -127,7 +127,8 @@ class Sites(SopirTest):
         self.assertEqual(json.loads(self.ok("--json", "audit", "access").out)["count"], 2)
         # What reads every site's cases is for administrators, national and
         # auditor staff (or an auditor's copy read without --as).
-        for command in (["audit", "verify"], ["audit", "export", "--format", "htcds"]):
+        for command in (["audit", "verify"], ["audit", "export", "--format", "htcds"],
+                        ["migrate", "plan", "aid", "--to", "2"]):
             r = self.refused_unchanged(1, "--as", "eka", *command)
             self.assertIn("reads every site's cases, and eka sees only the cases of nunukan: run it as an "
                           "administrator, national or auditor staff member", r.err)
@@ -210,6 +211,7 @@ transitions:
      opens: {sop: follow-up, site: nunukan}}
   - {event: send_home, from: referred, to: sent_home, roles: [shelter_staff], accepts: [home_office],
      opens: {sop: follow-up, site_from: home_office}}
+pii_visible_to: [shelter_staff]
 """
 
 FOLLOW_UP_YAML = """\
@@ -265,6 +267,14 @@ class HandOffToAnotherSite(SopirTest):
         rows = json_lines(self.ok("--as", "budi", "audit", "case", self.case, "--with-linked", "--format",
                                   "jsonl").out)
         self.assertEqual({r["case_id"] for r in rows}, {self.case})
+        # So does an answer to an access request made at budi's site.
+        text = self.ok("--as", "budi", "case", "export-personal", self.case, "--reason", "access request").out
+        self.assertNotIn(child, text.split("Who saw")[0].replace("opened case " + child, ""))
+        self.assertIn("1 linked case(s) at sites you do not read are not shown", text)
+        doc = json.loads(self.ok("--as", "budi", "case", "export-personal", self.case, "--reason", "access request",
+                                 "--json").out)
+        self.assertEqual(doc["linked_cases"], [])
+        self.assertEqual(doc["linked_cases_not_shown"], 1)
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
     def test_the_step_names_the_site_through_a_field(self):

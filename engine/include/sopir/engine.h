@@ -164,6 +164,9 @@ struct PersonalExport {
   // shown when a role of the actor may see them (then recorded), masked
   // otherwise (CaseHistory::personal_data_shown false).
   std::vector<CaseHistory> linked;
+  // Linked cases at sites the actor does not read (readable_sites), left
+  // out of `linked`: only their count is given.
+  int linked_not_shown = 0;
   std::vector<AccessRecord> accesses;  // of the case and the linked cases
   DateTime at;                         // when the export was made
 };

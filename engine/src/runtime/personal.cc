@@ -27,10 +27,18 @@ PersonalExport Engine::export_personal(const std::string& case_id, const std::st
     out.view = make_view(record.id, actor_id, &reveal);
     if (!out.view.personal_data_shown) store_->record_access(who.id, record.id, reveal.what, reveal.reason, out.at);
     out.history = history_as(record, true);
+    const std::optional<std::vector<std::string>> readable = readable_sites(who);
     for (const CaseRecord& other : family) {
       if (other.id == record.id) continue;
+      // A linked case at a site the reader does not read is left out
+      // (counted), as `audit case --with-linked` leaves it out.
+      if (readable &&
+          std::find(readable->begin(), readable->end(), other.site) == readable->end()) {
+        ++out.linked_not_shown;
+        continue;
+      }
       ids.push_back(other.id);
-      const bool may = may_see_personal_data(*procedure(other.sha256), who) && belongs_to_site(who, other.site);
+      const bool may = reveal_bar(who, other.site, *procedure(other.sha256)) == RevealBar::kNone;
       CaseHistory linked = history_as(other, may);
       if (linked.personal_data_shown)
         store_->record_access(who.id, other.id, reveal.what, reveal.reason, out.at);
