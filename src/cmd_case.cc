@@ -606,7 +606,19 @@ int run_case_history(Context& ctx, Args& a) {
 }
 
 int run_case_ids(Context& ctx, Args& a) {
-  for (const auto& id : ctx.engine().case_ids(a.prefix, 200)) ctx.out << id << "\n";
+  Engine& engine = ctx.engine();
+  // A reader named and held to some sites completes their sites' ids only.
+  std::optional<std::vector<std::string>> sites;
+  if (!ctx.options.actor.empty())
+    sites = sites_held_to(engine.store(), engine.actor(ctx.actor_id()));
+  for (const auto& id : engine.case_ids(a.prefix, 200)) {
+    if (sites) {
+      const std::optional<CaseRecord> record = engine.store().find_case(id);
+      if (!record || std::find(sites->begin(), sites->end(), record->site) == sites->end())
+        continue;
+    }
+    ctx.out << id << "\n";
+  }
   return 0;
 }
 

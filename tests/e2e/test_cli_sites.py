@@ -65,6 +65,10 @@ class Sites(SopirTest):
         self.assertIn("only staff of main act on it (an administrator adds a member with "
                       "`sopir staff site eka main`)", r.err)
         self.refused_unchanged(1, "--as", "eka", "case", "hold", self.at_main, "--reason", "waiting")
+        # Nor does completing a case id offer it.
+        ids = self.ok("--as", "eka", "case", "ids", "--prefix", "").out.split()
+        self.assertEqual(ids, [self.at_nunukan])
+        self.assertEqual(set(self.ok("case", "ids", "--prefix", "").out.split()), {self.at_main, self.at_nunukan})
         # todo lists only one's own sites' cases.
         todo = self.ok("--as", "eka", "todo").out
         self.assertNotIn(self.at_main, todo)
