@@ -1069,6 +1069,12 @@ void Builder::read_set(const Entry& e, TransitionDef& t) {
       if (std::string problem = check_bounds(f, *literal, "", std::nullopt); !problem.empty())
         sink_.warning("set-out-of-bounds", value_pos(a),
                       tr(msg::lang_set_out_of_bounds, {name, *text, problem}));
+      // A fixed date under `min: today` (a moment under `min: now`) falls
+      // behind it one day, and the step is refused from then on.
+      if (f.min_now)
+        sink_.warning("set-out-of-bounds", value_pos(a),
+                      tr(msg::lang_set_fixed_under_today,
+                         {name, *text, f.type == Type::kDate ? "today" : "now"}));
       assignment.expr = constant_expr(*literal, f.type);
       assignment.constant = true;
       t.set.push_back(std::move(assignment));
