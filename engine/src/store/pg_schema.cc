@@ -745,8 +745,15 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
       "'sopir_session_roles', "
       "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', "
       "'sopir_child_cases', "
-      "'sopir_moved_append_only', 'sopir_personal_gone')");
+      "'sopir_moved_append_only', 'sopir_personal_gone') ORDER BY p.oid");
   for (int i = 0; i < functions.rows(); ++i) {
+    // A second function of the same name (another argument list, made
+    // later: a higher oid) is one sopir does not create; it would
+    // otherwise stand in for the first.
+    if (out.count("function " + functions.str(i, 0))) {
+      out["function " + functions.str(i, 0) + " of another argument list"] = functions.str(i, 1);
+      continue;
+    }
     out["function " + functions.str(i, 0)] = functions.str(i, 1);
     std::string security = functions.boolean(i, 2) ? "SECURITY DEFINER" : kInvokerSecurity;
     if (!functions.str(i, 3).empty()) security += ", " + functions.str(i, 3);
@@ -861,6 +868,8 @@ std::vector<std::string> schema_differences(Connection& conn) {
       if (name.rfind("column", 0) == 0) out.push_back("the " + name + " was added: sopir does not create it");
       if (name.rfind("policy", 0) == 0)
         out.push_back("the " + name + " was added: sopir does not create it, and it can show rows to other sites");
+      if (name.rfind("function", 0) == 0)
+        out.push_back("the " + name + " was added: sopir does not create it");
       if (name.rfind(security, 0) == 0)
         out.push_back("the " + name.substr(security.size()) + " runs as " + definition +
                       " where sopir makes it " + kInvokerSecurity +
