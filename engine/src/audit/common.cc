@@ -99,17 +99,22 @@ std::vector<std::string> record_reveal(Store& store, ProcedureCache& procedures,
         break;
     }
   }
-  if (allowed.empty() && !case_ids.empty() && refused_sops.empty() && !refused_sites.empty())
-    throw refused(tr(
-        msg::audit_reveal_refused_sites,
-        {r.actor.id, join(std::vector<std::string>(refused_sites.begin(), refused_sites.end()))}));
   if (allowed.empty() && !case_ids.empty()) {
-    std::string sops;
-    for (const auto& s : refused_sops) sops += (sops.empty() ? "" : ", ") + s;
-    const std::string roles = r.actor.roles.empty() ? tr(msg::audit_has_no_roles, {r.actor.id})
-                                                    : tr(msg::audit_has_roles, {r.actor.id, join(r.actor.roles)});
-    throw refused(sops.empty() ? tr(msg::audit_reveal_refused_cases, {r.actor.id, roles})
-                               : tr(msg::audit_reveal_refused_sops, {r.actor.id, sops, roles}));
+    // Every reason that applied: the sites, then the procedures' roles.
+    std::vector<std::string> why;
+    if (!refused_sites.empty())
+      why.push_back(tr(msg::audit_reveal_refused_sites,
+                       {r.actor.id, join(std::vector<std::string>(refused_sites.begin(),
+                                                                  refused_sites.end()))}));
+    if (!refused_sops.empty() || refused_sites.empty()) {
+      const std::string roles = r.actor.roles.empty()
+                                    ? tr(msg::audit_has_no_roles, {r.actor.id})
+                                    : tr(msg::audit_has_roles, {r.actor.id, join(r.actor.roles)});
+      why.push_back(refused_sops.empty() ? tr(msg::audit_reveal_refused_cases, {r.actor.id, roles})
+                                         : tr(msg::audit_reveal_refused_sops,
+                                              {r.actor.id, join(refused_sops), roles}));
+    }
+    throw refused(join(why, "; "));
   }
   r.access_log->transaction([&] {
     for (const auto& id : allowed) r.access_log->record_access(r.actor.id, id, r.what, r.reason, r.now);
