@@ -125,6 +125,11 @@ std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor&
 // reads every site's cases.
 void require_every_site(Store& store, const Actor& who, const char* command);
 
+// Case ids starting with `prefix` (as typed), at most `limit`: for a reader
+// named with --as and held to some sites, their sites' cases only (`case
+// ids`, the shell's Tab completion).
+std::vector<std::string> readable_case_ids(Context& ctx, const std::string& prefix, int64_t limit);
+
 // Refuses (kUsage) a --state no published version of `sop` (of any
 // procedure, when empty) has, naming those there are.
 void check_listed_state(Store& store, const std::string& sop, const std::string& state);

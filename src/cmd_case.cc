@@ -605,20 +605,29 @@ int run_case_history(Context& ctx, Args& a) {
   return 0;
 }
 
-int run_case_ids(Context& ctx, Args& a) {
+std::vector<std::string> readable_case_ids(Context& ctx, const std::string& prefix, int64_t limit) {
   Engine& engine = ctx.engine();
-  // A reader named and held to some sites completes their sites' ids only.
-  std::optional<std::vector<std::string>> sites;
-  if (!ctx.options.actor.empty())
-    sites = sites_held_to(engine.store(), engine.actor(ctx.actor_id()));
-  for (const auto& id : engine.case_ids(a.prefix, 200)) {
-    if (sites) {
-      const std::optional<CaseRecord> record = engine.store().find_case(id);
-      if (!record || std::find(sites->begin(), sites->end(), record->site) == sites->end())
-        continue;
-    }
-    ctx.out << id << "\n";
+  // Only a reader already logged in is asked about: completion never
+  // prompts for a passphrase (the command line logged in before it ran).
+  if (ctx.options.actor.empty() || !ctx.logged_in()) return engine.case_ids(prefix, limit);
+  // The sites of `case list`: administrators are held to theirs too.
+  const std::optional<std::vector<std::string>> sites =
+      readable_sites(engine.actor(ctx.actor_id()));
+  if (!sites) return engine.case_ids(prefix, limit);
+  // Read more than asked for, so that other sites' ids leave some of the
+  // reader's own (a completion list; a prefix narrows it).
+  std::vector<std::string> ids;
+  for (const std::string& id : engine.case_ids(prefix, limit * 20)) {
+    const std::optional<CaseRecord> record = engine.store().find_case(id);
+    if (record && std::find(sites->begin(), sites->end(), record->site) != sites->end())
+      ids.push_back(id);
+    if (static_cast<int64_t>(ids.size()) == limit) break;
   }
+  return ids;
+}
+
+int run_case_ids(Context& ctx, Args& a) {
+  for (const auto& id : readable_case_ids(ctx, a.prefix, 200)) ctx.out << id << "\n";
   return 0;
 }
 

@@ -215,7 +215,7 @@ std::vector<std::string> groups_and_shell_words() {
 
 std::vector<std::string> case_ids(Context& ctx, const std::string& prefix) {
   g_matched = true;
-  return ctx.engine().case_ids(prefix, 200);
+  return readable_case_ids(ctx, prefix, 200);
 }
 
 // Whether `word` names a case: `case advance OTHER-ID EVENT` with a case in use.
