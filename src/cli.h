@@ -117,16 +117,13 @@ std::optional<RevealRequest> reveal_request(Context& ctx, const Args& a, const s
 // a terminal, else "".
 std::string reveal_reason(Context& ctx, const Args& a);
 
-// The sites whose cases `who` is held to, or nullopt when they read every
-// site: administrators, national and auditor staff, and members of every
-// site there is (docs/DEPLOY.md "Sites").
-std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who);
 // kRefused, naming `command`, for a reader held to some sites: `command`
 // reads every site's cases.
 void require_every_site(Store& store, const Actor& who, const char* command);
 
-// Case ids starting with `prefix` (as typed), at most `limit`: for a reader
-// named with --as and held to some sites, their sites' cases only (`case
+// Case ids starting with `prefix` (as typed), at most `limit`, of the
+// sites `case list` reads (listed_sites: kUsage with no reader on a
+// database of several sites); none for a reader not logged in yet (`case
 // ids`, the shell's Tab completion).
 std::vector<std::string> readable_case_ids(Context& ctx, const std::string& prefix, int64_t limit);
 
@@ -231,6 +228,10 @@ int run_case_transfer(Context&, Args&);  // cmd_site.cc
 // given. kUsage when several sites and no reader; kRefused for a site the
 // reader may not read.
 std::optional<std::vector<std::string>> listed_sites(Context& ctx, const std::string& only);
+// The sites a pass over the database (tick, retention due) is held to for
+// the reader named with --as (sites_held_to); nullopt when none is named
+// (on a server the session's login is held by row-level security).
+std::optional<std::vector<std::string>> named_reader_sites(Context& ctx);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

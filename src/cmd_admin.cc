@@ -282,8 +282,13 @@ int run_tick(Context& ctx, Args&) {
   // The timer runs as "system", which holds no key: a deadline event of a
   // case whose personal data it must read fails (reported) unless a staff
   // member named with --as logs in, unlocking it (docs/PRIVACY.md).
-  if (!ctx.options.actor.empty()) ctx.actor_id();
-  TickReport report = ctx.engine().tick();
+  // A member held to some sites fires, lists and counts their sites' cases
+  // only, as their login does on a server: the others wait for a pass that
+  // covers them (docs/DEPLOY.md "Sites").
+  const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx);
+  if (sites)
+    ctx.err << "sopir: " << tr(msg::cli_tick_sites_only, {ctx.options.actor, join(*sites)}) << "\n";
+  TickReport report = ctx.engine().tick({}, sites);
   // The hourly timer also commits to the whole log (docs/SCHEMA.md
   // "Checkpoints"): a checkpoint when anything was written since the last.
   // A session row-level security keeps to some sites (a member's login on
@@ -322,9 +327,13 @@ int run_tick(Context& ctx, Args&) {
     }
     json failures = json::array();
     for (const TickFailure& f : report.failures) failures.push_back(f.message);
-    ctx.out << json{{"fired", fired},           {"overdue", overdue},
-                    {"clocks_overdue", clocks}, {"retention_due", report.retention_due},
-                    {"failures", failures},     {"checkpoint", c}}
+    ctx.out << json{{"fired", fired},
+                    {"overdue", overdue},
+                    {"clocks_overdue", clocks},
+                    {"retention_due", report.retention_due},
+                    {"failures", failures},
+                    {"checkpoint", c},
+                    {"sites", sites ? json(*sites) : json(nullptr)}}
                    .dump(2)
             << "\n";
     return tick_exit(report);

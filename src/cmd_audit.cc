@@ -24,16 +24,6 @@
 
 namespace sopir::cli {
 
-std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who) {
-  if (std::find(who.roles.begin(), who.roles.end(), "admin") != who.roles.end())
-    return std::nullopt;
-  auto sites = readable_sites(who);
-  if (!sites) return std::nullopt;
-  for (const Site& site : store.sites())
-    if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
-  return std::nullopt;
-}
-
 void require_every_site(Store& store, const Actor& who, const char* command) {
   if (!sites_held_to(store, who)) return;
   throw refused(
@@ -59,10 +49,8 @@ Reader open_read_only(Context& ctx) {
   return reader;
 }
 
-// The sites whose cases the reader may read: unset when no reader is
-// named, or they read every site: administrators (as on a server,
-// docs/DEPLOY.md "Sites"), national and auditor staff, and members of
-// every site there is.
+// The sites whose cases the reader may read (sites_held_to): unset when no
+// reader is named or they read every site.
 std::optional<std::vector<std::string>> reader_sites(Reader& reader) {
   if (!reader.who) return std::nullopt;
   return sites_held_to(*reader.store, *reader.who);
@@ -161,6 +149,11 @@ int run_audit_log(Context& ctx, Args& a) {
   if (!a.case_id.empty()) {
     auto id = normalize_case_id(a.case_id);
     filter.case_id = id.value_or(a.case_id);
+    // Another site's case is refused, as `audit case` refuses it, rather
+    // than shown as if it had no rows (an unknown one is exit 3 below).
+    if (reader.who && id)
+      if (const std::optional<CaseRecord> record = store->find_case(*id))
+        check_site_access(*reader.who, *record, false);
   }
   if (!a.sop.empty()) {
     require_procedure(*store, a.sop);
@@ -414,6 +407,7 @@ int run_audit_access(Context& ctx, Args& a) {
     auto id = normalize_case_id(a.case_id);
     if (!id || !store->case_exists(*id))
       throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
+    if (reader.who) check_site_access(*reader.who, *store->find_case(*id), false);
     filter.case_ids.push_back(*id);
   }
   if (!a.actor_filter.empty()) {

@@ -299,7 +299,7 @@ int run_case_list(Context& ctx, Args& a) {
   // --overdue also lists cases past a case-level clock's limit.
   std::map<std::string, std::vector<std::string>> clocks_past;
   if (a.overdue && filter.linked_to == std::nullopt) {
-    for (const ClockOverdue& o : engine.overdue_clocks()) {
+    for (const ClockOverdue& o : engine.overdue_clocks(filter.sites)) {
       const CaseRecord& c = o.record;
       if ((filter.sop_id && *filter.sop_id != c.sop_id) || (filter.state && *filter.state != c.state)) continue;
       if ((filter.status && *filter.status != c.status)) continue;
@@ -606,24 +606,12 @@ int run_case_history(Context& ctx, Args& a) {
 }
 
 std::vector<std::string> readable_case_ids(Context& ctx, const std::string& prefix, int64_t limit) {
-  Engine& engine = ctx.engine();
-  // Only a reader already logged in is asked about: completion never
-  // prompts for a passphrase (the command line logged in before it ran).
-  if (ctx.options.actor.empty() || !ctx.logged_in()) return engine.case_ids(prefix, limit);
-  // The sites of `case list`: administrators are held to theirs too.
-  const std::optional<std::vector<std::string>> sites =
-      readable_sites(engine.actor(ctx.actor_id()));
-  if (!sites) return engine.case_ids(prefix, limit);
-  // Read more than asked for, so that other sites' ids leave some of the
-  // reader's own (a completion list; a prefix narrows it).
-  std::vector<std::string> ids;
-  for (const std::string& id : engine.case_ids(prefix, limit * 20)) {
-    const std::optional<CaseRecord> record = engine.store().find_case(id);
-    if (record && std::find(sites->begin(), sites->end(), record->site) != sites->end())
-      ids.push_back(id);
-    if (static_cast<int64_t>(ids.size()) == limit) break;
-  }
-  return ids;
+  // A reader named but not logged in yet is offered nothing: completion
+  // never prompts for a passphrase (the command line logged in before it ran).
+  if (!ctx.options.actor.empty() && !ctx.logged_in()) return {};
+  // The sites `case list` reads (kUsage with no reader on a database of
+  // several sites); on a server, row-level security holds the session too.
+  return ctx.engine().case_ids(prefix, limit, listed_sites(ctx, ""));
 }
 
 int run_case_ids(Context& ctx, Args& a) {

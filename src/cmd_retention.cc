@@ -115,7 +115,11 @@ void def_retention_apply(CLI::App& app, Args& a) {
 }
 
 int run_retention_due(Context& ctx, Args&) {
-  const RetentionReport r = ctx.engine().retention_due();
+  // A reader held to some sites is shown their sites' cases only.
+  const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx);
+  if (sites)
+    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, join(*sites)}) << "\n";
+  const RetentionReport r = ctx.engine().retention_due(sites);
   if (ctx.options.json) {
     ctx.out << report_json(r, "due").dump(2) << "\n";
     return 0;

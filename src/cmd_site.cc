@@ -115,4 +115,10 @@ std::optional<std::vector<std::string>> listed_sites(Context& ctx, const std::st
   return std::vector<std::string>{only};
 }
 
+std::optional<std::vector<std::string>> named_reader_sites(Context& ctx) {
+  if (ctx.options.actor.empty()) return std::nullopt;
+  Engine& engine = ctx.engine();
+  return sites_held_to(engine.store(), engine.actor(ctx.actor_id()));
+}
+
 }  // namespace sopir::cli

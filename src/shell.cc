@@ -112,7 +112,16 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
       return 0;
     }
     if (words.size() != 2) throw usage_error(tr(msg::cli_shell_use_args));
-    ctx.current_case = words[1] == "-" ? "" : ctx.engine().resolve_case_id(words[1]);
+    if (words[1] == "-") {
+      ctx.current_case.clear();
+      return 0;
+    }
+    const std::string id = ctx.engine().resolve_case_id(words[1]);
+    // A staff member named uses only a case they may read (as `case show`).
+    if (!ctx.options.actor.empty())
+      check_site_access(ctx.engine().actor(ctx.actor_id()), *ctx.engine().store().find_case(id),
+                        false);
+    ctx.current_case = id;
     return 0;
   }
   if (words[0] == "shell") throw usage_error(tr(msg::cli_shell_already));

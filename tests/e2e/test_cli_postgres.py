@@ -445,7 +445,7 @@ class ServerLogin(OnServer):
         r = self.as_login(nia_url, "audit", "log", "--case", at_nunukan, "--reveal", "--reason", "monthly review",
                           code=1)
         self.assertIn("nia may not see personal data of these cases: it is shown only to staff of their sites "
-                      "(nunukan); national and auditor staff see it masked", r.err)
+                      "(nunukan); administrators, national and auditor staff see it masked", r.err)
         self.assertEqual(before, self.dump())
 
     def test_a_hand_off_opens_a_case_at_another_site_under_row_level_security(self):

@@ -68,7 +68,12 @@ class Sites(SopirTest):
         # Nor does completing a case id offer it.
         ids = self.ok("--as", "eka", "case", "ids", "--prefix", "").out.split()
         self.assertEqual(ids, [self.at_nunukan])
-        self.assertEqual(set(self.ok("case", "ids", "--prefix", "").out.split()), {self.at_main, self.at_nunukan})
+        # With no reader named, which sites' ids? (exit 2, as case list asks);
+        # an administrator reads every site's, as on a server.
+        r = self.fails(2, "case", "ids", "--prefix", "")
+        self.assertIn("say who is reading with --as ID", r.err)
+        self.assertEqual(set(self.ok("--as", "admin", "case", "ids", "--prefix", "").out.split()),
+                         {self.at_main, self.at_nunukan})
         # todo lists only one's own sites' cases.
         todo = self.ok("--as", "eka", "todo").out
         self.assertNotIn(self.at_main, todo)
@@ -129,6 +134,16 @@ class Sites(SopirTest):
         views = json.loads(self.ok("--as", "eka", "--json", "audit", "access").out)["accesses"]
         self.assertEqual([(v["actor"], v["case_id"]) for v in views], [("eka", self.at_nunukan)])
         self.assertEqual(json.loads(self.ok("--json", "audit", "access").out)["count"], 2)
+        # Another site's case asked for by id is refused, as `audit case`
+        # refuses it, not shown as if it had no rows; nor is it put in use.
+        expected = "case %s belongs to site main, and eka belongs to nunukan" % self.at_main
+        for command in (["audit", "log", "--case", self.at_main], ["audit", "access", "--case", self.at_main]):
+            r = self.refused_unchanged(1, "--as", "eka", *command)
+            self.assertIn(expected, r.err, command)
+        r = self.run_sopir("shell", self.write("use.txt", "as eka\nuse %s\ncase show\n" % self.at_main))
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("use.txt:2: ", r.err)
+        self.assertIn(expected, r.err)
         # What reads every site's cases is for administrators, national and
         # auditor staff (or an auditor's copy read without --as).
         for command in (["audit", "verify"], ["audit", "export", "--format", "htcds"],
@@ -152,6 +167,24 @@ class Sites(SopirTest):
         self.ok("--as", "admin", "staff", "site", "eka", "main")
         self.ok("--as", "eka", "audit", "report")
         self.assertEqual(len(json_lines(self.ok("--as", "oki", "audit", "log", "--format", "jsonl").out)), len(everyone))
+
+    def test_a_members_tick_fires_and_lists_their_sites_only(self):
+        late_main = self.open_case("budi", "--at", "2020-01-01T08:00")
+        late_nunukan = self.open_case("eka", "--at", "2020-01-01T08:00")
+        r = self.ok("--as", "eka", "--json", "tick")
+        doc = r.json()
+        self.assertEqual([f["case"] for f in doc["fired"]], [late_nunukan])
+        self.assertEqual(doc["sites"], ["nunukan"])
+        self.assertNotIn(late_main, r.out)
+        self.assertIn("tick as eka: the cases of nunukan only; the other sites' deadlines wait for a tick that "
+                      "covers them", r.err)
+        self.assertEqual(self.ok("--as", "budi", "--json", "case", "show", late_main).json()["state"], "requested")
+        self.assertNotIn(late_main, self.ok("--as", "eka", "tick").out)
+        # A pass that covers every site fires the rest.
+        doc = self.ok("--json", "tick").json()
+        self.assertEqual([f["case"] for f in doc["fired"]], [late_main])
+        self.assertIsNone(doc["sites"])
+        self.assertIn("clean:", self.ok("audit", "verify").out)
 
     def test_site_administration_refuses_bad_input(self):
         r = self.refused_unchanged(4, "--as", "admin", "site", "add", "nunukan", "--name", "Lagi")

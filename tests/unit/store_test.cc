@@ -803,6 +803,29 @@ TEST_CASE_METHOD(StoreFixture, "transactions commit together or not at all") {
   }
 }
 
+TEST_CASE_METHOD(StoreFixture, "case_ids() lists the sites asked for, by prefix and limit") {
+  using V = std::vector<std::string>;
+  store->add_site(Site{"nunukan", "Pos Contoh"}, RegistryStamp{"admin", DateTime{2}});
+  store->add_site(Site{"tarakan", "Pos Contoh Dua"}, RegistryStamp{"admin", DateTime{3}});
+  for (const auto& [id, site] : {std::pair{"A-1", "main"},
+                                 {"A-2", "nunukan"},
+                                 {"A-3", "main"},
+                                 {"A-4", "tarakan"},
+                                 {"B-1", "nunukan"}}) {
+    CaseRecord r = new_case(id);
+    r.site = site;
+    LogEntry e = open_entry(r);
+    store->create_case(r, e);
+  }
+  CHECK(store->case_ids("A", 0, V{"main"}) == V{"A-1", "A-3"});
+  CHECK(store->case_ids("", 0, V{"nunukan", "tarakan"}) == V{"A-2", "A-4", "B-1"});
+  // The limit counts the ids of those sites, not the ids passed over.
+  CHECK(store->case_ids("", 2, V{"nunukan"}) == V{"A-2", "B-1"});
+  CHECK(store->case_ids("B", 0, V{"main"}).empty());
+  CHECK(store->case_ids("", 0, V{}).empty());  // no site: no case
+  CHECK(store->case_ids("", 0, std::nullopt).size() == 5);
+}
+
 TEST_CASE_METHOD(StoreFixture, "cases() honours every filter") {
   const std::string tppo_sha = sha256_hex("tppo");
   store->publish("tppo_care", tppo_sha, "tppo", "tppo.yaml", "admin", DateTime{1});
@@ -856,11 +879,11 @@ TEST_CASE_METHOD(StoreFixture, "cases() honours every filter") {
   f.status = Status::kOnHold;
   CHECK(ids(f) == V{"A-2"});
 
-  CHECK(store->case_ids("A", 0) == V{"A-1", "A-2"});
-  CHECK(store->case_ids("", 0) == V{"A-1", "A-2", "B-1", "B-2"});
-  CHECK(store->case_ids("B", 1) == V{"B-1"});
-  CHECK(store->case_ids("C", 10).empty());
-  CHECK(store->case_ids("A-2", 10) == V{"A-2"});
+  CHECK(store->case_ids("A", 0, std::nullopt) == V{"A-1", "A-2"});
+  CHECK(store->case_ids("", 0, std::nullopt) == V{"A-1", "A-2", "B-1", "B-2"});
+  CHECK(store->case_ids("B", 1, std::nullopt) == V{"B-1"});
+  CHECK(store->case_ids("C", 10, std::nullopt).empty());
+  CHECK(store->case_ids("A-2", 10, std::nullopt) == V{"A-2"});
 
   // A pass a page at a time (audit verify's): by id, whatever the opening
   // times, each case once, and the other filters still apply.

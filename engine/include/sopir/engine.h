@@ -290,8 +290,14 @@ bool may_act_at_site(const Actor& who, const std::string& site);
 // pii_visible_to roles; kNone when they may.
 enum class RevealBar { kNone, kSite, kRole };
 RevealBar reveal_bar(const Actor& who, const std::string& site, const Procedure& procedure);
-// The sites whose cases `who` may read: nullopt for every site.
+// The sites whose cases `who` may read: nullopt for every site
+// (administrators, national and auditor staff, as row-level security lets
+// them on a server: docs/DEPLOY.md "Sites"), else the sites they belong to.
+// Reading a case is not seeing its personal data (reveal_bar).
 std::optional<std::vector<std::string>> readable_sites(const Actor& who);
+// readable_sites(), and nullopt too for a member of every site `store`
+// has: the sites a list or a pass over the log is held to for `who`.
+std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who);
 // kRefused, saying who may, unless `who` may read (`acting` false) or act
 // on (`acting` true) `record`. No check for an empty actor (a read
 // without --as on a database without log-in) or the timer.
@@ -444,8 +450,11 @@ class Engine {
   // How many cases match the filter, its limit ignored (Store::count_cases).
   int64_t count_cases(const CaseFilter& filter);
   // Ids of cases starting with what was typed so far, read as
-  // normalize_case_id_prefix() does ("k7f" finds K7F-3QX), in order.
-  std::vector<std::string> case_ids(const std::string& typed_prefix, int64_t limit);
+  // normalize_case_id_prefix() does ("k7f" finds K7F-3QX), in order; with
+  // `sites`, only those sites' cases (sites_held_to).
+  std::vector<std::string> case_ids(
+      const std::string& typed_prefix, int64_t limit,
+      const std::optional<std::vector<std::string>>& sites = std::nullopt);
 
   StepResult open_case(const OpenRequest& request);
 
@@ -517,7 +526,9 @@ class Engine {
   // and reported in `failures`. With `dry_run` nothing is written (the
   // checks run all the same). Throws before writing anything: kRefused for
   // an actor without the role, kUsage when the store cannot erase.
-  RetentionReport retention_due();
+  // With `sites`, retention_due reads only those sites' cases.
+  RetentionReport retention_due(
+      const std::optional<std::vector<std::string>>& sites = std::nullopt);
   RetentionReport apply_retention(const std::string& actor, bool dry_run);
 
   // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
@@ -534,8 +545,11 @@ class Engine {
   // for the next.
   // `trace_for` may pick, per case, a DecisionTrace to fill (scenario-test
   // coverage traces only the procedure under test); null: no trace.
+  // With `sites`, only those sites' cases are fired, listed and counted (a
+  // pass for a member held to some sites: sites_held_to).
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
-  TickReport tick(const TraceFor& trace_for = {});
+  TickReport tick(const TraceFor& trace_for = {},
+                  const std::optional<std::vector<std::string>>& sites = std::nullopt);
 
   // The active cases in which `actor_id` may fire an event now (as
   // check_events() sees it at clock().now()): overdue first, then by due
@@ -552,9 +566,11 @@ class Engine {
   // its log (empty when its procedure has none); and every active case
   // with a running clock past its limit at clock().now(), by due time (ties
   // by procedure, then as Store::cases() orders the cases). Only cases of
-  // procedure versions that declare clocks are read, kCasesPerRead at a time.
+  // procedure versions that declare clocks are read, kCasesPerRead at a
+  // time; with `sites`, only those sites' cases.
   std::vector<ClockStatus> clocks(const CaseRecord& record);
-  std::vector<ClockOverdue> overdue_clocks();
+  std::vector<ClockOverdue> overdue_clocks(
+      const std::optional<std::vector<std::string>>& sites = std::nullopt);
 
   // A case for deciding what to do with it: personal values masked,
   // nothing recorded. `actor` may be "" (no checks).
@@ -672,7 +688,7 @@ class Engine {
   // erased or still held), in no order; `not_yet` counts the others. The
   // timer pass counts the due ones without holding the list.
   void each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
-                          int64_t& not_yet);
+                          int64_t& not_yet, const std::optional<std::vector<std::string>>& sites);
   // When a step or an opening happened: `given` (--at), or `now` when it is
   // unset. kRefused (bad input) when it is later than `now`, or, for a step
   // of `record`, earlier than the case's newest row (read only then).
@@ -682,7 +698,8 @@ class Engine {
   // read kCasesPerRead at a time in one read snapshot, by due time, then id
   // (as Store::cases() lists the overdue); with `firing`, only those whose
   // state has an on_deadline event (due_event()).
-  std::vector<DueCase> due_cases(DateTime now, bool firing);
+  std::vector<DueCase> due_cases(DateTime now, bool firing,
+                                 const std::optional<std::vector<std::string>>& sites);
   // The on_deadline event tick fires in `record` as of `now`: its state's,
   // when it is active and due at or before `now`; -1 otherwise.
   static int due_event(const Procedure& p, const CaseRecord& record, DateTime now);

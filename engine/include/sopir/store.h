@@ -617,7 +617,11 @@ class Store {
     all.limit = 0;
     return static_cast<int64_t>(cases(all).size());
   }
-  virtual std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) = 0;
+  // Ids starting with `prefix`, in id order, at most `limit` (0: no limit);
+  // with `sites`, only cases of those sites (CaseFilter::sites).
+  virtual std::vector<std::string> case_ids(
+      const std::string& prefix, int64_t limit,
+      const std::optional<std::vector<std::string>>& sites) = 0;
   // Every case `filter` matches, in id order, read `page` at a time
   // (CaseFilter::after_id; the filter's own limit and after_id are not
   // used): a pass over every case (audit verify, audit report) holds one

@@ -300,10 +300,11 @@ StaffMember Engine::staff_member(const std::string& staff_id) {
   throw not_found(tr(msg::runtime_unknown_staff, {staff_id, did_you_mean(staff_id, ids)}));
 }
 
-std::vector<std::string> Engine::case_ids(const std::string& typed_prefix, int64_t limit) {
+std::vector<std::string> Engine::case_ids(const std::string& typed_prefix, int64_t limit,
+                                          const std::optional<std::vector<std::string>>& sites) {
   auto prefix = normalize_case_id_prefix(typed_prefix);
   if (!prefix) return {};
-  return store_->case_ids(*prefix, limit);
+  return store_->case_ids(*prefix, limit, sites);
 }
 
 PublishedProcedure Engine::publish(const std::string& file, const std::string& actor_id,
@@ -551,8 +552,17 @@ bool belongs_to_site(const Actor& who, const std::string& site) {
 }
 
 std::optional<std::vector<std::string>> readable_sites(const Actor& who) {
-  if (has_role(who, "national") || has_role(who, "auditor")) return std::nullopt;
+  if (has_role(who, "admin") || has_role(who, "national") || has_role(who, "auditor"))
+    return std::nullopt;
   return who.sites;
+}
+
+std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor& who) {
+  auto sites = readable_sites(who);
+  if (!sites) return std::nullopt;
+  for (const Site& site : store.sites())
+    if (std::find(sites->begin(), sites->end(), site.id) == sites->end()) return sites;
+  return std::nullopt;
 }
 
 RevealBar reveal_bar(const Actor& who, const std::string& site, const Procedure& procedure) {
@@ -799,7 +809,7 @@ void Engine::throw_no_case(const std::string& typed, const std::optional<std::st
   if (!id) message += tr(msg::runtime_case_id_form);
   std::string prefix;
   if (id) prefix = id->substr(0, 2);
-  auto close = store_->case_ids(prefix, 200);
+  auto close = store_->case_ids(prefix, 200, std::nullopt);
   throw not_found(message + did_you_mean(id.value_or(typed), close, ""));
 }
 
@@ -1296,9 +1306,11 @@ int Engine::due_event(const Procedure& p, const CaseRecord& record, DateTime now
   return state < 0 ? -1 : p.states[state].on_deadline;
 }
 
-std::vector<DueCase> Engine::due_cases(DateTime now, bool firing) {
+std::vector<DueCase> Engine::due_cases(DateTime now, bool firing,
+                                       const std::optional<std::vector<std::string>>& sites) {
   CaseFilter filter;
   filter.status = Status::kActive;
+  filter.sites = sites;
   // A deadline is reached at its due time (workflows/README.md: "a due time
   // at or before T"); the store's due_before is strict, and times are whole
   // seconds, so ask for due times before now + 1s.
@@ -1323,10 +1335,11 @@ std::vector<DueCase> Engine::due_cases(DateTime now, bool firing) {
   return out;
 }
 
-TickReport Engine::tick(const TraceFor& trace_for) {
+TickReport Engine::tick(const TraceFor& trace_for,
+                        const std::optional<std::vector<std::string>>& sites) {
   TickReport report;
   const DateTime now = clock_->now();
-  for (const DueCase& due : due_cases(now, true)) {
+  for (const DueCase& due : due_cases(now, true, sites)) {
     // Read again: a staff member may have moved it since the list was read.
     const std::optional<CaseRecord> record = store_->find_case(due.id);
     if (!record) continue;
@@ -1348,12 +1361,12 @@ TickReport Engine::tick(const TraceFor& trace_for) {
       report.failures.push_back({e.kind(), e.message()});
     }
   }
-  report.overdue = due_cases(now, false);
-  report.clocks_overdue = overdue_clocks();
+  report.overdue = due_cases(now, false, sites);
+  report.clocks_overdue = overdue_clocks(sites);
   int64_t not_yet = 0;  // counted, not reported
   each_retention_due(
       clock_->now(), [&](const RetentionItem& item) { report.retention_due += !item.erased; },
-      not_yet);
+      not_yet, sites);
   return report;
 }
 
@@ -1384,7 +1397,8 @@ void Engine::each_case_with_log(
       static_cast<int64_t>(kCasesPerRead));
 }
 
-std::vector<ClockOverdue> Engine::overdue_clocks() {
+std::vector<ClockOverdue> Engine::overdue_clocks(
+    const std::optional<std::vector<std::string>>& sites) {
   const DateTime now = clock_->now();
   std::vector<ClockOverdue> out;
   std::set<std::string> sops;
@@ -1396,6 +1410,7 @@ std::vector<ClockOverdue> Engine::overdue_clocks() {
       CaseFilter filter;
       filter.sop_id = v.sop_id;
       filter.status = Status::kActive;
+      filter.sites = sites;
       std::vector<ClockOverdue> found;
       each_case_with_log(
           filter, [](const Procedure& p) { return !p.clocks.empty(); },

@@ -149,7 +149,8 @@ StepResult Engine::write_erasure_row(const CaseRecord& record, const Actor& who,
 }
 
 void Engine::each_retention_due(DateTime now, const std::function<void(RetentionItem&)>& due,
-                                int64_t& not_yet) {
+                                int64_t& not_yet,
+                                const std::optional<std::vector<std::string>>& sites) {
   std::set<std::string> sops;
   // In one read snapshot: the closed cases of each procedure with a
   // retention (each case counts by its own version's), a part at a time.
@@ -160,6 +161,7 @@ void Engine::each_retention_due(DateTime now, const std::function<void(Retention
       CaseFilter filter;
       filter.sop_id = v.sop_id;
       filter.status = Status::kClosed;
+      filter.sites = sites;
       each_case_with_log(
           filter, [](const Procedure& p) { return p.retention.has_value(); },
           [&](CaseRecord& record, const ProcedurePtr& p, const std::vector<LogEntry>& history) {
@@ -178,7 +180,7 @@ void Engine::each_retention_due(DateTime now, const std::function<void(Retention
   });
 }
 
-RetentionReport Engine::retention_due() {
+RetentionReport Engine::retention_due(const std::optional<std::vector<std::string>>& sites) {
   RetentionReport report;
   report.now = clock_->now();
   each_retention_due(
@@ -186,7 +188,7 @@ RetentionReport Engine::retention_due() {
       [&](RetentionItem& item) {
         (item.erased ? report.already_erased : report.due).push_back(std::move(item));
       },
-      report.not_yet);
+      report.not_yet, sites);
   auto by_due = [](const RetentionItem& a, const RetentionItem& b) {
     return a.due_at < b.due_at || (a.due_at == b.due_at && a.record.id < b.record.id);
   };
@@ -199,9 +201,10 @@ RetentionReport Engine::apply_retention(const std::string& actor_id, bool dry_ru
   const Actor who = actor(actor_id);
   if (!has_data_protection(who)) throw refused(tr(msg::runtime_retention_role, {roles_of(who)}));
   if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_retention_no_store));
-  RetentionReport report = retention_due();
-  // Each site's officer erases its own cases (docs/DEPLOY.md "Sites"): the
-  // rest stay listed, for their sites' officers.
+  // The cases of the sites the officer reads (sites_held_to); of those,
+  // each site's officer erases its own (docs/DEPLOY.md "Sites"): the rest
+  // stay listed, for their sites' officers.
+  RetentionReport report = retention_due(sites_held_to(*store_, who));
   auto elsewhere = std::stable_partition(report.due.begin(), report.due.end(), [&](const RetentionItem& item) {
     return may_act_at_site(who, item.record.site);
   });

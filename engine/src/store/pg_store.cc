@@ -574,11 +574,18 @@ class PgStore final : public Store {
     });
   }
 
-  std::vector<std::string> case_ids(const std::string& prefix, int64_t limit) override {
+  std::vector<std::string> case_ids(const std::string& prefix, int64_t limit,
+                                    const std::optional<std::vector<std::string>>& sites) override {
     return guard(msg::store_op_list_case_ids, {}, [&] {
-      std::string query = "SELECT id FROM cases WHERE id LIKE $1 ESCAPE '\\' ORDER BY id";
+      std::string query = "SELECT id FROM cases WHERE id LIKE $1 ESCAPE '\\'";
+      std::vector<Param> params{text(like_prefix(prefix))};
+      if (sites) {
+        query += " AND site = ANY ($2::text[])";
+        params.push_back(text(array_literal(*sites)));
+      }
+      query += " ORDER BY id";
       if (limit > 0) query += " LIMIT " + std::to_string(limit);
-      const Result r = conn_->exec(query, {text(like_prefix(prefix))});
+      const Result r = conn_->exec(query, params);
       std::vector<std::string> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(r.str(i, 0));
       return out;
