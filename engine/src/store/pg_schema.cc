@@ -7,16 +7,16 @@
 #include "store/pg_schema.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/sha256.h"
 #include "store/log_json.h"
 #include "store/pg_connection.h"
 #include "store/registry.h"
-
-#include <ctime>
 
 namespace sopir::pg {
 
@@ -637,6 +637,23 @@ std::string function_body(const char* migration, const std::string& name) {
 constexpr const char* kDefinerSecurity = "SECURITY DEFINER, search_path=pg_catalog, pg_temp";
 constexpr const char* kInvokerSecurity = "SECURITY INVOKER";
 
+// The functions verify compares, each with the argument list migrate()
+// gives it, as pg_get_function_identity_arguments() prints it.
+constexpr std::pair<const char*, const char*> kFunctions[] = {
+    {"sopir_append_only", ""},        {"sopir_actor_is_session", ""},
+    {"sopir_access_append_only", ""}, {"sopir_personal_sealed", ""},
+    {"sopir_rls_claim_mode", ""},     {"sopir_session_roles", ""},
+    {"sopir_session_sites", ""},      {"sopir_session_site_case", "parent text"},
+    {"sopir_definer_reads", ""},      {"sopir_child_cases", "parent text"},
+    {"sopir_moved_append_only", ""},  {"sopir_personal_gone", "digests text[]"},
+};
+
+std::string sopir_function_arguments(const std::string& name) {
+  for (const auto& [function, arguments] : kFunctions)
+    if (name == function) return arguments;
+  return {};
+}
+
 // What the log's protections look like when migrate() made them, as this
 // server's catalog shows them (pg_get_triggerdef, prosrc, pg_get_expr):
 // name -> definition. A test checks a fresh database matches.
@@ -737,29 +754,31 @@ std::map<std::string, std::string> actual_protections(Connection& conn) {
   for (int i = 0; i < triggers.rows(); ++i)
     out["trigger " + triggers.str(i, 0)] =
         triggers.str(i, 1) + (triggers.text(i, 2) == "D" ? " (disabled)" : " (enabled)");
+  std::string names;
+  for (const auto& [name, arguments] : kFunctions)
+    names += (names.empty() ? "('" : ", '") + std::string(name) + "'";
   const Result functions = conn.exec(
-      "SELECT p.proname, p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ', '), '') "
-      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-      "WHERE n.nspname = 'public' AND p.proname IN ('sopir_append_only', 'sopir_actor_is_session', "
-      "'sopir_access_append_only', 'sopir_personal_sealed', 'sopir_rls_claim_mode', "
-      "'sopir_session_roles', "
-      "'sopir_session_sites', 'sopir_session_site_case', 'sopir_definer_reads', "
-      "'sopir_child_cases', "
-      "'sopir_moved_append_only', 'sopir_personal_gone') ORDER BY p.oid");
+      "SELECT p.proname, pg_get_function_identity_arguments(p.oid), p.prosrc, p.prosecdef, "
+      "coalesce(array_to_string(p.proconfig, ', '), '') FROM pg_proc p "
+      "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+      "AND p.proname IN " +
+      names + ")");
   for (int i = 0; i < functions.rows(); ++i) {
-    // A second function of the same name (another argument list, made
-    // later: a higher oid) is one sopir does not create; it would
-    // otherwise stand in for the first.
-    if (out.count("function " + functions.str(i, 0))) {
-      out["function " + functions.str(i, 0) + " of another argument list"] = functions.str(i, 1);
+    const std::string name = functions.str(i, 0);
+    const std::string arguments = functions.str(i, 1);
+    // Keyed by name and argument list, not by which was made first (a
+    // restored dump may number them otherwise): sopir's own is compared, any
+    // other of the same name is one sopir does not create.
+    if (sopir_function_arguments(name) != arguments) {
+      out["function " + name + "(" + arguments + ")"] = functions.str(i, 2);
       continue;
     }
-    out["function " + functions.str(i, 0)] = functions.str(i, 1);
-    std::string security = functions.boolean(i, 2) ? "SECURITY DEFINER" : kInvokerSecurity;
-    if (!functions.str(i, 3).empty()) security += ", " + functions.str(i, 3);
+    out["function " + name] = functions.str(i, 2);
+    std::string security = functions.boolean(i, 3) ? "SECURITY DEFINER" : kInvokerSecurity;
+    if (!functions.str(i, 4).empty()) security += ", " + functions.str(i, 4);
     // Listed only where it is not the caller's: a function redefined to run
     // as the owner, or given settings, is a change as one no longer doing so is.
-    if (security != kInvokerSecurity) out["security of function " + functions.str(i, 0)] = security;
+    if (security != kInvokerSecurity) out["security of function " + name] = security;
   }
   // Row-level security (version 8): switched on and forced on the tables
   // of case data, and the policies by name and command.
