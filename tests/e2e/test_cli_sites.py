@@ -123,6 +123,23 @@ class Sites(SopirTest):
                       "(nunukan)", r.err)
         self.assertIn("clean:", self.ok("audit", "verify").out)
 
+    def test_a_reveal_refused_for_sites_and_for_roles_at_once_names_both(self):
+        # nia reads every site (national) and belongs to main, but holds no
+        # role in aid's pii_visible_to: the case at nunukan is barred by its
+        # site, the one at main by the role. The refusal gives both reasons,
+        # and no view is recorded.
+        self.ok("--as", "admin", "staff", "add", "nia", "--name", "Nia Contoh", "--role", "national")
+        self.ok("--as", "admin", "staff", "site", "nia", "main")
+        expected = ("sopir: refused: nia may not see personal data of these cases: it is shown only to "
+                    "staff of their sites (nunukan); national and auditor staff see it masked; nia may "
+                    "not see personal data of procedure aid: only the roles in the procedure's "
+                    "pii_visible_to may (nia has national)\n")
+        r = self.refused_unchanged(1, "--as", "nia", "audit", "log", "--reveal", "--reason", "national report")
+        self.assertEqual(r.err, expected)
+        self.assertNotIn("Wati Contoh", r.out)
+        views = json.loads(self.ok("--json", "audit", "access").out)["accesses"]
+        self.assertEqual([v for v in views if v["actor"] == "nia"], [])
+
     def test_the_audit_commands_keep_a_member_to_their_sites(self):
         self.ok("--as", "tono", "case", "show", self.at_main, "--reveal", "--reason", "call back")
         self.ok("--as", "eka", "case", "show", self.at_nunukan, "--reveal", "--reason", "call back")
