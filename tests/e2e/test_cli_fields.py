@@ -1,7 +1,9 @@
 """Set fields, labelled values and yes/no booleans through the CLI: giving a
 set with --set, in the shell and in a batch CSV; labels in both languages in
 case show, case history, audit tables and sop show; ids (sets as arrays) in
-JSON; refusals that name the wrong value; verify and replay over sets."""
+JSON; refusals that name the wrong value; verify and replay over sets;
+min/max today and now judged at the time of the step (--at included), by
+the step and by verify and replay alike."""
 import os
 import sys
 import unittest
@@ -51,6 +53,31 @@ open:
   accepts: [consented]
 """
 
+
+# Bounds that stand for the step's own day or moment (docs: workflows/README.md,
+# min/max): a date of birth or arrival no later than the step, a visit no
+# earlier.
+ARRIVAL_YAML = """\
+sop: arrival
+version: 1
+title: {en: Arrival, id: Kedatangan}
+roles: [shelter_staff]
+fields:
+  born_on: {type: date, max: today, label: {en: Born on, id: Tanggal lahir}}
+  arrived_at: {type: datetime, max: now, label: {en: Arrived at, id: Tiba pada}}
+  next_visit: {type: date, min: today, label: {en: Next visit, id: Kunjungan berikutnya}}
+states:
+  arrived: {initial: true, label: {en: Arrived, id: Tiba}}
+  recorded: {terminal: true, label: {en: Recorded, id: Dicatat}}
+transitions:
+  - event: record
+    from: arrived
+    to: recorded
+    roles: [shelter_staff]
+    accepts: [arrived_at, next_visit]
+open:
+  accepts: [born_on]
+"""
 
 class Fields(SopirTest):
     def setUp(self):
@@ -164,6 +191,37 @@ class Fields(SopirTest):
         second = self.ok("--as", "budi", "case", "show", ids[1], "--json").json()
         self.assertEqual(second["data"]["means"], [])
         self.assertEqual(second["data"]["consented"], "false")
+
+
+class TodayBounds(SopirTest):
+    def setUp(self):
+        super().setUp()
+        self.arrival = self.write("arrival.yaml", ARRIVAL_YAML)
+        self.ok("--as", "admin", "sop", "publish", self.arrival)
+
+    def test_a_step_taken_earlier_is_bounded_by_its_own_day_in_verify_and_replay(self):
+        # 06:30 in Jakarta on 10 March 2025 is 23:30 UTC on the 9th, long
+        # before the audit. max: today is that moment's date in UTC+14 (the
+        # 10th), min: today its date in UTC-12 (the 9th): the bounds of that
+        # day, not of the day the audit runs.
+        opened_at, stepped_at = "2025-03-09T23:30:00Z", "2025-03-09T23:45:00Z"
+        r = self.refused_unchanged(1, "--as", "budi", "case", "open", "arrival", "--at", opened_at,
+                                   "--set", "born_on=2025-03-11")
+        self.assertIn("born_on: '2025-03-11' must be at most today (2025-03-10 at the latest, "
+                      "wherever the step is taken)", r.err)
+        case_id = self.ok("--as", "budi", "case", "open", "arrival", "--at", opened_at,
+                          "--set", "born_on=2025-03-10").out.strip()
+        r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "record",
+                                   "--at", stepped_at, "--set", "arrived_at=2025-03-09T23:46:00Z")
+        self.assertIn("arrived_at: '2025-03-09T23:46:00Z' must be at most now (2025-03-09T23:45:00Z)",
+                      r.err)
+        self.ok("--as", "budi", "case", "advance", case_id, "record", "--at", stepped_at,
+                "--set", "arrived_at=2025-03-10T06:30+07:00", "--set", "next_visit=2025-03-09")
+        # Replayed, each step is judged at its own time: next_visit, earlier
+        # than the audit's today, is no finding, nor is any other value.
+        self.assertIn("clean:", self.ok("audit", "verify").out)
+        replay = self.ok("--as", "admin", "audit", "replay", "--sop", self.arrival).out
+        self.assertIn("0 step(s) would be refused or routed differently", replay)
 
 
 if __name__ == "__main__":
