@@ -329,13 +329,7 @@ class IndexedFixture {
  protected:
   IndexedFixture() : p_(testing::load_or_fail(testing::kCareYaml)) {}
 
-  CaseSnapshot at_state(const std::string& state) const {
-    CaseSnapshot s;
-    s.id = "ABC-123";
-    s.state = p_->state_index(state);
-    s.data.resize(p_->fields.size());
-    return s;
-  }
+  CaseSnapshot at_state(const std::string& state) const { return testing::snapshot_at(*p_, state); }
 
   IndexedCommand command(const std::string& event, const Actor& actor) const {
     IndexedCommand c;

@@ -19,11 +19,7 @@ class DecideFixture {
   DecideFixture() : p_(testing::load_or_fail(testing::kCareYaml)) {}
 
   CaseSnapshot at_state(const std::string& state, Inputs data = {}) const {
-    CaseSnapshot s;
-    s.id = "ABC-123";
-    s.state = p_->state_index(state);
-    REQUIRE(s.state >= 0);
-    s.data.resize(p_->fields.size());
+    CaseSnapshot s = testing::snapshot_at(*p_, state);
     for (const auto& [field, text] : data) {
       const FieldDef& f = p_->fields[p_->field_index(field)];
       s.data[p_->field_index(field)] = *parse_typed(f.type, f.values, text, nullptr);
@@ -352,10 +348,7 @@ TEST_CASE("a step with to: '*' keeps the case in its state and its running deadl
   CHECK(p->to_id(t) == "*");
   CHECK(t.from.size() == 2);  // every non-terminal state
   for (const char* state : {"intake", "care"}) {
-    CaseSnapshot s;
-    s.id = "ABC-123";
-    s.state = p->state_index(state);
-    s.data.resize(p->fields.size());
+    CaseSnapshot s = testing::snapshot_at(*p, state);
     s.due_at = *parse_datetime("2026-03-05T08:00:00Z");
     Command c;
     c.event = "add_note";
@@ -423,10 +416,7 @@ transitions:
   LoadResult r = load_procedure_string(yaml, "wait.yaml");
   REQUIRE(r.procedure);
   const Procedure& p = *r.procedure;
-  CaseSnapshot s;
-  s.id = "K7F-3QX";
-  s.state = p.state_index("waiting");
-  s.data.resize(p.fields.size());
+  CaseSnapshot s = testing::snapshot_at(p, "waiting");
   Command see;
   see.event = "see";
   see.actor = Actor{"rina", {"worker"}};
@@ -475,10 +465,7 @@ open:
   LoadResult r = load_procedure_string(yaml, "handover.yaml");
   REQUIRE(r.ok());
   const Procedure& p = *r.procedure;
-  CaseSnapshot s;
-  s.id = "K7F-3QX";
-  s.state = p.state_index("arrived");
-  s.data.resize(p.fields.size());
+  CaseSnapshot s = testing::snapshot_at(p, "arrived");
   Command c;
   c.event = "hand_over";
   c.actor = Actor{"rina", {"worker"}};
@@ -545,10 +532,7 @@ open:
   for (const auto& d : r.diagnostics) INFO(d.format());
   REQUIRE(r.ok());
   const Procedure& p = *r.procedure;
-  CaseSnapshot s;
-  s.id = "K7F-3QX";
-  s.state = p.state_index("arrived");
-  s.data.resize(p.fields.size());
+  CaseSnapshot s = testing::snapshot_at(p, "arrived");
   // 06:30 in Jakarta (UTC+7) on 10 March is 23:30 UTC on the 9th: the
   // staff member's own date still passes.
   const DateTime at = *parse_datetime("2026-03-09T23:30:00Z");
@@ -701,10 +685,7 @@ transitions:
 )");
   const int age = p->field_index("age"), adult = p->field_index("adult"), note = p->field_index("note"),
             met_on = p->field_index("met_on");
-  CaseSnapshot s;
-  s.id = "OVL-1";
-  s.state = p->state_index("a");
-  s.data.resize(p->fields.size());
+  CaseSnapshot s = testing::snapshot_at(*p, "a");
   Command c;
   c.event = "check";
   c.actor = {"rina", {"worker"}};

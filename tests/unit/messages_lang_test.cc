@@ -30,13 +30,7 @@ class Refusals {
  protected:
   Refusals() : p_(testing::load_or_fail(testing::kCareYaml)) {}
 
-  CaseSnapshot at(const std::string& state) const {
-    CaseSnapshot s;
-    s.id = "ABC-123";
-    s.state = p_->state_index(state);
-    s.data.resize(p_->fields.size());
-    return s;
-  }
+  CaseSnapshot at(const std::string& state) const { return testing::snapshot_at(*p_, state); }
 
   // The refusal of `event` in `state`, asked in `lang`.
   std::string refusal(const std::string& state, const std::string& event, const Actor& actor,

@@ -125,10 +125,7 @@ transitions:
 )";
 
 Decision finish(const Procedure& p, const std::string& card, const std::string& phone, const std::string& code) {
-  CaseSnapshot s;
-  s.id = "PAT-1";
-  s.state = p.state_index("start");
-  s.data.resize(p.fields.size());
+  CaseSnapshot s = testing::snapshot_at(p, "start");
   Command c;
   c.event = "finish";
   c.actor = Actor{"rina", {"worker"}};

@@ -89,12 +89,7 @@ transitions:
 
 struct SetCase {
   ProcedurePtr p = testing::load_or_fail(kSets, "sets.yaml");
-  CaseSnapshot snapshot;
-  SetCase() {
-    snapshot.id = "SET-001";
-    snapshot.state = p->state_index("a");
-    snapshot.data.resize(p->fields.size());
-  }
+  CaseSnapshot snapshot = testing::snapshot_at(*p, "a");
   Decision step(const std::string& event, std::vector<std::pair<std::string, std::string>> inputs = {},
                 const std::string& lang = "") {
     Command c;

@@ -3,18 +3,18 @@
 // the compiled form, the scenario file, and the Engine on both store
 // backends with verify replaying the clock guard.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
+#include "lang/procedure_codec.h"
 #include "sopir/audit.h"
 #include "sopir/decide.h"
 #include "sopir/engine.h"
 #include "sopir/loader.h"
 #include "sopir/messages.h"
 #include "sopir/scenario.h"
-#include "lang/procedure_codec.h"
 #include "test_backends.h"
+#include "test_procedures.h"
 #include "test_values.h"
 
 using namespace sopir;
@@ -84,10 +84,7 @@ TEST_CASE("source: a refusal by a rule with a source names it, in both languages
   LoadResult loaded = load_procedure_string(read_file(data("clocks/stay-review.yaml")), "stay-review.yaml", {});
   REQUIRE(loaded.ok());
   const Procedure& p = *loaded.procedure;
-  CaseSnapshot snapshot;
-  snapshot.id = "C1";
-  snapshot.state = p.state_index("in_shelter");
-  snapshot.data.resize(p.fields.size());
+  CaseSnapshot snapshot = testing::snapshot_at(p, "in_shelter");
   snapshot.clocks = {{"stay", true, at("2026-08-21T10:00:00Z")}};
   Command command;
   command.event = "review_stay";

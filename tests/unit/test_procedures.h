@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "sopir/case.h"
 #include "sopir/loader.h"
 
 namespace sopir::testing {
@@ -52,6 +53,17 @@ inline ProcedurePtr load_or_fail(const char* yaml, const char* name = "test.yaml
   }
   REQUIRE(result.ok());
   return result.procedure;
+}
+
+// A case of `procedure` in `state` (which it must have), active, with no
+// field given yet: what decide() is asked about in most tests.
+inline CaseSnapshot snapshot_at(const Procedure& procedure, const std::string& state) {
+  CaseSnapshot s;
+  s.id = "K7F-3QX";
+  s.state = procedure.state_index(state);
+  REQUIRE(s.state >= 0);
+  s.data.resize(procedure.fields.size());
+  return s;
 }
 
 }  // namespace sopir::testing

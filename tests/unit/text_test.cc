@@ -110,10 +110,7 @@ TEST_CASE("display escaping shows control and bidi characters, keeps the rest", 
 
 TEST_CASE("decide refuses control characters in values and reasons, and blank required reasons", "[text]") {
   ProcedurePtr p = testing::load_or_fail(testing::kCareYaml);
-  CaseSnapshot snapshot;
-  snapshot.id = "K7F-3QX";
-  snapshot.state = p->state_index("escalated");
-  snapshot.data.resize(p->fields.size());
+  CaseSnapshot snapshot = testing::snapshot_at(*p, "escalated");
   Command command;
   command.event = "back";
   command.actor = Actor{"budi", {"supervisor"}};
