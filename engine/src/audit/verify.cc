@@ -588,8 +588,7 @@ class Verifier {
   // replayed: the case whose row it is and each case whose guards read
   // that case's log (a parent reading its child's), whichever comes first.
   void damaged_row(const Error& e, const std::string& id) {
-    damaged_seen_.insert(e.damaged_row());
-    if (!damaged_cases_.emplace(e.damaged_row(), id).second) return;
+    if (!damaged_cases_[e.damaged_row()].insert(id).second) return;
     add(FindingKind::kRecordDamaged, e.damaged_row(), id,
         tr(msg::audit_case_not_replayed, {e.message(), id}));
   }
@@ -598,7 +597,7 @@ class Verifier {
   // registry's, or those of a case not replayed.
   void damaged_elsewhere() {
     for (const auto& [seq, message] : damaged_scanned_)
-      if (!damaged_seen_.count(seq)) add(FindingKind::kRecordDamaged, seq, "", message);
+      if (!damaged_cases_.count(seq)) add(FindingKind::kRecordDamaged, seq, "", message);
   }
 
   void replay_readable(const std::string& id, const CaseRecord* record) {
@@ -836,11 +835,11 @@ class Verifier {
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened
   LinkChecker links_;
   StaffTimeline staff_;
-  // Rows found damaged (kRecordDamaged), each reported once; the handler
-  // the log scans pass them to (LogFilter::damaged): a registry row, or a
-  // case's, whose case is then reported by replay_one.
-  std::set<int64_t> damaged_seen_;
-  std::set<std::pair<int64_t, std::string>> damaged_cases_;  // (row, case not replayed for it)
+  // Rows found damaged (kRecordDamaged). Replay reports a row once for each
+  // case it kept from being replayed (damaged_cases_: row -> those cases);
+  // the log scans hand theirs to on_damaged_ (LogFilter::damaged), and
+  // damaged_elsewhere() reports those no replay did (a registry row's).
+  std::map<int64_t, std::set<std::string>> damaged_cases_;
   std::map<int64_t, std::string> damaged_scanned_;
   const std::function<void(const Error&)> on_damaged_ = [this](const Error& e) {
     damaged_scanned_.emplace(e.damaged_row(), e.message());
