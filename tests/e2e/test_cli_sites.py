@@ -131,7 +131,7 @@ class Sites(SopirTest):
         self.ok("--as", "admin", "staff", "add", "nia", "--name", "Nia Contoh", "--role", "national")
         self.ok("--as", "admin", "staff", "site", "nia", "main")
         expected = ("sopir: refused: nia may not see personal data of these cases: it is shown only to "
-                    "staff of their sites (nunukan); national and auditor staff see it masked; nia may "
+                    "staff of their sites (nunukan); administrators, national and auditor staff see it masked; nia may "
                     "not see personal data of procedure aid: only the roles in the procedure's "
                     "pii_visible_to may (nia has national)\n")
         r = self.refused_unchanged(1, "--as", "nia", "audit", "log", "--reveal", "--reason", "national report")
