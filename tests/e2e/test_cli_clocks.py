@@ -76,6 +76,20 @@ class Clocks(SopirTest):
         self.assertTrue(row["overdue"])
         self.assertEqual(row["clocks_overdue"], ["shelter_stay"])
 
+    def test_another_sites_clocks_are_not_listed(self):
+        # A member of another site lists no case of main past its clock, in
+        # `case list --overdue` as in their tick (the case was added to the
+        # list whatever its site).
+        self.ok("--as", "admin", "site", "add", "nunukan", "--name", "Pos Debarkasi Nunukan")
+        self.ok("--as", "admin", "staff", "add", "eka", "--name", "Eka Contoh", "--role", "shelter_staff",
+                "--site", "nunukan")
+        listed = self.ok("--as", "eka", "case", "list", "--overdue", "--json").json()
+        self.assertEqual(listed["cases"], [])
+        self.assertNotIn(self.case, self.ok("--as", "eka", "case", "list", "--overdue").out)
+        self.assertEqual(self.ok("--as", "eka", "tick", "--json").json()["clocks_overdue"], [])
+        listed = self.ok("--as", "budi", "case", "list", "--overdue", "--json").json()
+        self.assertEqual([c["id"] for c in listed["cases"]], [self.case])
+
     def test_stopped_by_a_state_and_verified(self):
         self.ok("--as", "budi", "case", "advance", self.case, "plan", "--at", "2026-09-20T10:00")
         shown = self.ok("--as", "budi", "case", "show", self.case, "--json").json()
