@@ -267,6 +267,28 @@ class Cases(SopirTest):
         self.assertEqual([f["case"] for f in doc["fired"]], [named])
         self.assertEqual(doc["failures"], [])
 
+    def test_ticks_exit_code_is_the_failure_most_in_need_of_someone(self):
+        # Deadlines refused by the rules (exit 1 alone) before and after one
+        # that needs a key (exit 6 alone): 6, whichever came first or last.
+        escalate = "    roles: [supervisor]\n    label: {en: Escalate, id: Eskalasi}\n"
+        guarded = "    roles: [supervisor]\n    when: %s\n    label: {en: Escalate, id: Eskalasi}\n"
+        self.ok("--as", "admin", "sop", "publish", self.write("aid-2.yaml", AID_YAML.replace(
+            "version: 1", "version: 2").replace(escalate, guarded % "len(full_name) > 1")))
+        needs_key = self.open_case("budi", "--at", "2020-01-01T08:00")
+        self.ok("--as", "admin", "sop", "publish", self.write("aid-3.yaml", AID_YAML.replace(
+            "version: 1", "version: 3").replace(escalate, guarded % "quantity > 100")))
+        refused = [self.open_case("budi", "--at", at) for at in ("2020-01-01T07:00", "2020-01-01T09:00")]
+        r = self.run_sopir("tick", "--json", env={"SOPIR_KEY_FILE": ""})
+        self.assertEqual(r.code, 6, r)
+        failures = r.json()["failures"]
+        self.assertEqual([[c for c in refused + [needs_key] if c in f] for f in failures],
+                         [[refused[0]], [needs_key], [refused[1]]])
+        # With the key, only the rules' refusals are left: exit 1.
+        r = self.run_sopir("--as", "admin", "tick", "--json")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(len(r.json()["failures"]), 2)
+        self.assertTrue(all("quantity > 100" in f for f in r.json()["failures"]), r.json()["failures"])
+
     def test_system_actor_is_not_for_people(self):
         case_id = self.open_case()
         self.refused_unchanged(1, "--as", "system", "case", "advance", case_id, "escalate")
