@@ -232,6 +232,8 @@ std::optional<std::vector<std::string>> listed_sites(Context& ctx, const std::st
 // the reader named with --as (sites_held_to); nullopt when none is named
 // (on a server the session's login is held by row-level security).
 std::optional<std::vector<std::string>> named_reader_sites(Context& ctx);
+// Site ids joined for a message, or the word for none.
+std::string sites_word(const std::vector<std::string>& sites);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
 int run_sop_diagram(Context&, Args&);

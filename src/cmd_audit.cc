@@ -26,9 +26,7 @@ namespace sopir::cli {
 
 void require_every_site(Store& store, const Actor& who, const char* command) {
   if (!sites_held_to(store, who)) return;
-  throw refused(
-      tr(msg::cli_audit_every_site,
-         {command, who.id, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
+  throw refused(tr(msg::cli_audit_every_site, {command, who.id, sites_word(who.sites)}));
 }
 
 namespace {
@@ -149,11 +147,20 @@ int run_audit_log(Context& ctx, Args& a) {
   if (!a.case_id.empty()) {
     auto id = normalize_case_id(a.case_id);
     filter.case_id = id.value_or(a.case_id);
+    const std::optional<CaseRecord> record = store->find_case(*filter.case_id);
+    // A case with neither a row nor a log row is unknown (exit 3, as for
+    // `audit access --case`); one whose row is gone still shows its log.
+    if (!record) {
+      try {
+        store->history(*filter.case_id);  // kNotFound: no row of it at all
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kNotFound) throw;
+        throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
+      }
+    }
     // Another site's case is refused, as `audit case` refuses it, rather
-    // than shown as if it had no rows (an unknown one is exit 3 below).
-    if (reader.who && id)
-      if (const std::optional<CaseRecord> record = store->find_case(*id))
-        check_site_access(*reader.who, *record, false);
+    // than shown as if it had no rows.
+    if (reader.who && record) check_site_access(*reader.who, *record, false);
   }
   if (!a.sop.empty()) {
     require_procedure(*store, a.sop);

@@ -288,7 +288,13 @@ int run_case_list(Context& ctx, Args& a) {
     if (!filter.due_before || limit < *filter.due_before) filter.due_before = limit;
     if (!filter.status) filter.status = Status::kActive;
   }
-  if (!a.linked_to.empty()) filter.linked_to = engine.resolve_case_id(a.linked_to);
+  if (!a.linked_to.empty()) {
+    filter.linked_to = engine.resolve_case_id(a.linked_to, ctx.options.actor);
+    // Another site's case is refused, as `case show` refuses it.
+    if (!ctx.options.actor.empty())
+      check_site_access(engine.actor(ctx.actor_id()), *engine.store().find_case(*filter.linked_to),
+                        false);
+  }
   filter.sites = listed_sites(ctx, a.to_site);
   filter.limit = listing_limit(ctx, a);
   auto cases = engine.cases(filter);

@@ -118,7 +118,8 @@ int run_retention_due(Context& ctx, Args&) {
   // A reader held to some sites is shown their sites' cases only.
   const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx);
   if (sites)
-    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, join(*sites)}) << "\n";
+    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, sites_word(*sites)})
+            << "\n";
   const RetentionReport r = ctx.engine().retention_due(sites);
   if (ctx.options.json) {
     ctx.out << report_json(r, "due").dump(2) << "\n";

@@ -61,7 +61,7 @@ int run_staff_site(Context& ctx, Args& a) {
     ctx.out << json{{"staff", id}, {"sites", member.sites}}.dump(2) << "\n";
   } else {
     ctx.out << tr(a.remove ? msg::cli_staff_site_left : msg::cli_staff_site_joined,
-                  {id, site, member.sites.empty() ? tr(msg::cli_w_no_site) : join(member.sites)})
+                  {id, site, sites_word(member.sites)})
             << "\n";
   }
   return 0;
@@ -110,8 +110,7 @@ std::optional<std::vector<std::string>> listed_sites(Context& ctx, const std::st
   const auto readable = readable_sites(who);
   if (only.empty()) return readable;
   if (readable && std::find(readable->begin(), readable->end(), only) == readable->end())
-    throw refused(tr(msg::cli_site_not_readable,
-                     {who.id, only, who.sites.empty() ? tr(msg::cli_w_no_site) : join(who.sites)}));
+    throw refused(tr(msg::cli_site_not_readable, {who.id, only, sites_word(who.sites)}));
   return std::vector<std::string>{only};
 }
 
@@ -119,6 +118,10 @@ std::optional<std::vector<std::string>> named_reader_sites(Context& ctx) {
   if (ctx.options.actor.empty()) return std::nullopt;
   Engine& engine = ctx.engine();
   return sites_held_to(engine.store(), engine.actor(ctx.actor_id()));
+}
+
+std::string sites_word(const std::vector<std::string>& sites) {
+  return sites.empty() ? tr(msg::cli_w_no_site) : join(sites);
 }
 
 }  // namespace sopir::cli

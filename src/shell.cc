@@ -116,7 +116,7 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
       ctx.current_case.clear();
       return 0;
     }
-    const std::string id = ctx.engine().resolve_case_id(words[1]);
+    const std::string id = ctx.engine().resolve_case_id(words[1], ctx.options.actor);
     // A staff member named uses only a case they may read (as `case show`).
     if (!ctx.options.actor.empty())
       check_site_access(ctx.engine().actor(ctx.actor_id()), *ctx.engine().store().find_case(id),

@@ -205,6 +205,15 @@ class Retention(SopirTest):
                          sorted([here, there]))
         dry = self.ok("--as", "siti", "--json", "retention", "apply", "--dry-run").json()
         self.assertEqual([d["case"] for d in dry["due"]], [here])
+        # An officer who reads every site (national staff) but belongs to main
+        # would erase main's and leaves nunukan's, listed, for its officer.
+        self.ok("--as", "admin", "staff", "add", "joko", "--name", "Joko Contoh", "--role", "national,data_protection",
+                "--site", "main")
+        dry = self.ok("--as", "joko", "--json", "retention", "apply", "--dry-run").json()
+        self.assertEqual([d["case"] for d in dry["due"]], [here])
+        self.assertEqual([(d["case"], d["site"]) for d in dry["other_sites"]], [(there, "nunukan")])
+        text = self.ok("--as", "joko", "retention", "apply", "--dry-run").out
+        self.assertIn("Due at sites joko does not belong to, left for their data protection officers: 1", text)
         done = self.ok("--as", "siti", "--json", "retention", "apply").json()
         self.assertEqual([e["case"] for e in done["erased"]], [here])
         self.assertEqual(done["failures"], [])
@@ -212,7 +221,7 @@ class Retention(SopirTest):
         self.assertEqual(done["other_sites"], [])
         r = self.ok("--as", "siti", "--json", "retention", "due")
         self.assertEqual([d["case"] for d in r.json()["due"]], [])  # here's is erased now
-        self.assertIn("siti reads the cases of main only: the other sites' cases are not listed", r.err)
+        self.assertIn("siti reads the cases of site(s) main only: the other sites' cases are not listed", r.err)
         self.assertNotIn(there, r.out + r.err)
         self.assertNotIn(there, self.ok("--as", "tono", "retention", "apply", "--dry-run").out)
         shown = self.ok("--as", "eka", "case", "show", there, "--reveal", "--reason", "retention test").out

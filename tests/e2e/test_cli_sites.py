@@ -47,7 +47,7 @@ class Sites(SopirTest):
         r = self.fails(2, "case", "list")
         self.assertIn("say who is reading with --as ID", r.err)
         expected = ("case %s belongs to site main, and eka belongs to nunukan: only staff of main "
-                    "(and national or auditor staff) see it" % self.at_main)
+                    "(and administrators, national or auditor staff) see it" % self.at_main)
         for command in (["case", "show", self.at_main], ["case", "history", self.at_main],
                         ["audit", "case", self.at_main]):
             r = self.refused_unchanged(1, "--as", "eka", *command)
@@ -157,6 +157,10 @@ class Sites(SopirTest):
         for command in (["audit", "log", "--case", self.at_main], ["audit", "access", "--case", self.at_main]):
             r = self.refused_unchanged(1, "--as", "eka", *command)
             self.assertIn(expected, r.err, command)
+        # An unknown case is exit 3, for audit log --case as for audit access --case.
+        for command in (["audit", "log", "--case", "ZZZ-ZZZ"], ["audit", "access", "--case", "ZZZ-ZZZ"]):
+            r = self.refused_unchanged(3, "--as", "eka", *command)
+            self.assertIn("no case 'ZZZ-ZZZ'", r.err, command)
         r = self.run_sopir("shell", self.write("use.txt", "as eka\nuse %s\ncase show\n" % self.at_main))
         self.assertEqual(r.code, 1, r)
         self.assertIn("use.txt:2: ", r.err)
@@ -193,8 +197,8 @@ class Sites(SopirTest):
         self.assertEqual([f["case"] for f in doc["fired"]], [late_nunukan])
         self.assertEqual(doc["sites"], ["nunukan"])
         self.assertNotIn(late_main, r.out)
-        self.assertIn("tick as eka: the cases of nunukan only; the other sites' deadlines wait for a tick that "
-                      "covers them", r.err)
+        self.assertIn("tick as eka: the cases of site(s) nunukan only; the other sites' deadlines wait for a tick that "
+                      "covers every site", r.err)
         self.assertEqual(self.ok("--as", "budi", "--json", "case", "show", late_main).json()["state"], "requested")
         self.assertNotIn(late_main, self.ok("--as", "eka", "tick").out)
         # A pass that covers every site fires the rest.
@@ -202,6 +206,40 @@ class Sites(SopirTest):
         self.assertEqual([f["case"] for f in doc["fired"]], [late_main])
         self.assertIsNone(doc["sites"])
         self.assertIn("clean:", self.ok("audit", "verify").out)
+
+    def test_readers_of_every_site_are_told_what_they_cannot_do(self):
+        # An administrator of main reads nunukan's case, masked, and is told
+        # that none of its events is theirs to fire, as the step would be.
+        refusal = ("case %s belongs to site nunukan, and admin belongs to main: only staff of nunukan act on it"
+                   % self.at_nunukan)
+        doc = self.ok("--as", "admin", "--json", "case", "show", self.at_nunukan).json()
+        self.assertTrue(doc["events"])
+        self.assertEqual([e["event"] for e in doc["events"] if e["possible"]], [])
+        self.assertNotIn("Wati Contoh", json.dumps(doc))
+        r = self.run_sopir("--as", "admin", "--json", "case", "why", self.at_nunukan, "review")
+        self.assertEqual([(e["possible"], e["message"][:len(refusal)]) for e in r.json()["events"]],
+                         [(False, refusal)])
+        self.refused_unchanged(1, "--as", "admin", "case", "advance", self.at_nunukan, "review")
+        # A member of one site is suggested no other site's case id for a typo.
+        typo = self.at_main[:-1] + ("0" if self.at_main[-1] != "0" else "1")
+        if typo != self.at_nunukan:
+            r = self.refused_unchanged(3, "--as", "eka", "case", "show", typo)
+            self.assertNotIn(self.at_main, r.err)
+            r = self.refused_unchanged(3, "--as", "budi", "case", "show", typo)
+            self.assertIn("did you mean %s" % self.at_main, r.err)
+        # A member of another site asking for a person's data is refused as
+        # for reading the case at all.
+        r = self.refused_unchanged(1, "--as", "eka", "case", "export-personal", self.at_main, "--reason", "request")
+        self.assertIn("only staff of main (and administrators, national or auditor staff) see it", r.err)
+        # Auditors write nothing, not even through the timer pass.
+        self.ok("--as", "admin", "staff", "add", "oki", "--name", "Oki Contoh", "--role", "auditor")
+        self.open_case("budi", "--at", "2020-01-01T08:00")
+        r = self.refused_unchanged(1, "--as", "oki", "tick")
+        self.assertIn("oki is an auditor: auditors write nothing", r.err)
+        # A member of no site is told so, not given a blank.
+        self.ok("--as", "admin", "staff", "site", "eka", "nunukan", "--remove")
+        r = self.ok("--as", "eka", "retention", "due")
+        self.assertIn("eka reads the cases of site(s) none only", r.err)
 
     def test_site_administration_refuses_bad_input(self):
         r = self.refused_unchanged(4, "--as", "admin", "site", "add", "nunukan", "--name", "Lagi")
@@ -308,6 +346,16 @@ class HandOffToAnotherSite(SopirTest):
         self.assertIn(child, self.ok("--as", "eka", "case", "list").out)
         self.assertNotIn(child, self.ok("--as", "budi", "case", "list").out)
         self.refused_unchanged(1, "--as", "budi", "case", "advance", child, "visit")
+        # eka reads the case that opened it by its id only: not its state,
+        # which moves on at main (as on a server, where it is hidden).
+        shown = self.ok("--as", "eka", "case", "show", child).out
+        self.assertIn("Opened by case: %s\n" % self.case, shown)
+        self.assertNotIn("return-desk", shown)
+        self.assertNotIn(self.case, json.dumps(self.ok("--as", "eka", "--json", "case", "show", child).json()
+                                                .get("linked", [])))
+        # Nor are the cases linked to main's case listed to eka: refused as case show is.
+        r = self.refused_unchanged(1, "--as", "eka", "case", "list", "--linked-to", self.case)
+        self.assertIn("case %s belongs to site main, and eka belongs to nunukan" % self.case, r.err)
         self.ok("--as", "eka", "case", "advance", child, "visit")
         # The whole story, across both sites, for a reader of both.
         story = self.ok("--as", "admin", "audit", "case", self.case, "--with-linked").out

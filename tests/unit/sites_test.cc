@@ -170,6 +170,34 @@ TEST_CASE_METHOD(SitesFixture, "a case opens at its actor's site, in the hashed 
   require_clean(engine->store());
 }
 
+TEST_CASE_METHOD(SitesFixture, "an administrator needs no site, reads every one and acts at none",
+                 "[sites]") {
+  const std::string at_nunukan = open("budi").after.id;
+  // Staff held to their sites need one on a database of several; an
+  // administrator (who reads every site, as national staff do) needs none.
+  CHECK(kind_of([&] {
+          engine->add_staff("ana", {"ria", "Ria Contoh", {"worker"}, true});
+        }) == ErrorKind::kUsage);
+  engine->add_staff("ana", {"ari", "Ari Contoh", {"admin"}, true});
+  CHECK(engine->store().staff("ari")->sites.empty());
+  CHECK(engine->show(at_nunukan, "ari").record.id == at_nunukan);
+  const std::string before = snapshot();
+  CHECK(kind_of([&] { open("ari"); }) == ErrorKind::kRefused);
+  CHECK(kind_of([&] { step(at_nunukan, "ari"); }) == ErrorKind::kRefused);
+  CHECK(snapshot() == before);
+  // The events they see are none of theirs to fire, as the step says.
+  for (const EventCheck& check : engine->show(at_nunukan, "ari").checks) {
+    CHECK_FALSE(check.possible);
+    REQUIRE(check.refusal);
+    CHECK(check.refusal->message.find("only staff of nunukan act on it") != std::string::npos);
+  }
+  // A member of the site sees the same event as theirs.
+  const CaseView budi = engine->show(at_nunukan, "budi");
+  CHECK(std::any_of(budi.checks.begin(), budi.checks.end(),
+                    [](const EventCheck& c) { return c.possible; }));
+  require_clean(engine->store());
+}
+
 TEST_CASE_METHOD(SitesFixture, "staff read and act only on their sites' cases", "[sites]") {
   const std::string at_main = open("rina").after.id;
   const std::string at_nunukan = open("budi").after.id;

@@ -598,9 +598,9 @@ class Engine {
   // event or it cannot be fired from the case's state.
   EventCheck check_event(const CaseView& view, const std::string& event);
   // The case id as stored, from what a person typed; kNotFound (with a
-  // "did you mean" when close) otherwise. Every call taking a case id
-  // resolves it this way, once.
-  std::string resolve_case_id(const std::string& typed);
+  // "did you mean" when close: among the cases `reader`, when named, may
+  // read) otherwise. Every call taking a case id resolves it this way, once.
+  std::string resolve_case_id(const std::string& typed, const std::string& reader = "");
 
   // Many rows that stand or fall together, in one transaction. `row(i)`
   // does row i through this engine's calls; a row that throws sopir::Error
@@ -674,8 +674,9 @@ class Engine {
                      const std::vector<ProcedurePtr>& procedures);
 
   // The case a person typed, read once; kNotFound as resolve_case_id().
-  CaseRecord find_typed_case(const std::string& typed);
-  [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id);
+  CaseRecord find_typed_case(const std::string& typed, const std::string& reader);
+  [[noreturn]] void throw_no_case(const std::string& typed, const std::optional<std::string>& id,
+                                  const std::string& reader);
   // The erasure rows of a case, for erase requests and confirmations.
   StepResult write_erasure_row(const CaseRecord& record, const Actor& who, const std::string& event,
                                const std::string& reason, const std::vector<std::string>& digests,

@@ -26,6 +26,11 @@ using namespace audit_internal;
 
 namespace {
 
+// The report's note on the sites it is held to (ExportOptions::sites).
+std::string sites_line(const std::vector<std::string>& sites) {
+  return sites.empty() ? tr(msg::audit_rep_no_sites) : tr(msg::audit_rep_sites, {join(sites)});
+}
+
 struct SopFigures {
   std::string sop_id;
   ProcedurePtr procedure;                       // current version, for labels and the diagram
@@ -261,7 +266,7 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
   const auto figures = gather_at_once(store, options);
   const std::string& lang = message_language();
   if (figures.empty()) out << tr(msg::audit_rep_no_procedures) << "\n";
-  if (options.sites) out << tr(msg::audit_rep_sites, {join(*options.sites)}) << "\n\n";
+  if (options.sites) out << sites_line(*options.sites) << "\n\n";
   for (const SopFigures& f : figures) {
     out << tr(msg::audit_rep_procedure, {f.sop_id});
     if (f.procedure)
@@ -419,7 +424,7 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
       << "figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}</style></head><body>\n"
       << "<h1>" << esc(tr(msg::audit_rep_html_title)) << "</h1><p>"
       << esc(tr(msg::audit_rep_as_of, {format_datetime(options.now)}));
-  if (options.sites) out << " " << esc(tr(msg::audit_rep_sites, {join(*options.sites)}));
+  if (options.sites) out << " " << esc(sites_line(*options.sites));
   out << "</p>\n";
   if (figures.empty()) out << "<p>" << esc(tr(msg::audit_rep_no_procedures)) << "</p>\n";
   for (const SopFigures& f : figures) {

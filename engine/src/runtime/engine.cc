@@ -575,15 +575,23 @@ bool may_act_at_site(const Actor& who, const std::string& site) {
   return who.id.empty() || who.id == "system" || (belongs_to_site(who, site) && !has_role(who, "auditor"));
 }
 
-void check_site_access(const Actor& who, const CaseRecord& record, bool acting) {
-  if (who.id.empty() || who.id == "system") return;
-  if (acting && may_act_at_site(who, record.site)) return;
+namespace {
+// check_site_access()'s refusal, "" when there is none.
+std::string site_problem(const Actor& who, const CaseRecord& record, bool acting) {
+  if (who.id.empty() || who.id == "system") return {};
+  if (acting && may_act_at_site(who, record.site)) return {};
   const bool member = belongs_to_site(who, record.site);
-  if (!acting && (member || !readable_sites(who))) return;
+  if (!acting && (member || !readable_sites(who))) return {};
   const std::string sites = who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites);
-  if (acting && has_role(who, "auditor"))
-    throw refused(tr(msg::runtime_auditor_acts, {who.id, record.id}));
-  throw refused(tr(acting ? msg::runtime_site_act : msg::runtime_site_read, {record.id, record.site, who.id, sites}));
+  if (acting && has_role(who, "auditor")) return tr(msg::runtime_auditor_acts, {who.id, record.id});
+  return tr(acting ? msg::runtime_site_act : msg::runtime_site_read,
+            {record.id, record.site, who.id, sites});
+}
+}  // namespace
+
+void check_site_access(const Actor& who, const CaseRecord& record, bool acting) {
+  if (std::string problem = site_problem(who, record, acting); !problem.empty())
+    throw refused(problem);
 }
 
 namespace {
@@ -790,26 +798,37 @@ std::vector<Value> Engine::decode_data(const Procedure& p, const CaseRecord& rec
   return data;
 }
 
-std::string Engine::resolve_case_id(const std::string& typed) {
+std::string Engine::resolve_case_id(const std::string& typed, const std::string& reader) {
   auto id = normalize_case_id(typed);
   if (id && store_->case_exists(*id)) return *id;
-  throw_no_case(typed, id);
+  throw_no_case(typed, id, reader);
 }
 
-CaseRecord Engine::find_typed_case(const std::string& typed) {
+CaseRecord Engine::find_typed_case(const std::string& typed, const std::string& reader) {
   auto id = normalize_case_id(typed);
   if (id) {
     if (auto record = store_->find_case(*id)) return std::move(*record);
   }
-  throw_no_case(typed, id);
+  throw_no_case(typed, id, reader);
 }
 
-void Engine::throw_no_case(const std::string& typed, const std::optional<std::string>& id) {
+void Engine::throw_no_case(const std::string& typed, const std::optional<std::string>& id,
+                           const std::string& reader) {
   std::string message = tr(msg::runtime_no_case, {typed});
   if (!id) message += tr(msg::runtime_case_id_form);
   std::string prefix;
   if (id) prefix = id->substr(0, 2);
-  auto close = store_->case_ids(prefix, 200, std::nullopt);
+  // Only ids of cases the reader reads are suggested (none for a reader
+  // who is not staff: their own refusal comes next).
+  std::optional<std::vector<std::string>> sites;
+  if (!reader.empty() && reader != "system") {
+    try {
+      sites = readable_sites(actor(reader));
+    } catch (const Error&) {
+      sites = std::vector<std::string>{};
+    }
+  }
+  auto close = store_->case_ids(prefix, 200, sites);
   throw not_found(message + did_you_mean(id.value_or(typed), close, ""));
 }
 
@@ -1068,8 +1087,9 @@ StepResult Engine::advance(const StepRequest& request) {
   // their own (all or nothing): a failure anywhere leaves the whole step
   // unwritten, as a savepoint per write would.
   std::optional<StepResult> result;
-  store_->transaction_all_or_nothing(
-      [&] { result = advance_in_transaction(find_typed_case(request.case_id), request); });
+  store_->transaction_all_or_nothing([&] {
+    result = advance_in_transaction(find_typed_case(request.case_id, request.actor), request);
+  });
   return std::move(*result);
 }
 
@@ -1162,13 +1182,15 @@ StepResult Engine::transfer_case(const TransferRequest& request) {
   const Actor who = actor(request.actor);
   StepResult result;
   store_->transaction([&] {
-    const CaseRecord record = find_typed_case(request.case_id);
+    const CaseRecord record = find_typed_case(request.case_id, request.actor);
     // Moving a case between offices: an administrator, or staff of both.
     if (!has_role(who, "admin")) check_site_access(who, record, true);
-    if (!has_visible_text(request.reason)) throw usage_error(tr(msg::runtime_transfer_reason, {record.id}));
+    if (!has_visible_text(request.reason))
+      throw usage_error(tr(msg::runtime_transfer_reason, {record.id}));
     if (std::string problem = control_problem(request.reason, false); !problem.empty())
       throw usage_error(tr(msg::runtime_reason_control, {problem}));
-    if (request.to_site == record.site) throw usage_error(tr(msg::runtime_transfer_same, {record.id, record.site}));
+    if (request.to_site == record.site)
+      throw usage_error(tr(msg::runtime_transfer_same, {record.id, record.site}));
     require_known_site(*store_, request.to_site);
     if (!has_role(who, "admin") && !belongs_to_site(who, request.to_site))
       throw refused(tr(msg::runtime_transfer_both_sites, {who.id, record.id, record.site, request.to_site}));
@@ -1262,7 +1284,7 @@ Engine::Opening Engine::plan_handoff(const Procedure& p, const TransitionDef& de
 }
 
 StepResult Engine::lifecycle(const LifecycleRequest& request) {
-  const std::optional<CaseRecord> record = find_typed_case(request.case_id);
+  const std::optional<CaseRecord> record = find_typed_case(request.case_id, request.actor);
   const std::string& id = record->id;
   const Actor who = actor(request.actor);
   check_site_access(who, *record, true);
@@ -1343,6 +1365,8 @@ TickReport Engine::tick(const TraceFor& trace_for,
     // Read again: a staff member may have moved it since the list was read.
     const std::optional<CaseRecord> record = store_->find_case(due.id);
     if (!record) continue;
+    if (sites && std::find(sites->begin(), sites->end(), record->site) == sites->end())
+      continue;  // moved away
     ProcedurePtr p = procedure(record->sha256);
     const int event = due_event(*p, *record, now);
     if (event < 0) continue;
@@ -1445,7 +1469,7 @@ CaseView Engine::show(const std::string& case_id, const std::string& actor_id, c
 
 CaseView Engine::make_view(const std::string& case_id, const std::string& actor_id, const RevealRequest* reveal) {
   CaseView out;
-  out.record = find_typed_case(case_id);
+  out.record = find_typed_case(case_id, actor_id);
   if (!actor_id.empty()) out.actor = actor(actor_id);
   check_site_access(out.actor, out.record, false);
   out.procedure = procedure(out.record.sha256);
@@ -1457,8 +1481,25 @@ CaseView Engine::make_view(const std::string& case_id, const std::string& actor_
   CaseFilter filter;
   filter.linked_to = out.record.id;
   out.linked = store_->cases(filter);
+  // The case that opened this one, when it is at a site the reader does
+  // not read, is named by its id only (CaseRecord::parent_case), as on a
+  // server; the cases this one opened stay listed (their state is what the
+  // hand-off's guards wait on).
+  out.linked.erase(std::remove_if(out.linked.begin(), out.linked.end(),
+                                  [&](const CaseRecord& c) {
+                                    return c.id == out.record.parent_case &&
+                                           !site_problem(out.actor, c, false).empty();
+                                  }),
+                   out.linked.end());
   if (!actor_id.empty()) {
     out.checks = check_events(*out.procedure, out.snapshot, out.actor, clock_->now(), lang_);
+    // A reader of another site (an administrator, national staff) fires
+    // none of them: each says so, as the step itself would be refused.
+    if (std::string problem = site_problem(out.actor, out.record, true); !problem.empty())
+      for (EventCheck& check : out.checks) {
+        check.possible = false;
+        check.refusal = Refusal{RefusalKind::kRole, problem};
+      }
   }
   if (!out.procedure->clocks.empty()) out.clocks = clock_statuses(*out.procedure, history);
   out.personal_data_shown = reveal && holds_personal_data(out.record);
@@ -1488,7 +1529,7 @@ void Engine::check_reveal(const CaseRecord& record, const Procedure& procedure, 
 
 CaseHistory Engine::history(const std::string& case_id, const std::string& actor_id,
                             const RevealRequest* reveal) {
-  const CaseRecord record = find_typed_case(case_id);
+  const CaseRecord record = find_typed_case(case_id, actor_id);
   const Actor who = actor(actor_id);
   check_site_access(who, record, false);
   if (reveal) check_reveal(record, *procedure(record.sha256), who, *reveal);

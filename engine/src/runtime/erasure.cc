@@ -71,14 +71,14 @@ std::vector<std::string> personal_digests(const CaseRecord& record, const std::v
 StepResult Engine::request_erasure(const std::string& typed_case, const std::string& actor_id,
                                    const std::string& reason) {
   const Actor who = actor(actor_id);
-  const std::string case_id = resolve_case_id(typed_case);
+  const std::string case_id = resolve_case_id(typed_case, actor_id);
   require_data_protection(who, case_id);
   if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_erase_no_store, {case_id}));
   if (reason.empty()) throw usage_error(tr(msg::runtime_erase_reason, {case_id}));
   StepResult result;
   store_->transaction([&] {
     const std::optional<CaseRecord> record = store_->find_case(case_id);
-    if (!record) throw_no_case(typed_case, case_id);
+    if (!record) throw_no_case(typed_case, case_id, actor_id);
     const ErasureState state = erasure_state(store_->history(case_id));
     if (state.erased)
       throw conflict(tr(msg::runtime_erase_done, {case_id, format_datetime(state.erased->occurred_at), state.erased->actor}));
@@ -92,13 +92,13 @@ StepResult Engine::request_erasure(const std::string& typed_case, const std::str
 
 StepResult Engine::confirm_erasure(const std::string& typed_case, const std::string& actor_id, bool* cleaned) {
   const Actor who = actor(actor_id);
-  const std::string case_id = resolve_case_id(typed_case);
+  const std::string case_id = resolve_case_id(typed_case, actor_id);
   require_data_protection(who, case_id);
   if (!store_->supports_erasure()) throw usage_error(tr(msg::runtime_erase_no_store, {case_id}));
   StepResult result;
   store_->transaction([&] {
     const std::optional<CaseRecord> record = store_->find_case(case_id);
-    if (!record) throw_no_case(typed_case, case_id);
+    if (!record) throw_no_case(typed_case, case_id, actor_id);
     const std::vector<LogEntry> history = store_->history(case_id);
     const ErasureState state = erasure_state(history);
     if (state.erased)

@@ -12,8 +12,9 @@ namespace sopir {
 PersonalExport Engine::export_personal(const std::string& case_id, const std::string& actor_id,
                                        const RevealRequest& reveal) {
   PersonalExport out;
-  const CaseRecord record = find_typed_case(case_id);
+  const CaseRecord record = find_typed_case(case_id, actor_id);
   const Actor who = actor(actor_id);
+  check_site_access(who, record, false);  // before the reveal's own refusal
   check_reveal(record, *procedure(record.sha256), who, reveal);
   // The person's story across hand-offs: the cases it came from and the
   // ones it opened (as `audit case --with-linked` tells it).

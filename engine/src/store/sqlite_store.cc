@@ -764,19 +764,23 @@ class SqliteStore final : public Store {
   std::vector<std::string> case_ids(const std::string& prefix, int64_t limit,
                                     const std::optional<std::vector<std::string>>& sites) override {
     return guard(msg::store_op_list_case_ids, {}, [&] {
-      // A range scan on the primary key: ids >= prefix, stopping at the
-      // first id that no longer starts with it (`+site` keeps the planner
-      // off the site index, which would find every case of the site).
-      std::string query = "SELECT id FROM cases WHERE id >= ?";
+      // A range scan on the primary key: ids >= prefix and below the next
+      // prefix (byte 0xFF follows every UTF-8 byte), so that other sites'
+      // ids past the range are not read (`+site` keeps the planner off the
+      // site index, which would find every case of the site).
+      std::string query = "SELECT id FROM cases WHERE id >= ?1";
+      if (!prefix.empty()) query += " AND id < ?2";
       if (sites) {
         query += " AND +site IN (";
-        for (size_t i = 0; i < sites->size(); ++i) query += i ? ", ?" : "?";
+        for (size_t i = 0; i < sites->size(); ++i)
+          query += "?" + std::to_string(i + 3) + (i + 1 < sites->size() ? ", " : "");
         query += sites->empty() ? "NULL)" : ")";
       }
       SQLite::Statement stmt(*db_, query + " ORDER BY id");
       stmt.bind(1, prefix);
+      if (!prefix.empty()) stmt.bind(2, prefix + "\xff");
       if (sites)
-        for (size_t i = 0; i < sites->size(); ++i) stmt.bind(static_cast<int>(i) + 2, (*sites)[i]);
+        for (size_t i = 0; i < sites->size(); ++i) stmt.bind(static_cast<int>(i) + 3, (*sites)[i]);
       std::vector<std::string> out;
       while ((limit <= 0 || static_cast<int64_t>(out.size()) < limit) && stmt.executeStep()) {
         std::string id = stmt.getColumn(0).getString();
