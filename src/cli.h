@@ -193,6 +193,8 @@ std::string locale_language();
 // $SOPIR_PASSPHRASE_FILE, else typed on the terminal (no echo); kDenied
 // when there is neither, or the file cannot be read.
 std::string login_passphrase(const std::string& staff_id);
+// Whether login_passphrase() has a file to read (else it asks on a terminal).
+bool passphrase_at_hand();
 // A new passphrase for `staff_id`: from the file named by
 // $SOPIR_NEW_PASSPHRASE_FILE (with `also_login_file`, else by
 // $SOPIR_PASSPHRASE_FILE), else typed twice on the terminal; nullopt when

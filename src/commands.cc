@@ -484,7 +484,13 @@ int dispatch(Context& ctx, std::vector<std::string> words) {
   const bool checks_per_row = path == "case import" || (path == "case advance" && !args.batch.empty());
   if (best->needs_db && !ctx.options.actor.empty() && !checks_per_row) {
     ctx.engine().actor(ctx.options.actor);
-    ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
+    // A completion helper (hidden) never asks for a passphrase: bash runs
+    // it while one types; without a passphrase file it reads as a reader not
+    // logged in (readable_case_ids offers such a reader nothing).
+    const bool would_ask =
+        !is_server_url(ctx.options.db) && ctx.engine().login_required() && !passphrase_at_hand();
+    if (!(best->hidden && would_ask))
+      ctx.actor_id();  // logs in where the database needs it (Context::actor_id)
   } else if (best->needs_db && ctx.options.actor.empty() && is_server_url(ctx.options.db) &&
              ctx.engine().session_identity().enforced) {
     ctx.actor_id();  // the server names the actor: the member its session is logged in as

@@ -98,6 +98,8 @@ void wipe(std::string& secret) {
   secret.clear();
 }
 
+bool passphrase_at_hand() { return env("SOPIR_PASSPHRASE_FILE") != nullptr; }
+
 std::string login_passphrase(const std::string& staff_id) {
   if (const char* file = env("SOPIR_PASSPHRASE_FILE")) return read_file(file, "SOPIR_PASSPHRASE_FILE", ErrorKind::kDenied);
   if (!::isatty(STDIN_FILENO)) throw denied(tr(msg::cli_passphrase_needed, {staff_id}));

@@ -55,6 +55,16 @@ class Login(SopirTest):
         os.chmod(shared, 0o600)
         self.ok("--as", "budi", "case", "list", env={"SOPIR_PASSPHRASE_FILE": shared})
 
+    def test_completion_never_asks_for_a_passphrase(self):
+        # Bash's completion runs `case ids` with SOPIR_ACTOR set: without a
+        # passphrase at hand it offers nothing rather than ask (on a
+        # terminal it would wait for a passphrase typed blind).
+        case_id = self.open_case()
+        r = self.run_sopir("case", "ids", "--prefix", "", env={"SOPIR_PASSPHRASE_FILE": "", "SOPIR_ACTOR": "budi"})
+        self.assertEqual((r.code, r.out, r.err), (0, "", ""), r)
+        r = self.run_sopir("case", "ids", "--prefix", "", env={"SOPIR_ACTOR": "budi"})
+        self.assertEqual(r.out.split(), [case_id])
+
     def as_with(self, path, *args, code=0, extra=None):
         env = {"SOPIR_PASSPHRASE_FILE": path}
         env.update(extra or {})

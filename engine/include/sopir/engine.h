@@ -451,7 +451,7 @@ class Engine {
   int64_t count_cases(const CaseFilter& filter);
   // Ids of cases starting with what was typed so far, read as
   // normalize_case_id_prefix() does ("k7f" finds K7F-3QX), in order; with
-  // `sites`, only those sites' cases (sites_held_to).
+  // `sites`, only those sites' cases (CaseFilter::sites).
   std::vector<std::string> case_ids(
       const std::string& typed_prefix, int64_t limit,
       const std::optional<std::vector<std::string>>& sites = std::nullopt);
