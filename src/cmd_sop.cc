@@ -387,6 +387,15 @@ int run_sop_publish(Context& ctx, Args& a) {
 
 int run_sop_list(Context& ctx, Args&) {
   auto all = ctx.engine().procedures();
+  // A reader held to some sites counts their sites' cases only.
+  if (const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx)) {
+    for (PublishedProcedure& p : all) {
+      CaseFilter filter;
+      filter.sha256 = p.sha256;
+      filter.sites = sites;
+      p.cases = ctx.engine().count_cases(filter);
+    }
+  }
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& p : all) {

@@ -172,6 +172,11 @@ class Sites(SopirTest):
             r = self.refused_unchanged(1, "--as", "eka", *command)
             self.assertIn("reads every site's cases, and eka sees only the cases of nunukan: run it as an "
                           "administrator, national or auditor staff member", r.err)
+        # So does the list of procedures.
+        counts = {p["sop"]: p["cases"] for p in self.ok("--as", "eka", "--json", "sop", "list").json()["procedures"]}
+        self.assertEqual(counts["aid"], 1)
+        counts = {p["sop"]: p["cases"] for p in self.ok("--json", "sop", "list").json()["procedures"]}
+        self.assertEqual(counts["aid"], 2)
         # The report counts one's own sites' cases and steps.
         report = self.ok("--as", "eka", "audit", "report", "--sop", "aid").out
         self.assertIn("The cases of sites nunukan only.", report)

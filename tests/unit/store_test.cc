@@ -878,6 +878,10 @@ TEST_CASE_METHOD(StoreFixture, "cases() honours every filter") {
   f.state = "screened";
   f.status = Status::kOnHold;
   CHECK(ids(f) == V{"A-2"});
+  f = {};
+  f.sha256 = tppo_sha;
+  CHECK(ids(f) == V{"B-1", "B-2"});
+  CHECK(store->count_cases(f) == 2);
 
   CHECK(store->case_ids("A", 0, std::nullopt) == V{"A-1", "A-2"});
   CHECK(store->case_ids("", 0, std::nullopt) == V{"A-1", "A-2", "B-1", "B-2"});

@@ -346,6 +346,7 @@ struct ChildCase {
 
 struct CaseFilter {
   std::optional<std::string> sop_id, state;
+  std::optional<std::string> sha256;  // the procedure version pinned
   std::optional<Status> status;
   std::optional<DateTime> due_before;  // overdue: due_before = now
   std::optional<std::string> linked_to;  // its child cases and its parent

@@ -1785,6 +1785,7 @@ class PgStore final : public Store {
       where += (where.empty() ? " WHERE " : " AND ") + clause;
     };
     if (filter.sop_id) add("sop_id = ?", {text(*filter.sop_id)});
+    if (filter.sha256) add("sha256 = ?", {text(*filter.sha256)});
     if (filter.state) add("state = ?", {text(*filter.state)});
     if (filter.status) add("status = ?", {text(to_string(*filter.status))});
     if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?", {number(filter.due_before->seconds)});

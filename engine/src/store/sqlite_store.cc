@@ -179,6 +179,7 @@ std::string case_where(const CaseFilter& filter) {
   std::string where;
   auto add = [&](const char* clause) { where += (where.empty() ? " WHERE " : " AND ") + std::string(clause); };
   if (filter.sop_id) add("sop_id = ?");
+  if (filter.sha256) add("sha256 = ?");
   if (filter.state) add("state = ?");
   if (filter.status) add("status = ?");
   if (filter.due_before) add("due_at IS NOT NULL AND due_at < ?");
@@ -198,6 +199,7 @@ std::string case_where(const CaseFilter& filter) {
 void bind_case_filter(SQLite::Statement& stmt, const CaseFilter& filter) {
   int index = 0;
   if (filter.sop_id) stmt.bind(++index, *filter.sop_id);
+  if (filter.sha256) stmt.bind(++index, *filter.sha256);
   if (filter.state) stmt.bind(++index, *filter.state);
   if (filter.status) stmt.bind(++index, std::string(to_string(*filter.status)));
   if (filter.due_before) stmt.bind(++index, static_cast<int64_t>(filter.due_before->seconds));
