@@ -122,7 +122,9 @@ int run_retention_due(Context& ctx, Args&) {
             << "\n";
   const RetentionReport r = ctx.engine().retention_due(sites);
   if (ctx.options.json) {
-    ctx.out << report_json(r, "due").dump(2) << "\n";
+    json doc = report_json(r, "due");
+    doc["sites"] = sites ? json(*sites) : json(nullptr);  // the sites read, null for every site
+    ctx.out << doc.dump(2) << "\n";
     return 0;
   }
   ctx.out << tr(msg::cli_retention_due, {std::to_string(r.due.size()), format_datetime(r.now)}) << "\n";

@@ -222,6 +222,7 @@ class Retention(SopirTest):
         r = self.ok("--as", "siti", "--json", "retention", "due")
         self.assertEqual([d["case"] for d in r.json()["due"]], [])  # here's is erased now
         self.assertIn("siti reads the cases of site(s) main only: the other sites' cases are not listed", r.err)
+        self.assertEqual(r.json()["sites"], ["main"])
         self.assertNotIn(there, r.out + r.err)
         self.assertNotIn(there, self.ok("--as", "tono", "retention", "apply", "--dry-run").out)
         shown = self.ok("--as", "eka", "case", "show", there, "--reveal", "--reason", "retention test").out
