@@ -136,6 +136,9 @@ int run_retention_due(Context& ctx, Args&) {
 
 int run_retention_apply(Context& ctx, Args& a) {
   const std::string actor = ctx.actor_id();
+  // An officer held to some sites is shown (and erases) their sites' cases only.
+  if (const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx))
+    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {actor, sites_word(*sites)}) << "\n";
   const RetentionReport r = ctx.engine().apply_retention(actor, a.dry_run);
   spdlog::info("retention {} by {}: {} due, {} erased, {} already erased, {} failed", a.dry_run ? "dry run" : "apply",
                actor, r.due.size(), r.erased.size(), r.already_erased.size(), r.failures.size());

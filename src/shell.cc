@@ -104,6 +104,17 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
       ctx.options.actor = before;
       throw;
     }
+    // A case in use that they may not read is put down, and they are told.
+    if (!ctx.current_case.empty()) {
+      const std::optional<CaseRecord> record = ctx.engine().store().find_case(ctx.current_case);
+      try {
+        if (record) check_site_access(ctx.engine().actor(ctx.options.actor), *record, false);
+      } catch (const Error&) {
+        ctx.err << "sopir: "
+                << tr(msg::cli_shell_case_put_down, {ctx.current_case, ctx.options.actor}) << "\n";
+        ctx.current_case.clear();
+      }
+    }
     return 0;
   }
   if (words[0] == "use") {

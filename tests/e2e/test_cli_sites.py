@@ -161,6 +161,10 @@ class Sites(SopirTest):
         for command in (["audit", "log", "--case", "ZZZ-ZZZ"], ["audit", "access", "--case", "ZZZ-ZZZ"]):
             r = self.refused_unchanged(3, "--as", "eka", *command)
             self.assertIn("no case 'ZZZ-ZZZ'", r.err, command)
+        r = self.run_sopir("shell", self.write("put-down.txt", "as budi\nuse %s\nas eka\nuse\n" % self.at_main))
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("case %s is no longer in use: eka does not read its site's cases" % self.at_main, r.err)
+        self.assertEqual(r.out.strip(), "no case in use")
         r = self.run_sopir("shell", self.write("use.txt", "as eka\nuse %s\ncase show\n" % self.at_main))
         self.assertEqual(r.code, 1, r)
         self.assertIn("use.txt:2: ", r.err)
@@ -241,6 +245,8 @@ class Sites(SopirTest):
         self.open_case("budi", "--at", "2020-01-01T08:00")
         r = self.refused_unchanged(1, "--as", "oki", "tick")
         self.assertIn("oki is an auditor: auditors write nothing", r.err)
+        r = self.refused_unchanged(1, "--as", "oki", "checkpoint")
+        self.assertIn("oki is an auditor: auditors write nothing, and a checkpoint is a row of the log", r.err)
         # A member of no site is told so, not given a blank.
         self.ok("--as", "admin", "staff", "site", "eka", "nunukan", "--remove")
         r = self.ok("--as", "eka", "retention", "due")

@@ -1100,7 +1100,11 @@ StepResult Engine::advance_held(const CaseRecord& held, const StepRequest& reque
 }
 
 LogEntry Engine::checkpoint(const std::string& actor_id) {
-  if (actor_id != "system") actor(actor_id);  // kNotFound / kRefused for unknown or inactive staff
+  if (actor_id != "system") {
+    const Actor who = actor(actor_id);  // kNotFound / kRefused for unknown or inactive staff
+    // A checkpoint is a row of the log, and auditors write nothing.
+    if (has_role(who, "auditor")) throw refused(tr(msg::runtime_auditor_checkpoint, {who.id}));
+  }
   return store_->checkpoint(actor_id, clock_->now());
 }
 
