@@ -229,6 +229,9 @@ class Sites(SopirTest):
         self.assertEqual([(e["possible"], e["message"][:len(refusal)]) for e in r.json()["events"]],
                          [(False, refusal)])
         self.refused_unchanged(1, "--as", "admin", "case", "advance", self.at_nunukan, "review")
+        r = self.refused_unchanged(1, "--as", "admin", "case", "why", self.at_nunukan, "deliver")
+        self.assertIn(refusal, r.err)
+        self.assertNotIn("possible now", r.err)
         # A member of one site is suggested no other site's case id for a typo.
         typo = self.at_main[:-1] + ("0" if self.at_main[-1] != "0" else "1")
         if typo != self.at_nunukan:

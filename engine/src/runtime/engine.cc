@@ -1570,6 +1570,10 @@ EventCheck Engine::check_event(const CaseView& view, const std::string& event) {
   for (const auto& check : view.checks) {
     if (check.event == event) return check;
   }
+  // A reader of another site fires no event of it: that is the answer,
+  // not the events "possible now" for its members.
+  if (std::string problem = site_problem(view.actor, view.record, true); !problem.empty())
+    throw refused(problem);
   Command command;
   command.event = event;
   command.actor = view.actor;
