@@ -285,17 +285,13 @@ int run_tick(Context& ctx, Args&) {
   // A member held to some sites fires, lists and counts their sites' cases
   // only, as their login does on a server: the others wait for a pass that
   // covers them (docs/DEPLOY.md "Sites").
-  if (!ctx.options.actor.empty()) {
-    // Auditors write nothing (docs/DEPLOY.md "Sites"), and the pass writes.
-    const Actor who = ctx.engine().actor(ctx.actor_id());
-    if (std::find(who.roles.begin(), who.roles.end(), "auditor") != who.roles.end())
-      throw refused(tr(msg::cli_tick_auditor, {who.id}));
-  }
-  const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx);
+  // An auditor is refused: auditors write nothing (docs/DEPLOY.md "Sites").
+  TickReport report =
+      ctx.engine().tick({}, ctx.options.actor.empty() ? std::string() : ctx.actor_id());
+  const std::optional<std::vector<std::string>>& sites = report.sites;
   if (sites)
     ctx.err << "sopir: " << tr(msg::cli_tick_sites_only, {ctx.options.actor, sites_word(*sites)})
             << "\n";
-  TickReport report = ctx.engine().tick({}, sites);
   // The hourly timer also commits to the whole log (docs/SCHEMA.md
   // "Checkpoints"): a checkpoint when anything was written since the last.
   // A session row-level security keeps to some sites (a member's login on

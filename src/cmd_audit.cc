@@ -201,7 +201,7 @@ int run_audit_case(Context& ctx, Args& a) {
   if (!id || !store->case_exists(*id)) throw not_found(tr(msg::cli_no_case_in, {typed, display_location(ctx.options.db)}));
   // A staff member named reads only their sites' cases (docs/DEPLOY.md
   // "Sites"); on a server the session's own rows are all it can read.
-  if (reader.who) check_site_access(*reader.who, *store->find_case(*id), false);
+  if (reader.who) check_site_access(*store, *reader.who, *id);
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
@@ -414,7 +414,7 @@ int run_audit_access(Context& ctx, Args& a) {
     auto id = normalize_case_id(a.case_id);
     if (!id || !store->case_exists(*id))
       throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
-    if (reader.who) check_site_access(*reader.who, *store->find_case(*id), false);
+    if (reader.who) check_site_access(*store, *reader.who, *id);
     filter.case_ids.push_back(*id);
   }
   if (!a.actor_filter.empty()) {

@@ -292,8 +292,7 @@ int run_case_list(Context& ctx, Args& a) {
     filter.linked_to = engine.resolve_case_id(a.linked_to, ctx.options.actor);
     // Another site's case is refused, as `case show` refuses it.
     if (!ctx.options.actor.empty())
-      check_site_access(engine.actor(ctx.actor_id()), *engine.store().find_case(*filter.linked_to),
-                        false);
+      check_site_access(engine.store(), engine.actor(ctx.actor_id()), *filter.linked_to);
   }
   filter.sites = listed_sites(ctx, a.to_site);
   filter.limit = listing_limit(ctx, a);

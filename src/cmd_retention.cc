@@ -116,14 +116,14 @@ void def_retention_apply(CLI::App& app, Args& a) {
 
 int run_retention_due(Context& ctx, Args&) {
   // A reader held to some sites is shown their sites' cases only.
-  const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx);
-  if (sites)
-    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, sites_word(*sites)})
+  const RetentionReport r =
+      ctx.engine().retention_due(ctx.options.actor.empty() ? std::string() : ctx.actor_id());
+  if (r.sites)
+    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, sites_word(*r.sites)})
             << "\n";
-  const RetentionReport r = ctx.engine().retention_due(sites);
   if (ctx.options.json) {
     json doc = report_json(r, "due");
-    doc["sites"] = sites ? json(*sites) : json(nullptr);  // the sites read, null for every site
+    doc["sites"] = r.sites ? json(*r.sites) : json(nullptr);  // the sites read, null for every site
     ctx.out << doc.dump(2) << "\n";
     return 0;
   }
@@ -136,10 +136,10 @@ int run_retention_due(Context& ctx, Args&) {
 
 int run_retention_apply(Context& ctx, Args& a) {
   const std::string actor = ctx.actor_id();
-  // An officer held to some sites is shown (and erases) their sites' cases only.
-  if (const std::optional<std::vector<std::string>> sites = named_reader_sites(ctx))
-    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {actor, sites_word(*sites)}) << "\n";
   const RetentionReport r = ctx.engine().apply_retention(actor, a.dry_run);
+  // An officer held to some sites is shown (and erases) their sites' cases only.
+  if (r.sites)
+    ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {actor, sites_word(*r.sites)}) << "\n";
   spdlog::info("retention {} by {}: {} due, {} erased, {} already erased, {} failed", a.dry_run ? "dry run" : "apply",
                actor, r.due.size(), r.erased.size(), r.already_erased.size(), r.failures.size());
   const int code = r.failures.empty() ? 0 : exit_code(ErrorKind::kConflict);

@@ -106,9 +106,9 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
     }
     // A case in use that they may not read is put down, and they are told.
     if (!ctx.current_case.empty()) {
-      const std::optional<CaseRecord> record = ctx.engine().store().find_case(ctx.current_case);
       try {
-        if (record) check_site_access(ctx.engine().actor(ctx.options.actor), *record, false);
+        check_site_access(ctx.engine().store(), ctx.engine().actor(ctx.options.actor),
+                          ctx.current_case);
       } catch (const Error&) {
         ctx.err << "sopir: "
                 << tr(msg::cli_shell_case_put_down, {ctx.current_case, ctx.options.actor}) << "\n";
@@ -130,8 +130,7 @@ int run_line(Context& ctx, const std::vector<std::string>& line_words, bool* qui
     const std::string id = ctx.engine().resolve_case_id(words[1], ctx.options.actor);
     // A staff member named uses only a case they may read (as `case show`).
     if (!ctx.options.actor.empty())
-      check_site_access(ctx.engine().actor(ctx.actor_id()), *ctx.engine().store().find_case(id),
-                        false);
+      check_site_access(ctx.engine().store(), ctx.engine().actor(ctx.actor_id()), id);
     ctx.current_case = id;
     return 0;
   }

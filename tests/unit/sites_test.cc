@@ -262,6 +262,34 @@ TEST_CASE_METHOD(SitesFixture, "staff read and act only on their sites' cases", 
   CHECK(named);
 }
 
+TEST_CASE_METHOD(SitesFixture, "the timer pass and retention are held to who asks for them",
+                 "[sites][tick]") {
+  const std::string at_main = open("rina").after.id;
+  const std::string at_nunukan = open("budi").after.id;
+  const std::string before = snapshot();
+  // Auditors write nothing: a pass they ask for is refused before it reads.
+  CHECK(message_of([&] { engine->tick({}, "oki"); }) ==
+        "oki is an auditor: auditors write nothing, and the timer pass writes the steps it fires "
+        "(the scheduled timer, or an administrator, runs it)");
+  CHECK(kind_of([&] { engine->tick({}, "nobody"); }) == ErrorKind::kNotFound);
+  CHECK(snapshot() == before);
+  // A member of one site is held to it; the timer, an administrator and a
+  // member of every site are not.
+  CHECK(engine->tick({}, "budi").sites == std::vector<std::string>{"nunukan"});
+  CHECK(engine->retention_due("budi").sites == std::vector<std::string>{"nunukan"});
+  CHECK(engine->tick({}, "").sites == std::nullopt);
+  CHECK(engine->tick({}, "ana").sites == std::nullopt);
+  CHECK(engine->tick({}, "dewi").sites == std::nullopt);
+  CHECK(engine->retention_due().sites == std::nullopt);
+  // Reading a case by its id: refused for a member of another site,
+  // allowed to its own and to national staff; nothing for a case with no row.
+  CHECK(kind_of([&] { check_site_access(engine->store(), engine->actor("budi"), at_main); }) ==
+        ErrorKind::kRefused);
+  check_site_access(engine->store(), engine->actor("budi"), at_nunukan);
+  check_site_access(engine->store(), engine->actor("nia"), at_main);
+  check_site_access(engine->store(), engine->actor("budi"), "ZZZ-ZZZ");
+}
+
 TEST_CASE_METHOD(SitesFixture, "a site's cases are listed a page at a time and counted", "[sites][store]") {
   std::vector<std::string> main_ids, nunukan_ids;
   for (int i = 0; i < 3; ++i) main_ids.push_back(open("rina").after.id);

@@ -220,6 +220,8 @@ struct TickReport {
   // procedure's retention (Engine::retention_due); the timer pass only
   // counts them: a data protection officer erases (retention apply).
   int64_t retention_due = 0;
+  // The sites the pass was held to (Engine::tick's `asked_by`); unset: every site.
+  std::optional<std::vector<std::string>> sites;
 };
 
 // A closed case whose personal data falls under the retention rule of the
@@ -248,6 +250,8 @@ struct RetentionReport {
   // apply: cases that could not be erased (they changed meanwhile), and why.
   std::vector<std::string> failures;
   bool cleaned = true;  // apply: the write-ahead log was emptied afterwards
+  // The sites whose cases were read (the reader's, sites_held_to); unset: every site.
+  std::optional<std::vector<std::string>> sites;
 };
 
 // The staff member `staff_id` as an Actor: kUsage when empty, kNotFound
@@ -302,6 +306,9 @@ std::optional<std::vector<std::string>> sites_held_to(Store& store, const Actor&
 // on (`acting` true) `record`. No check for an empty actor (a read
 // without --as on a database without log-in) or the timer.
 void check_site_access(const Actor& who, const CaseRecord& record, bool acting);
+// The same for reading the case `case_id` as stored in `store`: nothing
+// when it has no row (whether it must have one is the caller's to say).
+void check_site_access(Store& store, const Actor& who, const std::string& case_id);
 
 // A case moved to another site (Engine::transfer_case).
 struct TransferRequest {
@@ -526,9 +533,9 @@ class Engine {
   // and reported in `failures`. With `dry_run` nothing is written (the
   // checks run all the same). Throws before writing anything: kRefused for
   // an actor without the role, kUsage when the store cannot erase.
-  // With `sites`, retention_due reads only those sites' cases.
-  RetentionReport retention_due(
-      const std::optional<std::vector<std::string>>& sites = std::nullopt);
+  // `reader`, when named, is held to the sites they read (sites_held_to;
+  // RetentionReport::sites says which); "": every site.
+  RetentionReport retention_due(const std::string& reader = {});
   RetentionReport apply_retention(const std::string& actor, bool dry_run);
 
   // Writes a checkpoint (Store::checkpoint) by `actor`: an active staff
@@ -545,11 +552,13 @@ class Engine {
   // for the next.
   // `trace_for` may pick, per case, a DecisionTrace to fill (scenario-test
   // coverage traces only the procedure under test); null: no trace.
-  // With `sites`, only those sites' cases are fired, listed and counted (a
-  // pass for a member held to some sites: sites_held_to).
+  // `asked_by`: the staff member who runs the pass ("" or "system": the
+  // timer). An auditor is refused before anything is read (kRefused:
+  // auditors write nothing); a member held to some sites (sites_held_to)
+  // fires, lists and counts only those sites' cases, as their login does on
+  // a server (TickReport::sites says which).
   using TraceFor = std::function<DecisionTrace*(const CaseRecord& record)>;
-  TickReport tick(const TraceFor& trace_for = {},
-                  const std::optional<std::vector<std::string>>& sites = std::nullopt);
+  TickReport tick(const TraceFor& trace_for = {}, const std::string& asked_by = {});
 
   // The active cases in which `actor_id` may fire an event now (as
   // check_events() sees it at clock().now()): overdue first, then by due

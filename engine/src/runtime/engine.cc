@@ -594,6 +594,12 @@ void check_site_access(const Actor& who, const CaseRecord& record, bool acting) 
     throw refused(problem);
 }
 
+void check_site_access(Store& store, const Actor& who, const std::string& case_id) {
+  if (who.id.empty() || who.id == "system") return;
+  if (const std::optional<CaseRecord> record = store.find_case(case_id))
+    check_site_access(who, *record, false);
+}
+
 namespace {
 void require_admin(const Actor& who) {
   if (!has_role(who, "admin"))
@@ -1361,9 +1367,15 @@ std::vector<DueCase> Engine::due_cases(DateTime now, bool firing,
   return out;
 }
 
-TickReport Engine::tick(const TraceFor& trace_for,
-                        const std::optional<std::vector<std::string>>& sites) {
+TickReport Engine::tick(const TraceFor& trace_for, const std::string& asked_by) {
   TickReport report;
+  if (!asked_by.empty() && asked_by != "system") {
+    const Actor who = actor(asked_by);  // kNotFound / kRefused for unknown or inactive staff
+    // The pass writes the steps it fires, and auditors write nothing.
+    if (has_role(who, "auditor")) throw refused(tr(msg::runtime_auditor_tick, {who.id}));
+    report.sites = sites_held_to(*store_, who);
+  }
+  const std::optional<std::vector<std::string>>& sites = report.sites;
   const DateTime now = clock_->now();
   for (const DueCase& due : due_cases(now, true, sites)) {
     // Read again: a staff member may have moved it since the list was read.

@@ -180,8 +180,10 @@ void Engine::each_retention_due(DateTime now, const std::function<void(Retention
   });
 }
 
-RetentionReport Engine::retention_due(const std::optional<std::vector<std::string>>& sites) {
+RetentionReport Engine::retention_due(const std::string& reader) {
   RetentionReport report;
+  if (!reader.empty()) report.sites = sites_held_to(*store_, actor(reader));
+  const std::optional<std::vector<std::string>>& sites = report.sites;
   report.now = clock_->now();
   each_retention_due(
       report.now,
@@ -204,7 +206,7 @@ RetentionReport Engine::apply_retention(const std::string& actor_id, bool dry_ru
   // The cases of the sites the officer reads (sites_held_to); of those,
   // each site's officer erases its own (docs/DEPLOY.md "Sites"): the rest
   // stay listed, for their sites' officers.
-  RetentionReport report = retention_due(sites_held_to(*store_, who));
+  RetentionReport report = retention_due(actor_id);
   auto elsewhere = std::stable_partition(report.due.begin(), report.due.end(), [&](const RetentionItem& item) {
     return may_act_at_site(who, item.record.site);
   });
