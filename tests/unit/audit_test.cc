@@ -261,6 +261,41 @@ TEST_CASE_METHOD(AuditFixture, "a deleted row is a seq gap, a broken link and a 
   CHECK(has_finding(r, FindingKind::kCaseSeqGap, seq + 1, a_));
 }
 
+TEST_CASE_METHOD(
+    AuditFixture,
+    "a whole case removed after the newest checkpoint is a seq gap, whatever the gaps setting says",
+    "[audit]") {
+  build();
+  engine_->checkpoint("admin");
+  // The checkpoint commits that this file's numbers do not skip.
+  REQUIRE(engine_->store().newest_checkpoint()->checkpoint->seq_gaps == false);
+  const std::string gone = open({{"full_name", "Wati Contoh"}});
+  step(gone, "screen", "rina", {{"age", "40"}});
+  const int64_t first = seq_of(gone, 1), last = seq_of(gone, 2);
+  open({{"full_name", "Yuni Contoh"}});  // written after it: the removal is no cut at the end
+  sql(std::string(kDropTriggers) +
+      "PRAGMA foreign_keys = OFF; DELETE FROM transitions WHERE case_id = '" + gone +
+      "'; DELETE FROM case_keys WHERE case_id = '" + gone +
+      "'; DELETE FROM personal_text WHERE case_id = '" + gone +
+      "'; DELETE FROM cases WHERE id = '" + gone + "';");
+  auto r = verify();
+  INFO(describe(r));
+  CHECK(has_finding(r, FindingKind::kSeqGap, last + 1));
+  // Turned on behind sopir's back, the setting of a copy of a server's log
+  // (whose numbers may skip) does not hide it: the checkpoint said otherwise.
+  sql("UPDATE chain_rule SET seq_gaps = 1");
+  r = verify();
+  INFO(describe(r));
+  REQUIRE(has_finding(r, FindingKind::kSeqGap, last + 1));
+  // The finding names no case: the next row's case is not the one removed.
+  for (const auto& f : r.findings)
+    if (f.kind == FindingKind::kSeqGap) {
+      CHECK(f.case_id.empty());
+      CHECK(f.message.find("log rows " + std::to_string(first) + " to " + std::to_string(last) +
+                           " are missing") != std::string::npos);
+    }
+}
+
 TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden step is refused by replay",
                  "[audit]") {
   // Case A stops at plan_review; budi wrote the plan. The forger appends

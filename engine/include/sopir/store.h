@@ -161,6 +161,11 @@ struct Checkpoint {
   int64_t upto_seq = 0;
   int64_t chains = 0;
   std::string root;
+  // Whether the log it covers may skip seq numbers (Store::seq_gaps_allowed
+  // where it was written): committed in the row, so that the setting
+  // cannot be turned on later unseen (audit verify). Unset in checkpoints
+  // written by an older sopir.
+  std::optional<bool> seq_gaps = std::nullopt;
 };
 
 // A case's chain head (Store::case_heads): its id, and the case_seq and

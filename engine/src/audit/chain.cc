@@ -30,6 +30,7 @@ void ChainChecker::start_batch() {
   filling_.previous_seq = last_seq_;
   filling_.previous_hash = last_hash_;
   filling_.seq_gaps_allowed = rules_.seq_gaps_allowed;
+  filling_.gaps_checked_after = rules_.gaps_checked_after;
   filling_.bytes.clear();
   filling_.rows.clear();
   filling_.personal.clear();
@@ -141,13 +142,17 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
   for (const Row& r : batch.rows) {
     const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
     const std::string in_case = case_id.empty() ? "" : tr(msg::audit_in_case, {case_id});
-    if (r.seq != previous_seq + 1 && !batch.seq_gaps_allowed) {
+    if (r.seq != previous_seq + 1 &&
+        (!batch.seq_gaps_allowed || previous_seq >= batch.gaps_checked_after)) {
       const int64_t first = previous_seq + 1, last = r.seq - 1;
-      add(FindingKind::kSeqGap, r.seq, case_id,
-          first == last ? tr(msg::audit_row_missing,
-                             {std::to_string(first), std::to_string(previous_seq), std::to_string(r.seq)})
-                        : tr(msg::audit_rows_missing, {std::to_string(first), std::to_string(last),
-                                                       std::to_string(previous_seq), std::to_string(r.seq)}));
+      // Of no case: the rows missing are not known; the next row's case is
+      // as innocent as any.
+      add(FindingKind::kSeqGap, r.seq, "",
+          first == last
+              ? tr(msg::audit_row_missing,
+                   {std::to_string(first), std::to_string(previous_seq), std::to_string(r.seq)})
+              : tr(msg::audit_rows_missing, {std::to_string(first), std::to_string(last),
+                                             std::to_string(previous_seq), std::to_string(r.seq)}));
     }
     const std::string_view expected = view(r.expected_prev);
     if (prev_hash != expected) {

@@ -31,6 +31,9 @@ struct ChainRules {
   // seq may skip numbers (Store::seq_gaps_allowed): no seq-gap findings;
   // a removed row still shows in its chain (case_seq, prev_hash, the head).
   bool seq_gaps_allowed = false;
+  // Even so, a gap after this row is a finding: the newest checkpoint, this
+  // row, commits that its log's numbers do not skip (Checkpoint::seq_gaps).
+  int64_t gaps_checked_after = std::numeric_limits<int64_t>::max();
   // Compute the Merkle root over the chain heads as of this row (an anchor).
   std::optional<int64_t> root_at;
   // A copy of one site (Store::site_copy): checkpoints before the one its
@@ -75,6 +78,7 @@ class ChainChecker {
     int64_t previous_seq = 0;   // the row before the batch's first
     std::string previous_hash;  // its hash
     bool seq_gaps_allowed = false;  // ChainRules::seq_gaps_allowed
+    int64_t gaps_checked_after = 0;  // ChainRules::gaps_checked_after
     std::string bytes;
     std::vector<Row> rows;
     std::vector<StoredValue> personal;

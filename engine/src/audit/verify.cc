@@ -138,6 +138,16 @@ class Verifier {
     ChainRules rules;
     rules.per_chain_from = store_.per_chain_from();
     rules.seq_gaps_allowed = store_.seq_gaps_allowed();
+    // A file that says its numbers may skip (a copy of a server's log) is
+    // held to what its newest checkpoint committed: rows after a checkpoint
+    // written where they do not skip must not skip either (a copy of one
+    // site leaves other sites' rows out everywhere; a server's numbers skip
+    // by nature).
+    if (rules.seq_gaps_allowed && !site_copy_ && !store_.session_identity().server) {
+      if (const std::optional<LogEntry> c = store_.newest_checkpoint();
+          c && c->checkpoint && c->checkpoint->seq_gaps == false)
+        rules.gaps_checked_after = c->seq;
+    }
     if (options_.anchor) rules.root_at = options_.anchor->seq;
     if (site_copy_) rules.site_copy = &*site_copy_;
     ChainChecker checker(

@@ -238,6 +238,8 @@ std::string record(const LogEntry& entry) {
     write_int(out, entry.checkpoint->upto_seq);
     write_member(out, "chains", entry.checkpoint->chains);
     write_member(out, "root", entry.checkpoint->root);
+    if (entry.checkpoint->seq_gaps)
+      out.put(*entry.checkpoint->seq_gaps ? ",\"seq_gaps\":true" : ",\"seq_gaps\":false");
     out.put('}');
   }
   out.put('}');
@@ -414,9 +416,14 @@ bool read_record(std::string_view text, LogEntry& entry) {
   entry.checkpoint.reset();
   if (in.literal(",\"checkpoint\":{\"upto_seq\":")) {
     Checkpoint c;
-    if (!in.integer(c.upto_seq) || !int_member("chains", c.chains) || !text_member("root", c.root) ||
-        !in.literal("}"))
+    if (!in.integer(c.upto_seq) || !int_member("chains", c.chains) || !text_member("root", c.root))
       return false;
+    if (in.literal(",\"seq_gaps\":true")) {
+      c.seq_gaps = true;
+    } else if (in.literal(",\"seq_gaps\":false")) {
+      c.seq_gaps = false;
+    }
+    if (!in.literal("}")) return false;
     entry.checkpoint = std::move(c);
   }
   return in.literal("}") && in.at_end();

@@ -751,6 +751,7 @@ class PgStore final : public Store {
         c.upto_seq = newest.integer(0, 0);
         c.chains = static_cast<int64_t>(heads.size());
         c.root = merkle::root(std::move(heads));
+        c.seq_gaps = true;  // an identity column's numbers may skip
         entry.checkpoint = std::move(c);
         append_registry_now(entry);
       });

@@ -158,6 +158,14 @@ std::vector<StoredValue> read_values(std::string_view text, const PersonalLookup
 
 namespace {
 
+Checkpoint checkpoint_from(const json& c) {
+  Checkpoint out{c.value("upto_seq", int64_t{0}), c.value("chains", int64_t{0}),
+                 c.value("root", std::string())};
+  if (const auto gaps = c.find("seq_gaps"); gaps != c.end() && gaps->is_boolean())
+    out.seq_gaps = gaps->get<bool>();
+  return out;
+}
+
 LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lookup) {
   LogEntry entry;
   entry.seq = seq;
@@ -189,8 +197,7 @@ LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lo
   entry.linked_case = record.at("linked_case").get<std::string>();
   entry.site = record.value("site", std::string());
   if (const auto it = record.find("checkpoint"); it != record.end() && it->is_object())
-    entry.checkpoint = Checkpoint{it->value("upto_seq", int64_t{0}), it->value("chains", int64_t{0}),
-                                  it->value("root", std::string())};
+    entry.checkpoint = checkpoint_from(*it);
   return entry;
 }
 
@@ -203,7 +210,7 @@ std::optional<Checkpoint> checkpoint_of(std::string_view record) {
   if (!parsed.is_object()) return std::nullopt;
   const auto it = parsed.find("checkpoint");
   if (it == parsed.end() || !it->is_object()) return std::nullopt;
-  return Checkpoint{it->value("upto_seq", int64_t{0}), it->value("chains", int64_t{0}), it->value("root", std::string())};
+  return checkpoint_from(*it);
 }
 
 LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup& lookup) {

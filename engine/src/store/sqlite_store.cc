@@ -922,6 +922,7 @@ class SqliteStore final : public Store {
         c.upto_seq = upto;
         c.chains = static_cast<int64_t>(heads.size());
         c.root = merkle::root(std::move(heads));
+        c.seq_gaps = db_->execAndGet("SELECT seq_gaps FROM chain_rule").getInt() != 0;
         entry.checkpoint = std::move(c);
         append_registry_locked(entry);
       });
