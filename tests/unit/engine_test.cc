@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
+#include "test_errors.h"
 #include "test_procedures.h"
 #include "test_values.h"
 
@@ -312,6 +313,39 @@ TEST_CASE_METHOD(EngineFixture, "publishing needs admin or policy; a broken file
     CHECK(e.kind() == ErrorKind::kRefused);
     CHECK_THAT(e.message(), Catch::Contains("broken.yaml:2:"));
   }
+}
+
+TEST_CASE_METHOD(EngineFixture,
+                 "a changed procedure is published only under a higher version: number",
+                 "[engine]") {
+  auto with = [](const std::string& version, const std::string& title) {
+    std::string yaml = testing::kCareYaml;
+    yaml.replace(yaml.find("\nversion: 1\n"), 12, "\nversion: " + version + "\n");
+    yaml.replace(yaml.find("{en: Test care,"), 15, "{en: Test care " + title + ",");
+    return yaml;
+  };
+  auto versions = [&] { return engine_.store().procedures().size(); };
+  REQUIRE(versions() == 1);
+  // The same number (or a lower one) for a changed file is refused, with
+  // the number that would be taken; nothing is published.
+  CHECK(testing::message_of([&] {
+          engine_.publish_source(with("1", "Changed"), "care-v1b.yaml", "admin", false);
+        }) ==
+        "care-v1b.yaml: procedure 'test-care' says version: 1, but a published version of it says "
+        "1: a changed "
+        "procedure takes a higher number (version: 2), so that each number, in migrate: from: and "
+        "wherever "
+        "versions are shown, names one version");
+  CHECK(versions() == 1);
+  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
+  CHECK(testing::kind_of([&] {
+          engine_.publish_source(with("2", "Two"), "care-v2.yaml", "admin", false);
+        }) == ErrorKind::kRefused);
+  CHECK(versions() == 2);
+  // The very file published again writes nothing new and is not refused.
+  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
+  CHECK(engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false).version == 1);
+  CHECK(versions() == 2);
 }
 
 }  // namespace

@@ -638,6 +638,11 @@ class Engine {
   // Refuses (kRefused, every problem located) a procedure whose migrate:
   // section does not fit a published version it names.
   void check_migration_published(const Procedure& procedure, const std::string& file);
+  // kRefused when `procedure` (not yet published) says a `version:` no
+  // higher than a published version of its sop says: `migrate: from:` and
+  // the versions shown name what the file says, so two versions may not
+  // say the same number, nor an older one a higher.
+  void check_version_order(const Procedure& procedure, const std::string& file);
   PublishedProcedure publish_checked(const LoadResult& loaded, const std::string& file,
                                      const Actor& who);
   // A new case and its open log row, decided and built but not yet written.

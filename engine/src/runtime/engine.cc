@@ -360,6 +360,19 @@ void Engine::check_migration_published(const Procedure& procedure, const std::st
   throw refused(tr(msg::runtime_migration_does_not_fit, {file}) + "\n" + listed);
 }
 
+void Engine::check_version_order(const Procedure& procedure, const std::string& file) {
+  int highest = 0;
+  for (const auto& other : store_->procedures()) {
+    if (other.sop_id != procedure.id) continue;
+    if (other.sha256 == procedure.sha256) return;  // published already: nothing new is written
+    highest = std::max(highest, this->procedure(other.sha256)->version);
+  }
+  if (procedure.version <= highest)
+    throw refused(tr(msg::runtime_publish_version_order,
+                     {file, procedure.id, std::to_string(procedure.version),
+                      std::to_string(highest), std::to_string(highest + 1)}));
+}
+
 PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::string& file,
                                            const Actor& who) {
   ProcedurePtr procedure = expect_procedure(loaded);
@@ -392,6 +405,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     throw refused(message);
   }
   check_migration_published(*procedure, file);
+  check_version_order(*procedure, file);
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
