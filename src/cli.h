@@ -48,7 +48,7 @@ struct Args {
   std::string output;  // audit export --output FILE
   bool csv = false;    // audit export --csv
   // sop test / sop paths (cmd_sop_scenarios.cc)
-  double min_coverage = 0;
+  std::optional<std::string> min_coverage;  // as typed, checked by run_sop_test
   bool as_tests = false;
   // case erase --confirm (cmd_erase.cc)
   bool confirm = false;

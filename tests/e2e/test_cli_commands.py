@@ -110,11 +110,16 @@ class Commands(SopirTest):
         self.fails(2, "sop", "publish", self.aid)  # nobody acting
         broken = self.write("broken.yaml", BROKEN_YAML)
         r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", broken)
-        # The file is named once at the head, then each diagnostic is located.
+        # The file is named once at the head, then each diagnostic is located,
+        # in file order: a missing key at the top-level map, or at the key
+        # mistyped for it.
         self.assertEqual(r.err, "sopir: refused: {0}: 3 error(s) in procedure:\n"
-                                "{0}: error: missing key 'states' in the procedure\n"
-                                "{0}: error: missing key 'transitions' in the procedure\n"
+                                "{0}:1:1: error: missing key 'transitions' in the procedure\n"
+                                "sop: broken\n^\n"
                                 "{0}:5:1: error: unknown key 'staets' in the procedure; did you mean 'states'?\n"
+                                "staets: {{}}\n^\n"
+                                "{0}:5:1: error: missing key 'states' in the procedure; is 'staets' here meant "
+                                "to be it?\n"
                                 "staets: {{}}\n^\n".format(broken))
 
     def test_publish_new_version_and_list(self):
