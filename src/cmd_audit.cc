@@ -282,7 +282,7 @@ int run_audit_replay(Context& ctx, Args& a) {
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
   require_every_site(reader, "audit replay");
-  ProcedurePtr proposed = expect_procedure(load_procedure_file(a.sop));
+  ProcedurePtr proposed = load_procedure_or_refuse(a.sop);
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
   for (const auto& d : r.differences) {
     ctx.out << tr(msg::cli_replay_step, {d.case_id, std::to_string(d.case_seq), std::to_string(d.seq), d.event})

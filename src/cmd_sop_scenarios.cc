@@ -227,9 +227,7 @@ int run_sop_test(Context& ctx, Args& a) {
 
 int run_sop_paths(Context& ctx, Args& a) {
   const std::string& file = a.positional.at(0);
-  LoadResult result = load_procedure_file(file);
-  if (!result.ok()) ctx.err << format_diagnostics(result.diagnostics);
-  ProcedurePtr p = expect_procedure(result);
+  ProcedurePtr p = load_procedure_or_refuse(file);
   PathList paths = procedure_paths(*p);
   if (a.as_tests) {
     // Written to stand next to the procedure: NAME.test.yaml.
