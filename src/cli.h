@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sopir/engine.h"
+#include "sopir/loader.h"
 #include "sopir/messages/cli.h"
 
 namespace CLI {
@@ -48,7 +49,7 @@ struct Args {
   std::string output;  // audit export --output FILE
   bool csv = false;    // audit export --csv
   // sop test / sop paths (cmd_sop_scenarios.cc)
-  double min_coverage = 0;
+  std::optional<std::string> min_coverage;  // as typed, checked by run_sop_test
   bool as_tests = false;
   // case erase --confirm (cmd_erase.cc)
   bool confirm = false;
@@ -325,6 +326,11 @@ std::string more_line(Context& ctx, int64_t more);
 // empty $PAGER means none) when stdout is a terminal and the text is taller
 // than it; otherwise writes it to ctx.out (pager.cc).
 void print_paged(Context& ctx, const std::string& text);
+
+// The procedure in `file`, loaded with `options`; kRefused when it has
+// errors: one message, "FILE: N error(s) in procedure:" and then each error
+// located, for the CLI to print once (nothing printed here).
+ProcedurePtr load_procedure_or_refuse(const std::string& file, const LoadOptions& options = {});
 
 // Runs Graphviz (/usr/bin/dot -Tsvg) on dot text and returns the SVG;
 // kUsage when it cannot be run (graphviz.cc).

@@ -69,6 +69,17 @@ DateTime now() {
   return DateTime{static_cast<int64_t>(std::time(nullptr))};
 }
 
+// The global --json on a command that writes no single JSON document
+// (`message` says what it writes instead): a usage error, before anything
+// is opened.
+void refuse_json(const Context& ctx, const Message& message, const char* command) {
+  if (ctx.options.json) throw usage_error(tr(message, {command}));
+}
+
+nlohmann::json id_or_null(const std::string& id) {
+  return id.empty() ? nlohmann::json() : nlohmann::json(id);
+}
+
 // Reveal: the actor must be known, and the database writable so the access
 // can be recorded before anything is shown.
 struct Reveal {
@@ -141,6 +152,7 @@ void def_audit_report(CLI::App& app, Args& a) {
 }
 
 int run_audit_log(Context& ctx, Args& a) {
+  refuse_json(ctx, msg::cli_audit_json_lines, "audit log");
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
   LogFilter filter;
@@ -194,6 +206,7 @@ int run_audit_log(Context& ctx, Args& a) {
 }
 
 int run_audit_case(Context& ctx, Args& a) {
+  refuse_json(ctx, msg::cli_audit_json_lines, "audit case");
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
   const std::string typed = a.positional.empty() ? "" : a.positional[0];
@@ -220,6 +233,46 @@ int run_audit_case(Context& ctx, Args& a) {
   return 0;
 }
 
+namespace {
+
+// `audit verify --json` (docs/AUDIT.md): the summary's figures and every
+// finding; an anchor given holds when no finding is about it.
+nlohmann::json verify_json(const audit::VerifyReport& report,
+                           const std::optional<audit::Anchor>& anchor) {
+  using nlohmann::json;
+  json findings = json::array();
+  bool anchor_holds = true;
+  for (const auto& f : report.findings) {
+    findings.push_back({{"kind", audit::to_string(f.kind)},
+                        {"row", f.seq ? json(f.seq) : json()},
+                        {"case", id_or_null(f.case_id)},
+                        {"message", f.message}});
+    if (f.kind == audit::FindingKind::kAnchorMissing ||
+        f.kind == audit::FindingKind::kAnchorMismatch ||
+        f.kind == audit::FindingKind::kAnchorTruncated)
+      anchor_holds = false;
+  }
+  json out = {
+      {"clean", report.clean()},
+      {"rows", report.rows},
+      {"head", audit::format_anchor(report.head)},
+      {"cases", report.cases},
+      {"steps", report.steps},
+      {"unverifiable_steps", report.unverifiable_steps},
+      {"findings", findings},
+      {"anchor",
+       anchor ? json{{"anchor", audit::format_anchor(*anchor)}, {"holds", anchor_holds}} : json()}};
+  if (!report.site_copy.empty())
+    out["site_copy"] = {{"site", report.site_copy},
+                        {"proven_checkpoint", report.proven_checkpoint},
+                        {"checkpoints_elsewhere", report.checkpoints_elsewhere}};
+  else
+    out["site_copy"] = nullptr;
+  return out;
+}
+
+}  // namespace
+
 int run_audit_verify(Context& ctx, Args& a) {
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
@@ -241,6 +294,10 @@ int run_audit_verify(Context& ctx, Args& a) {
   }
   const audit::VerifyReport report = audit::verify(*store, options, progress);
   if (bar) ctx.err << "\r" << std::string(60, ' ') << "\r";
+  if (ctx.options.json) {
+    ctx.out << verify_json(report, options.anchor).dump(2) << "\n";
+    return report.clean() ? 0 : 1;
+  }
   for (const auto& f : report.findings) {
     ctx.out << audit::to_string(f.kind);
     if (f.seq) ctx.out << " " << tr(msg::cli_verify_at_row, {std::to_string(f.seq)});
@@ -274,6 +331,12 @@ int run_audit_anchor(Context& ctx, Args&) {
   auto& store = reader.store;
   const audit::Anchor a = audit::anchor(*store);
   if (a.seq == 0) throw not_found(tr(msg::cli_log_empty_anchor, {display_location(ctx.options.db)}));
+  if (ctx.options.json) {
+    ctx.out << nlohmann::json{{"anchor", audit::format_anchor(a)}, {"seq", a.seq}, {"root", a.hash}}
+                   .dump(2)
+            << "\n";
+    return 0;
+  }
   ctx.out << audit::format_anchor(a) << "\n";
   return 0;
 }
@@ -282,8 +345,30 @@ int run_audit_replay(Context& ctx, Args& a) {
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
   require_every_site(reader, "audit replay");
-  ProcedurePtr proposed = expect_procedure(load_procedure_file(a.sop));
+  ProcedurePtr proposed = load_procedure_or_refuse(a.sop);
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
+  if (ctx.options.json) {
+    using nlohmann::json;
+    json differences = json::array();
+    for (const auto& d : r.differences)
+      differences.push_back({{"case", d.case_id},
+                             {"step", d.case_seq},
+                             {"row", d.seq},
+                             {"event", d.event},
+                             {"recorded_to", d.recorded_to},
+                             {"proposed_to", d.refused ? json() : json(d.proposed_to)},
+                             {"refused", d.refused},
+                             {"message", d.message}});
+    ctx.out << json{{"sop", r.sop_id},
+                    {"file", a.sop},
+                    {"cases", r.cases},
+                    {"steps", r.steps},
+                    {"unverifiable_steps", r.unverifiable_steps},
+                    {"differences", differences}}
+                   .dump(2)
+            << "\n";
+    return 0;
+  }
   for (const auto& d : r.differences) {
     ctx.out << tr(msg::cli_replay_step, {d.case_id, std::to_string(d.case_seq), std::to_string(d.seq), d.event})
             << ": ";
@@ -301,6 +386,7 @@ int run_audit_replay(Context& ctx, Args& a) {
 }
 
 int run_audit_report(Context& ctx, Args& a) {
+  refuse_json(ctx, msg::cli_audit_report_json, "audit report");
   Reader reader = open_read_only(ctx);
   auto& store = reader.store;
   audit::ReportOptions options;

@@ -90,13 +90,7 @@ bool is_file(const std::string& path) {
 
 // A file on disk, else the current published version of that SOP id.
 ProcedurePtr procedure_arg(Context& ctx, const std::string& what) {
-  if (is_file(what)) {
-    LoadResult result = load_procedure_file(what);
-    if (!result.ok()) {
-      for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
-    }
-    return expect_procedure(result);
-  }
+  if (is_file(what)) return load_procedure_or_refuse(what);
   if (what.find('/') != std::string::npos || what.find(".y") != std::string::npos) {
     throw not_found(tr(msg::cli_no_file, {what}));
   }
@@ -114,27 +108,40 @@ json diagnostic_json(const Diagnostic& d) {
 
 }  // namespace
 
+ProcedurePtr load_procedure_or_refuse(const std::string& file, const LoadOptions& options) {
+  const LoadResult result = load_procedure_file(file, options);
+  try {
+    return expect_procedure(result);
+  } catch (const Error& e) {
+    throw e.with_context(file);
+  }
+}
+
 int run_sop_validate(Context& ctx, Args& a) {
   LoadOptions options;
   options.strict = a.strict;
   // Calendar coverage (lint calendar-range) is measured from today.
   options.today = Date{static_cast<int64_t>(std::time(nullptr)) / 86400};
-  // Older versions to check migrate: sections against (--from); each must
-  // be a version of a procedure validated here.
+  // Older versions to check migrate: sections against (--from).
   std::vector<ProcedurePtr> older;
-  for (const std::string& file : a.from_files) {
-    LoadResult result = load_procedure_file(file, options);
-    if (!result.ok())
-      for (const auto& d : result.diagnostics) ctx.err << d.format() << "\n";
-    older.push_back(expect_procedure(result));
-  }
+  for (const std::string& file : a.from_files)
+    older.push_back(load_procedure_or_refuse(file, options));
   std::vector<LoadResult> results;
   for (const std::string& file : a.positional) results.push_back(load_procedure_file(file, options));
-  for (size_t i = 0; i < older.size(); ++i) {
+  // Each --from must be a version of a procedure validated here. A file
+  // with errors may be one: its errors are what to report, not the pairing.
+  const bool all_loaded =
+      std::all_of(results.begin(), results.end(), [](const LoadResult& r) { return r.ok(); });
+  for (size_t i = 0; all_loaded && i < older.size(); ++i) {
     const bool used = std::any_of(results.begin(), results.end(), [&](const LoadResult& r) {
-      return r.ok() && r.procedure->id == older[i]->id;
+      return r.procedure->id == older[i]->id;
     });
-    if (!used) throw usage_error(tr(msg::cli_validate_from_unused, {a.from_files[i], older[i]->id}));
+    if (used) continue;
+    std::vector<std::string> validated;
+    for (size_t n = 0; n < results.size(); ++n)
+      validated.push_back("'" + results[n].procedure->id + "' (" + a.positional[n] + ")");
+    throw usage_error(
+        tr(msg::cli_validate_from_unused, {a.from_files[i], older[i]->id, join(validated)}));
   }
   json files = json::array();
   size_t errors = 0, warnings = 0;

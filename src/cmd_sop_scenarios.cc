@@ -3,17 +3,18 @@
 // scenario file). The work is done by engine/include/sopir/scenario.h; this
 // file only formats it.
 #include <CLI/CLI.hpp>
-
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli.h"
-#include "sopir/messages/cli.h"
 #include "output.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/messages/cli.h"
 #include "sopir/scenario.h"
 
 namespace sopir::cli {
@@ -128,9 +129,30 @@ void print_report(Context& ctx, const ScenarioReport& report, double min_coverag
 
 void define_sop_test(CLI::App& app, Args& a) {
   app.add_option("files", a.positional, tr(msg::cli_opt_test_files))->required();
-  app.add_option("--min-coverage", a.min_coverage, tr(msg::cli_opt_min_coverage))
-      ->check(CLI::Range(0.0, 100.0));
+  app.add_option_function<std::string>(
+         "--min-coverage", [&a](const std::string& text) { a.min_coverage = text; },
+         tr(msg::cli_opt_min_coverage))
+      ->type_name("N");
 }
+
+namespace {
+
+// --min-coverage's percentage: a number from 0 to 100 (a '%' after it is
+// allowed); kUsage otherwise. 0 when not given.
+double parse_min_coverage(const std::optional<std::string>& given) {
+  if (!given) return 0;
+  const std::string& text = *given;
+  std::string number = text;
+  if (!number.empty() && number.back() == '%') number.pop_back();
+  const bool plain = !number.empty() && number.size() <= 16 &&
+                     number.find_first_not_of("0123456789.") == std::string::npos &&
+                     std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
+  const double value = plain ? std::strtod(number.c_str(), nullptr) : -1;
+  if (value < 0 || value > 100) throw usage_error(tr(msg::cli_min_coverage_value, {text}));
+  return value;
+}
+
+}  // namespace
 
 void define_sop_paths(CLI::App& app, Args& a) {
   app.add_option("file", a.positional, tr(msg::cli_opt_sop_file))->required();
@@ -138,6 +160,7 @@ void define_sop_paths(CLI::App& app, Args& a) {
 }
 
 int run_sop_test(Context& ctx, Args& a) {
+  const double least = parse_min_coverage(a.min_coverage);
   bool ok = true;
   json files = json::array();
   int scenarios = 0, failed = 0;
@@ -178,15 +201,16 @@ int run_sop_test(Context& ctx, Args& a) {
       ok = false;
       problems.push_back(file + ": " + tr(msg::cli_test_failed_count, {std::to_string(report.failed())}));
     }
-    if (report.coverage.percent() < a.min_coverage) {
+    if (report.coverage.percent() < least) {
       ok = false;
-      problems.push_back(file + ": " + tr(msg::cli_test_coverage_below, {percent_text(report.coverage.percent()),
-                                                                          percent_text(a.min_coverage)}));
+      problems.push_back(file + ": " +
+                         tr(msg::cli_test_coverage_below,
+                            {percent_text(report.coverage.percent()), percent_text(least)}));
     }
     if (ctx.options.json) {
-      files.push_back(report_json(report, a.min_coverage));
+      files.push_back(report_json(report, least));
     } else {
-      print_report(ctx, report, a.min_coverage);
+      print_report(ctx, report, least);
     }
   }
   if (ctx.options.json) {
@@ -203,9 +227,7 @@ int run_sop_test(Context& ctx, Args& a) {
 
 int run_sop_paths(Context& ctx, Args& a) {
   const std::string& file = a.positional.at(0);
-  LoadResult result = load_procedure_file(file);
-  if (!result.ok()) ctx.err << format_diagnostics(result.diagnostics);
-  ProcedurePtr p = expect_procedure(result);
+  ProcedurePtr p = load_procedure_or_refuse(file);
   PathList paths = procedure_paths(*p);
   if (a.as_tests) {
     // Written to stand next to the procedure: NAME.test.yaml.

@@ -4,7 +4,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import BROKEN_YAML, SopirTest, main, sqlite_only  # noqa: E402
+from sopir_e2e import AID_YAML, BROKEN_YAML, SopirTest, main, sqlite_only  # noqa: E402
 
 
 class FreshDatabase(SopirTest):
@@ -110,12 +110,34 @@ class Commands(SopirTest):
         self.fails(2, "sop", "publish", self.aid)  # nobody acting
         broken = self.write("broken.yaml", BROKEN_YAML)
         r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", broken)
-        # The file is named once at the head, then each diagnostic is located.
+        # The file is named once at the head, then each diagnostic is located,
+        # in file order: a missing key at the top-level map, or at the key
+        # mistyped for it.
         self.assertEqual(r.err, "sopir: refused: {0}: 3 error(s) in procedure:\n"
-                                "{0}: error: missing key 'states' in the procedure\n"
-                                "{0}: error: missing key 'transitions' in the procedure\n"
+                                "{0}:1:1: error: missing key 'transitions' in the procedure\n"
+                                "sop: broken\n^\n"
                                 "{0}:5:1: error: unknown key 'staets' in the procedure; did you mean 'states'?\n"
+                                "staets: {{}}\n^\n"
+                                "{0}:5:1: error: missing key 'states' in the procedure; is 'staets' here meant "
+                                "to be it?\n"
                                 "staets: {{}}\n^\n".format(broken))
+
+    def test_a_procedure_file_with_errors_is_refused_with_each_error_once(self):
+        # Every command that loads a procedure file says each error once,
+        # located, in one message naming the file (docs/CLI.md).
+        typo = self.write("typo.yaml", AID_YAML.replace("    to: reviewed\n", "    to: reviewd\n", 1))
+        line = AID_YAML.split("\n").index("    to: reviewed") + 1
+        expected = ("sopir: refused: {0}: 1 error(s) in procedure:\n"
+                    "{0}:{1}:9: error: unknown state 'reviewd' in to of transition 'review'; did you mean "
+                    "'reviewed'?\n"
+                    "    to: reviewd\n"
+                    "        ^\n").format(typo, line)
+        for args in (["sop", "show", typo], ["sop", "diagram", typo], ["sop", "paths", typo],
+                     ["audit", "replay", "--sop", typo], ["--as", "admin", "sop", "publish", typo],
+                     ["sop", "validate", self.aid, "--from", typo]):
+            r = self.refused_unchanged(1, *args)
+            self.assertEqual(r.err, expected, args)
+            self.assertEqual(r.out, "", args)
 
     def test_publish_new_version_and_list(self):
         doc = self.ok("sop", "list", "--json").json()

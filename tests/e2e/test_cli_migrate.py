@@ -118,8 +118,30 @@ class Validate(SopirTest):
     def test_an_older_file_of_another_procedure_is_a_usage_error(self):
         self.write("v2.yaml", NEW)
         r = self.fails(2, "sop", "validate", "v2.yaml", "--from", self.aid)
-        self.assertIn("--from %s is procedure 'aid', and no file validated is" % self.aid, r.err)
+        self.assertEqual(r.err, "sopir: error: --from %s is procedure 'aid', and no file validated is (they are "
+                                "'intake' (v2.yaml)): give --from an older version of a procedure validated\n"
+                         % self.aid)
         self.assertEqual(r.out, "")
+
+    def test_errors_of_the_file_are_shown_with_from_as_without(self):
+        # A file with errors may well be a version of --from's procedure:
+        # its errors are reported (exit 1), never hidden behind the pairing.
+        self.write("v1.yaml", OLD)
+        for broken in (NEW.replace("  - {event: finish, from: [child_assessment, adult_assessment], to: closed",
+                                   "  - {event: finish, from: [child_assessment, adult_assesment], to: closed"),
+                       NEW.replace("    waiting_room: arrived\n", "    waiting_room: arived\n")):
+            self.write("v2.yaml", broken)
+            alone = self.fails(1, "sop", "validate", "--strict", "v2.yaml")
+            self.assertRegex(alone.err, r"^v2.yaml:\d+:\d+: error: ")
+            r = self.fails(1, "sop", "validate", "--strict", "v2.yaml", "--from", "v1.yaml")
+            self.assertEqual(r.err, alone.err)
+            self.assertNotIn("--from", r.err)
+            doc = self.fails(1, "--json", "sop", "validate", "v2.yaml", "--from", "v1.yaml").json()
+            self.assertEqual(doc["files"][0]["diagnostics"],
+                             self.fails(1, "--json", "sop", "validate", "v2.yaml").json()["files"][0]["diagnostics"])
+        # Of another procedure and with errors: its errors, not the pairing.
+        r = self.fails(1, "sop", "validate", "--strict", "v2.yaml", "--from", self.aid)
+        self.assertEqual(r.err, alone.err)
 
     def test_an_older_version_not_named_by_from(self):
         self.write("v1.yaml", OLD)

@@ -95,6 +95,31 @@ class ScenarioCommands(SopirTest):
         r = self.fails(1, "sop", "test", os.path.join(self.dir, "nothing.test.yaml"))
         self.assertIn("cannot read scenario file", r.err)
 
+    def test_an_empty_or_flat_test_file_says_how_a_test_file_starts(self):
+        empty = self.write("empty.test.yaml", "# nothing yet\n")
+        r = self.fails(1, "sop", "test", empty)
+        self.assertEqual(r.err, "%s: error: the file holds no scenario tests (it is empty or only comments); "
+                                "expected a map starting with 'procedure:' (the procedure file it tests) and "
+                                "holding 'scenarios:'\n%s: the test file has errors\n" % (empty, empty))
+        flat = self.write("flat.test.yaml", "- review.yaml\n")
+        r = self.fails(1, "sop", "test", flat)
+        self.assertIn("flat.test.yaml:1:1: error: the top level is a list; a scenario test file is a map of keys "
+                      "like procedure:, staff:, scenarios:\n", r.err)
+
+    def test_min_coverage_takes_a_percentage(self):
+        path = self.write("review.test.yaml", PASSING)
+        for bad in ("abc", "101", "-5", "", "1e2", "50.5.5"):
+            r = self.fails(2, "sop", "test", path, "--min-coverage", bad)
+            self.assertEqual(r.err, "sopir: error: --min-coverage takes a percentage from 0 to 100, e.g. 90; "
+                                    "got '%s'\n" % bad)
+            self.assertEqual(r.out, "")
+        r = self.fails(2, "--lang", "id", "sop", "test", path, "--min-coverage", "abc")
+        self.assertIn("--min-coverage menerima persentase dari 0 sampai 100", r.err)
+        self.ok("sop", "test", path, "--min-coverage", "60")
+        self.ok("sop", "test", path, "--min-coverage", "66.5%")
+        r = self.fails(1, "sop", "test", path, "--min-coverage", "100")
+        self.assertIn("below the minimum 100.0%", r.out)
+
     def test_paths_and_as_tests(self):
         procedure = os.path.join(self.dir, "review.yaml")
         r = self.ok("sop", "paths", procedure)

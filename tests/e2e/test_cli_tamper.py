@@ -3,7 +3,8 @@
 is refused by every command that names one (reads included), control
 characters are refused in input (CSV with file:line:column) and escaped in
 tables, files sopir creates are 0600, staff roles are granted and removed
-through the log, and verify reports an edited procedure source."""
+through the log, verify reports an edited procedure source, and --json on
+the audit reads gives one JSON document or a usage error."""
 import json
 import os
 import pty
@@ -14,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import POSTGRES, SopirTest, main, sopir_bin, sqlite_only  # noqa: E402
+from sopir_e2e import AID_YAML, POSTGRES, SopirTest, main, sopir_bin, sqlite_only  # noqa: E402
 
 
 class Help(SopirTest):
@@ -156,6 +157,85 @@ class Tamper(SopirTest):
         r = self.run_sopir("audit", "verify")
         self.assertEqual(r.code, 1, r)
         self.assertIn("procedure-changed", r.out + r.err)
+
+
+class AuditJson(SopirTest):
+    """--json on the audit reads: one JSON document where the command has
+    one (verify, replay, anchor), else a usage error naming what it writes."""
+
+    def test_verify_json_clean_and_with_an_anchor(self):
+        self.open_case()
+        doc = self.ok("--json", "audit", "verify").json()
+        anchor = self.ok("audit", "anchor").out.strip()
+        self.assertEqual(set(doc), {"clean", "rows", "head", "cases", "steps", "unverifiable_steps", "findings",
+                                    "anchor", "site_copy"})
+        self.assertEqual((doc["clean"], doc["findings"], doc["anchor"], doc["site_copy"]), (True, [], None, None))
+        self.assertEqual((doc["cases"], doc["steps"]), (1, 0))
+        # Opening with personal data nobody logged in to unlock: not re-decided.
+        self.assertIsInstance(doc["unverifiable_steps"], int)
+        self.assertEqual(doc["head"].split(":")[0], str(doc["rows"]))
+        doc = self.ok("--json", "audit", "verify", "--anchor", anchor).json()
+        self.assertEqual(doc["anchor"], {"anchor": anchor, "holds": True})
+        seq, root = anchor.split(":")
+        self.assertEqual(self.ok("--json", "audit", "anchor").json(),
+                         {"anchor": anchor, "seq": int(seq), "root": root})
+
+    def test_verify_json_lists_the_findings_and_exits_1(self):
+        case_id = self.open_case()
+        self.sql("UPDATE procedures SET source = source || '# appended\n'")
+        r = self.run_sopir("--json", "audit", "verify")
+        self.assertEqual(r.code, 1, r)
+        doc = r.json()
+        self.assertFalse(doc["clean"])
+        self.assertIn("procedure-changed", [f["kind"] for f in doc["findings"]])
+        for f in doc["findings"]:
+            self.assertEqual(set(f), {"kind", "row", "case", "message"})
+            self.assertTrue(f["message"])
+            self.assertTrue(f["row"] is None or isinstance(f["row"], int), f)
+            self.assertIn(f["case"], (None, case_id))
+        # The plain text names the same findings.
+        text = self.run_sopir("audit", "verify").out
+        for f in doc["findings"]:
+            self.assertIn(f["kind"], text)
+            self.assertIn(f["message"], text)
+
+    def test_replay_json_lists_the_differences(self):
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        stricter = self.write("stricter.yaml", AID_YAML.replace(
+            "    to: reviewed\n    roles: [shelter_staff, supervisor]\n",
+            "    to: reviewed\n    roles: [supervisor]\n", 1))
+        doc = self.ok("--json", "audit", "replay", "--sop", stricter).json()
+        self.assertEqual({k: doc[k] for k in ("sop", "file", "cases", "steps")},
+                         {"sop": "aid", "file": stricter, "cases": 1, "steps": 1})
+        self.assertIsInstance(doc["unverifiable_steps"], int)
+        [d] = doc["differences"]
+        self.assertEqual({k: d[k] for k in ("case", "step", "event", "recorded_to", "proposed_to", "refused")},
+                         {"case": case_id, "step": 2, "event": "review", "recorded_to": "reviewed",
+                          "proposed_to": None, "refused": True})
+        self.assertIsInstance(d["row"], int)
+        text = self.ok("audit", "replay", "--sop", stricter).out
+        self.assertIn("case %s step 2 (row %d) 'review': refused: %s\n" % (case_id, d["row"], d["message"]), text)
+        doc = self.ok("--json", "audit", "replay", "--sop", self.aid).json()
+        self.assertEqual(doc["differences"], [])
+
+    def test_commands_without_one_json_document_refuse_json(self):
+        case_id = self.open_case()
+        lines = ("{0} writes no single JSON document: give --format jsonl for one JSON object a line "
+                 "(or --format csv) instead of --json")
+        report = ("audit report has no JSON form: it prints text, or writes a page with --html FILE; "
+                  "for the rows behind it use audit log --format jsonl or csv")
+        for args, says in ((["audit", "log"], lines.format("audit log")),
+                           (["audit", "case", case_id], lines.format("audit case")),
+                           (["audit", "report"], report)):
+            r = self.refused_unchanged(2, "--json", *args)
+            self.assertEqual(r.err, "sopir: error: %s\n" % says)
+            self.assertEqual(r.out, "")
+        # What they accept instead works.
+        rows = self.ok("audit", "log", "--format", "jsonl").out.splitlines()
+        self.assertTrue(rows)
+        for row in rows:
+            json.loads(row)
 
 
 if __name__ == "__main__":

@@ -198,6 +198,15 @@ TEST_CASE("calendar files with bad days are refused where the problem is", "[cal
   CHECK_THAT(calendar_errors(std::string(kCalendarHead) +
                         "  - {date: 2026-08-17, kind: holday, name: {id: A, en: A}}\n"),
              Catch::Contains("\ncal.yaml:3:30: error: unknown kind 'holday' of a day; did you mean 'holiday'?\n"));
+  CHECK_THAT(
+      calendar_errors("# no days yet\n"),
+      Catch::Contains(
+          "\ncal.yaml: error: the file holds no calendar (it is empty or only comments); expected "
+          "a map starting with 'calendar:'\n"));
+  CHECK_THAT(calendar_errors("- 2026-08-17\n"),
+             Catch::Contains(
+                 "\ncal.yaml:1:1: error: the top level is a list; a calendar is a map of keys like "
+                 "calendar:, covers:, days:\n"));
   CHECK_THAT(calendar_errors("days: []\n"),
              Catch::Contains("\ncal.yaml: error: the calendar must say which days it covers: covers: {from: 2026-01-01, to: "
                   "2026-12-31}\n"));

@@ -325,6 +325,40 @@ transitions:
   CHECK_THROWS_AS(expect_procedure(r), Error);
 }
 
+TEST_CASE("a missing top-level key is located, at the key mistyped for it when there is one",
+          "[loader]") {
+  SECTION("at the top-level map, after the comments that open the file") {
+    const LoadResult r = load_procedure_string(
+        "# Intake\n\nsop: intake\nversion: 1\nroles: [staff]\nstates: {a: {initial: true, "
+        "terminal: true}}\n"
+        "transitions: []\n",
+        "x.yaml");
+    CHECK(format_diagnostics(r.diagnostics) ==
+          "x.yaml:3:1: error: missing key 'title' in the procedure\n"
+          "sop: intake\n"
+          "^\n");
+    REQUIRE(r.diagnostics.size() == 1);
+    CHECK(r.diagnostics[0].code == "missing-key");
+    CHECK(r.diagnostics[0].line == 3);
+    CHECK(r.diagnostics[0].column == 1);
+  }
+  SECTION("a typo: the unknown key first, then the missing key at the same place, in file order") {
+    const LoadResult r = load_procedure_string(
+        "sop: intake\nversion: 1\ntitle: Intake\nrolse: [staff]\nstates: {a: {initial: true, "
+        "terminal: true}}\n"
+        "transitions: []\n",
+        "x.yaml");
+    CHECK(
+        format_diagnostics(r.diagnostics) ==
+        "x.yaml:4:1: error: unknown key 'rolse' in the procedure; did you mean 'roles'?\n"
+        "rolse: [staff]\n"
+        "^\n"
+        "x.yaml:4:1: error: missing key 'roles' in the procedure; is 'rolse' here meant to be it?\n"
+        "rolse: [staff]\n"
+        "^\n");
+  }
+}
+
 TEST_CASE("guard error columns follow the scalar's style", "[loader]") {
   auto column_of = [](const std::string& when) {
     const std::string text = "sop: a\nversion: 1\ntitle: T\nroles: [r]\nfields: {n: {type: int}}\n"

@@ -224,7 +224,7 @@ std::shared_ptr<Calendar> read_calendar(const CalendarSource& source, std::vecto
   const SourceText text(source.text);
   DiagnosticSink sink(source.file, &text);
   std::shared_ptr<Calendar> calendar;
-  if (auto root = read_yaml(text, sink)) {
+  if (auto root = read_yaml(text, sink, YamlDocument::kCalendar)) {
     try {
       calendar = CalendarReader(text, sink).read(*root);
     } catch (const YAML::Exception& e) {

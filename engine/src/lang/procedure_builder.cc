@@ -139,6 +139,8 @@ class Builder {
                            const Keys& known, const std::string& code);
 
   // --- sections
+  void report_missing_top_keys(const YAML::Node& root,
+                               const std::unordered_map<std::string, Entry>& top);
   void read_header(const std::unordered_map<std::string, Entry>& top);
   void read_retention(const Entry& e);
   void read_roles(const Entry& e);
@@ -343,9 +345,7 @@ std::vector<int> Builder::resolve(const Entry& e, const std::string& what, const
 void Builder::build(const YAML::Node& root) {
   Entry whole{YAML::Node(), root};
   auto top = keyed(whole, kTopKeys, tr(msg::lang_the_procedure));
-  for (const auto& key : kRequiredTopKeys) {
-    if (!top.count(key)) error("missing-key", SourcePos{}, tr(msg::lang_missing_key, {key}));
-  }
+  report_missing_top_keys(root, top);
   auto section = [&](const char* key) -> const Entry* {
     auto it = top.find(key);
     return it == top.end() ? nullptr : &it->second;
@@ -375,6 +375,30 @@ void Builder::build(const YAML::Node& root) {
   if (auto* e = section("standards")) read_standards(e->key, e->value, sink_, &p_);  // standards.cc
   if (auto* e = section("migrate")) read_migration(e->key, e->value, source_, sink_, &p_);  // migration.cc
   finish();
+}
+
+// A required key not given is located where it is most likely mistyped
+// (an unknown key that suggests it: the error beside "did you mean"), else
+// at the top-level map, so it sorts with the rest by place.
+void Builder::report_missing_top_keys(const YAML::Node& root,
+                                      const std::unordered_map<std::string, Entry>& top) {
+  std::vector<YAML::Node> unknown;
+  if (root.IsMap()) {
+    for (auto it = root.begin(); it != root.end(); ++it)
+      if (it->first.IsScalar() && !contains(kTopKeys, it->first.Scalar()))
+        unknown.push_back(it->first);
+  }
+  for (const auto& key : kRequiredTopKeys) {
+    if (top.count(key)) continue;
+    auto typo = std::find_if(unknown.begin(), unknown.end(), [&](const YAML::Node& k) {
+      return nearest(k.Scalar(), kTopKeys) == key;
+    });
+    if (typo != unknown.end()) {
+      error("missing-key", pos(*typo), tr(msg::lang_missing_key_typo, {key, typo->Scalar()}));
+    } else {
+      error("missing-key", pos(root), tr(msg::lang_missing_key, {key}));
+    }
+  }
 }
 
 void Builder::read_header(const std::unordered_map<std::string, Entry>& top) {

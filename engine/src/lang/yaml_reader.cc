@@ -247,7 +247,8 @@ bool check_nodes(const YAML::Node& root, DiagnosticSink& sink) {
 
 }  // namespace
 
-std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink) {
+std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink,
+                                    YamlDocument kind) {
   if (!check_bytes(source, sink)) return std::nullopt;
   if (!LayoutScan(source, sink).run()) return std::nullopt;
   // YAML::LoadAll can loop forever on some malformed input (yaml-cpp 0.7);
@@ -265,12 +266,17 @@ std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& si
   }
   if (root.IsNull() && root.Mark().is_null()) {
     sink.error("empty-file", SourcePos{},
-               tr(msg::lang_empty_file));
+               tr(kind == YamlDocument::kScenarios  ? msg::lang_empty_scenario_file
+                  : kind == YamlDocument::kCalendar ? msg::lang_empty_calendar_file
+                                                    : msg::lang_empty_file));
     return std::nullopt;
   }
   if (!root.IsMap()) {
     sink.error("not-a-map", position_of(root.Mark()),
-               tr(msg::lang_not_a_map, {describe(root)}));
+               tr(kind == YamlDocument::kScenarios  ? msg::lang_scenario_file_not_a_map
+                  : kind == YamlDocument::kCalendar ? msg::lang_calendar_not_a_map
+                                                    : msg::lang_not_a_map,
+                  {describe(root)}));
     return std::nullopt;
   }
   if (!check_nodes(root, sink)) return std::nullopt;

@@ -25,9 +25,14 @@ inline constexpr size_t kMaxYamlNodes = 1000000;
 // 1-based position of a yaml-cpp mark; 1:1 for a null mark.
 SourcePos position_of(const YAML::Mark& mark);
 
+// What a file read by read_yaml holds, for the errors about an empty file
+// and a top level that is no map (each says how its kind of file starts).
+enum class YamlDocument { kProcedure, kScenarios, kCalendar };
+
 // Parses `source` into its root node. Returns std::nullopt (with at least
 // one error reported) when the file is not usable YAML, is empty, or holds
-// more than one document. The root may be any kind of node.
-std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink);
+// more than one document, or its top level is not a map.
+std::optional<YAML::Node> read_yaml(const SourceText& source, DiagnosticSink& sink,
+                                    YamlDocument kind = YamlDocument::kProcedure);
 
 }  // namespace sopir

@@ -768,7 +768,7 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   context.test_file = name;
   std::vector<StaffMember> staff;
 
-  auto root = read_yaml(source, sink);
+  auto root = read_yaml(source, sink, YamlDocument::kScenarios);
   std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> keys;
   if (root)
     keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios", "calendars"},
