@@ -486,6 +486,42 @@ TEST_CASE_METHOD(AuditFixture, "a log row that is not a record sopir writes is n
     if (f.kind != FindingKind::kSchemaChanged) CHECK(f.case_id == b_);
 }
 
+TEST_CASE_METHOD(AuditFixture,
+                 "a damaged record is named by its first key at fault, in sopir's words",
+                 "[audit]") {
+  build();
+  const int64_t seq = seq_of(b_, 1);  // its opening row: inputs and changes
+  const auto [edit, problem] = GENERATE(table<std::string, std::string>({
+      {"json_remove(record, '$.sha256')", "it has no 'sha256'"},
+      {"json_set(record, '$.case_seq', 'two')", "its 'case_seq' is not a whole number"},
+      {"json_set(record, '$.actor', 7)", "its 'actor' is not a text"},
+      {"json_set(record, '$.inputs', json('[[\"age\"]]'))",
+       "its 'inputs[0]' is not a pair of texts [name, value]"},
+      {"json_set(record, '$.changes', json('{}'))", "its 'changes' is not a list"},
+      {"json_remove(record, '$.changes[0].before')", "it has no 'changes[0].before'"},
+      {"json_set(record, '$.changes[0].after.missing', 'no')",
+       "its 'changes[0].after.missing' is not true or false"},
+      {"json_set(record, '$.due_at', 'soon')",
+       "its 'due_at' is not a time in whole seconds, or null"},
+      {"json_set(record, '$.kind', 'magic')", "unknown log kind 'magic' in log row"},
+  }));
+  sql(std::string(kDropTriggers) + "UPDATE transitions SET record = " + edit +
+      " WHERE seq = " + std::to_string(seq));
+  const auto r = verify();
+  INFO(edit << "\n" << describe(r));
+  bool named = false;
+  for (const auto& f : r.findings) {
+    if (f.kind != FindingKind::kRecordDamaged || f.seq != seq) continue;
+    named = true;
+    CHECK(f.message.find(problem) != std::string::npos);
+    // The JSON library's words never reach the auditor.
+    CHECK(f.message.find("json") == std::string::npos);
+    CHECK(f.message.find("exception") == std::string::npos);
+  }
+  CHECK(named);
+  CHECK(r.cases == 2);  // a_ and c_ read on
+}
+
 TEST_CASE_METHOD(AuditFixture, "verify replays every case when the cases take several pages to read", "[audit]") {
   build();
   // More cases than verify reads at once (500 a page), in one transaction
