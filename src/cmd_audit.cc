@@ -58,6 +58,18 @@ void require_every_site(Reader& reader, const char* command) {
   if (reader.who) cli::require_every_site(*reader.store, *reader.who, command);
 }
 
+// Names on stderr the log rows an audit read left out because they cannot
+// be read (audit::UnreadRows), after what it wrote; 1 when there are any
+// (the code of verify's findings: the output is not the whole log), else 0.
+int left_out(Context& ctx, const audit::UnreadRows& unread) {
+  if (unread.empty()) return 0;
+  ctx.out.flush();
+  for (const auto& [seq, message] : unread)
+    ctx.err << "sopir: " << escape_for_display(tr(msg::cli_unread_row, {message})) << "\n";
+  ctx.err << "sopir: " << tr(msg::cli_unread_end, {std::to_string(unread.size())}) << "\n";
+  return 1;
+}
+
 std::optional<DateTime> time_option(const std::string& name, const std::string& text) {
   if (text.empty()) return std::nullopt;
   auto t = parse_datetime(text);
@@ -166,8 +178,10 @@ int run_audit_log(Context& ctx, Args& a) {
       try {
         store->history(*filter.case_id);  // kNotFound: no row of it at all
       } catch (const Error& e) {
-        if (e.kind() != ErrorKind::kNotFound) throw;
-        throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
+        // A row that cannot be read is a row: the export names it.
+        if (e.kind() != ErrorKind::kNotFound && !e.damaged_row()) throw;
+        if (e.kind() == ErrorKind::kNotFound)
+          throw not_found(tr(msg::cli_no_case_in, {a.case_id, display_location(ctx.options.db)}));
       }
     }
     // Another site's case is refused, as `audit case` refuses it, rather
@@ -194,6 +208,7 @@ int run_audit_log(Context& ctx, Args& a) {
   audit::ExportOptions options;
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
+  options.width = ctx.options.width;
   options.sites = reader_sites(reader);
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;
@@ -201,8 +216,7 @@ int run_audit_log(Context& ctx, Args& a) {
     reveal = prepare_reveal(ctx, *store, "audit log --reveal", a);
     options.reveal = &reveal->access;
   }
-  audit::export_log(*store, filter, options, ctx.out);
-  return 0;
+  return left_out(ctx, audit::export_log(*store, filter, options, ctx.out).unread);
 }
 
 int run_audit_case(Context& ctx, Args& a) {
@@ -229,8 +243,7 @@ int run_audit_case(Context& ctx, Args& a) {
       throw refused(tr(msg::runtime_reveal_other_site, {reveal->access.actor.id, record.id, record.site}));
     options.reveal = &reveal->access;
   }
-  audit::export_case(*store, *id, options, ctx.out);
-  return 0;
+  return left_out(ctx, audit::export_case(*store, *id, options, ctx.out));
 }
 
 namespace {
@@ -397,18 +410,15 @@ int run_audit_report(Context& ctx, Args& a) {
     options.sop_id = a.sop;
   }
   options.draw_svg = dot_to_svg;
-  if (a.html.empty()) {
-    audit::report_text(*store, options, ctx.out);
-    return 0;
-  }
+  if (a.html.empty()) return left_out(ctx, audit::report_text(*store, options, ctx.out));
   create_private_file(a.html);
   std::ofstream file(a.html, std::ios::binary | std::ios::trunc);
   if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.html}));
-  audit::report_html(*store, options, file);
+  const audit::UnreadRows unread = audit::report_html(*store, options, file);
   file.close();
   if (!file) throw storage_error(tr(msg::cli_cannot_write, {a.html}));
   ctx.out << tr(msg::cli_wrote, {a.html}) << "\n";
-  return 0;
+  return left_out(ctx, unread);
 }
 
 // audit export --format htcds: records of a case data standard.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sopir/table.h"
 #include "sopir/text.h"
 
 namespace sopir::cli {
@@ -20,7 +21,8 @@ bool want_color();
 enum class Tone { kPlain, kBold, kGood, kBad, kDim };
 std::string paint(bool color, Tone tone, const std::string& text);
 
-// A plain text table: columns shrink to fit `width`, long cells wrap.
+// A plain text table: columns shrink to fit `width`, long cells wrap
+// (sopir/table.h lays it out).
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
@@ -37,11 +39,8 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// Splits `text` into lines of at most `width` display columns, at spaces
-// when possible.
-std::vector<std::string> wrap(const std::string& text, size_t width);
-
-// Display width of UTF-8 text (code points; good enough for Latin script).
-size_t display_width(const std::string& text);
+// The layout every table of sopir's shares (sopir/table.h).
+using sopir::display_width;
+using sopir::wrap;
 
 }  // namespace sopir::cli

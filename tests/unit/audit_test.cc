@@ -3,13 +3,14 @@
 // Databases are built through the Engine with a fixed clock, then tampered
 // with through raw SQL, as someone with the file and the sqlite3 shell would.
 #include "sopir/audit.h"
-#include "test_values.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -18,6 +19,7 @@
 #include "sopir/engine.h"
 #include "store/schema.h"
 #include "test_procedures.h"
+#include "test_values.h"
 
 namespace sopir {
 namespace {
@@ -521,6 +523,198 @@ TEST_CASE_METHOD(AuditFixture, "a log row that is not a record sopir writes is n
     if (f.kind != FindingKind::kSchemaChanged) CHECK(f.case_id == b_);
 }
 
+TEST_CASE_METHOD(AuditFixture,
+                 "a damaged record is named by its first key at fault, in sopir's words",
+                 "[audit]") {
+  build();
+  const int64_t seq = seq_of(b_, 1);  // its opening row: inputs and changes
+  const auto [edit, problem] = GENERATE(table<std::string, std::string>({
+      {"json_remove(record, '$.sha256')", "it has no 'sha256'"},
+      {"json_set(record, '$.case_seq', 'two')", "its 'case_seq' is not a whole number"},
+      {"json_set(record, '$.actor', 7)", "its 'actor' is not a text"},
+      {"json_set(record, '$.inputs', json('[[\"age\"]]'))",
+       "its 'inputs[0]' is not a pair of texts [name, value]"},
+      {"json_set(record, '$.changes', json('{}'))", "its 'changes' is not a list"},
+      {"json_remove(record, '$.changes[0].before')", "it has no 'changes[0].before'"},
+      {"json_set(record, '$.changes[0].after.missing', 'no')",
+       "its 'changes[0].after.missing' is not true or false"},
+      {"json_set(record, '$.due_at', 'soon')",
+       "its 'due_at' is not a time in whole seconds, or null"},
+      {"json_set(record, '$.kind', 'magic')", "unknown log kind 'magic' in log row"},
+  }));
+  sql(std::string(kDropTriggers) + "UPDATE transitions SET record = " + edit +
+      " WHERE seq = " + std::to_string(seq));
+  const auto r = verify();
+  INFO(edit << "\n" << describe(r));
+  bool named = false;
+  for (const auto& f : r.findings) {
+    if (f.kind != FindingKind::kRecordDamaged || f.seq != seq) continue;
+    named = true;
+    CHECK(f.message.find(problem) != std::string::npos);
+    // The JSON library's words never reach the auditor.
+    CHECK(f.message.find("json") == std::string::npos);
+    CHECK(f.message.find("exception") == std::string::npos);
+  }
+  CHECK(named);
+  CHECK(r.cases == 2);  // a_ and c_ read on
+}
+
+TEST_CASE_METHOD(AuditFixture,
+                 "the log, the case story and the report read on past a row they cannot read",
+                 "[audit]") {
+  build();
+  auto reader = [&] { return open_sqlite_store(db_.path(), StoreOptions{false, true}); };
+  audit::ExportOptions csv;
+  csv.format = audit::Format::kCsv;
+  std::ostringstream clean;
+  const int64_t rows = audit::export_log(*reader(), LogFilter{}, csv, clean).rows;
+  const int64_t seq = seq_of(b_, 2);
+  sql(std::string(kDropTriggers) +
+      "UPDATE transitions SET record = json_remove(record, '$.sha256') WHERE seq = " +
+      std::to_string(seq));
+  const std::string message =
+      "log row " + std::to_string(seq) +
+      " is not a record sopir writes (it has no 'sha256'): it was changed behind the "
+      "engine's back";
+  const audit::UnreadRows named = {{seq, message}};
+  auto store = reader();
+
+  // The log: every other row, in every format; the row named.
+  std::ostringstream out;
+  audit::ExportResult r = audit::export_log(*store, LogFilter{}, csv, out);
+  CHECK(r.rows == rows - 1);
+  CHECK(r.unread == named);
+  const std::string text = out.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == rows);  // the header and the other rows
+  CHECK(text.find("\r\n" + std::to_string(seq) + ",") == std::string::npos);
+  std::ostringstream lines;
+  audit::ExportOptions jsonl;
+  jsonl.format = audit::Format::kJsonl;
+  r = audit::export_log(*store, LogFilter{}, jsonl, lines);
+  CHECK(r.rows == rows - 1);
+  CHECK(r.unread == named);
+  // The table marks its place and ends with a WARNING line.
+  std::ostringstream table;
+  audit::ExportOptions wide;
+  wide.width = 1000;
+  r = audit::export_log(*store, LogFilter{}, wide, table);
+  CHECK(r.rows == rows - 1);
+  CHECK(r.unread == named);
+  CHECK_THAT(
+      table.str(),
+      Catch::Contains("\n" + std::to_string(seq) + "\n") &&
+          Catch::Contains("WARNING: " + message + "; the row is left out\n") &&
+          Catch::EndsWith("\nWARNING: 1 log row(s) could not be read and are left out: " +
+                          std::to_string(seq) + "; `sopir audit verify` names the damage\n"));
+  // One case: the rows of b_ matching, and that row named.
+  LogFilter only_b;
+  only_b.case_id = b_;
+  std::ostringstream b_rows;
+  CHECK(audit::export_log(*store, only_b, csv, b_rows).unread == named);
+  LogFilter only_a;
+  only_a.case_id = a_;
+  std::ostringstream a_rows;
+  CHECK(audit::export_log(*store, only_a, csv, a_rows).unread.empty());
+
+  // The case's story: told from its other rows, not checked against its
+  // procedure, and says so; another case as before.
+  std::ostringstream story;
+  CHECK(audit::export_case(*store, b_, audit::ExportOptions{}, story) == named);
+  CHECK_THAT(story.str(),
+             Catch::Contains("\nWARNING:  " + message +
+                             "; the case is told without it and its steps are not checked against "
+                             "the procedure; `sopir audit verify` names the damage\n"));
+  CHECK_THAT(story.str(), !Catch::Contains("rule:"));
+  CHECK_THAT(story.str(), Catch::Contains("waiting for documents"));  // its hold, a later row
+  std::ostringstream b_csv;
+  CHECK(audit::export_case(*store, b_, csv, b_csv) == named);
+  const std::string b_text = b_csv.str();
+  CHECK(std::count(b_text.begin(), b_text.end(), '\n') == 5);  // the header and 4 of its 5 rows
+  std::ostringstream a_story;
+  CHECK(audit::export_case(*store, a_, audit::ExportOptions{}, a_story).empty());
+  CHECK_THAT(a_story.str(), Catch::Contains("rule:") && !Catch::Contains("WARNING"));
+  audit::ExportOptions linked;
+  linked.with_linked = true;
+  std::ostringstream family;
+  CHECK(audit::export_case(*store, b_, linked, family) == named);
+  CHECK_THAT(family.str(), Catch::Contains("WARNING:  " + message));
+
+  // The report: the figures without it, a WARNING line first.
+  audit::ReportOptions report;
+  report.now = *parse_datetime("2026-03-10T08:00:00Z");
+  std::ostringstream figures;
+  CHECK(audit::report_text(*store, report, figures) == named);
+  CHECK_THAT(figures.str(),
+             Catch::StartsWith("WARNING: " + message +
+                               "; the figures below leave it out; `sopir audit verify` names the "
+                               "damage\n\n"));
+  std::ostringstream page;
+  CHECK(audit::report_html(*store, report, page) == named);
+  CHECK_THAT(page.str(), Catch::Contains("<p class=\"warning\"><strong>WARNING: log row " +
+                                         std::to_string(seq)));
+}
+
+TEST_CASE_METHOD(AuditFixture, "a case is told, not checked, when a staff row cannot be read",
+                 "[audit]") {
+  build();
+  int64_t seq = 0;
+  {
+    SQLite::Database db(db_.path(), SQLite::OPEN_READONLY);
+    seq = db.execAndGet("SELECT seq FROM transitions WHERE json_extract(record, '$.kind') = 'staff' "
+                        "AND json_extract(record, '$.inputs[0][1]') = 'dewi'")
+              .getInt64();
+  }
+  sql(std::string(kDropTriggers) +
+      "UPDATE transitions SET record = json_remove(record, '$.actor') WHERE seq = " +
+      std::to_string(seq));
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  std::ostringstream story;
+  const audit::UnreadRows unread = audit::export_case(*store, a_, audit::ExportOptions{}, story);
+  REQUIRE(unread.size() == 1);
+  CHECK(unread.begin()->first == seq);
+  CHECK_THAT(unread.begin()->second, Catch::Contains("(it has no 'actor')"));
+  // Who held which role is not known: no rule and no warning about who
+  // acted, each step told all the same.
+  CHECK_THAT(story.str(), Catch::Contains("WARNING:  log row " + std::to_string(seq)) &&
+                              !Catch::Contains("rule:") && Catch::Contains("approve_plan"));
+}
+
+TEST_CASE_METHOD(AuditFixture, "the log table fits the width asked for, its columns in line",
+                 "[audit]") {
+  build();
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  const int width = GENERATE(100, 120);
+  audit::ExportOptions options;
+  options.width = width;
+  std::ostringstream out;
+  CHECK(audit::export_log(*store, LogFilter{}, options, out).rows == 14);
+  std::istringstream in(out.str());
+  std::string line, header;
+  std::getline(in, header);
+  INFO(out.str());
+  CHECK(header.rfind("seq ", 0) == 0);
+  const size_t case_at = header.find("case");
+  const size_t event_at = header.find("event");
+  REQUIRE(case_at != std::string::npos);
+  int rows = 0;
+  const std::set<std::string> cases = {a_, b_, c_};
+  CHECK(header.size() <= static_cast<size_t>(width));
+  while (std::getline(in, line)) {
+    CHECK(line.size() <= static_cast<size_t>(width));
+    if (line.empty() || !std::isdigit(static_cast<unsigned char>(line[0]))) continue;
+    ++rows;
+    // Each row's case and event start under their headings.
+    CHECK(cases.count(line.substr(case_at, 7)) == 1);
+    CHECK(line[event_at - 1] == ' ');
+    CHECK(line[event_at] != ' ');
+  }
+  CHECK(rows == 14);
+  // The kind where it says more than the event; the changes under the row.
+  CHECK_THAT(out.str(), Catch::Contains("assess (override)") &&
+                            Catch::Contains("hold (lifecycle)") &&
+                            Catch::Contains("\n     age: (none) -> 31"));
+}
+
 TEST_CASE_METHOD(AuditFixture, "verify replays every case when the cases take several pages to read", "[audit]") {
   build();
   // More cases than verify reads at once (500 a page), in one transaction
@@ -619,7 +813,7 @@ TEST_CASE_METHOD(AuditFixture, "CSV export: BOM, header, quoting, masked persona
   options.format = audit::Format::kCsv;
   LogFilter filter;
   filter.case_id = b_;
-  CHECK(audit::export_log(*store, filter, options, out) == 5);
+  CHECK(audit::export_log(*store, filter, options, out).rows == 5);
   const std::string csv = out.str();
   CHECK(csv.rfind("\xEF\xBB\xBFseq,case_id,", 0) == 0);
   CHECK(csv.find("Ani Contoh") == std::string::npos);

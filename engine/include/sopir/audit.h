@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@
 #include "sopir/store.h"
 
 namespace sopir::audit {
+
+// Log rows a read left out because their stored record is not one sopir
+// writes (someone changed it behind the engine's back: verify's
+// record-damaged): row -> what is wrong with it, a sentence naming the row.
+// The exports and the report read on past such a row and return these, so
+// the caller can say what was left out.
+using UnreadRows = std::map<int64_t, std::string>;
 
 // ---------------------------------------------------------------------------
 // verify
@@ -181,6 +189,9 @@ struct ExportOptions {
   // The table format shows enum and set values by their labels and bools
   // as words in this language ("en", "id"); CSV and JSON lines keep ids.
   std::string lang = "en";
+  // export_log's table: its lines fit this many display columns
+  // (sopir/table.h; the program passes the terminal's width).
+  int width = 100;
   // export_log: the rows of cases at these sites (and registry rows when
   // the filter asks for them); export_case with `with_linked`: the linked
   // cases at these sites (the case asked for is shown whatever its site;
@@ -189,17 +200,32 @@ struct ExportOptions {
   std::optional<std::vector<std::string>> sites;
 };
 
+struct ExportResult {
+  int64_t rows = 0;   // log rows written
+  UnreadRows unread;  // rows matching that could not be read, left out
+};
+
 // The log rows matching `filter`, oldest first. CSV: UTF-8 with a BOM, CRLF
-// line ends, RFC 4180 quoting, one header row, ISO-8601 UTC times.
-// Returns the number of rows written.
-int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& options,
-                   std::ostream& out);
+// line ends, RFC 4180 quoting, one header row, ISO-8601 UTC times. The
+// table: one row a log row, the changes, reason and note on lines of their
+// own below it, fitted to options.width. A row whose record is not one
+// sopir writes is left out and the rest written (`filter.damaged` is not
+// used); the table marks its place and ends with a WARNING line for each.
+// The rows are written as they are read (the table's widths are fitted to
+// its first rows): nothing is written before the first row is read, but an
+// error after it leaves the rows before it written.
+ExportResult export_log(Store& store, const LogFilter& filter, const ExportOptions& options,
+                        std::ostream& out);
 
 // One case told step by step: who, when (occurred and recorded), the rule
 // that allowed it, field changes, overrides and their reasons, and the case
 // a step opened or whose step opened it (CSV and JSON lines: `linked_case`).
-void export_case(Store& store, const std::string& case_id, const ExportOptions& options,
-                 std::ostream& out);
+// A case with a log row that cannot be read is told from its other rows,
+// not checked against its procedure (no rule, no warning about a step:
+// those would follow from the row left out), the table saying so in a
+// WARNING line; its unread rows are returned.
+UnreadRows export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+                       std::ostream& out);
 
 // ---------------------------------------------------------------------------
 // report
@@ -216,11 +242,12 @@ struct ReportOptions {
 };
 // Per procedure: cases per state, time in states (median, 90th percentile),
 // deadline breaches per state and staff member, steps per staff member per
-// ISO week, closure reasons.
-void report_text(Store& store, const ReportOptions& options, std::ostream& out);
+// ISO week, closure reasons. Log rows that cannot be read are left out of
+// the figures, named in WARNING lines at the top, and returned.
+UnreadRows report_text(Store& store, const ReportOptions& options, std::ostream& out);
 // The same as one self-contained HTML page (inline CSS and SVG, no network),
 // with each procedure's diagram coloured by the cases waiting in each state.
-void report_html(Store& store, const ReportOptions& options, std::ostream& out);
+UnreadRows report_html(Store& store, const ReportOptions& options, std::ostream& out);
 
 // ---------------------------------------------------------------------------
 // HTCDS export (htcds_export.cc): a procedure's cases as records of IOM's

@@ -1,16 +1,18 @@
 // Small pieces shared by the audit source files (internal).
 #pragma once
 
-#include <map>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sopir/audit.h"
+#include "sopir/error.h"
+#include "sopir/messages/audit.h"
 #include "sopir/procedure.h"
 #include "sopir/store.h"
-#include "sopir/messages/audit.h"
 
 namespace sopir::audit_internal {
 
@@ -30,6 +32,40 @@ class ProcedureCache {
   std::map<std::string, std::string> failed_;
   std::map<std::string, PublishedProcedure> published_;
   bool listed_ = false;
+};
+
+// The log rows a read met whose stored record is not one sopir writes
+// (Error::damaged_row(): verify's record-damaged): each kept once, by row,
+// with its message. Readers that go on past them (verify, the exports, the
+// report) collect them here: the log scans through hook() (as
+// LogFilter::damaged), a read that throws (Store::history) through take().
+class DamagedRows {
+ public:
+  // `on_new`, when set, is called with each row the first time it is kept
+  // (the log table marks its place).
+  using OnNew = std::function<void(int64_t seq, const std::string& message)>;
+  explicit DamagedRows(OnNew on_new = nullptr) : on_new_(std::move(on_new)) {}
+  DamagedRows(const DamagedRows&) = delete;  // hook() points at this object
+  DamagedRows& operator=(const DamagedRows&) = delete;
+
+  // For LogFilter::damaged: each damaged row the scan skips is kept.
+  const std::function<void(const Error&)>* hook() const { return &hook_; }
+  // Keeps `e`'s row and returns true when `e` is a damaged row's error;
+  // false for any other error (the caller rethrows it).
+  bool take(const Error& e) {
+    if (!e.damaged_row()) return false;
+    if (rows_.emplace(e.damaged_row(), e.message()).second && on_new_)
+      on_new_(e.damaged_row(), e.message());
+    return true;
+  }
+  bool empty() const { return rows_.empty(); }
+  // Row -> its message ("log row 12 is not a record sopir writes (...)").
+  const audit::UnreadRows& rows() const { return rows_; }
+
+ private:
+  audit::UnreadRows rows_;
+  OnNew on_new_;
+  const std::function<void(const Error&)> hook_ = [this](const Error& e) { take(e); };
 };
 
 // RFC 4180: the text quoted when it holds a comma, quote, CR or LF (or

@@ -11,11 +11,12 @@
 #include "audit/links.h"
 #include "audit/replay.h"
 #include "sopir/audit.h"
-#include "sopir/error.h"
 #include "sopir/display.h"
-#include "sopir/text.h"
-#include "sopir/privacy.h"
+#include "sopir/error.h"
 #include "sopir/messages/audit.h"
+#include "sopir/privacy.h"
+#include "sopir/table.h"
+#include "sopir/text.h"
 
 namespace sopir::audit {
 
@@ -112,17 +113,16 @@ class Exporter {
     revealed_.insert(allowed.begin(), allowed.end());
   }
 
+  // Sets up the CSV header or the table's headings; they are written with
+  // the first row (begin()), or by finish() when there is none, so a read
+  // that fails before its first row writes nothing.
   void header(bool with_rule) {
     with_rule_ = with_rule;
-    const auto& cols = columns(with_rule);
-    if (options_.format == Format::kCsv) {
-      out_ << "\xEF\xBB\xBF";  // BOM: Excel then reads the file as UTF-8
-      for (size_t i = 0; i < cols.size(); ++i) out_ << (i ? "," : "") << csv_field(cols[i]);
-      out_ << "\r\n";
-    }
+    pending_header_ = true;
   }
 
   void row(const LogEntry& e, const std::string& rule = "") {
+    begin();
     const bool reveal = revealed_.count(e.case_id) > 0;
     const PublishedProcedure* p = procedures_.published(e.sha256);
     // Only what shows labels or set arrays needs the compiled procedure.
@@ -173,17 +173,14 @@ class Exporter {
         break;
       }
       case Format::kTable: {
-        // Fixed widths so the table streams; long cells simply push on.
-        auto pad = [](const std::string& text, size_t width) {
-          return text.size() >= width ? text + " " : text + std::string(width - text.size(), ' ');
-        };
         std::string move = e.from_state.empty() ? "-> " + e.to_state : e.from_state + " -> " + e.to_state;
         if (e.from_status != e.to_status && !e.from_status.empty())
           move += " [" + e.from_status + " -> " + e.to_status + "]";
-        // Stored text is shown with control and direction characters escaped.
-        std::string line = pad(std::to_string(e.seq), 7) + pad(cells[13], 21) + pad(e.case_id, 9)
-             + pad(std::to_string(e.case_seq), 4) + pad(std::string(to_string(e.kind)), 10)
-             + pad(e.event, 14) + pad(move, 28) + pad(e.actor + " (" + e.role + ")", 22);
+        // The kind where it says more than the event does: an override, a
+        // timer, a lifecycle move, a migration, a transfer.
+        std::string event = e.event;
+        if (e.kind != LogKind::kProcedure && e.event != to_string(e.kind))
+          event += std::string(" (") + to_string(e.kind) + ")";
         std::string detail =
             compiled ? changes_text(e, reveal, compiled.get(), options_.lang) : cells[19];
         if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
@@ -191,17 +188,37 @@ class Exporter {
         if (!e.linked_case.empty())
           detail += (detail.empty() ? "" : "; ") + link_text(e);
         if (with_rule_ && !rule.empty()) detail += (detail.empty() ? "" : "; ") + std::string("rule: ") + rule;
-        out_ << escape_for_display(line + detail) << "\n";
+        table_row({std::to_string(e.seq), cells[13], e.case_id, std::to_string(e.case_seq), event,
+                   move, e.actor + " (" + e.role + ")"},
+                  detail);
         break;
       }
     }
     ++rows_;
   }
 
-  void table_header() {
+  // A log row left out because it cannot be read (DamagedRows): the table
+  // marks its place; CSV and JSON lines keep their columns (the caller
+  // names the row).
+  void unread_row(int64_t seq, const std::string& message) {
     if (options_.format != Format::kTable) return;
-    out_ << "seq    occurred_at          case     #   kind      event         from -> to                  "
-            "actor (role)          changes / reason / note\n";
+    begin();
+    table_row({std::to_string(seq)}, tr(msg::audit_unread_in_log, options_.lang, {message}));
+  }
+
+  // Writes what is still held: the header when no row came, the table's
+  // rows, and a WARNING line naming the rows left out.
+  void finish(const UnreadRows& unread) {
+    begin();
+    if (options_.format != Format::kTable) return;
+    write_held();
+    if (unread.empty()) return;
+    std::string rows;
+    for (const auto& [seq, message] : unread)
+      rows += (rows.empty() ? "" : ", ") + std::to_string(seq);
+    out_ << escape_for_display(
+                tr(msg::audit_unread_tail, options_.lang, {std::to_string(unread.size()), rows}))
+         << "\n";
   }
 
   int64_t rows_ = 0;
@@ -211,7 +228,64 @@ class Exporter {
   std::ostream& out_;
   ProcedureCache procedures_;
   std::set<std::string> revealed_;
+
+ private:
+  // The CSV header, once (header()).
+  void begin() {
+    if (!pending_header_) return;
+    pending_header_ = false;
+    if (options_.format != Format::kCsv) return;
+    const auto& cols = columns(with_rule_);
+    out_ << "\xEF\xBB\xBF";  // BOM: Excel then reads the file as UTF-8
+    for (size_t i = 0; i < cols.size(); ++i) out_ << (i ? "," : "") << csv_field(cols[i]);
+    out_ << "\r\n";
+  }
+
+  // The table (sopir/table.h, as every table of the program): a log row's
+  // columns, and its changes, reason and note on lines of their own below
+  // it, under its time. The rows wait until kMeasured are in (or the rows
+  // end); the columns are fitted to those and kept for every later row,
+  // which wraps in them, so the table streams.
+  static constexpr size_t kMeasured = 500;
+
+  void table_row(std::vector<std::string> cells, const std::string& detail) {
+    // Stored text is shown with control and direction characters escaped.
+    for (auto& cell : cells) cell = escape_for_display(cell);
+    held_cells_.push_back(std::move(cells));
+    held_details_.push_back(escape_for_display(detail));
+    if (!widths_.empty() || held_cells_.size() >= kMeasured) write_held();
+  }
+
+  void write_held() {
+    if (widths_.empty()) {
+      std::vector<std::string> headings;
+      std::istringstream names(tr(msg::audit_log_headings, options_.lang));
+      for (std::string name; std::getline(names, name, '|');) headings.push_back(name);
+      widths_ = fit_columns(headings, held_cells_, options_.width);
+      for (const auto& line : table_lines(headings, widths_)) out_ << line << "\n";
+      write_detail(tr(msg::audit_log_detail_heading, options_.lang));
+    }
+    for (size_t i = 0; i < held_cells_.size(); ++i) {
+      for (const auto& line : table_lines(held_cells_[i], widths_)) out_ << line << "\n";
+      if (!held_details_[i].empty()) write_detail(held_details_[i]);
+    }
+    held_cells_.clear();
+    held_details_.clear();
+  }
+
+  // `text` wrapped below a row, from its second column to the width.
+  void write_detail(const std::string& text) {
+    const size_t indent = widths_[0] + 2;
+    const size_t room =
+        options_.width > static_cast<int>(indent) + 20 ? options_.width - indent : 20;
+    for (const auto& line : wrap(text, room)) out_ << std::string(indent, ' ') << line << "\n";
+  }
+
   bool with_rule_ = false;
+  bool pending_header_ = false;
+  std::vector<std::vector<std::string>> held_cells_;
+  std::vector<std::string> held_details_;
+  std::vector<size_t> widths_;  // the table's, once fitted
 };
 
 // The rule that allowed a step, in words.
@@ -248,8 +322,17 @@ bool has_personal(const LogEntry& e) {
 
 }  // namespace
 
-int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& options, std::ostream& out) {
+ExportResult export_log(Store& store, const LogFilter& filter, const ExportOptions& options,
+                        std::ostream& out) {
   Exporter exporter(store, options, out);
+  // A row that cannot be read is left out and the rest read on, as verify
+  // reads on (DamagedRows); the reading that writes marks and names it.
+  DamagedRows skipped;
+  DamagedRows unread(
+      [&](int64_t seq, const std::string& message) { exporter.unread_row(seq, message); });
+  LogFilter reading = filter, writing = filter;
+  reading.damaged = skipped.hook();
+  writing.damaged = unread.hook();
   // A reader held to some sites (docs/DEPLOY.md "Sites") reads their cases'
   // rows only.
   std::set<std::string> readable;
@@ -268,7 +351,7 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
     std::set<std::string> ids;
     store.read_snapshot([&] {
       read_sites();
-      store.scan_log(filter, [&](const LogEntry& e) {
+      store.scan_log(reading, [&](const LogEntry& e) {
         if (shown(e) && has_personal(e)) ids.insert(e.case_id);
         return true;
       });
@@ -276,15 +359,15 @@ int64_t export_log(Store& store, const LogFilter& filter, const ExportOptions& o
     exporter.prepare_reveal(std::vector<std::string>(ids.begin(), ids.end()));
   }
   exporter.header(false);
-  exporter.table_header();
   store.read_snapshot([&] {
     if (!options.reveal) read_sites();
-    store.scan_log(filter, [&](const LogEntry& e) {
+    store.scan_log(writing, [&](const LogEntry& e) {
       if (shown(e)) exporter.row(e);
       return true;
     });
   });
-  return exporter.rows_;
+  exporter.finish(unread.rows());
+  return ExportResult{exporter.rows_, unread.rows()};
 }
 
 namespace {
@@ -298,23 +381,51 @@ struct CaseStory {
   ProcedurePtr procedure;  // null when it cannot be loaded (`why`)
   std::string why;
   CaseReplay replay;
+  // Rows it was told without: its own, its children's (which its guards
+  // read) or the staff rows' that cannot be read. Then it is not replayed:
+  // what replay said would follow from the rows left out (as verify does).
+  UnreadRows unread;
+  bool replayed() const { return procedure && unread.empty(); }
 };
 
+// `staff_unread`: the staff rows `staff` was read without.
 CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeline& staff,
-                     const std::string& case_id) {
+                     const UnreadRows& staff_unread, const std::string& case_id) {
   CaseStory story;
   story.id = case_id;
   story.record = store.find_case(case_id);
-  story.history = store.history(case_id);  // kNotFound for an unknown case
+  DamagedRows unread;
+  try {
+    story.history = store.history(case_id);  // kNotFound for an unknown case
+  } catch (const Error& e) {
+    if (!unread.take(e)) throw;
+    // Its other rows, read on past those that cannot be read.
+    LogFilter rows;
+    rows.case_id = case_id;
+    rows.damaged = unread.hook();
+    story.history.clear();
+    store.scan_log(rows, [&](const LogEntry& row) {
+      story.history.push_back(row);
+      return true;
+    });
+  }
   story.pinned = story.record ? story.record->sha256
                               : (story.history.empty() ? "" : story.history.front().sha256);
   // A migrated case replays from the version it was opened under.
   const bool migrated = std::any_of(story.history.begin(), story.history.end(),
                                     [](const LogEntry& e) { return e.kind == LogKind::kMigration; });
   story.procedure = procedures.get(migrated ? story.history.front().sha256 : story.pinned, &story.why);
-  if (story.procedure) {
-    std::vector<ChildTimeline> children;
-    if (reads_children(*story.procedure)) children = child_timelines(store, children_of(store, case_id));
+  std::vector<ChildTimeline> children;
+  if (story.procedure && reads_children(*story.procedure)) {
+    try {
+      children = child_timelines(store, children_of(store, case_id));
+    } catch (const Error& e) {
+      if (!unread.take(e)) throw;
+    }
+  }
+  story.unread = unread.rows();
+  story.unread.insert(staff_unread.begin(), staff_unread.end());
+  if (story.replayed()) {
     const VersionLookup versions = [&procedures](const std::string& sha256, std::string* why) {
       return procedures.get(sha256, why);
     };
@@ -324,14 +435,15 @@ CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeli
 }
 
 std::string rule_of(const CaseStory& story, size_t i) {
-  if (!story.procedure) return "";
+  if (!story.replayed()) return "";
   const StepReplay& s = story.replay.steps[i];
   return rule_text(s.under ? *s.under : *story.procedure, story.history[i], s);
 }
 
 // "Case K7F-3QX  procedure x version 2" and, when its row exists, where it is now.
+// A WARNING line for each row the case is told without.
 void case_heading(const CaseStory& story, ProcedureCache& procedures, const std::string& indent,
-                  std::ostream& out) {
+                  const std::string& lang, std::ostream& out) {
   const PublishedProcedure* pub = procedures.published(story.pinned);
   out << indent << "Case " << story.id;
   if (pub) out << "  procedure " << pub->sop_id << " version " << pub->version;
@@ -345,6 +457,8 @@ void case_heading(const CaseStory& story, ProcedureCache& procedures, const std:
     out << "\n";
   }
   if (!story.procedure) out << indent << "(the procedure cannot be loaded: " << story.why << ")\n";
+  for (const auto& [seq, message] : story.unread)
+    out << indent << tr(msg::audit_unread_in_case, lang, {message}) << "\n";
 }
 
 // One step told in words; `title` starts its first line.
@@ -361,7 +475,7 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   out << "\n   who:      " << e.actor << " as " << e.role;
   out << "\n   when:     " << format_datetime(e.occurred_at) << " (recorded " << format_datetime(e.recorded_at)
       << ")";
-  if (story.procedure) {
+  if (story.replayed()) {
     const StepReplay& s = story.replay.steps[i];
     out << "\n   rule:     " << rule_text(s.under ? *s.under : *story.procedure, e, s);
     if (s.verdict == Verdict::kRefused)
@@ -382,7 +496,15 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   out << "\n";
 }
 
-void export_family(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+// Every row the stories were told without.
+UnreadRows unread_of(const std::vector<CaseStory>& stories) {
+  UnreadRows all;
+  for (const CaseStory& story : stories) all.insert(story.unread.begin(), story.unread.end());
+  return all;
+}
+
+UnreadRows export_family(Store& store, const std::string& case_id, const ExportOptions& options,
+                         std::ostream& out) {
   Exporter exporter(store, options, out);
   std::vector<std::string> ids;
   std::vector<CaseStory> stories;
@@ -400,9 +522,10 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
         ++left_out;
       }
     }
-    const StaffTimeline staff(store);
+    DamagedRows staff_unread;
+    const StaffTimeline staff(store, staff_unread.hook());
     for (const auto& id : ids)
-      stories.push_back(load_story(store, exporter.procedures_, staff, id));
+      stories.push_back(load_story(store, exporter.procedures_, staff, staff_unread.rows(), id));
   });
   if (options.reveal) exporter.prepare_reveal(ids);
   // Every step of every case, in the order things happened.
@@ -418,7 +541,8 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
   if (options.format != Format::kTable) {
     exporter.header(true);
     for (const auto& [c, i] : steps) exporter.row(stories[c].history[i], rule_of(stories[c], i));
-    return;
+    exporter.finish({});
+    return unread_of(stories);
   }
   std::ostringstream text;
   text << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
@@ -427,7 +551,7 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
     text << tr(msg::audit_linked_left_out, options.lang, {std::to_string(left_out)}) << "\n";
   for (const CaseStory& story : stories) {
     text << "\n";
-    case_heading(story, exporter.procedures_, "  ", text);
+    case_heading(story, exporter.procedures_, "  ", options.lang, text);
   }
   for (const auto& [c, i] : steps) {
     const CaseStory& story = stories[c];
@@ -435,11 +559,13 @@ void export_family(Store& store, const std::string& case_id, const ExportOptions
     narrate(story, i, exporter.revealed_.count(story.id) > 0, title, options.lang, text);
   }
   out << escape_for_display(text.str(), true);
+  return unread_of(stories);
 }
 
 }  // namespace
 
-void export_case(Store& store, const std::string& case_id, const ExportOptions& options, std::ostream& out) {
+UnreadRows export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+                       std::ostream& out) {
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
   // The case row, its log, its children's and the staff rows read in one
@@ -448,21 +574,24 @@ void export_case(Store& store, const std::string& case_id, const ExportOptions& 
   // access log), so it comes after.
   CaseStory story;
   store.read_snapshot([&] {
-    const StaffTimeline staff(store);
-    story = load_story(store, exporter.procedures_, staff, case_id);
+    DamagedRows staff_unread;
+    const StaffTimeline staff(store, staff_unread.hook());
+    story = load_story(store, exporter.procedures_, staff, staff_unread.rows(), case_id);
   });
   if (options.reveal) exporter.prepare_reveal({case_id});
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;
     std::ostringstream text;
-    case_heading(story, exporter.procedures_, "", text);
+    case_heading(story, exporter.procedures_, "", options.lang, text);
     for (size_t i = 0; i < story.history.size(); ++i)
       narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", options.lang, text);
     out << escape_for_display(text.str(), true);
-    return;
+    return story.unread;
   }
   exporter.header(true);
   for (size_t i = 0; i < story.history.size(); ++i) exporter.row(story.history[i], rule_of(story, i));
+  exporter.finish({});
+  return story.unread;
 }
 
 }  // namespace sopir::audit

@@ -106,7 +106,8 @@ std::string by_version_text(const SopFigures& f) {
   return tr(msg::audit_rep_by_version, {parts.empty() ? tr(msg::audit_rep_none) : join(parts)});
 }
 
-std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
+// Log rows that cannot be read are left out of the figures, kept in `unread`.
+std::vector<SopFigures> gather(Store& store, const ReportOptions& options, DamagedRows& unread) {
   ProcedureCache procedures(store);
   std::map<std::string, SopFigures> by_sop;
   for (const auto& pub : store.procedures()) {
@@ -174,6 +175,7 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
   };
   LogFilter log_filter;
   log_filter.sop_id = options.sop_id;
+  log_filter.damaged = unread.hook();
   store.scan_log(log_filter, [&](const LogEntry& e) {
     if (is_registry(e.kind)) return true;
     if (options.sites && !at_sites.count(e.case_id)) return true;
@@ -214,9 +216,13 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options) {
     if (kept.mixed) {
       // The rows the scan above took for this case, read again.
       kept.runs = ClockRuns(*kept.procedure);
-      for (const LogEntry& e : store.history(id)) {
+      LogFilter rows;
+      rows.case_id = id;
+      rows.damaged = unread.hook();
+      store.scan_log(rows, [&](const LogEntry& e) {
         if (counted(e) && with_clocks(e)) kept.runs.add(e);
-      }
+        return true;
+      });
     }
     const Procedure& p = *kept.procedure;
     SopFigures& f = by_sop[p.id];
@@ -254,17 +260,22 @@ std::string pad(const std::string& text, size_t width) {
 
 // gather() over one snapshot of the database (Store::read_snapshot): on a
 // database in use, every figure is of the same moment.
-std::vector<SopFigures> gather_at_once(Store& store, const ReportOptions& options) {
+std::vector<SopFigures> gather_at_once(Store& store, const ReportOptions& options,
+                                       DamagedRows& unread) {
   std::vector<SopFigures> figures;
-  store.read_snapshot([&] { figures = gather(store, options); });
+  store.read_snapshot([&] { figures = gather(store, options, unread); });
   return figures;
 }
 
 }  // namespace
 
-void report_text(Store& store, const ReportOptions& options, std::ostream& out) {
-  const auto figures = gather_at_once(store, options);
+UnreadRows report_text(Store& store, const ReportOptions& options, std::ostream& out) {
+  DamagedRows unread;
+  const auto figures = gather_at_once(store, options, unread);
   const std::string& lang = message_language();
+  for (const auto& [seq, message] : unread.rows())
+    out << escape_for_display(tr(msg::audit_unread_in_report, {message})) << "\n";
+  if (!unread.empty()) out << "\n";
   if (figures.empty()) out << tr(msg::audit_rep_no_procedures) << "\n";
   if (options.sites) out << sites_line(*options.sites) << "\n\n";
   for (const SopFigures& f : figures) {
@@ -322,6 +333,7 @@ void report_text(Store& store, const ReportOptions& options, std::ostream& out) 
     }
     out << "\n";
   }
+  return unread.rows();
 }
 
 namespace {
@@ -412,8 +424,9 @@ void diagram(std::ostream& out, const SopFigures& f, const ReportOptions& option
 
 }  // namespace
 
-void report_html(Store& store, const ReportOptions& options, std::ostream& out) {
-  const auto figures = gather_at_once(store, options);
+UnreadRows report_html(Store& store, const ReportOptions& options, std::ostream& out) {
+  DamagedRows unread;
+  const auto figures = gather_at_once(store, options, unread);
   const std::string& lang = message_language();
   out << "<!DOCTYPE html>\n<html lang=\"" << lang << "\"><head><meta charset=\"utf-8\"><title>"
       << esc(tr(msg::audit_rep_html_title)) << "</title>"
@@ -426,6 +439,9 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
       << esc(tr(msg::audit_rep_as_of, {format_datetime(options.now)}));
   if (options.sites) out << " " << esc(sites_line(*options.sites));
   out << "</p>\n";
+  for (const auto& [seq, message] : unread.rows())
+    out << "<p class=\"warning\"><strong>" << esc(tr(msg::audit_unread_in_report, {message}))
+        << "</strong></p>\n";
   if (figures.empty()) out << "<p>" << esc(tr(msg::audit_rep_no_procedures)) << "</p>\n";
   for (const SopFigures& f : figures) {
     out << "<section><h2>" << esc(f.sop_id);
@@ -480,6 +496,7 @@ void report_html(Store& store, const ReportOptions& options, std::ostream& out) 
     out << "</section>\n";
   }
   out << "</body></html>\n";
+  return unread.rows();
 }
 
 }  // namespace sopir::audit

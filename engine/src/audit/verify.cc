@@ -182,7 +182,7 @@ class Verifier {
   void registry_pass() {
     std::map<std::string, LogEntry> published;  // sha256 -> its publish row
     LogFilter filter;
-    filter.damaged = &on_damaged_;
+    filter.damaged = damaged_scanned_.hook();
     filter.kind = LogKind::kPublish;
     filter.registry = true;
     store_.scan_log(filter, [&](const LogEntry& e) {
@@ -227,13 +227,13 @@ class Verifier {
           tr(msg::audit_procedure_row_missing,
              {logged_input(e, "sop_id"), logged_input(e, "version"), short_hash(sha256), e.actor}));
     }
-    for (PlanStatus& plan : migration_plans(store_, &on_damaged_))
+    for (PlanStatus& plan : migration_plans(store_, damaged_scanned_.hook()))
       plans_.emplace(plan.sha256, std::move(plan));
     // Every site but the default one (the schema makes it) is added by a
     // site row of the log.
     std::set<std::string> logged_sites{kDefaultSite};
     LogFilter sites;
-    sites.damaged = &on_damaged_;
+    sites.damaged = damaged_scanned_.hook();
     sites.kind = LogKind::kSite;
     sites.registry = true;
     std::vector<LogEntry> copied;  // site copies taken ("copied" rows)
@@ -250,7 +250,7 @@ class Verifier {
     for (const Site& site : store_.sites())
       if (!logged_sites.count(site.id))
         add(FindingKind::kStaffRow, 0, "", tr(msg::audit_site_unlogged, {site.id, site.name}));
-    staff_ = StaffTimeline(store_, &on_damaged_);
+    staff_ = StaffTimeline(store_, damaged_scanned_.hook());
     const bool logins = store_.session_identity().server;
     std::set<std::string> staff_rows;
     for (const StaffMember& m : store_.all_staff()) {
@@ -315,7 +315,7 @@ class Verifier {
     std::map<int64_t, LogEntry> here;  // registry rows among moved rows, by seq
     if (!moves_.empty()) {
       LogFilter registry;
-      registry.damaged = &on_damaged_;
+      registry.damaged = damaged_scanned_.hook();
       registry.registry = true;
       store_.scan_log(registry, [&](const LogEntry& e) {
         if (e.case_id.empty() && move_of(e.seq)) here.emplace(e.seq, e);
@@ -328,7 +328,7 @@ class Verifier {
     std::map<std::string, int64_t> first_published;
     {
       LogFilter publish;
-      publish.damaged = &on_damaged_;
+      publish.damaged = damaged_scanned_.hook();
       publish.kind = LogKind::kPublish;
       publish.registry = true;
       store_.scan_log(publish, [&](const LogEntry& e) {
@@ -424,7 +424,7 @@ class Verifier {
       hash = kept->second;
     } else {
       LogFilter last;
-      last.damaged = &on_damaged_;
+      last.damaged = damaged_scanned_.hook();
       last.after_seq = m.last_seq - 1;
       store_.scan_log(last, [&](const LogEntry& e) {
         if (e.seq == m.last_seq) hash = e.hash;
@@ -446,7 +446,7 @@ class Verifier {
   // 4 upgrade wrote for what existed stand on their own.
   void registry_actor_pass() {
     LogFilter filter;
-    filter.damaged = &on_damaged_;
+    filter.damaged = damaged_scanned_.hook();
     filter.registry = true;
     bool first = true;
     store_.scan_log(filter, [&](const LogEntry& row) {
@@ -555,7 +555,7 @@ class Verifier {
     // Who opened whom, from the hashed log (the open rows), not from the
     // case rows, which anyone with the file could change.
     LogFilter opens;
-    opens.damaged = &on_damaged_;
+    opens.damaged = damaged_scanned_.hook();
     opens.kind = LogKind::kOpen;
     store_.scan_log(opens, [&](const LogEntry& e) {
       if (e.linked_case.empty()) return true;
@@ -606,7 +606,7 @@ class Verifier {
   // The damaged rows the log scans met that no case's replay reported: the
   // registry's, or those of a case not replayed.
   void damaged_elsewhere() {
-    for (const auto& [seq, message] : damaged_scanned_)
+    for (const auto& [seq, message] : damaged_scanned_.rows())
       if (!damaged_cases_.count(seq)) add(FindingKind::kRecordDamaged, seq, "", message);
   }
 
@@ -847,13 +847,10 @@ class Verifier {
   StaffTimeline staff_;
   // Rows found damaged (kRecordDamaged). Replay reports a row once for each
   // case it kept from being replayed (damaged_cases_: row -> those cases);
-  // the log scans hand theirs to on_damaged_ (LogFilter::damaged), and
-  // damaged_elsewhere() reports those no replay did (a registry row's).
+  // the log scans hand theirs to damaged_scanned_ (LogFilter::damaged),
+  // and damaged_elsewhere() reports those no replay did (a registry row's).
   std::map<int64_t, std::set<std::string>> damaged_cases_;
-  std::map<int64_t, std::string> damaged_scanned_;
-  const std::function<void(const Error&)> on_damaged_ = [this](const Error& e) {
-    damaged_scanned_.emplace(e.damaged_row(), e.message());
-  };
+  DamagedRows damaged_scanned_;
   std::map<std::string, PlanStatus> plans_;  // migration plans proposed, by hash
 };
 

@@ -166,36 +166,137 @@ Checkpoint checkpoint_from(const json& c) {
   return out;
 }
 
+// A record read as general JSON, each key checked before it is taken: a
+// record not in sopir's shape is named with the first key at fault
+// (store_damaged_record), in sopir's words rather than the JSON library's.
+class RecordReader {
+ public:
+  explicit RecordReader(int64_t seq) : seq_(seq) {}
+
+  [[noreturn]] void damaged(const std::string& problem) const {
+    throw damaged_record(seq_, tr(msg::store_damaged_record, {std::to_string(seq_), problem}));
+  }
+  [[noreturn]] void not_a(const std::string& path, const Message& what) const {
+    damaged(tr(msg::store_record_key_not, {path, tr(what)}));
+  }
+
+  // The value of `key` in `object` (found at `path`, "" for the record).
+  const json& at(const json& object, const std::string& path, const char* key) const {
+    const std::string here = path.empty() ? key : path + "." + key;
+    const auto it = object.find(key);
+    if (it == object.end()) damaged(tr(msg::store_record_no_key, {here}));
+    return *it;
+  }
+  const json& list(const json& object, const std::string& path, const char* key) const {
+    const json& j = at(object, path, key);
+    if (!j.is_array()) not_a(join(path, key), msg::store_record_a_list);
+    return j;
+  }
+  std::string text(const json& object, const std::string& path, const char* key) const {
+    const json& j = at(object, path, key);
+    if (!j.is_string()) not_a(join(path, key), msg::store_record_a_text);
+    return j.get<std::string>();
+  }
+  int64_t number(const json& object, const std::string& path, const char* key) const {
+    const json& j = at(object, path, key);
+    if (!j.is_number_integer()) not_a(join(path, key), msg::store_record_a_whole_number);
+    return j.get<int64_t>();
+  }
+  bool flag(const json& object, const std::string& path, const char* key) const {
+    const json& j = at(object, path, key);
+    if (!j.is_boolean()) not_a(join(path, key), msg::store_record_true_false);
+    return j.get<bool>();
+  }
+  // `key` when present, else `fallback` (the keys log_json writes only
+  // for some values).
+  template <class T>
+  T optional(const json& object, const std::string& path, const char* key, T fallback,
+             bool (json::*is)() const, const Message& what) const {
+    const auto it = object.find(key);
+    if (it == object.end()) return fallback;
+    if (!((*it).*is)()) not_a(join(path, key), what);
+    return it->get<T>();
+  }
+
+  static std::string join(const std::string& path, const char* key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string item(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+ private:
+  int64_t seq_;
+};
+
+// A change's value (before or after) as log_json::record writes it.
+StoredValue checked_value(const RecordReader& r, const json& j, const std::string& path,
+                          const PersonalLookup& lookup) {
+  if (!j.is_object()) r.not_a(path, msg::store_record_an_object);
+  StoredValue value;
+  value.field = r.text(j, path, "field");
+  value.missing = r.flag(j, path, "missing");
+  value.pii = r.optional(j, path, "pii", false, &json::is_boolean, msg::store_record_true_false);
+  if (!value.pii) {
+    value.text =
+        r.optional(j, path, "text", std::string(), &json::is_string, msg::store_record_a_text);
+    return value;
+  }
+  value.salt =
+      r.optional(j, path, "salt", std::string(), &json::is_string, msg::store_record_a_text);
+  value.digest =
+      r.optional(j, path, "digest", std::string(), &json::is_string, msg::store_record_a_text);
+  look_up(value, lookup);
+  return value;
+}
+
 LogEntry decode_record(const json& record, int64_t seq, const PersonalLookup& lookup) {
+  const RecordReader r(seq);
+  if (record.is_discarded()) r.damaged(tr(msg::store_record_not_json));
+  if (!record.is_object()) r.damaged(tr(msg::store_record_not_object));
+  const std::string top;
   LogEntry entry;
   entry.seq = seq;
-  entry.case_id = record.at("case_id").get<std::string>();
-  entry.case_seq = record.at("case_seq").get<int64_t>();
-  entry.sha256 = record.at("sha256").get<std::string>();
-  const std::string kind = record.at("kind").get<std::string>();
+  entry.case_id = r.text(record, top, "case_id");
+  entry.case_seq = r.number(record, top, "case_seq");
+  entry.sha256 = r.text(record, top, "sha256");
+  const std::string kind = r.text(record, top, "kind");
   const auto parsed = log_kind_from_string(kind);
   if (!parsed)
     throw damaged_record(seq, tr(msg::store_unknown_log_kind, {kind, std::to_string(seq)}));
   entry.kind = *parsed;
-  entry.event = record.at("event").get<std::string>();
-  entry.from_state = record.at("from_state").get<std::string>();
-  entry.to_state = record.at("to_state").get<std::string>();
-  entry.from_status = record.at("from_status").get<std::string>();
-  entry.to_status = record.at("to_status").get<std::string>();
-  entry.actor = record.at("actor").get<std::string>();
-  entry.role = record.at("role").get<std::string>();
-  entry.occurred_at = DateTime{record.at("occurred_at").get<int64_t>()};
-  entry.recorded_at = DateTime{record.at("recorded_at").get<int64_t>()};
-  entry.note = record.at("note").get<std::string>();
-  entry.reason = record.at("reason").get<std::string>();
-  for (const auto& pair : record.at("inputs"))
-    entry.inputs.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
-  for (const auto& change : record.at("changes"))
-    entry.changes.push_back({value_from_json(change.at("before"), lookup), value_from_json(change.at("after"), lookup)});
-  const json& due = record.at("due_at");
+  entry.event = r.text(record, top, "event");
+  entry.from_state = r.text(record, top, "from_state");
+  entry.to_state = r.text(record, top, "to_state");
+  entry.from_status = r.text(record, top, "from_status");
+  entry.to_status = r.text(record, top, "to_status");
+  entry.actor = r.text(record, top, "actor");
+  entry.role = r.text(record, top, "role");
+  entry.occurred_at = DateTime{r.number(record, top, "occurred_at")};
+  entry.recorded_at = DateTime{r.number(record, top, "recorded_at")};
+  entry.note = r.text(record, top, "note");
+  entry.reason = r.text(record, top, "reason");
+  const json& inputs = r.list(record, top, "inputs");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const json& pair = inputs[i];
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+      r.not_a(RecordReader::item("inputs", i), msg::store_record_a_pair);
+    entry.inputs.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+  }
+  const json& changes = r.list(record, top, "changes");
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const std::string path = RecordReader::item("changes", i);
+    if (!changes[i].is_object()) r.not_a(path, msg::store_record_an_object);
+    entry.changes.push_back(
+        {checked_value(r, r.at(changes[i], path, "before"), path + ".before", lookup),
+         checked_value(r, r.at(changes[i], path, "after"), path + ".after", lookup)});
+  }
+  const json& due = r.at(record, top, "due_at");
+  if (!due.is_null() && !due.is_number_integer()) r.not_a("due_at", msg::store_record_a_time);
   if (!due.is_null()) entry.due_at = DateTime{due.get<int64_t>()};
-  entry.linked_case = record.at("linked_case").get<std::string>();
-  entry.site = record.value("site", std::string());
+  entry.linked_case = r.text(record, top, "linked_case");
+  entry.site =
+      r.optional(record, top, "site", std::string(), &json::is_string, msg::store_record_a_text);
   if (const auto it = record.find("checkpoint"); it != record.end() && it->is_object())
     entry.checkpoint = checkpoint_from(*it);
   return entry;
@@ -223,11 +324,7 @@ LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup&
     }
     return entry;
   }
-  try {
-    return decode_record(json::parse(record), seq, lookup);
-  } catch (const json::exception& e) {
-    throw damaged_record(seq, tr(msg::store_damaged_record, {std::to_string(seq), e.what()}));
-  }
+  return decode_record(json::parse(record, nullptr, false), seq, lookup);
 }
 
 void chain_row_details(std::string_view record, std::string& case_id, int64_t& case_seq,

@@ -57,8 +57,10 @@ std::vector<StoredValue> read_values(std::string_view text, const PersonalLookup
 // A checkpoint row's claim, when `record` holds one (docs/SCHEMA.md).
 std::optional<Checkpoint> checkpoint_of(std::string_view record);
 // A log row from its stored record: the fast reader, or general JSON.
-// Sets every field but seq, prev_hash and hash. Throws nlohmann::json
-// exceptions for damaged JSON, kStorage for an unknown kind.
+// Sets every field but seq, prev_hash and hash. A record not in sopir's
+// shape (not JSON, a key missing or of another kind, an unknown kind)
+// throws damaged_record (kStorage, Error::damaged_row()), its message
+// naming the first key at fault in sopir's words.
 LogEntry read_record(std::string_view record, int64_t seq, const PersonalLookup& lookup);
 // The personal values (with text through `lookup`) of a record's changes,
 // for scan_chain's slow path; sets case_id/case_seq from the JSON (empty and

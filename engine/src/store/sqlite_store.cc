@@ -1495,7 +1495,9 @@ class SqliteStore final : public Store {
   // case row or the links do not lead through the case's own rows numbered
   // last_seq down to 1, as when rows were written by something other than
   // sopir: the caller then reads the rows by case_id, so a wrong link costs
-  // a scan, never a wrong answer.
+  // a scan, never a wrong answer. So does a row that is not a record sopir
+  // writes: the scan meets it again, and a LogFilter::damaged there reads
+  // on past it.
   std::optional<std::vector<LogEntry>> linked_history(const std::string& id) {
     int64_t row = 0, last_seq = 0;
     {
@@ -1513,7 +1515,13 @@ class SqliteStore final : public Store {
     stmt->bind(2, static_cast<int64_t>(last_seq));
     for (int64_t expected = last_seq; expected >= 1; --expected) {
       if (!stmt->executeStep()) return std::nullopt;
-      LogEntry entry = read_log(*stmt);
+      LogEntry entry;
+      try {
+        entry = read_log(*stmt);
+      } catch (const Error& e) {
+        if (!e.damaged_row()) throw;
+        return std::nullopt;
+      }
       if (entry.case_id != id || entry.case_seq != expected) return std::nullopt;
       // The first row links to nothing, every other to the one before.
       if (stmt->getColumn(4).isNull() != (expected == 1)) return std::nullopt;
