@@ -252,6 +252,36 @@ TEST_CASE_METHOD(AuditFixture, "a changed note, actor or target state breaks the
   }
 }
 
+TEST_CASE_METHOD(AuditFixture,
+                 "audit case warns of a case row changed behind sopir's back and of missing steps",
+                 "[audit]") {
+  build();
+  auto story_of = [&](const std::string& id) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    std::ostringstream out;
+    audit::export_case(*store, id, audit::ExportOptions{}, out);
+    return out.str();
+  };
+  CHECK_THAT(story_of(a_), !Catch::Contains("WARNING"));
+  // The case row says a state its log never left it in: "Now:" is the
+  // row's, and the warning says which to believe, in verify's words.
+  sql("UPDATE cases SET state = 'closed_fake' WHERE id = '" + a_ + "'");
+  CHECK_THAT(
+      story_of(a_),
+      Catch::Contains(
+          "WARNING:  the case row above disagrees with its log (changed behind sopir's back): "
+          "state is 'closed_fake' but its log ends in '") &&
+          Catch::Contains(
+              "the log below is what happened, and `sopir audit verify` reports it (case-row)\n"));
+  // A step taken out of the middle of the log: the step after it says so.
+  const int64_t seq = seq_of(b_, 2);
+  sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq = " + std::to_string(seq));
+  CHECK_THAT(
+      story_of(b_),
+      Catch::Contains("\n   WARNING:  the case's log jumps here from step 1 to step 3: steps "
+                      "between are missing, or rows are out of order\n"));
+}
+
 TEST_CASE_METHOD(AuditFixture, "a deleted row is a seq gap, a broken link and a case step gap", "[audit]") {
   build();
   const int64_t seq = seq_of(a_, 4);  // stabilise by dewi

@@ -381,6 +381,7 @@ struct CaseStory {
   ProcedurePtr procedure;  // null when it cannot be loaded (`why`)
   std::string why;
   CaseReplay replay;
+  std::string row_problems;  // case_row_problems(), when replayed
   // Rows it was told without: its own, its children's (which its guards
   // read) or the staff rows' that cannot be read. Then it is not replayed:
   // what replay said would follow from the rows left out (as verify does).
@@ -430,6 +431,13 @@ CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeli
       return procedures.get(sha256, why);
     };
     story.replay = replay_case(*story.procedure, story.history, children, &staff, &versions);
+    // The case row as verify checks it: "Now:" is the row's, which someone
+    // may have changed behind sopir's back.
+    if (story.record && !story.history.empty())
+      story.row_problems = case_row_problems(*story.record, story.replay.end, story.procedure->id,
+                                             story.history.front().kind == LogKind::kOpen
+                                                 ? std::optional(story.history.front().occurred_at)
+                                                 : std::nullopt);
   }
   return story;
 }
@@ -457,6 +465,8 @@ void case_heading(const CaseStory& story, ProcedureCache& procedures, const std:
     out << "\n";
   }
   if (!story.procedure) out << indent << "(the procedure cannot be loaded: " << story.why << ")\n";
+  if (!story.row_problems.empty())
+    out << indent << tr(msg::audit_case_row_warning, lang, {story.row_problems}) << "\n";
   for (const auto& [seq, message] : story.unread)
     out << indent << tr(msg::audit_unread_in_case, lang, {message}) << "\n";
 }
@@ -478,6 +488,10 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   if (story.replayed()) {
     const StepReplay& s = story.replay.steps[i];
     out << "\n   rule:     " << rule_text(s.under ? *s.under : *story.procedure, e, s);
+    if (s.sequence_gap)
+      out << "\n   "
+          << tr(msg::audit_case_steps_missing, lang,
+                {std::to_string(s.expected_case_seq - 1), std::to_string(e.case_seq)});
     if (s.verdict == Verdict::kRefused)
       out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
     if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;

@@ -557,4 +557,49 @@ CaseReplay replay_case(const Procedure& given, const std::vector<LogEntry>& hist
   return out;
 }
 
+std::string case_row_problems(const CaseRecord& c, const ReplayedCase& end,
+                              const std::string& sop_id, std::optional<DateTime> opened) {
+  std::string problems;
+  auto problem = [&](const std::string& text) {
+    problems += (problems.empty() ? "" : "; ") + text;
+  };
+  auto time = [](const std::optional<DateTime>& t) {
+    return t ? format_datetime(*t) : tr(msg::audit_none);
+  };
+  if (c.state != end.state) problem(tr(msg::audit_row_state, {c.state, end.state}));
+  if (c.status != end.status)
+    problem(tr(msg::audit_row_status, {to_string(c.status), to_string(end.status)}));
+  if (c.last_seq != end.last_case_seq)
+    problem(tr(msg::audit_row_last_step,
+               {std::to_string(c.last_seq), std::to_string(end.last_case_seq)}));
+  if (c.version != end.steps)
+    problem(tr(msg::audit_row_version, {std::to_string(c.version), std::to_string(end.steps)}));
+  if (c.due_at != end.due_at) problem(tr(msg::audit_row_due, {time(c.due_at), time(end.due_at)}));
+  if (c.hold_started != end.hold_started)
+    problem(tr(msg::audit_row_hold, {time(c.hold_started), time(end.hold_started)}));
+  if (c.sop_id != sop_id) problem(tr(msg::audit_row_procedure, {c.sop_id, sop_id}));
+  if (opened && c.opened_at != *opened)
+    problem(tr(msg::audit_row_opened, {format_datetime(c.opened_at), format_datetime(*opened)}));
+  if (c.closure_reason != end.closure_reason)
+    problem(tr(msg::audit_row_closure, {c.closure_reason, end.closure_reason}));
+  std::map<std::string, const StoredValue*> row_data;
+  for (const auto& v : c.data)
+    if (!v.missing) row_data[v.field] = &v;
+  for (const auto& [field, logged] : end.data) {
+    auto it = row_data.find(field);
+    if (it == row_data.end()) {
+      problem(tr(msg::audit_row_field_missing, {field}));
+      continue;
+    }
+    const StoredValue& stored = *it->second;
+    const bool same = logged.pii ? stored.digest == logged.digest : stored.text == logged.text;
+    if (!same)
+      problem(logged.pii ? tr(msg::audit_row_pii_differs, {field})
+                         : tr(msg::audit_row_field_differs, {field, stored.text, logged.text}));
+    row_data.erase(it);
+  }
+  for (const auto& [field, stored] : row_data) problem(tr(msg::audit_row_field_extra, {field}));
+  return problems;
+}
+
 }  // namespace sopir::audit_internal

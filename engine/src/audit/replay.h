@@ -100,4 +100,11 @@ CaseReplay replay_case(const Procedure& procedure, const std::vector<LogEntry>& 
                        const std::vector<ChildTimeline>& children = {},
                        const StaffTimeline* staff = nullptr, const VersionLookup* versions = nullptr);
 
+// Where the case row `c` disagrees with what its log leaves (`end`, of
+// procedure `sop_id`, opened at `opened` when the log holds its open row),
+// one "; "-joined text; "" when it agrees. verify reports it (case-row) and
+// `audit case` warns with it.
+std::string case_row_problems(const CaseRecord& c, const ReplayedCase& end,
+                              const std::string& sop_id, std::optional<DateTime> opened);
+
 }  // namespace sopir::audit_internal

@@ -786,48 +786,8 @@ class Verifier {
   // (unset when its first row is not one).
   void compare_case_row(const CaseRecord& c, const ReplayedCase& end, int64_t last_seq,
                         const std::string& sop_id, std::optional<DateTime> opened) {
-    std::string problems;
-    auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
-    if (c.state != end.state) problem(tr(msg::audit_row_state, {c.state, end.state}));
-    if (c.status != end.status) problem(tr(msg::audit_row_status, {to_string(c.status), to_string(end.status)}));
-    if (c.last_seq != end.last_case_seq)
-      problem(tr(msg::audit_row_last_step, {std::to_string(c.last_seq), std::to_string(end.last_case_seq)}));
-    if (c.version != end.steps)
-      problem(tr(msg::audit_row_version, {std::to_string(c.version), std::to_string(end.steps)}));
-    if (c.due_at != end.due_at)
-      problem(tr(msg::audit_row_due, {c.due_at ? format_datetime(*c.due_at) : tr(msg::audit_none),
-                                      end.due_at ? format_datetime(*end.due_at) : tr(msg::audit_none)}));
-    if (c.hold_started != end.hold_started)
-      problem(tr(msg::audit_row_hold,
-                 {c.hold_started ? format_datetime(*c.hold_started) : tr(msg::audit_none),
-                  end.hold_started ? format_datetime(*end.hold_started) : tr(msg::audit_none)}));
-    if (c.sop_id != sop_id) problem(tr(msg::audit_row_procedure, {c.sop_id, sop_id}));
-    if (opened && c.opened_at != *opened)
-      problem(tr(msg::audit_row_opened, {format_datetime(c.opened_at), format_datetime(*opened)}));
-    if (c.closure_reason != end.closure_reason)
-      problem(tr(msg::audit_row_closure, {c.closure_reason, end.closure_reason}));
-    std::map<std::string, const StoredValue*> row_data;
-    for (const auto& v : c.data) {
-      if (!v.missing) row_data[v.field] = &v;
-    }
-    for (const auto& [field, logged] : end.data) {
-      auto it = row_data.find(field);
-      if (it == row_data.end()) {
-        problem(tr(msg::audit_row_field_missing, {field}));
-        continue;
-      }
-      const StoredValue& stored = *it->second;
-      const bool same = logged.pii ? stored.digest == logged.digest : stored.text == logged.text;
-      if (!same)
-        problem(logged.pii ? tr(msg::audit_row_pii_differs, {field})
-                           : tr(msg::audit_row_field_differs, {field, stored.text, logged.text}));
-      row_data.erase(it);
-    }
-    for (const auto& [field, stored] : row_data)
-      problem(tr(msg::audit_row_field_extra, {field}));
-    if (!problems.empty())
-      add(FindingKind::kCaseRow, last_seq, c.id,
-          tr(msg::audit_row_differs, {c.id, problems}));
+    if (std::string problems = case_row_problems(c, end, sop_id, opened); !problems.empty())
+      add(FindingKind::kCaseRow, last_seq, c.id, tr(msg::audit_row_differs, {c.id, problems}));
   }
 
   Store& store_;
