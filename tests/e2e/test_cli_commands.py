@@ -155,6 +155,14 @@ class Commands(SopirTest):
         self.assertFalse(versions[1]["current"])
         r = self.ok("sop", "list")
         self.assertIn("aid", r.out)
+        # A changed file must say a higher version: than every published
+        # version says; the same file again changes nothing.
+        v2b = self.write("aid2b.yaml", open(v2).read() + "\n# a comment changes the text\n")
+        r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", v2b)
+        self.assertIn("aid2b.yaml: procedure 'aid' says version: 2, but a published version of it says 2: a changed "
+                      "procedure takes a higher number (version: 3)", r.err)
+        self.ok("--as", "admin", "sop", "publish", v2)
+        self.assertEqual(len(self.ok("sop", "list", "--json").json()["procedures"]), 2)
 
     def test_show_published_sop_by_id(self):
         r = self.ok("sop", "show", "aid")
