@@ -30,7 +30,6 @@ void ChainChecker::start_batch() {
   filling_.previous_seq = last_seq_;
   filling_.previous_hash = last_hash_;
   filling_.seq_gaps_allowed = rules_.seq_gaps_allowed;
-  filling_.gaps_checked_after = rules_.gaps_checked_after;
   filling_.bytes.clear();
   filling_.rows.clear();
   filling_.personal.clear();
@@ -49,6 +48,11 @@ void ChainChecker::add(const ChainRow& r) {
     root_at_ = heads_.root();
   if (rules_.root_at && r.seq == *rules_.root_at) hash_at_ = std::string(r.hash);
   if (r.checkpoint) check_checkpoint(r);
+  if (rules_.seq_gaps_allowed && rules_.checkpoints_commit_gaps) {
+    if (r.seq != last_seq_ + 1) held_gaps_.emplace_back(last_seq_, r.seq);
+    if (r.checkpoint && r.checkpoint->seq_gaps)
+      gap_commitments_.emplace_back(r.seq, *r.checkpoint->seq_gaps);
+  }
   Row row;
   row.seq = r.seq;
   row.case_seq = r.case_seq;
@@ -126,6 +130,18 @@ void ChainChecker::finish() {
   start_batch();
 }
 
+Finding ChainChecker::seq_gap(int64_t before, int64_t after) {
+  const int64_t first = before + 1, last = after - 1;
+  // Of no case: the rows missing are not known; the next row's case is as
+  // innocent as any.
+  return Finding{
+      FindingKind::kSeqGap, after, "",
+      first == last ? tr(msg::audit_row_missing,
+                         {std::to_string(first), std::to_string(before), std::to_string(after)})
+                    : tr(msg::audit_rows_missing, {std::to_string(first), std::to_string(last),
+                                                   std::to_string(before), std::to_string(after)})};
+}
+
 void ChainChecker::collect() {
   if (!in_flight_.valid()) return;
   for (Finding& f : in_flight_.get()) sink_(std::move(f));
@@ -142,18 +158,8 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
   for (const Row& r : batch.rows) {
     const std::string_view case_id = view(r.case_id), prev_hash = view(r.prev_hash), hash = view(r.hash);
     const std::string in_case = case_id.empty() ? "" : tr(msg::audit_in_case, {case_id});
-    if (r.seq != previous_seq + 1 &&
-        (!batch.seq_gaps_allowed || previous_seq >= batch.gaps_checked_after)) {
-      const int64_t first = previous_seq + 1, last = r.seq - 1;
-      // Of no case: the rows missing are not known; the next row's case is
-      // as innocent as any.
-      add(FindingKind::kSeqGap, r.seq, "",
-          first == last
-              ? tr(msg::audit_row_missing,
-                   {std::to_string(first), std::to_string(previous_seq), std::to_string(r.seq)})
-              : tr(msg::audit_rows_missing, {std::to_string(first), std::to_string(last),
-                                             std::to_string(previous_seq), std::to_string(r.seq)}));
-    }
+    if (r.seq != previous_seq + 1 && !batch.seq_gaps_allowed)
+      findings.push_back(seq_gap(previous_seq, r.seq));
     const std::string_view expected = view(r.expected_prev);
     if (prev_hash != expected) {
       const std::string but =

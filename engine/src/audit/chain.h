@@ -31,9 +31,11 @@ struct ChainRules {
   // seq may skip numbers (Store::seq_gaps_allowed): no seq-gap findings;
   // a removed row still shows in its chain (case_seq, prev_hash, the head).
   bool seq_gaps_allowed = false;
-  // Even so, a gap after this row is a finding: the newest checkpoint, this
-  // row, commits that its log's numbers do not skip (Checkpoint::seq_gaps).
-  int64_t gaps_checked_after = std::numeric_limits<int64_t>::max();
+  // Even so, the checkpoints' word counts (a database file that says it is
+  // a copy of a server's log): the gaps and what each checkpoint committed
+  // (Checkpoint::seq_gaps) are kept for the caller to judge (held_gaps(),
+  // gap_commitments()), once it knows which rows came from offices moved in.
+  bool checkpoints_commit_gaps = false;
   // Compute the Merkle root over the chain heads as of this row (an anchor).
   std::optional<int64_t> root_at;
   // A copy of one site (Store::site_copy): checkpoints before the one its
@@ -61,6 +63,12 @@ class ChainChecker {
   int64_t checkpoints_elsewhere() const { return checkpoints_elsewhere_; }
   // The checkpoint the site copy's proof is for, when the log holds it.
   const std::optional<Checkpoint>& proven() const { return proven_; }
+  // ChainRules::checkpoints_commit_gaps: each gap met (the row before it,
+  // the row after), and each checkpoint's commitment (its row, whether its
+  // log's numbers may skip), in seq order.
+  const std::vector<std::pair<int64_t, int64_t>>& held_gaps() const { return held_gaps_; }
+  const std::vector<std::pair<int64_t, bool>>& gap_commitments() const { return gap_commitments_; }
+  static Finding seq_gap(int64_t before, int64_t after);  // the kSeqGap finding
 
  private:
   // Spans into Batch::bytes.
@@ -78,7 +86,6 @@ class ChainChecker {
     int64_t previous_seq = 0;   // the row before the batch's first
     std::string previous_hash;  // its hash
     bool seq_gaps_allowed = false;  // ChainRules::seq_gaps_allowed
-    int64_t gaps_checked_after = 0;  // ChainRules::gaps_checked_after
     std::string bytes;
     std::vector<Row> rows;
     std::vector<StoredValue> personal;
@@ -103,6 +110,8 @@ class ChainChecker {
   std::optional<std::string> root_at_, hash_at_;
   int64_t checkpoints_elsewhere_ = 0;
   std::optional<Checkpoint> proven_;
+  std::vector<std::pair<int64_t, int64_t>> held_gaps_;
+  std::vector<std::pair<int64_t, bool>> gap_commitments_;
 };
 
 }  // namespace sopir::audit_internal

@@ -108,6 +108,7 @@ class Verifier {
     chain_pass(head.first);
     if (options_.anchor) check_anchor(head.first);
     registry_pass();
+    judge_held_gaps();
     if (options_.replay) {
       registry_actor_pass();
       compiled_pass();
@@ -139,15 +140,9 @@ class Verifier {
     rules.per_chain_from = store_.per_chain_from();
     rules.seq_gaps_allowed = store_.seq_gaps_allowed();
     // A file that says its numbers may skip (a copy of a server's log) is
-    // held to what its newest checkpoint committed: rows after a checkpoint
-    // written where they do not skip must not skip either (a copy of one
-    // site leaves other sites' rows out everywhere; a server's numbers skip
-    // by nature).
-    if (rules.seq_gaps_allowed && !site_copy_ && !store_.session_identity().server) {
-      if (const std::optional<LogEntry> c = store_.newest_checkpoint();
-          c && c->checkpoint && c->checkpoint->seq_gaps == false)
-        rules.gaps_checked_after = c->seq;
-    }
+    // held to what its checkpoints committed (a copy of one site leaves
+    // other sites' rows out everywhere; a server's numbers skip by nature).
+    rules.checkpoints_commit_gaps = !site_copy_ && !store_.session_identity().server;
     if (options_.anchor) rules.root_at = options_.anchor->seq;
     if (site_copy_) rules.site_copy = &*site_copy_;
     ChainChecker checker(
@@ -174,6 +169,33 @@ class Verifier {
     proven_ = checker.proven();
     if (proven_ && site_copy_) report_.proven_checkpoint = site_copy_->checkpoint_seq;
     report_.checkpoints_elsewhere = checker.checkpoints_elsewhere();
+    held_gaps_ = checker.held_gaps();
+    gap_commitments_ = checker.gap_commitments();
+  }
+
+  // The gaps of a file that says its numbers may skip, against what its
+  // checkpoints committed: a gap after a checkpoint that says they do not,
+  // with none saying they may after it, is a finding. A checkpoint among
+  // the rows of an office moved in (registry_pass) was written in that
+  // office's file and commits nothing about this log's numbers; the rows a
+  // move keeps aside (moved_registry: its checkpoints, a publish the target
+  // held) leave gaps among its numbers, checked with the move.
+  void judge_held_gaps() {
+    if (!options_.chain) return;
+    std::optional<int64_t> no_gaps_from;
+    for (const auto& [seq, may_skip] : gap_commitments_) {
+      if (move_of(seq)) continue;
+      if (may_skip)
+        no_gaps_from.reset();
+      else if (!no_gaps_from)
+        no_gaps_from = seq;
+    }
+    if (!no_gaps_from) return;
+    for (const auto& [before, after] : held_gaps_) {
+      const MovedIn* among = move_of(before + 1);
+      if (among && among == move_of(after - 1)) continue;
+      if (before >= *no_gaps_from) report_.findings.push_back(ChainChecker::seq_gap(before, after));
+    }
   }
 
   // The registry against the tables it records: every published version's
@@ -800,6 +822,9 @@ class Verifier {
   std::optional<std::string> anchor_hash_, anchor_root_;
   std::optional<SiteCopy> site_copy_;     // Store::site_copy
   std::vector<MovedIn> moves_;            // databases moved in (site "moved-in" rows), in order
+  // ChainChecker::held_gaps() and gap_commitments(), for judge_held_gaps().
+  std::vector<std::pair<int64_t, int64_t>> held_gaps_;
+  std::vector<std::pair<int64_t, bool>> gap_commitments_;
   std::map<int64_t, int64_t> moved_cases_;  // cases each move brought (by its row), as replayed
   std::optional<Checkpoint> proven_;      // the checkpoint its proof is for
   std::map<std::string, std::vector<LinkedCase>> children_;  // parent id -> the cases it opened

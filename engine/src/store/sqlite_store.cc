@@ -922,7 +922,17 @@ class SqliteStore final : public Store {
         c.upto_seq = upto;
         c.chains = static_cast<int64_t>(heads.size());
         c.root = merkle::root(std::move(heads));
+        // The setting as this file says it, but a checkpoint never undoes
+        // what the one before it committed: once one said the numbers do not
+        // skip, so does every later one (the setting turned on behind
+        // sopir's back is no copy of a server's log). A copy of one site
+        // leaves rows out everywhere: its setting stands.
         c.seq_gaps = db_->execAndGet("SELECT seq_gaps FROM chain_rule").getInt() != 0;
+        if (*c.seq_gaps && db_->execAndGet("SELECT count(*) FROM site_copy").getInt() == 0) {
+          const std::optional<LogEntry> before = newest_checkpoint_locked();
+          if (before && before->checkpoint && before->checkpoint->seq_gaps == false)
+            c.seq_gaps = false;
+        }
         entry.checkpoint = std::move(c);
         append_registry_locked(entry);
       });
