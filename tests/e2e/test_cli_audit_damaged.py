@@ -30,9 +30,9 @@ class UnreadableRow(SopirTest):
         self.ok("--as", "budi", "case", "advance", self.b, "review")
         self.ok("--as", "siti", "case", "advance", self.b, "reject", "--reason", "asked for elsewhere")
 
-    def damage_opening_row(self, case_id):
+    def damage_opening_row(self, case_id, record=None):
         """Rewrites the case's opening row as the reviewer did: the triggers
-        dropped, the record cut to three keys, the triggers put back."""
+        dropped, the record cut to three keys (or `record`), the triggers put back."""
         import sqlite3
         con = sqlite3.connect(self.db)
         triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
@@ -41,7 +41,8 @@ class UnreadableRow(SopirTest):
             con.execute("DROP TRIGGER " + name)
         seq, = con.execute("SELECT seq FROM transitions WHERE case_id = ? AND case_seq = 1", (case_id,)).fetchone()
         con.execute("UPDATE transitions SET record = ? WHERE seq = ?",
-                    (json.dumps({"case_id": case_id, "case_seq": 1, "kind": "open"}, separators=(",", ":")), seq))
+                    (record if record is not None else
+                     json.dumps({"case_id": case_id, "case_seq": 1, "kind": "open"}, separators=(",", ":")), seq))
         for _, sql in triggers:
             con.execute(sql)
         con.commit()
@@ -95,6 +96,28 @@ class UnreadableRow(SopirTest):
         self.assertEqual(r.out.lstrip("\ufeff").splitlines(), [CSV_HEADER])
         self.assertEqual(self.run_sopir("audit", "log", "--case", self.b).code, 0)
         self.assertEqual(before, self.dump(), "an audit read wrote to the database")
+
+    def test_a_row_damaged_so_that_it_names_no_case_is_named_too(self):
+        # A row of no case is a registry row only when its kind says so: a
+        # record emptied out is met as damaged, not passed over as one.
+        seq = self.damage_opening_row(self.a, "{}")
+        for record in ("{}", "[]", "42", "null"):
+            with self.subTest(record=record):
+                import sqlite3
+                con = sqlite3.connect(self.db)
+                triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                       "AND tbl_name = 'transitions'").fetchall()
+                for name, _ in triggers:
+                    con.execute("DROP TRIGGER " + name)
+                con.execute("UPDATE transitions SET record = ? WHERE seq = ?", (record, seq))
+                for _, sql in triggers:
+                    con.execute(sql)
+                con.commit()
+                con.close()
+                r = self.run_sopir("audit", "log", "--format", "csv")
+                self.assertEqual(r.code, 1, r)
+                self.assertIn("log row %d is not a record sopir writes" % seq, r.err)
+                self.assertEqual(self.run_sopir("audit", "report").code, 1)
 
     def test_case_says_so_plainly(self):
         seq = self.damage_opening_row(self.a)

@@ -975,7 +975,11 @@ class SqliteStore final : public Store {
           add("case_id = ?"), text(*filter.case_id);
         }
       }
-      if (!filter.case_id && !filter.registry) add("case_id IS NOT NULL");
+      // A row of no case is a registry row only when its kind is one; any
+      // other (a record damaged so that it names no case) is read, so that
+      // the reader meets it as damaged rather than never sees it.
+      if (!filter.case_id && !filter.registry)
+        add("(case_id IS NOT NULL OR " + not_registry_kind() + ")");
       // Rows of a registry kind are registry rows: their partial index
       // (transitions_registry) finds them without reading every record
       // (verify's registry passes ask for publish, site and migration-plan
@@ -1553,6 +1557,19 @@ class SqliteStore final : public Store {
     entry.case_seq = head ? head->first + 1 : 1;
     const PreparedLog prepared = prepare_log(entry, head ? head->second : "");
     insert_log(prepared, entry, std::nullopt);
+  }
+
+  // SQL true for a row whose record's kind is no registry kind (is_registry).
+  static const std::string& not_registry_kind() {
+    static const std::string sql = [] {
+      std::string kinds;
+      for (int k = 0; k <= static_cast<int>(LogKind::kTransfer); ++k)
+        if (is_registry(static_cast<LogKind>(k)))
+          kinds +=
+              std::string(kinds.empty() ? "'" : ", '") + to_string(static_cast<LogKind>(k)) + "'";
+      return "coalesce(json_extract(record, '$.kind'), '') NOT IN (" + kinds + ")";
+    }();
+    return sql;
   }
 
   std::optional<LogEntry> newest_checkpoint_locked() {
