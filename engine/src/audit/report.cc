@@ -212,7 +212,11 @@ std::vector<SopFigures> gather(Store& store, const ReportOptions& options, Damag
     }
     return true;
   });
-  for (auto& [id, kept] : clocks) {
+  for (auto& entry : clocks) {
+    // Named, not bound: a lambda below captures it (C++17 captures no
+    // structured binding; clang refuses it).
+    const std::string& id = entry.first;
+    auto& kept = entry.second;
     if (kept.mixed) {
       // The rows the scan above took for this case, read again.
       kept.runs = ClockRuns(*kept.procedure);
