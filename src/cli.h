@@ -94,6 +94,10 @@ class Context {
   // the connection, and the actor is the one named (issue #13 will take it
   // from the server session here, and nowhere else).
   const std::string& actor_id();
+  // actor_id() when someone is named (--as, SOPIR_ACTOR), else "": for a
+  // pass that anyone may start (tick, retention due), which the engine
+  // holds to the sites of whoever is named.
+  std::string named_actor_id() { return options.actor.empty() ? std::string() : actor_id(); }
   // Whether the actor named has been through actor_id() in this Context.
   bool logged_in() const { return !logged_in_.empty() && logged_in_ == options.actor; }
   // On a server database with a key file named (--key-file,

@@ -286,8 +286,7 @@ int run_tick(Context& ctx, Args&) {
   // only, as their login does on a server: the others wait for a pass that
   // covers them (docs/DEPLOY.md "Sites").
   // An auditor is refused: auditors write nothing (docs/DEPLOY.md "Sites").
-  TickReport report =
-      ctx.engine().tick({}, ctx.options.actor.empty() ? std::string() : ctx.actor_id());
+  TickReport report = ctx.engine().tick({}, ctx.named_actor_id());
   const std::optional<std::vector<std::string>>& sites = report.sites;
   if (sites)
     ctx.err << "sopir: " << tr(msg::cli_tick_sites_only, {ctx.options.actor, sites_word(*sites)})

@@ -116,8 +116,7 @@ void def_retention_apply(CLI::App& app, Args& a) {
 
 int run_retention_due(Context& ctx, Args&) {
   // A reader held to some sites is shown their sites' cases only.
-  const RetentionReport r =
-      ctx.engine().retention_due(ctx.options.actor.empty() ? std::string() : ctx.actor_id());
+  const RetentionReport r = ctx.engine().retention_due(ctx.named_actor_id());
   if (r.sites)
     ctx.err << "sopir: " << tr(msg::cli_held_to_sites, {ctx.options.actor, sites_word(*r.sites)})
             << "\n";

@@ -159,10 +159,20 @@ class Commands(SopirTest):
         # version says; the same file again changes nothing.
         v2b = self.write("aid2b.yaml", open(v2).read() + "\n# a comment changes the text\n")
         r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", v2b)
-        self.assertIn("aid2b.yaml: procedure 'aid' says version: 2, but a published version of it says 2: a changed "
+        self.assertIn("aid2b.yaml: procedure 'aid' says version: 2, but version 2 of it is published already: a changed "
                       "procedure takes a higher number (version: 3)", r.err)
         self.ok("--as", "admin", "sop", "publish", v2)
         self.assertEqual(len(self.ok("sop", "list", "--json").json()["procedures"]), 2)
+        # A skipped number is the version's number everywhere: publish, sop
+        # list, migrate plan --to (one number, the file's version:).
+        v5 = self.write("aid5.yaml", open(v2).read().replace("version: 2", "version: 5"))
+        r = self.ok("--as", "admin", "sop", "publish", v5)
+        self.assertIn("published aid version 5", r.out)
+        versions = {p["version"] for p in self.ok("sop", "list", "--json").json()["procedures"]}
+        self.assertEqual(versions, {1, 2, 5})
+        self.ok("migrate", "plan", "aid", "--to", "5")
+        r = self.fails(3, "migrate", "plan", "aid", "--to", "3")
+        self.assertIn("1, 2, 5", r.err)
 
     def test_show_published_sop_by_id(self):
         r = self.ok("sop", "show", "aid")

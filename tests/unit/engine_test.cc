@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
+#include "base/sha256.h"
 #include "test_errors.h"
 #include "test_procedures.h"
 #include "test_values.h"
@@ -331,21 +332,57 @@ TEST_CASE_METHOD(EngineFixture,
   CHECK(testing::message_of([&] {
           engine_.publish_source(with("1", "Changed"), "care-v1b.yaml", "admin", false);
         }) ==
-        "care-v1b.yaml: procedure 'test-care' says version: 1, but a published version of it says "
-        "1: a changed "
+        "care-v1b.yaml: procedure 'test-care' says version: 1, but version 1 of it is published "
+        "already: a changed "
         "procedure takes a higher number (version: 2), so that each number, in migrate: from: and "
         "wherever "
         "versions are shown, names one version");
   CHECK(versions() == 1);
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
-  CHECK(testing::kind_of([&] {
-          engine_.publish_source(with("2", "Two"), "care-v2.yaml", "admin", false);
-        }) == ErrorKind::kRefused);
+  // The publication takes the file's number, a skipped one too: the number
+  // sop list and migrate plan show is the one migrate: from: names.
+  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 3);
+  CHECK(engine_.store().current_procedure("test-care")->version == 3);
+  CHECK(testing::message_of(
+            [&] { engine_.publish_source(with("2", "Two"), "care-v2.yaml", "admin", false); }) ==
+        "care-v2.yaml: procedure 'test-care' says version: 2, but version 3 of it is published "
+        "already: a changed procedure takes a higher number (version: 4), so that each number, "
+        "in migrate: from: and wherever versions are shown, names one version");
   CHECK(versions() == 2);
   // The very file published again writes nothing new and is not refused.
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
+  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 3);
   CHECK(engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false).version == 1);
   CHECK(versions() == 2);
+}
+
+TEST_CASE_METHOD(
+    EngineFixture,
+    "a database numbered before publications took version: numbers a new one above both",
+    "[engine]") {
+  // An older sopir numbered each publication one above the last, whatever
+  // the file said: here a changed file still saying version: 1 became
+  // publication 2.
+  std::string older = testing::kCareYaml;
+  older.replace(older.find("{en: Test care,"), 15, "{en: Test care Older,");
+  engine_.store().publish("test-care", sha256_hex(older), older, "care-older.yaml", "admin",
+                          DateTime{1789990000});
+  REQUIRE(engine_.store().current_procedure("test-care")->version == 2);
+  // A file saying version: 2 is above every file's number but not above
+  // publication 2: refused, naming the number that is free.
+  std::string two = testing::kCareYaml;
+  two.replace(two.find("\nversion: 1\n"), 12, "\nversion: 2\n");
+  CHECK_THAT(
+      testing::message_of([&] { engine_.publish_source(two, "care-v2.yaml", "admin", false); }),
+      Catch::Contains("says version: 2, but version 2 of it is published already") &&
+          Catch::Contains("(version: 3)"));
+  CHECK(engine_.store().procedures().size() == 2);
+  // The store itself refuses a number taken, whoever calls it.
+  CHECK(testing::kind_of([&] {
+          engine_.store().publish("test-care", sha256_hex(two), two, "care-v2.yaml", "admin",
+                                  DateTime{1789990001}, 2);
+        }) == ErrorKind::kConflict);
+  std::string three = testing::kCareYaml;
+  three.replace(three.find("\nversion: 1\n"), 12, "\nversion: 3\n");
+  CHECK(engine_.publish_source(three, "care-v3.yaml", "admin", false).version == 3);
 }
 
 }  // namespace

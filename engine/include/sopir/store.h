@@ -153,6 +153,13 @@ enum class LogKind {
 // "migration", "migration-plan", "site", "transfer"
 const char* to_string(LogKind kind);
 bool is_registry(LogKind kind);  // kCheckpoint, kPublish, kStaff, kMigrationPlan or kSite
+// The number a new published version of `sop_id` takes when the highest
+// published is `highest`: `requested` (a procedure's version:), or
+// highest + 1 when it is 0; kConflict when `requested` is not above
+// `highest`. Both stores number versions by it.
+int64_t publication_number(const std::string& sop_id, int64_t highest, int requested);
+// Every kind is_registry() holds, in LogKind order (for a store's SQL).
+const std::vector<LogKind>& registry_kinds();
 std::optional<LogKind> log_kind_from_string(std::string_view text);
 
 // What a checkpoint row commits to: the Merkle root (hex) over the heads of
@@ -454,11 +461,15 @@ class Store {
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
   // same source again changes nothing and returns the existing row;
-  // a different source for the same sop id becomes version max+1 and current
-  // and writes a registry row (publish "published", by `actor` at `at`).
+  // a different source for the same sop id becomes current, numbered
+  // `version` (the file's `version:`, so that the number shown and the one
+  // migrate: from: names are one), or max+1 when `version` is 0, and writes
+  // a registry row (publish "published", by `actor` at `at`). kConflict for
+  // a `version` not above every published number of the sop id
+  // (publication_number()).
   virtual PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                                      const std::string& source, const std::string& file,
-                                     const std::string& actor, DateTime at) = 0;
+                                     const std::string& actor, DateTime at, int version = 0) = 0;
   // Saves the compiled form of a published version (see PublishedProcedure).
   virtual void set_compiled(const std::string& sha256, const std::string& compiled) = 0;
   virtual std::optional<PublishedProcedure> procedure_by_hash(const std::string& sha256) = 0;

@@ -365,7 +365,9 @@ void Engine::check_version_order(const Procedure& procedure, const std::string& 
   for (const auto& other : store_->procedures()) {
     if (other.sop_id != procedure.id) continue;
     if (other.sha256 == procedure.sha256) return;  // published already: nothing new is written
-    highest = std::max(highest, this->procedure(other.sha256)->version);
+    // Above the file's number and the publication's: they differ for
+    // versions published before the publication took the file's number.
+    highest = std::max({highest, this->procedure(other.sha256)->version, other.version});
   }
   if (procedure.version <= highest)
     throw refused(tr(msg::runtime_publish_version_order,
@@ -409,7 +411,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
-                                clock_->now());
+                                clock_->now(), procedure->version);
     if (procedure->calendar) store_->pin_calendars(procedure->sha256, procedure->calendar->sources);
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);

@@ -123,6 +123,25 @@ bool is_registry(LogKind kind) {
          kind == LogKind::kMigrationPlan || kind == LogKind::kSite;
 }
 
+int64_t publication_number(const std::string& sop_id, int64_t highest, int requested) {
+  if (requested == 0) return highest + 1;
+  if (requested <= highest)
+    throw conflict(tr(msg::store_publication_number_taken, {sop_id, std::to_string(highest)}));
+  return requested;
+}
+
+const std::vector<LogKind>& registry_kinds() {
+  // kLogKindNames names every kind (to_string() reads it), so walking it
+  // meets a kind added later too.
+  static const std::vector<LogKind> kinds = [] {
+    std::vector<LogKind> out;
+    for (size_t i = 0; i < std::size(kLogKindNames); ++i)
+      if (is_registry(static_cast<LogKind>(i))) out.push_back(static_cast<LogKind>(i));
+    return out;
+  }();
+  return kinds;
+}
+
 std::optional<LogKind> log_kind_from_string(std::string_view text) {
   for (size_t i = 0; i < std::size(kLogKindNames); ++i) {
     if (text == kLogKindNames[i]) return static_cast<LogKind>(i);

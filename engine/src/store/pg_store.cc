@@ -135,7 +135,7 @@ class PgStore final : public Store {
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
-                             const std::string& actor, DateTime at) override {
+                             const std::string& actor, DateTime at, int requested = 0) override {
     return guard(msg::store_op_publish_procedure, sop_id, [&] {
       if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
@@ -150,7 +150,7 @@ class PgStore final : public Store {
         }
         const Result max = conn_->exec("SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = $1",
                                        {text(sop_id)});
-        const int64_t version = max.integer(0, 0) + 1;
+        const int64_t version = publication_number(sop_id, max.integer(0, 0), requested);
         conn_->exec("UPDATE procedures SET current = false WHERE sop_id = $1 AND current", {text(sop_id)});
         conn_->exec(
             "INSERT INTO procedures (sop_id, version, sha256, source, file, published_at, published_by, current) "

@@ -317,7 +317,7 @@ class SqliteStore final : public Store {
 
   PublishedProcedure publish(const std::string& sop_id, const std::string& sha256,
                              const std::string& source, const std::string& file,
-                             const std::string& actor, DateTime at) override {
+                             const std::string& actor, DateTime at, int requested = 0) override {
     return guard(msg::store_op_publish_procedure, sop_id, [&] {
       if (sop_id.empty() || sha256.empty()) throw usage_error(tr(msg::store_internal, {"publish needs a sop id and a sha256"}));
       std::optional<PublishedProcedure> result;
@@ -331,7 +331,7 @@ class SqliteStore final : public Store {
         SQLite::Statement max(*db_, "SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = ?");
         max.bind(1, sop_id);
         max.executeStep();
-        const int version = max.getColumn(0).getInt() + 1;
+        const int64_t version = publication_number(sop_id, max.getColumn(0).getInt64(), requested);
         SQLite::Statement demote(*db_, "UPDATE procedures SET current = 0 WHERE sop_id = ? AND current = 1");
         demote.bind(1, sop_id);
         demote.exec();
@@ -1563,10 +1563,8 @@ class SqliteStore final : public Store {
   static const std::string& not_registry_kind() {
     static const std::string sql = [] {
       std::string kinds;
-      for (int k = 0; k <= static_cast<int>(LogKind::kTransfer); ++k)
-        if (is_registry(static_cast<LogKind>(k)))
-          kinds +=
-              std::string(kinds.empty() ? "'" : ", '") + to_string(static_cast<LogKind>(k)) + "'";
+      for (LogKind kind : registry_kinds())
+        kinds += std::string(kinds.empty() ? "'" : ", '") + to_string(kind) + "'";
       return "coalesce(json_extract(record, '$.kind'), '') NOT IN (" + kinds + ")";
     }();
     return sql;
