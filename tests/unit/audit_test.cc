@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "sopir/engine.h"
+#include "sopir/messages.h"
 #include "store/schema.h"
 #include "test_procedures.h"
 #include "test_values.h"
@@ -280,6 +281,76 @@ TEST_CASE_METHOD(AuditFixture,
       story_of(b_),
       Catch::Contains("\n   WARNING:  the case's log jumps here from step 1 to step 3: steps "
                       "between are missing, or rows are out of order\n"));
+}
+
+// Sets the process's message language (the replay's) for one test and puts
+// English back.
+class ProcessLanguage {
+ public:
+  explicit ProcessLanguage(const char* lang) { set_message_language(lang); }
+  ~ProcessLanguage() { set_message_language("en"); }
+};
+
+TEST_CASE_METHOD(AuditFixture, "audit case in Indonesian says everything in Indonesian",
+                 "[audit]") {
+  // Case A at plan_review, budi wrote the plan; a forged row has budi
+  // approve it himself (four-eyes), and the case row was left behind.
+  a_ = open({{"age", "40"}});
+  step(a_, "screen", "rina", {{"age", "40"}});
+  step(a_, "assess", "rina", {{"risk", "high"}});
+  step(a_, "stabilise", "dewi");
+  step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+  LogEntry forged = newest_row(a_);
+  forged.case_seq += 1;
+  forged.kind = LogKind::kProcedure;
+  forged.event = "approve_plan";
+  forged.from_state = "plan_review";
+  forged.to_state = "done";
+  forged.from_status = "active";
+  forged.to_status = "closed";
+  forged.actor = "budi";
+  forged.role = "supervisor";
+  forged.inputs.clear();
+  forged.changes.clear();
+  forged.due_at.reset();
+  forged.note = "seen";
+  append_forged(forged);
+  // The case row counts the step but still says plan_review.
+  sql("UPDATE cases SET version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
+      " WHERE id = '" + a_ + "'");
+  const ProcessLanguage indonesian("id");
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  audit::ExportOptions options;
+  options.lang = "id";
+  std::ostringstream out;
+  audit::export_case(*store, a_, options, out);
+  const std::string text = out.str();
+  INFO(text);
+  CHECK_THAT(text,
+             Catch::StartsWith(
+                 "Kasus " + a_ +
+                 "  prosedur test-care versi 1\nSekarang: plan_review (active)\n"
+                 "Dibuka: 2026-03-02T08:01:00Z\nPERINGATAN:  baris kasus di atas tidak sesuai"));
+  CHECK_THAT(text,
+             Catch::Contains("\n1. open   intake  [active]\n   siapa:    rina sebagai worker\n"
+                             "   kapan:    2026-03-02T08:01:00Z (dicatat 2026-03-02T08:01:00Z)\n"
+                             "   aturan:   membuka kasus test-care (peran apa pun dalam prosedur)\n"
+                             "   isian:    age = 40\n   catatan:  arrived by bus\n   tenggat:  "
+                             "2026-03-03T08:01:00Z\n"));
+  CHECK_THAT(
+      text, Catch::Contains("   aturan:   transisi 4 'assess' screening -> emergency, oleh worker, "
+                            "jika risk == high\n"));
+  CHECK_THAT(text, Catch::Contains("   isian:    risk = high\n"));
+  // The refusal is the rules' own, in Indonesian too.
+  CHECK_THAT(
+      text, Catch::Contains(
+                "\n   PERINGATAN:  prosedur tidak akan mengizinkan langkah ini: aturan empat mata: "
+                "'approve_plan' harus dilakukan oleh petugas lain"));
+  CHECK_THAT(text, Catch::Contains("\n   catatan:  seen\n"));
+  for (const char* english :
+       {"Case ", "procedure ", "Now:", "Opened:", "who:", "when:", "rule:", "set:", "note:",
+        "WARNING", " as ", "recorded", "transition", ", by ", "when ", "four-eyes", "open a case"})
+    CHECK_THAT(text, !Catch::Contains(english));
 }
 
 TEST_CASE_METHOD(AuditFixture, "a deleted row is a seq gap, a broken link and a case step gap", "[audit]") {

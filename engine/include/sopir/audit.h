@@ -187,7 +187,9 @@ struct ExportOptions {
   // naming its case.
   bool with_linked = false;
   // The table format shows enum and set values by their labels and bools
-  // as words in this language ("en", "id"); CSV and JSON lines keep ids.
+  // as words in this language ("en", "id"), and its labels and warnings;
+  // CSV and JSON lines keep ids, their `rule` column and warning messages
+  // in this language.
   std::string lang = "en";
   // export_log's table: its lines fit this many display columns
   // (sopir/table.h; the program passes the terminal's width).
