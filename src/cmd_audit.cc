@@ -243,7 +243,14 @@ int run_audit_case(Context& ctx, Args& a) {
       throw refused(tr(msg::runtime_reveal_other_site, {reveal->access.actor.id, record.id, record.site}));
     options.reveal = &reveal->access;
   }
-  return left_out(ctx, audit::export_case(*store, *id, options, ctx.out));
+  const audit::CaseExport told = audit::export_case(*store, *id, options, ctx.out);
+  const int unread = left_out(ctx, told.unread);
+  if (told.warnings.empty()) return unread;
+  // Findings of verify: the output is not a clean story (exit 1, as verify).
+  ctx.out.flush();
+  ctx.err << "sopir: " << tr(msg::cli_case_findings, {std::to_string(told.warnings.size())})
+          << "\n";
+  return 1;
 }
 
 namespace {

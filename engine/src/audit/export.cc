@@ -36,6 +36,9 @@ std::string time_text(const std::optional<DateTime>& t) { return t ? format_date
 
 std::string value_text(const StoredValue& v, bool reveal) { return shown_value(v, reveal); }
 
+// The `kind` of a warning row (Exporter::warning), which no log row has.
+constexpr const char* kWarningKind = "warning";
+
 // One exported row: the log entry's columns as text.
 struct Row {
   std::vector<std::string> cells;
@@ -205,6 +208,37 @@ class Exporter {
       }
     }
     ++rows_;
+  }
+
+  // A warning of export_case (CaseWarning) in CSV and JSON lines: a row of
+  // the same columns, kind "warning", the finding's kind as its event and
+  // its message as its note; the table tells it in the story instead.
+  void warning(const CaseWarning& w) {
+    if (options_.format == Format::kTable) return;
+    begin();
+    const auto& cols = columns(with_rule_);
+    std::vector<std::string> cells(cols.size());
+    auto cell = [&](const char* name, std::string text) {
+      cells[static_cast<size_t>(std::find(cols.begin(), cols.end(), name) - cols.begin())] =
+          std::move(text);
+    };
+    cell("seq", w.seq ? std::to_string(w.seq) : "");
+    cell("case_id", w.case_id);
+    cell("case_seq", w.case_seq ? std::to_string(w.case_seq) : "");
+    cell("kind", kWarningKind);
+    cell("event", to_string(w.kind));
+    cell("note", w.message);
+    if (options_.format == Format::kCsv) {
+      for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << csv_field(cells[i]);
+      out_ << "\r\n";
+      return;
+    }
+    json j = json::object();
+    for (size_t i = 0; i < cells.size(); ++i) j[cols[i]] = cells[i];
+    j["seq"] = w.seq ? json(w.seq) : json();
+    j["case_seq"] = w.case_seq ? json(w.case_seq) : json();
+    j["changes"] = json::array();
+    out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
 
   // A log row left out because it cannot be read (DamagedRows): the table
@@ -548,6 +582,57 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
   out << "\n";
 }
 
+// "log row 7 (case K7F-3QX step 3, 'approve' by budi as supervisor)", as
+// verify names a step.
+std::string step_name(const LogEntry& e, const std::string& lang) {
+  return tr(
+      msg::audit_step_name, lang,
+      {tr(msg::audit_log_row, lang, {std::to_string(e.seq)}), e.case_id, std::to_string(e.case_seq),
+       e.event, e.actor, e.role.empty() ? tr(msg::audit_no_role, lang) : e.role});
+}
+
+// The findings the story's heading shows (its case row), in verify's words.
+void heading_warnings(const CaseStory& story, const std::string& lang,
+                      std::vector<CaseWarning>& out) {
+  if (!story.row_problems.empty())
+    out.push_back({FindingKind::kCaseRow, story.id, 0, 0,
+                   tr(msg::audit_row_differs, lang, {story.id, story.row_problems})});
+}
+
+// The findings step `i` of the story shows, in verify's words.
+void step_warnings(const CaseStory& story, size_t i, const std::string& lang,
+                   std::vector<CaseWarning>& out) {
+  if (!story.replayed()) return;
+  const LogEntry& e = story.history[i];
+  const StepReplay& s = story.replay.steps[i];
+  auto add = [&](FindingKind kind, std::string message) {
+    out.push_back({kind, story.id, e.seq, e.case_seq, std::move(message)});
+  };
+  if (s.sequence_gap)
+    add(FindingKind::kCaseSeqGap,
+        tr(msg::audit_seq_gap, lang,
+           {story.id, std::to_string(s.expected_case_seq - 1), std::to_string(e.case_seq),
+            tr(msg::audit_log_row, lang, {std::to_string(e.seq)})}));
+  const Procedure& p = s.under ? *s.under : *story.procedure;
+  if (s.verdict == Verdict::kRefused)
+    add(FindingKind::kStepRefused,
+        tr(msg::audit_step_refused, lang,
+           {step_name(e, lang), p.id, std::to_string(p.version), s.message}));
+  if (s.verdict == Verdict::kDiffers)
+    add(FindingKind::kStepDiffers,
+        tr(msg::audit_step_differs, lang, {step_name(e, lang), s.message}));
+}
+
+// CSV and JSON lines: after the log rows, a warning row for each row the
+// stories were told without and for each finding they show.
+void write_warnings(Exporter& exporter, const std::vector<const CaseStory*>& stories,
+                    const std::vector<CaseWarning>& warnings) {
+  for (const CaseStory* story : stories)
+    for (const auto& [seq, message] : story->unread)
+      exporter.warning({FindingKind::kRecordDamaged, story->id, seq, 0, message});
+  for (const CaseWarning& w : warnings) exporter.warning(w);
+}
+
 // Every row the stories were told without.
 UnreadRows unread_of(const std::vector<CaseStory>& stories) {
   UnreadRows all;
@@ -555,7 +640,7 @@ UnreadRows unread_of(const std::vector<CaseStory>& stories) {
   return all;
 }
 
-UnreadRows export_family(Store& store, const std::string& case_id, const ExportOptions& options,
+CaseExport export_family(Store& store, const std::string& case_id, const ExportOptions& options,
                          std::ostream& out) {
   Exporter exporter(store, options, out);
   std::vector<std::string> ids;
@@ -590,12 +675,21 @@ UnreadRows export_family(Store& store, const std::string& case_id, const ExportO
     if (x.occurred_at.seconds != y.occurred_at.seconds) return x.occurred_at.seconds < y.occurred_at.seconds;
     return x.seq < y.seq;
   });
+  // The findings as the table shows them: under each case's heading, then
+  // at each step.
+  CaseExport result;
+  for (const CaseStory& story : stories) heading_warnings(story, options.lang, result.warnings);
+  for (const auto& [c, i] : steps) step_warnings(stories[c], i, options.lang, result.warnings);
+  result.unread = unread_of(stories);
   if (options.format != Format::kTable) {
     exporter.header(true);
     for (const auto& [c, i] : steps)
       exporter.row(stories[c].history[i], rule_of(stories[c], i, options.lang));
+    std::vector<const CaseStory*> told;
+    for (const CaseStory& story : stories) told.push_back(&story);
+    write_warnings(exporter, told, result.warnings);
     exporter.finish({});
-    return unread_of(stories);
+    return result;
   }
   std::ostringstream text;
   text << (stories.size() == 1
@@ -616,12 +710,12 @@ UnreadRows export_family(Store& store, const std::string& case_id, const ExportO
     narrate(story, i, exporter.revealed_.count(story.id) > 0, title, options.lang, text);
   }
   out << escape_for_display(text.str(), true);
-  return unread_of(stories);
+  return result;
 }
 
 }  // namespace
 
-UnreadRows export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+CaseExport export_case(Store& store, const std::string& case_id, const ExportOptions& options,
                        std::ostream& out) {
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
@@ -636,6 +730,11 @@ UnreadRows export_case(Store& store, const std::string& case_id, const ExportOpt
     story = load_story(store, exporter.procedures_, staff, staff_unread.rows(), case_id);
   });
   if (options.reveal) exporter.prepare_reveal({case_id});
+  CaseExport result;
+  heading_warnings(story, options.lang, result.warnings);
+  for (size_t i = 0; i < story.history.size(); ++i)
+    step_warnings(story, i, options.lang, result.warnings);
+  result.unread = story.unread;
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;
     std::ostringstream text;
@@ -643,13 +742,14 @@ UnreadRows export_case(Store& store, const std::string& case_id, const ExportOpt
     for (size_t i = 0; i < story.history.size(); ++i)
       narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", options.lang, text);
     out << escape_for_display(text.str(), true);
-    return story.unread;
+    return result;
   }
   exporter.header(true);
   for (size_t i = 0; i < story.history.size(); ++i)
     exporter.row(story.history[i], rule_of(story, i, options.lang));
+  write_warnings(exporter, {&story}, result.warnings);
   exporter.finish({});
-  return story.unread;
+  return result;
 }
 
 }  // namespace sopir::audit
