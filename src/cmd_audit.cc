@@ -243,7 +243,14 @@ int run_audit_case(Context& ctx, Args& a) {
       throw refused(tr(msg::runtime_reveal_other_site, {reveal->access.actor.id, record.id, record.site}));
     options.reveal = &reveal->access;
   }
-  return left_out(ctx, audit::export_case(*store, *id, options, ctx.out));
+  const audit::CaseExport told = audit::export_case(*store, *id, options, ctx.out);
+  const int unread = left_out(ctx, told.unread);
+  if (told.warnings.empty()) return unread;
+  // Findings of verify: the output is not a clean story (exit 1, as verify).
+  ctx.out.flush();
+  ctx.err << "sopir: " << tr(msg::cli_case_findings, {std::to_string(told.warnings.size())})
+          << "\n";
+  return 1;
 }
 
 namespace {
@@ -360,6 +367,11 @@ int run_audit_replay(Context& ctx, Args& a) {
   require_every_site(reader, "audit replay");
   ProcedurePtr proposed = load_procedure_or_refuse(a.sop);
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
+  // A recorded step the proposal would refuse is a finding (exit 1, as
+  // verify's); one it would only send elsewhere is what a new version may mean.
+  const auto refused = std::count_if(r.differences.begin(), r.differences.end(),
+                                     [](const audit::ReplayDifference& d) { return d.refused; });
+  const int status = refused > 0 ? 1 : 0;
   if (ctx.options.json) {
     using nlohmann::json;
     json differences = json::array();
@@ -377,10 +389,11 @@ int run_audit_replay(Context& ctx, Args& a) {
                     {"cases", r.cases},
                     {"steps", r.steps},
                     {"unverifiable_steps", r.unverifiable_steps},
+                    {"refused_steps", refused},
                     {"differences", differences}}
                    .dump(2)
             << "\n";
-    return 0;
+    return status;
   }
   for (const auto& d : r.differences) {
     ctx.out << tr(msg::cli_replay_step, {d.case_id, std::to_string(d.case_seq), std::to_string(d.seq), d.event})
@@ -393,9 +406,13 @@ int run_audit_replay(Context& ctx, Args& a) {
   }
   ctx.out << tr(msg::cli_replay_summary, {std::to_string(r.cases), r.sop_id, std::to_string(r.steps), a.sop,
                                           std::to_string(r.differences.size())});
+  if (!r.differences.empty())
+    ctx.out << " "
+            << tr(msg::cli_replay_refused,
+                  {std::to_string(refused), std::to_string(r.differences.size() - refused)});
   if (r.unverifiable_steps) ctx.out << " " << tr(msg::cli_replay_unverifiable, {std::to_string(r.unverifiable_steps)});
   ctx.out << "\n";
-  return 0;
+  return status;
 }
 
 int run_audit_report(Context& ctx, Args& a) {

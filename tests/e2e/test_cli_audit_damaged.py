@@ -128,7 +128,15 @@ class UnreadableRow(SopirTest):
                       "procedure; `sopir audit verify` names the damage\n" % self.problem(seq), r.out)
         r = self.run_sopir("audit", "case", self.a, "--format", "csv")
         self.assert_named_on_stderr(r, seq)
-        self.assertEqual(r.out.lstrip("\ufeff").splitlines(), [CSV_HEADER.replace(",hash", ",rule,hash")])
+        # No readable row; a warning row names the one left out.
+        self.assertEqual(r.out.lstrip("\ufeff").splitlines(), [
+            CSV_HEADER.replace(",hash", ",rule,hash"),
+            "%d,%s,,,,warning,record-damaged,,,,,,,,,,,%s,,,,," % (seq, self.a, self.problem(seq))])
+        r = self.run_sopir("audit", "case", self.a, "--format", "jsonl")
+        self.assert_named_on_stderr(r, seq)
+        [line] = [json.loads(text) for text in r.out.splitlines()]
+        self.assertEqual((line["seq"], line["case_id"], line["case_seq"], line["kind"], line["event"], line["note"]),
+                         (seq, self.a, None, "warning", "record-damaged", self.problem(seq)))
         # Another case as before.
         r = self.ok("audit", "case", self.b)
         self.assertNotIn("WARNING", r.out)

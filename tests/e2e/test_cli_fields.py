@@ -132,10 +132,10 @@ class Fields(SopirTest):
         text = self.ok("--as", "budi", "case", "history", case_id).out
         self.assertIn("consented=no", text)
         text = self.ok("--lang", "id", "audit", "case", case_id).out
-        self.assertIn("set:      means = Jeratan utang, Dokumen ditahan", text)
-        self.assertIn("set:      consented = tidak", text)
+        self.assertIn("isian:    means = Jeratan utang, Dokumen ditahan", text)
+        self.assertIn("isian:    consented = tidak", text)
         text = self.ok("--lang", "id", "audit", "log", "--case", case_id).out
-        self.assertIn("means: (none) -> Jeratan utang, Dokumen ditahan", text)
+        self.assertIn("means: (tidak ada) -> Jeratan utang, Dokumen ditahan", text)
         # CSV and JSON lines keep the ids.
         csv = self.ok("--lang", "id", "audit", "case", case_id, "--format", "csv").out
         self.assertIn("means: (none) -> debt_bondage,withheld_documents", csv)

@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sopir_e2e import SopirTest, main  # noqa: E402
+from sopir_e2e import SopirTest, main, sqlite_only  # noqa: E402
 
 ID_LOCALE = {"LANG": "id_ID.UTF-8"}
 
@@ -135,6 +135,59 @@ class Language(SopirTest):
         r = self.run_sopir("--lang", "id", "shell", stdin="use\n")
         self.assertEqual(r.out, "tidak ada kasus yang sedang dipakai\n")
 
+
+@sqlite_only("the log row is rewritten by dropping and restoring SQLite's triggers")
+class AuditCaseLanguage(SopirTest):
+    """`audit case` tells a case in --lang: its headings, labels, rules and
+    warnings come from the catalogue, the rules' refusal too; ids stay."""
+
+    def rewrite_row(self, case_id, case_seq, path, value):
+        """Edits one log row's record behind sopir's back, the triggers put back."""
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                               "AND tbl_name = 'transitions'").fetchall()
+        for name, _ in triggers:
+            con.execute("DROP TRIGGER " + name)
+        con.execute("UPDATE transitions SET record = json_set(record, ?, ?) WHERE case_id = ? AND case_seq = ?",
+                    (path, value, case_id, case_seq))
+        for _, sql in triggers:
+            con.execute(sql)
+        con.commit()
+        con.close()
+
+    def test_audit_case_in_indonesian(self):
+        case_id = self.open_case()
+        self.ok("--as", "siti", "case", "advance", case_id, "review", "--note", "dicek bersama")
+        self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=5")
+        # The approval rewritten: siti, who reviewed, approved too (four-eyes).
+        self.rewrite_row(case_id, 3, "$.actor", "siti")
+        english = self.run_sopir("--lang", "en", "audit", "case", case_id).out
+        self.assertIn("\n   who:      siti as supervisor\n", english)
+        self.assertIn("\n   WARNING:  the procedure would not have allowed this step: four-eyes rule: 'approve' "
+                      "must be done by someone other than whoever did 'review' on this case, and siti did it\n",
+                      english)
+        text = self.run_sopir("--lang", "id", "audit", "case", case_id).out
+        lines = text.splitlines()
+        self.assertEqual(lines[0], "Kasus %s  prosedur aid versi 1" % case_id)
+        self.assertTrue(lines[1].startswith("Sekarang: approved (active), tenggat ") or
+                        lines[1] == "Sekarang: approved (active)", lines[1])
+        self.assertTrue(lines[2].startswith("Dibuka: "), lines[2])
+        self.assertIn("\n   siapa:    siti sebagai supervisor\n", text)
+        self.assertIn("\n   aturan:   transisi 1 'review' (Tinjau) requested -> reviewed, oleh shelter_staff atau "
+                      "supervisor\n", text)
+        self.assertIn("\n   catatan:  dicek bersama\n", text)
+        self.assertIn("\n   isian:    approved_quantity = 5\n", text)
+        self.assertIn("\n   PERINGATAN:  prosedur tidak akan mengizinkan langkah ini: aturan empat mata: 'approve' "
+                      "harus dilakukan oleh petugas lain, bukan yang melakukan 'review' pada kasus ini, dan siti "
+                      "yang melakukannya\n", text)
+        for word in ("Case ", "Now:", "Opened:", "who:", "when:", "rule:", "set:", "note:", "WARNING", " as ",
+                     "recorded", "transition", "four-eyes"):
+            self.assertNotIn(word, text)
+        # The log table's lines under a row, too.
+        log = " ".join(self.ok("--lang", "id", "audit", "log", "--case", case_id).out.split())
+        self.assertIn("catatan: dicek bersama", log)
+        self.assertNotIn("note:", log)
 
 if __name__ == "__main__":
     main()

@@ -205,19 +205,36 @@ class AuditJson(SopirTest):
         stricter = self.write("stricter.yaml", AID_YAML.replace(
             "    to: reviewed\n    roles: [shelter_staff, supervisor]\n",
             "    to: reviewed\n    roles: [supervisor]\n", 1))
-        doc = self.ok("--json", "audit", "replay", "--sop", stricter).json()
-        self.assertEqual({k: doc[k] for k in ("sop", "file", "cases", "steps")},
-                         {"sop": "aid", "file": stricter, "cases": 1, "steps": 1})
+        # A recorded step the proposal would refuse is a finding: exit 1.
+        r = self.run_sopir("--json", "audit", "replay", "--sop", stricter)
+        self.assertEqual(r.code, 1, r)
+        doc = r.json()
+        self.assertEqual({k: doc[k] for k in ("sop", "file", "cases", "steps", "refused_steps")},
+                         {"sop": "aid", "file": stricter, "cases": 1, "steps": 1, "refused_steps": 1})
         self.assertIsInstance(doc["unverifiable_steps"], int)
         [d] = doc["differences"]
         self.assertEqual({k: d[k] for k in ("case", "step", "event", "recorded_to", "proposed_to", "refused")},
                          {"case": case_id, "step": 2, "event": "review", "recorded_to": "reviewed",
                           "proposed_to": None, "refused": True})
         self.assertIsInstance(d["row"], int)
-        text = self.ok("audit", "replay", "--sop", stricter).out
-        self.assertIn("case %s step 2 (row %d) 'review': refused: %s\n" % (case_id, d["row"], d["message"]), text)
+        r = self.run_sopir("audit", "replay", "--sop", stricter)
+        self.assertEqual((r.code, r.err), (1, ""), r)
+        self.assertIn("case %s step 2 (row %d) 'review': refused: %s\n" % (case_id, d["row"], d["message"]), r.out)
+        self.assertIn(" through %s: 1 step(s) would be refused or routed differently (1 refused, 0 routed "
+                      "differently) (1 not re-decided: " % stricter, r.out)
         doc = self.ok("--json", "audit", "replay", "--sop", self.aid).json()
-        self.assertEqual(doc["differences"], [])
+        self.assertEqual((doc["differences"], doc["refused_steps"]), ([], 0))
+        self.assertIn(": 0 step(s) would be refused or routed differently (1 not re-decided: ",
+                      self.ok("audit", "replay", "--sop", self.aid).out)
+        # A step it would only send elsewhere is what a new version may mean: exit 0.
+        elsewhere = self.write("elsewhere.yaml", AID_YAML.replace(
+            "    from: requested\n    to: reviewed\n", "    from: requested\n    to: escalated\n", 1))
+        r = self.ok("audit", "replay", "--sop", elsewhere)
+        self.assertIn("case %s step 2 (row %d) 'review': would go to 'escalated' instead of 'reviewed'\n"
+                      % (case_id, d["row"]), r.out)
+        self.assertIn(": 1 step(s) would be refused or routed differently (0 refused, 1 routed differently) (",
+                      r.out)
+        self.assertEqual(self.ok("--json", "audit", "replay", "--sop", elsewhere).json()["refused_steps"], 0)
 
     def test_commands_without_one_json_document_refuse_json(self):
         case_id = self.open_case()

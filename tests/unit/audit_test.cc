@@ -13,10 +13,12 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "sopir/engine.h"
+#include "sopir/messages.h"
 #include "store/schema.h"
 #include "test_procedures.h"
 #include "test_values.h"
@@ -280,6 +282,145 @@ TEST_CASE_METHOD(AuditFixture,
       story_of(b_),
       Catch::Contains("\n   WARNING:  the case's log jumps here from step 1 to step 3: steps "
                       "between are missing, or rows are out of order\n"));
+}
+
+TEST_CASE_METHOD(AuditFixture,
+                 "audit case returns the findings it shows and writes them as warning rows",
+                 "[audit]") {
+  build();
+  auto told = [&](const std::string& id, audit::Format format, std::string* text) {
+    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+    audit::ExportOptions options;
+    options.format = format;
+    std::ostringstream out;
+    audit::CaseExport result = audit::export_case(*store, id, options, out);
+    *text = out.str();
+    return result;
+  };
+  std::string text;
+  CHECK(told(a_, audit::Format::kTable, &text).warnings.empty());
+  CHECK(told(a_, audit::Format::kCsv, &text).warnings.empty());
+  CHECK_THAT(text, !Catch::Contains(",warning,"));
+  // The case row changed: one finding about the row (no log row), in
+  // verify's words, the last row of each export.
+  sql("UPDATE cases SET state = 'closed_fake' WHERE id = '" + a_ + "'");
+  const std::string row_message =
+      "case " + a_ +
+      "'s row disagrees with its log (changed behind the engine's back): state is 'closed_fake' "
+      "but its log ends in 'done'";
+  for (audit::Format format : {audit::Format::kTable, audit::Format::kCsv, audit::Format::kJsonl}) {
+    const audit::CaseExport result = told(a_, format, &text);
+    REQUIRE(result.warnings.size() == 1);
+    const audit::CaseWarning& w = result.warnings[0];
+    CHECK(w.kind == FindingKind::kCaseRow);
+    CHECK(w.case_id == a_);
+    CHECK(w.seq == 0);
+    CHECK(w.case_seq == 0);
+    CHECK(w.message == row_message);
+    if (format == audit::Format::kCsv)
+      CHECK_THAT(text, Catch::EndsWith("\r\n," + a_ + ",,,,warning,case-row,,,,,,,,,,," +
+                                       row_message + ",,,,,\r\n"));
+    if (format == audit::Format::kJsonl) {
+      const std::string last = text.substr(text.rfind('\n', text.size() - 2) + 1);
+      const auto j = nlohmann::json::parse(last);
+      CHECK(j["kind"] == "warning");
+      CHECK(j["event"] == "case-row");
+      CHECK(j["note"] == row_message);
+      CHECK(j["case_id"] == a_);
+      CHECK(j["seq"].is_null());
+      CHECK(j["case_seq"].is_null());
+      CHECK(j["changes"] == nlohmann::json::array());
+      CHECK(j["hash"] == "");
+    }
+  }
+  // A step taken out: the step after it jumps, and what follows from it.
+  const int64_t gone = seq_of(b_, 2);
+  const int64_t next = seq_of(b_, 3);
+  sql(std::string(kDropTriggers) + "DELETE FROM transitions WHERE seq = " + std::to_string(gone));
+  const audit::CaseExport result = told(b_, audit::Format::kCsv, &text);
+  REQUIRE_FALSE(result.warnings.empty());
+  CHECK(result.warnings[0].kind == FindingKind::kCaseRow);  // the row counts the step taken out
+  CHECK(result.warnings[1].kind == FindingKind::kCaseSeqGap);
+  CHECK(result.warnings[1].seq == next);
+  CHECK(result.warnings[1].case_seq == 3);
+  CHECK(result.warnings[1].message == "case " + b_ + " jumps from step 1 to step 3 at log row " +
+                                          std::to_string(next) +
+                                          ": its steps in between are missing");
+  CHECK_THAT(text, Catch::Contains("\r\n" + std::to_string(next) + "," + b_ +
+                                   ",3,,,warning,case-seq-gap,"));
+  // Every warning is a row of the export, after the log rows.
+  CHECK(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) ==
+        1 + 4 + result.warnings.size());  // the header, the 4 rows left, the warnings
+}
+
+// Sets the process's message language (the replay's) for one test and puts
+// English back.
+class ProcessLanguage {
+ public:
+  explicit ProcessLanguage(const char* lang) { set_message_language(lang); }
+  ~ProcessLanguage() { set_message_language("en"); }
+};
+
+TEST_CASE_METHOD(AuditFixture, "audit case in Indonesian says everything in Indonesian",
+                 "[audit]") {
+  // Case A at plan_review, budi wrote the plan; a forged row has budi
+  // approve it himself (four-eyes), and the case row was left behind.
+  a_ = open({{"age", "40"}});
+  step(a_, "screen", "rina", {{"age", "40"}});
+  step(a_, "assess", "rina", {{"risk", "high"}});
+  step(a_, "stabilise", "dewi");
+  step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+  LogEntry forged = newest_row(a_);
+  forged.case_seq += 1;
+  forged.kind = LogKind::kProcedure;
+  forged.event = "approve_plan";
+  forged.from_state = "plan_review";
+  forged.to_state = "done";
+  forged.from_status = "active";
+  forged.to_status = "closed";
+  forged.actor = "budi";
+  forged.role = "supervisor";
+  forged.inputs.clear();
+  forged.changes.clear();
+  forged.due_at.reset();
+  forged.note = "seen";
+  append_forged(forged);
+  // The case row counts the step but still says plan_review.
+  sql("UPDATE cases SET version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
+      " WHERE id = '" + a_ + "'");
+  const ProcessLanguage indonesian("id");
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  audit::ExportOptions options;
+  options.lang = "id";
+  std::ostringstream out;
+  audit::export_case(*store, a_, options, out);
+  const std::string text = out.str();
+  INFO(text);
+  CHECK_THAT(text,
+             Catch::StartsWith(
+                 "Kasus " + a_ +
+                 "  prosedur test-care versi 1\nSekarang: plan_review (active)\n"
+                 "Dibuka: 2026-03-02T08:01:00Z\nPERINGATAN:  baris kasus di atas tidak sesuai"));
+  CHECK_THAT(text,
+             Catch::Contains("\n1. open   intake  [active]\n   siapa:    rina sebagai worker\n"
+                             "   kapan:    2026-03-02T08:01:00Z (dicatat 2026-03-02T08:01:00Z)\n"
+                             "   aturan:   membuka kasus test-care (peran apa pun dalam prosedur)\n"
+                             "   isian:    age = 40\n   catatan:  arrived by bus\n   tenggat:  "
+                             "2026-03-03T08:01:00Z\n"));
+  CHECK_THAT(
+      text, Catch::Contains("   aturan:   transisi 4 'assess' screening -> emergency, oleh worker, "
+                            "jika risk == high\n"));
+  CHECK_THAT(text, Catch::Contains("   isian:    risk = high\n"));
+  // The refusal is the rules' own, in Indonesian too.
+  CHECK_THAT(
+      text, Catch::Contains(
+                "\n   PERINGATAN:  prosedur tidak akan mengizinkan langkah ini: aturan empat mata: "
+                "'approve_plan' harus dilakukan oleh petugas lain"));
+  CHECK_THAT(text, Catch::Contains("\n   catatan:  seen\n"));
+  for (const char* english :
+       {"Case ", "procedure ", "Now:", "Opened:", "who:", "when:", "rule:", "set:", "note:",
+        "WARNING", " as ", "recorded", "transition", ", by ", "when ", "four-eyes", "open a case"})
+    CHECK_THAT(text, !Catch::Contains(english));
 }
 
 TEST_CASE_METHOD(AuditFixture, "a deleted row is a seq gap, a broken link and a case step gap", "[audit]") {
@@ -656,7 +797,7 @@ TEST_CASE_METHOD(AuditFixture,
   // The case's story: told from its other rows, not checked against its
   // procedure, and says so; another case as before.
   std::ostringstream story;
-  CHECK(audit::export_case(*store, b_, audit::ExportOptions{}, story) == named);
+  CHECK(audit::export_case(*store, b_, audit::ExportOptions{}, story).unread == named);
   CHECK_THAT(story.str(),
              Catch::Contains("\nWARNING:  " + message +
                              "; the case is told without it and its steps are not checked against "
@@ -664,16 +805,21 @@ TEST_CASE_METHOD(AuditFixture,
   CHECK_THAT(story.str(), !Catch::Contains("rule:"));
   CHECK_THAT(story.str(), Catch::Contains("waiting for documents"));  // its hold, a later row
   std::ostringstream b_csv;
-  CHECK(audit::export_case(*store, b_, csv, b_csv) == named);
+  CHECK(audit::export_case(*store, b_, csv, b_csv).unread == named);
   const std::string b_text = b_csv.str();
-  CHECK(std::count(b_text.begin(), b_text.end(), '\n') == 5);  // the header and 4 of its 5 rows
+  // The header, 4 of its 5 rows, and a warning row naming the one left out.
+  CHECK(std::count(b_text.begin(), b_text.end(), '\n') == 6);
+  const std::string note =
+      message.find_first_of(",\"") == std::string::npos ? message : "\"" + message + "\"";
+  CHECK_THAT(b_text, Catch::EndsWith("\n" + std::to_string(seq) + "," + b_ +
+                                     ",,,,warning,record-damaged,,,,,,,,,,," + note + ",,,,,\r\n"));
   std::ostringstream a_story;
-  CHECK(audit::export_case(*store, a_, audit::ExportOptions{}, a_story).empty());
+  CHECK(audit::export_case(*store, a_, audit::ExportOptions{}, a_story).unread.empty());
   CHECK_THAT(a_story.str(), Catch::Contains("rule:") && !Catch::Contains("WARNING"));
   audit::ExportOptions linked;
   linked.with_linked = true;
   std::ostringstream family;
-  CHECK(audit::export_case(*store, b_, linked, family) == named);
+  CHECK(audit::export_case(*store, b_, linked, family).unread == named);
   CHECK_THAT(family.str(), Catch::Contains("WARNING:  " + message));
 
   // The report: the figures without it, a WARNING line first.
@@ -706,7 +852,8 @@ TEST_CASE_METHOD(AuditFixture, "a case is told, not checked, when a staff row ca
       std::to_string(seq));
   auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
   std::ostringstream story;
-  const audit::UnreadRows unread = audit::export_case(*store, a_, audit::ExportOptions{}, story);
+  const audit::UnreadRows unread =
+      audit::export_case(*store, a_, audit::ExportOptions{}, story).unread;
   REQUIRE(unread.size() == 1);
   CHECK(unread.begin()->first == seq);
   CHECK_THAT(unread.begin()->second, Catch::Contains("(it has no 'actor')"));

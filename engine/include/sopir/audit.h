@@ -187,7 +187,9 @@ struct ExportOptions {
   // naming its case.
   bool with_linked = false;
   // The table format shows enum and set values by their labels and bools
-  // as words in this language ("en", "id"); CSV and JSON lines keep ids.
+  // as words in this language ("en", "id"), and its labels and warnings;
+  // CSV and JSON lines keep ids, their `rule` column and warning messages
+  // in this language.
   std::string lang = "en";
   // export_log's table: its lines fit this many display columns
   // (sopir/table.h; the program passes the terminal's width).
@@ -217,14 +219,33 @@ struct ExportResult {
 ExportResult export_log(Store& store, const LogFilter& filter, const ExportOptions& options,
                         std::ostream& out);
 
+// A WARNING export_case shows that `verify` reports as a finding too: the
+// case row disagrees with its log (kCaseRow), a step's case step number
+// jumps (kCaseSeqGap), the procedure would not have allowed a step
+// (kStepRefused) or gives it another outcome (kStepDiffers).
+struct CaseWarning {
+  FindingKind kind;
+  std::string case_id;
+  int64_t seq = 0;       // the log row it is about; 0 for the case row
+  int64_t case_seq = 0;  // that row's case step number; 0 for the case row
+  std::string message;   // in verify's words, in the export's language
+};
+
+struct CaseExport {
+  std::vector<CaseWarning> warnings;  // in the order they are written
+  UnreadRows unread;                  // log rows the story was told without
+};
+
 // One case told step by step: who, when (occurred and recorded), the rule
 // that allowed it, field changes, overrides and their reasons, and the case
 // a step opened or whose step opened it (CSV and JSON lines: `linked_case`).
 // A case with a log row that cannot be read is told from its other rows,
 // not checked against its procedure (no rule, no warning about a step:
 // those would follow from the row left out), the table saying so in a
-// WARNING line; its unread rows are returned.
-UnreadRows export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+// WARNING line; its unread rows are returned. The findings it shows are
+// returned as `warnings`; CSV and JSON lines write them, and each unread
+// row, after the log rows as rows of kind "warning" (docs/AUDIT.md).
+CaseExport export_case(Store& store, const std::string& case_id, const ExportOptions& options,
                        std::ostream& out);
 
 // ---------------------------------------------------------------------------

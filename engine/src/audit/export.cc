@@ -36,6 +36,9 @@ std::string time_text(const std::optional<DateTime>& t) { return t ? format_date
 
 std::string value_text(const StoredValue& v, bool reveal) { return shown_value(v, reveal); }
 
+// The `kind` of a warning row (Exporter::warning), which no log row has.
+constexpr const char* kWarningKind = "warning";
+
 // One exported row: the log entry's columns as text.
 struct Row {
   std::vector<std::string> cells;
@@ -86,19 +89,26 @@ json value_json(const StoredValue& v, bool reveal, const Procedure* p) {
 // `p` null: values as stored (CSV, JSON lines); else labelled in `lang`.
 std::string changes_text(const LogEntry& e, bool reveal, const Procedure* p = nullptr,
                          const std::string& lang = "") {
+  // CSV and JSON lines keep their one word for no value in every language.
+  const std::string none = p ? tr(msg::audit_case_no_value, lang) : "(none)";
   std::string out;
   for (const auto& c : e.changes) {
-    const std::string before = c.before.missing ? "(none)" : p ? value_for_people(c.before, reveal, p, lang) : value_text(c.before, reveal);
-    const std::string after = c.after.missing ? "(none)" : p ? value_for_people(c.after, reveal, p, lang) : value_text(c.after, reveal);
+    const std::string before = c.before.missing ? none
+                               : p              ? value_for_people(c.before, reveal, p, lang)
+                                                : value_text(c.before, reveal);
+    const std::string after = c.after.missing ? none
+                              : p             ? value_for_people(c.after, reveal, p, lang)
+                                              : value_text(c.after, reveal);
     out += (out.empty() ? "" : "; ") + c.after.field + ": " + before + " -> " + after;
   }
   return out;
 }
 
 // A row's link in words: the case its step opened, or the case that opened it.
-std::string link_text(const LogEntry& e) {
+std::string link_text(const LogEntry& e, const std::string& lang) {
   if (e.linked_case.empty()) return "";
-  return (e.kind == LogKind::kOpen ? "opened by case " : "opened case ") + e.linked_case;
+  return tr(e.kind == LogKind::kOpen ? msg::audit_link_opened_by : msg::audit_link_opened, lang,
+            {e.linked_case});
 }
 
 class Exporter {
@@ -183,11 +193,14 @@ class Exporter {
           event += std::string(" (") + to_string(e.kind) + ")";
         std::string detail =
             compiled ? changes_text(e, reveal, compiled.get(), options_.lang) : cells[19];
-        if (!e.reason.empty()) detail += (detail.empty() ? "" : "; ") + std::string("reason: ") + e.reason;
-        if (!e.note.empty()) detail += (detail.empty() ? "" : "; ") + std::string("note: ") + e.note;
-        if (!e.linked_case.empty())
-          detail += (detail.empty() ? "" : "; ") + link_text(e);
-        if (with_rule_ && !rule.empty()) detail += (detail.empty() ? "" : "; ") + std::string("rule: ") + rule;
+        const std::string& lang = options_.lang;
+        if (!e.reason.empty())
+          detail += (detail.empty() ? "" : "; ") + tr(msg::audit_log_reason, lang, {e.reason});
+        if (!e.note.empty())
+          detail += (detail.empty() ? "" : "; ") + tr(msg::audit_log_note, lang, {e.note});
+        if (!e.linked_case.empty()) detail += (detail.empty() ? "" : "; ") + link_text(e, lang);
+        if (with_rule_ && !rule.empty())
+          detail += (detail.empty() ? "" : "; ") + tr(msg::audit_log_rule, lang, {rule});
         table_row({std::to_string(e.seq), cells[13], e.case_id, std::to_string(e.case_seq), event,
                    move, e.actor + " (" + e.role + ")"},
                   detail);
@@ -195,6 +208,37 @@ class Exporter {
       }
     }
     ++rows_;
+  }
+
+  // A warning of export_case (CaseWarning) in CSV and JSON lines: a row of
+  // the same columns, kind "warning", the finding's kind as its event and
+  // its message as its note; the table tells it in the story instead.
+  void warning(const CaseWarning& w) {
+    if (options_.format == Format::kTable) return;
+    begin();
+    const auto& cols = columns(with_rule_);
+    std::vector<std::string> cells(cols.size());
+    auto cell = [&](const char* name, std::string text) {
+      cells[static_cast<size_t>(std::find(cols.begin(), cols.end(), name) - cols.begin())] =
+          std::move(text);
+    };
+    cell("seq", w.seq ? std::to_string(w.seq) : "");
+    cell("case_id", w.case_id);
+    cell("case_seq", w.case_seq ? std::to_string(w.case_seq) : "");
+    cell("kind", kWarningKind);
+    cell("event", to_string(w.kind));
+    cell("note", w.message);
+    if (options_.format == Format::kCsv) {
+      for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << csv_field(cells[i]);
+      out_ << "\r\n";
+      return;
+    }
+    json j = json::object();
+    for (size_t i = 0; i < cells.size(); ++i) j[cols[i]] = cells[i];
+    j["seq"] = w.seq ? json(w.seq) : json();
+    j["case_seq"] = w.case_seq ? json(w.case_seq) : json();
+    j["changes"] = json::array();
+    out_ << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   }
 
   // A log row left out because it cannot be read (DamagedRows): the table
@@ -288,28 +332,33 @@ class Exporter {
   std::vector<size_t> widths_;  // the table's, once fitted
 };
 
-// The rule that allowed a step, in words.
-std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s) {
-  if (e.kind == LogKind::kOpen) return "open a case of " + p.id + " (any role of the procedure)";
-  if (e.kind == LogKind::kLifecycle) return "lifecycle " + e.event + " (as " + s.role + ")";
+// The rule that allowed a step, in words in `lang`.
+std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s,
+                      const std::string& lang) {
+  if (e.kind == LogKind::kOpen) return tr(msg::audit_rule_open, lang, {p.id});
+  if (e.kind == LogKind::kLifecycle) return tr(msg::audit_rule_lifecycle, lang, {e.event, s.role});
   if (e.kind == LogKind::kMigration) {
     std::map<std::string, std::string> in(e.inputs.begin(), e.inputs.end());
-    return tr(msg::audit_migration_step, {in["from_version"], in["to_version"], short_hash(in["plan"]), in["planned_at"]});
+    return tr(msg::audit_migration_step, lang,
+              {in["from_version"], in["to_version"], short_hash(in["plan"]), in["planned_at"]});
   }
   if (s.transition < 0) return "";
   const TransitionDef& t = p.transitions[static_cast<size_t>(s.transition)];
   std::string roles;
-  for (int r : t.roles) roles += (roles.empty() ? "" : " or ") + p.roles[static_cast<size_t>(r)];
+  for (int r : t.roles) {
+    const std::string& role = p.roles[static_cast<size_t>(r)];
+    roles = roles.empty() ? role : tr(msg::audit_rule_or, lang, {roles, role});
+  }
   std::string from;
   for (int f : t.from) from += (from.empty() ? "" : "|") + p.states[static_cast<size_t>(f)].id;
-  std::string out = "transition " + std::to_string(t.index + 1) + " '" + p.events[static_cast<size_t>(t.event)] +
-                    "'";
-  const std::string label = t.label.get("en");
+  std::string out = tr(msg::audit_rule_transition, lang,
+                       {std::to_string(t.index + 1), p.events[static_cast<size_t>(t.event)]});
+  const std::string label = t.label.get(lang);
   if (!label.empty()) out += " (" + label + ")";
-  out += " " + from + " -> " + p.to_id(t) + ", by " + roles;
-  if (!t.guard_text.empty()) out += ", when " + t.guard_text;
-  if (e.kind == LogKind::kOverride) out += " [guard overridden as " + s.role + "]";
-  if (e.kind == LogKind::kTimer) out += " [fired by the timer: deadline passed]";
+  out += " " + tr(msg::audit_rule_move, lang, {from, p.to_id(t), roles});
+  if (!t.guard_text.empty()) out += ", " + tr(msg::audit_rule_when, lang, {t.guard_text});
+  if (e.kind == LogKind::kOverride) out += " " + tr(msg::audit_rule_overridden, lang, {s.role});
+  if (e.kind == LogKind::kTimer) out += " " + tr(msg::audit_rule_timer, lang);
   return out;
 }
 
@@ -442,10 +491,10 @@ CaseStory load_story(Store& store, ProcedureCache& procedures, const StaffTimeli
   return story;
 }
 
-std::string rule_of(const CaseStory& story, size_t i) {
+std::string rule_of(const CaseStory& story, size_t i, const std::string& lang) {
   if (!story.replayed()) return "";
   const StepReplay& s = story.replay.steps[i];
-  return rule_text(s.under ? *s.under : *story.procedure, story.history[i], s);
+  return rule_text(s.under ? *s.under : *story.procedure, story.history[i], s, lang);
 }
 
 // "Case K7F-3QX  procedure x version 2" and, when its row exists, where it is now.
@@ -453,22 +502,39 @@ std::string rule_of(const CaseStory& story, size_t i) {
 void case_heading(const CaseStory& story, ProcedureCache& procedures, const std::string& indent,
                   const std::string& lang, std::ostream& out) {
   const PublishedProcedure* pub = procedures.published(story.pinned);
-  out << indent << "Case " << story.id;
-  if (pub) out << "  procedure " << pub->sop_id << " version " << pub->version;
+  out << indent << tr(msg::audit_case_heading, lang, {story.id});
+  if (pub)
+    out << "  "
+        << tr(msg::audit_procedure_version, lang, {pub->sop_id, std::to_string(pub->version)});
   out << "\n";
   if (const auto& record = story.record) {
-    out << indent << "Now: " << record->state << " (" << to_string(record->status) << ")";
-    if (record->due_at) out << ", due " << format_datetime(*record->due_at);
-    if (!record->closure_reason.empty()) out << ", closed: " << record->closure_reason;
-    out << "\n" << indent << "Opened: " << format_datetime(record->opened_at);
-    if (!record->parent_case.empty()) out << " by case " << record->parent_case;
-    out << "\n";
+    out << indent << tr(msg::audit_case_now, lang, {record->state, to_string(record->status)});
+    if (record->due_at)
+      out << ", " << tr(msg::audit_case_due, lang, {format_datetime(*record->due_at)});
+    if (!record->closure_reason.empty())
+      out << ", " << tr(msg::audit_case_closed, lang, {record->closure_reason});
+    const std::string opened = format_datetime(record->opened_at);
+    out << "\n"
+        << indent
+        << (record->parent_case.empty()
+                ? tr(msg::audit_case_opened, lang, {opened})
+                : tr(msg::audit_case_opened_by, lang, {opened, record->parent_case}))
+        << "\n";
   }
-  if (!story.procedure) out << indent << "(the procedure cannot be loaded: " << story.why << ")\n";
+  if (!story.procedure)
+    out << indent << tr(msg::audit_case_no_procedure, lang, {story.why}) << "\n";
   if (!story.row_problems.empty())
     out << indent << tr(msg::audit_case_row_warning, lang, {story.row_problems}) << "\n";
   for (const auto& [seq, message] : story.unread)
     out << indent << tr(msg::audit_unread_in_case, lang, {message}) << "\n";
+}
+
+// "\n   who:      ": a step's line starting with its label in `lang`, the
+// text after it in one column (ten wide, as "WARNING:  ", or wider).
+std::string step_line(const Message& label, const std::string& lang) {
+  std::string text = tr(label, lang);
+  text.resize(std::max<size_t>(10, text.size() + 1), ' ');
+  return "\n   " + text;
 }
 
 // One step told in words; `title` starts its first line.
@@ -477,37 +543,94 @@ void narrate(const CaseStory& story, size_t i, bool reveal, const std::string& t
              const std::string& lang, std::ostream& out) {
   const LogEntry& e = story.history[i];
   out << "\n" << title << e.event;
-  if (e.kind == LogKind::kOverride) out << "  OVERRIDE";
-  if (e.kind == LogKind::kTimer) out << "  (timer)";
+  if (e.kind == LogKind::kOverride) out << "  " << tr(msg::audit_case_override, lang);
+  if (e.kind == LogKind::kTimer) out << "  " << tr(msg::audit_case_timer, lang);
   out << "   " << (e.from_state.empty() ? "" : e.from_state + " -> ") << e.to_state;
   if (e.from_status != e.to_status)
     out << "  [" << (e.from_status.empty() ? "" : e.from_status + " -> ") << e.to_status << "]";
-  out << "\n   who:      " << e.actor << " as " << e.role;
-  out << "\n   when:     " << format_datetime(e.occurred_at) << " (recorded " << format_datetime(e.recorded_at)
-      << ")";
+  out << step_line(msg::audit_case_who, lang)
+      << tr(msg::audit_case_actor_as, lang, {e.actor, e.role});
+  out << step_line(msg::audit_case_when, lang)
+      << tr(msg::audit_case_recorded, lang,
+            {format_datetime(e.occurred_at), format_datetime(e.recorded_at)});
   if (story.replayed()) {
     const StepReplay& s = story.replay.steps[i];
-    out << "\n   rule:     " << rule_text(s.under ? *s.under : *story.procedure, e, s);
+    out << step_line(msg::audit_case_rule, lang) << rule_of(story, i, lang);
     if (s.sequence_gap)
       out << "\n   "
           << tr(msg::audit_case_steps_missing, lang,
                 {std::to_string(s.expected_case_seq - 1), std::to_string(e.case_seq)});
     if (s.verdict == Verdict::kRefused)
-      out << "\n   WARNING:  the procedure would not have allowed this step: " << s.message;
-    if (s.verdict == Verdict::kDiffers) out << "\n   WARNING:  the record differs from the rules: " << s.message;
-    if (!s.staff_caveat.empty()) out << "\n   WARNING:  who may act: " << s.staff_caveat;
+      out << "\n   " << tr(msg::audit_case_step_refused, lang, {s.message});
+    if (s.verdict == Verdict::kDiffers)
+      out << "\n   " << tr(msg::audit_case_step_differs, lang, {s.message});
+    if (!s.staff_caveat.empty())
+      out << "\n   " << tr(msg::audit_case_staff_caveat, lang, {s.staff_caveat});
   }
-  if (!e.linked_case.empty()) out << "\n   link:     " << link_text(e);
+  if (!e.linked_case.empty()) out << step_line(msg::audit_case_link, lang) << link_text(e, lang);
   for (const auto& c : e.changes) {
     const Procedure* p = story.procedure.get();
-    out << "\n   set:      " << c.after.field << " = "
-        << (c.after.missing ? "(none)" : value_for_people(c.after, reveal, p, lang));
-    if (!c.before.missing) out << "  (was " << value_for_people(c.before, reveal, p, lang) << ")";
+    out << step_line(msg::audit_case_set, lang) << c.after.field << " = "
+        << (c.after.missing ? tr(msg::audit_case_no_value, lang)
+                            : value_for_people(c.after, reveal, p, lang));
+    if (!c.before.missing)
+      out << "  " << tr(msg::audit_case_was, lang, {value_for_people(c.before, reveal, p, lang)});
   }
-  if (!e.reason.empty()) out << "\n   reason:   " << e.reason;
-  if (!e.note.empty()) out << "\n   note:     " << e.note;
-  if (e.due_at) out << "\n   due:      " << format_datetime(*e.due_at);
+  if (!e.reason.empty()) out << step_line(msg::audit_case_reason, lang) << e.reason;
+  if (!e.note.empty()) out << step_line(msg::audit_case_note, lang) << e.note;
+  if (e.due_at) out << step_line(msg::audit_case_due_label, lang) << format_datetime(*e.due_at);
   out << "\n";
+}
+
+// "log row 7 (case K7F-3QX step 3, 'approve' by budi as supervisor)", as
+// verify names a step.
+std::string step_name(const LogEntry& e, const std::string& lang) {
+  return tr(
+      msg::audit_step_name, lang,
+      {tr(msg::audit_log_row, lang, {std::to_string(e.seq)}), e.case_id, std::to_string(e.case_seq),
+       e.event, e.actor, e.role.empty() ? tr(msg::audit_no_role, lang) : e.role});
+}
+
+// The findings the story's heading shows (its case row), in verify's words.
+void heading_warnings(const CaseStory& story, const std::string& lang,
+                      std::vector<CaseWarning>& out) {
+  if (!story.row_problems.empty())
+    out.push_back({FindingKind::kCaseRow, story.id, 0, 0,
+                   tr(msg::audit_row_differs, lang, {story.id, story.row_problems})});
+}
+
+// The findings step `i` of the story shows, in verify's words.
+void step_warnings(const CaseStory& story, size_t i, const std::string& lang,
+                   std::vector<CaseWarning>& out) {
+  if (!story.replayed()) return;
+  const LogEntry& e = story.history[i];
+  const StepReplay& s = story.replay.steps[i];
+  auto add = [&](FindingKind kind, std::string message) {
+    out.push_back({kind, story.id, e.seq, e.case_seq, std::move(message)});
+  };
+  if (s.sequence_gap)
+    add(FindingKind::kCaseSeqGap,
+        tr(msg::audit_seq_gap, lang,
+           {story.id, std::to_string(s.expected_case_seq - 1), std::to_string(e.case_seq),
+            tr(msg::audit_log_row, lang, {std::to_string(e.seq)})}));
+  const Procedure& p = s.under ? *s.under : *story.procedure;
+  if (s.verdict == Verdict::kRefused)
+    add(FindingKind::kStepRefused,
+        tr(msg::audit_step_refused, lang,
+           {step_name(e, lang), p.id, std::to_string(p.version), s.message}));
+  if (s.verdict == Verdict::kDiffers)
+    add(FindingKind::kStepDiffers,
+        tr(msg::audit_step_differs, lang, {step_name(e, lang), s.message}));
+}
+
+// CSV and JSON lines: after the log rows, a warning row for each row the
+// stories were told without and for each finding they show.
+void write_warnings(Exporter& exporter, const std::vector<const CaseStory*>& stories,
+                    const std::vector<CaseWarning>& warnings) {
+  for (const CaseStory* story : stories)
+    for (const auto& [seq, message] : story->unread)
+      exporter.warning({FindingKind::kRecordDamaged, story->id, seq, 0, message});
+  for (const CaseWarning& w : warnings) exporter.warning(w);
 }
 
 // Every row the stories were told without.
@@ -517,7 +640,7 @@ UnreadRows unread_of(const std::vector<CaseStory>& stories) {
   return all;
 }
 
-UnreadRows export_family(Store& store, const std::string& case_id, const ExportOptions& options,
+CaseExport export_family(Store& store, const std::string& case_id, const ExportOptions& options,
                          std::ostream& out) {
   Exporter exporter(store, options, out);
   std::vector<std::string> ids;
@@ -552,15 +675,29 @@ UnreadRows export_family(Store& store, const std::string& case_id, const ExportO
     if (x.occurred_at.seconds != y.occurred_at.seconds) return x.occurred_at.seconds < y.occurred_at.seconds;
     return x.seq < y.seq;
   });
+  // The findings as the table shows them: under each case's heading, then
+  // at each step.
+  CaseExport result;
+  for (const CaseStory& story : stories) heading_warnings(story, options.lang, result.warnings);
+  for (const auto& [c, i] : steps) step_warnings(stories[c], i, options.lang, result.warnings);
+  result.unread = unread_of(stories);
   if (options.format != Format::kTable) {
     exporter.header(true);
-    for (const auto& [c, i] : steps) exporter.row(stories[c].history[i], rule_of(stories[c], i));
+    for (const auto& [c, i] : steps)
+      exporter.row(stories[c].history[i], rule_of(stories[c], i, options.lang));
+    std::vector<const CaseStory*> told;
+    for (const CaseStory& story : stories) told.push_back(&story);
+    write_warnings(exporter, told, result.warnings);
     exporter.finish({});
-    return unread_of(stories);
+    return result;
   }
   std::ostringstream text;
-  text << "Case " << case_id << " and its linked cases (" << stories.size() << " case"
-      << (stories.size() == 1 ? "" : "s") << ", " << steps.size() << " steps in the order they happened)\n";
+  text << (stories.size() == 1
+               ? tr(msg::audit_case_family_one, options.lang,
+                    {case_id, std::to_string(steps.size())})
+               : tr(msg::audit_case_family, options.lang,
+                    {case_id, std::to_string(stories.size()), std::to_string(steps.size())}))
+       << "\n";
   if (left_out > 0)
     text << tr(msg::audit_linked_left_out, options.lang, {std::to_string(left_out)}) << "\n";
   for (const CaseStory& story : stories) {
@@ -573,12 +710,12 @@ UnreadRows export_family(Store& store, const std::string& case_id, const ExportO
     narrate(story, i, exporter.revealed_.count(story.id) > 0, title, options.lang, text);
   }
   out << escape_for_display(text.str(), true);
-  return unread_of(stories);
+  return result;
 }
 
 }  // namespace
 
-UnreadRows export_case(Store& store, const std::string& case_id, const ExportOptions& options,
+CaseExport export_case(Store& store, const std::string& case_id, const ExportOptions& options,
                        std::ostream& out) {
   if (options.with_linked) return export_family(store, case_id, options, out);
   Exporter exporter(store, options, out);
@@ -593,6 +730,11 @@ UnreadRows export_case(Store& store, const std::string& case_id, const ExportOpt
     story = load_story(store, exporter.procedures_, staff, staff_unread.rows(), case_id);
   });
   if (options.reveal) exporter.prepare_reveal({case_id});
+  CaseExport result;
+  heading_warnings(story, options.lang, result.warnings);
+  for (size_t i = 0; i < story.history.size(); ++i)
+    step_warnings(story, i, options.lang, result.warnings);
+  result.unread = story.unread;
   if (options.format == Format::kTable) {
     const bool reveal = exporter.revealed_.count(case_id) > 0;
     std::ostringstream text;
@@ -600,12 +742,14 @@ UnreadRows export_case(Store& store, const std::string& case_id, const ExportOpt
     for (size_t i = 0; i < story.history.size(); ++i)
       narrate(story, i, reveal, std::to_string(story.history[i].case_seq) + ". ", options.lang, text);
     out << escape_for_display(text.str(), true);
-    return story.unread;
+    return result;
   }
   exporter.header(true);
-  for (size_t i = 0; i < story.history.size(); ++i) exporter.row(story.history[i], rule_of(story, i));
+  for (size_t i = 0; i < story.history.size(); ++i)
+    exporter.row(story.history[i], rule_of(story, i, options.lang));
+  write_warnings(exporter, {&story}, result.warnings);
   exporter.finish({});
-  return story.unread;
+  return result;
 }
 
 }  // namespace sopir::audit

@@ -27,6 +27,11 @@ std::optional<LifecycleEvent> lifecycle_event(const std::string& text) {
   return std::nullopt;
 }
 
+// The language decide() writes its refusals in: the process's message
+// language, as every other message of the replay; in English its ids as
+// recorded ("", Command::lang).
+std::string refusal_lang() { return message_language() == "id" ? "id" : ""; }
+
 std::string opt_time(const std::optional<DateTime>& t) {
   return t ? format_datetime(*t) : tr(msg::audit_none);
 }
@@ -381,7 +386,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     if (!event) {
       refusal = Refusal{RefusalKind::kLifecycle, tr(msg::audit_not_lifecycle_move, {e.event})};
     } else {
-      LifecycleCommand command{*event, actor, e.reason, e.occurred_at};
+      LifecycleCommand command{*event, actor, e.reason, e.occurred_at, refusal_lang()};
       auto decision = decide_lifecycle(p, snapshot, command, r.end.hold_started);
       if (auto* no = std::get_if<Refusal>(&decision)) refusal = *no;
       else moved = std::get<LifecycleTransition>(decision);
@@ -394,7 +399,8 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
     if (opening) {
       // A case opened by another case's step (a hand-off) was authorised by
       // that step; the link itself is checked separately (audit_links.h).
-      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty(), {}, true);
+      decision = decide_open(p, actor, inputs, e.occurred_at, !e.linked_case.empty(),
+                             refusal_lang(), true);
     } else {
       Command command;
       command.event = e.event;
@@ -405,6 +411,7 @@ StepReplay replay_step(const Procedure& p, const LogEntry& e, Rebuilt& r,
       command.timer = e.kind == LogKind::kTimer;
       command.at = e.occurred_at;
       command.recorded = true;
+      command.lang = refusal_lang();
       decision = decide(p, snapshot, command);
       // Someone who may only override may fire a transition whose guard
       // holds when they ask to override; that is logged as a plain step.
