@@ -1057,6 +1057,16 @@ TEST_CASE_METHOD(AuditFixture, "the report counts states, stays, breaches and cl
   CHECK(text.str().find("Procedure test-care") != std::string::npos);
   CHECK(text.str().find("declined") != std::string::npos);
   CHECK(text.str().find("system") != std::string::npos);  // the timer's step
+  // Stays in hours and days ("intake": a median of 1h, a 90th percentile of
+  // 2d); in Indonesian "h" would read as hari (days): jam and hari.
+  CHECK_THAT(text.str(), Catch::Matches("[\\s\\S]*intake +0 +0 +0 +3 +1h +2d [\\s\\S]*"));
+  {
+    ProcessLanguage indonesian("id");
+    std::ostringstream id_text;
+    audit::report_text(*store, options, id_text);
+    INFO(id_text.str());
+    CHECK_THAT(id_text.str(), Catch::Matches("[\\s\\S]*intake +0 +0 +0 +3 +1j +2hr [\\s\\S]*"));
+  }
   // The diagram is drawn from dot text: every edge labelled, every state
   // with its cases waiting; the drawer's SVG is made to stand in the page.
   std::vector<std::string> drawn;

@@ -87,14 +87,16 @@ int64_t percentile(std::vector<int64_t> values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
+// A stay's length, in the language shown: "2d5h", "5h20m", "45m".
 std::string duration_text(int64_t seconds) {
-  if (seconds < 3600) return std::to_string(seconds / 60) + "m";
+  auto part = [](int64_t n, const Message& unit) { return std::to_string(n) + tr(unit); };
+  if (seconds < 3600) return part(seconds / 60, msg::audit_rep_unit_minutes);
   if (seconds < 86400 * 2) {
     const int64_t h = seconds / 3600, m = seconds % 3600 / 60;
-    return std::to_string(h) + "h" + (m ? std::to_string(m) + "m" : "");
+    return part(h, msg::audit_rep_unit_hours) + (m ? part(m, msg::audit_rep_unit_minutes) : "");
   }
   const int64_t d = seconds / 86400, h = seconds % 86400 / 3600;
-  return std::to_string(d) + "d" + (h ? std::to_string(h) + "h" : "");
+  return part(d, msg::audit_rep_unit_days) + (h ? part(h, msg::audit_rep_unit_hours) : "");
 }
 
 // "Cases per version: 2: 40 (12 running), 3: 60 (60 running)".
