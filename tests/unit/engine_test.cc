@@ -337,14 +337,26 @@ TEST_CASE_METHOD(EngineFixture,
         "wherever "
         "versions are shown, names one version");
   CHECK(versions() == 1);
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
+  const PublishedProcedure three =
+      engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false);
+  CHECK(three.version == 2);
+  CHECK_FALSE(three.already_published);
   CHECK(testing::kind_of([&] {
           engine_.publish_source(with("2", "Two"), "care-v2.yaml", "admin", false);
         }) == ErrorKind::kRefused);
   CHECK(versions() == 2);
-  // The very file published again writes nothing new and is not refused.
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 2);
-  CHECK(engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false).version == 1);
+  // The very file published again writes nothing new and is not refused;
+  // it says it was published already, and whether it is current.
+  const PublishedProcedure again =
+      engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false);
+  CHECK(again.version == 2);
+  CHECK(again.already_published);
+  CHECK(again.current);
+  const PublishedProcedure first =
+      engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+  CHECK(first.version == 1);
+  CHECK(first.already_published);
+  CHECK_FALSE(first.current);
   CHECK(versions() == 2);
 }
 
