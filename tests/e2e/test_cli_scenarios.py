@@ -115,6 +115,29 @@ class ScenarioCommands(SopirTest):
         self.assertIn("flat.test.yaml:1:1: error: the top level is a list; a scenario test file is a map of keys "
                       "like procedure:, staff:, scenarios:\n", r.err)
 
+    def test_a_procedure_given_in_place_of_its_tests_is_refused_once(self):
+        procedure = os.path.join(self.dir, "review.yaml")
+        said = ("{0}:1:1: error: this is a procedure ('sop:' at the top), not a scenario test file: a test file "
+                "starts with 'procedure:', naming the procedure file it tests{1}\n"
+                "sop: tiny-review\n^\n"
+                "{0}: the test file has errors\n")
+        r = self.fails(1, "sop", "test", procedure)
+        self.assertEqual(r.err, said.format(procedure, ""))
+        self.assertEqual(r.out, "")
+        # With its test file beside it, that file is named.
+        tests = self.write("review.test.yaml", PASSING)
+        r = self.fails(1, "sop", "test", procedure)
+        self.assertEqual(r.err, said.format(procedure, "; the test file beside it is " + tests))
+        r = self.fails(1, "--lang", "id", "sop", "test", procedure)
+        self.assertEqual(r.err, "{0}:1:1: kesalahan: ini prosedur ('sop:' di tingkat teratas), bukan berkas skenario "
+                                "uji: berkas uji diawali 'procedure:', yang menyebut berkas prosedur yang diujinya; "
+                                "berkas uji di sampingnya: {1}\nsop: tiny-review\n^\n"
+                                "{0}: berkas uji mengandung kesalahan\n".format(procedure, tests))
+        # A test file with a stray sop: key is still read as a test file.
+        stray = self.write("stray.test.yaml", "sop: tiny-review\n" + PASSING)
+        r = self.fails(1, "sop", "test", stray)
+        self.assertIn("unknown key 'sop' in a scenario file", r.err)
+
     def test_min_coverage_takes_a_percentage(self):
         path = self.write("review.test.yaml", PASSING)
         for bad in ("abc", "101", "-5", "", "1e2", "50.5.5"):
