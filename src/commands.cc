@@ -150,7 +150,7 @@ const std::vector<Command> kCommands = {
     {"init", &msg::cli_cmd_init, "init [--admin ID --name NAME]",
      "sopir --db shelter.db init --admin rina --name 'Rina Wulandari'", def_init, run_init, false,
      false},
-    {"db copy", &msg::cli_cmd_db_copy, "db copy FROM TO [--site SITE]",
+    {"db copy", &msg::cli_cmd_db_copy, "db copy FROM TO [--site SITE | --into-site SITE]",
      "sopir --as rina --key-file /etc/sopir/national.key db copy shelter.db postgresql://rina@db.example/sopir",
      def_db_copy, run_db_copy, false, false},
     {"key new", &msg::cli_cmd_key_new, "key new FILE", "sopir key new /etc/sopir/national.key", def_key_new,
