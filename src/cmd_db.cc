@@ -15,6 +15,7 @@
 #include "sopir/error.h"
 #include "sopir/key_file.h"
 #include "sopir/login.h"
+#include "sopir/messages/base.h"
 #include "sopir/messages/cli.h"
 #include "sopir/messages/runtime.h"
 
@@ -55,7 +56,9 @@ Error unclean(const std::string& location, const audit::VerifyReport& report, co
   for (size_t i = 0; i < report.findings.size() && i < 3; ++i)
     first += std::string(i ? "; " : "") + audit::to_string(report.findings[i].kind) + ": " +
              report.findings[i].message;
-  return refused(tr(which, {location, std::to_string(report.findings.size()), first}));
+  const auto findings = static_cast<int64_t>(report.findings.size());
+  return refused(
+      tr(which, {location, counted(findings, msg::base_n_finding, msg::base_n_findings), first}));
 }
 
 // The check a copy or a move runs on its target before COMMIT: `audit
@@ -122,16 +125,26 @@ int move_office(Context& ctx, const Args& a, Engine& source, const std::string& 
     ctx.out << out.dump(2) << "\n";
     return 0;
   }
-  ctx.out << tr(msg::cli_move_done, {from_shown, to_shown, m.site, std::to_string(m.cases), std::to_string(m.first_seq),
-                                     std::to_string(m.last_seq), std::to_string(m.offset)})
+  ctx.out << tr(msg::cli_move_done,
+                {from_shown, to_shown, m.site,
+                 counted(m.cases, msg::base_n_case, msg::base_n_cases), std::to_string(m.first_seq),
+                 std::to_string(m.last_seq), std::to_string(m.offset)})
           << "\n";
-  ctx.out << tr(msg::cli_move_registry, {std::to_string(m.registry_rows), std::to_string(result.reissued),
-                                         std::to_string(result.procedures_shared), std::to_string(m.seq)})
+  ctx.out << tr(msg::cli_move_registry,
+                {counted(m.registry_rows, msg::base_n_registry_row, msg::base_n_registry_rows),
+                 std::to_string(result.reissued), std::to_string(result.procedures_shared),
+                 std::to_string(m.seq)})
           << "\n";
-  ctx.out << tr(msg::cli_move_staff, {std::to_string(result.staff), admins.empty() ? "-" : admins}) << "\n";
+  ctx.out << tr(msg::cli_move_staff,
+                {counted(result.staff, msg::base_n_staff_member, msg::base_n_staff_members),
+                 admins.empty() ? "-" : admins})
+          << "\n";
   if (sealing.mode == CopySealing::Mode::kKeyFile) ctx.out << tr(msg::cli_copy_sealed_key_file) << "\n";
   ctx.out << tr(msg::cli_move_anchor, {anchor, from_shown}) << "\n";
-  ctx.out << tr(msg::cli_move_verified, {std::to_string(after.rows), std::to_string(after.cases)}) << "\n";
+  ctx.out << tr(msg::cli_move_verified,
+                {counted(after.rows, msg::base_n_log_row, msg::base_n_log_rows),
+                 counted(after.cases, msg::base_n_case, msg::base_n_cases)})
+          << "\n";
   return 0;
 }
 
@@ -221,11 +234,16 @@ int run_db_copy(Context& ctx, Args& a) {
     ctx.out << out.dump(2) << "\n";
     return 0;
   }
-  ctx.out << tr(msg::cli_copy_done,
-                {from_shown, to_shown, std::to_string(c.log_rows), std::to_string(c.registry_rows),
-                 std::to_string(c.cases), std::to_string(c.staff), std::to_string(c.sites),
-                 std::to_string(c.procedures), std::to_string(c.access_records)})
-          << "\n";
+  ctx.out
+      << tr(msg::cli_copy_done,
+            {from_shown, to_shown, counted(c.log_rows, msg::base_n_log_row, msg::base_n_log_rows),
+             counted(c.registry_rows, msg::base_n_registry_row, msg::base_n_registry_rows),
+             counted(c.cases, msg::base_n_case, msg::base_n_cases),
+             counted(c.staff, msg::base_n_staff_member, msg::base_n_staff_members),
+             counted(c.sites, msg::base_n_site, msg::base_n_sites),
+             counted(c.procedures, msg::base_n_procedure_version, msg::base_n_procedure_versions),
+             counted(c.access_records, msg::base_n_access_record, msg::base_n_access_records)})
+      << "\n";
   ctx.out << tr(msg::cli_copy_heads, {std::to_string(c.head_seq) + ":" + c.head_hash, c.case_heads.substr(0, 16)})
           << "\n";
   if (site) {
@@ -233,14 +251,18 @@ int run_db_copy(Context& ctx, Args& a) {
                                       std::to_string(result.linked_cases)})
             << "\n";
     ctx.out << tr(msg::cli_copy_site_proof,
-                  {std::to_string(c.cases + 1), std::to_string(result.proven_checkpoint_row), anchor_text(result.proven),
+                  {counted(c.cases + 1, msg::base_n_chain, msg::base_n_chains),
+                   std::to_string(result.proven_checkpoint_row), anchor_text(result.proven),
                    std::to_string(after.checkpoints_elsewhere)})
             << "\n";
     ctx.out << tr(msg::cli_copy_site_anchor, {anchor_text(result.closing)}) << "\n";
   }
   if (result.passphrase_row) ctx.out << tr(msg::cli_copy_sealed_passphrase, {actor}) << "\n";
   if (sealing.mode == CopySealing::Mode::kKeyFile) ctx.out << tr(msg::cli_copy_sealed_key_file) << "\n";
-  ctx.out << tr(msg::cli_copy_verified, {std::to_string(after.rows), std::to_string(after.cases)}) << "\n";
+  ctx.out << tr(msg::cli_copy_verified,
+                {counted(after.rows, msg::base_n_log_row, msg::base_n_log_rows),
+                 counted(after.cases, msg::base_n_case, msg::base_n_cases)})
+          << "\n";
   return 0;
 }
 

@@ -370,24 +370,44 @@ int run_sop_diagram(Context& ctx, Args& a) {
   return 0;
 }
 
+namespace {
+
+// What publishing one file did: a new version, or none because its text
+// was published already (saying whether that version is the current one).
+std::string published_line(Context& ctx, const PublishedProcedure& p) {
+  const std::string version = std::to_string(p.version), sha = p.sha256.substr(0, 12);
+  if (!p.already_published) return tr(msg::cli_published, {p.sop_id, version, sha});
+  if (p.current) return tr(msg::cli_publish_already_current, {p.sop_id, version, sha});
+  std::string current = "?";
+  for (const PublishedProcedure& other : ctx.engine().procedures()) {
+    if (other.sop_id == p.sop_id && other.current) current = std::to_string(other.version);
+  }
+  return tr(msg::cli_publish_already_old, {p.sop_id, version, sha, current});
+}
+
+}  // namespace
+
 int run_sop_publish(Context& ctx, Args& a) {
   const std::string& actor = ctx.actor_id();
   // All files or none; every error names its file.
   const std::vector<PublishedProcedure> published = ctx.engine().publish_all(a.positional, actor);
   for (const auto& p : published) {
-    spdlog::info("sop publish {} v{} {} by {}", p.sop_id, p.version, p.sha256, actor);
+    if (!p.already_published)
+      spdlog::info("sop publish {} v{} {} by {}", p.sop_id, p.version, p.sha256, actor);
   }
   if (ctx.options.json) {
     json list = json::array();
     for (const auto& p : published) {
-      list.push_back({{"sop", p.sop_id}, {"version", p.version}, {"sha256", p.sha256},
-                      {"file", p.file}, {"current", p.current}});
+      list.push_back({{"sop", p.sop_id},
+                      {"version", p.version},
+                      {"sha256", p.sha256},
+                      {"file", p.file},
+                      {"current", p.current},
+                      {"already_published", p.already_published}});
     }
     ctx.out << json{{"published", list}}.dump(2) << "\n";
   } else {
-    for (const auto& p : published) {
-      ctx.out << tr(msg::cli_published, {p.sop_id, std::to_string(p.version), p.sha256.substr(0, 12)}) << "\n";
-    }
+    for (const auto& p : published) ctx.out << published_line(ctx, p) << "\n";
   }
   return 0;
 }

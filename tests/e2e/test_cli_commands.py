@@ -174,6 +174,31 @@ class Commands(SopirTest):
         r = self.fails(3, "migrate", "plan", "aid", "--to", "3")
         self.assertIn("1, 2, 5", r.err)
 
+    def test_publishing_a_published_text_again_says_nothing_was_published(self):
+        sha = self.ok("sop", "list", "--json").json()["procedures"][0]["sha256"][:12]
+        before = self.dump()
+        r = self.ok("--as", "admin", "sop", "publish", self.aid)
+        self.assertEqual(r.out, "nothing published: this text of aid is already published as version 1 "
+                                "(sha256 %s), the current version\n" % sha)
+        self.assertEqual(before, self.dump())
+        r = self.ok("--as", "admin", "--lang", "id", "sop", "publish", self.aid)
+        self.assertEqual(r.out, "tidak ada yang diterbitkan: teks aid ini sudah diterbitkan sebagai versi 1 "
+                                "(sha256 %s), versi yang berlaku\n" % sha)
+        doc = self.ok("--as", "admin", "sop", "publish", self.aid, "--json").json()
+        self.assertTrue(doc["published"][0]["already_published"])
+        self.assertEqual(before, self.dump())
+        # Once a later version is published, the first is no longer current.
+        v2 = self.write("aid2.yaml", AID_YAML.replace("version: 1", "version: 2"))
+        r = self.ok("--as", "admin", "sop", "publish", v2)
+        self.assertTrue(r.out.startswith("published aid version 2 (sha256 "), r.out)
+        before = self.dump()
+        r = self.ok("--as", "admin", "sop", "publish", self.aid)
+        self.assertEqual(r.out, "nothing published: this text of aid is already published as version 1 "
+                                "(sha256 %s), which is not the current version: new cases open under "
+                                "version 2\n" % sha)
+        self.assertEqual(r.err, "")
+        self.assertEqual(before, self.dump())
+
     def test_show_published_sop_by_id(self):
         r = self.ok("sop", "show", "aid")
         self.assertIn("approve", r.out)

@@ -9,6 +9,7 @@ fresh database on the test server, or a new file."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -403,7 +404,7 @@ class DbCopy(SopirTest):
         national = self.national()
         before = snapshot(national)
         r = self.refused_unchanged(4, "--as", "admin", "db", "copy", self.db, national, "--into-site", "tarakan")
-        self.assertIn("the target already holds 1 cases at site tarakan", r.err)
+        self.assertIn("the target already holds 1 case at site tarakan", r.err)
         r = self.refused_unchanged(3, "--as", "admin", "db", "copy", self.db, national, "--into-site", "sebatik")
         self.assertIn("the target has no site sebatik: make it there first (sopir site add sebatik", r.err)
         self.ok("--as", "nadia", "site", "add", "nunukan", "--name", "Pos Nunukan", env={"SOPIR_DB": national})
@@ -414,6 +415,38 @@ class DbCopy(SopirTest):
                                    "--into-site", "bengkayang")
         self.assertIn("--into-site moves an office into a server database", r.err)
         self.assertEqual(before, snapshot(national))
+
+
+class CopyWords(SopirTest):
+    """What `db copy` says, counted right: one site, one procedure version,
+    one finding (not "1 sites", "1 findings"), in both languages."""
+
+    def test_one_of_a_kind_is_counted_in_the_singular(self):
+        copy = os.path.join(self.dir, "copy.db")
+        r = self.ok("--as", "admin", "db", "copy", self.db, copy)
+        first = r.out.splitlines()[0]
+        self.assertRegex(first, r"^Copied .* into %s: \d+ log rows \(\d+ registry rows\), 0 cases, 4 staff members, "
+                                r"1 site, 1 procedure version, 0 access records$" % re.escape(copy))
+        self.assertRegex(r.out, r"audit verify: clean on both ends \(\d+ log rows, 0 cases replayed in the copy\)\n$")
+        again = os.path.join(self.dir, "again.db")
+        r = self.ok("--as", "admin", "--lang", "id", "db", "copy", self.db, again)
+        self.assertRegex(r.out.splitlines()[0], r"^.* disalin ke %s: \d+ baris log \(\d+ baris registri\), 0 kasus, "
+                                                r"4 petugas, 1 kantor, 1 versi prosedur, 0 catatan akses$"
+                                                % re.escape(again))
+
+    def test_one_finding_is_one_finding(self):
+        self.sql("UPDATE procedures SET source = source || '# edited behind sopir'")
+        fresh = os.path.join(self.dir, "fresh.db")
+        r = self.refused_unchanged(1, "--as", "admin", "db", "copy", self.db, fresh)
+        self.assertIn("does not verify clean (1 finding, first: procedure-changed: ", r.err)
+        self.assertFalse(os.path.exists(fresh))
+        r = self.refused_unchanged(1, "--as", "admin", "--lang", "id", "db", "copy", self.db, fresh)
+        self.assertIn("tidak lolos verifikasi (1 temuan, pertama: procedure-changed: ", r.err)
+
+    def test_usage_names_both_ways_of_copying_one_site(self):
+        self.assertIn("usage: sopir db copy FROM TO [--site SITE | --into-site SITE]\n", self.ok("help", "db", "copy").out)
+        r = self.fails(2, "--as", "admin", "db", "copy", self.db)
+        self.assertIn("usage: sopir db copy FROM TO [--site SITE | --into-site SITE]\n", r.err)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ class HtcdsExport(SopirTest):
             self.assertIn(message, r.err)
             self.assertFalse(os.path.exists(out))
         r = self.fails(2, "audit", "export", "--sop", "tppo-victim-care")
-        self.assertIn("--format is required", r.err)
+        self.assertIn("`audit export` needs --format htcds\n  --format htcds: the standard: htcds\n", r.err)
 
 
 if __name__ == "__main__":

@@ -41,9 +41,47 @@ class Language(SopirTest):
         self.assertEqual(r.err, "sopir: kesalahan: --limit menerima jumlah baris, 0 untuk semua "
                                 "(bukan 'lots')\n")
         r = self.fails(2, "--lang", "id", "staff", "add", "ani")
-        self.assertEqual(r.err, "sopir: kesalahan: --name wajib diberikan\n"
+        self.assertEqual(r.err, "sopir: kesalahan: `staff add` memerlukan --name NAME\n"
+                                "  --name NAME: nama lengkap\n"
                                 "cara pakai: sopir staff add ID --name NAME --role R[,R...] [--login ROLE]\n"
                                 "(lihat `sopir help staff add`)\n")
+
+    def test_a_missing_argument_or_value_is_said_in_sopirs_words(self):
+        # What was missing, what it takes, the command's usage; exit 2, in
+        # the --lang language (not CLI11's "files is required").
+        usage = "usage: sopir sop test FILE... [--min-coverage N]\n(see `sopir help sop test`)\n"
+        r = self.fails(2, "sop", "test")
+        self.assertEqual(r.err, "sopir: error: `sop test` needs FILE...\n"
+                                "  FILE...: scenario test files (NAME.test.yaml)\n" + usage)
+        r = self.fails(2, "sop", "test", "x.test.yaml", "--min-coverage")
+        self.assertEqual(r.err, "sopir: error: --min-coverage needs a value after it\n"
+                                "  --min-coverage N: fail when coverage (transitions fired, guards seen true and "
+                                "false) is below N percent\n" + usage)
+        r = self.fails(2, "--lang", "id", "sop", "test", "x.test.yaml", "--min-coverage")
+        self.assertEqual(r.err, "sopir: kesalahan: --min-coverage memerlukan nilai sesudahnya\n"
+                                "  --min-coverage N: gagal bila cakupan (perpindahan yang dijalankan, syarat yang "
+                                "pernah benar dan salah) di bawah N persen\n"
+                                "cara pakai: sopir sop test FILE... [--min-coverage N]\n"
+                                "(lihat `sopir help sop test`)\n")
+        r = self.fails(2, "--lang", "id", "sop", "test")
+        self.assertTrue(r.err.startswith("sopir: kesalahan: `sop test` memerlukan FILE...\n"), r.err)
+        r = self.fails(2, "db", "copy", "shelter.db")
+        self.assertEqual(r.err, "sopir: error: `db copy` needs FROM TO\n"
+                                "  FROM TO: the database to copy and the new one to copy it into (a file path or a "
+                                "postgresql:// URL each)\n"
+                                "usage: sopir db copy FROM TO [--site SITE | --into-site SITE]\n"
+                                "(see `sopir help db copy`)\n")
+        r = self.fails(2, "migrate", "plan", "aid")
+        self.assertTrue(r.err.startswith("sopir: error: `migrate plan` needs --to VERSION\n"
+                                         "  --to VERSION: the published version the cases move to"), r.err)
+        r = self.fails(2, "sop", "validate", "--strict=maybe", "aid.yaml")
+        self.assertTrue(r.err.startswith("sopir: error: --strict takes no value (not 'maybe'): give --strict "
+                                         "alone\n"), r.err)
+        for args in (["sop", "test"], ["db", "copy"], ["sop", "test", "x", "--min-coverage"],
+                     ["staff", "add", "ani", "--name"], ["sop", "validate", "--strict=maybe", "aid.yaml"]):
+            err = self.fails(2, *args).err
+            for words in ("is required", "required", "missing", "Could not convert", "Expected"):
+                self.assertNotIn(words, err, args)
 
     def test_refusal_for_a_missing_field_says_how_to_give_it(self):
         case_id = self.open_case()

@@ -68,8 +68,11 @@ class ScenarioCommands(SopirTest):
         self.assertIn("send_back: review -> start (line 15)", r.out)
         self.assertIn("when score > 0 was never false", r.out)
         r = self.fails(1, "sop", "test", path, "--min-coverage", "70")
-        self.assertIn("below the minimum 70.0%", r.out)
-        self.assertIn("coverage 66.7% is below the minimum 70.0%", r.err)
+        self.assertIn("coverage: 4/6 (66.7%)\n", r.out)
+        self.assertNotIn("below", r.out)  # said once, on stderr
+        self.assertEqual(r.err, "%s: coverage 66.7%% is below the minimum 70.0%%\n" % path)
+        r = self.ok("sop", "test", path, "--min-coverage", "60")
+        self.assertIn("coverage: 4/6 (66.7%), at least 60.0%\n", r.out)
         self.assertFalse(os.path.exists(self.db))
 
     def test_failure_is_reported_with_the_step(self):
@@ -79,6 +82,8 @@ class ScenarioCommands(SopirTest):
         self.assertIn("step 2 (line 17): {event: accept, as: lina, expect: {refused: role}}", r.out)
         self.assertIn("expected refused: role, got refused: guard: the rule for 'accept' does not hold",
                       r.out)
+        self.assertEqual(r.out.count("1 failed"), 1)
+        self.assertEqual(r.err, "%s: 1 scenario(s) failed\n" % path)
         doc = self.fails(1, "sop", "test", path, "--json").json()
         self.assertFalse(doc["ok"])
         self.assertEqual(doc["failed"], 1)
@@ -92,6 +97,10 @@ class ScenarioCommands(SopirTest):
         r = self.fails(1, "sop", "test", path)
         self.assertIn("review.test.yaml:8:5: error: unknown key 'opne' in a scenario; did you mean 'open'?",
                       r.err)
+        # That the file has errors is said once: on stderr, after them.
+        self.assertEqual(r.out, "")
+        self.assertEqual(r.err.count("has errors"), 1)
+        self.assertTrue(r.err.endswith("\n%s: the test file has errors\n" % path), r.err)
         r = self.fails(1, "sop", "test", os.path.join(self.dir, "nothing.test.yaml"))
         self.assertIn("cannot read scenario file", r.err)
 
@@ -106,6 +115,29 @@ class ScenarioCommands(SopirTest):
         self.assertIn("flat.test.yaml:1:1: error: the top level is a list; a scenario test file is a map of keys "
                       "like procedure:, staff:, scenarios:\n", r.err)
 
+    def test_a_procedure_given_in_place_of_its_tests_is_refused_once(self):
+        procedure = os.path.join(self.dir, "review.yaml")
+        said = ("{0}:1:1: error: this is a procedure ('sop:' at the top), not a scenario test file: a test file "
+                "starts with 'procedure:', naming the procedure file it tests{1}\n"
+                "sop: tiny-review\n^\n"
+                "{0}: the test file has errors\n")
+        r = self.fails(1, "sop", "test", procedure)
+        self.assertEqual(r.err, said.format(procedure, ""))
+        self.assertEqual(r.out, "")
+        # With its test file beside it, that file is named.
+        tests = self.write("review.test.yaml", PASSING)
+        r = self.fails(1, "sop", "test", procedure)
+        self.assertEqual(r.err, said.format(procedure, "; the test file beside it is " + tests))
+        r = self.fails(1, "--lang", "id", "sop", "test", procedure)
+        self.assertEqual(r.err, "{0}:1:1: kesalahan: ini prosedur ('sop:' di tingkat teratas), bukan berkas skenario "
+                                "uji: berkas uji diawali 'procedure:', yang menyebut berkas prosedur yang diujinya; "
+                                "berkas uji di sampingnya: {1}\nsop: tiny-review\n^\n"
+                                "{0}: berkas uji mengandung kesalahan\n".format(procedure, tests))
+        # A test file with a stray sop: key is still read as a test file.
+        stray = self.write("stray.test.yaml", "sop: tiny-review\n" + PASSING)
+        r = self.fails(1, "sop", "test", stray)
+        self.assertIn("unknown key 'sop' in a scenario file", r.err)
+
     def test_min_coverage_takes_a_percentage(self):
         path = self.write("review.test.yaml", PASSING)
         for bad in ("abc", "101", "-5", "", "1e2", "50.5.5"):
@@ -118,7 +150,7 @@ class ScenarioCommands(SopirTest):
         self.ok("sop", "test", path, "--min-coverage", "60")
         self.ok("sop", "test", path, "--min-coverage", "66.5%")
         r = self.fails(1, "sop", "test", path, "--min-coverage", "100")
-        self.assertIn("below the minimum 100.0%", r.out)
+        self.assertIn("below the minimum 100.0%", r.err)
 
     def test_paths_and_as_tests(self):
         procedure = os.path.join(self.dir, "review.yaml")

@@ -119,7 +119,8 @@ TEST_CASE("db copy refuses a target that holds anything, and writes nothing", "[
   Engine::add_first_administrator(*to, "eko", "Eko Contoh");
   const DatabaseCounts before = count_database(*to);
   const std::string message = message_of([&] { copy_database(engine->store(), *to, CopySealing{}); });
-  CHECK(message.find("the target already holds data (1 log rows, 0 cases, 1 staff members, 1 sites)") == 0);
+  CHECK(message.find(
+            "the target already holds data (1 log row, 0 cases, 1 staff member, 1 site)") == 0);
   CHECK(testing::kind_of([&] { copy_database(engine->store(), *to, CopySealing{}); }) == ErrorKind::kConflict);
   CHECK(count_database(*to) == before);
 }

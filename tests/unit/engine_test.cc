@@ -340,7 +340,10 @@ TEST_CASE_METHOD(EngineFixture,
   CHECK(versions() == 1);
   // The publication takes the file's number, a skipped one too: the number
   // sop list and migrate plan show is the one migrate: from: names.
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 3);
+  const PublishedProcedure three =
+      engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false);
+  CHECK(three.version == 3);
+  CHECK_FALSE(three.already_published);
   CHECK(engine_.store().current_procedure("test-care")->version == 3);
   CHECK(testing::message_of(
             [&] { engine_.publish_source(with("2", "Two"), "care-v2.yaml", "admin", false); }) ==
@@ -348,9 +351,18 @@ TEST_CASE_METHOD(EngineFixture,
         "already: a changed procedure takes a higher number (version: 4), so that each number, "
         "in migrate: from: and wherever versions are shown, names one version");
   CHECK(versions() == 2);
-  // The very file published again writes nothing new and is not refused.
-  CHECK(engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false).version == 3);
-  CHECK(engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false).version == 1);
+  // The very file published again writes nothing new and is not refused;
+  // it says it was published already, and whether it is current.
+  const PublishedProcedure again =
+      engine_.publish_source(with("3", "Three"), "care-v3.yaml", "admin", false);
+  CHECK(again.version == 3);
+  CHECK(again.already_published);
+  CHECK(again.current);
+  const PublishedProcedure first =
+      engine_.publish_source(testing::kCareYaml, "care.yaml", "admin", false);
+  CHECK(first.version == 1);
+  CHECK(first.already_published);
+  CHECK_FALSE(first.current);
   CHECK(versions() == 2);
 }
 

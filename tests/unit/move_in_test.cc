@@ -186,7 +186,7 @@ TEST_CASE("a move refused writes nothing, and says why", "[move]") {
   }
   SECTION("a site that holds cases already") {
     site = "tarakan";
-    says = "the target already holds 1 cases at site tarakan";
+    says = "the target already holds 1 case at site tarakan";
   }
   SECTION("a site of the office's the target has too") {
     to->add_site("nadia", Site{"sebatik", "Pos Sebatik"});
@@ -194,7 +194,7 @@ TEST_CASE("a move refused writes nothing, and says why", "[move]") {
   }
   SECTION("a staff id both use") {
     to->add_staff("nadia", {"rina", "Rina Lain", {"worker"}, true, "", {"tarakan"}});
-    says = "staff ids rina are in both databases";
+    says = "staff ids used in both databases: rina;";
   }
   SECTION("a version of a procedure the target has otherwise") {
     std::string changed = testing::kCareYaml;
@@ -210,7 +210,7 @@ TEST_CASE("a move refused writes nothing, and says why", "[move]") {
       store.import_case(theirs);
       store.import_finish(store.per_chain_from(), store.seq_gaps_allowed());  // the server sends its batch
     });
-    says = "1 case ids are in both databases (" + theirs.id + ")";
+    says = "both databases use 1 case id (" + theirs.id + ")";
   }
   const DatabaseCounts before = count_database(to->store());
   std::string message;

@@ -372,6 +372,8 @@ class Engine {
   // beside the file (publish_source: from `calendars` only) and pinned with
   // the version; strict publishing also refuses a working-day deadline that,
   // counted from today, runs past the calendar's range (calendar-range).
+  // A text published already adds no version: its row comes back with
+  // `already_published` set (its compiled form is saved again).
   PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
   PublishedProcedure publish_source(const std::string& source, const std::string& name,
                                     const std::string& actor, bool strict = true,

@@ -75,6 +75,9 @@ struct PublishedProcedure {
   std::string published_by;
   bool current = false;  // the version new cases are opened under
   int64_t cases = 0;     // cases pinned to this version (procedures() only; 0 elsewhere)
+  // Engine::publish*(): the text was published before this call, so no new
+  // version was written (never stored; false elsewhere).
+  bool already_published = false;
   // The compiled form (engine/src/lang/procedure_codec.h) saved at publishing,
   // so that a process need not parse the YAML again; "" when none.
   std::string compiled;

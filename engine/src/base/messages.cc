@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "sopir/messages/base.h"
+
 #define SOPIR_MESSAGE(name, en, id) extern const Message name{#name, en, id};
 namespace sopir::msg {
 #include "sopir/messages/catalogue.def"
@@ -47,6 +49,11 @@ std::string tr(const Message& message, std::string_view lang,
 
 std::string tr(const Message& message, std::initializer_list<std::string_view> args) {
   return tr(message, process_language(), args);
+}
+
+// sopir/messages/base.h
+std::string counted(int64_t n, const Message& one, const Message& many) {
+  return tr(n == 1 ? one : many, {std::to_string(n)});
 }
 
 std::string language_from_locale(std::string_view locale) {

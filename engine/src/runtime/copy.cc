@@ -11,6 +11,7 @@
 #include "runtime/copy_parts.h"
 #include "store/registry.h"
 #include "sopir/error.h"
+#include "sopir/messages/base.h"
 #include "sopir/messages/runtime.h"
 
 namespace sopir {
@@ -25,8 +26,10 @@ void require_empty(Store& to) {
       held.sites == 0 || (held.sites == 1 && to.sites().front().id == kDefaultSite);
   if (held.log_rows == 0 && held.cases == 0 && held.staff == 0 && held.procedures == 0 && only_default_site) return;
   throw conflict(tr(msg::runtime_copy_target_not_empty,
-                    {std::to_string(held.log_rows), std::to_string(held.cases), std::to_string(held.staff),
-                     std::to_string(held.sites)}));
+                    {counted(held.log_rows, msg::base_n_log_row, msg::base_n_log_rows),
+                     counted(held.cases, msg::base_n_case, msg::base_n_cases),
+                     counted(held.staff, msg::base_n_staff_member, msg::base_n_staff_members),
+                     counted(held.sites, msg::base_n_site, msg::base_n_sites)}));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "runtime/copy_parts.h"
 #include "sopir/copy.h"
 #include "sopir/error.h"
+#include "sopir/messages/base.h"
 #include "sopir/messages/runtime.h"
 #include "store/registry.h"
 
@@ -47,7 +48,8 @@ Procedures check_move(Store& from, Store& to, const MoveIn& move, const std::vec
   CaseFilter at_site;
   at_site.sites = std::vector<std::string>{move.site};
   if (const int64_t held = to.count_cases(at_site); held > 0)
-    throw conflict(tr(msg::runtime_move_site_has_cases, {move.site, std::to_string(held)}));
+    throw conflict(tr(msg::runtime_move_site_has_cases,
+                      {move.site, counted(held, msg::base_n_case, msg::base_n_cases)}));
   for (const Site& site : from.sites())
     if (site.id != kDefaultSite && on_target(site.id))
       throw conflict(tr(msg::runtime_move_site_taken, {site.id, kDefaultSite}));
@@ -60,7 +62,9 @@ Procedures check_move(Store& from, Store& to, const MoveIn& move, const std::vec
     std::string shown;
     for (size_t i = 0; i < both.size() && i < 5; ++i) shown += (i ? ", " : "") + both[i];
     if (both.size() > 5) shown += ", ...";
-    throw conflict(tr(msg::runtime_move_case_collision, {std::to_string(both.size()), shown}));
+    const auto count = static_cast<int64_t>(both.size());
+    throw conflict(tr(msg::runtime_move_case_collision,
+                      {counted(count, msg::base_n_case_id, msg::base_n_case_ids), shown}));
   }
   std::set<std::string> to_staff;
   for (const StaffMember& m : to.all_staff()) to_staff.insert(m.id);

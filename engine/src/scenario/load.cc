@@ -748,6 +748,31 @@ class LinkedProcedures {
   std::vector<ProcedurePtr> order_;
 };
 
+// The `sop:` key of a map that is a procedure rather than a test file (it
+// has `sop:` and no `procedure:`): given to `sop test` by mistake, it is
+// told as that, once, not as one unknown key after another.
+std::optional<YAML::Node> procedure_key(const YAML::Node& root) {
+  std::optional<YAML::Node> sop;
+  for (const auto& entry : root) {
+    if (!entry.first.IsScalar()) continue;
+    if (entry.first.Scalar() == "procedure") return std::nullopt;
+    if (entry.first.Scalar() == "sop") sop = entry.first;
+  }
+  return sop;
+}
+
+// "; the test file beside it is DIR/NAME.test.yaml" when the procedure file
+// `name` (NAME.yaml or NAME.yml) has one, else "".
+std::string tests_beside(const std::string& name) {
+  std::filesystem::path path(name);
+  const std::string extension = path.extension().string();
+  if (extension != ".yaml" && extension != ".yml") return "";
+  path.replace_filename(path.stem().string() + ".test.yaml");
+  std::error_code ignored;
+  if (!std::filesystem::is_regular_file(path, ignored)) return "";
+  return tr(msg::scen_is_procedure_tests_beside, {path.string()});
+}
+
 }  // namespace
 
 ScenarioLoad load_scenario_string(std::string_view text, const std::string& name) {
@@ -769,6 +794,13 @@ ScenarioLoad load_scenario_string(std::string_view text, const std::string& name
   std::vector<StaffMember> staff;
 
   auto root = read_yaml(source, sink, YamlDocument::kScenarios);
+  if (root) {
+    if (const std::optional<YAML::Node> sop = procedure_key(*root)) {
+      r.error(*sop, tr(msg::scen_is_procedure, {tests_beside(name)}));
+      result.diagnostics = sink.take(false);
+      return result;
+    }
+  }
   std::optional<std::map<std::string, std::pair<YAML::Node, YAML::Node>>> keys;
   if (root)
     keys = r.map(*root, "a scenario file", {"procedure", "procedures", "clock", "staff", "scenarios", "calendars"},
