@@ -127,6 +127,33 @@ class AuditFixture {
   static constexpr const char* kDropTriggers =
       "DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;";
 
+  // Case A brought to plan_review, budi writing the plan, then a forged row
+  // (chain recomputed) of budi approving it himself (four-eyes): the row
+  // and its seq. The case row is left as it was.
+  std::pair<LogEntry, int64_t> forge_own_approval(const std::string& note) {
+    a_ = open({{"age", "40"}});
+    step(a_, "screen", "rina", {{"age", "40"}});
+    step(a_, "assess", "rina", {{"risk", "high"}});
+    step(a_, "stabilise", "dewi");
+    step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+    LogEntry forged = newest_row(a_);
+    forged.case_seq += 1;
+    forged.kind = LogKind::kProcedure;
+    forged.event = "approve_plan";
+    forged.from_state = "plan_review";
+    forged.to_state = "done";
+    forged.from_status = "active";
+    forged.to_status = "closed";
+    forged.actor = "budi";
+    forged.role = "supervisor";
+    forged.inputs.clear();
+    forged.changes.clear();
+    forged.due_at.reset();
+    forged.note = note;
+    const int64_t seq = append_forged(forged);
+    return {forged, seq};
+  }
+
   // The newest row of `case_id`'s log, as a template for a forged row.
   LogEntry newest_row(const std::string& case_id) {
     auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
@@ -365,26 +392,7 @@ TEST_CASE_METHOD(AuditFixture, "audit case in Indonesian says everything in Indo
                  "[audit]") {
   // Case A at plan_review, budi wrote the plan; a forged row has budi
   // approve it himself (four-eyes), and the case row was left behind.
-  a_ = open({{"age", "40"}});
-  step(a_, "screen", "rina", {{"age", "40"}});
-  step(a_, "assess", "rina", {{"risk", "high"}});
-  step(a_, "stabilise", "dewi");
-  step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
-  LogEntry forged = newest_row(a_);
-  forged.case_seq += 1;
-  forged.kind = LogKind::kProcedure;
-  forged.event = "approve_plan";
-  forged.from_state = "plan_review";
-  forged.to_state = "done";
-  forged.from_status = "active";
-  forged.to_status = "closed";
-  forged.actor = "budi";
-  forged.role = "supervisor";
-  forged.inputs.clear();
-  forged.changes.clear();
-  forged.due_at.reset();
-  forged.note = "seen";
-  append_forged(forged);
+  const LogEntry forged = forge_own_approval("seen").first;
   // The case row counts the step but still says plan_review.
   sql("UPDATE cases SET version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
       " WHERE id = '" + a_ + "'");
@@ -480,26 +488,7 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
                  "[audit]") {
   // Case A stops at plan_review; budi wrote the plan. The forger appends
   // budi approving his own plan (four-eyes), recomputing the chain.
-  a_ = open({{"age", "40"}});
-  step(a_, "screen", "rina", {{"age", "40"}});
-  step(a_, "assess", "rina", {{"risk", "high"}});
-  step(a_, "stabilise", "dewi");
-  step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
-  LogEntry forged = newest_row(a_);
-  forged.case_seq += 1;
-  forged.kind = LogKind::kProcedure;
-  forged.event = "approve_plan";
-  forged.from_state = "plan_review";
-  forged.to_state = "done";
-  forged.from_status = "active";
-  forged.to_status = "closed";
-  forged.actor = "budi";
-  forged.role = "supervisor";
-  forged.inputs.clear();
-  forged.changes.clear();
-  forged.due_at.reset();
-  forged.note = "";
-  const int64_t seq = append_forged(forged);
+  const auto [forged, seq] = forge_own_approval("");
   sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
       std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
   const auto r = verify();
