@@ -3,23 +3,23 @@
 // be written). The one exception is --reveal, which must record who saw
 // personal data: it opens a second, writable connection for that access row
 // only, and is refused on a read-only copy.
-#include <CLI/CLI.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "output.h"
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/messages/base.h"
 #include "sopir/messages/runtime.h"
 
 namespace sopir::cli {
@@ -324,19 +324,25 @@ int run_audit_verify(Context& ctx, Args& a) {
     if (!f.case_id.empty()) ctx.out << " " << tr(msg::cli_verify_of_case, {f.case_id});
     ctx.out << ": " << f.message << "\n";
   }
-  const std::vector<std::string> figures = {std::to_string(report.rows), audit::format_anchor(report.head),
-                                            std::to_string(report.cases), std::to_string(report.steps)};
+  const std::vector<std::string> figures = {
+      counted(report.rows, msg::base_n_log_row, msg::base_n_log_rows),
+      audit::format_anchor(report.head), counted(report.cases, msg::base_n_case, msg::base_n_cases),
+      counted(report.steps, msg::base_n_step, msg::base_n_steps)};
   if (report.clean()) {
     ctx.out << tr(msg::cli_verify_clean, {figures[0], figures[1], figures[2], figures[3]});
   } else {
-    ctx.out << tr(msg::cli_verify_findings,
-                  {std::to_string(report.findings.size()), figures[0], figures[1], figures[2], figures[3]});
+    ctx.out << tr(msg::cli_verify_findings, {counted(static_cast<int64_t>(report.findings.size()),
+                                                     msg::base_n_finding, msg::base_n_findings),
+                                             figures[0], figures[1], figures[2], figures[3]});
   }
   if (report.unverifiable_steps)
     ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)});
   if (!report.site_copy.empty() && report.proven_checkpoint) {
-    ctx.out << "; " << tr(msg::cli_verify_site_copy, {report.site_copy, std::to_string(report.proven_checkpoint),
-                                                      std::to_string(report.checkpoints_elsewhere)});
+    ctx.out << "; "
+            << tr(msg::cli_verify_site_copy,
+                  {report.site_copy, std::to_string(report.proven_checkpoint),
+                   counted(report.checkpoints_elsewhere, msg::base_n_checkpoint,
+                           msg::base_n_checkpoints)});
   }
   if (options.anchor) {
     ctx.out << "; " << tr(report.clean() ? msg::cli_verify_anchor_holds : msg::cli_verify_anchor_checked,

@@ -171,7 +171,7 @@ class Links(SopirTest):
         self.assertEqual(r.code, 1, r)
         self.assertIn("case-row", r.out)
         self.assertIn("row names parent case %s but its open row" % other, r.out)
-        self.assertIn("1 finding(s)", r.out)  # the parent's replay follows the log, not the row
+        self.assertIn("1 finding: ", r.out)  # the parent's replay follows the log, not the row
 
 
 if __name__ == "__main__":

@@ -418,7 +418,7 @@ class ServerLogin(OnServer):
         psql(self.owner_url, "DELETE FROM case_keys WHERE case_id = '%s'" % at_main)
         r = self.as_login(oki_url, "audit", "verify", code=1)
         self.assertIn("pii-gone at row", r.out)
-        self.assertIn("1 finding(s)", r.out)
+        self.assertIn("1 finding: ", r.out)
         self.assertIn("in case %s is gone" % at_main, r.out)
 
     def test_audit_log_reveals_only_the_cases_of_the_readers_sites(self):

@@ -169,7 +169,7 @@ class Reading(SopirTest):
         # log-in the replay cannot re-decide that row (docs/PRIVACY.md).
         locked = "" if POSTGRES else (" \\(1 steps not re-decided: their personal data was erased, or is encrypted "
                                       "and no log-in unlocked it\\)")
-        self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 cases and 2 steps replayed%s\n$"
+        self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 case and 2 steps replayed%s\n$"
                          % (rows, rows, locked))
 
     def test_documented_messages_whole(self):
