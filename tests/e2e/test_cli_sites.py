@@ -232,6 +232,10 @@ class Sites(SopirTest):
         r = self.refused_unchanged(1, "--as", "admin", "case", "why", self.at_nunukan, "deliver")
         self.assertIn(refusal, r.err)
         self.assertNotIn("possible now", r.err)
+        # An administrator is told to join the site, not to ask an administrator.
+        r = self.refused_unchanged(1, "--as", "admin", "case", "advance", self.at_nunukan, "review")
+        self.assertIn("(as an administrator, admin may join it with `sopir staff site admin nunukan`)", r.err)
+        self.assertNotIn("an administrator adds", r.err)
         # A member of one site is suggested no other site's case id for a typo.
         typo = self.at_main[:-1] + ("0" if self.at_main[-1] != "0" else "1")
         if typo != self.at_nunukan:

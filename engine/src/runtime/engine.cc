@@ -602,8 +602,12 @@ std::string site_problem(const Actor& who, const CaseRecord& record, bool acting
   if (!acting && (member || !readable_sites(who))) return {};
   const std::string sites = who.sites.empty() ? tr(msg::runtime_no_sites_word) : join(who.sites);
   if (acting && has_role(who, "auditor")) return tr(msg::runtime_auditor_acts, {who.id, record.id});
-  return tr(acting ? msg::runtime_site_act : msg::runtime_site_read,
-            {record.id, record.site, who.id, sites});
+  // An administrator adds members to sites, themselves included: told so, not
+  // to ask an administrator.
+  const auto which = !acting                  ? msg::runtime_site_read
+                     : has_role(who, "admin") ? msg::runtime_site_act_admin
+                                              : msg::runtime_site_act;
+  return tr(which, {record.id, record.site, who.id, sites});
 }
 }  // namespace
 
