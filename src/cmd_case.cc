@@ -211,6 +211,35 @@ std::string linked_line(Context& ctx, const CaseRecord& c) {
   return c.id + "  " + c.sop_id + "  " + c.state + "  " + status_label(ctx, c.status);
 }
 
+// A word written back as a shell takes it: in single quotes when it holds
+// anything but letters, digits and -_.,:=/+ (a value with a space).
+std::string as_typed(const std::string& word) {
+  const bool plain =
+      word.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:=/+") ==
+      std::string::npos;
+  if (plain && !word.empty()) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// A field value typed without --set ("case advance K7F arrive age=30"), a
+// mistake easily made: told how to give it, with the command written out,
+// rather than the usage line. `command` is what comes before the words
+// (e.g. "case advance").
+void refuse_values_without_set(const std::string& command, const std::vector<std::string>& words) {
+  std::string kept = command, values;
+  for (const std::string& word : words) {
+    const size_t eq = word.find('=');
+    if (eq != std::string::npos && eq > 0)
+      values += " --set " + as_typed(word);
+    else
+      kept += " " + as_typed(word);
+  }
+  if (!values.empty()) throw usage_error(tr(msg::cli_value_without_set, {kept + values}));
+}
+
 // "opened case X" / "opened by case X" for a log row with a link.
 std::string link_words(Context&, const LogEntry& e) {
   if (e.linked_case.empty()) return "";
@@ -220,6 +249,7 @@ std::string link_words(Context&, const LogEntry& e) {
 }  // namespace
 
 int run_case_open(Context& ctx, Args& a) {
+  refuse_values_without_set("case open", a.positional);
   if (a.positional.size() != 1) throw usage_error(tr(msg::cli_case_open_one_sop));
   OpenRequest request;
   request.sop_id = a.positional[0];
@@ -515,6 +545,7 @@ int run_case_why(Context& ctx, Args& a) {
 int run_case_advance(Context& ctx, Args& a) {
   std::string typed_case, event;
   const auto& pos = a.positional;
+  refuse_values_without_set("case advance", pos);
   if (pos.size() == 2) {
     typed_case = pos[0];
     event = pos[1];

@@ -129,6 +129,21 @@ class Cases(SopirTest):
         r = self.refused_unchanged(1, "--as", "budi", "case", "advance", case_id, "aprove")
         self.assertIn("approve", r.err)
 
+    def test_values_typed_without_set_are_shown_how_to_give(self):
+        # A value typed as a bare FIELD=VALUE word is told how to give it,
+        # the command written out to copy, not a usage line (exit 2).
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "approved_quantity=3")
+        self.assertEqual(r.err, "sopir: error: a field's value is given with --set FIELD=VALUE: case advance %s "
+                                "approve --set approved_quantity=3\n" % case_id)
+        r = self.refused_unchanged(2, "--lang", "id", "--as", "budi", "case", "open", "aid", "item=hygiene_kit",
+                                   "quantity=5", "full_name=Wati Contoh")
+        self.assertEqual(r.err, "sopir: kesalahan: nilai isian diberikan dengan --set ISIAN=NILAI: case open aid "
+                                "--set item=hygiene_kit --set quantity=5 --set 'full_name=Wati Contoh'\n")
+        # The command it shows does what was meant.
+        self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=3")
+
     def test_refusal_four_eyes(self):
         case_id = self.open_case()
         self.ok("--as", "siti", "case", "advance", case_id, "review")
