@@ -139,7 +139,7 @@ class Cases(SopirTest):
                                 "approve --set approved_quantity=3\n" % case_id)
         r = self.refused_unchanged(2, "--lang", "id", "--as", "budi", "case", "open", "aid", "item=hygiene_kit",
                                    "quantity=5", "full_name=Wati Contoh")
-        self.assertEqual(r.err, "sopir: kesalahan: nilai isian diberikan dengan --set ISIAN=NILAI: case open aid "
+        self.assertEqual(r.err, "sopir: kesalahan: nilai isian diberikan dengan --set FIELD=VALUE: case open aid "
                                 "--set item=hygiene_kit --set quantity=5 --set 'full_name=Wati Contoh'\n")
         # The command it shows does what was meant.
         self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=3")
