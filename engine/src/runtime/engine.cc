@@ -410,13 +410,11 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   check_version_order(*procedure, file);
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
-    const bool known = store_->procedure_form_by_hash(procedure->sha256).has_value();
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
                                 clock_->now(), procedure->version);
     if (procedure->calendar) store_->pin_calendars(procedure->sha256, procedure->calendar->sources);
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);
-    published->already_published = known;
   });
   return *published;
 }
