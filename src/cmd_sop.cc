@@ -378,11 +378,11 @@ std::string published_line(Context& ctx, const PublishedProcedure& p) {
   const std::string version = std::to_string(p.version), sha = p.sha256.substr(0, 12);
   if (!p.already_published) return tr(msg::cli_published, {p.sop_id, version, sha});
   if (p.current) return tr(msg::cli_publish_already_current, {p.sop_id, version, sha});
-  std::string current = "?";
-  for (const PublishedProcedure& other : ctx.engine().procedures()) {
-    if (other.sop_id == p.sop_id && other.current) current = std::to_string(other.version);
-  }
-  return tr(msg::cli_publish_already_old, {p.sop_id, version, sha, current});
+  // One row read, not every version of every procedure with its case count.
+  const std::optional<PublishedProcedure> current =
+      ctx.engine().store().current_procedure(p.sop_id);
+  return tr(msg::cli_publish_already_old,
+            {p.sop_id, version, sha, current ? std::to_string(current->version) : "?"});
 }
 
 }  // namespace
