@@ -79,6 +79,14 @@ struct PublishedProcedure {
   // before this call, so no new version was written (never stored; false
   // elsewhere).
   bool already_published = false;
+  // Engine::publish*() of a text whose `migrate: from:` names versions that
+  // no published version of its procedure says (a typo, or an office that
+  // never had them; no running case moves from them): those, in file order,
+  // and the `version:` of every other published version of the procedure,
+  // ascending (what from: could name). Never stored; empty elsewhere, and
+  // both empty when from: names only published versions.
+  std::vector<int> migrate_from_unpublished;
+  std::vector<int> migrate_from_published;
   // The compiled form (engine/src/lang/procedure_codec.h) saved at publishing,
   // so that a process need not parse the YAML again; "" when none.
   std::string compiled;

@@ -416,7 +416,28 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);
   });
+  note_unpublished_migration_sources(*procedure, *published);
   return *published;
+}
+
+void Engine::note_unpublished_migration_sources(const Procedure& procedure,
+                                                PublishedProcedure& published) {
+  if (!procedure.migration) return;
+  // By each version's `version:`, as from: names them (and migrate plan
+  // matches them), not by the publication's number.
+  std::vector<int> versions;
+  for (const auto& other : store_->procedures()) {
+    if (other.sop_id != procedure.id || other.sha256 == procedure.sha256) continue;
+    versions.push_back(this->procedure(other.sha256)->version);
+  }
+  std::sort(versions.begin(), versions.end());
+  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  for (int named : procedure.migration->from_versions) {
+    if (!std::binary_search(versions.begin(), versions.end(), named))
+      published.migrate_from_unpublished.push_back(named);
+  }
+  if (!published.migrate_from_unpublished.empty())
+    published.migrate_from_published = std::move(versions);
 }
 
 namespace {
