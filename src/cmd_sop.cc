@@ -378,11 +378,27 @@ std::string published_line(Context& ctx, const PublishedProcedure& p) {
   const std::string version = std::to_string(p.version), sha = p.sha256.substr(0, 12);
   if (!p.already_published) return tr(msg::cli_published, {p.sop_id, version, sha});
   if (p.current) return tr(msg::cli_publish_already_current, {p.sop_id, version, sha});
-  std::string current = "?";
-  for (const PublishedProcedure& other : ctx.engine().procedures()) {
-    if (other.sop_id == p.sop_id && other.current) current = std::to_string(other.version);
+  // One row read, not every version of every procedure with its case count.
+  const std::optional<PublishedProcedure> current =
+      ctx.engine().store().current_procedure(p.sop_id);
+  return tr(msg::cli_publish_already_old,
+            {p.sop_id, version, sha, current ? std::to_string(current->version) : "?"});
+}
+
+// What a published text's migrate: from: names that this database never
+// published, one line each (none when from: names only published versions).
+std::vector<std::string> migrate_from_notices(const PublishedProcedure& p) {
+  std::vector<std::string> published, lines;
+  for (int v : p.migrate_from_published) published.push_back(std::to_string(v));
+  const std::string version = std::to_string(p.version), listed = join(published);
+  for (int named : p.migrate_from_unpublished) {
+    const std::string from = std::to_string(named);
+    lines.push_back(
+        published.empty()
+            ? tr(msg::cli_publish_migrate_from_unpublished_none, {p.sop_id, version, from})
+            : tr(msg::cli_publish_migrate_from_unpublished, {p.sop_id, version, from, listed}));
   }
-  return tr(msg::cli_publish_already_old, {p.sop_id, version, sha, current});
+  return lines;
 }
 
 }  // namespace
@@ -394,6 +410,10 @@ int run_sop_publish(Context& ctx, Args& a) {
   for (const auto& p : published) {
     if (!p.already_published)
       spdlog::info("sop publish {} v{} {} by {}", p.sop_id, p.version, p.sha256, actor);
+    // Published all the same: a national file may name versions an office
+    // never had. Said on stderr, so that --json output stays one document.
+    for (const std::string& notice : migrate_from_notices(p))
+      ctx.err << "sopir: " << notice << "\n";
   }
   if (ctx.options.json) {
     json list = json::array();
@@ -403,7 +423,8 @@ int run_sop_publish(Context& ctx, Args& a) {
                       {"sha256", p.sha256},
                       {"file", p.file},
                       {"current", p.current},
-                      {"already_published", p.already_published}});
+                      {"already_published", p.already_published},
+                      {"migrate_from_unpublished", p.migrate_from_unpublished}});
     }
     ctx.out << json{{"published", list}}.dump(2) << "\n";
   } else {

@@ -1,7 +1,8 @@
 """Moving running cases to a new version, end to end: `sop validate --from`
 checks a migrate: section against an older file (located errors, both
 languages, JSON), `sop publish` checks it against the published versions it
-names and refuses, writing nothing, when it does not fit."""
+names and refuses, writing nothing, when it does not fit, and publishes with
+a notice a file whose from: names a version this database never published."""
 import json
 import os
 import sys
@@ -161,6 +162,55 @@ class Publish(SopirTest):
         self.ok("--as", "admin", "sop", "publish", self.write("v2.yaml", NEW))
         versions = self.ok("--json", "sop", "list").json()["procedures"]
         self.assertIn(2, [v["version"] for v in versions if v["sop"] == "intake"])
+
+    def versions(self):
+        return sorted(v["version"] for v in self.ok("--json", "sop", "list").json()["procedures"]
+                      if v["sop"] == "intake")
+
+    def test_from_naming_a_version_never_published_here_publishes_with_a_notice(self):
+        # An office that never had version 1 publishes the national version 2.
+        r = self.ok("--as", "admin", "sop", "publish", self.write("v2.yaml", NEW))
+        self.assertTrue(r.out.startswith("published intake version 2 (sha256 "), r.out)
+        self.assertEqual(r.err, "sopir: intake version 2: migrate: from: names version 1, but this database "
+                                "has no published version 1 of intake, so no running case will be moved by it; "
+                                "no other version of intake is published here\n")
+        self.assertEqual(self.versions(), [2])
+
+    def test_from_with_a_typo_names_the_versions_published(self):
+        self.ok("--as", "admin", "sop", "publish", self.write("v1.yaml", OLD))
+        typo = NEW.replace("version: 2", "version: 3").replace("  from: 1\n", "  from: 2\n")
+        r = self.ok("--as", "admin", "--lang", "id", "sop", "publish", self.write("v3.yaml", typo))
+        self.assertTrue(r.out.startswith("intake versi 3 sudah diterbitkan (sha256 "), r.out)
+        self.assertEqual(r.err, "sopir: intake versi 3: migrate: from: menyebut versi 2, tetapi basis data ini "
+                                "tidak memiliki versi 2 dari intake yang diterbitkan, jadi tidak ada kasus "
+                                "berjalan yang akan dipindahkan olehnya; versi intake yang diterbitkan di sini "
+                                "adalah 1\n")
+        self.assertEqual(self.versions(), [1, 3])
+        # Said again, in English and for a script, when the same text is
+        # published again (nothing new is written).
+        before = self.dump()
+        r = self.ok("--as", "admin", "--json", "sop", "publish", self.write("v3.yaml", typo))
+        self.assertEqual(r.err, "sopir: intake version 3: migrate: from: names version 2, but this database "
+                                "has no published version 2 of intake, so no running case will be moved by it; "
+                                "the versions of intake published here are 1\n")
+        doc = r.json()["published"][0]
+        self.assertEqual((doc["version"], doc["already_published"], doc["migrate_from_unpublished"]),
+                         (3, True, [2]))
+        self.assertEqual(before, self.dump())
+        # Of two versions named, only the one never published is told.
+        both = NEW.replace("version: 2", "version: 4").replace("  from: 1\n", "  from: [1, 2]\n")
+        r = self.ok("--as", "admin", "sop", "publish", self.write("v4.yaml", both))
+        self.assertEqual(r.err, "sopir: intake version 4: migrate: from: names version 2, but this database "
+                                "has no published version 2 of intake, so no running case will be moved by it; "
+                                "the versions of intake published here are 1, 3\n")
+        self.assertEqual(self.versions(), [1, 3, 4])
+
+    def test_no_notice_when_from_names_published_versions(self):
+        self.ok("--as", "admin", "sop", "publish", self.write("v1.yaml", OLD))
+        r = self.ok("--as", "admin", "--json", "sop", "publish", self.write("v2.yaml", NEW))
+        self.assertEqual(r.err, "")
+        self.assertEqual(r.json()["published"][0]["migrate_from_unpublished"], [])
+        self.assertEqual(self.versions(), [1, 2])
 
 
 class Plan(SopirTest):

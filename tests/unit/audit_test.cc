@@ -127,16 +127,27 @@ class AuditFixture {
   static constexpr const char* kDropTriggers =
       "DROP TRIGGER transitions_no_update; DROP TRIGGER transitions_no_delete;";
 
-  // Case A brought to plan_review, budi writing the plan, then a forged row
-  // (chain recomputed) of budi approving it himself (four-eyes): the row
-  // and its seq. The case row is left as it was.
-  std::pair<LogEntry, int64_t> forge_own_approval(const std::string& note) {
+  // Case A up to plan_review, its plan written by budi.
+  void to_plan_review() {
     a_ = open({{"age", "40"}});
     step(a_, "screen", "rina", {{"age", "40"}});
     step(a_, "assess", "rina", {{"risk", "high"}});
     step(a_, "stabilise", "dewi");
     step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
+  }
+
+  // A forged approve_plan of case A (at plan_review: to_plan_review()) by
+  // `actor` as `role`, with `note`, appended to its chain with the hashes
+  // recomputed, as a forger with the file could: the row and its seq. The
+  // case row is left as it was (move_case_row() moves it along).
+  struct Forged {
+    LogEntry row;
+    int64_t seq = 0;
+  };
+  Forged forge_approval(const std::string& actor, const std::string& role,
+                        const std::string& note = "") {
     LogEntry forged = newest_row(a_);
+    const std::string prev = forged.hash;
     forged.case_seq += 1;
     forged.kind = LogKind::kProcedure;
     forged.event = "approve_plan";
@@ -144,14 +155,22 @@ class AuditFixture {
     forged.to_state = "done";
     forged.from_status = "active";
     forged.to_status = "closed";
-    forged.actor = "budi";
-    forged.role = "supervisor";
+    forged.actor = actor;
+    forged.role = role;
     forged.inputs.clear();
     forged.changes.clear();
     forged.due_at.reset();
     forged.note = note;
-    const int64_t seq = append_forged(forged);
+    const int64_t seq = append_forged(forged, prev);
     return {forged, seq};
+  }
+  // Case A's row moved along to the forged approval `forged` (closed, at
+  // done, its head the forged row), so only the forged step itself can give
+  // it away.
+  void move_case_row(const LogEntry& forged) {
+    sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
+        std::to_string(forged.case_seq) + ", due_at = NULL, head_hash = '" + forged.hash +
+        "' WHERE id = '" + a_ + "'");
   }
 
   // The newest row of `case_id`'s log, as a template for a forged row.
@@ -159,13 +178,14 @@ class AuditFixture {
     auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
     return store->history(case_id).back();
   }
-  // Appends `forged` after the newest row of the log, linked to it with its
-  // hash recomputed, as a forger with the file could. Returns its seq.
-  int64_t append_forged(LogEntry forged) {
+  // Appends `forged` after the newest row of the log, linked to `prev` (by
+  // default the newest row's hash) with its hash recomputed, as a forger
+  // with the file could; sets its prev_hash and hash. Returns its seq.
+  int64_t append_forged(LogEntry& forged, const std::optional<std::string>& prev = std::nullopt) {
     auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
     const auto head = store->chain_head();
     store.reset();
-    forged.prev_hash = head.second;
+    forged.prev_hash = prev.value_or(head.second);
     forged.hash = chain_hash(forged.prev_hash, forged);
     const int64_t seq = head.first + 1;
     SQLite::Database db(db_.path(), SQLite::OPEN_READWRITE);
@@ -392,7 +412,8 @@ TEST_CASE_METHOD(AuditFixture, "audit case in Indonesian says everything in Indo
                  "[audit]") {
   // Case A at plan_review, budi wrote the plan; a forged row has budi
   // approve it himself (four-eyes), and the case row was left behind.
-  const LogEntry forged = forge_own_approval("seen").first;
+  to_plan_review();
+  const LogEntry forged = forge_approval("budi", "supervisor", "seen").row;
   // The case row counts the step but still says plan_review.
   sql("UPDATE cases SET version = version + 1, last_seq = " + std::to_string(forged.case_seq) +
       " WHERE id = '" + a_ + "'");
@@ -488,7 +509,8 @@ TEST_CASE_METHOD(AuditFixture, "a forged row with a valid chain but a forbidden 
                  "[audit]") {
   // Case A stops at plan_review; budi wrote the plan. The forger appends
   // budi approving his own plan (four-eyes), recomputing the chain.
-  const auto [forged, seq] = forge_own_approval("");
+  to_plan_review();
+  const auto [forged, seq] = forge_approval("budi", "supervisor");
   sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
       std::to_string(forged.case_seq) + ", due_at = NULL WHERE id = '" + a_ + "'");
   const auto r = verify();
@@ -1176,40 +1198,6 @@ int64_t forge(const std::string& path, LogEntry row, const std::string& prev) {
 
 class RegistryFixture : public AuditFixture {
  protected:
-  // Case A up to plan_review, its plan written by budi.
-  void to_plan_review() {
-    a_ = open({{"age", "40"}});
-    step(a_, "screen", "rina", {{"age", "40"}});
-    step(a_, "assess", "rina", {{"risk", "high"}});
-    step(a_, "stabilise", "dewi");
-    step(a_, "write_plan", "budi", {{"plan", "shelter stay"}});
-  }
-  // A forged approve_plan of case A by `actor` as `role`, the case row
-  // moved along so only the forged step itself can give it away.
-  int64_t forge_approval(const std::string& actor, const std::string& role) {
-    auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
-    LogEntry row = store->history(a_).back();
-    store.reset();
-    const std::string prev = row.hash;
-    row.case_seq += 1;
-    row.kind = LogKind::kProcedure;
-    row.event = "approve_plan";
-    row.from_state = "plan_review";
-    row.to_state = "done";
-    row.from_status = "active";
-    row.to_status = "closed";
-    row.actor = actor;
-    row.role = role;
-    row.inputs.clear();
-    row.changes.clear();
-    row.due_at.reset();
-    row.note = "";
-    const int64_t seq = forge(db_.path(), row, prev);
-    sql("UPDATE cases SET state = 'done', status = 'closed', version = version + 1, last_seq = " +
-        std::to_string(row.case_seq) + ", due_at = NULL, head_hash = '" + chain_hash(prev, row) + "' WHERE id = '" +
-        a_ + "'");
-    return seq;
-  }
   std::string audit_case_text(const std::string& id) {
     auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
     std::ostringstream out;
@@ -1276,7 +1264,8 @@ TEST_CASE_METHOD(RegistryFixture, "an edited procedure source is procedure-chang
   const auto anchor = audit::anchor(*open_sqlite_store(db_.path(), StoreOptions{false, true}));
   SECTION("the four-eyes rule removed and a forged step under it, chain recomputed") {
     sql("UPDATE procedures SET source = replace(source, ', distinct_from: [write_plan]', '')");
-    const int64_t seq = forge_approval("budi", "supervisor");
+    const auto [forged, seq] = forge_approval("budi", "supervisor");
+    move_case_row(forged);
     for (const auto& r : {verify(), verify(anchor)}) {
       INFO(describe(r));
       CHECK_FALSE(has_finding(r, FindingKind::kChainHash, seq));
@@ -1366,7 +1355,8 @@ TEST_CASE_METHOD(RegistryFixture, "a procedure put in the table without publishi
 
 TEST_CASE_METHOD(RegistryFixture, "a forged step by someone who is not staff is refused", "[registry]") {
   to_plan_review();
-  const int64_t seq = forge_approval("ghost", "supervisor");
+  const auto [forged, seq] = forge_approval("ghost", "supervisor");
+  move_case_row(forged);
   const auto r = verify();
   INFO(describe(r));
   REQUIRE(r.findings.size() == 1);
@@ -1381,7 +1371,8 @@ TEST_CASE_METHOD(RegistryFixture, "a forged step by someone who is not staff is 
 TEST_CASE_METHOD(RegistryFixture, "a forged step in a role the actor does not hold is refused", "[registry]") {
   to_plan_review();
   // rina is a worker; the approval needs a supervisor (and not budi).
-  const int64_t seq = forge_approval("rina", "supervisor");
+  const auto [forged, seq] = forge_approval("rina", "supervisor");
+  move_case_row(forged);
   const auto r = verify();
   INFO(describe(r));
   REQUIRE(r.findings.size() == 1);
@@ -1392,7 +1383,8 @@ TEST_CASE_METHOD(RegistryFixture, "a forged step in a role the actor does not ho
 
 TEST_CASE_METHOD(RegistryFixture, "a role granted only after the step does not make it allowed", "[registry]") {
   to_plan_review();
-  const int64_t seq = forge_approval("rina", "supervisor");
+  const auto [forged, seq] = forge_approval("rina", "supervisor");
+  move_case_row(forged);
   clock_->advance(60);
   engine_->set_staff_role("admin", "rina", "supervisor", true);
   const auto r = verify();
@@ -1408,7 +1400,8 @@ TEST_CASE_METHOD(RegistryFixture, "a step by a deactivated staff member is refus
   to_plan_review();
   clock_->advance(60);
   engine_->deactivate_staff("admin", "sari");
-  const int64_t seq = forge_approval("sari", "supervisor");
+  const auto [forged, seq] = forge_approval("sari", "supervisor");
+  move_case_row(forged);
   const auto r = verify();
   INFO(describe(r));
   REQUIRE(r.findings.size() == 1);

@@ -358,6 +358,46 @@ struct Small {
   }
 };
 
+TEST_CASE("publishing says which versions migrate: from: names that were never published",
+          "[migration][publish]") {
+  testing::TestDatabase db(GENERATE(from_range(testing::store_backends())));
+  StoreOptions options;
+  options.create = true;
+  Engine engine(open_store(db.location(), options),
+                std::make_shared<testing::TestClock>(DateTime{1772438400}));
+  Engine::add_first_administrator(engine.store(), "admin", "Admin Contoh");
+  const auto v3_from = [](const std::string& from) {
+    std::string yaml = kV2;
+    yaml.replace(yaml.find("version: 2"), 10, "version: 3");
+    yaml.replace(yaml.find("  from: 1\n"), 10, "  from: " + from + "\n");
+    return yaml;
+  };
+  SECTION("an office that never had the version named: published all the same") {
+    const PublishedProcedure v2 = engine.publish_source(kV2, "v2.yaml", "admin", false);
+    CHECK(v2.migrate_from_unpublished == std::vector<int>{1});
+    CHECK(v2.migrate_from_published.empty());
+    CHECK(engine.store().current_procedure("intake")->version == 2);
+    // Said again of the same text published again.
+    CHECK(engine.publish_source(kV2, "v2.yaml", "admin", false).migrate_from_unpublished ==
+          std::vector<int>{1});
+  }
+  SECTION("of two named, the one never published, with the versions that were") {
+    engine.publish_source(kV1, "v1.yaml", "admin", false);
+    const PublishedProcedure v3 =
+        engine.publish_source(v3_from("[1, 2]"), "v3.yaml", "admin", false);
+    CHECK(v3.version == 3);
+    CHECK(v3.migrate_from_unpublished == std::vector<int>{2});
+    CHECK(v3.migrate_from_published == std::vector<int>{1});
+  }
+  SECTION("every version named is published: nothing to say") {
+    engine.publish_source(kV1, "v1.yaml", "admin", false);
+    const PublishedProcedure v2 = engine.publish_source(kV2, "v2.yaml", "admin", false);
+    CHECK(v2.migrate_from_unpublished.empty());
+    CHECK(v2.migrate_from_published.empty());
+    CHECK(engine.publish_source(kV1, "v1.yaml", "admin", false).migrate_from_unpublished.empty());
+  }
+}
+
 TEST_CASE("apply moves cases by the plan and replay checks each migration row", "[migration][apply]") {
   Small t(GENERATE(from_range(testing::store_backends())));
   const std::string document = plan_document(*t.engine, "intake", 2);

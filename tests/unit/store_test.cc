@@ -410,6 +410,7 @@ TEST_CASE(":memory: opens a throwaway database") {
 
 TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned") {
   auto again = store->publish("pmi_shelter", kShaA, kSourceA, "other.yaml", "someone", DateTime{5});
+  CHECK(again.already_published);  // the one answer to whether a version was written
   CHECK(again.version == 1);
   CHECK(again.file == "pmi_shelter.yaml");
   CHECK(again.published_by == "admin");
@@ -420,6 +421,7 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
   const std::string source_b = kSourceA + "# v2\n";
   auto v2 = store->publish("pmi_shelter", sha256_hex(source_b), source_b, "pmi_shelter.yaml", "admin", DateTime{7});
   CHECK(v2.version == 2);
+  CHECK_FALSE(v2.already_published);
   CHECK(v2.current);
   CHECK_FALSE(store->procedure_by_hash(kShaA)->current);
   CHECK(store->current_procedure("pmi_shelter")->sha256 == v2.sha256);
@@ -441,11 +443,17 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
   CHECK_FALSE(store->procedure_form_by_hash(std::string(64, '0')));
 
   // Publishing v1's source again changes nothing.
-  CHECK(store->publish("pmi_shelter", kShaA, kSourceA, "x", "y", DateTime{9}).version == 1);
+  const auto v1_again = store->publish("pmi_shelter", kShaA, kSourceA, "x", "y", DateTime{9});
+  CHECK(v1_again.version == 1);
+  CHECK(v1_again.already_published);
+  CHECK_FALSE(v1_again.current);
   CHECK(store->current_procedure("pmi_shelter")->version == 2);
+  // Nothing a read gives back says it (it is never stored).
+  CHECK_FALSE(store->procedure_by_hash(kShaA)->already_published);
 
   auto other = store->publish("tppo_care", sha256_hex("tppo"), "tppo", "tppo.yaml", "admin", DateTime{8});
   CHECK(other.version == 1);
+  CHECK_FALSE(other.already_published);
   open_case("CASE-01");
   open_case("CASE-02");
   const auto all = store->procedures();

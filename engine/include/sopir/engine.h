@@ -373,7 +373,10 @@ class Engine {
   // the version; strict publishing also refuses a working-day deadline that,
   // counted from today, runs past the calendar's range (calendar-range).
   // A text published already adds no version: its row comes back with
-  // `already_published` set (its compiled form is saved again).
+  // `already_published` set (its compiled form is saved again). A text
+  // whose `migrate: from:` names a version of which nothing is published
+  // is published all the same (a national file may name versions an office
+  // never had): its row says which (`migrate_from_unpublished`).
   PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
   PublishedProcedure publish_source(const std::string& source, const std::string& name,
                                     const std::string& actor, bool strict = true,
@@ -645,6 +648,10 @@ class Engine {
   // the versions shown name what the file says, so two versions may not
   // say the same number, nor an older one a higher.
   void check_version_order(const Procedure& procedure, const std::string& file);
+  // Fills `published.migrate_from_unpublished` (and _published) for
+  // `procedure`, published as `published`.
+  void note_unpublished_migration_sources(const Procedure& procedure,
+                                          PublishedProcedure& published);
   PublishedProcedure publish_checked(const LoadResult& loaded, const std::string& file,
                                      const Actor& who);
   // A new case and its open log row, decided and built but not yet written.

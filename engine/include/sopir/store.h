@@ -75,9 +75,18 @@ struct PublishedProcedure {
   std::string published_by;
   bool current = false;  // the version new cases are opened under
   int64_t cases = 0;     // cases pinned to this version (procedures() only; 0 elsewhere)
-  // Engine::publish*(): the text was published before this call, so no new
-  // version was written (never stored; false elsewhere).
+  // Store::publish() (and so Engine::publish*()): the text was published
+  // before this call, so no new version was written (never stored; false
+  // elsewhere).
   bool already_published = false;
+  // Engine::publish*() of a text whose `migrate: from:` names versions that
+  // no published version of its procedure says (a typo, or an office that
+  // never had them; no running case moves from them): those, in file order,
+  // and the `version:` of every other published version of the procedure,
+  // ascending (what from: could name). Never stored; empty elsewhere, and
+  // both empty when from: names only published versions.
+  std::vector<int> migrate_from_unpublished;
+  std::vector<int> migrate_from_published;
   // The compiled form (engine/src/lang/procedure_codec.h) saved at publishing,
   // so that a process need not parse the YAML again; "" when none.
   std::string compiled;
@@ -463,7 +472,8 @@ class Store {
   virtual bool read_only() const { return false; }
 
   // Procedures (content-addressed by SHA-256 of the source). Publishing the
-  // same source again changes nothing and returns the existing row;
+  // same source again changes nothing and returns the existing row, with
+  // `already_published` set;
   // a different source for the same sop id becomes current, numbered
   // `version` (the file's `version:`, so that the number shown and the one
   // migrate: from: names are one), or max+1 when `version` is 0, and writes

@@ -410,15 +410,34 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   check_version_order(*procedure, file);
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
-    const bool known = store_->procedure_form_by_hash(procedure->sha256).has_value();
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
                                 clock_->now(), procedure->version);
     if (procedure->calendar) store_->pin_calendars(procedure->sha256, procedure->calendar->sources);
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);
-    published->already_published = known;
   });
+  note_unpublished_migration_sources(*procedure, *published);
   return *published;
+}
+
+void Engine::note_unpublished_migration_sources(const Procedure& procedure,
+                                                PublishedProcedure& published) {
+  if (!procedure.migration) return;
+  // By each version's `version:`, as from: names them (and migrate plan
+  // matches them), not by the publication's number.
+  std::vector<int> versions;
+  for (const auto& other : store_->procedures()) {
+    if (other.sop_id != procedure.id || other.sha256 == procedure.sha256) continue;
+    versions.push_back(this->procedure(other.sha256)->version);
+  }
+  std::sort(versions.begin(), versions.end());
+  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  for (int named : procedure.migration->from_versions) {
+    if (!std::binary_search(versions.begin(), versions.end(), named))
+      published.migrate_from_unpublished.push_back(named);
+  }
+  if (!published.migrate_from_unpublished.empty())
+    published.migrate_from_published = std::move(versions);
 }
 
 namespace {

@@ -146,6 +146,7 @@ class PgStore final : public Store {
           if (existing->sop_id != sop_id)
             throw conflict(tr(msg::store_already_published, {sha256, existing->sop_id, std::to_string(existing->version), sop_id}));
           result = std::move(existing);
+          result->already_published = true;
           return;
         }
         const Result max = conn_->exec("SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = $1",

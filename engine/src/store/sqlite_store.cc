@@ -326,6 +326,7 @@ class SqliteStore final : public Store {
           if (existing->sop_id != sop_id)
             throw conflict(tr(msg::store_already_published, {sha256, existing->sop_id, std::to_string(existing->version), sop_id}));
           result = std::move(existing);
+          result->already_published = true;
           return;
         }
         SQLite::Statement max(*db_, "SELECT coalesce(max(version), 0) FROM procedures WHERE sop_id = ?");
