@@ -1,8 +1,8 @@
 // Planning a migration (issue #17: planning 100,000 cases under 10 s):
 //   1. plan_case alone, in memory: tppo-victim-care version 2 cases spread
-//      over every state a case can be in, planned to the shipped version 3,
-//      beside decoding the same cases' values (what any plan must do first)
-//      in the same run;
+//      over every state a case can be in, planned to version 3 (as shipped
+//      before version 4, kept in tests/data/migrate), beside decoding the
+//      same cases' values (what any plan must do first) in the same run;
 //   2. `migrate plan` end to end on an SQLite database: N cases opened under
 //      version 2, version 3 published, plan_migration over all of them (the
 //      cases read, the log scanned for when each entered its state, every
@@ -60,7 +60,7 @@ ProcedurePtr load(const std::string& path) {
 
 void in_memory(int cases) {
   ProcedurePtr old = load(kSource + "/tests/data/migrate/tppo-victim-care.v2.yaml");
-  ProcedurePtr next = load(kSource + "/workflows/tppo-victim-care.yaml");
+  ProcedurePtr next = load(kSource + "/tests/data/migrate/tppo-victim-care.v3.yaml");
   const std::vector<bool> reached = reachable_states(*old);
   std::vector<int> states;
   for (size_t s = 0; s < old->states.size(); ++s)
@@ -124,7 +124,7 @@ void end_to_end(int cases) {
         }
       });
     }
-    engine.publish(kSource + "/workflows/tppo-victim-care.yaml", "admin", false);
+    engine.publish(kSource + "/tests/data/migrate/tppo-victim-care.v3.yaml", "admin", false);
   }
   const double built = seconds_since(start);
   StoreOptions reading;
@@ -181,7 +181,7 @@ void apply_beside_batch(int cases) {
         }
       });
     }
-    engine.publish(kSource + "/workflows/tppo-victim-care.yaml", "admin", false);
+    engine.publish(kSource + "/tests/data/migrate/tppo-victim-care.v3.yaml", "admin", false);
   }
   const std::string moved = std::string(dir) + "/apply.db", stepped = std::string(dir) + "/batch.db";
   std::filesystem::copy_file(base, moved);

@@ -2,7 +2,7 @@
 // and audit verify's replay across a migration row, on both backends:
 // 10,000 cases of pmi-debarkation version 2 in every state a case can be in
 // (built through the engine from version 2's own scenario tests) moved to
-// the shipped version 3 and verified clean; a forged or unapproved
+// version 3 (as shipped before version 4) and verified clean; a forged or unapproved
 // migration row is found by verify.
 #include <catch2/catch.hpp>
 
@@ -217,7 +217,8 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
     });
   }
   clock->set(DateTime{1780272000});  // 2026-06-01: version 3 published, the plan made
-  const PublishedProcedure v3 = engine.publish(kSource + "/workflows/pmi-debarkation.yaml", "admin", false);
+  const PublishedProcedure v3 =
+      engine.publish(kSource + "/tests/data/migrate/pmi-debarkation.v3.yaml", "admin", false);
   REQUIRE(engine.procedure(v3.sha256)->version == 3);  // the file's version: 3; the database's second
 
   const std::string document = plan_document(engine, "pmi-debarkation", v3.version);
@@ -516,7 +517,12 @@ TEST_CASE("a scenario moves its case to a newer version with a migrate: step", "
   CHECK(step.kind == StepKind::kMigrate);
   REQUIRE(step.migrate_to);
   CHECK(step.migrate_to->version == 3);
-  CHECK_FALSE(step.migrate_linked.empty());  // version 3's service tracks
+  CHECK_FALSE(step.migrate_linked.empty());  // version 3's service tracks, found beside it
+  // The second scenario moves its case on to the shipped version 4.
+  const ScenarioStep& onward = file.scenarios[1].steps.back();
+  CHECK(onward.kind == StepKind::kMigrate);
+  REQUIRE(onward.migrate_to);
+  CHECK(onward.migrate_to->version == 4);
   const ScenarioReport report = run_scenarios(file);
   for (const auto& r : report.results) {
     INFO(r.name << ": " << (r.differences.empty() ? "" : r.differences[0]));
@@ -525,7 +531,7 @@ TEST_CASE("a scenario moves its case to a newer version with a migrate: step", "
   // A migrate: to a version that is not newer is an error in the test file.
   const std::string text = read_text(kSource + "/tests/data/migrate/tppo-victim-care.v2.test.yaml");
   std::string same = text;
-  const std::string target = "../../../workflows/tppo-victim-care.yaml";
+  const std::string target = "tppo-victim-care.v3.yaml";
   for (size_t at = same.find(target); at != std::string::npos; at = same.find(target, at))
     same.replace(at, target.size(), "tppo-victim-care.v2.yaml");
   ScenarioLoad bad = load_scenario_string(same, kSource + "/tests/data/migrate/same.test.yaml");

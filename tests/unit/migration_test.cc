@@ -1,13 +1,14 @@
 // The `migrate:` section: read with the new version (located errors of the
 // file alone), checked against an older version (check_migration), kept in
 // the compiled form.
-#include <catch2/catch.hpp>
+#include "sopir/migration.h"
 
+#include <catch2/catch.hpp>
+#include <fstream>
 #include <string>
 
 #include "lang/procedure_codec.h"
 #include "sopir/loader.h"
-#include "sopir/migration.h"
 
 namespace sopir {
 namespace {
@@ -409,10 +410,11 @@ TEST_CASE("plan_case: the deadline is the new state's, moved as the case's was",
   CHECK(!plan_case(*old, *load(kNew, "v2.yaml"), c, kEntered, kNow).due_at);
 }
 
-TEST_CASE("the shipped victim care version 3 moves version 2's cases, or says why not", "[migration][shipped]") {
+TEST_CASE("victim care version 3 (as shipped before 4) moves version 2's cases, or says why not",
+          "[migration][shipped]") {
   const std::string dir = std::string(SOPIR_SOURCE_DIR);
   LoadResult v2 = load_procedure_file(dir + "/tests/data/migrate/tppo-victim-care.v2.yaml");
-  LoadResult v3 = load_procedure_file(dir + "/workflows/tppo-victim-care.yaml");
+  LoadResult v3 = load_procedure_file(dir + "/tests/data/migrate/tppo-victim-care.v3.yaml");
   REQUIRE(v2.ok());
   REQUIRE(v3.ok());
   const Procedure& old = *v2.procedure;
@@ -448,10 +450,11 @@ TEST_CASE("the shipped victim care version 3 moves version 2's cases, or says wh
   CHECK(plan_case(old, next, screened, kEntered, kNow).state == next.state_index("consent"));
 }
 
-TEST_CASE("the shipped debarkation version 3 keeps every step of version 2", "[migration][shipped]") {
+TEST_CASE("debarkation version 3 (as shipped before 4) keeps every step of version 2",
+          "[migration][shipped]") {
   const std::string dir = std::string(SOPIR_SOURCE_DIR);
   LoadResult v2 = load_procedure_file(dir + "/tests/data/migrate/pmi-debarkation.v2.yaml");
-  LoadResult v3 = load_procedure_file(dir + "/workflows/pmi-debarkation.yaml");
+  LoadResult v3 = load_procedure_file(dir + "/tests/data/migrate/pmi-debarkation.v3.yaml");
   REQUIRE(v2.ok());
   REQUIRE(v3.ok());
   const Procedure& old = *v2.procedure;
@@ -478,4 +481,86 @@ TEST_CASE("the shipped debarkation version 3 keeps every step of version 2", "[m
   CHECK(moved > 10);
 }
 
+namespace {
+
+// Every reachable step of `old` lands on the step of the same name in `next`
+// with every value kept, a date in the future included (a `max: today` bound
+// is the step's, not checked on a value held). Returns how many steps moved.
+int moves_one_to_one(const Procedure& old, const Procedure& next) {
+  CHECK(format_diagnostics(check_migration(old, next, true)) == "");
+  const std::vector<bool> reached = reachable_states(old);
+  int moved = 0;
+  for (size_t s = 0; s < old.states.size(); ++s) {
+    if (!reached[s] || old.states[s].terminal) continue;
+    CaseSnapshot c;
+    c.state = static_cast<int>(s);
+    c.data.assign(old.fields.size(), Value{});
+    for (size_t f = 0; f < old.fields.size(); ++f)
+      if (old.fields[f].type == Type::kDate) c.data[f] = Value{*parse_date("2062-03-01")};
+    const Landing l = plan_case(old, next, c, kEntered, kNow);
+    INFO(old.id << " " << old.states[s].id << ": " << l.reason);
+    REQUIRE(l.moves);
+    CHECK(next.states[static_cast<size_t>(l.state)].id == old.states[s].id);
+    CHECK(l.changes.empty());
+    for (size_t f = 0; f < old.fields.size(); ++f) {
+      INFO(old.fields[f].id);
+      CHECK(l.data[static_cast<size_t>(next.field_index(old.fields[f].id))] == c.data[f]);
+    }
+    ++moved;
+  }
+  return moved;
+}
+
+TEST_CASE(
+    "the shipped victim care and debarkation version 4 keep every step and value of version 3",
+    "[migration][shipped]") {
+  const std::string dir = std::string(SOPIR_SOURCE_DIR);
+  for (const std::string sop : {"tppo-victim-care", "pmi-debarkation"}) {
+    LoadResult v3 = load_procedure_file(dir + "/tests/data/migrate/" + sop + ".v3.yaml");
+    LoadResult v4 = load_procedure_file(dir + "/workflows/" + sop + ".yaml");
+    REQUIRE(v3.ok());
+    REQUIRE(v4.ok());
+    REQUIRE(v3.procedure->version == 3);
+    REQUIRE(v4.procedure->version == 4);
+    CHECK(moves_one_to_one(*v3.procedure, *v4.procedure) > 10);
+  }
+}
+
+// The shipped procedures whose last version only added `max: today` to dates
+// of what already happened move their previous version's cases one to one:
+// the previous version is the file without those bounds, without its
+// migrate: section and one version lower.
+TEST_CASE(
+    "the shipped procedures bounded by max: today move their previous version's cases one to one",
+    "[migration][shipped]") {
+  const std::string dir = std::string(SOPIR_SOURCE_DIR);
+  for (const std::string sop : {"aid-distribution", "aid-handout", "pmi-departure-monitoring",
+                                "tvc-health", "tvc-legal", "tvc-psychosocial", "tvc-tracing"}) {
+    INFO(sop);
+    LoadResult next = load_procedure_file(dir + "/workflows/" + sop + ".yaml");
+    REQUIRE(next.ok());
+    REQUIRE(next.procedure->migration);
+    std::ifstream in(dir + "/workflows/" + sop + ".yaml");
+    std::string text, line;
+    int bounds = 0;
+    while (std::getline(in, line)) {
+      if (line == "    max: today") {
+        ++bounds;
+        continue;
+      }
+      if (line.rfind("migrate:", 0) == 0) break;
+      if (line.rfind("version: ", 0) == 0)
+        line = "version: " + std::to_string(next.procedure->version - 1);
+      text += line + "\n";
+    }
+    CHECK(bounds > 0);
+    LoadOptions calendars;  // the shipped calendar, as beside the file
+    calendars.calendar_dirs = {dir + "/workflows/calendars"};
+    LoadResult old = load_procedure_string(text, sop + ".previous.yaml", calendars);
+    REQUIRE(old.ok());
+    CHECK(moves_one_to_one(*old.procedure, *next.procedure) > 0);
+  }
+}
+
+}  // namespace
 }  // namespace sopir
