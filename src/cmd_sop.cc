@@ -394,9 +394,7 @@ std::vector<std::string> migrate_from_notices(const PublishedProcedure& p) {
   for (int named : p.migrate_from_unpublished) {
     const std::string from = std::to_string(named);
     lines.push_back(
-        published.empty()
-            ? tr(msg::cli_publish_migrate_from_unpublished_none, {p.sop_id, version, from})
-            : tr(msg::cli_publish_migrate_from_unpublished, {p.sop_id, version, from, listed}));
+        tr(msg::cli_publish_migrate_from_unpublished, {p.sop_id, version, from, listed}));
   }
   return lines;
 }

@@ -167,13 +167,12 @@ class Publish(SopirTest):
         return sorted(v["version"] for v in self.ok("--json", "sop", "list").json()["procedures"]
                       if v["sop"] == "intake")
 
-    def test_from_naming_a_version_never_published_here_publishes_with_a_notice(self):
-        # An office that never had version 1 publishes the national version 2.
-        r = self.ok("--as", "admin", "sop", "publish", self.write("v2.yaml", NEW))
-        self.assertTrue(r.out.startswith("published intake version 2 (sha256 "), r.out)
-        self.assertEqual(r.err, "sopir: intake version 2: migrate: from: names version 1, but this database "
-                                "has no published version 1 of intake, so no running case will be moved by it; "
-                                "no other version of intake is published here\n")
+    def test_a_first_publication_naming_a_version_never_published_here_says_nothing(self):
+        # An office that never had version 1 publishes the national version 2:
+        # no case of intake runs here, so none is left behind.
+        r = self.ok("--as", "admin", "--json", "sop", "publish", self.write("v2.yaml", NEW))
+        self.assertEqual(r.err, "")
+        self.assertEqual(r.json()["published"][0]["migrate_from_unpublished"], [])
         self.assertEqual(self.versions(), [2])
 
     def test_from_with_a_typo_names_the_versions_published(self):

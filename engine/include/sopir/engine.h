@@ -376,7 +376,8 @@ class Engine {
   // `already_published` set (its compiled form is saved again). A text
   // whose `migrate: from:` names a version of which nothing is published
   // is published all the same (a national file may name versions an office
-  // never had): its row says which (`migrate_from_unpublished`).
+  // never had): its row says which (`migrate_from_unpublished`) when other
+  // versions of the procedure are published (a first publication: nothing).
   PublishedProcedure publish(const std::string& file, const std::string& actor, bool strict = true);
   PublishedProcedure publish_source(const std::string& source, const std::string& name,
                                     const std::string& actor, bool strict = true,

@@ -84,7 +84,8 @@ struct PublishedProcedure {
   // never had them; no running case moves from them): those, in file order,
   // and the `version:` of every other published version of the procedure,
   // ascending (what from: could name). Never stored; empty elsewhere, and
-  // both empty when from: names only published versions.
+  // both empty when from: names only published versions or when no other
+  // version of the procedure is published (no case of it runs here).
   std::vector<int> migrate_from_unpublished;
   std::vector<int> migrate_from_published;
   // The compiled form (engine/src/lang/procedure_codec.h) saved at publishing,

@@ -430,6 +430,10 @@ void Engine::note_unpublished_migration_sources(const Procedure& procedure,
     if (other.sop_id != procedure.id || other.sha256 == procedure.sha256) continue;
     versions.push_back(this->procedure(other.sha256)->version);
   }
+  // A first publication of the procedure: no case of it runs here, so there
+  // is nothing from: could fail to move (a new office installing national
+  // files whose earlier versions it never had).
+  if (versions.empty()) return;
   std::sort(versions.begin(), versions.end());
   versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
   for (int named : procedure.migration->from_versions) {
