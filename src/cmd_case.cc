@@ -224,20 +224,44 @@ std::string as_typed(const std::string& word) {
   return quoted + "'";
 }
 
+// Whether `word` is a FIELD=VALUE typed without --set: no SOP, case or event
+// id holds an '='.
+bool is_value_word(const std::string& word) {
+  const size_t eq = word.find('=');
+  return eq != std::string::npos && eq > 0;
+}
+
+// The words of `words` that are not FIELD=VALUE: what the command's form
+// is checked against, so that the command written out below is one it takes.
+std::vector<std::string> without_values(const std::vector<std::string>& words) {
+  std::vector<std::string> kept;
+  for (const std::string& word : words)
+    if (!is_value_word(word)) kept.push_back(word);
+  return kept;
+}
+
 // A field value typed without --set ("case advance K7F arrive age=30"), a
-// mistake easily made: told how to give it, with the command written out,
+// mistake easily made: told how to give it, with the command written out
+// (its words, the options given with it, and each such word after --set),
 // rather than the usage line. `command` is what comes before the words
-// (e.g. "case advance").
-void refuse_values_without_set(const std::string& command, const std::vector<std::string>& words) {
-  std::string kept = command, values;
-  for (const std::string& word : words) {
-    const size_t eq = word.find('=');
-    if (eq != std::string::npos && eq > 0)
+// (e.g. "case advance"). Call it once the other words fit the command.
+void refuse_values_without_set(const std::string& command, const Args& a) {
+  std::string written = command, values;
+  for (const std::string& word : a.positional) {
+    if (is_value_word(word))
       values += " --set " + as_typed(word);
     else
-      kept += " " + as_typed(word);
+      written += " " + as_typed(word);
   }
-  if (!values.empty()) throw usage_error(tr(msg::cli_value_without_set, {kept + values}));
+  if (values.empty()) return;
+  for (const std::string& set : a.sets) written += " --set " + as_typed(set);
+  written += values;
+  const std::pair<const char*, const std::string*> options[] = {
+      {"--note", &a.note}, {"--reason", &a.reason}, {"--at", &a.at}, {"--site", &a.to_site}};
+  for (const auto& [name, value] : options)
+    if (!value->empty()) written += std::string(" ") + name + " " + as_typed(*value);
+  if (a.override) written += " --override";
+  throw usage_error(tr(msg::cli_value_without_set, {written}));
 }
 
 // "opened case X" / "opened by case X" for a log row with a link.
@@ -249,8 +273,8 @@ std::string link_words(Context&, const LogEntry& e) {
 }  // namespace
 
 int run_case_open(Context& ctx, Args& a) {
-  refuse_values_without_set("case open", a.positional);
-  if (a.positional.size() != 1) throw usage_error(tr(msg::cli_case_open_one_sop));
+  if (without_values(a.positional).size() != 1) throw usage_error(tr(msg::cli_case_open_one_sop));
+  refuse_values_without_set("case open", a);
   OpenRequest request;
   request.sop_id = a.positional[0];
   request.actor = ctx.actor_id();
@@ -544,8 +568,7 @@ int run_case_why(Context& ctx, Args& a) {
 
 int run_case_advance(Context& ctx, Args& a) {
   std::string typed_case, event;
-  const auto& pos = a.positional;
-  refuse_values_without_set("case advance", pos);
+  const std::vector<std::string> pos = without_values(a.positional);
   if (pos.size() == 2) {
     typed_case = pos[0];
     event = pos[1];
@@ -554,6 +577,7 @@ int run_case_advance(Context& ctx, Args& a) {
   } else {
     throw usage_error(tr(ctx.in_shell ? msg::cli_case_advance_args_shell : msg::cli_case_advance_args));
   }
+  refuse_values_without_set("case advance", a);
   StepRequest request;
   request.actor = ctx.actor_id();
   request.case_id = case_arg(ctx, typed_case);

@@ -141,8 +141,26 @@ class Cases(SopirTest):
                                    "quantity=5", "full_name=Wati Contoh")
         self.assertEqual(r.err, "sopir: kesalahan: nilai isian diberikan dengan --set FIELD=VALUE: case open aid "
                                 "--set item=hygiene_kit --set quantity=5 --set 'full_name=Wati Contoh'\n")
+        # The options given with it are written out too, so that the command
+        # shown does all that was meant.
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "--note",
+                                   "checked twice", "approved_quantity=3", "--at", "2026-03-02T09:00")
+        self.assertEqual(r.err, "sopir: error: a field's value is given with --set FIELD=VALUE: case advance %s "
+                                "approve --set approved_quantity=3 --note 'checked twice' --at 2026-03-02T09:00\n"
+                                % case_id)
+        r = self.refused_unchanged(2, "--as", "budi", "case", "open", "aid", "quantity=5", "--set",
+                                   "item=hygiene_kit", "--site", "main")
+        self.assertEqual(r.err, "sopir: error: a field's value is given with --set FIELD=VALUE: case open aid "
+                                "--set item=hygiene_kit --set quantity=5 --site main\n")
+        # Words that do not fit the command without the values get its usage,
+        # not a written-out command it would refuse.
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", "approve", "approved_quantity=3")
+        self.assertEqual(r.err, "sopir: error: case advance takes CASE EVENT, e.g. case advance K7F-3QX approve\n")
+        r = self.refused_unchanged(2, "--as", "budi", "case", "open", "item=hygiene_kit")
+        self.assertEqual(r.err, "sopir: error: case open takes one SOP id, e.g. case open aid-distribution\n")
         # The command it shows does what was meant.
-        self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=3")
+        self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=3", "--note",
+                "checked twice")
 
     def test_refusal_four_eyes(self):
         case_id = self.open_case()

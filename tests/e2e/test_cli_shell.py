@@ -1,5 +1,6 @@
 """sopir shell: scripts (stop at the first error with FILE:LINE and its exit
 code) and the interactive shell through a pty, with Tab completion."""
+import json
 import os
 import subprocess
 import select
@@ -30,6 +31,25 @@ class Script(SopirTest):
         r = self.ok("shell", path)
         self.assertEqual(r.err, "")
         self.assertIn('"state": "approved"', r.out)
+
+    def test_a_value_typed_without_set_is_written_out_for_the_case_in_use(self):
+        # With a case in use the event alone is the command's form: the
+        # command written out is that form, and the shell runs it as written.
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        before = self.dump()
+        r = self.run_sopir(stdin="as tono\nuse %s\ncase advance approve approved_quantity=2 "
+                                 "--note \"Wati's list\"\n" % case_id)
+        self.assertEqual(r.code, 2, r)
+        written = "case advance approve --set approved_quantity=2 --note 'Wati'\\''s list'"
+        self.assertEqual(r.err, "<stdin>:3: error: a field's value is given with --set FIELD=VALUE: %s\n"
+                         % written)
+        self.assertEqual(before, self.dump())
+        r = self.run_sopir(stdin="as tono\nuse %s\n%s\ncase show --json\n" % (case_id, written))
+        self.assertEqual(r.code, 0, r)
+        self.assertIn('"state": "approved"', r.out)
+        note = self.ok("--as", "tono", "--json", "case", "history", case_id).json()
+        self.assertIn("Wati's list", json.dumps(note))
 
     def test_script_stops_at_first_error_with_line(self):
         case_id = self.open_case()

@@ -1177,25 +1177,6 @@ TEST_CASE_METHOD(AuditFixture, "a redefined log column or an added trigger is a 
 // ---------------------------------------------------------------------------
 // Registry rows: publishing and staff administration in the chain.
 
-// Appends `row` after the newest row, chained after `prev` (the head of its
-// case's chain) with a correctly recomputed hash, as a forger with the file
-// would; returns its seq.
-int64_t forge(const std::string& path, LogEntry row, const std::string& prev) {
-  auto store = open_sqlite_store(path, StoreOptions{false, true});
-  const auto head = store->chain_head();
-  store.reset();
-  row.prev_hash = prev;
-  row.hash = chain_hash(row.prev_hash, row);
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
-  SQLite::Statement insert(db, "INSERT INTO transitions (seq, record, prev_hash, hash) VALUES (?, ?, ?, ?)");
-  insert.bind(1, head.first + 1);
-  insert.bind(2, log_record(row));
-  insert.bind(3, row.prev_hash);
-  insert.bind(4, row.hash);
-  insert.exec();
-  return head.first + 1;
-}
-
 class RegistryFixture : public AuditFixture {
  protected:
   std::string audit_case_text(const std::string& id) {
@@ -1432,7 +1413,7 @@ TEST_CASE_METHOD(RegistryFixture, "a staff change forged by someone who is not a
   row.note = "";
   row.inputs = {{"staff", "rina"}, {"role", "supervisor"}};
   row.changes.clear();
-  const int64_t seq = forge(db_.path(), row, last.hash);
+  const int64_t seq = append_forged(row, last.hash);
   sql(R"(UPDATE staff SET roles = '["worker","supervisor"]' WHERE id = 'rina')");
   const auto r = verify();
   INFO(describe(r));

@@ -394,6 +394,13 @@ TEST_CASE("publishing says which versions migrate: from: names that were never p
     CHECK(v3.migrate_from_unpublished == std::vector<int>{2});
     CHECK(v3.migrate_from_published == std::vector<int>{1});
   }
+  SECTION("a version named twice, told once") {
+    engine.publish_source(kV1, "v1.yaml", "admin", false);
+    const PublishedProcedure v3 =
+        engine.publish_source(v3_from("[2, 1, 2]"), "v3.yaml", "admin", false);
+    CHECK(v3.migrate_from_unpublished == std::vector<int>{2});
+    CHECK(v3.migrate_from_published == std::vector<int>{1});
+  }
   SECTION("every version named is published: nothing to say") {
     engine.publish_source(kV1, "v1.yaml", "admin", false);
     const PublishedProcedure v2 = engine.publish_source(kV2, "v2.yaml", "admin", false);

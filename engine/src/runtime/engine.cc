@@ -436,12 +436,14 @@ void Engine::note_unpublished_migration_sources(const Procedure& procedure,
   if (versions.empty()) return;
   std::sort(versions.begin(), versions.end());
   versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  std::vector<int>& unpublished = published.migrate_from_unpublished;
   for (int named : procedure.migration->from_versions) {
-    if (!std::binary_search(versions.begin(), versions.end(), named))
-      published.migrate_from_unpublished.push_back(named);
+    // from: [2, 2] is read as written: told once.
+    if (!std::binary_search(versions.begin(), versions.end(), named) &&
+        std::find(unpublished.begin(), unpublished.end(), named) == unpublished.end())
+      unpublished.push_back(named);
   }
-  if (!published.migrate_from_unpublished.empty())
-    published.migrate_from_published = std::move(versions);
+  if (!unpublished.empty()) published.migrate_from_published = std::move(versions);
 }
 
 namespace {
