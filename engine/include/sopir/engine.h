@@ -649,7 +649,7 @@ class Engine {
   // the versions shown name what the file says, so two versions may not
   // say the same number, nor an older one a higher.
   void check_version_order(const Procedure& procedure, const std::string& file);
-  // Fills `published.migrate_from_unpublished` (and _published) for
+  // Fills `published.migrate_from_unpublished` and `migrate_from_published` for
   // `procedure`, published as `published`.
   void note_unpublished_migration_sources(const Procedure& procedure,
                                           PublishedProcedure& published);
