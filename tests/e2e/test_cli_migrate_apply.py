@@ -138,6 +138,9 @@ class Apply(SopirTest):
         self.assertIn("this is not a migration plan", r.err)
         r = self.refused_unchanged(2, "--as", "admin", "migrate", "propose", "other.json")
         self.assertIn("its format is 'something-else', expected sopir-migration-plan-1", r.err)
+        r = self.refused_unchanged(2, "--lang", "id", "--as", "admin", "migrate", "propose", "other.json")
+        self.assertIn("ini bukan rencana migrasi sopir ini: formatnya 'something-else', seharusnya "
+                      "sopir-migration-plan-1", r.err)
         r = self.refused_unchanged(3, "--as", "admin", "migrate", "propose", "missing.json")
         self.assertIn("no file missing.json", r.err)
         r = self.refused_unchanged(3, "--as", "pia", "migrate", "approve", "0123456789abcdef")

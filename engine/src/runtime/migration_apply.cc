@@ -65,6 +65,7 @@ std::string SavedPlan::from_versions() const {
 }
 
 SavedPlan read_plan(std::string_view document, std::string_view lang) {
+  lang = lang_or_process(lang);  // propose and apply give none
   json j;
   try {
     j = json::parse(document.begin(), document.end());
