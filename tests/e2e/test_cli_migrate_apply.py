@@ -100,8 +100,12 @@ class Apply(SopirTest):
         r = self.ok("--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("3 case(s) moved", r.out)
         self.assertIn("1 skipped (changed since the plan)", r.out)
-        self.assertIn("%s: not moved: the case changed since the plan was made (its version is 2, the plan read 1)"
-                      % self.cases["arrived"], r.err)
+        # Told by its history, not by a "version" a reader takes for the procedure's.
+        self.assertIn("%s: not moved: the case changed since the plan was made (its history has 2 entries now, "
+                      "1 when the plan read it): make a new plan to move it" % self.cases["arrived"], r.err)
+        r = self.ok("--lang", "id", "--as", "admin", "migrate", "apply", "plan.json")
+        self.assertIn("%s: tidak dipindahkan: kasus berubah sejak rencana dibuat (riwayatnya kini 2 entri, "
+                      "1 saat rencana membacanya)" % self.cases["arrived"], r.err)
         row = self.query("SELECT state, sha256 FROM cases WHERE id = '%s'" % self.cases["arrived"])[0]
         self.assertEqual(row[0], "assessment")
         self.verify_clean()
@@ -138,6 +142,9 @@ class Apply(SopirTest):
         self.assertIn("this is not a migration plan", r.err)
         r = self.refused_unchanged(2, "--as", "admin", "migrate", "propose", "other.json")
         self.assertIn("its format is 'something-else', expected sopir-migration-plan-1", r.err)
+        r = self.refused_unchanged(2, "--lang", "id", "--as", "admin", "migrate", "propose", "other.json")
+        self.assertIn("ini bukan rencana migrasi sopir ini: formatnya 'something-else', seharusnya "
+                      "sopir-migration-plan-1", r.err)
         r = self.refused_unchanged(3, "--as", "admin", "migrate", "propose", "missing.json")
         self.assertIn("no file missing.json", r.err)
         r = self.refused_unchanged(3, "--as", "pia", "migrate", "approve", "0123456789abcdef")
@@ -151,7 +158,7 @@ class Apply(SopirTest):
             doc = f.read()
         self.write("elsewhere.json", doc.replace('"to_version": 2', '"to_version": 7'))
         r = self.refused_unchanged(3, "--as", "admin", "migrate", "propose", "elsewhere.json")
-        self.assertIn("'intake' has no version 7", r.err)
+        self.assertIn("'intake' has no version 7; its versions are 1, 2\n", r.err)
         r = self.refused_unchanged(1, "--lang", "id", "--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("rencana %s belum pernah diusulkan" % digest, r.err)
 

@@ -138,6 +138,28 @@ class ScenarioCommands(SopirTest):
         r = self.fails(1, "sop", "test", stray)
         self.assertIn("unknown key 'sop' in a scenario file", r.err)
 
+    def test_a_test_file_given_to_publish_is_refused_once_and_nothing_published(self):
+        # `sop publish workflows/*.yaml` takes the scenario tests beside the procedures too.
+        self.ok("init", "--admin", "admin", "--name", "Admin Contoh")
+        tests = self.write("review.test.yaml", PASSING)
+        procedure = os.path.join(self.dir, "review.yaml")
+        said = ("{0}:1:1: error: this is a scenario test file ('procedure:' at the top), not a procedure: "
+                "a procedure starts with 'sop:'; the procedure it tests is review.yaml\n"
+                "procedure: review.yaml\n^\n").format(tests)
+        r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", procedure, tests)
+        self.assertEqual(r.err, "sopir: refused: {0}: 1 error(s) in procedure:\n{1}".format(tests, said))
+        self.assertEqual(r.out, "")
+        r = self.fails(1, "sop", "validate", tests)
+        self.assertIn(said, r.err)
+        self.assertNotIn("unknown key", r.err)
+        r = self.fails(1, "--lang", "id", "sop", "validate", tests)
+        self.assertIn("{0}:1:1: kesalahan: ini berkas skenario uji ('procedure:' di tingkat teratas), bukan prosedur: "
+                      "prosedur diawali 'sop:'; prosedur yang diujinya: review.yaml\n".format(tests), r.err)
+        # A procedure with a stray procedure: key is still read as a procedure.
+        stray = self.write("stray.yaml", PROCEDURE + "procedure: review.yaml\n")
+        r = self.fails(1, "sop", "validate", stray)
+        self.assertIn("unknown key 'procedure' in the procedure", r.err)
+
     def test_min_coverage_takes_a_percentage(self):
         path = self.write("review.test.yaml", PASSING)
         for bad in ("abc", "101", "-5", "", "1e2", "50.5.5"):

@@ -127,6 +127,7 @@ TEST_CASE("the corpus covers every diagnostic code", "[loader][broken]") {
   }
   for (const char* code : {"yaml-syntax",
                            "not-a-map",
+                           "scenario-file",
                            "empty-file",
                            "binary",
                            "not-utf8",

@@ -14,6 +14,7 @@
 
 #include "sopir/audit.h"
 #include "sopir/engine.h"
+#include "sopir/messages.h"
 #include "sopir/migration.h"
 #include "sopir/migration_apply.h"
 #include "sopir/migration_plan.h"
@@ -510,6 +511,21 @@ TEST_CASE("a plan document that is not one is refused with what is wrong", "[mig
   CHECK(plan.sha256 == plan_sha256(doc));
   CHECK(plan.cases.at(0).case_version == 3);
   CHECK(plan.from_versions() == "1");
+}
+
+TEST_CASE("a plan document that is not one is told in the process's language",
+          "[migration][apply]") {
+  // migrate propose and apply read the file without a language: --lang id
+  // sets the process's.
+  set_message_language("id");
+  std::string told;
+  try {
+    read_plan(R"({"format":"x"})");
+  } catch (const Error& e) {
+    told = e.what();
+  }
+  set_message_language("en");
+  CHECK(told.find("ini bukan rencana migrasi sopir ini: formatnya 'x'") != std::string::npos);
 }
 
 }  // namespace

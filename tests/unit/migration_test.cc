@@ -9,6 +9,7 @@
 
 #include "lang/procedure_codec.h"
 #include "sopir/loader.h"
+#include "sopir/messages.h"
 
 namespace sopir {
 namespace {
@@ -395,6 +396,20 @@ TEST_CASE("plan_case: the cases that cannot move say why", "[migration][plan]") 
   ProcedurePtr v3 = load(replaced(replaced(kNew, "version: 2", "version: 3"), "  from: 1\n", "  from: 2\n"), "v3.yaml");
   CHECK(plan_case(*old, *v3, old_case(*old, "screening", Value{}), kEntered, kNow).reason ==
         "version 1 of 'shelter-intake' has no migration to version 3");
+}
+
+TEST_CASE("plan_case without a language says why in the process's language", "[migration][plan]") {
+  // migrate apply and audit replay give none: a case skipped there is told
+  // in the language of --lang, as the plan told it.
+  ProcedurePtr old = load(kOld, "v1.yaml"), next = load(kNew, "v2.yaml");
+  CaseSnapshot closed = old_case(*old, "screening", Value{});
+  closed.status = Status::kClosed;
+  set_message_language("id");
+  const std::string reason = plan_case(*old, *next, closed, kEntered, kNow).reason;
+  const std::string english = plan_case(*old, *next, closed, kEntered, kNow, "en").reason;
+  set_message_language("en");
+  CHECK(reason == "kasus sudah ditutup; kasus yang ditutup tetap pada versinya");
+  CHECK(english == "the case is closed; closed cases stay on their version");
 }
 
 TEST_CASE("plan_case: the deadline is the new state's, moved as the case's was", "[migration][plan]") {

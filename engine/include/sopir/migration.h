@@ -50,7 +50,7 @@ struct FieldMove {
 // Where one case lands (plan_case).
 struct Landing {
   bool moves = false;
-  std::string reason;       // why it cannot move, when !moves (in the caller's language)
+  std::string reason;       // why it cannot move, when !moves (in `lang`; "" the process's)
   int from_state = -1;      // the case's state in the older version
   int state = -1;           // its state in the new version, when it moves
   std::vector<Value> data;  // its values by the new version's field index, when it moves

@@ -63,7 +63,8 @@ struct SavedPlan {
 
 // Reads a plan document (format sopir-migration-plan-1). kUsage naming what
 // is wrong (not JSON, another format, a missing or mistyped member) for
-// anything else: a CSV plan, a file edited out of shape.
+// anything else: a CSV plan, a file edited out of shape. Messages are in
+// `lang` ("" the process's language).
 SavedPlan read_plan(std::string_view document, std::string_view lang = {});
 
 // A plan as the registry rows record it.

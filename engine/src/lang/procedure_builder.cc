@@ -139,6 +139,11 @@ class Builder {
                            const Keys& known, const std::string& code);
 
   // --- sections
+  // A scenario test file (`procedure:` at the top, no `sop:`) given where a
+  // procedure is read (sop publish workflows/*.yaml takes the tests too):
+  // one error saying so, not an unknown key for each of its keys. True when
+  // it was one.
+  bool report_scenario_file(const YAML::Node& root);
   void report_missing_top_keys(const YAML::Node& root,
                                const std::unordered_map<std::string, Entry>& top);
   void read_header(const std::unordered_map<std::string, Entry>& top);
@@ -342,7 +347,23 @@ std::vector<int> Builder::resolve(const Entry& e, const std::string& what, const
   return out;
 }
 
+bool Builder::report_scenario_file(const YAML::Node& root) {
+  std::optional<Entry> tested;
+  for (const auto& entry : root) {
+    if (!entry.first.IsScalar()) continue;
+    if (entry.first.Scalar() == "sop") return false;
+    if (entry.first.Scalar() == "procedure") tested = Entry{entry.first, entry.second};
+  }
+  if (!tested) return false;
+  const std::string file = tested->value.IsScalar() ? tested->value.Scalar() : "";
+  error("scenario-file", pos(tested->key),
+        tr(msg::lang_scenario_file_given,
+           {file.empty() ? "" : tr(msg::lang_scenario_file_tests, {file})}));
+  return true;
+}
+
 void Builder::build(const YAML::Node& root) {
+  if (report_scenario_file(root)) return;
   Entry whole{YAML::Node(), root};
   auto top = keyed(whole, kTopKeys, tr(msg::lang_the_procedure));
   report_missing_top_keys(root, top);

@@ -69,6 +69,7 @@ Landing plan_case(const Procedure& old, const Procedure& next, const CaseSnapsho
 
 Landing plan_case(const Procedure& old, const Procedure& next, const FieldPlan& fields, const CaseSnapshot& c,
                   DateTime entered_at, DateTime now, std::string_view lang) {
+  lang = lang_or_process(lang);  // migrate apply and audit replay give none
   Landing out;
   out.from_state = c.state;
   const std::string version = std::to_string(next.version);

@@ -47,6 +47,19 @@ const json& member(const json& j, const char* key, json::value_t type, const Mes
   return *it;
 }
 
+// The plan names a version of its procedure this database does not have
+// (made on another database): kNotFound naming the versions it has.
+[[noreturn]] void no_such_version(Engine& engine, const SavedPlan& plan) {
+  std::vector<std::string> known, ids;
+  for (const auto& p : engine.procedures()) {
+    ids.push_back(p.sop_id);
+    if (p.sop_id == plan.sop_id) known.push_back(std::to_string(p.version));
+  }
+  if (known.empty()) throw not_found(no_procedure_message(plan.sop_id, ids));
+  throw not_found(tr(msg::mig_unknown_version,
+                     {plan.sop_id, std::to_string(plan.to_version), join(known, ", ")}));
+}
+
 }  // namespace
 
 int64_t SavedPlan::moving() const {
@@ -65,6 +78,7 @@ std::string SavedPlan::from_versions() const {
 }
 
 SavedPlan read_plan(std::string_view document, std::string_view lang) {
+  lang = lang_or_process(lang);  // propose and apply give none
   json j;
   try {
     j = json::parse(document.begin(), document.end());
@@ -146,7 +160,7 @@ PlanStatus propose_migration(Engine& engine, const std::string& actor, std::stri
   std::optional<PublishedProcedure> target;
   for (auto& p : engine.procedures())
     if (p.sop_id == plan.sop_id && p.version == plan.to_version) target = std::move(p);
-  if (!target) throw not_found(tr(msg::mig_unknown_version, {plan.sop_id, std::to_string(plan.to_version), "-"}));
+  if (!target) no_such_version(engine, plan);
   if (target->sha256 != plan.to_sha256)
     throw not_found(tr(msg::mig_to_differs, {std::to_string(plan.to_version), plan.sop_id,
                                              short_hash(plan.to_sha256), short_hash(target->sha256)}));
@@ -325,7 +339,7 @@ ApplyReport apply_migration(Engine& engine, const std::string& actor, std::strin
     if (p.sop_id == plan.sop_id) versions.emplace(p.sha256, std::move(p));
   auto target = versions.find(plan.to_sha256);
   if (target == versions.end() || target->second.version != plan.to_version)
-    throw not_found(tr(msg::mig_unknown_version, {plan.sop_id, std::to_string(plan.to_version), "-"}));
+    no_such_version(engine, plan);
   const ProcedurePtr next = engine.procedure(plan.to_sha256);
   struct Older {
     ProcedurePtr procedure;
