@@ -58,6 +58,27 @@ void require_every_site(Reader& reader, const char* command) {
   if (reader.who) cli::require_every_site(*reader.store, *reader.who, command);
 }
 
+// Verify and replay decide every recorded step again, and a step given
+// personal values (an opening with a name) needs their text. On a database
+// file that text is encrypted: a reader named with --as logs in, as every
+// acting member does, which unlocks it in this process's memory only. The
+// text is decided on and compared, never shown (findings show a personal
+// value as "personal data"), so no access row is written. True when
+// encrypted personal text stays locked, for the hint after the summary.
+bool unlock_for_replay(Context& ctx, Reader& reader) {
+  Store& store = *reader.store;
+  if (!store.encrypts_personal_data() || store.personal_data_unlocked()) return false;
+  if (!reader.who) return true;
+  ctx.actor_id();
+  return !store.personal_data_unlocked();
+}
+
+// After a summary that counts steps not re-decided: how to re-decide the
+// encrypted ones, when a log-in would.
+std::string log_in_hint(bool locked, int64_t unverifiable) {
+  return locked && unverifiable > 0 ? tr(msg::cli_replay_log_in_hint) : std::string();
+}
+
 // Names on stderr the log rows an audit read left out because they cannot
 // be read (audit::UnreadRows), after what it wrote; 1 when there are any
 // (the code of verify's findings: the output is not the whole log), else 0.
@@ -301,6 +322,7 @@ int run_audit_verify(Context& ctx, Args& a) {
   if (!store->session_identity().sees_every_site)
     throw refused(tr(msg::cli_verify_every_site, {store->session_identity().login}));
   require_every_site(reader, "audit verify");
+  const bool locked = unlock_for_replay(ctx, reader);
   audit::VerifyOptions options;
   if (!a.anchor.empty()) options.anchor = audit::parse_anchor(a.anchor);
   const bool bar = &ctx.err == &std::cerr && ::isatty(STDERR_FILENO);
@@ -336,7 +358,8 @@ int run_audit_verify(Context& ctx, Args& a) {
                                              figures[0], figures[1], figures[2], figures[3]});
   }
   if (report.unverifiable_steps)
-    ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)});
+    ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)})
+            << log_in_hint(locked, report.unverifiable_steps);
   if (!report.site_copy.empty() && report.proven_checkpoint) {
     ctx.out << "; "
             << tr(msg::cli_verify_site_copy,
@@ -372,6 +395,7 @@ int run_audit_replay(Context& ctx, Args& a) {
   auto& store = reader.store;
   require_every_site(reader, "audit replay");
   ProcedurePtr proposed = load_procedure_or_refuse(a.sop);
+  const bool locked = unlock_for_replay(ctx, reader);
   const audit::ReplayReport r = audit::replay_proposed(*store, *proposed);
   // A recorded step the proposal would refuse is a finding (exit 1, as
   // verify's); one it would only send elsewhere is what a new version may mean.
@@ -416,7 +440,9 @@ int run_audit_replay(Context& ctx, Args& a) {
     ctx.out << " "
             << tr(msg::cli_replay_refused,
                   {std::to_string(refused), std::to_string(r.differences.size() - refused)});
-  if (r.unverifiable_steps) ctx.out << " " << tr(msg::cli_replay_unverifiable, {std::to_string(r.unverifiable_steps)});
+  if (r.unverifiable_steps)
+    ctx.out << " " << tr(msg::cli_replay_unverifiable, {std::to_string(r.unverifiable_steps)})
+            << log_in_hint(locked, r.unverifiable_steps);
   ctx.out << "\n";
   return status;
 }

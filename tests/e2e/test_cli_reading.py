@@ -168,9 +168,16 @@ class Reading(SopirTest):
         # On a file the opening's personal input is encrypted: without a
         # log-in the replay cannot re-decide that row (docs/PRIVACY.md).
         locked = "" if POSTGRES else (" \\(1 steps not re-decided: their personal data was erased, or is encrypted "
-                                      "and no log-in unlocked it\\)")
+                                      "and no log-in unlocked it\\); name yourself with --as ID to log in: the "
+                                      "encrypted ones are then decided again")
         self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 case and 2 steps replayed%s\n$"
                          % (rows, rows, locked))
+        # Named with --as, the reader logs in: the opening is decided again
+        # from its personal text, which is neither shown nor logged as seen.
+        out = self.ok("--as", "budi", "audit", "verify").out
+        self.assertRegex(out, r"^clean: %d log rows, chain head %d:[0-9a-f]{64}; 1 case and 2 steps replayed\n$"
+                         % (rows, rows))
+        self.assertEqual(self.ok("audit", "access").out.count(case_id), 0)
 
     def test_documented_messages_whole(self):
         case_id = self.open_case()
