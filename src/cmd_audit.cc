@@ -19,6 +19,7 @@
 #include "sopir/audit.h"
 #include "sopir/error.h"
 #include "sopir/loader.h"
+#include "sopir/login.h"
 #include "sopir/messages/base.h"
 #include "sopir/messages/runtime.h"
 
@@ -58,6 +59,22 @@ void require_every_site(Reader& reader, const char* command) {
   if (reader.who) cli::require_every_site(*reader.store, *reader.who, command);
 }
 
+DateTime now() { return DateTime{static_cast<int64_t>(std::time(nullptr))}; }
+
+// Whether the database file cannot be written here: marked read-only
+// (chmod 0444: root may write anything, but such a copy is meant to stay
+// unchanged, so the mode bits count as well as access()), or the file or
+// its directory is not writable.
+bool file_read_only(const std::string& path) {
+  std::string dir = path;
+  const size_t slash = dir.rfind('/');
+  dir = slash == std::string::npos ? "." : dir.substr(0, slash == 0 ? 1 : slash);
+  struct stat info {};
+  const bool marked =
+      ::stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
+  return marked || ::access(path.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0;
+}
+
 // Verify and replay decide every recorded step again, and a step given
 // personal values (an opening with a name) needs their text. On a database
 // file that text is encrypted: a reader named with --as logs in, as every
@@ -65,18 +82,39 @@ void require_every_site(Reader& reader, const char* command) {
 // text is decided on and compared, never shown (findings show a personal
 // value as "personal data"), so no access row is written. True when
 // encrypted personal text stays locked, for the hint after the summary.
+//
+// On a writable database the log-in is the usual one, a wrong passphrase
+// recorded and later attempts delayed. A copy that cannot be written (an
+// archive handed to an auditor) records nothing, so its reader logs in
+// through the read-only store: whoever holds such a copy holds its key
+// wrappings too, and could try passphrases against them anyway.
 bool unlock_for_replay(Context& ctx, Reader& reader) {
   Store& store = *reader.store;
   if (!store.encrypts_personal_data() || store.personal_data_unlocked()) return false;
   if (!reader.who) return true;
-  ctx.actor_id();
+  if (is_server_url(ctx.options.db) || !file_read_only(ctx.options.db)) {
+    ctx.actor_id();
+  } else {
+    std::string passphrase = login_passphrase(reader.who->id);
+    try {
+      log_in(store, reader.who->id, passphrase, now());
+    } catch (const Error&) {
+      wipe(passphrase);
+      throw;
+    }
+    wipe(passphrase);
+  }
   return !store.personal_data_unlocked();
 }
 
 // After a summary that counts steps not re-decided: how to re-decide the
-// encrypted ones, when a log-in would.
-std::string log_in_hint(bool locked, int64_t unverifiable) {
-  return locked && unverifiable > 0 ? tr(msg::cli_replay_log_in_hint) : std::string();
+// encrypted ones, when personal text stayed locked: a log-in, or for a
+// reader who logged in without a wrapping of the key, a passphrase set
+// again by someone who holds it.
+std::string log_in_hint(const Reader& reader, bool locked, int64_t unverifiable) {
+  if (!locked || unverifiable == 0) return "";
+  if (reader.who) return tr(msg::cli_replay_no_key_hint, {reader.who->id});
+  return tr(msg::cli_replay_log_in_hint);
 }
 
 // Names on stderr the log rows an audit read left out because they cannot
@@ -96,10 +134,6 @@ std::optional<DateTime> time_option(const std::string& name, const std::string& 
   auto t = parse_datetime(text);
   if (!t) throw usage_error(tr(msg::cli_audit_time_value, {name, text}));
   return t;
-}
-
-DateTime now() {
-  return DateTime{static_cast<int64_t>(std::time(nullptr))};
 }
 
 // The global --json on a command that writes no single JSON document
@@ -130,15 +164,7 @@ std::unique_ptr<Reveal> prepare_reveal(Context& ctx, Store& reader, const std::s
     reveal->access = audit::RevealAccess{member, reveal->writer.get(), now(), what, reason};
     return reveal;
   }
-  std::string dir = ctx.options.db;
-  const size_t slash = dir.rfind('/');
-  dir = slash == std::string::npos ? "." : dir.substr(0, slash == 0 ? 1 : slash);
-  // The mode bits as well as access(): root may write anything, but a copy
-  // marked read-only (chmod 0444) is meant to stay unchanged.
-  struct stat info {};
-  const bool marked_read_only =
-      ::stat(ctx.options.db.c_str(), &info) == 0 && (info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0;
-  if (marked_read_only || ::access(ctx.options.db.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0)
+  if (file_read_only(ctx.options.db))
     throw refused(tr(msg::cli_reveal_read_only, {ctx.options.db}));
   // Revealing needs a log-in where the database asks for one (Context::actor_id).
   const Actor member = acting_staff(reader, ctx.actor_id());
@@ -361,7 +387,7 @@ int run_audit_verify(Context& ctx, Args& a) {
   }
   if (report.unverifiable_steps)
     ctx.out << " " << tr(msg::cli_verify_unverifiable, {std::to_string(report.unverifiable_steps)})
-            << log_in_hint(locked, report.unverifiable_steps);
+            << log_in_hint(reader, locked, report.unverifiable_steps);
   if (!report.site_copy.empty() && report.proven_checkpoint) {
     ctx.out << "; "
             << tr(msg::cli_verify_site_copy,
@@ -444,7 +470,7 @@ int run_audit_replay(Context& ctx, Args& a) {
                   {std::to_string(refused), std::to_string(r.differences.size() - refused)});
   if (r.unverifiable_steps)
     ctx.out << " " << tr(msg::cli_replay_unverifiable, {std::to_string(r.unverifiable_steps)})
-            << log_in_hint(locked, r.unverifiable_steps);
+            << log_in_hint(reader, locked, r.unverifiable_steps);
   ctx.out << "\n";
   return status;
 }

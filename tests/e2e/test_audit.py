@@ -68,10 +68,15 @@ def main():
     os.chmod(ro, 0o444)
     os.chmod(ro_dir, 0o555)
     live_before = digest(db)
+    wrong = os.path.join(os.path.dirname(_PASS), "wrong")
+    with open(wrong, "w") as f:
+        f.write("not the passphrase\n")
+    os.chmod(wrong, 0o600)
     for target in [ro, db]:
         before = digest(target)
         out = run(target, "audit", "verify").stdout
         assert out.startswith("clean"), out
+        assert "(2 steps not re-decided" in out and "name yourself with --as ID" in out, out
         text = run(target, "audit", "log", "--format", "csv").stdout
         assert text.startswith("\ufeff"), "CSV starts with a BOM"
         rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline="")))
@@ -90,6 +95,26 @@ def main():
         run(target, "audit", "verify", "--anchor", anchor)
         assert digest(target) == before, f"audit changed {target}"
     assert digest(db) == live_before
+
+    # The two openings' names are encrypted: not re-decided without a
+    # log-in (above); named with --as, the reader logs in (on the read-only
+    # copy through the copy itself) and every step is decided again.
+    for target in [ro, db]:
+        before = digest(target)
+        out = run(target, "audit", "verify", actor="sari").stdout
+        assert out.startswith("clean") and "not re-decided" not in out, out
+        out = run(target, "audit", "replay", "--sop", yaml, actor="sari").stdout
+        assert "not re-decided" not in out, out
+        p = subprocess.run([SOPIR, "--db", target, "--as", "sari", "audit", "verify"], capture_output=True, text=True,
+                           env=dict(os.environ, SOPIR_LOG="off", SOPIR_PASSPHRASE_FILE=wrong))
+        assert p.returncode == 6 and "wrong passphrase for 'sari'" in p.stderr, (p.returncode, p.stderr)
+        # The live database records the failed log-in; the copy cannot.
+        if target == ro:
+            assert digest(target) == before, "a log-in wrote to the read-only copy"
+        else:
+            con = sqlite3.connect(db)
+            assert con.execute("SELECT count(*) FROM login_failures WHERE staff_id='sari'").fetchone()[0] == 1
+            con.close()
 
     # Reveal: refused on the read-only copy, allowed (and recorded) on the live one for sari only.
     p = run(ro, "audit", "case", ids[0], "--reveal", "--reason", "audit", actor="sari", check=False)
