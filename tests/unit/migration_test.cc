@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 
 #include "lang/procedure_codec.h"
@@ -423,6 +425,26 @@ TEST_CASE("plan_case: the deadline is the new state's, moved as the case's was",
   CHECK(plan_case(*old, *next, c, kEntered, kNow).due_at == DateTime{kEntered.seconds + 2 * 86400 + 5 * 3600});
   // A state without a deadline has none after the move.
   CHECK(!plan_case(*old, *load(kNew, "v2.yaml"), c, kEntered, kNow).due_at);
+}
+
+TEST_CASE("a compiled form written before migrate: lists reads as one section, byte for byte",
+          "[migration][codec]") {
+  // The fuzz seed of debarkation version 3 (migrate: from: 2), written when
+  // a procedure had at most one section; its hash is a placeholder.
+  std::ifstream in(
+      std::string(SOPIR_SOURCE_DIR) + "/tests/fuzz/seeds/compiled_fuzz/pmi-debarkation.form",
+      std::ios::binary);
+  std::string form((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string sha(64, 'a');
+  REQUIRE(form.find("@SHA@") != std::string::npos);
+  form.replace(form.find("@SHA@"), 5, sha);
+  ProcedurePtr back = decode_pinned_procedure(
+      form, sha, "pmi-debarkation.yaml", [] { return std::map<std::string, CalendarSource>{}; });
+  REQUIRE(back);
+  REQUIRE(back->migrations.size() == 1);
+  CHECK(back->migrations[0].from_versions == std::vector<int>{2});
+  CHECK(back->migrations[0].drop == std::vector<std::string>{"priority_group"});
+  CHECK(encode_procedure(*back) == form);
 }
 
 // Version 3 moves the cases of both older versions, each by its own

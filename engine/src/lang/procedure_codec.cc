@@ -186,6 +186,8 @@ void describe(C& c, P& e) {
   c.items(e.from, e.to, e.pos);
 }
 
+// The sections of migrate: are a list; a form written when there was at
+// most one (an optional: 0, or 1 and the section) reads the same.
 template <class C, class P, If<P, MigrationDef> = 0>
 void describe(C& c, P& m) {
   c.items(m.from_versions, m.states, m.fields, m.drop, m.drop_pos, m.events, m.pos);
@@ -378,7 +380,7 @@ class Get {
   Reader r_;
 };
 
-constexpr std::string_view kTagLine = "sopir-compiled-7\n";
+constexpr std::string_view kTagLine = "sopir-compiled-6\n";
 static_assert(kTagLine.substr(0, kTagLine.size() - 1) == kCompiledFormat);
 
 // Indices must stay inside the procedure: decide() and the planner trust

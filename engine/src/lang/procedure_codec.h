@@ -23,7 +23,7 @@ namespace sopir {
 
 // The format tag written first; a compiled form with another tag is not
 // read. Bump it whenever Procedure or the loader's output changes meaning.
-inline constexpr std::string_view kCompiledFormat = "sopir-compiled-7";
+inline constexpr std::string_view kCompiledFormat = "sopir-compiled-6";
 
 // A procedure that names a calendar keeps only the calendar's names here:
 // the calendar's bytes are pinned beside it in the store, and
