@@ -111,11 +111,16 @@ def main():
         "value label not a text": lambda d: d["fields"]["item"]["values"].__setitem__(
             0, {"id": d["fields"]["item"]["values"][0], "label": {"en": 3}}),
         "bounds on a set": lambda d: d["fields"]["item"].update(type="set", min=1),
+        "a migrate: section in a list without from": lambda d: d.__setitem__("migrate", [d["migrate"], {"drop": []}]),
+        "an unknown key in a migrate: section in a list": lambda d: d.__setitem__(
+            "migrate", [d["migrate"], {"from": 1, "stats": {}}]),
+        "an empty migrate: list": lambda d: d.__setitem__("migrate", []),
     }
     # New forms the schema must accept.
     accepted = {
         "a set with labelled values": lambda d: d["fields"]["item"].update(
             type="set", values=[{"id": "rice", "label": {"en": "Rice", "id": "Beras"}}, "oil"]),
+        "migrate: as a list of sections": lambda d: d.__setitem__("migrate", [d["migrate"], {"from": 1, "drop": []}]),
     }
     tracks_base = documents.get("tests/data/tracks/victim-care.yaml")
     track_mistakes = {

@@ -271,6 +271,88 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
   CHECK(verified.cases >= cases);
 }
 
+// Cases of version 2 of `file`'s procedure, one in each state its scenarios
+// leave a case in, moved straight to the shipped version (published after
+// `first`) in one plan, proposed, approved and applied; audit verify is
+// clean afterwards. Returns the plan.
+SavedPlan straight_to_shipped(const ScenarioFile& file, const std::vector<std::string>& first,
+                              const std::vector<int>& unpublished) {
+  const Procedure& v2 = *file.procedure;
+  REQUIRE(v2.version == 2);
+  const std::map<std::string, Recipe> recipes = find_recipes(file);
+  REQUIRE(recipes.size() > 2);
+  testing::TestDatabase db(testing::Backend::kSqlite);
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
+  StoreOptions options;
+  options.create = true;
+  options.synchronous_full = false;
+  Engine engine(open_store(db.location(), options), clock);
+  publish_all(engine, file);
+  std::map<std::string, std::string> state_of;  // case id: its state under version 2
+  for (const auto& [state, recipe] : recipes)
+    state_of[run_recipe(engine, *clock, v2, *recipe.scenario, recipe.steps)] = state;
+  clock->set(DateTime{1780272000});  // 2026-06-01
+  for (const std::string& path : first) engine.publish(kSource + "/" + path, "admin", false);
+  // Versions 3 and 4 were never published here.
+  const PublishedProcedure shipped =
+      engine.publish(kSource + "/workflows/" + v2.id + ".yaml", "admin", false);
+  const ProcedurePtr next = engine.procedure(shipped.sha256);
+  REQUIRE(next->version == 5);
+  CHECK(shipped.migrate_from_unpublished == unpublished);
+
+  const std::string document = plan_document(engine, v2.id, shipped.version);
+  const SavedPlan plan = read_plan(document);
+  REQUIRE(plan.cases.size() == recipes.size());
+  for (const auto& c : plan.cases) CHECK(c.from_version == 2);
+  propose_migration(engine, "admin", document);
+  approve_migration(engine, "pia", plan.sha256);
+  const ApplyReport report = apply_migration(engine, "admin", document);
+  CHECK(report.migrated == plan.moving());
+  CHECK(report.stale == 0);
+  CHECK(report.cannot == 0);
+  for (const auto& c : plan.cases) {
+    const CaseRecord after = *engine.store().find_case(c.case_id);
+    INFO(c.case_id << " from " << state_of[c.case_id]);
+    CHECK(after.sha256 == (c.moves ? shipped.sha256 : c.from_sha256));
+    CHECK(after.state == (c.moves ? c.to_state : state_of[c.case_id]));
+  }
+  const audit::VerifyReport verified = audit::verify(engine.store(), audit::VerifyOptions{});
+  INFO(describe(verified));
+  CHECK(verified.clean());
+  return plan;
+}
+
+TEST_CASE(
+    "cases of debarkation version 2 move straight to the shipped version in one plan and verify "
+    "clean",
+    "[migration][apply][shipped]") {
+  Version2Folder folder;
+  ScenarioLoad loaded = load_scenario_file(folder.dir() + "/pmi-debarkation.test.yaml");
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  const SavedPlan plan = straight_to_shipped(*loaded.file, {}, {3, 4, 1});
+  CHECK(plan.moving() == static_cast<int64_t>(plan.cases.size()));  // every step kept by name
+}
+
+TEST_CASE(
+    "cases of victim care version 2 move straight to the shipped version in one plan and verify "
+    "clean",
+    "[migration][apply][shipped]") {
+  ScenarioLoad loaded =
+      load_scenario_file(kSource + "/tests/data/migrate/tppo-victim-care.v2.test.yaml");
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  const SavedPlan plan =
+      straight_to_shipped(*loaded.file,
+                          {"workflows/tvc-health.yaml", "workflows/tvc-psychosocial.yaml",
+                           "workflows/tvc-legal.yaml", "workflows/tvc-tracing.yaml"},
+                          {3, 4});
+  CHECK(plan.moving() > 1);
+  bool to_consent = false;
+  for (const auto& c : plan.cases) to_consent = to_consent || c.to_state == "consent";
+  CHECK(to_consent);  // a screened case is asked for consent first
+}
+
 // A small procedure pair for the checks below: version 2 renames a state,
 // a field, and splits a state by age.
 const char kV1[] = R"(sop: intake
@@ -539,17 +621,21 @@ TEST_CASE("a scenario moves its case to a newer version with a migrate: step", "
   INFO(format_diagnostics(loaded.diagnostics));
   REQUIRE(loaded.ok());
   const ScenarioFile& file = *loaded.file;
-  REQUIRE(file.scenarios.size() == 2);
+  REQUIRE(file.scenarios.size() == 3);
   const ScenarioStep& step = file.scenarios[0].steps[0];
   CHECK(step.kind == StepKind::kMigrate);
   REQUIRE(step.migrate_to);
   CHECK(step.migrate_to->version == 3);
   CHECK_FALSE(step.migrate_linked.empty());  // version 3's service tracks, found beside it
-  // The second scenario moves its case on to the shipped version 4.
+  // The second scenario moves its case on to the shipped version 5.
   const ScenarioStep& onward = file.scenarios[1].steps.back();
   CHECK(onward.kind == StepKind::kMigrate);
   REQUIRE(onward.migrate_to);
-  CHECK(onward.migrate_to->version == 4);
+  CHECK(onward.migrate_to->version == 5);
+  // The third moves its case from version 2 straight to the shipped version.
+  const ScenarioStep& straight = file.scenarios[2].steps[0];
+  REQUIRE(straight.migrate_to);
+  CHECK(straight.migrate_to->version == 5);
   const ScenarioReport report = run_scenarios(file);
   for (const auto& r : report.results) {
     INFO(r.name << ": " << (r.differences.empty() ? "" : r.differences[0]));

@@ -58,11 +58,10 @@ struct Landing {
   std::optional<DateTime> due_at;  // its deadline in the new state, recomputed (none: no deadline)
 };
 
-// Where case `c` of `old` lands in `next` (`next.migration` says how),
-// or why it cannot move: it is closed or finished, its state is declared
-// not movable, no branch of its state's split holds, its state is mapped
-// nowhere, or a value it carries is not one the new version accepts (an
-// enum value, a bound, a pattern). Values are moved first; a split's
+// Where case `c` of `old` lands in `next` (the section of `next.migrations` naming old's version
+// says how), or why it cannot move: it is closed or finished, its state is declared not movable, no
+// branch of its state's split holds, its state is mapped nowhere, or a value it carries is not one
+// the new version accepts (an enum value, a bound, a pattern). Values are moved first; a split's
 // `when:` reads them. The deadline is the new state's, counted from
 // `entered_at` (when the case entered its current state), shifted as the
 // case's own due time was (time on hold). `now` is what today() and now()

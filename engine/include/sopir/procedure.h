@@ -265,8 +265,10 @@ struct StandardMapping {
 };
 
 // How cases of older versions move to this one (`migrate:`,
-// workflows/README.md "Moving running cases to a new version"). The section
-// names the older versions by their `version:`; old states and fields are
+// workflows/README.md "Moving running cases to a new version"). `migrate:`
+// is one section (a map) or a list of them; each section names the older
+// versions it moves by their `version:` (no version in two sections) and
+// says how their cases move. Old states and fields are
 // named by id (the older file is not known when this one is loaded) and
 // checked against an older version by check_migration (sopir/migration.h).
 // A state or field an older version shares by id with this one maps to
@@ -300,6 +302,7 @@ struct MigrationEvent {
   int to = -1;       // event index in this procedure
   SourcePos pos;
 };
+// One section of `migrate:`: the older versions it names and their mapping.
 struct MigrationDef {
   std::vector<int> from_versions;  // `version:` of the older files, file order
   std::vector<MigrationState> states;
@@ -307,7 +310,9 @@ struct MigrationDef {
   std::vector<std::string> drop;   // older fields left behind on purpose
   std::vector<SourcePos> drop_pos;
   std::vector<MigrationEvent> events;
-  SourcePos pos;  // the `migrate:` key
+  // The `migrate:` key of a single section, the list item of a section in
+  // a list: where what concerns the whole section is reported.
+  SourcePos pos;
 
   const MigrationState* state(std::string_view old_id) const;
   bool from_version(int version) const;
@@ -378,8 +383,13 @@ struct Procedure {
   std::vector<StandardMapping> standards;
   const StandardMapping* standard(std::string_view name) const;  // null when none
 
-  // How cases of older versions move to this one (`migrate:`); unset: none.
-  std::optional<MigrationDef> migration;
+  // How cases of older versions move to this one (`migrate:`): its
+  // sections in file order (one for the single-map form); empty: none.
+  std::vector<MigrationDef> migrations;
+  // The section whose from: names `version`; null when none does.
+  const MigrationDef* migration_from(int version) const;
+  // Every version some section's from: names, in file order, each once.
+  std::vector<int> migrate_from_versions() const;
 
   // How long personal data is kept after a case closes (`retention:`);
   // unset: until someone erases it (`case erase`).

@@ -166,8 +166,8 @@ Rebuilt carry_over(const Procedure& old, const Procedure& next, const Rebuilt& r
   for (const auto& [event, actor] : r.fired) {
     const std::string& id = old.events[static_cast<size_t>(event)];
     int to = next.event_index(id);
-    if (next.migration)
-      for (const MigrationEvent& m : next.migration->events)
+    if (const MigrationDef* section = next.migration_from(old.version))
+      for (const MigrationEvent& m : section->events)
         if (m.from == id) to = m.to;
     if (to >= 0) out.fired.emplace_back(to, actor);
   }

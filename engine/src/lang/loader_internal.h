@@ -89,7 +89,7 @@ void lint_standards(const Procedure& procedure, DiagnosticSink& sink);
 
 namespace sopir {
 
-// The `migrate:` section (migration.cc): fills procedure->migration and
+// The `migrate:` section (migration.cc): fills procedure->migrations and
 // reports every problem of this file alone (the older versions are checked
 // by check_migration, sopir/migration.h). Call after fields, states and
 // transitions are read.

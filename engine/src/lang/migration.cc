@@ -29,6 +29,20 @@ bool MigrationDef::from_version(int version) const {
   return std::find(from_versions.begin(), from_versions.end(), version) != from_versions.end();
 }
 
+const MigrationDef* Procedure::migration_from(int version) const {
+  for (const auto& m : migrations)
+    if (m.from_version(version)) return &m;
+  return nullptr;
+}
+
+std::vector<int> Procedure::migrate_from_versions() const {
+  std::vector<int> out;
+  for (const auto& m : migrations)
+    for (int v : m.from_versions)
+      if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  return out;
+}
+
 std::vector<bool> states_that_can_end(const Procedure& p) {
   const size_t n = p.states.size();
   std::vector<bool> ends(n, false);
@@ -93,14 +107,31 @@ class MigrationReader {
   MigrationReader(const SourceText& source, DiagnosticSink& sink, Procedure& p)
       : source_(source), sink_(sink), p_(p), ends_(states_that_can_end(p)) {}
 
+  // `migrate:` as one section (a map) or a list of sections.
   void read(const YAML::Node& key, const YAML::Node& value) {
-    MigrationDef m;
-    m.pos = pos(key);
-    if (!value.IsMap()) {
-      sink_.error("bad-value", value.IsNull() ? m.pos : pos(value),
-                  tr(msg::lang_must_be_map_of_keys, {tr(msg::mig_where), join(kMigrateKeys)}));
+    if (value.IsSequence() && value.size() > 0) {
+      for (const YAML::Node& item : value) {
+        if (!item.IsMap()) {
+          sink_.error("bad-value", pos(item), tr(msg::mig_bad_section, {join(kMigrateKeys)}));
+          continue;
+        }
+        read_section(item, pos(item));
+      }
       return;
     }
+    if (!value.IsMap()) {
+      sink_.error("bad-value", value.IsNull() || value.IsSequence() ? pos(key) : pos(value),
+                  tr(msg::mig_bad_section, {join(kMigrateKeys)}));
+      return;
+    }
+    read_section(value, pos(key));
+  }
+
+ private:
+  // One section, reported at `at` for what concerns all of it.
+  void read_section(const YAML::Node& value, SourcePos at) {
+    MigrationDef m;
+    m.pos = at;
     bool has_from = false;
     for (auto it = value.begin(); it != value.end(); ++it) {
       if (!it->first.IsScalar()) continue;  // the reader reports keys that are not plain
@@ -128,10 +159,9 @@ class MigrationReader {
       }
     }
     if (!has_from) sink_.error("missing-key", m.pos, tr(msg::mig_no_from));
-    p_.migration = std::move(m);
+    p_.migrations.push_back(std::move(m));
   }
 
- private:
   SourcePos pos(const YAML::Node& node) const { return position_of(node.Mark()); }
 
   std::vector<std::pair<YAML::Node, YAML::Node>> ordered(const YAML::Node& value, const std::string& where) {
@@ -175,7 +205,15 @@ class MigrationReader {
         sink_.error("bad-value", pos(n), tr(msg::mig_bad_version, {text, std::to_string(p_.version - 1)}));
         continue;
       }
-      m.from_versions.push_back(static_cast<int>(*v));
+      const int version = static_cast<int>(*v);
+      // A version moves by one section: a second one naming it is refused
+      // (the same version twice in one from: is read as once).
+      if (const MigrationDef* first = p_.migration_from(version)) {
+        sink_.error("migrate-version", pos(n),
+                    tr(msg::mig_version_twice, {text, std::to_string(first->pos.line)}));
+        continue;
+      }
+      m.from_versions.push_back(version);
     }
   }
 
@@ -332,8 +370,9 @@ class MigrationReader {
 // The checks of check_migration, reporting into one sink.
 class MigrationChecker {
  public:
-  MigrationChecker(const Procedure& old, const Procedure& next, DiagnosticSink& sink)
-      : old_(old), next_(next), m_(*next.migration), sink_(sink), version_(std::to_string(old.version)) {}
+  MigrationChecker(const Procedure& old, const Procedure& next, const MigrationDef& section,
+                   DiagnosticSink& sink)
+      : old_(old), next_(next), m_(section), sink_(sink), version_(std::to_string(old.version)) {}
 
   void run() {
     states();
@@ -443,21 +482,24 @@ std::vector<Diagnostic> check_migration(const Procedure& old, const Procedure& n
   const SourceText source(body);
   DiagnosticSink sink(next.file, &source);
   const std::string old_name = old.file.empty() ? old.id : old.file;
+  const SourcePos first = next.migrations.empty() ? SourcePos{} : next.migrations.front().pos;
+  const MigrationDef* section = next.migration_from(old.version);
   if (old.id != next.id) {
-    sink.error("migrate-other-sop", next.migration ? next.migration->pos : SourcePos{},
-               tr(msg::mig_other_sop, {old_name, old.id, next.id}));
+    sink.error("migrate-other-sop", first, tr(msg::mig_other_sop, {old_name, old.id, next.id}));
   } else if (old.version >= next.version) {
-    sink.error("migrate-version", next.migration ? next.migration->pos : SourcePos{},
-               tr(msg::mig_not_older, {old_name, std::to_string(old.version), std::to_string(next.version)}));
-  } else if (!next.migration) {
+    sink.error("migrate-version", first,
+               tr(msg::mig_not_older,
+                  {old_name, std::to_string(old.version), std::to_string(next.version)}));
+  } else if (next.migrations.empty()) {
     sink.error("migrate-version", SourcePos{}, tr(msg::mig_no_section, {std::to_string(old.version), old_name}));
-  } else if (!next.migration->from_version(old.version)) {
+  } else if (!section) {
     std::vector<std::string> listed;
-    for (int v : next.migration->from_versions) listed.push_back(std::to_string(v));
-    sink.error("migrate-version", next.migration->pos,
-               tr(msg::mig_version_not_listed, {std::to_string(old.version), old_name, join(listed)}));
+    for (int v : next.migrate_from_versions()) listed.push_back(std::to_string(v));
+    sink.error(
+        "migrate-version", first,
+        tr(msg::mig_version_not_listed, {std::to_string(old.version), old_name, join(listed)}));
   } else {
-    MigrationChecker(old, next, sink).run();
+    MigrationChecker(old, next, *section, sink).run();
   }
   return sink.take(strict);
 }

@@ -186,6 +186,8 @@ void describe(C& c, P& e) {
   c.items(e.from, e.to, e.pos);
 }
 
+// The sections of migrate: are a list; a form written when there was at
+// most one (an optional: 0, or 1 and the section) reads the same.
 template <class C, class P, If<P, MigrationDef> = 0>
 void describe(C& c, P& m) {
   c.items(m.from_versions, m.states, m.fields, m.drop, m.drop_pos, m.events, m.pos);
@@ -211,8 +213,9 @@ void describe(C& c, P& p) {
   c.items(p.id, p.version, p.title, p.description, p.roles, p.fields, p.states, p.events, p.transitions,
           p.closure_reasons, p.initial_state, p.open_declared, p.open_requires, p.open_accepts);
   expression(c, p.open_guard, p.open_guard_text);
-  c.items(p.hold_roles, p.resume_roles, p.close_roles, p.reopen_roles, p.reopen_to, p.pii_roles, p.transitions_from,
-          p.calendar_names, p.clocks, p.sources, p.open_sources, p.migration, p.retention);
+  c.items(p.hold_roles, p.resume_roles, p.close_roles, p.reopen_roles, p.reopen_to, p.pii_roles,
+          p.transitions_from, p.calendar_names, p.clocks, p.sources, p.open_sources, p.migrations,
+          p.retention);
 }
 
 
@@ -428,15 +431,15 @@ bool indices_inside(const Procedure& p) {
     for (const Assignment& a : t.set)
       if (!in(a.field, fields)) return false;
   }
-  if (p.migration) {
-    for (const MigrationState& s : p.migration->states)
+  for (const MigrationDef& m : p.migrations) {
+    for (const MigrationState& s : m.states)
       for (const MigrationBranch& b : s.branches)
         if (!in(b.to, states)) return false;
-    for (const MigrationField& f : p.migration->fields)
+    for (const MigrationField& f : m.fields)
       if (!in(f.field, fields)) return false;
-    for (const MigrationEvent& e : p.migration->events)
+    for (const MigrationEvent& e : m.events)
       if (!in(e.to, events)) return false;
-    if (p.migration->drop_pos.size() != p.migration->drop.size()) return false;
+    if (m.drop_pos.size() != m.drop.size()) return false;
   }
   return true;
 }
@@ -466,16 +469,17 @@ void link(Procedure& p) {
       }
     }
   }
-  if (!p.migration) return;
-  for (MigrationState& s : p.migration->states)
-    for (MigrationBranch& b : s.branches)
-      if (!b.when_text.empty()) b.when = parsed(b.when_text, p.fields, Type::kBool);
-  for (MigrationField& f : p.migration->fields) {
-    if (!f.default_value) continue;
-    const FieldDef& def = p.fields[static_cast<size_t>(f.field)];
-    std::string accepted;
-    f.default_value = parse_typed(def.type, def.values, f.default_text, &accepted);
-    if (!f.default_value) damaged("a migration default no longer parses");
+  for (MigrationDef& m : p.migrations) {
+    for (MigrationState& s : m.states)
+      for (MigrationBranch& b : s.branches)
+        if (!b.when_text.empty()) b.when = parsed(b.when_text, p.fields, Type::kBool);
+    for (MigrationField& f : m.fields) {
+      if (!f.default_value) continue;
+      const FieldDef& def = p.fields[static_cast<size_t>(f.field)];
+      std::string accepted;
+      f.default_value = parse_typed(def.type, def.values, f.default_text, &accepted);
+      if (!f.default_value) damaged("a migration default no longer parses");
+    }
   }
 }
 

@@ -43,8 +43,9 @@ FieldPlan field_plan(const Procedure& old, const Procedure& next) {
   FieldPlan out;
   out.fields.resize(next.fields.size());
   out.taken.assign(old.fields.size(), false);
-  if (!next.migration) return out;
-  const MigrationDef& m = *next.migration;
+  const MigrationDef* section = next.migration_from(old.version);
+  if (!section) return out;
+  const MigrationDef& m = *section;
   for (size_t g = 0; g < next.fields.size(); ++g) {
     const FieldDef& field = next.fields[g];
     const MigrationField* mapped = mapping_of(m, static_cast<int>(g));
@@ -73,10 +74,11 @@ Landing plan_case(const Procedure& old, const Procedure& next, const FieldPlan& 
   Landing out;
   out.from_state = c.state;
   const std::string version = std::to_string(next.version);
-  if (old.id != next.id || !next.migration || !next.migration->from_version(old.version) ||
-      old.version >= next.version)
+  // The section whose from: names the case's version says how it moves.
+  const MigrationDef* section = next.migration_from(old.version);
+  if (old.id != next.id || !section || old.version >= next.version)
     return cannot(out, tr(msg::mig_plan_no_migration, lang, {std::to_string(old.version), old.id, version}));
-  const MigrationDef& m = *next.migration;
+  const MigrationDef& m = *section;
   if (c.status == Status::kClosed) return cannot(out, tr(msg::mig_plan_closed, lang));
   const StateDef& from = old.states.at(static_cast<size_t>(c.state));
   if (from.terminal) return cannot(out, tr(msg::mig_plan_finished, lang, {from.id}));

@@ -343,14 +343,14 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
 }
 
 void Engine::check_migration_published(const Procedure& procedure, const std::string& file) {
-  if (!procedure.migration) return;
-  // The published versions the section names: their cases may move here,
-  // so the section must fit each of them (sopir/migration.h).
+  if (procedure.migrations.empty()) return;
+  // The published versions the sections name: their cases may move here,
+  // so the section naming each must fit it (sopir/migration.h).
   std::vector<Diagnostic> problems;
   for (const auto& other : store_->procedures()) {
     if (other.sop_id != procedure.id) continue;
     ProcedurePtr old = this->procedure(other.sha256);
-    if (!procedure.migration->from_version(old->version) || old->version >= procedure.version) continue;
+    if (!procedure.migration_from(old->version) || old->version >= procedure.version) continue;
     for (auto& d : check_migration(*old, procedure))
       if (d.severity == Severity::kError) problems.push_back(std::move(d));
   }
@@ -422,7 +422,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
 
 void Engine::note_unpublished_migration_sources(const Procedure& procedure,
                                                 PublishedProcedure& published) {
-  if (!procedure.migration) return;
+  if (procedure.migrations.empty()) return;
   // By each version's `version:`, as from: names them (and migrate plan
   // matches them), not by the publication's number.
   std::vector<int> versions;
@@ -437,12 +437,9 @@ void Engine::note_unpublished_migration_sources(const Procedure& procedure,
   std::sort(versions.begin(), versions.end());
   versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
   std::vector<int>& unpublished = published.migrate_from_unpublished;
-  for (int named : procedure.migration->from_versions) {
-    // from: [2, 2] is read as written: told once.
-    if (!std::binary_search(versions.begin(), versions.end(), named) &&
-        std::find(unpublished.begin(), unpublished.end(), named) == unpublished.end())
-      unpublished.push_back(named);
-  }
+  // Every section's from:, in file order; each version is told once.
+  for (int named : procedure.migrate_from_versions())
+    if (!std::binary_search(versions.begin(), versions.end(), named)) unpublished.push_back(named);
   if (!unpublished.empty()) published.migrate_from_published = std::move(versions);
 }
 
@@ -936,16 +933,33 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
   if (needs.history || needs.clocks) {
     std::vector<LogEntry> read;
     if (!history) history = &(read = store_->history(record.id));
+    // The events fired so far by the names of the version the case ran
+    // under then: a migration row renames them as replay does (migrate:
+    // events: of the section for the version the case left) and forgets
+    // those the version it moved to lacks.
+    std::vector<std::pair<std::string, const std::string*>> fired;  // event, actor
     for (const auto& entry : *history) {
-      if (entry.kind != LogKind::kProcedure && entry.kind != LogKind::kOverride) continue;
-      int event = p.event_index(entry.event);
-      // A step of an older version the case was moved from: its event by
-      // the name this version gives it (migrate: events:), as replay reads it.
-      if (p.migration && entry.sha256 != record.sha256)
-        for (const MigrationEvent& m : p.migration->events)
-          if (m.from == entry.event) event = m.to;
-      if (event >= 0) snapshot.fired.emplace_back(event, entry.actor);
+      if (entry.kind == LogKind::kMigration) {
+        const ProcedurePtr held = entry.sha256 == p.sha256 ? nullptr : procedure(entry.sha256);
+        const Procedure& to = held ? *held : p;
+        const MigrationDef* section = nullptr;
+        for (const auto& [key, value] : entry.inputs)
+          if (key == "from_sha256") section = to.migration_from(procedure(value)->version);
+        std::vector<std::pair<std::string, const std::string*>> renamed;
+        for (auto& [event, actor] : fired) {
+          if (section)
+            for (const MigrationEvent& m : section->events)
+              if (m.from == event) event = to.events[static_cast<size_t>(m.to)];
+          if (to.event_index(event) >= 0) renamed.emplace_back(std::move(event), actor);
+        }
+        fired = std::move(renamed);
+        continue;
+      }
+      if (entry.kind == LogKind::kProcedure || entry.kind == LogKind::kOverride)
+        fired.emplace_back(entry.event, &entry.actor);
     }
+    for (const auto& [event, actor] : fired)
+      if (const int e = p.event_index(event); e >= 0) snapshot.fired.emplace_back(e, *actor);
     if (needs.clocks) snapshot.clocks = clock_readings(p, *history);
   }
   if (needs.children) {
