@@ -65,6 +65,13 @@ class Apply(SopirTest):
         self.assertIn("budi does not hold the role policy (roles: shelter_staff)", r.err)
         r = self.ok("--as", "pia", "migrate", "approve", digest[:10])
         self.assertIn("approved plan %s ('intake' version(s) 1 to version 2), proposed by admin" % digest, r.out)
+        listed = self.ok("migrate", "list").out.splitlines()
+        self.assertTrue(listed[1].startswith(digest[:16]), listed)
+        # Written to a pipe (100 columns), the headings and the times stay
+        # whole; a cell wraps at a space.
+        self.assertEqual(listed[0].split(), ["Plan", "Procedure", "Versions", "Moving/cases", "Proposed", "Approved"])
+        self.assertEqual(listed[1].split()[2:], ["1", "->", "2", "4/4", "admin", "pia"])
+        self.assertRegex(listed[2].strip(), r"^\S+Z +\S+Z$")
         self.refused_unchanged(4, "--as", "pia", "migrate", "approve", digest)
         listed = self.ok("--json", "migrate", "list").json()
         self.assertEqual([(p["plan"], p["proposed_by"], p["approved_by"]) for p in listed],
