@@ -165,7 +165,8 @@ class Apply(SopirTest):
             doc = f.read()
         self.write("elsewhere.json", doc.replace('"to_version": 2', '"to_version": 7'))
         r = self.refused_unchanged(3, "--as", "admin", "migrate", "propose", "elsewhere.json")
-        self.assertIn("'intake' has no version 7; its versions are 1, 2\n", r.err)
+        self.assertIn("'intake' has no version 7 published in this database (published: 1, 2); publish its file "
+                      "first: sopir sop publish FILE\n", r.err)
         r = self.refused_unchanged(1, "--lang", "id", "--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("rencana %s belum pernah diusulkan" % digest, r.err)
 
