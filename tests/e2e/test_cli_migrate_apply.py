@@ -65,6 +65,14 @@ class Apply(SopirTest):
         self.assertIn("budi does not hold the role policy (roles: shelter_staff)", r.err)
         r = self.ok("--as", "pia", "migrate", "approve", digest[:10])
         self.assertIn("approved plan %s ('intake' version(s) 1 to version 2), proposed by admin" % digest, r.out)
+        # The records keep the hash, not the file's name: the command to
+        # apply it says which file FILE is by what it holds, as migrate
+        # list shows it.
+        with open(os.path.join(self.dir, "plan.json"), encoding="utf-8") as f:
+            made_at = json.load(f)["made_at"]
+        self.assertIn("; apply it with: sopir migrate apply FILE, FILE being the plan file proposed as %s "
+                      "(made at %s, 4 of 4 case(s) moving; sopir migrate list shows it as %s)\n"
+                      % (digest, made_at, digest[:16]), r.out)
         listed = self.ok("migrate", "list").out.splitlines()
         self.assertTrue(listed[1].startswith(digest[:16]), listed)
         # Written to a pipe (100 columns), the headings and the times stay
