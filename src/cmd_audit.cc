@@ -256,6 +256,7 @@ int run_audit_log(Context& ctx, Args& a) {
   options.format = audit::parse_format(a.format);
   options.lang = ctx.options.lang;
   options.width = ctx.options.width;
+  options.split_long_words = stdout_is_terminal();
   options.sites = reader_sites(reader);
   if (!a.reveal && !a.reason.empty()) throw usage_error(tr(msg::cli_reason_needs_reveal));
   std::unique_ptr<Reveal> reveal;

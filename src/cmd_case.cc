@@ -224,6 +224,13 @@ std::string as_typed(const std::string& word) {
   return quoted + "'";
 }
 
+// An option and its value written back: NAME=VALUE when the value starts
+// with '-', which after a space the command line would take for an option
+// ("--note -x" is --note without its value and an option -x).
+std::string option_typed(const std::string& name, const std::string& value) {
+  return name + (!value.empty() && value[0] == '-' ? "=" : " ") + as_typed(value);
+}
+
 // Whether `word` is a FIELD=VALUE typed without --set: no SOP, case or event
 // id holds an '='.
 bool is_value_word(const std::string& word) {
@@ -249,17 +256,17 @@ void refuse_values_without_set(const std::string& command, const Args& a) {
   std::string written = command, values;
   for (const std::string& word : a.positional) {
     if (is_value_word(word))
-      values += " --set " + as_typed(word);
+      values += " " + option_typed("--set", word);
     else
       written += " " + as_typed(word);
   }
   if (values.empty()) return;
-  for (const std::string& set : a.sets) written += " --set " + as_typed(set);
+  for (const std::string& set : a.sets) written += " " + option_typed("--set", set);
   written += values;
   const std::pair<const char*, const std::string*> options[] = {
       {"--note", &a.note}, {"--reason", &a.reason}, {"--at", &a.at}, {"--site", &a.to_site}};
   for (const auto& [name, value] : options)
-    if (!value->empty()) written += std::string(" ") + name + " " + as_typed(*value);
+    if (!value->empty()) written += " " + option_typed(name, *value);
   if (a.override) written += " --override";
   throw usage_error(tr(msg::cli_value_without_set, {written}));
 }

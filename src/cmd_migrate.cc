@@ -133,6 +133,9 @@ std::string read_plan_file(const std::string& path) {
   return text.str();
 }
 
+// A plan's hash as migrate list's first column shows it.
+std::string list_hash(const std::string& sha256) { return sha256.substr(0, 16); }
+
 nlohmann::json status_json(const PlanStatus& p) {
   return {{"plan", p.sha256},
           {"sop", p.sop_id},
@@ -168,8 +171,11 @@ int run_migrate_approve(Context& ctx, Args& a) {
     ctx.out << status_json(p).dump(2) << "\n";
     return 0;
   }
+  // The record keeps the plan's hash, not the file's name: the file is
+  // named by what it holds, as migrate list shows it.
   ctx.out << tr(msg::cli_migrate_approved,
-                {p.sha256, p.sop_id, p.from_versions, std::to_string(p.to_version), p.proposed_by})
+                {p.sha256, p.sop_id, p.from_versions, std::to_string(p.to_version), p.proposed_by,
+                 p.made_at, std::to_string(p.moving), std::to_string(p.cases), list_hash(p.sha256)})
           << "\n";
   return 0;
 }
@@ -227,7 +233,8 @@ int run_migrate_list(Context& ctx, Args&) {
   Table table({tr(msg::cli_w_plan_hash), tr(msg::cli_w_procedure), tr(msg::cli_w_plan_versions), tr(msg::cli_w_plan_moving),
                tr(msg::cli_w_plan_proposed), tr(msg::cli_w_plan_approved)});
   for (const auto& p : plans)
-    table.add({p.sha256.substr(0, 16), p.sop_id, p.from_versions + " -> " + std::to_string(p.to_version),
+    table.add({list_hash(p.sha256), p.sop_id,
+               p.from_versions + " -> " + std::to_string(p.to_version),
                std::to_string(p.moving) + "/" + std::to_string(p.cases),
                p.proposed_by + " " + format_datetime(p.proposed_at),
                p.approved_by.empty() ? tr(msg::cli_w_plan_not_yet)

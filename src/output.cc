@@ -38,7 +38,8 @@ std::string paint(bool color, Tone tone, const std::string& text) {
 }
 
 void Table::print(std::ostream& out, int width, bool color) const {
-  const std::vector<size_t> widths = fit_columns(headers_, rows_, width);
+  // To a file or a pipe no word is split: nothing there needs the width.
+  const std::vector<size_t> widths = fit_columns(headers_, rows_, width, stdout_is_terminal());
   const auto bold = [color](const std::string& piece) { return paint(color, Tone::kBold, piece); };
   for (const auto& line : table_lines(headers_, widths, bold)) out << line << '\n';
   for (const auto& row : rows_)

@@ -162,6 +162,28 @@ class Cases(SopirTest):
         self.ok("--as", "tono", "case", "advance", case_id, "approve", "--set", "approved_quantity=3", "--note",
                 "checked twice")
 
+    def test_a_value_starting_with_a_dash_is_written_out_as_the_command_line_takes_it(self):
+        # A value starting with '-' is written NAME=VALUE (quoted when it must
+        # be): after a space a value such as --json is taken for the global
+        # option, leaving --note without its value. The command shown runs.
+        import shlex
+        case_id = self.open_case()
+        self.ok("--as", "budi", "case", "advance", case_id, "review")
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "approved_quantity=3",
+                                   "--note=-short by two", "--at=-")
+        self.assertEqual(r.err, "sopir: error: a field's value is given with --set FIELD=VALUE: case advance %s "
+                                "approve --set approved_quantity=3 --note='-short by two' --at=-\n" % case_id)
+        r = self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "approved_quantity=3",
+                                   "--note=--json")
+        written = "case advance %s approve --set approved_quantity=3 --note=--json" % case_id
+        self.assertEqual(r.err, "sopir: error: a field's value is given with --set FIELD=VALUE: %s\n" % written)
+        # Written with a space, it is misread.
+        self.refused_unchanged(2, "--as", "tono", "case", "advance", case_id, "approve", "--set",
+                               "approved_quantity=3", "--note", "--json")
+        self.ok("--as", "tono", *shlex.split(written))
+        steps = json.dumps(self.ok("--as", "tono", "--json", "case", "history", case_id).json())
+        self.assertIn('"--json"', steps)
+
     def test_refusal_four_eyes(self):
         case_id = self.open_case()
         self.ok("--as", "siti", "case", "advance", case_id, "review")

@@ -283,7 +283,12 @@ class Plan(SopirTest):
     def test_bad_input_is_refused_with_a_clear_error(self):
         before = self.dump()
         r = self.fails(3, "migrate", "plan", "intake", "--to", "9")
-        self.assertIn("'intake' has no version 9; its versions are 1, 2", r.err)
+        # A version whose file is not published here: publish it first.
+        self.assertIn("'intake' has no version 9 published in this database (published: 1, 2); publish its file "
+                      "first: sopir sop publish FILE\n", r.err)
+        r = self.fails(3, "--lang", "id", "migrate", "plan", "intake", "--to", "3")
+        self.assertIn("'intake' tidak punya versi 3 yang diterbitkan di basis data ini (yang diterbitkan: 1, 2); "
+                      "terbitkan berkasnya dulu: sopir sop publish BERKAS\n", r.err)
         r = self.fails(3, "migrate", "plan", "intak", "--to", "2")
         self.assertIn("no procedure 'intak' is published; did you mean 'intake'?", r.err)
         r = self.fails(2, "migrate", "plan", "intake", "--to", "two")

@@ -65,6 +65,21 @@ class Apply(SopirTest):
         self.assertIn("budi does not hold the role policy (roles: shelter_staff)", r.err)
         r = self.ok("--as", "pia", "migrate", "approve", digest[:10])
         self.assertIn("approved plan %s ('intake' version(s) 1 to version 2), proposed by admin" % digest, r.out)
+        # The records keep the hash, not the file's name: the command to
+        # apply it says which file FILE is by what it holds, as migrate
+        # list shows it.
+        with open(os.path.join(self.dir, "plan.json"), encoding="utf-8") as f:
+            made_at = json.load(f)["made_at"]
+        self.assertIn("; apply it with: sopir migrate apply FILE, FILE being the plan file proposed as %s "
+                      "(made at %s, 4 of 4 case(s) moving; sopir migrate list shows it as %s)\n"
+                      % (digest, made_at, digest[:16]), r.out)
+        listed = self.ok("migrate", "list").out.splitlines()
+        self.assertTrue(listed[1].startswith(digest[:16]), listed)
+        # Written to a pipe (100 columns), the headings and the times stay
+        # whole; a cell wraps at a space.
+        self.assertEqual(listed[0].split(), ["Plan", "Procedure", "Versions", "Moving/cases", "Proposed", "Approved"])
+        self.assertEqual(listed[1].split()[2:], ["1", "->", "2", "4/4", "admin", "pia"])
+        self.assertRegex(listed[2].strip(), r"^\S+Z +\S+Z$")
         self.refused_unchanged(4, "--as", "pia", "migrate", "approve", digest)
         listed = self.ok("--json", "migrate", "list").json()
         self.assertEqual([(p["plan"], p["proposed_by"], p["approved_by"]) for p in listed],
@@ -158,7 +173,8 @@ class Apply(SopirTest):
             doc = f.read()
         self.write("elsewhere.json", doc.replace('"to_version": 2', '"to_version": 7'))
         r = self.refused_unchanged(3, "--as", "admin", "migrate", "propose", "elsewhere.json")
-        self.assertIn("'intake' has no version 7; its versions are 1, 2\n", r.err)
+        self.assertIn("'intake' has no version 7 published in this database (published: 1, 2); publish its file "
+                      "first: sopir sop publish FILE\n", r.err)
         r = self.refused_unchanged(1, "--lang", "id", "--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("rencana %s belum pernah diusulkan" % digest, r.err)
 

@@ -610,6 +610,23 @@ TEST_CASE("a plan document that is not one is told in the process's language",
   CHECK(told.find("ini bukan rencana migrasi sopir ini: formatnya 'x'") != std::string::npos);
 }
 
+TEST_CASE("a version not published here: publish it first, or it can no longer be",
+          "[migration][apply]") {
+  // Above every published version: its file can still be published.
+  CHECK(unpublished_version_message("intake", 4, {3, 1, 2}, "en") ==
+        "'intake' has no version 4 published in this database (published: 1, 2, 3); publish its "
+        "file first: "
+        "sopir sop publish FILE");
+  // Below the newest: sop publish would refuse it, so it does not say to.
+  CHECK(unpublished_version_message("intake", 2, {1, 3}, "en") ==
+        "'intake' has no version 2 published in this database (published: 1, 3), and it can no "
+        "longer be: a new "
+        "version is numbered above the newest, 3");
+  CHECK(
+      unpublished_version_message("intake", 2, {1, 3}, "id").find("tidak dapat diterbitkan lagi") !=
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace sopir
 

@@ -46,5 +46,42 @@ TEST_CASE("wrap cuts at spaces, at line breaks, and inside a word only when it m
   CHECK(display_width("Jalan Kenanga \xC3\xA9") == 15);
 }
 
+TEST_CASE("a heading's words are never split, however narrow its cells", "[table]") {
+  // migrate list: "Versions" and "Moving/cases" over short cells gave way
+  // to the times, "Versio" over "ns".
+  const std::vector<std::string> headers = {"Plan",         "Procedure", "Versions",
+                                            "Moving/cases", "Proposed",  "Approved"};
+  const std::vector<std::vector<std::string>> rows = {
+      {"0123456789abcdef", "tppo-victim-care", "1 -> 2", "4/4", "admin 2026-03-02T08:00:00+07:00",
+       "pia 2026-03-02T09:00:00+07:00"}};
+  for (bool split : {true, false}) {
+    const std::vector<size_t> widths = fit_columns(headers, rows, 100, split);
+    CHECK(widths[2] == 8);
+    CHECK(widths[3] == 12);
+    const std::vector<std::string> head = table_lines(headers, widths);
+    REQUIRE(head.size() == 1);
+    CHECK(head[0].find("Versions  Moving/cases  Proposed") != std::string::npos);
+  }
+  // A heading of several words may still wrap between them.
+  const std::vector<size_t> widths =
+      fit_columns({"Moving cases", "x"}, {{"1", std::string(200, 'y')}}, 30);
+  CHECK(widths[0] == 6);
+}
+
+TEST_CASE("not on a terminal, a long word in a cell is kept whole", "[table]") {
+  const std::string hash(64, 'a');
+  const std::vector<std::vector<std::string>> rows = {{"K7F-3QX", "plan " + hash}};
+  // On a terminal a word wider than 25 columns (or half the room) gives way
+  // to fit; to a file nothing needs it to.
+  const std::vector<size_t> terminal = fit_columns({"case", "note"}, rows, 60, true);
+  CHECK(terminal[1] == 60 - 2 - 7);
+  CHECK(table_lines(rows[0], terminal).size() == 3);
+  const std::vector<size_t> piped = fit_columns({"case", "note"}, rows, 60, false);
+  CHECK(piped[1] == 64);
+  const std::vector<std::string> lines = table_lines(rows[0], piped);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1] == std::string(9, ' ') + hash);
+}
+
 }  // namespace
 }  // namespace sopir

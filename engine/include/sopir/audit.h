@@ -194,6 +194,9 @@ struct ExportOptions {
   // export_log's table: its lines fit this many display columns
   // (sopir/table.h; the program passes the terminal's width).
   int width = 100;
+  // Whether a cell's long word may be split to fit `width` (fit_columns;
+  // the program: when standard output is a terminal).
+  bool split_long_words = true;
   // export_log: the rows of cases at these sites (and registry rows when
   // the filter asks for them); export_case with `with_linked`: the linked
   // cases at these sites (the case asked for is shown whatever its site;

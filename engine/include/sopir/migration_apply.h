@@ -67,6 +67,13 @@ struct SavedPlan {
 // `lang` ("" the process's language).
 SavedPlan read_plan(std::string_view document, std::string_view lang = {});
 
+// "'SOP' has no version N published in this database" (kNotFound's text for
+// `migrate plan --to N` and for proposing a plan made elsewhere), with the
+// `published` versions (ascending or not) and what to do: publish the file
+// first when N is above them all; else that N can no longer be published.
+std::string unpublished_version_message(const std::string& sop_id, int version,
+                                        std::vector<int> published, std::string_view lang = {});
+
 // A plan as the registry rows record it.
 struct PlanStatus {
   std::string sha256;

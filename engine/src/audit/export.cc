@@ -305,7 +305,7 @@ class Exporter {
       std::vector<std::string> headings;
       std::istringstream names(tr(msg::audit_log_headings, options_.lang));
       for (std::string name; std::getline(names, name, '|');) headings.push_back(name);
-      widths_ = fit_columns(headings, held_cells_, options_.width);
+      widths_ = fit_columns(headings, held_cells_, options_.width, options_.split_long_words);
       for (const auto& line : table_lines(headings, widths_)) out_ << line << "\n";
       write_detail(tr(msg::audit_log_detail_heading, options_.lang));
     }

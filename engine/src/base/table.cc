@@ -2,6 +2,7 @@
 #include "sopir/table.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace sopir {
 
@@ -62,13 +63,18 @@ size_t widest_word(const std::string& text) {
 }  // namespace
 
 std::vector<size_t> fit_columns(const std::vector<std::string>& headers,
-                                const std::vector<std::vector<std::string>>& rows, int width) {
+                                const std::vector<std::vector<std::string>>& rows, int width,
+                                bool split_long_words) {
   const size_t n = headers.size();
   // The columns' room: the width less 2 spaces between columns.
   const size_t budget = width > static_cast<int>(2 * n) ? width - 2 * (n - 1) : n * 4;
-  const size_t whole_word = std::max(kWholeWord, budget / 2);
+  const size_t whole_word = split_long_words ? std::max(kWholeWord, budget / 2) : SIZE_MAX;
   std::vector<size_t> w(n, 0), least(n, 6);
-  for (size_t c = 0; c < n; ++c) w[c] = display_width(headers[c]);
+  for (size_t c = 0; c < n; ++c) {
+    w[c] = display_width(headers[c]);
+    // A heading's words are never split ("Versi" over "ons" reads as two).
+    least[c] = std::max(least[c], widest_word(headers[c]));
+  }
   for (const auto& row : rows) {
     for (size_t c = 0; c < n && c < row.size(); ++c) {
       for (const auto& line : wrap(row[c], 100000)) w[c] = std::max(w[c], display_width(line));

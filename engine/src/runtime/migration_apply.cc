@@ -50,17 +50,30 @@ const json& member(const json& j, const char* key, json::value_t type, const Mes
 // The plan names a version of its procedure this database does not have
 // (made on another database): kNotFound naming the versions it has.
 [[noreturn]] void no_such_version(Engine& engine, const SavedPlan& plan) {
-  std::vector<std::string> known, ids;
+  std::vector<std::string> ids;
+  std::vector<int> known;
   for (const auto& p : engine.procedures()) {
     ids.push_back(p.sop_id);
-    if (p.sop_id == plan.sop_id) known.push_back(std::to_string(p.version));
+    if (p.sop_id == plan.sop_id) known.push_back(p.version);
   }
   if (known.empty()) throw not_found(no_procedure_message(plan.sop_id, ids));
-  throw not_found(tr(msg::mig_unknown_version,
-                     {plan.sop_id, std::to_string(plan.to_version), join(known, ", ")}));
+  throw not_found(unpublished_version_message(plan.sop_id, plan.to_version, known));
 }
 
 }  // namespace
+
+std::string unpublished_version_message(const std::string& sop_id, int version,
+                                        std::vector<int> published, std::string_view lang) {
+  std::sort(published.begin(), published.end());
+  std::vector<std::string> listed;
+  for (int v : published) listed.push_back(std::to_string(v));
+  const std::string asked = std::to_string(version);
+  // sop publish takes only a number above every published one.
+  if (!published.empty() && version < published.back())
+    return tr(msg::mig_version_below_newest, lang_or_process(lang),
+              {sop_id, asked, join(listed, ", "), listed.back()});
+  return tr(msg::mig_unknown_version, lang_or_process(lang), {sop_id, asked, join(listed, ", ")});
+}
 
 int64_t SavedPlan::moving() const {
   return std::count_if(cases.begin(), cases.end(), [](const Case& c) { return c.moves; });

@@ -96,9 +96,9 @@ MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_v
   auto target = std::find_if(versions.begin(), versions.end(),
                              [&](const PublishedProcedure& p) { return p.version == to_version; });
   if (target == versions.end()) {
-    std::vector<std::string> known;
-    for (const auto& p : versions) known.push_back(std::to_string(p.version));
-    throw not_found(tr(msg::mig_unknown_version, lang, {sop_id, std::to_string(to_version), join(known)}));
+    std::vector<int> known;
+    for (const auto& p : versions) known.push_back(p.version);
+    throw not_found(unpublished_version_message(sop_id, to_version, known, lang));
   }
   if (target->version == std::min_element(versions.begin(), versions.end(), [](const auto& a, const auto& b) {
                            return a.version < b.version;
