@@ -671,3 +671,63 @@ TEST_CASE("a scenario moves its case to a newer version with a migrate: step", "
 
 }  // namespace
 }  // namespace sopir
+
+namespace sopir {
+namespace {
+
+// A case's own history across two migration rows: four-eyes reads the events
+// fired under version 1 by the names of version 3, through the events: of each
+// section in turn (Engine::fired_events), as audit replay does (carry_over).
+TEST_CASE("four-eyes holds across two migrations that rename the prepared event",
+          "[migration][apply][scenario]") {
+  std::string pattern = "/tmp/sopir-migrate-twice-XXXXXX";
+  const std::string dir = mkdtemp(pattern.data());
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+  };
+  const std::string head =
+      "sop: grant-review\ntitle: Grant review\nroles: [staff]\n"
+      "states:\n  requested: {initial: true}\n  prepared: {}\n  granted: {terminal: true}\n";
+  write("v1.yaml", "version: 1\n" + head +
+                       "transitions:\n"
+                       "  - {event: prepare, from: requested, to: prepared, roles: [staff]}\n"
+                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                       "distinct_from: [prepare]}\n");
+  write("v2.yaml", "version: 2\n" + head +
+                       "transitions:\n"
+                       "  - {event: draft, from: requested, to: prepared, roles: [staff]}\n"
+                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                       "distinct_from: [draft]}\n"
+                       "migrate:\n  from: 1\n  events: {prepare: draft}\n");
+  write("v3.yaml", "version: 3\n" + head +
+                       "transitions:\n"
+                       "  - {event: write_up, from: requested, to: prepared, roles: [staff]}\n"
+                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                       "distinct_from: [write_up]}\n"
+                       "migrate:\n  from: 2\n  events: {draft: write_up}\n");
+  // Who prepared it may not approve it on version 3; someone else may.
+  const std::string by = GENERATE(as<std::string>{}, "sari", "pia");
+  write("v1.test.yaml",
+        "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
+        "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n  - {id: pia, name: Pia "
+        "Contoh, roles: [staff]}\n"
+        "scenarios:\n  - name: prepared under version 1, approved under version 3\n"
+        "    open: {as: sari}\n    steps:\n"
+        "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
+        "      - {migrate: v2.yaml, expect: {state: prepared}}\n"
+        "      - {migrate: v3.yaml, expect: {state: prepared}}\n"
+        "      - {event: approve, as: " +
+            by + ", expect: " +
+            (by == "sari" ? "{refused: four-eyes, state: prepared}" : "{state: granted}") + "}\n");
+  ScenarioLoad loaded = load_scenario_file(dir + "/v1.test.yaml");
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  const ScenarioReport report = run_scenarios(*loaded.file);
+  REQUIRE(report.results.size() == 1);
+  INFO((report.results[0].differences.empty() ? "" : report.results[0].differences[0]));
+  CHECK(report.results[0].passed);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sopir

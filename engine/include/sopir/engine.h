@@ -683,6 +683,10 @@ class Engine {
   CaseSnapshot snapshot(const Procedure& procedure, const CaseRecord& record,
                         const std::vector<LogEntry>* history = nullptr,
                         const std::vector<ChildCase>* children = nullptr, int event = -1);
+  // The events a case's log fired (four-eyes reads them), as indices in
+  // `procedure` with their actors, appended to `fired`.
+  void fired_events(const Procedure& procedure, const std::vector<LogEntry>& history,
+                    std::vector<std::pair<int, std::string>>& fired);
   // What Engine::snapshots() reads of a part of the cases, by the part's
   // positions: each case's snapshot, and its log when its procedure has
   // clocks (empty otherwise).

@@ -390,6 +390,10 @@ struct Procedure {
   const MigrationDef* migration_from(int version) const;
   // Every version some section's from: names, in file order, each once.
   std::vector<int> migrate_from_versions() const;
+  // An event named `id` in version `from_version`, as a case that moved from
+  // there carries it here: renamed by the `events:` of the section naming
+  // that version, else by its own name. -1: this version has no such event.
+  int carried_event(int from_version, std::string_view id) const;
 
   // How long personal data is kept after a case closes (`retention:`);
   // unset: until someone erases it (`case erase`).

@@ -164,11 +164,7 @@ Rebuilt carry_over(const Procedure& old, const Procedure& next, const Rebuilt& r
     if (auto value = parse_typed(field.type, field.values, stored.text, nullptr)) out.data[f] = *value;
   }
   for (const auto& [event, actor] : r.fired) {
-    const std::string& id = old.events[static_cast<size_t>(event)];
-    int to = next.event_index(id);
-    if (const MigrationDef* section = next.migration_from(old.version))
-      for (const MigrationEvent& m : section->events)
-        if (m.from == id) to = m.to;
+    const int to = next.carried_event(old.version, old.events[static_cast<size_t>(event)]);
     if (to >= 0) out.fired.emplace_back(to, actor);
   }
   return out;

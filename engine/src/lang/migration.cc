@@ -35,6 +35,13 @@ const MigrationDef* Procedure::migration_from(int version) const {
   return nullptr;
 }
 
+int Procedure::carried_event(int from_version, std::string_view id) const {
+  if (const MigrationDef* section = migration_from(from_version))
+    for (const MigrationEvent& m : section->events)
+      if (m.from == id) return m.to;
+  return event_index(id);
+}
+
 std::vector<int> Procedure::migrate_from_versions() const {
   std::vector<int> out;
   for (const auto& m : migrations)

@@ -918,6 +918,39 @@ LogEntry base_entry(const CaseRecord& record, const std::string& actor, DateTime
 
 }  // namespace
 
+void Engine::fired_events(const Procedure& p, const std::vector<LogEntry>& history,
+                          std::vector<std::pair<int, std::string>>& fired) {
+  // Event indices in the version the case ran under at each row: the one
+  // its first migration row left, or `p` when it never moved. A migration
+  // row carries them into the version it moved to, as audit replay does
+  // (carried_event), and forgets those the new version lacks.
+  ProcedurePtr held;  // keeps a version read from the store alive
+  const Procedure* at = &p;
+  for (const auto& entry : history) {
+    if (entry.kind != LogKind::kMigration) continue;
+    for (const auto& [key, value] : entry.inputs)
+      if (key == "from_sha256" && value != p.sha256) at = (held = procedure(value)).get();
+    break;
+  }
+  std::vector<std::pair<int, const std::string*>> events;  // index in *at, actor
+  for (const auto& entry : history) {
+    if (entry.kind == LogKind::kMigration) {
+      ProcedurePtr next = entry.sha256 == p.sha256 ? nullptr : procedure(entry.sha256);
+      const Procedure& to = next ? *next : p;
+      std::vector<std::pair<int, const std::string*>> carried;
+      for (const auto& [e, actor] : events)
+        if (const int c = to.carried_event(at->version, at->events[static_cast<size_t>(e)]); c >= 0)
+          carried.emplace_back(c, actor);
+      events = std::move(carried);
+      held = std::move(next);
+      at = &to;
+    } else if (entry.kind == LogKind::kProcedure || entry.kind == LogKind::kOverride) {
+      if (const int e = at->event_index(entry.event); e >= 0) events.emplace_back(e, &entry.actor);
+    }
+  }
+  for (const auto& [e, actor] : events) fired.emplace_back(e, *actor);
+}
+
 CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
                               const std::vector<LogEntry>* history,
                               const std::vector<ChildCase>* children_read, int event) {
@@ -933,33 +966,7 @@ CaseSnapshot Engine::snapshot(const Procedure& p, const CaseRecord& record,
   if (needs.history || needs.clocks) {
     std::vector<LogEntry> read;
     if (!history) history = &(read = store_->history(record.id));
-    // The events fired so far by the names of the version the case ran
-    // under then: a migration row renames them as replay does (migrate:
-    // events: of the section for the version the case left) and forgets
-    // those the version it moved to lacks.
-    std::vector<std::pair<std::string, const std::string*>> fired;  // event, actor
-    for (const auto& entry : *history) {
-      if (entry.kind == LogKind::kMigration) {
-        const ProcedurePtr held = entry.sha256 == p.sha256 ? nullptr : procedure(entry.sha256);
-        const Procedure& to = held ? *held : p;
-        const MigrationDef* section = nullptr;
-        for (const auto& [key, value] : entry.inputs)
-          if (key == "from_sha256") section = to.migration_from(procedure(value)->version);
-        std::vector<std::pair<std::string, const std::string*>> renamed;
-        for (auto& [event, actor] : fired) {
-          if (section)
-            for (const MigrationEvent& m : section->events)
-              if (m.from == event) event = to.events[static_cast<size_t>(m.to)];
-          if (to.event_index(event) >= 0) renamed.emplace_back(std::move(event), actor);
-        }
-        fired = std::move(renamed);
-        continue;
-      }
-      if (entry.kind == LogKind::kProcedure || entry.kind == LogKind::kOverride)
-        fired.emplace_back(entry.event, &entry.actor);
-    }
-    for (const auto& [event, actor] : fired)
-      if (const int e = p.event_index(event); e >= 0) snapshot.fired.emplace_back(e, *actor);
+    fired_events(p, *history, snapshot.fired);
     if (needs.clocks) snapshot.clocks = clock_readings(p, *history);
   }
   if (needs.children) {
