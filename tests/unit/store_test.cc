@@ -465,6 +465,23 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
   CHECK(all[1].cases == 0);
   CHECK(all[2].sop_id == "tppo_care");
 
+  // One procedure's versions, oldest first, as procedures() gives them but
+  // without source, compiled form or case count (what publishing reads).
+  const auto versions = store->versions_of("pmi_shelter");
+  REQUIRE(versions.size() == 2);
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const auto& v = versions[i];
+    CHECK(std::tie(v.sop_id, v.version, v.sha256, v.file, v.published_at.seconds, v.published_by,
+                   v.current) == std::tie(all[i].sop_id, all[i].version, all[i].sha256, all[i].file,
+                                          all[i].published_at.seconds, all[i].published_by,
+                                          all[i].current));
+    CHECK(v.source.empty());
+    CHECK(v.compiled.empty());
+    CHECK(v.cases == 0);
+  }
+  CHECK(store->versions_of("tppo_care").size() == 1);
+  CHECK(store->versions_of("unknown_sop").empty());
+
   const std::string before = db.snapshot();
   CHECK(kind_of([&] { store->publish("tppo_care", kShaA, kSourceA, "f", "a", DateTime{1}); }) ==
         ErrorKind::kConflict);

@@ -641,18 +641,23 @@ class Engine {
  private:
   PublishedProcedure publish_loaded(const LoadResult& loaded, const std::string& file,
                                     const std::string& actor_id);
+  // The three below take `versions`: every published version of
+  // `procedure`'s sop id (Store::versions_of), read once per file before it
+  // is published.
   // Refuses (kRefused, every problem located) a procedure whose migrate:
   // section does not fit a published version it names.
-  void check_migration_published(const Procedure& procedure, const std::string& file);
+  void check_migration_published(const Procedure& procedure, const std::string& file,
+                                 const std::vector<PublishedProcedure>& versions);
   // kRefused when `procedure` (not yet published) says a `version:` no
   // higher than a published version of its sop says: `migrate: from:` and
   // the versions shown name what the file says, so two versions may not
   // say the same number, nor an older one a higher.
-  void check_version_order(const Procedure& procedure, const std::string& file);
+  void check_version_order(const Procedure& procedure, const std::string& file,
+                           const std::vector<PublishedProcedure>& versions);
   // Fills `published.migrate_from_unpublished` and `migrate_from_published` for
-  // `procedure`, published as `published`.
-  void note_unpublished_migration_sources(const Procedure& procedure,
-                                          PublishedProcedure& published);
+  // `procedure`, published as `published` (`versions` as read before it was).
+  void note_unpublished_migration_sources(const Procedure& procedure, PublishedProcedure& published,
+                                          const std::vector<PublishedProcedure>& versions);
   PublishedProcedure publish_checked(const LoadResult& loaded, const std::string& file,
                                      const Actor& who);
   // A new case and its open log row, decided and built but not yet written.

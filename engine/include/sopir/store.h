@@ -504,6 +504,10 @@ class Store {
   virtual std::vector<CalendarSource> pinned_calendars(const std::string& procedure_sha256) = 0;
   virtual std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) = 0;
   virtual std::vector<PublishedProcedure> procedures() = 0;  // every version, with case counts
+  // Every version of `sop_id`, oldest first, without its source, compiled
+  // form or case count (left "" and 0): what publishing checks a new version
+  // against, without counting every version's cases. Empty when none.
+  virtual std::vector<PublishedProcedure> versions_of(const std::string& sop_id) = 0;
 
   // Staff. Each change writes the staff row and its registry row (kind
   // kStaff, stamped with `by`) in one transaction. The store checks only

@@ -342,13 +342,13 @@ PublishedProcedure Engine::publish_loaded(const LoadResult& loaded, const std::s
   }
 }
 
-void Engine::check_migration_published(const Procedure& procedure, const std::string& file) {
+void Engine::check_migration_published(const Procedure& procedure, const std::string& file,
+                                       const std::vector<PublishedProcedure>& versions) {
   if (procedure.migrations.empty()) return;
   // The published versions the sections name: their cases may move here,
   // so the section naming each must fit it (sopir/migration.h).
   std::vector<Diagnostic> problems;
-  for (const auto& other : store_->procedures()) {
-    if (other.sop_id != procedure.id) continue;
+  for (const auto& other : versions) {
     ProcedurePtr old = this->procedure(other.sha256);
     if (!procedure.migration_from(old->version) || old->version >= procedure.version) continue;
     for (auto& d : check_migration(*old, procedure))
@@ -360,10 +360,10 @@ void Engine::check_migration_published(const Procedure& procedure, const std::st
   throw refused(tr(msg::runtime_migration_does_not_fit, {file}) + "\n" + listed);
 }
 
-void Engine::check_version_order(const Procedure& procedure, const std::string& file) {
+void Engine::check_version_order(const Procedure& procedure, const std::string& file,
+                                 const std::vector<PublishedProcedure>& versions) {
   int highest = 0;
-  for (const auto& other : store_->procedures()) {
-    if (other.sop_id != procedure.id) continue;
+  for (const auto& other : versions) {
     if (other.sha256 == procedure.sha256) return;  // published already: nothing new is written
     // Above the file's number and the publication's: they differ for
     // versions published before the publication took the file's number.
@@ -406,8 +406,11 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     for (const auto& problem : problems) message += "\n  " + problem;
     throw refused(message);
   }
-  check_migration_published(*procedure, file);
-  check_version_order(*procedure, file);
+  // This procedure's published versions, read once for the checks and the
+  // note below (the version published here is left out where it matters).
+  const std::vector<PublishedProcedure> versions = store_->versions_of(procedure->id);
+  check_migration_published(*procedure, file, versions);
+  check_version_order(*procedure, file, versions);
   std::optional<PublishedProcedure> published;
   store_->transaction([&] {
     published = store_->publish(procedure->id, procedure->sha256, procedure->source, file, who.id,
@@ -416,31 +419,32 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
     published->compiled = encode_procedure(*procedure);
     store_->set_compiled(procedure->sha256, published->compiled);
   });
-  note_unpublished_migration_sources(*procedure, *published);
+  note_unpublished_migration_sources(*procedure, *published, versions);
   return *published;
 }
 
 void Engine::note_unpublished_migration_sources(const Procedure& procedure,
-                                                PublishedProcedure& published) {
+                                                PublishedProcedure& published,
+                                                const std::vector<PublishedProcedure>& versions) {
   if (procedure.migrations.empty()) return;
   // By each version's `version:`, as from: names them (and migrate plan
   // matches them), not by the publication's number.
-  std::vector<int> versions;
-  for (const auto& other : store_->procedures()) {
-    if (other.sop_id != procedure.id || other.sha256 == procedure.sha256) continue;
-    versions.push_back(this->procedure(other.sha256)->version);
+  std::vector<int> numbers;
+  for (const auto& other : versions) {
+    if (other.sha256 == procedure.sha256) continue;
+    numbers.push_back(this->procedure(other.sha256)->version);
   }
   // A first publication of the procedure: no case of it runs here, so there
   // is nothing from: could fail to move (a new office installing national
   // files whose earlier versions it never had).
-  if (versions.empty()) return;
-  std::sort(versions.begin(), versions.end());
-  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  if (numbers.empty()) return;
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
   std::vector<int>& unpublished = published.migrate_from_unpublished;
   // Every section's from:, in file order; each version is told once.
   for (int named : procedure.migrate_from_versions())
-    if (!std::binary_search(versions.begin(), versions.end(), named)) unpublished.push_back(named);
-  if (!unpublished.empty()) published.migrate_from_published = std::move(versions);
+    if (!std::binary_search(numbers.begin(), numbers.end(), named)) unpublished.push_back(named);
+  if (!unpublished.empty()) published.migrate_from_published = std::move(numbers);
 }
 
 namespace {

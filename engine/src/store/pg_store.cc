@@ -245,6 +245,20 @@ class PgStore final : public Store {
     });
   }
 
+  std::vector<PublishedProcedure> versions_of(const std::string& sop_id) override {
+    return guard(msg::store_op_read_procedure, sop_id, [&] {
+      const Result r =
+          conn_->run("versions_of",
+                     "SELECT p.sop_id, p.version, p.sha256, '', p.file, p.published_at, "
+                     "p.published_by, p.current, 0, '' FROM procedures p WHERE p.sop_id = $1 "
+                     "ORDER BY p.version",
+                     {text(sop_id)});
+      std::vector<PublishedProcedure> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(read_procedure(r, i));
+      return out;
+    });
+  }
+
   void add_staff(const StaffMember& member, const RegistryStamp& by) override {
     guard(msg::store_op_add_staff_member, member.id, [&] {
       if (member.id.empty()) throw usage_error(tr(msg::store_staff_needs_id));

@@ -150,6 +150,9 @@ constexpr const char* kProcedureColumns =
 constexpr const char* kProcedureFormColumns =
     "p.sop_id, p.version, p.sha256, '', p.file, p.published_at, p.published_by, p.current, 0, "
     "p.compiled";
+// Neither source nor compiled form (Store::versions_of).
+constexpr const char* kProcedureVersionColumns =
+    "p.sop_id, p.version, p.sha256, '', p.file, p.published_at, p.published_by, p.current, 0, ''";
 constexpr const char* kProcedureColumnsCounted =
     "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
     "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
@@ -436,6 +439,17 @@ class SqliteStore final : public Store {
     return guard(msg::store_op_list_procedures, {}, [&] {
       SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
                                        " FROM procedures p ORDER BY p.sop_id, p.version"));
+      std::vector<PublishedProcedure> out;
+      while (stmt.executeStep()) out.push_back(read_procedure(stmt));
+      return out;
+    });
+  }
+
+  std::vector<PublishedProcedure> versions_of(const std::string& sop_id) override {
+    return guard(msg::store_op_read_procedure, sop_id, [&] {
+      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureVersionColumns,
+                                       " FROM procedures p WHERE p.sop_id = ? ORDER BY p.version"));
+      stmt.bind(1, sop_id);
       std::vector<PublishedProcedure> out;
       while (stmt.executeStep()) out.push_back(read_procedure(stmt));
       return out;
