@@ -8,6 +8,7 @@
 
 #include <iosfwd>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -243,6 +244,10 @@ std::optional<std::vector<std::string>> named_reader_sites(Context& ctx);
 std::string sites_word(const std::vector<std::string>& sites);
 int run_sop_validate(Context&, Args&);
 int run_sop_show(Context&, Args&);
+// sop show's migrate: sections (sop_show_migrate.cc): as a table per
+// section (nothing when the procedure has none), and for --json.
+void print_migrations(Context& ctx, const Procedure& p);
+nlohmann::json migrations_json(const Procedure& p);
 int run_sop_diagram(Context&, Args&);
 int run_sop_publish(Context&, Args&);
 int run_sop_list(Context&, Args&);

@@ -282,7 +282,8 @@ int run_sop_show(Context& ctx, Args& a) {
                     {"source", p->sources},
                     {"open_source", p->open_sources},
                     {"clocks", clocks_json(*p, lang)},
-                    {"retention", p->retention ? json(p->retention->text()) : json()}}
+                    {"retention", p->retention ? json(p->retention->text()) : json()},
+                    {"migrate", migrations_json(*p)}}
                    .dump(2)
             << "\n";
     return 0;
@@ -345,6 +346,7 @@ int run_sop_show(Context& ctx, Args& a) {
     for (const auto& r : p->closure_reasons) ids.push_back(r.id);
     ctx.out << tr(msg::cli_w_closure_reasons) << ": " << join(ids) << "\n";
   }
+  print_migrations(ctx, *p);
   print_sources(ctx, *p);
   return 0;
 }

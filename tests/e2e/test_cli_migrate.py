@@ -80,6 +80,40 @@ class Validate(SopirTest):
         self.assertEqual(r.out, new + ": ok (intake)\n")
         self.assertEqual(r.err, "")
 
+    def test_show_lists_how_older_versions_move(self):
+        # Policy staff read each section of migrate: without opening the YAML.
+        self.write("v2.yaml", NEW.replace("    risk_level: risk\n", "    risk_level: {from: risk, default: low}\n"))
+        out = self.ok("sop", "show", "v2.yaml").out
+        section = out[out.index("Moving cases of older versions (migrate:)"):]
+        self.assertEqual(section.split("\n\n")[0].rstrip("\n") + "\n",
+                         "Moving cases of older versions (migrate:)\n"
+                         "From version 1:\n"
+                         "In the older version  In this version\n"
+                         "state waiting_room    state arrived\n"
+                         "state assessment      state child_assessment if has(age) and age < 18; "
+                         "otherwise adult_assessment\n"
+                         "field risk            field risk_level, low when the case has no value\n"
+                         "field notes           left behind (drop:)\n"
+                         "event close           event finish\n"
+                         "States, fields and events not listed keep their names.\n")
+        out = self.ok("--lang", "id", "sop", "show", "v2.yaml").out
+        self.assertIn("Memindahkan kasus versi lama (migrate:)\nDari versi 1:\n", out)
+        self.assertIn("isian notes         ditinggalkan (drop:)\nperistiwa close     peristiwa finish\n", out)
+        doc = self.ok("--json", "sop", "show", "v2.yaml").json()
+        self.assertEqual(doc["migrate"], [{
+            "from": [1],
+            "states": [{"from": "waiting_room", "to": [{"state": "arrived", "when": None}], "stays": False,
+                        "stays_reason": None},
+                       {"from": "assessment", "to": [{"state": "child_assessment", "when": "has(age) and age < 18"},
+                                                     {"state": "adult_assessment", "when": None}],
+                        "stays": False, "stays_reason": None}],
+            "fields": [{"field": "risk_level", "from": "risk", "default": "low"}],
+            "drop": ["notes"],
+            "events": [{"from": "close", "to": "finish"}]}])
+        # A procedure without migrate: shows no such part, and an empty list.
+        self.assertNotIn("migrate:", self.ok("sop", "show", self.aid).out)
+        self.assertEqual(self.ok("--json", "sop", "show", self.aid).json()["migrate"], [])
+
     def test_an_unmapped_state_is_located_in_the_new_file(self):
         self.write("v1.yaml", OLD)
         self.write("v2.yaml", UNMAPPED)
