@@ -106,6 +106,11 @@ class Apply(SopirTest):
         r = self.ok("--as", "admin", "migrate", "apply", "plan.json")
         self.assertIn("0 case(s) moved", r.out)
         self.assertEqual(self.migration_rows(), 4)
+        # A new plan moves nothing (the closed case cannot): proposing it is refused.
+        self.plan("again.json")
+        r = self.refused_unchanged(1, "--as", "admin", "migrate", "propose", "again.json")
+        self.assertIn("the plan moves no case of 'intake' to version 2 (", r.err)
+        self.assertIn("so there is nothing to propose; nothing was written\n", r.err)
 
     def test_a_case_changed_after_the_plan_is_skipped(self):
         digest = self.plan()

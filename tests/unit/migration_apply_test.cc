@@ -137,17 +137,33 @@ std::string publish_all(Engine& engine, const ScenarioFile& file) {
       .sha256;
 }
 
+StoreOptions quick_store() {
+  StoreOptions options;
+  options.create = true;
+  options.synchronous_full = false;
+  return options;
+}
+
+// An engine with a scenario file's procedures and staff (publish_all), its
+// clock at 2026-03-02 08:00 UTC.
+struct ScenarioEngine {
+  std::shared_ptr<testing::TestClock> clock =
+      std::make_shared<testing::TestClock>(DateTime{1772438400});
+  Engine engine;
+  ScenarioEngine(std::unique_ptr<Store> store, const ScenarioFile& file)
+      : engine(std::move(store), clock) {
+    publish_all(engine, file);
+  }
+};
+
 // The recipes: for each state a case of `p` can be in (not finished), the
 // first scenario prefix that leaves a case there; explored on a throwaway
 // database.
 std::map<std::string, Recipe> find_recipes(const ScenarioFile& file) {
   const Procedure& p = *file.procedure;
-  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
-  StoreOptions options;
-  options.create = true;
-  options.synchronous_full = false;
-  Engine engine(open_sqlite_store(":memory:", options), clock);
-  publish_all(engine, file);
+  ScenarioEngine built(open_sqlite_store(":memory:", quick_store()), file);
+  Engine& engine = built.engine;
+  testing::TestClock* clock = built.clock.get();
   std::map<std::string, Recipe> recipes;
   for (const Scenario& s : file.scenarios) {
     if (s.open.expect.refused) continue;
@@ -201,12 +217,9 @@ TEST_CASE("a migration of cases in every state of pmi-debarkation version 2 to v
   std::vector<const Recipe*> order;
   for (const auto& [state, recipe] : recipes) order.push_back(&recipe);
 
-  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
-  StoreOptions options;
-  options.create = true;
-  options.synchronous_full = false;
-  Engine engine(open_store(db.location(), options), clock);
-  publish_all(engine, file);
+  ScenarioEngine built(open_store(db.location(), quick_store()), file);
+  Engine& engine = built.engine;
+  testing::TestClock* clock = built.clock.get();
   std::map<std::string, int64_t> per_state;
   for (int first = 0; first < cases; first += 1000) {
     engine.store().transaction([&] {
@@ -282,12 +295,9 @@ SavedPlan straight_to_shipped(const ScenarioFile& file, const std::vector<std::s
   const std::map<std::string, Recipe> recipes = find_recipes(file);
   REQUIRE(recipes.size() > 2);
   testing::TestDatabase db(testing::Backend::kSqlite);
-  auto clock = std::make_shared<testing::TestClock>(DateTime{1772438400});
-  StoreOptions options;
-  options.create = true;
-  options.synchronous_full = false;
-  Engine engine(open_store(db.location(), options), clock);
-  publish_all(engine, file);
+  ScenarioEngine built(open_store(db.location(), quick_store()), file);
+  Engine& engine = built.engine;
+  testing::TestClock* clock = built.clock.get();
   std::map<std::string, std::string> state_of;  // case id: its state under version 2
   for (const auto& [state, recipe] : recipes)
     state_of[run_recipe(engine, *clock, v2, *recipe.scenario, recipe.steps)] = state;

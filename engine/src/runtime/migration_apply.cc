@@ -177,6 +177,11 @@ PlanStatus propose_migration(Engine& engine, const std::string& actor, std::stri
   if (target->sha256 != plan.to_sha256)
     throw not_found(tr(msg::mig_to_differs, {std::to_string(plan.to_version), plan.sop_id,
                                              short_hash(plan.to_sha256), short_hash(target->sha256)}));
+  // A plan that moves no case would only wait for an approval that does
+  // nothing (its cases already closed, or all declared not movable).
+  if (plan.moving() == 0)
+    throw refused(tr(msg::mig_plan_moves_nothing, {plan.sop_id, std::to_string(plan.to_version),
+                                                   std::to_string(plan.cases.size())}));
   PlanStatus out;
   engine.store().transaction([&] {
     for (const PlanStatus& p : migration_plans(engine.store()))
