@@ -67,6 +67,12 @@ class ScenarioCommands(SopirTest):
         self.assertIn("coverage: 4/6 (66.7%)", r.out)
         self.assertIn("send_back: review -> start (line 15)", r.out)
         self.assertIn("when score > 0 was never false", r.out)
+        # A guard no step tried at all is said to be so.
+        only = self.write("submit-only.test.yaml", HEADER + "  - name: submitted only\n"
+                          "    open: {as: wati, set: {note: abc}}\n"
+                          "    steps:\n      - {event: submit, as: wati, set: {score: 4}}\n")
+        self.assertIn("accept: review -> done (line 14): when score > 0 was never tried (neither true nor false)\n",
+                      self.ok("sop", "test", only).out)
         r = self.fails(1, "sop", "test", path, "--min-coverage", "70")
         self.assertIn("coverage: 4/6 (66.7%)\n", r.out)
         self.assertNotIn("below", r.out)  # said once, on stderr
