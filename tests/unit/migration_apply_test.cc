@@ -748,3 +748,50 @@ TEST_CASE("four-eyes holds across two migrations that rename the prepared event"
 
 }  // namespace
 }  // namespace sopir
+
+namespace sopir {
+namespace {
+
+// A scenario's migrate: step for a case its version declares not movable:
+// the plan moves nothing, so nothing is proposed, and the step fails saying
+// why the case stayed.
+TEST_CASE("a scenario's migrate: step says why a case that stays did not move",
+          "[migration][apply][scenario]") {
+  std::string pattern = "/tmp/sopir-migrate-stays-XXXXXX";
+  const std::string dir = mkdtemp(pattern.data());
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+  };
+  const std::string head =
+      "sop: grant-review\ntitle: Grant review\nroles: [staff]\n"
+      "states:\n  requested: {initial: true}\n  prepared: {}\n  granted: {terminal: true}\n"
+      "transitions:\n"
+      "  - {event: prepare, from: requested, to: prepared, roles: [staff]}\n"
+      "  - {event: approve, from: prepared, to: granted, roles: [staff]}\n";
+  write("v1.yaml", "version: 1\n" + head);
+  write("v2.yaml", "version: 2\n" + head +
+                       "migrate:\n  from: 1\n  states:\n    prepared: {stays: approved on paper in "
+                       "version 1}\n");
+  write("v1.test.yaml",
+        "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
+        "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n"
+        "scenarios:\n  - name: a prepared case stays on version 1\n"
+        "    open: {as: sari}\n    steps:\n"
+        "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
+        "      - {migrate: v2.yaml, expect: {state: prepared}}\n");
+  ScenarioLoad loaded = load_scenario_file(dir + "/v1.test.yaml");
+  INFO(format_diagnostics(loaded.diagnostics));
+  REQUIRE(loaded.ok());
+  const ScenarioReport report = run_scenarios(*loaded.file);
+  REQUIRE(report.results.size() == 1);
+  CHECK_FALSE(report.results[0].passed);
+  REQUIRE(report.results[0].differences.size() == 1);
+  CHECK_THAT(report.results[0].differences[0],
+             Catch::Contains(
+                 "the case did not move to version 2: state 'prepared' is declared not movable: "
+                 "approved on paper in version 1"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sopir

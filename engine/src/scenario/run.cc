@@ -368,10 +368,14 @@ class ScenarioRunner {
         next.source, next.file, kPublisher, false,
         next.calendar ? next.calendar->sources : std::vector<CalendarSource>{});
     const MigrationPlan plan = plan_migration(engine, before.sop_id, published.version);
-    const std::string document = plan_json(plan);
-    propose_migration(engine, kPublisher, document);
-    approve_migration(engine, kApprover, plan_sha256(document));
-    apply_migration(engine, kPublisher, document);
+    // A plan that moves nothing cannot be proposed: the case stays, and the
+    // step says why below.
+    if (plan.moving() > 0) {
+      const std::string document = plan_json(plan);
+      propose_migration(engine, kPublisher, document);
+      approve_migration(engine, kApprover, plan_sha256(document));
+      apply_migration(engine, kPublisher, document);
+    }
     const CaseRecord after = *engine.store().find_case(before.id);
     if (after.sha256 != published.sha256) {
       std::string why;
