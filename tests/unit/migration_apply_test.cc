@@ -64,6 +64,29 @@ class Version2Folder {
   std::string dir_;
 };
 
+// A temporary folder of procedure and scenario files written by a test,
+// removed with it; run() loads one scenario file there and runs it.
+class ScenarioFolder {
+ public:
+  ScenarioFolder() {
+    std::string pattern = "/tmp/sopir-scenario-XXXXXX";
+    dir_ = mkdtemp(pattern.data());
+  }
+  ~ScenarioFolder() { fs::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+  ScenarioReport run(const std::string& test_file) const {
+    ScenarioLoad loaded = load_scenario_file(dir_ + "/" + test_file);
+    INFO(format_diagnostics(loaded.diagnostics));
+    REQUIRE(loaded.ok());
+    return run_scenarios(*loaded.file);
+  }
+
+ private:
+  std::string dir_;
+};
+
 // One way into a state: a scenario's opening and its first `steps` steps.
 struct Recipe {
   const Scenario* scenario = nullptr;
@@ -697,53 +720,48 @@ namespace {
 // section in turn (Engine::fired_events), as audit replay does (carry_over).
 TEST_CASE("four-eyes holds across two migrations that rename the prepared event",
           "[migration][apply][scenario]") {
-  std::string pattern = "/tmp/sopir-migrate-twice-XXXXXX";
-  const std::string dir = mkdtemp(pattern.data());
-  const auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir + "/" + name) << text;
-  };
+  const ScenarioFolder folder;
   const std::string head =
       "sop: grant-review\ntitle: Grant review\nroles: [staff]\n"
       "states:\n  requested: {initial: true}\n  prepared: {}\n  granted: {terminal: true}\n";
-  write("v1.yaml", "version: 1\n" + head +
-                       "transitions:\n"
-                       "  - {event: prepare, from: requested, to: prepared, roles: [staff]}\n"
-                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
-                       "distinct_from: [prepare]}\n");
-  write("v2.yaml", "version: 2\n" + head +
-                       "transitions:\n"
-                       "  - {event: draft, from: requested, to: prepared, roles: [staff]}\n"
-                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
-                       "distinct_from: [draft]}\n"
-                       "migrate:\n  from: 1\n  events: {prepare: draft}\n");
-  write("v3.yaml", "version: 3\n" + head +
-                       "transitions:\n"
-                       "  - {event: write_up, from: requested, to: prepared, roles: [staff]}\n"
-                       "  - {event: approve, from: prepared, to: granted, roles: [staff], "
-                       "distinct_from: [write_up]}\n"
-                       "migrate:\n  from: 2\n  events: {draft: write_up}\n");
+  folder.write("v1.yaml",
+               "version: 1\n" + head +
+                   "transitions:\n"
+                   "  - {event: prepare, from: requested, to: prepared, roles: [staff]}\n"
+                   "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                   "distinct_from: [prepare]}\n");
+  folder.write("v2.yaml", "version: 2\n" + head +
+                              "transitions:\n"
+                              "  - {event: draft, from: requested, to: prepared, roles: [staff]}\n"
+                              "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                              "distinct_from: [draft]}\n"
+                              "migrate:\n  from: 1\n  events: {prepare: draft}\n");
+  folder.write("v3.yaml",
+               "version: 3\n" + head +
+                   "transitions:\n"
+                   "  - {event: write_up, from: requested, to: prepared, roles: [staff]}\n"
+                   "  - {event: approve, from: prepared, to: granted, roles: [staff], "
+                   "distinct_from: [write_up]}\n"
+                   "migrate:\n  from: 2\n  events: {draft: write_up}\n");
   // Who prepared it may not approve it on version 3; someone else may.
   const std::string by = GENERATE(as<std::string>{}, "sari", "pia");
-  write("v1.test.yaml",
-        "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
-        "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n  - {id: pia, name: Pia "
-        "Contoh, roles: [staff]}\n"
-        "scenarios:\n  - name: prepared under version 1, approved under version 3\n"
-        "    open: {as: sari}\n    steps:\n"
-        "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
-        "      - {migrate: v2.yaml, expect: {state: prepared}}\n"
-        "      - {migrate: v3.yaml, expect: {state: prepared}}\n"
-        "      - {event: approve, as: " +
-            by + ", expect: " +
-            (by == "sari" ? "{refused: four-eyes, state: prepared}" : "{state: granted}") + "}\n");
-  ScenarioLoad loaded = load_scenario_file(dir + "/v1.test.yaml");
-  INFO(format_diagnostics(loaded.diagnostics));
-  REQUIRE(loaded.ok());
-  const ScenarioReport report = run_scenarios(*loaded.file);
+  folder.write("v1.test.yaml",
+               "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
+               "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n  - {id: pia, name: Pia "
+               "Contoh, roles: [staff]}\n"
+               "scenarios:\n  - name: prepared under version 1, approved under version 3\n"
+               "    open: {as: sari}\n    steps:\n"
+               "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
+               "      - {migrate: v2.yaml, expect: {state: prepared}}\n"
+               "      - {migrate: v3.yaml, expect: {state: prepared}}\n"
+               "      - {event: approve, as: " +
+                   by + ", expect: " +
+                   (by == "sari" ? "{refused: four-eyes, state: prepared}" : "{state: granted}") +
+                   "}\n");
+  const ScenarioReport report = folder.run("v1.test.yaml");
   REQUIRE(report.results.size() == 1);
   INFO((report.results[0].differences.empty() ? "" : report.results[0].differences[0]));
   CHECK(report.results[0].passed);
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -757,32 +775,26 @@ namespace {
 // why the case stayed.
 TEST_CASE("a scenario's migrate: step says why a case that stays did not move",
           "[migration][apply][scenario]") {
-  std::string pattern = "/tmp/sopir-migrate-stays-XXXXXX";
-  const std::string dir = mkdtemp(pattern.data());
-  const auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir + "/" + name) << text;
-  };
+  const ScenarioFolder folder;
   const std::string head =
       "sop: grant-review\ntitle: Grant review\nroles: [staff]\n"
       "states:\n  requested: {initial: true}\n  prepared: {}\n  granted: {terminal: true}\n"
       "transitions:\n"
       "  - {event: prepare, from: requested, to: prepared, roles: [staff]}\n"
       "  - {event: approve, from: prepared, to: granted, roles: [staff]}\n";
-  write("v1.yaml", "version: 1\n" + head);
-  write("v2.yaml", "version: 2\n" + head +
-                       "migrate:\n  from: 1\n  states:\n    prepared: {stays: approved on paper in "
-                       "version 1}\n");
-  write("v1.test.yaml",
-        "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
-        "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n"
-        "scenarios:\n  - name: a prepared case stays on version 1\n"
-        "    open: {as: sari}\n    steps:\n"
-        "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
-        "      - {migrate: v2.yaml, expect: {state: prepared}}\n");
-  ScenarioLoad loaded = load_scenario_file(dir + "/v1.test.yaml");
-  INFO(format_diagnostics(loaded.diagnostics));
-  REQUIRE(loaded.ok());
-  const ScenarioReport report = run_scenarios(*loaded.file);
+  folder.write("v1.yaml", "version: 1\n" + head);
+  folder.write("v2.yaml",
+               "version: 2\n" + head +
+                   "migrate:\n  from: 1\n  states:\n    prepared: {stays: approved on paper in "
+                   "version 1}\n");
+  folder.write("v1.test.yaml",
+               "procedure: v1.yaml\nclock: 2026-03-02T08:00:00Z\n"
+               "staff:\n  - {id: sari, name: Sari Contoh, roles: [staff]}\n"
+               "scenarios:\n  - name: a prepared case stays on version 1\n"
+               "    open: {as: sari}\n    steps:\n"
+               "      - {event: prepare, as: sari, expect: {state: prepared}}\n"
+               "      - {migrate: v2.yaml, expect: {state: prepared}}\n");
+  const ScenarioReport report = folder.run("v1.test.yaml");
   REQUIRE(report.results.size() == 1);
   CHECK_FALSE(report.results[0].passed);
   REQUIRE(report.results[0].differences.size() == 1);
@@ -790,7 +802,6 @@ TEST_CASE("a scenario's migrate: step says why a case that stays did not move",
              Catch::Contains(
                  "the case did not move to version 2: state 'prepared' is declared not movable: "
                  "approved on paper in version 1"));
-  fs::remove_all(dir);
 }
 
 }  // namespace
