@@ -481,6 +481,15 @@ TEST_CASE_METHOD(StoreFixture, "procedures are content-addressed and versioned")
   }
   CHECK(store->versions_of("tppo_care").size() == 1);
   CHECK(store->versions_of("unknown_sop").empty());
+  // Every procedure's, in procedures()'s order.
+  const auto every = store->versions();
+  REQUIRE(every.size() == all.size());
+  for (size_t i = 0; i < every.size(); ++i) {
+    CHECK(std::tie(every[i].sop_id, every[i].version, every[i].sha256, every[i].current) ==
+          std::tie(all[i].sop_id, all[i].version, all[i].sha256, all[i].current));
+    CHECK(every[i].compiled.empty());
+    CHECK(every[i].cases == 0);
+  }
 
   const std::string before = db.snapshot();
   CHECK(kind_of([&] { store->publish("tppo_care", kShaA, kSourceA, "f", "a", DateTime{1}); }) ==

@@ -508,6 +508,9 @@ class Store {
   // form or case count (left "" and 0): what publishing checks a new version
   // against, without counting every version's cases. Empty when none.
   virtual std::vector<PublishedProcedure> versions_of(const std::string& sop_id) = 0;
+  // The same for every procedure, by sop_id then version: what a pass over
+  // the current procedures reads (hand-off checks, overdue clocks).
+  virtual std::vector<PublishedProcedure> versions() = 0;
 
   // Staff. Each change writes the staff row and its registry row (kind
   // kStaff, stamped with `by`) in one transaction. The store checks only

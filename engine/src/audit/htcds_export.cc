@@ -48,7 +48,7 @@ struct Chosen {
 Chosen choose(Store& store, ProcedureCache& procedures, const std::optional<std::string>& sop_id) {
   std::vector<std::string> ids, mapped;
   Chosen chosen;
-  for (const auto& pub : store.procedures()) {
+  for (const auto& pub : store.versions()) {
     if (!pub.current) continue;
     ids.push_back(pub.sop_id);
     ProcedurePtr p = procedures.get(pub.sha256, nullptr);
@@ -254,7 +254,7 @@ int64_t export_htcds(Store& store, const HtcdsOptions& options, std::ostream& ou
   auto choose_all = [&] {
     chosen = choose(store, procedures, options.sop_id);
     for (const auto& sop : chosen.mapping->referrals) {
-      for (const auto& pub : store.procedures()) {
+      for (const auto& pub : store.versions()) {
         if (!pub.current || pub.sop_id != sop) continue;
         ProcedurePtr rp = procedures.get(pub.sha256, nullptr);
         if (rp) referral_maps[sop] = Chosen{rp, rp->standard("htcds")};

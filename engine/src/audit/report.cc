@@ -112,7 +112,7 @@ std::string by_version_text(const SopFigures& f) {
 std::vector<SopFigures> gather(Store& store, const ReportOptions& options, DamagedRows& unread) {
   ProcedureCache procedures(store);
   std::map<std::string, SopFigures> by_sop;
-  for (const auto& pub : store.procedures()) {
+  for (const auto& pub : store.versions()) {
     if (options.sop_id && pub.sop_id != *options.sop_id) continue;
     SopFigures& f = by_sop[pub.sop_id];
     f.sop_id = pub.sop_id;

@@ -388,7 +388,7 @@ PublishedProcedure Engine::publish_checked(const LoadResult& loaded, const std::
   };
   std::vector<std::string> problems = check_handoffs(*procedure, lookup);
   check_handoff_sites(*procedure, problems);
-  for (const auto& other : store_->procedures()) {
+  for (const auto& other : store_->versions()) {
     if (!other.current || other.sop_id == procedure->id) continue;
     ProcedurePtr parent = this->procedure(other.sha256);
     const bool hands_to_it = std::any_of(
@@ -514,7 +514,7 @@ ProcedurePtr Engine::procedure(const std::string& sha256) {
 
 std::vector<std::string> published_states(Store& store, const std::string& sop_id) {
   std::set<std::string> states;
-  for (const PublishedProcedure& published : store.procedures()) {
+  for (const PublishedProcedure& published : store.versions()) {
     if (!sop_id.empty() && published.sop_id != sop_id) continue;
     bool from_source = false;
     ProcedurePtr procedure;
@@ -551,7 +551,7 @@ namespace {
 
 [[noreturn]] void no_procedure(Store& store, const std::string& sop_id) {
   std::vector<std::string> ids;
-  for (const auto& p : store.procedures()) ids.push_back(p.sop_id);
+  for (const auto& p : store.versions()) ids.push_back(p.sop_id);
   throw not_found(no_procedure_message(sop_id, ids));
 }
 
@@ -1515,7 +1515,7 @@ std::vector<ClockOverdue> Engine::overdue_clocks(
   std::vector<ClockOverdue> out;
   std::set<std::string> sops;
   reading([&] {
-    for (const PublishedProcedure& v : store_->procedures()) {
+    for (const PublishedProcedure& v : store_->versions()) {
       if (sops.count(v.sop_id) || procedure(v.sha256)->clocks.empty()) continue;
       sops.insert(v.sop_id);
       // The procedure's active cases with a clock; only the overdue ones are kept.

@@ -155,7 +155,7 @@ void Engine::each_retention_due(DateTime now, const std::function<void(Retention
   // In one read snapshot: the closed cases of each procedure with a
   // retention (each case counts by its own version's), a part at a time.
   reading([&] {
-    for (const PublishedProcedure& v : store_->procedures()) {
+    for (const PublishedProcedure& v : store_->versions()) {
       if (sops.count(v.sop_id) || !procedure(v.sha256)->retention) continue;
       sops.insert(v.sop_id);  // every version of it: each case counts by its own
       CaseFilter filter;

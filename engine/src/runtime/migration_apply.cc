@@ -52,7 +52,7 @@ const json& member(const json& j, const char* key, json::value_t type, const Mes
 [[noreturn]] void no_such_version(Engine& engine, const SavedPlan& plan) {
   std::vector<std::string> ids;
   std::vector<int> known;
-  for (const auto& p : engine.procedures()) {
+  for (const auto& p : engine.store().versions()) {
     ids.push_back(p.sop_id);
     if (p.sop_id == plan.sop_id) known.push_back(p.version);
   }
@@ -171,7 +171,7 @@ PlanStatus propose_migration(Engine& engine, const std::string& actor, std::stri
   const SavedPlan plan = read_plan(document);
   const Actor who = policy_actor(engine, actor);
   std::optional<PublishedProcedure> target;
-  for (auto& p : engine.procedures())
+  for (auto& p : engine.store().versions())
     if (p.sop_id == plan.sop_id && p.version == plan.to_version) target = std::move(p);
   if (!target) no_such_version(engine, plan);
   if (target->sha256 != plan.to_sha256)
@@ -248,7 +248,7 @@ PlanStatus approve_migration(Engine& engine, const std::string& actor, const std
     LogEntry e;
     e.kind = LogKind::kMigrationPlan;
     e.event = registry_event::kApproved;
-    for (const auto& v : engine.procedures())
+    for (const auto& v : engine.store().versions())
       if (v.sop_id == p.sop_id && v.version == p.to_version) e.sha256 = v.sha256;
     e.actor = who.id;
     e.role = kMigrationRole;
@@ -353,7 +353,7 @@ ApplyReport apply_migration(Engine& engine, const std::string& actor, std::strin
   if (found->approved_by.empty()) throw refused(tr(msg::mig_not_approved, {plan.sha256, found->proposed_by}));
 
   std::map<std::string, PublishedProcedure> versions;  // sha256 -> version of plan.sop_id
-  for (auto& p : engine.procedures())
+  for (auto& p : engine.store().versions())
     if (p.sop_id == plan.sop_id) versions.emplace(p.sha256, std::move(p));
   auto target = versions.find(plan.to_sha256);
   if (target == versions.end() || target->second.version != plan.to_version)

@@ -87,7 +87,7 @@ std::map<int, int64_t> MigrationPlan::by_version() const {
 MigrationPlan plan_migration(Engine& engine, const std::string& sop_id, int to_version, std::string_view lang) {
   std::vector<PublishedProcedure> versions;
   std::vector<std::string> ids;
-  for (auto& p : engine.procedures()) {
+  for (auto& p : engine.store().versions()) {
     ids.push_back(p.sop_id);
     if (p.sop_id == sop_id) versions.push_back(std::move(p));
   }

@@ -72,7 +72,7 @@ Procedures check_move(Store& from, Store& to, const MoveIn& move, const std::vec
   for (const StaffMember& m : from.all_staff())
     if (to_staff.count(m.id)) staff_both += (staff_both.empty() ? "" : ", ") + m.id;
   if (!staff_both.empty()) throw conflict(tr(msg::runtime_move_staff_collision, {staff_both}));
-  const std::vector<PublishedProcedure> to_procedures = to.procedures();
+  const std::vector<PublishedProcedure> to_procedures = to.versions();
   Procedures out;
   for (const PublishedProcedure& p : from.procedures()) {
     bool same = false, other_versions = false;

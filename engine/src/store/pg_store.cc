@@ -32,6 +32,7 @@
 #include "store/nesting.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
+#include "store/procedure_columns.h"
 #include "store/record_rows.h"
 #include "store/registry.h"
 #include "store/sealing.h"
@@ -70,12 +71,6 @@ constexpr const char* kCaseColumns =
 constexpr int kCaseDataColumn = 5;  // of kCaseColumns
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
 constexpr int kRecordColumn = 1;  // of kLogColumns and of scan_chain's query
-constexpr const char* kProcedureColumns =
-    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
-    "p.compiled";
-constexpr const char* kProcedureColumnsCounted =
-    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
-    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
 
 std::string sql(const std::string& head, const char* columns, const std::string& tail) {
   return head + columns + tail;
@@ -214,10 +209,9 @@ class PgStore final : public Store {
 
   std::optional<PublishedProcedure> procedure_form_by_hash(const std::string& sha256) override {
     return guard(msg::store_op_read_procedure, sha256, [&]() -> std::optional<PublishedProcedure> {
-      const Result r = conn_->run("procedure_form_by_hash",
-                                  "SELECT p.sop_id, p.version, p.sha256, '', p.file, p.published_at, "
-                                  "p.published_by, p.current, 0, p.compiled FROM procedures p WHERE p.sha256 = $1",
-                                  {text(sha256)});
+      static const std::string kQuery =
+          sql("SELECT ", procedure_columns::kForm, " FROM procedures p WHERE p.sha256 = $1");
+      const Result r = conn_->run("procedure_form_by_hash", kQuery.c_str(), {text(sha256)});
       if (r.rows() == 0) return std::nullopt;
       return read_procedure(r, 0);
     });
@@ -225,11 +219,9 @@ class PgStore final : public Store {
 
   std::optional<PublishedProcedure> current_procedure(const std::string& sop_id) override {
     return guard(msg::store_op_read_procedure, sop_id, [&]() -> std::optional<PublishedProcedure> {
-      const Result r = conn_->run("current_procedure",
-                                  "SELECT p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, "
-                                  "p.published_by, p.current, 0, p.compiled FROM procedures p "
-                                  "WHERE p.sop_id = $1 AND p.current",
-                                  {text(sop_id)});
+      static const std::string kQuery = sql("SELECT ", procedure_columns::kWhole,
+                                            " FROM procedures p WHERE p.sop_id = $1 AND p.current");
+      const Result r = conn_->run("current_procedure", kQuery.c_str(), {text(sop_id)});
       if (r.rows() == 0) return std::nullopt;
       return read_procedure(r, 0);
     });
@@ -237,8 +229,8 @@ class PgStore final : public Store {
 
   std::vector<PublishedProcedure> procedures() override {
     return guard(msg::store_op_list_procedures, {}, [&] {
-      const Result r =
-          conn_->exec(sql("SELECT ", kProcedureColumnsCounted, " FROM procedures p ORDER BY p.sop_id, p.version"));
+      const Result r = conn_->exec(sql("SELECT ", procedure_columns::kCounted,
+                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(read_procedure(r, i));
       return out;
@@ -247,12 +239,21 @@ class PgStore final : public Store {
 
   std::vector<PublishedProcedure> versions_of(const std::string& sop_id) override {
     return guard(msg::store_op_read_procedure, sop_id, [&] {
-      const Result r =
-          conn_->run("versions_of",
-                     "SELECT p.sop_id, p.version, p.sha256, '', p.file, p.published_at, "
-                     "p.published_by, p.current, 0, '' FROM procedures p WHERE p.sop_id = $1 "
-                     "ORDER BY p.version",
-                     {text(sop_id)});
+      static const std::string kQuery =
+          sql("SELECT ", procedure_columns::kVersion,
+              " FROM procedures p WHERE p.sop_id = $1 ORDER BY p.version");
+      const Result r = conn_->run("versions_of", kQuery.c_str(), {text(sop_id)});
+      std::vector<PublishedProcedure> out;
+      for (int i = 0; i < r.rows(); ++i) out.push_back(read_procedure(r, i));
+      return out;
+    });
+  }
+
+  std::vector<PublishedProcedure> versions() override {
+    return guard(msg::store_op_list_procedures, {}, [&] {
+      static const std::string kQuery = sql("SELECT ", procedure_columns::kVersion,
+                                            " FROM procedures p ORDER BY p.sop_id, p.version");
+      const Result r = conn_->run("versions", kQuery.c_str(), {});
       std::vector<PublishedProcedure> out;
       for (int i = 0; i < r.rows(); ++i) out.push_back(read_procedure(r, i));
       return out;
@@ -1379,10 +1380,9 @@ class PgStore final : public Store {
   }
 
   std::optional<PublishedProcedure> procedure_by_hash_now(const std::string& sha256) {
-    const Result r = conn_->run("procedure_by_hash",
-                                "SELECT p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, "
-                                "p.published_by, p.current, 0, p.compiled FROM procedures p WHERE p.sha256 = $1",
-                                {text(sha256)});
+    static const std::string kQuery =
+        sql("SELECT ", procedure_columns::kWhole, " FROM procedures p WHERE p.sha256 = $1");
+    const Result r = conn_->run("procedure_by_hash", kQuery.c_str(), {text(sha256)});
     if (r.rows() == 0) return std::nullopt;
     return read_procedure(r, 0);
   }

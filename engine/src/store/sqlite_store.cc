@@ -19,17 +19,18 @@
 #include <utility>
 #include <vector>
 
+#include "sopir/error.h"
+#include "sopir/messages/store.h"
+#include "sopir/store.h"
 #include "store/case_order.h"
 #include "store/log_json.h"
-#include "store/record_rows.h"
-#include "store/registry.h"
 #include "store/merkle.h"
 #include "store/nesting.h"
+#include "store/procedure_columns.h"
+#include "store/record_rows.h"
+#include "store/registry.h"
 #include "store/schema.h"
 #include "store/sealing.h"
-#include "sopir/error.h"
-#include "sopir/store.h"
-#include "sopir/messages/store.h"
 
 namespace sopir {
 
@@ -141,21 +142,6 @@ constexpr const char* kCaseColumns =
 // A log row is its record and its hashes (case_id and case_seq are generated
 // from the record; prev_row, the link, is read where a history is).
 constexpr const char* kLogColumns = "seq, record, prev_hash, hash";
-// Single-procedure lookups (on every step's path) do not count cases: the
-// count walks an index entry per case. procedures() counts.
-constexpr const char* kProcedureColumns =
-    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, 0, "
-    "p.compiled";
-// The same without the source (a step runs by the compiled form).
-constexpr const char* kProcedureFormColumns =
-    "p.sop_id, p.version, p.sha256, '', p.file, p.published_at, p.published_by, p.current, 0, "
-    "p.compiled";
-// Neither source nor compiled form (Store::versions_of).
-constexpr const char* kProcedureVersionColumns =
-    "p.sop_id, p.version, p.sha256, '', p.file, p.published_at, p.published_by, p.current, 0, ''";
-constexpr const char* kProcedureColumnsCounted =
-    "p.sop_id, p.version, p.sha256, p.source, p.file, p.published_at, p.published_by, p.current, "
-    "(SELECT count(*) FROM cases c WHERE c.sha256 = p.sha256), p.compiled";
 
 std::string sql(const std::string& head, const char* columns, const std::string& tail) {
   return head + columns + tail;
@@ -229,21 +215,25 @@ class SqliteStore final : public Store {
         savepoint_(*db_, "SAVEPOINT sopir_nested"),
         release_(*db_, "RELEASE sopir_nested"),
         head_stmt_(*db_, "SELECT seq, hash FROM transitions ORDER BY seq DESC LIMIT 1"),
-        case_version_(*db_, "SELECT version, last_seq, head_hash, head_row FROM cases WHERE id = ?"),
+        case_version_(*db_,
+                      "SELECT version, last_seq, head_hash, head_row FROM cases WHERE id = ?"),
         case_exists_(*db_, "SELECT 1 FROM cases WHERE id = ?"),
         find_case_(*db_, sql("SELECT ", kCaseColumns, ", head_row FROM cases WHERE id = ?")),
-        history_(*db_, sql("SELECT ", kLogColumns, " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
+        history_(*db_, sql("SELECT ", kLogColumns,
+                           " FROM transitions WHERE case_id = ? ORDER BY case_seq")),
         case_head_row_(*db_, "SELECT head_row, last_seq FROM cases WHERE id = ?"),
         // From row ?1 back along the links, at most ?2 rows (so a loop of
         // wrong links ends), newest first.
         linked_rows_(*db_,
                      "WITH RECURSIVE h(seq, record, prev_hash, hash, prev_row, n) AS ("
-                     "SELECT seq, record, prev_hash, hash, prev_row, 1 FROM transitions WHERE seq = ?1 UNION ALL "
+                     "SELECT seq, record, prev_hash, hash, prev_row, 1 FROM transitions WHERE seq "
+                     "= ?1 UNION ALL "
                      "SELECT t.seq, t.record, t.prev_hash, t.hash, t.prev_row, h.n + 1 FROM h "
                      "JOIN transitions t ON t.seq = h.prev_row WHERE h.n < ?2) "
                      "SELECT seq, record, prev_hash, hash, prev_row FROM h"),
-        insert_log_(*db_,
-                    "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)"),
+        insert_log_(
+            *db_,
+            "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES (?, ?, ?, ?)"),
         // append_held's row, linked to the case's newest row.
         insert_held_log_(*db_,
                          "INSERT INTO transitions (record, prev_hash, hash, prev_row) VALUES "
@@ -251,24 +241,30 @@ class SqliteStore final : public Store {
         set_head_row_(*db_, "UPDATE cases SET head_row = ? WHERE id = ?"),
         insert_case_(*db_, sql("INSERT INTO cases (", kCaseColumns,
                                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")),
-        update_case_(*db_,
-                     "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
-                     "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
-                     "closure_reason = ?12, parent_case = ?13, head_hash = ?14, site = ?15, head_row = ?16 "
-                     "WHERE id = ?1"),
-        insert_text_(*db_, "INSERT OR IGNORE INTO personal_text (digest, text, case_id, sealed) VALUES (?, ?, ?, ?)"),
+        update_case_(
+            *db_,
+            "UPDATE cases SET sop_id = ?2, sha256 = ?3, state = ?4, status = ?5, data = ?6, "
+            "version = ?7, last_seq = ?8, opened_at = ?9, due_at = ?10, hold_started = ?11, "
+            "closure_reason = ?12, parent_case = ?13, head_hash = ?14, site = ?15, head_row = ?16 "
+            "WHERE id = ?1"),
+        insert_text_(*db_,
+                     "INSERT OR IGNORE INTO personal_text (digest, text, case_id, sealed) VALUES "
+                     "(?, ?, ?, ?)"),
         personal_text_(*db_, "SELECT text, case_id, sealed FROM personal_text WHERE digest = ?"),
         text_exists_(*db_, "SELECT 1 FROM personal_text WHERE digest = ?"),
         key_id_stmt_(*db_, "SELECT key_id FROM database_key WHERE id = 1"),
         case_key_(*db_, "SELECT sealed FROM case_keys WHERE case_id = ?"),
         staff_(*db_, "SELECT id, name, roles, active, sites FROM staff WHERE id = ?"),
         procedure_exists_(*db_, "SELECT 1 FROM procedures WHERE sha256 = ?"),
-        procedure_by_hash_(*db_, sql("SELECT ", kProcedureColumns, " FROM procedures p WHERE p.sha256 = ?")),
-        procedure_form_by_hash_(*db_, sql("SELECT ", kProcedureFormColumns, " FROM procedures p WHERE p.sha256 = ?")),
-        current_procedure_(*db_, sql("SELECT ", kProcedureColumns,
+        procedure_by_hash_(*db_, sql("SELECT ", procedure_columns::kWhole,
+                                     " FROM procedures p WHERE p.sha256 = ?")),
+        procedure_form_by_hash_(*db_, sql("SELECT ", procedure_columns::kForm,
+                                          " FROM procedures p WHERE p.sha256 = ?")),
+        current_procedure_(*db_, sql("SELECT ", procedure_columns::kWhole,
                                      " FROM procedures p WHERE p.sop_id = ? AND p.current = 1")),
         registry_head_(*db_,
-                       "SELECT case_seq, hash FROM transitions WHERE case_id IS NULL ORDER BY case_seq DESC LIMIT 1") {}
+                       "SELECT case_seq, hash FROM transitions WHERE case_id IS NULL ORDER BY "
+                       "case_seq DESC LIMIT 1") {}
 
   void transaction(const std::function<void()>& body) override {
     guard(msg::store_op_transaction, {}, [&] { write(msg::store_w_a_transaction, body); });
@@ -437,7 +433,7 @@ class SqliteStore final : public Store {
 
   std::vector<PublishedProcedure> procedures() override {
     return guard(msg::store_op_list_procedures, {}, [&] {
-      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureColumnsCounted,
+      SQLite::Statement stmt(*db_, sql("SELECT ", procedure_columns::kCounted,
                                        " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
       while (stmt.executeStep()) out.push_back(read_procedure(stmt));
@@ -447,9 +443,19 @@ class SqliteStore final : public Store {
 
   std::vector<PublishedProcedure> versions_of(const std::string& sop_id) override {
     return guard(msg::store_op_read_procedure, sop_id, [&] {
-      SQLite::Statement stmt(*db_, sql("SELECT ", kProcedureVersionColumns,
+      SQLite::Statement stmt(*db_, sql("SELECT ", procedure_columns::kVersion,
                                        " FROM procedures p WHERE p.sop_id = ? ORDER BY p.version"));
       stmt.bind(1, sop_id);
+      std::vector<PublishedProcedure> out;
+      while (stmt.executeStep()) out.push_back(read_procedure(stmt));
+      return out;
+    });
+  }
+
+  std::vector<PublishedProcedure> versions() override {
+    return guard(msg::store_op_list_procedures, {}, [&] {
+      SQLite::Statement stmt(*db_, sql("SELECT ", procedure_columns::kVersion,
+                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
       while (stmt.executeStep()) out.push_back(read_procedure(stmt));
       return out;
