@@ -114,7 +114,7 @@ class Language(SopirTest):
         out = self.ok("--lang", "id", "case", "hold", "--help").out
         self.assertEqual(out,
                          "cara pakai: sopir case hold CASE --reason TEXT\n\n"
-                         "tunda sebuah kasus (tenggatnya ikut berhenti)\n\n"
+                         "tangguhkan sebuah kasus (tenggatnya ikut berhenti)\n\n"
                          "Argumen:\n"
                          "  case TEXT ...               id kasus (bawaan di shell: kasus yang sedang dipakai)\n\n"
                          "Pilihan:\n"

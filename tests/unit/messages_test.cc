@@ -1,14 +1,15 @@
 // The message catalogue (sopir/messages.h): every entry in both languages,
 // with the same placeholders, and rendered as documented.
-#include <catch2/catch.hpp>
+#include "sopir/messages.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <string>
 #include <vector>
 
-#include "sopir/messages.h"
 #include "sopir/messages/cli.h"
+#include "sopir/messages/rules.h"
 
 namespace sopir {
 namespace {
@@ -60,6 +61,14 @@ TEST_CASE("a message renders in the language asked for, with its arguments", "[m
   CHECK(tr(msg::cli_lang_value, "de", {"fr"}) == "--lang takes id or en, not 'fr'");
   // A missing argument leaves its placeholder visible.
   CHECK(tr(msg::cli_lang_value, "en") == "--lang takes id or en, not '{0}'");
+}
+
+// `case list` labels a case's status with the word a refusal uses for it, so
+// that staff reading Indonesian meet one word for "on hold", not two.
+TEST_CASE("a status reads the same in Indonesian in lists and in refusals", "[messages]") {
+  CHECK(tr(msg::cli_status_active, "id") == tr(msg::rules_status_active, "id"));
+  CHECK(tr(msg::cli_status_on_hold, "id") == tr(msg::rules_status_on_hold, "id"));
+  CHECK(tr(msg::cli_status_closed, "id") == tr(msg::rules_status_closed, "id"));
 }
 
 TEST_CASE("the message language follows a locale name", "[messages]") {
