@@ -357,7 +357,7 @@ int run_audit_verify(Context& ctx, Args& a) {
   if (bar) {
     progress = [&](const audit::VerifyProgress& p) {
       const int64_t percent = p.total > 0 ? std::min<int64_t>(100, p.done * 100 / p.total) : 0;
-      const bool chain = std::string_view(p.phase) == "chain";
+      const bool chain = p.phase == audit::VerifyPhase::kChain;
       ctx.err << "\r" << tr(chain ? msg::cli_verify_phase_chain : msg::cli_verify_phase_replay)
               << ": " << p.done << (p.total ? "/" + std::to_string(p.total) : "") << " (" << percent
               << "%)   " << std::flush;

@@ -338,13 +338,15 @@ TEST_CASE("verify reads one snapshot while another office writes", "[chains][aud
   // The office steps the first case by id while verify reads the log, and
   // the last one (on the page being replayed) during the replay.
   int written = 0;
-  const auto report = audit::verify(*store, audit::VerifyOptions{}, [&](const audit::VerifyProgress& p) {
-    const bool replaying = std::string(p.phase) == "replay";
-    if (written == (replaying ? 1 : 0) && p.done < p.total) {
-      office.advance(testing::step_request(replaying ? ids.back() : ids.front(), "screen", "rina", {{"age", "31"}}));
-      ++written;
-    }
-  });
+  const auto report =
+      audit::verify(*store, audit::VerifyOptions{}, [&](const audit::VerifyProgress& p) {
+        const bool replaying = p.phase == audit::VerifyPhase::kReplay;
+        if (written == (replaying ? 1 : 0) && p.done < p.total) {
+          office.advance(testing::step_request(replaying ? ids.back() : ids.front(), "screen",
+                                               "rina", {{"age", "31"}}));
+          ++written;
+        }
+      });
   INFO(describe(report));
   CHECK(written == 2);
   CHECK(report.clean());

@@ -99,8 +99,12 @@ struct VerifyOptions {
   bool replay = true;  // replay every case through its pinned procedure
 };
 
+// What verify is doing when it reports progress: hashing the log in order,
+// or replaying each case through its pinned procedure.
+enum class VerifyPhase { kChain, kReplay };
+
 struct VerifyProgress {
-  const char* phase;  // "chain" or "replay"
+  VerifyPhase phase = VerifyPhase::kChain;
   int64_t done = 0;
   int64_t total = 0;  // an estimate; 0 when unknown
 };

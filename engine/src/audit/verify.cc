@@ -128,7 +128,7 @@ class Verifier {
     report_.findings.push_back(Finding{kind, seq, case_id, std::move(message)});
   }
 
-  void tick(const char* phase, int64_t done, int64_t total) {
+  void tick(VerifyPhase phase, int64_t done, int64_t total) {
     if (progress_ && (done % 4096 == 0 || done == total)) progress_(VerifyProgress{phase, done, total});
   }
 
@@ -160,7 +160,7 @@ class Verifier {
         }
       }
       if (options_.chain || options_.anchor) checker.add(r);
-      tick("chain", report_.rows, total);
+      tick(VerifyPhase::kChain, report_.rows, total);
       return true;
     });
     checker.finish();
@@ -593,7 +593,7 @@ class Verifier {
     store_.each_case(CaseFilter{}, [&](const CaseRecord& record) {
       replay_one(record.id, &record);
       log_cases_.erase(record.id);
-      tick("replay", ++done, total);
+      tick(VerifyPhase::kReplay, ++done, total);
     });
     for (const std::string& id : log_cases_) replay_one(id, nullptr);
     for (Finding& f : links_.findings()) report_.findings.push_back(std::move(f));
