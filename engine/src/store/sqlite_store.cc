@@ -432,13 +432,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<PublishedProcedure> procedures() override {
-    return guard(msg::store_op_list_procedures, {}, [&] {
-      SQLite::Statement stmt(*db_, sql("SELECT ", procedure_columns::kCounted,
-                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
-      std::vector<PublishedProcedure> out;
-      while (stmt.executeStep()) out.push_back(read_procedure(stmt));
-      return out;
-    });
+    return every_procedure(procedure_columns::kCounted);
   }
 
   std::vector<PublishedProcedure> versions_of(const std::string& sop_id) override {
@@ -453,9 +447,15 @@ class SqliteStore final : public Store {
   }
 
   std::vector<PublishedProcedure> versions() override {
+    return every_procedure(procedure_columns::kVersion);
+  }
+
+  // Every version of every procedure, by sop_id then version, read by
+  // `columns` (procedure_columns.h).
+  std::vector<PublishedProcedure> every_procedure(const char* columns) {
     return guard(msg::store_op_list_procedures, {}, [&] {
-      SQLite::Statement stmt(*db_, sql("SELECT ", procedure_columns::kVersion,
-                                       " FROM procedures p ORDER BY p.sop_id, p.version"));
+      SQLite::Statement stmt(
+          *db_, sql("SELECT ", columns, " FROM procedures p ORDER BY p.sop_id, p.version"));
       std::vector<PublishedProcedure> out;
       while (stmt.executeStep()) out.push_back(read_procedure(stmt));
       return out;
