@@ -197,6 +197,23 @@ class Publish(SopirTest):
         versions = self.ok("--json", "sop", "list").json()["procedures"]
         self.assertIn(2, [v["version"] for v in versions if v["sop"] == "intake"])
 
+    def test_a_field_left_behind_refuses_publishing_as_validate_strict_does(self):
+        # validate gives a warning (an error with --strict); publishing is
+        # strict: it refuses, writing nothing, until the field is mapped or
+        # listed under drop:.
+        self.ok("--as", "admin", "sop", "publish", self.write("v1.yaml", OLD))
+        left = self.write("v2.yaml", NEW.replace("  fields:\n    risk_level: risk\n", ""))
+        r = self.fails(1, "sop", "validate", "--strict", left, "--from", self.write("v1.yaml", OLD))
+        self.assertIn("field 'risk' of version 1 is not kept by this version", r.err)
+        r = self.refused_unchanged(1, "--as", "admin", "sop", "publish", left)
+        self.assertIn("its migrate: section does not fit the published versions it moves cases from:", r.err)
+        self.assertIn(left + ":18:1: error: field 'risk' of version 1 is not kept by this version", r.err)
+        self.assertEqual(self.versions(), [1])
+        dropped = self.write("v2.yaml", NEW.replace("  fields:\n    risk_level: risk\n", "")
+                             .replace("  drop: [notes]\n", "  drop: [notes, risk]\n"))
+        self.ok("--as", "admin", "sop", "publish", dropped)
+        self.assertEqual(self.versions(), [1, 2])
+
     def versions(self):
         return sorted(v["version"] for v in self.ok("--json", "sop", "list").json()["procedures"]
                       if v["sop"] == "intake")

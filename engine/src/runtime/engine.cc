@@ -351,7 +351,9 @@ void Engine::check_migration_published(const Procedure& procedure, const std::st
   for (const auto& other : versions) {
     ProcedurePtr old = this->procedure(other.sha256);
     if (!procedure.migration_from(old->version) || old->version >= procedure.version) continue;
-    for (auto& d : check_migration(*old, procedure))
+    // Strict, as publishing checks the file itself: a field of the older
+    // version neither kept nor dropped on purpose refuses too.
+    for (auto& d : check_migration(*old, procedure, /*strict=*/true))
       if (d.severity == Severity::kError) problems.push_back(std::move(d));
   }
   if (problems.empty()) return;
