@@ -246,8 +246,10 @@ int run_audit_log(Context& ctx, Args& a) {
     filter.state = a.state;
   }
   if (!a.kind.empty()) {
+    // The log of cases: the registry's rows (publishing, staff, sites,
+    // checkpoints, migration plans) are not among them.
     filter.kind = log_kind_from_string(a.kind);
-    if (!filter.kind)
+    if (!filter.kind || is_registry(*filter.kind))
       throw usage_error(tr(msg::cli_kind_value, {a.kind}));
   }
   filter.since = time_option("--since", a.since);

@@ -85,6 +85,14 @@ def main():
         assert "Siti" not in text and "***" in text
         jl = run(target, "audit", "log", "--format", "jsonl").stdout.splitlines()
         assert len(jl) == 4
+        steps = run(target, "audit", "log", "--kind", "procedure", "--format", "jsonl").stdout.splitlines()
+        assert len(steps) == 2 and all('"kind":"procedure"' in s for s in steps), steps
+        # A registry row's kind is not a case row's: refused, with the kinds there are.
+        for kind in ["publish", "nonsense"]:
+            p = run(target, "audit", "log", "--kind", kind, check=False)
+            assert p.returncode == 2 and p.stdout == "", p
+            assert ("--kind '%s' is not a kind of case row; use open, procedure, override, lifecycle, timer, "
+                    "erasure, migration or transfer" % kind) in p.stderr, p.stderr
         run(target, "audit", "case", ids[0])
         run(target, "audit", "report")
         run(target, "audit", "replay", "--sop", yaml)
