@@ -226,6 +226,16 @@ TEST_CASE("the older version must be one the section names, of the same procedur
         "v2.yaml: error: this version has no migrate: section, so no case of version 1 (v1.yaml) can move to it\n");
 }
 
+TEST_CASE("a first version with migrate: is told it has no older version", "[migration]") {
+  const std::string first = replaced(kNew, "version: 2", "version: 1");
+  const std::string errors = load_errors(first);
+  CHECK_THAT(errors, Catch::StartsWith(
+                         "v2.yaml:25:3: error: migrate: moves cases of older versions here, and "
+                         "version 1 has none: raise version: above the versions whose cases "
+                         "move, or take migrate: out\n"));
+  CHECK_THAT(errors, !Catch::Contains("from 1 to 0"));
+}
+
 TEST_CASE("the section's own mistakes are located when the new file is loaded", "[migration]") {
   std::string next = replaced(kNew, "  from: 1\n", "  from: [1, 2, x]\n");
   next = replaced(next, "    waiting_room: screening\n", "    waiting_room: screenin\n    archived: stuck\n");

@@ -205,6 +205,12 @@ class MigrationReader {
   void read_versions(const YAML::Node& key, const YAML::Node& value, MigrationDef& m) {
     const std::vector<YAML::Node> items = list(value);
     if (items.empty()) sink_.error("bad-value", pos(key), tr(msg::mig_no_from));
+    // No version is older than 1: no number in from: could be right.
+    if (!items.empty() && p_.version <= 1) {
+      sink_.error("bad-value", pos(key),
+                  tr(msg::mig_no_older_version, {std::to_string(p_.version)}));
+      return;
+    }
     for (const YAML::Node& n : items) {
       const std::string text = n.IsScalar() ? n.Scalar() : std::string();
       auto v = parse_int(text);
