@@ -97,6 +97,10 @@ class ScenarioCommands(SopirTest):
         self.assertEqual(failed["step"], 2)
         self.assertFalse(failed["ok"])
         self.assertEqual(doc["files"][0]["coverage"]["total"], 6)
+        # In Indonesian the refusal quoted is Indonesian too, as the lines around it.
+        r = self.fails(1, "--lang", "id", "sop", "test", path)
+        self.assertIn("diharapkan ditolak: role, ternyata ditolak: guard: aturan untuk 'accept'", r.out)
+        self.assertNotIn("does not hold", r.out)
 
     def test_malformed_file_is_located(self):
         path = self.write("review.test.yaml", HEADER + "  - name: x\n    opne: {as: wati}\n")

@@ -167,6 +167,8 @@ class ScenarioRunner {
     options.create = true;
     options.synchronous_full = false;
     Engine engine(open_sqlite_store(":memory:", options), clock, std::make_shared<SequentialIds>());
+    // Refusals quoted in a result are in the language of the rest of it.
+    engine.set_language(message_language());
     const RegistryStamp stamp{kPublisher, scenario.clock};
     engine.store().add_staff(StaffMember{kPublisher, "Scenario runner", {"policy"}, true}, stamp);
     engine.store().add_staff(StaffMember{kApprover, "Scenario runner", {"policy"}, true}, stamp);
