@@ -982,6 +982,21 @@ TEST_CASE_METHOD(AuditFixture,
   CHECK(r.unverifiable_steps > 0);
 }
 
+TEST_CASE_METHOD(AuditFixture, "a step not decided again still shows the rule of its recorded move",
+                 "[audit]") {
+  build();
+  sql("UPDATE personal_text SET text = NULL, case_id = NULL");
+  auto store = open_sqlite_store(db_.path(), StoreOptions{false, true});
+  std::ostringstream story;
+  CHECK(audit::export_case(*store, b_, audit::ExportOptions{}, story).unread.empty());
+  INFO(story.str());
+  // screen gave the erased name: found by its move, and said to be so.
+  CHECK_THAT(story.str(),
+             Catch::Contains("rule:     transition 1 'screen'") &&
+                 Catch::Contains("[the transition of the recorded move; not decided again here]"));
+  CHECK_THAT(story.str(), !Catch::Contains("rule:\n") && !Catch::Contains("rule:     \n"));
+}
+
 TEST_CASE_METHOD(AuditFixture, "replay with the same procedure finds nothing; a stricter one lists refusals",
                  "[audit]") {
   build();

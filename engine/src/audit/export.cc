@@ -332,6 +332,22 @@ class Exporter {
   std::vector<size_t> widths_;  // the table's, once fitted
 };
 
+// The one transition of `p` that moves by the step's event from its recorded
+// state to its recorded state; -1 when none or more than one does.
+int recorded_transition(const Procedure& p, const LogEntry& e) {
+  const int from = p.state_index(e.from_state), event = p.event_index(e.event);
+  if (from < 0 || event < 0) return -1;
+  int found = -1;
+  for (int ti : p.transitions_from[static_cast<size_t>(from)]) {
+    const TransitionDef& t = p.transitions[static_cast<size_t>(ti)];
+    if (t.event != event || p.states[static_cast<size_t>(t.target(from))].id != e.to_state)
+      continue;
+    if (found >= 0) return -1;
+    found = ti;
+  }
+  return found;
+}
+
 // The rule that allowed a step, in words in `lang`.
 std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s,
                       const std::string& lang) {
@@ -342,8 +358,13 @@ std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s
     return tr(msg::audit_migration_step, lang,
               {in["from_version"], in["to_version"], short_hash(in["plan"]), in["planned_at"]});
   }
-  if (s.transition < 0) return "";
-  const TransitionDef& t = p.transitions[static_cast<size_t>(s.transition)];
+  // A step not decided again (its personal inputs cannot be read here) is
+  // still shown with its rule when one transition makes the recorded move.
+  int index = s.transition;
+  if (index < 0 && s.verdict == Verdict::kUnverifiable) index = recorded_transition(p, e);
+  if (index < 0)
+    return s.verdict == Verdict::kUnverifiable ? tr(msg::audit_inputs_erased, lang) : "";
+  const TransitionDef& t = p.transitions[static_cast<size_t>(index)];
   std::string roles;
   for (int r : t.roles) {
     const std::string& role = p.roles[static_cast<size_t>(r)];
@@ -359,6 +380,7 @@ std::string rule_text(const Procedure& p, const LogEntry& e, const StepReplay& s
   if (!t.guard_text.empty()) out += ", " + tr(msg::audit_rule_when, lang, {t.guard_text});
   if (e.kind == LogKind::kOverride) out += " " + tr(msg::audit_rule_overridden, lang, {s.role});
   if (e.kind == LogKind::kTimer) out += " " + tr(msg::audit_rule_timer, lang);
+  if (s.transition < 0) out += " " + tr(msg::audit_rule_as_recorded, lang);
   return out;
 }
 
