@@ -21,6 +21,7 @@
 #include "sopir/engine.h"
 #include "sopir/key_file.h"
 #include "sopir/login.h"
+#include "sopir/privacy.h"
 #include "store/sealing.h"
 #include "test_errors.h"
 #include "test_procedures.h"
@@ -178,6 +179,47 @@ TEST_CASE("a case key deleted behind the engine's back is a finding, with or wit
     engine.log_in("dewi", "dewi passphrase one");
   }
   CHECK(gone().size() == 1);
+  sealing::forget_database_keys();
+}
+
+TEST_CASE(
+    "a sealed text or case key that does not open is a finding of verify, which reads on; a writer "
+    "refuses it",
+    "[at-rest]") {
+  const char* damage = GENERATE("UPDATE personal_text SET sealed = x'00' WHERE sealed IS NOT NULL",
+                                "UPDATE case_keys SET sealed = x'0011'");
+  INFO(damage);
+  testing::TempDb db{"at-rest-damaged"};
+  auto clock = std::make_shared<testing::TestClock>(DateTime{1796256000});
+  const std::string id =
+      encrypted_case(db.path(), clock, testing::kCareYaml, {{"full_name", "Lastri Gunung"}});
+  {
+    SQLite::Database file(db.path(), SQLite::OPEN_READWRITE);
+    file.exec(damage);
+  }
+  {
+    Engine engine(open_file(db.path()), clock);
+    engine.log_in("dewi", "dewi passphrase one");
+  }
+  // An audit's read-only store: one finding naming the case, the rest read.
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto reader = open_sqlite_store(db.path(), read_only);
+  const audit::VerifyReport report = audit::verify(*reader, audit::VerifyOptions{});
+  REQUIRE(report.findings.size() == 1);
+  CHECK(report.findings[0].kind == audit::FindingKind::kPiiDigest);
+  CHECK(report.findings[0].case_id == id);
+  CHECK_THAT(report.findings[0].message, Catch::Contains("field full_name") &&
+                                             Catch::Contains("does not open with its case's key"));
+  CHECK(report.cases == 1);
+  const StoredValue* name = value_of(*reader->find_case(id), "full_name");
+  REQUIRE(name);
+  CHECK((name->damaged && name->locked && name->text.empty()));
+  CHECK(shown_value(*name, true) == "(damaged)");
+  CHECK(shown_value(*name, false) == "***");
+  // A store that may write refuses the read, as before: nothing decides on it.
+  auto writer = open_file(db.path());
+  CHECK(kind_of([&] { writer->find_case(id); }) == ErrorKind::kStorage);
   sealing::forget_database_keys();
 }
 

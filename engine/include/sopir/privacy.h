@@ -24,6 +24,9 @@ inline constexpr char kErasedValue[] = "(erased)";
 // What stands in for an encrypted personal value this process holds no key
 // for (a member whose passphrase was set before the data was encrypted).
 inline constexpr char kLockedValue[] = "(encrypted)";
+// What stands in for a personal value whose sealed text does not open
+// (StoredValue::damaged; audit verify names it).
+inline constexpr char kDamagedValue[] = "(damaged)";
 
 // Whether `actor` has one of the roles in the procedure's pii_visible_to.
 bool may_see_personal_data(const Procedure& procedure, const Actor& actor);
@@ -31,7 +34,7 @@ bool may_see_personal_data(const Procedure& procedure, const Actor& actor);
 // A stored value as its reader sees it: "" when missing; the text of a value
 // that is not personal, or of a personal one when `reveal`; kErasedValue for
 // an erased personal value (whoever reads it); kLockedValue for a locked one
-// when `reveal`; kMaskedValue otherwise.
+// (kDamagedValue for a damaged one) when `reveal`; kMaskedValue otherwise.
 std::string shown_value(const StoredValue& value, bool reveal);
 
 // `value` with its text replaced by shown_value(value, reveal) and, unless

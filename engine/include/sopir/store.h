@@ -114,6 +114,11 @@ struct StoredValue {
   // for it (audit verify's `pii-gone`). Read, never stored.
   bool erased_since_keys = false;
   bool locked = false;
+  // Read by a read-only store (an audit's): its sealed text, or its case's
+  // key, does not open (changed behind the engine's back). Held as locked
+  // too, so that nothing decides on it or writes it; audit verify reports
+  // it (`pii-digest`). A store that may write refuses the read instead.
+  bool damaged = false;
 };
 
 struct CaseRecord {

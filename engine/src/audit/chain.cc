@@ -183,6 +183,11 @@ std::vector<Finding> ChainChecker::check(const Batch& batch) {
     }
     for (size_t i = r.personal_begin; i < r.personal_end; ++i) {
       const StoredValue& v = batch.personal[i];
+      if (v.damaged) {
+        add(FindingKind::kPiiDigest, r.seq, case_id,
+            tr(msg::audit_pii_damaged, {v.field, log_row(r.seq), in_case}));
+        continue;
+      }
       if (!v.pii || v.missing || v.erased || v.locked) continue;  // locked: encrypted, no key held
       if (sha256_hex(v.salt + v.text) != v.digest)
         add(FindingKind::kPiiDigest, r.seq, case_id,

@@ -18,6 +18,7 @@ std::string shown_value(const StoredValue& value, bool reveal) {
   // That a value was erased tells nothing about it: everyone sees so.
   if (value.erased) return kErasedValue;
   if (!reveal) return kMaskedValue;
+  if (value.damaged) return kDamagedValue;
   return value.locked ? kLockedValue : value.text;
 }
 

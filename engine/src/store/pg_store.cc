@@ -1661,9 +1661,17 @@ class PgStore final : public Store {
         value.locked = true;
         return;
       }
-      key = &case_keys_.keep(row.case_id, sealing::open_case_key(*db, *row.case_key, row.case_id));
     }
-    value.text = sealing::open_personal_text(*key, *row.sealed, value.digest, row.case_id);
+    try {
+      if (!key)
+        key = &case_keys_.keep(row.case_id,
+                               sealing::open_case_key(*database_key(), *row.case_key, row.case_id));
+      value.text = sealing::open_personal_text(*key, *row.sealed, value.digest, row.case_id);
+    } catch (const Error& e) {
+      // A text or case key that does not open: an audit reads on and reports it.
+      if (!read_only_ || e.kind() != ErrorKind::kStorage) throw;
+      value.locked = value.damaged = true;
+    }
   }
 
   // The texts of every personal value named in column `column` of the

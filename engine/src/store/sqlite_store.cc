@@ -1945,13 +1945,19 @@ class SqliteStore final : public Store {
       sealed = stmt->getColumn(2).getString();
     }
     bool locked = false;
-    const sealing::SecretKey* key = case_key_for_reading(case_id, locked);
-    if (!key) {
-      (locked ? value.locked : value.erased_since_keys) = true;
-      value.erased = !locked;
-      return;
+    try {
+      const sealing::SecretKey* key = case_key_for_reading(case_id, locked);
+      if (!key) {
+        (locked ? value.locked : value.erased_since_keys) = true;
+        value.erased = !locked;
+        return;
+      }
+      value.text = sealing::open_personal_text(*key, sealed, value.digest, case_id);
+    } catch (const Error& e) {
+      // A text or case key that does not open: an audit reads on and reports it.
+      if (!read_only_ || e.kind() != ErrorKind::kStorage) throw;
+      value.locked = value.damaged = true;
     }
-    value.text = sealing::open_personal_text(*key, sealed, value.digest, case_id);
   }
 
   CaseRecord read_case(SQLite::Statement& stmt) {
