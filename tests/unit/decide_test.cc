@@ -183,6 +183,40 @@ TEST_CASE_METHOD(DecideFixture, "an override needs an override role and a reason
              Catch::Contains("you may override"));
 }
 
+TEST_CASE_METHOD(DecideFixture,
+                 "an override asked for where the condition holds still takes a reason",
+                 "[decide]") {
+  // assess to care holds here (low risk, consent): nothing to override.
+  const auto s = at_state("screening", {{"risk", "low"}, {"consent", "true"}});
+  // The worker fires it anyway; asking for an override takes a reason, and
+  // the step then goes as an ordinary one.
+  const Refusal asked = refusal(fire(s, "assess", worker_, {}, "", true));
+  CHECK(asked.kind == RefusalKind::kReasonRequired);
+  CHECK(asked.message == "an override needs a written reason");
+  Decision d = fire(s, "assess", worker_, {}, "checked twice", true);
+  REQUIRE(target(d) == "care");
+  CHECK_FALSE(std::get<Transition>(d).overridden);
+  // The supervisor may only override assess: asking to, they may fire it,
+  // with a reason too (a plain step: no condition was set aside).
+  CHECK(refusal(fire(s, "assess", supervisor_, {}, "", true)).kind == RefusalKind::kReasonRequired);
+  Decision by_override = fire(s, "assess", supervisor_, {}, "the worker is away today", true);
+  REQUIRE(target(by_override) == "care");
+  CHECK_FALSE(std::get<Transition>(by_override).overridden);
+  CHECK(std::get<Transition>(by_override).role == "supervisor");
+  // A step recorded before this rule (audit replay: recorded) had no reason
+  // to give, and replays as the plain step it was.
+  Command recorded;
+  recorded.event = "assess";
+  recorded.actor = supervisor_;
+  recorded.override = recorded.recorded = true;
+  recorded.at = kAt;
+  CHECK(target(decide(*p_, s, recorded)) == "care");
+  // Without --override the supervisor is refused by role, told it may override.
+  const Refusal role = refusal(fire(s, "assess", supervisor_));
+  CHECK(role.kind == RefusalKind::kRole);
+  CHECK(role.may_override);
+}
+
 TEST_CASE_METHOD(DecideFixture, "four-eyes: the approver must not be the writer", "[decide]") {
   auto s = at_state("plan_review", {{"plan", "return home"}});
   s.fired = {{p_->event_index("write_plan"), "budi"}};
@@ -223,6 +257,9 @@ TEST_CASE_METHOD(DecideFixture, "opening a case checks the open section", "[deci
   CHECK(p_->states[std::get<Transition>(d).to].id == "intake");
   CHECK(format_datetime(*std::get<Transition>(d).due_at) == "2026-03-03T08:00:00Z");
   CHECK(refusal(decide_open(*p_, worker_, {{"risk", "low"}}, kAt)).message ==
+        "field 'risk' is not taken when opening a case; it takes: full_name, age");
+  // Said before the value is checked: 'ok' is no risk level either.
+  CHECK(refusal(decide_open(*p_, worker_, {{"risk", "ok"}}, kAt)).message ==
         "field 'risk' is not taken when opening a case; it takes: full_name, age");
   CHECK(refusal(decide_open(*p_, Actor{"x", {"cook"}}, {}, kAt)).kind == RefusalKind::kRole);
 }
@@ -302,16 +339,16 @@ TEST_CASE_METHOD(DecideFixture, "lifecycle moves: roles, reasons, paused deadlin
   // The refusal says the status as people read it and which would do.
   s.id = "K7F-3QX";
   CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, resume)).message ==
-        "cannot resume case K7F-3QX: it is active (possible when it is on hold)");
+        "cannot resume the case: it is active (possible when it is on hold)");
   finished.id = "K7F-3QX";
   close.lang = "id";
   CHECK(std::get<Refusal>(decide_lifecycle(*p_, finished, close)).message ==
-        "kasus K7F-3QX tidak dapat ditutup: statusnya ditutup (bisa bila statusnya aktif atau "
+        "kasus tidak dapat ditutup: statusnya ditutup (bisa bila statusnya aktif atau "
         "ditangguhkan)");
   s.status = Status::kOnHold;
   hold.lang = "";
   CHECK(std::get<Refusal>(decide_lifecycle(*p_, s, hold)).message ==
-        "cannot hold case K7F-3QX: it is on hold (possible when it is active)");
+        "cannot hold the case: it is on hold (possible when it is active)");
 }
 
 }  // namespace

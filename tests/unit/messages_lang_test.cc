@@ -70,15 +70,15 @@ TEST_CASE_METHOD(Refusals, "a role refusal in English and Indonesian", "[message
   CHECK(refusal("intake", "screen", supervisor_, {{"age", "30"}}, "en") ==
         "event 'screen' may be done by worker; budi has roles supervisor");
   CHECK(refusal("intake", "screen", supervisor_, {{"age", "30"}}, "id") ==
-        "langkah 'screen' hanya boleh dilakukan oleh worker; budi memiliki peran supervisor");
+        "peristiwa 'screen' hanya boleh dilakukan oleh worker; budi memiliki peran supervisor");
   CHECK(refusal("intake", "screen", Actor{"tono", {}}, {{"age", "30"}}, "id") ==
-        "langkah 'screen' hanya boleh dilakukan oleh worker; tono tidak memiliki peran apa pun");
+        "peristiwa 'screen' hanya boleh dilakukan oleh worker; tono tidak memiliki peran apa pun");
 }
 
 TEST_CASE_METHOD(Refusals, "a missing-field refusal in English and Indonesian", "[messages]") {
   CHECK(refusal("intake", "screen", worker_, {}, "en") == "event 'screen' needs a value for age");
   CHECK(refusal("intake", "screen", worker_, {}, "id") ==
-        "langkah 'screen' memerlukan nilai untuk age (wajib diisi)");
+        "peristiwa 'screen' memerlukan nilai untuk age");
   // A bad value names what is accepted, in the same language.
   CHECK(refusal("intake", "screen", worker_, {{"age", "thirty"}}, "id") ==
         "age: 'thirty' bukan bilangan bulat seperti 42, paling banyak 18 angka");
@@ -93,7 +93,8 @@ TEST_CASE_METHOD(Refusals, "case why explains each event in the language asked f
     REQUIRE(checks[0].refusal);
     CHECK(checks[0].refusal->message ==
           (std::string(lang) == "id"
-               ? "langkah 'screen' hanya boleh dilakukan oleh worker; budi memiliki peran supervisor"
+               ? "peristiwa 'screen' hanya boleh dilakukan oleh worker; budi memiliki peran "
+                 "supervisor"
                : "event 'screen' may be done by worker; budi has roles supervisor"));
     CHECK(checks[1].event == "escalate");
     CHECK(checks[1].possible);
@@ -101,7 +102,7 @@ TEST_CASE_METHOD(Refusals, "case why explains each event in the language asked f
   const auto checks = check_events(*p_, at("escalated"), supervisor_, kAt, "id");
   REQUIRE(checks.size() == 1);
   CHECK(checks[0].possible);
-  CHECK(checks[0].refusal->message == "langkah 'back' memerlukan alasan tertulis");
+  CHECK(checks[0].refusal->message == "peristiwa 'back' memerlukan alasan tertulis");
 }
 
 TEST_CASE_METHOD(Refusals, "lifecycle refusals follow the command's language", "[messages]") {

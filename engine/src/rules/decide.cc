@@ -207,19 +207,23 @@ Decision decide_open(const Procedure& p, const Actor& actor,
   if (role.empty()) {
     return Refusal{RefusalKind::kRole, tr(msg::rules_open_roles, lang, {p.id, join(p.roles), actor_roles(actor, lang)})};
   }
-  std::vector<std::pair<int, Value>> inputs;
-  if (auto refusal = read_text_inputs(p, raw, inputs, lang, at)) return *refusal;
-  std::vector<Value> before(p.fields.size());
-  std::vector<Value> working = before;
-  for (const auto& [field, value] : inputs) {
-    if (p.open_declared && !contains(p.open_requires, field) && !contains(p.open_accepts, field)) {
+  // A field the opening does not take is refused before any value is
+  // checked: fixing the value of a field that cannot be given helps nobody.
+  if (p.open_declared)
+    for (const auto& [name, text] : raw) {
+      const int field = p.field_index(name);
+      if (field < 0 || contains(p.open_requires, field) || contains(p.open_accepts, field))
+        continue;
       std::vector<int> taken = p.open_requires;
       taken.insert(taken.end(), p.open_accepts.begin(), p.open_accepts.end());
       return Refusal{RefusalKind::kBadInput,
                      tr(msg::rules_open_field_not_taken, lang, {p.fields[field].id, join(field_names(p, taken))})};
     }
-    working[field] = value;
-  }
+  std::vector<std::pair<int, Value>> inputs;
+  if (auto refusal = read_text_inputs(p, raw, inputs, lang, at)) return *refusal;
+  std::vector<Value> before(p.fields.size());
+  std::vector<Value> working = before;
+  for (const auto& [field, value] : inputs) working[field] = value;
   std::vector<std::string> missing;
   bool blank = false;
   for (int f : p.open_requires) {

@@ -300,7 +300,9 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
   const Actor& actor = *c.actor;
   const bool values = shared.values;
   std::string_view role = c.timer ? std::string_view("system") : firing_role(p, c, shared, t);
-  // Whoever may override a transition may also fire it when overriding.
+  // Whoever may override a transition may also fire it when overriding
+  // (with a written reason, below; logged as a plain step when its
+  // condition holds, as audit replay expects).
   if (role.empty() && c.override) role = overriding_role(p, c, shared, t);
   if (role.empty()) {
     refuse(r, RefusalKind::kRole, RefusalCause::kRole, t.index);
@@ -367,9 +369,14 @@ int try_candidate(const Procedure& p, const TransitionDef& t, const CaseSnapshot
     *guard_seen = DecisionTrace::Guard::kTrue;
   }
   if (missing) return refuse_missing();
-  if ((t.reason_required || overridden) && !has_visible_text(c.reason)) {
+  // An override asked for takes a written reason, also when nothing needed
+  // overriding (the step then goes as an ordinary one, with that reason).
+  // A recorded step is replayed by the rules of its procedure: those asked
+  // no reason of an override whose condition held, before this rule.
+  const bool asked = c.override && !c.recorded;
+  if ((t.reason_required || overridden || asked) && !has_visible_text(c.reason)) {
     refuse(r, RefusalKind::kReasonRequired, RefusalCause::kReasonRequired, t.index);
-    r.overridden = overridden;
+    r.overridden = overridden || asked;
     return kStageReason;
   }
   if (!out) return kAccepted;
