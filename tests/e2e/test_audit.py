@@ -21,11 +21,11 @@ fields:
   note_text: {type: string, label: {en: Note}}
 states:
   intake: {label: {en: Intake}, initial: true, deadline: 1d}
-  care: {label: {en: Care}}
+  care_in_the_shelter_for_now: {label: {en: Care}}
   done: {label: {en: Done}, terminal: true}
 transitions:
-  - {event: admit, from: intake, to: care, roles: [worker], accepts: [note_text], label: {en: Admit}}
-  - {event: finish, from: care, to: done, roles: [supervisor], label: {en: Finish}}
+  - {event: admit, from: intake, to: care_in_the_shelter_for_now, roles: [worker], accepts: [note_text], label: {en: Admit}}
+  - {event: finish, from: care_in_the_shelter_for_now, to: done, roles: [supervisor], label: {en: Finish}}
 closure_reasons: [needs_met]
 open: {accepts: [full_name]}
 pii_visible_to: [supervisor]
@@ -94,7 +94,15 @@ def main():
             assert ("--kind '%s' is not a kind of case row; use open, procedure, override, lifecycle, timer, "
                     "erasure, migration or transfer" % kind) in p.stderr, p.stderr
         run(target, "audit", "case", ids[0])
-        run(target, "audit", "report")
+        report = run(target, "audit", "report").stdout.splitlines()
+        # The state table's columns line up under their headings, also for a
+        # state id longer than the column's usual width.
+        [heading] = [l for l in report if l.startswith("  state ")]
+        col = heading.index(heading.split()[1])
+        rows = [l for l in report if l.startswith("  intake ") or l.startswith("  care_in_the_shelter_for_now ")]
+        assert len(rows) == 2, report
+        for row in rows:
+            assert row[col - 1] == " " and row[col].isdigit(), (heading, row)
         run(target, "audit", "replay", "--sop", yaml)
         anchor = run(target, "audit", "anchor").stdout.strip()
         # Row 11: 3 staff rows, their 3 passphrase-set rows and the publish

@@ -297,14 +297,18 @@ UnreadRows report_text(Store& store, const ReportOptions& options, std::ostream&
         {&msg::audit_rep_col_overdue, 9}, {&msg::audit_rep_col_stays, 7}, {&msg::audit_rep_col_median, 9},
         {&msg::audit_rep_col_p90, 10}};
     size_t width[7];
+    const std::vector<std::string> states = state_order(f);
     out << "  ";
     for (size_t i = 0; i < 7; ++i) {
       const std::string heading = tr(*columns[i].first);
       width[i] = std::max(columns[i].second, heading.size() + 1);
+      // The state column also fits the longest state id (ids are ASCII).
+      if (i == 0)
+        for (const std::string& s : states) width[0] = std::max(width[0], s.size() + 1);
       out << pad(heading, width[i]);
     }
     out << tr(msg::audit_rep_col_breaches) << "\n";
-    for (const std::string& s : state_order(f)) {
+    for (const std::string& s : states) {
       auto stays = f.stays.count(s) ? f.stays.at(s) : std::vector<int64_t>{};
       out << "  " << pad(s, width[0]) << pad(std::to_string(get(f.cases_now, s)), width[1])
           << pad(std::to_string(get(f.closed_in, s)), width[2]) << pad(std::to_string(get(f.overdue_now, s)), width[3])
@@ -317,6 +321,7 @@ UnreadRows report_text(Store& store, const ReportOptions& options, std::ostream&
     if (f.breaches_by_staff.empty()) out << "    " << tr(msg::audit_rep_none) << "\n";
     for (const auto& [who, n] : f.breaches_by_staff) out << "    " << pad(who, 28) << n << "\n";
     out << "\n  " << tr(msg::audit_rep_steps_per_week) << "\n";
+    if (f.steps_by_staff_week.empty()) out << "    " << tr(msg::audit_rep_none) << "\n";
     for (const auto& [who, weeks] : f.steps_by_staff_week) {
       out << "    " << pad(who, 16);
       bool first = true;
